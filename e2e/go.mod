@@ -1,0 +1,3 @@
+module github.com/penguinmails/floe/e2e
+
+go 1.26.0

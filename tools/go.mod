@@ -1,0 +1,3 @@
+module github.com/penguinmails/floe/tools
+
+go 1.26.0
