@@ -173,7 +173,6 @@ func errString(err error) string {
 	return err.Error()
 }
 
-
 // IsClientError reports whether err is one of the typed errors above (a
 // problem with the request or state, not a server fault).
 func IsClientError(err error) bool {

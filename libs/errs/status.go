@@ -43,7 +43,7 @@ func ToStatus(err error) (st *status.Status, known bool) {
 		for _, v := range ia.Violations {
 			bad.FieldViolations = append(bad.FieldViolations, &errdetails.BadRequest_FieldViolation{Field: v.Field, Description: v.Description})
 		}
-		return with(codes.InvalidArgument, ia.Error(), orDefault(ia.Reason, errorsv1.ErrorReason_ERROR_REASON_INVALID_ARGUMENT), nil, bad), true
+		return with(codes.InvalidArgument, strings.TrimPrefix(ia.Error(), "invalid argument: "), orDefault(ia.Reason, errorsv1.ErrorReason_ERROR_REASON_INVALID_ARGUMENT), nil, bad), true
 	case errors.As(err, &tl):
 		bad := &errdetails.BadRequest{FieldViolations: []*errdetails.BadRequest_FieldViolation{{Field: tl.Field, Description: tl.Error()}}}
 		return with(codes.InvalidArgument, tl.Error(), errorsv1.ErrorReason_ERROR_REASON_TOO_LARGE,
@@ -53,7 +53,7 @@ func ToStatus(err error) (st *status.Status, known bool) {
 	case errors.As(err, &ae):
 		return with(codes.AlreadyExists, ae.Error(), errorsv1.ErrorReason_ERROR_REASON_ALREADY_EXISTS, map[string]string{"kind": ae.Kind, "id": ae.ID}), true
 	case errors.As(err, &ce):
-		return with(codes.Aborted, ce.Error(), errorsv1.ErrorReason_ERROR_REASON_CONCURRENCY_CONFLICT, nil), true
+		return with(codes.Aborted, ce.Message, errorsv1.ErrorReason_ERROR_REASON_CONCURRENCY_CONFLICT, nil), true
 	case errors.As(err, &pe):
 		md := map[string]string{}
 		for k, v := range pe.Metadata {
@@ -63,7 +63,7 @@ func ToStatus(err error) (st *status.Status, known bool) {
 		for _, r := range pe.Reasons {
 			pf.Violations = append(pf.Violations, &errdetails.PreconditionFailure_Violation{Type: ReasonString(orDefault(pe.Reason, errorsv1.ErrorReason_ERROR_REASON_FAILED_PRECONDITION)), Description: r})
 		}
-		return with(codes.FailedPrecondition, pe.Error(), orDefault(pe.Reason, errorsv1.ErrorReason_ERROR_REASON_FAILED_PRECONDITION), md, pf), true
+		return with(codes.FailedPrecondition, strings.Join(pe.Reasons, "; "), orDefault(pe.Reason, errorsv1.ErrorReason_ERROR_REASON_FAILED_PRECONDITION), md, pf), true
 	case errors.As(err, &pd):
 		md := map[string]string{"permission": pd.Permission}
 		if pd.Environment != "" {
@@ -71,7 +71,7 @@ func ToStatus(err error) (st *status.Status, known bool) {
 		}
 		return with(codes.PermissionDenied, pd.Error(), errorsv1.ErrorReason_ERROR_REASON_PERMISSION_DENIED, md), true
 	case errors.As(err, &ue):
-		return with(codes.Unauthenticated, ue.Error(), errorsv1.ErrorReason_ERROR_REASON_UNAUTHENTICATED, nil), true
+		return with(codes.Unauthenticated, ue.Message, errorsv1.ErrorReason_ERROR_REASON_UNAUTHENTICATED, nil), true
 	case errors.As(err, &un):
 		return with(codes.Unavailable, un.Error(), errorsv1.ErrorReason_ERROR_REASON_UNAVAILABLE, nil), true
 	case errors.Is(err, context.Canceled):

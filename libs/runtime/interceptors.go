@@ -112,8 +112,9 @@ func recoverPanic(ctx context.Context, method string, err *error) {
 	}
 }
 
-// mapError converts typed domain errors to gRPC status with details. Errors
-// of unknown type are logged in full and returned as a bare Internal.
+// mapError converts typed errors (from authentication or the handler) to a
+// gRPC status with details. Errors of unknown type are logged in full and
+// returned as a bare Internal.
 func mapError(ctx context.Context, err error) error {
 	if err == nil {
 		return nil
@@ -129,11 +130,8 @@ func mapError(ctx context.Context, err error) error {
 func (r *Runtime) unaryInterceptor(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (resp any, err error) {
 	err = r.observe(ctx, info.FullMethod, "unary", func(ctx context.Context) (err error) {
 		defer recoverPanic(ctx, info.FullMethod, &err)
-		resp, err = r.authn.Unary(ctx, req, info, func(ctx context.Context, req any) (any, error) {
-			resp, err := h(ctx, req)
-			return resp, mapError(ctx, err)
-		})
-		return err
+		resp, err = r.authn.Unary(ctx, req, info, h)
+		return mapError(ctx, err)
 	})
 	return resp, err
 }
@@ -141,9 +139,7 @@ func (r *Runtime) unaryInterceptor(ctx context.Context, req any, info *grpc.Unar
 func (r *Runtime) streamInterceptor(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, h grpc.StreamHandler) error {
 	return r.observe(ss.Context(), info.FullMethod, streamKind(info), func(ctx context.Context) (err error) {
 		defer recoverPanic(ctx, info.FullMethod, &err)
-		return r.authn.Stream(srv, &ctxStream{ServerStream: ss, ctx: ctx}, info, func(srv any, stream grpc.ServerStream) error {
-			return mapError(stream.Context(), h(srv, stream))
-		})
+		return mapError(ctx, r.authn.Stream(srv, &ctxStream{ServerStream: ss, ctx: ctx}, info, h))
 	})
 }
 

@@ -43,8 +43,9 @@ func RestartServer(t testing.TB, srv *server.Server) *server.Server {
 	addr := srv.Addr().String()
 	srv.Shutdown()
 	srv.WaitForShutdown()
-	// StartEmbedded appends "jetstream" to the data dir; StoreDir already ends with it.
-	return start(t, filepath.Dir(dir), addr)
+	// StoreDir is <data dir>/jetstream/jetstream: StartEmbedded appends one
+	// "jetstream" and nats-server another, so the data dir is two levels up.
+	return start(t, filepath.Dir(filepath.Dir(dir)), addr)
 }
 
 // Connect returns a client connection and JetStream context to srv, closed at cleanup.

@@ -1,0 +1,183 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	reflectionpb "google.golang.org/grpc/reflection/grpc_reflection_v1"
+)
+
+// TestDevServer is the foundation's acceptance test: `floe dev` starts on an
+// empty data directory, serves health and reflection without a token, the
+// system service with one, Prometheus metrics on the admin port, and NATS;
+// it exits 0 on SIGTERM and restarts on the same data with the same tokens
+// and the same JetStream contents.
+func TestDevServer(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	dataDir := t.TempDir()
+
+	d := startDev(t, dataDir)
+	if !strings.Contains(d.stdout.String(), "First start") {
+		t.Errorf("first start did not print the generated tokens:\n%s", d.stdout)
+	}
+	conn, err := grpc.NewClient(d.creds.Server, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+
+	// Reflection lists the services, without a token (what `grpcurl -plaintext addr list` does).
+	services := listServices(ctx, t, conn)
+	for _, want := range []string{"grpc.health.v1.Health", "grpc.reflection.v1.ServerReflection", "floe.system.v1.SystemService"} {
+		if !slices.Contains(services, want) {
+			t.Errorf("reflection does not list %s; got %v", want, services)
+		}
+	}
+
+	// Health reaches SERVING once readiness checks pass.
+	waitServing(ctx, t, conn)
+
+	// The CLI reads the credentials file and authenticates.
+	env := []string{"FLOE_CREDENTIALS=" + dataDir + "/dev-credentials.yaml", "FLOE_TOKEN=", "FLOE_SERVER="}
+	out, err := runCLI(t, ctx, env, "--as", "alice", "whoami", "-o", "json")
+	if err != nil {
+		t.Fatalf("floe whoami: %v\n%s", err, out)
+	}
+	var who struct {
+		Principal struct {
+			ID    string `json:"id"`
+			Roles []struct {
+				Role string `json:"role"`
+			} `json:"roles"`
+		} `json:"principal"`
+	}
+	if err := json.Unmarshal([]byte(out), &who); err != nil {
+		t.Fatalf("whoami json: %v\n%s", err, out)
+	}
+	if who.Principal.ID != "alice" || len(who.Principal.Roles) != 1 || who.Principal.Roles[0].Role != "developer" {
+		t.Errorf("whoami = %+v, want alice/developer", who.Principal)
+	}
+	if out, err := runCLI(t, ctx, append(env, "FLOE_TOKEN=floe_not-a-real-token"), "whoami"); err == nil || !strings.Contains(out, "Unauthenticated") {
+		t.Errorf("whoami with a bad token: err=%v, output %q; want an Unauthenticated error", err, out)
+	}
+
+	// Prometheus metrics on the admin port, including the RPCs just made.
+	metrics := httpGet(ctx, t, "http://"+d.creds.Admin+"/metrics")
+	for _, want := range []string{"go_goroutines", `grpc_server_handled_total{grpc_code="OK",grpc_method="WhoAmI"`, "grpc_server_handling_seconds_bucket"} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+	if got := httpGet(ctx, t, "http://"+d.creds.Admin+"/readyz"); !strings.Contains(got, "ready") {
+		t.Errorf("/readyz = %q", got)
+	}
+
+	// NATS with JetStream is reachable for event subscribers; write something to find after restart.
+	nc, err := nats.Connect(d.creds.NATS)
+	if err != nil {
+		t.Fatalf("connect nats %s: %v", d.creds.NATS, err)
+	}
+	js, _ := jetstream.New(nc)
+	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "E2E", Subjects: []string{"e2e.>"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := js.Publish(ctx, "e2e.restart", []byte("kept")); err != nil {
+		t.Fatal(err)
+	}
+	nc.Close()
+
+	if err := d.stop(t, syscall.SIGTERM); err != nil {
+		t.Fatalf("floe dev exit after SIGTERM: %v (want status 0)\nstderr:\n%s", err, d.stderr)
+	}
+	firstTokens := d.creds.token(t, "admin")
+
+	// Restart on the same data: same tokens, no new "first start", stream data kept.
+	d2 := startDev(t, dataDir)
+	if strings.Contains(d2.stdout.String(), "First start") {
+		t.Errorf("restart regenerated tokens:\n%s", d2.stdout)
+	}
+	if got := d2.creds.token(t, "admin"); got != firstTokens {
+		t.Errorf("admin token changed across restart")
+	}
+	nc2, err := nats.Connect(d2.creds.NATS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc2.Close()
+	js2, _ := jetstream.New(nc2)
+	stream, err := js2.Stream(ctx, "E2E")
+	if err != nil {
+		t.Fatalf("stream after restart: %v", err)
+	}
+	if msg, err := stream.GetLastMsgForSubject(ctx, "e2e.restart"); err != nil || string(msg.Data) != "kept" {
+		t.Errorf("stream data after restart: %v, %v", msg, err)
+	}
+	if out, err := runCLI(t, ctx, []string{"FLOE_CREDENTIALS=" + dataDir + "/dev-credentials.yaml"}, "info"); err != nil || !strings.Contains(out, "floe.system.v1.SystemService") {
+		t.Errorf("floe info after restart: %v\n%s", err, out)
+	}
+	if err := d2.stop(t, syscall.SIGINT); err != nil {
+		t.Fatalf("floe dev exit after SIGINT: %v\nstderr:\n%s", err, d2.stderr)
+	}
+}
+
+func listServices(ctx context.Context, t *testing.T, conn *grpc.ClientConn) []string {
+	t.Helper()
+	stream, err := reflectionpb.NewServerReflectionClient(conn).ServerReflectionInfo(ctx)
+	if err != nil {
+		t.Fatalf("reflection: %v", err)
+	}
+	if err := stream.Send(&reflectionpb.ServerReflectionRequest{MessageRequest: &reflectionpb.ServerReflectionRequest_ListServices{}}); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := stream.Recv()
+	if err != nil {
+		t.Fatalf("reflection list: %v", err)
+	}
+	_ = stream.CloseSend()
+	var names []string
+	for _, s := range resp.GetListServicesResponse().GetService() {
+		names = append(names, s.GetName())
+	}
+	return names
+}
+
+func waitServing(ctx context.Context, t *testing.T, conn *grpc.ClientConn) {
+	t.Helper()
+	client := healthpb.NewHealthClient(conn)
+	for {
+		resp, err := client.Check(ctx, &healthpb.HealthCheckRequest{})
+		if err == nil && resp.GetStatus() == healthpb.HealthCheckResponse_SERVING {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("health never SERVING: %v %v", resp, err)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+func httpGet(ctx context.Context, t *testing.T, url string) string {
+	t.Helper()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
+}

@@ -1,0 +1,180 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// binDir holds binaries built once per test run.
+var (
+	buildOnce sync.Once
+	binDir    string
+	buildErr  error
+)
+
+// floeBinary builds ./tools/floe once and returns its path.
+func floeBinary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		binDir, buildErr = os.MkdirTemp("", "floe-e2e-bin-")
+		if buildErr != nil {
+			return
+		}
+		cmd := exec.Command("go", "build", "-o", filepath.Join(binDir, "floe"), "github.com/penguinmails/floe/tools/floe")
+		cmd.Dir = filepath.Join("..", "tools")
+		var out bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &out
+		if err := cmd.Run(); err != nil {
+			buildErr = fmt.Errorf("build floe: %v\n%s", err, out.String())
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return filepath.Join(binDir, "floe")
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binDir != "" {
+		os.RemoveAll(binDir)
+	}
+	os.Exit(code)
+}
+
+// devServer is a running `floe dev` process.
+type devServer struct {
+	cmd     *exec.Cmd
+	dataDir string
+	stdout  *syncBuffer
+	stderr  *syncBuffer
+	done    chan error
+	creds   devCredentials
+}
+
+type devCredentials struct {
+	Server      string `yaml:"server"`
+	Admin       string `yaml:"admin"`
+	NATS        string `yaml:"nats"`
+	DefaultUser string `yaml:"default_user"`
+	Users       []struct {
+		ID    string   `yaml:"id"`
+		Roles []string `yaml:"roles"`
+		Token string   `yaml:"token"`
+	} `yaml:"users"`
+}
+
+func (c devCredentials) token(t *testing.T, id string) string {
+	t.Helper()
+	for _, u := range c.Users {
+		if u.ID == id {
+			return u.Token
+		}
+	}
+	t.Fatalf("no dev user %q", id)
+	return ""
+}
+
+// startDev runs `floe dev` on dataDir with free ports and waits until it has
+// written its credentials file with bound addresses and reports ready.
+func startDev(t *testing.T, dataDir string) *devServer {
+	t.Helper()
+	credsPath := filepath.Join(dataDir, "dev-credentials.yaml")
+	var before time.Time
+	if fi, err := os.Stat(credsPath); err == nil {
+		before = fi.ModTime()
+	}
+	d := &devServer{dataDir: dataDir, stdout: &syncBuffer{}, stderr: &syncBuffer{}, done: make(chan error, 1)}
+	d.cmd = exec.Command(floeBinary(t), "dev", "--data-dir", dataDir,
+		"--grpc-addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0", "--nats-listen", "127.0.0.1:0", "--log-format", "json")
+	d.cmd.Stdout, d.cmd.Stderr = d.stdout, d.stderr
+	if err := d.cmd.Start(); err != nil {
+		t.Fatalf("start floe dev: %v", err)
+	}
+	go func() { d.done <- d.cmd.Wait() }()
+	t.Cleanup(func() {
+		if d.cmd.ProcessState == nil {
+			_ = d.cmd.Process.Kill()
+			<-d.done
+		}
+	})
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		if fi, err := os.Stat(credsPath); err == nil && fi.ModTime().After(before) && strings.Contains(d.stdout.String(), "floe dev is running") {
+			break
+		}
+		select {
+		case err := <-d.done:
+			t.Fatalf("floe dev exited early: %v\nstdout:\n%s\nstderr:\n%s", err, d.stdout, d.stderr)
+		case <-time.After(50 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("floe dev did not start in 60s\nstdout:\n%s\nstderr:\n%s", d.stdout, d.stderr)
+		}
+	}
+	data, err := os.ReadFile(credsPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := yaml.Unmarshal(data, &d.creds); err != nil {
+		t.Fatalf("parse %s: %v", credsPath, err)
+	}
+	return d
+}
+
+// stop sends sig and returns the exit error (nil for exit status 0).
+func (d *devServer) stop(t *testing.T, sig syscall.Signal) error {
+	t.Helper()
+	if err := d.cmd.Process.Signal(sig); err != nil {
+		t.Fatalf("signal: %v", err)
+	}
+	select {
+	case err := <-d.done:
+		return err
+	case <-time.After(60 * time.Second):
+		t.Fatalf("floe dev did not exit within 60s of %v\nstderr:\n%s", sig, d.stderr)
+		return nil
+	}
+}
+
+// runCLI runs the floe CLI with env additions and returns stdout, failing on error.
+func runCLI(t *testing.T, ctx context.Context, env []string, args ...string) (string, error) {
+	t.Helper()
+	cmd := exec.CommandContext(ctx, floeBinary(t), args...)
+	cmd.Env = append(os.Environ(), env...)
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err := cmd.Run()
+	if err != nil {
+		return out.String() + errOut.String(), err
+	}
+	return out.String(), nil
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}

@@ -1,0 +1,179 @@
+// Package cli implements the floe command line.
+package cli
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/credentials/insecure"
+
+	"github.com/penguinmails/floe/libs/auth"
+	"github.com/penguinmails/floe/libs/errs"
+	"github.com/penguinmails/floe/tools/floe/internal/clientconf"
+)
+
+// Version is the floe build version, set with -ldflags "-X ...cli.Version=v1.2.3".
+var Version = "dev"
+
+// globals are the flags every client command shares.
+type globals struct {
+	server      string
+	token       string
+	as          string
+	credentials string
+	dataDir     string
+	plaintext   bool
+	tlsOn       bool
+	output      string
+	timeout     time.Duration
+	out, errOut io.Writer
+}
+
+// Execute runs the floe command line with args.
+func Execute(ctx context.Context, args []string, out, errOut io.Writer) error {
+	root := newRoot(out, errOut)
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	if err != nil {
+		return errors.New(errs.Describe(err))
+	}
+	return nil
+}
+
+func newRoot(out, errOut io.Writer) *cobra.Command {
+	g := &globals{out: out, errOut: errOut}
+	root := &cobra.Command{
+		Use:   "floe",
+		Short: "Floe: release management with an auditable event log",
+		Long: `floe is the command-line client of Floe and its development server.
+
+Connection: --server (env FLOE_SERVER) and --token (env FLOE_TOKEN). When no
+token is given, floe reads the dev credentials file that 'floe dev' writes
+(<data-dir>/dev-credentials.yaml, searched in the current directory and its
+parents; --credentials or env FLOE_CREDENTIALS to name it) and uses its default
+user, or the one named by --as (env FLOE_AS).`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetOut(out)
+	root.SetErr(errOut)
+	pf := root.PersistentFlags()
+	pf.StringVar(&g.server, "server", os.Getenv("FLOE_SERVER"), "gRPC address of the Floe server (env FLOE_SERVER; default from the dev credentials file, else 127.0.0.1:7400)")
+	pf.StringVar(&g.token, "token", "", "bearer token (env FLOE_TOKEN; default from the dev credentials file)")
+	pf.StringVar(&g.as, "as", os.Getenv("FLOE_AS"), "dev user to act as, from the dev credentials file (env FLOE_AS)")
+	pf.StringVar(&g.credentials, "credentials", os.Getenv("FLOE_CREDENTIALS"), "dev credentials file (env FLOE_CREDENTIALS)")
+	pf.StringVar(&g.dataDir, "client-data-dir", envOr("FLOE_DATA_DIR", ".floe"), "data directory searched for the dev credentials file")
+	pf.BoolVar(&g.plaintext, "plaintext", false, "connect without TLS (default for loopback addresses)")
+	pf.BoolVar(&g.tlsOn, "tls", false, "connect with TLS (default for non-loopback addresses)")
+	pf.StringVarP(&g.output, "output", "o", "table", "output format: table or json")
+	pf.DurationVar(&g.timeout, "timeout", 30*time.Second, "time limit for each call")
+
+	root.AddCommand(newDevCmd(out), newWhoAmICmd(g), newInfoCmd(g), newVersionCmd(out))
+	return root
+}
+
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+// dial connects to the server with the resolved token.
+func (g *globals) dial() (*grpc.ClientConn, error) {
+	if g.output != "table" && g.output != "json" {
+		return nil, fmt.Errorf("--output %q: use table or json", g.output)
+	}
+	server, token := g.server, g.token
+	if token == "" {
+		token = os.Getenv("FLOE_TOKEN")
+	}
+	if token == "" || server == "" {
+		creds, err := g.readCredentials()
+		switch {
+		case err == nil:
+			if server == "" {
+				server = creds.Server
+			}
+			if token == "" {
+				u, err := creds.Lookup(g.as)
+				if err != nil {
+					return nil, err
+				}
+				token = u.Token
+			}
+		case token == "":
+			return nil, fmt.Errorf("no token: pass --token or FLOE_TOKEN, or start 'floe dev' to create dev credentials (%v)", err)
+		}
+	}
+	if server == "" {
+		server = "127.0.0.1:7400"
+	}
+	useTLS := !isLoopback(server)
+	if g.plaintext {
+		useTLS = false
+	}
+	if g.tlsOn {
+		useTLS = true
+	}
+	if !useTLS && !isLoopback(server) && !g.plaintext {
+		return nil, fmt.Errorf("refusing to send a token in plaintext to %s: use --tls, or --plaintext if you really mean it", server)
+	}
+	tc := insecure.NewCredentials()
+	if useTLS {
+		tc = credentials.NewTLS(&tls.Config{MinVersion: tls.VersionTLS12})
+	}
+	return grpc.NewClient(server,
+		grpc.WithTransportCredentials(tc),
+		grpc.WithPerRPCCredentials(auth.BearerCredentials{Token: token, AllowInsecure: !useTLS}),
+	)
+}
+
+func (g *globals) readCredentials() (*clientconf.Credentials, error) {
+	path := g.credentials
+	if path == "" {
+		wd, err := os.Getwd()
+		if err != nil {
+			return nil, err
+		}
+		if path, err = clientconf.Find(wd, g.dataDir); err != nil {
+			return nil, err
+		}
+	}
+	return clientconf.Read(path)
+}
+
+func isLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		host = addr
+	}
+	host = strings.TrimPrefix(strings.TrimSuffix(host, "]"), "[")
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// call runs fn with a connection and a context bounded by --timeout.
+func (g *globals) call(ctx context.Context, fn func(context.Context, *grpc.ClientConn) error) error {
+	conn, err := g.dial()
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	ctx, cancel := context.WithTimeout(ctx, g.timeout)
+	defer cancel()
+	return fn(ctx, conn)
+}
