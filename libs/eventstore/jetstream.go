@@ -1,0 +1,631 @@
+package eventstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/synadia-io/orbit.go/jetstreamext"
+	"google.golang.org/protobuf/encoding/protojson"
+
+	"github.com/penguinmails/floe/libs/auth"
+	"github.com/penguinmails/floe/libs/errs"
+	"github.com/penguinmails/floe/libs/natsx"
+)
+
+// DefaultStream is the name of the event log stream.
+const DefaultStream = "FLOE_EVENTS"
+
+// errCodeWrongLastSequence is JetStream's "wrong last sequence" (a failed expected-sequence check).
+const errCodeWrongLastSequence = 10071
+
+// Options configure a JetStreamStore.
+type Options struct {
+	// Stream is the stream name; DefaultStream when empty.
+	Stream string
+	// Source is the ce-source of events this process writes, e.g. "floe/release".
+	Source string
+	// Aggregates are the aggregate names this store accepts (e.g. "release").
+	// Appending to or loading any other name is an InvalidArgument error, which
+	// catches typos before they become subjects nobody reads.
+	Aggregates []string
+	// Replicas for a newly created stream (1 embedded; 3 or 5 in production).
+	Replicas int
+	// Clock stamps ce-time; time.Now when nil.
+	Clock func() time.Time
+	// HeadCacheSize bounds the cache of aggregate heads (last version, position
+	// and hash) that saves a read before each append. Default 10,000.
+	HeadCacheSize int
+}
+
+// JetStreamStore is the Store on a NATS JetStream stream.
+type JetStreamStore struct {
+	js     jetstream.JetStream
+	stream jetstream.Stream
+	opts   Options
+
+	mu    sync.Mutex
+	heads map[string]head
+}
+
+// head is what an append needs to know about an aggregate's last event.
+type head struct {
+	version Version
+	seq     uint64
+	hash    string
+	// lastIDs/lastFrom remember the most recent append through this store, so
+	// an immediate retry of it is recognised without reading the log.
+	lastFrom Version
+	lastIDs  []string
+	lastRes  AppendResult
+}
+
+var _ Store = (*JetStreamStore)(nil)
+
+// Open ensures the stream exists with an immutable configuration (see
+// EnsureStream) and returns a store on it.
+func Open(ctx context.Context, js jetstream.JetStream, opts Options) (*JetStreamStore, error) {
+	if opts.Stream == "" {
+		opts.Stream = DefaultStream
+	}
+	if opts.Source == "" {
+		opts.Source = "floe"
+	}
+	if opts.Clock == nil {
+		opts.Clock = time.Now
+	}
+	if opts.HeadCacheSize <= 0 {
+		opts.HeadCacheSize = 10_000
+	}
+	if opts.Replicas <= 0 {
+		opts.Replicas = 1
+	}
+	if len(opts.Aggregates) == 0 {
+		return nil, errors.New("eventstore: Options.Aggregates is empty: name the aggregates this store writes and reads")
+	}
+	for _, a := range opts.Aggregates {
+		if !ValidAggregateName(a) {
+			return nil, fmt.Errorf("eventstore: aggregate name %q is not lower_snake_case of at most 32 characters", a)
+		}
+	}
+	stream, err := EnsureStream(ctx, js, opts.Stream, opts.Replicas)
+	if err != nil {
+		return nil, err
+	}
+	return &JetStreamStore{js: js, stream: stream, opts: opts, heads: map[string]head{}}, nil
+}
+
+// StreamConfig is the configuration of the event log stream: file storage,
+// no deletes, no purges, no rollups, no limits, no TTLs; atomic batches and
+// direct gets on; a two-minute duplicate window.
+func StreamConfig(name string, replicas int) jetstream.StreamConfig {
+	return jetstream.StreamConfig{
+		Name:               name,
+		Description:        "Floe event log: append-only, hash-chained; the compliance audit trail",
+		Subjects:           []string{SubjectPrefix + ">"},
+		Retention:          jetstream.LimitsPolicy,
+		MaxConsumers:       -1,
+		MaxMsgs:            -1,
+		MaxBytes:           -1,
+		MaxAge:             0,
+		MaxMsgsPerSubject:  -1,
+		MaxMsgSize:         -1,
+		Discard:            jetstream.DiscardNew,
+		Storage:            jetstream.FileStorage,
+		Replicas:           replicas,
+		Duplicates:         2 * time.Minute,
+		DenyDelete:         true,
+		DenyPurge:          true,
+		AllowRollup:        false,
+		AllowDirect:        true,
+		AllowAtomicPublish: true,
+	}
+}
+
+// WeakStreamError reports a stream whose configuration would let events be
+// removed or rewritten. The store refuses to run on it.
+type WeakStreamError struct {
+	Stream   string
+	Problems []string
+}
+
+func (e *WeakStreamError) Error() string {
+	return fmt.Sprintf("stream %s does not protect the event log: %s", e.Stream, strings.Join(e.Problems, "; "))
+}
+
+// EnsureStream creates the stream if it does not exist, and otherwise checks
+// that its configuration keeps the log immutable, returning a
+// *WeakStreamError listing every problem if not. It never weakens or
+// "repairs" an existing stream: that is an operator's decision.
+func EnsureStream(ctx context.Context, js jetstream.JetStream, name string, replicas int) (jetstream.Stream, error) {
+	stream, err := js.Stream(ctx, name)
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
+		stream, err = js.CreateStream(ctx, StreamConfig(name, replicas))
+		if err != nil && !errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
+			return nil, fmt.Errorf("create stream %s: %w", name, err)
+		}
+		if err != nil {
+			stream, err = js.Stream(ctx, name)
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("stream %s: %w", name, err)
+	}
+	if err := CheckStreamConfig(stream.CachedInfo().Config); err != nil {
+		return nil, err
+	}
+	return stream, nil
+}
+
+// CheckStreamConfig returns a *WeakStreamError when cfg lets events be lost.
+func CheckStreamConfig(cfg jetstream.StreamConfig) error {
+	var p []string
+	if !cfg.DenyDelete {
+		p = append(p, "message deletes are allowed (deny_delete is off)")
+	}
+	if !cfg.DenyPurge {
+		p = append(p, "purges are allowed (deny_purge is off)")
+	}
+	if cfg.AllowRollup {
+		p = append(p, "rollups are allowed (allow_rollup_hdrs is on)")
+	}
+	if cfg.Retention != jetstream.LimitsPolicy {
+		p = append(p, fmt.Sprintf("retention is %s, which removes acknowledged messages (must be limits with no limits)", cfg.Retention))
+	}
+	if cfg.MaxAge > 0 {
+		p = append(p, fmt.Sprintf("max_age is %s: old events would expire", cfg.MaxAge))
+	}
+	if cfg.MaxMsgs > 0 {
+		p = append(p, fmt.Sprintf("max_msgs is %d: old events would be dropped", cfg.MaxMsgs))
+	}
+	if cfg.MaxBytes > 0 {
+		p = append(p, fmt.Sprintf("max_bytes is %d: old events would be dropped", cfg.MaxBytes))
+	}
+	if cfg.MaxMsgsPerSubject > 0 {
+		p = append(p, fmt.Sprintf("max_msgs_per_subject is %d: events would be dropped", cfg.MaxMsgsPerSubject))
+	}
+	if cfg.AllowMsgTTL {
+		p = append(p, "per-message TTLs are allowed (allow_msg_ttl is on)")
+	}
+	if cfg.SubjectDeleteMarkerTTL > 0 {
+		p = append(p, "subject delete markers are on")
+	}
+	if cfg.Storage != jetstream.FileStorage {
+		p = append(p, "storage is not file storage: events would not survive a restart")
+	}
+	if cfg.Mirror != nil || len(cfg.Sources) > 0 {
+		p = append(p, "the stream is a mirror or sources other streams")
+	}
+	if cfg.Sealed {
+		p = append(p, "the stream is sealed: nothing can be appended")
+	}
+	if !cfg.AllowAtomicPublish {
+		p = append(p, "atomic batch publish is off (allow_atomic is required for multi-event appends)")
+	}
+	if !slices.Contains(cfg.Subjects, SubjectPrefix+">") {
+		p = append(p, fmt.Sprintf("subjects are %v, not [%s>]", cfg.Subjects, SubjectPrefix))
+	}
+	if len(p) == 0 {
+		return nil
+	}
+	return &WeakStreamError{Stream: cfg.Name, Problems: p}
+}
+
+// CheckStream re-reads the stream's configuration from the server and checks
+// it; services run it as a readiness check so a weakening update made behind
+// their back is noticed.
+func (s *JetStreamStore) CheckStream(ctx context.Context) error {
+	info, err := s.stream.Info(ctx)
+	if err != nil {
+		return fmt.Errorf("stream %s: %w", s.opts.Stream, err)
+	}
+	return CheckStreamConfig(info.Config)
+}
+
+// StreamName is the name of the stream the store writes to.
+func (s *JetStreamStore) StreamName() string { return s.opts.Stream }
+
+func (s *JetStreamStore) checkTarget(aggregate, id string) error {
+	var v errs.Violations
+	if !slices.Contains(s.opts.Aggregates, aggregate) {
+		v.Add("aggregate", "unknown aggregate %q (this store handles %s)", aggregate, strings.Join(s.opts.Aggregates, ", "))
+	}
+	if !ValidID(id) {
+		v.Add("id", "%q is not a valid aggregate id: 1-64 letters, digits, '-' or '_'", id)
+	}
+	return v.Err()
+}
+
+type encoded struct {
+	msg  *nats.Msg
+	id   string
+	hash string
+}
+
+// encode builds the messages of an append, chaining hashes from h.
+func (s *JetStreamStore) encode(ctx context.Context, aggregate, id string, h head, events []Event) ([]encoded, error) {
+	meta, _ := MetaFrom(ctx)
+	if meta.Actor == "" {
+		if p, ok := auth.FromContext(ctx); ok {
+			meta.Actor = p.ID
+		}
+	}
+	var v errs.Violations
+	if meta.Actor == "" {
+		v.Add("actor", "every event needs an actor: set eventstore.WithMeta or authenticate the request")
+	}
+	if len(events) == 0 {
+		v.Add("events", "at least one event is required")
+	}
+	if len(events) > MaxBatch {
+		v.Add("events", "%d events in one append; the limit is %d", len(events), MaxBatch)
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	now := s.opts.Clock().UTC().Format(time.RFC3339Nano)
+	out := make([]encoded, 0, len(events))
+	prev := h.hash
+	for i, ev := range events {
+		field := fmt.Sprintf("events[%d]", i)
+		if ev.Message == nil {
+			v.Add(field+".message", "is nil")
+			continue
+		}
+		desc := ev.Message.ProtoReflect().Descriptor()
+		body, err := protojson.Marshal(ev.Message)
+		if err != nil {
+			v.Add(field+".message", "cannot be encoded: %v", err)
+			continue
+		}
+		if len(body) > MaxEventBytes {
+			return nil, &errs.TooLargeError{Field: field, Size: len(body), Limit: MaxEventBytes}
+		}
+		evID := ev.ID
+		if evID == "" {
+			u, err := uuid.NewV7()
+			if err != nil {
+				return nil, fmt.Errorf("event id: %w", err)
+			}
+			evID = u.String()
+		} else if len(evID) > 128 || strings.ContainsAny(evID, "\r\n") {
+			v.Add(field+".id", "must be at most 128 characters without line breaks")
+			continue
+		}
+		msg := nats.NewMsg(SubjectPrefix + aggregate + "." + id + "." + string(desc.Name()))
+		hd := msg.Header
+		hd.Set(HdrSpecVersion, specVersion)
+		hd.Set(HdrID, evID)
+		hd.Set(HdrSource, s.opts.Source)
+		hd.Set(HdrType, string(desc.FullName()))
+		hd.Set(HdrSubject, id)
+		hd.Set(HdrTime, now)
+		hd.Set(HdrContentType, contentTypeJSON)
+		hd.Set(HdrActor, meta.Actor)
+		if meta.CorrelationID != "" {
+			hd.Set(HdrCorrelationID, meta.CorrelationID)
+		}
+		if meta.CausationID != "" {
+			hd.Set(HdrCausationID, meta.CausationID)
+		}
+		natsx.InjectTrace(ctx, hd)
+		hd.Set(HdrVersion, strconv.FormatUint(uint64(h.version)+uint64(i)+1, 10))
+		hd.Set(HdrPrevHash, prev)
+		hash := ComputeHash(msg.Subject, hd, body)
+		hd.Set(HdrHash, hash)
+		msg.Data = body
+		out = append(out, encoded{msg: msg, id: evID, hash: hash})
+		prev = hash
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	// The server enforces the expected version: the aggregate's last event must
+	// still be the one at h.seq (0: it has none).
+	first := out[0].msg.Header
+	first.Set(jetstream.ExpectedLastSubjSeqHeader, strconv.FormatUint(h.seq, 10))
+	first.Set("Nats-Expected-Last-Subject-Sequence-Subject", AggregateSubject(aggregate, id))
+	return out, nil
+}
+
+// Append implements Store.
+func (s *JetStreamStore) Append(ctx context.Context, aggregate, id string, expected Version, events ...Event) (*AppendResult, error) {
+	if err := s.checkTarget(aggregate, id); err != nil {
+		return nil, err
+	}
+	h, err := s.headFor(ctx, aggregate, id, expected)
+	if err != nil {
+		return nil, err
+	}
+	if h.version != expected {
+		return s.conflict(ctx, aggregate, id, expected, h, events)
+	}
+	enc, err := s.encode(ctx, aggregate, id, h, events)
+	if err != nil {
+		return nil, err
+	}
+	lastSeq, err := s.publish(ctx, enc)
+	switch {
+	case err == nil:
+	case isWrongLastSequence(err):
+		s.forget(aggregate, id)
+		fresh, herr := s.serverHead(ctx, aggregate, id)
+		if herr != nil {
+			return nil, herr
+		}
+		return s.conflict(ctx, aggregate, id, expected, fresh, events)
+	default:
+		// The outcome is unknown (e.g. the ack was lost): look before reporting.
+		s.forget(aggregate, id)
+		if res, ok := s.alreadyStored(context.WithoutCancel(ctx), aggregate, id, expected, ids(enc)); ok {
+			return res, nil
+		}
+		return nil, &errs.UnavailableError{What: "event log", Err: err}
+	}
+	res := &AppendResult{
+		FirstSeq: lastSeq - uint64(len(enc)) + 1, LastSeq: lastSeq,
+		Version: expected + Version(len(enc)), Hash: enc[len(enc)-1].hash,
+	}
+	s.remember(aggregate, id, head{version: res.Version, seq: res.LastSeq, hash: res.Hash, lastFrom: expected, lastIDs: ids(enc), lastRes: *res})
+	return res, nil
+}
+
+func ids(enc []encoded) []string {
+	out := make([]string, len(enc))
+	for i, e := range enc {
+		out[i] = e.id
+	}
+	return out
+}
+
+// conflict decides between an idempotent retry (the same event ids already
+// stored at these versions) and a real concurrency conflict.
+func (s *JetStreamStore) conflict(ctx context.Context, aggregate, id string, expected Version, h head, events []Event) (*AppendResult, error) {
+	if h.version > expected && allHaveIDs(events) {
+		want := make([]string, len(events))
+		for i, e := range events {
+			want[i] = e.ID
+		}
+		if h.lastFrom == expected && slices.Equal(h.lastIDs, want) {
+			res := h.lastRes
+			res.Duplicate = true
+			return &res, nil
+		}
+		if res, ok := s.alreadyStored(ctx, aggregate, id, expected, want); ok {
+			return res, nil
+		}
+	}
+	return nil, &errs.ConflictError{Message: fmt.Sprintf("%s %s is at version %d, not the expected %d; reload and retry", aggregate, id, h.version, expected)}
+}
+
+func allHaveIDs(events []Event) bool {
+	for _, e := range events {
+		if e.ID == "" {
+			return false
+		}
+	}
+	return len(events) > 0
+}
+
+// alreadyStored reports whether the events with ids were stored at versions
+// expected+1.. of the aggregate, and if so where.
+func (s *JetStreamStore) alreadyStored(ctx context.Context, aggregate, id string, expected Version, want []string) (*AppendResult, bool) {
+	var got []*RecordedEvent
+	err := s.readSubject(ctx, AggregateSubject(aggregate, id), 1, func(e *RecordedEvent) (bool, error) {
+		if e.Version > expected {
+			got = append(got, e)
+		}
+		return e.Version < expected+Version(len(want)), nil
+	})
+	if err != nil || len(got) < len(want) {
+		return nil, false
+	}
+	for i, w := range want {
+		if got[i].ID != w {
+			return nil, false
+		}
+	}
+	last := got[len(want)-1]
+	return &AppendResult{FirstSeq: got[0].Seq, LastSeq: last.Seq, Version: last.Version, Hash: last.Hash, Duplicate: true}, true
+}
+
+func (s *JetStreamStore) publish(ctx context.Context, enc []encoded) (uint64, error) {
+	if len(enc) == 1 {
+		ack, err := s.js.PublishMsg(ctx, enc[0].msg)
+		if err != nil {
+			return 0, err
+		}
+		return ack.Sequence, nil
+	}
+	msgs := make([]*nats.Msg, len(enc))
+	for i := range enc {
+		msgs[i] = enc[i].msg
+	}
+	ack, err := jetstreamext.PublishMsgBatch(ctx, s.js, msgs)
+	if err != nil {
+		return 0, err
+	}
+	return ack.Sequence, nil
+}
+
+func isWrongLastSequence(err error) bool {
+	var jsErr jetstream.JetStreamError
+	if errors.As(err, &jsErr) && jsErr.APIError() != nil {
+		return jsErr.APIError().ErrorCode == errCodeWrongLastSequence
+	}
+	var apiErr *jetstream.APIError
+	return errors.As(err, &apiErr) && apiErr.ErrorCode == errCodeWrongLastSequence
+}
+
+func cacheKey(aggregate, id string) string { return aggregate + "." + id }
+
+func (s *JetStreamStore) remember(aggregate, id string, h head) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.heads) >= s.opts.HeadCacheSize {
+		clear(s.heads) // crude but bounded; heads are re-read on demand
+	}
+	s.heads[cacheKey(aggregate, id)] = h
+}
+
+func (s *JetStreamStore) forget(aggregate, id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.heads, cacheKey(aggregate, id))
+}
+
+// headFor returns the aggregate's head, from the cache when it can answer
+// for expected, else from the server. The cache is only ever behind the
+// server (it records acknowledged appends), so a cached version above
+// expected proves a conflict, and one below it means the cache is stale.
+func (s *JetStreamStore) headFor(ctx context.Context, aggregate, id string, expected Version) (head, error) {
+	s.mu.Lock()
+	h, ok := s.heads[cacheKey(aggregate, id)]
+	s.mu.Unlock()
+	if ok && h.version >= expected {
+		return h, nil
+	}
+	return s.serverHead(ctx, aggregate, id)
+}
+
+func (s *JetStreamStore) serverHead(ctx context.Context, aggregate, id string) (head, error) {
+	msg, err := s.stream.GetLastMsgForSubject(ctx, AggregateSubject(aggregate, id))
+	if errors.Is(err, jetstream.ErrMsgNotFound) {
+		return head{hash: GenesisHash}, nil
+	}
+	if err != nil {
+		return head{}, &errs.UnavailableError{What: "event log", Err: err}
+	}
+	e, err := Decode(msg.Sequence, msg.Subject, msg.Header, msg.Data)
+	if err != nil {
+		return head{}, err
+	}
+	h := head{version: e.Version, seq: e.Seq, hash: e.Hash}
+	s.remember(aggregate, id, h)
+	return h, nil
+}
+
+// Load implements Store. With a snapshot, it reads only the events after it
+// and checks that the first of them chains onto the snapshot's hash.
+func (s *JetStreamStore) Load(ctx context.Context, aggregate, id string, after *Snapshot) (*Stream, error) {
+	if err := s.checkTarget(aggregate, id); err != nil {
+		return nil, err
+	}
+	st := &Stream{Aggregate: aggregate, ID: id, Hash: GenesisHash, Snapshot: after}
+	from := uint64(1)
+	if after != nil {
+		st.Version, st.LastSeq, st.Hash, from = after.Version, after.Seq, after.Hash, after.Seq+1
+	}
+	err := s.readSubject(ctx, AggregateSubject(aggregate, id), from, func(e *RecordedEvent) (bool, error) {
+		if e.Version != st.Version+1 || e.PrevHash != st.Hash {
+			return false, &ChainError{Seq: e.Seq, Aggregate: aggregate, ID: id, Reason: fmt.Sprintf(
+				"event version %d with prev-hash %.12s… does not follow version %d with hash %.12s…", e.Version, e.PrevHash, st.Version, st.Hash)}
+		}
+		st.Events = append(st.Events, e)
+		st.Version, st.LastSeq, st.Hash = e.Version, e.Seq, e.Hash
+		return true, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.remember(aggregate, id, head{version: st.Version, seq: st.LastSeq, hash: st.Hash})
+	return st, nil
+}
+
+// ChainError reports events that do not chain (a gap, a reordering, or a
+// snapshot that does not match the log).
+type ChainError struct {
+	Seq       uint64
+	Aggregate string
+	ID        string
+	Reason    string
+}
+
+func (e *ChainError) Error() string {
+	return fmt.Sprintf("hash chain of %s %s broken at position %d: %s", e.Aggregate, e.ID, e.Seq, e.Reason)
+}
+
+// readBatch is the number of messages asked for per direct-get batch.
+const readBatch = 512
+
+// readSubject calls fn for each message on filter from seq on, in order,
+// until fn returns false or the messages run out.
+func (s *JetStreamStore) readSubject(ctx context.Context, filter string, seq uint64, fn func(*RecordedEvent) (bool, error)) error {
+	return ReadDirect(ctx, s.js, s.opts.Stream, filter, seq, 0, fn)
+}
+
+// ReadDirect reads stream messages matching filter from seq through upTo
+// (0 = to the end) with batched direct gets, decoding each as an event.
+func ReadDirect(ctx context.Context, js jetstream.JetStream, stream, filter string, seq, upTo uint64, fn func(*RecordedEvent) (bool, error)) error {
+	return ReadRaw(ctx, js, stream, filter, seq, upTo, func(m *jetstream.RawStreamMsg) (bool, error) {
+		e, err := Decode(m.Sequence, m.Subject, m.Header, m.Data)
+		if err != nil {
+			return false, err
+		}
+		return fn(e)
+	})
+}
+
+// ReadRaw reads the raw stream messages matching filter from seq through
+// upTo (0 = to the end) with batched direct gets, without decoding them.
+func ReadRaw(ctx context.Context, js jetstream.JetStream, stream, filter string, seq, upTo uint64, fn func(*jetstream.RawStreamMsg) (bool, error)) error {
+	for {
+		it, err := jetstreamext.GetBatch(ctx, js, stream, readBatch, jetstreamext.GetBatchSubject(filter), jetstreamext.GetBatchSeq(seq))
+		if err != nil {
+			return &errs.UnavailableError{What: "event log", Err: err}
+		}
+		n, pending := 0, uint64(0)
+		for m, err := range it {
+			if errors.Is(err, jetstreamext.ErrNoMessages) {
+				return nil
+			}
+			if err != nil {
+				return &errs.UnavailableError{What: "event log", Err: err}
+			}
+			if upTo > 0 && m.Sequence > upTo {
+				return nil
+			}
+			n++
+			seq = m.Sequence + 1
+			pending, _ = strconv.ParseUint(m.Header.Get("Nats-Num-Pending"), 10, 64)
+			more, err := fn(m)
+			if err != nil || !more {
+				return err
+			}
+		}
+		if n == 0 || pending == 0 || (upTo > 0 && seq > upTo) {
+			return nil
+		}
+	}
+}
+
+// ReadAll implements Store.
+func (s *JetStreamStore) ReadAll(ctx context.Context, from uint64, fn func(*RecordedEvent) error) error {
+	last, err := s.LastSeq(ctx)
+	if err != nil || last == 0 {
+		return err
+	}
+	if from == 0 {
+		from = 1
+	}
+	return ReadDirect(ctx, s.js, s.opts.Stream, SubjectPrefix+">", from, last, func(e *RecordedEvent) (bool, error) {
+		return true, fn(e)
+	})
+}
+
+// LastSeq implements Store.
+func (s *JetStreamStore) LastSeq(ctx context.Context) (uint64, error) {
+	info, err := s.stream.Info(ctx)
+	if err != nil {
+		return 0, &errs.UnavailableError{What: "event log", Err: err}
+	}
+	return info.State.LastSeq, nil
+}

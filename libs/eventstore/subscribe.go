@@ -1,0 +1,203 @@
+package eventstore
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/penguinmails/floe/libs/natsx"
+)
+
+// Handler processes one event. It must be idempotent: delivery is at least
+// once. An error makes the subscription retry the same event (with backoff)
+// before any later one, so per-aggregate order is never broken.
+type Handler func(ctx context.Context, e *RecordedEvent) error
+
+// Subscription is a durable, ordered, at-least-once reader of the log.
+type Subscription struct {
+	// Name is the durable consumer name, e.g. "release-reactor". Its position
+	// survives restarts.
+	Name string
+	// Filters are subject filters; all events when empty.
+	Filters []string
+	// Handler processes each event.
+	Handler Handler
+	// OnError is told of each failed attempt (for logs and metrics); optional.
+	OnError func(e *RecordedEvent, attempt int, err error)
+	// MaxBackoff caps the retry delay; default 30s.
+	MaxBackoff time.Duration
+}
+
+// priorityGroup pins a durable consumer to one client at a time: several
+// instances of a service may subscribe, one receives (in order) and the
+// others stand by to take over, which keeps per-aggregate order under
+// horizontal scaling.
+const priorityGroup = "floe"
+
+// Subscribe runs sub until ctx is cancelled. Events reach the handler in log
+// order; each is acknowledged after the handler succeeds. A message that is
+// not a well-formed event is reported to OnError and terminated (it can never
+// succeed); nothing else is ever skipped. The handler's context carries the
+// event's trace and a Meta whose causation id is the event's id, so appends
+// made in reaction are linked to their cause.
+func Subscribe(ctx context.Context, js jetstream.JetStream, stream string, sub Subscription) error {
+	if sub.Name == "" || sub.Handler == nil {
+		return errors.New("subscribe: name and handler are required")
+	}
+	if len(sub.Filters) == 0 {
+		sub.Filters = []string{SubjectPrefix + ">"}
+	}
+	if sub.MaxBackoff <= 0 {
+		sub.MaxBackoff = 30 * time.Second
+	}
+	cons, err := js.CreateOrUpdateConsumer(ctx, stream, jetstream.ConsumerConfig{
+		Durable:        sub.Name,
+		Description:    "Floe subscription " + sub.Name,
+		FilterSubjects: sub.Filters,
+		DeliverPolicy:  jetstream.DeliverAllPolicy,
+		AckPolicy:      jetstream.AckExplicitPolicy,
+		AckWait:        30 * time.Second,
+		MaxDeliver:     -1,
+		MaxAckPending:  256,
+		PriorityPolicy: jetstream.PriorityPolicyPinned,
+		PriorityGroups: []string{priorityGroup},
+		PinnedTTL:      30 * time.Second,
+	})
+	if err != nil {
+		return fmt.Errorf("subscription %s: %w", sub.Name, err)
+	}
+	it, err := cons.Messages(jetstream.PullPriorityGroup(priorityGroup), jetstream.PullMaxMessages(128))
+	if err != nil {
+		return fmt.Errorf("subscription %s: %w", sub.Name, err)
+	}
+	stop := context.AfterFunc(ctx, it.Stop)
+	defer stop()
+	defer it.Stop()
+	for {
+		msg, err := it.Next()
+		if err != nil {
+			if ctx.Err() != nil || errors.Is(err, jetstream.ErrMsgIteratorClosed) {
+				return ctx.Err()
+			}
+			return fmt.Errorf("subscription %s: %w", sub.Name, err)
+		}
+		if err := deliver(ctx, msg, sub); err != nil {
+			return err // only ctx cancellation ends a delivery without success
+		}
+	}
+}
+
+func deliver(ctx context.Context, msg jetstream.Msg, sub Subscription) error {
+	md, err := msg.Metadata()
+	if err != nil {
+		_ = msg.Term()
+		return nil
+	}
+	e, err := Decode(md.Sequence.Stream, msg.Subject(), msg.Headers(), msg.Data())
+	if err != nil {
+		if sub.OnError != nil {
+			sub.OnError(&RecordedEvent{Seq: md.Sequence.Stream, Subject: msg.Subject()}, 1, err)
+		}
+		_ = msg.TermWithReason("not a well-formed Floe event")
+		return nil
+	}
+	hctx := natsx.ExtractTrace(ctx, msg.Headers())
+	hctx = WithMeta(hctx, Meta{Actor: "system:" + sub.Name, CorrelationID: e.CorrelationID, CausationID: e.ID})
+	backoff := 100 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		err := sub.Handler(hctx, e)
+		if err == nil {
+			return msg.Ack()
+		}
+		if sub.OnError != nil {
+			sub.OnError(e, attempt, err)
+		}
+		_ = msg.InProgress() // keep the message ours while we retry
+		select {
+		case <-ctx.Done():
+			_ = msg.Nak()
+			return ctx.Err()
+		case <-time.After(backoff):
+		}
+		backoff = min(backoff*2, sub.MaxBackoff)
+	}
+}
+
+// View is a read model stored in a KV bucket together with the log position
+// of the last event applied to it, which makes projecting idempotent.
+type View[V any] struct {
+	LastSeq uint64 `json:"last_seq"`
+	Data    V      `json:"data"`
+}
+
+// Projection applies events to views kept in a NATS KV bucket, one key per
+// view. Each update is a compare-and-swap on the key's revision, and an
+// event at or below the view's LastSeq is skipped, so redelivered events and
+// concurrent projectors never apply an event twice.
+type Projection[V any] struct {
+	KV jetstream.KeyValue
+	// Key names the view an event updates ("" = the event does not concern this projection).
+	Key func(*RecordedEvent) string
+	// Apply folds the event into the view.
+	Apply func(V, *RecordedEvent) (V, error)
+}
+
+// Handle is a Handler that applies e to its view.
+func (p *Projection[V]) Handle(ctx context.Context, e *RecordedEvent) error {
+	key := p.Key(e)
+	if key == "" {
+		return nil
+	}
+	for {
+		var view View[V]
+		var rev uint64
+		entry, err := p.KV.Get(ctx, key)
+		switch {
+		case errors.Is(err, jetstream.ErrKeyNotFound):
+		case err != nil:
+			return err
+		default:
+			if err := json.Unmarshal(entry.Value(), &view); err != nil {
+				return fmt.Errorf("view %s: %w", key, err)
+			}
+			rev = entry.Revision()
+		}
+		if view.LastSeq >= e.Seq {
+			return nil // already applied
+		}
+		data, err := p.Apply(view.Data, e)
+		if err != nil {
+			return err
+		}
+		body, err := json.Marshal(View[V]{LastSeq: e.Seq, Data: data})
+		if err != nil {
+			return err
+		}
+		if rev == 0 {
+			_, err = p.KV.Create(ctx, key, body)
+		} else {
+			_, err = p.KV.Update(ctx, key, body, rev)
+		}
+		if errors.Is(err, jetstream.ErrKeyExists) || isWrongLastSequence(err) {
+			continue // someone else updated the view: re-read and re-check
+		}
+		return err
+	}
+}
+
+// GetView reads a view.
+func GetView[V any](ctx context.Context, kv jetstream.KeyValue, key string) (*View[V], error) {
+	entry, err := kv.Get(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	var v View[V]
+	if err := json.Unmarshal(entry.Value(), &v); err != nil {
+		return nil, err
+	}
+	return &v, nil
+}
