@@ -76,6 +76,10 @@ func (a *OIDCAuthenticator) Authenticate(ctx context.Context, token string) (*Pr
 	if err := tok.Claims(&claims); err != nil {
 		return nil, &errs.UnauthenticatedError{Message: "invalid token claims"}
 	}
+	if tok.Subject == "" {
+		// The subject becomes the actor on every event; a token without one cannot be attributed.
+		return nil, &errs.UnauthenticatedError{Message: "token has no subject (sub) claim"}
+	}
 	p := &Principal{ID: tok.Subject, Authenticator: "oidc"}
 	if n, ok := claims["name"].(string); ok {
 		p.Name = n

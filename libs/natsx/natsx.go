@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"path/filepath"
 	"strconv"
 	"time"
 
@@ -116,7 +115,8 @@ func connectWithRetry(ctx context.Context, url string, opts []nats.Option) (*nat
 }
 
 // StartEmbedded starts a nats-server with JetStream storing under
-// cfg.DataDir/jetstream and waits until it accepts connections.
+// cfg.DataDir/jetstream (the server adds that last element itself) and waits
+// until it accepts connections.
 func StartEmbedded(cfg Config) (*server.Server, error) {
 	if cfg.DataDir == "" {
 		return nil, errors.New("embedded nats: a data directory is required")
@@ -127,7 +127,7 @@ func StartEmbedded(cfg Config) (*server.Server, error) {
 	opts := &server.Options{
 		ServerName: "floe-embedded",
 		JetStream:  true,
-		StoreDir:   filepath.Join(cfg.DataDir, "jetstream"),
+		StoreDir:   cfg.DataDir,
 		NoSigs:     true,
 		NoLog:      true,
 		SyncAlways: cfg.SyncAlways,

@@ -97,7 +97,7 @@ type check struct {
 
 // New builds a Runtime from opts. It validates the configuration and sets up
 // authentication, but listens on nothing until Listen or Run.
-func New(ctx context.Context, opts Options) (*Runtime, error) {
+func New(ctx context.Context, opts Options) (_ *Runtime, err error) {
 	if opts.Service == "" {
 		return nil, errors.New("runtime: service name is required")
 	}
@@ -125,6 +125,11 @@ func New(ctx context.Context, opts Options) (*Runtime, error) {
 	}
 	r.Tracer = tp
 	r.OnShutdown("tracing", tp.Shutdown)
+	defer func() {
+		if err != nil {
+			_ = tp.Shutdown(context.WithoutCancel(ctx))
+		}
+	}()
 
 	r.Metrics = NewRegistry()
 	r.rpc = newRPCMetrics(r.Metrics)
@@ -193,8 +198,8 @@ func (r *Runtime) Config() Base { return r.cfg }
 func (r *Runtime) Register(desc *grpc.ServiceDesc, impl any, rules auth.Rules) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.serving {
-		return fmt.Errorf("register %s: the server is already serving", desc.ServiceName)
+	if r.serving || r.grpcLis != nil {
+		return fmt.Errorf("register %s: the server is already listening", desc.ServiceName)
 	}
 	if err := r.rules.Merge(rules); err != nil {
 		return err

@@ -45,7 +45,7 @@ func RestartServer(t testing.TB, srv *server.Server) *server.Server {
 	srv.WaitForShutdown()
 	// StoreDir is <data dir>/jetstream/jetstream: StartEmbedded appends one
 	// "jetstream" and nats-server another, so the data dir is two levels up.
-	return start(t, filepath.Dir(filepath.Dir(dir)), addr)
+	return start(t, filepath.Dir(dir), addr)
 }
 
 // Connect returns a client connection and JetStream context to srv, closed at cleanup.
