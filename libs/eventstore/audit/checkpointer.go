@@ -111,6 +111,17 @@ func (c *Checkpointer) reload(ctx context.Context) error {
 	return nil
 }
 
+// PublicKey is the key that verifies this checkpointer's signatures.
+func (c *Checkpointer) PublicKey() ed25519.PublicKey { return c.opts.Key.Public().(ed25519.PublicKey) }
+
+// Origin names the log this checkpointer signs.
+func (c *Checkpointer) Origin() string { return Origin(c.opts.Stream) }
+
+// LogSize is the number of events in the log now.
+func (c *Checkpointer) LogSize(ctx context.Context) (uint64, error) {
+	return (&JetStreamSource{JS: c.js, Stream: c.opts.Stream, AuditStream: c.opts.AuditStream}).LastSeq(ctx)
+}
+
 // Size is the number of events covered by the last checkpoint.
 func (c *Checkpointer) Size() uint64 {
 	c.mu.Lock()

@@ -10,7 +10,7 @@ import (
 )
 
 func newDevCmd(out io.Writer) *cobra.Command {
-	var cfg runtime.Base
+	var cfg devenv.Config
 	cmd := &cobra.Command{
 		Use:   "dev",
 		Short: "Run the embedded NATS server and every Floe service in one process",
@@ -20,6 +20,10 @@ generates one development user per role and writes:
 
   <data-dir>/tokens.yaml            the server's tokens file (SHA-256 hashes only)
   <data-dir>/dev-credentials.yaml   plain tokens and addresses, read by the floe CLI
+
+It also creates the event log stream and signs Merkle checkpoints of it every
+--checkpoint-interval with an ed25519 key kept in <data-dir>/audit-signing.key
+(public key beside it, .pub), and once more on a clean stop.
 
 Default addresses: gRPC 127.0.0.1:7400, admin HTTP 127.0.0.1:7401 (/metrics,
 /healthz, /readyz), NATS nats://127.0.0.1:7422. Port 0 picks a free port; the

@@ -11,15 +11,25 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/penguinmails/floe/libs/auth"
+	"github.com/penguinmails/floe/libs/eventstore"
+	"github.com/penguinmails/floe/libs/eventstore/audit"
+	"github.com/penguinmails/floe/libs/eventstore/audit/auditsvc"
 	"github.com/penguinmails/floe/libs/natsx"
 	"github.com/penguinmails/floe/libs/runtime"
+	auditv1 "github.com/penguinmails/floe/proto/gen/floe/audit/v1"
 	"github.com/penguinmails/floe/tools/floe/internal/clientconf"
 )
 
-// TokensFileName is the server-side tokens file (hashes only) in the data directory.
-const TokensFileName = "tokens.yaml"
+// Files floe dev keeps in the data directory.
+const (
+	// TokensFileName is the server-side tokens file (hashes only).
+	TokensFileName = "tokens.yaml"
+	// AuditKeyFileName is the checkpoint signing key; its public key is AuditKeyFileName+".pub".
+	AuditKeyFileName = "audit-signing.key"
+)
 
 // Users are the development principals created on first start: one per role
 // of the access matrix, so separation of duties can be tried out locally.
@@ -37,16 +47,25 @@ var Users = []struct {
 	{"grace", "Grace (support)", auth.RoleSupport},
 }
 
+// Config is floe dev's configuration: the shared base plus the audit trail's signing side.
+type Config struct {
+	runtime.Base
+	// AuditKey is the ed25519 checkpoint signing key (PKCS#8 PEM), created on first start.
+	AuditKey string `env:"FLOE_AUDIT_KEY" flag:"audit-key" usage:"checkpoint signing key file, created if missing (default <data-dir>/audit-signing.key; its public key is written beside it as .pub)" secret:"true"`
+	// CheckpointInterval is how often a new checkpoint is signed while the log grows.
+	CheckpointInterval time.Duration `env:"FLOE_CHECKPOINT_INTERVAL" flag:"checkpoint-interval" default:"1m" usage:"how often to sign a Merkle checkpoint of the event log while it grows"`
+}
+
 // Options configure the development server.
 type Options struct {
-	Config  runtime.Base
+	Config  Config
 	Version string
 	Out     io.Writer // where addresses and first-start tokens are printed
 }
 
 // Run starts everything and blocks until ctx is cancelled, then shuts down.
 func Run(ctx context.Context, opts Options) error {
-	cfg := opts.Config
+	cfg := opts.Config.Base
 	out := opts.Out
 	if out == nil {
 		out = io.Discard
@@ -84,6 +103,47 @@ func Run(ctx context.Context, opts Options) error {
 		return nil
 	})
 
+	// The event log and its audit trail.
+	if _, err := eventstore.EnsureStream(ctx, conn.JS, eventstore.DefaultStream, 1); err != nil {
+		_ = conn.Close()
+		return fmt.Errorf("event log: %w", err)
+	}
+	keyPath := opts.Config.AuditKey
+	if keyPath == "" {
+		keyPath = filepath.Join(cfg.NATS.DataDir, AuditKeyFileName)
+	}
+	key, err := audit.LoadOrCreateKey(keyPath)
+	if err != nil {
+		_ = conn.Close()
+		return fmt.Errorf("audit signing key: %w", err)
+	}
+	cp, err := audit.NewCheckpointer(ctx, conn.JS, audit.CheckpointerOptions{Key: key})
+	if err != nil {
+		_ = conn.Close()
+		return fmt.Errorf("audit checkpointer: %w", err)
+	}
+	auditSrv, err := auditsvc.New(cp)
+	if err != nil {
+		_ = conn.Close()
+		return err
+	}
+	if err := rt.Register(&auditv1.AuditService_ServiceDesc, auditSrv, auditsvc.Rules()); err != nil {
+		_ = conn.Close()
+		return err
+	}
+	interval := opts.Config.CheckpointInterval
+	if interval <= 0 {
+		interval = time.Minute
+	}
+	rt.Go("audit-checkpointer", func(ctx context.Context) error {
+		return cp.Run(ctx, interval, func(err error) { rt.Log.Error().Err(err).Msg("audit checkpoint failed") })
+	})
+	// A final checkpoint on the way out, so a clean stop leaves everything signed.
+	rt.OnShutdown("audit-checkpoint", func(ctx context.Context) error {
+		_, err := cp.Checkpoint(ctx)
+		return err
+	})
+
 	// Services register here as they are built (release, gate, deployer, flag, monitor, notifier).
 
 	if err := rt.Listen(); err != nil {
@@ -96,7 +156,8 @@ func Run(ctx context.Context, opts Options) error {
 		_ = conn.Close()
 		return fmt.Errorf("write %s: %w", credsPath, err)
 	}
-	printBanner(out, creds, credsPath, cfg, created)
+	auditLine := fmt.Sprintf("%s.pub (checkpoint public key, id %s)", keyPath, audit.KeyID(cp.PublicKey()))
+	printBanner(out, creds, credsPath, cfg, created, auditLine)
 	return rt.Run(ctx)
 }
 
@@ -133,7 +194,7 @@ func ensureTokens(dataDir string) (*clientconf.Credentials, bool, error) {
 	return creds, true, nil
 }
 
-func printBanner(out io.Writer, c *clientconf.Credentials, credsPath string, cfg runtime.Base, created bool) {
+func printBanner(out io.Writer, c *clientconf.Credentials, credsPath string, cfg runtime.Base, created bool, auditLine string) {
 	fmt.Fprintf(out, "floe dev is running (data in %s)\n", cfg.NATS.DataDir)
 	fmt.Fprintf(out, "  gRPC       %s   (grpcurl -plaintext %s list)\n", c.Server, c.Server)
 	fmt.Fprintf(out, "  admin HTTP http://%s   (/metrics /healthz /readyz)\n", c.Admin)
@@ -142,11 +203,12 @@ func printBanner(out io.Writer, c *clientconf.Credentials, credsPath string, cfg
 	}
 	fmt.Fprintf(out, "  tokens     %s (server side, SHA-256 hashes)\n", filepath.Join(cfg.NATS.DataDir, TokensFileName))
 	fmt.Fprintf(out, "  dev users  %s (plain tokens, read by the floe CLI)\n", credsPath)
+	fmt.Fprintf(out, "  audit key  %s\n", auditLine)
 	if created {
 		fmt.Fprintln(out, "First start: generated development users and tokens:")
 		for _, u := range c.Users {
 			fmt.Fprintf(out, "  %-6s %-16s %s\n", u.ID, u.Roles[0], u.Token)
 		}
 	}
-	fmt.Fprintln(out, "Try: floe whoami    (or floe --as alice whoami). Stop with Ctrl-C.")
+	fmt.Fprintln(out, "Try: floe whoami  (or floe --as alice whoami),  floe audit verify.  Stop with Ctrl-C.")
 }

@@ -1,0 +1,244 @@
+package eventstore_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"google.golang.org/protobuf/types/known/wrapperspb"
+
+	"github.com/penguinmails/floe/libs/eventstore"
+	"github.com/penguinmails/floe/libs/eventstore/audit"
+	"github.com/penguinmails/floe/libs/natsx/natstest"
+)
+
+// Benchmarks compare Floe's append with a bare JetStream publish of the same
+// body size on the same server in the same run, because absolute figures on
+// shared machines are noise. Run with `make bench` (see docs/performance.md).
+
+// body512 is a StringValue whose protojson is 512 bytes.
+var body512 = wrapperspb.String(strings.Repeat("x", 510))
+
+func benchCtx(b *testing.B) context.Context {
+	return eventstore.WithMeta(b.Context(), eventstore.Meta{Actor: "bench", CorrelationID: "bench-corr"})
+}
+
+func benchStore(b *testing.B) (*eventstore.JetStreamStore, jetstream.JetStream) {
+	b.Helper()
+	_, _, js := natstest.JetStream(b)
+	s, err := eventstore.Open(b.Context(), js, eventstore.Options{Source: "floe/bench", Aggregates: []string{"order"}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return s, js
+}
+
+// BenchmarkRawPublish is the baseline: a synchronous JetStream publish of a
+// 512-byte body to a stream configured like the event log.
+func BenchmarkRawPublish(b *testing.B) {
+	_, js := benchStore(b)
+	data := bytes.Repeat([]byte("x"), 512)
+	ctx := b.Context()
+	b.SetBytes(512)
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		if _, err := js.Publish(ctx, "floe.evt.order.raw.Raw", data); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+}
+
+// BenchmarkRawPublishExpected adds the wildcard-scoped expected-sequence
+// check that Append relies on, still without envelope or hashing.
+func BenchmarkRawPublishExpected(b *testing.B) {
+	_, js := benchStore(b)
+	data := bytes.Repeat([]byte("x"), 512)
+	ctx := b.Context()
+	var last uint64
+	b.SetBytes(512)
+	b.ResetTimer()
+	for b.Loop() {
+		ack, err := js.Publish(ctx, "floe.evt.order.raw.Raw", data, jetstream.WithExpectLastSequenceForSubject(last, "floe.evt.order.raw.>"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		last = ack.Sequence
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+}
+
+// BenchmarkAppend is one single-event Append per iteration to one aggregate:
+// envelope, protojson, hash chain and the server's concurrency check.
+func BenchmarkAppend(b *testing.B) {
+	s, _ := benchStore(b)
+	ctx := benchCtx(b)
+	v := eventstore.NoStream
+	b.SetBytes(512)
+	b.ResetTimer()
+	for b.Loop() {
+		res, err := s.Append(ctx, "order", "bench", v, eventstore.Event{Message: body512})
+		if err != nil {
+			b.Fatal(err)
+		}
+		v = res.Version
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+}
+
+// BenchmarkAppendBatch10 appends ten events per call (one atomic batch).
+func BenchmarkAppendBatch10(b *testing.B) {
+	s, _ := benchStore(b)
+	ctx := benchCtx(b)
+	events := make([]eventstore.Event, 10)
+	for i := range events {
+		events[i] = eventstore.Event{Message: body512}
+	}
+	v := eventstore.NoStream
+	b.ResetTimer()
+	for b.Loop() {
+		res, err := s.Append(ctx, "order", "bench", v, events...)
+		if err != nil {
+			b.Fatal(err)
+		}
+		v = res.Version
+	}
+	b.ReportMetric(float64(10*b.N)/b.Elapsed().Seconds(), "events/s")
+}
+
+// BenchmarkAppendParallel runs W writers, each appending to its own aggregate.
+func BenchmarkAppendParallel(b *testing.B) {
+	for _, writers := range []int{1, 8, 64} {
+		b.Run(fmt.Sprintf("writers=%d", writers), func(b *testing.B) {
+			s, _ := benchStore(b)
+			ctx := benchCtx(b)
+			per := max(b.N/writers, 1)
+			b.ResetTimer()
+			start := time.Now()
+			var wg sync.WaitGroup
+			for w := range writers {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					id := fmt.Sprintf("w%d", w)
+					v := eventstore.NoStream
+					for range per {
+						res, err := s.Append(ctx, "order", id, v, eventstore.Event{Message: body512})
+						if err != nil {
+							b.Error(err)
+							return
+						}
+						v = res.Version
+					}
+				}()
+			}
+			wg.Wait()
+			b.ReportMetric(float64(per*writers)/time.Since(start).Seconds(), "events/s")
+		})
+	}
+}
+
+type count struct{ N int }
+
+func applyCount(c count, _ *eventstore.RecordedEvent) (count, error) { c.N++; return c, nil }
+
+// BenchmarkLoad loads an aggregate of 10,000 events, from the log alone and
+// from a snapshot at its current version.
+func BenchmarkLoad(b *testing.B) {
+	s, js := benchStore(b)
+	ctx := benchCtx(b)
+	small := wrapperspb.String(strings.Repeat("y", 100))
+	events := make([]eventstore.Event, eventstore.MaxBatch)
+	for i := range events {
+		events[i] = eventstore.Event{Message: small}
+	}
+	v := eventstore.NoStream
+	for range 10_000 / eventstore.MaxBatch {
+		res, err := s.Append(ctx, "order", "big", v, events...)
+		if err != nil {
+			b.Fatal(err)
+		}
+		v = res.Version
+	}
+	snaps, err := eventstore.OpenSnapshots(ctx, js, 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	repo := &eventstore.Repository[count]{Store: s, Aggregate: "order", Schema: "count/v1",
+		New: func() count { return count{} }, Apply: applyCount, Policy: eventstore.SnapshotPolicy{Every: 1000}}
+	b.Run("events=10000/snapshot=none", func(b *testing.B) {
+		for b.Loop() {
+			l, err := repo.Load(ctx, "big")
+			if err != nil || l.State.N != 10_000 {
+				b.Fatalf("%+v %v", l, err)
+			}
+		}
+	})
+	withSnap := *repo
+	withSnap.Snapshots = snaps
+	if _, err := withSnap.Load(ctx, "big"); err != nil { // writes the snapshot
+		b.Fatal(err)
+	}
+	b.Run("events=10000/snapshot=10000", func(b *testing.B) {
+		for b.Loop() {
+			l, err := withSnap.Load(ctx, "big")
+			if err != nil || l.State.N != 10_000 || l.FromSnapshot != 10_000 {
+				b.Fatalf("%+v %v", l, err)
+			}
+		}
+	})
+}
+
+// BenchmarkAuditVerify verifies a signed log of 20,000 events: from memory
+// (the verifier's own cost) and read live from JetStream.
+func BenchmarkAuditVerify(b *testing.B) {
+	s, js := benchStore(b)
+	ctx := benchCtx(b)
+	events := make([]eventstore.Event, eventstore.MaxBatch)
+	for i := range events {
+		events[i] = eventstore.Event{Message: body512}
+	}
+	const total = 20_000
+	for a := range total / eventstore.MaxBatch {
+		if _, err := s.Append(ctx, "order", fmt.Sprintf("a%d", a), eventstore.NoStream, events...); err != nil {
+			b.Fatal(err)
+		}
+	}
+	pub, key, _ := ed25519.GenerateKey(nil)
+	cp, err := audit.NewCheckpointer(ctx, js, audit.CheckpointerOptions{Key: key})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := cp.Checkpoint(ctx); err != nil {
+		b.Fatal(err)
+	}
+	live := &audit.JetStreamSource{JS: js}
+	var buf bytes.Buffer
+	if _, err := audit.Export(ctx, live, pub, 0, 0, &buf, nil); err != nil {
+		b.Fatal(err)
+	}
+	bundle, err := audit.ReadBundle(&buf)
+	if err != nil {
+		b.Fatal(err)
+	}
+	run := func(b *testing.B, src audit.Source) {
+		for b.Loop() {
+			rep, err := audit.Verify(ctx, src, pub, nil)
+			if err != nil || !rep.OK() || rep.Events != total {
+				b.Fatalf("%+v %v", rep, err)
+			}
+		}
+		b.ReportMetric(float64(total*b.N)/b.Elapsed().Seconds(), "events/s")
+	}
+	b.Run("source=memory", func(b *testing.B) { run(b, bundle) })
+	b.Run("source=jetstream", func(b *testing.B) { run(b, live) })
+}
+
+var _ = nats.NewMsg
