@@ -57,7 +57,7 @@ var hashedHeaders = []string{
 // forbids them), so the encoding is unambiguous.
 func ComputeHash(subject string, h nats.Header, body []byte) string {
 	sum := sha256.New()
-	var buf []byte
+	buf := make([]byte, 0, 1024)
 	buf = append(buf, "floe-event-v1\nsubject:"...)
 	buf = append(buf, subject...)
 	buf = append(buf, '\n')
