@@ -39,7 +39,12 @@ type Subscription struct {
 const priorityGroup = "floe"
 
 // Subscribe runs sub until ctx is cancelled. Events reach the handler in log
-// order; each is acknowledged after the handler succeeds. A message that is
+// order; each is acknowledged after the handler succeeds. At most one event
+// is outstanding at a time (MaxAckPending 1), so even after a crash nothing
+// newer is delivered before an unacknowledged event is redelivered: order
+// holds across restarts, at the price of one round trip per event (ample for
+// release-management volumes). On a clean stop the subscription naks what it
+// holds and releases its pin, so a successor starts at once. A message that is
 // not a well-formed event is reported to OnError and terminated (it can never
 // succeed); nothing else is ever skipped. The handler's context carries the
 // event's trace and a Meta whose causation id is the event's id, so appends
@@ -60,23 +65,31 @@ func Subscribe(ctx context.Context, js jetstream.JetStream, stream string, sub S
 		FilterSubjects: sub.Filters,
 		DeliverPolicy:  jetstream.DeliverAllPolicy,
 		AckPolicy:      jetstream.AckExplicitPolicy,
-		AckWait:        30 * time.Second,
+		AckWait:        15 * time.Second, // kept alive with InProgress while a handler retries
 		MaxDeliver:     -1,
-		MaxAckPending:  256,
+		MaxAckPending:  1,
 		PriorityPolicy: jetstream.PriorityPolicyPinned,
 		PriorityGroups: []string{priorityGroup},
-		PinnedTTL:      30 * time.Second,
+		PinnedTTL:      15 * time.Second, // failover time after a crash
 	})
 	if err != nil {
 		return fmt.Errorf("subscription %s: %w", sub.Name, err)
 	}
-	it, err := cons.Messages(jetstream.PullPriorityGroup(priorityGroup), jetstream.PullMaxMessages(128))
+	it, err := cons.Messages(jetstream.PullPriorityGroup(priorityGroup), jetstream.PullMaxMessages(16))
 	if err != nil {
 		return fmt.Errorf("subscription %s: %w", sub.Name, err)
 	}
-	stop := context.AfterFunc(ctx, it.Stop)
-	defer stop()
-	defer it.Stop()
+	stopWatch := context.AfterFunc(ctx, it.Drain) // buffered messages stay readable; we nak them below
+	defer stopWatch()
+	defer func() {
+		it.Stop()
+		// Release the pin so another instance (or this one restarted) takes over now, not after PinnedTTL.
+		uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+		defer cancel()
+		if st, err := js.Stream(uctx, stream); err == nil {
+			_ = st.UnpinConsumer(uctx, sub.Name, priorityGroup)
+		}
+	}()
 	for {
 		msg, err := it.Next()
 		if err != nil {
@@ -85,8 +98,12 @@ func Subscribe(ctx context.Context, js jetstream.JetStream, stream string, sub S
 			}
 			return fmt.Errorf("subscription %s: %w", sub.Name, err)
 		}
-		if err := deliver(ctx, msg, sub); err != nil {
-			return err // only ctx cancellation ends a delivery without success
+		if ctx.Err() != nil {
+			_ = msg.Nak() // pulled but not handled: hand it back for immediate redelivery
+			continue
+		}
+		if err := deliver(ctx, msg, sub); err != nil && ctx.Err() == nil {
+			return err
 		}
 	}
 }
@@ -107,7 +124,7 @@ func deliver(ctx context.Context, msg jetstream.Msg, sub Subscription) error {
 	}
 	hctx := natsx.ExtractTrace(ctx, msg.Headers())
 	hctx = WithMeta(hctx, Meta{Actor: "system:" + sub.Name, CorrelationID: e.CorrelationID, CausationID: e.ID})
-	backoff := 100 * time.Millisecond
+	backoff := min(100*time.Millisecond, sub.MaxBackoff)
 	for attempt := 1; ; attempt++ {
 		err := sub.Handler(hctx, e)
 		if err == nil {

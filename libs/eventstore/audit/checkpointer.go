@@ -38,9 +38,10 @@ type Checkpointer struct {
 	js   jetstream.JetStream
 	opts CheckpointerOptions
 
-	mu      sync.Mutex
-	tree    *tree
-	lastSeq uint64 // audit stream position of the last checkpoint
+	mu       sync.Mutex
+	tree     *tree
+	lastSeq  uint64    // audit stream position of the last checkpoint
+	lastTime time.Time // time of the last checkpoint
 }
 
 // AuditStreamConfig is the audit stream's configuration: append-only like the event log.
@@ -92,6 +93,7 @@ func (c *Checkpointer) reload(ctx context.Context) error {
 	t := newTree()
 	pub := c.opts.Key.Public().(ed25519.PublicKey)
 	var last uint64
+	var lastTime time.Time
 	for _, cp := range cps {
 		if err := cp.VerifySignature(pub); err != nil {
 			return fmt.Errorf("audit stream position %d: checkpoint of size %d: %w", cp.Seq, cp.Size, err)
@@ -105,9 +107,9 @@ func (c *Checkpointer) reload(ctx context.Context) error {
 		if !equalHash(t.root(), cp.Root) {
 			return fmt.Errorf("audit stream position %d: checkpoint of size %d does not match its own leaves", cp.Seq, cp.Size)
 		}
-		last = cp.Seq
+		last, lastTime = cp.Seq, cp.Time
 	}
-	c.tree, c.lastSeq = t, last
+	c.tree, c.lastSeq, c.lastTime = t, last, lastTime
 	return nil
 }
 
@@ -157,7 +159,13 @@ func (c *Checkpointer) Checkpoint(ctx context.Context) ([]*Checkpoint, error) {
 		for _, l := range leaves {
 			next.append(l)
 		}
-		cp := &Checkpoint{Origin: Origin(c.opts.Stream), Size: next.size(), Root: next.root(), Time: c.opts.Clock().UTC(), From: from}
+		// Never older than the checkpoint before it (Verify requires time order),
+		// even when that one was written by a checkpointer whose clock is ahead.
+		now := c.opts.Clock().UTC()
+		if now.Before(c.lastTime) {
+			now = c.lastTime
+		}
+		cp := &Checkpoint{Origin: Origin(c.opts.Stream), Size: next.size(), Root: next.root(), Time: now, From: from}
 		for _, l := range leaves {
 			cp.Leaves = append(cp.Leaves, l...)
 		}
@@ -178,7 +186,7 @@ func (c *Checkpointer) Checkpoint(ctx context.Context) ([]*Checkpoint, error) {
 			return written, fmt.Errorf("write checkpoint: %w", err)
 		}
 		cp.Seq = ack.Sequence
-		c.tree, c.lastSeq = next, ack.Sequence
+		c.tree, c.lastSeq, c.lastTime = next, ack.Sequence, cp.Time
 		written = append(written, cp)
 	}
 	return written, nil
