@@ -3,6 +3,7 @@ module github.com/penguinmails/floe/tools
 go 1.26.0
 
 require (
+	github.com/google/go-cmp v0.7.0
 	github.com/penguinmails/floe/libs v0.0.0
 	github.com/penguinmails/floe/proto v0.0.0
 	github.com/spf13/cobra v1.10.2

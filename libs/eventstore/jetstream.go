@@ -275,7 +275,7 @@ func (s *JetStreamStore) encode(ctx context.Context, aggregate, id string, h hea
 	out := make([]encoded, 0, len(events))
 	prev := h.hash
 	for i, ev := range events {
-		field := fmt.Sprintf("events[%d]", i)
+		field := "events[" + strconv.Itoa(i) + "]"
 		if ev.Message == nil {
 			v.Add(field+".message", "is nil")
 			continue

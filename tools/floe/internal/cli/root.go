@@ -126,9 +126,6 @@ func (g *globals) dial() (*grpc.ClientConn, error) {
 	if g.tlsOn {
 		useTLS = true
 	}
-	if !useTLS && !isLoopback(server) && !g.plaintext {
-		return nil, fmt.Errorf("refusing to send a token in plaintext to %s: use --tls, or --plaintext if you really mean it", server)
-	}
 	tc := insecure.NewCredentials()
 	if useTLS {
 		tc = credentials.NewTLS(&tls.Config{MinVersion: tls.VersionTLS12})
