@@ -1,6 +1,6 @@
 # Floe — build, test and run. Every target loops over the Go modules.
 #   make run       everything in one process on an embedded NATS (floe dev)
-#   make test      vet, race tests in every module, GOWORK=off builds, buf lint, generated-code check
+#   make test      gofmt, vet, race tests in every module, GOWORK=off builds, buf lint, generated-code check
 #   make lint      gofmt, go vet, buf lint, generated-code check
 #   make generate  regenerate Go code from proto/ (local plugins pinned in tools/codegen)
 #   make bench     benchmarks (figures go to docs/performance.md)
@@ -27,7 +27,7 @@ run: build
 build:
 	$(GO) build -o bin/floe ./tools/floe
 
-test: vet test-race build-nowork buf-lint check-generated
+test: fmt-check vet test-race build-nowork buf-lint check-generated
 
 vet:
 	@for m in $(MODULES); do echo "== go vet $$m"; (cd $$m && $(GO) vet ./...); done

@@ -280,4 +280,3 @@ func BenchmarkAuditVerify(b *testing.B) {
 	b.Run("source=memory", func(b *testing.B) { run(b, bundle) })
 	b.Run("source=jetstream", func(b *testing.B) { run(b, live) })
 }
-
