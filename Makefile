@@ -62,8 +62,12 @@ check-generated:
 tidy:
 	@for m in $(MODULES) tools/codegen; do echo "== go mod tidy $$m"; (cd $$m && GOWORK=off $(GO) mod tidy); done
 
+# Benchmarks of every module; raw output in bench.txt, then a benchstat summary
+# (BENCHCOUNT=6 or more for confidence intervals). See docs/performance.md.
+BENCHSTAT := golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da
 bench:
-	@for m in $(MODULES); do (cd $$m && $(GO) test -run '^$$' -bench '$(BENCH)' -benchtime $(BENCHTIME) -count $(BENCHCOUNT) -benchmem ./... | grep -Ev '^(PASS|ok|\?)' || true); done
+	@rm -f bench.txt; for m in $(MODULES); do (cd $$m && $(GO) test -run '^$$' -bench '$(BENCH)' -benchtime $(BENCHTIME) -count $(BENCHCOUNT) -benchmem ./... | grep -Ev '^(PASS|ok|\?)' | tee -a $(CURDIR)/bench.txt || true); done
+	@GOWORK=off $(GO) run $(BENCHSTAT) bench.txt
 
 clean:
 	rm -rf bin
