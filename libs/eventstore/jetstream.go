@@ -355,7 +355,7 @@ func (s *JetStreamStore) Append(ctx context.Context, aggregate, id string, expec
 	lastSeq, err := s.publish(ctx, enc)
 	switch {
 	case err == nil:
-	case isWrongLastSequence(err):
+	case IsWrongLastSequence(err):
 		s.forget(aggregate, id)
 		fresh, herr := s.serverHead(ctx, aggregate, id)
 		if herr != nil {
@@ -460,7 +460,9 @@ func (s *JetStreamStore) publish(ctx context.Context, enc []encoded) (uint64, er
 	return ack.Sequence, nil
 }
 
-func isWrongLastSequence(err error) bool {
+// IsWrongLastSequence reports whether err is JetStream's refusal of an
+// expected-last-sequence check (err_code 10071): someone else wrote first.
+func IsWrongLastSequence(err error) bool {
 	var jsErr jetstream.JetStreamError
 	if errors.As(err, &jsErr) && jsErr.APIError() != nil {
 		return jsErr.APIError().ErrorCode == errCodeWrongLastSequence

@@ -1,14 +1,12 @@
 package eventstore_test
 
 import (
-	"context"
 	"crypto/ed25519"
 	"errors"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -199,6 +197,3 @@ func TestOpenValidatesOptions(t *testing.T) {
 		}
 	}
 }
-
-var _ = server.Options{}
-var _ = context.Background

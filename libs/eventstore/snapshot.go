@@ -70,7 +70,7 @@ func (s *Snapshots) Save(ctx context.Context, aggregate, id string, snap *Snapsh
 	} else {
 		_, err = s.kv.Update(ctx, key, body, prev)
 	}
-	if errors.Is(err, jetstream.ErrKeyExists) || isWrongLastSequence(err) {
+	if errors.Is(err, jetstream.ErrKeyExists) || IsWrongLastSequence(err) {
 		return errs.ErrConcurrency
 	}
 	if err != nil {

@@ -199,7 +199,7 @@ func (p *Projection[V]) Handle(ctx context.Context, e *RecordedEvent) error {
 		} else {
 			_, err = p.KV.Update(ctx, key, body, rev)
 		}
-		if errors.Is(err, jetstream.ErrKeyExists) || isWrongLastSequence(err) {
+		if errors.Is(err, jetstream.ErrKeyExists) || IsWrongLastSequence(err) {
 			continue // someone else updated the view: re-read and re-check
 		}
 		return err

@@ -177,7 +177,7 @@ func (c *Checkpointer) Checkpoint(ctx context.Context) ([]*Checkpoint, error) {
 		ack, err := c.js.Publish(ctx, CheckpointSubject, body, jetstream.WithExpectStream(c.opts.AuditStream), jetstream.WithExpectLastSequence(c.lastSeq))
 		if err != nil {
 			// Another checkpointer wrote first: adopt its checkpoints and go on from there.
-			if attempt++; attempt <= 3 && isWrongLastSeq(err) {
+			if attempt++; attempt <= 3 && eventstore.IsWrongLastSequence(err) {
 				if err := c.reload(ctx); err != nil {
 					return written, err
 				}
@@ -231,11 +231,6 @@ func (c *Checkpointer) Run(ctx context.Context, interval time.Duration, onErr fu
 			}
 		}
 	}
-}
-
-func isWrongLastSeq(err error) bool {
-	var jsErr jetstream.JetStreamError
-	return errors.As(err, &jsErr) && jsErr.APIError() != nil && jsErr.APIError().ErrorCode == 10071
 }
 
 // ReadCheckpoints returns every checkpoint in the audit stream, in order.
