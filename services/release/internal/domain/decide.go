@@ -1,0 +1,569 @@
+package domain
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/penguinmails/floe/libs/auth"
+	"github.com/penguinmails/floe/libs/errs"
+	errorsv1 "github.com/penguinmails/floe/proto/gen/floe/errors/v1"
+	releasev1 "github.com/penguinmails/floe/proto/gen/floe/release/v1"
+)
+
+// Field limits.
+const (
+	MaxTitle       = 200
+	MaxDescription = 10_000
+	MaxSummary     = 500
+	MaxLink        = 2_000
+	MaxChanges     = 500
+	MaxPlan        = 10_000
+	MaxReason      = 2_000
+	MaxListItems   = 50
+)
+
+// Decision errors' reasons beyond the generic ones.
+var (
+	reasonPrecondition = errorsv1.ErrorReason_ERROR_REASON_FAILED_PRECONDITION
+)
+
+// CreateCommand plans a release.
+type CreateCommand struct {
+	ReleaseID    string
+	RequestKey   string
+	Product      string
+	Version      string
+	Type         releasev1.ReleaseType
+	Title        string
+	Description  string
+	Changes      []*releasev1.Change
+	Targets      []string
+	Schedule     *releasev1.Schedule
+	Approvers    []string
+	RollbackPlan string
+	TestingPlan  string
+}
+
+// Create decides a new release: the product's VersionReserved and the
+// release's ReleaseCreated. Every invalid field is reported at once.
+func Create(cmd CreateCommand, product *Product, envs *Environments) (productEvent *releasev1.VersionReserved, created *releasev1.ReleaseCreated, err error) {
+	var v errs.Violations
+	if !validName(cmd.Product) {
+		v.Add("product", "%q must be lower case letters, digits or '-', 1-32 characters", cmd.Product)
+	}
+	typeOK := cmd.Type != releasev1.ReleaseType_RELEASE_TYPE_UNSPECIFIED && releasev1.ReleaseType_name[int32(cmd.Type)] != ""
+	if !typeOK {
+		v.Add("type", "must be one of major, minor, patch, hotfix")
+	}
+	ver, verErr := ParseVersion(cmd.Version)
+	if verErr != nil {
+		v.Add("version", "%s", verErr.Error())
+	}
+	checkText(&v, "title", cmd.Title, MaxTitle, true)
+	checkText(&v, "description", cmd.Description, MaxDescription, false)
+	checkText(&v, "rollback_plan", cmd.RollbackPlan, MaxPlan, false)
+	checkText(&v, "testing_plan", cmd.TestingPlan, MaxPlan, false)
+	changes := checkChanges(&v, cmd.Changes)
+	targets := cmd.Targets
+	if len(targets) == 0 {
+		targets = DefaultTargets
+	}
+	targets = checkTargets(&v, "target_environments", targets, envs, cmd.Type == releasev1.ReleaseType_RELEASE_TYPE_HOTFIX)
+	checkSchedule(&v, cmd.Schedule)
+	if len(cmd.Approvers) > MaxListItems {
+		v.Add("approvers", "at most %d", MaxListItems)
+	}
+	if verErr == nil && typeOK {
+		if problem := checkVersion(ver, cmd.Type, product); problem != "" {
+			v.Add("version", "%s", problem)
+		}
+	}
+	if err := v.Err(); err != nil {
+		return nil, nil, err
+	}
+	return &releasev1.VersionReserved{Version: cmd.Version, ReleaseId: cmd.ReleaseID, Type: cmd.Type, RequestKey: cmd.RequestKey},
+		&releasev1.ReleaseCreated{
+			ReleaseId: cmd.ReleaseID, Product: cmd.Product, Version: cmd.Version, Type: cmd.Type,
+			Title: strings.TrimSpace(cmd.Title), Description: cmd.Description, Changes: changes,
+			TargetEnvironments: targets, Schedule: cmd.Schedule, Approvers: cmd.Approvers,
+			RollbackPlan: cmd.RollbackPlan, TestingPlan: cmd.TestingPlan,
+		}, nil
+}
+
+func checkText(v *errs.Violations, field, s string, limit int, required bool) {
+	switch {
+	case required && strings.TrimSpace(s) == "":
+		v.Add(field, "must not be empty")
+	case len(s) > limit:
+		v.Add(field, "is %d bytes; the limit is %d", len(s), limit)
+	case !utf8.ValidString(s):
+		v.Add(field, "is not valid UTF-8")
+	}
+}
+
+func checkChanges(v *errs.Violations, in []*releasev1.Change) []*releasev1.Change {
+	if len(in) > MaxChanges {
+		v.Add("changes", "%d changes; the limit is %d", len(in), MaxChanges)
+		return nil
+	}
+	out := make([]*releasev1.Change, 0, len(in))
+	for i, c := range in {
+		out = append(out, checkChange(v, fmt.Sprintf("changes[%d]", i), c, fmt.Sprintf("c%d", i+1)))
+	}
+	return out
+}
+
+func checkChange(v *errs.Violations, field string, c *releasev1.Change, id string) *releasev1.Change {
+	if c == nil {
+		v.Add(field, "is empty")
+		return nil
+	}
+	if c.GetKind() == releasev1.ChangeKind_CHANGE_KIND_UNSPECIFIED || releasev1.ChangeKind_name[int32(c.GetKind())] == "" {
+		v.Add(field+".kind", "must be one of feature, bug_fix, improvement, security, migration, breaking")
+	}
+	checkText(v, field+".summary", c.GetSummary(), MaxSummary, true)
+	checkText(v, field+".link", c.GetLink(), MaxLink, false)
+	checkText(v, field+".author", c.GetAuthor(), MaxTitle, false)
+	return &releasev1.Change{Id: id, Kind: c.GetKind(), Summary: strings.TrimSpace(c.GetSummary()), Link: c.GetLink(), Author: c.GetAuthor()}
+}
+
+// checkTargets validates target environments: known, no duplicates, in
+// promotion order, and closed under "after" (a target's predecessors are
+// targets too, except those a hotfix may skip), so promotion order cannot be
+// bypassed by leaving an environment out.
+func checkTargets(v *errs.Violations, field string, targets []string, envs *Environments, hotfix bool) []string {
+	var out []string
+	for i, t := range targets {
+		env, ok := envs.Get(t)
+		if !ok {
+			v.Add(fmt.Sprintf("%s[%d]", field, i), "unknown environment %q (known: %s)", t, strings.Join(envs.Names(), ", "))
+			continue
+		}
+		if slices.Contains(out, t) {
+			v.Add(fmt.Sprintf("%s[%d]", field, i), "%q is listed twice", t)
+			continue
+		}
+		for _, a := range env.After {
+			if !slices.Contains(targets, a) && !(hotfix && slices.Contains(env.HotfixMaySkip, a)) {
+				v.Add(fmt.Sprintf("%s[%d]", field, i), "%s comes after %s, which is not a target", t, a)
+			}
+		}
+		out = append(out, t)
+	}
+	slices.SortStableFunc(out, func(a, b string) int { return envs.index(a) - envs.index(b) })
+	return out
+}
+
+func checkSchedule(v *errs.Violations, s *releasev1.Schedule) {
+	if s == nil || s.GetWindowStart() == nil || s.GetWindowEnd() == nil {
+		return
+	}
+	if s.GetWindowEnd().AsTime().Before(s.GetWindowStart().AsTime()) {
+		v.Add("schedule.window_end", "is before window_start")
+	}
+}
+
+func notFound(r *Release, id string) error {
+	if !r.Exists() {
+		return &errs.NotFoundError{Kind: "release", ID: id}
+	}
+	return nil
+}
+
+// editable refuses edits once a promotion was requested or the release was cancelled.
+func (r *Release) editable(what string) error {
+	if r.Cancelled {
+		return errs.Precondition(reasonPrecondition, fmt.Sprintf("release %s is cancelled: it cannot %s", r.Version, what))
+	}
+	if r.promoted() {
+		return errs.Precondition(reasonPrecondition, fmt.Sprintf("release %s has been promoted (status %s): only a planned release can %s", r.Version, statusName(r.Status()), what))
+	}
+	return nil
+}
+
+// approvedEnvs lists environments with approvals at the current revision.
+func (r *Release) approvedEnvs() []string {
+	var out []string
+	for _, name := range r.Targets {
+		if st, ok := r.Envs[name]; ok && (len(st.Approvals) > 0 || len(st.Rejections) > 0) {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+// UpdateCommand edits a planned release.
+type UpdateCommand struct {
+	Title, Description        string
+	Targets                   []string
+	Schedule                  *releasev1.Schedule
+	Approvers                 []string
+	RollbackPlan, TestingPlan string
+}
+
+// Update decides an edit; a change of title or description voids approvals.
+func Update(r *Release, id string, cmd UpdateCommand, envs *Environments) ([]proto.Message, error) {
+	if err := notFound(r, id); err != nil {
+		return nil, err
+	}
+	if err := r.editable("be edited"); err != nil {
+		return nil, err
+	}
+	var v errs.Violations
+	checkText(&v, "title", cmd.Title, MaxTitle, true)
+	checkText(&v, "description", cmd.Description, MaxDescription, false)
+	checkText(&v, "rollback_plan", cmd.RollbackPlan, MaxPlan, false)
+	checkText(&v, "testing_plan", cmd.TestingPlan, MaxPlan, false)
+	targets := cmd.Targets
+	if len(targets) == 0 {
+		targets = r.Targets
+	}
+	targets = checkTargets(&v, "target_environments", targets, envs, r.Type == releasev1.ReleaseType_RELEASE_TYPE_HOTFIX)
+	checkSchedule(&v, cmd.Schedule)
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	content := strings.TrimSpace(cmd.Title) != r.Title || cmd.Description != r.Description
+	out := []proto.Message{&releasev1.ReleaseUpdated{
+		Title: strings.TrimSpace(cmd.Title), Description: cmd.Description, TargetEnvironments: targets,
+		Schedule: cmd.Schedule, Approvers: cmd.Approvers, RollbackPlan: cmd.RollbackPlan, TestingPlan: cmd.TestingPlan,
+		ContentChanged: content,
+	}}
+	if content {
+		out = append(out, r.voidApprovals("title or description changed")...)
+	}
+	return out, nil
+}
+
+func (r *Release) voidApprovals(reason string) []proto.Message {
+	envs := r.approvedEnvs()
+	if len(envs) == 0 {
+		return nil
+	}
+	return []proto.Message{&releasev1.ApprovalsVoided{Environments: envs, ContentRevision: r.ContentRevision, Reason: reason}}
+}
+
+// AddChange decides adding a change; it voids approvals.
+func AddChange(r *Release, id string, c *releasev1.Change) ([]proto.Message, error) {
+	if err := notFound(r, id); err != nil {
+		return nil, err
+	}
+	if err := r.editable("take new changes"); err != nil {
+		return nil, err
+	}
+	var v errs.Violations
+	if len(r.Changes) >= MaxChanges {
+		v.Add("change", "the release already has %d changes, the limit", MaxChanges)
+	}
+	change := checkChange(&v, "change", c, fmt.Sprintf("c%d", len(r.Changes)+1))
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	return append([]proto.Message{&releasev1.ChangeAdded{Change: change}}, r.voidApprovals("a change was added")...), nil
+}
+
+// Approve decides an approval by p for env. Separation of duties: the
+// author may not approve, nor whoever requested the environment's promotion;
+// one approval per principal; the approver must hold an approver role of the
+// environment, in that environment.
+func Approve(r *Release, id string, p *auth.Principal, envName, comment string, envs *Environments) ([]proto.Message, error) {
+	if err := notFound(r, id); err != nil {
+		return nil, err
+	}
+	env, err := targetEnv(r, envName, envs)
+	if err != nil {
+		return nil, err
+	}
+	if len(comment) > MaxReason {
+		return nil, errs.Invalid("comment", "is %d bytes; the limit is %d", len(comment), MaxReason)
+	}
+	var roles []string
+	for _, role := range env.ApproverRoles {
+		if p.HasRole(auth.Role(role), envName) {
+			roles = append(roles, role)
+		}
+	}
+	if len(roles) == 0 {
+		return nil, &errs.PermissionDeniedError{Principal: p.ID, Permission: "release.approve", Environment: envName,
+			Detail: fmt.Sprintf("approving for %s needs one of the roles %s there", envName, strings.Join(env.ApproverRoles, ", "))}
+	}
+	var reasons []string
+	if r.Cancelled {
+		reasons = append(reasons, "the release is cancelled")
+	}
+	st := r.env(envName)
+	if st.Status != releasev1.ReleaseStatus_RELEASE_STATUS_PLANNED && st.Status != releasev1.ReleaseStatus_RELEASE_STATUS_APPROVED {
+		reasons = append(reasons, fmt.Sprintf("the release is already %s in %s", statusName(st.Status), envName))
+	}
+	if p.ID == r.Author {
+		reasons = append(reasons, fmt.Sprintf("separation of duties: %s created the release and may not approve it", p.ID))
+	}
+	if st.PromotedBy == p.ID {
+		reasons = append(reasons, fmt.Sprintf("separation of duties: %s requested the promotion to %s and may not approve it", p.ID, envName))
+	}
+	if slices.ContainsFunc(st.Approvals, func(a *releasev1.Approval) bool { return a.GetApprover() == p.ID }) {
+		reasons = append(reasons, fmt.Sprintf("%s has already approved %s for %s", p.ID, r.Version, envName))
+	}
+	if len(reasons) > 0 {
+		return nil, errs.Precondition(reasonPrecondition, reasons...)
+	}
+	out := []proto.Message{&releasev1.ApprovalGranted{Environment: envName, Approver: p.ID, Comment: comment, ContentRevision: r.ContentRevision, Roles: roles}}
+	need := r.RequiredApprovals(env)
+	have := uint32(len(r.countedApprovers(envName, ""))) + 1
+	if need > 0 && have >= need && st.Status == releasev1.ReleaseStatus_RELEASE_STATUS_PLANNED {
+		out = append(out, &releasev1.ReleaseApproved{Environment: envName, Approvals: have, Required: need})
+	}
+	return out, nil
+}
+
+// Reject decides a rejection; the reason is required.
+func Reject(r *Release, id string, p *auth.Principal, envName, reason string, envs *Environments) ([]proto.Message, error) {
+	if err := notFound(r, id); err != nil {
+		return nil, err
+	}
+	if _, err := targetEnv(r, envName, envs); err != nil {
+		return nil, err
+	}
+	var v errs.Violations
+	checkText(&v, "reason", reason, MaxReason, true)
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	if r.Cancelled {
+		return nil, errs.Precondition(reasonPrecondition, "the release is cancelled")
+	}
+	return []proto.Message{&releasev1.ReleaseRejected{Environment: envName, RejectedBy: p.ID, Reason: strings.TrimSpace(reason), ContentRevision: r.ContentRevision}}, nil
+}
+
+func targetEnv(r *Release, name string, envs *Environments) (Environment, error) {
+	env, ok := envs.Get(name)
+	if !ok {
+		return Environment{}, errs.Invalid("environment", "unknown environment %q (known: %s)", name, strings.Join(envs.Names(), ", "))
+	}
+	if !slices.Contains(r.Targets, name) {
+		return Environment{}, errs.Precondition(reasonPrecondition, fmt.Sprintf("%s is not a target of release %s (targets: %s)", name, r.Version, strings.Join(r.Targets, ", ")))
+	}
+	return env, nil
+}
+
+// GateChecker reports why gates forbid promoting a release to an
+// environment (none when they allow it). The gate service provides it later.
+type GateChecker func(releaseID, env string) []string
+
+// Promote decides a promotion request by p. A refusal lists every reason.
+func Promote(r *Release, id string, p *auth.Principal, envName, strategy string, envs *Environments, gates GateChecker, now time.Time) ([]proto.Message, error) {
+	if err := notFound(r, id); err != nil {
+		return nil, err
+	}
+	env, err := targetEnv(r, envName, envs)
+	if err != nil {
+		return nil, err
+	}
+	if strategy == "" {
+		strategy = env.Strategy
+	}
+	if strategy == "" {
+		strategy = "rolling-update"
+	}
+	if !slices.Contains(Strategies, strategy) {
+		return nil, errs.Invalid("strategy", "%q is not one of %s", strategy, strings.Join(Strategies, ", "))
+	}
+	var reasons []string
+	if r.Cancelled {
+		reasons = append(reasons, "the release is cancelled")
+	}
+	st := r.env(envName)
+	switch st.Status {
+	case releasev1.ReleaseStatus_RELEASE_STATUS_DEPLOYING:
+		reasons = append(reasons, fmt.Sprintf("a deployment to %s is already in progress", envName))
+	case releasev1.ReleaseStatus_RELEASE_STATUS_DEPLOYED:
+		reasons = append(reasons, fmt.Sprintf("%s is already deployed to %s", r.Version, envName))
+	}
+	hotfix := r.Type == releasev1.ReleaseType_RELEASE_TYPE_HOTFIX
+	var skipped []string
+	for _, before := range env.After {
+		if hotfix && slices.Contains(env.HotfixMaySkip, before) {
+			if bs, ok := r.Envs[before]; !ok || bs.Status != releasev1.ReleaseStatus_RELEASE_STATUS_DEPLOYED {
+				skipped = append(skipped, before)
+			}
+			continue
+		}
+		if bs, ok := r.Envs[before]; !ok || bs.Status != releasev1.ReleaseStatus_RELEASE_STATUS_DEPLOYED {
+			have := "not promoted"
+			if ok {
+				have = statusName(bs.Status)
+			}
+			reasons = append(reasons, fmt.Sprintf("promotion order: %s must be deployed to %s first (it is %s there)", r.Version, before, have))
+		}
+	}
+	need := r.RequiredApprovals(env)
+	counted := r.countedApprovers(envName, p.ID)
+	if uint32(len(counted)) < need {
+		msg := fmt.Sprintf("approvals: %s needs %d approval(s) from distinct people other than the author and the requester, has %d", envName, need, len(counted))
+		if RiskExtraApprovals(r.Risk) > 0 {
+			msg += fmt.Sprintf(" (%d added by the risk assessment)", RiskExtraApprovals(r.Risk))
+		}
+		if slices.ContainsFunc(st.Approvals, func(a *releasev1.Approval) bool { return a.GetApprover() == p.ID }) {
+			msg += fmt.Sprintf("; %s's own approval does not count for a promotion %s requests", p.ID, p.ID)
+		}
+		reasons = append(reasons, msg)
+	}
+	// Rejections are voided with approvals when the content changes, so any left stand.
+	for _, rej := range st.Rejections {
+		reasons = append(reasons, fmt.Sprintf("rejected for %s by %s: %s", envName, rej.GetRejectedBy(), rej.GetReason()))
+	}
+	for _, pr := range r.Prereqs {
+		if pr.GetEnvironment() != "" && pr.GetEnvironment() != envName {
+			continue
+		}
+		switch pr.GetStatus() {
+		case releasev1.PrerequisiteStatus_PREREQUISITE_STATUS_PENDING:
+			msg := fmt.Sprintf("prerequisite %s (%s) is pending, owner %s", pr.GetId(), pr.GetDescription(), orNone(pr.GetOwner()))
+			if Overdue(pr, now) {
+				msg += ", overdue since " + pr.GetDeadline().AsTime().UTC().Format(time.RFC3339)
+			}
+			reasons = append(reasons, msg)
+		case releasev1.PrerequisiteStatus_PREREQUISITE_STATUS_FAILED:
+			reasons = append(reasons, fmt.Sprintf("prerequisite %s (%s) failed", pr.GetId(), pr.GetDescription()))
+		}
+	}
+	if gates != nil {
+		reasons = append(reasons, gates(r.ID, envName)...)
+	}
+	if len(reasons) > 0 {
+		return nil, errs.Precondition(reasonPrecondition, reasons...)
+	}
+	return []proto.Message{&releasev1.PromotionRequested{
+		ReleaseId: r.ID, Product: r.Product, Version: r.Version, Environment: envName, Strategy: strategy,
+		RequestedBy: p.ID, ApprovedBy: counted, Attempt: st.Attempts + 1, SkippedEnvironments: skipped,
+	}}, nil
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "(none)"
+	}
+	return s
+}
+
+// Overdue reports whether a prerequisite is pending past its deadline.
+func Overdue(p *releasev1.Prerequisite, now time.Time) bool {
+	return p.GetStatus() == releasev1.PrerequisiteStatus_PREREQUISITE_STATUS_PENDING && p.GetDeadline() != nil && now.After(p.GetDeadline().AsTime())
+}
+
+// Cancel decides a cancellation; not while a deployment runs.
+func Cancel(r *Release, id, reason string) ([]proto.Message, error) {
+	if err := notFound(r, id); err != nil {
+		return nil, err
+	}
+	var v errs.Violations
+	checkText(&v, "reason", reason, MaxReason, true)
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	var reasons []string
+	if r.Cancelled {
+		reasons = append(reasons, "the release is already cancelled")
+	}
+	for _, name := range r.Targets {
+		if st := r.Envs[name]; st != nil && st.Status == releasev1.ReleaseStatus_RELEASE_STATUS_DEPLOYING {
+			reasons = append(reasons, fmt.Sprintf("a deployment to %s is in progress: abort or roll it back first", name))
+		}
+	}
+	if len(reasons) > 0 {
+		return nil, errs.Precondition(reasonPrecondition, reasons...)
+	}
+	return []proto.Message{&releasev1.ReleaseCancelled{Reason: strings.TrimSpace(reason)}}, nil
+}
+
+// AddPrerequisite decides a new pending prerequisite.
+func AddPrerequisite(r *Release, id string, p *releasev1.Prerequisite, envs *Environments) ([]proto.Message, error) {
+	if err := notFound(r, id); err != nil {
+		return nil, err
+	}
+	var v errs.Violations
+	if p.GetType() == releasev1.PrerequisiteType_PREREQUISITE_TYPE_UNSPECIFIED || releasev1.PrerequisiteType_name[int32(p.GetType())] == "" {
+		v.Add("type", "must be one of database, infrastructure, third_party, compliance")
+	}
+	checkText(&v, "description", p.GetDescription(), MaxSummary, true)
+	checkText(&v, "owner", p.GetOwner(), MaxTitle, false)
+	if p.GetEnvironment() != "" && !slices.Contains(r.Targets, p.GetEnvironment()) {
+		v.Add("environment", "%q is not a target of the release", p.GetEnvironment())
+	}
+	if len(r.Prereqs) >= MaxListItems {
+		v.Add("prerequisites", "the release already has %d prerequisites, the limit", MaxListItems)
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	if r.Cancelled {
+		return nil, errs.Precondition(reasonPrecondition, "the release is cancelled")
+	}
+	return []proto.Message{&releasev1.PrerequisiteAdded{Prerequisite: &releasev1.Prerequisite{
+		Id: fmt.Sprintf("p%d", len(r.Prereqs)+1), Type: p.GetType(), Description: strings.TrimSpace(p.GetDescription()),
+		Status: releasev1.PrerequisiteStatus_PREREQUISITE_STATUS_PENDING, Owner: p.GetOwner(), Deadline: p.GetDeadline(), Environment: p.GetEnvironment(),
+	}}}, nil
+}
+
+// UpdatePrerequisite decides a prerequisite update.
+func UpdatePrerequisite(r *Release, id string, u *releasev1.PrerequisiteUpdated) ([]proto.Message, error) {
+	if err := notFound(r, id); err != nil {
+		return nil, err
+	}
+	if !slices.ContainsFunc(r.Prereqs, func(p *releasev1.Prerequisite) bool { return p.GetId() == u.GetPrerequisiteId() }) {
+		return nil, &errs.NotFoundError{Kind: "prerequisite", ID: u.GetPrerequisiteId()}
+	}
+	var v errs.Violations
+	if u.GetStatus() != releasev1.PrerequisiteStatus_PREREQUISITE_STATUS_UNSPECIFIED && releasev1.PrerequisiteStatus_name[int32(u.GetStatus())] == "" {
+		v.Add("status", "must be one of pending, completed, failed")
+	}
+	checkText(&v, "owner", u.GetOwner(), MaxTitle, false)
+	checkText(&v, "note", u.GetNote(), MaxReason, false)
+	if u.GetStatus() == releasev1.PrerequisiteStatus_PREREQUISITE_STATUS_UNSPECIFIED && u.GetOwner() == "" && u.GetDeadline() == nil {
+		v.Add("status", "nothing to update: give a status, owner or deadline")
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	return []proto.Message{u}, nil
+}
+
+// SetRisk decides a risk assessment.
+func SetRisk(r *Release, id string, risk *releasev1.RiskAssessment) ([]proto.Message, error) {
+	if err := notFound(r, id); err != nil {
+		return nil, err
+	}
+	var v errs.Violations
+	if risk.GetImpact() == releasev1.RiskImpact_RISK_IMPACT_UNSPECIFIED || releasev1.RiskImpact_name[int32(risk.GetImpact())] == "" {
+		v.Add("impact", "must be one of low, medium, high, critical")
+	}
+	if risk.GetLikelihood() == releasev1.RiskLikelihood_RISK_LIKELIHOOD_UNSPECIFIED || releasev1.RiskLikelihood_name[int32(risk.GetLikelihood())] == "" {
+		v.Add("likelihood", "must be one of low, medium, high")
+	}
+	for _, f := range []struct {
+		name  string
+		items []string
+	}{{"mitigation", risk.GetMitigation()}, {"contingency", risk.GetContingency()}} {
+		if len(f.items) > MaxListItems {
+			v.Add(f.name, "at most %d items", MaxListItems)
+		}
+		for i, s := range f.items {
+			checkText(&v, fmt.Sprintf("%s[%d]", f.name, i), s, MaxSummary, true)
+		}
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	out := proto.Clone(risk).(*releasev1.RiskAssessment)
+	out.ExtraApprovals = RiskExtraApprovals(out)
+	return []proto.Message{&releasev1.RiskAssessed{Risk: out}}, nil
+}
+
+func statusName(s releasev1.ReleaseStatus) string {
+	return strings.ToLower(strings.TrimPrefix(s.String(), "RELEASE_STATUS_"))
+}

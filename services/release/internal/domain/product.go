@@ -1,0 +1,54 @@
+package domain
+
+import (
+	"github.com/Masterminds/semver/v3"
+	"google.golang.org/protobuf/proto"
+
+	releasev1 "github.com/penguinmails/floe/proto/gen/floe/release/v1"
+)
+
+// Product orders a product's versions and knows what each environment runs.
+// It is its own aggregate (floe.evt.product.<name>) so that two releases can
+// never take the same version: reserving one is an optimistic-concurrency append.
+type Product struct {
+	Name string
+	// Versions reserved, in order.
+	Versions []string
+	// Requests maps a CreateRelease request key to the release it created.
+	Requests map[string]string
+	// Deployed maps environment → version it runs now.
+	Deployed map[string]string
+}
+
+// NewProduct returns the state of a product with no events.
+func NewProduct(name string) *Product {
+	return &Product{Name: name, Requests: map[string]string{}, Deployed: map[string]string{}}
+}
+
+// ApplyProduct folds one event into the product.
+func ApplyProduct(p *Product, ev proto.Message) {
+	switch e := ev.(type) {
+	case *releasev1.VersionReserved:
+		p.Versions = append(p.Versions, e.GetVersion())
+		if e.GetRequestKey() != "" {
+			p.Requests[e.GetRequestKey()] = e.GetReleaseId()
+		}
+	case *releasev1.ProductDeployed:
+		p.Deployed[e.GetEnvironment()] = e.GetVersion()
+	}
+}
+
+// LatestFinal is the greatest reserved version without a prerelease part, or nil.
+func (p *Product) LatestFinal() *semver.Version {
+	var best *semver.Version
+	for _, s := range p.Versions {
+		v, err := semver.StrictNewVersion(s)
+		if err != nil || v.Prerelease() != "" {
+			continue
+		}
+		if best == nil || v.GreaterThan(best) {
+			best = v
+		}
+	}
+	return best
+}
