@@ -87,12 +87,27 @@ func Create(cmd CreateCommand, product *Product, envs *Environments) (productEve
 		return nil, nil, err
 	}
 	return &releasev1.VersionReserved{Version: cmd.Version, ReleaseId: cmd.ReleaseID, Type: cmd.Type, RequestKey: cmd.RequestKey},
-		&releasev1.ReleaseCreated{
-			ReleaseId: cmd.ReleaseID, Product: cmd.Product, Version: cmd.Version, Type: cmd.Type,
-			Title: strings.TrimSpace(cmd.Title), Description: cmd.Description, Changes: changes,
-			TargetEnvironments: targets, Schedule: cmd.Schedule, Approvers: cmd.Approvers,
-			RollbackPlan: cmd.RollbackPlan, TestingPlan: cmd.TestingPlan,
-		}, nil
+		createdEvent(cmd, changes, targets), nil
+}
+
+// CreatedEvent is the ReleaseCreated of an already validated command whose
+// version is reserved (used to complete a retried CreateRelease).
+func CreatedEvent(cmd CreateCommand, envs *Environments) *releasev1.ReleaseCreated {
+	var v errs.Violations // already validated when the version was reserved
+	targets := cmd.Targets
+	if len(targets) == 0 {
+		targets = DefaultTargets
+	}
+	return createdEvent(cmd, checkChanges(&v, cmd.Changes), checkTargets(&v, "target_environments", targets, envs, cmd.Type == releasev1.ReleaseType_RELEASE_TYPE_HOTFIX))
+}
+
+func createdEvent(cmd CreateCommand, changes []*releasev1.Change, targets []string) *releasev1.ReleaseCreated {
+	return &releasev1.ReleaseCreated{
+		ReleaseId: cmd.ReleaseID, Product: cmd.Product, Version: cmd.Version, Type: cmd.Type,
+		Title: strings.TrimSpace(cmd.Title), Description: cmd.Description, Changes: changes,
+		TargetEnvironments: targets, Schedule: cmd.Schedule, Approvers: cmd.Approvers,
+		RollbackPlan: cmd.RollbackPlan, TestingPlan: cmd.TestingPlan,
+	}
 }
 
 func checkText(v *errs.Violations, field, s string, limit int, required bool) {

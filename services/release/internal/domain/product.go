@@ -18,15 +18,20 @@ type Product struct {
 	Requests map[string]string
 	// Deployed maps environment → version it runs now.
 	Deployed map[string]string
+	// applied holds request keys of events applied (idempotent reactions).
+	applied map[string]bool
 }
 
 // NewProduct returns the state of a product with no events.
 func NewProduct(name string) *Product {
-	return &Product{Name: name, Requests: map[string]string{}, Deployed: map[string]string{}}
+	return &Product{Name: name, Requests: map[string]string{}, Deployed: map[string]string{}, applied: map[string]bool{}}
 }
 
-// ApplyProduct folds one event into the product.
-func ApplyProduct(p *Product, ev proto.Message) {
+// ApplyProduct folds one event (with its id) into the product.
+func ApplyProduct(p *Product, ev proto.Message, eventID string) {
+	if k := RequestKeyOf(eventID); k != "" {
+		p.applied[k] = true
+	}
 	switch e := ev.(type) {
 	case *releasev1.VersionReserved:
 		p.Versions = append(p.Versions, e.GetVersion())
@@ -37,6 +42,9 @@ func ApplyProduct(p *Product, ev proto.Message) {
 		p.Deployed[e.GetEnvironment()] = e.GetVersion()
 	}
 }
+
+// HasRequest reports whether events of the command or reaction with key k are applied.
+func (p *Product) HasRequest(k string) bool { return k != "" && p.applied[k] }
 
 // LatestFinal is the greatest reserved version without a prerelease part, or nil.
 func (p *Product) LatestFinal() *semver.Version {

@@ -30,8 +30,7 @@ func OnDeploymentEvent(r *Release, ev proto.Message) (releaseEvents []proto.Mess
 		if status(e.GetEnvironment()) == releasev1.ReleaseStatus_RELEASE_STATUS_DEPLOYED {
 			return nil, nil
 		}
-		return []proto.Message{&releasev1.ReleaseDeployed{Environment: e.GetEnvironment(), DeploymentId: e.GetDeploymentId()}},
-			[]proto.Message{&releasev1.ProductDeployed{Environment: e.GetEnvironment(), Version: r.Version, ReleaseId: r.ID}}
+		return []proto.Message{&releasev1.ReleaseDeployed{Environment: e.GetEnvironment(), DeploymentId: e.GetDeploymentId()}}, ProductEventsFor(r, ev)
 	case *deployv1.DeploymentFailed:
 		if status(e.GetEnvironment()) == releasev1.ReleaseStatus_RELEASE_STATUS_FAILED {
 			return nil, nil
@@ -41,15 +40,26 @@ func OnDeploymentEvent(r *Release, ev proto.Message) (releaseEvents []proto.Mess
 		if status(e.GetEnvironment()) == releasev1.ReleaseStatus_RELEASE_STATUS_ROLLED_BACK {
 			return nil, nil
 		}
-		var product []proto.Message
-		if e.GetRestoredVersion() != "" {
-			product = append(product, &releasev1.ProductDeployed{Environment: e.GetEnvironment(), Version: e.GetRestoredVersion()})
-		}
 		return []proto.Message{&releasev1.ReleaseRolledBack{
 			Environment: e.GetEnvironment(), DeploymentId: e.GetDeploymentId(), RestoredVersion: e.GetRestoredVersion(), Reason: e.GetReason(),
-		}}, product
+		}}, ProductEventsFor(r, ev)
 	}
 	return nil, nil
+}
+
+// ProductEventsFor is what a deployer event means for the product: which
+// version the environment runs now. It depends only on the event and the
+// release's version, so it can be recomputed on redelivery.
+func ProductEventsFor(r *Release, ev proto.Message) []proto.Message {
+	switch e := ev.(type) {
+	case *deployv1.DeploymentSucceeded:
+		return []proto.Message{&releasev1.ProductDeployed{Environment: e.GetEnvironment(), Version: r.Version, ReleaseId: r.ID}}
+	case *deployv1.RolledBack:
+		if e.GetRestoredVersion() != "" {
+			return []proto.Message{&releasev1.ProductDeployed{Environment: e.GetEnvironment(), Version: e.GetRestoredVersion()}}
+		}
+	}
+	return nil
 }
 
 // DeploymentReleaseID returns the release a deployer event is about, or "".

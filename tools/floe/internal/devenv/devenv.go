@@ -19,6 +19,7 @@ import (
 	"github.com/penguinmails/floe/libs/eventstore/audit/auditsvc"
 	"github.com/penguinmails/floe/libs/natsx"
 	"github.com/penguinmails/floe/libs/runtime"
+	"github.com/penguinmails/floe/services/release/releasesvc"
 	auditv1 "github.com/penguinmails/floe/proto/gen/floe/audit/v1"
 	"github.com/penguinmails/floe/tools/floe/internal/clientconf"
 )
@@ -52,6 +53,8 @@ type Config struct {
 	runtime.Base
 	// AuditKey is the ed25519 checkpoint signing key (PKCS#8 PEM), created on first start.
 	AuditKey string `env:"FLOE_AUDIT_KEY" flag:"audit-key" usage:"checkpoint signing key file, created if missing (default <data-dir>/audit-signing.key; its public key is written beside it as .pub)" secret:"true"`
+	// Release configures the release service.
+	Release releasesvc.Config
 	// CheckpointInterval is how often a new checkpoint is signed while the log grows.
 	CheckpointInterval time.Duration `env:"FLOE_CHECKPOINT_INTERVAL" flag:"checkpoint-interval" default:"1m" usage:"how often to sign a Merkle checkpoint of the event log while it grows"`
 }
@@ -144,7 +147,11 @@ func Run(ctx context.Context, opts Options) error {
 		return err
 	})
 
-	// Services register here as they are built (release, gate, deployer, flag, monitor, notifier).
+	// The services, as they are built (gate, deployer, flag, monitor, notifier to come).
+	if err := releasesvc.Register(ctx, rt, conn, opts.Config.Release); err != nil {
+		_ = conn.Close()
+		return fmt.Errorf("release service: %w", err)
+	}
 
 	if err := rt.Listen(); err != nil {
 		_ = conn.Close()

@@ -1,0 +1,382 @@
+// Package ports serves floe.release.v1.ReleaseService over gRPC: it turns
+// requests into app commands, checks environment-scoped permissions, and
+// renders releases.
+package ports
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/nats-io/nats.go"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/penguinmails/floe/libs/auth"
+	"github.com/penguinmails/floe/libs/errs"
+	"github.com/penguinmails/floe/libs/eventstore"
+	releasev1 "github.com/penguinmails/floe/proto/gen/floe/release/v1"
+	"github.com/penguinmails/floe/services/release/internal/adapters"
+	"github.com/penguinmails/floe/services/release/internal/app"
+	"github.com/penguinmails/floe/services/release/internal/domain"
+)
+
+// Permissions of the release service.
+const (
+	PermRead    auth.Permission = "release.read"
+	PermWrite   auth.Permission = "release.write"
+	PermApprove auth.Permission = "release.approve"
+	PermPromote auth.Permission = "release.promote"
+)
+
+// Rules are the authorization rules of every RPC (the interceptor checks the
+// permission in some environment; Approve, Reject and Promote then check it
+// in the environment the request names).
+func Rules() auth.Rules {
+	r := auth.Rules{}
+	for m, p := range map[string]auth.Permission{
+		releasev1.ReleaseService_CreateRelease_FullMethodName:      PermWrite,
+		releasev1.ReleaseService_GetRelease_FullMethodName:         PermRead,
+		releasev1.ReleaseService_ListReleases_FullMethodName:       PermRead,
+		releasev1.ReleaseService_UpdateRelease_FullMethodName:      PermWrite,
+		releasev1.ReleaseService_AddChange_FullMethodName:          PermWrite,
+		releasev1.ReleaseService_Approve_FullMethodName:            PermApprove,
+		releasev1.ReleaseService_Reject_FullMethodName:             PermApprove,
+		releasev1.ReleaseService_Promote_FullMethodName:            PermPromote,
+		releasev1.ReleaseService_CancelRelease_FullMethodName:      PermWrite,
+		releasev1.ReleaseService_AddPrerequisite_FullMethodName:    PermWrite,
+		releasev1.ReleaseService_UpdatePrerequisite_FullMethodName: PermWrite,
+		releasev1.ReleaseService_SetRiskAssessment_FullMethodName:  PermWrite,
+		releasev1.ReleaseService_GetReleaseNotes_FullMethodName:    PermRead,
+		releasev1.ReleaseService_GetHistory_FullMethodName:         PermRead,
+		releasev1.ReleaseService_WatchRelease_FullMethodName:       PermRead,
+		releasev1.ReleaseService_ListEnvironments_FullMethodName:   PermRead,
+	} {
+		r[m] = auth.Rule{Permission: p}
+	}
+	return r
+}
+
+// Server implements releasev1.ReleaseServiceServer.
+type Server struct {
+	releasev1.UnimplementedReleaseServiceServer
+	svc   *app.Service
+	views *adapters.Views
+	authz *auth.Authorizer
+	nc    *nats.Conn
+}
+
+// NewServer wires the server; every dependency is required.
+func NewServer(svc *app.Service, views *adapters.Views, authz *auth.Authorizer, nc *nats.Conn) (*Server, error) {
+	if svc == nil || views == nil || authz == nil || nc == nil {
+		return nil, errors.New("release server: service, views, authorizer and NATS connection are required")
+	}
+	return &Server{svc: svc, views: views, authz: authz, nc: nc}, nil
+}
+
+func (s *Server) render(r *domain.Release) *releasev1.Release {
+	return domain.ToProto(r, s.svc.Environments(), s.svc.Now())
+}
+
+// CreateRelease implements the RPC.
+func (s *Server) CreateRelease(ctx context.Context, req *releasev1.CreateReleaseRequest) (*releasev1.CreateReleaseResponse, error) {
+	r, err := s.svc.Create(ctx, req.GetRequestId(), domain.CreateCommand{
+		Product: req.GetProduct(), Version: req.GetVersion(), Type: req.GetType(), Title: req.GetTitle(),
+		Description: req.GetDescription(), Changes: req.GetChanges(), Targets: req.GetTargetEnvironments(),
+		Schedule: req.GetSchedule(), Approvers: req.GetApprovers(), RollbackPlan: req.GetRollbackPlan(), TestingPlan: req.GetTestingPlan(),
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &releasev1.CreateReleaseResponse{Release: s.render(r)}, nil
+}
+
+// GetRelease implements the RPC.
+func (s *Server) GetRelease(ctx context.Context, req *releasev1.GetReleaseRequest) (*releasev1.GetReleaseResponse, error) {
+	r, _, err := s.svc.Get(ctx, req.GetReleaseId())
+	if err != nil {
+		return nil, err
+	}
+	return &releasev1.GetReleaseResponse{Release: s.render(r)}, nil
+}
+
+// ListReleases implements the RPC (from the read model; newest first).
+func (s *Server) ListReleases(ctx context.Context, req *releasev1.ListReleasesRequest) (*releasev1.ListReleasesResponse, error) {
+	var v errs.Violations
+	size := int(req.GetPageSize())
+	if size == 0 {
+		size = 50
+	}
+	if size > 500 {
+		v.Add("page_size", "at most 500")
+	}
+	offset := 0
+	if t := req.GetPageToken(); t != "" {
+		raw, err := base64.RawURLEncoding.DecodeString(t)
+		n, err2 := strconv.Atoi(strings.TrimPrefix(string(raw), "o:"))
+		if err != nil || err2 != nil || n < 0 || !strings.HasPrefix(string(raw), "o:") {
+			v.Add("page_token", "is not a token this service issued")
+		}
+		offset = n
+	}
+	if req.GetEnvironment() != "" {
+		if _, ok := s.svc.Environments().Get(req.GetEnvironment()); !ok {
+			v.Add("environment", "unknown environment %q", req.GetEnvironment())
+		}
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	all, err := s.views.All(ctx)
+	if err != nil {
+		return nil, &errs.UnavailableError{What: "release views", Err: err}
+	}
+	text := strings.ToLower(req.GetText())
+	var match []*releasev1.Release
+	for _, r := range all {
+		if req.GetStatus() != releasev1.ReleaseStatus_RELEASE_STATUS_UNSPECIFIED && r.GetStatus() != req.GetStatus() {
+			continue
+		}
+		if req.GetType() != releasev1.ReleaseType_RELEASE_TYPE_UNSPECIFIED && r.GetType() != req.GetType() {
+			continue
+		}
+		if req.GetProduct() != "" && r.GetProduct() != req.GetProduct() {
+			continue
+		}
+		if req.GetEnvironment() != "" && !slices.Contains(r.GetTargetEnvironments(), req.GetEnvironment()) {
+			continue
+		}
+		if text != "" && !matchesText(r, text) {
+			continue
+		}
+		match = append(match, r)
+	}
+	sort.Slice(match, func(i, j int) bool {
+		ti, tj := match[i].GetCreatedAt().AsTime(), match[j].GetCreatedAt().AsTime()
+		if !ti.Equal(tj) {
+			return ti.After(tj)
+		}
+		return match[i].GetId() > match[j].GetId()
+	})
+	resp := &releasev1.ListReleasesResponse{Total: uint32(len(match))}
+	if offset < len(match) {
+		end := min(offset+size, len(match))
+		resp.Releases = match[offset:end]
+		if end < len(match) {
+			resp.NextPageToken = base64.RawURLEncoding.EncodeToString([]byte("o:" + strconv.Itoa(end)))
+		}
+	}
+	return resp, nil
+}
+
+func matchesText(r *releasev1.Release, text string) bool {
+	hay := []string{r.GetVersion(), r.GetTitle(), r.GetDescription()}
+	for _, c := range r.GetChanges() {
+		hay = append(hay, c.GetSummary())
+	}
+	for _, h := range hay {
+		if strings.Contains(strings.ToLower(h), text) {
+			return true
+		}
+	}
+	return false
+}
+
+// UpdateRelease implements the RPC.
+func (s *Server) UpdateRelease(ctx context.Context, req *releasev1.UpdateReleaseRequest) (*releasev1.UpdateReleaseResponse, error) {
+	r, err := s.svc.Update(ctx, req.GetRequestId(), req.GetReleaseId(), req.GetExpectedVersion(), domain.UpdateCommand{
+		Title: req.GetTitle(), Description: req.GetDescription(), Targets: req.GetTargetEnvironments(), Schedule: req.GetSchedule(),
+		Approvers: req.GetApprovers(), RollbackPlan: req.GetRollbackPlan(), TestingPlan: req.GetTestingPlan(),
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &releasev1.UpdateReleaseResponse{Release: s.render(r)}, nil
+}
+
+// AddChange implements the RPC.
+func (s *Server) AddChange(ctx context.Context, req *releasev1.AddChangeRequest) (*releasev1.AddChangeResponse, error) {
+	r, err := s.svc.AddChange(ctx, req.GetRequestId(), req.GetReleaseId(), req.GetChange())
+	if err != nil {
+		return nil, err
+	}
+	return &releasev1.AddChangeResponse{Release: s.render(r)}, nil
+}
+
+func (s *Server) requireIn(ctx context.Context, perm auth.Permission, env string) error {
+	if env == "" {
+		return errs.Invalid("environment", "is required")
+	}
+	return s.authz.Require(ctx, perm, env)
+}
+
+// Approve implements the RPC.
+func (s *Server) Approve(ctx context.Context, req *releasev1.ApproveRequest) (*releasev1.ApproveResponse, error) {
+	if err := s.requireIn(ctx, PermApprove, req.GetEnvironment()); err != nil {
+		return nil, err
+	}
+	r, err := s.svc.Approve(ctx, req.GetRequestId(), req.GetReleaseId(), req.GetEnvironment(), req.GetComment())
+	if err != nil {
+		return nil, err
+	}
+	return &releasev1.ApproveResponse{Release: s.render(r)}, nil
+}
+
+// Reject implements the RPC.
+func (s *Server) Reject(ctx context.Context, req *releasev1.RejectRequest) (*releasev1.RejectResponse, error) {
+	if err := s.requireIn(ctx, PermApprove, req.GetEnvironment()); err != nil {
+		return nil, err
+	}
+	r, err := s.svc.Reject(ctx, req.GetRequestId(), req.GetReleaseId(), req.GetEnvironment(), req.GetReason())
+	if err != nil {
+		return nil, err
+	}
+	return &releasev1.RejectResponse{Release: s.render(r)}, nil
+}
+
+// Promote implements the RPC.
+func (s *Server) Promote(ctx context.Context, req *releasev1.PromoteRequest) (*releasev1.PromoteResponse, error) {
+	if err := s.requireIn(ctx, PermPromote, req.GetEnvironment()); err != nil {
+		return nil, err
+	}
+	r, err := s.svc.Promote(ctx, req.GetRequestId(), req.GetReleaseId(), req.GetEnvironment(), req.GetStrategy())
+	if err != nil {
+		return nil, err
+	}
+	return &releasev1.PromoteResponse{Release: s.render(r)}, nil
+}
+
+// CancelRelease implements the RPC.
+func (s *Server) CancelRelease(ctx context.Context, req *releasev1.CancelReleaseRequest) (*releasev1.CancelReleaseResponse, error) {
+	r, err := s.svc.Cancel(ctx, req.GetRequestId(), req.GetReleaseId(), req.GetReason())
+	if err != nil {
+		return nil, err
+	}
+	return &releasev1.CancelReleaseResponse{Release: s.render(r)}, nil
+}
+
+// AddPrerequisite implements the RPC.
+func (s *Server) AddPrerequisite(ctx context.Context, req *releasev1.AddPrerequisiteRequest) (*releasev1.AddPrerequisiteResponse, error) {
+	r, err := s.svc.AddPrerequisite(ctx, req.GetRequestId(), req.GetReleaseId(), &releasev1.Prerequisite{
+		Type: req.GetType(), Description: req.GetDescription(), Owner: req.GetOwner(), Deadline: req.GetDeadline(), Environment: req.GetEnvironment(),
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &releasev1.AddPrerequisiteResponse{Release: s.render(r)}, nil
+}
+
+// UpdatePrerequisite implements the RPC.
+func (s *Server) UpdatePrerequisite(ctx context.Context, req *releasev1.UpdatePrerequisiteRequest) (*releasev1.UpdatePrerequisiteResponse, error) {
+	r, err := s.svc.UpdatePrerequisite(ctx, req.GetRequestId(), req.GetReleaseId(), &releasev1.PrerequisiteUpdated{
+		PrerequisiteId: req.GetPrerequisiteId(), Status: req.GetStatus(), Owner: req.GetOwner(), Deadline: req.GetDeadline(), Note: req.GetNote(),
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &releasev1.UpdatePrerequisiteResponse{Release: s.render(r)}, nil
+}
+
+// SetRiskAssessment implements the RPC.
+func (s *Server) SetRiskAssessment(ctx context.Context, req *releasev1.SetRiskAssessmentRequest) (*releasev1.SetRiskAssessmentResponse, error) {
+	r, err := s.svc.SetRisk(ctx, req.GetRequestId(), req.GetReleaseId(), &releasev1.RiskAssessment{
+		Impact: req.GetImpact(), Likelihood: req.GetLikelihood(), Mitigation: req.GetMitigation(), Contingency: req.GetContingency(),
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &releasev1.SetRiskAssessmentResponse{Release: s.render(r)}, nil
+}
+
+// GetReleaseNotes implements the RPC.
+func (s *Server) GetReleaseNotes(ctx context.Context, req *releasev1.GetReleaseNotesRequest) (*releasev1.GetReleaseNotesResponse, error) {
+	r, _, err := s.svc.Get(ctx, req.GetReleaseId())
+	if err != nil {
+		return nil, err
+	}
+	n := domain.ReleaseNotes(r)
+	return &releasev1.GetReleaseNotesResponse{Markdown: n.Markdown(), Json: n.JSON()}, nil
+}
+
+// GetHistory implements the RPC.
+func (s *Server) GetHistory(ctx context.Context, req *releasev1.GetHistoryRequest) (*releasev1.GetHistoryResponse, error) {
+	_, events, err := s.svc.Get(ctx, req.GetReleaseId())
+	if err != nil {
+		return nil, err
+	}
+	resp := &releasev1.GetHistoryResponse{}
+	for _, e := range events {
+		m, err := e.Decode()
+		if err != nil {
+			return nil, err
+		}
+		data, _ := protojson.Marshal(m)
+		resp.Entries = append(resp.Entries, &releasev1.HistoryEntry{
+			Position: e.Seq, Version: uint64(e.Version), Event: e.Name, Time: timestamppb.New(e.Time), Actor: e.Actor,
+			CorrelationId: e.CorrelationID, CausationId: e.CausationID, Summary: domain.Summarize(m, e.Actor), Data: string(data),
+		})
+	}
+	return resp, nil
+}
+
+// WatchRelease implements the RPC: the current state, then the state after
+// every event of the release, until the client goes away.
+func (s *Server) WatchRelease(req *releasev1.WatchReleaseRequest, stream releasev1.ReleaseService_WatchReleaseServer) error {
+	ctx := stream.Context()
+	id := req.GetReleaseId()
+	if !eventstore.ValidID(id) {
+		return errs.Invalid("release_id", "%q is not a release id", id)
+	}
+	// Subscribe before the first load, so no event falls between the two.
+	events := make(chan string, 64)
+	sub, err := s.nc.Subscribe(eventstore.AggregateSubject(app.AggRelease, id), func(m *nats.Msg) {
+		_, _, name, _ := eventstore.ParseSubject(m.Subject)
+		select {
+		case events <- name:
+		default: // the watcher is behind; the next send carries the latest state anyway
+		}
+	})
+	if err != nil {
+		return &errs.UnavailableError{What: "NATS", Err: err}
+	}
+	defer sub.Unsubscribe()
+	r, _, err := s.svc.Get(ctx, id)
+	if err != nil {
+		return err
+	}
+	sent := r.AggregateVersion
+	if err := stream.Send(&releasev1.WatchReleaseResponse{Release: s.render(r)}); err != nil {
+		return err
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case name := <-events:
+			r, _, err := s.svc.Get(ctx, id)
+			if err != nil {
+				return err
+			}
+			if r.AggregateVersion <= sent {
+				continue
+			}
+			sent = r.AggregateVersion
+			if err := stream.Send(&releasev1.WatchReleaseResponse{Release: s.render(r), Event: name}); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// ListEnvironments implements the RPC.
+func (s *Server) ListEnvironments(context.Context, *releasev1.ListEnvironmentsRequest) (*releasev1.ListEnvironmentsResponse, error) {
+	resp := &releasev1.ListEnvironmentsResponse{}
+	for _, e := range s.svc.Environments().All() {
+		resp.Environments = append(resp.Environments, domain.EnvironmentProto(e))
+	}
+	return resp, nil
+}
