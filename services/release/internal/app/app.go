@@ -208,7 +208,12 @@ func (s *Service) Create(ctx context.Context, requestID string, cmd domain.Creat
 		if err != nil {
 			return nil, err
 		}
-		_, err = s.store.Append(ctx, AggProduct, cmd.Product, version, eventstore.Event{ID: key + ".v", Message: reserve})
+		res, err := s.store.Append(ctx, AggProduct, cmd.Product, version, eventstore.Event{ID: key + ".v", Message: reserve})
+		if err == nil && res.Duplicate {
+			// A concurrent duplicate of this request reserved the version first,
+			// for its own release id: reload to adopt that one.
+			continue
+		}
 		if errors.Is(err, errs.ErrConcurrency) && attempt+1 < maxAttempts {
 			if err := backoff(ctx, attempt); err != nil {
 				return nil, err

@@ -1,0 +1,436 @@
+package releasesvc_test
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/penguinmails/floe/libs/eventstore"
+	"github.com/penguinmails/floe/libs/natsx/natstest"
+	deployv1 "github.com/penguinmails/floe/proto/gen/floe/deploy/v1"
+	releasev1 "github.com/penguinmails/floe/proto/gen/floe/release/v1"
+)
+
+func createRelease(t *testing.T, e *env, version string, typ releasev1.ReleaseType, changes ...*releasev1.Change) *releasev1.Release {
+	t.Helper()
+	resp, err := e.client("alice").CreateRelease(ctxT(t), &releasev1.CreateReleaseRequest{
+		Product: "penguinmails", Version: version, Type: typ, Title: "Release " + version, Changes: changes,
+	})
+	if err != nil {
+		t.Fatalf("create %s: %v", version, err)
+	}
+	return resp.GetRelease()
+}
+
+func envState(r *releasev1.Release, name string) *releasev1.EnvironmentState {
+	for _, e := range r.GetEnvironments() {
+		if e.GetEnvironment() == name {
+			return e
+		}
+	}
+	return nil
+}
+
+// fieldViolations returns the BadRequest fields of a status error.
+func fieldViolations(err error) []string {
+	var out []string
+	for _, d := range status.Convert(err).Details() {
+		if br, ok := d.(*errdetails.BadRequest); ok {
+			for _, v := range br.GetFieldViolations() {
+				out = append(out, v.GetField()+": "+v.GetDescription())
+			}
+		}
+	}
+	return out
+}
+
+func TestCreateValidation(t *testing.T) {
+	e := startEnv(t)
+	createRelease(t, e, "2.1.4", releasev1.ReleaseType_RELEASE_TYPE_PATCH)
+	cases := []struct {
+		name  string
+		req   *releasev1.CreateReleaseRequest
+		field string
+		text  string
+	}{
+		{"invalid semver", &releasev1.CreateReleaseRequest{Version: "2.2", Type: releasev1.ReleaseType_RELEASE_TYPE_MINOR, Title: "x"}, "version", "not a semantic version"},
+		{"not greater", &releasev1.CreateReleaseRequest{Version: "2.1.3", Type: releasev1.ReleaseType_RELEASE_TYPE_PATCH, Title: "x"}, "version", "not greater than 2.1.4"},
+		{"bump mismatch", &releasev1.CreateReleaseRequest{Version: "2.3.0", Type: releasev1.ReleaseType_RELEASE_TYPE_MINOR, Title: "x"}, "version", "after 2.1.4 is 2.2.0"},
+		{"type says major", &releasev1.CreateReleaseRequest{Version: "2.2.0", Type: releasev1.ReleaseType_RELEASE_TYPE_MAJOR, Title: "x"}, "version", "is 3.0.0"},
+		{"unknown environment", &releasev1.CreateReleaseRequest{Version: "2.2.0", Type: releasev1.ReleaseType_RELEASE_TYPE_MINOR, Title: "x", TargetEnvironments: []string{"development", "moon"}}, "target_environments[1]", "unknown environment"},
+		{"empty title", &releasev1.CreateReleaseRequest{Version: "2.2.0", Type: releasev1.ReleaseType_RELEASE_TYPE_MINOR, Title: "  "}, "title", "empty"},
+		{"oversize description", &releasev1.CreateReleaseRequest{Version: "2.2.0", Type: releasev1.ReleaseType_RELEASE_TYPE_MINOR, Title: "x", Description: strings.Repeat("d", 10_001)}, "description", "limit"},
+		{"oversize change", &releasev1.CreateReleaseRequest{Version: "2.2.0", Type: releasev1.ReleaseType_RELEASE_TYPE_MINOR, Title: "x",
+			Changes: []*releasev1.Change{{Kind: releasev1.ChangeKind_CHANGE_KIND_FEATURE, Summary: strings.Repeat("s", 501)}}}, "changes[0].summary", "limit"},
+		{"no type", &releasev1.CreateReleaseRequest{Version: "2.2.0", Title: "x"}, "type", "major, minor, patch, hotfix"},
+		{"hotfix with nothing in production", &releasev1.CreateReleaseRequest{Version: "2.1.5", Type: releasev1.ReleaseType_RELEASE_TYPE_HOTFIX, Title: "x"}, "version", "production"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.req.Product = "penguinmails"
+			_, err := e.client("alice").CreateRelease(ctxT(t), tc.req)
+			if status.Code(err) != codes.InvalidArgument {
+				t.Fatalf("code = %v (%v), want InvalidArgument", status.Code(err), err)
+			}
+			fv := fieldViolations(err)
+			if !slices.ContainsFunc(fv, func(s string) bool { return strings.HasPrefix(s, tc.field+": ") && strings.Contains(s, tc.text) }) {
+				t.Errorf("field violations %q lack %s mentioning %q", fv, tc.field, tc.text)
+			}
+		})
+	}
+	// Several problems at once are all reported.
+	_, err := e.client("alice").CreateRelease(ctxT(t), &releasev1.CreateReleaseRequest{Version: "x", Title: "", TargetEnvironments: []string{"moon"}})
+	if fv := fieldViolations(err); len(fv) < 4 {
+		t.Errorf("want every violation at once, got %q", fv)
+	}
+}
+
+func TestRetriedCreateMakesOneRelease(t *testing.T) {
+	e := startEnv(t)
+	req := &releasev1.CreateReleaseRequest{RequestId: "ci-build-42", Product: "penguinmails", Version: "1.0.0", Type: releasev1.ReleaseType_RELEASE_TYPE_MAJOR, Title: "First"}
+	// Sequential retries and concurrent duplicates of the same request.
+	var wg sync.WaitGroup
+	ids := make([]string, 8)
+	errs := make([]error, 8)
+	for i := range ids {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			resp, err := e.client("alice").CreateRelease(ctxT(t), req)
+			errs[i] = err
+			ids[i] = resp.GetRelease().GetId()
+		}()
+	}
+	wg.Wait()
+	for i := range ids {
+		if errs[i] != nil || ids[i] != ids[0] {
+			t.Fatalf("call %d: id %q err %v; want all %q", i, ids[i], errs[i], ids[0])
+		}
+	}
+	again, err := e.client("alice").CreateRelease(ctxT(t), req)
+	if err != nil || again.GetRelease().GetId() != ids[0] {
+		t.Fatalf("retry: %v %v", again, err)
+	}
+	list, err := e.client("alice").ListReleases(ctxT(t), &releasev1.ListReleasesRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the list view", func() bool {
+		list, err = e.client("alice").ListReleases(ctxT(t), &releasev1.ListReleasesRequest{})
+		return err == nil && list.GetTotal() >= 1
+	})
+	if list.GetTotal() != 1 {
+		t.Errorf("%d releases listed, want 1", list.GetTotal())
+	}
+	// The same request id from another principal is another request.
+	if _, err := e.client("bob").CreateRelease(ctxT(t), req); status.Code(err) != codes.InvalidArgument {
+		t.Errorf("bob reusing alice's request id for the same version = %v, want InvalidArgument (version taken)", err)
+	}
+}
+
+func TestConcurrentApprovalsLandOnce(t *testing.T) {
+	e := startEnv(t)
+	r := createRelease(t, e, "1.0.0", releasev1.ReleaseType_RELEASE_TYPE_MAJOR)
+	approvers := []string{"ops1", "ops2", "ops3", "ops4", "ops5", "ops6", "ops7", "ops8"}
+	var wg sync.WaitGroup
+	errs := make([]error, len(approvers))
+	for i, who := range approvers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, errs[i] = e.client(who).Approve(ctxT(t), &releasev1.ApproveRequest{ReleaseId: r.GetId(), Environment: "production", RequestId: "approve-" + who})
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("%s: %v", approvers[i], err)
+		}
+	}
+	got, err := e.client("alice").GetRelease(ctxT(t), &releasev1.GetReleaseRequest{ReleaseId: r.GetId()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	prod := envState(got.GetRelease(), "production")
+	var who []string
+	for _, a := range prod.GetApprovals() {
+		who = append(who, a.GetApprover())
+	}
+	slices.Sort(who)
+	if !slices.Equal(who, approvers) {
+		t.Errorf("approvals = %v, want each of %v exactly once", who, approvers)
+	}
+	if prod.GetStatus() != releasev1.ReleaseStatus_RELEASE_STATUS_APPROVED {
+		t.Errorf("production status = %v, want approved", prod.GetStatus())
+	}
+	hist, err := e.client("alice").GetHistory(ctxT(t), &releasev1.GetHistoryRequest{ReleaseId: r.GetId()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	granted, approved := 0, 0
+	for _, h := range hist.GetEntries() {
+		switch h.GetEvent() {
+		case "ApprovalGranted":
+			granted++
+		case "ReleaseApproved":
+			approved++
+		}
+	}
+	if granted != len(approvers) || approved != 1 {
+		t.Errorf("history has %d ApprovalGranted and %d ReleaseApproved, want %d and 1", granted, approved, len(approvers))
+	}
+	// A retried approval (same request id) is accepted without a second event.
+	if _, err := e.client("ops1").Approve(ctxT(t), &releasev1.ApproveRequest{ReleaseId: r.GetId(), Environment: "production", RequestId: "approve-ops1"}); err != nil {
+		t.Errorf("retried approval: %v", err)
+	}
+	// A new approval by the same person is refused with the reason.
+	_, err = e.client("ops1").Approve(ctxT(t), &releasev1.ApproveRequest{ReleaseId: r.GetId(), Environment: "production"})
+	if status.Code(err) != codes.FailedPrecondition || !strings.Contains(err.Error(), "already approved") {
+		t.Errorf("second approval = %v, want FailedPrecondition 'already approved'", err)
+	}
+}
+
+func TestSeparationOfDutiesAndPermissions(t *testing.T) {
+	e := startEnv(t)
+	r := createRelease(t, e, "1.0.0", releasev1.ReleaseType_RELEASE_TYPE_MAJOR)
+	// The author may not approve (alice is a developer: she lacks release.approve altogether).
+	_, err := e.client("alice").Approve(ctxT(t), &releasev1.ApproveRequest{ReleaseId: r.GetId(), Environment: "staging"})
+	if status.Code(err) != codes.PermissionDenied || !strings.Contains(err.Error(), "release.approve") {
+		t.Errorf("developer approving = %v, want PermissionDenied naming release.approve", err)
+	}
+	// qa bound to staging only: may approve staging, not production.
+	if _, err := e.client("stagingqa").Approve(ctxT(t), &releasev1.ApproveRequest{ReleaseId: r.GetId(), Environment: "staging"}); err != nil {
+		t.Errorf("staging-only qa approving staging: %v", err)
+	}
+	_, err = e.client("stagingqa").Approve(ctxT(t), &releasev1.ApproveRequest{ReleaseId: r.GetId(), Environment: "production"})
+	if status.Code(err) != codes.PermissionDenied || !strings.Contains(err.Error(), "production") {
+		t.Errorf("staging-only qa approving production = %v, want PermissionDenied for production", err)
+	}
+	// Support can read but not write.
+	if _, err := e.client("grace").GetRelease(ctxT(t), &releasev1.GetReleaseRequest{ReleaseId: r.GetId()}); err != nil {
+		t.Errorf("support reading: %v", err)
+	}
+	if _, err := e.client("grace").CancelRelease(ctxT(t), &releasev1.CancelReleaseRequest{ReleaseId: r.GetId(), Reason: "x"}); status.Code(err) != codes.PermissionDenied {
+		t.Errorf("support cancelling = %v, want PermissionDenied", err)
+	}
+}
+
+func TestPromotionFlowWithDeployerEvents(t *testing.T) {
+	e := startEnv(t)
+	r := createRelease(t, e, "1.0.0", releasev1.ReleaseType_RELEASE_TYPE_MAJOR,
+		&releasev1.Change{Kind: releasev1.ChangeKind_CHANGE_KIND_FEATURE, Summary: "Campaign scheduling"})
+	id := r.GetId()
+	bob := e.client("bob")
+	// Promoting to production first is refused with every reason.
+	_, err := bob.Promote(ctxT(t), &releasev1.PromoteRequest{ReleaseId: id, Environment: "production"})
+	if status.Code(err) != codes.FailedPrecondition || !strings.Contains(err.Error(), "staging first") || !strings.Contains(err.Error(), "approvals") {
+		t.Fatalf("early production promotion = %v, want order and approval reasons", err)
+	}
+	if _, err := bob.Promote(ctxT(t), &releasev1.PromoteRequest{ReleaseId: id, Environment: "development"}); err != nil {
+		t.Fatalf("promote development: %v", err)
+	}
+	deploy := deployer(t, e)
+	deploy(id, "development", true)
+	waitEnv(t, e, id, "development", releasev1.ReleaseStatus_RELEASE_STATUS_DEPLOYED)
+	if _, err := e.client("carol").Approve(ctxT(t), &releasev1.ApproveRequest{ReleaseId: id, Environment: "staging"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bob.Promote(ctxT(t), &releasev1.PromoteRequest{ReleaseId: id, Environment: "staging"}); err != nil {
+		t.Fatalf("promote staging: %v", err)
+	}
+	deploy(id, "staging", true)
+	waitEnv(t, e, id, "staging", releasev1.ReleaseStatus_RELEASE_STATUS_DEPLOYED)
+	for _, who := range []string{"dave", "erin"} {
+		if _, err := e.client(who).Approve(ctxT(t), &releasev1.ApproveRequest{ReleaseId: id, Environment: "production"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// dave approved, so dave's own promotion counts only erin's approval: refused.
+	_, err = e.client("dave").Promote(ctxT(t), &releasev1.PromoteRequest{ReleaseId: id, Environment: "production"})
+	if status.Code(err) != codes.FailedPrecondition || !strings.Contains(err.Error(), "does not count") {
+		t.Errorf("approver promoting = %v, want FailedPrecondition explaining separation of duties", err)
+	}
+	if _, err := bob.Promote(ctxT(t), &releasev1.PromoteRequest{ReleaseId: id, Environment: "production", Strategy: "canary"}); err != nil {
+		t.Fatalf("promote production: %v", err)
+	}
+	deploy(id, "production", false) // rolled back
+	waitEnv(t, e, id, "production", releasev1.ReleaseStatus_RELEASE_STATUS_ROLLED_BACK)
+	got, _ := e.client("alice").GetRelease(ctxT(t), &releasev1.GetReleaseRequest{ReleaseId: id})
+	if got.GetRelease().GetStatus() != releasev1.ReleaseStatus_RELEASE_STATUS_ROLLED_BACK {
+		t.Errorf("overall status = %v, want rolled_back", got.GetRelease().GetStatus())
+	}
+	notes, err := e.client("grace").GetReleaseNotes(ctxT(t), &releasev1.GetReleaseNotesRequest{ReleaseId: id})
+	if err != nil || !strings.Contains(notes.GetMarkdown(), "# Release 1.0.0 - penguinmails") || !strings.Contains(notes.GetMarkdown(), "- Campaign scheduling") {
+		t.Errorf("notes = %q, %v", notes.GetMarkdown(), err)
+	}
+	// The environment's deployment is recorded on the product: staging runs 1.0.0,
+	// so a hotfix (which needs production) is still refused, with the reason.
+	_, err = e.client("alice").CreateRelease(ctxT(t), &releasev1.CreateReleaseRequest{Product: "penguinmails", Version: "1.0.1", Type: releasev1.ReleaseType_RELEASE_TYPE_HOTFIX, Title: "fix"})
+	if status.Code(err) != codes.InvalidArgument {
+		t.Errorf("hotfix with production rolled back to nothing = %v", err)
+	}
+}
+
+// deployer returns a function that writes deployer events as the deployer
+// service would (aggregate "deployment"): started, then succeeded or rolled back.
+func deployer(t *testing.T, e *env) func(releaseID, env string, ok bool) {
+	_, js := natstest.Connect(t, e.srv)
+	store, err := eventstore.Open(ctxT(t), js, eventstore.Options{Source: "floe/deployer-fake", Aggregates: []string{"deployment"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	return func(releaseID, env string, ok bool) {
+		n++
+		depID := fmt.Sprintf("dep%d", n)
+		ctx := eventstore.WithMeta(ctxT(t), eventstore.Meta{Actor: "system:deployer"})
+		events := []eventstore.Event{{Message: &deployv1.DeploymentStarted{DeploymentId: depID, ReleaseId: releaseID, Version: "1.0.0", Environment: env, Attempt: 1}}}
+		if ok {
+			events = append(events, eventstore.Event{Message: &deployv1.DeploymentSucceeded{DeploymentId: depID, ReleaseId: releaseID, Version: "1.0.0", Environment: env}})
+		} else {
+			events = append(events, eventstore.Event{Message: &deployv1.RolledBack{DeploymentId: depID, ReleaseId: releaseID, Version: "1.0.0", Environment: env, Reason: "error rate 12% > 10% for 300s"}})
+		}
+		if _, err := store.Append(ctx, "deployment", depID, eventstore.NoStream, events...); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func waitEnv(t *testing.T, e *env, id, name string, want releasev1.ReleaseStatus) {
+	t.Helper()
+	eventually(t, name+" to be "+want.String(), func() bool {
+		got, err := e.client("alice").GetRelease(ctxT(t), &releasev1.GetReleaseRequest{ReleaseId: id})
+		return err == nil && envState(got.GetRelease(), name).GetStatus() == want
+	})
+}
+
+func TestRestartServesSameState(t *testing.T) {
+	e := startEnv(t)
+	r := createRelease(t, e, "1.0.0", releasev1.ReleaseType_RELEASE_TYPE_MAJOR)
+	if _, err := e.client("carol").Approve(ctxT(t), &releasev1.ApproveRequest{ReleaseId: r.GetId(), Environment: "staging", Comment: "lgtm"}); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := e.client("alice").GetRelease(ctxT(t), &releasev1.GetReleaseRequest{ReleaseId: r.GetId()})
+	e.restart()
+	after, err := e.client("alice").GetRelease(ctxT(t), &releasev1.GetReleaseRequest{ReleaseId: r.GetId()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, a := before.GetRelease(), after.GetRelease(); a.GetAggregateVersion() != b.GetAggregateVersion() || a.GetStatus() != b.GetStatus() ||
+		len(envState(a, "staging").GetApprovals()) != 1 || a.GetUpdatedAt().AsTime() != b.GetUpdatedAt().AsTime() {
+		t.Errorf("after restart %v\nbefore %v", a, b)
+	}
+	eventually(t, "the list view after restart", func() bool {
+		l, err := e.client("alice").ListReleases(ctxT(t), &releasev1.ListReleasesRequest{Status: releasev1.ReleaseStatus_RELEASE_STATUS_APPROVED})
+		return err == nil && l.GetTotal() == 1 && l.GetReleases()[0].GetId() == r.GetId()
+	})
+}
+
+func TestListFiltersAndPages(t *testing.T) {
+	e := startEnv(t)
+	createRelease(t, e, "1.0.0", releasev1.ReleaseType_RELEASE_TYPE_MAJOR)
+	for i := 1; i <= 6; i++ {
+		createRelease(t, e, fmt.Sprintf("1.%d.0", i), releasev1.ReleaseType_RELEASE_TYPE_MINOR,
+			&releasev1.Change{Kind: releasev1.ChangeKind_CHANGE_KIND_FEATURE, Summary: fmt.Sprintf("feature number %d", i)})
+	}
+	c := e.client("grace")
+	eventually(t, "7 views", func() bool {
+		l, err := c.ListReleases(ctxT(t), &releasev1.ListReleasesRequest{})
+		return err == nil && l.GetTotal() == 7
+	})
+	var seen []string
+	token := ""
+	for {
+		l, err := c.ListReleases(ctxT(t), &releasev1.ListReleasesRequest{Type: releasev1.ReleaseType_RELEASE_TYPE_MINOR, PageSize: 4, PageToken: token})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range l.GetReleases() {
+			seen = append(seen, r.GetVersion())
+		}
+		if token = l.GetNextPageToken(); token == "" {
+			break
+		}
+	}
+	if want := []string{"1.6.0", "1.5.0", "1.4.0", "1.3.0", "1.2.0", "1.1.0"}; !slices.Equal(seen, want) {
+		t.Errorf("paged minors = %v, want %v", seen, want)
+	}
+	l, err := c.ListReleases(ctxT(t), &releasev1.ListReleasesRequest{Text: "NUMBER 3"})
+	if err != nil || l.GetTotal() != 1 || l.GetReleases()[0].GetVersion() != "1.3.0" {
+		t.Errorf("text search = %v, %v", l, err)
+	}
+	_, err = c.ListReleases(ctxT(t), &releasev1.ListReleasesRequest{PageToken: "garbage", Environment: "moon", PageSize: 1000})
+	if fv := fieldViolations(err); len(fv) != 3 {
+		t.Errorf("bad list request violations = %q, want page_token, environment and page_size", fv)
+	}
+}
+
+func TestWatchRelease(t *testing.T) {
+	e := startEnv(t)
+	r := createRelease(t, e, "1.0.0", releasev1.ReleaseType_RELEASE_TYPE_MAJOR)
+	stream, err := e.client("grace").WatchRelease(ctxT(t), &releasev1.WatchReleaseRequest{ReleaseId: r.GetId()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, err := stream.Recv()
+	if err != nil || first.GetRelease().GetId() != r.GetId() || first.GetEvent() != "" {
+		t.Fatalf("first watch message = %v, %v", first, err)
+	}
+	if _, err := e.client("carol").Approve(ctxT(t), &releasev1.ApproveRequest{ReleaseId: r.GetId(), Environment: "staging"}); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		msg, err := stream.Recv()
+		if errors.Is(err, io.EOF) || err != nil {
+			t.Fatalf("watch ended: %v", err)
+		}
+		if envState(msg.GetRelease(), "staging").GetStatus() == releasev1.ReleaseStatus_RELEASE_STATUS_APPROVED {
+			break
+		}
+	}
+	if _, err := e.client("grace").WatchRelease(ctxT(t), &releasev1.WatchReleaseRequest{ReleaseId: "bad.id"}); err != nil {
+		t.Fatal(err) // the error arrives on Recv
+	}
+	s2, _ := e.client("grace").WatchRelease(ctxT(t), &releasev1.WatchReleaseRequest{ReleaseId: "nope"})
+	if _, err := s2.Recv(); status.Code(err) != codes.NotFound {
+		t.Errorf("watching an unknown release = %v, want NotFound", err)
+	}
+}
+
+func TestIllegalTransitions(t *testing.T) {
+	e := startEnv(t)
+	r := createRelease(t, e, "1.0.0", releasev1.ReleaseType_RELEASE_TYPE_MAJOR)
+	if _, err := e.client("bob").CancelRelease(ctxT(t), &releasev1.CancelReleaseRequest{ReleaseId: r.GetId(), Reason: "superseded"}); err != nil {
+		t.Fatal(err)
+	}
+	for name, call := range map[string]func() error{
+		"update after cancel": func() error {
+			_, err := e.client("alice").UpdateRelease(ctxT(t), &releasev1.UpdateReleaseRequest{ReleaseId: r.GetId(), Title: "new"})
+			return err
+		},
+		"promote after cancel": func() error {
+			_, err := e.client("bob").Promote(ctxT(t), &releasev1.PromoteRequest{ReleaseId: r.GetId(), Environment: "development"})
+			return err
+		},
+		"cancel twice": func() error {
+			_, err := e.client("bob").CancelRelease(ctxT(t), &releasev1.CancelReleaseRequest{ReleaseId: r.GetId(), Reason: "again"})
+			return err
+		},
+	} {
+		if err := call(); status.Code(err) != codes.FailedPrecondition || !strings.Contains(err.Error(), "cancelled") {
+			t.Errorf("%s = %v, want FailedPrecondition mentioning cancelled", name, err)
+		}
+	}
+	if _, err := e.client("alice").GetRelease(ctxT(t), &releasev1.GetReleaseRequest{ReleaseId: "01JUNKJUNKJUNKJUNKJUNKJUNK"}); status.Code(err) != codes.NotFound {
+		t.Errorf("unknown release = %v, want NotFound", err)
+	}
+}
+
