@@ -433,4 +433,3 @@ func TestIllegalTransitions(t *testing.T) {
 		t.Errorf("unknown release = %v, want NotFound", err)
 	}
 }
-
