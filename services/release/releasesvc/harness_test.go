@@ -38,7 +38,7 @@ var testUsers = map[string][]auth.Role{
 
 // env is one running release service on a real embedded JetStream.
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	srv    *server.Server
 	dir    string
 	tokens map[string]string
@@ -48,7 +48,7 @@ type env struct {
 	conns  map[string]*grpc.ClientConn
 }
 
-func writeTokens(t *testing.T, dir string) map[string]string {
+func writeTokens(t testing.TB, dir string) map[string]string {
 	t.Helper()
 	tf := &auth.TokensFile{}
 	tokens := map[string]string{}
@@ -78,7 +78,10 @@ func writeTokens(t *testing.T, dir string) map[string]string {
 }
 
 // startEnv starts NATS and the service.
-func startEnv(t *testing.T) *env {
+func startEnv(t *testing.T) *env { return startEnvB(t) }
+
+// startEnvB is startEnv for tests and benchmarks.
+func startEnvB(t testing.TB) *env {
 	t.Helper()
 	e := &env{t: t, dir: t.TempDir(), conns: map[string]*grpc.ClientConn{}}
 	e.tokens = writeTokens(t, e.dir)

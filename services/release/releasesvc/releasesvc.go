@@ -51,7 +51,11 @@ func Register(ctx context.Context, rt *runtime.Runtime, conn *natsx.Conn, cfg Co
 	if err != nil {
 		return fmt.Errorf("release event store: %w", err)
 	}
-	svc, err := app.New(store, envs, nil, nil)
+	snaps, err := eventstore.OpenSnapshots(ctx, conn.JS, 1)
+	if err != nil {
+		return err
+	}
+	svc, err := app.New(store, snaps, envs, nil, nil)
 	if err != nil {
 		return err
 	}

@@ -35,21 +35,23 @@ const maxAttempts = 25
 
 // Service handles release commands and queries.
 type Service struct {
-	store eventstore.Store
-	envs  *domain.Environments
-	now   func() time.Time
-	gates domain.GateChecker
+	store    eventstore.Store
+	products *eventstore.Repository[*domain.Product]
+	envs     *domain.Environments
+	now      func() time.Time
+	gates    domain.GateChecker
 }
 
-// New returns a Service; store and envs are required.
-func New(store eventstore.Store, envs *domain.Environments, now func() time.Time, gates domain.GateChecker) (*Service, error) {
+// New returns a Service; store and envs are required. snaps (optional)
+// holds product snapshots.
+func New(store eventstore.Store, snaps *eventstore.Snapshots, envs *domain.Environments, now func() time.Time, gates domain.GateChecker) (*Service, error) {
 	if store == nil || envs == nil {
 		return nil, errors.New("release app: store and environments are required")
 	}
 	if now == nil {
 		now = time.Now
 	}
-	return &Service{store: store, envs: envs, now: now, gates: gates}, nil
+	return &Service{store: store, products: productRepository(store, snaps), envs: envs, now: now, gates: gates}, nil
 }
 
 // Environments returns the environment definitions.
@@ -103,19 +105,31 @@ func (s *Service) LoadRelease(ctx context.Context, id string) (*domain.Release, 
 }
 
 func (s *Service) loadProduct(ctx context.Context, name string) (*domain.Product, eventstore.Version, error) {
-	st, err := s.store.Load(ctx, AggProduct, name, nil)
+	l, err := s.products.Load(ctx, name)
 	if err != nil {
 		return nil, 0, err
 	}
-	p := domain.NewProduct(name)
-	for _, e := range st.Events {
-		m, err := e.Decode()
-		if err != nil {
-			return nil, 0, err
-		}
-		domain.ApplyProduct(p, m, e.ID)
+	return l.State, l.Version, nil
+}
+
+// productRepository loads products from a snapshot plus the events after it.
+func productRepository(store eventstore.Store, snaps *eventstore.Snapshots) *eventstore.Repository[*domain.Product] {
+	return &eventstore.Repository[*domain.Product]{
+		Store: store, Snapshots: snaps, Aggregate: AggProduct, Schema: "product/v1",
+		New: func() *domain.Product { return domain.NewProduct("") },
+		Apply: func(p *domain.Product, e *eventstore.RecordedEvent) (*domain.Product, error) {
+			m, err := e.Decode()
+			if err != nil {
+				return nil, err
+			}
+			if p.Name == "" {
+				p.Name = e.AggregateID
+			}
+			domain.ApplyProduct(p, m, e.ID)
+			return p, nil
+		},
+		Policy: eventstore.DefaultSnapshotPolicy,
 	}
-	return p, st.Version, nil
 }
 
 // backoff sleeps a little before retrying a lost race, more each time, with jitter.

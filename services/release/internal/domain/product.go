@@ -10,27 +10,30 @@ import (
 // Product orders a product's versions and knows what each environment runs.
 // It is its own aggregate (floe.evt.product.<name>) so that two releases can
 // never take the same version: reserving one is an optimistic-concurrency append.
+//
+// Its fields are exported so it can be snapshotted as JSON: a product's
+// history grows with every release, so loads start from a snapshot.
 type Product struct {
-	Name string
+	Name string `json:"name"`
 	// Versions reserved, in order.
-	Versions []string
+	Versions []string `json:"versions"`
 	// Requests maps a CreateRelease request key to the release it created.
-	Requests map[string]string
+	Requests map[string]string `json:"requests"`
 	// Deployed maps environment → version it runs now.
-	Deployed map[string]string
-	// applied holds request keys of events applied (idempotent reactions).
-	applied map[string]bool
+	Deployed map[string]string `json:"deployed"`
+	// Applied holds request keys of events applied (idempotent reactions).
+	Applied map[string]bool `json:"applied"`
 }
 
 // NewProduct returns the state of a product with no events.
 func NewProduct(name string) *Product {
-	return &Product{Name: name, Requests: map[string]string{}, Deployed: map[string]string{}, applied: map[string]bool{}}
+	return &Product{Name: name, Requests: map[string]string{}, Deployed: map[string]string{}, Applied: map[string]bool{}}
 }
 
 // ApplyProduct folds one event (with its id) into the product.
 func ApplyProduct(p *Product, ev proto.Message, eventID string) {
 	if k := RequestKeyOf(eventID); k != "" {
-		p.applied[k] = true
+		p.Applied[k] = true
 	}
 	switch e := ev.(type) {
 	case *releasev1.VersionReserved:
@@ -44,7 +47,7 @@ func ApplyProduct(p *Product, ev proto.Message, eventID string) {
 }
 
 // HasRequest reports whether events of the command or reaction with key k are applied.
-func (p *Product) HasRequest(k string) bool { return k != "" && p.applied[k] }
+func (p *Product) HasRequest(k string) bool { return k != "" && p.Applied[k] }
 
 // LatestFinal is the greatest reserved version without a prerelease part, or nil.
 func (p *Product) LatestFinal() *semver.Version {
