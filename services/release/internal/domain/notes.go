@@ -108,4 +108,3 @@ func (n Notes) JSON() string {
 	out, _ := json.MarshalIndent(n, "", "  ") // plain structs of strings cannot fail
 	return string(out)
 }
-
