@@ -60,5 +60,6 @@ func EnvironmentProto(e Environment) *releasev1.EnvironmentSpec {
 		Name: e.Name, Purpose: e.Purpose, After: e.After, Infrastructure: e.Infrastructure,
 		DataSource: e.DataSource, DataRetention: e.DataRetention, Backup: e.Backup, Access: e.Access,
 		RequiredApprovals: uint32(e.RequiredApprovals), ApproverRoles: e.ApproverRoles, HotfixMaySkip: e.HotfixMaySkip,
+		Strategy: e.Strategy,
 	}
 }

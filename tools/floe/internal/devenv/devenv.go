@@ -19,8 +19,8 @@ import (
 	"github.com/penguinmails/floe/libs/eventstore/audit/auditsvc"
 	"github.com/penguinmails/floe/libs/natsx"
 	"github.com/penguinmails/floe/libs/runtime"
-	"github.com/penguinmails/floe/services/release/releasesvc"
 	auditv1 "github.com/penguinmails/floe/proto/gen/floe/audit/v1"
+	"github.com/penguinmails/floe/services/release/releasesvc"
 	"github.com/penguinmails/floe/tools/floe/internal/clientconf"
 )
 

@@ -1253,6 +1253,8 @@ type EnvironmentSpec struct {
 	ApproverRoles []string `protobuf:"bytes,10,rep,name=approver_roles,json=approverRoles,proto3" json:"approver_roles,omitempty"`
 	// Environments in `after` that a hotfix may skip.
 	HotfixMaySkip []string `protobuf:"bytes,11,rep,name=hotfix_may_skip,json=hotfixMaySkip,proto3" json:"hotfix_may_skip,omitempty"`
+	// Deployment strategy a promotion uses when it names none.
+	Strategy      string `protobuf:"bytes,12,opt,name=strategy,proto3" json:"strategy,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1364,6 +1366,13 @@ func (x *EnvironmentSpec) GetHotfixMaySkip() []string {
 	return nil
 }
 
+func (x *EnvironmentSpec) GetStrategy() string {
+	if x != nil {
+		return x.Strategy
+	}
+	return ""
+}
+
 var File_floe_release_v1_types_proto protoreflect.FileDescriptor
 
 const file_floe_release_v1_types_proto_rawDesc = "" +
@@ -1451,7 +1460,7 @@ const file_floe_release_v1_types_proto_rawDesc = "" +
 	"\n" +
 	"updated_at\x18\x13 \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\x12)\n" +
 	"\x10content_revision\x18\x14 \x01(\x04R\x0fcontentRevision\x12+\n" +
-	"\x11aggregate_version\x18\x15 \x01(\x04R\x10aggregateVersion\"\xf3\x02\n" +
+	"\x11aggregate_version\x18\x15 \x01(\x04R\x10aggregateVersion\"\x8f\x03\n" +
 	"\x0fEnvironmentSpec\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
 	"\apurpose\x18\x02 \x01(\tR\apurpose\x12\x14\n" +
@@ -1465,7 +1474,8 @@ const file_floe_release_v1_types_proto_rawDesc = "" +
 	"\x12required_approvals\x18\t \x01(\rR\x11requiredApprovals\x12%\n" +
 	"\x0eapprover_roles\x18\n" +
 	" \x03(\tR\rapproverRoles\x12&\n" +
-	"\x0fhotfix_may_skip\x18\v \x03(\tR\rhotfixMaySkip*\x8c\x01\n" +
+	"\x0fhotfix_may_skip\x18\v \x03(\tR\rhotfixMaySkip\x12\x1a\n" +
+	"\bstrategy\x18\f \x01(\tR\bstrategy*\x8c\x01\n" +
 	"\vReleaseType\x12\x1c\n" +
 	"\x18RELEASE_TYPE_UNSPECIFIED\x10\x00\x12\x16\n" +
 	"\x12RELEASE_TYPE_MAJOR\x10\x01\x12\x16\n" +
