@@ -280,10 +280,10 @@ contacting a server, as a starting point for the server's --environments-file.`,
 					return printJSON(g.out, resp)
 				}
 				tw := newTable(g.out)
-				fmt.Fprintln(tw, "NAME\tAFTER\tAPPROVALS\tAPPROVER ROLES\tHOTFIX MAY SKIP\tPURPOSE")
+				fmt.Fprintln(tw, "NAME\tAFTER\tAPPROVALS\tAPPROVER ROLES\tHOTFIX MAY SKIP\tSTRATEGY\tPURPOSE")
 				for _, e := range resp.GetEnvironments() {
-					fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\n", e.GetName(), joinOrDash(e.GetAfter()), e.GetRequiredApprovals(),
-						joinOrDash(e.GetApproverRoles()), joinOrDash(e.GetHotfixMaySkip()), oneLine(e.GetPurpose(), 60))
+					fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%s\n", e.GetName(), joinOrDash(e.GetAfter()), e.GetRequiredApprovals(),
+						joinOrDash(e.GetApproverRoles()), joinOrDash(e.GetHotfixMaySkip()), orDash(e.GetStrategy()), oneLine(e.GetPurpose(), 60))
 				}
 				return tw.Flush()
 			})
