@@ -297,22 +297,18 @@ func Approve(r *Release, id string, p *auth.Principal, envName, comment string, 
 	if len(comment) > MaxReason {
 		return nil, errs.Invalid("comment", "is %d bytes; the limit is %d", len(comment), MaxReason)
 	}
-	var roles []string
-	for _, role := range env.ApproverRoles {
-		if p.HasRole(auth.Role(role), envName) {
-			roles = append(roles, role)
-		}
-	}
-	if len(roles) == 0 {
-		return nil, &errs.PermissionDeniedError{Principal: p.ID, Permission: "release.approve", Environment: envName,
-			Detail: fmt.Sprintf("approving for %s needs one of the roles %s there", envName, strings.Join(env.ApproverRoles, ", "))}
+	roles, err := approverRoles(p, env)
+	if err != nil {
+		return nil, err
 	}
 	var reasons []string
 	if r.Cancelled {
 		reasons = append(reasons, "the release is cancelled")
 	}
 	st := r.env(envName)
-	if st.Status != releasev1.ReleaseStatus_RELEASE_STATUS_PLANNED && st.Status != releasev1.ReleaseStatus_RELEASE_STATUS_APPROVED {
+	// Approvals may be added before a promotion and after a failed or rolled-back
+	// one (for the next attempt), not while deploying or once deployed.
+	if st.Status == releasev1.ReleaseStatus_RELEASE_STATUS_DEPLOYING || st.Status == releasev1.ReleaseStatus_RELEASE_STATUS_DEPLOYED {
 		reasons = append(reasons, fmt.Sprintf("the release is already %s in %s", statusName(st.Status), envName))
 	}
 	if p.ID == r.Author {
@@ -336,12 +332,35 @@ func Approve(r *Release, id string, p *auth.Principal, envName, comment string, 
 	return out, nil
 }
 
-// Reject decides a rejection; the reason is required.
+// approverRoles returns the environment's approver roles p holds there, or
+// a PermissionDeniedError: approving and rejecting are the same duty.
+func approverRoles(p *auth.Principal, env Environment) ([]string, error) {
+	var roles []string
+	for _, role := range env.ApproverRoles {
+		if p.HasRole(auth.Role(role), env.Name) {
+			roles = append(roles, role)
+		}
+	}
+	if len(roles) > 0 {
+		return roles, nil
+	}
+	detail := fmt.Sprintf("approving or rejecting for %s needs one of the roles %s there", env.Name, strings.Join(env.ApproverRoles, ", "))
+	if len(env.ApproverRoles) == 0 {
+		detail = fmt.Sprintf("%s's policy names no approver roles, so nobody approves or rejects there", env.Name)
+	}
+	return nil, &errs.PermissionDeniedError{Principal: p.ID, Permission: "release.approve", Environment: env.Name, Detail: detail}
+}
+
+// Reject decides a rejection by a holder of an approver role; the reason is required.
 func Reject(r *Release, id string, p *auth.Principal, envName, reason string, envs *Environments) ([]proto.Message, error) {
 	if err := notFound(r, id); err != nil {
 		return nil, err
 	}
-	if _, err := targetEnv(r, envName, envs); err != nil {
+	env, err := targetEnv(r, envName, envs)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := approverRoles(p, env); err != nil {
 		return nil, err
 	}
 	var v errs.Violations
@@ -573,6 +592,9 @@ func SetRisk(r *Release, id string, risk *releasev1.RiskAssessment) ([]proto.Mes
 	}
 	if err := v.Err(); err != nil {
 		return nil, err
+	}
+	if r.Cancelled {
+		return nil, errs.Precondition(reasonPrecondition, "the release is cancelled")
 	}
 	out := proto.Clone(risk).(*releasev1.RiskAssessment)
 	out.ExtraApprovals = RiskExtraApprovals(out)

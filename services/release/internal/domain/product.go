@@ -42,7 +42,11 @@ func ApplyProduct(p *Product, ev proto.Message, eventID string) {
 			p.Requests[e.GetRequestKey()] = e.GetReleaseId()
 		}
 	case *releasev1.ProductDeployed:
-		p.Deployed[e.GetEnvironment()] = e.GetVersion()
+		if e.GetVersion() == "" {
+			delete(p.Deployed, e.GetEnvironment())
+		} else {
+			p.Deployed[e.GetEnvironment()] = e.GetVersion()
+		}
 	}
 }
 

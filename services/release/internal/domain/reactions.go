@@ -55,9 +55,8 @@ func ProductEventsFor(r *Release, ev proto.Message) []proto.Message {
 	case *deployv1.DeploymentSucceeded:
 		return []proto.Message{&releasev1.ProductDeployed{Environment: e.GetEnvironment(), Version: r.Version, ReleaseId: r.ID}}
 	case *deployv1.RolledBack:
-		if e.GetRestoredVersion() != "" {
-			return []proto.Message{&releasev1.ProductDeployed{Environment: e.GetEnvironment(), Version: e.GetRestoredVersion()}}
-		}
+		// An empty restored version means the environment runs no release now.
+		return []proto.Message{&releasev1.ProductDeployed{Environment: e.GetEnvironment(), Version: e.GetRestoredVersion()}}
 	}
 	return nil
 }

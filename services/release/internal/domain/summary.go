@@ -3,6 +3,7 @@ package domain
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"google.golang.org/protobuf/proto"
 
@@ -32,7 +33,18 @@ func Summarize(ev proto.Message, actor string) string {
 	case *releasev1.PrerequisiteAdded:
 		return fmt.Sprintf("%s added prerequisite %s: %s", actor, e.GetPrerequisite().GetId(), e.GetPrerequisite().GetDescription())
 	case *releasev1.PrerequisiteUpdated:
-		return fmt.Sprintf("%s updated prerequisite %s to %s", actor, e.GetPrerequisiteId(), strings.ToLower(strings.TrimPrefix(e.GetStatus().String(), "PREREQUISITE_STATUS_")))
+		// Only what the update carries: an owner- or deadline-only update has no status.
+		var what []string
+		if e.GetStatus() != releasev1.PrerequisiteStatus_PREREQUISITE_STATUS_UNSPECIFIED {
+			what = append(what, "status "+strings.ToLower(strings.TrimPrefix(e.GetStatus().String(), "PREREQUISITE_STATUS_")))
+		}
+		if e.GetOwner() != "" {
+			what = append(what, "owner "+e.GetOwner())
+		}
+		if e.GetDeadline() != nil {
+			what = append(what, "deadline "+e.GetDeadline().AsTime().UTC().Format(time.RFC3339))
+		}
+		return fmt.Sprintf("%s updated prerequisite %s: %s", actor, e.GetPrerequisiteId(), strings.Join(what, ", "))
 	case *releasev1.RiskAssessed:
 		return fmt.Sprintf("%s assessed risk: impact %s, likelihood %s (+%d approvals)", actor,
 			strings.ToLower(strings.TrimPrefix(e.GetRisk().GetImpact().String(), "RISK_IMPACT_")),
@@ -44,11 +56,23 @@ func Summarize(ev proto.Message, actor string) string {
 	case *releasev1.ReleaseDeployed:
 		return fmt.Sprintf("deployed to %s", e.GetEnvironment())
 	case *releasev1.ReleaseDeploymentFailed:
-		return fmt.Sprintf("deployment to %s failed: %s", e.GetEnvironment(), e.GetReason())
+		return fmt.Sprintf("deployment to %s failed", e.GetEnvironment()) + because(e.GetReason())
 	case *releasev1.ReleaseRolledBack:
-		return fmt.Sprintf("rolled back in %s to %s: %s", e.GetEnvironment(), e.GetRestoredVersion(), e.GetReason())
+		line := "rolled back in " + e.GetEnvironment()
+		if e.GetRestoredVersion() != "" { // empty when nothing earlier was restored
+			line += " to " + e.GetRestoredVersion()
+		}
+		return line + because(e.GetReason())
 	case *releasev1.ReleaseCancelled:
 		return fmt.Sprintf("%s cancelled the release: %s", actor, e.GetReason())
 	}
 	return string(ev.ProtoReflect().Descriptor().Name())
+}
+
+// because is ": reason", or nothing without one.
+func because(reason string) string {
+	if reason == "" {
+		return ""
+	}
+	return ": " + reason
 }
