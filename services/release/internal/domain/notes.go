@@ -91,8 +91,11 @@ func (n Notes) Markdown() string {
 		fmt.Fprintf(&b, "\n## %s\n", s.Title)
 		for _, it := range s.Items {
 			line := "- " + it.Summary
-			if it.Link != "" {
+			switch {
+			case strings.HasPrefix(it.Link, "https://"), strings.HasPrefix(it.Link, "http://"):
 				line += fmt.Sprintf(" ([link](%s))", it.Link)
+			case it.Link != "":
+				line += " (" + it.Link + ")" // a ticket key such as PM-123 or #45, not a URL
 			}
 			if it.Author != "" {
 				line += " — " + it.Author
