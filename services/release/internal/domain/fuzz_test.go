@@ -4,8 +4,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/penguinmails/floe/services/release/internal/domain"
 	releasev1 "github.com/penguinmails/floe/proto/gen/floe/release/v1"
+	"github.com/penguinmails/floe/services/release/internal/domain"
 )
 
 // FuzzParseVersion: versions come from clients. Parsing never panics, and a
