@@ -115,23 +115,34 @@ func Describe(err error) string {
 	if !ok {
 		return err.Error()
 	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "%s: %s", st.Code(), st.Message())
+	var lines []string
+	reason := ""
 	for _, d := range st.Details() {
 		switch d := d.(type) {
 		case *errdetails.BadRequest:
 			for _, v := range d.GetFieldViolations() {
-				fmt.Fprintf(&b, "\n  - %s: %s", v.GetField(), v.GetDescription())
+				lines = append(lines, v.GetField()+": "+v.GetDescription())
 			}
 		case *errdetails.PreconditionFailure:
-			if len(d.GetViolations()) > 1 {
-				for _, v := range d.GetViolations() {
-					fmt.Fprintf(&b, "\n  - %s", v.GetDescription())
-				}
+			for _, v := range d.GetViolations() {
+				lines = append(lines, v.GetDescription())
 			}
 		case *errdetails.ErrorInfo:
-			fmt.Fprintf(&b, "\n  reason: %s", d.GetReason())
+			reason = d.GetReason()
 		}
+	}
+	var b strings.Builder
+	if len(lines) > 1 {
+		// The message joins the same lines; list them once, one per line.
+		fmt.Fprintf(&b, "%s: %d problems:", st.Code(), len(lines))
+		for _, l := range lines {
+			fmt.Fprintf(&b, "\n  - %s", l)
+		}
+	} else {
+		fmt.Fprintf(&b, "%s: %s", st.Code(), st.Message())
+	}
+	if reason != "" {
+		fmt.Fprintf(&b, "\n  reason: %s", reason)
 	}
 	return b.String()
 }

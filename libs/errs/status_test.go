@@ -319,18 +319,18 @@ func TestDescribe(t *testing.T) {
 				{Field: "version", Description: "must be semver"},
 				{Field: "service", Description: "must not be empty"},
 			}}),
-			want: "InvalidArgument: version: must be semver; service: must not be empty" +
-				"\n  reason: INVALID_ARGUMENT" +
+			want: "InvalidArgument: 2 problems:" +
 				"\n  - version: must be semver" +
-				"\n  - service: must not be empty",
+				"\n  - service: must not be empty" +
+				"\n  reason: INVALID_ARGUMENT",
 		},
 		{
 			name: "several preconditions each on a line",
 			err:  toErr(&errs.PreconditionError{Reasons: []string{"gate qa is pending", "no approval"}}),
-			want: "FailedPrecondition: gate qa is pending; no approval" +
-				"\n  reason: FAILED_PRECONDITION" +
+			want: "FailedPrecondition: 2 problems:" +
 				"\n  - gate qa is pending" +
-				"\n  - no approval",
+				"\n  - no approval" +
+				"\n  reason: FAILED_PRECONDITION",
 		},
 		{
 			name: "single precondition is only in the message",
