@@ -258,101 +258,79 @@ func (s *Service) completeCreate(ctx context.Context, key string, cmd domain.Cre
 	return r, nil
 }
 
-// Update edits a planned release.
-func (s *Service) Update(ctx context.Context, requestID, id string, expected uint64, cmd domain.UpdateCommand) (*domain.Release, error) {
+// command runs decide as the request's principal on release id (see execute).
+func (s *Service) command(ctx context.Context, requestID, id string, expected uint64, decide func(*auth.Principal, *domain.Release) ([]proto.Message, error)) (*domain.Release, error) {
 	p, err := principal(ctx)
 	if err != nil {
 		return nil, err
 	}
+	if len(requestID) > 128 {
+		return nil, errs.Invalid("request_id", "at most 128 characters")
+	}
 	return s.execute(ctx, id, RequestKey(p.ID, requestID), expected, func(r *domain.Release) ([]proto.Message, error) {
+		return decide(p, r)
+	})
+}
+
+// Update edits a planned release.
+func (s *Service) Update(ctx context.Context, requestID, id string, expected uint64, cmd domain.UpdateCommand) (*domain.Release, error) {
+	return s.command(ctx, requestID, id, expected, func(_ *auth.Principal, r *domain.Release) ([]proto.Message, error) {
 		return domain.Update(r, id, cmd, s.envs)
 	})
 }
 
 // AddChange adds a change.
 func (s *Service) AddChange(ctx context.Context, requestID, id string, c *releasev1.Change) (*domain.Release, error) {
-	p, err := principal(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return s.execute(ctx, id, RequestKey(p.ID, requestID), 0, func(r *domain.Release) ([]proto.Message, error) {
+	return s.command(ctx, requestID, id, 0, func(_ *auth.Principal, r *domain.Release) ([]proto.Message, error) {
 		return domain.AddChange(r, id, c)
 	})
 }
 
 // Approve approves for an environment.
 func (s *Service) Approve(ctx context.Context, requestID, id, env, comment string) (*domain.Release, error) {
-	p, err := principal(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return s.execute(ctx, id, RequestKey(p.ID, requestID), 0, func(r *domain.Release) ([]proto.Message, error) {
+	return s.command(ctx, requestID, id, 0, func(p *auth.Principal, r *domain.Release) ([]proto.Message, error) {
 		return domain.Approve(r, id, p, env, comment, s.envs)
 	})
 }
 
 // Reject rejects for an environment.
 func (s *Service) Reject(ctx context.Context, requestID, id, env, reason string) (*domain.Release, error) {
-	p, err := principal(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return s.execute(ctx, id, RequestKey(p.ID, requestID), 0, func(r *domain.Release) ([]proto.Message, error) {
+	return s.command(ctx, requestID, id, 0, func(p *auth.Principal, r *domain.Release) ([]proto.Message, error) {
 		return domain.Reject(r, id, p, env, reason, s.envs)
 	})
 }
 
 // Promote requests a deployment.
 func (s *Service) Promote(ctx context.Context, requestID, id, env, strategy string) (*domain.Release, error) {
-	p, err := principal(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return s.execute(ctx, id, RequestKey(p.ID, requestID), 0, func(r *domain.Release) ([]proto.Message, error) {
+	return s.command(ctx, requestID, id, 0, func(p *auth.Principal, r *domain.Release) ([]proto.Message, error) {
 		return domain.Promote(r, id, p, env, strategy, s.envs, s.gates, s.now())
 	})
 }
 
 // Cancel cancels.
 func (s *Service) Cancel(ctx context.Context, requestID, id, reason string) (*domain.Release, error) {
-	p, err := principal(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return s.execute(ctx, id, RequestKey(p.ID, requestID), 0, func(r *domain.Release) ([]proto.Message, error) {
+	return s.command(ctx, requestID, id, 0, func(_ *auth.Principal, r *domain.Release) ([]proto.Message, error) {
 		return domain.Cancel(r, id, reason)
 	})
 }
 
 // AddPrerequisite adds a prerequisite.
 func (s *Service) AddPrerequisite(ctx context.Context, requestID, id string, pr *releasev1.Prerequisite) (*domain.Release, error) {
-	p, err := principal(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return s.execute(ctx, id, RequestKey(p.ID, requestID), 0, func(r *domain.Release) ([]proto.Message, error) {
+	return s.command(ctx, requestID, id, 0, func(_ *auth.Principal, r *domain.Release) ([]proto.Message, error) {
 		return domain.AddPrerequisite(r, id, pr, s.envs)
 	})
 }
 
 // UpdatePrerequisite updates a prerequisite.
 func (s *Service) UpdatePrerequisite(ctx context.Context, requestID, id string, u *releasev1.PrerequisiteUpdated) (*domain.Release, error) {
-	p, err := principal(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return s.execute(ctx, id, RequestKey(p.ID, requestID), 0, func(r *domain.Release) ([]proto.Message, error) {
+	return s.command(ctx, requestID, id, 0, func(_ *auth.Principal, r *domain.Release) ([]proto.Message, error) {
 		return domain.UpdatePrerequisite(r, id, u)
 	})
 }
 
 // SetRisk sets the risk assessment.
 func (s *Service) SetRisk(ctx context.Context, requestID, id string, risk *releasev1.RiskAssessment) (*domain.Release, error) {
-	p, err := principal(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return s.execute(ctx, id, RequestKey(p.ID, requestID), 0, func(r *domain.Release) ([]proto.Message, error) {
+	return s.command(ctx, requestID, id, 0, func(_ *auth.Principal, r *domain.Release) ([]proto.Message, error) {
 		return domain.SetRisk(r, id, risk)
 	})
 }
