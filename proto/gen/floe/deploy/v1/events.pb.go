@@ -40,7 +40,15 @@ type DeploymentStarted struct {
 	// Strategy name (rolling-update, blue-green, canary, feature-flag, big-bang).
 	Strategy string `protobuf:"bytes,5,opt,name=strategy,proto3" json:"strategy,omitempty"`
 	// Attempt number, from 1; a retry is a new attempt.
-	Attempt       uint32 `protobuf:"varint,6,opt,name=attempt,proto3" json:"attempt,omitempty"`
+	Attempt uint32 `protobuf:"varint,6,opt,name=attempt,proto3" json:"attempt,omitempty"`
+	// Application name.
+	App string `protobuf:"bytes,7,opt,name=app,proto3" json:"app,omitempty"`
+	// The version live before (rolled back to on failure; "" for the first deployment).
+	PreviousVersion string `protobuf:"bytes,8,opt,name=previous_version,json=previousVersion,proto3" json:"previous_version,omitempty"`
+	// The plan: every step, in order.
+	Plan []*Step `protobuf:"bytes,9,rep,name=plan,proto3" json:"plan,omitempty"`
+	// Principal who requested the promotion.
+	RequestedBy   string `protobuf:"bytes,10,opt,name=requested_by,json=requestedBy,proto3" json:"requested_by,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -117,6 +125,338 @@ func (x *DeploymentStarted) GetAttempt() uint32 {
 	return 0
 }
 
+func (x *DeploymentStarted) GetApp() string {
+	if x != nil {
+		return x.App
+	}
+	return ""
+}
+
+func (x *DeploymentStarted) GetPreviousVersion() string {
+	if x != nil {
+		return x.PreviousVersion
+	}
+	return ""
+}
+
+func (x *DeploymentStarted) GetPlan() []*Step {
+	if x != nil {
+		return x.Plan
+	}
+	return nil
+}
+
+func (x *DeploymentStarted) GetRequestedBy() string {
+	if x != nil {
+		return x.RequestedBy
+	}
+	return ""
+}
+
+// DeploymentStepStarted: the deployer began step `index` (its effect may be repeated after a crash: operations are idempotent).
+type DeploymentStepStarted struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Index         uint32                 `protobuf:"varint,1,opt,name=index,proto3" json:"index,omitempty"`
+	Step          *Step                  `protobuf:"bytes,2,opt,name=step,proto3" json:"step,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeploymentStepStarted) Reset() {
+	*x = DeploymentStepStarted{}
+	mi := &file_floe_deploy_v1_events_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeploymentStepStarted) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeploymentStepStarted) ProtoMessage() {}
+
+func (x *DeploymentStepStarted) ProtoReflect() protoreflect.Message {
+	mi := &file_floe_deploy_v1_events_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeploymentStepStarted.ProtoReflect.Descriptor instead.
+func (*DeploymentStepStarted) Descriptor() ([]byte, []int) {
+	return file_floe_deploy_v1_events_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *DeploymentStepStarted) GetIndex() uint32 {
+	if x != nil {
+		return x.Index
+	}
+	return 0
+}
+
+func (x *DeploymentStepStarted) GetStep() *Step {
+	if x != nil {
+		return x.Step
+	}
+	return nil
+}
+
+// DeploymentStepCompleted: step `index` is done.
+type DeploymentStepCompleted struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Index uint32                 `protobuf:"varint,1,opt,name=index,proto3" json:"index,omitempty"`
+	// What happened, for people.
+	Result        string `protobuf:"bytes,2,opt,name=result,proto3" json:"result,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeploymentStepCompleted) Reset() {
+	*x = DeploymentStepCompleted{}
+	mi := &file_floe_deploy_v1_events_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeploymentStepCompleted) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeploymentStepCompleted) ProtoMessage() {}
+
+func (x *DeploymentStepCompleted) ProtoReflect() protoreflect.Message {
+	mi := &file_floe_deploy_v1_events_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeploymentStepCompleted.ProtoReflect.Descriptor instead.
+func (*DeploymentStepCompleted) Descriptor() ([]byte, []int) {
+	return file_floe_deploy_v1_events_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *DeploymentStepCompleted) GetIndex() uint32 {
+	if x != nil {
+		return x.Index
+	}
+	return 0
+}
+
+func (x *DeploymentStepCompleted) GetResult() string {
+	if x != nil {
+		return x.Result
+	}
+	return ""
+}
+
+// DeploymentPaused: a pause without a duration, or a manual Pause command; Resume continues.
+type DeploymentPaused struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Index         uint32                 `protobuf:"varint,1,opt,name=index,proto3" json:"index,omitempty"`
+	Reason        string                 `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeploymentPaused) Reset() {
+	*x = DeploymentPaused{}
+	mi := &file_floe_deploy_v1_events_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeploymentPaused) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeploymentPaused) ProtoMessage() {}
+
+func (x *DeploymentPaused) ProtoReflect() protoreflect.Message {
+	mi := &file_floe_deploy_v1_events_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeploymentPaused.ProtoReflect.Descriptor instead.
+func (*DeploymentPaused) Descriptor() ([]byte, []int) {
+	return file_floe_deploy_v1_events_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *DeploymentPaused) GetIndex() uint32 {
+	if x != nil {
+		return x.Index
+	}
+	return 0
+}
+
+func (x *DeploymentPaused) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+// DeploymentResumed: a paused deployment continues.
+type DeploymentResumed struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Index         uint32                 `protobuf:"varint,1,opt,name=index,proto3" json:"index,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeploymentResumed) Reset() {
+	*x = DeploymentResumed{}
+	mi := &file_floe_deploy_v1_events_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeploymentResumed) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeploymentResumed) ProtoMessage() {}
+
+func (x *DeploymentResumed) ProtoReflect() protoreflect.Message {
+	mi := &file_floe_deploy_v1_events_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeploymentResumed.ProtoReflect.Descriptor instead.
+func (*DeploymentResumed) Descriptor() ([]byte, []int) {
+	return file_floe_deploy_v1_events_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *DeploymentResumed) GetIndex() uint32 {
+	if x != nil {
+		return x.Index
+	}
+	return 0
+}
+
+// DeploymentAborted: a person stopped the deployment; traffic goes back to the previous version.
+type DeploymentAborted struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Reason        string                 `protobuf:"bytes,1,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeploymentAborted) Reset() {
+	*x = DeploymentAborted{}
+	mi := &file_floe_deploy_v1_events_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeploymentAborted) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeploymentAborted) ProtoMessage() {}
+
+func (x *DeploymentAborted) ProtoReflect() protoreflect.Message {
+	mi := &file_floe_deploy_v1_events_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeploymentAborted.ProtoReflect.Descriptor instead.
+func (*DeploymentAborted) Descriptor() ([]byte, []int) {
+	return file_floe_deploy_v1_events_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *DeploymentAborted) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+// RollbackStarted: the deployer is restoring the previous version.
+type RollbackStarted struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Reason string                 `protobuf:"bytes,1,opt,name=reason,proto3" json:"reason,omitempty"`
+	// What triggered it: "check", "analysis", "manual", "monitor", "abort".
+	Trigger       string `protobuf:"bytes,2,opt,name=trigger,proto3" json:"trigger,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RollbackStarted) Reset() {
+	*x = RollbackStarted{}
+	mi := &file_floe_deploy_v1_events_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RollbackStarted) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RollbackStarted) ProtoMessage() {}
+
+func (x *RollbackStarted) ProtoReflect() protoreflect.Message {
+	mi := &file_floe_deploy_v1_events_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RollbackStarted.ProtoReflect.Descriptor instead.
+func (*RollbackStarted) Descriptor() ([]byte, []int) {
+	return file_floe_deploy_v1_events_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *RollbackStarted) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *RollbackStarted) GetTrigger() string {
+	if x != nil {
+		return x.Trigger
+	}
+	return ""
+}
+
 // DeploymentSucceeded: the release is fully live in the environment.
 type DeploymentSucceeded struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -130,7 +470,7 @@ type DeploymentSucceeded struct {
 
 func (x *DeploymentSucceeded) Reset() {
 	*x = DeploymentSucceeded{}
-	mi := &file_floe_deploy_v1_events_proto_msgTypes[1]
+	mi := &file_floe_deploy_v1_events_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -142,7 +482,7 @@ func (x *DeploymentSucceeded) String() string {
 func (*DeploymentSucceeded) ProtoMessage() {}
 
 func (x *DeploymentSucceeded) ProtoReflect() protoreflect.Message {
-	mi := &file_floe_deploy_v1_events_proto_msgTypes[1]
+	mi := &file_floe_deploy_v1_events_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -155,7 +495,7 @@ func (x *DeploymentSucceeded) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeploymentSucceeded.ProtoReflect.Descriptor instead.
 func (*DeploymentSucceeded) Descriptor() ([]byte, []int) {
-	return file_floe_deploy_v1_events_proto_rawDescGZIP(), []int{1}
+	return file_floe_deploy_v1_events_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *DeploymentSucceeded) GetDeploymentId() string {
@@ -201,7 +541,7 @@ type DeploymentFailed struct {
 
 func (x *DeploymentFailed) Reset() {
 	*x = DeploymentFailed{}
-	mi := &file_floe_deploy_v1_events_proto_msgTypes[2]
+	mi := &file_floe_deploy_v1_events_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -213,7 +553,7 @@ func (x *DeploymentFailed) String() string {
 func (*DeploymentFailed) ProtoMessage() {}
 
 func (x *DeploymentFailed) ProtoReflect() protoreflect.Message {
-	mi := &file_floe_deploy_v1_events_proto_msgTypes[2]
+	mi := &file_floe_deploy_v1_events_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -226,7 +566,7 @@ func (x *DeploymentFailed) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeploymentFailed.ProtoReflect.Descriptor instead.
 func (*DeploymentFailed) Descriptor() ([]byte, []int) {
-	return file_floe_deploy_v1_events_proto_rawDescGZIP(), []int{2}
+	return file_floe_deploy_v1_events_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *DeploymentFailed) GetDeploymentId() string {
@@ -281,7 +621,7 @@ type RolledBack struct {
 
 func (x *RolledBack) Reset() {
 	*x = RolledBack{}
-	mi := &file_floe_deploy_v1_events_proto_msgTypes[3]
+	mi := &file_floe_deploy_v1_events_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -293,7 +633,7 @@ func (x *RolledBack) String() string {
 func (*RolledBack) ProtoMessage() {}
 
 func (x *RolledBack) ProtoReflect() protoreflect.Message {
-	mi := &file_floe_deploy_v1_events_proto_msgTypes[3]
+	mi := &file_floe_deploy_v1_events_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -306,7 +646,7 @@ func (x *RolledBack) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RolledBack.ProtoReflect.Descriptor instead.
 func (*RolledBack) Descriptor() ([]byte, []int) {
-	return file_floe_deploy_v1_events_proto_rawDescGZIP(), []int{3}
+	return file_floe_deploy_v1_events_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *RolledBack) GetDeploymentId() string {
@@ -355,7 +695,7 @@ var File_floe_deploy_v1_events_proto protoreflect.FileDescriptor
 
 const file_floe_deploy_v1_events_proto_rawDesc = "" +
 	"\n" +
-	"\x1bfloe/deploy/v1/events.proto\x12\x0efloe.deploy.v1\"\xc9\x01\n" +
+	"\x1bfloe/deploy/v1/events.proto\x12\x0efloe.deploy.v1\x1a\x1afloe/deploy/v1/types.proto\"\xd3\x02\n" +
 	"\x11DeploymentStarted\x12#\n" +
 	"\rdeployment_id\x18\x01 \x01(\tR\fdeploymentId\x12\x1d\n" +
 	"\n" +
@@ -363,7 +703,28 @@ const file_floe_deploy_v1_events_proto_rawDesc = "" +
 	"\aversion\x18\x03 \x01(\tR\aversion\x12 \n" +
 	"\venvironment\x18\x04 \x01(\tR\venvironment\x12\x1a\n" +
 	"\bstrategy\x18\x05 \x01(\tR\bstrategy\x12\x18\n" +
-	"\aattempt\x18\x06 \x01(\rR\aattempt\"\x95\x01\n" +
+	"\aattempt\x18\x06 \x01(\rR\aattempt\x12\x10\n" +
+	"\x03app\x18\a \x01(\tR\x03app\x12)\n" +
+	"\x10previous_version\x18\b \x01(\tR\x0fpreviousVersion\x12(\n" +
+	"\x04plan\x18\t \x03(\v2\x14.floe.deploy.v1.StepR\x04plan\x12!\n" +
+	"\frequested_by\x18\n" +
+	" \x01(\tR\vrequestedBy\"W\n" +
+	"\x15DeploymentStepStarted\x12\x14\n" +
+	"\x05index\x18\x01 \x01(\rR\x05index\x12(\n" +
+	"\x04step\x18\x02 \x01(\v2\x14.floe.deploy.v1.StepR\x04step\"G\n" +
+	"\x17DeploymentStepCompleted\x12\x14\n" +
+	"\x05index\x18\x01 \x01(\rR\x05index\x12\x16\n" +
+	"\x06result\x18\x02 \x01(\tR\x06result\"@\n" +
+	"\x10DeploymentPaused\x12\x14\n" +
+	"\x05index\x18\x01 \x01(\rR\x05index\x12\x16\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason\")\n" +
+	"\x11DeploymentResumed\x12\x14\n" +
+	"\x05index\x18\x01 \x01(\rR\x05index\"+\n" +
+	"\x11DeploymentAborted\x12\x16\n" +
+	"\x06reason\x18\x01 \x01(\tR\x06reason\"C\n" +
+	"\x0fRollbackStarted\x12\x16\n" +
+	"\x06reason\x18\x01 \x01(\tR\x06reason\x12\x18\n" +
+	"\atrigger\x18\x02 \x01(\tR\atrigger\"\x95\x01\n" +
 	"\x13DeploymentSucceeded\x12#\n" +
 	"\rdeployment_id\x18\x01 \x01(\tR\fdeploymentId\x12\x1d\n" +
 	"\n" +
@@ -400,19 +761,28 @@ func file_floe_deploy_v1_events_proto_rawDescGZIP() []byte {
 	return file_floe_deploy_v1_events_proto_rawDescData
 }
 
-var file_floe_deploy_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 4)
+var file_floe_deploy_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
 var file_floe_deploy_v1_events_proto_goTypes = []any{
-	(*DeploymentStarted)(nil),   // 0: floe.deploy.v1.DeploymentStarted
-	(*DeploymentSucceeded)(nil), // 1: floe.deploy.v1.DeploymentSucceeded
-	(*DeploymentFailed)(nil),    // 2: floe.deploy.v1.DeploymentFailed
-	(*RolledBack)(nil),          // 3: floe.deploy.v1.RolledBack
+	(*DeploymentStarted)(nil),       // 0: floe.deploy.v1.DeploymentStarted
+	(*DeploymentStepStarted)(nil),   // 1: floe.deploy.v1.DeploymentStepStarted
+	(*DeploymentStepCompleted)(nil), // 2: floe.deploy.v1.DeploymentStepCompleted
+	(*DeploymentPaused)(nil),        // 3: floe.deploy.v1.DeploymentPaused
+	(*DeploymentResumed)(nil),       // 4: floe.deploy.v1.DeploymentResumed
+	(*DeploymentAborted)(nil),       // 5: floe.deploy.v1.DeploymentAborted
+	(*RollbackStarted)(nil),         // 6: floe.deploy.v1.RollbackStarted
+	(*DeploymentSucceeded)(nil),     // 7: floe.deploy.v1.DeploymentSucceeded
+	(*DeploymentFailed)(nil),        // 8: floe.deploy.v1.DeploymentFailed
+	(*RolledBack)(nil),              // 9: floe.deploy.v1.RolledBack
+	(*Step)(nil),                    // 10: floe.deploy.v1.Step
 }
 var file_floe_deploy_v1_events_proto_depIdxs = []int32{
-	0, // [0:0] is the sub-list for method output_type
-	0, // [0:0] is the sub-list for method input_type
-	0, // [0:0] is the sub-list for extension type_name
-	0, // [0:0] is the sub-list for extension extendee
-	0, // [0:0] is the sub-list for field type_name
+	10, // 0: floe.deploy.v1.DeploymentStarted.plan:type_name -> floe.deploy.v1.Step
+	10, // 1: floe.deploy.v1.DeploymentStepStarted.step:type_name -> floe.deploy.v1.Step
+	2,  // [2:2] is the sub-list for method output_type
+	2,  // [2:2] is the sub-list for method input_type
+	2,  // [2:2] is the sub-list for extension type_name
+	2,  // [2:2] is the sub-list for extension extendee
+	0,  // [0:2] is the sub-list for field type_name
 }
 
 func init() { file_floe_deploy_v1_events_proto_init() }
@@ -420,13 +790,14 @@ func file_floe_deploy_v1_events_proto_init() {
 	if File_floe_deploy_v1_events_proto != nil {
 		return
 	}
+	file_floe_deploy_v1_types_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_floe_deploy_v1_events_proto_rawDesc), len(file_floe_deploy_v1_events_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   4,
+			NumMessages:   10,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
