@@ -1,0 +1,184 @@
+package domain_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/penguinmails/floe/libs/errs"
+	deployv1 "github.com/penguinmails/floe/proto/gen/floe/deploy/v1"
+	"github.com/penguinmails/floe/services/deployer/internal/domain"
+)
+
+var t0 = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+
+func describe(steps []*deployv1.Step) []string {
+	var out []string
+	for _, s := range steps {
+		out = append(out, domain.Describe(s))
+	}
+	return out
+}
+
+func TestPlans(t *testing.T) {
+	t.Parallel()
+	cfg := domain.DefaultStrategyConfig()
+	cfg.Canary.Steps = []string{"setWeight 25", "pause 5m", "analysis 2m", "setWeight 50", "pause"}
+	cfg.FeatureFlag.Flag = "new-editor"
+	tests := []struct {
+		strategy string
+		previous bool
+		want     []string
+	}{
+		{domain.BigBang, true, []string{"start the new version", "setWeight 100", "health check", "stop the previous version"}},
+		{domain.RollingUpdate, true, []string{"start the new version", "health check", "setWeight 25", "health check", "setWeight 50", "health check", "setWeight 75", "health check", "setWeight 100", "health check", "stop the previous version"}},
+		{domain.RollingUpdate, false, []string{"start the new version", "health check", "setWeight 100", "health check"}},
+		{domain.BlueGreen, true, []string{"start the new version", "health check", "setWeight 100", "health check", "pause 30s", "stop the previous version"}},
+		{domain.BlueGreen, false, []string{"start the new version", "health check", "setWeight 100", "health check"}},
+		{domain.Canary, true, []string{"start the new version", "health check", "setWeight 25", "pause 5m0s", "analysis 2m0s", "setWeight 50", "pause until resumed", "setWeight 100", "health check", "stop the previous version"}},
+		{domain.FeatureFlag, true, []string{"start the new version", "health check", "setWeight 100", "health check", "flag new-editor rollout 10%", "pause 1m0s", "flag new-editor rollout 50%", "pause 1m0s", "flag new-editor rollout 100%", "stop the previous version"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.strategy, func(t *testing.T) {
+			steps, err := domain.Plan(tc.strategy, cfg, tc.previous)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tc.want, describe(steps)); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestPlanRefusals(t *testing.T) {
+	t.Parallel()
+	cfg := domain.DefaultStrategyConfig()
+	cfg.Canary.Steps = []string{"setWeight 50", "setWeight 20", "pause -1s", "analysis", "jump"}
+	_, err := domain.Plan(domain.Canary, cfg, true)
+	var inv *errs.InvalidArgumentError
+	if !asInvalid(err, &inv) || len(inv.Violations) != 4 {
+		t.Fatalf("bad canary steps = %v, want 4 violations", err)
+	}
+	if _, err := domain.Plan("yolo", cfg, true); err == nil || !strings.Contains(err.Error(), "canary") {
+		t.Errorf("unknown strategy = %v", err)
+	}
+	if _, err := domain.Plan(domain.FeatureFlag, cfg, true); err == nil {
+		t.Error("feature-flag without a flag accepted")
+	}
+}
+
+func asInvalid(err error, target **errs.InvalidArgumentError) bool {
+	e, ok := err.(*errs.InvalidArgumentError)
+	*target = e
+	return ok
+}
+
+type at struct {
+	ev proto.Message
+	t  time.Time
+}
+
+func build(events ...at) *domain.Deployment {
+	d := domain.NewDeployment()
+	for _, e := range events {
+		domain.Apply(d, e.ev, e.t)
+	}
+	return d
+}
+
+func canaryStarted() at {
+	cfg := domain.DefaultStrategyConfig()
+	cfg.Canary.Steps = []string{"setWeight 25", "pause 5m", "pause"}
+	plan, _ := domain.Plan(domain.Canary, cfg, true)
+	return at{&deployv1.DeploymentStarted{DeploymentId: "r1-production-1", ReleaseId: "r1", Version: "1.1.0", PreviousVersion: "1.0.0", Environment: "production", Strategy: domain.Canary, Attempt: 1, Plan: plan}, t0}
+}
+
+func started(i uint32, when time.Time) at   { return at{&deployv1.DeploymentStepStarted{Index: i}, when} }
+func completed(i uint32, when time.Time) at { return at{&deployv1.DeploymentStepCompleted{Index: i}, when} }
+
+func TestNextResumesFromTheLog(t *testing.T) {
+	t.Parallel()
+	// Plan: 0 start, 1 check, 2 setWeight 25, 3 pause 5m, 4 pause, 5 setWeight 100, 6 check, 7 stop previous.
+	tests := []struct {
+		name   string
+		events []at
+		want   domain.Action
+	}{
+		{"fresh", []at{canaryStarted()}, domain.Action{Kind: domain.ActStartStep, Index: 0}},
+		{"crashed after recording a step's start: run it (idempotently)", []at{canaryStarted(), started(0, t0)}, domain.Action{Kind: domain.ActRunStep, Index: 0}},
+		{"timed pause keeps its end across a restart", []at{canaryStarted(), started(0, t0), completed(0, t0), started(1, t0), completed(1, t0), started(2, t0), completed(2, t0), started(3, t0.Add(time.Minute))},
+			domain.Action{Kind: domain.ActWaitUntil, Index: 3, At: t0.Add(6 * time.Minute)}},
+		{"manual pause waits for resume", []at{canaryStarted(), started(0, t0), completed(0, t0), started(1, t0), completed(1, t0), started(2, t0), completed(2, t0), started(3, t0), completed(3, t0), started(4, t0)},
+			domain.Action{Kind: domain.ActWaitResume, Index: 4}},
+		{"resume ends the manual pause", []at{canaryStarted(), started(0, t0), completed(0, t0), started(1, t0), completed(1, t0), started(2, t0), completed(2, t0), started(3, t0), completed(3, t0), started(4, t0), {&deployv1.DeploymentResumed{Index: 4}, t0}},
+			domain.Action{Kind: domain.ActStartStep, Index: 5}},
+		{"rollback takes over", []at{canaryStarted(), started(0, t0), {&deployv1.RollbackStarted{Reason: "x", Trigger: "check"}, t0}}, domain.Action{Kind: domain.ActRollback}},
+		{"all done", func() []at {
+			evs := []at{canaryStarted()}
+			for i := uint32(0); i < 8; i++ {
+				evs = append(evs, started(i, t0), completed(i, t0))
+				if i == 4 {
+					evs = evs[:len(evs)-1]
+					evs = append(evs, at{&deployv1.DeploymentResumed{Index: 4}, t0})
+				}
+			}
+			return evs
+		}(), domain.Action{Kind: domain.ActSucceed}},
+		{"finished", []at{canaryStarted(), {&deployv1.DeploymentSucceeded{}, t0}}, domain.Action{Kind: domain.ActNone}},
+		{"pause command holds before the next step", []at{canaryStarted(), started(0, t0), completed(0, t0), {&deployv1.DeploymentPaused{Index: 1}, t0}}, domain.Action{Kind: domain.ActWaitResume, Index: 1}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			got := domain.Next(build(tc.events...))
+			got.Step = nil
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestCommands(t *testing.T) {
+	t.Parallel()
+	running := build(canaryStarted(), started(0, t0))
+	if _, err := domain.Abort(running, "r1-production-1", " "); err == nil {
+		t.Error("abort without a reason accepted")
+	}
+	evs, err := domain.Abort(running, "r1-production-1", "wrong build")
+	if err != nil || len(evs) != 2 {
+		t.Fatalf("abort = %v, %v", evs, err)
+	}
+	aborted := build(canaryStarted(), started(0, t0), at{evs[0], t0}, at{evs[1], t0}, at{&deployv1.RolledBack{}, t0})
+	if aborted.Status != deployv1.DeploymentStatus_DEPLOYMENT_STATUS_ABORTED {
+		t.Errorf("status after abort = %v", aborted.Status)
+	}
+	if _, err := domain.Pause(aborted, "r1-production-1", ""); err == nil {
+		t.Error("pausing an aborted deployment accepted")
+	}
+	if _, err := domain.Resume(running, "r1-production-1"); err == nil {
+		t.Error("resuming a deployment that is not waiting accepted")
+	}
+	first := build(at{&deployv1.DeploymentStarted{DeploymentId: "d", Plan: []*deployv1.Step{{Kind: deployv1.StepKind_STEP_KIND_START}}}, t0}, at{&deployv1.DeploymentSucceeded{}, t0})
+	if _, err := domain.Rollback(first, "d", "bad", "manual"); err == nil || !strings.Contains(err.Error(), "first") {
+		t.Errorf("rolling back a first deployment = %v", err)
+	}
+	if _, err := domain.Rollback(domain.NewDeployment(), "x", "bad", "manual"); err == nil {
+		t.Error("rollback of an unknown deployment accepted")
+	}
+}
+
+func TestWeights(t *testing.T) {
+	t.Parallel()
+	d := build(canaryStarted())
+	if diff := cmp.Diff(map[string]int{"1.1.0": 25, "1.0.0": 75}, d.Weights(25)); diff != "" {
+		t.Error(diff)
+	}
+	if diff := cmp.Diff(map[string]int{"1.1.0": 100}, d.Weights(100)); diff != "" {
+		t.Error(diff)
+	}
+}

@@ -1,0 +1,110 @@
+// Package driver is the deployer's port to the platform that runs releases:
+// start a version without traffic, split traffic between versions by weight,
+// check a version's health, stop it. Strategies (rolling update, blue-green,
+// canary, feature-flag, big-bang) are sequences of these operations, so every
+// driver runs every strategy.
+//
+// Implementations: local (processes on this machine behind a weighted reverse
+// proxy; what floe dev, the demo and the end-to-end tests use) and exec (user
+// commands per operation: kubectl, helm, scripts). A Kubernetes driver comes
+// later. Each passes drivertest.Run.
+package driver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+)
+
+// Target is where versions run: one application in one environment.
+type Target struct {
+	// Environment, e.g. "staging".
+	Environment string
+	// App is the application's name, e.g. "penguinmails".
+	App string
+}
+
+func (t Target) String() string { return t.App + "@" + t.Environment }
+
+// Version is one release of the application to run.
+type Version struct {
+	// Version is the release's semver; it identifies the version within a target.
+	Version string
+	// ReleaseID is the release aggregate id.
+	ReleaseID string
+	// Config is passed to the version's instances (the local driver sets them
+	// as environment variables; the exec driver as template variables).
+	Config map[string]string
+}
+
+// State is what runs in a target now.
+type State struct {
+	// Running are the versions with instances, sorted.
+	Running []string
+	// Weights is the traffic split, version → percent, summing to 100 when
+	// any traffic is routed.
+	Weights map[string]int
+}
+
+// Driver runs versions of an application. Every method is idempotent — the
+// deployer may repeat an operation after a crash — and safe for concurrent use
+// on different targets.
+type Driver interface {
+	// Name identifies the driver ("local", "exec").
+	Name() string
+	// Start brings up v in t without routing traffic to it. Starting a running
+	// version does nothing.
+	Start(ctx context.Context, t Target, v Version) error
+	// SetWeights routes traffic: version → percent, summing to 100, every
+	// version running. It replaces the previous split.
+	SetWeights(ctx context.Context, t Target, weights map[string]int) error
+	// Check runs the version's health checks: nil when healthy, else an error
+	// saying what failed.
+	Check(ctx context.Context, t Target, version string) error
+	// Stop removes the version's instances; it must carry no traffic. Stopping
+	// a version that does not run does nothing.
+	Stop(ctx context.Context, t Target, version string) error
+	// State reports what runs and how traffic is split.
+	State(ctx context.Context, t Target) (State, error)
+}
+
+// ErrNotRunning is returned (wrapped) when an operation names a version that does not run.
+var ErrNotRunning = errors.New("version is not running")
+
+// ValidateWeights checks a split: non-negative, summing to 100, only running versions.
+func ValidateWeights(weights map[string]int, running []string) error {
+	total := 0
+	for v, w := range weights {
+		if w < 0 || w > 100 {
+			return fmt.Errorf("weight of %s is %d; weights are 0-100", v, w)
+		}
+		if !contains(running, v) {
+			return fmt.Errorf("cannot route to %s: %w", v, ErrNotRunning)
+		}
+		total += w
+	}
+	if total != 100 {
+		return fmt.Errorf("weights sum to %d, not 100", total)
+	}
+	return nil
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// Sorted returns the map's keys in order.
+func Sorted(m map[string]int) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
