@@ -97,8 +97,10 @@ func canaryStarted() at {
 	return at{&deployv1.DeploymentStarted{DeploymentId: "r1-production-1", ReleaseId: "r1", Version: "1.1.0", PreviousVersion: "1.0.0", Environment: "production", Strategy: domain.Canary, Attempt: 1, Plan: plan}, t0}
 }
 
-func started(i uint32, when time.Time) at   { return at{&deployv1.DeploymentStepStarted{Index: i}, when} }
-func completed(i uint32, when time.Time) at { return at{&deployv1.DeploymentStepCompleted{Index: i}, when} }
+func started(i uint32, when time.Time) at { return at{&deployv1.DeploymentStepStarted{Index: i}, when} }
+func completed(i uint32, when time.Time) at {
+	return at{&deployv1.DeploymentStepCompleted{Index: i}, when}
+}
 
 func TestNextResumesFromTheLog(t *testing.T) {
 	t.Parallel()

@@ -1,0 +1,482 @@
+// Package app runs deployments: it turns PromotionRequested into a
+// Deployment, then drives each active deployment step by step through a
+// driver, recording every step as an event before and after its effect, so
+// a deployer killed at any point resumes at the same step after a restart.
+package app
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/penguinmails/floe/libs/errs"
+	"github.com/penguinmails/floe/libs/eventstore"
+	deployv1 "github.com/penguinmails/floe/proto/gen/floe/deploy/v1"
+	releasev1 "github.com/penguinmails/floe/proto/gen/floe/release/v1"
+	"github.com/penguinmails/floe/services/deployer/internal/domain"
+	"github.com/penguinmails/floe/services/deployer/internal/driver"
+)
+
+// Aggregate is the deployment aggregate's name in the log.
+const Aggregate = "deployment"
+
+// Registry keeps track of active deployments and of which deployment holds
+// each environment, so that only one runs per environment and active ones
+// are resumed after a restart. (A NATS KV bucket in production, see adapters.)
+type Registry interface {
+	// Lock makes id the environment's active deployment; it returns the
+	// current holder when another deployment holds it.
+	Lock(ctx context.Context, app, env, id string) (holder string, err error)
+	// Unlock releases the environment if id holds it.
+	Unlock(ctx context.Context, app, env, id string) error
+	// Active lists the deployments holding an environment.
+	Active(ctx context.Context) ([]string, error)
+}
+
+// Analyzer gives the verdict of an analysis step over a window. The monitor
+// provides the real one (issue #6); DefaultAnalyzer checks health throughout.
+type Analyzer interface {
+	Analyze(ctx context.Context, d *domain.Deployment, window time.Duration) (pass bool, summary string, err error)
+}
+
+// Config configures the engine.
+type Config struct {
+	// App is the application the deployer deploys (one per deployer for now).
+	App string
+	// Strategies per environment; DefaultStrategyConfig where missing.
+	Strategies map[string]domain.StrategyConfig
+	// VersionConfig gives a version's configuration for the driver (optional).
+	VersionConfig func(version string) map[string]string
+	// CheckAttempts is how often a failing health check is retried (1 s apart) before it fails the step. Default 3.
+	CheckAttempts int
+}
+
+// Engine drives deployments.
+type Engine struct {
+	store    eventstore.Store
+	drv      driver.Driver
+	reg      Registry
+	analyzer Analyzer
+	cfg      Config
+	now      func() time.Time
+	log      zerolog.Logger
+
+	mu      sync.Mutex
+	running map[string]chan struct{} // deployment id → wake-up signal
+	wg      sync.WaitGroup
+	ctx     context.Context
+}
+
+// NewEngine wires an engine; store, driver and registry are required.
+func NewEngine(store eventstore.Store, drv driver.Driver, reg Registry, analyzer Analyzer, cfg Config, log zerolog.Logger) (*Engine, error) {
+	if store == nil || drv == nil || reg == nil {
+		return nil, errors.New("deployer engine: store, driver and registry are required")
+	}
+	if cfg.App == "" {
+		cfg.App = "app"
+	}
+	if cfg.CheckAttempts <= 0 {
+		cfg.CheckAttempts = 3
+	}
+	e := &Engine{store: store, drv: drv, reg: reg, cfg: cfg, now: time.Now, log: log, running: map[string]chan struct{}{}}
+	if analyzer == nil {
+		analyzer = &DefaultAnalyzer{Driver: drv, Interval: time.Second}
+	}
+	e.analyzer = analyzer
+	return e, nil
+}
+
+// Run resumes every active deployment and keeps running deployments until
+// ctx ends; it returns after their runners stopped.
+func (e *Engine) Run(ctx context.Context) error {
+	e.mu.Lock()
+	e.ctx = ctx
+	e.mu.Unlock()
+	ids, err := e.reg.Active(ctx)
+	if err != nil {
+		return fmt.Errorf("active deployments: %w", err)
+	}
+	for _, id := range ids {
+		e.ensureRunner(id)
+	}
+	<-ctx.Done()
+	e.wg.Wait()
+	return nil
+}
+
+func (e *Engine) target(d *domain.Deployment) driver.Target {
+	return driver.Target{Environment: d.Environment, App: d.App}
+}
+
+// Load rebuilds a deployment from the log.
+func (e *Engine) Load(ctx context.Context, id string) (*domain.Deployment, []*eventstore.RecordedEvent, error) {
+	if !eventstore.ValidID(id) {
+		return nil, nil, errs.Invalid("deployment_id", "%q is not a deployment id", id)
+	}
+	st, err := e.store.Load(ctx, Aggregate, id, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	d := domain.NewDeployment()
+	for _, ev := range st.Events {
+		m, err := ev.Decode()
+		if err != nil {
+			return nil, nil, err
+		}
+		domain.Apply(d, m, ev.Time)
+	}
+	return d, st.Events, nil
+}
+
+func eventKey(prefix string) string {
+	sum := sha256.Sum256([]byte(prefix))
+	return "rq-" + hex.EncodeToString(sum[:12])
+}
+
+// append writes events at the deployment's loaded version; a conflict means
+// a command got there first, and the caller reloads.
+func (e *Engine) append(ctx context.Context, d *domain.Deployment, key string, msgs ...proto.Message) error {
+	events := make([]eventstore.Event, len(msgs))
+	for i, m := range msgs {
+		events[i] = eventstore.Event{Message: m}
+		if key != "" {
+			events[i].ID = fmt.Sprintf("%s.%d", key, i)
+		}
+	}
+	_, err := e.store.Append(ctx, Aggregate, d.ID, eventstore.Version(d.AggregateVersion), events...)
+	return err
+}
+
+// OnPromotion starts a deployment for a PromotionRequested event (idempotently:
+// the deployment id derives from release, environment and attempt).
+func (e *Engine) OnPromotion(ctx context.Context, cause *eventstore.RecordedEvent) error {
+	var p releasev1.PromotionRequested
+	if err := cause.DecodeInto(&p); err != nil {
+		return nil // another release event
+	}
+	return e.start(ctx, &p, cause.ID)
+}
+
+func (e *Engine) start(ctx context.Context, p *releasev1.PromotionRequested, causeID string) error {
+	id := domain.ID(p.GetReleaseId(), p.GetEnvironment(), p.GetAttempt())
+	d, _, err := e.Load(ctx, id)
+	if err != nil {
+		return err
+	}
+	if d.Exists() {
+		if d.Active() {
+			e.ensureRunner(id)
+		}
+		return nil
+	}
+	d.ID = id // for append
+	holder, err := e.reg.Lock(ctx, e.cfg.App, p.GetEnvironment(), id)
+	if err != nil {
+		return err
+	}
+	key := eventKey("start:" + causeID)
+	base := deployv1.DeploymentStarted{DeploymentId: id, ReleaseId: p.GetReleaseId(), Version: p.GetVersion(), Environment: p.GetEnvironment(),
+		Strategy: p.GetStrategy(), Attempt: p.GetAttempt(), App: e.cfg.App, RequestedBy: p.GetRequestedBy()}
+	if holder != "" && holder != id {
+		// A holder that is no longer active (its unlock was lost in a crash) gives way.
+		if hd, _, err := e.Load(ctx, holder); err == nil && !hd.Active() {
+			if err := e.reg.Unlock(ctx, e.cfg.App, p.GetEnvironment(), holder); err != nil {
+				return err
+			}
+			if holder, err = e.reg.Lock(ctx, e.cfg.App, p.GetEnvironment(), id); err != nil {
+				return err
+			}
+		}
+	}
+	if holder != "" && holder != id {
+		// Only one deployment per environment: refuse this one, on the record.
+		return e.append(ctx, d, key, &base, &deployv1.DeploymentFailed{DeploymentId: id, ReleaseId: p.GetReleaseId(), Version: p.GetVersion(), Environment: p.GetEnvironment(),
+			Reason: fmt.Sprintf("deployment %s is still active in %s; promote again when it has finished", holder, p.GetEnvironment())})
+	}
+	state, err := e.drv.State(ctx, driver.Target{Environment: p.GetEnvironment(), App: e.cfg.App})
+	if err != nil {
+		return &errs.UnavailableError{What: "driver " + e.drv.Name(), Err: err}
+	}
+	base.PreviousVersion = liveVersion(state, p.GetVersion())
+	cfg, ok := e.cfg.Strategies[p.GetEnvironment()]
+	if !ok {
+		cfg = domain.DefaultStrategyConfig()
+	}
+	plan, err := domain.Plan(p.GetStrategy(), cfg, base.PreviousVersion != "")
+	if err != nil {
+		_ = e.reg.Unlock(ctx, e.cfg.App, p.GetEnvironment(), id)
+		return e.append(ctx, d, key, &base, &deployv1.DeploymentFailed{DeploymentId: id, ReleaseId: p.GetReleaseId(), Version: p.GetVersion(), Environment: p.GetEnvironment(),
+			Reason: "cannot plan the " + p.GetStrategy() + " strategy: " + err.Error()})
+	}
+	base.Plan = plan
+	if err := e.append(ctx, d, key, &base); err != nil && !errors.Is(err, errs.ErrConcurrency) {
+		return err
+	}
+	e.ensureRunner(id)
+	return nil
+}
+
+// liveVersion is the version carrying most traffic, other than v.
+func liveVersion(s driver.State, v string) string {
+	best, bw := "", -1
+	for _, ver := range driver.Sorted(s.Weights) {
+		if w := s.Weights[ver]; ver != v && w > bw && w > 0 {
+			best, bw = ver, w
+		}
+	}
+	return best
+}
+
+// Wake tells a deployment's runner that a command changed it.
+func (e *Engine) Wake(id string) {
+	e.mu.Lock()
+	ch, ok := e.running[id]
+	e.mu.Unlock()
+	if ok {
+		select {
+		case ch <- struct{}{}:
+		default:
+		}
+	} else {
+		e.ensureRunner(id)
+	}
+}
+
+func (e *Engine) ensureRunner(id string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if _, ok := e.running[id]; ok || e.ctx == nil || e.ctx.Err() != nil {
+		return
+	}
+	wake := make(chan struct{}, 1)
+	e.running[id] = wake
+	e.wg.Add(1)
+	go func() {
+		defer e.wg.Done()
+		defer func() {
+			e.mu.Lock()
+			delete(e.running, id)
+			e.mu.Unlock()
+		}()
+		e.runDeployment(e.ctx, id, wake)
+	}()
+}
+
+// runDeployment drives one deployment until it is no longer active or ctx ends.
+func (e *Engine) runDeployment(ctx context.Context, id string, wake chan struct{}) {
+	log := e.log.With().Str("deployment_id", id).Logger()
+	failures := 0
+	for ctx.Err() == nil {
+		d, _, err := e.Load(ctx, id)
+		if err != nil {
+			log.Error().Err(err).Msg("load deployment")
+			if !sleep(ctx, backoff(&failures), wake) {
+				return
+			}
+			continue
+		}
+		err = e.step(ctx, d, wake)
+		switch {
+		case errors.Is(err, errDone):
+			_ = e.reg.Unlock(context.WithoutCancel(ctx), d.App, d.Environment, d.ID)
+			return
+		case errors.Is(err, errs.ErrConcurrency):
+			failures = 0 // a command changed the deployment: decide again
+		case err != nil && ctx.Err() == nil:
+			log.Warn().Err(err).Msg("deployment step failed; retrying")
+			if !sleep(ctx, backoff(&failures), wake) {
+				return
+			}
+		default:
+			failures = 0
+		}
+	}
+}
+
+var errDone = errors.New("deployment finished")
+
+// step performs the next action of d.
+func (e *Engine) step(ctx context.Context, d *domain.Deployment, wake chan struct{}) error {
+	act := domain.Next(d)
+	t := e.target(d)
+	switch act.Kind {
+	case domain.ActNone:
+		return errDone
+	case domain.ActStartStep:
+		return e.append(ctx, d, "", &deployv1.DeploymentStepStarted{Index: uint32(act.Index), Step: act.Step})
+	case domain.ActWaitResume:
+		sleep(ctx, time.Hour, wake)
+		return nil
+	case domain.ActWaitUntil:
+		if wait := act.At.Sub(e.now()); wait > 0 {
+			sleep(ctx, wait, wake)
+			return nil
+		}
+		return e.append(ctx, d, "", &deployv1.DeploymentStepCompleted{Index: uint32(act.Index), Result: "paused " + act.Step.GetDuration().AsDuration().String()})
+	case domain.ActSucceed:
+		return e.append(ctx, d, "", &deployv1.DeploymentSucceeded{DeploymentId: d.ID, ReleaseId: d.ReleaseID, Version: d.Version, Environment: d.Environment})
+	case domain.ActRollback:
+		restored, err := e.rollback(ctx, d, t)
+		if err != nil {
+			return err
+		}
+		return e.append(ctx, d, "", &deployv1.RolledBack{DeploymentId: d.ID, ReleaseId: d.ReleaseID, Version: d.Version, Environment: d.Environment,
+			RestoredVersion: restored, Reason: d.RollbackReason})
+	case domain.ActRunStep:
+		result, failed, err := e.perform(ctx, d, t, act.Step, wake)
+		if err != nil {
+			return err
+		}
+		if failed != "" {
+			return e.append(ctx, d, "", &deployv1.RollbackStarted{Reason: failed, Trigger: triggerOf(act.Step)})
+		}
+		return e.append(ctx, d, "", &deployv1.DeploymentStepCompleted{Index: uint32(act.Index), Result: result})
+	}
+	return nil
+}
+
+func triggerOf(s *deployv1.Step) string {
+	if s.GetKind() == deployv1.StepKind_STEP_KIND_ANALYSIS {
+		return "analysis"
+	}
+	return "check"
+}
+
+// perform runs one step's operation. failed is a reason to roll back; err is
+// a transient problem (retried).
+func (e *Engine) perform(ctx context.Context, d *domain.Deployment, t driver.Target, s *deployv1.Step, wake chan struct{}) (result, failed string, err error) {
+	switch s.GetKind() {
+	case deployv1.StepKind_STEP_KIND_START:
+		var cfg map[string]string
+		if e.cfg.VersionConfig != nil {
+			cfg = e.cfg.VersionConfig(d.Version)
+		}
+		if err := e.drv.Start(ctx, t, driver.Version{Version: d.Version, ReleaseID: d.ReleaseID, Config: cfg}); err != nil {
+			return "", "could not start " + d.Version + ": " + err.Error(), nil
+		}
+		return "started " + d.Version, "", nil
+	case deployv1.StepKind_STEP_KIND_SET_WEIGHT:
+		w := d.Weights(s.GetWeight())
+		if err := e.drv.SetWeights(ctx, t, w); err != nil {
+			return "", "", err
+		}
+		return fmt.Sprintf("traffic %d%% → %s", w[d.Version], d.Version), "", nil
+	case deployv1.StepKind_STEP_KIND_CHECK:
+		var last error
+		for i := 0; i < e.cfg.CheckAttempts; i++ {
+			if last = e.drv.Check(ctx, t, d.Version); last == nil {
+				return d.Version + " healthy", "", nil
+			}
+			if !sleep(ctx, time.Second, nil) {
+				return "", "", ctx.Err()
+			}
+		}
+		return "", fmt.Sprintf("health check of %s failed %d times: %v", d.Version, e.cfg.CheckAttempts, last), nil
+	case deployv1.StepKind_STEP_KIND_ANALYSIS:
+		pass, summary, err := e.analyzer.Analyze(ctx, d, s.GetDuration().AsDuration())
+		if err != nil {
+			return "", "", err
+		}
+		if !pass {
+			return "", "analysis failed: " + summary, nil
+		}
+		return "analysis passed: " + summary, "", nil
+	case deployv1.StepKind_STEP_KIND_STOP_PREVIOUS:
+		if d.PreviousVersion == "" || d.PreviousVersion == d.Version {
+			return "no previous version", "", nil
+		}
+		if err := e.drv.Stop(ctx, t, d.PreviousVersion); err != nil {
+			return "", "", err
+		}
+		return "stopped " + d.PreviousVersion, "", nil
+	case deployv1.StepKind_STEP_KIND_FLAG_ROLLOUT:
+		// The flag service (a later issue) acts on this step's events; until it
+		// exists the step records the intended rollout only.
+		return fmt.Sprintf("flag %s rollout %d%% requested", s.GetFlag(), s.GetWeight()), "", nil
+	}
+	return "", "", fmt.Errorf("step kind %s is not runnable", s.GetKind())
+}
+
+// rollback restores the previous version's traffic and stops the new
+// version; it returns the version now live ("" when there was no previous
+// version to go back to — the new one then keeps running, since traffic must
+// go somewhere, and the deployment is still recorded as rolled back).
+func (e *Engine) rollback(ctx context.Context, d *domain.Deployment, t driver.Target) (string, error) {
+	state, err := e.drv.State(ctx, t)
+	if err != nil {
+		return "", err
+	}
+	prev := d.PreviousVersion
+	if prev == "" || prev == d.Version || !contains(state.Running, prev) {
+		return "", nil
+	}
+	if err := e.drv.SetWeights(ctx, t, map[string]int{prev: 100}); err != nil {
+		return "", err
+	}
+	if contains(state.Running, d.Version) {
+		if err := e.drv.Stop(ctx, t, d.Version); err != nil {
+			return "", err
+		}
+	}
+	return prev, nil
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// sleep waits d, or until woken (nil wake: not wakeable), or ctx ends; false when ctx ended.
+func sleep(ctx context.Context, d time.Duration, wake chan struct{}) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+	case <-wake:
+	}
+	return true
+}
+
+func backoff(failures *int) time.Duration {
+	*failures++
+	return min(time.Duration(1<<min(*failures, 5))*100*time.Millisecond, 5*time.Second)
+}
+
+// DefaultAnalyzer passes an analysis when the new version stays healthy for
+// the whole window (checked every Interval). The monitor replaces it with
+// PromQL verdicts.
+type DefaultAnalyzer struct {
+	Driver   driver.Driver
+	Interval time.Duration
+}
+
+// Analyze implements Analyzer.
+func (a *DefaultAnalyzer) Analyze(ctx context.Context, d *domain.Deployment, window time.Duration) (bool, string, error) {
+	deadline := time.Now().Add(window)
+	checks := 0
+	for {
+		checks++
+		if err := a.Driver.Check(ctx, driver.Target{Environment: d.Environment, App: d.App}, d.Version); err != nil {
+			return false, fmt.Sprintf("%s unhealthy after %d checks: %v", d.Version, checks, err), nil
+		}
+		if time.Now().After(deadline) {
+			return true, fmt.Sprintf("%s healthy in %d checks over %s", d.Version, checks, window), nil
+		}
+		if !sleep(ctx, min(a.Interval, time.Until(deadline)+time.Millisecond), nil) {
+			return false, "", ctx.Err()
+		}
+	}
+}
