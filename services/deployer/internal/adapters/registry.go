@@ -73,6 +73,46 @@ func (r *KVRegistry) Unlock(ctx context.Context, app, env, id string) error {
 	return err
 }
 
+func liveKey(app, env string) string { return "live." + app + "." + env }
+
+// SetLive implements app.Registry.
+func (r *KVRegistry) SetLive(ctx context.Context, app, env, version string) error {
+	if version == "" {
+		err := r.kv.Delete(ctx, liveKey(app, env))
+		if errors.Is(err, jetstream.ErrKeyNotFound) {
+			return nil
+		}
+		return err
+	}
+	_, err := r.kv.Put(ctx, liveKey(app, env), []byte(version))
+	return err
+}
+
+// Live implements app.Registry.
+func (r *KVRegistry) Live(ctx context.Context, app string) (map[string]string, error) {
+	out := map[string]string{}
+	lister, err := r.kv.ListKeys(ctx)
+	if err != nil {
+		return nil, err
+	}
+	prefix := "live." + app + "."
+	for key := range lister.Keys() {
+		env, ok := strings.CutPrefix(key, prefix)
+		if !ok {
+			continue
+		}
+		entry, err := r.kv.Get(ctx, key)
+		if errors.Is(err, jetstream.ErrKeyNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		out[env] = string(entry.Value())
+	}
+	return out, nil
+}
+
 // Active implements app.Registry.
 func (r *KVRegistry) Active(ctx context.Context) ([]string, error) {
 	lister, err := r.kv.ListKeys(ctx)

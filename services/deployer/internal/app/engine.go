@@ -38,6 +38,10 @@ type Registry interface {
 	Unlock(ctx context.Context, app, env, id string) error
 	// Active lists the deployments holding an environment.
 	Active(ctx context.Context) ([]string, error)
+	// SetLive records the version an environment runs after a deployment
+	// ended ("" = none); Live reads them back, environment → version.
+	SetLive(ctx context.Context, app, env, version string) error
+	Live(ctx context.Context, app string) (map[string]string, error)
 }
 
 // Analyzer gives the verdict of an analysis step over a window. The monitor
@@ -102,6 +106,9 @@ func (e *Engine) Run(ctx context.Context) error {
 	ids, err := e.reg.Active(ctx)
 	if err != nil {
 		return fmt.Errorf("active deployments: %w", err)
+	}
+	if err := e.restoreLive(ctx, ids); err != nil {
+		e.log.Error().Err(err).Msg("restoring live versions")
 	}
 	for _, id := range ids {
 		e.ensureRunner(id)
@@ -269,10 +276,90 @@ func (e *Engine) ensureRunner(id string) {
 	}()
 }
 
+// restoreLive brings back, after a restart, the version each environment
+// ran when its last deployment ended (environments with an active
+// deployment are reconciled by that deployment's runner instead). The local
+// driver's processes die with the deployer; other drivers find them running.
+func (e *Engine) restoreLive(ctx context.Context, active []string) error {
+	live, err := e.reg.Live(ctx, e.cfg.App)
+	if err != nil {
+		return err
+	}
+	busy := map[string]bool{}
+	for _, id := range active {
+		if d, _, err := e.Load(ctx, id); err == nil && d.Active() {
+			busy[d.Environment] = true
+		}
+	}
+	for env, version := range live {
+		if busy[env] {
+			continue
+		}
+		t := driver.Target{Environment: env, App: e.cfg.App}
+		if err := e.ensureRunning(ctx, t, []string{version}, map[string]int{version: 100}); err != nil {
+			return fmt.Errorf("%s: %w", t, err)
+		}
+	}
+	return nil
+}
+
+// ensureRunning starts the needed versions that do not run and applies the
+// split (when there is one).
+func (e *Engine) ensureRunning(ctx context.Context, t driver.Target, needed []string, weights map[string]int) error {
+	state, err := e.drv.State(ctx, t)
+	if err != nil {
+		return err
+	}
+	for _, v := range needed {
+		if contains(state.Running, v) {
+			continue
+		}
+		var cfg map[string]string
+		if e.cfg.VersionConfig != nil {
+			cfg = e.cfg.VersionConfig(v)
+		}
+		if err := e.drv.Start(ctx, t, driver.Version{Version: v, Config: cfg}); err != nil {
+			return err
+		}
+	}
+	if len(weights) == 0 || sameWeights(state.Weights, weights) {
+		return nil
+	}
+	return e.drv.SetWeights(ctx, t, weights)
+}
+
+func sameWeights(a, b map[string]int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if b[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+// reconcile makes the driver match what the log says of an active
+// deployment — after a restart the local driver has lost its processes —
+// without writing any event: the steps already done are not repeated, their
+// effect is restored.
+func (e *Engine) reconcile(ctx context.Context, d *domain.Deployment) error {
+	if !d.Active() || d.RollingBack {
+		return nil
+	}
+	needed, weights := d.DriverState()
+	if len(needed) == 0 {
+		return nil // nothing started yet
+	}
+	return e.ensureRunning(ctx, e.target(d), needed, weights)
+}
+
 // runDeployment drives one deployment until it is no longer active or ctx ends.
 func (e *Engine) runDeployment(ctx context.Context, id string, wake chan struct{}) {
 	log := e.log.With().Str("deployment_id", id).Logger()
 	failures := 0
+	reconciled := false
 	for ctx.Err() == nil {
 		d, _, err := e.Load(ctx, id)
 		if err != nil {
@@ -282,10 +369,20 @@ func (e *Engine) runDeployment(ctx context.Context, id string, wake chan struct{
 			}
 			continue
 		}
+		if !reconciled {
+			if err := e.reconcile(ctx, d); err != nil {
+				log.Warn().Err(err).Msg("reconciling the driver with the log; retrying")
+				if !sleep(ctx, backoff(&failures), wake) {
+					return
+				}
+				continue
+			}
+			reconciled = true
+		}
 		err = e.step(ctx, d, wake)
 		switch {
 		case errors.Is(err, errDone):
-			_ = e.reg.Unlock(context.WithoutCancel(ctx), d.App, d.Environment, d.ID)
+			e.finish(context.WithoutCancel(ctx), d)
 			return
 		case errors.Is(err, errs.ErrConcurrency):
 			failures = 0 // a command changed the deployment: decide again
@@ -301,6 +398,19 @@ func (e *Engine) runDeployment(ctx context.Context, id string, wake chan struct{
 }
 
 var errDone = errors.New("deployment finished")
+
+// finish records what the environment runs now and frees it.
+func (e *Engine) finish(ctx context.Context, d *domain.Deployment) {
+	switch d.Status {
+	case deployv1.DeploymentStatus_DEPLOYMENT_STATUS_SUCCEEDED:
+		_ = e.reg.SetLive(ctx, d.App, d.Environment, d.Version)
+	case deployv1.DeploymentStatus_DEPLOYMENT_STATUS_ROLLED_BACK, deployv1.DeploymentStatus_DEPLOYMENT_STATUS_ABORTED:
+		if d.PreviousVersion != "" {
+			_ = e.reg.SetLive(ctx, d.App, d.Environment, d.PreviousVersion)
+		}
+	}
+	_ = e.reg.Unlock(ctx, d.App, d.Environment, d.ID)
+}
 
 // step performs the next action of d.
 func (e *Engine) step(ctx context.Context, d *domain.Deployment, wake chan struct{}) error {

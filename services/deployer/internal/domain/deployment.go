@@ -179,6 +179,38 @@ func (d *Deployment) StepTimes(i int) (started, completed time.Time) {
 	return d.started[i], d.completed[i]
 }
 
+// DriverState is what the log says the driver should be running now: the
+// versions needed (the previous one until it is stopped; the new one once
+// started) and the traffic split of the last completed SET_WEIGHT step (the
+// previous version's 100% before any; nil when nothing routes yet).
+func (d *Deployment) DriverState() (needed []string, weights map[string]int) {
+	startedNew, stoppedPrev := false, false
+	for i, s := range d.Plan {
+		if d.completed[i].IsZero() {
+			break
+		}
+		switch s.GetKind() {
+		case deployv1.StepKind_STEP_KIND_START:
+			startedNew = true
+		case deployv1.StepKind_STEP_KIND_SET_WEIGHT:
+			weights = d.Weights(s.GetWeight())
+		case deployv1.StepKind_STEP_KIND_STOP_PREVIOUS:
+			stoppedPrev = true
+			weights = map[string]int{d.Version: 100}
+		}
+	}
+	if startedNew {
+		needed = []string{d.Version}
+	}
+	if d.PreviousVersion != "" && d.PreviousVersion != d.Version && !stoppedPrev {
+		needed = append(needed, d.PreviousVersion)
+		if weights == nil {
+			weights = map[string]int{d.PreviousVersion: 100}
+		}
+	}
+	return needed, weights
+}
+
 // Weights is the traffic split a SET_WEIGHT step of w percent means.
 func (d *Deployment) Weights(w uint32) map[string]int {
 	if d.PreviousVersion == "" || w >= 100 {
