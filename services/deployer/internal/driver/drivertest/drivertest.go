@@ -52,7 +52,29 @@ const (
 	v3 = "1.2.0"
 )
 
-// Run runs the conformance suite; newDriver is called once per subtest.
+// Run runs the conformance suite as subtests; newDriver is called once per
+// subtest, so each starts from an empty driver. The subtests check that:
+//
+//   - a target where nothing ran has an empty State;
+//   - Start is idempotent, lists the version in State.Running without weight,
+//     routes no traffic to it and leaves an existing split alone;
+//   - SetWeights refuses splits that do not sum to 100, have weights outside
+//     0-100 or name versions that do not run (wrapping driver.ErrNotRunning),
+//     leaving the split as it was, and replaces the split when valid;
+//   - traffic follows the weights: with 100% on a version, every request goes
+//     there; with 50/50, each of two versions answers 35%-65% of 400 requests;
+//   - Check succeeds for a healthy version, fails for an unhealthy one, and
+//     wraps driver.ErrNotRunning for a version that does not run;
+//   - Stop refuses a version with weight and changes nothing then; it removes
+//     a weightless version, is idempotent, and the version can start again;
+//   - State is right through a blue-green deployment and a canary rollback;
+//   - concurrent SetWeights, State and requests (run the suite with -race)
+//     do not fail: every request is answered by a running version;
+//   - operations on one target do not affect another, even with the same
+//     version in both.
+//
+// Traffic assertions need Harness.Hit; without it they are skipped, with the
+// reason in the test log.
 func Run(t *testing.T, newDriver func(t *testing.T) Harness) {
 	t.Run("Name", func(t *testing.T) {
 		h := newDriver(t)

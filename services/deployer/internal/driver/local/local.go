@@ -442,7 +442,8 @@ func (d *Driver) probe(ctx context.Context, inst *instance) error {
 
 // Stop stops the version's process and forgets the version. It refuses a
 // version that still has weight; stopping a version that does not run does
-// nothing.
+// nothing, and so does Stop after Close. The process gets SIGTERM, then
+// SIGKILL after StopGrace or as soon as ctx ends; Stop returns once it is gone.
 func (d *Driver) Stop(ctx context.Context, t driver.Target, version string) error {
 	done, err := d.begin()
 	if err != nil {

@@ -21,8 +21,8 @@ import (
 // that answered.
 const VersionHeader = "X-Floe-Version"
 
-// DurationBuckets are the buckets of floe_proxy_request_duration_seconds, 1ms to 10s.
-var DurationBuckets = []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10}
+// durationBuckets are the buckets of floe_proxy_request_duration_seconds, 1ms to 10s.
+var durationBuckets = []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10}
 
 // metrics are the proxy metrics, shared by all targets of a Driver.
 type metrics struct {
@@ -43,7 +43,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	duration, err := register(reg, prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name:    "floe_proxy_request_duration_seconds",
 		Help:    "Time the local driver's proxy took to answer a request, by version.",
-		Buckets: DurationBuckets,
+		Buckets: durationBuckets,
 	}, labels))
 	if err != nil {
 		return nil, err
