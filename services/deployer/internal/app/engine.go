@@ -74,6 +74,7 @@ type Engine struct {
 
 	mu      sync.Mutex
 	running map[string]chan struct{} // deployment id → wake-up signal
+	pending []string                 // runners asked for before Run
 	wg      sync.WaitGroup
 	ctx     context.Context
 }
@@ -102,7 +103,12 @@ func NewEngine(store eventstore.Store, drv driver.Driver, reg Registry, analyzer
 func (e *Engine) Run(ctx context.Context) error {
 	e.mu.Lock()
 	e.ctx = ctx
+	pending := e.pending
+	e.pending = nil
 	e.mu.Unlock()
+	for _, id := range pending {
+		e.ensureRunner(id)
+	}
 	ids, err := e.reg.Active(ctx)
 	if err != nil {
 		return fmt.Errorf("active deployments: %w", err)
@@ -259,7 +265,11 @@ func (e *Engine) Wake(id string) {
 func (e *Engine) ensureRunner(id string) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if _, ok := e.running[id]; ok || e.ctx == nil || e.ctx.Err() != nil {
+	if e.ctx == nil {
+		e.pending = append(e.pending, id) // Run starts it
+		return
+	}
+	if _, ok := e.running[id]; ok || e.ctx.Err() != nil {
 		return
 	}
 	wake := make(chan struct{}, 1)
@@ -357,6 +367,9 @@ func (e *Engine) reconcile(ctx context.Context, d *domain.Deployment) error {
 
 // runDeployment drives one deployment until it is no longer active or ctx ends.
 func (e *Engine) runDeployment(ctx context.Context, id string, wake chan struct{}) {
+	// The deployer itself is the actor of the steps it takes; the deployment
+	// id correlates them.
+	ctx = eventstore.WithMeta(ctx, eventstore.Meta{Actor: "system:deployer", CorrelationID: id})
 	log := e.log.With().Str("deployment_id", id).Logger()
 	failures := 0
 	reconciled := false
