@@ -276,4 +276,3 @@ func hasStepStarted(evs []*eventstore.RecordedEvent, index uint32) bool {
 	}
 	return false
 }
-
