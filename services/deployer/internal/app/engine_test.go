@@ -1,0 +1,250 @@
+package app_test
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rs/zerolog"
+
+	"github.com/penguinmails/floe/libs/eventstore"
+	"github.com/penguinmails/floe/libs/natsx/natstest"
+	deployv1 "github.com/penguinmails/floe/proto/gen/floe/deploy/v1"
+	releasev1 "github.com/penguinmails/floe/proto/gen/floe/release/v1"
+	"github.com/penguinmails/floe/services/deployer/internal/adapters"
+	"github.com/penguinmails/floe/services/deployer/internal/app"
+	"github.com/penguinmails/floe/services/deployer/internal/domain"
+	"github.com/penguinmails/floe/services/deployer/internal/driver/local"
+)
+
+var (
+	buildOnce  sync.Once
+	demoappBin string
+	buildErr   error
+)
+
+func demoapp(t testing.TB) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "floe-demoapp-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		demoappBin = filepath.Join(dir, "demoapp")
+		cmd := exec.Command("go", "build", "-o", demoappBin, "./demoapp")
+		cmd.Dir = filepath.Join("..", "..", "..", "..", "tools")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("build demoapp: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return demoappBin
+}
+
+type rig struct {
+	engine *app.Engine
+	store  *eventstore.JetStreamStore
+	proxy  string
+	cancel context.CancelFunc
+}
+
+// newRig runs an engine with the real local driver (demoapp processes behind
+// the weighted proxy) on a real embedded JetStream.
+func newRig(t testing.TB, canary []string) *rig {
+	t.Helper()
+	_, _, js := natstest.JetStream(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	store, err := eventstore.Open(ctx, js, eventstore.Options{Source: "floe/test", Aggregates: []string{app.Aggregate, "release"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, _ := net.Listen("tcp", "127.0.0.1:0")
+	proxy := l.Addr().String()
+	l.Close()
+	drv, err := local.New(local.Config{
+		Command:    []string{demoapp(t), "--listen", "127.0.0.1:{{.Port}}", "--version", "{{.Version}}"},
+		Proxies:    map[string]string{"production": proxy},
+		Registerer: prometheus.NewRegistry(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg, err := adapters.OpenRegistry(ctx, js)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := domain.DefaultStrategyConfig()
+	cfg.Canary.Steps = canary
+	eng, err := app.NewEngine(store, drv, reg, nil, app.Config{App: "demo", Strategies: map[string]domain.StrategyConfig{"production": cfg}, CheckAttempts: 2}, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { _ = eng.Run(ctx); close(done) }()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+		_ = drv.Close(context.Background())
+	})
+	return &rig{engine: eng, store: store, proxy: proxy, cancel: cancel}
+}
+
+func (r *rig) promote(t testing.TB, release, version, strategy string) string {
+	t.Helper()
+	ctx := eventstore.WithMeta(context.Background(), eventstore.Meta{Actor: "bob"})
+	p := &releasev1.PromotionRequested{ReleaseId: release, Version: version, Environment: "production", Strategy: strategy, RequestedBy: "bob", Attempt: 1}
+	res, err := r.store.Append(ctx, "release", release, eventstore.NoStream, eventstore.Event{Message: p})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, _ := r.store.Load(ctx, "release", release, nil)
+	if err := r.engine.OnPromotion(ctx, st.Events[0]); err != nil {
+		t.Fatal(err)
+	}
+	_ = res
+	return domain.ID(release, "production", 1)
+}
+
+func (r *rig) waitFor(t testing.TB, id string, cond func(*domain.Deployment) bool, what string) *domain.Deployment {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		d, _, err := r.engine.Load(context.Background(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cond(d) {
+			return d
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s; deployment: %+v", what, domain.ToProto(d))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// share sends n requests through the proxy and returns each version's share.
+func (r *rig) share(t testing.TB, n int) map[string]float64 {
+	t.Helper()
+	counts := map[string]int{}
+	client := &http.Client{Timeout: 5 * time.Second}
+	for range n {
+		resp, err := client.Get("http://" + r.proxy + "/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		counts[resp.Header.Get("X-Floe-Version")]++
+	}
+	out := map[string]float64{}
+	for v, c := range counts {
+		out[v] = float64(c) / float64(n)
+	}
+	return out
+}
+
+func waitingAt(i int) func(*domain.Deployment) bool {
+	return func(d *domain.Deployment) bool {
+		a := domain.Next(d)
+		return a.Kind == domain.ActWaitResume && a.Index == i
+	}
+}
+
+// TestCanaryWeightsAndRollback runs a canary with manual pauses on the local
+// driver; at each pause real HTTP traffic through the proxy is split as the
+// step says (within a tolerance), and a rollback puts 100% back on stable.
+func TestCanaryWeightsAndRollback(t *testing.T) {
+	r := newRig(t, []string{"setWeight 20", "pause", "setWeight 60", "pause"})
+	stable := r.promote(t, "r1", "1.0.0", domain.BigBang)
+	r.waitFor(t, stable, func(d *domain.Deployment) bool { return d.Status == deployv1.DeploymentStatus_DEPLOYMENT_STATUS_SUCCEEDED }, "1.0.0 live")
+
+	id := r.promote(t, "r2", "1.1.0", domain.Canary)
+	// Plan: 0 start, 1 check, 2 setWeight 20, 3 pause, 4 setWeight 60, 5 pause, 6 setWeight 100, 7 check, 8 stop previous.
+	for _, step := range []struct {
+		pause int
+		want  float64
+	}{{3, 0.20}, {5, 0.60}} {
+		r.waitFor(t, id, waitingAt(step.pause), fmt.Sprintf("the pause at step %d", step.pause))
+		got := r.share(t, 600)
+		if d := got["1.1.0"] - step.want; d < -0.07 || d > 0.07 {
+			t.Errorf("at step %d the canary got %.1f%% of traffic, want %.0f%% ± 7", step.pause, 100*got["1.1.0"], 100*step.want)
+		}
+		if got["1.1.0"]+got["1.0.0"] < 0.999 {
+			t.Errorf("traffic went elsewhere: %v", got)
+		}
+		if step.pause == 5 {
+			break
+		}
+		if _, err := r.engine.Resume(ctxActor("ops"), id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := r.engine.Rollback(ctxActor("ops"), id, "error rate too high", "manual"); err != nil {
+		t.Fatal(err)
+	}
+	d := r.waitFor(t, id, func(d *domain.Deployment) bool { return d.Status == deployv1.DeploymentStatus_DEPLOYMENT_STATUS_ROLLED_BACK }, "rolled back")
+	if got := r.share(t, 200); got["1.0.0"] != 1 {
+		t.Errorf("after the rollback traffic is %v, want 100%% on 1.0.0", got)
+	}
+	if d.Reason != "error rate too high" {
+		t.Errorf("reason = %q", d.Reason)
+	}
+}
+
+func ctxActor(who string) context.Context {
+	return eventstore.WithMeta(context.Background(), eventstore.Meta{Actor: who})
+}
+
+// BenchmarkRollbackToStable measures the time from a rollback command to
+// all traffic back on the stable version (p50/p99 over the iterations).
+func BenchmarkRollbackToStable(b *testing.B) {
+	r := newRig(b, []string{"setWeight 50", "pause"})
+	stable := r.promote(b, "base", "1.0.0", domain.BigBang)
+	r.waitFor(b, stable, func(d *domain.Deployment) bool { return d.Status == deployv1.DeploymentStatus_DEPLOYMENT_STATUS_SUCCEEDED }, "stable live")
+	var lat []time.Duration
+	client := &http.Client{Timeout: 5 * time.Second}
+	i := 0
+	for b.Loop() {
+		b.StopTimer()
+		i++
+		id := r.promote(b, fmt.Sprintf("c%d", i), fmt.Sprintf("1.0.%d", i), domain.Canary)
+		r.waitFor(b, id, waitingAt(3), "canary at 50%")
+		b.StartTimer()
+		start := time.Now()
+		if _, err := r.engine.Rollback(ctxActor("ops"), id, "bench", "manual"); err != nil {
+			b.Fatal(err)
+		}
+		// Traffic is back when 20 consecutive requests all hit stable.
+		for ok := 0; ok < 20; {
+			resp, err := client.Get("http://" + r.proxy + "/")
+			if err != nil {
+				b.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.Header.Get("X-Floe-Version") == "1.0.0" {
+				ok++
+			} else {
+				ok = 0
+			}
+		}
+		lat = append(lat, time.Since(start))
+		b.StopTimer()
+		r.waitFor(b, id, func(d *domain.Deployment) bool { return !d.Active() }, "rollback done")
+		b.StartTimer()
+	}
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+}
