@@ -168,7 +168,9 @@ func waitingAt(i int) func(*domain.Deployment) bool {
 func TestCanaryWeightsAndRollback(t *testing.T) {
 	r := newRig(t, []string{"setWeight 20", "pause", "setWeight 60", "pause"})
 	stable := r.promote(t, "r1", "1.0.0", domain.BigBang)
-	r.waitFor(t, stable, func(d *domain.Deployment) bool { return d.Status == deployv1.DeploymentStatus_DEPLOYMENT_STATUS_SUCCEEDED }, "1.0.0 live")
+	r.waitFor(t, stable, func(d *domain.Deployment) bool {
+		return d.Status == deployv1.DeploymentStatus_DEPLOYMENT_STATUS_SUCCEEDED
+	}, "1.0.0 live")
 
 	id := r.promote(t, "r2", "1.1.0", domain.Canary)
 	// Plan: 0 start, 1 check, 2 setWeight 20, 3 pause, 4 setWeight 60, 5 pause, 6 setWeight 100, 7 check, 8 stop previous.
@@ -194,7 +196,9 @@ func TestCanaryWeightsAndRollback(t *testing.T) {
 	if _, err := r.engine.Rollback(ctxActor("ops"), id, "error rate too high", "manual"); err != nil {
 		t.Fatal(err)
 	}
-	d := r.waitFor(t, id, func(d *domain.Deployment) bool { return d.Status == deployv1.DeploymentStatus_DEPLOYMENT_STATUS_ROLLED_BACK }, "rolled back")
+	d := r.waitFor(t, id, func(d *domain.Deployment) bool {
+		return d.Status == deployv1.DeploymentStatus_DEPLOYMENT_STATUS_ROLLED_BACK
+	}, "rolled back")
 	if got := r.share(t, 200); got["1.0.0"] != 1 {
 		t.Errorf("after the rollback traffic is %v, want 100%% on 1.0.0", got)
 	}
@@ -212,7 +216,9 @@ func ctxActor(who string) context.Context {
 func BenchmarkRollbackToStable(b *testing.B) {
 	r := newRig(b, []string{"setWeight 50", "pause"})
 	stable := r.promote(b, "base", "1.0.0", domain.BigBang)
-	r.waitFor(b, stable, func(d *domain.Deployment) bool { return d.Status == deployv1.DeploymentStatus_DEPLOYMENT_STATUS_SUCCEEDED }, "stable live")
+	r.waitFor(b, stable, func(d *domain.Deployment) bool {
+		return d.Status == deployv1.DeploymentStatus_DEPLOYMENT_STATUS_SUCCEEDED
+	}, "stable live")
 	var lat []time.Duration
 	client := &http.Client{Timeout: 5 * time.Second}
 	i := 0
