@@ -1,0 +1,244 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	deployv1 "github.com/penguinmails/floe/proto/gen/floe/deploy/v1"
+)
+
+func newDeployCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "deploy",
+		Short: "Watch and steer deployments (pause, resume, abort, retry, roll back)",
+		Long: `A deployment is one attempt to bring a release to an environment; the deployer
+starts one for every promotion and records every step as an event. Deployment ids
+are "<release id>-<environment>-<attempt>" (see 'floe deploy list').`,
+	}
+	cmd.AddCommand(newDeployGetCmd(g), newDeployListCmd(g), newDeployWatchCmd(g),
+		newDeployActionCmd(g, "pause", "Pause before the next step", false),
+		newDeployActionCmd(g, "resume", "Resume a paused deployment (or end a manual pause step)", false),
+		newDeployActionCmd(g, "abort", "Abort and restore the previous version", true),
+		newDeployActionCmd(g, "retry", "Start the next attempt of a failed, aborted or rolled-back deployment", false),
+		newDeployActionCmd(g, "rollback", "Roll back to the previous version", true))
+	return cmd
+}
+
+func deployClient(conn *grpc.ClientConn) deployv1.DeployServiceClient {
+	return deployv1.NewDeployServiceClient(conn)
+}
+
+func statusWord(s deployv1.DeploymentStatus) string {
+	return strings.ToLower(strings.TrimPrefix(s.String(), "DEPLOYMENT_STATUS_"))
+}
+
+func stepWord(s *deployv1.Step) string {
+	switch s.GetKind() {
+	case deployv1.StepKind_STEP_KIND_START:
+		return "start new version"
+	case deployv1.StepKind_STEP_KIND_SET_WEIGHT:
+		return fmt.Sprintf("setWeight %d", s.GetWeight())
+	case deployv1.StepKind_STEP_KIND_CHECK:
+		return "health check"
+	case deployv1.StepKind_STEP_KIND_PAUSE:
+		if d := s.GetDuration().AsDuration(); d > 0 {
+			return "pause " + d.String()
+		}
+		return "pause (until resumed)"
+	case deployv1.StepKind_STEP_KIND_ANALYSIS:
+		return "analysis " + s.GetDuration().AsDuration().String()
+	case deployv1.StepKind_STEP_KIND_STOP_PREVIOUS:
+		return "stop previous version"
+	case deployv1.StepKind_STEP_KIND_FLAG_ROLLOUT:
+		return fmt.Sprintf("flag %s → %d%%", s.GetFlag(), s.GetWeight())
+	}
+	return s.GetKind().String()
+}
+
+// printDeployment renders a deployment with its plan and progress.
+func printDeployment(w io.Writer, d *deployv1.Deployment) {
+	prev := d.GetPreviousVersion()
+	if prev == "" {
+		prev = "(none)"
+	}
+	fmt.Fprintf(w, "%s  %s %s → %s  %s  %s (attempt %d)\n", d.GetId(), d.GetApp(), prev, d.GetVersion(), d.GetEnvironment(), d.GetStrategy(), d.GetAttempt())
+	fmt.Fprintf(w, "status %s", strings.ToUpper(statusWord(d.GetStatus())))
+	if d.GetReason() != "" {
+		fmt.Fprintf(w, " — %s", d.GetReason())
+	}
+	fmt.Fprintln(w)
+	for _, s := range d.GetSteps() {
+		mark := "  "
+		switch {
+		case s.GetCompletedAt() != nil:
+			mark = "✓ "
+		case s.GetStartedAt() != nil:
+			mark = "▶ "
+		}
+		line := fmt.Sprintf("  %s%2d %-24s", mark, s.GetIndex(), stepWord(s.GetStep()))
+		if s.GetResult() != "" {
+			line += " " + s.GetResult()
+		} else if s.GetResumeAt() != nil && s.GetCompletedAt() == nil {
+			line += fmt.Sprintf(" resumes in %s", time.Until(s.GetResumeAt().AsTime()).Round(time.Second))
+		}
+		fmt.Fprintln(w, strings.TrimRight(line, " "))
+	}
+}
+
+func newDeployGetCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use: "get DEPLOYMENT_ID", Aliases: []string{"show"}, Short: "Show a deployment and its steps", Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return g.call(cmd.Context(), func(ctx context.Context, conn *grpc.ClientConn) error {
+				resp, err := deployClient(conn).GetDeployment(ctx, &deployv1.GetDeploymentRequest{DeploymentId: args[0]})
+				if err != nil {
+					return err
+				}
+				if g.output == "json" {
+					return printJSON(g.out, resp)
+				}
+				printDeployment(g.out, resp.GetDeployment())
+				return nil
+			})
+		},
+	}
+}
+
+func newDeployListCmd(g *globals) *cobra.Command {
+	var env, release string
+	var active bool
+	cmd := &cobra.Command{
+		Use: "list", Short: "List deployments, newest first", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return g.call(cmd.Context(), func(ctx context.Context, conn *grpc.ClientConn) error {
+				resp, err := deployClient(conn).ListDeployments(ctx, &deployv1.ListDeploymentsRequest{Environment: env, ReleaseId: release, Active: active})
+				if err != nil {
+					return err
+				}
+				if g.output == "json" {
+					return printJSON(g.out, resp)
+				}
+				tw := tabwriter.NewWriter(g.out, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "ID\tVERSION\tENV\tSTRATEGY\tSTATUS\tSTEP\tSTARTED")
+				for _, d := range resp.GetDeployments() {
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d/%d\t%s\n", d.GetId(), d.GetVersion(), d.GetEnvironment(), d.GetStrategy(),
+						statusWord(d.GetStatus()), d.GetCurrentStep(), len(d.GetSteps()), d.GetStartedAt().AsTime().Format("2006-01-02 15:04:05Z"))
+				}
+				return tw.Flush()
+			})
+		},
+	}
+	cmd.Flags().StringVar(&env, "env", "", "only this environment")
+	cmd.Flags().StringVar(&release, "release", "", "only this release id")
+	cmd.Flags().BoolVar(&active, "active", false, "only running, paused or rolling-back deployments")
+	return cmd
+}
+
+func newDeployWatchCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "watch DEPLOYMENT_ID",
+		Short: "Follow a deployment live: every step, pause, breach and rollback as it happens",
+		Long:  "watch prints the deployment, then reprints it on every change until it finishes or you press Ctrl-C.",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			conn, err := g.dial()
+			if err != nil {
+				return err
+			}
+			defer conn.Close()
+			ctx := cmd.Context()
+			stream, err := deployClient(conn).WatchDeployment(ctx, &deployv1.WatchDeploymentRequest{DeploymentId: args[0]})
+			if err != nil {
+				return err
+			}
+			for {
+				msg, err := stream.Recv()
+				if errors.Is(err, io.EOF) || status.Code(err) == codes.Canceled || ctx.Err() != nil {
+					return nil
+				}
+				if err != nil {
+					return err
+				}
+				if g.output == "json" {
+					if err := printJSON(g.out, msg); err != nil {
+						return err
+					}
+				} else {
+					event := msg.GetEvent()
+					if event == "" {
+						event = "current state"
+					}
+					fmt.Fprintf(g.out, "── %s  %s\n", time.Now().Format("15:04:05"), event)
+					printDeployment(g.out, msg.GetDeployment())
+				}
+				switch msg.GetDeployment().GetStatus() {
+				case deployv1.DeploymentStatus_DEPLOYMENT_STATUS_SUCCEEDED, deployv1.DeploymentStatus_DEPLOYMENT_STATUS_FAILED,
+					deployv1.DeploymentStatus_DEPLOYMENT_STATUS_ROLLED_BACK, deployv1.DeploymentStatus_DEPLOYMENT_STATUS_ABORTED:
+					return nil
+				}
+			}
+		},
+	}
+}
+
+func newDeployActionCmd(g *globals, name, short string, needsReason bool) *cobra.Command {
+	var reason string
+	cmd := &cobra.Command{
+		Use: name + " DEPLOYMENT_ID", Short: short, Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if needsReason && strings.TrimSpace(reason) == "" {
+				return fmt.Errorf("--reason is required for %s", name)
+			}
+			return g.call(cmd.Context(), func(ctx context.Context, conn *grpc.ClientConn) error {
+				c := deployClient(conn)
+				id := args[0]
+				var d *deployv1.Deployment
+				var err error
+				switch name {
+				case "pause":
+					var r *deployv1.PauseResponse
+					r, err = c.Pause(ctx, &deployv1.PauseRequest{DeploymentId: id, Reason: reason})
+					d = r.GetDeployment()
+				case "resume":
+					var r *deployv1.ResumeResponse
+					r, err = c.Resume(ctx, &deployv1.ResumeRequest{DeploymentId: id})
+					d = r.GetDeployment()
+				case "abort":
+					var r *deployv1.AbortResponse
+					r, err = c.Abort(ctx, &deployv1.AbortRequest{DeploymentId: id, Reason: reason})
+					d = r.GetDeployment()
+				case "retry":
+					var r *deployv1.RetryResponse
+					r, err = c.Retry(ctx, &deployv1.RetryRequest{DeploymentId: id})
+					d = r.GetDeployment()
+				case "rollback":
+					var r *deployv1.RollbackResponse
+					r, err = c.Rollback(ctx, &deployv1.RollbackRequest{DeploymentId: id, Reason: reason})
+					d = r.GetDeployment()
+				}
+				if err != nil {
+					return err
+				}
+				if g.output == "json" {
+					return printJSON(g.out, d)
+				}
+				printDeployment(g.out, d)
+				return nil
+			})
+		},
+	}
+	if needsReason || name == "pause" {
+		cmd.Flags().StringVar(&reason, "reason", "", "why (recorded in the event log)")
+	}
+	return cmd
+}
