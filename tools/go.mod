@@ -6,6 +6,7 @@ require (
 	github.com/google/go-cmp v0.7.0
 	github.com/penguinmails/floe/libs v0.0.0
 	github.com/penguinmails/floe/proto v0.0.0
+	github.com/penguinmails/floe/services/deployer v0.0.0-00010101000000-000000000000
 	github.com/penguinmails/floe/services/release v0.0.0-00010101000000-000000000000
 	github.com/prometheus/client_golang v1.25.0
 	github.com/spf13/cobra v1.10.2
@@ -70,5 +71,6 @@ require (
 replace (
 	github.com/penguinmails/floe/libs => ../libs
 	github.com/penguinmails/floe/proto => ../proto
+	github.com/penguinmails/floe/services/deployer => ../services/deployer
 	github.com/penguinmails/floe/services/release => ../services/release
 )

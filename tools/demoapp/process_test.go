@@ -106,8 +106,8 @@ func TestProcessServesAndStopsOnSIGTERM(t *testing.T) {
 	io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
 	// The flag (--error-rate 0) wins over the environment (1).
-	if resp.StatusCode != http.StatusOK || resp.Header.Get(versionHeader) != "9.9.9-proc" {
-		t.Fatalf("GET / = %d, version %q; want 200 from 9.9.9-proc", resp.StatusCode, resp.Header.Get(versionHeader))
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("X-Demoapp-Version") != "9.9.9-proc" {
+		t.Fatalf("GET / = %d, version %q; want 200 from 9.9.9-proc", resp.StatusCode, resp.Header.Get("X-Demoapp-Version"))
 	}
 
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {

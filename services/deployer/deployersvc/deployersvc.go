@@ -130,3 +130,9 @@ func trimNL(p []byte) []byte {
 	}
 	return p
 }
+
+// StrategyConfig is a strategy's parameters for one environment.
+type StrategyConfig = domain.StrategyConfig
+
+// DefaultStrategyConfig is what an environment without configuration uses.
+func DefaultStrategyConfig() StrategyConfig { return domain.DefaultStrategyConfig() }

@@ -78,7 +78,7 @@ user, or the one named by --as (env FLOE_AS).`,
 	pf.StringVarP(&g.output, "output", "o", "table", "output format: table or json")
 	pf.DurationVar(&g.timeout, "timeout", 30*time.Second, "time limit for each call")
 
-	root.AddCommand(newDevCmd(out), newWhoAmICmd(g), newInfoCmd(g), newReleaseCmd(g), newDeployCmd(g), newAuditCmd(g), newVersionCmd(out))
+	root.AddCommand(newDevCmd(out), newWhoAmICmd(g), newInfoCmd(g), newReleaseCmd(g), newDeployCmd(g), newAuditCmd(g), newDemoappCmd(), newVersionCmd(out))
 	return root
 }
 

@@ -20,6 +20,7 @@ import (
 	"github.com/penguinmails/floe/libs/natsx"
 	"github.com/penguinmails/floe/libs/runtime"
 	auditv1 "github.com/penguinmails/floe/proto/gen/floe/audit/v1"
+	"github.com/penguinmails/floe/services/deployer/deployersvc"
 	"github.com/penguinmails/floe/services/release/releasesvc"
 	"github.com/penguinmails/floe/tools/floe/internal/clientconf"
 )
@@ -55,6 +56,8 @@ type Config struct {
 	AuditKey string `env:"FLOE_AUDIT_KEY" flag:"audit-key" usage:"checkpoint signing key file, created if missing (default <data-dir>/audit-signing.key; its public key is written beside it as .pub)" secret:"true"`
 	// Release configures the release service.
 	Release releasesvc.Config
+	// Deployer configures the deployer (its file overrides DeployerDefaults).
+	Deployer deployersvc.Config
 	// CheckpointInterval is how often a new checkpoint is signed while the log grows.
 	CheckpointInterval time.Duration `env:"FLOE_CHECKPOINT_INTERVAL" flag:"checkpoint-interval" default:"1m" usage:"how often to sign a Merkle checkpoint of the event log while it grows"`
 }
@@ -152,6 +155,15 @@ func Run(ctx context.Context, opts Options) error {
 		_ = conn.Close()
 		return fmt.Errorf("release service: %w", err)
 	}
+	deployCfg, err := deployersvc.Load(opts.Config.Deployer.File, DeployerDefaults())
+	if err != nil {
+		_ = conn.Close()
+		return err
+	}
+	if err := deployersvc.Register(ctx, rt, conn, deployCfg); err != nil {
+		_ = conn.Close()
+		return fmt.Errorf("deployer: %w", err)
+	}
 
 	if err := rt.Listen(); err != nil {
 		_ = conn.Close()
@@ -166,6 +178,25 @@ func Run(ctx context.Context, opts Options) error {
 	auditLine := fmt.Sprintf("%s.pub (checkpoint public key, id %s)", keyPath, audit.KeyID(cp.PublicKey()))
 	printBanner(out, creds, credsPath, cfg, created, auditLine)
 	return rt.Run(ctx)
+}
+
+// DeployerDefaults is floe dev's deployer: the demo app (run as `floe
+// demoapp`) on the local driver, one weighted proxy per environment, and a
+// canary short enough to watch.
+func DeployerDefaults() deployersvc.File {
+	exe, err := os.Executable()
+	if err != nil {
+		exe = "floe"
+	}
+	var f deployersvc.File
+	f.App, f.Driver = "demoapp", "local"
+	f.Local.Command = []string{exe, "demoapp", "--listen", "127.0.0.1:{{.Port}}", "--version", "{{.Version}}"}
+	f.Local.Proxies = map[string]string{"development": "127.0.0.1:7500", "staging": "127.0.0.1:7501", "production": "127.0.0.1:7502"}
+	canary := deployersvc.DefaultStrategyConfig()
+	canary.Canary.Steps = []string{"setWeight 20", "pause 20s", "analysis 20s", "setWeight 50", "pause 20s", "analysis 20s"}
+	canary.BlueGreen.ScaleDownDelay = 10 * time.Second
+	f.Strategies = map[string]deployersvc.StrategyConfig{"development": canary, "staging": canary, "production": canary}
+	return f
 }
 
 // ensureTokens returns the dev credentials, creating tokens and the server's
