@@ -96,7 +96,20 @@ func startDev(t *testing.T, dataDir string) *devServer {
 		before = fi.ModTime()
 	}
 	d := &devServer{dataDir: dataDir, stdout: &syncBuffer{}, stderr: &syncBuffer{}, done: make(chan error, 1)}
-	d.cmd = exec.Command(floeBinary(t), "dev", "--data-dir", dataDir,
+	// The deployer's proxies on free ports (tests must not collide with a `make run`), and quick strategies.
+	deployerCfg := filepath.Join(dataDir, "deployer.yaml")
+	if err := os.WriteFile(deployerCfg, []byte(`local:
+  proxies: {development: "127.0.0.1:0", staging: "127.0.0.1:0", production: "127.0.0.1:0"}
+strategies:
+  production:
+    canary: {steps: ["setWeight 50", "pause 1s"]}
+    blue_green: {scale_down_delay: 1s}
+  staging:
+    blue_green: {scale_down_delay: 1s}
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	d.cmd = exec.Command(floeBinary(t), "dev", "--data-dir", dataDir, "--deployer-config", deployerCfg,
 		"--grpc-addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0", "--nats-listen", "127.0.0.1:0", "--log-format", "json")
 	d.cmd.Stdout, d.cmd.Stderr = d.stdout, d.stderr
 	if err := d.cmd.Start(); err != nil {

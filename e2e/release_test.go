@@ -38,16 +38,27 @@ func TestReleaseLifecycle(t *testing.T) {
 	}
 	id := created.Release.ID
 
+	// Staging before development is refused, with the reason.
+	out, err = cli("--as", "bob", "release", "promote", id, "--env", "staging")
+	if err == nil || !strings.Contains(out, "FailedPrecondition") || !strings.Contains(out, "development first") {
+		t.Errorf("promote staging first: err=%v\n%s", err, out)
+	}
+	// The deployer (demo app on the local driver) takes each promotion to deployed.
 	if out, err := cli("--as", "bob", "release", "promote", id, "--env", "development"); err != nil {
 		t.Fatalf("promote development: %v\n%s", err, out)
 	}
+	waitEnvStatus(t, cli, id, "development", "RELEASE_STATUS_DEPLOYED")
 	if out, err := cli("--as", "carol", "release", "approve", id, "--env", "staging", "--comment", "QA passed"); err != nil {
 		t.Fatalf("approve staging: %v\n%s", err, out)
 	}
-	// No deployer runs in this test, so development never reports deployed: refused, with the reason.
-	out, err = cli("--as", "bob", "release", "promote", id, "--env", "staging")
-	if err == nil || !strings.Contains(out, "FailedPrecondition") || !strings.Contains(out, "development first") {
-		t.Errorf("promote staging: err=%v\n%s", err, out)
+	if out, err := cli("--as", "bob", "release", "promote", id, "--env", "staging"); err != nil {
+		t.Fatalf("promote staging: %v\n%s", err, out)
+	}
+	waitEnvStatus(t, cli, id, "staging", "RELEASE_STATUS_DEPLOYED")
+	// Production needs two approvals from people other than the author and the requester.
+	out, err = cli("--as", "bob", "release", "promote", id, "--env", "production")
+	if err == nil || !strings.Contains(out, "needs 2 approval(s)") {
+		t.Errorf("promote production without approvals: err=%v\n%s", err, out)
 	}
 	// The author cannot approve her own release (alice is a developer: no approve permission at all).
 	if out, err := cli("--as", "alice", "release", "approve", id, "--env", "staging"); err == nil || !strings.Contains(out, "PermissionDenied") {
@@ -58,7 +69,7 @@ func TestReleaseLifecycle(t *testing.T) {
 	if err != nil {
 		t.Fatalf("history: %v\n%s", err, out)
 	}
-	for _, want := range []string{"alice planned major 1.0.0", "bob requested promotion to development", "carol approved for staging"} {
+	for _, want := range []string{"alice planned major 1.0.0", "bob requested promotion to development", "deployed to development", "carol approved for staging", "deployed to staging"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("history lacks %q:\n%s", want, out)
 		}
@@ -85,11 +96,41 @@ func TestReleaseLifecycle(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &got); err != nil {
 		t.Fatal(err)
 	}
-	// ReleaseCreated, PromotionRequested, ApprovalGranted, ReleaseApproved.
-	if got.Release.AggregateVersion != "4" || got.Release.Status != "RELEASE_STATUS_DEPLOYING" {
-		t.Errorf("after restart: version %s status %s, want 4 and deploying", got.Release.AggregateVersion, got.Release.Status)
+	// Created; development: requested, deploying, deployed; staging: approval, approved, requested, deploying, deployed.
+	if got.Release.AggregateVersion != "9" || got.Release.Status != "RELEASE_STATUS_DEPLOYED" {
+		t.Errorf("after restart: version %s status %s, want 9 and deployed", got.Release.AggregateVersion, got.Release.Status)
 	}
 	if out, err := cli("audit", "verify"); err != nil || !strings.Contains(out, "OK") {
 		t.Errorf("audit verify after restart: %v\n%s", err, out)
+	}
+}
+
+// waitEnvStatus polls `floe release get` until env has status want.
+func waitEnvStatus(t *testing.T, cli func(...string) (string, error), id, env, want string) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		out, err := cli("release", "get", id, "-o", "json")
+		if err == nil {
+			var r struct {
+				Release struct {
+					Environments []struct {
+						Environment string `json:"environment"`
+						Status      string `json:"status"`
+					} `json:"environments"`
+				} `json:"release"`
+			}
+			if json.Unmarshal([]byte(out), &r) == nil {
+				for _, e := range r.Release.Environments {
+					if e.Environment == env && e.Status == want {
+						return
+					}
+				}
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s never reached %s in %s:\n%s", id, want, env, out)
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 }
