@@ -112,6 +112,15 @@ func Register(ctx context.Context, rt *runtime.Runtime, conn *natsx.Conn, f File
 			},
 		})
 	})
+	rt.Go("deployer-rollback-triggers", func(ctx context.Context) error {
+		return eventstore.Subscribe(ctx, conn.JS, store.StreamName(), eventstore.Subscription{
+			Name: "deployer-rollback-triggers", Filters: []string{eventstore.SubjectPrefix + "*.*.RollbackTriggered"},
+			Handler: engine.OnRollbackTriggered,
+			OnError: func(e *eventstore.RecordedEvent, attempt int, err error) {
+				rt.Log.Error().Err(err).Uint64("seq", e.Seq).Int("attempt", attempt).Msg("rolling back on a trigger failed; retrying")
+			},
+		})
+	})
 	rt.AddReadiness("event-log", store.CheckStream)
 	return nil
 }

@@ -3,11 +3,14 @@ package app
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"google.golang.org/protobuf/proto"
 
 	"github.com/penguinmails/floe/libs/errs"
+	"github.com/penguinmails/floe/libs/eventstore"
+	monitorv1 "github.com/penguinmails/floe/proto/gen/floe/monitor/v1"
 	releasev1 "github.com/penguinmails/floe/proto/gen/floe/release/v1"
 	"github.com/penguinmails/floe/services/deployer/internal/domain"
 )
@@ -78,4 +81,32 @@ func (e *Engine) Retry(ctx context.Context, id, requestedBy string) (*domain.Dep
 	}
 	nd, _, err := e.Load(ctx, domain.ID(d.ReleaseID, d.Environment, next))
 	return nd, err
+}
+
+// OnRollbackTriggered rolls back the deployment a monitor trigger fired for.
+// A deployment that already finished or is rolling back is left alone (the
+// trigger fired late, or twice): redelivery is harmless.
+func (e *Engine) OnRollbackTriggered(ctx context.Context, cause *eventstore.RecordedEvent) error {
+	var rt monitorv1.RollbackTriggered
+	if err := cause.DecodeInto(&rt); err != nil {
+		return nil
+	}
+	id := rt.GetDeploymentId()
+	if !eventstore.ValidID(id) {
+		return nil
+	}
+	d, _, err := e.Load(ctx, id)
+	if err != nil {
+		return err
+	}
+	if !d.Active() || d.RollingBack {
+		return nil
+	}
+	reason := fmt.Sprintf("%s: %s %s %g observed %g for %.0fs", rt.GetTrigger(), rt.GetMetric(), rt.GetOperator(), rt.GetThreshold(), rt.GetObserved(), rt.GetSustainedSeconds())
+	_, err = e.Rollback(ctx, id, reason, "monitor")
+	var pe *errs.PreconditionError
+	if errors.As(err, &pe) {
+		return nil // finished or rolling back meanwhile
+	}
+	return err
 }

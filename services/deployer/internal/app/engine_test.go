@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -19,6 +20,7 @@ import (
 	"github.com/penguinmails/floe/libs/eventstore"
 	"github.com/penguinmails/floe/libs/natsx/natstest"
 	deployv1 "github.com/penguinmails/floe/proto/gen/floe/deploy/v1"
+	monitorv1 "github.com/penguinmails/floe/proto/gen/floe/monitor/v1"
 	releasev1 "github.com/penguinmails/floe/proto/gen/floe/release/v1"
 	"github.com/penguinmails/floe/services/deployer/internal/adapters"
 	"github.com/penguinmails/floe/services/deployer/internal/app"
@@ -66,7 +68,7 @@ func newRig(t testing.TB, canary []string) *rig {
 	t.Helper()
 	_, _, js := natstest.JetStream(t)
 	ctx, cancel := context.WithCancel(context.Background())
-	store, err := eventstore.Open(ctx, js, eventstore.Options{Source: "floe/test", Aggregates: []string{app.Aggregate, "release"}})
+	store, err := eventstore.Open(ctx, js, eventstore.Options{Source: "floe/test", Aggregates: []string{app.Aggregate, "release", "trigger"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -207,12 +209,59 @@ func TestCanaryWeightsAndRollback(t *testing.T) {
 	}
 }
 
+// trigger appends a RollbackTriggered as the monitor would and hands it to
+// the engine as its subscription would.
+func (r *rig) trigger(t testing.TB, deploymentID string, n int) {
+	t.Helper()
+	ctx := eventstore.WithMeta(context.Background(), eventstore.Meta{Actor: "system:monitor"})
+	aggID := fmt.Sprintf("error-rate-%d", n)
+	_, err := r.store.Append(ctx, "trigger", aggID, eventstore.NoStream, eventstore.Event{Message: &monitorv1.RollbackTriggered{
+		DeploymentId: deploymentID, Environment: "production", Trigger: "error_rate", RuleVersion: 1,
+		Metric: `rate(http_requests_total{status=~"5.."}[5m]) / rate(http_requests_total[5m])`, Operator: ">", Threshold: 0.1, Observed: 0.2, SustainedSeconds: 300,
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := r.store.Load(ctx, "trigger", aggID, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.engine.OnRollbackTriggered(ctx, st.Events[0]); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestRollbackTriggeredByMonitor: a RollbackTriggered event rolls the
+// canary back, records the observed values as the reason, and a second
+// delivery of it changes nothing.
+func TestRollbackTriggeredByMonitor(t *testing.T) {
+	r := newRig(t, []string{"setWeight 30", "pause"})
+	stable := r.promote(t, "r1", "1.0.0", domain.BigBang)
+	r.waitFor(t, stable, func(d *domain.Deployment) bool { return d.Status == deployv1.DeploymentStatus_DEPLOYMENT_STATUS_SUCCEEDED }, "1.0.0 live")
+	id := r.promote(t, "r2", "1.1.0", domain.Canary)
+	r.waitFor(t, id, waitingAt(3), "the canary pause")
+	r.trigger(t, id, 1)
+	d := r.waitFor(t, id, func(d *domain.Deployment) bool { return d.Status == deployv1.DeploymentStatus_DEPLOYMENT_STATUS_ROLLED_BACK }, "rolled back")
+	if d.RollbackTrigger != "monitor" || !strings.Contains(d.Reason, "error_rate") || !strings.Contains(d.Reason, "observed 0.2") {
+		t.Errorf("trigger %q reason %q", d.RollbackTrigger, d.Reason)
+	}
+	if got := r.share(t, 100); got["1.0.0"] != 1 {
+		t.Errorf("traffic after the triggered rollback: %v", got)
+	}
+	before := d.AggregateVersion
+	r.trigger(t, id, 2) // fired again, late: nothing happens
+	if d2, _, _ := r.engine.Load(context.Background(), id); d2.AggregateVersion != before {
+		t.Errorf("a late trigger changed the finished deployment (version %d → %d)", before, d2.AggregateVersion)
+	}
+}
+
 func ctxActor(who string) context.Context {
 	return eventstore.WithMeta(context.Background(), eventstore.Meta{Actor: who})
 }
 
-// BenchmarkRollbackToStable measures the time from a rollback command to
-// all traffic back on the stable version (p50/p99 over the iterations).
+// BenchmarkRollbackToStable measures the time from a RollbackTriggered event
+// (appended as the monitor would, delivered as the subscription would) to all
+// traffic back on the stable version (p50/p99 over the iterations).
 func BenchmarkRollbackToStable(b *testing.B) {
 	r := newRig(b, []string{"setWeight 50", "pause"})
 	stable := r.promote(b, "base", "1.0.0", domain.BigBang)
@@ -229,9 +278,7 @@ func BenchmarkRollbackToStable(b *testing.B) {
 		r.waitFor(b, id, waitingAt(3), "canary at 50%")
 		b.StartTimer()
 		start := time.Now()
-		if _, err := r.engine.Rollback(ctxActor("ops"), id, "bench", "manual"); err != nil {
-			b.Fatal(err)
-		}
+		r.trigger(b, id, i)
 		// Traffic is back when 20 consecutive requests all hit stable.
 		for ok := 0; ok < 20; {
 			resp, err := client.Get("http://" + r.proxy + "/")
