@@ -237,11 +237,15 @@ func (r *rig) trigger(t testing.TB, deploymentID string, n int) {
 func TestRollbackTriggeredByMonitor(t *testing.T) {
 	r := newRig(t, []string{"setWeight 30", "pause"})
 	stable := r.promote(t, "r1", "1.0.0", domain.BigBang)
-	r.waitFor(t, stable, func(d *domain.Deployment) bool { return d.Status == deployv1.DeploymentStatus_DEPLOYMENT_STATUS_SUCCEEDED }, "1.0.0 live")
+	r.waitFor(t, stable, func(d *domain.Deployment) bool {
+		return d.Status == deployv1.DeploymentStatus_DEPLOYMENT_STATUS_SUCCEEDED
+	}, "1.0.0 live")
 	id := r.promote(t, "r2", "1.1.0", domain.Canary)
 	r.waitFor(t, id, waitingAt(3), "the canary pause")
 	r.trigger(t, id, 1)
-	d := r.waitFor(t, id, func(d *domain.Deployment) bool { return d.Status == deployv1.DeploymentStatus_DEPLOYMENT_STATUS_ROLLED_BACK }, "rolled back")
+	d := r.waitFor(t, id, func(d *domain.Deployment) bool {
+		return d.Status == deployv1.DeploymentStatus_DEPLOYMENT_STATUS_ROLLED_BACK
+	}, "rolled back")
 	if d.RollbackTrigger != "monitor" || !strings.Contains(d.Reason, "error_rate") || !strings.Contains(d.Reason, "observed 0.2") {
 		t.Errorf("trigger %q reason %q", d.RollbackTrigger, d.Reason)
 	}
