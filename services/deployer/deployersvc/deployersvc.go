@@ -145,3 +145,6 @@ type StrategyConfig = domain.StrategyConfig
 
 // DefaultStrategyConfig is what an environment without configuration uses.
 func DefaultStrategyConfig() StrategyConfig { return domain.DefaultStrategyConfig() }
+
+// DescribeStep is a one-line description of a plan step (for clients).
+func DescribeStep(s *deployv1.Step) string { return domain.Describe(s) }

@@ -15,6 +15,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	deployv1 "github.com/penguinmails/floe/proto/gen/floe/deploy/v1"
+	"github.com/penguinmails/floe/services/deployer/deployersvc"
 )
 
 func newDeployCmd(g *globals) *cobra.Command {
@@ -42,28 +43,7 @@ func statusWord(s deployv1.DeploymentStatus) string {
 	return strings.ToLower(strings.TrimPrefix(s.String(), "DEPLOYMENT_STATUS_"))
 }
 
-func stepWord(s *deployv1.Step) string {
-	switch s.GetKind() {
-	case deployv1.StepKind_STEP_KIND_START:
-		return "start new version"
-	case deployv1.StepKind_STEP_KIND_SET_WEIGHT:
-		return fmt.Sprintf("setWeight %d", s.GetWeight())
-	case deployv1.StepKind_STEP_KIND_CHECK:
-		return "health check"
-	case deployv1.StepKind_STEP_KIND_PAUSE:
-		if d := s.GetDuration().AsDuration(); d > 0 {
-			return "pause " + d.String()
-		}
-		return "pause (until resumed)"
-	case deployv1.StepKind_STEP_KIND_ANALYSIS:
-		return "analysis " + s.GetDuration().AsDuration().String()
-	case deployv1.StepKind_STEP_KIND_STOP_PREVIOUS:
-		return "stop previous version"
-	case deployv1.StepKind_STEP_KIND_FLAG_ROLLOUT:
-		return fmt.Sprintf("flag %s → %d%%", s.GetFlag(), s.GetWeight())
-	}
-	return s.GetKind().String()
-}
+func stepWord(s *deployv1.Step) string { return deployersvc.DescribeStep(s) }
 
 // printDeployment renders a deployment with its plan and progress.
 func printDeployment(w io.Writer, d *deployv1.Deployment) {

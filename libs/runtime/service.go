@@ -1,0 +1,45 @@
+package runtime
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+
+	"github.com/spf13/pflag"
+
+	"github.com/penguinmails/floe/libs/natsx"
+)
+
+// RunService is the body of a Floe service binary's main: it binds flags
+// and environment variables to cfg (a struct embedding Base, returned by
+// base), builds the runtime, connects to NATS (embedded on the data
+// directory when no URL is given), lets register add the service, and runs
+// until ctx is cancelled. Every error says where it happened.
+func RunService[C any](ctx context.Context, name, version string, args []string, cfg *C, base func(*C) Base,
+	register func(ctx context.Context, rt *Runtime, conn *natsx.Conn, cfg *C) error) error {
+	fs := pflag.NewFlagSet(name, pflag.ContinueOnError)
+	if err := BindFlags(fs, cfg); err != nil {
+		return fmt.Errorf("flags: %w", err)
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	b := base(cfg)
+	rt, err := New(ctx, Options{Service: name, Version: version, Config: b})
+	if err != nil {
+		return fmt.Errorf("runtime: %w", err)
+	}
+	conn, err := natsx.Connect(ctx, natsx.Config{
+		URL: b.NATS.URL, CredsFile: b.NATS.Creds, DataDir: filepath.Join(b.NATS.DataDir, "nats"), Listen: b.NATS.Listen,
+		SyncAlways: b.NATS.SyncAlways, Name: "floe-" + name,
+	})
+	if err != nil {
+		return fmt.Errorf("nats: %w", err)
+	}
+	rt.OnShutdown("nats", func(context.Context) error { return conn.Close() })
+	if err := register(ctx, rt, conn, cfg); err != nil {
+		_ = conn.Close()
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	return rt.Run(ctx)
+}
