@@ -305,3 +305,48 @@ func BenchmarkRollbackToStable(b *testing.B) {
 	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
 	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
 }
+
+// TestAbortPauseResumeRetry: commands are events; abort restores the
+// previous version; a retry is a new attempt (a new deployment id) that runs
+// to success, while the aborted attempt stays as it was.
+func TestAbortPauseResumeRetry(t *testing.T) {
+	r := newRig(t, []string{"setWeight 40", "pause 30s"})
+	stable := r.promote(t, "r1", "1.0.0", domain.BigBang)
+	r.waitFor(t, stable, func(d *domain.Deployment) bool { return d.Status == deployv1.DeploymentStatus_DEPLOYMENT_STATUS_SUCCEEDED }, "1.0.0 live")
+
+	id := r.promote(t, "r2", "1.1.0", domain.Canary)
+	// Wait for the timed pause (step 3), then pause by command: the deployment holds after it.
+	r.waitFor(t, id, func(d *domain.Deployment) bool { a := domain.Next(d); return a.Kind == domain.ActWaitUntil && a.Index == 3 }, "the timed pause")
+	if _, err := r.engine.Pause(ctxActor("ops"), id, "looking at dashboards"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.engine.Pause(ctxActor("ops"), id, "again"); err == nil {
+		t.Error("pausing a paused deployment was accepted")
+	}
+	if _, err := r.engine.Abort(ctxActor("ops"), id, " "); err == nil {
+		t.Error("abort without a reason was accepted")
+	}
+	if _, err := r.engine.Abort(ctxActor("ops"), id, "wrong build"); err != nil {
+		t.Fatal(err)
+	}
+	aborted := r.waitFor(t, id, func(d *domain.Deployment) bool { return d.Status == deployv1.DeploymentStatus_DEPLOYMENT_STATUS_ABORTED }, "aborted")
+	if got := r.share(t, 100); got["1.0.0"] != 1 {
+		t.Errorf("traffic after abort: %v", got)
+	}
+	retried, err := r.engine.Retry(ctxActor("ops"), id, "ops")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if retried.ID != domain.ID("r2", "production", 2) || retried.Attempt != 2 {
+		t.Fatalf("retry = %s attempt %d, want a second attempt", retried.ID, retried.Attempt)
+	}
+	// The new attempt runs its own steps; the aborted one is left exactly as it was.
+	r.waitFor(t, retried.ID, func(d *domain.Deployment) bool { return d.Current >= 3 }, "the retry's first steps")
+	again, _, _ := r.engine.Load(context.Background(), id)
+	if again.AggregateVersion != aborted.AggregateVersion {
+		t.Errorf("the aborted attempt changed after the retry (version %d → %d)", aborted.AggregateVersion, again.AggregateVersion)
+	}
+	if _, err := r.engine.Retry(ctxActor("ops"), retried.ID, "ops"); err == nil {
+		t.Error("retrying an active deployment was accepted")
+	}
+}
