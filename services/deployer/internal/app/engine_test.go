@@ -312,11 +312,16 @@ func BenchmarkRollbackToStable(b *testing.B) {
 func TestAbortPauseResumeRetry(t *testing.T) {
 	r := newRig(t, []string{"setWeight 40", "pause 30s"})
 	stable := r.promote(t, "r1", "1.0.0", domain.BigBang)
-	r.waitFor(t, stable, func(d *domain.Deployment) bool { return d.Status == deployv1.DeploymentStatus_DEPLOYMENT_STATUS_SUCCEEDED }, "1.0.0 live")
+	r.waitFor(t, stable, func(d *domain.Deployment) bool {
+		return d.Status == deployv1.DeploymentStatus_DEPLOYMENT_STATUS_SUCCEEDED
+	}, "1.0.0 live")
 
 	id := r.promote(t, "r2", "1.1.0", domain.Canary)
 	// Wait for the timed pause (step 3), then pause by command: the deployment holds after it.
-	r.waitFor(t, id, func(d *domain.Deployment) bool { a := domain.Next(d); return a.Kind == domain.ActWaitUntil && a.Index == 3 }, "the timed pause")
+	r.waitFor(t, id, func(d *domain.Deployment) bool {
+		a := domain.Next(d)
+		return a.Kind == domain.ActWaitUntil && a.Index == 3
+	}, "the timed pause")
 	if _, err := r.engine.Pause(ctxActor("ops"), id, "looking at dashboards"); err != nil {
 		t.Fatal(err)
 	}
@@ -329,7 +334,9 @@ func TestAbortPauseResumeRetry(t *testing.T) {
 	if _, err := r.engine.Abort(ctxActor("ops"), id, "wrong build"); err != nil {
 		t.Fatal(err)
 	}
-	aborted := r.waitFor(t, id, func(d *domain.Deployment) bool { return d.Status == deployv1.DeploymentStatus_DEPLOYMENT_STATUS_ABORTED }, "aborted")
+	aborted := r.waitFor(t, id, func(d *domain.Deployment) bool {
+		return d.Status == deployv1.DeploymentStatus_DEPLOYMENT_STATUS_ABORTED
+	}, "aborted")
 	if got := r.share(t, 100); got["1.0.0"] != 1 {
 		t.Errorf("traffic after abort: %v", got)
 	}
