@@ -19,6 +19,8 @@ import (
 	"github.com/penguinmails/floe/services/deployer/internal/adapters"
 	"github.com/penguinmails/floe/services/deployer/internal/app"
 	"github.com/penguinmails/floe/services/deployer/internal/domain"
+	"github.com/penguinmails/floe/services/deployer/internal/driver"
+	execdriver "github.com/penguinmails/floe/services/deployer/internal/driver/exec"
 	"github.com/penguinmails/floe/services/deployer/internal/driver/local"
 	"github.com/penguinmails/floe/services/deployer/internal/ports"
 )
@@ -32,8 +34,20 @@ type Config struct {
 type File struct {
 	// App is the application deployed.
 	App string `yaml:"app"`
-	// Driver is "local" (the exec and kubernetes drivers come later).
+	// Driver is "local" or "exec" (a kubernetes driver comes later).
 	Driver string `yaml:"driver"`
+	// Exec configures the exec driver: a command per operation (templates).
+	Exec struct {
+		Start      []string          `yaml:"start"`
+		SetWeights []string          `yaml:"set_weights"`
+		Check      []string          `yaml:"check"`
+		Stop       []string          `yaml:"stop"`
+		State      []string          `yaml:"state"`
+		Timeout    time.Duration     `yaml:"timeout"`
+		Dir        string            `yaml:"dir"`
+		Env        map[string]string `yaml:"env"`
+		StateDir   string            `yaml:"state_dir"`
+	} `yaml:"exec"`
 	Local  struct {
 		// Command templates: {{.Port}}, {{.Version}}, {{.Environment}}, {{.App}}, {{.ReleaseID}}.
 		Command []string `yaml:"command"`
@@ -69,17 +83,31 @@ func Load(path string, defaults File) (File, error) {
 
 // Register adds the deployer to rt.
 func Register(ctx context.Context, rt *runtime.Runtime, conn *natsx.Conn, f File) error {
-	if f.Driver != "" && f.Driver != "local" {
-		return fmt.Errorf("deployer: driver %q is not available (local)", f.Driver)
+	var drv driver.Driver
+	switch f.Driver {
+	case "", "local":
+		ld, err := local.New(local.Config{
+			Command: f.Local.Command, Proxies: f.Local.Proxies, StartTimeout: f.Local.StartTimeout,
+			Registerer: rt.Metrics, Logger: logWriter{rt},
+		})
+		if err != nil {
+			return fmt.Errorf("local driver: %w", err)
+		}
+		rt.OnShutdown("local-driver", ld.Close)
+		drv = ld
+	case "exec":
+		x := f.Exec
+		ed, err := execdriver.New(execdriver.Config{
+			Start: x.Start, SetWeights: x.SetWeights, Check: x.Check, Stop: x.Stop, State: x.State,
+			Timeout: x.Timeout, Dir: x.Dir, Env: x.Env, StateDir: x.StateDir, Logger: logWriter{rt},
+		})
+		if err != nil {
+			return fmt.Errorf("exec driver: %w", err)
+		}
+		drv = ed
+	default:
+		return fmt.Errorf("deployer: driver %q is not one of local, exec", f.Driver)
 	}
-	drv, err := local.New(local.Config{
-		Command: f.Local.Command, Proxies: f.Local.Proxies, StartTimeout: f.Local.StartTimeout,
-		Registerer: rt.Metrics, Logger: logWriter{rt},
-	})
-	if err != nil {
-		return fmt.Errorf("local driver: %w", err)
-	}
-	rt.OnShutdown("local-driver", drv.Close)
 	store, err := eventstore.Open(ctx, conn.JS, eventstore.Options{Source: "floe/deployer", Aggregates: []string{app.Aggregate}})
 	if err != nil {
 		return fmt.Errorf("deployer event store: %w", err)
