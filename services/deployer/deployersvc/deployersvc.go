@@ -48,7 +48,7 @@ type File struct {
 		Env        map[string]string `yaml:"env"`
 		StateDir   string            `yaml:"state_dir"`
 	} `yaml:"exec"`
-	Local  struct {
+	Local struct {
 		// Command templates: {{.Port}}, {{.Version}}, {{.Environment}}, {{.App}}, {{.ReleaseID}}.
 		Command []string `yaml:"command"`
 		// Proxies: environment → listen address of its weighted proxy.
