@@ -1,0 +1,208 @@
+// Package metrics is the monitor's metric source: an embedded default that
+// scrapes Prometheus exposition endpoints into an in-process TSDB and
+// evaluates real PromQL with the Prometheus engine, behind a small interface
+// so the engine's unstable Go API stays in this package.
+package metrics
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/promql"
+	"github.com/prometheus/prometheus/promql/parser"
+	"github.com/prometheus/prometheus/tsdb"
+)
+
+// Sample is one series' value of a query result.
+type Sample struct {
+	Labels map[string]string
+	Value  float64
+}
+
+// Source evaluates PromQL.
+type Source interface {
+	// Query evaluates expr at time at: an instant vector (or a scalar as one unlabelled sample).
+	Query(ctx context.Context, expr string, at time.Time) ([]Sample, error)
+}
+
+// Validate reports whether expr is valid PromQL.
+func Validate(expr string) error {
+	if _, err := parser.NewParser(parser.Options{}).ParseExpr(expr); err != nil {
+		return fmt.Errorf("invalid PromQL %q: %w", expr, err)
+	}
+	return nil
+}
+
+// Embedded is an in-process TSDB with the PromQL engine.
+type Embedded struct {
+	db     *tsdb.DB
+	engine *promql.Engine
+	mu     sync.Mutex
+	client *http.Client
+}
+
+// OpenEmbedded opens (or creates) a TSDB in dir.
+func OpenEmbedded(dir string, retention time.Duration) (*Embedded, error) {
+	opts := tsdb.DefaultOptions()
+	opts.RetentionDuration = retention.Milliseconds()
+	db, err := tsdb.Open(dir, nil, nil, opts, nil)
+	if err != nil {
+		return nil, fmt.Errorf("open tsdb: %w", err)
+	}
+	engine := promql.NewEngine(promql.EngineOpts{MaxSamples: 5_000_000, Timeout: 30 * time.Second, LookbackDelta: 5 * time.Minute})
+	return &Embedded{db: db, engine: engine, client: &http.Client{Timeout: 10 * time.Second}}, nil
+}
+
+// Close closes the TSDB.
+func (e *Embedded) Close() error { return e.db.Close() }
+
+// Append stores one sample.
+func (e *Embedded) Append(ctx context.Context, lbls map[string]string, at time.Time, v float64) error {
+	app := e.db.Appender(ctx)
+	if _, err := app.Append(0, labels.FromMap(lbls), at.UnixMilli(), v); err != nil {
+		_ = app.Rollback()
+		return err
+	}
+	return app.Commit()
+}
+
+// Scrape reads a Prometheus text exposition from url and stores every sample
+// at time at, with extra labels added (e.g. job, instance).
+func (e *Embedded) Scrape(ctx context.Context, url string, extra map[string]string, at time.Time) (int, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return 0, err
+	}
+	resp, err := e.client.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return 0, fmt.Errorf("scrape %s: %s", url, resp.Status)
+	}
+	return e.ingest(ctx, resp.Body, extra, at)
+}
+
+func (e *Embedded) ingest(ctx context.Context, r io.Reader, extra map[string]string, at time.Time) (int, error) {
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := parser.TextToMetricFamilies(r)
+	if err != nil {
+		return 0, fmt.Errorf("parse exposition: %w", err)
+	}
+	app := e.db.Appender(ctx)
+	n := 0
+	ts := at.UnixMilli()
+	add := func(name string, base map[string]string, v float64) error {
+		l := map[string]string{"__name__": name}
+		for k, val := range base {
+			l[k] = val
+		}
+		for k, val := range extra {
+			l[k] = val
+		}
+		_, err := app.Append(0, labels.FromMap(l), ts, v)
+		n++
+		return err
+	}
+	names := make([]string, 0, len(families))
+	for name := range families {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		mf := families[name]
+		for _, m := range mf.GetMetric() {
+			base := map[string]string{}
+			for _, lp := range m.GetLabel() {
+				base[lp.GetName()] = lp.GetValue()
+			}
+			var err error
+			switch {
+			case m.GetCounter() != nil:
+				err = add(name, base, m.GetCounter().GetValue())
+			case m.GetGauge() != nil:
+				err = add(name, base, m.GetGauge().GetValue())
+			case m.GetUntyped() != nil:
+				err = add(name, base, m.GetUntyped().GetValue())
+			case m.GetHistogram() != nil:
+				h := m.GetHistogram()
+				for _, b := range h.GetBucket() {
+					bl := copyWith(base, "le", formatFloat(b.GetUpperBound()))
+					if err = add(name+"_bucket", bl, float64(b.GetCumulativeCount())); err != nil {
+						break
+					}
+				}
+				if err == nil {
+					err = add(name+"_bucket", copyWith(base, "le", "+Inf"), float64(h.GetSampleCount()))
+				}
+				if err == nil {
+					err = add(name+"_sum", base, h.GetSampleSum())
+				}
+				if err == nil {
+					err = add(name+"_count", base, float64(h.GetSampleCount()))
+				}
+			case m.GetSummary() != nil:
+				s := m.GetSummary()
+				if err = add(name+"_sum", base, s.GetSampleSum()); err == nil {
+					err = add(name+"_count", base, float64(s.GetSampleCount()))
+				}
+			}
+			if err != nil {
+				_ = app.Rollback()
+				return 0, fmt.Errorf("store %s: %w", name, err)
+			}
+		}
+	}
+	return n, app.Commit()
+}
+
+func copyWith(m map[string]string, k, v string) map[string]string {
+	out := make(map[string]string, len(m)+1)
+	for a, b := range m {
+		out[a] = b
+	}
+	out[k] = v
+	return out
+}
+
+func formatFloat(f float64) string {
+	if math.IsInf(f, 1) {
+		return "+Inf"
+	}
+	return model.SampleValue(f).String()
+}
+
+// Query implements Source.
+func (e *Embedded) Query(ctx context.Context, expr string, at time.Time) ([]Sample, error) {
+	q, err := e.engine.NewInstantQuery(ctx, e.db, nil, expr, at)
+	if err != nil {
+		return nil, fmt.Errorf("query %q: %w", expr, err)
+	}
+	defer q.Close()
+	res := q.Exec(ctx)
+	if res.Err != nil {
+		return nil, fmt.Errorf("query %q: %w", expr, res.Err)
+	}
+	switch v := res.Value.(type) {
+	case promql.Vector:
+		out := make([]Sample, 0, len(v))
+		for _, s := range v {
+			out = append(out, Sample{Labels: s.Metric.Map(), Value: s.F})
+		}
+		return out, nil
+	case promql.Scalar:
+		return []Sample{{Value: v.V}}, nil
+	}
+	return nil, errors.New("query " + expr + ": result is neither an instant vector nor a scalar")
+}
