@@ -127,44 +127,18 @@ func (s *Server) WatchDeployment(req *deployv1.WatchDeploymentRequest, stream de
 	if !eventstore.ValidID(id) {
 		return errs.Invalid("deployment_id", "%q is not a deployment id", id)
 	}
-	events := make(chan string, 64)
-	sub, err := s.nc.Subscribe(eventstore.AggregateSubject(app.Aggregate, id), func(m *nats.Msg) {
-		_, _, name, _ := eventstore.ParseSubject(m.Subject)
-		select {
-		case events <- name:
-		default:
+	var sent uint64
+	return eventstore.WatchAggregate(ctx, s.nc, app.Aggregate, id, func(name string) error {
+		d, err := s.get(ctx, id)
+		if err != nil {
+			return err
 		}
-	})
-	if err != nil {
-		return &errs.UnavailableError{What: "NATS", Err: err}
-	}
-	defer sub.Unsubscribe()
-	d, err := s.get(ctx, id)
-	if err != nil {
-		return err
-	}
-	sent := d.AggregateVersion
-	if err := stream.Send(&deployv1.WatchDeploymentResponse{Deployment: domain.ToProto(d)}); err != nil {
-		return err
-	}
-	for {
-		select {
-		case <-ctx.Done():
+		if name != "" && d.AggregateVersion <= sent {
 			return nil
-		case name := <-events:
-			d, err := s.get(ctx, id)
-			if err != nil {
-				return err
-			}
-			if d.AggregateVersion <= sent {
-				continue
-			}
-			sent = d.AggregateVersion
-			if err := stream.Send(&deployv1.WatchDeploymentResponse{Deployment: domain.ToProto(d), Event: name}); err != nil {
-				return err
-			}
 		}
-	}
+		sent = d.AggregateVersion
+		return stream.Send(&deployv1.WatchDeploymentResponse{Deployment: domain.ToProto(d), Event: name})
+	})
 }
 
 // Pause implements the RPC.

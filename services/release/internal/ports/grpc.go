@@ -331,45 +331,18 @@ func (s *Server) WatchRelease(req *releasev1.WatchReleaseRequest, stream release
 	if !eventstore.ValidID(id) {
 		return errs.Invalid("release_id", "%q is not a release id", id)
 	}
-	// Subscribe before the first load, so no event falls between the two.
-	events := make(chan string, 64)
-	sub, err := s.nc.Subscribe(eventstore.AggregateSubject(app.AggRelease, id), func(m *nats.Msg) {
-		_, _, name, _ := eventstore.ParseSubject(m.Subject)
-		select {
-		case events <- name:
-		default: // the watcher is behind; the next send carries the latest state anyway
+	var sent uint64
+	return eventstore.WatchAggregate(ctx, s.nc, app.AggRelease, id, func(name string) error {
+		r, _, err := s.svc.Get(ctx, id)
+		if err != nil {
+			return err
 		}
-	})
-	if err != nil {
-		return &errs.UnavailableError{What: "NATS", Err: err}
-	}
-	defer sub.Unsubscribe()
-	r, _, err := s.svc.Get(ctx, id)
-	if err != nil {
-		return err
-	}
-	sent := r.AggregateVersion
-	if err := stream.Send(&releasev1.WatchReleaseResponse{Release: s.render(r)}); err != nil {
-		return err
-	}
-	for {
-		select {
-		case <-ctx.Done():
+		if name != "" && r.AggregateVersion <= sent {
 			return nil
-		case name := <-events:
-			r, _, err := s.svc.Get(ctx, id)
-			if err != nil {
-				return err
-			}
-			if r.AggregateVersion <= sent {
-				continue
-			}
-			sent = r.AggregateVersion
-			if err := stream.Send(&releasev1.WatchReleaseResponse{Release: s.render(r), Event: name}); err != nil {
-				return err
-			}
 		}
-	}
+		sent = r.AggregateVersion
+		return stream.Send(&releasev1.WatchReleaseResponse{Release: s.render(r), Event: name})
+	})
 }
 
 // ListEnvironments implements the RPC.
