@@ -62,6 +62,30 @@ func (v *Violations) Add(field, format string, args ...any) {
 	v.list = append(v.list, FieldViolation{Field: field, Description: fmt.Sprintf(format, args...)})
 }
 
+// Merge adds the violations of err (an *InvalidArgumentError, else one
+// violation of prefix with err's text), each field prefixed with prefix and a
+// dot ("rules[0]" + "name" → "rules[0].name"). A nil err adds nothing.
+func (v *Violations) Merge(prefix string, err error) {
+	if err == nil {
+		return
+	}
+	var ia *InvalidArgumentError
+	if !errors.As(err, &ia) {
+		v.Add(prefix, "%s", err.Error())
+		return
+	}
+	for _, fv := range ia.Violations {
+		switch {
+		case prefix == "":
+		case fv.Field == "":
+			fv.Field = prefix
+		default:
+			fv.Field = prefix + "." + fv.Field
+		}
+		v.list = append(v.list, fv)
+	}
+}
+
 // Len is the number of violations so far.
 func (v *Violations) Len() int { return len(v.list) }
 

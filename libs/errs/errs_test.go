@@ -170,3 +170,20 @@ func TestErrorMessages(t *testing.T) {
 		t.Error("UnavailableError does not unwrap to its cause")
 	}
 }
+
+func TestViolationsMerge(t *testing.T) {
+	var v errs.Violations
+	v.Merge("rules[0]", nil)
+	v.Merge("rules[0]", &errs.InvalidArgumentError{Violations: []errs.FieldViolation{{Field: "name", Description: "bad"}, {Field: "", Description: "whole"}}})
+	v.Merge("", errs.Invalid("x", "y"))
+	v.Merge("file", errors.New("unreadable"))
+	ia, ok := v.Err().(*errs.InvalidArgumentError)
+	if !ok {
+		t.Fatalf("Err() = %v", v.Err())
+	}
+	got := fmt.Sprint(ia.Violations)
+	want := "[{rules[0].name bad} {rules[0] whole} {x y} {file unreadable}]"
+	if got != want {
+		t.Errorf("merged %s, want %s", got, want)
+	}
+}

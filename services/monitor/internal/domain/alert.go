@@ -26,7 +26,7 @@ const (
 // AlertRule is an alerting rule: when Condition (PromQL, kept as text and
 // evaluated elsewhere) has held for For, the alert fires and notifies Channels.
 type AlertRule struct {
-	// Name: 1-64 of [A-Za-z0-9_.-], starting with a letter or digit.
+	// Name: 1-64 of [A-Za-z0-9_-], starting with a letter or digit.
 	Name        string `json:"name"`
 	Description string `json:"description,omitempty"`
 	Condition   string `json:"condition"`
@@ -219,4 +219,38 @@ func (s *AlertState) fire(r AlertRule, tr *AlertTransition) {
 		return
 	}
 	s.Notified, tr.Notify, tr.Reason = true, true, held
+}
+
+// Restore rebuilds the state from the transitions Observe reported (in
+// order), which is all the monitor records. ruleVersion is the rule version
+// of each transition's evaluation and cooldown the rule's cooldown then. The
+// result decides every later evaluation as the original state would, with
+// one conservative exception: a rule edit while pending (which restarts For
+// without a transition) is seen at the first evaluation after the restore.
+func RestoreAlertState(trs []AlertTransition, ruleVersions []uint64, cooldowns []time.Duration) AlertState {
+	var s AlertState
+	for i, tr := range trs {
+		s.Evaluations++
+		s.LastEvalAt, s.RuleVersion = tr.At, ruleVersions[i]
+		switch tr.To {
+		case AlertPending:
+			s.State, s.ActiveSince = AlertPending, tr.At
+		case AlertFiring:
+			if tr.From != AlertFiring {
+				s.FiredAt = tr.At
+				if tr.From != AlertPending {
+					s.ActiveSince = tr.At
+				}
+			}
+			s.State, s.Notified = AlertFiring, tr.Notify
+		case AlertResolved:
+			s.State, s.ResolvedAt, s.ActiveSince = AlertResolved, tr.At, time.Time{}
+			if tr.Notify && cooldowns[i] > 0 {
+				s.QuietUntil = tr.At.Add(cooldowns[i])
+			}
+		default:
+			s.State, s.ActiveSince, s.Notified = AlertInactive, time.Time{}, false
+		}
+	}
+	return s
 }

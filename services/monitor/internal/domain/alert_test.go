@@ -330,7 +330,7 @@ func TestAlertRuleValidate(t *testing.T) {
 			name: "every problem at once",
 			rule: domain.AlertRule{Name: "high errors", Condition: "  ", Severity: "page", For: -time.Second, Cooldown: -time.Minute},
 			want: []errs.FieldViolation{
-				{Field: "name", Description: `"high errors" must be 1-64 letters, digits, '_', '-' or '.', starting with a letter or digit`},
+				{Field: "name", Description: `"high errors" must be 1-64 letters, digits, '_' or '-', starting with a letter or digit`},
 				{Field: "condition", Description: "must be a PromQL expression, not empty"},
 				{Field: "severity", Description: `"page" is not one of critical, warning, info`},
 				{Field: "channels", Description: "must name at least one channel"},

@@ -32,7 +32,7 @@ const (
 // configuration.
 type Trigger struct {
 	// Name identifies the trigger (e.g. "error_rate"); it appears in aggregate
-	// IDs and events, so it is 1-64 of [A-Za-z0-9_.-], starting alphanumeric.
+	// IDs and events, so it is 1-64 of [A-Za-z0-9_-], starting alphanumeric.
 	Name string `json:"name"`
 	// Metric is the PromQL expression, kept as text and evaluated elsewhere
 	// with the deployment's environment and version labels (Deployment.Labels).
@@ -105,13 +105,15 @@ func (t Trigger) Validate() error {
 //   - error_rate > 0.10 sustained for 300 s → rollback, cooldown 60 min;
 //   - response_time_p95 > 5 (seconds) sustained for 180 s → alert, cooldown 30 min.
 //
-// Both hold their timers through no data. The PromQL carries no environment or
-// version matchers: the evaluator adds the deployment's labels.
+// Both hold their timers through no data. Their metrics are the guide's names;
+// the monitor's metric catalogue (package rules) gives their PromQL, which
+// carries no environment or version matchers: the evaluator adds the
+// deployment's labels.
 func DefaultTriggers() []Trigger {
 	return []Trigger{
 		{
 			Name:      "error_rate",
-			Metric:    `sum(rate(http_requests_total{code=~"5.."}[1m])) / sum(rate(http_requests_total[1m]))`,
+			Metric:    "error_rate",
 			Operator:  OpGreater,
 			Threshold: 0.10,
 			Duration:  300 * time.Second,
@@ -123,7 +125,7 @@ func DefaultTriggers() []Trigger {
 		},
 		{
 			Name:      "response_time_p95",
-			Metric:    `histogram_quantile(0.95, sum by (le) (rate(http_request_duration_seconds_bucket[1m])))`,
+			Metric:    "response_time_p95",
 			Operator:  OpGreater,
 			Threshold: 5,
 			Duration:  180 * time.Second,
@@ -442,8 +444,8 @@ func join(notes []string, msg string) string {
 	return strings.Join(notes, "; ") + "; " + msg
 }
 
-// validateName checks a rule or trigger name: 1-64 of [A-Za-z0-9_.-],
-// starting with a letter or digit.
+// validateName checks a rule or trigger name: 1-64 of [A-Za-z0-9_-],
+// starting with a letter or digit (names are event subject tokens, so no dots).
 func validateName(v *errs.Violations, field, name string) {
 	if name == "" {
 		v.Add(field, "must not be empty")
@@ -452,11 +454,11 @@ func validateName(v *errs.Violations, field, name string) {
 	ok := len(name) <= 64
 	for i, r := range name {
 		alnum := r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9'
-		if !alnum && (i == 0 || r != '_' && r != '-' && r != '.') {
+		if !alnum && (i == 0 || r != '_' && r != '-') {
 			ok = false
 		}
 	}
 	if !ok {
-		v.Add(field, "%q must be 1-64 letters, digits, '_', '-' or '.', starting with a letter or digit", name)
+		v.Add(field, "%q must be 1-64 letters, digits, '_' or '-', starting with a letter or digit", name)
 	}
 }

@@ -544,7 +544,7 @@ func TestTriggerValidate(t *testing.T) {
 			name:    "bad name and non-finite threshold",
 			trigger: withTrigger(func(tr *domain.Trigger) { tr.Name, tr.Threshold = "error rate", nan }),
 			want: []errs.FieldViolation{
-				{Field: "name", Description: `"error rate" must be 1-64 letters, digits, '_', '-' or '.', starting with a letter or digit`},
+				{Field: "name", Description: `"error rate" must be 1-64 letters, digits, '_' or '-', starting with a letter or digit`},
 				{Field: "threshold", Description: "must be a finite number, got NaN"},
 			},
 		},
@@ -552,15 +552,20 @@ func TestTriggerValidate(t *testing.T) {
 			name:    "name starting with punctuation, empty operator, empty action",
 			trigger: withTrigger(func(tr *domain.Trigger) { tr.Name, tr.Operator, tr.Action = "_x", "", "" }),
 			want: []errs.FieldViolation{
-				{Field: "name", Description: `"_x" must be 1-64 letters, digits, '_', '-' or '.', starting with a letter or digit`},
+				{Field: "name", Description: `"_x" must be 1-64 letters, digits, '_' or '-', starting with a letter or digit`},
 				{Field: "operator", Description: `"" is not one of > < >= <= == !=`},
 				{Field: "action", Description: `"" is not one of rollback, alert, scale_up`},
 			},
 		},
 		{
+			name:    "dotted name (names are subject tokens)",
+			trigger: withTrigger(func(tr *domain.Trigger) { tr.Name = "error.rate" }),
+			want:    []errs.FieldViolation{{Field: "name", Description: `"error.rate" must be 1-64 letters, digits, '_' or '-', starting with a letter or digit`}},
+		},
+		{
 			name:    "name too long",
 			trigger: withTrigger(func(tr *domain.Trigger) { tr.Name = strings.Repeat("a", 65) }),
-			want:    []errs.FieldViolation{{Field: "name", Description: `"` + strings.Repeat("a", 65) + `" must be 1-64 letters, digits, '_', '-' or '.', starting with a letter or digit`}},
+			want:    []errs.FieldViolation{{Field: "name", Description: `"` + strings.Repeat("a", 65) + `" must be 1-64 letters, digits, '_' or '-', starting with a letter or digit`}},
 		},
 	}
 	for _, tt := range tests {
@@ -578,7 +583,7 @@ func TestDefaultTriggers(t *testing.T) {
 	want := []domain.Trigger{
 		{
 			Name:      "error_rate",
-			Metric:    `sum(rate(http_requests_total{code=~"5.."}[1m])) / sum(rate(http_requests_total[1m]))`,
+			Metric:    "error_rate",
 			Operator:  domain.OpGreater,
 			Threshold: 0.10,
 			Duration:  300 * time.Second,
@@ -590,7 +595,7 @@ func TestDefaultTriggers(t *testing.T) {
 		},
 		{
 			Name:      "response_time_p95",
-			Metric:    `histogram_quantile(0.95, sum by (le) (rate(http_request_duration_seconds_bucket[1m])))`,
+			Metric:    "response_time_p95",
 			Operator:  domain.OpGreater,
 			Threshold: 5,
 			Duration:  180 * time.Second,

@@ -8,13 +8,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"net/http"
 	"sort"
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
@@ -91,15 +92,29 @@ func (e *Embedded) Scrape(ctx context.Context, url string, extra map[string]stri
 	if resp.StatusCode != http.StatusOK {
 		return 0, fmt.Errorf("scrape %s: %s", url, resp.Status)
 	}
-	return e.ingest(ctx, resp.Body, extra, at)
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := parser.TextToMetricFamilies(resp.Body)
+	if err != nil {
+		return 0, fmt.Errorf("scrape %s: parse exposition: %w", url, err)
+	}
+	return e.ingest(ctx, families, extra, at)
 }
 
-func (e *Embedded) ingest(ctx context.Context, r io.Reader, extra map[string]string, at time.Time) (int, error) {
-	parser := expfmt.NewTextParser(model.UTF8Validation)
-	families, err := parser.TextToMetricFamilies(r)
-	if err != nil {
-		return 0, fmt.Errorf("parse exposition: %w", err)
+// Gather stores what an in-process registry exposes, as a scrape of it
+// would (the monitor inside `floe dev` reads its own registry this way).
+func (e *Embedded) Gather(ctx context.Context, g prometheus.Gatherer, extra map[string]string, at time.Time) (int, error) {
+	list, err := g.Gather()
+	if err != nil && len(list) == 0 {
+		return 0, fmt.Errorf("gather: %w", err)
 	}
+	families := make(map[string]*dto.MetricFamily, len(list))
+	for _, mf := range list {
+		families[mf.GetName()] = mf
+	}
+	return e.ingest(ctx, families, extra, at)
+}
+
+func (e *Embedded) ingest(ctx context.Context, families map[string]*dto.MetricFamily, extra map[string]string, at time.Time) (int, error) {
 	app := e.db.Appender(ctx)
 	n := 0
 	ts := at.UnixMilli()

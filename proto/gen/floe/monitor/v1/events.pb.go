@@ -4,15 +4,24 @@
 // 	protoc        (unknown)
 // source: floe/monitor/v1/events.proto
 
-// Package floe.monitor.v1 holds the monitor's events. The monitor service
-// (issue #6) emits them; the deployer consumes RollbackTriggered. Only the
-// events other services rely on are defined so far.
+// Package floe.monitor.v1 holds the monitor's API and events.
+//
+// Aggregates (subject floe.evt.<aggregate>.<id>.<Event>):
+//   - alertrule.<name>: AlertRuleSaved, AlertRuleDeleted
+//   - trigger.<name>: RollbackTriggerSaved, RollbackTriggerDeleted
+//   - alert.<rule name>: AlertPending, AlertFiring, AlertResolved, AlertCancelled
+//   - monitoring.<deployment id>: MonitoringStarted, TriggerEvaluated,
+//     TriggerFired, RollbackTriggered, AnalysisStarted, AnalysisCompleted,
+//     MonitoringEnded
+//
+// The deployer consumes RollbackTriggered and AnalysisCompleted.
 
 package monitorv1
 
 import (
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	durationpb "google.golang.org/protobuf/types/known/durationpb"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
 	sync "sync"
@@ -26,9 +35,992 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// AlertRuleSaved: a rule was created or changed; it carries the whole rule at its new version.
+type AlertRuleSaved struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Rule          *AlertRule             `protobuf:"bytes,1,opt,name=rule,proto3" json:"rule,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AlertRuleSaved) Reset() {
+	*x = AlertRuleSaved{}
+	mi := &file_floe_monitor_v1_events_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AlertRuleSaved) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AlertRuleSaved) ProtoMessage() {}
+
+func (x *AlertRuleSaved) ProtoReflect() protoreflect.Message {
+	mi := &file_floe_monitor_v1_events_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AlertRuleSaved.ProtoReflect.Descriptor instead.
+func (*AlertRuleSaved) Descriptor() ([]byte, []int) {
+	return file_floe_monitor_v1_events_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *AlertRuleSaved) GetRule() *AlertRule {
+	if x != nil {
+		return x.Rule
+	}
+	return nil
+}
+
+// AlertRuleDeleted: a rule was removed.
+type AlertRuleDeleted struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Name  string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// The version deleted.
+	Version       uint64 `protobuf:"varint,2,opt,name=version,proto3" json:"version,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AlertRuleDeleted) Reset() {
+	*x = AlertRuleDeleted{}
+	mi := &file_floe_monitor_v1_events_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AlertRuleDeleted) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AlertRuleDeleted) ProtoMessage() {}
+
+func (x *AlertRuleDeleted) ProtoReflect() protoreflect.Message {
+	mi := &file_floe_monitor_v1_events_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AlertRuleDeleted.ProtoReflect.Descriptor instead.
+func (*AlertRuleDeleted) Descriptor() ([]byte, []int) {
+	return file_floe_monitor_v1_events_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *AlertRuleDeleted) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *AlertRuleDeleted) GetVersion() uint64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+// RollbackTriggerSaved: a trigger was created or changed; it carries the whole trigger at its new version.
+type RollbackTriggerSaved struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Trigger       *RollbackTrigger       `protobuf:"bytes,1,opt,name=trigger,proto3" json:"trigger,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RollbackTriggerSaved) Reset() {
+	*x = RollbackTriggerSaved{}
+	mi := &file_floe_monitor_v1_events_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RollbackTriggerSaved) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RollbackTriggerSaved) ProtoMessage() {}
+
+func (x *RollbackTriggerSaved) ProtoReflect() protoreflect.Message {
+	mi := &file_floe_monitor_v1_events_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RollbackTriggerSaved.ProtoReflect.Descriptor instead.
+func (*RollbackTriggerSaved) Descriptor() ([]byte, []int) {
+	return file_floe_monitor_v1_events_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *RollbackTriggerSaved) GetTrigger() *RollbackTrigger {
+	if x != nil {
+		return x.Trigger
+	}
+	return nil
+}
+
+// RollbackTriggerDeleted: a trigger was removed.
+type RollbackTriggerDeleted struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Version       uint64                 `protobuf:"varint,2,opt,name=version,proto3" json:"version,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RollbackTriggerDeleted) Reset() {
+	*x = RollbackTriggerDeleted{}
+	mi := &file_floe_monitor_v1_events_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RollbackTriggerDeleted) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RollbackTriggerDeleted) ProtoMessage() {}
+
+func (x *RollbackTriggerDeleted) ProtoReflect() protoreflect.Message {
+	mi := &file_floe_monitor_v1_events_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RollbackTriggerDeleted.ProtoReflect.Descriptor instead.
+func (*RollbackTriggerDeleted) Descriptor() ([]byte, []int) {
+	return file_floe_monitor_v1_events_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *RollbackTriggerDeleted) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *RollbackTriggerDeleted) GetVersion() uint64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+// AlertChange is the body shared by the alert events: one series of a rule changed state.
+type AlertChange struct {
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	Rule        string                 `protobuf:"bytes,1,opt,name=rule,proto3" json:"rule,omitempty"`
+	RuleVersion uint64                 `protobuf:"varint,2,opt,name=rule_version,json=ruleVersion,proto3" json:"rule_version,omitempty"`
+	Severity    string                 `protobuf:"bytes,3,opt,name=severity,proto3" json:"severity,omitempty"`
+	Channels    []string               `protobuf:"bytes,4,rep,name=channels,proto3" json:"channels,omitempty"`
+	// The series' labels, and a stable key for them.
+	Labels map[string]string `protobuf:"bytes,5,rep,name=labels,proto3" json:"labels,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	Series string            `protobuf:"bytes,6,opt,name=series,proto3" json:"series,omitempty"`
+	// pending, firing, resolved or inactive: the state before and after.
+	From string `protobuf:"bytes,7,opt,name=from,proto3" json:"from,omitempty"`
+	To   string `protobuf:"bytes,8,opt,name=to,proto3" json:"to,omitempty"`
+	// The evaluation time and the value the condition returned then.
+	At    *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=at,proto3" json:"at,omitempty"`
+	Value float64                `protobuf:"fixed64,10,opt,name=value,proto3" json:"value,omitempty"`
+	// Send this to the rule's channels (false when held back by the cooldown).
+	Notify bool   `protobuf:"varint,11,opt,name=notify,proto3" json:"notify,omitempty"`
+	Reason string `protobuf:"bytes,12,opt,name=reason,proto3" json:"reason,omitempty"`
+	// When the condition began to hold.
+	ActiveSince *timestamppb.Timestamp `protobuf:"bytes,13,opt,name=active_since,json=activeSince,proto3" json:"active_since,omitempty"`
+	// The rule's cooldown and condition, so the event stands on its own.
+	Cooldown      *durationpb.Duration `protobuf:"bytes,14,opt,name=cooldown,proto3" json:"cooldown,omitempty"`
+	Condition     string               `protobuf:"bytes,15,opt,name=condition,proto3" json:"condition,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AlertChange) Reset() {
+	*x = AlertChange{}
+	mi := &file_floe_monitor_v1_events_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AlertChange) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AlertChange) ProtoMessage() {}
+
+func (x *AlertChange) ProtoReflect() protoreflect.Message {
+	mi := &file_floe_monitor_v1_events_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AlertChange.ProtoReflect.Descriptor instead.
+func (*AlertChange) Descriptor() ([]byte, []int) {
+	return file_floe_monitor_v1_events_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *AlertChange) GetRule() string {
+	if x != nil {
+		return x.Rule
+	}
+	return ""
+}
+
+func (x *AlertChange) GetRuleVersion() uint64 {
+	if x != nil {
+		return x.RuleVersion
+	}
+	return 0
+}
+
+func (x *AlertChange) GetSeverity() string {
+	if x != nil {
+		return x.Severity
+	}
+	return ""
+}
+
+func (x *AlertChange) GetChannels() []string {
+	if x != nil {
+		return x.Channels
+	}
+	return nil
+}
+
+func (x *AlertChange) GetLabels() map[string]string {
+	if x != nil {
+		return x.Labels
+	}
+	return nil
+}
+
+func (x *AlertChange) GetSeries() string {
+	if x != nil {
+		return x.Series
+	}
+	return ""
+}
+
+func (x *AlertChange) GetFrom() string {
+	if x != nil {
+		return x.From
+	}
+	return ""
+}
+
+func (x *AlertChange) GetTo() string {
+	if x != nil {
+		return x.To
+	}
+	return ""
+}
+
+func (x *AlertChange) GetAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.At
+	}
+	return nil
+}
+
+func (x *AlertChange) GetValue() float64 {
+	if x != nil {
+		return x.Value
+	}
+	return 0
+}
+
+func (x *AlertChange) GetNotify() bool {
+	if x != nil {
+		return x.Notify
+	}
+	return false
+}
+
+func (x *AlertChange) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *AlertChange) GetActiveSince() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ActiveSince
+	}
+	return nil
+}
+
+func (x *AlertChange) GetCooldown() *durationpb.Duration {
+	if x != nil {
+		return x.Cooldown
+	}
+	return nil
+}
+
+func (x *AlertChange) GetCondition() string {
+	if x != nil {
+		return x.Condition
+	}
+	return ""
+}
+
+// AlertPending: the condition holds; the alert fires if it still holds after `for`.
+type AlertPending struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Change        *AlertChange           `protobuf:"bytes,1,opt,name=change,proto3" json:"change,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AlertPending) Reset() {
+	*x = AlertPending{}
+	mi := &file_floe_monitor_v1_events_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AlertPending) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AlertPending) ProtoMessage() {}
+
+func (x *AlertPending) ProtoReflect() protoreflect.Message {
+	mi := &file_floe_monitor_v1_events_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AlertPending.ProtoReflect.Descriptor instead.
+func (*AlertPending) Descriptor() ([]byte, []int) {
+	return file_floe_monitor_v1_events_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *AlertPending) GetChange() *AlertChange {
+	if x != nil {
+		return x.Change
+	}
+	return nil
+}
+
+// AlertFiring: the condition held for `for` (or the cooldown ended while firing).
+type AlertFiring struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Change        *AlertChange           `protobuf:"bytes,1,opt,name=change,proto3" json:"change,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AlertFiring) Reset() {
+	*x = AlertFiring{}
+	mi := &file_floe_monitor_v1_events_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AlertFiring) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AlertFiring) ProtoMessage() {}
+
+func (x *AlertFiring) ProtoReflect() protoreflect.Message {
+	mi := &file_floe_monitor_v1_events_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AlertFiring.ProtoReflect.Descriptor instead.
+func (*AlertFiring) Descriptor() ([]byte, []int) {
+	return file_floe_monitor_v1_events_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *AlertFiring) GetChange() *AlertChange {
+	if x != nil {
+		return x.Change
+	}
+	return nil
+}
+
+// AlertResolved: a firing alert's condition no longer holds.
+type AlertResolved struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Change        *AlertChange           `protobuf:"bytes,1,opt,name=change,proto3" json:"change,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AlertResolved) Reset() {
+	*x = AlertResolved{}
+	mi := &file_floe_monitor_v1_events_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AlertResolved) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AlertResolved) ProtoMessage() {}
+
+func (x *AlertResolved) ProtoReflect() protoreflect.Message {
+	mi := &file_floe_monitor_v1_events_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AlertResolved.ProtoReflect.Descriptor instead.
+func (*AlertResolved) Descriptor() ([]byte, []int) {
+	return file_floe_monitor_v1_events_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *AlertResolved) GetChange() *AlertChange {
+	if x != nil {
+		return x.Change
+	}
+	return nil
+}
+
+// AlertCancelled: a pending alert's condition stopped holding before `for`,
+// or its rule was disabled or deleted.
+type AlertCancelled struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Change        *AlertChange           `protobuf:"bytes,1,opt,name=change,proto3" json:"change,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AlertCancelled) Reset() {
+	*x = AlertCancelled{}
+	mi := &file_floe_monitor_v1_events_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AlertCancelled) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AlertCancelled) ProtoMessage() {}
+
+func (x *AlertCancelled) ProtoReflect() protoreflect.Message {
+	mi := &file_floe_monitor_v1_events_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AlertCancelled.ProtoReflect.Descriptor instead.
+func (*AlertCancelled) Descriptor() ([]byte, []int) {
+	return file_floe_monitor_v1_events_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *AlertCancelled) GetChange() *AlertChange {
+	if x != nil {
+		return x.Change
+	}
+	return nil
+}
+
+// MonitoringStarted: the monitor began watching a deployment (on DeploymentStarted)
+// with these triggers.
+type MonitoringStarted struct {
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	DeploymentId string                 `protobuf:"bytes,1,opt,name=deployment_id,json=deploymentId,proto3" json:"deployment_id,omitempty"`
+	ReleaseId    string                 `protobuf:"bytes,2,opt,name=release_id,json=releaseId,proto3" json:"release_id,omitempty"`
+	Environment  string                 `protobuf:"bytes,3,opt,name=environment,proto3" json:"environment,omitempty"`
+	Version      string                 `protobuf:"bytes,4,opt,name=version,proto3" json:"version,omitempty"`
+	App          string                 `protobuf:"bytes,5,opt,name=app,proto3" json:"app,omitempty"`
+	StartedAt    *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=started_at,json=startedAt,proto3" json:"started_at,omitempty"`
+	// The enabled triggers in force, each at its version.
+	Triggers []*RollbackTrigger `protobuf:"bytes,7,rep,name=triggers,proto3" json:"triggers,omitempty"`
+	// The analysis steps of the plan: step index → window.
+	AnalysisSteps []*AnalysisStep `protobuf:"bytes,8,rep,name=analysis_steps,json=analysisSteps,proto3" json:"analysis_steps,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MonitoringStarted) Reset() {
+	*x = MonitoringStarted{}
+	mi := &file_floe_monitor_v1_events_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MonitoringStarted) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MonitoringStarted) ProtoMessage() {}
+
+func (x *MonitoringStarted) ProtoReflect() protoreflect.Message {
+	mi := &file_floe_monitor_v1_events_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MonitoringStarted.ProtoReflect.Descriptor instead.
+func (*MonitoringStarted) Descriptor() ([]byte, []int) {
+	return file_floe_monitor_v1_events_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *MonitoringStarted) GetDeploymentId() string {
+	if x != nil {
+		return x.DeploymentId
+	}
+	return ""
+}
+
+func (x *MonitoringStarted) GetReleaseId() string {
+	if x != nil {
+		return x.ReleaseId
+	}
+	return ""
+}
+
+func (x *MonitoringStarted) GetEnvironment() string {
+	if x != nil {
+		return x.Environment
+	}
+	return ""
+}
+
+func (x *MonitoringStarted) GetVersion() string {
+	if x != nil {
+		return x.Version
+	}
+	return ""
+}
+
+func (x *MonitoringStarted) GetApp() string {
+	if x != nil {
+		return x.App
+	}
+	return ""
+}
+
+func (x *MonitoringStarted) GetStartedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.StartedAt
+	}
+	return nil
+}
+
+func (x *MonitoringStarted) GetTriggers() []*RollbackTrigger {
+	if x != nil {
+		return x.Triggers
+	}
+	return nil
+}
+
+func (x *MonitoringStarted) GetAnalysisSteps() []*AnalysisStep {
+	if x != nil {
+		return x.AnalysisSteps
+	}
+	return nil
+}
+
+// AnalysisStep is an analysis step of a deployment's plan.
+type AnalysisStep struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Step          uint32                 `protobuf:"varint,1,opt,name=step,proto3" json:"step,omitempty"`
+	Window        *durationpb.Duration   `protobuf:"bytes,2,opt,name=window,proto3" json:"window,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AnalysisStep) Reset() {
+	*x = AnalysisStep{}
+	mi := &file_floe_monitor_v1_events_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AnalysisStep) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AnalysisStep) ProtoMessage() {}
+
+func (x *AnalysisStep) ProtoReflect() protoreflect.Message {
+	mi := &file_floe_monitor_v1_events_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AnalysisStep.ProtoReflect.Descriptor instead.
+func (*AnalysisStep) Descriptor() ([]byte, []int) {
+	return file_floe_monitor_v1_events_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *AnalysisStep) GetStep() uint32 {
+	if x != nil {
+		return x.Step
+	}
+	return 0
+}
+
+func (x *AnalysisStep) GetWindow() *durationpb.Duration {
+	if x != nil {
+		return x.Window
+	}
+	return nil
+}
+
+// TriggerEvaluated: one evaluation of one trigger for the deployment, with
+// what was observed and what it meant. Replaying these through the trigger
+// rules rebuilds every trigger's state.
+type TriggerEvaluated struct {
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	Trigger     string                 `protobuf:"bytes,1,opt,name=trigger,proto3" json:"trigger,omitempty"`
+	RuleVersion uint64                 `protobuf:"varint,2,opt,name=rule_version,json=ruleVersion,proto3" json:"rule_version,omitempty"`
+	At          *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=at,proto3" json:"at,omitempty"`
+	Observed    float64                `protobuf:"fixed64,4,opt,name=observed,proto3" json:"observed,omitempty"`
+	NoData      bool                   `protobuf:"varint,5,opt,name=no_data,json=noData,proto3" json:"no_data,omitempty"`
+	// The trigger at this version when it differs from the one in force before
+	// (set on the first evaluation after a change).
+	Changed *RollbackTrigger `protobuf:"bytes,6,opt,name=changed,proto3" json:"changed,omitempty"`
+	// none, breach_started, breach_cleared, fired or suppressed.
+	Kind      string               `protobuf:"bytes,7,opt,name=kind,proto3" json:"kind,omitempty"`
+	Reason    string               `protobuf:"bytes,8,opt,name=reason,proto3" json:"reason,omitempty"`
+	Sustained *durationpb.Duration `protobuf:"bytes,9,opt,name=sustained,proto3" json:"sustained,omitempty"`
+	// The PromQL that was evaluated (with the deployment's matchers).
+	Query string `protobuf:"bytes,10,opt,name=query,proto3" json:"query,omitempty"`
+	// The trigger was deleted (no observation; its state is dropped).
+	Deleted       bool `protobuf:"varint,11,opt,name=deleted,proto3" json:"deleted,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TriggerEvaluated) Reset() {
+	*x = TriggerEvaluated{}
+	mi := &file_floe_monitor_v1_events_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TriggerEvaluated) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TriggerEvaluated) ProtoMessage() {}
+
+func (x *TriggerEvaluated) ProtoReflect() protoreflect.Message {
+	mi := &file_floe_monitor_v1_events_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TriggerEvaluated.ProtoReflect.Descriptor instead.
+func (*TriggerEvaluated) Descriptor() ([]byte, []int) {
+	return file_floe_monitor_v1_events_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *TriggerEvaluated) GetTrigger() string {
+	if x != nil {
+		return x.Trigger
+	}
+	return ""
+}
+
+func (x *TriggerEvaluated) GetRuleVersion() uint64 {
+	if x != nil {
+		return x.RuleVersion
+	}
+	return 0
+}
+
+func (x *TriggerEvaluated) GetAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.At
+	}
+	return nil
+}
+
+func (x *TriggerEvaluated) GetObserved() float64 {
+	if x != nil {
+		return x.Observed
+	}
+	return 0
+}
+
+func (x *TriggerEvaluated) GetNoData() bool {
+	if x != nil {
+		return x.NoData
+	}
+	return false
+}
+
+func (x *TriggerEvaluated) GetChanged() *RollbackTrigger {
+	if x != nil {
+		return x.Changed
+	}
+	return nil
+}
+
+func (x *TriggerEvaluated) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *TriggerEvaluated) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *TriggerEvaluated) GetSustained() *durationpb.Duration {
+	if x != nil {
+		return x.Sustained
+	}
+	return nil
+}
+
+func (x *TriggerEvaluated) GetQuery() string {
+	if x != nil {
+		return x.Query
+	}
+	return ""
+}
+
+func (x *TriggerEvaluated) GetDeleted() bool {
+	if x != nil {
+		return x.Deleted
+	}
+	return false
+}
+
+// TriggerFired: a trigger whose action is alert or scale_up fired (rollback
+// triggers emit RollbackTriggered).
+type TriggerFired struct {
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	DeploymentId string                 `protobuf:"bytes,1,opt,name=deployment_id,json=deploymentId,proto3" json:"deployment_id,omitempty"`
+	Environment  string                 `protobuf:"bytes,2,opt,name=environment,proto3" json:"environment,omitempty"`
+	Version      string                 `protobuf:"bytes,3,opt,name=version,proto3" json:"version,omitempty"`
+	Trigger      string                 `protobuf:"bytes,4,opt,name=trigger,proto3" json:"trigger,omitempty"`
+	RuleVersion  uint64                 `protobuf:"varint,5,opt,name=rule_version,json=ruleVersion,proto3" json:"rule_version,omitempty"`
+	// alert or scale_up.
+	Action string `protobuf:"bytes,6,opt,name=action,proto3" json:"action,omitempty"`
+	// breach or no_data.
+	Cause            string                 `protobuf:"bytes,7,opt,name=cause,proto3" json:"cause,omitempty"`
+	Metric           string                 `protobuf:"bytes,8,opt,name=metric,proto3" json:"metric,omitempty"`
+	Operator         string                 `protobuf:"bytes,9,opt,name=operator,proto3" json:"operator,omitempty"`
+	Threshold        float64                `protobuf:"fixed64,10,opt,name=threshold,proto3" json:"threshold,omitempty"`
+	Observed         float64                `protobuf:"fixed64,11,opt,name=observed,proto3" json:"observed,omitempty"`
+	SustainedSeconds float64                `protobuf:"fixed64,12,opt,name=sustained_seconds,json=sustainedSeconds,proto3" json:"sustained_seconds,omitempty"`
+	BreachStartedAt  *timestamppb.Timestamp `protobuf:"bytes,13,opt,name=breach_started_at,json=breachStartedAt,proto3" json:"breach_started_at,omitempty"`
+	Reason           string                 `protobuf:"bytes,14,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *TriggerFired) Reset() {
+	*x = TriggerFired{}
+	mi := &file_floe_monitor_v1_events_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TriggerFired) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TriggerFired) ProtoMessage() {}
+
+func (x *TriggerFired) ProtoReflect() protoreflect.Message {
+	mi := &file_floe_monitor_v1_events_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TriggerFired.ProtoReflect.Descriptor instead.
+func (*TriggerFired) Descriptor() ([]byte, []int) {
+	return file_floe_monitor_v1_events_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *TriggerFired) GetDeploymentId() string {
+	if x != nil {
+		return x.DeploymentId
+	}
+	return ""
+}
+
+func (x *TriggerFired) GetEnvironment() string {
+	if x != nil {
+		return x.Environment
+	}
+	return ""
+}
+
+func (x *TriggerFired) GetVersion() string {
+	if x != nil {
+		return x.Version
+	}
+	return ""
+}
+
+func (x *TriggerFired) GetTrigger() string {
+	if x != nil {
+		return x.Trigger
+	}
+	return ""
+}
+
+func (x *TriggerFired) GetRuleVersion() uint64 {
+	if x != nil {
+		return x.RuleVersion
+	}
+	return 0
+}
+
+func (x *TriggerFired) GetAction() string {
+	if x != nil {
+		return x.Action
+	}
+	return ""
+}
+
+func (x *TriggerFired) GetCause() string {
+	if x != nil {
+		return x.Cause
+	}
+	return ""
+}
+
+func (x *TriggerFired) GetMetric() string {
+	if x != nil {
+		return x.Metric
+	}
+	return ""
+}
+
+func (x *TriggerFired) GetOperator() string {
+	if x != nil {
+		return x.Operator
+	}
+	return ""
+}
+
+func (x *TriggerFired) GetThreshold() float64 {
+	if x != nil {
+		return x.Threshold
+	}
+	return 0
+}
+
+func (x *TriggerFired) GetObserved() float64 {
+	if x != nil {
+		return x.Observed
+	}
+	return 0
+}
+
+func (x *TriggerFired) GetSustainedSeconds() float64 {
+	if x != nil {
+		return x.SustainedSeconds
+	}
+	return 0
+}
+
+func (x *TriggerFired) GetBreachStartedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.BreachStartedAt
+	}
+	return nil
+}
+
+func (x *TriggerFired) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
 // RollbackTriggered: a rollback trigger's condition held for its duration
-// during an active deployment. Aggregate: the trigger's evaluation of one
-// deployment ("<trigger>-<deployment id>"); the deployer rolls the deployment back.
+// during an active deployment (or its metric had no data that long under the
+// rollback no-data policy). Aggregate: monitoring.<deployment id>. The
+// deployer rolls the deployment back.
 type RollbackTriggered struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The deployment to roll back.
@@ -48,13 +1040,16 @@ type RollbackTriggered struct {
 	SustainedSeconds float64 `protobuf:"fixed64,11,opt,name=sustained_seconds,json=sustainedSeconds,proto3" json:"sustained_seconds,omitempty"`
 	// When the condition first held.
 	BreachStartedAt *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=breach_started_at,json=breachStartedAt,proto3" json:"breach_started_at,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// breach or no_data.
+	Cause         string `protobuf:"bytes,13,opt,name=cause,proto3" json:"cause,omitempty"`
+	Reason        string `protobuf:"bytes,14,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *RollbackTriggered) Reset() {
 	*x = RollbackTriggered{}
-	mi := &file_floe_monitor_v1_events_proto_msgTypes[0]
+	mi := &file_floe_monitor_v1_events_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -66,7 +1061,7 @@ func (x *RollbackTriggered) String() string {
 func (*RollbackTriggered) ProtoMessage() {}
 
 func (x *RollbackTriggered) ProtoReflect() protoreflect.Message {
-	mi := &file_floe_monitor_v1_events_proto_msgTypes[0]
+	mi := &file_floe_monitor_v1_events_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -79,7 +1074,7 @@ func (x *RollbackTriggered) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RollbackTriggered.ProtoReflect.Descriptor instead.
 func (*RollbackTriggered) Descriptor() ([]byte, []int) {
-	return file_floe_monitor_v1_events_proto_rawDescGZIP(), []int{0}
+	return file_floe_monitor_v1_events_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *RollbackTriggered) GetDeploymentId() string {
@@ -166,11 +1161,283 @@ func (x *RollbackTriggered) GetBreachStartedAt() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *RollbackTriggered) GetCause() string {
+	if x != nil {
+		return x.Cause
+	}
+	return ""
+}
+
+func (x *RollbackTriggered) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+// AnalysisStarted: the deployment began an analysis step; its verdict is
+// due when the window has passed.
+type AnalysisStarted struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Step          uint32                 `protobuf:"varint,1,opt,name=step,proto3" json:"step,omitempty"`
+	StartedAt     *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=started_at,json=startedAt,proto3" json:"started_at,omitempty"`
+	Window        *durationpb.Duration   `protobuf:"bytes,3,opt,name=window,proto3" json:"window,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AnalysisStarted) Reset() {
+	*x = AnalysisStarted{}
+	mi := &file_floe_monitor_v1_events_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AnalysisStarted) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AnalysisStarted) ProtoMessage() {}
+
+func (x *AnalysisStarted) ProtoReflect() protoreflect.Message {
+	mi := &file_floe_monitor_v1_events_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AnalysisStarted.ProtoReflect.Descriptor instead.
+func (*AnalysisStarted) Descriptor() ([]byte, []int) {
+	return file_floe_monitor_v1_events_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *AnalysisStarted) GetStep() uint32 {
+	if x != nil {
+		return x.Step
+	}
+	return 0
+}
+
+func (x *AnalysisStarted) GetStartedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.StartedAt
+	}
+	return nil
+}
+
+func (x *AnalysisStarted) GetWindow() *durationpb.Duration {
+	if x != nil {
+		return x.Window
+	}
+	return nil
+}
+
+// AnalysisCompleted: the verdict of an analysis step, with the measurements behind it.
+type AnalysisCompleted struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	DeploymentId  string                 `protobuf:"bytes,1,opt,name=deployment_id,json=deploymentId,proto3" json:"deployment_id,omitempty"`
+	Step          uint32                 `protobuf:"varint,2,opt,name=step,proto3" json:"step,omitempty"`
+	Verdict       *Verdict               `protobuf:"bytes,3,opt,name=verdict,proto3" json:"verdict,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AnalysisCompleted) Reset() {
+	*x = AnalysisCompleted{}
+	mi := &file_floe_monitor_v1_events_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AnalysisCompleted) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AnalysisCompleted) ProtoMessage() {}
+
+func (x *AnalysisCompleted) ProtoReflect() protoreflect.Message {
+	mi := &file_floe_monitor_v1_events_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AnalysisCompleted.ProtoReflect.Descriptor instead.
+func (*AnalysisCompleted) Descriptor() ([]byte, []int) {
+	return file_floe_monitor_v1_events_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *AnalysisCompleted) GetDeploymentId() string {
+	if x != nil {
+		return x.DeploymentId
+	}
+	return ""
+}
+
+func (x *AnalysisCompleted) GetStep() uint32 {
+	if x != nil {
+		return x.Step
+	}
+	return 0
+}
+
+func (x *AnalysisCompleted) GetVerdict() *Verdict {
+	if x != nil {
+		return x.Verdict
+	}
+	return nil
+}
+
+// MonitoringEnded: the deployment ended (succeeded, failed, rolled back or
+// aborted); its triggers are no longer evaluated.
+type MonitoringEnded struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Outcome       string                 `protobuf:"bytes,1,opt,name=outcome,proto3" json:"outcome,omitempty"`
+	At            *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=at,proto3" json:"at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MonitoringEnded) Reset() {
+	*x = MonitoringEnded{}
+	mi := &file_floe_monitor_v1_events_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MonitoringEnded) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MonitoringEnded) ProtoMessage() {}
+
+func (x *MonitoringEnded) ProtoReflect() protoreflect.Message {
+	mi := &file_floe_monitor_v1_events_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MonitoringEnded.ProtoReflect.Descriptor instead.
+func (*MonitoringEnded) Descriptor() ([]byte, []int) {
+	return file_floe_monitor_v1_events_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *MonitoringEnded) GetOutcome() string {
+	if x != nil {
+		return x.Outcome
+	}
+	return ""
+}
+
+func (x *MonitoringEnded) GetAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.At
+	}
+	return nil
+}
+
 var File_floe_monitor_v1_events_proto protoreflect.FileDescriptor
 
 const file_floe_monitor_v1_events_proto_rawDesc = "" +
 	"\n" +
-	"\x1cfloe/monitor/v1/events.proto\x12\x0ffloe.monitor.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xb3\x03\n" +
+	"\x1cfloe/monitor/v1/events.proto\x12\x0ffloe.monitor.v1\x1a\x1bfloe/monitor/v1/types.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"@\n" +
+	"\x0eAlertRuleSaved\x12.\n" +
+	"\x04rule\x18\x01 \x01(\v2\x1a.floe.monitor.v1.AlertRuleR\x04rule\"@\n" +
+	"\x10AlertRuleDeleted\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
+	"\aversion\x18\x02 \x01(\x04R\aversion\"R\n" +
+	"\x14RollbackTriggerSaved\x12:\n" +
+	"\atrigger\x18\x01 \x01(\v2 .floe.monitor.v1.RollbackTriggerR\atrigger\"F\n" +
+	"\x16RollbackTriggerDeleted\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
+	"\aversion\x18\x02 \x01(\x04R\aversion\"\xbb\x04\n" +
+	"\vAlertChange\x12\x12\n" +
+	"\x04rule\x18\x01 \x01(\tR\x04rule\x12!\n" +
+	"\frule_version\x18\x02 \x01(\x04R\vruleVersion\x12\x1a\n" +
+	"\bseverity\x18\x03 \x01(\tR\bseverity\x12\x1a\n" +
+	"\bchannels\x18\x04 \x03(\tR\bchannels\x12@\n" +
+	"\x06labels\x18\x05 \x03(\v2(.floe.monitor.v1.AlertChange.LabelsEntryR\x06labels\x12\x16\n" +
+	"\x06series\x18\x06 \x01(\tR\x06series\x12\x12\n" +
+	"\x04from\x18\a \x01(\tR\x04from\x12\x0e\n" +
+	"\x02to\x18\b \x01(\tR\x02to\x12*\n" +
+	"\x02at\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\x02at\x12\x14\n" +
+	"\x05value\x18\n" +
+	" \x01(\x01R\x05value\x12\x16\n" +
+	"\x06notify\x18\v \x01(\bR\x06notify\x12\x16\n" +
+	"\x06reason\x18\f \x01(\tR\x06reason\x12=\n" +
+	"\factive_since\x18\r \x01(\v2\x1a.google.protobuf.TimestampR\vactiveSince\x125\n" +
+	"\bcooldown\x18\x0e \x01(\v2\x19.google.protobuf.DurationR\bcooldown\x12\x1c\n" +
+	"\tcondition\x18\x0f \x01(\tR\tcondition\x1a9\n" +
+	"\vLabelsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"D\n" +
+	"\fAlertPending\x124\n" +
+	"\x06change\x18\x01 \x01(\v2\x1c.floe.monitor.v1.AlertChangeR\x06change\"C\n" +
+	"\vAlertFiring\x124\n" +
+	"\x06change\x18\x01 \x01(\v2\x1c.floe.monitor.v1.AlertChangeR\x06change\"E\n" +
+	"\rAlertResolved\x124\n" +
+	"\x06change\x18\x01 \x01(\v2\x1c.floe.monitor.v1.AlertChangeR\x06change\"F\n" +
+	"\x0eAlertCancelled\x124\n" +
+	"\x06change\x18\x01 \x01(\v2\x1c.floe.monitor.v1.AlertChangeR\x06change\"\xe4\x02\n" +
+	"\x11MonitoringStarted\x12#\n" +
+	"\rdeployment_id\x18\x01 \x01(\tR\fdeploymentId\x12\x1d\n" +
+	"\n" +
+	"release_id\x18\x02 \x01(\tR\treleaseId\x12 \n" +
+	"\venvironment\x18\x03 \x01(\tR\venvironment\x12\x18\n" +
+	"\aversion\x18\x04 \x01(\tR\aversion\x12\x10\n" +
+	"\x03app\x18\x05 \x01(\tR\x03app\x129\n" +
+	"\n" +
+	"started_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\tstartedAt\x12<\n" +
+	"\btriggers\x18\a \x03(\v2 .floe.monitor.v1.RollbackTriggerR\btriggers\x12D\n" +
+	"\x0eanalysis_steps\x18\b \x03(\v2\x1d.floe.monitor.v1.AnalysisStepR\ranalysisSteps\"U\n" +
+	"\fAnalysisStep\x12\x12\n" +
+	"\x04step\x18\x01 \x01(\rR\x04step\x121\n" +
+	"\x06window\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\x06window\"\x81\x03\n" +
+	"\x10TriggerEvaluated\x12\x18\n" +
+	"\atrigger\x18\x01 \x01(\tR\atrigger\x12!\n" +
+	"\frule_version\x18\x02 \x01(\x04R\vruleVersion\x12*\n" +
+	"\x02at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\x12\x1a\n" +
+	"\bobserved\x18\x04 \x01(\x01R\bobserved\x12\x17\n" +
+	"\ano_data\x18\x05 \x01(\bR\x06noData\x12:\n" +
+	"\achanged\x18\x06 \x01(\v2 .floe.monitor.v1.RollbackTriggerR\achanged\x12\x12\n" +
+	"\x04kind\x18\a \x01(\tR\x04kind\x12\x16\n" +
+	"\x06reason\x18\b \x01(\tR\x06reason\x127\n" +
+	"\tsustained\x18\t \x01(\v2\x19.google.protobuf.DurationR\tsustained\x12\x14\n" +
+	"\x05query\x18\n" +
+	" \x01(\tR\x05query\x12\x18\n" +
+	"\adeleted\x18\v \x01(\bR\adeleted\"\xd5\x03\n" +
+	"\fTriggerFired\x12#\n" +
+	"\rdeployment_id\x18\x01 \x01(\tR\fdeploymentId\x12 \n" +
+	"\venvironment\x18\x02 \x01(\tR\venvironment\x12\x18\n" +
+	"\aversion\x18\x03 \x01(\tR\aversion\x12\x18\n" +
+	"\atrigger\x18\x04 \x01(\tR\atrigger\x12!\n" +
+	"\frule_version\x18\x05 \x01(\x04R\vruleVersion\x12\x16\n" +
+	"\x06action\x18\x06 \x01(\tR\x06action\x12\x14\n" +
+	"\x05cause\x18\a \x01(\tR\x05cause\x12\x16\n" +
+	"\x06metric\x18\b \x01(\tR\x06metric\x12\x1a\n" +
+	"\boperator\x18\t \x01(\tR\boperator\x12\x1c\n" +
+	"\tthreshold\x18\n" +
+	" \x01(\x01R\tthreshold\x12\x1a\n" +
+	"\bobserved\x18\v \x01(\x01R\bobserved\x12+\n" +
+	"\x11sustained_seconds\x18\f \x01(\x01R\x10sustainedSeconds\x12F\n" +
+	"\x11breach_started_at\x18\r \x01(\v2\x1a.google.protobuf.TimestampR\x0fbreachStartedAt\x12\x16\n" +
+	"\x06reason\x18\x0e \x01(\tR\x06reason\"\xe1\x03\n" +
 	"\x11RollbackTriggered\x12#\n" +
 	"\rdeployment_id\x18\x01 \x01(\tR\fdeploymentId\x12\x1d\n" +
 	"\n" +
@@ -185,7 +1452,21 @@ const file_floe_monitor_v1_events_proto_rawDesc = "" +
 	"\bobserved\x18\n" +
 	" \x01(\x01R\bobserved\x12+\n" +
 	"\x11sustained_seconds\x18\v \x01(\x01R\x10sustainedSeconds\x12F\n" +
-	"\x11breach_started_at\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\x0fbreachStartedAtB\xc2\x01\n" +
+	"\x11breach_started_at\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\x0fbreachStartedAt\x12\x14\n" +
+	"\x05cause\x18\r \x01(\tR\x05cause\x12\x16\n" +
+	"\x06reason\x18\x0e \x01(\tR\x06reason\"\x93\x01\n" +
+	"\x0fAnalysisStarted\x12\x12\n" +
+	"\x04step\x18\x01 \x01(\rR\x04step\x129\n" +
+	"\n" +
+	"started_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\tstartedAt\x121\n" +
+	"\x06window\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\x06window\"\x80\x01\n" +
+	"\x11AnalysisCompleted\x12#\n" +
+	"\rdeployment_id\x18\x01 \x01(\tR\fdeploymentId\x12\x12\n" +
+	"\x04step\x18\x02 \x01(\rR\x04step\x122\n" +
+	"\averdict\x18\x03 \x01(\v2\x18.floe.monitor.v1.VerdictR\averdict\"W\n" +
+	"\x0fMonitoringEnded\x12\x18\n" +
+	"\aoutcome\x18\x01 \x01(\tR\aoutcome\x12*\n" +
+	"\x02at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x02atB\xc2\x01\n" +
 	"\x13com.floe.monitor.v1B\vEventsProtoP\x01Z@github.com/penguinmails/floe/proto/gen/floe/monitor/v1;monitorv1\xa2\x02\x03FMX\xaa\x02\x0fFloe.Monitor.V1\xca\x02\x0fFloe\\Monitor\\V1\xe2\x02\x1bFloe\\Monitor\\V1\\GPBMetadata\xea\x02\x11Floe::Monitor::V1b\x06proto3"
 
 var (
@@ -200,18 +1481,61 @@ func file_floe_monitor_v1_events_proto_rawDescGZIP() []byte {
 	return file_floe_monitor_v1_events_proto_rawDescData
 }
 
-var file_floe_monitor_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 1)
+var file_floe_monitor_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
 var file_floe_monitor_v1_events_proto_goTypes = []any{
-	(*RollbackTriggered)(nil),     // 0: floe.monitor.v1.RollbackTriggered
-	(*timestamppb.Timestamp)(nil), // 1: google.protobuf.Timestamp
+	(*AlertRuleSaved)(nil),         // 0: floe.monitor.v1.AlertRuleSaved
+	(*AlertRuleDeleted)(nil),       // 1: floe.monitor.v1.AlertRuleDeleted
+	(*RollbackTriggerSaved)(nil),   // 2: floe.monitor.v1.RollbackTriggerSaved
+	(*RollbackTriggerDeleted)(nil), // 3: floe.monitor.v1.RollbackTriggerDeleted
+	(*AlertChange)(nil),            // 4: floe.monitor.v1.AlertChange
+	(*AlertPending)(nil),           // 5: floe.monitor.v1.AlertPending
+	(*AlertFiring)(nil),            // 6: floe.monitor.v1.AlertFiring
+	(*AlertResolved)(nil),          // 7: floe.monitor.v1.AlertResolved
+	(*AlertCancelled)(nil),         // 8: floe.monitor.v1.AlertCancelled
+	(*MonitoringStarted)(nil),      // 9: floe.monitor.v1.MonitoringStarted
+	(*AnalysisStep)(nil),           // 10: floe.monitor.v1.AnalysisStep
+	(*TriggerEvaluated)(nil),       // 11: floe.monitor.v1.TriggerEvaluated
+	(*TriggerFired)(nil),           // 12: floe.monitor.v1.TriggerFired
+	(*RollbackTriggered)(nil),      // 13: floe.monitor.v1.RollbackTriggered
+	(*AnalysisStarted)(nil),        // 14: floe.monitor.v1.AnalysisStarted
+	(*AnalysisCompleted)(nil),      // 15: floe.monitor.v1.AnalysisCompleted
+	(*MonitoringEnded)(nil),        // 16: floe.monitor.v1.MonitoringEnded
+	nil,                            // 17: floe.monitor.v1.AlertChange.LabelsEntry
+	(*AlertRule)(nil),              // 18: floe.monitor.v1.AlertRule
+	(*RollbackTrigger)(nil),        // 19: floe.monitor.v1.RollbackTrigger
+	(*timestamppb.Timestamp)(nil),  // 20: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),    // 21: google.protobuf.Duration
+	(*Verdict)(nil),                // 22: floe.monitor.v1.Verdict
 }
 var file_floe_monitor_v1_events_proto_depIdxs = []int32{
-	1, // 0: floe.monitor.v1.RollbackTriggered.breach_started_at:type_name -> google.protobuf.Timestamp
-	1, // [1:1] is the sub-list for method output_type
-	1, // [1:1] is the sub-list for method input_type
-	1, // [1:1] is the sub-list for extension type_name
-	1, // [1:1] is the sub-list for extension extendee
-	0, // [0:1] is the sub-list for field type_name
+	18, // 0: floe.monitor.v1.AlertRuleSaved.rule:type_name -> floe.monitor.v1.AlertRule
+	19, // 1: floe.monitor.v1.RollbackTriggerSaved.trigger:type_name -> floe.monitor.v1.RollbackTrigger
+	17, // 2: floe.monitor.v1.AlertChange.labels:type_name -> floe.monitor.v1.AlertChange.LabelsEntry
+	20, // 3: floe.monitor.v1.AlertChange.at:type_name -> google.protobuf.Timestamp
+	20, // 4: floe.monitor.v1.AlertChange.active_since:type_name -> google.protobuf.Timestamp
+	21, // 5: floe.monitor.v1.AlertChange.cooldown:type_name -> google.protobuf.Duration
+	4,  // 6: floe.monitor.v1.AlertPending.change:type_name -> floe.monitor.v1.AlertChange
+	4,  // 7: floe.monitor.v1.AlertFiring.change:type_name -> floe.monitor.v1.AlertChange
+	4,  // 8: floe.monitor.v1.AlertResolved.change:type_name -> floe.monitor.v1.AlertChange
+	4,  // 9: floe.monitor.v1.AlertCancelled.change:type_name -> floe.monitor.v1.AlertChange
+	20, // 10: floe.monitor.v1.MonitoringStarted.started_at:type_name -> google.protobuf.Timestamp
+	19, // 11: floe.monitor.v1.MonitoringStarted.triggers:type_name -> floe.monitor.v1.RollbackTrigger
+	10, // 12: floe.monitor.v1.MonitoringStarted.analysis_steps:type_name -> floe.monitor.v1.AnalysisStep
+	21, // 13: floe.monitor.v1.AnalysisStep.window:type_name -> google.protobuf.Duration
+	20, // 14: floe.monitor.v1.TriggerEvaluated.at:type_name -> google.protobuf.Timestamp
+	19, // 15: floe.monitor.v1.TriggerEvaluated.changed:type_name -> floe.monitor.v1.RollbackTrigger
+	21, // 16: floe.monitor.v1.TriggerEvaluated.sustained:type_name -> google.protobuf.Duration
+	20, // 17: floe.monitor.v1.TriggerFired.breach_started_at:type_name -> google.protobuf.Timestamp
+	20, // 18: floe.monitor.v1.RollbackTriggered.breach_started_at:type_name -> google.protobuf.Timestamp
+	20, // 19: floe.monitor.v1.AnalysisStarted.started_at:type_name -> google.protobuf.Timestamp
+	21, // 20: floe.monitor.v1.AnalysisStarted.window:type_name -> google.protobuf.Duration
+	22, // 21: floe.monitor.v1.AnalysisCompleted.verdict:type_name -> floe.monitor.v1.Verdict
+	20, // 22: floe.monitor.v1.MonitoringEnded.at:type_name -> google.protobuf.Timestamp
+	23, // [23:23] is the sub-list for method output_type
+	23, // [23:23] is the sub-list for method input_type
+	23, // [23:23] is the sub-list for extension type_name
+	23, // [23:23] is the sub-list for extension extendee
+	0,  // [0:23] is the sub-list for field type_name
 }
 
 func init() { file_floe_monitor_v1_events_proto_init() }
@@ -219,13 +1543,14 @@ func file_floe_monitor_v1_events_proto_init() {
 	if File_floe_monitor_v1_events_proto != nil {
 		return
 	}
+	file_floe_monitor_v1_types_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_floe_monitor_v1_events_proto_rawDesc), len(file_floe_monitor_v1_events_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   1,
+			NumMessages:   18,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -1,0 +1,88 @@
+package eventstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Follow reads the events matching filters from the start of the log, in
+// order, then keeps following new ones until ctx ends (it then returns nil)
+// or fn returns an error. caughtUp (optional) is called once, after fn has
+// seen every matching event that existed when Follow began: a service that
+// rebuilds in-memory state from the log waits for it before serving.
+//
+// Follow uses an ephemeral ordered consumer, so it keeps no position: every
+// call replays from the beginning. It suits small, complete views (rule
+// definitions, the set of active deployments), not work that must happen
+// once (use Subscribe for that). A message that is not a well-formed event is
+// an error: a view that skipped it would be wrong.
+func Follow(ctx context.Context, js jetstream.JetStream, stream string, filters []string, fn func(*RecordedEvent) error, caughtUp func()) error {
+	if len(filters) == 0 {
+		filters = []string{SubjectPrefix + ">"}
+	}
+	cons, err := js.OrderedConsumer(ctx, stream, jetstream.OrderedConsumerConfig{FilterSubjects: filters})
+	if err != nil {
+		return fmt.Errorf("follow %v: %w", filters, err)
+	}
+	handle := func(m jetstream.Msg) error {
+		meta, err := m.Metadata()
+		if err != nil {
+			return fmt.Errorf("follow: %w", err)
+		}
+		e, err := Decode(meta.Sequence.Stream, m.Subject(), m.Headers(), m.Data())
+		if err != nil {
+			return err
+		}
+		return fn(e)
+	}
+	// fetch runs one pull request and handles what it returns; n counts the messages.
+	fetch := func(wait bool) (n int, err error) {
+		var batch jetstream.MessageBatch
+		if wait {
+			fctx, cancel := context.WithTimeout(ctx, followWait)
+			defer cancel()
+			batch, err = cons.Fetch(256, jetstream.FetchContext(fctx))
+		} else {
+			batch, err = cons.FetchNoWait(256)
+		}
+		if err != nil {
+			return 0, fmt.Errorf("follow %v: %w", filters, err)
+		}
+		for m := range batch.Messages() {
+			n++
+			if err := handle(m); err != nil {
+				return n, err
+			}
+		}
+		if err := batch.Error(); err != nil && !errors.Is(err, jetstream.ErrNoMessages) && !errors.Is(err, nats.ErrTimeout) && !errors.Is(err, context.DeadlineExceeded) {
+			return n, fmt.Errorf("follow %v: %w", filters, err)
+		}
+		return n, nil
+	}
+	// Catch up without waiting, until nothing is left; then follow with
+	// long-polling pull requests (each returns messages as they arrive).
+	caught := false
+	for {
+		n, err := fetch(caught)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if n == 0 && !caught {
+			caught = true
+			if caughtUp != nil {
+				caughtUp()
+			}
+		}
+	}
+}
+
+// followWait is how long one pull request of Follow waits for new events.
+const followWait = 5 * time.Second

@@ -1,0 +1,732 @@
+// Package app is the monitor's application layer: rule and trigger commands,
+// the reactions to deployments, and the evaluation loop that turns metrics
+// into alert transitions, trigger decisions and analysis verdicts, each
+// recorded as an event.
+package app
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/durationpb"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/penguinmails/floe/libs/errs"
+	"github.com/penguinmails/floe/libs/eventstore"
+	deployv1 "github.com/penguinmails/floe/proto/gen/floe/deploy/v1"
+	monitorv1 "github.com/penguinmails/floe/proto/gen/floe/monitor/v1"
+	"github.com/penguinmails/floe/services/monitor/internal/domain"
+	"github.com/penguinmails/floe/services/monitor/internal/eval"
+	"github.com/penguinmails/floe/services/monitor/internal/metrics"
+	"github.com/penguinmails/floe/services/monitor/rules"
+)
+
+// Config configures the service.
+type Config struct {
+	// Interval between evaluations (and scrapes, for the embedded source).
+	Interval time.Duration
+	// Metrics is the named-metric catalogue (rules.DefaultMetrics when nil).
+	Metrics map[string]string
+	// Analysis judges analysis steps.
+	Analysis domain.AnalysisPolicy
+}
+
+// Scraper collects samples into the metric source before an evaluation at at
+// (the embedded source scrapes its targets; a remote Prometheus needs none).
+type Scraper func(ctx context.Context, at time.Time) error
+
+// Service is the monitor.
+type Service struct {
+	store   eventstore.Store
+	src     metrics.Source
+	scrape  Scraper
+	catalog *Catalog
+	cfg     Config
+	now     func() time.Time
+	log     zerolog.Logger
+	obs     *Observer
+
+	mu     sync.Mutex // one evaluation at a time; guards the caches below
+	mons   map[string]*Monitoring
+	alerts map[string]*alertBook
+}
+
+// alertBook is one alert rule's series and the version of its `alert` aggregate.
+type alertBook struct {
+	version eventstore.Version
+	series  map[string]*eval.Series
+}
+
+// New wires the service.
+func New(store eventstore.Store, src metrics.Source, scrape Scraper, catalog *Catalog, cfg Config, log zerolog.Logger, obs *Observer) (*Service, error) {
+	if store == nil || src == nil || catalog == nil {
+		return nil, errors.New("monitor: store, metric source and catalog are required")
+	}
+	if cfg.Interval <= 0 {
+		cfg.Interval = 15 * time.Second
+	}
+	if cfg.Metrics == nil {
+		cfg.Metrics = rules.DefaultMetrics()
+	}
+	if cfg.Analysis == (domain.AnalysisPolicy{}) {
+		cfg.Analysis = domain.DefaultAnalysisPolicy()
+	}
+	if obs == nil {
+		obs = NewObserver(nil)
+	}
+	return &Service{
+		store: store, src: src, scrape: scrape, catalog: catalog, cfg: cfg, now: time.Now, log: log, obs: obs,
+		mons: map[string]*Monitoring{}, alerts: map[string]*alertBook{},
+	}, nil
+}
+
+// SetClock replaces the clock (tests).
+func (s *Service) SetClock(now func() time.Time) { s.now = now }
+
+// Catalog is the service's view of definitions and active deployments.
+func (s *Service) Catalog() *Catalog { return s.catalog }
+
+// Rules is the rule set the service validates triggers against.
+func (s *Service) rules() rules.Set { return rules.Set{Metrics: s.cfg.Metrics} }
+
+// ---- rules and triggers ----
+
+// definitions are versioned, named definitions kept as aggregates (alert
+// rules, rollback triggers): created at version 1 (or, for a name deleted
+// before, one past the deleted version), replaced with the version + 1,
+// deleted; an update or delete may name the version it expects.
+type definitions[T any] struct {
+	aggregate, kind string
+	saved           func(T) proto.Message
+	deleted         func(name string, version uint64) proto.Message
+	// read decodes a saved (ok, !gone) or deleted (ok, gone) event.
+	read        func(proto.Message) (def T, version uint64, gone, ok bool)
+	withVersion func(T, uint64) T
+}
+
+var triggerDefs = definitions[domain.Trigger]{
+	aggregate: AggTrigger, kind: "rollback trigger",
+	saved: func(t domain.Trigger) proto.Message {
+		return &monitorv1.RollbackTriggerSaved{Trigger: TriggerToProto(t)}
+	},
+	deleted: func(name string, v uint64) proto.Message {
+		return &monitorv1.RollbackTriggerDeleted{Name: name, Version: v}
+	},
+	read: func(m proto.Message) (domain.Trigger, uint64, bool, bool) {
+		switch e := m.(type) {
+		case *monitorv1.RollbackTriggerSaved:
+			return TriggerFromProto(e.GetTrigger()), e.GetTrigger().GetVersion(), false, true
+		case *monitorv1.RollbackTriggerDeleted:
+			return domain.Trigger{}, e.GetVersion(), true, true
+		}
+		return domain.Trigger{}, 0, false, false
+	},
+	withVersion: func(t domain.Trigger, v uint64) domain.Trigger { t.Version = v; return t },
+}
+
+var alertRuleDefs = definitions[domain.AlertRule]{
+	aggregate: AggAlertRule, kind: "alert rule",
+	saved: func(r domain.AlertRule) proto.Message { return &monitorv1.AlertRuleSaved{Rule: AlertRuleToProto(r)} },
+	deleted: func(name string, v uint64) proto.Message {
+		return &monitorv1.AlertRuleDeleted{Name: name, Version: v}
+	},
+	read: func(m proto.Message) (domain.AlertRule, uint64, bool, bool) {
+		switch e := m.(type) {
+		case *monitorv1.AlertRuleSaved:
+			return AlertRuleFromProto(e.GetRule()), e.GetRule().GetVersion(), false, true
+		case *monitorv1.AlertRuleDeleted:
+			return domain.AlertRule{}, e.GetVersion(), true, true
+		}
+		return domain.AlertRule{}, 0, false, false
+	},
+	withVersion: func(r domain.AlertRule, v uint64) domain.AlertRule { r.Version = v; return r },
+}
+
+// current is a definition as the log has it.
+type current[T any] struct {
+	def     T
+	version uint64             // the definition's version (the deleted one's, when gone)
+	exists  bool               // false: never created, or deleted
+	agg     eventstore.Version // the aggregate's version, for the append
+}
+
+func (d definitions[T]) load(ctx context.Context, s *Service, name string) (current[T], error) {
+	var c current[T]
+	v, err := s.load(ctx, d.aggregate, name, func(m proto.Message) {
+		if def, version, gone, ok := d.read(m); ok {
+			c.def, c.version, c.exists = def, version, !gone
+		}
+	})
+	c.agg = v
+	return c, err
+}
+
+func (d definitions[T]) create(ctx context.Context, s *Service, name string, def T) (T, error) {
+	c, err := d.load(ctx, s, name)
+	if err != nil {
+		return def, err
+	}
+	if c.exists {
+		return def, &errs.AlreadyExistsError{Kind: d.kind, ID: name}
+	}
+	def = d.withVersion(def, c.version+1)
+	if err := s.appendDef(ctx, d.aggregate, name, c.agg, d.saved(def)); err != nil {
+		if errors.Is(err, errs.ErrConcurrency) {
+			return def, &errs.AlreadyExistsError{Kind: d.kind, ID: name}
+		}
+		return def, err
+	}
+	return def, nil
+}
+
+func (d definitions[T]) update(ctx context.Context, s *Service, name string, def T, expected uint64) (T, error) {
+	c, err := d.loadExpected(ctx, s, name, expected)
+	if err != nil {
+		return def, err
+	}
+	def = d.withVersion(def, c.version+1)
+	return def, s.appendDef(ctx, d.aggregate, name, c.agg, d.saved(def))
+}
+
+func (d definitions[T]) delete(ctx context.Context, s *Service, name string, expected uint64) error {
+	c, err := d.loadExpected(ctx, s, name, expected)
+	if err != nil {
+		return err
+	}
+	return s.appendDef(ctx, d.aggregate, name, c.agg, d.deleted(name, c.version))
+}
+
+// loadExpected loads an existing definition and checks the expected version (0: any).
+func (d definitions[T]) loadExpected(ctx context.Context, s *Service, name string, expected uint64) (current[T], error) {
+	c, err := d.load(ctx, s, name)
+	switch {
+	case err != nil:
+		return c, err
+	case !c.exists:
+		return c, &errs.NotFoundError{Kind: d.kind, ID: name}
+	case expected != 0 && expected != c.version:
+		return c, &errs.ConflictError{Message: fmt.Sprintf("%s %s is at version %d, not the expected %d", d.kind, name, c.version, expected)}
+	}
+	return c, nil
+}
+
+// appendDef appends one definition event and waits until the catalog has it,
+// so a read after the write sees it.
+func (s *Service) appendDef(ctx context.Context, aggregate, name string, v eventstore.Version, m proto.Message) error {
+	res, err := s.store.Append(ctx, aggregate, name, v, eventstore.Event{Message: m})
+	if err != nil {
+		return err
+	}
+	return s.catalog.WaitFor(ctx, res.LastSeq)
+}
+
+// CreateTrigger adds a trigger.
+func (s *Service) CreateTrigger(ctx context.Context, t domain.Trigger) (domain.Trigger, error) {
+	if err := s.rules().ValidateTrigger(t); err != nil {
+		return t, err
+	}
+	return triggerDefs.create(ctx, s, t.Name, t)
+}
+
+// UpdateTrigger replaces a trigger (expected 0: whatever version it has).
+func (s *Service) UpdateTrigger(ctx context.Context, t domain.Trigger, expected uint64) (domain.Trigger, error) {
+	if err := s.rules().ValidateTrigger(t); err != nil {
+		return t, err
+	}
+	return triggerDefs.update(ctx, s, t.Name, t, expected)
+}
+
+// DeleteTrigger removes a trigger; deployments record its removal at their next evaluation.
+func (s *Service) DeleteTrigger(ctx context.Context, name string, expected uint64) error {
+	return triggerDefs.delete(ctx, s, name, expected)
+}
+
+// GetTrigger reads a trigger from the log.
+func (s *Service) GetTrigger(ctx context.Context, name string) (domain.Trigger, error) {
+	c, err := triggerDefs.loadExpected(ctx, s, name, 0)
+	return c.def, err
+}
+
+// CreateAlertRule adds a rule.
+func (s *Service) CreateAlertRule(ctx context.Context, r domain.AlertRule) (domain.AlertRule, error) {
+	if err := rules.ValidateAlertRule(r); err != nil {
+		return r, err
+	}
+	return alertRuleDefs.create(ctx, s, r.Name, r)
+}
+
+// UpdateAlertRule replaces a rule (expected 0: whatever version it has).
+func (s *Service) UpdateAlertRule(ctx context.Context, r domain.AlertRule, expected uint64) (domain.AlertRule, error) {
+	if err := rules.ValidateAlertRule(r); err != nil {
+		return r, err
+	}
+	return alertRuleDefs.update(ctx, s, r.Name, r, expected)
+}
+
+// DeleteAlertRule removes a rule; its pending and firing alerts are cancelled at the next evaluation.
+func (s *Service) DeleteAlertRule(ctx context.Context, name string, expected uint64) error {
+	return alertRuleDefs.delete(ctx, s, name, expected)
+}
+
+// GetAlertRule reads a rule from the log.
+func (s *Service) GetAlertRule(ctx context.Context, name string) (domain.AlertRule, error) {
+	c, err := alertRuleDefs.loadExpected(ctx, s, name, 0)
+	return c.def, err
+}
+
+// load replays an aggregate's events into fn and returns its version.
+func (s *Service) load(ctx context.Context, aggregate, id string, fn func(proto.Message)) (eventstore.Version, error) {
+	if !eventstore.ValidID(id) {
+		return 0, errs.Invalid("name", "%q is not a valid name", id)
+	}
+	st, err := s.store.Load(ctx, aggregate, id, nil)
+	if err != nil {
+		return 0, err
+	}
+	for _, e := range st.Events {
+		m, err := e.Decode()
+		if err != nil {
+			return 0, err
+		}
+		fn(m)
+	}
+	return st.Version, nil
+}
+
+// Seed creates the rules and triggers of set that do not exist yet (the log
+// is the source of truth once they do; edits go through the API).
+func (s *Service) Seed(ctx context.Context, set rules.Set) error {
+	have := s.catalog.Triggers()
+	for _, t := range set.Triggers {
+		if _, ok := have[t.Name]; ok {
+			continue
+		}
+		if _, err := s.CreateTrigger(ctx, t); err != nil && !isAlreadyExists(err) {
+			return fmt.Errorf("seed trigger %s: %w", t.Name, err)
+		}
+	}
+	haveRules := s.catalog.AlertRules()
+	for _, r := range set.AlertRules {
+		if _, ok := haveRules[r.Name]; ok {
+			continue
+		}
+		if _, err := s.CreateAlertRule(ctx, r); err != nil && !isAlreadyExists(err) {
+			return fmt.Errorf("seed alert rule %s: %w", r.Name, err)
+		}
+	}
+	return nil
+}
+
+func isAlreadyExists(err error) bool {
+	var ae *errs.AlreadyExistsError
+	return errors.As(err, &ae)
+}
+
+// ---- deployments ----
+
+// LoadMonitoring rebuilds a deployment's monitoring from the log.
+func (s *Service) LoadMonitoring(ctx context.Context, id string) (*Monitoring, error) {
+	m := NewMonitoring()
+	if _, err := s.load(ctx, AggMonitoring, id, func(msg proto.Message) { m.Apply(msg) }); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// OnDeploymentEvent reacts to the deployer's events: DeploymentStarted
+// starts monitoring with the enabled triggers; an analysis step's start is
+// recorded (its verdict is due after the window); the deployment's end (or
+// the start of its rollback) ends monitoring. Idempotent: event ids derive
+// from the cause, and each reaction checks the monitoring's state first.
+func (s *Service) OnDeploymentEvent(ctx context.Context, cause *eventstore.RecordedEvent) error {
+	msg, err := cause.Decode()
+	if err != nil {
+		return nil // not ours to judge; the deployer's own readers will complain
+	}
+	id := cause.AggregateID
+	m, err := s.LoadMonitoring(ctx, id)
+	if err != nil {
+		return err
+	}
+	key := causeKey(cause.ID)
+	var out proto.Message
+	switch e := msg.(type) {
+	case *deployv1.DeploymentStarted:
+		if m.Exists() {
+			return nil
+		}
+		out = s.started(e, cause.Time)
+	case *deployv1.DeploymentStepStarted:
+		a := m.Analyses[e.GetIndex()]
+		if !m.Active() || a == nil || !a.Start.IsZero() {
+			return nil
+		}
+		out = &monitorv1.AnalysisStarted{Step: e.GetIndex(), StartedAt: timestamppb.New(cause.Time), Window: durationpb.New(a.Window)}
+	default:
+		outcome := endOutcome(msg)
+		if outcome == "" || !m.Active() {
+			return nil
+		}
+		out = &monitorv1.MonitoringEnded{Outcome: outcome, At: timestamppb.New(cause.Time)}
+	}
+	_, err = s.store.Append(ctx, AggMonitoring, id, m.Version, eventstore.Event{ID: key, Message: out})
+	if errors.Is(err, errs.ErrConcurrency) {
+		return err // an evaluation appended meanwhile: the subscription retries with a fresh view
+	}
+	s.forget(id)
+	return err
+}
+
+func (s *Service) started(e *deployv1.DeploymentStarted, at time.Time) *monitorv1.MonitoringStarted {
+	out := &monitorv1.MonitoringStarted{
+		DeploymentId: e.GetDeploymentId(), ReleaseId: e.GetReleaseId(), Environment: e.GetEnvironment(),
+		Version: e.GetVersion(), App: e.GetApp(), StartedAt: timestamppb.New(at),
+	}
+	triggers := s.catalog.Triggers()
+	for _, name := range sortedKeys(triggers) {
+		if t := triggers[name]; t.Enabled {
+			out.Triggers = append(out.Triggers, TriggerToProto(t))
+		}
+	}
+	for i, st := range e.GetPlan() {
+		if st.GetKind() == deployv1.StepKind_STEP_KIND_ANALYSIS {
+			out.AnalysisSteps = append(out.AnalysisSteps, &monitorv1.AnalysisStep{Step: uint32(i), Window: st.GetDuration()})
+		}
+	}
+	return out
+}
+
+// endOutcome names how a deployment event ends monitoring ("" if it does not).
+func endOutcome(m proto.Message) string {
+	switch m.(type) {
+	case *deployv1.DeploymentSucceeded:
+		return "succeeded"
+	case *deployv1.DeploymentFailed:
+		return "failed"
+	case *deployv1.RollbackStarted:
+		return "rolling_back"
+	case *deployv1.RolledBack:
+		return "rolled_back"
+	case *deployv1.DeploymentAborted:
+		return "aborted"
+	}
+	return ""
+}
+
+// DeploymentFilters are the deployer events the monitor reacts to.
+var DeploymentFilters = func() []string {
+	var out []string
+	for _, n := range []string{"DeploymentStarted", "DeploymentStepStarted", "DeploymentSucceeded", "DeploymentFailed", "RollbackStarted", "RolledBack", "DeploymentAborted"} {
+		out = append(out, eventstore.SubjectPrefix+"deployment.*."+n)
+	}
+	return out
+}()
+
+func causeKey(causeID string) string {
+	sum := sha256.Sum256([]byte("monitor:" + causeID))
+	return "cause-" + hex.EncodeToString(sum[:12])
+}
+
+// forget drops a cached monitoring view (it is reloaded on next use).
+func (s *Service) forget(id string) {
+	s.mu.Lock()
+	delete(s.mons, id)
+	s.mu.Unlock()
+}
+
+// ---- evaluation ----
+
+// Run evaluates every Interval until ctx ends. It waits for the catalog first.
+func (s *Service) Run(ctx context.Context) error {
+	select {
+	case <-ctx.Done():
+		return nil
+	case <-s.catalog.Ready():
+	}
+	t := time.NewTicker(s.cfg.Interval)
+	defer t.Stop()
+	for {
+		if err := s.Tick(ctx); err != nil && ctx.Err() == nil {
+			s.log.Error().Err(err).Msg("evaluation failed")
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// Tick runs one evaluation at the clock's time: scrape (embedded source),
+// alert rules, then the triggers and due analyses of every active deployment.
+// Failures of one rule or deployment do not stop the others; the first is returned.
+func (s *Service) Tick(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	at := s.now()
+	start := time.Now()
+	defer func() { s.obs.tickSeconds.Observe(time.Since(start).Seconds()) }()
+	var first error
+	keep := func(err error) {
+		if err != nil && first == nil {
+			first = err
+		}
+	}
+	if s.scrape != nil {
+		if err := s.scrape(ctx, at); err != nil {
+			s.log.Warn().Err(err).Msg("scrape failed")
+		}
+	}
+	keep(s.evaluateAlerts(ctx, at))
+	for _, id := range s.catalog.Active() {
+		keep(s.evaluateDeployment(ctx, id, at))
+	}
+	return first
+}
+
+// evaluateDeployment evaluates one deployment's triggers and due analyses
+// and appends what they recorded.
+func (s *Service) evaluateDeployment(ctx context.Context, id string, at time.Time) error {
+	m := s.mons[id]
+	if m == nil {
+		var err error
+		if m, err = s.LoadMonitoring(ctx, id); err != nil {
+			return err
+		}
+		s.mons[id] = m
+	}
+	if !m.Active() {
+		delete(s.mons, id)
+		return nil
+	}
+	if !m.Deployment.Covers(at) {
+		return nil
+	}
+	version := m.Version
+	evaluate, deleted := m.Plan(s.catalog.Triggers())
+	var evals []Evaluation
+	for _, t := range evaluate {
+		ev := Evaluation{Trigger: t, Sample: domain.Sample{At: at, NoData: true}}
+		if t.Enabled {
+			q, err := eval.TriggerQuery(s.rules().Resolve(t.Metric), m.Deployment)
+			if err == nil {
+				ev.Query = q
+				ev.Sample, err = eval.TriggerSample(ctx, s.src, q, t, at)
+			}
+			if err != nil {
+				// Not "no data": the source failed. Skip the trigger this time.
+				s.obs.failures.WithLabelValues("trigger").Inc()
+				s.log.Warn().Err(err).Str("deployment", id).Str("trigger", t.Name).Msg("trigger evaluation failed")
+				continue
+			}
+		}
+		evals = append(evals, ev)
+	}
+	msgs := m.Record(evals, deleted)
+	for _, step := range slices.Sorted(maps.Keys(m.Analyses)) {
+		if a := m.Analyses[step]; a.Due(at) {
+			v := VerdictToProto(m.Analyze(a, s.cfg.Analysis))
+			ac := &monitorv1.AnalysisCompleted{DeploymentId: id, Step: step, Verdict: v}
+			m.Apply(ac)
+			msgs = append(msgs, ac)
+		}
+	}
+	for _, msg := range msgs {
+		s.obs.count(msg)
+	}
+	if err := s.appendAll(ctx, AggMonitoring, id, version, msgs); err != nil {
+		delete(s.mons, id) // our view is ahead of (or behind) the log: reload next time
+		if errors.Is(err, errs.ErrConcurrency) {
+			return nil // another instance or a reaction got there first
+		}
+		return err
+	}
+	return nil
+}
+
+// appendAll appends msgs in atomic batches of at most eventstore.MaxBatch.
+func (s *Service) appendAll(ctx context.Context, aggregate, id string, version eventstore.Version, msgs []proto.Message) error {
+	for len(msgs) > 0 {
+		n := min(len(msgs), eventstore.MaxBatch)
+		events := make([]eventstore.Event, n)
+		for i, m := range msgs[:n] {
+			events[i] = eventstore.Event{Message: m}
+		}
+		res, err := s.store.Append(ctx, aggregate, id, version, events...)
+		if err != nil {
+			return err
+		}
+		version, msgs = res.Version, msgs[n:]
+	}
+	return nil
+}
+
+// evaluateAlerts evaluates every alert rule (and cancels the alerts of
+// deleted rules) and appends the transitions.
+func (s *Service) evaluateAlerts(ctx context.Context, at time.Time) error {
+	current := s.catalog.AlertRules()
+	var first error
+	names := slices.Sorted(maps.Keys(current))
+	for name := range s.alerts {
+		if _, ok := current[name]; !ok {
+			names = append(names, name)
+		}
+	}
+	for _, name := range names {
+		r, ok := current[name]
+		if !ok {
+			r = domain.AlertRule{Name: name, Enabled: false} // deleted: cancel what is active, then forget
+		}
+		if err := s.evaluateAlertRule(ctx, r, at); err != nil && first == nil {
+			first = err
+		}
+		if !ok {
+			delete(s.alerts, name)
+		}
+	}
+	return first
+}
+
+func (s *Service) evaluateAlertRule(ctx context.Context, r domain.AlertRule, at time.Time) error {
+	book := s.alerts[r.Name]
+	if book == nil {
+		var err error
+		if book, err = s.loadAlertBook(ctx, r.Name); err != nil {
+			return err
+		}
+		s.alerts[r.Name] = book
+	}
+	trs, err := eval.Alerts(ctx, s.src, r, book.series, at)
+	if err != nil {
+		s.obs.failures.WithLabelValues("alert").Inc()
+		return fmt.Errorf("alert rule %s: %w", r.Name, err)
+	}
+	if len(trs) == 0 {
+		return nil
+	}
+	msgs := make([]proto.Message, 0, len(trs))
+	for _, tr := range trs {
+		msgs = append(msgs, alertEvent(r, tr, book.series[tr.Key]))
+	}
+	for _, msg := range msgs {
+		s.obs.count(msg)
+	}
+	if err := s.appendAll(ctx, AggAlert, r.Name, book.version, msgs); err != nil {
+		delete(s.alerts, r.Name)
+		if errors.Is(err, errs.ErrConcurrency) {
+			return nil
+		}
+		return err
+	}
+	book.version += eventstore.Version(len(msgs))
+	return nil
+}
+
+// alertEvent is the event of one transition.
+func alertEvent(r domain.AlertRule, tr eval.Transition, st *eval.Series) proto.Message {
+	ch := &monitorv1.AlertChange{
+		Rule: r.Name, RuleVersion: r.Version, Severity: r.Severity, Channels: r.Channels, Labels: tr.Labels, Series: tr.Key,
+		From: tr.From, To: tr.To, At: ts(tr.At), Value: noNaN(tr.Value), Notify: tr.Notify, Reason: tr.Reason,
+		Cooldown: durationpb.New(r.Cooldown), Condition: r.Condition,
+	}
+	if st != nil {
+		ch.ActiveSince = ts(st.State.ActiveSince)
+	}
+	switch tr.To {
+	case domain.AlertPending:
+		return &monitorv1.AlertPending{Change: ch}
+	case domain.AlertFiring:
+		return &monitorv1.AlertFiring{Change: ch}
+	case domain.AlertResolved:
+		return &monitorv1.AlertResolved{Change: ch}
+	}
+	return &monitorv1.AlertCancelled{Change: ch}
+}
+
+// loadAlertBook rebuilds a rule's series from its transitions.
+func (s *Service) loadAlertBook(ctx context.Context, rule string) (*alertBook, error) {
+	type hist struct {
+		labels    map[string]string
+		trs       []domain.AlertTransition
+		versions  []uint64
+		cooldowns []time.Duration
+	}
+	byKey := map[string]*hist{}
+	v, err := s.load(ctx, AggAlert, rule, func(m proto.Message) {
+		ch := changeOf(m)
+		if ch == nil {
+			return
+		}
+		h := byKey[ch.GetSeries()]
+		if h == nil {
+			h = &hist{labels: ch.GetLabels()}
+			byKey[ch.GetSeries()] = h
+		}
+		h.trs = append(h.trs, domain.AlertTransition{From: ch.GetFrom(), To: ch.GetTo(), At: tsTime(ch.GetAt()), Notify: ch.GetNotify(), Value: ch.GetValue(), Reason: ch.GetReason()})
+		h.versions = append(h.versions, ch.GetRuleVersion())
+		h.cooldowns = append(h.cooldowns, ch.GetCooldown().AsDuration())
+	})
+	if err != nil {
+		return nil, err
+	}
+	book := &alertBook{version: v, series: map[string]*eval.Series{}}
+	for k, h := range byKey {
+		st := domain.RestoreAlertState(h.trs, h.versions, h.cooldowns)
+		if st.Current() != domain.AlertInactive {
+			book.series[k] = &eval.Series{Labels: h.labels, State: st}
+		}
+	}
+	return book, nil
+}
+
+// changeOf is the AlertChange of an alert event (nil for anything else).
+func changeOf(m proto.Message) *monitorv1.AlertChange {
+	switch e := m.(type) {
+	case *monitorv1.AlertPending:
+		return e.GetChange()
+	case *monitorv1.AlertFiring:
+		return e.GetChange()
+	case *monitorv1.AlertResolved:
+		return e.GetChange()
+	case *monitorv1.AlertCancelled:
+		return e.GetChange()
+	}
+	return nil
+}
+
+// Alerts lists the alerts of every rule as the last evaluation left them.
+func (s *Service) Alerts(ctx context.Context) ([]*monitorv1.Alert, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rulesNow := s.catalog.AlertRules()
+	var out []*monitorv1.Alert
+	for _, name := range slices.Sorted(maps.Keys(rulesNow)) {
+		r := rulesNow[name]
+		book := s.alerts[name]
+		if book == nil {
+			var err error
+			if book, err = s.loadAlertBook(ctx, name); err != nil {
+				return nil, err
+			}
+			s.alerts[name] = book
+		}
+		for _, k := range slices.Sorted(maps.Keys(book.series)) {
+			st := book.series[k]
+			out = append(out, &monitorv1.Alert{
+				Rule: name, RuleVersion: st.State.RuleVersion, State: st.State.Current(), Severity: r.Severity, Labels: st.Labels,
+				ActiveSince: ts(st.State.ActiveSince), FiredAt: ts(st.State.FiredAt), ResolvedAt: ts(st.State.ResolvedAt),
+				Notified: st.State.Notified, Value: noNaN(st.Value),
+			})
+		}
+	}
+	return out, nil
+}

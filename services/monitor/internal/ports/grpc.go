@@ -1,0 +1,306 @@
+// Package ports serves floe.monitor.v1.MonitorService over gRPC.
+package ports
+
+import (
+	"context"
+	"errors"
+	"maps"
+	"slices"
+	"strconv"
+
+	"github.com/nats-io/nats.go"
+	"google.golang.org/protobuf/encoding/protojson"
+
+	"github.com/penguinmails/floe/libs/auth"
+	"github.com/penguinmails/floe/libs/errs"
+	"github.com/penguinmails/floe/libs/eventstore"
+	monitorv1 "github.com/penguinmails/floe/proto/gen/floe/monitor/v1"
+	"github.com/penguinmails/floe/services/monitor/internal/app"
+	"github.com/penguinmails/floe/services/monitor/internal/domain"
+)
+
+// Permissions of the monitor.
+const (
+	PermRead  auth.Permission = "monitor.read"
+	PermWrite auth.Permission = "monitor.write"
+)
+
+// Rules are the authorization rules of every RPC. Rules and triggers apply
+// to every environment, so the permissions are not environment-scoped.
+func Rules() auth.Rules {
+	r := auth.Rules{}
+	for _, m := range []string{
+		monitorv1.MonitorService_GetAlertRule_FullMethodName, monitorv1.MonitorService_ListAlertRules_FullMethodName,
+		monitorv1.MonitorService_GetRollbackTrigger_FullMethodName, monitorv1.MonitorService_ListRollbackTriggers_FullMethodName,
+		monitorv1.MonitorService_ListAlerts_FullMethodName, monitorv1.MonitorService_GetMonitoring_FullMethodName,
+		monitorv1.MonitorService_GetAnalysis_FullMethodName, monitorv1.MonitorService_WatchAlerts_FullMethodName,
+	} {
+		r[m] = auth.Rule{Permission: PermRead}
+	}
+	for _, m := range []string{
+		monitorv1.MonitorService_CreateAlertRule_FullMethodName, monitorv1.MonitorService_UpdateAlertRule_FullMethodName,
+		monitorv1.MonitorService_DeleteAlertRule_FullMethodName, monitorv1.MonitorService_CreateRollbackTrigger_FullMethodName,
+		monitorv1.MonitorService_UpdateRollbackTrigger_FullMethodName, monitorv1.MonitorService_DeleteRollbackTrigger_FullMethodName,
+	} {
+		r[m] = auth.Rule{Permission: PermWrite}
+	}
+	return r
+}
+
+// Server implements monitorv1.MonitorServiceServer.
+type Server struct {
+	monitorv1.UnimplementedMonitorServiceServer
+	svc *app.Service
+	nc  *nats.Conn
+}
+
+// NewServer wires the server.
+func NewServer(svc *app.Service, nc *nats.Conn) (*Server, error) {
+	if svc == nil || nc == nil {
+		return nil, errors.New("monitor server: service and NATS connection are required")
+	}
+	return &Server{svc: svc, nc: nc}, nil
+}
+
+func requireName(field, name string) error {
+	if !eventstore.ValidID(name) {
+		return errs.Invalid(field, "%q is not a name: 1-64 letters, digits, '_' or '-'", name)
+	}
+	return nil
+}
+
+// CreateAlertRule implements the RPC.
+func (s *Server) CreateAlertRule(ctx context.Context, req *monitorv1.CreateAlertRuleRequest) (*monitorv1.CreateAlertRuleResponse, error) {
+	if req.GetRule() == nil {
+		return nil, errs.Invalid("rule", "is required")
+	}
+	r, err := s.svc.CreateAlertRule(ctx, app.AlertRuleFromProto(req.GetRule()))
+	if err != nil {
+		return nil, prefixed("rule", err)
+	}
+	return &monitorv1.CreateAlertRuleResponse{Rule: app.AlertRuleToProto(r)}, nil
+}
+
+// GetAlertRule implements the RPC.
+func (s *Server) GetAlertRule(ctx context.Context, req *monitorv1.GetAlertRuleRequest) (*monitorv1.GetAlertRuleResponse, error) {
+	if err := requireName("name", req.GetName()); err != nil {
+		return nil, err
+	}
+	r, err := s.svc.GetAlertRule(ctx, req.GetName())
+	if err != nil {
+		return nil, err
+	}
+	return &monitorv1.GetAlertRuleResponse{Rule: app.AlertRuleToProto(r)}, nil
+}
+
+// ListAlertRules implements the RPC.
+func (s *Server) ListAlertRules(ctx context.Context, _ *monitorv1.ListAlertRulesRequest) (*monitorv1.ListAlertRulesResponse, error) {
+	all := s.svc.Catalog().AlertRules()
+	resp := &monitorv1.ListAlertRulesResponse{}
+	for _, name := range slices.Sorted(maps.Keys(all)) {
+		resp.Rules = append(resp.Rules, app.AlertRuleToProto(all[name]))
+	}
+	return resp, nil
+}
+
+// UpdateAlertRule implements the RPC.
+func (s *Server) UpdateAlertRule(ctx context.Context, req *monitorv1.UpdateAlertRuleRequest) (*monitorv1.UpdateAlertRuleResponse, error) {
+	if req.GetRule() == nil {
+		return nil, errs.Invalid("rule", "is required")
+	}
+	r, err := s.svc.UpdateAlertRule(ctx, app.AlertRuleFromProto(req.GetRule()), req.GetExpectedVersion())
+	if err != nil {
+		return nil, prefixed("rule", err)
+	}
+	return &monitorv1.UpdateAlertRuleResponse{Rule: app.AlertRuleToProto(r)}, nil
+}
+
+// DeleteAlertRule implements the RPC.
+func (s *Server) DeleteAlertRule(ctx context.Context, req *monitorv1.DeleteAlertRuleRequest) (*monitorv1.DeleteAlertRuleResponse, error) {
+	if err := requireName("name", req.GetName()); err != nil {
+		return nil, err
+	}
+	if err := s.svc.DeleteAlertRule(ctx, req.GetName(), req.GetExpectedVersion()); err != nil {
+		return nil, err
+	}
+	return &monitorv1.DeleteAlertRuleResponse{}, nil
+}
+
+// CreateRollbackTrigger implements the RPC.
+func (s *Server) CreateRollbackTrigger(ctx context.Context, req *monitorv1.CreateRollbackTriggerRequest) (*monitorv1.CreateRollbackTriggerResponse, error) {
+	if req.GetTrigger() == nil {
+		return nil, errs.Invalid("trigger", "is required")
+	}
+	t, err := s.svc.CreateTrigger(ctx, app.TriggerFromProto(req.GetTrigger()))
+	if err != nil {
+		return nil, prefixed("trigger", err)
+	}
+	return &monitorv1.CreateRollbackTriggerResponse{Trigger: app.TriggerToProto(t)}, nil
+}
+
+// GetRollbackTrigger implements the RPC.
+func (s *Server) GetRollbackTrigger(ctx context.Context, req *monitorv1.GetRollbackTriggerRequest) (*monitorv1.GetRollbackTriggerResponse, error) {
+	if err := requireName("name", req.GetName()); err != nil {
+		return nil, err
+	}
+	t, err := s.svc.GetTrigger(ctx, req.GetName())
+	if err != nil {
+		return nil, err
+	}
+	return &monitorv1.GetRollbackTriggerResponse{Trigger: app.TriggerToProto(t)}, nil
+}
+
+// ListRollbackTriggers implements the RPC.
+func (s *Server) ListRollbackTriggers(ctx context.Context, _ *monitorv1.ListRollbackTriggersRequest) (*monitorv1.ListRollbackTriggersResponse, error) {
+	all := s.svc.Catalog().Triggers()
+	resp := &monitorv1.ListRollbackTriggersResponse{}
+	for _, name := range slices.Sorted(maps.Keys(all)) {
+		resp.Triggers = append(resp.Triggers, app.TriggerToProto(all[name]))
+	}
+	return resp, nil
+}
+
+// UpdateRollbackTrigger implements the RPC.
+func (s *Server) UpdateRollbackTrigger(ctx context.Context, req *monitorv1.UpdateRollbackTriggerRequest) (*monitorv1.UpdateRollbackTriggerResponse, error) {
+	if req.GetTrigger() == nil {
+		return nil, errs.Invalid("trigger", "is required")
+	}
+	t, err := s.svc.UpdateTrigger(ctx, app.TriggerFromProto(req.GetTrigger()), req.GetExpectedVersion())
+	if err != nil {
+		return nil, prefixed("trigger", err)
+	}
+	return &monitorv1.UpdateRollbackTriggerResponse{Trigger: app.TriggerToProto(t)}, nil
+}
+
+// DeleteRollbackTrigger implements the RPC.
+func (s *Server) DeleteRollbackTrigger(ctx context.Context, req *monitorv1.DeleteRollbackTriggerRequest) (*monitorv1.DeleteRollbackTriggerResponse, error) {
+	if err := requireName("name", req.GetName()); err != nil {
+		return nil, err
+	}
+	if err := s.svc.DeleteTrigger(ctx, req.GetName(), req.GetExpectedVersion()); err != nil {
+		return nil, err
+	}
+	return &monitorv1.DeleteRollbackTriggerResponse{}, nil
+}
+
+// ListAlerts implements the RPC.
+func (s *Server) ListAlerts(ctx context.Context, req *monitorv1.ListAlertsRequest) (*monitorv1.ListAlertsResponse, error) {
+	switch req.GetSeverity() {
+	case "", domain.SeverityCritical, domain.SeverityWarning, domain.SeverityInfo:
+	default:
+		return nil, errs.Invalid("severity", "%q is not one of critical, warning, info", req.GetSeverity())
+	}
+	all, err := s.svc.Alerts(ctx)
+	if err != nil {
+		return nil, err
+	}
+	resp := &monitorv1.ListAlertsResponse{}
+	for _, a := range all {
+		if (a.GetState() == domain.AlertResolved && !req.GetIncludeResolved()) || (req.GetSeverity() != "" && a.GetSeverity() != req.GetSeverity()) {
+			continue
+		}
+		resp.Alerts = append(resp.Alerts, a)
+	}
+	return resp, nil
+}
+
+func (s *Server) monitoring(ctx context.Context, id string) (*app.Monitoring, error) {
+	if !eventstore.ValidID(id) {
+		return nil, errs.Invalid("deployment_id", "%q is not a deployment id", id)
+	}
+	m, err := s.svc.LoadMonitoring(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if !m.Exists() {
+		return nil, &errs.NotFoundError{Kind: "deployment monitoring", ID: id}
+	}
+	return m, nil
+}
+
+// GetMonitoring implements the RPC.
+func (s *Server) GetMonitoring(ctx context.Context, req *monitorv1.GetMonitoringRequest) (*monitorv1.GetMonitoringResponse, error) {
+	m, err := s.monitoring(ctx, req.GetDeploymentId())
+	if err != nil {
+		return nil, err
+	}
+	return &monitorv1.GetMonitoringResponse{Monitoring: m.Status()}, nil
+}
+
+// GetAnalysis implements the RPC.
+func (s *Server) GetAnalysis(ctx context.Context, req *monitorv1.GetAnalysisRequest) (*monitorv1.GetAnalysisResponse, error) {
+	m, err := s.monitoring(ctx, req.GetDeploymentId())
+	if err != nil {
+		return nil, err
+	}
+	a := m.Analyses[req.GetStep()]
+	switch {
+	case a == nil:
+		return nil, &errs.NotFoundError{Kind: "analysis step", ID: req.GetDeploymentId() + " step " + strconv.FormatUint(uint64(req.GetStep()), 10)}
+	case a.Verdict == nil:
+		reason := "the analysis step has not started"
+		if !a.Start.IsZero() {
+			reason = "the analysis window ends at " + a.Start.Add(a.Window).UTC().Format("15:04:05Z07:00")
+		}
+		return nil, &errs.PreconditionError{Reasons: []string{"no verdict yet: " + reason}}
+	}
+	return &monitorv1.GetAnalysisResponse{Verdict: a.Verdict}, nil
+}
+
+// WatchAlerts implements the RPC: it relays monitor events as they are
+// appended (evaluations that changed nothing are left out).
+func (s *Server) WatchAlerts(req *monitorv1.WatchAlertsRequest, stream monitorv1.MonitorService_WatchAlertsServer) error {
+	ctx := stream.Context()
+	subjects := []string{
+		eventstore.SubjectPrefix + app.AggAlert + ".>", eventstore.SubjectPrefix + app.AggMonitoring + ".>",
+		eventstore.SubjectPrefix + app.AggAlertRule + ".>", eventstore.SubjectPrefix + app.AggTrigger + ".>",
+	}
+	if id := req.GetDeploymentId(); id != "" {
+		if !eventstore.ValidID(id) {
+			return errs.Invalid("deployment_id", "%q is not a deployment id", id)
+		}
+		subjects = []string{eventstore.AggregateSubject(app.AggMonitoring, id)}
+	}
+	msgs := make(chan *nats.Msg, 256)
+	for _, subj := range subjects {
+		sub, err := s.nc.ChanSubscribe(subj, msgs)
+		if err != nil {
+			return &errs.UnavailableError{What: "NATS", Err: err}
+		}
+		defer sub.Unsubscribe()
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case m := <-msgs:
+			e, err := eventstore.Decode(0, m.Subject, m.Header, m.Data)
+			if err != nil {
+				continue // not a well-formed event: nothing to relay
+			}
+			msg, err := e.Decode()
+			if err != nil {
+				continue
+			}
+			summary := app.Summarize(msg)
+			if summary == "" {
+				continue
+			}
+			body, _ := protojson.Marshal(msg)
+			if err := stream.Send(&monitorv1.WatchAlertsResponse{Event: e.Type, Subject: e.AggregateID, Summary: summary, BodyJson: string(body)}); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// prefixed puts field violations of a nested message under its field name.
+func prefixed(field string, err error) error {
+	var ia *errs.InvalidArgumentError
+	if !errors.As(err, &ia) {
+		return err
+	}
+	var v errs.Violations
+	v.Merge(field, err)
+	return v.Err()
+}

@@ -1,0 +1,253 @@
+// Package monitorsvc wires the monitor into a runtime: its metric source
+// (embedded TSDB with scrape targets, or a remote Prometheus), the catalog,
+// the reactions to deployments, the evaluation loop and the gRPC API. The
+// monitor binary and `floe dev` both use it.
+package monitorsvc
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/penguinmails/floe/libs/errs"
+	"github.com/penguinmails/floe/libs/eventstore"
+	"github.com/penguinmails/floe/libs/natsx"
+	"github.com/penguinmails/floe/libs/runtime"
+	monitorv1 "github.com/penguinmails/floe/proto/gen/floe/monitor/v1"
+	"github.com/penguinmails/floe/services/monitor/internal/app"
+	"github.com/penguinmails/floe/services/monitor/internal/domain"
+	"github.com/penguinmails/floe/services/monitor/internal/metrics"
+	"github.com/penguinmails/floe/services/monitor/internal/ports"
+	"github.com/penguinmails/floe/services/monitor/rules"
+)
+
+// Config is the monitor's flag/env configuration.
+type Config struct {
+	File string `env:"FLOE_MONITOR_CONFIG" flag:"monitor-config" usage:"monitor YAML: metric source (embedded scrape targets or a Prometheus URL), evaluation interval, rules file, analysis policy"`
+}
+
+// File is the monitor's configuration file.
+type File struct {
+	// Source is "embedded" (default: scrape targets into an in-process TSDB) or "prometheus".
+	Source string `yaml:"source"`
+	// Interval between evaluations (and scrapes). Default 15s.
+	Interval time.Duration `yaml:"interval"`
+	Embedded struct {
+		// Dir of the TSDB; default <data-dir>/monitor-tsdb.
+		Dir string `yaml:"dir"`
+		// Retention of samples; default 6h.
+		Retention time.Duration `yaml:"retention"`
+		// Targets scraped every interval.
+		Targets []Target `yaml:"targets"`
+	} `yaml:"embedded"`
+	Prometheus struct {
+		URL string `yaml:"url"`
+		// BearerTokenFile holds a token sent as Authorization: Bearer (read at start; never logged).
+		BearerTokenFile string        `yaml:"bearer_token_file"`
+		Timeout         time.Duration `yaml:"timeout"`
+	} `yaml:"prometheus"`
+	// Rules is a rules file (package rules) whose rules and triggers are
+	// created when they do not exist yet; without one, the guide's two
+	// default triggers are.
+	Rules string `yaml:"rules"`
+	// RuleSet is used instead of Rules when set (floe dev, tests).
+	RuleSet *rules.Set `yaml:"-"`
+	// Analysis judges canary analysis steps.
+	Analysis *domain.AnalysisPolicy `yaml:"analysis"`
+}
+
+// Target is a scrape target of the embedded source.
+type Target struct {
+	// URL of a Prometheus text exposition, or "self" for this process's own registry.
+	URL string `yaml:"url"`
+	// Labels added to every sample (e.g. job).
+	Labels map[string]string `yaml:"labels"`
+}
+
+// Load reads path over defaults (an empty path keeps the defaults).
+func Load(path string, defaults File) (File, error) {
+	f := defaults
+	if path == "" {
+		return f, nil
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return f, fmt.Errorf("monitor config: %w", err)
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&f); err != nil {
+		return f, fmt.Errorf("monitor config %s: %w", path, err)
+	}
+	if f.Rules != "" && !filepath.IsAbs(f.Rules) {
+		f.Rules = filepath.Join(filepath.Dir(path), f.Rules)
+	}
+	return f, nil
+}
+
+// Validate reports every problem at once.
+func (f File) Validate() error {
+	var v errs.Violations
+	switch f.Source {
+	case "", "embedded":
+		for i, t := range f.Embedded.Targets {
+			if t.URL != "self" && !strings.HasPrefix(t.URL, "http://") && !strings.HasPrefix(t.URL, "https://") {
+				v.Add(fmt.Sprintf("embedded.targets[%d].url", i), "%q is neither an http(s) URL nor \"self\"", t.URL)
+			}
+		}
+	case "prometheus":
+		if f.Prometheus.URL == "" {
+			v.Add("prometheus.url", "is required with source: prometheus")
+		}
+	default:
+		v.Add("source", "%q is not one of embedded, prometheus", f.Source)
+	}
+	if f.Interval < 0 {
+		v.Add("interval", "must not be negative")
+	}
+	if f.Analysis != nil {
+		v.Merge("analysis", f.Analysis.Validate())
+	}
+	return v.Err()
+}
+
+// Register adds the monitor to rt.
+func Register(ctx context.Context, rt *runtime.Runtime, conn *natsx.Conn, dataDir string, f File) error {
+	if err := f.Validate(); err != nil {
+		return fmt.Errorf("monitor config: %w", err)
+	}
+	set := rules.Default()
+	switch {
+	case f.RuleSet != nil:
+		set = *f.RuleSet
+	case f.Rules != "":
+		var err error
+		if set, err = rules.Load(f.Rules); err != nil {
+			return err
+		}
+	}
+	interval := f.Interval
+	if interval == 0 {
+		interval = 15 * time.Second
+	}
+	var (
+		src    metrics.Source
+		scrape app.Scraper
+	)
+	if f.Source == "prometheus" {
+		token := ""
+		if f.Prometheus.BearerTokenFile != "" {
+			b, err := os.ReadFile(f.Prometheus.BearerTokenFile)
+			if err != nil {
+				return fmt.Errorf("monitor: prometheus bearer token: %w", err)
+			}
+			token = strings.TrimSpace(string(b))
+		}
+		remote, err := metrics.NewRemote(metrics.RemoteConfig{URL: f.Prometheus.URL, Timeout: f.Prometheus.Timeout, BearerToken: token})
+		if err != nil {
+			return fmt.Errorf("monitor: %w", err)
+		}
+		src = remote
+	} else {
+		dir := f.Embedded.Dir
+		if dir == "" {
+			if dataDir == "" {
+				return errors.New("monitor: embedded.dir is required without a data directory")
+			}
+			dir = filepath.Join(dataDir, "monitor-tsdb")
+		}
+		retention := f.Embedded.Retention
+		if retention == 0 {
+			retention = 6 * time.Hour
+		}
+		emb, err := metrics.OpenEmbedded(dir, retention)
+		if err != nil {
+			return fmt.Errorf("monitor: %w", err)
+		}
+		rt.OnShutdown("monitor-tsdb", func(context.Context) error { return emb.Close() })
+		src = emb
+		targets := f.Embedded.Targets
+		scrape = func(ctx context.Context, at time.Time) error {
+			var errList []error
+			for _, t := range targets {
+				var err error
+				if t.URL == "self" {
+					_, err = emb.Gather(ctx, rt.Metrics, t.Labels, at)
+				} else {
+					_, err = emb.Scrape(ctx, t.URL, t.Labels, at)
+				}
+				if err != nil {
+					errList = append(errList, fmt.Errorf("target %s: %w", t.URL, err))
+				}
+			}
+			return errors.Join(errList...)
+		}
+	}
+	store, err := eventstore.Open(ctx, conn.JS, eventstore.Options{Source: "floe/monitor", Aggregates: []string{app.AggMonitoring, app.AggTrigger, app.AggAlertRule, app.AggAlert}})
+	if err != nil {
+		return fmt.Errorf("monitor event store: %w", err)
+	}
+	policy := domain.DefaultAnalysisPolicy()
+	if f.Analysis != nil {
+		policy = *f.Analysis
+	}
+	catalog := app.NewCatalog()
+	svc, err := app.New(store, src, scrape, catalog, app.Config{Interval: interval, Metrics: set.Metrics, Analysis: policy},
+		rt.Log.With().Str("component", "monitor").Logger(), app.NewObserver(rt.Metrics))
+	if err != nil {
+		return err
+	}
+	srv, err := ports.NewServer(svc, conn.NC)
+	if err != nil {
+		return err
+	}
+	if err := rt.Register(&monitorv1.MonitorService_ServiceDesc, srv, ports.Rules()); err != nil {
+		return err
+	}
+	rt.Go("monitor-catalog", func(ctx context.Context) error { return catalog.Run(ctx, conn.JS, store.StreamName()) })
+	rt.Go("monitor-seed", func(ctx context.Context) error {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-catalog.Ready():
+		}
+		ctx = eventstore.WithMeta(ctx, eventstore.Meta{Actor: "system:monitor"})
+		if err := svc.Seed(ctx, set); err != nil && ctx.Err() == nil {
+			rt.Log.Error().Err(err).Msg("seeding rules failed")
+		}
+		return nil
+	})
+	rt.Go("monitor-evaluation", func(ctx context.Context) error {
+		return svc.Run(eventstore.WithMeta(ctx, eventstore.Meta{Actor: "system:monitor"}))
+	})
+	rt.Go("monitor-deployments", func(ctx context.Context) error {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-catalog.Ready():
+		}
+		return eventstore.Subscribe(ctx, conn.JS, store.StreamName(), eventstore.Subscription{
+			Name: "monitor-deployments", Filters: app.DeploymentFilters, Handler: svc.OnDeploymentEvent,
+			OnError: func(e *eventstore.RecordedEvent, attempt int, err error) {
+				rt.Log.Warn().Err(err).Uint64("seq", e.Seq).Int("attempt", attempt).Msg("reacting to a deployment event failed; retrying")
+			},
+		})
+	})
+	rt.AddReadiness("event-log", store.CheckStream)
+	rt.AddReadiness("monitor-catalog", func(context.Context) error {
+		select {
+		case <-catalog.Ready():
+			return nil
+		default:
+			return errors.New("catalog is still reading the log")
+		}
+	})
+	return nil
+}
