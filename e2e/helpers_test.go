@@ -88,7 +88,7 @@ func (c devCredentials) token(t *testing.T, id string) string {
 
 // startDev runs `floe dev` on dataDir with free ports and waits until it has
 // written its credentials file with bound addresses and reports ready.
-func startDev(t *testing.T, dataDir string) *devServer {
+func startDev(t *testing.T, dataDir string, extraArgs ...string) *devServer {
 	t.Helper()
 	credsPath := filepath.Join(dataDir, "dev-credentials.yaml")
 	var before time.Time
@@ -111,6 +111,7 @@ strategies:
 	}
 	d.cmd = exec.Command(floeBinary(t), "dev", "--data-dir", dataDir, "--deployer-config", deployerCfg,
 		"--grpc-addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0", "--nats-listen", "127.0.0.1:0", "--log-format", "json")
+	d.cmd.Args = append(d.cmd.Args, extraArgs...)
 	d.cmd.Stdout, d.cmd.Stderr = d.stdout, d.stderr
 	if err := d.cmd.Start(); err != nil {
 		t.Fatalf("start floe dev: %v", err)

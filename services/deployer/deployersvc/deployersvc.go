@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -57,10 +58,48 @@ type File struct {
 	} `yaml:"local"`
 	// Versions: version → configuration passed to its instances (e.g. DEMOAPP_ERROR_RATE).
 	Versions map[string]map[string]string `yaml:"versions"`
+	// VersionPatterns give configuration to every version matching a glob
+	// (path.Match syntax, e.g. "*-faulty*"), in order; an exact Versions
+	// entry is applied over them.
+	VersionPatterns []VersionPattern `yaml:"version_patterns"`
+	// Analysis is who judges canary analysis steps: "health" (default: the
+	// new version's health checks over the window) or "monitor" (the
+	// monitor's PromQL verdict; health checks decide an inconclusive one).
+	Analysis string `yaml:"analysis"`
+	// AnalysisGrace is how long after an analysis window the monitor's
+	// verdict may take before the step fails (default 1m).
+	AnalysisGrace time.Duration `yaml:"analysis_grace"`
 	// Strategies: environment → strategy parameters.
 	Strategies map[string]domain.StrategyConfig `yaml:"strategies"`
 	// CheckAttempts before a failing health check fails its step (default 3).
 	CheckAttempts int `yaml:"check_attempts"`
+}
+
+// VersionPattern is configuration for the versions matching a glob.
+type VersionPattern struct {
+	Match  string            `yaml:"match"`
+	Config map[string]string `yaml:"config"`
+}
+
+// VersionConfig is the configuration of one version: every matching
+// pattern's, in order, then the exact entry's.
+func (f File) VersionConfig(version string) map[string]string {
+	var out map[string]string
+	add := func(m map[string]string) {
+		for k, v := range m {
+			if out == nil {
+				out = map[string]string{}
+			}
+			out[k] = v
+		}
+	}
+	for _, p := range f.VersionPatterns {
+		if ok, _ := path.Match(p.Match, version); ok {
+			add(p.Config)
+		}
+	}
+	add(f.Versions[version])
+	return out
 }
 
 // Load reads path over defaults (an empty path keeps the defaults).
@@ -81,8 +120,39 @@ func Load(path string, defaults File) (File, error) {
 	return f, nil
 }
 
+// Deployer is a registered deployer.
+type Deployer struct {
+	app   string
+	local *local.Driver
+}
+
+// ProxyAddr is the bound address of an environment's proxy with the local
+// driver ("" otherwise, or before the proxy listens).
+func (d *Deployer) ProxyAddr(env string) string {
+	if d == nil || d.local == nil {
+		return ""
+	}
+	return d.local.ProxyAddr(driver.Target{Environment: env, App: d.app})
+}
+
 // Register adds the deployer to rt.
-func Register(ctx context.Context, rt *runtime.Runtime, conn *natsx.Conn, f File) error {
+func Register(ctx context.Context, rt *runtime.Runtime, conn *natsx.Conn, f File) (*Deployer, error) {
+	for i, p := range f.VersionPatterns {
+		if _, err := path.Match(p.Match, ""); err != nil {
+			return nil, fmt.Errorf("deployer: version_patterns[%d].match %q: %w", i, p.Match, err)
+		}
+	}
+	var analyzer app.Analyzer
+	switch f.Analysis {
+	case "", "health":
+	case "monitor":
+	default:
+		return nil, fmt.Errorf("deployer: analysis %q is not one of health, monitor", f.Analysis)
+	}
+	out := &Deployer{app: f.App}
+	if out.app == "" {
+		out.app = "app" // the engine's default
+	}
 	var drv driver.Driver
 	switch f.Driver {
 	case "", "local":
@@ -91,10 +161,10 @@ func Register(ctx context.Context, rt *runtime.Runtime, conn *natsx.Conn, f File
 			Registerer: rt.Metrics, Logger: logWriter{rt},
 		})
 		if err != nil {
-			return fmt.Errorf("local driver: %w", err)
+			return nil, fmt.Errorf("local driver: %w", err)
 		}
 		rt.OnShutdown("local-driver", ld.Close)
-		drv = ld
+		drv, out.local = ld, ld
 	case "exec":
 		x := f.Exec
 		ed, err := execdriver.New(execdriver.Config{
@@ -102,33 +172,36 @@ func Register(ctx context.Context, rt *runtime.Runtime, conn *natsx.Conn, f File
 			Timeout: x.Timeout, Dir: x.Dir, Env: x.Env, StateDir: x.StateDir, Logger: logWriter{rt},
 		})
 		if err != nil {
-			return fmt.Errorf("exec driver: %w", err)
+			return nil, fmt.Errorf("exec driver: %w", err)
 		}
 		drv = ed
 	default:
-		return fmt.Errorf("deployer: driver %q is not one of local, exec", f.Driver)
+		return nil, fmt.Errorf("deployer: driver %q is not one of local, exec", f.Driver)
 	}
 	store, err := eventstore.Open(ctx, conn.JS, eventstore.Options{Source: "floe/deployer", Aggregates: []string{app.Aggregate}})
 	if err != nil {
-		return fmt.Errorf("deployer event store: %w", err)
+		return nil, fmt.Errorf("deployer event store: %w", err)
 	}
 	reg, err := adapters.OpenRegistry(ctx, conn.JS)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	engine, err := app.NewEngine(store, drv, reg, nil, app.Config{
-		App: f.App, Strategies: f.Strategies, CheckAttempts: f.CheckAttempts,
-		VersionConfig: func(v string) map[string]string { return f.Versions[v] },
+	if f.Analysis == "monitor" {
+		analyzer = &app.MonitorAnalyzer{NC: conn.NC, JS: conn.JS, Stream: store.StreamName(), Grace: f.AnalysisGrace,
+			Health: &app.DefaultAnalyzer{Driver: drv, Interval: time.Second}}
+	}
+	engine, err := app.NewEngine(store, drv, reg, analyzer, app.Config{
+		App: f.App, Strategies: f.Strategies, CheckAttempts: f.CheckAttempts, VersionConfig: f.VersionConfig,
 	}, rt.Log.With().Str("component", "deployer").Logger())
 	if err != nil {
-		return err
+		return nil, err
 	}
 	srv, err := ports.NewServer(engine, store, rt.Authz, conn.NC)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if err := rt.Register(&deployv1.DeployService_ServiceDesc, srv, ports.Rules()); err != nil {
-		return err
+		return nil, err
 	}
 	rt.Go("deployer-engine", engine.Run)
 	rt.Go("deployer-promotions", func(ctx context.Context) error {
@@ -150,7 +223,7 @@ func Register(ctx context.Context, rt *runtime.Runtime, conn *natsx.Conn, f File
 		})
 	})
 	rt.AddReadiness("event-log", store.CheckStream)
-	return nil
+	return out, nil
 }
 
 // logWriter sends driver output lines to the runtime's log.

@@ -28,6 +28,15 @@ import (
 	"github.com/penguinmails/floe/services/monitor/rules"
 )
 
+// AlertRule and Trigger are the monitor's definitions, for configuring it in code.
+type (
+	AlertRule = domain.AlertRule
+	Trigger   = domain.Trigger
+)
+
+// DefaultRules are the guide's two rollback triggers and their named metrics.
+func DefaultRules() rules.Set { return rules.Default() }
+
 // Config is the monitor's flag/env configuration.
 type Config struct {
 	File string `env:"FLOE_MONITOR_CONFIG" flag:"monitor-config" usage:"monitor YAML: metric source (embedded scrape targets or a Prometheus URL), evaluation interval, rules file, analysis policy"`
@@ -57,7 +66,7 @@ type File struct {
 	// created when they do not exist yet; without one, the guide's two
 	// default triggers are.
 	Rules string `yaml:"rules"`
-	// RuleSet is used instead of Rules when set (floe dev, tests).
+	// RuleSet is used when Rules is empty (floe dev's defaults).
 	RuleSet *rules.Set `yaml:"-"`
 	// Analysis judges canary analysis steps.
 	Analysis *domain.AnalysisPolicy `yaml:"analysis"`
@@ -125,13 +134,13 @@ func Register(ctx context.Context, rt *runtime.Runtime, conn *natsx.Conn, dataDi
 	}
 	set := rules.Default()
 	switch {
-	case f.RuleSet != nil:
-		set = *f.RuleSet
 	case f.Rules != "":
 		var err error
 		if set, err = rules.Load(f.Rules); err != nil {
 			return err
 		}
+	case f.RuleSet != nil:
+		set = *f.RuleSet
 	}
 	interval := f.Interval
 	if interval == 0 {

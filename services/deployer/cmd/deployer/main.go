@@ -31,7 +31,8 @@ func main() {
 			if err != nil {
 				return err
 			}
-			return deployersvc.Register(ctx, rt, conn, file)
+			_, err = deployersvc.Register(ctx, rt, conn, file)
+			return err
 		})
 	stop()
 	if err != nil {

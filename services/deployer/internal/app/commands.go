@@ -102,7 +102,7 @@ func (e *Engine) OnRollbackTriggered(ctx context.Context, cause *eventstore.Reco
 	if !d.Active() || d.RollingBack {
 		return nil
 	}
-	reason := fmt.Sprintf("%s: %s %s %g observed %g for %.0fs", rt.GetTrigger(), rt.GetMetric(), rt.GetOperator(), rt.GetThreshold(), rt.GetObserved(), rt.GetSustainedSeconds())
+	reason := fmt.Sprintf("%s: %s %s %g, observed %.4g for %.0fs", rt.GetTrigger(), rt.GetMetric(), rt.GetOperator(), rt.GetThreshold(), rt.GetObserved(), rt.GetSustainedSeconds())
 	_, err = e.Rollback(ctx, id, reason, "monitor")
 	var pe *errs.PreconditionError
 	if errors.As(err, &pe) {

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -503,7 +504,11 @@ func (e *Engine) perform(ctx context.Context, d *domain.Deployment, t driver.Tar
 		}
 		return "", fmt.Sprintf("health check of %s failed %d times: %v", d.Version, e.cfg.CheckAttempts, last), nil
 	case deployv1.StepKind_STEP_KIND_ANALYSIS:
-		pass, summary, err := e.analyzer.Analyze(ctx, d, s.GetDuration().AsDuration())
+		actx, interrupted := e.interruptible(ctx, d.ID, wake)
+		pass, summary, err := e.analyzer.Analyze(actx, d, s.GetDuration().AsDuration())
+		if interrupted() {
+			return "", "", &errs.ConflictError{Message: "analysis interrupted: the deployment is rolling back or aborted"}
+		}
 		if err != nil {
 			return "", "", err
 		}
@@ -576,6 +581,37 @@ func sleep(ctx context.Context, d time.Duration, wake chan struct{}) bool {
 func backoff(failures *int) time.Duration {
 	*failures++
 	return min(time.Duration(1<<min(*failures, 5))*100*time.Millisecond, 5*time.Second)
+}
+
+// interruptible derives a context for a long step that is cancelled when a
+// command wakes the runner and the deployment turns out to be rolling back
+// or aborted (a pause still waits for the step's end). interrupted reports
+// whether that happened; call it once the step returns, to release the watcher.
+func (e *Engine) interruptible(ctx context.Context, id string, wake chan struct{}) (context.Context, func() bool) {
+	sctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	var hit atomic.Bool
+	go func() {
+		for {
+			select {
+			case <-done:
+				return
+			case <-sctx.Done():
+				return
+			case <-wake:
+				if d, _, err := e.Load(sctx, id); err == nil && (d.RollingBack || d.Aborted) {
+					hit.Store(true)
+					cancel()
+					return
+				}
+			}
+		}
+	}()
+	return sctx, func() bool {
+		close(done)
+		cancel()
+		return hit.Load()
+	}
 }
 
 // DefaultAnalyzer passes an analysis when the new version stays healthy for

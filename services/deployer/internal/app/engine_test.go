@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
@@ -64,11 +66,14 @@ type rig struct {
 
 // newRig runs an engine with the real local driver (demoapp processes behind
 // the weighted proxy) on a real embedded JetStream.
-func newRig(t testing.TB, canary []string) *rig {
+func newRig(t testing.TB, canary []string) *rig { return newRigWith(t, canary, nil) }
+
+// newRigWith is newRig with an analyzer built from the rig's connection and store (nil: the default).
+func newRigWith(t testing.TB, canary []string, analyzer func(nc *nats.Conn, js jetstream.JetStream, stream string, drv *local.Driver) app.Analyzer) *rig {
 	t.Helper()
-	_, _, js := natstest.JetStream(t)
+	_, nc, js := natstest.JetStream(t)
 	ctx, cancel := context.WithCancel(context.Background())
-	store, err := eventstore.Open(ctx, js, eventstore.Options{Source: "floe/test", Aggregates: []string{app.Aggregate, "release", "trigger"}})
+	store, err := eventstore.Open(ctx, js, eventstore.Options{Source: "floe/test", Aggregates: []string{app.Aggregate, "release", "trigger", "monitoring"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,7 +94,11 @@ func newRig(t testing.TB, canary []string) *rig {
 	}
 	cfg := domain.DefaultStrategyConfig()
 	cfg.Canary.Steps = canary
-	eng, err := app.NewEngine(store, drv, reg, nil, app.Config{App: "demo", Strategies: map[string]domain.StrategyConfig{"production": cfg}, CheckAttempts: 2}, zerolog.Nop())
+	var an app.Analyzer
+	if analyzer != nil {
+		an = analyzer(nc, js, store.StreamName(), drv)
+	}
+	eng, err := app.NewEngine(store, drv, reg, an, app.Config{App: "demo", Strategies: map[string]domain.StrategyConfig{"production": cfg}, CheckAttempts: 2}, zerolog.Nop())
 	if err != nil {
 		t.Fatal(err)
 	}

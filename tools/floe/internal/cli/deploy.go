@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 	"text/tabwriter"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	deployv1 "github.com/penguinmails/floe/proto/gen/floe/deploy/v1"
+	monitorv1 "github.com/penguinmails/floe/proto/gen/floe/monitor/v1"
 	"github.com/penguinmails/floe/services/deployer/deployersvc"
 )
 
@@ -128,46 +130,81 @@ func newDeployWatchCmd(g *globals) *cobra.Command {
 	return &cobra.Command{
 		Use:   "watch DEPLOYMENT_ID",
 		Short: "Follow a deployment live: every step, pause, breach and rollback as it happens",
-		Long:  "watch prints the deployment, then reprints it on every change until it finishes or you press Ctrl-C.",
-		Args:  cobra.ExactArgs(1),
+		Long: `watch prints the deployment, then reprints it on every change until it finishes
+or you press Ctrl-C. Interleaved are the monitor's findings about it ("monitor:"
+lines): trigger breaches starting and clearing, rollback triggers firing and
+analysis verdicts (with -o json, only the deployment messages are printed).`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			conn, err := g.dial()
 			if err != nil {
 				return err
 			}
 			defer conn.Close()
-			ctx := cmd.Context()
-			stream, err := deployClient(conn).WatchDeployment(ctx, &deployv1.WatchDeploymentRequest{DeploymentId: args[0]})
+			_, err = watchDeployment(cmd.Context(), g, conn, args[0])
+			return err
+		},
+	}
+}
+
+// watchDeployment prints a deployment and every change to it, with the
+// monitor's events about it, until it finishes (returning its final state)
+// or ctx ends (returning nil, nil).
+func watchDeployment(ctx context.Context, g *globals, conn *grpc.ClientConn, id string) (*deployv1.Deployment, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stream, err := deployClient(conn).WatchDeployment(ctx, &deployv1.WatchDeploymentRequest{DeploymentId: id})
+	if err != nil {
+		return nil, err
+	}
+	var mu sync.Mutex // one writer at a time
+	if g.output != "json" {
+		go func() {
+			// The monitor's view of the deployment; a server without one (or a
+			// caller without monitor.read) just shows no monitor lines.
+			ms, err := monitorv1.NewMonitorServiceClient(conn).WatchAlerts(ctx, &monitorv1.WatchAlertsRequest{DeploymentId: id})
 			if err != nil {
-				return err
+				return
 			}
 			for {
-				msg, err := stream.Recv()
-				if errors.Is(err, io.EOF) || status.Code(err) == codes.Canceled || ctx.Err() != nil {
-					return nil
-				}
+				ev, err := ms.Recv()
 				if err != nil {
-					return err
+					return
 				}
-				if g.output == "json" {
-					if err := printJSON(g.out, msg); err != nil {
-						return err
-					}
-				} else {
-					event := msg.GetEvent()
-					if event == "" {
-						event = "current state"
-					}
-					fmt.Fprintf(g.out, "── %s  %s\n", time.Now().Format("15:04:05"), event)
-					printDeployment(g.out, msg.GetDeployment())
-				}
-				switch msg.GetDeployment().GetStatus() {
-				case deployv1.DeploymentStatus_DEPLOYMENT_STATUS_SUCCEEDED, deployv1.DeploymentStatus_DEPLOYMENT_STATUS_FAILED,
-					deployv1.DeploymentStatus_DEPLOYMENT_STATUS_ROLLED_BACK, deployv1.DeploymentStatus_DEPLOYMENT_STATUS_ABORTED:
-					return nil
-				}
+				mu.Lock()
+				fmt.Fprintf(g.out, "── %s  monitor: %s\n", time.Now().Format("15:04:05"), ev.GetSummary())
+				mu.Unlock()
 			}
-		},
+		}()
+	}
+	for {
+		msg, err := stream.Recv()
+		if errors.Is(err, io.EOF) || status.Code(err) == codes.Canceled || ctx.Err() != nil {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		mu.Lock()
+		if g.output == "json" {
+			err = printJSON(g.out, msg)
+		} else {
+			event := msg.GetEvent()
+			if event == "" {
+				event = "current state"
+			}
+			fmt.Fprintf(g.out, "── %s  %s\n", time.Now().Format("15:04:05"), event)
+			printDeployment(g.out, msg.GetDeployment())
+		}
+		mu.Unlock()
+		if err != nil {
+			return nil, err
+		}
+		switch d := msg.GetDeployment(); d.GetStatus() {
+		case deployv1.DeploymentStatus_DEPLOYMENT_STATUS_SUCCEEDED, deployv1.DeploymentStatus_DEPLOYMENT_STATUS_FAILED,
+			deployv1.DeploymentStatus_DEPLOYMENT_STATUS_ROLLED_BACK, deployv1.DeploymentStatus_DEPLOYMENT_STATUS_ABORTED:
+			return d, nil
+		}
 	}
 }
 

@@ -79,6 +79,7 @@ user, or the one named by --as (env FLOE_AS).`,
 	pf.DurationVar(&g.timeout, "timeout", 30*time.Second, "time limit for each call")
 
 	root.AddCommand(newDevCmd(out), newWhoAmICmd(g), newInfoCmd(g), newReleaseCmd(g), newDeployCmd(g), newAuditCmd(g), newDemoappCmd(), newVersionCmd(out))
+	root.AddCommand(newDemoCmd(g))
 	return root
 }
 

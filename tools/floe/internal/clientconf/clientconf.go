@@ -25,6 +25,8 @@ type Credentials struct {
 	Admin string `yaml:"admin"`
 	// NATS is the embedded NATS client URL, for event subscribers.
 	NATS string `yaml:"nats"`
+	// Proxies are the demo app's proxy addresses by environment (the local driver's).
+	Proxies map[string]string `yaml:"proxies,omitempty"`
 	// DefaultUser is used when the CLI is given no --as.
 	DefaultUser string `yaml:"default_user"`
 	// Users are the development principals with their plain tokens.

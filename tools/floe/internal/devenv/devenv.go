@@ -21,6 +21,7 @@ import (
 	"github.com/penguinmails/floe/libs/runtime"
 	auditv1 "github.com/penguinmails/floe/proto/gen/floe/audit/v1"
 	"github.com/penguinmails/floe/services/deployer/deployersvc"
+	"github.com/penguinmails/floe/services/monitor/monitorsvc"
 	"github.com/penguinmails/floe/services/release/releasesvc"
 	"github.com/penguinmails/floe/tools/floe/internal/clientconf"
 )
@@ -58,6 +59,8 @@ type Config struct {
 	Release releasesvc.Config
 	// Deployer configures the deployer (its file overrides DeployerDefaults).
 	Deployer deployersvc.Config
+	// Monitor configures the monitor (its file overrides MonitorDefaults).
+	Monitor monitorsvc.Config
 	// CheckpointInterval is how often a new checkpoint is signed while the log grows.
 	CheckpointInterval time.Duration `env:"FLOE_CHECKPOINT_INTERVAL" flag:"checkpoint-interval" default:"1m" usage:"how often to sign a Merkle checkpoint of the event log while it grows"`
 }
@@ -150,7 +153,7 @@ func Run(ctx context.Context, opts Options) error {
 		return err
 	})
 
-	// The services, as they are built (gate, deployer, flag, monitor, notifier to come).
+	// The services, as they are built (gate, flag and notifier to come).
 	if err := releasesvc.Register(ctx, rt, conn, opts.Config.Release); err != nil {
 		_ = conn.Close()
 		return fmt.Errorf("release service: %w", err)
@@ -160,9 +163,19 @@ func Run(ctx context.Context, opts Options) error {
 		_ = conn.Close()
 		return err
 	}
-	if err := deployersvc.Register(ctx, rt, conn, deployCfg); err != nil {
+	deployer, err := deployersvc.Register(ctx, rt, conn, deployCfg)
+	if err != nil {
 		_ = conn.Close()
 		return fmt.Errorf("deployer: %w", err)
+	}
+	monitorCfg, err := monitorsvc.Load(opts.Config.Monitor.File, MonitorDefaults())
+	if err != nil {
+		_ = conn.Close()
+		return err
+	}
+	if err := monitorsvc.Register(ctx, rt, conn, cfg.NATS.DataDir, monitorCfg); err != nil {
+		_ = conn.Close()
+		return fmt.Errorf("monitor: %w", err)
 	}
 
 	if err := rt.Listen(); err != nil {
@@ -170,6 +183,12 @@ func Run(ctx context.Context, opts Options) error {
 		return err
 	}
 	creds.Server, creds.Admin, creds.NATS = rt.GRPCAddr(), rt.AdminAddr(), conn.ClientURL()
+	creds.Proxies = map[string]string{}
+	for _, env := range []string{"development", "staging", "production"} {
+		if addr := deployer.ProxyAddr(env); addr != "" {
+			creds.Proxies[env] = addr
+		}
+	}
 	credsPath := filepath.Join(cfg.NATS.DataDir, clientconf.FileName)
 	if err := clientconf.Write(credsPath, creds); err != nil {
 		_ = conn.Close()
@@ -196,6 +215,41 @@ func DeployerDefaults() deployersvc.File {
 	canary.Canary.Steps = []string{"setWeight 20", "pause 20s", "analysis 20s", "setWeight 50", "pause 20s", "analysis 20s"}
 	canary.BlueGreen.ScaleDownDelay = 10 * time.Second
 	f.Strategies = map[string]deployersvc.StrategyConfig{"development": canary, "staging": canary, "production": canary}
+	// Analysis steps take the monitor's verdict. Versions tagged -faulty fail a
+	// fifth of their requests, -slow answer in about 6 s (for the demo, and to
+	// try the rollback triggers by hand).
+	f.Analysis = "monitor"
+	f.VersionPatterns = []deployersvc.VersionPattern{
+		{Match: "*-faulty*", Config: map[string]string{"DEMOAPP_ERROR_RATE": "0.2"}},
+		{Match: "*-slow*", Config: map[string]string{"DEMOAPP_LATENCY": "6s"}},
+	}
+	return f
+}
+
+// MonitorDefaults is floe dev's monitor: the embedded metric store fed from
+// this process's own registry every 5 s (which holds the deployer's proxy
+// metrics), the guide's two rollback triggers with their named metrics
+// measured at the proxies and durations short enough to watch (20 s instead
+// of 300 s and 180 s), and one alert rule.
+func MonitorDefaults() monitorsvc.File {
+	var f monitorsvc.File
+	f.Source, f.Interval = "embedded", 5*time.Second
+	f.Embedded.Targets = []monitorsvc.Target{{URL: "self"}}
+	set := monitorsvc.DefaultRules()
+	set.Metrics = map[string]string{
+		"error_rate":        `sum(rate(floe_proxy_requests_total{code=~"5.."}[30s])) / sum(rate(floe_proxy_requests_total[30s]))`,
+		"response_time_p95": `histogram_quantile(0.95, sum by (le) (rate(floe_proxy_request_duration_seconds_bucket[30s])))`,
+	}
+	for i := range set.Triggers {
+		set.Triggers[i].Duration = 20 * time.Second
+	}
+	set.AlertRules = append(set.AlertRules, monitorsvc.AlertRule{
+		Name:        "high_error_rate",
+		Description: "More than 5% of a version's requests fail (the guide's High Error Rate, per environment and version)",
+		Condition:   `sum by (environment, version) (rate(floe_proxy_requests_total{code=~"5.."}[1m])) / sum by (environment, version) (rate(floe_proxy_requests_total[1m])) > 0.05`,
+		Severity:    "critical", Channels: []string{"slack", "email", "sms"}, For: 30 * time.Second, Cooldown: 5 * time.Minute, Enabled: true, Version: 1,
+	})
+	f.RuleSet = &set
 	return f
 }
 
@@ -248,5 +302,10 @@ func printBanner(out io.Writer, c *clientconf.Credentials, credsPath string, cfg
 			fmt.Fprintf(out, "  %-6s %-16s %s\n", u.ID, u.Roles[0], u.Token)
 		}
 	}
-	fmt.Fprintln(out, "Try: floe whoami  (or floe --as alice whoami),  floe audit verify.  Stop with Ctrl-C.")
+	for _, env := range []string{"development", "staging", "production"} {
+		if addr := c.Proxies[env]; addr != "" {
+			fmt.Fprintf(out, "  %-10s http://%s   (the demo app's proxy)\n", env, addr)
+		}
+	}
+	fmt.Fprintln(out, "Try: floe whoami,  floe demo rollback (a failing canary rolled back by the monitor),  floe audit verify.  Stop with Ctrl-C.")
 }

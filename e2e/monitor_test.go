@@ -1,0 +1,141 @@
+package e2e
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/penguinmails/floe/libs/eventstore"
+	deployv1 "github.com/penguinmails/floe/proto/gen/floe/deploy/v1"
+	monitorv1 "github.com/penguinmails/floe/proto/gen/floe/monitor/v1"
+)
+
+// TestDemoRollback runs `floe demo rollback` against `floe dev` on the local
+// driver, with the monitor evaluating every second and an error_rate trigger
+// of 10% sustained for 3 s: the canary of a demo-app version failing 20% of
+// its requests is rolled back by the monitor, at the first evaluation at or
+// after the sustain duration, and the log says why.
+func TestDemoRollback(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	dataDir := t.TempDir()
+	const interval, sustain = time.Second, 3 * time.Second
+	write := func(name, content string) string {
+		p := filepath.Join(dataDir, name)
+		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	write("rules.yaml", `metrics:
+  error_rate: sum(rate(floe_proxy_requests_total{code=~"5.."}[10s])) / sum(rate(floe_proxy_requests_total[10s]))
+rollback_triggers:
+  - {name: error_rate, metric: error_rate, operator: ">", threshold: 0.1, duration: 3, action: rollback, cooldown: 60}
+`)
+	monitorCfg := write("monitor.yaml", "interval: 1s\nembedded: {targets: [{url: self}]}\nrules: rules.yaml\n")
+	// The canary pauses long enough for the trigger to act first.
+	deployerCfg := write("deployer-e2e.yaml", `local:
+  proxies: {development: "127.0.0.1:0", staging: "127.0.0.1:0", production: "127.0.0.1:0"}
+strategies:
+  development:
+    canary: {steps: ["setWeight 20", "pause 90s", "setWeight 100"]}
+`)
+	d := startDev(t, dataDir, "--monitor-config", monitorCfg, "--deployer-config", deployerCfg)
+	env := []string{"FLOE_CREDENTIALS=" + filepath.Join(dataDir, "dev-credentials.yaml"), "FLOE_TOKEN=", "FLOE_SERVER=", "FLOE_NATS_URL="}
+
+	out, err := runCLI(t, ctx, env, "demo", "rollback", "--rps", "50")
+	if err != nil {
+		t.Fatalf("floe demo rollback: %v\n%s\nserver stderr:\n%s", err, out, d.stderr)
+	}
+	for _, want := range []string{"Nothing runs in development yet", "monitor: trigger error_rate breach started", "monitor: ROLLBACK triggered by error_rate", "RollbackStarted", "ended ROLLED_BACK"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("demo output lacks %q:\n%s", want, out)
+		}
+	}
+	m := regexp.MustCompile(`Deployment (\S+) ended ROLLED_BACK`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("no rolled-back deployment in the output:\n%s", out)
+	}
+	id := m[1]
+
+	// The log: the monitor's evaluations and firing, and the deployer's rollback naming it.
+	nc, err := nats.Connect(d.creds.NATS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	store, err := eventstore.Open(ctx, js, eventstore.Options{Source: "floe/e2e", Aggregates: []string{"monitoring", "deployment"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mon, err := store.Load(ctx, "monitoring", id, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fired *monitorv1.TriggerEvaluated
+	var triggered *monitorv1.RollbackTriggered
+	var triggeredSeq uint64
+	for _, e := range mon.Events {
+		msg, err := e.Decode()
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch ev := msg.(type) {
+		case *monitorv1.TriggerEvaluated:
+			if ev.GetKind() == "fired" {
+				fired = ev
+			}
+		case *monitorv1.RollbackTriggered:
+			if triggered != nil {
+				t.Errorf("a second RollbackTriggered: %v", ev)
+			}
+			triggered, triggeredSeq = ev, e.Seq
+		}
+	}
+	if fired == nil || triggered == nil {
+		t.Fatalf("no firing recorded for %s: %d monitoring events", id, len(mon.Events))
+	}
+	// Fired at the first evaluation at or after the sustain duration: the
+	// breach had lasted at least 3 s and less than 3 s plus one interval.
+	if got := fired.GetSustained().AsDuration(); got < sustain || got >= sustain+interval {
+		t.Errorf("fired with the breach sustained %s; want in [%s, %s)", got, sustain, sustain+interval)
+	}
+	if triggered.GetObserved() <= 0.1 || triggered.GetRuleVersion() != 1 || triggered.GetEnvironment() != "development" ||
+		!strings.Contains(triggered.GetVersion(), "-faulty.") || !strings.Contains(fired.GetQuery(), `version="`+triggered.GetVersion()+`"`) {
+		t.Errorf("RollbackTriggered %v (query %s)", triggered, fired.GetQuery())
+	}
+	dep, err := store.Load(ctx, "deployment", id, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rollback *eventstore.RecordedEvent
+	for _, e := range dep.Events {
+		if e.Name == "RollbackStarted" {
+			rollback = e
+		}
+	}
+	if rollback == nil {
+		t.Fatal("no RollbackStarted in the deployment")
+	}
+	var rs deployv1.RollbackStarted
+	if err := rollback.DecodeInto(&rs); err != nil {
+		t.Fatal(err)
+	}
+	if rs.GetTrigger() != "monitor" || !strings.HasPrefix(rs.GetReason(), "error_rate:") || rollback.Seq < triggeredSeq {
+		t.Errorf("RollbackStarted %v at %d (trigger at %d)", &rs, rollback.Seq, triggeredSeq)
+	}
+	if out, err := runCLI(t, ctx, env, "audit", "verify"); err != nil || !strings.Contains(out, "OK") {
+		t.Errorf("audit verify: %v\n%s", err, out)
+	}
+}
