@@ -45,9 +45,27 @@ func Execute(ctx context.Context, args []string, out, errOut io.Writer) error {
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
 	if err != nil {
+		var ee *exitError
+		if errors.As(err, &ee) {
+			return &exitError{code: ee.code, err: errors.New(errs.Describe(err))}
+		}
 		return errors.New(errs.Describe(err))
 	}
 	return nil
+}
+
+// ExitCode is the process exit status for an error Execute returned: 0 for
+// nil, the command's own status where it has one (`floe rules test`: 2 for an
+// unusable file), else 1.
+func ExitCode(err error) int {
+	var ee *exitError
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &ee):
+		return ee.code
+	}
+	return 1
 }
 
 func newRoot(out, errOut io.Writer) *cobra.Command {
@@ -79,6 +97,7 @@ user, or the one named by --as (env FLOE_AS).`,
 	pf.DurationVar(&g.timeout, "timeout", 30*time.Second, "time limit for each call")
 
 	root.AddCommand(newDevCmd(out), newWhoAmICmd(g), newInfoCmd(g), newReleaseCmd(g), newDeployCmd(g), newAuditCmd(g), newDemoappCmd(), newVersionCmd(out))
+	root.AddCommand(newMonitorCmds(g)...)
 	root.AddCommand(newDemoCmd(g))
 	return root
 }

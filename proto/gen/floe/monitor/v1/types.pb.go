@@ -28,7 +28,7 @@ const (
 // alert: inactive → pending (for `for`) → firing → resolved.
 type AlertRule struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// 1-64 of [A-Za-z0-9_.-], starting with a letter or digit.
+	// 1-64 of [A-Za-z0-9_-], starting with a letter or digit (names are event subject tokens).
 	Name        string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
 	Description string `protobuf:"bytes,2,opt,name=description,proto3" json:"description,omitempty"`
 	// PromQL; the alert holds for every series it returns (e.g. `... > 0.05`).
@@ -146,7 +146,7 @@ func (x *AlertRule) GetVersion() uint64 {
 // a sustained duration (the release guide's RollbackTrigger).
 type RollbackTrigger struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// 1-64 of [A-Za-z0-9_.-], starting with a letter or digit.
+	// 1-64 of [A-Za-z0-9_-], starting with a letter or digit (names are event subject tokens).
 	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
 	// A named metric of the monitor's catalogue (e.g. error_rate) or PromQL.
 	// The monitor adds the deployment's environment and version matchers.
