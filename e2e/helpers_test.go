@@ -192,3 +192,20 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// waitSeeded waits until the monitor of a fresh `floe dev` has created its
+// default rules (it does so just after start), so tests can count events.
+func waitSeeded(t *testing.T, ctx context.Context, env []string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		out, err := runCLI(t, ctx, env, "rules", "list")
+		if err == nil && strings.Contains(out, "high_error_rate") && strings.Contains(out, "error_rate") && strings.Contains(out, "response_time_p95") {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the monitor's default rules did not appear: %v\n%s", err, out)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}

@@ -68,7 +68,7 @@ func (e *env) appendEvents(t *testing.T, n int) {
 			t.Fatal(err)
 		}
 		id := fmt.Sprintf("o%d", last%3+1)
-		if _, err := e.store.Append(actorCtx(t), "order", id, e.versions[id], eventstore.Event{Message: wrapperspb.String(fmt.Sprintf("event %d", last+1))}); err != nil {
+		if _, err := e.store.Append(actorCtx(t), "order", id, e.versions[id], eventstore.Event{Message: wrapperspb.String(fmt.Sprintf("event %d: <a> && b > c", last+1))}); err != nil {
 			t.Fatalf("append: %v", err)
 		}
 		e.versions[id]++
@@ -527,14 +527,14 @@ func TestBundleVerification(t *testing.T) {
 		{name: "sub-range 3..6", from: 3, to: 6, want: summary{OK: true, Events: 4, FirstSeq: 3, LastSeq: 6, Checkpoints: 2, SignedSize: 10}},
 		{name: "edited data, same length", edit: func(t *testing.T, text string) string {
 			return editEvent(t, text, 5, func(l string) string {
-				if !strings.Contains(l, `"data":"event 5"`) {
+				if !strings.Contains(l, `"data":"event 5:`) {
 					t.Fatalf("event line without its data: %s", l)
 				}
-				return strings.Replace(l, `"data":"event 5"`, `"data":"event 9"`, 1)
+				return strings.Replace(l, `"data":"event 5:`, `"data":"event 9:`, 1)
 			})
 		}, want: summary{Events: 10, FirstSeq: 1, LastSeq: 10, Checkpoints: 2, SignedSize: 10, FirstBadSeq: 5, FirstBadKind: audit.KindEdited}},
 		{name: "edited data in a sub-range", from: 3, to: 6, edit: func(t *testing.T, text string) string {
-			return editEvent(t, text, 4, func(l string) string { return strings.Replace(l, `"data":"event 4"`, `"data":"event 0"`, 1) })
+			return editEvent(t, text, 4, func(l string) string { return strings.Replace(l, `"data":"event 4:`, `"data":"event 0:`, 1) })
 		}, want: summary{Events: 4, FirstSeq: 3, LastSeq: 6, Checkpoints: 2, SignedSize: 10, FirstBadSeq: 4, FirstBadKind: audit.KindEdited}},
 		{name: "event line removed", edit: func(t *testing.T, text string) string {
 			return editEvent(t, text, 5, func(string) string { return "" })

@@ -2,6 +2,7 @@ package audit
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"encoding/json"
@@ -42,7 +43,7 @@ type bundleLine struct {
 	Subject string              `json:"subject,omitempty"`
 	Headers map[string][]string `json:"headers,omitempty"`
 	Data    json.RawMessage     `json:"data,omitempty"`
-	DataB64 []byte              `json:"data_b64,omitempty"` // when the body is not valid JSON
+	DataB64 []byte              `json:"data_b64,omitempty"` // when the body would not survive embedding byte for byte
 }
 
 // ExportStats says what an export wrote.
@@ -67,6 +68,7 @@ func Export(ctx context.Context, src Source, pub ed25519.PublicKey, from, to uin
 	}
 	bw := bufio.NewWriterSize(w, 1<<20)
 	enc := json.NewEncoder(bw)
+	enc.SetEscapeHTML(false)
 	origin := ""
 	if len(cps) > 0 {
 		origin = cps[0].Origin
@@ -98,7 +100,7 @@ func Export(ctx context.Context, src Source, pub ed25519.PublicKey, from, to uin
 			}
 			line.Headers[k] = v
 		}
-		if json.Valid(m.Data) {
+		if embeddable(m.Data) {
 			line.Data = m.Data
 		} else {
 			line.DataB64 = m.Data
@@ -211,3 +213,19 @@ func (b *Bundle) Checkpoints(context.Context) ([]*Checkpoint, error) { return b.
 
 // Range implements Source.
 func (b *Bundle) Range() (uint64, uint64) { return b.from, b.to }
+
+// embeddable reports whether an event body can be embedded in a bundle line
+// as JSON and read back byte for byte: it is valid JSON already in the
+// compact form the encoder writes (encoding/json compacts an embedded
+// RawMessage, and protojson output may contain spaces). Other bodies are
+// written base64-encoded, since their hash covers their exact bytes.
+func embeddable(data []byte) bool {
+	if !json.Valid(data) {
+		return false
+	}
+	var buf bytes.Buffer
+	if err := json.Compact(&buf, data); err != nil {
+		return false
+	}
+	return bytes.Equal(buf.Bytes(), data)
+}
