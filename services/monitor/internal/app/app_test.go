@@ -329,3 +329,62 @@ func TestHealthyCanaryPassesAnalysis(t *testing.T) {
 		t.Error("a healthy canary was rolled back")
 	}
 }
+
+// TestTwoMonitorsOneRollback: two monitor instances evaluating the same
+// deployment at the same moments (as two replicas would) record each
+// evaluation once — the second append conflicts and is dropped — and the
+// breach yields exactly one RollbackTriggered.
+func TestTwoMonitorsOneRollback(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	if _, err := h.svc.CreateTrigger(h.ctx, errorRateTrigger()); err != nil {
+		t.Fatal(err)
+	}
+	startDeployment(h, "r3-staging-1", "1.3.0")
+	first := h.svc
+	catalog := app.NewCatalog()
+	go func() { _ = catalog.Run(h.ctx, h.js, h.store.StreamName()) }()
+	<-catalog.Ready()
+	second, err := app.New(h.store, h.tsdb, nil, catalog, app.Config{Interval: 5 * time.Second, Metrics: map[string]string{
+		"error_rate": `sum(rate(reqs{code="500"}[20s])) / sum(rate(reqs[20s]))`,
+	}}, zerolog.Nop(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	second.SetClock(h.clock)
+	var total float64
+	for i := 0; i < 14; i++ {
+		h.advance(5 * time.Second)
+		total += 50
+		h.traffic("staging", "1.3.0", total, total*0.3)
+		var wg sync.WaitGroup
+		for _, s := range []*app.Service{first, second} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if err := s.Tick(h.ctx); err != nil {
+					t.Errorf("tick: %v", err)
+				}
+			}()
+		}
+		wg.Wait()
+	}
+	evs := h.events("r3-staging-1")
+	if n := len(rollbacks(evs)); n != 1 {
+		t.Errorf("%d RollbackTriggered, want 1", n)
+	}
+	// One evaluation per trigger per moment: no timestamp twice.
+	seen := map[time.Time]bool{}
+	for _, m := range evs {
+		if te, ok := m.(*monitorv1.TriggerEvaluated); ok {
+			at := te.GetAt().AsTime()
+			if seen[at] {
+				t.Errorf("evaluation at %s recorded twice", at)
+			}
+			seen[at] = true
+		}
+	}
+	if len(seen) < 10 {
+		t.Errorf("only %d evaluations recorded over 14 rounds", len(seen))
+	}
+}

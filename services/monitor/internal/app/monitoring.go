@@ -131,6 +131,17 @@ func (m *Monitoring) Apply(msg proto.Message) domain.Decision {
 	return domain.Decision{Kind: domain.KindNone}
 }
 
+// LastEvaluation is the time of the latest recorded evaluation (zero: none).
+func (m *Monitoring) LastEvaluation() time.Time {
+	var last time.Time
+	for _, e := range m.Last {
+		if at := tsTime(e.GetAt()); at.After(last) {
+			last = at
+		}
+	}
+	return last
+}
+
 // Evaluation is one trigger's sample to record.
 type Evaluation struct {
 	Trigger domain.Trigger

@@ -511,6 +511,12 @@ func (s *Service) evaluateDeployment(ctx context.Context, id string, at time.Tim
 	if !m.Deployment.Covers(at) {
 		return nil
 	}
+	// Another instance (or this one before a restart) evaluated moments ago:
+	// replicas share the work instead of doubling it, and a moment is never
+	// recorded twice.
+	if last := m.LastEvaluation(); !last.IsZero() && at.Sub(last) < s.cfg.Interval/2 {
+		return nil
+	}
 	version := m.Version
 	evaluate, deleted := m.Plan(s.catalog.Triggers())
 	var evals []Evaluation
