@@ -11,6 +11,7 @@ import (
 	"github.com/rs/zerolog"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
@@ -136,11 +137,44 @@ func (r *Runtime) unaryInterceptor(ctx context.Context, req any, info *grpc.Unar
 	return resp, err
 }
 
+// streamInterceptor also ends the stream's context when shutdown begins, so
+// long-lived watch streams return at once instead of holding the graceful
+// stop until its deadline (their clients see the stream end and reconnect).
 func (r *Runtime) streamInterceptor(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, h grpc.StreamHandler) error {
 	return r.observe(ss.Context(), info.FullMethod, streamKind(info), func(ctx context.Context) (err error) {
 		defer recoverPanic(ctx, info.FullMethod, &err)
-		return mapError(ctx, r.authn.Stream(srv, &ctxStream{ServerStream: ss, ctx: ctx}, info, h))
+		ctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		var stream grpc.ServerStream = &ctxStream{ServerStream: ss, ctx: ctx}
+		if info.FullMethod == healthpb.Health_Watch_FullMethodName {
+			// Health watchers (balancers) must see NOT_SERVING first: end
+			// their stream after its next message, or a second after.
+			hs := &sendThenStop{ServerStream: stream, stopping: r.stopping, cancel: cancel}
+			stop := context.AfterFunc(r.stopping, func() { time.AfterFunc(time.Second, cancel) })
+			defer stop()
+			stream = hs
+		} else {
+			stop := context.AfterFunc(r.stopping, cancel)
+			defer stop()
+		}
+		return mapError(ctx, r.authn.Stream(srv, stream, info, h))
 	})
+}
+
+// sendThenStop ends a stream (cancels its context) after the first message
+// it sends once stopping is done.
+type sendThenStop struct {
+	grpc.ServerStream
+	stopping context.Context
+	cancel   context.CancelFunc
+}
+
+func (s *sendThenStop) SendMsg(m any) error {
+	err := s.ServerStream.SendMsg(m)
+	if s.stopping.Err() != nil {
+		s.cancel()
+	}
+	return err
 }
 
 func streamKind(info *grpc.StreamServerInfo) string {

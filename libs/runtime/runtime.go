@@ -83,6 +83,9 @@ type Runtime struct {
 	readiness  []check
 	onShutdown []check
 	ready      atomic.Bool
+	// stopping is cancelled when shutdown begins (ends streaming RPCs).
+	stopping    context.Context
+	stopStreams context.CancelFunc
 }
 
 type worker struct {
@@ -158,6 +161,7 @@ func New(ctx context.Context, opts Options) (_ *Runtime, err error) {
 		}
 		sopts = append(sopts, grpc.Creds(credentials.NewTLS(&tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})))
 	}
+	r.stopping, r.stopStreams = context.WithCancel(context.Background())
 	r.grpc = grpc.NewServer(sopts...)
 	r.health = health.NewServer()
 	r.health.SetServingStatus("", healthpb.HealthCheckResponse_NOT_SERVING)
@@ -328,6 +332,7 @@ func (r *Runtime) Run(ctx context.Context) error {
 func (r *Runtime) shutdown(stopWorkers context.CancelFunc, wg *sync.WaitGroup) {
 	deadline := time.Now().Add(r.cfg.ShutdownTimeout)
 	r.ready.Store(false)
+	r.stopStreams()     // watch streams end now (health watchers after NOT_SERVING); unary calls finish normally
 	r.health.Shutdown() // every service NOT_SERVING, so balancers stop sending
 
 	stopped := make(chan struct{})

@@ -3,6 +3,7 @@ package runtime_test
 import (
 	"context"
 	"errors"
+	"io"
 	"net"
 	"strings"
 	"sync"
@@ -17,6 +18,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/wrapperspb"
 
 	"github.com/penguinmails/floe/libs/auth"
 	"github.com/penguinmails/floe/libs/runtime"
@@ -325,7 +327,19 @@ func TestGracefulShutdown(t *testing.T) {
 		defer mu.Unlock()
 		events = append(events, e)
 	}
+	// A watch-style stream that only ends when its context does.
+	svc := service{name: "test.v1.Streams", streams: map[string]streamFunc{
+		"Follow": func(ctx context.Context, _ string, send func(string) error) error {
+			if err := send("following"); err != nil {
+				return err
+			}
+			<-ctx.Done()
+			record("stream ended")
+			return nil
+		},
+	}}
 	ts := startServer(t, serverOptions{setup: func(t *testing.T, rt *runtime.Runtime) {
+		svc.register(t, rt, auth.Rules{"/test.v1.Streams/Follow": {Permission: "release.read"}})
 		rt.Go("worker", func(ctx context.Context) error {
 			close(workerStart)
 			<-ctx.Done()
@@ -359,21 +373,51 @@ func TestGracefulShutdown(t *testing.T) {
 		}
 	}
 	awaitStatus(healthpb.HealthCheckResponse_SERVING)
+	follow := make(chan error, 1)
+	followStarted := make(chan struct{})
+	go func() {
+		cs, err := ts.conn.NewStream(ctx, &grpc.StreamDesc{ServerStreams: true}, "/test.v1.Streams/Follow", bearer(aliceToken))
+		if err == nil {
+			err = cs.SendMsg(wrapperspb.String(""))
+		}
+		if err == nil {
+			err = cs.CloseSend()
+		}
+		if err == nil {
+			err = cs.RecvMsg(new(wrapperspb.StringValue))
+		}
+		close(followStarted)
+		if err == nil {
+			err = cs.RecvMsg(new(wrapperspb.StringValue)) // blocks until the stream ends
+		}
+		follow <- err
+	}()
+	<-followStarted
 
 	ts.cancel() // as SIGTERM would
 
-	// Balancers watching health see NOT_SERVING before the server goes away.
+	// Balancers watching health see NOT_SERVING, then their stream ends: the
+	// client does not have to go away for the graceful stop to finish.
 	awaitStatus(healthpb.HealthCheckResponse_NOT_SERVING)
-	cancelWatch() // the last in-flight RPC ends, so the graceful stop can finish
+	if _, err := watch.Recv(); err == nil {
+		t.Error("the health watch went on after NOT_SERVING")
+	}
+	// Other streams end as shutdown begins.
+	if err := <-follow; err != io.EOF {
+		t.Errorf("open stream ended with %v, want a clean end of stream", err)
+	}
 
 	if err := ts.wait(t); err != nil {
 		t.Errorf("Run after cancellation = %v, want nil", err)
 	}
+	if strings.Contains(ts.logs.String(), "did not finish in time") {
+		t.Errorf("the graceful stop had to cut RPCs off:\n%s", ts.logs.String())
+	}
 	mu.Lock()
 	got := append([]string(nil), events...)
 	mu.Unlock()
-	// Workers stop before the shutdown steps, which run last-registered first.
-	want := []string{"worker cancelled", "second step", "first step"}
+	// Streams end first; workers stop before the shutdown steps, which run last-registered first.
+	want := []string{"stream ended", "worker cancelled", "second step", "first step"}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("shutdown sequence mismatch (-want +got):\n%s", diff)
 	}

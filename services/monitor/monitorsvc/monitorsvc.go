@@ -128,7 +128,7 @@ func (f File) Validate() error {
 }
 
 // Register adds the monitor to rt.
-func Register(ctx context.Context, rt *runtime.Runtime, conn *natsx.Conn, dataDir string, f File) error {
+func Register(ctx context.Context, rt *runtime.Runtime, conn *natsx.Conn, dataDir string, f File) (err error) {
 	if err := f.Validate(); err != nil {
 		return fmt.Errorf("monitor config: %w", err)
 	}
@@ -176,10 +176,17 @@ func Register(ctx context.Context, rt *runtime.Runtime, conn *natsx.Conn, dataDi
 		if retention == 0 {
 			retention = 6 * time.Hour
 		}
-		emb, err := metrics.OpenEmbedded(dir, retention)
-		if err != nil {
-			return fmt.Errorf("monitor: %w", err)
+		emb, openErr := metrics.OpenEmbedded(dir, retention)
+		if openErr != nil {
+			return fmt.Errorf("monitor: %w", openErr)
 		}
+		// Closed at shutdown — or now, if the rest of Register fails (the
+		// runtime will not run, and the TSDB's directory lock must not leak).
+		defer func() {
+			if err != nil { // Register's result
+				_ = emb.Close()
+			}
+		}()
 		rt.OnShutdown("monitor-tsdb", func(context.Context) error { return emb.Close() })
 		src = emb
 		targets := f.Embedded.Targets

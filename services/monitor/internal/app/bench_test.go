@@ -208,11 +208,14 @@ func BenchmarkTick(b *testing.B) {
 				scrape()
 				env.tick()
 			}
-			var ds []time.Duration
+			var ds, base []time.Duration
+			heads := map[string]eventstore.Version{}
+			two := benchBatches()[1]
 			b.ReportAllocs()
 			for b.Loop() {
 				b.StopTimer()
 				scrape()
+				base = append(base, bareAppend(b, env.ctx, env.store, heads, "baseline", two))
 				b.StartTimer()
 				ds = append(ds, env.tick())
 			}
@@ -225,7 +228,12 @@ func BenchmarkTick(b *testing.B) {
 				b.Fatalf("after %d rounds: %d error_rate samples (want %d), %d firings, last %v", len(ds), got, want, len(m.Fired), m.Last["error_rate"])
 			}
 			p50 := reportDurations(b, ds, "")
-			b.ReportMetric(float64(p50.Microseconds())/1000/float64(n), "ms/deployment")
+			perDeployment := float64(p50.Microseconds()) / 1000 / float64(n)
+			b.ReportMetric(perDeployment, "ms/deployment")
+			slices.Sort(base)
+			append2 := float64(base[(len(base)-1)/2].Microseconds()) / 1000
+			b.ReportMetric(append2, "append2-p50-ms")
+			b.ReportMetric(perDeployment/append2, "x-append2")
 		})
 	}
 }
@@ -241,7 +249,9 @@ func BenchmarkTick(b *testing.B) {
 func BenchmarkDecisionLatency(b *testing.B) {
 	env := newBenchEnv(b)
 	trigger := domain.DefaultTriggers()[0]
-	var fire, prev []time.Duration
+	var fire, prev, base1, base3 []time.Duration
+	heads := map[string]eventstore.Version{}
+	batches := benchBatches()
 	i := 0
 	b.ReportAllocs()
 	for b.Loop() {
@@ -281,6 +291,14 @@ func BenchmarkDecisionLatency(b *testing.B) {
 		if rt, ok := m.Fired[0].(*monitorv1.RollbackTriggered); !ok || rt.GetSustainedSeconds() != trigger.Duration.Seconds() {
 			b.Fatalf("%s: fired %v", id, m.Fired[0])
 		}
+		// The baselines, right after the round, on the same log.
+		if i%2 == 0 {
+			base1 = append(base1, bareAppend(b, env.ctx, env.store, heads, "baseline-1", batches[0]))
+			base3 = append(base3, bareAppend(b, env.ctx, env.store, heads, "baseline-3", batches[2]))
+		} else {
+			base3 = append(base3, bareAppend(b, env.ctx, env.store, heads, "baseline-3", batches[2]))
+			base1 = append(base1, bareAppend(b, env.ctx, env.store, heads, "baseline-1", batches[0]))
+		}
 		env.deploymentEvent(id, &deployv1.RollbackStarted{Reason: trigger.Name, Trigger: "monitor"})
 		if n := len(env.svc.Catalog().Active()); n != 0 {
 			b.Fatalf("%d deployments still active", n)
@@ -288,31 +306,62 @@ func BenchmarkDecisionLatency(b *testing.B) {
 		b.StartTimer()
 	}
 	b.StopTimer()
-	reportDurations(b, fire, "")
+	p50 := reportDurations(b, fire, "")
 	reportDurations(b, prev, "-prev")
+	a1, a3 := reportDurations(b, base1, "-append1"), reportDurations(b, base3, "-append3")
+	b.ReportMetric(float64(p50)/float64(a1), "x-append1")
+	b.ReportMetric(float64(p50)/float64(a3), "x-append3")
 }
 
-// BenchmarkAppendBaseline is the raw baseline in the same run: a bare
-// store.Append to a `monitoring` aggregate on the same kind of log, of 1
-// TriggerEvaluated (a single-event append), of 2 (what a healthy round
-// appends per deployment) and of 2 + RollbackTriggered (the firing round),
-// as built by the evaluation. Reports p50/p99.
-func BenchmarkAppendBaseline(b *testing.B) {
-	at := time.Now()
-	evaluated := func(trigger string) proto.Message {
-		return &monitorv1.TriggerEvaluated{Trigger: trigger, RuleVersion: 1, At: timestamppb.New(at), Observed: 0.2, Kind: domain.KindNone,
-			Query:     `sum(rate(http_requests_total{code=~"5..",environment="staging",version="2.0.0"}[1m])) / sum(rate(http_requests_total{environment="staging",version="2.0.0"}[1m]))`,
-			Reason:    "error_rate: 0.2 > 0.1, sustained 4m45s of 5m0s",
-			Sustained: durationpb.New(285 * time.Second)}
-	}
-	fired := &monitorv1.RollbackTriggered{DeploymentId: "r0-staging-1", ReleaseId: "r0", Environment: "staging", Version: "2.0.0",
+// benchEvaluated is a TriggerEvaluated as a breaching round records it.
+func benchEvaluated(trigger string) proto.Message {
+	return &monitorv1.TriggerEvaluated{Trigger: trigger, RuleVersion: 1, At: timestamppb.Now(), Observed: 0.2, Kind: domain.KindNone,
+		Query:     `sum(rate(http_requests_total{code=~"5..",environment="staging",version="2.0.0"}[1m])) / sum(rate(http_requests_total{environment="staging",version="2.0.0"}[1m]))`,
+		Reason:    "error_rate: 0.2 > 0.1, sustained 4m45s of 5m0s",
+		Sustained: durationpb.New(285 * time.Second)}
+}
+
+// benchFired is a RollbackTriggered as the firing round records it.
+func benchFired() proto.Message {
+	return &monitorv1.RollbackTriggered{DeploymentId: "r0-staging-1", ReleaseId: "r0", Environment: "staging", Version: "2.0.0",
 		Trigger: "error_rate", RuleVersion: 1, Metric: "error_rate", Operator: ">", Threshold: 0.1, Observed: 0.2, SustainedSeconds: 300,
-		BreachStartedAt: timestamppb.New(at), Cause: domain.CauseBreach, Reason: "error_rate: 0.2 > 0.1, sustained 5m0s of 5m0s; fired rollback"}
-	for _, batch := range [][]proto.Message{
-		{evaluated("error_rate")},
-		{evaluated("error_rate"), evaluated("response_time_p95")},
-		{evaluated("error_rate"), evaluated("response_time_p95"), fired},
-	} {
+		BreachStartedAt: timestamppb.Now(), Cause: domain.CauseBreach, Reason: "error_rate: 0.2 > 0.1, sustained 5m0s of 5m0s; fired rollback"}
+}
+
+// benchBatches are the bare appends the baselines make: 1 TriggerEvaluated
+// (a single-event append), 2 (what a round appends per deployment with the
+// 2 default triggers) and 2 + RollbackTriggered (the firing round).
+func benchBatches() [][]proto.Message {
+	return [][]proto.Message{
+		{benchEvaluated("error_rate")},
+		{benchEvaluated("error_rate"), benchEvaluated("response_time_p95")},
+		{benchEvaluated("error_rate"), benchEvaluated("response_time_p95"), benchFired()},
+	}
+}
+
+// bareAppend appends msgs to a `monitoring` aggregate of its own with
+// store.Append, nothing else, and returns how long the append took.
+func bareAppend(tb testing.TB, ctx context.Context, store *eventstore.JetStreamStore, heads map[string]eventstore.Version, id string, msgs []proto.Message) time.Duration {
+	tb.Helper()
+	events := make([]eventstore.Event, len(msgs))
+	for i, m := range msgs {
+		events[i] = eventstore.Event{Message: m}
+	}
+	start := time.Now()
+	res, err := store.Append(ctx, app.AggMonitoring, id, heads[id], events...)
+	d := time.Since(start)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	heads[id] = res.Version
+	return d
+}
+
+// BenchmarkAppendBaseline is the raw baseline: a bare store.Append to a
+// `monitoring` aggregate on the same kind of log of each of benchBatches, as
+// the evaluation builds them. Reports p50/p99.
+func BenchmarkAppendBaseline(b *testing.B) {
+	for _, batch := range benchBatches() {
 		b.Run(fmt.Sprintf("events=%d", len(batch)), func(b *testing.B) {
 			_, _, js := natstest.JetStream(b)
 			ctx := eventstore.WithMeta(b.Context(), eventstore.Meta{Actor: "bench"})
@@ -320,21 +369,11 @@ func BenchmarkAppendBaseline(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			var version eventstore.Version
+			heads := map[string]eventstore.Version{}
 			var ds []time.Duration
 			b.ReportAllocs()
 			for b.Loop() {
-				events := make([]eventstore.Event, len(batch))
-				for i, m := range batch {
-					events[i] = eventstore.Event{Message: m}
-				}
-				start := time.Now()
-				res, err := store.Append(ctx, app.AggMonitoring, "r0-staging-1", version, events...)
-				ds = append(ds, time.Since(start))
-				if err != nil {
-					b.Fatal(err)
-				}
-				version = res.Version
+				ds = append(ds, bareAppend(b, ctx, store, heads, "baseline", batch))
 			}
 			reportDurations(b, ds, "")
 		})

@@ -23,6 +23,7 @@ type Catalog struct {
 	rules    map[string]domain.AlertRule
 	triggers map[string]domain.Trigger
 	active   map[string]bool
+	known    map[string]bool // "<aggregate>.<name>" of every definition ever saved
 	ready    chan struct{}
 	once     sync.Once
 }
@@ -37,7 +38,7 @@ var CatalogFilters = []string{
 
 // NewCatalog is an empty catalog; Run fills it.
 func NewCatalog() *Catalog {
-	c := &Catalog{rules: map[string]domain.AlertRule{}, triggers: map[string]domain.Trigger{}, active: map[string]bool{}, ready: make(chan struct{})}
+	c := &Catalog{rules: map[string]domain.AlertRule{}, triggers: map[string]domain.Trigger{}, active: map[string]bool{}, known: map[string]bool{}, ready: make(chan struct{})}
 	c.changed = sync.NewCond(&c.mu)
 	return c
 }
@@ -62,11 +63,13 @@ func (c *Catalog) Apply(e *eventstore.RecordedEvent) error {
 	case *monitorv1.AlertRuleSaved:
 		r := AlertRuleFromProto(ev.GetRule())
 		c.rules[r.Name] = r
+		c.known[AggAlertRule+"."+r.Name] = true
 	case *monitorv1.AlertRuleDeleted:
 		delete(c.rules, ev.GetName())
 	case *monitorv1.RollbackTriggerSaved:
 		t := TriggerFromProto(ev.GetTrigger())
 		c.triggers[t.Name] = t
+		c.known[AggTrigger+"."+t.Name] = true
 	case *monitorv1.RollbackTriggerDeleted:
 		delete(c.triggers, ev.GetName())
 	case *monitorv1.MonitoringStarted:
@@ -97,6 +100,24 @@ func (c *Catalog) WaitFor(ctx context.Context, seq uint64) error {
 		c.changed.Wait()
 	}
 	return nil
+}
+
+// Known reports whether a definition (aggregate AggAlertRule or AggTrigger)
+// of that name was ever saved, deleted since or not.
+func (c *Catalog) Known(aggregate, name string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.known[aggregate+"."+name]
+}
+
+// AwaitReady waits until the catalog has caught up with the log, or ctx ends.
+func (c *Catalog) AwaitReady(ctx context.Context) error {
+	select {
+	case <-c.ready:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // AlertRules returns the rules by name.

@@ -302,21 +302,20 @@ func (s *Service) load(ctx context.Context, aggregate, id string, fn func(proto.
 	return st.Version, nil
 }
 
-// Seed creates the rules and triggers of set that do not exist yet (the log
-// is the source of truth once they do; edits go through the API).
+// Seed creates the rules and triggers of set whose names the log has never
+// seen: the log is the source of truth once they exist, so a definition
+// edited or deleted through the API stays edited or deleted.
 func (s *Service) Seed(ctx context.Context, set rules.Set) error {
-	have := s.catalog.Triggers()
 	for _, t := range set.Triggers {
-		if _, ok := have[t.Name]; ok {
+		if s.catalog.Known(AggTrigger, t.Name) {
 			continue
 		}
 		if _, err := s.CreateTrigger(ctx, t); err != nil && !isAlreadyExists(err) {
 			return fmt.Errorf("seed trigger %s: %w", t.Name, err)
 		}
 	}
-	haveRules := s.catalog.AlertRules()
 	for _, r := range set.AlertRules {
-		if _, ok := haveRules[r.Name]; ok {
+		if s.catalog.Known(AggAlertRule, r.Name) {
 			continue
 		}
 		if _, err := s.CreateAlertRule(ctx, r); err != nil && !isAlreadyExists(err) {
@@ -470,20 +469,22 @@ func (s *Service) Run(ctx context.Context) error {
 // alert rules, then the triggers and due analyses of every active deployment.
 // Failures of one rule or deployment do not stop the others; the first is returned.
 func (s *Service) Tick(ctx context.Context) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	at := s.now()
 	start := time.Now()
 	defer func() { s.obs.tickSeconds.Observe(time.Since(start).Seconds()) }()
+	// Scraping waits on other processes: do it before taking the lock, so
+	// reads (ListAlerts) never wait for a slow target.
+	if s.scrape != nil {
+		if err := s.scrape(ctx, at); err != nil {
+			s.log.Warn().Err(err).Msg("scrape failed")
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	var first error
 	keep := func(err error) {
 		if err != nil && first == nil {
 			first = err
-		}
-	}
-	if s.scrape != nil {
-		if err := s.scrape(ctx, at); err != nil {
-			s.log.Warn().Err(err).Msg("scrape failed")
 		}
 	}
 	keep(s.evaluateAlerts(ctx, at))
@@ -662,6 +663,7 @@ func alertEvent(r domain.AlertRule, tr eval.Transition, st *eval.Series) proto.M
 func (s *Service) loadAlertBook(ctx context.Context, rule string) (*alertBook, error) {
 	type hist struct {
 		labels    map[string]string
+		value     float64 // at the last transition that saw the condition hold
 		trs       []domain.AlertTransition
 		versions  []uint64
 		cooldowns []time.Duration
@@ -677,6 +679,9 @@ func (s *Service) loadAlertBook(ctx context.Context, rule string) (*alertBook, e
 			h = &hist{labels: ch.GetLabels()}
 			byKey[ch.GetSeries()] = h
 		}
+		if ch.GetTo() == domain.AlertPending || ch.GetTo() == domain.AlertFiring {
+			h.value = ch.GetValue()
+		}
 		h.trs = append(h.trs, domain.AlertTransition{From: ch.GetFrom(), To: ch.GetTo(), At: tsTime(ch.GetAt()), Notify: ch.GetNotify(), Value: ch.GetValue(), Reason: ch.GetReason()})
 		h.versions = append(h.versions, ch.GetRuleVersion())
 		h.cooldowns = append(h.cooldowns, ch.GetCooldown().AsDuration())
@@ -688,7 +693,7 @@ func (s *Service) loadAlertBook(ctx context.Context, rule string) (*alertBook, e
 	for k, h := range byKey {
 		st := domain.RestoreAlertState(h.trs, h.versions, h.cooldowns)
 		if st.Current() != domain.AlertInactive {
-			book.series[k] = &eval.Series{Labels: h.labels, State: st}
+			book.series[k] = &eval.Series{Labels: h.labels, State: st, Value: h.value, Reason: h.trs[len(h.trs)-1].Reason}
 		}
 	}
 	return book, nil
@@ -730,7 +735,7 @@ func (s *Service) Alerts(ctx context.Context) ([]*monitorv1.Alert, error) {
 			out = append(out, &monitorv1.Alert{
 				Rule: name, RuleVersion: st.State.RuleVersion, State: st.State.Current(), Severity: r.Severity, Labels: st.Labels,
 				ActiveSince: ts(st.State.ActiveSince), FiredAt: ts(st.State.FiredAt), ResolvedAt: ts(st.State.ResolvedAt),
-				Notified: st.State.Notified, Value: noNaN(st.Value),
+				Notified: st.State.Notified, Value: noNaN(st.Value), Reason: st.Reason,
 			})
 		}
 	}

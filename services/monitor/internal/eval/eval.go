@@ -70,6 +70,8 @@ type Series struct {
 	State  domain.AlertState `json:"state"`
 	// Value is the condition's value for the series at the last evaluation that returned it.
 	Value float64 `json:"value"`
+	// Reason explains the series' last transition.
+	Reason string `json:"reason,omitempty"`
 }
 
 // Transition is a change of one series' alert state.
@@ -123,6 +125,7 @@ func Alerts(ctx context.Context, src metrics.Source, r domain.AlertRule, states 
 		}
 		tr, changed := st.State.Observe(r, held, value, at)
 		if changed {
+			st.Reason = tr.Reason
 			out = append(out, Transition{Key: k, Labels: st.Labels, AlertTransition: tr})
 		}
 		if st.State.Current() == domain.AlertInactive {

@@ -152,20 +152,25 @@ func (e *Embedded) ingest(ctx context.Context, families map[string]*dto.MetricFa
 				err = add(name, base, m.GetUntyped().GetValue())
 			case m.GetHistogram() != nil:
 				h := m.GetHistogram()
+				count := histCount(h.GetSampleCount(), h.GetSampleCountFloat())
+				hasInf := false
 				for _, b := range h.GetBucket() {
+					hasInf = hasInf || math.IsInf(b.GetUpperBound(), 1)
 					bl := copyWith(base, "le", formatFloat(b.GetUpperBound()))
-					if err = add(name+"_bucket", bl, float64(b.GetCumulativeCount())); err != nil {
+					if err = add(name+"_bucket", bl, histCount(b.GetCumulativeCount(), b.GetCumulativeCountFloat())); err != nil {
 						break
 					}
 				}
-				if err == nil {
-					err = add(name+"_bucket", copyWith(base, "le", "+Inf"), float64(h.GetSampleCount()))
+				// The text format lists the +Inf bucket; a registry gathered
+				// in process may leave it implicit (it equals the count).
+				if err == nil && !hasInf {
+					err = add(name+"_bucket", copyWith(base, "le", "+Inf"), count)
 				}
 				if err == nil {
 					err = add(name+"_sum", base, h.GetSampleSum())
 				}
 				if err == nil {
-					err = add(name+"_count", base, float64(h.GetSampleCount()))
+					err = add(name+"_count", base, count)
 				}
 			case m.GetSummary() != nil:
 				s := m.GetSummary()
@@ -180,6 +185,14 @@ func (e *Embedded) ingest(ctx context.Context, families map[string]*dto.MetricFa
 		}
 	}
 	return n, app.Commit()
+}
+
+// histCount is a histogram count, integer or (for float histograms) float.
+func histCount(i uint64, f float64) float64 {
+	if i == 0 && f != 0 {
+		return f
+	}
+	return float64(i)
 }
 
 func copyWith(m map[string]string, k, v string) map[string]string {

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/penguinmails/floe/services/monitor/internal/metrics"
 )
 
@@ -87,8 +89,13 @@ floe_proxy_request_duration_seconds_count{version="1.1.0"} %d
 	e := open(t)
 	ctx := context.Background()
 	for i := 0; i <= 20; i++ {
-		if _, err := e.Scrape(ctx, srv.URL, map[string]string{"job": "proxy"}, t0.Add(time.Duration(i)*15*time.Second)); err != nil {
+		stored, err := e.Scrape(ctx, srv.URL, map[string]string{"job": "proxy"}, t0.Add(time.Duration(i)*15*time.Second))
+		if err != nil {
 			t.Fatal(err)
+		}
+		// 2 counters, 2 buckets (the +Inf one listed, not added again), sum, count.
+		if stored != 6 {
+			t.Fatalf("scrape stored %d samples, want 6", stored)
 		}
 	}
 	at := t0.Add(5 * time.Minute)
@@ -113,5 +120,38 @@ floe_proxy_request_duration_seconds_count{version="1.1.0"} %d
 	defer bad.Close()
 	if _, err := e.Scrape(ctx, bad.URL, nil, at); err == nil || !strings.Contains(err.Error(), "parse exposition") {
 		t.Errorf("scraping garbage = %v, want a parse error", err)
+	}
+}
+
+// TestGatherRegistry stores an in-process registry as a scrape would: the
+// histogram's buckets once each (+Inf included) and PromQL over them.
+func TestGatherRegistry(t *testing.T) {
+	t.Parallel()
+	reg := prometheus.NewRegistry()
+	h := prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "req_seconds", Buckets: []float64{0.1, 1}}, []string{"version"})
+	reg.MustRegister(h)
+	e := open(t)
+	ctx := context.Background()
+	for i := 0; i <= 8; i++ {
+		for j := 0; j < 10; j++ {
+			h.WithLabelValues("1.0.0").Observe(0.05) // 9 of 10 fast
+		}
+		h.WithLabelValues("1.0.0").Observe(5)
+		stored, err := e.Gather(ctx, reg, map[string]string{"job": "self"}, t0.Add(time.Duration(i)*15*time.Second))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if stored != 5 { // buckets 0.1, 1, +Inf; sum; count
+			t.Fatalf("gather stored %d samples, want 5", stored)
+		}
+	}
+	at := t0.Add(2 * time.Minute)
+	got, err := e.Query(ctx, `count(req_seconds_bucket{job="self"})`, at)
+	if err != nil || len(got) != 1 || got[0].Value != 3 {
+		t.Fatalf("bucket series = %+v, %v; want 3", got, err)
+	}
+	got, err = e.Query(ctx, `histogram_quantile(0.5, sum by (le) (rate(req_seconds_bucket[1m])))`, at)
+	if err != nil || len(got) != 1 || got[0].Value <= 0 || got[0].Value > 0.1 {
+		t.Errorf("p50 = %+v, %v; want within the first bucket", got, err)
 	}
 }

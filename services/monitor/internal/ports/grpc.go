@@ -9,6 +9,8 @@ import (
 	"strconv"
 
 	"github.com/nats-io/nats.go"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/penguinmails/floe/libs/auth"
@@ -62,6 +64,15 @@ func NewServer(svc *app.Service, nc *nats.Conn) (*Server, error) {
 	return &Server{svc: svc, nc: nc}, nil
 }
 
+// ready waits until the catalog has read the log (right after a start), so a
+// list never answers from a half-built view.
+func (s *Server) ready(ctx context.Context) error {
+	if err := s.svc.Catalog().AwaitReady(ctx); err != nil {
+		return &errs.UnavailableError{What: "monitor catalog (still reading the log)", Err: err}
+	}
+	return nil
+}
+
 func requireName(field, name string) error {
 	if !eventstore.ValidID(name) {
 		return errs.Invalid(field, "%q is not a name: 1-64 letters, digits, '_' or '-'", name)
@@ -95,6 +106,9 @@ func (s *Server) GetAlertRule(ctx context.Context, req *monitorv1.GetAlertRuleRe
 
 // ListAlertRules implements the RPC.
 func (s *Server) ListAlertRules(ctx context.Context, _ *monitorv1.ListAlertRulesRequest) (*monitorv1.ListAlertRulesResponse, error) {
+	if err := s.ready(ctx); err != nil {
+		return nil, err
+	}
 	all := s.svc.Catalog().AlertRules()
 	resp := &monitorv1.ListAlertRulesResponse{}
 	for _, name := range slices.Sorted(maps.Keys(all)) {
@@ -152,6 +166,9 @@ func (s *Server) GetRollbackTrigger(ctx context.Context, req *monitorv1.GetRollb
 
 // ListRollbackTriggers implements the RPC.
 func (s *Server) ListRollbackTriggers(ctx context.Context, _ *monitorv1.ListRollbackTriggersRequest) (*monitorv1.ListRollbackTriggersResponse, error) {
+	if err := s.ready(ctx); err != nil {
+		return nil, err
+	}
 	all := s.svc.Catalog().Triggers()
 	resp := &monitorv1.ListRollbackTriggersResponse{}
 	for _, name := range slices.Sorted(maps.Keys(all)) {
@@ -189,6 +206,9 @@ func (s *Server) ListAlerts(ctx context.Context, req *monitorv1.ListAlertsReques
 	case "", domain.SeverityCritical, domain.SeverityWarning, domain.SeverityInfo:
 	default:
 		return nil, errs.Invalid("severity", "%q is not one of critical, warning, info", req.GetSeverity())
+	}
+	if err := s.ready(ctx); err != nil {
+		return nil, err
 	}
 	all, err := s.svc.Alerts(ctx)
 	if err != nil {
@@ -247,6 +267,9 @@ func (s *Server) GetAnalysis(ctx context.Context, req *monitorv1.GetAnalysisRequ
 	return &monitorv1.GetAnalysisResponse{Verdict: a.Verdict}, nil
 }
 
+// watchBuffer is how many events a WatchAlerts stream may fall behind.
+const watchBuffer = 1024
+
 // WatchAlerts implements the RPC: it relays monitor events as they are
 // appended (evaluations that changed nothing are left out).
 func (s *Server) WatchAlerts(req *monitorv1.WatchAlertsRequest, stream monitorv1.MonitorService_WatchAlertsServer) error {
@@ -261,19 +284,28 @@ func (s *Server) WatchAlerts(req *monitorv1.WatchAlertsRequest, stream monitorv1
 		}
 		subjects = []string{eventstore.AggregateSubject(app.AggMonitoring, id)}
 	}
-	msgs := make(chan *nats.Msg, 256)
+	msgs := make(chan *nats.Msg, watchBuffer)
+	var subs []*nats.Subscription
 	for _, subj := range subjects {
 		sub, err := s.nc.ChanSubscribe(subj, msgs)
 		if err != nil {
 			return &errs.UnavailableError{What: "NATS", Err: err}
 		}
 		defer sub.Unsubscribe()
+		subs = append(subs, sub)
 	}
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
 		case m := <-msgs:
+			for _, sub := range subs {
+				// A watcher that fell this far behind has lost events: say so
+				// rather than go on with a gap.
+				if n, _ := sub.Dropped(); n > 0 {
+					return status.Errorf(codes.ResourceExhausted, "the watch fell %d events behind and lost them; watch again (and read the current state with ListAlerts or GetMonitoring)", n)
+				}
+			}
 			e, err := eventstore.Decode(0, m.Subject, m.Header, m.Data)
 			if err != nil {
 				continue // not a well-formed event: nothing to relay

@@ -52,7 +52,7 @@ type MonitorServiceClient interface {
 	ListAlertRules(ctx context.Context, in *ListAlertRulesRequest, opts ...grpc.CallOption) (*ListAlertRulesResponse, error)
 	// UpdateAlertRule replaces a rule; its version goes up by one.
 	UpdateAlertRule(ctx context.Context, in *UpdateAlertRuleRequest, opts ...grpc.CallOption) (*UpdateAlertRuleResponse, error)
-	// DeleteAlertRule removes a rule; its alerts resolve.
+	// DeleteAlertRule removes a rule; its pending and firing alerts are cancelled (AlertCancelled).
 	DeleteAlertRule(ctx context.Context, in *DeleteAlertRuleRequest, opts ...grpc.CallOption) (*DeleteAlertRuleResponse, error)
 	// CreateRollbackTrigger adds a trigger (AlreadyExists if the name is taken).
 	CreateRollbackTrigger(ctx context.Context, in *CreateRollbackTriggerRequest, opts ...grpc.CallOption) (*CreateRollbackTriggerResponse, error)
@@ -249,7 +249,7 @@ type MonitorServiceServer interface {
 	ListAlertRules(context.Context, *ListAlertRulesRequest) (*ListAlertRulesResponse, error)
 	// UpdateAlertRule replaces a rule; its version goes up by one.
 	UpdateAlertRule(context.Context, *UpdateAlertRuleRequest) (*UpdateAlertRuleResponse, error)
-	// DeleteAlertRule removes a rule; its alerts resolve.
+	// DeleteAlertRule removes a rule; its pending and firing alerts are cancelled (AlertCancelled).
 	DeleteAlertRule(context.Context, *DeleteAlertRuleRequest) (*DeleteAlertRuleResponse, error)
 	// CreateRollbackTrigger adds a trigger (AlreadyExists if the name is taken).
 	CreateRollbackTrigger(context.Context, *CreateRollbackTriggerRequest) (*CreateRollbackTriggerResponse, error)

@@ -279,14 +279,15 @@ type Alert struct {
 	Severity string `protobuf:"bytes,4,opt,name=severity,proto3" json:"severity,omitempty"`
 	// The series' labels.
 	Labels map[string]string `protobuf:"bytes,5,rep,name=labels,proto3" json:"labels,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
-	// The value at the last transition.
+	// The condition's value for the series at the last evaluation that returned it.
 	Value float64 `protobuf:"fixed64,6,opt,name=value,proto3" json:"value,omitempty"`
 	// When the condition began to hold; when it fired; when it resolved.
 	ActiveSince *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=active_since,json=activeSince,proto3" json:"active_since,omitempty"`
 	FiredAt     *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=fired_at,json=firedAt,proto3" json:"fired_at,omitempty"`
 	ResolvedAt  *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=resolved_at,json=resolvedAt,proto3" json:"resolved_at,omitempty"`
 	// Whether the firing was notified (not held back by the cooldown).
-	Notified      bool   `protobuf:"varint,10,opt,name=notified,proto3" json:"notified,omitempty"`
+	Notified bool `protobuf:"varint,10,opt,name=notified,proto3" json:"notified,omitempty"`
+	// Why the alert is in its state (its last transition's reason).
 	Reason        string `protobuf:"bytes,11,opt,name=reason,proto3" json:"reason,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache

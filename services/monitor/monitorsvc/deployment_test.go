@@ -1,0 +1,115 @@
+package monitorsvc_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/durationpb"
+
+	"github.com/penguinmails/floe/libs/eventstore"
+	"github.com/penguinmails/floe/libs/natsx/natstest"
+	deployv1 "github.com/penguinmails/floe/proto/gen/floe/deploy/v1"
+	monitorv1 "github.com/penguinmails/floe/proto/gen/floe/monitor/v1"
+)
+
+// deployer appends deployment events to the shared log, as the deployer does.
+type deployer struct {
+	t     *testing.T
+	ctx   context.Context
+	store *eventstore.JetStreamStore
+}
+
+func newDeployer(t *testing.T, e *env) *deployer {
+	t.Helper()
+	_, js := natstest.Connect(t, e.srv)
+	ctx := eventstore.WithMeta(ctxT(t), eventstore.Meta{Actor: "system:deployer"})
+	store, err := eventstore.Open(ctx, js, eventstore.Options{Source: "floe/deployer", Aggregates: []string{"deployment"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &deployer{t: t, ctx: ctx, store: store}
+}
+
+func (d *deployer) append(id string, m proto.Message) {
+	d.t.Helper()
+	st, err := d.store.Load(d.ctx, "deployment", id, nil)
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	if _, err := d.store.Append(d.ctx, "deployment", id, st.Version, eventstore.Event{Message: m}); err != nil {
+		d.t.Fatal(err)
+	}
+}
+
+func started(id, version string) *deployv1.DeploymentStarted {
+	return &deployv1.DeploymentStarted{
+		DeploymentId: id, ReleaseId: "rel-" + id, Version: version, Environment: "staging", App: "mail", Strategy: "canary", Attempt: 1,
+		Plan: []*deployv1.Step{
+			{Kind: deployv1.StepKind_STEP_KIND_SET_WEIGHT, Weight: 10},
+			{Kind: deployv1.StepKind_STEP_KIND_ANALYSIS, Duration: durationpb.New(time.Hour)},
+		},
+	}
+}
+
+// TestDeploymentMonitoring: a DeploymentStarted in the log starts monitoring
+// with the enabled triggers, readable with GetMonitoring and streamed to a
+// WatchAlerts filtered on that deployment (and only that one); an analysis
+// step without a verdict is FailedPrecondition, a step that is not an
+// analysis NotFound; the deployment's success ends the monitoring.
+func TestDeploymentMonitoring(t *testing.T) {
+	e := startEnv(t, emptyRules())
+	ops, sup := e.client("ops"), e.client("sup")
+	if _, err := ops.CreateRollbackTrigger(ctxT(t), &monitorv1.CreateRollbackTriggerRequest{Trigger: queueTrigger("queue_depth", 100)}); err != nil {
+		t.Fatal(err)
+	}
+	off := queueTrigger("switched_off", 1)
+	off.Enabled = false
+	if _, err := ops.CreateRollbackTrigger(ctxT(t), &monitorv1.CreateRollbackTriggerRequest{Trigger: off}); err != nil {
+		t.Fatal(err)
+	}
+	d := newDeployer(t, e)
+	w := e.watch("sup", "dep-1")
+	d.append("dep-1", started("dep-1", "1.2.3"))
+
+	m := w.next("MonitoringStarted", isEvent("MonitoringStarted", "dep-1"))
+	if s := m.GetSummary(); !strings.Contains(s, "monitoring dep-1 1.2.3 in staging") || !strings.Contains(s, "queue_depth > 100 for 1m0s") || strings.Contains(s, "switched_off") {
+		t.Errorf("summary %q, want dep-1 with the enabled trigger only", s)
+	}
+	var mon *monitorv1.DeploymentMonitoring
+	eventually(t, "GetMonitoring", func() bool {
+		resp, err := sup.GetMonitoring(ctxT(t), &monitorv1.GetMonitoringRequest{DeploymentId: "dep-1"})
+		mon = resp.GetMonitoring()
+		return err == nil
+	})
+	if mon.GetEnvironment() != "staging" || mon.GetVersion() != "1.2.3" || mon.GetReleaseId() != "rel-dep-1" || mon.GetEndedAt() != nil ||
+		len(mon.GetTriggers()) != 1 || mon.GetTriggers()[0].GetTrigger() != "queue_depth" || mon.GetTriggers()[0].GetRuleVersion() != 1 {
+		t.Errorf("monitoring %v", mon)
+	}
+	_, err := sup.GetAnalysis(ctxT(t), &monitorv1.GetAnalysisRequest{DeploymentId: "dep-1", Step: 1})
+	wantCode(t, "analysis not started", err, codes.FailedPrecondition, "FAILED_PRECONDITION")
+	if !strings.Contains(err.Error(), "has not started") {
+		t.Errorf("analysis not started: %v", err)
+	}
+	_, err = sup.GetAnalysis(ctxT(t), &monitorv1.GetAnalysisRequest{DeploymentId: "dep-1", Step: 0})
+	wantCode(t, "not an analysis step", err, codes.NotFound, "NOT_FOUND")
+
+	// Another deployment's monitoring is not streamed to the dep-1 watch.
+	d.append("dep-2", started("dep-2", "2.0.0"))
+	eventually(t, "dep-2's monitoring", func() bool {
+		_, err := sup.GetMonitoring(ctxT(t), &monitorv1.GetMonitoringRequest{DeploymentId: "dep-2"})
+		return err == nil
+	})
+	d.append("dep-1", &deployv1.DeploymentSucceeded{DeploymentId: "dep-1", ReleaseId: "rel-dep-1", Version: "1.2.3", Environment: "staging"})
+	if m := w.next("MonitoringEnded", func(*monitorv1.WatchAlertsResponse) bool { return true }); m.GetEvent() != "floe.monitor.v1.MonitoringEnded" ||
+		m.GetSubject() != "dep-1" || m.GetSummary() != "monitoring ended: succeeded" {
+		t.Errorf("next event on the dep-1 watch: %s %s %q, want dep-1's MonitoringEnded (seen %q)", m.GetEvent(), m.GetSubject(), m.GetSummary(), w.seen)
+	}
+	resp, err := sup.GetMonitoring(ctxT(t), &monitorv1.GetMonitoringRequest{DeploymentId: "dep-1"})
+	if err != nil || resp.GetMonitoring().GetOutcome() != "succeeded" || resp.GetMonitoring().GetEndedAt() == nil {
+		t.Errorf("monitoring after the success: %v, %v", resp, err)
+	}
+}

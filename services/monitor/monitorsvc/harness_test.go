@@ -1,0 +1,438 @@
+package monitorsvc_test
+
+import (
+	"context"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/rs/zerolog"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
+
+	"github.com/penguinmails/floe/libs/auth"
+	"github.com/penguinmails/floe/libs/natsx"
+	"github.com/penguinmails/floe/libs/natsx/natstest"
+	"github.com/penguinmails/floe/libs/runtime"
+	monitorv1 "github.com/penguinmails/floe/proto/gen/floe/monitor/v1"
+	"github.com/penguinmails/floe/services/monitor/monitorsvc"
+	"github.com/penguinmails/floe/services/monitor/rules"
+)
+
+// testUsers are the principals of the suite: id → roles (all environments).
+var testUsers = map[string][]auth.Role{
+	"ops":    {auth.RoleOperations},     // monitor.write
+	"rm":     {auth.RoleReleaseManager}, // monitor.* (wildcard)
+	"sup":    {auth.RoleSupport},        // monitor.read only
+	"dev":    {auth.RoleDeveloper},      // monitor.read only
+	"nobody": {},                        // authenticated, no role
+}
+
+// anonymous is the client name of a connection without a bearer token.
+const anonymous = ""
+
+// env is one running monitor service on a real embedded JetStream, with an
+// embedded TSDB in a directory that survives restarts.
+type env struct {
+	t       testing.TB
+	srv     *server.Server
+	dir     string // tokens file
+	dataDir string // Register's data dir: <dataDir>/monitor-tsdb
+	file    monitorsvc.File
+	tokens  map[string]string
+	addr    string
+	stop    func()
+	mu      sync.Mutex
+	conns   map[string]*grpc.ClientConn
+}
+
+func writeTokens(t testing.TB, dir string) map[string]string {
+	t.Helper()
+	tf := &auth.TokensFile{}
+	tokens := map[string]string{}
+	for id, roles := range testUsers {
+		tok, err := auth.GenerateToken()
+		if err != nil {
+			t.Fatal(err)
+		}
+		tokens[id] = tok
+		var bindings []auth.RoleBinding
+		for _, r := range roles {
+			bindings = append(bindings, auth.RoleBinding{Role: r})
+		}
+		tf.Principals = append(tf.Principals, auth.TokenEntry{ID: id, TokenSHA256: auth.HashToken(tok), Roles: bindings})
+	}
+	body, err := tf.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "tokens.yaml"), body, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return tokens
+}
+
+// emptyRules is a File with no rules to seed (so the catalog holds only
+// what a test creates) and a short evaluation interval.
+func emptyRules() monitorsvc.File {
+	return monitorsvc.File{Interval: 250 * time.Millisecond, RuleSet: &rules.Set{}}
+}
+
+// startEnv starts NATS and the monitor with configuration f.
+func startEnv(t testing.TB, f monitorsvc.File) *env {
+	t.Helper()
+	e := &env{t: t, dir: t.TempDir(), dataDir: t.TempDir(), file: f, conns: map[string]*grpc.ClientConn{}}
+	e.tokens = writeTokens(t, e.dir)
+	e.srv = natstest.Server(t)
+	e.start()
+	return e
+}
+
+// start runs a fresh service process (runtime + NATS connection + TSDB) against the server.
+func (e *env) start() {
+	t := e.t
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	cfg := runtime.Base{
+		Environment: "test", GRPCAddr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0", LogLevel: "error", LogFormat: "json",
+		ShutdownTimeout: 5 * time.Second, NATS: runtime.NATSConfig{URL: e.srv.ClientURL()},
+		Auth: runtime.AuthConfig{TokensFile: filepath.Join(e.dir, "tokens.yaml")},
+	}
+	log := zerolog.Nop()
+	rt, err := runtime.New(ctx, runtime.Options{Service: "monitor", Config: cfg, Logger: &log})
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	conn, err := natsx.Connect(ctx, natsx.Config{URL: e.srv.ClientURL(), Name: "monitor-test"})
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	rt.OnShutdown("nats", func(context.Context) error { return conn.Close() })
+	if err := monitorsvc.Register(ctx, rt, conn, e.dataDir, e.file); err != nil {
+		cancel()
+		_ = conn.Close()
+		t.Fatal(err)
+	}
+	if err := rt.Listen(); err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	e.addr = rt.GRPCAddr()
+	done := make(chan error, 1)
+	go func() { done <- rt.Run(ctx) }()
+	stopped := false
+	e.stop = func() {
+		if stopped {
+			return
+		}
+		stopped = true
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("service run: %v", err)
+		}
+		e.mu.Lock()
+		for _, c := range e.conns {
+			c.Close()
+		}
+		e.conns = map[string]*grpc.ClientConn{}
+		e.mu.Unlock()
+	}
+	t.Cleanup(e.stop)
+}
+
+// restart stops the service process (which closes its TSDB) and starts a
+// new one on the same NATS data and TSDB directory.
+func (e *env) restart() {
+	e.t.Helper()
+	e.stop()
+	e.start()
+}
+
+// client returns a MonitorService client authenticated as user (anonymous: no token).
+func (e *env) client(user string) monitorv1.MonitorServiceClient {
+	e.t.Helper()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	c, ok := e.conns[user]
+	if !ok {
+		opts := []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}
+		if user != anonymous {
+			tok, known := e.tokens[user]
+			if !known {
+				e.t.Fatalf("no test user %q", user)
+			}
+			opts = append(opts, grpc.WithPerRPCCredentials(auth.BearerCredentials{Token: tok, AllowInsecure: true}))
+		}
+		var err error
+		if c, err = grpc.NewClient(e.addr, opts...); err != nil {
+			e.t.Fatal(err)
+		}
+		e.conns[user] = c
+	}
+	return monitorv1.NewMonitorServiceClient(c)
+}
+
+func ctxT(t testing.TB) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// eventually polls cond until it holds or 20 s pass.
+func eventually(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// ---- error details ----
+
+// fieldViolations returns the BadRequest field violations of a status error as field → description.
+func fieldViolations(err error) map[string]string {
+	out := map[string]string{}
+	for _, d := range status.Convert(err).Details() {
+		if br, ok := d.(*errdetails.BadRequest); ok {
+			for _, v := range br.GetFieldViolations() {
+				out[v.GetField()] += v.GetDescription()
+			}
+		}
+	}
+	return out
+}
+
+// errorInfo returns the ErrorInfo detail of a status error (nil if none).
+func errorInfo(err error) *errdetails.ErrorInfo {
+	for _, d := range status.Convert(err).Details() {
+		if info, ok := d.(*errdetails.ErrorInfo); ok {
+			return info
+		}
+	}
+	return nil
+}
+
+// wantCode fails the test unless err has code (and, for a non-OK code, an ErrorInfo with reason).
+func wantCode(t testing.TB, what string, err error, code codes.Code, reason string) {
+	t.Helper()
+	if got := status.Code(err); got != code {
+		t.Fatalf("%s: code %v (%v), want %v", what, got, err, code)
+	}
+	if reason == "" {
+		return
+	}
+	if info := errorInfo(err); info.GetReason() != reason {
+		t.Errorf("%s: ErrorInfo reason %q (%v), want %q", what, info.GetReason(), info, reason)
+	}
+}
+
+// wantViolations fails unless err is InvalidArgument whose BadRequest has
+// exactly the fields want (field → a word the description contains).
+func wantViolations(t testing.TB, what string, err error, want map[string]string) {
+	t.Helper()
+	wantCode(t, what, err, codes.InvalidArgument, "INVALID_ARGUMENT")
+	got := fieldViolations(err)
+	for field, text := range want {
+		d, ok := got[field]
+		switch {
+		case !ok:
+			t.Errorf("%s: no violation of %s in %q", what, field, got)
+		case !strings.Contains(d, text):
+			t.Errorf("%s: violation of %s is %q, want it to mention %q", what, field, d, text)
+		}
+	}
+	for field := range got {
+		if _, ok := want[field]; !ok {
+			t.Errorf("%s: unexpected violation %s: %s", what, field, got[field])
+		}
+	}
+}
+
+// ---- definitions ----
+
+func names[T interface{ GetName() string }](list []T) []string {
+	out := make([]string, 0, len(list))
+	for _, x := range list {
+		out = append(out, x.GetName())
+	}
+	return out
+}
+
+// versions maps each listed definition's name to its version.
+func versions[T interface {
+	GetName() string
+	GetVersion() uint64
+}](list []T) map[string]uint64 {
+	out := map[string]uint64{}
+	for _, x := range list {
+		out[x.GetName()] = x.GetVersion()
+	}
+	return out
+}
+
+func listTriggers(t testing.TB, e *env) []*monitorv1.RollbackTrigger {
+	t.Helper()
+	resp, err := e.client("sup").ListRollbackTriggers(ctxT(t), &monitorv1.ListRollbackTriggersRequest{})
+	if err != nil {
+		t.Fatalf("list triggers: %v", err)
+	}
+	return resp.GetTriggers()
+}
+
+func listRules(t testing.TB, e *env) []*monitorv1.AlertRule {
+	t.Helper()
+	resp, err := e.client("sup").ListAlertRules(ctxT(t), &monitorv1.ListAlertRulesRequest{})
+	if err != nil {
+		t.Fatalf("list alert rules: %v", err)
+	}
+	return resp.GetRules()
+}
+
+// sortedNames is names, sorted.
+func sortedNames[T interface{ GetName() string }](list []T) []string {
+	n := names(list)
+	slices.Sort(n)
+	return n
+}
+
+// ---- metrics ----
+
+// gaugeTarget is an HTTP endpoint serving a Prometheus registry with the
+// gauge test_queue_depth{queue}, which the test sets.
+type gaugeTarget struct {
+	URL   string
+	depth *prometheus.GaugeVec
+}
+
+func newGaugeTarget(t testing.TB) *gaugeTarget {
+	t.Helper()
+	reg := prometheus.NewRegistry()
+	depth := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "test_queue_depth", Help: "Depth of a test queue."}, []string{"queue"})
+	reg.MustRegister(depth)
+	srv := httptest.NewServer(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	t.Cleanup(srv.Close)
+	return &gaugeTarget{URL: srv.URL, depth: depth}
+}
+
+func (g *gaugeTarget) set(queue string, v float64) { g.depth.WithLabelValues(queue).Set(v) }
+
+// ---- the watch stream ----
+
+// subscribers counts the NATS subscriptions on subject held by the server's clients.
+func (e *env) subscribers(subject string) int {
+	e.t.Helper()
+	cz, err := e.srv.Connz(&server.ConnzOptions{Subscriptions: true, Limit: 10_000})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	n := 0
+	for _, c := range cz.Conns {
+		for _, s := range c.Subs {
+			if s == subject {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+// watchSubjects are the subjects a WatchAlerts call subscribes to.
+func watchSubjects(deploymentID string) []string {
+	if deploymentID != "" {
+		return []string{"floe.evt.monitoring." + deploymentID + ".>"}
+	}
+	return []string{"floe.evt.alert.>", "floe.evt.monitoring.>", "floe.evt.alertrule.>", "floe.evt.trigger.>"}
+}
+
+// watcher is an open WatchAlerts stream, read in the background.
+type watcher struct {
+	t      testing.TB
+	cancel context.CancelFunc
+	events chan *monitorv1.WatchAlertsResponse
+	err    error // set when events is closed
+	seen   []string
+}
+
+// watch opens WatchAlerts as user and returns once the service has
+// subscribed (no event recorded after watch returns can be missed).
+func (e *env) watch(user, deploymentID string) *watcher {
+	t := e.t
+	t.Helper()
+	subjects := watchSubjects(deploymentID)
+	before := make([]int, len(subjects))
+	for i, s := range subjects {
+		before[i] = e.subscribers(s)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	stream, err := e.client(user).WatchAlerts(ctx, &monitorv1.WatchAlertsRequest{DeploymentId: deploymentID})
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	w := &watcher{t: t, cancel: cancel, events: make(chan *monitorv1.WatchAlertsResponse, 4096)}
+	go func() {
+		for {
+			m, err := stream.Recv()
+			if err != nil {
+				w.err = err
+				close(w.events)
+				return
+			}
+			w.events <- m
+		}
+	}()
+	t.Cleanup(cancel)
+	eventually(t, "the watch to subscribe", func() bool {
+		for i, s := range subjects {
+			if e.subscribers(s) <= before[i] {
+				return false
+			}
+		}
+		return true
+	})
+	return w
+}
+
+// next returns the next event for which match holds, skipping others; it
+// fails the test after 20 s or when the stream ends.
+func (w *watcher) next(what string, match func(*monitorv1.WatchAlertsResponse) bool) *monitorv1.WatchAlertsResponse {
+	w.t.Helper()
+	timeout := time.After(20 * time.Second)
+	for {
+		select {
+		case m, ok := <-w.events:
+			if !ok {
+				w.t.Fatalf("waiting for %s: stream ended: %v (seen %q)", what, w.err, w.seen)
+			}
+			w.seen = append(w.seen, m.GetEvent()+" "+m.GetSubject()+": "+m.GetSummary())
+			if match(m) {
+				return m
+			}
+		case <-timeout:
+			w.t.Fatalf("timed out waiting for %s (seen %q)", what, w.seen)
+		}
+	}
+}
+
+// isEvent matches events of a type (the proto message name, e.g. AlertFiring) and subject.
+func isEvent(name, subject string) func(*monitorv1.WatchAlertsResponse) bool {
+	return func(m *monitorv1.WatchAlertsResponse) bool {
+		return m.GetEvent() == "floe.monitor.v1."+name && m.GetSubject() == subject
+	}
+}
