@@ -627,26 +627,43 @@ with that metric's PromQL instead of the name.
 	return cmd
 }
 
-func applyAlertRule(ctx context.Context, c monitorv1.MonitorServiceClient, want *monitorv1.AlertRule, dryRun bool) (applyItem, error) {
-	it := applyItem{Kind: "alertRule", Name: want.GetName()}
-	cur, err := c.GetAlertRule(ctx, &monitorv1.GetAlertRuleRequest{Name: want.GetName()})
+// definition is what apply needs of an alert rule or a trigger.
+type definition interface {
+	proto.Message
+	GetName() string
+	GetVersion() uint64
+}
+
+// definitionAPI reads, creates and updates one kind of definition.
+type definitionAPI[T definition] struct {
+	kind   string
+	get    func(context.Context, string) (T, error)
+	create func(context.Context, T) (T, error)
+	update func(context.Context, T, uint64) (T, error)
+	same   func(have, want T) bool
+}
+
+// applyDefinition creates want, or updates the server's definition (naming
+// the version it read) unless it is already the same.
+func applyDefinition[T definition](ctx context.Context, api definitionAPI[T], want T, dryRun bool) (applyItem, error) {
+	it := applyItem{Kind: api.kind, Name: want.GetName()}
+	have, err := api.get(ctx, want.GetName())
 	switch {
 	case notFound(err):
 		it.Result, it.ToVersion = "created", 1
 		if dryRun {
 			return it, nil
 		}
-		resp, err := c.CreateAlertRule(ctx, &monitorv1.CreateAlertRuleRequest{Rule: want})
+		got, err := api.create(ctx, want)
 		if err != nil {
 			return it, err
 		}
-		it.ToVersion = resp.GetRule().GetVersion()
+		it.ToVersion = got.GetVersion()
 		return it, nil
 	case err != nil:
 		return it, err
 	}
-	have := cur.GetRule()
-	if sameAlertRule(have, want) {
+	if api.same(have, want) {
 		it.Result, it.ToVersion = "unchanged", have.GetVersion()
 		return it, nil
 	}
@@ -654,47 +671,50 @@ func applyAlertRule(ctx context.Context, c monitorv1.MonitorServiceClient, want 
 	if dryRun {
 		return it, nil
 	}
-	resp, err := c.UpdateAlertRule(ctx, &monitorv1.UpdateAlertRuleRequest{Rule: want, ExpectedVersion: have.GetVersion()})
+	got, err := api.update(ctx, want, have.GetVersion())
 	if err != nil {
 		return it, err
 	}
-	it.ToVersion = resp.GetRule().GetVersion()
+	it.ToVersion = got.GetVersion()
 	return it, nil
 }
 
+func applyAlertRule(ctx context.Context, c monitorv1.MonitorServiceClient, want *monitorv1.AlertRule, dryRun bool) (applyItem, error) {
+	return applyDefinition(ctx, definitionAPI[*monitorv1.AlertRule]{
+		kind: "alertRule",
+		get: func(ctx context.Context, name string) (*monitorv1.AlertRule, error) {
+			r, err := c.GetAlertRule(ctx, &monitorv1.GetAlertRuleRequest{Name: name})
+			return r.GetRule(), err
+		},
+		create: func(ctx context.Context, r *monitorv1.AlertRule) (*monitorv1.AlertRule, error) {
+			resp, err := c.CreateAlertRule(ctx, &monitorv1.CreateAlertRuleRequest{Rule: r})
+			return resp.GetRule(), err
+		},
+		update: func(ctx context.Context, r *monitorv1.AlertRule, expected uint64) (*monitorv1.AlertRule, error) {
+			resp, err := c.UpdateAlertRule(ctx, &monitorv1.UpdateAlertRuleRequest{Rule: r, ExpectedVersion: expected})
+			return resp.GetRule(), err
+		},
+		same: sameAlertRule,
+	}, want, dryRun)
+}
+
 func applyTrigger(ctx context.Context, c monitorv1.MonitorServiceClient, want *monitorv1.RollbackTrigger, dryRun bool) (applyItem, error) {
-	it := applyItem{Kind: "rollbackTrigger", Name: want.GetName()}
-	cur, err := c.GetRollbackTrigger(ctx, &monitorv1.GetRollbackTriggerRequest{Name: want.GetName()})
-	switch {
-	case notFound(err):
-		it.Result, it.ToVersion = "created", 1
-		if dryRun {
-			return it, nil
-		}
-		resp, err := c.CreateRollbackTrigger(ctx, &monitorv1.CreateRollbackTriggerRequest{Trigger: want})
-		if err != nil {
-			return it, err
-		}
-		it.ToVersion = resp.GetTrigger().GetVersion()
-		return it, nil
-	case err != nil:
-		return it, err
-	}
-	have := cur.GetTrigger()
-	if sameTrigger(have, want) {
-		it.Result, it.ToVersion = "unchanged", have.GetVersion()
-		return it, nil
-	}
-	it.Result, it.FromVersion, it.ToVersion = "updated", have.GetVersion(), have.GetVersion()+1
-	if dryRun {
-		return it, nil
-	}
-	resp, err := c.UpdateRollbackTrigger(ctx, &monitorv1.UpdateRollbackTriggerRequest{Trigger: want, ExpectedVersion: have.GetVersion()})
-	if err != nil {
-		return it, err
-	}
-	it.ToVersion = resp.GetTrigger().GetVersion()
-	return it, nil
+	return applyDefinition(ctx, definitionAPI[*monitorv1.RollbackTrigger]{
+		kind: "rollbackTrigger",
+		get: func(ctx context.Context, name string) (*monitorv1.RollbackTrigger, error) {
+			r, err := c.GetRollbackTrigger(ctx, &monitorv1.GetRollbackTriggerRequest{Name: name})
+			return r.GetTrigger(), err
+		},
+		create: func(ctx context.Context, t *monitorv1.RollbackTrigger) (*monitorv1.RollbackTrigger, error) {
+			resp, err := c.CreateRollbackTrigger(ctx, &monitorv1.CreateRollbackTriggerRequest{Trigger: t})
+			return resp.GetTrigger(), err
+		},
+		update: func(ctx context.Context, t *monitorv1.RollbackTrigger, expected uint64) (*monitorv1.RollbackTrigger, error) {
+			resp, err := c.UpdateRollbackTrigger(ctx, &monitorv1.UpdateRollbackTriggerRequest{Trigger: t, ExpectedVersion: expected})
+			return resp.GetTrigger(), err
+		},
+		same: sameTrigger,
+	}, want, dryRun)
 }
 
 type namedKind struct {
