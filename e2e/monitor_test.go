@@ -54,7 +54,7 @@ strategies:
 	if err != nil {
 		t.Fatalf("floe demo rollback: %v\n%s\nserver stderr:\n%s", err, out, d.stderr)
 	}
-	for _, want := range []string{"Nothing runs in development yet", "monitor: trigger error_rate breach started", "monitor: ROLLBACK triggered by error_rate", "RollbackStarted", "ended ROLLED_BACK"} {
+	for _, want := range []string{"Nothing runs in development yet", "monitor: trigger error_rate breach started", "monitor: ROLLBACK triggered by error_rate", "ended ROLLED_BACK"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("demo output lacks %q:\n%s", want, out)
 		}
