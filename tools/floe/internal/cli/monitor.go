@@ -112,7 +112,7 @@ func dur(d *durationpb.Duration) string {
 	if d == nil {
 		return "-"
 	}
-	return d.AsDuration().String()
+	return d.AsDuration().Round(time.Millisecond).String()
 }
 
 // labelList is "k=v, k2=v2" in key order, or "-".
