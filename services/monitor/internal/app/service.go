@@ -95,7 +95,7 @@ func (s *Service) SetClock(now func() time.Time) { s.now = now }
 // Catalog is the service's view of definitions and active deployments.
 func (s *Service) Catalog() *Catalog { return s.catalog }
 
-// Rules is the rule set the service validates triggers against.
+// rules is the rule set triggers are validated against (the named metrics).
 func (s *Service) rules() rules.Set { return rules.Set{Metrics: s.cfg.Metrics} }
 
 // ---- rules and triggers ----
