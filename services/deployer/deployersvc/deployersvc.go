@@ -4,14 +4,10 @@
 package deployersvc
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"os"
 	"path"
 	"time"
-
-	"go.yaml.in/yaml/v3"
 
 	"github.com/penguinmails/floe/libs/eventstore"
 	"github.com/penguinmails/floe/libs/natsx"
@@ -108,14 +104,8 @@ func Load(path string, defaults File) (File, error) {
 	if path == "" {
 		return f, nil
 	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return f, fmt.Errorf("deployer config: %w", err)
-	}
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(&f); err != nil {
-		return f, fmt.Errorf("deployer config %s: %w", path, err)
+	if err := runtime.LoadYAMLFile(path, "deployer config", &f); err != nil {
+		return f, err
 	}
 	return f, nil
 }

@@ -5,7 +5,6 @@
 package monitorsvc
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -13,8 +12,6 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
-
-	"go.yaml.in/yaml/v3"
 
 	"github.com/penguinmails/floe/libs/errs"
 	"github.com/penguinmails/floe/libs/eventstore"
@@ -63,8 +60,9 @@ type File struct {
 		Timeout         time.Duration `yaml:"timeout"`
 	} `yaml:"prometheus"`
 	// Rules is a rules file (package rules) whose rules and triggers are
-	// created when they do not exist yet; without one, the guide's two
-	// default triggers are.
+	// created when the log has never seen their names (edits and deletions
+	// made through the API stay); without one, the guide's two default
+	// triggers are.
 	Rules string `yaml:"rules"`
 	// RuleSet is used when Rules is empty (floe dev's defaults).
 	RuleSet *rules.Set `yaml:"-"`
@@ -86,14 +84,8 @@ func Load(path string, defaults File) (File, error) {
 	if path == "" {
 		return f, nil
 	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return f, fmt.Errorf("monitor config: %w", err)
-	}
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(&f); err != nil {
-		return f, fmt.Errorf("monitor config %s: %w", path, err)
+	if err := runtime.LoadYAMLFile(path, "monitor config", &f); err != nil {
+		return f, err
 	}
 	if f.Rules != "" && !filepath.IsAbs(f.Rules) {
 		f.Rules = filepath.Join(filepath.Dir(path), f.Rules)

@@ -241,27 +241,27 @@ func (m *Monitoring) Status() *monitorv1.DeploymentMonitoring {
 	}
 	for _, name := range sortedKeys(m.Triggers) {
 		t := m.Triggers[name]
-		ts := &monitorv1.TriggerStatus{Trigger: name, RuleVersion: t.Version, Condition: t.String(), State: "ok"}
+		status := &monitorv1.TriggerStatus{Trigger: name, RuleVersion: t.Version, Condition: t.String(), State: "ok"}
 		if st := m.States[name]; st != nil {
-			ts.Samples = st.Samples
-			ts.LastAt = timestamppb.New(st.LastAt)
+			status.Samples = st.Samples
+			status.LastAt = timestamppb.New(st.LastAt)
 			if st.Breach.Active {
-				ts.State, ts.BreachSince, ts.Sustained = "breaching", timestamppb.New(st.Breach.Since), durationpb.New(st.Breach.Sustained)
+				status.State, status.BreachSince, status.Sustained = "breaching", timestamppb.New(st.Breach.Since), durationpb.New(st.Breach.Sustained)
 				if st.Breach.Fired {
-					ts.State = "fired"
+					status.State = "fired"
 				}
 			}
 		}
 		if last := m.Last[name]; last != nil {
-			ts.LastValue, ts.LastNoData = last.GetObserved(), last.GetNoData()
-			if last.GetNoData() && ts.State == "ok" {
-				ts.State = "no_data"
+			status.LastValue, status.LastNoData = last.GetObserved(), last.GetNoData()
+			if last.GetNoData() && status.State == "ok" {
+				status.State = "no_data"
 			}
 		}
 		if !t.Enabled {
-			ts.State = "disabled"
+			status.State = "disabled"
 		}
-		out.Triggers = append(out.Triggers, ts)
+		out.Triggers = append(out.Triggers, status)
 	}
 	steps := make([]uint32, 0, len(m.Analyses))
 	for s := range m.Analyses {

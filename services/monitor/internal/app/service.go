@@ -488,15 +488,16 @@ func (s *Service) Tick(ctx context.Context) error {
 		}
 	}
 	keep(s.evaluateAlerts(ctx, at))
+	triggers := s.catalog.Triggers()
 	for _, id := range s.catalog.Active() {
-		keep(s.evaluateDeployment(ctx, id, at))
+		keep(s.evaluateDeployment(ctx, id, at, triggers))
 	}
 	return first
 }
 
 // evaluateDeployment evaluates one deployment's triggers and due analyses
 // and appends what they recorded.
-func (s *Service) evaluateDeployment(ctx context.Context, id string, at time.Time) error {
+func (s *Service) evaluateDeployment(ctx context.Context, id string, at time.Time, triggers map[string]domain.Trigger) error {
 	m := s.mons[id]
 	if m == nil {
 		var err error
@@ -519,7 +520,7 @@ func (s *Service) evaluateDeployment(ctx context.Context, id string, at time.Tim
 		return nil
 	}
 	version := m.Version
-	evaluate, deleted := m.Plan(s.catalog.Triggers())
+	evaluate, deleted := m.Plan(triggers)
 	var evals []Evaluation
 	for _, t := range evaluate {
 		ev := Evaluation{Trigger: t, Sample: domain.Sample{At: at, NoData: true}}

@@ -158,9 +158,6 @@ func runRollbackDemo(ctx context.Context, g *globals, o rollbackDemo) error {
 // dialAs connects as a dev user (or with --token, as its owner).
 func (g *globals) dialAs(user string) (*grpc.ClientConn, error) {
 	c := *g
-	if c.as == "" {
-		c.as = user
-	}
 	if user != "" {
 		c.as = user
 	}
