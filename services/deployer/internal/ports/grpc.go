@@ -128,16 +128,16 @@ func (s *Server) WatchDeployment(req *deployv1.WatchDeploymentRequest, stream de
 		return errs.Invalid("deployment_id", "%q is not a deployment id", id)
 	}
 	var sent uint64
-	return eventstore.WatchAggregate(ctx, s.nc, app.Aggregate, id, func(name string) error {
+	return eventstore.WatchAggregate(ctx, s.nc, app.Aggregate, id, func(c eventstore.Change) (uint64, error) {
 		d, err := s.get(ctx, id)
 		if err != nil {
-			return err
+			return 0, err
 		}
-		if name != "" && d.AggregateVersion <= sent {
-			return nil
+		if c.Event != "" && d.AggregateVersion <= sent {
+			return d.AggregateVersion, nil
 		}
 		sent = d.AggregateVersion
-		return stream.Send(&deployv1.WatchDeploymentResponse{Deployment: domain.ToProto(d), Event: name})
+		return sent, stream.Send(&deployv1.WatchDeploymentResponse{Deployment: domain.ToProto(d), Event: c.Event})
 	})
 }
 

@@ -445,6 +445,12 @@ func (s *Service) forget(id string) {
 // ---- evaluation ----
 
 // Run evaluates every Interval until ctx ends. It waits for the catalog first.
+//
+// Evaluation times are on a grid, start + k·Interval, like Prometheus's rule
+// groups: a tick the scheduler delivers a millisecond early or late is still
+// recorded at its slot. Without this, a breach that must hold for 300 s at a
+// 15 s interval fired after 300 s or 315 s depending on sub-millisecond
+// jitter between the two ticks that bound it.
 func (s *Service) Run(ctx context.Context) error {
 	select {
 	case <-ctx.Done():
@@ -453,9 +459,16 @@ func (s *Service) Run(ctx context.Context) error {
 	}
 	t := time.NewTicker(s.cfg.Interval)
 	defer t.Stop()
+	start := s.now()
+	var last time.Time
 	for {
-		if err := s.Tick(ctx); err != nil && ctx.Err() == nil {
-			s.log.Error().Err(err).Msg("evaluation failed")
+		// A tick so late that it rounds to the next slot makes the one after
+		// it land on the same slot: that one is skipped.
+		if at := onGrid(start, s.now(), s.cfg.Interval); last.IsZero() || at.After(last) {
+			last = at
+			if err := s.TickAt(ctx, at); err != nil && ctx.Err() == nil {
+				s.log.Error().Err(err).Msg("evaluation failed")
+			}
 		}
 		select {
 		case <-ctx.Done():
@@ -465,11 +478,18 @@ func (s *Service) Run(ctx context.Context) error {
 	}
 }
 
-// Tick runs one evaluation at the clock's time: scrape (embedded source),
-// alert rules, then the triggers and due analyses of every active deployment.
+// onGrid is the point of the grid start + k·interval nearest to now.
+func onGrid(start, now time.Time, interval time.Duration) time.Time {
+	return start.Add(now.Sub(start).Round(interval))
+}
+
+// Tick runs one evaluation at the clock's time; see TickAt.
+func (s *Service) Tick(ctx context.Context) error { return s.TickAt(ctx, s.now()) }
+
+// TickAt runs one evaluation at time at: scrape (embedded source), alert
+// rules, then the triggers and due analyses of every active deployment.
 // Failures of one rule or deployment do not stop the others; the first is returned.
-func (s *Service) Tick(ctx context.Context) error {
-	at := s.now()
+func (s *Service) TickAt(ctx context.Context, at time.Time) error {
 	start := time.Now()
 	defer func() { s.obs.tickSeconds.Observe(time.Since(start).Seconds()) }()
 	// Scraping waits on other processes: do it before taking the lock, so

@@ -332,16 +332,16 @@ func (s *Server) WatchRelease(req *releasev1.WatchReleaseRequest, stream release
 		return errs.Invalid("release_id", "%q is not a release id", id)
 	}
 	var sent uint64
-	return eventstore.WatchAggregate(ctx, s.nc, app.AggRelease, id, func(name string) error {
+	return eventstore.WatchAggregate(ctx, s.nc, app.AggRelease, id, func(c eventstore.Change) (uint64, error) {
 		r, _, err := s.svc.Get(ctx, id)
 		if err != nil {
-			return err
+			return 0, err
 		}
-		if name != "" && r.AggregateVersion <= sent {
-			return nil
+		if c.Event != "" && r.AggregateVersion <= sent {
+			return r.AggregateVersion, nil
 		}
 		sent = r.AggregateVersion
-		return stream.Send(&releasev1.WatchReleaseResponse{Release: s.render(r), Event: name})
+		return sent, stream.Send(&releasev1.WatchReleaseResponse{Release: s.render(r), Event: c.Event})
 	})
 }
 
