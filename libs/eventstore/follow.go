@@ -22,10 +22,39 @@ import (
 // once (use Subscribe for that). A message that is not a well-formed event is
 // an error: a view that skipped it would be wrong.
 func Follow(ctx context.Context, js jetstream.JetStream, stream string, filters []string, fn func(*RecordedEvent) error, caughtUp func()) error {
-	if len(filters) == 0 {
-		filters = []string{SubjectPrefix + ">"}
+	return follow(ctx, js, stream, jetstream.OrderedConsumerConfig{FilterSubjects: filters}, fn, caughtUp)
+}
+
+// Tail is Follow from the end of the log: fn sees, in order, every matching
+// event appended after the stream's last sequence at the time of the call,
+// and nothing older. started (optional) is called with that sequence once the
+// starting point is fixed: an RPC that relays events can tell its client the
+// watch is live.
+//
+// Unlike a core NATS subscription to the same subjects, Tail delivers only
+// what the stream stored: the messages of an atomic batch that the stream
+// refuses (a lost optimistic-concurrency race) reach core subscribers all
+// the same. Nor does it drop anything: a slow fn slows the pulls.
+func Tail(ctx context.Context, js jetstream.JetStream, stream string, filters []string, fn func(*RecordedEvent) error, started func(lastSeq uint64)) error {
+	st, err := js.Stream(ctx, stream)
+	if err != nil {
+		return fmt.Errorf("tail %v: %w", filters, err)
 	}
-	cons, err := js.OrderedConsumer(ctx, stream, jetstream.OrderedConsumerConfig{FilterSubjects: filters})
+	last := st.CachedInfo().State.LastSeq // fresh: js.Stream just fetched it
+	if started != nil {
+		started(last)
+	}
+	return follow(ctx, js, stream, jetstream.OrderedConsumerConfig{
+		FilterSubjects: filters, DeliverPolicy: jetstream.DeliverByStartSequencePolicy, OptStartSeq: last + 1,
+	}, fn, nil)
+}
+
+func follow(ctx context.Context, js jetstream.JetStream, stream string, cfg jetstream.OrderedConsumerConfig, fn func(*RecordedEvent) error, caughtUp func()) error {
+	if len(cfg.FilterSubjects) == 0 {
+		cfg.FilterSubjects = []string{SubjectPrefix + ">"}
+	}
+	filters := cfg.FilterSubjects
+	cons, err := js.OrderedConsumer(ctx, stream, cfg)
 	if err != nil {
 		return fmt.Errorf("follow %v: %w", filters, err)
 	}

@@ -3,12 +3,15 @@ package eventstore_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/penguinmails/floe/libs/eventstore"
+	"github.com/penguinmails/floe/libs/natsx/natstest"
 )
 
 // follower records what Follow delivers.
@@ -88,4 +91,69 @@ func TestFollowStopsOnHandlerError(t *testing.T) {
 	if !errors.Is(err, boom) {
 		t.Errorf("Follow = %v, want the handler's error", err)
 	}
+}
+
+// Tail delivers what is appended after it started, in order, and only what
+// the stream stored: the messages of an atomic batch the stream refused (a
+// writer that lost an optimistic-concurrency race) reach core NATS
+// subscribers, which is why relays of events must not use them.
+func TestTailDeliversOnlyNewStoredEvents(t *testing.T) {
+	t.Parallel()
+	srv, _, js := natstest.JetStream(t)
+	open := func() *eventstore.JetStreamStore {
+		s, err := eventstore.Open(t.Context(), js, eventstore.Options{Aggregates: []string{"order"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	winner, loser := open(), open()
+	appendOK(t, loser, "a", 0, "old") // before Tail: not delivered; the loser now caches version 1
+
+	nc, _ := natstest.Connect(t, srv)
+	core := make(chan *nats.Msg, 64)
+	if _, err := nc.ChanSubscribe(eventstore.SubjectPrefix+"order.>", core); err != nil {
+		t.Fatal(err)
+	}
+	if err := nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	var (
+		mu  sync.Mutex
+		got []string
+	)
+	started := make(chan uint64, 1)
+	go func() {
+		_ = eventstore.Tail(t.Context(), js, winner.StreamName(), []string{eventstore.SubjectPrefix + "order.>"}, func(e *eventstore.RecordedEvent) error {
+			mu.Lock()
+			defer mu.Unlock()
+			got = append(got, e.AggregateID+":"+payloadOf(t, e))
+			return nil
+		}, func(last uint64) { started <- last })
+	}()
+	if last := <-started; last != 1 {
+		t.Fatalf("Tail started after sequence %d; want 1", last)
+	}
+	appendOK(t, winner, "a", 1, "won")
+	// The loser still believes version 1 is the head: its batch goes to the
+	// server, which refuses it.
+	if _, err := loser.Append(actorCtx(t), "order", "a", 1, strEvents("lost-1", "lost-2")...); err == nil {
+		t.Fatal("the stale append succeeded")
+	}
+	appendOK(t, winner, "b", 0, "after")
+	waitUntil(t, "the events after Tail started", func() bool { mu.Lock(); defer mu.Unlock(); return len(got) >= 2 })
+	mu.Lock()
+	defer mu.Unlock()
+	if len(got) != 2 || got[0] != "a:won" || got[1] != "b:after" {
+		t.Errorf("Tail delivered %v; want a:won, b:after (not the refused batch, not the old event)", got)
+	}
+	// What a core subscriber saw, for contrast: the refused batch too.
+	phantom := 0
+	for len(core) > 0 {
+		m := <-core
+		if e, err := eventstore.Decode(0, m.Subject, m.Header, m.Data); err == nil && strings.HasPrefix(payloadOf(t, e), "lost-") {
+			phantom++
+		}
+	}
+	t.Logf("a core subscription received %d messages of the refused batch", phantom)
 }

@@ -177,7 +177,7 @@ func Register(ctx context.Context, rt *runtime.Runtime, conn *natsx.Conn, f File
 		return nil, err
 	}
 	if f.Analysis == "monitor" {
-		analyzer = &app.MonitorAnalyzer{NC: conn.NC, JS: conn.JS, Stream: store.StreamName(), Grace: f.AnalysisGrace,
+		analyzer = &app.MonitorAnalyzer{JS: conn.JS, Stream: store.StreamName(), Grace: f.AnalysisGrace,
 			Health: &app.DefaultAnalyzer{Driver: drv, Interval: time.Second}}
 	}
 	engine, err := app.NewEngine(store, drv, reg, analyzer, app.Config{

@@ -26,6 +26,7 @@ import (
 	"github.com/penguinmails/floe/libs/natsx/natstest"
 	"github.com/penguinmails/floe/libs/runtime"
 	monitorv1 "github.com/penguinmails/floe/proto/gen/floe/monitor/v1"
+	"github.com/penguinmails/floe/services/monitor/internal/ports"
 	"github.com/penguinmails/floe/services/monitor/monitorsvc"
 	"github.com/penguinmails/floe/services/monitor/rules"
 )
@@ -334,32 +335,6 @@ func (g *gaugeTarget) set(queue string, v float64) { g.depth.WithLabelValues(que
 
 // ---- the watch stream ----
 
-// subscribers counts the NATS subscriptions on subject held by the server's clients.
-func (e *env) subscribers(subject string) int {
-	e.t.Helper()
-	cz, err := e.srv.Connz(&server.ConnzOptions{Subscriptions: true, Limit: 10_000})
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	n := 0
-	for _, c := range cz.Conns {
-		for _, s := range c.Subs {
-			if s == subject {
-				n++
-			}
-		}
-	}
-	return n
-}
-
-// watchSubjects are the subjects a WatchAlerts call subscribes to.
-func watchSubjects(deploymentID string) []string {
-	if deploymentID != "" {
-		return []string{"floe.evt.monitoring." + deploymentID + ".>"}
-	}
-	return []string{"floe.evt.alert.>", "floe.evt.monitoring.>", "floe.evt.alertrule.>", "floe.evt.trigger.>"}
-}
-
 // watcher is an open WatchAlerts stream, read in the background.
 type watcher struct {
 	t      testing.TB
@@ -369,21 +344,24 @@ type watcher struct {
 	seen   []string
 }
 
-// watch opens WatchAlerts as user and returns once the service has
-// subscribed (no event recorded after watch returns can be missed).
+// watch opens WatchAlerts as user and returns once the service is live: it
+// sends its response headers then, so no event recorded after watch returns
+// can be missed.
 func (e *env) watch(user, deploymentID string) *watcher {
 	t := e.t
 	t.Helper()
-	subjects := watchSubjects(deploymentID)
-	before := make([]int, len(subjects))
-	for i, s := range subjects {
-		before[i] = e.subscribers(s)
-	}
 	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
 	stream, err := e.client(user).WatchAlerts(ctx, &monitorv1.WatchAlertsRequest{DeploymentId: deploymentID})
 	if err != nil {
-		cancel()
 		t.Fatal(err)
+	}
+	hdr, err := stream.Header()
+	if err != nil {
+		t.Fatalf("WatchAlerts headers: %v", err)
+	}
+	if v := hdr.Get(ports.WatchStartHeader); len(v) != 1 {
+		t.Fatalf("WatchAlerts headers %v; want %s", hdr, ports.WatchStartHeader)
 	}
 	w := &watcher{t: t, cancel: cancel, events: make(chan *monitorv1.WatchAlertsResponse, 4096)}
 	go func() {
@@ -397,15 +375,6 @@ func (e *env) watch(user, deploymentID string) *watcher {
 			w.events <- m
 		}
 	}()
-	t.Cleanup(cancel)
-	eventually(t, "the watch to subscribe", func() bool {
-		for i, s := range subjects {
-			if e.subscribers(s) <= before[i] {
-				return false
-			}
-		}
-		return true
-	})
 	return w
 }
 

@@ -212,7 +212,7 @@ func Register(ctx context.Context, rt *runtime.Runtime, conn *natsx.Conn, dataDi
 	if err != nil {
 		return err
 	}
-	srv, err := ports.NewServer(svc, conn.NC)
+	srv, err := ports.NewServer(svc, conn.JS, store.StreamName())
 	if err != nil {
 		return err
 	}

@@ -17,7 +17,9 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/penguinmails/floe/libs/eventstore"
 	"github.com/penguinmails/floe/libs/natsx"
+	"github.com/penguinmails/floe/libs/natsx/natstest"
 	"github.com/penguinmails/floe/libs/runtime"
 	monitorv1 "github.com/penguinmails/floe/proto/gen/floe/monitor/v1"
 	"github.com/penguinmails/floe/services/monitor/monitorsvc"
@@ -155,5 +157,44 @@ func TestFailedRegisterReleasesTSDB(t *testing.T) {
 	stop()
 	if err := rt2.Run(stopped); err != nil { // starts and shuts down at once, closing its TSDB
 		t.Error(err)
+	}
+}
+
+// TestWatchAlertsRelaysOnlyStoredEvents (regression): WatchAlerts relayed a
+// core NATS subscription, which also receives the events of an atomic batch
+// the stream refuses. When two monitor replicas raced on a deployment, the
+// loser's RollbackTriggered reached `floe deploy watch` although the log
+// never held it.
+func TestWatchAlertsRelaysOnlyStoredEvents(t *testing.T) {
+	e := startEnv(t, emptyRules())
+	w := e.watch("sup", "dep-9")
+	ctx := eventstore.WithMeta(ctxT(t), eventstore.Meta{Actor: "system:monitor"})
+	open := func() *eventstore.JetStreamStore {
+		_, js := natstest.Connect(t, e.srv)
+		s, err := eventstore.Open(ctx, js, eventstore.Options{Source: "floe/monitor", Aggregates: []string{"monitoring"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	winner, loser := open(), open()
+	st, err := loser.Load(ctx, "monitoring", "dep-9", nil) // the loser caches version 0
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := winner.Append(ctx, "monitoring", "dep-9", st.Version, eventstore.Event{Message: &monitorv1.MonitoringStarted{DeploymentId: "dep-9", Version: "1.0.0", Environment: "staging"}}); err != nil {
+		t.Fatal(err)
+	}
+	phantom := &monitorv1.RollbackTriggered{DeploymentId: "dep-9", Trigger: "error_rate", Observed: 0.5}
+	if _, err := loser.Append(ctx, "monitoring", "dep-9", st.Version, eventstore.Event{Message: phantom}, eventstore.Event{Message: phantom}); err == nil {
+		t.Fatal("the stale append was stored")
+	}
+	if _, err := winner.Append(ctx, "monitoring", "dep-9", 1, eventstore.Event{Message: &monitorv1.MonitoringEnded{Outcome: "succeeded"}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"floe.monitor.v1.MonitoringStarted", "floe.monitor.v1.MonitoringEnded"} {
+		if m := w.next(want, func(*monitorv1.WatchAlertsResponse) bool { return true }); m.GetEvent() != want {
+			t.Fatalf("relayed %s (%q); want %s (seen %q)", m.GetEvent(), m.GetSummary(), want, w.seen)
+		}
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/penguinmails/floe/libs/eventstore"
@@ -22,7 +21,6 @@ import (
 // same window. No verdict within the window plus Grace fails the step: a
 // release must not pass an analysis nobody made.
 type MonitorAnalyzer struct {
-	NC     *nats.Conn
 	JS     jetstream.JetStream
 	Stream string
 	// Health runs alongside, for inconclusive verdicts.
@@ -81,48 +79,28 @@ func (a *MonitorAnalyzer) Analyze(ctx context.Context, d *domain.Deployment, win
 	return h.pass, fmt.Sprintf("monitor inconclusive (%s); health checks: %s", v.GetReason(), h.summary), nil
 }
 
-// verdict waits until deadline for the AnalysisCompleted of step; nil when none came.
+// verdict waits until deadline for the AnalysisCompleted of step; nil when
+// none came. It reads the stream (a verdict already recorded, say before a
+// deployer restart, counts), never a core subscription: a core subscriber also
+// receives the events of a batch the stream refused.
 func (a *MonitorAnalyzer) verdict(ctx context.Context, id string, step uint32, deadline time.Time) (*monitorv1.Verdict, error) {
-	subject := eventstore.SubjectPrefix + "monitoring." + id + ".AnalysisCompleted"
-	msgs := make(chan *nats.Msg, 16)
-	sub, err := a.NC.ChanSubscribe(subject, msgs)
-	if err != nil {
-		return nil, err
-	}
-	defer sub.Unsubscribe()
-	// Already recorded (a deployer restarted while the step ran)?
+	wait, cancel := context.WithDeadline(ctx, deadline)
+	defer cancel()
 	var found *monitorv1.Verdict
-	err = eventstore.ReadDirect(ctx, a.JS, a.Stream, subject, 1, 0, func(e *eventstore.RecordedEvent) (bool, error) {
-		var ac monitorv1.AnalysisCompleted
-		if e.DecodeInto(&ac) == nil && ac.GetStep() == step {
-			found = ac.GetVerdict()
-			return false, nil
-		}
-		return true, nil
-	})
-	if err != nil {
-		return nil, err
-	}
+	err := eventstore.Follow(wait, a.JS, a.Stream, []string{eventstore.SubjectPrefix + "monitoring." + id + ".AnalysisCompleted"},
+		func(e *eventstore.RecordedEvent) error {
+			var ac monitorv1.AnalysisCompleted
+			if e.DecodeInto(&ac) == nil && ac.GetStep() == step {
+				found = ac.GetVerdict()
+				cancel()
+			}
+			return nil
+		}, nil)
 	if found != nil {
 		return found, nil
 	}
-	timer := time.NewTimer(time.Until(deadline))
-	defer timer.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-timer.C:
-			return nil, nil
-		case m := <-msgs:
-			e, err := eventstore.Decode(0, m.Subject, m.Header, m.Data)
-			if err != nil {
-				continue
-			}
-			var ac monitorv1.AnalysisCompleted
-			if e.DecodeInto(&ac) == nil && ac.GetStep() == step {
-				return ac.GetVerdict(), nil
-			}
-		}
+	if err != nil {
+		return nil, err
 	}
+	return nil, ctx.Err()
 }

@@ -80,7 +80,7 @@ func (r *rig) verdict(t *testing.T, id string, step uint32, result string) {
 // monitor's reason, and an inconclusive one falls back to the health checks.
 func TestMonitorAnalyzerVerdicts(t *testing.T) {
 	monitorAnalyzer := func(nc *nats.Conn, js jetstream.JetStream, stream string, drv *local.Driver) app.Analyzer {
-		return &app.MonitorAnalyzer{NC: nc, JS: js, Stream: stream, Grace: time.Minute, Health: &app.DefaultAnalyzer{Driver: drv, Interval: 100 * time.Millisecond}}
+		return &app.MonitorAnalyzer{JS: js, Stream: stream, Grace: time.Minute, Health: &app.DefaultAnalyzer{Driver: drv, Interval: 100 * time.Millisecond}}
 	}
 	// Analysis step index: start(0), check(1), setWeight(2), analysis(3).
 	const analysisStep = 3
@@ -114,6 +114,46 @@ func TestMonitorAnalyzerVerdicts(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// Regression: the analyzer took verdicts from a core NATS subscription,
+// which also receives the events of a batch the stream refuses. A monitor
+// replica that lost the race to record a "fail" verdict still rolled the
+// canary back, on a verdict the log never held.
+func TestMonitorAnalyzerIgnoresRefusedVerdict(t *testing.T) {
+	monitorAnalyzer := func(nc *nats.Conn, js jetstream.JetStream, stream string, drv *local.Driver) app.Analyzer {
+		return &app.MonitorAnalyzer{JS: js, Stream: stream, Grace: time.Minute, Health: &app.DefaultAnalyzer{Driver: drv, Interval: 100 * time.Millisecond}}
+	}
+	const analysisStep = 3
+	r := newRigWith(t, []string{"setWeight 30", "analysis 2s"}, monitorAnalyzer)
+	stable := r.promote(t, "r1", "1.0.0", domain.BigBang)
+	r.waitFor(t, stable, succeeded, "1.0.0 live")
+	id := r.promote(t, "r2", "1.1.0", domain.Canary)
+	r.waitFor(t, id, func(d *domain.Deployment) bool { return d.Current == analysisStep }, "the analysis step")
+
+	// Two monitor replicas: both read the aggregate, the first records the step's start, the
+	// second's stale append of a fail verdict reaches the server and is refused.
+	ctx := eventstore.WithMeta(context.Background(), eventstore.Meta{Actor: "system:monitor"})
+	loser, err := eventstore.Open(ctx, r.js, eventstore.Options{Source: "floe/test", Aggregates: []string{"monitoring"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := loser.Load(ctx, "monitoring", id, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.store.Append(ctx, "monitoring", id, st.Version, eventstore.Event{Message: &monitorv1.AnalysisStarted{Step: analysisStep}}); err != nil {
+		t.Fatal(err)
+	}
+	fail := &monitorv1.AnalysisCompleted{DeploymentId: id, Step: analysisStep, Verdict: &monitorv1.Verdict{Result: "fail", Reason: "the refused verdict"}}
+	if _, err := loser.Append(ctx, "monitoring", id, st.Version, eventstore.Event{Message: fail}, eventstore.Event{Message: fail}); err == nil {
+		t.Fatal("the stale append was stored")
+	}
+	r.verdict(t, id, analysisStep, "pass")
+	d := r.waitFor(t, id, func(d *domain.Deployment) bool { return !d.Active() }, "the end")
+	if d.Status != deployv1.DeploymentStatus_DEPLOYMENT_STATUS_SUCCEEDED {
+		t.Fatalf("status %s (%s); want SUCCEEDED on the recorded pass verdict", d.Status, d.Reason)
 	}
 }
 

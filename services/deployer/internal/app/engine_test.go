@@ -60,6 +60,7 @@ func demoapp(t testing.TB) string {
 type rig struct {
 	engine *app.Engine
 	store  *eventstore.JetStreamStore
+	js     jetstream.JetStream
 	proxy  string
 	cancel context.CancelFunc
 }
@@ -109,7 +110,7 @@ func newRigWith(t testing.TB, canary []string, analyzer func(nc *nats.Conn, js j
 		<-done
 		_ = drv.Close(context.Background())
 	})
-	return &rig{engine: eng, store: store, proxy: proxy, cancel: cancel}
+	return &rig{engine: eng, store: store, js: js, proxy: proxy, cancel: cancel}
 }
 
 func (r *rig) promote(t testing.TB, release, version, strategy string) string {

@@ -8,9 +8,8 @@ import (
 	"slices"
 	"strconv"
 
-	"github.com/nats-io/nats.go"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
+	"github.com/nats-io/nats.go/jetstream"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/penguinmails/floe/libs/auth"
@@ -52,16 +51,18 @@ func Rules() auth.Rules {
 // Server implements monitorv1.MonitorServiceServer.
 type Server struct {
 	monitorv1.UnimplementedMonitorServiceServer
-	svc *app.Service
-	nc  *nats.Conn
+	svc    *app.Service
+	js     jetstream.JetStream
+	stream string
 }
 
-// NewServer wires the server.
-func NewServer(svc *app.Service, nc *nats.Conn) (*Server, error) {
-	if svc == nil || nc == nil {
-		return nil, errors.New("monitor server: service and NATS connection are required")
+// NewServer wires the server; stream is the event log's stream, which
+// WatchAlerts follows.
+func NewServer(svc *app.Service, js jetstream.JetStream, stream string) (*Server, error) {
+	if svc == nil || js == nil || stream == "" {
+		return nil, errors.New("monitor server: service, JetStream and stream name are required")
 	}
-	return &Server{svc: svc, nc: nc}, nil
+	return &Server{svc: svc, js: js, stream: stream}, nil
 }
 
 // ready waits until the catalog has read the log (right after a start), so a
@@ -267,11 +268,16 @@ func (s *Server) GetAnalysis(ctx context.Context, req *monitorv1.GetAnalysisRequ
 	return &monitorv1.GetAnalysisResponse{Verdict: a.Verdict}, nil
 }
 
-// watchBuffer is how many events a WatchAlerts stream may fall behind.
-const watchBuffer = 1024
+// WatchStartHeader is the response header WatchAlerts sends once it is
+// live: the stream sequence after which it relays events. A client that
+// needs to know no later event can be missed waits for the headers.
+const WatchStartHeader = "floe-watch-after-seq"
 
 // WatchAlerts implements the RPC: it relays monitor events as they are
-// appended (evaluations that changed nothing are left out).
+// appended (evaluations that changed nothing are left out). It follows the
+// stream, so it relays only what was stored (a core subscription would also
+// relay a batch the stream refused) and never drops anything: a slow client
+// slows its own relay.
 func (s *Server) WatchAlerts(req *monitorv1.WatchAlertsRequest, stream monitorv1.MonitorService_WatchAlertsServer) error {
 	ctx := stream.Context()
 	subjects := []string{
@@ -284,46 +290,28 @@ func (s *Server) WatchAlerts(req *monitorv1.WatchAlertsRequest, stream monitorv1
 		}
 		subjects = []string{eventstore.AggregateSubject(app.AggMonitoring, id)}
 	}
-	msgs := make(chan *nats.Msg, watchBuffer)
-	var subs []*nats.Subscription
-	for _, subj := range subjects {
-		sub, err := s.nc.ChanSubscribe(subj, msgs)
+	var headerErr error
+	err := eventstore.Tail(ctx, s.js, s.stream, subjects, func(e *eventstore.RecordedEvent) error {
+		msg, err := e.Decode()
 		if err != nil {
-			return &errs.UnavailableError{What: "NATS", Err: err}
+			return nil // an event type this build does not know: nothing to relay
 		}
-		defer sub.Unsubscribe()
-		subs = append(subs, sub)
-	}
-	for {
-		select {
-		case <-ctx.Done():
+		summary := app.Summarize(msg)
+		if summary == "" {
 			return nil
-		case m := <-msgs:
-			for _, sub := range subs {
-				// A watcher that fell this far behind has lost events: say so
-				// rather than go on with a gap.
-				if n, _ := sub.Dropped(); n > 0 {
-					return status.Errorf(codes.ResourceExhausted, "the watch fell %d events behind and lost them; watch again (and read the current state with ListAlerts or GetMonitoring)", n)
-				}
-			}
-			e, err := eventstore.Decode(0, m.Subject, m.Header, m.Data)
-			if err != nil {
-				continue // not a well-formed event: nothing to relay
-			}
-			msg, err := e.Decode()
-			if err != nil {
-				continue
-			}
-			summary := app.Summarize(msg)
-			if summary == "" {
-				continue
-			}
-			body, _ := protojson.Marshal(msg)
-			if err := stream.Send(&monitorv1.WatchAlertsResponse{Event: e.Type, Subject: e.AggregateID, Summary: summary, BodyJson: string(body)}); err != nil {
-				return err
-			}
 		}
+		body, _ := protojson.Marshal(msg)
+		return stream.Send(&monitorv1.WatchAlertsResponse{Event: e.Type, Subject: e.AggregateID, Summary: summary, BodyJson: string(body)})
+	}, func(last uint64) {
+		headerErr = stream.SendHeader(metadata.Pairs(WatchStartHeader, strconv.FormatUint(last, 10)))
+	})
+	if headerErr != nil {
+		return headerErr
 	}
+	if err != nil && ctx.Err() == nil {
+		return &errs.UnavailableError{What: "event log", Err: err}
+	}
+	return nil
 }
 
 // prefixed puts field violations of a nested message under its field name.

@@ -72,6 +72,9 @@ type MonitorServiceClient interface {
 	GetAnalysis(ctx context.Context, in *GetAnalysisRequest, opts ...grpc.CallOption) (*GetAnalysisResponse, error)
 	// WatchAlerts streams the monitor's events as they are recorded: alert
 	// transitions, trigger breaches and firings, verdicts (optionally of one deployment).
+	// It relays only what the event log stored, in order, and drops nothing. Its
+	// response headers (floe-watch-after-seq: the log position it starts after)
+	// arrive once it is live: nothing recorded after that can be missed.
 	WatchAlerts(ctx context.Context, in *WatchAlertsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchAlertsResponse], error)
 }
 
@@ -269,6 +272,9 @@ type MonitorServiceServer interface {
 	GetAnalysis(context.Context, *GetAnalysisRequest) (*GetAnalysisResponse, error)
 	// WatchAlerts streams the monitor's events as they are recorded: alert
 	// transitions, trigger breaches and firings, verdicts (optionally of one deployment).
+	// It relays only what the event log stored, in order, and drops nothing. Its
+	// response headers (floe-watch-after-seq: the log position it starts after)
+	// arrive once it is live: nothing recorded after that can be missed.
 	WatchAlerts(*WatchAlertsRequest, grpc.ServerStreamingServer[WatchAlertsResponse]) error
 	mustEmbedUnimplementedMonitorServiceServer()
 }
