@@ -37,6 +37,9 @@ func Follow(ctx context.Context, js jetstream.JetStream, stream string, filters 
 // the same. Nor does it drop anything: a slow fn slows the pulls.
 func Tail(ctx context.Context, js jetstream.JetStream, stream string, filters []string, fn func(*RecordedEvent) error, started func(lastSeq uint64)) error {
 	st, err := js.Stream(ctx, stream)
+	if ended(ctx) {
+		return nil
+	}
 	if err != nil {
 		return fmt.Errorf("tail %v: %w", filters, err)
 	}
@@ -55,6 +58,9 @@ func follow(ctx context.Context, js jetstream.JetStream, stream string, cfg jets
 	}
 	filters := cfg.FilterSubjects
 	cons, err := js.OrderedConsumer(ctx, stream, cfg)
+	if ended(ctx) {
+		return nil
+	}
 	if err != nil {
 		return fmt.Errorf("follow %v: %w", filters, err)
 	}
@@ -98,7 +104,7 @@ func follow(ctx context.Context, js jetstream.JetStream, stream string, cfg jets
 	caught := false
 	for {
 		n, err := fetch(caught)
-		if ctx.Err() != nil {
+		if ended(ctx) {
 			return nil
 		}
 		if err != nil {
@@ -111,6 +117,17 @@ func follow(ctx context.Context, js jetstream.JetStream, stream string, cfg jets
 			}
 		}
 	}
+}
+
+// ended reports whether ctx is done or its deadline has passed: nats.go
+// refuses a request past the deadline ("context deadline already exceeded")
+// a moment before ctx itself reports it.
+func ended(ctx context.Context) bool {
+	if ctx.Err() != nil {
+		return true
+	}
+	dl, ok := ctx.Deadline()
+	return ok && !time.Now().Before(dl)
 }
 
 // followWait is how long one pull request of Follow waits for new events.

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -156,4 +157,26 @@ func TestTailDeliversOnlyNewStoredEvents(t *testing.T) {
 		}
 	}
 	t.Logf("a core subscription received %d messages of the refused batch", phantom)
+}
+
+// Regression: when ctx's deadline passed between two pulls, nats.go refused
+// the next pull ("context deadline already exceeded") before ctx reported
+// the deadline, and Follow returned that as an error instead of ending with
+// nil; the deployer's wait for an analysis verdict then failed the step with
+// an error instead of "no verdict". Many short deadlines hit the window.
+func TestFollowEndsQuietlyAtTheDeadline(t *testing.T) {
+	t.Parallel()
+	js, s := newOrderStore(t)
+	appendOK(t, s, "a", 0, "a-0")
+	for i := range 60 {
+		ctx, cancel := context.WithTimeout(t.Context(), time.Duration(i%12)*time.Millisecond)
+		err := eventstore.Follow(ctx, js, s.StreamName(), nil, func(*eventstore.RecordedEvent) error { return nil }, nil)
+		if err == nil {
+			err = eventstore.Tail(ctx, js, s.StreamName(), nil, func(*eventstore.RecordedEvent) error { return nil }, nil)
+		}
+		cancel()
+		if err != nil {
+			t.Fatalf("run %d: %v; want nil when the deadline passes", i, err)
+		}
+	}
 }
