@@ -1,7 +1,7 @@
 # Floe — build, test and run. Every target loops over the Go modules.
 #   make run       everything in one process on an embedded NATS (floe dev)
 #   make test      gofmt, vet, race tests in every module, GOWORK=off builds, buf lint, generated-code check
-#   make lint      gofmt, go vet, buf lint, generated-code check
+#   make lint      gofmt, go vet, buf lint, buf breaking, generated-code check
 #   make generate  regenerate Go code from proto/ (local plugins pinned in tools/codegen)
 #   make bench     benchmarks (figures go to docs/performance.md)
 #   make tidy      go mod tidy in every module
@@ -17,7 +17,7 @@ BENCH ?= .
 BENCHTIME ?= 1s
 BENCHCOUNT ?= 1
 
-.PHONY: all run build test vet test-race build-nowork lint fmt-check buf-lint check-generated generate tidy bench clean
+.PHONY: all run build test vet test-race build-nowork lint fmt-check buf-lint buf-breaking proto-baseline check-generated generate tidy bench clean
 
 all: build
 
@@ -27,7 +27,7 @@ run: build
 build:
 	$(GO) build -o bin/floe ./tools/floe
 
-test: fmt-check vet test-race build-nowork buf-lint check-generated
+test: fmt-check vet test-race build-nowork buf-lint buf-breaking check-generated
 
 vet:
 	@for m in $(MODULES); do echo "== go vet $$m"; (cd $$m && $(GO) vet ./...); done
@@ -39,13 +39,23 @@ test-race:
 build-nowork:
 	@for m in $(MODULES); do echo "== GOWORK=off go build $$m"; (cd $$m && GOWORK=off $(GO) build ./... && GOWORK=off $(GO) vet ./... >/dev/null); done
 
-lint: fmt-check vet buf-lint check-generated
+lint: fmt-check vet buf-lint buf-breaking check-generated
 
 fmt-check:
 	@out=$$(gofmt -l $(MODULES) tools/codegen); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 
 buf-lint:
 	$(BUF) lint ../..
+
+# The API may only grow: wire and JSON compatibility (WIRE_JSON) against the
+# released baseline, proto/baseline.binpb. Events in the log are protojson of
+# these messages, so a break here would make old events unreadable.
+buf-breaking:
+	$(BUF) breaking ../.. --against ../../proto/baseline.binpb
+
+# Records the current protos as the compatibility baseline (at a release).
+proto-baseline:
+	$(BUF) build ../.. --exclude-source-info -o ../../proto/baseline.binpb
 
 generate:
 	$(BUF) generate --template ../../buf.gen.yaml -o ../.. ../..

@@ -12,6 +12,7 @@
 package deployv1
 
 import (
+	_ "github.com/penguinmails/floe/proto/gen/floe/options/v1"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	reflect "reflect"
@@ -37,8 +38,12 @@ type DeploymentStarted struct {
 	Version string `protobuf:"bytes,3,opt,name=version,proto3" json:"version,omitempty"`
 	// Target environment.
 	Environment string `protobuf:"bytes,4,opt,name=environment,proto3" json:"environment,omitempty"`
-	// Strategy name (rolling-update, blue-green, canary, feature-flag, big-bang).
-	Strategy string `protobuf:"bytes,5,opt,name=strategy,proto3" json:"strategy,omitempty"`
+	// Deprecated: strategy as text (rolling-update, blue-green, canary, feature-flag or big-bang), for events
+	// written before strategy_type existed and for JSON readers; written with strategy_type.
+	//
+	// Deprecated: Marked as deprecated in floe/deploy/v1/events.proto.
+	Strategy     string             `protobuf:"bytes,5,opt,name=strategy,proto3" json:"strategy,omitempty"`
+	StrategyType DeploymentStrategy `protobuf:"varint,11,opt,name=strategy_type,json=strategyType,proto3,enum=floe.deploy.v1.DeploymentStrategy" json:"strategy_type,omitempty"`
 	// Attempt number, from 1; a retry is a new attempt.
 	Attempt uint32 `protobuf:"varint,6,opt,name=attempt,proto3" json:"attempt,omitempty"`
 	// Application name.
@@ -111,11 +116,19 @@ func (x *DeploymentStarted) GetEnvironment() string {
 	return ""
 }
 
+// Deprecated: Marked as deprecated in floe/deploy/v1/events.proto.
 func (x *DeploymentStarted) GetStrategy() string {
 	if x != nil {
 		return x.Strategy
 	}
 	return ""
+}
+
+func (x *DeploymentStarted) GetStrategyType() DeploymentStrategy {
+	if x != nil {
+		return x.StrategyType
+	}
+	return DeploymentStrategy_DEPLOYMENT_STRATEGY_UNSPECIFIED
 }
 
 func (x *DeploymentStarted) GetAttempt() uint32 {
@@ -695,49 +708,59 @@ var File_floe_deploy_v1_events_proto protoreflect.FileDescriptor
 
 const file_floe_deploy_v1_events_proto_rawDesc = "" +
 	"\n" +
-	"\x1bfloe/deploy/v1/events.proto\x12\x0efloe.deploy.v1\x1a\x1afloe/deploy/v1/types.proto\"\xd3\x02\n" +
+	"\x1bfloe/deploy/v1/events.proto\x12\x0efloe.deploy.v1\x1a\x1afloe/deploy/v1/types.proto\x1a\x1dfloe/options/v1/options.proto\"\xb0\x03\n" +
 	"\x11DeploymentStarted\x12#\n" +
 	"\rdeployment_id\x18\x01 \x01(\tR\fdeploymentId\x12\x1d\n" +
 	"\n" +
 	"release_id\x18\x02 \x01(\tR\treleaseId\x12\x18\n" +
 	"\aversion\x18\x03 \x01(\tR\aversion\x12 \n" +
-	"\venvironment\x18\x04 \x01(\tR\venvironment\x12\x1a\n" +
-	"\bstrategy\x18\x05 \x01(\tR\bstrategy\x12\x18\n" +
+	"\venvironment\x18\x04 \x01(\tR\venvironment\x12\x1e\n" +
+	"\bstrategy\x18\x05 \x01(\tB\x02\x18\x01R\bstrategy\x12G\n" +
+	"\rstrategy_type\x18\v \x01(\x0e2\".floe.deploy.v1.DeploymentStrategyR\fstrategyType\x12\x18\n" +
 	"\aattempt\x18\x06 \x01(\rR\aattempt\x12\x10\n" +
 	"\x03app\x18\a \x01(\tR\x03app\x12)\n" +
 	"\x10previous_version\x18\b \x01(\tR\x0fpreviousVersion\x12(\n" +
 	"\x04plan\x18\t \x03(\v2\x14.floe.deploy.v1.StepR\x04plan\x12!\n" +
 	"\frequested_by\x18\n" +
-	" \x01(\tR\vrequestedBy\"W\n" +
+	" \x01(\tR\vrequestedBy:\x0e\xca\xf3\x18\n" +
+	"deployment\"g\n" +
 	"\x15DeploymentStepStarted\x12\x14\n" +
 	"\x05index\x18\x01 \x01(\rR\x05index\x12(\n" +
-	"\x04step\x18\x02 \x01(\v2\x14.floe.deploy.v1.StepR\x04step\"G\n" +
+	"\x04step\x18\x02 \x01(\v2\x14.floe.deploy.v1.StepR\x04step:\x0e\xca\xf3\x18\n" +
+	"deployment\"W\n" +
 	"\x17DeploymentStepCompleted\x12\x14\n" +
 	"\x05index\x18\x01 \x01(\rR\x05index\x12\x16\n" +
-	"\x06result\x18\x02 \x01(\tR\x06result\"@\n" +
+	"\x06result\x18\x02 \x01(\tR\x06result:\x0e\xca\xf3\x18\n" +
+	"deployment\"P\n" +
 	"\x10DeploymentPaused\x12\x14\n" +
 	"\x05index\x18\x01 \x01(\rR\x05index\x12\x16\n" +
-	"\x06reason\x18\x02 \x01(\tR\x06reason\")\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason:\x0e\xca\xf3\x18\n" +
+	"deployment\"9\n" +
 	"\x11DeploymentResumed\x12\x14\n" +
-	"\x05index\x18\x01 \x01(\rR\x05index\"+\n" +
+	"\x05index\x18\x01 \x01(\rR\x05index:\x0e\xca\xf3\x18\n" +
+	"deployment\";\n" +
 	"\x11DeploymentAborted\x12\x16\n" +
-	"\x06reason\x18\x01 \x01(\tR\x06reason\"C\n" +
+	"\x06reason\x18\x01 \x01(\tR\x06reason:\x0e\xca\xf3\x18\n" +
+	"deployment\"S\n" +
 	"\x0fRollbackStarted\x12\x16\n" +
 	"\x06reason\x18\x01 \x01(\tR\x06reason\x12\x18\n" +
-	"\atrigger\x18\x02 \x01(\tR\atrigger\"\x95\x01\n" +
+	"\atrigger\x18\x02 \x01(\tR\atrigger:\x0e\xca\xf3\x18\n" +
+	"deployment\"\xa5\x01\n" +
 	"\x13DeploymentSucceeded\x12#\n" +
 	"\rdeployment_id\x18\x01 \x01(\tR\fdeploymentId\x12\x1d\n" +
 	"\n" +
 	"release_id\x18\x02 \x01(\tR\treleaseId\x12\x18\n" +
 	"\aversion\x18\x03 \x01(\tR\aversion\x12 \n" +
-	"\venvironment\x18\x04 \x01(\tR\venvironment\"\xaa\x01\n" +
+	"\venvironment\x18\x04 \x01(\tR\venvironment:\x0e\xca\xf3\x18\n" +
+	"deployment\"\xba\x01\n" +
 	"\x10DeploymentFailed\x12#\n" +
 	"\rdeployment_id\x18\x01 \x01(\tR\fdeploymentId\x12\x1d\n" +
 	"\n" +
 	"release_id\x18\x02 \x01(\tR\treleaseId\x12\x18\n" +
 	"\aversion\x18\x03 \x01(\tR\aversion\x12 \n" +
 	"\venvironment\x18\x04 \x01(\tR\venvironment\x12\x16\n" +
-	"\x06reason\x18\x05 \x01(\tR\x06reason\"\xcf\x01\n" +
+	"\x06reason\x18\x05 \x01(\tR\x06reason:\x0e\xca\xf3\x18\n" +
+	"deployment\"\xdf\x01\n" +
 	"\n" +
 	"RolledBack\x12#\n" +
 	"\rdeployment_id\x18\x01 \x01(\tR\fdeploymentId\x12\x1d\n" +
@@ -746,7 +769,8 @@ const file_floe_deploy_v1_events_proto_rawDesc = "" +
 	"\aversion\x18\x03 \x01(\tR\aversion\x12 \n" +
 	"\venvironment\x18\x04 \x01(\tR\venvironment\x12)\n" +
 	"\x10restored_version\x18\x05 \x01(\tR\x0frestoredVersion\x12\x16\n" +
-	"\x06reason\x18\x06 \x01(\tR\x06reasonB\xbb\x01\n" +
+	"\x06reason\x18\x06 \x01(\tR\x06reason:\x0e\xca\xf3\x18\n" +
+	"deploymentB\xbb\x01\n" +
 	"\x12com.floe.deploy.v1B\vEventsProtoP\x01Z>github.com/penguinmails/floe/proto/gen/floe/deploy/v1;deployv1\xa2\x02\x03FDX\xaa\x02\x0eFloe.Deploy.V1\xca\x02\x0eFloe\\Deploy\\V1\xe2\x02\x1aFloe\\Deploy\\V1\\GPBMetadata\xea\x02\x10Floe::Deploy::V1b\x06proto3"
 
 var (
@@ -773,16 +797,18 @@ var file_floe_deploy_v1_events_proto_goTypes = []any{
 	(*DeploymentSucceeded)(nil),     // 7: floe.deploy.v1.DeploymentSucceeded
 	(*DeploymentFailed)(nil),        // 8: floe.deploy.v1.DeploymentFailed
 	(*RolledBack)(nil),              // 9: floe.deploy.v1.RolledBack
-	(*Step)(nil),                    // 10: floe.deploy.v1.Step
+	(DeploymentStrategy)(0),         // 10: floe.deploy.v1.DeploymentStrategy
+	(*Step)(nil),                    // 11: floe.deploy.v1.Step
 }
 var file_floe_deploy_v1_events_proto_depIdxs = []int32{
-	10, // 0: floe.deploy.v1.DeploymentStarted.plan:type_name -> floe.deploy.v1.Step
-	10, // 1: floe.deploy.v1.DeploymentStepStarted.step:type_name -> floe.deploy.v1.Step
-	2,  // [2:2] is the sub-list for method output_type
-	2,  // [2:2] is the sub-list for method input_type
-	2,  // [2:2] is the sub-list for extension type_name
-	2,  // [2:2] is the sub-list for extension extendee
-	0,  // [0:2] is the sub-list for field type_name
+	10, // 0: floe.deploy.v1.DeploymentStarted.strategy_type:type_name -> floe.deploy.v1.DeploymentStrategy
+	11, // 1: floe.deploy.v1.DeploymentStarted.plan:type_name -> floe.deploy.v1.Step
+	11, // 2: floe.deploy.v1.DeploymentStepStarted.step:type_name -> floe.deploy.v1.Step
+	3,  // [3:3] is the sub-list for method output_type
+	3,  // [3:3] is the sub-list for method input_type
+	3,  // [3:3] is the sub-list for extension type_name
+	3,  // [3:3] is the sub-list for extension extendee
+	0,  // [0:3] is the sub-list for field type_name
 }
 
 func init() { file_floe_deploy_v1_events_proto_init() }

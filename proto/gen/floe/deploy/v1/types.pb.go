@@ -160,6 +160,73 @@ func (DeploymentStatus) EnumDescriptor() ([]byte, []int) {
 	return file_floe_deploy_v1_types_proto_rawDescGZIP(), []int{1}
 }
 
+// DeploymentStrategy is how a release reaches an environment: the guide's
+// five strategies. As text (configuration, the CLI, the deprecated string
+// fields) each is the value name without the prefix, lower case, with '-'
+// for '_' (e.g. "rolling-update", "blue-green").
+type DeploymentStrategy int32
+
+const (
+	DeploymentStrategy_DEPLOYMENT_STRATEGY_UNSPECIFIED DeploymentStrategy = 0
+	// Traffic moves to the new version in batches.
+	DeploymentStrategy_DEPLOYMENT_STRATEGY_ROLLING_UPDATE DeploymentStrategy = 1
+	// The new version runs beside the old one and takes all traffic at once.
+	DeploymentStrategy_DEPLOYMENT_STRATEGY_BLUE_GREEN DeploymentStrategy = 2
+	// A growing share of traffic, with pauses and analyses between steps.
+	DeploymentStrategy_DEPLOYMENT_STRATEGY_CANARY DeploymentStrategy = 3
+	// The code ships dark; a feature flag's rollout is stepped.
+	DeploymentStrategy_DEPLOYMENT_STRATEGY_FEATURE_FLAG DeploymentStrategy = 4
+	// Everything switches at once.
+	DeploymentStrategy_DEPLOYMENT_STRATEGY_BIG_BANG DeploymentStrategy = 5
+)
+
+// Enum value maps for DeploymentStrategy.
+var (
+	DeploymentStrategy_name = map[int32]string{
+		0: "DEPLOYMENT_STRATEGY_UNSPECIFIED",
+		1: "DEPLOYMENT_STRATEGY_ROLLING_UPDATE",
+		2: "DEPLOYMENT_STRATEGY_BLUE_GREEN",
+		3: "DEPLOYMENT_STRATEGY_CANARY",
+		4: "DEPLOYMENT_STRATEGY_FEATURE_FLAG",
+		5: "DEPLOYMENT_STRATEGY_BIG_BANG",
+	}
+	DeploymentStrategy_value = map[string]int32{
+		"DEPLOYMENT_STRATEGY_UNSPECIFIED":    0,
+		"DEPLOYMENT_STRATEGY_ROLLING_UPDATE": 1,
+		"DEPLOYMENT_STRATEGY_BLUE_GREEN":     2,
+		"DEPLOYMENT_STRATEGY_CANARY":         3,
+		"DEPLOYMENT_STRATEGY_FEATURE_FLAG":   4,
+		"DEPLOYMENT_STRATEGY_BIG_BANG":       5,
+	}
+)
+
+func (x DeploymentStrategy) Enum() *DeploymentStrategy {
+	p := new(DeploymentStrategy)
+	*p = x
+	return p
+}
+
+func (x DeploymentStrategy) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (DeploymentStrategy) Descriptor() protoreflect.EnumDescriptor {
+	return file_floe_deploy_v1_types_proto_enumTypes[2].Descriptor()
+}
+
+func (DeploymentStrategy) Type() protoreflect.EnumType {
+	return &file_floe_deploy_v1_types_proto_enumTypes[2]
+}
+
+func (x DeploymentStrategy) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use DeploymentStrategy.Descriptor instead.
+func (DeploymentStrategy) EnumDescriptor() ([]byte, []int) {
+	return file_floe_deploy_v1_types_proto_rawDescGZIP(), []int{2}
+}
+
 // Step is one planned operation.
 type Step struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -329,8 +396,13 @@ type Deployment struct {
 	Version     string `protobuf:"bytes,3,opt,name=version,proto3" json:"version,omitempty"`
 	Environment string `protobuf:"bytes,4,opt,name=environment,proto3" json:"environment,omitempty"`
 	App         string `protobuf:"bytes,5,opt,name=app,proto3" json:"app,omitempty"`
-	Strategy    string `protobuf:"bytes,6,opt,name=strategy,proto3" json:"strategy,omitempty"`
-	Attempt     uint32 `protobuf:"varint,7,opt,name=attempt,proto3" json:"attempt,omitempty"`
+	// Deprecated: strategy as text (rolling-update, blue-green, canary, feature-flag or big-bang), for clients written before
+	// strategy_type existed; always set with strategy_type.
+	//
+	// Deprecated: Marked as deprecated in floe/deploy/v1/types.proto.
+	Strategy     string             `protobuf:"bytes,6,opt,name=strategy,proto3" json:"strategy,omitempty"`
+	StrategyType DeploymentStrategy `protobuf:"varint,17,opt,name=strategy_type,json=strategyType,proto3,enum=floe.deploy.v1.DeploymentStrategy" json:"strategy_type,omitempty"`
+	Attempt      uint32             `protobuf:"varint,7,opt,name=attempt,proto3" json:"attempt,omitempty"`
 	// The version live before this deployment ("" for the first).
 	PreviousVersion string           `protobuf:"bytes,8,opt,name=previous_version,json=previousVersion,proto3" json:"previous_version,omitempty"`
 	Status          DeploymentStatus `protobuf:"varint,9,opt,name=status,proto3,enum=floe.deploy.v1.DeploymentStatus" json:"status,omitempty"`
@@ -413,11 +485,19 @@ func (x *Deployment) GetApp() string {
 	return ""
 }
 
+// Deprecated: Marked as deprecated in floe/deploy/v1/types.proto.
 func (x *Deployment) GetStrategy() string {
 	if x != nil {
 		return x.Strategy
 	}
 	return ""
+}
+
+func (x *Deployment) GetStrategyType() DeploymentStrategy {
+	if x != nil {
+		return x.StrategyType
+	}
+	return DeploymentStrategy_DEPLOYMENT_STRATEGY_UNSPECIFIED
 }
 
 func (x *Deployment) GetAttempt() uint32 {
@@ -507,7 +587,7 @@ const file_floe_deploy_v1_types_proto_rawDesc = "" +
 	"started_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\tstartedAt\x12=\n" +
 	"\fcompleted_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\vcompletedAt\x127\n" +
 	"\tresume_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\bresumeAt\x12\x16\n" +
-	"\x06result\x18\x06 \x01(\tR\x06result\"\xd6\x04\n" +
+	"\x06result\x18\x06 \x01(\tR\x06result\"\xa3\x05\n" +
 	"\n" +
 	"Deployment\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n" +
@@ -515,8 +595,9 @@ const file_floe_deploy_v1_types_proto_rawDesc = "" +
 	"release_id\x18\x02 \x01(\tR\treleaseId\x12\x18\n" +
 	"\aversion\x18\x03 \x01(\tR\aversion\x12 \n" +
 	"\venvironment\x18\x04 \x01(\tR\venvironment\x12\x10\n" +
-	"\x03app\x18\x05 \x01(\tR\x03app\x12\x1a\n" +
-	"\bstrategy\x18\x06 \x01(\tR\bstrategy\x12\x18\n" +
+	"\x03app\x18\x05 \x01(\tR\x03app\x12\x1e\n" +
+	"\bstrategy\x18\x06 \x01(\tB\x02\x18\x01R\bstrategy\x12G\n" +
+	"\rstrategy_type\x18\x11 \x01(\x0e2\".floe.deploy.v1.DeploymentStrategyR\fstrategyType\x12\x18\n" +
 	"\aattempt\x18\a \x01(\rR\aattempt\x12)\n" +
 	"\x10previous_version\x18\b \x01(\tR\x0fpreviousVersion\x128\n" +
 	"\x06status\x18\t \x01(\x0e2 .floe.deploy.v1.DeploymentStatusR\x06status\x12/\n" +
@@ -547,7 +628,14 @@ const file_floe_deploy_v1_types_proto_rawDesc = "" +
 	"\x18DEPLOYMENT_STATUS_FAILED\x10\x04\x12\"\n" +
 	"\x1eDEPLOYMENT_STATUS_ROLLING_BACK\x10\x05\x12!\n" +
 	"\x1dDEPLOYMENT_STATUS_ROLLED_BACK\x10\x06\x12\x1d\n" +
-	"\x19DEPLOYMENT_STATUS_ABORTED\x10\aB\xba\x01\n" +
+	"\x19DEPLOYMENT_STATUS_ABORTED\x10\a*\xed\x01\n" +
+	"\x12DeploymentStrategy\x12#\n" +
+	"\x1fDEPLOYMENT_STRATEGY_UNSPECIFIED\x10\x00\x12&\n" +
+	"\"DEPLOYMENT_STRATEGY_ROLLING_UPDATE\x10\x01\x12\"\n" +
+	"\x1eDEPLOYMENT_STRATEGY_BLUE_GREEN\x10\x02\x12\x1e\n" +
+	"\x1aDEPLOYMENT_STRATEGY_CANARY\x10\x03\x12$\n" +
+	" DEPLOYMENT_STRATEGY_FEATURE_FLAG\x10\x04\x12 \n" +
+	"\x1cDEPLOYMENT_STRATEGY_BIG_BANG\x10\x05B\xba\x01\n" +
 	"\x12com.floe.deploy.v1B\n" +
 	"TypesProtoP\x01Z>github.com/penguinmails/floe/proto/gen/floe/deploy/v1;deployv1\xa2\x02\x03FDX\xaa\x02\x0eFloe.Deploy.V1\xca\x02\x0eFloe\\Deploy\\V1\xe2\x02\x1aFloe\\Deploy\\V1\\GPBMetadata\xea\x02\x10Floe::Deploy::V1b\x06proto3"
 
@@ -563,33 +651,35 @@ func file_floe_deploy_v1_types_proto_rawDescGZIP() []byte {
 	return file_floe_deploy_v1_types_proto_rawDescData
 }
 
-var file_floe_deploy_v1_types_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
+var file_floe_deploy_v1_types_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
 var file_floe_deploy_v1_types_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
 var file_floe_deploy_v1_types_proto_goTypes = []any{
 	(StepKind)(0),                 // 0: floe.deploy.v1.StepKind
 	(DeploymentStatus)(0),         // 1: floe.deploy.v1.DeploymentStatus
-	(*Step)(nil),                  // 2: floe.deploy.v1.Step
-	(*StepState)(nil),             // 3: floe.deploy.v1.StepState
-	(*Deployment)(nil),            // 4: floe.deploy.v1.Deployment
-	(*durationpb.Duration)(nil),   // 5: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil), // 6: google.protobuf.Timestamp
+	(DeploymentStrategy)(0),       // 2: floe.deploy.v1.DeploymentStrategy
+	(*Step)(nil),                  // 3: floe.deploy.v1.Step
+	(*StepState)(nil),             // 4: floe.deploy.v1.StepState
+	(*Deployment)(nil),            // 5: floe.deploy.v1.Deployment
+	(*durationpb.Duration)(nil),   // 6: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil), // 7: google.protobuf.Timestamp
 }
 var file_floe_deploy_v1_types_proto_depIdxs = []int32{
 	0,  // 0: floe.deploy.v1.Step.kind:type_name -> floe.deploy.v1.StepKind
-	5,  // 1: floe.deploy.v1.Step.duration:type_name -> google.protobuf.Duration
-	2,  // 2: floe.deploy.v1.StepState.step:type_name -> floe.deploy.v1.Step
-	6,  // 3: floe.deploy.v1.StepState.started_at:type_name -> google.protobuf.Timestamp
-	6,  // 4: floe.deploy.v1.StepState.completed_at:type_name -> google.protobuf.Timestamp
-	6,  // 5: floe.deploy.v1.StepState.resume_at:type_name -> google.protobuf.Timestamp
-	1,  // 6: floe.deploy.v1.Deployment.status:type_name -> floe.deploy.v1.DeploymentStatus
-	3,  // 7: floe.deploy.v1.Deployment.steps:type_name -> floe.deploy.v1.StepState
-	6,  // 8: floe.deploy.v1.Deployment.started_at:type_name -> google.protobuf.Timestamp
-	6,  // 9: floe.deploy.v1.Deployment.updated_at:type_name -> google.protobuf.Timestamp
-	10, // [10:10] is the sub-list for method output_type
-	10, // [10:10] is the sub-list for method input_type
-	10, // [10:10] is the sub-list for extension type_name
-	10, // [10:10] is the sub-list for extension extendee
-	0,  // [0:10] is the sub-list for field type_name
+	6,  // 1: floe.deploy.v1.Step.duration:type_name -> google.protobuf.Duration
+	3,  // 2: floe.deploy.v1.StepState.step:type_name -> floe.deploy.v1.Step
+	7,  // 3: floe.deploy.v1.StepState.started_at:type_name -> google.protobuf.Timestamp
+	7,  // 4: floe.deploy.v1.StepState.completed_at:type_name -> google.protobuf.Timestamp
+	7,  // 5: floe.deploy.v1.StepState.resume_at:type_name -> google.protobuf.Timestamp
+	2,  // 6: floe.deploy.v1.Deployment.strategy_type:type_name -> floe.deploy.v1.DeploymentStrategy
+	1,  // 7: floe.deploy.v1.Deployment.status:type_name -> floe.deploy.v1.DeploymentStatus
+	4,  // 8: floe.deploy.v1.Deployment.steps:type_name -> floe.deploy.v1.StepState
+	7,  // 9: floe.deploy.v1.Deployment.started_at:type_name -> google.protobuf.Timestamp
+	7,  // 10: floe.deploy.v1.Deployment.updated_at:type_name -> google.protobuf.Timestamp
+	11, // [11:11] is the sub-list for method output_type
+	11, // [11:11] is the sub-list for method input_type
+	11, // [11:11] is the sub-list for extension type_name
+	11, // [11:11] is the sub-list for extension extendee
+	0,  // [0:11] is the sub-list for field type_name
 }
 
 func init() { file_floe_deploy_v1_types_proto_init() }
@@ -602,7 +692,7 @@ func file_floe_deploy_v1_types_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_floe_deploy_v1_types_proto_rawDesc), len(file_floe_deploy_v1_types_proto_rawDesc)),
-			NumEnums:      2,
+			NumEnums:      3,
 			NumMessages:   3,
 			NumExtensions: 0,
 			NumServices:   0,

@@ -55,6 +55,45 @@ const (
 	ErrorReason_ERROR_REASON_UNAVAILABLE ErrorReason = 9
 	// A payload or field is larger than allowed. Metadata: field, limit.
 	ErrorReason_ERROR_REASON_TOO_LARGE ErrorReason = 10
+	// The version is not greater than an earlier release of the product.
+	ErrorReason_ERROR_REASON_VERSION_NOT_GREATER ErrorReason = 11
+	// The version does not fit the release type: a major release is X.0.0 after
+	// the latest, a minor x.Y.0, a patch x.y.Z; a hotfix patches production's line.
+	ErrorReason_ERROR_REASON_VERSION_DOES_NOT_MATCH_TYPE ErrorReason = 12
+	// The release is cancelled.
+	ErrorReason_ERROR_REASON_RELEASE_CANCELLED ErrorReason = 13
+	// The release has been promoted, so its content and plan are fixed.
+	ErrorReason_ERROR_REASON_RELEASE_NOT_EDITABLE ErrorReason = 14
+	// The environment is not one of the release's targets.
+	ErrorReason_ERROR_REASON_NOT_A_TARGET ErrorReason = 15
+	// Separation of duties: the author of a release may not approve it.
+	ErrorReason_ERROR_REASON_APPROVAL_BY_AUTHOR ErrorReason = 16
+	// Separation of duties: whoever requested a promotion may not approve it.
+	ErrorReason_ERROR_REASON_APPROVAL_BY_PROMOTER ErrorReason = 17
+	// The principal has already approved the release for the environment.
+	ErrorReason_ERROR_REASON_ALREADY_APPROVED ErrorReason = 18
+	// The release is already deployed to the environment.
+	ErrorReason_ERROR_REASON_ALREADY_DEPLOYED ErrorReason = 19
+	// A deployment to the environment is in progress (of this release, or another one holds it).
+	ErrorReason_ERROR_REASON_ENVIRONMENT_BUSY ErrorReason = 20
+	// Promotion order: an environment that comes before is not deployed yet.
+	ErrorReason_ERROR_REASON_PROMOTION_ORDER ErrorReason = 21
+	// Fewer approvals from distinct people than the environment (and the risk) requires.
+	ErrorReason_ERROR_REASON_APPROVALS_MISSING ErrorReason = 22
+	// The release was rejected for the environment.
+	ErrorReason_ERROR_REASON_RELEASE_REJECTED ErrorReason = 23
+	// A prerequisite of the promotion is pending or failed.
+	ErrorReason_ERROR_REASON_PREREQUISITE_NOT_MET ErrorReason = 24
+	// A testing gate of the environment has not passed.
+	ErrorReason_ERROR_REASON_GATE_NOT_PASSED ErrorReason = 25
+	// The deployment is not running (it finished, or was never started).
+	ErrorReason_ERROR_REASON_DEPLOYMENT_NOT_ACTIVE ErrorReason = 26
+	// Resume: the deployment is not paused or waiting at a manual pause step.
+	ErrorReason_ERROR_REASON_DEPLOYMENT_NOT_PAUSED ErrorReason = 27
+	// The deployment is already rolling back.
+	ErrorReason_ERROR_REASON_ALREADY_ROLLING_BACK ErrorReason = 28
+	// Rollback of an environment's first deployment: there is nothing to go back to.
+	ErrorReason_ERROR_REASON_NO_PREVIOUS_VERSION ErrorReason = 29
 )
 
 // Enum value maps for ErrorReason.
@@ -71,19 +110,57 @@ var (
 		8:  "ERROR_REASON_INTERNAL",
 		9:  "ERROR_REASON_UNAVAILABLE",
 		10: "ERROR_REASON_TOO_LARGE",
+		11: "ERROR_REASON_VERSION_NOT_GREATER",
+		12: "ERROR_REASON_VERSION_DOES_NOT_MATCH_TYPE",
+		13: "ERROR_REASON_RELEASE_CANCELLED",
+		14: "ERROR_REASON_RELEASE_NOT_EDITABLE",
+		15: "ERROR_REASON_NOT_A_TARGET",
+		16: "ERROR_REASON_APPROVAL_BY_AUTHOR",
+		17: "ERROR_REASON_APPROVAL_BY_PROMOTER",
+		18: "ERROR_REASON_ALREADY_APPROVED",
+		19: "ERROR_REASON_ALREADY_DEPLOYED",
+		20: "ERROR_REASON_ENVIRONMENT_BUSY",
+		21: "ERROR_REASON_PROMOTION_ORDER",
+		22: "ERROR_REASON_APPROVALS_MISSING",
+		23: "ERROR_REASON_RELEASE_REJECTED",
+		24: "ERROR_REASON_PREREQUISITE_NOT_MET",
+		25: "ERROR_REASON_GATE_NOT_PASSED",
+		26: "ERROR_REASON_DEPLOYMENT_NOT_ACTIVE",
+		27: "ERROR_REASON_DEPLOYMENT_NOT_PAUSED",
+		28: "ERROR_REASON_ALREADY_ROLLING_BACK",
+		29: "ERROR_REASON_NO_PREVIOUS_VERSION",
 	}
 	ErrorReason_value = map[string]int32{
-		"ERROR_REASON_UNSPECIFIED":          0,
-		"ERROR_REASON_INVALID_ARGUMENT":     1,
-		"ERROR_REASON_NOT_FOUND":            2,
-		"ERROR_REASON_ALREADY_EXISTS":       3,
-		"ERROR_REASON_CONCURRENCY_CONFLICT": 4,
-		"ERROR_REASON_FAILED_PRECONDITION":  5,
-		"ERROR_REASON_UNAUTHENTICATED":      6,
-		"ERROR_REASON_PERMISSION_DENIED":    7,
-		"ERROR_REASON_INTERNAL":             8,
-		"ERROR_REASON_UNAVAILABLE":          9,
-		"ERROR_REASON_TOO_LARGE":            10,
+		"ERROR_REASON_UNSPECIFIED":                 0,
+		"ERROR_REASON_INVALID_ARGUMENT":            1,
+		"ERROR_REASON_NOT_FOUND":                   2,
+		"ERROR_REASON_ALREADY_EXISTS":              3,
+		"ERROR_REASON_CONCURRENCY_CONFLICT":        4,
+		"ERROR_REASON_FAILED_PRECONDITION":         5,
+		"ERROR_REASON_UNAUTHENTICATED":             6,
+		"ERROR_REASON_PERMISSION_DENIED":           7,
+		"ERROR_REASON_INTERNAL":                    8,
+		"ERROR_REASON_UNAVAILABLE":                 9,
+		"ERROR_REASON_TOO_LARGE":                   10,
+		"ERROR_REASON_VERSION_NOT_GREATER":         11,
+		"ERROR_REASON_VERSION_DOES_NOT_MATCH_TYPE": 12,
+		"ERROR_REASON_RELEASE_CANCELLED":           13,
+		"ERROR_REASON_RELEASE_NOT_EDITABLE":        14,
+		"ERROR_REASON_NOT_A_TARGET":                15,
+		"ERROR_REASON_APPROVAL_BY_AUTHOR":          16,
+		"ERROR_REASON_APPROVAL_BY_PROMOTER":        17,
+		"ERROR_REASON_ALREADY_APPROVED":            18,
+		"ERROR_REASON_ALREADY_DEPLOYED":            19,
+		"ERROR_REASON_ENVIRONMENT_BUSY":            20,
+		"ERROR_REASON_PROMOTION_ORDER":             21,
+		"ERROR_REASON_APPROVALS_MISSING":           22,
+		"ERROR_REASON_RELEASE_REJECTED":            23,
+		"ERROR_REASON_PREREQUISITE_NOT_MET":        24,
+		"ERROR_REASON_GATE_NOT_PASSED":             25,
+		"ERROR_REASON_DEPLOYMENT_NOT_ACTIVE":       26,
+		"ERROR_REASON_DEPLOYMENT_NOT_PAUSED":       27,
+		"ERROR_REASON_ALREADY_ROLLING_BACK":        28,
+		"ERROR_REASON_NO_PREVIOUS_VERSION":         29,
 	}
 )
 
@@ -118,7 +195,7 @@ var File_floe_errors_v1_errors_proto protoreflect.FileDescriptor
 
 const file_floe_errors_v1_errors_proto_rawDesc = "" +
 	"\n" +
-	"\x1bfloe/errors/v1/errors.proto\x12\x0efloe.errors.v1*\xf3\x02\n" +
+	"\x1bfloe/errors/v1/errors.proto\x12\x0efloe.errors.v1*\xb5\b\n" +
 	"\vErrorReason\x12\x1c\n" +
 	"\x18ERROR_REASON_UNSPECIFIED\x10\x00\x12!\n" +
 	"\x1dERROR_REASON_INVALID_ARGUMENT\x10\x01\x12\x1a\n" +
@@ -131,7 +208,26 @@ const file_floe_errors_v1_errors_proto_rawDesc = "" +
 	"\x15ERROR_REASON_INTERNAL\x10\b\x12\x1c\n" +
 	"\x18ERROR_REASON_UNAVAILABLE\x10\t\x12\x1a\n" +
 	"\x16ERROR_REASON_TOO_LARGE\x10\n" +
-	"B\xbb\x01\n" +
+	"\x12$\n" +
+	" ERROR_REASON_VERSION_NOT_GREATER\x10\v\x12,\n" +
+	"(ERROR_REASON_VERSION_DOES_NOT_MATCH_TYPE\x10\f\x12\"\n" +
+	"\x1eERROR_REASON_RELEASE_CANCELLED\x10\r\x12%\n" +
+	"!ERROR_REASON_RELEASE_NOT_EDITABLE\x10\x0e\x12\x1d\n" +
+	"\x19ERROR_REASON_NOT_A_TARGET\x10\x0f\x12#\n" +
+	"\x1fERROR_REASON_APPROVAL_BY_AUTHOR\x10\x10\x12%\n" +
+	"!ERROR_REASON_APPROVAL_BY_PROMOTER\x10\x11\x12!\n" +
+	"\x1dERROR_REASON_ALREADY_APPROVED\x10\x12\x12!\n" +
+	"\x1dERROR_REASON_ALREADY_DEPLOYED\x10\x13\x12!\n" +
+	"\x1dERROR_REASON_ENVIRONMENT_BUSY\x10\x14\x12 \n" +
+	"\x1cERROR_REASON_PROMOTION_ORDER\x10\x15\x12\"\n" +
+	"\x1eERROR_REASON_APPROVALS_MISSING\x10\x16\x12!\n" +
+	"\x1dERROR_REASON_RELEASE_REJECTED\x10\x17\x12%\n" +
+	"!ERROR_REASON_PREREQUISITE_NOT_MET\x10\x18\x12 \n" +
+	"\x1cERROR_REASON_GATE_NOT_PASSED\x10\x19\x12&\n" +
+	"\"ERROR_REASON_DEPLOYMENT_NOT_ACTIVE\x10\x1a\x12&\n" +
+	"\"ERROR_REASON_DEPLOYMENT_NOT_PAUSED\x10\x1b\x12%\n" +
+	"!ERROR_REASON_ALREADY_ROLLING_BACK\x10\x1c\x12$\n" +
+	" ERROR_REASON_NO_PREVIOUS_VERSION\x10\x1dB\xbb\x01\n" +
 	"\x12com.floe.errors.v1B\vErrorsProtoP\x01Z>github.com/penguinmails/floe/proto/gen/floe/errors/v1;errorsv1\xa2\x02\x03FEX\xaa\x02\x0eFloe.Errors.V1\xca\x02\x0eFloe\\Errors\\V1\xe2\x02\x1aFloe\\Errors\\V1\\GPBMetadata\xea\x02\x10Floe::Errors::V1b\x06proto3"
 
 var (

@@ -19,6 +19,7 @@
 package monitorv1
 
 import (
+	_ "github.com/penguinmails/floe/proto/gen/floe/options/v1"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	durationpb "google.golang.org/protobuf/types/known/durationpb"
@@ -237,14 +238,26 @@ type AlertChange struct {
 	state       protoimpl.MessageState `protogen:"open.v1"`
 	Rule        string                 `protobuf:"bytes,1,opt,name=rule,proto3" json:"rule,omitempty"`
 	RuleVersion uint64                 `protobuf:"varint,2,opt,name=rule_version,json=ruleVersion,proto3" json:"rule_version,omitempty"`
-	Severity    string                 `protobuf:"bytes,3,opt,name=severity,proto3" json:"severity,omitempty"`
-	Channels    []string               `protobuf:"bytes,4,rep,name=channels,proto3" json:"channels,omitempty"`
+	// Deprecated: severity as text (critical, warning or info), for events
+	// written before severity_type existed and for JSON readers; written with severity_type.
+	//
+	// Deprecated: Marked as deprecated in floe/monitor/v1/events.proto.
+	Severity     string   `protobuf:"bytes,3,opt,name=severity,proto3" json:"severity,omitempty"`
+	SeverityType Severity `protobuf:"varint,16,opt,name=severity_type,json=severityType,proto3,enum=floe.monitor.v1.Severity" json:"severity_type,omitempty"`
+	Channels     []string `protobuf:"bytes,4,rep,name=channels,proto3" json:"channels,omitempty"`
 	// The series' labels, and a stable key for them.
 	Labels map[string]string `protobuf:"bytes,5,rep,name=labels,proto3" json:"labels,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	Series string            `protobuf:"bytes,6,opt,name=series,proto3" json:"series,omitempty"`
-	// pending, firing, resolved or inactive: the state before and after.
+	// The state before and after.
+	FromState AlertState `protobuf:"varint,17,opt,name=from_state,json=fromState,proto3,enum=floe.monitor.v1.AlertState" json:"from_state,omitempty"`
+	ToState   AlertState `protobuf:"varint,18,opt,name=to_state,json=toState,proto3,enum=floe.monitor.v1.AlertState" json:"to_state,omitempty"`
+	// Deprecated: from_state and to_state as text (pending, firing, resolved or inactive),
+	// for events written before those existed and for JSON readers; written with them.
+	//
+	// Deprecated: Marked as deprecated in floe/monitor/v1/events.proto.
 	From string `protobuf:"bytes,7,opt,name=from,proto3" json:"from,omitempty"`
-	To   string `protobuf:"bytes,8,opt,name=to,proto3" json:"to,omitempty"`
+	// Deprecated: Marked as deprecated in floe/monitor/v1/events.proto.
+	To string `protobuf:"bytes,8,opt,name=to,proto3" json:"to,omitempty"`
 	// The evaluation time and the value the condition returned then.
 	At    *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=at,proto3" json:"at,omitempty"`
 	Value float64                `protobuf:"fixed64,10,opt,name=value,proto3" json:"value,omitempty"`
@@ -304,11 +317,19 @@ func (x *AlertChange) GetRuleVersion() uint64 {
 	return 0
 }
 
+// Deprecated: Marked as deprecated in floe/monitor/v1/events.proto.
 func (x *AlertChange) GetSeverity() string {
 	if x != nil {
 		return x.Severity
 	}
 	return ""
+}
+
+func (x *AlertChange) GetSeverityType() Severity {
+	if x != nil {
+		return x.SeverityType
+	}
+	return Severity_SEVERITY_UNSPECIFIED
 }
 
 func (x *AlertChange) GetChannels() []string {
@@ -332,6 +353,21 @@ func (x *AlertChange) GetSeries() string {
 	return ""
 }
 
+func (x *AlertChange) GetFromState() AlertState {
+	if x != nil {
+		return x.FromState
+	}
+	return AlertState_ALERT_STATE_UNSPECIFIED
+}
+
+func (x *AlertChange) GetToState() AlertState {
+	if x != nil {
+		return x.ToState
+	}
+	return AlertState_ALERT_STATE_UNSPECIFIED
+}
+
+// Deprecated: Marked as deprecated in floe/monitor/v1/events.proto.
 func (x *AlertChange) GetFrom() string {
 	if x != nil {
 		return x.From
@@ -339,6 +375,7 @@ func (x *AlertChange) GetFrom() string {
 	return ""
 }
 
+// Deprecated: Marked as deprecated in floe/monitor/v1/events.proto.
 func (x *AlertChange) GetTo() string {
 	if x != nil {
 		return x.To
@@ -874,8 +911,12 @@ type TriggerFired struct {
 	Version      string                 `protobuf:"bytes,3,opt,name=version,proto3" json:"version,omitempty"`
 	Trigger      string                 `protobuf:"bytes,4,opt,name=trigger,proto3" json:"trigger,omitempty"`
 	RuleVersion  uint64                 `protobuf:"varint,5,opt,name=rule_version,json=ruleVersion,proto3" json:"rule_version,omitempty"`
-	// alert or scale_up.
-	Action string `protobuf:"bytes,6,opt,name=action,proto3" json:"action,omitempty"`
+	// Deprecated: action as text (alert or scale_up), for events
+	// written before action_type existed and for JSON readers; written with action_type.
+	//
+	// Deprecated: Marked as deprecated in floe/monitor/v1/events.proto.
+	Action     string        `protobuf:"bytes,6,opt,name=action,proto3" json:"action,omitempty"`
+	ActionType TriggerAction `protobuf:"varint,15,opt,name=action_type,json=actionType,proto3,enum=floe.monitor.v1.TriggerAction" json:"action_type,omitempty"`
 	// breach or no_data.
 	Cause            string                 `protobuf:"bytes,7,opt,name=cause,proto3" json:"cause,omitempty"`
 	Metric           string                 `protobuf:"bytes,8,opt,name=metric,proto3" json:"metric,omitempty"`
@@ -954,11 +995,19 @@ func (x *TriggerFired) GetRuleVersion() uint64 {
 	return 0
 }
 
+// Deprecated: Marked as deprecated in floe/monitor/v1/events.proto.
 func (x *TriggerFired) GetAction() string {
 	if x != nil {
 		return x.Action
 	}
 	return ""
+}
+
+func (x *TriggerFired) GetActionType() TriggerAction {
+	if x != nil {
+		return x.ActionType
+	}
+	return TriggerAction_TRIGGER_ACTION_UNSPECIFIED
 }
 
 func (x *TriggerFired) GetCause() string {
@@ -1301,8 +1350,13 @@ func (x *AnalysisCompleted) GetVerdict() *Verdict {
 // MonitoringEnded: the deployment ended (succeeded, failed, rolled back or
 // aborted); its triggers are no longer evaluated.
 type MonitoringEnded struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Deprecated: outcome as text (succeeded, failed, rolling_back, rolled_back or aborted), for events
+	// written before outcome_type existed and for JSON readers; written with outcome_type.
+	//
+	// Deprecated: Marked as deprecated in floe/monitor/v1/events.proto.
 	Outcome       string                 `protobuf:"bytes,1,opt,name=outcome,proto3" json:"outcome,omitempty"`
+	OutcomeType   MonitoringOutcome      `protobuf:"varint,3,opt,name=outcome_type,json=outcomeType,proto3,enum=floe.monitor.v1.MonitoringOutcome" json:"outcome_type,omitempty"`
 	At            *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=at,proto3" json:"at,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1338,11 +1392,19 @@ func (*MonitoringEnded) Descriptor() ([]byte, []int) {
 	return file_floe_monitor_v1_events_proto_rawDescGZIP(), []int{16}
 }
 
+// Deprecated: Marked as deprecated in floe/monitor/v1/events.proto.
 func (x *MonitoringEnded) GetOutcome() string {
 	if x != nil {
 		return x.Outcome
 	}
 	return ""
+}
+
+func (x *MonitoringEnded) GetOutcomeType() MonitoringOutcome {
+	if x != nil {
+		return x.OutcomeType
+	}
+	return MonitoringOutcome_MONITORING_OUTCOME_UNSPECIFIED
 }
 
 func (x *MonitoringEnded) GetAt() *timestamppb.Timestamp {
@@ -1356,26 +1418,30 @@ var File_floe_monitor_v1_events_proto protoreflect.FileDescriptor
 
 const file_floe_monitor_v1_events_proto_rawDesc = "" +
 	"\n" +
-	"\x1cfloe/monitor/v1/events.proto\x12\x0ffloe.monitor.v1\x1a\x1bfloe/monitor/v1/types.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"@\n" +
+	"\x1cfloe/monitor/v1/events.proto\x12\x0ffloe.monitor.v1\x1a\x1bfloe/monitor/v1/types.proto\x1a\x1dfloe/options/v1/options.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"O\n" +
 	"\x0eAlertRuleSaved\x12.\n" +
-	"\x04rule\x18\x01 \x01(\v2\x1a.floe.monitor.v1.AlertRuleR\x04rule\"@\n" +
+	"\x04rule\x18\x01 \x01(\v2\x1a.floe.monitor.v1.AlertRuleR\x04rule:\r\xca\xf3\x18\talertrule\"O\n" +
 	"\x10AlertRuleDeleted\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
-	"\aversion\x18\x02 \x01(\x04R\aversion\"R\n" +
+	"\aversion\x18\x02 \x01(\x04R\aversion:\r\xca\xf3\x18\talertrule\"_\n" +
 	"\x14RollbackTriggerSaved\x12:\n" +
-	"\atrigger\x18\x01 \x01(\v2 .floe.monitor.v1.RollbackTriggerR\atrigger\"F\n" +
+	"\atrigger\x18\x01 \x01(\v2 .floe.monitor.v1.RollbackTriggerR\atrigger:\v\xca\xf3\x18\atrigger\"S\n" +
 	"\x16RollbackTriggerDeleted\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
-	"\aversion\x18\x02 \x01(\x04R\aversion\"\xbb\x04\n" +
+	"\aversion\x18\x02 \x01(\x04R\aversion:\v\xca\xf3\x18\atrigger\"\xfb\x05\n" +
 	"\vAlertChange\x12\x12\n" +
 	"\x04rule\x18\x01 \x01(\tR\x04rule\x12!\n" +
-	"\frule_version\x18\x02 \x01(\x04R\vruleVersion\x12\x1a\n" +
-	"\bseverity\x18\x03 \x01(\tR\bseverity\x12\x1a\n" +
+	"\frule_version\x18\x02 \x01(\x04R\vruleVersion\x12\x1e\n" +
+	"\bseverity\x18\x03 \x01(\tB\x02\x18\x01R\bseverity\x12>\n" +
+	"\rseverity_type\x18\x10 \x01(\x0e2\x19.floe.monitor.v1.SeverityR\fseverityType\x12\x1a\n" +
 	"\bchannels\x18\x04 \x03(\tR\bchannels\x12@\n" +
 	"\x06labels\x18\x05 \x03(\v2(.floe.monitor.v1.AlertChange.LabelsEntryR\x06labels\x12\x16\n" +
-	"\x06series\x18\x06 \x01(\tR\x06series\x12\x12\n" +
-	"\x04from\x18\a \x01(\tR\x04from\x12\x0e\n" +
-	"\x02to\x18\b \x01(\tR\x02to\x12*\n" +
+	"\x06series\x18\x06 \x01(\tR\x06series\x12:\n" +
+	"\n" +
+	"from_state\x18\x11 \x01(\x0e2\x1b.floe.monitor.v1.AlertStateR\tfromState\x126\n" +
+	"\bto_state\x18\x12 \x01(\x0e2\x1b.floe.monitor.v1.AlertStateR\atoState\x12\x16\n" +
+	"\x04from\x18\a \x01(\tB\x02\x18\x01R\x04from\x12\x12\n" +
+	"\x02to\x18\b \x01(\tB\x02\x18\x01R\x02to\x12*\n" +
 	"\x02at\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\x02at\x12\x14\n" +
 	"\x05value\x18\n" +
 	" \x01(\x01R\x05value\x12\x16\n" +
@@ -1386,15 +1452,15 @@ const file_floe_monitor_v1_events_proto_rawDesc = "" +
 	"\tcondition\x18\x0f \x01(\tR\tcondition\x1a9\n" +
 	"\vLabelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"D\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"O\n" +
 	"\fAlertPending\x124\n" +
-	"\x06change\x18\x01 \x01(\v2\x1c.floe.monitor.v1.AlertChangeR\x06change\"C\n" +
+	"\x06change\x18\x01 \x01(\v2\x1c.floe.monitor.v1.AlertChangeR\x06change:\t\xca\xf3\x18\x05alert\"N\n" +
 	"\vAlertFiring\x124\n" +
-	"\x06change\x18\x01 \x01(\v2\x1c.floe.monitor.v1.AlertChangeR\x06change\"E\n" +
+	"\x06change\x18\x01 \x01(\v2\x1c.floe.monitor.v1.AlertChangeR\x06change:\t\xca\xf3\x18\x05alert\"P\n" +
 	"\rAlertResolved\x124\n" +
-	"\x06change\x18\x01 \x01(\v2\x1c.floe.monitor.v1.AlertChangeR\x06change\"F\n" +
+	"\x06change\x18\x01 \x01(\v2\x1c.floe.monitor.v1.AlertChangeR\x06change:\t\xca\xf3\x18\x05alert\"Q\n" +
 	"\x0eAlertCancelled\x124\n" +
-	"\x06change\x18\x01 \x01(\v2\x1c.floe.monitor.v1.AlertChangeR\x06change\"\xe4\x02\n" +
+	"\x06change\x18\x01 \x01(\v2\x1c.floe.monitor.v1.AlertChangeR\x06change:\t\xca\xf3\x18\x05alert\"\xf4\x02\n" +
 	"\x11MonitoringStarted\x12#\n" +
 	"\rdeployment_id\x18\x01 \x01(\tR\fdeploymentId\x12\x1d\n" +
 	"\n" +
@@ -1405,10 +1471,11 @@ const file_floe_monitor_v1_events_proto_rawDesc = "" +
 	"\n" +
 	"started_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\tstartedAt\x12<\n" +
 	"\btriggers\x18\a \x03(\v2 .floe.monitor.v1.RollbackTriggerR\btriggers\x12D\n" +
-	"\x0eanalysis_steps\x18\b \x03(\v2\x1d.floe.monitor.v1.AnalysisStepR\ranalysisSteps\"U\n" +
+	"\x0eanalysis_steps\x18\b \x03(\v2\x1d.floe.monitor.v1.AnalysisStepR\ranalysisSteps:\x0e\xca\xf3\x18\n" +
+	"monitoring\"U\n" +
 	"\fAnalysisStep\x12\x12\n" +
 	"\x04step\x18\x01 \x01(\rR\x04step\x121\n" +
-	"\x06window\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\x06window\"\x81\x03\n" +
+	"\x06window\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\x06window\"\x91\x03\n" +
 	"\x10TriggerEvaluated\x12\x18\n" +
 	"\atrigger\x18\x01 \x01(\tR\atrigger\x12!\n" +
 	"\frule_version\x18\x02 \x01(\x04R\vruleVersion\x12*\n" +
@@ -1421,14 +1488,17 @@ const file_floe_monitor_v1_events_proto_rawDesc = "" +
 	"\tsustained\x18\t \x01(\v2\x19.google.protobuf.DurationR\tsustained\x12\x14\n" +
 	"\x05query\x18\n" +
 	" \x01(\tR\x05query\x12\x18\n" +
-	"\adeleted\x18\v \x01(\bR\adeleted\"\xd5\x03\n" +
+	"\adeleted\x18\v \x01(\bR\adeleted:\x0e\xca\xf3\x18\n" +
+	"monitoring\"\xaa\x04\n" +
 	"\fTriggerFired\x12#\n" +
 	"\rdeployment_id\x18\x01 \x01(\tR\fdeploymentId\x12 \n" +
 	"\venvironment\x18\x02 \x01(\tR\venvironment\x12\x18\n" +
 	"\aversion\x18\x03 \x01(\tR\aversion\x12\x18\n" +
 	"\atrigger\x18\x04 \x01(\tR\atrigger\x12!\n" +
-	"\frule_version\x18\x05 \x01(\x04R\vruleVersion\x12\x16\n" +
-	"\x06action\x18\x06 \x01(\tR\x06action\x12\x14\n" +
+	"\frule_version\x18\x05 \x01(\x04R\vruleVersion\x12\x1a\n" +
+	"\x06action\x18\x06 \x01(\tB\x02\x18\x01R\x06action\x12?\n" +
+	"\vaction_type\x18\x0f \x01(\x0e2\x1e.floe.monitor.v1.TriggerActionR\n" +
+	"actionType\x12\x14\n" +
 	"\x05cause\x18\a \x01(\tR\x05cause\x12\x16\n" +
 	"\x06metric\x18\b \x01(\tR\x06metric\x12\x1a\n" +
 	"\boperator\x18\t \x01(\tR\boperator\x12\x1c\n" +
@@ -1437,7 +1507,8 @@ const file_floe_monitor_v1_events_proto_rawDesc = "" +
 	"\bobserved\x18\v \x01(\x01R\bobserved\x12+\n" +
 	"\x11sustained_seconds\x18\f \x01(\x01R\x10sustainedSeconds\x12F\n" +
 	"\x11breach_started_at\x18\r \x01(\v2\x1a.google.protobuf.TimestampR\x0fbreachStartedAt\x12\x16\n" +
-	"\x06reason\x18\x0e \x01(\tR\x06reason\"\xe1\x03\n" +
+	"\x06reason\x18\x0e \x01(\tR\x06reason:\x0e\xca\xf3\x18\n" +
+	"monitoring\"\xf1\x03\n" +
 	"\x11RollbackTriggered\x12#\n" +
 	"\rdeployment_id\x18\x01 \x01(\tR\fdeploymentId\x12\x1d\n" +
 	"\n" +
@@ -1454,19 +1525,24 @@ const file_floe_monitor_v1_events_proto_rawDesc = "" +
 	"\x11sustained_seconds\x18\v \x01(\x01R\x10sustainedSeconds\x12F\n" +
 	"\x11breach_started_at\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\x0fbreachStartedAt\x12\x14\n" +
 	"\x05cause\x18\r \x01(\tR\x05cause\x12\x16\n" +
-	"\x06reason\x18\x0e \x01(\tR\x06reason\"\x93\x01\n" +
+	"\x06reason\x18\x0e \x01(\tR\x06reason:\x0e\xca\xf3\x18\n" +
+	"monitoring\"\xa3\x01\n" +
 	"\x0fAnalysisStarted\x12\x12\n" +
 	"\x04step\x18\x01 \x01(\rR\x04step\x129\n" +
 	"\n" +
 	"started_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\tstartedAt\x121\n" +
-	"\x06window\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\x06window\"\x80\x01\n" +
+	"\x06window\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\x06window:\x0e\xca\xf3\x18\n" +
+	"monitoring\"\x90\x01\n" +
 	"\x11AnalysisCompleted\x12#\n" +
 	"\rdeployment_id\x18\x01 \x01(\tR\fdeploymentId\x12\x12\n" +
 	"\x04step\x18\x02 \x01(\rR\x04step\x122\n" +
-	"\averdict\x18\x03 \x01(\v2\x18.floe.monitor.v1.VerdictR\averdict\"W\n" +
-	"\x0fMonitoringEnded\x12\x18\n" +
-	"\aoutcome\x18\x01 \x01(\tR\aoutcome\x12*\n" +
-	"\x02at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x02atB\xc2\x01\n" +
+	"\averdict\x18\x03 \x01(\v2\x18.floe.monitor.v1.VerdictR\averdict:\x0e\xca\xf3\x18\n" +
+	"monitoring\"\xb2\x01\n" +
+	"\x0fMonitoringEnded\x12\x1c\n" +
+	"\aoutcome\x18\x01 \x01(\tB\x02\x18\x01R\aoutcome\x12E\n" +
+	"\foutcome_type\x18\x03 \x01(\x0e2\".floe.monitor.v1.MonitoringOutcomeR\voutcomeType\x12*\n" +
+	"\x02at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x02at:\x0e\xca\xf3\x18\n" +
+	"monitoringB\xc2\x01\n" +
 	"\x13com.floe.monitor.v1B\vEventsProtoP\x01Z@github.com/penguinmails/floe/proto/gen/floe/monitor/v1;monitorv1\xa2\x02\x03FMX\xaa\x02\x0fFloe.Monitor.V1\xca\x02\x0fFloe\\Monitor\\V1\xe2\x02\x1bFloe\\Monitor\\V1\\GPBMetadata\xea\x02\x11Floe::Monitor::V1b\x06proto3"
 
 var (
@@ -1503,39 +1579,48 @@ var file_floe_monitor_v1_events_proto_goTypes = []any{
 	nil,                            // 17: floe.monitor.v1.AlertChange.LabelsEntry
 	(*AlertRule)(nil),              // 18: floe.monitor.v1.AlertRule
 	(*RollbackTrigger)(nil),        // 19: floe.monitor.v1.RollbackTrigger
-	(*timestamppb.Timestamp)(nil),  // 20: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),    // 21: google.protobuf.Duration
-	(*Verdict)(nil),                // 22: floe.monitor.v1.Verdict
+	(Severity)(0),                  // 20: floe.monitor.v1.Severity
+	(AlertState)(0),                // 21: floe.monitor.v1.AlertState
+	(*timestamppb.Timestamp)(nil),  // 22: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),    // 23: google.protobuf.Duration
+	(TriggerAction)(0),             // 24: floe.monitor.v1.TriggerAction
+	(*Verdict)(nil),                // 25: floe.monitor.v1.Verdict
+	(MonitoringOutcome)(0),         // 26: floe.monitor.v1.MonitoringOutcome
 }
 var file_floe_monitor_v1_events_proto_depIdxs = []int32{
 	18, // 0: floe.monitor.v1.AlertRuleSaved.rule:type_name -> floe.monitor.v1.AlertRule
 	19, // 1: floe.monitor.v1.RollbackTriggerSaved.trigger:type_name -> floe.monitor.v1.RollbackTrigger
-	17, // 2: floe.monitor.v1.AlertChange.labels:type_name -> floe.monitor.v1.AlertChange.LabelsEntry
-	20, // 3: floe.monitor.v1.AlertChange.at:type_name -> google.protobuf.Timestamp
-	20, // 4: floe.monitor.v1.AlertChange.active_since:type_name -> google.protobuf.Timestamp
-	21, // 5: floe.monitor.v1.AlertChange.cooldown:type_name -> google.protobuf.Duration
-	4,  // 6: floe.monitor.v1.AlertPending.change:type_name -> floe.monitor.v1.AlertChange
-	4,  // 7: floe.monitor.v1.AlertFiring.change:type_name -> floe.monitor.v1.AlertChange
-	4,  // 8: floe.monitor.v1.AlertResolved.change:type_name -> floe.monitor.v1.AlertChange
-	4,  // 9: floe.monitor.v1.AlertCancelled.change:type_name -> floe.monitor.v1.AlertChange
-	20, // 10: floe.monitor.v1.MonitoringStarted.started_at:type_name -> google.protobuf.Timestamp
-	19, // 11: floe.monitor.v1.MonitoringStarted.triggers:type_name -> floe.monitor.v1.RollbackTrigger
-	10, // 12: floe.monitor.v1.MonitoringStarted.analysis_steps:type_name -> floe.monitor.v1.AnalysisStep
-	21, // 13: floe.monitor.v1.AnalysisStep.window:type_name -> google.protobuf.Duration
-	20, // 14: floe.monitor.v1.TriggerEvaluated.at:type_name -> google.protobuf.Timestamp
-	19, // 15: floe.monitor.v1.TriggerEvaluated.changed:type_name -> floe.monitor.v1.RollbackTrigger
-	21, // 16: floe.monitor.v1.TriggerEvaluated.sustained:type_name -> google.protobuf.Duration
-	20, // 17: floe.monitor.v1.TriggerFired.breach_started_at:type_name -> google.protobuf.Timestamp
-	20, // 18: floe.monitor.v1.RollbackTriggered.breach_started_at:type_name -> google.protobuf.Timestamp
-	20, // 19: floe.monitor.v1.AnalysisStarted.started_at:type_name -> google.protobuf.Timestamp
-	21, // 20: floe.monitor.v1.AnalysisStarted.window:type_name -> google.protobuf.Duration
-	22, // 21: floe.monitor.v1.AnalysisCompleted.verdict:type_name -> floe.monitor.v1.Verdict
-	20, // 22: floe.monitor.v1.MonitoringEnded.at:type_name -> google.protobuf.Timestamp
-	23, // [23:23] is the sub-list for method output_type
-	23, // [23:23] is the sub-list for method input_type
-	23, // [23:23] is the sub-list for extension type_name
-	23, // [23:23] is the sub-list for extension extendee
-	0,  // [0:23] is the sub-list for field type_name
+	20, // 2: floe.monitor.v1.AlertChange.severity_type:type_name -> floe.monitor.v1.Severity
+	17, // 3: floe.monitor.v1.AlertChange.labels:type_name -> floe.monitor.v1.AlertChange.LabelsEntry
+	21, // 4: floe.monitor.v1.AlertChange.from_state:type_name -> floe.monitor.v1.AlertState
+	21, // 5: floe.monitor.v1.AlertChange.to_state:type_name -> floe.monitor.v1.AlertState
+	22, // 6: floe.monitor.v1.AlertChange.at:type_name -> google.protobuf.Timestamp
+	22, // 7: floe.monitor.v1.AlertChange.active_since:type_name -> google.protobuf.Timestamp
+	23, // 8: floe.monitor.v1.AlertChange.cooldown:type_name -> google.protobuf.Duration
+	4,  // 9: floe.monitor.v1.AlertPending.change:type_name -> floe.monitor.v1.AlertChange
+	4,  // 10: floe.monitor.v1.AlertFiring.change:type_name -> floe.monitor.v1.AlertChange
+	4,  // 11: floe.monitor.v1.AlertResolved.change:type_name -> floe.monitor.v1.AlertChange
+	4,  // 12: floe.monitor.v1.AlertCancelled.change:type_name -> floe.monitor.v1.AlertChange
+	22, // 13: floe.monitor.v1.MonitoringStarted.started_at:type_name -> google.protobuf.Timestamp
+	19, // 14: floe.monitor.v1.MonitoringStarted.triggers:type_name -> floe.monitor.v1.RollbackTrigger
+	10, // 15: floe.monitor.v1.MonitoringStarted.analysis_steps:type_name -> floe.monitor.v1.AnalysisStep
+	23, // 16: floe.monitor.v1.AnalysisStep.window:type_name -> google.protobuf.Duration
+	22, // 17: floe.monitor.v1.TriggerEvaluated.at:type_name -> google.protobuf.Timestamp
+	19, // 18: floe.monitor.v1.TriggerEvaluated.changed:type_name -> floe.monitor.v1.RollbackTrigger
+	23, // 19: floe.monitor.v1.TriggerEvaluated.sustained:type_name -> google.protobuf.Duration
+	24, // 20: floe.monitor.v1.TriggerFired.action_type:type_name -> floe.monitor.v1.TriggerAction
+	22, // 21: floe.monitor.v1.TriggerFired.breach_started_at:type_name -> google.protobuf.Timestamp
+	22, // 22: floe.monitor.v1.RollbackTriggered.breach_started_at:type_name -> google.protobuf.Timestamp
+	22, // 23: floe.monitor.v1.AnalysisStarted.started_at:type_name -> google.protobuf.Timestamp
+	23, // 24: floe.monitor.v1.AnalysisStarted.window:type_name -> google.protobuf.Duration
+	25, // 25: floe.monitor.v1.AnalysisCompleted.verdict:type_name -> floe.monitor.v1.Verdict
+	26, // 26: floe.monitor.v1.MonitoringEnded.outcome_type:type_name -> floe.monitor.v1.MonitoringOutcome
+	22, // 27: floe.monitor.v1.MonitoringEnded.at:type_name -> google.protobuf.Timestamp
+	28, // [28:28] is the sub-list for method output_type
+	28, // [28:28] is the sub-list for method input_type
+	28, // [28:28] is the sub-list for extension type_name
+	28, // [28:28] is the sub-list for extension extendee
+	0,  // [0:28] is the sub-list for field type_name
 }
 
 func init() { file_floe_monitor_v1_events_proto_init() }

@@ -906,7 +906,12 @@ type ListAlertsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Include resolved alerts.
 	IncludeResolved bool `protobuf:"varint,1,opt,name=include_resolved,json=includeResolved,proto3" json:"include_resolved,omitempty"`
-	// Only this severity ("" for all).
+	// Only this severity (unspecified: all).
+	SeverityType Severity `protobuf:"varint,3,opt,name=severity_type,json=severityType,proto3,enum=floe.monitor.v1.Severity" json:"severity_type,omitempty"`
+	// Deprecated: the severity as text (critical, warning or info; "" for all);
+	// still accepted. severity_type wins when both are set and must then agree.
+	//
+	// Deprecated: Marked as deprecated in floe/monitor/v1/monitor_service.proto.
 	Severity      string `protobuf:"bytes,2,opt,name=severity,proto3" json:"severity,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -949,6 +954,14 @@ func (x *ListAlertsRequest) GetIncludeResolved() bool {
 	return false
 }
 
+func (x *ListAlertsRequest) GetSeverityType() Severity {
+	if x != nil {
+		return x.SeverityType
+	}
+	return Severity_SEVERITY_UNSPECIFIED
+}
+
+// Deprecated: Marked as deprecated in floe/monitor/v1/monitor_service.proto.
 func (x *ListAlertsRequest) GetSeverity() string {
 	if x != nil {
 		return x.Severity
@@ -1346,10 +1359,11 @@ const file_floe_monitor_v1_monitor_service_proto_rawDesc = "" +
 	"\x1cDeleteRollbackTriggerRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12)\n" +
 	"\x10expected_version\x18\x02 \x01(\x04R\x0fexpectedVersion\"\x1f\n" +
-	"\x1dDeleteRollbackTriggerResponse\"Z\n" +
+	"\x1dDeleteRollbackTriggerResponse\"\x9e\x01\n" +
 	"\x11ListAlertsRequest\x12)\n" +
-	"\x10include_resolved\x18\x01 \x01(\bR\x0fincludeResolved\x12\x1a\n" +
-	"\bseverity\x18\x02 \x01(\tR\bseverity\"D\n" +
+	"\x10include_resolved\x18\x01 \x01(\bR\x0fincludeResolved\x12>\n" +
+	"\rseverity_type\x18\x03 \x01(\x0e2\x19.floe.monitor.v1.SeverityR\fseverityType\x12\x1e\n" +
+	"\bseverity\x18\x02 \x01(\tB\x02\x18\x01R\bseverity\"D\n" +
 	"\x12ListAlertsResponse\x12.\n" +
 	"\x06alerts\x18\x01 \x03(\v2\x16.floe.monitor.v1.AlertR\x06alerts\";\n" +
 	"\x14GetMonitoringRequest\x12#\n" +
@@ -1432,9 +1446,10 @@ var file_floe_monitor_v1_monitor_service_proto_goTypes = []any{
 	(*WatchAlertsResponse)(nil),           // 27: floe.monitor.v1.WatchAlertsResponse
 	(*AlertRule)(nil),                     // 28: floe.monitor.v1.AlertRule
 	(*RollbackTrigger)(nil),               // 29: floe.monitor.v1.RollbackTrigger
-	(*Alert)(nil),                         // 30: floe.monitor.v1.Alert
-	(*DeploymentMonitoring)(nil),          // 31: floe.monitor.v1.DeploymentMonitoring
-	(*Verdict)(nil),                       // 32: floe.monitor.v1.Verdict
+	(Severity)(0),                         // 30: floe.monitor.v1.Severity
+	(*Alert)(nil),                         // 31: floe.monitor.v1.Alert
+	(*DeploymentMonitoring)(nil),          // 32: floe.monitor.v1.DeploymentMonitoring
+	(*Verdict)(nil),                       // 33: floe.monitor.v1.Verdict
 }
 var file_floe_monitor_v1_monitor_service_proto_depIdxs = []int32{
 	28, // 0: floe.monitor.v1.CreateAlertRuleRequest.rule:type_name -> floe.monitor.v1.AlertRule
@@ -1449,42 +1464,43 @@ var file_floe_monitor_v1_monitor_service_proto_depIdxs = []int32{
 	29, // 9: floe.monitor.v1.ListRollbackTriggersResponse.triggers:type_name -> floe.monitor.v1.RollbackTrigger
 	29, // 10: floe.monitor.v1.UpdateRollbackTriggerRequest.trigger:type_name -> floe.monitor.v1.RollbackTrigger
 	29, // 11: floe.monitor.v1.UpdateRollbackTriggerResponse.trigger:type_name -> floe.monitor.v1.RollbackTrigger
-	30, // 12: floe.monitor.v1.ListAlertsResponse.alerts:type_name -> floe.monitor.v1.Alert
-	31, // 13: floe.monitor.v1.GetMonitoringResponse.monitoring:type_name -> floe.monitor.v1.DeploymentMonitoring
-	32, // 14: floe.monitor.v1.GetAnalysisResponse.verdict:type_name -> floe.monitor.v1.Verdict
-	0,  // 15: floe.monitor.v1.MonitorService.CreateAlertRule:input_type -> floe.monitor.v1.CreateAlertRuleRequest
-	2,  // 16: floe.monitor.v1.MonitorService.GetAlertRule:input_type -> floe.monitor.v1.GetAlertRuleRequest
-	4,  // 17: floe.monitor.v1.MonitorService.ListAlertRules:input_type -> floe.monitor.v1.ListAlertRulesRequest
-	6,  // 18: floe.monitor.v1.MonitorService.UpdateAlertRule:input_type -> floe.monitor.v1.UpdateAlertRuleRequest
-	8,  // 19: floe.monitor.v1.MonitorService.DeleteAlertRule:input_type -> floe.monitor.v1.DeleteAlertRuleRequest
-	10, // 20: floe.monitor.v1.MonitorService.CreateRollbackTrigger:input_type -> floe.monitor.v1.CreateRollbackTriggerRequest
-	12, // 21: floe.monitor.v1.MonitorService.GetRollbackTrigger:input_type -> floe.monitor.v1.GetRollbackTriggerRequest
-	14, // 22: floe.monitor.v1.MonitorService.ListRollbackTriggers:input_type -> floe.monitor.v1.ListRollbackTriggersRequest
-	16, // 23: floe.monitor.v1.MonitorService.UpdateRollbackTrigger:input_type -> floe.monitor.v1.UpdateRollbackTriggerRequest
-	18, // 24: floe.monitor.v1.MonitorService.DeleteRollbackTrigger:input_type -> floe.monitor.v1.DeleteRollbackTriggerRequest
-	20, // 25: floe.monitor.v1.MonitorService.ListAlerts:input_type -> floe.monitor.v1.ListAlertsRequest
-	22, // 26: floe.monitor.v1.MonitorService.GetMonitoring:input_type -> floe.monitor.v1.GetMonitoringRequest
-	24, // 27: floe.monitor.v1.MonitorService.GetAnalysis:input_type -> floe.monitor.v1.GetAnalysisRequest
-	26, // 28: floe.monitor.v1.MonitorService.WatchAlerts:input_type -> floe.monitor.v1.WatchAlertsRequest
-	1,  // 29: floe.monitor.v1.MonitorService.CreateAlertRule:output_type -> floe.monitor.v1.CreateAlertRuleResponse
-	3,  // 30: floe.monitor.v1.MonitorService.GetAlertRule:output_type -> floe.monitor.v1.GetAlertRuleResponse
-	5,  // 31: floe.monitor.v1.MonitorService.ListAlertRules:output_type -> floe.monitor.v1.ListAlertRulesResponse
-	7,  // 32: floe.monitor.v1.MonitorService.UpdateAlertRule:output_type -> floe.monitor.v1.UpdateAlertRuleResponse
-	9,  // 33: floe.monitor.v1.MonitorService.DeleteAlertRule:output_type -> floe.monitor.v1.DeleteAlertRuleResponse
-	11, // 34: floe.monitor.v1.MonitorService.CreateRollbackTrigger:output_type -> floe.monitor.v1.CreateRollbackTriggerResponse
-	13, // 35: floe.monitor.v1.MonitorService.GetRollbackTrigger:output_type -> floe.monitor.v1.GetRollbackTriggerResponse
-	15, // 36: floe.monitor.v1.MonitorService.ListRollbackTriggers:output_type -> floe.monitor.v1.ListRollbackTriggersResponse
-	17, // 37: floe.monitor.v1.MonitorService.UpdateRollbackTrigger:output_type -> floe.monitor.v1.UpdateRollbackTriggerResponse
-	19, // 38: floe.monitor.v1.MonitorService.DeleteRollbackTrigger:output_type -> floe.monitor.v1.DeleteRollbackTriggerResponse
-	21, // 39: floe.monitor.v1.MonitorService.ListAlerts:output_type -> floe.monitor.v1.ListAlertsResponse
-	23, // 40: floe.monitor.v1.MonitorService.GetMonitoring:output_type -> floe.monitor.v1.GetMonitoringResponse
-	25, // 41: floe.monitor.v1.MonitorService.GetAnalysis:output_type -> floe.monitor.v1.GetAnalysisResponse
-	27, // 42: floe.monitor.v1.MonitorService.WatchAlerts:output_type -> floe.monitor.v1.WatchAlertsResponse
-	29, // [29:43] is the sub-list for method output_type
-	15, // [15:29] is the sub-list for method input_type
-	15, // [15:15] is the sub-list for extension type_name
-	15, // [15:15] is the sub-list for extension extendee
-	0,  // [0:15] is the sub-list for field type_name
+	30, // 12: floe.monitor.v1.ListAlertsRequest.severity_type:type_name -> floe.monitor.v1.Severity
+	31, // 13: floe.monitor.v1.ListAlertsResponse.alerts:type_name -> floe.monitor.v1.Alert
+	32, // 14: floe.monitor.v1.GetMonitoringResponse.monitoring:type_name -> floe.monitor.v1.DeploymentMonitoring
+	33, // 15: floe.monitor.v1.GetAnalysisResponse.verdict:type_name -> floe.monitor.v1.Verdict
+	0,  // 16: floe.monitor.v1.MonitorService.CreateAlertRule:input_type -> floe.monitor.v1.CreateAlertRuleRequest
+	2,  // 17: floe.monitor.v1.MonitorService.GetAlertRule:input_type -> floe.monitor.v1.GetAlertRuleRequest
+	4,  // 18: floe.monitor.v1.MonitorService.ListAlertRules:input_type -> floe.monitor.v1.ListAlertRulesRequest
+	6,  // 19: floe.monitor.v1.MonitorService.UpdateAlertRule:input_type -> floe.monitor.v1.UpdateAlertRuleRequest
+	8,  // 20: floe.monitor.v1.MonitorService.DeleteAlertRule:input_type -> floe.monitor.v1.DeleteAlertRuleRequest
+	10, // 21: floe.monitor.v1.MonitorService.CreateRollbackTrigger:input_type -> floe.monitor.v1.CreateRollbackTriggerRequest
+	12, // 22: floe.monitor.v1.MonitorService.GetRollbackTrigger:input_type -> floe.monitor.v1.GetRollbackTriggerRequest
+	14, // 23: floe.monitor.v1.MonitorService.ListRollbackTriggers:input_type -> floe.monitor.v1.ListRollbackTriggersRequest
+	16, // 24: floe.monitor.v1.MonitorService.UpdateRollbackTrigger:input_type -> floe.monitor.v1.UpdateRollbackTriggerRequest
+	18, // 25: floe.monitor.v1.MonitorService.DeleteRollbackTrigger:input_type -> floe.monitor.v1.DeleteRollbackTriggerRequest
+	20, // 26: floe.monitor.v1.MonitorService.ListAlerts:input_type -> floe.monitor.v1.ListAlertsRequest
+	22, // 27: floe.monitor.v1.MonitorService.GetMonitoring:input_type -> floe.monitor.v1.GetMonitoringRequest
+	24, // 28: floe.monitor.v1.MonitorService.GetAnalysis:input_type -> floe.monitor.v1.GetAnalysisRequest
+	26, // 29: floe.monitor.v1.MonitorService.WatchAlerts:input_type -> floe.monitor.v1.WatchAlertsRequest
+	1,  // 30: floe.monitor.v1.MonitorService.CreateAlertRule:output_type -> floe.monitor.v1.CreateAlertRuleResponse
+	3,  // 31: floe.monitor.v1.MonitorService.GetAlertRule:output_type -> floe.monitor.v1.GetAlertRuleResponse
+	5,  // 32: floe.monitor.v1.MonitorService.ListAlertRules:output_type -> floe.monitor.v1.ListAlertRulesResponse
+	7,  // 33: floe.monitor.v1.MonitorService.UpdateAlertRule:output_type -> floe.monitor.v1.UpdateAlertRuleResponse
+	9,  // 34: floe.monitor.v1.MonitorService.DeleteAlertRule:output_type -> floe.monitor.v1.DeleteAlertRuleResponse
+	11, // 35: floe.monitor.v1.MonitorService.CreateRollbackTrigger:output_type -> floe.monitor.v1.CreateRollbackTriggerResponse
+	13, // 36: floe.monitor.v1.MonitorService.GetRollbackTrigger:output_type -> floe.monitor.v1.GetRollbackTriggerResponse
+	15, // 37: floe.monitor.v1.MonitorService.ListRollbackTriggers:output_type -> floe.monitor.v1.ListRollbackTriggersResponse
+	17, // 38: floe.monitor.v1.MonitorService.UpdateRollbackTrigger:output_type -> floe.monitor.v1.UpdateRollbackTriggerResponse
+	19, // 39: floe.monitor.v1.MonitorService.DeleteRollbackTrigger:output_type -> floe.monitor.v1.DeleteRollbackTriggerResponse
+	21, // 40: floe.monitor.v1.MonitorService.ListAlerts:output_type -> floe.monitor.v1.ListAlertsResponse
+	23, // 41: floe.monitor.v1.MonitorService.GetMonitoring:output_type -> floe.monitor.v1.GetMonitoringResponse
+	25, // 42: floe.monitor.v1.MonitorService.GetAnalysis:output_type -> floe.monitor.v1.GetAnalysisResponse
+	27, // 43: floe.monitor.v1.MonitorService.WatchAlerts:output_type -> floe.monitor.v1.WatchAlertsResponse
+	30, // [30:44] is the sub-list for method output_type
+	16, // [16:30] is the sub-list for method input_type
+	16, // [16:16] is the sub-list for extension type_name
+	16, // [16:16] is the sub-list for extension extendee
+	0,  // [0:16] is the sub-list for field type_name
 }
 
 func init() { file_floe_monitor_v1_monitor_service_proto_init() }

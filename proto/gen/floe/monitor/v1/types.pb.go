@@ -23,6 +23,286 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// Severity of an alert rule.
+type Severity int32
+
+const (
+	Severity_SEVERITY_UNSPECIFIED Severity = 0
+	Severity_SEVERITY_CRITICAL    Severity = 1
+	Severity_SEVERITY_WARNING     Severity = 2
+	Severity_SEVERITY_INFO        Severity = 3
+)
+
+// Enum value maps for Severity.
+var (
+	Severity_name = map[int32]string{
+		0: "SEVERITY_UNSPECIFIED",
+		1: "SEVERITY_CRITICAL",
+		2: "SEVERITY_WARNING",
+		3: "SEVERITY_INFO",
+	}
+	Severity_value = map[string]int32{
+		"SEVERITY_UNSPECIFIED": 0,
+		"SEVERITY_CRITICAL":    1,
+		"SEVERITY_WARNING":     2,
+		"SEVERITY_INFO":        3,
+	}
+)
+
+func (x Severity) Enum() *Severity {
+	p := new(Severity)
+	*p = x
+	return p
+}
+
+func (x Severity) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (Severity) Descriptor() protoreflect.EnumDescriptor {
+	return file_floe_monitor_v1_types_proto_enumTypes[0].Descriptor()
+}
+
+func (Severity) Type() protoreflect.EnumType {
+	return &file_floe_monitor_v1_types_proto_enumTypes[0]
+}
+
+func (x Severity) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use Severity.Descriptor instead.
+func (Severity) EnumDescriptor() ([]byte, []int) {
+	return file_floe_monitor_v1_types_proto_rawDescGZIP(), []int{0}
+}
+
+// AlertState is where one series of an alert rule stands.
+type AlertState int32
+
+const (
+	AlertState_ALERT_STATE_UNSPECIFIED AlertState = 0
+	// The condition does not hold (the state before pending, and after a cancel).
+	AlertState_ALERT_STATE_INACTIVE AlertState = 1
+	// The condition holds, not yet for the rule's `for`.
+	AlertState_ALERT_STATE_PENDING  AlertState = 2
+	AlertState_ALERT_STATE_FIRING   AlertState = 3
+	AlertState_ALERT_STATE_RESOLVED AlertState = 4
+)
+
+// Enum value maps for AlertState.
+var (
+	AlertState_name = map[int32]string{
+		0: "ALERT_STATE_UNSPECIFIED",
+		1: "ALERT_STATE_INACTIVE",
+		2: "ALERT_STATE_PENDING",
+		3: "ALERT_STATE_FIRING",
+		4: "ALERT_STATE_RESOLVED",
+	}
+	AlertState_value = map[string]int32{
+		"ALERT_STATE_UNSPECIFIED": 0,
+		"ALERT_STATE_INACTIVE":    1,
+		"ALERT_STATE_PENDING":     2,
+		"ALERT_STATE_FIRING":      3,
+		"ALERT_STATE_RESOLVED":    4,
+	}
+)
+
+func (x AlertState) Enum() *AlertState {
+	p := new(AlertState)
+	*p = x
+	return p
+}
+
+func (x AlertState) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (AlertState) Descriptor() protoreflect.EnumDescriptor {
+	return file_floe_monitor_v1_types_proto_enumTypes[1].Descriptor()
+}
+
+func (AlertState) Type() protoreflect.EnumType {
+	return &file_floe_monitor_v1_types_proto_enumTypes[1]
+}
+
+func (x AlertState) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use AlertState.Descriptor instead.
+func (AlertState) EnumDescriptor() ([]byte, []int) {
+	return file_floe_monitor_v1_types_proto_rawDescGZIP(), []int{1}
+}
+
+// TriggerAction is what a rollback trigger does when it fires.
+type TriggerAction int32
+
+const (
+	TriggerAction_TRIGGER_ACTION_UNSPECIFIED TriggerAction = 0
+	// Roll the deployment back (RollbackTriggered).
+	TriggerAction_TRIGGER_ACTION_ROLLBACK TriggerAction = 1
+	// Record a TriggerFired for people to act on.
+	TriggerAction_TRIGGER_ACTION_ALERT TriggerAction = 2
+	// Record a TriggerFired asking for more capacity.
+	TriggerAction_TRIGGER_ACTION_SCALE_UP TriggerAction = 3
+)
+
+// Enum value maps for TriggerAction.
+var (
+	TriggerAction_name = map[int32]string{
+		0: "TRIGGER_ACTION_UNSPECIFIED",
+		1: "TRIGGER_ACTION_ROLLBACK",
+		2: "TRIGGER_ACTION_ALERT",
+		3: "TRIGGER_ACTION_SCALE_UP",
+	}
+	TriggerAction_value = map[string]int32{
+		"TRIGGER_ACTION_UNSPECIFIED": 0,
+		"TRIGGER_ACTION_ROLLBACK":    1,
+		"TRIGGER_ACTION_ALERT":       2,
+		"TRIGGER_ACTION_SCALE_UP":    3,
+	}
+)
+
+func (x TriggerAction) Enum() *TriggerAction {
+	p := new(TriggerAction)
+	*p = x
+	return p
+}
+
+func (x TriggerAction) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (TriggerAction) Descriptor() protoreflect.EnumDescriptor {
+	return file_floe_monitor_v1_types_proto_enumTypes[2].Descriptor()
+}
+
+func (TriggerAction) Type() protoreflect.EnumType {
+	return &file_floe_monitor_v1_types_proto_enumTypes[2]
+}
+
+func (x TriggerAction) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use TriggerAction.Descriptor instead.
+func (TriggerAction) EnumDescriptor() ([]byte, []int) {
+	return file_floe_monitor_v1_types_proto_rawDescGZIP(), []int{2}
+}
+
+// VerdictResult is the outcome of a canary analysis (or of one trigger's part in it).
+type VerdictResult int32
+
+const (
+	VerdictResult_VERDICT_RESULT_UNSPECIFIED VerdictResult = 0
+	VerdictResult_VERDICT_RESULT_PASS        VerdictResult = 1
+	VerdictResult_VERDICT_RESULT_FAIL        VerdictResult = 2
+	// Too little data to judge (e.g. no traffic reached the new version).
+	VerdictResult_VERDICT_RESULT_INCONCLUSIVE VerdictResult = 3
+)
+
+// Enum value maps for VerdictResult.
+var (
+	VerdictResult_name = map[int32]string{
+		0: "VERDICT_RESULT_UNSPECIFIED",
+		1: "VERDICT_RESULT_PASS",
+		2: "VERDICT_RESULT_FAIL",
+		3: "VERDICT_RESULT_INCONCLUSIVE",
+	}
+	VerdictResult_value = map[string]int32{
+		"VERDICT_RESULT_UNSPECIFIED":  0,
+		"VERDICT_RESULT_PASS":         1,
+		"VERDICT_RESULT_FAIL":         2,
+		"VERDICT_RESULT_INCONCLUSIVE": 3,
+	}
+)
+
+func (x VerdictResult) Enum() *VerdictResult {
+	p := new(VerdictResult)
+	*p = x
+	return p
+}
+
+func (x VerdictResult) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (VerdictResult) Descriptor() protoreflect.EnumDescriptor {
+	return file_floe_monitor_v1_types_proto_enumTypes[3].Descriptor()
+}
+
+func (VerdictResult) Type() protoreflect.EnumType {
+	return &file_floe_monitor_v1_types_proto_enumTypes[3]
+}
+
+func (x VerdictResult) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use VerdictResult.Descriptor instead.
+func (VerdictResult) EnumDescriptor() ([]byte, []int) {
+	return file_floe_monitor_v1_types_proto_rawDescGZIP(), []int{3}
+}
+
+// MonitoringOutcome is how the monitoring of a deployment ended.
+type MonitoringOutcome int32
+
+const (
+	MonitoringOutcome_MONITORING_OUTCOME_UNSPECIFIED  MonitoringOutcome = 0
+	MonitoringOutcome_MONITORING_OUTCOME_SUCCEEDED    MonitoringOutcome = 1
+	MonitoringOutcome_MONITORING_OUTCOME_FAILED       MonitoringOutcome = 2
+	MonitoringOutcome_MONITORING_OUTCOME_ROLLING_BACK MonitoringOutcome = 3
+	MonitoringOutcome_MONITORING_OUTCOME_ROLLED_BACK  MonitoringOutcome = 4
+	MonitoringOutcome_MONITORING_OUTCOME_ABORTED      MonitoringOutcome = 5
+)
+
+// Enum value maps for MonitoringOutcome.
+var (
+	MonitoringOutcome_name = map[int32]string{
+		0: "MONITORING_OUTCOME_UNSPECIFIED",
+		1: "MONITORING_OUTCOME_SUCCEEDED",
+		2: "MONITORING_OUTCOME_FAILED",
+		3: "MONITORING_OUTCOME_ROLLING_BACK",
+		4: "MONITORING_OUTCOME_ROLLED_BACK",
+		5: "MONITORING_OUTCOME_ABORTED",
+	}
+	MonitoringOutcome_value = map[string]int32{
+		"MONITORING_OUTCOME_UNSPECIFIED":  0,
+		"MONITORING_OUTCOME_SUCCEEDED":    1,
+		"MONITORING_OUTCOME_FAILED":       2,
+		"MONITORING_OUTCOME_ROLLING_BACK": 3,
+		"MONITORING_OUTCOME_ROLLED_BACK":  4,
+		"MONITORING_OUTCOME_ABORTED":      5,
+	}
+)
+
+func (x MonitoringOutcome) Enum() *MonitoringOutcome {
+	p := new(MonitoringOutcome)
+	*p = x
+	return p
+}
+
+func (x MonitoringOutcome) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (MonitoringOutcome) Descriptor() protoreflect.EnumDescriptor {
+	return file_floe_monitor_v1_types_proto_enumTypes[4].Descriptor()
+}
+
+func (MonitoringOutcome) Type() protoreflect.EnumType {
+	return &file_floe_monitor_v1_types_proto_enumTypes[4]
+}
+
+func (x MonitoringOutcome) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use MonitoringOutcome.Descriptor instead.
+func (MonitoringOutcome) EnumDescriptor() ([]byte, []int) {
+	return file_floe_monitor_v1_types_proto_rawDescGZIP(), []int{4}
+}
+
 // AlertRule is a PromQL condition watched continuously (the release guide's
 // AlertRule plus a `for` duration). Each series the condition returns is one
 // alert: inactive → pending (for `for`) → firing → resolved.
@@ -33,8 +313,12 @@ type AlertRule struct {
 	Description string `protobuf:"bytes,2,opt,name=description,proto3" json:"description,omitempty"`
 	// PromQL; the alert holds for every series it returns (e.g. `... > 0.05`).
 	Condition string `protobuf:"bytes,3,opt,name=condition,proto3" json:"condition,omitempty"`
-	// critical, warning or info.
-	Severity string `protobuf:"bytes,4,opt,name=severity,proto3" json:"severity,omitempty"`
+	// Deprecated: severity as text (critical, warning or info), for clients written before
+	// severity_type existed; always set with severity_type.
+	//
+	// Deprecated: Marked as deprecated in floe/monitor/v1/types.proto.
+	Severity     string   `protobuf:"bytes,4,opt,name=severity,proto3" json:"severity,omitempty"`
+	SeverityType Severity `protobuf:"varint,10,opt,name=severity_type,json=severityType,proto3,enum=floe.monitor.v1.Severity" json:"severity_type,omitempty"`
 	// Notification channels (e.g. slack, email, sms); at least one.
 	Channels []string `protobuf:"bytes,5,rep,name=channels,proto3" json:"channels,omitempty"`
 	// How long the condition must hold before the alert fires.
@@ -100,11 +384,19 @@ func (x *AlertRule) GetCondition() string {
 	return ""
 }
 
+// Deprecated: Marked as deprecated in floe/monitor/v1/types.proto.
 func (x *AlertRule) GetSeverity() string {
 	if x != nil {
 		return x.Severity
 	}
 	return ""
+}
+
+func (x *AlertRule) GetSeverityType() Severity {
+	if x != nil {
+		return x.SeverityType
+	}
+	return Severity_SEVERITY_UNSPECIFIED
 }
 
 func (x *AlertRule) GetChannels() []string {
@@ -156,8 +448,12 @@ type RollbackTrigger struct {
 	Threshold float64 `protobuf:"fixed64,4,opt,name=threshold,proto3" json:"threshold,omitempty"`
 	// How long the breach must be sustained.
 	Duration *durationpb.Duration `protobuf:"bytes,5,opt,name=duration,proto3" json:"duration,omitempty"`
-	// rollback, alert or scale_up.
-	Action string `protobuf:"bytes,6,opt,name=action,proto3" json:"action,omitempty"`
+	// Deprecated: action as text (rollback, alert or scale_up), for clients written before
+	// action_type existed; always set with action_type.
+	//
+	// Deprecated: Marked as deprecated in floe/monitor/v1/types.proto.
+	Action     string        `protobuf:"bytes,6,opt,name=action,proto3" json:"action,omitempty"`
+	ActionType TriggerAction `protobuf:"varint,11,opt,name=action_type,json=actionType,proto3,enum=floe.monitor.v1.TriggerAction" json:"action_type,omitempty"`
 	// After a firing, another firing of the same action within this time is suppressed.
 	Cooldown *durationpb.Duration `protobuf:"bytes,7,opt,name=cooldown,proto3" json:"cooldown,omitempty"`
 	// What no data means: hold (default), alert or rollback.
@@ -234,11 +530,19 @@ func (x *RollbackTrigger) GetDuration() *durationpb.Duration {
 	return nil
 }
 
+// Deprecated: Marked as deprecated in floe/monitor/v1/types.proto.
 func (x *RollbackTrigger) GetAction() string {
 	if x != nil {
 		return x.Action
 	}
 	return ""
+}
+
+func (x *RollbackTrigger) GetActionType() TriggerAction {
+	if x != nil {
+		return x.ActionType
+	}
+	return TriggerAction_TRIGGER_ACTION_UNSPECIFIED
 }
 
 func (x *RollbackTrigger) GetCooldown() *durationpb.Duration {
@@ -274,9 +578,18 @@ type Alert struct {
 	state       protoimpl.MessageState `protogen:"open.v1"`
 	Rule        string                 `protobuf:"bytes,1,opt,name=rule,proto3" json:"rule,omitempty"`
 	RuleVersion uint64                 `protobuf:"varint,2,opt,name=rule_version,json=ruleVersion,proto3" json:"rule_version,omitempty"`
-	// pending, firing or resolved.
-	State    string `protobuf:"bytes,3,opt,name=state,proto3" json:"state,omitempty"`
-	Severity string `protobuf:"bytes,4,opt,name=severity,proto3" json:"severity,omitempty"`
+	// Deprecated: state as text (pending, firing or resolved), for clients written before
+	// state_type existed; always set with state_type.
+	//
+	// Deprecated: Marked as deprecated in floe/monitor/v1/types.proto.
+	State     string     `protobuf:"bytes,3,opt,name=state,proto3" json:"state,omitempty"`
+	StateType AlertState `protobuf:"varint,12,opt,name=state_type,json=stateType,proto3,enum=floe.monitor.v1.AlertState" json:"state_type,omitempty"`
+	// Deprecated: severity as text (critical, warning or info), for clients written before
+	// severity_type existed; always set with severity_type.
+	//
+	// Deprecated: Marked as deprecated in floe/monitor/v1/types.proto.
+	Severity     string   `protobuf:"bytes,4,opt,name=severity,proto3" json:"severity,omitempty"`
+	SeverityType Severity `protobuf:"varint,13,opt,name=severity_type,json=severityType,proto3,enum=floe.monitor.v1.Severity" json:"severity_type,omitempty"`
 	// The series' labels.
 	Labels map[string]string `protobuf:"bytes,5,rep,name=labels,proto3" json:"labels,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	// The condition's value for the series at the last evaluation that returned it.
@@ -337,6 +650,7 @@ func (x *Alert) GetRuleVersion() uint64 {
 	return 0
 }
 
+// Deprecated: Marked as deprecated in floe/monitor/v1/types.proto.
 func (x *Alert) GetState() string {
 	if x != nil {
 		return x.State
@@ -344,11 +658,26 @@ func (x *Alert) GetState() string {
 	return ""
 }
 
+func (x *Alert) GetStateType() AlertState {
+	if x != nil {
+		return x.StateType
+	}
+	return AlertState_ALERT_STATE_UNSPECIFIED
+}
+
+// Deprecated: Marked as deprecated in floe/monitor/v1/types.proto.
 func (x *Alert) GetSeverity() string {
 	if x != nil {
 		return x.Severity
 	}
 	return ""
+}
+
+func (x *Alert) GetSeverityType() Severity {
+	if x != nil {
+		return x.SeverityType
+	}
+	return Severity_SEVERITY_UNSPECIFIED
 }
 
 func (x *Alert) GetLabels() map[string]string {
@@ -475,8 +804,12 @@ type AnalysisCheck struct {
 	state       protoimpl.MessageState `protogen:"open.v1"`
 	Trigger     string                 `protobuf:"bytes,1,opt,name=trigger,proto3" json:"trigger,omitempty"`
 	RuleVersion uint64                 `protobuf:"varint,2,opt,name=rule_version,json=ruleVersion,proto3" json:"rule_version,omitempty"`
-	// pass, fail or inconclusive.
+	// Deprecated: result as text (pass, fail or inconclusive), for clients written before
+	// result_type existed; always set with result_type.
+	//
+	// Deprecated: Marked as deprecated in floe/monitor/v1/types.proto.
 	Result        string         `protobuf:"bytes,3,opt,name=result,proto3" json:"result,omitempty"`
+	ResultType    VerdictResult  `protobuf:"varint,9,opt,name=result_type,json=resultType,proto3,enum=floe.monitor.v1.VerdictResult" json:"result_type,omitempty"`
 	Reason        string         `protobuf:"bytes,4,opt,name=reason,proto3" json:"reason,omitempty"`
 	Samples       uint32         `protobuf:"varint,5,opt,name=samples,proto3" json:"samples,omitempty"`
 	Breaching     uint32         `protobuf:"varint,6,opt,name=breaching,proto3" json:"breaching,omitempty"`
@@ -530,11 +863,19 @@ func (x *AnalysisCheck) GetRuleVersion() uint64 {
 	return 0
 }
 
+// Deprecated: Marked as deprecated in floe/monitor/v1/types.proto.
 func (x *AnalysisCheck) GetResult() string {
 	if x != nil {
 		return x.Result
 	}
 	return ""
+}
+
+func (x *AnalysisCheck) GetResultType() VerdictResult {
+	if x != nil {
+		return x.ResultType
+	}
+	return VerdictResult_VERDICT_RESULT_UNSPECIFIED
 }
 
 func (x *AnalysisCheck) GetReason() string {
@@ -575,8 +916,12 @@ func (x *AnalysisCheck) GetMeasurements() []*Measurement {
 // Verdict is the outcome of an analysis with the measurements behind it.
 type Verdict struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// pass, fail or inconclusive.
+	// Deprecated: result as text (pass, fail or inconclusive), for clients written before
+	// result_type existed; always set with result_type.
+	//
+	// Deprecated: Marked as deprecated in floe/monitor/v1/types.proto.
 	Result        string                 `protobuf:"bytes,1,opt,name=result,proto3" json:"result,omitempty"`
+	ResultType    VerdictResult          `protobuf:"varint,6,opt,name=result_type,json=resultType,proto3,enum=floe.monitor.v1.VerdictResult" json:"result_type,omitempty"`
 	Reason        string                 `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
 	WindowStart   *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=window_start,json=windowStart,proto3" json:"window_start,omitempty"`
 	WindowEnd     *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=window_end,json=windowEnd,proto3" json:"window_end,omitempty"`
@@ -615,11 +960,19 @@ func (*Verdict) Descriptor() ([]byte, []int) {
 	return file_floe_monitor_v1_types_proto_rawDescGZIP(), []int{5}
 }
 
+// Deprecated: Marked as deprecated in floe/monitor/v1/types.proto.
 func (x *Verdict) GetResult() string {
 	if x != nil {
 		return x.Result
 	}
 	return ""
+}
+
+func (x *Verdict) GetResultType() VerdictResult {
+	if x != nil {
+		return x.ResultType
+	}
+	return VerdictResult_VERDICT_RESULT_UNSPECIFIED
 }
 
 func (x *Verdict) GetReason() string {
@@ -779,9 +1132,14 @@ type DeploymentMonitoring struct {
 	Version      string                 `protobuf:"bytes,4,opt,name=version,proto3" json:"version,omitempty"`
 	StartedAt    *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=started_at,json=startedAt,proto3" json:"started_at,omitempty"`
 	// Unset while the deployment is active.
-	EndedAt  *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=ended_at,json=endedAt,proto3" json:"ended_at,omitempty"`
-	Outcome  string                 `protobuf:"bytes,7,opt,name=outcome,proto3" json:"outcome,omitempty"`
-	Triggers []*TriggerStatus       `protobuf:"bytes,8,rep,name=triggers,proto3" json:"triggers,omitempty"`
+	EndedAt *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=ended_at,json=endedAt,proto3" json:"ended_at,omitempty"`
+	// Deprecated: outcome as text (succeeded, failed, rolling_back, rolled_back or aborted), for clients written before
+	// outcome_type existed; always set with outcome_type.
+	//
+	// Deprecated: Marked as deprecated in floe/monitor/v1/types.proto.
+	Outcome     string            `protobuf:"bytes,7,opt,name=outcome,proto3" json:"outcome,omitempty"`
+	OutcomeType MonitoringOutcome `protobuf:"varint,10,opt,name=outcome_type,json=outcomeType,proto3,enum=floe.monitor.v1.MonitoringOutcome" json:"outcome_type,omitempty"`
+	Triggers    []*TriggerStatus  `protobuf:"bytes,8,rep,name=triggers,proto3" json:"triggers,omitempty"`
 	// Verdicts of the deployment's analysis steps, by step.
 	Analyses      []*StepVerdict `protobuf:"bytes,9,rep,name=analyses,proto3" json:"analyses,omitempty"`
 	unknownFields protoimpl.UnknownFields
@@ -860,11 +1218,19 @@ func (x *DeploymentMonitoring) GetEndedAt() *timestamppb.Timestamp {
 	return nil
 }
 
+// Deprecated: Marked as deprecated in floe/monitor/v1/types.proto.
 func (x *DeploymentMonitoring) GetOutcome() string {
 	if x != nil {
 		return x.Outcome
 	}
 	return ""
+}
+
+func (x *DeploymentMonitoring) GetOutcomeType() MonitoringOutcome {
+	if x != nil {
+		return x.OutcomeType
+	}
+	return MonitoringOutcome_MONITORING_OUTCOME_UNSPECIFIED
 }
 
 func (x *DeploymentMonitoring) GetTriggers() []*TriggerStatus {
@@ -938,34 +1304,41 @@ var File_floe_monitor_v1_types_proto protoreflect.FileDescriptor
 
 const file_floe_monitor_v1_types_proto_rawDesc = "" +
 	"\n" +
-	"\x1bfloe/monitor/v1/types.proto\x12\x0ffloe.monitor.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xaf\x02\n" +
+	"\x1bfloe/monitor/v1/types.proto\x12\x0ffloe.monitor.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xf3\x02\n" +
 	"\tAlertRule\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12 \n" +
 	"\vdescription\x18\x02 \x01(\tR\vdescription\x12\x1c\n" +
-	"\tcondition\x18\x03 \x01(\tR\tcondition\x12\x1a\n" +
-	"\bseverity\x18\x04 \x01(\tR\bseverity\x12\x1a\n" +
+	"\tcondition\x18\x03 \x01(\tR\tcondition\x12\x1e\n" +
+	"\bseverity\x18\x04 \x01(\tB\x02\x18\x01R\bseverity\x12>\n" +
+	"\rseverity_type\x18\n" +
+	" \x01(\x0e2\x19.floe.monitor.v1.SeverityR\fseverityType\x12\x1a\n" +
 	"\bchannels\x18\x05 \x03(\tR\bchannels\x12+\n" +
 	"\x03for\x18\x06 \x01(\v2\x19.google.protobuf.DurationR\x03for\x125\n" +
 	"\bcooldown\x18\a \x01(\v2\x19.google.protobuf.DurationR\bcooldown\x12\x18\n" +
 	"\aenabled\x18\b \x01(\bR\aenabled\x12\x18\n" +
-	"\aversion\x18\t \x01(\x04R\aversion\"\xca\x02\n" +
+	"\aversion\x18\t \x01(\x04R\aversion\"\x8f\x03\n" +
 	"\x0fRollbackTrigger\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x16\n" +
 	"\x06metric\x18\x02 \x01(\tR\x06metric\x12\x1a\n" +
 	"\boperator\x18\x03 \x01(\tR\boperator\x12\x1c\n" +
 	"\tthreshold\x18\x04 \x01(\x01R\tthreshold\x125\n" +
-	"\bduration\x18\x05 \x01(\v2\x19.google.protobuf.DurationR\bduration\x12\x16\n" +
-	"\x06action\x18\x06 \x01(\tR\x06action\x125\n" +
+	"\bduration\x18\x05 \x01(\v2\x19.google.protobuf.DurationR\bduration\x12\x1a\n" +
+	"\x06action\x18\x06 \x01(\tB\x02\x18\x01R\x06action\x12?\n" +
+	"\vaction_type\x18\v \x01(\x0e2\x1e.floe.monitor.v1.TriggerActionR\n" +
+	"actionType\x125\n" +
 	"\bcooldown\x18\a \x01(\v2\x19.google.protobuf.DurationR\bcooldown\x12\x17\n" +
 	"\ano_data\x18\b \x01(\tR\x06noData\x12\x18\n" +
 	"\aenabled\x18\t \x01(\bR\aenabled\x12\x18\n" +
 	"\aversion\x18\n" +
-	" \x01(\x04R\aversion\"\xe4\x03\n" +
+	" \x01(\x04R\aversion\"\xe8\x04\n" +
 	"\x05Alert\x12\x12\n" +
 	"\x04rule\x18\x01 \x01(\tR\x04rule\x12!\n" +
-	"\frule_version\x18\x02 \x01(\x04R\vruleVersion\x12\x14\n" +
-	"\x05state\x18\x03 \x01(\tR\x05state\x12\x1a\n" +
-	"\bseverity\x18\x04 \x01(\tR\bseverity\x12:\n" +
+	"\frule_version\x18\x02 \x01(\x04R\vruleVersion\x12\x18\n" +
+	"\x05state\x18\x03 \x01(\tB\x02\x18\x01R\x05state\x12:\n" +
+	"\n" +
+	"state_type\x18\f \x01(\x0e2\x1b.floe.monitor.v1.AlertStateR\tstateType\x12\x1e\n" +
+	"\bseverity\x18\x04 \x01(\tB\x02\x18\x01R\bseverity\x12>\n" +
+	"\rseverity_type\x18\r \x01(\x0e2\x19.floe.monitor.v1.SeverityR\fseverityType\x12:\n" +
 	"\x06labels\x18\x05 \x03(\v2\".floe.monitor.v1.Alert.LabelsEntryR\x06labels\x12\x14\n" +
 	"\x05value\x18\x06 \x01(\x01R\x05value\x12=\n" +
 	"\factive_since\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\vactiveSince\x125\n" +
@@ -982,18 +1355,22 @@ const file_floe_monitor_v1_types_proto_rawDesc = "" +
 	"\x02at\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\x01R\x05value\x12\x17\n" +
 	"\ano_data\x18\x03 \x01(\bR\x06noData\x12\x1c\n" +
-	"\tbreaching\x18\x04 \x01(\bR\tbreaching\"\x8f\x02\n" +
+	"\tbreaching\x18\x04 \x01(\bR\tbreaching\"\xd4\x02\n" +
 	"\rAnalysisCheck\x12\x18\n" +
 	"\atrigger\x18\x01 \x01(\tR\atrigger\x12!\n" +
-	"\frule_version\x18\x02 \x01(\x04R\vruleVersion\x12\x16\n" +
-	"\x06result\x18\x03 \x01(\tR\x06result\x12\x16\n" +
+	"\frule_version\x18\x02 \x01(\x04R\vruleVersion\x12\x1a\n" +
+	"\x06result\x18\x03 \x01(\tB\x02\x18\x01R\x06result\x12?\n" +
+	"\vresult_type\x18\t \x01(\x0e2\x1e.floe.monitor.v1.VerdictResultR\n" +
+	"resultType\x12\x16\n" +
 	"\x06reason\x18\x04 \x01(\tR\x06reason\x12\x18\n" +
 	"\asamples\x18\x05 \x01(\rR\asamples\x12\x1c\n" +
 	"\tbreaching\x18\x06 \x01(\rR\tbreaching\x12\x17\n" +
 	"\ano_data\x18\a \x01(\rR\x06noData\x12@\n" +
-	"\fmeasurements\x18\b \x03(\v2\x1c.floe.monitor.v1.MeasurementR\fmeasurements\"\xeb\x01\n" +
-	"\aVerdict\x12\x16\n" +
-	"\x06result\x18\x01 \x01(\tR\x06result\x12\x16\n" +
+	"\fmeasurements\x18\b \x03(\v2\x1c.floe.monitor.v1.MeasurementR\fmeasurements\"\xb0\x02\n" +
+	"\aVerdict\x12\x1a\n" +
+	"\x06result\x18\x01 \x01(\tB\x02\x18\x01R\x06result\x12?\n" +
+	"\vresult_type\x18\x06 \x01(\x0e2\x1e.floe.monitor.v1.VerdictResultR\n" +
+	"resultType\x12\x16\n" +
 	"\x06reason\x18\x02 \x01(\tR\x06reason\x12=\n" +
 	"\fwindow_start\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\vwindowStart\x129\n" +
 	"\n" +
@@ -1012,7 +1389,7 @@ const file_floe_monitor_v1_types_proto_rawDesc = "" +
 	"\fbreach_since\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\vbreachSince\x127\n" +
 	"\tsustained\x18\t \x01(\v2\x19.google.protobuf.DurationR\tsustained\x12\x18\n" +
 	"\asamples\x18\n" +
-	" \x01(\x04R\asamples\"\x98\x03\n" +
+	" \x01(\x04R\asamples\"\xe3\x03\n" +
 	"\x14DeploymentMonitoring\x12#\n" +
 	"\rdeployment_id\x18\x01 \x01(\tR\fdeploymentId\x12\x1d\n" +
 	"\n" +
@@ -1021,13 +1398,44 @@ const file_floe_monitor_v1_types_proto_rawDesc = "" +
 	"\aversion\x18\x04 \x01(\tR\aversion\x129\n" +
 	"\n" +
 	"started_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\tstartedAt\x125\n" +
-	"\bended_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\aendedAt\x12\x18\n" +
-	"\aoutcome\x18\a \x01(\tR\aoutcome\x12:\n" +
+	"\bended_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\aendedAt\x12\x1c\n" +
+	"\aoutcome\x18\a \x01(\tB\x02\x18\x01R\aoutcome\x12E\n" +
+	"\foutcome_type\x18\n" +
+	" \x01(\x0e2\".floe.monitor.v1.MonitoringOutcomeR\voutcomeType\x12:\n" +
 	"\btriggers\x18\b \x03(\v2\x1e.floe.monitor.v1.TriggerStatusR\btriggers\x128\n" +
 	"\banalyses\x18\t \x03(\v2\x1c.floe.monitor.v1.StepVerdictR\banalyses\"U\n" +
 	"\vStepVerdict\x12\x12\n" +
 	"\x04step\x18\x01 \x01(\rR\x04step\x122\n" +
-	"\averdict\x18\x02 \x01(\v2\x18.floe.monitor.v1.VerdictR\averdictB\xc1\x01\n" +
+	"\averdict\x18\x02 \x01(\v2\x18.floe.monitor.v1.VerdictR\averdict*d\n" +
+	"\bSeverity\x12\x18\n" +
+	"\x14SEVERITY_UNSPECIFIED\x10\x00\x12\x15\n" +
+	"\x11SEVERITY_CRITICAL\x10\x01\x12\x14\n" +
+	"\x10SEVERITY_WARNING\x10\x02\x12\x11\n" +
+	"\rSEVERITY_INFO\x10\x03*\x8e\x01\n" +
+	"\n" +
+	"AlertState\x12\x1b\n" +
+	"\x17ALERT_STATE_UNSPECIFIED\x10\x00\x12\x18\n" +
+	"\x14ALERT_STATE_INACTIVE\x10\x01\x12\x17\n" +
+	"\x13ALERT_STATE_PENDING\x10\x02\x12\x16\n" +
+	"\x12ALERT_STATE_FIRING\x10\x03\x12\x18\n" +
+	"\x14ALERT_STATE_RESOLVED\x10\x04*\x83\x01\n" +
+	"\rTriggerAction\x12\x1e\n" +
+	"\x1aTRIGGER_ACTION_UNSPECIFIED\x10\x00\x12\x1b\n" +
+	"\x17TRIGGER_ACTION_ROLLBACK\x10\x01\x12\x18\n" +
+	"\x14TRIGGER_ACTION_ALERT\x10\x02\x12\x1b\n" +
+	"\x17TRIGGER_ACTION_SCALE_UP\x10\x03*\x82\x01\n" +
+	"\rVerdictResult\x12\x1e\n" +
+	"\x1aVERDICT_RESULT_UNSPECIFIED\x10\x00\x12\x17\n" +
+	"\x13VERDICT_RESULT_PASS\x10\x01\x12\x17\n" +
+	"\x13VERDICT_RESULT_FAIL\x10\x02\x12\x1f\n" +
+	"\x1bVERDICT_RESULT_INCONCLUSIVE\x10\x03*\xe1\x01\n" +
+	"\x11MonitoringOutcome\x12\"\n" +
+	"\x1eMONITORING_OUTCOME_UNSPECIFIED\x10\x00\x12 \n" +
+	"\x1cMONITORING_OUTCOME_SUCCEEDED\x10\x01\x12\x1d\n" +
+	"\x19MONITORING_OUTCOME_FAILED\x10\x02\x12#\n" +
+	"\x1fMONITORING_OUTCOME_ROLLING_BACK\x10\x03\x12\"\n" +
+	"\x1eMONITORING_OUTCOME_ROLLED_BACK\x10\x04\x12\x1e\n" +
+	"\x1aMONITORING_OUTCOME_ABORTED\x10\x05B\xc1\x01\n" +
 	"\x13com.floe.monitor.v1B\n" +
 	"TypesProtoP\x01Z@github.com/penguinmails/floe/proto/gen/floe/monitor/v1;monitorv1\xa2\x02\x03FMX\xaa\x02\x0fFloe.Monitor.V1\xca\x02\x0fFloe\\Monitor\\V1\xe2\x02\x1bFloe\\Monitor\\V1\\GPBMetadata\xea\x02\x11Floe::Monitor::V1b\x06proto3"
 
@@ -1043,48 +1451,61 @@ func file_floe_monitor_v1_types_proto_rawDescGZIP() []byte {
 	return file_floe_monitor_v1_types_proto_rawDescData
 }
 
+var file_floe_monitor_v1_types_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
 var file_floe_monitor_v1_types_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
 var file_floe_monitor_v1_types_proto_goTypes = []any{
-	(*AlertRule)(nil),             // 0: floe.monitor.v1.AlertRule
-	(*RollbackTrigger)(nil),       // 1: floe.monitor.v1.RollbackTrigger
-	(*Alert)(nil),                 // 2: floe.monitor.v1.Alert
-	(*Measurement)(nil),           // 3: floe.monitor.v1.Measurement
-	(*AnalysisCheck)(nil),         // 4: floe.monitor.v1.AnalysisCheck
-	(*Verdict)(nil),               // 5: floe.monitor.v1.Verdict
-	(*TriggerStatus)(nil),         // 6: floe.monitor.v1.TriggerStatus
-	(*DeploymentMonitoring)(nil),  // 7: floe.monitor.v1.DeploymentMonitoring
-	(*StepVerdict)(nil),           // 8: floe.monitor.v1.StepVerdict
-	nil,                           // 9: floe.monitor.v1.Alert.LabelsEntry
-	(*durationpb.Duration)(nil),   // 10: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil), // 11: google.protobuf.Timestamp
+	(Severity)(0),                 // 0: floe.monitor.v1.Severity
+	(AlertState)(0),               // 1: floe.monitor.v1.AlertState
+	(TriggerAction)(0),            // 2: floe.monitor.v1.TriggerAction
+	(VerdictResult)(0),            // 3: floe.monitor.v1.VerdictResult
+	(MonitoringOutcome)(0),        // 4: floe.monitor.v1.MonitoringOutcome
+	(*AlertRule)(nil),             // 5: floe.monitor.v1.AlertRule
+	(*RollbackTrigger)(nil),       // 6: floe.monitor.v1.RollbackTrigger
+	(*Alert)(nil),                 // 7: floe.monitor.v1.Alert
+	(*Measurement)(nil),           // 8: floe.monitor.v1.Measurement
+	(*AnalysisCheck)(nil),         // 9: floe.monitor.v1.AnalysisCheck
+	(*Verdict)(nil),               // 10: floe.monitor.v1.Verdict
+	(*TriggerStatus)(nil),         // 11: floe.monitor.v1.TriggerStatus
+	(*DeploymentMonitoring)(nil),  // 12: floe.monitor.v1.DeploymentMonitoring
+	(*StepVerdict)(nil),           // 13: floe.monitor.v1.StepVerdict
+	nil,                           // 14: floe.monitor.v1.Alert.LabelsEntry
+	(*durationpb.Duration)(nil),   // 15: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil), // 16: google.protobuf.Timestamp
 }
 var file_floe_monitor_v1_types_proto_depIdxs = []int32{
-	10, // 0: floe.monitor.v1.AlertRule.for:type_name -> google.protobuf.Duration
-	10, // 1: floe.monitor.v1.AlertRule.cooldown:type_name -> google.protobuf.Duration
-	10, // 2: floe.monitor.v1.RollbackTrigger.duration:type_name -> google.protobuf.Duration
-	10, // 3: floe.monitor.v1.RollbackTrigger.cooldown:type_name -> google.protobuf.Duration
-	9,  // 4: floe.monitor.v1.Alert.labels:type_name -> floe.monitor.v1.Alert.LabelsEntry
-	11, // 5: floe.monitor.v1.Alert.active_since:type_name -> google.protobuf.Timestamp
-	11, // 6: floe.monitor.v1.Alert.fired_at:type_name -> google.protobuf.Timestamp
-	11, // 7: floe.monitor.v1.Alert.resolved_at:type_name -> google.protobuf.Timestamp
-	11, // 8: floe.monitor.v1.Measurement.at:type_name -> google.protobuf.Timestamp
-	3,  // 9: floe.monitor.v1.AnalysisCheck.measurements:type_name -> floe.monitor.v1.Measurement
-	11, // 10: floe.monitor.v1.Verdict.window_start:type_name -> google.protobuf.Timestamp
-	11, // 11: floe.monitor.v1.Verdict.window_end:type_name -> google.protobuf.Timestamp
-	4,  // 12: floe.monitor.v1.Verdict.checks:type_name -> floe.monitor.v1.AnalysisCheck
-	11, // 13: floe.monitor.v1.TriggerStatus.last_at:type_name -> google.protobuf.Timestamp
-	11, // 14: floe.monitor.v1.TriggerStatus.breach_since:type_name -> google.protobuf.Timestamp
-	10, // 15: floe.monitor.v1.TriggerStatus.sustained:type_name -> google.protobuf.Duration
-	11, // 16: floe.monitor.v1.DeploymentMonitoring.started_at:type_name -> google.protobuf.Timestamp
-	11, // 17: floe.monitor.v1.DeploymentMonitoring.ended_at:type_name -> google.protobuf.Timestamp
-	6,  // 18: floe.monitor.v1.DeploymentMonitoring.triggers:type_name -> floe.monitor.v1.TriggerStatus
-	8,  // 19: floe.monitor.v1.DeploymentMonitoring.analyses:type_name -> floe.monitor.v1.StepVerdict
-	5,  // 20: floe.monitor.v1.StepVerdict.verdict:type_name -> floe.monitor.v1.Verdict
-	21, // [21:21] is the sub-list for method output_type
-	21, // [21:21] is the sub-list for method input_type
-	21, // [21:21] is the sub-list for extension type_name
-	21, // [21:21] is the sub-list for extension extendee
-	0,  // [0:21] is the sub-list for field type_name
+	0,  // 0: floe.monitor.v1.AlertRule.severity_type:type_name -> floe.monitor.v1.Severity
+	15, // 1: floe.monitor.v1.AlertRule.for:type_name -> google.protobuf.Duration
+	15, // 2: floe.monitor.v1.AlertRule.cooldown:type_name -> google.protobuf.Duration
+	15, // 3: floe.monitor.v1.RollbackTrigger.duration:type_name -> google.protobuf.Duration
+	2,  // 4: floe.monitor.v1.RollbackTrigger.action_type:type_name -> floe.monitor.v1.TriggerAction
+	15, // 5: floe.monitor.v1.RollbackTrigger.cooldown:type_name -> google.protobuf.Duration
+	1,  // 6: floe.monitor.v1.Alert.state_type:type_name -> floe.monitor.v1.AlertState
+	0,  // 7: floe.monitor.v1.Alert.severity_type:type_name -> floe.monitor.v1.Severity
+	14, // 8: floe.monitor.v1.Alert.labels:type_name -> floe.monitor.v1.Alert.LabelsEntry
+	16, // 9: floe.monitor.v1.Alert.active_since:type_name -> google.protobuf.Timestamp
+	16, // 10: floe.monitor.v1.Alert.fired_at:type_name -> google.protobuf.Timestamp
+	16, // 11: floe.monitor.v1.Alert.resolved_at:type_name -> google.protobuf.Timestamp
+	16, // 12: floe.monitor.v1.Measurement.at:type_name -> google.protobuf.Timestamp
+	3,  // 13: floe.monitor.v1.AnalysisCheck.result_type:type_name -> floe.monitor.v1.VerdictResult
+	8,  // 14: floe.monitor.v1.AnalysisCheck.measurements:type_name -> floe.monitor.v1.Measurement
+	3,  // 15: floe.monitor.v1.Verdict.result_type:type_name -> floe.monitor.v1.VerdictResult
+	16, // 16: floe.monitor.v1.Verdict.window_start:type_name -> google.protobuf.Timestamp
+	16, // 17: floe.monitor.v1.Verdict.window_end:type_name -> google.protobuf.Timestamp
+	9,  // 18: floe.monitor.v1.Verdict.checks:type_name -> floe.monitor.v1.AnalysisCheck
+	16, // 19: floe.monitor.v1.TriggerStatus.last_at:type_name -> google.protobuf.Timestamp
+	16, // 20: floe.monitor.v1.TriggerStatus.breach_since:type_name -> google.protobuf.Timestamp
+	15, // 21: floe.monitor.v1.TriggerStatus.sustained:type_name -> google.protobuf.Duration
+	16, // 22: floe.monitor.v1.DeploymentMonitoring.started_at:type_name -> google.protobuf.Timestamp
+	16, // 23: floe.monitor.v1.DeploymentMonitoring.ended_at:type_name -> google.protobuf.Timestamp
+	4,  // 24: floe.monitor.v1.DeploymentMonitoring.outcome_type:type_name -> floe.monitor.v1.MonitoringOutcome
+	11, // 25: floe.monitor.v1.DeploymentMonitoring.triggers:type_name -> floe.monitor.v1.TriggerStatus
+	13, // 26: floe.monitor.v1.DeploymentMonitoring.analyses:type_name -> floe.monitor.v1.StepVerdict
+	10, // 27: floe.monitor.v1.StepVerdict.verdict:type_name -> floe.monitor.v1.Verdict
+	28, // [28:28] is the sub-list for method output_type
+	28, // [28:28] is the sub-list for method input_type
+	28, // [28:28] is the sub-list for extension type_name
+	28, // [28:28] is the sub-list for extension extendee
+	0,  // [0:28] is the sub-list for field type_name
 }
 
 func init() { file_floe_monitor_v1_types_proto_init() }
@@ -1097,13 +1518,14 @@ func file_floe_monitor_v1_types_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_floe_monitor_v1_types_proto_rawDesc), len(file_floe_monitor_v1_types_proto_rawDesc)),
-			NumEnums:      0,
+			NumEnums:      5,
 			NumMessages:   10,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
 		GoTypes:           file_floe_monitor_v1_types_proto_goTypes,
 		DependencyIndexes: file_floe_monitor_v1_types_proto_depIdxs,
+		EnumInfos:         file_floe_monitor_v1_types_proto_enumTypes,
 		MessageInfos:      file_floe_monitor_v1_types_proto_msgTypes,
 	}.Build()
 	File_floe_monitor_v1_types_proto = out.File

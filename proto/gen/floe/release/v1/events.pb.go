@@ -7,6 +7,8 @@
 package releasev1
 
 import (
+	v1 "github.com/penguinmails/floe/proto/gen/floe/deploy/v1"
+	_ "github.com/penguinmails/floe/proto/gen/floe/options/v1"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
@@ -748,7 +750,12 @@ type PromotionRequested struct {
 	Product     string                 `protobuf:"bytes,2,opt,name=product,proto3" json:"product,omitempty"`
 	Version     string                 `protobuf:"bytes,3,opt,name=version,proto3" json:"version,omitempty"`
 	Environment string                 `protobuf:"bytes,4,opt,name=environment,proto3" json:"environment,omitempty"`
-	Strategy    string                 `protobuf:"bytes,5,opt,name=strategy,proto3" json:"strategy,omitempty"`
+	// Deprecated: strategy as text (rolling-update, blue-green, canary, feature-flag or big-bang), for events
+	// written before strategy_type existed and for JSON readers; written with strategy_type.
+	//
+	// Deprecated: Marked as deprecated in floe/release/v1/events.proto.
+	Strategy     string                `protobuf:"bytes,5,opt,name=strategy,proto3" json:"strategy,omitempty"`
+	StrategyType v1.DeploymentStrategy `protobuf:"varint,10,opt,name=strategy_type,json=strategyType,proto3,enum=floe.deploy.v1.DeploymentStrategy" json:"strategy_type,omitempty"`
 	// Principal who asked.
 	RequestedBy string `protobuf:"bytes,6,opt,name=requested_by,json=requestedBy,proto3" json:"requested_by,omitempty"`
 	// Principals whose approvals counted.
@@ -819,11 +826,19 @@ func (x *PromotionRequested) GetEnvironment() string {
 	return ""
 }
 
+// Deprecated: Marked as deprecated in floe/release/v1/events.proto.
 func (x *PromotionRequested) GetStrategy() string {
 	if x != nil {
 		return x.Strategy
 	}
 	return ""
+}
+
+func (x *PromotionRequested) GetStrategyType() v1.DeploymentStrategy {
+	if x != nil {
+		return x.StrategyType
+	}
+	return v1.DeploymentStrategy(0)
 }
 
 func (x *PromotionRequested) GetRequestedBy() string {
@@ -1272,7 +1287,7 @@ var File_floe_release_v1_events_proto protoreflect.FileDescriptor
 
 const file_floe_release_v1_events_proto_rawDesc = "" +
 	"\n" +
-	"\x1cfloe/release/v1/events.proto\x12\x0ffloe.release.v1\x1a\x1bfloe/release/v1/types.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xce\x03\n" +
+	"\x1cfloe/release/v1/events.proto\x12\x0ffloe.release.v1\x1a\x1afloe/deploy/v1/types.proto\x1a\x1dfloe/options/v1/options.proto\x1a\x1bfloe/release/v1/types.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xdb\x03\n" +
 	"\x0eReleaseCreated\x12\x1d\n" +
 	"\n" +
 	"release_id\x18\x01 \x01(\tR\treleaseId\x12\x18\n" +
@@ -1287,7 +1302,7 @@ const file_floe_release_v1_events_proto_rawDesc = "" +
 	"\tapprovers\x18\n" +
 	" \x03(\tR\tapprovers\x12#\n" +
 	"\rrollback_plan\x18\v \x01(\tR\frollbackPlan\x12!\n" +
-	"\ftesting_plan\x18\f \x01(\tR\vtestingPlan\"\xbf\x02\n" +
+	"\ftesting_plan\x18\f \x01(\tR\vtestingPlan:\v\xca\xf3\x18\arelease\"\xcc\x02\n" +
 	"\x0eReleaseUpdated\x12\x14\n" +
 	"\x05title\x18\x01 \x01(\tR\x05title\x12 \n" +
 	"\vdescription\x18\x02 \x01(\tR\vdescription\x12/\n" +
@@ -1296,80 +1311,82 @@ const file_floe_release_v1_events_proto_rawDesc = "" +
 	"\tapprovers\x18\x05 \x03(\tR\tapprovers\x12#\n" +
 	"\rrollback_plan\x18\x06 \x01(\tR\frollbackPlan\x12!\n" +
 	"\ftesting_plan\x18\a \x01(\tR\vtestingPlan\x12'\n" +
-	"\x0fcontent_changed\x18\b \x01(\bR\x0econtentChanged\">\n" +
+	"\x0fcontent_changed\x18\b \x01(\bR\x0econtentChanged:\v\xca\xf3\x18\arelease\"K\n" +
 	"\vChangeAdded\x12/\n" +
-	"\x06change\x18\x01 \x01(\v2\x17.floe.release.v1.ChangeR\x06change\"x\n" +
+	"\x06change\x18\x01 \x01(\v2\x17.floe.release.v1.ChangeR\x06change:\v\xca\xf3\x18\arelease\"\x85\x01\n" +
 	"\x0fApprovalsVoided\x12\"\n" +
 	"\fenvironments\x18\x01 \x03(\tR\fenvironments\x12)\n" +
 	"\x10content_revision\x18\x02 \x01(\x04R\x0fcontentRevision\x12\x16\n" +
-	"\x06reason\x18\x03 \x01(\tR\x06reason\"\xaa\x01\n" +
+	"\x06reason\x18\x03 \x01(\tR\x06reason:\v\xca\xf3\x18\arelease\"\xb7\x01\n" +
 	"\x0fApprovalGranted\x12 \n" +
 	"\venvironment\x18\x01 \x01(\tR\venvironment\x12\x1a\n" +
 	"\bapprover\x18\x02 \x01(\tR\bapprover\x12\x18\n" +
 	"\acomment\x18\x03 \x01(\tR\acomment\x12)\n" +
 	"\x10content_revision\x18\x04 \x01(\x04R\x0fcontentRevision\x12\x14\n" +
-	"\x05roles\x18\x05 \x03(\tR\x05roles\"m\n" +
+	"\x05roles\x18\x05 \x03(\tR\x05roles:\v\xca\xf3\x18\arelease\"z\n" +
 	"\x0fReleaseApproved\x12 \n" +
 	"\venvironment\x18\x01 \x01(\tR\venvironment\x12\x1c\n" +
 	"\tapprovals\x18\x02 \x01(\rR\tapprovals\x12\x1a\n" +
-	"\brequired\x18\x03 \x01(\rR\brequired\"\x97\x01\n" +
+	"\brequired\x18\x03 \x01(\rR\brequired:\v\xca\xf3\x18\arelease\"\xa4\x01\n" +
 	"\x0fReleaseRejected\x12 \n" +
 	"\venvironment\x18\x01 \x01(\tR\venvironment\x12\x1f\n" +
 	"\vrejected_by\x18\x02 \x01(\tR\n" +
 	"rejectedBy\x12\x16\n" +
 	"\x06reason\x18\x03 \x01(\tR\x06reason\x12)\n" +
-	"\x10content_revision\x18\x04 \x01(\x04R\x0fcontentRevision\"V\n" +
+	"\x10content_revision\x18\x04 \x01(\x04R\x0fcontentRevision:\v\xca\xf3\x18\arelease\"c\n" +
 	"\x11PrerequisiteAdded\x12A\n" +
-	"\fprerequisite\x18\x01 \x01(\v2\x1d.floe.release.v1.PrerequisiteR\fprerequisite\"\xdd\x01\n" +
+	"\fprerequisite\x18\x01 \x01(\v2\x1d.floe.release.v1.PrerequisiteR\fprerequisite:\v\xca\xf3\x18\arelease\"\xea\x01\n" +
 	"\x13PrerequisiteUpdated\x12'\n" +
 	"\x0fprerequisite_id\x18\x01 \x01(\tR\x0eprerequisiteId\x12;\n" +
 	"\x06status\x18\x02 \x01(\x0e2#.floe.release.v1.PrerequisiteStatusR\x06status\x12\x14\n" +
 	"\x05owner\x18\x03 \x01(\tR\x05owner\x126\n" +
 	"\bdeadline\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\bdeadline\x12\x12\n" +
-	"\x04note\x18\x05 \x01(\tR\x04note\"C\n" +
+	"\x04note\x18\x05 \x01(\tR\x04note:\v\xca\xf3\x18\arelease\"P\n" +
 	"\fRiskAssessed\x123\n" +
-	"\x04risk\x18\x01 \x01(\v2\x1f.floe.release.v1.RiskAssessmentR\x04risk\"\xb6\x02\n" +
+	"\x04risk\x18\x01 \x01(\v2\x1f.floe.release.v1.RiskAssessmentR\x04risk:\v\xca\xf3\x18\arelease\"\x90\x03\n" +
 	"\x12PromotionRequested\x12\x1d\n" +
 	"\n" +
 	"release_id\x18\x01 \x01(\tR\treleaseId\x12\x18\n" +
 	"\aproduct\x18\x02 \x01(\tR\aproduct\x12\x18\n" +
 	"\aversion\x18\x03 \x01(\tR\aversion\x12 \n" +
-	"\venvironment\x18\x04 \x01(\tR\venvironment\x12\x1a\n" +
-	"\bstrategy\x18\x05 \x01(\tR\bstrategy\x12!\n" +
+	"\venvironment\x18\x04 \x01(\tR\venvironment\x12\x1e\n" +
+	"\bstrategy\x18\x05 \x01(\tB\x02\x18\x01R\bstrategy\x12G\n" +
+	"\rstrategy_type\x18\n" +
+	" \x01(\x0e2\".floe.deploy.v1.DeploymentStrategyR\fstrategyType\x12!\n" +
 	"\frequested_by\x18\x06 \x01(\tR\vrequestedBy\x12\x1f\n" +
 	"\vapproved_by\x18\a \x03(\tR\n" +
 	"approvedBy\x12\x18\n" +
 	"\aattempt\x18\b \x01(\rR\aattempt\x121\n" +
-	"\x14skipped_environments\x18\t \x03(\tR\x13skippedEnvironments\"Y\n" +
+	"\x14skipped_environments\x18\t \x03(\tR\x13skippedEnvironments:\v\xca\xf3\x18\arelease\"f\n" +
 	"\x10ReleaseDeploying\x12 \n" +
 	"\venvironment\x18\x01 \x01(\tR\venvironment\x12#\n" +
-	"\rdeployment_id\x18\x02 \x01(\tR\fdeploymentId\"X\n" +
+	"\rdeployment_id\x18\x02 \x01(\tR\fdeploymentId:\v\xca\xf3\x18\arelease\"e\n" +
 	"\x0fReleaseDeployed\x12 \n" +
 	"\venvironment\x18\x01 \x01(\tR\venvironment\x12#\n" +
-	"\rdeployment_id\x18\x02 \x01(\tR\fdeploymentId\"x\n" +
+	"\rdeployment_id\x18\x02 \x01(\tR\fdeploymentId:\v\xca\xf3\x18\arelease\"\x85\x01\n" +
 	"\x17ReleaseDeploymentFailed\x12 \n" +
 	"\venvironment\x18\x01 \x01(\tR\venvironment\x12#\n" +
 	"\rdeployment_id\x18\x02 \x01(\tR\fdeploymentId\x12\x16\n" +
-	"\x06reason\x18\x03 \x01(\tR\x06reason\"\x9d\x01\n" +
+	"\x06reason\x18\x03 \x01(\tR\x06reason:\v\xca\xf3\x18\arelease\"\xaa\x01\n" +
 	"\x11ReleaseRolledBack\x12 \n" +
 	"\venvironment\x18\x01 \x01(\tR\venvironment\x12#\n" +
 	"\rdeployment_id\x18\x02 \x01(\tR\fdeploymentId\x12)\n" +
 	"\x10restored_version\x18\x03 \x01(\tR\x0frestoredVersion\x12\x16\n" +
-	"\x06reason\x18\x04 \x01(\tR\x06reason\"*\n" +
+	"\x06reason\x18\x04 \x01(\tR\x06reason:\v\xca\xf3\x18\arelease\"7\n" +
 	"\x10ReleaseCancelled\x12\x16\n" +
-	"\x06reason\x18\x01 \x01(\tR\x06reason\"\x9d\x01\n" +
+	"\x06reason\x18\x01 \x01(\tR\x06reason:\v\xca\xf3\x18\arelease\"\xaa\x01\n" +
 	"\x0fVersionReserved\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\tR\aversion\x12\x1d\n" +
 	"\n" +
 	"release_id\x18\x02 \x01(\tR\treleaseId\x120\n" +
 	"\x04type\x18\x03 \x01(\x0e2\x1c.floe.release.v1.ReleaseTypeR\x04type\x12\x1f\n" +
 	"\vrequest_key\x18\x04 \x01(\tR\n" +
-	"requestKey\"l\n" +
+	"requestKey:\v\xca\xf3\x18\aproduct\"y\n" +
 	"\x0fProductDeployed\x12 \n" +
 	"\venvironment\x18\x01 \x01(\tR\venvironment\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\tR\aversion\x12\x1d\n" +
 	"\n" +
-	"release_id\x18\x03 \x01(\tR\treleaseIdB\xc2\x01\n" +
+	"release_id\x18\x03 \x01(\tR\treleaseId:\v\xca\xf3\x18\aproductB\xc2\x01\n" +
 	"\x13com.floe.release.v1B\vEventsProtoP\x01Z@github.com/penguinmails/floe/proto/gen/floe/release/v1;releasev1\xa2\x02\x03FRX\xaa\x02\x0fFloe.Release.V1\xca\x02\x0fFloe\\Release\\V1\xe2\x02\x1bFloe\\Release\\V1\\GPBMetadata\xea\x02\x11Floe::Release::V1b\x06proto3"
 
 var (
@@ -1411,6 +1428,7 @@ var file_floe_release_v1_events_proto_goTypes = []any{
 	(PrerequisiteStatus)(0),         // 22: floe.release.v1.PrerequisiteStatus
 	(*timestamppb.Timestamp)(nil),   // 23: google.protobuf.Timestamp
 	(*RiskAssessment)(nil),          // 24: floe.release.v1.RiskAssessment
+	(v1.DeploymentStrategy)(0),      // 25: floe.deploy.v1.DeploymentStrategy
 }
 var file_floe_release_v1_events_proto_depIdxs = []int32{
 	18, // 0: floe.release.v1.ReleaseCreated.type:type_name -> floe.release.v1.ReleaseType
@@ -1422,12 +1440,13 @@ var file_floe_release_v1_events_proto_depIdxs = []int32{
 	22, // 6: floe.release.v1.PrerequisiteUpdated.status:type_name -> floe.release.v1.PrerequisiteStatus
 	23, // 7: floe.release.v1.PrerequisiteUpdated.deadline:type_name -> google.protobuf.Timestamp
 	24, // 8: floe.release.v1.RiskAssessed.risk:type_name -> floe.release.v1.RiskAssessment
-	18, // 9: floe.release.v1.VersionReserved.type:type_name -> floe.release.v1.ReleaseType
-	10, // [10:10] is the sub-list for method output_type
-	10, // [10:10] is the sub-list for method input_type
-	10, // [10:10] is the sub-list for extension type_name
-	10, // [10:10] is the sub-list for extension extendee
-	0,  // [0:10] is the sub-list for field type_name
+	25, // 9: floe.release.v1.PromotionRequested.strategy_type:type_name -> floe.deploy.v1.DeploymentStrategy
+	18, // 10: floe.release.v1.VersionReserved.type:type_name -> floe.release.v1.ReleaseType
+	11, // [11:11] is the sub-list for method output_type
+	11, // [11:11] is the sub-list for method input_type
+	11, // [11:11] is the sub-list for extension type_name
+	11, // [11:11] is the sub-list for extension extendee
+	0,  // [0:11] is the sub-list for field type_name
 }
 
 func init() { file_floe_release_v1_events_proto_init() }

@@ -7,6 +7,7 @@
 package releasev1
 
 import (
+	v1 "github.com/penguinmails/floe/proto/gen/floe/deploy/v1"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
@@ -961,8 +962,13 @@ type PromoteRequest struct {
 	RequestId   string                 `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	ReleaseId   string                 `protobuf:"bytes,2,opt,name=release_id,json=releaseId,proto3" json:"release_id,omitempty"`
 	Environment string                 `protobuf:"bytes,3,opt,name=environment,proto3" json:"environment,omitempty"`
-	// Deployment strategy: rolling-update, blue-green, canary, feature-flag or big-bang
-	// (default: the environment's configured strategy, else rolling-update).
+	// Deployment strategy (default: the environment's configured strategy, else
+	// rolling-update). strategy_type wins when both are set and must then agree.
+	StrategyType v1.DeploymentStrategy `protobuf:"varint,5,opt,name=strategy_type,json=strategyType,proto3,enum=floe.deploy.v1.DeploymentStrategy" json:"strategy_type,omitempty"`
+	// Deprecated: the strategy as text (rolling-update, blue-green, canary,
+	// feature-flag or big-bang); still accepted.
+	//
+	// Deprecated: Marked as deprecated in floe/release/v1/release_service.proto.
 	Strategy      string `protobuf:"bytes,4,opt,name=strategy,proto3" json:"strategy,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1019,6 +1025,14 @@ func (x *PromoteRequest) GetEnvironment() string {
 	return ""
 }
 
+func (x *PromoteRequest) GetStrategyType() v1.DeploymentStrategy {
+	if x != nil {
+		return x.StrategyType
+	}
+	return v1.DeploymentStrategy(0)
+}
+
+// Deprecated: Marked as deprecated in floe/release/v1/release_service.proto.
 func (x *PromoteRequest) GetStrategy() string {
 	if x != nil {
 		return x.Strategy
@@ -2074,7 +2088,7 @@ var File_floe_release_v1_release_service_proto protoreflect.FileDescriptor
 
 const file_floe_release_v1_release_service_proto_rawDesc = "" +
 	"\n" +
-	"%floe/release/v1/release_service.proto\x12\x0ffloe.release.v1\x1a\x1bfloe/release/v1/types.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xd4\x03\n" +
+	"%floe/release/v1/release_service.proto\x12\x0ffloe.release.v1\x1a\x1afloe/deploy/v1/types.proto\x1a\x1bfloe/release/v1/types.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xd4\x03\n" +
 	"\x14CreateReleaseRequest\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x12\x18\n" +
@@ -2151,14 +2165,15 @@ const file_floe_release_v1_release_service_proto_rawDesc = "" +
 	"\venvironment\x18\x03 \x01(\tR\venvironment\x12\x16\n" +
 	"\x06reason\x18\x04 \x01(\tR\x06reason\"D\n" +
 	"\x0eRejectResponse\x122\n" +
-	"\arelease\x18\x01 \x01(\v2\x18.floe.release.v1.ReleaseR\arelease\"\x8c\x01\n" +
+	"\arelease\x18\x01 \x01(\v2\x18.floe.release.v1.ReleaseR\arelease\"\xd9\x01\n" +
 	"\x0ePromoteRequest\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x12\x1d\n" +
 	"\n" +
 	"release_id\x18\x02 \x01(\tR\treleaseId\x12 \n" +
-	"\venvironment\x18\x03 \x01(\tR\venvironment\x12\x1a\n" +
-	"\bstrategy\x18\x04 \x01(\tR\bstrategy\"E\n" +
+	"\venvironment\x18\x03 \x01(\tR\venvironment\x12G\n" +
+	"\rstrategy_type\x18\x05 \x01(\x0e2\".floe.deploy.v1.DeploymentStrategyR\fstrategyType\x12\x1e\n" +
+	"\bstrategy\x18\x04 \x01(\tB\x02\x18\x01R\bstrategy\"E\n" +
 	"\x0fPromoteResponse\x122\n" +
 	"\arelease\x18\x01 \x01(\v2\x18.floe.release.v1.ReleaseR\arelease\"l\n" +
 	"\x14CancelReleaseRequest\x12\x1d\n" +
@@ -2311,12 +2326,13 @@ var file_floe_release_v1_release_service_proto_goTypes = []any{
 	(*Schedule)(nil),                   // 35: floe.release.v1.Schedule
 	(*Release)(nil),                    // 36: floe.release.v1.Release
 	(ReleaseStatus)(0),                 // 37: floe.release.v1.ReleaseStatus
-	(PrerequisiteType)(0),              // 38: floe.release.v1.PrerequisiteType
-	(*timestamppb.Timestamp)(nil),      // 39: google.protobuf.Timestamp
-	(PrerequisiteStatus)(0),            // 40: floe.release.v1.PrerequisiteStatus
-	(RiskImpact)(0),                    // 41: floe.release.v1.RiskImpact
-	(RiskLikelihood)(0),                // 42: floe.release.v1.RiskLikelihood
-	(*EnvironmentSpec)(nil),            // 43: floe.release.v1.EnvironmentSpec
+	(v1.DeploymentStrategy)(0),         // 38: floe.deploy.v1.DeploymentStrategy
+	(PrerequisiteType)(0),              // 39: floe.release.v1.PrerequisiteType
+	(*timestamppb.Timestamp)(nil),      // 40: google.protobuf.Timestamp
+	(PrerequisiteStatus)(0),            // 41: floe.release.v1.PrerequisiteStatus
+	(RiskImpact)(0),                    // 42: floe.release.v1.RiskImpact
+	(RiskLikelihood)(0),                // 43: floe.release.v1.RiskLikelihood
+	(*EnvironmentSpec)(nil),            // 44: floe.release.v1.EnvironmentSpec
 }
 var file_floe_release_v1_release_service_proto_depIdxs = []int32{
 	33, // 0: floe.release.v1.CreateReleaseRequest.type:type_name -> floe.release.v1.ReleaseType
@@ -2333,58 +2349,59 @@ var file_floe_release_v1_release_service_proto_depIdxs = []int32{
 	36, // 11: floe.release.v1.AddChangeResponse.release:type_name -> floe.release.v1.Release
 	36, // 12: floe.release.v1.ApproveResponse.release:type_name -> floe.release.v1.Release
 	36, // 13: floe.release.v1.RejectResponse.release:type_name -> floe.release.v1.Release
-	36, // 14: floe.release.v1.PromoteResponse.release:type_name -> floe.release.v1.Release
-	36, // 15: floe.release.v1.CancelReleaseResponse.release:type_name -> floe.release.v1.Release
-	38, // 16: floe.release.v1.AddPrerequisiteRequest.type:type_name -> floe.release.v1.PrerequisiteType
-	39, // 17: floe.release.v1.AddPrerequisiteRequest.deadline:type_name -> google.protobuf.Timestamp
-	36, // 18: floe.release.v1.AddPrerequisiteResponse.release:type_name -> floe.release.v1.Release
-	40, // 19: floe.release.v1.UpdatePrerequisiteRequest.status:type_name -> floe.release.v1.PrerequisiteStatus
-	39, // 20: floe.release.v1.UpdatePrerequisiteRequest.deadline:type_name -> google.protobuf.Timestamp
-	36, // 21: floe.release.v1.UpdatePrerequisiteResponse.release:type_name -> floe.release.v1.Release
-	41, // 22: floe.release.v1.SetRiskAssessmentRequest.impact:type_name -> floe.release.v1.RiskImpact
-	42, // 23: floe.release.v1.SetRiskAssessmentRequest.likelihood:type_name -> floe.release.v1.RiskLikelihood
-	36, // 24: floe.release.v1.SetRiskAssessmentResponse.release:type_name -> floe.release.v1.Release
-	28, // 25: floe.release.v1.GetHistoryResponse.entries:type_name -> floe.release.v1.HistoryEntry
-	39, // 26: floe.release.v1.HistoryEntry.time:type_name -> google.protobuf.Timestamp
-	36, // 27: floe.release.v1.WatchReleaseResponse.release:type_name -> floe.release.v1.Release
-	43, // 28: floe.release.v1.ListEnvironmentsResponse.environments:type_name -> floe.release.v1.EnvironmentSpec
-	0,  // 29: floe.release.v1.ReleaseService.CreateRelease:input_type -> floe.release.v1.CreateReleaseRequest
-	2,  // 30: floe.release.v1.ReleaseService.GetRelease:input_type -> floe.release.v1.GetReleaseRequest
-	4,  // 31: floe.release.v1.ReleaseService.ListReleases:input_type -> floe.release.v1.ListReleasesRequest
-	6,  // 32: floe.release.v1.ReleaseService.UpdateRelease:input_type -> floe.release.v1.UpdateReleaseRequest
-	8,  // 33: floe.release.v1.ReleaseService.AddChange:input_type -> floe.release.v1.AddChangeRequest
-	10, // 34: floe.release.v1.ReleaseService.Approve:input_type -> floe.release.v1.ApproveRequest
-	12, // 35: floe.release.v1.ReleaseService.Reject:input_type -> floe.release.v1.RejectRequest
-	14, // 36: floe.release.v1.ReleaseService.Promote:input_type -> floe.release.v1.PromoteRequest
-	16, // 37: floe.release.v1.ReleaseService.CancelRelease:input_type -> floe.release.v1.CancelReleaseRequest
-	18, // 38: floe.release.v1.ReleaseService.AddPrerequisite:input_type -> floe.release.v1.AddPrerequisiteRequest
-	20, // 39: floe.release.v1.ReleaseService.UpdatePrerequisite:input_type -> floe.release.v1.UpdatePrerequisiteRequest
-	22, // 40: floe.release.v1.ReleaseService.SetRiskAssessment:input_type -> floe.release.v1.SetRiskAssessmentRequest
-	24, // 41: floe.release.v1.ReleaseService.GetReleaseNotes:input_type -> floe.release.v1.GetReleaseNotesRequest
-	26, // 42: floe.release.v1.ReleaseService.GetHistory:input_type -> floe.release.v1.GetHistoryRequest
-	29, // 43: floe.release.v1.ReleaseService.WatchRelease:input_type -> floe.release.v1.WatchReleaseRequest
-	31, // 44: floe.release.v1.ReleaseService.ListEnvironments:input_type -> floe.release.v1.ListEnvironmentsRequest
-	1,  // 45: floe.release.v1.ReleaseService.CreateRelease:output_type -> floe.release.v1.CreateReleaseResponse
-	3,  // 46: floe.release.v1.ReleaseService.GetRelease:output_type -> floe.release.v1.GetReleaseResponse
-	5,  // 47: floe.release.v1.ReleaseService.ListReleases:output_type -> floe.release.v1.ListReleasesResponse
-	7,  // 48: floe.release.v1.ReleaseService.UpdateRelease:output_type -> floe.release.v1.UpdateReleaseResponse
-	9,  // 49: floe.release.v1.ReleaseService.AddChange:output_type -> floe.release.v1.AddChangeResponse
-	11, // 50: floe.release.v1.ReleaseService.Approve:output_type -> floe.release.v1.ApproveResponse
-	13, // 51: floe.release.v1.ReleaseService.Reject:output_type -> floe.release.v1.RejectResponse
-	15, // 52: floe.release.v1.ReleaseService.Promote:output_type -> floe.release.v1.PromoteResponse
-	17, // 53: floe.release.v1.ReleaseService.CancelRelease:output_type -> floe.release.v1.CancelReleaseResponse
-	19, // 54: floe.release.v1.ReleaseService.AddPrerequisite:output_type -> floe.release.v1.AddPrerequisiteResponse
-	21, // 55: floe.release.v1.ReleaseService.UpdatePrerequisite:output_type -> floe.release.v1.UpdatePrerequisiteResponse
-	23, // 56: floe.release.v1.ReleaseService.SetRiskAssessment:output_type -> floe.release.v1.SetRiskAssessmentResponse
-	25, // 57: floe.release.v1.ReleaseService.GetReleaseNotes:output_type -> floe.release.v1.GetReleaseNotesResponse
-	27, // 58: floe.release.v1.ReleaseService.GetHistory:output_type -> floe.release.v1.GetHistoryResponse
-	30, // 59: floe.release.v1.ReleaseService.WatchRelease:output_type -> floe.release.v1.WatchReleaseResponse
-	32, // 60: floe.release.v1.ReleaseService.ListEnvironments:output_type -> floe.release.v1.ListEnvironmentsResponse
-	45, // [45:61] is the sub-list for method output_type
-	29, // [29:45] is the sub-list for method input_type
-	29, // [29:29] is the sub-list for extension type_name
-	29, // [29:29] is the sub-list for extension extendee
-	0,  // [0:29] is the sub-list for field type_name
+	38, // 14: floe.release.v1.PromoteRequest.strategy_type:type_name -> floe.deploy.v1.DeploymentStrategy
+	36, // 15: floe.release.v1.PromoteResponse.release:type_name -> floe.release.v1.Release
+	36, // 16: floe.release.v1.CancelReleaseResponse.release:type_name -> floe.release.v1.Release
+	39, // 17: floe.release.v1.AddPrerequisiteRequest.type:type_name -> floe.release.v1.PrerequisiteType
+	40, // 18: floe.release.v1.AddPrerequisiteRequest.deadline:type_name -> google.protobuf.Timestamp
+	36, // 19: floe.release.v1.AddPrerequisiteResponse.release:type_name -> floe.release.v1.Release
+	41, // 20: floe.release.v1.UpdatePrerequisiteRequest.status:type_name -> floe.release.v1.PrerequisiteStatus
+	40, // 21: floe.release.v1.UpdatePrerequisiteRequest.deadline:type_name -> google.protobuf.Timestamp
+	36, // 22: floe.release.v1.UpdatePrerequisiteResponse.release:type_name -> floe.release.v1.Release
+	42, // 23: floe.release.v1.SetRiskAssessmentRequest.impact:type_name -> floe.release.v1.RiskImpact
+	43, // 24: floe.release.v1.SetRiskAssessmentRequest.likelihood:type_name -> floe.release.v1.RiskLikelihood
+	36, // 25: floe.release.v1.SetRiskAssessmentResponse.release:type_name -> floe.release.v1.Release
+	28, // 26: floe.release.v1.GetHistoryResponse.entries:type_name -> floe.release.v1.HistoryEntry
+	40, // 27: floe.release.v1.HistoryEntry.time:type_name -> google.protobuf.Timestamp
+	36, // 28: floe.release.v1.WatchReleaseResponse.release:type_name -> floe.release.v1.Release
+	44, // 29: floe.release.v1.ListEnvironmentsResponse.environments:type_name -> floe.release.v1.EnvironmentSpec
+	0,  // 30: floe.release.v1.ReleaseService.CreateRelease:input_type -> floe.release.v1.CreateReleaseRequest
+	2,  // 31: floe.release.v1.ReleaseService.GetRelease:input_type -> floe.release.v1.GetReleaseRequest
+	4,  // 32: floe.release.v1.ReleaseService.ListReleases:input_type -> floe.release.v1.ListReleasesRequest
+	6,  // 33: floe.release.v1.ReleaseService.UpdateRelease:input_type -> floe.release.v1.UpdateReleaseRequest
+	8,  // 34: floe.release.v1.ReleaseService.AddChange:input_type -> floe.release.v1.AddChangeRequest
+	10, // 35: floe.release.v1.ReleaseService.Approve:input_type -> floe.release.v1.ApproveRequest
+	12, // 36: floe.release.v1.ReleaseService.Reject:input_type -> floe.release.v1.RejectRequest
+	14, // 37: floe.release.v1.ReleaseService.Promote:input_type -> floe.release.v1.PromoteRequest
+	16, // 38: floe.release.v1.ReleaseService.CancelRelease:input_type -> floe.release.v1.CancelReleaseRequest
+	18, // 39: floe.release.v1.ReleaseService.AddPrerequisite:input_type -> floe.release.v1.AddPrerequisiteRequest
+	20, // 40: floe.release.v1.ReleaseService.UpdatePrerequisite:input_type -> floe.release.v1.UpdatePrerequisiteRequest
+	22, // 41: floe.release.v1.ReleaseService.SetRiskAssessment:input_type -> floe.release.v1.SetRiskAssessmentRequest
+	24, // 42: floe.release.v1.ReleaseService.GetReleaseNotes:input_type -> floe.release.v1.GetReleaseNotesRequest
+	26, // 43: floe.release.v1.ReleaseService.GetHistory:input_type -> floe.release.v1.GetHistoryRequest
+	29, // 44: floe.release.v1.ReleaseService.WatchRelease:input_type -> floe.release.v1.WatchReleaseRequest
+	31, // 45: floe.release.v1.ReleaseService.ListEnvironments:input_type -> floe.release.v1.ListEnvironmentsRequest
+	1,  // 46: floe.release.v1.ReleaseService.CreateRelease:output_type -> floe.release.v1.CreateReleaseResponse
+	3,  // 47: floe.release.v1.ReleaseService.GetRelease:output_type -> floe.release.v1.GetReleaseResponse
+	5,  // 48: floe.release.v1.ReleaseService.ListReleases:output_type -> floe.release.v1.ListReleasesResponse
+	7,  // 49: floe.release.v1.ReleaseService.UpdateRelease:output_type -> floe.release.v1.UpdateReleaseResponse
+	9,  // 50: floe.release.v1.ReleaseService.AddChange:output_type -> floe.release.v1.AddChangeResponse
+	11, // 51: floe.release.v1.ReleaseService.Approve:output_type -> floe.release.v1.ApproveResponse
+	13, // 52: floe.release.v1.ReleaseService.Reject:output_type -> floe.release.v1.RejectResponse
+	15, // 53: floe.release.v1.ReleaseService.Promote:output_type -> floe.release.v1.PromoteResponse
+	17, // 54: floe.release.v1.ReleaseService.CancelRelease:output_type -> floe.release.v1.CancelReleaseResponse
+	19, // 55: floe.release.v1.ReleaseService.AddPrerequisite:output_type -> floe.release.v1.AddPrerequisiteResponse
+	21, // 56: floe.release.v1.ReleaseService.UpdatePrerequisite:output_type -> floe.release.v1.UpdatePrerequisiteResponse
+	23, // 57: floe.release.v1.ReleaseService.SetRiskAssessment:output_type -> floe.release.v1.SetRiskAssessmentResponse
+	25, // 58: floe.release.v1.ReleaseService.GetReleaseNotes:output_type -> floe.release.v1.GetReleaseNotesResponse
+	27, // 59: floe.release.v1.ReleaseService.GetHistory:output_type -> floe.release.v1.GetHistoryResponse
+	30, // 60: floe.release.v1.ReleaseService.WatchRelease:output_type -> floe.release.v1.WatchReleaseResponse
+	32, // 61: floe.release.v1.ReleaseService.ListEnvironments:output_type -> floe.release.v1.ListEnvironmentsResponse
+	46, // [46:62] is the sub-list for method output_type
+	30, // [30:46] is the sub-list for method input_type
+	30, // [30:30] is the sub-list for extension type_name
+	30, // [30:30] is the sub-list for extension extendee
+	0,  // [0:30] is the sub-list for field type_name
 }
 
 func init() { file_floe_release_v1_release_service_proto_init() }

@@ -7,6 +7,7 @@
 package releasev1
 
 import (
+	v1 "github.com/penguinmails/floe/proto/gen/floe/deploy/v1"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
@@ -902,7 +903,12 @@ type EnvironmentState struct {
 	PromotedBy string                 `protobuf:"bytes,6,opt,name=promoted_by,json=promotedBy,proto3" json:"promoted_by,omitempty"`
 	PromotedAt *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=promoted_at,json=promotedAt,proto3" json:"promoted_at,omitempty"`
 	// Strategy of the latest promotion.
-	Strategy string `protobuf:"bytes,8,opt,name=strategy,proto3" json:"strategy,omitempty"`
+	// Deprecated: strategy as text (rolling-update, …), for clients written before
+	// strategy_type existed; always set with strategy_type.
+	//
+	// Deprecated: Marked as deprecated in floe/release/v1/types.proto.
+	Strategy     string                `protobuf:"bytes,8,opt,name=strategy,proto3" json:"strategy,omitempty"`
+	StrategyType v1.DeploymentStrategy `protobuf:"varint,12,opt,name=strategy_type,json=strategyType,proto3,enum=floe.deploy.v1.DeploymentStrategy" json:"strategy_type,omitempty"`
 	// Deployment that last changed the status.
 	DeploymentId string                 `protobuf:"bytes,9,opt,name=deployment_id,json=deploymentId,proto3" json:"deployment_id,omitempty"`
 	UpdatedAt    *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
@@ -991,11 +997,19 @@ func (x *EnvironmentState) GetPromotedAt() *timestamppb.Timestamp {
 	return nil
 }
 
+// Deprecated: Marked as deprecated in floe/release/v1/types.proto.
 func (x *EnvironmentState) GetStrategy() string {
 	if x != nil {
 		return x.Strategy
 	}
 	return ""
+}
+
+func (x *EnvironmentState) GetStrategyType() v1.DeploymentStrategy {
+	if x != nil {
+		return x.StrategyType
+	}
+	return v1.DeploymentStrategy(0)
 }
 
 func (x *EnvironmentState) GetDeploymentId() string {
@@ -1254,7 +1268,12 @@ type EnvironmentSpec struct {
 	// Environments in `after` that a hotfix may skip.
 	HotfixMaySkip []string `protobuf:"bytes,11,rep,name=hotfix_may_skip,json=hotfixMaySkip,proto3" json:"hotfix_may_skip,omitempty"`
 	// Deployment strategy a promotion uses when it names none.
-	Strategy      string `protobuf:"bytes,12,opt,name=strategy,proto3" json:"strategy,omitempty"`
+	// Deprecated: strategy as text (rolling-update, …), for clients written before
+	// strategy_type existed; always set with strategy_type.
+	//
+	// Deprecated: Marked as deprecated in floe/release/v1/types.proto.
+	Strategy      string                `protobuf:"bytes,12,opt,name=strategy,proto3" json:"strategy,omitempty"`
+	StrategyType  v1.DeploymentStrategy `protobuf:"varint,13,opt,name=strategy_type,json=strategyType,proto3,enum=floe.deploy.v1.DeploymentStrategy" json:"strategy_type,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1366,6 +1385,7 @@ func (x *EnvironmentSpec) GetHotfixMaySkip() []string {
 	return nil
 }
 
+// Deprecated: Marked as deprecated in floe/release/v1/types.proto.
 func (x *EnvironmentSpec) GetStrategy() string {
 	if x != nil {
 		return x.Strategy
@@ -1373,11 +1393,18 @@ func (x *EnvironmentSpec) GetStrategy() string {
 	return ""
 }
 
+func (x *EnvironmentSpec) GetStrategyType() v1.DeploymentStrategy {
+	if x != nil {
+		return x.StrategyType
+	}
+	return v1.DeploymentStrategy(0)
+}
+
 var File_floe_release_v1_types_proto protoreflect.FileDescriptor
 
 const file_floe_release_v1_types_proto_rawDesc = "" +
 	"\n" +
-	"\x1bfloe/release/v1/types.proto\x12\x0ffloe.release.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x8f\x01\n" +
+	"\x1bfloe/release/v1/types.proto\x12\x0ffloe.release.v1\x1a\x1afloe/deploy/v1/types.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x8f\x01\n" +
 	"\x06Change\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12/\n" +
 	"\x04kind\x18\x02 \x01(\x0e2\x1b.floe.release.v1.ChangeKindR\x04kind\x12\x18\n" +
@@ -1417,7 +1444,7 @@ const file_floe_release_v1_types_proto_rawDesc = "" +
 	"\vrejected_by\x18\x02 \x01(\tR\n" +
 	"rejectedBy\x12\x16\n" +
 	"\x06reason\x18\x03 \x01(\tR\x06reason\x12.\n" +
-	"\x04time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\"\x82\x04\n" +
+	"\x04time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\"\xcf\x04\n" +
 	"\x10EnvironmentState\x12 \n" +
 	"\venvironment\x18\x01 \x01(\tR\venvironment\x126\n" +
 	"\x06status\x18\x02 \x01(\x0e2\x1e.floe.release.v1.ReleaseStatusR\x06status\x127\n" +
@@ -1429,8 +1456,9 @@ const file_floe_release_v1_types_proto_rawDesc = "" +
 	"\vpromoted_by\x18\x06 \x01(\tR\n" +
 	"promotedBy\x12;\n" +
 	"\vpromoted_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"promotedAt\x12\x1a\n" +
-	"\bstrategy\x18\b \x01(\tR\bstrategy\x12#\n" +
+	"promotedAt\x12\x1e\n" +
+	"\bstrategy\x18\b \x01(\tB\x02\x18\x01R\bstrategy\x12G\n" +
+	"\rstrategy_type\x18\f \x01(\x0e2\".floe.deploy.v1.DeploymentStrategyR\fstrategyType\x12#\n" +
 	"\rdeployment_id\x18\t \x01(\tR\fdeploymentId\x129\n" +
 	"\n" +
 	"updated_at\x18\n" +
@@ -1460,7 +1488,7 @@ const file_floe_release_v1_types_proto_rawDesc = "" +
 	"\n" +
 	"updated_at\x18\x13 \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\x12)\n" +
 	"\x10content_revision\x18\x14 \x01(\x04R\x0fcontentRevision\x12+\n" +
-	"\x11aggregate_version\x18\x15 \x01(\x04R\x10aggregateVersion\"\x8f\x03\n" +
+	"\x11aggregate_version\x18\x15 \x01(\x04R\x10aggregateVersion\"\xdc\x03\n" +
 	"\x0fEnvironmentSpec\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
 	"\apurpose\x18\x02 \x01(\tR\apurpose\x12\x14\n" +
@@ -1474,8 +1502,9 @@ const file_floe_release_v1_types_proto_rawDesc = "" +
 	"\x12required_approvals\x18\t \x01(\rR\x11requiredApprovals\x12%\n" +
 	"\x0eapprover_roles\x18\n" +
 	" \x03(\tR\rapproverRoles\x12&\n" +
-	"\x0fhotfix_may_skip\x18\v \x03(\tR\rhotfixMaySkip\x12\x1a\n" +
-	"\bstrategy\x18\f \x01(\tR\bstrategy*\x8c\x01\n" +
+	"\x0fhotfix_may_skip\x18\v \x03(\tR\rhotfixMaySkip\x12\x1e\n" +
+	"\bstrategy\x18\f \x01(\tB\x02\x18\x01R\bstrategy\x12G\n" +
+	"\rstrategy_type\x18\r \x01(\x0e2\".floe.deploy.v1.DeploymentStrategyR\fstrategyType*\x8c\x01\n" +
 	"\vReleaseType\x12\x1c\n" +
 	"\x18RELEASE_TYPE_UNSPECIFIED\x10\x00\x12\x16\n" +
 	"\x12RELEASE_TYPE_MAJOR\x10\x01\x12\x16\n" +
@@ -1558,6 +1587,7 @@ var file_floe_release_v1_types_proto_goTypes = []any{
 	(*Release)(nil),               // 14: floe.release.v1.Release
 	(*EnvironmentSpec)(nil),       // 15: floe.release.v1.EnvironmentSpec
 	(*timestamppb.Timestamp)(nil), // 16: google.protobuf.Timestamp
+	(v1.DeploymentStrategy)(0),    // 17: floe.deploy.v1.DeploymentStrategy
 }
 var file_floe_release_v1_types_proto_depIdxs = []int32{
 	2,  // 0: floe.release.v1.Change.kind:type_name -> floe.release.v1.ChangeKind
@@ -1574,21 +1604,23 @@ var file_floe_release_v1_types_proto_depIdxs = []int32{
 	11, // 11: floe.release.v1.EnvironmentState.approvals:type_name -> floe.release.v1.Approval
 	12, // 12: floe.release.v1.EnvironmentState.rejections:type_name -> floe.release.v1.Rejection
 	16, // 13: floe.release.v1.EnvironmentState.promoted_at:type_name -> google.protobuf.Timestamp
-	16, // 14: floe.release.v1.EnvironmentState.updated_at:type_name -> google.protobuf.Timestamp
-	0,  // 15: floe.release.v1.Release.type:type_name -> floe.release.v1.ReleaseType
-	7,  // 16: floe.release.v1.Release.changes:type_name -> floe.release.v1.Change
-	8,  // 17: floe.release.v1.Release.schedule:type_name -> floe.release.v1.Schedule
-	1,  // 18: floe.release.v1.Release.status:type_name -> floe.release.v1.ReleaseStatus
-	13, // 19: floe.release.v1.Release.environments:type_name -> floe.release.v1.EnvironmentState
-	9,  // 20: floe.release.v1.Release.prerequisites:type_name -> floe.release.v1.Prerequisite
-	10, // 21: floe.release.v1.Release.risk:type_name -> floe.release.v1.RiskAssessment
-	16, // 22: floe.release.v1.Release.created_at:type_name -> google.protobuf.Timestamp
-	16, // 23: floe.release.v1.Release.updated_at:type_name -> google.protobuf.Timestamp
-	24, // [24:24] is the sub-list for method output_type
-	24, // [24:24] is the sub-list for method input_type
-	24, // [24:24] is the sub-list for extension type_name
-	24, // [24:24] is the sub-list for extension extendee
-	0,  // [0:24] is the sub-list for field type_name
+	17, // 14: floe.release.v1.EnvironmentState.strategy_type:type_name -> floe.deploy.v1.DeploymentStrategy
+	16, // 15: floe.release.v1.EnvironmentState.updated_at:type_name -> google.protobuf.Timestamp
+	0,  // 16: floe.release.v1.Release.type:type_name -> floe.release.v1.ReleaseType
+	7,  // 17: floe.release.v1.Release.changes:type_name -> floe.release.v1.Change
+	8,  // 18: floe.release.v1.Release.schedule:type_name -> floe.release.v1.Schedule
+	1,  // 19: floe.release.v1.Release.status:type_name -> floe.release.v1.ReleaseStatus
+	13, // 20: floe.release.v1.Release.environments:type_name -> floe.release.v1.EnvironmentState
+	9,  // 21: floe.release.v1.Release.prerequisites:type_name -> floe.release.v1.Prerequisite
+	10, // 22: floe.release.v1.Release.risk:type_name -> floe.release.v1.RiskAssessment
+	16, // 23: floe.release.v1.Release.created_at:type_name -> google.protobuf.Timestamp
+	16, // 24: floe.release.v1.Release.updated_at:type_name -> google.protobuf.Timestamp
+	17, // 25: floe.release.v1.EnvironmentSpec.strategy_type:type_name -> floe.deploy.v1.DeploymentStrategy
+	26, // [26:26] is the sub-list for method output_type
+	26, // [26:26] is the sub-list for method input_type
+	26, // [26:26] is the sub-list for extension type_name
+	26, // [26:26] is the sub-list for extension extendee
+	0,  // [0:26] is the sub-list for field type_name
 }
 
 func init() { file_floe_release_v1_types_proto_init() }
