@@ -14,9 +14,10 @@ type Permission string
 
 // Permissions used across services. Each service documents which RPC needs which.
 const (
-	PermSystemRead Permission = "system.read" // server info, whoami
-	PermAuditRead  Permission = "audit.read"  // read and verify the audit log
-	PermAuditAdmin Permission = "audit.admin" // write checkpoints on demand
+	PermSystemRead  Permission = "system.read"  // server info, whoami, list views
+	PermSystemAdmin Permission = "system.admin" // rebuild views
+	PermAuditRead   Permission = "audit.read"   // read and verify the audit log
+	PermAuditAdmin  Permission = "audit.admin"  // write checkpoints on demand
 )
 
 // Policy maps each role to the permissions it grants.

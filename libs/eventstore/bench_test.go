@@ -27,7 +27,7 @@ import (
 var body512 = wrapperspb.String(strings.Repeat("x", 510))
 
 func benchCtx(b *testing.B) context.Context {
-	return eventstore.WithMeta(b.Context(), eventstore.Meta{Actor: "bench", CorrelationID: "bench-corr"})
+	return b.Context()
 }
 
 func benchStore(b *testing.B) (*eventstore.JetStreamStore, jetstream.JetStream) {
@@ -81,7 +81,7 @@ func BenchmarkRawPublishExpected(b *testing.B) {
 func BenchmarkRawPublishEnvelope(b *testing.B) {
 	s, js := benchStore(b)
 	ctx := benchCtx(b)
-	res, err := s.Append(ctx, "order", "tmpl", eventstore.NoStream, eventstore.Event{Message: body512})
+	res, err := s.Append(ctx, "order", "tmpl", eventstore.NoStream, testMeta, eventstore.Event{Message: body512})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -124,7 +124,7 @@ func BenchmarkAppend(b *testing.B) {
 	b.SetBytes(512)
 	b.ResetTimer()
 	for b.Loop() {
-		res, err := s.Append(ctx, "order", "bench", v, eventstore.Event{Message: body512})
+		res, err := s.Append(ctx, "order", "bench", v, testMeta, eventstore.Event{Message: body512})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -144,7 +144,7 @@ func BenchmarkAppendBatch10(b *testing.B) {
 	v := eventstore.NoStream
 	b.ResetTimer()
 	for b.Loop() {
-		res, err := s.Append(ctx, "order", "bench", v, events...)
+		res, err := s.Append(ctx, "order", "bench", v, testMeta, events...)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -170,7 +170,7 @@ func BenchmarkAppendParallel(b *testing.B) {
 					id := fmt.Sprintf("w%d", w)
 					v := eventstore.NoStream
 					for range per {
-						res, err := s.Append(ctx, "order", id, v, eventstore.Event{Message: body512})
+						res, err := s.Append(ctx, "order", id, v, testMeta, eventstore.Event{Message: body512})
 						if err != nil {
 							b.Error(err)
 							return
@@ -201,7 +201,7 @@ func BenchmarkLoad(b *testing.B) {
 	}
 	v := eventstore.NoStream
 	for range 10_000 / eventstore.MaxBatch {
-		res, err := s.Append(ctx, "order", "big", v, events...)
+		res, err := s.Append(ctx, "order", "big", v, testMeta, events...)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -247,7 +247,7 @@ func BenchmarkAuditVerify(b *testing.B) {
 	}
 	const total = 20_000
 	for a := range total / eventstore.MaxBatch {
-		if _, err := s.Append(ctx, "order", fmt.Sprintf("a%d", a), eventstore.NoStream, events...); err != nil {
+		if _, err := s.Append(ctx, "order", fmt.Sprintf("a%d", a), eventstore.NoStream, testMeta, events...); err != nil {
 			b.Fatal(err)
 		}
 	}

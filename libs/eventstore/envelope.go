@@ -28,6 +28,7 @@ const (
 	HdrCorrelationID = "floe-correlation-id"
 	HdrCausationID   = "floe-causation-id"
 	HdrTraceParent   = "traceparent"
+	HdrTraceState    = "tracestate"
 	HdrVersion       = "floe-version"
 	HdrPrevHash      = "floe-prev-hash"
 	HdrHash          = "floe-hash"

@@ -51,27 +51,21 @@ type Event struct {
 	Message proto.Message
 }
 
-// Meta is who and what caused the events of an append.
+// Meta is who and what caused the events of an append. Every append states
+// it explicitly; the command kernel builds it from the request's causal
+// origin (see libs/causal) and trace context.
 type Meta struct {
 	// Actor is the principal id (never a secret). Required.
 	Actor string
-	// CorrelationID ties together everything one request caused (the request id).
+	// CorrelationID ties together everything one request caused: the request
+	// id, carried unchanged by every event that follows from it.
 	CorrelationID string
-	// CausationID is the id of the event or command that caused these events.
+	// CausationID is the id of the request or event that directly caused these events.
 	CausationID string
-}
-
-type metaKey struct{}
-
-// WithMeta returns ctx carrying m for the appends made with it.
-func WithMeta(ctx context.Context, m Meta) context.Context {
-	return context.WithValue(ctx, metaKey{}, m)
-}
-
-// MetaFrom returns the Meta set by WithMeta, if any.
-func MetaFrom(ctx context.Context) (Meta, bool) {
-	m, ok := ctx.Value(metaKey{}).(Meta)
-	return m, ok
+	// TraceParent and TraceState are the W3C trace context of the work that
+	// appends (traceparent is covered by floe-hash, tracestate is not).
+	TraceParent string
+	TraceState  string
 }
 
 // RecordedEvent is an event as stored in the log.
@@ -129,6 +123,9 @@ type AppendResult struct {
 	// Duplicate is true when these exact events (same ids at the same
 	// versions) were already stored by an earlier attempt, and nothing new was written.
 	Duplicate bool
+	// Events are the events as stored (nil for a Duplicate): a writer folds
+	// them into its state without reading them back.
+	Events []*RecordedEvent
 }
 
 // Stream is an aggregate's events as loaded.
@@ -164,8 +161,8 @@ type Snapshot struct {
 type Store interface {
 	// Append stores events for one aggregate atomically if the aggregate is at
 	// version expected, returning ErrConcurrency (errs.ConflictError) when it
-	// is not. Meta comes from the context (WithMeta); an actor is required.
-	Append(ctx context.Context, aggregate, id string, expected Version, events ...Event) (*AppendResult, error)
+	// is not. meta is stamped on every event; an actor is required.
+	Append(ctx context.Context, aggregate, id string, expected Version, meta Meta, events ...Event) (*AppendResult, error)
 	// Load returns an aggregate's events after the given snapshot version
 	// (0 = all). An unknown aggregate id returns an empty Stream, not an error.
 	Load(ctx context.Context, aggregate, id string, after *Snapshot) (*Stream, error)
@@ -174,4 +171,8 @@ type Store interface {
 	ReadAll(ctx context.Context, from uint64, fn func(*RecordedEvent) error) error
 	// LastSeq is the global position of the newest event (0 for an empty log).
 	LastSeq(ctx context.Context) (uint64, error)
+	// Head is an aggregate's version and the position of its last event,
+	// read from the log now (0, 0 when it has none): one cheap read that
+	// tells a cache whether it is current.
+	Head(ctx context.Context, aggregate, id string) (Version, uint64, error)
 }

@@ -138,7 +138,7 @@ func TestTailDeliversOnlyNewStoredEvents(t *testing.T) {
 	appendOK(t, winner, "a", 1, "won")
 	// The loser still believes version 1 is the head: its batch goes to the
 	// server, which refuses it.
-	if _, err := loser.Append(actorCtx(t), "order", "a", 1, strEvents("lost-1", "lost-2")...); err == nil {
+	if _, err := loser.Append(actorCtx(t), "order", "a", 1, testMeta, strEvents("lost-1", "lost-2")...); err == nil {
 		t.Fatal("the stale append succeeded")
 	}
 	appendOK(t, winner, "b", 0, "after")

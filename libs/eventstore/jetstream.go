@@ -16,9 +16,7 @@ import (
 	"github.com/synadia-io/orbit.go/jetstreamext"
 	"google.golang.org/protobuf/encoding/protojson"
 
-	"github.com/penguinmails/floe/libs/auth"
 	"github.com/penguinmails/floe/libs/errs"
-	"github.com/penguinmails/floe/libs/natsx"
 )
 
 // DefaultStream is the name of the event log stream.
@@ -248,19 +246,22 @@ type encoded struct {
 	msg  *nats.Msg
 	id   string
 	hash string
+	ev   *RecordedEvent
 }
 
 // encode builds the messages of an append, chaining hashes from h.
-func (s *JetStreamStore) encode(ctx context.Context, aggregate, id string, h head, events []Event) ([]encoded, error) {
-	meta, _ := MetaFrom(ctx)
-	if meta.Actor == "" {
-		if p, ok := auth.FromContext(ctx); ok {
-			meta.Actor = p.ID
-		}
-	}
+func (s *JetStreamStore) encode(aggregate, id string, h head, meta Meta, events []Event) ([]encoded, error) {
 	var v errs.Violations
 	if meta.Actor == "" {
-		v.Add("actor", "every event needs an actor: set eventstore.WithMeta or authenticate the request")
+		v.Add("actor", "every event needs an actor (eventstore.Meta.Actor)")
+	}
+	for _, f := range []struct{ name, value string }{
+		{"actor", meta.Actor}, {"correlation_id", meta.CorrelationID}, {"causation_id", meta.CausationID},
+		{"traceparent", meta.TraceParent}, {"tracestate", meta.TraceState},
+	} {
+		if len(f.value) > 512 || strings.ContainsAny(f.value, "\r\n") {
+			v.Add("meta."+f.name, "must be at most 512 characters without line breaks")
+		}
 	}
 	if len(events) == 0 {
 		v.Add("events", "at least one event is required")
@@ -271,7 +272,8 @@ func (s *JetStreamStore) encode(ctx context.Context, aggregate, id string, h hea
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	now := s.opts.Clock().UTC().Format(time.RFC3339Nano)
+	at := s.opts.Clock().UTC()
+	now := at.Format(time.RFC3339Nano)
 	out := make([]encoded, 0, len(events))
 	prev := h.hash
 	for i, ev := range events {
@@ -281,6 +283,10 @@ func (s *JetStreamStore) encode(ctx context.Context, aggregate, id string, h hea
 			continue
 		}
 		desc := ev.Message.ProtoReflect().Descriptor()
+		if declared := AggregateOf(ev.Message); declared != "" && declared != aggregate {
+			v.Add(field+".message", "%s is an event of the %s aggregate, not of %s", desc.FullName(), declared, aggregate)
+			continue
+		}
 		body, err := protojson.Marshal(ev.Message)
 		if err != nil {
 			v.Add(field+".message", "cannot be encoded: %v", err)
@@ -316,13 +322,24 @@ func (s *JetStreamStore) encode(ctx context.Context, aggregate, id string, h hea
 		if meta.CausationID != "" {
 			hd.Set(HdrCausationID, meta.CausationID)
 		}
-		natsx.InjectTrace(ctx, hd)
-		hd.Set(HdrVersion, strconv.FormatUint(uint64(h.version)+uint64(i)+1, 10))
+		if meta.TraceParent != "" {
+			hd.Set(HdrTraceParent, meta.TraceParent)
+			if meta.TraceState != "" {
+				hd.Set(HdrTraceState, meta.TraceState)
+			}
+		}
+		version := h.version + Version(i) + 1
+		hd.Set(HdrVersion, strconv.FormatUint(uint64(version), 10))
 		hd.Set(HdrPrevHash, prev)
 		hash := ComputeHash(msg.Subject, hd, body)
 		hd.Set(HdrHash, hash)
 		msg.Data = body
-		out = append(out, encoded{msg: msg, id: evID, hash: hash})
+		out = append(out, encoded{msg: msg, id: evID, hash: hash, ev: &RecordedEvent{
+			Subject: msg.Subject, Aggregate: aggregate, AggregateID: id, Name: string(desc.Name()), Type: string(desc.FullName()),
+			ID: evID, Source: s.opts.Source, Version: version, Time: at, Actor: meta.Actor,
+			CorrelationID: meta.CorrelationID, CausationID: meta.CausationID, TraceParent: meta.TraceParent,
+			PrevHash: prev, Hash: hash, Data: body,
+		}})
 		prev = hash
 	}
 	if err := v.Err(); err != nil {
@@ -337,7 +354,7 @@ func (s *JetStreamStore) encode(ctx context.Context, aggregate, id string, h hea
 }
 
 // Append implements Store.
-func (s *JetStreamStore) Append(ctx context.Context, aggregate, id string, expected Version, events ...Event) (*AppendResult, error) {
+func (s *JetStreamStore) Append(ctx context.Context, aggregate, id string, expected Version, meta Meta, events ...Event) (*AppendResult, error) {
 	if err := s.checkTarget(aggregate, id); err != nil {
 		return nil, err
 	}
@@ -348,7 +365,7 @@ func (s *JetStreamStore) Append(ctx context.Context, aggregate, id string, expec
 	if h.version != expected {
 		return s.conflict(ctx, aggregate, id, expected, h, events)
 	}
-	enc, err := s.encode(ctx, aggregate, id, h, events)
+	enc, err := s.encode(aggregate, id, h, meta, events)
 	if err != nil {
 		return nil, err
 	}
@@ -374,7 +391,13 @@ func (s *JetStreamStore) Append(ctx context.Context, aggregate, id string, expec
 		FirstSeq: lastSeq - uint64(len(enc)) + 1, LastSeq: lastSeq,
 		Version: expected + Version(len(enc)), Hash: enc[len(enc)-1].hash,
 	}
-	s.remember(aggregate, id, head{version: res.Version, seq: res.LastSeq, hash: res.Hash, lastFrom: expected, lastIDs: ids(enc), lastRes: *res})
+	for i, e := range enc {
+		e.ev.Seq = res.FirstSeq + uint64(i)
+		res.Events = append(res.Events, e.ev)
+	}
+	lastRes := *res
+	lastRes.Events = nil
+	s.remember(aggregate, id, head{version: res.Version, seq: res.LastSeq, hash: res.Hash, lastFrom: expected, lastIDs: ids(enc), lastRes: lastRes})
 	return res, nil
 }
 
@@ -648,6 +671,15 @@ func (s *JetStreamStore) ReadAll(ctx context.Context, from uint64, fn func(*Reco
 	return ReadDirect(ctx, s.js, s.opts.Stream, SubjectPrefix+">", from, last, func(e *RecordedEvent) (bool, error) {
 		return true, fn(e)
 	})
+}
+
+// Head implements Store.
+func (s *JetStreamStore) Head(ctx context.Context, aggregate, id string) (Version, uint64, error) {
+	if err := s.checkTarget(aggregate, id); err != nil {
+		return 0, 0, err
+	}
+	h, err := s.serverHead(ctx, aggregate, id)
+	return h.version, h.seq, err
 }
 
 // LastSeq implements Store.

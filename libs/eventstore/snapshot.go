@@ -57,26 +57,28 @@ func (s *Snapshots) Get(ctx context.Context, aggregate, id string) (*Snapshot, e
 }
 
 // Save stores snap if the stored snapshot is still at revision prev (0 = none
-// stored). It returns errs.ErrConcurrency when another writer got there
-// first; callers may ignore that, since the other snapshot is as good.
-func (s *Snapshots) Save(ctx context.Context, aggregate, id string, snap *Snapshot, prev uint64) error {
+// stored) and returns the new revision. It returns errs.ErrConcurrency when
+// another writer got there first; callers may ignore that, since the other
+// snapshot is as good.
+func (s *Snapshots) Save(ctx context.Context, aggregate, id string, snap *Snapshot, prev uint64) (uint64, error) {
 	body, err := json.Marshal(snap)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	key := cacheKey(aggregate, id)
+	var rev uint64
 	if prev == 0 {
-		_, err = s.kv.Create(ctx, key, body)
+		rev, err = s.kv.Create(ctx, key, body)
 	} else {
-		_, err = s.kv.Update(ctx, key, body, prev)
+		rev, err = s.kv.Update(ctx, key, body, prev)
 	}
 	if errors.Is(err, jetstream.ErrKeyExists) || IsWrongLastSequence(err) {
-		return errs.ErrConcurrency
+		return 0, errs.ErrConcurrency
 	}
 	if err != nil {
-		return &errs.UnavailableError{What: "snapshot bucket", Err: err}
+		return 0, &errs.UnavailableError{What: "snapshot bucket", Err: err}
 	}
-	return nil
+	return rev, nil
 }
 
 // SnapshotPolicy decides when a load writes a new snapshot.
@@ -159,7 +161,7 @@ func (r *Repository[S]) Load(ctx context.Context, id string) (*Loaded[S], error)
 	if r.Snapshots != nil && r.Policy.Every > 0 && len(stream.Events) >= r.Policy.Every {
 		if body, err := r.marshal(state); err == nil {
 			// Best effort: a lost race or an unavailable bucket only costs a longer next load.
-			_ = r.Snapshots.Save(ctx, r.Aggregate, id, &Snapshot{
+			_, _ = r.Snapshots.Save(ctx, r.Aggregate, id, &Snapshot{
 				Version: stream.Version, Seq: stream.LastSeq, Hash: stream.Hash, Schema: r.Schema, State: body,
 			}, storedRev)
 		}

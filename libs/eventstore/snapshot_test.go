@@ -67,7 +67,7 @@ func (env *snapshotEnv) deposit(t *testing.T, id string, n int) *eventstore.Appe
 	var res *eventstore.AppendResult
 	for i := range n {
 		v := st.Version + eventstore.Version(i)
-		res, err = env.store.Append(actorCtx(t), "account", id, v, eventstore.Event{Message: wrapperspb.String(fmt.Sprintf("deposit %d", v+1))})
+		res, err = env.store.Append(actorCtx(t), "account", id, v, testMeta, eventstore.Event{Message: wrapperspb.String(fmt.Sprintf("deposit %d", v+1))})
 		if err != nil {
 			t.Fatalf("append account %s at %d: %v", id, v, err)
 		}
@@ -123,15 +123,15 @@ func TestSnapshotsSaveCompareAndSwap(t *testing.T) {
 			}
 			var rev uint64
 			if tt.existing {
-				if err := env.snaps.Save(t.Context(), "account", id, snap(1), 0); err != nil {
+				if _, err := env.snaps.Save(t.Context(), "account", id, snap(1), 0); err != nil {
 					t.Fatal(err)
 				}
 				rev = getSnapshot(t, env.snaps, id).Revision
 			}
-			if err := env.snaps.Save(t.Context(), "account", id, tt.first, rev); err != nil {
+			if _, err := env.snaps.Save(t.Context(), "account", id, tt.first, rev); err != nil {
 				t.Fatalf("first save: %v", err)
 			}
-			err := env.snaps.Save(t.Context(), "account", id, tt.second, rev)
+			_, err := env.snaps.Save(t.Context(), "account", id, tt.second, rev)
 			if !errors.Is(err, errs.ErrConcurrency) {
 				t.Errorf("second save at a stale revision = %v, want ErrConcurrency", err)
 			}
@@ -140,7 +140,7 @@ func TestSnapshotsSaveCompareAndSwap(t *testing.T) {
 				t.Errorf("stored snapshot (-want +got):\n%s", diff)
 			}
 			// The winner's revision lets the next save through.
-			if err := env.snaps.Save(t.Context(), "account", id, tt.second, got.Revision); err != nil {
+			if _, err := env.snaps.Save(t.Context(), "account", id, tt.second, got.Revision); err != nil {
 				t.Errorf("save at the current revision: %v", err)
 			}
 		})
@@ -219,7 +219,7 @@ func TestRepositoryIgnoresSnapshotNotMatchingLog(t *testing.T) {
 			env.deposit(t, "acc", 10)
 			snap := tt.snap(env.eventAt(t, "acc", 5), env.eventAt(t, "acc", 10))
 			snap.Schema, snap.State = "tally/v1", []byte(`{"count":999,"last":"from a bad snapshot"}`)
-			if err := env.snaps.Save(t.Context(), "account", "acc", snap, 0); err != nil {
+			if _, err := env.snaps.Save(t.Context(), "account", "acc", snap, 0); err != nil {
 				t.Fatal(err)
 			}
 
@@ -247,7 +247,7 @@ func TestRepositoryIgnoresSnapshotNotMatchingLog(t *testing.T) {
 				t.Errorf("snapshot after the load = version %d at %d hash %.12s, want version 10 at %d hash %.12s", s.Version, s.Seq, s.Hash, last.Seq, last.Hash)
 			}
 			// The aggregate stays writable, and what is written chains onto the real log.
-			res, err := store.Append(actorCtx(t), "account", "acc", got.Version, eventstore.Event{Message: wrapperspb.String("deposit 11")})
+			res, err := store.Append(actorCtx(t), "account", "acc", got.Version, testMeta, eventstore.Event{Message: wrapperspb.String("deposit 11")})
 			if err != nil {
 				t.Fatalf("append after the load: %v", err)
 			}

@@ -9,8 +9,21 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/penguinmails/floe/libs/causal"
 	"github.com/penguinmails/floe/libs/natsx"
 )
+
+// ReactionOrigin is the causal origin of work a component does in reaction to
+// event e: the component acts as "system:<component>", the event is the
+// direct cause, the correlation id carries on unchanged, and the idempotency
+// key is derived from the component and the event, so a redelivered event
+// changes nothing twice.
+func ReactionOrigin(component string, e *RecordedEvent) causal.Origin {
+	return causal.Origin{
+		Actor: "system:" + component, CorrelationID: e.CorrelationID, CausationID: e.ID,
+		Key: causal.Key("event", component, e.ID),
+	}
+}
 
 // Handler processes one event. It must be idempotent: delivery is at least
 // once. An error makes the subscription retry the same event (with backoff)
@@ -47,8 +60,8 @@ const priorityGroup = "floe"
 // holds and releases its pin, so a successor starts at once. A message that is
 // not a well-formed event is reported to OnError and terminated (it can never
 // succeed); nothing else is ever skipped. The handler's context carries the
-// event's trace and a Meta whose causation id is the event's id, so appends
-// made in reaction are linked to their cause.
+// event's trace and its ReactionOrigin, so appends made in reaction name the
+// event as their cause, keep its correlation id, and are idempotent.
 func Subscribe(ctx context.Context, js jetstream.JetStream, stream string, sub Subscription) error {
 	if sub.Name == "" || sub.Handler == nil {
 		return errors.New("subscribe: name and handler are required")
@@ -123,7 +136,7 @@ func deliver(ctx context.Context, msg jetstream.Msg, sub Subscription) error {
 		return nil
 	}
 	hctx := natsx.ExtractTrace(ctx, msg.Headers())
-	hctx = WithMeta(hctx, Meta{Actor: "system:" + sub.Name, CorrelationID: e.CorrelationID, CausationID: e.ID})
+	hctx = causal.With(hctx, ReactionOrigin(sub.Name, e))
 	backoff := min(100*time.Millisecond, sub.MaxBackoff)
 	for attempt := 1; ; attempt++ {
 		err := sub.Handler(hctx, e)

@@ -14,7 +14,10 @@ import (
 	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
+	"github.com/penguinmails/floe/libs/causal"
+	"github.com/penguinmails/floe/libs/errs"
 	"github.com/penguinmails/floe/libs/eventstore"
+	"github.com/penguinmails/floe/libs/natsx"
 	"github.com/penguinmails/floe/libs/natsx/natstest"
 )
 
@@ -24,19 +27,30 @@ const waitTimeout = 20 * time.Second
 // actorCtx is a context for appends made by the tests, cancelled at cleanup.
 func actorCtx(t *testing.T) context.Context {
 	t.Helper()
-	return eventstore.WithMeta(t.Context(), eventstore.Meta{Actor: "tester"})
+	return t.Context()
 }
+
+// testMeta is the metadata of the tests' appends.
+var testMeta = eventstore.Meta{Actor: "tester"}
 
 // newOrderStore starts an embedded JetStream and opens a store for "order".
 func newOrderStore(t *testing.T) (jetstream.JetStream, *eventstore.JetStreamStore) {
 	t.Helper()
+	return newStore(t, "order")
+}
+
+// newStore starts an embedded JetStream and opens a store for aggregates.
+func newStore(t *testing.T, aggregates ...string) (jetstream.JetStream, *eventstore.JetStreamStore) {
+	t.Helper()
 	_, _, js := natstest.JetStream(t)
-	s, err := eventstore.Open(t.Context(), js, eventstore.Options{Aggregates: []string{"order"}})
+	s, err := eventstore.Open(t.Context(), js, eventstore.Options{Aggregates: aggregates})
 	if err != nil {
 		t.Fatalf("open store: %v", err)
 	}
 	return js, s
 }
+
+func asInvalid(err error, target **errs.InvalidArgumentError) bool { return errors.As(err, target) }
 
 func strEvents(payloads ...string) []eventstore.Event {
 	out := make([]eventstore.Event, len(payloads))
@@ -48,7 +62,7 @@ func strEvents(payloads ...string) []eventstore.Event {
 
 func appendOK(t *testing.T, s eventstore.Store, id string, expected eventstore.Version, payloads ...string) *eventstore.AppendResult {
 	t.Helper()
-	res, err := s.Append(actorCtx(t), "order", id, expected, strEvents(payloads...)...)
+	res, err := s.Append(actorCtx(t), "order", id, expected, testMeta, strEvents(payloads...)...)
 	if err != nil {
 		t.Fatalf("append order %s at %d: %v", id, expected, err)
 	}
@@ -218,8 +232,8 @@ type renamed struct {
 	suffix string
 }
 
-func (r *renamed) Append(ctx context.Context, aggregate, id string, expected eventstore.Version, events ...eventstore.Event) (*eventstore.AppendResult, error) {
-	return r.Store.Append(ctx, aggregate, id+r.suffix, expected, events...)
+func (r *renamed) Append(ctx context.Context, aggregate, id string, expected eventstore.Version, meta eventstore.Meta, events ...eventstore.Event) (*eventstore.AppendResult, error) {
+	return r.Store.Append(ctx, aggregate, id+r.suffix, expected, meta, events...)
 }
 
 func TestSubscribeRetriesFailingEventBeforeLaterOnes(t *testing.T) {
@@ -347,23 +361,23 @@ func TestSubscribeHandlerContext(t *testing.T) {
 	tid, _ := trace.TraceIDFromHex("4bf92f3577b34da6a3ce929d0e0e4736")
 	sid, _ := trace.SpanIDFromHex("00f067aa0ba902b7")
 	ctx := trace.ContextWithSpanContext(t.Context(), trace.NewSpanContext(trace.SpanContextConfig{TraceID: tid, SpanID: sid, TraceFlags: trace.FlagsSampled}))
-	ctx = eventstore.WithMeta(ctx, eventstore.Meta{Actor: "tester", CorrelationID: "req-42", CausationID: "cmd-7"})
-	res, err := s.Append(ctx, "order", "o1", 0, eventstore.Event{ID: "evt-1", Message: wrapperspb.String("created")})
+	res, err := s.Append(ctx, "order", "o1", 0, eventstore.Meta{Actor: "tester", CorrelationID: "req-42", CausationID: "cmd-7", TraceParent: traceParentOf(ctx)},
+		eventstore.Event{ID: "evt-1", Message: wrapperspb.String("created")})
 	if err != nil {
 		t.Fatal(err)
 	}
 
 	type seen struct {
-		Meta    eventstore.Meta
+		Origin  causal.Origin
 		HasMeta bool
 		TraceID string
 		Remote  bool
 	}
 	got := make(chan seen, 10)
 	startSubscribe(t, js, eventstore.Subscription{Name: "ctx-check", Handler: func(ctx context.Context, e *eventstore.RecordedEvent) error {
-		m, ok := eventstore.MetaFrom(ctx)
+		o, ok := causal.From(ctx)
 		sc := trace.SpanContextFromContext(ctx)
-		got <- seen{Meta: m, HasMeta: ok, TraceID: sc.TraceID().String(), Remote: sc.IsRemote()}
+		got <- seen{Origin: o, HasMeta: ok, TraceID: sc.TraceID().String(), Remote: sc.IsRemote()}
 		return nil
 	}})
 	var g seen
@@ -373,7 +387,7 @@ func TestSubscribeHandlerContext(t *testing.T) {
 		t.Fatalf("event at %d not handled within %s", res.LastSeq, waitTimeout)
 	}
 	want := seen{
-		Meta:    eventstore.Meta{Actor: "system:ctx-check", CorrelationID: "req-42", CausationID: "evt-1"},
+		Origin:  causal.Origin{Actor: "system:ctx-check", CorrelationID: "req-42", CausationID: "evt-1", Key: causal.Key("event", "ctx-check", "evt-1")},
 		HasMeta: true, TraceID: tid.String(), Remote: true,
 	}
 	if diff := cmp.Diff(want, g); diff != "" {
@@ -461,4 +475,11 @@ func TestSubscribeRequiresNameAndHandler(t *testing.T) {
 			}
 		})
 	}
+}
+
+// traceParentOf is ctx's W3C traceparent ("" without a trace).
+func traceParentOf(ctx context.Context) string {
+	h := nats.Header{}
+	natsx.InjectTrace(ctx, h)
+	return h.Get(eventstore.HdrTraceParent)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"time"
 
@@ -15,17 +16,37 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
+	"github.com/penguinmails/floe/libs/auth"
+	"github.com/penguinmails/floe/libs/causal"
 	"github.com/penguinmails/floe/libs/errs"
 )
 
-// RequestIDHeader carries the request id in gRPC metadata, both ways.
-const RequestIDHeader = "x-request-id"
+// Metadata keys Floe reads and writes.
+const (
+	// RequestIDHeader carries the request id, both ways.
+	RequestIDHeader = "x-request-id"
+	// PositionHeader (response) is the log position a command wrote: a
+	// client that passes it back as MinPositionHeader sees its own write.
+	PositionHeader = "floe-position"
+	// MinPositionHeader (request) asks a query to answer only once its
+	// views have applied this log position (read-your-writes).
+	MinPositionHeader = "floe-min-position"
+)
+
+// maxRequestID bounds a client's request id.
+const maxRequestID = 128
 
 // requestInfo is filled in as a request passes the interceptors; the outer
 // observe interceptor reads it when the request ends.
 type requestInfo struct {
 	id     string
 	userID string
+	// supplied is true when the client chose the id (the request's
+	// request_id field or the x-request-id header): a retry with the same id
+	// is the same request, so commands with it are idempotent.
+	supplied bool
+	// invalid is set when the client's id is unusable (too long).
+	invalid string
 }
 
 type requestInfoKey struct{}
@@ -44,16 +65,76 @@ func setUserID(ctx context.Context, id string) {
 	}
 }
 
-func incomingRequestID(ctx context.Context) string {
+// requestIDOf is the request's id: the message's request_id field when it
+// has one and it is set, else the x-request-id header, else a new UUIDv7.
+// It is echoed in x-request-id, becomes the correlation id of everything the
+// request causes, and — when the client chose it — the idempotency key.
+func requestIDOf(ctx context.Context, req any) *requestInfo {
+	ri := &requestInfo{}
+	if r, ok := req.(interface{ GetRequestId() string }); ok && r.GetRequestId() != "" {
+		ri.id, ri.supplied = r.GetRequestId(), true
+	} else if md, _ := metadata.FromIncomingContext(ctx); len(md.Get(RequestIDHeader)) > 0 && md.Get(RequestIDHeader)[0] != "" {
+		ri.id, ri.supplied = md.Get(RequestIDHeader)[0], true
+	}
+	if ri.supplied && (len(ri.id) > maxRequestID || strings.ContainsAny(ri.id, "\r\n")) {
+		ri.invalid = fmt.Sprintf("a request id is at most %d characters without line breaks", maxRequestID)
+		ri.id, ri.supplied = "", false
+	}
+	if ri.id == "" {
+		id, err := uuid.NewV7()
+		if err != nil {
+			ri.id = uuid.NewString()
+		} else {
+			ri.id = id.String()
+		}
+	}
+	return ri
+}
+
+// minPosition reads floe-min-position (0 when absent).
+func minPosition(ctx context.Context) (uint64, error) {
 	md, _ := metadata.FromIncomingContext(ctx)
-	if v := md.Get(RequestIDHeader); len(v) > 0 && len(v[0]) <= 128 && v[0] != "" {
-		return v[0]
+	v := md.Get(MinPositionHeader)
+	if len(v) == 0 || v[0] == "" {
+		return 0, nil
 	}
-	id, err := uuid.NewV7()
+	n, err := strconv.ParseUint(v[0], 10, 64)
 	if err != nil {
-		return uuid.NewString()
+		return 0, errs.Invalid(MinPositionHeader, "%q is not a log position (a decimal number from %s)", v[0], PositionHeader)
 	}
-	return id.String()
+	return n, nil
+}
+
+// withOrigin runs h with the causal origin of an authenticated request:
+// the principal acts, the request id correlates and causes, and a
+// client-chosen id makes commands idempotent. It also carries the request's
+// consistency positions and reports the position written in floe-position.
+func withOrigin(ctx context.Context, call func(context.Context) error) error {
+	ri, _ := ctx.Value(requestInfoKey{}).(*requestInfo)
+	if ri == nil {
+		return call(ctx)
+	}
+	if ri.invalid != "" {
+		return errs.Invalid("request_id", "%s", ri.invalid)
+	}
+	minPos, err := minPosition(ctx)
+	if err != nil {
+		return err
+	}
+	o := causal.Origin{CorrelationID: ri.id, CausationID: ri.id}
+	if p, ok := auth.FromContext(ctx); ok {
+		o.Actor = p.ID
+		if ri.supplied {
+			o.Key = causal.Key(p.ID, ri.id)
+		}
+	}
+	ctx = causal.With(ctx, o)
+	ctx, pos := causal.WithPositions(ctx, minPos)
+	err = call(ctx)
+	if w := pos.Written(); w > 0 {
+		_ = grpc.SetHeader(ctx, metadata.Pairs(PositionHeader, strconv.FormatUint(w, 10)))
+	}
+	return err
 }
 
 func splitMethod(full string) (svc, method string) {
@@ -66,9 +147,9 @@ func splitMethod(full string) (svc, method string) {
 
 // observe assigns the request id, puts a request-scoped logger in the
 // context, and records metrics and one log line per RPC.
-func (r *Runtime) observe(ctx context.Context, fullMethod, kind string, call func(context.Context) error) error {
+func (r *Runtime) observe(ctx context.Context, fullMethod, kind string, req any, call func(context.Context) error) error {
 	start := time.Now()
-	ri := &requestInfo{id: incomingRequestID(ctx)}
+	ri := requestIDOf(ctx, req)
 	ctx = context.WithValue(ctx, requestInfoKey{}, ri)
 	_ = grpc.SetHeader(ctx, metadata.Pairs(RequestIDHeader, ri.id))
 	lg := r.Log.With().Str("request_id", ri.id).Str("trace_id", TraceID(ctx)).Logger()
@@ -129,9 +210,15 @@ func mapError(ctx context.Context, err error) error {
 }
 
 func (r *Runtime) unaryInterceptor(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (resp any, err error) {
-	err = r.observe(ctx, info.FullMethod, "unary", func(ctx context.Context) (err error) {
+	err = r.observe(ctx, info.FullMethod, "unary", req, func(ctx context.Context) (err error) {
 		defer recoverPanic(ctx, info.FullMethod, &err)
-		resp, err = r.authn.Unary(ctx, req, info, h)
+		resp, err = r.authn.Unary(ctx, req, info, func(ctx context.Context, req any) (out any, err error) {
+			err = withOrigin(ctx, func(ctx context.Context) (err error) {
+				out, err = h(ctx, req)
+				return err
+			})
+			return out, err
+		})
 		return mapError(ctx, err)
 	})
 	return resp, err
@@ -141,7 +228,7 @@ func (r *Runtime) unaryInterceptor(ctx context.Context, req any, info *grpc.Unar
 // long-lived watch streams return at once instead of holding the graceful
 // stop until its deadline (their clients see the stream end and reconnect).
 func (r *Runtime) streamInterceptor(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, h grpc.StreamHandler) error {
-	return r.observe(ss.Context(), info.FullMethod, streamKind(info), func(ctx context.Context) (err error) {
+	return r.observe(ss.Context(), info.FullMethod, streamKind(info), nil, func(ctx context.Context) (err error) {
 		defer recoverPanic(ctx, info.FullMethod, &err)
 		ctx, cancel := context.WithCancel(ctx)
 		defer cancel()
@@ -157,7 +244,11 @@ func (r *Runtime) streamInterceptor(srv any, ss grpc.ServerStream, info *grpc.St
 			stop := context.AfterFunc(r.stopping, cancel)
 			defer stop()
 		}
-		return mapError(ctx, r.authn.Stream(srv, stream, info, h))
+		return mapError(ctx, r.authn.Stream(srv, stream, info, func(srv any, ss grpc.ServerStream) error {
+			return withOrigin(ss.Context(), func(ctx context.Context) error {
+				return h(srv, &ctxStream{ServerStream: ss, ctx: ctx})
+			})
+		}))
 	})
 }
 

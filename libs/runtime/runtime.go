@@ -38,6 +38,7 @@ import (
 	"google.golang.org/grpc/reflection"
 
 	"github.com/penguinmails/floe/libs/auth"
+	"github.com/penguinmails/floe/libs/projection"
 )
 
 // Options configure a Runtime.
@@ -79,6 +80,7 @@ type Runtime struct {
 
 	mu         sync.Mutex
 	serving    bool
+	viewList   []View
 	workers    []worker
 	readiness  []check
 	onShutdown []check
@@ -86,6 +88,51 @@ type Runtime struct {
 	// stopping is cancelled when shutdown begins (ends streaming RPCs).
 	stopping    context.Context
 	stopStreams context.CancelFunc
+	// logPosition reports the event log's last position (ListViews); set by SetLogPosition.
+	logPosition func(context.Context) (uint64, error)
+}
+
+// View is a read model the runtime runs and lists (a projection.Projection).
+type View interface {
+	Name() string
+	Status() projection.Status
+	Rebuild(ctx context.Context) error
+	Ready() <-chan struct{}
+	Run(ctx context.Context) error
+}
+
+// AddView runs v in the background, lists it in SystemService/ListViews
+// (RebuildView replays it), and keeps the process unready until v has caught
+// up with the log once.
+func (r *Runtime) AddView(v View) {
+	r.mu.Lock()
+	r.viewList = append(r.viewList, v)
+	r.mu.Unlock()
+	r.Go("view-"+v.Name(), v.Run)
+	r.AddReadiness("view-"+v.Name(), func(context.Context) error {
+		select {
+		case <-v.Ready():
+			return nil
+		default:
+			st := v.Status()
+			return fmt.Errorf("catching up with the event log (at position %d of %d)", st.Position, st.Target)
+		}
+	})
+}
+
+func (r *Runtime) views() []View {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := append([]View(nil), r.viewList...)
+	sort.Slice(out, func(i, j int) bool { return out[i].Name() < out[j].Name() })
+	return out
+}
+
+// SetLogPosition tells ListViews how to read the event log's last position.
+func (r *Runtime) SetLogPosition(fn func(context.Context) (uint64, error)) {
+	r.mu.Lock()
+	r.logPosition = fn
+	r.mu.Unlock()
 }
 
 type worker struct {

@@ -55,8 +55,11 @@ func newEnv(t *testing.T) *env {
 
 func actorCtx(t *testing.T) context.Context {
 	t.Helper()
-	return eventstore.WithMeta(t.Context(), eventstore.Meta{Actor: "tester"})
+	return t.Context()
 }
+
+// testMeta is the metadata of the tests' appends.
+var testMeta = eventstore.Meta{Actor: "tester"}
 
 // appendEvents appends n single events, "event <position>", to orders o1..o3
 // in turn (position k goes to o((k-1)%3+1) when the log was empty).
@@ -68,7 +71,7 @@ func (e *env) appendEvents(t *testing.T, n int) {
 			t.Fatal(err)
 		}
 		id := fmt.Sprintf("o%d", last%3+1)
-		if _, err := e.store.Append(actorCtx(t), "order", id, e.versions[id], eventstore.Event{Message: wrapperspb.String(fmt.Sprintf("event %d: <a> && b > c", last+1))}); err != nil {
+		if _, err := e.store.Append(actorCtx(t), "order", id, e.versions[id], testMeta, eventstore.Event{Message: wrapperspb.String(fmt.Sprintf("event %d: <a> && b > c", last+1))}); err != nil {
 			t.Fatalf("append: %v", err)
 		}
 		e.versions[id]++
@@ -320,7 +323,7 @@ func TestCheckpointerSplitsLongLog(t *testing.T) {
 		batch[i] = eventstore.Event{Message: wrapperspb.String("x")}
 	}
 	for v := eventstore.Version(0); v < n; v += eventstore.MaxBatch {
-		if _, err := e.store.Append(ctx, "order", "big", v, batch[:min(eventstore.MaxBatch, n-int(v))]...); err != nil {
+		if _, err := e.store.Append(ctx, "order", "big", v, testMeta, batch[:min(eventstore.MaxBatch, n-int(v))]...); err != nil {
 			t.Fatalf("append at %d: %v", v, err)
 		}
 	}

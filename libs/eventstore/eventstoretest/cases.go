@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
@@ -24,7 +23,7 @@ func evID(id, s string) eventstore.Event {
 
 func mustAppend(t *testing.T, h *Harness, agg, id string, expected eventstore.Version, events ...eventstore.Event) *eventstore.AppendResult {
 	t.Helper()
-	res, err := h.Store.Append(ctxFor(t), agg, id, expected, events...)
+	res, err := h.Store.Append(ctxFor(t), agg, id, expected, meta, events...)
 	if err != nil {
 		t.Fatalf("append %s %s at %d: %v", agg, id, expected, err)
 	}
@@ -55,19 +54,15 @@ func lastSeq(t *testing.T, s eventstore.Store) uint64 {
 
 func testAppendAndLoad(t *testing.T, h *Harness) {
 	ctx := ctxFor(t)
-	// A span in the context: its trace must be carried on the events.
-	tid, _ := trace.TraceIDFromHex("4bf92f3577b34da6a3ce929d0e0e4736")
-	sid, _ := trace.SpanIDFromHex("00f067aa0ba902b7")
-	ctx = trace.ContextWithSpanContext(ctx, trace.NewSpanContext(trace.SpanContextConfig{TraceID: tid, SpanID: sid, TraceFlags: trace.FlagsSampled}))
-
-	res, err := h.Store.Append(ctx, "order", "o1", eventstore.NoStream, ev("created"))
+	// meta carries a trace context: every event must record it.
+	res, err := h.Store.Append(ctx, "order", "o1", eventstore.NoStream, meta, ev("created"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if res.Version != 1 || res.FirstSeq != res.LastSeq || res.Duplicate {
 		t.Errorf("first append result = %+v", res)
 	}
-	res2, err := h.Store.Append(ctx, "order", "o1", 1, ev("paid"), ev("shipped"))
+	res2, err := h.Store.Append(ctx, "order", "o1", 1, meta, ev("paid"), ev("shipped"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,7 +115,7 @@ func testBadInput(t *testing.T, h *Harness) {
 		agg, id    string
 		exp        eventstore.Version
 		events     []eventstore.Event
-		ctxNoActor bool
+		noActor    bool
 		check      func(error) bool
 		mention    string
 	}{
@@ -133,15 +128,15 @@ func testBadInput(t *testing.T, h *Harness) {
 		{name: "no events", agg: "order", id: "o1", exp: 1, check: isInvalid, mention: "at least one event"},
 		{name: "nil message", agg: "order", id: "o1", exp: 1, events: []eventstore.Event{ev("ok"), {}}, check: isInvalid, mention: "events[1].message"},
 		{name: "too many events", agg: "order", id: "o1", exp: 1, events: make([]eventstore.Event, eventstore.MaxBatch+1), check: isInvalid, mention: "limit"},
-		{name: "no actor", agg: "order", id: "o1", exp: 1, events: []eventstore.Event{ev("x")}, ctxNoActor: true, check: isInvalid, mention: "actor"},
+		{name: "no actor", agg: "order", id: "o1", exp: 1, events: []eventstore.Event{ev("x")}, noActor: true, check: isInvalid, mention: "actor"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			c := ctx
-			if tc.ctxNoActor {
-				c = t.Context()
+			m := meta
+			if tc.noActor {
+				m.Actor = ""
 			}
-			_, err := h.Store.Append(c, tc.agg, tc.id, tc.exp, tc.events...)
+			_, err := h.Store.Append(ctx, tc.agg, tc.id, tc.exp, m, tc.events...)
 			if err == nil || !tc.check(err) || !strings.Contains(err.Error(), tc.mention) {
 				t.Errorf("Append error = %v (%T); want a typed error mentioning %q", err, err, tc.mention)
 			}
@@ -190,10 +185,10 @@ func testDurable(t *testing.T, h *Harness) {
 		t.Errorf("LastSeq after restart = %d, want 10", n)
 	}
 	// And the restarted store keeps enforcing concurrency and chaining.
-	if _, err := s.Append(ctxFor(t), "order", "o3", 1, ev("late")); !isConflict(err) {
+	if _, err := s.Append(ctxFor(t), "order", "o3", 1, meta, ev("late")); !isConflict(err) {
 		t.Errorf("stale append after restart = %v, want conflict", err)
 	}
-	if res, err := s.Append(ctxFor(t), "order", "o3", 2, ev("shipped")); err != nil || res.Version != 3 {
+	if res, err := s.Append(ctxFor(t), "order", "o3", 2, meta, ev("shipped")); err != nil || res.Version != 3 {
 		t.Errorf("append after restart = %+v, %v", res, err)
 	}
 }
@@ -210,7 +205,7 @@ func testOneWinner(t *testing.T, h *Harness) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				_, err := stores[w%2].Append(ctxFor(t), "account", id, expected, ev(fmt.Sprintf("writer-%d", w)))
+				_, err := stores[w%2].Append(ctxFor(t), "account", id, expected, meta, ev(fmt.Sprintf("writer-%d", w)))
 				mu.Lock()
 				defer mu.Unlock()
 				switch {
@@ -243,11 +238,11 @@ func testAtomic(t *testing.T, h *Harness) {
 	mustAppend(t, h, "order", "o1", eventstore.NoStream, ev("created"))
 	before := lastSeq(t, h.Store)
 	// A stale multi-event append stores none of its events.
-	if _, err := h.Store.Append(ctxFor(t), "order", "o1", eventstore.NoStream, ev("a"), ev("b"), ev("c")); !isConflict(err) {
+	if _, err := h.Store.Append(ctxFor(t), "order", "o1", eventstore.NoStream, meta, ev("a"), ev("b"), ev("c")); !isConflict(err) {
 		t.Fatalf("stale batch = %v, want conflict", err)
 	}
 	// A batch with one bad event stores none of them.
-	if _, err := h.Store.Append(ctxFor(t), "order", "o1", 1, ev("a"), ev(strings.Repeat("y", eventstore.MaxEventBytes+1))); err == nil {
+	if _, err := h.Store.Append(ctxFor(t), "order", "o1", 1, meta, ev("a"), ev(strings.Repeat("y", eventstore.MaxEventBytes+1))); err == nil {
 		t.Fatal("batch with an oversized event was accepted")
 	}
 	if got := lastSeq(t, h.Store); got != before {
@@ -266,17 +261,17 @@ func testAtomic(t *testing.T, h *Harness) {
 func testIdempotent(t *testing.T, h *Harness) {
 	first := mustAppend(t, h, "order", "o1", eventstore.NoStream, evID("cmd-7-0", "created"), evID("cmd-7-1", "paid"))
 	// The same command again, through the same store: nothing new.
-	again, err := h.Store.Append(ctxFor(t), "order", "o1", eventstore.NoStream, evID("cmd-7-0", "created"), evID("cmd-7-1", "paid"))
+	again, err := h.Store.Append(ctxFor(t), "order", "o1", eventstore.NoStream, meta, evID("cmd-7-0", "created"), evID("cmd-7-1", "paid"))
 	if err != nil || !again.Duplicate || again.LastSeq != first.LastSeq {
 		t.Errorf("retry = %+v, %v; want a duplicate of %+v", again, err, first)
 	}
 	// And through another process that never saw the first attempt.
-	other, err := h.Reopen(t).Append(ctxFor(t), "order", "o1", eventstore.NoStream, evID("cmd-7-0", "created"), evID("cmd-7-1", "paid"))
+	other, err := h.Reopen(t).Append(ctxFor(t), "order", "o1", eventstore.NoStream, meta, evID("cmd-7-0", "created"), evID("cmd-7-1", "paid"))
 	if err != nil || !other.Duplicate || other.LastSeq != first.LastSeq || other.Hash != first.Hash {
 		t.Errorf("retry from another store = %+v, %v; want a duplicate of %+v", other, err, first)
 	}
 	// A different command at the same version is a real conflict.
-	if _, err := h.Store.Append(ctxFor(t), "order", "o1", eventstore.NoStream, evID("cmd-8-0", "created")); !isConflict(err) {
+	if _, err := h.Store.Append(ctxFor(t), "order", "o1", eventstore.NoStream, meta, evID("cmd-8-0", "created")); !isConflict(err) {
 		t.Errorf("different command at a taken version = %v, want conflict", err)
 	}
 	if n := lastSeq(t, h.Store); n != 2 {

@@ -71,5 +71,11 @@ func ctxFor(t *testing.T) context.Context {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	return eventstore.WithMeta(ctx, eventstore.Meta{Actor: "tester", CorrelationID: "corr-1", CausationID: "cmd-1"})
+	return ctx
+}
+
+// meta is the metadata of the suite's appends.
+var meta = eventstore.Meta{
+	Actor: "tester", CorrelationID: "corr-1", CausationID: "cmd-1",
+	TraceParent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", TraceState: "vendor=x",
 }

@@ -345,6 +345,380 @@ func (x *RoleBinding) GetEnvironments() []string {
 	return nil
 }
 
+// ListViewsRequest has no fields.
+type ListViewsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListViewsRequest) Reset() {
+	*x = ListViewsRequest{}
+	mi := &file_floe_system_v1_system_service_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListViewsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListViewsRequest) ProtoMessage() {}
+
+func (x *ListViewsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_floe_system_v1_system_service_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListViewsRequest.ProtoReflect.Descriptor instead.
+func (*ListViewsRequest) Descriptor() ([]byte, []int) {
+	return file_floe_system_v1_system_service_proto_rawDescGZIP(), []int{6}
+}
+
+// ListViewsResponse lists the process's views, sorted by name.
+type ListViewsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Views []*View                `protobuf:"bytes,1,rep,name=views,proto3" json:"views,omitempty"`
+	// The event log's last position when the list was made.
+	LogPosition   uint64 `protobuf:"varint,2,opt,name=log_position,json=logPosition,proto3" json:"log_position,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListViewsResponse) Reset() {
+	*x = ListViewsResponse{}
+	mi := &file_floe_system_v1_system_service_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListViewsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListViewsResponse) ProtoMessage() {}
+
+func (x *ListViewsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_floe_system_v1_system_service_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListViewsResponse.ProtoReflect.Descriptor instead.
+func (*ListViewsResponse) Descriptor() ([]byte, []int) {
+	return file_floe_system_v1_system_service_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *ListViewsResponse) GetViews() []*View {
+	if x != nil {
+		return x.Views
+	}
+	return nil
+}
+
+func (x *ListViewsResponse) GetLogPosition() uint64 {
+	if x != nil {
+		return x.LogPosition
+	}
+	return 0
+}
+
+// View is a read model and where it stands.
+type View struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Name  string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// Every event the view reads up to this log position is applied.
+	Position uint64 `protobuf:"varint,2,opt,name=position,proto3" json:"position,omitempty"`
+	// The position of its last checkpoint (a restart resumes after it).
+	Checkpointed uint64 `protobuf:"varint,3,opt,name=checkpointed,proto3" json:"checkpointed,omitempty"`
+	// Number of rows.
+	Rows uint64 `protobuf:"varint,4,opt,name=rows,proto3" json:"rows,omitempty"`
+	// True once the view caught up with the log after starting or rebuilding.
+	CaughtUp bool `protobuf:"varint,5,opt,name=caught_up,json=caughtUp,proto3" json:"caught_up,omitempty"`
+	// True while a rebuild replays the log; target is the log's end when it began.
+	Rebuilding bool   `protobuf:"varint,6,opt,name=rebuilding,proto3" json:"rebuilding,omitempty"`
+	Target     uint64 `protobuf:"varint,7,opt,name=target,proto3" json:"target,omitempty"`
+	// Events applied since the process started.
+	Applied uint64 `protobuf:"varint,8,opt,name=applied,proto3" json:"applied,omitempty"`
+	// Events the view could not apply and skipped (the latest 100).
+	Skipped       []*SkippedEvent `protobuf:"bytes,9,rep,name=skipped,proto3" json:"skipped,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *View) Reset() {
+	*x = View{}
+	mi := &file_floe_system_v1_system_service_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *View) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*View) ProtoMessage() {}
+
+func (x *View) ProtoReflect() protoreflect.Message {
+	mi := &file_floe_system_v1_system_service_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use View.ProtoReflect.Descriptor instead.
+func (*View) Descriptor() ([]byte, []int) {
+	return file_floe_system_v1_system_service_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *View) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *View) GetPosition() uint64 {
+	if x != nil {
+		return x.Position
+	}
+	return 0
+}
+
+func (x *View) GetCheckpointed() uint64 {
+	if x != nil {
+		return x.Checkpointed
+	}
+	return 0
+}
+
+func (x *View) GetRows() uint64 {
+	if x != nil {
+		return x.Rows
+	}
+	return 0
+}
+
+func (x *View) GetCaughtUp() bool {
+	if x != nil {
+		return x.CaughtUp
+	}
+	return false
+}
+
+func (x *View) GetRebuilding() bool {
+	if x != nil {
+		return x.Rebuilding
+	}
+	return false
+}
+
+func (x *View) GetTarget() uint64 {
+	if x != nil {
+		return x.Target
+	}
+	return 0
+}
+
+func (x *View) GetApplied() uint64 {
+	if x != nil {
+		return x.Applied
+	}
+	return 0
+}
+
+func (x *View) GetSkipped() []*SkippedEvent {
+	if x != nil {
+		return x.Skipped
+	}
+	return nil
+}
+
+// SkippedEvent is an event a view could not apply.
+type SkippedEvent struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Position      uint64                 `protobuf:"varint,1,opt,name=position,proto3" json:"position,omitempty"`
+	Subject       string                 `protobuf:"bytes,2,opt,name=subject,proto3" json:"subject,omitempty"`
+	Type          string                 `protobuf:"bytes,3,opt,name=type,proto3" json:"type,omitempty"`
+	Error         string                 `protobuf:"bytes,4,opt,name=error,proto3" json:"error,omitempty"`
+	At            *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=at,proto3" json:"at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SkippedEvent) Reset() {
+	*x = SkippedEvent{}
+	mi := &file_floe_system_v1_system_service_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SkippedEvent) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SkippedEvent) ProtoMessage() {}
+
+func (x *SkippedEvent) ProtoReflect() protoreflect.Message {
+	mi := &file_floe_system_v1_system_service_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SkippedEvent.ProtoReflect.Descriptor instead.
+func (*SkippedEvent) Descriptor() ([]byte, []int) {
+	return file_floe_system_v1_system_service_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *SkippedEvent) GetPosition() uint64 {
+	if x != nil {
+		return x.Position
+	}
+	return 0
+}
+
+func (x *SkippedEvent) GetSubject() string {
+	if x != nil {
+		return x.Subject
+	}
+	return ""
+}
+
+func (x *SkippedEvent) GetType() string {
+	if x != nil {
+		return x.Type
+	}
+	return ""
+}
+
+func (x *SkippedEvent) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
+func (x *SkippedEvent) GetAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.At
+	}
+	return nil
+}
+
+// RebuildViewRequest names the view.
+type RebuildViewRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RebuildViewRequest) Reset() {
+	*x = RebuildViewRequest{}
+	mi := &file_floe_system_v1_system_service_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RebuildViewRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RebuildViewRequest) ProtoMessage() {}
+
+func (x *RebuildViewRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_floe_system_v1_system_service_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RebuildViewRequest.ProtoReflect.Descriptor instead.
+func (*RebuildViewRequest) Descriptor() ([]byte, []int) {
+	return file_floe_system_v1_system_service_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *RebuildViewRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+// RebuildViewResponse is the view as the rebuild begins.
+type RebuildViewResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	View          *View                  `protobuf:"bytes,1,opt,name=view,proto3" json:"view,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RebuildViewResponse) Reset() {
+	*x = RebuildViewResponse{}
+	mi := &file_floe_system_v1_system_service_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RebuildViewResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RebuildViewResponse) ProtoMessage() {}
+
+func (x *RebuildViewResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_floe_system_v1_system_service_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RebuildViewResponse.ProtoReflect.Descriptor instead.
+func (*RebuildViewResponse) Descriptor() ([]byte, []int) {
+	return file_floe_system_v1_system_service_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *RebuildViewResponse) GetView() *View {
+	if x != nil {
+		return x.View
+	}
+	return nil
+}
+
 var File_floe_system_v1_system_service_proto protoreflect.FileDescriptor
 
 const file_floe_system_v1_system_service_proto_rawDesc = "" +
@@ -367,10 +741,38 @@ const file_floe_system_v1_system_service_proto_rawDesc = "" +
 	"\x05roles\x18\x04 \x03(\v2\x1b.floe.system.v1.RoleBindingR\x05roles\"E\n" +
 	"\vRoleBinding\x12\x12\n" +
 	"\x04role\x18\x01 \x01(\tR\x04role\x12\"\n" +
-	"\fenvironments\x18\x02 \x03(\tR\fenvironments2\xb6\x01\n" +
+	"\fenvironments\x18\x02 \x03(\tR\fenvironments\"\x12\n" +
+	"\x10ListViewsRequest\"b\n" +
+	"\x11ListViewsResponse\x12*\n" +
+	"\x05views\x18\x01 \x03(\v2\x14.floe.system.v1.ViewR\x05views\x12!\n" +
+	"\flog_position\x18\x02 \x01(\x04R\vlogPosition\"\x95\x02\n" +
+	"\x04View\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1a\n" +
+	"\bposition\x18\x02 \x01(\x04R\bposition\x12\"\n" +
+	"\fcheckpointed\x18\x03 \x01(\x04R\fcheckpointed\x12\x12\n" +
+	"\x04rows\x18\x04 \x01(\x04R\x04rows\x12\x1b\n" +
+	"\tcaught_up\x18\x05 \x01(\bR\bcaughtUp\x12\x1e\n" +
+	"\n" +
+	"rebuilding\x18\x06 \x01(\bR\n" +
+	"rebuilding\x12\x16\n" +
+	"\x06target\x18\a \x01(\x04R\x06target\x12\x18\n" +
+	"\aapplied\x18\b \x01(\x04R\aapplied\x126\n" +
+	"\askipped\x18\t \x03(\v2\x1c.floe.system.v1.SkippedEventR\askipped\"\x9a\x01\n" +
+	"\fSkippedEvent\x12\x1a\n" +
+	"\bposition\x18\x01 \x01(\x04R\bposition\x12\x18\n" +
+	"\asubject\x18\x02 \x01(\tR\asubject\x12\x12\n" +
+	"\x04type\x18\x03 \x01(\tR\x04type\x12\x14\n" +
+	"\x05error\x18\x04 \x01(\tR\x05error\x12*\n" +
+	"\x02at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\"(\n" +
+	"\x12RebuildViewRequest\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\"?\n" +
+	"\x13RebuildViewResponse\x12(\n" +
+	"\x04view\x18\x01 \x01(\v2\x14.floe.system.v1.ViewR\x04view2\xe0\x02\n" +
 	"\rSystemService\x12\\\n" +
 	"\rGetServerInfo\x12$.floe.system.v1.GetServerInfoRequest\x1a%.floe.system.v1.GetServerInfoResponse\x12G\n" +
-	"\x06WhoAmI\x12\x1d.floe.system.v1.WhoAmIRequest\x1a\x1e.floe.system.v1.WhoAmIResponseB\xc2\x01\n" +
+	"\x06WhoAmI\x12\x1d.floe.system.v1.WhoAmIRequest\x1a\x1e.floe.system.v1.WhoAmIResponse\x12P\n" +
+	"\tListViews\x12 .floe.system.v1.ListViewsRequest\x1a!.floe.system.v1.ListViewsResponse\x12V\n" +
+	"\vRebuildView\x12\".floe.system.v1.RebuildViewRequest\x1a#.floe.system.v1.RebuildViewResponseB\xc2\x01\n" +
 	"\x12com.floe.system.v1B\x12SystemServiceProtoP\x01Z>github.com/penguinmails/floe/proto/gen/floe/system/v1;systemv1\xa2\x02\x03FSX\xaa\x02\x0eFloe.System.V1\xca\x02\x0eFloe\\System\\V1\xe2\x02\x1aFloe\\System\\V1\\GPBMetadata\xea\x02\x10Floe::System::V1b\x06proto3"
 
 var (
@@ -385,7 +787,7 @@ func file_floe_system_v1_system_service_proto_rawDescGZIP() []byte {
 	return file_floe_system_v1_system_service_proto_rawDescData
 }
 
-var file_floe_system_v1_system_service_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
+var file_floe_system_v1_system_service_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
 var file_floe_system_v1_system_service_proto_goTypes = []any{
 	(*GetServerInfoRequest)(nil),  // 0: floe.system.v1.GetServerInfoRequest
 	(*GetServerInfoResponse)(nil), // 1: floe.system.v1.GetServerInfoResponse
@@ -393,21 +795,35 @@ var file_floe_system_v1_system_service_proto_goTypes = []any{
 	(*WhoAmIResponse)(nil),        // 3: floe.system.v1.WhoAmIResponse
 	(*Principal)(nil),             // 4: floe.system.v1.Principal
 	(*RoleBinding)(nil),           // 5: floe.system.v1.RoleBinding
-	(*timestamppb.Timestamp)(nil), // 6: google.protobuf.Timestamp
+	(*ListViewsRequest)(nil),      // 6: floe.system.v1.ListViewsRequest
+	(*ListViewsResponse)(nil),     // 7: floe.system.v1.ListViewsResponse
+	(*View)(nil),                  // 8: floe.system.v1.View
+	(*SkippedEvent)(nil),          // 9: floe.system.v1.SkippedEvent
+	(*RebuildViewRequest)(nil),    // 10: floe.system.v1.RebuildViewRequest
+	(*RebuildViewResponse)(nil),   // 11: floe.system.v1.RebuildViewResponse
+	(*timestamppb.Timestamp)(nil), // 12: google.protobuf.Timestamp
 }
 var file_floe_system_v1_system_service_proto_depIdxs = []int32{
-	6, // 0: floe.system.v1.GetServerInfoResponse.started_at:type_name -> google.protobuf.Timestamp
-	4, // 1: floe.system.v1.WhoAmIResponse.principal:type_name -> floe.system.v1.Principal
-	5, // 2: floe.system.v1.Principal.roles:type_name -> floe.system.v1.RoleBinding
-	0, // 3: floe.system.v1.SystemService.GetServerInfo:input_type -> floe.system.v1.GetServerInfoRequest
-	2, // 4: floe.system.v1.SystemService.WhoAmI:input_type -> floe.system.v1.WhoAmIRequest
-	1, // 5: floe.system.v1.SystemService.GetServerInfo:output_type -> floe.system.v1.GetServerInfoResponse
-	3, // 6: floe.system.v1.SystemService.WhoAmI:output_type -> floe.system.v1.WhoAmIResponse
-	5, // [5:7] is the sub-list for method output_type
-	3, // [3:5] is the sub-list for method input_type
-	3, // [3:3] is the sub-list for extension type_name
-	3, // [3:3] is the sub-list for extension extendee
-	0, // [0:3] is the sub-list for field type_name
+	12, // 0: floe.system.v1.GetServerInfoResponse.started_at:type_name -> google.protobuf.Timestamp
+	4,  // 1: floe.system.v1.WhoAmIResponse.principal:type_name -> floe.system.v1.Principal
+	5,  // 2: floe.system.v1.Principal.roles:type_name -> floe.system.v1.RoleBinding
+	8,  // 3: floe.system.v1.ListViewsResponse.views:type_name -> floe.system.v1.View
+	9,  // 4: floe.system.v1.View.skipped:type_name -> floe.system.v1.SkippedEvent
+	12, // 5: floe.system.v1.SkippedEvent.at:type_name -> google.protobuf.Timestamp
+	8,  // 6: floe.system.v1.RebuildViewResponse.view:type_name -> floe.system.v1.View
+	0,  // 7: floe.system.v1.SystemService.GetServerInfo:input_type -> floe.system.v1.GetServerInfoRequest
+	2,  // 8: floe.system.v1.SystemService.WhoAmI:input_type -> floe.system.v1.WhoAmIRequest
+	6,  // 9: floe.system.v1.SystemService.ListViews:input_type -> floe.system.v1.ListViewsRequest
+	10, // 10: floe.system.v1.SystemService.RebuildView:input_type -> floe.system.v1.RebuildViewRequest
+	1,  // 11: floe.system.v1.SystemService.GetServerInfo:output_type -> floe.system.v1.GetServerInfoResponse
+	3,  // 12: floe.system.v1.SystemService.WhoAmI:output_type -> floe.system.v1.WhoAmIResponse
+	7,  // 13: floe.system.v1.SystemService.ListViews:output_type -> floe.system.v1.ListViewsResponse
+	11, // 14: floe.system.v1.SystemService.RebuildView:output_type -> floe.system.v1.RebuildViewResponse
+	11, // [11:15] is the sub-list for method output_type
+	7,  // [7:11] is the sub-list for method input_type
+	7,  // [7:7] is the sub-list for extension type_name
+	7,  // [7:7] is the sub-list for extension extendee
+	0,  // [0:7] is the sub-list for field type_name
 }
 
 func init() { file_floe_system_v1_system_service_proto_init() }
@@ -421,7 +837,7 @@ func file_floe_system_v1_system_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_floe_system_v1_system_service_proto_rawDesc), len(file_floe_system_v1_system_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   6,
+			NumMessages:   12,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -23,6 +23,8 @@ const _ = grpc.SupportPackageIsVersion9
 const (
 	SystemService_GetServerInfo_FullMethodName = "/floe.system.v1.SystemService/GetServerInfo"
 	SystemService_WhoAmI_FullMethodName        = "/floe.system.v1.SystemService/WhoAmI"
+	SystemService_ListViews_FullMethodName     = "/floe.system.v1.SystemService/ListViews"
+	SystemService_RebuildView_FullMethodName   = "/floe.system.v1.SystemService/RebuildView"
 )
 
 // SystemServiceClient is the client API for SystemService service.
@@ -30,13 +32,20 @@ const (
 // For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
 //
 // SystemService answers questions about the server process and the caller's
-// identity. Every Floe process serves it; it needs the `system.read` permission,
-// which every role has.
+// identity, and manages the process's read models. Every Floe process serves
+// it. GetServerInfo, WhoAmI and ListViews need `system.read`, which every
+// role has; RebuildView needs `system.admin`.
 type SystemServiceClient interface {
 	// GetServerInfo returns the version, environment and hosted services of the process.
 	GetServerInfo(ctx context.Context, in *GetServerInfoRequest, opts ...grpc.CallOption) (*GetServerInfoResponse, error)
 	// WhoAmI returns the authenticated principal and its role bindings, as the server sees them.
 	WhoAmI(ctx context.Context, in *WhoAmIRequest, opts ...grpc.CallOption) (*WhoAmIResponse, error)
+	// ListViews lists the read models (projections of the event log) this
+	// process keeps, with their progress and any events they had to skip.
+	ListViews(ctx context.Context, in *ListViewsRequest, opts ...grpc.CallOption) (*ListViewsResponse, error)
+	// RebuildView drops a read model and its checkpoint and replays the event
+	// log into it from the start; ListViews shows the progress.
+	RebuildView(ctx context.Context, in *RebuildViewRequest, opts ...grpc.CallOption) (*RebuildViewResponse, error)
 }
 
 type systemServiceClient struct {
@@ -67,18 +76,45 @@ func (c *systemServiceClient) WhoAmI(ctx context.Context, in *WhoAmIRequest, opt
 	return out, nil
 }
 
+func (c *systemServiceClient) ListViews(ctx context.Context, in *ListViewsRequest, opts ...grpc.CallOption) (*ListViewsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListViewsResponse)
+	err := c.cc.Invoke(ctx, SystemService_ListViews_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *systemServiceClient) RebuildView(ctx context.Context, in *RebuildViewRequest, opts ...grpc.CallOption) (*RebuildViewResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RebuildViewResponse)
+	err := c.cc.Invoke(ctx, SystemService_RebuildView_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // SystemServiceServer is the server API for SystemService service.
 // All implementations must embed UnimplementedSystemServiceServer
 // for forward compatibility.
 //
 // SystemService answers questions about the server process and the caller's
-// identity. Every Floe process serves it; it needs the `system.read` permission,
-// which every role has.
+// identity, and manages the process's read models. Every Floe process serves
+// it. GetServerInfo, WhoAmI and ListViews need `system.read`, which every
+// role has; RebuildView needs `system.admin`.
 type SystemServiceServer interface {
 	// GetServerInfo returns the version, environment and hosted services of the process.
 	GetServerInfo(context.Context, *GetServerInfoRequest) (*GetServerInfoResponse, error)
 	// WhoAmI returns the authenticated principal and its role bindings, as the server sees them.
 	WhoAmI(context.Context, *WhoAmIRequest) (*WhoAmIResponse, error)
+	// ListViews lists the read models (projections of the event log) this
+	// process keeps, with their progress and any events they had to skip.
+	ListViews(context.Context, *ListViewsRequest) (*ListViewsResponse, error)
+	// RebuildView drops a read model and its checkpoint and replays the event
+	// log into it from the start; ListViews shows the progress.
+	RebuildView(context.Context, *RebuildViewRequest) (*RebuildViewResponse, error)
 	mustEmbedUnimplementedSystemServiceServer()
 }
 
@@ -94,6 +130,12 @@ func (UnimplementedSystemServiceServer) GetServerInfo(context.Context, *GetServe
 }
 func (UnimplementedSystemServiceServer) WhoAmI(context.Context, *WhoAmIRequest) (*WhoAmIResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method WhoAmI not implemented")
+}
+func (UnimplementedSystemServiceServer) ListViews(context.Context, *ListViewsRequest) (*ListViewsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListViews not implemented")
+}
+func (UnimplementedSystemServiceServer) RebuildView(context.Context, *RebuildViewRequest) (*RebuildViewResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RebuildView not implemented")
 }
 func (UnimplementedSystemServiceServer) mustEmbedUnimplementedSystemServiceServer() {}
 func (UnimplementedSystemServiceServer) testEmbeddedByValue()                       {}
@@ -152,6 +194,42 @@ func _SystemService_WhoAmI_Handler(srv interface{}, ctx context.Context, dec fun
 	return interceptor(ctx, in, info, handler)
 }
 
+func _SystemService_ListViews_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListViewsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SystemServiceServer).ListViews(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SystemService_ListViews_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SystemServiceServer).ListViews(ctx, req.(*ListViewsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _SystemService_RebuildView_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RebuildViewRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SystemServiceServer).RebuildView(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SystemService_RebuildView_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SystemServiceServer).RebuildView(ctx, req.(*RebuildViewRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // SystemService_ServiceDesc is the grpc.ServiceDesc for SystemService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -166,6 +244,14 @@ var SystemService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "WhoAmI",
 			Handler:    _SystemService_WhoAmI_Handler,
+		},
+		{
+			MethodName: "ListViews",
+			Handler:    _SystemService_ListViews_Handler,
+		},
+		{
+			MethodName: "RebuildView",
+			Handler:    _SystemService_RebuildView_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
