@@ -228,7 +228,7 @@ func TestConflictStorm(t *testing.T) {
 // loses the race, as if another writer always got there first.
 type alwaysConflicting struct {
 	eventstore.Store
-	appends atomic.Int32
+	appends  atomic.Int32
 	onAppend func(n int32)
 }
 

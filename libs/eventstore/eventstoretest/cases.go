@@ -111,13 +111,13 @@ func testBadInput(t *testing.T, h *Harness) {
 	before := lastSeq(t, h.Store)
 	huge := strings.Repeat("x", eventstore.MaxEventBytes+1)
 	cases := []struct {
-		name       string
-		agg, id    string
-		exp        eventstore.Version
-		events     []eventstore.Event
-		noActor    bool
-		check      func(error) bool
-		mention    string
+		name    string
+		agg, id string
+		exp     eventstore.Version
+		events  []eventstore.Event
+		noActor bool
+		check   func(error) bool
+		mention string
 	}{
 		{name: "unknown aggregate", agg: "ordr", id: "o2", events: []eventstore.Event{ev("x")}, check: isInvalid, mention: "unknown aggregate"},
 		{name: "invalid id token", agg: "order", id: "o.2", events: []eventstore.Event{ev("x")}, check: isInvalid, mention: "not a valid aggregate id"},

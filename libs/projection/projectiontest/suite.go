@@ -285,9 +285,9 @@ func waitSees[R any](t *testing.T, h Harness[R]) {
 func countingSpec() projection.Spec[int] {
 	return projection.Spec[int]{
 		Name: "suite_counting", Filters: []string{eventstore.SubjectPrefix + ">"},
-		Keys: func(e *eventstore.RecordedEvent) []string { return []string{e.Aggregate + "-" + e.Name} },
-		Fold: func(n int, _ bool, _ *eventstore.RecordedEvent) (int, bool, error) { return n + 1, true, nil },
-		Marshal: func(n int) ([]byte, error) { return []byte(strconv.Itoa(n)), nil },
+		Keys:      func(e *eventstore.RecordedEvent) []string { return []string{e.Aggregate + "-" + e.Name} },
+		Fold:      func(n int, _ bool, _ *eventstore.RecordedEvent) (int, bool, error) { return n + 1, true, nil },
+		Marshal:   func(n int) ([]byte, error) { return []byte(strconv.Itoa(n)), nil },
 		Unmarshal: func(b []byte) (int, error) { return strconv.Atoi(string(b)) },
 	}
 }
