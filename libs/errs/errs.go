@@ -130,10 +130,43 @@ func (e *ConflictError) Is(target error) bool { return target == ErrConcurrency 
 // PreconditionError reports a valid request that the current state does not
 // allow. It lists every reason the request was refused.
 type PreconditionError struct {
-	Reason  Reason // defaults to FAILED_PRECONDITION
+	Reason  Reason // defaults to FAILED_PRECONDITION; with Kinds, the first problem's
 	Reasons []string
+	// Kinds, when set, is the catalogued reason of each entry of Reasons
+	// (the PreconditionFailure violation's type); Reason otherwise.
+	Kinds []Reason
 	// Metadata is copied into ErrorInfo.metadata (e.g. {"status": "deployed"}).
 	Metadata map[string]string
+}
+
+// Refusals collects every reason a request is refused, each with its
+// catalogued reason; Err returns them as one *PreconditionError whose
+// ErrorInfo reason is the first one's.
+type Refusals struct {
+	kinds []Reason
+	texts []string
+}
+
+// Add records a refusal.
+func (r *Refusals) Add(reason Reason, format string, args ...any) {
+	r.kinds = append(r.kinds, reason)
+	r.texts = append(r.texts, fmt.Sprintf(format, args...))
+}
+
+// Len is the number of refusals so far.
+func (r *Refusals) Len() int { return len(r.texts) }
+
+// Err returns the *PreconditionError, or nil when nothing was refused.
+func (r *Refusals) Err() error {
+	if len(r.texts) == 0 {
+		return nil
+	}
+	return &PreconditionError{Reason: r.kinds[0], Reasons: append([]string(nil), r.texts...), Kinds: append([]Reason(nil), r.kinds...)}
+}
+
+// Refuse is a PreconditionError with one reason.
+func Refuse(reason Reason, format string, args ...any) error {
+	return &PreconditionError{Reason: reason, Reasons: []string{fmt.Sprintf(format, args...)}, Kinds: []Reason{reason}}
 }
 
 func (e *PreconditionError) Error() string {

@@ -60,8 +60,12 @@ func ToStatus(err error) (st *status.Status, known bool) {
 			md[k] = v
 		}
 		pf := &errdetails.PreconditionFailure{}
-		for _, r := range pe.Reasons {
-			pf.Violations = append(pf.Violations, &errdetails.PreconditionFailure_Violation{Type: ReasonString(orDefault(pe.Reason, errorsv1.ErrorReason_ERROR_REASON_FAILED_PRECONDITION)), Description: r})
+		for i, r := range pe.Reasons {
+			kind := pe.Reason
+			if i < len(pe.Kinds) {
+				kind = pe.Kinds[i]
+			}
+			pf.Violations = append(pf.Violations, &errdetails.PreconditionFailure_Violation{Type: ReasonString(orDefault(kind, errorsv1.ErrorReason_ERROR_REASON_FAILED_PRECONDITION)), Description: r})
 		}
 		return with(codes.FailedPrecondition, strings.Join(pe.Reasons, "; "), orDefault(pe.Reason, errorsv1.ErrorReason_ERROR_REASON_FAILED_PRECONDITION), md, pf), true
 	case errors.As(err, &pd):

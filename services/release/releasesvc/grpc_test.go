@@ -291,14 +291,13 @@ func deployer(t *testing.T, e *env) func(releaseID, env string, ok bool) {
 	return func(releaseID, env string, ok bool) {
 		n++
 		depID := fmt.Sprintf("dep%d", n)
-		ctx := eventstore.WithMeta(ctxT(t), eventstore.Meta{Actor: "system:deployer"})
 		events := []eventstore.Event{{Message: &deployv1.DeploymentStarted{DeploymentId: depID, ReleaseId: releaseID, Version: "1.0.0", Environment: env, Attempt: 1}}}
 		if ok {
 			events = append(events, eventstore.Event{Message: &deployv1.DeploymentSucceeded{DeploymentId: depID, ReleaseId: releaseID, Version: "1.0.0", Environment: env}})
 		} else {
 			events = append(events, eventstore.Event{Message: &deployv1.RolledBack{DeploymentId: depID, ReleaseId: releaseID, Version: "1.0.0", Environment: env, Reason: "error rate 12% > 10% for 300s"}})
 		}
-		if _, err := store.Append(ctx, "deployment", depID, eventstore.NoStream, events...); err != nil {
+		if _, err := store.Append(ctxT(t), "deployment", depID, eventstore.NoStream, eventstore.Meta{Actor: "system:deployer"}, events...); err != nil {
 			t.Fatal(err)
 		}
 	}

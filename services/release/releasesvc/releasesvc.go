@@ -1,6 +1,6 @@
-// Package releasesvc wires the release service into a runtime: event store,
-// read model, deployment reactions and the gRPC API. The release binary and
-// `floe dev` both use it.
+// Package releasesvc wires the release service into a process: its gRPC
+// API, the release view and the reactions to the deployer's events. The
+// release binary and `floe dev` both start it through Service.
 package releasesvc
 
 import (
@@ -8,9 +8,8 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/penguinmails/floe/libs/eventstore"
-	"github.com/penguinmails/floe/libs/natsx"
-	"github.com/penguinmails/floe/libs/runtime"
+	"github.com/penguinmails/floe/libs/projection"
+	"github.com/penguinmails/floe/libs/service"
 	releasev1 "github.com/penguinmails/floe/proto/gen/floe/release/v1"
 	"github.com/penguinmails/floe/services/release/internal/adapters"
 	"github.com/penguinmails/floe/services/release/internal/app"
@@ -38,45 +37,42 @@ func (c Config) Environments() (*domain.Environments, error) {
 // DefaultEnvironmentsYAML is the built-in environments file (for `floe release envs --default`).
 const DefaultEnvironmentsYAML = domain.DefaultEnvironmentsYAML
 
-// Register adds the release service to rt: its gRPC API and its background
-// subscriptions (the list read model and deployment reactions).
-func Register(ctx context.Context, rt *runtime.Runtime, conn *natsx.Conn, cfg Config) error {
-	envs, err := cfg.Environments()
+// Service is the release service: it owns the release and product aggregates.
+var Service = service.Def[Config, struct{}]{
+	Name:       "release",
+	Aggregates: []string{app.AggRelease, app.AggProduct},
+	Register:   register,
+}
+
+func register(ctx context.Context, d service.Deps[Config]) (struct{}, error) {
+	envs, err := d.Config.Environments()
 	if err != nil {
-		return err
+		return struct{}{}, err
 	}
-	store, err := eventstore.Open(ctx, conn.JS, eventstore.Options{
-		Source: "floe/release", Aggregates: []string{app.AggRelease, app.AggProduct},
+	svc, err := app.New(d.Store, d.Snapshots, envs, d.Clock, nil)
+	if err != nil {
+		return struct{}{}, err
+	}
+	logErr := func(err error) { d.Log.Error().Err(err).Msg("release service background work failed; retrying") }
+	views, err := adapters.NewReleases(ctx, d.NATS.JS, d.Store, envs, d.Clock, projection.Options{
+		Stream: d.Store.StreamName(), Replicas: d.Replicas, OnError: logErr,
+		OnPoison: func(p projection.Poison) {
+			d.Log.Error().Uint64("seq", p.Seq).Str("subject", p.Subject).Str("error", p.Error).Msg("release view skipped an event it cannot apply")
+		},
 	})
 	if err != nil {
-		return fmt.Errorf("release event store: %w", err)
+		return struct{}{}, err
 	}
-	snaps, err := eventstore.OpenSnapshots(ctx, conn.JS, 1)
+	srv, err := ports.NewServer(svc, views, d.Runtime.Authz, d.NATS.NC)
 	if err != nil {
-		return err
+		return struct{}{}, err
 	}
-	svc, err := app.New(store, snaps, envs, nil, nil)
-	if err != nil {
-		return err
+	if err := d.Runtime.Register(&releasev1.ReleaseService_ServiceDesc, srv, ports.Rules()); err != nil {
+		return struct{}{}, err
 	}
-	views, err := adapters.OpenViews(ctx, conn.JS, svc)
-	if err != nil {
-		return err
-	}
-	srv, err := ports.NewServer(svc, views, rt.Authz, conn.NC)
-	if err != nil {
-		return err
-	}
-	if err := rt.Register(&releasev1.ReleaseService_ServiceDesc, srv, ports.Rules()); err != nil {
-		return err
-	}
-	logErr := func(err error) { rt.Log.Error().Err(err).Msg("release service background work failed; retrying") }
-	rt.Go("release-views", func(ctx context.Context) error {
-		return views.Run(ctx, conn.JS, store.StreamName(), logErr)
+	d.Runtime.AddView(views.Projection())
+	d.Runtime.Go("release-deployments", func(ctx context.Context) error {
+		return adapters.DeploymentReactor(ctx, d.NATS.JS, d.Store.StreamName(), svc, logErr)
 	})
-	rt.Go("release-deployments", func(ctx context.Context) error {
-		return adapters.DeploymentReactor(ctx, conn.JS, store.StreamName(), svc, logErr)
-	})
-	rt.AddReadiness("event-log", store.CheckStream)
-	return nil
+	return struct{}{}, nil
 }

@@ -1,24 +1,22 @@
-// Package app runs the release service's commands and queries: load the
-// aggregate from the event log, decide with the domain, append — retrying
-// on concurrency conflicts — and read the views.
+// Package app runs the release service's commands on the command kernel
+// (libs/kernel): load the aggregate, decide with the domain, append at the
+// loaded version — and its reactions to the deployer's events.
 package app
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
-	"fmt"
-	"math/rand/v2"
-	"strconv"
 	"time"
 
 	"github.com/oklog/ulid/v2"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/penguinmails/floe/libs/auth"
+	"github.com/penguinmails/floe/libs/causal"
 	"github.com/penguinmails/floe/libs/errs"
 	"github.com/penguinmails/floe/libs/eventstore"
+	"github.com/penguinmails/floe/libs/kernel"
+	deployv1 "github.com/penguinmails/floe/proto/gen/floe/deploy/v1"
 	releasev1 "github.com/penguinmails/floe/proto/gen/floe/release/v1"
 	"github.com/penguinmails/floe/services/release/internal/domain"
 )
@@ -29,21 +27,50 @@ const (
 	AggProduct = "product"
 )
 
-// maxAttempts bounds the reload-and-retry loop of a command that keeps
-// losing optimistic-concurrency races.
-const maxAttempts = 25
+// ReleaseKind describes the release aggregate to the kernel and to views.
+var ReleaseKind = kernel.Kind[*domain.Release]{
+	Name: AggRelease,
+	New:  func(string) *domain.Release { return domain.NewRelease() },
+	Apply: func(r *domain.Release, e *eventstore.RecordedEvent) (*domain.Release, error) {
+		m, err := e.Decode()
+		if err != nil {
+			return nil, err
+		}
+		domain.Apply(r, m, domain.Meta{Actor: e.Actor, Time: e.Time})
+		return r, nil
+	},
+	Codec:         kernel.Codec[*domain.Release]{Schema: domain.ReleaseSchema, Marshal: domain.MarshalRelease, Unmarshal: domain.UnmarshalRelease},
+	SnapshotEvery: 50,
+}
 
-// Service handles release commands and queries.
+// ProductKind describes the product aggregate. Its history grows with every
+// release, so it is snapshotted.
+var ProductKind = kernel.Kind[*domain.Product]{
+	Name: AggProduct,
+	New:  domain.NewProduct,
+	Apply: func(p *domain.Product, e *eventstore.RecordedEvent) (*domain.Product, error) {
+		m, err := e.Decode()
+		if err != nil {
+			return nil, err
+		}
+		domain.ApplyProduct(p, m)
+		return p, nil
+	},
+	Codec:         kernel.Codec[*domain.Product]{Schema: "product/2", Marshal: domain.MarshalProduct, Unmarshal: domain.UnmarshalProduct},
+	SnapshotEvery: 100,
+}
+
+// Service handles release commands.
 type Service struct {
-	store    eventstore.Store
-	products *eventstore.Repository[*domain.Product]
+	releases *kernel.Handler[*domain.Release]
+	products *kernel.Handler[*domain.Product]
 	envs     *domain.Environments
 	now      func() time.Time
 	gates    domain.GateChecker
 }
 
 // New returns a Service; store and envs are required. snaps (optional)
-// holds product snapshots.
+// holds snapshots; gates (optional) reports why gates forbid a promotion.
 func New(store eventstore.Store, snaps *eventstore.Snapshots, envs *domain.Environments, now func() time.Time, gates domain.GateChecker) (*Service, error) {
 	if store == nil || envs == nil {
 		return nil, errors.New("release app: store and environments are required")
@@ -51,7 +78,15 @@ func New(store eventstore.Store, snaps *eventstore.Snapshots, envs *domain.Envir
 	if now == nil {
 		now = time.Now
 	}
-	return &Service{store: store, products: productRepository(store, snaps), envs: envs, now: now, gates: gates}, nil
+	releases, err := kernel.New(store, ReleaseKind, kernel.Options{Snapshots: snaps, Clock: now})
+	if err != nil {
+		return nil, err
+	}
+	products, err := kernel.New(store, ProductKind, kernel.Options{Snapshots: snaps, Clock: now})
+	if err != nil {
+		return nil, err
+	}
+	return &Service{releases: releases, products: products, envs: envs, now: now, gates: gates}, nil
 }
 
 // Environments returns the environment definitions.
@@ -60,125 +95,9 @@ func (s *Service) Environments() *domain.Environments { return s.envs }
 // Now is the service's clock.
 func (s *Service) Now() time.Time { return s.now() }
 
-// RequestKey turns a client's request id into the key that marks the
-// command's events: the same principal retrying the same request id gets the
-// same key. Without a request id every call is new.
-func RequestKey(principal, requestID string) string {
-	if requestID == "" {
-		return ""
-	}
-	sum := sha256.Sum256([]byte(principal + "\x00" + requestID))
-	return "rq-" + hex.EncodeToString(sum[:12])
-}
-
-// eventsWithIDs gives events ids "<key>.<n>" (or random ids without a key).
-func eventsWithIDs(key string, msgs []proto.Message) []eventstore.Event {
-	out := make([]eventstore.Event, len(msgs))
-	for i, m := range msgs {
-		out[i] = eventstore.Event{Message: m}
-		if key != "" {
-			out[i].ID = key + "." + strconv.Itoa(i)
-		}
-	}
-	return out
-}
-
-// LoadRelease rebuilds a release from its events (an unknown id gives a
-// release that does not Exist).
-func (s *Service) LoadRelease(ctx context.Context, id string) (*domain.Release, []*eventstore.RecordedEvent, error) {
-	if !eventstore.ValidID(id) {
-		return nil, nil, errs.Invalid("release_id", "%q is not a release id", id)
-	}
-	st, err := s.store.Load(ctx, AggRelease, id, nil)
-	if err != nil {
-		return nil, nil, err
-	}
-	r := domain.NewRelease()
-	for _, e := range st.Events {
-		m, err := e.Decode()
-		if err != nil {
-			return nil, nil, err
-		}
-		domain.Apply(r, m, domain.Meta{ID: e.ID, Actor: e.Actor, Time: e.Time})
-	}
-	return r, st.Events, nil
-}
-
-func (s *Service) loadProduct(ctx context.Context, name string) (*domain.Product, eventstore.Version, error) {
-	l, err := s.products.Load(ctx, name)
-	if err != nil {
-		return nil, 0, err
-	}
-	return l.State, l.Version, nil
-}
-
-// productRepository loads products from a snapshot plus the events after it.
-func productRepository(store eventstore.Store, snaps *eventstore.Snapshots) *eventstore.Repository[*domain.Product] {
-	return &eventstore.Repository[*domain.Product]{
-		Store: store, Snapshots: snaps, Aggregate: AggProduct, Schema: "product/v1",
-		New: func() *domain.Product { return domain.NewProduct("") },
-		Apply: func(p *domain.Product, e *eventstore.RecordedEvent) (*domain.Product, error) {
-			m, err := e.Decode()
-			if err != nil {
-				return nil, err
-			}
-			if p.Name == "" {
-				p.Name = e.AggregateID
-			}
-			domain.ApplyProduct(p, m, e.ID)
-			return p, nil
-		},
-		Policy: eventstore.DefaultSnapshotPolicy,
-	}
-}
-
-// backoff sleeps a little before retrying a lost race, more each time, with jitter.
-func backoff(ctx context.Context, attempt int) error {
-	d := time.Duration(1+rand.IntN(2<<min(attempt, 6))) * time.Millisecond
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-time.After(d):
-		return nil
-	}
-}
-
-// execute runs a command on a release: load, skip if this request already
-// ran, decide, append at the loaded version; on a conflict reload and decide
-// again. expected (when non-zero) is the client's own concurrency check.
-func (s *Service) execute(ctx context.Context, id, key string, expected uint64, decide func(*domain.Release) ([]proto.Message, error)) (*domain.Release, error) {
-	for attempt := 0; ; attempt++ {
-		r, _, err := s.LoadRelease(ctx, id)
-		if err != nil {
-			return nil, err
-		}
-		if r.HasRequest(key) {
-			return r, nil // a retry of a command that already took effect
-		}
-		if expected != 0 && r.Exists() && r.AggregateVersion != expected {
-			return nil, &errs.ConflictError{Message: fmt.Sprintf("release %s is at version %d, not the expected %d; reload and retry", id, r.AggregateVersion, expected)}
-		}
-		msgs, err := decide(r)
-		if err != nil {
-			return nil, err
-		}
-		if len(msgs) == 0 {
-			return r, nil
-		}
-		_, err = s.store.Append(ctx, AggRelease, id, eventstore.Version(r.AggregateVersion), eventsWithIDs(key, msgs)...)
-		if errors.Is(err, errs.ErrConcurrency) && attempt+1 < maxAttempts {
-			if err := backoff(ctx, attempt); err != nil {
-				return nil, err
-			}
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		// Reload rather than apply locally: the returned state then carries the log's times and ids.
-		r, _, err = s.LoadRelease(ctx, id)
-		return r, err
-	}
+// Render is a release as the API shows it now.
+func (s *Service) Render(r *domain.Release) *releasev1.Release {
+	return domain.ToProto(r, s.envs, s.now())
 }
 
 func principal(ctx context.Context) (*auth.Principal, error) {
@@ -189,10 +108,18 @@ func principal(ctx context.Context) (*auth.Principal, error) {
 	return p, nil
 }
 
+func checkID(id string) error {
+	if !eventstore.ValidID(id) {
+		return errs.Invalid("release_id", "%q is not a release id", id)
+	}
+	return nil
+}
+
 // Create plans a release: reserve the version on the product aggregate
-// (which orders versions under concurrency), then create the release. A
-// retried request finds its reservation and completes or returns the release.
-func (s *Service) Create(ctx context.Context, requestID string, cmd domain.CreateCommand) (*domain.Release, error) {
+// (which orders versions under concurrency), then create the release. Both
+// appends carry the request's idempotency key, so a retried request finds
+// its reservation and completes or returns the release it created.
+func (s *Service) Create(ctx context.Context, cmd domain.CreateCommand) (*releasev1.Release, error) {
 	p, err := principal(ctx)
 	if err != nil {
 		return nil, err
@@ -200,144 +127,166 @@ func (s *Service) Create(ctx context.Context, requestID string, cmd domain.Creat
 	if cmd.Product == "" {
 		cmd.Product = "default"
 	}
-	if len(requestID) > 128 {
-		return nil, errs.Invalid("request_id", "at most 128 characters")
+	key := ""
+	if o, ok := causal.From(ctx); ok {
+		key = o.Key
 	}
-	key := RequestKey(p.ID, requestID)
 	if key == "" {
-		key = RequestKey(p.ID, ulid.Make().String()) // ids still tie the two appends together
+		key = causal.Key(p.ID, ulid.Make().String()) // ties the two appends together all the same
 	}
 	cmd.RequestKey = key
-	for attempt := 0; ; attempt++ {
-		product, version, err := s.loadProduct(ctx, cmd.Product)
-		if err != nil {
-			return nil, err
+	var releaseID string
+	adopt := func(prod *domain.Product) {
+		if id, ok := prod.ReleaseFor(key); ok {
+			releaseID = id
 		}
-		if id, ok := product.Requests[key]; ok {
-			cmd.ReleaseID = id
-			return s.completeCreate(ctx, key, cmd)
-		}
-		cmd.ReleaseID = ulid.Make().String()
-		reserve, _, err := domain.Create(cmd, product, s.envs)
-		if err != nil {
-			return nil, err
-		}
-		res, err := s.store.Append(ctx, AggProduct, cmd.Product, version, eventstore.Event{ID: key + ".v", Message: reserve})
-		if err == nil && res.Duplicate {
-			// A concurrent duplicate of this request reserved the version first,
-			// for its own release id: reload to adopt that one.
-			continue
-		}
-		if errors.Is(err, errs.ErrConcurrency) && attempt+1 < maxAttempts {
-			if err := backoff(ctx, attempt); err != nil {
+	}
+	if _, err := s.products.Execute(ctx, kernel.Command[*domain.Product]{
+		ID: cmd.Product, Key: key, Observe: adopt,
+		Decide: func(prod *domain.Product) ([]proto.Message, error) {
+			if _, ok := prod.ReleaseFor(key); ok {
+				return nil, nil // reserved by an earlier attempt of this request
+			}
+			c := cmd
+			c.ReleaseID = ulid.Make().String()
+			reserve, _, err := domain.Create(c, prod, s.envs)
+			if err != nil {
 				return nil, err
 			}
-			continue
+			return []proto.Message{reserve}, nil
+		},
+	}); err != nil {
+		var ia *errs.InvalidArgumentError
+		if errors.As(err, &ia) && len(ia.Violations) == 1 && ia.Violations[0].Field == "id" {
+			return nil, errs.Invalid("product", "%q must be lower case letters, digits or '-', 1-32 characters", cmd.Product)
 		}
-		if err != nil {
-			return nil, err
-		}
-		return s.completeCreate(ctx, key, cmd)
-	}
-}
-
-// completeCreate appends ReleaseCreated for a reserved version (idempotently).
-func (s *Service) completeCreate(ctx context.Context, key string, cmd domain.CreateCommand) (*domain.Release, error) {
-	created := domain.CreatedEvent(cmd, s.envs)
-	_, err := s.store.Append(ctx, AggRelease, cmd.ReleaseID, eventstore.NoStream, eventstore.Event{ID: key + ".0", Message: created})
-	if err != nil && !errors.Is(err, errs.ErrConcurrency) {
 		return nil, err
 	}
-	r, _, err := s.LoadRelease(ctx, cmd.ReleaseID)
+	if releaseID == "" {
+		return nil, errors.New("release app: the product recorded no release for the reservation")
+	}
+	cmd.ReleaseID = releaseID
+	created := domain.CreatedEvent(cmd, s.envs)
+	var out *releasev1.Release
+	_, err = s.releases.Execute(ctx, kernel.Command[*domain.Release]{
+		ID: releaseID, Key: key, Expect: kernel.ExpectNew,
+		Decide:  func(*domain.Release) ([]proto.Message, error) { return []proto.Message{created}, nil },
+		Observe: func(r *domain.Release) { out = s.Render(r) },
+	})
 	if err != nil {
 		return nil, err
 	}
-	if !r.HasRequest(key) {
-		return nil, &errs.ConflictError{Message: "release id collision; retry"}
-	}
-	return r, nil
+	return out, nil
 }
 
-// command runs decide as the request's principal on release id (see execute).
-func (s *Service) command(ctx context.Context, requestID, id string, expected uint64, decide func(*auth.Principal, *domain.Release) ([]proto.Message, error)) (*domain.Release, error) {
+// command runs decide as the request's principal on release id. expected
+// (when non-zero) is the client's own concurrency check.
+func (s *Service) command(ctx context.Context, id string, expected uint64, decide func(*auth.Principal, *domain.Release) ([]proto.Message, error)) (*releasev1.Release, error) {
 	p, err := principal(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if len(requestID) > 128 {
-		return nil, errs.Invalid("request_id", "at most 128 characters")
+	if err := checkID(id); err != nil {
+		return nil, err
 	}
-	return s.execute(ctx, id, RequestKey(p.ID, requestID), expected, func(r *domain.Release) ([]proto.Message, error) {
-		return decide(p, r)
-	})
+	var out *releasev1.Release
+	cmd := kernel.Command[*domain.Release]{
+		ID:      id,
+		Decide:  func(r *domain.Release) ([]proto.Message, error) { return decide(p, r) },
+		Observe: func(r *domain.Release) { out = s.Render(r) },
+	}
+	if expected != 0 {
+		cmd.Expect = kernel.ExpectVersion(eventstore.Version(expected))
+	}
+	if _, err := s.releases.Execute(ctx, cmd); err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // Update edits a planned release.
-func (s *Service) Update(ctx context.Context, requestID, id string, expected uint64, cmd domain.UpdateCommand) (*domain.Release, error) {
-	return s.command(ctx, requestID, id, expected, func(_ *auth.Principal, r *domain.Release) ([]proto.Message, error) {
+func (s *Service) Update(ctx context.Context, id string, expected uint64, cmd domain.UpdateCommand) (*releasev1.Release, error) {
+	return s.command(ctx, id, expected, func(_ *auth.Principal, r *domain.Release) ([]proto.Message, error) {
 		return domain.Update(r, id, cmd, s.envs)
 	})
 }
 
 // AddChange adds a change.
-func (s *Service) AddChange(ctx context.Context, requestID, id string, c *releasev1.Change) (*domain.Release, error) {
-	return s.command(ctx, requestID, id, 0, func(_ *auth.Principal, r *domain.Release) ([]proto.Message, error) {
+func (s *Service) AddChange(ctx context.Context, id string, c *releasev1.Change) (*releasev1.Release, error) {
+	return s.command(ctx, id, 0, func(_ *auth.Principal, r *domain.Release) ([]proto.Message, error) {
 		return domain.AddChange(r, id, c)
 	})
 }
 
 // Approve approves for an environment.
-func (s *Service) Approve(ctx context.Context, requestID, id, env, comment string) (*domain.Release, error) {
-	return s.command(ctx, requestID, id, 0, func(p *auth.Principal, r *domain.Release) ([]proto.Message, error) {
+func (s *Service) Approve(ctx context.Context, id, env, comment string) (*releasev1.Release, error) {
+	return s.command(ctx, id, 0, func(p *auth.Principal, r *domain.Release) ([]proto.Message, error) {
 		return domain.Approve(r, id, p, env, comment, s.envs)
 	})
 }
 
 // Reject rejects for an environment.
-func (s *Service) Reject(ctx context.Context, requestID, id, env, reason string) (*domain.Release, error) {
-	return s.command(ctx, requestID, id, 0, func(p *auth.Principal, r *domain.Release) ([]proto.Message, error) {
+func (s *Service) Reject(ctx context.Context, id, env, reason string) (*releasev1.Release, error) {
+	return s.command(ctx, id, 0, func(p *auth.Principal, r *domain.Release) ([]proto.Message, error) {
 		return domain.Reject(r, id, p, env, reason, s.envs)
 	})
 }
 
 // Promote requests a deployment.
-func (s *Service) Promote(ctx context.Context, requestID, id, env, strategy string) (*domain.Release, error) {
-	return s.command(ctx, requestID, id, 0, func(p *auth.Principal, r *domain.Release) ([]proto.Message, error) {
+func (s *Service) Promote(ctx context.Context, id, env string, strategy deployv1.DeploymentStrategy) (*releasev1.Release, error) {
+	return s.command(ctx, id, 0, func(p *auth.Principal, r *domain.Release) ([]proto.Message, error) {
 		return domain.Promote(r, id, p, env, strategy, s.envs, s.gates, s.now())
 	})
 }
 
 // Cancel cancels.
-func (s *Service) Cancel(ctx context.Context, requestID, id, reason string) (*domain.Release, error) {
-	return s.command(ctx, requestID, id, 0, func(_ *auth.Principal, r *domain.Release) ([]proto.Message, error) {
+func (s *Service) Cancel(ctx context.Context, id, reason string) (*releasev1.Release, error) {
+	return s.command(ctx, id, 0, func(_ *auth.Principal, r *domain.Release) ([]proto.Message, error) {
 		return domain.Cancel(r, id, reason)
 	})
 }
 
 // AddPrerequisite adds a prerequisite.
-func (s *Service) AddPrerequisite(ctx context.Context, requestID, id string, pr *releasev1.Prerequisite) (*domain.Release, error) {
-	return s.command(ctx, requestID, id, 0, func(_ *auth.Principal, r *domain.Release) ([]proto.Message, error) {
+func (s *Service) AddPrerequisite(ctx context.Context, id string, pr *releasev1.Prerequisite) (*releasev1.Release, error) {
+	return s.command(ctx, id, 0, func(_ *auth.Principal, r *domain.Release) ([]proto.Message, error) {
 		return domain.AddPrerequisite(r, id, pr, s.envs)
 	})
 }
 
 // UpdatePrerequisite updates a prerequisite.
-func (s *Service) UpdatePrerequisite(ctx context.Context, requestID, id string, u *releasev1.PrerequisiteUpdated) (*domain.Release, error) {
-	return s.command(ctx, requestID, id, 0, func(_ *auth.Principal, r *domain.Release) ([]proto.Message, error) {
+func (s *Service) UpdatePrerequisite(ctx context.Context, id string, u *releasev1.PrerequisiteUpdated) (*releasev1.Release, error) {
+	return s.command(ctx, id, 0, func(_ *auth.Principal, r *domain.Release) ([]proto.Message, error) {
 		return domain.UpdatePrerequisite(r, id, u)
 	})
 }
 
 // SetRisk sets the risk assessment.
-func (s *Service) SetRisk(ctx context.Context, requestID, id string, risk *releasev1.RiskAssessment) (*domain.Release, error) {
-	return s.command(ctx, requestID, id, 0, func(_ *auth.Principal, r *domain.Release) ([]proto.Message, error) {
+func (s *Service) SetRisk(ctx context.Context, id string, risk *releasev1.RiskAssessment) (*releasev1.Release, error) {
+	return s.command(ctx, id, 0, func(_ *auth.Principal, r *domain.Release) ([]proto.Message, error) {
 		return domain.SetRisk(r, id, risk)
 	})
 }
 
-// Get returns a release, NotFound when it does not exist.
-func (s *Service) Get(ctx context.Context, id string) (*domain.Release, []*eventstore.RecordedEvent, error) {
-	r, events, err := s.LoadRelease(ctx, id)
+// Read calls fn with the release as the log has it now (NotFound when it
+// does not exist); fn must not keep r.
+func (s *Service) Read(ctx context.Context, id string, fn func(r *domain.Release, position uint64) error) error {
+	if err := checkID(id); err != nil {
+		return err
+	}
+	return s.releases.Read(ctx, id, func(r *domain.Release, _ eventstore.Version, pos uint64) error {
+		if !r.Exists() {
+			return &errs.NotFoundError{Kind: "release", ID: id}
+		}
+		return fn(r, pos)
+	})
+}
+
+// History is the release and every event of it, folded from the log.
+func (s *Service) History(ctx context.Context, id string) (*domain.Release, []*eventstore.RecordedEvent, error) {
+	if err := checkID(id); err != nil {
+		return nil, nil, err
+	}
+	r, events, err := s.releases.Replay(ctx, id)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -347,9 +296,16 @@ func (s *Service) Get(ctx context.Context, id string) (*domain.Release, []*event
 	return r, events, nil
 }
 
+// DeploymentEvents are the deployer events the release service reacts to.
+var DeploymentEvents = eventstore.EventFilters(
+	&deployv1.DeploymentStarted{}, &deployv1.DeploymentSucceeded{}, &deployv1.DeploymentFailed{}, &deployv1.RolledBack{},
+)
+
 // OnDeploymentEvent reacts to a deployer event: it moves the release's
 // environment status and records what the environment runs on the product.
-// Event ids derive from the causing event, so redelivery writes nothing twice.
+// Both appends carry the reaction's key (derived from the causing event), so
+// a redelivered event writes nothing twice, and a crash between them is
+// completed on redelivery.
 func (s *Service) OnDeploymentEvent(ctx context.Context, cause *eventstore.RecordedEvent) error {
 	m, err := cause.Decode()
 	if err != nil {
@@ -359,39 +315,29 @@ func (s *Service) OnDeploymentEvent(ctx context.Context, cause *eventstore.Recor
 	if id == "" || !eventstore.ValidID(id) {
 		return nil
 	}
-	key := RequestKey("event", cause.ID)
-	r, err := s.execute(ctx, id, key, 0, func(r *domain.Release) ([]proto.Message, error) {
-		rel, _ := domain.OnDeploymentEvent(r, m)
-		return rel, nil
-	})
-	if err != nil || !r.Exists() {
+	var product string
+	var productEvents []proto.Message
+	if _, err := s.releases.Execute(ctx, kernel.Command[*domain.Release]{
+		ID: id,
+		Decide: func(r *domain.Release) ([]proto.Message, error) {
+			rel, _ := domain.OnDeploymentEvent(r, m)
+			return rel, nil
+		},
+		// Recomputed on every delivery, so a crash before the product's append is made good.
+		Observe: func(r *domain.Release) {
+			if r.Exists() {
+				product, productEvents = r.Product(), domain.ProductEventsFor(r, m)
+			}
+		},
+	}); err != nil {
 		return err
 	}
-	// Recomputed rather than carried over, so a crash between the two appends
-	// is completed on redelivery; the product's applied keys stop a repeat.
-	productEvents, product := domain.ProductEventsFor(r, m), r.Product
 	if len(productEvents) == 0 {
 		return nil
 	}
-	for attempt := 0; ; attempt++ {
-		p, version, err := s.loadProduct(ctx, product)
-		if err != nil {
-			return err
-		}
-		if p.HasRequest(key) {
-			return nil
-		}
-		events := make([]eventstore.Event, len(productEvents))
-		for i, pe := range productEvents {
-			events[i] = eventstore.Event{ID: key + ".p" + strconv.Itoa(i), Message: pe}
-		}
-		_, err = s.store.Append(ctx, AggProduct, product, version, events...)
-		if errors.Is(err, errs.ErrConcurrency) && attempt+1 < maxAttempts {
-			if err := backoff(ctx, attempt); err != nil {
-				return err
-			}
-			continue
-		}
-		return err
-	}
+	_, err = s.products.Execute(ctx, kernel.Command[*domain.Product]{
+		ID:     product,
+		Decide: func(*domain.Product) ([]proto.Message, error) { return productEvents, nil },
+	})
+	return err
 }

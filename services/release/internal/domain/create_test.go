@@ -246,12 +246,13 @@ func TestApplyCreated(t *testing.T) {
 	_, rel, err := domain.Create(createCmd("2.2.0", minor), productFrom(t, reserved("2.1.4")), envs)
 	mustOK(t, err)
 	r := releaseFrom(t, byAt("alice", t0, proto.Message(rel)))
-	if !r.Exists() || r.Author != "alice" || !r.CreatedAt.Equal(t0) || r.ContentRevision != 1 || r.AggregateVersion != 1 {
+	v := view(r)
+	if !r.Exists() || v.GetAuthor() != "alice" || !v.GetCreatedAt().AsTime().Equal(t0) || v.GetContentRevision() != 1 || v.GetAggregateVersion() != 1 {
 		t.Errorf("release = exists %v, author %q, created %v, revision %d, version %d; want alice at t0, revision 1, version 1",
-			r.Exists(), r.Author, r.CreatedAt, r.ContentRevision, r.AggregateVersion)
+			r.Exists(), v.GetAuthor(), v.GetCreatedAt().AsTime(), v.GetContentRevision(), v.GetAggregateVersion())
 	}
 	for _, name := range []string{"development", "staging", "production"} {
-		if st := r.Envs[name]; st == nil || st.Status != planned {
+		if st := envOf(r, name); st == nil || st.GetStatus() != planned {
 			t.Errorf("%s state = %+v, want planned", name, st)
 		}
 	}

@@ -1,6 +1,7 @@
 package domain
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -12,6 +13,8 @@ import (
 	"github.com/penguinmails/floe/libs/auth"
 	"github.com/penguinmails/floe/libs/errs"
 	errorsv1 "github.com/penguinmails/floe/proto/gen/floe/errors/v1"
+	"github.com/penguinmails/floe/libs/enumtext"
+	deployv1 "github.com/penguinmails/floe/proto/gen/floe/deploy/v1"
 	releasev1 "github.com/penguinmails/floe/proto/gen/floe/release/v1"
 )
 
@@ -27,9 +30,21 @@ const (
 	MaxListItems   = 50
 )
 
-// Decision errors' reasons beyond the generic ones.
-var (
-	reasonPrecondition = errorsv1.ErrorReason_ERROR_REASON_FAILED_PRECONDITION
+// The catalogued reasons of the release's refusals (proto/floe/errors/v1).
+const (
+	reasonCancelled    = errorsv1.ErrorReason_ERROR_REASON_RELEASE_CANCELLED
+	reasonNotEditable  = errorsv1.ErrorReason_ERROR_REASON_RELEASE_NOT_EDITABLE
+	reasonNotATarget   = errorsv1.ErrorReason_ERROR_REASON_NOT_A_TARGET
+	reasonByAuthor     = errorsv1.ErrorReason_ERROR_REASON_APPROVAL_BY_AUTHOR
+	reasonByPromoter   = errorsv1.ErrorReason_ERROR_REASON_APPROVAL_BY_PROMOTER
+	reasonApproved     = errorsv1.ErrorReason_ERROR_REASON_ALREADY_APPROVED
+	reasonDeployed     = errorsv1.ErrorReason_ERROR_REASON_ALREADY_DEPLOYED
+	reasonBusy         = errorsv1.ErrorReason_ERROR_REASON_ENVIRONMENT_BUSY
+	reasonOrder        = errorsv1.ErrorReason_ERROR_REASON_PROMOTION_ORDER
+	reasonApprovals    = errorsv1.ErrorReason_ERROR_REASON_APPROVALS_MISSING
+	reasonRejected     = errorsv1.ErrorReason_ERROR_REASON_RELEASE_REJECTED
+	reasonPrerequisite = errorsv1.ErrorReason_ERROR_REASON_PREREQUISITE_NOT_MET
+	reasonGate         = errorsv1.ErrorReason_ERROR_REASON_GATE_NOT_PASSED
 )
 
 // CreateCommand plans a release.
@@ -78,12 +93,18 @@ func Create(cmd CreateCommand, product *Product, envs *Environments) (productEve
 	if len(cmd.Approvers) > MaxListItems {
 		v.Add("approvers", "at most %d", MaxListItems)
 	}
+	var versionReason errs.Reason
 	if verErr == nil && typeOK {
-		if problem := checkVersion(ver, cmd.Type, product); problem != "" {
+		if problem, reason := checkVersion(ver, cmd.Type, product); problem != "" {
 			v.Add("version", "%s", problem)
+			versionReason = reason
 		}
 	}
 	if err := v.Err(); err != nil {
+		var ia *errs.InvalidArgumentError
+		if versionReason != 0 && errors.As(err, &ia) {
+			ia.Reason = versionReason // the version rule broken, for clients to switch on
+		}
 		return nil, nil, err
 	}
 	return &releasev1.VersionReserved{Version: cmd.Version, ReleaseId: cmd.ReleaseID, Type: cmd.Type, RequestKey: cmd.RequestKey},
@@ -192,11 +213,11 @@ func notFound(r *Release, id string) error {
 
 // editable refuses edits once a promotion was requested or the release was cancelled.
 func (r *Release) editable(what string) error {
-	if r.Cancelled {
-		return errs.Precondition(reasonPrecondition, fmt.Sprintf("release %s is cancelled: it cannot %s", r.Version, what))
+	if r.cancelled {
+		return errs.Refuse(reasonCancelled, "release %s is cancelled: it cannot %s", r.version, what)
 	}
 	if r.promoted() {
-		return errs.Precondition(reasonPrecondition, fmt.Sprintf("release %s has been promoted (status %s): only a planned release can %s", r.Version, statusName(r.Status()), what))
+		return errs.Refuse(reasonNotEditable, "release %s has been promoted (status %s): only a planned release can %s", r.version, statusName(r.Status()), what)
 	}
 	return nil
 }
@@ -204,8 +225,8 @@ func (r *Release) editable(what string) error {
 // approvedEnvs lists environments with approvals at the current revision.
 func (r *Release) approvedEnvs() []string {
 	var out []string
-	for _, name := range r.Targets {
-		if st, ok := r.Envs[name]; ok && (len(st.Approvals) > 0 || len(st.Rejections) > 0) {
+	for _, name := range r.targets {
+		if st, ok := r.envs[name]; ok && (len(st.Approvals) > 0 || len(st.Rejections) > 0) {
 			out = append(out, name)
 		}
 	}
@@ -236,14 +257,14 @@ func Update(r *Release, id string, cmd UpdateCommand, envs *Environments) ([]pro
 	checkText(&v, "testing_plan", cmd.TestingPlan, MaxPlan, false)
 	targets := cmd.Targets
 	if len(targets) == 0 {
-		targets = r.Targets
+		targets = r.targets
 	}
-	targets = checkTargets(&v, "target_environments", targets, envs, r.Type == releasev1.ReleaseType_RELEASE_TYPE_HOTFIX)
+	targets = checkTargets(&v, "target_environments", targets, envs, r.typ == releasev1.ReleaseType_RELEASE_TYPE_HOTFIX)
 	checkSchedule(&v, cmd.Schedule)
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	content := strings.TrimSpace(cmd.Title) != r.Title || cmd.Description != r.Description
+	content := strings.TrimSpace(cmd.Title) != r.title || cmd.Description != r.description
 	out := []proto.Message{&releasev1.ReleaseUpdated{
 		Title: strings.TrimSpace(cmd.Title), Description: cmd.Description, TargetEnvironments: targets,
 		Schedule: cmd.Schedule, Approvers: cmd.Approvers, RollbackPlan: cmd.RollbackPlan, TestingPlan: cmd.TestingPlan,
@@ -260,7 +281,7 @@ func (r *Release) voidApprovals(reason string) []proto.Message {
 	if len(envs) == 0 {
 		return nil
 	}
-	return []proto.Message{&releasev1.ApprovalsVoided{Environments: envs, ContentRevision: r.ContentRevision, Reason: reason}}
+	return []proto.Message{&releasev1.ApprovalsVoided{Environments: envs, ContentRevision: r.contentRevision, Reason: reason}}
 }
 
 // AddChange decides adding a change; it voids approvals.
@@ -272,10 +293,10 @@ func AddChange(r *Release, id string, c *releasev1.Change) ([]proto.Message, err
 		return nil, err
 	}
 	var v errs.Violations
-	if len(r.Changes) >= MaxChanges {
+	if len(r.changes) >= MaxChanges {
 		v.Add("change", "the release already has %d changes, the limit", MaxChanges)
 	}
-	change := checkChange(&v, "change", c, fmt.Sprintf("c%d", len(r.Changes)+1))
+	change := checkChange(&v, "change", c, fmt.Sprintf("c%d", len(r.changes)+1))
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
@@ -301,29 +322,33 @@ func Approve(r *Release, id string, p *auth.Principal, envName, comment string, 
 	if err != nil {
 		return nil, err
 	}
-	var reasons []string
-	if r.Cancelled {
-		reasons = append(reasons, "the release is cancelled")
+	var refuse errs.Refusals
+	if r.cancelled {
+		refuse.Add(reasonCancelled, "the release is cancelled")
 	}
 	st := r.env(envName)
 	// Approvals may be added before a promotion and after a failed or rolled-back
 	// one (for the next attempt), not while deploying or once deployed.
 	if st.Status == releasev1.ReleaseStatus_RELEASE_STATUS_DEPLOYING || st.Status == releasev1.ReleaseStatus_RELEASE_STATUS_DEPLOYED {
-		reasons = append(reasons, fmt.Sprintf("the release is already %s in %s", statusName(st.Status), envName))
+		kind := reasonBusy
+		if st.Status == releasev1.ReleaseStatus_RELEASE_STATUS_DEPLOYED {
+			kind = reasonDeployed
+		}
+		refuse.Add(kind, "the release is already %s in %s", statusName(st.Status), envName)
 	}
-	if p.ID == r.Author {
-		reasons = append(reasons, fmt.Sprintf("separation of duties: %s created the release and may not approve it", p.ID))
+	if p.ID == r.author {
+		refuse.Add(reasonByAuthor, "separation of duties: %s created the release and may not approve it", p.ID)
 	}
 	if st.PromotedBy == p.ID {
-		reasons = append(reasons, fmt.Sprintf("separation of duties: %s requested the promotion to %s and may not approve it", p.ID, envName))
+		refuse.Add(reasonByPromoter, "separation of duties: %s requested the promotion to %s and may not approve it", p.ID, envName)
 	}
 	if slices.ContainsFunc(st.Approvals, func(a *releasev1.Approval) bool { return a.GetApprover() == p.ID }) {
-		reasons = append(reasons, fmt.Sprintf("%s has already approved %s for %s", p.ID, r.Version, envName))
+		refuse.Add(reasonApproved, "%s has already approved %s for %s", p.ID, r.version, envName)
 	}
-	if len(reasons) > 0 {
-		return nil, errs.Precondition(reasonPrecondition, reasons...)
+	if err := refuse.Err(); err != nil {
+		return nil, err
 	}
-	out := []proto.Message{&releasev1.ApprovalGranted{Environment: envName, Approver: p.ID, Comment: comment, ContentRevision: r.ContentRevision, Roles: roles}}
+	out := []proto.Message{&releasev1.ApprovalGranted{Environment: envName, Approver: p.ID, Comment: comment, ContentRevision: r.contentRevision, Roles: roles}}
 	need := r.RequiredApprovals(env)
 	have := uint32(len(r.countedApprovers(envName, ""))) + 1
 	if need > 0 && have >= need && st.Status == releasev1.ReleaseStatus_RELEASE_STATUS_PLANNED {
@@ -368,10 +393,10 @@ func Reject(r *Release, id string, p *auth.Principal, envName, reason string, en
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	if r.Cancelled {
-		return nil, errs.Precondition(reasonPrecondition, "the release is cancelled")
+	if r.cancelled {
+		return nil, errs.Refuse(reasonCancelled, "the release is cancelled")
 	}
-	return []proto.Message{&releasev1.ReleaseRejected{Environment: envName, RejectedBy: p.ID, Reason: strings.TrimSpace(reason), ContentRevision: r.ContentRevision}}, nil
+	return []proto.Message{&releasev1.ReleaseRejected{Environment: envName, RejectedBy: p.ID, Reason: strings.TrimSpace(reason), ContentRevision: r.contentRevision}}, nil
 }
 
 func targetEnv(r *Release, name string, envs *Environments) (Environment, error) {
@@ -379,8 +404,8 @@ func targetEnv(r *Release, name string, envs *Environments) (Environment, error)
 	if !ok {
 		return Environment{}, errs.Invalid("environment", "unknown environment %q (known: %s)", name, strings.Join(envs.Names(), ", "))
 	}
-	if !slices.Contains(r.Targets, name) {
-		return Environment{}, errs.Precondition(reasonPrecondition, fmt.Sprintf("%s is not a target of release %s (targets: %s)", name, r.Version, strings.Join(r.Targets, ", ")))
+	if !slices.Contains(r.targets, name) {
+		return Environment{}, errs.Refuse(reasonNotATarget, "%s is not a target of release %s (targets: %s)", name, r.version, strings.Join(r.targets, ", "))
 	}
 	return env, nil
 }
@@ -389,8 +414,9 @@ func targetEnv(r *Release, name string, envs *Environments) (Environment, error)
 // environment (none when they allow it). The gate service provides it later.
 type GateChecker func(releaseID, env string) []string
 
-// Promote decides a promotion request by p. A refusal lists every reason.
-func Promote(r *Release, id string, p *auth.Principal, envName, strategy string, envs *Environments, gates GateChecker, now time.Time) ([]proto.Message, error) {
+// Promote decides a promotion request by p with a strategy (unspecified: the
+// environment's default, else rolling-update). A refusal lists every reason.
+func Promote(r *Release, id string, p *auth.Principal, envName string, strategy deployv1.DeploymentStrategy, envs *Environments, gates GateChecker, now time.Time) ([]proto.Message, error) {
 	if err := notFound(r, id); err != nil {
 		return nil, err
 	}
@@ -398,60 +424,57 @@ func Promote(r *Release, id string, p *auth.Principal, envName, strategy string,
 	if err != nil {
 		return nil, err
 	}
-	if strategy == "" {
-		strategy = env.Strategy
+	if strategy == deployv1.DeploymentStrategy_DEPLOYMENT_STRATEGY_UNSPECIFIED {
+		strategy = env.DefaultStrategy()
 	}
-	if strategy == "" {
-		strategy = "rolling-update"
+	if !enumtext.Defined(strategy) {
+		return nil, errs.Invalid("strategy_type", "%d is not one of %s", strategy, strings.Join(enumtext.Names[deployv1.DeploymentStrategy](), ", "))
 	}
-	if !slices.Contains(Strategies, strategy) {
-		return nil, errs.Invalid("strategy", "%q is not one of %s", strategy, strings.Join(Strategies, ", "))
-	}
-	var reasons []string
-	if r.Cancelled {
-		reasons = append(reasons, "the release is cancelled")
+	var refuse errs.Refusals
+	if r.cancelled {
+		refuse.Add(reasonCancelled, "the release is cancelled")
 	}
 	st := r.env(envName)
 	switch st.Status {
 	case releasev1.ReleaseStatus_RELEASE_STATUS_DEPLOYING:
-		reasons = append(reasons, fmt.Sprintf("a deployment to %s is already in progress", envName))
+		refuse.Add(reasonBusy, "a deployment to %s is already in progress", envName)
 	case releasev1.ReleaseStatus_RELEASE_STATUS_DEPLOYED:
-		reasons = append(reasons, fmt.Sprintf("%s is already deployed to %s", r.Version, envName))
+		refuse.Add(reasonDeployed, "%s is already deployed to %s", r.version, envName)
 	}
-	hotfix := r.Type == releasev1.ReleaseType_RELEASE_TYPE_HOTFIX
+	hotfix := r.typ == releasev1.ReleaseType_RELEASE_TYPE_HOTFIX
 	var skipped []string
 	for _, before := range env.After {
 		if hotfix && slices.Contains(env.HotfixMaySkip, before) {
-			if bs, ok := r.Envs[before]; !ok || bs.Status != releasev1.ReleaseStatus_RELEASE_STATUS_DEPLOYED {
+			if bs, ok := r.envs[before]; !ok || bs.Status != releasev1.ReleaseStatus_RELEASE_STATUS_DEPLOYED {
 				skipped = append(skipped, before)
 			}
 			continue
 		}
-		if bs, ok := r.Envs[before]; !ok || bs.Status != releasev1.ReleaseStatus_RELEASE_STATUS_DEPLOYED {
+		if bs, ok := r.envs[before]; !ok || bs.Status != releasev1.ReleaseStatus_RELEASE_STATUS_DEPLOYED {
 			have := "not promoted"
 			if ok {
 				have = statusName(bs.Status)
 			}
-			reasons = append(reasons, fmt.Sprintf("promotion order: %s must be deployed to %s first (it is %s there)", r.Version, before, have))
+			refuse.Add(reasonOrder, "promotion order: %s must be deployed to %s first (it is %s there)", r.version, before, have)
 		}
 	}
 	need := r.RequiredApprovals(env)
 	counted := r.countedApprovers(envName, p.ID)
 	if uint32(len(counted)) < need {
 		msg := fmt.Sprintf("approvals: %s needs %d approval(s) from distinct people other than the author and the requester, has %d", envName, need, len(counted))
-		if RiskExtraApprovals(r.Risk) > 0 {
-			msg += fmt.Sprintf(" (%d added by the risk assessment)", RiskExtraApprovals(r.Risk))
+		if RiskExtraApprovals(r.risk) > 0 {
+			msg += fmt.Sprintf(" (%d added by the risk assessment)", RiskExtraApprovals(r.risk))
 		}
 		if slices.ContainsFunc(st.Approvals, func(a *releasev1.Approval) bool { return a.GetApprover() == p.ID }) {
 			msg += fmt.Sprintf("; %s's own approval does not count for a promotion %s requests", p.ID, p.ID)
 		}
-		reasons = append(reasons, msg)
+		refuse.Add(reasonApprovals, "%s", msg)
 	}
 	// Rejections are voided with approvals when the content changes, so any left stand.
 	for _, rej := range st.Rejections {
-		reasons = append(reasons, fmt.Sprintf("rejected for %s by %s: %s", envName, rej.GetRejectedBy(), rej.GetReason()))
+		refuse.Add(reasonRejected, "rejected for %s by %s: %s", envName, rej.GetRejectedBy(), rej.GetReason())
 	}
-	for _, pr := range r.Prereqs {
+	for _, pr := range r.prereqs {
 		if pr.GetEnvironment() != "" && pr.GetEnvironment() != envName {
 			continue
 		}
@@ -461,19 +484,22 @@ func Promote(r *Release, id string, p *auth.Principal, envName, strategy string,
 			if Overdue(pr, now) {
 				msg += ", overdue since " + pr.GetDeadline().AsTime().UTC().Format(time.RFC3339)
 			}
-			reasons = append(reasons, msg)
+			refuse.Add(reasonPrerequisite, "%s", msg)
 		case releasev1.PrerequisiteStatus_PREREQUISITE_STATUS_FAILED:
-			reasons = append(reasons, fmt.Sprintf("prerequisite %s (%s) failed", pr.GetId(), pr.GetDescription()))
+			refuse.Add(reasonPrerequisite, "prerequisite %s (%s) failed", pr.GetId(), pr.GetDescription())
 		}
 	}
 	if gates != nil {
-		reasons = append(reasons, gates(r.ID, envName)...)
+		for _, g := range gates(r.id, envName) {
+			refuse.Add(reasonGate, "%s", g)
+		}
 	}
-	if len(reasons) > 0 {
-		return nil, errs.Precondition(reasonPrecondition, reasons...)
+	if err := refuse.Err(); err != nil {
+		return nil, err
 	}
 	return []proto.Message{&releasev1.PromotionRequested{
-		ReleaseId: r.ID, Product: r.Product, Version: r.Version, Environment: envName, Strategy: strategy,
+		ReleaseId: r.id, Product: r.product, Version: r.version, Environment: envName,
+		StrategyType: strategy, Strategy: enumtext.Name(strategy),
 		RequestedBy: p.ID, ApprovedBy: counted, Attempt: st.Attempts + 1, SkippedEnvironments: skipped,
 	}}, nil
 }
@@ -500,17 +526,17 @@ func Cancel(r *Release, id, reason string) ([]proto.Message, error) {
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	var reasons []string
-	if r.Cancelled {
-		reasons = append(reasons, "the release is already cancelled")
+	var refuse errs.Refusals
+	if r.cancelled {
+		refuse.Add(reasonCancelled, "the release is already cancelled")
 	}
-	for _, name := range r.Targets {
-		if st := r.Envs[name]; st != nil && st.Status == releasev1.ReleaseStatus_RELEASE_STATUS_DEPLOYING {
-			reasons = append(reasons, fmt.Sprintf("a deployment to %s is in progress: abort or roll it back first", name))
+	for _, name := range r.targets {
+		if st := r.envs[name]; st != nil && st.Status == releasev1.ReleaseStatus_RELEASE_STATUS_DEPLOYING {
+			refuse.Add(reasonBusy, "a deployment to %s is in progress: abort or roll it back first", name)
 		}
 	}
-	if len(reasons) > 0 {
-		return nil, errs.Precondition(reasonPrecondition, reasons...)
+	if err := refuse.Err(); err != nil {
+		return nil, err
 	}
 	return []proto.Message{&releasev1.ReleaseCancelled{Reason: strings.TrimSpace(reason)}}, nil
 }
@@ -526,20 +552,20 @@ func AddPrerequisite(r *Release, id string, p *releasev1.Prerequisite, envs *Env
 	}
 	checkText(&v, "description", p.GetDescription(), MaxSummary, true)
 	checkText(&v, "owner", p.GetOwner(), MaxTitle, false)
-	if p.GetEnvironment() != "" && !slices.Contains(r.Targets, p.GetEnvironment()) {
+	if p.GetEnvironment() != "" && !slices.Contains(r.targets, p.GetEnvironment()) {
 		v.Add("environment", "%q is not a target of the release", p.GetEnvironment())
 	}
-	if len(r.Prereqs) >= MaxListItems {
+	if len(r.prereqs) >= MaxListItems {
 		v.Add("prerequisites", "the release already has %d prerequisites, the limit", MaxListItems)
 	}
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	if r.Cancelled {
-		return nil, errs.Precondition(reasonPrecondition, "the release is cancelled")
+	if r.cancelled {
+		return nil, errs.Refuse(reasonCancelled, "the release is cancelled")
 	}
 	return []proto.Message{&releasev1.PrerequisiteAdded{Prerequisite: &releasev1.Prerequisite{
-		Id: fmt.Sprintf("p%d", len(r.Prereqs)+1), Type: p.GetType(), Description: strings.TrimSpace(p.GetDescription()),
+		Id: fmt.Sprintf("p%d", len(r.prereqs)+1), Type: p.GetType(), Description: strings.TrimSpace(p.GetDescription()),
 		Status: releasev1.PrerequisiteStatus_PREREQUISITE_STATUS_PENDING, Owner: p.GetOwner(), Deadline: p.GetDeadline(), Environment: p.GetEnvironment(),
 	}}}, nil
 }
@@ -549,7 +575,7 @@ func UpdatePrerequisite(r *Release, id string, u *releasev1.PrerequisiteUpdated)
 	if err := notFound(r, id); err != nil {
 		return nil, err
 	}
-	if !slices.ContainsFunc(r.Prereqs, func(p *releasev1.Prerequisite) bool { return p.GetId() == u.GetPrerequisiteId() }) {
+	if !slices.ContainsFunc(r.prereqs, func(p *releasev1.Prerequisite) bool { return p.GetId() == u.GetPrerequisiteId() }) {
 		return nil, &errs.NotFoundError{Kind: "prerequisite", ID: u.GetPrerequisiteId()}
 	}
 	var v errs.Violations
@@ -593,8 +619,8 @@ func SetRisk(r *Release, id string, risk *releasev1.RiskAssessment) ([]proto.Mes
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	if r.Cancelled {
-		return nil, errs.Precondition(reasonPrecondition, "the release is cancelled")
+	if r.cancelled {
+		return nil, errs.Refuse(reasonCancelled, "the release is cancelled")
 	}
 	out := proto.Clone(risk).(*releasev1.RiskAssessment)
 	out.ExtraApprovals = RiskExtraApprovals(out)

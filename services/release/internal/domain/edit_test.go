@@ -226,29 +226,29 @@ func TestContentRevision(t *testing.T) {
 	t.Parallel()
 	r := releaseFrom(t, planned220(), approval("staging", "rita", 1),
 		by("rita", &releasev1.ReleaseApproved{Environment: "staging", Approvals: 1, Required: 1}))
-	if r.Envs["staging"].Status != approved {
-		t.Fatalf("staging = %v, want approved", r.Envs["staging"].Status)
+	if envOf(r, "staging").GetStatus() != approved {
+		t.Fatalf("staging = %v, want approved", envOf(r, "staging").GetStatus())
 	}
 	got, err := domain.AddChange(r, relID, &releasev1.Change{Kind: releasev1.ChangeKind_CHANGE_KIND_FEATURE, Summary: "More"})
 	mustOK(t, err)
 	apply(t, r, t0.Add(time.Hour), "alice", got...)
-	if r.ContentRevision != 2 {
-		t.Errorf("ContentRevision = %d, want 2", r.ContentRevision)
+	if view(r).GetContentRevision() != 2 {
+		t.Errorf("ContentRevision = %d, want 2", view(r).GetContentRevision())
 	}
-	if st := r.Envs["staging"]; st.Status != planned || len(st.Approvals) != 0 {
-		t.Errorf("staging after the void = %v with %d approvals, want planned with none", st.Status, len(st.Approvals))
+	if st := envOf(r, "staging"); st.GetStatus() != planned || len(st.GetApprovals()) != 0 {
+		t.Errorf("staging after the void = %v with %d approvals, want planned with none", st.GetStatus(), len(st.GetApprovals()))
 	}
-	up, err := domain.Update(r, relID, domain.UpdateCommand{Title: "Other", Description: r.Description}, envs)
+	up, err := domain.Update(r, relID, domain.UpdateCommand{Title: "Other", Description: view(r).GetDescription()}, envs)
 	mustOK(t, err)
 	apply(t, r, t0.Add(2*time.Hour), "alice", up...)
-	if r.ContentRevision != 3 || r.Title != "Other" {
-		t.Errorf("after an edit: revision %d, title %q; want 3, Other", r.ContentRevision, r.Title)
+	if v := view(r); v.GetContentRevision() != 3 || v.GetTitle() != "Other" {
+		t.Errorf("after an edit: revision %d, title %q; want 3, Other", v.GetContentRevision(), v.GetTitle())
 	}
-	up, err = domain.Update(r, relID, domain.UpdateCommand{Title: "Other", Description: r.Description, TestingPlan: "soak"}, envs)
+	up, err = domain.Update(r, relID, domain.UpdateCommand{Title: "Other", Description: view(r).GetDescription(), TestingPlan: "soak"}, envs)
 	mustOK(t, err)
 	apply(t, r, t0.Add(3*time.Hour), "alice", up...)
-	if r.ContentRevision != 3 || r.TestingPlan != "soak" {
-		t.Errorf("after a plan-only edit: revision %d, testing plan %q; want 3, soak", r.ContentRevision, r.TestingPlan)
+	if v := view(r); v.GetContentRevision() != 3 || v.GetTestingPlan() != "soak" {
+		t.Errorf("after a plan-only edit: revision %d, testing plan %q; want 3, soak", v.GetContentRevision(), v.GetTestingPlan())
 	}
 }
 
@@ -291,8 +291,8 @@ func TestCancel(t *testing.T) {
 			mustOK(t, err)
 			diffEvents(t, tt.want, got)
 			apply(t, r, now, "alice", got...)
-			if r.Status() != cancelled || r.CancelReason != tt.want[0].(*releasev1.ReleaseCancelled).GetReason() {
-				t.Errorf("after cancel: status %v, reason %q", r.Status(), r.CancelReason)
+			if r.Status() != cancelled || r.CancelReason() != tt.want[0].(*releasev1.ReleaseCancelled).GetReason() {
+				t.Errorf("after cancel: status %v, reason %q", r.Status(), r.CancelReason())
 			}
 		})
 	}

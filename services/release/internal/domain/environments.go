@@ -8,6 +8,8 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/penguinmails/floe/libs/auth"
+	"github.com/penguinmails/floe/libs/enumtext"
+	deployv1 "github.com/penguinmails/floe/proto/gen/floe/deploy/v1"
 )
 
 // Environment is one environment's definition and promotion policy.
@@ -26,17 +28,22 @@ type Environment struct {
 	ApproverRoles []string `yaml:"approver_roles"`
 	// HotfixMaySkip lists environments of After that a hotfix need not pass through.
 	HotfixMaySkip []string `yaml:"hotfix_may_skip"`
-	// Strategy is the default deployment strategy.
+	// Strategy is the default deployment strategy, as text (e.g. "canary").
 	Strategy string `yaml:"strategy"`
+}
+
+// DefaultStrategy is the environment's strategy (rolling-update when it names none).
+func (e Environment) DefaultStrategy() deployv1.DeploymentStrategy {
+	if s, ok := enumtext.Parse[deployv1.DeploymentStrategy](e.Strategy); ok {
+		return s
+	}
+	return deployv1.DeploymentStrategy_DEPLOYMENT_STRATEGY_ROLLING_UPDATE
 }
 
 // Environments is the validated set, in file order (the promotion order).
 type Environments struct {
 	list []Environment
 }
-
-// Strategies are the deployment strategies a promotion may name.
-var Strategies = []string{"rolling-update", "blue-green", "canary", "feature-flag", "big-bang"}
 
 // DefaultTargets are a release's target environments when none are given.
 var DefaultTargets = []string{"development", "staging", "production"}
@@ -164,8 +171,8 @@ func ParseEnvironments(data []byte) (*Environments, error) {
 				problems = append(problems, fmt.Sprintf("%s: approver role %q is not one of %v", where, r, auth.Roles))
 			}
 		}
-		if e.Strategy != "" && !slices.Contains(Strategies, e.Strategy) {
-			problems = append(problems, fmt.Sprintf("%s: strategy %q is not one of %v", where, e.Strategy, Strategies))
+		if _, ok := enumtext.Parse[deployv1.DeploymentStrategy](e.Strategy); e.Strategy != "" && !ok {
+			problems = append(problems, fmt.Sprintf("%s: strategy %q is not one of %v", where, e.Strategy, enumtext.Names[deployv1.DeploymentStrategy]()))
 		}
 		seen[e.Name] = true
 	}

@@ -7,6 +7,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"google.golang.org/protobuf/testing/protocmp"
 
+	deployv1 "github.com/penguinmails/floe/proto/gen/floe/deploy/v1"
 	releasev1 "github.com/penguinmails/floe/proto/gen/floe/release/v1"
 	"github.com/penguinmails/floe/services/release/internal/domain"
 )
@@ -26,7 +27,7 @@ func TestDefaultEnvironments(t *testing.T) {
 		Infrastructure: []string{"VPS: 8-16 vCPUs, 32-64GB RAM (auto-scaling)", "Database: NileDB production cluster", "Storage: geo-redundant cloud storage", "Networking: global CDN with WAF"},
 		DataSource:     "Live user data", DataRetention: "Per data classification policy", Backup: "Continuous replication",
 		Access:            []string{"users: application access", "support: limited debugging access", "operations: administrative access", "security: 24/7 monitoring"},
-		RequiredApprovals: 2, ApproverRoles: []string{"release-manager", "operations", "product", "security"}, HotfixMaySkip: []string{"staging"}, Strategy: "canary",
+		RequiredApprovals: 2, ApproverRoles: []string{"release-manager", "operations", "product", "security"}, HotfixMaySkip: []string{"staging"}, Strategy: "canary", StrategyType: deployv1.DeploymentStrategy_DEPLOYMENT_STRATEGY_CANARY,
 	}
 	if diff := cmp.Diff(want, domain.EnvironmentProto(prod), protocmp.Transform()); diff != "" {
 		t.Errorf("production mismatch (-want +got):\n%s", diff)

@@ -36,7 +36,7 @@ func FuzzCreateVersionRules(f *testing.F) {
 	f.Fuzz(func(t *testing.T, earlier, version string, typ int32) {
 		p := domain.NewProduct("p")
 		if earlier != "" {
-			domain.ApplyProduct(p, &releasev1.VersionReserved{Version: earlier}, "")
+			domain.ApplyProduct(p, &releasev1.VersionReserved{Version: earlier})
 		}
 		rt := releasev1.ReleaseType(typ)
 		_, created, err := domain.Create(domain.CreateCommand{ReleaseID: "r1", Product: "p", Version: version, Type: rt, Title: "t"}, p, domain.DefaultEnvironments())

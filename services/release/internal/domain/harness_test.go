@@ -17,7 +17,9 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/penguinmails/floe/libs/auth"
+	"github.com/penguinmails/floe/libs/enumtext"
 	"github.com/penguinmails/floe/libs/errs"
+	deployv1 "github.com/penguinmails/floe/proto/gen/floe/deploy/v1"
 	errorsv1 "github.com/penguinmails/floe/proto/gen/floe/errors/v1"
 	releasev1 "github.com/penguinmails/floe/proto/gen/floe/release/v1"
 	"github.com/penguinmails/floe/services/release/internal/domain"
@@ -42,6 +44,21 @@ const (
 	patch  = releasev1.ReleaseType_RELEASE_TYPE_PATCH
 	hotfix = releasev1.ReleaseType_RELEASE_TYPE_HOTFIX
 )
+
+// Strategies, short.
+const (
+	anyStrategy = deployv1.DeploymentStrategy_DEPLOYMENT_STRATEGY_UNSPECIFIED
+	rolling     = deployv1.DeploymentStrategy_DEPLOYMENT_STRATEGY_ROLLING_UPDATE
+	blueGreen   = deployv1.DeploymentStrategy_DEPLOYMENT_STRATEGY_BLUE_GREEN
+	canary      = deployv1.DeploymentStrategy_DEPLOYMENT_STRATEGY_CANARY
+	bigBang     = deployv1.DeploymentStrategy_DEPLOYMENT_STRATEGY_BIG_BANG
+)
+
+// strategyOf parses a strategy's text ("" is unspecified).
+func strategyOf(s string) deployv1.DeploymentStrategy {
+	v, _ := enumtext.Parse[deployv1.DeploymentStrategy](s)
+	return v
+}
 
 // Statuses, short.
 const (
@@ -80,7 +97,6 @@ type ev struct {
 	msg   proto.Message
 	actor string
 	at    time.Time // zero: t0 + its position in minutes
-	id    string
 }
 
 // by is an event written by actor at its default time.
@@ -105,7 +121,7 @@ func releaseFrom(t *testing.T, given ...[]ev) *domain.Release {
 			if at.IsZero() {
 				at = t0.Add(time.Duration(i) * time.Minute)
 			}
-			domain.Apply(r, e.msg, domain.Meta{ID: e.id, Actor: e.actor, Time: at})
+			domain.Apply(r, e.msg, domain.Meta{Actor: e.actor, Time: at})
 			i++
 		}
 	}
@@ -120,12 +136,25 @@ func apply(t *testing.T, r *domain.Release, at time.Time, actor string, msgs ...
 	}
 }
 
+// view is the release as the API renders it now: the observable state.
+func view(r *domain.Release) *releasev1.Release { return domain.ToProto(r, envs, now) }
+
+// envOf is one environment's state as the API renders it (nil when the release has none).
+func envOf(r *domain.Release, name string) *releasev1.EnvironmentState {
+	for _, e := range view(r).GetEnvironments() {
+		if e.GetEnvironment() == name {
+			return e
+		}
+	}
+	return nil
+}
+
 // productFrom folds product events into a new product.
 func productFrom(t *testing.T, given ...proto.Message) *domain.Product {
 	t.Helper()
 	p := domain.NewProduct(product)
 	for _, m := range given {
-		domain.ApplyProduct(p, m, "")
+		domain.ApplyProduct(p, m)
 	}
 	return p
 }
@@ -225,6 +254,22 @@ func violations(t *testing.T, err error) []errs.FieldViolation {
 	return ia.Violations
 }
 
+// wantInvalidReason asserts err is an InvalidArgument with the catalogued reason.
+func wantInvalidReason(t *testing.T, err error, want errs.Reason) {
+	t.Helper()
+	var ia *errs.InvalidArgumentError
+	if !errors.As(err, &ia) || ia.Reason != want {
+		t.Errorf("error %v: reason %v, want %v", err, reasonOf(ia), want)
+	}
+}
+
+func reasonOf(ia *errs.InvalidArgumentError) errs.Reason {
+	if ia == nil {
+		return 0
+	}
+	return ia.Reason
+}
+
 // violationFields lists the violated fields in order.
 func violationFields(t *testing.T, err error) []string {
 	t.Helper()
@@ -254,10 +299,27 @@ func reasons(t *testing.T, err error) []string {
 	if !errors.As(err, &pe) {
 		t.Fatalf("error = %T %v, want *errs.PreconditionError", err, err)
 	}
-	if pe.Reason != errorsv1.ErrorReason_ERROR_REASON_FAILED_PRECONDITION {
-		t.Errorf("reason code = %v, want FAILED_PRECONDITION", pe.Reason)
+	if len(pe.Kinds) != len(pe.Reasons) || pe.Reason != pe.Kinds[0] {
+		t.Errorf("refusal %v: every reason needs its catalogued kind (kinds %v, primary %v)", err, pe.Kinds, pe.Reason)
+	}
+	for _, k := range pe.Kinds {
+		if k == errorsv1.ErrorReason_ERROR_REASON_FAILED_PRECONDITION || k == 0 {
+			t.Errorf("refusal %v has the generic kind %v: use a specific reason", err, k)
+		}
 	}
 	return pe.Reasons
+}
+
+// wantKinds asserts err's refusals have exactly these catalogued reasons, in order.
+func wantKinds(t *testing.T, err error, want ...errs.Reason) {
+	t.Helper()
+	var pe *errs.PreconditionError
+	if !errors.As(err, &pe) {
+		t.Fatalf("error = %T %v, want *errs.PreconditionError", err, err)
+	}
+	if diff := cmp.Diff(want, pe.Kinds); diff != "" {
+		t.Errorf("refusal kinds of %v (-want +got):\n%s", err, diff)
+	}
 }
 
 // wantReason asserts one of err's reasons contains every fact.

@@ -52,17 +52,17 @@ var noteOrder = []struct {
 // the same release always gives the same notes: the date is when the release
 // reached production, else the start of its planned window, else its creation.
 func ReleaseNotes(r *Release) Notes {
-	date := r.CreatedAt
-	if s := r.Schedule.GetWindowStart(); s != nil {
+	date := r.createdAt
+	if s := r.schedule.GetWindowStart(); s != nil {
 		date = s.AsTime()
 	}
-	if st, ok := r.Envs["production"]; ok && st.Status == releasev1.ReleaseStatus_RELEASE_STATUS_DEPLOYED {
+	if st, ok := r.envs["production"]; ok && st.Status == releasev1.ReleaseStatus_RELEASE_STATUS_DEPLOYED {
 		date = st.UpdatedAt
 	}
-	n := Notes{Product: r.Product, Version: r.Version, Date: date.UTC().Format("January 2, 2006"), Title: r.Title, Description: r.Description}
+	n := Notes{Product: r.product, Version: r.version, Date: date.UTC().Format("January 2, 2006"), Title: r.title, Description: r.description}
 	for _, sec := range noteOrder {
 		var items []NoteItem
-		for _, c := range r.Changes {
+		for _, c := range r.changes {
 			if c.GetKind() == sec.kind {
 				items = append(items, NoteItem{Summary: c.GetSummary(), Link: c.GetLink(), Author: c.GetAuthor()})
 			}

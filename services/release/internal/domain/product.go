@@ -1,6 +1,8 @@
 package domain
 
 import (
+	"encoding/json"
+
 	"github.com/Masterminds/semver/v3"
 	"google.golang.org/protobuf/proto"
 
@@ -9,54 +11,69 @@ import (
 
 // Product orders a product's versions and knows what each environment runs.
 // It is its own aggregate (floe.evt.product.<name>) so that two releases can
-// never take the same version: reserving one is an optimistic-concurrency append.
-//
-// Its fields are exported so it can be snapshotted as JSON: a product's
-// history grows with every release, so loads start from a snapshot.
+// never take the same version: reserving one is an optimistic-concurrency
+// append. Its history grows with every release, so it is loaded from
+// snapshots (MarshalProduct).
 type Product struct {
-	Name string `json:"name"`
-	// Versions reserved, in order.
-	Versions []string `json:"versions"`
-	// Requests maps a CreateRelease request key to the release it created.
-	Requests map[string]string `json:"requests"`
-	// Deployed maps environment → version it runs now.
-	Deployed map[string]string `json:"deployed"`
-	// Applied holds request keys of events applied (idempotent reactions).
-	Applied map[string]bool `json:"applied"`
+	name string
+	// versions reserved, in order.
+	versions []string
+	// requests maps the idempotency key of a recent CreateRelease to the
+	// release it created (the latest maxProductRequests), so a retry adopts it.
+	requests     map[string]string
+	requestOrder []string
+	// deployed maps environment → version it runs now.
+	deployed map[string]string
 }
+
+// maxProductRequests bounds the CreateRelease keys a product remembers.
+const maxProductRequests = 1000
 
 // NewProduct returns the state of a product with no events.
 func NewProduct(name string) *Product {
-	return &Product{Name: name, Requests: map[string]string{}, Deployed: map[string]string{}, Applied: map[string]bool{}}
+	return &Product{name: name, requests: map[string]string{}, deployed: map[string]string{}}
 }
 
-// ApplyProduct folds one event (with its id) into the product.
-func ApplyProduct(p *Product, ev proto.Message, eventID string) {
-	if k := RequestKeyOf(eventID); k != "" {
-		p.Applied[k] = true
-	}
+// Name is the product's name.
+func (p *Product) Name() string { return p.name }
+
+// Runs is the version env runs ("" when none).
+func (p *Product) Runs(env string) string { return p.deployed[env] }
+
+// ReleaseFor is the release a CreateRelease with idempotency key k reserved its version for.
+func (p *Product) ReleaseFor(k string) (string, bool) {
+	id, ok := p.requests[k]
+	return id, ok && k != ""
+}
+
+// ApplyProduct folds one event into the product.
+func ApplyProduct(p *Product, ev proto.Message) {
 	switch e := ev.(type) {
 	case *releasev1.VersionReserved:
-		p.Versions = append(p.Versions, e.GetVersion())
-		if e.GetRequestKey() != "" {
-			p.Requests[e.GetRequestKey()] = e.GetReleaseId()
+		p.versions = append(p.versions, e.GetVersion())
+		if k := e.GetRequestKey(); k != "" {
+			if _, ok := p.requests[k]; !ok {
+				p.requestOrder = append(p.requestOrder, k)
+			}
+			p.requests[k] = e.GetReleaseId()
+			for len(p.requestOrder) > maxProductRequests {
+				delete(p.requests, p.requestOrder[0])
+				p.requestOrder = p.requestOrder[1:]
+			}
 		}
 	case *releasev1.ProductDeployed:
 		if e.GetVersion() == "" {
-			delete(p.Deployed, e.GetEnvironment())
+			delete(p.deployed, e.GetEnvironment())
 		} else {
-			p.Deployed[e.GetEnvironment()] = e.GetVersion()
+			p.deployed[e.GetEnvironment()] = e.GetVersion()
 		}
 	}
 }
-
-// HasRequest reports whether events of the command or reaction with key k are applied.
-func (p *Product) HasRequest(k string) bool { return k != "" && p.Applied[k] }
 
 // LatestFinal is the greatest reserved version without a prerelease part, or nil.
 func (p *Product) LatestFinal() *semver.Version {
 	var best *semver.Version
-	for _, s := range p.Versions {
+	for _, s := range p.versions {
 		v, err := semver.StrictNewVersion(s)
 		if err != nil || v.Prerelease() != "" {
 			continue
@@ -66,4 +83,35 @@ func (p *Product) LatestFinal() *semver.Version {
 		}
 	}
 	return best
+}
+
+// productJSON is a product's snapshot encoding.
+type productJSON struct {
+	Name         string            `json:"name"`
+	Versions     []string          `json:"versions"`
+	Requests     map[string]string `json:"requests"`
+	RequestOrder []string          `json:"request_order"`
+	Deployed     map[string]string `json:"deployed"`
+}
+
+// MarshalProduct encodes a product for snapshots.
+func MarshalProduct(p *Product) ([]byte, error) {
+	return json.Marshal(productJSON{Name: p.name, Versions: p.versions, Requests: p.requests, RequestOrder: p.requestOrder, Deployed: p.deployed})
+}
+
+// UnmarshalProduct decodes MarshalProduct's encoding.
+func UnmarshalProduct(b []byte) (*Product, error) {
+	var j productJSON
+	if err := json.Unmarshal(b, &j); err != nil {
+		return nil, err
+	}
+	p := NewProduct(j.Name)
+	p.versions, p.requestOrder = j.Versions, j.RequestOrder
+	for k, v := range j.Requests {
+		p.requests[k] = v
+	}
+	for k, v := range j.Deployed {
+		p.deployed[k] = v
+	}
+	return p, nil
 }

@@ -25,7 +25,7 @@ func readyForProduction() []ev {
 // requested is the PromotionRequested Promote decides for 2.2.0.
 func requested(env, strategy, by string, attempt uint32, approvedBy ...string) *releasev1.PromotionRequested {
 	return &releasev1.PromotionRequested{
-		ReleaseId: relID, Product: product, Version: "2.2.0", Environment: env, Strategy: strategy,
+		ReleaseId: relID, Product: product, Version: "2.2.0", Environment: env, Strategy: strategy, StrategyType: strategyOf(strategy),
 		RequestedBy: by, ApprovedBy: approvedBy, Attempt: attempt,
 	}
 }
@@ -36,7 +36,7 @@ func TestPromote(t *testing.T) {
 	t.Parallel()
 	hotfixRequested := func(skipped ...string) *releasev1.PromotionRequested {
 		return &releasev1.PromotionRequested{
-			ReleaseId: relID, Product: product, Version: "2.1.5", Environment: "production", Strategy: "canary",
+			ReleaseId: relID, Product: product, Version: "2.1.5", Environment: "production", Strategy: "canary", StrategyType: canary,
 			RequestedBy: "dave", ApprovedBy: []string{"rita", "otto"}, Attempt: 1, SkippedEnvironments: skipped,
 		}
 	}
@@ -135,7 +135,7 @@ func TestPromote(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			r := releaseFrom(t, tt.given)
-			got, err := domain.Promote(r, relID, tt.who, tt.env, tt.strategy, envs, noGates, now)
+			got, err := domain.Promote(r, relID, tt.who, tt.env, strategyOf(tt.strategy), envs, noGates, now)
 			mustOK(t, err)
 			diffEvents(t, msgs(tt.want), got)
 		})
@@ -149,13 +149,13 @@ func TestPromoteAsksTheGatesAboutThisPromotion(t *testing.T) {
 		asked = append(asked, [2]string{releaseID, env})
 		return nil
 	}
-	_, err := domain.Promote(releaseFrom(t, readyForProduction()), relID, dave, "production", "", envs, gates, now)
+	_, err := domain.Promote(releaseFrom(t, readyForProduction()), relID, dave, "production", anyStrategy, envs, gates, now)
 	mustOK(t, err)
 	if diff := cmp.Diff([][2]string{{relID, "production"}}, asked); diff != "" {
 		t.Errorf("gate checks mismatch (-want +got):\n%s", diff)
 	}
 	// No gate checker: nothing to ask.
-	_, err = domain.Promote(releaseFrom(t, readyForProduction()), relID, dave, "production", "", envs, nil, now)
+	_, err = domain.Promote(releaseFrom(t, readyForProduction()), relID, dave, "production", anyStrategy, envs, nil, now)
 	mustOK(t, err)
 }
 
@@ -177,7 +177,7 @@ func TestPromoteDefaultStrategy(t *testing.T) {
 			if tt.env == "development" {
 				r = releaseFrom(t, planned220())
 			}
-			got, err := domain.Promote(r, relID, dave, tt.env, tt.strategy, custom, nil, now)
+			got, err := domain.Promote(r, relID, dave, tt.env, strategyOf(tt.strategy), custom, nil, now)
 			mustOK(t, err)
 			diffEvents(t, msgs(requested(tt.env, tt.want, "dave", 1)), got)
 		})
@@ -314,7 +314,7 @@ func TestPromoteRefuses(t *testing.T) {
 			t.Parallel()
 			r := releaseFrom(t, tt.given)
 			gates := func(string, string) []string { return tt.gates }
-			got, err := domain.Promote(r, relID, tt.who, tt.env, tt.strategy, envs, gates, now)
+			got, err := domain.Promote(r, relID, tt.who, tt.env, strategyOf(tt.strategy), envs, gates, now)
 			if err == nil {
 				t.Fatalf("Promote decided %v, want a refusal", got)
 			}
@@ -339,7 +339,7 @@ func TestPromoteListsEveryReasonAtOnce(t *testing.T) {
 		by("alice", &releasev1.ReleaseCancelled{Reason: "x"}),
 	))
 	gates := func(string, string) []string { return []string{"gate load-test: p95 420ms over 300ms"} }
-	_, err := domain.Promote(r, relID, dave, "production", "", envs, gates, now)
+	_, err := domain.Promote(r, relID, dave, "production", anyStrategy, envs, gates, now)
 	want := []string{
 		"the release is cancelled",
 		"promotion order: 2.2.0 must be deployed to staging first (it is planned there)",
@@ -361,15 +361,15 @@ func TestPromoteListsEveryReasonAtOnce(t *testing.T) {
 func TestPromoteInvalid(t *testing.T) {
 	t.Parallel()
 	r := releaseFrom(t, planned220())
-	_, err := domain.Promote(r, relID, dave, "development", "yolo", envs, nil, now)
-	wantViolation(t, err, "strategy", `"yolo" is not one of rolling-update, blue-green, canary, feature-flag, big-bang`)
-	_, err = domain.Promote(r, relID, dave, "moon", "", envs, nil, now)
+	_, err := domain.Promote(r, relID, dave, "development", deployv1.DeploymentStrategy(99), envs, nil, now)
+	wantViolation(t, err, "strategy_type", `99 is not one of rolling-update, blue-green, canary, feature-flag, big-bang`)
+	_, err = domain.Promote(r, relID, dave, "moon", anyStrategy, envs, nil, now)
 	wantViolation(t, err, "environment", `unknown environment "moon"`)
-	_, err = domain.Promote(r, relID, dave, "qa", "", envs, nil, now)
+	_, err = domain.Promote(r, relID, dave, "qa", anyStrategy, envs, nil, now)
 	if diff := cmp.Diff([]string{"qa is not a target of release 2.2.0 (targets: development, staging, production)"}, reasons(t, err)); diff != "" {
 		t.Errorf("reasons mismatch (-want +got):\n%s", diff)
 	}
-	_, err = domain.Promote(domain.NewRelease(), relID, dave, "development", "", envs, nil, now)
+	_, err = domain.Promote(domain.NewRelease(), relID, dave, "development", anyStrategy, envs, nil, now)
 	wantNotFound(t, err, "release", relID)
 }
 
@@ -394,22 +394,22 @@ func TestPromoteRollBackPromoteAgain(t *testing.T) {
 		rel, prod := domain.OnDeploymentEvent(r, ev)
 		step("system:floe", rel, nil)
 		for _, m := range prod {
-			domain.ApplyProduct(p, m, "")
+			domain.ApplyProduct(p, m)
 		}
 	}
 
-	first, err := domain.Promote(r, relID, dave, "production", "", envs, nil, clock)
+	first, err := domain.Promote(r, relID, dave, "production", anyStrategy, envs, nil, clock)
 	step("dave", first, err)
 	react(&deployv1.DeploymentStarted{DeploymentId: "d1", ReleaseId: relID, Version: "2.2.0", Environment: "production", Strategy: "canary", Attempt: 1})
 	react(&deployv1.DeploymentSucceeded{DeploymentId: "d1", ReleaseId: relID, Version: "2.2.0", Environment: "production"})
-	if p.Deployed["production"] != "2.2.0" || r.Status() != deployed {
-		t.Fatalf("after success: production runs %q, status %v", p.Deployed["production"], r.Status())
+	if p.Runs("production") != "2.2.0" || r.Status() != deployed {
+		t.Fatalf("after success: production runs %q, status %v", p.Runs("production"), r.Status())
 	}
 	react(&deployv1.RolledBack{DeploymentId: "d1", ReleaseId: relID, Version: "2.2.0", Environment: "production", RestoredVersion: "2.1.4", Reason: "error rate 4%"})
-	if p.Deployed["production"] != "2.1.4" || r.Status() != rolledBack || r.Envs["production"].Reason != "error rate 4%" {
-		t.Fatalf("after rollback: production runs %q, status %v, reason %q", p.Deployed["production"], r.Status(), r.Envs["production"].Reason)
+	if p.Runs("production") != "2.1.4" || r.Status() != rolledBack || envOf(r, "production").GetReason() != "error rate 4%" {
+		t.Fatalf("after rollback: production runs %q, status %v, reason %q", p.Runs("production"), r.Status(), envOf(r, "production").GetReason())
 	}
-	got, err := domain.Promote(r, relID, dave, "production", "blue-green", envs, nil, clock)
+	got, err := domain.Promote(r, relID, dave, "production", blueGreen, envs, nil, clock)
 	mustOK(t, err)
 	diffEvents(t, msgs(requested("production", "blue-green", "dave", 2, "rita", "otto")), got)
 }

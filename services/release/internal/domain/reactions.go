@@ -15,14 +15,14 @@ func OnDeploymentEvent(r *Release, ev proto.Message) (releaseEvents []proto.Mess
 		return nil, nil
 	}
 	status := func(env string) releasev1.ReleaseStatus {
-		if st, ok := r.Envs[env]; ok {
+		if st, ok := r.envs[env]; ok {
 			return st.Status
 		}
 		return releasev1.ReleaseStatus_RELEASE_STATUS_UNSPECIFIED
 	}
 	switch e := ev.(type) {
 	case *deployv1.DeploymentStarted:
-		if st, ok := r.Envs[e.GetEnvironment()]; ok && st.DeploymentID == e.GetDeploymentId() && st.Status == releasev1.ReleaseStatus_RELEASE_STATUS_DEPLOYING {
+		if st, ok := r.envs[e.GetEnvironment()]; ok && st.DeploymentID == e.GetDeploymentId() && st.Status == releasev1.ReleaseStatus_RELEASE_STATUS_DEPLOYING {
 			return nil, nil
 		}
 		return []proto.Message{&releasev1.ReleaseDeploying{Environment: e.GetEnvironment(), DeploymentId: e.GetDeploymentId()}}, nil
@@ -53,7 +53,7 @@ func OnDeploymentEvent(r *Release, ev proto.Message) (releaseEvents []proto.Mess
 func ProductEventsFor(r *Release, ev proto.Message) []proto.Message {
 	switch e := ev.(type) {
 	case *deployv1.DeploymentSucceeded:
-		return []proto.Message{&releasev1.ProductDeployed{Environment: e.GetEnvironment(), Version: r.Version, ReleaseId: r.ID}}
+		return []proto.Message{&releasev1.ProductDeployed{Environment: e.GetEnvironment(), Version: r.version, ReleaseId: r.id}}
 	case *deployv1.RolledBack:
 		// An empty restored version means the environment runs no release now.
 		return []proto.Message{&releasev1.ProductDeployed{Environment: e.GetEnvironment(), Version: e.GetRestoredVersion()}}

@@ -179,21 +179,21 @@ func TestApplyPromotionState(t *testing.T) {
 		byAt("system:floe", t0.Add(2*time.Hour), &releasev1.ReleaseDeploying{Environment: "development", DeploymentId: "d1"}),
 		byAt("system:floe", t0.Add(3*time.Hour), &releasev1.ReleaseDeploymentFailed{Environment: "development", DeploymentId: "d1", Reason: "image pull"}),
 	))
-	want := &domain.EnvState{
-		Status: failed, PromotedBy: "dave", PromotedAt: t0.Add(time.Hour), Strategy: "big-bang", Attempts: 1,
-		DeploymentID: "d1", UpdatedAt: t0.Add(3 * time.Hour), Reason: "image pull",
+	want := &releasev1.EnvironmentState{
+		Environment: "development", Status: failed, PromotedBy: "dave", PromotedAt: timestamppb.New(t0.Add(time.Hour)),
+		Strategy: "big-bang", StrategyType: bigBang, DeploymentId: "d1", UpdatedAt: timestamppb.New(t0.Add(3 * time.Hour)), Reason: "image pull",
 	}
-	if diff := cmp.Diff(want, r.Envs["development"], cmp.AllowUnexported(domain.EnvState{}), protocmp.Transform()); diff != "" {
+	if diff := cmp.Diff(want, envOf(r, "development"), protocmp.Transform()); diff != "" {
 		t.Errorf("development state mismatch (-want +got):\n%s", diff)
 	}
 	// A new promotion clears the last attempt's deployment and reason.
 	apply(t, r, t0.Add(4*time.Hour), "dave", &releasev1.PromotionRequested{Environment: "development", Strategy: "canary", RequestedBy: "dave", Attempt: 2})
-	st := r.Envs["development"]
-	if st.Status != deploying || st.DeploymentID != "" || st.Reason != "" || st.Attempts != 2 {
-		t.Errorf("after a new promotion: %+v, want deploying, attempt 2, no deployment, no reason", st)
+	st := envOf(r, "development")
+	if st.GetStatus() != deploying || st.GetDeploymentId() != "" || st.GetReason() != "" || st.GetStrategyType() != canary {
+		t.Errorf("after a new promotion: %+v, want deploying with canary, no deployment, no reason", st)
 	}
-	if r.AggregateVersion != 5 || !r.UpdatedAt.Equal(t0.Add(4*time.Hour)) {
-		t.Errorf("AggregateVersion %d, UpdatedAt %v; want 5 at t0+4h", r.AggregateVersion, r.UpdatedAt)
+	if v := view(r); v.GetAggregateVersion() != 5 || !v.GetUpdatedAt().AsTime().Equal(t0.Add(4*time.Hour)) {
+		t.Errorf("AggregateVersion %d, UpdatedAt %v; want 5 at t0+4h", v.GetAggregateVersion(), v.GetUpdatedAt().AsTime())
 	}
 }
 
@@ -225,7 +225,7 @@ func TestToProto(t *testing.T) {
 		Environments: []*releasev1.EnvironmentState{
 			{
 				Environment: "development", Status: deploying, PromotedBy: "dave", PromotedAt: timestamppb.New(t0.Add(6 * time.Minute)),
-				Strategy: "rolling-update", UpdatedAt: timestamppb.New(t0.Add(6 * time.Minute)),
+				Strategy: "rolling-update", StrategyType: rolling, UpdatedAt: timestamppb.New(t0.Add(6 * time.Minute)),
 			},
 			{
 				Environment: "staging", Status: planned, ApprovalsRequired: 2,
@@ -245,8 +245,8 @@ func TestToProto(t *testing.T) {
 		t.Errorf("ToProto mismatch (-want +got):\n%s", diff)
 	}
 	// The view's overdue flag is computed: it does not leak into the state.
-	if r.Prereqs[0].GetOverdue() {
-		t.Error("ToProto marked the release's own prerequisite overdue")
+	if domain.ToProto(r, envs, overdueAt.AsTime().Add(-time.Second)).GetPrerequisites()[0].GetOverdue() != false || !got.GetPrerequisites()[0].GetOverdue() {
+		t.Error("the overdue flag is not computed per rendering")
 	}
 	// Earlier than the deadline it is not overdue.
 	if domain.ToProto(r, envs, overdueAt.AsTime().Add(-time.Second)).GetPrerequisites()[0].GetOverdue() {

@@ -6,30 +6,30 @@ package domain
 
 import (
 	"slices"
-	"strings"
 	"time"
 
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/penguinmails/floe/libs/enumtext"
+	deployv1 "github.com/penguinmails/floe/proto/gen/floe/deploy/v1"
 	releasev1 "github.com/penguinmails/floe/proto/gen/floe/release/v1"
 )
 
 // Meta is what the log says about an event besides its body.
 type Meta struct {
-	ID    string // the event id (carries the request key of the command that wrote it)
 	Actor string
 	Time  time.Time
 }
 
-// EnvState is a release's progress in one environment.
-type EnvState struct {
+// envState is a release's progress in one environment.
+type envState struct {
 	Status       releasev1.ReleaseStatus
 	Approvals    []*releasev1.Approval // at the current content revision
 	Rejections   []*releasev1.Rejection
 	PromotedBy   string
 	PromotedAt   time.Time
-	Strategy     string
+	Strategy     deployv1.DeploymentStrategy
 	Attempts     uint32
 	DeploymentID string
 	UpdatedAt    time.Time
@@ -40,84 +40,94 @@ type EnvState struct {
 
 // Release is the Release aggregate's state.
 type Release struct {
-	ID, Product, Version string
-	Type                 releasev1.ReleaseType
-	Title, Description   string
-	Changes              []*releasev1.Change
-	Targets              []string
-	Schedule             *releasev1.Schedule
-	Approvers            []string
-	RollbackPlan         string
-	TestingPlan          string
-	Author               string
-	CreatedAt, UpdatedAt time.Time
-	ContentRevision      uint64
-	Cancelled            bool
-	CancelReason         string
-	Envs                 map[string]*EnvState
-	Prereqs              []*releasev1.Prerequisite
-	Risk                 *releasev1.RiskAssessment
-	// AggregateVersion is the number of events applied.
-	AggregateVersion uint64
-	// requests holds the request keys of the commands already applied (idempotency).
-	requests map[string]bool
+	id, product, version string
+	typ                 releasev1.ReleaseType
+	title, description   string
+	changes              []*releasev1.Change
+	targets              []string
+	schedule             *releasev1.Schedule
+	approvers            []string
+	rollbackPlan         string
+	testingPlan          string
+	author               string
+	createdAt, updatedAt time.Time
+	contentRevision      uint64
+	cancelled            bool
+	cancelReason         string
+	envs                 map[string]*envState
+	prereqs              []*releasev1.Prerequisite
+	risk                 *releasev1.RiskAssessment
+	// aggregateVersion is the number of events applied.
+	aggregateVersion uint64
 	// lastChange is the environment whose status changed last (for the overall status).
 	lastChange string
 }
 
 // NewRelease returns the state of a release with no events.
 func NewRelease() *Release {
-	return &Release{Envs: map[string]*EnvState{}, requests: map[string]bool{}}
+	return &Release{envs: map[string]*envState{}}
 }
 
 // Exists reports whether the release has been created.
-func (r *Release) Exists() bool { return r.ID != "" }
+func (r *Release) Exists() bool { return r.id != "" }
 
-// HasRequest reports whether events of the command with request key k are applied.
-func (r *Release) HasRequest(k string) bool { return k != "" && r.requests[k] }
+// ID is the release id.
+func (r *Release) ID() string { return r.id }
 
-func (r *Release) env(name string) *EnvState {
-	e, ok := r.Envs[name]
+// Product is the product the release belongs to.
+func (r *Release) Product() string { return r.product }
+
+// Version is the release's semver.
+func (r *Release) Version() string { return r.version }
+
+// AggregateVersion is the number of events applied.
+func (r *Release) AggregateVersion() uint64 { return r.aggregateVersion }
+
+// CancelReason is why the release was cancelled ("" when it is not).
+func (r *Release) CancelReason() string { return r.cancelReason }
+
+// CreatedAt is when the release was planned.
+func (r *Release) CreatedAt() time.Time { return r.createdAt }
+
+func (r *Release) env(name string) *envState {
+	e, ok := r.envs[name]
 	if !ok {
-		e = &EnvState{Status: releasev1.ReleaseStatus_RELEASE_STATUS_PLANNED}
-		r.Envs[name] = e
+		e = &envState{Status: releasev1.ReleaseStatus_RELEASE_STATUS_PLANNED}
+		r.envs[name] = e
 	}
 	return e
 }
 
 // Apply folds one event into the release; it is the only way state changes.
 func Apply(r *Release, ev proto.Message, m Meta) {
-	r.AggregateVersion++
-	r.UpdatedAt = m.Time
-	if k := RequestKeyOf(m.ID); k != "" {
-		r.requests[k] = true
-	}
+	r.aggregateVersion++
+	r.updatedAt = m.Time
 	switch e := ev.(type) {
 	case *releasev1.ReleaseCreated:
-		r.ID, r.Product, r.Version, r.Type = e.GetReleaseId(), e.GetProduct(), e.GetVersion(), e.GetType()
-		r.Title, r.Description = e.GetTitle(), e.GetDescription()
-		r.Changes = e.GetChanges()
-		r.Targets = e.GetTargetEnvironments()
-		r.Schedule, r.Approvers = e.GetSchedule(), e.GetApprovers()
-		r.RollbackPlan, r.TestingPlan = e.GetRollbackPlan(), e.GetTestingPlan()
-		r.Author, r.CreatedAt = m.Actor, m.Time
-		r.ContentRevision = 1
-		for _, t := range r.Targets {
+		r.id, r.product, r.version, r.typ = e.GetReleaseId(), e.GetProduct(), e.GetVersion(), e.GetType()
+		r.title, r.description = e.GetTitle(), e.GetDescription()
+		r.changes = e.GetChanges()
+		r.targets = e.GetTargetEnvironments()
+		r.schedule, r.approvers = e.GetSchedule(), e.GetApprovers()
+		r.rollbackPlan, r.testingPlan = e.GetRollbackPlan(), e.GetTestingPlan()
+		r.author, r.createdAt = m.Actor, m.Time
+		r.contentRevision = 1
+		for _, t := range r.targets {
 			r.env(t)
 		}
 	case *releasev1.ReleaseUpdated:
-		r.Title, r.Description = e.GetTitle(), e.GetDescription()
-		r.Targets, r.Schedule, r.Approvers = e.GetTargetEnvironments(), e.GetSchedule(), e.GetApprovers()
-		r.RollbackPlan, r.TestingPlan = e.GetRollbackPlan(), e.GetTestingPlan()
-		for _, t := range r.Targets {
+		r.title, r.description = e.GetTitle(), e.GetDescription()
+		r.targets, r.schedule, r.approvers = e.GetTargetEnvironments(), e.GetSchedule(), e.GetApprovers()
+		r.rollbackPlan, r.testingPlan = e.GetRollbackPlan(), e.GetTestingPlan()
+		for _, t := range r.targets {
 			r.env(t)
 		}
 		if e.GetContentChanged() {
-			r.ContentRevision++
+			r.contentRevision++
 		}
 	case *releasev1.ChangeAdded:
-		r.Changes = append(r.Changes, e.GetChange())
-		r.ContentRevision++
+		r.changes = append(r.changes, e.GetChange())
+		r.contentRevision++
 	case *releasev1.ApprovalsVoided:
 		for _, name := range e.GetEnvironments() {
 			st := r.env(name)
@@ -144,9 +154,9 @@ func Apply(r *Release, ev proto.Message, m Meta) {
 			Environment: e.GetEnvironment(), RejectedBy: e.GetRejectedBy(), Reason: e.GetReason(), Time: timestamppb.New(m.Time),
 		})
 	case *releasev1.PrerequisiteAdded:
-		r.Prereqs = append(r.Prereqs, e.GetPrerequisite())
+		r.prereqs = append(r.prereqs, e.GetPrerequisite())
 	case *releasev1.PrerequisiteUpdated:
-		for _, p := range r.Prereqs {
+		for _, p := range r.prereqs {
 			if p.GetId() != e.GetPrerequisiteId() {
 				continue
 			}
@@ -161,11 +171,12 @@ func Apply(r *Release, ev proto.Message, m Meta) {
 			}
 		}
 	case *releasev1.RiskAssessed:
-		r.Risk = e.GetRisk()
+		r.risk = e.GetRisk()
 	case *releasev1.PromotionRequested:
 		st := r.env(e.GetEnvironment())
 		st.Status = releasev1.ReleaseStatus_RELEASE_STATUS_DEPLOYING
-		st.PromotedBy, st.PromotedAt, st.Strategy, st.Attempts = e.GetRequestedBy(), m.Time, e.GetStrategy(), e.GetAttempt()
+		st.PromotedBy, st.PromotedAt, st.Attempts = e.GetRequestedBy(), m.Time, e.GetAttempt()
+		st.Strategy, _ = enumtext.Resolve(e.GetStrategyType(), e.GetStrategy()) //nolint:staticcheck // the text form, for events written before strategy_type
 		st.UpdatedAt, st.Reason, st.DeploymentID = m.Time, "", ""
 		r.lastChange = e.GetEnvironment()
 	case *releasev1.ReleaseDeploying:
@@ -185,7 +196,7 @@ func Apply(r *Release, ev proto.Message, m Meta) {
 		st.Status, st.DeploymentID, st.UpdatedAt, st.Reason = releasev1.ReleaseStatus_RELEASE_STATUS_ROLLED_BACK, e.GetDeploymentId(), m.Time, e.GetReason()
 		r.lastChange = e.GetEnvironment()
 	case *releasev1.ReleaseCancelled:
-		r.Cancelled, r.CancelReason = true, e.GetReason()
+		r.cancelled, r.cancelReason = true, e.GetReason()
 	}
 }
 
@@ -194,14 +205,14 @@ func Apply(r *Release, ev proto.Message, m Meta) {
 // promotion has reached (deploying, deployed, failed, rolled back); before
 // any promotion, approved when some environment is approved, else planned.
 func (r *Release) Status() releasev1.ReleaseStatus {
-	if r.Cancelled {
+	if r.cancelled {
 		return releasev1.ReleaseStatus_RELEASE_STATUS_CANCELLED
 	}
 	if r.lastChange != "" {
-		return r.Envs[r.lastChange].Status
+		return r.envs[r.lastChange].Status
 	}
-	for _, name := range r.Targets {
-		if st, ok := r.Envs[name]; ok && st.Status == releasev1.ReleaseStatus_RELEASE_STATUS_APPROVED {
+	for _, name := range r.targets {
+		if st, ok := r.envs[name]; ok && st.Status == releasev1.ReleaseStatus_RELEASE_STATUS_APPROVED {
 			return releasev1.ReleaseStatus_RELEASE_STATUS_APPROVED
 		}
 	}
@@ -210,16 +221,6 @@ func (r *Release) Status() releasev1.ReleaseStatus {
 
 // promoted reports whether any environment has been promoted to.
 func (r *Release) promoted() bool { return r.lastChange != "" }
-
-// RequestKeyOf extracts the request key from an event id written by a
-// command ("<key>.<n>"), or "" for ids without one.
-func RequestKeyOf(eventID string) string {
-	k, _, ok := strings.Cut(eventID, ".")
-	if !ok || !strings.HasPrefix(k, "rq-") {
-		return ""
-	}
-	return k
-}
 
 // RiskExtraApprovals is what a risk assessment adds to an environment that
 // requires approval: critical impact, or high impact with high likelihood,
@@ -245,20 +246,20 @@ func (r *Release) RequiredApprovals(env Environment) uint32 {
 	if env.RequiredApprovals == 0 {
 		return 0
 	}
-	return uint32(env.RequiredApprovals) + RiskExtraApprovals(r.Risk)
+	return uint32(env.RequiredApprovals) + RiskExtraApprovals(r.risk)
 }
 
 // countedApprovers are the distinct approvers of env at the current
 // revision, minus the author and minus exclude (the promotion's requester).
 func (r *Release) countedApprovers(env, exclude string) []string {
-	st, ok := r.Envs[env]
-	if !ok || st.approvedRevision != r.ContentRevision {
+	st, ok := r.envs[env]
+	if !ok || st.approvedRevision != r.contentRevision {
 		return nil
 	}
 	var out []string
 	for _, a := range st.Approvals {
 		who := a.GetApprover()
-		if who == r.Author || who == exclude || slices.Contains(out, who) {
+		if who == r.author || who == exclude || slices.Contains(out, who) {
 			continue
 		}
 		out = append(out, who)

@@ -7,6 +7,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/penguinmails/floe/libs/enumtext"
 	releasev1 "github.com/penguinmails/floe/proto/gen/floe/release/v1"
 )
 
@@ -50,7 +51,8 @@ func Summarize(ev proto.Message, actor string) string {
 			strings.ToLower(strings.TrimPrefix(e.GetRisk().GetImpact().String(), "RISK_IMPACT_")),
 			strings.ToLower(strings.TrimPrefix(e.GetRisk().GetLikelihood().String(), "RISK_LIKELIHOOD_")), e.GetRisk().GetExtraApprovals())
 	case *releasev1.PromotionRequested:
-		return fmt.Sprintf("%s requested promotion to %s (%s, attempt %d)", e.GetRequestedBy(), e.GetEnvironment(), e.GetStrategy(), e.GetAttempt())
+		strategy, _ := enumtext.Resolve(e.GetStrategyType(), e.GetStrategy())
+		return fmt.Sprintf("%s requested promotion to %s (%s, attempt %d)", e.GetRequestedBy(), e.GetEnvironment(), enumtext.Name(strategy), e.GetAttempt())
 	case *releasev1.ReleaseDeploying:
 		return fmt.Sprintf("deploying to %s (deployment %s)", e.GetEnvironment(), e.GetDeploymentId())
 	case *releasev1.ReleaseDeployed:

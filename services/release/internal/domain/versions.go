@@ -5,6 +5,8 @@ import (
 
 	"github.com/Masterminds/semver/v3"
 
+	"github.com/penguinmails/floe/libs/errs"
+	errorsv1 "github.com/penguinmails/floe/proto/gen/floe/errors/v1"
 	releasev1 "github.com/penguinmails/floe/proto/gen/floe/release/v1"
 )
 
@@ -32,41 +34,45 @@ func ParseVersion(s string) (*semver.Version, error) {
 //     minor as production's version, and a patch greater than every earlier
 //     release in that line. It may be lower than releases of later lines that
 //     are still in flight.
-func checkVersion(v *semver.Version, typ releasev1.ReleaseType, p *Product) string {
+//
+// The reason is VERSION_NOT_GREATER for the first rule and
+// VERSION_DOES_NOT_MATCH_TYPE for the others.
+func checkVersion(v *semver.Version, typ releasev1.ReleaseType, p *Product) (string, errs.Reason) {
+	notGreater, mismatch := errorsv1.ErrorReason_ERROR_REASON_VERSION_NOT_GREATER, errorsv1.ErrorReason_ERROR_REASON_VERSION_DOES_NOT_MATCH_TYPE
 	if typ == releasev1.ReleaseType_RELEASE_TYPE_HOTFIX {
-		prod := p.Deployed["production"]
+		prod := p.deployed["production"]
 		if prod == "" {
-			return "a hotfix patches what production runs, and no release of this product is in production"
+			return "a hotfix patches what production runs, and no release of this product is in production", mismatch
 		}
 		pv, err := semver.StrictNewVersion(prod)
 		if err != nil {
-			return "production's version " + prod + " is not semver"
+			return "production's version " + prod + " is not semver", mismatch
 		}
 		if v.Major() != pv.Major() || v.Minor() != pv.Minor() || v.Prerelease() != "" {
-			return fmt.Sprintf("a hotfix must be %d.%d.x on top of production's %s", pv.Major(), pv.Minor(), prod)
+			return fmt.Sprintf("a hotfix must be %d.%d.x on top of production's %s", pv.Major(), pv.Minor(), prod), mismatch
 		}
-		for _, earlier := range p.Versions {
+		for _, earlier := range p.versions {
 			ev, err := semver.StrictNewVersion(earlier)
 			if err == nil && ev.Major() == v.Major() && ev.Minor() == v.Minor() && !v.GreaterThan(ev) {
-				return fmt.Sprintf("a hotfix must be greater than %s, released earlier in the %d.%d line", earlier, v.Major(), v.Minor())
+				return fmt.Sprintf("a hotfix must be greater than %s, released earlier in the %d.%d line", earlier, v.Major(), v.Minor()), notGreater
 			}
 		}
-		return ""
+		return "", 0
 	}
-	for _, earlier := range p.Versions {
+	for _, earlier := range p.versions {
 		if ev, err := semver.StrictNewVersion(earlier); err == nil && !v.GreaterThan(ev) {
-			return fmt.Sprintf("%s is not greater than %s, an earlier release of %s", v, earlier, p.Name)
+			return fmt.Sprintf("%s is not greater than %s, an earlier release of %s", v, earlier, p.name), notGreater
 		}
 	}
 	base := p.LatestFinal()
 	if base == nil {
 		switch {
 		case typ == releasev1.ReleaseType_RELEASE_TYPE_MAJOR && (v.Minor() != 0 || v.Patch() != 0):
-			return fmt.Sprintf("a major release is X.0.0, not %s", v)
+			return fmt.Sprintf("a major release is X.0.0, not %s", v), mismatch
 		case typ == releasev1.ReleaseType_RELEASE_TYPE_MINOR && v.Patch() != 0:
-			return fmt.Sprintf("a minor release is x.Y.0, not %s", v)
+			return fmt.Sprintf("a minor release is x.Y.0, not %s", v), mismatch
 		}
-		return ""
+		return "", 0
 	}
 	var want string
 	switch typ {
@@ -79,9 +85,9 @@ func checkVersion(v *semver.Version, typ releasev1.ReleaseType, p *Product) stri
 	}
 	core := fmt.Sprintf("%d.%d.%d", v.Major(), v.Minor(), v.Patch())
 	if core != want {
-		return fmt.Sprintf("a %s release after %s is %s, not %s", typeName(typ), base, want, v)
+		return fmt.Sprintf("a %s release after %s is %s, not %s", typeName(typ), base, want, v), mismatch
 	}
-	return ""
+	return "", 0
 }
 
 func typeName(t releasev1.ReleaseType) string {

@@ -6,6 +6,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	errorsv1 "github.com/penguinmails/floe/proto/gen/floe/errors/v1"
 	releasev1 "github.com/penguinmails/floe/proto/gen/floe/release/v1"
 	"github.com/penguinmails/floe/services/release/internal/domain"
 )
@@ -204,12 +205,15 @@ func TestCreateReservesTheVersion(t *testing.T) {
 	p := productFrom(t, reserved("2.1.4"), runs("production", "2.1.4"))
 	res, _, err := domain.Create(createCmd("2.2.0", minor), p, envs)
 	mustOK(t, err)
-	domain.ApplyProduct(p, res, "rq-k1.0")
-	if !p.HasRequest("rq-k1") || p.Requests["rq-k1"] != relID {
-		t.Errorf("request rq-k1 not recorded: applied %v, requests %v", p.HasRequest("rq-k1"), p.Requests)
+	domain.ApplyProduct(p, res)
+	if id, ok := p.ReleaseFor("rq-k1"); !ok || id != relID {
+		t.Errorf("request rq-k1 not recorded: %q %v", id, ok)
 	}
 	_, _, err = domain.Create(createCmd("2.2.0", minor), p, envs)
 	wantViolation(t, err, "version", "2.2.0 is not greater than 2.2.0, an earlier release of floe")
+	wantInvalidReason(t, err, errorsv1.ErrorReason_ERROR_REASON_VERSION_NOT_GREATER)
+	_, _, err = domain.Create(createCmd("2.4.0", minor), p, envs)
+	wantInvalidReason(t, err, errorsv1.ErrorReason_ERROR_REASON_VERSION_DOES_NOT_MATCH_TYPE)
 	// The next minor is now 2.3.0.
 	_, _, err = domain.Create(createCmd("2.3.0", minor), p, envs)
 	mustOK(t, err)

@@ -5,11 +5,7 @@ package ports
 
 import (
 	"context"
-	"encoding/base64"
 	"errors"
-	"slices"
-	"sort"
-	"strconv"
 	"strings"
 
 	"github.com/nats-io/nats.go"
@@ -17,8 +13,10 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/penguinmails/floe/libs/auth"
+	"github.com/penguinmails/floe/libs/enumtext"
 	"github.com/penguinmails/floe/libs/errs"
 	"github.com/penguinmails/floe/libs/eventstore"
+	deployv1 "github.com/penguinmails/floe/proto/gen/floe/deploy/v1"
 	releasev1 "github.com/penguinmails/floe/proto/gen/floe/release/v1"
 	"github.com/penguinmails/floe/services/release/internal/adapters"
 	"github.com/penguinmails/floe/services/release/internal/app"
@@ -65,26 +63,22 @@ func Rules() auth.Rules {
 type Server struct {
 	releasev1.UnimplementedReleaseServiceServer
 	svc   *app.Service
-	views *adapters.Views
+	views *adapters.Releases
 	authz *auth.Authorizer
 	nc    *nats.Conn
 }
 
 // NewServer wires the server; every dependency is required.
-func NewServer(svc *app.Service, views *adapters.Views, authz *auth.Authorizer, nc *nats.Conn) (*Server, error) {
+func NewServer(svc *app.Service, views *adapters.Releases, authz *auth.Authorizer, nc *nats.Conn) (*Server, error) {
 	if svc == nil || views == nil || authz == nil || nc == nil {
 		return nil, errors.New("release server: service, views, authorizer and NATS connection are required")
 	}
 	return &Server{svc: svc, views: views, authz: authz, nc: nc}, nil
 }
 
-func (s *Server) render(r *domain.Release) *releasev1.Release {
-	return domain.ToProto(r, s.svc.Environments(), s.svc.Now())
-}
-
 // CreateRelease implements the RPC.
 func (s *Server) CreateRelease(ctx context.Context, req *releasev1.CreateReleaseRequest) (*releasev1.CreateReleaseResponse, error) {
-	r, err := s.svc.Create(ctx, req.GetRequestId(), domain.CreateCommand{
+	r, err := s.svc.Create(ctx, domain.CreateCommand{
 		Product: req.GetProduct(), Version: req.GetVersion(), Type: req.GetType(), Title: req.GetTitle(),
 		Description: req.GetDescription(), Changes: req.GetChanges(), Targets: req.GetTargetEnvironments(),
 		Schedule: req.GetSchedule(), Approvers: req.GetApprovers(), RollbackPlan: req.GetRollbackPlan(), TestingPlan: req.GetTestingPlan(),
@@ -92,19 +86,22 @@ func (s *Server) CreateRelease(ctx context.Context, req *releasev1.CreateRelease
 	if err != nil {
 		return nil, err
 	}
-	return &releasev1.CreateReleaseResponse{Release: s.render(r)}, nil
+	return &releasev1.CreateReleaseResponse{Release: r}, nil
 }
 
-// GetRelease implements the RPC.
+// GetRelease implements the RPC (from the view, as of the release's latest event).
 func (s *Server) GetRelease(ctx context.Context, req *releasev1.GetReleaseRequest) (*releasev1.GetReleaseResponse, error) {
-	r, _, err := s.svc.Get(ctx, req.GetReleaseId())
+	if !eventstore.ValidID(req.GetReleaseId()) {
+		return nil, errs.Invalid("release_id", "%q is not a release id", req.GetReleaseId())
+	}
+	r, err := s.views.Get(ctx, req.GetReleaseId())
 	if err != nil {
 		return nil, err
 	}
-	return &releasev1.GetReleaseResponse{Release: s.render(r)}, nil
+	return &releasev1.GetReleaseResponse{Release: r}, nil
 }
 
-// ListReleases implements the RPC (from the read model; newest first).
+// ListReleases implements the RPC (from the view; newest first; cursor pagination).
 func (s *Server) ListReleases(ctx context.Context, req *releasev1.ListReleasesRequest) (*releasev1.ListReleasesResponse, error) {
 	var v errs.Violations
 	size := int(req.GetPageSize())
@@ -114,14 +111,8 @@ func (s *Server) ListReleases(ctx context.Context, req *releasev1.ListReleasesRe
 	if size > 500 {
 		v.Add("page_size", "at most 500")
 	}
-	offset := 0
-	if t := req.GetPageToken(); t != "" {
-		raw, err := base64.RawURLEncoding.DecodeString(t)
-		n, err2 := strconv.Atoi(strings.TrimPrefix(string(raw), "o:"))
-		if err != nil || err2 != nil || n < 0 || !strings.HasPrefix(string(raw), "o:") {
-			v.Add("page_token", "is not a token this service issued")
-		}
-		offset = n
+	if !adapters.ValidPageToken(req.GetPageToken()) {
+		v.Add("page_token", "is not a token this service issued")
 	}
 	if req.GetEnvironment() != "" {
 		if _, ok := s.svc.Environments().Get(req.GetEnvironment()); !ok {
@@ -131,80 +122,35 @@ func (s *Server) ListReleases(ctx context.Context, req *releasev1.ListReleasesRe
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	all, err := s.views.All(ctx)
-	if err != nil {
-		return nil, &errs.UnavailableError{What: "release views", Err: err}
-	}
-	text := strings.ToLower(req.GetText())
-	var match []*releasev1.Release
-	for _, r := range all {
-		if req.GetStatus() != releasev1.ReleaseStatus_RELEASE_STATUS_UNSPECIFIED && r.GetStatus() != req.GetStatus() {
-			continue
-		}
-		if req.GetType() != releasev1.ReleaseType_RELEASE_TYPE_UNSPECIFIED && r.GetType() != req.GetType() {
-			continue
-		}
-		if req.GetProduct() != "" && r.GetProduct() != req.GetProduct() {
-			continue
-		}
-		if req.GetEnvironment() != "" && !slices.Contains(r.GetTargetEnvironments(), req.GetEnvironment()) {
-			continue
-		}
-		if text != "" && !matchesText(r, text) {
-			continue
-		}
-		match = append(match, r)
-	}
-	sort.Slice(match, func(i, j int) bool {
-		ti, tj := match[i].GetCreatedAt().AsTime(), match[j].GetCreatedAt().AsTime()
-		if !ti.Equal(tj) {
-			return ti.After(tj)
-		}
-		return match[i].GetId() > match[j].GetId()
+	page, next, total, err := s.views.List(ctx, adapters.ListQuery{
+		Status: req.GetStatus(), Type: req.GetType(), Product: req.GetProduct(), Environment: req.GetEnvironment(),
+		Text: req.GetText(), PageSize: size, PageToken: req.GetPageToken(),
 	})
-	resp := &releasev1.ListReleasesResponse{Total: uint32(len(match))}
-	if offset < len(match) {
-		end := min(offset+size, len(match))
-		resp.Releases = match[offset:end]
-		if end < len(match) {
-			resp.NextPageToken = base64.RawURLEncoding.EncodeToString([]byte("o:" + strconv.Itoa(end)))
-		}
+	if err != nil {
+		return nil, err
 	}
-	return resp, nil
-}
-
-func matchesText(r *releasev1.Release, text string) bool {
-	hay := []string{r.GetVersion(), r.GetTitle(), r.GetDescription()}
-	for _, c := range r.GetChanges() {
-		hay = append(hay, c.GetSummary())
-	}
-	for _, h := range hay {
-		if strings.Contains(strings.ToLower(h), text) {
-			return true
-		}
-	}
-	return false
+	return &releasev1.ListReleasesResponse{Releases: page, NextPageToken: next, Total: uint32(total)}, nil
 }
 
 // UpdateRelease implements the RPC.
 func (s *Server) UpdateRelease(ctx context.Context, req *releasev1.UpdateReleaseRequest) (*releasev1.UpdateReleaseResponse, error) {
-	r, err := s.svc.Update(ctx, req.GetRequestId(), req.GetReleaseId(), req.GetExpectedVersion(), domain.UpdateCommand{
+	r, err := s.svc.Update(ctx, req.GetReleaseId(), req.GetExpectedVersion(), domain.UpdateCommand{
 		Title: req.GetTitle(), Description: req.GetDescription(), Targets: req.GetTargetEnvironments(), Schedule: req.GetSchedule(),
 		Approvers: req.GetApprovers(), RollbackPlan: req.GetRollbackPlan(), TestingPlan: req.GetTestingPlan(),
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &releasev1.UpdateReleaseResponse{Release: s.render(r)}, nil
+	return &releasev1.UpdateReleaseResponse{Release: r}, nil
 }
 
 // AddChange implements the RPC.
 func (s *Server) AddChange(ctx context.Context, req *releasev1.AddChangeRequest) (*releasev1.AddChangeResponse, error) {
-	r, err := s.svc.AddChange(ctx, req.GetRequestId(), req.GetReleaseId(), req.GetChange())
+	r, err := s.svc.AddChange(ctx, req.GetReleaseId(), req.GetChange())
 	if err != nil {
 		return nil, err
 	}
-	return &releasev1.AddChangeResponse{Release: s.render(r)}, nil
+	return &releasev1.AddChangeResponse{Release: r}, nil
 }
 
 func (s *Server) requireIn(ctx context.Context, perm auth.Permission, env string) error {
@@ -219,11 +165,11 @@ func (s *Server) Approve(ctx context.Context, req *releasev1.ApproveRequest) (*r
 	if err := s.requireIn(ctx, PermApprove, req.GetEnvironment()); err != nil {
 		return nil, err
 	}
-	r, err := s.svc.Approve(ctx, req.GetRequestId(), req.GetReleaseId(), req.GetEnvironment(), req.GetComment())
+	r, err := s.svc.Approve(ctx, req.GetReleaseId(), req.GetEnvironment(), req.GetComment())
 	if err != nil {
 		return nil, err
 	}
-	return &releasev1.ApproveResponse{Release: s.render(r)}, nil
+	return &releasev1.ApproveResponse{Release: r}, nil
 }
 
 // Reject implements the RPC.
@@ -231,11 +177,11 @@ func (s *Server) Reject(ctx context.Context, req *releasev1.RejectRequest) (*rel
 	if err := s.requireIn(ctx, PermApprove, req.GetEnvironment()); err != nil {
 		return nil, err
 	}
-	r, err := s.svc.Reject(ctx, req.GetRequestId(), req.GetReleaseId(), req.GetEnvironment(), req.GetReason())
+	r, err := s.svc.Reject(ctx, req.GetReleaseId(), req.GetEnvironment(), req.GetReason())
 	if err != nil {
 		return nil, err
 	}
-	return &releasev1.RejectResponse{Release: s.render(r)}, nil
+	return &releasev1.RejectResponse{Release: r}, nil
 }
 
 // Promote implements the RPC.
@@ -243,68 +189,77 @@ func (s *Server) Promote(ctx context.Context, req *releasev1.PromoteRequest) (*r
 	if err := s.requireIn(ctx, PermPromote, req.GetEnvironment()); err != nil {
 		return nil, err
 	}
-	r, err := s.svc.Promote(ctx, req.GetRequestId(), req.GetReleaseId(), req.GetEnvironment(), req.GetStrategy())
+	strategy, ok := enumtext.Resolve(req.GetStrategyType(), req.GetStrategy())
+	if !ok {
+		return nil, errs.Invalid("strategy", "%q is not one of %s (or it disagrees with strategy_type %s)", req.GetStrategy(),
+			strings.Join(enumtext.Names[deployv1.DeploymentStrategy](), ", "), enumtext.Name(req.GetStrategyType()))
+	}
+	r, err := s.svc.Promote(ctx, req.GetReleaseId(), req.GetEnvironment(), strategy)
 	if err != nil {
 		return nil, err
 	}
-	return &releasev1.PromoteResponse{Release: s.render(r)}, nil
+	return &releasev1.PromoteResponse{Release: r}, nil
 }
 
 // CancelRelease implements the RPC.
 func (s *Server) CancelRelease(ctx context.Context, req *releasev1.CancelReleaseRequest) (*releasev1.CancelReleaseResponse, error) {
-	r, err := s.svc.Cancel(ctx, req.GetRequestId(), req.GetReleaseId(), req.GetReason())
+	r, err := s.svc.Cancel(ctx, req.GetReleaseId(), req.GetReason())
 	if err != nil {
 		return nil, err
 	}
-	return &releasev1.CancelReleaseResponse{Release: s.render(r)}, nil
+	return &releasev1.CancelReleaseResponse{Release: r}, nil
 }
 
 // AddPrerequisite implements the RPC.
 func (s *Server) AddPrerequisite(ctx context.Context, req *releasev1.AddPrerequisiteRequest) (*releasev1.AddPrerequisiteResponse, error) {
-	r, err := s.svc.AddPrerequisite(ctx, req.GetRequestId(), req.GetReleaseId(), &releasev1.Prerequisite{
+	r, err := s.svc.AddPrerequisite(ctx, req.GetReleaseId(), &releasev1.Prerequisite{
 		Type: req.GetType(), Description: req.GetDescription(), Owner: req.GetOwner(), Deadline: req.GetDeadline(), Environment: req.GetEnvironment(),
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &releasev1.AddPrerequisiteResponse{Release: s.render(r)}, nil
+	return &releasev1.AddPrerequisiteResponse{Release: r}, nil
 }
 
 // UpdatePrerequisite implements the RPC.
 func (s *Server) UpdatePrerequisite(ctx context.Context, req *releasev1.UpdatePrerequisiteRequest) (*releasev1.UpdatePrerequisiteResponse, error) {
-	r, err := s.svc.UpdatePrerequisite(ctx, req.GetRequestId(), req.GetReleaseId(), &releasev1.PrerequisiteUpdated{
+	r, err := s.svc.UpdatePrerequisite(ctx, req.GetReleaseId(), &releasev1.PrerequisiteUpdated{
 		PrerequisiteId: req.GetPrerequisiteId(), Status: req.GetStatus(), Owner: req.GetOwner(), Deadline: req.GetDeadline(), Note: req.GetNote(),
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &releasev1.UpdatePrerequisiteResponse{Release: s.render(r)}, nil
+	return &releasev1.UpdatePrerequisiteResponse{Release: r}, nil
 }
 
 // SetRiskAssessment implements the RPC.
 func (s *Server) SetRiskAssessment(ctx context.Context, req *releasev1.SetRiskAssessmentRequest) (*releasev1.SetRiskAssessmentResponse, error) {
-	r, err := s.svc.SetRisk(ctx, req.GetRequestId(), req.GetReleaseId(), &releasev1.RiskAssessment{
+	r, err := s.svc.SetRisk(ctx, req.GetReleaseId(), &releasev1.RiskAssessment{
 		Impact: req.GetImpact(), Likelihood: req.GetLikelihood(), Mitigation: req.GetMitigation(), Contingency: req.GetContingency(),
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &releasev1.SetRiskAssessmentResponse{Release: s.render(r)}, nil
+	return &releasev1.SetRiskAssessmentResponse{Release: r}, nil
 }
 
 // GetReleaseNotes implements the RPC.
 func (s *Server) GetReleaseNotes(ctx context.Context, req *releasev1.GetReleaseNotesRequest) (*releasev1.GetReleaseNotesResponse, error) {
-	r, _, err := s.svc.Get(ctx, req.GetReleaseId())
+	resp := &releasev1.GetReleaseNotesResponse{}
+	err := s.svc.Read(ctx, req.GetReleaseId(), func(r *domain.Release, _ uint64) error {
+		n := domain.ReleaseNotes(r)
+		resp.Markdown, resp.Json = n.Markdown(), n.JSON()
+		return nil
+	})
 	if err != nil {
 		return nil, err
 	}
-	n := domain.ReleaseNotes(r)
-	return &releasev1.GetReleaseNotesResponse{Markdown: n.Markdown(), Json: n.JSON()}, nil
+	return resp, nil
 }
 
 // GetHistory implements the RPC.
 func (s *Server) GetHistory(ctx context.Context, req *releasev1.GetHistoryRequest) (*releasev1.GetHistoryResponse, error) {
-	_, events, err := s.svc.Get(ctx, req.GetReleaseId())
+	_, events, err := s.svc.History(ctx, req.GetReleaseId())
 	if err != nil {
 		return nil, err
 	}
@@ -333,15 +288,18 @@ func (s *Server) WatchRelease(req *releasev1.WatchReleaseRequest, stream release
 	}
 	var sent uint64
 	return eventstore.WatchAggregate(ctx, s.nc, app.AggRelease, id, func(c eventstore.Change) (uint64, error) {
-		r, _, err := s.svc.Get(ctx, id)
-		if err != nil {
+		var out *releasev1.Release
+		if err := s.svc.Read(ctx, id, func(r *domain.Release, _ uint64) error {
+			out = s.svc.Render(r)
+			return nil
+		}); err != nil {
 			return 0, err
 		}
-		if c.Event != "" && r.AggregateVersion <= sent {
-			return r.AggregateVersion, nil
+		if c.Event != "" && out.GetAggregateVersion() <= sent {
+			return out.GetAggregateVersion(), nil
 		}
-		sent = r.AggregateVersion
-		return sent, stream.Send(&releasev1.WatchReleaseResponse{Release: s.render(r), Event: c.Event})
+		sent = out.GetAggregateVersion()
+		return sent, stream.Send(&releasev1.WatchReleaseResponse{Release: out, Event: c.Event})
 	})
 }
 
