@@ -48,6 +48,17 @@ func EventFilter(msg proto.Message) string {
 	return SubjectPrefix + agg + ".*." + string(d.Name())
 }
 
+// EventFilterOf matches events of msg's type on one aggregate:
+// floe.evt.<aggregate>.<id>.<EventName> (panics as EventFilter does).
+func EventFilterOf(msg proto.Message, id string) string {
+	d := msg.ProtoReflect().Descriptor()
+	agg := aggregateOfDesc(d)
+	if agg == "" {
+		panic(fmt.Sprintf("eventstore: %s declares no floe.options.v1.aggregate; it is not an event", d.FullName()))
+	}
+	return SubjectPrefix + agg + "." + id + "." + string(d.Name())
+}
+
 // EventFilters is EventFilter of each message.
 func EventFilters(msgs ...proto.Message) []string {
 	out := make([]string, len(msgs))

@@ -1,7 +1,15 @@
 package projection
 
 import (
+	"encoding/base64"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
 	"github.com/google/btree"
+
+	"github.com/penguinmails/floe/libs/eventstore"
 )
 
 // Index keeps rows in one total order with equality indexes over them, for
@@ -168,4 +176,25 @@ func hasTerm(terms []string, term string) bool {
 		}
 	}
 	return false
+}
+
+// EncodeCursor is a page token for the row at (t, id) in an order by time
+// then id: opaque to clients, "c:<unix nanos>:<id>" in URL-safe base64.
+func EncodeCursor(t time.Time, id string) string {
+	return base64.RawURLEncoding.EncodeToString(fmt.Appendf(nil, "c:%d:%s", t.UnixNano(), id))
+}
+
+// DecodeCursor reads EncodeCursor's token; ok is false for anything else.
+func DecodeCursor(token string) (t time.Time, id string, ok bool) {
+	raw, err := base64.RawURLEncoding.DecodeString(token)
+	if err != nil {
+		return time.Time{}, "", false
+	}
+	rest, ok1 := strings.CutPrefix(string(raw), "c:")
+	ts, id, ok2 := strings.Cut(rest, ":")
+	nanos, err := strconv.ParseInt(ts, 10, 64)
+	if !ok1 || !ok2 || err != nil || !eventstore.ValidID(id) {
+		return time.Time{}, "", false
+	}
+	return time.Unix(0, nanos).UTC(), id, true
 }

@@ -10,9 +10,12 @@ import (
 	"time"
 
 	"github.com/penguinmails/floe/libs/eventstore"
-	"github.com/penguinmails/floe/libs/natsx"
+	"github.com/penguinmails/floe/libs/projection"
 	"github.com/penguinmails/floe/libs/runtime"
+	"github.com/penguinmails/floe/libs/service"
 	deployv1 "github.com/penguinmails/floe/proto/gen/floe/deploy/v1"
+	monitorv1 "github.com/penguinmails/floe/proto/gen/floe/monitor/v1"
+	releasev1 "github.com/penguinmails/floe/proto/gen/floe/release/v1"
 	"github.com/penguinmails/floe/services/deployer/internal/adapters"
 	"github.com/penguinmails/floe/services/deployer/internal/app"
 	"github.com/penguinmails/floe/services/deployer/internal/domain"
@@ -25,6 +28,8 @@ import (
 // Config is the deployer's flag/env configuration.
 type Config struct {
 	File string `env:"FLOE_DEPLOYER_CONFIG" flag:"deployer-config" usage:"deployer YAML: app, driver (local), its settings, per-version config and strategies per environment"`
+	// Defaults is what the file is read over (floe dev's demo app); none when nil.
+	Defaults *File
 }
 
 // File is the deployer's configuration file.
@@ -125,8 +130,24 @@ func (d *Deployer) ProxyAddr(env string) string {
 	return d.local.ProxyAddr(driver.Target{Environment: env, App: d.app})
 }
 
-// Register adds the deployer to rt.
-func Register(ctx context.Context, rt *runtime.Runtime, conn *natsx.Conn, f File) (*Deployer, error) {
+// Service is the deployer: it owns the deployment aggregate. Its handle
+// tells the host where the local driver's proxies listen.
+var Service = service.Def[Config, *Deployer]{
+	Name:       "deployer",
+	Aggregates: []string{app.Aggregate},
+	Register:   register,
+}
+
+func register(ctx context.Context, d service.Deps[Config]) (*Deployer, error) {
+	var defaults File
+	if d.Config.Defaults != nil {
+		defaults = *d.Config.Defaults
+	}
+	f, err := Load(d.Config.File, defaults)
+	if err != nil {
+		return nil, err
+	}
+	rt, conn := d.Runtime, d.NATS
 	for i, p := range f.VersionPatterns {
 		if _, err := path.Match(p.Match, ""); err != nil {
 			return nil, fmt.Errorf("deployer: version_patterns[%d].match %q: %w", i, p.Match, err)
@@ -168,10 +189,7 @@ func Register(ctx context.Context, rt *runtime.Runtime, conn *natsx.Conn, f File
 	default:
 		return nil, fmt.Errorf("deployer: driver %q is not one of local, exec", f.Driver)
 	}
-	store, err := eventstore.Open(ctx, conn.JS, eventstore.Options{Source: "floe/deployer", Aggregates: []string{app.Aggregate}})
-	if err != nil {
-		return nil, fmt.Errorf("deployer event store: %w", err)
-	}
+	store := d.Store
 	reg, err := adapters.OpenRegistry(ctx, conn.JS)
 	if err != nil {
 		return nil, err
@@ -180,13 +198,24 @@ func Register(ctx context.Context, rt *runtime.Runtime, conn *natsx.Conn, f File
 		analyzer = &app.MonitorAnalyzer{JS: conn.JS, Stream: store.StreamName(), Grace: f.AnalysisGrace,
 			Health: &app.DefaultAnalyzer{Driver: drv, Interval: time.Second}}
 	}
-	engine, err := app.NewEngine(store, drv, reg, analyzer, app.Config{
+	engine, err := app.NewEngine(store, d.Snapshots, drv, reg, analyzer, app.Config{
 		App: f.App, Strategies: f.Strategies, CheckAttempts: f.CheckAttempts, VersionConfig: f.VersionConfig,
 	}, rt.Log.With().Str("component", "deployer").Logger())
 	if err != nil {
 		return nil, err
 	}
-	srv, err := ports.NewServer(engine, store, rt.Authz, conn.NC)
+	views, err := adapters.NewDeployments(ctx, conn.JS, store, projection.Options{
+		Stream: store.StreamName(), Replicas: d.Replicas,
+		OnError: func(err error) { d.Log.Error().Err(err).Msg("deployment view; retrying") },
+		OnPoison: func(p projection.Poison) {
+			d.Log.Error().Uint64("seq", p.Seq).Str("subject", p.Subject).Str("error", p.Error).Msg("deployment view skipped an event it cannot apply")
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	rt.AddView(views.Projection())
+	srv, err := ports.NewServer(engine, views, rt.Authz, conn.NC)
 	if err != nil {
 		return nil, err
 	}
@@ -196,7 +225,7 @@ func Register(ctx context.Context, rt *runtime.Runtime, conn *natsx.Conn, f File
 	rt.Go("deployer-engine", engine.Run)
 	rt.Go("deployer-promotions", func(ctx context.Context) error {
 		return eventstore.Subscribe(ctx, conn.JS, store.StreamName(), eventstore.Subscription{
-			Name: "deployer-promotions", Filters: []string{eventstore.SubjectPrefix + "release.*.PromotionRequested"},
+			Name: "deployer-promotions", Filters: eventstore.EventFilters(&releasev1.PromotionRequested{}),
 			Handler: engine.OnPromotion,
 			OnError: func(e *eventstore.RecordedEvent, attempt int, err error) {
 				rt.Log.Error().Err(err).Uint64("seq", e.Seq).Int("attempt", attempt).Msg("starting a deployment failed; retrying")
@@ -205,14 +234,13 @@ func Register(ctx context.Context, rt *runtime.Runtime, conn *natsx.Conn, f File
 	})
 	rt.Go("deployer-rollback-triggers", func(ctx context.Context) error {
 		return eventstore.Subscribe(ctx, conn.JS, store.StreamName(), eventstore.Subscription{
-			Name: "deployer-rollback-triggers", Filters: []string{eventstore.SubjectPrefix + "*.*.RollbackTriggered"},
+			Name: "deployer-rollback-triggers", Filters: eventstore.EventFilters(&monitorv1.RollbackTriggered{}),
 			Handler: engine.OnRollbackTriggered,
 			OnError: func(e *eventstore.RecordedEvent, attempt int, err error) {
 				rt.Log.Error().Err(err).Uint64("seq", e.Seq).Int("attempt", attempt).Msg("rolling back on a trigger failed; retrying")
 			},
 		})
 	})
-	rt.AddReadiness("event-log", store.CheckStream)
 	return out, nil
 }
 

@@ -17,6 +17,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/penguinmails/floe/libs/auth"
+	"github.com/penguinmails/floe/libs/causal"
 	"github.com/penguinmails/floe/libs/eventstore"
 	"github.com/penguinmails/floe/libs/natsx/natstest"
 	deployv1 "github.com/penguinmails/floe/proto/gen/floe/deploy/v1"
@@ -151,8 +152,8 @@ func names(evs []*eventstore.RecordedEvent) []string {
 
 func promote(t *testing.T, store *eventstore.JetStreamStore, releaseID, version, strategy string) {
 	t.Helper()
-	ctx := eventstore.WithMeta(context.Background(), eventstore.Meta{Actor: "bob"})
-	_, err := store.Append(ctx, "release", releaseID, eventstore.NoStream, eventstore.Event{Message: &releasev1.PromotionRequested{
+	ctx := causal.With(context.Background(), causal.Origin{Actor: "bob"})
+	_, err := store.Append(ctx, "release", releaseID, eventstore.NoStream, eventstore.Meta{Actor: "bob"}, eventstore.Event{Message: &releasev1.PromotionRequested{
 		ReleaseId: releaseID, Product: "demo", Version: version, Environment: "production", Strategy: strategy, RequestedBy: "bob", Attempt: 1,
 	}})
 	if err != nil {

@@ -29,14 +29,14 @@ type MonitorAnalyzer struct {
 	Grace time.Duration
 }
 
-// Analyze implements Analyzer for the step d.Current.
+// Analyze implements Analyzer for the step d.Current().
 func (a *MonitorAnalyzer) Analyze(ctx context.Context, d *domain.Deployment, window time.Duration) (bool, string, error) {
-	step := uint32(d.Current)
+	step := uint32(d.Current())
 	grace := a.Grace
 	if grace <= 0 {
 		grace = time.Minute
 	}
-	started, _ := d.StepTimes(d.Current)
+	started, _ := d.StepTimes(d.Current())
 	if started.IsZero() {
 		started = time.Now()
 	}
@@ -59,7 +59,7 @@ func (a *MonitorAnalyzer) Analyze(ctx context.Context, d *domain.Deployment, win
 		health <- healthResult{p, s, err}
 	}()
 
-	v, err := a.verdict(ctx, d.ID, step, deadline)
+	v, err := a.verdict(ctx, d.ID(), step, deadline)
 	if err != nil {
 		return false, "", err
 	}
@@ -87,7 +87,7 @@ func (a *MonitorAnalyzer) verdict(ctx context.Context, id string, step uint32, d
 	wait, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
 	var found *monitorv1.Verdict
-	err := eventstore.Follow(wait, a.JS, a.Stream, []string{eventstore.SubjectPrefix + "monitoring." + id + ".AnalysisCompleted"},
+	err := eventstore.Follow(wait, a.JS, a.Stream, []string{eventstore.EventFilterOf(&monitorv1.AnalysisCompleted{}, id)},
 		func(e *eventstore.RecordedEvent) error {
 			var ac monitorv1.AnalysisCompleted
 			if e.DecodeInto(&ac) == nil && ac.GetStep() == step {

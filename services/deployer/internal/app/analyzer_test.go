@@ -9,6 +9,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/penguinmails/floe/libs/causal"
 	"github.com/penguinmails/floe/libs/eventstore"
 	deployv1 "github.com/penguinmails/floe/proto/gen/floe/deploy/v1"
 	monitorv1 "github.com/penguinmails/floe/proto/gen/floe/monitor/v1"
@@ -45,29 +46,29 @@ func TestRollbackInterruptsAnalysis(t *testing.T) {
 	}
 	r.trigger(t, id, 1)
 	d := r.waitFor(t, id, func(d *domain.Deployment) bool {
-		return d.Status == deployv1.DeploymentStatus_DEPLOYMENT_STATUS_ROLLED_BACK
+		return d.Status() == deployv1.DeploymentStatus_DEPLOYMENT_STATUS_ROLLED_BACK
 	}, "rolled back during the analysis")
 	if got := r.share(t, 50); got["1.0.0"] != 1 {
 		t.Errorf("traffic after the rollback: %v", got)
 	}
-	if d.RollbackTrigger != "monitor" {
-		t.Errorf("rollback trigger %q", d.RollbackTrigger)
+	if d.RollbackTrigger() != "monitor" {
+		t.Errorf("rollback trigger %q", d.RollbackTrigger())
 	}
 }
 
 func succeeded(d *domain.Deployment) bool {
-	return d.Status == deployv1.DeploymentStatus_DEPLOYMENT_STATUS_SUCCEEDED
+	return d.Status() == deployv1.DeploymentStatus_DEPLOYMENT_STATUS_SUCCEEDED
 }
 
 // verdict appends the monitor's AnalysisCompleted for step of a deployment.
 func (r *rig) verdict(t *testing.T, id string, step uint32, result string) {
 	t.Helper()
-	ctx := eventstore.WithMeta(context.Background(), eventstore.Meta{Actor: "system:monitor"})
+	ctx := causal.With(context.Background(), causal.Origin{Actor: "system:monitor"})
 	st, err := r.store.Load(ctx, "monitoring", id, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = r.store.Append(ctx, "monitoring", id, st.Version, eventstore.Event{Message: &monitorv1.AnalysisCompleted{
+	_, err = r.store.Append(ctx, "monitoring", id, st.Version, testMeta, eventstore.Event{Message: &monitorv1.AnalysisCompleted{
 		DeploymentId: id, Step: step, Verdict: &monitorv1.Verdict{Result: result, Reason: "error_rate: " + result},
 	}})
 	if err != nil {
@@ -98,17 +99,17 @@ func TestMonitorAnalyzerVerdicts(t *testing.T) {
 			stable := r.promote(t, "r1", "1.0.0", domain.BigBang)
 			r.waitFor(t, stable, succeeded, "1.0.0 live")
 			id := r.promote(t, "r2", "1.1.0", domain.Canary)
-			r.waitFor(t, id, func(d *domain.Deployment) bool { return d.Current == analysisStep }, "the analysis step")
+			r.waitFor(t, id, func(d *domain.Deployment) bool { return d.Current() == analysisStep }, "the analysis step")
 			r.verdict(t, id, analysisStep, tt.result)
 			d := r.waitFor(t, id, func(d *domain.Deployment) bool { return !d.Active() }, "the end")
-			if d.Status != tt.want {
-				t.Fatalf("status %s (%s), want %s", d.Status, d.Reason, tt.want)
+			if d.Status() != tt.want {
+				t.Fatalf("status %s (%s), want %s", d.Status(), d.Reason(), tt.want)
 			}
-			if tt.reason != "" && d.Reason != tt.reason {
-				t.Errorf("reason %q, want %q", d.Reason, tt.reason)
+			if tt.reason != "" && d.Reason() != tt.reason {
+				t.Errorf("reason %q, want %q", d.Reason(), tt.reason)
 			}
 			if tt.result == "inconclusive" {
-				st, _, _ := r.engine.Load(context.Background(), id)
+				st, _ := r.engine.Load(context.Background(), id)
 				if res := resultOf(st, analysisStep); !strings.Contains(res, "monitor inconclusive") || !strings.Contains(res, "healthy") {
 					t.Errorf("step result %q: want the fallback to health checks recorded", res)
 				}
@@ -130,11 +131,11 @@ func TestMonitorAnalyzerIgnoresRefusedVerdict(t *testing.T) {
 	stable := r.promote(t, "r1", "1.0.0", domain.BigBang)
 	r.waitFor(t, stable, succeeded, "1.0.0 live")
 	id := r.promote(t, "r2", "1.1.0", domain.Canary)
-	r.waitFor(t, id, func(d *domain.Deployment) bool { return d.Current == analysisStep }, "the analysis step")
+	r.waitFor(t, id, func(d *domain.Deployment) bool { return d.Current() == analysisStep }, "the analysis step")
 
 	// Two monitor replicas: both read the aggregate, the first records the step's start, the
 	// second's stale append of a fail verdict reaches the server and is refused.
-	ctx := eventstore.WithMeta(context.Background(), eventstore.Meta{Actor: "system:monitor"})
+	ctx := causal.With(context.Background(), causal.Origin{Actor: "system:monitor"})
 	loser, err := eventstore.Open(ctx, r.js, eventstore.Options{Source: "floe/test", Aggregates: []string{"monitoring"}})
 	if err != nil {
 		t.Fatal(err)
@@ -143,17 +144,17 @@ func TestMonitorAnalyzerIgnoresRefusedVerdict(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := r.store.Append(ctx, "monitoring", id, st.Version, eventstore.Event{Message: &monitorv1.AnalysisStarted{Step: analysisStep}}); err != nil {
+	if _, err := r.store.Append(ctx, "monitoring", id, st.Version, testMeta, eventstore.Event{Message: &monitorv1.AnalysisStarted{Step: analysisStep}}); err != nil {
 		t.Fatal(err)
 	}
 	fail := &monitorv1.AnalysisCompleted{DeploymentId: id, Step: analysisStep, Verdict: &monitorv1.Verdict{Result: "fail", Reason: "the refused verdict"}}
-	if _, err := loser.Append(ctx, "monitoring", id, st.Version, eventstore.Event{Message: fail}, eventstore.Event{Message: fail}); err == nil {
+	if _, err := loser.Append(ctx, "monitoring", id, st.Version, testMeta, eventstore.Event{Message: fail}, eventstore.Event{Message: fail}); err == nil {
 		t.Fatal("the stale append was stored")
 	}
 	r.verdict(t, id, analysisStep, "pass")
 	d := r.waitFor(t, id, func(d *domain.Deployment) bool { return !d.Active() }, "the end")
-	if d.Status != deployv1.DeploymentStatus_DEPLOYMENT_STATUS_SUCCEEDED {
-		t.Fatalf("status %s (%s); want SUCCEEDED on the recorded pass verdict", d.Status, d.Reason)
+	if d.Status() != deployv1.DeploymentStatus_DEPLOYMENT_STATUS_SUCCEEDED {
+		t.Fatalf("status %s (%s); want SUCCEEDED on the recorded pass verdict", d.Status(), d.Reason())
 	}
 }
 

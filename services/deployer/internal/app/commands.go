@@ -4,41 +4,36 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
+	"strings"
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/penguinmails/floe/libs/enumtext"
 	"github.com/penguinmails/floe/libs/errs"
 	"github.com/penguinmails/floe/libs/eventstore"
+	"github.com/penguinmails/floe/libs/kernel"
+	deployv1 "github.com/penguinmails/floe/proto/gen/floe/deploy/v1"
+	errorsv1 "github.com/penguinmails/floe/proto/gen/floe/errors/v1"
 	monitorv1 "github.com/penguinmails/floe/proto/gen/floe/monitor/v1"
 	releasev1 "github.com/penguinmails/floe/proto/gen/floe/release/v1"
 	"github.com/penguinmails/floe/services/deployer/internal/domain"
 )
 
-// command loads a deployment, decides, appends (retrying lost races) and
-// wakes its runner.
+// command runs decide on a deployment through the kernel and wakes its
+// runner; it returns a copy of the deployment after the command.
 func (e *Engine) command(ctx context.Context, id string, decide func(*domain.Deployment) ([]proto.Message, error)) (*domain.Deployment, error) {
-	for attempt := 0; ; attempt++ {
-		d, _, err := e.Load(ctx, id)
-		if err != nil {
-			return nil, err
-		}
-		msgs, err := decide(d)
-		if err != nil {
-			return nil, err
-		}
-		err = e.append(ctx, d, "", msgs...)
-		if errors.Is(err, errs.ErrConcurrency) && attempt < 20 {
-			time.Sleep(time.Duration(attempt+1) * 5 * time.Millisecond)
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		e.Wake(id)
-		d, _, err = e.Load(ctx, id)
-		return d, err
+	if !eventstore.ValidID(id) {
+		return nil, errs.Invalid("deployment_id", "%q is not a deployment id", id)
 	}
+	var out *domain.Deployment
+	_, err := e.deployments.Execute(ctx, kernel.Command[*domain.Deployment]{
+		ID: id, Decide: decide, Observe: func(d *domain.Deployment) { out = d.Clone() },
+	})
+	if err != nil {
+		return nil, err
+	}
+	e.Wake(id)
+	return out, nil
 }
 
 // Pause pauses a running deployment before its next step.
@@ -63,24 +58,30 @@ func (e *Engine) Rollback(ctx context.Context, id, reason, trigger string) (*dom
 
 // Retry starts the next attempt of a finished, unsuccessful deployment.
 func (e *Engine) Retry(ctx context.Context, id, requestedBy string) (*domain.Deployment, error) {
-	d, _, err := e.Load(ctx, id)
+	d, err := e.Load(ctx, id)
 	if err != nil {
 		return nil, err
 	}
 	if !d.Exists() {
 		return nil, &errs.NotFoundError{Kind: "deployment", ID: id}
 	}
-	if d.Active() || d.Status.String() == "DEPLOYMENT_STATUS_SUCCEEDED" {
-		return nil, errs.Precondition(0, "deployment "+id+" is "+d.Status.String()+": only a failed, aborted or rolled-back deployment is retried")
+	switch {
+	case d.Active():
+		return nil, errs.Refuse(errorsv1.ErrorReason_ERROR_REASON_ENVIRONMENT_BUSY, "deployment %s is still %s: only a failed, aborted or rolled-back deployment is retried", id, statusText(d))
+	case d.Status() == deployv1.DeploymentStatus_DEPLOYMENT_STATUS_SUCCEEDED:
+		return nil, errs.Refuse(errorsv1.ErrorReason_ERROR_REASON_ALREADY_DEPLOYED, "deployment %s succeeded: only a failed, aborted or rolled-back deployment is retried", id)
 	}
-	next := d.Attempt + 1
-	p := &releasev1.PromotionRequested{ReleaseId: d.ReleaseID, Version: d.Version, Environment: d.Environment, Strategy: d.Strategy,
-		RequestedBy: requestedBy, Attempt: next}
-	if err := e.start(ctx, p, "retry:"+id); err != nil {
+	next := d.Attempt() + 1
+	p := &releasev1.PromotionRequested{ReleaseId: d.ReleaseID(), Version: d.Version(), Environment: d.Environment(),
+		StrategyType: d.Strategy(), Strategy: enumtext.Name(d.Strategy()), RequestedBy: requestedBy, Attempt: next}
+	if err := e.start(ctx, p); err != nil {
 		return nil, err
 	}
-	nd, _, err := e.Load(ctx, domain.ID(d.ReleaseID, d.Environment, next))
-	return nd, err
+	return e.Load(ctx, domain.ID(d.ReleaseID(), d.Environment(), next))
+}
+
+func statusText(d *domain.Deployment) string {
+	return strings.ToLower(strings.TrimPrefix(d.Status().String(), "DEPLOYMENT_STATUS_"))
 }
 
 // OnRollbackTriggered rolls back the deployment a monitor trigger fired for.
@@ -95,18 +96,16 @@ func (e *Engine) OnRollbackTriggered(ctx context.Context, cause *eventstore.Reco
 	if !eventstore.ValidID(id) {
 		return nil
 	}
-	d, _, err := e.Load(ctx, id)
-	if err != nil {
-		return err
-	}
-	if !d.Active() || d.RollingBack {
-		return nil
-	}
 	reason := fmt.Sprintf("%s: %s %s %g, observed %.4g for %.0fs", rt.GetTrigger(), rt.GetMetric(), rt.GetOperator(), rt.GetThreshold(), rt.GetObserved(), rt.GetSustainedSeconds())
-	_, err = e.Rollback(ctx, id, reason, "monitor")
+	_, err := e.command(ctx, id, func(d *domain.Deployment) ([]proto.Message, error) {
+		if !d.Active() || d.RollingBack() {
+			return nil, nil // finished or rolling back meanwhile
+		}
+		return domain.Rollback(d, id, reason, "monitor")
+	})
 	var pe *errs.PreconditionError
 	if errors.As(err, &pe) {
-		return nil // finished or rolling back meanwhile
+		return nil
 	}
 	return err
 }

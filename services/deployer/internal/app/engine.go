@@ -6,19 +6,22 @@ package app
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/rs/zerolog"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/penguinmails/floe/libs/causal"
+	"github.com/penguinmails/floe/libs/enumtext"
 	"github.com/penguinmails/floe/libs/errs"
 	"github.com/penguinmails/floe/libs/eventstore"
+	"github.com/penguinmails/floe/libs/kernel"
+	"github.com/penguinmails/floe/libs/natsx"
 	deployv1 "github.com/penguinmails/floe/proto/gen/floe/deploy/v1"
 	releasev1 "github.com/penguinmails/floe/proto/gen/floe/release/v1"
 	"github.com/penguinmails/floe/services/deployer/internal/domain"
@@ -27,6 +30,22 @@ import (
 
 // Aggregate is the deployment aggregate's name in the log.
 const Aggregate = "deployment"
+
+// DeploymentKind describes the deployment aggregate to the kernel and to views.
+var DeploymentKind = kernel.Kind[*domain.Deployment]{
+	Name: Aggregate,
+	New:  func(string) *domain.Deployment { return domain.NewDeployment() },
+	Apply: func(d *domain.Deployment, e *eventstore.RecordedEvent) (*domain.Deployment, error) {
+		m, err := e.Decode()
+		if err != nil {
+			return nil, err
+		}
+		domain.Apply(d, m, domain.Meta{ID: e.ID, Time: e.Time, CorrelationID: e.CorrelationID, TraceParent: e.TraceParent})
+		return d, nil
+	},
+	Codec:         kernel.Codec[*domain.Deployment]{Schema: domain.DeploymentSchema, Marshal: domain.MarshalDeployment, Unmarshal: domain.UnmarshalDeployment},
+	SnapshotEvery: 50,
+}
 
 // Registry keeps track of active deployments and of which deployment holds
 // each environment, so that only one runs per environment and active ones
@@ -65,8 +84,8 @@ type Config struct {
 
 // Engine drives deployments.
 type Engine struct {
-	store    eventstore.Store
-	drv      driver.Driver
+	deployments *kernel.Handler[*domain.Deployment]
+	drv         driver.Driver
 	reg      Registry
 	analyzer Analyzer
 	cfg      Config
@@ -80,10 +99,15 @@ type Engine struct {
 	ctx     context.Context
 }
 
-// NewEngine wires an engine; store, driver and registry are required.
-func NewEngine(store eventstore.Store, drv driver.Driver, reg Registry, analyzer Analyzer, cfg Config, log zerolog.Logger) (*Engine, error) {
+// NewEngine wires an engine; store, driver and registry are required;
+// snaps (optional) holds snapshots.
+func NewEngine(store eventstore.Store, snaps *eventstore.Snapshots, drv driver.Driver, reg Registry, analyzer Analyzer, cfg Config, log zerolog.Logger) (*Engine, error) {
 	if store == nil || drv == nil || reg == nil {
 		return nil, errors.New("deployer engine: store, driver and registry are required")
+	}
+	deployments, err := kernel.New(store, DeploymentKind, kernel.Options{Snapshots: snaps})
+	if err != nil {
+		return nil, err
 	}
 	if cfg.App == "" {
 		cfg.App = "app"
@@ -91,7 +115,7 @@ func NewEngine(store eventstore.Store, drv driver.Driver, reg Registry, analyzer
 	if cfg.CheckAttempts <= 0 {
 		cfg.CheckAttempts = 3
 	}
-	e := &Engine{store: store, drv: drv, reg: reg, cfg: cfg, now: time.Now, log: log, running: map[string]chan struct{}{}}
+	e := &Engine{deployments: deployments, drv: drv, reg: reg, cfg: cfg, now: time.Now, log: log, running: map[string]chan struct{}{}}
 	if analyzer == nil {
 		analyzer = &DefaultAnalyzer{Driver: drv, Interval: time.Second}
 	}
@@ -126,46 +150,50 @@ func (e *Engine) Run(ctx context.Context) error {
 }
 
 func (e *Engine) target(d *domain.Deployment) driver.Target {
-	return driver.Target{Environment: d.Environment, App: d.App}
+	return driver.Target{Environment: d.Environment(), App: d.App()}
 }
 
-// Load rebuilds a deployment from the log.
-func (e *Engine) Load(ctx context.Context, id string) (*domain.Deployment, []*eventstore.RecordedEvent, error) {
+// Load returns a private copy of a deployment as the log has it now (one
+// that does not exist yet when the id is unknown).
+func (e *Engine) Load(ctx context.Context, id string) (*domain.Deployment, error) {
+	if !eventstore.ValidID(id) {
+		return nil, errs.Invalid("deployment_id", "%q is not a deployment id", id)
+	}
+	var out *domain.Deployment
+	err := e.deployments.Read(ctx, id, func(d *domain.Deployment, _ eventstore.Version, _ uint64) error {
+		out = d.Clone()
+		return nil
+	})
+	return out, err
+}
+
+// History is a deployment folded from every event, with the events.
+func (e *Engine) History(ctx context.Context, id string) (*domain.Deployment, []*eventstore.RecordedEvent, error) {
 	if !eventstore.ValidID(id) {
 		return nil, nil, errs.Invalid("deployment_id", "%q is not a deployment id", id)
 	}
-	st, err := e.store.Load(ctx, Aggregate, id, nil)
-	if err != nil {
-		return nil, nil, err
-	}
-	d := domain.NewDeployment()
-	for _, ev := range st.Events {
-		m, err := ev.Decode()
-		if err != nil {
-			return nil, nil, err
-		}
-		domain.Apply(d, m, ev.Time)
-	}
-	return d, st.Events, nil
+	return e.deployments.Replay(ctx, id)
 }
 
-func eventKey(prefix string) string {
-	sum := sha256.Sum256([]byte(prefix))
-	return "rq-" + hex.EncodeToString(sum[:12])
-}
-
-// append writes events at the deployment's loaded version; a conflict means
-// a command got there first, and the caller reloads.
-func (e *Engine) append(ctx context.Context, d *domain.Deployment, key string, msgs ...proto.Message) error {
-	events := make([]eventstore.Event, len(msgs))
-	for i, m := range msgs {
-		events[i] = eventstore.Event{Message: m}
-		if key != "" {
-			events[i].ID = fmt.Sprintf("%s.%d", key, i)
-		}
-	}
-	_, err := e.store.Append(ctx, Aggregate, d.ID, eventstore.Version(d.AggregateVersion), events...)
+// append writes events at the version d was loaded at: a conflict means a
+// command got there first, and the caller reloads and decides again.
+func (e *Engine) append(ctx context.Context, d *domain.Deployment, msgs ...proto.Message) error {
+	_, err := e.deployments.Execute(ctx, kernel.Command[*domain.Deployment]{
+		ID: d.ID(), Expect: kernel.ExpectVersion(eventstore.Version(d.AggregateVersion())),
+		Decide: func(*domain.Deployment) ([]proto.Message, error) { return msgs, nil },
+	})
 	return err
+}
+
+// runnerContext is ctx acting as the deployer for d: the correlation id and
+// trace of the request that started the deployment, the deployment's latest
+// event as the cause of whatever the runner does next.
+func runnerContext(ctx context.Context, d *domain.Deployment) context.Context {
+	o := d.Origin()
+	if o.TraceParent != "" {
+		ctx = natsx.ExtractTrace(ctx, nats.Header{eventstore.HdrTraceParent: []string{o.TraceParent}})
+	}
+	return causal.System(ctx, "deployer", o.CorrelationID, d.LastEvent())
 }
 
 // OnPromotion starts a deployment for a PromotionRequested event (idempotently:
@@ -175,12 +203,12 @@ func (e *Engine) OnPromotion(ctx context.Context, cause *eventstore.RecordedEven
 	if err := cause.DecodeInto(&p); err != nil {
 		return nil // another release event
 	}
-	return e.start(ctx, &p, cause.ID)
+	return e.start(ctx, &p)
 }
 
-func (e *Engine) start(ctx context.Context, p *releasev1.PromotionRequested, causeID string) error {
+func (e *Engine) start(ctx context.Context, p *releasev1.PromotionRequested) error {
 	id := domain.ID(p.GetReleaseId(), p.GetEnvironment(), p.GetAttempt())
-	d, _, err := e.Load(ctx, id)
+	d, err := e.Load(ctx, id)
 	if err != nil {
 		return err
 	}
@@ -190,17 +218,22 @@ func (e *Engine) start(ctx context.Context, p *releasev1.PromotionRequested, cau
 		}
 		return nil
 	}
-	d.ID = id // for append
 	holder, err := e.reg.Lock(ctx, e.cfg.App, p.GetEnvironment(), id)
 	if err != nil {
 		return err
 	}
-	key := eventKey("start:" + causeID)
+	strategy, _ := enumtext.Resolve(p.GetStrategyType(), p.GetStrategy())
 	base := deployv1.DeploymentStarted{DeploymentId: id, ReleaseId: p.GetReleaseId(), Version: p.GetVersion(), Environment: p.GetEnvironment(),
-		Strategy: p.GetStrategy(), Attempt: p.GetAttempt(), App: e.cfg.App, RequestedBy: p.GetRequestedBy()}
+		StrategyType: strategy, Strategy: enumtext.Name(strategy), Attempt: p.GetAttempt(), App: e.cfg.App, RequestedBy: p.GetRequestedBy()}
+	create := func(msgs ...proto.Message) error {
+		_, err := e.deployments.Execute(ctx, kernel.Command[*domain.Deployment]{
+			ID: id, Expect: kernel.ExpectNew, Decide: func(*domain.Deployment) ([]proto.Message, error) { return msgs, nil },
+		})
+		return err
+	}
 	if holder != "" && holder != id {
 		// A holder that is no longer active (its unlock was lost in a crash) gives way.
-		if hd, _, err := e.Load(ctx, holder); err == nil && !hd.Active() {
+		if hd, err := e.Load(ctx, holder); err == nil && !hd.Active() {
 			if err := e.reg.Unlock(ctx, e.cfg.App, p.GetEnvironment(), holder); err != nil {
 				return err
 			}
@@ -211,7 +244,7 @@ func (e *Engine) start(ctx context.Context, p *releasev1.PromotionRequested, cau
 	}
 	if holder != "" && holder != id {
 		// Only one deployment per environment: refuse this one, on the record.
-		return e.append(ctx, d, key, &base, &deployv1.DeploymentFailed{DeploymentId: id, ReleaseId: p.GetReleaseId(), Version: p.GetVersion(), Environment: p.GetEnvironment(),
+		return create(&base, &deployv1.DeploymentFailed{DeploymentId: id, ReleaseId: p.GetReleaseId(), Version: p.GetVersion(), Environment: p.GetEnvironment(),
 			Reason: fmt.Sprintf("deployment %s is still active in %s; promote again when it has finished", holder, p.GetEnvironment())})
 	}
 	state, err := e.drv.State(ctx, driver.Target{Environment: p.GetEnvironment(), App: e.cfg.App})
@@ -223,14 +256,14 @@ func (e *Engine) start(ctx context.Context, p *releasev1.PromotionRequested, cau
 	if !ok {
 		cfg = domain.DefaultStrategyConfig()
 	}
-	plan, err := domain.Plan(p.GetStrategy(), cfg, base.PreviousVersion != "")
+	plan, err := domain.Plan(strategy, cfg, base.PreviousVersion != "")
 	if err != nil {
 		_ = e.reg.Unlock(ctx, e.cfg.App, p.GetEnvironment(), id)
-		return e.append(ctx, d, key, &base, &deployv1.DeploymentFailed{DeploymentId: id, ReleaseId: p.GetReleaseId(), Version: p.GetVersion(), Environment: p.GetEnvironment(),
-			Reason: "cannot plan the " + p.GetStrategy() + " strategy: " + err.Error()})
+		return create(&base, &deployv1.DeploymentFailed{DeploymentId: id, ReleaseId: p.GetReleaseId(), Version: p.GetVersion(), Environment: p.GetEnvironment(),
+			Reason: "cannot plan the " + enumtext.Name(strategy) + " strategy: " + err.Error()})
 	}
 	base.Plan = plan
-	if err := e.append(ctx, d, key, &base); err != nil && !errors.Is(err, errs.ErrConcurrency) {
+	if err := create(&base); err != nil && !errors.Is(err, errs.ErrConcurrency) {
 		return err
 	}
 	e.ensureRunner(id)
@@ -298,8 +331,8 @@ func (e *Engine) restoreLive(ctx context.Context, active []string) error {
 	}
 	busy := map[string]bool{}
 	for _, id := range active {
-		if d, _, err := e.Load(ctx, id); err == nil && d.Active() {
-			busy[d.Environment] = true
+		if d, err := e.Load(ctx, id); err == nil && d.Active() {
+			busy[d.Environment()] = true
 		}
 	}
 	for env, version := range live {
@@ -356,7 +389,7 @@ func sameWeights(a, b map[string]int) bool {
 // without writing any event: the steps already done are not repeated, their
 // effect is restored.
 func (e *Engine) reconcile(ctx context.Context, d *domain.Deployment) error {
-	if !d.Active() || d.RollingBack {
+	if !d.Active() || d.RollingBack() {
 		return nil
 	}
 	needed, weights := d.DriverState()
@@ -368,14 +401,11 @@ func (e *Engine) reconcile(ctx context.Context, d *domain.Deployment) error {
 
 // runDeployment drives one deployment until it is no longer active or ctx ends.
 func (e *Engine) runDeployment(ctx context.Context, id string, wake chan struct{}) {
-	// The deployer itself is the actor of the steps it takes; the deployment
-	// id correlates them.
-	ctx = eventstore.WithMeta(ctx, eventstore.Meta{Actor: "system:deployer", CorrelationID: id})
 	log := e.log.With().Str("deployment_id", id).Logger()
 	failures := 0
 	reconciled := false
 	for ctx.Err() == nil {
-		d, _, err := e.Load(ctx, id)
+		d, err := e.Load(ctx, id)
 		if err != nil {
 			log.Error().Err(err).Msg("load deployment")
 			if !sleep(ctx, backoff(&failures), wake) {
@@ -393,7 +423,7 @@ func (e *Engine) runDeployment(ctx context.Context, id string, wake chan struct{
 			}
 			reconciled = true
 		}
-		err = e.step(ctx, d, wake)
+		err = e.step(runnerContext(ctx, d), d, wake)
 		switch {
 		case errors.Is(err, errDone):
 			e.finish(context.WithoutCancel(ctx), d)
@@ -415,15 +445,15 @@ var errDone = errors.New("deployment finished")
 
 // finish records what the environment runs now and frees it.
 func (e *Engine) finish(ctx context.Context, d *domain.Deployment) {
-	switch d.Status {
+	switch d.Status() {
 	case deployv1.DeploymentStatus_DEPLOYMENT_STATUS_SUCCEEDED:
-		_ = e.reg.SetLive(ctx, d.App, d.Environment, d.Version)
+		_ = e.reg.SetLive(ctx, d.App(), d.Environment(), d.Version())
 	case deployv1.DeploymentStatus_DEPLOYMENT_STATUS_ROLLED_BACK, deployv1.DeploymentStatus_DEPLOYMENT_STATUS_ABORTED:
-		if d.PreviousVersion != "" {
-			_ = e.reg.SetLive(ctx, d.App, d.Environment, d.PreviousVersion)
+		if d.PreviousVersion() != "" {
+			_ = e.reg.SetLive(ctx, d.App(), d.Environment(), d.PreviousVersion())
 		}
 	}
-	_ = e.reg.Unlock(ctx, d.App, d.Environment, d.ID)
+	_ = e.reg.Unlock(ctx, d.App(), d.Environment(), d.ID())
 }
 
 // step performs the next action of d.
@@ -434,7 +464,7 @@ func (e *Engine) step(ctx context.Context, d *domain.Deployment, wake chan struc
 	case domain.ActNone:
 		return errDone
 	case domain.ActStartStep:
-		return e.append(ctx, d, "", &deployv1.DeploymentStepStarted{Index: uint32(act.Index), Step: act.Step})
+		return e.append(ctx, d, &deployv1.DeploymentStepStarted{Index: uint32(act.Index), Step: act.Step})
 	case domain.ActWaitResume:
 		sleep(ctx, time.Hour, wake)
 		return nil
@@ -443,25 +473,25 @@ func (e *Engine) step(ctx context.Context, d *domain.Deployment, wake chan struc
 			sleep(ctx, wait, wake)
 			return nil
 		}
-		return e.append(ctx, d, "", &deployv1.DeploymentStepCompleted{Index: uint32(act.Index), Result: "paused " + act.Step.GetDuration().AsDuration().String()})
+		return e.append(ctx, d, &deployv1.DeploymentStepCompleted{Index: uint32(act.Index), Result: "paused " + act.Step.GetDuration().AsDuration().String()})
 	case domain.ActSucceed:
-		return e.append(ctx, d, "", &deployv1.DeploymentSucceeded{DeploymentId: d.ID, ReleaseId: d.ReleaseID, Version: d.Version, Environment: d.Environment})
+		return e.append(ctx, d, &deployv1.DeploymentSucceeded{DeploymentId: d.ID(), ReleaseId: d.ReleaseID(), Version: d.Version(), Environment: d.Environment()})
 	case domain.ActRollback:
 		restored, err := e.rollback(ctx, d, t)
 		if err != nil {
 			return err
 		}
-		return e.append(ctx, d, "", &deployv1.RolledBack{DeploymentId: d.ID, ReleaseId: d.ReleaseID, Version: d.Version, Environment: d.Environment,
-			RestoredVersion: restored, Reason: d.RollbackReason})
+		return e.append(ctx, d, &deployv1.RolledBack{DeploymentId: d.ID(), ReleaseId: d.ReleaseID(), Version: d.Version(), Environment: d.Environment(),
+			RestoredVersion: restored, Reason: d.RollbackReason()})
 	case domain.ActRunStep:
 		result, failed, err := e.perform(ctx, d, t, act.Step, wake)
 		if err != nil {
 			return err
 		}
 		if failed != "" {
-			return e.append(ctx, d, "", &deployv1.RollbackStarted{Reason: failed, Trigger: triggerOf(act.Step)})
+			return e.append(ctx, d, &deployv1.RollbackStarted{Reason: failed, Trigger: triggerOf(act.Step)})
 		}
-		return e.append(ctx, d, "", &deployv1.DeploymentStepCompleted{Index: uint32(act.Index), Result: result})
+		return e.append(ctx, d, &deployv1.DeploymentStepCompleted{Index: uint32(act.Index), Result: result})
 	}
 	return nil
 }
@@ -480,31 +510,31 @@ func (e *Engine) perform(ctx context.Context, d *domain.Deployment, t driver.Tar
 	case deployv1.StepKind_STEP_KIND_START:
 		var cfg map[string]string
 		if e.cfg.VersionConfig != nil {
-			cfg = e.cfg.VersionConfig(d.Version)
+			cfg = e.cfg.VersionConfig(d.Version())
 		}
-		if err := e.drv.Start(ctx, t, driver.Version{Version: d.Version, ReleaseID: d.ReleaseID, Config: cfg}); err != nil {
-			return "", "could not start " + d.Version + ": " + err.Error(), nil
+		if err := e.drv.Start(ctx, t, driver.Version{Version: d.Version(), ReleaseID: d.ReleaseID(), Config: cfg}); err != nil {
+			return "", "could not start " + d.Version() + ": " + err.Error(), nil
 		}
-		return "started " + d.Version, "", nil
+		return "started " + d.Version(), "", nil
 	case deployv1.StepKind_STEP_KIND_SET_WEIGHT:
 		w := d.Weights(s.GetWeight())
 		if err := e.drv.SetWeights(ctx, t, w); err != nil {
 			return "", "", err
 		}
-		return fmt.Sprintf("traffic %d%% → %s", w[d.Version], d.Version), "", nil
+		return fmt.Sprintf("traffic %d%% → %s", w[d.Version()], d.Version()), "", nil
 	case deployv1.StepKind_STEP_KIND_CHECK:
 		var last error
 		for i := 0; i < e.cfg.CheckAttempts; i++ {
-			if last = e.drv.Check(ctx, t, d.Version); last == nil {
-				return d.Version + " healthy", "", nil
+			if last = e.drv.Check(ctx, t, d.Version()); last == nil {
+				return d.Version() + " healthy", "", nil
 			}
 			if !sleep(ctx, time.Second, nil) {
 				return "", "", ctx.Err()
 			}
 		}
-		return "", fmt.Sprintf("health check of %s failed %d times: %v", d.Version, e.cfg.CheckAttempts, last), nil
+		return "", fmt.Sprintf("health check of %s failed %d times: %v", d.Version(), e.cfg.CheckAttempts, last), nil
 	case deployv1.StepKind_STEP_KIND_ANALYSIS:
-		actx, interrupted := e.interruptible(ctx, d.ID, wake)
+		actx, interrupted := e.interruptible(ctx, d.ID(), wake)
 		pass, summary, err := e.analyzer.Analyze(actx, d, s.GetDuration().AsDuration())
 		if interrupted() {
 			return "", "", &errs.ConflictError{Message: "analysis interrupted: the deployment is rolling back or aborted"}
@@ -517,13 +547,13 @@ func (e *Engine) perform(ctx context.Context, d *domain.Deployment, t driver.Tar
 		}
 		return "analysis passed: " + summary, "", nil
 	case deployv1.StepKind_STEP_KIND_STOP_PREVIOUS:
-		if d.PreviousVersion == "" || d.PreviousVersion == d.Version {
+		if d.PreviousVersion() == "" || d.PreviousVersion() == d.Version() {
 			return "no previous version", "", nil
 		}
-		if err := e.drv.Stop(ctx, t, d.PreviousVersion); err != nil {
+		if err := e.drv.Stop(ctx, t, d.PreviousVersion()); err != nil {
 			return "", "", err
 		}
-		return "stopped " + d.PreviousVersion, "", nil
+		return "stopped " + d.PreviousVersion(), "", nil
 	case deployv1.StepKind_STEP_KIND_FLAG_ROLLOUT:
 		// The flag service (a later issue) acts on this step's events; until it
 		// exists the step records the intended rollout only.
@@ -541,15 +571,15 @@ func (e *Engine) rollback(ctx context.Context, d *domain.Deployment, t driver.Ta
 	if err != nil {
 		return "", err
 	}
-	prev := d.PreviousVersion
-	if prev == "" || prev == d.Version || !contains(state.Running, prev) {
+	prev := d.PreviousVersion()
+	if prev == "" || prev == d.Version() || !contains(state.Running, prev) {
 		return "", nil
 	}
 	if err := e.drv.SetWeights(ctx, t, map[string]int{prev: 100}); err != nil {
 		return "", err
 	}
-	if contains(state.Running, d.Version) {
-		if err := e.drv.Stop(ctx, t, d.Version); err != nil {
+	if contains(state.Running, d.Version()) {
+		if err := e.drv.Stop(ctx, t, d.Version()); err != nil {
 			return "", err
 		}
 	}
@@ -599,7 +629,7 @@ func (e *Engine) interruptible(ctx context.Context, id string, wake chan struct{
 			case <-sctx.Done():
 				return
 			case <-wake:
-				if d, _, err := e.Load(sctx, id); err == nil && (d.RollingBack || d.Aborted) {
+				if d, err := e.Load(sctx, id); err == nil && (d.RollingBack() || d.Aborted()) {
 					hit.Store(true)
 					cancel()
 					return
@@ -628,11 +658,11 @@ func (a *DefaultAnalyzer) Analyze(ctx context.Context, d *domain.Deployment, win
 	checks := 0
 	for {
 		checks++
-		if err := a.Driver.Check(ctx, driver.Target{Environment: d.Environment, App: d.App}, d.Version); err != nil {
-			return false, fmt.Sprintf("%s unhealthy after %d checks: %v", d.Version, checks, err), nil
+		if err := a.Driver.Check(ctx, driver.Target{Environment: d.Environment(), App: d.App()}, d.Version()); err != nil {
+			return false, fmt.Sprintf("%s unhealthy after %d checks: %v", d.Version(), checks, err), nil
 		}
 		if time.Now().After(deadline) {
-			return true, fmt.Sprintf("%s healthy in %d checks over %s", d.Version, checks, window), nil
+			return true, fmt.Sprintf("%s healthy in %d checks over %s", d.Version(), checks, window), nil
 		}
 		if !sleep(ctx, min(a.Interval, time.Until(deadline)+time.Millisecond), nil) {
 			return false, "", ctx.Err()

@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
+	"github.com/penguinmails/floe/libs/causal"
 	"github.com/penguinmails/floe/libs/eventstore"
 	"github.com/penguinmails/floe/libs/natsx/natstest"
 	deployv1 "github.com/penguinmails/floe/proto/gen/floe/deploy/v1"
@@ -99,7 +100,7 @@ func newRigWith(t testing.TB, canary []string, analyzer func(nc *nats.Conn, js j
 	if analyzer != nil {
 		an = analyzer(nc, js, store.StreamName(), drv)
 	}
-	eng, err := app.NewEngine(store, drv, reg, an, app.Config{App: "demo", Strategies: map[string]domain.StrategyConfig{"production": cfg}, CheckAttempts: 2}, zerolog.Nop())
+	eng, err := app.NewEngine(store, nil, drv, reg, an, app.Config{App: "demo", Strategies: map[string]domain.StrategyConfig{"production": cfg}, CheckAttempts: 2}, zerolog.Nop())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,16 +114,19 @@ func newRigWith(t testing.TB, canary []string, analyzer func(nc *nats.Conn, js j
 	return &rig{engine: eng, store: store, js: js, proxy: proxy, cancel: cancel}
 }
 
-func (r *rig) promote(t testing.TB, release, version, strategy string) string {
+// testMeta is the metadata of the tests' own appends.
+var testMeta = eventstore.Meta{Actor: "tester"}
+
+func (r *rig) promote(t testing.TB, release, version string, strategy deployv1.DeploymentStrategy) string {
 	t.Helper()
-	ctx := eventstore.WithMeta(context.Background(), eventstore.Meta{Actor: "bob"})
-	p := &releasev1.PromotionRequested{ReleaseId: release, Version: version, Environment: "production", Strategy: strategy, RequestedBy: "bob", Attempt: 1}
-	res, err := r.store.Append(ctx, "release", release, eventstore.NoStream, eventstore.Event{Message: p})
+	ctx := causal.With(context.Background(), causal.Origin{Actor: "bob"})
+	p := &releasev1.PromotionRequested{ReleaseId: release, Version: version, Environment: "production", StrategyType: strategy, RequestedBy: "bob", Attempt: 1}
+	res, err := r.store.Append(ctx, "release", release, eventstore.NoStream, testMeta, eventstore.Event{Message: p})
 	if err != nil {
 		t.Fatal(err)
 	}
 	st, _ := r.store.Load(ctx, "release", release, nil)
-	if err := r.engine.OnPromotion(ctx, st.Events[0]); err != nil {
+	if err := r.engine.OnPromotion(causal.With(ctx, eventstore.ReactionOrigin("deployer-promotions", st.Events[0])), st.Events[0]); err != nil {
 		t.Fatal(err)
 	}
 	_ = res
@@ -133,7 +137,7 @@ func (r *rig) waitFor(t testing.TB, id string, cond func(*domain.Deployment) boo
 	t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
 	for {
-		d, _, err := r.engine.Load(context.Background(), id)
+		d, err := r.engine.Load(context.Background(), id)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -181,7 +185,7 @@ func TestCanaryWeightsAndRollback(t *testing.T) {
 	r := newRig(t, []string{"setWeight 20", "pause", "setWeight 60", "pause"})
 	stable := r.promote(t, "r1", "1.0.0", domain.BigBang)
 	r.waitFor(t, stable, func(d *domain.Deployment) bool {
-		return d.Status == deployv1.DeploymentStatus_DEPLOYMENT_STATUS_SUCCEEDED
+		return d.Status() == deployv1.DeploymentStatus_DEPLOYMENT_STATUS_SUCCEEDED
 	}, "1.0.0 live")
 
 	id := r.promote(t, "r2", "1.1.0", domain.Canary)
@@ -209,13 +213,13 @@ func TestCanaryWeightsAndRollback(t *testing.T) {
 		t.Fatal(err)
 	}
 	d := r.waitFor(t, id, func(d *domain.Deployment) bool {
-		return d.Status == deployv1.DeploymentStatus_DEPLOYMENT_STATUS_ROLLED_BACK
+		return d.Status() == deployv1.DeploymentStatus_DEPLOYMENT_STATUS_ROLLED_BACK
 	}, "rolled back")
 	if got := r.share(t, 200); got["1.0.0"] != 1 {
 		t.Errorf("after the rollback traffic is %v, want 100%% on 1.0.0", got)
 	}
-	if d.Reason != "error rate too high" {
-		t.Errorf("reason = %q", d.Reason)
+	if d.Reason() != "error rate too high" {
+		t.Errorf("reason = %q", d.Reason())
 	}
 }
 
@@ -223,20 +227,21 @@ func TestCanaryWeightsAndRollback(t *testing.T) {
 // the engine as its subscription would.
 func (r *rig) trigger(t testing.TB, deploymentID string, n int) {
 	t.Helper()
-	ctx := eventstore.WithMeta(context.Background(), eventstore.Meta{Actor: "system:monitor"})
+	ctx := causal.With(context.Background(), causal.Origin{Actor: "system:monitor"})
 	aggID := fmt.Sprintf("error-rate-%d", n)
-	_, err := r.store.Append(ctx, "trigger", aggID, eventstore.NoStream, eventstore.Event{Message: &monitorv1.RollbackTriggered{
+	_, err := r.store.Append(ctx, "monitoring", aggID, eventstore.NoStream, testMeta, eventstore.Event{Message: &monitorv1.RollbackTriggered{
 		DeploymentId: deploymentID, Environment: "production", Trigger: "error_rate", RuleVersion: 1,
 		Metric: `rate(http_requests_total{status=~"5.."}[5m]) / rate(http_requests_total[5m])`, Operator: ">", Threshold: 0.1, Observed: 0.2, SustainedSeconds: 300,
 	}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := r.store.Load(ctx, "trigger", aggID, nil)
+	st, err := r.store.Load(ctx, "monitoring", aggID, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := r.engine.OnRollbackTriggered(ctx, st.Events[0]); err != nil {
+	// As the subscription delivers it: acting for the deployer, caused by the event.
+	if err := r.engine.OnRollbackTriggered(causal.With(ctx, eventstore.ReactionOrigin("deployer-rollback-triggers", st.Events[0])), st.Events[0]); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -248,29 +253,29 @@ func TestRollbackTriggeredByMonitor(t *testing.T) {
 	r := newRig(t, []string{"setWeight 30", "pause"})
 	stable := r.promote(t, "r1", "1.0.0", domain.BigBang)
 	r.waitFor(t, stable, func(d *domain.Deployment) bool {
-		return d.Status == deployv1.DeploymentStatus_DEPLOYMENT_STATUS_SUCCEEDED
+		return d.Status() == deployv1.DeploymentStatus_DEPLOYMENT_STATUS_SUCCEEDED
 	}, "1.0.0 live")
 	id := r.promote(t, "r2", "1.1.0", domain.Canary)
 	r.waitFor(t, id, waitingAt(3), "the canary pause")
 	r.trigger(t, id, 1)
 	d := r.waitFor(t, id, func(d *domain.Deployment) bool {
-		return d.Status == deployv1.DeploymentStatus_DEPLOYMENT_STATUS_ROLLED_BACK
+		return d.Status() == deployv1.DeploymentStatus_DEPLOYMENT_STATUS_ROLLED_BACK
 	}, "rolled back")
-	if d.RollbackTrigger != "monitor" || !strings.Contains(d.Reason, "error_rate") || !strings.Contains(d.Reason, "observed 0.2") {
-		t.Errorf("trigger %q reason %q", d.RollbackTrigger, d.Reason)
+	if d.RollbackTrigger() != "monitor" || !strings.Contains(d.Reason(), "error_rate") || !strings.Contains(d.Reason(), "observed 0.2") {
+		t.Errorf("trigger %q reason %q", d.RollbackTrigger(), d.Reason())
 	}
 	if got := r.share(t, 100); got["1.0.0"] != 1 {
 		t.Errorf("traffic after the triggered rollback: %v", got)
 	}
-	before := d.AggregateVersion
+	before := d.AggregateVersion()
 	r.trigger(t, id, 2) // fired again, late: nothing happens
-	if d2, _, _ := r.engine.Load(context.Background(), id); d2.AggregateVersion != before {
-		t.Errorf("a late trigger changed the finished deployment (version %d → %d)", before, d2.AggregateVersion)
+	if d2, _ := r.engine.Load(context.Background(), id); d2.AggregateVersion() != before {
+		t.Errorf("a late trigger changed the finished deployment (version %d → %d)", before, d2.AggregateVersion())
 	}
 }
 
 func ctxActor(who string) context.Context {
-	return eventstore.WithMeta(context.Background(), eventstore.Meta{Actor: who})
+	return causal.With(context.Background(), causal.Origin{Actor: who})
 }
 
 // BenchmarkRollbackToStable measures the time from a RollbackTriggered event
@@ -280,7 +285,7 @@ func BenchmarkRollbackToStable(b *testing.B) {
 	r := newRig(b, []string{"setWeight 50", "pause"})
 	stable := r.promote(b, "base", "1.0.0", domain.BigBang)
 	r.waitFor(b, stable, func(d *domain.Deployment) bool {
-		return d.Status == deployv1.DeploymentStatus_DEPLOYMENT_STATUS_SUCCEEDED
+		return d.Status() == deployv1.DeploymentStatus_DEPLOYMENT_STATUS_SUCCEEDED
 	}, "stable live")
 	var lat []time.Duration
 	client := &http.Client{Timeout: 5 * time.Second}
@@ -323,7 +328,7 @@ func TestAbortPauseResumeRetry(t *testing.T) {
 	r := newRig(t, []string{"setWeight 40", "pause 30s"})
 	stable := r.promote(t, "r1", "1.0.0", domain.BigBang)
 	r.waitFor(t, stable, func(d *domain.Deployment) bool {
-		return d.Status == deployv1.DeploymentStatus_DEPLOYMENT_STATUS_SUCCEEDED
+		return d.Status() == deployv1.DeploymentStatus_DEPLOYMENT_STATUS_SUCCEEDED
 	}, "1.0.0 live")
 
 	id := r.promote(t, "r2", "1.1.0", domain.Canary)
@@ -345,7 +350,7 @@ func TestAbortPauseResumeRetry(t *testing.T) {
 		t.Fatal(err)
 	}
 	aborted := r.waitFor(t, id, func(d *domain.Deployment) bool {
-		return d.Status == deployv1.DeploymentStatus_DEPLOYMENT_STATUS_ABORTED
+		return d.Status() == deployv1.DeploymentStatus_DEPLOYMENT_STATUS_ABORTED
 	}, "aborted")
 	if got := r.share(t, 100); got["1.0.0"] != 1 {
 		t.Errorf("traffic after abort: %v", got)
@@ -354,16 +359,16 @@ func TestAbortPauseResumeRetry(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if retried.ID != domain.ID("r2", "production", 2) || retried.Attempt != 2 {
-		t.Fatalf("retry = %s attempt %d, want a second attempt", retried.ID, retried.Attempt)
+	if retried.ID() != domain.ID("r2", "production", 2) || retried.Attempt() != 2 {
+		t.Fatalf("retry = %s attempt %d, want a second attempt", retried.ID(), retried.Attempt())
 	}
 	// The new attempt runs its own steps; the aborted one is left exactly as it was.
-	r.waitFor(t, retried.ID, func(d *domain.Deployment) bool { return d.Current >= 3 }, "the retry's first steps")
-	again, _, _ := r.engine.Load(context.Background(), id)
-	if again.AggregateVersion != aborted.AggregateVersion {
-		t.Errorf("the aborted attempt changed after the retry (version %d → %d)", aborted.AggregateVersion, again.AggregateVersion)
+	r.waitFor(t, retried.ID(), func(d *domain.Deployment) bool { return d.Current() >= 3 }, "the retry's first steps")
+	again, _ := r.engine.Load(context.Background(), id)
+	if again.AggregateVersion() != aborted.AggregateVersion() {
+		t.Errorf("the aborted attempt changed after the retry (version %d → %d)", aborted.AggregateVersion(), again.AggregateVersion())
 	}
-	if _, err := r.engine.Retry(ctxActor("ops"), retried.ID, "ops"); err == nil {
+	if _, err := r.engine.Retry(ctxActor("ops"), retried.ID(), "ops"); err == nil {
 		t.Error("retrying an active deployment was accepted")
 	}
 }

@@ -2,12 +2,14 @@ package domain
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/penguinmails/floe/libs/enumtext"
 	"github.com/penguinmails/floe/libs/errs"
 	deployv1 "github.com/penguinmails/floe/proto/gen/floe/deploy/v1"
 	errorsv1 "github.com/penguinmails/floe/proto/gen/floe/errors/v1"
@@ -15,38 +17,115 @@ import (
 
 // Deployment is the Deployment aggregate's state.
 type Deployment struct {
-	ID, ReleaseID, Version, Environment, App, Strategy, PreviousVersion, RequestedBy string
-	Attempt                                                                          uint32
-	Plan                                                                             []*deployv1.Step
+	id, releaseID, version, environment, app, previousVersion, requestedBy string
+	strategy                                                               deployv1.DeploymentStrategy
+	attempt                                                                uint32
+	plan                                                                   []*deployv1.Step
 	// started[i] / completed[i] are when step i started and completed (zero: not yet).
 	started, completed []time.Time
 	results            []string
-	Status             deployv1.DeploymentStatus
-	// Current is the first step not completed.
-	Current int
-	// Paused by a command (at the end of the current step) or by a manual pause step.
-	Paused      bool
-	PauseReason string
-	// Rollback requested (by a failure, a command, an abort or the monitor).
-	RollingBack      bool
-	RollbackReason   string
-	RollbackTrigger  string
-	Aborted          bool
-	Reason           string
-	StartedAt        time.Time
-	UpdatedAt        time.Time
-	AggregateVersion uint64
+	status             deployv1.DeploymentStatus
+	// current is the first step not completed.
+	current int
+	// paused by a command (at the end of the current step) or by a manual pause step.
+	paused      bool
+	pauseReason string
+	// A rollback was requested (by a failure, a command, an abort or the monitor).
+	rollingBack      bool
+	rollbackReason   string
+	rollbackTrigger  string
+	aborted          bool
+	reason           string
+	startedAt        time.Time
+	updatedAt        time.Time
+	aggregateVersion uint64
+	// origin is where the deployment came from: the correlation id and trace
+	// of the request that started it, which every step carries on.
+	origin Origin
+	// lastEvent is the id of the deployment's latest event: the cause of the runner's next step.
+	lastEvent string
+}
+
+// Origin is the causal origin of a deployment (from its DeploymentStarted).
+type Origin struct {
+	CorrelationID string `json:"correlation_id,omitempty"`
+	TraceParent   string `json:"traceparent,omitempty"`
+}
+
+// ID is the deployment id.
+func (d *Deployment) ID() string { return d.id }
+
+// ReleaseID is the release deployed.
+func (d *Deployment) ReleaseID() string { return d.releaseID }
+
+// Version is the version deployed.
+func (d *Deployment) Version() string { return d.version }
+
+// Environment is the environment deployed to.
+func (d *Deployment) Environment() string { return d.environment }
+
+// App is the application deployed.
+func (d *Deployment) App() string { return d.app }
+
+// Strategy is the deployment strategy.
+func (d *Deployment) Strategy() deployv1.DeploymentStrategy { return d.strategy }
+
+// PreviousVersion is the version live before ("" for the environment's first).
+func (d *Deployment) PreviousVersion() string { return d.previousVersion }
+
+// Attempt is the promotion attempt, from 1.
+func (d *Deployment) Attempt() uint32 { return d.attempt }
+
+// Plan is the deployment's steps.
+func (d *Deployment) Plan() []*deployv1.Step { return d.plan }
+
+// Status is the deployment's status.
+func (d *Deployment) Status() deployv1.DeploymentStatus { return d.status }
+
+// Current is the index of the first step not completed.
+func (d *Deployment) Current() int { return d.current }
+
+// RollingBack reports whether a rollback was requested.
+func (d *Deployment) RollingBack() bool { return d.rollingBack }
+
+// RollbackReason is why it rolls back.
+func (d *Deployment) RollbackReason() string { return d.rollbackReason }
+
+// RollbackTrigger is what asked for the rollback (check, analysis, manual, monitor, abort).
+func (d *Deployment) RollbackTrigger() string { return d.rollbackTrigger }
+
+// Aborted reports whether a person aborted it.
+func (d *Deployment) Aborted() bool { return d.aborted }
+
+// Reason is why it failed, was aborted or rolled back.
+func (d *Deployment) Reason() string { return d.reason }
+
+// AggregateVersion is the number of events applied.
+func (d *Deployment) AggregateVersion() uint64 { return d.aggregateVersion }
+
+// Origin is the correlation id and trace of the request that started the deployment.
+func (d *Deployment) Origin() Origin { return d.origin }
+
+// LastEvent is the id of the deployment's latest event.
+func (d *Deployment) LastEvent() string { return d.lastEvent }
+
+// Meta is what the log says about an event besides its body.
+type Meta struct {
+	ID            string
+	Time          time.Time
+	CorrelationID string
+	TraceParent   string
 }
 
 // NewDeployment returns the state of a deployment with no events.
 func NewDeployment() *Deployment { return &Deployment{} }
 
 // Exists reports whether the deployment was started.
-func (d *Deployment) Exists() bool { return d.ID != "" }
+func (d *Deployment) Exists() bool { return d.id != "" }
 
 // Active reports whether the deployer still has work to do on it.
 func (d *Deployment) Active() bool {
-	switch d.Status {
+	switch d.status {
 	case deployv1.DeploymentStatus_DEPLOYMENT_STATUS_RUNNING, deployv1.DeploymentStatus_DEPLOYMENT_STATUS_PAUSED, deployv1.DeploymentStatus_DEPLOYMENT_STATUS_ROLLING_BACK:
 		return true
 	}
@@ -59,52 +138,55 @@ func ID(releaseID, env string, attempt uint32) string {
 }
 
 // Apply folds one event into the deployment at time at.
-func Apply(d *Deployment, ev proto.Message, at time.Time) {
-	d.AggregateVersion++
-	d.UpdatedAt = at
+func Apply(d *Deployment, ev proto.Message, m Meta) {
+	at := m.Time
+	d.aggregateVersion++
+	d.updatedAt, d.lastEvent = at, m.ID
 	switch e := ev.(type) {
 	case *deployv1.DeploymentStarted:
-		d.ID, d.ReleaseID, d.Version, d.Environment = e.GetDeploymentId(), e.GetReleaseId(), e.GetVersion(), e.GetEnvironment()
-		d.App, d.Strategy, d.Attempt, d.PreviousVersion, d.RequestedBy = e.GetApp(), e.GetStrategy(), e.GetAttempt(), e.GetPreviousVersion(), e.GetRequestedBy()
-		d.Plan = e.GetPlan()
-		d.started, d.completed, d.results = make([]time.Time, len(d.Plan)), make([]time.Time, len(d.Plan)), make([]string, len(d.Plan))
-		d.Status, d.StartedAt = deployv1.DeploymentStatus_DEPLOYMENT_STATUS_RUNNING, at
+		d.id, d.releaseID, d.version, d.environment = e.GetDeploymentId(), e.GetReleaseId(), e.GetVersion(), e.GetEnvironment()
+		d.app, d.attempt, d.previousVersion, d.requestedBy = e.GetApp(), e.GetAttempt(), e.GetPreviousVersion(), e.GetRequestedBy()
+		d.strategy, _ = enumtext.Resolve(e.GetStrategyType(), e.GetStrategy())
+		d.origin = Origin{CorrelationID: m.CorrelationID, TraceParent: m.TraceParent}
+		d.plan = e.GetPlan()
+		d.started, d.completed, d.results = make([]time.Time, len(d.plan)), make([]time.Time, len(d.plan)), make([]string, len(d.plan))
+		d.status, d.startedAt = deployv1.DeploymentStatus_DEPLOYMENT_STATUS_RUNNING, at
 	case *deployv1.DeploymentStepStarted:
-		if i := int(e.GetIndex()); i < len(d.Plan) && d.started[i].IsZero() {
+		if i := int(e.GetIndex()); i < len(d.plan) && d.started[i].IsZero() {
 			d.started[i] = at
 		}
 	case *deployv1.DeploymentStepCompleted:
-		if i := int(e.GetIndex()); i < len(d.Plan) {
+		if i := int(e.GetIndex()); i < len(d.plan) {
 			d.completed[i], d.results[i] = at, e.GetResult()
-			if i == d.Current {
-				d.Current++
+			if i == d.current {
+				d.current++
 			}
 		}
 	case *deployv1.DeploymentPaused:
-		d.Paused, d.PauseReason = true, e.GetReason()
-		d.Status = deployv1.DeploymentStatus_DEPLOYMENT_STATUS_PAUSED
+		d.paused, d.pauseReason = true, e.GetReason()
+		d.status = deployv1.DeploymentStatus_DEPLOYMENT_STATUS_PAUSED
 	case *deployv1.DeploymentResumed:
-		d.Paused, d.PauseReason = false, ""
-		d.Status = deployv1.DeploymentStatus_DEPLOYMENT_STATUS_RUNNING
+		d.paused, d.pauseReason = false, ""
+		d.status = deployv1.DeploymentStatus_DEPLOYMENT_STATUS_RUNNING
 		// A manual pause step ends when resumed.
-		if i := int(e.GetIndex()); i < len(d.Plan) && i == d.Current && isManualPause(d.Plan[i]) && d.completed[i].IsZero() {
+		if i := int(e.GetIndex()); i < len(d.plan) && i == d.current && isManualPause(d.plan[i]) && d.completed[i].IsZero() {
 			d.completed[i], d.results[i] = at, "resumed"
-			d.Current++
+			d.current++
 		}
 	case *deployv1.DeploymentAborted:
-		d.Aborted, d.Reason = true, e.GetReason()
+		d.aborted, d.reason = true, e.GetReason()
 	case *deployv1.RollbackStarted:
-		d.RollingBack, d.RollbackReason, d.RollbackTrigger = true, e.GetReason(), e.GetTrigger()
-		d.Status, d.Reason = deployv1.DeploymentStatus_DEPLOYMENT_STATUS_ROLLING_BACK, e.GetReason()
+		d.rollingBack, d.rollbackReason, d.rollbackTrigger = true, e.GetReason(), e.GetTrigger()
+		d.status, d.reason = deployv1.DeploymentStatus_DEPLOYMENT_STATUS_ROLLING_BACK, e.GetReason()
 	case *deployv1.RolledBack:
-		d.Status = deployv1.DeploymentStatus_DEPLOYMENT_STATUS_ROLLED_BACK
-		if d.Aborted {
-			d.Status = deployv1.DeploymentStatus_DEPLOYMENT_STATUS_ABORTED
+		d.status = deployv1.DeploymentStatus_DEPLOYMENT_STATUS_ROLLED_BACK
+		if d.aborted {
+			d.status = deployv1.DeploymentStatus_DEPLOYMENT_STATUS_ABORTED
 		}
 	case *deployv1.DeploymentSucceeded:
-		d.Status = deployv1.DeploymentStatus_DEPLOYMENT_STATUS_SUCCEEDED
+		d.status = deployv1.DeploymentStatus_DEPLOYMENT_STATUS_SUCCEEDED
 	case *deployv1.DeploymentFailed:
-		d.Status, d.Reason = deployv1.DeploymentStatus_DEPLOYMENT_STATUS_FAILED, e.GetReason()
+		d.status, d.reason = deployv1.DeploymentStatus_DEPLOYMENT_STATUS_FAILED, e.GetReason()
 	}
 }
 
@@ -149,15 +231,15 @@ func Next(d *Deployment) Action {
 	switch {
 	case !d.Active():
 		return Action{Kind: ActNone}
-	case d.RollingBack:
+	case d.rollingBack:
 		return Action{Kind: ActRollback}
-	case d.Current >= len(d.Plan):
+	case d.current >= len(d.plan):
 		return Action{Kind: ActSucceed}
 	}
-	i := d.Current
-	s := d.Plan[i]
+	i := d.current
+	s := d.plan[i]
 	if d.started[i].IsZero() {
-		if d.Paused {
+		if d.paused {
 			return Action{Kind: ActWaitResume, Index: i, Step: s} // a Pause command holds before the next step
 		}
 		return Action{Kind: ActStartStep, Index: i, Step: s}
@@ -173,7 +255,7 @@ func Next(d *Deployment) Action {
 
 // StepStarted and completed times, for views.
 func (d *Deployment) StepTimes(i int) (started, completed time.Time) {
-	if i < 0 || i >= len(d.Plan) {
+	if i < 0 || i >= len(d.plan) {
 		return time.Time{}, time.Time{}
 	}
 	return d.started[i], d.completed[i]
@@ -185,7 +267,7 @@ func (d *Deployment) StepTimes(i int) (started, completed time.Time) {
 // previous version's 100% before any; nil when nothing routes yet).
 func (d *Deployment) DriverState() (needed []string, weights map[string]int) {
 	startedNew, stoppedPrev := false, false
-	for i, s := range d.Plan {
+	for i, s := range d.plan {
 		if d.completed[i].IsZero() {
 			break
 		}
@@ -196,16 +278,16 @@ func (d *Deployment) DriverState() (needed []string, weights map[string]int) {
 			weights = d.Weights(s.GetWeight())
 		case deployv1.StepKind_STEP_KIND_STOP_PREVIOUS:
 			stoppedPrev = true
-			weights = map[string]int{d.Version: 100}
+			weights = map[string]int{d.version: 100}
 		}
 	}
 	if startedNew {
-		needed = []string{d.Version}
+		needed = []string{d.version}
 	}
-	if d.PreviousVersion != "" && d.PreviousVersion != d.Version && !stoppedPrev {
-		needed = append(needed, d.PreviousVersion)
+	if d.previousVersion != "" && d.previousVersion != d.version && !stoppedPrev {
+		needed = append(needed, d.previousVersion)
 		if weights == nil {
-			weights = map[string]int{d.PreviousVersion: 100}
+			weights = map[string]int{d.previousVersion: 100}
 		}
 	}
 	return needed, weights
@@ -213,16 +295,22 @@ func (d *Deployment) DriverState() (needed []string, weights map[string]int) {
 
 // Weights is the traffic split a SET_WEIGHT step of w percent means.
 func (d *Deployment) Weights(w uint32) map[string]int {
-	if d.PreviousVersion == "" || w >= 100 {
-		return map[string]int{d.Version: 100}
+	if d.previousVersion == "" || w >= 100 {
+		return map[string]int{d.version: 100}
 	}
 	if w == 0 {
-		return map[string]int{d.PreviousVersion: 100}
+		return map[string]int{d.previousVersion: 100}
 	}
-	return map[string]int{d.Version: int(w), d.PreviousVersion: 100 - int(w)}
+	return map[string]int{d.version: int(w), d.previousVersion: 100 - int(w)}
 }
 
-var reasonPrecondition = errorsv1.ErrorReason_ERROR_REASON_FAILED_PRECONDITION
+// The catalogued reasons of the deployer's refusals.
+const (
+	reasonNotActive   = errorsv1.ErrorReason_ERROR_REASON_DEPLOYMENT_NOT_ACTIVE
+	reasonNotPaused   = errorsv1.ErrorReason_ERROR_REASON_DEPLOYMENT_NOT_PAUSED
+	reasonRollingBack = errorsv1.ErrorReason_ERROR_REASON_ALREADY_ROLLING_BACK
+	reasonNoPrevious  = errorsv1.ErrorReason_ERROR_REASON_NO_PREVIOUS_VERSION
+)
 
 func notFound(d *Deployment, id string) error {
 	if !d.Exists() {
@@ -240,13 +328,13 @@ func Pause(d *Deployment, id, reason string) ([]proto.Message, error) {
 	if err := notFound(d, id); err != nil {
 		return nil, err
 	}
-	if d.Status != deployv1.DeploymentStatus_DEPLOYMENT_STATUS_RUNNING || d.RollingBack {
-		return nil, errs.Precondition(reasonPrecondition, fmt.Sprintf("deployment %s is %s: only a running deployment can be paused", id, statusName(d.Status)))
+	if d.status != deployv1.DeploymentStatus_DEPLOYMENT_STATUS_RUNNING || d.rollingBack {
+		return nil, errs.Refuse(reasonNotActive, "deployment %s is %s: only a running deployment can be paused", id, statusName(d.status))
 	}
 	if reason == "" {
 		reason = "paused by request"
 	}
-	return []proto.Message{&deployv1.DeploymentPaused{Index: uint32(d.Current), Reason: reason}}, nil
+	return []proto.Message{&deployv1.DeploymentPaused{Index: uint32(d.current), Reason: reason}}, nil
 }
 
 // Resume decides a Resume command (also ends a manual pause step).
@@ -254,11 +342,11 @@ func Resume(d *Deployment, id string) ([]proto.Message, error) {
 	if err := notFound(d, id); err != nil {
 		return nil, err
 	}
-	waiting := d.Paused || (d.Current < len(d.Plan) && isManualPause(d.Plan[d.Current]) && !d.started[d.Current].IsZero())
-	if !d.Active() || d.RollingBack || !waiting {
-		return nil, errs.Precondition(reasonPrecondition, fmt.Sprintf("deployment %s is %s and not waiting to be resumed", id, statusName(d.Status)))
+	waiting := d.paused || (d.current < len(d.plan) && isManualPause(d.plan[d.current]) && !d.started[d.current].IsZero())
+	if !d.Active() || d.rollingBack || !waiting {
+		return nil, errs.Refuse(reasonNotPaused, "deployment %s is %s and not waiting to be resumed", id, statusName(d.status))
 	}
-	return []proto.Message{&deployv1.DeploymentResumed{Index: uint32(d.Current)}}, nil
+	return []proto.Message{&deployv1.DeploymentResumed{Index: uint32(d.current)}}, nil
 }
 
 // Abort decides an Abort command: traffic back to the previous version.
@@ -269,8 +357,8 @@ func Abort(d *Deployment, id, reason string) ([]proto.Message, error) {
 	if strings.TrimSpace(reason) == "" {
 		return nil, errs.Invalid("reason", "must not be empty")
 	}
-	if !d.Active() || d.RollingBack {
-		return nil, errs.Precondition(reasonPrecondition, fmt.Sprintf("deployment %s is %s: nothing to abort", id, statusName(d.Status)))
+	if !d.Active() || d.rollingBack {
+		return nil, errs.Refuse(reasonNotActive, "deployment %s is %s: nothing to abort", id, statusName(d.status))
 	}
 	return []proto.Message{&deployv1.DeploymentAborted{Reason: reason}, &deployv1.RollbackStarted{Reason: "aborted: " + reason, Trigger: "abort"}}, nil
 }
@@ -285,12 +373,12 @@ func Rollback(d *Deployment, id, reason, trigger string) ([]proto.Message, error
 		return nil, errs.Invalid("reason", "must not be empty")
 	}
 	switch {
-	case d.RollingBack:
-		return nil, errs.Precondition(reasonPrecondition, fmt.Sprintf("deployment %s is already rolling back (%s)", id, d.RollbackReason))
-	case d.Status == deployv1.DeploymentStatus_DEPLOYMENT_STATUS_SUCCEEDED && d.PreviousVersion == "":
-		return nil, errs.Precondition(reasonPrecondition, fmt.Sprintf("deployment %s was the environment's first: there is no previous version to roll back to", id))
-	case !d.Active() && d.Status != deployv1.DeploymentStatus_DEPLOYMENT_STATUS_SUCCEEDED:
-		return nil, errs.Precondition(reasonPrecondition, fmt.Sprintf("deployment %s is %s: nothing to roll back", id, statusName(d.Status)))
+	case d.rollingBack:
+		return nil, errs.Refuse(reasonRollingBack, "deployment %s is already rolling back (%s)", id, d.rollbackReason)
+	case d.status == deployv1.DeploymentStatus_DEPLOYMENT_STATUS_SUCCEEDED && d.previousVersion == "":
+		return nil, errs.Refuse(reasonNoPrevious, "deployment %s was the environment's first: there is no previous version to roll back to", id)
+	case !d.Active() && d.status != deployv1.DeploymentStatus_DEPLOYMENT_STATUS_SUCCEEDED:
+		return nil, errs.Refuse(reasonNotActive, "deployment %s is %s: nothing to roll back", id, statusName(d.status))
 	}
 	return []proto.Message{&deployv1.RollbackStarted{Reason: reason, Trigger: trigger}}, nil
 }
@@ -298,12 +386,13 @@ func Rollback(d *Deployment, id, reason, trigger string) ([]proto.Message, error
 // ToProto renders the deployment for the API.
 func ToProto(d *Deployment) *deployv1.Deployment {
 	out := &deployv1.Deployment{
-		Id: d.ID, ReleaseId: d.ReleaseID, Version: d.Version, Environment: d.Environment, App: d.App, Strategy: d.Strategy,
-		Attempt: d.Attempt, PreviousVersion: d.PreviousVersion, Status: d.Status, CurrentStep: uint32(d.Current),
-		Reason: d.Reason, StartedAt: timestamppb.New(d.StartedAt), UpdatedAt: timestamppb.New(d.UpdatedAt),
-		RequestedBy: d.RequestedBy, AggregateVersion: d.AggregateVersion,
+		Id: d.id, ReleaseId: d.releaseID, Version: d.version, Environment: d.environment, App: d.app,
+		StrategyType: d.strategy, Strategy: enumtext.Name(d.strategy),
+		Attempt: d.attempt, PreviousVersion: d.previousVersion, Status: d.status, CurrentStep: uint32(d.current),
+		Reason: d.reason, StartedAt: timestamppb.New(d.startedAt), UpdatedAt: timestamppb.New(d.updatedAt),
+		RequestedBy: d.requestedBy, AggregateVersion: d.aggregateVersion,
 	}
-	for i, s := range d.Plan {
+	for i, s := range d.plan {
 		st := &deployv1.StepState{Step: s, Index: uint32(i), Result: d.results[i]}
 		if !d.started[i].IsZero() {
 			st.StartedAt = timestamppb.New(d.started[i])
@@ -341,4 +430,12 @@ func Describe(s *deployv1.Step) string {
 		return fmt.Sprintf("flag %s rollout %d%%", s.GetFlag(), s.GetWeight())
 	}
 	return s.GetKind().String()
+}
+
+// Clone is an independent copy of d (steps are shared: they never change).
+func (d *Deployment) Clone() *Deployment {
+	c := *d
+	c.plan = slices.Clone(d.plan)
+	c.started, c.completed, c.results = slices.Clone(d.started), slices.Clone(d.completed), slices.Clone(d.results)
+	return &c
 }

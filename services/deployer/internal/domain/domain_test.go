@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"google.golang.org/protobuf/testing/protocmp"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/penguinmails/floe/libs/errs"
@@ -29,7 +30,7 @@ func TestPlans(t *testing.T) {
 	cfg.Canary.Steps = []string{"setWeight 25", "pause 5m", "analysis 2m", "setWeight 50", "pause"}
 	cfg.FeatureFlag.Flag = "new-editor"
 	tests := []struct {
-		strategy string
+		strategy deployv1.DeploymentStrategy
 		previous bool
 		want     []string
 	}{
@@ -42,7 +43,7 @@ func TestPlans(t *testing.T) {
 		{domain.FeatureFlag, true, []string{"start the new version", "health check", "setWeight 100", "health check", "flag new-editor rollout 10%", "pause 1m0s", "flag new-editor rollout 50%", "pause 1m0s", "flag new-editor rollout 100%", "stop the previous version"}},
 	}
 	for _, tc := range tests {
-		t.Run(tc.strategy, func(t *testing.T) {
+		t.Run(tc.strategy.String(), func(t *testing.T) {
 			steps, err := domain.Plan(tc.strategy, cfg, tc.previous)
 			if err != nil {
 				t.Fatal(err)
@@ -63,7 +64,7 @@ func TestPlanRefusals(t *testing.T) {
 	if !asInvalid(err, &inv) || len(inv.Violations) != 4 {
 		t.Fatalf("bad canary steps = %v, want 4 violations", err)
 	}
-	if _, err := domain.Plan("yolo", cfg, true); err == nil || !strings.Contains(err.Error(), "canary") {
+	if _, err := domain.Plan(deployv1.DeploymentStrategy(99), cfg, true); err == nil || !strings.Contains(err.Error(), "canary") {
 		t.Errorf("unknown strategy = %v", err)
 	}
 	if _, err := domain.Plan(domain.FeatureFlag, cfg, true); err == nil {
@@ -85,7 +86,7 @@ type at struct {
 func build(events ...at) *domain.Deployment {
 	d := domain.NewDeployment()
 	for _, e := range events {
-		domain.Apply(d, e.ev, e.t)
+		domain.Apply(d, e.ev, domain.Meta{Time: e.t})
 	}
 	return d
 }
@@ -94,7 +95,7 @@ func canaryStarted() at {
 	cfg := domain.DefaultStrategyConfig()
 	cfg.Canary.Steps = []string{"setWeight 25", "pause 5m", "pause"}
 	plan, _ := domain.Plan(domain.Canary, cfg, true)
-	return at{&deployv1.DeploymentStarted{DeploymentId: "r1-production-1", ReleaseId: "r1", Version: "1.1.0", PreviousVersion: "1.0.0", Environment: "production", Strategy: domain.Canary, Attempt: 1, Plan: plan}, t0}
+	return at{&deployv1.DeploymentStarted{DeploymentId: "r1-production-1", ReleaseId: "r1", Version: "1.1.0", PreviousVersion: "1.0.0", Environment: "production", StrategyType: domain.Canary, Attempt: 1, Plan: plan}, t0}
 }
 
 func started(i uint32, when time.Time) at { return at{&deployv1.DeploymentStepStarted{Index: i}, when} }
@@ -156,8 +157,8 @@ func TestCommands(t *testing.T) {
 		t.Fatalf("abort = %v, %v", evs, err)
 	}
 	aborted := build(canaryStarted(), started(0, t0), at{evs[0], t0}, at{evs[1], t0}, at{&deployv1.RolledBack{}, t0})
-	if aborted.Status != deployv1.DeploymentStatus_DEPLOYMENT_STATUS_ABORTED {
-		t.Errorf("status after abort = %v", aborted.Status)
+	if aborted.Status() != deployv1.DeploymentStatus_DEPLOYMENT_STATUS_ABORTED {
+		t.Errorf("status after abort = %v", aborted.Status())
 	}
 	if _, err := domain.Pause(aborted, "r1-production-1", ""); err == nil {
 		t.Error("pausing an aborted deployment accepted")
@@ -182,5 +183,37 @@ func TestWeights(t *testing.T) {
 	}
 	if diff := cmp.Diff(map[string]int{"1.1.0": 100}, d.Weights(100)); diff != "" {
 		t.Error(diff)
+	}
+}
+
+// A snapshot round trip keeps everything: the restored deployment renders,
+// resumes and takes events as the original.
+func TestDeploymentSnapshotRoundTrip(t *testing.T) {
+	t.Parallel()
+	d := domain.NewDeployment()
+	for _, e := range []at{canaryStarted(), started(0, t0.Add(time.Second)), completed(0, t0.Add(2*time.Second)), started(1, t0.Add(3*time.Second))} {
+		domain.Apply(d, e.ev, domain.Meta{ID: "ev", Time: e.t, CorrelationID: "req-1", TraceParent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"})
+	}
+	b, err := domain.MarshalDeployment(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := domain.UnmarshalDeployment(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(domain.ToProto(d), domain.ToProto(back), protocmp.Transform()); diff != "" {
+		t.Errorf("after the round trip (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(domain.Next(d), domain.Next(back), protocmp.Transform()); diff != "" || d.Origin() != back.Origin() || d.LastEvent() != back.LastEvent() {
+		t.Errorf("next action %+v / %+v, origin %+v / %+v", domain.Next(d), domain.Next(back), d.Origin(), back.Origin())
+	}
+	c := back.Clone()
+	domain.Apply(c, completed(1, t0.Add(time.Minute)).ev, domain.Meta{Time: t0.Add(time.Minute)})
+	if back.Current() == c.Current() {
+		t.Error("a clone shares its step state with the original")
+	}
+	if _, err := domain.UnmarshalDeployment([]byte(`{"plan":[{}],"started":[]}`)); err == nil {
+		t.Error("a snapshot whose steps and times disagree decoded")
 	}
 }

@@ -11,17 +11,18 @@ import (
 
 	"google.golang.org/protobuf/types/known/durationpb"
 
+	"github.com/penguinmails/floe/libs/enumtext"
 	"github.com/penguinmails/floe/libs/errs"
 	deployv1 "github.com/penguinmails/floe/proto/gen/floe/deploy/v1"
 )
 
 // Strategies the deployer runs.
 const (
-	RollingUpdate = "rolling-update"
-	BlueGreen     = "blue-green"
-	Canary        = "canary"
-	FeatureFlag   = "feature-flag"
-	BigBang       = "big-bang"
+	RollingUpdate = deployv1.DeploymentStrategy_DEPLOYMENT_STRATEGY_ROLLING_UPDATE
+	BlueGreen     = deployv1.DeploymentStrategy_DEPLOYMENT_STRATEGY_BLUE_GREEN
+	Canary        = deployv1.DeploymentStrategy_DEPLOYMENT_STRATEGY_CANARY
+	FeatureFlag   = deployv1.DeploymentStrategy_DEPLOYMENT_STRATEGY_FEATURE_FLAG
+	BigBang       = deployv1.DeploymentStrategy_DEPLOYMENT_STRATEGY_BIG_BANG
 )
 
 // StrategyConfig holds every strategy's parameters for one environment.
@@ -76,7 +77,7 @@ func timed(kind deployv1.StepKind, d time.Duration) *deployv1.Step {
 // Plan turns a strategy and its configuration into steps. With no previous
 // version there is nothing to shift traffic from, so weight steps collapse
 // into one switch and nothing is stopped at the end.
-func Plan(strategy string, c StrategyConfig, hasPrevious bool) ([]*deployv1.Step, error) {
+func Plan(strategy deployv1.DeploymentStrategy, c StrategyConfig, hasPrevious bool) ([]*deployv1.Step, error) {
 	check := step(deployv1.StepKind_STEP_KIND_CHECK)
 	var out []*deployv1.Step
 	switch strategy {
@@ -132,7 +133,7 @@ func Plan(strategy string, c StrategyConfig, hasPrevious bool) ([]*deployv1.Step
 			}
 		}
 	default:
-		return nil, errs.Invalid("strategy", "%q is not one of %s", strategy, strings.Join([]string{RollingUpdate, BlueGreen, Canary, FeatureFlag, BigBang}, ", "))
+		return nil, errs.Invalid("strategy", "%d is not one of %s", strategy, strings.Join(enumtext.Names[deployv1.DeploymentStrategy](), ", "))
 	}
 	if !hasPrevious {
 		out = withoutPrevious(out)

@@ -4,7 +4,6 @@ package ports
 import (
 	"context"
 	"errors"
-	"sort"
 
 	"github.com/nats-io/nats.go"
 
@@ -12,6 +11,7 @@ import (
 	"github.com/penguinmails/floe/libs/errs"
 	"github.com/penguinmails/floe/libs/eventstore"
 	deployv1 "github.com/penguinmails/floe/proto/gen/floe/deploy/v1"
+	"github.com/penguinmails/floe/services/deployer/internal/adapters"
 	"github.com/penguinmails/floe/services/deployer/internal/app"
 	"github.com/penguinmails/floe/services/deployer/internal/domain"
 )
@@ -42,28 +42,25 @@ func Rules() auth.Rules {
 type Server struct {
 	deployv1.UnimplementedDeployServiceServer
 	engine *app.Engine
-	store  eventstore.Store
+	views  *adapters.Deployments
 	authz  *auth.Authorizer
 	nc     *nats.Conn
 }
 
 // NewServer wires the server; every dependency is required.
-func NewServer(engine *app.Engine, store eventstore.Store, authz *auth.Authorizer, nc *nats.Conn) (*Server, error) {
-	if engine == nil || store == nil || authz == nil || nc == nil {
-		return nil, errors.New("deploy server: engine, store, authorizer and NATS connection are required")
+func NewServer(engine *app.Engine, views *adapters.Deployments, authz *auth.Authorizer, nc *nats.Conn) (*Server, error) {
+	if engine == nil || views == nil || authz == nil || nc == nil {
+		return nil, errors.New("deploy server: engine, views, authorizer and NATS connection are required")
 	}
-	return &Server{engine: engine, store: store, authz: authz, nc: nc}, nil
+	return &Server{engine: engine, views: views, authz: authz, nc: nc}, nil
 }
 
-func (s *Server) get(ctx context.Context, id string) (*domain.Deployment, error) {
-	d, _, err := s.engine.Load(ctx, id)
-	if err != nil {
-		return nil, err
+// get reads a deployment from the view, as of its latest event.
+func (s *Server) get(ctx context.Context, id string) (*deployv1.Deployment, error) {
+	if !eventstore.ValidID(id) {
+		return nil, errs.Invalid("deployment_id", "%q is not a deployment id", id)
 	}
-	if !d.Exists() {
-		return nil, &errs.NotFoundError{Kind: "deployment", ID: id}
-	}
-	return d, nil
+	return s.views.Get(ctx, id)
 }
 
 // authorize checks perm in the deployment's environment.
@@ -72,7 +69,7 @@ func (s *Server) authorize(ctx context.Context, id string, perm auth.Permission)
 	if err != nil {
 		return err
 	}
-	return s.authz.Require(ctx, perm, d.Environment)
+	return s.authz.Require(ctx, perm, d.GetEnvironment())
 }
 
 func principalID(ctx context.Context) string {
@@ -88,36 +85,32 @@ func (s *Server) GetDeployment(ctx context.Context, req *deployv1.GetDeploymentR
 	if err != nil {
 		return nil, err
 	}
-	return &deployv1.GetDeploymentResponse{Deployment: domain.ToProto(d)}, nil
+	return &deployv1.GetDeploymentResponse{Deployment: d}, nil
 }
 
-// ListDeployments implements the RPC by reading the deployment aggregates from the log.
+// ListDeployments implements the RPC (from the view; newest first; cursor pagination).
 func (s *Server) ListDeployments(ctx context.Context, req *deployv1.ListDeploymentsRequest) (*deployv1.ListDeploymentsResponse, error) {
-	ids := map[string]bool{}
-	err := s.store.ReadAll(ctx, 1, func(e *eventstore.RecordedEvent) error {
-		if e.Aggregate == app.Aggregate {
-			ids[e.AggregateID] = true
-		}
-		return nil
+	var v errs.Violations
+	size := int(req.GetPageSize())
+	if size == 0 {
+		size = 50
+	}
+	if size > 500 {
+		v.Add("page_size", "at most 500")
+	}
+	if !adapters.ValidPageToken(req.GetPageToken()) {
+		v.Add("page_token", "is not a token this service issued")
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	page, next, total, err := s.views.List(ctx, adapters.ListQuery{
+		Environment: req.GetEnvironment(), ReleaseID: req.GetReleaseId(), Active: req.GetActive(), PageSize: size, PageToken: req.GetPageToken(),
 	})
 	if err != nil {
 		return nil, err
 	}
-	resp := &deployv1.ListDeploymentsResponse{}
-	for id := range ids {
-		d, err := s.get(ctx, id)
-		if err != nil {
-			return nil, err
-		}
-		if (req.GetEnvironment() != "" && d.Environment != req.GetEnvironment()) || (req.GetReleaseId() != "" && d.ReleaseID != req.GetReleaseId()) || (req.GetActive() && !d.Active()) {
-			continue
-		}
-		resp.Deployments = append(resp.Deployments, domain.ToProto(d))
-	}
-	sort.Slice(resp.Deployments, func(i, j int) bool {
-		return resp.Deployments[i].GetStartedAt().AsTime().After(resp.Deployments[j].GetStartedAt().AsTime())
-	})
-	return resp, nil
+	return &deployv1.ListDeploymentsResponse{Deployments: page, NextPageToken: next, Total: uint32(total)}, nil
 }
 
 // WatchDeployment implements the RPC.
@@ -129,14 +122,17 @@ func (s *Server) WatchDeployment(req *deployv1.WatchDeploymentRequest, stream de
 	}
 	var sent uint64
 	return eventstore.WatchAggregate(ctx, s.nc, app.Aggregate, id, func(c eventstore.Change) (uint64, error) {
-		d, err := s.get(ctx, id)
+		d, err := s.engine.Load(ctx, id)
 		if err != nil {
 			return 0, err
 		}
-		if c.Event != "" && d.AggregateVersion <= sent {
-			return d.AggregateVersion, nil
+		if !d.Exists() {
+			return 0, &errs.NotFoundError{Kind: "deployment", ID: id}
 		}
-		sent = d.AggregateVersion
+		if c.Event != "" && d.AggregateVersion() <= sent {
+			return d.AggregateVersion(), nil
+		}
+		sent = d.AggregateVersion()
 		return sent, stream.Send(&deployv1.WatchDeploymentResponse{Deployment: domain.ToProto(d), Event: c.Event})
 	})
 }
