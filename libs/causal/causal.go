@@ -19,6 +19,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"sync"
+
+	"go.opentelemetry.io/otel/propagation"
 )
 
 // Origin is who and what a piece of work acts for.
@@ -117,4 +119,24 @@ func Key(parts ...string) string {
 		h.Write([]byte(p))
 	}
 	return "rq-" + hex.EncodeToString(h.Sum(nil)[:12])
+}
+
+// traceContext is the W3C Trace Context propagator.
+var traceContext = propagation.TraceContext{}
+
+// TraceParent is ctx's W3C trace context as the traceparent and tracestate
+// header values ("" without a trace).
+func TraceParent(ctx context.Context) (traceparent, tracestate string) {
+	c := propagation.MapCarrier{}
+	traceContext.Inject(ctx, c)
+	return c["traceparent"], c["tracestate"]
+}
+
+// WithTraceParent returns ctx continuing the trace of a stored traceparent
+// (as a remote parent); ctx unchanged when tp is empty or malformed.
+func WithTraceParent(ctx context.Context, tp string) context.Context {
+	if tp == "" {
+		return ctx
+	}
+	return traceContext.Extract(ctx, propagation.MapCarrier{"traceparent": tp})
 }

@@ -36,13 +36,11 @@ import (
 	"sync"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/penguinmails/floe/libs/causal"
 	"github.com/penguinmails/floe/libs/errs"
 	"github.com/penguinmails/floe/libs/eventstore"
-	"github.com/penguinmails/floe/libs/natsx"
 )
 
 // Kind describes an aggregate kind to the kernel (and to projections that
@@ -277,11 +275,9 @@ func metaFor(ctx context.Context) (eventstore.Meta, causal.Origin, error) {
 	if !ok || o.Actor == "" {
 		return eventstore.Meta{}, o, errors.New("kernel: the context carries no causal origin with an actor (set by the runtime for RPCs, by Subscribe for reactions, by causal.System for background work)")
 	}
-	hd := nats.Header{}
-	natsx.InjectTrace(ctx, hd)
+	tp, ts := causal.TraceParent(ctx)
 	return eventstore.Meta{
-		Actor: o.Actor, CorrelationID: o.CorrelationID, CausationID: o.CausationID,
-		TraceParent: hd.Get(eventstore.HdrTraceParent), TraceState: hd.Get(eventstore.HdrTraceState),
+		Actor: o.Actor, CorrelationID: o.CorrelationID, CausationID: o.CausationID, TraceParent: tp, TraceState: ts,
 	}, o, nil
 }
 

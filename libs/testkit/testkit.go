@@ -285,3 +285,15 @@ func (p *Process) Conn(user string) *grpc.ClientConn {
 	p.conns[user] = c
 	return c
 }
+
+// ConnWithToken is a client connection sending token (which may be forged).
+func (p *Process) ConnWithToken(token string) *grpc.ClientConn {
+	p.t.Helper()
+	c, err := grpc.NewClient(p.Addr, grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithPerRPCCredentials(auth.BearerCredentials{Token: token, AllowInsecure: true}))
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	p.t.Cleanup(func() { c.Close() })
+	return c
+}

@@ -185,7 +185,7 @@ func TestAlertsEndToEnd(t *testing.T) {
 	if _, err := os.Stat(lock); !os.IsNotExist(err) {
 		t.Errorf("TSDB lock file after shutdown: %v, want it removed", err)
 	}
-	e.start() // would fail to open the TSDB if the lock were still held
+	e.restart() // would fail to open the TSDB if the lock were still held
 	var after []*monitorv1.Alert
 	eventually(t, "the resolved alert after the restart", func() bool {
 		after = listAlerts(t, e, &monitorv1.ListAlertsRequest{IncludeResolved: true})

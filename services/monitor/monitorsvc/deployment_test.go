@@ -26,7 +26,7 @@ type deployer struct {
 func newDeployer(t *testing.T, e *env) *deployer {
 	t.Helper()
 	_, js := natstest.Connect(t, e.srv)
-	ctx := eventstore.WithMeta(ctxT(t), eventstore.Meta{Actor: "system:deployer"})
+	ctx := ctxT(t)
 	store, err := eventstore.Open(ctx, js, eventstore.Options{Source: "floe/deployer", Aggregates: []string{"deployment"}})
 	if err != nil {
 		t.Fatal(err)
@@ -40,7 +40,7 @@ func (d *deployer) append(id string, m proto.Message) {
 	if err != nil {
 		d.t.Fatal(err)
 	}
-	if _, err := d.store.Append(d.ctx, "deployment", id, st.Version, eventstore.Event{Message: m}); err != nil {
+	if _, err := d.store.Append(d.ctx, "deployment", id, st.Version, eventstore.Meta{Actor: "system:deployer"}, eventstore.Event{Message: m}); err != nil {
 		d.t.Fatal(err)
 	}
 }

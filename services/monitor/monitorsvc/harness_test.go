@@ -2,29 +2,23 @@ package monitorsvc_test
 
 import (
 	"context"
+	"fmt"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-	"github.com/rs/zerolog"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 
 	"github.com/penguinmails/floe/libs/auth"
-	"github.com/penguinmails/floe/libs/natsx"
-	"github.com/penguinmails/floe/libs/natsx/natstest"
-	"github.com/penguinmails/floe/libs/runtime"
+	"github.com/penguinmails/floe/libs/service"
+	"github.com/penguinmails/floe/libs/testkit"
 	monitorv1 "github.com/penguinmails/floe/proto/gen/floe/monitor/v1"
 	"github.com/penguinmails/floe/services/monitor/internal/ports"
 	"github.com/penguinmails/floe/services/monitor/monitorsvc"
@@ -46,42 +40,13 @@ const anonymous = ""
 // env is one running monitor service on a real embedded JetStream, with an
 // embedded TSDB in a directory that survives restarts.
 type env struct {
+	*testkit.Process
 	t       testing.TB
 	srv     *server.Server
-	dir     string // tokens file
-	dataDir string // Register's data dir: <dataDir>/monitor-tsdb
+	dataDir string // the service's data dir: <dataDir>/monitor-tsdb
 	file    monitorsvc.File
-	tokens  map[string]string
-	addr    string
-	stop    func()
-	mu      sync.Mutex
-	conns   map[string]*grpc.ClientConn
-}
-
-func writeTokens(t testing.TB, dir string) map[string]string {
-	t.Helper()
-	tf := &auth.TokensFile{}
-	tokens := map[string]string{}
-	for id, roles := range testUsers {
-		tok, err := auth.GenerateToken()
-		if err != nil {
-			t.Fatal(err)
-		}
-		tokens[id] = tok
-		var bindings []auth.RoleBinding
-		for _, r := range roles {
-			bindings = append(bindings, auth.RoleBinding{Role: r})
-		}
-		tf.Principals = append(tf.Principals, auth.TokenEntry{ID: id, TokenSHA256: auth.HashToken(tok), Roles: bindings})
-	}
-	body, err := tf.Marshal()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "tokens.yaml"), body, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return tokens
+	// tokens override the test users' tokens (e.g. a forged one).
+	tokens map[string]string
 }
 
 // emptyRules is a File with no rules to seed (so the catalog holds only
@@ -90,100 +55,37 @@ func emptyRules() monitorsvc.File {
 	return monitorsvc.File{Interval: 250 * time.Millisecond, RuleSet: &rules.Set{}}
 }
 
+// entries is the monitor with configuration f.
+func entries(f *monitorsvc.File) func() []service.Entry {
+	return func() []service.Entry {
+		return []service.Entry{service.Of(monitorsvc.Service, monitorsvc.Config{Defaults: f})}
+	}
+}
+
 // startEnv starts NATS and the monitor with configuration f.
 func startEnv(t testing.TB, f monitorsvc.File) *env {
 	t.Helper()
-	e := &env{t: t, dir: t.TempDir(), dataDir: t.TempDir(), file: f, conns: map[string]*grpc.ClientConn{}}
-	e.tokens = writeTokens(t, e.dir)
-	e.srv = natstest.Server(t)
-	e.start()
+	e := &env{t: t, dataDir: t.TempDir(), file: f, tokens: map[string]string{}}
+	users := map[string][]auth.RoleBinding{}
+	for id, roles := range testUsers {
+		users[id] = testkit.Roles(roles...)
+	}
+	e.Process = testkit.Start(t, testkit.Options{Users: users, DataDir: e.dataDir, Entries: entries(&e.file)})
+	e.srv = e.NATS
 	return e
 }
 
-// start runs a fresh service process (runtime + NATS connection + TSDB) against the server.
-func (e *env) start() {
-	t := e.t
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	cfg := runtime.Base{
-		Environment: "test", GRPCAddr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0", LogLevel: "error", LogFormat: "json",
-		ShutdownTimeout: 5 * time.Second, NATS: runtime.NATSConfig{URL: e.srv.ClientURL()},
-		Auth: runtime.AuthConfig{TokensFile: filepath.Join(e.dir, "tokens.yaml")},
-	}
-	log := zerolog.Nop()
-	rt, err := runtime.New(ctx, runtime.Options{Service: "monitor", Config: cfg, Logger: &log})
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	conn, err := natsx.Connect(ctx, natsx.Config{URL: e.srv.ClientURL(), Name: "monitor-test"})
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	rt.OnShutdown("nats", func(context.Context) error { return conn.Close() })
-	if err := monitorsvc.Register(ctx, rt, conn, e.dataDir, e.file); err != nil {
-		cancel()
-		_ = conn.Close()
-		t.Fatal(err)
-	}
-	if err := rt.Listen(); err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	e.addr = rt.GRPCAddr()
-	done := make(chan error, 1)
-	go func() { done <- rt.Run(ctx) }()
-	stopped := false
-	e.stop = func() {
-		if stopped {
-			return
-		}
-		stopped = true
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("service run: %v", err)
-		}
-		e.mu.Lock()
-		for _, c := range e.conns {
-			c.Close()
-		}
-		e.conns = map[string]*grpc.ClientConn{}
-		e.mu.Unlock()
-	}
-	t.Cleanup(e.stop)
-}
-
-// restart stops the service process (which closes its TSDB) and starts a
-// new one on the same NATS data and TSDB directory.
-func (e *env) restart() {
-	e.t.Helper()
-	e.stop()
-	e.start()
-}
+// stop stops the service process; restart starts a new one on the same NATS data and TSDB directory.
+func (e *env) stop()    { e.Stop() }
+func (e *env) restart() { e.Restart() }
 
 // client returns a MonitorService client authenticated as user (anonymous: no token).
 func (e *env) client(user string) monitorv1.MonitorServiceClient {
 	e.t.Helper()
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	c, ok := e.conns[user]
-	if !ok {
-		opts := []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}
-		if user != anonymous {
-			tok, known := e.tokens[user]
-			if !known {
-				e.t.Fatalf("no test user %q", user)
-			}
-			opts = append(opts, grpc.WithPerRPCCredentials(auth.BearerCredentials{Token: tok, AllowInsecure: true}))
-		}
-		var err error
-		if c, err = grpc.NewClient(e.addr, opts...); err != nil {
-			e.t.Fatal(err)
-		}
-		e.conns[user] = c
+	if tok, ok := e.tokens[user]; ok {
+		return monitorv1.NewMonitorServiceClient(e.ConnWithToken(tok))
 	}
-	return monitorv1.NewMonitorServiceClient(c)
+	return monitorv1.NewMonitorServiceClient(e.Conn(user))
 }
 
 func ctxT(t testing.TB) context.Context {
@@ -192,16 +94,15 @@ func ctxT(t testing.TB) context.Context {
 	return ctx
 }
 
-// eventually polls cond until it holds or 20 s pass.
+// eventually waits for cond (see testkit.Eventually).
 func eventually(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
+	testkit.Eventually(t, func() error {
+		if cond() {
+			return nil
 		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return fmt.Errorf("waiting for %s", what)
+	})
 }
 
 // ---- error details ----

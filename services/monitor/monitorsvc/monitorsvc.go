@@ -13,11 +13,14 @@ import (
 	"strings"
 	"time"
 
+	"github.com/penguinmails/floe/libs/causal"
 	"github.com/penguinmails/floe/libs/errs"
 	"github.com/penguinmails/floe/libs/eventstore"
-	"github.com/penguinmails/floe/libs/natsx"
+	"github.com/penguinmails/floe/libs/projection"
 	"github.com/penguinmails/floe/libs/runtime"
+	"github.com/penguinmails/floe/libs/service"
 	monitorv1 "github.com/penguinmails/floe/proto/gen/floe/monitor/v1"
+	"github.com/penguinmails/floe/services/monitor/internal/adapters"
 	"github.com/penguinmails/floe/services/monitor/internal/app"
 	"github.com/penguinmails/floe/services/monitor/internal/domain"
 	"github.com/penguinmails/floe/services/monitor/internal/metrics"
@@ -37,6 +40,8 @@ func DefaultRules() rules.Set { return rules.Default() }
 // Config is the monitor's flag/env configuration.
 type Config struct {
 	File string `env:"FLOE_MONITOR_CONFIG" flag:"monitor-config" usage:"monitor YAML: metric source (embedded scrape targets or a Prometheus URL), evaluation interval, rules file, analysis policy"`
+	// Defaults is what the file is read over (floe dev's demo setup); none when nil.
+	Defaults *File
 }
 
 // File is the monitor's configuration file.
@@ -119,8 +124,25 @@ func (f File) Validate() error {
 	return v.Err()
 }
 
-// Register adds the monitor to rt.
-func Register(ctx context.Context, rt *runtime.Runtime, conn *natsx.Conn, dataDir string, f File) (err error) {
+// Service is the monitor: it owns the monitoring, trigger, alert rule and alert aggregates.
+var Service = service.Def[Config, struct{}]{
+	Name:       "monitor",
+	Aggregates: []string{app.AggMonitoring, app.AggTrigger, app.AggAlertRule, app.AggAlert},
+	Register: func(ctx context.Context, d service.Deps[Config]) (struct{}, error) {
+		var defaults File
+		if d.Config.Defaults != nil {
+			defaults = *d.Config.Defaults
+		}
+		f, err := Load(d.Config.File, defaults)
+		if err != nil {
+			return struct{}{}, err
+		}
+		return struct{}{}, register(ctx, d, f)
+	},
+}
+
+func register(ctx context.Context, d service.Deps[Config], f File) (err error) {
+	rt, conn, dataDir := d.Runtime, d.NATS, d.DataDir
 	if err := f.Validate(); err != nil {
 		return fmt.Errorf("monitor config: %w", err)
 	}
@@ -198,17 +220,24 @@ func Register(ctx context.Context, rt *runtime.Runtime, conn *natsx.Conn, dataDi
 			return errors.Join(errList...)
 		}
 	}
-	store, err := eventstore.Open(ctx, conn.JS, eventstore.Options{Source: "floe/monitor", Aggregates: []string{app.AggMonitoring, app.AggTrigger, app.AggAlertRule, app.AggAlert}})
-	if err != nil {
-		return fmt.Errorf("monitor event store: %w", err)
-	}
+	store := d.Store
 	policy := domain.DefaultAnalysisPolicy()
 	if f.Analysis != nil {
 		policy = *f.Analysis
 	}
-	catalog := app.NewCatalog()
-	svc, err := app.New(store, src, scrape, catalog, app.Config{Interval: interval, Metrics: set.Metrics, Analysis: policy},
-		rt.Log.With().Str("component", "monitor").Logger(), app.NewObserver(rt.Metrics))
+	catalog, err := adapters.NewCatalog(ctx, conn.JS, projection.Options{
+		Stream: store.StreamName(), Replicas: d.Replicas,
+		OnError: func(err error) { d.Log.Error().Err(err).Msg("monitor catalog; retrying") },
+		OnPoison: func(p projection.Poison) {
+			d.Log.Error().Uint64("seq", p.Seq).Str("subject", p.Subject).Str("error", p.Error).Msg("monitor catalog skipped an event it cannot apply")
+		},
+	})
+	if err != nil {
+		return err
+	}
+	rt.AddView(catalog.Projection())
+	svc, err := app.New(store, d.Snapshots, src, scrape, catalog, app.Config{Interval: interval, Metrics: set.Metrics, Analysis: policy},
+		d.Log.With().Str("component", "monitor").Logger(), app.NewObserver(rt.Metrics))
 	if err != nil {
 		return err
 	}
@@ -219,21 +248,19 @@ func Register(ctx context.Context, rt *runtime.Runtime, conn *natsx.Conn, dataDi
 	if err := rt.Register(&monitorv1.MonitorService_ServiceDesc, srv, ports.Rules()); err != nil {
 		return err
 	}
-	rt.Go("monitor-catalog", func(ctx context.Context) error { return catalog.Run(ctx, conn.JS, store.StreamName()) })
 	rt.Go("monitor-seed", func(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-catalog.Ready():
 		}
-		ctx = eventstore.WithMeta(ctx, eventstore.Meta{Actor: "system:monitor"})
-		if err := svc.Seed(ctx, set); err != nil && ctx.Err() == nil {
+		if err := svc.Seed(causal.System(ctx, "monitor", "", ""), set); err != nil && ctx.Err() == nil {
 			rt.Log.Error().Err(err).Msg("seeding rules failed")
 		}
 		return nil
 	})
 	rt.Go("monitor-evaluation", func(ctx context.Context) error {
-		return svc.Run(eventstore.WithMeta(ctx, eventstore.Meta{Actor: "system:monitor"}))
+		return svc.Run(causal.System(ctx, "monitor", "", ""))
 	})
 	rt.Go("monitor-deployments", func(ctx context.Context) error {
 		select {
@@ -247,15 +274,6 @@ func Register(ctx context.Context, rt *runtime.Runtime, conn *natsx.Conn, dataDi
 				rt.Log.Warn().Err(err).Uint64("seq", e.Seq).Int("attempt", attempt).Msg("reacting to a deployment event failed; retrying")
 			},
 		})
-	})
-	rt.AddReadiness("event-log", store.CheckStream)
-	rt.AddReadiness("monitor-catalog", func(context.Context) error {
-		select {
-		case <-catalog.Ready():
-			return nil
-		default:
-			return errors.New("catalog is still reading the log")
-		}
 	})
 	return nil
 }

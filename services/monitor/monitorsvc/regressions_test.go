@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -17,10 +16,12 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/penguinmails/floe/libs/auth"
 	"github.com/penguinmails/floe/libs/eventstore"
 	"github.com/penguinmails/floe/libs/natsx"
 	"github.com/penguinmails/floe/libs/natsx/natstest"
 	"github.com/penguinmails/floe/libs/runtime"
+	"github.com/penguinmails/floe/libs/service"
 	monitorv1 "github.com/penguinmails/floe/proto/gen/floe/monitor/v1"
 	"github.com/penguinmails/floe/services/monitor/monitorsvc"
 )
@@ -125,10 +126,9 @@ func TestFailedRegisterReleasesTSDB(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	log := zerolog.Nop()
-	rt, err := runtime.New(ctx, runtime.Options{Service: "monitor", Logger: &log, Config: runtime.Base{
+	rt, err := runtime.New(ctx, runtime.Options{Service: "monitor", Logger: &log, Authenticator: auth.Chain{}, Config: runtime.Base{
 		Environment: "test", GRPCAddr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0", LogLevel: "error", LogFormat: "json",
 		ShutdownTimeout: 5 * time.Second, NATS: runtime.NATSConfig{URL: e.srv.ClientURL()},
-		Auth: runtime.AuthConfig{TokensFile: filepath.Join(e.dir, "tokens.yaml")},
 	}})
 	if err != nil {
 		t.Fatal(err)
@@ -141,16 +141,19 @@ func TestFailedRegisterReleasesTSDB(t *testing.T) {
 	if err := rt.Listen(); err != nil {
 		t.Fatal(err)
 	}
-	if err := monitorsvc.Register(ctx, rt, conn, e.dataDir, e.file); err == nil {
+	host := func(rt *runtime.Runtime) service.Host {
+		return service.Host{Runtime: rt, NATS: conn, DataDir: e.dataDir}
+	}
+	if _, err := service.Start(ctx, host(rt), entries(&e.file)()...); err == nil {
 		t.Fatal("Register on a listening runtime succeeded; the test needs it to fail")
 	}
 	// A new monitor on the same data directory.
 	log2 := zerolog.Nop()
-	rt2, err := runtime.New(ctx, runtime.Options{Service: "monitor", Logger: &log2, Config: rt.Config()})
+	rt2, err := runtime.New(ctx, runtime.Options{Service: "monitor", Logger: &log2, Authenticator: auth.Chain{}, Config: rt.Config()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := monitorsvc.Register(ctx, rt2, conn, e.dataDir, e.file); err != nil {
+	if _, err := service.Start(ctx, host(rt2), entries(&e.file)()...); err != nil {
 		t.Fatalf("Register after a failed Register: %v", err)
 	}
 	stopped, stop := context.WithCancel(ctx)
@@ -168,7 +171,8 @@ func TestFailedRegisterReleasesTSDB(t *testing.T) {
 func TestWatchAlertsRelaysOnlyStoredEvents(t *testing.T) {
 	e := startEnv(t, emptyRules())
 	w := e.watch("sup", "dep-9")
-	ctx := eventstore.WithMeta(ctxT(t), eventstore.Meta{Actor: "system:monitor"})
+	ctx := ctxT(t)
+	meta := eventstore.Meta{Actor: "system:monitor"}
 	open := func() *eventstore.JetStreamStore {
 		_, js := natstest.Connect(t, e.srv)
 		s, err := eventstore.Open(ctx, js, eventstore.Options{Source: "floe/monitor", Aggregates: []string{"monitoring"}})
@@ -182,14 +186,14 @@ func TestWatchAlertsRelaysOnlyStoredEvents(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := winner.Append(ctx, "monitoring", "dep-9", st.Version, eventstore.Event{Message: &monitorv1.MonitoringStarted{DeploymentId: "dep-9", Version: "1.0.0", Environment: "staging"}}); err != nil {
+	if _, err := winner.Append(ctx, "monitoring", "dep-9", st.Version, meta, eventstore.Event{Message: &monitorv1.MonitoringStarted{DeploymentId: "dep-9", Version: "1.0.0", Environment: "staging"}}); err != nil {
 		t.Fatal(err)
 	}
 	phantom := &monitorv1.RollbackTriggered{DeploymentId: "dep-9", Trigger: "error_rate", Observed: 0.5}
-	if _, err := loser.Append(ctx, "monitoring", "dep-9", st.Version, eventstore.Event{Message: phantom}, eventstore.Event{Message: phantom}); err == nil {
+	if _, err := loser.Append(ctx, "monitoring", "dep-9", st.Version, meta, eventstore.Event{Message: phantom}, eventstore.Event{Message: phantom}); err == nil {
 		t.Fatal("the stale append was stored")
 	}
-	if _, err := winner.Append(ctx, "monitoring", "dep-9", 1, eventstore.Event{Message: &monitorv1.MonitoringEnded{Outcome: "succeeded"}}); err != nil {
+	if _, err := winner.Append(ctx, "monitoring", "dep-9", 1, meta, eventstore.Event{Message: &monitorv1.MonitoringEnded{Outcome: "succeeded"}}); err != nil {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"floe.monitor.v1.MonitoringStarted", "floe.monitor.v1.MonitoringEnded"} {

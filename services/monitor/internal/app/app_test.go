@@ -11,10 +11,13 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/durationpb"
 
+	"github.com/penguinmails/floe/libs/causal"
 	"github.com/penguinmails/floe/libs/eventstore"
 	"github.com/penguinmails/floe/libs/natsx/natstest"
+	"github.com/penguinmails/floe/libs/projection"
 	deployv1 "github.com/penguinmails/floe/proto/gen/floe/deploy/v1"
 	monitorv1 "github.com/penguinmails/floe/proto/gen/floe/monitor/v1"
+	"github.com/penguinmails/floe/services/monitor/internal/adapters"
 	"github.com/penguinmails/floe/services/monitor/internal/app"
 	"github.com/penguinmails/floe/services/monitor/internal/domain"
 	"github.com/penguinmails/floe/services/monitor/internal/metrics"
@@ -40,7 +43,7 @@ type harness struct {
 func newHarness(t *testing.T) *harness {
 	t.Helper()
 	_, _, js := natstest.JetStream(t)
-	ctx := eventstore.WithMeta(t.Context(), eventstore.Meta{Actor: "tester"})
+	ctx := causal.With(t.Context(), causal.Origin{Actor: "tester"})
 	store, err := eventstore.Open(ctx, js, eventstore.Options{Source: "floe/monitor", Aggregates: []string{app.AggMonitoring, app.AggTrigger, app.AggAlertRule, app.AggAlert}})
 	if err != nil {
 		t.Fatal(err)
@@ -67,13 +70,11 @@ func (h *harness) newService() *app.Service {
 	if h.cancel != nil {
 		h.cancel()
 	}
-	catalog := app.NewCatalog()
 	ctx, cancel := context.WithCancel(h.ctx)
 	h.cancel = cancel
 	h.t.Cleanup(cancel)
-	go func() { _ = catalog.Run(ctx, h.js, h.store.StreamName()) }()
-	<-catalog.Ready()
-	svc, err := app.New(h.store, h.tsdb, nil, catalog, app.Config{Interval: 5 * time.Second, Metrics: map[string]string{
+	catalog := startCatalog(h.t, ctx, h.js)
+	svc, err := app.New(h.store, nil, h.tsdb, nil, catalog, app.Config{Interval: 5 * time.Second, Metrics: map[string]string{
 		"error_rate": `sum(rate(reqs{code="500"}[20s])) / sum(rate(reqs[20s]))`,
 	}}, zerolog.Nop(), nil)
 	if err != nil {
@@ -100,7 +101,7 @@ func (h *harness) deploymentEvent(id string, m proto.Message) {
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	res, err := h.deploys.Append(h.ctx, "deployment", id, st.Version, eventstore.Event{Message: m})
+	res, err := h.deploys.Append(h.ctx, "deployment", id, st.Version, eventstore.Meta{Actor: "tester"}, eventstore.Event{Message: m})
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -112,11 +113,13 @@ func (h *harness) deploymentEvent(id string, m proto.Message) {
 	if cause.Seq != res.LastSeq {
 		h.t.Fatalf("loaded event %d, appended %d", cause.Seq, res.LastSeq)
 	}
-	if err := h.svc.OnDeploymentEvent(h.ctx, cause); err != nil {
+	// As the subscription delivers it.
+	rctx := causal.With(h.ctx, eventstore.ReactionOrigin("monitor-deployments", cause))
+	if err := h.svc.OnDeploymentEvent(rctx, cause); err != nil {
 		h.t.Fatalf("react to %T: %v", m, err)
 	}
 	// Twice: a redelivered event changes nothing.
-	if err := h.svc.OnDeploymentEvent(h.ctx, cause); err != nil {
+	if err := h.svc.OnDeploymentEvent(rctx, cause); err != nil {
 		h.t.Fatalf("react again to %T: %v", m, err)
 	}
 	// The catalog follows MonitoringStarted and MonitoringEnded: wait until it has the last one.
@@ -126,7 +129,7 @@ func (h *harness) deploymentEvent(id string, m proto.Message) {
 	}
 	if n := len(mon.Events); n > 0 {
 		if last := mon.Events[n-1]; last.Name == "MonitoringStarted" || last.Name == "MonitoringEnded" {
-			if err := h.svc.Catalog().WaitFor(h.ctx, last.Seq); err != nil {
+			if err := h.svc.Catalog().Wait(h.ctx, last.Seq); err != nil {
 				h.t.Fatal(err)
 			}
 		}
@@ -342,10 +345,8 @@ func TestTwoMonitorsOneRollback(t *testing.T) {
 	}
 	startDeployment(h, "r3-staging-1", "1.3.0")
 	first := h.svc
-	catalog := app.NewCatalog()
-	go func() { _ = catalog.Run(h.ctx, h.js, h.store.StreamName()) }()
-	<-catalog.Ready()
-	second, err := app.New(h.store, h.tsdb, nil, catalog, app.Config{Interval: 5 * time.Second, Metrics: map[string]string{
+	catalog := startCatalog(t, h.ctx, h.js)
+	second, err := app.New(h.store, nil, h.tsdb, nil, catalog, app.Config{Interval: 5 * time.Second, Metrics: map[string]string{
 		"error_rate": `sum(rate(reqs{code="500"}[20s])) / sum(rate(reqs[20s]))`,
 	}}, zerolog.Nop(), nil)
 	if err != nil {
@@ -387,4 +388,20 @@ func TestTwoMonitorsOneRollback(t *testing.T) {
 	if len(seen) < 10 {
 		t.Errorf("only %d evaluations recorded over 14 rounds", len(seen))
 	}
+}
+
+// startCatalog runs a catalog (as one instance of the monitor would) until ctx ends.
+func startCatalog(t testing.TB, ctx context.Context, js jetstream.JetStream) *adapters.Catalog {
+	t.Helper()
+	catalog, err := adapters.NewCatalog(ctx, js, projection.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = catalog.Projection().Run(ctx) }()
+	select {
+	case <-catalog.Ready():
+	case <-ctx.Done():
+		t.Fatal("the catalog did not catch up")
+	}
+	return catalog
 }

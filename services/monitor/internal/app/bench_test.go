@@ -17,6 +17,7 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/penguinmails/floe/libs/causal"
 	"github.com/penguinmails/floe/libs/eventstore"
 	"github.com/penguinmails/floe/libs/natsx/natstest"
 	deployv1 "github.com/penguinmails/floe/proto/gen/floe/deploy/v1"
@@ -54,7 +55,7 @@ type benchEnv struct {
 func newBenchEnv(tb testing.TB) *benchEnv {
 	tb.Helper()
 	_, _, js := natstest.JetStream(tb)
-	ctx := eventstore.WithMeta(tb.Context(), eventstore.Meta{Actor: "bench"})
+	ctx := causal.With(tb.Context(), causal.Origin{Actor: "bench"})
 	store, err := eventstore.Open(ctx, js, eventstore.Options{Source: "floe/monitor", Aggregates: []string{app.AggMonitoring, app.AggTrigger, app.AggAlertRule, app.AggAlert}})
 	if err != nil {
 		tb.Fatal(err)
@@ -81,10 +82,8 @@ func newBenchEnv(tb testing.TB) *benchEnv {
 // the default metrics (Config.Metrics nil) and a 15 s interval.
 func benchService(tb testing.TB, ctx context.Context, js jetstream.JetStream, store *eventstore.JetStreamStore, src metrics.Source) *app.Service {
 	tb.Helper()
-	catalog := app.NewCatalog()
-	go func() { _ = catalog.Run(ctx, js, store.StreamName()) }()
-	<-catalog.Ready()
-	svc, err := app.New(store, src, nil, catalog, app.Config{Interval: benchInterval}, zerolog.Nop(), nil)
+	catalog := startCatalog(tb, ctx, js)
+	svc, err := app.New(store, nil, src, nil, catalog, app.Config{Interval: benchInterval}, zerolog.Nop(), nil)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -107,13 +106,14 @@ func (e *benchEnv) deploymentEvent(id string, m proto.Message) {
 	if err != nil {
 		e.tb.Fatal(err)
 	}
-	if _, err := e.deploys.Append(e.ctx, "deployment", id, st.Version, eventstore.Event{Message: m}); err != nil {
+	if _, err := e.deploys.Append(e.ctx, "deployment", id, st.Version, eventstore.Meta{Actor: "tester"}, eventstore.Event{Message: m}); err != nil {
 		e.tb.Fatal(err)
 	}
 	if st, err = e.deploys.Load(e.ctx, "deployment", id, nil); err != nil {
 		e.tb.Fatal(err)
 	}
-	if err := e.svc.OnDeploymentEvent(e.ctx, st.Events[len(st.Events)-1]); err != nil {
+	cause := st.Events[len(st.Events)-1]
+	if err := e.svc.OnDeploymentEvent(causal.With(e.ctx, eventstore.ReactionOrigin("monitor-deployments", cause)), cause); err != nil {
 		e.tb.Fatal(err)
 	}
 	mon, err := e.store.Load(e.ctx, app.AggMonitoring, id, nil)
@@ -121,7 +121,7 @@ func (e *benchEnv) deploymentEvent(id string, m proto.Message) {
 		e.tb.Fatal(err)
 	}
 	if n := len(mon.Events); n > 0 {
-		if err := e.svc.Catalog().WaitFor(e.ctx, mon.Events[n-1].Seq); err != nil {
+		if err := e.svc.Catalog().Wait(e.ctx, mon.Events[n-1].Seq); err != nil {
 			e.tb.Fatal(err)
 		}
 	}
@@ -348,7 +348,7 @@ func bareAppend(tb testing.TB, ctx context.Context, store *eventstore.JetStreamS
 		events[i] = eventstore.Event{Message: m}
 	}
 	start := time.Now()
-	res, err := store.Append(ctx, app.AggMonitoring, id, heads[id], events...)
+	res, err := store.Append(ctx, app.AggMonitoring, id, heads[id], eventstore.Meta{Actor: "tester"}, events...)
 	d := time.Since(start)
 	if err != nil {
 		tb.Fatal(err)
@@ -364,7 +364,7 @@ func BenchmarkAppendBaseline(b *testing.B) {
 	for _, batch := range benchBatches() {
 		b.Run(fmt.Sprintf("events=%d", len(batch)), func(b *testing.B) {
 			_, _, js := natstest.JetStream(b)
-			ctx := eventstore.WithMeta(b.Context(), eventstore.Meta{Actor: "bench"})
+			ctx := causal.With(b.Context(), causal.Origin{Actor: "bench"})
 			store, err := eventstore.Open(ctx, js, eventstore.Options{Source: "floe/monitor", Aggregates: []string{app.AggMonitoring}})
 			if err != nil {
 				b.Fatal(err)

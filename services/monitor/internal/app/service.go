@@ -6,8 +6,6 @@ package app
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"maps"
@@ -20,8 +18,10 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/penguinmails/floe/libs/causal"
 	"github.com/penguinmails/floe/libs/errs"
 	"github.com/penguinmails/floe/libs/eventstore"
+	"github.com/penguinmails/floe/libs/kernel"
 	deployv1 "github.com/penguinmails/floe/proto/gen/floe/deploy/v1"
 	monitorv1 "github.com/penguinmails/floe/proto/gen/floe/monitor/v1"
 	"github.com/penguinmails/floe/services/monitor/internal/domain"
@@ -46,17 +46,19 @@ type Scraper func(ctx context.Context, at time.Time) error
 
 // Service is the monitor.
 type Service struct {
-	store   eventstore.Store
-	src     metrics.Source
-	scrape  Scraper
-	catalog *Catalog
-	cfg     Config
-	now     func() time.Time
-	log     zerolog.Logger
-	obs     *Observer
+	monitorings *kernel.Handler[*domain.Monitoring]
+	triggers    *kernel.Handler[*definition[domain.Trigger]]
+	alertRules  *kernel.Handler[*definition[domain.AlertRule]]
+	alertLog    *kernel.Handler[*alertHistory]
+	src         metrics.Source
+	scrape      Scraper
+	catalog     Catalog
+	cfg         Config
+	now         func() time.Time
+	log         zerolog.Logger
+	obs         *Observer
 
-	mu     sync.Mutex // one evaluation at a time; guards the caches below
-	mons   map[string]*Monitoring
+	mu     sync.Mutex // one evaluation at a time; guards the alert books
 	alerts map[string]*alertBook
 }
 
@@ -67,7 +69,7 @@ type alertBook struct {
 }
 
 // New wires the service.
-func New(store eventstore.Store, src metrics.Source, scrape Scraper, catalog *Catalog, cfg Config, log zerolog.Logger, obs *Observer) (*Service, error) {
+func New(store eventstore.Store, snaps *eventstore.Snapshots, src metrics.Source, scrape Scraper, catalog Catalog, cfg Config, log zerolog.Logger, obs *Observer) (*Service, error) {
 	if store == nil || src == nil || catalog == nil {
 		return nil, errors.New("monitor: store, metric source and catalog are required")
 	}
@@ -83,17 +85,29 @@ func New(store eventstore.Store, src metrics.Source, scrape Scraper, catalog *Ca
 	if obs == nil {
 		obs = NewObserver(nil)
 	}
-	return &Service{
-		store: store, src: src, scrape: scrape, catalog: catalog, cfg: cfg, now: time.Now, log: log, obs: obs,
-		mons: map[string]*Monitoring{}, alerts: map[string]*alertBook{},
-	}, nil
+	s := &Service{src: src, scrape: scrape, catalog: catalog, cfg: cfg, now: time.Now, log: log, obs: obs, alerts: map[string]*alertBook{}}
+	opts := kernel.Options{Snapshots: snaps}
+	var err error
+	if s.monitorings, err = kernel.New(store, MonitoringKind, opts); err != nil {
+		return nil, err
+	}
+	if s.triggers, err = kernel.New(store, definitionKind(AggTrigger, triggerDefs), opts); err != nil {
+		return nil, err
+	}
+	if s.alertRules, err = kernel.New(store, definitionKind(AggAlertRule, alertRuleDefs), opts); err != nil {
+		return nil, err
+	}
+	if s.alertLog, err = kernel.New(store, AlertKind, opts); err != nil {
+		return nil, err
+	}
+	return s, nil
 }
 
 // SetClock replaces the clock (tests).
 func (s *Service) SetClock(now func() time.Time) { s.now = now }
 
 // Catalog is the service's view of definitions and active deployments.
-func (s *Service) Catalog() *Catalog { return s.catalog }
+func (s *Service) Catalog() Catalog { return s.catalog }
 
 // rules is the rule set triggers are validated against (the named metrics).
 func (s *Service) rules() rules.Set { return rules.Set{Metrics: s.cfg.Metrics} }
@@ -116,7 +130,7 @@ type definitions[T any] struct {
 var triggerDefs = definitions[domain.Trigger]{
 	aggregate: AggTrigger, kind: "rollback trigger",
 	saved: func(t domain.Trigger) proto.Message {
-		return &monitorv1.RollbackTriggerSaved{Trigger: TriggerToProto(t)}
+		return &monitorv1.RollbackTriggerSaved{Trigger: domain.TriggerToProto(t)}
 	},
 	deleted: func(name string, v uint64) proto.Message {
 		return &monitorv1.RollbackTriggerDeleted{Name: name, Version: v}
@@ -124,7 +138,7 @@ var triggerDefs = definitions[domain.Trigger]{
 	read: func(m proto.Message) (domain.Trigger, uint64, bool, bool) {
 		switch e := m.(type) {
 		case *monitorv1.RollbackTriggerSaved:
-			return TriggerFromProto(e.GetTrigger()), e.GetTrigger().GetVersion(), false, true
+			return domain.TriggerFromProto(e.GetTrigger()), e.GetTrigger().GetVersion(), false, true
 		case *monitorv1.RollbackTriggerDeleted:
 			return domain.Trigger{}, e.GetVersion(), true, true
 		}
@@ -135,14 +149,14 @@ var triggerDefs = definitions[domain.Trigger]{
 
 var alertRuleDefs = definitions[domain.AlertRule]{
 	aggregate: AggAlertRule, kind: "alert rule",
-	saved: func(r domain.AlertRule) proto.Message { return &monitorv1.AlertRuleSaved{Rule: AlertRuleToProto(r)} },
+	saved: func(r domain.AlertRule) proto.Message { return &monitorv1.AlertRuleSaved{Rule: domain.AlertRuleToProto(r)} },
 	deleted: func(name string, v uint64) proto.Message {
 		return &monitorv1.AlertRuleDeleted{Name: name, Version: v}
 	},
 	read: func(m proto.Message) (domain.AlertRule, uint64, bool, bool) {
 		switch e := m.(type) {
 		case *monitorv1.AlertRuleSaved:
-			return AlertRuleFromProto(e.GetRule()), e.GetRule().GetVersion(), false, true
+			return domain.AlertRuleFromProto(e.GetRule()), e.GetRule().GetVersion(), false, true
 		case *monitorv1.AlertRuleDeleted:
 			return domain.AlertRule{}, e.GetVersion(), true, true
 		}
@@ -151,82 +165,83 @@ var alertRuleDefs = definitions[domain.AlertRule]{
 	withVersion: func(r domain.AlertRule, v uint64) domain.AlertRule { r.Version = v; return r },
 }
 
-// current is a definition as the log has it.
-type current[T any] struct {
-	def     T
-	version uint64             // the definition's version (the deleted one's, when gone)
-	exists  bool               // false: never created, or deleted
-	agg     eventstore.Version // the aggregate's version, for the append
+func checkName(name string) error {
+	if !eventstore.ValidID(name) {
+		return errs.Invalid("name", "%q is not a valid name", name)
+	}
+	return nil
 }
 
-func (d definitions[T]) load(ctx context.Context, s *Service, name string) (current[T], error) {
-	var c current[T]
-	v, err := s.load(ctx, d.aggregate, name, func(m proto.Message) {
-		if def, version, gone, ok := d.read(m); ok {
-			c.def, c.version, c.exists = def, version, !gone
+// command runs a definition command and waits until the catalog has it, so
+// a read after the write sees it.
+func (d definitions[T]) command(ctx context.Context, s *Service, h *kernel.Handler[*definition[T]], name string, decide func(*definition[T]) ([]proto.Message, error)) error {
+	if err := checkName(name); err != nil {
+		return err
+	}
+	res, err := h.Execute(ctx, kernel.Command[*definition[T]]{ID: name, Decide: decide})
+	if err != nil {
+		return err
+	}
+	return s.catalog.Wait(ctx, res.Position)
+}
+
+func (d definitions[T]) create(ctx context.Context, s *Service, h *kernel.Handler[*definition[T]], name string, def T) (T, error) {
+	var out T
+	err := d.command(ctx, s, h, name, func(c *definition[T]) ([]proto.Message, error) {
+		if c.Exists {
+			return nil, &errs.AlreadyExistsError{Kind: d.kind, ID: name}
 		}
+		out = d.withVersion(def, c.Version+1)
+		return []proto.Message{d.saved(out)}, nil
 	})
-	c.agg = v
-	return c, err
+	return out, err
 }
 
-func (d definitions[T]) create(ctx context.Context, s *Service, name string, def T) (T, error) {
-	c, err := d.load(ctx, s, name)
-	if err != nil {
-		return def, err
-	}
-	if c.exists {
-		return def, &errs.AlreadyExistsError{Kind: d.kind, ID: name}
-	}
-	def = d.withVersion(def, c.version+1)
-	if err := s.appendDef(ctx, d.aggregate, name, c.agg, d.saved(def)); err != nil {
-		if errors.Is(err, errs.ErrConcurrency) {
-			return def, &errs.AlreadyExistsError{Kind: d.kind, ID: name}
-		}
-		return def, err
-	}
-	return def, nil
-}
-
-func (d definitions[T]) update(ctx context.Context, s *Service, name string, def T, expected uint64) (T, error) {
-	c, err := d.loadExpected(ctx, s, name, expected)
-	if err != nil {
-		return def, err
-	}
-	def = d.withVersion(def, c.version+1)
-	return def, s.appendDef(ctx, d.aggregate, name, c.agg, d.saved(def))
-}
-
-func (d definitions[T]) delete(ctx context.Context, s *Service, name string, expected uint64) error {
-	c, err := d.loadExpected(ctx, s, name, expected)
-	if err != nil {
-		return err
-	}
-	return s.appendDef(ctx, d.aggregate, name, c.agg, d.deleted(name, c.version))
-}
-
-// loadExpected loads an existing definition and checks the expected version (0: any).
-func (d definitions[T]) loadExpected(ctx context.Context, s *Service, name string, expected uint64) (current[T], error) {
-	c, err := d.load(ctx, s, name)
+// existing checks that the definition exists and is at expected (0: any).
+func (d definitions[T]) existing(c *definition[T], name string, expected uint64) error {
 	switch {
-	case err != nil:
-		return c, err
-	case !c.exists:
-		return c, &errs.NotFoundError{Kind: d.kind, ID: name}
-	case expected != 0 && expected != c.version:
-		return c, &errs.ConflictError{Message: fmt.Sprintf("%s %s is at version %d, not the expected %d", d.kind, name, c.version, expected)}
+	case !c.Exists:
+		return &errs.NotFoundError{Kind: d.kind, ID: name}
+	case expected != 0 && expected != c.Version:
+		return &errs.ConflictError{Message: fmt.Sprintf("%s %s is at version %d, not the expected %d", d.kind, name, c.Version, expected)}
 	}
-	return c, nil
+	return nil
 }
 
-// appendDef appends one definition event and waits until the catalog has it,
-// so a read after the write sees it.
-func (s *Service) appendDef(ctx context.Context, aggregate, name string, v eventstore.Version, m proto.Message) error {
-	res, err := s.store.Append(ctx, aggregate, name, v, eventstore.Event{Message: m})
-	if err != nil {
-		return err
+func (d definitions[T]) update(ctx context.Context, s *Service, h *kernel.Handler[*definition[T]], name string, def T, expected uint64) (T, error) {
+	var out T
+	err := d.command(ctx, s, h, name, func(c *definition[T]) ([]proto.Message, error) {
+		if err := d.existing(c, name, expected); err != nil {
+			return nil, err
+		}
+		out = d.withVersion(def, c.Version+1)
+		return []proto.Message{d.saved(out)}, nil
+	})
+	return out, err
+}
+
+func (d definitions[T]) delete(ctx context.Context, s *Service, h *kernel.Handler[*definition[T]], name string, expected uint64) error {
+	return d.command(ctx, s, h, name, func(c *definition[T]) ([]proto.Message, error) {
+		if err := d.existing(c, name, expected); err != nil {
+			return nil, err
+		}
+		return []proto.Message{d.deleted(name, c.Version)}, nil
+	})
+}
+
+func (d definitions[T]) get(ctx context.Context, h *kernel.Handler[*definition[T]], name string) (T, error) {
+	var out T
+	if err := checkName(name); err != nil {
+		return out, err
 	}
-	return s.catalog.WaitFor(ctx, res.LastSeq)
+	err := h.Read(ctx, name, func(c *definition[T], _ eventstore.Version, _ uint64) error {
+		if err := d.existing(c, name, 0); err != nil {
+			return err
+		}
+		out = c.Def
+		return nil
+	})
+	return out, err
 }
 
 // CreateTrigger adds a trigger.
@@ -234,7 +249,7 @@ func (s *Service) CreateTrigger(ctx context.Context, t domain.Trigger) (domain.T
 	if err := s.rules().ValidateTrigger(t); err != nil {
 		return t, err
 	}
-	return triggerDefs.create(ctx, s, t.Name, t)
+	return triggerDefs.create(ctx, s, s.triggers, t.Name, t)
 }
 
 // UpdateTrigger replaces a trigger (expected 0: whatever version it has).
@@ -242,18 +257,17 @@ func (s *Service) UpdateTrigger(ctx context.Context, t domain.Trigger, expected 
 	if err := s.rules().ValidateTrigger(t); err != nil {
 		return t, err
 	}
-	return triggerDefs.update(ctx, s, t.Name, t, expected)
+	return triggerDefs.update(ctx, s, s.triggers, t.Name, t, expected)
 }
 
 // DeleteTrigger removes a trigger; deployments record its removal at their next evaluation.
 func (s *Service) DeleteTrigger(ctx context.Context, name string, expected uint64) error {
-	return triggerDefs.delete(ctx, s, name, expected)
+	return triggerDefs.delete(ctx, s, s.triggers, name, expected)
 }
 
 // GetTrigger reads a trigger from the log.
 func (s *Service) GetTrigger(ctx context.Context, name string) (domain.Trigger, error) {
-	c, err := triggerDefs.loadExpected(ctx, s, name, 0)
-	return c.def, err
+	return triggerDefs.get(ctx, s.triggers, name)
 }
 
 // CreateAlertRule adds a rule.
@@ -261,7 +275,7 @@ func (s *Service) CreateAlertRule(ctx context.Context, r domain.AlertRule) (doma
 	if err := rules.ValidateAlertRule(r); err != nil {
 		return r, err
 	}
-	return alertRuleDefs.create(ctx, s, r.Name, r)
+	return alertRuleDefs.create(ctx, s, s.alertRules, r.Name, r)
 }
 
 // UpdateAlertRule replaces a rule (expected 0: whatever version it has).
@@ -269,37 +283,17 @@ func (s *Service) UpdateAlertRule(ctx context.Context, r domain.AlertRule, expec
 	if err := rules.ValidateAlertRule(r); err != nil {
 		return r, err
 	}
-	return alertRuleDefs.update(ctx, s, r.Name, r, expected)
+	return alertRuleDefs.update(ctx, s, s.alertRules, r.Name, r, expected)
 }
 
 // DeleteAlertRule removes a rule; its pending and firing alerts are cancelled at the next evaluation.
 func (s *Service) DeleteAlertRule(ctx context.Context, name string, expected uint64) error {
-	return alertRuleDefs.delete(ctx, s, name, expected)
+	return alertRuleDefs.delete(ctx, s, s.alertRules, name, expected)
 }
 
 // GetAlertRule reads a rule from the log.
 func (s *Service) GetAlertRule(ctx context.Context, name string) (domain.AlertRule, error) {
-	c, err := alertRuleDefs.loadExpected(ctx, s, name, 0)
-	return c.def, err
-}
-
-// load replays an aggregate's events into fn and returns its version.
-func (s *Service) load(ctx context.Context, aggregate, id string, fn func(proto.Message)) (eventstore.Version, error) {
-	if !eventstore.ValidID(id) {
-		return 0, errs.Invalid("name", "%q is not a valid name", id)
-	}
-	st, err := s.store.Load(ctx, aggregate, id, nil)
-	if err != nil {
-		return 0, err
-	}
-	for _, e := range st.Events {
-		m, err := e.Decode()
-		if err != nil {
-			return 0, err
-		}
-		fn(m)
-	}
-	return st.Version, nil
+	return alertRuleDefs.get(ctx, s.alertRules, name)
 }
 
 // Seed creates the rules and triggers of set whose names the log has never
@@ -332,56 +326,54 @@ func isAlreadyExists(err error) bool {
 
 // ---- deployments ----
 
-// LoadMonitoring rebuilds a deployment's monitoring from the log.
-func (s *Service) LoadMonitoring(ctx context.Context, id string) (*Monitoring, error) {
-	m := NewMonitoring()
-	if _, err := s.load(ctx, AggMonitoring, id, func(msg proto.Message) { m.Apply(msg) }); err != nil {
-		return nil, err
-	}
-	return m, nil
+// LoadMonitoring returns a copy of a deployment's monitoring as the log has it now.
+func (s *Service) LoadMonitoring(ctx context.Context, id string) (*domain.Monitoring, error) {
+	var out *domain.Monitoring
+	err := s.monitorings.Read(ctx, id, func(m *domain.Monitoring, _ eventstore.Version, _ uint64) error {
+		out = m.Clone()
+		return nil
+	})
+	return out, err
 }
 
 // OnDeploymentEvent reacts to the deployer's events: DeploymentStarted
 // starts monitoring with the enabled triggers; an analysis step's start is
 // recorded (its verdict is due after the window); the deployment's end (or
-// the start of its rollback) ends monitoring. Idempotent: event ids derive
-// from the cause, and each reaction checks the monitoring's state first.
+// the start of its rollback) ends monitoring. Idempotent: the reaction's key
+// derives from the cause, and each reaction checks the monitoring's state.
 func (s *Service) OnDeploymentEvent(ctx context.Context, cause *eventstore.RecordedEvent) error {
 	msg, err := cause.Decode()
 	if err != nil {
 		return nil // not ours to judge; the deployer's own readers will complain
 	}
-	id := cause.AggregateID
-	m, err := s.LoadMonitoring(ctx, id)
-	if err != nil {
-		return err
+	if !eventstore.ValidID(cause.AggregateID) {
+		return nil
 	}
-	key := causeKey(cause.ID)
-	var out proto.Message
-	switch e := msg.(type) {
-	case *deployv1.DeploymentStarted:
-		if m.Exists() {
-			return nil
-		}
-		out = s.started(e, cause.Time)
-	case *deployv1.DeploymentStepStarted:
-		a := m.Analyses[e.GetIndex()]
-		if !m.Active() || a == nil || !a.Start.IsZero() {
-			return nil
-		}
-		out = &monitorv1.AnalysisStarted{Step: e.GetIndex(), StartedAt: timestamppb.New(cause.Time), Window: durationpb.New(a.Window)}
-	default:
-		outcome := endOutcome(msg)
-		if outcome == "" || !m.Active() {
-			return nil
-		}
-		out = &monitorv1.MonitoringEnded{Outcome: outcome, At: timestamppb.New(cause.Time)}
-	}
-	_, err = s.store.Append(ctx, AggMonitoring, id, m.Version, eventstore.Event{ID: key, Message: out})
-	if errors.Is(err, errs.ErrConcurrency) {
-		return err // an evaluation appended meanwhile: the subscription retries with a fresh view
-	}
-	s.forget(id)
+	_, err = s.monitorings.Execute(ctx, kernel.Command[*domain.Monitoring]{
+		ID: cause.AggregateID,
+		Decide: func(m *domain.Monitoring) ([]proto.Message, error) {
+			switch e := msg.(type) {
+			case *deployv1.DeploymentStarted:
+				if m.Exists() {
+					return nil, nil
+				}
+				return []proto.Message{s.started(e, cause.Time)}, nil
+			case *deployv1.DeploymentStepStarted:
+				a := m.Analyses[e.GetIndex()]
+				if !m.Active() || a == nil || !a.Start.IsZero() {
+					return nil, nil
+				}
+				return []proto.Message{&monitorv1.AnalysisStarted{Step: e.GetIndex(), StartedAt: timestamppb.New(cause.Time), Window: durationpb.New(a.Window)}}, nil
+			}
+			outcome := endOutcome(msg)
+			if outcome == "" || !m.Active() {
+				return nil, nil
+			}
+			return []proto.Message{&monitorv1.MonitoringEnded{
+				Outcome: outcome, OutcomeType: domain.Typed[monitorv1.MonitoringOutcome](outcome), At: timestamppb.New(cause.Time),
+			}}, nil
+		},
+	})
 	return err
 }
 
@@ -391,9 +383,9 @@ func (s *Service) started(e *deployv1.DeploymentStarted, at time.Time) *monitorv
 		Version: e.GetVersion(), App: e.GetApp(), StartedAt: timestamppb.New(at),
 	}
 	triggers := s.catalog.Triggers()
-	for _, name := range sortedKeys(triggers) {
+	for _, name := range domain.SortedKeys(triggers) {
 		if t := triggers[name]; t.Enabled {
-			out.Triggers = append(out.Triggers, TriggerToProto(t))
+			out.Triggers = append(out.Triggers, domain.TriggerToProto(t))
 		}
 	}
 	for i, st := range e.GetPlan() {
@@ -422,25 +414,10 @@ func endOutcome(m proto.Message) string {
 }
 
 // DeploymentFilters are the deployer events the monitor reacts to.
-var DeploymentFilters = func() []string {
-	var out []string
-	for _, n := range []string{"DeploymentStarted", "DeploymentStepStarted", "DeploymentSucceeded", "DeploymentFailed", "RollbackStarted", "RolledBack", "DeploymentAborted"} {
-		out = append(out, eventstore.SubjectPrefix+"deployment.*."+n)
-	}
-	return out
-}()
-
-func causeKey(causeID string) string {
-	sum := sha256.Sum256([]byte("monitor:" + causeID))
-	return "cause-" + hex.EncodeToString(sum[:12])
-}
-
-// forget drops a cached monitoring view (it is reloaded on next use).
-func (s *Service) forget(id string) {
-	s.mu.Lock()
-	delete(s.mons, id)
-	s.mu.Unlock()
-}
+var DeploymentFilters = eventstore.EventFilters(
+	&deployv1.DeploymentStarted{}, &deployv1.DeploymentStepStarted{}, &deployv1.DeploymentSucceeded{}, &deployv1.DeploymentFailed{},
+	&deployv1.RollbackStarted{}, &deployv1.RolledBack{}, &deployv1.DeploymentAborted{},
+)
 
 // ---- evaluation ----
 
@@ -516,21 +493,18 @@ func (s *Service) TickAt(ctx context.Context, at time.Time) error {
 }
 
 // evaluateDeployment evaluates one deployment's triggers and due analyses
-// and appends what they recorded.
+// and appends what they recorded, at the version it read: another replica
+// (or a reaction) that appended meanwhile wins, and this round is dropped.
 func (s *Service) evaluateDeployment(ctx context.Context, id string, at time.Time, triggers map[string]domain.Trigger) error {
-	m := s.mons[id]
-	if m == nil {
-		var err error
-		if m, err = s.LoadMonitoring(ctx, id); err != nil {
-			return err
-		}
-		s.mons[id] = m
-	}
-	if !m.Active() {
-		delete(s.mons, id)
+	var m *domain.Monitoring
+	var version eventstore.Version
+	if err := s.monitorings.Read(ctx, id, func(cur *domain.Monitoring, v eventstore.Version, _ uint64) error {
+		m, version = cur.Clone(), v
 		return nil
+	}); err != nil {
+		return err
 	}
-	if !m.Deployment.Covers(at) {
+	if !m.Active() || !m.Deployment.Covers(at) {
 		return nil
 	}
 	// Another instance (or this one before a restart) evaluated moments ago:
@@ -539,11 +513,10 @@ func (s *Service) evaluateDeployment(ctx context.Context, id string, at time.Tim
 	if last := m.LastEvaluation(); !last.IsZero() && at.Sub(last) < s.cfg.Interval/2 {
 		return nil
 	}
-	version := m.Version
 	evaluate, deleted := m.Plan(triggers)
-	var evals []Evaluation
+	var evals []domain.Evaluation
 	for _, t := range evaluate {
-		ev := Evaluation{Trigger: t, Sample: domain.Sample{At: at, NoData: true}}
+		ev := domain.Evaluation{Trigger: t, Sample: domain.Sample{At: at, NoData: true}}
 		if t.Enabled {
 			q, err := eval.TriggerQuery(s.rules().Resolve(t.Metric), m.Deployment)
 			if err == nil {
@@ -559,10 +532,12 @@ func (s *Service) evaluateDeployment(ctx context.Context, id string, at time.Tim
 		}
 		evals = append(evals, ev)
 	}
+	// Record folds into m, a private copy: the kernel folds the same events
+	// into its own state once they are appended.
 	msgs := m.Record(evals, deleted)
 	for _, step := range slices.Sorted(maps.Keys(m.Analyses)) {
 		if a := m.Analyses[step]; a.Due(at) {
-			v := VerdictToProto(m.Analyze(a, s.cfg.Analysis))
+			v := domain.VerdictToProto(m.Analyze(a, s.cfg.Analysis))
 			ac := &monitorv1.AnalysisCompleted{DeploymentId: id, Step: step, Verdict: v}
 			m.Apply(ac)
 			msgs = append(msgs, ac)
@@ -571,25 +546,25 @@ func (s *Service) evaluateDeployment(ctx context.Context, id string, at time.Tim
 	for _, msg := range msgs {
 		s.obs.count(msg)
 	}
-	if err := s.appendAll(ctx, AggMonitoring, id, version, msgs); err != nil {
-		delete(s.mons, id) // our view is ahead of (or behind) the log: reload next time
-		if errors.Is(err, errs.ErrConcurrency) {
-			return nil // another instance or a reaction got there first
-		}
-		return err
+	// The evaluation acts for the system, on the deployment's correlation
+	// id and trace, caused by the start of its monitoring.
+	ectx := causal.System(causal.WithTraceParent(ctx, m.Origin.TraceParent), "monitor", m.Origin.CorrelationID, m.Origin.Started)
+	if err := appendAll(ectx, s.monitorings, id, version, msgs); err != nil && !errors.Is(err, errs.ErrConcurrency) {
+		return err // a conflict: another instance or a reaction got there first
 	}
 	return nil
 }
 
-// appendAll appends msgs in atomic batches of at most eventstore.MaxBatch.
-func (s *Service) appendAll(ctx context.Context, aggregate, id string, version eventstore.Version, msgs []proto.Message) error {
+// appendAll appends msgs in atomic batches of at most eventstore.MaxBatch,
+// the first at version.
+func appendAll[S any](ctx context.Context, h *kernel.Handler[S], id string, version eventstore.Version, msgs []proto.Message) error {
 	for len(msgs) > 0 {
 		n := min(len(msgs), eventstore.MaxBatch)
-		events := make([]eventstore.Event, n)
-		for i, m := range msgs[:n] {
-			events[i] = eventstore.Event{Message: m}
-		}
-		res, err := s.store.Append(ctx, aggregate, id, version, events...)
+		batch := msgs[:n]
+		res, err := h.Execute(ctx, kernel.Command[S]{
+			ID: id, Expect: kernel.ExpectVersion(version),
+			Decide: func(S) ([]proto.Message, error) { return batch, nil },
+		})
 		if err != nil {
 			return err
 		}
@@ -648,8 +623,8 @@ func (s *Service) evaluateAlertRule(ctx context.Context, r domain.AlertRule, at 
 	for _, msg := range msgs {
 		s.obs.count(msg)
 	}
-	if err := s.appendAll(ctx, AggAlert, r.Name, book.version, msgs); err != nil {
-		delete(s.alerts, r.Name)
+	if err := appendAll(causal.System(ctx, "monitor", "", ""), s.alertLog, r.Name, book.version, msgs); err != nil {
+		delete(s.alerts, r.Name) // our series are ahead of (or behind) the log: rebuild next time
 		if errors.Is(err, errs.ErrConcurrency) {
 			return nil
 		}
@@ -662,12 +637,14 @@ func (s *Service) evaluateAlertRule(ctx context.Context, r domain.AlertRule, at 
 // alertEvent is the event of one transition.
 func alertEvent(r domain.AlertRule, tr eval.Transition, st *eval.Series) proto.Message {
 	ch := &monitorv1.AlertChange{
-		Rule: r.Name, RuleVersion: r.Version, Severity: r.Severity, Channels: r.Channels, Labels: tr.Labels, Series: tr.Key,
-		From: tr.From, To: tr.To, At: ts(tr.At), Value: noNaN(tr.Value), Notify: tr.Notify, Reason: tr.Reason,
+		Rule: r.Name, RuleVersion: r.Version, Severity: r.Severity, SeverityType: domain.Typed[monitorv1.Severity](r.Severity),
+		Channels: r.Channels, Labels: tr.Labels, Series: tr.Key,
+		From: tr.From, To: tr.To, FromState: domain.Typed[monitorv1.AlertState](tr.From), ToState: domain.Typed[monitorv1.AlertState](tr.To),
+		At: domain.Timestamp(tr.At), Value: domain.NoNaN(tr.Value), Notify: tr.Notify, Reason: tr.Reason,
 		Cooldown: durationpb.New(r.Cooldown), Condition: r.Condition,
 	}
 	if st != nil {
-		ch.ActiveSince = ts(st.State.ActiveSince)
+		ch.ActiveSince = domain.Timestamp(st.State.ActiveSince)
 	}
 	switch tr.To {
 	case domain.AlertPending:
@@ -682,57 +659,21 @@ func alertEvent(r domain.AlertRule, tr eval.Transition, st *eval.Series) proto.M
 
 // loadAlertBook rebuilds a rule's series from its transitions.
 func (s *Service) loadAlertBook(ctx context.Context, rule string) (*alertBook, error) {
-	type hist struct {
-		labels    map[string]string
-		value     float64 // at the last transition that saw the condition hold
-		trs       []domain.AlertTransition
-		versions  []uint64
-		cooldowns []time.Duration
-	}
-	byKey := map[string]*hist{}
-	v, err := s.load(ctx, AggAlert, rule, func(m proto.Message) {
-		ch := changeOf(m)
-		if ch == nil {
-			return
-		}
-		h := byKey[ch.GetSeries()]
-		if h == nil {
-			h = &hist{labels: ch.GetLabels()}
-			byKey[ch.GetSeries()] = h
-		}
-		if ch.GetTo() == domain.AlertPending || ch.GetTo() == domain.AlertFiring {
-			h.value = ch.GetValue()
-		}
-		h.trs = append(h.trs, domain.AlertTransition{From: ch.GetFrom(), To: ch.GetTo(), At: tsTime(ch.GetAt()), Notify: ch.GetNotify(), Value: ch.GetValue(), Reason: ch.GetReason()})
-		h.versions = append(h.versions, ch.GetRuleVersion())
-		h.cooldowns = append(h.cooldowns, ch.GetCooldown().AsDuration())
-	})
-	if err != nil {
+	if err := checkName(rule); err != nil {
 		return nil, err
 	}
-	book := &alertBook{version: v, series: map[string]*eval.Series{}}
-	for k, h := range byKey {
-		st := domain.RestoreAlertState(h.trs, h.versions, h.cooldowns)
-		if st.Current() != domain.AlertInactive {
-			book.series[k] = &eval.Series{Labels: h.labels, State: st, Value: h.value, Reason: h.trs[len(h.trs)-1].Reason}
+	var book *alertBook
+	err := s.alertLog.Read(ctx, rule, func(h *alertHistory, v eventstore.Version, _ uint64) error {
+		book = &alertBook{version: v, series: map[string]*eval.Series{}}
+		for k, sh := range h.Series {
+			st := domain.RestoreAlertState(sh.Trs, sh.Versions, sh.Cooldowns)
+			if st.Current() != domain.AlertInactive {
+				book.series[k] = &eval.Series{Labels: sh.Labels, State: st, Value: sh.Value, Reason: sh.Trs[len(sh.Trs)-1].Reason}
+			}
 		}
-	}
-	return book, nil
-}
-
-// changeOf is the AlertChange of an alert event (nil for anything else).
-func changeOf(m proto.Message) *monitorv1.AlertChange {
-	switch e := m.(type) {
-	case *monitorv1.AlertPending:
-		return e.GetChange()
-	case *monitorv1.AlertFiring:
-		return e.GetChange()
-	case *monitorv1.AlertResolved:
-		return e.GetChange()
-	case *monitorv1.AlertCancelled:
-		return e.GetChange()
-	}
-	return nil
+		return nil
+	})
+	return book, err
 }
 
 // Alerts lists the alerts of every rule as the last evaluation left them.
@@ -754,9 +695,11 @@ func (s *Service) Alerts(ctx context.Context) ([]*monitorv1.Alert, error) {
 		for _, k := range slices.Sorted(maps.Keys(book.series)) {
 			st := book.series[k]
 			out = append(out, &monitorv1.Alert{
-				Rule: name, RuleVersion: st.State.RuleVersion, State: st.State.Current(), Severity: r.Severity, Labels: st.Labels,
-				ActiveSince: ts(st.State.ActiveSince), FiredAt: ts(st.State.FiredAt), ResolvedAt: ts(st.State.ResolvedAt),
-				Notified: st.State.Notified, Value: noNaN(st.Value), Reason: st.Reason,
+				Rule: name, RuleVersion: st.State.RuleVersion, Labels: st.Labels,
+				State: st.State.Current(), StateType: domain.Typed[monitorv1.AlertState](st.State.Current()),
+				Severity: r.Severity, SeverityType: domain.Typed[monitorv1.Severity](r.Severity),
+				ActiveSince: domain.Timestamp(st.State.ActiveSince), FiredAt: domain.Timestamp(st.State.FiredAt), ResolvedAt: domain.Timestamp(st.State.ResolvedAt),
+				Notified: st.State.Notified, Value: domain.NoNaN(st.Value), Reason: st.Reason,
 			})
 		}
 	}

@@ -18,12 +18,13 @@ func Summarize(m proto.Message) string {
 	switch e := m.(type) {
 	case *monitorv1.AlertPending, *monitorv1.AlertFiring, *monitorv1.AlertResolved, *monitorv1.AlertCancelled:
 		c := changeOf(m)
-		word := map[string]string{domain.AlertPending: "pending", domain.AlertFiring: "FIRING", domain.AlertResolved: "resolved", domain.AlertInactive: "cancelled"}[c.GetTo()]
+		to := domain.Text(c.GetToState(), c.GetTo())
+		word := map[string]string{domain.AlertPending: "pending", domain.AlertFiring: "FIRING", domain.AlertResolved: "resolved", domain.AlertInactive: "cancelled"}[to]
 		note := ""
-		if c.GetTo() == domain.AlertFiring && !c.GetNotify() {
+		if to == domain.AlertFiring && !c.GetNotify() {
 			note = " (not notified: cooldown)"
 		}
-		return fmt.Sprintf("alert %s %s [%s] %s value %s: %s%s", c.GetRule(), word, c.GetSeverity(), labelText(c.GetLabels()), num(c.GetValue()), c.GetReason(), note)
+		return fmt.Sprintf("alert %s %s [%s] %s value %s: %s%s", c.GetRule(), word, domain.Text(c.GetSeverityType(), c.GetSeverity()), labelText(c.GetLabels()), num(c.GetValue()), c.GetReason(), note)
 	case *monitorv1.TriggerEvaluated:
 		switch e.GetKind() {
 		case domain.KindBreachStarted:
@@ -40,25 +41,25 @@ func Summarize(m proto.Message) string {
 		return fmt.Sprintf("ROLLBACK triggered by %s (v%d) for %s %s in %s: %s %s %s, observed %s for %.0fs",
 			e.GetTrigger(), e.GetRuleVersion(), e.GetDeploymentId(), e.GetVersion(), e.GetEnvironment(), e.GetMetric(), e.GetOperator(), num(e.GetThreshold()), num(e.GetObserved()), e.GetSustainedSeconds())
 	case *monitorv1.TriggerFired:
-		return fmt.Sprintf("trigger %s fired (%s) for %s %s: %s", e.GetTrigger(), e.GetAction(), e.GetDeploymentId(), e.GetVersion(), e.GetReason())
+		return fmt.Sprintf("trigger %s fired (%s) for %s %s: %s", e.GetTrigger(), domain.Text(e.GetActionType(), e.GetAction()), e.GetDeploymentId(), e.GetVersion(), e.GetReason())
 	case *monitorv1.MonitoringStarted:
 		names := make([]string, 0, len(e.GetTriggers()))
 		for _, t := range e.GetTriggers() {
-			names = append(names, TriggerFromProto(t).String())
+			names = append(names, domain.TriggerFromProto(t).String())
 		}
 		return fmt.Sprintf("monitoring %s %s in %s: %s", e.GetDeploymentId(), e.GetVersion(), e.GetEnvironment(), strings.Join(names, "; "))
 	case *monitorv1.AnalysisStarted:
 		return fmt.Sprintf("analysis of step %d started (window %s)", e.GetStep(), e.GetWindow().AsDuration())
 	case *monitorv1.AnalysisCompleted:
-		return fmt.Sprintf("analysis of step %d: %s — %s", e.GetStep(), e.GetVerdict().GetResult(), e.GetVerdict().GetReason())
+		return fmt.Sprintf("analysis of step %d: %s — %s", e.GetStep(), domain.Text(e.GetVerdict().GetResultType(), e.GetVerdict().GetResult()), e.GetVerdict().GetReason())
 	case *monitorv1.MonitoringEnded:
-		return "monitoring ended: " + e.GetOutcome()
+		return "monitoring ended: " + domain.Text(e.GetOutcomeType(), e.GetOutcome())
 	case *monitorv1.AlertRuleSaved:
 		return fmt.Sprintf("alert rule %s saved (v%d)", e.GetRule().GetName(), e.GetRule().GetVersion())
 	case *monitorv1.AlertRuleDeleted:
 		return fmt.Sprintf("alert rule %s deleted (v%d)", e.GetName(), e.GetVersion())
 	case *monitorv1.RollbackTriggerSaved:
-		return fmt.Sprintf("rollback trigger %s saved (v%d): %s", e.GetTrigger().GetName(), e.GetTrigger().GetVersion(), TriggerFromProto(e.GetTrigger()))
+		return fmt.Sprintf("rollback trigger %s saved (v%d): %s", e.GetTrigger().GetName(), e.GetTrigger().GetVersion(), domain.TriggerFromProto(e.GetTrigger()))
 	case *monitorv1.RollbackTriggerDeleted:
 		return fmt.Sprintf("rollback trigger %s deleted (v%d)", e.GetName(), e.GetVersion())
 	}

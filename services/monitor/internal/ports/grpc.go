@@ -13,6 +13,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/penguinmails/floe/libs/auth"
+	"github.com/penguinmails/floe/libs/enumtext"
 	"github.com/penguinmails/floe/libs/errs"
 	"github.com/penguinmails/floe/libs/eventstore"
 	monitorv1 "github.com/penguinmails/floe/proto/gen/floe/monitor/v1"
@@ -68,10 +69,12 @@ func NewServer(svc *app.Service, js jetstream.JetStream, stream string) (*Server
 // ready waits until the catalog has read the log (right after a start), so a
 // list never answers from a half-built view.
 func (s *Server) ready(ctx context.Context) error {
-	if err := s.svc.Catalog().AwaitReady(ctx); err != nil {
-		return &errs.UnavailableError{What: "monitor catalog (still reading the log)", Err: err}
+	select {
+	case <-s.svc.Catalog().Ready():
+		return nil
+	case <-ctx.Done():
+		return &errs.UnavailableError{What: "monitor catalog (still reading the log)", Err: ctx.Err()}
 	}
-	return nil
 }
 
 func requireName(field, name string) error {
@@ -86,11 +89,11 @@ func (s *Server) CreateAlertRule(ctx context.Context, req *monitorv1.CreateAlert
 	if req.GetRule() == nil {
 		return nil, errs.Invalid("rule", "is required")
 	}
-	r, err := s.svc.CreateAlertRule(ctx, app.AlertRuleFromProto(req.GetRule()))
+	r, err := s.svc.CreateAlertRule(ctx, domain.AlertRuleFromProto(req.GetRule()))
 	if err != nil {
 		return nil, prefixed("rule", err)
 	}
-	return &monitorv1.CreateAlertRuleResponse{Rule: app.AlertRuleToProto(r)}, nil
+	return &monitorv1.CreateAlertRuleResponse{Rule: domain.AlertRuleToProto(r)}, nil
 }
 
 // GetAlertRule implements the RPC.
@@ -102,7 +105,7 @@ func (s *Server) GetAlertRule(ctx context.Context, req *monitorv1.GetAlertRuleRe
 	if err != nil {
 		return nil, err
 	}
-	return &monitorv1.GetAlertRuleResponse{Rule: app.AlertRuleToProto(r)}, nil
+	return &monitorv1.GetAlertRuleResponse{Rule: domain.AlertRuleToProto(r)}, nil
 }
 
 // ListAlertRules implements the RPC.
@@ -113,7 +116,7 @@ func (s *Server) ListAlertRules(ctx context.Context, _ *monitorv1.ListAlertRules
 	all := s.svc.Catalog().AlertRules()
 	resp := &monitorv1.ListAlertRulesResponse{}
 	for _, name := range slices.Sorted(maps.Keys(all)) {
-		resp.Rules = append(resp.Rules, app.AlertRuleToProto(all[name]))
+		resp.Rules = append(resp.Rules, domain.AlertRuleToProto(all[name]))
 	}
 	return resp, nil
 }
@@ -123,11 +126,11 @@ func (s *Server) UpdateAlertRule(ctx context.Context, req *monitorv1.UpdateAlert
 	if req.GetRule() == nil {
 		return nil, errs.Invalid("rule", "is required")
 	}
-	r, err := s.svc.UpdateAlertRule(ctx, app.AlertRuleFromProto(req.GetRule()), req.GetExpectedVersion())
+	r, err := s.svc.UpdateAlertRule(ctx, domain.AlertRuleFromProto(req.GetRule()), req.GetExpectedVersion())
 	if err != nil {
 		return nil, prefixed("rule", err)
 	}
-	return &monitorv1.UpdateAlertRuleResponse{Rule: app.AlertRuleToProto(r)}, nil
+	return &monitorv1.UpdateAlertRuleResponse{Rule: domain.AlertRuleToProto(r)}, nil
 }
 
 // DeleteAlertRule implements the RPC.
@@ -146,11 +149,11 @@ func (s *Server) CreateRollbackTrigger(ctx context.Context, req *monitorv1.Creat
 	if req.GetTrigger() == nil {
 		return nil, errs.Invalid("trigger", "is required")
 	}
-	t, err := s.svc.CreateTrigger(ctx, app.TriggerFromProto(req.GetTrigger()))
+	t, err := s.svc.CreateTrigger(ctx, domain.TriggerFromProto(req.GetTrigger()))
 	if err != nil {
 		return nil, prefixed("trigger", err)
 	}
-	return &monitorv1.CreateRollbackTriggerResponse{Trigger: app.TriggerToProto(t)}, nil
+	return &monitorv1.CreateRollbackTriggerResponse{Trigger: domain.TriggerToProto(t)}, nil
 }
 
 // GetRollbackTrigger implements the RPC.
@@ -162,7 +165,7 @@ func (s *Server) GetRollbackTrigger(ctx context.Context, req *monitorv1.GetRollb
 	if err != nil {
 		return nil, err
 	}
-	return &monitorv1.GetRollbackTriggerResponse{Trigger: app.TriggerToProto(t)}, nil
+	return &monitorv1.GetRollbackTriggerResponse{Trigger: domain.TriggerToProto(t)}, nil
 }
 
 // ListRollbackTriggers implements the RPC.
@@ -173,7 +176,7 @@ func (s *Server) ListRollbackTriggers(ctx context.Context, _ *monitorv1.ListRoll
 	all := s.svc.Catalog().Triggers()
 	resp := &monitorv1.ListRollbackTriggersResponse{}
 	for _, name := range slices.Sorted(maps.Keys(all)) {
-		resp.Triggers = append(resp.Triggers, app.TriggerToProto(all[name]))
+		resp.Triggers = append(resp.Triggers, domain.TriggerToProto(all[name]))
 	}
 	return resp, nil
 }
@@ -183,11 +186,11 @@ func (s *Server) UpdateRollbackTrigger(ctx context.Context, req *monitorv1.Updat
 	if req.GetTrigger() == nil {
 		return nil, errs.Invalid("trigger", "is required")
 	}
-	t, err := s.svc.UpdateTrigger(ctx, app.TriggerFromProto(req.GetTrigger()), req.GetExpectedVersion())
+	t, err := s.svc.UpdateTrigger(ctx, domain.TriggerFromProto(req.GetTrigger()), req.GetExpectedVersion())
 	if err != nil {
 		return nil, prefixed("trigger", err)
 	}
-	return &monitorv1.UpdateRollbackTriggerResponse{Trigger: app.TriggerToProto(t)}, nil
+	return &monitorv1.UpdateRollbackTriggerResponse{Trigger: domain.TriggerToProto(t)}, nil
 }
 
 // DeleteRollbackTrigger implements the RPC.
@@ -203,10 +206,10 @@ func (s *Server) DeleteRollbackTrigger(ctx context.Context, req *monitorv1.Delet
 
 // ListAlerts implements the RPC.
 func (s *Server) ListAlerts(ctx context.Context, req *monitorv1.ListAlertsRequest) (*monitorv1.ListAlertsResponse, error) {
-	switch req.GetSeverity() {
-	case "", domain.SeverityCritical, domain.SeverityWarning, domain.SeverityInfo:
-	default:
-		return nil, errs.Invalid("severity", "%q is not one of critical, warning, info", req.GetSeverity())
+	severity, ok := enumtext.Resolve(req.GetSeverityType(), req.GetSeverity())
+	if !ok {
+		return nil, errs.Invalid("severity", "%q is not one of critical, warning, info (or it disagrees with severity_type %s)",
+			req.GetSeverity(), enumtext.Name(req.GetSeverityType()))
 	}
 	if err := s.ready(ctx); err != nil {
 		return nil, err
@@ -217,7 +220,7 @@ func (s *Server) ListAlerts(ctx context.Context, req *monitorv1.ListAlertsReques
 	}
 	resp := &monitorv1.ListAlertsResponse{}
 	for _, a := range all {
-		if (a.GetState() == domain.AlertResolved && !req.GetIncludeResolved()) || (req.GetSeverity() != "" && a.GetSeverity() != req.GetSeverity()) {
+		if (a.GetStateType() == monitorv1.AlertState_ALERT_STATE_RESOLVED && !req.GetIncludeResolved()) || (severity != 0 && a.GetSeverityType() != severity) {
 			continue
 		}
 		resp.Alerts = append(resp.Alerts, a)
@@ -225,7 +228,7 @@ func (s *Server) ListAlerts(ctx context.Context, req *monitorv1.ListAlertsReques
 	return resp, nil
 }
 
-func (s *Server) monitoring(ctx context.Context, id string) (*app.Monitoring, error) {
+func (s *Server) monitoring(ctx context.Context, id string) (*domain.Monitoring, error) {
 	if !eventstore.ValidID(id) {
 		return nil, errs.Invalid("deployment_id", "%q is not a deployment id", id)
 	}
@@ -281,8 +284,8 @@ const WatchStartHeader = "floe-watch-after-seq"
 func (s *Server) WatchAlerts(req *monitorv1.WatchAlertsRequest, stream monitorv1.MonitorService_WatchAlertsServer) error {
 	ctx := stream.Context()
 	subjects := []string{
-		eventstore.SubjectPrefix + app.AggAlert + ".>", eventstore.SubjectPrefix + app.AggMonitoring + ".>",
-		eventstore.SubjectPrefix + app.AggAlertRule + ".>", eventstore.SubjectPrefix + app.AggTrigger + ".>",
+		eventstore.KindFilter(app.AggAlert), eventstore.KindFilter(app.AggMonitoring),
+		eventstore.KindFilter(app.AggAlertRule), eventstore.KindFilter(app.AggTrigger),
 	}
 	if id := req.GetDeploymentId(); id != "" {
 		if !eventstore.ValidID(id) {
