@@ -45,11 +45,11 @@ func TestAuditTrail(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	actx := eventstore.WithMeta(ctx, eventstore.Meta{Actor: "alice"})
+	actx := ctx
 	for i := range 6 {
 		id := fmt.Sprintf("r%d", i%2)
 		v := eventstore.Version(i / 2)
-		if _, err := store.Append(actx, "release", id, v, eventstore.Event{Message: wrapperspb.String(fmt.Sprintf("step %d", i))}); err != nil {
+		if _, err := store.Append(actx, "release", id, v, eventstore.Meta{Actor: "alice"}, eventstore.Event{Message: wrapperspb.String(fmt.Sprintf("step %d", i))}); err != nil {
 			t.Fatal(err)
 		}
 	}

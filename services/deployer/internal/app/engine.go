@@ -12,7 +12,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/rs/zerolog"
 	"google.golang.org/protobuf/proto"
 
@@ -21,7 +20,6 @@ import (
 	"github.com/penguinmails/floe/libs/errs"
 	"github.com/penguinmails/floe/libs/eventstore"
 	"github.com/penguinmails/floe/libs/kernel"
-	"github.com/penguinmails/floe/libs/natsx"
 	deployv1 "github.com/penguinmails/floe/proto/gen/floe/deploy/v1"
 	releasev1 "github.com/penguinmails/floe/proto/gen/floe/release/v1"
 	"github.com/penguinmails/floe/services/deployer/internal/domain"
@@ -190,10 +188,7 @@ func (e *Engine) append(ctx context.Context, d *domain.Deployment, msgs ...proto
 // event as the cause of whatever the runner does next.
 func runnerContext(ctx context.Context, d *domain.Deployment) context.Context {
 	o := d.Origin()
-	if o.TraceParent != "" {
-		ctx = natsx.ExtractTrace(ctx, nats.Header{eventstore.HdrTraceParent: []string{o.TraceParent}})
-	}
-	return causal.System(ctx, "deployer", o.CorrelationID, d.LastEvent())
+	return causal.System(causal.WithTraceParent(ctx, o.TraceParent), "deployer", o.CorrelationID, d.LastEvent())
 }
 
 // OnPromotion starts a deployment for a PromotionRequested event (idempotently:

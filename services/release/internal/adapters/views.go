@@ -5,7 +5,6 @@ package adapters
 
 import (
 	"context"
-	"encoding/base64"
 	"fmt"
 	"strings"
 	"time"
@@ -213,34 +212,17 @@ func ValidPageToken(token string) bool {
 	return err == nil
 }
 
-// A page token is the last row's place in the order: "c:<unix nanos>:<id>".
 func encodeCursor(r *releasev1.Release) string {
-	ts := r.GetCreatedAt().AsTime().UnixNano()
-	return base64.RawURLEncoding.EncodeToString(fmt.Appendf(nil, "c:%d:%s", ts, r.GetId()))
+	return projection.EncodeCursor(r.GetCreatedAt().AsTime(), r.GetId())
 }
 
 func decodeCursor(token string) (*releasev1.Release, bool, error) {
 	if token == "" {
 		return nil, false, nil
 	}
-	bad := errs.Invalid("page_token", "is not a token this service issued")
-	raw, err := base64.RawURLEncoding.DecodeString(token)
-	if err != nil {
-		return nil, false, bad
-	}
-	var nanos int64
-	var id string
-	rest, ok := strings.CutPrefix(string(raw), "c:")
+	t, id, ok := projection.DecodeCursor(token)
 	if !ok {
-		return nil, false, bad
+		return nil, false, errs.Invalid("page_token", "is not a token this service issued")
 	}
-	ts, id, ok := strings.Cut(rest, ":")
-	if !ok || !eventstore.ValidID(id) {
-		return nil, false, bad
-	}
-	if _, err := fmt.Sscan(ts, &nanos); err != nil {
-		return nil, false, bad
-	}
-	t := time.Unix(0, nanos).UTC()
 	return &releasev1.Release{Id: id, CreatedAt: timestamppb.New(t)}, true, nil
 }

@@ -238,7 +238,9 @@ func createRelease(ctx context.Context, rel releasev1.ReleaseServiceClient, prod
 
 // promote promotes a release and follows the deployment it starts to its end.
 func promote(ctx context.Context, g *globals, conn *grpc.ClientConn, id, env, strategy string) (*deployv1.Deployment, error) {
-	if _, err := releaseClient(conn).Promote(ctx, &releasev1.PromoteRequest{ReleaseId: id, Environment: env, Strategy: strategy}); err != nil {
+	req := &releasev1.PromoteRequest{ReleaseId: id, Environment: env}
+	strategyRequest(req, strategy)
+	if _, err := releaseClient(conn).Promote(ctx, req); err != nil {
 		return nil, fmt.Errorf("promote to %s: %w", env, err)
 	}
 	dep := deployClient(conn)

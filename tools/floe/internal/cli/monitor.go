@@ -20,6 +20,7 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/durationpb"
 
+	"github.com/penguinmails/floe/libs/enumtext"
 	"github.com/penguinmails/floe/libs/errs"
 	monitorv1 "github.com/penguinmails/floe/proto/gen/floe/monitor/v1"
 	"github.com/penguinmails/floe/services/monitor/rules"
@@ -422,7 +423,7 @@ func fileDefinitions(set rules.Set) (ars []*monitorv1.AlertRule, trs []*monitorv
 	defaults := rules.DefaultMetrics()
 	for _, r := range set.AlertRules {
 		ars = append(ars, &monitorv1.AlertRule{
-			Name: r.Name, Description: r.Description, Condition: r.Condition, Severity: r.Severity,
+			Name: r.Name, Description: r.Description, Condition: r.Condition, Severity: r.Severity, SeverityType: typed[monitorv1.Severity](r.Severity),
 			Channels: slices.Clone(r.Channels), For: durationpb.New(r.For), Cooldown: durationpb.New(r.Cooldown), Enabled: r.Enabled,
 		})
 	}
@@ -438,11 +439,17 @@ func fileDefinitions(set rules.Set) (ars []*monitorv1.AlertRule, trs []*monitorv
 		}
 		trs = append(trs, &monitorv1.RollbackTrigger{
 			Name: t.Name, Metric: metric, Operator: string(t.Operator), Threshold: t.Threshold,
-			Duration: durationpb.New(t.Duration), Action: t.Action, Cooldown: durationpb.New(t.Cooldown),
-			NoData: t.NoData, Enabled: t.Enabled,
+			Duration: durationpb.New(t.Duration), Action: t.Action, ActionType: typed[monitorv1.TriggerAction](t.Action),
+			Cooldown: durationpb.New(t.Cooldown), NoData: t.NoData, Enabled: t.Enabled,
 		})
 	}
 	return ars, trs, inlined
+}
+
+// typed is the enum value named by text (unspecified when none is: the server then explains).
+func typed[E enumtext.Enum](text string) E {
+	v, _ := enumtext.Parse[E](text)
+	return v
 }
 
 // sameAlertRule compares definitions, ignoring the version.
@@ -450,6 +457,8 @@ func sameAlertRule(a, b *monitorv1.AlertRule) bool {
 	a, b = proto.CloneOf(a), proto.CloneOf(b)
 	for _, r := range []*monitorv1.AlertRule{a, b} {
 		r.Version = 0
+		r.SeverityType, _ = enumtext.Resolve(r.GetSeverityType(), r.GetSeverity())
+		r.Severity = enumtext.Name(r.SeverityType)
 		r.For = durationpb.New(r.GetFor().AsDuration())
 		r.Cooldown = durationpb.New(r.GetCooldown().AsDuration())
 	}
@@ -461,6 +470,8 @@ func sameTrigger(a, b *monitorv1.RollbackTrigger) bool {
 	a, b = proto.CloneOf(a), proto.CloneOf(b)
 	for _, t := range []*monitorv1.RollbackTrigger{a, b} {
 		t.Version = 0
+		t.ActionType, _ = enumtext.Resolve(t.GetActionType(), t.GetAction())
+		t.Action = enumtext.Name(t.ActionType)
 		t.Duration = durationpb.New(t.GetDuration().AsDuration())
 		t.Cooldown = durationpb.New(t.GetCooldown().AsDuration())
 		if t.NoData == "" {

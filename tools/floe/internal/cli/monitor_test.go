@@ -22,6 +22,7 @@ import (
 	"github.com/penguinmails/floe/libs/natsx"
 	"github.com/penguinmails/floe/libs/natsx/natstest"
 	"github.com/penguinmails/floe/libs/runtime"
+	"github.com/penguinmails/floe/libs/service"
 	monitorv1 "github.com/penguinmails/floe/proto/gen/floe/monitor/v1"
 	"github.com/penguinmails/floe/services/monitor/monitorsvc"
 	"github.com/penguinmails/floe/services/monitor/rules"
@@ -462,7 +463,8 @@ func startMonitor(t *testing.T) *monitorServer {
 	}
 	rt.OnShutdown("nats", func(context.Context) error { return conn.Close() })
 	none := rules.Set{Metrics: rules.DefaultMetrics()} // seed nothing: every rule comes from the commands under test
-	if err := monitorsvc.Register(ctx, rt, conn, dir, monitorsvc.File{RuleSet: &none}); err != nil {
+	if _, err := service.Start(ctx, service.Host{Runtime: rt, NATS: conn, DataDir: dir},
+		service.Of(monitorsvc.Service, monitorsvc.Config{Defaults: &monitorsvc.File{RuleSet: &none}})); err != nil {
 		cancel()
 		t.Fatal(err)
 	}

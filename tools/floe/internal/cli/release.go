@@ -16,6 +16,8 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/penguinmails/floe/libs/enumtext"
+	deployv1 "github.com/penguinmails/floe/proto/gen/floe/deploy/v1"
 	releasev1 "github.com/penguinmails/floe/proto/gen/floe/release/v1"
 )
 
@@ -340,6 +342,15 @@ func normStrategy(s string) string {
 	return strings.NewReplacer("_", "-", " ", "-").Replace(strings.ToLower(strings.TrimSpace(s)))
 }
 
-// strategies are the deployment strategies the server documents (for completion only;
-// the server validates).
-var strategies = []string{"rolling-update", "blue-green", "canary", "feature-flag", "big-bang"}
+// strategies are the deployment strategies (for help and completion).
+var strategies = enumtext.Names[deployv1.DeploymentStrategy]()
+
+// strategyRequest sets the strategy of a promotion: the typed field for a
+// strategy this build knows, else the text, so the server explains the mistake.
+func strategyRequest(req *releasev1.PromoteRequest, text string) {
+	if v, ok := enumtext.Parse[deployv1.DeploymentStrategy](normStrategy(text)); ok {
+		req.StrategyType = v
+	} else {
+		req.Strategy = normStrategy(text)
+	}
+}

@@ -389,7 +389,8 @@ order, approvals, rejections and prerequisites, and a refusal lists every reason
 			if err := required("env", env, "the environment to deploy to"); err != nil {
 				return err
 			}
-			req := &releasev1.PromoteRequest{ReleaseId: args[0], Environment: strings.TrimSpace(env), Strategy: normStrategy(strategy)}
+			req := &releasev1.PromoteRequest{ReleaseId: args[0], Environment: strings.TrimSpace(env)}
+			strategyRequest(req, strategy)
 			return g.mutate(cmd.Context(), &rid, func(ctx context.Context, c releasev1.ReleaseServiceClient, id string) error {
 				req.RequestId = id
 				resp, err := c.Promote(ctx, req)

@@ -14,11 +14,11 @@ import (
 	"time"
 
 	"github.com/penguinmails/floe/libs/auth"
-	"github.com/penguinmails/floe/libs/eventstore"
 	"github.com/penguinmails/floe/libs/eventstore/audit"
 	"github.com/penguinmails/floe/libs/eventstore/audit/auditsvc"
 	"github.com/penguinmails/floe/libs/natsx"
 	"github.com/penguinmails/floe/libs/runtime"
+	"github.com/penguinmails/floe/libs/service"
 	auditv1 "github.com/penguinmails/floe/proto/gen/floe/audit/v1"
 	"github.com/penguinmails/floe/services/deployer/deployersvc"
 	"github.com/penguinmails/floe/services/monitor/monitorsvc"
@@ -112,11 +112,18 @@ func Run(ctx context.Context, opts Options) error {
 		return nil
 	})
 
-	// The event log and its audit trail.
-	if _, err := eventstore.EnsureStream(ctx, conn.JS, eventstore.DefaultStream, 1); err != nil {
+	// The services, from one list: each is a service.Def with its configuration.
+	deployerDefaults, monitorDefaults := DeployerDefaults(), MonitorDefaults()
+	cfgs := opts.Config
+	cfgs.Deployer.Defaults, cfgs.Monitor.Defaults = &deployerDefaults, &monitorDefaults
+	handles, err := service.Start(ctx, service.Host{Runtime: rt, NATS: conn, DataDir: cfg.NATS.DataDir}, Services(cfgs)...)
+	if err != nil {
 		_ = conn.Close()
-		return fmt.Errorf("event log: %w", err)
+		return err
 	}
+	deployer, _ := handles[deployersvc.Service.Name].(*deployersvc.Deployer)
+
+	// The audit trail.
 	keyPath := opts.Config.AuditKey
 	if keyPath == "" {
 		keyPath = filepath.Join(cfg.NATS.DataDir, AuditKeyFileName)
@@ -153,31 +160,6 @@ func Run(ctx context.Context, opts Options) error {
 		return err
 	})
 
-	// The services, as they are built (gate, flag and notifier to come).
-	if err := releasesvc.Register(ctx, rt, conn, opts.Config.Release); err != nil {
-		_ = conn.Close()
-		return fmt.Errorf("release service: %w", err)
-	}
-	deployCfg, err := deployersvc.Load(opts.Config.Deployer.File, DeployerDefaults())
-	if err != nil {
-		_ = conn.Close()
-		return err
-	}
-	deployer, err := deployersvc.Register(ctx, rt, conn, deployCfg)
-	if err != nil {
-		_ = conn.Close()
-		return fmt.Errorf("deployer: %w", err)
-	}
-	monitorCfg, err := monitorsvc.Load(opts.Config.Monitor.File, MonitorDefaults())
-	if err != nil {
-		_ = conn.Close()
-		return err
-	}
-	if err := monitorsvc.Register(ctx, rt, conn, cfg.NATS.DataDir, monitorCfg); err != nil {
-		_ = conn.Close()
-		return fmt.Errorf("monitor: %w", err)
-	}
-
 	if err := rt.Listen(); err != nil {
 		_ = conn.Close()
 		return err
@@ -197,6 +179,15 @@ func Run(ctx context.Context, opts Options) error {
 	auditLine := fmt.Sprintf("%s.pub (checkpoint public key, id %s)", keyPath, audit.KeyID(cp.PublicKey()))
 	printBanner(out, creds, credsPath, cfg, created, auditLine)
 	return rt.Run(ctx)
+}
+
+// Services are floe dev's services, in start order, each with its configuration.
+func Services(c Config) []service.Entry {
+	return []service.Entry{
+		service.Of(releasesvc.Service, c.Release),
+		service.Of(deployersvc.Service, c.Deployer),
+		service.Of(monitorsvc.Service, c.Monitor),
+	}
 }
 
 // DeployerDefaults is floe dev's deployer: the demo app (run as `floe
