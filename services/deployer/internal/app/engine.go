@@ -84,11 +84,11 @@ type Config struct {
 type Engine struct {
 	deployments *kernel.Handler[*domain.Deployment]
 	drv         driver.Driver
-	reg      Registry
-	analyzer Analyzer
-	cfg      Config
-	now      func() time.Time
-	log      zerolog.Logger
+	reg         Registry
+	analyzer    Analyzer
+	cfg         Config
+	now         func() time.Time
+	log         zerolog.Logger
 
 	mu      sync.Mutex
 	running map[string]chan struct{} // deployment id → wake-up signal

@@ -6,8 +6,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"google.golang.org/protobuf/testing/protocmp"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/testing/protocmp"
 
 	"github.com/penguinmails/floe/libs/errs"
 	deployv1 "github.com/penguinmails/floe/proto/gen/floe/deploy/v1"

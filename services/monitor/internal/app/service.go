@@ -149,7 +149,9 @@ var triggerDefs = definitions[domain.Trigger]{
 
 var alertRuleDefs = definitions[domain.AlertRule]{
 	aggregate: AggAlertRule, kind: "alert rule",
-	saved: func(r domain.AlertRule) proto.Message { return &monitorv1.AlertRuleSaved{Rule: domain.AlertRuleToProto(r)} },
+	saved: func(r domain.AlertRule) proto.Message {
+		return &monitorv1.AlertRuleSaved{Rule: domain.AlertRuleToProto(r)}
+	},
 	deleted: func(name string, v uint64) proto.Message {
 		return &monitorv1.AlertRuleDeleted{Name: name, Version: v}
 	},

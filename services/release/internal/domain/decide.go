@@ -11,10 +11,10 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/penguinmails/floe/libs/auth"
-	"github.com/penguinmails/floe/libs/errs"
-	errorsv1 "github.com/penguinmails/floe/proto/gen/floe/errors/v1"
 	"github.com/penguinmails/floe/libs/enumtext"
+	"github.com/penguinmails/floe/libs/errs"
 	deployv1 "github.com/penguinmails/floe/proto/gen/floe/deploy/v1"
+	errorsv1 "github.com/penguinmails/floe/proto/gen/floe/errors/v1"
 	releasev1 "github.com/penguinmails/floe/proto/gen/floe/release/v1"
 )
 

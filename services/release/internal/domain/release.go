@@ -41,7 +41,7 @@ type envState struct {
 // Release is the Release aggregate's state.
 type Release struct {
 	id, product, version string
-	typ                 releasev1.ReleaseType
+	typ                  releasev1.ReleaseType
 	title, description   string
 	changes              []*releasev1.Change
 	targets              []string
