@@ -17,8 +17,9 @@ import (
 
 // The checkpoint bucket view_<name> holds, under these keys:
 //
-//	r.<row key>   a row: 1 byte kind (0 row, 1 tombstone), 8 bytes position of
-//	              the last event folded in (big-endian), the row's encoding
+//	r.<row key>   a row: 1 byte kind (0 row, 1 tombstone of a deleted row), 8
+//	              bytes position of the last event folded in (big-endian), the
+//	              row's encoding (empty for a tombstone)
 //	pos           the position the view has applied, 8 bytes big-endian
 //	poison.<seq>  a poison event (JSON)
 //
@@ -74,6 +75,7 @@ type storedRow struct {
 	data []byte
 	seq  uint64
 	rev  uint64
+	gone bool // a tombstone
 }
 
 // load reads every row, the position and the recorded poison events.
@@ -111,9 +113,7 @@ func (c *checkpoint) load(ctx context.Context) (map[string]storedRow, uint64, []
 			c.posRev = entry.Revision()
 			c.mu.Unlock()
 		case strings.HasPrefix(key, rowPrefix) && len(val) >= 9:
-			if val[0] == kindRow {
-				rows[key[len(rowPrefix):]] = storedRow{data: val[9:], seq: binary.BigEndian.Uint64(val[1:9]), rev: entry.Revision()}
-			}
+			rows[key[len(rowPrefix):]] = storedRow{data: val[9:], seq: binary.BigEndian.Uint64(val[1:9]), rev: entry.Revision(), gone: val[0] == kindGone}
 		case strings.HasPrefix(key, poisonPrefix):
 			var x Poison
 			if json.Unmarshal(val, &x) == nil {

@@ -116,6 +116,9 @@ type row[R any] struct {
 	val R
 	seq uint64 // position of the last event folded in
 	rev uint64 // KV revision of its checkpoint (0: none known)
+	// gone marks a deleted row (a tombstone): it keeps its position, so an
+	// event delivered again cannot bring the row back.
+	gone bool
 }
 
 // Projection runs one view.
@@ -127,8 +130,8 @@ type Projection[R any] struct {
 
 	mu       sync.RWMutex
 	rows     map[string]*row[R]
+	live     int // rows that are not tombstones
 	dirty    map[string]bool
-	deleted  map[string]bool
 	pos      uint64
 	applied  uint64
 	caught   bool
@@ -168,7 +171,7 @@ func New[R any](ctx context.Context, js jetstream.JetStream, spec Spec[R], opts 
 	}
 	return &Projection[R]{
 		spec: spec, opts: opts, js: js, ckpt: ck,
-		rows: map[string]*row[R]{}, dirty: map[string]bool{}, deleted: map[string]bool{},
+		rows: map[string]*row[R]{}, dirty: map[string]bool{},
 		progress: make(chan struct{}), restart: make(chan struct{}, 1), ready: make(chan struct{}),
 	}, nil
 }
@@ -192,7 +195,7 @@ func (p *Projection[R]) Read(fn func()) {
 // Fold returns a new value).
 func (p *Projection[R]) Get(key string) (R, bool) {
 	r, ok := p.rows[key]
-	if !ok {
+	if !ok || r.gone {
 		var zero R
 		return zero, false
 	}
@@ -203,7 +206,7 @@ func (p *Projection[R]) Get(key string) (R, bool) {
 func (p *Projection[R]) RowPosition(key string) uint64 {
 	p.mu.RLock()
 	defer p.mu.RUnlock()
-	if r, ok := p.rows[key]; ok {
+	if r, ok := p.rows[key]; ok && !r.gone {
 		return r.seq
 	}
 	return 0
@@ -214,7 +217,7 @@ func (p *Projection[R]) Status() Status {
 	p.mu.RLock()
 	defer p.mu.RUnlock()
 	return Status{
-		Name: p.spec.Name, Position: p.pos, Checkpointed: p.ckpt.position(), Rows: len(p.rows), CaughtUp: p.caught,
+		Name: p.spec.Name, Position: p.pos, Checkpointed: p.ckpt.position(), Rows: p.live, CaughtUp: p.caught,
 		Rebuilding: p.rebuild, Target: p.target, Applied: p.applied, Poison: append([]Poison(nil), p.poison...),
 	}
 }
@@ -280,6 +283,10 @@ func (p *Projection[R]) restore(ctx context.Context) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for key, r := range rows {
+		if r.gone {
+			p.rows[key] = &row[R]{seq: r.seq, rev: r.rev, gone: true}
+			continue
+		}
 		val, err := p.spec.Unmarshal(r.data)
 		if err != nil {
 			// An unreadable row: rebuild it by replaying from before its events.
@@ -288,6 +295,7 @@ func (p *Projection[R]) restore(ctx context.Context) error {
 			continue
 		}
 		p.rows[key] = &row[R]{val: val, seq: r.seq, rev: r.rev}
+		p.live++
 		if p.spec.OnChange != nil {
 			p.spec.OnChange(key, val, false)
 		}
@@ -303,7 +311,7 @@ func (p *Projection[R]) restore(ctx context.Context) error {
 // reset drops everything (memory and checkpoint) for a rebuild.
 func (p *Projection[R]) reset(ctx context.Context) error {
 	p.mu.Lock()
-	p.rows, p.dirty, p.deleted = map[string]*row[R]{}, map[string]bool{}, map[string]bool{}
+	p.rows, p.dirty, p.live = map[string]*row[R]{}, map[string]bool{}, 0
 	p.pos, p.caught, p.rebuild, p.poison = 0, false, true, nil
 	if p.spec.OnReset != nil {
 		p.spec.OnReset()
@@ -428,10 +436,11 @@ func (p *Projection[R]) apply(seq uint64, subject string, e *eventstore.Recorded
 		return // before the position: already applied everywhere
 	}
 	for _, key := range p.spec.Keys(e) {
-		r, exists := p.rows[key]
-		if exists && r.seq >= seq {
+		r, known := p.rows[key]
+		if known && r.seq >= seq {
 			continue // folded before (a checkpoint written ahead of its position)
 		}
+		exists := known && !r.gone
 		var cur R
 		if exists {
 			cur = r.val
@@ -442,25 +451,30 @@ func (p *Projection[R]) apply(seq uint64, subject string, e *eventstore.Recorded
 			return
 		}
 		p.applied++
-		if !keep {
+		if !known {
+			r = &row[R]{}
+			p.rows[key] = r
+		}
+		r.seq = seq
+		p.dirty[key] = true
+		switch {
+		case !keep:
+			var zero R
+			r.val, r.gone = zero, true
 			if exists {
-				delete(p.rows, key)
-				p.deleted[key], p.dirty[key] = true, true
+				p.live--
 				if p.spec.OnChange != nil {
 					p.spec.OnChange(key, cur, true)
 				}
 			}
-			continue
-		}
-		if !exists {
-			r = &row[R]{}
-			p.rows[key] = r
-		}
-		r.val, r.seq = out, seq
-		delete(p.deleted, key)
-		p.dirty[key] = true
-		if p.spec.OnChange != nil {
-			p.spec.OnChange(key, out, false)
+		default:
+			if !exists {
+				p.live++
+			}
+			r.val, r.gone = out, false
+			if p.spec.OnChange != nil {
+				p.spec.OnChange(key, out, false)
+			}
 		}
 	}
 }
@@ -497,11 +511,11 @@ func (p *Projection[R]) flush(ctx context.Context) error {
 	pos := p.pos
 	writes := make([]rowWrite, 0, len(p.dirty))
 	for key := range p.dirty {
-		if p.deleted[key] {
-			writes = append(writes, rowWrite{key: key, deleted: true})
+		r := p.rows[key]
+		if r.gone {
+			writes = append(writes, rowWrite{key: key, seq: r.seq, rev: r.rev, deleted: true})
 			continue
 		}
-		r := p.rows[key]
 		data, err := p.spec.Marshal(r.val)
 		if err != nil {
 			p.mu.Unlock()
@@ -509,7 +523,7 @@ func (p *Projection[R]) flush(ctx context.Context) error {
 		}
 		writes = append(writes, rowWrite{key: key, seq: r.seq, rev: r.rev, data: data})
 	}
-	p.dirty, p.deleted = map[string]bool{}, map[string]bool{}
+	p.dirty = map[string]bool{}
 	p.mu.Unlock()
 
 	revs, failed, err := p.ckpt.write(ctx, writes)
@@ -521,9 +535,6 @@ func (p *Projection[R]) flush(ctx context.Context) error {
 	}
 	for _, w := range failed {
 		p.dirty[w.key] = true // try again next time
-		if w.deleted {
-			p.deleted[w.key] = true
-		}
 	}
 	p.mu.Unlock()
 	if err != nil {

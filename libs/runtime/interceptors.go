@@ -71,14 +71,17 @@ func setUserID(ctx context.Context, id string) {
 // request causes, and — when the client chose it — the idempotency key.
 func requestIDOf(ctx context.Context, req any) *requestInfo {
 	ri := &requestInfo{}
+	usable := func(id string) bool { return len(id) <= maxRequestID && !strings.ContainsAny(id, "\r\n") }
 	if r, ok := req.(interface{ GetRequestId() string }); ok && r.GetRequestId() != "" {
-		ri.id, ri.supplied = r.GetRequestId(), true
-	} else if md, _ := metadata.FromIncomingContext(ctx); len(md.Get(RequestIDHeader)) > 0 && md.Get(RequestIDHeader)[0] != "" {
+		// The request's own field is the client's idempotency key: an
+		// unusable one is an error, not silently dropped.
+		if ri.id, ri.supplied = r.GetRequestId(), true; !usable(ri.id) {
+			ri.invalid = fmt.Sprintf("at most %d characters without line breaks", maxRequestID)
+			ri.id, ri.supplied = "", false
+		}
+	} else if md, _ := metadata.FromIncomingContext(ctx); len(md.Get(RequestIDHeader)) > 0 && usable(md.Get(RequestIDHeader)[0]) && md.Get(RequestIDHeader)[0] != "" {
+		// A header a proxy may have set: an unusable one is replaced.
 		ri.id, ri.supplied = md.Get(RequestIDHeader)[0], true
-	}
-	if ri.supplied && (len(ri.id) > maxRequestID || strings.ContainsAny(ri.id, "\r\n")) {
-		ri.invalid = fmt.Sprintf("a request id is at most %d characters without line breaks", maxRequestID)
-		ri.id, ri.supplied = "", false
 	}
 	if ri.id == "" {
 		id, err := uuid.NewV7()

@@ -20,9 +20,9 @@ import (
 // CatalogView is the catalog's view name (checkpoint bucket view_monitor_catalog).
 const CatalogView = "monitor_catalog"
 
-// row is one catalog entry: a definition (alive or deleted: a deleted name
+// Row is one catalog entry: a definition (alive or deleted: a deleted name
 // stays known) or a deployment being monitored.
-type row struct {
+type Row struct {
 	Trigger *domain.Trigger   `json:"trigger,omitempty"`
 	Rule    *domain.AlertRule `json:"rule,omitempty"`
 	Deleted bool              `json:"deleted,omitempty"`
@@ -32,7 +32,7 @@ type row struct {
 // Catalog implements app.Catalog on a projection every instance keeps in
 // memory: alert rules, rollback triggers and active monitorings.
 type Catalog struct {
-	proj     *projection.Projection[row]
+	proj     *projection.Projection[Row]
 	triggers map[string]domain.Trigger
 	rules    map[string]domain.AlertRule
 	active   map[string]bool
@@ -42,15 +42,16 @@ type Catalog struct {
 var _ app.Catalog = (*Catalog)(nil)
 
 // CatalogSpec is the catalog's projection spec; the maps it keeps are c's.
-func CatalogSpec(c *Catalog) projection.Spec[row] {
-	return projection.Spec[row]{
+func CatalogSpec(c *Catalog) projection.Spec[Row] {
+	c.reset()
+	return projection.Spec[Row]{
 		Name: CatalogView,
 		Filters: []string{
 			eventstore.KindFilter(app.AggTrigger), eventstore.KindFilter(app.AggAlertRule),
 			eventstore.EventFilter(&monitorv1.MonitoringStarted{}), eventstore.EventFilter(&monitorv1.MonitoringEnded{}),
 		},
 		Keys: func(e *eventstore.RecordedEvent) []string { return []string{e.Aggregate + "-" + e.AggregateID} },
-		Fold: func(r row, exists bool, e *eventstore.RecordedEvent) (row, bool, error) {
+		Fold: func(r Row, exists bool, e *eventstore.RecordedEvent) (Row, bool, error) {
 			m, err := e.Decode()
 			if err != nil {
 				return r, exists, err
@@ -58,22 +59,22 @@ func CatalogSpec(c *Catalog) projection.Spec[row] {
 			switch ev := m.(type) {
 			case *monitorv1.RollbackTriggerSaved:
 				t := domain.TriggerFromProto(ev.GetTrigger())
-				return row{Trigger: &t}, true, nil
+				return Row{Trigger: &t}, true, nil
 			case *monitorv1.RollbackTriggerDeleted, *monitorv1.AlertRuleDeleted:
-				return row{Deleted: true}, true, nil
+				return Row{Deleted: true}, true, nil
 			case *monitorv1.AlertRuleSaved:
 				rule := domain.AlertRuleFromProto(ev.GetRule())
-				return row{Rule: &rule}, true, nil
+				return Row{Rule: &rule}, true, nil
 			case *monitorv1.MonitoringStarted:
-				return row{Active: true}, true, nil
+				return Row{Active: true}, true, nil
 			case *monitorv1.MonitoringEnded:
-				return row{}, false, nil
+				return Row{}, false, nil
 			}
 			return r, exists, nil
 		},
-		Marshal: func(r row) ([]byte, error) { return json.Marshal(r) },
-		Unmarshal: func(b []byte) (row, error) {
-			var r row
+		Marshal: func(r Row) ([]byte, error) { return json.Marshal(r) },
+		Unmarshal: func(b []byte) (Row, error) {
+			var r Row
 			err := json.Unmarshal(b, &r)
 			return r, err
 		},
@@ -85,7 +86,6 @@ func CatalogSpec(c *Catalog) projection.Spec[row] {
 // NewCatalog builds the catalog; Projection runs it.
 func NewCatalog(ctx context.Context, js jetstream.JetStream, opts projection.Options) (*Catalog, error) {
 	c := &Catalog{}
-	c.reset()
 	p, err := projection.New(ctx, js, CatalogSpec(c), opts)
 	if err != nil {
 		return nil, err
@@ -99,7 +99,7 @@ func (c *Catalog) reset() {
 }
 
 // change keeps the maps in step with the rows (under the projection's lock).
-func (c *Catalog) change(key string, r row, deleted bool) {
+func (c *Catalog) change(key string, r Row, deleted bool) {
 	kind, name, _ := strings.Cut(key, "-")
 	switch kind {
 	case app.AggTrigger:
@@ -124,7 +124,7 @@ func (c *Catalog) change(key string, r row, deleted bool) {
 }
 
 // Projection is the catalog's projection (for the runtime to run and list).
-func (c *Catalog) Projection() *projection.Projection[row] { return c.proj }
+func (c *Catalog) Projection() *projection.Projection[Row] { return c.proj }
 
 // Ready implements app.Catalog.
 func (c *Catalog) Ready() <-chan struct{} { return c.proj.Ready() }
