@@ -195,7 +195,7 @@ func register(ctx context.Context, d service.Deps[Config]) (*Deployer, error) {
 		return nil, err
 	}
 	if f.Analysis == "monitor" {
-		analyzer = &app.MonitorAnalyzer{JS: conn.JS, Stream: store.StreamName(), Grace: f.AnalysisGrace,
+		analyzer = &adapters.MonitorAnalyzer{JS: conn.JS, Stream: store.StreamName(), Grace: f.AnalysisGrace,
 			Health: &app.DefaultAnalyzer{Driver: drv, Interval: time.Second}}
 	}
 	engine, err := app.NewEngine(store, d.Snapshots, drv, reg, analyzer, app.Config{

@@ -13,6 +13,7 @@ import (
 	"github.com/penguinmails/floe/libs/eventstore"
 	deployv1 "github.com/penguinmails/floe/proto/gen/floe/deploy/v1"
 	monitorv1 "github.com/penguinmails/floe/proto/gen/floe/monitor/v1"
+	"github.com/penguinmails/floe/services/deployer/internal/adapters"
 	"github.com/penguinmails/floe/services/deployer/internal/app"
 	"github.com/penguinmails/floe/services/deployer/internal/domain"
 	"github.com/penguinmails/floe/services/deployer/internal/driver/local"
@@ -81,7 +82,7 @@ func (r *rig) verdict(t *testing.T, id string, step uint32, result string) {
 // monitor's reason, and an inconclusive one falls back to the health checks.
 func TestMonitorAnalyzerVerdicts(t *testing.T) {
 	monitorAnalyzer := func(nc *nats.Conn, js jetstream.JetStream, stream string, drv *local.Driver) app.Analyzer {
-		return &app.MonitorAnalyzer{JS: js, Stream: stream, Grace: time.Minute, Health: &app.DefaultAnalyzer{Driver: drv, Interval: 100 * time.Millisecond}}
+		return &adapters.MonitorAnalyzer{JS: js, Stream: stream, Grace: time.Minute, Health: &app.DefaultAnalyzer{Driver: drv, Interval: 100 * time.Millisecond}}
 	}
 	// Analysis step index: start(0), check(1), setWeight(2), analysis(3).
 	const analysisStep = 3
@@ -124,7 +125,7 @@ func TestMonitorAnalyzerVerdicts(t *testing.T) {
 // canary back, on a verdict the log never held.
 func TestMonitorAnalyzerIgnoresRefusedVerdict(t *testing.T) {
 	monitorAnalyzer := func(nc *nats.Conn, js jetstream.JetStream, stream string, drv *local.Driver) app.Analyzer {
-		return &app.MonitorAnalyzer{JS: js, Stream: stream, Grace: time.Minute, Health: &app.DefaultAnalyzer{Driver: drv, Interval: 100 * time.Millisecond}}
+		return &adapters.MonitorAnalyzer{JS: js, Stream: stream, Grace: time.Minute, Health: &app.DefaultAnalyzer{Driver: drv, Interval: 100 * time.Millisecond}}
 	}
 	const analysisStep = 3
 	r := newRigWith(t, []string{"setWeight 30", "analysis 2s"}, monitorAnalyzer)

@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 
+	"github.com/penguinmails/floe/libs/testkit"
 	"github.com/penguinmails/floe/services/deployer/internal/driver"
 	"github.com/penguinmails/floe/services/deployer/internal/driver/drivertest"
 )
@@ -213,22 +214,18 @@ func procMounted() bool {
 // waitGone waits until none of the pids is alive.
 func waitGone(t *testing.T, within time.Duration, pids ...int) {
 	t.Helper()
-	deadline := time.Now().Add(within)
-	for {
+	testkit.EventuallyWithin(t, within, func() error {
 		var left []int
 		for _, pid := range pids {
 			if alive(pid) {
 				left = append(left, pid)
 			}
 		}
-		if len(left) == 0 {
-			return
+		if len(left) > 0 {
+			return fmt.Errorf("processes %v still exist", left)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("processes %v still exist %v later", left, within)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return nil
+	})
 }
 
 func TestNewReportsEveryProblem(t *testing.T) {

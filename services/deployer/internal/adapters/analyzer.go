@@ -1,4 +1,4 @@
-package app
+package adapters
 
 import (
 	"context"
@@ -7,12 +7,14 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/penguinmails/floe/libs/enumtext"
 	"github.com/penguinmails/floe/libs/eventstore"
 	monitorv1 "github.com/penguinmails/floe/proto/gen/floe/monitor/v1"
+	"github.com/penguinmails/floe/services/deployer/internal/app"
 	"github.com/penguinmails/floe/services/deployer/internal/domain"
 )
 
-// MonitorAnalyzer takes an analysis step's verdict from the monitor: the
+// MonitorAnalyzer implements app.Analyzer: it takes an analysis step's verdict from the monitor: the
 // monitor records AnalysisCompleted (monitoring.<deployment id>) once the
 // step's window has passed, judged from the PromQL rollback triggers'
 // measurements. A fail verdict fails the step (and rolls back). An
@@ -24,7 +26,7 @@ type MonitorAnalyzer struct {
 	JS     jetstream.JetStream
 	Stream string
 	// Health runs alongside, for inconclusive verdicts.
-	Health Analyzer
+	Health app.Analyzer
 	// Grace is how long after the window the verdict may take. Default 1m.
 	Grace time.Duration
 }
@@ -66,10 +68,11 @@ func (a *MonitorAnalyzer) Analyze(ctx context.Context, d *domain.Deployment, win
 	if v == nil {
 		return false, fmt.Sprintf("no verdict from the monitor within %s after the window", grace), nil
 	}
-	switch v.GetResult() {
-	case "pass":
+	result, _ := enumtext.Resolve(v.GetResultType(), v.GetResult())
+	switch result {
+	case monitorv1.VerdictResult_VERDICT_RESULT_PASS:
 		return true, "monitor: " + v.GetReason(), nil
-	case "fail":
+	case monitorv1.VerdictResult_VERDICT_RESULT_FAIL:
 		return false, "monitor: " + v.GetReason(), nil
 	}
 	h := <-health
