@@ -16,6 +16,7 @@ import (
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
 	"github.com/penguinmails/floe/libs/eventstore"
+	"github.com/penguinmails/floe/libs/testkit"
 )
 
 // TestAuditTrail appends events to the dev server's log as a service would,
@@ -40,7 +41,18 @@ func TestAuditTrail(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The monitor seeds its rules at start: wait for them, then count from there.
-	waitSeeded(t, ctx, env)
+	testkit.Eventually(t, func() error {
+		out, err := runCLI(t, ctx, env, "rules", "list")
+		if err != nil {
+			return fmt.Errorf("floe rules list: %v\n%s", err, out)
+		}
+		for _, rule := range []string{"high_error_rate", "error_rate", "response_time_p95"} {
+			if !strings.Contains(out, rule) {
+				return fmt.Errorf("the monitor's default rule %s has not appeared; floe rules list:\n%s", rule, out)
+			}
+		}
+		return nil
+	})
 	base, err := store.LastSeq(ctx)
 	if err != nil {
 		t.Fatal(err)

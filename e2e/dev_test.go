@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"slices"
@@ -17,6 +18,8 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	reflectionpb "google.golang.org/grpc/reflection/grpc_reflection_v1"
+
+	"github.com/penguinmails/floe/libs/testkit"
 )
 
 // TestDevServer is the foundation's acceptance test: `floe dev` starts on an
@@ -48,7 +51,17 @@ func TestDevServer(t *testing.T) {
 	}
 
 	// Health reaches SERVING once readiness checks pass.
-	waitServing(ctx, t, conn)
+	health := healthpb.NewHealthClient(conn)
+	testkit.Eventually(t, func() error {
+		resp, err := health.Check(ctx, &healthpb.HealthCheckRequest{})
+		if err != nil {
+			return fmt.Errorf("health Check: %w", err)
+		}
+		if got := resp.GetStatus(); got != healthpb.HealthCheckResponse_SERVING {
+			return fmt.Errorf("health is %v, want SERVING", got)
+		}
+		return nil
+	})
 
 	// The CLI reads the credentials file and authenticates.
 	env := []string{"FLOE_CREDENTIALS=" + dataDir + "/dev-credentials.yaml", "FLOE_TOKEN=", "FLOE_SERVER="}
@@ -152,22 +165,6 @@ func listServices(ctx context.Context, t *testing.T, conn *grpc.ClientConn) []st
 		names = append(names, s.GetName())
 	}
 	return names
-}
-
-func waitServing(ctx context.Context, t *testing.T, conn *grpc.ClientConn) {
-	t.Helper()
-	client := healthpb.NewHealthClient(conn)
-	for {
-		resp, err := client.Check(ctx, &healthpb.HealthCheckRequest{})
-		if err == nil && resp.GetStatus() == healthpb.HealthCheckResponse_SERVING {
-			return
-		}
-		select {
-		case <-ctx.Done():
-			t.Fatalf("health never SERVING: %v %v", resp, err)
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
 }
 
 func httpGet(ctx context.Context, t *testing.T, url string) string {

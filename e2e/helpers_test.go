@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/penguinmails/floe/libs/testkit"
 )
 
 // binDir holds binaries built once per test run.
@@ -57,8 +59,8 @@ func TestMain(m *testing.M) {
 type devServer struct {
 	cmd     *exec.Cmd
 	dataDir string
-	stdout  *syncBuffer
-	stderr  *syncBuffer
+	stdout  *testkit.SyncBuffer
+	stderr  *testkit.SyncBuffer
 	done    chan error
 	creds   devCredentials
 }
@@ -95,7 +97,7 @@ func startDev(t *testing.T, dataDir string, extraArgs ...string) *devServer {
 	if fi, err := os.Stat(credsPath); err == nil {
 		before = fi.ModTime()
 	}
-	d := &devServer{dataDir: dataDir, stdout: &syncBuffer{}, stderr: &syncBuffer{}, done: make(chan error, 1)}
+	d := &devServer{dataDir: dataDir, stdout: &testkit.SyncBuffer{}, stderr: &testkit.SyncBuffer{}, done: make(chan error, 1)}
 	// The deployer's proxies on free ports (tests must not collide with a `make run`), and quick strategies.
 	deployerCfg := filepath.Join(dataDir, "deployer.yaml")
 	if err := os.WriteFile(deployerCfg, []byte(`local:
@@ -174,38 +176,4 @@ func runCLI(t *testing.T, ctx context.Context, env []string, args ...string) (st
 		return out.String() + errOut.String(), err
 	}
 	return out.String(), nil
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-// waitSeeded waits until the monitor of a fresh `floe dev` has created its
-// default rules (it does so just after start), so tests can count events.
-func waitSeeded(t *testing.T, ctx context.Context, env []string) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		out, err := runCLI(t, ctx, env, "rules", "list")
-		if err == nil && strings.Contains(out, "high_error_rate") && strings.Contains(out, "error_rate") && strings.Contains(out, "response_time_p95") {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the monitor's default rules did not appear: %v\n%s", err, out)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
 }

@@ -147,7 +147,104 @@ strategies:
 	if rs.GetTrigger() != "monitor" || !strings.HasPrefix(rs.GetReason(), "error_rate:") || rollback.Seq < triggeredSeq {
 		t.Errorf("RollbackStarted %v at %d (trigger at %d)", &rs, rollback.Seq, triggeredSeq)
 	}
+	checkCausalChain(t, ctx, store, dep.Events[0])
 	if out, err := runCLI(t, ctx, env, "audit", "verify"); err != nil || !strings.Contains(out, "OK") {
 		t.Errorf("audit verify: %v\n%s", err, out)
 	}
+}
+
+// checkCausalChain follows one promotion through every service: the gRPC
+// Promote call that asked for it (its request id is the correlation id),
+// the deployer's start and steps, the monitor's start, evaluations and
+// firing, the deployer's rollback and the release's record of it. Every
+// event that follows from the call carries its correlation id and its trace
+// id, and names its direct cause: the request, or an event of the same chain.
+func checkCausalChain(t *testing.T, ctx context.Context, store *eventstore.JetStreamStore, started *eventstore.RecordedEvent) {
+	t.Helper()
+	corr := started.CorrelationID
+	if corr == "" || started.TraceParent == "" {
+		t.Fatalf("DeploymentStarted has correlation %q and traceparent %q", corr, started.TraceParent)
+	}
+	traceID := func(tp string) string {
+		if parts := strings.Split(tp, "-"); len(parts) == 4 {
+			return parts[1]
+		}
+		return ""
+	}
+	var chain []*eventstore.RecordedEvent
+	byID := map[string]*eventstore.RecordedEvent{}
+	if err := store.ReadAll(ctx, 1, func(e *eventstore.RecordedEvent) error {
+		if e.CorrelationID == corr {
+			chain = append(chain, e)
+			byID[e.ID] = e
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	first := map[string]*eventstore.RecordedEvent{} // the first event of each name
+	for _, e := range chain {
+		if first[e.Name] == nil {
+			first[e.Name] = e
+		}
+		if got, want := traceID(e.TraceParent), traceID(started.TraceParent); got != want || got == "" {
+			t.Errorf("%s %s at %d: trace %q, want the promotion's %q", e.Aggregate, e.Name, e.Seq, e.TraceParent, want)
+		}
+		if e.CausationID != corr && byID[e.CausationID] == nil {
+			t.Errorf("%s %s at %d: cause %q is neither the request nor an event of the chain", e.Aggregate, e.Name, e.Seq, e.CausationID)
+		}
+	}
+	// The direct causes along the way.
+	edges := []struct{ event, cause string }{
+		{"PromotionRequested", ""}, // the request itself
+		{"DeploymentStarted", "PromotionRequested"},
+		{"ReleaseDeploying", "DeploymentStarted"},
+		{"MonitoringStarted", "DeploymentStarted"},
+		{"TriggerEvaluated", "MonitoringStarted"},
+		{"RollbackTriggered", "MonitoringStarted"},
+		{"RollbackStarted", "RollbackTriggered"},
+		{"RolledBack", "RollbackStarted"},
+		{"ReleaseRolledBack", "RolledBack"},
+		{"ProductDeployed", "RolledBack"},
+	}
+	for _, edge := range edges {
+		e := first[edge.event]
+		if e == nil {
+			t.Errorf("no %s carries the correlation id %s (chain: %d events)", edge.event, corr, len(chain))
+			continue
+		}
+		if edge.cause == "" {
+			if e.CausationID != corr {
+				t.Errorf("%s: cause %q, want the request %q", edge.event, e.CausationID, corr)
+			}
+			continue
+		}
+		if c := byID[e.CausationID]; c == nil || c.Name != edge.cause {
+			got := "?"
+			if c != nil {
+				got = c.Name
+			}
+			t.Errorf("%s at %d: caused by %s (%s), want %s", edge.event, e.Seq, got, e.CausationID, edge.cause)
+		}
+	}
+	// The deployer's steps: each caused by the deployment's event before it.
+	var prev *eventstore.RecordedEvent
+	for _, e := range chain {
+		if e.Aggregate != "deployment" || e.AggregateID != started.AggregateID {
+			continue
+		}
+		if prev != nil && (e.Name == "DeploymentStepStarted" || e.Name == "DeploymentStepCompleted") && e.CausationID != prev.ID {
+			t.Errorf("%s at %d: caused by %s, want the deployment's previous event %s (%s)", e.Name, e.Seq, e.CausationID, prev.ID, prev.Name)
+		}
+		prev = e
+	}
+	t.Logf("causal chain of %s: %d events across %d aggregates", corr, len(chain), countAggregates(chain))
+}
+
+func countAggregates(events []*eventstore.RecordedEvent) int {
+	seen := map[string]bool{}
+	for _, e := range events {
+		seen[e.Aggregate] = true
+	}
+	return len(seen)
 }

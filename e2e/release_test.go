@@ -3,11 +3,14 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/penguinmails/floe/libs/testkit"
 )
 
 // TestReleaseLifecycle drives the release service through the CLI against
@@ -108,29 +111,30 @@ func TestReleaseLifecycle(t *testing.T) {
 // waitEnvStatus polls `floe release get` until env has status want.
 func waitEnvStatus(t *testing.T, cli func(...string) (string, error), id, env, want string) {
 	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for {
+	testkit.EventuallyWithin(t, 60*time.Second, func() error {
 		out, err := cli("release", "get", id, "-o", "json")
-		if err == nil {
-			var r struct {
-				Release struct {
-					Environments []struct {
-						Environment string `json:"environment"`
-						Status      string `json:"status"`
-					} `json:"environments"`
-				} `json:"release"`
-			}
-			if json.Unmarshal([]byte(out), &r) == nil {
-				for _, e := range r.Release.Environments {
-					if e.Environment == env && e.Status == want {
-						return
-					}
+		if err != nil {
+			return fmt.Errorf("floe release get %s: %v\n%s", id, err, out)
+		}
+		var r struct {
+			Release struct {
+				Environments []struct {
+					Environment string `json:"environment"`
+					Status      string `json:"status"`
+				} `json:"environments"`
+			} `json:"release"`
+		}
+		if err := json.Unmarshal([]byte(out), &r); err != nil {
+			return fmt.Errorf("parse floe release get %s: %v\n%s", id, err, out)
+		}
+		for _, e := range r.Release.Environments {
+			if e.Environment == env {
+				if e.Status != want {
+					return fmt.Errorf("status of %s in %s is %q, want %q", id, env, e.Status, want)
 				}
+				return nil
 			}
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s never reached %s in %s:\n%s", id, want, env, out)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+		return fmt.Errorf("%s has no %s environment yet, want status %q:\n%s", id, env, want, out)
+	})
 }

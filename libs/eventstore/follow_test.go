@@ -3,6 +3,7 @@ package eventstore_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/penguinmails/floe/libs/eventstore"
 	"github.com/penguinmails/floe/libs/natsx/natstest"
+	"github.com/penguinmails/floe/libs/testkit"
 )
 
 // follower records what Follow delivers.
@@ -64,7 +66,12 @@ func TestFollowReplaysThenFollows(t *testing.T) {
 	}
 	appendOK(t, s, "b", 1, "b-late")
 	appendOK(t, s, "a", 2, "a-late")
-	waitUntil(t, "the late event", func() bool { g, _ := f.snapshot(); return len(g) == 3 })
+	testkit.Eventually(t, func() error {
+		if g, _ := f.snapshot(); len(g) != 3 {
+			return fmt.Errorf("followed %v, want 3 events (the late one third)", g)
+		}
+		return nil
+	})
 	if got, _ := f.snapshot(); got[2] != "a:a-late" {
 		t.Errorf("followed %v, want a:a-late third (and nothing of b)", got)
 	}
@@ -80,7 +87,12 @@ func TestFollowEmptyCatchesUpAtOnce(t *testing.T) {
 	f, _ := startFollow(t, t.Context(), js, s, []string{eventstore.SubjectPrefix + "order.none.>"})
 	<-f.caught
 	appendOK(t, s, "none", 0, "first")
-	waitUntil(t, "the first event", func() bool { g, _ := f.snapshot(); return len(g) == 1 })
+	testkit.Eventually(t, func() error {
+		if g, _ := f.snapshot(); len(g) != 1 {
+			return fmt.Errorf("followed %v, want the first event", g)
+		}
+		return nil
+	})
 }
 
 func TestFollowStopsOnHandlerError(t *testing.T) {
@@ -142,7 +154,14 @@ func TestTailDeliversOnlyNewStoredEvents(t *testing.T) {
 		t.Fatal("the stale append succeeded")
 	}
 	appendOK(t, winner, "b", 0, "after")
-	waitUntil(t, "the events after Tail started", func() bool { mu.Lock(); defer mu.Unlock(); return len(got) >= 2 })
+	testkit.Eventually(t, func() error {
+		mu.Lock()
+		defer mu.Unlock()
+		if len(got) < 2 {
+			return fmt.Errorf("Tail delivered %v, want the 2 events appended after it started", got)
+		}
+		return nil
+	})
 	mu.Lock()
 	defer mu.Unlock()
 	if len(got) != 2 || got[0] != "a:won" || got[1] != "b:after" {

@@ -19,9 +19,11 @@ import (
 	"github.com/penguinmails/floe/libs/eventstore"
 	"github.com/penguinmails/floe/libs/natsx"
 	"github.com/penguinmails/floe/libs/natsx/natstest"
+	"github.com/penguinmails/floe/libs/testkit"
 )
 
-// waitTimeout bounds every poll: generous, so a loaded machine is slow but not flaky.
+// waitTimeout bounds the tests' waits on Subscribe and on handler calls:
+// generous, so a loaded machine is slow but not flaky.
 const waitTimeout = 20 * time.Second
 
 // actorCtx is a context for appends made by the tests, cancelled at cleanup.
@@ -76,18 +78,6 @@ func payloadOf(t *testing.T, e *eventstore.RecordedEvent) string {
 		t.Errorf("decode event at %d: %v", e.Seq, err)
 	}
 	return s.GetValue()
-}
-
-// waitUntil polls cond until it holds, failing the test after waitTimeout.
-func waitUntil(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(waitTimeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", waitTimeout, what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
 }
 
 // startSubscribe runs Subscribe in the background until the returned stop
@@ -153,10 +143,19 @@ func (r *recorder) deliveries() []delivery {
 	return append([]delivery(nil), r.got...)
 }
 
-func (r *recorder) seen(seq uint64) bool {
+// handled is nil once the event at seq has been handed to the handler, and
+// otherwise says which positions have been.
+func (r *recorder) handled(seq uint64) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.n[seq] > 0
+	if r.n[seq] > 0 {
+		return nil
+	}
+	seqs := make([]uint64, len(r.got))
+	for i, d := range r.got {
+		seqs[i] = d.Seq
+	}
+	return fmt.Errorf("event at %d not handled yet; handler calls by position: %v", seq, seqs)
 }
 
 // readLog returns every event of the log, as the handler should see them.
@@ -207,7 +206,7 @@ func TestSubscribeDeliversInLogOrderOnce(t *testing.T) {
 			tt.append(t, &renamed{Store: s, suffix: "x"})
 			// A sentinel appended last: once it is handled, everything before it has been.
 			sentinel := appendOK(t, s, "sentinel", 0, "end")
-			waitUntil(t, "the sentinel event", func() bool { return rec.seen(sentinel.LastSeq) })
+			testkit.Eventually(t, func() error { return rec.handled(sentinel.LastSeq) })
 
 			want := readLog(t, s)
 			if diff := cmp.Diff(want, rec.deliveries()); diff != "" {
@@ -276,7 +275,7 @@ func TestSubscribeRetriesFailingEventBeforeLaterOnes(t *testing.T) {
 					failures = append(failures, failure{Seq: e.Seq, Attempt: attempt, Err: err.Error()})
 				},
 			})
-			waitUntil(t, "event 5", func() bool { return rec.seen(5) })
+			testkit.Eventually(t, func() error { return rec.handled(5) })
 
 			var wantSeqs []uint64
 			var wantFailures []failure
@@ -310,7 +309,7 @@ func TestSubscribeResumesDurably(t *testing.T) {
 
 	first := &recorder{}
 	stop := startSubscribe(t, js, eventstore.Subscription{Name: "resumable", Handler: first.handle(t)})
-	waitUntil(t, "the first run to handle event 3", func() bool { return first.seen(3) })
+	testkit.Eventually(t, func() error { return first.handled(3) })
 	// A clean stop releases the consumer's pin, so the restarted subscription
 	// below is served at once rather than after the pin's TTL.
 	stop()
@@ -333,7 +332,7 @@ func TestSubscribeResumesDurably(t *testing.T) {
 
 	second := &recorder{}
 	startSubscribe(t, js, eventstore.Subscription{Name: "resumable", Handler: second.handle(t)})
-	waitUntil(t, "the second run to handle event 6", func() bool { return second.seen(6) })
+	testkit.Eventually(t, func() error { return second.handled(6) })
 
 	log := readLog(t, s)
 	if diff := cmp.Diff(log[:3], first.deliveries()); diff != "" {
@@ -438,7 +437,7 @@ func TestSubscribeSkipsMalformedMessage(t *testing.T) {
 					reports = append(reports, report{Seq: e.Seq, Subject: e.Subject, Attempt: attempt, Decode: errors.As(err, &de)})
 				},
 			})
-			waitUntil(t, "the event after the malformed one", func() bool { return rec.seen(after.LastSeq) })
+			testkit.Eventually(t, func() error { return rec.handled(after.LastSeq) })
 
 			var seqs []uint64
 			for _, d := range rec.deliveries() {

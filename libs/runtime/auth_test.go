@@ -2,6 +2,7 @@ package runtime_test
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -18,6 +19,7 @@ import (
 	"github.com/penguinmails/floe/libs/auth"
 	"github.com/penguinmails/floe/libs/errs"
 	"github.com/penguinmails/floe/libs/runtime"
+	"github.com/penguinmails/floe/libs/testkit"
 	systemv1 "github.com/penguinmails/floe/proto/gen/floe/system/v1"
 )
 
@@ -156,12 +158,15 @@ func TestHealthAndReflectionNeedNoToken(t *testing.T) {
 	ctx := testCtx(t)
 
 	hc := healthpb.NewHealthClient(ts.conn)
-	eventually(t, "health to report SERVING", func() bool {
+	testkit.Eventually(t, func() error {
 		resp, err := hc.Check(ctx, &healthpb.HealthCheckRequest{})
 		if err != nil {
 			t.Fatalf("health Check without a token: %v", err)
 		}
-		return resp.GetStatus() == healthpb.HealthCheckResponse_SERVING
+		if got := resp.GetStatus(); got != healthpb.HealthCheckResponse_SERVING {
+			return fmt.Errorf("health is %v, want SERVING", got)
+		}
+		return nil
 	})
 	resp, err := hc.Check(ctx, &healthpb.HealthCheckRequest{Service: systemv1.SystemService_ServiceDesc.ServiceName})
 	if err != nil || resp.GetStatus() != healthpb.HealthCheckResponse_SERVING {

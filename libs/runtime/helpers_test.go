@@ -1,13 +1,11 @@
 package runtime_test
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"net/http"
 	"os"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,6 +16,7 @@ import (
 
 	"github.com/penguinmails/floe/libs/auth"
 	"github.com/penguinmails/floe/libs/runtime"
+	"github.com/penguinmails/floe/libs/testkit"
 )
 
 // Tokens of the principals in every test server's tokens file.
@@ -62,24 +61,6 @@ func testConfigBase(t *testing.T) runtime.Base {
 	}
 }
 
-// syncBuffer collects log output written from many goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 type serverOptions struct {
 	policy     auth.Policy
 	setup      func(t *testing.T, rt *runtime.Runtime) // before Listen: register services, workers, checks
@@ -91,7 +72,7 @@ type testServer struct {
 	rt    *runtime.Runtime
 	conn  *grpc.ClientConn
 	admin string // base URL of the admin HTTP server
-	logs  *syncBuffer
+	logs  *testkit.SyncBuffer
 
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -102,7 +83,7 @@ type testServer struct {
 // test ends, and dials it.
 func startServer(t *testing.T, o serverOptions) *testServer {
 	t.Helper()
-	logs := &syncBuffer{}
+	logs := &testkit.SyncBuffer{}
 	lg := zerolog.New(logs)
 	rt, err := runtime.New(context.Background(), runtime.Options{Service: "test", Config: testConfigBase(t), Policy: o.policy, Logger: &lg})
 	if err != nil {
@@ -182,18 +163,6 @@ func testCtx(t *testing.T) context.Context {
 // bearer is a call option sending token.
 func bearer(token string) grpc.CallOption {
 	return grpc.PerRPCCredentials(auth.BearerCredentials{Token: token, AllowInsecure: true})
-}
-
-// eventually polls cond every 20ms until it holds, failing after 30s.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 // Hand-built gRPC services: StringValue in, StringValue out.

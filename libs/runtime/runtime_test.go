@@ -3,6 +3,7 @@ package runtime_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"strings"
@@ -22,6 +23,7 @@ import (
 
 	"github.com/penguinmails/floe/libs/auth"
 	"github.com/penguinmails/floe/libs/runtime"
+	"github.com/penguinmails/floe/libs/testkit"
 	systemv1 "github.com/penguinmails/floe/proto/gen/floe/system/v1"
 )
 
@@ -184,9 +186,11 @@ func TestRegisterErrors(t *testing.T) {
 	}
 
 	ts := startServer(t, serverOptions{})
-	eventually(t, "Run to start serving", func() bool {
-		_, err := healthpb.NewHealthClient(ts.conn).Check(testCtx(t), &healthpb.HealthCheckRequest{})
-		return err == nil
+	testkit.Eventually(t, func() error {
+		if _, err := healthpb.NewHealthClient(ts.conn).Check(testCtx(t), &healthpb.HealthCheckRequest{}); err != nil {
+			return fmt.Errorf("Run is not serving yet: health Check: %w", err)
+		}
+		return nil
 	})
 	if err := ts.rt.Register(two.desc(), struct{}{}, auth.Rules{"/test.v1.Two/Do": {Permission: auth.PermSystemRead}}); err == nil || !strings.Contains(err.Error(), "already listening") {
 		t.Errorf("Register while serving = %v, want an already-listening error", err)
@@ -296,22 +300,32 @@ func TestReadiness(t *testing.T) {
 	}
 
 	healthy.Store(true)
-	eventually(t, "/readyz to return 200", func() bool {
-		code, _ := ts.get(t, "/readyz")
-		return code == 200
+	testkit.Eventually(t, func() error {
+		if code, body := ts.get(t, "/readyz"); code != 200 {
+			return fmt.Errorf("/readyz = %d %q, want 200", code, body)
+		}
+		return nil
 	})
-	eventually(t, "gRPC health to report SERVING for the system service", func() bool {
-		return healthOf("") == healthpb.HealthCheckResponse_SERVING &&
-			healthOf("floe.system.v1.SystemService") == healthpb.HealthCheckResponse_SERVING
+	testkit.Eventually(t, func() error {
+		overall, system := healthOf(""), healthOf("floe.system.v1.SystemService")
+		if overall != healthpb.HealthCheckResponse_SERVING || system != healthpb.HealthCheckResponse_SERVING {
+			return fmt.Errorf("gRPC health is %v overall and %v for the system service, want SERVING for both", overall, system)
+		}
+		return nil
 	})
 
 	healthy.Store(false)
-	eventually(t, "/readyz to return 503 again", func() bool {
-		code, _ := ts.get(t, "/readyz")
-		return code == 503
+	testkit.Eventually(t, func() error {
+		if code, body := ts.get(t, "/readyz"); code != 503 {
+			return fmt.Errorf("/readyz = %d %q, want 503 again", code, body)
+		}
+		return nil
 	})
-	eventually(t, "gRPC health to report NOT_SERVING again", func() bool {
-		return healthOf("floe.system.v1.SystemService") == healthpb.HealthCheckResponse_NOT_SERVING
+	testkit.Eventually(t, func() error {
+		if got := healthOf("floe.system.v1.SystemService"); got != healthpb.HealthCheckResponse_NOT_SERVING {
+			return fmt.Errorf("gRPC health of the system service is %v, want NOT_SERVING again", got)
+		}
+		return nil
 	})
 }
 
@@ -453,9 +467,11 @@ func TestCancelledWorkerIsNotAnError(t *testing.T) {
 			return errors.New("poll: stopped")
 		})
 	}})
-	eventually(t, "the server to serve", func() bool {
-		_, err := healthpb.NewHealthClient(ts.conn).Check(testCtx(t), &healthpb.HealthCheckRequest{})
-		return err == nil
+	testkit.Eventually(t, func() error {
+		if _, err := healthpb.NewHealthClient(ts.conn).Check(testCtx(t), &healthpb.HealthCheckRequest{}); err != nil {
+			return fmt.Errorf("the server is not serving yet: health Check: %w", err)
+		}
+		return nil
 	})
 	if err := ts.stop(t); err != nil {
 		t.Errorf("Run = %v, want nil: a worker's error after cancellation is not fatal", err)

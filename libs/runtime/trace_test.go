@@ -2,6 +2,7 @@ package runtime_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -17,6 +18,7 @@ import (
 	"github.com/penguinmails/floe/libs/natsx"
 	"github.com/penguinmails/floe/libs/natsx/natstest"
 	"github.com/penguinmails/floe/libs/runtime"
+	"github.com/penguinmails/floe/libs/testkit"
 )
 
 // TestTracePropagatesAcrossGRPCAndNATS follows one trace from a client span,
@@ -139,12 +141,13 @@ func TestTracePropagatesAcrossGRPCAndNATS(t *testing.T) {
 	}
 
 	// The request's log line carries the trace id too.
-	eventually(t, "the rpc log line with the trace id", func() bool {
-		for _, line := range strings.Split(ts.logs.String(), "\n") {
+	testkit.Eventually(t, func() error {
+		logs := ts.logs.String()
+		for _, line := range strings.Split(logs, "\n") {
 			if strings.Contains(line, `"grpc_method":"/test.v1.Trace/Hop"`) && strings.Contains(line, `"trace_id":"`+traceID.String()+`"`) {
-				return true
+				return nil
 			}
 		}
-		return false
+		return fmt.Errorf("no rpc log line for /test.v1.Trace/Hop with trace id %s; log:\n%s", traceID, logs)
 	})
 }

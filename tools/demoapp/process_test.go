@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/penguinmails/floe/libs/testkit"
 )
 
 var (
@@ -59,7 +61,7 @@ func TestMain(m *testing.M) {
 func TestProcessServesAndStopsOnSIGTERM(t *testing.T) {
 	cmd := exec.Command(demoappBinary(t), "--listen", "127.0.0.1:0", "--error-rate", "0")
 	cmd.Env = append(os.Environ(), "DEMOAPP_VERSION=9.9.9-proc", "DEMOAPP_ERROR_RATE=1")
-	var stderr syncBuffer
+	var stderr testkit.SyncBuffer
 	cmd.Stderr = &stderr
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -152,22 +154,4 @@ func TestProcessBadConfigExits2(t *testing.T) {
 			}
 		}
 	}
-}
-
-// syncBuffer is a strings.Builder safe to read while the process writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

@@ -1,6 +1,7 @@
 package monitorsvc_test
 
 import (
+	"errors"
 	"maps"
 	"os"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/durationpb"
 
+	"github.com/penguinmails/floe/libs/testkit"
 	monitorv1 "github.com/penguinmails/floe/proto/gen/floe/monitor/v1"
 	"github.com/penguinmails/floe/services/monitor/monitorsvc"
 	"github.com/penguinmails/floe/services/monitor/rules"
@@ -187,9 +189,11 @@ func TestAlertsEndToEnd(t *testing.T) {
 	}
 	e.restart() // would fail to open the TSDB if the lock were still held
 	var after []*monitorv1.Alert
-	eventually(t, "the resolved alert after the restart", func() bool {
-		after = listAlerts(t, e, &monitorv1.ListAlertsRequest{IncludeResolved: true})
-		return len(after) > 0
+	testkit.Eventually(t, func() error {
+		if after = listAlerts(t, e, &monitorv1.ListAlertsRequest{IncludeResolved: true}); len(after) == 0 {
+			return errors.New("ListAlerts(include_resolved) after the restart lists no alert, want the resolved one")
+		}
+		return nil
 	})
 	// Value is compared by TestAlertValueSurvivesRestart.
 	if len(after) != 1 || !proto.Equal(withoutValue(after[0]), withoutValue(before)) {
@@ -257,9 +261,11 @@ func TestAlertValueSurvivesRestart(t *testing.T) {
 	before := fireAndResolve(t, e, target)
 	e.restart()
 	var after []*monitorv1.Alert
-	eventually(t, "the resolved alert after the restart", func() bool {
-		after = listAlerts(t, e, &monitorv1.ListAlertsRequest{IncludeResolved: true})
-		return len(after) > 0
+	testkit.Eventually(t, func() error {
+		if after = listAlerts(t, e, &monitorv1.ListAlertsRequest{IncludeResolved: true}); len(after) == 0 {
+			return errors.New("ListAlerts(include_resolved) after the restart lists no alert, want the resolved one")
+		}
+		return nil
 	})
 	if len(after) != 1 || after[0].GetValue() != before.GetValue() {
 		t.Errorf("value of the resolved alert: %v before the restart, %v after (alert %v)", before.GetValue(), after[0].GetValue(), after)

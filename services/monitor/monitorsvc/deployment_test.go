@@ -2,6 +2,7 @@ package monitorsvc_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/penguinmails/floe/libs/eventstore"
 	"github.com/penguinmails/floe/libs/natsx/natstest"
+	"github.com/penguinmails/floe/libs/testkit"
 	deployv1 "github.com/penguinmails/floe/proto/gen/floe/deploy/v1"
 	monitorv1 "github.com/penguinmails/floe/proto/gen/floe/monitor/v1"
 )
@@ -80,10 +82,13 @@ func TestDeploymentMonitoring(t *testing.T) {
 		t.Errorf("summary %q, want dep-1 with the enabled trigger only", s)
 	}
 	var mon *monitorv1.DeploymentMonitoring
-	eventually(t, "GetMonitoring", func() bool {
+	testkit.Eventually(t, func() error {
 		resp, err := sup.GetMonitoring(ctxT(t), &monitorv1.GetMonitoringRequest{DeploymentId: "dep-1"})
+		if err != nil {
+			return fmt.Errorf("GetMonitoring dep-1: %w", err)
+		}
 		mon = resp.GetMonitoring()
-		return err == nil
+		return nil
 	})
 	if mon.GetEnvironment() != "staging" || mon.GetVersion() != "1.2.3" || mon.GetReleaseId() != "rel-dep-1" || mon.GetEndedAt() != nil ||
 		len(mon.GetTriggers()) != 1 || mon.GetTriggers()[0].GetTrigger() != "queue_depth" || mon.GetTriggers()[0].GetRuleVersion() != 1 {
@@ -99,9 +104,11 @@ func TestDeploymentMonitoring(t *testing.T) {
 
 	// Another deployment's monitoring is not streamed to the dep-1 watch.
 	d.append("dep-2", started("dep-2", "2.0.0"))
-	eventually(t, "dep-2's monitoring", func() bool {
-		_, err := sup.GetMonitoring(ctxT(t), &monitorv1.GetMonitoringRequest{DeploymentId: "dep-2"})
-		return err == nil
+	testkit.Eventually(t, func() error {
+		if _, err := sup.GetMonitoring(ctxT(t), &monitorv1.GetMonitoringRequest{DeploymentId: "dep-2"}); err != nil {
+			return fmt.Errorf("GetMonitoring dep-2: %w", err)
+		}
+		return nil
 	})
 	d.append("dep-1", &deployv1.DeploymentSucceeded{DeploymentId: "dep-1", ReleaseId: "rel-dep-1", Version: "1.2.3", Environment: "staging"})
 	if m := w.next("MonitoringEnded", func(*monitorv1.WatchAlertsResponse) bool { return true }); m.GetEvent() != "floe.monitor.v1.MonitoringEnded" ||

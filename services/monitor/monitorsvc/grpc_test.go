@@ -18,6 +18,7 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/penguinmails/floe/libs/enumtext"
+	"github.com/penguinmails/floe/libs/testkit"
 	monitorv1 "github.com/penguinmails/floe/proto/gen/floe/monitor/v1"
 )
 
@@ -255,8 +256,11 @@ func TestTriggerLifecycle(t *testing.T) {
 
 	// The history survives a restart of the service.
 	e.restart()
-	eventually(t, "the catalog after the restart", func() bool {
-		return maps.Equal(versions(listTriggers(t, e)), map[string]uint64{"queue_depth": 4})
+	testkit.Eventually(t, func() error {
+		if v := versions(listTriggers(t, e)); !maps.Equal(v, map[string]uint64{"queue_depth": 4}) {
+			return fmt.Errorf("trigger versions after the restart %v, want queue_depth at 4", v)
+		}
+		return nil
 	})
 	got, err = e.client("sup").GetRollbackTrigger(ctxT(t), &monitorv1.GetRollbackTriggerRequest{Name: "queue_depth"})
 	if err != nil {

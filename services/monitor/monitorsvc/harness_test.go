@@ -2,7 +2,6 @@ package monitorsvc_test
 
 import (
 	"context"
-	"fmt"
 	"net/http/httptest"
 	"slices"
 	"strings"
@@ -92,17 +91,6 @@ func ctxT(t testing.TB) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	t.Cleanup(cancel)
 	return ctx
-}
-
-// eventually waits for cond (see testkit.Eventually).
-func eventually(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	testkit.Eventually(t, func() error {
-		if cond() {
-			return nil
-		}
-		return fmt.Errorf("waiting for %s", what)
-	})
 }
 
 // ---- error details ----

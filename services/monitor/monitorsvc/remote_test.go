@@ -2,6 +2,7 @@ package monitorsvc_test
 
 import (
 	"context"
+	"fmt"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 
 	"google.golang.org/protobuf/types/known/durationpb"
 
+	"github.com/penguinmails/floe/libs/testkit"
 	monitorv1 "github.com/penguinmails/floe/proto/gen/floe/monitor/v1"
 	"github.com/penguinmails/floe/services/monitor/internal/metrics"
 	"github.com/penguinmails/floe/services/monitor/internal/metrics/prometheustest"
@@ -73,13 +75,19 @@ func TestRemotePrometheusSource(t *testing.T) {
 	newDeployer(t, e).append("dep-remote", started("dep-remote", "1.2.0"))
 
 	var fired *monitorv1.TriggerStatus
-	eventually(t, "the trigger to fire through the remote source", func() bool {
+	testkit.Eventually(t, func() error {
 		resp, err := e.client("sup").GetMonitoring(ctxT(t), &monitorv1.GetMonitoringRequest{DeploymentId: "dep-remote"})
-		if err != nil || len(resp.GetMonitoring().GetTriggers()) != 1 {
-			return false
+		if err != nil {
+			return fmt.Errorf("GetMonitoring dep-remote: %w", err)
+		}
+		if n := len(resp.GetMonitoring().GetTriggers()); n != 1 {
+			return fmt.Errorf("dep-remote is monitored by %d triggers, want 1", n)
 		}
 		fired = resp.GetMonitoring().GetTriggers()[0]
-		return fired.GetState() == "fired"
+		if fired.GetState() != "fired" {
+			return fmt.Errorf("trigger %s is %q (last value %v), want fired through the remote source", fired.GetTrigger(), fired.GetState(), fired.GetLastValue())
+		}
+		return nil
 	})
 	if fired.GetLastValue() < 0.25 || fired.GetLastValue() > 0.35 {
 		t.Errorf("observed %v, want the canary's 0.3 (the stable version's requests must not count)", fired.GetLastValue())

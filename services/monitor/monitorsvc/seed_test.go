@@ -1,6 +1,7 @@
 package monitorsvc_test
 
 import (
+	"fmt"
 	"maps"
 	"os"
 	"path/filepath"
@@ -10,6 +11,7 @@ import (
 
 	"google.golang.org/protobuf/types/known/durationpb"
 
+	"github.com/penguinmails/floe/libs/testkit"
 	monitorv1 "github.com/penguinmails/floe/proto/gen/floe/monitor/v1"
 	"github.com/penguinmails/floe/services/monitor/monitorsvc"
 )
@@ -52,8 +54,11 @@ func TestSeedFromRulesFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	e := startEnv(t, monitorsvc.File{Interval: time.Second, Rules: path})
-	eventually(t, "the seeded definitions", func() bool {
-		return len(listTriggers(t, e)) == 2 && len(listRules(t, e)) == 1
+	testkit.Eventually(t, func() error {
+		if tr, r := names(listTriggers(t, e)), names(listRules(t, e)); len(tr) != 2 || len(r) != 1 {
+			return fmt.Errorf("seeded triggers %v and rules %v, want 2 triggers and 1 rule", tr, r)
+		}
+		return nil
 	})
 	if v := versions(listTriggers(t, e)); !maps.Equal(v, map[string]uint64{"queue_depth": 1, "error_rate": 1}) {
 		t.Errorf("seeded triggers %v", v)
@@ -105,8 +110,11 @@ func TestSeedFromRulesFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.restart()
-	eventually(t, "the new rule to be seeded", func() bool {
-		return maps.Equal(versions(listRules(t, e)), map[string]uint64{"queue_stalled": 1})
+	testkit.Eventually(t, func() error {
+		if v := versions(listRules(t, e)); !maps.Equal(v, map[string]uint64{"queue_stalled": 1}) {
+			return fmt.Errorf("rule versions after the restart %v, want the new queue_stalled at 1", v)
+		}
+		return nil
 	})
 	if v := versions(listTriggers(t, e)); !maps.Equal(v, map[string]uint64{"queue_depth": 2}) {
 		t.Errorf("triggers after the restart %v, want the edit kept (queue_depth v2) and error_rate still deleted", v)
@@ -126,14 +134,24 @@ func TestSeedFromRuleSetAndDefaults(t *testing.T) {
 		set.Triggers = set.Triggers[:1]
 		set.AlertRules = []monitorsvc.AlertRule{{Name: "r1", Condition: "up == 0", Severity: "critical", Channels: []string{"pager"}, Enabled: true}}
 		e := startEnv(t, monitorsvc.File{Interval: time.Second, RuleSet: &set})
-		eventually(t, "the seeded rule", func() bool { return len(listRules(t, e)) == 1 })
+		testkit.Eventually(t, func() error {
+			if r := names(listRules(t, e)); len(r) != 1 {
+				return fmt.Errorf("seeded rules %v, want 1", r)
+			}
+			return nil
+		})
 		if got := sortedNames(listTriggers(t, e)); !slicesEqual(got, []string{"error_rate"}) {
 			t.Errorf("triggers %v, want [error_rate]", got)
 		}
 	})
 	t.Run("defaults", func(t *testing.T) {
 		e := startEnv(t, monitorsvc.File{Interval: time.Second})
-		eventually(t, "the default triggers", func() bool { return len(listTriggers(t, e)) == 2 })
+		testkit.Eventually(t, func() error {
+			if tr := names(listTriggers(t, e)); len(tr) != 2 {
+				return fmt.Errorf("seeded triggers %v, want the 2 defaults", tr)
+			}
+			return nil
+		})
 		if got := sortedNames(listTriggers(t, e)); !slicesEqual(got, []string{"error_rate", "response_time_p95"}) {
 			t.Errorf("default triggers %v", got)
 		}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/penguinmails/floe/libs/eventstore"
 	"github.com/penguinmails/floe/libs/natsx/natstest"
+	"github.com/penguinmails/floe/libs/testkit"
 	deployv1 "github.com/penguinmails/floe/proto/gen/floe/deploy/v1"
 	releasev1 "github.com/penguinmails/floe/proto/gen/floe/release/v1"
 )
@@ -123,9 +124,15 @@ func TestRetriedCreateMakesOneRelease(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "the list view", func() bool {
+	testkit.Eventually(t, func() error {
 		list, err = e.client("alice").ListReleases(ctxT(t), &releasev1.ListReleasesRequest{})
-		return err == nil && list.GetTotal() >= 1
+		if err != nil {
+			return fmt.Errorf("ListReleases: %w", err)
+		}
+		if list.GetTotal() < 1 {
+			return fmt.Errorf("the list view holds %d releases, want the created one", list.GetTotal())
+		}
+		return nil
 	})
 	if list.GetTotal() != 1 {
 		t.Errorf("%d releases listed, want 1", list.GetTotal())
@@ -305,9 +312,15 @@ func deployer(t *testing.T, e *env) func(releaseID, env string, ok bool) {
 
 func waitEnv(t *testing.T, e *env, id, name string, want releasev1.ReleaseStatus) {
 	t.Helper()
-	eventually(t, name+" to be "+want.String(), func() bool {
+	testkit.Eventually(t, func() error {
 		got, err := e.client("alice").GetRelease(ctxT(t), &releasev1.GetReleaseRequest{ReleaseId: id})
-		return err == nil && envState(got.GetRelease(), name).GetStatus() == want
+		if err != nil {
+			return fmt.Errorf("GetRelease %s: %w", id, err)
+		}
+		if st := envState(got.GetRelease(), name).GetStatus(); st != want {
+			return fmt.Errorf("status of %s in %s is %v, want %v", id, name, st, want)
+		}
+		return nil
 	})
 }
 
@@ -327,9 +340,19 @@ func TestRestartServesSameState(t *testing.T) {
 		len(envState(a, "staging").GetApprovals()) != 1 || a.GetUpdatedAt().AsTime() != b.GetUpdatedAt().AsTime() {
 		t.Errorf("after restart %v\nbefore %v", a, b)
 	}
-	eventually(t, "the list view after restart", func() bool {
+	testkit.Eventually(t, func() error {
 		l, err := e.client("alice").ListReleases(ctxT(t), &releasev1.ListReleasesRequest{Status: releasev1.ReleaseStatus_RELEASE_STATUS_APPROVED})
-		return err == nil && l.GetTotal() == 1 && l.GetReleases()[0].GetId() == r.GetId()
+		if err != nil {
+			return fmt.Errorf("ListReleases after restart: %w", err)
+		}
+		var ids []string
+		for _, rel := range l.GetReleases() {
+			ids = append(ids, rel.GetId())
+		}
+		if l.GetTotal() != 1 || len(ids) == 0 || ids[0] != r.GetId() {
+			return fmt.Errorf("after restart the list view of approved releases holds %d: %v; want only %s", l.GetTotal(), ids, r.GetId())
+		}
+		return nil
 	})
 }
 
@@ -341,9 +364,15 @@ func TestListFiltersAndPages(t *testing.T) {
 			&releasev1.Change{Kind: releasev1.ChangeKind_CHANGE_KIND_FEATURE, Summary: fmt.Sprintf("feature number %d", i)})
 	}
 	c := e.client("grace")
-	eventually(t, "7 views", func() bool {
+	testkit.Eventually(t, func() error {
 		l, err := c.ListReleases(ctxT(t), &releasev1.ListReleasesRequest{})
-		return err == nil && l.GetTotal() == 7
+		if err != nil {
+			return fmt.Errorf("ListReleases: %w", err)
+		}
+		if l.GetTotal() != 7 {
+			return fmt.Errorf("the list view holds %d releases, want 7", l.GetTotal())
+		}
+		return nil
 	})
 	var seen []string
 	token := ""

@@ -2,7 +2,6 @@ package releasesvc_test
 
 import (
 	"context"
-	"fmt"
 	"testing"
 	"time"
 
@@ -65,15 +64,4 @@ func ctxT(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	t.Cleanup(cancel)
 	return ctx
-}
-
-// eventually waits for cond (see testkit.Eventually).
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	testkit.Eventually(t, func() error {
-		if cond() {
-			return nil
-		}
-		return fmt.Errorf("waiting for %s", what)
-	})
 }

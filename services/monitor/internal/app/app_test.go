@@ -264,7 +264,7 @@ func TestCanaryBreachTriggersOneRollback(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !proto.Equal(m1.Status(), m2.Status()) || m2.States["error_rate"].Breach.Fired != true {
+	if st, _ := m2.TriggerState("error_rate"); !proto.Equal(m1.Status(), m2.Status()) || !st.Breach.Fired {
 		t.Fatalf("state after restart differs or lost the firing: %v vs %v", m1.Status(), m2.Status())
 	}
 	// Still breaching: the breach already fired, so no second rollback.
@@ -321,11 +321,11 @@ func TestHealthyCanaryPassesAnalysis(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := m.Analyses[2]
-	if a == nil || a.Verdict == nil {
+	a, ok := m.Analysis(2)
+	if !ok || a.Verdict == nil {
 		t.Fatalf("no verdict for step 2: %+v", a)
 	}
-	if a.Verdict.GetResult() != domain.VerdictPass || len(a.Verdict.GetChecks()) != 1 || a.Verdict.GetChecks()[0].GetSamples() < 3 {
+	if a.Verdict.GetResultType() != monitorv1.VerdictResult_VERDICT_RESULT_PASS || a.Verdict.GetResult() != domain.VerdictPass || len(a.Verdict.GetChecks()) != 1 || a.Verdict.GetChecks()[0].GetSamples() < 3 {
 		t.Errorf("verdict %v, want pass over ≥3 samples of error_rate", a.Verdict)
 	}
 	if len(rollbacks(h.events("r2-staging-1"))) != 0 {

@@ -224,8 +224,8 @@ func BenchmarkTick(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			if got, want := len(m.Samples["error_rate"]), 4+len(ds); got != want || len(m.Fired) != 0 || m.Last["error_rate"].GetNoData() {
-				b.Fatalf("after %d rounds: %d error_rate samples (want %d), %d firings, last %v", len(ds), got, want, len(m.Fired), m.Last["error_rate"])
+			if got, want := len(m.Samples("error_rate")), 4+len(ds); got != want || len(m.Fired()) != 0 || m.Last("error_rate").GetNoData() {
+				b.Fatalf("after %d rounds: %d error_rate samples (want %d), %d firings, last %v", len(ds), got, want, len(m.Fired()), m.Last("error_rate"))
 			}
 			p50 := reportDurations(b, ds, "")
 			perDeployment := float64(p50.Microseconds()) / 1000 / float64(n)
@@ -269,12 +269,12 @@ func BenchmarkDecisionLatency(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			st := m.States[trigger.Name]
-			if st != nil && st.Breach.Active && st.LastBreaching && st.Breach.Sustained+benchInterval >= trigger.Duration {
+			st, ok := m.TriggerState(trigger.Name)
+			if ok && st.Breach.Active && st.LastBreaching && st.Breach.Sustained+benchInterval >= trigger.Duration {
 				break
 			}
 			d := env.tick()
-			if st != nil && st.Breach.Active && st.LastBreaching && st.Breach.Sustained+2*benchInterval >= trigger.Duration {
+			if ok && st.Breach.Active && st.LastBreaching && st.Breach.Sustained+2*benchInterval >= trigger.Duration {
 				prev = append(prev, d)
 			}
 		}
@@ -285,11 +285,11 @@ func BenchmarkDecisionLatency(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if len(m.Fired) != 1 {
-			b.Fatalf("%s: %d firings after the due round, want 1", id, len(m.Fired))
+		if len(m.Fired()) != 1 {
+			b.Fatalf("%s: %d firings after the due round, want 1", id, len(m.Fired()))
 		}
-		if rt, ok := m.Fired[0].(*monitorv1.RollbackTriggered); !ok || rt.GetSustainedSeconds() != trigger.Duration.Seconds() {
-			b.Fatalf("%s: fired %v", id, m.Fired[0])
+		if rt, ok := m.Fired()[0].(*monitorv1.RollbackTriggered); !ok || rt.GetSustainedSeconds() != trigger.Duration.Seconds() {
+			b.Fatalf("%s: fired %v", id, m.Fired()[0])
 		}
 		// The baselines, right after the round, on the same log.
 		if i%2 == 0 {

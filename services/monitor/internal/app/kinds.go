@@ -46,10 +46,7 @@ var MonitoringKind = kernel.Kind[*domain.Monitoring]{
 		if err != nil {
 			return nil, err
 		}
-		if _, ok := msg.(*monitorv1.MonitoringStarted); ok {
-			m.Origin = domain.Origin{CorrelationID: e.CorrelationID, TraceParent: e.TraceParent, Started: e.ID}
-		}
-		m.Apply(msg)
+		m.ApplyEvent(msg, domain.Meta{ID: e.ID, CorrelationID: e.CorrelationID, TraceParent: e.TraceParent})
 		return m, nil
 	},
 	Codec:         kernel.Codec[*domain.Monitoring]{Schema: domain.MonitoringSchema, Marshal: domain.MarshalMonitoring, Unmarshal: domain.UnmarshalMonitoring},

@@ -361,8 +361,8 @@ func (s *Service) OnDeploymentEvent(ctx context.Context, cause *eventstore.Recor
 				}
 				return []proto.Message{s.started(e, cause.Time)}, nil
 			case *deployv1.DeploymentStepStarted:
-				a := m.Analyses[e.GetIndex()]
-				if !m.Active() || a == nil || !a.Start.IsZero() {
+				a, ok := m.Analysis(e.GetIndex())
+				if !m.Active() || !ok || !a.Start.IsZero() {
 					return nil, nil
 				}
 				return []proto.Message{&monitorv1.AnalysisStarted{Step: e.GetIndex(), StartedAt: timestamppb.New(cause.Time), Window: durationpb.New(a.Window)}}, nil
@@ -506,7 +506,7 @@ func (s *Service) evaluateDeployment(ctx context.Context, id string, at time.Tim
 	}); err != nil {
 		return err
 	}
-	if !m.Active() || !m.Deployment.Covers(at) {
+	if !m.Active() || !m.Deployment().Covers(at) {
 		return nil
 	}
 	// Another instance (or this one before a restart) evaluated moments ago:
@@ -520,7 +520,7 @@ func (s *Service) evaluateDeployment(ctx context.Context, id string, at time.Tim
 	for _, t := range evaluate {
 		ev := domain.Evaluation{Trigger: t, Sample: domain.Sample{At: at, NoData: true}}
 		if t.Enabled {
-			q, err := eval.TriggerQuery(s.rules().Resolve(t.Metric), m.Deployment)
+			q, err := eval.TriggerQuery(s.rules().Resolve(t.Metric), m.Deployment())
 			if err == nil {
 				ev.Query = q
 				ev.Sample, err = eval.TriggerSample(ctx, s.src, q, t, at)
@@ -536,21 +536,14 @@ func (s *Service) evaluateDeployment(ctx context.Context, id string, at time.Tim
 	}
 	// Record folds into m, a private copy: the kernel folds the same events
 	// into its own state once they are appended.
-	msgs := m.Record(evals, deleted)
-	for _, step := range slices.Sorted(maps.Keys(m.Analyses)) {
-		if a := m.Analyses[step]; a.Due(at) {
-			v := domain.VerdictToProto(m.Analyze(a, s.cfg.Analysis))
-			ac := &monitorv1.AnalysisCompleted{DeploymentId: id, Step: step, Verdict: v}
-			m.Apply(ac)
-			msgs = append(msgs, ac)
-		}
-	}
+	msgs := append(m.Record(evals, deleted), m.CompleteDueAnalyses(at, s.cfg.Analysis)...)
 	for _, msg := range msgs {
 		s.obs.count(msg)
 	}
 	// The evaluation acts for the system, on the deployment's correlation
 	// id and trace, caused by the start of its monitoring.
-	ectx := causal.System(causal.WithTraceParent(ctx, m.Origin.TraceParent), "monitor", m.Origin.CorrelationID, m.Origin.Started)
+	o := m.Origin()
+	ectx := causal.System(causal.WithTraceParent(ctx, o.TraceParent), "monitor", o.CorrelationID, o.Started)
 	if err := appendAll(ectx, s.monitorings, id, version, msgs); err != nil && !errors.Is(err, errs.ErrConcurrency) {
 		return err // a conflict: another instance or a reaction got there first
 	}

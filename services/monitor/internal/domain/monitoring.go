@@ -34,24 +34,24 @@ func (a *Analysis) Due(now time.Time) bool {
 // trigger rules rebuilds every trigger's state exactly: an evaluation
 // records its sample and any change of the trigger, never the state.
 type Monitoring struct {
-	Version    uint64
-	Deployment Deployment
-	App        string
-	Outcome    string
-	// Triggers in force, by name, and their states.
-	Triggers map[string]Trigger
-	States   map[string]*TriggerState
-	// Last is each trigger's latest evaluation; Samples all of them, for analyses.
-	Last    map[string]*monitorv1.TriggerEvaluated
-	Samples map[string][]Sample
-	// Analyses by step.
-	Analyses map[uint32]*Analysis
-	// Fired lists the firings (RollbackTriggered, TriggerFired) in order.
-	Fired []proto.Message
-	// Origin is where monitoring came from: the correlation id and trace of
+	version    uint64
+	deployment Deployment
+	app        string
+	outcome    string
+	// triggers in force, by name, and their states.
+	triggers map[string]Trigger
+	states   map[string]*TriggerState
+	// last is each trigger's latest evaluation; samples all of them, for analyses.
+	last    map[string]*monitorv1.TriggerEvaluated
+	samples map[string][]Sample
+	// analyses by step.
+	analyses map[uint32]*Analysis
+	// fired lists the firings (RollbackTriggered, TriggerFired) in order.
+	fired []proto.Message
+	// origin is where monitoring came from: the correlation id and trace of
 	// the request behind the deployment, and the MonitoringStarted event,
 	// which every evaluation names as its cause.
-	Origin Origin
+	origin Origin
 }
 
 // Origin is the causal origin of a deployment's monitoring.
@@ -65,73 +65,73 @@ type Origin struct {
 // NewMonitoring is an empty view (no deployment yet).
 func NewMonitoring() *Monitoring {
 	return &Monitoring{
-		Triggers: map[string]Trigger{}, States: map[string]*TriggerState{},
-		Last: map[string]*monitorv1.TriggerEvaluated{}, Samples: map[string][]Sample{}, Analyses: map[uint32]*Analysis{},
+		triggers: map[string]Trigger{}, states: map[string]*TriggerState{},
+		last: map[string]*monitorv1.TriggerEvaluated{}, samples: map[string][]Sample{}, analyses: map[uint32]*Analysis{},
 	}
 }
 
 // Exists reports whether monitoring started.
-func (m *Monitoring) Exists() bool { return m.Deployment.ID != "" }
+func (m *Monitoring) Exists() bool { return m.deployment.ID != "" }
 
 // Active reports whether the deployment is still being watched.
-func (m *Monitoring) Active() bool { return m.Exists() && m.Deployment.EndedAt.IsZero() }
+func (m *Monitoring) Active() bool { return m.Exists() && m.deployment.EndedAt.IsZero() }
 
 // Apply folds one event in; for a TriggerEvaluated it returns what the
 // sample meant (the same Decision the evaluation that recorded it got).
 func (m *Monitoring) Apply(msg proto.Message) Decision {
-	m.Version++
+	m.version++
 	switch e := msg.(type) {
 	case *monitorv1.MonitoringStarted:
-		m.Deployment = Deployment{
+		m.deployment = Deployment{
 			ID: e.GetDeploymentId(), ReleaseID: e.GetReleaseId(), Environment: e.GetEnvironment(),
 			Version: e.GetVersion(), StartedAt: TimeOf(e.GetStartedAt()),
 		}
-		m.App = e.GetApp()
+		m.app = e.GetApp()
 		for _, p := range e.GetTriggers() {
 			t := TriggerFromProto(p)
-			m.Triggers[t.Name] = t
+			m.triggers[t.Name] = t
 		}
 		for _, a := range e.GetAnalysisSteps() {
-			m.Analyses[a.GetStep()] = &Analysis{Step: a.GetStep(), Window: a.GetWindow().AsDuration()}
+			m.analyses[a.GetStep()] = &Analysis{Step: a.GetStep(), Window: a.GetWindow().AsDuration()}
 		}
 	case *monitorv1.TriggerEvaluated:
 		name := e.GetTrigger()
 		if e.GetDeleted() {
-			delete(m.Triggers, name)
-			delete(m.States, name)
+			delete(m.triggers, name)
+			delete(m.states, name)
 			return Decision{Kind: KindNone}
 		}
 		if e.GetChanged() != nil {
-			m.Triggers[name] = TriggerFromProto(e.GetChanged())
+			m.triggers[name] = TriggerFromProto(e.GetChanged())
 		}
-		st := m.States[name]
+		st := m.states[name]
 		if st == nil {
-			st = NewTriggerState(m.Deployment)
-			m.States[name] = st
+			st = NewTriggerState(m.deployment)
+			m.states[name] = st
 		}
 		s := Sample{At: TimeOf(e.GetAt()), Value: e.GetObserved(), NoData: e.GetNoData()}
-		m.Last[name] = e
-		m.Samples[name] = append(m.Samples[name], s)
-		return st.Observe(m.Triggers[name], s)
+		m.last[name] = e
+		m.samples[name] = append(m.samples[name], s)
+		return st.Observe(m.triggers[name], s)
 	case *monitorv1.AnalysisStarted:
-		a := m.Analyses[e.GetStep()]
+		a := m.analyses[e.GetStep()]
 		if a == nil {
 			a = &Analysis{Step: e.GetStep()}
-			m.Analyses[e.GetStep()] = a
+			m.analyses[e.GetStep()] = a
 		}
 		a.Start, a.Window = TimeOf(e.GetStartedAt()), e.GetWindow().AsDuration()
 	case *monitorv1.AnalysisCompleted:
-		if a := m.Analyses[e.GetStep()]; a != nil {
+		if a := m.analyses[e.GetStep()]; a != nil {
 			a.Verdict = e.GetVerdict()
 		} else {
-			m.Analyses[e.GetStep()] = &Analysis{Step: e.GetStep(), Verdict: e.GetVerdict()}
+			m.analyses[e.GetStep()] = &Analysis{Step: e.GetStep(), Verdict: e.GetVerdict()}
 		}
 	case *monitorv1.RollbackTriggered, *monitorv1.TriggerFired:
-		m.Fired = append(m.Fired, msg)
+		m.fired = append(m.fired, msg)
 	case *monitorv1.MonitoringEnded:
 		at := TimeOf(e.GetAt())
-		m.Deployment.EndedAt, m.Outcome = at, Text(e.GetOutcomeType(), e.GetOutcome())
-		for _, st := range m.States {
+		m.deployment.EndedAt, m.outcome = at, Text(e.GetOutcomeType(), e.GetOutcome())
+		for _, st := range m.states {
 			st.End(at)
 		}
 	}
@@ -141,7 +141,7 @@ func (m *Monitoring) Apply(msg proto.Message) Decision {
 // LastEvaluation is the time of the latest recorded evaluation (zero: none).
 func (m *Monitoring) LastEvaluation() time.Time {
 	var last time.Time
-	for _, e := range m.Last {
+	for _, e := range m.last {
 		if at := TimeOf(e.GetAt()); at.After(last) {
 			last = at
 		}
@@ -162,7 +162,7 @@ type Evaluation struct {
 func (m *Monitoring) Record(evals []Evaluation, deleted []string) []proto.Message {
 	var out []proto.Message
 	for _, name := range deleted {
-		ev := &monitorv1.TriggerEvaluated{Trigger: name, Deleted: true, RuleVersion: m.Triggers[name].Version}
+		ev := &monitorv1.TriggerEvaluated{Trigger: name, Deleted: true, RuleVersion: m.triggers[name].Version}
 		m.Apply(ev)
 		out = append(out, ev)
 	}
@@ -172,7 +172,7 @@ func (m *Monitoring) Record(evals []Evaluation, deleted []string) []proto.Messag
 			Trigger: t.Name, RuleVersion: t.Version, At: Timestamp(e.Sample.At), Observed: NoNaN(e.Sample.Value),
 			NoData: e.Sample.Missing(), Query: e.Query,
 		}
-		if prev, ok := m.Triggers[t.Name]; !ok || !sameTrigger(prev, t) {
+		if prev, ok := m.triggers[t.Name]; !ok || !sameTrigger(prev, t) {
 			ev.Changed = TriggerToProto(t)
 		}
 		d := m.Apply(ev)
@@ -183,8 +183,8 @@ func (m *Monitoring) Record(evals []Evaluation, deleted []string) []proto.Messag
 		}
 		if d.Action == ActionRollback {
 			rt := &monitorv1.RollbackTriggered{
-				DeploymentId: m.Deployment.ID, ReleaseId: m.Deployment.ReleaseID, Environment: m.Deployment.Environment,
-				Version: m.Deployment.Version, Trigger: t.Name, RuleVersion: t.Version, Metric: t.Metric,
+				DeploymentId: m.deployment.ID, ReleaseId: m.deployment.ReleaseID, Environment: m.deployment.Environment,
+				Version: m.deployment.Version, Trigger: t.Name, RuleVersion: t.Version, Metric: t.Metric,
 				Operator: string(t.Operator), Threshold: t.Threshold, Observed: ev.GetObserved(),
 				SustainedSeconds: d.SustainedFor.Seconds(), BreachStartedAt: Timestamp(d.Since), Cause: d.Cause, Reason: d.Reason,
 			}
@@ -193,7 +193,7 @@ func (m *Monitoring) Record(evals []Evaluation, deleted []string) []proto.Messag
 			continue
 		}
 		tf := &monitorv1.TriggerFired{
-			DeploymentId: m.Deployment.ID, Environment: m.Deployment.Environment, Version: m.Deployment.Version,
+			DeploymentId: m.deployment.ID, Environment: m.deployment.Environment, Version: m.deployment.Version,
 			Trigger: t.Name, RuleVersion: t.Version, Action: d.Action, ActionType: Typed[monitorv1.TriggerAction](d.Action), Cause: d.Cause, Metric: t.Metric,
 			Operator: string(t.Operator), Threshold: t.Threshold, Observed: ev.GetObserved(),
 			SustainedSeconds: d.SustainedFor.Seconds(), BreachStartedAt: Timestamp(d.Since), Reason: d.Reason,
@@ -218,12 +218,12 @@ func sameTrigger(a, b Trigger) bool {
 func (m *Monitoring) Plan(current map[string]Trigger) (evaluate []Trigger, deleted []string) {
 	for _, name := range SortedKeys(current) {
 		t := current[name]
-		prev, inForce := m.Triggers[name]
+		prev, inForce := m.triggers[name]
 		if t.Enabled || inForce && prev.Enabled {
 			evaluate = append(evaluate, t)
 		}
 	}
-	for _, name := range SortedKeys(m.Triggers) {
+	for _, name := range SortedKeys(m.triggers) {
 		if _, ok := current[name]; !ok {
 			deleted = append(deleted, name)
 		}
@@ -233,24 +233,24 @@ func (m *Monitoring) Plan(current map[string]Trigger) (evaluate []Trigger, delet
 
 // Analyze gives the verdict of an analysis step from the samples recorded in its window.
 func (m *Monitoring) Analyze(a *Analysis, p AnalysisPolicy) Verdict {
-	triggers := make([]Trigger, 0, len(m.Triggers))
-	for _, name := range SortedKeys(m.Triggers) {
-		triggers = append(triggers, m.Triggers[name])
+	triggers := make([]Trigger, 0, len(m.triggers))
+	for _, name := range SortedKeys(m.triggers) {
+		triggers = append(triggers, m.triggers[name])
 	}
-	return Analyze(triggers, m.Samples, Window{Start: a.Start, End: a.Start.Add(a.Window)}, p)
+	return Analyze(triggers, m.samples, Window{Start: a.Start, End: a.Start.Add(a.Window)}, p)
 }
 
 // Status is the API view.
 func (m *Monitoring) Status() *monitorv1.DeploymentMonitoring {
 	out := &monitorv1.DeploymentMonitoring{
-		DeploymentId: m.Deployment.ID, ReleaseId: m.Deployment.ReleaseID, Environment: m.Deployment.Environment,
-		Version: m.Deployment.Version, StartedAt: Timestamp(m.Deployment.StartedAt), EndedAt: Timestamp(m.Deployment.EndedAt),
-		Outcome: m.Outcome, OutcomeType: Typed[monitorv1.MonitoringOutcome](m.Outcome),
+		DeploymentId: m.deployment.ID, ReleaseId: m.deployment.ReleaseID, Environment: m.deployment.Environment,
+		Version: m.deployment.Version, StartedAt: Timestamp(m.deployment.StartedAt), EndedAt: Timestamp(m.deployment.EndedAt),
+		Outcome: m.outcome, OutcomeType: Typed[monitorv1.MonitoringOutcome](m.outcome),
 	}
-	for _, name := range SortedKeys(m.Triggers) {
-		t := m.Triggers[name]
+	for _, name := range SortedKeys(m.triggers) {
+		t := m.triggers[name]
 		status := &monitorv1.TriggerStatus{Trigger: name, RuleVersion: t.Version, Condition: t.String(), State: "ok"}
-		if st := m.States[name]; st != nil {
+		if st := m.states[name]; st != nil {
 			status.Samples = st.Samples
 			status.LastAt = timestamppb.New(st.LastAt)
 			if st.Breach.Active {
@@ -260,7 +260,7 @@ func (m *Monitoring) Status() *monitorv1.DeploymentMonitoring {
 				}
 			}
 		}
-		if last := m.Last[name]; last != nil {
+		if last := m.last[name]; last != nil {
 			status.LastValue, status.LastNoData = last.GetObserved(), last.GetNoData()
 			if last.GetNoData() && status.State == "ok" {
 				status.State = "no_data"
@@ -271,13 +271,13 @@ func (m *Monitoring) Status() *monitorv1.DeploymentMonitoring {
 		}
 		out.Triggers = append(out.Triggers, status)
 	}
-	steps := make([]uint32, 0, len(m.Analyses))
-	for s := range m.Analyses {
+	steps := make([]uint32, 0, len(m.analyses))
+	for s := range m.analyses {
 		steps = append(steps, s)
 	}
 	sort.Slice(steps, func(i, j int) bool { return steps[i] < steps[j] })
 	for _, s := range steps {
-		if v := m.Analyses[s].Verdict; v != nil {
+		if v := m.analyses[s].Verdict; v != nil {
 			out.Analyses = append(out.Analyses, &monitorv1.StepVerdict{Step: s, Verdict: v})
 		}
 	}
@@ -298,24 +298,24 @@ func SortedKeys[V any](m map[string]V) []string {
 // changing m. Recorded samples and events are shared: they never change.
 func (m *Monitoring) Clone() *Monitoring {
 	c := *m
-	c.Triggers = maps.Clone(m.Triggers)
-	c.States = make(map[string]*TriggerState, len(m.States))
-	for k, st := range m.States {
+	c.triggers = maps.Clone(m.triggers)
+	c.states = make(map[string]*TriggerState, len(m.states))
+	for k, st := range m.states {
 		cp := *st
 		cp.LastFired = maps.Clone(st.LastFired)
-		c.States[k] = &cp
+		c.states[k] = &cp
 	}
-	c.Last = maps.Clone(m.Last)
-	c.Samples = make(map[string][]Sample, len(m.Samples))
-	for k, v := range m.Samples {
-		c.Samples[k] = slices.Clip(v) // appends reallocate
+	c.last = maps.Clone(m.last)
+	c.samples = make(map[string][]Sample, len(m.samples))
+	for k, v := range m.samples {
+		c.samples[k] = slices.Clip(v) // appends reallocate
 	}
-	c.Analyses = make(map[uint32]*Analysis, len(m.Analyses))
-	for k, a := range m.Analyses {
+	c.analyses = make(map[uint32]*Analysis, len(m.analyses))
+	for k, a := range m.analyses {
 		cp := *a
-		c.Analyses[k] = &cp
+		c.analyses[k] = &cp
 	}
-	c.Fired = slices.Clip(m.Fired)
+	c.fired = slices.Clip(m.fired)
 	return &c
 }
 
@@ -350,17 +350,17 @@ type firedJSON struct {
 // MarshalMonitoring encodes a monitoring for snapshots.
 func MarshalMonitoring(m *Monitoring) ([]byte, error) {
 	j := monitoringJSON{
-		Version: m.Version, Deployment: m.Deployment, App: m.App, Outcome: m.Outcome, Triggers: m.Triggers, States: m.States,
-		Last: map[string]json.RawMessage{}, Samples: m.Samples, Analyses: map[uint32]analysisJSON{}, Origin: m.Origin,
+		Version: m.version, Deployment: m.deployment, App: m.app, Outcome: m.outcome, Triggers: m.triggers, States: m.states,
+		Last: map[string]json.RawMessage{}, Samples: m.samples, Analyses: map[uint32]analysisJSON{}, Origin: m.origin,
 	}
-	for k, e := range m.Last {
+	for k, e := range m.last {
 		b, err := protojson.Marshal(e)
 		if err != nil {
 			return nil, err
 		}
 		j.Last[k] = b
 	}
-	for k, a := range m.Analyses {
+	for k, a := range m.analyses {
 		aj := analysisJSON{Window: a.Window, Start: a.Start}
 		if a.Verdict != nil {
 			b, err := protojson.Marshal(a.Verdict)
@@ -371,7 +371,7 @@ func MarshalMonitoring(m *Monitoring) ([]byte, error) {
 		}
 		j.Analyses[k] = aj
 	}
-	for _, f := range m.Fired {
+	for _, f := range m.fired {
 		b, err := protojson.Marshal(f)
 		if err != nil {
 			return nil, err
@@ -388,12 +388,12 @@ func UnmarshalMonitoring(b []byte) (*Monitoring, error) {
 		return nil, fmt.Errorf("monitoring snapshot: %w", err)
 	}
 	m := NewMonitoring()
-	m.Version, m.Deployment, m.App, m.Outcome, m.Origin = j.Version, j.Deployment, j.App, j.Outcome, j.Origin
-	maps.Copy(m.Triggers, j.Triggers)
-	maps.Copy(m.Samples, j.Samples)
+	m.version, m.deployment, m.app, m.outcome, m.origin = j.Version, j.Deployment, j.App, j.Outcome, j.Origin
+	maps.Copy(m.triggers, j.Triggers)
+	maps.Copy(m.samples, j.Samples)
 	for k, st := range j.States {
 		if st != nil {
-			m.States[k] = st
+			m.states[k] = st
 		}
 	}
 	for k, raw := range j.Last {
@@ -401,7 +401,7 @@ func UnmarshalMonitoring(b []byte) (*Monitoring, error) {
 		if err := protojson.Unmarshal(raw, e); err != nil {
 			return nil, fmt.Errorf("monitoring snapshot: %w", err)
 		}
-		m.Last[k] = e
+		m.last[k] = e
 	}
 	for k, aj := range j.Analyses {
 		a := &Analysis{Step: k, Window: aj.Window, Start: aj.Start}
@@ -411,7 +411,7 @@ func UnmarshalMonitoring(b []byte) (*Monitoring, error) {
 				return nil, fmt.Errorf("monitoring snapshot: %w", err)
 			}
 		}
-		m.Analyses[k] = a
+		m.analyses[k] = a
 	}
 	for _, f := range j.Fired {
 		var msg proto.Message
@@ -426,7 +426,73 @@ func UnmarshalMonitoring(b []byte) (*Monitoring, error) {
 		if err := protojson.Unmarshal(f.Body, msg); err != nil {
 			return nil, fmt.Errorf("monitoring snapshot: %w", err)
 		}
-		m.Fired = append(m.Fired, msg)
+		m.fired = append(m.fired, msg)
 	}
 	return m, nil
+}
+
+// Meta is what the log says about a monitoring event besides its body.
+type Meta struct {
+	ID            string
+	CorrelationID string
+	TraceParent   string
+}
+
+// ApplyEvent is Apply for an event as the log records it: a
+// MonitoringStarted also sets the monitoring's causal origin.
+func (m *Monitoring) ApplyEvent(msg proto.Message, meta Meta) {
+	if _, ok := msg.(*monitorv1.MonitoringStarted); ok {
+		m.origin = Origin{CorrelationID: meta.CorrelationID, TraceParent: meta.TraceParent, Started: meta.ID}
+	}
+	m.Apply(msg)
+}
+
+// Version is the number of events applied.
+func (m *Monitoring) Version() uint64 { return m.version }
+
+// Deployment is the deployment monitored.
+func (m *Monitoring) Deployment() Deployment { return m.deployment }
+
+// Origin is the causal origin of the monitoring.
+func (m *Monitoring) Origin() Origin { return m.origin }
+
+// Analysis is the analysis of a step (a copy), if the plan has one.
+func (m *Monitoring) Analysis(step uint32) (Analysis, bool) {
+	a, ok := m.analyses[step]
+	if !ok {
+		return Analysis{}, false
+	}
+	return *a, true
+}
+
+// Samples are a trigger's recorded samples, in order.
+func (m *Monitoring) Samples(trigger string) []Sample { return slices.Clip(m.samples[trigger]) }
+
+// Last is a trigger's latest evaluation (nil: none).
+func (m *Monitoring) Last(trigger string) *monitorv1.TriggerEvaluated { return m.last[trigger] }
+
+// TriggerState is a trigger's state (a copy), if it was evaluated.
+func (m *Monitoring) TriggerState(trigger string) (TriggerState, bool) {
+	st, ok := m.states[trigger]
+	if !ok {
+		return TriggerState{}, false
+	}
+	return *st, true
+}
+
+// Fired lists the firings (RollbackTriggered, TriggerFired) in order.
+func (m *Monitoring) Fired() []proto.Message { return slices.Clip(m.fired) }
+
+// CompleteDueAnalyses decides the verdict of every analysis whose window
+// has passed at at, folds it in and returns the AnalysisCompleted events.
+func (m *Monitoring) CompleteDueAnalyses(at time.Time, p AnalysisPolicy) []proto.Message {
+	var out []proto.Message
+	for _, step := range slices.Sorted(maps.Keys(m.analyses)) {
+		if a := m.analyses[step]; a.Due(at) {
+			ac := &monitorv1.AnalysisCompleted{DeploymentId: m.deployment.ID, Step: step, Verdict: VerdictToProto(m.Analyze(a, p))}
+			m.Apply(ac)
+			out = append(out, ac)
+		}
+	}
+	return out
 }

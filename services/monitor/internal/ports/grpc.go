@@ -257,9 +257,9 @@ func (s *Server) GetAnalysis(ctx context.Context, req *monitorv1.GetAnalysisRequ
 	if err != nil {
 		return nil, err
 	}
-	a := m.Analyses[req.GetStep()]
+	a, ok := m.Analysis(req.GetStep())
 	switch {
-	case a == nil:
+	case !ok:
 		return nil, &errs.NotFoundError{Kind: "analysis step", ID: req.GetDeploymentId() + " step " + strconv.FormatUint(uint64(req.GetStep()), 10)}
 	case a.Verdict == nil:
 		reason := "the analysis step has not started"
