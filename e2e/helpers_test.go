@@ -48,7 +48,16 @@ func floeBinary(t *testing.T) string {
 }
 
 func TestMain(m *testing.M) {
+	// The CLI remembers the log position of each server's last write (its
+	// session): keep that in a directory of the run, not the user's cache.
+	state, err := os.MkdirTemp("", "floe-e2e-state-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	os.Setenv("FLOE_STATE_DIR", state)
 	code := m.Run()
+	os.RemoveAll(state)
 	if binDir != "" {
 		os.RemoveAll(binDir)
 	}

@@ -79,7 +79,13 @@ Connection: --server (env FLOE_SERVER) and --token (env FLOE_TOKEN). When no
 token is given, floe reads the dev credentials file that 'floe dev' writes
 (<data-dir>/dev-credentials.yaml, searched in the current directory and its
 parents; --credentials or env FLOE_CREDENTIALS to name it) and uses its default
-user, or the one named by --as (env FLOE_AS).`,
+user, or the one named by --as (env FLOE_AS).
+
+Read-your-writes: floe remembers, per server, the event-log position of your
+last write and asks every later read to include it, so 'floe release list'
+after 'floe release approve' never shows the state before the approval. The
+positions are kept in the directory named by env FLOE_STATE_DIR, else in floe/
+under the user's cache directory (~/.cache/floe on Linux).`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
@@ -99,6 +105,7 @@ user, or the one named by --as (env FLOE_AS).`,
 	root.AddCommand(newDevCmd(out), newWhoAmICmd(g), newInfoCmd(g), newReleaseCmd(g), newDeployCmd(g), newAuditCmd(g), newDemoappCmd(), newVersionCmd(out))
 	root.AddCommand(newMonitorCmds(g)...)
 	root.AddCommand(newDemoCmd(g))
+	root.AddCommand(newViewsCmd(g))
 	return root
 }
 
@@ -109,7 +116,8 @@ func envOr(name, def string) string {
 	return def
 }
 
-// dial connects to the server with the resolved token.
+// dial connects to the server with the resolved token. Its calls carry the
+// session position of the server (see sessionPositions).
 func (g *globals) dial() (*grpc.ClientConn, error) {
 	if g.output != "table" && g.output != "json" {
 		return nil, fmt.Errorf("--output %q: use table or json", g.output)
@@ -150,9 +158,12 @@ func (g *globals) dial() (*grpc.ClientConn, error) {
 	if useTLS {
 		tc = credentials.NewTLS(&tls.Config{MinVersion: tls.VersionTLS12})
 	}
+	session := newSessionPositions(server)
 	return grpc.NewClient(server,
 		grpc.WithTransportCredentials(tc),
 		grpc.WithPerRPCCredentials(auth.BearerCredentials{Token: token, AllowInsecure: !useTLS}),
+		grpc.WithChainUnaryInterceptor(session.unaryInterceptor),
+		grpc.WithChainStreamInterceptor(session.streamInterceptor),
 	)
 }
 
