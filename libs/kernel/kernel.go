@@ -546,6 +546,19 @@ func (h *Handler[S]) load(ctx context.Context, e *entry[S]) error {
 			}
 		}
 	}
+	if anchor == nil {
+		// No snapshot: ask for the head first. An aggregate that does not
+		// exist yet (a create) then costs one cheap lookup, not a scan of the
+		// log for events that are not there.
+		version, _, err := h.store.Head(ctx, h.kind.Name, e.id)
+		if err != nil {
+			e.loaded = false
+			return err
+		}
+		if version == 0 {
+			return nil
+		}
+	}
 	st, err := h.store.Load(ctx, h.kind.Name, e.id, anchor)
 	var chainErr *eventstore.ChainError
 	if anchor != nil && errors.As(err, &chainErr) {
