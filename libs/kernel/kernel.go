@@ -26,13 +26,16 @@
 package kernel
 
 import (
+	"cmp"
 	"container/list"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -229,6 +232,8 @@ type entry[S any] struct {
 	seq     uint64 // position of the last event (0: none)
 	hash    string
 	keys    map[string]outcome
+	// keyOrder holds the keys in the order they took effect (oldest first).
+	keyOrder []string
 	// sinceSnap counts events applied since the last snapshot was written
 	// or read; snapRev is the revision of the stored snapshot, for CAS.
 	sinceSnap int
@@ -458,7 +463,7 @@ func (h *Handler[S]) Replay(ctx context.Context, id string) (S, []*eventstore.Re
 
 func (e *entry[S]) reset(s S) {
 	e.state, e.version, e.seq, e.hash = s, 0, 0, eventstore.GenesisHash
-	e.keys, e.sinceSnap, e.loaded = map[string]outcome{}, 0, true
+	e.keys, e.keyOrder, e.sinceSnap, e.loaded = map[string]outcome{}, nil, 0, true
 }
 
 // replay reports the first outcome of key, if it took effect.
@@ -481,23 +486,16 @@ func (e *entry[S]) remember(key string, o outcome, retention time.Duration) {
 		return // the first outcome stands
 	}
 	e.keys[key] = o
-	if len(e.keys) <= maxKeys {
-		return
-	}
-	// Forget what is past retention, then the oldest until within bounds.
+	e.keyOrder = append(e.keyOrder, key)
+	// Forget the oldest while there are too many or they are past retention.
 	cutoff := o.At.Add(-retention)
-	oldestKey, oldest := "", o.At
-	for k, v := range e.keys {
-		if v.At.Before(cutoff) {
-			delete(e.keys, k)
-			continue
+	for len(e.keyOrder) > 0 {
+		oldest := e.keyOrder[0]
+		if len(e.keyOrder) <= maxKeys && !e.keys[oldest].At.Before(cutoff) {
+			break
 		}
-		if v.At.Before(oldest) {
-			oldestKey, oldest = k, v.At
-		}
-	}
-	if len(e.keys) > maxKeys && oldestKey != "" {
-		delete(e.keys, oldestKey)
+		delete(e.keys, oldest)
+		e.keyOrder = e.keyOrder[1:]
 	}
 }
 
@@ -539,7 +537,7 @@ func (h *Handler[S]) load(ctx context.Context, e *entry[S]) error {
 			e.snapRev = snap.Revision
 			if snap.Schema == h.schema() {
 				if st, keys, err := h.decodeSnapshot(snap.State); err == nil {
-					e.state, e.keys = st, keys
+					e.state, e.keys, e.keyOrder = st, keys, keyOrder(keys)
 					e.version, e.seq, e.hash = snap.Version, snap.Seq, snap.Hash
 					anchor = snap
 				}
@@ -617,6 +615,18 @@ func (h *Handler[S]) schema() string { return h.kind.Codec.Schema + "+kernel/1" 
 type snapshotBody struct {
 	State json.RawMessage    `json:"state"`
 	Keys  map[string]outcome `json:"keys,omitempty"`
+}
+
+// keyOrder is the keys of m, oldest outcome first.
+func keyOrder(m map[string]outcome) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.SortFunc(out, func(a, b string) int {
+		return cmp.Or(cmp.Compare(m[a].Seq, m[b].Seq), strings.Compare(a, b))
+	})
+	return out
 }
 
 func (h *Handler[S]) decodeSnapshot(b []byte) (S, map[string]outcome, error) {

@@ -368,3 +368,24 @@ func isInvalid(err error) bool {
 	var ia *errs.InvalidArgumentError
 	return errors.As(err, &ia)
 }
+
+// Outcomes are remembered per aggregate for the latest 1,000 keys (and 24 h):
+// an aggregate that takes many commands does not grow without bound.
+func TestKeysAreBounded(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	h := e.handler(t, e.store, kernel.Options{})
+	for i := range 1005 {
+		if _, err := h.Execute(as(t.Context(), "alice", fmt.Sprint("r", i), true), kernel.Command[*counter]{ID: "c1", Decide: add("op")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	recent, err := h.Execute(as(t.Context(), "alice", "r1004", true), kernel.Command[*counter]{ID: "c1", Decide: add("again")})
+	if err != nil || !recent.Replayed {
+		t.Errorf("retry of the latest key = %+v, %v; want a replay", recent, err)
+	}
+	old, err := h.Execute(as(t.Context(), "alice", "r0", true), kernel.Command[*counter]{ID: "c1", Decide: add("again")})
+	if err != nil || old.Replayed || old.Version != 1006 {
+		t.Errorf("retry of a key 1,005 commands old = %+v, %v; want it decided anew (version 1006)", old, err)
+	}
+}

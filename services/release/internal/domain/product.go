@@ -16,8 +16,11 @@ import (
 // snapshots (MarshalProduct).
 type Product struct {
 	name string
-	// versions reserved, in order.
+	// versions reserved, in order, and each parsed (nil when not semver).
 	versions []string
+	parsed   []*semver.Version
+	// latestFinal is the greatest parsed version without a prerelease part.
+	latestFinal *semver.Version
 	// requests maps the idempotency key of a recent CreateRelease to the
 	// release it created (the latest maxProductRequests), so a retry adopts it.
 	requests     map[string]string
@@ -50,7 +53,7 @@ func (p *Product) ReleaseFor(k string) (string, bool) {
 func ApplyProduct(p *Product, ev proto.Message) {
 	switch e := ev.(type) {
 	case *releasev1.VersionReserved:
-		p.versions = append(p.versions, e.GetVersion())
+		p.addVersion(e.GetVersion())
 		if k := e.GetRequestKey(); k != "" {
 			if _, ok := p.requests[k]; !ok {
 				p.requestOrder = append(p.requestOrder, k)
@@ -70,20 +73,21 @@ func ApplyProduct(p *Product, ev proto.Message) {
 	}
 }
 
-// LatestFinal is the greatest reserved version without a prerelease part, or nil.
-func (p *Product) LatestFinal() *semver.Version {
-	var best *semver.Version
-	for _, s := range p.versions {
-		v, err := semver.StrictNewVersion(s)
-		if err != nil || v.Prerelease() != "" {
-			continue
-		}
-		if best == nil || v.GreaterThan(best) {
-			best = v
-		}
+// addVersion records a reserved version, parsed once: every create checks
+// its version against all of them.
+func (p *Product) addVersion(s string) {
+	v, err := semver.StrictNewVersion(s)
+	if err != nil {
+		v = nil
 	}
-	return best
+	p.versions, p.parsed = append(p.versions, s), append(p.parsed, v)
+	if v != nil && v.Prerelease() == "" && (p.latestFinal == nil || v.GreaterThan(p.latestFinal)) {
+		p.latestFinal = v
+	}
 }
+
+// LatestFinal is the greatest reserved version without a prerelease part, or nil.
+func (p *Product) LatestFinal() *semver.Version { return p.latestFinal }
 
 // productJSON is a product's snapshot encoding.
 type productJSON struct {
@@ -106,7 +110,10 @@ func UnmarshalProduct(b []byte) (*Product, error) {
 		return nil, err
 	}
 	p := NewProduct(j.Name)
-	p.versions, p.requestOrder = j.Versions, j.RequestOrder
+	for _, v := range j.Versions {
+		p.addVersion(v)
+	}
+	p.requestOrder = j.RequestOrder
 	for k, v := range j.Requests {
 		p.requests[k] = v
 	}

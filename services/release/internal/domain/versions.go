@@ -51,17 +51,16 @@ func checkVersion(v *semver.Version, typ releasev1.ReleaseType, p *Product) (str
 		if v.Major() != pv.Major() || v.Minor() != pv.Minor() || v.Prerelease() != "" {
 			return fmt.Sprintf("a hotfix must be %d.%d.x on top of production's %s", pv.Major(), pv.Minor(), prod), mismatch
 		}
-		for _, earlier := range p.versions {
-			ev, err := semver.StrictNewVersion(earlier)
-			if err == nil && ev.Major() == v.Major() && ev.Minor() == v.Minor() && !v.GreaterThan(ev) {
-				return fmt.Sprintf("a hotfix must be greater than %s, released earlier in the %d.%d line", earlier, v.Major(), v.Minor()), notGreater
+		for i, ev := range p.parsed {
+			if ev != nil && ev.Major() == v.Major() && ev.Minor() == v.Minor() && !v.GreaterThan(ev) {
+				return fmt.Sprintf("a hotfix must be greater than %s, released earlier in the %d.%d line", p.versions[i], v.Major(), v.Minor()), notGreater
 			}
 		}
 		return "", 0
 	}
-	for _, earlier := range p.versions {
-		if ev, err := semver.StrictNewVersion(earlier); err == nil && !v.GreaterThan(ev) {
-			return fmt.Sprintf("%s is not greater than %s, an earlier release of %s", v, earlier, p.name), notGreater
+	for i, ev := range p.parsed {
+		if ev != nil && !v.GreaterThan(ev) {
+			return fmt.Sprintf("%s is not greater than %s, an earlier release of %s", v, p.versions[i], p.name), notGreater
 		}
 	}
 	base := p.LatestFinal()
