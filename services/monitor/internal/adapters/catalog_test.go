@@ -22,7 +22,7 @@ func TestCatalogConformance(t *testing.T) {
 	t.Parallel()
 	projectiontest.Run(t, projectiontest.Harness[adapters.Row]{
 		Aggregates: []string{app.AggTrigger, app.AggAlertRule, app.AggMonitoring},
-		Spec: func() projection.Spec[adapters.Row] { return adapters.CatalogSpec(&adapters.Catalog{}) },
+		Spec:       func() projection.Spec[adapters.Row] { return adapters.CatalogSpec(&adapters.Catalog{}) },
 		Append: func(t *testing.T, ctx context.Context, store eventstore.Store, round int) {
 			meta := eventstore.Meta{Actor: "tester"}
 			appendTo := func(agg, id string, msgs ...eventstore.Event) {
