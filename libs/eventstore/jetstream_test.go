@@ -30,11 +30,7 @@ func jetStreamHarness(t *testing.T) *eventstoretest.Harness {
 	srv := natstest.Server(t)
 	_, js := natstest.Connect(t, srv)
 	pub, key, _ := ed25519.GenerateKey(nil)
-	snaps, err := eventstore.OpenSnapshots(t.Context(), js, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := &eventstoretest.Harness{Store: openStore(t, js), Snapshots: snaps, PublicKey: pub}
+	h := &eventstoretest.Harness{Store: openStore(t, js), PublicKey: pub}
 	h.Reopen = func(t *testing.T) eventstore.Store {
 		_, js2 := natstest.Connect(t, srv)
 		return openStore(t, js2)
@@ -47,6 +43,7 @@ func jetStreamHarness(t *testing.T) *eventstoretest.Harness {
 	var cp *audit.Checkpointer
 	h.Checkpoint = func(t *testing.T) {
 		if cp == nil {
+			var err error
 			if cp, err = audit.NewCheckpointer(t.Context(), js, audit.CheckpointerOptions{Key: key}); err != nil {
 				t.Fatal(err)
 			}

@@ -16,30 +16,14 @@ import (
 	"github.com/penguinmails/floe/libs/natsx/natstest"
 )
 
-// tally is the aggregate state of the snapshot tests.
-type tally struct {
-	Count int    `json:"count"`
-	Last  string `json:"last"`
-}
-
-func applyTally(s tally, e *eventstore.RecordedEvent) (tally, error) {
-	var v wrapperspb.StringValue
-	if err := e.DecodeInto(&v); err != nil {
-		return s, err
-	}
-	return tally{Count: s.Count + 1, Last: v.GetValue()}, nil
-}
-
 type snapshotEnv struct {
 	js    jetstream.JetStream
 	store *eventstore.JetStreamStore
 	snaps *eventstore.Snapshots
-	repo  *eventstore.Repository[tally]
 }
 
-// newSnapshotEnv opens a store for "account" aggregates with a snapshot
-// bucket and a repository that snapshots every `every` events.
-func newSnapshotEnv(t *testing.T, every int) *snapshotEnv {
+// newSnapshotEnv opens a store for "account" aggregates and a snapshot bucket.
+func newSnapshotEnv(t *testing.T) *snapshotEnv {
 	t.Helper()
 	_, _, js := natstest.JetStream(t)
 	store, err := eventstore.Open(t.Context(), js, eventstore.Options{Aggregates: []string{"order", "account"}})
@@ -50,11 +34,7 @@ func newSnapshotEnv(t *testing.T, every int) *snapshotEnv {
 	if err != nil {
 		t.Fatalf("open snapshots: %v", err)
 	}
-	return &snapshotEnv{js: js, store: store, snaps: snaps, repo: &eventstore.Repository[tally]{
-		Store: store, Snapshots: snaps, Aggregate: "account", Schema: "tally/v1",
-		New: func() tally { return tally{} }, Apply: applyTally,
-		Policy: eventstore.SnapshotPolicy{Every: every},
-	}}
+	return &snapshotEnv{js: js, store: store, snaps: snaps}
 }
 
 // deposit appends n events "deposit <k>" to account id, numbered on from its version.
@@ -101,7 +81,7 @@ var ignoreRevision = cmpopts.IgnoreFields(eventstore.Snapshot{}, "Revision")
 
 func TestSnapshotsSaveCompareAndSwap(t *testing.T) {
 	t.Parallel()
-	env := newSnapshotEnv(t, 10)
+	env := newSnapshotEnv(t)
 	snap := func(v eventstore.Version) *eventstore.Snapshot {
 		return &eventstore.Snapshot{Version: v, Seq: uint64(v), Hash: strings.Repeat("a", 64), Schema: "tally/v1", State: []byte(`{"count":1}`)}
 	}
@@ -147,55 +127,58 @@ func TestSnapshotsSaveCompareAndSwap(t *testing.T) {
 	}
 }
 
-func TestRepositoryReplacesUnreadableSnapshot(t *testing.T) {
+// An unreadable snapshot comes back empty (no schema, so every reader
+// ignores it) with its revision, so a reader can replace it.
+func TestSnapshotsGetUnreadable(t *testing.T) {
 	t.Parallel()
-	env := newSnapshotEnv(t, 5)
-	env.deposit(t, "acc", 12)
+	env := newSnapshotEnv(t)
 	kv, err := env.js.KeyValue(t.Context(), eventstore.SnapshotBucket)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := kv.Put(t.Context(), "account.acc", []byte("{not json")); err != nil {
-		t.Fatal(err)
-	}
-
-	got, err := env.repo.Load(t.Context(), "acc")
-	if err != nil {
-		t.Fatalf("load with an unreadable snapshot: %v", err)
-	}
-	want := &eventstore.Loaded[tally]{State: tally{Count: 12, Last: "deposit 12"}, Version: 12}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("load with an unreadable snapshot (-want +got):\n%s", diff)
-	}
-	// That load read 12 >= 5 events, so it replaced the garbage with a good snapshot...
-	last := env.eventAt(t, "acc", 12)
-	wantSnap := &eventstore.Snapshot{Version: 12, Seq: last.Seq, Hash: last.Hash, Schema: "tally/v1", State: []byte(`{"count":12,"last":"deposit 12"}`)}
-	if diff := cmp.Diff(wantSnap, getSnapshot(t, env.snaps, "acc"), ignoreRevision); diff != "" {
-		t.Errorf("snapshot after the load (-want +got):\n%s", diff)
-	}
-	// ...which the next load starts from.
-	env.deposit(t, "acc", 2)
-	got, err = env.repo.Load(t.Context(), "acc")
+	rev, err := kv.Put(t.Context(), "account.acc", []byte("{not json"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	want = &eventstore.Loaded[tally]{State: tally{Count: 14, Last: "deposit 14"}, Version: 14, FromSnapshot: 12}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("load after the snapshot was replaced (-want +got):\n%s", diff)
+	got := getSnapshot(t, env.snaps, "acc")
+	if diff := cmp.Diff(&eventstore.Snapshot{Revision: rev}, got); diff != "" {
+		t.Errorf("unreadable snapshot (-want +got):\n%s", diff)
+	}
+	good := &eventstore.Snapshot{Version: 3, Seq: 3, Hash: strings.Repeat("a", 64), Schema: "tally/v1", State: []byte(`{"count":3}`)}
+	if _, err := env.snaps.Save(t.Context(), "account", "acc", good, 0); !errors.Is(err, errs.ErrConcurrency) {
+		t.Errorf("save as a creator over the unreadable one = %v, want ErrConcurrency", err)
+	}
+	if _, err := env.snaps.Save(t.Context(), "account", "acc", good, got.Revision); err != nil {
+		t.Fatalf("save at the unreadable one's revision: %v", err)
+	}
+	if diff := cmp.Diff(good, getSnapshot(t, env.snaps, "acc"), ignoreRevision); diff != "" {
+		t.Errorf("snapshot after the replacement (-want +got):\n%s", diff)
 	}
 }
 
-// TestRepositoryIgnoresSnapshotNotMatchingLog stores snapshots that do not
-// describe the log (as after a restore from backup, or a bad write): the
-// repository must rebuild from the whole log, replace the snapshot, and leave
-// the aggregate writable with an intact hash chain.
-func TestRepositoryIgnoresSnapshotNotMatchingLog(t *testing.T) {
+// TestLoadFromSnapshot loads account acc (10 events) after snapshots stored
+// in and read back from the bucket. One that describes the log gives the
+// events after it; one that does not (as after a restore from backup, or a
+// bad write) is a *ChainError, and the store, another process with nothing
+// cached, still appends onto the real log.
+func TestLoadFromSnapshot(t *testing.T) {
 	t.Parallel()
 	bogusHash := strings.Repeat("ab", 32)
 	tests := []struct {
 		name string
 		snap func(ev5, ev10 *eventstore.RecordedEvent) *eventstore.Snapshot
+		// wantFrom is the version of the first event loaded (11: none); 0 wants a *ChainError.
+		wantFrom eventstore.Version
 	}{
+		{name: "at an event before the head", wantFrom: 6, snap: func(ev5, _ *eventstore.RecordedEvent) *eventstore.Snapshot {
+			return &eventstore.Snapshot{Version: 5, Seq: ev5.Seq, Hash: ev5.Hash}
+		}},
+		{name: "at the head", wantFrom: 11, snap: func(_, ev10 *eventstore.RecordedEvent) *eventstore.Snapshot {
+			return &eventstore.Snapshot{Version: 10, Seq: ev10.Seq, Hash: ev10.Hash}
+		}},
+		{name: "before the first event", wantFrom: 1, snap: func(_, _ *eventstore.RecordedEvent) *eventstore.Snapshot {
+			return &eventstore.Snapshot{Hash: eventstore.GenesisHash}
+		}},
 		{name: "wrong hash, events after it", snap: func(ev5, _ *eventstore.RecordedEvent) *eventstore.Snapshot {
 			return &eventstore.Snapshot{Version: 5, Seq: ev5.Seq, Hash: bogusHash}
 		}},
@@ -215,12 +198,17 @@ func TestRepositoryIgnoresSnapshotNotMatchingLog(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			env := newSnapshotEnv(t, 3)
+			env := newSnapshotEnv(t)
 			env.deposit(t, "acc", 10)
-			snap := tt.snap(env.eventAt(t, "acc", 5), env.eventAt(t, "acc", 10))
-			snap.Schema, snap.State = "tally/v1", []byte(`{"count":999,"last":"from a bad snapshot"}`)
+			last := env.eventAt(t, "acc", 10)
+			snap := tt.snap(env.eventAt(t, "acc", 5), last)
+			snap.Schema, snap.State = "tally/v1", []byte(`{"count":999}`)
 			if _, err := env.snaps.Save(t.Context(), "account", "acc", snap, 0); err != nil {
 				t.Fatal(err)
+			}
+			stored := getSnapshot(t, env.snaps, "acc")
+			if diff := cmp.Diff(snap, stored, ignoreRevision); diff != "" {
+				t.Fatalf("stored snapshot (-want +got):\n%s", diff)
 			}
 
 			// A fresh store (another process): nothing cached about the aggregate.
@@ -228,66 +216,42 @@ func TestRepositoryIgnoresSnapshotNotMatchingLog(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var chainErr *eventstore.ChainError
-			if _, err := store.Load(t.Context(), "account", "acc", getSnapshot(t, env.snaps, "acc")); !errors.As(err, &chainErr) {
-				t.Errorf("Store.Load from the bad snapshot = %v, want a *ChainError", err)
-			}
-			repo := *env.repo
-			repo.Store = store
-			got, err := repo.Load(t.Context(), "acc")
-			if err != nil {
-				t.Fatalf("repository load: %v", err)
-			}
-			want := &eventstore.Loaded[tally]{State: tally{Count: 10, Last: "deposit 10"}, Version: 10}
-			if diff := cmp.Diff(want, got); diff != "" {
-				t.Errorf("repository load (-want +got):\n%s", diff)
-			}
-			last := env.eventAt(t, "acc", 10)
-			if s := getSnapshot(t, env.snaps, "acc"); s.Version != 10 || s.Hash != last.Hash || s.Seq != last.Seq {
-				t.Errorf("snapshot after the load = version %d at %d hash %.12s, want version 10 at %d hash %.12s", s.Version, s.Seq, s.Hash, last.Seq, last.Hash)
+			st, err := store.Load(t.Context(), "account", "acc", stored)
+			if tt.wantFrom == 0 {
+				var chainErr *eventstore.ChainError
+				if !errors.As(err, &chainErr) {
+					t.Fatalf("Store.Load from the bad snapshot = %+v, %v; want a *ChainError", st, err)
+				}
+			} else {
+				if err != nil {
+					t.Fatalf("Store.Load from the snapshot: %v", err)
+				}
+				var versions []eventstore.Version
+				for _, e := range st.Events {
+					versions = append(versions, e.Version)
+				}
+				var want []eventstore.Version
+				for v := tt.wantFrom; v <= 10; v++ {
+					want = append(want, v)
+				}
+				if diff := cmp.Diff(want, versions); diff != "" {
+					t.Errorf("versions loaded after the snapshot (-want +got):\n%s", diff)
+				}
+				if st.Version != 10 || st.LastSeq != last.Seq || st.Hash != last.Hash || st.Snapshot != stored {
+					t.Errorf("stream = v%d @%d %.12s from %+v, want v10 @%d %.12s from the snapshot", st.Version, st.LastSeq, st.Hash, st.Snapshot, last.Seq, last.Hash)
+				}
 			}
 			// The aggregate stays writable, and what is written chains onto the real log.
-			res, err := store.Append(actorCtx(t), "account", "acc", got.Version, testMeta, eventstore.Event{Message: wrapperspb.String("deposit 11")})
+			res, err := store.Append(actorCtx(t), "account", "acc", 10, testMeta, eventstore.Event{Message: wrapperspb.String("deposit 11")})
 			if err != nil {
 				t.Fatalf("append after the load: %v", err)
 			}
-			st, err := env.store.Load(t.Context(), "account", "acc", nil)
+			full, err := env.store.Load(t.Context(), "account", "acc", nil)
 			if err != nil {
 				t.Fatalf("full load after the append: %v", err)
 			}
-			if st.Version != 11 || st.Events[10].PrevHash != last.Hash || st.Hash != res.Hash {
-				t.Errorf("after the append: version %d, event 11 prev-hash %.12s (want %.12s)", st.Version, st.Events[10].PrevHash, last.Hash)
-			}
-		})
-	}
-}
-
-func TestRepositorySnapshotPolicy(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		name      string
-		every     int
-		events    int
-		wantSaved bool
-	}{
-		{name: "fewer events than the policy", every: 5, events: 4},
-		{name: "as many events as the policy", every: 5, events: 5, wantSaved: true},
-		{name: "snapshots disabled", every: 0, events: 8},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			env := newSnapshotEnv(t, tt.every)
-			env.deposit(t, "acc", tt.events)
-			got, err := env.repo.Load(t.Context(), "acc")
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got.State.Count != tt.events {
-				t.Errorf("state count = %d, want %d", got.State.Count, tt.events)
-			}
-			if saved := getSnapshot(t, env.snaps, "acc") != nil; saved != tt.wantSaved {
-				t.Errorf("snapshot saved = %v, want %v", saved, tt.wantSaved)
+			if full.Version != 11 || full.Events[10].PrevHash != last.Hash || full.Hash != res.Hash {
+				t.Errorf("after the append: version %d, event 11 prev-hash %.12s (want %.12s)", full.Version, full.Events[10].PrevHash, last.Hash)
 			}
 		})
 	}

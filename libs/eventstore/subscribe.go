@@ -2,7 +2,6 @@ package eventstore
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -155,79 +154,4 @@ func deliver(ctx context.Context, msg jetstream.Msg, sub Subscription) error {
 		}
 		backoff = min(backoff*2, sub.MaxBackoff)
 	}
-}
-
-// View is a read model stored in a KV bucket together with the log position
-// of the last event applied to it, which makes projecting idempotent.
-type View[V any] struct {
-	LastSeq uint64 `json:"last_seq"`
-	Data    V      `json:"data"`
-}
-
-// Projection applies events to views kept in a NATS KV bucket, one key per
-// view. Each update is a compare-and-swap on the key's revision, and an
-// event at or below the view's LastSeq is skipped, so redelivered events and
-// concurrent projectors never apply an event twice.
-type Projection[V any] struct {
-	KV jetstream.KeyValue
-	// Key names the view an event updates ("" = the event does not concern this projection).
-	Key func(*RecordedEvent) string
-	// Apply folds the event into the view.
-	Apply func(V, *RecordedEvent) (V, error)
-}
-
-// Handle is a Handler that applies e to its view.
-func (p *Projection[V]) Handle(ctx context.Context, e *RecordedEvent) error {
-	key := p.Key(e)
-	if key == "" {
-		return nil
-	}
-	for {
-		var view View[V]
-		var rev uint64
-		entry, err := p.KV.Get(ctx, key)
-		switch {
-		case errors.Is(err, jetstream.ErrKeyNotFound):
-		case err != nil:
-			return err
-		default:
-			if err := json.Unmarshal(entry.Value(), &view); err != nil {
-				return fmt.Errorf("view %s: %w", key, err)
-			}
-			rev = entry.Revision()
-		}
-		if view.LastSeq >= e.Seq {
-			return nil // already applied
-		}
-		data, err := p.Apply(view.Data, e)
-		if err != nil {
-			return err
-		}
-		body, err := json.Marshal(View[V]{LastSeq: e.Seq, Data: data})
-		if err != nil {
-			return err
-		}
-		if rev == 0 {
-			_, err = p.KV.Create(ctx, key, body)
-		} else {
-			_, err = p.KV.Update(ctx, key, body, rev)
-		}
-		if errors.Is(err, jetstream.ErrKeyExists) || IsWrongLastSequence(err) {
-			continue // someone else updated the view: re-read and re-check
-		}
-		return err
-	}
-}
-
-// GetView reads a view.
-func GetView[V any](ctx context.Context, kv jetstream.KeyValue, key string) (*View[V], error) {
-	entry, err := kv.Get(ctx, key)
-	if err != nil {
-		return nil, err
-	}
-	var v View[V]
-	if err := json.Unmarshal(entry.Value(), &v); err != nil {
-		return nil, err
-	}
-	return &v, nil
 }

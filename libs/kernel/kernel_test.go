@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
 	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/wrapperspb"
@@ -46,6 +47,7 @@ var counterKind = kernel.Kind[*counter]{
 }
 
 type env struct {
+	js    jetstream.JetStream
 	store *eventstore.JetStreamStore
 	snaps *eventstore.Snapshots
 	open  func(t *testing.T) *eventstore.JetStreamStore
@@ -65,7 +67,7 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &env{store: open(t), snaps: snaps, open: open}
+	return &env{js: js, store: open(t), snaps: snaps, open: open}
 }
 
 func (e *env) handler(t *testing.T, store eventstore.Store, opts kernel.Options) *kernel.Handler[*counter] {

@@ -354,20 +354,41 @@ func applyBalance(b balance, e *eventstore.RecordedEvent) (balance, error) {
 	return b, nil
 }
 
+// testReplay appends deposits one at a time, keeping the live state, and
+// takes anchors along the way as a snapshotting reader would (each one the
+// previous anchor's state plus the events after it): a load of the whole log
+// and a load after each anchor, folded, equal the live state, on this store
+// and on another instance.
 func testReplay(t *testing.T, h *Harness) {
-	repo := &eventstore.Repository[balance]{
-		Store: h.Store, Snapshots: h.Snapshots, Aggregate: "account", Schema: "balance/v1",
-		New: func() balance { return balance{} }, Apply: applyBalance,
-		Policy: eventstore.SnapshotPolicy{Every: 10},
+	type anchor struct {
+		snap  *eventstore.Snapshot
+		state balance
 	}
-	noSnap := *repo
-	noSnap.Snapshots = nil
+	// load folds the events after a (all when a is nil) onto its state.
+	load := func(t *testing.T, s eventstore.Store, a *anchor) (*eventstore.Stream, balance) {
+		t.Helper()
+		var after *eventstore.Snapshot
+		var b balance
+		if a != nil {
+			after, b = a.snap, a.state
+			b.Last = append([]string(nil), a.state.Last...)
+		}
+		st, err := s.Load(ctxFor(t), "account", "acc", after)
+		if err != nil {
+			t.Fatalf("load after %+v: %v", after, err)
+		}
+		for _, e := range st.Events {
+			if b, err = applyBalance(b, e); err != nil {
+				t.Fatalf("apply %d: %v", e.Seq, err)
+			}
+		}
+		return st, b
+	}
 	live := balance{}
-	var v eventstore.Version
+	var anchors []*anchor
+	var last *eventstore.AppendResult
 	for i := 1; i <= 57; i++ {
-		e := ev(fmt.Sprintf("deposit %d", i))
-		res := mustAppend(t, h, "account", "acc", v, e)
-		v = res.Version
+		last = mustAppend(t, h, "account", "acc", eventstore.Version(i-1), ev(fmt.Sprintf("deposit %d", i)))
 		live.Total += i
 		live.Count++
 		live.Last = append(live.Last, fmt.Sprintf("deposit %d", i))
@@ -375,37 +396,36 @@ func testReplay(t *testing.T, h *Harness) {
 			live.Last = live.Last[1:]
 		}
 		if i%13 == 0 {
-			if _, err := repo.Load(ctxFor(t), "acc"); err != nil { // loads along the way write snapshots
-				t.Fatal(err)
+			var prev *anchor
+			if len(anchors) > 0 {
+				prev = anchors[len(anchors)-1]
 			}
+			st, b := load(t, h.Store, prev)
+			anchors = append(anchors, &anchor{snap: &eventstore.Snapshot{Version: st.Version, Seq: st.LastSeq, Hash: st.Hash}, state: b})
 		}
 	}
-	withSnap, err := repo.Load(ctxFor(t), "acc")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if withSnap.FromSnapshot == 0 {
-		t.Errorf("load did not start from a snapshot")
-	}
-	full, err := noSnap.Load(ctxFor(t), "acc")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if diff := cmp.Diff(live, full.State); diff != "" {
-		t.Errorf("full replay vs live (-live +replay):\n%s", diff)
-	}
-	if diff := cmp.Diff(live, withSnap.State); diff != "" {
-		t.Errorf("snapshot+tail vs live (-live +loaded):\n%s", diff)
-	}
-	if withSnap.Version != 57 || full.Version != 57 {
-		t.Errorf("versions %d / %d, want 57", withSnap.Version, full.Version)
-	}
-	// A snapshot of another schema is ignored, not misread.
-	other := *repo
-	other.Schema = "balance/v2"
-	v2, err := other.Load(ctxFor(t), "acc")
-	if err != nil || v2.FromSnapshot != 0 || v2.State.Total != live.Total {
-		t.Errorf("load with a new schema = %+v, %v; want a full replay", v2, err)
+	head := &anchor{snap: &eventstore.Snapshot{Version: last.Version, Seq: last.LastSeq, Hash: last.Hash}, state: live}
+	anchors = append(anchors, head)
+	for name, s := range map[string]eventstore.Store{"same store": h.Store, "another store": h.Reopen(t)} {
+		st, full := load(t, s, nil)
+		if diff := cmp.Diff(live, full); diff != "" {
+			t.Errorf("%s: full replay vs live (-live +replay):\n%s", name, diff)
+		}
+		if st.Version != 57 || st.LastSeq != last.LastSeq || st.Hash != last.Hash || len(st.Events) != 57 {
+			t.Errorf("%s: full load at v%d @%d %.12s with %d events, want v57 @%d %.12s with 57", name, st.Version, st.LastSeq, st.Hash, len(st.Events), last.LastSeq, last.Hash)
+		}
+		for _, a := range anchors {
+			st, got := load(t, s, a)
+			if diff := cmp.Diff(live, got); diff != "" {
+				t.Errorf("%s: anchor at v%d + tail vs live (-live +loaded):\n%s", name, a.snap.Version, diff)
+			}
+			if want := 57 - int(a.snap.Version); len(st.Events) != want || st.Version != 57 || st.Hash != last.Hash || st.Snapshot != a.snap {
+				t.Errorf("%s: load after v%d = v%d %.12s with %d events from %+v, want v57 %.12s with %d", name, a.snap.Version, st.Version, st.Hash, len(st.Events), st.Snapshot, last.Hash, want)
+			}
+			if len(st.Events) > 0 && (st.Events[0].Version != a.snap.Version+1 || st.Events[0].PrevHash != a.snap.Hash) {
+				t.Errorf("%s: the tail after v%d starts at v%d with prev-hash %.12s", name, a.snap.Version, st.Events[0].Version, st.Events[0].PrevHash)
+			}
+		}
 	}
 }
 

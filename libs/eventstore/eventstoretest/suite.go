@@ -29,8 +29,6 @@ type Harness struct {
 	// Restart stops the storage server and starts it again on the same data,
 	// returning a Store connected to it (Store may be unusable afterwards).
 	Restart func(t *testing.T) eventstore.Store
-	// Snapshots stores snapshots for Repository tests.
-	Snapshots *eventstore.Snapshots
 	// Checkpoint signs everything appended so far.
 	Checkpoint func(t *testing.T)
 	// PublicKey verifies the checkpoints.
