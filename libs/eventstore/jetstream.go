@@ -522,6 +522,13 @@ func (s *JetStreamStore) headFor(ctx context.Context, aggregate, id string, expe
 	if ok && h.version >= expected {
 		return h, nil
 	}
+	if !ok && expected == NoStream {
+		// A create: the server's expected-sequence check (0: the aggregate
+		// has no events) proves it is new, so the lookup is not needed. If
+		// the aggregate exists after all, Append sees a conflict and reads
+		// the head then.
+		return head{hash: GenesisHash}, nil
+	}
 	return s.serverHead(ctx, aggregate, id)
 }
 

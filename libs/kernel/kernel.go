@@ -524,13 +524,25 @@ func (h *Handler[S]) applyAll(e *entry[S], events []*eventstore.RecordedEvent) e
 	return nil
 }
 
-// load fills e from a snapshot (if any) and the events after it.
+// load fills e from a snapshot (if any) and the events after it. The head
+// is read first: an aggregate that does not exist yet (a create) then costs
+// one cheap lookup, and one too young to have a snapshot (fewer events than
+// SnapshotEvery) is read without asking the snapshot bucket.
 func (h *Handler[S]) load(ctx context.Context, e *entry[S]) error {
 	e.reset(h.kind.New(e.id))
+	version, _, err := h.store.Head(ctx, h.kind.Name, e.id)
+	if err != nil {
+		e.loaded = false
+		return err
+	}
+	if version == 0 {
+		return nil
+	}
 	var anchor *eventstore.Snapshot
-	if h.opts.Snapshots != nil && h.kind.SnapshotEvery > 0 {
+	if h.opts.Snapshots != nil && h.kind.SnapshotEvery > 0 && version >= eventstore.Version(h.kind.SnapshotEvery) {
 		snap, err := h.opts.Snapshots.Get(ctx, h.kind.Name, e.id)
 		if err != nil {
+			e.loaded = false
 			return err
 		}
 		if snap != nil {
@@ -542,19 +554,6 @@ func (h *Handler[S]) load(ctx context.Context, e *entry[S]) error {
 					anchor = snap
 				}
 			}
-		}
-	}
-	if anchor == nil {
-		// No snapshot: ask for the head first. An aggregate that does not
-		// exist yet (a create) then costs one cheap lookup, not a scan of the
-		// log for events that are not there.
-		version, _, err := h.store.Head(ctx, h.kind.Name, e.id)
-		if err != nil {
-			e.loaded = false
-			return err
-		}
-		if version == 0 {
-			return nil
 		}
 	}
 	st, err := h.store.Load(ctx, h.kind.Name, e.id, anchor)

@@ -270,9 +270,14 @@ func testIdempotent(t *testing.T, h *Harness) {
 	if err != nil || !other.Duplicate || other.LastSeq != first.LastSeq || other.Hash != first.Hash {
 		t.Errorf("retry from another store = %+v, %v; want a duplicate of %+v", other, err, first)
 	}
-	// A different command at the same version is a real conflict.
+	// A different command at the same version is a real conflict, in this
+	// store and in one that has never looked at the aggregate (a create there
+	// is sent without reading the head first; the server's check decides).
 	if _, err := h.Store.Append(ctxFor(t), "order", "o1", eventstore.NoStream, meta, evID("cmd-8-0", "created")); !isConflict(err) {
 		t.Errorf("different command at a taken version = %v, want conflict", err)
+	}
+	if _, err := h.Reopen(t).Append(ctxFor(t), "order", "o1", eventstore.NoStream, meta, evID("cmd-9-0", "created")); !isConflict(err) || !strings.Contains(err.Error(), "version 2") {
+		t.Errorf("create of an existing aggregate from another store = %v, want a conflict naming version 2", err)
 	}
 	if n := lastSeq(t, h.Store); n != 2 {
 		t.Errorf("log holds %d events, want 2", n)
