@@ -1,6 +1,7 @@
 # Floe — build, test and run. Every target loops over the Go modules.
 #   make run       everything in one process on an embedded NATS (floe dev)
 #   make test      gofmt, vet, race tests in every module, GOWORK=off builds, buf lint, generated-code check
+#   make interop   audit bundles across languages: the Python verifier, python3 json and jq rewrites (needs python3, jq)
 #   make lint      gofmt, go vet, buf lint, buf breaking, generated-code check
 #   make generate  regenerate Go code from proto/ (local plugins pinned in tools/codegen)
 #   make bench     benchmarks (figures go to docs/performance.md)
@@ -17,7 +18,7 @@ BENCH ?= .
 BENCHTIME ?= 1s
 BENCHCOUNT ?= 1
 
-.PHONY: all run build test vet test-race build-nowork lint fmt-check buf-lint buf-breaking proto-baseline check-generated generate tidy bench clean
+.PHONY: all run build test interop vet test-race build-nowork lint fmt-check buf-lint buf-breaking proto-baseline check-generated generate tidy bench clean
 
 all: build
 
@@ -28,6 +29,15 @@ build:
 	$(GO) build -o bin/floe ./tools/floe
 
 test: fmt-check vet test-race build-nowork buf-lint buf-breaking check-generated
+
+# Cross-language check of audit bundles (libs/eventstore/audit/interop_test.go):
+# bundles rewritten by python3 and jq verify with floe and with the independent
+# Python verifier (tools/auditverify), and a one-byte tamper fails both. Not
+# part of make test: it needs python3 and jq, and fails (never skips) without them.
+interop:
+	cd libs && $(GO) vet -tags interop ./eventstore/audit/
+	cd libs && $(GO) test -race -count=1 -tags interop -run '^TestInterop' ./eventstore/audit/
+	python3 tools/auditverify/verify_bundle.py --self-test
 
 vet:
 	@for m in $(MODULES); do echo "== go vet $$m"; (cd $$m && $(GO) vet ./...); done

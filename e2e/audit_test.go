@@ -3,6 +3,8 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -11,8 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
 	"github.com/penguinmails/floe/libs/eventstore"
@@ -30,13 +30,14 @@ func TestAuditTrail(t *testing.T) {
 	d := startDev(t, dataDir)
 	env := []string{"FLOE_CREDENTIALS=" + filepath.Join(dataDir, "dev-credentials.yaml"), "FLOE_TOKEN=", "FLOE_SERVER=", "FLOE_NATS_URL="}
 
-	nc, err := nats.Connect(d.creds.NATS)
+	_, js := d.mustNATS(t, "release") // its NATS identity may append release events
+	// Written as the release service (with its key from the data directory):
+	// the log only accepts events its trust store's writers signed.
+	key, err := eventstore.LoadKey(filepath.Join(dataDir, "keys", "release.key"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer nc.Close()
-	js, _ := jetstream.New(nc)
-	store, err := eventstore.Open(ctx, js, eventstore.Options{Source: "floe/e2e", Aggregates: []string{"release"}})
+	store, err := eventstore.Open(ctx, js, eventstore.Options{Source: "floe/release", Aggregates: []string{"release"}, Signer: eventstore.NewSigner("floe/release", key)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,12 +88,24 @@ func TestAuditTrail(t *testing.T) {
 		t.Fatalf("verify bundle: %v\n%s", err, out)
 	}
 
-	// Tamper with our event 4 in the bundle (same length): verification must fail and name it.
+	// Tamper with our event 4 in the bundle (one byte of its body, which a v2
+	// bundle carries base64-encoded): verification must fail and name it.
 	data, err := os.ReadFile(bundle)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tampered := bytes.Replace(data, []byte(`"step 3"`), []byte(`"step X"`), 1)
+	var tampered []byte
+	for _, line := range bytes.SplitAfter(data, []byte("\n")) {
+		var rec map[string]any
+		if json.Unmarshal(line, &rec) == nil && rec["kind"] == "event" && rec["data_b64"] == base64.StdEncoding.EncodeToString([]byte(`"step 3"`)) {
+			rec["data_b64"] = base64.StdEncoding.EncodeToString([]byte(`"step X"`))
+			if line, err = json.Marshal(rec); err != nil {
+				t.Fatal(err)
+			}
+			line = append(line, '\n')
+		}
+		tampered = append(tampered, line...)
+	}
 	if bytes.Equal(tampered, data) {
 		t.Fatal("test bug: nothing replaced in the bundle")
 	}

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -12,8 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
@@ -98,19 +97,21 @@ func TestDevServer(t *testing.T) {
 		t.Errorf("/readyz = %q", got)
 	}
 
-	// NATS with JetStream is reachable for event subscribers; write something to find after restart.
-	nc, err := nats.Connect(d.creds.NATS)
+	// The event log is readable by event subscribers (with the reader
+	// identity floe dev hands out); what it holds must survive a restart.
+	_, js := d.mustNATS(t, "reader")
+	log, err := js.Stream(ctx, "FLOE_EVENTS")
 	if err != nil {
-		t.Fatalf("connect nats %s: %v", d.creds.NATS, err)
+		t.Fatalf("the event log, as the reader: %v", err)
 	}
-	js, _ := jetstream.New(nc)
-	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "E2E", Subjects: []string{"e2e.>"}}); err != nil {
+	lastBefore := log.CachedInfo().State.LastSeq
+	if lastBefore == 0 {
+		t.Fatal("the event log is empty: the test needs an event to find after the restart")
+	}
+	before, err := log.GetMsg(ctx, lastBefore)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := js.Publish(ctx, "e2e.restart", []byte("kept")); err != nil {
-		t.Fatal(err)
-	}
-	nc.Close()
 
 	if err := d.stop(t, syscall.SIGTERM); err != nil {
 		t.Fatalf("floe dev exit after SIGTERM: %v (want status 0)\nstderr:\n%s", err, d.stderr)
@@ -125,18 +126,13 @@ func TestDevServer(t *testing.T) {
 	if got := d2.creds.token(t, "admin"); got != firstTokens {
 		t.Errorf("admin token changed across restart")
 	}
-	nc2, err := nats.Connect(d2.creds.NATS)
+	_, js2 := d2.mustNATS(t, "reader")
+	log2, err := js2.Stream(ctx, "FLOE_EVENTS")
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("the event log after restart: %v", err)
 	}
-	defer nc2.Close()
-	js2, _ := jetstream.New(nc2)
-	stream, err := js2.Stream(ctx, "E2E")
-	if err != nil {
-		t.Fatalf("stream after restart: %v", err)
-	}
-	if msg, err := stream.GetLastMsgForSubject(ctx, "e2e.restart"); err != nil || string(msg.Data) != "kept" {
-		t.Errorf("stream data after restart: %v, %v", msg, err)
+	if after, err := log2.GetMsg(ctx, lastBefore); err != nil || after.Subject != before.Subject || !bytes.Equal(after.Data, before.Data) {
+		t.Errorf("event %d after restart: %v, %v; want %s as before", lastBefore, after, err, before.Subject)
 	}
 	if out, err := runCLI(t, ctx, []string{"FLOE_CREDENTIALS=" + dataDir + "/dev-credentials.yaml"}, "info"); err != nil || !strings.Contains(out, "floe.system.v1.SystemService") {
 		t.Errorf("floe info after restart: %v\n%s", err, out)

@@ -15,6 +15,8 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/penguinmails/floe/libs/testkit"
 )
 
@@ -78,6 +80,7 @@ type devCredentials struct {
 	Server      string `yaml:"server"`
 	Admin       string `yaml:"admin"`
 	NATS        string `yaml:"nats"`
+	ReaderNKey  string `yaml:"nats_reader_nkey"`
 	DefaultUser string `yaml:"default_user"`
 	Users       []struct {
 		ID    string   `yaml:"id"`
@@ -95,6 +98,49 @@ func (c devCredentials) token(t *testing.T, id string) string {
 	}
 	t.Fatalf("no dev user %q", id)
 	return ""
+}
+
+// natsAs connects to the dev server's NATS as identity: "reader" (the
+// read-only identity it hands to subscribers), a service's own ("release",
+// "deployer", "monitor": what a compromised operator with its seed could
+// do), or "" for an anonymous connection.
+func (d *devServer) natsAs(t *testing.T, identity string, extra ...nats.Option) (*nats.Conn, error) {
+	t.Helper()
+	opts := extra
+	switch identity {
+	case "":
+	case "reader":
+		o, err := nats.NkeyOptionFromSeed(d.creds.ReaderNKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		opts = append(opts, o)
+	default:
+		o, err := nats.NkeyOptionFromSeed(filepath.Join(d.dataDir, "nats-identities", identity+".nk"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		opts = append(opts, o)
+	}
+	nc, err := nats.Connect(d.creds.NATS, opts...)
+	if err == nil {
+		t.Cleanup(nc.Close)
+	}
+	return nc, err
+}
+
+// mustNATS is natsAs that fails the test when the connection is refused.
+func (d *devServer) mustNATS(t *testing.T, identity string) (*nats.Conn, jetstream.JetStream) {
+	t.Helper()
+	nc, err := d.natsAs(t, identity)
+	if err != nil {
+		t.Fatalf("connect to nats as %q: %v", identity, err)
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return nc, js
 }
 
 // startDev runs `floe dev` on dataDir with free ports and waits until it has

@@ -9,9 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
-
 	"github.com/penguinmails/floe/libs/eventstore"
 	deployv1 "github.com/penguinmails/floe/proto/gen/floe/deploy/v1"
 	monitorv1 "github.com/penguinmails/floe/proto/gen/floe/monitor/v1"
@@ -66,15 +63,7 @@ strategies:
 	id := m[1]
 
 	// The log: the monitor's evaluations and firing, and the deployer's rollback naming it.
-	nc, err := nats.Connect(d.creds.NATS)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, js := d.mustNATS(t, "reader")
 	store, err := eventstore.Open(ctx, js, eventstore.Options{Source: "floe/e2e", Aggregates: []string{"monitoring", "deployment"}})
 	if err != nil {
 		t.Fatal(err)

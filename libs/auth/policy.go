@@ -30,12 +30,12 @@ type Policy map[Role][]Permission
 // Where a role applies (which environments) comes from its binding, not from
 // here.
 func DefaultPolicy() Policy {
-	read := []Permission{"system.read", "release.read", "gate.read", "deploy.read", "flag.read", "monitor.read", "notify.read"}
+	read := []Permission{"system.read", "release.read", "gate.read", "deploy.read", "flag.read", "monitor.read", "notify.read", "integrity.read"}
 	return Policy{
 		RoleDeveloper:      append(read, "release.write", "release.promote", "gate.record", "flag.write", "deploy.operate"),
 		RoleQA:             append(read, "release.approve", "gate.record", "gate.override"),
 		RoleProduct:        append(read, "release.approve", "flag.write"),
-		RoleSecurity:       append(read, "release.approve", "gate.record", "audit.read", "audit.admin"),
+		RoleSecurity:       append(read, "release.approve", "gate.record", "audit.read", "audit.admin", "integrity.acknowledge"),
 		RoleOperations:     append(read, "release.approve", "release.promote", "deploy.operate", "deploy.rollback", "flag.write", "flag.kill", "monitor.write", "notify.write"),
 		RoleSupport:        append(read[:0:0], read...),
 		RoleReleaseManager: append(read, "release.*", "gate.*", "deploy.*", "flag.*", "monitor.*", "notify.*", "audit.read"),

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+
+	"github.com/penguinmails/floe/libs/ident"
 )
 
 // Subject layout and header names of the envelope.
@@ -80,7 +82,6 @@ func ComputeHash(subject string, h nats.Header, body []byte) string {
 
 var (
 	aggregateRe = regexp.MustCompile(`^[a-z][a-z0-9_]{0,31}$`)
-	idRe        = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
 	nameRe      = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]{0,127}$`)
 )
 
@@ -90,7 +91,7 @@ func ValidAggregateName(s string) bool { return aggregateRe.MatchString(s) }
 
 // ValidID reports whether s is a subject-safe aggregate id: letters, digits,
 // '-' and '_', 1 to 64 characters (ULIDs and UUIDs qualify).
-func ValidID(s string) bool { return idRe.MatchString(s) }
+func ValidID(s string) bool { return ident.Valid(s) }
 
 // AggregateSubject is the subject filter of all of an aggregate's events.
 func AggregateSubject(aggregate, id string) string {
@@ -119,6 +120,7 @@ func Decode(seq uint64, subject string, h nats.Header, body []byte) (*RecordedEv
 		Type: h.Get(HdrType), ID: h.Get(HdrID), Source: h.Get(HdrSource),
 		Actor: h.Get(HdrActor), CorrelationID: h.Get(HdrCorrelationID), CausationID: h.Get(HdrCausationID),
 		TraceParent: h.Get(HdrTraceParent), PrevHash: h.Get(HdrPrevHash), Hash: h.Get(HdrHash), Data: body,
+		KeyID: h.Get(HdrKeyID), Signature: h.Get(HdrSignature), header: h,
 	}
 	v, err := strconv.ParseUint(h.Get(HdrVersion), 10, 64)
 	if err != nil || v == 0 {

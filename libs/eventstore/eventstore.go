@@ -86,7 +86,13 @@ type RecordedEvent struct {
 	TraceParent   string
 	PrevHash      string // hex; 64 zeros for an aggregate's first event
 	Hash          string // hex SHA-256, see ComputeHash
+	KeyID         string // the writer's key (floe-key)
+	Signature     string // the writer's signature of Hash (floe-sig)
 	Data          []byte // protojson body
+
+	// header is the message's header as read from the log (nil for events
+	// this process built), kept to recompute the hash when verifying.
+	header map[string][]string
 }
 
 // Decode unmarshals the body into a new message of the event's type, looked
@@ -141,6 +147,10 @@ type Stream struct {
 	// LastSeq and Hash identify the aggregate's last event.
 	LastSeq uint64
 	Hash    string
+	// HeadSeq is the position of the last message on the aggregate's
+	// subjects: LastSeq, or later when acknowledged bad events follow it
+	// (the next append must name it as the last position it expects).
+	HeadSeq uint64
 }
 
 // Snapshot is an aggregate's state at a version, kept to shorten loads. It is
@@ -153,6 +163,8 @@ type Snapshot struct {
 	// from the reader's is ignored.
 	Schema string `json:"schema"`
 	State  []byte `json:"state"`
+	// MAC authenticates the snapshot as its writer's (see Snapshots.SignedBy).
+	MAC []byte `json:"mac,omitempty"`
 	// Revision is the KV revision it was read at (for compare-and-swap).
 	Revision uint64 `json:"-"`
 }

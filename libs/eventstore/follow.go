@@ -22,7 +22,19 @@ import (
 // once (use Subscribe for that). A message that is not a well-formed event is
 // an error: a view that skipped it would be wrong.
 func Follow(ctx context.Context, js jetstream.JetStream, stream string, filters []string, fn func(*RecordedEvent) error, caughtUp func()) error {
-	return follow(ctx, js, stream, jetstream.OrderedConsumerConfig{FilterSubjects: filters}, fn, caughtUp)
+	return follow(ctx, js, stream, jetstream.OrderedConsumerConfig{FilterSubjects: filters}, nil, fn, caughtUp)
+}
+
+// Follow is eventstore.Follow on the verifier's stream, with every event
+// verified before fn sees it: a bad event is never passed on (the alarm is
+// raised), an acknowledged one is skipped.
+func (v *Verifier) Follow(ctx context.Context, filters []string, fn func(*RecordedEvent) error, caughtUp func()) error {
+	return follow(ctx, v.js, v.stream, jetstream.OrderedConsumerConfig{FilterSubjects: filters}, v.Chains(0), fn, caughtUp)
+}
+
+// Tail is eventstore.Tail on the verifier's stream, verified as Follow is.
+func (v *Verifier) Tail(ctx context.Context, filters []string, fn func(*RecordedEvent) error, started func(lastSeq uint64)) error {
+	return tail(ctx, v.js, v.stream, v.Chains(0), filters, fn, started)
 }
 
 // Tail is Follow from the end of the log: fn sees, in order, every matching
@@ -36,6 +48,10 @@ func Follow(ctx context.Context, js jetstream.JetStream, stream string, filters 
 // refuses (a lost optimistic-concurrency race) reach core subscribers all
 // the same. Nor does it drop anything: a slow fn slows the pulls.
 func Tail(ctx context.Context, js jetstream.JetStream, stream string, filters []string, fn func(*RecordedEvent) error, started func(lastSeq uint64)) error {
+	return tail(ctx, js, stream, nil, filters, fn, started)
+}
+
+func tail(ctx context.Context, js jetstream.JetStream, stream string, chains *Chains, filters []string, fn func(*RecordedEvent) error, started func(lastSeq uint64)) error {
 	st, err := js.Stream(ctx, stream)
 	if ended(ctx) {
 		return nil
@@ -49,10 +65,10 @@ func Tail(ctx context.Context, js jetstream.JetStream, stream string, filters []
 	}
 	return follow(ctx, js, stream, jetstream.OrderedConsumerConfig{
 		FilterSubjects: filters, DeliverPolicy: jetstream.DeliverByStartSequencePolicy, OptStartSeq: last + 1,
-	}, fn, nil)
+	}, chains, fn, nil)
 }
 
-func follow(ctx context.Context, js jetstream.JetStream, stream string, cfg jetstream.OrderedConsumerConfig, fn func(*RecordedEvent) error, caughtUp func()) error {
+func follow(ctx context.Context, js jetstream.JetStream, stream string, cfg jetstream.OrderedConsumerConfig, chains *Chains, fn func(*RecordedEvent) error, caughtUp func()) error {
 	if len(cfg.FilterSubjects) == 0 {
 		cfg.FilterSubjects = []string{SubjectPrefix + ">"}
 	}
@@ -72,6 +88,16 @@ func follow(ctx context.Context, js jetstream.JetStream, stream string, cfg jets
 		e, err := Decode(meta.Sequence.Stream, m.Subject(), m.Headers(), m.Data())
 		if err != nil {
 			return err
+		}
+		if chains != nil {
+			use, err := chains.Check(ctx, e)
+			var te *TamperError
+			if errors.As(err, &te) {
+				return nil // never passed on; the alarm is raised
+			}
+			if err != nil || !use {
+				return err
+			}
 		}
 		return fn(e)
 	}

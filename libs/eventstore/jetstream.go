@@ -42,6 +42,15 @@ type Options struct {
 	// HeadCacheSize bounds the cache of aggregate heads (last version, position
 	// and hash) that saves a read before each append. Default 10,000.
 	HeadCacheSize int
+	// Signer signs every appended event (floe-key, floe-sig); its writer must
+	// be Source. Without one, events are unsigned and no verifying reader
+	// accepts them (tests and tools only).
+	Signer *Signer
+	// Verifier checks every event Load and Head read before it is used
+	// (content, link, signature); a bad event is a *TamperError unless an
+	// administrator acknowledged it, in which case it is skipped. Without
+	// one, only the links are checked (a *ChainError).
+	Verifier *Verifier
 }
 
 // JetStreamStore is the Store on a NATS JetStream stream.
@@ -76,6 +85,9 @@ func Open(ctx context.Context, js jetstream.JetStream, opts Options) (*JetStream
 	}
 	if opts.Source == "" {
 		opts.Source = "floe"
+	}
+	if opts.Signer != nil && opts.Signer.Writer() != opts.Source {
+		return nil, fmt.Errorf("eventstore: the signer writes as %q, not as the store's source %q", opts.Signer.Writer(), opts.Source)
 	}
 	if opts.Clock == nil {
 		opts.Clock = time.Now
@@ -333,12 +345,18 @@ func (s *JetStreamStore) encode(aggregate, id string, h head, meta Meta, events 
 		hd.Set(HdrPrevHash, prev)
 		hash := ComputeHash(msg.Subject, hd, body)
 		hd.Set(HdrHash, hash)
+		var keyID, sig string
+		if s.opts.Signer != nil {
+			keyID, sig = s.opts.Signer.KeyID(), s.opts.Signer.Sign(hash)
+			hd.Set(HdrKeyID, keyID)
+			hd.Set(HdrSignature, sig)
+		}
 		msg.Data = body
 		out = append(out, encoded{msg: msg, id: evID, hash: hash, ev: &RecordedEvent{
 			Subject: msg.Subject, Aggregate: aggregate, AggregateID: id, Name: string(desc.Name()), Type: string(desc.FullName()),
 			ID: evID, Source: s.opts.Source, Version: version, Time: at, Actor: meta.Actor,
 			CorrelationID: meta.CorrelationID, CausationID: meta.CausationID, TraceParent: meta.TraceParent,
-			PrevHash: prev, Hash: hash, Data: body,
+			PrevHash: prev, Hash: hash, KeyID: keyID, Signature: sig, Data: body,
 		}})
 		prev = hash
 	}
@@ -398,6 +416,9 @@ func (s *JetStreamStore) Append(ctx context.Context, aggregate, id string, expec
 	lastRes := *res
 	lastRes.Events = nil
 	s.remember(aggregate, id, head{version: res.Version, seq: res.LastSeq, hash: res.Hash, lastFrom: expected, lastIDs: ids(enc), lastRes: lastRes})
+	if s.opts.Verifier != nil {
+		s.opts.Verifier.noteChain(aggregate, id, Link{Version: res.Version, Seq: res.LastSeq, Hash: res.Hash})
+	}
 	return res, nil
 }
 
@@ -425,6 +446,9 @@ func (s *JetStreamStore) conflict(ctx context.Context, aggregate, id string, exp
 		if res, ok := s.alreadyStored(ctx, aggregate, id, expected, want); ok {
 			return res, nil
 		}
+	}
+	if h.version == expected {
+		return nil, &errs.ConflictError{Message: fmt.Sprintf("%s %s changed concurrently (its last message is now at position %d); reload and retry", aggregate, id, h.seq)}
 	}
 	return nil, &errs.ConflictError{Message: fmt.Sprintf("%s %s is at version %d, not the expected %d; reload and retry", aggregate, id, h.version, expected)}
 }
@@ -532,17 +556,43 @@ func (s *JetStreamStore) headFor(ctx context.Context, aggregate, id string, expe
 	return s.serverHead(ctx, aggregate, id)
 }
 
-func (s *JetStreamStore) serverHead(ctx context.Context, aggregate, id string) (head, error) {
+// tail is the last message on the aggregate's subjects, decoded (nil when
+// there is none).
+func (s *JetStreamStore) tail(ctx context.Context, aggregate, id string) (*RecordedEvent, error) {
 	msg, err := s.stream.GetLastMsgForSubject(ctx, AggregateSubject(aggregate, id))
 	if errors.Is(err, jetstream.ErrMsgNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, &errs.UnavailableError{What: "event log", Err: err}
+	}
+	return Decode(msg.Sequence, msg.Subject, msg.Header, msg.Data)
+}
+
+// serverHead is the head an append builds on. With a verifier, the last
+// event counts only if this process verified it as the end of its chain;
+// otherwise the history is read and verified (a forger's event at the tail
+// must not become the previous event of a genuine one).
+func (s *JetStreamStore) serverHead(ctx context.Context, aggregate, id string) (head, error) {
+	e, err := s.tail(ctx, aggregate, id)
+	if e == nil && err == nil {
 		return head{hash: GenesisHash}, nil
 	}
-	if err != nil {
-		return head{}, &errs.UnavailableError{What: "event log", Err: err}
-	}
-	e, err := Decode(msg.Sequence, msg.Subject, msg.Header, msg.Data)
-	if err != nil {
+	var unavailable *errs.UnavailableError
+	if errors.As(err, &unavailable) {
 		return head{}, err
+	}
+	if err == nil && s.opts.Verifier != nil && !s.opts.Verifier.Known(e) {
+		err = errors.New("not verified here yet")
+	}
+	if err != nil {
+		// Not an event this store can build on: the verified history says
+		// where the aggregate stands (or why it cannot be used).
+		st, lerr := s.Load(ctx, aggregate, id, nil)
+		if lerr != nil {
+			return head{}, lerr
+		}
+		return head{version: st.Version, seq: st.HeadSeq, hash: st.Hash}, nil
 	}
 	h := head{version: e.Version, seq: e.Seq, hash: e.Hash}
 	s.remember(aggregate, id, h)
@@ -570,7 +620,19 @@ func (s *JetStreamStore) Load(ctx context.Context, aggregate, id string, after *
 			return nil, &ChainError{Aggregate: aggregate, ID: id, Reason: fmt.Sprintf("snapshot at version %d names no log position", after.Version)}
 		}
 	}
-	err := s.readSubject(ctx, AggregateSubject(aggregate, id), from, func(e *RecordedEvent) (bool, error) {
+	v := s.opts.Verifier
+	err := ReadRaw(ctx, s.js, s.opts.Stream, AggregateSubject(aggregate, id), from, 0, func(m *jetstream.RawStreamMsg) (bool, error) {
+		st.HeadSeq = m.Sequence
+		e, err := Decode(m.Sequence, m.Subject, m.Header, m.Data)
+		if err != nil {
+			if v == nil || anchor > 0 {
+				return false, err
+			}
+			if err := v.Malformed(ctx, m.Sequence, m.Subject, err); err != nil {
+				return false, err
+			}
+			return true, nil // acknowledged: skip it
+		}
 		if anchor > 0 {
 			ok := e.Seq == anchor && e.Version == after.Version && e.Hash == after.Hash
 			anchor = 0
@@ -580,7 +642,12 @@ func (s *JetStreamStore) Load(ctx context.Context, aggregate, id string, after *
 			}
 			return true, nil
 		}
-		if e.Version != st.Version+1 || e.PrevHash != st.Hash {
+		if v != nil {
+			skip, err := v.Verify(ctx, Link{Version: st.Version, Seq: st.LastSeq, Hash: st.Hash}, e)
+			if err != nil || skip {
+				return err == nil, err
+			}
+		} else if e.Version != st.Version+1 || e.PrevHash != st.Hash {
 			return false, &ChainError{Seq: e.Seq, Aggregate: aggregate, ID: id, Reason: fmt.Sprintf(
 				"event version %d with prev-hash %.12s… does not follow version %d with hash %.12s…", e.Version, e.PrevHash, st.Version, st.Hash)}
 		}
@@ -595,7 +662,11 @@ func (s *JetStreamStore) Load(ctx context.Context, aggregate, id string, after *
 	if err != nil {
 		return nil, err
 	}
-	s.remember(aggregate, id, head{version: st.Version, seq: st.LastSeq, hash: st.Hash})
+	st.HeadSeq = max(st.HeadSeq, st.LastSeq)
+	s.remember(aggregate, id, head{version: st.Version, seq: st.HeadSeq, hash: st.Hash})
+	if v != nil && st.LastSeq != 0 {
+		v.noteChain(aggregate, id, Link{Version: st.Version, Seq: st.LastSeq, Hash: st.Hash})
+	}
 	return st, nil
 }
 
@@ -680,13 +751,23 @@ func (s *JetStreamStore) ReadAll(ctx context.Context, from uint64, fn func(*Reco
 	})
 }
 
-// Head implements Store.
+// Head implements Store: the version and position the aggregate's last
+// message claims, unverified (Load verifies; an append builds on a verified
+// head only).
 func (s *JetStreamStore) Head(ctx context.Context, aggregate, id string) (Version, uint64, error) {
 	if err := s.checkTarget(aggregate, id); err != nil {
 		return 0, 0, err
 	}
-	h, err := s.serverHead(ctx, aggregate, id)
-	return h.version, h.seq, err
+	e, err := s.tail(ctx, aggregate, id)
+	var de *DecodeError
+	if errors.As(err, &de) {
+		h, err := s.serverHead(ctx, aggregate, id) // not an event: what does the verified history say?
+		return h.version, h.seq, err
+	}
+	if e == nil || err != nil {
+		return 0, 0, err
+	}
+	return e.Version, e.Seq, nil
 }
 
 // LastSeq implements Store.

@@ -2,9 +2,11 @@ package eventstore
 
 import (
 	"context"
+	"crypto/hmac"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -18,7 +20,23 @@ const SnapshotBucket = "floe_snapshots"
 // aggregate ("<aggregate>.<id>"), written with compare-and-swap on the KV
 // revision so two writers never overwrite each other's newer snapshot.
 type Snapshots struct {
-	kv jetstream.KeyValue
+	kv     jetstream.KeyValue
+	signer *Signer
+}
+
+// SignedBy returns the same bucket, with snapshots authenticated by signer:
+// Save adds a MAC only signer can compute, and Get ignores a snapshot
+// without a valid one (anybody able to write to the bucket could otherwise
+// plant state the log never held).
+func (s *Snapshots) SignedBy(signer *Signer) *Snapshots {
+	c := *s
+	c.signer = signer
+	return &c
+}
+
+func (s *Snapshots) mac(aggregate, id string, snap *Snapshot) []byte {
+	return s.signer.MAC([]byte(aggregate), []byte(id), []byte(strconv.FormatUint(uint64(snap.Version), 10)),
+		[]byte(strconv.FormatUint(snap.Seq, 10)), []byte(snap.Hash), []byte(snap.Schema), snap.State)
 }
 
 // OpenSnapshots creates or opens the snapshot bucket. Snapshots are a cache,
@@ -47,9 +65,9 @@ func (s *Snapshots) Get(ctx context.Context, aggregate, id string) (*Snapshot, e
 		return nil, &errs.UnavailableError{What: "snapshot bucket", Err: err}
 	}
 	var snap Snapshot
-	if err := json.Unmarshal(entry.Value(), &snap); err != nil {
-		// Unreadable: return it empty (no schema matches) so it is ignored but
-		// its revision still lets the next save replace it.
+	if err := json.Unmarshal(entry.Value(), &snap); err != nil || (s.signer != nil && !hmac.Equal(snap.MAC, s.mac(aggregate, id, &snap))) {
+		// Unreadable or not authentic: return it empty (no schema matches) so
+		// it is ignored but its revision still lets the next save replace it.
 		snap = Snapshot{}
 	}
 	snap.Revision = entry.Revision()
@@ -61,6 +79,11 @@ func (s *Snapshots) Get(ctx context.Context, aggregate, id string) (*Snapshot, e
 // another writer got there first; callers may ignore that, since the other
 // snapshot is as good.
 func (s *Snapshots) Save(ctx context.Context, aggregate, id string, snap *Snapshot, prev uint64) (uint64, error) {
+	if s.signer != nil {
+		c := *snap
+		c.MAC = s.mac(aggregate, id, snap)
+		snap = &c
+	}
 	body, err := json.Marshal(snap)
 	if err != nil {
 		return 0, err

@@ -42,6 +42,12 @@ type Subscription struct {
 	OnError func(e *RecordedEvent, attempt int, err error)
 	// MaxBackoff caps the retry delay; default 30s.
 	MaxBackoff time.Duration
+	// Verifier checks each event before the handler sees it: a bad event is
+	// terminated unhandled (the alarm is raised), an acknowledged bad event
+	// is acknowledged unhandled. Without one, events are handled as read.
+	Verifier *Verifier
+
+	chains *Chains
 }
 
 // priorityGroup pins a durable consumer to one client at a time: several
@@ -70,6 +76,9 @@ func Subscribe(ctx context.Context, js jetstream.JetStream, stream string, sub S
 	}
 	if sub.MaxBackoff <= 0 {
 		sub.MaxBackoff = 30 * time.Second
+	}
+	if sub.Verifier != nil {
+		sub.chains = sub.Verifier.Chains(0)
 	}
 	cons, err := js.CreateOrUpdateConsumer(ctx, stream, jetstream.ConsumerConfig{
 		Durable:        sub.Name,
@@ -137,8 +146,29 @@ func deliver(ctx context.Context, msg jetstream.Msg, sub Subscription) error {
 	hctx := natsx.ExtractTrace(ctx, msg.Headers())
 	hctx = causal.With(hctx, ReactionOrigin(sub.Name, e))
 	backoff := min(100*time.Millisecond, sub.MaxBackoff)
+	verified := sub.chains == nil
 	for attempt := 1; ; attempt++ {
-		err := sub.Handler(hctx, e)
+		var err error
+		if !verified {
+			var use bool
+			use, err = sub.chains.Check(ctx, e)
+			var te *TamperError
+			switch {
+			case errors.As(err, &te):
+				if sub.OnError != nil {
+					sub.OnError(e, attempt, err)
+				}
+				_ = msg.TermWithReason("fails verification")
+				return nil
+			case err == nil && !use:
+				return msg.Ack() // an acknowledged bad event, or one already passed
+			case err == nil:
+				verified = true
+			}
+		}
+		if err == nil {
+			err = sub.Handler(hctx, e)
+		}
 		if err == nil {
 			return msg.Ack()
 		}

@@ -34,6 +34,13 @@ type Config struct {
 	SyncAlways bool
 	// Name is the client connection name shown by the server (e.g. "floe-release").
 	Name string
+	// Identity authenticates the connection with an nkey (embedded or external).
+	Identity *Identity
+	// Users, for an embedded server, are the only identities it accepts,
+	// each with its permissions (see ServicePermissions, ReaderPermissions,
+	// HostPermissions); nothing connects anonymously. Empty: no
+	// authentication (tests only).
+	Users Users
 }
 
 // Conn is a NATS connection with JetStream, and the embedded server if one was started.
@@ -61,6 +68,9 @@ func Connect(ctx context.Context, cfg Config) (*Conn, error) {
 		nats.Name(cfg.Name),
 		nats.MaxReconnects(-1),
 		nats.ReconnectWait(250 * time.Millisecond),
+	}
+	if cfg.Identity != nil {
+		opts = append(opts, cfg.Identity.Option())
 	}
 	if cfg.URL != "" {
 		if cfg.CredsFile != "" {
@@ -132,6 +142,9 @@ func StartEmbedded(cfg Config) (*server.Server, error) {
 		NoLog:      true,
 		SyncAlways: cfg.SyncAlways,
 	}
+	if len(cfg.Users) > 0 {
+		opts.Nkeys = cfg.Users
+	}
 	if cfg.Listen == "" {
 		opts.DontListen = true
 	} else {
@@ -158,6 +171,28 @@ func StartEmbedded(cfg Config) (*server.Server, error) {
 		return nil, fmt.Errorf("embedded nats did not become ready within 30s (data dir %s)", cfg.DataDir)
 	}
 	return srv, nil
+}
+
+// Dial opens another in-process connection to c's embedded server, as id
+// (a service's own identity next to the host's).
+func (c *Conn) Dial(ctx context.Context, id *Identity, name string) (*Conn, error) {
+	if c.Server == nil {
+		return nil, errors.New("natsx: Dial needs an embedded server")
+	}
+	opts := []nats.Option{nats.Name(name), nats.MaxReconnects(-1), nats.ReconnectWait(250 * time.Millisecond), nats.InProcessServer(c.Server)}
+	if id != nil {
+		opts = append(opts, id.Option())
+	}
+	nc, err := nats.Connect("", opts...)
+	if err != nil {
+		return nil, fmt.Errorf("connect to embedded nats as %s: %w", name, err)
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("jetstream: %w", err)
+	}
+	return &Conn{NC: nc, JS: js}, nil
 }
 
 // Close drains the connection (pending publishes and handlers finish), then

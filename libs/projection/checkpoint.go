@@ -13,6 +13,8 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/penguinmails/floe/libs/eventstore"
 )
 
 // The checkpoint bucket view_<name> holds, under these keys:
@@ -38,6 +40,10 @@ type checkpoint struct {
 	js       jetstream.JetStream
 	bucket   string
 	replicas int
+	// signer (optional) authenticates every value: a MAC of the bucket, the
+	// key and the value is appended, and a value without a valid one is
+	// ignored on load (only the view's own writer can produce it).
+	signer *eventstore.Signer
 
 	mu     sync.Mutex
 	kv     jetstream.KeyValue
@@ -47,8 +53,8 @@ type checkpoint struct {
 	pos atomic.Uint64
 }
 
-func openCheckpoint(ctx context.Context, js jetstream.JetStream, name string, replicas int) (*checkpoint, error) {
-	c := &checkpoint{js: js, bucket: "view_" + name, replicas: max(replicas, 1)}
+func openCheckpoint(ctx context.Context, js jetstream.JetStream, name string, replicas int, signer *eventstore.Signer) (*checkpoint, error) {
+	c := &checkpoint{js: js, bucket: "view_" + name, replicas: max(replicas, 1), signer: signer}
 	if err := c.open(ctx); err != nil {
 		return nil, err
 	}
@@ -71,6 +77,29 @@ func (c *checkpoint) open(ctx context.Context) error {
 
 func (c *checkpoint) position() uint64 { return c.pos.Load() }
 
+// macSize is the length of the MAC appended to every value when signed.
+const macSize = 32
+
+// seal appends the value's MAC (when the checkpoint is signed).
+func (c *checkpoint) seal(key string, val []byte) []byte {
+	if c.signer == nil {
+		return val
+	}
+	return append(val, c.signer.MAC([]byte(c.bucket), []byte(key), val)...)
+}
+
+// unseal checks and strips the MAC; ok is false for a value that is not authentic.
+func (c *checkpoint) unseal(key string, val []byte) ([]byte, bool) {
+	if c.signer == nil {
+		return val, true
+	}
+	if len(val) < macSize {
+		return nil, false
+	}
+	body := val[:len(val)-macSize]
+	return body, c.signer.CheckMAC(val[len(val)-macSize:], []byte(c.bucket), []byte(key), body)
+}
+
 type storedRow struct {
 	data []byte
 	seq  uint64
@@ -91,6 +120,7 @@ func (c *checkpoint) load(ctx context.Context) (map[string]storedRow, uint64, []
 	rows := map[string]storedRow{}
 	var pos uint64
 	var poison []Poison
+	forged := 0
 	for {
 		var entry jetstream.KeyValueEntry
 		select {
@@ -106,6 +136,11 @@ func (c *checkpoint) load(ctx context.Context) (map[string]storedRow, uint64, []
 			break // every current value was delivered
 		}
 		key, val := entry.Key(), entry.Value()
+		val, ok := c.unseal(key, val)
+		if !ok {
+			forged++
+			continue
+		}
 		switch {
 		case key == posKey && len(val) == 8:
 			pos = binary.BigEndian.Uint64(val)
@@ -121,8 +156,24 @@ func (c *checkpoint) load(ctx context.Context) (map[string]storedRow, uint64, []
 			}
 		}
 	}
+	if forged > 0 {
+		// Values this view's writer did not write: trust none of it.
+		c.pos.Store(0)
+		return map[string]storedRow{}, 0, nil, &ForgedCheckpointError{Bucket: c.bucket, Values: forged}
+	}
 	c.pos.Store(pos)
 	return rows, pos, poison, nil
+}
+
+// ForgedCheckpointError reports checkpoint values without a valid MAC: the
+// view replays the log instead of restoring them.
+type ForgedCheckpointError struct {
+	Bucket string
+	Values int
+}
+
+func (e *ForgedCheckpointError) Error() string {
+	return fmt.Sprintf("checkpoint bucket %s holds %d values this view did not write: ignoring the checkpoint and replaying the log", e.Bucket, e.Values)
 }
 
 type rowWrite struct {
@@ -133,14 +184,14 @@ type rowWrite struct {
 	deleted bool
 }
 
-func encodeRow(w rowWrite) []byte {
-	out := make([]byte, 9+len(w.data))
+func (c *checkpoint) encodeRow(w rowWrite) []byte {
+	out := make([]byte, 9+len(w.data), 9+len(w.data)+macSize)
 	if w.deleted {
 		out[0] = kindGone
 	}
 	binary.BigEndian.PutUint64(out[1:9], w.seq)
 	copy(out[9:], w.data)
-	return out
+	return c.seal(rowPrefix+w.key, out)
 }
 
 // write stores rows with compare-and-swap, pipelined. It returns the new
@@ -158,7 +209,7 @@ func (c *checkpoint) write(ctx context.Context, writes []rowWrite) (map[string]u
 	var failed []rowWrite
 	subject := "$KV." + c.bucket + "."
 	for _, w := range writes {
-		m := &nats.Msg{Subject: subject + rowPrefix + w.key, Data: encodeRow(w), Header: nats.Header{}}
+		m := &nats.Msg{Subject: subject + rowPrefix + w.key, Data: c.encodeRow(w), Header: nats.Header{}}
 		m.Header.Set(jetstream.ExpectedLastSubjSeqHeader, strconv.FormatUint(w.rev, 10))
 		f, err := c.js.PublishMsgAsync(m)
 		if err != nil {
@@ -207,14 +258,14 @@ func (c *checkpoint) resolve(ctx context.Context, kv jetstream.KeyValue, w rowWr
 			return 0, false, err
 		default:
 			rev = cur.Revision()
-			if v := cur.Value(); len(v) >= 9 && binary.BigEndian.Uint64(v[1:9]) >= w.seq {
+			if v, ok := c.unseal(rowPrefix+w.key, cur.Value()); ok && len(v) >= 9 && binary.BigEndian.Uint64(v[1:9]) >= w.seq {
 				return rev, true, nil // the stored row is as new or newer
 			}
 		}
 		if rev == 0 {
-			rev, err = kv.Create(ctx, rowPrefix+w.key, encodeRow(w))
+			rev, err = kv.Create(ctx, rowPrefix+w.key, c.encodeRow(w))
 		} else {
-			rev, err = kv.Update(ctx, rowPrefix+w.key, encodeRow(w), rev)
+			rev, err = kv.Update(ctx, rowPrefix+w.key, c.encodeRow(w), rev)
 		}
 		if err == nil {
 			return rev, true, nil
@@ -230,7 +281,7 @@ func (c *checkpoint) resolve(ctx context.Context, kv jetstream.KeyValue, w rowWr
 func (c *checkpoint) setPosition(ctx context.Context, pos uint64) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	val := binary.BigEndian.AppendUint64(nil, pos)
+	val := c.seal(posKey, binary.BigEndian.AppendUint64(nil, pos))
 	for range 5 {
 		var rev uint64
 		var err error
@@ -254,7 +305,7 @@ func (c *checkpoint) setPosition(ctx context.Context, pos uint64) error {
 		c.posRev = 0
 		if gerr == nil {
 			c.posRev = cur.Revision()
-			if v := cur.Value(); len(v) == 8 && binary.BigEndian.Uint64(v) >= pos {
+			if v, ok := c.unseal(posKey, cur.Value()); ok && len(v) == 8 && binary.BigEndian.Uint64(v) >= pos {
 				c.pos.Store(pos)
 				return nil // another instance is as far or further
 			}
@@ -277,7 +328,8 @@ func (c *checkpoint) writePoison(ctx context.Context, kv jetstream.KeyValue) err
 	c.mu.Unlock()
 	for _, x := range list {
 		body, _ := json.Marshal(x)
-		if _, err := kv.Put(ctx, poisonPrefix+strconv.FormatUint(x.Seq, 10), body); err != nil {
+		key := poisonPrefix + strconv.FormatUint(x.Seq, 10)
+		if _, err := kv.Put(ctx, key, c.seal(key, body)); err != nil {
 			return err
 		}
 	}

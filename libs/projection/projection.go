@@ -25,6 +25,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	goruntime "runtime"
 	"sync"
 	"time"
 
@@ -74,13 +75,24 @@ type Options struct {
 	// OnError is told of failures the projection retries (an unavailable
 	// server, a failed checkpoint).
 	OnError func(error)
+	// Verifier checks every event before it is folded (content, link to its
+	// aggregate's previous event, writer signature). A bad event is not
+	// folded: the rows it names are marked tampered (Tampered) until an
+	// administrator acknowledges it, and it is reported as poison. Without
+	// one, events are folded as read (tests).
+	Verifier *eventstore.Verifier
+	// Signer authenticates the checkpoint: values without its MAC are
+	// ignored and the log replayed instead (OnForgedCheckpoint is told).
+	Signer             *eventstore.Signer
+	OnForgedCheckpoint func(*ForgedCheckpointError)
 	// ReplayFrom, when set, resumes after position ReplayFrom-1 instead of
 	// the checkpoint's position (rows keep their own positions, so nothing
 	// is folded twice). For recovery drills and the conformance suite.
 	ReplayFrom uint64
 }
 
-// Poison is an event a view could not fold.
+// Poison is an event a view could not fold, or (Tampered) one that fails
+// verification and was not folded.
 type Poison struct {
 	View    string    `json:"view"`
 	Seq     uint64    `json:"seq"`
@@ -88,6 +100,9 @@ type Poison struct {
 	Type    string    `json:"type"`
 	Error   string    `json:"error"`
 	At      time.Time `json:"at"`
+	// Tampered marks a bad event; Keys are the rows it would have changed.
+	Tampered bool     `json:"tampered,omitempty"`
+	Keys     []string `json:"keys,omitempty"`
 }
 
 // Status is where a projection stands.
@@ -138,6 +153,8 @@ type Projection[R any] struct {
 	target   uint64
 	rebuild  bool
 	poison   []Poison
+	tampered map[string]*eventstore.TamperError // rows a bad event would have changed
+	chains   *eventstore.Chains
 	progress chan struct{} // closed and replaced whenever pos moves
 
 	streamMu sync.Mutex
@@ -165,12 +182,16 @@ func New[R any](ctx context.Context, js jetstream.JetStream, spec Spec[R], opts 
 	if opts.FlushInterval <= 0 {
 		opts.FlushInterval = time.Second
 	}
-	ck, err := openCheckpoint(ctx, js, spec.Name, opts.Replicas)
+	ck, err := openCheckpoint(ctx, js, spec.Name, opts.Replicas, opts.Signer)
 	if err != nil {
 		return nil, err
 	}
+	var chains *eventstore.Chains
+	if opts.Verifier != nil {
+		chains = opts.Verifier.Chains(0)
+	}
 	return &Projection[R]{
-		spec: spec, opts: opts, js: js, ckpt: ck,
+		spec: spec, opts: opts, js: js, ckpt: ck, chains: chains, tampered: map[string]*eventstore.TamperError{},
 		rows: map[string]*row[R]{}, dirty: map[string]bool{},
 		progress: make(chan struct{}), restart: make(chan struct{}, 1), ready: make(chan struct{}),
 	}, nil
@@ -210,6 +231,32 @@ func (p *Projection[R]) RowPosition(key string) uint64 {
 		return r.seq
 	}
 	return 0
+}
+
+// Tampered returns the verification failure that keeps row key from being
+// trusted — an event that would have changed it fails verification and was
+// not folded — or nil. A failure an administrator has since acknowledged
+// is cleared.
+func (p *Projection[R]) Tampered(ctx context.Context, key string) error {
+	p.mu.RLock()
+	te := p.tampered[key]
+	p.mu.RUnlock()
+	if te == nil || p.opts.Verifier == nil {
+		return nil
+	}
+	acked, err := p.opts.Verifier.Acknowledged(ctx, te.Seq)
+	if err != nil {
+		return err
+	}
+	if !acked {
+		return te
+	}
+	p.mu.Lock()
+	if p.tampered[key] == te {
+		delete(p.tampered, key)
+	}
+	p.mu.Unlock()
+	return nil
 }
 
 // Status reports where the view stands.
@@ -277,6 +324,14 @@ func (p *Projection[R]) report(err error) {
 // restore loads the checkpoint's rows and position.
 func (p *Projection[R]) restore(ctx context.Context) error {
 	rows, pos, poison, err := p.ckpt.load(ctx)
+	var forged *ForgedCheckpointError
+	if errors.As(err, &forged) {
+		p.report(fmt.Errorf("view %s: %w", p.spec.Name, err))
+		if p.opts.OnForgedCheckpoint != nil {
+			p.opts.OnForgedCheckpoint(forged)
+		}
+		err = nil
+	}
 	if err != nil {
 		return fmt.Errorf("view %s: restore: %w", p.spec.Name, err)
 	}
@@ -305,7 +360,22 @@ func (p *Projection[R]) restore(ctx context.Context) error {
 	}
 	p.pos = pos
 	p.poison = poison
+	for _, x := range poison {
+		p.markLocked(x)
+	}
 	return nil
+}
+
+// markLocked marks the rows of a tampered poison entry.
+func (p *Projection[R]) markLocked(x Poison) {
+	if !x.Tampered {
+		return
+	}
+	agg, id, _, _ := eventstore.ParseSubject(x.Subject)
+	te := &eventstore.TamperError{Seq: x.Seq, Subject: x.Subject, Aggregate: agg, ID: id, Reason: x.Error}
+	for _, k := range x.Keys {
+		p.tampered[k] = te
+	}
 }
 
 // reset drops everything (memory and checkpoint) for a rebuild.
@@ -313,6 +383,10 @@ func (p *Projection[R]) reset(ctx context.Context) error {
 	p.mu.Lock()
 	p.rows, p.dirty, p.live = map[string]*row[R]{}, map[string]bool{}, 0
 	p.pos, p.caught, p.rebuild, p.poison = 0, false, true, nil
+	clear(p.tampered)
+	if p.chains != nil {
+		p.chains.Forget()
+	}
 	if p.spec.OnReset != nil {
 		p.spec.OnReset()
 	}
@@ -357,17 +431,26 @@ func (p *Projection[R]) follow(ctx context.Context) error {
 	stop := context.AfterFunc(cctx, it.Stop)
 	defer stop()
 
-	msgs := make(chan jetstream.Msg)
+	// The reader decodes each message and starts checking its content (the
+	// hash and the signature, the costly part of verification) on a worker,
+	// GOMAXPROCS at a time; the loop below takes them in log order.
+	msgs := make(chan *delivery, 256)
 	errc := make(chan error, 1)
 	go func() {
+		sem := make(chan struct{}, goruntime.GOMAXPROCS(0))
 		for {
 			m, err := it.Next()
 			if err != nil {
 				errc <- err
 				return
 			}
+			d, err := p.deliver(m, sem)
+			if err != nil {
+				errc <- err
+				return
+			}
 			select {
-			case msgs <- m:
+			case msgs <- d:
 			case <-cctx.Done():
 				errc <- cctx.Err()
 				return
@@ -391,14 +474,20 @@ func (p *Projection[R]) follow(ctx context.Context) error {
 			if err := p.flushIfDue(ctx, true); err != nil {
 				p.report(fmt.Errorf("view %s: checkpoint: %w", p.spec.Name, err))
 			}
-		case m := <-msgs:
-			md, err := m.Metadata()
-			if err != nil {
-				return err
+		case d := <-msgs:
+			if d.checked != nil {
+				<-d.checked
 			}
-			e, derr := eventstore.Decode(md.Sequence.Stream, m.Subject(), m.Headers(), m.Data())
-			p.apply(md.Sequence.Stream, m.Subject(), e, derr)
-			if md.NumPending == 0 {
+			v := verdict{use: true}
+			if p.chains != nil && d.err == nil && d.seq > p.position() {
+				use, err := p.chains.Check(ctx, d.e)
+				if err != nil && !errors.As(err, &v.tampered) {
+					return err // the log could not be read: resume from here
+				}
+				v.use = use
+			}
+			p.apply(d.seq, d.subject, d.e, d.err, v)
+			if d.pending == 0 {
 				p.mu.Lock()
 				p.caughtUpLocked()
 				p.mu.Unlock()
@@ -410,6 +499,47 @@ func (p *Projection[R]) follow(ctx context.Context) error {
 	}
 }
 
+// delivery is one message as the follow loop receives it.
+type delivery struct {
+	seq     uint64
+	subject string
+	pending uint64
+	e       *eventstore.RecordedEvent
+	err     error         // the message is not an event
+	checked chan struct{} // closed once its content was checked (nil: not checked)
+}
+
+func (p *Projection[R]) deliver(m jetstream.Msg, sem chan struct{}) (*delivery, error) {
+	md, err := m.Metadata()
+	if err != nil {
+		return nil, err
+	}
+	d := &delivery{seq: md.Sequence.Stream, subject: m.Subject(), pending: md.NumPending}
+	d.e, d.err = eventstore.Decode(d.seq, d.subject, m.Headers(), m.Data())
+	if p.opts.Verifier != nil && d.err == nil {
+		d.checked = make(chan struct{})
+		sem <- struct{}{}
+		go func() {
+			p.opts.Verifier.Content(d.e) // remembered; Chains.Check reads the outcome
+			<-sem
+			close(d.checked)
+		}()
+	}
+	return d, nil
+}
+
+// verdict is what verification decided for an event.
+type verdict struct {
+	use      bool
+	tampered *eventstore.TamperError
+}
+
+func (p *Projection[R]) position() uint64 {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	return p.pos
+}
+
 func (p *Projection[R]) caughtUpLocked() {
 	if !p.caught {
 		p.caught, p.rebuild = true, false
@@ -417,8 +547,9 @@ func (p *Projection[R]) caughtUpLocked() {
 	}
 }
 
-// apply folds one delivered message (e is nil when it did not decode).
-func (p *Projection[R]) apply(seq uint64, subject string, e *eventstore.RecordedEvent, decodeErr error) {
+// apply folds one delivered message (e is nil when it did not decode), as
+// verification decided.
+func (p *Projection[R]) apply(seq uint64, subject string, e *eventstore.RecordedEvent, decodeErr error, v verdict) {
 	p.mu.Lock()
 	defer func() {
 		if seq > p.pos {
@@ -435,7 +566,21 @@ func (p *Projection[R]) apply(seq uint64, subject string, e *eventstore.Recorded
 	if seq <= p.pos {
 		return // before the position: already applied everywhere
 	}
+	if v.tampered != nil {
+		x := Poison{Seq: seq, Subject: subject, Type: e.Type, Error: v.tampered.Reason, Tampered: true, Keys: p.spec.Keys(e)}
+		p.poisonLocked(x)
+		p.markLocked(x)
+		return
+	}
+	if !v.use {
+		return // an acknowledged bad event, or one already folded
+	}
 	for _, key := range p.spec.Keys(e) {
+		if te := p.tampered[key]; te != nil && te.Aggregate == e.Aggregate && te.ID == e.AggregateID {
+			// It verified against the last good event: the writer went on
+			// after the bad one was acknowledged.
+			delete(p.tampered, key)
+		}
 		r, known := p.rows[key]
 		if known && r.seq >= seq {
 			continue // folded before (a checkpoint written ahead of its position)

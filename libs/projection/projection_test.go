@@ -98,7 +98,7 @@ func TestConformance(t *testing.T) {
 				}
 			}
 		},
-		PoisonSubject: "floe.evt.account.acc1.Deposited", PoisonType: "google.protobuf.StringValue",
+		PoisonSubject: "floe.evt.account.acc9.Deposited", PoisonType: "google.protobuf.StringValue",
 		Dump: func(p *projection.Projection[*account]) any {
 			// Rows as the projection holds them, sorted.
 			var out []string

@@ -24,8 +24,9 @@ type Base struct {
 	TLSCert string `env:"FLOE_TLS_CERT" flag:"tls-cert" usage:"PEM certificate for the gRPC listener; empty serves plaintext (loopback development only)"`
 	TLSKey  string `env:"FLOE_TLS_KEY" flag:"tls-key" usage:"PEM private key for --tls-cert"`
 
-	NATS NATSConfig
-	Auth AuthConfig
+	NATS    NATSConfig
+	Auth    AuthConfig
+	Signing SigningConfig
 
 	ShutdownTimeout time.Duration `env:"FLOE_SHUTDOWN_TIMEOUT" flag:"shutdown-timeout" default:"20s" usage:"how long a graceful shutdown may take before in-flight work is cut off"`
 }
@@ -37,6 +38,12 @@ type NATSConfig struct {
 	DataDir    string `env:"FLOE_DATA_DIR" flag:"data-dir" default:".floe" usage:"directory for embedded NATS data and local state"`
 	Listen     string `env:"FLOE_NATS_LISTEN" flag:"nats-listen" default:"127.0.0.1:7422" usage:"client address of the embedded NATS server (empty: in-process only)"`
 	SyncAlways bool   `env:"FLOE_NATS_SYNC_ALWAYS" flag:"nats-sync-always" usage:"embedded NATS fsyncs every write before acknowledging (production durability)"`
+}
+
+// SigningConfig names the process's writer key and the keys it trusts.
+type SigningConfig struct {
+	Key        string `env:"FLOE_SIGNING_KEY" flag:"signing-key" usage:"ed25519 private key (PKCS#8 PEM) this service signs its events with; required with --nats-url (default on an embedded NATS: <data-dir>/keys/<service>.key, created)" secret:"true"`
+	TrustStore string `env:"FLOE_TRUST_STORE" flag:"trust-store" usage:"trust store (JSON, floe-trust/v1): the writer keys whose events this process accepts; required with --nats-url (default on an embedded NATS: <data-dir>/keys/trust.json)"`
 }
 
 // AuthConfig selects how callers are authenticated.

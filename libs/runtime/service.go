@@ -16,7 +16,7 @@ import (
 // directory when no URL is given), lets register add the service, and runs
 // until ctx is cancelled. Every error says where it happened.
 func RunService[C any](ctx context.Context, name, version string, args []string, cfg *C, base func(*C) Base,
-	register func(ctx context.Context, rt *Runtime, conn *natsx.Conn, cfg *C) error) error {
+	prepare func(nc *natsx.Config) error, register func(ctx context.Context, rt *Runtime, conn *natsx.Conn, cfg *C) error) error {
 	fs := pflag.NewFlagSet(name, pflag.ContinueOnError)
 	if err := BindFlags(fs, cfg); err != nil {
 		return fmt.Errorf("flags: %w", err)
@@ -29,10 +29,16 @@ func RunService[C any](ctx context.Context, name, version string, args []string,
 	if err != nil {
 		return fmt.Errorf("runtime: %w", err)
 	}
-	conn, err := natsx.Connect(ctx, natsx.Config{
+	ncfg := natsx.Config{
 		URL: b.NATS.URL, CredsFile: b.NATS.Creds, DataDir: filepath.Join(b.NATS.DataDir, "nats"), Listen: b.NATS.Listen,
 		SyncAlways: b.NATS.SyncAlways, Name: "floe-" + name,
-	})
+	}
+	if prepare != nil {
+		if err := prepare(&ncfg); err != nil {
+			return err
+		}
+	}
+	conn, err := natsx.Connect(ctx, ncfg)
 	if err != nil {
 		return fmt.Errorf("nats: %w", err)
 	}

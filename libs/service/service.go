@@ -11,14 +11,17 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 	"time"
 
 	"github.com/rs/zerolog"
 
 	"github.com/penguinmails/floe/libs/eventstore"
+	"github.com/penguinmails/floe/libs/integrity"
 	"github.com/penguinmails/floe/libs/natsx"
 	"github.com/penguinmails/floe/libs/runtime"
+	integrityv1 "github.com/penguinmails/floe/proto/gen/floe/integrity/v1"
 )
 
 // Deps is what a service is given to register itself.
@@ -30,8 +33,15 @@ type Deps[C any] struct {
 	// Store is the event log, open for the aggregates the service owns,
 	// writing as floe/<name>.
 	Store *eventstore.JetStreamStore
-	// Snapshots is the shared snapshot bucket.
+	// Snapshots is the shared snapshot bucket, authenticated with the
+	// service's key.
 	Snapshots *eventstore.Snapshots
+	// Signer is the service's writer key: its store signs every event with
+	// it, and views authenticate their checkpoints with it.
+	Signer *eventstore.Signer
+	// Verifier checks events before they are used; pass it to views
+	// (projection.Options), subscriptions and Follow/Tail.
+	Verifier *eventstore.Verifier
 	// Clock is the time (tests fix it).
 	Clock func() time.Time
 	// Log is the process's logger with service=<name>.
@@ -61,26 +71,68 @@ type Host struct {
 	DataDir  string
 	Clock    func() time.Time
 	Replicas int
+	// Keys are the services' signing keys and the trust store (required).
+	Keys *Keys
+	// Dial (optional) connects as the named service's own NATS identity;
+	// without it every service shares NATS.
+	Dial func(ctx context.Context, name string) (*natsx.Conn, error)
 }
 
 // Entry is a Def with its configuration, ready to start.
 type Entry struct {
-	Name  string
-	start func(ctx context.Context, h Host, snaps *eventstore.Snapshots) (any, error)
+	Name string
+	// Aggregates are the kinds the service writes (for its trust store entry).
+	Aggregates []string
+	start      func(ctx context.Context, h Host, env *env) (any, error)
+}
+
+// env is what Start shares among the services of a process.
+type env struct {
+	snaps    *eventstore.Snapshots
+	verifier *eventstore.Verifier
+	// store is the first service's store: it records tamperings and
+	// acknowledgements for the whole process.
+	store eventstore.Store
+}
+
+// Writers maps each entry's name to the aggregates it writes (for DevKeys).
+func Writers(entries ...Entry) map[string][]string {
+	out := map[string][]string{}
+	for _, e := range entries {
+		out[e.Name] = e.Aggregates
+	}
+	return out
 }
 
 // Of pairs def with its configuration.
 func Of[C, H any](def Def[C, H], cfg C) Entry {
-	return Entry{Name: def.Name, start: func(ctx context.Context, h Host, snaps *eventstore.Snapshots) (any, error) {
-		store, err := eventstore.Open(ctx, h.NATS.JS, eventstore.Options{
-			Source: "floe/" + def.Name, Aggregates: def.Aggregates, Replicas: h.Replicas, Clock: h.Clock,
+	return Entry{Name: def.Name, Aggregates: def.Aggregates, start: func(ctx context.Context, h Host, env *env) (any, error) {
+		aggs := withIntegrity(def.Aggregates)
+		signer, err := h.Keys.signerFor(def.Name, aggs)
+		if err != nil {
+			return nil, err
+		}
+		conn := h.NATS
+		if h.Dial != nil {
+			if conn, err = h.Dial(ctx, def.Name); err != nil {
+				return nil, fmt.Errorf("nats as %s: %w", def.Name, err)
+			}
+			h.Runtime.OnShutdown("nats-"+def.Name, func(context.Context) error { return conn.Close() })
+		}
+		store, err := eventstore.Open(ctx, conn.JS, eventstore.Options{
+			Source: signer.Writer(), Aggregates: aggs, Replicas: h.Replicas, Clock: h.Clock,
+			Signer: signer, Verifier: env.verifier,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("event store: %w", err)
 		}
+		if env.store == nil {
+			env.store = store
+		}
 		h.Runtime.AddReadiness(def.Name+"-event-log", store.CheckStream)
 		return def.Register(ctx, Deps[C]{
-			Runtime: h.Runtime, NATS: h.NATS, Store: store, Snapshots: snaps, Clock: h.Clock,
+			Runtime: h.Runtime, NATS: conn, Store: store, Snapshots: env.snaps.SignedBy(signer), Clock: h.Clock,
+			Signer: signer, Verifier: env.verifier,
 			Log: h.Runtime.Log.With().Str("service", def.Name).Logger(), DataDir: h.DataDir, Replicas: h.Replicas, Config: cfg,
 		})
 	}}
@@ -88,8 +140,8 @@ func Of[C, H any](def Def[C, H], cfg C) Entry {
 
 // Start starts entries in order on host and returns each one's handle by name.
 func Start(ctx context.Context, h Host, entries ...Entry) (map[string]any, error) {
-	if h.Runtime == nil || h.NATS == nil {
-		return nil, errors.New("service: a runtime and a NATS connection are required")
+	if h.Runtime == nil || h.NATS == nil || h.Keys == nil {
+		return nil, errors.New("service: a runtime, a NATS connection and keys are required")
 	}
 	if h.Clock == nil {
 		h.Clock = time.Now
@@ -115,15 +167,36 @@ func Start(ctx context.Context, h Host, entries ...Entry) (map[string]any, error
 		}
 		return info.State.LastSeq, nil
 	})
+	env := &env{snaps: snaps, verifier: eventstore.NewVerifier(h.NATS.JS, eventstore.DefaultStream, h.Keys.Trust)}
 	out := map[string]any{}
 	for _, e := range entries {
-		handle, err := e.start(ctx, h, snaps)
+		handle, err := e.start(ctx, h, env)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", e.Name, err)
 		}
 		out[e.Name] = handle
 	}
+	if env.store != nil {
+		if err := startIntegrity(ctx, h, env, entries[0].Name); err != nil {
+			return nil, err
+		}
+	}
 	return out, nil
+}
+
+// startIntegrity wires the process's tamper alarm and serves the IntegrityService.
+func startIntegrity(ctx context.Context, h Host, env *env, writer string) error {
+	rep, err := integrity.NewReporter(env.store, Writer(writer), h.Runtime.Metrics, h.Runtime.Log.With().Str("component", "integrity").Logger())
+	if err != nil {
+		return err
+	}
+	env.verifier.OnTamper(rep.Alarm)
+	h.Runtime.Go("integrity-reporter", rep.Run)
+	srv, err := integrity.NewServer(env.store, env.verifier, h.NATS.JS, eventstore.DefaultStream)
+	if err != nil {
+		return err
+	}
+	return h.Runtime.Register(&integrityv1.IntegrityService_ServiceDesc, srv, integrity.Rules())
 }
 
 // config is a single-service binary's configuration: the shared base and the service's own.
@@ -136,11 +209,55 @@ type config[C any] struct {
 // the service → serve until ctx ends.
 func Run[C, H any](ctx context.Context, def Def[C, H], version string, args []string) error {
 	var cfg config[C]
-	return runtime.RunService(ctx, def.Name, version, args, &cfg, func(c *config[C]) runtime.Base { return c.Base },
+	entry := Of(def, cfg.Service)
+	var nauth *natsx.DevAuth
+	// On its own embedded NATS the binary is a development server: it
+	// authenticates every connection (its own, its service's, a reader's
+	// for subscribers) with nkeys kept in <data-dir>/nats-identities.
+	prepare := func(nc *natsx.Config) error {
+		if nc.URL != "" {
+			return nil
+		}
+		a, err := natsx.LoadOrCreateDevAuth(filepath.Join(cfg.NATS.DataDir, "nats-identities"), filepath.Join(cfg.NATS.DataDir, "nats-reader.nk"), Writers(entry))
+		if err != nil {
+			return fmt.Errorf("nats identities: %w", err)
+		}
+		nauth, nc.Users, nc.Identity = a, a.Users, a.Host
+		return nil
+	}
+	return runtime.RunService(ctx, def.Name, version, args, &cfg, func(c *config[C]) runtime.Base { return c.Base }, prepare,
 		func(ctx context.Context, rt *runtime.Runtime, conn *natsx.Conn, c *config[C]) error {
-			_, err := Start(ctx, Host{Runtime: rt, NATS: conn, DataDir: c.NATS.DataDir}, Of(def, c.Service))
+			entry := Of(def, c.Service)
+			keys, err := keysFor(c.Base, entry)
+			if err != nil {
+				return err
+			}
+			h := Host{Runtime: rt, NATS: conn, DataDir: c.NATS.DataDir, Keys: keys}
+			if nauth != nil {
+				h.Dial = func(ctx context.Context, name string) (*natsx.Conn, error) {
+					return conn.Dial(ctx, nauth.Services[name], "floe-"+name)
+				}
+				rt.Log.Info().Str("nats", conn.ClientURL()).Str("reader_nkey", nauth.ReaderFile).Msg("embedded NATS requires authentication; event subscribers connect with the reader nkey")
+			}
+			_, err = Start(ctx, h, entry)
 			return err
 		})
+}
+
+// keysFor is a single-service binary's keys: from --signing-key and
+// --trust-store, or, on its own embedded NATS (development), kept in
+// <data-dir>/keys.
+func keysFor(b runtime.Base, e Entry) (*Keys, error) {
+	switch {
+	case b.Signing.Key != "" || b.Signing.TrustStore != "":
+		if b.Signing.Key == "" || b.Signing.TrustStore == "" {
+			return nil, errors.New("--signing-key and --trust-store go together")
+		}
+		return FileKeys(e.Name, b.Signing.Key, b.Signing.TrustStore)
+	case b.NATS.URL == "":
+		return DevKeys(filepath.Join(b.NATS.DataDir, "keys"), Writers(e))
+	}
+	return nil, fmt.Errorf("--signing-key and --trust-store are required with --nats-url: every event %s writes is signed, and every event it reads is verified", e.Name)
 }
 
 // Main is the whole main function of a single-service binary.

@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"sync"
@@ -16,12 +17,14 @@ import (
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/rs/zerolog"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	"github.com/penguinmails/floe/libs/auth"
+	"github.com/penguinmails/floe/libs/eventstore"
 	"github.com/penguinmails/floe/libs/natsx"
 	"github.com/penguinmails/floe/libs/natsx/natstest"
 	"github.com/penguinmails/floe/libs/runtime"
@@ -126,6 +129,9 @@ type Options struct {
 	Clock func() time.Time
 	// Log receives the process's log (discarded when nil).
 	Log *SyncBuffer
+	// Writers are other writers the process trusts (name → the aggregates it
+	// writes), for tests that append as another service would (Store).
+	Writers map[string][]string
 }
 
 // Process is services running in one runtime on an embedded NATS, as a
@@ -142,9 +148,12 @@ type Process struct {
 	Handles map[string]any
 	// Runtime is the running runtime.
 	Runtime *runtime.Runtime
+	// Keys are the services' signing keys and trust store (in DataDir/keys).
+	Keys *service.Keys
 
 	mu        sync.Mutex
 	conns     map[string]*grpc.ClientConn
+	js        jetstream.JetStream // for LogPosition
 	stop      func()
 	restartFn func()
 }
@@ -159,6 +168,7 @@ func Start(t testing.TB, opts Options) *Process {
 		opts.DataDir = t.TempDir()
 	}
 	p := &Process{t: t, opts: opts, NATS: opts.Server, conns: map[string]*grpc.ClientConn{}}
+	_, p.js = natstest.Connect(t, opts.Server)
 	var tokensPath string
 	tokensPath, p.tokens = WriteTokens(t, t.TempDir(), opts.Users)
 	p.opts.DataDir = opts.DataDir
@@ -194,7 +204,17 @@ func (p *Process) start(tokensPath string) {
 		t.Fatal(err)
 	}
 	rt.OnShutdown("nats", func(context.Context) error { return conn.Close() })
-	handles, err := service.Start(ctx, service.Host{Runtime: rt, NATS: conn, DataDir: p.opts.DataDir, Clock: p.opts.Clock}, p.opts.Entries()...)
+	entries := p.opts.Entries()
+	writers := service.Writers(entries...)
+	maps.Copy(writers, p.opts.Writers)
+	keys, err := service.DevKeys(filepath.Join(p.opts.DataDir, "keys"), writers)
+	if err != nil {
+		cancel()
+		_ = conn.Close()
+		t.Fatal(err)
+	}
+	p.Keys = keys
+	handles, err := service.Start(ctx, service.Host{Runtime: rt, NATS: conn, DataDir: p.opts.DataDir, Clock: p.opts.Clock, Keys: keys}, entries...)
 	if err != nil {
 		cancel()
 		_ = conn.Close()
@@ -259,6 +279,28 @@ func (p *Process) Restart() {
 	p.restartFn()
 }
 
+// Store is an event store on the process's NATS writing as the named writer
+// (a service of the process, or one of Options.Writers), signed with its key
+// and verifying what it loads, as that service's own store would.
+func (p *Process) Store(name string) *eventstore.JetStreamStore {
+	p.t.Helper()
+	priv, err := p.Keys.Key(name)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	signer := eventstore.NewSigner(service.Writer(name), priv)
+	tk, _ := p.Keys.Trust.Key(signer.KeyID())
+	_, js := natstest.Connect(p.t, p.NATS)
+	st, err := eventstore.Open(p.t.Context(), js, eventstore.Options{
+		Source: signer.Writer(), Aggregates: tk.Aggregates, Signer: signer,
+		Verifier: eventstore.NewVerifier(js, eventstore.DefaultStream, p.Keys.Trust),
+	})
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	return st
+}
+
 // Token is user's bearer token.
 func (p *Process) Token(user string) string { return p.tokens[user] }
 
@@ -284,6 +326,20 @@ func (p *Process) Conn(user string) *grpc.ClientConn {
 	}
 	p.conns[user] = c
 	return c
+}
+
+// LogPosition is the event log's last sequence (0 while it is empty):
+// compare it before and after a refused request to show that the request
+// appended nothing. It fails t (which may be a fuzz target's) on an error.
+func (p *Process) LogPosition(t testing.TB) uint64 {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	s, err := p.js.Stream(ctx, eventstore.DefaultStream)
+	if err != nil {
+		t.Fatalf("event log stream: %v", err)
+	}
+	return s.CachedInfo().State.LastSeq
 }
 
 // ConnWithToken is a client connection sending token (which may be forged).

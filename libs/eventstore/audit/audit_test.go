@@ -454,6 +454,25 @@ func editEvent(t *testing.T, text string, seq uint64, edit func(string) string) 
 	return strings.Join(out, "\n") + "\n"
 }
 
+// editBody replaces old with new in the body an event line carries (base64 in data_b64).
+func editBody(t *testing.T, line, old, new string) string {
+	t.Helper()
+	var l map[string]any
+	if err := json.Unmarshal([]byte(line), &l); err != nil {
+		t.Fatal(err)
+	}
+	data, err := base64.StdEncoding.DecodeString(l["data_b64"].(string))
+	if err != nil || !bytes.Contains(data, []byte(old)) {
+		t.Fatalf("event line without %q in its data_b64 (%v): %s", old, err, line)
+	}
+	l["data_b64"] = base64.StdEncoding.EncodeToString(bytes.Replace(data, []byte(old), []byte(new), 1))
+	out, err := json.Marshal(l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(out)
+}
+
 // tenEvents is a log of 10 events over o1..o3 with checkpoints of sizes 6 and 10.
 func tenEvents(t *testing.T) *env {
 	t.Helper()
@@ -527,15 +546,10 @@ func TestBundleVerification(t *testing.T) {
 		{name: "whole log", want: summary{OK: true, Events: 10, FirstSeq: 1, LastSeq: 10, Checkpoints: 2, SignedSize: 10}},
 		{name: "sub-range 3..6", from: 3, to: 6, want: summary{OK: true, Events: 4, FirstSeq: 3, LastSeq: 6, Checkpoints: 2, SignedSize: 10}},
 		{name: "edited data, same length", edit: func(t *testing.T, text string) string {
-			return editEvent(t, text, 5, func(l string) string {
-				if !strings.Contains(l, `"data":"event 5:`) {
-					t.Fatalf("event line without its data: %s", l)
-				}
-				return strings.Replace(l, `"data":"event 5:`, `"data":"event 9:`, 1)
-			})
+			return editEvent(t, text, 5, func(l string) string { return editBody(t, l, `"event 5:`, `"event 9:`) })
 		}, want: summary{Events: 10, FirstSeq: 1, LastSeq: 10, Checkpoints: 2, SignedSize: 10, FirstBadSeq: 5, FirstBadKind: audit.KindEdited}},
 		{name: "edited data in a sub-range", from: 3, to: 6, edit: func(t *testing.T, text string) string {
-			return editEvent(t, text, 4, func(l string) string { return strings.Replace(l, `"data":"event 4:`, `"data":"event 0:`, 1) })
+			return editEvent(t, text, 4, func(l string) string { return editBody(t, l, `"event 4:`, `"event 0:`) })
 		}, want: summary{Events: 4, FirstSeq: 3, LastSeq: 6, Checkpoints: 2, SignedSize: 10, FirstBadSeq: 4, FirstBadKind: audit.KindEdited}},
 		{name: "event line removed", edit: func(t *testing.T, text string) string {
 			return editEvent(t, text, 5, func(string) string { return "" })
@@ -584,17 +598,51 @@ func TestBundleVerification(t *testing.T) {
 func TestReadBundleRejects(t *testing.T) {
 	t.Parallel()
 	pub, _, _ := ed25519.GenerateKey(nil)
-	header := fmt.Sprintf(`{"kind":"header","format":%q,"public_key":%q}`, audit.BundleFormat, base64.StdEncoding.EncodeToString(pub))
+	b64 := base64.StdEncoding.EncodeToString
+	header := fmt.Sprintf(`{"kind":"header","format":%q,"public_key_b64":%q,"key_id":%q,"from":1,"to":1}`, audit.BundleFormat, b64(pub), audit.KeyID(pub))
+	v1Header := fmt.Sprintf(`{"kind":"header","format":%q,"public_key":%q}`, audit.BundleFormatV1, b64(pub))
+	root := b64(make([]byte, 32))
+	note := func(text string) string {
+		return fmt.Sprintf(`{"kind":"checkpoint","note":%q,"signature_b64":"","key_id":"","from":0,"leaves_b64":%q}`, text, root)
+	}
+	okNote := "floe/FLOE_EVENTS\n1\n" + root + "\n2026-11-25T12:00:00Z\n"
+	event := func(fields string) string { return `{"kind":"event","seq":1,` + fields + `}` }
 	tests := []struct {
 		name, text, mention string
 	}{
 		{name: "empty", text: "", mention: "empty"},
-		{name: "not json", text: "hello\n", mention: "line 1"},
+		{name: "only whitespace", text: "\n \n", mention: "empty"},
+		{name: "not json", text: "hello\n", mention: "record 1"},
 		{name: "no header", text: `{"kind":"event","seq":1}` + "\n", mention: "header"},
 		{name: "wrong format", text: `{"kind":"header","format":"other/v9"}` + "\n", mention: "header"},
-		{name: "short public key", text: fmt.Sprintf(`{"kind":"header","format":%q,"public_key":"AAAA"}`, audit.BundleFormat) + "\n", mention: "public key"},
-		{name: "unknown kind", text: header + "\n" + `{"kind":"gossip"}` + "\n", mention: "line 2"},
-		{name: "malformed checkpoint", text: header + "\n" + `{"kind":"checkpoint","checkpoint":{"size":3}}` + "\n", mention: "line 2"},
+		{name: "short public key", text: fmt.Sprintf(`{"kind":"header","format":%q,"public_key_b64":"AAAA"}`, audit.BundleFormat) + "\n", mention: "public key"},
+		{name: "key id of another key", text: strings.Replace(header, audit.KeyID(pub), "0123456789abcdef", 1), mention: "key_id"},
+		{name: "v1 key fields under a v2 header", text: fmt.Sprintf(`{"kind":"header","format":%q,"public_key":%q}`, audit.BundleFormat, b64(pub)), mention: "public key"},
+		{name: "unknown kind", text: header + "\n" + `{"kind":"gossip"}` + "\n", mention: "record 2"},
+		{name: "a second header", text: header + "\n" + header + "\n", mention: "second header"},
+		{name: "trailing garbage", text: header + "\n" + "}", mention: "record 2"},
+		{name: "a truncated record", text: header + "\n" + `{"kind":"event",`, mention: "record 2"},
+		{name: "a v1 checkpoint in a v2 bundle", text: header + "\n" + `{"kind":"checkpoint","checkpoint":{"size":3}}` + "\n", mention: "note"},
+		{name: "note and note_b64", text: header + "\n" + strings.Replace(note(okNote), `"note"`, `"note_b64":"eA==","note"`, 1), mention: "exactly one of note"},
+		{name: "note of three lines", text: header + "\n" + note("floe/FLOE_EVENTS\n1\n"+root+"\n"), mention: "four lines"},
+		{name: "note without its last newline", text: header + "\n" + note(strings.TrimSuffix(okNote, "\n")), mention: "four lines"},
+		{name: "note size with a leading zero", text: header + "\n" + note(strings.Replace(okNote, "\n1\n", "\n01\n", 1)), mention: "canonical"},
+		{name: "note time not in UTC", text: header + "\n" + note(strings.Replace(okNote, "12:00:00Z", "13:00:00+01:00", 1)), mention: "canonical"},
+		{name: "note root not base64", text: header + "\n" + note(strings.Replace(okNote, root, "!"+root[1:], 1)), mention: "root"},
+		{name: "note root too short", text: header + "\n" + note(strings.Replace(okNote, root, b64(make([]byte, 31)), 1)), mention: "malformed"},
+		{name: "leaves do not fill from..size", text: header + "\n" + note(strings.Replace(okNote, "\n1\n", "\n2\n", 1)), mention: "malformed"},
+		{name: "event without data_b64", text: header + "\n" + event(`"subject":"s","headers":{}`), mention: "data_b64"},
+		{name: "event with subject and subject_b64", text: header + "\n" + event(`"subject":"s","subject_b64":"cw==","headers":{},"data_b64":""`), mention: "exactly one of subject"},
+		{name: "event without a subject", text: header + "\n" + event(`"headers":{},"data_b64":""`), mention: "exactly one of subject"},
+		{name: "data_b64 not base64", text: header + "\n" + event(`"subject":"s","headers":{},"data_b64":"%%%"`), mention: "record 2"},
+		{name: "headers_b64 name not base64", text: header + "\n" + event(`"subject":"s","headers":{},"headers_b64":{"%":["eA=="]},"data_b64":""`), mention: "headers_b64"},
+		{name: "a header in headers and headers_b64", text: header + "\n" + event(`"subject":"s","headers":{"x":["1"]},"headers_b64":{"eA==":["eA=="]},"data_b64":""`), mention: "both"},
+		{name: "seq as a string", text: header + "\n" + `{"kind":"event","seq":"1","subject":"s","headers":{},"data_b64":""}`, mention: "record 2"},
+		{name: "seq as a fraction", text: header + "\n" + `{"kind":"event","seq":1.5,"subject":"s","headers":{},"data_b64":""}`, mention: "record 2"},
+		{name: "v1: short public key", text: fmt.Sprintf(`{"kind":"header","format":%q,"public_key":"AAAA"}`, audit.BundleFormatV1) + "\n", mention: "public key"},
+		{name: "v1: unknown kind", text: v1Header + "\n" + `{"kind":"gossip"}` + "\n", mention: "record 2"},
+		{name: "v1: malformed checkpoint", text: v1Header + "\n" + `{"kind":"checkpoint","checkpoint":{"size":3}}` + "\n", mention: "record 2"},
+		{name: "v1: leaves past the size", text: v1Header + "\n" + fmt.Sprintf(`{"kind":"checkpoint","checkpoint":{"size":0,"from":18446744073709551615,"root":%q,"leaves":%q}}`, root, root) + "\n", mention: "malformed"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -604,6 +652,18 @@ func TestReadBundleRejects(t *testing.T) {
 				t.Errorf("ReadBundle = %v, want an error mentioning %q", err, tt.mention)
 			}
 		})
+	}
+	// A header name with no values is an absent header, in either format (it
+	// used to panic in nats.Header.Get).
+	for _, h := range []string{header, v1Header} {
+		text := h + "\n" + event(`"subject":"floe.evt.order.o1.X","headers":{"ce-id":[],"floe-hash":[]},"data_b64":"","data":"x"`)
+		b, err := audit.ReadBundle(strings.NewReader(text))
+		if err != nil {
+			t.Fatalf("ReadBundle: %v", err)
+		}
+		if rep := verify(t, b, pub); rep.OK() || rep.Problems[0].Kind != audit.KindMalformed {
+			t.Errorf("an event without values for its headers: %v, want it malformed", rep.Problems)
+		}
 	}
 }
 

@@ -92,10 +92,19 @@ func ParseCheckpoint(data []byte) (*Checkpoint, error) {
 	if err := json.Unmarshal(data, &c); err != nil {
 		return nil, fmt.Errorf("checkpoint: %w", err)
 	}
-	if len(c.Root) != sha256.Size || len(c.Leaves)%sha256.Size != 0 || c.From+uint64(c.LeafCount()) != c.Size {
-		return nil, fmt.Errorf("checkpoint of size %d is malformed (root %d bytes, %d leaf bytes from %d)", c.Size, len(c.Root), len(c.Leaves), c.From)
+	if err := c.checkShape(); err != nil {
+		return nil, err
 	}
 	return &c, nil
+}
+
+// checkShape checks that the root is a hash and that the carried leaves are
+// exactly those of positions From..Size-1.
+func (c *Checkpoint) checkShape() error {
+	if len(c.Root) != sha256.Size || len(c.Leaves)%sha256.Size != 0 || c.From > c.Size || c.Size-c.From != uint64(c.LeafCount()) {
+		return fmt.Errorf("checkpoint of size %d is malformed (root %d bytes, %d leaf bytes from %d)", c.Size, len(c.Root), len(c.Leaves), c.From)
+	}
+	return nil
 }
 
 // LeafHash is the RFC 6962 leaf hash of the event at 1-based position seq

@@ -8,7 +8,12 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/hex"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
+	"os"
+	"reflect"
 	"sort"
 	"testing"
 	"time"
@@ -45,8 +50,7 @@ func (s *sliceSource) Range() (uint64, uint64) { return 0, uint64(len(s.events))
 var seedKey = ed25519.NewKeyFromSeed(bytes.Repeat([]byte{7}, ed25519.SeedSize))
 
 // seedLog builds a small valid log: six events over two orders (the last one
-// with a body that is not JSON, exported as base64), signed by checkpoints
-// of sizes 4 and 6.
+// with a body that is not JSON), signed by checkpoints of sizes 4 and 6.
 func seedLog(tb testing.TB) *sliceSource {
 	tb.Helper()
 	src := &sliceSource{}
@@ -120,21 +124,62 @@ func TestSeedBundleVerifies(t *testing.T) {
 	}
 }
 
+// indentStream pretty-prints every JSON value of data (jq . style); ok is
+// false when data is not a stream of JSON values.
+func indentStream(data []byte) (out []byte, ok bool) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	var buf bytes.Buffer
+	for {
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); errors.Is(err, io.EOF) {
+			return buf.Bytes(), true
+		} else if err != nil {
+			return nil, false
+		}
+		if err := json.Indent(&buf, raw, "", "  "); err != nil {
+			return nil, false
+		}
+		buf.WriteByte('\n')
+	}
+}
+
 func FuzzReadBundle(f *testing.F) {
 	valid := seedBundle(f)
 	lines := bytes.SplitAfter(valid, []byte("\n"))
 	header := lines[0]
 	pub := base64.StdEncoding.EncodeToString(seedKey.Public().(ed25519.PublicKey))
+	keyID := KeyID(seedKey.Public().(ed25519.PublicKey))
+	zero32 := base64.StdEncoding.EncodeToString(make([]byte, 32))
 	f.Add(valid)
+	if pretty, ok := indentStream(valid); ok {
+		f.Add(pretty)
+	}
 	f.Add(valid[:len(valid)/2])
 	f.Add(header)
 	f.Add(bytes.Join([][]byte{header, lines[len(lines)-2], lines[3]}, nil)) // events out of order, no checkpoints
+	// Bundles exported from a real log (see TestBundleFixtures), in both formats.
+	for _, name := range []string{"testdata/bundle-v2.jsonl", "testdata/bundle-v1.jsonl"} {
+		data, err := os.ReadFile(name)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data)
+		if pretty, ok := indentStream(data); ok {
+			f.Add(pretty)
+		}
+	}
 	f.Add([]byte(""))
 	f.Add([]byte("{}\n"))
 	f.Add([]byte("\n\n"))
-	f.Add(fmt.Appendf(nil, `{"kind":"header","format":%q,"public_key":%q,"from":5,"to":2}`+"\n"+`{"kind":"event","seq":0,"subject":"floe.evt.a.b.C"}`+"\n", BundleFormat, pub))
-	f.Add(fmt.Appendf(nil, `{"kind":"header","format":%q,"public_key":%q,"to":18446744073709551615}`+"\n"+`{"kind":"event","seq":18446744073709551615}`+"\n", BundleFormat, pub))
-	f.Add(fmt.Appendf(nil, `{"kind":"header","format":%q,"public_key":%q}`+"\n"+`{"kind":"checkpoint","checkpoint":{"size":18446744073709551615,"from":18446744073709551615,"root":"%s"}}`+"\n", BundleFormat, pub, base64.StdEncoding.EncodeToString(make([]byte, 32))))
+	v2 := fmt.Sprintf(`{"kind":"header","format":%q,"public_key_b64":%q,"key_id":%q`, BundleFormat, pub, keyID)
+	f.Add(fmt.Appendf(nil, `%s,"from":5,"to":2}`+"\n"+`{"kind":"event","seq":0,"subject":"floe.evt.a.b.C","headers":{"ce-id":[]},"data_b64":""}`+"\n", v2))
+	f.Add(fmt.Appendf(nil, `%s,"to":18446744073709551615}{"kind":"event","seq":18446744073709551615,"subject_b64":"/w==","headers_b64":{"/w==":["/w=="]},"data_b64":"/w=="}`, v2))
+	f.Add(fmt.Appendf(nil, `%s}`+"\n"+`{"kind":"checkpoint","note":"o\n18446744073709551615\n%s\n2026-11-25T12:00:00Z\n","from":18446744073709551615,"leaves_b64":%q}`+"\n", v2, zero32, zero32))
+	f.Add(fmt.Appendf(nil, `%s}`+"\n"+`{"kind":"checkpoint","note_b64":%q,"from":0,"leaves_b64":""}`+"\n", v2, base64.StdEncoding.EncodeToString([]byte("\xff\n0\n"+zero32+"\n2026-11-25T12:00:00Z\n"))))
+	v1 := fmt.Sprintf(`{"kind":"header","format":%q,"public_key":%q`, BundleFormatV1, pub)
+	f.Add(fmt.Appendf(nil, `%s,"from":5,"to":2}`+"\n"+`{"kind":"event","seq":0,"subject":"floe.evt.a.b.C"}`+"\n", v1))
+	f.Add(fmt.Appendf(nil, `%s,"to":18446744073709551615}`+"\n"+`{"kind":"event","seq":18446744073709551615}`+"\n", v1))
+	f.Add(fmt.Appendf(nil, `%s}`+"\n"+`{"kind":"checkpoint","checkpoint":{"size":18446744073709551615,"from":18446744073709551615,"root":"%s"}}`+"\n", v1, zero32))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		b, err := ReadBundle(bytes.NewReader(data))
 		if err != nil {
@@ -155,6 +200,22 @@ func FuzzReadBundle(f *testing.F) {
 		}
 		if uint64(rep.Checkpoints) > uint64(len(b.checkpoints)) || rep.SignedSize > 0 && rep.Checkpoints == 0 {
 			t.Errorf("report: %d checkpoints verified, signed size %d, of %d", rep.Checkpoints, rep.SignedSize, len(b.checkpoints))
+		}
+		if b.Format != BundleFormat {
+			return // v1 is hashed as the file spells it
+		}
+		// A v2 bundle reads the same once pretty-printed: nothing it carries
+		// depends on how its JSON is spelled.
+		pretty, ok := indentStream(data)
+		if !ok {
+			t.Fatal("a bundle that was read is not a stream of JSON values")
+		}
+		again, err := ReadBundle(bytes.NewReader(pretty))
+		if err != nil {
+			t.Fatalf("the pretty-printed bundle does not read: %v\n%s", err, pretty)
+		}
+		if !reflect.DeepEqual(b, again) { // cmp.Diff only to explain: it is slow for a fuzz loop
+			t.Errorf("pretty-printing changed the bundle (-read +pretty-printed):\n%s", cmp.Diff(b, again, cmp.AllowUnexported(Bundle{})))
 		}
 	})
 }
@@ -207,6 +268,24 @@ func FuzzParseCheckpoint(f *testing.F) {
 	})
 }
 
+func FuzzParseNote(f *testing.F) {
+	for _, cp := range seedLog(f).cps {
+		f.Add(cp.Body())
+	}
+	f.Add([]byte("o\n0\n\n2026-11-25T12:00:00Z\n"))
+	f.Add([]byte("o\n01\nAAAA\n2026-11-25T12:00:00.5+01:00\n"))
+	f.Add([]byte("\n\n\n\n"))
+	f.Fuzz(func(t *testing.T, note []byte) {
+		cp, err := parseNote(note)
+		if err != nil {
+			return
+		}
+		if !bytes.Equal(cp.Body(), note) {
+			t.Errorf("parseNote accepted %q, which Body renders as %q", note, cp.Body())
+		}
+	})
+}
+
 func FuzzLeafHash(f *testing.F) {
 	f.Add(uint64(1), eventstore.GenesisHash)
 	f.Add(uint64(0), "")
@@ -227,4 +306,57 @@ func FuzzLeafHash(f *testing.F) {
 			t.Errorf("LeafHash(%d, %q) = %x, want %x", seq, hash, got, want)
 		}
 	})
+}
+
+// TestExportKeepsNonUTF8 covers the _b64 fallbacks: a subject and a signed
+// note that are not valid UTF-8 (which no JSON string can carry) come back
+// byte for byte, pretty-printed or not.
+func TestExportKeepsNonUTF8(t *testing.T) {
+	t.Parallel()
+	src := seedLog(t)
+	src.events[0].Subject = eventstore.SubjectPrefix + "order.\xff.X"
+	for _, cp := range src.cps {
+		cp.Origin = "floe/\xff"
+		cp.Sign(seedKey)
+	}
+	var buf bytes.Buffer
+	if _, err := Export(t.Context(), src, seedKey.Public().(ed25519.PublicKey), 0, 0, &buf, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, field := range []string{`"subject_b64":`, `"note_b64":`} {
+		if !bytes.Contains(buf.Bytes(), []byte(field)) {
+			t.Errorf("no %s in the bundle:\n%s", field, buf.Bytes())
+		}
+	}
+	pretty, ok := indentStream(buf.Bytes())
+	if !ok {
+		t.Fatal("the bundle is not a stream of JSON values")
+	}
+	for _, data := range [][]byte{buf.Bytes(), pretty} {
+		b, err := ReadBundle(bytes.NewReader(data))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(src.events, b.events); diff != "" {
+			t.Errorf("events (-log +bundle):\n%s", diff)
+		}
+		for i, cp := range b.checkpoints {
+			if !bytes.Equal(cp.Body(), src.cps[i].Body()) {
+				t.Errorf("checkpoint %d note %q, want %q", i, cp.Body(), src.cps[i].Body())
+			}
+		}
+		rep, err := Verify(t.Context(), b, b.PublicKey, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The checkpoints verify; the event with the bad subject is malformed,
+		// so its aggregate's next event (3) has no predecessor.
+		var got []string
+		for _, p := range rep.Problems {
+			got = append(got, fmt.Sprintf("%d %s", p.Seq, p.Kind))
+		}
+		if diff := cmp.Diff([]string{"1 " + KindMalformed, "3 " + KindChain}, got); rep.Checkpoints != 2 || diff != "" {
+			t.Errorf("report: %d checkpoints, problems (-want +got):\n%s", rep.Checkpoints, diff)
+		}
+	}
 }

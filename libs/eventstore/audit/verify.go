@@ -11,6 +11,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/penguinmails/floe/libs/eventstore"
+	integrityv1 "github.com/penguinmails/floe/proto/gen/floe/integrity/v1"
 )
 
 // RawEvent is a stored message as the verifier sees it.
@@ -100,6 +101,7 @@ const (
 	KindChain      = "chain"      // does not follow the previous event of its aggregate
 	KindRewritten  = "rewritten"  // differs from what a signed checkpoint covers (edited with recomputed hashes, reordered, replaced)
 	KindTruncated  = "truncated"  // the log is shorter than a signed checkpoint
+	KindSignature  = "signature"  // not signed by a trusted writer allowed to write its aggregate (forged, or written outside Floe)
 )
 
 // Problem is one thing wrong with the log.
@@ -129,6 +131,13 @@ type Report struct {
 	Problems       []Problem `json:"problems"`        // sorted by position; capped at MaxProblems
 	MoreProblems   int       `json:"more_problems"`   // problems beyond the cap
 	UnsignedEvents uint64    `json:"unsigned_events"` // events after the last checkpoint (chain-checked only)
+	// WriterKeys is the number of trusted writer keys events were checked
+	// against (0: writer signatures were not checked).
+	WriterKeys int `json:"writer_keys"`
+	// Acknowledged are problems of bad events an administrator acknowledged
+	// (a TamperAcknowledged record signed by a trusted writer): facts of the
+	// log, shown, but not failures of the verification.
+	Acknowledged []Problem `json:"acknowledged,omitempty"`
 }
 
 // MaxProblems caps the problems a report lists.
@@ -160,6 +169,17 @@ type chainState struct {
 	hash    string
 }
 
+// Options configure a verification.
+type Options struct {
+	// Key is the trusted checkpoint key (required).
+	Key ed25519.PublicKey
+	// Trust, when set, also checks every event's writer signature, and lets
+	// acknowledged bad events pass as Acknowledged.
+	Trust *eventstore.TrustStore
+	// Progress (optional) is told the events read so far.
+	Progress func(done uint64)
+}
+
 // Verify checks src against the trusted public key pub: checkpoint
 // signatures and continuity (each extends the previous: the same leaves plus
 // new ones), every event's own hash, every per-aggregate hash link, every
@@ -167,7 +187,21 @@ type chainState struct {
 // truncation. It returns an error only when the source cannot be read; what is
 // wrong with the log is in the Report.
 func Verify(ctx context.Context, src Source, pub ed25519.PublicKey, progress func(done uint64)) (*Report, error) {
+	return VerifyWith(ctx, src, Options{Key: pub, Progress: progress})
+}
+
+// VerifyWith is Verify with options: with a trust store it also checks that
+// every event was signed by a trusted writer allowed to write its aggregate
+// (an unsigned or wrongly signed event is a "signature" problem and does not
+// become the previous event of its aggregate's chain), and reports bad
+// events an administrator acknowledged in Acknowledged instead of Problems.
+func VerifyWith(ctx context.Context, src Source, o Options) (*Report, error) {
+	pub, progress := o.Key, o.Progress
 	rep := &Report{KeyID: KeyID(pub)}
+	if o.Trust != nil {
+		rep.WriterKeys = len(o.Trust.Keys())
+	}
+	acked := map[uint64]bool{}
 	cps, err := src.Checkpoints(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("read checkpoints: %w", err)
@@ -198,7 +232,7 @@ func Verify(ctx context.Context, src Source, pub ed25519.PublicKey, progress fun
 			rep.FirstSeq = m.Seq
 		}
 		rep.LastSeq = m.Seq
-		checkEvent(m, chains, signed, from == 1, rep)
+		checkEvent(m, chains, signed, from == 1, o.Trust, acked, rep)
 		if progress != nil && rep.Events%50_000 == 0 {
 			progress(rep.Events)
 		}
@@ -216,6 +250,17 @@ func Verify(ctx context.Context, src Source, pub ed25519.PublicKey, progress fun
 	}
 	if end > rep.SignedSize {
 		rep.UnsignedEvents = end - max(rep.SignedSize, from-1)
+	}
+	if len(acked) > 0 {
+		kept := rep.Problems[:0]
+		for _, p := range rep.Problems {
+			if p.Seq > 0 && acked[p.Seq] {
+				rep.Acknowledged = append(rep.Acknowledged, p)
+			} else {
+				kept = append(kept, p)
+			}
+		}
+		rep.Problems = kept
 	}
 	sort.SliceStable(rep.Problems, func(i, j int) bool { return rep.Problems[i].Seq < rep.Problems[j].Seq })
 	if progress != nil {
@@ -273,7 +318,7 @@ func cps0Time(cps []*Checkpoint) (t0 time.Time) {
 	return t0
 }
 
-func checkEvent(m *RawEvent, chains map[string]chainState, signed [][]byte, wholeLog bool, rep *Report) {
+func checkEvent(m *RawEvent, chains map[string]chainState, signed [][]byte, wholeLog bool, trust *eventstore.TrustStore, acked map[uint64]bool, rep *Report) {
 	e, err := eventstore.Decode(m.Seq, m.Subject, m.Header, m.Data)
 	if err != nil {
 		rep.add(Problem{Seq: m.Seq, Subject: m.Subject, Kind: KindMalformed, Detail: err.Error()})
@@ -282,6 +327,21 @@ func checkEvent(m *RawEvent, chains map[string]chainState, signed [][]byte, whol
 	computed := eventstore.ComputeHash(m.Subject, m.Header, m.Data)
 	if computed != e.Hash {
 		rep.add(Problem{Seq: m.Seq, Subject: m.Subject, Kind: KindEdited, Detail: "content does not match its floe-hash (the event was changed after it was written)"})
+	}
+	// A writer's signature covers its floe-hash: an event whose hash no
+	// trusted writer signed does not extend its aggregate's chain (the
+	// genuine events after it link to the last one that does).
+	extends := true
+	if trust != nil {
+		if why := trust.CheckSignature(e); why != "" {
+			rep.add(Problem{Seq: m.Seq, Subject: m.Subject, Kind: KindSignature, Detail: why})
+			extends = false
+		} else if computed == e.Hash && e.Aggregate == eventstore.IntegrityAggregate && e.Type == string((&integrityv1.TamperAcknowledged{}).ProtoReflect().Descriptor().FullName()) {
+			var ack integrityv1.TamperAcknowledged
+			if e.DecodeInto(&ack) == nil && eventstore.IntegrityID(ack.GetPosition()) == e.AggregateID {
+				acked[ack.GetPosition()] = true
+			}
+		}
 	}
 	key := e.Aggregate + "." + e.AggregateID
 	prev, seen := chains[key]
@@ -295,7 +355,14 @@ func checkEvent(m *RawEvent, chains map[string]chainState, signed [][]byte, whol
 	case seen && e.PrevHash != prev.hash:
 		rep.add(Problem{Seq: m.Seq, Subject: m.Subject, Kind: KindChain, Detail: "floe-prev-hash does not match the previous event of its aggregate (that event was changed or replaced)"})
 	}
-	chains[key] = chainState{version: e.Version, hash: e.Hash}
+	if extends && (!seen || trust == nil || e.Version == prev.version+1) {
+		chains[key] = chainState{version: e.Version, hash: e.Hash}
+	}
+	checkLeaf(m, computed, signed, rep)
+}
+
+// checkLeaf compares the event at m's position with the leaf a checkpoint signed.
+func checkLeaf(m *RawEvent, computed string, signed [][]byte, rep *Report) {
 	if m.Seq <= uint64(len(signed)) {
 		if !equalHash(LeafHash(m.Seq, computed), signed[m.Seq-1]) {
 			rep.add(Problem{Seq: m.Seq, Subject: m.Subject, Kind: KindRewritten, Detail: "differs from the event a signed checkpoint covers at this position"})

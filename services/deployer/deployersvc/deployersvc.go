@@ -195,7 +195,7 @@ func register(ctx context.Context, d service.Deps[Config]) (*Deployer, error) {
 		return nil, err
 	}
 	if f.Analysis == "monitor" {
-		analyzer = &adapters.MonitorAnalyzer{JS: conn.JS, Stream: store.StreamName(), Grace: f.AnalysisGrace,
+		analyzer = &adapters.MonitorAnalyzer{Verifier: d.Verifier, Grace: f.AnalysisGrace,
 			Health: &app.DefaultAnalyzer{Driver: drv, Interval: time.Second}}
 	}
 	engine, err := app.NewEngine(store, d.Snapshots, drv, reg, analyzer, app.Config{
@@ -205,7 +205,7 @@ func register(ctx context.Context, d service.Deps[Config]) (*Deployer, error) {
 		return nil, err
 	}
 	views, err := adapters.NewDeployments(ctx, conn.JS, store, projection.Options{
-		Stream: store.StreamName(), Replicas: d.Replicas,
+		Stream: store.StreamName(), Replicas: d.Replicas, Verifier: d.Verifier, Signer: d.Signer,
 		OnError: func(err error) { d.Log.Error().Err(err).Msg("deployment view; retrying") },
 		OnPoison: func(p projection.Poison) {
 			d.Log.Error().Uint64("seq", p.Seq).Str("subject", p.Subject).Str("error", p.Error).Msg("deployment view skipped an event it cannot apply")
@@ -226,7 +226,7 @@ func register(ctx context.Context, d service.Deps[Config]) (*Deployer, error) {
 	rt.Go("deployer-promotions", func(ctx context.Context) error {
 		return eventstore.Subscribe(ctx, conn.JS, store.StreamName(), eventstore.Subscription{
 			Name: "deployer-promotions", Filters: eventstore.EventFilters(&releasev1.PromotionRequested{}),
-			Handler: engine.OnPromotion,
+			Handler: engine.OnPromotion, Verifier: d.Verifier,
 			OnError: func(e *eventstore.RecordedEvent, attempt int, err error) {
 				rt.Log.Error().Err(err).Uint64("seq", e.Seq).Int("attempt", attempt).Msg("starting a deployment failed; retrying")
 			},
@@ -235,7 +235,7 @@ func register(ctx context.Context, d service.Deps[Config]) (*Deployer, error) {
 	rt.Go("deployer-rollback-triggers", func(ctx context.Context) error {
 		return eventstore.Subscribe(ctx, conn.JS, store.StreamName(), eventstore.Subscription{
 			Name: "deployer-rollback-triggers", Filters: eventstore.EventFilters(&monitorv1.RollbackTriggered{}),
-			Handler: engine.OnRollbackTriggered,
+			Handler: engine.OnRollbackTriggered, Verifier: d.Verifier,
 			OnError: func(e *eventstore.RecordedEvent, attempt int, err error) {
 				rt.Log.Error().Err(err).Uint64("seq", e.Seq).Int("attempt", attempt).Msg("rolling back on a trigger failed; retrying")
 			},

@@ -20,8 +20,10 @@ import (
 	"github.com/penguinmails/floe/libs/causal"
 	"github.com/penguinmails/floe/libs/eventstore"
 	"github.com/penguinmails/floe/libs/natsx/natstest"
+	"github.com/penguinmails/floe/libs/service"
 	deployv1 "github.com/penguinmails/floe/proto/gen/floe/deploy/v1"
 	releasev1 "github.com/penguinmails/floe/proto/gen/floe/release/v1"
+	"github.com/penguinmails/floe/services/deployer/deployersvc"
 )
 
 var (
@@ -80,6 +82,7 @@ func startDeployer(t *testing.T, bin, natsURL, dir string) *deployerProcess {
 	t.Helper()
 	p := &deployerProcess{done: make(chan struct{})}
 	p.cmd = exec.Command(bin, "--nats-url", natsURL, "--tokens-file", filepath.Join(dir, "tokens.yaml"),
+		"--signing-key", filepath.Join(dir, "keys", "deployer.key"), "--trust-store", filepath.Join(dir, "keys", service.TrustFileName),
 		"--deployer-config", filepath.Join(dir, "deployer.yaml"), "--grpc-addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0", "--log-format", "json")
 	p.cmd.Stderr = &p.stderr
 	if err := p.cmd.Start(); err != nil {
@@ -191,7 +194,15 @@ strategies:
 	if err := os.WriteFile(filepath.Join(dir, "deployer.yaml"), []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	store, err := eventstore.Open(context.Background(), js, eventstore.Options{Source: "floe/test-release", Aggregates: []string{"release"}})
+	// The deployer's key and the test's own (it plays the release service), both trusted.
+	keys, err := service.DevKeys(filepath.Join(dir, "keys"), map[string][]string{"deployer": deployersvc.Service.Aggregates, "release": {"release"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	releaseKey, _ := keys.Key("release")
+	store, err := eventstore.Open(context.Background(), js, eventstore.Options{
+		Source: service.Writer("release"), Aggregates: []string{"release"}, Signer: eventstore.NewSigner(service.Writer("release"), releaseKey),
+	})
 	if err != nil {
 		t.Fatal(err)
 	}

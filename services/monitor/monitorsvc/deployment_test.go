@@ -12,7 +12,6 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/penguinmails/floe/libs/eventstore"
-	"github.com/penguinmails/floe/libs/natsx/natstest"
 	"github.com/penguinmails/floe/libs/testkit"
 	deployv1 "github.com/penguinmails/floe/proto/gen/floe/deploy/v1"
 	monitorv1 "github.com/penguinmails/floe/proto/gen/floe/monitor/v1"
@@ -27,13 +26,7 @@ type deployer struct {
 
 func newDeployer(t *testing.T, e *env) *deployer {
 	t.Helper()
-	_, js := natstest.Connect(t, e.srv)
-	ctx := ctxT(t)
-	store, err := eventstore.Open(ctx, js, eventstore.Options{Source: "floe/deployer", Aggregates: []string{"deployment"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &deployer{t: t, ctx: ctx, store: store}
+	return &deployer{t: t, ctx: ctxT(t), store: e.Store("deployer")}
 }
 
 func (d *deployer) append(id string, m proto.Message) {

@@ -18,8 +18,12 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/penguinmails/floe/libs/enumtext"
+	"github.com/penguinmails/floe/libs/ident"
+	"github.com/penguinmails/floe/libs/ident/identtest"
 	"github.com/penguinmails/floe/libs/testkit"
 	monitorv1 "github.com/penguinmails/floe/proto/gen/floe/monitor/v1"
+	"github.com/penguinmails/floe/services/monitor/internal/domain"
+	"github.com/penguinmails/floe/services/monitor/internal/ports"
 )
 
 func queueTrigger(name string, threshold float64) *monitorv1.RollbackTrigger {
@@ -95,7 +99,7 @@ func TestTriggerValidation(t *testing.T) {
 		want map[string]string
 	}{
 		{"empty trigger", &monitorv1.RollbackTrigger{}, map[string]string{
-			"trigger.name": "empty", "trigger.metric": "empty", "trigger.operator": `""`, "trigger.action": `""`,
+			"trigger.name": "required", "trigger.metric": "empty", "trigger.operator": `""`, "trigger.action": `""`,
 		}},
 		// proto3 doubles carry NaN and infinities; neither is a threshold.
 		{"NaN threshold", func() *monitorv1.RollbackTrigger { x := queueTrigger("t1", 0); x.Threshold = math.NaN(); return x }(),
@@ -121,11 +125,15 @@ func TestTriggerValidation(t *testing.T) {
 	wantViolations(t, "create without a trigger", err, map[string]string{"trigger": "required"})
 	_, err = ops.UpdateRollbackTrigger(ctxT(t), &monitorv1.UpdateRollbackTriggerRequest{ExpectedVersion: 1})
 	wantViolations(t, "update without a trigger", err, map[string]string{"trigger": "required"})
-	for _, name := range []string{"a.b", "", "x y", "a>"} {
+	for _, name := range []string{"a.b", "", "x y", "a>", "-t1"} {
+		want := map[string]string{"name": "not a valid name"}
+		if name == "" {
+			want = map[string]string{"name": "is required"}
+		}
 		_, err = ops.GetRollbackTrigger(ctxT(t), &monitorv1.GetRollbackTriggerRequest{Name: name})
-		wantViolations(t, fmt.Sprintf("get %q", name), err, map[string]string{"name": "not a name"})
+		wantViolations(t, fmt.Sprintf("get %q", name), err, want)
 		_, err = ops.DeleteRollbackTrigger(ctxT(t), &monitorv1.DeleteRollbackTriggerRequest{Name: name})
-		wantViolations(t, fmt.Sprintf("delete %q", name), err, map[string]string{"name": "not a name"})
+		wantViolations(t, fmt.Sprintf("delete %q", name), err, want)
 	}
 	if got := listTriggers(t, e); len(got) != 0 {
 		t.Errorf("refused requests recorded triggers: %v", got)
@@ -161,9 +169,9 @@ func TestAlertRuleValidation(t *testing.T) {
 	_, err = ops.UpdateAlertRule(ctxT(t), &monitorv1.UpdateAlertRuleRequest{ExpectedVersion: 3})
 	wantViolations(t, "update without a rule", err, map[string]string{"rule": "required"})
 	_, err = ops.GetAlertRule(ctxT(t), &monitorv1.GetAlertRuleRequest{Name: "a.b"})
-	wantViolations(t, "get a.b", err, map[string]string{"name": "not a name"})
+	wantViolations(t, "get a.b", err, map[string]string{"name": "not a valid name"})
 	_, err = ops.DeleteAlertRule(ctxT(t), &monitorv1.DeleteAlertRuleRequest{Name: "a.b", ExpectedVersion: 1})
-	wantViolations(t, "delete a.b", err, map[string]string{"name": "not a name"})
+	wantViolations(t, "delete a.b", err, map[string]string{"name": "not a valid name"})
 	if got := listRules(t, e); len(got) != 0 {
 		t.Errorf("refused requests recorded rules: %v", got)
 	}
@@ -591,16 +599,20 @@ func TestUnknownDeploymentAndBadIDs(t *testing.T) {
 	_, err = sup.GetAnalysis(ctxT(t), &monitorv1.GetAnalysisRequest{DeploymentId: "dep-404", Step: 2})
 	wantCode(t, "GetAnalysis unknown", err, codes.NotFound, "NOT_FOUND")
 	for _, id := range []string{"bad id!", "", "a.b", strings.Repeat("d", 65)} {
+		want := map[string]string{"deployment_id": "not a valid identifier"}
+		if id == "" {
+			want = map[string]string{"deployment_id": "is required"}
+		}
 		_, err = sup.GetMonitoring(ctxT(t), &monitorv1.GetMonitoringRequest{DeploymentId: id})
-		wantViolations(t, fmt.Sprintf("GetMonitoring %q", id), err, map[string]string{"deployment_id": "not a deployment id"})
+		wantViolations(t, fmt.Sprintf("GetMonitoring %q", id), err, want)
 		_, err = sup.GetAnalysis(ctxT(t), &monitorv1.GetAnalysisRequest{DeploymentId: id})
-		wantViolations(t, fmt.Sprintf("GetAnalysis %q", id), err, map[string]string{"deployment_id": "not a deployment id"})
+		wantViolations(t, fmt.Sprintf("GetAnalysis %q", id), err, want)
 	}
 	s, err := sup.WatchAlerts(ctxT(t), &monitorv1.WatchAlertsRequest{DeploymentId: "bad id!"})
 	if err == nil {
 		_, err = s.Recv()
 	}
-	wantViolations(t, "WatchAlerts bad id", err, map[string]string{"deployment_id": "not a deployment id"})
+	wantViolations(t, "WatchAlerts bad id", err, map[string]string{"deployment_id": "not a valid identifier"})
 
 	_, err = sup.ListAlerts(ctxT(t), &monitorv1.ListAlertsRequest{Severity: "bogus"})
 	wantViolations(t, "ListAlerts bogus severity", err, map[string]string{"severity": `"bogus"`})
@@ -609,4 +621,117 @@ func TestUnknownDeploymentAndBadIDs(t *testing.T) {
 			t.Errorf("ListAlerts severity %q: %v", sev, err)
 		}
 	}
+}
+
+// identifierFields are the monitor's fields that name an aggregate — rule
+// and trigger names, deployment ids — each sent as "ops" (monitor.write) by
+// an RPC whose other fields are valid. Definitions are disabled, so a valid
+// name that creates one starts no evaluation that could write to the log.
+func identifierFields(e *env) []identtest.Field {
+	ops := e.client("ops")
+	name := func(rpc, field string, call func(ctx context.Context, v string) error) identtest.Field {
+		return identtest.Field{RPC: rpc, Name: field, Rule: domain.NameRule.Pattern, Valid: domain.NameRule.Valid, Call: call}
+	}
+	deployment := func(rpc string, optional bool, call func(ctx context.Context, v string) error) identtest.Field {
+		return identtest.Field{RPC: rpc, Name: "deployment_id", Optional: optional, Rule: ident.Pattern, Call: call}
+	}
+	rule := func(v string) *monitorv1.AlertRule { r := queueRule(v, "info"); r.Enabled = false; return r }
+	trigger := func(v string) *monitorv1.RollbackTrigger { tr := queueTrigger(v, 1); tr.Enabled = false; return tr }
+	return []identtest.Field{
+		name("CreateAlertRule", "rule.name", func(ctx context.Context, v string) error {
+			_, err := ops.CreateAlertRule(ctx, &monitorv1.CreateAlertRuleRequest{Rule: rule(v)})
+			return err
+		}),
+		name("UpdateAlertRule", "rule.name", func(ctx context.Context, v string) error {
+			_, err := ops.UpdateAlertRule(ctx, &monitorv1.UpdateAlertRuleRequest{Rule: rule(v)})
+			return err
+		}),
+		name("GetAlertRule", "name", func(ctx context.Context, v string) error {
+			_, err := ops.GetAlertRule(ctx, &monitorv1.GetAlertRuleRequest{Name: v})
+			return err
+		}),
+		name("DeleteAlertRule", "name", func(ctx context.Context, v string) error {
+			_, err := ops.DeleteAlertRule(ctx, &monitorv1.DeleteAlertRuleRequest{Name: v})
+			return err
+		}),
+		name("CreateRollbackTrigger", "trigger.name", func(ctx context.Context, v string) error {
+			_, err := ops.CreateRollbackTrigger(ctx, &monitorv1.CreateRollbackTriggerRequest{Trigger: trigger(v)})
+			return err
+		}),
+		name("UpdateRollbackTrigger", "trigger.name", func(ctx context.Context, v string) error {
+			_, err := ops.UpdateRollbackTrigger(ctx, &monitorv1.UpdateRollbackTriggerRequest{Trigger: trigger(v)})
+			return err
+		}),
+		name("GetRollbackTrigger", "name", func(ctx context.Context, v string) error {
+			_, err := ops.GetRollbackTrigger(ctx, &monitorv1.GetRollbackTriggerRequest{Name: v})
+			return err
+		}),
+		name("DeleteRollbackTrigger", "name", func(ctx context.Context, v string) error {
+			_, err := ops.DeleteRollbackTrigger(ctx, &monitorv1.DeleteRollbackTriggerRequest{Name: v})
+			return err
+		}),
+		deployment("GetMonitoring", false, func(ctx context.Context, v string) error {
+			_, err := ops.GetMonitoring(ctx, &monitorv1.GetMonitoringRequest{DeploymentId: v})
+			return err
+		}),
+		deployment("GetAnalysis", false, func(ctx context.Context, v string) error {
+			_, err := ops.GetAnalysis(ctx, &monitorv1.GetAnalysisRequest{DeploymentId: v})
+			return err
+		}),
+		deployment("WatchAlerts", true, func(ctx context.Context, v string) error {
+			ctx, cancel := context.WithCancel(ctx)
+			defer cancel() // an accepted watch runs until cancelled
+			stream, err := ops.WatchAlerts(ctx, &monitorv1.WatchAlertsRequest{DeploymentId: v})
+			if err != nil {
+				return err
+			}
+			if hdr, err := stream.Header(); err == nil && len(hdr.Get(ports.WatchStartHeader)) == 1 {
+				return nil // live: the id was accepted
+			}
+			_, err = stream.Recv()
+			return err
+		}),
+	}
+}
+
+// TestIdentifierFieldsRefused: a rule or trigger name or a deployment id
+// that is not one (NATS wildcards and separators, a space, non-ASCII
+// letters, an empty value where one is required, 65 characters, a NUL) is
+// InvalidArgument naming the field and its rule, and appends nothing.
+func TestIdentifierFieldsRefused(t *testing.T) {
+	e := startEnv(t, emptyRules())
+	identtest.Run(t, identifierFields(e), e.LogPosition)
+}
+
+// FuzzAlertRuleName sends arbitrary names to every RPC that takes a rule or
+// trigger name, on one running monitor: never a server fault, and a name
+// that breaks the name rule is InvalidArgument and appends nothing.
+func FuzzAlertRuleName(f *testing.F) {
+	for _, s := range append(identtest.Seeds(), "error_rate", "-t1", "_t1", "HighErrorRate") {
+		f.Add(s)
+	}
+	e := startEnv(f, emptyRules())
+	var fields []identtest.Field
+	for _, x := range identifierFields(e) {
+		if x.Name != "deployment_id" {
+			fields = append(fields, x)
+		}
+	}
+	f.Fuzz(func(t *testing.T, s string) { identtest.Check(t, fields, s, e.LogPosition) })
+}
+
+// FuzzMonitoringDeploymentID sends arbitrary deployment ids to
+// GetMonitoring, GetAnalysis and WatchAlerts.
+func FuzzMonitoringDeploymentID(f *testing.F) {
+	for _, s := range append(identtest.Seeds(), "01JUNKJUNKJUNKJUNKJUNKJUNK-production-1") {
+		f.Add(s)
+	}
+	e := startEnv(f, emptyRules())
+	var fields []identtest.Field
+	for _, x := range identifierFields(e) {
+		if x.Name == "deployment_id" {
+			fields = append(fields, x)
+		}
+	}
+	f.Fuzz(func(t *testing.T, s string) { identtest.Check(t, fields, s, e.LogPosition) })
 }

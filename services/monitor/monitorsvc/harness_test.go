@@ -69,7 +69,8 @@ func startEnv(t testing.TB, f monitorsvc.File) *env {
 	for id, roles := range testUsers {
 		users[id] = testkit.Roles(roles...)
 	}
-	e.Process = testkit.Start(t, testkit.Options{Users: users, DataDir: e.dataDir, Entries: entries(&e.file)})
+	e.Process = testkit.Start(t, testkit.Options{Users: users, DataDir: e.dataDir, Entries: entries(&e.file),
+		Writers: map[string][]string{"deployer": {"deployment"}}}) // the tests play the deployer
 	e.srv = e.NATS
 	return e
 }

@@ -226,7 +226,7 @@ func register(ctx context.Context, d service.Deps[Config], f File) (err error) {
 		policy = *f.Analysis
 	}
 	catalog, err := adapters.NewCatalog(ctx, conn.JS, projection.Options{
-		Stream: store.StreamName(), Replicas: d.Replicas,
+		Stream: store.StreamName(), Replicas: d.Replicas, Verifier: d.Verifier, Signer: d.Signer,
 		OnError: func(err error) { d.Log.Error().Err(err).Msg("monitor catalog; retrying") },
 		OnPoison: func(p projection.Poison) {
 			d.Log.Error().Uint64("seq", p.Seq).Str("subject", p.Subject).Str("error", p.Error).Msg("monitor catalog skipped an event it cannot apply")
@@ -241,7 +241,7 @@ func register(ctx context.Context, d service.Deps[Config], f File) (err error) {
 	if err != nil {
 		return err
 	}
-	srv, err := ports.NewServer(svc, conn.JS, store.StreamName())
+	srv, err := ports.NewServer(svc, d.Verifier)
 	if err != nil {
 		return err
 	}
@@ -269,7 +269,7 @@ func register(ctx context.Context, d service.Deps[Config], f File) (err error) {
 		case <-catalog.Ready():
 		}
 		return eventstore.Subscribe(ctx, conn.JS, store.StreamName(), eventstore.Subscription{
-			Name: "monitor-deployments", Filters: app.DeploymentFilters, Handler: svc.OnDeploymentEvent,
+			Name: "monitor-deployments", Filters: app.DeploymentFilters, Handler: svc.OnDeploymentEvent, Verifier: d.Verifier,
 			OnError: func(e *eventstore.RecordedEvent, attempt int, err error) {
 				rt.Log.Warn().Err(err).Uint64("seq", e.Seq).Int("attempt", attempt).Msg("reacting to a deployment event failed; retrying")
 			},

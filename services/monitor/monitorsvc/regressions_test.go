@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -19,7 +20,6 @@ import (
 	"github.com/penguinmails/floe/libs/auth"
 	"github.com/penguinmails/floe/libs/eventstore"
 	"github.com/penguinmails/floe/libs/natsx"
-	"github.com/penguinmails/floe/libs/natsx/natstest"
 	"github.com/penguinmails/floe/libs/runtime"
 	"github.com/penguinmails/floe/libs/service"
 	monitorv1 "github.com/penguinmails/floe/proto/gen/floe/monitor/v1"
@@ -141,8 +141,12 @@ func TestFailedRegisterReleasesTSDB(t *testing.T) {
 	if err := rt.Listen(); err != nil {
 		t.Fatal(err)
 	}
+	keys, err := service.DevKeys(filepath.Join(e.dataDir, "keys"), service.Writers(entries(&e.file)()...))
+	if err != nil {
+		t.Fatal(err)
+	}
 	host := func(rt *runtime.Runtime) service.Host {
-		return service.Host{Runtime: rt, NATS: conn, DataDir: e.dataDir}
+		return service.Host{Runtime: rt, NATS: conn, DataDir: e.dataDir, Keys: keys}
 	}
 	if _, err := service.Start(ctx, host(rt), entries(&e.file)()...); err == nil {
 		t.Fatal("Register on a listening runtime succeeded; the test needs it to fail")
@@ -173,14 +177,7 @@ func TestWatchAlertsRelaysOnlyStoredEvents(t *testing.T) {
 	w := e.watch("sup", "dep-9")
 	ctx := ctxT(t)
 	meta := eventstore.Meta{Actor: "system:monitor"}
-	open := func() *eventstore.JetStreamStore {
-		_, js := natstest.Connect(t, e.srv)
-		s, err := eventstore.Open(ctx, js, eventstore.Options{Source: "floe/monitor", Aggregates: []string{"monitoring"}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return s
-	}
+	open := func() *eventstore.JetStreamStore { return e.Store("monitor") } // two monitor replicas
 	winner, loser := open(), open()
 	st, err := loser.Load(ctx, "monitoring", "dep-9", nil) // the loser caches version 0
 	if err != nil {

@@ -141,7 +141,7 @@ func TestParseReportsEveryViolation(t *testing.T) {
 	type v struct{ field, contains string }
 	want := []v{
 		{"metrics.broken", `invalid PromQL "sum(rate(x[1m])"`},
-		{"alert_rules[0].name", `"high.error.rate" must be 1-64 letters, digits, '_' or '-', starting with a letter or digit`},
+		{"alert_rules[0].name", `"high.error.rate" is not a valid name: 1-64 ASCII letters, digits, '-' or '_', starting with a letter or digit (^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$)`},
 		{"alert_rules[0].severity", `"page" is not one of critical, warning, info`},
 		{"alert_rules[0].channels", "must name at least one channel"},
 		{"alert_rules[0].condition", `invalid PromQL "rate(http_requests_total[5m]"`},
@@ -149,7 +149,7 @@ func TestParseReportsEveryViolation(t *testing.T) {
 		{"alert_rules[2].condition", "must be a PromQL expression, not empty"},
 		{"alert_rules[2].name", `"dup" is defined twice`},
 		{"rollback_triggers[0].threshold", "is required"},
-		{"rollback_triggers[0].name", `"error.rate" must be 1-64 letters`},
+		{"rollback_triggers[0].name", `"error.rate" is not a valid name: 1-64 ASCII letters`},
 		{"rollback_triggers[0].operator", `"=>" is not one of > < >= <= == !=`},
 		{"rollback_triggers[0].action", `"restart" is not one of rollback, alert, scale_up`},
 		{"rollback_triggers[0].no_data", `"panic" is not one of hold, alert, rollback`},

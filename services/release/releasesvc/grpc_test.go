@@ -1,6 +1,7 @@
 package releasesvc_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -14,10 +15,12 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/penguinmails/floe/libs/eventstore"
-	"github.com/penguinmails/floe/libs/natsx/natstest"
+	"github.com/penguinmails/floe/libs/ident"
+	"github.com/penguinmails/floe/libs/ident/identtest"
 	"github.com/penguinmails/floe/libs/testkit"
 	deployv1 "github.com/penguinmails/floe/proto/gen/floe/deploy/v1"
 	releasev1 "github.com/penguinmails/floe/proto/gen/floe/release/v1"
+	"github.com/penguinmails/floe/services/release/internal/domain"
 )
 
 func createRelease(t *testing.T, e *env, version string, typ releasev1.ReleaseType, changes ...*releasev1.Change) *releasev1.Release {
@@ -289,11 +292,7 @@ func TestPromotionFlowWithDeployerEvents(t *testing.T) {
 // deployer returns a function that writes deployer events as the deployer
 // service would (aggregate "deployment"): started, then succeeded or rolled back.
 func deployer(t *testing.T, e *env) func(releaseID, env string, ok bool) {
-	_, js := natstest.Connect(t, e.srv)
-	store, err := eventstore.Open(ctxT(t), js, eventstore.Options{Source: "floe/deployer-fake", Aggregates: []string{"deployment"}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	store := e.Store("deployer")
 	n := 0
 	return func(releaseID, env string, ok bool) {
 		n++
@@ -459,5 +458,145 @@ func TestIllegalTransitions(t *testing.T) {
 	}
 	if _, err := e.client("alice").GetRelease(ctxT(t), &releasev1.GetReleaseRequest{ReleaseId: "01JUNKJUNKJUNKJUNKJUNKJUNK"}); status.Code(err) != codes.NotFound {
 		t.Errorf("unknown release = %v, want NotFound", err)
+	}
+}
+
+// identifierFields are the release service's fields that name an
+// aggregate or an environment, each sent by an RPC whose other fields are
+// valid; id is an existing release, for the environments checked beside it.
+func identifierFields(e *env, id string) []identtest.Field {
+	alice, bob := e.client("alice"), e.client("bob") // author; release manager (release.*)
+	const unknownEnv = "unknown environment"
+	major := releasev1.ReleaseType_RELEASE_TYPE_MAJOR
+	product := func(rpc string, optional bool, call func(ctx context.Context, v string) error) identtest.Field {
+		return identtest.Field{RPC: rpc, Name: "product", Optional: optional, Rule: domain.NamePattern, Valid: domain.ProductName.Valid, Call: call}
+	}
+	environment := func(rpc string, optional bool, call func(ctx context.Context, v string) error) identtest.Field {
+		known := func(v string) bool { _, ok := domain.DefaultEnvironments().Get(v); return ok }
+		return identtest.Field{RPC: rpc, Name: "environment", Optional: optional, Rule: unknownEnv, Valid: known, Call: call}
+	}
+	releaseID := func(rpc string, call func(ctx context.Context, v string) error) identtest.Field {
+		return identtest.Field{RPC: rpc, Name: "release_id", Rule: ident.Pattern, Call: call}
+	}
+	return []identtest.Field{
+		product("CreateRelease", false, func(ctx context.Context, v string) error {
+			_, err := alice.CreateRelease(ctx, &releasev1.CreateReleaseRequest{Product: v, Version: "1.0.0", Type: major, Title: "x"})
+			return err
+		}),
+		product("ListReleases", true, func(ctx context.Context, v string) error {
+			_, err := alice.ListReleases(ctx, &releasev1.ListReleasesRequest{Product: v})
+			return err
+		}),
+		environment("ListReleases", true, func(ctx context.Context, v string) error {
+			_, err := alice.ListReleases(ctx, &releasev1.ListReleasesRequest{Environment: v})
+			return err
+		}),
+		releaseID("GetRelease", func(ctx context.Context, v string) error {
+			_, err := alice.GetRelease(ctx, &releasev1.GetReleaseRequest{ReleaseId: v})
+			return err
+		}),
+		releaseID("UpdateRelease", func(ctx context.Context, v string) error {
+			_, err := bob.UpdateRelease(ctx, &releasev1.UpdateReleaseRequest{ReleaseId: v, Title: "x"})
+			return err
+		}),
+		releaseID("AddChange", func(ctx context.Context, v string) error {
+			_, err := bob.AddChange(ctx, &releasev1.AddChangeRequest{ReleaseId: v, Change: &releasev1.Change{Kind: releasev1.ChangeKind_CHANGE_KIND_FEATURE, Summary: "x"}})
+			return err
+		}),
+		releaseID("Approve", func(ctx context.Context, v string) error {
+			_, err := bob.Approve(ctx, &releasev1.ApproveRequest{ReleaseId: v, Environment: "staging"})
+			return err
+		}),
+		environment("Approve", false, func(ctx context.Context, v string) error {
+			_, err := bob.Approve(ctx, &releasev1.ApproveRequest{ReleaseId: id, Environment: v})
+			return err
+		}),
+		releaseID("Reject", func(ctx context.Context, v string) error {
+			_, err := bob.Reject(ctx, &releasev1.RejectRequest{ReleaseId: v, Environment: "staging", Reason: "x"})
+			return err
+		}),
+		environment("Reject", false, func(ctx context.Context, v string) error {
+			_, err := bob.Reject(ctx, &releasev1.RejectRequest{ReleaseId: id, Environment: v, Reason: "x"})
+			return err
+		}),
+		releaseID("Promote", func(ctx context.Context, v string) error {
+			_, err := bob.Promote(ctx, &releasev1.PromoteRequest{ReleaseId: v, Environment: "development"})
+			return err
+		}),
+		environment("Promote", false, func(ctx context.Context, v string) error {
+			_, err := bob.Promote(ctx, &releasev1.PromoteRequest{ReleaseId: id, Environment: v})
+			return err
+		}),
+		releaseID("CancelRelease", func(ctx context.Context, v string) error {
+			_, err := bob.CancelRelease(ctx, &releasev1.CancelReleaseRequest{ReleaseId: v, Reason: "x"})
+			return err
+		}),
+		releaseID("AddPrerequisite", func(ctx context.Context, v string) error {
+			_, err := bob.AddPrerequisite(ctx, &releasev1.AddPrerequisiteRequest{ReleaseId: v, Type: releasev1.PrerequisiteType_PREREQUISITE_TYPE_DATABASE, Description: "x"})
+			return err
+		}),
+		releaseID("UpdatePrerequisite", func(ctx context.Context, v string) error {
+			_, err := bob.UpdatePrerequisite(ctx, &releasev1.UpdatePrerequisiteRequest{ReleaseId: v, PrerequisiteId: "p1", Status: releasev1.PrerequisiteStatus_PREREQUISITE_STATUS_COMPLETED})
+			return err
+		}),
+		releaseID("SetRiskAssessment", func(ctx context.Context, v string) error {
+			_, err := bob.SetRiskAssessment(ctx, &releasev1.SetRiskAssessmentRequest{ReleaseId: v, Impact: releasev1.RiskImpact_RISK_IMPACT_LOW, Likelihood: releasev1.RiskLikelihood_RISK_LIKELIHOOD_LOW})
+			return err
+		}),
+		releaseID("GetReleaseNotes", func(ctx context.Context, v string) error {
+			_, err := alice.GetReleaseNotes(ctx, &releasev1.GetReleaseNotesRequest{ReleaseId: v})
+			return err
+		}),
+		releaseID("GetHistory", func(ctx context.Context, v string) error {
+			_, err := alice.GetHistory(ctx, &releasev1.GetHistoryRequest{ReleaseId: v})
+			return err
+		}),
+		releaseID("WatchRelease", func(ctx context.Context, v string) error {
+			ctx, cancel := context.WithCancel(ctx)
+			defer cancel() // a watch of an existing release runs until cancelled
+			stream, err := alice.WatchRelease(ctx, &releasev1.WatchReleaseRequest{ReleaseId: v})
+			if err != nil {
+				return err
+			}
+			_, err = stream.Recv()
+			return err
+		}),
+	}
+}
+
+// TestIdentifierFieldsRefused: every field that names an aggregate or an
+// environment refuses NATS wildcards and separators, a space, non-ASCII
+// letters, the empty string (where a value is required), 65 characters and a
+// NUL with InvalidArgument naming the field and its rule, and appends nothing.
+func TestIdentifierFieldsRefused(t *testing.T) {
+	e := startEnv(t)
+	id := createRelease(t, e, "1.0.0", releasev1.ReleaseType_RELEASE_TYPE_MAJOR).GetId()
+	identtest.Run(t, identifierFields(e, id), e.LogPosition)
+}
+
+// TestCreateReleaseRequiresProduct: an empty product is refused (it used to
+// become "default"), with every other problem of the request at once.
+func TestCreateReleaseRequiresProduct(t *testing.T) {
+	e := startEnv(t)
+	_, err := e.client("alice").CreateRelease(ctxT(t), &releasev1.CreateReleaseRequest{Version: "1.0.0", Type: releasev1.ReleaseType_RELEASE_TYPE_MAJOR, Title: "x"})
+	if fv := fieldViolations(err); status.Code(err) != codes.InvalidArgument || !slices.Equal(fv, []string{"product: is required"}) {
+		t.Fatalf("create without a product = %v %q, want InvalidArgument with only product: is required", status.Code(err), fv)
+	}
+	_, err = e.client("alice").CreateRelease(ctxT(t), &releasev1.CreateReleaseRequest{Product: "a b", Version: "x", TargetEnvironments: []string{"moon"}})
+	var fields []string
+	for _, v := range fieldViolations(err) {
+		fields = append(fields, v[:strings.Index(v, ":")])
+	}
+	if want := []string{"product", "type", "version", "title", "target_environments[0]"}; !slices.Equal(fields, want) {
+		t.Errorf("violated fields = %q, want %q", fields, want)
+	}
+	// A product that is an identifier but not a product name is refused the same way.
+	_, err = e.client("alice").CreateRelease(ctxT(t), &releasev1.CreateReleaseRequest{Product: "Shop", Version: "1.0.0", Type: releasev1.ReleaseType_RELEASE_TYPE_MAJOR, Title: "x"})
+	want := `product: "Shop" is not a valid product name: ` + domain.NameDescription + " (" + domain.NamePattern + ")"
+	if fv := fieldViolations(err); !slices.Equal(fv, []string{want}) {
+		t.Errorf("product Shop: violations %q, want %q", fv, want)
+	}
+	if n := e.LogPosition(t); n != 0 {
+		t.Errorf("refused creates appended %d events", n)
 	}
 }

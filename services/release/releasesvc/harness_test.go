@@ -48,6 +48,7 @@ func startEnvB(t testing.TB) *env {
 	p := testkit.Start(t, testkit.Options{
 		Users:   testUsers,
 		Entries: func() []service.Entry { return []service.Entry{service.Of(releasesvc.Service, releasesvc.Config{})} },
+		Writers: map[string][]string{"deployer": {"deployment"}}, // the tests play the deployer
 	})
 	return &env{Process: p, srv: p.NATS}
 }

@@ -55,7 +55,7 @@ func register(ctx context.Context, d service.Deps[Config]) (struct{}, error) {
 	}
 	logErr := func(err error) { d.Log.Error().Err(err).Msg("release service background work failed; retrying") }
 	views, err := adapters.NewReleases(ctx, d.NATS.JS, d.Store, envs, d.Clock, projection.Options{
-		Stream: d.Store.StreamName(), Replicas: d.Replicas, OnError: logErr,
+		Stream: d.Store.StreamName(), Replicas: d.Replicas, OnError: logErr, Verifier: d.Verifier, Signer: d.Signer,
 		OnPoison: func(p projection.Poison) {
 			d.Log.Error().Uint64("seq", p.Seq).Str("subject", p.Subject).Str("error", p.Error).Msg("release view skipped an event it cannot apply")
 		},
@@ -72,7 +72,7 @@ func register(ctx context.Context, d service.Deps[Config]) (struct{}, error) {
 	}
 	d.Runtime.AddView(views.Projection())
 	d.Runtime.Go("release-deployments", func(ctx context.Context) error {
-		return adapters.DeploymentReactor(ctx, d.NATS.JS, d.Store.StreamName(), svc, logErr)
+		return adapters.DeploymentReactor(ctx, d.NATS.JS, d.Store.StreamName(), d.Verifier, svc, logErr)
 	})
 	return struct{}{}, nil
 }

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/nats-io/nats.go/jetstream"
-
 	"github.com/penguinmails/floe/libs/enumtext"
 	"github.com/penguinmails/floe/libs/eventstore"
 	monitorv1 "github.com/penguinmails/floe/proto/gen/floe/monitor/v1"
@@ -23,8 +21,8 @@ import (
 // same window. No verdict within the window plus Grace fails the step: a
 // release must not pass an analysis nobody made.
 type MonitorAnalyzer struct {
-	JS     jetstream.JetStream
-	Stream string
+	// Verifier reads the log: only a verified verdict counts.
+	Verifier *eventstore.Verifier
 	// Health runs alongside, for inconclusive verdicts.
 	Health app.Analyzer
 	// Grace is how long after the window the verdict may take. Default 1m.
@@ -90,7 +88,7 @@ func (a *MonitorAnalyzer) verdict(ctx context.Context, id string, step uint32, d
 	wait, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
 	var found *monitorv1.Verdict
-	err := eventstore.Follow(wait, a.JS, a.Stream, []string{eventstore.EventFilterOf(&monitorv1.AnalysisCompleted{}, id)},
+	err := a.Verifier.Follow(wait, []string{eventstore.EventFilterOf(&monitorv1.AnalysisCompleted{}, id)},
 		func(e *eventstore.RecordedEvent) error {
 			var ac monitorv1.AnalysisCompleted
 			if e.DecodeInto(&ac) == nil && ac.GetStep() == step {

@@ -105,6 +105,9 @@ func (v *Deployments) Get(ctx context.Context, id string) (*deployv1.Deployment,
 	if err := v.proj.Wait(ctx, max(seq, causal.MinPosition(ctx))); err != nil {
 		return nil, err
 	}
+	if err := v.proj.Tampered(ctx, id); err != nil {
+		return nil, err // an event of it fails verification: say so rather than show what may be forged
+	}
 	var out *deployv1.Deployment
 	v.proj.Read(func() { out, _ = v.idx.Get(id) })
 	if out == nil {

@@ -53,7 +53,7 @@ func TestDeploymentViewConformance(t *testing.T) {
 				}
 			}
 		},
-		PoisonSubject: "floe.evt.deployment.r1-production-1.DeploymentStepStarted", PoisonType: "floe.deploy.v1.DeploymentStepStarted",
+		PoisonSubject: "floe.evt.deployment.r9-production-1.DeploymentStepStarted", PoisonType: "floe.deploy.v1.DeploymentStepStarted",
 		Dump: func(p *projection.Projection[*domain.Deployment]) any {
 			var out []*deployv1.Deployment
 			for _, id := range ids {

@@ -6,9 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
-
 	"github.com/penguinmails/floe/libs/causal"
 	"github.com/penguinmails/floe/libs/eventstore"
 	deployv1 "github.com/penguinmails/floe/proto/gen/floe/deploy/v1"
@@ -36,7 +33,7 @@ func (a *blockingAnalyzer) Analyze(ctx context.Context, _ *domain.Deployment, _ 
 // interrupted and the rollback completes.
 func TestRollbackInterruptsAnalysis(t *testing.T) {
 	blocking := &blockingAnalyzer{started: make(chan struct{}, 1)}
-	r := newRigWith(t, []string{"setWeight 30", "analysis 1h"}, func(*nats.Conn, jetstream.JetStream, string, *local.Driver) app.Analyzer { return blocking })
+	r := newRigWith(t, []string{"setWeight 30", "analysis 1h"}, func(*eventstore.Verifier, *local.Driver) app.Analyzer { return blocking })
 	stable := r.promote(t, "r1", "1.0.0", domain.BigBang)
 	r.waitFor(t, stable, succeeded, "1.0.0 live")
 	id := r.promote(t, "r2", "1.1.0", domain.Canary)
@@ -81,8 +78,8 @@ func (r *rig) verdict(t *testing.T, id string, step uint32, result string) {
 // pass verdict lets the canary go on, a fail verdict rolls it back with the
 // monitor's reason, and an inconclusive one falls back to the health checks.
 func TestMonitorAnalyzerVerdicts(t *testing.T) {
-	monitorAnalyzer := func(nc *nats.Conn, js jetstream.JetStream, stream string, drv *local.Driver) app.Analyzer {
-		return &adapters.MonitorAnalyzer{JS: js, Stream: stream, Grace: time.Minute, Health: &app.DefaultAnalyzer{Driver: drv, Interval: 100 * time.Millisecond}}
+	monitorAnalyzer := func(v *eventstore.Verifier, drv *local.Driver) app.Analyzer {
+		return &adapters.MonitorAnalyzer{Verifier: v, Grace: time.Minute, Health: &app.DefaultAnalyzer{Driver: drv, Interval: 100 * time.Millisecond}}
 	}
 	// Analysis step index: start(0), check(1), setWeight(2), analysis(3).
 	const analysisStep = 3
@@ -124,8 +121,8 @@ func TestMonitorAnalyzerVerdicts(t *testing.T) {
 // replica that lost the race to record a "fail" verdict still rolled the
 // canary back, on a verdict the log never held.
 func TestMonitorAnalyzerIgnoresRefusedVerdict(t *testing.T) {
-	monitorAnalyzer := func(nc *nats.Conn, js jetstream.JetStream, stream string, drv *local.Driver) app.Analyzer {
-		return &adapters.MonitorAnalyzer{JS: js, Stream: stream, Grace: time.Minute, Health: &app.DefaultAnalyzer{Driver: drv, Interval: 100 * time.Millisecond}}
+	monitorAnalyzer := func(v *eventstore.Verifier, drv *local.Driver) app.Analyzer {
+		return &adapters.MonitorAnalyzer{Verifier: v, Grace: time.Minute, Health: &app.DefaultAnalyzer{Driver: drv, Interval: 100 * time.Millisecond}}
 	}
 	const analysisStep = 3
 	r := newRigWith(t, []string{"setWeight 30", "analysis 2s"}, monitorAnalyzer)

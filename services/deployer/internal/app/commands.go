@@ -11,6 +11,7 @@ import (
 	"github.com/penguinmails/floe/libs/enumtext"
 	"github.com/penguinmails/floe/libs/errs"
 	"github.com/penguinmails/floe/libs/eventstore"
+	"github.com/penguinmails/floe/libs/ident"
 	"github.com/penguinmails/floe/libs/kernel"
 	deployv1 "github.com/penguinmails/floe/proto/gen/floe/deploy/v1"
 	errorsv1 "github.com/penguinmails/floe/proto/gen/floe/errors/v1"
@@ -19,11 +20,19 @@ import (
 	"github.com/penguinmails/floe/services/deployer/internal/domain"
 )
 
+// checkID refuses a deployment id that is not an identifier (the API
+// checks it first; this guards every other caller).
+func checkID(id string) error {
+	var v errs.Violations
+	ident.Check(&v, "deployment_id", id)
+	return v.Err()
+}
+
 // command runs decide on a deployment through the kernel and wakes its
 // runner; it returns a copy of the deployment after the command.
 func (e *Engine) command(ctx context.Context, id string, decide func(*domain.Deployment) ([]proto.Message, error)) (*domain.Deployment, error) {
-	if !eventstore.ValidID(id) {
-		return nil, errs.Invalid("deployment_id", "%q is not a deployment id", id)
+	if err := checkID(id); err != nil {
+		return nil, err
 	}
 	var out *domain.Deployment
 	_, err := e.deployments.Execute(ctx, kernel.Command[*domain.Deployment]{

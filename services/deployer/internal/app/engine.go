@@ -154,8 +154,8 @@ func (e *Engine) target(d *domain.Deployment) driver.Target {
 // Load returns a private copy of a deployment as the log has it now (one
 // that does not exist yet when the id is unknown).
 func (e *Engine) Load(ctx context.Context, id string) (*domain.Deployment, error) {
-	if !eventstore.ValidID(id) {
-		return nil, errs.Invalid("deployment_id", "%q is not a deployment id", id)
+	if err := checkID(id); err != nil {
+		return nil, err
 	}
 	var out *domain.Deployment
 	err := e.deployments.Read(ctx, id, func(d *domain.Deployment, _ eventstore.Version, _ uint64) error {
@@ -167,8 +167,8 @@ func (e *Engine) Load(ctx context.Context, id string) (*domain.Deployment, error
 
 // History is a deployment folded from every event, with the events.
 func (e *Engine) History(ctx context.Context, id string) (*domain.Deployment, []*eventstore.RecordedEvent, error) {
-	if !eventstore.ValidID(id) {
-		return nil, nil, errs.Invalid("deployment_id", "%q is not a deployment id", id)
+	if err := checkID(id); err != nil {
+		return nil, nil, err
 	}
 	return e.deployments.Replay(ctx, id)
 }

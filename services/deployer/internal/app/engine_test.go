@@ -14,13 +14,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
 	"github.com/penguinmails/floe/libs/causal"
 	"github.com/penguinmails/floe/libs/eventstore"
+	"github.com/penguinmails/floe/libs/eventstore/signtest"
 	"github.com/penguinmails/floe/libs/natsx/natstest"
 	deployv1 "github.com/penguinmails/floe/proto/gen/floe/deploy/v1"
 	monitorv1 "github.com/penguinmails/floe/proto/gen/floe/monitor/v1"
@@ -71,14 +71,12 @@ type rig struct {
 func newRig(t testing.TB, canary []string) *rig { return newRigWith(t, canary, nil) }
 
 // newRigWith is newRig with an analyzer built from the rig's connection and store (nil: the default).
-func newRigWith(t testing.TB, canary []string, analyzer func(nc *nats.Conn, js jetstream.JetStream, stream string, drv *local.Driver) app.Analyzer) *rig {
+func newRigWith(t testing.TB, canary []string, analyzer func(v *eventstore.Verifier, drv *local.Driver) app.Analyzer) *rig {
 	t.Helper()
-	_, nc, js := natstest.JetStream(t)
+	_, _, js := natstest.JetStream(t)
 	ctx, cancel := context.WithCancel(context.Background())
-	store, err := eventstore.Open(ctx, js, eventstore.Options{Source: "floe/test", Aggregates: []string{app.Aggregate, "release", "trigger", "monitoring"}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	store, verifier := signtest.Store(t, js, "floe/test", app.Aggregate, "release", "trigger", "monitoring")
+	var err error
 	l, _ := net.Listen("tcp", "127.0.0.1:0")
 	proxy := l.Addr().String()
 	l.Close()
@@ -98,7 +96,7 @@ func newRigWith(t testing.TB, canary []string, analyzer func(nc *nats.Conn, js j
 	cfg.Canary.Steps = canary
 	var an app.Analyzer
 	if analyzer != nil {
-		an = analyzer(nc, js, store.StreamName(), drv)
+		an = analyzer(verifier, drv)
 	}
 	eng, err := app.NewEngine(store, nil, drv, reg, an, app.Config{App: "demo", Strategies: map[string]domain.StrategyConfig{"production": cfg}, CheckAttempts: 2}, zerolog.Nop())
 	if err != nil {

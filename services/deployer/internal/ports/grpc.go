@@ -1,4 +1,9 @@
 // Package ports serves floe.deploy.v1.DeployService over gRPC.
+//
+// deployment_id names an aggregate and becomes a NATS subject token, so it
+// is checked (libs/ident) before anything reads the log; so are the
+// release_id and environment filters of ListDeployments, which can only
+// ever match identifiers. A bad value is InvalidArgument naming the field.
 package ports
 
 import (
@@ -10,6 +15,7 @@ import (
 	"github.com/penguinmails/floe/libs/auth"
 	"github.com/penguinmails/floe/libs/errs"
 	"github.com/penguinmails/floe/libs/eventstore"
+	"github.com/penguinmails/floe/libs/ident"
 	deployv1 "github.com/penguinmails/floe/proto/gen/floe/deploy/v1"
 	"github.com/penguinmails/floe/services/deployer/internal/adapters"
 	"github.com/penguinmails/floe/services/deployer/internal/app"
@@ -55,10 +61,17 @@ func NewServer(engine *app.Engine, views *adapters.Deployments, authz *auth.Auth
 	return &Server{engine: engine, views: views, authz: authz, nc: nc}, nil
 }
 
+// deploymentID is nil when id is a deployment id, else the InvalidArgument naming deployment_id.
+func deploymentID(id string) error {
+	var v errs.Violations
+	ident.Check(&v, "deployment_id", id)
+	return v.Err()
+}
+
 // get reads a deployment from the view, as of its latest event.
 func (s *Server) get(ctx context.Context, id string) (*deployv1.Deployment, error) {
-	if !eventstore.ValidID(id) {
-		return nil, errs.Invalid("deployment_id", "%q is not a deployment id", id)
+	if err := deploymentID(id); err != nil {
+		return nil, err
 	}
 	return s.views.Get(ctx, id)
 }
@@ -101,6 +114,12 @@ func (s *Server) ListDeployments(ctx context.Context, req *deployv1.ListDeployme
 	if !adapters.ValidPageToken(req.GetPageToken()) {
 		v.Add("page_token", "is not a token this service issued")
 	}
+	if env := req.GetEnvironment(); env != "" {
+		ident.Check(&v, "environment", env)
+	}
+	if id := req.GetReleaseId(); id != "" {
+		ident.Check(&v, "release_id", id)
+	}
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
@@ -117,8 +136,8 @@ func (s *Server) ListDeployments(ctx context.Context, req *deployv1.ListDeployme
 func (s *Server) WatchDeployment(req *deployv1.WatchDeploymentRequest, stream deployv1.DeployService_WatchDeploymentServer) error {
 	ctx := stream.Context()
 	id := req.GetDeploymentId()
-	if !eventstore.ValidID(id) {
-		return errs.Invalid("deployment_id", "%q is not a deployment id", id)
+	if err := deploymentID(id); err != nil {
+		return err
 	}
 	var sent uint64
 	return eventstore.WatchAggregate(ctx, s.nc, app.Aggregate, id, func(c eventstore.Change) (uint64, error) {

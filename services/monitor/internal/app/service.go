@@ -167,11 +167,12 @@ var alertRuleDefs = definitions[domain.AlertRule]{
 	withVersion: func(r domain.AlertRule, v uint64) domain.AlertRule { r.Version = v; return r },
 }
 
+// checkName refuses a definition name that breaks domain.NameRule (the
+// API checks it first; this guards every other caller).
 func checkName(name string) error {
-	if !eventstore.ValidID(name) {
-		return errs.Invalid("name", "%q is not a valid name", name)
-	}
-	return nil
+	var v errs.Violations
+	domain.NameRule.Check(&v, "name", name)
+	return v.Err()
 }
 
 // command runs a definition command and waits until the catalog has it, so

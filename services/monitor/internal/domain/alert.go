@@ -26,7 +26,7 @@ const (
 // AlertRule is an alerting rule: when Condition (PromQL, kept as text and
 // evaluated elsewhere) has held for For, the alert fires and notifies Channels.
 type AlertRule struct {
-	// Name: 1-64 of [A-Za-z0-9_-], starting with a letter or digit.
+	// Name follows NameRule: 1-64 of [A-Za-z0-9_-], starting with a letter or digit.
 	Name        string `json:"name"`
 	Description string `json:"description,omitempty"`
 	Condition   string `json:"condition"`

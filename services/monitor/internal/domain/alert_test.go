@@ -330,7 +330,7 @@ func TestAlertRuleValidate(t *testing.T) {
 			name: "every problem at once",
 			rule: domain.AlertRule{Name: "high errors", Condition: "  ", Severity: "page", For: -time.Second, Cooldown: -time.Minute},
 			want: []errs.FieldViolation{
-				{Field: "name", Description: `"high errors" must be 1-64 letters, digits, '_' or '-', starting with a letter or digit`},
+				{Field: "name", Description: `"high errors" is not a valid name: 1-64 ASCII letters, digits, '-' or '_', starting with a letter or digit (^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$)`},
 				{Field: "condition", Description: "must be a PromQL expression, not empty"},
 				{Field: "severity", Description: `"page" is not one of critical, warning, info`},
 				{Field: "channels", Description: "must name at least one channel"},
@@ -342,7 +342,7 @@ func TestAlertRuleValidate(t *testing.T) {
 			name: "empty and repeated channels",
 			rule: withRule(func(r *domain.AlertRule) { r.Name, r.Channels = "", []string{"email", "", "email"} }),
 			want: []errs.FieldViolation{
-				{Field: "name", Description: "must not be empty"},
+				{Field: "name", Description: "is required"},
 				{Field: "channels[1]", Description: "must not be empty"},
 				{Field: "channels[2]", Description: `"email" is listed twice`},
 			},

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/penguinmails/floe/libs/errs"
+	"github.com/penguinmails/floe/libs/ident"
 )
 
 // What a trigger does when it fires.
@@ -444,21 +445,15 @@ func join(notes []string, msg string) string {
 	return strings.Join(notes, "; ") + "; " + msg
 }
 
-// validateName checks a rule or trigger name: 1-64 of [A-Za-z0-9_-],
-// starting with a letter or digit (names are event subject tokens, so no dots).
-func validateName(v *errs.Violations, field, name string) {
-	if name == "" {
-		v.Add(field, "must not be empty")
-		return
-	}
-	ok := len(name) <= 64
-	for i, r := range name {
-		alnum := r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9'
-		if !alnum && (i == 0 || r != '_' && r != '-') {
-			ok = false
-		}
-	}
-	if !ok {
-		v.Add(field, "%q must be 1-64 letters, digits, '_' or '-', starting with a letter or digit", name)
-	}
+// NameRule is the rule for alert rule and trigger names: they are the ids
+// of their aggregates (NATS subject tokens), so identifiers (libs/ident),
+// and they start with a letter or digit.
+var NameRule = ident.Rule{
+	Noun:        "name",
+	Description: "1-64 ASCII letters, digits, '-' or '_', starting with a letter or digit",
+	Pattern:     `^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$`,
+	Allow:       func(s string) bool { return s[0] != '-' && s[0] != '_' }, // s is an identifier: not empty
 }
+
+// validateName checks a rule or trigger name against NameRule.
+func validateName(v *errs.Violations, field, name string) { NameRule.Check(v, field, name) }

@@ -531,7 +531,7 @@ func TestTriggerValidate(t *testing.T) {
 				Action: "reboot", Cooldown: -time.Minute, NoData: "ignore", Enabled: true,
 			},
 			want: []errs.FieldViolation{
-				{Field: "name", Description: "must not be empty"},
+				{Field: "name", Description: "is required"},
 				{Field: "metric", Description: "must be a PromQL expression, not empty"},
 				{Field: "operator", Description: `"=>" is not one of > < >= <= == !=`},
 				{Field: "duration", Description: "must not be negative, got -5s"},
@@ -544,7 +544,7 @@ func TestTriggerValidate(t *testing.T) {
 			name:    "bad name and non-finite threshold",
 			trigger: withTrigger(func(tr *domain.Trigger) { tr.Name, tr.Threshold = "error rate", nan }),
 			want: []errs.FieldViolation{
-				{Field: "name", Description: `"error rate" must be 1-64 letters, digits, '_' or '-', starting with a letter or digit`},
+				{Field: "name", Description: `"error rate" is not a valid name: 1-64 ASCII letters, digits, '-' or '_', starting with a letter or digit (^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$)`},
 				{Field: "threshold", Description: "must be a finite number, got NaN"},
 			},
 		},
@@ -552,7 +552,7 @@ func TestTriggerValidate(t *testing.T) {
 			name:    "name starting with punctuation, empty operator, empty action",
 			trigger: withTrigger(func(tr *domain.Trigger) { tr.Name, tr.Operator, tr.Action = "_x", "", "" }),
 			want: []errs.FieldViolation{
-				{Field: "name", Description: `"_x" must be 1-64 letters, digits, '_' or '-', starting with a letter or digit`},
+				{Field: "name", Description: `"_x" is not a valid name: 1-64 ASCII letters, digits, '-' or '_', starting with a letter or digit (^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$)`},
 				{Field: "operator", Description: `"" is not one of > < >= <= == !=`},
 				{Field: "action", Description: `"" is not one of rollback, alert, scale_up`},
 			},
@@ -560,12 +560,12 @@ func TestTriggerValidate(t *testing.T) {
 		{
 			name:    "dotted name (names are subject tokens)",
 			trigger: withTrigger(func(tr *domain.Trigger) { tr.Name = "error.rate" }),
-			want:    []errs.FieldViolation{{Field: "name", Description: `"error.rate" must be 1-64 letters, digits, '_' or '-', starting with a letter or digit`}},
+			want:    []errs.FieldViolation{{Field: "name", Description: `"error.rate" is not a valid name: 1-64 ASCII letters, digits, '-' or '_', starting with a letter or digit (^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$)`}},
 		},
 		{
 			name:    "name too long",
 			trigger: withTrigger(func(tr *domain.Trigger) { tr.Name = strings.Repeat("a", 65) }),
-			want:    []errs.FieldViolation{{Field: "name", Description: `"` + strings.Repeat("a", 65) + `" must be 1-64 letters, digits, '_' or '-', starting with a letter or digit`}},
+			want:    []errs.FieldViolation{{Field: "name", Description: `"` + strings.Repeat("a", 65) + `" is not a valid name: 1-64 ASCII letters, digits, '-' or '_', starting with a letter or digit (^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$)`}},
 		},
 	}
 	for _, tt := range tests {

@@ -1,4 +1,10 @@
 // Package ports serves floe.monitor.v1.MonitorService over gRPC.
+//
+// The names of alert rules and triggers and deployment ids name aggregates
+// (NATS subject tokens), so they are checked before anything reads the log:
+// names against domain.NameRule, deployment ids against libs/ident. A bad
+// value is InvalidArgument naming the field. Names inside a rule or trigger
+// being created or updated are checked with the rest of it by the domain.
 package ports
 
 import (
@@ -8,7 +14,6 @@ import (
 	"slices"
 	"strconv"
 
-	"github.com/nats-io/nats.go/jetstream"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/protobuf/encoding/protojson"
 
@@ -16,6 +21,7 @@ import (
 	"github.com/penguinmails/floe/libs/enumtext"
 	"github.com/penguinmails/floe/libs/errs"
 	"github.com/penguinmails/floe/libs/eventstore"
+	"github.com/penguinmails/floe/libs/ident"
 	monitorv1 "github.com/penguinmails/floe/proto/gen/floe/monitor/v1"
 	"github.com/penguinmails/floe/services/monitor/internal/app"
 	"github.com/penguinmails/floe/services/monitor/internal/domain"
@@ -52,18 +58,17 @@ func Rules() auth.Rules {
 // Server implements monitorv1.MonitorServiceServer.
 type Server struct {
 	monitorv1.UnimplementedMonitorServiceServer
-	svc    *app.Service
-	js     jetstream.JetStream
-	stream string
+	svc      *app.Service
+	verifier *eventstore.Verifier
 }
 
-// NewServer wires the server; stream is the event log's stream, which
-// WatchAlerts follows.
-func NewServer(svc *app.Service, js jetstream.JetStream, stream string) (*Server, error) {
-	if svc == nil || js == nil || stream == "" {
-		return nil, errors.New("monitor server: service, JetStream and stream name are required")
+// NewServer wires the server; WatchAlerts reads the log through v (only
+// verified events are relayed).
+func NewServer(svc *app.Service, v *eventstore.Verifier) (*Server, error) {
+	if svc == nil || v == nil {
+		return nil, errors.New("monitor server: service and verifier are required")
 	}
-	return &Server{svc: svc, js: js, stream: stream}, nil
+	return &Server{svc: svc, verifier: v}, nil
 }
 
 // ready waits until the catalog has read the log (right after a start), so a
@@ -77,11 +82,18 @@ func (s *Server) ready(ctx context.Context) error {
 	}
 }
 
+// requireName is nil when name is a rule or trigger name, else the InvalidArgument naming field.
 func requireName(field, name string) error {
-	if !eventstore.ValidID(name) {
-		return errs.Invalid(field, "%q is not a name: 1-64 letters, digits, '_' or '-'", name)
-	}
-	return nil
+	var v errs.Violations
+	domain.NameRule.Check(&v, field, name)
+	return v.Err()
+}
+
+// deploymentID is nil when id is a deployment id, else the InvalidArgument naming deployment_id.
+func deploymentID(id string) error {
+	var v errs.Violations
+	ident.Check(&v, "deployment_id", id)
+	return v.Err()
 }
 
 // CreateAlertRule implements the RPC.
@@ -229,8 +241,8 @@ func (s *Server) ListAlerts(ctx context.Context, req *monitorv1.ListAlertsReques
 }
 
 func (s *Server) monitoring(ctx context.Context, id string) (*domain.Monitoring, error) {
-	if !eventstore.ValidID(id) {
-		return nil, errs.Invalid("deployment_id", "%q is not a deployment id", id)
+	if err := deploymentID(id); err != nil {
+		return nil, err
 	}
 	m, err := s.svc.LoadMonitoring(ctx, id)
 	if err != nil {
@@ -288,13 +300,13 @@ func (s *Server) WatchAlerts(req *monitorv1.WatchAlertsRequest, stream monitorv1
 		eventstore.KindFilter(app.AggAlertRule), eventstore.KindFilter(app.AggTrigger),
 	}
 	if id := req.GetDeploymentId(); id != "" {
-		if !eventstore.ValidID(id) {
-			return errs.Invalid("deployment_id", "%q is not a deployment id", id)
+		if err := deploymentID(id); err != nil {
+			return err
 		}
 		subjects = []string{eventstore.AggregateSubject(app.AggMonitoring, id)}
 	}
 	var headerErr error
-	err := eventstore.Tail(ctx, s.js, s.stream, subjects, func(e *eventstore.RecordedEvent) error {
+	err := s.verifier.Tail(ctx, subjects, func(e *eventstore.RecordedEvent) error {
 		msg, err := e.Decode()
 		if err != nil {
 			return nil // an event type this build does not know: nothing to relay

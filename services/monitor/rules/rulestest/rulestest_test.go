@@ -191,7 +191,7 @@ func TestUnusableFiles(t *testing.T) {
 			`line 29: tests[0].promql_expr_test[1].exp_samples[0].labels: "{job=api}" is not a series such as '{code="500"}' or 'up{job="api"}'`,
 		}},
 		{"unusable_rules.test.yaml", []string{
-			`line 2: rule_files[0]: bad_rules.yaml: alert_rules[0].name: "high.error.rate" must be 1-64 letters`,
+			`line 2: rule_files[0]: bad_rules.yaml: alert_rules[0].name: "high.error.rate" is not a valid name: 1-64 ASCII letters`,
 			`line 2: rule_files[0]: bad_rules.yaml: alert_rules[0].severity: "page" is not one of critical, warning, info`,
 			`line 2: rule_files[0]: bad_rules.yaml: alert_rules[0].condition: invalid PromQL "rate(http_requests_total[5m]"`,
 			"line 2: rule_files[0]: bad_rules.yaml: rollback_triggers[0].threshold: is required",

@@ -12,9 +12,9 @@ import (
 )
 
 // DeploymentReactor applies the deployer's events to releases until ctx ends.
-func DeploymentReactor(ctx context.Context, js jetstream.JetStream, stream string, svc *app.Service, onErr func(error)) error {
+func DeploymentReactor(ctx context.Context, js jetstream.JetStream, stream string, v *eventstore.Verifier, svc *app.Service, onErr func(error)) error {
 	return eventstore.Subscribe(ctx, js, stream, eventstore.Subscription{
-		Name: "release-deployments", Filters: app.DeploymentEvents,
+		Name: "release-deployments", Filters: app.DeploymentEvents, Verifier: v,
 		Handler:    svc.OnDeploymentEvent,
 		MaxBackoff: 10 * time.Second,
 		OnError: func(e *eventstore.RecordedEvent, attempt int, err error) {

@@ -130,6 +130,9 @@ func (v *Releases) Get(ctx context.Context, id string) (*releasev1.Release, erro
 	if err := v.proj.Wait(ctx, max(seq, causal.MinPosition(ctx))); err != nil {
 		return nil, err
 	}
+	if err := v.proj.Tampered(ctx, id); err != nil {
+		return nil, err // an event of it fails verification: say so rather than show what may be forged
+	}
 	var out *releasev1.Release
 	v.proj.Read(func() { out, _ = v.idx.Get(id) })
 	if out == nil {

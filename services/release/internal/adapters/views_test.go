@@ -51,7 +51,7 @@ func TestReleaseViewConformance(t *testing.T) {
 				}
 			}
 		},
-		PoisonSubject: "floe.evt.release.rel1.ApprovalGranted", PoisonType: "floe.release.v1.ApprovalGranted",
+		PoisonSubject: "floe.evt.release.rel9.ApprovalGranted", PoisonType: "floe.release.v1.ApprovalGranted",
 		Dump: func(p *projection.Projection[*domain.Release]) any {
 			var out []*releasev1.Release
 			for _, id := range ids {

@@ -15,6 +15,7 @@ import (
 	"github.com/penguinmails/floe/libs/causal"
 	"github.com/penguinmails/floe/libs/errs"
 	"github.com/penguinmails/floe/libs/eventstore"
+	"github.com/penguinmails/floe/libs/ident"
 	"github.com/penguinmails/floe/libs/kernel"
 	deployv1 "github.com/penguinmails/floe/proto/gen/floe/deploy/v1"
 	releasev1 "github.com/penguinmails/floe/proto/gen/floe/release/v1"
@@ -108,24 +109,28 @@ func principal(ctx context.Context) (*auth.Principal, error) {
 	return p, nil
 }
 
+// checkID refuses a release id that is not an identifier (the API checks
+// it first; this guards every other caller).
 func checkID(id string) error {
-	if !eventstore.ValidID(id) {
-		return errs.Invalid("release_id", "%q is not a release id", id)
-	}
-	return nil
+	var v errs.Violations
+	ident.Check(&v, "release_id", id)
+	return v.Err()
 }
 
 // Create plans a release: reserve the version on the product aggregate
 // (which orders versions under concurrency), then create the release. Both
 // appends carry the request's idempotency key, so a retried request finds
-// its reservation and completes or returns the release it created.
+// its reservation and completes or returns the release it created. The
+// product is required and must be a valid name (domain.ProductName): it is
+// the product aggregate's id, so an invalid one is refused, with every other
+// problem of the command, before anything reads the log.
 func (s *Service) Create(ctx context.Context, cmd domain.CreateCommand) (*releasev1.Release, error) {
 	p, err := principal(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if cmd.Product == "" {
-		cmd.Product = "default"
+	if !domain.ProductName.Valid(cmd.Product) {
+		return nil, domain.CheckCreate(cmd, s.envs)
 	}
 	key := ""
 	if o, ok := causal.From(ctx); ok {
@@ -156,10 +161,6 @@ func (s *Service) Create(ctx context.Context, cmd domain.CreateCommand) (*releas
 			return []proto.Message{reserve}, nil
 		},
 	}); err != nil {
-		var ia *errs.InvalidArgumentError
-		if errors.As(err, &ia) && len(ia.Violations) == 1 && ia.Violations[0].Field == "id" {
-			return nil, errs.Invalid("product", "%q must be lower case letters, digits or '-', 1-32 characters", cmd.Product)
-		}
 		return nil, err
 	}
 	if releaseID == "" {

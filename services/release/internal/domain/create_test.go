@@ -175,7 +175,13 @@ func TestCreateFieldRules(t *testing.T) {
 			name: "too many changes", edit: func(c *domain.CreateCommand) { c.Changes = make([]*releasev1.Change, domain.MaxChanges+1) },
 			field: "changes", facts: []string{"501 changes; the limit is 500"},
 		},
-		{name: "bad product", edit: func(c *domain.CreateCommand) { c.Product = "Floe App" }, field: "product", facts: []string{`"Floe App" must be lower case`}},
+		{name: "bad product", edit: func(c *domain.CreateCommand) { c.Product = "Floe App" }, field: "product",
+			facts: []string{`"Floe App" is not a valid product name: 1-32 lower case ASCII letters, digits or '-' (^[a-z0-9-]{1,32}$)`}},
+		{name: "no product", edit: func(c *domain.CreateCommand) { c.Product = "" }, field: "product", facts: []string{"is required"}},
+		{name: "product in upper case (an identifier, but not a product name)", edit: func(c *domain.CreateCommand) { c.Product = "Shop" }, field: "product", facts: []string{"not a valid product name"}},
+		{name: "product with an underscore", edit: func(c *domain.CreateCommand) { c.Product = "my_shop" }, field: "product", facts: []string{"not a valid product name"}},
+		{name: "product of 33 characters", edit: func(c *domain.CreateCommand) { c.Product = strings.Repeat("p", 33) }, field: "product", facts: []string{"not a valid product name"}},
+		{name: "product with a NATS wildcard", edit: func(c *domain.CreateCommand) { c.Product = "*" }, field: "product", facts: []string{`"*" is not a valid product name`}},
 		{name: "unspecified type", edit: func(c *domain.CreateCommand) { c.Type = 0 }, field: "type", facts: []string{"must be one of major, minor, patch, hotfix"}},
 		{name: "unknown type", edit: func(c *domain.CreateCommand) { c.Type = 42 }, field: "type", facts: []string{"must be one of"}},
 		{
@@ -227,6 +233,41 @@ func TestCreateReportsEveryViolationAtOnce(t *testing.T) {
 	wantViolation(t, err, "version", "a minor release after 2.1.4 is 2.2.0, not 2.3.0")
 	wantViolation(t, err, "target_environments[0]", "production comes after staging")
 	wantViolation(t, err, "target_environments[1]", `unknown environment "moon"`)
+}
+
+// CheckCreate is what the API answers for a product that cannot be loaded:
+// every problem that does not need the product's history, at once.
+func TestCheckCreate(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		edit func(*domain.CreateCommand)
+		want []string // violated fields; nil: valid
+	}{
+		{name: "valid", edit: func(*domain.CreateCommand) {}},
+		{name: "product only", edit: func(c *domain.CreateCommand) { c.Product = "a b" }, want: []string{"product"}},
+		{name: "no product, no title, unknown target", edit: func(c *domain.CreateCommand) {
+			c.Product, c.Title, c.Targets = "", "", []string{"moon"}
+		}, want: []string{"product", "title", "target_environments[0]"}},
+		{name: "a version not greater than an earlier one is not judged: no history", edit: func(c *domain.CreateCommand) {
+			c.Product, c.Version = "*", "0.0.1"
+		}, want: []string{"product"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			cmd := createCmd("2.2.0", minor)
+			tt.edit(&cmd)
+			err := domain.CheckCreate(cmd, envs)
+			if tt.want == nil {
+				mustOK(t, err)
+				return
+			}
+			if diff := cmp.Diff(tt.want, violationFields(t, err)); diff != "" {
+				t.Errorf("violated fields mismatch (-want +got):\n%s", diff)
+			}
+		})
+	}
 }
 
 func TestCreateJudgesTheVersionOnlyWithAValidType(t *testing.T) {

@@ -8,6 +8,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/Masterminds/semver/v3"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/penguinmails/floe/libs/auth"
@@ -68,34 +69,10 @@ type CreateCommand struct {
 // release's ReleaseCreated. Every invalid field is reported at once.
 func Create(cmd CreateCommand, product *Product, envs *Environments) (productEvent *releasev1.VersionReserved, created *releasev1.ReleaseCreated, err error) {
 	var v errs.Violations
-	if !validName(cmd.Product) {
-		v.Add("product", "%q must be lower case letters, digits or '-', 1-32 characters", cmd.Product)
-	}
-	typeOK := cmd.Type != releasev1.ReleaseType_RELEASE_TYPE_UNSPECIFIED && releasev1.ReleaseType_name[int32(cmd.Type)] != ""
-	if !typeOK {
-		v.Add("type", "must be one of major, minor, patch, hotfix")
-	}
-	ver, verErr := ParseVersion(cmd.Version)
-	if verErr != nil {
-		v.Add("version", "%s", verErr.Error())
-	}
-	checkText(&v, "title", cmd.Title, MaxTitle, true)
-	checkText(&v, "description", cmd.Description, MaxDescription, false)
-	checkText(&v, "rollback_plan", cmd.RollbackPlan, MaxPlan, false)
-	checkText(&v, "testing_plan", cmd.TestingPlan, MaxPlan, false)
-	changes := checkChanges(&v, cmd.Changes)
-	targets := cmd.Targets
-	if len(targets) == 0 {
-		targets = DefaultTargets
-	}
-	targets = checkTargets(&v, "target_environments", targets, envs, cmd.Type == releasev1.ReleaseType_RELEASE_TYPE_HOTFIX)
-	checkSchedule(&v, cmd.Schedule)
-	if len(cmd.Approvers) > MaxListItems {
-		v.Add("approvers", "at most %d", MaxListItems)
-	}
+	c := checkCreate(&v, cmd, envs)
 	var versionReason errs.Reason
-	if verErr == nil && typeOK {
-		if problem, reason := checkVersion(ver, cmd.Type, product); problem != "" {
+	if c.ver != nil && c.typeOK {
+		if problem, reason := checkVersion(c.ver, cmd.Type, product); problem != "" {
 			v.Add("version", "%s", problem)
 			versionReason = reason
 		}
@@ -108,7 +85,56 @@ func Create(cmd CreateCommand, product *Product, envs *Environments) (productEve
 		return nil, nil, err
 	}
 	return &releasev1.VersionReserved{Version: cmd.Version, ReleaseId: cmd.ReleaseID, Type: cmd.Type, RequestKey: cmd.RequestKey},
-		createdEvent(cmd, changes, targets), nil
+		createdEvent(cmd, c.changes, c.targets), nil
+}
+
+// CheckCreate reports every problem of cmd that does not depend on the
+// product's earlier releases, all at once (nil when there is none). The API
+// calls it for a request whose product is not a valid name: such a product
+// cannot be loaded, and the caller still learns everything else that is wrong.
+func CheckCreate(cmd CreateCommand, envs *Environments) error {
+	var v errs.Violations
+	checkCreate(&v, cmd, envs)
+	return v.Err()
+}
+
+// checkedCreate is what checkCreate derives from a command.
+type checkedCreate struct {
+	ver     *semver.Version // nil when the version is not valid semver
+	typeOK  bool
+	changes []*releasev1.Change
+	targets []string
+}
+
+// checkCreate adds to v every problem of cmd that does not depend on the product's history.
+func checkCreate(v *errs.Violations, cmd CreateCommand, envs *Environments) checkedCreate {
+	var c checkedCreate
+	ProductName.Check(v, "product", cmd.Product)
+	c.typeOK = cmd.Type != releasev1.ReleaseType_RELEASE_TYPE_UNSPECIFIED && releasev1.ReleaseType_name[int32(cmd.Type)] != ""
+	if !c.typeOK {
+		v.Add("type", "must be one of major, minor, patch, hotfix")
+	}
+	ver, verErr := ParseVersion(cmd.Version)
+	if verErr != nil {
+		v.Add("version", "%s", verErr.Error())
+	} else {
+		c.ver = ver
+	}
+	checkText(v, "title", cmd.Title, MaxTitle, true)
+	checkText(v, "description", cmd.Description, MaxDescription, false)
+	checkText(v, "rollback_plan", cmd.RollbackPlan, MaxPlan, false)
+	checkText(v, "testing_plan", cmd.TestingPlan, MaxPlan, false)
+	c.changes = checkChanges(v, cmd.Changes)
+	targets := cmd.Targets
+	if len(targets) == 0 {
+		targets = DefaultTargets
+	}
+	c.targets = checkTargets(v, "target_environments", targets, envs, cmd.Type == releasev1.ReleaseType_RELEASE_TYPE_HOTFIX)
+	checkSchedule(v, cmd.Schedule)
+	if len(cmd.Approvers) > MaxListItems {
+		v.Add("approvers", "at most %d", MaxListItems)
+	}
+	return c
 }
 
 // CreatedEvent is the ReleaseCreated of an already validated command whose

@@ -9,6 +9,7 @@ import (
 
 	"github.com/penguinmails/floe/libs/auth"
 	"github.com/penguinmails/floe/libs/enumtext"
+	"github.com/penguinmails/floe/libs/ident"
 	deployv1 "github.com/penguinmails/floe/proto/gen/floe/deploy/v1"
 )
 
@@ -145,7 +146,7 @@ func ParseEnvironments(data []byte) (*Environments, error) {
 	for i, e := range file.Environments {
 		where := fmt.Sprintf("environments[%d] (%s)", i, e.Name)
 		if !validName(e.Name) {
-			problems = append(problems, where+": name must be lower case letters, digits or '-', 1-32 characters")
+			problems = append(problems, where+": name must be "+NameDescription+" ("+NamePattern+")")
 		}
 		if seen[e.Name] {
 			problems = append(problems, where+": name used twice")
@@ -185,17 +186,33 @@ func ParseEnvironments(data []byte) (*Environments, error) {
 	return &Environments{list: file.Environments}, nil
 }
 
-func validName(s string) bool {
-	if len(s) == 0 || len(s) > 32 {
+// The rule for product and environment names. They become subject tokens
+// and KV keys, so they are identifiers (libs/ident), and they are kept to
+// the lower case and 32 characters they have always had.
+const (
+	NamePattern     = `^[a-z0-9-]{1,32}$`
+	NameDescription = "1-32 lower case ASCII letters, digits or '-'"
+)
+
+// ProductName is the rule for a product's name (CreateRelease's product).
+var ProductName = ident.Rule{Noun: "product name", Description: NameDescription, Pattern: NamePattern, Allow: lowerName}
+
+// lowerName is the part of the name rule beyond ident's: at most 32 bytes,
+// no upper case, no '_'.
+func lowerName(s string) bool {
+	if len(s) > 32 {
 		return false
 	}
-	for _, r := range s {
-		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-') {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= 'A' && c <= 'Z' || c == '_' {
 			return false
 		}
 	}
 	return true
 }
+
+// validName reports whether s is a valid product or environment name.
+func validName(s string) bool { return ProductName.Valid(s) }
 
 // Get returns the named environment.
 func (e *Environments) Get(name string) (Environment, bool) {

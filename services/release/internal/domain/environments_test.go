@@ -115,22 +115,22 @@ func TestParseEnvironmentsRefuses(t *testing.T) {
 		{
 			name: "upper case name",
 			yaml: "environments:\n  - name: Prod\n",
-			want: []string{"environments[0] (Prod)", "name must be lower case letters, digits or '-', 1-32 characters"},
+			want: []string{"environments[0] (Prod)", "name must be 1-32 lower case ASCII letters, digits or '-' (^[a-z0-9-]{1,32}$)"},
 		},
 		{
 			name: "empty name",
 			yaml: "environments:\n  - purpose: nameless\n",
-			want: []string{"environments[0] ()", "name must be lower case"},
+			want: []string{"environments[0] ()", "name must be 1-32 lower case"},
 		},
 		{
 			name: "name with a dot (unsafe in a subject)",
 			yaml: "environments:\n  - name: prod.eu\n",
-			want: []string{"name must be lower case"},
+			want: []string{"name must be 1-32 lower case"},
 		},
 		{
 			name: "name over 32 characters",
 			yaml: "environments:\n  - name: " + strings.Repeat("a", 33) + "\n",
-			want: []string{"name must be lower case"},
+			want: []string{"name must be 1-32 lower case"},
 		},
 		{
 			name: "unknown YAML field",
@@ -183,7 +183,7 @@ environments:
 	for _, f := range []string{
 		`environments[0] (dev): after "moon" must name an environment listed before it`,
 		"environments[1] (dev): name used twice",
-		"environments[2] (Bad_Name): name must be lower case",
+		"environments[2] (Bad_Name): name must be 1-32 lower case",
 		`environments[3] (prod): after "staging" must name an environment listed before it`,
 		`environments[3] (prod): hotfix_may_skip "dev" is not in after`,
 		"environments[3] (prod): approver_roles is empty but approvals are required",

@@ -1,9 +1,11 @@
 package domain_test
 
 import (
+	"regexp"
 	"strings"
 	"testing"
 
+	"github.com/penguinmails/floe/libs/ident"
 	releasev1 "github.com/penguinmails/floe/proto/gen/floe/release/v1"
 	"github.com/penguinmails/floe/services/release/internal/domain"
 )
@@ -74,6 +76,26 @@ func FuzzParseEnvironments(f *testing.F) {
 			if strings.TrimSpace(e.Name) == "" {
 				t.Error("empty environment name accepted")
 			}
+		}
+	})
+}
+
+// FuzzProductName: the product name rule only narrows ident's: every valid
+// product name is an identifier (a subject token and KV key), and it agrees
+// with its documented pattern.
+func FuzzProductName(f *testing.F) {
+	for _, s := range []string{"penguinmails", "floe-demo", "a", strings.Repeat("p", 32), strings.Repeat("p", 33), "", "*", ">", ".", "a.b", "a b",
+		"é", "日本", "Shop", "my_shop", "a\x00b", "-", "0"} {
+		f.Add(s)
+	}
+	re := regexp.MustCompile(domain.NamePattern)
+	f.Fuzz(func(t *testing.T, s string) {
+		valid := domain.ProductName.Valid(s)
+		if valid && !ident.Valid(s) {
+			t.Fatalf("product name %q is not an identifier", s)
+		}
+		if want := re.MatchString(s); valid != want {
+			t.Fatalf("ProductName.Valid(%q) = %v, NamePattern says %v", s, valid, want)
 		}
 	})
 }

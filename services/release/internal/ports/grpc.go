@@ -1,6 +1,12 @@
 // Package ports serves floe.release.v1.ReleaseService over gRPC: it turns
 // requests into app commands, checks environment-scoped permissions, and
 // renders releases.
+//
+// Every field that names an aggregate is checked here, before anything reads
+// the log, because it becomes a NATS subject token and a KV key: release_id
+// is an identifier (libs/ident), product a product name
+// (domain.ProductName); an environment must be a configured one. A bad value
+// is InvalidArgument naming the field, with every other bad field.
 package ports
 
 import (
@@ -16,6 +22,7 @@ import (
 	"github.com/penguinmails/floe/libs/enumtext"
 	"github.com/penguinmails/floe/libs/errs"
 	"github.com/penguinmails/floe/libs/eventstore"
+	"github.com/penguinmails/floe/libs/ident"
 	deployv1 "github.com/penguinmails/floe/proto/gen/floe/deploy/v1"
 	releasev1 "github.com/penguinmails/floe/proto/gen/floe/release/v1"
 	"github.com/penguinmails/floe/services/release/internal/adapters"
@@ -76,13 +83,37 @@ func NewServer(svc *app.Service, views *adapters.Releases, authz *auth.Authorize
 	return &Server{svc: svc, views: views, authz: authz, nc: nc}, nil
 }
 
-// CreateRelease implements the RPC.
+// releaseID is nil when id is a release id, else the InvalidArgument naming release_id.
+func releaseID(id string) error {
+	var v errs.Violations
+	ident.Check(&v, "release_id", id)
+	return v.Err()
+}
+
+// checkEnvironment adds a violation unless env names a configured
+// environment (so no other string reaches the log or the deployer).
+func (s *Server) checkEnvironment(v *errs.Violations, env string) {
+	envs := s.svc.Environments()
+	switch _, ok := envs.Get(env); {
+	case env == "":
+		v.Add("environment", "is required")
+	case !ok:
+		v.Add("environment", "unknown environment %s (known: %s)", ident.Quote(env), strings.Join(envs.Names(), ", "))
+	}
+}
+
+// CreateRelease implements the RPC. The product is required.
 func (s *Server) CreateRelease(ctx context.Context, req *releasev1.CreateReleaseRequest) (*releasev1.CreateReleaseResponse, error) {
-	r, err := s.svc.Create(ctx, domain.CreateCommand{
+	cmd := domain.CreateCommand{
 		Product: req.GetProduct(), Version: req.GetVersion(), Type: req.GetType(), Title: req.GetTitle(),
 		Description: req.GetDescription(), Changes: req.GetChanges(), Targets: req.GetTargetEnvironments(),
 		Schedule: req.GetSchedule(), Approvers: req.GetApprovers(), RollbackPlan: req.GetRollbackPlan(), TestingPlan: req.GetTestingPlan(),
-	})
+	}
+	if !domain.ProductName.Valid(cmd.Product) {
+		// The product aggregate cannot be loaded; report it with every other problem.
+		return nil, domain.CheckCreate(cmd, s.svc.Environments())
+	}
+	r, err := s.svc.Create(ctx, cmd)
 	if err != nil {
 		return nil, err
 	}
@@ -91,8 +122,8 @@ func (s *Server) CreateRelease(ctx context.Context, req *releasev1.CreateRelease
 
 // GetRelease implements the RPC (from the view, as of the release's latest event).
 func (s *Server) GetRelease(ctx context.Context, req *releasev1.GetReleaseRequest) (*releasev1.GetReleaseResponse, error) {
-	if !eventstore.ValidID(req.GetReleaseId()) {
-		return nil, errs.Invalid("release_id", "%q is not a release id", req.GetReleaseId())
+	if err := releaseID(req.GetReleaseId()); err != nil {
+		return nil, err
 	}
 	r, err := s.views.Get(ctx, req.GetReleaseId())
 	if err != nil {
@@ -115,9 +146,10 @@ func (s *Server) ListReleases(ctx context.Context, req *releasev1.ListReleasesRe
 		v.Add("page_token", "is not a token this service issued")
 	}
 	if req.GetEnvironment() != "" {
-		if _, ok := s.svc.Environments().Get(req.GetEnvironment()); !ok {
-			v.Add("environment", "unknown environment %q", req.GetEnvironment())
-		}
+		s.checkEnvironment(&v, req.GetEnvironment())
+	}
+	if p := req.GetProduct(); p != "" {
+		domain.ProductName.Check(&v, "product", p)
 	}
 	if err := v.Err(); err != nil {
 		return nil, err
@@ -134,6 +166,9 @@ func (s *Server) ListReleases(ctx context.Context, req *releasev1.ListReleasesRe
 
 // UpdateRelease implements the RPC.
 func (s *Server) UpdateRelease(ctx context.Context, req *releasev1.UpdateReleaseRequest) (*releasev1.UpdateReleaseResponse, error) {
+	if err := releaseID(req.GetReleaseId()); err != nil {
+		return nil, err
+	}
 	r, err := s.svc.Update(ctx, req.GetReleaseId(), req.GetExpectedVersion(), domain.UpdateCommand{
 		Title: req.GetTitle(), Description: req.GetDescription(), Targets: req.GetTargetEnvironments(), Schedule: req.GetSchedule(),
 		Approvers: req.GetApprovers(), RollbackPlan: req.GetRollbackPlan(), TestingPlan: req.GetTestingPlan(),
@@ -146,6 +181,9 @@ func (s *Server) UpdateRelease(ctx context.Context, req *releasev1.UpdateRelease
 
 // AddChange implements the RPC.
 func (s *Server) AddChange(ctx context.Context, req *releasev1.AddChangeRequest) (*releasev1.AddChangeResponse, error) {
+	if err := releaseID(req.GetReleaseId()); err != nil {
+		return nil, err
+	}
 	r, err := s.svc.AddChange(ctx, req.GetReleaseId(), req.GetChange())
 	if err != nil {
 		return nil, err
@@ -153,16 +191,21 @@ func (s *Server) AddChange(ctx context.Context, req *releasev1.AddChangeRequest)
 	return &releasev1.AddChangeResponse{Release: r}, nil
 }
 
-func (s *Server) requireIn(ctx context.Context, perm auth.Permission, env string) error {
-	if env == "" {
-		return errs.Invalid("environment", "is required")
+// requireIn checks the release id and the environment of a request, and
+// fails with them and v (the request's other violations) all at once; then
+// it checks that the caller holds perm in that environment.
+func (s *Server) requireIn(ctx context.Context, perm auth.Permission, id, env string, v errs.Violations) error {
+	ident.Check(&v, "release_id", id)
+	s.checkEnvironment(&v, env)
+	if err := v.Err(); err != nil {
+		return err
 	}
 	return s.authz.Require(ctx, perm, env)
 }
 
 // Approve implements the RPC.
 func (s *Server) Approve(ctx context.Context, req *releasev1.ApproveRequest) (*releasev1.ApproveResponse, error) {
-	if err := s.requireIn(ctx, PermApprove, req.GetEnvironment()); err != nil {
+	if err := s.requireIn(ctx, PermApprove, req.GetReleaseId(), req.GetEnvironment(), errs.Violations{}); err != nil {
 		return nil, err
 	}
 	r, err := s.svc.Approve(ctx, req.GetReleaseId(), req.GetEnvironment(), req.GetComment())
@@ -174,7 +217,7 @@ func (s *Server) Approve(ctx context.Context, req *releasev1.ApproveRequest) (*r
 
 // Reject implements the RPC.
 func (s *Server) Reject(ctx context.Context, req *releasev1.RejectRequest) (*releasev1.RejectResponse, error) {
-	if err := s.requireIn(ctx, PermApprove, req.GetEnvironment()); err != nil {
+	if err := s.requireIn(ctx, PermApprove, req.GetReleaseId(), req.GetEnvironment(), errs.Violations{}); err != nil {
 		return nil, err
 	}
 	r, err := s.svc.Reject(ctx, req.GetReleaseId(), req.GetEnvironment(), req.GetReason())
@@ -186,13 +229,14 @@ func (s *Server) Reject(ctx context.Context, req *releasev1.RejectRequest) (*rel
 
 // Promote implements the RPC.
 func (s *Server) Promote(ctx context.Context, req *releasev1.PromoteRequest) (*releasev1.PromoteResponse, error) {
-	if err := s.requireIn(ctx, PermPromote, req.GetEnvironment()); err != nil {
-		return nil, err
-	}
+	var v errs.Violations
 	strategy, ok := enumtext.Resolve(req.GetStrategyType(), req.GetStrategy())
 	if !ok {
-		return nil, errs.Invalid("strategy", "%q is not one of %s (or it disagrees with strategy_type %s)", req.GetStrategy(),
+		v.Add("strategy", "%s is not one of %s (or it disagrees with strategy_type %s)", ident.Quote(req.GetStrategy()),
 			strings.Join(enumtext.Names[deployv1.DeploymentStrategy](), ", "), enumtext.Name(req.GetStrategyType()))
+	}
+	if err := s.requireIn(ctx, PermPromote, req.GetReleaseId(), req.GetEnvironment(), v); err != nil {
+		return nil, err
 	}
 	r, err := s.svc.Promote(ctx, req.GetReleaseId(), req.GetEnvironment(), strategy)
 	if err != nil {
@@ -203,6 +247,9 @@ func (s *Server) Promote(ctx context.Context, req *releasev1.PromoteRequest) (*r
 
 // CancelRelease implements the RPC.
 func (s *Server) CancelRelease(ctx context.Context, req *releasev1.CancelReleaseRequest) (*releasev1.CancelReleaseResponse, error) {
+	if err := releaseID(req.GetReleaseId()); err != nil {
+		return nil, err
+	}
 	r, err := s.svc.Cancel(ctx, req.GetReleaseId(), req.GetReason())
 	if err != nil {
 		return nil, err
@@ -212,6 +259,9 @@ func (s *Server) CancelRelease(ctx context.Context, req *releasev1.CancelRelease
 
 // AddPrerequisite implements the RPC.
 func (s *Server) AddPrerequisite(ctx context.Context, req *releasev1.AddPrerequisiteRequest) (*releasev1.AddPrerequisiteResponse, error) {
+	if err := releaseID(req.GetReleaseId()); err != nil {
+		return nil, err
+	}
 	r, err := s.svc.AddPrerequisite(ctx, req.GetReleaseId(), &releasev1.Prerequisite{
 		Type: req.GetType(), Description: req.GetDescription(), Owner: req.GetOwner(), Deadline: req.GetDeadline(), Environment: req.GetEnvironment(),
 	})
@@ -223,6 +273,9 @@ func (s *Server) AddPrerequisite(ctx context.Context, req *releasev1.AddPrerequi
 
 // UpdatePrerequisite implements the RPC.
 func (s *Server) UpdatePrerequisite(ctx context.Context, req *releasev1.UpdatePrerequisiteRequest) (*releasev1.UpdatePrerequisiteResponse, error) {
+	if err := releaseID(req.GetReleaseId()); err != nil {
+		return nil, err
+	}
 	r, err := s.svc.UpdatePrerequisite(ctx, req.GetReleaseId(), &releasev1.PrerequisiteUpdated{
 		PrerequisiteId: req.GetPrerequisiteId(), Status: req.GetStatus(), Owner: req.GetOwner(), Deadline: req.GetDeadline(), Note: req.GetNote(),
 	})
@@ -234,6 +287,9 @@ func (s *Server) UpdatePrerequisite(ctx context.Context, req *releasev1.UpdatePr
 
 // SetRiskAssessment implements the RPC.
 func (s *Server) SetRiskAssessment(ctx context.Context, req *releasev1.SetRiskAssessmentRequest) (*releasev1.SetRiskAssessmentResponse, error) {
+	if err := releaseID(req.GetReleaseId()); err != nil {
+		return nil, err
+	}
 	r, err := s.svc.SetRisk(ctx, req.GetReleaseId(), &releasev1.RiskAssessment{
 		Impact: req.GetImpact(), Likelihood: req.GetLikelihood(), Mitigation: req.GetMitigation(), Contingency: req.GetContingency(),
 	})
@@ -245,6 +301,9 @@ func (s *Server) SetRiskAssessment(ctx context.Context, req *releasev1.SetRiskAs
 
 // GetReleaseNotes implements the RPC.
 func (s *Server) GetReleaseNotes(ctx context.Context, req *releasev1.GetReleaseNotesRequest) (*releasev1.GetReleaseNotesResponse, error) {
+	if err := releaseID(req.GetReleaseId()); err != nil {
+		return nil, err
+	}
 	resp := &releasev1.GetReleaseNotesResponse{}
 	err := s.svc.Read(ctx, req.GetReleaseId(), func(r *domain.Release, _ uint64) error {
 		n := domain.ReleaseNotes(r)
@@ -259,6 +318,9 @@ func (s *Server) GetReleaseNotes(ctx context.Context, req *releasev1.GetReleaseN
 
 // GetHistory implements the RPC.
 func (s *Server) GetHistory(ctx context.Context, req *releasev1.GetHistoryRequest) (*releasev1.GetHistoryResponse, error) {
+	if err := releaseID(req.GetReleaseId()); err != nil {
+		return nil, err
+	}
 	_, events, err := s.svc.History(ctx, req.GetReleaseId())
 	if err != nil {
 		return nil, err
@@ -283,8 +345,8 @@ func (s *Server) GetHistory(ctx context.Context, req *releasev1.GetHistoryReques
 func (s *Server) WatchRelease(req *releasev1.WatchReleaseRequest, stream releasev1.ReleaseService_WatchReleaseServer) error {
 	ctx := stream.Context()
 	id := req.GetReleaseId()
-	if !eventstore.ValidID(id) {
-		return errs.Invalid("release_id", "%q is not a release id", id)
+	if err := releaseID(id); err != nil {
+		return err
 	}
 	var sent uint64
 	return eventstore.WatchAggregate(ctx, s.nc, app.AggRelease, id, func(c eventstore.Change) (uint64, error) {

@@ -24,18 +24,43 @@ import (
 type auditFlags struct {
 	natsURL     string
 	natsCreds   string
+	natsNKey    string
 	stream      string
 	auditStream string
 	publicKey   string
+	trustStore  string
 }
 
 func (f *auditFlags) bind(cmd *cobra.Command) {
 	fl := cmd.Flags()
 	fl.StringVar(&f.natsURL, "nats-url", os.Getenv("FLOE_NATS_URL"), "NATS URL of the log (env FLOE_NATS_URL; default: the dev server's, from the dev credentials file)")
 	fl.StringVar(&f.natsCreds, "nats-creds", os.Getenv("FLOE_NATS_CREDS"), "NATS credentials file (read-only access is enough)")
+	fl.StringVar(&f.natsNKey, "nats-nkey", os.Getenv("FLOE_NATS_NKEY"), "NATS nkey seed file (default with the dev server: its read-only identity, from the dev credentials file)")
 	fl.StringVar(&f.stream, "stream", eventstore.DefaultStream, "event log stream")
 	fl.StringVar(&f.auditStream, "audit-stream", audit.DefaultAuditStream, "checkpoint stream")
 	fl.StringVar(&f.publicKey, "public-key", "", "trusted checkpoint public key, PEM (default: the dev server's <data-dir>/audit-signing.key.pub)")
+	fl.StringVar(&f.trustStore, "trust-store", os.Getenv("FLOE_TRUST_STORE"), "writer keys (trust store, JSON): every event's writer signature is checked against it (default: the dev server's <data-dir>/keys/trust.json, if any)")
+}
+
+// trust loads the writer trust store: --trust-store, else the dev server's;
+// nil (signatures not checked) when neither exists.
+func (f *auditFlags) trust(g *globals) (*eventstore.TrustStore, string, error) {
+	path := f.trustStore
+	if path == "" {
+		p, err := g.devFile(filepath.Join("keys", "trust.json"))
+		if err != nil {
+			return nil, "", nil
+		}
+		if _, err := os.Stat(p); err != nil {
+			return nil, "", nil
+		}
+		path = p
+	}
+	t, err := eventstore.LoadTrust(path)
+	if err != nil {
+		return nil, "", err
+	}
+	return t, path, nil
 }
 
 func newAuditCmd(g *globals) *cobra.Command {
@@ -90,15 +115,26 @@ func (f *auditFlags) trustedKey(g *globals) (ed25519.PublicKey, string, error) {
 }
 
 func (f *auditFlags) connect(ctx context.Context, g *globals) (*natsx.Conn, error) {
-	url := f.natsURL
+	url, nkey := f.natsURL, f.natsNKey
 	if url == "" {
 		creds, err := g.readCredentials()
 		if err != nil || creds.NATS == "" {
 			return nil, fmt.Errorf("no --nats-url given and no dev server found (%v)", err)
 		}
 		url = creds.NATS
+		if nkey == "" {
+			nkey = creds.NATSReaderNKey
+		}
 	}
-	return natsx.Connect(ctx, natsx.Config{URL: url, CredsFile: f.natsCreds, Name: "floe-audit"})
+	cfg := natsx.Config{URL: url, CredsFile: f.natsCreds, Name: "floe-audit"}
+	if nkey != "" {
+		id, err := natsx.LoadIdentity("audit", nkey)
+		if err != nil {
+			return nil, err
+		}
+		cfg.Identity = id
+	}
+	return natsx.Connect(ctx, cfg)
 }
 
 func newAuditVerifyCmd(g *globals) *cobra.Command {
@@ -107,7 +143,8 @@ func newAuditVerifyCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "verify",
 		Short: "Check every hash link and checkpoint of the log; name the first bad event",
-		Long: `verify reads the whole event log (from NATS, or from --bundle) and checks:
+		Long: `verify reads the whole event log (from NATS, or from --bundle: a v2 bundle, or a
+v1 one from an older floe) and checks:
 every event's content against its floe-hash; every per-aggregate hash link and
 version; every checkpoint's ed25519 signature against the trusted key; that each
 checkpoint extends the one before it; every event against the leaf a checkpoint
@@ -123,6 +160,9 @@ is wrong and names the first bad event. Progress goes to stderr.`,
 				b, err := audit.ReadBundleFile(bundlePath)
 				if err != nil {
 					return fmt.Errorf("bundle: %w", err)
+				}
+				if b.Format == audit.BundleFormatV1 {
+					fmt.Fprintf(g.errOut, "note: %s is a %s bundle, whose event bodies are checked as the file spells them: if a JSON tool rewrote it, bodies show as edited. Export it again for %s.\n", bundlePath, b.Format, audit.BundleFormat)
 				}
 				src, pub, keyFrom = b, b.PublicKey, "the bundle (compare its key id with the one you trust)"
 				if f.publicKey != "" {
@@ -142,10 +182,14 @@ is wrong and names the first bad event. Progress goes to stderr.`,
 				defer conn.Close()
 				src = &audit.JetStreamSource{JS: conn.JS, Stream: f.stream, AuditStream: f.auditStream}
 			}
+			trust, trustFrom, err := f.trust(g)
+			if err != nil {
+				return fmt.Errorf("trust store: %w", err)
+			}
 			start := time.Now()
-			rep, err := audit.Verify(ctx, src, pub, func(n uint64) {
+			rep, err := audit.VerifyWith(ctx, src, audit.Options{Key: pub, Trust: trust, Progress: func(n uint64) {
 				fmt.Fprintf(g.errOut, "\rverified %d events", n)
-			})
+			}})
 			fmt.Fprintln(g.errOut)
 			if err != nil {
 				return err
@@ -157,7 +201,7 @@ is wrong and names the first bad event. Progress goes to stderr.`,
 					return err
 				}
 			} else {
-				printReport(g.out, rep, keyFrom, time.Since(start))
+				printReport(g.out, rep, keyFrom, trustFrom, time.Since(start))
 			}
 			if !rep.OK() {
 				msg := fmt.Sprintf("audit verification FAILED: %d problem(s)", len(rep.Problems)+rep.MoreProblems)
@@ -174,15 +218,27 @@ is wrong and names the first bad event. Progress goes to stderr.`,
 	return cmd
 }
 
-func printReport(w io.Writer, r *audit.Report, keyFrom string, took time.Duration) {
+func printReport(w io.Writer, r *audit.Report, keyFrom, trustFrom string, took time.Duration) {
 	fmt.Fprintf(w, "events      %d (positions %d..%d) in %d aggregates\n", r.Events, r.FirstSeq, r.LastSeq, r.Aggregates)
 	fmt.Fprintf(w, "checkpoints %d valid, signing %d events, key %s from %s\n", r.Checkpoints, r.SignedSize, r.KeyID, keyFrom)
+	if trustFrom != "" {
+		fmt.Fprintf(w, "writers     every event's signature checked against %d trusted writer keys from %s\n", r.WriterKeys, trustFrom)
+	} else {
+		fmt.Fprintln(w, "writers     NOT checked (no --trust-store): an event written outside Floe with a correct hash would pass")
+	}
+	for _, p := range r.Acknowledged {
+		fmt.Fprintf(w, "acknowledged %s\n", p)
+	}
 	if r.UnsignedEvents > 0 {
 		fmt.Fprintf(w, "unsigned    %d newer events are checked by hash chain only until the next checkpoint\n", r.UnsignedEvents)
 	}
 	fmt.Fprintf(w, "took        %s (%.0f events/s)\n", took.Round(time.Millisecond), float64(r.Events)/max(took.Seconds(), 1e-9))
 	if r.OK() {
-		fmt.Fprintln(w, "result      OK: every hash link and checkpoint verifies")
+		if trustFrom != "" {
+			fmt.Fprintln(w, "result      OK: every hash link, writer signature and checkpoint verifies")
+		} else {
+			fmt.Fprintln(w, "result      OK: every hash link and checkpoint verifies")
+		}
 		return
 	}
 	fmt.Fprintln(w, "result      FAILED")
@@ -202,9 +258,15 @@ func newAuditExportCmd(g *globals) *cobra.Command {
 		Use:   "export",
 		Short: "Write a self-verifying bundle (JSON lines: header, checkpoints, events)",
 		Long: `export writes log positions --from..--to (default: all) with every checkpoint and
-the public key as JSON lines. 'floe audit verify --bundle FILE' checks it offline;
-every exported event is authenticated by a signed checkpoint leaf, so a partial
-range verifies on its own.`,
+the public key as JSON lines (format floe-audit-bundle/v2). 'floe audit verify
+--bundle FILE' checks it offline; every exported event is authenticated by a
+signed checkpoint leaf, so a partial range verifies on its own.
+
+Everything that is hashed or signed is carried as a JSON string or as base64 of
+its exact bytes (event bodies in data_b64, the signed checkpoint note as text),
+so the bundle verifies the same after any JSON-preserving rewrite: reformatting,
+pretty-printing (jq .), key reordering, \u escapes. docs/eventstore.md specifies
+the format for independent verifiers (one in Python: tools/auditverify).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()

@@ -82,7 +82,7 @@ func TestRulesCheckPrintsEveryViolation(t *testing.T) {
 	for _, want := range []string{
 		rulesFile("rules.yaml") + ": 1 alert rule, 2 rollback triggers, 2 named metrics: OK",
 		bad + ": 5 problems:",
-		`  alert_rules[0].name: "high.error.rate" must be`,
+		`  alert_rules[0].name: "high.error.rate" is not a valid name`,
 		`  alert_rules[0].severity: "page" is not one of critical, warning, info`,
 		`  alert_rules[0].condition: invalid PromQL "rate(http_requests_total[5m]"`,
 		"  rollback_triggers[0].threshold: is required",
@@ -463,8 +463,13 @@ func startMonitor(t *testing.T) *monitorServer {
 	}
 	rt.OnShutdown("nats", func(context.Context) error { return conn.Close() })
 	none := rules.Set{Metrics: rules.DefaultMetrics()} // seed nothing: every rule comes from the commands under test
-	if _, err := service.Start(ctx, service.Host{Runtime: rt, NATS: conn, DataDir: dir},
-		service.Of(monitorsvc.Service, monitorsvc.Config{Defaults: &monitorsvc.File{RuleSet: &none}})); err != nil {
+	entry := service.Of(monitorsvc.Service, monitorsvc.Config{Defaults: &monitorsvc.File{RuleSet: &none}})
+	keys, err := service.DevKeys(filepath.Join(dir, "keys"), service.Writers(entry))
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	if _, err := service.Start(ctx, service.Host{Runtime: rt, NATS: conn, DataDir: dir, Keys: keys}, entry); err != nil {
 		cancel()
 		t.Fatal(err)
 	}

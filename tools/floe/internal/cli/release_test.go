@@ -298,10 +298,12 @@ func TestReleaseValidatesBeforeCalling(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"release", "create", "--version", "1.0.0", "--type", "mnior", "--title", "t"}, "major, minor, patch, hotfix"},
-		{[]string{"release", "create", "--type", "minor", "--title", "t"}, "--version is required"},
-		{[]string{"release", "create", "--version", "1.0.0", "--type", "minor", "--title", "t", "--change", "chore:x"}, "bug_fix"},
-		{[]string{"release", "create", "--version", "1.0.0", "--type", "minor", "--title", "t", "--window-start", "soon"}, "--window-start"},
+		{[]string{"release", "create", "--product", "p", "--version", "1.0.0", "--type", "mnior", "--title", "t"}, "major, minor, patch, hotfix"},
+		{[]string{"release", "create", "--product", "p", "--type", "minor", "--title", "t"}, "--version is required"},
+		{[]string{"release", "create", "--version", "1.0.0", "--type", "minor", "--title", "t"}, "--product is required"},
+		{[]string{"release", "create", "--product", " ", "--version", "1.0.0", "--type", "minor", "--title", "t"}, "--product is required"},
+		{[]string{"release", "create", "--product", "p", "--version", "1.0.0", "--type", "minor", "--title", "t", "--change", "chore:x"}, "bug_fix"},
+		{[]string{"release", "create", "--product", "p", "--version", "1.0.0", "--type", "minor", "--title", "t", "--window-start", "soon"}, "--window-start"},
 		{[]string{"release", "reject", "R1", "--env", "production"}, "--reason is required"},
 		{[]string{"release", "reject", "R1", "--env", "production", "--reason", "  "}, "--reason is required"},
 		{[]string{"release", "cancel", "R1"}, "--reason is required"},

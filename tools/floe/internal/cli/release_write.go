@@ -62,11 +62,13 @@ func newReleaseCreateCmd(g *globals) *cobra.Command {
 		changeSpecs           []string
 	)
 	cmd := &cobra.Command{
-		Use:   "create --version X.Y.Z --type major|minor|patch|hotfix --title TEXT",
+		Use:   "create --product NAME --version X.Y.Z --type major|minor|patch|hotfix --title TEXT",
 		Short: "Plan a release",
-		Long: `create plans a release. The version must be semver, greater than every earlier
-release of the product, and match the type (major X.0.0, minor x.Y.0, patch and
-hotfix x.y.Z). Target environments default to development, staging, production.
+		Long: `create plans a release of a product. The product is required: 1-32 lower case
+letters, digits or '-' (releases planned before it was required belong to
+"default"). The version must be semver, greater than every earlier release of
+the product, and match the type (major X.0.0, minor x.Y.0, patch and hotfix
+x.y.Z). Target environments default to development, staging, production.
 
 --change adds a change: kind:summary[@link], repeatable, e.g.
   --change 'feature:Faster search@https://example.com/pr/12'
@@ -74,11 +76,13 @@ hotfix x.y.Z). Target environments default to development, staging, production.
 The link is what follows the first '@' that starts a URL, "#123" or a ticket key
 like PM-123; any other '@' stays in the summary. Use add-change --link for
 anything else.`,
-		Example: `  floe release create --version 2.1.0 --type minor --title "Search" \
+		Example: `  floe release create --product penguinmails --version 2.1.0 --type minor --title "Search" \
     --change 'feature:Faster search@https://example.com/pr/12' --env development --env staging`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := errors.Join(required("version", version, "the release's semver, e.g. 2.1.0"), required("title", plan.title, "")); err != nil {
+			if err := errors.Join(
+				required("product", product, `the product the release belongs to, e.g. --product penguinmails (releases created before it was required belong to "default")`),
+				required("version", version, "the release's semver, e.g. 2.1.0"), required("title", plan.title, "")); err != nil {
 				return err
 			}
 			t, err := enumFlag[releasev1.ReleaseType]("type", typ, nil)
@@ -115,7 +119,7 @@ anything else.`,
 	f := cmd.Flags()
 	f.StringVar(&version, "version", "", "semver of the release, e.g. 2.1.0 (required)")
 	f.StringVar(&typ, "type", "", "major, minor, patch or hotfix (required)")
-	f.StringVar(&product, "product", "", `product the release belongs to (default "default")`)
+	f.StringVar(&product, "product", "", "product the release belongs to: 1-32 lower case letters, digits or '-' (required)")
 	f.StringArrayVar(&changeSpecs, "change", nil, "a change, kind:summary[@link]; repeatable; kind is "+kindHelp)
 	completeEnum[releasev1.ReleaseType](cmd, "type")
 	return cmd

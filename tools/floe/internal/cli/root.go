@@ -106,6 +106,7 @@ under the user's cache directory (~/.cache/floe on Linux).`,
 	root.AddCommand(newMonitorCmds(g)...)
 	root.AddCommand(newDemoCmd(g))
 	root.AddCommand(newViewsCmd(g))
+	root.AddCommand(newIntegrityCmd(g))
 	return root
 }
 

@@ -25,6 +25,9 @@ type Credentials struct {
 	Admin string `yaml:"admin"`
 	// NATS is the embedded NATS client URL, for event subscribers.
 	NATS string `yaml:"nats"`
+	// NATSReaderNKey is the seed file of the read-only NATS identity event
+	// subscribers (and floe audit verify) connect with.
+	NATSReaderNKey string `yaml:"nats_reader_nkey,omitempty"`
 	// Proxies are the demo app's proxy addresses by environment (the local driver's).
 	Proxies map[string]string `yaml:"proxies,omitempty"`
 	// DefaultUser is used when the CLI is given no --as.

@@ -32,6 +32,12 @@ const (
 	TokensFileName = "tokens.yaml"
 	// AuditKeyFileName is the checkpoint signing key; its public key is AuditKeyFileName+".pub".
 	AuditKeyFileName = "audit-signing.key"
+	// KeysDirName holds each service's event signing key and the trust store (trust.json).
+	KeysDirName = "keys"
+	// NATSIdentitiesDirName holds the nkey seeds of the host and the services.
+	NATSIdentitiesDirName = "nats-identities"
+	// NATSReaderFileName is the read-only NATS identity for event subscribers.
+	NATSReaderFileName = "nats-reader.nk"
 )
 
 // Users are the development principals created on first start: one per role
@@ -97,10 +103,26 @@ func Run(ctx context.Context, opts Options) error {
 	if err != nil {
 		return err
 	}
-	conn, err := natsx.Connect(ctx, natsx.Config{
+	// The services, from one list: each is a service.Def with its configuration.
+	deployerDefaults, monitorDefaults := DeployerDefaults(), MonitorDefaults()
+	cfgs := opts.Config
+	cfgs.Deployer.Defaults, cfgs.Monitor.Defaults = &deployerDefaults, &monitorDefaults
+	entries := Services(cfgs)
+
+	ncfg := natsx.Config{
 		URL: cfg.NATS.URL, CredsFile: cfg.NATS.Creds, DataDir: filepath.Join(cfg.NATS.DataDir, "nats"),
 		Listen: cfg.NATS.Listen, SyncAlways: cfg.NATS.SyncAlways, Name: "floe-dev",
-	})
+	}
+	// The embedded NATS accepts no anonymous connection: the host, each
+	// service and event subscribers have their own nkey and permissions.
+	var nauth *natsx.DevAuth
+	if cfg.NATS.URL == "" {
+		if nauth, err = natsx.LoadOrCreateDevAuth(filepath.Join(cfg.NATS.DataDir, NATSIdentitiesDirName), filepath.Join(cfg.NATS.DataDir, NATSReaderFileName), service.Writers(entries...)); err != nil {
+			return fmt.Errorf("nats identities: %w", err)
+		}
+		ncfg.Users, ncfg.Identity = nauth.Users, nauth.Host
+	}
+	conn, err := natsx.Connect(ctx, ncfg)
 	if err != nil {
 		return fmt.Errorf("nats: %w", err)
 	}
@@ -112,11 +134,18 @@ func Run(ctx context.Context, opts Options) error {
 		return nil
 	})
 
-	// The services, from one list: each is a service.Def with its configuration.
-	deployerDefaults, monitorDefaults := DeployerDefaults(), MonitorDefaults()
-	cfgs := opts.Config
-	cfgs.Deployer.Defaults, cfgs.Monitor.Defaults = &deployerDefaults, &monitorDefaults
-	handles, err := service.Start(ctx, service.Host{Runtime: rt, NATS: conn, DataDir: cfg.NATS.DataDir}, Services(cfgs)...)
+	keys, err := service.DevKeys(filepath.Join(cfg.NATS.DataDir, KeysDirName), service.Writers(entries...))
+	if err != nil {
+		_ = conn.Close()
+		return fmt.Errorf("signing keys: %w", err)
+	}
+	host := service.Host{Runtime: rt, NATS: conn, DataDir: cfg.NATS.DataDir, Keys: keys}
+	if nauth != nil {
+		host.Dial = func(ctx context.Context, name string) (*natsx.Conn, error) {
+			return conn.Dial(ctx, nauth.Services[name], "floe-"+name)
+		}
+	}
+	handles, err := service.Start(ctx, host, entries...)
 	if err != nil {
 		_ = conn.Close()
 		return err
@@ -165,6 +194,9 @@ func Run(ctx context.Context, opts Options) error {
 		return err
 	}
 	creds.Server, creds.Admin, creds.NATS = rt.GRPCAddr(), rt.AdminAddr(), conn.ClientURL()
+	if nauth != nil {
+		creds.NATSReaderNKey = nauth.ReaderFile
+	}
 	creds.Proxies = map[string]string{}
 	for _, env := range []string{"development", "staging", "production"} {
 		if addr := deployer.ProxyAddr(env); addr != "" {
@@ -283,6 +315,9 @@ func printBanner(out io.Writer, c *clientconf.Credentials, credsPath string, cfg
 	fmt.Fprintf(out, "  admin HTTP http://%s   (/metrics /healthz /readyz)\n", c.Admin)
 	if c.NATS != "" {
 		fmt.Fprintf(out, "  NATS       %s   (events on floe.evt.>)\n", c.NATS)
+	}
+	if c.NATSReaderNKey != "" {
+		fmt.Fprintf(out, "  NATS read  %s   (read-only identity for subscribers: nats --server %s --nkey %s sub 'floe.evt.>')\n", c.NATSReaderNKey, c.NATS, c.NATSReaderNKey)
 	}
 	fmt.Fprintf(out, "  tokens     %s (server side, SHA-256 hashes)\n", filepath.Join(cfg.NATS.DataDir, TokensFileName))
 	fmt.Fprintf(out, "  dev users  %s (plain tokens, read by the floe CLI)\n", credsPath)

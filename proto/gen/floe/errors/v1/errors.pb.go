@@ -94,6 +94,12 @@ const (
 	ErrorReason_ERROR_REASON_ALREADY_ROLLING_BACK ErrorReason = 28
 	// Rollback of an environment's first deployment: there is nothing to go back to.
 	ErrorReason_ERROR_REASON_NO_PREVIOUS_VERSION ErrorReason = 29
+	// An event of the aggregate fails verification (hash, link or writer
+	// signature): the aggregate takes no commands until an administrator has
+	// acknowledged the tampering (IntegrityService.AcknowledgeTampering).
+	ErrorReason_ERROR_REASON_AGGREGATE_TAMPERED ErrorReason = 30
+	// AcknowledgeTampering: the event at that position verifies; there is nothing to acknowledge.
+	ErrorReason_ERROR_REASON_NOT_TAMPERED ErrorReason = 31
 )
 
 // Enum value maps for ErrorReason.
@@ -129,6 +135,8 @@ var (
 		27: "ERROR_REASON_DEPLOYMENT_NOT_PAUSED",
 		28: "ERROR_REASON_ALREADY_ROLLING_BACK",
 		29: "ERROR_REASON_NO_PREVIOUS_VERSION",
+		30: "ERROR_REASON_AGGREGATE_TAMPERED",
+		31: "ERROR_REASON_NOT_TAMPERED",
 	}
 	ErrorReason_value = map[string]int32{
 		"ERROR_REASON_UNSPECIFIED":                 0,
@@ -161,6 +169,8 @@ var (
 		"ERROR_REASON_DEPLOYMENT_NOT_PAUSED":       27,
 		"ERROR_REASON_ALREADY_ROLLING_BACK":        28,
 		"ERROR_REASON_NO_PREVIOUS_VERSION":         29,
+		"ERROR_REASON_AGGREGATE_TAMPERED":          30,
+		"ERROR_REASON_NOT_TAMPERED":                31,
 	}
 )
 
@@ -195,7 +205,7 @@ var File_floe_errors_v1_errors_proto protoreflect.FileDescriptor
 
 const file_floe_errors_v1_errors_proto_rawDesc = "" +
 	"\n" +
-	"\x1bfloe/errors/v1/errors.proto\x12\x0efloe.errors.v1*\xb5\b\n" +
+	"\x1bfloe/errors/v1/errors.proto\x12\x0efloe.errors.v1*\xf9\b\n" +
 	"\vErrorReason\x12\x1c\n" +
 	"\x18ERROR_REASON_UNSPECIFIED\x10\x00\x12!\n" +
 	"\x1dERROR_REASON_INVALID_ARGUMENT\x10\x01\x12\x1a\n" +
@@ -227,7 +237,9 @@ const file_floe_errors_v1_errors_proto_rawDesc = "" +
 	"\"ERROR_REASON_DEPLOYMENT_NOT_ACTIVE\x10\x1a\x12&\n" +
 	"\"ERROR_REASON_DEPLOYMENT_NOT_PAUSED\x10\x1b\x12%\n" +
 	"!ERROR_REASON_ALREADY_ROLLING_BACK\x10\x1c\x12$\n" +
-	" ERROR_REASON_NO_PREVIOUS_VERSION\x10\x1dB\xbb\x01\n" +
+	" ERROR_REASON_NO_PREVIOUS_VERSION\x10\x1d\x12#\n" +
+	"\x1fERROR_REASON_AGGREGATE_TAMPERED\x10\x1e\x12\x1d\n" +
+	"\x19ERROR_REASON_NOT_TAMPERED\x10\x1fB\xbb\x01\n" +
 	"\x12com.floe.errors.v1B\vErrorsProtoP\x01Z>github.com/penguinmails/floe/proto/gen/floe/errors/v1;errorsv1\xa2\x02\x03FEX\xaa\x02\x0eFloe.Errors.V1\xca\x02\x0eFloe\\Errors\\V1\xe2\x02\x1aFloe\\Errors\\V1\\GPBMetadata\xea\x02\x10Floe::Errors::V1b\x06proto3"
 
 var (

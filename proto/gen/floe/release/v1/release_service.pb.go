@@ -28,7 +28,8 @@ type CreateReleaseRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Idempotency key (optional; up to 128 characters).
 	RequestId string `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
-	// Product name (lower case, digits, '-'); "default" when empty.
+	// Product name, required: 1-32 lower case ASCII letters, digits or '-'
+	// (^[a-z0-9-]{1,32}$). Releases created before it was required belong to "default".
 	Product     string      `protobuf:"bytes,2,opt,name=product,proto3" json:"product,omitempty"`
 	Version     string      `protobuf:"bytes,3,opt,name=version,proto3" json:"version,omitempty"`
 	Type        ReleaseType `protobuf:"varint,4,opt,name=type,proto3,enum=floe.release.v1.ReleaseType" json:"type,omitempty"`
