@@ -7,6 +7,7 @@ require (
 	github.com/google/go-cmp v0.7.0
 	github.com/penguinmails/floe/libs v0.0.0
 	github.com/penguinmails/floe/proto v0.0.0
+	github.com/penguinmails/floe/services/audit v0.0.0-00010101000000-000000000000
 	github.com/penguinmails/floe/services/deployer v0.0.0-00010101000000-000000000000
 	github.com/penguinmails/floe/services/monitor v0.0.0-00010101000000-000000000000
 	github.com/penguinmails/floe/services/release v0.0.0-00010101000000-000000000000
@@ -126,6 +127,7 @@ require (
 replace (
 	github.com/penguinmails/floe/libs => ../libs
 	github.com/penguinmails/floe/proto => ../proto
+	github.com/penguinmails/floe/services/audit => ../services/audit
 	github.com/penguinmails/floe/services/deployer => ../services/deployer
 	github.com/penguinmails/floe/services/monitor => ../services/monitor
 	github.com/penguinmails/floe/services/release => ../services/release

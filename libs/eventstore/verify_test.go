@@ -394,3 +394,50 @@ func TestVerifiedReadersWithNarrowFilters(t *testing.T) {
 		t.Fatalf("genuine events reported as tampered: %v", f.alarms)
 	}
 }
+
+// TestKeyRotation: a writer's key is replaced and the old one retired after
+// the last position it signed: everything it signed before verifies, its
+// successor's events verify, and an event the old key signs afterwards (a
+// leaked retired key) is refused.
+func TestKeyRotation(t *testing.T) {
+	_, _, js := natstest.JetStream(t)
+	ctx := t.Context()
+	old, _ := signtest.Signer(t, "floe/release", []string{"release", "integrity"})
+	next, _ := signtest.Signer(t, "floe/release", []string{"release", "integrity"})
+	write := func(s *eventstore.Signer, v eventstore.Version, text string) *eventstore.AppendResult {
+		st, err := eventstore.Open(ctx, js, eventstore.Options{Source: "floe/release", Aggregates: []string{"release"}, Signer: s})
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := st.Append(ctx, "release", "r1", v, eventstore.Meta{Actor: "alice"}, eventstore.Event{Message: wrapperspb.String(text)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	write(old, 0, "by the old key")
+	last := write(old, 1, "by the old key, last")
+	write(next, 2, "by the new key")
+	leaked := write(old, 3, "by the retired key")
+
+	retired := old.Trusted("release", "integrity")
+	retired.RetiredAfter = last.LastSeq
+	trust, err := eventstore.NewTrust(retired, next.Trusted("release", "integrity"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := eventstore.NewVerifier(js, eventstore.DefaultStream, trust)
+	store, err := eventstore.Open(ctx, js, eventstore.Options{Source: "floe/release", Aggregates: []string{"release"}, Verifier: v})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var te *eventstore.TamperError
+	if _, err := store.Load(ctx, "release", "r1", nil); !errors.As(err, &te) || te.Seq != leaked.LastSeq || !strings.Contains(te.Reason, "retired") {
+		t.Fatalf("load: %v; want the retired key's later event refused at %d", err, leaked.LastSeq)
+	}
+	// Before it, the old key's events and its successor's verify.
+	l, err := v.Before(ctx, "release", "r1", leaked.LastSeq)
+	if err != nil || l.Version != 3 {
+		t.Fatalf("chain before the leaked event: %+v, %v; want version 3", l, err)
+	}
+}

@@ -109,12 +109,18 @@ var jsClient = []string{
 }
 
 // ServicePermissions are a service's: append to its own aggregates'
-// subjects (and the shared integrity records) and nothing else of the log;
-// read everything; keep its consumers, caches (KV buckets) and views.
-func ServicePermissions(aggregates ...string) *server.Permissions {
+// subjects and nothing else of the log; read everything; keep its
+// consumers, caches (KV buckets) and views; publish the other subjects
+// given (e.g. the audit service's checkpoints).
+func ServicePermissions(aggregates []string, publish ...string) *server.Permissions {
 	allow := slices.Clone(jsClient)
 	for _, a := range aggregates {
 		allow = append(allow, "floe.evt."+a+".>")
+	}
+	allow = append(allow, publish...)
+	deny := denyLogChanges()
+	if !slices.Contains(publish, "$JS.API.STREAM.CREATE.FLOE_AUDIT") {
+		deny = append(deny, "$JS.API.STREAM.CREATE.FLOE_AUDIT")
 	}
 	allow = append(allow,
 		"$JS.API.STREAM.CREATE.FLOE_EVENTS",                                                                       // idempotent: an existing stream is not changed
@@ -122,7 +128,7 @@ func ServicePermissions(aggregates ...string) *server.Permissions {
 		"$KV.>",
 	)
 	return &server.Permissions{
-		Publish:   &server.SubjectPermission{Allow: allow, Deny: append(denyLogChanges(), "$JS.API.STREAM.CREATE.FLOE_AUDIT")},
+		Publish:   &server.SubjectPermission{Allow: allow, Deny: deny},
 		Subscribe: &server.SubjectPermission{Allow: []string{"_INBOX.>", "floe.evt.>"}},
 	}
 }
@@ -171,9 +177,10 @@ type DevAuth struct {
 }
 
 // LoadOrCreateDevAuth keeps the identities in dir (created on first use):
-// host.nk and <service>.nk for each service of services (name → the
-// aggregates it writes), and the reader's at readerFile (handed to bots).
-func LoadOrCreateDevAuth(dir, readerFile string, services map[string][]string) (*DevAuth, error) {
+// host.nk and <service>.nk for each service of services (name → its
+// permissions, see ServicePermissions), and the reader's at readerFile
+// (handed to bots).
+func LoadOrCreateDevAuth(dir, readerFile string, services map[string]*server.Permissions) (*DevAuth, error) {
 	a := &DevAuth{Services: map[string]*Identity{}, ReaderFile: readerFile}
 	var err error
 	if a.Host, err = LoadOrCreateIdentity("host", filepath.Join(dir, "host.nk")); err != nil {
@@ -194,7 +201,7 @@ func LoadOrCreateDevAuth(dir, readerFile string, services map[string][]string) (
 			return nil, err
 		}
 		a.Services[n] = id
-		a.Users = append(a.Users, User(id, ServicePermissions(append(slices.Clone(services[n]), "integrity")...)))
+		a.Users = append(a.Users, User(id, services[n]))
 	}
 	return a, nil
 }

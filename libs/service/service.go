@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/nats-io/nats-server/v2/server"
 	"github.com/rs/zerolog"
 
 	"github.com/penguinmails/floe/libs/eventstore"
@@ -50,6 +51,9 @@ type Deps[C any] struct {
 	DataDir string
 	// Replicas is the replication of streams and buckets the service creates (1 embedded, 3 in production).
 	Replicas int
+	// Embedded is true when NATS is the process's own embedded server (a
+	// development setup: missing keys may be created in DataDir).
+	Embedded bool
 	// Config is the service's own configuration.
 	Config C
 }
@@ -60,6 +64,9 @@ type Def[C, H any] struct {
 	Name string
 	// Aggregates are the aggregate kinds the service owns: the only ones its store appends to.
 	Aggregates []string
+	// Publishes are other NATS subjects the service publishes to (its NATS
+	// identity's permissions add them), e.g. the audit trail's.
+	Publishes []string
 	// Register adds the service to d.Runtime and returns a handle for its host (or the zero H).
 	Register func(ctx context.Context, d Deps[C]) (H, error)
 }
@@ -76,6 +83,8 @@ type Host struct {
 	// Dial (optional) connects as the named service's own NATS identity;
 	// without it every service shares NATS.
 	Dial func(ctx context.Context, name string) (*natsx.Conn, error)
+	// Embedded is true when NATS is the process's own embedded server.
+	Embedded bool
 }
 
 // Entry is a Def with its configuration, ready to start.
@@ -83,7 +92,9 @@ type Entry struct {
 	Name string
 	// Aggregates are the kinds the service writes (for its trust store entry).
 	Aggregates []string
-	start      func(ctx context.Context, h Host, env *env) (any, error)
+	// Publishes are the other subjects it publishes to (for its NATS identity).
+	Publishes []string
+	start     func(ctx context.Context, h Host, env *env) (any, error)
 }
 
 // env is what Start shares among the services of a process.
@@ -104,9 +115,19 @@ func Writers(entries ...Entry) map[string][]string {
 	return out
 }
 
+// Grants are each entry's NATS permissions: append to its aggregates (and
+// integrity records), publish its other subjects (for natsx.LoadOrCreateDevAuth).
+func Grants(entries ...Entry) map[string]*server.Permissions {
+	out := map[string]*server.Permissions{}
+	for _, e := range entries {
+		out[e.Name] = natsx.ServicePermissions(withIntegrity(e.Aggregates), e.Publishes...)
+	}
+	return out
+}
+
 // Of pairs def with its configuration.
 func Of[C, H any](def Def[C, H], cfg C) Entry {
-	return Entry{Name: def.Name, Aggregates: def.Aggregates, start: func(ctx context.Context, h Host, env *env) (any, error) {
+	return Entry{Name: def.Name, Aggregates: def.Aggregates, Publishes: def.Publishes, start: func(ctx context.Context, h Host, env *env) (any, error) {
 		aggs := withIntegrity(def.Aggregates)
 		signer, err := h.Keys.signerFor(def.Name, aggs)
 		if err != nil {
@@ -133,7 +154,7 @@ func Of[C, H any](def Def[C, H], cfg C) Entry {
 		return def.Register(ctx, Deps[C]{
 			Runtime: h.Runtime, NATS: conn, Store: store, Snapshots: env.snaps.SignedBy(signer), Clock: h.Clock,
 			Signer: signer, Verifier: env.verifier,
-			Log: h.Runtime.Log.With().Str("service", def.Name).Logger(), DataDir: h.DataDir, Replicas: h.Replicas, Config: cfg,
+			Log: h.Runtime.Log.With().Str("service", def.Name).Logger(), DataDir: h.DataDir, Replicas: h.Replicas, Embedded: h.Embedded, Config: cfg,
 		})
 	}}
 }
@@ -218,7 +239,7 @@ func Run[C, H any](ctx context.Context, def Def[C, H], version string, args []st
 		if nc.URL != "" {
 			return nil
 		}
-		a, err := natsx.LoadOrCreateDevAuth(filepath.Join(cfg.NATS.DataDir, "nats-identities"), filepath.Join(cfg.NATS.DataDir, "nats-reader.nk"), Writers(entry))
+		a, err := natsx.LoadOrCreateDevAuth(filepath.Join(cfg.NATS.DataDir, "nats-identities"), filepath.Join(cfg.NATS.DataDir, "nats-reader.nk"), Grants(entry))
 		if err != nil {
 			return fmt.Errorf("nats identities: %w", err)
 		}
@@ -232,7 +253,7 @@ func Run[C, H any](ctx context.Context, def Def[C, H], version string, args []st
 			if err != nil {
 				return err
 			}
-			h := Host{Runtime: rt, NATS: conn, DataDir: c.NATS.DataDir, Keys: keys}
+			h := Host{Runtime: rt, NATS: conn, DataDir: c.NATS.DataDir, Keys: keys, Embedded: nauth != nil}
 			if nauth != nil {
 				h.Dial = func(ctx context.Context, name string) (*natsx.Conn, error) {
 					return conn.Dial(ctx, nauth.Services[name], "floe-"+name)

@@ -31,6 +31,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/penguinmails/floe/libs/eventstore"
 	"github.com/transparency-dev/merkle/compact"
 	"github.com/transparency-dev/merkle/rfc6962"
 )
@@ -160,6 +161,9 @@ func KeyID(pub ed25519.PublicKey) string {
 	sum := sha256.Sum256(pub)
 	return hex.EncodeToString(sum[:8])
 }
+
+// LoadKey reads an ed25519 private key (PKCS#8 PEM).
+func LoadKey(path string) (ed25519.PrivateKey, error) { return eventstore.LoadKey(path) }
 
 // LoadOrCreateKey reads an ed25519 private key (PKCS#8 PEM) from path, or
 // creates one (mode 0600) with its public key beside it at path+".pub".

@@ -31,6 +31,11 @@ type CheckpointerOptions struct {
 	Clock func() time.Time
 	// Replicas for a newly created audit stream.
 	Replicas int
+	// Verifier, when set, checks every event before it is signed: content,
+	// link to its aggregate's previous event, writer signature. A range
+	// holding a bad event (not acknowledged) is not signed, and the
+	// verifier's alarm is raised.
+	Verifier *eventstore.Verifier
 }
 
 // Checkpointer writes signed Merkle checkpoints of the event log.
@@ -39,6 +44,7 @@ type Checkpointer struct {
 	opts CheckpointerOptions
 
 	mu       sync.Mutex
+	chains   *eventstore.Chains
 	tree     *tree
 	lastSeq  uint64    // audit stream position of the last checkpoint
 	lastTime time.Time // time of the last checkpoint
@@ -78,6 +84,9 @@ func NewCheckpointer(ctx context.Context, js jetstream.JetStream, opts Checkpoin
 		return nil, fmt.Errorf("audit stream: %w", err)
 	}
 	c := &Checkpointer{js: js, opts: opts}
+	if opts.Verifier != nil {
+		c.chains = opts.Verifier.Chains(0)
+	}
 	if err := c.reload(ctx); err != nil {
 		return nil, err
 	}
@@ -200,7 +209,11 @@ func (c *Checkpointer) leaves(ctx context.Context, from, upTo uint64) ([][]byte,
 			return false, fmt.Errorf("refusing to sign: log positions %d..%d are missing", next, m.Sequence-1)
 		}
 		hash := m.Header.Get(eventstore.HdrHash)
-		if got := eventstore.ComputeHash(m.Subject, m.Header, m.Data); got != hash {
+		if c.chains != nil {
+			if err := c.verify(ctx, m); err != nil {
+				return false, err
+			}
+		} else if got := eventstore.ComputeHash(m.Subject, m.Header, m.Data); got != hash {
 			return false, fmt.Errorf("refusing to sign: event at position %d does not match its floe-hash", m.Sequence)
 		}
 		out = append(out, LeafHash(m.Sequence, hash))
@@ -214,6 +227,34 @@ func (c *Checkpointer) leaves(ctx context.Context, from, upTo uint64) ([][]byte,
 		return nil, fmt.Errorf("refusing to sign: log positions %d..%d are missing", next, upTo)
 	}
 	return out, nil
+}
+
+// verify checks one event with the verifier: nil to sign it (a good event,
+// or a bad one an administrator acknowledged: the log holds it either way).
+func (c *Checkpointer) verify(ctx context.Context, m *jetstream.RawStreamMsg) error {
+	e, err := eventstore.Decode(m.Sequence, m.Subject, m.Header, m.Data)
+	if err != nil {
+		err = c.opts.Verifier.Malformed(ctx, m.Sequence, m.Subject, err)
+	} else if _, err = c.chains.Check(ctx, e); err == nil {
+		return nil
+	}
+	var te *eventstore.TamperError
+	if errors.As(err, &te) {
+		return &RefusedError{Seq: te.Seq, Subject: te.Subject, Reason: te.Reason}
+	}
+	return err
+}
+
+// RefusedError is the checkpointer's refusal to sign a range holding an
+// event that fails verification (until an administrator acknowledges it).
+type RefusedError struct {
+	Seq     uint64
+	Subject string
+	Reason  string
+}
+
+func (e *RefusedError) Error() string {
+	return fmt.Sprintf("refusing to sign: the event at position %d (%s) fails verification: %s; acknowledge it (floe integrity ack %d) once investigated", e.Seq, e.Subject, e.Reason, e.Seq)
 }
 
 // Run writes a checkpoint every interval while the log grows, until ctx ends.

@@ -15,11 +15,10 @@ import (
 
 	"github.com/penguinmails/floe/libs/auth"
 	"github.com/penguinmails/floe/libs/eventstore/audit"
-	"github.com/penguinmails/floe/libs/eventstore/audit/auditsvc"
 	"github.com/penguinmails/floe/libs/natsx"
 	"github.com/penguinmails/floe/libs/runtime"
 	"github.com/penguinmails/floe/libs/service"
-	auditv1 "github.com/penguinmails/floe/proto/gen/floe/audit/v1"
+	"github.com/penguinmails/floe/services/audit/auditsvc"
 	"github.com/penguinmails/floe/services/deployer/deployersvc"
 	"github.com/penguinmails/floe/services/monitor/monitorsvc"
 	"github.com/penguinmails/floe/services/release/releasesvc"
@@ -30,8 +29,6 @@ import (
 const (
 	// TokensFileName is the server-side tokens file (hashes only).
 	TokensFileName = "tokens.yaml"
-	// AuditKeyFileName is the checkpoint signing key; its public key is AuditKeyFileName+".pub".
-	AuditKeyFileName = "audit-signing.key"
 	// KeysDirName holds each service's event signing key and the trust store (trust.json).
 	KeysDirName = "keys"
 	// NATSIdentitiesDirName holds the nkey seeds of the host and the services.
@@ -59,16 +56,14 @@ var Users = []struct {
 // Config is floe dev's configuration: the shared base plus the audit trail's signing side.
 type Config struct {
 	runtime.Base
-	// AuditKey is the ed25519 checkpoint signing key (PKCS#8 PEM), created on first start.
-	AuditKey string `env:"FLOE_AUDIT_KEY" flag:"audit-key" usage:"checkpoint signing key file, created if missing (default <data-dir>/audit-signing.key; its public key is written beside it as .pub)" secret:"true"`
 	// Release configures the release service.
 	Release releasesvc.Config
 	// Deployer configures the deployer (its file overrides DeployerDefaults).
 	Deployer deployersvc.Config
 	// Monitor configures the monitor (its file overrides MonitorDefaults).
 	Monitor monitorsvc.Config
-	// CheckpointInterval is how often a new checkpoint is signed while the log grows.
-	CheckpointInterval time.Duration `env:"FLOE_CHECKPOINT_INTERVAL" flag:"checkpoint-interval" default:"1m" usage:"how often to sign a Merkle checkpoint of the event log while it grows"`
+	// Audit configures the audit service (checkpoint key and interval).
+	Audit auditsvc.Config
 }
 
 // Options configure the development server.
@@ -117,7 +112,7 @@ func Run(ctx context.Context, opts Options) error {
 	// service and event subscribers have their own nkey and permissions.
 	var nauth *natsx.DevAuth
 	if cfg.NATS.URL == "" {
-		if nauth, err = natsx.LoadOrCreateDevAuth(filepath.Join(cfg.NATS.DataDir, NATSIdentitiesDirName), filepath.Join(cfg.NATS.DataDir, NATSReaderFileName), service.Writers(entries...)); err != nil {
+		if nauth, err = natsx.LoadOrCreateDevAuth(filepath.Join(cfg.NATS.DataDir, NATSIdentitiesDirName), filepath.Join(cfg.NATS.DataDir, NATSReaderFileName), service.Grants(entries...)); err != nil {
 			return fmt.Errorf("nats identities: %w", err)
 		}
 		ncfg.Users, ncfg.Identity = nauth.Users, nauth.Host
@@ -139,7 +134,7 @@ func Run(ctx context.Context, opts Options) error {
 		_ = conn.Close()
 		return fmt.Errorf("signing keys: %w", err)
 	}
-	host := service.Host{Runtime: rt, NATS: conn, DataDir: cfg.NATS.DataDir, Keys: keys}
+	host := service.Host{Runtime: rt, NATS: conn, DataDir: cfg.NATS.DataDir, Keys: keys, Embedded: nauth != nil}
 	if nauth != nil {
 		host.Dial = func(ctx context.Context, name string) (*natsx.Conn, error) {
 			return conn.Dial(ctx, nauth.Services[name], "floe-"+name)
@@ -152,42 +147,7 @@ func Run(ctx context.Context, opts Options) error {
 	}
 	deployer, _ := handles[deployersvc.Service.Name].(*deployersvc.Deployer)
 
-	// The audit trail.
-	keyPath := opts.Config.AuditKey
-	if keyPath == "" {
-		keyPath = filepath.Join(cfg.NATS.DataDir, AuditKeyFileName)
-	}
-	key, err := audit.LoadOrCreateKey(keyPath)
-	if err != nil {
-		_ = conn.Close()
-		return fmt.Errorf("audit signing key: %w", err)
-	}
-	cp, err := audit.NewCheckpointer(ctx, conn.JS, audit.CheckpointerOptions{Key: key})
-	if err != nil {
-		_ = conn.Close()
-		return fmt.Errorf("audit checkpointer: %w", err)
-	}
-	auditSrv, err := auditsvc.New(cp)
-	if err != nil {
-		_ = conn.Close()
-		return err
-	}
-	if err := rt.Register(&auditv1.AuditService_ServiceDesc, auditSrv, auditsvc.Rules()); err != nil {
-		_ = conn.Close()
-		return err
-	}
-	interval := opts.Config.CheckpointInterval
-	if interval <= 0 {
-		interval = time.Minute
-	}
-	rt.Go("audit-checkpointer", func(ctx context.Context) error {
-		return cp.Run(ctx, interval, func(err error) { rt.Log.Error().Err(err).Msg("audit checkpoint failed") })
-	})
-	// A final checkpoint on the way out, so a clean stop leaves everything signed.
-	rt.OnShutdown("audit-checkpoint", func(ctx context.Context) error {
-		_, err := cp.Checkpoint(ctx)
-		return err
-	})
+	au, _ := handles[auditsvc.Service.Name].(*auditsvc.Audit)
 
 	if err := rt.Listen(); err != nil {
 		_ = conn.Close()
@@ -208,7 +168,7 @@ func Run(ctx context.Context, opts Options) error {
 		_ = conn.Close()
 		return fmt.Errorf("write %s: %w", credsPath, err)
 	}
-	auditLine := fmt.Sprintf("%s.pub (checkpoint public key, id %s)", keyPath, audit.KeyID(cp.PublicKey()))
+	auditLine := fmt.Sprintf("%s.pub (checkpoint public key, id %s)", au.KeyPath, audit.KeyID(au.PublicKey()))
 	printBanner(out, creds, credsPath, cfg, created, auditLine)
 	return rt.Run(ctx)
 }
@@ -219,6 +179,7 @@ func Services(c Config) []service.Entry {
 		service.Of(releasesvc.Service, c.Release),
 		service.Of(deployersvc.Service, c.Deployer),
 		service.Of(monitorsvc.Service, c.Monitor),
+		service.Of(auditsvc.Service, c.Audit),
 	}
 }
 

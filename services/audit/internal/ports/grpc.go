@@ -1,5 +1,5 @@
-// Package auditsvc serves floe.audit.v1.AuditService over a Checkpointer.
-package auditsvc
+// Package ports serves floe.audit.v1.AuditService over a Checkpointer.
+package ports
 
 import (
 	"context"
@@ -25,7 +25,7 @@ type Server struct {
 // New returns a server; cp must not be nil.
 func New(cp *audit.Checkpointer) (*Server, error) {
 	if cp == nil {
-		return nil, errors.New("auditsvc: a checkpointer is required")
+		return nil, errors.New("audit ports: a checkpointer is required")
 	}
 	return &Server{cp: cp}, nil
 }
