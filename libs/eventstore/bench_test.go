@@ -17,6 +17,7 @@ import (
 
 	"github.com/penguinmails/floe/libs/eventstore"
 	"github.com/penguinmails/floe/libs/eventstore/audit"
+	"github.com/penguinmails/floe/libs/eventstore/signtest"
 	"github.com/penguinmails/floe/libs/natsx/natstest"
 )
 
@@ -132,6 +133,73 @@ func BenchmarkAppend(b *testing.B) {
 		v = res.Version
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+}
+
+// BenchmarkAppendSigned is BenchmarkAppend with the writer's ed25519
+// signature of every event (floe-key, floe-sig): compare with
+// BenchmarkAppend in the same run.
+func BenchmarkAppendSigned(b *testing.B) {
+	_, _, js := natstest.JetStream(b)
+	signer, _ := signtest.Signer(b, "floe/bench", []string{"order"})
+	s, err := eventstore.Open(b.Context(), js, eventstore.Options{Source: "floe/bench", Aggregates: []string{"order"}, Signer: signer})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := benchCtx(b)
+	v := eventstore.NoStream
+	b.SetBytes(512)
+	b.ResetTimer()
+	for b.Loop() {
+		res, err := s.Append(ctx, "order", "bench", v, testMeta, eventstore.Event{Message: body512})
+		if err != nil {
+			b.Fatal(err)
+		}
+		v = res.Version
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+}
+
+// BenchmarkLoadVerified loads a 1,000-event aggregate (signed events) with
+// and without verification. verify=first is a process that has verified
+// nothing yet (a fresh verifier each time: every hash and signature is
+// checked); verify=cached is one that verified these events before.
+func BenchmarkLoadVerified(b *testing.B) {
+	const events = 1000
+	_, _, js := natstest.JetStream(b)
+	ctx := b.Context()
+	signer, trust := signtest.Signer(b, "floe/bench", []string{"order"})
+	w, err := eventstore.Open(ctx, js, eventstore.Options{Source: "floe/bench", Aggregates: []string{"order"}, Signer: signer})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for v := eventstore.Version(0); v < events; v += eventstore.MaxBatch {
+		batch := make([]eventstore.Event, eventstore.MaxBatch)
+		for i := range batch {
+			batch[i] = eventstore.Event{Message: body512}
+		}
+		if _, err := w.Append(ctx, "order", "o1", v, testMeta, batch...); err != nil {
+			b.Fatal(err)
+		}
+	}
+	load := func(b *testing.B, v func() *eventstore.Verifier) {
+		for b.Loop() {
+			s, err := eventstore.Open(ctx, js, eventstore.Options{Source: "floe/bench", Aggregates: []string{"order"}, Verifier: v()})
+			if err != nil {
+				b.Fatal(err)
+			}
+			st, err := s.Load(ctx, "order", "o1", nil)
+			if err != nil || len(st.Events) != events {
+				b.Fatalf("load: %v (%d events)", err, len(st.Events))
+			}
+		}
+		b.ReportMetric(float64(events*b.N)/b.Elapsed().Seconds(), "events/s")
+	}
+	b.Run("verify=none", func(b *testing.B) { load(b, func() *eventstore.Verifier { return nil }) })
+	b.Run("verify=first", func(b *testing.B) {
+		load(b, func() *eventstore.Verifier { return eventstore.NewVerifier(js, eventstore.DefaultStream, trust) })
+	})
+	cached := eventstore.NewVerifier(js, eventstore.DefaultStream, trust)
+	b.Run("verify=cached", func(b *testing.B) { load(b, func() *eventstore.Verifier { return cached }) })
 }
 
 // BenchmarkAppendBatch10 appends ten events per call (one atomic batch).

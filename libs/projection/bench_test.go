@@ -9,6 +9,7 @@ import (
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
 	"github.com/penguinmails/floe/libs/eventstore"
+	"github.com/penguinmails/floe/libs/eventstore/signtest"
 	"github.com/penguinmails/floe/libs/natsx/natstest"
 	"github.com/penguinmails/floe/libs/projection"
 )
@@ -21,7 +22,8 @@ func BenchmarkRebuild(b *testing.B) {
 	const events, accounts = 100_000, 1_000
 	_, _, js := natstest.JetStream(b)
 	ctx := context.Background()
-	store, err := eventstore.Open(ctx, js, eventstore.Options{Aggregates: []string{"account"}})
+	signer, trust := signtest.Signer(b, "floe/bench", []string{"account"})
+	store, err := eventstore.Open(ctx, js, eventstore.Options{Source: "floe/bench", Aggregates: []string{"account"}, Signer: signer})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -44,13 +46,18 @@ func BenchmarkRebuild(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.Run("view", func(b *testing.B) {
+	rebuild := func(b *testing.B, verified bool) {
 		n := 0
 		for b.Loop() {
 			n++
 			_, spec := newAccountsView()
-			spec.Name = fmt.Sprintf("rebuild_%d", n)
-			p, err := projection.New(ctx, js, spec, projection.Options{})
+			spec.Name = fmt.Sprintf("rebuild_%v_%d", verified, n)
+			var opts projection.Options
+			if verified {
+				// A process that has verified nothing yet: every signature is checked.
+				opts.Verifier = eventstore.NewVerifier(js, eventstore.DefaultStream, trust)
+			}
+			p, err := projection.New(ctx, js, spec, opts)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -64,7 +71,9 @@ func BenchmarkRebuild(b *testing.B) {
 			<-done // includes the final checkpoint of every row
 		}
 		b.ReportMetric(float64(events*b.N)/b.Elapsed().Seconds(), "events/s")
-	})
+	}
+	b.Run("view", func(b *testing.B) { rebuild(b, false) })
+	b.Run("view-verified", func(b *testing.B) { rebuild(b, true) })
 	b.Run("raw", func(b *testing.B) {
 		for b.Loop() {
 			cons, err := js.OrderedConsumer(ctx, eventstore.DefaultStream, jetstream.OrderedConsumerConfig{FilterSubjects: []string{eventstore.KindFilter("account")}})
