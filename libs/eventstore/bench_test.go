@@ -380,3 +380,13 @@ func BenchmarkAuditVerify(b *testing.B) {
 	b.Run("source=memory", func(b *testing.B) { run(b, bundle) })
 	b.Run("source=jetstream", func(b *testing.B) { run(b, live) })
 }
+
+// BenchmarkSign is the signature alone (Signer.Sign of one floe-hash): the
+// part of BenchmarkAppendSigned that BenchmarkAppend does not pay.
+func BenchmarkSign(b *testing.B) {
+	s, _ := signtest.Signer(b, "floe/bench", []string{"order"})
+	hash := strings.Repeat("ab", 32)
+	for b.Loop() {
+		_ = s.Sign(hash)
+	}
+}

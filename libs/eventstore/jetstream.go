@@ -621,9 +621,34 @@ func (s *JetStreamStore) Load(ctx context.Context, aggregate, id string, after *
 		}
 	}
 	v := s.opts.Verifier
+	// Read everything first, so that the costly part of verification (the
+	// hash and the signature of each event) runs on every core; the chain is
+	// then walked in order.
+	type read struct {
+		m   *jetstream.RawStreamMsg
+		e   *RecordedEvent
+		err error
+	}
+	var msgs []read
 	err := ReadRaw(ctx, s.js, s.opts.Stream, AggregateSubject(aggregate, id), from, 0, func(m *jetstream.RawStreamMsg) (bool, error) {
-		st.HeadSeq = m.Sequence
 		e, err := Decode(m.Sequence, m.Subject, m.Header, m.Data)
+		msgs = append(msgs, read{m, e, err})
+		return true, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if v != nil {
+		events := make([]*RecordedEvent, 0, len(msgs))
+		for _, r := range msgs {
+			if r.e != nil {
+				events = append(events, r.e)
+			}
+		}
+		v.prefetch(events)
+	}
+	step := func(m *jetstream.RawStreamMsg, e *RecordedEvent, err error) (bool, error) {
+		st.HeadSeq = m.Sequence
 		if err != nil {
 			if v == nil || anchor > 0 {
 				return false, err
@@ -654,7 +679,14 @@ func (s *JetStreamStore) Load(ctx context.Context, aggregate, id string, after *
 		st.Events = append(st.Events, e)
 		st.Version, st.LastSeq, st.Hash = e.Version, e.Seq, e.Hash
 		return true, nil
-	})
+	}
+	for _, r := range msgs {
+		more, serr := step(r.m, r.e, r.err)
+		if serr != nil || !more {
+			err = serr
+			break
+		}
+	}
 	if err == nil && anchor > 0 {
 		err = &ChainError{Seq: after.Seq, Aggregate: aggregate, ID: id, Reason: fmt.Sprintf(
 			"the snapshot's event (version %d) is not in the log", after.Version)}

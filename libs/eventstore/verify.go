@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"strconv"
 	"sync"
+	"sync/atomic"
 
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -154,6 +156,27 @@ func (v *Verifier) Known(e *RecordedEvent) bool {
 	l, ok := v.chains[e.Aggregate+"."+e.AggregateID]
 	v.mu.Unlock()
 	return ok && l.Seq == e.Seq && l.Hash == e.Hash
+}
+
+// prefetch checks the content of events on every core (a load's first
+// pass): the outcomes are remembered for Verify, which walks the chain.
+func (v *Verifier) prefetch(events []*RecordedEvent) {
+	workers := runtime.GOMAXPROCS(0)
+	if len(events) < 16 || workers < 2 {
+		return
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := int(next.Add(1)) - 1; i < len(events); i = int(next.Add(1)) - 1 {
+				v.Content(events[i])
+			}
+		}()
+	}
+	wg.Wait()
 }
 
 // Acknowledged reports whether an administrator acknowledged the bad event
