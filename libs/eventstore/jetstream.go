@@ -387,6 +387,14 @@ func (s *JetStreamStore) Append(ctx context.Context, aggregate, id string, expec
 	if err != nil {
 		return nil, err
 	}
+	var stored *AppendResult // what the server stored, for the verifier
+	if s.opts.Verifier != nil && s.opts.Signer != nil {
+		own := make([]*ownEvent, len(enc))
+		for i, e := range enc {
+			own[i] = s.opts.Verifier.signing(e.hash, e.ev.Signature)
+		}
+		defer func() { settle(own, stored) }()
+	}
 	lastSeq, err := s.publish(ctx, enc)
 	switch {
 	case err == nil:
@@ -401,7 +409,7 @@ func (s *JetStreamStore) Append(ctx context.Context, aggregate, id string, expec
 		// The outcome is unknown (e.g. the ack was lost): look before reporting.
 		s.forget(aggregate, id)
 		if res, ok := s.alreadyStored(context.WithoutCancel(ctx), aggregate, id, expected, ids(enc)); ok {
-			return res, nil
+			return res, nil // its readers verify it from the log
 		}
 		return nil, &errs.UnavailableError{What: "event log", Err: err}
 	}
@@ -419,6 +427,7 @@ func (s *JetStreamStore) Append(ctx context.Context, aggregate, id string, expec
 	if s.opts.Verifier != nil {
 		s.opts.Verifier.noteChain(aggregate, id, Link{Version: res.Version, Seq: res.LastSeq, Hash: res.Hash})
 	}
+	stored = res
 	return res, nil
 }
 

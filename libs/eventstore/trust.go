@@ -232,25 +232,35 @@ func (t *TrustStore) Key(id string) (TrustedKey, bool) {
 func (t *TrustStore) CheckSignature(e *RecordedEvent) string { return t.checkSignature(e) }
 
 func (t *TrustStore) checkSignature(e *RecordedEvent) string {
-	if e.KeyID == "" || e.Signature == "" {
-		return "it is not signed (no floe-key or floe-sig)"
-	}
-	k, ok := t.keys[e.KeyID]
-	switch {
-	case !ok:
-		return fmt.Sprintf("it is signed by key %s, which the trust store does not know", e.KeyID)
-	case k.Writer != e.Source:
-		return fmt.Sprintf("its ce-source is %q but key %s belongs to %s", e.Source, e.KeyID, k.Writer)
-	case !slices.Contains(k.Aggregates, e.Aggregate):
-		return fmt.Sprintf("key %s (%s) may not write %s events", e.KeyID, k.Writer, e.Aggregate)
-	case k.RetiredAfter != 0 && e.Seq > k.RetiredAfter:
-		return fmt.Sprintf("key %s (%s) was retired after position %d", e.KeyID, k.Writer, k.RetiredAfter)
+	k, reason := t.checkKey(e)
+	if reason != "" {
+		return reason
 	}
 	sig, err := base64.StdEncoding.DecodeString(e.Signature)
 	if err != nil || len(sig) != ed25519.SignatureSize || !ed25519.Verify(k.PublicKey, sigMessage(e.Hash), sig) {
 		return fmt.Sprintf("its signature is not key %s's signature of its hash", e.KeyID)
 	}
 	return ""
+}
+
+// checkKey is checkSignature without the signature itself: the trust store
+// lets e's key write e, as its writer, at its position.
+func (t *TrustStore) checkKey(e *RecordedEvent) (TrustedKey, string) {
+	if e.KeyID == "" || e.Signature == "" {
+		return TrustedKey{}, "it is not signed (no floe-key or floe-sig)"
+	}
+	k, ok := t.keys[e.KeyID]
+	switch {
+	case !ok:
+		return k, fmt.Sprintf("it is signed by key %s, which the trust store does not know", e.KeyID)
+	case k.Writer != e.Source:
+		return k, fmt.Sprintf("its ce-source is %q but key %s belongs to %s", e.Source, e.KeyID, k.Writer)
+	case !slices.Contains(k.Aggregates, e.Aggregate):
+		return k, fmt.Sprintf("key %s (%s) may not write %s events", e.KeyID, k.Writer, e.Aggregate)
+	case k.RetiredAfter != 0 && e.Seq > k.RetiredAfter:
+		return k, fmt.Sprintf("key %s (%s) was retired after position %d", e.KeyID, k.Writer, k.RetiredAfter)
+	}
+	return k, ""
 }
 
 // LoadKey reads an ed25519 private key (PKCS#8 PEM, as `openssl genpkey

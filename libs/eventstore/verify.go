@@ -69,7 +69,9 @@ type Verifier struct {
 	older   map[uint64]string // the previous generation of good (bounded memory)
 	acked   map[uint64]bool
 	alarmed map[uint64]bool
-	chains  map[string]Link // aggregate → last event verified in its chain (bounded: cleared when full)
+	chains  map[string]Link      // aggregate → last event verified in its chain (bounded: cleared when full)
+	own     map[string]*ownEvent // hash → events this process signed (two generations)
+	ownOld  map[string]*ownEvent
 	alarm   func(*TamperError)
 }
 
@@ -82,7 +84,7 @@ func NewVerifier(js jetstream.JetStream, stream string, trust *TrustStore) *Veri
 	if stream == "" {
 		stream = DefaultStream
 	}
-	return &Verifier{trust: trust, js: js, stream: stream, good: map[uint64]string{}, acked: map[uint64]bool{}, alarmed: map[uint64]bool{}, chains: map[string]Link{}}
+	return &Verifier{trust: trust, js: js, stream: stream, good: map[uint64]string{}, own: map[string]*ownEvent{}, acked: map[uint64]bool{}, alarmed: map[uint64]bool{}, chains: map[string]Link{}}
 }
 
 // Trust is the verifier's trust store.
@@ -127,7 +129,15 @@ func (v *Verifier) Content(e *RecordedEvent) *TamperError {
 	if got := ComputeHash(e.Subject, e.header, e.Data); got != e.Hash {
 		return tamper(e, "its content does not match its floe-hash")
 	}
-	if reason := v.trust.checkSignature(e); reason != "" {
+	var reason string
+	if v.ownOf(e) != nil {
+		// Signed by this process: the signature is known to be right, the
+		// trust store must still let the key write the event.
+		_, reason = v.trust.checkKey(e)
+	} else {
+		reason = v.trust.checkSignature(e)
+	}
+	if reason != "" {
 		return tamper(e, "%s", reason)
 	}
 	v.mu.Lock()
@@ -137,6 +147,83 @@ func (v *Verifier) Content(e *RecordedEvent) *TamperError {
 	v.good[e.Seq] = e.Hash
 	v.mu.Unlock()
 	return nil
+}
+
+// ownEvent is an event this process signed for an append: its signature
+// and, once the server stored it, its position (0 if it did not).
+type ownEvent struct {
+	sig  string
+	seq  uint64
+	done chan struct{} // closed when the append's outcome is known
+}
+
+// ownGeneration bounds the memory of events this process signed: two
+// generations of this many (readers normally see them within milliseconds).
+const ownGeneration = 1 << 13
+
+// signing records that this process is about to append an event with this
+// hash and signature, built on a head it verified. Until the append
+// completes (settle) readers that meet the event wait for its outcome.
+func (v *Verifier) signing(hash, sig string) *ownEvent {
+	o := &ownEvent{sig: sig, done: make(chan struct{})}
+	v.mu.Lock()
+	if len(v.own) >= ownGeneration {
+		v.ownOld, v.own = v.own, make(map[string]*ownEvent, ownGeneration)
+	}
+	v.own[hash] = o
+	v.mu.Unlock()
+	return o
+}
+
+// settle records the positions the server stored own events at (nil: the
+// outcome is unknown) and releases the readers waiting for them.
+func settle(own []*ownEvent, res *AppendResult) {
+	for i, o := range own {
+		if o == nil {
+			continue
+		}
+		if res != nil {
+			o.seq = res.FirstSeq + uint64(i)
+		}
+		close(o.done)
+	}
+}
+
+// ownOf is the record of e if this process signed it (same hash, same
+// signature).
+func (v *Verifier) ownOf(e *RecordedEvent) *ownEvent {
+	if e.Signature == "" {
+		return nil
+	}
+	v.mu.Lock()
+	o, ok := v.own[e.Hash]
+	if !ok {
+		o = v.ownOld[e.Hash]
+	}
+	v.mu.Unlock()
+	if o == nil || o.sig != e.Signature {
+		return nil
+	}
+	return o
+}
+
+// appendedHere reports whether e is at the position where this process
+// appended it — the server then checked that it follows the head this
+// process had verified — or is the verified end of its aggregate's chain.
+// Either way what came before it was checked. A copy of an event of this
+// process republished elsewhere in the log is neither.
+func (v *Verifier) appendedHere(ctx context.Context, e *RecordedEvent) bool {
+	if o := v.ownOf(e); o != nil {
+		select {
+		case <-o.done:
+			if o.seq == e.Seq {
+				return true
+			}
+		case <-ctx.Done():
+			return false
+		}
+	}
+	return v.Known(e)
 }
 
 // noteChain records that aggregate id's verified chain ends at l.
@@ -356,10 +443,13 @@ func (c *Chains) Check(ctx context.Context, e *RecordedEvent) (use bool, err err
 		}
 		ok = false // an older event: the reader went back; ask the log
 	}
-	if !ok {
+	switch {
+	case !ok && c.v.appendedHere(ctx, e):
+		l = Link{Version: e.Version - 1, Hash: e.PrevHash}
+	case !ok:
 		l = Link{}
-	}
-	if e.Version != l.Version+1 || !ok {
+		fallthrough
+	case e.Version != l.Version+1:
 		// Events in between that this reader does not receive (its filter
 		// names some event types only), or an aggregate it has not seen:
 		// verify the ones it missed, from the log.

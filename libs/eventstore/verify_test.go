@@ -441,3 +441,77 @@ func TestKeyRotation(t *testing.T) {
 		t.Fatalf("chain before the leaked event: %+v, %v; want version 3", l, err)
 	}
 }
+
+// A process does not check the signatures of the events it has just
+// appended again — but only a key its trust store lets write them counts:
+// its own appends with a retired key are refused by its own reads.
+func TestOwnAppendsCountOnlyWithATrustedKey(t *testing.T) {
+	_, _, js := natstest.JetStream(t)
+	ctx := t.Context()
+	old, _ := signtest.Signer(t, "floe/release", []string{"release", "integrity"})
+	next, _ := signtest.Signer(t, "floe/release", []string{"release", "integrity"})
+	retired := old.Trusted("release", "integrity")
+	retired.RetiredAfter = 1
+	trust, err := eventstore.NewTrust(retired, next.Trusted("release", "integrity"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := eventstore.NewVerifier(js, eventstore.DefaultStream, trust)
+	open := func(s *eventstore.Signer) *eventstore.JetStreamStore {
+		st, err := eventstore.Open(ctx, js, eventstore.Options{Source: "floe/release", Aggregates: []string{"release"}, Signer: s, Verifier: v})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st
+	}
+	for _, id := range []string{"r1", "r2"} { // positions 1 and 2
+		if _, err := open(old).Append(ctx, "release", id, 0, eventstore.Meta{Actor: "alice"}, eventstore.Event{Message: wrapperspb.String(id)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	good := open(next)
+	if _, err := good.Append(ctx, "release", "r3", 0, eventstore.Meta{Actor: "alice"}, eventstore.Event{Message: wrapperspb.String("r3")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := good.Load(ctx, "release", "r1", nil); err != nil {
+		t.Fatalf("r1 (signed before the key's retirement): %v", err)
+	}
+	if _, err := good.Load(ctx, "release", "r3", nil); err != nil {
+		t.Fatalf("r3 (the new key): %v", err)
+	}
+	var te *eventstore.TamperError
+	if _, err := good.Load(ctx, "release", "r2", nil); !errors.As(err, &te) || te.Seq != 2 || !strings.Contains(te.Reason, "retired") {
+		t.Fatalf("r2, appended here with the key after its retirement: %v; want it refused", err)
+	}
+}
+
+// A process that appended an event does not check its signature or its
+// link again when its own readers meet it at the position it was stored
+// at — but a verbatim copy of it published elsewhere in the log is a
+// replay, refused by those same readers whatever they remember.
+func TestReplayedOwnEventIsRefused(t *testing.T) {
+	f := newForgery(t)
+	res := f.append("r1", 0, "created")
+	orig := f.raw(res.LastSeq)
+	copySeq := f.publish(orig.Subject, withoutControl(orig.Header), orig.Data)
+	decode := func(seq uint64) *eventstore.RecordedEvent {
+		m := f.raw(seq)
+		e, err := eventstore.Decode(m.Sequence, m.Subject, m.Header, m.Data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return e
+	}
+	var te *eventstore.TamperError
+	inOrder := f.verifier.Chains(0)
+	if use, err := inOrder.Check(t.Context(), decode(res.LastSeq)); !use || err != nil {
+		t.Fatalf("the appended event: use=%v, %v", use, err)
+	}
+	if _, err := inOrder.Check(t.Context(), decode(copySeq)); !errors.As(err, &te) || te.Seq != copySeq {
+		t.Fatalf("the copy after the original: %v; want it refused", err)
+	}
+	fresh := f.verifier.Chains(0) // a reader that starts at the copy
+	if _, err := fresh.Check(t.Context(), decode(copySeq)); !errors.As(err, &te) || te.Seq != copySeq {
+		t.Fatalf("the copy, to a reader that has not seen the original: %v; want it refused", err)
+	}
+}
