@@ -100,6 +100,14 @@ const (
 	ErrorReason_ERROR_REASON_AGGREGATE_TAMPERED ErrorReason = 30
 	// AcknowledgeTampering: the event at that position verifies; there is nothing to acknowledge.
 	ErrorReason_ERROR_REASON_NOT_TAMPERED ErrorReason = 31
+	// ReportResults: the gate no longer takes results (its deadline passed, or the run timed out).
+	ErrorReason_ERROR_REASON_GATE_CLOSED ErrorReason = 32
+	// OverrideGate: the gate cannot be overridden (it blocks, does not allow overrides, or has not warned).
+	ErrorReason_ERROR_REASON_OVERRIDE_NOT_ALLOWED ErrorReason = 33
+	// OverrideGate: the release's author or the principal who promoted it into the environment may not override its gates.
+	ErrorReason_ERROR_REASON_OVERRIDE_BY_AUTHOR_OR_PROMOTER ErrorReason = 34
+	// ReportResults: the release has no gate run in the environment and cannot get one (e.g. it is not a target).
+	ErrorReason_ERROR_REASON_NO_GATE_RUN ErrorReason = 35
 )
 
 // Enum value maps for ErrorReason.
@@ -137,40 +145,48 @@ var (
 		29: "ERROR_REASON_NO_PREVIOUS_VERSION",
 		30: "ERROR_REASON_AGGREGATE_TAMPERED",
 		31: "ERROR_REASON_NOT_TAMPERED",
+		32: "ERROR_REASON_GATE_CLOSED",
+		33: "ERROR_REASON_OVERRIDE_NOT_ALLOWED",
+		34: "ERROR_REASON_OVERRIDE_BY_AUTHOR_OR_PROMOTER",
+		35: "ERROR_REASON_NO_GATE_RUN",
 	}
 	ErrorReason_value = map[string]int32{
-		"ERROR_REASON_UNSPECIFIED":                 0,
-		"ERROR_REASON_INVALID_ARGUMENT":            1,
-		"ERROR_REASON_NOT_FOUND":                   2,
-		"ERROR_REASON_ALREADY_EXISTS":              3,
-		"ERROR_REASON_CONCURRENCY_CONFLICT":        4,
-		"ERROR_REASON_FAILED_PRECONDITION":         5,
-		"ERROR_REASON_UNAUTHENTICATED":             6,
-		"ERROR_REASON_PERMISSION_DENIED":           7,
-		"ERROR_REASON_INTERNAL":                    8,
-		"ERROR_REASON_UNAVAILABLE":                 9,
-		"ERROR_REASON_TOO_LARGE":                   10,
-		"ERROR_REASON_VERSION_NOT_GREATER":         11,
-		"ERROR_REASON_VERSION_DOES_NOT_MATCH_TYPE": 12,
-		"ERROR_REASON_RELEASE_CANCELLED":           13,
-		"ERROR_REASON_RELEASE_NOT_EDITABLE":        14,
-		"ERROR_REASON_NOT_A_TARGET":                15,
-		"ERROR_REASON_APPROVAL_BY_AUTHOR":          16,
-		"ERROR_REASON_APPROVAL_BY_PROMOTER":        17,
-		"ERROR_REASON_ALREADY_APPROVED":            18,
-		"ERROR_REASON_ALREADY_DEPLOYED":            19,
-		"ERROR_REASON_ENVIRONMENT_BUSY":            20,
-		"ERROR_REASON_PROMOTION_ORDER":             21,
-		"ERROR_REASON_APPROVALS_MISSING":           22,
-		"ERROR_REASON_RELEASE_REJECTED":            23,
-		"ERROR_REASON_PREREQUISITE_NOT_MET":        24,
-		"ERROR_REASON_GATE_NOT_PASSED":             25,
-		"ERROR_REASON_DEPLOYMENT_NOT_ACTIVE":       26,
-		"ERROR_REASON_DEPLOYMENT_NOT_PAUSED":       27,
-		"ERROR_REASON_ALREADY_ROLLING_BACK":        28,
-		"ERROR_REASON_NO_PREVIOUS_VERSION":         29,
-		"ERROR_REASON_AGGREGATE_TAMPERED":          30,
-		"ERROR_REASON_NOT_TAMPERED":                31,
+		"ERROR_REASON_UNSPECIFIED":                    0,
+		"ERROR_REASON_INVALID_ARGUMENT":               1,
+		"ERROR_REASON_NOT_FOUND":                      2,
+		"ERROR_REASON_ALREADY_EXISTS":                 3,
+		"ERROR_REASON_CONCURRENCY_CONFLICT":           4,
+		"ERROR_REASON_FAILED_PRECONDITION":            5,
+		"ERROR_REASON_UNAUTHENTICATED":                6,
+		"ERROR_REASON_PERMISSION_DENIED":              7,
+		"ERROR_REASON_INTERNAL":                       8,
+		"ERROR_REASON_UNAVAILABLE":                    9,
+		"ERROR_REASON_TOO_LARGE":                      10,
+		"ERROR_REASON_VERSION_NOT_GREATER":            11,
+		"ERROR_REASON_VERSION_DOES_NOT_MATCH_TYPE":    12,
+		"ERROR_REASON_RELEASE_CANCELLED":              13,
+		"ERROR_REASON_RELEASE_NOT_EDITABLE":           14,
+		"ERROR_REASON_NOT_A_TARGET":                   15,
+		"ERROR_REASON_APPROVAL_BY_AUTHOR":             16,
+		"ERROR_REASON_APPROVAL_BY_PROMOTER":           17,
+		"ERROR_REASON_ALREADY_APPROVED":               18,
+		"ERROR_REASON_ALREADY_DEPLOYED":               19,
+		"ERROR_REASON_ENVIRONMENT_BUSY":               20,
+		"ERROR_REASON_PROMOTION_ORDER":                21,
+		"ERROR_REASON_APPROVALS_MISSING":              22,
+		"ERROR_REASON_RELEASE_REJECTED":               23,
+		"ERROR_REASON_PREREQUISITE_NOT_MET":           24,
+		"ERROR_REASON_GATE_NOT_PASSED":                25,
+		"ERROR_REASON_DEPLOYMENT_NOT_ACTIVE":          26,
+		"ERROR_REASON_DEPLOYMENT_NOT_PAUSED":          27,
+		"ERROR_REASON_ALREADY_ROLLING_BACK":           28,
+		"ERROR_REASON_NO_PREVIOUS_VERSION":            29,
+		"ERROR_REASON_AGGREGATE_TAMPERED":             30,
+		"ERROR_REASON_NOT_TAMPERED":                   31,
+		"ERROR_REASON_GATE_CLOSED":                    32,
+		"ERROR_REASON_OVERRIDE_NOT_ALLOWED":           33,
+		"ERROR_REASON_OVERRIDE_BY_AUTHOR_OR_PROMOTER": 34,
+		"ERROR_REASON_NO_GATE_RUN":                    35,
 	}
 )
 
@@ -205,7 +221,8 @@ var File_floe_errors_v1_errors_proto protoreflect.FileDescriptor
 
 const file_floe_errors_v1_errors_proto_rawDesc = "" +
 	"\n" +
-	"\x1bfloe/errors/v1/errors.proto\x12\x0efloe.errors.v1*\xf9\b\n" +
+	"\x1bfloe/errors/v1/errors.proto\x12\x0efloe.errors.v1*\x8d\n" +
+	"\n" +
 	"\vErrorReason\x12\x1c\n" +
 	"\x18ERROR_REASON_UNSPECIFIED\x10\x00\x12!\n" +
 	"\x1dERROR_REASON_INVALID_ARGUMENT\x10\x01\x12\x1a\n" +
@@ -239,7 +256,11 @@ const file_floe_errors_v1_errors_proto_rawDesc = "" +
 	"!ERROR_REASON_ALREADY_ROLLING_BACK\x10\x1c\x12$\n" +
 	" ERROR_REASON_NO_PREVIOUS_VERSION\x10\x1d\x12#\n" +
 	"\x1fERROR_REASON_AGGREGATE_TAMPERED\x10\x1e\x12\x1d\n" +
-	"\x19ERROR_REASON_NOT_TAMPERED\x10\x1fB\xbb\x01\n" +
+	"\x19ERROR_REASON_NOT_TAMPERED\x10\x1f\x12\x1c\n" +
+	"\x18ERROR_REASON_GATE_CLOSED\x10 \x12%\n" +
+	"!ERROR_REASON_OVERRIDE_NOT_ALLOWED\x10!\x12/\n" +
+	"+ERROR_REASON_OVERRIDE_BY_AUTHOR_OR_PROMOTER\x10\"\x12\x1c\n" +
+	"\x18ERROR_REASON_NO_GATE_RUN\x10#B\xbb\x01\n" +
 	"\x12com.floe.errors.v1B\vErrorsProtoP\x01Z>github.com/penguinmails/floe/proto/gen/floe/errors/v1;errorsv1\xa2\x02\x03FEX\xaa\x02\x0eFloe.Errors.V1\xca\x02\x0eFloe\\Errors\\V1\xe2\x02\x1aFloe\\Errors\\V1\\GPBMetadata\xea\x02\x10Floe::Errors::V1b\x06proto3"
 
 var (
