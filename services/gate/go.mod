@@ -8,7 +8,7 @@ replace (
 )
 
 require (
-	github.com/penguinmails/floe/libs v0.0.0-00010101000000-000000000000
+	github.com/penguinmails/floe/libs v0.0.0
 	github.com/penguinmails/floe/proto v0.0.0
 	google.golang.org/protobuf v1.36.12
 )
