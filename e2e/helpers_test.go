@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -231,4 +232,17 @@ func runCLI(t *testing.T, ctx context.Context, env []string, args ...string) (st
 		return out.String() + errOut.String(), err
 	}
 	return out.String(), nil
+}
+
+// exitCode is a runCLI error's exit status (0 for nil, -1 when the command
+// did not exit on its own).
+func exitCode(err error) int {
+	var ee *exec.ExitError
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &ee):
+		return ee.ExitCode()
+	}
+	return -1
 }

@@ -54,14 +54,78 @@ func TestReleaseLifecycle(t *testing.T) {
 	if out, err := cli("--as", "carol", "release", "approve", id, "--env", "staging", "--comment", "QA passed"); err != nil {
 		t.Fatalf("approve staging: %v\n%s", err, out)
 	}
+	// Development's Unit Tests gate opened with the deployment: staging waits for it.
+	out, err = cli("--as", "bob", "release", "promote", id, "--env", "staging")
+	if err == nil || !strings.Contains(out, "GATE_NOT_PASSED") || !strings.Contains(out, "development gate Unit Tests is pending") {
+		t.Errorf("promote staging before the unit tests reported: err=%v\n%s", err, out)
+	}
+	// CI reports real gotestsum output; the exit status is the verdict (0 passed, 1 failed, 2 unusable).
+	gate := func(suite, file string) (string, int) {
+		out, err := cli("--as", "carol", "gate", "report", "--release", "penguinmails@1.0.0", "--env", "development",
+			"--gate", "Unit Tests", "--suite", suite, "--junit", filepath.Join("testdata", "reports", file))
+		return out, exitCode(err)
+	}
+	if out, code := gate("unit-tests", "gotestsum-1.13.0-pass.xml"); code != 0 || !strings.Contains(out, "PASSED Unit Tests/unit-tests: 3 passed") {
+		t.Errorf("report passing unit tests: exit %d\n%s", code, out)
+	}
+	if out, code := gate("component-tests", "gotestsum-1.13.0-fail.xml"); code != 1 || !strings.Contains(out, "FAILED Unit Tests/component-tests: 4 failed") {
+		t.Errorf("report failing component tests: exit %d\n%s", code, out)
+	}
+	if out, code := gate("smoke-tests", "gotestsum-1.13.0-pass.xml"); code != 2 || !strings.Contains(out, "has no suite") {
+		t.Errorf("report to an unknown suite: exit %d\n%s", code, out)
+	}
+	out, err = cli("--as", "bob", "release", "promote", id, "--env", "staging")
+	if err == nil || !strings.Contains(out, "development gate Unit Tests is failed") {
+		t.Errorf("promote staging past a failed gate: err=%v\n%s", err, out)
+	}
+	if out, code := gate("component-tests", "gotestsum-1.13.0-pass.xml"); code != 0 {
+		t.Errorf("report the component tests again, passing: exit %d\n%s", code, out)
+	}
+	if out, err := cli("gate", "status", "--release", id, "--env", "development"); err != nil || !strings.Contains(out, "gates MET") {
+		t.Errorf("gate status: %v\n%s", err, out)
+	}
 	if out, err := cli("--as", "bob", "release", "promote", id, "--env", "staging"); err != nil {
 		t.Fatalf("promote staging: %v\n%s", err, out)
 	}
 	waitEnvStatus(t, cli, id, "staging", "RELEASE_STATUS_DEPLOYED")
-	// Production needs two approvals from people other than the author and the requester.
+	// Production needs two approvals from people other than the author and the
+	// requester, and staging's gates, which opened with the deployment.
 	out, err = cli("--as", "bob", "release", "promote", id, "--env", "production")
-	if err == nil || !strings.Contains(out, "needs 2 approval(s)") {
+	if err == nil || !strings.Contains(out, "needs 2 approval(s)") || !strings.Contains(out, "staging gate Integration Tests is pending") {
 		t.Errorf("promote production without approvals: err=%v\n%s", err, out)
+	}
+	report := func(gate, suite, flag, file string) (string, int) {
+		out, err := cli("--as", "carol", "gate", "report", "--release", id, "--env", "staging",
+			"--gate", gate, "--suite", suite, flag, filepath.Join("testdata", "reports", file))
+		return out, exitCode(err)
+	}
+	for _, r := range []struct{ gate, suite, flag, file string }{
+		{"Integration Tests", "api-tests", "--junit", "gotestsum-1.13.0-pass.xml"},
+		{"Integration Tests", "database-tests", "--junit", "gotestsum-1.13.0-pass.xml"},
+		{"E2E Tests", "user-journey-tests", "--junit", "gotestsum-1.13.0-pass.xml"},
+		{"E2E Tests", "critical-path-tests", "--junit", "gotestsum-1.13.0-pass.xml"},
+		{"Security Tests", "dast", "--summary", "zap-summary.json"},
+		{"Security Tests", "dependency-scan", "--summary", "zap-summary.json"},
+	} {
+		if out, code := report(r.gate, r.suite, r.flag, r.file); code != 0 {
+			t.Errorf("report %s/%s: exit %d\n%s", r.gate, r.suite, code, out)
+		}
+	}
+	// gosec's findings are all new the first time; once reviewed and accepted, the same report passes.
+	if out, code := report("Security Tests", "sast", "--sarif", "gosec-v1.sarif"); code != 1 || !strings.Contains(out, "5 new error-level finding(s)") {
+		t.Errorf("first SARIF report: exit %d\n%s", code, out)
+	}
+	if out, err := cli("--as", "bob", "gate", "accept-baseline", "--release", "penguinmails@1.0.0", "--env", "staging",
+		"--gate", "Security Tests", "--suite", "sast", "--reason", "reviewed: tracked in SEC-41"); err != nil || !strings.Contains(out, "accepted 5 error-level finding(s)") {
+		t.Errorf("accept the baseline: %v\n%s", err, out)
+	}
+	if out, code := report("Security Tests", "sast", "--sarif", "gosec-v1.sarif"); code != 0 {
+		t.Errorf("SARIF report with only known findings: exit %d\n%s", code, out)
+	}
+	// Only the approvals are missing now.
+	out, err = cli("--as", "bob", "release", "promote", id, "--env", "production")
+	if err == nil || !strings.Contains(out, "needs 2 approval(s)") || strings.Contains(out, "GATE_NOT_PASSED") {
+		t.Errorf("promote production with staging's gates met: err=%v\n%s", err, out)
 	}
 	// The author cannot approve her own release (alice is a developer: no approve permission at all).
 	if out, err := cli("--as", "alice", "release", "approve", id, "--env", "staging"); err == nil || !strings.Contains(out, "PermissionDenied") {

@@ -5,12 +5,14 @@ go 1.26.7
 require (
 	github.com/Masterminds/semver/v3 v3.5.0
 	github.com/google/go-cmp v0.7.0
+	github.com/nats-io/nats-server/v2 v2.15.2
 	github.com/penguinmails/floe/libs v0.0.0
 	github.com/penguinmails/floe/proto v0.0.0
 	github.com/penguinmails/floe/services/audit v0.0.0-00010101000000-000000000000
 	github.com/penguinmails/floe/services/deployer v0.0.0-00010101000000-000000000000
+	github.com/penguinmails/floe/services/gate v0.0.0
 	github.com/penguinmails/floe/services/monitor v0.0.0-00010101000000-000000000000
-	github.com/penguinmails/floe/services/release v0.0.0-00010101000000-000000000000
+	github.com/penguinmails/floe/services/release v0.0.0
 	github.com/prometheus/client_golang v1.25.0
 	github.com/rs/zerolog v1.35.1
 	github.com/spf13/cobra v1.10.2
@@ -75,7 +77,6 @@ require (
 	github.com/munnerz/goautoneg v0.0.0-20191010083416-a7dc8b61c822 // indirect
 	github.com/mwitkow/go-conntrack v0.0.0-20190716064945-2f068394615f // indirect
 	github.com/nats-io/jwt/v2 v2.8.2 // indirect
-	github.com/nats-io/nats-server/v2 v2.15.2 // indirect
 	github.com/nats-io/nats.go v1.55.0 // indirect
 	github.com/nats-io/nkeys v0.4.16 // indirect
 	github.com/nats-io/nuid v1.0.1 // indirect
@@ -129,6 +130,7 @@ replace (
 	github.com/penguinmails/floe/proto => ../proto
 	github.com/penguinmails/floe/services/audit => ../services/audit
 	github.com/penguinmails/floe/services/deployer => ../services/deployer
+	github.com/penguinmails/floe/services/gate => ../services/gate
 	github.com/penguinmails/floe/services/monitor => ../services/monitor
 	github.com/penguinmails/floe/services/release => ../services/release
 )

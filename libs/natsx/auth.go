@@ -126,6 +126,7 @@ func ServicePermissions(aggregates []string, publish ...string) *server.Permissi
 		"$JS.API.STREAM.CREATE.FLOE_EVENTS",                                                                       // idempotent: an existing stream is not changed
 		"$JS.API.STREAM.CREATE.*", "$JS.API.STREAM.UPDATE.*", "$JS.API.STREAM.DELETE.*", "$JS.API.STREAM.PURGE.*", // KV buckets
 		"$KV.>",
+		"$O.>", // object stores (the gate service's evidence)
 	)
 	return &server.Permissions{
 		Publish:   &server.SubjectPermission{Allow: allow, Deny: deny},

@@ -49,11 +49,17 @@ func register(ctx context.Context, d service.Deps[Config]) (struct{}, error) {
 	if err != nil {
 		return struct{}{}, err
 	}
-	svc, err := app.New(d.Store, d.Snapshots, envs, d.Clock, nil)
+	logErr := func(err error) { d.Log.Error().Err(err).Msg("release service background work failed; retrying") }
+	gates, err := adapters.NewGates(ctx, d.NATS.JS, d.Store, projection.Options{
+		Stream: d.Store.StreamName(), Replicas: d.Replicas, OnError: logErr, Verifier: d.Verifier, Signer: d.Signer,
+	})
 	if err != nil {
 		return struct{}{}, err
 	}
-	logErr := func(err error) { d.Log.Error().Err(err).Msg("release service background work failed; retrying") }
+	svc, err := app.New(d.Store, d.Snapshots, envs, d.Clock, gates)
+	if err != nil {
+		return struct{}{}, err
+	}
 	views, err := adapters.NewReleases(ctx, d.NATS.JS, d.Store, envs, d.Clock, projection.Options{
 		Stream: d.Store.StreamName(), Replicas: d.Replicas, OnError: logErr, Verifier: d.Verifier, Signer: d.Signer,
 		OnPoison: func(p projection.Poison) {
@@ -71,6 +77,7 @@ func register(ctx context.Context, d service.Deps[Config]) (struct{}, error) {
 		return struct{}{}, err
 	}
 	d.Runtime.AddView(views.Projection())
+	d.Runtime.AddView(gates.Projection())
 	d.Runtime.Go("release-deployments", func(ctx context.Context) error {
 		return adapters.DeploymentReactor(ctx, d.NATS.JS, d.Store.StreamName(), d.Verifier, svc, logErr)
 	})

@@ -127,22 +127,67 @@ func DefaultDefinitions() map[string][]*gatev1.GateDefinition {
 	}
 }
 
-// Defs is an environment's gate definitions (the gatedef aggregate).
+// Defs is an environment's gate definitions (the gatedef aggregate), with
+// its accepted SARIF baselines.
 type Defs struct {
 	Environment string
 	Version     uint64 // events applied; 0: only the configuration
 	Gates       []*gatev1.GateDefinition
 	SetBy       string
 	SetAt       time.Time
+	Baselines   []*gatev1.AcceptedBaseline // the latest per (product, gate, suite)
 }
 
 // ApplyDefs folds one gatedef event.
 func ApplyDefs(d *Defs, e proto.Message, actor string, at time.Time) {
-	if ev, ok := e.(*gatev1.GateDefinitionsSet); ok {
+	switch ev := e.(type) {
+	case *gatev1.GateDefinitionsSet:
 		d.Gates = ev.GetGates()
 		d.SetBy, d.SetAt = actor, at
+	case *gatev1.SarifBaselineAccepted:
+		b := proto.Clone(ev.GetBaseline()).(*gatev1.AcceptedBaseline)
+		b.AcceptedBy, b.AcceptedAt = actor, timestamp(at)
+		d.Baselines = slices.DeleteFunc(d.Baselines, func(x *gatev1.AcceptedBaseline) bool {
+			return x.GetProduct() == b.GetProduct() && x.GetGate() == b.GetGate() && x.GetSuite() == b.GetSuite()
+		})
+		d.Baselines = append(d.Baselines, b)
 	}
 	d.Version++
+}
+
+// Baseline is the accepted baseline of a suite of a gate for product (nil: none).
+func (d *Defs) Baseline(product, gate, suite string) *gatev1.AcceptedBaseline {
+	for _, b := range d.Baselines {
+		if b.GetProduct() == product && b.GetGate() == gate && b.GetSuite() == suite {
+			return b
+		}
+	}
+	return nil
+}
+
+// AcceptBaseline decides the acceptance of a suite's SARIF report (the
+// latest in run) as the known findings.
+func AcceptBaseline(d *Defs, run *Run, gate, suite, reason string) ([]proto.Message, error) {
+	var v errs.Violations
+	checkReason(&v, reason)
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	if !run.Opened {
+		return nil, &errs.NotFoundError{Kind: "gate run", ID: run.ID}
+	}
+	if err := run.CheckReportTarget(gate, suite); err != nil {
+		return nil, err
+	}
+	st, ok := run.Gate(gate).Suites[suite]
+	if !ok || st.GetEvidence().GetFormat() != gatev1.EvidenceFormat_EVIDENCE_FORMAT_SARIF {
+		return nil, errs.Invalid("suite", "%s of gate %q has no SARIF report in this run to accept", suite, gate)
+	}
+	ev := st.GetEvidence()
+	return []proto.Message{&gatev1.SarifBaselineAccepted{Baseline: &gatev1.AcceptedBaseline{
+		Product: run.Product, Gate: gate, Suite: suite, EvidenceDigest: ev.GetDigest(), ErrorKeysDigest: ev.GetErrorKeysDigest(),
+		Errors: ev.GetSarifErrors(), Reason: reason,
+	}}}, nil
 }
 
 // Find is the definition named name.
@@ -156,7 +201,7 @@ func (d *Defs) Find(name string) *gatev1.GateDefinition {
 
 // View is d as clients see it.
 func (d *Defs) View() *gatev1.EnvironmentGates {
-	out := &gatev1.EnvironmentGates{Environment: d.Environment, Version: d.Version, Gates: d.Gates, SetBy: d.SetBy}
+	out := &gatev1.EnvironmentGates{Environment: d.Environment, Version: d.Version, Gates: d.Gates, SetBy: d.SetBy, Baselines: d.Baselines}
 	if !d.SetAt.IsZero() {
 		out.SetAt = timestamp(d.SetAt)
 	}
@@ -218,4 +263,25 @@ func checkReason(v *errs.Violations, reason string) {
 	case len(reason) > MaxReason:
 		v.Add("reason", "%d bytes; at most %d", len(reason), MaxReason)
 	}
+}
+
+// FromDefsView is the definitions a View describes.
+func FromDefsView(v *gatev1.EnvironmentGates) *Defs {
+	d := &Defs{Environment: v.GetEnvironment(), Version: v.GetVersion(), Gates: v.GetGates(), SetBy: v.GetSetBy(), Baselines: v.GetBaselines()}
+	if v.GetSetAt() != nil {
+		d.SetAt = v.GetSetAt().AsTime()
+	}
+	return d
+}
+
+// MarshalDefs and UnmarshalDefs encode definitions (as their view).
+func MarshalDefs(d *Defs) ([]byte, error) { return proto.Marshal(d.View()) }
+
+// UnmarshalDefs decodes MarshalDefs's encoding.
+func UnmarshalDefs(b []byte) (*Defs, error) {
+	var v gatev1.EnvironmentGates
+	if err := proto.Unmarshal(b, &v); err != nil {
+		return nil, err
+	}
+	return FromDefsView(&v), nil
 }

@@ -293,3 +293,37 @@ func TestSetGate(t *testing.T) {
 		}
 	}
 }
+
+func TestRunCodecRoundTrip(t *testing.T) {
+	r := openStaging(t)
+	at := t0.Add(time.Minute)
+	report(t, r, "E2E Tests", "user-journey-tests", junit(5, 1, 0), at)
+	report(t, r, "E2E Tests", "critical-path-tests", junit(5, 0, 0), at)
+	events, err := OverrideGate(r, "E2E Tests", "erin", "flaky", timestamppb.New(at.Add(time.Hour)), at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fold(t, r, "erin", at, events)
+	b, err := MarshalRun(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := UnmarshalRun(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !proto.Equal(back.View(), r.View()) || !proto.Equal(back.Verdict, r.Verdict) {
+		t.Fatalf("round trip differs:\n%v\n%v", back.View(), r.View())
+	}
+	// The restored run decides as the original does: the expiry brings back what the override covered.
+	later := at.Add(time.Hour)
+	a, b2 := Tick(r, later), Tick(back, later)
+	if len(a) == 0 || len(a) != len(b2) {
+		t.Fatalf("ticks differ: %v vs %v", a, b2)
+	}
+	for i := range a {
+		if !proto.Equal(a[i], b2[i]) {
+			t.Fatalf("tick event %d: %v vs %v", i, a[i], b2[i])
+		}
+	}
+}

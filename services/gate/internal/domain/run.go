@@ -410,12 +410,16 @@ func (r *Run) View() *gatev1.GateRun {
 	out := &gatev1.GateRun{
 		RunId: r.ID, ReleaseId: r.ReleaseID, Product: r.Product, Version: r.Version, Environment: r.Environment,
 		DeploymentId: r.DeploymentID, DefinitionsVersion: r.DefsVersion, Attempt: r.Attempt,
+		ReleaseAuthor: r.Author, PromotedBy: r.PromotedBy,
 	}
 	if !r.OpenedAt.IsZero() {
 		out.OpenedAt = timestamp(r.OpenedAt)
 	}
 	for _, g := range r.Gates {
 		gs := &gatev1.GateStatus{Definition: g.Def, Outcome: g.Outcome, Reason: g.reason(), Deadline: timestamp(g.Deadline), Override: g.Override}
+		if g.Outcome == gatev1.GateOutcome_GATE_OUTCOME_OVERRIDDEN {
+			gs.OverriddenOutcome, gs.OverriddenReason = g.Beneath, g.BeneathReason
+		}
 		for _, s := range g.Def.GetSuites() {
 			if st, ok := g.Suites[s]; ok {
 				gs.Suites = append(gs.Suites, st)
@@ -428,4 +432,46 @@ func (r *Run) View() *gatev1.GateRun {
 	v := r.verdict()
 	out.Satisfied, out.Unmet = v.GetSatisfied(), v.GetUnmet()
 	return out
+}
+
+// FromView is the run a View describes (snapshots and view checkpoints store
+// runs as their view: it holds the whole state).
+func FromView(v *gatev1.GateRun) *Run {
+	r := &Run{
+		ID: v.GetRunId(), Opened: v.GetAttempt() > 0, ReleaseID: v.GetReleaseId(), Product: v.GetProduct(), Version: v.GetVersion(),
+		Environment: v.GetEnvironment(), DeploymentID: v.GetDeploymentId(), Author: v.GetReleaseAuthor(), PromotedBy: v.GetPromotedBy(),
+		DefsVersion: v.GetDefinitionsVersion(), Attempt: v.GetAttempt(),
+	}
+	if v.GetOpenedAt() != nil {
+		r.OpenedAt = v.GetOpenedAt().AsTime()
+	}
+	for _, gs := range v.GetGates() {
+		g := &GateState{
+			Def: gs.GetDefinition(), Deadline: gs.GetDeadline().AsTime(), Suites: map[string]*gatev1.SuiteStatus{},
+			Outcome: gs.GetOutcome(), Reason: gs.GetReason(), Override: gs.GetOverride(),
+			Beneath: gs.GetOverriddenOutcome(), BeneathReason: gs.GetOverriddenReason(),
+		}
+		for _, st := range gs.GetSuites() {
+			if st.GetReported() {
+				g.Suites[st.GetSuite()] = st
+			}
+		}
+		r.Gates = append(r.Gates, g)
+	}
+	if r.Opened {
+		r.Verdict = r.verdict() // every decision ends with the verdict recorded
+	}
+	return r
+}
+
+// MarshalRun and UnmarshalRun encode a run (as its view, binary protobuf).
+func MarshalRun(r *Run) ([]byte, error) { return proto.Marshal(r.View()) }
+
+// UnmarshalRun decodes MarshalRun's encoding.
+func UnmarshalRun(b []byte) (*Run, error) {
+	var v gatev1.GateRun
+	if err := proto.Unmarshal(b, &v); err != nil {
+		return nil, err
+	}
+	return FromView(&v), nil
 }

@@ -67,12 +67,20 @@ type Service struct {
 	products *kernel.Handler[*domain.Product]
 	envs     *domain.Environments
 	now      func() time.Time
-	gates    domain.GateChecker
+	gates    Gates
+}
+
+// Gates is what promotions ask about testing gates (adapters.Gates).
+type Gates interface {
+	// Sync waits until what it knows is as recent as the log.
+	Sync(ctx context.Context) error
+	// Checker answers as of now.
+	Checker(now time.Time) domain.GateChecker
 }
 
 // New returns a Service; store and envs are required. snaps (optional)
-// holds snapshots; gates (optional) reports why gates forbid a promotion.
-func New(store eventstore.Store, snaps *eventstore.Snapshots, envs *domain.Environments, now func() time.Time, gates domain.GateChecker) (*Service, error) {
+// holds snapshots; gates (optional) says why testing gates forbid a promotion.
+func New(store eventstore.Store, snaps *eventstore.Snapshots, envs *domain.Environments, now func() time.Time, gates Gates) (*Service, error) {
 	if store == nil || envs == nil {
 		return nil, errors.New("release app: store and environments are required")
 	}
@@ -235,8 +243,15 @@ func (s *Service) Reject(ctx context.Context, id, env, reason string) (*releasev
 
 // Promote requests a deployment.
 func (s *Service) Promote(ctx context.Context, id, env string, strategy deployv1.DeploymentStrategy) (*releasev1.Release, error) {
+	var gates domain.GateChecker
+	if s.gates != nil {
+		if err := s.gates.Sync(ctx); err != nil {
+			return nil, err
+		}
+		gates = s.gates.Checker(s.now())
+	}
 	return s.command(ctx, id, 0, func(p *auth.Principal, r *domain.Release) ([]proto.Message, error) {
-		return domain.Promote(r, id, p, env, strategy, s.envs, s.gates, s.now())
+		return domain.Promote(r, id, p, env, strategy, s.envs, gates, s.now())
 	})
 }
 

@@ -85,8 +85,12 @@ func TestRefusalKinds(t *testing.T) {
 	t.Run("promotion refused for several reasons", func(t *testing.T) {
 		r := releaseFrom(t, planned220(), by("erin", &releasev1.ReleaseRejected{Environment: "production", RejectedBy: "erin", Reason: "no", ContentRevision: 1}),
 			prereq("p1", "production", pending, nil))
-		_, err := domain.Promote(r, relID, dave, "production", anyStrategy, envs, func(string, string) []string { return []string{"gate: e2e failed"} }, now)
-		wantKinds(t, err, reason("PROMOTION_ORDER"), reason("APPROVALS_MISSING"), reason("RELEASE_REJECTED"), reason("PREREQUISITE_NOT_MET"), reason("GATE_NOT_PASSED"))
+		_, err := domain.Promote(r, relID, dave, "production", anyStrategy, envs, func(string, string, bool) []string { return []string{"gate: e2e failed"} }, now)
+		wantKinds(t, err, reason("PROMOTION_ORDER"), reason("APPROVALS_MISSING"), reason("RELEASE_REJECTED"), reason("PREREQUISITE_NOT_MET"))
+		// Gates are asked about the environments the release has reached.
+		r = releaseFrom(t, planned220(), deployedTo("development"), deployedTo("staging"), prereq("p1", "production", pending, nil))
+		_, err = domain.Promote(r, relID, dave, "production", anyStrategy, envs, func(string, string, bool) []string { return []string{"gate: e2e failed"} }, now)
+		wantKinds(t, err, reason("APPROVALS_MISSING"), reason("PREREQUISITE_NOT_MET"), reason("GATE_NOT_PASSED"))
 	})
 	t.Run("busy, deployed, cancelled, not a target, not editable", func(t *testing.T) {
 		deploying := releaseFrom(t, planned220(), promoted("development", "dave", 1))

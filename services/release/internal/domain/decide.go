@@ -436,9 +436,12 @@ func targetEnv(r *Release, name string, envs *Environments) (Environment, error)
 	return env, nil
 }
 
-// GateChecker reports why gates forbid promoting a release to an
-// environment (none when they allow it). The gate service provides it later.
-type GateChecker func(releaseID, env string) []string
+// GateChecker reports why the gates of environment env are not met for a
+// release (none when they are). A release is promoted to an environment
+// only once the gates of every environment before it are met; skipped says
+// a hotfix skipped env, where only its blocking gates count. The release
+// service answers it from the gate service's events (adapters.Gates).
+type GateChecker func(releaseID, env string, skipped bool) []string
 
 // Promote decides a promotion request by p with a strategy (unspecified: the
 // environment's default, else rolling-update). A refusal lists every reason.
@@ -516,8 +519,13 @@ func Promote(r *Release, id string, p *auth.Principal, envName string, strategy 
 		}
 	}
 	if gates != nil {
-		for _, g := range gates(r.id, envName) {
-			refuse.Add(reasonGate, "%s", g)
+		for _, before := range env.After {
+			// An environment the release has not reached is refused above.
+			if bs, ok := r.envs[before]; (ok && bs.Status == releasev1.ReleaseStatus_RELEASE_STATUS_DEPLOYED) || slices.Contains(skipped, before) {
+				for _, g := range gates(r.id, before, slices.Contains(skipped, before)) {
+					refuse.Add(reasonGate, "%s", g)
+				}
+			}
 		}
 	}
 	if err := refuse.Err(); err != nil {

@@ -1,6 +1,7 @@
 package domain_test
 
 import (
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -30,7 +31,7 @@ func requested(env, strategy, by string, attempt uint32, approvedBy ...string) *
 	}
 }
 
-func noGates(string, string) []string { return nil }
+func noGates(string, string, bool) []string { return nil }
 
 func TestPromote(t *testing.T) {
 	t.Parallel()
@@ -145,13 +146,17 @@ func TestPromote(t *testing.T) {
 func TestPromoteAsksTheGatesAboutThisPromotion(t *testing.T) {
 	t.Parallel()
 	var asked [][2]string
-	gates := func(releaseID, env string) []string {
+	gates := func(releaseID, env string, skipped bool) []string {
 		asked = append(asked, [2]string{releaseID, env})
+		if skipped {
+			t.Errorf("%s was not skipped", env)
+		}
 		return nil
 	}
 	_, err := domain.Promote(releaseFrom(t, readyForProduction()), relID, dave, "production", anyStrategy, envs, gates, now)
 	mustOK(t, err)
-	if diff := cmp.Diff([][2]string{{relID, "production"}}, asked); diff != "" {
+	// The gates of the environment before production, not production's own.
+	if diff := cmp.Diff([][2]string{{relID, "staging"}}, asked); diff != "" {
 		t.Errorf("gate checks mismatch (-want +got):\n%s", diff)
 	}
 	// No gate checker: nothing to ask.
@@ -313,7 +318,7 @@ func TestPromoteRefuses(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			r := releaseFrom(t, tt.given)
-			gates := func(string, string) []string { return tt.gates }
+			gates := func(string, string, bool) []string { return tt.gates }
 			got, err := domain.Promote(r, relID, tt.who, tt.env, strategyOf(tt.strategy), envs, gates, now)
 			if err == nil {
 				t.Fatalf("Promote decided %v, want a refusal", got)
@@ -325,12 +330,13 @@ func TestPromoteRefuses(t *testing.T) {
 	}
 }
 
-// A refusal lists every reason at once, in a stable order: state, order,
-// approvals, rejections, prerequisites, gates.
+// A refusal lists every reason at once, in a stable order: state,
+// approvals, rejections, prerequisites, gates (the order's own refusal is
+// in TestPromoteListsOrderWithEveryOtherReason).
 func TestPromoteListsEveryReasonAtOnce(t *testing.T) {
 	t.Parallel()
 	r := releaseFrom(t, slices.Concat(
-		planned220(), deployedTo("development"), // staging never promoted
+		planned220(), deployedTo("development"), deployedTo("staging"),
 		approval("production", "rita", 1), approval("production", "dave", 1), // dave will request: his does not count
 		by("sam", &releasev1.ReleaseRejected{Environment: "production", RejectedBy: "sam", Reason: "pen test findings open"}),
 		prereq("p1", "", pending, timestamppb.New(time.Date(2026, time.March, 1, 12, 0, 0, 0, time.UTC))),
@@ -338,11 +344,10 @@ func TestPromoteListsEveryReasonAtOnce(t *testing.T) {
 		prereq("p3", "staging", pending, nil), // another environment's: not listed
 		by("alice", &releasev1.ReleaseCancelled{Reason: "x"}),
 	))
-	gates := func(string, string) []string { return []string{"gate load-test: p95 420ms over 300ms"} }
+	gates := func(string, string, bool) []string { return []string{"gate load-test: p95 420ms over 300ms"} }
 	_, err := domain.Promote(r, relID, dave, "production", anyStrategy, envs, gates, now)
 	want := []string{
 		"the release is cancelled",
-		"promotion order: 2.2.0 must be deployed to staging first (it is planned there)",
 		"approvals: production needs 2 approval(s) from distinct people other than the author and the requester, has 1; dave's own approval does not count for a promotion dave requests",
 		"rejected for production by sam: pen test findings open",
 		"prerequisite p1 (Migrate the sends table) is pending, owner dba-team, overdue since 2026-03-01T12:00:00Z",
@@ -350,11 +355,25 @@ func TestPromoteListsEveryReasonAtOnce(t *testing.T) {
 		"gate load-test: p95 420ms over 300ms",
 	}
 	got := reasons(t, err)
-	if len(got) != 7 {
-		t.Errorf("%d reasons, want 7", len(got))
+	if len(got) != 6 {
+		t.Errorf("%d reasons, want 6", len(got))
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("reasons mismatch (-want +got):\n%s", diff)
+	}
+}
+
+// An environment the release has not reached is refused for the order; its
+// gates are not asked about (they cannot have opened).
+func TestPromoteListsOrderWithEveryOtherReason(t *testing.T) {
+	t.Parallel()
+	r := releaseFrom(t, slices.Concat(planned220(), deployedTo("development"))) // staging never promoted
+	asked := 0
+	gates := func(string, string, bool) []string { asked++; return []string{"never"} }
+	_, err := domain.Promote(r, relID, dave, "production", anyStrategy, envs, gates, now)
+	got := reasons(t, err)
+	if len(got) == 0 || got[0] != "promotion order: 2.2.0 must be deployed to staging first (it is planned there)" || asked != 0 {
+		t.Fatalf("reasons %q, gates asked %d times", got, asked)
 	}
 }
 
@@ -412,4 +431,23 @@ func TestPromoteRollBackPromoteAgain(t *testing.T) {
 	got, err := domain.Promote(r, relID, dave, "production", blueGreen, envs, nil, clock)
 	mustOK(t, err)
 	diffEvents(t, msgs(requested("production", "blue-green", "dave", 2, "rita", "otto")), got)
+}
+
+// A hotfix that skips staging does not skip staging's gates: they are asked
+// about, as skipped (only the blocking ones count), and refuse it.
+func TestHotfixSkippingStagingStillAsksItsGates(t *testing.T) {
+	t.Parallel()
+	r := releaseFrom(t, slices.Concat(created("2.1.5", hotfix, "production"), approval("production", "rita", 1), approval("production", "otto", 1)))
+	var asked []string
+	gates := func(_, env string, skipped bool) []string {
+		asked = append(asked, fmt.Sprintf("%s skipped=%v", env, skipped))
+		return []string{"staging gate Security Tests is pending"}
+	}
+	_, err := domain.Promote(r, relID, dave, "production", anyStrategy, envs, gates, now)
+	if got := reasons(t, err); len(got) != 1 || got[0] != "staging gate Security Tests is pending" {
+		t.Fatalf("reasons: %q", got)
+	}
+	if diff := cmp.Diff([]string{"staging skipped=true"}, asked); diff != "" {
+		t.Fatalf("gates asked (-want +got):\n%s", diff)
+	}
 }

@@ -107,6 +107,7 @@ under the user's cache directory (~/.cache/floe on Linux).`,
 	root.AddCommand(newDemoCmd(g))
 	root.AddCommand(newViewsCmd(g))
 	root.AddCommand(newIntegrityCmd(g))
+	root.AddCommand(newGateCmd(g))
 	root.AddCommand(newTrustCmd(g))
 	return root
 }

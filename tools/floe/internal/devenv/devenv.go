@@ -20,6 +20,7 @@ import (
 	"github.com/penguinmails/floe/libs/service"
 	"github.com/penguinmails/floe/services/audit/auditsvc"
 	"github.com/penguinmails/floe/services/deployer/deployersvc"
+	"github.com/penguinmails/floe/services/gate/gatesvc"
 	"github.com/penguinmails/floe/services/monitor/monitorsvc"
 	"github.com/penguinmails/floe/services/release/releasesvc"
 	"github.com/penguinmails/floe/tools/floe/internal/clientconf"
@@ -64,6 +65,8 @@ type Config struct {
 	Monitor monitorsvc.Config
 	// Audit configures the audit service (checkpoint key and interval).
 	Audit auditsvc.Config
+	// Gate configures the gate service (definitions file, report size, deadline tick).
+	Gate gatesvc.Config
 }
 
 // Options configure the development server.
@@ -177,6 +180,7 @@ func Run(ctx context.Context, opts Options) error {
 func Services(c Config) []service.Entry {
 	return []service.Entry{
 		service.Of(releasesvc.Service, c.Release),
+		service.Of(gatesvc.Service, c.Gate),
 		service.Of(deployersvc.Service, c.Deployer),
 		service.Of(monitorsvc.Service, c.Monitor),
 		service.Of(auditsvc.Service, c.Audit),

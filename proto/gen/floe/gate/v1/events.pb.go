@@ -461,6 +461,54 @@ func (x *GateOverridden) GetExpiresAt() *timestamppb.Timestamp {
 	return nil
 }
 
+// SarifBaselineAccepted: a person accepted the error-level findings of a
+// suite's SARIF report as the known ones (the actor is that person). Later
+// reports of the suite for the product in the environment fail only on
+// findings new relative to it (or to a later passing report).
+type SarifBaselineAccepted struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Baseline      *AcceptedBaseline      `protobuf:"bytes,1,opt,name=baseline,proto3" json:"baseline,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SarifBaselineAccepted) Reset() {
+	*x = SarifBaselineAccepted{}
+	mi := &file_floe_gate_v1_events_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SarifBaselineAccepted) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SarifBaselineAccepted) ProtoMessage() {}
+
+func (x *SarifBaselineAccepted) ProtoReflect() protoreflect.Message {
+	mi := &file_floe_gate_v1_events_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SarifBaselineAccepted.ProtoReflect.Descriptor instead.
+func (*SarifBaselineAccepted) Descriptor() ([]byte, []int) {
+	return file_floe_gate_v1_events_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *SarifBaselineAccepted) GetBaseline() *AcceptedBaseline {
+	if x != nil {
+		return x.Baseline
+	}
+	return nil
+}
+
 // GateVerdict is the run's verdict when it changes: whether the release may
 // be promoted past the environment, and if not, each unmet gate. The release
 // service folds it into the release.
@@ -479,7 +527,7 @@ type GateVerdict struct {
 
 func (x *GateVerdict) Reset() {
 	*x = GateVerdict{}
-	mi := &file_floe_gate_v1_events_proto_msgTypes[6]
+	mi := &file_floe_gate_v1_events_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -491,7 +539,7 @@ func (x *GateVerdict) String() string {
 func (*GateVerdict) ProtoMessage() {}
 
 func (x *GateVerdict) ProtoReflect() protoreflect.Message {
-	mi := &file_floe_gate_v1_events_proto_msgTypes[6]
+	mi := &file_floe_gate_v1_events_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -504,7 +552,7 @@ func (x *GateVerdict) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GateVerdict.ProtoReflect.Descriptor instead.
 func (*GateVerdict) Descriptor() ([]byte, []int) {
-	return file_floe_gate_v1_events_proto_rawDescGZIP(), []int{6}
+	return file_floe_gate_v1_events_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *GateVerdict) GetReleaseId() string {
@@ -592,7 +640,9 @@ const file_floe_gate_v1_events_proto_rawDesc = "" +
 	"\x04gate\x18\x01 \x01(\tR\x04gate\x12\x16\n" +
 	"\x06reason\x18\x02 \x01(\tR\x06reason\x129\n" +
 	"\n" +
-	"expires_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt:\v\xca\xf3\x18\agaterun\"\xff\x01\n" +
+	"expires_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt:\v\xca\xf3\x18\agaterun\"`\n" +
+	"\x15SarifBaselineAccepted\x12:\n" +
+	"\bbaseline\x18\x01 \x01(\v2\x1e.floe.gate.v1.AcceptedBaselineR\bbaseline:\v\xca\xf3\x18\agatedef\"\xff\x01\n" +
 	"\vGateVerdict\x12\x1d\n" +
 	"\n" +
 	"release_id\x18\x01 \x01(\tR\treleaseId\x12 \n" +
@@ -616,7 +666,7 @@ func file_floe_gate_v1_events_proto_rawDescGZIP() []byte {
 	return file_floe_gate_v1_events_proto_rawDescData
 }
 
-var file_floe_gate_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
+var file_floe_gate_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
 var file_floe_gate_v1_events_proto_goTypes = []any{
 	(*GateDefinitionsSet)(nil),    // 0: floe.gate.v1.GateDefinitionsSet
 	(*OpenedGate)(nil),            // 1: floe.gate.v1.OpenedGate
@@ -624,28 +674,31 @@ var file_floe_gate_v1_events_proto_goTypes = []any{
 	(*ResultsReported)(nil),       // 3: floe.gate.v1.ResultsReported
 	(*GateDecided)(nil),           // 4: floe.gate.v1.GateDecided
 	(*GateOverridden)(nil),        // 5: floe.gate.v1.GateOverridden
-	(*GateVerdict)(nil),           // 6: floe.gate.v1.GateVerdict
-	(*GateDefinition)(nil),        // 7: floe.gate.v1.GateDefinition
-	(*timestamppb.Timestamp)(nil), // 8: google.protobuf.Timestamp
-	(*Evidence)(nil),              // 9: floe.gate.v1.Evidence
-	(GateOutcome)(0),              // 10: floe.gate.v1.GateOutcome
-	(*UnmetGate)(nil),             // 11: floe.gate.v1.UnmetGate
+	(*SarifBaselineAccepted)(nil), // 6: floe.gate.v1.SarifBaselineAccepted
+	(*GateVerdict)(nil),           // 7: floe.gate.v1.GateVerdict
+	(*GateDefinition)(nil),        // 8: floe.gate.v1.GateDefinition
+	(*timestamppb.Timestamp)(nil), // 9: google.protobuf.Timestamp
+	(*Evidence)(nil),              // 10: floe.gate.v1.Evidence
+	(GateOutcome)(0),              // 11: floe.gate.v1.GateOutcome
+	(*AcceptedBaseline)(nil),      // 12: floe.gate.v1.AcceptedBaseline
+	(*UnmetGate)(nil),             // 13: floe.gate.v1.UnmetGate
 }
 var file_floe_gate_v1_events_proto_depIdxs = []int32{
-	7,  // 0: floe.gate.v1.GateDefinitionsSet.gates:type_name -> floe.gate.v1.GateDefinition
-	7,  // 1: floe.gate.v1.OpenedGate.definition:type_name -> floe.gate.v1.GateDefinition
-	8,  // 2: floe.gate.v1.OpenedGate.deadline:type_name -> google.protobuf.Timestamp
+	8,  // 0: floe.gate.v1.GateDefinitionsSet.gates:type_name -> floe.gate.v1.GateDefinition
+	8,  // 1: floe.gate.v1.OpenedGate.definition:type_name -> floe.gate.v1.GateDefinition
+	9,  // 2: floe.gate.v1.OpenedGate.deadline:type_name -> google.protobuf.Timestamp
 	1,  // 3: floe.gate.v1.GatesOpened.gates:type_name -> floe.gate.v1.OpenedGate
-	9,  // 4: floe.gate.v1.ResultsReported.evidence:type_name -> floe.gate.v1.Evidence
-	10, // 5: floe.gate.v1.GateDecided.outcome:type_name -> floe.gate.v1.GateOutcome
-	8,  // 6: floe.gate.v1.GateOverridden.expires_at:type_name -> google.protobuf.Timestamp
-	11, // 7: floe.gate.v1.GateVerdict.unmet:type_name -> floe.gate.v1.UnmetGate
-	8,  // 8: floe.gate.v1.GateVerdict.valid_until:type_name -> google.protobuf.Timestamp
-	9,  // [9:9] is the sub-list for method output_type
-	9,  // [9:9] is the sub-list for method input_type
-	9,  // [9:9] is the sub-list for extension type_name
-	9,  // [9:9] is the sub-list for extension extendee
-	0,  // [0:9] is the sub-list for field type_name
+	10, // 4: floe.gate.v1.ResultsReported.evidence:type_name -> floe.gate.v1.Evidence
+	11, // 5: floe.gate.v1.GateDecided.outcome:type_name -> floe.gate.v1.GateOutcome
+	9,  // 6: floe.gate.v1.GateOverridden.expires_at:type_name -> google.protobuf.Timestamp
+	12, // 7: floe.gate.v1.SarifBaselineAccepted.baseline:type_name -> floe.gate.v1.AcceptedBaseline
+	13, // 8: floe.gate.v1.GateVerdict.unmet:type_name -> floe.gate.v1.UnmetGate
+	9,  // 9: floe.gate.v1.GateVerdict.valid_until:type_name -> google.protobuf.Timestamp
+	10, // [10:10] is the sub-list for method output_type
+	10, // [10:10] is the sub-list for method input_type
+	10, // [10:10] is the sub-list for extension type_name
+	10, // [10:10] is the sub-list for extension extendee
+	0,  // [0:10] is the sub-list for field type_name
 }
 
 func init() { file_floe_gate_v1_events_proto_init() }
@@ -660,7 +713,7 @@ func file_floe_gate_v1_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_floe_gate_v1_events_proto_rawDesc), len(file_floe_gate_v1_events_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   7,
+			NumMessages:   8,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

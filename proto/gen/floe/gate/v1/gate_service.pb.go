@@ -22,6 +22,129 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// AcceptSarifBaselineRequest names the report: the suite's latest in the release's run.
+type AcceptSarifBaselineRequest struct {
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	ReleaseId   string                 `protobuf:"bytes,1,opt,name=release_id,json=releaseId,proto3" json:"release_id,omitempty"`
+	Environment string                 `protobuf:"bytes,2,opt,name=environment,proto3" json:"environment,omitempty"`
+	Gate        string                 `protobuf:"bytes,3,opt,name=gate,proto3" json:"gate,omitempty"`
+	Suite       string                 `protobuf:"bytes,4,opt,name=suite,proto3" json:"suite,omitempty"`
+	// Why (required): who reviewed the findings and what was decided.
+	Reason        string `protobuf:"bytes,5,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AcceptSarifBaselineRequest) Reset() {
+	*x = AcceptSarifBaselineRequest{}
+	mi := &file_floe_gate_v1_gate_service_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AcceptSarifBaselineRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AcceptSarifBaselineRequest) ProtoMessage() {}
+
+func (x *AcceptSarifBaselineRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_floe_gate_v1_gate_service_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AcceptSarifBaselineRequest.ProtoReflect.Descriptor instead.
+func (*AcceptSarifBaselineRequest) Descriptor() ([]byte, []int) {
+	return file_floe_gate_v1_gate_service_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *AcceptSarifBaselineRequest) GetReleaseId() string {
+	if x != nil {
+		return x.ReleaseId
+	}
+	return ""
+}
+
+func (x *AcceptSarifBaselineRequest) GetEnvironment() string {
+	if x != nil {
+		return x.Environment
+	}
+	return ""
+}
+
+func (x *AcceptSarifBaselineRequest) GetGate() string {
+	if x != nil {
+		return x.Gate
+	}
+	return ""
+}
+
+func (x *AcceptSarifBaselineRequest) GetSuite() string {
+	if x != nil {
+		return x.Suite
+	}
+	return ""
+}
+
+func (x *AcceptSarifBaselineRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+// AcceptSarifBaselineResponse is the baseline as recorded.
+type AcceptSarifBaselineResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Baseline      *AcceptedBaseline      `protobuf:"bytes,1,opt,name=baseline,proto3" json:"baseline,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AcceptSarifBaselineResponse) Reset() {
+	*x = AcceptSarifBaselineResponse{}
+	mi := &file_floe_gate_v1_gate_service_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AcceptSarifBaselineResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AcceptSarifBaselineResponse) ProtoMessage() {}
+
+func (x *AcceptSarifBaselineResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_floe_gate_v1_gate_service_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AcceptSarifBaselineResponse.ProtoReflect.Descriptor instead.
+func (*AcceptSarifBaselineResponse) Descriptor() ([]byte, []int) {
+	return file_floe_gate_v1_gate_service_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *AcceptSarifBaselineResponse) GetBaseline() *AcceptedBaseline {
+	if x != nil {
+		return x.Baseline
+	}
+	return nil
+}
+
 // ListGateDefinitionsRequest optionally names one environment.
 type ListGateDefinitionsRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -32,7 +155,7 @@ type ListGateDefinitionsRequest struct {
 
 func (x *ListGateDefinitionsRequest) Reset() {
 	*x = ListGateDefinitionsRequest{}
-	mi := &file_floe_gate_v1_gate_service_proto_msgTypes[0]
+	mi := &file_floe_gate_v1_gate_service_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -44,7 +167,7 @@ func (x *ListGateDefinitionsRequest) String() string {
 func (*ListGateDefinitionsRequest) ProtoMessage() {}
 
 func (x *ListGateDefinitionsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_floe_gate_v1_gate_service_proto_msgTypes[0]
+	mi := &file_floe_gate_v1_gate_service_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -57,7 +180,7 @@ func (x *ListGateDefinitionsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListGateDefinitionsRequest.ProtoReflect.Descriptor instead.
 func (*ListGateDefinitionsRequest) Descriptor() ([]byte, []int) {
-	return file_floe_gate_v1_gate_service_proto_rawDescGZIP(), []int{0}
+	return file_floe_gate_v1_gate_service_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *ListGateDefinitionsRequest) GetEnvironment() string {
@@ -77,7 +200,7 @@ type ListGateDefinitionsResponse struct {
 
 func (x *ListGateDefinitionsResponse) Reset() {
 	*x = ListGateDefinitionsResponse{}
-	mi := &file_floe_gate_v1_gate_service_proto_msgTypes[1]
+	mi := &file_floe_gate_v1_gate_service_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -89,7 +212,7 @@ func (x *ListGateDefinitionsResponse) String() string {
 func (*ListGateDefinitionsResponse) ProtoMessage() {}
 
 func (x *ListGateDefinitionsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_floe_gate_v1_gate_service_proto_msgTypes[1]
+	mi := &file_floe_gate_v1_gate_service_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -102,7 +225,7 @@ func (x *ListGateDefinitionsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListGateDefinitionsResponse.ProtoReflect.Descriptor instead.
 func (*ListGateDefinitionsResponse) Descriptor() ([]byte, []int) {
-	return file_floe_gate_v1_gate_service_proto_rawDescGZIP(), []int{1}
+	return file_floe_gate_v1_gate_service_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *ListGateDefinitionsResponse) GetEnvironments() []*EnvironmentGates {
@@ -130,7 +253,7 @@ type SetGateDefinitionRequest struct {
 
 func (x *SetGateDefinitionRequest) Reset() {
 	*x = SetGateDefinitionRequest{}
-	mi := &file_floe_gate_v1_gate_service_proto_msgTypes[2]
+	mi := &file_floe_gate_v1_gate_service_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -142,7 +265,7 @@ func (x *SetGateDefinitionRequest) String() string {
 func (*SetGateDefinitionRequest) ProtoMessage() {}
 
 func (x *SetGateDefinitionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_floe_gate_v1_gate_service_proto_msgTypes[2]
+	mi := &file_floe_gate_v1_gate_service_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -155,7 +278,7 @@ func (x *SetGateDefinitionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetGateDefinitionRequest.ProtoReflect.Descriptor instead.
 func (*SetGateDefinitionRequest) Descriptor() ([]byte, []int) {
-	return file_floe_gate_v1_gate_service_proto_rawDescGZIP(), []int{2}
+	return file_floe_gate_v1_gate_service_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *SetGateDefinitionRequest) GetEnvironment() string {
@@ -203,7 +326,7 @@ type SetGateDefinitionResponse struct {
 
 func (x *SetGateDefinitionResponse) Reset() {
 	*x = SetGateDefinitionResponse{}
-	mi := &file_floe_gate_v1_gate_service_proto_msgTypes[3]
+	mi := &file_floe_gate_v1_gate_service_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -215,7 +338,7 @@ func (x *SetGateDefinitionResponse) String() string {
 func (*SetGateDefinitionResponse) ProtoMessage() {}
 
 func (x *SetGateDefinitionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_floe_gate_v1_gate_service_proto_msgTypes[3]
+	mi := &file_floe_gate_v1_gate_service_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -228,7 +351,7 @@ func (x *SetGateDefinitionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetGateDefinitionResponse.ProtoReflect.Descriptor instead.
 func (*SetGateDefinitionResponse) Descriptor() ([]byte, []int) {
-	return file_floe_gate_v1_gate_service_proto_rawDescGZIP(), []int{3}
+	return file_floe_gate_v1_gate_service_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *SetGateDefinitionResponse) GetEnvironment() *EnvironmentGates {
@@ -250,7 +373,7 @@ type GetGateStatusRequest struct {
 
 func (x *GetGateStatusRequest) Reset() {
 	*x = GetGateStatusRequest{}
-	mi := &file_floe_gate_v1_gate_service_proto_msgTypes[4]
+	mi := &file_floe_gate_v1_gate_service_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -262,7 +385,7 @@ func (x *GetGateStatusRequest) String() string {
 func (*GetGateStatusRequest) ProtoMessage() {}
 
 func (x *GetGateStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_floe_gate_v1_gate_service_proto_msgTypes[4]
+	mi := &file_floe_gate_v1_gate_service_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -275,7 +398,7 @@ func (x *GetGateStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetGateStatusRequest.ProtoReflect.Descriptor instead.
 func (*GetGateStatusRequest) Descriptor() ([]byte, []int) {
-	return file_floe_gate_v1_gate_service_proto_rawDescGZIP(), []int{4}
+	return file_floe_gate_v1_gate_service_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *GetGateStatusRequest) GetReleaseId() string {
@@ -302,7 +425,7 @@ type GetGateStatusResponse struct {
 
 func (x *GetGateStatusResponse) Reset() {
 	*x = GetGateStatusResponse{}
-	mi := &file_floe_gate_v1_gate_service_proto_msgTypes[5]
+	mi := &file_floe_gate_v1_gate_service_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -314,7 +437,7 @@ func (x *GetGateStatusResponse) String() string {
 func (*GetGateStatusResponse) ProtoMessage() {}
 
 func (x *GetGateStatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_floe_gate_v1_gate_service_proto_msgTypes[5]
+	mi := &file_floe_gate_v1_gate_service_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -327,7 +450,7 @@ func (x *GetGateStatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetGateStatusResponse.ProtoReflect.Descriptor instead.
 func (*GetGateStatusResponse) Descriptor() ([]byte, []int) {
-	return file_floe_gate_v1_gate_service_proto_rawDescGZIP(), []int{5}
+	return file_floe_gate_v1_gate_service_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *GetGateStatusResponse) GetRuns() []*GateRun {
@@ -355,7 +478,7 @@ type ReportHeader struct {
 
 func (x *ReportHeader) Reset() {
 	*x = ReportHeader{}
-	mi := &file_floe_gate_v1_gate_service_proto_msgTypes[6]
+	mi := &file_floe_gate_v1_gate_service_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -367,7 +490,7 @@ func (x *ReportHeader) String() string {
 func (*ReportHeader) ProtoMessage() {}
 
 func (x *ReportHeader) ProtoReflect() protoreflect.Message {
-	mi := &file_floe_gate_v1_gate_service_proto_msgTypes[6]
+	mi := &file_floe_gate_v1_gate_service_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -380,7 +503,7 @@ func (x *ReportHeader) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportHeader.ProtoReflect.Descriptor instead.
 func (*ReportHeader) Descriptor() ([]byte, []int) {
-	return file_floe_gate_v1_gate_service_proto_rawDescGZIP(), []int{6}
+	return file_floe_gate_v1_gate_service_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *ReportHeader) GetReleaseId() string {
@@ -439,7 +562,7 @@ type ReportResultsRequest struct {
 
 func (x *ReportResultsRequest) Reset() {
 	*x = ReportResultsRequest{}
-	mi := &file_floe_gate_v1_gate_service_proto_msgTypes[7]
+	mi := &file_floe_gate_v1_gate_service_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -451,7 +574,7 @@ func (x *ReportResultsRequest) String() string {
 func (*ReportResultsRequest) ProtoMessage() {}
 
 func (x *ReportResultsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_floe_gate_v1_gate_service_proto_msgTypes[7]
+	mi := &file_floe_gate_v1_gate_service_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -464,7 +587,7 @@ func (x *ReportResultsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportResultsRequest.ProtoReflect.Descriptor instead.
 func (*ReportResultsRequest) Descriptor() ([]byte, []int) {
-	return file_floe_gate_v1_gate_service_proto_rawDescGZIP(), []int{7}
+	return file_floe_gate_v1_gate_service_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ReportResultsRequest) GetPart() isReportResultsRequest_Part {
@@ -524,7 +647,7 @@ type ReportResultsResponse struct {
 
 func (x *ReportResultsResponse) Reset() {
 	*x = ReportResultsResponse{}
-	mi := &file_floe_gate_v1_gate_service_proto_msgTypes[8]
+	mi := &file_floe_gate_v1_gate_service_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -536,7 +659,7 @@ func (x *ReportResultsResponse) String() string {
 func (*ReportResultsResponse) ProtoMessage() {}
 
 func (x *ReportResultsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_floe_gate_v1_gate_service_proto_msgTypes[8]
+	mi := &file_floe_gate_v1_gate_service_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -549,7 +672,7 @@ func (x *ReportResultsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportResultsResponse.ProtoReflect.Descriptor instead.
 func (*ReportResultsResponse) Descriptor() ([]byte, []int) {
-	return file_floe_gate_v1_gate_service_proto_rawDescGZIP(), []int{8}
+	return file_floe_gate_v1_gate_service_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *ReportResultsResponse) GetEvidence() *Evidence {
@@ -596,7 +719,7 @@ type OverrideGateRequest struct {
 
 func (x *OverrideGateRequest) Reset() {
 	*x = OverrideGateRequest{}
-	mi := &file_floe_gate_v1_gate_service_proto_msgTypes[9]
+	mi := &file_floe_gate_v1_gate_service_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -608,7 +731,7 @@ func (x *OverrideGateRequest) String() string {
 func (*OverrideGateRequest) ProtoMessage() {}
 
 func (x *OverrideGateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_floe_gate_v1_gate_service_proto_msgTypes[9]
+	mi := &file_floe_gate_v1_gate_service_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -621,7 +744,7 @@ func (x *OverrideGateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OverrideGateRequest.ProtoReflect.Descriptor instead.
 func (*OverrideGateRequest) Descriptor() ([]byte, []int) {
-	return file_floe_gate_v1_gate_service_proto_rawDescGZIP(), []int{9}
+	return file_floe_gate_v1_gate_service_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *OverrideGateRequest) GetReleaseId() string {
@@ -669,7 +792,7 @@ type OverrideGateResponse struct {
 
 func (x *OverrideGateResponse) Reset() {
 	*x = OverrideGateResponse{}
-	mi := &file_floe_gate_v1_gate_service_proto_msgTypes[10]
+	mi := &file_floe_gate_v1_gate_service_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -681,7 +804,7 @@ func (x *OverrideGateResponse) String() string {
 func (*OverrideGateResponse) ProtoMessage() {}
 
 func (x *OverrideGateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_floe_gate_v1_gate_service_proto_msgTypes[10]
+	mi := &file_floe_gate_v1_gate_service_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -694,7 +817,7 @@ func (x *OverrideGateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OverrideGateResponse.ProtoReflect.Descriptor instead.
 func (*OverrideGateResponse) Descriptor() ([]byte, []int) {
-	return file_floe_gate_v1_gate_service_proto_rawDescGZIP(), []int{10}
+	return file_floe_gate_v1_gate_service_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *OverrideGateResponse) GetRun() *GateRun {
@@ -715,7 +838,7 @@ type WatchGatesRequest struct {
 
 func (x *WatchGatesRequest) Reset() {
 	*x = WatchGatesRequest{}
-	mi := &file_floe_gate_v1_gate_service_proto_msgTypes[11]
+	mi := &file_floe_gate_v1_gate_service_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -727,7 +850,7 @@ func (x *WatchGatesRequest) String() string {
 func (*WatchGatesRequest) ProtoMessage() {}
 
 func (x *WatchGatesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_floe_gate_v1_gate_service_proto_msgTypes[11]
+	mi := &file_floe_gate_v1_gate_service_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -740,7 +863,7 @@ func (x *WatchGatesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchGatesRequest.ProtoReflect.Descriptor instead.
 func (*WatchGatesRequest) Descriptor() ([]byte, []int) {
-	return file_floe_gate_v1_gate_service_proto_rawDescGZIP(), []int{11}
+	return file_floe_gate_v1_gate_service_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *WatchGatesRequest) GetReleaseId() string {
@@ -767,7 +890,7 @@ type WatchGatesResponse struct {
 
 func (x *WatchGatesResponse) Reset() {
 	*x = WatchGatesResponse{}
-	mi := &file_floe_gate_v1_gate_service_proto_msgTypes[12]
+	mi := &file_floe_gate_v1_gate_service_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -779,7 +902,7 @@ func (x *WatchGatesResponse) String() string {
 func (*WatchGatesResponse) ProtoMessage() {}
 
 func (x *WatchGatesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_floe_gate_v1_gate_service_proto_msgTypes[12]
+	mi := &file_floe_gate_v1_gate_service_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -792,7 +915,7 @@ func (x *WatchGatesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchGatesResponse.ProtoReflect.Descriptor instead.
 func (*WatchGatesResponse) Descriptor() ([]byte, []int) {
-	return file_floe_gate_v1_gate_service_proto_rawDescGZIP(), []int{12}
+	return file_floe_gate_v1_gate_service_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *WatchGatesResponse) GetRun() *GateRun {
@@ -806,7 +929,16 @@ var File_floe_gate_v1_gate_service_proto protoreflect.FileDescriptor
 
 const file_floe_gate_v1_gate_service_proto_rawDesc = "" +
 	"\n" +
-	"\x1ffloe/gate/v1/gate_service.proto\x12\ffloe.gate.v1\x1a\x18floe/gate/v1/types.proto\x1a\x1fgoogle/protobuf/timestamp.proto\">\n" +
+	"\x1ffloe/gate/v1/gate_service.proto\x12\ffloe.gate.v1\x1a\x18floe/gate/v1/types.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x9f\x01\n" +
+	"\x1aAcceptSarifBaselineRequest\x12\x1d\n" +
+	"\n" +
+	"release_id\x18\x01 \x01(\tR\treleaseId\x12 \n" +
+	"\venvironment\x18\x02 \x01(\tR\venvironment\x12\x12\n" +
+	"\x04gate\x18\x03 \x01(\tR\x04gate\x12\x14\n" +
+	"\x05suite\x18\x04 \x01(\tR\x05suite\x12\x16\n" +
+	"\x06reason\x18\x05 \x01(\tR\x06reason\"Y\n" +
+	"\x1bAcceptSarifBaselineResponse\x12:\n" +
+	"\bbaseline\x18\x01 \x01(\v2\x1e.floe.gate.v1.AcceptedBaselineR\bbaseline\">\n" +
 	"\x1aListGateDefinitionsRequest\x12 \n" +
 	"\venvironment\x18\x01 \x01(\tR\venvironment\"a\n" +
 	"\x1bListGateDefinitionsResponse\x12B\n" +
@@ -857,7 +989,7 @@ const file_floe_gate_v1_gate_service_proto_rawDesc = "" +
 	"release_id\x18\x01 \x01(\tR\treleaseId\x12 \n" +
 	"\venvironment\x18\x02 \x01(\tR\venvironment\"=\n" +
 	"\x12WatchGatesResponse\x12'\n" +
-	"\x03run\x18\x01 \x01(\v2\x15.floe.gate.v1.GateRunR\x03run2\xbf\x04\n" +
+	"\x03run\x18\x01 \x01(\v2\x15.floe.gate.v1.GateRunR\x03run2\xab\x05\n" +
 	"\vGateService\x12j\n" +
 	"\x13ListGateDefinitions\x12(.floe.gate.v1.ListGateDefinitionsRequest\x1a).floe.gate.v1.ListGateDefinitionsResponse\x12d\n" +
 	"\x11SetGateDefinition\x12&.floe.gate.v1.SetGateDefinitionRequest\x1a'.floe.gate.v1.SetGateDefinitionResponse\x12X\n" +
@@ -865,7 +997,8 @@ const file_floe_gate_v1_gate_service_proto_rawDesc = "" +
 	"\rReportResults\x12\".floe.gate.v1.ReportResultsRequest\x1a#.floe.gate.v1.ReportResultsResponse(\x01\x12U\n" +
 	"\fOverrideGate\x12!.floe.gate.v1.OverrideGateRequest\x1a\".floe.gate.v1.OverrideGateResponse\x12Q\n" +
 	"\n" +
-	"WatchGates\x12\x1f.floe.gate.v1.WatchGatesRequest\x1a .floe.gate.v1.WatchGatesResponse0\x01B\xb2\x01\n" +
+	"WatchGates\x12\x1f.floe.gate.v1.WatchGatesRequest\x1a .floe.gate.v1.WatchGatesResponse0\x01\x12j\n" +
+	"\x13AcceptSarifBaseline\x12(.floe.gate.v1.AcceptSarifBaselineRequest\x1a).floe.gate.v1.AcceptSarifBaselineResponseB\xb2\x01\n" +
 	"\x10com.floe.gate.v1B\x10GateServiceProtoP\x01Z:github.com/penguinmails/floe/proto/gen/floe/gate/v1;gatev1\xa2\x02\x03FGX\xaa\x02\fFloe.Gate.V1\xca\x02\fFloe\\Gate\\V1\xe2\x02\x18Floe\\Gate\\V1\\GPBMetadata\xea\x02\x0eFloe::Gate::V1b\x06proto3"
 
 var (
@@ -880,57 +1013,63 @@ func file_floe_gate_v1_gate_service_proto_rawDescGZIP() []byte {
 	return file_floe_gate_v1_gate_service_proto_rawDescData
 }
 
-var file_floe_gate_v1_gate_service_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
+var file_floe_gate_v1_gate_service_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
 var file_floe_gate_v1_gate_service_proto_goTypes = []any{
-	(*ListGateDefinitionsRequest)(nil),  // 0: floe.gate.v1.ListGateDefinitionsRequest
-	(*ListGateDefinitionsResponse)(nil), // 1: floe.gate.v1.ListGateDefinitionsResponse
-	(*SetGateDefinitionRequest)(nil),    // 2: floe.gate.v1.SetGateDefinitionRequest
-	(*SetGateDefinitionResponse)(nil),   // 3: floe.gate.v1.SetGateDefinitionResponse
-	(*GetGateStatusRequest)(nil),        // 4: floe.gate.v1.GetGateStatusRequest
-	(*GetGateStatusResponse)(nil),       // 5: floe.gate.v1.GetGateStatusResponse
-	(*ReportHeader)(nil),                // 6: floe.gate.v1.ReportHeader
-	(*ReportResultsRequest)(nil),        // 7: floe.gate.v1.ReportResultsRequest
-	(*ReportResultsResponse)(nil),       // 8: floe.gate.v1.ReportResultsResponse
-	(*OverrideGateRequest)(nil),         // 9: floe.gate.v1.OverrideGateRequest
-	(*OverrideGateResponse)(nil),        // 10: floe.gate.v1.OverrideGateResponse
-	(*WatchGatesRequest)(nil),           // 11: floe.gate.v1.WatchGatesRequest
-	(*WatchGatesResponse)(nil),          // 12: floe.gate.v1.WatchGatesResponse
-	(*EnvironmentGates)(nil),            // 13: floe.gate.v1.EnvironmentGates
-	(*GateDefinition)(nil),              // 14: floe.gate.v1.GateDefinition
-	(*GateRun)(nil),                     // 15: floe.gate.v1.GateRun
-	(EvidenceFormat)(0),                 // 16: floe.gate.v1.EvidenceFormat
-	(*Evidence)(nil),                    // 17: floe.gate.v1.Evidence
-	(*timestamppb.Timestamp)(nil),       // 18: google.protobuf.Timestamp
+	(*AcceptSarifBaselineRequest)(nil),  // 0: floe.gate.v1.AcceptSarifBaselineRequest
+	(*AcceptSarifBaselineResponse)(nil), // 1: floe.gate.v1.AcceptSarifBaselineResponse
+	(*ListGateDefinitionsRequest)(nil),  // 2: floe.gate.v1.ListGateDefinitionsRequest
+	(*ListGateDefinitionsResponse)(nil), // 3: floe.gate.v1.ListGateDefinitionsResponse
+	(*SetGateDefinitionRequest)(nil),    // 4: floe.gate.v1.SetGateDefinitionRequest
+	(*SetGateDefinitionResponse)(nil),   // 5: floe.gate.v1.SetGateDefinitionResponse
+	(*GetGateStatusRequest)(nil),        // 6: floe.gate.v1.GetGateStatusRequest
+	(*GetGateStatusResponse)(nil),       // 7: floe.gate.v1.GetGateStatusResponse
+	(*ReportHeader)(nil),                // 8: floe.gate.v1.ReportHeader
+	(*ReportResultsRequest)(nil),        // 9: floe.gate.v1.ReportResultsRequest
+	(*ReportResultsResponse)(nil),       // 10: floe.gate.v1.ReportResultsResponse
+	(*OverrideGateRequest)(nil),         // 11: floe.gate.v1.OverrideGateRequest
+	(*OverrideGateResponse)(nil),        // 12: floe.gate.v1.OverrideGateResponse
+	(*WatchGatesRequest)(nil),           // 13: floe.gate.v1.WatchGatesRequest
+	(*WatchGatesResponse)(nil),          // 14: floe.gate.v1.WatchGatesResponse
+	(*AcceptedBaseline)(nil),            // 15: floe.gate.v1.AcceptedBaseline
+	(*EnvironmentGates)(nil),            // 16: floe.gate.v1.EnvironmentGates
+	(*GateDefinition)(nil),              // 17: floe.gate.v1.GateDefinition
+	(*GateRun)(nil),                     // 18: floe.gate.v1.GateRun
+	(EvidenceFormat)(0),                 // 19: floe.gate.v1.EvidenceFormat
+	(*Evidence)(nil),                    // 20: floe.gate.v1.Evidence
+	(*timestamppb.Timestamp)(nil),       // 21: google.protobuf.Timestamp
 }
 var file_floe_gate_v1_gate_service_proto_depIdxs = []int32{
-	13, // 0: floe.gate.v1.ListGateDefinitionsResponse.environments:type_name -> floe.gate.v1.EnvironmentGates
-	14, // 1: floe.gate.v1.SetGateDefinitionRequest.gate:type_name -> floe.gate.v1.GateDefinition
-	13, // 2: floe.gate.v1.SetGateDefinitionResponse.environment:type_name -> floe.gate.v1.EnvironmentGates
-	15, // 3: floe.gate.v1.GetGateStatusResponse.runs:type_name -> floe.gate.v1.GateRun
-	16, // 4: floe.gate.v1.ReportHeader.format:type_name -> floe.gate.v1.EvidenceFormat
-	6,  // 5: floe.gate.v1.ReportResultsRequest.header:type_name -> floe.gate.v1.ReportHeader
-	17, // 6: floe.gate.v1.ReportResultsResponse.evidence:type_name -> floe.gate.v1.Evidence
-	15, // 7: floe.gate.v1.ReportResultsResponse.run:type_name -> floe.gate.v1.GateRun
-	18, // 8: floe.gate.v1.OverrideGateRequest.expires_at:type_name -> google.protobuf.Timestamp
-	15, // 9: floe.gate.v1.OverrideGateResponse.run:type_name -> floe.gate.v1.GateRun
-	15, // 10: floe.gate.v1.WatchGatesResponse.run:type_name -> floe.gate.v1.GateRun
-	0,  // 11: floe.gate.v1.GateService.ListGateDefinitions:input_type -> floe.gate.v1.ListGateDefinitionsRequest
-	2,  // 12: floe.gate.v1.GateService.SetGateDefinition:input_type -> floe.gate.v1.SetGateDefinitionRequest
-	4,  // 13: floe.gate.v1.GateService.GetGateStatus:input_type -> floe.gate.v1.GetGateStatusRequest
-	7,  // 14: floe.gate.v1.GateService.ReportResults:input_type -> floe.gate.v1.ReportResultsRequest
-	9,  // 15: floe.gate.v1.GateService.OverrideGate:input_type -> floe.gate.v1.OverrideGateRequest
-	11, // 16: floe.gate.v1.GateService.WatchGates:input_type -> floe.gate.v1.WatchGatesRequest
-	1,  // 17: floe.gate.v1.GateService.ListGateDefinitions:output_type -> floe.gate.v1.ListGateDefinitionsResponse
-	3,  // 18: floe.gate.v1.GateService.SetGateDefinition:output_type -> floe.gate.v1.SetGateDefinitionResponse
-	5,  // 19: floe.gate.v1.GateService.GetGateStatus:output_type -> floe.gate.v1.GetGateStatusResponse
-	8,  // 20: floe.gate.v1.GateService.ReportResults:output_type -> floe.gate.v1.ReportResultsResponse
-	10, // 21: floe.gate.v1.GateService.OverrideGate:output_type -> floe.gate.v1.OverrideGateResponse
-	12, // 22: floe.gate.v1.GateService.WatchGates:output_type -> floe.gate.v1.WatchGatesResponse
-	17, // [17:23] is the sub-list for method output_type
-	11, // [11:17] is the sub-list for method input_type
-	11, // [11:11] is the sub-list for extension type_name
-	11, // [11:11] is the sub-list for extension extendee
-	0,  // [0:11] is the sub-list for field type_name
+	15, // 0: floe.gate.v1.AcceptSarifBaselineResponse.baseline:type_name -> floe.gate.v1.AcceptedBaseline
+	16, // 1: floe.gate.v1.ListGateDefinitionsResponse.environments:type_name -> floe.gate.v1.EnvironmentGates
+	17, // 2: floe.gate.v1.SetGateDefinitionRequest.gate:type_name -> floe.gate.v1.GateDefinition
+	16, // 3: floe.gate.v1.SetGateDefinitionResponse.environment:type_name -> floe.gate.v1.EnvironmentGates
+	18, // 4: floe.gate.v1.GetGateStatusResponse.runs:type_name -> floe.gate.v1.GateRun
+	19, // 5: floe.gate.v1.ReportHeader.format:type_name -> floe.gate.v1.EvidenceFormat
+	8,  // 6: floe.gate.v1.ReportResultsRequest.header:type_name -> floe.gate.v1.ReportHeader
+	20, // 7: floe.gate.v1.ReportResultsResponse.evidence:type_name -> floe.gate.v1.Evidence
+	18, // 8: floe.gate.v1.ReportResultsResponse.run:type_name -> floe.gate.v1.GateRun
+	21, // 9: floe.gate.v1.OverrideGateRequest.expires_at:type_name -> google.protobuf.Timestamp
+	18, // 10: floe.gate.v1.OverrideGateResponse.run:type_name -> floe.gate.v1.GateRun
+	18, // 11: floe.gate.v1.WatchGatesResponse.run:type_name -> floe.gate.v1.GateRun
+	2,  // 12: floe.gate.v1.GateService.ListGateDefinitions:input_type -> floe.gate.v1.ListGateDefinitionsRequest
+	4,  // 13: floe.gate.v1.GateService.SetGateDefinition:input_type -> floe.gate.v1.SetGateDefinitionRequest
+	6,  // 14: floe.gate.v1.GateService.GetGateStatus:input_type -> floe.gate.v1.GetGateStatusRequest
+	9,  // 15: floe.gate.v1.GateService.ReportResults:input_type -> floe.gate.v1.ReportResultsRequest
+	11, // 16: floe.gate.v1.GateService.OverrideGate:input_type -> floe.gate.v1.OverrideGateRequest
+	13, // 17: floe.gate.v1.GateService.WatchGates:input_type -> floe.gate.v1.WatchGatesRequest
+	0,  // 18: floe.gate.v1.GateService.AcceptSarifBaseline:input_type -> floe.gate.v1.AcceptSarifBaselineRequest
+	3,  // 19: floe.gate.v1.GateService.ListGateDefinitions:output_type -> floe.gate.v1.ListGateDefinitionsResponse
+	5,  // 20: floe.gate.v1.GateService.SetGateDefinition:output_type -> floe.gate.v1.SetGateDefinitionResponse
+	7,  // 21: floe.gate.v1.GateService.GetGateStatus:output_type -> floe.gate.v1.GetGateStatusResponse
+	10, // 22: floe.gate.v1.GateService.ReportResults:output_type -> floe.gate.v1.ReportResultsResponse
+	12, // 23: floe.gate.v1.GateService.OverrideGate:output_type -> floe.gate.v1.OverrideGateResponse
+	14, // 24: floe.gate.v1.GateService.WatchGates:output_type -> floe.gate.v1.WatchGatesResponse
+	1,  // 25: floe.gate.v1.GateService.AcceptSarifBaseline:output_type -> floe.gate.v1.AcceptSarifBaselineResponse
+	19, // [19:26] is the sub-list for method output_type
+	12, // [12:19] is the sub-list for method input_type
+	12, // [12:12] is the sub-list for extension type_name
+	12, // [12:12] is the sub-list for extension extendee
+	0,  // [0:12] is the sub-list for field type_name
 }
 
 func init() { file_floe_gate_v1_gate_service_proto_init() }
@@ -939,7 +1078,7 @@ func file_floe_gate_v1_gate_service_proto_init() {
 		return
 	}
 	file_floe_gate_v1_types_proto_init()
-	file_floe_gate_v1_gate_service_proto_msgTypes[7].OneofWrappers = []any{
+	file_floe_gate_v1_gate_service_proto_msgTypes[9].OneofWrappers = []any{
 		(*ReportResultsRequest_Header)(nil),
 		(*ReportResultsRequest_Chunk)(nil),
 	}
@@ -949,7 +1088,7 @@ func file_floe_gate_v1_gate_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_floe_gate_v1_gate_service_proto_rawDesc), len(file_floe_gate_v1_gate_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   13,
+			NumMessages:   15,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -25,6 +25,7 @@ const (
 	GateService_ReportResults_FullMethodName       = "/floe.gate.v1.GateService/ReportResults"
 	GateService_OverrideGate_FullMethodName        = "/floe.gate.v1.GateService/OverrideGate"
 	GateService_WatchGates_FullMethodName          = "/floe.gate.v1.GateService/WatchGates"
+	GateService_AcceptSarifBaseline_FullMethodName = "/floe.gate.v1.GateService/AcceptSarifBaseline"
 )
 
 // GateServiceClient is the client API for GateService service.
@@ -34,8 +35,9 @@ const (
 // GateService runs the testing gates: definitions per environment, a run per
 // (release, environment) opened when the release is deployed there, evidence
 // (JUnit, SARIF, a JSON summary) reported by CI, deadlines, overrides.
-// Reads need `gate.read`; ReportResults `gate.record`; SetGateDefinition
-// `gate.define`; OverrideGate `gate.override`, each in the request's environment.
+// Reads need `gate.read`; ReportResults `gate.record`; SetGateDefinition and
+// AcceptSarifBaseline `gate.define`; OverrideGate `gate.override`, each in
+// the request's environment.
 type GateServiceClient interface {
 	// ListGateDefinitions lists the gate definitions of every environment (or one).
 	ListGateDefinitions(ctx context.Context, in *ListGateDefinitionsRequest, opts ...grpc.CallOption) (*ListGateDefinitionsResponse, error)
@@ -49,6 +51,10 @@ type GateServiceClient interface {
 	OverrideGate(ctx context.Context, in *OverrideGateRequest, opts ...grpc.CallOption) (*OverrideGateResponse, error)
 	// WatchGates streams gate runs as they change (all, one release's, or one environment's).
 	WatchGates(ctx context.Context, in *WatchGatesRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchGatesResponse], error)
+	// AcceptSarifBaseline accepts the error-level findings of a suite's latest SARIF report in a run as known
+	// (needs gate.define): the first report of a suite has nothing to be compared with, so this is how a
+	// product with existing findings starts.
+	AcceptSarifBaseline(ctx context.Context, in *AcceptSarifBaselineRequest, opts ...grpc.CallOption) (*AcceptSarifBaselineResponse, error)
 }
 
 type gateServiceClient struct {
@@ -131,6 +137,16 @@ func (c *gateServiceClient) WatchGates(ctx context.Context, in *WatchGatesReques
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type GateService_WatchGatesClient = grpc.ServerStreamingClient[WatchGatesResponse]
 
+func (c *gateServiceClient) AcceptSarifBaseline(ctx context.Context, in *AcceptSarifBaselineRequest, opts ...grpc.CallOption) (*AcceptSarifBaselineResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(AcceptSarifBaselineResponse)
+	err := c.cc.Invoke(ctx, GateService_AcceptSarifBaseline_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // GateServiceServer is the server API for GateService service.
 // All implementations must embed UnimplementedGateServiceServer
 // for forward compatibility.
@@ -138,8 +154,9 @@ type GateService_WatchGatesClient = grpc.ServerStreamingClient[WatchGatesRespons
 // GateService runs the testing gates: definitions per environment, a run per
 // (release, environment) opened when the release is deployed there, evidence
 // (JUnit, SARIF, a JSON summary) reported by CI, deadlines, overrides.
-// Reads need `gate.read`; ReportResults `gate.record`; SetGateDefinition
-// `gate.define`; OverrideGate `gate.override`, each in the request's environment.
+// Reads need `gate.read`; ReportResults `gate.record`; SetGateDefinition and
+// AcceptSarifBaseline `gate.define`; OverrideGate `gate.override`, each in
+// the request's environment.
 type GateServiceServer interface {
 	// ListGateDefinitions lists the gate definitions of every environment (or one).
 	ListGateDefinitions(context.Context, *ListGateDefinitionsRequest) (*ListGateDefinitionsResponse, error)
@@ -153,6 +170,10 @@ type GateServiceServer interface {
 	OverrideGate(context.Context, *OverrideGateRequest) (*OverrideGateResponse, error)
 	// WatchGates streams gate runs as they change (all, one release's, or one environment's).
 	WatchGates(*WatchGatesRequest, grpc.ServerStreamingServer[WatchGatesResponse]) error
+	// AcceptSarifBaseline accepts the error-level findings of a suite's latest SARIF report in a run as known
+	// (needs gate.define): the first report of a suite has nothing to be compared with, so this is how a
+	// product with existing findings starts.
+	AcceptSarifBaseline(context.Context, *AcceptSarifBaselineRequest) (*AcceptSarifBaselineResponse, error)
 	mustEmbedUnimplementedGateServiceServer()
 }
 
@@ -180,6 +201,9 @@ func (UnimplementedGateServiceServer) OverrideGate(context.Context, *OverrideGat
 }
 func (UnimplementedGateServiceServer) WatchGates(*WatchGatesRequest, grpc.ServerStreamingServer[WatchGatesResponse]) error {
 	return status.Error(codes.Unimplemented, "method WatchGates not implemented")
+}
+func (UnimplementedGateServiceServer) AcceptSarifBaseline(context.Context, *AcceptSarifBaselineRequest) (*AcceptSarifBaselineResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method AcceptSarifBaseline not implemented")
 }
 func (UnimplementedGateServiceServer) mustEmbedUnimplementedGateServiceServer() {}
 func (UnimplementedGateServiceServer) testEmbeddedByValue()                     {}
@@ -292,6 +316,24 @@ func _GateService_WatchGates_Handler(srv interface{}, stream grpc.ServerStream) 
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type GateService_WatchGatesServer = grpc.ServerStreamingServer[WatchGatesResponse]
 
+func _GateService_AcceptSarifBaseline_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(AcceptSarifBaselineRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(GateServiceServer).AcceptSarifBaseline(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: GateService_AcceptSarifBaseline_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(GateServiceServer).AcceptSarifBaseline(ctx, req.(*AcceptSarifBaselineRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // GateService_ServiceDesc is the grpc.ServiceDesc for GateService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -314,6 +356,10 @@ var GateService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "OverrideGate",
 			Handler:    _GateService_OverrideGate_Handler,
+		},
+		{
+			MethodName: "AcceptSarifBaseline",
+			Handler:    _GateService_AcceptSarifBaseline_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

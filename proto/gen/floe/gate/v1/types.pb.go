@@ -311,8 +311,10 @@ type EnvironmentGates struct {
 	Version uint64            `protobuf:"varint,2,opt,name=version,proto3" json:"version,omitempty"`
 	Gates   []*GateDefinition `protobuf:"bytes,3,rep,name=gates,proto3" json:"gates,omitempty"`
 	// Who changed them last, and when (empty for the configured definitions).
-	SetBy         string                 `protobuf:"bytes,4,opt,name=set_by,json=setBy,proto3" json:"set_by,omitempty"`
-	SetAt         *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=set_at,json=setAt,proto3" json:"set_at,omitempty"`
+	SetBy string                 `protobuf:"bytes,4,opt,name=set_by,json=setBy,proto3" json:"set_by,omitempty"`
+	SetAt *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=set_at,json=setAt,proto3" json:"set_at,omitempty"`
+	// SARIF baselines accepted in the environment, the latest per (product, gate, suite).
+	Baselines     []*AcceptedBaseline `protobuf:"bytes,6,rep,name=baselines,proto3" json:"baselines,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -382,6 +384,124 @@ func (x *EnvironmentGates) GetSetAt() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *EnvironmentGates) GetBaselines() []*AcceptedBaseline {
+	if x != nil {
+		return x.Baselines
+	}
+	return nil
+}
+
+// AcceptedBaseline is a SARIF report whose error-level findings a person
+// accepted as known: later reports of the suite fail only on findings it lacks.
+type AcceptedBaseline struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Product string                 `protobuf:"bytes,1,opt,name=product,proto3" json:"product,omitempty"`
+	Gate    string                 `protobuf:"bytes,2,opt,name=gate,proto3" json:"gate,omitempty"`
+	Suite   string                 `protobuf:"bytes,3,opt,name=suite,proto3" json:"suite,omitempty"`
+	// The report accepted, and the digest of its stored error keys.
+	EvidenceDigest  string                 `protobuf:"bytes,4,opt,name=evidence_digest,json=evidenceDigest,proto3" json:"evidence_digest,omitempty"`
+	ErrorKeysDigest string                 `protobuf:"bytes,5,opt,name=error_keys_digest,json=errorKeysDigest,proto3" json:"error_keys_digest,omitempty"`
+	Errors          uint32                 `protobuf:"varint,6,opt,name=errors,proto3" json:"errors,omitempty"`
+	Reason          string                 `protobuf:"bytes,7,opt,name=reason,proto3" json:"reason,omitempty"`
+	AcceptedBy      string                 `protobuf:"bytes,8,opt,name=accepted_by,json=acceptedBy,proto3" json:"accepted_by,omitempty"`
+	AcceptedAt      *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=accepted_at,json=acceptedAt,proto3" json:"accepted_at,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *AcceptedBaseline) Reset() {
+	*x = AcceptedBaseline{}
+	mi := &file_floe_gate_v1_types_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AcceptedBaseline) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AcceptedBaseline) ProtoMessage() {}
+
+func (x *AcceptedBaseline) ProtoReflect() protoreflect.Message {
+	mi := &file_floe_gate_v1_types_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AcceptedBaseline.ProtoReflect.Descriptor instead.
+func (*AcceptedBaseline) Descriptor() ([]byte, []int) {
+	return file_floe_gate_v1_types_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *AcceptedBaseline) GetProduct() string {
+	if x != nil {
+		return x.Product
+	}
+	return ""
+}
+
+func (x *AcceptedBaseline) GetGate() string {
+	if x != nil {
+		return x.Gate
+	}
+	return ""
+}
+
+func (x *AcceptedBaseline) GetSuite() string {
+	if x != nil {
+		return x.Suite
+	}
+	return ""
+}
+
+func (x *AcceptedBaseline) GetEvidenceDigest() string {
+	if x != nil {
+		return x.EvidenceDigest
+	}
+	return ""
+}
+
+func (x *AcceptedBaseline) GetErrorKeysDigest() string {
+	if x != nil {
+		return x.ErrorKeysDigest
+	}
+	return ""
+}
+
+func (x *AcceptedBaseline) GetErrors() uint32 {
+	if x != nil {
+		return x.Errors
+	}
+	return 0
+}
+
+func (x *AcceptedBaseline) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *AcceptedBaseline) GetAcceptedBy() string {
+	if x != nil {
+		return x.AcceptedBy
+	}
+	return ""
+}
+
+func (x *AcceptedBaseline) GetAcceptedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.AcceptedAt
+	}
+	return nil
+}
+
 // TestFailure is one failing test case of a JUnit report.
 type TestFailure struct {
 	state     protoimpl.MessageState `protogen:"open.v1"`
@@ -400,7 +520,7 @@ type TestFailure struct {
 
 func (x *TestFailure) Reset() {
 	*x = TestFailure{}
-	mi := &file_floe_gate_v1_types_proto_msgTypes[2]
+	mi := &file_floe_gate_v1_types_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -412,7 +532,7 @@ func (x *TestFailure) String() string {
 func (*TestFailure) ProtoMessage() {}
 
 func (x *TestFailure) ProtoReflect() protoreflect.Message {
-	mi := &file_floe_gate_v1_types_proto_msgTypes[2]
+	mi := &file_floe_gate_v1_types_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -425,7 +545,7 @@ func (x *TestFailure) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TestFailure.ProtoReflect.Descriptor instead.
 func (*TestFailure) Descriptor() ([]byte, []int) {
-	return file_floe_gate_v1_types_proto_rawDescGZIP(), []int{2}
+	return file_floe_gate_v1_types_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *TestFailure) GetSuite() string {
@@ -500,7 +620,7 @@ type Finding struct {
 
 func (x *Finding) Reset() {
 	*x = Finding{}
-	mi := &file_floe_gate_v1_types_proto_msgTypes[3]
+	mi := &file_floe_gate_v1_types_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -512,7 +632,7 @@ func (x *Finding) String() string {
 func (*Finding) ProtoMessage() {}
 
 func (x *Finding) ProtoReflect() protoreflect.Message {
-	mi := &file_floe_gate_v1_types_proto_msgTypes[3]
+	mi := &file_floe_gate_v1_types_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -525,7 +645,7 @@ func (x *Finding) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Finding.ProtoReflect.Descriptor instead.
 func (*Finding) Descriptor() ([]byte, []int) {
-	return file_floe_gate_v1_types_proto_rawDescGZIP(), []int{3}
+	return file_floe_gate_v1_types_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *Finding) GetKey() string {
@@ -602,7 +722,7 @@ type Evidence struct {
 
 func (x *Evidence) Reset() {
 	*x = Evidence{}
-	mi := &file_floe_gate_v1_types_proto_msgTypes[4]
+	mi := &file_floe_gate_v1_types_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -614,7 +734,7 @@ func (x *Evidence) String() string {
 func (*Evidence) ProtoMessage() {}
 
 func (x *Evidence) ProtoReflect() protoreflect.Message {
-	mi := &file_floe_gate_v1_types_proto_msgTypes[4]
+	mi := &file_floe_gate_v1_types_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -627,7 +747,7 @@ func (x *Evidence) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Evidence.ProtoReflect.Descriptor instead.
 func (*Evidence) Descriptor() ([]byte, []int) {
-	return file_floe_gate_v1_types_proto_rawDescGZIP(), []int{4}
+	return file_floe_gate_v1_types_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *Evidence) GetDigest() string {
@@ -784,7 +904,7 @@ type Override struct {
 
 func (x *Override) Reset() {
 	*x = Override{}
-	mi := &file_floe_gate_v1_types_proto_msgTypes[5]
+	mi := &file_floe_gate_v1_types_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -796,7 +916,7 @@ func (x *Override) String() string {
 func (*Override) ProtoMessage() {}
 
 func (x *Override) ProtoReflect() protoreflect.Message {
-	mi := &file_floe_gate_v1_types_proto_msgTypes[5]
+	mi := &file_floe_gate_v1_types_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -809,7 +929,7 @@ func (x *Override) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Override.ProtoReflect.Descriptor instead.
 func (*Override) Descriptor() ([]byte, []int) {
-	return file_floe_gate_v1_types_proto_rawDescGZIP(), []int{5}
+	return file_floe_gate_v1_types_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *Override) GetBy() string {
@@ -857,7 +977,7 @@ type SuiteStatus struct {
 
 func (x *SuiteStatus) Reset() {
 	*x = SuiteStatus{}
-	mi := &file_floe_gate_v1_types_proto_msgTypes[6]
+	mi := &file_floe_gate_v1_types_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -869,7 +989,7 @@ func (x *SuiteStatus) String() string {
 func (*SuiteStatus) ProtoMessage() {}
 
 func (x *SuiteStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_floe_gate_v1_types_proto_msgTypes[6]
+	mi := &file_floe_gate_v1_types_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -882,7 +1002,7 @@ func (x *SuiteStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SuiteStatus.ProtoReflect.Descriptor instead.
 func (*SuiteStatus) Descriptor() ([]byte, []int) {
-	return file_floe_gate_v1_types_proto_rawDescGZIP(), []int{6}
+	return file_floe_gate_v1_types_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *SuiteStatus) GetSuite() string {
@@ -936,20 +1056,23 @@ func (x *SuiteStatus) GetReportedAt() *timestamppb.Timestamp {
 
 // GateStatus is one gate of a run.
 type GateStatus struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Definition    *GateDefinition        `protobuf:"bytes,1,opt,name=definition,proto3" json:"definition,omitempty"`
-	Outcome       GateOutcome            `protobuf:"varint,2,opt,name=outcome,proto3,enum=floe.gate.v1.GateOutcome" json:"outcome,omitempty"`
-	Reason        string                 `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
-	Deadline      *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=deadline,proto3" json:"deadline,omitempty"`
-	Suites        []*SuiteStatus         `protobuf:"bytes,5,rep,name=suites,proto3" json:"suites,omitempty"`
-	Override      *Override              `protobuf:"bytes,6,opt,name=override,proto3" json:"override,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Definition *GateDefinition        `protobuf:"bytes,1,opt,name=definition,proto3" json:"definition,omitempty"`
+	Outcome    GateOutcome            `protobuf:"varint,2,opt,name=outcome,proto3,enum=floe.gate.v1.GateOutcome" json:"outcome,omitempty"`
+	Reason     string                 `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	Deadline   *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=deadline,proto3" json:"deadline,omitempty"`
+	Suites     []*SuiteStatus         `protobuf:"bytes,5,rep,name=suites,proto3" json:"suites,omitempty"`
+	Override   *Override              `protobuf:"bytes,6,opt,name=override,proto3" json:"override,omitempty"`
+	// What an override covers: the outcome before it, and why (they return when it expires).
+	OverriddenOutcome GateOutcome `protobuf:"varint,7,opt,name=overridden_outcome,json=overriddenOutcome,proto3,enum=floe.gate.v1.GateOutcome" json:"overridden_outcome,omitempty"`
+	OverriddenReason  string      `protobuf:"bytes,8,opt,name=overridden_reason,json=overriddenReason,proto3" json:"overridden_reason,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *GateStatus) Reset() {
 	*x = GateStatus{}
-	mi := &file_floe_gate_v1_types_proto_msgTypes[7]
+	mi := &file_floe_gate_v1_types_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -961,7 +1084,7 @@ func (x *GateStatus) String() string {
 func (*GateStatus) ProtoMessage() {}
 
 func (x *GateStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_floe_gate_v1_types_proto_msgTypes[7]
+	mi := &file_floe_gate_v1_types_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -974,7 +1097,7 @@ func (x *GateStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GateStatus.ProtoReflect.Descriptor instead.
 func (*GateStatus) Descriptor() ([]byte, []int) {
-	return file_floe_gate_v1_types_proto_rawDescGZIP(), []int{7}
+	return file_floe_gate_v1_types_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *GateStatus) GetDefinition() *GateDefinition {
@@ -1019,6 +1142,20 @@ func (x *GateStatus) GetOverride() *Override {
 	return nil
 }
 
+func (x *GateStatus) GetOverriddenOutcome() GateOutcome {
+	if x != nil {
+		return x.OverriddenOutcome
+	}
+	return GateOutcome_GATE_OUTCOME_UNSPECIFIED
+}
+
+func (x *GateStatus) GetOverriddenReason() string {
+	if x != nil {
+		return x.OverriddenReason
+	}
+	return ""
+}
+
 // UnmetGate is a gate that keeps a run from being satisfied.
 type UnmetGate struct {
 	state   protoimpl.MessageState `protogen:"open.v1"`
@@ -1033,7 +1170,7 @@ type UnmetGate struct {
 
 func (x *UnmetGate) Reset() {
 	*x = UnmetGate{}
-	mi := &file_floe_gate_v1_types_proto_msgTypes[8]
+	mi := &file_floe_gate_v1_types_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1045,7 +1182,7 @@ func (x *UnmetGate) String() string {
 func (*UnmetGate) ProtoMessage() {}
 
 func (x *UnmetGate) ProtoReflect() protoreflect.Message {
-	mi := &file_floe_gate_v1_types_proto_msgTypes[8]
+	mi := &file_floe_gate_v1_types_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1058,7 +1195,7 @@ func (x *UnmetGate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UnmetGate.ProtoReflect.Descriptor instead.
 func (*UnmetGate) Descriptor() ([]byte, []int) {
-	return file_floe_gate_v1_types_proto_rawDescGZIP(), []int{8}
+	return file_floe_gate_v1_types_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *UnmetGate) GetGate() string {
@@ -1107,14 +1244,17 @@ type GateRun struct {
 	Satisfied bool         `protobuf:"varint,10,opt,name=satisfied,proto3" json:"satisfied,omitempty"`
 	Unmet     []*UnmetGate `protobuf:"bytes,11,rep,name=unmet,proto3" json:"unmet,omitempty"`
 	// How many times the run was opened (each deployment to the environment opens it anew).
-	Attempt       uint32 `protobuf:"varint,12,opt,name=attempt,proto3" json:"attempt,omitempty"`
+	Attempt uint32 `protobuf:"varint,12,opt,name=attempt,proto3" json:"attempt,omitempty"`
+	// The release's author and who promoted it into the environment: neither may override its gates.
+	ReleaseAuthor string `protobuf:"bytes,13,opt,name=release_author,json=releaseAuthor,proto3" json:"release_author,omitempty"`
+	PromotedBy    string `protobuf:"bytes,14,opt,name=promoted_by,json=promotedBy,proto3" json:"promoted_by,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *GateRun) Reset() {
 	*x = GateRun{}
-	mi := &file_floe_gate_v1_types_proto_msgTypes[9]
+	mi := &file_floe_gate_v1_types_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1126,7 +1266,7 @@ func (x *GateRun) String() string {
 func (*GateRun) ProtoMessage() {}
 
 func (x *GateRun) ProtoReflect() protoreflect.Message {
-	mi := &file_floe_gate_v1_types_proto_msgTypes[9]
+	mi := &file_floe_gate_v1_types_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1139,7 +1279,7 @@ func (x *GateRun) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GateRun.ProtoReflect.Descriptor instead.
 func (*GateRun) Descriptor() ([]byte, []int) {
-	return file_floe_gate_v1_types_proto_rawDescGZIP(), []int{9}
+	return file_floe_gate_v1_types_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *GateRun) GetRunId() string {
@@ -1226,6 +1366,20 @@ func (x *GateRun) GetAttempt() uint32 {
 	return 0
 }
 
+func (x *GateRun) GetReleaseAuthor() string {
+	if x != nil {
+		return x.ReleaseAuthor
+	}
+	return ""
+}
+
+func (x *GateRun) GetPromotedBy() string {
+	if x != nil {
+		return x.PromotedBy
+	}
+	return ""
+}
+
 var File_floe_gate_v1_types_proto protoreflect.FileDescriptor
 
 const file_floe_gate_v1_types_proto_rawDesc = "" +
@@ -1239,13 +1393,26 @@ const file_floe_gate_v1_types_proto_rawDesc = "" +
 	"\n" +
 	"on_failure\x18\x05 \x01(\x0e2\x17.floe.gate.v1.OnFailureR\tonFailure\x12%\n" +
 	"\x0eallow_override\x18\x06 \x01(\bR\rallowOverride\x127\n" +
-	"\x18skipped_counts_as_passed\x18\a \x01(\bR\x15skippedCountsAsPassed\"\xcc\x01\n" +
+	"\x18skipped_counts_as_passed\x18\a \x01(\bR\x15skippedCountsAsPassed\"\x8a\x02\n" +
 	"\x10EnvironmentGates\x12 \n" +
 	"\venvironment\x18\x01 \x01(\tR\venvironment\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\x04R\aversion\x122\n" +
 	"\x05gates\x18\x03 \x03(\v2\x1c.floe.gate.v1.GateDefinitionR\x05gates\x12\x15\n" +
 	"\x06set_by\x18\x04 \x01(\tR\x05setBy\x121\n" +
-	"\x06set_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\x05setAt\"\xc0\x01\n" +
+	"\x06set_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\x05setAt\x12<\n" +
+	"\tbaselines\x18\x06 \x03(\v2\x1e.floe.gate.v1.AcceptedBaselineR\tbaselines\"\xb9\x02\n" +
+	"\x10AcceptedBaseline\x12\x18\n" +
+	"\aproduct\x18\x01 \x01(\tR\aproduct\x12\x12\n" +
+	"\x04gate\x18\x02 \x01(\tR\x04gate\x12\x14\n" +
+	"\x05suite\x18\x03 \x01(\tR\x05suite\x12'\n" +
+	"\x0fevidence_digest\x18\x04 \x01(\tR\x0eevidenceDigest\x12*\n" +
+	"\x11error_keys_digest\x18\x05 \x01(\tR\x0ferrorKeysDigest\x12\x16\n" +
+	"\x06errors\x18\x06 \x01(\rR\x06errors\x12\x16\n" +
+	"\x06reason\x18\a \x01(\tR\x06reason\x12\x1f\n" +
+	"\vaccepted_by\x18\b \x01(\tR\n" +
+	"acceptedBy\x12;\n" +
+	"\vaccepted_at\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"acceptedAt\"\xc0\x01\n" +
 	"\vTestFailure\x12\x14\n" +
 	"\x05suite\x18\x01 \x01(\tR\x05suite\x12\x1d\n" +
 	"\n" +
@@ -1301,7 +1468,7 @@ const file_floe_gate_v1_types_proto_rawDesc = "" +
 	"\vreported_by\x18\x06 \x01(\tR\n" +
 	"reportedBy\x12;\n" +
 	"\vreported_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"reportedAt\"\xb6\x02\n" +
+	"reportedAt\"\xad\x03\n" +
 	"\n" +
 	"GateStatus\x12<\n" +
 	"\n" +
@@ -1311,13 +1478,15 @@ const file_floe_gate_v1_types_proto_rawDesc = "" +
 	"\x06reason\x18\x03 \x01(\tR\x06reason\x126\n" +
 	"\bdeadline\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\bdeadline\x121\n" +
 	"\x06suites\x18\x05 \x03(\v2\x19.floe.gate.v1.SuiteStatusR\x06suites\x122\n" +
-	"\boverride\x18\x06 \x01(\v2\x16.floe.gate.v1.OverrideR\boverride\"\xa4\x01\n" +
+	"\boverride\x18\x06 \x01(\v2\x16.floe.gate.v1.OverrideR\boverride\x12H\n" +
+	"\x12overridden_outcome\x18\a \x01(\x0e2\x19.floe.gate.v1.GateOutcomeR\x11overriddenOutcome\x12+\n" +
+	"\x11overridden_reason\x18\b \x01(\tR\x10overriddenReason\"\xa4\x01\n" +
 	"\tUnmetGate\x12\x12\n" +
 	"\x04gate\x18\x01 \x01(\tR\x04gate\x123\n" +
 	"\aoutcome\x18\x02 \x01(\x0e2\x19.floe.gate.v1.GateOutcomeR\aoutcome\x12\x16\n" +
 	"\x06reason\x18\x03 \x01(\tR\x06reason\x126\n" +
 	"\n" +
-	"on_failure\x18\x04 \x01(\x0e2\x17.floe.gate.v1.OnFailureR\tonFailure\"\xbb\x03\n" +
+	"on_failure\x18\x04 \x01(\x0e2\x17.floe.gate.v1.OnFailureR\tonFailure\"\x83\x04\n" +
 	"\aGateRun\x12\x15\n" +
 	"\x06run_id\x18\x01 \x01(\tR\x05runId\x12\x1d\n" +
 	"\n" +
@@ -1332,7 +1501,10 @@ const file_floe_gate_v1_types_proto_rawDesc = "" +
 	"\tsatisfied\x18\n" +
 	" \x01(\bR\tsatisfied\x12-\n" +
 	"\x05unmet\x18\v \x03(\v2\x17.floe.gate.v1.UnmetGateR\x05unmet\x12\x18\n" +
-	"\aattempt\x18\f \x01(\rR\aattempt*i\n" +
+	"\aattempt\x18\f \x01(\rR\aattempt\x12%\n" +
+	"\x0erelease_author\x18\r \x01(\tR\rreleaseAuthor\x12\x1f\n" +
+	"\vpromoted_by\x18\x0e \x01(\tR\n" +
+	"promotedBy*i\n" +
 	"\tOnFailure\x12\x1a\n" +
 	"\x16ON_FAILURE_UNSPECIFIED\x10\x00\x12\x14\n" +
 	"\x10ON_FAILURE_BLOCK\x10\x01\x12\x13\n" +
@@ -1367,51 +1539,55 @@ func file_floe_gate_v1_types_proto_rawDescGZIP() []byte {
 }
 
 var file_floe_gate_v1_types_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_floe_gate_v1_types_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
+var file_floe_gate_v1_types_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
 var file_floe_gate_v1_types_proto_goTypes = []any{
 	(OnFailure)(0),                // 0: floe.gate.v1.OnFailure
 	(GateOutcome)(0),              // 1: floe.gate.v1.GateOutcome
 	(EvidenceFormat)(0),           // 2: floe.gate.v1.EvidenceFormat
 	(*GateDefinition)(nil),        // 3: floe.gate.v1.GateDefinition
 	(*EnvironmentGates)(nil),      // 4: floe.gate.v1.EnvironmentGates
-	(*TestFailure)(nil),           // 5: floe.gate.v1.TestFailure
-	(*Finding)(nil),               // 6: floe.gate.v1.Finding
-	(*Evidence)(nil),              // 7: floe.gate.v1.Evidence
-	(*Override)(nil),              // 8: floe.gate.v1.Override
-	(*SuiteStatus)(nil),           // 9: floe.gate.v1.SuiteStatus
-	(*GateStatus)(nil),            // 10: floe.gate.v1.GateStatus
-	(*UnmetGate)(nil),             // 11: floe.gate.v1.UnmetGate
-	(*GateRun)(nil),               // 12: floe.gate.v1.GateRun
-	(*durationpb.Duration)(nil),   // 13: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil), // 14: google.protobuf.Timestamp
+	(*AcceptedBaseline)(nil),      // 5: floe.gate.v1.AcceptedBaseline
+	(*TestFailure)(nil),           // 6: floe.gate.v1.TestFailure
+	(*Finding)(nil),               // 7: floe.gate.v1.Finding
+	(*Evidence)(nil),              // 8: floe.gate.v1.Evidence
+	(*Override)(nil),              // 9: floe.gate.v1.Override
+	(*SuiteStatus)(nil),           // 10: floe.gate.v1.SuiteStatus
+	(*GateStatus)(nil),            // 11: floe.gate.v1.GateStatus
+	(*UnmetGate)(nil),             // 12: floe.gate.v1.UnmetGate
+	(*GateRun)(nil),               // 13: floe.gate.v1.GateRun
+	(*durationpb.Duration)(nil),   // 14: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil), // 15: google.protobuf.Timestamp
 }
 var file_floe_gate_v1_types_proto_depIdxs = []int32{
-	13, // 0: floe.gate.v1.GateDefinition.timeout:type_name -> google.protobuf.Duration
+	14, // 0: floe.gate.v1.GateDefinition.timeout:type_name -> google.protobuf.Duration
 	0,  // 1: floe.gate.v1.GateDefinition.on_failure:type_name -> floe.gate.v1.OnFailure
 	3,  // 2: floe.gate.v1.EnvironmentGates.gates:type_name -> floe.gate.v1.GateDefinition
-	14, // 3: floe.gate.v1.EnvironmentGates.set_at:type_name -> google.protobuf.Timestamp
-	2,  // 4: floe.gate.v1.Evidence.format:type_name -> floe.gate.v1.EvidenceFormat
-	5,  // 5: floe.gate.v1.Evidence.failures:type_name -> floe.gate.v1.TestFailure
-	6,  // 6: floe.gate.v1.Evidence.new_findings:type_name -> floe.gate.v1.Finding
-	14, // 7: floe.gate.v1.Override.at:type_name -> google.protobuf.Timestamp
-	14, // 8: floe.gate.v1.Override.expires_at:type_name -> google.protobuf.Timestamp
-	7,  // 9: floe.gate.v1.SuiteStatus.evidence:type_name -> floe.gate.v1.Evidence
-	14, // 10: floe.gate.v1.SuiteStatus.reported_at:type_name -> google.protobuf.Timestamp
-	3,  // 11: floe.gate.v1.GateStatus.definition:type_name -> floe.gate.v1.GateDefinition
-	1,  // 12: floe.gate.v1.GateStatus.outcome:type_name -> floe.gate.v1.GateOutcome
-	14, // 13: floe.gate.v1.GateStatus.deadline:type_name -> google.protobuf.Timestamp
-	9,  // 14: floe.gate.v1.GateStatus.suites:type_name -> floe.gate.v1.SuiteStatus
-	8,  // 15: floe.gate.v1.GateStatus.override:type_name -> floe.gate.v1.Override
-	1,  // 16: floe.gate.v1.UnmetGate.outcome:type_name -> floe.gate.v1.GateOutcome
-	0,  // 17: floe.gate.v1.UnmetGate.on_failure:type_name -> floe.gate.v1.OnFailure
-	14, // 18: floe.gate.v1.GateRun.opened_at:type_name -> google.protobuf.Timestamp
-	10, // 19: floe.gate.v1.GateRun.gates:type_name -> floe.gate.v1.GateStatus
-	11, // 20: floe.gate.v1.GateRun.unmet:type_name -> floe.gate.v1.UnmetGate
-	21, // [21:21] is the sub-list for method output_type
-	21, // [21:21] is the sub-list for method input_type
-	21, // [21:21] is the sub-list for extension type_name
-	21, // [21:21] is the sub-list for extension extendee
-	0,  // [0:21] is the sub-list for field type_name
+	15, // 3: floe.gate.v1.EnvironmentGates.set_at:type_name -> google.protobuf.Timestamp
+	5,  // 4: floe.gate.v1.EnvironmentGates.baselines:type_name -> floe.gate.v1.AcceptedBaseline
+	15, // 5: floe.gate.v1.AcceptedBaseline.accepted_at:type_name -> google.protobuf.Timestamp
+	2,  // 6: floe.gate.v1.Evidence.format:type_name -> floe.gate.v1.EvidenceFormat
+	6,  // 7: floe.gate.v1.Evidence.failures:type_name -> floe.gate.v1.TestFailure
+	7,  // 8: floe.gate.v1.Evidence.new_findings:type_name -> floe.gate.v1.Finding
+	15, // 9: floe.gate.v1.Override.at:type_name -> google.protobuf.Timestamp
+	15, // 10: floe.gate.v1.Override.expires_at:type_name -> google.protobuf.Timestamp
+	8,  // 11: floe.gate.v1.SuiteStatus.evidence:type_name -> floe.gate.v1.Evidence
+	15, // 12: floe.gate.v1.SuiteStatus.reported_at:type_name -> google.protobuf.Timestamp
+	3,  // 13: floe.gate.v1.GateStatus.definition:type_name -> floe.gate.v1.GateDefinition
+	1,  // 14: floe.gate.v1.GateStatus.outcome:type_name -> floe.gate.v1.GateOutcome
+	15, // 15: floe.gate.v1.GateStatus.deadline:type_name -> google.protobuf.Timestamp
+	10, // 16: floe.gate.v1.GateStatus.suites:type_name -> floe.gate.v1.SuiteStatus
+	9,  // 17: floe.gate.v1.GateStatus.override:type_name -> floe.gate.v1.Override
+	1,  // 18: floe.gate.v1.GateStatus.overridden_outcome:type_name -> floe.gate.v1.GateOutcome
+	1,  // 19: floe.gate.v1.UnmetGate.outcome:type_name -> floe.gate.v1.GateOutcome
+	0,  // 20: floe.gate.v1.UnmetGate.on_failure:type_name -> floe.gate.v1.OnFailure
+	15, // 21: floe.gate.v1.GateRun.opened_at:type_name -> google.protobuf.Timestamp
+	11, // 22: floe.gate.v1.GateRun.gates:type_name -> floe.gate.v1.GateStatus
+	12, // 23: floe.gate.v1.GateRun.unmet:type_name -> floe.gate.v1.UnmetGate
+	24, // [24:24] is the sub-list for method output_type
+	24, // [24:24] is the sub-list for method input_type
+	24, // [24:24] is the sub-list for extension type_name
+	24, // [24:24] is the sub-list for extension extendee
+	0,  // [0:24] is the sub-list for field type_name
 }
 
 func init() { file_floe_gate_v1_types_proto_init() }
@@ -1425,7 +1601,7 @@ func file_floe_gate_v1_types_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_floe_gate_v1_types_proto_rawDesc), len(file_floe_gate_v1_types_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   10,
+			NumMessages:   11,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
