@@ -246,3 +246,18 @@ func exitCode(err error) int {
 	}
 	return -1
 }
+
+// reportFile is the path of a test report: the gate service's real tool
+// output (services/gate/.../testdata, see the README files there) or one of
+// e2e/testdata/reports.
+func reportFile(name string) string {
+	switch name {
+	case "gotestsum-1.13.0-pass.xml":
+		return filepath.Join("..", "services", "gate", "gatesvc", "testdata", name)
+	case "gotestsum-1.13.0-fail.xml":
+		return filepath.Join("..", "services", "gate", "internal", "junit", "testdata", "gotestsum-1.13.0.xml")
+	case "gosec-v1.sarif":
+		return filepath.Join("..", "services", "gate", "internal", "sarif", "testdata", name)
+	}
+	return filepath.Join("testdata", "reports", name)
+}

@@ -62,7 +62,7 @@ func TestReleaseLifecycle(t *testing.T) {
 	// CI reports real gotestsum output; the exit status is the verdict (0 passed, 1 failed, 2 unusable).
 	gate := func(suite, file string) (string, int) {
 		out, err := cli("--as", "carol", "gate", "report", "--release", "penguinmails@1.0.0", "--env", "development",
-			"--gate", "Unit Tests", "--suite", suite, "--junit", filepath.Join("testdata", "reports", file))
+			"--gate", "Unit Tests", "--suite", suite, "--junit", reportFile(file))
 		return out, exitCode(err)
 	}
 	if out, code := gate("unit-tests", "gotestsum-1.13.0-pass.xml"); code != 0 || !strings.Contains(out, "PASSED Unit Tests/unit-tests: 3 passed") {
@@ -96,7 +96,7 @@ func TestReleaseLifecycle(t *testing.T) {
 	}
 	report := func(gate, suite, flag, file string) (string, int) {
 		out, err := cli("--as", "carol", "gate", "report", "--release", id, "--env", "staging",
-			"--gate", gate, "--suite", suite, flag, filepath.Join("testdata", "reports", file))
+			"--gate", gate, "--suite", suite, flag, reportFile(file))
 		return out, exitCode(err)
 	}
 	for _, r := range []struct{ gate, suite, flag, file string }{

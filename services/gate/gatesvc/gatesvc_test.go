@@ -160,7 +160,7 @@ func gateOutcome(gate string, want gatev1.GateOutcome) func(*gatev1.GateRun) err
 func (w *world) report(user, id, env, gate, suite string, format gatev1.EvidenceFormat, file string) (*gatev1.ReportResultsResponse, error) {
 	w.t.Helper()
 	path := file
-	if !filepath.IsAbs(path) {
+	if !filepath.IsAbs(path) && !strings.HasPrefix(path, "..") {
 		path = filepath.Join("testdata", file)
 	}
 	data, err := os.ReadFile(path)
@@ -226,7 +226,7 @@ func TestBlockingGateFailureRefusesPromotion(t *testing.T) {
 	if ev := resp.GetEvidence(); ev.GetTests() != 3 || ev.GetPassed() != 3 || !strings.HasPrefix(ev.GetDigest(), "sha256:") || ev.GetTool() == "" {
 		t.Fatalf("evidence: %v", ev)
 	}
-	resp = w.mustReport(id, "development", "Unit Tests", "component-tests", "gotestsum-1.13.0-fail.xml", false)
+	resp = w.mustReport(id, "development", "Unit Tests", "component-tests", failingJUnit, false)
 	if ev := resp.GetEvidence(); ev.GetFailed() != 4 || ev.GetSkipped() != 1 || len(ev.GetFailures()) == 0 {
 		t.Fatalf("failing evidence: %v", ev)
 	}
@@ -262,7 +262,7 @@ func TestWarnedGateOverride(t *testing.T) {
 			w.mustReport(id, "staging", gate, s, "gotestsum-1.13.0-pass.xml", true)
 		}
 	}
-	w.mustReport(id, "staging", "E2E Tests", "user-journey-tests", "gotestsum-1.13.0-fail.xml", false)
+	w.mustReport(id, "staging", "E2E Tests", "user-journey-tests", failingJUnit, false)
 	w.mustReport(id, "staging", "E2E Tests", "critical-path-tests", "gotestsum-1.13.0-pass.xml", true)
 	w.run(id, "staging", gateOutcome("E2E Tests", gatev1.GateOutcome_GATE_OUTCOME_WARNED))
 	w.approve("bob", id, "production")
@@ -314,7 +314,7 @@ func TestOverrideByAuthorOrPromoterRefused(t *testing.T) {
 	}
 	w.deploy(id, "staging")
 	w.run(id, "staging", opened(1))
-	w.mustReport(id, "staging", "E2E Tests", "user-journey-tests", "gotestsum-1.13.0-fail.xml", false)
+	w.mustReport(id, "staging", "E2E Tests", "user-journey-tests", failingJUnit, false)
 	w.mustReport(id, "staging", "E2E Tests", "critical-path-tests", "gotestsum-1.13.0-pass.xml", true)
 	for _, who := range []string{"bob", "dave"} { // the author; the promoter into staging (operations has no gate.override: refused for that first)
 		_, err := w.gates(who).OverrideGate(ctxT(t), &gatev1.OverrideGateRequest{ReleaseId: id, Environment: "staging", Gate: "E2E Tests", Reason: "mine"})
@@ -507,6 +507,13 @@ func (w *world) passStaging(id string) {
 
 const sarifFormat = gatev1.EvidenceFormat_EVIDENCE_FORMAT_SARIF
 
+// Real reports kept with the parsers' seeds (see their testdata/README.md).
+const (
+	failingJUnit = "../internal/junit/testdata/gotestsum-1.13.0.xml" // 4 failed, 1 skipped
+	gosecV1      = "../internal/sarif/testdata/gosec-v1.sarif"
+	gosecV2      = "../internal/sarif/testdata/gosec-v2.sarif"
+)
+
 // SARIF from gosec: the first report has nothing to compare with, so every
 // error-level finding is new and the suite fails; once a person accepts
 // them as known, a report with only those findings passes — for this
@@ -517,7 +524,7 @@ func TestSARIFBlocksOnlyNewFindings(t *testing.T) {
 	sast := func(user, release, file string) (*gatev1.ReportResultsResponse, error) {
 		return w.report(user, release, "staging", "Security Tests", "sast", sarifFormat, file)
 	}
-	resp, err := sast("carol", id, "gosec-v1.sarif")
+	resp, err := sast("carol", id, gosecV1)
 	if err != nil || resp.GetPassed() || resp.GetEvidence().GetNewErrors() != 5 || resp.GetEvidence().GetSarifErrors() != 5 || resp.GetEvidence().GetSarifSuppressed() != 1 {
 		t.Fatalf("first gosec report: %v %v", resp, err)
 	}
@@ -532,13 +539,13 @@ func TestSARIFBlocksOnlyNewFindings(t *testing.T) {
 	if err := accept("bob"); err != nil {
 		t.Fatal(err)
 	}
-	resp, err = sast("carol", id, "gosec-v1.sarif")
+	resp, err = sast("carol", id, gosecV1)
 	if err != nil || !resp.GetPassed() || resp.GetEvidence().GetNewErrors() != 0 || !strings.Contains(resp.GetReason(), "5 known") {
 		t.Fatalf("the same findings after the acceptance: %v %v", resp, err)
 	}
 	// v2 fixes G303, adds G304, and shifts G701 down a line (gosec writes no
 	// fingerprints: a finding's identity is rule + location + message).
-	resp, err = sast("carol", id, "gosec-v2.sarif")
+	resp, err = sast("carol", id, gosecV2)
 	if err != nil || resp.GetPassed() || resp.GetEvidence().GetNewErrors() != 2 {
 		t.Fatalf("gosec v2: %v %v", resp, err)
 	}
@@ -551,7 +558,7 @@ func TestSARIFBlocksOnlyNewFindings(t *testing.T) {
 	}
 	w.run(id, "staging", gateOutcome("Security Tests", gatev1.GateOutcome_GATE_OUTCOME_FAILED))
 	// The next release of the product is compared with the last passing report.
-	resp, err = sast("carol", id, "gosec-v1.sarif")
+	resp, err = sast("carol", id, gosecV1)
 	if err != nil || !resp.GetPassed() {
 		t.Fatalf("v1 again: %v %v", resp, err)
 	}
@@ -570,10 +577,10 @@ func TestSARIFBlocksOnlyNewFindings(t *testing.T) {
 	}
 	w.deploy(next, "staging")
 	w.run(next, "staging", opened(1))
-	if resp, err := sast("carol", next, "gosec-v1.sarif"); err != nil || !resp.GetPassed() || resp.GetEvidence().GetBaselineDigest() == "" {
+	if resp, err := sast("carol", next, gosecV1); err != nil || !resp.GetPassed() || resp.GetEvidence().GetBaselineDigest() == "" {
 		t.Fatalf("the next release, same findings: %v %v", resp, err)
 	}
-	if resp, err := sast("carol", next, "gosec-v2.sarif"); err != nil || resp.GetPassed() {
+	if resp, err := sast("carol", next, gosecV2); err != nil || resp.GetPassed() {
 		t.Fatalf("the next release, a new finding: %v %v", resp, err)
 	}
 }

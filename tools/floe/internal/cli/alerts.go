@@ -110,49 +110,44 @@ given explicitly. With -o json each event is one JSON object per line.
   floe alerts watch --deployment 01J9Z7Q4-production-1`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx := cmd.Context()
-			if cmd.Flags().Changed("timeout") {
-				var cancel context.CancelFunc
-				ctx, cancel = context.WithTimeout(ctx, g.timeout)
-				defer cancel()
-			}
-			conn, err := g.dial()
-			if err != nil {
-				return err
-			}
-			defer conn.Close()
-			stream, err := monitorClient(conn).WatchAlerts(ctx, &monitorv1.WatchAlertsRequest{DeploymentId: strings.TrimSpace(deployment)})
-			if err != nil {
-				if ctx.Err() != nil {
-					return nil
-				}
-				return err
-			}
-			line := protojson.MarshalOptions{EmitUnpopulated: true}
-			for {
-				msg, err := stream.Recv()
-				if errors.Is(err, io.EOF) {
-					fmt.Fprintln(g.errOut, "the server ended the watch")
-					return nil
-				}
-				if err != nil {
-					if ctx.Err() != nil {
-						return nil // Ctrl-C or an explicit --timeout
-					}
-					return err
-				}
-				if g.output == "json" {
-					b, err := line.Marshal(msg)
-					if err != nil {
-						return err
-					}
-					fmt.Fprintln(g.out, string(b))
-					continue
-				}
-				fmt.Fprintf(g.out, "%s  %s\n", time.Now().UTC().Format(timeLayout), oneLine(msg.GetSummary(), 0))
-			}
+			return g.watch(cmd, func(ctx context.Context, conn *grpc.ClientConn) error {
+				return watchAlerts(ctx, g, conn, deployment)
+			})
 		},
 	}
 	cmd.Flags().StringVar(&deployment, "deployment", "", "only events of this deployment's monitoring")
 	return cmd
+}
+
+func watchAlerts(ctx context.Context, g *globals, conn *grpc.ClientConn, deployment string) error {
+	stream, err := monitorClient(conn).WatchAlerts(ctx, &monitorv1.WatchAlertsRequest{DeploymentId: strings.TrimSpace(deployment)})
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return err
+	}
+	line := protojson.MarshalOptions{EmitUnpopulated: true}
+	for {
+		msg, err := stream.Recv()
+		if errors.Is(err, io.EOF) {
+			fmt.Fprintln(g.errOut, "the server ended the watch")
+			return nil
+		}
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil // Ctrl-C or an explicit --timeout
+			}
+			return err
+		}
+		if g.output == "json" {
+			b, err := line.Marshal(msg)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(g.out, string(b))
+			continue
+		}
+		fmt.Fprintf(g.out, "%s  %s\n", time.Now().UTC().Format(timeLayout), oneLine(msg.GetSummary(), 0))
+	}
 }

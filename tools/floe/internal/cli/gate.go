@@ -392,18 +392,7 @@ func newGateWatchCmd(g *globals) *cobra.Command {
 		Short: "Stream gate runs as they change (until interrupted)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx := cmd.Context()
-			if cmd.Flags().Changed("timeout") {
-				var cancel context.CancelFunc
-				ctx, cancel = context.WithTimeout(ctx, g.timeout)
-				defer cancel()
-			}
-			conn, err := g.dial()
-			if err != nil {
-				return err
-			}
-			defer conn.Close()
-			return func(ctx context.Context, conn *grpc.ClientConn) error {
+			return g.watch(cmd, func(ctx context.Context, conn *grpc.ClientConn) error {
 				id := ""
 				if release != "" {
 					var err error
@@ -431,7 +420,7 @@ func newGateWatchCmd(g *globals) *cobra.Command {
 					}
 					printGateRun(g.out, m.GetRun())
 				}
-			}(ctx, conn)
+			})
 		},
 	}
 	cmd.Flags().StringVar(&release, "release", "", "one release: id or product@version")

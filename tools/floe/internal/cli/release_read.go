@@ -206,18 +206,9 @@ explicitly (then watch stops quietly after that long). With -o json each update
 is printed as one JSON object per line.`,
 		Args: positional("ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			if cmd.Flags().Changed("timeout") {
-				var cancel context.CancelFunc
-				ctx, cancel = context.WithTimeout(ctx, g.timeout)
-				defer cancel()
-			}
-			conn, err := g.dial()
-			if err != nil {
-				return err
-			}
-			defer conn.Close()
-			return watchRelease(ctx, g, releaseClient(conn), args[0])
+			return g.watch(cmd, func(ctx context.Context, conn *grpc.ClientConn) error {
+				return watchRelease(ctx, g, releaseClient(conn), args[0])
+			})
 		},
 	}
 }

@@ -197,6 +197,23 @@ func isLoopback(addr string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
+// watch runs a streaming command's fn with a connection: it runs until
+// Ctrl-C, bounded by --timeout only when that is given explicitly.
+func (g *globals) watch(cmd *cobra.Command, fn func(context.Context, *grpc.ClientConn) error) error {
+	ctx := cmd.Context()
+	if cmd.Flags().Changed("timeout") {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, g.timeout)
+		defer cancel()
+	}
+	conn, err := g.dial()
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	return fn(ctx, conn)
+}
+
 // call runs fn with a connection and a context bounded by --timeout.
 func (g *globals) call(ctx context.Context, fn func(context.Context, *grpc.ClientConn) error) error {
 	conn, err := g.dial()
