@@ -40,12 +40,17 @@ var users = map[string][]auth.RoleBinding{
 // test plays the deployer. Its clock can be moved forward.
 type world struct {
 	*testkit.Process
-	t      *testing.T
+	t      testing.TB
 	offset atomic.Int64
 	deps   int
 }
 
 func start(t *testing.T) *world {
+	t.Helper()
+	return startWith(t, gatesvc.Config{MaxReportBytes: 1 << 20, TickInterval: 20 * time.Millisecond})
+}
+
+func startWith(t testing.TB, cfg gatesvc.Config) *world {
 	t.Helper()
 	w := &world{t: t}
 	w.Process = testkit.Start(t, testkit.Options{
@@ -54,7 +59,7 @@ func start(t *testing.T) *world {
 		Entries: func() []service.Entry {
 			return []service.Entry{
 				service.Of(releasesvc.Service, releasesvc.Config{}),
-				service.Of(gatesvc.Service, gatesvc.Config{MaxReportBytes: 1 << 20, TickInterval: 20 * time.Millisecond}),
+				service.Of(gatesvc.Service, cfg),
 			}
 		},
 		Writers: map[string][]string{"deployer": {"deployment"}},
@@ -72,7 +77,7 @@ func (w *world) gates(user string) gatev1.GateServiceClient {
 	return gatev1.NewGateServiceClient(w.Conn(user))
 }
 
-func ctxT(t *testing.T) context.Context {
+func ctxT(t testing.TB) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	t.Cleanup(cancel)
 	return ctx

@@ -3,6 +3,7 @@ package junit
 import (
 	"bufio"
 	"bytes"
+	"encoding/xml"
 	"fmt"
 	"io"
 	"runtime"
@@ -264,4 +265,24 @@ func BenchmarkParse10k(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.ReportMetric(float64(sampler.Stop())/(1<<20), "peak-heap-MB")
+}
+
+// BenchmarkRawXMLTokens10k is the baseline of BenchmarkParse10k, in the
+// same run: encoding/xml's token loop over the same report, doing nothing
+// with the tokens.
+func BenchmarkRawXMLTokens10k(b *testing.B) {
+	data := benchReport()
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		d := xml.NewDecoder(bytes.NewReader(data))
+		for {
+			if _, err := d.Token(); err != nil {
+				if err != io.EOF {
+					b.Fatal(err)
+				}
+				break
+			}
+		}
+	}
 }

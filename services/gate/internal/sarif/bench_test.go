@@ -2,7 +2,9 @@ package sarif
 
 import (
 	"bytes"
+	"encoding/json"
 	"io"
+	"runtime"
 	"testing"
 )
 
@@ -73,4 +75,32 @@ func BenchmarkParseGosecFile(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkRawJSONUnmarshal5k is the baseline of BenchmarkParse5k, in the
+// same run: encoding/json decoding the same log whole into generic values
+// (what a parser that buffers the document does), with its peak heap.
+func BenchmarkRawJSONUnmarshal5k(b *testing.B) {
+	var buf bytes.Buffer
+	if _, err := genLog(&buf, genConfig{results: 5000, resultBytes: 300}); err != nil {
+		b.Fatal(err)
+	}
+	data := buf.Bytes()
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		var v any
+		if err := json.Unmarshal(data, &v); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	hs := newHeapSampler()
+	var v any
+	if err := json.NewDecoder(&samplingReader{r: bytes.NewReader(data), hs: hs}).Decode(&v); err != nil {
+		b.Fatal(err)
+	}
+	hs.sample()
+	b.ReportMetric(float64(hs.growth()), "peak-heap-B")
+	runtime.KeepAlive(v)
 }
