@@ -11,8 +11,8 @@ import (
 	"time"
 
 	gatev1 "github.com/penguinmails/floe/proto/gen/floe/gate/v1"
-	"github.com/penguinmails/floe/services/gate/gatesvc"
 	releasev1 "github.com/penguinmails/floe/proto/gen/floe/release/v1"
+	"github.com/penguinmails/floe/services/gate/gatesvc"
 )
 
 // junitGenerator writes a JUnit report of about size bytes on the fly: test

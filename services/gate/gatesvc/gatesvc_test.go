@@ -45,9 +45,13 @@ type world struct {
 	deps   int
 }
 
+// defaultTestConfig is the gate service of the tests: a 1 MiB report limit,
+// deadlines looked for every 20 ms.
+var defaultTestConfig = gatesvc.Config{MaxReportBytes: 1 << 20, TickInterval: 20 * time.Millisecond}
+
 func start(t *testing.T) *world {
 	t.Helper()
-	return startWith(t, gatesvc.Config{MaxReportBytes: 1 << 20, TickInterval: 20 * time.Millisecond})
+	return startWith(t, defaultTestConfig)
 }
 
 func startWith(t testing.TB, cfg gatesvc.Config) *world {
@@ -85,6 +89,9 @@ func ctxT(t testing.TB) context.Context {
 
 func (w *world) create(version string, typ releasev1.ReleaseType) string {
 	w.t.Helper()
+	if typ == 0 {
+		typ = releasev1.ReleaseType_RELEASE_TYPE_MAJOR
+	}
 	r, err := w.releases("alice").CreateRelease(ctxT(w.t), &releasev1.CreateReleaseRequest{
 		Product: "penguinmails", Version: version, Type: typ, Title: "release " + version,
 		Changes: []*releasev1.Change{{Kind: releasev1.ChangeKind_CHANGE_KIND_FEATURE, Summary: "a change"}},

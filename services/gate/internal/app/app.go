@@ -264,6 +264,16 @@ func (s *Service) Target(ctx context.Context, t ReportTarget) (*gatev1.GateDefin
 		if err != nil {
 			return nil, nil, err
 		}
+		// A report to no gate of the environment opens nothing.
+		defs, err := s.Definitions(ctx, t.Environment)
+		if err != nil {
+			return nil, nil, err
+		}
+		probe := domain.NewRun(domain.RunID(t.ReleaseID, t.Environment))
+		probe.Apply(&gatev1.GatesOpened{Environment: t.Environment, Gates: openedGates(defs)}, "", time.Time{})
+		if err := probe.CheckReportTarget(t.Gate, t.Suite); err != nil {
+			return nil, nil, err
+		}
 		if f.deploying[t.Environment] {
 			return nil, nil, errs.Refuse(errorsv1.ErrorReason_ERROR_REASON_NO_GATE_RUN,
 				"release %s is being deployed to %s: its gates open when the deployment succeeds; report after that", t.ReleaseID, t.Environment)
@@ -343,4 +353,12 @@ func (s *Service) Tick(ctx context.Context, runID string) error {
 		Decide: func(r *domain.Run) ([]proto.Message, error) { return domain.Tick(r, now), nil },
 	})
 	return err
+}
+
+func openedGates(d *domain.Defs) []*gatev1.OpenedGate {
+	out := make([]*gatev1.OpenedGate, 0, len(d.Gates))
+	for _, g := range d.Gates {
+		out = append(out, &gatev1.OpenedGate{Definition: g})
+	}
+	return out
 }

@@ -31,19 +31,26 @@ const (
 	MaxSuites     = 20
 	MaxTimeout    = 7 * 24 * time.Hour
 	MaxReason     = 1000
-	maxGateName   = 64
 	DefaultSystem = "floe/gate" // the actor of definitions seeded from configuration
 )
 
 var gateName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9 ._-]{0,63}$`)
+
+// ValidGateName reports whether name is a gate name.
+func ValidGateName(name string) bool {
+	return gateName.MatchString(name) && !strings.HasSuffix(name, " ")
+}
+
+// GateNameRule describes a gate name, as violations state it.
+const GateNameRule = "1-64 letters, digits, spaces, '.', '-' or '_', starting with a letter or digit"
 
 // CheckGateName adds a violation unless name is a gate name.
 func CheckGateName(v *errs.Violations, field, name string) bool {
 	switch {
 	case name == "":
 		v.Add(field, "is required")
-	case !gateName.MatchString(name) || strings.HasSuffix(name, " "):
-		v.Add(field, "%s is not a gate name: 1-%d letters, digits, spaces, '.', '-' or '_', starting with a letter or digit", ident.Quote(name), maxGateName)
+	case !ValidGateName(name):
+		v.Add(field, "%s is not a gate name: %s", ident.Quote(name), GateNameRule)
 	default:
 		return true
 	}
