@@ -309,10 +309,10 @@ relative to the gate's last passing report), --summary (JSON:
 					fmt.Fprintf(g.out, "%s %s/%s: %s — %s\nevidence %s (%d bytes, %s)\n", verdict, gate, suite, resp.GetReason(),
 						strings.TrimSpace(ev.GetTool()), ev.GetDigest(), ev.GetSize(), enumWord(ev.GetFormat().String(), "EVIDENCE_FORMAT_"))
 					for _, fl := range ev.GetFailures() {
-						fmt.Fprintf(g.out, "  %s %s.%s: %s\n", fl.GetKind(), fl.GetClassName(), fl.GetName(), fl.GetMessage())
+						fmt.Fprintf(g.out, "  %s %s.%s: %s\n", fl.GetKind(), fl.GetClassName(), fl.GetName(), oneLine(fl.GetMessage(), 160))
 					}
 					for _, fd := range ev.GetNewFindings() {
-						fmt.Fprintf(g.out, "  new %s %s at %s: %s\n", fd.GetLevel(), fd.GetRuleId(), fd.GetLocation(), fd.GetMessage())
+						fmt.Fprintf(g.out, "  new %s %s at %s: %s\n", fd.GetLevel(), fd.GetRuleId(), fd.GetLocation(), oneLine(fd.GetMessage(), 160))
 					}
 					printGateRun(g.out, resp.GetRun())
 				}

@@ -47,7 +47,7 @@ func Execute(ctx context.Context, args []string, out, errOut io.Writer) error {
 	if err != nil {
 		var ee *exitError
 		if errors.As(err, &ee) {
-			return &exitError{code: ee.code, err: errors.New(errs.Describe(err))}
+			return &exitError{code: ee.code, err: errors.New(errs.Describe(ee.err))}
 		}
 		return errors.New(errs.Describe(err))
 	}
