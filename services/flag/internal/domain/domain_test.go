@@ -142,6 +142,8 @@ func TestRollbackRevertsWhatTheReleaseChanged(t *testing.T) {
 	created := boolFlag("new-editor")
 	created.ReleaseId = "r2"
 	fold(t, s, "bob", must(t)(Create(s, created, "ships with r2")))
+	// Someone kills the release's new flag in the meantime.
+	fold(t, s, "dave", must(t)(Kill(s, "new-editor", "INC-9")))
 	events := Revert(s, "r2", "d7-rollback", "error rate 12% > 10% for 300s")
 	if len(events) != 2 {
 		t.Fatalf("revert: %v", events)
@@ -151,8 +153,8 @@ func TestRollbackRevertsWhatTheReleaseChanged(t *testing.T) {
 	if w.GetTargeting() != before.GetTargeting() || w.GetRollout() != nil {
 		t.Fatalf("welcome after the rollback: targeting %q rollout %v", w.GetTargeting(), w.GetRollout())
 	}
-	if s.Flags["new-editor"].GetState() != flagv1.FlagState_FLAG_STATE_DISABLED {
-		t.Fatalf("a flag the release created is disabled: %v", s.Flags["new-editor"])
+	if f := s.Flags["new-editor"]; f.GetState() != flagv1.FlagState_FLAG_STATE_DISABLED || f.GetKill().GetBy() != "dave" {
+		t.Fatalf("a flag the release created is disabled, and a kill stays: %v", f)
 	}
 	if again := Revert(s, "r2", "d7-rollback", "again"); len(again) != 0 {
 		t.Fatalf("a second revert: %v", again)

@@ -462,7 +462,7 @@ func (s *FlagSet) Next() time.Time {
 
 // Revert decides the compensation of a release rolled back in the
 // environment: every flag it changed returns to what it was before (a flag
-// it created is disabled).
+// it created is disabled; a killed flag stays killed).
 func Revert(s *FlagSet, release, deployment, cause string) []proto.Message {
 	var out []proto.Message
 	for _, key := range s.Keys() {
@@ -478,6 +478,10 @@ func Revert(s *FlagSet, release, deployment, cause string) []proto.Message {
 			restored = proto.Clone(restored).(*flagv1.Flag)
 		}
 		restored.Position, restored.UpdatedBy, restored.UpdatedAt, restored.Kill = 0, "", nil, nil
+		if k := s.Flags[key].GetKill(); k != nil {
+			// A kill switch thrown since stays thrown: a rollback never turns a flag back on.
+			restored.State, restored.Kill = flagv1.FlagState_FLAG_STATE_DISABLED, k
+		}
 		out = append(out, &flagv1.FlagReverted{Key: key, Restored: restored, ReleaseId: release, DeploymentId: deployment, Cause: cause})
 	}
 	return out
