@@ -222,3 +222,66 @@ func TestFlagSetCodecKeepsWhatRollbacksNeed(t *testing.T) {
 		}
 	}
 }
+
+func TestFlagdRoundTrip(t *testing.T) {
+	in := []byte(`{
+  "$schema": "https://flagd.dev/schema/v0/flags.json",
+  "flags": {
+    "new-welcome": {
+      "state": "ENABLED",
+      "variants": {"on": true, "off": false},
+      "defaultVariant": "off",
+      "targeting": {"if": [{"$ref": "staff"}, "on", {"fractional": [["on", 25], ["off", 75]]}]},
+      "metadata": {"team": "growth"}
+    },
+    "banner-color": {
+      "state": "DISABLED",
+      "variants": {"red": "#c00", "blue": "#00c"},
+      "defaultVariant": "red"
+    }
+  },
+  "$evaluators": {"staff": {"ends_with": [{"var": "email"}, "@penguinmails.com"]}}
+}`)
+	flags, err := FromFlagd(in, "production")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(flags) != 2 || flags[0].GetKey() != "banner-color" || flags[0].GetState() != flagv1.FlagState_FLAG_STATE_DISABLED {
+		t.Fatalf("flags: %v", flags)
+	}
+	w := flags[1]
+	if w.GetTargeting() != `{"if":[{"ends_with":[{"var":"email"},"@penguinmails.com"]},"on",{"fractional":[["on",25],["off",75]]}]}` {
+		t.Fatalf("targeting with the $ref inlined: %s", w.GetTargeting())
+	}
+	if w.GetMetadata().GetFields()["team"].GetStringValue() != "growth" {
+		t.Fatalf("metadata: %v", w.GetMetadata())
+	}
+	var v errs.Violations
+	for _, f := range flags {
+		CheckFlag(&v, "flag", f)
+	}
+	if err := v.Err(); err != nil {
+		t.Fatalf("imported flags do not pass the checks: %v", err)
+	}
+	w.Position = 42
+	out, err := ToFlagd(flags)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := FromFlagd(out, "production")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range flags {
+		flags[i].Position = 0
+		if !proto.Equal(back[i], flags[i]) {
+			t.Fatalf("round trip of %s:\n%v\n%v", flags[i].GetKey(), back[i], flags[i])
+		}
+	}
+	if !strings.Contains(string(out), `"floe.position": 42`) {
+		t.Fatalf("export lacks the position:\n%s", out)
+	}
+	if _, err := FromFlagd([]byte(`{"flags": {"x": {"state": "ENABLED", "variants": {"a": 1}, "defaultVariant": "a", "targeting": {"$ref": "nope"}}}}`), "production"); err == nil || !strings.Contains(err.Error(), `flags.x.targeting: $ref "nope" names no evaluator`) {
+		t.Fatalf("a dangling $ref: %v", err)
+	}
+}
