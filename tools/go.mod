@@ -10,6 +10,7 @@ require (
 	github.com/penguinmails/floe/proto v0.0.0
 	github.com/penguinmails/floe/services/audit v0.0.0-00010101000000-000000000000
 	github.com/penguinmails/floe/services/deployer v0.0.0-00010101000000-000000000000
+	github.com/penguinmails/floe/services/flag v0.0.0
 	github.com/penguinmails/floe/services/gate v0.0.0
 	github.com/penguinmails/floe/services/monitor v0.0.0-00010101000000-000000000000
 	github.com/penguinmails/floe/services/release v0.0.0
@@ -130,6 +131,7 @@ replace (
 	github.com/penguinmails/floe/proto => ../proto
 	github.com/penguinmails/floe/services/audit => ../services/audit
 	github.com/penguinmails/floe/services/deployer => ../services/deployer
+	github.com/penguinmails/floe/services/flag => ../services/flag
 	github.com/penguinmails/floe/services/gate => ../services/gate
 	github.com/penguinmails/floe/services/monitor => ../services/monitor
 	github.com/penguinmails/floe/services/release => ../services/release

@@ -159,3 +159,85 @@ func TestFlagLifecycle(t *testing.T) {
 		}
 	}
 }
+
+func evaluate(t *testing.T, w *world, key string, ctx map[string]any) *flagv1.Evaluation {
+	t.Helper()
+	c, err := structpb.NewStruct(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := w.flags("grace").Evaluate(ctxT(t), &flagv1.EvaluateRequest{Environment: "production", Key: key, Context: c, Explain: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r.GetEvaluation()
+}
+
+// Flags imported from a flagd file evaluate as flagd would, export back,
+// and the kill switch takes effect on the next evaluation.
+func TestEvaluateImportExport(t *testing.T) {
+	w := start(t)
+	ctx := ctxT(t)
+	def := []byte(`{
+  "flags": {
+    "new-welcome": {
+      "state": "ENABLED",
+      "variants": {"on": true, "off": false},
+      "defaultVariant": "off",
+      "targeting": {"if": [{"$ref": "staff"}, "on", {"fractional": [["on", 50], ["off", 50]]}]}
+    },
+    "banner-color": {"state": "ENABLED", "variants": {"red": "#c00", "blue": "#00c"}, "defaultVariant": "red"}
+  },
+  "$evaluators": {"staff": {"ends_with": [{"var": "email"}, "@penguinmails.com"]}}
+}`)
+	bad := []byte(`{"flags": {"x": {"state": "ENABLED", "variants": {"a": true}, "defaultVariant": "b"}}}`)
+	if _, err := w.flags("alice").ImportFlagd(ctx, &flagv1.ImportFlagdRequest{Environment: "production", Definition: bad, Reason: "import"}); status.Code(err) != codes.InvalidArgument || !strings.Contains(err.Error(), "flags.x.defaultVariant") {
+		t.Fatalf("a bad flagd file: %v", err)
+	}
+	imp, err := w.flags("alice").ImportFlagd(ctx, &flagv1.ImportFlagdRequest{Environment: "production", Definition: def, Reason: "from flagd"})
+	if err != nil || len(imp.GetFlags()) != 2 {
+		t.Fatalf("import: %v %v", imp, err)
+	}
+	testkit.Eventually(t, func() error {
+		if e := evaluate(t, w, "banner-color", nil); e.GetValue().GetStringValue() != "#c00" || e.GetReason() != "STATIC" {
+			return fmt.Errorf("banner-color: %v", e)
+		}
+		return nil
+	})
+	if e := evaluate(t, w, "new-welcome", map[string]any{"targetingKey": "u1", "email": "erin@penguinmails.com"}); !e.GetValue().GetBoolValue() || e.GetReason() != "TARGETING_MATCH" || e.GetMetadata().GetFields()["floe.position"].GetNumberValue() == 0 {
+		t.Fatalf("staff: %v", e)
+	}
+	on := 0
+	for i := range 200 {
+		e := evaluate(t, w, "new-welcome", map[string]any{"targetingKey": fmt.Sprintf("user-%d", i), "email": "x@example.com"})
+		if e.GetValue().GetBoolValue() {
+			on++
+		}
+		if again := evaluate(t, w, "new-welcome", map[string]any{"targetingKey": fmt.Sprintf("user-%d", i), "email": "x@example.com"}); again.GetValue().GetBoolValue() != e.GetValue().GetBoolValue() {
+			t.Fatalf("user-%d is not bucketed stably", i)
+		}
+	}
+	if on < 70 || on > 130 {
+		t.Fatalf("a 50%% split gave %d of 200", on)
+	}
+	if e := evaluate(t, w, "nope", nil); e.GetErrorCode() != "FLAG_NOT_FOUND" {
+		t.Fatalf("unknown flag: %v", e)
+	}
+	exp, err := w.flags("grace").ExportFlagd(ctx, &flagv1.ExportFlagdRequest{Environment: "production"})
+	if err != nil || !strings.Contains(string(exp.GetDefinition()), `"ends_with"`) || !strings.Contains(string(exp.GetDefinition()), `"floe.position"`) {
+		t.Fatalf("export: %s %v", exp.GetDefinition(), err)
+	}
+	if _, err := w.flags("dave").KillFlag(ctx, &flagv1.KillFlagRequest{Environment: "production", Key: "new-welcome", Reason: "INC-8"}); err != nil {
+		t.Fatal(err)
+	}
+	testkit.Eventually(t, func() error {
+		if e := evaluate(t, w, "new-welcome", map[string]any{"targetingKey": "u1", "email": "erin@penguinmails.com"}); e.GetReason() != "DISABLED" {
+			return fmt.Errorf("after the kill: %v", e)
+		}
+		return nil
+	})
+	all, err := w.flags("grace").EvaluateAll(ctx, &flagv1.EvaluateAllRequest{Environment: "production"})
+	if err != nil || len(all.GetEvaluations()) != 2 || all.GetVersion() == 0 {
+		t.Fatalf("evaluate all: %v %v", all, err)
+	}
+}

@@ -20,14 +20,30 @@ import (
 	flagv1 "github.com/penguinmails/floe/proto/gen/floe/flag/v1"
 	"github.com/penguinmails/floe/services/flag/internal/app"
 	"github.com/penguinmails/floe/services/flag/internal/domain"
+	"github.com/penguinmails/floe/services/flag/internal/eval"
 )
 
-// Snapshot is an environment's flags at one version of its flag set.
+// Snapshot is an environment's flags at one version of its flag set, with
+// the flagd definition they make and its compiled evaluator.
 type Snapshot struct {
-	Environment string
-	Version     uint64
-	Position    uint64 // the log position of its last change
-	Flags       []*flagv1.Flag
+	Environment  string
+	Version      uint64
+	Position     uint64 // the log position of its last change
+	Flags        []*flagv1.Flag
+	Flagd        []byte    // the flags as a flagd flag-definition file
+	Eval         *eval.Set // nil: the definition did not compile (CompileError says why)
+	CompileError error
+}
+
+// compile builds the flagd definition and its evaluator. Every flag was
+// checked by the evaluator when it was written, so a failure here means the
+// log holds something this version cannot evaluate: evaluations then answer
+// GENERAL with the reason, rather than serve a guess.
+func (s *Snapshot) compile() {
+	s.Flagd, s.CompileError = domain.ToFlagd(s.Flags)
+	if s.CompileError == nil {
+		s.Eval, s.CompileError = eval.Parse(s.Flagd)
+	}
 }
 
 // Flag is the flag named key (nil when none).
@@ -69,6 +85,7 @@ func NewFlagSets(ctx context.Context, js jetstream.JetStream, store eventstore.S
 				snap.Flags = append(snap.Flags, f)
 				snap.Position = max(snap.Position, f.GetPosition())
 			}
+			snap.compile()
 			v.sets[env] = snap
 			if n := fs.Next(); n.IsZero() {
 				delete(v.next, env)
@@ -124,7 +141,9 @@ func (v *FlagSets) Current(env string) *Snapshot {
 	if s := v.sets[env]; s != nil {
 		return s
 	}
-	return &Snapshot{Environment: env}
+	empty := &Snapshot{Environment: env}
+	empty.compile()
+	return empty
 }
 
 // Due lists the environments whose next scheduled change is at or before now.
@@ -153,6 +172,7 @@ func (v *FlagSets) Watch(ctx context.Context, env string, fn func(*Snapshot) err
 		v.mu.Unlock()
 		if s == nil {
 			s = &Snapshot{Environment: env}
+			s.compile()
 		}
 		if first || s.Version != sent {
 			if err := fn(s); err != nil {

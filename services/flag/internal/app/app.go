@@ -5,6 +5,8 @@ package app
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"time"
 
@@ -12,11 +14,13 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/penguinmails/floe/libs/errs"
 	"github.com/penguinmails/floe/libs/eventstore"
 	"github.com/penguinmails/floe/libs/kernel"
 	flagv1 "github.com/penguinmails/floe/proto/gen/floe/flag/v1"
 	releasev1 "github.com/penguinmails/floe/proto/gen/floe/release/v1"
 	"github.com/penguinmails/floe/services/flag/internal/domain"
+	"github.com/penguinmails/floe/services/flag/internal/eval"
 )
 
 // FlagSetKind describes an environment's flag set to the kernel and views.
@@ -177,4 +181,41 @@ func (s *Service) History(ctx context.Context, env, key string) ([]*flagv1.FlagH
 		})
 	}
 	return out, nil
+}
+
+// Import adds or replaces flags of env from a flagd flag-definition file,
+// validated as flagd would first (each problem with its JSON path).
+func (s *Service) Import(ctx context.Context, env string, data []byte, reason string) ([]*flagv1.Flag, error) {
+	if _, err := eval.Parse(data); err != nil {
+		var de *eval.DefinitionError
+		if errors.As(err, &de) {
+			var v errs.Violations
+			for _, p := range de.Problems {
+				v.Add("definition", "%s", p.String())
+			}
+			return nil, v.Err()
+		}
+		return nil, errs.Invalid("definition", "%v", err)
+	}
+	flags, err := domain.FromFlagd(data, env)
+	if err != nil {
+		return nil, errs.Invalid("definition", "%v", err)
+	}
+	sum := sha256.Sum256(data)
+	var out []*flagv1.Flag
+	_, err = s.sets.Execute(ctx, kernel.Command[*domain.FlagSet]{
+		ID: env,
+		Decide: func(fs *domain.FlagSet) ([]proto.Message, error) {
+			return domain.Import(fs, flags, reason, "sha256:"+hex.EncodeToString(sum[:]))
+		},
+		Observe: func(fs *domain.FlagSet) {
+			out = out[:0]
+			for _, f := range flags {
+				if cur := fs.Flags[f.GetKey()]; cur != nil {
+					out = append(out, proto.Clone(cur).(*flagv1.Flag))
+				}
+			}
+		},
+	})
+	return out, err
 }

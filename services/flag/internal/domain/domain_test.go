@@ -285,3 +285,19 @@ func TestFlagdRoundTrip(t *testing.T) {
 		t.Fatalf("a dangling $ref: %v", err)
 	}
 }
+
+// Targeting is checked as flagd compiles it, each problem at its place.
+func TestTargetingIsCheckedByTheEvaluator(t *testing.T) {
+	s := NewFlagSet("production")
+	f := boolFlag("welcome")
+	f.Targeting = `{"if": [{"no_such_op": [1]}, "on", "off"]}`
+	_, err := Create(s, f, "launch")
+	got := violations(t, err)
+	if d, ok := got["flag.targeting"]; !ok || !strings.Contains(d, "no_such_op") {
+		t.Fatalf("unknown operator: %v", got)
+	}
+	f.Targeting = `{"fractional": [["on", 50], ["off", 50]]}`
+	if _, err := Create(s, f, "launch"); err != nil {
+		t.Fatalf("a valid fractional: %v", err)
+	}
+}

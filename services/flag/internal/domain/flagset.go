@@ -7,6 +7,7 @@ package domain
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -20,6 +21,7 @@ import (
 	"github.com/penguinmails/floe/libs/errs"
 	"github.com/penguinmails/floe/libs/ident"
 	flagv1 "github.com/penguinmails/floe/proto/gen/floe/flag/v1"
+	"github.com/penguinmails/floe/services/flag/internal/eval"
 )
 
 // AggFlagSet is the aggregate kind: one flag set per environment.
@@ -208,6 +210,9 @@ func CheckFlag(v *errs.Violations, prefix string, f *flagv1.Flag) {
 		if f.GetRollout() != nil {
 			v.Add(prefix+".rollout", "give targeting or a rollout, not both (a rollout is compiled into targeting)")
 		}
+	}
+	if v.Len() == 0 {
+		checkWithEvaluator(v, prefix, f)
 	}
 	if r := f.GetRollout(); r != nil {
 		CheckRollout(v, prefix+".rollout", r, variants)
@@ -485,4 +490,72 @@ func Revert(s *FlagSet, release, deployment, cause string) []proto.Message {
 		out = append(out, &flagv1.FlagReverted{Key: key, Restored: restored, ReleaseId: release, DeploymentId: deployment, Cause: cause})
 	}
 	return out
+}
+
+// checkWithEvaluator checks f as flagd would: its definition is compiled by
+// the evaluator, whose problems (unknown operators, bad fractional weights,
+// a targeting result that is not a variant, …) name their path in the flag.
+func checkWithEvaluator(v *errs.Violations, prefix string, f *flagv1.Flag) {
+	probe := proto.Clone(f).(*flagv1.Flag)
+	if probe.GetRollout() != nil && probe.GetTargeting() == "" {
+		t, err := Compile(probe.GetRollout(), probe.GetDefaultVariant())
+		if err != nil {
+			v.Add(prefix+".rollout", "%v", err)
+			return
+		}
+		probe.Targeting = t
+	}
+	doc, err := ToFlagd([]*flagv1.Flag{probe})
+	if err != nil {
+		v.Add(prefix, "%v", err)
+		return
+	}
+	_, err = eval.Parse(doc)
+	var de *eval.DefinitionError
+	if !errors.As(err, &de) {
+		return
+	}
+	head := "flags." + f.GetKey() + "."
+	for _, p := range de.Problems {
+		field := prefix
+		switch path := strings.TrimPrefix(p.Path, head); {
+		case strings.HasPrefix(path, "targeting"):
+			field = prefix + ".targeting"
+			if rest := strings.TrimPrefix(path, "targeting"); rest != "" {
+				v.Add(field, "at %s: %s", strings.TrimPrefix(rest, "."), p.Message)
+				continue
+			}
+		case strings.HasPrefix(path, "variants"):
+			field = prefix + ".variants"
+		case strings.HasPrefix(path, "defaultVariant"):
+			field = prefix + ".default_variant"
+		}
+		v.Add(field, "%s", p.Message)
+	}
+}
+
+// Import decides the import of flags read from a flagd file (FromFlagd):
+// each is added or replaces the flag of its key; every problem of every
+// flag is reported, under flags.<key>.
+func Import(s *FlagSet, flags []*flagv1.Flag, reason, digest string) ([]proto.Message, error) {
+	var v errs.Violations
+	checkReason(&v, reason)
+	if len(flags) == 0 {
+		v.Add("definition", "defines no flag")
+	}
+	var recs []*flagv1.Flag
+	for _, f := range flags {
+		CheckFlag(&v, "flags."+f.GetKey(), f)
+		if v.Len() == 0 {
+			rec, err := s.prepare(f)
+			if err != nil {
+				return nil, err
+			}
+			recs = append(recs, rec)
+		}
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	return []proto.Message{&flagv1.FlagsImported{Flags: recs, Reason: reason, Digest: digest}}, nil
 }

@@ -108,6 +108,7 @@ under the user's cache directory (~/.cache/floe on Linux).`,
 	root.AddCommand(newViewsCmd(g))
 	root.AddCommand(newIntegrityCmd(g))
 	root.AddCommand(newGateCmd(g))
+	root.AddCommand(newFlagsCmd(g))
 	root.AddCommand(newTrustCmd(g))
 	return root
 }

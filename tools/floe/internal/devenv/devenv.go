@@ -20,6 +20,7 @@ import (
 	"github.com/penguinmails/floe/libs/service"
 	"github.com/penguinmails/floe/services/audit/auditsvc"
 	"github.com/penguinmails/floe/services/deployer/deployersvc"
+	"github.com/penguinmails/floe/services/flag/flagsvc"
 	"github.com/penguinmails/floe/services/gate/gatesvc"
 	"github.com/penguinmails/floe/services/monitor/monitorsvc"
 	"github.com/penguinmails/floe/services/release/releasesvc"
@@ -67,6 +68,8 @@ type Config struct {
 	Audit auditsvc.Config
 	// Gate configures the gate service (definitions file, report size, deadline tick).
 	Gate gatesvc.Config
+	// Flag configures the flag service (the scheduler's tick).
+	Flag flagsvc.Config
 }
 
 // Options configure the development server.
@@ -181,6 +184,7 @@ func Services(c Config) []service.Entry {
 	return []service.Entry{
 		service.Of(releasesvc.Service, c.Release),
 		service.Of(gatesvc.Service, c.Gate),
+		service.Of(flagsvc.Service, c.Flag),
 		service.Of(deployersvc.Service, c.Deployer),
 		service.Of(monitorsvc.Service, c.Monitor),
 		service.Of(auditsvc.Service, c.Audit),
