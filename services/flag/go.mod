@@ -7,7 +7,6 @@ require (
 	github.com/oklog/ulid/v2 v2.1.2
 	github.com/penguinmails/floe/libs v0.0.0
 	github.com/penguinmails/floe/proto v0.0.0
-	github.com/spaolacci/murmur3 v1.1.0
 	google.golang.org/grpc v1.85.0
 	google.golang.org/protobuf v1.36.12
 )

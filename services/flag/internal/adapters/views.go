@@ -20,7 +20,7 @@ import (
 	flagv1 "github.com/penguinmails/floe/proto/gen/floe/flag/v1"
 	"github.com/penguinmails/floe/services/flag/internal/app"
 	"github.com/penguinmails/floe/services/flag/internal/domain"
-	"github.com/penguinmails/floe/services/flag/internal/eval"
+	"github.com/penguinmails/floe/libs/flageval"
 )
 
 // Snapshot is an environment's flags at one version of its flag set, with
@@ -31,7 +31,7 @@ type Snapshot struct {
 	Position     uint64 // the log position of its last change
 	Flags        []*flagv1.Flag
 	Flagd        []byte    // the flags as a flagd flag-definition file
-	Eval         *eval.Set // nil: the definition did not compile (CompileError says why)
+	Eval         *flageval.Set // nil: the definition did not compile (CompileError says why)
 	CompileError error
 }
 
@@ -42,7 +42,7 @@ type Snapshot struct {
 func (s *Snapshot) compile() {
 	s.Flagd, s.CompileError = domain.ToFlagd(s.Flags)
 	if s.CompileError == nil {
-		s.Eval, s.CompileError = eval.Parse(s.Flagd)
+		s.Eval, s.CompileError = flageval.Parse(s.Flagd)
 	}
 }
 

@@ -20,7 +20,7 @@ import (
 	flagv1 "github.com/penguinmails/floe/proto/gen/floe/flag/v1"
 	releasev1 "github.com/penguinmails/floe/proto/gen/floe/release/v1"
 	"github.com/penguinmails/floe/services/flag/internal/domain"
-	"github.com/penguinmails/floe/services/flag/internal/eval"
+	"github.com/penguinmails/floe/libs/flageval"
 )
 
 // FlagSetKind describes an environment's flag set to the kernel and views.
@@ -186,8 +186,8 @@ func (s *Service) History(ctx context.Context, env, key string) ([]*flagv1.FlagH
 // Import adds or replaces flags of env from a flagd flag-definition file,
 // validated as flagd would first (each problem with its JSON path).
 func (s *Service) Import(ctx context.Context, env string, data []byte, reason string) ([]*flagv1.Flag, error) {
-	if _, err := eval.Parse(data); err != nil {
-		var de *eval.DefinitionError
+	if _, err := flageval.Parse(data); err != nil {
+		var de *flageval.DefinitionError
 		if errors.As(err, &de) {
 			var v errs.Violations
 			for _, p := range de.Problems {

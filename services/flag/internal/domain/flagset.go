@@ -21,7 +21,7 @@ import (
 	"github.com/penguinmails/floe/libs/errs"
 	"github.com/penguinmails/floe/libs/ident"
 	flagv1 "github.com/penguinmails/floe/proto/gen/floe/flag/v1"
-	"github.com/penguinmails/floe/services/flag/internal/eval"
+	"github.com/penguinmails/floe/libs/flageval"
 )
 
 // AggFlagSet is the aggregate kind: one flag set per environment.
@@ -510,8 +510,8 @@ func checkWithEvaluator(v *errs.Violations, prefix string, f *flagv1.Flag) {
 		v.Add(prefix, "%v", err)
 		return
 	}
-	_, err = eval.Parse(doc)
-	var de *eval.DefinitionError
+	_, err = flageval.Parse(doc)
+	var de *flageval.DefinitionError
 	if !errors.As(err, &de) {
 		return
 	}

@@ -10,20 +10,20 @@ import (
 	"github.com/penguinmails/floe/libs/errs"
 	flagv1 "github.com/penguinmails/floe/proto/gen/floe/flag/v1"
 	"github.com/penguinmails/floe/services/flag/internal/adapters"
-	"github.com/penguinmails/floe/services/flag/internal/eval"
+	"github.com/penguinmails/floe/libs/flageval"
 )
 
 // evalContext is an evaluation context from the request's struct: its
 // targetingKey attribute is the targeting key, the rest are attributes.
-func evalContext(c *structpb.Struct, now time.Time) eval.Context {
+func evalContext(c *structpb.Struct, now time.Time) flageval.Context {
 	attrs := c.AsMap()
 	key, _ := attrs["targetingKey"].(string)
 	delete(attrs, "targetingKey")
-	return eval.Context{TargetingKey: key, Attributes: attrs, Now: now}
+	return flageval.Context{TargetingKey: key, Attributes: attrs, Now: now}
 }
 
 // evaluation renders one result.
-func evaluation(key string, r eval.Result, set *adapters.Snapshot) *flagv1.Evaluation {
+func evaluation(key string, r flageval.Result, set *adapters.Snapshot) *flagv1.Evaluation {
 	out := &flagv1.Evaluation{Key: key, Variant: r.Variant, Reason: r.Reason, ErrorCode: r.ErrorCode, ErrorMessage: r.ErrorMessage}
 	if r.Value != nil {
 		if v, err := structpb.NewValue(jsonable(r.Value)); err == nil {
@@ -54,7 +54,7 @@ func jsonable(v any) any {
 	return out
 }
 
-func (s *Server) evaluator(set *adapters.Snapshot) (*eval.Set, error) {
+func (s *Server) evaluator(set *adapters.Snapshot) (*flageval.Set, error) {
 	if set.Eval == nil {
 		return nil, &errs.UnavailableError{What: "flag evaluator", Err: set.CompileError}
 	}

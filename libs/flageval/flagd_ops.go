@@ -1,4 +1,4 @@
-package eval
+package flageval
 
 // flagd's custom operators, as in flagd core/pkg/evaluator: fractional.go,
 // semver.go and string_comparison.go. They receive their arguments already

@@ -1,4 +1,4 @@
-package eval
+package flageval
 
 // Semantic versions as golang.org/x/mod/semver (which flagd's sem_ver
 // uses) parses and orders them: "v" MAJOR [ "." MINOR [ "." PATCH

@@ -1,4 +1,4 @@
-package eval
+package flageval
 
 // This file reproduces github.com/diegoholiveira/jsonlogic/v3 v3.9.1, the
 // JsonLogic library flagd's Go evaluator uses, operator by operator: the

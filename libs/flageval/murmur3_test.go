@@ -3,7 +3,7 @@
 // github.com/spaolacci/murmur3 v1.1.0 trips Go's checkptr, which -race
 // enables, so this cross-check only runs without -race.
 
-package eval
+package flageval
 
 import (
 	"math/rand"

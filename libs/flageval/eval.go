@@ -14,7 +14,7 @@
 // is turned into a variant name) are reproduced on purpose; see README.md in
 // this directory for the list of places where flagd's JS evaluator
 // (@openfeature/flagd-core) behaves differently.
-package eval
+package flageval
 
 import (
 	"time"
