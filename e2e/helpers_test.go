@@ -80,6 +80,7 @@ type devServer struct {
 type devCredentials struct {
 	Server      string `yaml:"server"`
 	Admin       string `yaml:"admin"`
+	OFREP       string `yaml:"ofrep"`
 	NATS        string `yaml:"nats"`
 	ReaderNKey  string `yaml:"nats_reader_nkey"`
 	DefaultUser string `yaml:"default_user"`
@@ -168,7 +169,8 @@ strategies:
 		t.Fatal(err)
 	}
 	d.cmd = exec.Command(floeBinary(t), "dev", "--data-dir", dataDir, "--deployer-config", deployerCfg,
-		"--grpc-addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0", "--nats-listen", "127.0.0.1:0", "--log-format", "json")
+		"--grpc-addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0", "--ofrep-addr", "127.0.0.1:0",
+		"--nats-listen", "127.0.0.1:0", "--log-format", "json")
 	d.cmd.Args = append(d.cmd.Args, extraArgs...)
 	d.cmd.Stdout, d.cmd.Stderr = d.stdout, d.stderr
 	if err := d.cmd.Start(); err != nil {

@@ -17,8 +17,14 @@ import (
 // valid token and, at the interceptor, Permission in at least one
 // environment. Handlers narrow that to the environment the request names
 // with Authorizer.Require.
+//
+// InHandler methods are authenticated by their handler, not here: protocols
+// whose clients cannot send an authorization header (flagd's sync protocol
+// carries its credential in the request's selector) read the token where it
+// travels and call Authenticator and Authorizer themselves.
 type Rule struct {
 	Public     bool
+	InHandler  bool
 	Permission Permission
 }
 
@@ -86,7 +92,7 @@ func NewInterceptor(authn Authenticator, authz *Authorizer, rules Rules) (*Inter
 
 func (i *Interceptor) check(ctx context.Context, method string) (context.Context, error) {
 	rule, ok := i.rules[method]
-	if isPublic(method) || (ok && rule.Public) {
+	if isPublic(method) || (ok && (rule.Public || rule.InHandler)) {
 		return ctx, nil
 	}
 	token, err := bearer(ctx)
@@ -106,6 +112,10 @@ func (i *Interceptor) check(ctx context.Context, method string) (context.Context
 	}
 	return ctx, i.authz.Require(ctx, rule.Permission, "")
 }
+
+// BearerToken is the token of the request's 'authorization: Bearer' header
+// (an UnauthenticatedError when it is missing or malformed).
+func BearerToken(ctx context.Context) (string, error) { return bearer(ctx) }
 
 func bearer(ctx context.Context) (string, error) {
 	md, _ := metadata.FromIncomingContext(ctx)

@@ -72,6 +72,7 @@ type Runtime struct {
 	grpc   *grpc.Server
 	health *health.Server
 	authn  *auth.Interceptor
+	authc  auth.Authenticator
 	rules  auth.Rules
 	rpc    *rpcMetrics
 	admin  *http.Server
@@ -191,6 +192,7 @@ func New(ctx context.Context, opts Options) (_ *Runtime, err error) {
 		}
 	}
 	r.Authz = auth.NewAuthorizer(opts.Policy)
+	r.authc = authn
 	if r.authn, err = auth.NewInterceptor(authn, r.Authz, r.rules); err != nil {
 		return nil, err
 	}
@@ -240,6 +242,10 @@ func buildAuthenticator(ctx context.Context, cfg AuthConfig) (auth.Authenticator
 	}
 	return chain, nil
 }
+
+// Authenticator is the process's authenticator, for listeners other than
+// gRPC (OFREP over HTTP) and methods that authenticate in their handler.
+func (r *Runtime) Authenticator() auth.Authenticator { return r.authc }
 
 // Config returns the runtime's configuration.
 func (r *Runtime) Config() Base { return r.cfg }

@@ -1,14 +1,19 @@
-// Package flagsvc wires the flag service into a process: its gRPC API, the
-// view of every environment's flag set, the scheduler of flag changes and
-// the reaction to release rollbacks.
+// Package flagsvc wires the flag service into a process: its gRPC API,
+// flagd's sync protocol and OFREP over HTTP, the view of every
+// environment's flag set, the scheduler of flag changes and the reaction to
+// release rollbacks.
 package flagsvc
 
 import (
 	"context"
+	"fmt"
+	"net"
+	"net/http"
 	"time"
 
 	"github.com/penguinmails/floe/libs/projection"
 	"github.com/penguinmails/floe/libs/service"
+	syncv1 "github.com/penguinmails/floe/proto/gen/flagd/sync/v1"
 	flagv1 "github.com/penguinmails/floe/proto/gen/floe/flag/v1"
 	"github.com/penguinmails/floe/services/flag/internal/adapters"
 	"github.com/penguinmails/floe/services/flag/internal/app"
@@ -19,33 +24,47 @@ import (
 // Config is the flag service's own configuration.
 type Config struct {
 	TickInterval time.Duration `env:"FLOE_FLAG_TICK" flag:"flag-tick" default:"1s" usage:"how often the flag service looks for scheduled flag changes that are due"`
+	OFREPAddr    string        `env:"FLOE_OFREP_ADDR" flag:"ofrep-addr" default:"127.0.0.1:7402" usage:"HTTP listen address of the OpenFeature Remote Evaluation Protocol (OFREP) endpoint; empty serves none (port 0 picks a free port)"`
+}
+
+// Flag is the running flag service's handle.
+type Flag struct {
+	// OFREPAddr is the bound address of the OFREP endpoint ("" when disabled).
+	OFREPAddr string
 }
 
 // Service is the flag service: it owns the environments' flag sets.
-var Service = service.Def[Config, struct{}]{
+var Service = service.Def[Config, *Flag]{
 	Name:       "flag",
 	Aggregates: []string{domain.AggFlagSet},
 	Register:   register,
 }
 
-func register(ctx context.Context, d service.Deps[Config]) (struct{}, error) {
+func register(ctx context.Context, d service.Deps[Config]) (*Flag, error) {
 	svc, err := app.New(d.Store, d.Snapshots, d.Clock)
 	if err != nil {
-		return struct{}{}, err
+		return nil, err
 	}
 	logErr := func(err error) { d.Log.Error().Err(err).Msg("flag service background work failed; retrying") }
 	sets, err := adapters.NewFlagSets(ctx, d.NATS.JS, d.Store, projection.Options{
 		Stream: d.Store.StreamName(), Replicas: d.Replicas, OnError: logErr, Verifier: d.Verifier, Signer: d.Signer,
 	})
 	if err != nil {
-		return struct{}{}, err
+		return nil, err
 	}
 	srv, err := ports.NewServer(svc, sets, d.Runtime.Authz)
 	if err != nil {
-		return struct{}{}, err
+		return nil, err
 	}
 	if err := d.Runtime.Register(&flagv1.FlagService_ServiceDesc, srv, ports.Rules()); err != nil {
-		return struct{}{}, err
+		return nil, err
+	}
+	fsync, err := ports.NewFlagSync(sets, d.Runtime.Authenticator(), d.Runtime.Authz)
+	if err != nil {
+		return nil, err
+	}
+	if err := d.Runtime.Register(&syncv1.FlagSyncService_ServiceDesc, fsync, ports.SyncRules()); err != nil {
+		return nil, err
 	}
 	d.Runtime.AddView(sets.Projection())
 	d.Runtime.Go("flag-releases", func(ctx context.Context) error {
@@ -53,5 +72,43 @@ func register(ctx context.Context, d service.Deps[Config]) (struct{}, error) {
 	})
 	sched := &adapters.Scheduler{Sets: sets, Service: svc, Interval: d.Config.TickInterval, OnError: logErr}
 	d.Runtime.Go("flag-schedule", sched.Run)
-	return struct{}{}, nil
+	h := &Flag{}
+	if d.Config.OFREPAddr != "" {
+		ofrep, err := ports.NewOFREP(sets, d.Runtime.Authenticator(), d.Runtime.Authz, d.Clock)
+		if err != nil {
+			return nil, err
+		}
+		if h.OFREPAddr, err = serveHTTP(d, "ofrep", d.Config.OFREPAddr, ofrep.Handler()); err != nil {
+			return nil, err
+		}
+	}
+	return h, nil
+}
+
+// serveHTTP listens on addr now (so that a taken port fails the start) and
+// serves h from a worker until the process shuts down, letting in-flight
+// requests finish within the shutdown timeout.
+func serveHTTP(d service.Deps[Config], name, addr string, h http.Handler) (string, error) {
+	lis, err := net.Listen("tcp", addr)
+	if err != nil {
+		return "", fmt.Errorf("listen %s %s: %w", name, addr, err)
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	d.Runtime.Go(name, func(ctx context.Context) error {
+		errc := make(chan error, 1)
+		go func() { errc <- srv.Serve(lis) }()
+		select {
+		case err := <-errc:
+			return fmt.Errorf("%s server: %w", name, err)
+		case <-ctx.Done():
+		}
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d.Runtime.Config().ShutdownTimeout)
+		defer cancel()
+		return srv.Shutdown(sctx)
+	})
+	d.Runtime.OnShutdown(name+"-listener", func(context.Context) error {
+		_ = lis.Close() // when the worker never ran (a start that failed later)
+		return nil
+	})
+	return lis.Addr().String(), nil
 }

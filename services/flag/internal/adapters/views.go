@@ -16,11 +16,11 @@ import (
 
 	"github.com/penguinmails/floe/libs/causal"
 	"github.com/penguinmails/floe/libs/eventstore"
+	"github.com/penguinmails/floe/libs/flageval"
 	"github.com/penguinmails/floe/libs/projection"
 	flagv1 "github.com/penguinmails/floe/proto/gen/floe/flag/v1"
 	"github.com/penguinmails/floe/services/flag/internal/app"
 	"github.com/penguinmails/floe/services/flag/internal/domain"
-	"github.com/penguinmails/floe/libs/flageval"
 )
 
 // Snapshot is an environment's flags at one version of its flag set, with
@@ -30,7 +30,7 @@ type Snapshot struct {
 	Version      uint64
 	Position     uint64 // the log position of its last change
 	Flags        []*flagv1.Flag
-	Flagd        []byte    // the flags as a flagd flag-definition file
+	Flagd        []byte        // the flags as a flagd flag-definition file
 	Eval         *flageval.Set // nil: the definition did not compile (CompileError says why)
 	CompileError error
 }

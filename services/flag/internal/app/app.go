@@ -16,11 +16,11 @@ import (
 
 	"github.com/penguinmails/floe/libs/errs"
 	"github.com/penguinmails/floe/libs/eventstore"
+	"github.com/penguinmails/floe/libs/flageval"
 	"github.com/penguinmails/floe/libs/kernel"
 	flagv1 "github.com/penguinmails/floe/proto/gen/floe/flag/v1"
 	releasev1 "github.com/penguinmails/floe/proto/gen/floe/release/v1"
 	"github.com/penguinmails/floe/services/flag/internal/domain"
-	"github.com/penguinmails/floe/libs/flageval"
 )
 
 // FlagSetKind describes an environment's flag set to the kernel and views.

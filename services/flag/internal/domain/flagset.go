@@ -19,9 +19,9 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/penguinmails/floe/libs/errs"
+	"github.com/penguinmails/floe/libs/flageval"
 	"github.com/penguinmails/floe/libs/ident"
 	flagv1 "github.com/penguinmails/floe/proto/gen/floe/flag/v1"
-	"github.com/penguinmails/floe/libs/flageval"
 )
 
 // AggFlagSet is the aggregate kind: one flag set per environment.

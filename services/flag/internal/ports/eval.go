@@ -8,9 +8,9 @@ import (
 	"google.golang.org/protobuf/types/known/structpb"
 
 	"github.com/penguinmails/floe/libs/errs"
+	"github.com/penguinmails/floe/libs/flageval"
 	flagv1 "github.com/penguinmails/floe/proto/gen/floe/flag/v1"
 	"github.com/penguinmails/floe/services/flag/internal/adapters"
-	"github.com/penguinmails/floe/libs/flageval"
 )
 
 // evalContext is an evaluation context from the request's struct: its

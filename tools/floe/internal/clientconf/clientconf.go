@@ -23,6 +23,8 @@ type Credentials struct {
 	Server string `yaml:"server"`
 	// Admin is the HTTP admin address (/metrics, /healthz, /readyz).
 	Admin string `yaml:"admin"`
+	// OFREP is the flag service's OFREP HTTP address ("" when disabled).
+	OFREP string `yaml:"ofrep,omitempty"`
 	// NATS is the embedded NATS client URL, for event subscribers.
 	NATS string `yaml:"nats"`
 	// NATSReaderNKey is the seed file of the read-only NATS identity event

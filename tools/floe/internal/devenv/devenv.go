@@ -68,7 +68,7 @@ type Config struct {
 	Audit auditsvc.Config
 	// Gate configures the gate service (definitions file, report size, deadline tick).
 	Gate gatesvc.Config
-	// Flag configures the flag service (the scheduler's tick).
+	// Flag configures the flag service (the scheduler's tick, the OFREP address).
 	Flag flagsvc.Config
 }
 
@@ -154,12 +154,16 @@ func Run(ctx context.Context, opts Options) error {
 	deployer, _ := handles[deployersvc.Service.Name].(*deployersvc.Deployer)
 
 	au, _ := handles[auditsvc.Service.Name].(*auditsvc.Audit)
+	fl, _ := handles[flagsvc.Service.Name].(*flagsvc.Flag)
 
 	if err := rt.Listen(); err != nil {
 		_ = conn.Close()
 		return err
 	}
 	creds.Server, creds.Admin, creds.NATS = rt.GRPCAddr(), rt.AdminAddr(), conn.ClientURL()
+	if fl != nil {
+		creds.OFREP = fl.OFREPAddr
+	}
 	if nauth != nil {
 		creds.NATSReaderNKey = nauth.ReaderFile
 	}
@@ -282,6 +286,9 @@ func printBanner(out io.Writer, c *clientconf.Credentials, credsPath string, cfg
 	fmt.Fprintf(out, "floe dev is running (data in %s)\n", cfg.NATS.DataDir)
 	fmt.Fprintf(out, "  gRPC       %s   (grpcurl -plaintext %s list)\n", c.Server, c.Server)
 	fmt.Fprintf(out, "  admin HTTP http://%s   (/metrics /healthz /readyz)\n", c.Admin)
+	if c.OFREP != "" {
+		fmt.Fprintf(out, "  OFREP      http://%s/environments/<env>   (OpenFeature remote evaluation; flagd in-process sync on the gRPC port, selector \"<env>;token=<token>\")\n", c.OFREP)
+	}
 	if c.NATS != "" {
 		fmt.Fprintf(out, "  NATS       %s   (events on floe.evt.>)\n", c.NATS)
 	}
