@@ -26,6 +26,8 @@ var users = map[string][]auth.RoleBinding{
 	"alice": testkit.Roles(auth.RoleDeveloper),  // flag.write
 	"dave":  testkit.Roles(auth.RoleOperations), // flag.write, flag.kill
 	"grace": testkit.Roles(auth.RoleSupport),    // reads
+	// reads in staging only
+	"sam": {{Role: auth.RoleSupport, Environments: []string{"staging"}}},
 }
 
 type world struct {
@@ -40,7 +42,7 @@ func start(t *testing.T) *world {
 		Users: users,
 		Clock: func() time.Time { return time.Now().Add(time.Duration(w.offset.Load())) },
 		Entries: func() []service.Entry {
-			return []service.Entry{service.Of(flagsvc.Service, flagsvc.Config{TickInterval: 20 * time.Millisecond})}
+			return []service.Entry{service.Of(flagsvc.Service, flagsvc.Config{TickInterval: 20 * time.Millisecond, OFREPAddr: "127.0.0.1:0"})}
 		},
 		Writers: map[string][]string{"release": {"release"}}, // the test plays the release service
 	})
