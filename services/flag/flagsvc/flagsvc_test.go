@@ -32,11 +32,11 @@ var users = map[string][]auth.RoleBinding{
 
 type world struct {
 	*testkit.Process
-	t      *testing.T
+	t      testing.TB
 	offset atomic.Int64
 }
 
-func start(t *testing.T) *world {
+func start(t testing.TB) *world {
 	w := &world{t: t}
 	w.Process = testkit.Start(t, testkit.Options{
 		Users: users,
@@ -53,7 +53,7 @@ func (w *world) flags(user string) flagv1.FlagServiceClient {
 	return flagv1.NewFlagServiceClient(w.Conn(user))
 }
 
-func ctxT(t *testing.T) context.Context {
+func ctxT(t testing.TB) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	t.Cleanup(cancel)
 	return ctx

@@ -19,7 +19,7 @@ import (
 
 // ofrep is a client of the flag service's OFREP endpoint.
 type ofrep struct {
-	t    *testing.T
+	t    testing.TB
 	base string
 }
 
@@ -99,6 +99,11 @@ func (w *world) createFlags() {
 		DefaultVariant: "hello",
 	}
 	if _, err := w.flags("alice").CreateFlag(ctx, &flagv1.CreateFlagRequest{Flag: banner, Reason: "copy"}); err != nil {
+		w.t.Fatal(err)
+	}
+	// Evaluations read the view as it is (they never wait for the log):
+	// let it reach the last change (ExportFlagd does) before evaluating.
+	if _, err := w.flags("grace").ExportFlagd(ctx, &flagv1.ExportFlagdRequest{Environment: "production"}); err != nil {
 		w.t.Fatal(err)
 	}
 }
