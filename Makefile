@@ -1,7 +1,7 @@
 # Floe — build, test and run. Every target loops over the Go modules.
 #   make run       everything in one process on an embedded NATS (floe dev)
 #   make test      gofmt, vet, race tests in every module, GOWORK=off builds, buf lint, generated-code check
-#   make interop   audit bundles across languages: the Python verifier, python3 json and jq rewrites (needs python3, jq)
+#   make interop   across languages: audit bundles (Python verifier, python3/jq rewrites), OpenFeature JS SDK on flagd sync and OFREP (needs python3, jq, node, npm)
 #   make lint      gofmt, go vet, buf lint, buf breaking, generated-code check
 #   make generate  regenerate Go code from proto/ (local plugins pinned in tools/codegen)
 #   make bench     benchmarks (figures go to docs/performance.md)
@@ -32,12 +32,18 @@ test: fmt-check vet test-race build-nowork buf-lint buf-breaking check-generated
 
 # Cross-language check of audit bundles (libs/eventstore/audit/interop_test.go):
 # bundles rewritten by python3 and jq verify with floe and with the independent
-# Python verifier (tools/auditverify), and a one-byte tamper fails both. Not
-# part of make test: it needs python3 and jq, and fails (never skips) without them.
+# Python verifier (tools/auditverify), and a one-byte tamper fails both. Then
+# OpenFeature's JS SDK with the official flagd (in-process) and OFREP providers
+# evaluates Floe's flags as Floe does and sees a kill switch in time
+# (e2e/openfeature_interop_test.go, e2e/interop/openfeature). Not part of make
+# test: it needs python3, jq, node and npm, and fails (never skips) without them.
 interop:
 	cd libs && $(GO) vet -tags interop ./eventstore/audit/
 	cd libs && $(GO) test -race -count=1 -tags interop -run '^TestInterop' ./eventstore/audit/
 	python3 tools/auditverify/verify_bundle.py --self-test
+	cd e2e/interop/openfeature && npm ci --no-audit --no-fund
+	cd e2e && $(GO) vet -tags interop ./...
+	cd e2e && $(GO) test -race -count=1 -tags interop -run '^TestOpenFeature' ./...
 
 vet:
 	@for m in $(MODULES); do echo "== go vet $$m"; (cd $$m && $(GO) vet ./...); done

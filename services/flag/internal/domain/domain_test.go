@@ -281,6 +281,11 @@ func TestFlagdRoundTrip(t *testing.T) {
 	if !strings.Contains(string(out), `"floe.position": 42`) {
 		t.Fatalf("export lacks the position:\n%s", out)
 	}
+	// Every flag names its scope, so that a flagd provider does not report
+	// its selector (which may hold a token) as the scope.
+	if n := strings.Count(string(out), `"scope": "production"`); n != len(flags) {
+		t.Fatalf("%d of %d flags name their scope:\n%s", n, len(flags), out)
+	}
 	if _, err := FromFlagd([]byte(`{"flags": {"x": {"state": "ENABLED", "variants": {"a": 1}, "defaultVariant": "a", "targeting": {"$ref": "nope"}}}}`), "production"); err == nil || !strings.Contains(err.Error(), `flags.x.targeting: $ref "nope" names no evaluator`) {
 		t.Fatalf("a dangling $ref: %v", err)
 	}

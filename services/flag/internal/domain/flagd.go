@@ -32,9 +32,13 @@ type flagdFile struct {
 // FlagdSchema is the JSON schema flagd's definitions name.
 const FlagdSchema = "https://flagd.dev/schema/v0/flags.json"
 
+// ScopeKey is the flag metadata key flagd providers report as the flag's scope.
+const ScopeKey = "scope"
+
 // ToFlagd is flags as a flagd flag-definition file. Each flag's metadata
 // carries its log position ("floe.position") and environment, so an SDK's
-// evaluation metadata names the version of the flag it evaluated.
+// evaluation metadata names the version of the flag it evaluated, and its
+// scope (the environment, unless the flag's metadata names another).
 func ToFlagd(flags []*flagv1.Flag) ([]byte, error) {
 	out := flagdFile{Schema: FlagdSchema, Flags: map[string]flagdFlag{}}
 	for _, f := range flags {
@@ -58,6 +62,12 @@ func ToFlagd(flags []*flagv1.Flag) ([]byte, error) {
 		}
 		ff.Metadata["floe.position"] = f.GetPosition()
 		ff.Metadata["floe.environment"] = f.GetEnvironment()
+		// flagd's in-process providers copy their selector into the
+		// evaluation metadata as "scope" when a flag has none; Floe's
+		// selector may carry a token, so every flag names its scope.
+		if _, set := ff.Metadata[ScopeKey]; !set {
+			ff.Metadata[ScopeKey] = f.GetEnvironment()
+		}
 		out.Flags[f.GetKey()] = ff
 	}
 	var buf bytes.Buffer
@@ -73,7 +83,7 @@ func ToFlagd(flags []*flagv1.Flag) ([]byte, error) {
 // FromFlagd reads a flagd flag-definition file (validated by the evaluator
 // first) into Floe flags of env: `$ref`s to `$evaluators` are inlined into
 // each flag's targeting (a Floe flag is self-contained), metadata other than
-// Floe's own is kept.
+// Floe's own (and a scope that is the environment, which export adds) is kept.
 func FromFlagd(data []byte, env string) ([]*flagv1.Flag, error) {
 	var in flagdFile
 	dec := json.NewDecoder(bytes.NewReader(data))
@@ -109,7 +119,7 @@ func FromFlagd(data []byte, env string) ([]*flagv1.Flag, error) {
 		}
 		meta := map[string]any{}
 		for k, v := range ff.Metadata {
-			if !strings.HasPrefix(k, "floe.") {
+			if !strings.HasPrefix(k, "floe.") && (k != ScopeKey || v != env) {
 				meta[k] = v
 			}
 		}
