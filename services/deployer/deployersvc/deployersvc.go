@@ -74,6 +74,10 @@ type File struct {
 	Strategies map[string]domain.StrategyConfig `yaml:"strategies"`
 	// CheckAttempts before a failing health check fails its step (default 3).
 	CheckAttempts int `yaml:"check_attempts"`
+	// FlagTimeout bounds a feature-flag deployment's wait for the flag
+	// service to apply each flag rollout step (default 30s): without an
+	// answer by then the step fails and the deployment rolls back.
+	FlagTimeout time.Duration `yaml:"flag_timeout"`
 }
 
 // VersionPattern is configuration for the versions matching a glob.
@@ -198,8 +202,12 @@ func register(ctx context.Context, d service.Deps[Config]) (*Deployer, error) {
 		analyzer = &adapters.MonitorAnalyzer{Verifier: d.Verifier, Grace: f.AnalysisGrace,
 			Health: &app.DefaultAnalyzer{Driver: drv, Interval: time.Second}}
 	}
-	engine, err := app.NewEngine(store, d.Snapshots, drv, reg, analyzer, app.Config{
-		App: f.App, Strategies: f.Strategies, CheckAttempts: f.CheckAttempts, VersionConfig: f.VersionConfig,
+	if f.FlagTimeout < 0 {
+		return nil, fmt.Errorf("deployer: flag_timeout %s must not be negative", f.FlagTimeout)
+	}
+	flags := &adapters.FlagRollouts{Verifier: d.Verifier}
+	engine, err := app.NewEngine(store, d.Snapshots, drv, reg, analyzer, flags, app.Config{
+		App: f.App, Strategies: f.Strategies, CheckAttempts: f.CheckAttempts, VersionConfig: f.VersionConfig, FlagTimeout: f.FlagTimeout,
 	}, rt.Log.With().Str("component", "deployer").Logger())
 	if err != nil {
 		return nil, err

@@ -81,7 +81,7 @@ func (e *Engine) Retry(ctx context.Context, id, requestedBy string) (*domain.Dep
 		return nil, errs.Refuse(errorsv1.ErrorReason_ERROR_REASON_ALREADY_DEPLOYED, "deployment %s succeeded: only a failed, aborted or rolled-back deployment is retried", id)
 	}
 	next := d.Attempt() + 1
-	p := &releasev1.PromotionRequested{ReleaseId: d.ReleaseID(), Version: d.Version(), Environment: d.Environment(),
+	p := &releasev1.PromotionRequested{ReleaseId: d.ReleaseID(), Product: d.Product(), Version: d.Version(), Environment: d.Environment(),
 		StrategyType: d.Strategy(), Strategy: enumtext.Name(d.Strategy()), RequestedBy: requestedBy, Attempt: next}
 	if err := e.start(ctx, p); err != nil {
 		return nil, err

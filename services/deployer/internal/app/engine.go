@@ -68,6 +68,32 @@ type Analyzer interface {
 	Analyze(ctx context.Context, d *domain.Deployment, window time.Duration) (pass bool, summary string, err error)
 }
 
+// FlagRollouts tells the flag service's answer to a FLAG_ROLLOUT step. The
+// flag service acts on the step's DeploymentStepStarted and answers, on the
+// environment's flag set, with RolloutSet (applied) or FlagRolloutRefused,
+// each naming the deployment and the step (adapters.FlagRollouts reads them).
+type FlagRollouts interface {
+	// Await waits until deadline for the answer to step index of d; an
+	// answer already in the log counts however late it is read (after a
+	// restart, say). answered=false when none came by the deadline.
+	Await(ctx context.Context, d *domain.Deployment, index int, deadline time.Time) (FlagAnswer, error)
+}
+
+// FlagAnswer is the flag service's answer to a FLAG_ROLLOUT step.
+type FlagAnswer struct {
+	// Answered is false when no answer came in time.
+	Answered bool
+	// Applied is true for RolloutSet, false for FlagRolloutRefused.
+	Applied bool
+	// Detail is the refusal's reason, or the rollout applied in words.
+	Detail string
+	// Position is the answer's log position.
+	Position uint64
+}
+
+// DefaultFlagTimeout bounds the wait for the flag service's answer to a FLAG_ROLLOUT step.
+const DefaultFlagTimeout = 30 * time.Second
+
 // Config configures the engine.
 type Config struct {
 	// App is the application the deployer deploys (one per deployer for now).
@@ -78,6 +104,10 @@ type Config struct {
 	VersionConfig func(version string) map[string]string
 	// CheckAttempts is how often a failing health check is retried (1 s apart) before it fails the step. Default 3.
 	CheckAttempts int
+	// FlagTimeout is how long a FLAG_ROLLOUT step waits for the flag
+	// service's answer, from the step's start in the log (so a restart does
+	// not extend it), before it fails. Default DefaultFlagTimeout.
+	FlagTimeout time.Duration
 }
 
 // Engine drives deployments.
@@ -86,6 +116,7 @@ type Engine struct {
 	drv         driver.Driver
 	reg         Registry
 	analyzer    Analyzer
+	flags       FlagRollouts
 	cfg         Config
 	now         func() time.Time
 	log         zerolog.Logger
@@ -98,8 +129,9 @@ type Engine struct {
 }
 
 // NewEngine wires an engine; store, driver and registry are required;
-// snaps (optional) holds snapshots.
-func NewEngine(store eventstore.Store, snaps *eventstore.Snapshots, drv driver.Driver, reg Registry, analyzer Analyzer, cfg Config, log zerolog.Logger) (*Engine, error) {
+// snaps (optional) holds snapshots; analyzer defaults to DefaultAnalyzer;
+// without flags (nil) every FLAG_ROLLOUT step fails, saying so.
+func NewEngine(store eventstore.Store, snaps *eventstore.Snapshots, drv driver.Driver, reg Registry, analyzer Analyzer, flags FlagRollouts, cfg Config, log zerolog.Logger) (*Engine, error) {
 	if store == nil || drv == nil || reg == nil {
 		return nil, errors.New("deployer engine: store, driver and registry are required")
 	}
@@ -113,7 +145,10 @@ func NewEngine(store eventstore.Store, snaps *eventstore.Snapshots, drv driver.D
 	if cfg.CheckAttempts <= 0 {
 		cfg.CheckAttempts = 3
 	}
-	e := &Engine{deployments: deployments, drv: drv, reg: reg, cfg: cfg, now: time.Now, log: log, running: map[string]chan struct{}{}}
+	if cfg.FlagTimeout <= 0 {
+		cfg.FlagTimeout = DefaultFlagTimeout
+	}
+	e := &Engine{deployments: deployments, drv: drv, reg: reg, flags: flags, cfg: cfg, now: time.Now, log: log, running: map[string]chan struct{}{}}
 	if analyzer == nil {
 		analyzer = &DefaultAnalyzer{Driver: drv, Interval: time.Second}
 	}
@@ -219,7 +254,8 @@ func (e *Engine) start(ctx context.Context, p *releasev1.PromotionRequested) err
 	}
 	strategy, _ := enumtext.Resolve(p.GetStrategyType(), p.GetStrategy())
 	base := deployv1.DeploymentStarted{DeploymentId: id, ReleaseId: p.GetReleaseId(), Version: p.GetVersion(), Environment: p.GetEnvironment(),
-		StrategyType: strategy, Strategy: enumtext.Name(strategy), Attempt: p.GetAttempt(), App: e.cfg.App, RequestedBy: p.GetRequestedBy()}
+		StrategyType: strategy, Strategy: enumtext.Name(strategy), Attempt: p.GetAttempt(), App: e.cfg.App, RequestedBy: p.GetRequestedBy(),
+		Product: p.GetProduct()}
 	create := func(msgs ...proto.Message) error {
 		_, err := e.deployments.Execute(ctx, kernel.Command[*domain.Deployment]{
 			ID: id, Expect: kernel.ExpectNew, Decide: func(*domain.Deployment) ([]proto.Message, error) { return msgs, nil },
@@ -250,6 +286,13 @@ func (e *Engine) start(ctx context.Context, p *releasev1.PromotionRequested) err
 	cfg, ok := e.cfg.Strategies[p.GetEnvironment()]
 	if !ok {
 		cfg = domain.DefaultStrategyConfig()
+	}
+	if cfg.FeatureFlag.Flag == "" {
+		// A feature-flag promotion that names no flag drives the product's own.
+		cfg.FeatureFlag.Flag = p.GetProduct()
+		if cfg.FeatureFlag.Flag == "" {
+			cfg.FeatureFlag.Flag = e.cfg.App
+		}
 	}
 	plan, err := domain.Plan(strategy, cfg, base.PreviousVersion != "")
 	if err != nil {
@@ -459,7 +502,8 @@ func (e *Engine) step(ctx context.Context, d *domain.Deployment, wake chan struc
 	case domain.ActNone:
 		return errDone
 	case domain.ActStartStep:
-		return e.append(ctx, d, &deployv1.DeploymentStepStarted{Index: uint32(act.Index), Step: act.Step})
+		return e.append(ctx, d, &deployv1.DeploymentStepStarted{Index: uint32(act.Index), Step: act.Step,
+			DeploymentId: d.ID(), ReleaseId: d.ReleaseID(), Environment: d.Environment()})
 	case domain.ActWaitResume:
 		sleep(ctx, time.Hour, wake)
 		return nil
@@ -492,8 +536,11 @@ func (e *Engine) step(ctx context.Context, d *domain.Deployment, wake chan struc
 }
 
 func triggerOf(s *deployv1.Step) string {
-	if s.GetKind() == deployv1.StepKind_STEP_KIND_ANALYSIS {
+	switch s.GetKind() {
+	case deployv1.StepKind_STEP_KIND_ANALYSIS:
 		return "analysis"
+	case deployv1.StepKind_STEP_KIND_FLAG_ROLLOUT:
+		return "flag"
 	}
 	return "check"
 }
@@ -550,11 +597,41 @@ func (e *Engine) perform(ctx context.Context, d *domain.Deployment, t driver.Tar
 		}
 		return "stopped " + d.PreviousVersion(), "", nil
 	case deployv1.StepKind_STEP_KIND_FLAG_ROLLOUT:
-		// The flag service (a later issue) acts on this step's events; until it
-		// exists the step records the intended rollout only.
-		return fmt.Sprintf("flag %s rollout %d%% requested", s.GetFlag(), s.GetWeight()), "", nil
+		return e.flagRollout(ctx, d, s, wake)
 	}
 	return "", "", fmt.Errorf("step kind %s is not runnable", s.GetKind())
+}
+
+// flagRollout waits for the flag service to apply a FLAG_ROLLOUT step (it
+// acts on the step's DeploymentStepStarted): applied completes the step; a
+// refusal, or no answer within FlagTimeout of the step's start, fails it
+// (the deployment rolls back, and with it the flag: the flag service reverts
+// what was changed under the release). A rollback or an abort requested
+// meanwhile interrupts the wait.
+func (e *Engine) flagRollout(ctx context.Context, d *domain.Deployment, s *deployv1.Step, wake chan struct{}) (result, failed string, err error) {
+	what := fmt.Sprintf("flag %s to %d%%", s.GetFlag(), s.GetWeight())
+	if e.flags == nil {
+		return "", "cannot roll out " + what + ": this deployer has no flag service to ask", nil
+	}
+	index := d.Current()
+	started, _ := d.StepTimes(index)
+	if started.IsZero() {
+		started = e.now()
+	}
+	wctx, interrupted := e.interruptible(ctx, d.ID(), wake)
+	ans, err := e.flags.Await(wctx, d, index, started.Add(e.cfg.FlagTimeout))
+	if interrupted() {
+		return "", "", &errs.ConflictError{Message: "flag rollout interrupted: the deployment is rolling back or aborted"}
+	}
+	switch {
+	case err != nil:
+		return "", "", err
+	case !ans.Answered:
+		return "", fmt.Sprintf("the flag service did not apply the rollout of %s within %s; is it running?", what, e.cfg.FlagTimeout), nil
+	case !ans.Applied:
+		return "", fmt.Sprintf("the flag service refused the rollout of %s: %s", what, ans.Detail), nil
+	}
+	return fmt.Sprintf("%s applied by the flag service (%s, log position %d)", what, ans.Detail, ans.Position), "", nil
 }
 
 // rollback restores the previous version's traffic and stops the new

@@ -98,7 +98,7 @@ func newRigWith(t testing.TB, canary []string, analyzer func(v *eventstore.Verif
 	if analyzer != nil {
 		an = analyzer(verifier, drv)
 	}
-	eng, err := app.NewEngine(store, nil, drv, reg, an, app.Config{App: "demo", Strategies: map[string]domain.StrategyConfig{"production": cfg}, CheckAttempts: 2}, zerolog.Nop())
+	eng, err := app.NewEngine(store, nil, drv, reg, an, nil, app.Config{App: "demo", Strategies: map[string]domain.StrategyConfig{"production": cfg}, CheckAttempts: 2}, zerolog.Nop())
 	if err != nil {
 		t.Fatal(err)
 	}

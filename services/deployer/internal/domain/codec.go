@@ -11,7 +11,7 @@ import (
 )
 
 // DeploymentSchema names MarshalDeployment's encoding; bump it with any change.
-const DeploymentSchema = "deployment/2"
+const DeploymentSchema = "deployment/3"
 
 type deploymentJSON struct {
 	ID               string            `json:"id"`
@@ -21,6 +21,7 @@ type deploymentJSON struct {
 	App              string            `json:"app"`
 	PreviousVersion  string            `json:"previous_version,omitempty"`
 	RequestedBy      string            `json:"requested_by,omitempty"`
+	Product          string            `json:"product,omitempty"`
 	Strategy         int32             `json:"strategy"`
 	Attempt          uint32            `json:"attempt"`
 	Plan             []json.RawMessage `json:"plan"`
@@ -47,7 +48,7 @@ type deploymentJSON struct {
 func MarshalDeployment(d *Deployment) ([]byte, error) {
 	j := deploymentJSON{
 		ID: d.id, ReleaseID: d.releaseID, Version: d.version, Environment: d.environment, App: d.app, PreviousVersion: d.previousVersion,
-		RequestedBy: d.requestedBy, Strategy: int32(d.strategy), Attempt: d.attempt, Started: d.started, Completed: d.completed, Results: d.results,
+		RequestedBy: d.requestedBy, Product: d.product, Strategy: int32(d.strategy), Attempt: d.attempt, Started: d.started, Completed: d.completed, Results: d.results,
 		Status: int32(d.status), Current: d.current, Paused: d.paused, PauseReason: d.pauseReason, RollingBack: d.rollingBack,
 		RollbackReason: d.rollbackReason, RollbackTrigger: d.rollbackTrigger, Aborted: d.aborted, Reason: d.reason,
 		StartedAt: d.startedAt, UpdatedAt: d.updatedAt, AggregateVersion: d.aggregateVersion, Origin: d.origin, LastEvent: d.lastEvent,
@@ -73,7 +74,7 @@ func UnmarshalDeployment(b []byte) (*Deployment, error) {
 	}
 	d := &Deployment{
 		id: j.ID, releaseID: j.ReleaseID, version: j.Version, environment: j.Environment, app: j.App, previousVersion: j.PreviousVersion,
-		requestedBy: j.RequestedBy, strategy: deployv1.DeploymentStrategy(j.Strategy), attempt: j.Attempt, started: j.Started,
+		requestedBy: j.RequestedBy, product: j.Product, strategy: deployv1.DeploymentStrategy(j.Strategy), attempt: j.Attempt, started: j.Started,
 		completed: j.Completed, results: j.Results, status: deployv1.DeploymentStatus(j.Status), current: j.Current, paused: j.Paused,
 		pauseReason: j.PauseReason, rollingBack: j.RollingBack, rollbackReason: j.RollbackReason, rollbackTrigger: j.RollbackTrigger,
 		aborted: j.Aborted, reason: j.Reason, startedAt: j.StartedAt, updatedAt: j.UpdatedAt, aggregateVersion: j.AggregateVersion,

@@ -17,10 +17,10 @@ import (
 
 // Deployment is the Deployment aggregate's state.
 type Deployment struct {
-	id, releaseID, version, environment, app, previousVersion, requestedBy string
-	strategy                                                               deployv1.DeploymentStrategy
-	attempt                                                                uint32
-	plan                                                                   []*deployv1.Step
+	id, releaseID, version, environment, app, previousVersion, requestedBy, product string
+	strategy                                                                        deployv1.DeploymentStrategy
+	attempt                                                                         uint32
+	plan                                                                            []*deployv1.Step
 	// started[i] / completed[i] are when step i started and completed (zero: not yet).
 	started, completed []time.Time
 	results            []string
@@ -66,6 +66,9 @@ func (d *Deployment) Environment() string { return d.environment }
 
 // App is the application deployed.
 func (d *Deployment) App() string { return d.app }
+
+// Product is the release's product ("" for deployments started before it was recorded).
+func (d *Deployment) Product() string { return d.product }
 
 // Strategy is the deployment strategy.
 func (d *Deployment) Strategy() deployv1.DeploymentStrategy { return d.strategy }
@@ -145,7 +148,7 @@ func Apply(d *Deployment, ev proto.Message, m Meta) {
 	switch e := ev.(type) {
 	case *deployv1.DeploymentStarted:
 		d.id, d.releaseID, d.version, d.environment = e.GetDeploymentId(), e.GetReleaseId(), e.GetVersion(), e.GetEnvironment()
-		d.app, d.attempt, d.previousVersion, d.requestedBy = e.GetApp(), e.GetAttempt(), e.GetPreviousVersion(), e.GetRequestedBy()
+		d.app, d.attempt, d.previousVersion, d.requestedBy, d.product = e.GetApp(), e.GetAttempt(), e.GetPreviousVersion(), e.GetRequestedBy(), e.GetProduct()
 		d.strategy, _ = enumtext.Resolve(e.GetStrategyType(), e.GetStrategy())
 		d.origin = Origin{CorrelationID: m.CorrelationID, TraceParent: m.TraceParent}
 		d.plan = e.GetPlan()
@@ -427,6 +430,9 @@ func Describe(s *deployv1.Step) string {
 	case deployv1.StepKind_STEP_KIND_STOP_PREVIOUS:
 		return "stop the previous version"
 	case deployv1.StepKind_STEP_KIND_FLAG_ROLLOUT:
+		if s.GetVariant() != "" {
+			return fmt.Sprintf("flag %s rollout %d%% (variant %s)", s.GetFlag(), s.GetWeight(), s.GetVariant())
+		}
 		return fmt.Sprintf("flag %s rollout %d%%", s.GetFlag(), s.GetWeight())
 	}
 	return s.GetKind().String()

@@ -55,6 +55,23 @@ func TestPlans(t *testing.T) {
 	}
 }
 
+// A feature-flag plan without configured percentages steps 10, 50, 100;
+// a named variant travels with each step; a bake holds after the last one.
+func TestFeatureFlagPlan(t *testing.T) {
+	t.Parallel()
+	var cfg domain.StrategyConfig
+	cfg.FeatureFlag.Flag, cfg.FeatureFlag.Variant, cfg.FeatureFlag.Bake = "search", "v2", 2*time.Minute
+	steps, err := domain.Plan(domain.FeatureFlag, cfg, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"start the new version", "health check", "setWeight 100", "health check", "flag search rollout 10% (variant v2)",
+		"flag search rollout 50% (variant v2)", "flag search rollout 100% (variant v2)", "pause 2m0s"}
+	if diff := cmp.Diff(want, describe(steps)); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+}
+
 func TestPlanRefusals(t *testing.T) {
 	t.Parallel()
 	cfg := domain.DefaultStrategyConfig()
@@ -69,6 +86,11 @@ func TestPlanRefusals(t *testing.T) {
 	}
 	if _, err := domain.Plan(domain.FeatureFlag, cfg, true); err == nil {
 		t.Error("feature-flag without a flag accepted")
+	}
+	cfg.FeatureFlag.Flag, cfg.FeatureFlag.RolloutPercentages, cfg.FeatureFlag.Bake = "new editor", []int{10, 120}, -time.Second
+	_, err = domain.Plan(domain.FeatureFlag, cfg, true)
+	if !asInvalid(err, &inv) || len(inv.Violations) != 3 {
+		t.Errorf("bad feature_flag = %v, want 3 violations (flag key, percentage, bake)", err)
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 
 	"github.com/penguinmails/floe/libs/enumtext"
 	"github.com/penguinmails/floe/libs/errs"
+	"github.com/penguinmails/floe/libs/ident"
 	deployv1 "github.com/penguinmails/floe/proto/gen/floe/deploy/v1"
 )
 
@@ -44,14 +45,27 @@ type StrategyConfig struct {
 		Steps []string `yaml:"steps"`
 	} `yaml:"canary"`
 	FeatureFlag struct {
-		// Flag whose rollout percentage is stepped.
+		// Flag whose rollout percentage is stepped, in the deployment's
+		// environment; empty: the flag named after the release's product
+		// (after the deployer's app when the product is unknown).
 		Flag string `yaml:"flag"`
-		// Percentages, e.g. [10, 50, 100].
+		// Variant rolled out; empty: the flag's one variant other than its
+		// default variant (the flag service refuses the step when the flag
+		// has more than two variants and none is named).
+		Variant string `yaml:"variant"`
+		// Percentages, e.g. [10, 50, 100]; empty: DefaultRolloutPercentages.
 		RolloutPercentages []int `yaml:"rollout_percentages"`
 		// Pause between percentages.
 		Interval time.Duration `yaml:"interval"`
+		// Bake is a pause after the last percentage, before the previous
+		// version stops and the deployment succeeds: the monitor's rollback
+		// triggers keep watching the fully rolled-out flag meanwhile.
+		Bake time.Duration `yaml:"bake"`
 	} `yaml:"feature_flag"`
 }
+
+// DefaultRolloutPercentages are a feature-flag plan's percentages when none are configured.
+var DefaultRolloutPercentages = []int{10, 50, 100}
 
 // DefaultStrategyConfig is used where an environment configures nothing.
 func DefaultStrategyConfig() StrategyConfig {
@@ -59,7 +73,7 @@ func DefaultStrategyConfig() StrategyConfig {
 	c.Rolling.BatchPercent = 25
 	c.BlueGreen.ScaleDownDelay = 30 * time.Second
 	c.Canary.Steps = []string{"setWeight 10", "pause 30s", "analysis 1m", "setWeight 50", "pause 30s", "analysis 1m"}
-	c.FeatureFlag.RolloutPercentages = []int{10, 50, 100}
+	c.FeatureFlag.RolloutPercentages = slices.Clone(DefaultRolloutPercentages)
 	c.FeatureFlag.Interval = time.Minute
 	return c
 }
@@ -118,19 +132,40 @@ func Plan(strategy deployv1.DeploymentStrategy, c StrategyConfig, hasPrevious bo
 		out = append(out, check)
 	case FeatureFlag:
 		f := c.FeatureFlag
+		var v errs.Violations
 		if f.Flag == "" {
-			return nil, errs.Invalid("feature_flag.flag", "the feature-flag strategy needs a flag")
+			v.Add("feature_flag.flag", "the feature-flag strategy needs a flag")
+		} else {
+			ident.Check(&v, "feature_flag.flag", f.Flag)
+		}
+		if len(f.Variant) > 64 || strings.ContainsAny(f.Variant, "\x00\n\r") {
+			v.Add("feature_flag.variant", "a variant name is 1-64 bytes without control characters")
+		}
+		if f.Interval < 0 || f.Bake < 0 {
+			v.Add("feature_flag", "interval and bake must not be negative")
+		}
+		percentages := f.RolloutPercentages
+		if len(percentages) == 0 {
+			percentages = DefaultRolloutPercentages
+		}
+		for i, p := range percentages {
+			if p < 0 || p > 100 {
+				v.Add(fmt.Sprintf("feature_flag.rollout_percentages[%d]", i), "must be 0-100")
+			}
+		}
+		if err := v.Err(); err != nil {
+			return nil, err
 		}
 		// The binary goes out dark (all traffic, flag off), then the flag's rollout is stepped.
 		out = append(out, step(deployv1.StepKind_STEP_KIND_START), check, weight(100), check)
-		for i, p := range f.RolloutPercentages {
-			if p < 0 || p > 100 {
-				return nil, errs.Invalid(fmt.Sprintf("feature_flag.rollout_percentages[%d]", i), "must be 0-100")
-			}
-			out = append(out, &deployv1.Step{Kind: deployv1.StepKind_STEP_KIND_FLAG_ROLLOUT, Weight: uint32(p), Flag: f.Flag})
-			if f.Interval > 0 && i < len(f.RolloutPercentages)-1 {
+		for i, p := range percentages {
+			out = append(out, &deployv1.Step{Kind: deployv1.StepKind_STEP_KIND_FLAG_ROLLOUT, Weight: uint32(p), Flag: f.Flag, Variant: f.Variant})
+			if f.Interval > 0 && i < len(percentages)-1 {
 				out = append(out, timed(deployv1.StepKind_STEP_KIND_PAUSE, f.Interval))
 			}
+		}
+		if f.Bake > 0 {
+			out = append(out, timed(deployv1.StepKind_STEP_KIND_PAUSE, f.Bake))
 		}
 	default:
 		return nil, errs.Invalid("strategy", "%d is not one of %s", strategy, strings.Join(enumtext.Names[deployv1.DeploymentStrategy](), ", "))

@@ -1,6 +1,6 @@
 // Package adapters connects the flag service to NATS: the view of every
 // environment's flag set, the scheduler of changes, and the subscription to
-// release rollbacks.
+// release rollbacks and feature-flag deployments' steps (reactor.go).
 package adapters
 
 import (
@@ -224,18 +224,4 @@ func (s *Scheduler) Run(ctx context.Context) error {
 		case <-t.C:
 		}
 	}
-}
-
-// ReleaseReactor reverts the flag changes of releases rolled back, until ctx ends.
-func ReleaseReactor(ctx context.Context, js jetstream.JetStream, stream string, v *eventstore.Verifier, svc *app.Service, onErr func(error)) error {
-	return eventstore.Subscribe(ctx, js, stream, eventstore.Subscription{
-		Name: "flag-releases", Filters: app.ReleaseEvents, Verifier: v,
-		Handler:    svc.OnReleaseEvent,
-		MaxBackoff: 10 * time.Second,
-		OnError: func(e *eventstore.RecordedEvent, attempt int, err error) {
-			if onErr != nil {
-				onErr(fmt.Errorf("release event %d (attempt %d): %w", e.Seq, attempt, err))
-			}
-		},
-	})
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/penguinmails/floe/libs/eventstore"
 	"github.com/penguinmails/floe/libs/flageval"
 	"github.com/penguinmails/floe/libs/kernel"
+	deployv1 "github.com/penguinmails/floe/proto/gen/floe/deploy/v1"
 	flagv1 "github.com/penguinmails/floe/proto/gen/floe/flag/v1"
 	releasev1 "github.com/penguinmails/floe/proto/gen/floe/release/v1"
 	"github.com/penguinmails/floe/services/flag/internal/domain"
@@ -41,6 +42,16 @@ var FlagSetKind = kernel.Kind[*domain.FlagSet]{
 
 // ReleaseEvents are the release events the flag service reacts to.
 var ReleaseEvents = eventstore.EventFilters(&releasev1.ReleaseRolledBack{})
+
+// DeploymentEvents are the deployer events the flag service reacts to (the
+// FLAG_ROLLOUT steps of feature-flag deployments).
+var DeploymentEvents = eventstore.EventFilters(&deployv1.DeploymentStepStarted{})
+
+// ReactionEvents are every event the flag service reacts to. One
+// subscription reads them all, in log order: a deployment's flag steps come
+// before the release's rollback in the log, so they are applied before it is
+// reverted even when the flag service catches up after a stop.
+var ReactionEvents = append(append([]string{}, ReleaseEvents...), DeploymentEvents...)
 
 // Service handles flag commands.
 type Service struct {
@@ -134,6 +145,50 @@ func (s *Service) Tick(ctx context.Context, env string) error {
 	_, err := s.sets.Execute(ctx, kernel.Command[*domain.FlagSet]{
 		ID:     env,
 		Decide: func(fs *domain.FlagSet) ([]proto.Message, error) { return domain.Due(fs, now), nil },
+	})
+	return err
+}
+
+// OnEvent handles an event of ReactionEvents.
+func (s *Service) OnEvent(ctx context.Context, cause *eventstore.RecordedEvent) error {
+	m, err := cause.Decode()
+	if err != nil {
+		return nil
+	}
+	switch m.(type) {
+	case *releasev1.ReleaseRolledBack:
+		return s.OnReleaseEvent(ctx, cause)
+	case *deployv1.DeploymentStepStarted:
+		return s.OnDeploymentEvent(ctx, cause)
+	}
+	return nil
+}
+
+// OnDeploymentEvent applies a feature-flag deployment's FLAG_ROLLOUT step
+// (DeploymentStepStarted) to the environment's flag set: RolloutSet naming
+// the deployment and step, or FlagRolloutRefused with the reason; the
+// deployer waits for either. Other steps, and steps recorded before
+// DeploymentStepStarted named its environment and release, are ignored. A
+// redelivered event changes nothing twice: the command's idempotency key
+// derives from the event (ctx's reaction origin), so a retry replays the
+// first outcome.
+func (s *Service) OnDeploymentEvent(ctx context.Context, cause *eventstore.RecordedEvent) error {
+	var ev deployv1.DeploymentStepStarted
+	if err := cause.DecodeInto(&ev); err != nil {
+		return nil
+	}
+	if ev.GetStep().GetKind() != deployv1.StepKind_STEP_KIND_FLAG_ROLLOUT || !eventstore.ValidID(ev.GetEnvironment()) || ev.GetReleaseId() == "" {
+		return nil
+	}
+	deployment := ev.GetDeploymentId()
+	if deployment == "" {
+		deployment = cause.AggregateID
+	}
+	st := domain.DeploymentStep{Deployment: deployment, Release: ev.GetReleaseId(), Index: ev.GetIndex(),
+		Key: ev.GetStep().GetFlag(), Percent: ev.GetStep().GetWeight(), Variant: ev.GetStep().GetVariant()}
+	_, err := s.sets.Execute(ctx, kernel.Command[*domain.FlagSet]{
+		ID:     ev.GetEnvironment(),
+		Decide: func(fs *domain.FlagSet) ([]proto.Message, error) { return domain.DeploymentRollout(fs, st), nil },
 	})
 	return err
 }

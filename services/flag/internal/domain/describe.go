@@ -25,6 +25,10 @@ func Describe(e proto.Message, key string) (summary, reason, release string, ok 
 		if ev.GetKey() == key {
 			return "rollout: " + RolloutWords(ev.GetRollout()), ev.GetReason(), ev.GetReleaseId(), true
 		}
+	case *flagv1.FlagRolloutRefused:
+		if ev.GetKey() == key {
+			return fmt.Sprintf("rollout to %d%% refused (deployment %s step %d)", ev.GetPercent(), ev.GetDeploymentId(), ev.GetStep()), ev.GetReason(), ev.GetReleaseId(), true
+		}
 	case *flagv1.FlagStateSet:
 		if ev.GetKey() == key {
 			return stateWord(ev.GetState()), ev.GetReason(), ev.GetReleaseId(), true

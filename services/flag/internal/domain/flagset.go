@@ -132,6 +132,8 @@ func (s *FlagSet) Apply(e proto.Message, m Meta) {
 			touch(f)
 			s.Flags[f.GetKey()] = f
 		}
+	case *flagv1.FlagRolloutRefused:
+		// A refusal changes no flag: it answers a deployment's step.
 	case *flagv1.FlagReverted:
 		f := proto.Clone(ev.GetRestored()).(*flagv1.Flag)
 		touch(f)

@@ -196,8 +196,10 @@ func Services(c Config) []service.Entry {
 }
 
 // DeployerDefaults is floe dev's deployer: the demo app (run as `floe
-// demoapp`) on the local driver, one weighted proxy per environment, and a
-// canary short enough to watch.
+// demoapp`) on the local driver, one weighted proxy per environment, a
+// canary short enough to watch, and a feature-flag strategy that ramps the
+// release's product flag (the flag keyed by the product's name, in the
+// environment) 10 → 50 → 100 % at 20 s intervals, then bakes 20 s.
 func DeployerDefaults() deployersvc.File {
 	exe, err := os.Executable()
 	if err != nil {
@@ -210,6 +212,7 @@ func DeployerDefaults() deployersvc.File {
 	canary := deployersvc.DefaultStrategyConfig()
 	canary.Canary.Steps = []string{"setWeight 20", "pause 20s", "analysis 20s", "setWeight 50", "pause 20s", "analysis 20s"}
 	canary.BlueGreen.ScaleDownDelay = 10 * time.Second
+	canary.FeatureFlag.Interval, canary.FeatureFlag.Bake = 20*time.Second, 20*time.Second
 	f.Strategies = map[string]deployersvc.StrategyConfig{"development": canary, "staging": canary, "production": canary}
 	// Analysis steps take the monitor's verdict. Versions tagged -faulty fail a
 	// fifth of their requests, -slow answer in about 6 s (for the demo, and to

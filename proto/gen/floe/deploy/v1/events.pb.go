@@ -53,7 +53,10 @@ type DeploymentStarted struct {
 	// The plan: every step, in order.
 	Plan []*Step `protobuf:"bytes,9,rep,name=plan,proto3" json:"plan,omitempty"`
 	// Principal who requested the promotion.
-	RequestedBy   string `protobuf:"bytes,10,opt,name=requested_by,json=requestedBy,proto3" json:"requested_by,omitempty"`
+	RequestedBy string `protobuf:"bytes,10,opt,name=requested_by,json=requestedBy,proto3" json:"requested_by,omitempty"`
+	// The release's product (from PromotionRequested): a feature-flag plan's flag key when the
+	// configuration names none, and what a retry carries on.
+	Product       string `protobuf:"bytes,12,opt,name=product,proto3" json:"product,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -166,11 +169,26 @@ func (x *DeploymentStarted) GetRequestedBy() string {
 	return ""
 }
 
+func (x *DeploymentStarted) GetProduct() string {
+	if x != nil {
+		return x.Product
+	}
+	return ""
+}
+
 // DeploymentStepStarted: the deployer began step `index` (its effect may be repeated after a crash: operations are idempotent).
+// It names its deployment, release and environment, so that a service acting on a step (the flag service on
+// FLAG_ROLLOUT) needs no other event; events written before these fields existed leave them empty.
 type DeploymentStepStarted struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Index         uint32                 `protobuf:"varint,1,opt,name=index,proto3" json:"index,omitempty"`
-	Step          *Step                  `protobuf:"bytes,2,opt,name=step,proto3" json:"step,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Index uint32                 `protobuf:"varint,1,opt,name=index,proto3" json:"index,omitempty"`
+	Step  *Step                  `protobuf:"bytes,2,opt,name=step,proto3" json:"step,omitempty"`
+	// The deployment (also the aggregate id).
+	DeploymentId string `protobuf:"bytes,3,opt,name=deployment_id,json=deploymentId,proto3" json:"deployment_id,omitempty"`
+	// The release deployed.
+	ReleaseId string `protobuf:"bytes,4,opt,name=release_id,json=releaseId,proto3" json:"release_id,omitempty"`
+	// The environment deployed to.
+	Environment   string `protobuf:"bytes,5,opt,name=environment,proto3" json:"environment,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -217,6 +235,27 @@ func (x *DeploymentStepStarted) GetStep() *Step {
 		return x.Step
 	}
 	return nil
+}
+
+func (x *DeploymentStepStarted) GetDeploymentId() string {
+	if x != nil {
+		return x.DeploymentId
+	}
+	return ""
+}
+
+func (x *DeploymentStepStarted) GetReleaseId() string {
+	if x != nil {
+		return x.ReleaseId
+	}
+	return ""
+}
+
+func (x *DeploymentStepStarted) GetEnvironment() string {
+	if x != nil {
+		return x.Environment
+	}
+	return ""
 }
 
 // DeploymentStepCompleted: step `index` is done.
@@ -420,7 +459,8 @@ func (x *DeploymentAborted) GetReason() string {
 type RollbackStarted struct {
 	state  protoimpl.MessageState `protogen:"open.v1"`
 	Reason string                 `protobuf:"bytes,1,opt,name=reason,proto3" json:"reason,omitempty"`
-	// What triggered it: "check", "analysis", "manual", "monitor", "abort".
+	// What triggered it: "check", "analysis", "flag" (a flag rollout refused or not applied in time), "manual",
+	// "monitor", "abort".
 	Trigger       string `protobuf:"bytes,2,opt,name=trigger,proto3" json:"trigger,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -708,7 +748,7 @@ var File_floe_deploy_v1_events_proto protoreflect.FileDescriptor
 
 const file_floe_deploy_v1_events_proto_rawDesc = "" +
 	"\n" +
-	"\x1bfloe/deploy/v1/events.proto\x12\x0efloe.deploy.v1\x1a\x1afloe/deploy/v1/types.proto\x1a\x1dfloe/options/v1/options.proto\"\xb0\x03\n" +
+	"\x1bfloe/deploy/v1/events.proto\x12\x0efloe.deploy.v1\x1a\x1afloe/deploy/v1/types.proto\x1a\x1dfloe/options/v1/options.proto\"\xca\x03\n" +
 	"\x11DeploymentStarted\x12#\n" +
 	"\rdeployment_id\x18\x01 \x01(\tR\fdeploymentId\x12\x1d\n" +
 	"\n" +
@@ -722,11 +762,16 @@ const file_floe_deploy_v1_events_proto_rawDesc = "" +
 	"\x10previous_version\x18\b \x01(\tR\x0fpreviousVersion\x12(\n" +
 	"\x04plan\x18\t \x03(\v2\x14.floe.deploy.v1.StepR\x04plan\x12!\n" +
 	"\frequested_by\x18\n" +
-	" \x01(\tR\vrequestedBy:\x0e\xca\xf3\x18\n" +
-	"deployment\"g\n" +
+	" \x01(\tR\vrequestedBy\x12\x18\n" +
+	"\aproduct\x18\f \x01(\tR\aproduct:\x0e\xca\xf3\x18\n" +
+	"deployment\"\xcd\x01\n" +
 	"\x15DeploymentStepStarted\x12\x14\n" +
 	"\x05index\x18\x01 \x01(\rR\x05index\x12(\n" +
-	"\x04step\x18\x02 \x01(\v2\x14.floe.deploy.v1.StepR\x04step:\x0e\xca\xf3\x18\n" +
+	"\x04step\x18\x02 \x01(\v2\x14.floe.deploy.v1.StepR\x04step\x12#\n" +
+	"\rdeployment_id\x18\x03 \x01(\tR\fdeploymentId\x12\x1d\n" +
+	"\n" +
+	"release_id\x18\x04 \x01(\tR\treleaseId\x12 \n" +
+	"\venvironment\x18\x05 \x01(\tR\venvironment:\x0e\xca\xf3\x18\n" +
 	"deployment\"W\n" +
 	"\x17DeploymentStepCompleted\x12\x14\n" +
 	"\x05index\x18\x01 \x01(\rR\x05index\x12\x16\n" +

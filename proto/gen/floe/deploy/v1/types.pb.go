@@ -236,7 +236,10 @@ type Step struct {
 	// For PAUSE (0 = until resumed) and ANALYSIS (window).
 	Duration *durationpb.Duration `protobuf:"bytes,3,opt,name=duration,proto3" json:"duration,omitempty"`
 	// For FLAG_ROLLOUT: the flag's key.
-	Flag          string `protobuf:"bytes,4,opt,name=flag,proto3" json:"flag,omitempty"`
+	Flag string `protobuf:"bytes,4,opt,name=flag,proto3" json:"flag,omitempty"`
+	// For FLAG_ROLLOUT: the variant rolled out to `weight` percent ("": the flag's one variant other than
+	// its default variant, when it has exactly two).
+	Variant       string `protobuf:"bytes,5,opt,name=variant,proto3" json:"variant,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -295,6 +298,13 @@ func (x *Step) GetDuration() *durationpb.Duration {
 func (x *Step) GetFlag() string {
 	if x != nil {
 		return x.Flag
+	}
+	return ""
+}
+
+func (x *Step) GetVariant() string {
+	if x != nil {
+		return x.Variant
 	}
 	return ""
 }
@@ -574,12 +584,13 @@ var File_floe_deploy_v1_types_proto protoreflect.FileDescriptor
 
 const file_floe_deploy_v1_types_proto_rawDesc = "" +
 	"\n" +
-	"\x1afloe/deploy/v1/types.proto\x12\x0efloe.deploy.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x97\x01\n" +
+	"\x1afloe/deploy/v1/types.proto\x12\x0efloe.deploy.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xb1\x01\n" +
 	"\x04Step\x12,\n" +
 	"\x04kind\x18\x01 \x01(\x0e2\x18.floe.deploy.v1.StepKindR\x04kind\x12\x16\n" +
 	"\x06weight\x18\x02 \x01(\rR\x06weight\x125\n" +
 	"\bduration\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\bduration\x12\x12\n" +
-	"\x04flag\x18\x04 \x01(\tR\x04flag\"\x96\x02\n" +
+	"\x04flag\x18\x04 \x01(\tR\x04flag\x12\x18\n" +
+	"\avariant\x18\x05 \x01(\tR\avariant\"\x96\x02\n" +
 	"\tStepState\x12(\n" +
 	"\x04step\x18\x01 \x01(\v2\x14.floe.deploy.v1.StepR\x04step\x12\x14\n" +
 	"\x05index\x18\x02 \x01(\rR\x05index\x129\n" +

@@ -137,8 +137,11 @@ type RolloutSet struct {
 	Targeting string `protobuf:"bytes,3,opt,name=targeting,proto3" json:"targeting,omitempty"`
 	Reason    string `protobuf:"bytes,4,opt,name=reason,proto3" json:"reason,omitempty"`
 	// The release the change is made under ("" when none), and the deployment step that made it.
-	ReleaseId     string `protobuf:"bytes,5,opt,name=release_id,json=releaseId,proto3" json:"release_id,omitempty"`
-	DeploymentId  string `protobuf:"bytes,6,opt,name=deployment_id,json=deploymentId,proto3" json:"deployment_id,omitempty"`
+	ReleaseId    string `protobuf:"bytes,5,opt,name=release_id,json=releaseId,proto3" json:"release_id,omitempty"`
+	DeploymentId string `protobuf:"bytes,6,opt,name=deployment_id,json=deploymentId,proto3" json:"deployment_id,omitempty"`
+	// With deployment_id: the index of the deployment's FLAG_ROLLOUT step in its plan (the deployer
+	// waits for the RolloutSet of its deployment and step).
+	Step          uint32 `protobuf:"varint,7,opt,name=step,proto3" json:"step,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -215,6 +218,104 @@ func (x *RolloutSet) GetDeploymentId() string {
 	return ""
 }
 
+func (x *RolloutSet) GetStep() uint32 {
+	if x != nil {
+		return x.Step
+	}
+	return 0
+}
+
+// FlagRolloutRefused: the flag service did not apply a deployment's FLAG_ROLLOUT step (the flag does
+// not exist, is killed or disabled, or the variant to roll out is not clear). The deployer fails the step,
+// and the deployment rolls back.
+type FlagRolloutRefused struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The flag the step names.
+	Key          string `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
+	ReleaseId    string `protobuf:"bytes,2,opt,name=release_id,json=releaseId,proto3" json:"release_id,omitempty"`
+	DeploymentId string `protobuf:"bytes,3,opt,name=deployment_id,json=deploymentId,proto3" json:"deployment_id,omitempty"`
+	// The index of the step in the deployment's plan.
+	Step uint32 `protobuf:"varint,4,opt,name=step,proto3" json:"step,omitempty"`
+	// The percentage the step asked for.
+	Percent uint32 `protobuf:"varint,5,opt,name=percent,proto3" json:"percent,omitempty"`
+	// Why, for people.
+	Reason        string `protobuf:"bytes,6,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FlagRolloutRefused) Reset() {
+	*x = FlagRolloutRefused{}
+	mi := &file_floe_flag_v1_events_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FlagRolloutRefused) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FlagRolloutRefused) ProtoMessage() {}
+
+func (x *FlagRolloutRefused) ProtoReflect() protoreflect.Message {
+	mi := &file_floe_flag_v1_events_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FlagRolloutRefused.ProtoReflect.Descriptor instead.
+func (*FlagRolloutRefused) Descriptor() ([]byte, []int) {
+	return file_floe_flag_v1_events_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *FlagRolloutRefused) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
+}
+
+func (x *FlagRolloutRefused) GetReleaseId() string {
+	if x != nil {
+		return x.ReleaseId
+	}
+	return ""
+}
+
+func (x *FlagRolloutRefused) GetDeploymentId() string {
+	if x != nil {
+		return x.DeploymentId
+	}
+	return ""
+}
+
+func (x *FlagRolloutRefused) GetStep() uint32 {
+	if x != nil {
+		return x.Step
+	}
+	return 0
+}
+
+func (x *FlagRolloutRefused) GetPercent() uint32 {
+	if x != nil {
+		return x.Percent
+	}
+	return 0
+}
+
+func (x *FlagRolloutRefused) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
 // FlagStateSet enables or disables a flag.
 type FlagStateSet struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -228,7 +329,7 @@ type FlagStateSet struct {
 
 func (x *FlagStateSet) Reset() {
 	*x = FlagStateSet{}
-	mi := &file_floe_flag_v1_events_proto_msgTypes[3]
+	mi := &file_floe_flag_v1_events_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -240,7 +341,7 @@ func (x *FlagStateSet) String() string {
 func (*FlagStateSet) ProtoMessage() {}
 
 func (x *FlagStateSet) ProtoReflect() protoreflect.Message {
-	mi := &file_floe_flag_v1_events_proto_msgTypes[3]
+	mi := &file_floe_flag_v1_events_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -253,7 +354,7 @@ func (x *FlagStateSet) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FlagStateSet.ProtoReflect.Descriptor instead.
 func (*FlagStateSet) Descriptor() ([]byte, []int) {
-	return file_floe_flag_v1_events_proto_rawDescGZIP(), []int{3}
+	return file_floe_flag_v1_events_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *FlagStateSet) GetKey() string {
@@ -295,7 +396,7 @@ type FlagKilled struct {
 
 func (x *FlagKilled) Reset() {
 	*x = FlagKilled{}
-	mi := &file_floe_flag_v1_events_proto_msgTypes[4]
+	mi := &file_floe_flag_v1_events_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -307,7 +408,7 @@ func (x *FlagKilled) String() string {
 func (*FlagKilled) ProtoMessage() {}
 
 func (x *FlagKilled) ProtoReflect() protoreflect.Message {
-	mi := &file_floe_flag_v1_events_proto_msgTypes[4]
+	mi := &file_floe_flag_v1_events_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -320,7 +421,7 @@ func (x *FlagKilled) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FlagKilled.ProtoReflect.Descriptor instead.
 func (*FlagKilled) Descriptor() ([]byte, []int) {
-	return file_floe_flag_v1_events_proto_rawDescGZIP(), []int{4}
+	return file_floe_flag_v1_events_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *FlagKilled) GetKey() string {
@@ -348,7 +449,7 @@ type ChangeScheduled struct {
 
 func (x *ChangeScheduled) Reset() {
 	*x = ChangeScheduled{}
-	mi := &file_floe_flag_v1_events_proto_msgTypes[5]
+	mi := &file_floe_flag_v1_events_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -360,7 +461,7 @@ func (x *ChangeScheduled) String() string {
 func (*ChangeScheduled) ProtoMessage() {}
 
 func (x *ChangeScheduled) ProtoReflect() protoreflect.Message {
-	mi := &file_floe_flag_v1_events_proto_msgTypes[5]
+	mi := &file_floe_flag_v1_events_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -373,7 +474,7 @@ func (x *ChangeScheduled) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChangeScheduled.ProtoReflect.Descriptor instead.
 func (*ChangeScheduled) Descriptor() ([]byte, []int) {
-	return file_floe_flag_v1_events_proto_rawDescGZIP(), []int{5}
+	return file_floe_flag_v1_events_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *ChangeScheduled) GetKey() string {
@@ -401,7 +502,7 @@ type ScheduledChangeApplied struct {
 
 func (x *ScheduledChangeApplied) Reset() {
 	*x = ScheduledChangeApplied{}
-	mi := &file_floe_flag_v1_events_proto_msgTypes[6]
+	mi := &file_floe_flag_v1_events_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -413,7 +514,7 @@ func (x *ScheduledChangeApplied) String() string {
 func (*ScheduledChangeApplied) ProtoMessage() {}
 
 func (x *ScheduledChangeApplied) ProtoReflect() protoreflect.Message {
-	mi := &file_floe_flag_v1_events_proto_msgTypes[6]
+	mi := &file_floe_flag_v1_events_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -426,7 +527,7 @@ func (x *ScheduledChangeApplied) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScheduledChangeApplied.ProtoReflect.Descriptor instead.
 func (*ScheduledChangeApplied) Descriptor() ([]byte, []int) {
-	return file_floe_flag_v1_events_proto_rawDescGZIP(), []int{6}
+	return file_floe_flag_v1_events_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *ScheduledChangeApplied) GetKey() string {
@@ -455,7 +556,7 @@ type ScheduledChangeCancelled struct {
 
 func (x *ScheduledChangeCancelled) Reset() {
 	*x = ScheduledChangeCancelled{}
-	mi := &file_floe_flag_v1_events_proto_msgTypes[7]
+	mi := &file_floe_flag_v1_events_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -467,7 +568,7 @@ func (x *ScheduledChangeCancelled) String() string {
 func (*ScheduledChangeCancelled) ProtoMessage() {}
 
 func (x *ScheduledChangeCancelled) ProtoReflect() protoreflect.Message {
-	mi := &file_floe_flag_v1_events_proto_msgTypes[7]
+	mi := &file_floe_flag_v1_events_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -480,7 +581,7 @@ func (x *ScheduledChangeCancelled) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScheduledChangeCancelled.ProtoReflect.Descriptor instead.
 func (*ScheduledChangeCancelled) Descriptor() ([]byte, []int) {
-	return file_floe_flag_v1_events_proto_rawDescGZIP(), []int{7}
+	return file_floe_flag_v1_events_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *ScheduledChangeCancelled) GetKey() string {
@@ -517,7 +618,7 @@ type FlagsImported struct {
 
 func (x *FlagsImported) Reset() {
 	*x = FlagsImported{}
-	mi := &file_floe_flag_v1_events_proto_msgTypes[8]
+	mi := &file_floe_flag_v1_events_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -529,7 +630,7 @@ func (x *FlagsImported) String() string {
 func (*FlagsImported) ProtoMessage() {}
 
 func (x *FlagsImported) ProtoReflect() protoreflect.Message {
-	mi := &file_floe_flag_v1_events_proto_msgTypes[8]
+	mi := &file_floe_flag_v1_events_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -542,7 +643,7 @@ func (x *FlagsImported) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FlagsImported.ProtoReflect.Descriptor instead.
 func (*FlagsImported) Descriptor() ([]byte, []int) {
-	return file_floe_flag_v1_events_proto_rawDescGZIP(), []int{8}
+	return file_floe_flag_v1_events_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *FlagsImported) GetFlags() []*Flag {
@@ -584,7 +685,7 @@ type FlagReverted struct {
 
 func (x *FlagReverted) Reset() {
 	*x = FlagReverted{}
-	mi := &file_floe_flag_v1_events_proto_msgTypes[9]
+	mi := &file_floe_flag_v1_events_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -596,7 +697,7 @@ func (x *FlagReverted) String() string {
 func (*FlagReverted) ProtoMessage() {}
 
 func (x *FlagReverted) ProtoReflect() protoreflect.Message {
-	mi := &file_floe_flag_v1_events_proto_msgTypes[9]
+	mi := &file_floe_flag_v1_events_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -609,7 +710,7 @@ func (x *FlagReverted) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FlagReverted.ProtoReflect.Descriptor instead.
 func (*FlagReverted) Descriptor() ([]byte, []int) {
-	return file_floe_flag_v1_events_proto_rawDescGZIP(), []int{9}
+	return file_floe_flag_v1_events_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *FlagReverted) GetKey() string {
@@ -657,7 +758,7 @@ const file_floe_flag_v1_events_proto_rawDesc = "" +
 	"\x06reason\x18\x02 \x01(\tR\x06reason:\v\xca\xf3\x18\aflagset\"Z\n" +
 	"\vFlagUpdated\x12&\n" +
 	"\x04flag\x18\x01 \x01(\v2\x12.floe.flag.v1.FlagR\x04flag\x12\x16\n" +
-	"\x06reason\x18\x02 \x01(\tR\x06reason:\v\xca\xf3\x18\aflagset\"\xd6\x01\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason:\v\xca\xf3\x18\aflagset\"\xea\x01\n" +
 	"\n" +
 	"RolloutSet\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12/\n" +
@@ -666,7 +767,16 @@ const file_floe_flag_v1_events_proto_rawDesc = "" +
 	"\x06reason\x18\x04 \x01(\tR\x06reason\x12\x1d\n" +
 	"\n" +
 	"release_id\x18\x05 \x01(\tR\treleaseId\x12#\n" +
-	"\rdeployment_id\x18\x06 \x01(\tR\fdeploymentId:\v\xca\xf3\x18\aflagset\"\x93\x01\n" +
+	"\rdeployment_id\x18\x06 \x01(\tR\fdeploymentId\x12\x12\n" +
+	"\x04step\x18\a \x01(\rR\x04step:\v\xca\xf3\x18\aflagset\"\xbd\x01\n" +
+	"\x12FlagRolloutRefused\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x1d\n" +
+	"\n" +
+	"release_id\x18\x02 \x01(\tR\treleaseId\x12#\n" +
+	"\rdeployment_id\x18\x03 \x01(\tR\fdeploymentId\x12\x12\n" +
+	"\x04step\x18\x04 \x01(\rR\x04step\x12\x18\n" +
+	"\apercent\x18\x05 \x01(\rR\apercent\x12\x16\n" +
+	"\x06reason\x18\x06 \x01(\tR\x06reason:\v\xca\xf3\x18\aflagset\"\x93\x01\n" +
 	"\fFlagStateSet\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12-\n" +
 	"\x05state\x18\x02 \x01(\x0e2\x17.floe.flag.v1.FlagStateR\x05state\x12\x16\n" +
@@ -712,31 +822,32 @@ func file_floe_flag_v1_events_proto_rawDescGZIP() []byte {
 	return file_floe_flag_v1_events_proto_rawDescData
 }
 
-var file_floe_flag_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
+var file_floe_flag_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
 var file_floe_flag_v1_events_proto_goTypes = []any{
 	(*FlagCreated)(nil),              // 0: floe.flag.v1.FlagCreated
 	(*FlagUpdated)(nil),              // 1: floe.flag.v1.FlagUpdated
 	(*RolloutSet)(nil),               // 2: floe.flag.v1.RolloutSet
-	(*FlagStateSet)(nil),             // 3: floe.flag.v1.FlagStateSet
-	(*FlagKilled)(nil),               // 4: floe.flag.v1.FlagKilled
-	(*ChangeScheduled)(nil),          // 5: floe.flag.v1.ChangeScheduled
-	(*ScheduledChangeApplied)(nil),   // 6: floe.flag.v1.ScheduledChangeApplied
-	(*ScheduledChangeCancelled)(nil), // 7: floe.flag.v1.ScheduledChangeCancelled
-	(*FlagsImported)(nil),            // 8: floe.flag.v1.FlagsImported
-	(*FlagReverted)(nil),             // 9: floe.flag.v1.FlagReverted
-	(*Flag)(nil),                     // 10: floe.flag.v1.Flag
-	(*Rollout)(nil),                  // 11: floe.flag.v1.Rollout
-	(FlagState)(0),                   // 12: floe.flag.v1.FlagState
-	(*ScheduledChange)(nil),          // 13: floe.flag.v1.ScheduledChange
+	(*FlagRolloutRefused)(nil),       // 3: floe.flag.v1.FlagRolloutRefused
+	(*FlagStateSet)(nil),             // 4: floe.flag.v1.FlagStateSet
+	(*FlagKilled)(nil),               // 5: floe.flag.v1.FlagKilled
+	(*ChangeScheduled)(nil),          // 6: floe.flag.v1.ChangeScheduled
+	(*ScheduledChangeApplied)(nil),   // 7: floe.flag.v1.ScheduledChangeApplied
+	(*ScheduledChangeCancelled)(nil), // 8: floe.flag.v1.ScheduledChangeCancelled
+	(*FlagsImported)(nil),            // 9: floe.flag.v1.FlagsImported
+	(*FlagReverted)(nil),             // 10: floe.flag.v1.FlagReverted
+	(*Flag)(nil),                     // 11: floe.flag.v1.Flag
+	(*Rollout)(nil),                  // 12: floe.flag.v1.Rollout
+	(FlagState)(0),                   // 13: floe.flag.v1.FlagState
+	(*ScheduledChange)(nil),          // 14: floe.flag.v1.ScheduledChange
 }
 var file_floe_flag_v1_events_proto_depIdxs = []int32{
-	10, // 0: floe.flag.v1.FlagCreated.flag:type_name -> floe.flag.v1.Flag
-	10, // 1: floe.flag.v1.FlagUpdated.flag:type_name -> floe.flag.v1.Flag
-	11, // 2: floe.flag.v1.RolloutSet.rollout:type_name -> floe.flag.v1.Rollout
-	12, // 3: floe.flag.v1.FlagStateSet.state:type_name -> floe.flag.v1.FlagState
-	13, // 4: floe.flag.v1.ChangeScheduled.change:type_name -> floe.flag.v1.ScheduledChange
-	10, // 5: floe.flag.v1.FlagsImported.flags:type_name -> floe.flag.v1.Flag
-	10, // 6: floe.flag.v1.FlagReverted.restored:type_name -> floe.flag.v1.Flag
+	11, // 0: floe.flag.v1.FlagCreated.flag:type_name -> floe.flag.v1.Flag
+	11, // 1: floe.flag.v1.FlagUpdated.flag:type_name -> floe.flag.v1.Flag
+	12, // 2: floe.flag.v1.RolloutSet.rollout:type_name -> floe.flag.v1.Rollout
+	13, // 3: floe.flag.v1.FlagStateSet.state:type_name -> floe.flag.v1.FlagState
+	14, // 4: floe.flag.v1.ChangeScheduled.change:type_name -> floe.flag.v1.ScheduledChange
+	11, // 5: floe.flag.v1.FlagsImported.flags:type_name -> floe.flag.v1.Flag
+	11, // 6: floe.flag.v1.FlagReverted.restored:type_name -> floe.flag.v1.Flag
 	7,  // [7:7] is the sub-list for method output_type
 	7,  // [7:7] is the sub-list for method input_type
 	7,  // [7:7] is the sub-list for extension type_name
@@ -756,7 +867,7 @@ func file_floe_flag_v1_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_floe_flag_v1_events_proto_rawDesc), len(file_floe_flag_v1_events_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   10,
+			NumMessages:   11,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
