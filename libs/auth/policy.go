@@ -30,15 +30,15 @@ type Policy map[Role][]Permission
 // Where a role applies (which environments) comes from its binding, not from
 // here.
 func DefaultPolicy() Policy {
-	read := []Permission{"system.read", "release.read", "gate.read", "deploy.read", "flag.read", "monitor.read", "notify.read", "integrity.read"}
+	read := []Permission{"system.read", "release.read", "gate.read", "deploy.read", "flag.read", "config.read", "monitor.read", "notify.read", "integrity.read"}
 	return Policy{
-		RoleDeveloper:      append(read, "release.write", "release.promote", "gate.record", "flag.write", "deploy.operate"),
+		RoleDeveloper:      append(read, "release.write", "release.promote", "gate.record", "flag.write", "config.write", "deploy.operate"),
 		RoleQA:             append(read, "release.approve", "gate.record", "gate.override"),
 		RoleProduct:        append(read, "release.approve", "flag.write"),
-		RoleSecurity:       append(read, "release.approve", "gate.record", "audit.read", "audit.admin", "integrity.acknowledge"),
-		RoleOperations:     append(read, "release.approve", "release.promote", "deploy.operate", "deploy.rollback", "flag.write", "flag.kill", "monitor.write", "notify.write"),
+		RoleSecurity:       append(read, "release.approve", "gate.record", "audit.read", "audit.admin", "integrity.acknowledge", "secret.read"),
+		RoleOperations:     append(read, "release.approve", "release.promote", "deploy.operate", "deploy.rollback", "flag.write", "flag.kill", "config.write", "secret.read", "secret.write", "monitor.write", "notify.write"),
 		RoleSupport:        append(read[:0:0], read...),
-		RoleReleaseManager: append(read, "release.*", "gate.*", "deploy.*", "flag.*", "monitor.*", "notify.*", "audit.read"),
+		RoleReleaseManager: append(read, "release.*", "gate.*", "deploy.*", "flag.*", "config.*", "secret.*", "monitor.*", "notify.*", "audit.read"),
 		RoleAdmin:          {"*"},
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/penguinmails/floe/services/flag/internal/adapters"
 	"github.com/penguinmails/floe/services/flag/internal/app"
 	"github.com/penguinmails/floe/services/flag/internal/domain"
+	"github.com/penguinmails/floe/services/flag/internal/envcfg"
 	"github.com/penguinmails/floe/services/flag/internal/ports"
 )
 
@@ -25,6 +26,7 @@ import (
 type Config struct {
 	TickInterval time.Duration `env:"FLOE_FLAG_TICK" flag:"flag-tick" default:"1s" usage:"how often the flag service looks for scheduled flag changes that are due"`
 	OFREPAddr    string        `env:"FLOE_OFREP_ADDR" flag:"ofrep-addr" default:"127.0.0.1:7402" usage:"HTTP listen address of the OpenFeature Remote Evaluation Protocol (OFREP) endpoint; empty serves none (port 0 picks a free port)"`
+	Secrets      SecretsConfig
 }
 
 // Flag is the running flag service's handle.
@@ -36,7 +38,7 @@ type Flag struct {
 // Service is the flag service: it owns the environments' flag sets.
 var Service = service.Def[Config, *Flag]{
 	Name:       "flag",
-	Aggregates: []string{domain.AggFlagSet},
+	Aggregates: []string{domain.AggFlagSet, envcfg.AggEnvConfig, envcfg.AggSecretSet},
 	Register:   register,
 }
 
@@ -72,6 +74,9 @@ func register(ctx context.Context, d service.Deps[Config]) (*Flag, error) {
 	})
 	sched := &adapters.Scheduler{Sets: sets, Service: svc, Interval: d.Config.TickInterval, OnError: logErr}
 	d.Runtime.Go("flag-schedule", sched.Run)
+	if err := registerConfig(ctx, d); err != nil {
+		return nil, err
+	}
 	h := &Flag{}
 	if d.Config.OFREPAddr != "" {
 		ofrep, err := ports.NewOFREP(sets, d.Runtime.Authenticator(), d.Runtime.Authz, d.Clock)

@@ -3,6 +3,7 @@ package flagsvc_test
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -20,6 +21,7 @@ import (
 	flagv1 "github.com/penguinmails/floe/proto/gen/floe/flag/v1"
 	releasev1 "github.com/penguinmails/floe/proto/gen/floe/release/v1"
 	"github.com/penguinmails/floe/services/flag/flagsvc"
+	"github.com/penguinmails/floe/services/flag/internal/secrets"
 )
 
 var users = map[string][]auth.RoleBinding{
@@ -32,17 +34,23 @@ var users = map[string][]auth.RoleBinding{
 
 type world struct {
 	*testkit.Process
+	log    *testkit.SyncBuffer // the process's log, at debug level
 	t      testing.TB
 	offset atomic.Int64
 }
 
 func start(t testing.TB) *world {
-	w := &world{t: t}
+	w := &world{t: t, log: &testkit.SyncBuffer{}}
+	keys := filepath.Join(t.TempDir(), "secrets.keyring")
+	if _, err := secrets.CreateKeyringFile(keys); err != nil {
+		t.Fatal(err)
+	}
 	w.Process = testkit.Start(t, testkit.Options{
+		Log:   w.log,
 		Users: users,
 		Clock: func() time.Time { return time.Now().Add(time.Duration(w.offset.Load())) },
 		Entries: func() []service.Entry {
-			return []service.Entry{service.Of(flagsvc.Service, flagsvc.Config{TickInterval: 20 * time.Millisecond, OFREPAddr: "127.0.0.1:0"})}
+			return []service.Entry{service.Of(flagsvc.Service, flagsvc.Config{TickInterval: 20 * time.Millisecond, OFREPAddr: "127.0.0.1:0", Secrets: flagsvc.SecretsConfig{Keyring: keys}})}
 		},
 		Writers: map[string][]string{"release": {"release"}}, // the test plays the release service
 	})

@@ -1,0 +1,136 @@
+package envcfg
+
+import (
+	"fmt"
+	"sort"
+
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/penguinmails/floe/libs/errs"
+	configv1 "github.com/penguinmails/floe/proto/gen/floe/config/v1"
+	"github.com/penguinmails/floe/services/flag/internal/secrets"
+)
+
+// MaxDescription bounds a secret's description.
+const MaxDescription = 1000
+
+// SecretSet is the metadata of an environment's secrets: names, versions,
+// the key and digest of each, who put and revoked them. Never a value.
+type SecretSet struct {
+	Environment string
+	Version     uint64
+	Secrets     map[string]*configv1.Secret
+}
+
+// NewSecretSet is an environment's secrets before any event.
+func NewSecretSet(env string) *SecretSet {
+	return &SecretSet{Environment: env, Secrets: map[string]*configv1.Secret{}}
+}
+
+// Apply folds one event.
+func (s *SecretSet) Apply(e proto.Message, m Meta) {
+	s.Version++
+	switch ev := e.(type) {
+	case *configv1.SecretVersionAdded:
+		sec := s.Secrets[ev.GetName()]
+		if sec == nil {
+			sec = &configv1.Secret{Environment: s.Environment, Name: ev.GetName(), Reference: secrets.SchemeSecret + "://" + ev.GetName()}
+			s.Secrets[ev.GetName()] = sec
+		}
+		sec.Provider = ev.GetProvider()
+		if ev.GetDescription() != "" {
+			sec.Description = ev.GetDescription()
+		}
+		sec.Versions = append(sec.Versions, &configv1.SecretVersion{
+			Version: ev.GetVersion(), KeyId: ev.GetKeyId(), Digest: ev.GetDigest(), Actor: m.Actor,
+			Created: timestamppb.New(m.Time), Reason: ev.GetReason(), Position: m.Position,
+		})
+	case *configv1.SecretVersionRevoked:
+		if v := s.version(ev.GetName(), ev.GetVersion()); v != nil {
+			v.Revoked, v.RevokedAt, v.RevokedBy = true, timestamppb.New(m.Time), m.Actor
+		}
+	}
+}
+
+func (s *SecretSet) version(name string, n uint64) *configv1.SecretVersion {
+	for _, v := range s.Secrets[name].GetVersions() {
+		if v.GetVersion() == n {
+			return v
+		}
+	}
+	return nil
+}
+
+// Names lists the secrets' names, sorted.
+func (s *SecretSet) Names() []string {
+	out := make([]string, 0, len(s.Secrets))
+	for n := range s.Secrets {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// CheckPut checks a put before its value is stored anywhere.
+func CheckPut(name, reason, description string, size int) error {
+	var v errs.Violations
+	secrets.CheckName(&v, "name", name)
+	checkReason(&v, reason)
+	if len(description) > MaxDescription {
+		v.Add("description", "is longer than %d bytes", MaxDescription)
+	}
+	if size == 0 {
+		v.Add("value", "is empty")
+	}
+	return v.Err()
+}
+
+// AddVersion decides the record of a version its provider has stored.
+func AddVersion(s *SecretSet, name string, ver secrets.Version, provider, reason, description string) ([]proto.Message, error) {
+	if err := CheckPut(name, reason, description, 1); err != nil {
+		return nil, err
+	}
+	if last := lastVersion(s.Secrets[name]); ver.Number <= last {
+		return nil, &errs.ConflictError{Message: fmt.Sprintf("secret %s already has version %d; version %d cannot follow it", name, last, ver.Number)}
+	}
+	return []proto.Message{&configv1.SecretVersionAdded{Name: name, Version: ver.Number, KeyId: ver.KeyID, Digest: ver.Digest,
+		Provider: provider, Reason: reason, Description: description}}, nil
+}
+
+func lastVersion(sec *configv1.Secret) uint64 {
+	var last uint64
+	for _, v := range sec.GetVersions() {
+		last = max(last, v.GetVersion())
+	}
+	return last
+}
+
+// Revoke decides the record of a version's revocation (nothing when it is
+// already revoked).
+func Revoke(s *SecretSet, name string, version uint64, reason string) ([]proto.Message, error) {
+	var vs errs.Violations
+	checkReason(&vs, reason)
+	if err := vs.Err(); err != nil {
+		return nil, err
+	}
+	v := s.version(name, version)
+	if v == nil {
+		return nil, &errs.NotFoundError{Kind: "secret version", ID: fmt.Sprintf("%s@%d in %s", name, version, s.Environment)}
+	}
+	if v.GetRevoked() {
+		return nil, nil
+	}
+	return []proto.Message{&configv1.SecretVersionRevoked{Name: name, Version: version, Reason: reason}}, nil
+}
+
+// Live is a secret's live (not revoked) version numbers, oldest first.
+func Live(sec *configv1.Secret) []uint64 {
+	var out []uint64
+	for _, v := range sec.GetVersions() {
+		if !v.GetRevoked() {
+			out = append(out, v.GetVersion())
+		}
+	}
+	return out
+}
