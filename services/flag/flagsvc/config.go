@@ -132,5 +132,7 @@ func (unconfigured) Put(context.Context, string, secrets.Value) (secrets.Version
 func (unconfigured) Get(context.Context, string, uint64) (secrets.Value, error) {
 	return secrets.Value{}, errNoKeys
 }
-func (unconfigured) Versions(context.Context, string) ([]secrets.Version, error) { return nil, errNoKeys }
-func (unconfigured) Destroy(context.Context, string, uint64) error             { return errNoKeys }
+func (unconfigured) Versions(context.Context, string) ([]secrets.Version, error) {
+	return nil, errNoKeys
+}
+func (unconfigured) Destroy(context.Context, string, uint64) error { return errNoKeys }

@@ -109,6 +109,7 @@ under the user's cache directory (~/.cache/floe on Linux).`,
 	root.AddCommand(newIntegrityCmd(g))
 	root.AddCommand(newGateCmd(g))
 	root.AddCommand(newFlagsCmd(g))
+	root.AddCommand(newConfigCmd(g), newSecretsCmd(g))
 	root.AddCommand(newTrustCmd(g))
 	return root
 }
