@@ -222,6 +222,14 @@ func TestSecretsNeverLeak(t *testing.T) {
 	if _, err := dave.PutSecret(ctx, &configv1.PutSecretRequest{Environment: "staging", Name: "big", Value: make([]byte, 65<<10), Reason: "x"}); status.Code(err) != codes.InvalidArgument {
 		t.Fatalf("a 65 KiB value: %v", err)
 	}
+	// Metadata is recorded for good: a token pasted in it is refused.
+	token := "ghp_" + strings.Repeat("aB3dE6gH9j", 3) + "kLmNoP"
+	if _, err := dave.PutSecret(ctx, &configv1.PutSecretRequest{Environment: "staging", Name: "gh", Value: []byte("v"), Reason: "x", Description: "token " + token}); fieldsOf(t, err)["description"] == "" || strings.Contains(err.Error(), token) {
+		t.Fatalf("a token in the description: %v", err)
+	}
+	if _, err := dave.PutSecret(ctx, &configv1.PutSecretRequest{Environment: "staging", Name: "gh", Value: []byte("v"), Reason: "was " + token}); fieldsOf(t, err)["reason"] == "" {
+		t.Fatalf("a token in the reason: %v", err)
+	}
 
 	got, err := dave.GetSecret(ctx, &configv1.GetSecretRequest{Environment: "staging", Name: "db/password"})
 	if keep(got, err) != nil || len(got.GetSecret().GetVersions()) != 2 {

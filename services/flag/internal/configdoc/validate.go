@@ -99,7 +99,9 @@ func NewValidator(userSchema []byte) (*Validator, error) {
 		if errors.As(err, &tl) {
 			return nil, err
 		}
-		return nil, errs.Invalid("schema", "%s", oneLine(err.Error()))
+		var v errs.Violations
+		v.Merge("schema", err) // parseJSON's violations are at paths in the schema
+		return nil, v.Err()
 	}
 	c := newCompiler()
 	if err := c.AddResource(userSchemaURL, doc); err != nil {

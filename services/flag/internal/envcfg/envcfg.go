@@ -15,6 +15,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/penguinmails/floe/libs/errs"
+	"github.com/penguinmails/floe/libs/leakscan"
 	configv1 "github.com/penguinmails/floe/proto/gen/floe/config/v1"
 	errorsv1 "github.com/penguinmails/floe/proto/gen/floe/errors/v1"
 	"github.com/penguinmails/floe/services/flag/internal/configdoc"
@@ -152,5 +153,15 @@ func checkReason(v *errs.Violations, reason string) {
 		v.Add("reason", "is required: say why the configuration changes")
 	case len(reason) > MaxReason:
 		v.Add("reason", "is longer than %d bytes", MaxReason)
+	default:
+		checkNoSecret(v, "reason", reason)
+	}
+}
+
+// checkNoSecret refuses text that holds something secret-looking: it would
+// be recorded in the log for good.
+func checkNoSecret(v *errs.Violations, field, text string) {
+	for _, f := range leakscan.Scan(text) {
+		v.Add(field, "%s; %s", f.Description, f.Hint)
 	}
 }

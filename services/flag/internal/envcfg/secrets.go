@@ -79,6 +79,8 @@ func CheckPut(name, reason, description string, size int) error {
 	checkReason(&v, reason)
 	if len(description) > MaxDescription {
 		v.Add("description", "is longer than %d bytes", MaxDescription)
+	} else {
+		checkNoSecret(&v, "description", description)
 	}
 	if size == 0 {
 		v.Add("value", "is empty")

@@ -27,14 +27,14 @@ type Sealed struct {
 	Ciphertext []byte `json:"ciphertext"`
 }
 
-// Digest is the hex SHA-256 of Nonce‖Ciphertext, what the event log records
+// Digest is "sha256:" and the hex SHA-256 of Nonce‖Ciphertext, what the event log records
 // of a version. It leaves WrappedDEK out so that a KEK rotation (Rewrap)
 // keeps the digest; the wrapped key is authenticated by GCM anyway.
 func (s Sealed) Digest() string {
 	h := sha256.New()
 	h.Write(s.Nonce)
 	h.Write(s.Ciphertext)
-	return hex.EncodeToString(h.Sum(nil))
+	return "sha256:" + hex.EncodeToString(h.Sum(nil))
 }
 
 // AAD is the additional data that binds a sealed value to its secret's

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/penguinmails/floe/libs/errs"
@@ -31,8 +32,8 @@ func TestSealOpen(t *testing.T) {
 	leakcheck.Check(t, []byte(canary), map[string][]byte{
 		"sealed": []byte(fmt.Sprintf("%+v %s %s %s", s1, s1.WrappedDEK, s1.Ciphertext, s1.Digest())),
 	})
-	if len(s1.Digest()) != 64 {
-		t.Errorf("Digest %q, want 64 hex digits", s1.Digest())
+	if d := s1.Digest(); len(d) != 71 || !strings.HasPrefix(d, "sha256:") {
+		t.Errorf("Digest %q, want sha256: and 64 hex digits", d)
 	}
 
 	got, err := k.Open(s1, aad)

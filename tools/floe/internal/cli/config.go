@@ -273,7 +273,8 @@ func refWords(r *configv1.ConfigRef, v *configv1.ConfigVersion) string {
 		n = v.GetVersion()
 	}
 	if n == 0 {
-		return r.GetEnvironment()
+		// The server compares an environment without configuration as empty.
+		return r.GetEnvironment() + ", which has no configuration yet"
 	}
 	return fmt.Sprintf("%s@%d", r.GetEnvironment(), n)
 }
