@@ -31,9 +31,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/penguinmails/floe/libs/eventstore"
 	"github.com/transparency-dev/merkle/compact"
 	"github.com/transparency-dev/merkle/rfc6962"
+
+	"github.com/penguinmails/floe/libs/eventstore"
 )
 
 // MaxLeavesPerCheckpoint bounds one checkpoint message (32 bytes a leaf);

@@ -10,13 +10,13 @@ import (
 	"time"
 
 	"github.com/penguinmails/floe/libs/errs"
+	"github.com/penguinmails/floe/libs/secrets"
+	"github.com/penguinmails/floe/libs/secrets/natsstore"
+	"github.com/penguinmails/floe/libs/secrets/vault"
 	"github.com/penguinmails/floe/libs/service"
 	configv1 "github.com/penguinmails/floe/proto/gen/floe/config/v1"
 	"github.com/penguinmails/floe/services/flag/internal/app"
 	"github.com/penguinmails/floe/services/flag/internal/ports"
-	"github.com/penguinmails/floe/services/flag/internal/secrets"
-	"github.com/penguinmails/floe/services/flag/internal/secrets/natsstore"
-	"github.com/penguinmails/floe/services/flag/internal/secrets/vault"
 )
 
 // SecretsConfig selects where secret values are kept.

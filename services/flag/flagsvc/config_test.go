@@ -15,8 +15,8 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/penguinmails/floe/libs/secrets/leakcheck"
 	configv1 "github.com/penguinmails/floe/proto/gen/floe/config/v1"
-	"github.com/penguinmails/floe/services/flag/internal/secrets/leakcheck"
 )
 
 func (w *world) config(user string) configv1.ConfigServiceClient {

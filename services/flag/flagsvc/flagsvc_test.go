@@ -16,12 +16,12 @@ import (
 
 	"github.com/penguinmails/floe/libs/auth"
 	"github.com/penguinmails/floe/libs/eventstore"
+	"github.com/penguinmails/floe/libs/secrets"
 	"github.com/penguinmails/floe/libs/service"
 	"github.com/penguinmails/floe/libs/testkit"
 	flagv1 "github.com/penguinmails/floe/proto/gen/floe/flag/v1"
 	releasev1 "github.com/penguinmails/floe/proto/gen/floe/release/v1"
 	"github.com/penguinmails/floe/services/flag/flagsvc"
-	"github.com/penguinmails/floe/services/flag/internal/secrets"
 )
 
 var users = map[string][]auth.RoleBinding{

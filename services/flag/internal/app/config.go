@@ -10,13 +10,13 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/penguinmails/floe/libs/configdoc"
 	"github.com/penguinmails/floe/libs/errs"
 	"github.com/penguinmails/floe/libs/eventstore"
 	"github.com/penguinmails/floe/libs/kernel"
+	"github.com/penguinmails/floe/libs/secrets"
 	configv1 "github.com/penguinmails/floe/proto/gen/floe/config/v1"
-	"github.com/penguinmails/floe/services/flag/internal/configdoc"
 	"github.com/penguinmails/floe/services/flag/internal/envcfg"
-	"github.com/penguinmails/floe/services/flag/internal/secrets"
 )
 
 func metaOf(e *eventstore.RecordedEvent) envcfg.Meta {

@@ -14,11 +14,11 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/penguinmails/floe/libs/configdoc"
 	"github.com/penguinmails/floe/libs/errs"
 	"github.com/penguinmails/floe/libs/leakscan"
 	configv1 "github.com/penguinmails/floe/proto/gen/floe/config/v1"
 	errorsv1 "github.com/penguinmails/floe/proto/gen/floe/errors/v1"
-	"github.com/penguinmails/floe/services/flag/internal/configdoc"
 )
 
 // Aggregate kinds.

@@ -8,8 +8,8 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/penguinmails/floe/libs/errs"
+	"github.com/penguinmails/floe/libs/secrets"
 	configv1 "github.com/penguinmails/floe/proto/gen/floe/config/v1"
-	"github.com/penguinmails/floe/services/flag/internal/secrets"
 )
 
 // MaxDescription bounds a secret's description.

@@ -9,12 +9,12 @@ import (
 	"google.golang.org/protobuf/types/known/structpb"
 
 	"github.com/penguinmails/floe/libs/auth"
+	"github.com/penguinmails/floe/libs/configdoc"
 	"github.com/penguinmails/floe/libs/errs"
 	"github.com/penguinmails/floe/libs/ident"
+	"github.com/penguinmails/floe/libs/secrets"
 	configv1 "github.com/penguinmails/floe/proto/gen/floe/config/v1"
 	"github.com/penguinmails/floe/services/flag/internal/app"
-	"github.com/penguinmails/floe/services/flag/internal/configdoc"
-	"github.com/penguinmails/floe/services/flag/internal/secrets"
 )
 
 // Permissions of the configuration and secret services.

@@ -43,7 +43,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/penguinmails/floe/libs/errs"
-	"github.com/penguinmails/floe/services/flag/internal/secrets"
+	"github.com/penguinmails/floe/libs/secrets"
 )
 
 // DefaultBucket is the KV bucket of the built-in store.

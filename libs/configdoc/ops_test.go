@@ -7,7 +7,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/penguinmails/floe/services/flag/internal/configdoc"
+	"github.com/penguinmails/floe/libs/configdoc"
 )
 
 func decodeValue(t *testing.T, s string) any {

@@ -9,7 +9,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/penguinmails/floe/libs/errs"
-	"github.com/penguinmails/floe/services/flag/internal/secrets"
+	"github.com/penguinmails/floe/libs/secrets"
 )
 
 func TestParseRef(t *testing.T) {

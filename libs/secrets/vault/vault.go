@@ -39,8 +39,8 @@ import (
 	"github.com/hashicorp/vault/api"
 
 	"github.com/penguinmails/floe/libs/errs"
+	"github.com/penguinmails/floe/libs/secrets"
 	errorsv1 "github.com/penguinmails/floe/proto/gen/floe/errors/v1"
-	"github.com/penguinmails/floe/services/flag/internal/secrets"
 )
 
 // Defaults of Config.

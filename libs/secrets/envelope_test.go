@@ -9,8 +9,8 @@ import (
 	"testing"
 
 	"github.com/penguinmails/floe/libs/errs"
-	"github.com/penguinmails/floe/services/flag/internal/secrets"
-	"github.com/penguinmails/floe/services/flag/internal/secrets/leakcheck"
+	"github.com/penguinmails/floe/libs/secrets"
+	"github.com/penguinmails/floe/libs/secrets/leakcheck"
 )
 
 func TestSealOpen(t *testing.T) {

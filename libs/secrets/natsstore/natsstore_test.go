@@ -12,10 +12,10 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/penguinmails/floe/libs/natsx/natstest"
-	"github.com/penguinmails/floe/services/flag/internal/secrets"
-	"github.com/penguinmails/floe/services/flag/internal/secrets/leakcheck"
-	"github.com/penguinmails/floe/services/flag/internal/secrets/natsstore"
-	"github.com/penguinmails/floe/services/flag/internal/secrets/secretstest"
+	"github.com/penguinmails/floe/libs/secrets"
+	"github.com/penguinmails/floe/libs/secrets/leakcheck"
+	"github.com/penguinmails/floe/libs/secrets/natsstore"
+	"github.com/penguinmails/floe/libs/secrets/secretstest"
 )
 
 func keyring(t *testing.T, keks ...secrets.KEK) *secrets.Keyring {

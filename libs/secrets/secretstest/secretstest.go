@@ -15,8 +15,8 @@ import (
 	"time"
 
 	"github.com/penguinmails/floe/libs/errs"
-	"github.com/penguinmails/floe/services/flag/internal/secrets"
-	"github.com/penguinmails/floe/services/flag/internal/secrets/leakcheck"
+	"github.com/penguinmails/floe/libs/secrets"
+	"github.com/penguinmails/floe/libs/secrets/leakcheck"
 )
 
 // Run runs the suite. newProvider returns a provider with no secrets (a

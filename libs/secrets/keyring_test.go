@@ -13,8 +13,8 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/penguinmails/floe/services/flag/internal/secrets"
-	"github.com/penguinmails/floe/services/flag/internal/secrets/leakcheck"
+	"github.com/penguinmails/floe/libs/secrets"
+	"github.com/penguinmails/floe/libs/secrets/leakcheck"
 )
 
 func kek(t *testing.T) secrets.KEK {

@@ -4,7 +4,7 @@ import (
 	"os"
 	"testing"
 
-	"github.com/penguinmails/floe/services/flag/internal/configdoc"
+	"github.com/penguinmails/floe/libs/configdoc"
 )
 
 func BenchmarkValidateTypical(b *testing.B) {

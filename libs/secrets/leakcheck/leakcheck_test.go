@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/penguinmails/floe/services/flag/internal/secrets/leakcheck"
+	"github.com/penguinmails/floe/libs/secrets/leakcheck"
 )
 
 func TestFind(t *testing.T) {

@@ -6,8 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/penguinmails/floe/libs/configdoc"
 	"github.com/penguinmails/floe/libs/errs"
-	"github.com/penguinmails/floe/services/flag/internal/configdoc"
 )
 
 var docSeeds = []string{

@@ -9,8 +9,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/penguinmails/floe/libs/configdoc"
 	"github.com/penguinmails/floe/libs/errs"
-	"github.com/penguinmails/floe/services/flag/internal/configdoc"
 )
 
 func load(t testing.TB, name string) configdoc.Document {

@@ -16,11 +16,11 @@ import (
 
 	"github.com/penguinmails/floe/libs/errs"
 	"github.com/penguinmails/floe/libs/natsx/natstest"
-	"github.com/penguinmails/floe/services/flag/internal/secrets"
-	"github.com/penguinmails/floe/services/flag/internal/secrets/leakcheck"
-	"github.com/penguinmails/floe/services/flag/internal/secrets/secretstest"
-	"github.com/penguinmails/floe/services/flag/internal/secrets/vault"
-	"github.com/penguinmails/floe/services/flag/internal/secrets/vault/vaulttest"
+	"github.com/penguinmails/floe/libs/secrets"
+	"github.com/penguinmails/floe/libs/secrets/leakcheck"
+	"github.com/penguinmails/floe/libs/secrets/secretstest"
+	"github.com/penguinmails/floe/libs/secrets/vault"
+	"github.com/penguinmails/floe/libs/secrets/vault/vaulttest"
 )
 
 func newProvider(t *testing.T, cfg vault.Config) *vault.Provider {
