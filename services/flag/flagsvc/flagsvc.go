@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/penguinmails/floe/libs/projection"
+	"github.com/penguinmails/floe/libs/secrets/secretsetup"
 	"github.com/penguinmails/floe/libs/service"
 	syncv1 "github.com/penguinmails/floe/proto/gen/flagd/sync/v1"
 	flagv1 "github.com/penguinmails/floe/proto/gen/floe/flag/v1"
@@ -26,7 +27,7 @@ import (
 type Config struct {
 	TickInterval time.Duration `env:"FLOE_FLAG_TICK" flag:"flag-tick" default:"1s" usage:"how often the flag service looks for scheduled flag changes that are due"`
 	OFREPAddr    string        `env:"FLOE_OFREP_ADDR" flag:"ofrep-addr" default:"127.0.0.1:7402" usage:"HTTP listen address of the OpenFeature Remote Evaluation Protocol (OFREP) endpoint; empty serves none (port 0 picks a free port)"`
-	Secrets      SecretsConfig
+	Secrets      secretsetup.Config
 }
 
 // Flag is the running flag service's handle.

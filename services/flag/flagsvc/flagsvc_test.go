@@ -17,6 +17,7 @@ import (
 	"github.com/penguinmails/floe/libs/auth"
 	"github.com/penguinmails/floe/libs/eventstore"
 	"github.com/penguinmails/floe/libs/secrets"
+	"github.com/penguinmails/floe/libs/secrets/secretsetup"
 	"github.com/penguinmails/floe/libs/service"
 	"github.com/penguinmails/floe/libs/testkit"
 	flagv1 "github.com/penguinmails/floe/proto/gen/floe/flag/v1"
@@ -50,7 +51,7 @@ func start(t testing.TB) *world {
 		Users: users,
 		Clock: func() time.Time { return time.Now().Add(time.Duration(w.offset.Load())) },
 		Entries: func() []service.Entry {
-			return []service.Entry{service.Of(flagsvc.Service, flagsvc.Config{TickInterval: 20 * time.Millisecond, OFREPAddr: "127.0.0.1:0", Secrets: flagsvc.SecretsConfig{Keyring: keys}})}
+			return []service.Entry{service.Of(flagsvc.Service, flagsvc.Config{TickInterval: 20 * time.Millisecond, OFREPAddr: "127.0.0.1:0", Secrets: secretsetup.Config{Keyring: keys}})}
 		},
 		Writers: map[string][]string{"release": {"release"}}, // the test plays the release service
 	})

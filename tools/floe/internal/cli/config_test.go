@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/penguinmails/floe/libs/secrets/secretsetup"
+
 	"github.com/google/go-cmp/cmp"
 	"github.com/spf13/cobra"
 	"google.golang.org/protobuf/encoding/protojson"
@@ -215,7 +217,7 @@ func startConfigServer(t *testing.T) *configServer {
 	p := testkit.Start(t, testkit.Options{
 		Users: configUsers,
 		Entries: func() []service.Entry {
-			return []service.Entry{service.Of(flagsvc.Service, flagsvc.Config{TickInterval: time.Second, Secrets: flagsvc.SecretsConfig{Provider: "builtin", Keyring: keyring}})}
+			return []service.Entry{service.Of(flagsvc.Service, flagsvc.Config{TickInterval: time.Second, Secrets: secretsetup.Config{Provider: "builtin", Keyring: keyring}})}
 		},
 	})
 	return &configServer{Process: p}
