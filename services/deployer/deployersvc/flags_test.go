@@ -58,7 +58,7 @@ func startFlagWorld(t *testing.T, withFlag bool, flagTimeout time.Duration) *fla
 			}
 			return entries
 		},
-		Writers: map[string][]string{"release": {"release"}, "flag": {"flagset"}},
+		Writers: map[string][]string{"release": {"release"}, "flag": flagsvc.Service.Aggregates},
 	})
 	_, w.js = natstest.Connect(t, w.NATS)
 	w.release = w.Store("release")

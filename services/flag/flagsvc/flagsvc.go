@@ -75,7 +75,7 @@ func register(ctx context.Context, d service.Deps[Config]) (*Flag, error) {
 	})
 	sched := &adapters.Scheduler{Sets: sets, Service: svc, Interval: d.Config.TickInterval, OnError: logErr}
 	d.Runtime.Go("flag-schedule", sched.Run)
-	if err := registerConfig(ctx, d); err != nil {
+	if err := registerConfig(ctx, d, logErr); err != nil {
 		return nil, err
 	}
 	h := &Flag{}

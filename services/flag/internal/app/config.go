@@ -61,6 +61,8 @@ type Config struct {
 	secrets  *kernel.Handler[*envcfg.SecretSet]
 	provider secrets.Provider
 	name     string // the provider's name, recorded with each version
+	rotators Rotators
+	now      func() time.Time
 
 	mu         sync.Mutex
 	validators map[string]*configdoc.Validator // by user-schema digest ("" = built-in only)
@@ -80,7 +82,10 @@ func NewConfig(store eventstore.Store, snaps *eventstore.Snapshots, now func() t
 	if err != nil {
 		return nil, err
 	}
-	return &Config{configs: configs, secrets: secretSets, provider: provider, name: providerName, validators: map[string]*configdoc.Validator{}}, nil
+	if now == nil {
+		now = time.Now
+	}
+	return &Config{configs: configs, secrets: secretSets, provider: provider, name: providerName, now: now, validators: map[string]*configdoc.Validator{}}, nil
 }
 
 // validator is the environment's validator (compiled once per schema).
@@ -337,4 +342,111 @@ func (c *Config) Version(ctx context.Context, env string, n uint64) (*configv1.C
 		return nil, &errs.NotFoundError{Kind: "configuration version", ID: fmt.Sprintf("%s@%d", env, n)}
 	}
 	return all[n-1], nil
+}
+
+// SetRotation sets (or, nil, removes) a secret's rotation policy.
+func (c *Config) SetRotation(ctx context.Context, env, name string, p *configv1.RotationPolicy, reason string) (*configv1.Secret, error) {
+	var out *configv1.Secret
+	_, err := c.secrets.Execute(ctx, kernel.Command[*envcfg.SecretSet]{
+		ID: env,
+		Decide: func(s *envcfg.SecretSet) ([]proto.Message, error) {
+			return envcfg.SetRotation(s, name, p, reason, c.now())
+		},
+		Observe: func(s *envcfg.SecretSet) { out = envcfg.CloneSecret(s.Secrets[name]) },
+	})
+	return out, err
+}
+
+// Rotate rotates a secret now with its rotator: a new version, the previous
+// one live for the policy's grace. A rotator that fails is recorded
+// (SecretRotationFailed, an alert) and retried by the scheduler.
+func (c *Config) Rotate(ctx context.Context, env, name, reason string) (*configv1.Secret, *configv1.SecretVersion, error) {
+	sn, err := storeName(env, name)
+	if err != nil {
+		return nil, nil, err
+	}
+	var sec *configv1.Secret
+	var attempts uint32
+	if err := c.secrets.Read(ctx, env, func(s *envcfg.SecretSet, _ eventstore.Version, _ uint64) error {
+		if s.Secrets[name] == nil {
+			return &errs.NotFoundError{Kind: "secret", ID: name}
+		}
+		sec, attempts = envcfg.CloneSecret(s.Secrets[name]), envcfg.Attempts(s, name)
+		return nil
+	}); err != nil {
+		return nil, nil, err
+	}
+	value, err := c.rotators.Run(ctx, env, sec)
+	if err != nil {
+		if errs.IsClientError(err) {
+			return nil, nil, err
+		}
+		if _, ferr := c.secrets.Execute(ctx, kernel.Command[*envcfg.SecretSet]{ID: env, Decide: func(s *envcfg.SecretSet) ([]proto.Message, error) {
+			return envcfg.RotationFailed(s, name, err.Error(), attempts, c.now()), nil
+		}}); ferr != nil {
+			return nil, nil, fmt.Errorf("%w (and recording the failure failed: %v)", err, ferr)
+		}
+		return nil, nil, &errs.UnavailableError{What: "the rotator of " + name, Err: err}
+	}
+	defer value.Wipe()
+	ver, err := c.provider.Put(ctx, sn, value)
+	if err != nil {
+		return nil, nil, err
+	}
+	var out *configv1.Secret
+	_, err = c.secrets.Execute(ctx, kernel.Command[*envcfg.SecretSet]{
+		ID: env,
+		Decide: func(s *envcfg.SecretSet) ([]proto.Message, error) {
+			return envcfg.Rotated(s, name, ver, c.name, reason, c.now())
+		},
+		Observe: func(s *envcfg.SecretSet) { out = envcfg.CloneSecret(s.Secrets[name]) },
+	})
+	if err != nil {
+		if derr := c.provider.Destroy(context.WithoutCancel(ctx), sn, ver.Number); derr != nil && !secrets.IsNotFound(derr) {
+			return nil, nil, fmt.Errorf("%w (and the stored version %d of %s could not be destroyed: %v)", err, ver.Number, name, derr)
+		}
+		return nil, nil, err
+	}
+	for _, v := range out.GetVersions() {
+		if v.GetVersion() == ver.Number {
+			return out, v, nil
+		}
+	}
+	return nil, nil, errors.New("config app: the rotated version is not in the set after its append")
+}
+
+// TickSecrets does what is due in env's secrets: rotations by their
+// rotators, revocations of versions whose grace ended, overdue reports. Two
+// instances may both act: each decision is made on the current state, so a
+// revocation or a report is recorded once; a rotation that raced another
+// adds a version (harmless: the newest is the one delivered).
+func (c *Config) TickSecrets(ctx context.Context, env string) error {
+	var work envcfg.Work
+	if err := c.secrets.Read(ctx, env, func(s *envcfg.SecretSet, _ eventstore.Version, _ uint64) error {
+		work = envcfg.Due(s, c.now())
+		return nil
+	}); err != nil {
+		return err
+	}
+	var failed []error
+	for name, versions := range work.Expired {
+		for _, v := range versions {
+			if _, err := c.RevokeSecret(ctx, env, name, v, "the grace period after its rotation ended"); err != nil {
+				failed = append(failed, fmt.Errorf("revoke %s@%d: %w", name, v, err))
+			}
+		}
+	}
+	for _, name := range work.Rotate {
+		if _, _, err := c.Rotate(ctx, env, name, "scheduled rotation"); err != nil {
+			failed = append(failed, fmt.Errorf("rotate %s: %w", name, err))
+		}
+	}
+	if len(work.Overdue) > 0 {
+		if _, err := c.secrets.Execute(ctx, kernel.Command[*envcfg.SecretSet]{ID: env, Decide: func(s *envcfg.SecretSet) ([]proto.Message, error) {
+			return envcfg.Due(s, c.now()).Overdue, nil
+		}}); err != nil {
+			failed = append(failed, err)
+		}
+	}
+	return errors.Join(failed...)
 }

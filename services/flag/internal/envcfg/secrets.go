@@ -46,6 +46,30 @@ func (s *SecretSet) Apply(e proto.Message, m Meta) {
 			Version: ev.GetVersion(), KeyId: ev.GetKeyId(), Digest: ev.GetDigest(), Actor: m.Actor,
 			Created: timestamppb.New(m.Time), Reason: ev.GetReason(), Position: m.Position,
 		})
+		// A new value, by hand or by a rotator, starts the rotation period again.
+		if p := sec.GetRotation(); p != nil {
+			sec.NextRotation = timestamppb.New(m.Time.Add(p.GetInterval().AsDuration()))
+			sec.OverdueSince, sec.RotationError, sec.RotationAttempts = nil, "", 0
+		}
+	case *configv1.SecretRotationSet:
+		if sec := s.Secrets[ev.GetName()]; sec != nil {
+			sec.Rotation, sec.NextRotation, sec.OverdueSince = ev.GetPolicy(), ev.GetNextRotation(), nil
+		}
+	case *configv1.SecretRotated:
+		if sec := s.Secrets[ev.GetName()]; sec != nil {
+			if v := s.version(ev.GetName(), ev.GetPreviousVersion()); v != nil && !v.GetRevoked() {
+				v.Expires = ev.GetGraceUntil()
+			}
+			sec.NextRotation, sec.RotationError, sec.RotationAttempts = ev.GetNextRotation(), "", 0
+		}
+	case *configv1.SecretRotationFailed:
+		if sec := s.Secrets[ev.GetName()]; sec != nil {
+			sec.RotationError, sec.RotationAttempts, sec.NextRotation = ev.GetError(), ev.GetAttempt(), ev.GetRetryAt()
+		}
+	case *configv1.SecretRotationOverdue:
+		if sec := s.Secrets[ev.GetName()]; sec != nil {
+			sec.OverdueSince = ev.GetDue()
+		}
 	case *configv1.SecretVersionRevoked:
 		if v := s.version(ev.GetName(), ev.GetVersion()); v != nil {
 			v.Revoked, v.RevokedAt, v.RevokedBy = true, timestamppb.New(m.Time), m.Actor

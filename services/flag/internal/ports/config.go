@@ -54,6 +54,8 @@ func SecretRules() auth.Rules {
 		configv1.SecretService_GetSecret_FullMethodName:           PermSecretRead,
 		configv1.SecretService_ListSecrets_FullMethodName:         PermSecretRead,
 		configv1.SecretService_RevokeSecretVersion_FullMethodName: PermSecretWrite,
+		configv1.SecretService_SetRotationPolicy_FullMethodName:   PermSecretWrite,
+		configv1.SecretService_RotateSecret_FullMethodName:        PermSecretWrite,
 	} {
 		r[m] = auth.Rule{Permission: p}
 	}
@@ -357,4 +359,40 @@ func (s *ConfigServer) RevokeSecretVersion(ctx context.Context, req *configv1.Re
 		return nil, err
 	}
 	return &configv1.RevokeSecretVersionResponse{Secret: sec}, nil
+}
+
+// SetRotationPolicy implements the RPC.
+func (s *ConfigServer) SetRotationPolicy(ctx context.Context, req *configv1.SetRotationPolicyRequest) (*configv1.SetRotationPolicyResponse, error) {
+	if err := s.in(ctx, PermSecretWrite, "environment", req.GetEnvironment()); err != nil {
+		return nil, err
+	}
+	var v errs.Violations
+	if !secrets.CheckName(&v, "name", req.GetName()) {
+		return nil, v.Err()
+	}
+	sec, err := s.cfg.SetRotation(ctx, req.GetEnvironment(), req.GetName(), req.GetPolicy(), req.GetReason())
+	if err != nil {
+		return nil, err
+	}
+	return &configv1.SetRotationPolicyResponse{Secret: sec}, nil
+}
+
+// RotateSecret implements the RPC.
+func (s *ConfigServer) RotateSecret(ctx context.Context, req *configv1.RotateSecretRequest) (*configv1.RotateSecretResponse, error) {
+	if err := s.in(ctx, PermSecretWrite, "environment", req.GetEnvironment()); err != nil {
+		return nil, err
+	}
+	var v errs.Violations
+	secrets.CheckName(&v, "name", req.GetName())
+	if req.GetReason() == "" {
+		v.Add("reason", "is required: say why the secret is rotated now")
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	sec, ver, err := s.cfg.Rotate(ctx, req.GetEnvironment(), req.GetName(), req.GetReason())
+	if err != nil {
+		return nil, err
+	}
+	return &configv1.RotateSecretResponse{Secret: sec, Version: ver}, nil
 }

@@ -10,6 +10,7 @@ import (
 	_ "github.com/penguinmails/floe/proto/gen/floe/options/v1"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
 	sync "sync"
 	unsafe "unsafe"
@@ -342,11 +343,284 @@ func (x *SecretVersionRevoked) GetReason() string {
 	return ""
 }
 
+// SecretRotationSet sets (or, unset, removes) a secret's rotation policy and
+// when its next rotation is due.
+type SecretRotationSet struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Policy        *RotationPolicy        `protobuf:"bytes,2,opt,name=policy,proto3" json:"policy,omitempty"`
+	NextRotation  *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=next_rotation,json=nextRotation,proto3" json:"next_rotation,omitempty"`
+	Reason        string                 `protobuf:"bytes,4,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SecretRotationSet) Reset() {
+	*x = SecretRotationSet{}
+	mi := &file_floe_config_v1_events_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SecretRotationSet) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SecretRotationSet) ProtoMessage() {}
+
+func (x *SecretRotationSet) ProtoReflect() protoreflect.Message {
+	mi := &file_floe_config_v1_events_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SecretRotationSet.ProtoReflect.Descriptor instead.
+func (*SecretRotationSet) Descriptor() ([]byte, []int) {
+	return file_floe_config_v1_events_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *SecretRotationSet) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *SecretRotationSet) GetPolicy() *RotationPolicy {
+	if x != nil {
+		return x.Policy
+	}
+	return nil
+}
+
+func (x *SecretRotationSet) GetNextRotation() *timestamppb.Timestamp {
+	if x != nil {
+		return x.NextRotation
+	}
+	return nil
+}
+
+func (x *SecretRotationSet) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+// SecretRotated records a rotation: the new version (recorded by the
+// SecretVersionAdded before it in the same append), the previous one, live
+// until grace_until, and the next rotation.
+type SecretRotated struct {
+	state           protoimpl.MessageState `protogen:"open.v1"`
+	Name            string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Version         uint64                 `protobuf:"varint,2,opt,name=version,proto3" json:"version,omitempty"`
+	PreviousVersion uint64                 `protobuf:"varint,3,opt,name=previous_version,json=previousVersion,proto3" json:"previous_version,omitempty"`
+	GraceUntil      *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=grace_until,json=graceUntil,proto3" json:"grace_until,omitempty"`
+	NextRotation    *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=next_rotation,json=nextRotation,proto3" json:"next_rotation,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *SecretRotated) Reset() {
+	*x = SecretRotated{}
+	mi := &file_floe_config_v1_events_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SecretRotated) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SecretRotated) ProtoMessage() {}
+
+func (x *SecretRotated) ProtoReflect() protoreflect.Message {
+	mi := &file_floe_config_v1_events_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SecretRotated.ProtoReflect.Descriptor instead.
+func (*SecretRotated) Descriptor() ([]byte, []int) {
+	return file_floe_config_v1_events_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *SecretRotated) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *SecretRotated) GetVersion() uint64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+func (x *SecretRotated) GetPreviousVersion() uint64 {
+	if x != nil {
+		return x.PreviousVersion
+	}
+	return 0
+}
+
+func (x *SecretRotated) GetGraceUntil() *timestamppb.Timestamp {
+	if x != nil {
+		return x.GraceUntil
+	}
+	return nil
+}
+
+func (x *SecretRotated) GetNextRotation() *timestamppb.Timestamp {
+	if x != nil {
+		return x.NextRotation
+	}
+	return nil
+}
+
+// SecretRotationFailed records a failed rotation (an alert): the error never
+// holds a value; the rotation is tried again at retry_at.
+type SecretRotationFailed struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Error         string                 `protobuf:"bytes,2,opt,name=error,proto3" json:"error,omitempty"`
+	Attempt       uint32                 `protobuf:"varint,3,opt,name=attempt,proto3" json:"attempt,omitempty"`
+	RetryAt       *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=retry_at,json=retryAt,proto3" json:"retry_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SecretRotationFailed) Reset() {
+	*x = SecretRotationFailed{}
+	mi := &file_floe_config_v1_events_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SecretRotationFailed) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SecretRotationFailed) ProtoMessage() {}
+
+func (x *SecretRotationFailed) ProtoReflect() protoreflect.Message {
+	mi := &file_floe_config_v1_events_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SecretRotationFailed.ProtoReflect.Descriptor instead.
+func (*SecretRotationFailed) Descriptor() ([]byte, []int) {
+	return file_floe_config_v1_events_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *SecretRotationFailed) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *SecretRotationFailed) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
+func (x *SecretRotationFailed) GetAttempt() uint32 {
+	if x != nil {
+		return x.Attempt
+	}
+	return 0
+}
+
+func (x *SecretRotationFailed) GetRetryAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.RetryAt
+	}
+	return nil
+}
+
+// SecretRotationOverdue records (once per due date) that a secret rotated by
+// hand is past its rotation date (an alert).
+type SecretRotationOverdue struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Due           *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=due,proto3" json:"due,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SecretRotationOverdue) Reset() {
+	*x = SecretRotationOverdue{}
+	mi := &file_floe_config_v1_events_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SecretRotationOverdue) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SecretRotationOverdue) ProtoMessage() {}
+
+func (x *SecretRotationOverdue) ProtoReflect() protoreflect.Message {
+	mi := &file_floe_config_v1_events_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SecretRotationOverdue.ProtoReflect.Descriptor instead.
+func (*SecretRotationOverdue) Descriptor() ([]byte, []int) {
+	return file_floe_config_v1_events_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *SecretRotationOverdue) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *SecretRotationOverdue) GetDue() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Due
+	}
+	return nil
+}
+
 var File_floe_config_v1_events_proto protoreflect.FileDescriptor
 
 const file_floe_config_v1_events_proto_rawDesc = "" +
 	"\n" +
-	"\x1bfloe/config/v1/events.proto\x12\x0efloe.config.v1\x1a\x1dfloe/options/v1/options.proto\"\x92\x02\n" +
+	"\x1bfloe/config/v1/events.proto\x12\x0efloe.config.v1\x1a\x1afloe/config/v1/types.proto\x1a\x1dfloe/options/v1/options.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x92\x02\n" +
 	"\x10ConfigVersionSet\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\x04R\aversion\x12\x1a\n" +
 	"\bdocument\x18\x02 \x01(\tR\bdocument\x12\x16\n" +
@@ -371,7 +645,27 @@ const file_floe_config_v1_events_proto_rawDesc = "" +
 	"\x14SecretVersionRevoked\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\x04R\aversion\x12\x16\n" +
-	"\x06reason\x18\x03 \x01(\tR\x06reason:\r\xca\xf3\x18\tsecretsetB\xbb\x01\n" +
+	"\x06reason\x18\x03 \x01(\tR\x06reason:\r\xca\xf3\x18\tsecretset\"\xc7\x01\n" +
+	"\x11SecretRotationSet\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x126\n" +
+	"\x06policy\x18\x02 \x01(\v2\x1e.floe.config.v1.RotationPolicyR\x06policy\x12?\n" +
+	"\rnext_rotation\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\fnextRotation\x12\x16\n" +
+	"\x06reason\x18\x04 \x01(\tR\x06reason:\r\xca\xf3\x18\tsecretset\"\xf5\x01\n" +
+	"\rSecretRotated\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
+	"\aversion\x18\x02 \x01(\x04R\aversion\x12)\n" +
+	"\x10previous_version\x18\x03 \x01(\x04R\x0fpreviousVersion\x12;\n" +
+	"\vgrace_until\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"graceUntil\x12?\n" +
+	"\rnext_rotation\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\fnextRotation:\r\xca\xf3\x18\tsecretset\"\xa0\x01\n" +
+	"\x14SecretRotationFailed\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
+	"\x05error\x18\x02 \x01(\tR\x05error\x12\x18\n" +
+	"\aattempt\x18\x03 \x01(\rR\aattempt\x125\n" +
+	"\bretry_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\aretryAt:\r\xca\xf3\x18\tsecretset\"h\n" +
+	"\x15SecretRotationOverdue\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12,\n" +
+	"\x03due\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x03due:\r\xca\xf3\x18\tsecretsetB\xbb\x01\n" +
 	"\x12com.floe.config.v1B\vEventsProtoP\x01Z>github.com/penguinmails/floe/proto/gen/floe/config/v1;configv1\xa2\x02\x03FCX\xaa\x02\x0eFloe.Config.V1\xca\x02\x0eFloe\\Config\\V1\xe2\x02\x1aFloe\\Config\\V1\\GPBMetadata\xea\x02\x10Floe::Config::V1b\x06proto3"
 
 var (
@@ -386,19 +680,31 @@ func file_floe_config_v1_events_proto_rawDescGZIP() []byte {
 	return file_floe_config_v1_events_proto_rawDescData
 }
 
-var file_floe_config_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 4)
+var file_floe_config_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
 var file_floe_config_v1_events_proto_goTypes = []any{
-	(*ConfigVersionSet)(nil),     // 0: floe.config.v1.ConfigVersionSet
-	(*ConfigSchemaSet)(nil),      // 1: floe.config.v1.ConfigSchemaSet
-	(*SecretVersionAdded)(nil),   // 2: floe.config.v1.SecretVersionAdded
-	(*SecretVersionRevoked)(nil), // 3: floe.config.v1.SecretVersionRevoked
+	(*ConfigVersionSet)(nil),      // 0: floe.config.v1.ConfigVersionSet
+	(*ConfigSchemaSet)(nil),       // 1: floe.config.v1.ConfigSchemaSet
+	(*SecretVersionAdded)(nil),    // 2: floe.config.v1.SecretVersionAdded
+	(*SecretVersionRevoked)(nil),  // 3: floe.config.v1.SecretVersionRevoked
+	(*SecretRotationSet)(nil),     // 4: floe.config.v1.SecretRotationSet
+	(*SecretRotated)(nil),         // 5: floe.config.v1.SecretRotated
+	(*SecretRotationFailed)(nil),  // 6: floe.config.v1.SecretRotationFailed
+	(*SecretRotationOverdue)(nil), // 7: floe.config.v1.SecretRotationOverdue
+	(*RotationPolicy)(nil),        // 8: floe.config.v1.RotationPolicy
+	(*timestamppb.Timestamp)(nil), // 9: google.protobuf.Timestamp
 }
 var file_floe_config_v1_events_proto_depIdxs = []int32{
-	0, // [0:0] is the sub-list for method output_type
-	0, // [0:0] is the sub-list for method input_type
-	0, // [0:0] is the sub-list for extension type_name
-	0, // [0:0] is the sub-list for extension extendee
-	0, // [0:0] is the sub-list for field type_name
+	8, // 0: floe.config.v1.SecretRotationSet.policy:type_name -> floe.config.v1.RotationPolicy
+	9, // 1: floe.config.v1.SecretRotationSet.next_rotation:type_name -> google.protobuf.Timestamp
+	9, // 2: floe.config.v1.SecretRotated.grace_until:type_name -> google.protobuf.Timestamp
+	9, // 3: floe.config.v1.SecretRotated.next_rotation:type_name -> google.protobuf.Timestamp
+	9, // 4: floe.config.v1.SecretRotationFailed.retry_at:type_name -> google.protobuf.Timestamp
+	9, // 5: floe.config.v1.SecretRotationOverdue.due:type_name -> google.protobuf.Timestamp
+	6, // [6:6] is the sub-list for method output_type
+	6, // [6:6] is the sub-list for method input_type
+	6, // [6:6] is the sub-list for extension type_name
+	6, // [6:6] is the sub-list for extension extendee
+	0, // [0:6] is the sub-list for field type_name
 }
 
 func init() { file_floe_config_v1_events_proto_init() }
@@ -406,13 +712,14 @@ func file_floe_config_v1_events_proto_init() {
 	if File_floe_config_v1_events_proto != nil {
 		return
 	}
+	file_floe_config_v1_types_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_floe_config_v1_events_proto_rawDesc), len(file_floe_config_v1_events_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   4,
+			NumMessages:   8,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

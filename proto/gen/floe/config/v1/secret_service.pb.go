@@ -453,6 +453,235 @@ func (x *RevokeSecretVersionResponse) GetSecret() *Secret {
 	return nil
 }
 
+// SetRotationPolicyRequest names a secret and its policy.
+type SetRotationPolicyRequest struct {
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	Environment string                 `protobuf:"bytes,1,opt,name=environment,proto3" json:"environment,omitempty"`
+	Name        string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	// Unset: no automatic rotation.
+	Policy        *RotationPolicy `protobuf:"bytes,3,opt,name=policy,proto3" json:"policy,omitempty"`
+	Reason        string          `protobuf:"bytes,4,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetRotationPolicyRequest) Reset() {
+	*x = SetRotationPolicyRequest{}
+	mi := &file_floe_config_v1_secret_service_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetRotationPolicyRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetRotationPolicyRequest) ProtoMessage() {}
+
+func (x *SetRotationPolicyRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_floe_config_v1_secret_service_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetRotationPolicyRequest.ProtoReflect.Descriptor instead.
+func (*SetRotationPolicyRequest) Descriptor() ([]byte, []int) {
+	return file_floe_config_v1_secret_service_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *SetRotationPolicyRequest) GetEnvironment() string {
+	if x != nil {
+		return x.Environment
+	}
+	return ""
+}
+
+func (x *SetRotationPolicyRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *SetRotationPolicyRequest) GetPolicy() *RotationPolicy {
+	if x != nil {
+		return x.Policy
+	}
+	return nil
+}
+
+func (x *SetRotationPolicyRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+// SetRotationPolicyResponse is the secret's metadata after.
+type SetRotationPolicyResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Secret        *Secret                `protobuf:"bytes,1,opt,name=secret,proto3" json:"secret,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetRotationPolicyResponse) Reset() {
+	*x = SetRotationPolicyResponse{}
+	mi := &file_floe_config_v1_secret_service_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetRotationPolicyResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetRotationPolicyResponse) ProtoMessage() {}
+
+func (x *SetRotationPolicyResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_floe_config_v1_secret_service_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetRotationPolicyResponse.ProtoReflect.Descriptor instead.
+func (*SetRotationPolicyResponse) Descriptor() ([]byte, []int) {
+	return file_floe_config_v1_secret_service_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *SetRotationPolicyResponse) GetSecret() *Secret {
+	if x != nil {
+		return x.Secret
+	}
+	return nil
+}
+
+// RotateSecretRequest names a secret with a rotator.
+type RotateSecretRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Environment   string                 `protobuf:"bytes,1,opt,name=environment,proto3" json:"environment,omitempty"`
+	Name          string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	Reason        string                 `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RotateSecretRequest) Reset() {
+	*x = RotateSecretRequest{}
+	mi := &file_floe_config_v1_secret_service_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RotateSecretRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RotateSecretRequest) ProtoMessage() {}
+
+func (x *RotateSecretRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_floe_config_v1_secret_service_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RotateSecretRequest.ProtoReflect.Descriptor instead.
+func (*RotateSecretRequest) Descriptor() ([]byte, []int) {
+	return file_floe_config_v1_secret_service_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *RotateSecretRequest) GetEnvironment() string {
+	if x != nil {
+		return x.Environment
+	}
+	return ""
+}
+
+func (x *RotateSecretRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *RotateSecretRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+// RotateSecretResponse is the secret's metadata after.
+type RotateSecretResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Secret        *Secret                `protobuf:"bytes,1,opt,name=secret,proto3" json:"secret,omitempty"`
+	Version       *SecretVersion         `protobuf:"bytes,2,opt,name=version,proto3" json:"version,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RotateSecretResponse) Reset() {
+	*x = RotateSecretResponse{}
+	mi := &file_floe_config_v1_secret_service_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RotateSecretResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RotateSecretResponse) ProtoMessage() {}
+
+func (x *RotateSecretResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_floe_config_v1_secret_service_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RotateSecretResponse.ProtoReflect.Descriptor instead.
+func (*RotateSecretResponse) Descriptor() ([]byte, []int) {
+	return file_floe_config_v1_secret_service_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *RotateSecretResponse) GetSecret() *Secret {
+	if x != nil {
+		return x.Secret
+	}
+	return nil
+}
+
+func (x *RotateSecretResponse) GetVersion() *SecretVersion {
+	if x != nil {
+		return x.Version
+	}
+	return nil
+}
+
 var File_floe_config_v1_secret_service_proto protoreflect.FileDescriptor
 
 const file_floe_config_v1_secret_service_proto_rawDesc = "" +
@@ -482,12 +711,28 @@ const file_floe_config_v1_secret_service_proto_rawDesc = "" +
 	"\aversion\x18\x03 \x01(\x04R\aversion\x12\x16\n" +
 	"\x06reason\x18\x04 \x01(\tR\x06reason\"M\n" +
 	"\x1bRevokeSecretVersionResponse\x12.\n" +
-	"\x06secret\x18\x01 \x01(\v2\x16.floe.config.v1.SecretR\x06secret2\xfb\x02\n" +
+	"\x06secret\x18\x01 \x01(\v2\x16.floe.config.v1.SecretR\x06secret\"\xa0\x01\n" +
+	"\x18SetRotationPolicyRequest\x12 \n" +
+	"\venvironment\x18\x01 \x01(\tR\venvironment\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x126\n" +
+	"\x06policy\x18\x03 \x01(\v2\x1e.floe.config.v1.RotationPolicyR\x06policy\x12\x16\n" +
+	"\x06reason\x18\x04 \x01(\tR\x06reason\"K\n" +
+	"\x19SetRotationPolicyResponse\x12.\n" +
+	"\x06secret\x18\x01 \x01(\v2\x16.floe.config.v1.SecretR\x06secret\"c\n" +
+	"\x13RotateSecretRequest\x12 \n" +
+	"\venvironment\x18\x01 \x01(\tR\venvironment\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12\x16\n" +
+	"\x06reason\x18\x03 \x01(\tR\x06reason\"\x7f\n" +
+	"\x14RotateSecretResponse\x12.\n" +
+	"\x06secret\x18\x01 \x01(\v2\x16.floe.config.v1.SecretR\x06secret\x127\n" +
+	"\aversion\x18\x02 \x01(\v2\x1d.floe.config.v1.SecretVersionR\aversion2\xc0\x04\n" +
 	"\rSecretService\x12P\n" +
 	"\tPutSecret\x12 .floe.config.v1.PutSecretRequest\x1a!.floe.config.v1.PutSecretResponse\x12P\n" +
 	"\tGetSecret\x12 .floe.config.v1.GetSecretRequest\x1a!.floe.config.v1.GetSecretResponse\x12V\n" +
 	"\vListSecrets\x12\".floe.config.v1.ListSecretsRequest\x1a#.floe.config.v1.ListSecretsResponse\x12n\n" +
-	"\x13RevokeSecretVersion\x12*.floe.config.v1.RevokeSecretVersionRequest\x1a+.floe.config.v1.RevokeSecretVersionResponseB\xc2\x01\n" +
+	"\x13RevokeSecretVersion\x12*.floe.config.v1.RevokeSecretVersionRequest\x1a+.floe.config.v1.RevokeSecretVersionResponse\x12h\n" +
+	"\x11SetRotationPolicy\x12(.floe.config.v1.SetRotationPolicyRequest\x1a).floe.config.v1.SetRotationPolicyResponse\x12Y\n" +
+	"\fRotateSecret\x12#.floe.config.v1.RotateSecretRequest\x1a$.floe.config.v1.RotateSecretResponseB\xc2\x01\n" +
 	"\x12com.floe.config.v1B\x12SecretServiceProtoP\x01Z>github.com/penguinmails/floe/proto/gen/floe/config/v1;configv1\xa2\x02\x03FCX\xaa\x02\x0eFloe.Config.V1\xca\x02\x0eFloe\\Config\\V1\xe2\x02\x1aFloe\\Config\\V1\\GPBMetadata\xea\x02\x10Floe::Config::V1b\x06proto3"
 
 var (
@@ -502,7 +747,7 @@ func file_floe_config_v1_secret_service_proto_rawDescGZIP() []byte {
 	return file_floe_config_v1_secret_service_proto_rawDescData
 }
 
-var file_floe_config_v1_secret_service_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
+var file_floe_config_v1_secret_service_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
 var file_floe_config_v1_secret_service_proto_goTypes = []any{
 	(*PutSecretRequest)(nil),            // 0: floe.config.v1.PutSecretRequest
 	(*PutSecretResponse)(nil),           // 1: floe.config.v1.PutSecretResponse
@@ -512,28 +757,41 @@ var file_floe_config_v1_secret_service_proto_goTypes = []any{
 	(*ListSecretsResponse)(nil),         // 5: floe.config.v1.ListSecretsResponse
 	(*RevokeSecretVersionRequest)(nil),  // 6: floe.config.v1.RevokeSecretVersionRequest
 	(*RevokeSecretVersionResponse)(nil), // 7: floe.config.v1.RevokeSecretVersionResponse
-	(*Secret)(nil),                      // 8: floe.config.v1.Secret
-	(*SecretVersion)(nil),               // 9: floe.config.v1.SecretVersion
+	(*SetRotationPolicyRequest)(nil),    // 8: floe.config.v1.SetRotationPolicyRequest
+	(*SetRotationPolicyResponse)(nil),   // 9: floe.config.v1.SetRotationPolicyResponse
+	(*RotateSecretRequest)(nil),         // 10: floe.config.v1.RotateSecretRequest
+	(*RotateSecretResponse)(nil),        // 11: floe.config.v1.RotateSecretResponse
+	(*Secret)(nil),                      // 12: floe.config.v1.Secret
+	(*SecretVersion)(nil),               // 13: floe.config.v1.SecretVersion
+	(*RotationPolicy)(nil),              // 14: floe.config.v1.RotationPolicy
 }
 var file_floe_config_v1_secret_service_proto_depIdxs = []int32{
-	8, // 0: floe.config.v1.PutSecretResponse.secret:type_name -> floe.config.v1.Secret
-	9, // 1: floe.config.v1.PutSecretResponse.version:type_name -> floe.config.v1.SecretVersion
-	8, // 2: floe.config.v1.GetSecretResponse.secret:type_name -> floe.config.v1.Secret
-	8, // 3: floe.config.v1.ListSecretsResponse.secrets:type_name -> floe.config.v1.Secret
-	8, // 4: floe.config.v1.RevokeSecretVersionResponse.secret:type_name -> floe.config.v1.Secret
-	0, // 5: floe.config.v1.SecretService.PutSecret:input_type -> floe.config.v1.PutSecretRequest
-	2, // 6: floe.config.v1.SecretService.GetSecret:input_type -> floe.config.v1.GetSecretRequest
-	4, // 7: floe.config.v1.SecretService.ListSecrets:input_type -> floe.config.v1.ListSecretsRequest
-	6, // 8: floe.config.v1.SecretService.RevokeSecretVersion:input_type -> floe.config.v1.RevokeSecretVersionRequest
-	1, // 9: floe.config.v1.SecretService.PutSecret:output_type -> floe.config.v1.PutSecretResponse
-	3, // 10: floe.config.v1.SecretService.GetSecret:output_type -> floe.config.v1.GetSecretResponse
-	5, // 11: floe.config.v1.SecretService.ListSecrets:output_type -> floe.config.v1.ListSecretsResponse
-	7, // 12: floe.config.v1.SecretService.RevokeSecretVersion:output_type -> floe.config.v1.RevokeSecretVersionResponse
-	9, // [9:13] is the sub-list for method output_type
-	5, // [5:9] is the sub-list for method input_type
-	5, // [5:5] is the sub-list for extension type_name
-	5, // [5:5] is the sub-list for extension extendee
-	0, // [0:5] is the sub-list for field type_name
+	12, // 0: floe.config.v1.PutSecretResponse.secret:type_name -> floe.config.v1.Secret
+	13, // 1: floe.config.v1.PutSecretResponse.version:type_name -> floe.config.v1.SecretVersion
+	12, // 2: floe.config.v1.GetSecretResponse.secret:type_name -> floe.config.v1.Secret
+	12, // 3: floe.config.v1.ListSecretsResponse.secrets:type_name -> floe.config.v1.Secret
+	12, // 4: floe.config.v1.RevokeSecretVersionResponse.secret:type_name -> floe.config.v1.Secret
+	14, // 5: floe.config.v1.SetRotationPolicyRequest.policy:type_name -> floe.config.v1.RotationPolicy
+	12, // 6: floe.config.v1.SetRotationPolicyResponse.secret:type_name -> floe.config.v1.Secret
+	12, // 7: floe.config.v1.RotateSecretResponse.secret:type_name -> floe.config.v1.Secret
+	13, // 8: floe.config.v1.RotateSecretResponse.version:type_name -> floe.config.v1.SecretVersion
+	0,  // 9: floe.config.v1.SecretService.PutSecret:input_type -> floe.config.v1.PutSecretRequest
+	2,  // 10: floe.config.v1.SecretService.GetSecret:input_type -> floe.config.v1.GetSecretRequest
+	4,  // 11: floe.config.v1.SecretService.ListSecrets:input_type -> floe.config.v1.ListSecretsRequest
+	6,  // 12: floe.config.v1.SecretService.RevokeSecretVersion:input_type -> floe.config.v1.RevokeSecretVersionRequest
+	8,  // 13: floe.config.v1.SecretService.SetRotationPolicy:input_type -> floe.config.v1.SetRotationPolicyRequest
+	10, // 14: floe.config.v1.SecretService.RotateSecret:input_type -> floe.config.v1.RotateSecretRequest
+	1,  // 15: floe.config.v1.SecretService.PutSecret:output_type -> floe.config.v1.PutSecretResponse
+	3,  // 16: floe.config.v1.SecretService.GetSecret:output_type -> floe.config.v1.GetSecretResponse
+	5,  // 17: floe.config.v1.SecretService.ListSecrets:output_type -> floe.config.v1.ListSecretsResponse
+	7,  // 18: floe.config.v1.SecretService.RevokeSecretVersion:output_type -> floe.config.v1.RevokeSecretVersionResponse
+	9,  // 19: floe.config.v1.SecretService.SetRotationPolicy:output_type -> floe.config.v1.SetRotationPolicyResponse
+	11, // 20: floe.config.v1.SecretService.RotateSecret:output_type -> floe.config.v1.RotateSecretResponse
+	15, // [15:21] is the sub-list for method output_type
+	9,  // [9:15] is the sub-list for method input_type
+	9,  // [9:9] is the sub-list for extension type_name
+	9,  // [9:9] is the sub-list for extension extendee
+	0,  // [0:9] is the sub-list for field type_name
 }
 
 func init() { file_floe_config_v1_secret_service_proto_init() }
@@ -548,7 +806,7 @@ func file_floe_config_v1_secret_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_floe_config_v1_secret_service_proto_rawDesc), len(file_floe_config_v1_secret_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   8,
+			NumMessages:   12,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -23,6 +23,8 @@ const (
 	SecretService_GetSecret_FullMethodName           = "/floe.config.v1.SecretService/GetSecret"
 	SecretService_ListSecrets_FullMethodName         = "/floe.config.v1.SecretService/ListSecrets"
 	SecretService_RevokeSecretVersion_FullMethodName = "/floe.config.v1.SecretService/RevokeSecretVersion"
+	SecretService_SetRotationPolicy_FullMethodName   = "/floe.config.v1.SecretService/SetRotationPolicy"
+	SecretService_RotateSecret_FullMethodName        = "/floe.config.v1.SecretService/RotateSecret"
 )
 
 // SecretServiceClient is the client API for SecretService service.
@@ -43,6 +45,11 @@ type SecretServiceClient interface {
 	ListSecrets(ctx context.Context, in *ListSecretsRequest, opts ...grpc.CallOption) (*ListSecretsResponse, error)
 	// RevokeSecretVersion destroys a version: it resolves no more.
 	RevokeSecretVersion(ctx context.Context, in *RevokeSecretVersionRequest, opts ...grpc.CallOption) (*RevokeSecretVersionResponse, error)
+	// SetRotationPolicy sets (or, without a policy, removes) a secret's automatic rotation.
+	SetRotationPolicy(ctx context.Context, in *SetRotationPolicyRequest, opts ...grpc.CallOption) (*SetRotationPolicyResponse, error)
+	// RotateSecret rotates a secret now with its rotator: the previous
+	// version stays live for the policy's grace period.
+	RotateSecret(ctx context.Context, in *RotateSecretRequest, opts ...grpc.CallOption) (*RotateSecretResponse, error)
 }
 
 type secretServiceClient struct {
@@ -93,6 +100,26 @@ func (c *secretServiceClient) RevokeSecretVersion(ctx context.Context, in *Revok
 	return out, nil
 }
 
+func (c *secretServiceClient) SetRotationPolicy(ctx context.Context, in *SetRotationPolicyRequest, opts ...grpc.CallOption) (*SetRotationPolicyResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SetRotationPolicyResponse)
+	err := c.cc.Invoke(ctx, SecretService_SetRotationPolicy_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *secretServiceClient) RotateSecret(ctx context.Context, in *RotateSecretRequest, opts ...grpc.CallOption) (*RotateSecretResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RotateSecretResponse)
+	err := c.cc.Invoke(ctx, SecretService_RotateSecret_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // SecretServiceServer is the server API for SecretService service.
 // All implementations must embed UnimplementedSecretServiceServer
 // for forward compatibility.
@@ -111,6 +138,11 @@ type SecretServiceServer interface {
 	ListSecrets(context.Context, *ListSecretsRequest) (*ListSecretsResponse, error)
 	// RevokeSecretVersion destroys a version: it resolves no more.
 	RevokeSecretVersion(context.Context, *RevokeSecretVersionRequest) (*RevokeSecretVersionResponse, error)
+	// SetRotationPolicy sets (or, without a policy, removes) a secret's automatic rotation.
+	SetRotationPolicy(context.Context, *SetRotationPolicyRequest) (*SetRotationPolicyResponse, error)
+	// RotateSecret rotates a secret now with its rotator: the previous
+	// version stays live for the policy's grace period.
+	RotateSecret(context.Context, *RotateSecretRequest) (*RotateSecretResponse, error)
 	mustEmbedUnimplementedSecretServiceServer()
 }
 
@@ -132,6 +164,12 @@ func (UnimplementedSecretServiceServer) ListSecrets(context.Context, *ListSecret
 }
 func (UnimplementedSecretServiceServer) RevokeSecretVersion(context.Context, *RevokeSecretVersionRequest) (*RevokeSecretVersionResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method RevokeSecretVersion not implemented")
+}
+func (UnimplementedSecretServiceServer) SetRotationPolicy(context.Context, *SetRotationPolicyRequest) (*SetRotationPolicyResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method SetRotationPolicy not implemented")
+}
+func (UnimplementedSecretServiceServer) RotateSecret(context.Context, *RotateSecretRequest) (*RotateSecretResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RotateSecret not implemented")
 }
 func (UnimplementedSecretServiceServer) mustEmbedUnimplementedSecretServiceServer() {}
 func (UnimplementedSecretServiceServer) testEmbeddedByValue()                       {}
@@ -226,6 +264,42 @@ func _SecretService_RevokeSecretVersion_Handler(srv interface{}, ctx context.Con
 	return interceptor(ctx, in, info, handler)
 }
 
+func _SecretService_SetRotationPolicy_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SetRotationPolicyRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SecretServiceServer).SetRotationPolicy(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SecretService_SetRotationPolicy_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SecretServiceServer).SetRotationPolicy(ctx, req.(*SetRotationPolicyRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _SecretService_RotateSecret_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RotateSecretRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SecretServiceServer).RotateSecret(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SecretService_RotateSecret_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SecretServiceServer).RotateSecret(ctx, req.(*RotateSecretRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // SecretService_ServiceDesc is the grpc.ServiceDesc for SecretService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -248,6 +322,14 @@ var SecretService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "RevokeSecretVersion",
 			Handler:    _SecretService_RevokeSecretVersion_Handler,
+		},
+		{
+			MethodName: "SetRotationPolicy",
+			Handler:    _SecretService_SetRotationPolicy_Handler,
+		},
+		{
+			MethodName: "RotateSecret",
+			Handler:    _SecretService_RotateSecret_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

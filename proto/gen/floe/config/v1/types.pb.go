@@ -9,6 +9,7 @@ package configv1
 import (
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	durationpb "google.golang.org/protobuf/types/known/durationpb"
 	structpb "google.golang.org/protobuf/types/known/structpb"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
@@ -442,10 +443,12 @@ type SecretVersion struct {
 	Created *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=created,proto3" json:"created,omitempty"`
 	Reason  string                 `protobuf:"bytes,6,opt,name=reason,proto3" json:"reason,omitempty"`
 	// Revoked versions are destroyed: they resolve no more.
-	Revoked       bool                   `protobuf:"varint,7,opt,name=revoked,proto3" json:"revoked,omitempty"`
-	RevokedAt     *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=revoked_at,json=revokedAt,proto3" json:"revoked_at,omitempty"`
-	RevokedBy     string                 `protobuf:"bytes,9,opt,name=revoked_by,json=revokedBy,proto3" json:"revoked_by,omitempty"`
-	Position      uint64                 `protobuf:"varint,10,opt,name=position,proto3" json:"position,omitempty"`
+	Revoked   bool                   `protobuf:"varint,7,opt,name=revoked,proto3" json:"revoked,omitempty"`
+	RevokedAt *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=revoked_at,json=revokedAt,proto3" json:"revoked_at,omitempty"`
+	RevokedBy string                 `protobuf:"bytes,9,opt,name=revoked_by,json=revokedBy,proto3" json:"revoked_by,omitempty"`
+	Position  uint64                 `protobuf:"varint,10,opt,name=position,proto3" json:"position,omitempty"`
+	// When it is revoked automatically (the end of a rotation's grace period).
+	Expires       *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=expires,proto3" json:"expires,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -550,6 +553,13 @@ func (x *SecretVersion) GetPosition() uint64 {
 	return 0
 }
 
+func (x *SecretVersion) GetExpires() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Expires
+	}
+	return nil
+}
+
 // Secret is a named secret of an environment, with its versions' metadata.
 type Secret struct {
 	state       protoimpl.MessageState `protogen:"open.v1"`
@@ -561,9 +571,19 @@ type Secret struct {
 	Provider string           `protobuf:"bytes,4,opt,name=provider,proto3" json:"provider,omitempty"`
 	Versions []*SecretVersion `protobuf:"bytes,5,rep,name=versions,proto3" json:"versions,omitempty"`
 	// The reference configuration uses: secret://<name>.
-	Reference     string `protobuf:"bytes,6,opt,name=reference,proto3" json:"reference,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Reference string `protobuf:"bytes,6,opt,name=reference,proto3" json:"reference,omitempty"`
+	// Automatic rotation (unset: none).
+	Rotation *RotationPolicy `protobuf:"bytes,7,opt,name=rotation,proto3" json:"rotation,omitempty"`
+	// When the next rotation is due (unset without a policy).
+	NextRotation *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=next_rotation,json=nextRotation,proto3" json:"next_rotation,omitempty"`
+	// The last rotation's failure, until a rotation succeeds.
+	RotationError string `protobuf:"bytes,9,opt,name=rotation_error,json=rotationError,proto3" json:"rotation_error,omitempty"`
+	// Set when a secret rotated by hand is past its rotation date.
+	OverdueSince *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=overdue_since,json=overdueSince,proto3" json:"overdue_since,omitempty"`
+	// Failed rotations in a row.
+	RotationAttempts uint32 `protobuf:"varint,11,opt,name=rotation_attempts,json=rotationAttempts,proto3" json:"rotation_attempts,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *Secret) Reset() {
@@ -638,11 +658,319 @@ func (x *Secret) GetReference() string {
 	return ""
 }
 
+func (x *Secret) GetRotation() *RotationPolicy {
+	if x != nil {
+		return x.Rotation
+	}
+	return nil
+}
+
+func (x *Secret) GetNextRotation() *timestamppb.Timestamp {
+	if x != nil {
+		return x.NextRotation
+	}
+	return nil
+}
+
+func (x *Secret) GetRotationError() string {
+	if x != nil {
+		return x.RotationError
+	}
+	return ""
+}
+
+func (x *Secret) GetOverdueSince() *timestamppb.Timestamp {
+	if x != nil {
+		return x.OverdueSince
+	}
+	return nil
+}
+
+func (x *Secret) GetRotationAttempts() uint32 {
+	if x != nil {
+		return x.RotationAttempts
+	}
+	return 0
+}
+
+// RotationPolicy says how often a secret is rotated and how: the guide's
+// policy is every 30 days with a 7-day grace period, during which the old
+// and the new version are both live; the old one is revoked after it.
+type RotationPolicy struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Between rotations (default 30 days).
+	Interval *durationpb.Duration `protobuf:"bytes,1,opt,name=interval,proto3" json:"interval,omitempty"`
+	// How long the previous version stays live after a rotation (default 7 days).
+	Grace *durationpb.Duration `protobuf:"bytes,2,opt,name=grace,proto3" json:"grace,omitempty"`
+	// How a new value is made.
+	//
+	// Types that are valid to be assigned to Rotator:
+	//
+	//	*RotationPolicy_Generate
+	//	*RotationPolicy_Exec
+	//	*RotationPolicy_Manual
+	Rotator       isRotationPolicy_Rotator `protobuf_oneof:"rotator"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RotationPolicy) Reset() {
+	*x = RotationPolicy{}
+	mi := &file_floe_config_v1_types_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RotationPolicy) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RotationPolicy) ProtoMessage() {}
+
+func (x *RotationPolicy) ProtoReflect() protoreflect.Message {
+	mi := &file_floe_config_v1_types_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RotationPolicy.ProtoReflect.Descriptor instead.
+func (*RotationPolicy) Descriptor() ([]byte, []int) {
+	return file_floe_config_v1_types_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *RotationPolicy) GetInterval() *durationpb.Duration {
+	if x != nil {
+		return x.Interval
+	}
+	return nil
+}
+
+func (x *RotationPolicy) GetGrace() *durationpb.Duration {
+	if x != nil {
+		return x.Grace
+	}
+	return nil
+}
+
+func (x *RotationPolicy) GetRotator() isRotationPolicy_Rotator {
+	if x != nil {
+		return x.Rotator
+	}
+	return nil
+}
+
+func (x *RotationPolicy) GetGenerate() *GenerateRotator {
+	if x != nil {
+		if x, ok := x.Rotator.(*RotationPolicy_Generate); ok {
+			return x.Generate
+		}
+	}
+	return nil
+}
+
+func (x *RotationPolicy) GetExec() *ExecRotator {
+	if x != nil {
+		if x, ok := x.Rotator.(*RotationPolicy_Exec); ok {
+			return x.Exec
+		}
+	}
+	return nil
+}
+
+func (x *RotationPolicy) GetManual() *ManualRotator {
+	if x != nil {
+		if x, ok := x.Rotator.(*RotationPolicy_Manual); ok {
+			return x.Manual
+		}
+	}
+	return nil
+}
+
+type isRotationPolicy_Rotator interface {
+	isRotationPolicy_Rotator()
+}
+
+type RotationPolicy_Generate struct {
+	// A random value.
+	Generate *GenerateRotator `protobuf:"bytes,3,opt,name=generate,proto3,oneof"`
+}
+
+type RotationPolicy_Exec struct {
+	// A command that prints the new value on stdout (it may change it in an
+	// external system first). It runs on the flag service's host.
+	Exec *ExecRotator `protobuf:"bytes,4,opt,name=exec,proto3,oneof"`
+}
+
+type RotationPolicy_Manual struct {
+	// No rotator: someone puts the new value; past due, the secret is overdue.
+	Manual *ManualRotator `protobuf:"bytes,5,opt,name=manual,proto3,oneof"`
+}
+
+func (*RotationPolicy_Generate) isRotationPolicy_Rotator() {}
+
+func (*RotationPolicy_Exec) isRotationPolicy_Rotator() {}
+
+func (*RotationPolicy_Manual) isRotationPolicy_Rotator() {}
+
+// GenerateRotator makes a random value.
+type GenerateRotator struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Length in characters (default 32, 16-256).
+	Length uint32 `protobuf:"varint,1,opt,name=length,proto3" json:"length,omitempty"`
+	// "alphanumeric" (default), "hex" or "base64url".
+	Alphabet      string `protobuf:"bytes,2,opt,name=alphabet,proto3" json:"alphabet,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GenerateRotator) Reset() {
+	*x = GenerateRotator{}
+	mi := &file_floe_config_v1_types_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GenerateRotator) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GenerateRotator) ProtoMessage() {}
+
+func (x *GenerateRotator) ProtoReflect() protoreflect.Message {
+	mi := &file_floe_config_v1_types_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GenerateRotator.ProtoReflect.Descriptor instead.
+func (*GenerateRotator) Descriptor() ([]byte, []int) {
+	return file_floe_config_v1_types_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *GenerateRotator) GetLength() uint32 {
+	if x != nil {
+		return x.Length
+	}
+	return 0
+}
+
+func (x *GenerateRotator) GetAlphabet() string {
+	if x != nil {
+		return x.Alphabet
+	}
+	return ""
+}
+
+// ExecRotator runs a command for the new value.
+type ExecRotator struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The program and its arguments (no shell). It gets FLOE_SECRET_NAME,
+	// FLOE_SECRET_ENVIRONMENT and FLOE_SECRET_VERSION (the current version).
+	Command []string `protobuf:"bytes,1,rep,name=command,proto3" json:"command,omitempty"`
+	// Bound on its run (default 1 minute).
+	Timeout       *durationpb.Duration `protobuf:"bytes,2,opt,name=timeout,proto3" json:"timeout,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExecRotator) Reset() {
+	*x = ExecRotator{}
+	mi := &file_floe_config_v1_types_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExecRotator) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExecRotator) ProtoMessage() {}
+
+func (x *ExecRotator) ProtoReflect() protoreflect.Message {
+	mi := &file_floe_config_v1_types_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExecRotator.ProtoReflect.Descriptor instead.
+func (*ExecRotator) Descriptor() ([]byte, []int) {
+	return file_floe_config_v1_types_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *ExecRotator) GetCommand() []string {
+	if x != nil {
+		return x.Command
+	}
+	return nil
+}
+
+func (x *ExecRotator) GetTimeout() *durationpb.Duration {
+	if x != nil {
+		return x.Timeout
+	}
+	return nil
+}
+
+// ManualRotator marks a secret rotated by hand.
+type ManualRotator struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ManualRotator) Reset() {
+	*x = ManualRotator{}
+	mi := &file_floe_config_v1_types_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ManualRotator) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ManualRotator) ProtoMessage() {}
+
+func (x *ManualRotator) ProtoReflect() protoreflect.Message {
+	mi := &file_floe_config_v1_types_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ManualRotator.ProtoReflect.Descriptor instead.
+func (*ManualRotator) Descriptor() ([]byte, []int) {
+	return file_floe_config_v1_types_proto_rawDescGZIP(), []int{8}
+}
+
 var File_floe_config_v1_types_proto protoreflect.FileDescriptor
 
 const file_floe_config_v1_types_proto_rawDesc = "" +
 	"\n" +
-	"\x1afloe/config/v1/types.proto\x12\x0efloe.config.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa2\x03\n" +
+	"\x1afloe/config/v1/types.proto\x12\x0efloe.config.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa2\x03\n" +
 	"\rConfigVersion\x12 \n" +
 	"\venvironment\x18\x01 \x01(\tR\venvironment\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\x04R\aversion\x12\x1a\n" +
@@ -668,7 +996,7 @@ const file_floe_config_v1_types_proto_rawDesc = "" +
 	"\x06digest\x18\x03 \x01(\tR\x06digest\x12\x14\n" +
 	"\x05actor\x18\x04 \x01(\tR\x05actor\x12.\n" +
 	"\x04time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12\x1a\n" +
-	"\bposition\x18\x06 \x01(\x04R\bposition\"\xcc\x02\n" +
+	"\bposition\x18\x06 \x01(\x04R\bposition\"\x82\x03\n" +
 	"\rSecretVersion\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\x04R\aversion\x12\x15\n" +
 	"\x06key_id\x18\x02 \x01(\tR\x05keyId\x12\x16\n" +
@@ -682,14 +1010,35 @@ const file_floe_config_v1_types_proto_rawDesc = "" +
 	"\n" +
 	"revoked_by\x18\t \x01(\tR\trevokedBy\x12\x1a\n" +
 	"\bposition\x18\n" +
-	" \x01(\x04R\bposition\"\xd5\x01\n" +
+	" \x01(\x04R\bposition\x124\n" +
+	"\aexpires\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\aexpires\"\xe7\x03\n" +
 	"\x06Secret\x12 \n" +
 	"\venvironment\x18\x01 \x01(\tR\venvironment\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12 \n" +
 	"\vdescription\x18\x03 \x01(\tR\vdescription\x12\x1a\n" +
 	"\bprovider\x18\x04 \x01(\tR\bprovider\x129\n" +
 	"\bversions\x18\x05 \x03(\v2\x1d.floe.config.v1.SecretVersionR\bversions\x12\x1c\n" +
-	"\treference\x18\x06 \x01(\tR\treference*z\n" +
+	"\treference\x18\x06 \x01(\tR\treference\x12:\n" +
+	"\brotation\x18\a \x01(\v2\x1e.floe.config.v1.RotationPolicyR\brotation\x12?\n" +
+	"\rnext_rotation\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\fnextRotation\x12%\n" +
+	"\x0erotation_error\x18\t \x01(\tR\rrotationError\x12?\n" +
+	"\roverdue_since\x18\n" +
+	" \x01(\v2\x1a.google.protobuf.TimestampR\foverdueSince\x12+\n" +
+	"\x11rotation_attempts\x18\v \x01(\rR\x10rotationAttempts\"\xae\x02\n" +
+	"\x0eRotationPolicy\x125\n" +
+	"\binterval\x18\x01 \x01(\v2\x19.google.protobuf.DurationR\binterval\x12/\n" +
+	"\x05grace\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\x05grace\x12=\n" +
+	"\bgenerate\x18\x03 \x01(\v2\x1f.floe.config.v1.GenerateRotatorH\x00R\bgenerate\x121\n" +
+	"\x04exec\x18\x04 \x01(\v2\x1b.floe.config.v1.ExecRotatorH\x00R\x04exec\x127\n" +
+	"\x06manual\x18\x05 \x01(\v2\x1d.floe.config.v1.ManualRotatorH\x00R\x06manualB\t\n" +
+	"\arotator\"E\n" +
+	"\x0fGenerateRotator\x12\x16\n" +
+	"\x06length\x18\x01 \x01(\rR\x06length\x12\x1a\n" +
+	"\balphabet\x18\x02 \x01(\tR\balphabet\"\\\n" +
+	"\vExecRotator\x12\x18\n" +
+	"\acommand\x18\x01 \x03(\tR\acommand\x123\n" +
+	"\atimeout\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\atimeout\"\x0f\n" +
+	"\rManualRotator*z\n" +
 	"\fConfigSource\x12\x1d\n" +
 	"\x19CONFIG_SOURCE_UNSPECIFIED\x10\x00\x12\x15\n" +
 	"\x11CONFIG_SOURCE_SET\x10\x01\x12\x17\n" +
@@ -716,7 +1065,7 @@ func file_floe_config_v1_types_proto_rawDescGZIP() []byte {
 }
 
 var file_floe_config_v1_types_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_floe_config_v1_types_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
+var file_floe_config_v1_types_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
 var file_floe_config_v1_types_proto_goTypes = []any{
 	(ConfigSource)(0),             // 0: floe.config.v1.ConfigSource
 	(ConfigChangeKind)(0),         // 1: floe.config.v1.ConfigChangeKind
@@ -725,24 +1074,39 @@ var file_floe_config_v1_types_proto_goTypes = []any{
 	(*ConfigSchema)(nil),          // 4: floe.config.v1.ConfigSchema
 	(*SecretVersion)(nil),         // 5: floe.config.v1.SecretVersion
 	(*Secret)(nil),                // 6: floe.config.v1.Secret
-	(*timestamppb.Timestamp)(nil), // 7: google.protobuf.Timestamp
-	(*structpb.Value)(nil),        // 8: google.protobuf.Value
+	(*RotationPolicy)(nil),        // 7: floe.config.v1.RotationPolicy
+	(*GenerateRotator)(nil),       // 8: floe.config.v1.GenerateRotator
+	(*ExecRotator)(nil),           // 9: floe.config.v1.ExecRotator
+	(*ManualRotator)(nil),         // 10: floe.config.v1.ManualRotator
+	(*timestamppb.Timestamp)(nil), // 11: google.protobuf.Timestamp
+	(*structpb.Value)(nil),        // 12: google.protobuf.Value
+	(*durationpb.Duration)(nil),   // 13: google.protobuf.Duration
 }
 var file_floe_config_v1_types_proto_depIdxs = []int32{
-	7, // 0: floe.config.v1.ConfigVersion.time:type_name -> google.protobuf.Timestamp
-	0, // 1: floe.config.v1.ConfigVersion.source:type_name -> floe.config.v1.ConfigSource
-	1, // 2: floe.config.v1.ConfigChange.kind:type_name -> floe.config.v1.ConfigChangeKind
-	8, // 3: floe.config.v1.ConfigChange.old:type_name -> google.protobuf.Value
-	8, // 4: floe.config.v1.ConfigChange.new:type_name -> google.protobuf.Value
-	7, // 5: floe.config.v1.ConfigSchema.time:type_name -> google.protobuf.Timestamp
-	7, // 6: floe.config.v1.SecretVersion.created:type_name -> google.protobuf.Timestamp
-	7, // 7: floe.config.v1.SecretVersion.revoked_at:type_name -> google.protobuf.Timestamp
-	5, // 8: floe.config.v1.Secret.versions:type_name -> floe.config.v1.SecretVersion
-	9, // [9:9] is the sub-list for method output_type
-	9, // [9:9] is the sub-list for method input_type
-	9, // [9:9] is the sub-list for extension type_name
-	9, // [9:9] is the sub-list for extension extendee
-	0, // [0:9] is the sub-list for field type_name
+	11, // 0: floe.config.v1.ConfigVersion.time:type_name -> google.protobuf.Timestamp
+	0,  // 1: floe.config.v1.ConfigVersion.source:type_name -> floe.config.v1.ConfigSource
+	1,  // 2: floe.config.v1.ConfigChange.kind:type_name -> floe.config.v1.ConfigChangeKind
+	12, // 3: floe.config.v1.ConfigChange.old:type_name -> google.protobuf.Value
+	12, // 4: floe.config.v1.ConfigChange.new:type_name -> google.protobuf.Value
+	11, // 5: floe.config.v1.ConfigSchema.time:type_name -> google.protobuf.Timestamp
+	11, // 6: floe.config.v1.SecretVersion.created:type_name -> google.protobuf.Timestamp
+	11, // 7: floe.config.v1.SecretVersion.revoked_at:type_name -> google.protobuf.Timestamp
+	11, // 8: floe.config.v1.SecretVersion.expires:type_name -> google.protobuf.Timestamp
+	5,  // 9: floe.config.v1.Secret.versions:type_name -> floe.config.v1.SecretVersion
+	7,  // 10: floe.config.v1.Secret.rotation:type_name -> floe.config.v1.RotationPolicy
+	11, // 11: floe.config.v1.Secret.next_rotation:type_name -> google.protobuf.Timestamp
+	11, // 12: floe.config.v1.Secret.overdue_since:type_name -> google.protobuf.Timestamp
+	13, // 13: floe.config.v1.RotationPolicy.interval:type_name -> google.protobuf.Duration
+	13, // 14: floe.config.v1.RotationPolicy.grace:type_name -> google.protobuf.Duration
+	8,  // 15: floe.config.v1.RotationPolicy.generate:type_name -> floe.config.v1.GenerateRotator
+	9,  // 16: floe.config.v1.RotationPolicy.exec:type_name -> floe.config.v1.ExecRotator
+	10, // 17: floe.config.v1.RotationPolicy.manual:type_name -> floe.config.v1.ManualRotator
+	13, // 18: floe.config.v1.ExecRotator.timeout:type_name -> google.protobuf.Duration
+	19, // [19:19] is the sub-list for method output_type
+	19, // [19:19] is the sub-list for method input_type
+	19, // [19:19] is the sub-list for extension type_name
+	19, // [19:19] is the sub-list for extension extendee
+	0,  // [0:19] is the sub-list for field type_name
 }
 
 func init() { file_floe_config_v1_types_proto_init() }
@@ -750,13 +1114,18 @@ func file_floe_config_v1_types_proto_init() {
 	if File_floe_config_v1_types_proto != nil {
 		return
 	}
+	file_floe_config_v1_types_proto_msgTypes[5].OneofWrappers = []any{
+		(*RotationPolicy_Generate)(nil),
+		(*RotationPolicy_Exec)(nil),
+		(*RotationPolicy_Manual)(nil),
+	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_floe_config_v1_types_proto_rawDesc), len(file_floe_config_v1_types_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   5,
+			NumMessages:   9,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
