@@ -10,9 +10,11 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"google.golang.org/grpc"
+	"google.golang.org/protobuf/types/known/durationpb"
 
 	configv1 "github.com/penguinmails/floe/proto/gen/floe/config/v1"
 )
@@ -37,7 +39,8 @@ is delivered to a running process.
 Reading metadata needs secret.read in the environment, putting and revoking
 secret.write.`,
 	}
-	cmd.AddCommand(newSecretsPutCmd(g), newSecretsListCmd(g), newSecretsVersionsCmd(g), newSecretsRevokeCmd(g))
+	cmd.AddCommand(newSecretsPutCmd(g), newSecretsListCmd(g), newSecretsVersionsCmd(g), newSecretsRevokeCmd(g),
+		newSecretsRotateCmd(g), newSecretsPolicyCmd(g))
 	return cmd
 }
 
@@ -329,5 +332,111 @@ first when rotating.
 		},
 	}
 	cmd.Flags().StringVar(&reason, "reason", "", "why (required)")
+	return cmd
+}
+
+func newSecretsRotateCmd(g *globals) *cobra.Command {
+	var reason string
+	cmd := &cobra.Command{
+		Use:   "rotate ENV NAME --reason TEXT",
+		Short: "Rotate a secret now with its rotator (the previous version stays live for the grace period)",
+		Long: `rotate makes a new version of a secret with the rotator of its rotation policy
+(floe secrets policy): a random value, or a command's output. The previous
+version stays live for the policy's grace period, then is revoked. A secret
+rotated by hand is rotated with floe secrets put.
+
+  floe secrets rotate production api/key --reason "suspected exposure"`,
+		Args: positional("ENV", "NAME"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := required("reason", reason, "say why the secret is rotated now (kept in the log)"); err != nil {
+				return err
+			}
+			return g.call(cmd.Context(), func(ctx context.Context, conn *grpc.ClientConn) error {
+				resp, err := secretClient(conn).RotateSecret(ctx, &configv1.RotateSecretRequest{Environment: args[0], Name: args[1], Reason: reason})
+				if err != nil {
+					return err
+				}
+				if g.output == "json" {
+					return printJSON(g.out, resp)
+				}
+				_, err = fmt.Fprintf(g.out, "%s %s: version %d; next rotation %s\n", args[0], args[1], resp.GetVersion().GetVersion(),
+					fmtTime(resp.GetSecret().GetNextRotation()))
+				return err
+			})
+		},
+	}
+	cmd.Flags().StringVar(&reason, "reason", "", "why (required)")
+	return cmd
+}
+
+func newSecretsPolicyCmd(g *globals) *cobra.Command {
+	var reason, rotator, alphabet string
+	var interval, grace time.Duration
+	var length uint32
+	var command []string
+	var none bool
+	cmd := &cobra.Command{
+		Use:   "policy ENV NAME --rotator generate|exec|manual [--interval 720h] [--grace 168h] --reason TEXT",
+		Short: "Set a secret's automatic rotation (default: every 30 days, 7 days' grace)",
+		Long: `policy sets how a secret is rotated: --rotator generate (a random value,
+--length, --alphabet alphanumeric|hex|base64url), exec (--command, repeated: a
+program and its arguments that prints the new value; it gets
+FLOE_SECRET_NAME, FLOE_SECRET_ENVIRONMENT and FLOE_SECRET_VERSION) or manual
+(someone puts it; past due it is reported overdue). --none removes the policy.
+
+  floe secrets policy production api/key --rotator generate --reason "the guide's policy"
+  floe secrets policy production smtp/password --rotator exec --command ./rotate-smtp.sh --reason "provider API"`,
+		Args: positional("ENV", "NAME"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := required("reason", reason, "say why (kept in the log)"); err != nil {
+				return err
+			}
+			var p *configv1.RotationPolicy
+			if !none {
+				p = &configv1.RotationPolicy{}
+				if interval > 0 {
+					p.Interval = durationpb.New(interval)
+				}
+				if cmd.Flags().Changed("grace") {
+					p.Grace = durationpb.New(grace)
+				}
+				switch rotator {
+				case "generate":
+					p.Rotator = &configv1.RotationPolicy_Generate{Generate: &configv1.GenerateRotator{Length: length, Alphabet: alphabet}}
+				case "exec":
+					p.Rotator = &configv1.RotationPolicy_Exec{Exec: &configv1.ExecRotator{Command: command}}
+				case "manual":
+					p.Rotator = &configv1.RotationPolicy_Manual{Manual: &configv1.ManualRotator{}}
+				default:
+					return fmt.Errorf("--rotator %q: one of generate, exec, manual (or --none)", rotator)
+				}
+			}
+			return g.call(cmd.Context(), func(ctx context.Context, conn *grpc.ClientConn) error {
+				resp, err := secretClient(conn).SetRotationPolicy(ctx, &configv1.SetRotationPolicyRequest{Environment: args[0], Name: args[1], Policy: p, Reason: reason})
+				if err != nil {
+					return err
+				}
+				if g.output == "json" {
+					return printJSON(g.out, resp.GetSecret())
+				}
+				if resp.GetSecret().GetRotation() == nil {
+					_, err = fmt.Fprintf(g.out, "%s %s: no automatic rotation\n", args[0], args[1])
+					return err
+				}
+				r := resp.GetSecret().GetRotation()
+				_, err = fmt.Fprintf(g.out, "%s %s: rotated every %s, grace %s; next rotation %s\n", args[0], args[1],
+					r.GetInterval().AsDuration(), r.GetGrace().AsDuration(), fmtTime(resp.GetSecret().GetNextRotation()))
+				return err
+			})
+		},
+	}
+	cmd.Flags().StringVar(&reason, "reason", "", "why (required)")
+	cmd.Flags().StringVar(&rotator, "rotator", "", "generate, exec or manual")
+	cmd.Flags().DurationVar(&interval, "interval", 0, "time between rotations (default 720h: 30 days)")
+	cmd.Flags().DurationVar(&grace, "grace", 0, "how long the previous version stays live (default 168h: 7 days)")
+	cmd.Flags().Uint32Var(&length, "length", 0, "generate: characters (default 32)")
+	cmd.Flags().StringVar(&alphabet, "alphabet", "", "generate: alphanumeric (default), hex or base64url")
+	cmd.Flags().StringArrayVar(&command, "command", nil, "exec: the program, then each argument (repeat the flag)")
+	cmd.Flags().BoolVar(&none, "none", false, "remove the policy")
 	return cmd
 }

@@ -236,3 +236,34 @@ func TestSecretsOfARealServer(t *testing.T) {
 		}
 	}
 }
+
+func TestSecretsRotationCommands(t *testing.T) {
+	t.Parallel()
+	s := startConfigServer(t)
+	run := func(args ...string) (string, error) {
+		t.Helper()
+		out, errOut, err := s.run(t, "dave", "", args...)
+		return out + errOut, err
+	}
+	if _, _, err := s.run(t, "dave", "first-value-0000\n", "secrets", "put", "staging", "api/key", "--reason", "initial"); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := run("secrets", "rotate", "staging", "api/key", "--reason", "now"); err == nil || !strings.Contains(err.Error(), "no rotation policy") {
+		t.Fatalf("rotate without a policy: %v\n%s", err, out)
+	}
+	out, err := run("secrets", "policy", "staging", "api/key", "--rotator", "generate", "--reason", "the guide's policy")
+	if err != nil || !strings.Contains(out, "rotated every 720h0m0s, grace 168h0m0s; next rotation ") {
+		t.Fatalf("policy: %v\n%s", err, out)
+	}
+	out, err = run("secrets", "rotate", "staging", "api/key", "--reason", "now")
+	if err != nil || !strings.Contains(out, "staging api/key: version 2; next rotation ") {
+		t.Fatalf("rotate: %v\n%s", err, out)
+	}
+	if out, err := run("secrets", "policy", "staging", "api/key", "--rotator", "sometimes", "--reason", "x"); err == nil || !strings.Contains(err.Error(), "one of generate, exec, manual") {
+		t.Fatalf("a bad rotator: %v\n%s", err, out)
+	}
+	out, err = run("secrets", "policy", "staging", "api/key", "--none", "--reason", "no more")
+	if err != nil || !strings.Contains(out, "no automatic rotation") {
+		t.Fatalf("policy --none: %v\n%s", err, out)
+	}
+}
