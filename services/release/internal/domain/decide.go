@@ -14,6 +14,7 @@ import (
 	"github.com/penguinmails/floe/libs/auth"
 	"github.com/penguinmails/floe/libs/enumtext"
 	"github.com/penguinmails/floe/libs/errs"
+	"github.com/penguinmails/floe/libs/leakscan"
 	deployv1 "github.com/penguinmails/floe/proto/gen/floe/deploy/v1"
 	errorsv1 "github.com/penguinmails/floe/proto/gen/floe/errors/v1"
 	releasev1 "github.com/penguinmails/floe/proto/gen/floe/release/v1"
@@ -165,6 +166,12 @@ func checkText(v *errs.Violations, field, s string, limit int, required bool) {
 		v.Add(field, "is %d bytes; the limit is %d", len(s), limit)
 	case !utf8.ValidString(s):
 		v.Add(field, "is not valid UTF-8")
+	default:
+		// The text is kept in the log for good: a credential pasted into it
+		// (a change summary, a plan, a reason) is refused, never recorded.
+		for _, f := range leakscan.Scan(s) {
+			v.Add(field, "%s; %s", f.Description, f.Hint)
+		}
 	}
 }
 

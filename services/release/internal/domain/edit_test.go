@@ -183,6 +183,16 @@ func TestAddChangeRefuses(t *testing.T) {
 			},
 		},
 		{
+			// A credential pasted into a change would stay in the log for good.
+			name: "a secret in the summary", given: [][]ev{planned220()},
+			change: &releasev1.Change{Kind: releasev1.ChangeKind_CHANGE_KIND_BUG_FIX, Summary: "rotate AKIAIOSFODNN7EXAMPL3 in the mailer"},
+			check: func(t *testing.T, err error) {
+				if got := violationFields(t, err); !slices.Equal(got, []string{"change.summary"}) || !strings.Contains(err.Error(), "secret://") || strings.Contains(err.Error(), "AKIAIOSFODNN7EXAMPL3") {
+					t.Errorf("violations %q: %v", got, err)
+				}
+			},
+		},
+		{
 			name: "invalid change", given: [][]ev{planned220()}, change: &releasev1.Change{Summary: ""},
 			check: func(t *testing.T, err error) {
 				if got := violationFields(t, err); !slices.Equal(got, []string{"change.kind", "change.summary"}) {
@@ -295,5 +305,17 @@ func TestCancel(t *testing.T) {
 				t.Errorf("after cancel: status %v, reason %q", r.Status(), r.CancelReason())
 			}
 		})
+	}
+}
+
+// Commit ids, UUIDs and links are not secrets: the leak scan lets them be.
+func TestChangeTextIsNotMistakenForASecret(t *testing.T) {
+	t.Parallel()
+	r := releaseFrom(t, planned220())
+	c := &releasev1.Change{Kind: releasev1.ChangeKind_CHANGE_KIND_BUG_FIX,
+		Summary: "revert 3f786850e387550fdab836ed7e6dc881de23001b (incident 0b9f3c8e-5d1a-4f3e-9c77-2a9d2c1e4b6a)",
+		Link:    "https://github.com/penguinmails/app/pull/1234"}
+	if _, err := domain.AddChange(r, relID, c); err != nil {
+		t.Fatalf("an ordinary change refused: %v", err)
 	}
 }
