@@ -12,6 +12,7 @@ import (
 	"github.com/penguinmails/floe/libs/eventstore"
 	"github.com/penguinmails/floe/libs/projection"
 	"github.com/penguinmails/floe/libs/runtime"
+	"github.com/penguinmails/floe/libs/secrets/secretsetup"
 	"github.com/penguinmails/floe/libs/service"
 	deployv1 "github.com/penguinmails/floe/proto/gen/floe/deploy/v1"
 	monitorv1 "github.com/penguinmails/floe/proto/gen/floe/monitor/v1"
@@ -27,6 +28,16 @@ import (
 
 // Config is the deployer's flag/env configuration.
 type Config struct {
+	Options
+	// Secrets selects the secrets provider that the secret references of
+	// delivered configuration are resolved through: the flag service's
+	// (the same --secrets-* flags; floe dev binds them once for both).
+	Secrets secretsetup.Config
+}
+
+// Options are the deployer's settings besides the secrets provider's, which
+// it shares with the flag service.
+type Options struct {
 	File string `env:"FLOE_DEPLOYER_CONFIG" flag:"deployer-config" usage:"deployer YAML: app, driver (local), its settings, per-version config and strategies per environment"`
 	// Defaults is what the file is read over (floe dev's demo app); none when nil.
 	Defaults *File
@@ -206,8 +217,15 @@ func register(ctx context.Context, d service.Deps[Config]) (*Deployer, error) {
 		return nil, fmt.Errorf("deployer: flag_timeout %s must not be negative", f.FlagTimeout)
 	}
 	flags := &adapters.FlagRollouts{Verifier: d.Verifier}
+	provider, providerName, err := secretsetup.Open(ctx, d.Config.Secrets, secretsetup.Host{
+		JS: conn.JS, Replicas: d.Replicas, Clock: d.Clock, DataDir: d.DataDir, Embedded: d.Embedded})
+	if err != nil {
+		return nil, fmt.Errorf("deployer: secrets: %w", err)
+	}
+	d.Log.Debug().Str("secrets_provider", providerName).Msg("secret references of delivered configuration resolve through this provider")
 	engine, err := app.NewEngine(store, d.Snapshots, drv, reg, analyzer, flags, app.Config{
 		App: f.App, Strategies: f.Strategies, CheckAttempts: f.CheckAttempts, VersionConfig: f.VersionConfig, FlagTimeout: f.FlagTimeout,
+		Configs: &adapters.Configs{Verifier: d.Verifier}, Secrets: provider,
 	}, rt.Log.With().Str("component", "deployer").Logger())
 	if err != nil {
 		return nil, err

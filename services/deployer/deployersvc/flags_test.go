@@ -52,7 +52,7 @@ func startFlagWorld(t *testing.T, withFlag bool, flagTimeout time.Duration) *fla
 	w.Process = testkit.Start(t, testkit.Options{
 		Users: map[string][]auth.RoleBinding{"rm": testkit.Roles(auth.RoleReleaseManager)},
 		Entries: func() []service.Entry {
-			entries := []service.Entry{service.Of(deployersvc.Service, deployersvc.Config{Defaults: &file})}
+			entries := []service.Entry{service.Of(deployersvc.Service, deployersvc.Config{Options: deployersvc.Options{Defaults: &file}})}
 			if w.withFlag.Load() {
 				entries = append(entries, service.Of(flagsvc.Service, flagsvc.Config{TickInterval: time.Second}))
 			}

@@ -22,7 +22,7 @@ func startService(t testing.TB) (*testkit.Process, deployv1.DeployServiceClient)
 	p := testkit.Start(t, testkit.Options{
 		Users: map[string][]auth.RoleBinding{"rm": testkit.Roles(auth.RoleReleaseManager)},
 		Entries: func() []service.Entry {
-			return []service.Entry{service.Of(deployersvc.Service, deployersvc.Config{Defaults: &file})}
+			return []service.Entry{service.Of(deployersvc.Service, deployersvc.Config{Options: deployersvc.Options{Defaults: &file}})}
 		},
 	})
 	return p, deployv1.NewDeployServiceClient(p.Conn("rm"))

@@ -20,6 +20,7 @@ import (
 	"github.com/penguinmails/floe/libs/errs"
 	"github.com/penguinmails/floe/libs/eventstore"
 	"github.com/penguinmails/floe/libs/kernel"
+	"github.com/penguinmails/floe/libs/secrets"
 	deployv1 "github.com/penguinmails/floe/proto/gen/floe/deploy/v1"
 	releasev1 "github.com/penguinmails/floe/proto/gen/floe/release/v1"
 	"github.com/penguinmails/floe/services/deployer/internal/domain"
@@ -108,6 +109,13 @@ type Config struct {
 	// service's answer, from the step's start in the log (so a restart does
 	// not extend it), before it fails. Default DefaultFlagTimeout.
 	FlagTimeout time.Duration
+	// Configs reads the environments' configuration (see config.go); nil
+	// delivers none.
+	Configs Configs
+	// Secrets resolves the secret:// references of a configuration (and
+	// vault:// ones when it is also a secrets.FieldReader); nil fails the
+	// delivery of a configuration that has any.
+	Secrets secrets.Provider
 }
 
 // Engine drives deployments.
@@ -378,16 +386,18 @@ func (e *Engine) restoreLive(ctx context.Context, active []string) error {
 			continue
 		}
 		t := driver.Target{Environment: env, App: e.cfg.App}
-		if err := e.ensureRunning(ctx, t, []string{version}, map[string]int{version: 100}); err != nil {
+		if err := e.ensureRunning(ctx, t, nil, []string{version}, map[string]int{version: 100}); err != nil {
 			return fmt.Errorf("%s: %w", t, err)
 		}
 	}
 	return nil
 }
 
-// ensureRunning starts the needed versions that do not run and applies the
-// split (when there is one).
-func (e *Engine) ensureRunning(ctx context.Context, t driver.Target, needed []string, weights map[string]int) error {
+// ensureRunning starts the needed versions that do not run — each with the
+// configuration it was deployed with (restartVersion) — and applies the
+// split (when there is one). owner is the deployment being reconciled (nil
+// when restoring live versions).
+func (e *Engine) ensureRunning(ctx context.Context, t driver.Target, owner *domain.Deployment, needed []string, weights map[string]int) error {
 	state, err := e.drv.State(ctx, t)
 	if err != nil {
 		return err
@@ -396,11 +406,7 @@ func (e *Engine) ensureRunning(ctx context.Context, t driver.Target, needed []st
 		if contains(state.Running, v) {
 			continue
 		}
-		var cfg map[string]string
-		if e.cfg.VersionConfig != nil {
-			cfg = e.cfg.VersionConfig(v)
-		}
-		if err := e.drv.Start(ctx, t, driver.Version{Version: v, Config: cfg}); err != nil {
+		if err := e.restartVersion(ctx, t, owner, v); err != nil {
 			return err
 		}
 	}
@@ -434,7 +440,7 @@ func (e *Engine) reconcile(ctx context.Context, d *domain.Deployment) error {
 	if len(needed) == 0 {
 		return nil // nothing started yet
 	}
-	return e.ensureRunning(ctx, e.target(d), needed, weights)
+	return e.ensureRunning(ctx, e.target(d), d, needed, weights)
 }
 
 // runDeployment drives one deployment until it is no longer active or ctx ends.
@@ -460,6 +466,7 @@ func (e *Engine) runDeployment(ctx context.Context, id string, wake chan struct{
 				continue
 			}
 			reconciled = true
+			continue // reconciling may have recorded deliveries: load again
 		}
 		err = e.step(runnerContext(ctx, d), d, wake)
 		switch {
@@ -523,6 +530,18 @@ func (e *Engine) step(ctx context.Context, d *domain.Deployment, wake chan struc
 		return e.append(ctx, d, &deployv1.RolledBack{DeploymentId: d.ID(), ReleaseId: d.ReleaseID(), Version: d.Version(), Environment: d.Environment(),
 			RestoredVersion: restored, Reason: d.RollbackReason()})
 	case domain.ActRunStep:
+		if act.Step.GetKind() == deployv1.StepKind_STEP_KIND_START && d.Delivery() == nil {
+			// Record the configuration to deliver before starting anything.
+			ev, failed, err := e.planDelivery(ctx, d)
+			switch {
+			case err != nil:
+				return err
+			case failed != "":
+				return e.append(ctx, d, &deployv1.RollbackStarted{Reason: failed, Trigger: TriggerConfig})
+			case ev != nil:
+				return e.append(ctx, d, ev) // the runner loads d again and starts
+			}
+		}
 		result, failed, err := e.perform(ctx, d, t, act.Step, wake)
 		if err != nil {
 			return err
@@ -550,12 +569,16 @@ func triggerOf(s *deployv1.Step) string {
 func (e *Engine) perform(ctx context.Context, d *domain.Deployment, t driver.Target, s *deployv1.Step, wake chan struct{}) (result, failed string, err error) {
 	switch s.GetKind() {
 	case deployv1.StepKind_STEP_KIND_START:
-		var cfg map[string]string
-		if e.cfg.VersionConfig != nil {
-			cfg = e.cfg.VersionConfig(d.Version())
+		cfg, sec, failed, err := e.versionInput(ctx, d.Environment(), d.Version(), d.Delivery())
+		if err != nil || failed != "" {
+			return "", failed, err
 		}
-		if err := e.drv.Start(ctx, t, driver.Version{Version: d.Version(), ReleaseID: d.ReleaseID(), Config: cfg}); err != nil {
+		defer wipe(sec)
+		if err := e.drv.Start(ctx, t, driver.Version{Version: d.Version(), ReleaseID: d.ReleaseID(), Config: cfg, Secrets: sec}); err != nil {
 			return "", "could not start " + d.Version() + ": " + err.Error(), nil
+		}
+		if cv := d.ConfigVersion(); cv != 0 {
+			return fmt.Sprintf("started %s with configuration version %d", d.Version(), cv), "", nil
 		}
 		return "started " + d.Version(), "", nil
 	case deployv1.StepKind_STEP_KIND_SET_WEIGHT:

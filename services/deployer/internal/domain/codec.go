@@ -11,7 +11,7 @@ import (
 )
 
 // DeploymentSchema names MarshalDeployment's encoding; bump it with any change.
-const DeploymentSchema = "deployment/3"
+const DeploymentSchema = "deployment/4"
 
 type deploymentJSON struct {
 	ID               string            `json:"id"`
@@ -42,6 +42,7 @@ type deploymentJSON struct {
 	AggregateVersion uint64            `json:"aggregate_version"`
 	Origin           Origin            `json:"origin"`
 	LastEvent        string            `json:"last_event,omitempty"`
+	Delivery         json.RawMessage   `json:"delivery,omitempty"`
 }
 
 // MarshalDeployment encodes a deployment for snapshots and view checkpoints.
@@ -59,6 +60,13 @@ func MarshalDeployment(d *Deployment) ([]byte, error) {
 			return nil, err
 		}
 		j.Plan = append(j.Plan, b)
+	}
+	if d.delivery != nil {
+		b, err := protojson.Marshal(d.delivery)
+		if err != nil {
+			return nil, err
+		}
+		j.Delivery = b
 	}
 	return json.Marshal(j)
 }
@@ -86,6 +94,12 @@ func UnmarshalDeployment(b []byte) (*Deployment, error) {
 			return nil, fmt.Errorf("deployment snapshot: %w", err)
 		}
 		d.plan = append(d.plan, s)
+	}
+	if len(j.Delivery) > 0 {
+		d.delivery = &deployv1.ConfigDelivered{}
+		if err := protojson.Unmarshal(j.Delivery, d.delivery); err != nil {
+			return nil, fmt.Errorf("deployment snapshot: %w", err)
+		}
 	}
 	return d, nil
 }

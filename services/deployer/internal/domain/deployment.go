@@ -44,6 +44,8 @@ type Deployment struct {
 	origin Origin
 	// lastEvent is the id of the deployment's latest event: the cause of the runner's next step.
 	lastEvent string
+	// delivery is the configuration its START step delivered (nil: none recorded).
+	delivery *deployv1.ConfigDelivered
 }
 
 // Origin is the causal origin of a deployment (from its DeploymentStarted).
@@ -111,6 +113,15 @@ func (d *Deployment) Origin() Origin { return d.origin }
 
 // LastEvent is the id of the deployment's latest event.
 func (d *Deployment) LastEvent() string { return d.lastEvent }
+
+// Delivery is the configuration the START step delivered to the new
+// version, as recorded before it started (nil when none was: the
+// environment had no configuration, or the step has not run). Callers must
+// not modify it.
+func (d *Deployment) Delivery() *deployv1.ConfigDelivered { return d.delivery }
+
+// ConfigVersion is the configuration version delivered to the new version (0: none).
+func (d *Deployment) ConfigVersion() uint64 { return d.delivery.GetConfigVersion() }
 
 // Meta is what the log says about an event besides its body.
 type Meta struct {
@@ -190,6 +201,12 @@ func Apply(d *Deployment, ev proto.Message, m Meta) {
 		d.status = deployv1.DeploymentStatus_DEPLOYMENT_STATUS_SUCCEEDED
 	case *deployv1.DeploymentFailed:
 		d.status, d.reason = deployv1.DeploymentStatus_DEPLOYMENT_STATUS_FAILED, e.GetReason()
+	case *deployv1.ConfigDelivered:
+		// Only the START step's delivery to the new version is the
+		// deployment's; a RESTART repeats an earlier one.
+		if e.GetKind() == deployv1.ConfigDeliveryKind_CONFIG_DELIVERY_KIND_START && e.GetVersion() == d.version {
+			d.delivery = e
+		}
 	}
 }
 
@@ -394,6 +411,7 @@ func ToProto(d *Deployment) *deployv1.Deployment {
 		Attempt: d.attempt, PreviousVersion: d.previousVersion, Status: d.status, CurrentStep: uint32(d.current),
 		Reason: d.reason, StartedAt: timestamppb.New(d.startedAt), UpdatedAt: timestamppb.New(d.updatedAt),
 		RequestedBy: d.requestedBy, AggregateVersion: d.aggregateVersion,
+		ConfigVersion: d.delivery.GetConfigVersion(), ConfigDigest: d.delivery.GetConfigDigest(),
 	}
 	for i, s := range d.plan {
 		st := &deployv1.StepState{Step: s, Index: uint32(i), Result: d.results[i]}

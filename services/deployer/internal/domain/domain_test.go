@@ -213,7 +213,10 @@ func TestWeights(t *testing.T) {
 func TestDeploymentSnapshotRoundTrip(t *testing.T) {
 	t.Parallel()
 	d := domain.NewDeployment()
-	for _, e := range []at{canaryStarted(), started(0, t0.Add(time.Second)), completed(0, t0.Add(2*time.Second)), started(1, t0.Add(3*time.Second))} {
+	delivered := at{&deployv1.ConfigDelivered{DeploymentId: "r1-production-1", Environment: "production", Version: "1.1.0", ConfigVersion: 3, ConfigDigest: "sha256:ab",
+		Secrets: []*deployv1.DeliveredSecret{{Path: "database.password", Variable: "DATABASE_PASSWORD", Reference: "secret://db/password", Version: 2}},
+		Kind:    deployv1.ConfigDeliveryKind_CONFIG_DELIVERY_KIND_START}, t0.Add(time.Second)}
+	for _, e := range []at{canaryStarted(), started(0, t0.Add(time.Second)), delivered, completed(0, t0.Add(2*time.Second)), started(1, t0.Add(3*time.Second))} {
 		domain.Apply(d, e.ev, domain.Meta{ID: "ev", Time: e.t, CorrelationID: "req-1", TraceParent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"})
 	}
 	b, err := domain.MarshalDeployment(d)
@@ -227,6 +230,9 @@ func TestDeploymentSnapshotRoundTrip(t *testing.T) {
 	if diff := cmp.Diff(domain.ToProto(d), domain.ToProto(back), protocmp.Transform()); diff != "" {
 		t.Errorf("after the round trip (-want +got):\n%s", diff)
 	}
+	if diff := cmp.Diff(d.Delivery(), back.Delivery(), protocmp.Transform()); diff != "" || back.ConfigVersion() != 3 || domain.ToProto(back).GetConfigVersion() != 3 {
+		t.Errorf("the delivery after the round trip (-want +got):\n%s", diff)
+	}
 	if diff := cmp.Diff(domain.Next(d), domain.Next(back), protocmp.Transform()); diff != "" || d.Origin() != back.Origin() || d.LastEvent() != back.LastEvent() {
 		t.Errorf("next action %+v / %+v, origin %+v / %+v", domain.Next(d), domain.Next(back), d.Origin(), back.Origin())
 	}
@@ -237,5 +243,32 @@ func TestDeploymentSnapshotRoundTrip(t *testing.T) {
 	}
 	if _, err := domain.UnmarshalDeployment([]byte(`{"plan":[{}],"started":[]}`)); err == nil {
 		t.Error("a snapshot whose steps and times disagree decoded")
+	}
+}
+
+// The START step's delivery is the deployment's configuration; a RESTART
+// (an earlier delivery repeated) and a delivery to another version are not.
+func TestConfigDelivered(t *testing.T) {
+	t.Parallel()
+	start := &deployv1.ConfigDelivered{Version: "1.1.0", ConfigVersion: 4, ConfigDigest: "sha256:cd", Kind: deployv1.ConfigDeliveryKind_CONFIG_DELIVERY_KIND_START}
+	tests := []struct {
+		name   string
+		events []at
+		want   uint64
+	}{
+		{"none", []at{canaryStarted()}, 0},
+		{"the start step's", []at{canaryStarted(), started(0, t0), {start, t0}}, 4},
+		{"a restart is not the deployment's", []at{canaryStarted(), started(0, t0), {start, t0},
+			{&deployv1.ConfigDelivered{Version: "1.0.0", ConfigVersion: 2, Kind: deployv1.ConfigDeliveryKind_CONFIG_DELIVERY_KIND_RESTART}, t0}}, 4},
+		{"another version's", []at{canaryStarted(), {&deployv1.ConfigDelivered{Version: "1.0.0", ConfigVersion: 2, Kind: deployv1.ConfigDeliveryKind_CONFIG_DELIVERY_KIND_START}, t0}}, 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			d := build(tc.events...)
+			if d.ConfigVersion() != tc.want || domain.ToProto(d).GetConfigVersion() != tc.want {
+				t.Errorf("config version %d (proto %d), want %d", d.ConfigVersion(), domain.ToProto(d).GetConfigVersion(), tc.want)
+			}
+		})
 	}
 }

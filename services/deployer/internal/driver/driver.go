@@ -11,10 +11,16 @@
 package driver
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
+	"strings"
+
+	"github.com/penguinmails/floe/libs/secrets"
 )
 
 // Target is where versions run: one application in one environment.
@@ -34,8 +40,17 @@ type Version struct {
 	// ReleaseID is the release aggregate id.
 	ReleaseID string
 	// Config is passed to the version's instances (the local driver sets them
-	// as environment variables; the exec driver as template variables).
+	// as environment variables; the exec driver as template variables and
+	// environment variables of its commands). It never holds a secret value:
+	// a configuration's secret references stay here as references
+	// (secret://db/password), and drivers may log, render and keep Config.
 	Config map[string]string
+	// Secrets are the resolved values of Config's secret references, by
+	// environment variable name (the same name as in Config, whose value they
+	// replace in the instances' environment). A driver puts them only into
+	// the started process's environment — never into templates, records,
+	// logs or errors — and keeps no copy.
+	Secrets map[string]secrets.Value
 }
 
 // State is what runs in a target now.
@@ -107,4 +122,28 @@ func Sorted(m map[string]int) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// ValidSecrets checks that every secret can be an environment variable of a
+// process; its errors name variables, never values.
+func ValidSecrets(s map[string]secrets.Value) error {
+	var problems []error
+	for _, k := range slices.Sorted(maps.Keys(s)) {
+		if k == "" || strings.ContainsAny(k, "=\x00") {
+			problems = append(problems, fmt.Errorf("secret variable %q cannot be an environment variable name", k))
+		}
+		if bytes.IndexByte(s[k].Reveal(), 0) >= 0 {
+			problems = append(problems, fmt.Errorf("the secret value of %s contains a NUL byte", k))
+		}
+	}
+	return errors.Join(problems...)
+}
+
+// SecretEnv appends name=value for each secret to env, in name order: the
+// values are revealed here, for a process's environment only.
+func SecretEnv(env []string, s map[string]secrets.Value) []string {
+	for _, k := range slices.Sorted(maps.Keys(s)) {
+		env = append(env, k+"="+string(s[k].Reveal()))
+	}
+	return env
 }

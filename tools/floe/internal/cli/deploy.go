@@ -59,6 +59,9 @@ func printDeployment(w io.Writer, d *deployv1.Deployment) {
 		fmt.Fprintf(w, " — %s", d.GetReason())
 	}
 	fmt.Fprintln(w)
+	if cv := d.GetConfigVersion(); cv != 0 {
+		fmt.Fprintf(w, "configuration version %d of %s (%s)\n", cv, d.GetEnvironment(), d.GetConfigDigest())
+	}
 	for _, s := range d.GetSteps() {
 		mark := "  "
 		switch {

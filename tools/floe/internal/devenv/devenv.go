@@ -61,7 +61,9 @@ type Config struct {
 	// Release configures the release service.
 	Release releasesvc.Config
 	// Deployer configures the deployer (its file overrides DeployerDefaults).
-	Deployer deployersvc.Config
+	// Its secrets provider is the flag service's (Flag.Secrets): one flag set
+	// binds the --secrets-* flags once, for both.
+	Deployer deployersvc.Options
 	// Monitor configures the monitor (its file overrides MonitorDefaults).
 	Monitor monitorsvc.Config
 	// Audit configures the audit service (checkpoint key and interval).
@@ -189,7 +191,7 @@ func Services(c Config) []service.Entry {
 		service.Of(releasesvc.Service, c.Release),
 		service.Of(gatesvc.Service, c.Gate),
 		service.Of(flagsvc.Service, c.Flag),
-		service.Of(deployersvc.Service, c.Deployer),
+		service.Of(deployersvc.Service, deployersvc.Config{Options: c.Deployer, Secrets: c.Flag.Secrets}),
 		service.Of(monitorsvc.Service, c.Monitor),
 		service.Of(auditsvc.Service, c.Audit),
 	}

@@ -459,7 +459,8 @@ func (x *DeploymentAborted) GetReason() string {
 type RollbackStarted struct {
 	state  protoimpl.MessageState `protogen:"open.v1"`
 	Reason string                 `protobuf:"bytes,1,opt,name=reason,proto3" json:"reason,omitempty"`
-	// What triggered it: "check", "analysis", "flag" (a flag rollout refused or not applied in time), "manual",
+	// What triggered it: "check", "analysis", "flag" (a flag rollout refused or not applied in time), "config"
+	// (the START step's configuration could not be delivered: a secret reference that does not resolve), "manual",
 	// "monitor", "abort".
 	Trigger       string `protobuf:"bytes,2,opt,name=trigger,proto3" json:"trigger,omitempty"`
 	unknownFields protoimpl.UnknownFields
@@ -744,6 +745,117 @@ func (x *RolledBack) GetReason() string {
 	return ""
 }
 
+// ConfigDelivered: the deployer resolved an environment's configuration for a version's instances and is about
+// to start them with it (recorded before the start). It names the configuration version and, for every secret
+// reference, the secret version resolved — never a value: the values go only into the started process's
+// environment. The actor is the deployer; the deployment (and the event's causation) is why.
+type ConfigDelivered struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The deployment (also the aggregate id).
+	DeploymentId string `protobuf:"bytes,1,opt,name=deployment_id,json=deploymentId,proto3" json:"deployment_id,omitempty"`
+	// The environment whose configuration it is.
+	Environment string `protobuf:"bytes,2,opt,name=environment,proto3" json:"environment,omitempty"`
+	// The release version whose instances receive it.
+	Version string `protobuf:"bytes,3,opt,name=version,proto3" json:"version,omitempty"`
+	// The configuration version (floe.config.v1.ConfigVersionSet.version of envconfig.<environment>).
+	ConfigVersion uint64 `protobuf:"varint,4,opt,name=config_version,json=configVersion,proto3" json:"config_version,omitempty"`
+	// Its digest (floe.config.v1.ConfigVersionSet.digest).
+	ConfigDigest string `protobuf:"bytes,5,opt,name=config_digest,json=configDigest,proto3" json:"config_digest,omitempty"`
+	// Every secret reference delivered, resolved, in path order.
+	Secrets []*DeliveredSecret `protobuf:"bytes,6,rep,name=secrets,proto3" json:"secrets,omitempty"`
+	Kind    ConfigDeliveryKind `protobuf:"varint,7,opt,name=kind,proto3,enum=floe.deploy.v1.ConfigDeliveryKind" json:"kind,omitempty"`
+	// For a RESTART: the deployment whose START delivery is repeated ("" when it is this one).
+	DeliveredBy   string `protobuf:"bytes,8,opt,name=delivered_by,json=deliveredBy,proto3" json:"delivered_by,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ConfigDelivered) Reset() {
+	*x = ConfigDelivered{}
+	mi := &file_floe_deploy_v1_events_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ConfigDelivered) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ConfigDelivered) ProtoMessage() {}
+
+func (x *ConfigDelivered) ProtoReflect() protoreflect.Message {
+	mi := &file_floe_deploy_v1_events_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ConfigDelivered.ProtoReflect.Descriptor instead.
+func (*ConfigDelivered) Descriptor() ([]byte, []int) {
+	return file_floe_deploy_v1_events_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *ConfigDelivered) GetDeploymentId() string {
+	if x != nil {
+		return x.DeploymentId
+	}
+	return ""
+}
+
+func (x *ConfigDelivered) GetEnvironment() string {
+	if x != nil {
+		return x.Environment
+	}
+	return ""
+}
+
+func (x *ConfigDelivered) GetVersion() string {
+	if x != nil {
+		return x.Version
+	}
+	return ""
+}
+
+func (x *ConfigDelivered) GetConfigVersion() uint64 {
+	if x != nil {
+		return x.ConfigVersion
+	}
+	return 0
+}
+
+func (x *ConfigDelivered) GetConfigDigest() string {
+	if x != nil {
+		return x.ConfigDigest
+	}
+	return ""
+}
+
+func (x *ConfigDelivered) GetSecrets() []*DeliveredSecret {
+	if x != nil {
+		return x.Secrets
+	}
+	return nil
+}
+
+func (x *ConfigDelivered) GetKind() ConfigDeliveryKind {
+	if x != nil {
+		return x.Kind
+	}
+	return ConfigDeliveryKind_CONFIG_DELIVERY_KIND_UNSPECIFIED
+}
+
+func (x *ConfigDelivered) GetDeliveredBy() string {
+	if x != nil {
+		return x.DeliveredBy
+	}
+	return ""
+}
+
 var File_floe_deploy_v1_events_proto protoreflect.FileDescriptor
 
 const file_floe_deploy_v1_events_proto_rawDesc = "" +
@@ -815,6 +927,16 @@ const file_floe_deploy_v1_events_proto_rawDesc = "" +
 	"\venvironment\x18\x04 \x01(\tR\venvironment\x12)\n" +
 	"\x10restored_version\x18\x05 \x01(\tR\x0frestoredVersion\x12\x16\n" +
 	"\x06reason\x18\x06 \x01(\tR\x06reason:\x0e\xca\xf3\x18\n" +
+	"deployment\"\xe4\x02\n" +
+	"\x0fConfigDelivered\x12#\n" +
+	"\rdeployment_id\x18\x01 \x01(\tR\fdeploymentId\x12 \n" +
+	"\venvironment\x18\x02 \x01(\tR\venvironment\x12\x18\n" +
+	"\aversion\x18\x03 \x01(\tR\aversion\x12%\n" +
+	"\x0econfig_version\x18\x04 \x01(\x04R\rconfigVersion\x12#\n" +
+	"\rconfig_digest\x18\x05 \x01(\tR\fconfigDigest\x129\n" +
+	"\asecrets\x18\x06 \x03(\v2\x1f.floe.deploy.v1.DeliveredSecretR\asecrets\x126\n" +
+	"\x04kind\x18\a \x01(\x0e2\".floe.deploy.v1.ConfigDeliveryKindR\x04kind\x12!\n" +
+	"\fdelivered_by\x18\b \x01(\tR\vdeliveredBy:\x0e\xca\xf3\x18\n" +
 	"deploymentB\xbb\x01\n" +
 	"\x12com.floe.deploy.v1B\vEventsProtoP\x01Z>github.com/penguinmails/floe/proto/gen/floe/deploy/v1;deployv1\xa2\x02\x03FDX\xaa\x02\x0eFloe.Deploy.V1\xca\x02\x0eFloe\\Deploy\\V1\xe2\x02\x1aFloe\\Deploy\\V1\\GPBMetadata\xea\x02\x10Floe::Deploy::V1b\x06proto3"
 
@@ -830,7 +952,7 @@ func file_floe_deploy_v1_events_proto_rawDescGZIP() []byte {
 	return file_floe_deploy_v1_events_proto_rawDescData
 }
 
-var file_floe_deploy_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
+var file_floe_deploy_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
 var file_floe_deploy_v1_events_proto_goTypes = []any{
 	(*DeploymentStarted)(nil),       // 0: floe.deploy.v1.DeploymentStarted
 	(*DeploymentStepStarted)(nil),   // 1: floe.deploy.v1.DeploymentStepStarted
@@ -842,18 +964,23 @@ var file_floe_deploy_v1_events_proto_goTypes = []any{
 	(*DeploymentSucceeded)(nil),     // 7: floe.deploy.v1.DeploymentSucceeded
 	(*DeploymentFailed)(nil),        // 8: floe.deploy.v1.DeploymentFailed
 	(*RolledBack)(nil),              // 9: floe.deploy.v1.RolledBack
-	(DeploymentStrategy)(0),         // 10: floe.deploy.v1.DeploymentStrategy
-	(*Step)(nil),                    // 11: floe.deploy.v1.Step
+	(*ConfigDelivered)(nil),         // 10: floe.deploy.v1.ConfigDelivered
+	(DeploymentStrategy)(0),         // 11: floe.deploy.v1.DeploymentStrategy
+	(*Step)(nil),                    // 12: floe.deploy.v1.Step
+	(*DeliveredSecret)(nil),         // 13: floe.deploy.v1.DeliveredSecret
+	(ConfigDeliveryKind)(0),         // 14: floe.deploy.v1.ConfigDeliveryKind
 }
 var file_floe_deploy_v1_events_proto_depIdxs = []int32{
-	10, // 0: floe.deploy.v1.DeploymentStarted.strategy_type:type_name -> floe.deploy.v1.DeploymentStrategy
-	11, // 1: floe.deploy.v1.DeploymentStarted.plan:type_name -> floe.deploy.v1.Step
-	11, // 2: floe.deploy.v1.DeploymentStepStarted.step:type_name -> floe.deploy.v1.Step
-	3,  // [3:3] is the sub-list for method output_type
-	3,  // [3:3] is the sub-list for method input_type
-	3,  // [3:3] is the sub-list for extension type_name
-	3,  // [3:3] is the sub-list for extension extendee
-	0,  // [0:3] is the sub-list for field type_name
+	11, // 0: floe.deploy.v1.DeploymentStarted.strategy_type:type_name -> floe.deploy.v1.DeploymentStrategy
+	12, // 1: floe.deploy.v1.DeploymentStarted.plan:type_name -> floe.deploy.v1.Step
+	12, // 2: floe.deploy.v1.DeploymentStepStarted.step:type_name -> floe.deploy.v1.Step
+	13, // 3: floe.deploy.v1.ConfigDelivered.secrets:type_name -> floe.deploy.v1.DeliveredSecret
+	14, // 4: floe.deploy.v1.ConfigDelivered.kind:type_name -> floe.deploy.v1.ConfigDeliveryKind
+	5,  // [5:5] is the sub-list for method output_type
+	5,  // [5:5] is the sub-list for method input_type
+	5,  // [5:5] is the sub-list for extension type_name
+	5,  // [5:5] is the sub-list for extension extendee
+	0,  // [0:5] is the sub-list for field type_name
 }
 
 func init() { file_floe_deploy_v1_events_proto_init() }
@@ -868,7 +995,7 @@ func file_floe_deploy_v1_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_floe_deploy_v1_events_proto_rawDesc), len(file_floe_deploy_v1_events_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   10,
+			NumMessages:   11,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

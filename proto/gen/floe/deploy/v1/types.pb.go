@@ -227,6 +227,60 @@ func (DeploymentStrategy) EnumDescriptor() ([]byte, []int) {
 	return file_floe_deploy_v1_types_proto_rawDescGZIP(), []int{2}
 }
 
+// ConfigDeliveryKind says why a configuration was delivered to a version's instances.
+type ConfigDeliveryKind int32
+
+const (
+	ConfigDeliveryKind_CONFIG_DELIVERY_KIND_UNSPECIFIED ConfigDeliveryKind = 0
+	// The deployment's START step: the environment's current configuration, its secret references resolved
+	// to their latest live versions (or the pinned ones).
+	ConfigDeliveryKind_CONFIG_DELIVERY_KIND_START ConfigDeliveryKind = 1
+	// A version started again as it was delivered before (the same configuration version and secret
+	// versions): after the deployer restarted, or to bring back the previous version of a deployment.
+	ConfigDeliveryKind_CONFIG_DELIVERY_KIND_RESTART ConfigDeliveryKind = 2
+)
+
+// Enum value maps for ConfigDeliveryKind.
+var (
+	ConfigDeliveryKind_name = map[int32]string{
+		0: "CONFIG_DELIVERY_KIND_UNSPECIFIED",
+		1: "CONFIG_DELIVERY_KIND_START",
+		2: "CONFIG_DELIVERY_KIND_RESTART",
+	}
+	ConfigDeliveryKind_value = map[string]int32{
+		"CONFIG_DELIVERY_KIND_UNSPECIFIED": 0,
+		"CONFIG_DELIVERY_KIND_START":       1,
+		"CONFIG_DELIVERY_KIND_RESTART":     2,
+	}
+)
+
+func (x ConfigDeliveryKind) Enum() *ConfigDeliveryKind {
+	p := new(ConfigDeliveryKind)
+	*p = x
+	return p
+}
+
+func (x ConfigDeliveryKind) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ConfigDeliveryKind) Descriptor() protoreflect.EnumDescriptor {
+	return file_floe_deploy_v1_types_proto_enumTypes[3].Descriptor()
+}
+
+func (ConfigDeliveryKind) Type() protoreflect.EnumType {
+	return &file_floe_deploy_v1_types_proto_enumTypes[3]
+}
+
+func (x ConfigDeliveryKind) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ConfigDeliveryKind.Descriptor instead.
+func (ConfigDeliveryKind) EnumDescriptor() ([]byte, []int) {
+	return file_floe_deploy_v1_types_proto_rawDescGZIP(), []int{3}
+}
+
 // Step is one planned operation.
 type Step struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -426,8 +480,13 @@ type Deployment struct {
 	// Principal who requested the promotion.
 	RequestedBy      string `protobuf:"bytes,15,opt,name=requested_by,json=requestedBy,proto3" json:"requested_by,omitempty"`
 	AggregateVersion uint64 `protobuf:"varint,16,opt,name=aggregate_version,json=aggregateVersion,proto3" json:"aggregate_version,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// The environment's configuration version the START step delivered to the new version (0: none, the
+	// environment had no configuration, or the deployment has not started it yet).
+	ConfigVersion uint64 `protobuf:"varint,18,opt,name=config_version,json=configVersion,proto3" json:"config_version,omitempty"`
+	// The delivered configuration's digest (floe.config.v1.ConfigVersionSet.digest).
+	ConfigDigest  string `protobuf:"bytes,19,opt,name=config_digest,json=configDigest,proto3" json:"config_digest,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Deployment) Reset() {
@@ -580,6 +639,95 @@ func (x *Deployment) GetAggregateVersion() uint64 {
 	return 0
 }
 
+func (x *Deployment) GetConfigVersion() uint64 {
+	if x != nil {
+		return x.ConfigVersion
+	}
+	return 0
+}
+
+func (x *Deployment) GetConfigDigest() string {
+	if x != nil {
+		return x.ConfigDigest
+	}
+	return ""
+}
+
+// DeliveredSecret is one secret reference of a delivered configuration, resolved: which reference, where,
+// and which version of the secret. Never the value.
+type DeliveredSecret struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The dotted JSON path of the reference in the configuration document, e.g. "database.password".
+	Path string `protobuf:"bytes,1,opt,name=path,proto3" json:"path,omitempty"`
+	// The environment variable the value was delivered in, e.g. "DATABASE_PASSWORD".
+	Variable string `protobuf:"bytes,2,opt,name=variable,proto3" json:"variable,omitempty"`
+	// The reference as written in the document: secret://<name>[@<version>] or vault://<path>#<key>.
+	Reference string `protobuf:"bytes,3,opt,name=reference,proto3" json:"reference,omitempty"`
+	// The secret version resolved (secret://: the pinned version or the latest live one at delivery;
+	// vault://: 0, Vault's own version is not known).
+	Version       uint64 `protobuf:"varint,4,opt,name=version,proto3" json:"version,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeliveredSecret) Reset() {
+	*x = DeliveredSecret{}
+	mi := &file_floe_deploy_v1_types_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeliveredSecret) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeliveredSecret) ProtoMessage() {}
+
+func (x *DeliveredSecret) ProtoReflect() protoreflect.Message {
+	mi := &file_floe_deploy_v1_types_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeliveredSecret.ProtoReflect.Descriptor instead.
+func (*DeliveredSecret) Descriptor() ([]byte, []int) {
+	return file_floe_deploy_v1_types_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *DeliveredSecret) GetPath() string {
+	if x != nil {
+		return x.Path
+	}
+	return ""
+}
+
+func (x *DeliveredSecret) GetVariable() string {
+	if x != nil {
+		return x.Variable
+	}
+	return ""
+}
+
+func (x *DeliveredSecret) GetReference() string {
+	if x != nil {
+		return x.Reference
+	}
+	return ""
+}
+
+func (x *DeliveredSecret) GetVersion() uint64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
 var File_floe_deploy_v1_types_proto protoreflect.FileDescriptor
 
 const file_floe_deploy_v1_types_proto_rawDesc = "" +
@@ -598,7 +746,7 @@ const file_floe_deploy_v1_types_proto_rawDesc = "" +
 	"started_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\tstartedAt\x12=\n" +
 	"\fcompleted_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\vcompletedAt\x127\n" +
 	"\tresume_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\bresumeAt\x12\x16\n" +
-	"\x06result\x18\x06 \x01(\tR\x06result\"\xa3\x05\n" +
+	"\x06result\x18\x06 \x01(\tR\x06result\"\xef\x05\n" +
 	"\n" +
 	"Deployment\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n" +
@@ -621,7 +769,14 @@ const file_floe_deploy_v1_types_proto_rawDesc = "" +
 	"\n" +
 	"updated_at\x18\x0e \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\x12!\n" +
 	"\frequested_by\x18\x0f \x01(\tR\vrequestedBy\x12+\n" +
-	"\x11aggregate_version\x18\x10 \x01(\x04R\x10aggregateVersion*\xcf\x01\n" +
+	"\x11aggregate_version\x18\x10 \x01(\x04R\x10aggregateVersion\x12%\n" +
+	"\x0econfig_version\x18\x12 \x01(\x04R\rconfigVersion\x12#\n" +
+	"\rconfig_digest\x18\x13 \x01(\tR\fconfigDigest\"y\n" +
+	"\x0fDeliveredSecret\x12\x12\n" +
+	"\x04path\x18\x01 \x01(\tR\x04path\x12\x1a\n" +
+	"\bvariable\x18\x02 \x01(\tR\bvariable\x12\x1c\n" +
+	"\treference\x18\x03 \x01(\tR\treference\x12\x18\n" +
+	"\aversion\x18\x04 \x01(\x04R\aversion*\xcf\x01\n" +
 	"\bStepKind\x12\x19\n" +
 	"\x15STEP_KIND_UNSPECIFIED\x10\x00\x12\x13\n" +
 	"\x0fSTEP_KIND_START\x10\x01\x12\x18\n" +
@@ -646,7 +801,11 @@ const file_floe_deploy_v1_types_proto_rawDesc = "" +
 	"\x1eDEPLOYMENT_STRATEGY_BLUE_GREEN\x10\x02\x12\x1e\n" +
 	"\x1aDEPLOYMENT_STRATEGY_CANARY\x10\x03\x12$\n" +
 	" DEPLOYMENT_STRATEGY_FEATURE_FLAG\x10\x04\x12 \n" +
-	"\x1cDEPLOYMENT_STRATEGY_BIG_BANG\x10\x05B\xba\x01\n" +
+	"\x1cDEPLOYMENT_STRATEGY_BIG_BANG\x10\x05*|\n" +
+	"\x12ConfigDeliveryKind\x12$\n" +
+	" CONFIG_DELIVERY_KIND_UNSPECIFIED\x10\x00\x12\x1e\n" +
+	"\x1aCONFIG_DELIVERY_KIND_START\x10\x01\x12 \n" +
+	"\x1cCONFIG_DELIVERY_KIND_RESTART\x10\x02B\xba\x01\n" +
 	"\x12com.floe.deploy.v1B\n" +
 	"TypesProtoP\x01Z>github.com/penguinmails/floe/proto/gen/floe/deploy/v1;deployv1\xa2\x02\x03FDX\xaa\x02\x0eFloe.Deploy.V1\xca\x02\x0eFloe\\Deploy\\V1\xe2\x02\x1aFloe\\Deploy\\V1\\GPBMetadata\xea\x02\x10Floe::Deploy::V1b\x06proto3"
 
@@ -662,30 +821,32 @@ func file_floe_deploy_v1_types_proto_rawDescGZIP() []byte {
 	return file_floe_deploy_v1_types_proto_rawDescData
 }
 
-var file_floe_deploy_v1_types_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_floe_deploy_v1_types_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
+var file_floe_deploy_v1_types_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
+var file_floe_deploy_v1_types_proto_msgTypes = make([]protoimpl.MessageInfo, 4)
 var file_floe_deploy_v1_types_proto_goTypes = []any{
 	(StepKind)(0),                 // 0: floe.deploy.v1.StepKind
 	(DeploymentStatus)(0),         // 1: floe.deploy.v1.DeploymentStatus
 	(DeploymentStrategy)(0),       // 2: floe.deploy.v1.DeploymentStrategy
-	(*Step)(nil),                  // 3: floe.deploy.v1.Step
-	(*StepState)(nil),             // 4: floe.deploy.v1.StepState
-	(*Deployment)(nil),            // 5: floe.deploy.v1.Deployment
-	(*durationpb.Duration)(nil),   // 6: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil), // 7: google.protobuf.Timestamp
+	(ConfigDeliveryKind)(0),       // 3: floe.deploy.v1.ConfigDeliveryKind
+	(*Step)(nil),                  // 4: floe.deploy.v1.Step
+	(*StepState)(nil),             // 5: floe.deploy.v1.StepState
+	(*Deployment)(nil),            // 6: floe.deploy.v1.Deployment
+	(*DeliveredSecret)(nil),       // 7: floe.deploy.v1.DeliveredSecret
+	(*durationpb.Duration)(nil),   // 8: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil), // 9: google.protobuf.Timestamp
 }
 var file_floe_deploy_v1_types_proto_depIdxs = []int32{
 	0,  // 0: floe.deploy.v1.Step.kind:type_name -> floe.deploy.v1.StepKind
-	6,  // 1: floe.deploy.v1.Step.duration:type_name -> google.protobuf.Duration
-	3,  // 2: floe.deploy.v1.StepState.step:type_name -> floe.deploy.v1.Step
-	7,  // 3: floe.deploy.v1.StepState.started_at:type_name -> google.protobuf.Timestamp
-	7,  // 4: floe.deploy.v1.StepState.completed_at:type_name -> google.protobuf.Timestamp
-	7,  // 5: floe.deploy.v1.StepState.resume_at:type_name -> google.protobuf.Timestamp
+	8,  // 1: floe.deploy.v1.Step.duration:type_name -> google.protobuf.Duration
+	4,  // 2: floe.deploy.v1.StepState.step:type_name -> floe.deploy.v1.Step
+	9,  // 3: floe.deploy.v1.StepState.started_at:type_name -> google.protobuf.Timestamp
+	9,  // 4: floe.deploy.v1.StepState.completed_at:type_name -> google.protobuf.Timestamp
+	9,  // 5: floe.deploy.v1.StepState.resume_at:type_name -> google.protobuf.Timestamp
 	2,  // 6: floe.deploy.v1.Deployment.strategy_type:type_name -> floe.deploy.v1.DeploymentStrategy
 	1,  // 7: floe.deploy.v1.Deployment.status:type_name -> floe.deploy.v1.DeploymentStatus
-	4,  // 8: floe.deploy.v1.Deployment.steps:type_name -> floe.deploy.v1.StepState
-	7,  // 9: floe.deploy.v1.Deployment.started_at:type_name -> google.protobuf.Timestamp
-	7,  // 10: floe.deploy.v1.Deployment.updated_at:type_name -> google.protobuf.Timestamp
+	5,  // 8: floe.deploy.v1.Deployment.steps:type_name -> floe.deploy.v1.StepState
+	9,  // 9: floe.deploy.v1.Deployment.started_at:type_name -> google.protobuf.Timestamp
+	9,  // 10: floe.deploy.v1.Deployment.updated_at:type_name -> google.protobuf.Timestamp
 	11, // [11:11] is the sub-list for method output_type
 	11, // [11:11] is the sub-list for method input_type
 	11, // [11:11] is the sub-list for extension type_name
@@ -703,8 +864,8 @@ func file_floe_deploy_v1_types_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_floe_deploy_v1_types_proto_rawDesc), len(file_floe_deploy_v1_types_proto_rawDesc)),
-			NumEnums:      3,
-			NumMessages:   3,
+			NumEnums:      4,
+			NumMessages:   4,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -29,8 +29,11 @@
 // command when KEY is missing; {{index .Config "KEY"}} renders "" instead.
 //
 // Every command also gets, as environment variables: the deployer's
-// environment, then Version.Config, then Config.Env (which wins over
-// Version.Config), then FLOE_APP, FLOE_ENVIRONMENT, FLOE_VERSION,
+// environment, then Version.Config, then — for the Start command only —
+// Version.Secrets (the values of Config's secret references, each replacing
+// its reference: never a template variable, never in the logged command line,
+// an error or the record; later commands do not get them), then Config.Env
+// (which wins over Version.Config), then FLOE_APP, FLOE_ENVIRONMENT, FLOE_VERSION,
 // FLOE_RELEASE_ID, FLOE_WEIGHT and FLOE_WEIGHTS (which win over both; they are
 // set to "" where the variable does not apply).
 //

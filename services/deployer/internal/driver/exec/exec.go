@@ -16,6 +16,7 @@ import (
 	"text/template"
 	"time"
 
+	"github.com/penguinmails/floe/libs/secrets"
 	"github.com/penguinmails/floe/services/deployer/internal/driver"
 )
 
@@ -218,15 +219,22 @@ func validVersion(v driver.Version) error {
 			problems = append(problems, fmt.Errorf("config value of %s contains a NUL byte", k))
 		}
 	}
+	if err := driver.ValidSecrets(v.Secrets); err != nil {
+		problems = append(problems, err)
+	}
 	return errors.Join(problems...)
 }
 
 // environ is a command's environment: the deployer's, then the version's
-// Config, then Config.Env, then the FLOE_ variables.
-func (d *Driver) environ(vars Vars) []string {
+// Config, then its Secrets (Start only: a secret's value replaces its
+// reference in Config), then Config.Env, then the FLOE_ variables.
+func (d *Driver) environ(vars Vars, sets ...map[string]secrets.Value) []string {
 	env := os.Environ()
 	for _, k := range slices.Sorted(maps.Keys(vars.Config)) {
 		env = append(env, k+"="+vars.Config[k])
+	}
+	for _, s := range sets {
+		env = driver.SecretEnv(env, s)
 	}
 	for _, k := range slices.Sorted(maps.Keys(d.cfg.Env)) {
 		env = append(env, k+"="+d.cfg.Env[k])
@@ -283,7 +291,9 @@ func (d *Driver) Start(ctx context.Context, t driver.Target, v driver.Version) e
 		return nil
 	}
 	vars := versionVars(t, v.Version, info)
-	if _, err := d.run(ctx, call{op: opStart, target: t, version: v.Version, tmpls: d.start, vars: vars, env: d.environ(vars)}); err != nil {
+	// The secrets go into the Start command's environment only: not into
+	// vars (templates, the logged command line, errors) nor the record.
+	if _, err := d.run(ctx, call{op: opStart, target: t, version: v.Version, tmpls: d.start, vars: vars, env: d.environ(vars, v.Secrets)}); err != nil {
 		return opError(opStart, t, v.Version, err)
 	}
 	if err := d.update(t, tg, func(r *record) { r.Versions[v.Version] = info }); err != nil {

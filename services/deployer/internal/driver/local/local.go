@@ -359,6 +359,9 @@ func validVersion(v driver.Version) error {
 			problems = append(problems, fmt.Errorf("config value of %s contains a NUL byte", k))
 		}
 	}
+	if err := driver.ValidSecrets(v.Secrets); err != nil {
+		problems = append(problems, err)
+	}
 	return errors.Join(problems...)
 }
 

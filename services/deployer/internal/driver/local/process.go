@@ -164,13 +164,15 @@ func (d *Driver) terminate(ctx context.Context, inst *instance) {
 	}
 }
 
-// processEnv is the deployer's environment, then Version.Config, then the
-// variables the driver sets.
+// processEnv is the deployer's environment, then Version.Config, then
+// Version.Secrets (a secret's value replaces its reference in Config), then
+// the variables the driver sets.
 func processEnv(t driver.Target, v driver.Version, port int) []string {
 	env := os.Environ()
 	for _, k := range slices.Sorted(maps.Keys(v.Config)) {
 		env = append(env, k+"="+v.Config[k])
 	}
+	env = driver.SecretEnv(env, v.Secrets)
 	return append(env,
 		"FLOE_VERSION="+v.Version,
 		"FLOE_ENVIRONMENT="+t.Environment,
