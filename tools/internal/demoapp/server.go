@@ -2,6 +2,8 @@ package demoapp
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -120,6 +122,7 @@ func (a *app) handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", a.serveRoot)
 	mux.HandleFunc("GET /healthz", a.serveHealth)
+	mux.HandleFunc("GET /env-digest/{name}", serveEnvDigest)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(a.registry, promhttp.HandlerOpts{Registry: a.registry}))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set(versionHeader, a.cfg.Version)
@@ -199,4 +202,14 @@ func (l *lockedRand) draw() (fail, jitter float64) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.r.Float64(), l.r.Float64()
+}
+
+// serveEnvDigest answers whether the environment variable name is set and
+// the SHA-256 of its value — never the value — so that a deployment's
+// delivered configuration (secrets included) can be checked from outside.
+func serveEnvDigest(w http.ResponseWriter, r *http.Request) {
+	v, ok := os.LookupEnv(r.PathValue("name"))
+	sum := sha256.Sum256([]byte(v))
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(map[string]any{"name": r.PathValue("name"), "set": ok, "sha256": hex.EncodeToString(sum[:])})
 }

@@ -3,6 +3,8 @@ package demoapp
 import (
 	"bufio"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -421,5 +423,20 @@ func TestGracefulShutdownFinishesInFlightRequests(t *testing.T) {
 	}
 	if _, err := c.Get(base + "/healthz"); err == nil {
 		t.Error("server still answering after run returned")
+	}
+}
+
+// The demo app reports a variable's digest, never its value.
+func TestEnvDigest(t *testing.T) {
+	t.Setenv("DEMOAPP_TEST_SECRET", "s3cret-value")
+	base := startServer(t, testConfig())
+	c := newClient(t)
+	r := get(t, c, base+"/env-digest/DEMOAPP_TEST_SECRET")
+	sum := sha256.Sum256([]byte("s3cret-value"))
+	if r.code != http.StatusOK || !strings.Contains(r.body, `"set":true`) || !strings.Contains(r.body, hex.EncodeToString(sum[:])) || strings.Contains(r.body, "s3cret-value") {
+		t.Fatalf("GET /env-digest = %d %s", r.code, r.body)
+	}
+	if r := get(t, c, base+"/env-digest/DEMOAPP_NOT_SET"); !strings.Contains(r.body, `"set":false`) {
+		t.Fatalf("an unset variable: %s", r.body)
 	}
 }
