@@ -150,7 +150,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	usage := func() {
 		fmt.Fprintf(stderr, "Usage: demoapp [flags]\n\n"+
 			"demoapp is an HTTP service for canary and rollback demos: GET / answers its\n"+
-			"version, /healthz its health, /metrics Prometheus metrics. Failures and\n"+
+			"version, /healthz its health, /metrics Prometheus metrics, /env-digest/NAME\n"+
+			"whether a variable is set and its SHA-256 (never its value). Failures and\n"+
 			"latency can be injected. Every flag can also be set by environment variable;\n"+
 			"the flag wins.\n\nFlags:\n")
 		fs.SetOutput(stderr)
