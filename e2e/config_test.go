@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go/jetstream"
+	"github.com/nats-io/nats.go"
 
 	"github.com/penguinmails/floe/libs/testkit"
 )
@@ -110,10 +110,13 @@ func TestConfigurationReachesTheProcess(t *testing.T) {
 
 	// The value is nowhere else.
 	where := map[string]string{"CLI output": outputs.String(), "server stdout": d.stdout.String(), "server stderr": d.stderr.String()}
-	_, js := d.mustNATS(t, "flag") // a service identity: it may read every stream, key-value buckets included
-	names := js.StreamNames(ctx)
-	for name := range names.Name() {
-		where["stream "+name] = streamText(t, ctx, js, name)
+	// As a service identity: it may read every stream, key-value buckets included.
+	seed, err := nats.NkeyOptionFromSeed(filepath.Join(dataDir, "nats-identities", "flag.nk"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, b := range testkit.Streams(t, d.creds.NATS, seed) {
+		where["stream "+name] = string(b)
 	}
 	if len(where) < 4 || !strings.Contains(where["stream FLOE_EVENTS"], "SecretVersionAdded") {
 		t.Fatalf("the search read no secret event (streams: %d): it cannot have looked in the right place", len(where)-3)
@@ -126,30 +129,4 @@ func TestConfigurationReachesTheProcess(t *testing.T) {
 			}
 		}
 	}
-}
-
-// streamText is every message of a stream, headers and data, as text.
-func streamText(t *testing.T, ctx context.Context, js jetstream.JetStream, name string) string {
-	t.Helper()
-	st, err := js.Stream(ctx, name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	info, err := st.Info(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var b strings.Builder
-	for seq := info.State.FirstSeq; info.State.Msgs > 0 && seq <= info.State.LastSeq; seq++ {
-		m, err := st.GetMsg(ctx, seq)
-		if err != nil {
-			continue // deleted or purged
-		}
-		for k, vs := range m.Header {
-			b.WriteString(k + ":" + strings.Join(vs, ",") + "\n")
-		}
-		b.Write(m.Data)
-		b.WriteByte('\n')
-	}
-	return b.String()
 }

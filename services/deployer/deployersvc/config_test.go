@@ -1,7 +1,6 @@
 package deployersvc_test
 
 import (
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -20,7 +19,6 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
@@ -432,7 +430,10 @@ printf %s "$DATABASE_PASSWORD" | sha256sum | cut -d' ' -f1 > "$0.digest"; printf
 // driver's state directory for each secret: never found.
 func (w *configWorld) checkNoLeak(values ...string) {
 	w.t.Helper()
-	hay := streams(w.t, w.NATS.ClientURL())
+	hay := map[string][]byte{}
+	for name, b := range testkit.Streams(w.t, w.NATS.ClientURL()) {
+		hay["stream "+name] = b
+	}
 	hay["process log"] = []byte(w.log.String())
 	w.mu.Lock()
 	hay["RPC answers"] = append([]byte(nil), w.answers...)
@@ -452,51 +453,4 @@ func (w *configWorld) checkNoLeak(values ...string) {
 	for _, v := range values {
 		leakcheck.Check(w.t, []byte(v), hay)
 	}
-}
-
-// streams is every message (headers and data) of every stream, by stream.
-func streams(t *testing.T, url string) map[string][]byte {
-	t.Helper()
-	nc, err := nats.Connect(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	out := map[string][]byte{}
-	names := js.StreamNames(ctx)
-	for name := range names.Name() {
-		st, err := js.Stream(ctx, name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		info, err := st.Info(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var buf []byte
-		for seq := info.State.FirstSeq; seq <= info.State.LastSeq && info.State.Msgs > 0; seq++ {
-			m, err := st.GetMsg(ctx, seq)
-			if err != nil {
-				continue // deleted
-			}
-			for k, vs := range m.Header {
-				buf = append(buf, k...)
-				for _, v := range vs {
-					buf = append(buf, v...)
-				}
-			}
-			buf = append(buf, m.Data...)
-		}
-		out["stream "+name] = buf
-	}
-	if names.Err() != nil {
-		t.Fatal(names.Err())
-	}
-	return out
 }

@@ -1,14 +1,10 @@
 package flagsvc_test
 
 import (
-	"context"
 	"fmt"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -16,6 +12,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/penguinmails/floe/libs/secrets/leakcheck"
+	"github.com/penguinmails/floe/libs/testkit"
 	configv1 "github.com/penguinmails/floe/proto/gen/floe/config/v1"
 )
 
@@ -257,58 +254,11 @@ func TestSecretsNeverLeak(t *testing.T) {
 		b, _ := protojson.Marshal(a)
 		where[fmt.Sprintf("answer %d (%s)", i, a.ProtoReflect().Descriptor().Name())] = b
 	}
-	for name, b := range allStreams(t, w) {
+	for name, b := range testkit.Streams(t, w.NATS.ClientURL()) {
 		where["stream "+name] = b
 	}
 	leakcheck.Check(t, []byte(canary), where)
 	if !strings.Contains(string(where["stream FLOE_EVENTS"]), "SecretVersionAdded") {
 		t.Fatal("the event log scan read no secret event: it cannot have looked in the right place")
 	}
-}
-
-// allStreams is every message (headers and data) of every JetStream stream.
-func allStreams(t *testing.T, w *world) map[string][]byte {
-	t.Helper()
-	nc, err := nats.Connect(w.NATS.ClientURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	out := map[string][]byte{}
-	names := js.StreamNames(ctx)
-	for name := range names.Name() {
-		st, err := js.Stream(ctx, name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		info, err := st.Info(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var buf []byte
-		for seq := info.State.FirstSeq; seq <= info.State.LastSeq && info.State.Msgs > 0; seq++ {
-			m, err := st.GetMsg(ctx, seq)
-			if err != nil {
-				continue // deleted
-			}
-			for k, vs := range m.Header {
-				buf = append(buf, k...)
-				for _, v := range vs {
-					buf = append(buf, v...)
-				}
-			}
-			buf = append(buf, m.Data...)
-		}
-		out[name] = buf
-	}
-	if names.Err() != nil {
-		t.Fatal(names.Err())
-	}
-	return out
 }
