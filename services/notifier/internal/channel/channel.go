@@ -12,7 +12,7 @@ import (
 // Message is one notification to send, already rendered for people.
 type Message struct {
 	// ID is stable across retries of the same delivery (a webhook's
-	// webhook-id, an email's Message-ID, a Slack message's client id), so a
+	// webhook-id, an email's Message-ID, a Slack message's metadata), so a
 	// receiver can drop a duplicate.
 	ID string
 	// Episode groups the messages of one alert or release episode: channels
