@@ -68,7 +68,7 @@ func TestReadSecretInputRefusesATerminal(t *testing.T) {
 	}
 	defer dev.Close()
 	if !isTerminal(dev) {
-		t.Skipf("%s is not a character device here", os.DevNull)
+		t.Fatalf("%s is not a character device here: the test needs one to stand in for a terminal", os.DevNull)
 	}
 	if _, err := readSecretInput(dev, "", false); err == nil || !strings.Contains(err.Error(), "terminal") || !strings.Contains(err.Error(), `printf %s "$VALUE" | floe secrets put`) {
 		t.Errorf("stdin a terminal = %v, want a refusal saying to pipe the value", err)
