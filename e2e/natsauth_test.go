@@ -116,6 +116,14 @@ func TestNATSTrustsNoOne(t *testing.T) {
 			return err
 		}},
 		{"release", "delete the audit trail", func(ctx context.Context) error { return release.DeleteStream(ctx, "FLOE_AUDIT") }},
+		{"release", "read the secrets bucket", func(ctx context.Context) error {
+			kv, err := release.KeyValue(ctx, "floe_secrets")
+			if err != nil {
+				return err
+			}
+			_, err = kv.Get(ctx, "n.development")
+			return err
+		}},
 		{"release", "write a checkpoint", func(ctx context.Context) error {
 			_, err := release.Publish(ctx, "floe.audit.checkpoint", []byte(`{}`))
 			return err

@@ -108,10 +108,32 @@ var jsClient = []string{
 	"$JS.API.STREAM.MSG.GET.*", "$JS.API.DIRECT.GET.>", "$JS.API.CONSUMER.>", "$JS.ACK.>", "$JS.FC.>", "_INBOX.>",
 }
 
+// SecretsBucket is the KV bucket of secret values (libs/secrets/natsstore):
+// ciphertext only, but only the services that keep or deliver secrets may
+// touch it at all.
+const SecretsBucket = "floe_secrets"
+
+// SecretsAccess is the grant a service lists among its Publishes to use the
+// secrets bucket (the flag service keeps secrets; the deployer delivers them).
+const SecretsAccess = "$KV." + SecretsBucket + ".>"
+
+// denySecrets keeps a service away from the secrets bucket: its records,
+// the stream under it, its consumers.
+func denySecrets() []string {
+	st := "KV_" + SecretsBucket
+	out := []string{SecretsAccess, "$JS.API.DIRECT.GET." + st, "$JS.API.DIRECT.GET." + st + ".>",
+		"$JS.API.CONSUMER.CREATE." + st, "$JS.API.CONSUMER.CREATE." + st + ".>", "$JS.API.CONSUMER.DURABLE.CREATE." + st + ".>"}
+	for _, op := range []string{"CREATE", "UPDATE", "DELETE", "PURGE", "INFO", "MSG.GET", "MSG.DELETE"} {
+		out = append(out, "$JS.API.STREAM."+op+"."+st)
+	}
+	return out
+}
+
 // ServicePermissions are a service's: append to its own aggregates'
-// subjects and nothing else of the log; read everything; keep its
-// consumers, caches (KV buckets) and views; publish the other subjects
-// given (e.g. the audit service's checkpoints).
+// subjects and nothing else of the log; read everything but the secrets
+// bucket; keep its consumers, caches (KV buckets) and views; publish the
+// other subjects given (e.g. the audit service's checkpoints; SecretsAccess
+// opens the secrets bucket).
 func ServicePermissions(aggregates []string, publish ...string) *server.Permissions {
 	allow := slices.Clone(jsClient)
 	for _, a := range aggregates {
@@ -121,6 +143,9 @@ func ServicePermissions(aggregates []string, publish ...string) *server.Permissi
 	deny := denyLogChanges()
 	if !slices.Contains(publish, "$JS.API.STREAM.CREATE.FLOE_AUDIT") {
 		deny = append(deny, "$JS.API.STREAM.CREATE.FLOE_AUDIT")
+	}
+	if !slices.Contains(publish, SecretsAccess) {
+		deny = append(deny, denySecrets()...)
 	}
 	allow = append(allow,
 		"$JS.API.STREAM.CREATE.FLOE_EVENTS",                                                                       // idempotent: an existing stream is not changed

@@ -43,11 +43,12 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/penguinmails/floe/libs/errs"
+	"github.com/penguinmails/floe/libs/natsx"
 	"github.com/penguinmails/floe/libs/secrets"
 )
 
 // DefaultBucket is the KV bucket of the built-in store.
-const DefaultBucket = "floe_secrets"
+const DefaultBucket = natsx.SecretsBucket
 
 // MaxValueSize is the largest value Put accepts, in bytes.
 const MaxValueSize = 64 << 10

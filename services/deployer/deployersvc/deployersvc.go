@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/penguinmails/floe/libs/eventstore"
+	"github.com/penguinmails/floe/libs/natsx"
 	"github.com/penguinmails/floe/libs/projection"
 	"github.com/penguinmails/floe/libs/runtime"
 	"github.com/penguinmails/floe/libs/secrets/secretsetup"
@@ -150,7 +151,9 @@ func (d *Deployer) ProxyAddr(env string) string {
 var Service = service.Def[Config, *Deployer]{
 	Name:       "deployer",
 	Aggregates: []string{app.Aggregate},
-	Register:   register,
+	// It keeps (flag) or delivers (deployer) secrets: the only services that may use their bucket.
+	Publishes: []string{natsx.SecretsAccess},
+	Register:  register,
 }
 
 func register(ctx context.Context, d service.Deps[Config]) (*Deployer, error) {

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/penguinmails/floe/libs/natsx"
 	"github.com/penguinmails/floe/libs/projection"
 	"github.com/penguinmails/floe/libs/secrets/secretsetup"
 	"github.com/penguinmails/floe/libs/service"
@@ -40,7 +41,9 @@ type Flag struct {
 var Service = service.Def[Config, *Flag]{
 	Name:       "flag",
 	Aggregates: []string{domain.AggFlagSet, envcfg.AggEnvConfig, envcfg.AggSecretSet},
-	Register:   register,
+	// It keeps (flag) or delivers (deployer) secrets: the only services that may use their bucket.
+	Publishes: []string{natsx.SecretsAccess},
+	Register:  register,
 }
 
 func register(ctx context.Context, d service.Deps[Config]) (*Flag, error) {
