@@ -228,6 +228,9 @@ func (g *Group) Observe(now time.Time, e Event) error {
 	if len(e.Labels) == 0 {
 		e.Labels = nil
 	}
+	if len(e.Annotations) == 0 {
+		e.Annotations = nil
+	}
 	if len(g.s.Episodes) == 0 { // a new lifetime
 		g.s.Generation = digest("generation", e.Type, e.EpisodeKey, e.Time.Format(time.RFC3339Nano))
 		g.s.Created, g.s.Flushed, g.s.LastSent, g.s.Seq = now, false, time.Time{}, nil
@@ -254,7 +257,8 @@ func (g *Group) Observe(now time.Time, e Event) error {
 
 func sameContent(a, b Event) bool {
 	return a.Type == b.Type && a.Environment == b.Environment && a.Product == b.Product &&
-		a.severity() == b.severity() && a.Resolved == b.Resolved && maps.Equal(a.Labels, b.Labels)
+		a.severity() == b.severity() && a.Resolved == b.Resolved && maps.Equal(a.Labels, b.Labels) &&
+		maps.Equal(a.Annotations, b.Annotations)
 }
 
 // Acknowledge records that someone took on an episode, which stops its escalation.

@@ -39,6 +39,10 @@ type Event struct {
 	Product     string            `json:"product,omitempty"`
 	Severity    string            `json:"severity,omitempty"`
 	Labels      map[string]string `json:"labels,omitempty"`
+	// Annotations describe the event for people (summary, description,
+	// reason, links…); routes do not match on them, a change of them
+	// updates the episode.
+	Annotations map[string]string `json:"annotations,omitempty"`
 	// EpisodeKey is what makes an episode: a deployment's id for its
 	// rollout and rollback, an alert's fingerprint for its firing and
 	// resolution. Later events of the same episode update it.
