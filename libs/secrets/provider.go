@@ -53,6 +53,27 @@ type Provider interface {
 	Destroy(ctx context.Context, name string, version uint64) error
 }
 
+// KeyRotator is implemented by a Provider that wraps data keys with
+// key-encryption keys of its own keyring (the built-in store), so that its
+// KEK can be rotated: add a KEK to the keyring (it becomes the primary),
+// RewrapAll, then remove the old KEK once no live version needs it. Vault
+// manages its own keys and does not implement it.
+type KeyRotator interface {
+	// PrimaryKey is the id of the KEK that wraps new data keys, and that
+	// RewrapAll moves every live version to.
+	PrimaryKey() string
+	// KeyIDs are the ids of the keyring's KEKs, oldest first (the last is
+	// PrimaryKey).
+	KeyIDs() []string
+	// RewrapAll wraps the data key of every live version not under the
+	// primary KEK with it, and returns the versions it changed. Values,
+	// ciphertexts and digests do not change.
+	RewrapAll(ctx context.Context) ([]Version, error)
+	// LiveVersions lists every live version of every secret with the KEK
+	// that wraps it, by name then number.
+	LiveVersions(ctx context.Context) ([]Version, error)
+}
+
 // FieldReader reads one field of a Vault secret (a vault:// reference).
 type FieldReader interface {
 	// ReadField returns field key of the latest live version of the secret at path.

@@ -75,7 +75,10 @@ type Store struct {
 	clock func() time.Time
 }
 
-var _ secrets.Provider = (*Store)(nil)
+var (
+	_ secrets.Provider   = (*Store)(nil)
+	_ secrets.KeyRotator = (*Store)(nil)
+)
 
 // Open creates (or updates) the bucket and returns the store. keys seals
 // new versions with its primary KEK and opens versions of every KEK it holds.
@@ -434,14 +437,22 @@ func (s *Store) RewrapAll(ctx context.Context) ([]secrets.Version, error) {
 	return changed, nil
 }
 
-// KeyUsage counts the live versions under each KEK id, so an operator can
-// see that an old KEK is no longer needed before removing it.
-func (s *Store) KeyUsage(ctx context.Context) (map[string]int, error) {
+// PrimaryKey is the id of the KEK that seals new versions and that
+// RewrapAll moves every live version to.
+func (s *Store) PrimaryKey() string { return s.keys.Primary() }
+
+// KeyIDs are the ids of the keyring's KEKs, oldest first (the last is PrimaryKey).
+func (s *Store) KeyIDs() []string { return s.keys.IDs() }
+
+// LiveVersions lists every live version of every secret, by name then
+// number, each with the KEK that wraps its data key now. Versions destroyed
+// while it reads are left out.
+func (s *Store) LiveVersions(ctx context.Context) ([]secrets.Version, error) {
 	all, err := s.list(ctx, "v.>")
 	if err != nil {
 		return nil, err
 	}
-	out := map[string]int{}
+	out := make([]secrets.Version, 0, len(all))
 	for _, k := range all {
 		rec, _, err := s.load(ctx, k.name, k.n)
 		if secrets.IsNotFound(err) {
@@ -450,7 +461,23 @@ func (s *Store) KeyUsage(ctx context.Context) (map[string]int, error) {
 		if err != nil {
 			return nil, err
 		}
-		out[rec.KeyID]++
+		v := rec.version()
+		v.Name, v.Number = k.name, k.n // where it is read from (a record moved elsewhere does not open there)
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+// KeyUsage counts the live versions under each KEK id, so an operator can
+// see that an old KEK is no longer needed before removing it.
+func (s *Store) KeyUsage(ctx context.Context) (map[string]int, error) {
+	live, err := s.LiveVersions(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]int{}
+	for _, v := range live {
+		out[v.KeyID]++
 	}
 	return out, nil
 }

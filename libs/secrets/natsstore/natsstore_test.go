@@ -6,9 +6,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/penguinmails/floe/libs/natsx/natstest"
@@ -322,6 +324,81 @@ func TestKEKRotation(t *testing.T) {
 		if _, err := before.Get(ctx, name, 1); !errors.As(err, &uk) {
 			t.Errorf("Get(%s) with only the retired KEK: %v, want UnknownKeyError", name, err)
 		}
+	}
+}
+
+// LiveVersions is what a KEK rotation reconciles the log with: every live
+// version of every secret with the KEK that wraps it, destroyed ones left
+// out, the key ids following RewrapAll.
+func TestLiveVersionsFollowRewrap(t *testing.T) {
+	t.Parallel()
+	_, _, js := natstest.JetStream(t)
+	ctx := natstest.Context(t)
+	oldKEK, newKEKey := newKEK(t), newKEK(t)
+
+	before := open(t, js, keyring(t, oldKEK))
+	if live, err := before.LiveVersions(ctx); err != nil || len(live) != 0 {
+		t.Fatalf("LiveVersions of an empty store = %+v, %v; want none", live, err)
+	}
+	digests := map[string]string{}
+	for _, name := range []string{"b/c.d", "a", "a"} {
+		v, err := before.Put(ctx, name, secrets.NewValueString(leakcheck.Canary()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		digests[fmt.Sprintf("%s@%d", v.Name, v.Number)] = v.Digest
+	}
+	if err := before.Destroy(ctx, "a", 1); err != nil {
+		t.Fatal(err)
+	}
+	type row struct {
+		Name   string
+		Number uint64
+		KeyID  string
+		Digest string
+	}
+	rows := func(s *natsstore.Store) []row {
+		t.Helper()
+		live, err := s.LiveVersions(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []row
+		for _, v := range live {
+			out = append(out, row{v.Name, v.Number, v.KeyID, v.Digest})
+		}
+		return out
+	}
+	want := []row{{"a", 2, oldKEK.ID, digests["a@2"]}, {"b/c.d", 1, oldKEK.ID, digests["b/c.d@1"]}}
+	if diff := cmp.Diff(want, rows(before)); diff != "" {
+		t.Errorf("LiveVersions before the rotation (-want +got):\n%s", diff)
+	}
+	if before.PrimaryKey() != oldKEK.ID {
+		t.Errorf("PrimaryKey = %s, want %s", before.PrimaryKey(), oldKEK.ID)
+	}
+
+	during := open(t, js, keyring(t, oldKEK, newKEKey))
+	if during.PrimaryKey() != newKEKey.ID || !slices.Equal(during.KeyIDs(), []string{oldKEK.ID, newKEKey.ID}) {
+		t.Errorf("PrimaryKey %s, KeyIDs %v; want %s last of [%s %s]", during.PrimaryKey(), during.KeyIDs(), newKEKey.ID, oldKEK.ID, newKEKey.ID)
+	}
+	if _, err := during.RewrapAll(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for i := range want {
+		want[i].KeyID = newKEKey.ID // the digests stay
+	}
+	if diff := cmp.Diff(want, rows(during)); diff != "" {
+		t.Errorf("LiveVersions after RewrapAll (-want +got):\n%s", diff)
+	}
+	usage, err := during.KeyUsage(ctx)
+	if diff := cmp.Diff(map[string]int{newKEKey.ID: 2}, usage); err != nil || diff != "" {
+		t.Errorf("KeyUsage after RewrapAll: %v (-want +got):\n%s", err, diff)
+	}
+
+	ctxDone, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := during.LiveVersions(ctxDone); !errors.Is(err, context.Canceled) {
+		t.Errorf("LiveVersions with a cancelled context: %v, want context.Canceled", err)
 	}
 }
 

@@ -116,6 +116,8 @@ func readSecretFile(path string) (secrets.Value, error) {
 // Unconfigured is the builtin provider without keys.
 type Unconfigured struct{}
 
+var _ secrets.KeyRotator = Unconfigured{}
+
 // ErrNoKeys is every answer of Unconfigured.
 var ErrNoKeys = &errs.UnavailableError{What: "secrets", Err: errors.New("no key-encryption keys are configured: set --secrets-keyring or FLOE_SECRETS_KEKS")}
 
@@ -136,3 +138,15 @@ func (Unconfigured) Versions(context.Context, string) ([]secrets.Version, error)
 
 // Destroy implements secrets.Provider.
 func (Unconfigured) Destroy(context.Context, string, uint64) error { return ErrNoKeys }
+
+// PrimaryKey implements secrets.KeyRotator: there is none.
+func (Unconfigured) PrimaryKey() string { return "" }
+
+// KeyIDs implements secrets.KeyRotator: there are none.
+func (Unconfigured) KeyIDs() []string { return nil }
+
+// RewrapAll implements secrets.KeyRotator.
+func (Unconfigured) RewrapAll(context.Context) ([]secrets.Version, error) { return nil, ErrNoKeys }
+
+// LiveVersions implements secrets.KeyRotator.
+func (Unconfigured) LiveVersions(context.Context) ([]secrets.Version, error) { return nil, ErrNoKeys }

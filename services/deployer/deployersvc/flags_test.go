@@ -54,7 +54,7 @@ func startFlagWorld(t *testing.T, withFlag bool, flagTimeout time.Duration) *fla
 		Entries: func() []service.Entry {
 			entries := []service.Entry{service.Of(deployersvc.Service, deployersvc.Config{Options: deployersvc.Options{Defaults: &file}})}
 			if w.withFlag.Load() {
-				entries = append(entries, service.Of(flagsvc.Service, flagsvc.Config{TickInterval: time.Second}))
+				entries = append(entries, service.Of(flagsvc.Service, flagsvc.Config{Options: flagsvc.Options{TickInterval: time.Second}}))
 			}
 			return entries
 		},

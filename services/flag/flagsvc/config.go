@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/penguinmails/floe/libs/envpolicy"
 	"github.com/penguinmails/floe/libs/projection"
 	"github.com/penguinmails/floe/libs/secrets/secretsetup"
 	"github.com/penguinmails/floe/libs/service"
@@ -20,7 +21,11 @@ func registerConfig(ctx context.Context, d service.Deps[Config], logErr func(err
 	if err != nil {
 		return fmt.Errorf("secrets: %w", err)
 	}
-	cfg, err := app.NewConfig(d.Store, d.Snapshots, d.Clock, provider, name)
+	envs, err := envpolicy.Load(d.Config.EnvironmentsFile)
+	if err != nil {
+		return err
+	}
+	cfg, err := app.NewConfig(d.Store, d.Snapshots, d.Clock, provider, name, envs)
 	if err != nil {
 		return err
 	}

@@ -56,10 +56,10 @@ func TestConfigLifecycle(t *testing.T) {
 	ctx := ctxT(t)
 	alice, grace := w.config("alice"), w.config("grace")
 
-	if _, err := grace.SetConfig(ctx, &configv1.SetConfigRequest{Environment: "staging", Document: stagingDoc, Reason: "first"}); status.Code(err) != codes.PermissionDenied {
+	if _, err := grace.SetConfig(ctx, &configv1.SetConfigRequest{Environment: "development", Document: stagingDoc, Reason: "first"}); status.Code(err) != codes.PermissionDenied {
 		t.Fatalf("set by support: %v", err)
 	}
-	v1, err := alice.SetConfig(ctx, &configv1.SetConfigRequest{Environment: "staging", Document: stagingDoc, Reason: "first"})
+	v1, err := alice.SetConfig(ctx, &configv1.SetConfigRequest{Environment: "development", Document: stagingDoc, Reason: "first"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,7 +71,7 @@ func TestConfigLifecycle(t *testing.T) {
 	bad := strings.Replace(stagingDoc, `"secret://db/password"`, `"hunter2-but-longer"`, 1)
 	bad = strings.Replace(bad, `"max": 10`, `"max": "ten"`, 1)
 	before := w.LogPosition(t)
-	_, err = alice.SetConfig(ctx, &configv1.SetConfigRequest{Environment: "staging", Document: bad, Reason: "oops"})
+	_, err = alice.SetConfig(ctx, &configv1.SetConfigRequest{Environment: "development", Document: bad, Reason: "oops"})
 	got := fieldsOf(t, err)
 	if _, ok := got["document.database.password"]; !ok {
 		t.Fatalf("literal password not refused at its path: %v", got)
@@ -82,7 +82,7 @@ func TestConfigLifecycle(t *testing.T) {
 	if strings.Contains(err.Error(), "hunter2") {
 		t.Fatalf("the refusal repeats the value: %v", err)
 	}
-	if _, err := alice.SetConfig(ctx, &configv1.SetConfigRequest{Environment: "staging", Document: `{"a": 1, "a": 2}`, Reason: "dup"}); fieldsOf(t, err)["document.a"] == "" {
+	if _, err := alice.SetConfig(ctx, &configv1.SetConfigRequest{Environment: "development", Document: `{"a": 1, "a": 2}`, Reason: "dup"}); fieldsOf(t, err)["document.a"] == "" {
 		t.Fatalf("duplicate key: %v", err)
 	}
 	if after := w.LogPosition(t); after != before {
@@ -90,82 +90,82 @@ func TestConfigLifecycle(t *testing.T) {
 	}
 
 	// Patch; the same document again makes no version; a stale expectation is refused.
-	v2, err := alice.PatchConfig(ctx, &configv1.PatchConfigRequest{Environment: "staging", Patch: `{"database": {"connectionPool": {"max": 20}}, "billing": null}`, Reason: "more connections", ExpectedVersion: 1})
+	v2, err := alice.PatchConfig(ctx, &configv1.PatchConfigRequest{Environment: "development", Patch: `{"database": {"connectionPool": {"max": 20}}, "billing": null}`, Reason: "more connections", ExpectedVersion: 1})
 	if err != nil || v2.GetConfig().GetVersion() != 2 || v2.GetConfig().GetSource() != configv1.ConfigSource_CONFIG_SOURCE_PATCH {
 		t.Fatalf("patch: %v %v", v2, err)
 	}
-	same, err := alice.PatchConfig(ctx, &configv1.PatchConfigRequest{Environment: "staging", Patch: `{"database": {"connectionPool": {"max": 20}}}`, Reason: "again"})
+	same, err := alice.PatchConfig(ctx, &configv1.PatchConfigRequest{Environment: "development", Patch: `{"database": {"connectionPool": {"max": 20}}}`, Reason: "again"})
 	if err != nil || same.GetConfig().GetVersion() != 2 {
 		t.Fatalf("a patch that changes nothing: %v %v", same, err)
 	}
-	if _, err := alice.PatchConfig(ctx, &configv1.PatchConfigRequest{Environment: "staging", Patch: `{"x-note": "a"}`, Reason: "stale", ExpectedVersion: 1}); status.Code(err) != codes.Aborted {
+	if _, err := alice.PatchConfig(ctx, &configv1.PatchConfigRequest{Environment: "development", Patch: `{"x-note": "a"}`, Reason: "stale", ExpectedVersion: 1}); status.Code(err) != codes.Aborted {
 		t.Fatalf("stale expected version: %v", err)
 	}
 
 	// Versions, newest first, paged; any version can be read back.
-	page, err := grace.ListConfigVersions(ctx, &configv1.ListConfigVersionsRequest{Environment: "staging", PageSize: 1})
+	page, err := grace.ListConfigVersions(ctx, &configv1.ListConfigVersionsRequest{Environment: "development", PageSize: 1})
 	if err != nil || len(page.GetVersions()) != 1 || page.GetVersions()[0].GetVersion() != 2 || page.GetNextPageToken() == "" {
 		t.Fatalf("first page: %v %v", page, err)
 	}
-	page, err = grace.ListConfigVersions(ctx, &configv1.ListConfigVersionsRequest{Environment: "staging", PageSize: 1, PageToken: page.GetNextPageToken()})
+	page, err = grace.ListConfigVersions(ctx, &configv1.ListConfigVersionsRequest{Environment: "development", PageSize: 1, PageToken: page.GetNextPageToken()})
 	if err != nil || len(page.GetVersions()) != 1 || page.GetVersions()[0].GetVersion() != 1 || page.GetNextPageToken() != "" {
 		t.Fatalf("second page: %v %v", page, err)
 	}
-	old, err := grace.GetConfig(ctx, &configv1.GetConfigRequest{Environment: "staging", Version: 1})
+	old, err := grace.GetConfig(ctx, &configv1.GetConfigRequest{Environment: "development", Version: 1})
 	if err != nil || old.GetConfig().GetDigest() != v1.GetConfig().GetDigest() || !strings.Contains(old.GetConfig().GetDocument(), `"currency":"EUR"`) {
 		t.Fatalf("version 1 read back: %v %v", old, err)
 	}
-	if _, err := grace.GetConfig(ctx, &configv1.GetConfigRequest{Environment: "staging", Version: 9}); status.Code(err) != codes.NotFound {
+	if _, err := grace.GetConfig(ctx, &configv1.GetConfigRequest{Environment: "development", Version: 9}); status.Code(err) != codes.NotFound {
 		t.Fatalf("version 9: %v", err)
 	}
 
 	// Diff between versions, and with an environment that has none yet.
-	d, err := grace.DiffConfig(ctx, &configv1.DiffConfigRequest{From: &configv1.ConfigRef{Environment: "staging", Version: 1}, To: &configv1.ConfigRef{Environment: "staging"}})
+	d, err := grace.DiffConfig(ctx, &configv1.DiffConfigRequest{From: &configv1.ConfigRef{Environment: "development", Version: 1}, To: &configv1.ConfigRef{Environment: "development"}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(d.GetText(), "~ database.connectionPool.max: 10 → 20") || !strings.Contains(d.GetText(), "- billing") || len(d.GetChanges()) != 2 {
 		t.Fatalf("diff of versions:\n%s\n%v", d.GetText(), d.GetChanges())
 	}
-	d, err = grace.DiffConfig(ctx, &configv1.DiffConfigRequest{From: &configv1.ConfigRef{Environment: "staging"}, To: &configv1.ConfigRef{Environment: "production"}})
+	d, err = grace.DiffConfig(ctx, &configv1.DiffConfigRequest{From: &configv1.ConfigRef{Environment: "development"}, To: &configv1.ConfigRef{Environment: "qa"}})
 	if err != nil || d.GetTo().GetVersion() != 0 || len(d.GetChanges()) != 2 { // database and features removed
 		t.Fatalf("diff with an empty environment: %v %v", d, err)
 	}
 
-	// Promotion makes production's first version, naming where it came from.
-	p, err := alice.PromoteConfig(ctx, &configv1.PromoteConfigRequest{From: &configv1.ConfigRef{Environment: "staging"}, ToEnvironment: "production", Reason: "release 1.4"})
+	// Promotion makes qa's first version, naming where it came from.
+	p, err := alice.PromoteConfig(ctx, &configv1.PromoteConfigRequest{From: &configv1.ConfigRef{Environment: "development"}, ToEnvironment: "qa", Reason: "release 1.4"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c := p.GetConfig(); c.GetVersion() != 1 || c.GetSource() != configv1.ConfigSource_CONFIG_SOURCE_PROMOTION || c.GetFromEnvironment() != "staging" || c.GetFromVersion() != 2 || c.GetDigest() != v2.GetConfig().GetDigest() {
+	if c := p.GetConfig(); c.GetVersion() != 1 || c.GetSource() != configv1.ConfigSource_CONFIG_SOURCE_PROMOTION || c.GetFromEnvironment() != "development" || c.GetFromVersion() != 2 || c.GetDigest() != v2.GetConfig().GetDigest() {
 		t.Fatalf("promotion: %v", c)
 	}
-	d, err = grace.DiffConfig(ctx, &configv1.DiffConfigRequest{From: &configv1.ConfigRef{Environment: "staging"}, To: &configv1.ConfigRef{Environment: "production"}})
+	d, err = grace.DiffConfig(ctx, &configv1.DiffConfigRequest{From: &configv1.ConfigRef{Environment: "development"}, To: &configv1.ConfigRef{Environment: "qa"}})
 	if err != nil || len(d.GetChanges()) != 0 {
-		t.Fatalf("after the promotion, staging and production differ: %v %v", d, err)
+		t.Fatalf("after the promotion, development and qa differ: %v %v", d, err)
 	}
 
 	// A user schema: refused while the document does not satisfy it.
 	schema := `{"type": "object", "required": ["billing"], "properties": {"billing": {"type": "object", "required": ["currency"],
 		"properties": {"currency": {"enum": ["EUR", "USD"]}}}}}`
-	if _, err := alice.SetConfigSchema(ctx, &configv1.SetConfigSchemaRequest{Environment: "staging", Schema: schema, Reason: "billing is required"}); status.Code(err) != codes.FailedPrecondition {
+	if _, err := alice.SetConfigSchema(ctx, &configv1.SetConfigSchemaRequest{Environment: "development", Schema: schema, Reason: "billing is required"}); status.Code(err) != codes.FailedPrecondition {
 		t.Fatalf("a schema the current document does not satisfy: %v", err)
 	}
-	if _, err := alice.SetConfigSchema(ctx, &configv1.SetConfigSchemaRequest{Environment: "staging", Schema: `{"type": "nonsense"}`, Reason: "x"}); fieldsOf(t, err)["schema"] == "" {
+	if _, err := alice.SetConfigSchema(ctx, &configv1.SetConfigSchemaRequest{Environment: "development", Schema: `{"type": "nonsense"}`, Reason: "x"}); fieldsOf(t, err)["schema"] == "" {
 		t.Fatalf("a schema that does not compile: %v", err)
 	}
-	if _, err := alice.PatchConfig(ctx, &configv1.PatchConfigRequest{Environment: "staging", Patch: `{"billing": {"currency": "USD"}}`, Reason: "billing back"}); err != nil {
+	if _, err := alice.PatchConfig(ctx, &configv1.PatchConfigRequest{Environment: "development", Patch: `{"billing": {"currency": "USD"}}`, Reason: "billing back"}); err != nil {
 		t.Fatal(err)
 	}
-	sc, err := alice.SetConfigSchema(ctx, &configv1.SetConfigSchemaRequest{Environment: "staging", Schema: schema, Reason: "billing is required"})
+	sc, err := alice.SetConfigSchema(ctx, &configv1.SetConfigSchemaRequest{Environment: "development", Schema: schema, Reason: "billing is required"})
 	if err != nil || sc.GetSchema().GetDigest() == "" {
 		t.Fatalf("schema: %v %v", sc, err)
 	}
-	_, err = alice.PatchConfig(ctx, &configv1.PatchConfigRequest{Environment: "staging", Patch: `{"billing": {"currency": "GBP"}}`, Reason: "pounds"})
+	_, err = alice.PatchConfig(ctx, &configv1.PatchConfigRequest{Environment: "development", Patch: `{"billing": {"currency": "GBP"}}`, Reason: "pounds"})
 	if _, ok := fieldsOf(t, err)["document.billing.currency"]; !ok {
 		t.Fatalf("a patch against the user schema: %v", err)
 	}
-	got2, err := grace.GetConfigSchema(ctx, &configv1.GetConfigSchemaRequest{Environment: "staging"})
+	got2, err := grace.GetConfigSchema(ctx, &configv1.GetConfigSchemaRequest{Environment: "development"})
 	if err != nil || got2.GetSchema().GetSchema() != schema || !strings.Contains(got2.GetBuiltin(), "connectionPool") {
 		t.Fatalf("schema read back: %v", err)
 	}

@@ -24,8 +24,15 @@ import (
 	"github.com/penguinmails/floe/services/flag/internal/ports"
 )
 
-// Config is the flag service's own configuration.
+// Config is the flag service's configuration: its own options and the
+// environments file it shares with the release service.
 type Config struct {
+	Options
+	EnvironmentsFile string `env:"FLOE_ENVIRONMENTS_FILE" flag:"environments-file" usage:"YAML file defining environments and their policy, the release service's (default: the built-in set); configuration changes need the approvals it requires"`
+}
+
+// Options are the flag service's own settings.
+type Options struct {
 	TickInterval time.Duration `env:"FLOE_FLAG_TICK" flag:"flag-tick" default:"1s" usage:"how often the flag service looks for scheduled flag changes that are due"`
 	OFREPAddr    string        `env:"FLOE_OFREP_ADDR" flag:"ofrep-addr" default:"127.0.0.1:7402" usage:"HTTP listen address of the OpenFeature Remote Evaluation Protocol (OFREP) endpoint; empty serves none (port 0 picks a free port)"`
 	Secrets      secretsetup.Config

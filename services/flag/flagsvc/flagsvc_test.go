@@ -29,6 +29,10 @@ var users = map[string][]auth.RoleBinding{
 	"alice": testkit.Roles(auth.RoleDeveloper),  // flag.write
 	"dave":  testkit.Roles(auth.RoleOperations), // flag.write, flag.kill
 	"grace": testkit.Roles(auth.RoleSupport),    // reads
+	// approvers of the built-in environments' policy
+	"bob":   testkit.Roles(auth.RoleReleaseManager),
+	"carol": testkit.Roles(auth.RoleQA),
+	"erin":  testkit.Roles(auth.RoleSecurity),
 	// reads in staging only
 	"sam": {{Role: auth.RoleSupport, Environments: []string{"staging"}}},
 }
@@ -51,7 +55,7 @@ func start(t testing.TB) *world {
 		Users: users,
 		Clock: func() time.Time { return time.Now().Add(time.Duration(w.offset.Load())) },
 		Entries: func() []service.Entry {
-			return []service.Entry{service.Of(flagsvc.Service, flagsvc.Config{TickInterval: 20 * time.Millisecond, OFREPAddr: "127.0.0.1:0", Secrets: secretsetup.Config{Keyring: keys}})}
+			return []service.Entry{service.Of(flagsvc.Service, flagsvc.Config{Options: flagsvc.Options{TickInterval: 20 * time.Millisecond, OFREPAddr: "127.0.0.1:0", Secrets: secretsetup.Config{Keyring: keys}}})}
 		},
 		Writers: map[string][]string{"release": {"release"}}, // the test plays the release service
 	})

@@ -41,7 +41,7 @@ func startFlagService(tb testing.TB) *testkit.Process {
 	return testkit.Start(tb, testkit.Options{
 		Users: providerUsers,
 		Entries: func() []service.Entry {
-			return []service.Entry{service.Of(flagsvc.Service, flagsvc.Config{TickInterval: time.Second})}
+			return []service.Entry{service.Of(flagsvc.Service, flagsvc.Config{Options: flagsvc.Options{TickInterval: time.Second}})}
 		},
 	})
 }

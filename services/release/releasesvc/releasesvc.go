@@ -5,9 +5,8 @@ package releasesvc
 
 import (
 	"context"
-	"fmt"
-	"os"
 
+	"github.com/penguinmails/floe/libs/envpolicy"
 	"github.com/penguinmails/floe/libs/projection"
 	"github.com/penguinmails/floe/libs/service"
 	releasev1 "github.com/penguinmails/floe/proto/gen/floe/release/v1"
@@ -19,19 +18,12 @@ import (
 
 // Config is the release service's own configuration.
 type Config struct {
-	EnvironmentsFile string `env:"FLOE_ENVIRONMENTS_FILE" flag:"environments-file" usage:"YAML file defining environments and promotion policy (default: the built-in dev → staging → production set with local, qa and dr; see docs)"`
+	EnvironmentsFile string `env:"FLOE_ENVIRONMENTS_FILE" flag:"environments-file" usage:"YAML file defining environments and promotion policy (default: the built-in dev → staging → production set with local, qa and dr; see docs); give the flag service the same"`
 }
 
 // Environments loads the configured environments file, or the default.
 func (c Config) Environments() (*domain.Environments, error) {
-	if c.EnvironmentsFile == "" {
-		return domain.DefaultEnvironments(), nil
-	}
-	data, err := os.ReadFile(c.EnvironmentsFile)
-	if err != nil {
-		return nil, fmt.Errorf("environments file: %w", err)
-	}
-	return domain.ParseEnvironments(data)
+	return envpolicy.Load(c.EnvironmentsFile)
 }
 
 // DefaultEnvironmentsYAML is the built-in environments file (for `floe release envs --default`).

@@ -10,7 +10,10 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/penguinmails/floe/libs/auth"
+	"github.com/penguinmails/floe/libs/causal"
 	"github.com/penguinmails/floe/libs/configdoc"
+	"github.com/penguinmails/floe/libs/envpolicy"
 	"github.com/penguinmails/floe/libs/errs"
 	"github.com/penguinmails/floe/libs/eventstore"
 	"github.com/penguinmails/floe/libs/kernel"
@@ -63,16 +66,18 @@ type Config struct {
 	name     string // the provider's name, recorded with each version
 	rotators Rotators
 	now      func() time.Time
+	envs     *envpolicy.Environments
 
 	mu         sync.Mutex
 	validators map[string]*configdoc.Validator // by user-schema digest ("" = built-in only)
 }
 
 // NewConfig returns the configuration and secrets handler on store; the
-// secrets' values go to provider (named providerName: "builtin" or "vault").
-func NewConfig(store eventstore.Store, snaps *eventstore.Snapshots, now func() time.Time, provider secrets.Provider, providerName string) (*Config, error) {
-	if store == nil || provider == nil {
-		return nil, errors.New("config app: a store and a secrets provider are required")
+// secrets' values go to provider (named providerName: "builtin" or "vault");
+// envs is the environments' policy (the approvals configuration changes need).
+func NewConfig(store eventstore.Store, snaps *eventstore.Snapshots, now func() time.Time, provider secrets.Provider, providerName string, envs *envpolicy.Environments) (*Config, error) {
+	if store == nil || provider == nil || envs == nil {
+		return nil, errors.New("config app: a store, a secrets provider and the environments' policy are required")
 	}
 	configs, err := kernel.New(store, EnvConfigKind, kernel.Options{Snapshots: snaps, Clock: now})
 	if err != nil {
@@ -85,7 +90,7 @@ func NewConfig(store eventstore.Store, snaps *eventstore.Snapshots, now func() t
 	if now == nil {
 		now = time.Now
 	}
-	return &Config{configs: configs, secrets: secretSets, provider: provider, name: providerName, now: now, validators: map[string]*configdoc.Validator{}}, nil
+	return &Config{configs: configs, secrets: secretSets, provider: provider, name: providerName, now: now, envs: envs, validators: map[string]*configdoc.Validator{}}, nil
 }
 
 // validator is the environment's validator (compiled once per schema).
@@ -120,9 +125,30 @@ func parse(field, text string) (configdoc.Document, error) {
 	return doc, nil
 }
 
-// setVersion runs one decision on env's configuration and returns its current version after.
-func (c *Config) setVersion(ctx context.Context, env string, decide func(*envcfg.EnvConfig, *configdoc.Validator) ([]proto.Message, error)) (*configv1.ConfigVersion, error) {
-	var out *configv1.ConfigVersion
+// Changed is what a configuration change made: a version, or (in an
+// environment whose policy requires approvals) a pending proposal.
+type Changed struct {
+	Version  *configv1.ConfigVersion
+	Proposal *configv1.ConfigProposal
+}
+
+// required is the number of approvals a change of env's configuration
+// needs (0 for an environment the policy does not list).
+func (c *Config) required(env string) uint32 {
+	e, ok := c.envs.Get(env)
+	if !ok || e.RequiredApprovals <= 0 {
+		return 0
+	}
+	return uint32(e.RequiredApprovals)
+}
+
+// change runs one decision on env's configuration and returns its current
+// version after, and the proposal the decision made, approved, applied or
+// dropped.
+func (c *Config) change(ctx context.Context, env string, decide func(*envcfg.EnvConfig, *configdoc.Validator) ([]proto.Message, error)) (Changed, error) {
+	var out Changed
+	origin, _ := causal.From(ctx)
+	actor := origin.Actor
 	_, err := c.configs.Execute(ctx, kernel.Command[*envcfg.EnvConfig]{
 		ID: env,
 		Decide: func(cfg *envcfg.EnvConfig) ([]proto.Message, error) {
@@ -130,11 +156,13 @@ func (c *Config) setVersion(ctx context.Context, env string, decide func(*envcfg
 			if err != nil {
 				return nil, err
 			}
-			return decide(cfg, v)
+			msgs, err := decide(cfg, v)
+			out.Proposal = envcfg.ProposalAfter(cfg, msgs, actor, c.now())
+			return msgs, err
 		},
 		Observe: func(cfg *envcfg.EnvConfig) {
 			if cfg.Current != nil {
-				out = proto.Clone(cfg.Current).(*configv1.ConfigVersion)
+				out.Version = proto.Clone(cfg.Current).(*configv1.ConfigVersion)
 			}
 		},
 	})
@@ -142,42 +170,90 @@ func (c *Config) setVersion(ctx context.Context, env string, decide func(*envcfg
 }
 
 // Set replaces env's document.
-func (c *Config) Set(ctx context.Context, env, document, reason string, expected uint64) (*configv1.ConfigVersion, error) {
+func (c *Config) Set(ctx context.Context, env, document, reason string, expected uint64) (Changed, error) {
 	doc, err := parse("document", document)
 	if err != nil {
-		return nil, err
+		return Changed{}, err
 	}
-	return c.setVersion(ctx, env, func(cfg *envcfg.EnvConfig, v *configdoc.Validator) ([]proto.Message, error) {
-		return envcfg.SetDocument(cfg, doc, v, reason, expected, envcfg.Origin{Source: configv1.ConfigSource_CONFIG_SOURCE_SET})
+	return c.change(ctx, env, func(cfg *envcfg.EnvConfig, v *configdoc.Validator) ([]proto.Message, error) {
+		return envcfg.Change(cfg, doc, v, reason, expected, envcfg.Origin{Source: configv1.ConfigSource_CONFIG_SOURCE_SET}, c.required(env))
 	})
 }
 
 // Patch applies a JSON merge patch to env's current document.
-func (c *Config) Patch(ctx context.Context, env, patch, reason string, expected uint64) (*configv1.ConfigVersion, error) {
+func (c *Config) Patch(ctx context.Context, env, patch, reason string, expected uint64) (Changed, error) {
 	p, err := parse("patch", patch)
 	if err != nil {
-		return nil, err
+		return Changed{}, err
 	}
-	return c.setVersion(ctx, env, func(cfg *envcfg.EnvConfig, v *configdoc.Validator) ([]proto.Message, error) {
+	return c.change(ctx, env, func(cfg *envcfg.EnvConfig, v *configdoc.Validator) ([]proto.Message, error) {
 		cur, err := cfg.CurrentDocument()
 		if err != nil {
 			return nil, err
 		}
-		return envcfg.SetDocument(cfg, configdoc.MergePatch(cur, p), v, reason, expected, envcfg.Origin{Source: configv1.ConfigSource_CONFIG_SOURCE_PATCH})
+		return envcfg.Change(cfg, configdoc.MergePatch(cur, p), v, reason, expected, envcfg.Origin{Source: configv1.ConfigSource_CONFIG_SOURCE_PATCH}, c.required(env))
 	})
 }
 
 // Promote makes from (a version of another environment) the next version of env.
-func (c *Config) Promote(ctx context.Context, from *configv1.ConfigVersion, env, reason string, expected uint64) (*configv1.ConfigVersion, error) {
+func (c *Config) Promote(ctx context.Context, from *configv1.ConfigVersion, env, reason string, expected uint64) (Changed, error) {
 	doc, err := parse("from", from.GetDocument())
 	if err != nil {
-		return nil, err
+		return Changed{}, err
 	}
-	return c.setVersion(ctx, env, func(cfg *envcfg.EnvConfig, v *configdoc.Validator) ([]proto.Message, error) {
-		return envcfg.SetDocument(cfg, doc, v, reason, expected, envcfg.Origin{
-			Source: configv1.ConfigSource_CONFIG_SOURCE_PROMOTION, FromEnvironment: from.GetEnvironment(), FromVersion: from.GetVersion()})
+	return c.change(ctx, env, func(cfg *envcfg.EnvConfig, v *configdoc.Validator) ([]proto.Message, error) {
+		return envcfg.Change(cfg, doc, v, reason, expected, envcfg.Origin{
+			Source: configv1.ConfigSource_CONFIG_SOURCE_PROMOTION, FromEnvironment: from.GetEnvironment(), FromVersion: from.GetVersion()}, c.required(env))
 	})
 }
+
+// policy is env's policy (an environment the file does not list has no
+// approver roles: nobody approves there).
+func (c *Config) policy(env string) envpolicy.Environment {
+	if e, ok := c.envs.Get(env); ok {
+		return e
+	}
+	return envpolicy.Environment{Name: env}
+}
+
+// Approve approves env's pending proposal as the caller, who must hold one
+// of the environment's approver roles there.
+func (c *Config) Approve(ctx context.Context, env string, proposal uint64, comment string) (Changed, error) {
+	p, ok := auth.FromContext(ctx)
+	if !ok {
+		return Changed{}, &errs.UnauthenticatedError{Message: "no authenticated principal"}
+	}
+	roles, err := c.policy(env).ApproverRolesOf(p, PermConfigApprove)
+	if err != nil {
+		return Changed{}, err
+	}
+	return c.change(ctx, env, func(cfg *envcfg.EnvConfig, v *configdoc.Validator) ([]proto.Message, error) {
+		return envcfg.Approve(cfg, proposal, p.ID, roles, comment, c.required(env), v)
+	})
+}
+
+// Reject drops env's pending proposal: by a holder of an approver role
+// there, or by its proposer (a withdrawal).
+func (c *Config) Reject(ctx context.Context, env string, proposal uint64, reason string) (*configv1.ConfigProposal, error) {
+	p, ok := auth.FromContext(ctx)
+	if !ok {
+		return nil, &errs.UnauthenticatedError{Message: "no authenticated principal"}
+	}
+	_, roleErr := c.policy(env).ApproverRolesOf(p, PermConfigApprove)
+	out, err := c.change(ctx, env, func(cfg *envcfg.EnvConfig, _ *configdoc.Validator) ([]proto.Message, error) {
+		msgs, err := envcfg.Reject(cfg, proposal, p.ID, roleErr == nil, reason)
+		var denied *errs.PermissionDeniedError
+		if errors.As(err, &denied) && roleErr != nil {
+			return nil, roleErr // it says which roles approve there
+		}
+		return msgs, err
+	})
+	return out.Proposal, err
+}
+
+// PermConfigApprove names the duty of approving configuration changes in
+// refusals; holding an approver role of the environment's policy grants it.
+const PermConfigApprove auth.Permission = "config.approve"
 
 // SetSchema sets (or, empty, clears) env's JSON Schema.
 func (c *Config) SetSchema(ctx context.Context, env, schema, reason string) (*configv1.ConfigSchema, error) {
@@ -284,6 +360,18 @@ func (c *Config) Secrets(ctx context.Context, env string) (*envcfg.SecretSet, er
 		}
 		out, err = envcfg.UnmarshalSecretSet(b)
 		return err
+	})
+	return out, err
+}
+
+// Pending is env's pending proposal (nil: none).
+func (c *Config) Pending(ctx context.Context, env string) (*configv1.ConfigProposal, error) {
+	var out *configv1.ConfigProposal
+	err := c.configs.Read(ctx, env, func(cfg *envcfg.EnvConfig, _ eventstore.Version, _ uint64) error {
+		if cfg.Pending != nil {
+			out = proto.CloneOf(cfg.Pending)
+		}
+		return nil
 	})
 	return out, err
 }

@@ -20,12 +20,19 @@ type envConfigJSON struct {
 	Version     uint64          `json:"version"`
 	Current     json.RawMessage `json:"current,omitempty"`
 	Schema      json.RawMessage `json:"schema"`
+	Pending     json.RawMessage `json:"pending,omitempty"`
+	Proposals   uint64          `json:"proposals,omitempty"`
 }
 
 // MarshalEnvConfig encodes an environment's configuration.
 func MarshalEnvConfig(c *EnvConfig) ([]byte, error) {
-	out := envConfigJSON{Environment: c.Environment, Version: c.Version}
+	out := envConfigJSON{Environment: c.Environment, Version: c.Version, Proposals: c.Proposals}
 	var err error
+	if c.Pending != nil {
+		if out.Pending, err = protojson.Marshal(c.Pending); err != nil {
+			return nil, err
+		}
+	}
 	if c.Current != nil {
 		if out.Current, err = protojson.Marshal(c.Current); err != nil {
 			return nil, err
@@ -44,7 +51,13 @@ func UnmarshalEnvConfig(b []byte) (*EnvConfig, error) {
 		return nil, err
 	}
 	c := NewEnvConfig(in.Environment)
-	c.Version = in.Version
+	c.Version, c.Proposals = in.Version, in.Proposals
+	if len(in.Pending) > 0 {
+		c.Pending = &configv1.ConfigProposal{}
+		if err := protojson.Unmarshal(in.Pending, c.Pending); err != nil {
+			return nil, err
+		}
+	}
 	if len(in.Current) > 0 {
 		c.Current = &configv1.ConfigVersion{}
 		if err := protojson.Unmarshal(in.Current, c.Current); err != nil {

@@ -44,6 +44,10 @@ type EnvConfig struct {
 	Version     uint64 // the aggregate's version (events applied)
 	Current     *configv1.ConfigVersion
 	Schema      *configv1.ConfigSchema
+	// Pending is the proposal awaiting approvals (nil: none); Proposals
+	// counts the proposals made.
+	Pending   *configv1.ConfigProposal
+	Proposals uint64
 }
 
 // NewEnvConfig is an environment's configuration before any event.
@@ -57,9 +61,14 @@ func (c *EnvConfig) Apply(e proto.Message, m Meta) {
 	switch ev := e.(type) {
 	case *configv1.ConfigVersionSet:
 		c.Current = VersionOf(c.Environment, ev, m)
+		if c.Pending != nil && ev.GetProposal() == c.Pending.GetProposal() {
+			c.Pending = nil
+		}
 	case *configv1.ConfigSchemaSet:
 		c.Schema = &configv1.ConfigSchema{Environment: c.Environment, Schema: ev.GetSchema(), Digest: ev.GetDigest(),
 			Actor: m.Actor, Time: timestamppb.New(m.Time), Position: m.Position}
+	default:
+		c.applyProposal(e, m)
 	}
 }
 
@@ -69,6 +78,7 @@ func VersionOf(env string, ev *configv1.ConfigVersionSet, m Meta) *configv1.Conf
 		Environment: env, Version: ev.GetVersion(), Document: ev.GetDocument(), Digest: ev.GetDigest(), Reason: ev.GetReason(),
 		Actor: m.Actor, Time: timestamppb.New(m.Time), Position: m.Position, Source: configv1.ConfigSource(ev.GetSource()),
 		FromEnvironment: ev.GetFromEnvironment(), FromVersion: ev.GetFromVersion(), SchemaDigest: ev.GetSchemaDigest(),
+		Proposal: ev.GetProposal(), Approvers: ev.GetApprovers(),
 	}
 }
 

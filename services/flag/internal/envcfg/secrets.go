@@ -1,8 +1,11 @@
 package envcfg
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
 	"sort"
+	"strings"
 
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -10,6 +13,7 @@ import (
 	"github.com/penguinmails/floe/libs/errs"
 	"github.com/penguinmails/floe/libs/secrets"
 	configv1 "github.com/penguinmails/floe/proto/gen/floe/config/v1"
+	errorsv1 "github.com/penguinmails/floe/proto/gen/floe/errors/v1"
 )
 
 // MaxDescription bounds a secret's description.
@@ -73,6 +77,10 @@ func (s *SecretSet) Apply(e proto.Message, m Meta) {
 	case *configv1.SecretVersionRevoked:
 		if v := s.version(ev.GetName(), ev.GetVersion()); v != nil {
 			v.Revoked, v.RevokedAt, v.RevokedBy = true, timestamppb.New(m.Time), m.Actor
+		}
+	case *configv1.SecretVersionRewrapped:
+		if v := s.version(ev.GetName(), ev.GetVersion()); v != nil {
+			v.KeyId = ev.GetKeyId()
 		}
 	}
 }
@@ -159,4 +167,54 @@ func Live(sec *configv1.Secret) []uint64 {
 		}
 	}
 	return out
+}
+
+// CheckRewrap checks a KEK rotation's reason before any key is touched: it
+// is recorded with every SecretVersionRewrapped.
+func CheckRewrap(reason string) error {
+	var v errs.Violations
+	checkReason(&v, reason)
+	return v.Err()
+}
+
+// Rewrapped decides the records that bring the log up to date with the
+// provider after a KEK rotation: stored are the environment's live versions
+// as the provider keeps them (Name without the environment, KeyID the KEK
+// that wraps the data key), and every version the log records live under
+// another KEK gets a SecretVersionRewrapped. Versions the log does not know
+// live (revoked, or stored by a put whose record failed) are left alone. A
+// rewrap never changes a ciphertext, so a stored digest other than the
+// recorded one is refused: the record was replaced outside Floe, and calling
+// that a rewrap would hide it.
+func Rewrapped(s *SecretSet, stored []secrets.Version, reason string) ([]proto.Message, error) {
+	if err := CheckRewrap(reason); err != nil {
+		return nil, err
+	}
+	stored = slices.Clone(stored)
+	slices.SortFunc(stored, func(a, b secrets.Version) int {
+		if c := strings.Compare(a.Name, b.Name); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.Number, b.Number)
+	})
+	var out []proto.Message
+	var refused errs.Refusals
+	for _, st := range stored {
+		v := s.version(st.Name, st.Number)
+		if v == nil || v.GetRevoked() || v.GetKeyId() == st.KeyID {
+			continue
+		}
+		if v.GetDigest() != st.Digest {
+			refused.Add(errorsv1.ErrorReason_ERROR_REASON_FAILED_PRECONDITION,
+				"secret %s@%d in %s: the stored ciphertext's digest is not the one recorded, which a rewrap never changes: its record was replaced outside Floe (revoke that version and put its value again)",
+				st.Name, st.Number, s.Environment)
+			continue
+		}
+		out = append(out, &configv1.SecretVersionRewrapped{Name: st.Name, Version: st.Number, KeyId: st.KeyID,
+			PreviousKeyId: v.GetKeyId(), Digest: st.Digest, Reason: reason})
+	}
+	if err := refused.Err(); err != nil {
+		return nil, err
+	}
+	return out, nil
 }

@@ -40,6 +40,9 @@ func ConfigRules() auth.Rules {
 		configv1.ConfigService_PromoteConfig_FullMethodName:      PermConfigWrite,
 		configv1.ConfigService_SetConfigSchema_FullMethodName:    PermConfigWrite,
 		configv1.ConfigService_GetConfigSchema_FullMethodName:    PermConfigRead,
+		// The approver role is checked against the environment's policy.
+		configv1.ConfigService_ApproveConfigChange_FullMethodName: PermConfigRead,
+		configv1.ConfigService_RejectConfigChange_FullMethodName:  PermConfigRead,
 	} {
 		r[m] = auth.Rule{Permission: p}
 	}
@@ -56,6 +59,7 @@ func SecretRules() auth.Rules {
 		configv1.SecretService_RevokeSecretVersion_FullMethodName: PermSecretWrite,
 		configv1.SecretService_SetRotationPolicy_FullMethodName:   PermSecretWrite,
 		configv1.SecretService_RotateSecret_FullMethodName:        PermSecretWrite,
+		configv1.SecretService_RewrapSecrets_FullMethodName:       auth.PermSystemAdmin,
 	} {
 		r[m] = auth.Rule{Permission: p}
 	}
@@ -103,11 +107,11 @@ func (s *ConfigServer) SetConfig(ctx context.Context, req *configv1.SetConfigReq
 	if err := tooLarge("document", req.GetDocument()); err != nil {
 		return nil, err
 	}
-	v, err := s.cfg.Set(ctx, req.GetEnvironment(), req.GetDocument(), req.GetReason(), req.GetExpectedVersion())
+	ch, err := s.cfg.Set(ctx, req.GetEnvironment(), req.GetDocument(), req.GetReason(), req.GetExpectedVersion())
 	if err != nil {
 		return nil, err
 	}
-	return &configv1.SetConfigResponse{Config: v}, nil
+	return &configv1.SetConfigResponse{Config: ch.Version, Proposal: s.withChanges(ctx, ch.Proposal)}, nil
 }
 
 // PatchConfig implements the RPC.
@@ -118,11 +122,11 @@ func (s *ConfigServer) PatchConfig(ctx context.Context, req *configv1.PatchConfi
 	if err := tooLarge("patch", req.GetPatch()); err != nil {
 		return nil, err
 	}
-	v, err := s.cfg.Patch(ctx, req.GetEnvironment(), req.GetPatch(), req.GetReason(), req.GetExpectedVersion())
+	ch, err := s.cfg.Patch(ctx, req.GetEnvironment(), req.GetPatch(), req.GetReason(), req.GetExpectedVersion())
 	if err != nil {
 		return nil, err
 	}
-	return &configv1.PatchConfigResponse{Config: v}, nil
+	return &configv1.PatchConfigResponse{Config: ch.Version, Proposal: s.withChanges(ctx, ch.Proposal)}, nil
 }
 
 // GetConfig implements the RPC.
@@ -130,11 +134,72 @@ func (s *ConfigServer) GetConfig(ctx context.Context, req *configv1.GetConfigReq
 	if err := s.in(ctx, PermConfigRead, "environment", req.GetEnvironment()); err != nil {
 		return nil, err
 	}
-	v, err := s.cfg.Version(ctx, req.GetEnvironment(), req.GetVersion())
+	pending, err := s.cfg.Pending(ctx, req.GetEnvironment())
 	if err != nil {
 		return nil, err
 	}
-	return &configv1.GetConfigResponse{Config: v}, nil
+	v, err := s.cfg.Version(ctx, req.GetEnvironment(), req.GetVersion())
+	var nf *errs.NotFoundError
+	if errors.As(err, &nf) && req.GetVersion() == 0 && pending != nil {
+		err = nil // no version yet, the first one proposed
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &configv1.GetConfigResponse{Config: v, Pending: s.withChanges(ctx, pending)}, nil
+}
+
+// ApproveConfigChange implements the RPC (the approver role is checked by
+// the application, against the environment's policy).
+func (s *ConfigServer) ApproveConfigChange(ctx context.Context, req *configv1.ApproveConfigChangeRequest) (*configv1.ApproveConfigChangeResponse, error) {
+	if err := s.in(ctx, PermConfigRead, "environment", req.GetEnvironment()); err != nil {
+		return nil, err
+	}
+	ch, err := s.cfg.Approve(ctx, req.GetEnvironment(), req.GetProposal(), req.GetComment())
+	if err != nil {
+		return nil, err
+	}
+	out := &configv1.ApproveConfigChangeResponse{Proposal: s.withChanges(ctx, ch.Proposal)}
+	if ch.Proposal.GetStatus() == configv1.ConfigProposalStatus_CONFIG_PROPOSAL_STATUS_APPLIED {
+		out.Config = ch.Version
+	}
+	return out, nil
+}
+
+// RejectConfigChange implements the RPC.
+func (s *ConfigServer) RejectConfigChange(ctx context.Context, req *configv1.RejectConfigChangeRequest) (*configv1.RejectConfigChangeResponse, error) {
+	if err := s.in(ctx, PermConfigRead, "environment", req.GetEnvironment()); err != nil {
+		return nil, err
+	}
+	p, err := s.cfg.Reject(ctx, req.GetEnvironment(), req.GetProposal(), req.GetReason())
+	if err != nil {
+		return nil, err
+	}
+	return &configv1.RejectConfigChangeResponse{Proposal: s.withChanges(ctx, p)}, nil
+}
+
+// withChanges fills in what a proposal changes from its base version (a
+// diff the reader would otherwise ask for).
+func (s *ConfigServer) withChanges(ctx context.Context, p *configv1.ConfigProposal) *configv1.ConfigProposal {
+	if p == nil {
+		return nil
+	}
+	base := configdoc.Document{}
+	if p.GetBaseVersion() > 0 {
+		v, err := s.cfg.Version(ctx, p.GetEnvironment(), p.GetBaseVersion())
+		if err != nil {
+			return p
+		}
+		if base, err = configdoc.Parse([]byte(v.GetDocument())); err != nil {
+			return p
+		}
+	}
+	doc, err := configdoc.Parse([]byte(p.GetDocument()))
+	if err != nil {
+		return p
+	}
+	p.Changes = protoChanges(configdoc.Diff(base, doc))
+	return p
 }
 
 // ListConfigVersions implements the RPC: newest first; the page token is
@@ -206,11 +271,15 @@ func (s *ConfigServer) DiffConfig(ctx context.Context, req *configv1.DiffConfigR
 		return nil, err
 	}
 	changes := configdoc.Diff(a, b)
-	out := &configv1.DiffConfigResponse{From: from, To: to, Text: configdoc.Format(changes)}
+	return &configv1.DiffConfigResponse{From: from, To: to, Text: configdoc.Format(changes), Changes: protoChanges(changes)}, nil
+}
+
+func protoChanges(changes []configdoc.Change) []*configv1.ConfigChange {
+	var out []*configv1.ConfigChange
 	for _, c := range changes {
-		out.Changes = append(out.Changes, &configv1.ConfigChange{Path: c.Path, Kind: changeKind(c.Kind), Old: jsonValue(c.Old), New: jsonValue(c.New)})
+		out = append(out, &configv1.ConfigChange{Path: c.Path, Kind: changeKind(c.Kind), Old: jsonValue(c.Old), New: jsonValue(c.New)})
 	}
-	return out, nil
+	return out
 }
 
 func changeKind(k configdoc.ChangeKind) configv1.ConfigChangeKind {
@@ -254,11 +323,11 @@ func (s *ConfigServer) PromoteConfig(ctx context.Context, req *configv1.PromoteC
 	if err != nil {
 		return nil, err
 	}
-	v, err := s.cfg.Promote(ctx, from, req.GetToEnvironment(), req.GetReason(), req.GetExpectedVersion())
+	ch, err := s.cfg.Promote(ctx, from, req.GetToEnvironment(), req.GetReason(), req.GetExpectedVersion())
 	if err != nil {
 		return nil, err
 	}
-	return &configv1.PromoteConfigResponse{Config: v}, nil
+	return &configv1.PromoteConfigResponse{Config: ch.Version, Proposal: s.withChanges(ctx, ch.Proposal)}, nil
 }
 
 // SetConfigSchema implements the RPC.

@@ -224,7 +224,7 @@ func checkTargets(v *errs.Violations, field string, targets []string, envs *Envi
 		}
 		out = append(out, t)
 	}
-	slices.SortStableFunc(out, func(a, b string) int { return envs.index(a) - envs.index(b) })
+	slices.SortStableFunc(out, func(a, b string) int { return envs.Index(a) - envs.Index(b) })
 	return out
 }
 
@@ -351,7 +351,7 @@ func Approve(r *Release, id string, p *auth.Principal, envName, comment string, 
 	if len(comment) > MaxReason {
 		return nil, errs.Invalid("comment", "is %d bytes; the limit is %d", len(comment), MaxReason)
 	}
-	roles, err := approverRoles(p, env)
+	roles, err := env.ApproverRolesOf(p, "release.approve")
 	if err != nil {
 		return nil, err
 	}
@@ -390,25 +390,6 @@ func Approve(r *Release, id string, p *auth.Principal, envName, comment string, 
 	return out, nil
 }
 
-// approverRoles returns the environment's approver roles p holds there, or
-// a PermissionDeniedError: approving and rejecting are the same duty.
-func approverRoles(p *auth.Principal, env Environment) ([]string, error) {
-	var roles []string
-	for _, role := range env.ApproverRoles {
-		if p.HasRole(auth.Role(role), env.Name) {
-			roles = append(roles, role)
-		}
-	}
-	if len(roles) > 0 {
-		return roles, nil
-	}
-	detail := fmt.Sprintf("approving or rejecting for %s needs one of the roles %s there", env.Name, strings.Join(env.ApproverRoles, ", "))
-	if len(env.ApproverRoles) == 0 {
-		detail = fmt.Sprintf("%s's policy names no approver roles, so nobody approves or rejects there", env.Name)
-	}
-	return nil, &errs.PermissionDeniedError{Principal: p.ID, Permission: "release.approve", Environment: env.Name, Detail: detail}
-}
-
 // Reject decides a rejection by a holder of an approver role; the reason is required.
 func Reject(r *Release, id string, p *auth.Principal, envName, reason string, envs *Environments) ([]proto.Message, error) {
 	if err := notFound(r, id); err != nil {
@@ -418,7 +399,7 @@ func Reject(r *Release, id string, p *auth.Principal, envName, reason string, en
 	if err != nil {
 		return nil, err
 	}
-	if _, err := approverRoles(p, env); err != nil {
+	if _, err := env.ApproverRolesOf(p, "release.approve"); err != nil {
 		return nil, err
 	}
 	var v errs.Violations

@@ -33,10 +33,19 @@ references to secrets: secret://<name> (see floe secrets) or
 vault://<path>#<key>.
 
 Reading needs config.read in the environment, changing it config.write
-(promote: config.read in the source, config.write in the target).`,
+(promote: config.read in the source, config.write in the target).
+
+Where the environments' policy requires approvals (the release service's
+environments file: required_approvals and approver_roles; built in: staging
+one, production two, dr one), set, patch and promote make a proposal instead:
+it becomes the next version when enough holders of an approver role there,
+other than its proposer, approve it (floe config approve), and is dropped by a
+rejection (floe config reject; the proposer's own is a withdrawal). One
+proposal is pending at a time.`,
 	}
 	cmd.AddCommand(newConfigGetCmd(g), newConfigSetCmd(g), newConfigPatchCmd(g), newConfigDiffCmd(g),
-		newConfigHistoryCmd(g), newConfigPromoteCmd(g), newConfigSchemaCmd(g))
+		newConfigHistoryCmd(g), newConfigPromoteCmd(g), newConfigSchemaCmd(g),
+		newConfigProposalCmd(g), newConfigApproveCmd(g), newConfigRejectCmd(g))
 	return cmd
 }
 
@@ -66,6 +75,13 @@ metadata as one JSON object (the document as a string in "document").
 				}
 				if g.output == "json" {
 					return printJSON(g.out, resp.GetConfig())
+				}
+				if p := resp.GetPending(); p != nil {
+					fmt.Fprintf(g.errOut, "PENDING\tproposal %d by %s, %d of %d approval(s): floe config proposal %s\n", p.GetProposal(),
+						orDash(p.GetProposedBy()), len(p.GetApprovals()), p.GetRequiredApprovals(), p.GetEnvironment())
+				}
+				if resp.GetConfig() == nil {
+					return fmt.Errorf("%s has no configuration version yet (its first is proposed)", args[0])
 				}
 				if err := printConfigHeader(g.errOut, resp.GetConfig()); err != nil {
 					return err
@@ -141,6 +157,38 @@ func (g *globals) printConfigMade(c *configv1.ConfigVersion) error {
 	return err
 }
 
+// printConfigChange writes what a change made: a version, or (in an
+// environment whose policy requires approvals) a proposal and how to
+// approve it. -o json prints the one it made.
+func (g *globals) printConfigChange(c *configv1.ConfigVersion, p *configv1.ConfigProposal) error {
+	if p == nil {
+		if g.output == "json" {
+			return printJSON(g.out, c)
+		}
+		return g.printConfigMade(c)
+	}
+	if g.output == "json" {
+		return printJSON(g.out, p)
+	}
+	return g.printProposal(p)
+}
+
+// printProposal writes the one-line summary of a proposal and what comes next.
+func (g *globals) printProposal(p *configv1.ConfigProposal) error {
+	src := configSource(&configv1.ConfigVersion{Source: p.GetSource(), FromEnvironment: p.GetFromEnvironment(), FromVersion: p.GetFromVersion()})
+	status := enumWord(p.GetStatus().String(), "CONFIG_PROPOSAL_STATUS_")
+	fmt.Fprintf(g.out, "%s: proposal %d %s (%s, %s, %d change(s)) by %s, %d of %d approval(s)\n", p.GetEnvironment(), p.GetProposal(), status, src,
+		shortDigest(p.GetDigest()), len(p.GetChanges()), orDash(p.GetProposedBy()), len(p.GetApprovals()), p.GetRequiredApprovals())
+	switch p.GetStatus() {
+	case configv1.ConfigProposalStatus_CONFIG_PROPOSAL_STATUS_PENDING:
+		fmt.Fprintf(g.errOut, "it becomes version %d when approved by holders of an approver role in %s other than %s:\n  floe config approve %s %d\n",
+			p.GetVersion(), p.GetEnvironment(), orDash(p.GetProposedBy()), p.GetEnvironment(), p.GetProposal())
+	case configv1.ConfigProposalStatus_CONFIG_PROPOSAL_STATUS_REJECTED, configv1.ConfigProposalStatus_CONFIG_PROPOSAL_STATUS_WITHDRAWN:
+		fmt.Fprintf(g.out, "by %s: %s\n", orDash(p.GetRejectedBy()), oneLine(p.GetRejectionReason(), 0))
+	}
+	return nil
+}
+
 // readDocument reads a JSON document from a file or stdin (-), refusing an empty one.
 func readDocument(cmd *cobra.Command, file, what string) (string, error) {
 	data, err := readFileOrIn(cmd, file)
@@ -197,10 +245,7 @@ that an edit made from 'floe config get' does not overwrite someone else's.
 				if err != nil {
 					return err
 				}
-				if g.output == "json" {
-					return printJSON(g.out, resp.GetConfig())
-				}
-				return g.printConfigMade(resp.GetConfig())
+				return g.printConfigChange(resp.GetConfig(), resp.GetProposal())
 			})
 		},
 	}
@@ -237,10 +282,7 @@ any other value (arrays included) replaces what was there.
 				if err != nil {
 					return err
 				}
-				if g.output == "json" {
-					return printJSON(g.out, resp.GetConfig())
-				}
-				return g.printConfigMade(resp.GetConfig())
+				return g.printConfigChange(resp.GetConfig(), resp.GetProposal())
 			})
 		},
 	}
@@ -420,10 +462,7 @@ TO's current version is N.
 				if err != nil {
 					return err
 				}
-				if g.output == "json" {
-					return printJSON(g.out, resp.GetConfig())
-				}
-				return g.printConfigMade(resp.GetConfig())
+				return g.printConfigChange(resp.GetConfig(), resp.GetProposal())
 			})
 		},
 	}

@@ -196,7 +196,19 @@ var configUsers = map[string][]auth.RoleBinding{
 	"alice": testkit.Roles(auth.RoleDeveloper),
 	"dave":  testkit.Roles(auth.RoleOperations),
 	"grace": testkit.Roles(auth.RoleSupport),
+	"bob":   testkit.Roles(auth.RoleReleaseManager),
+	"erin":  testkit.Roles(auth.RoleSecurity),
 }
+
+// noApprovals is an environments file whose staging and production change
+// their configuration without approvals (floe config approve has its own test).
+const noApprovals = `environments:
+  - name: development
+  - name: staging
+    after: [development]
+  - name: production
+    after: [staging]
+`
 
 // configServer is the real flag service in one process on loopback, over an
 // embedded JetStream, with a builtin secrets provider keyed by a test KEK.
@@ -205,6 +217,16 @@ type configServer struct {
 }
 
 func startConfigServer(t *testing.T) *configServer {
+	t.Helper()
+	envs := filepath.Join(t.TempDir(), "environments.yaml")
+	if err := os.WriteFile(envs, []byte(noApprovals), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return startConfigServerWith(t, envs)
+}
+
+// startConfigServerWith starts the server with an environments file ("": the built-in one).
+func startConfigServerWith(t *testing.T, environments string) *configServer {
 	t.Helper()
 	key := make([]byte, 32)
 	if _, err := rand.Read(key); err != nil {
@@ -217,7 +239,7 @@ func startConfigServer(t *testing.T) *configServer {
 	p := testkit.Start(t, testkit.Options{
 		Users: configUsers,
 		Entries: func() []service.Entry {
-			return []service.Entry{service.Of(flagsvc.Service, flagsvc.Config{TickInterval: time.Second, Secrets: secretsetup.Config{Provider: "builtin", Keyring: keyring}})}
+			return []service.Entry{service.Of(flagsvc.Service, flagsvc.Config{Options: flagsvc.Options{TickInterval: time.Second, Secrets: secretsetup.Config{Provider: "builtin", Keyring: keyring}}, EnvironmentsFile: environments})}
 		},
 	})
 	return &configServer{Process: p}
@@ -440,4 +462,32 @@ func TestConfigSchemaOfARealServer(t *testing.T) {
 		t.Errorf("schema get after clearing: stderr %q", errOut)
 	}
 	s.must(t, "dave", `{"features":{"darkMode":{"enabled":true}}}`, "config", "set", "production", "--reason", "without payments")
+}
+
+// Approving a configuration change from the CLI, with the built-in policy
+// (production: two approvers other than the proposer).
+func TestConfigApprovalOfARealServer(t *testing.T) {
+	s := startConfigServerWith(t, "")
+	out, errOut := s.must(t, "dave", stagingDoc, "config", "set", "production", "--reason", "first production config")
+	wantLines(t, "set", out, "production: proposal 1 pending (set, sha256:", "by dave, 0 of 2 approval(s)")
+	wantLines(t, "set hint", errOut, "floe config approve production 1")
+	_, errOut, err := s.run(t, "grace", "", "config", "get", "production")
+	if err == nil || !strings.Contains(errOut, "PENDING") || !strings.Contains(err.Error(), "no configuration version yet") {
+		t.Fatalf("get while the first version is proposed: %v\n%s", err, errOut)
+	}
+	out, _ = s.must(t, "grace", "", "config", "proposal", "production")
+	wantLines(t, "proposal", out, "reason: first production config", "+ database")
+	if _, _, err := s.run(t, "dave", "", "config", "approve", "production", "1"); err == nil || !strings.Contains(err.Error(), "separation of duties") {
+		t.Fatalf("approval by the proposer: %v", err)
+	}
+	if _, _, err := s.run(t, "dave", "", "config", "approve", "production", "x"); err == nil || !strings.Contains(err.Error(), "from 1") {
+		t.Fatalf("a bad proposal number: %v", err)
+	}
+	out, _ = s.must(t, "erin", "", "config", "approve", "production", "1", "--comment", "looks right")
+	wantLines(t, "first approval", out, "production: proposal 1 pending", "1 of 2 approval(s)")
+	out, _ = s.must(t, "bob", "", "config", "approve", "production", "1")
+	wantLines(t, "second approval", out, "production: version 1 (set, sha256:", "by bob")
+	s.must(t, "alice", `{"x-note": "a"}`, "config", "patch", "production", "--reason", "note")
+	out, _ = s.must(t, "alice", "", "config", "reject", "production", "2", "--reason", "not needed after all")
+	wantLines(t, "withdrawal", out, "production: proposal 2 withdrawn", "by alice: not needed after all")
 }

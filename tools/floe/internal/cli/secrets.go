@@ -16,6 +16,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/types/known/durationpb"
 
+	"github.com/penguinmails/floe/libs/secrets"
 	configv1 "github.com/penguinmails/floe/proto/gen/floe/config/v1"
 )
 
@@ -28,7 +29,7 @@ const pipeHint = `pipe the value in: printf %s "$VALUE" | floe secrets put ENV N
 func newSecretsCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "secrets",
-		Short: "Secrets per environment: put a value, list metadata, revoke a version",
+		Short: "Secrets per environment: put a value, list metadata, revoke a version; rotate the encryption key",
 		Long: `A secret is a named value of an environment (db/password), kept in versions
 and encrypted at rest (or in Vault). A value goes in with floe secrets put and
 never comes out: the other commands show metadata only (versions, who, when,
@@ -37,10 +38,11 @@ a secret as secret://<name>; it is resolved only when a configuration version
 is delivered to a running process.
 
 Reading metadata needs secret.read in the environment, putting and revoking
-secret.write.`,
+secret.write. The builtin provider's key-encryption key is rotated with
+floe secrets kek add and floe secrets rewrap (system.admin).`,
 	}
 	cmd.AddCommand(newSecretsPutCmd(g), newSecretsListCmd(g), newSecretsVersionsCmd(g), newSecretsRevokeCmd(g),
-		newSecretsRotateCmd(g), newSecretsPolicyCmd(g))
+		newSecretsRotateCmd(g), newSecretsPolicyCmd(g), newSecretsKEKCmd(g), newSecretsRewrapCmd(g))
 	return cmd
 }
 
@@ -439,4 +441,175 @@ FLOE_SECRET_NAME, FLOE_SECRET_ENVIRONMENT and FLOE_SECRET_VERSION) or manual
 	cmd.Flags().StringArrayVar(&command, "command", nil, "exec: the program, then each argument (repeat the flag)")
 	cmd.Flags().BoolVar(&none, "none", false, "remove the policy")
 	return cmd
+}
+
+// kekRotation is the whole procedure of a KEK rotation, in the help of
+// every command that takes part in it.
+const kekRotation = `Rotating the builtin provider's key-encryption key (KEK). Every process that
+opens secrets has a keyring (--secrets-keyring FILE, or FLOE_SECRETS_KEKS):
+the deployer reads values at delivery, the flag service stores them. floe dev
+keeps one for both in <data-dir>/keys/secrets.keyring.
+
+  1. Add a KEK: floe secrets kek add --keyring FILE on one copy of the
+     keyring, then give every process the same new entry (copy the file, or
+     its new last line; never run kek add on each copy, which would make a
+     different key each time). The deployer's keyring first — it only reads,
+     and must open what the flag service will wrap with the new KEK — then
+     the flag service's.
+  2. Restart them, the deployer first. The new KEK, the last entry, is the
+     primary: it wraps every version put from then on.
+  3. floe secrets rewrap --reason TEXT (system.admin; --dry-run first shows
+     what would move): every live version's data key is wrapped with the
+     primary KEK and each is recorded in the log (SecretVersionRewrapped).
+     Values and ciphertexts do not change. A run that stopped half-way is
+     completed by running it again.
+  4. Check the key usage it prints: the old KEK at 0 live versions.
+  5. Remove the old KEK's line from every keyring.
+  6. Restart them. Copies of the secrets bucket taken before (backups) can
+     no longer be decrypted.`
+
+func newSecretsKEKCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "kek",
+		Short: "The builtin provider's key-encryption keys (KEKs): add one to a keyring file",
+		Long:  "kek works on a keyring file, offline: no server is called.\n\n" + kekRotation,
+	}
+	cmd.AddCommand(newSecretsKEKAddCmd(g))
+	return cmd
+}
+
+// kekAdded is kek add's -o json output.
+type kekAdded struct {
+	Keyring string   `json:"keyring"`
+	KeyID   string   `json:"key_id"`
+	Older   []string `json:"older_key_ids"`
+}
+
+func newSecretsKEKAddCmd(g *globals) *cobra.Command {
+	var keyring string
+	cmd := &cobra.Command{
+		Use:   "add --keyring FILE",
+		Short: "Add a new random KEK to a keyring file, as its primary (step 1 of a KEK rotation)",
+		Long: `add appends a new random AES-256 key-encryption key to the keyring file, as
+its last entry, which makes it the primary; it prints the new KEK's id and
+the next steps, never a key. The file must exist and be readable by its
+owner only (chmod 600). No server is called.
+
+  floe secrets kek add --keyring /etc/floe/secrets.keyring
+  floe secrets kek add --keyring .floe/keys/secrets.keyring   # floe dev's
+
+` + kekRotation,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := required("keyring", keyring, "the keyring file to add the KEK to (floe dev's: <data-dir>/keys/secrets.keyring)"); err != nil {
+				return err
+			}
+			before, err := secrets.LoadKeyringFile(keyring)
+			if err != nil {
+				return err
+			}
+			id, err := secrets.AddKEKToFile(keyring)
+			if err != nil {
+				return err
+			}
+			out := kekAdded{Keyring: keyring, KeyID: id, Older: before.IDs()}
+			if g.output == "json" {
+				return printJSONDoc(g.out, out)
+			}
+			_, err = fmt.Fprintf(g.out, `added key-encryption key %s to %s: it is the keyring's primary now
+next:
+  1. give every process that opens secrets this keyring (copy the file, or its new last line): the deployer's first, then the flag service's
+  2. restart them, the deployer first
+  3. floe secrets rewrap --reason "KEK rotation" (--dry-run first shows what would move)
+  4. when it shows %s at 0 live versions, delete their lines from every keyring and restart again
+`, id, keyring, strings.Join(out.Older, ", "))
+			return err
+		},
+	}
+	cmd.Flags().StringVar(&keyring, "keyring", "", "the keyring file (required)")
+	return cmd
+}
+
+func newSecretsRewrapCmd(g *globals) *cobra.Command {
+	var reason string
+	var dryRun bool
+	cmd := &cobra.Command{
+		Use:   "rewrap --reason TEXT [--dry-run]",
+		Short: "Wrap every secret version's data key with the primary KEK (step 3 of a KEK rotation)",
+		Long: `rewrap asks the flag service to wrap the data key of every live secret
+version, in every environment, with its keyring's primary KEK, and to record
+each in the log (SecretVersionRewrapped: name, version, key ids, digest —
+never a value). It prints each version that moved and how many live versions
+each KEK still wraps: a KEK at 0 can be removed from every keyring. It needs
+system.admin in every environment that has secrets. --dry-run changes nothing
+and shows what would move. With Vault there is no KEK to rotate: Vault keeps
+its own keys.
+
+  floe secrets rewrap --reason "yearly KEK rotation" --dry-run
+  floe secrets rewrap --reason "yearly KEK rotation"
+
+` + kekRotation,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := required("reason", reason, "say why the key is rotated (kept in the log)"); err != nil {
+				return err
+			}
+			return g.call(cmd.Context(), func(ctx context.Context, conn *grpc.ClientConn) error {
+				resp, err := secretClient(conn).RewrapSecrets(ctx, &configv1.RewrapSecretsRequest{Reason: reason, DryRun: dryRun})
+				if err != nil {
+					return err
+				}
+				if g.output == "json" {
+					return printJSON(g.out, resp)
+				}
+				return printRewrap(g.out, resp, dryRun)
+			})
+		},
+	}
+	cmd.Flags().StringVar(&reason, "reason", "", "why (required)")
+	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "show what would move and the keys in use; change nothing")
+	return cmd
+}
+
+// printRewrap writes rewrap's report: the versions moved, then the key usage.
+func printRewrap(w io.Writer, r *configv1.RewrapSecretsResponse, dryRun bool) error {
+	verb := "rewrapped"
+	if dryRun {
+		verb = "would rewrap"
+	}
+	if _, err := fmt.Fprintf(w, "%s %d secret versions to %s\n", verb, len(r.GetRewrapped()), r.GetPrimaryKeyId()); err != nil {
+		return err
+	}
+	tw := newTable(w)
+	if len(r.GetRewrapped()) > 0 {
+		fmt.Fprintln(tw, "ENVIRONMENT\tNAME\tVERSION\tFROM\tTO")
+		for _, v := range r.GetRewrapped() {
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\n", v.GetEnvironment(), v.GetName(), v.GetVersion(), orDash(v.GetPreviousKeyId()), v.GetKeyId())
+		}
+		fmt.Fprintln(tw)
+	}
+	fmt.Fprintln(tw, "KEY\tLIVE VERSIONS\t")
+	ids := make([]string, 0, len(r.GetKeyUsage()))
+	for id := range r.GetKeyUsage() {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids) // generated ids sort by creation
+	for _, id := range ids {
+		n, note := r.GetKeyUsage()[id], ""
+		switch {
+		case id == r.GetPrimaryKeyId():
+			note = "primary"
+		case n == 0:
+			note = "unused: remove it from every keyring, then restart"
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%s\n", id, n, note)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if dryRun {
+		_, err := fmt.Fprintln(w, "dry run: nothing was changed")
+		return err
+	}
+	return nil
 }

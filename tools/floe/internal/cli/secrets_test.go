@@ -8,10 +8,17 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/penguinmails/floe/libs/secrets"
+	"github.com/penguinmails/floe/libs/secrets/secretsetup"
+	"github.com/penguinmails/floe/libs/service"
+	"github.com/penguinmails/floe/libs/testkit"
 	configv1 "github.com/penguinmails/floe/proto/gen/floe/config/v1"
+	"github.com/penguinmails/floe/services/flag/flagsvc"
 )
 
 func TestReadSecretValue(t *testing.T) {
@@ -265,5 +272,167 @@ func TestSecretsRotationCommands(t *testing.T) {
 	out, err = run("secrets", "policy", "staging", "api/key", "--none", "--reason", "no more")
 	if err != nil || !strings.Contains(out, "no automatic rotation") {
 		t.Fatalf("policy --none: %v\n%s", err, out)
+	}
+}
+
+// startKeyringServer is startConfigServer with its keyring file in the
+// test's hands: the file is read again at every restart.
+func startKeyringServer(t *testing.T) (*configServer, string) {
+	t.Helper()
+	keyring := filepath.Join(t.TempDir(), "secrets.keyring")
+	if _, err := secrets.CreateKeyringFile(keyring); err != nil {
+		t.Fatal(err)
+	}
+	p := testkit.Start(t, testkit.Options{
+		Users: configUsers,
+		Entries: func() []service.Entry {
+			var c flagsvc.Config
+			c.TickInterval, c.Secrets = time.Second, secretsetup.Config{Provider: "builtin", Keyring: keyring}
+			return []service.Entry{service.Of(flagsvc.Service, c)}
+		},
+	})
+	return &configServer{Process: p}, keyring
+}
+
+// kek add and rewrap refuse what they can tell is wrong before touching a
+// file or the network.
+func TestSecretsKEKRefusals(t *testing.T) {
+	t.Parallel()
+	loose := filepath.Join(t.TempDir(), "loose.keyring")
+	if _, err := secrets.CreateKeyringFile(loose); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(loose, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	conn := []string{"--server", "127.0.0.1:1", "--token", "floe_x", "--timeout", "2s"}
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"kek add without a keyring", []string{"secrets", "kek", "add"}, "--keyring is required"},
+		{"kek add of a missing file", []string{"secrets", "kek", "add", "--keyring", filepath.Join(t.TempDir(), "none")}, "no such file"},
+		{"kek add of a file others may read", []string{"secrets", "kek", "add", "--keyring", loose}, "chmod 600"},
+		{"rewrap without a reason", []string{"secrets", "rewrap", "--dry-run"}, "--reason is required"},
+		{"rewrap with an argument", []string{"secrets", "rewrap", "production", "--reason", "x"}, "unknown command"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			_, _, err := runFloeIn(context.Background(), "", append(append([]string{}, conn...), tc.args...)...)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("floe %s = %v, want an error containing %q", strings.Join(tc.args, " "), err, tc.want)
+			}
+		})
+	}
+}
+
+// A KEK rotation through the CLI, following its own help: kek add, restart,
+// rewrap --dry-run, rewrap, the old key at 0, its line removed, restart.
+func TestSecretsKEKRotation(t *testing.T) {
+	t.Parallel()
+	s, keyring := startKeyringServer(t)
+	first, err := secrets.LoadKeyringFile(keyring)
+	if err != nil {
+		t.Fatal(err)
+	}
+	oldKEK := first.Primary()
+	var all bytes.Buffer
+	must := func(user, stdin string, args ...string) string {
+		t.Helper()
+		out, errOut := s.must(t, user, stdin, args...)
+		all.WriteString(out + errOut)
+		return out
+	}
+	values := []string{"Tr0ub4dor&3-rotation-value-1", "correct horse battery staple 2", "smtp-key-value-0003"}
+	must("dave", values[0], "secrets", "put", "production", "db/password", "--reason", "first")
+	must("dave", values[1], "secrets", "put", "production", "db/password", "--reason", "second")
+	must("dave", values[2], "secrets", "put", "staging", "smtp/api-key", "--reason", "mail")
+
+	// The help states the whole procedure.
+	help := must("", "", "secrets", "rewrap", "--help")
+	for _, step := range []string{"floe secrets kek add --keyring FILE", "The deployer's keyring first", "Restart them, the deployer first",
+		"floe secrets rewrap --reason TEXT", "the old KEK at 0 live versions", "Remove the old KEK's line from every keyring"} {
+		if !strings.Contains(help, step) {
+			t.Errorf("rewrap --help does not say %q:\n%s", step, help)
+		}
+	}
+	if kekHelp := must("", "", "secrets", "kek", "add", "--help"); !strings.Contains(kekHelp, "never run kek add on each copy") {
+		t.Errorf("kek add --help lacks the procedure:\n%s", kekHelp)
+	}
+
+	// 1. kek add: offline; the id and the next steps, never a key.
+	out := must("", "", "secrets", "kek", "add", "--keyring", keyring)
+	after, err := secrets.LoadKeyringFile(keyring)
+	if err != nil {
+		t.Fatal(err)
+	}
+	newKEK := after.Primary()
+	if newKEK == oldKEK || !slices.Equal(after.IDs(), []string{oldKEK, newKEK}) {
+		t.Fatalf("keyring after kek add: %v", after.IDs())
+	}
+	wantLines(t, "kek add", out, "added key-encryption key "+newKEK+" to "+keyring+": it is the keyring's primary now",
+		"floe secrets rewrap --reason", "when it shows "+oldKEK+" at 0 live versions")
+	text, _ := os.ReadFile(keyring)
+	for line := range strings.Lines(string(text)) {
+		if _, key, ok := strings.Cut(strings.TrimSpace(line), ":"); ok && strings.Contains(out, key) {
+			t.Errorf("kek add prints a key:\n%s", out)
+		}
+	}
+	s.Restart()
+
+	// 2. Only an administrator; the dry run changes nothing.
+	if _, _, err := s.run(t, "dave", "", "secrets", "rewrap", "--reason", "KEK rotation"); err == nil || !strings.Contains(err.Error(), "PermissionDenied") {
+		t.Errorf("rewrap by an operator = %v, want PermissionDenied", err)
+	}
+	out = must("root", "", "secrets", "rewrap", "--reason", "KEK rotation", "--dry-run")
+	wantLines(t, "rewrap --dry-run", out, "would rewrap 3 secret versions to "+newKEK,
+		"ENVIRONMENT NAME VERSION FROM TO",
+		"production db/password 1 "+oldKEK+" "+newKEK,
+		"production db/password 2 "+oldKEK+" "+newKEK,
+		"staging smtp/api-key 1 "+oldKEK+" "+newKEK,
+		"KEY LIVE VERSIONS", oldKEK+" 3", newKEK+" 0 primary", "dry run: nothing was changed")
+	out = must("dave", "", "secrets", "versions", "production", "db/password")
+	wantLines(t, "versions after the dry run", out, "dave "+oldKEK)
+
+	// 3. The rewrap; the old KEK at 0.
+	out = must("root", "", "secrets", "rewrap", "--reason", "KEK rotation")
+	wantLines(t, "rewrap", out, "rewrapped 3 secret versions to "+newKEK, "staging smtp/api-key 1 "+oldKEK+" "+newKEK,
+		oldKEK+" 0 unused: remove it from every keyring, then restart", newKEK+" 3 primary")
+	out = must("dave", "", "secrets", "versions", "production", "db/password")
+	if strings.Contains(out, oldKEK) || strings.Count(out, newKEK) != 2 {
+		t.Errorf("versions after the rewrap:\n%s", out)
+	}
+	out = must("root", "", "-o", "json", "secrets", "rewrap", "--reason", "KEK rotation")
+	var again configv1.RewrapSecretsResponse
+	if err := protojsonUnmarshal(out, &again); err != nil {
+		t.Fatalf("rewrap -o json: %v\n%s", err, out)
+	}
+	if len(again.GetRewrapped()) != 0 || again.GetPrimaryKeyId() != newKEK || again.GetKeyUsage()[newKEK] != 3 || again.GetKeyUsage()[oldKEK] != 0 {
+		t.Errorf("a second rewrap -o json = %v", &again)
+	}
+
+	// 5-6. The old line removed, the service restarted: it still serves.
+	var kept []string
+	for line := range strings.Lines(string(text)) {
+		if !strings.HasPrefix(line, oldKEK+":") {
+			kept = append(kept, line)
+		}
+	}
+	if err := os.WriteFile(keyring, []byte(strings.Join(kept, "")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s.Restart()
+	out = must("root", "", "secrets", "rewrap", "--reason", "KEK rotation", "--dry-run")
+	wantLines(t, "rewrap --dry-run with the new KEK alone", out, "would rewrap 0 secret versions to "+newKEK, newKEK+" 3 primary")
+	if strings.Contains(out, oldKEK) {
+		t.Errorf("the retired KEK is still listed:\n%s", out)
+	}
+	must("dave", "a-new-value-after-rotation", "secrets", "put", "production", "db/password", "--reason", "after the rotation")
+
+	for _, v := range values {
+		if leaks(all.String(), v) {
+			t.Errorf("a secret value appears in the CLI's output:\n%s", all.String())
+		}
 	}
 }

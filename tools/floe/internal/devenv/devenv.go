@@ -70,8 +70,9 @@ type Config struct {
 	Audit auditsvc.Config
 	// Gate configures the gate service (definitions file, report size, deadline tick).
 	Gate gatesvc.Config
-	// Flag configures the flag service (the scheduler's tick, the OFREP address).
-	Flag flagsvc.Config
+	// Flag configures the flag service (the scheduler's tick, the OFREP
+	// address, secrets); its environments file is the release service's.
+	Flag flagsvc.Options
 }
 
 // Options configure the development server.
@@ -190,7 +191,7 @@ func Services(c Config) []service.Entry {
 	return []service.Entry{
 		service.Of(releasesvc.Service, c.Release),
 		service.Of(gatesvc.Service, c.Gate),
-		service.Of(flagsvc.Service, c.Flag),
+		service.Of(flagsvc.Service, flagsvc.Config{Options: c.Flag, EnvironmentsFile: c.Release.EnvironmentsFile}),
 		service.Of(deployersvc.Service, deployersvc.Config{Options: c.Deployer, Secrets: c.Flag.Secrets}),
 		service.Of(monitorsvc.Service, c.Monitor),
 		service.Of(auditsvc.Service, c.Audit),

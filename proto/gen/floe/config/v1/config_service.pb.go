@@ -92,10 +92,11 @@ func (x *SetConfigRequest) GetExpectedVersion() uint64 {
 	return 0
 }
 
-// SetConfigResponse is the version made.
+// SetConfigResponse is the version made, or the proposal awaiting approvals.
 type SetConfigResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Config        *ConfigVersion         `protobuf:"bytes,1,opt,name=config,proto3" json:"config,omitempty"`
+	Proposal      *ConfigProposal        `protobuf:"bytes,2,opt,name=proposal,proto3" json:"proposal,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -133,6 +134,13 @@ func (*SetConfigResponse) Descriptor() ([]byte, []int) {
 func (x *SetConfigResponse) GetConfig() *ConfigVersion {
 	if x != nil {
 		return x.Config
+	}
+	return nil
+}
+
+func (x *SetConfigResponse) GetProposal() *ConfigProposal {
+	if x != nil {
+		return x.Proposal
 	}
 	return nil
 }
@@ -206,10 +214,11 @@ func (x *PatchConfigRequest) GetExpectedVersion() uint64 {
 	return 0
 }
 
-// PatchConfigResponse is the version made.
+// PatchConfigResponse is the version made, or the proposal awaiting approvals.
 type PatchConfigResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Config        *ConfigVersion         `protobuf:"bytes,1,opt,name=config,proto3" json:"config,omitempty"`
+	Proposal      *ConfigProposal        `protobuf:"bytes,2,opt,name=proposal,proto3" json:"proposal,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -247,6 +256,13 @@ func (*PatchConfigResponse) Descriptor() ([]byte, []int) {
 func (x *PatchConfigResponse) GetConfig() *ConfigVersion {
 	if x != nil {
 		return x.Config
+	}
+	return nil
+}
+
+func (x *PatchConfigResponse) GetProposal() *ConfigProposal {
+	if x != nil {
+		return x.Proposal
 	}
 	return nil
 }
@@ -305,10 +321,11 @@ func (x *GetConfigRequest) GetVersion() uint64 {
 	return 0
 }
 
-// GetConfigResponse is the version.
+// GetConfigResponse is the version, and the environment's pending proposal.
 type GetConfigResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Config        *ConfigVersion         `protobuf:"bytes,1,opt,name=config,proto3" json:"config,omitempty"`
+	Pending       *ConfigProposal        `protobuf:"bytes,2,opt,name=pending,proto3" json:"pending,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -346,6 +363,13 @@ func (*GetConfigResponse) Descriptor() ([]byte, []int) {
 func (x *GetConfigResponse) GetConfig() *ConfigVersion {
 	if x != nil {
 		return x.Config
+	}
+	return nil
+}
+
+func (x *GetConfigResponse) GetPending() *ConfigProposal {
+	if x != nil {
+		return x.Pending
 	}
 	return nil
 }
@@ -712,10 +736,12 @@ func (x *PromoteConfigRequest) GetExpectedVersion() uint64 {
 	return 0
 }
 
-// PromoteConfigResponse is the version made in the target.
+// PromoteConfigResponse is the version made in the target, or the proposal
+// awaiting approvals there.
 type PromoteConfigResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Config        *ConfigVersion         `protobuf:"bytes,1,opt,name=config,proto3" json:"config,omitempty"`
+	Proposal      *ConfigProposal        `protobuf:"bytes,2,opt,name=proposal,proto3" json:"proposal,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -753,6 +779,13 @@ func (*PromoteConfigResponse) Descriptor() ([]byte, []int) {
 func (x *PromoteConfigResponse) GetConfig() *ConfigVersion {
 	if x != nil {
 		return x.Config
+	}
+	return nil
+}
+
+func (x *PromoteConfigResponse) GetProposal() *ConfigProposal {
+	if x != nil {
+		return x.Proposal
 	}
 	return nil
 }
@@ -962,6 +995,227 @@ func (x *GetConfigSchemaResponse) GetBuiltin() string {
 	return ""
 }
 
+// ApproveConfigChangeRequest names the pending proposal.
+type ApproveConfigChangeRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Environment   string                 `protobuf:"bytes,1,opt,name=environment,proto3" json:"environment,omitempty"`
+	Proposal      uint64                 `protobuf:"varint,2,opt,name=proposal,proto3" json:"proposal,omitempty"`
+	Comment       string                 `protobuf:"bytes,3,opt,name=comment,proto3" json:"comment,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ApproveConfigChangeRequest) Reset() {
+	*x = ApproveConfigChangeRequest{}
+	mi := &file_floe_config_v1_config_service_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ApproveConfigChangeRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ApproveConfigChangeRequest) ProtoMessage() {}
+
+func (x *ApproveConfigChangeRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_floe_config_v1_config_service_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ApproveConfigChangeRequest.ProtoReflect.Descriptor instead.
+func (*ApproveConfigChangeRequest) Descriptor() ([]byte, []int) {
+	return file_floe_config_v1_config_service_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *ApproveConfigChangeRequest) GetEnvironment() string {
+	if x != nil {
+		return x.Environment
+	}
+	return ""
+}
+
+func (x *ApproveConfigChangeRequest) GetProposal() uint64 {
+	if x != nil {
+		return x.Proposal
+	}
+	return 0
+}
+
+func (x *ApproveConfigChangeRequest) GetComment() string {
+	if x != nil {
+		return x.Comment
+	}
+	return ""
+}
+
+// ApproveConfigChangeResponse is the proposal and, when this approval was
+// the last one needed, the version it became.
+type ApproveConfigChangeResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Proposal      *ConfigProposal        `protobuf:"bytes,1,opt,name=proposal,proto3" json:"proposal,omitempty"`
+	Config        *ConfigVersion         `protobuf:"bytes,2,opt,name=config,proto3" json:"config,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ApproveConfigChangeResponse) Reset() {
+	*x = ApproveConfigChangeResponse{}
+	mi := &file_floe_config_v1_config_service_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ApproveConfigChangeResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ApproveConfigChangeResponse) ProtoMessage() {}
+
+func (x *ApproveConfigChangeResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_floe_config_v1_config_service_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ApproveConfigChangeResponse.ProtoReflect.Descriptor instead.
+func (*ApproveConfigChangeResponse) Descriptor() ([]byte, []int) {
+	return file_floe_config_v1_config_service_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *ApproveConfigChangeResponse) GetProposal() *ConfigProposal {
+	if x != nil {
+		return x.Proposal
+	}
+	return nil
+}
+
+func (x *ApproveConfigChangeResponse) GetConfig() *ConfigVersion {
+	if x != nil {
+		return x.Config
+	}
+	return nil
+}
+
+// RejectConfigChangeRequest names the pending proposal.
+type RejectConfigChangeRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Environment   string                 `protobuf:"bytes,1,opt,name=environment,proto3" json:"environment,omitempty"`
+	Proposal      uint64                 `protobuf:"varint,2,opt,name=proposal,proto3" json:"proposal,omitempty"`
+	Reason        string                 `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RejectConfigChangeRequest) Reset() {
+	*x = RejectConfigChangeRequest{}
+	mi := &file_floe_config_v1_config_service_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RejectConfigChangeRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RejectConfigChangeRequest) ProtoMessage() {}
+
+func (x *RejectConfigChangeRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_floe_config_v1_config_service_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RejectConfigChangeRequest.ProtoReflect.Descriptor instead.
+func (*RejectConfigChangeRequest) Descriptor() ([]byte, []int) {
+	return file_floe_config_v1_config_service_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *RejectConfigChangeRequest) GetEnvironment() string {
+	if x != nil {
+		return x.Environment
+	}
+	return ""
+}
+
+func (x *RejectConfigChangeRequest) GetProposal() uint64 {
+	if x != nil {
+		return x.Proposal
+	}
+	return 0
+}
+
+func (x *RejectConfigChangeRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+// RejectConfigChangeResponse is the dropped proposal.
+type RejectConfigChangeResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Proposal      *ConfigProposal        `protobuf:"bytes,1,opt,name=proposal,proto3" json:"proposal,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RejectConfigChangeResponse) Reset() {
+	*x = RejectConfigChangeResponse{}
+	mi := &file_floe_config_v1_config_service_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RejectConfigChangeResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RejectConfigChangeResponse) ProtoMessage() {}
+
+func (x *RejectConfigChangeResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_floe_config_v1_config_service_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RejectConfigChangeResponse.ProtoReflect.Descriptor instead.
+func (*RejectConfigChangeResponse) Descriptor() ([]byte, []int) {
+	return file_floe_config_v1_config_service_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *RejectConfigChangeResponse) GetProposal() *ConfigProposal {
+	if x != nil {
+		return x.Proposal
+	}
+	return nil
+}
+
 var File_floe_config_v1_config_service_proto protoreflect.FileDescriptor
 
 const file_floe_config_v1_config_service_proto_rawDesc = "" +
@@ -971,21 +1225,24 @@ const file_floe_config_v1_config_service_proto_rawDesc = "" +
 	"\venvironment\x18\x01 \x01(\tR\venvironment\x12\x1a\n" +
 	"\bdocument\x18\x02 \x01(\tR\bdocument\x12\x16\n" +
 	"\x06reason\x18\x03 \x01(\tR\x06reason\x12)\n" +
-	"\x10expected_version\x18\x04 \x01(\x04R\x0fexpectedVersion\"J\n" +
+	"\x10expected_version\x18\x04 \x01(\x04R\x0fexpectedVersion\"\x86\x01\n" +
 	"\x11SetConfigResponse\x125\n" +
-	"\x06config\x18\x01 \x01(\v2\x1d.floe.config.v1.ConfigVersionR\x06config\"\x8f\x01\n" +
+	"\x06config\x18\x01 \x01(\v2\x1d.floe.config.v1.ConfigVersionR\x06config\x12:\n" +
+	"\bproposal\x18\x02 \x01(\v2\x1e.floe.config.v1.ConfigProposalR\bproposal\"\x8f\x01\n" +
 	"\x12PatchConfigRequest\x12 \n" +
 	"\venvironment\x18\x01 \x01(\tR\venvironment\x12\x14\n" +
 	"\x05patch\x18\x02 \x01(\tR\x05patch\x12\x16\n" +
 	"\x06reason\x18\x03 \x01(\tR\x06reason\x12)\n" +
-	"\x10expected_version\x18\x04 \x01(\x04R\x0fexpectedVersion\"L\n" +
+	"\x10expected_version\x18\x04 \x01(\x04R\x0fexpectedVersion\"\x88\x01\n" +
 	"\x13PatchConfigResponse\x125\n" +
-	"\x06config\x18\x01 \x01(\v2\x1d.floe.config.v1.ConfigVersionR\x06config\"N\n" +
+	"\x06config\x18\x01 \x01(\v2\x1d.floe.config.v1.ConfigVersionR\x06config\x12:\n" +
+	"\bproposal\x18\x02 \x01(\v2\x1e.floe.config.v1.ConfigProposalR\bproposal\"N\n" +
 	"\x10GetConfigRequest\x12 \n" +
 	"\venvironment\x18\x01 \x01(\tR\venvironment\x12\x18\n" +
-	"\aversion\x18\x02 \x01(\x04R\aversion\"J\n" +
+	"\aversion\x18\x02 \x01(\x04R\aversion\"\x84\x01\n" +
 	"\x11GetConfigResponse\x125\n" +
-	"\x06config\x18\x01 \x01(\v2\x1d.floe.config.v1.ConfigVersionR\x06config\"y\n" +
+	"\x06config\x18\x01 \x01(\v2\x1d.floe.config.v1.ConfigVersionR\x06config\x128\n" +
+	"\apending\x18\x02 \x01(\v2\x1e.floe.config.v1.ConfigProposalR\apending\"y\n" +
 	"\x19ListConfigVersionsRequest\x12 \n" +
 	"\venvironment\x18\x01 \x01(\tR\venvironment\x12\x1b\n" +
 	"\tpage_size\x18\x02 \x01(\rR\bpageSize\x12\x1d\n" +
@@ -1009,9 +1266,10 @@ const file_floe_config_v1_config_service_proto_rawDesc = "" +
 	"\x04from\x18\x01 \x01(\v2\x19.floe.config.v1.ConfigRefR\x04from\x12%\n" +
 	"\x0eto_environment\x18\x02 \x01(\tR\rtoEnvironment\x12\x16\n" +
 	"\x06reason\x18\x03 \x01(\tR\x06reason\x12)\n" +
-	"\x10expected_version\x18\x04 \x01(\x04R\x0fexpectedVersion\"N\n" +
+	"\x10expected_version\x18\x04 \x01(\x04R\x0fexpectedVersion\"\x8a\x01\n" +
 	"\x15PromoteConfigResponse\x125\n" +
-	"\x06config\x18\x01 \x01(\v2\x1d.floe.config.v1.ConfigVersionR\x06config\"j\n" +
+	"\x06config\x18\x01 \x01(\v2\x1d.floe.config.v1.ConfigVersionR\x06config\x12:\n" +
+	"\bproposal\x18\x02 \x01(\v2\x1e.floe.config.v1.ConfigProposalR\bproposal\"j\n" +
 	"\x16SetConfigSchemaRequest\x12 \n" +
 	"\venvironment\x18\x01 \x01(\tR\venvironment\x12\x16\n" +
 	"\x06schema\x18\x02 \x01(\tR\x06schema\x12\x16\n" +
@@ -1022,7 +1280,20 @@ const file_floe_config_v1_config_service_proto_rawDesc = "" +
 	"\venvironment\x18\x01 \x01(\tR\venvironment\"i\n" +
 	"\x17GetConfigSchemaResponse\x124\n" +
 	"\x06schema\x18\x01 \x01(\v2\x1c.floe.config.v1.ConfigSchemaR\x06schema\x12\x18\n" +
-	"\abuiltin\x18\x02 \x01(\tR\abuiltin2\xf3\x05\n" +
+	"\abuiltin\x18\x02 \x01(\tR\abuiltin\"t\n" +
+	"\x1aApproveConfigChangeRequest\x12 \n" +
+	"\venvironment\x18\x01 \x01(\tR\venvironment\x12\x1a\n" +
+	"\bproposal\x18\x02 \x01(\x04R\bproposal\x12\x18\n" +
+	"\acomment\x18\x03 \x01(\tR\acomment\"\x90\x01\n" +
+	"\x1bApproveConfigChangeResponse\x12:\n" +
+	"\bproposal\x18\x01 \x01(\v2\x1e.floe.config.v1.ConfigProposalR\bproposal\x125\n" +
+	"\x06config\x18\x02 \x01(\v2\x1d.floe.config.v1.ConfigVersionR\x06config\"q\n" +
+	"\x19RejectConfigChangeRequest\x12 \n" +
+	"\venvironment\x18\x01 \x01(\tR\venvironment\x12\x1a\n" +
+	"\bproposal\x18\x02 \x01(\x04R\bproposal\x12\x16\n" +
+	"\x06reason\x18\x03 \x01(\tR\x06reason\"X\n" +
+	"\x1aRejectConfigChangeResponse\x12:\n" +
+	"\bproposal\x18\x01 \x01(\v2\x1e.floe.config.v1.ConfigProposalR\bproposal2\xd0\a\n" +
 	"\rConfigService\x12P\n" +
 	"\tSetConfig\x12 .floe.config.v1.SetConfigRequest\x1a!.floe.config.v1.SetConfigResponse\x12V\n" +
 	"\vPatchConfig\x12\".floe.config.v1.PatchConfigRequest\x1a#.floe.config.v1.PatchConfigResponse\x12P\n" +
@@ -1032,7 +1303,9 @@ const file_floe_config_v1_config_service_proto_rawDesc = "" +
 	"DiffConfig\x12!.floe.config.v1.DiffConfigRequest\x1a\".floe.config.v1.DiffConfigResponse\x12\\\n" +
 	"\rPromoteConfig\x12$.floe.config.v1.PromoteConfigRequest\x1a%.floe.config.v1.PromoteConfigResponse\x12b\n" +
 	"\x0fSetConfigSchema\x12&.floe.config.v1.SetConfigSchemaRequest\x1a'.floe.config.v1.SetConfigSchemaResponse\x12b\n" +
-	"\x0fGetConfigSchema\x12&.floe.config.v1.GetConfigSchemaRequest\x1a'.floe.config.v1.GetConfigSchemaResponseB\xc2\x01\n" +
+	"\x0fGetConfigSchema\x12&.floe.config.v1.GetConfigSchemaRequest\x1a'.floe.config.v1.GetConfigSchemaResponse\x12n\n" +
+	"\x13ApproveConfigChange\x12*.floe.config.v1.ApproveConfigChangeRequest\x1a+.floe.config.v1.ApproveConfigChangeResponse\x12k\n" +
+	"\x12RejectConfigChange\x12).floe.config.v1.RejectConfigChangeRequest\x1a*.floe.config.v1.RejectConfigChangeResponseB\xc2\x01\n" +
 	"\x12com.floe.config.v1B\x12ConfigServiceProtoP\x01Z>github.com/penguinmails/floe/proto/gen/floe/config/v1;configv1\xa2\x02\x03FCX\xaa\x02\x0eFloe.Config.V1\xca\x02\x0eFloe\\Config\\V1\xe2\x02\x1aFloe\\Config\\V1\\GPBMetadata\xea\x02\x10Floe::Config::V1b\x06proto3"
 
 var (
@@ -1047,64 +1320,80 @@ func file_floe_config_v1_config_service_proto_rawDescGZIP() []byte {
 	return file_floe_config_v1_config_service_proto_rawDescData
 }
 
-var file_floe_config_v1_config_service_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
+var file_floe_config_v1_config_service_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
 var file_floe_config_v1_config_service_proto_goTypes = []any{
-	(*SetConfigRequest)(nil),           // 0: floe.config.v1.SetConfigRequest
-	(*SetConfigResponse)(nil),          // 1: floe.config.v1.SetConfigResponse
-	(*PatchConfigRequest)(nil),         // 2: floe.config.v1.PatchConfigRequest
-	(*PatchConfigResponse)(nil),        // 3: floe.config.v1.PatchConfigResponse
-	(*GetConfigRequest)(nil),           // 4: floe.config.v1.GetConfigRequest
-	(*GetConfigResponse)(nil),          // 5: floe.config.v1.GetConfigResponse
-	(*ListConfigVersionsRequest)(nil),  // 6: floe.config.v1.ListConfigVersionsRequest
-	(*ListConfigVersionsResponse)(nil), // 7: floe.config.v1.ListConfigVersionsResponse
-	(*ConfigRef)(nil),                  // 8: floe.config.v1.ConfigRef
-	(*DiffConfigRequest)(nil),          // 9: floe.config.v1.DiffConfigRequest
-	(*DiffConfigResponse)(nil),         // 10: floe.config.v1.DiffConfigResponse
-	(*PromoteConfigRequest)(nil),       // 11: floe.config.v1.PromoteConfigRequest
-	(*PromoteConfigResponse)(nil),      // 12: floe.config.v1.PromoteConfigResponse
-	(*SetConfigSchemaRequest)(nil),     // 13: floe.config.v1.SetConfigSchemaRequest
-	(*SetConfigSchemaResponse)(nil),    // 14: floe.config.v1.SetConfigSchemaResponse
-	(*GetConfigSchemaRequest)(nil),     // 15: floe.config.v1.GetConfigSchemaRequest
-	(*GetConfigSchemaResponse)(nil),    // 16: floe.config.v1.GetConfigSchemaResponse
-	(*ConfigVersion)(nil),              // 17: floe.config.v1.ConfigVersion
-	(*ConfigChange)(nil),               // 18: floe.config.v1.ConfigChange
-	(*ConfigSchema)(nil),               // 19: floe.config.v1.ConfigSchema
+	(*SetConfigRequest)(nil),            // 0: floe.config.v1.SetConfigRequest
+	(*SetConfigResponse)(nil),           // 1: floe.config.v1.SetConfigResponse
+	(*PatchConfigRequest)(nil),          // 2: floe.config.v1.PatchConfigRequest
+	(*PatchConfigResponse)(nil),         // 3: floe.config.v1.PatchConfigResponse
+	(*GetConfigRequest)(nil),            // 4: floe.config.v1.GetConfigRequest
+	(*GetConfigResponse)(nil),           // 5: floe.config.v1.GetConfigResponse
+	(*ListConfigVersionsRequest)(nil),   // 6: floe.config.v1.ListConfigVersionsRequest
+	(*ListConfigVersionsResponse)(nil),  // 7: floe.config.v1.ListConfigVersionsResponse
+	(*ConfigRef)(nil),                   // 8: floe.config.v1.ConfigRef
+	(*DiffConfigRequest)(nil),           // 9: floe.config.v1.DiffConfigRequest
+	(*DiffConfigResponse)(nil),          // 10: floe.config.v1.DiffConfigResponse
+	(*PromoteConfigRequest)(nil),        // 11: floe.config.v1.PromoteConfigRequest
+	(*PromoteConfigResponse)(nil),       // 12: floe.config.v1.PromoteConfigResponse
+	(*SetConfigSchemaRequest)(nil),      // 13: floe.config.v1.SetConfigSchemaRequest
+	(*SetConfigSchemaResponse)(nil),     // 14: floe.config.v1.SetConfigSchemaResponse
+	(*GetConfigSchemaRequest)(nil),      // 15: floe.config.v1.GetConfigSchemaRequest
+	(*GetConfigSchemaResponse)(nil),     // 16: floe.config.v1.GetConfigSchemaResponse
+	(*ApproveConfigChangeRequest)(nil),  // 17: floe.config.v1.ApproveConfigChangeRequest
+	(*ApproveConfigChangeResponse)(nil), // 18: floe.config.v1.ApproveConfigChangeResponse
+	(*RejectConfigChangeRequest)(nil),   // 19: floe.config.v1.RejectConfigChangeRequest
+	(*RejectConfigChangeResponse)(nil),  // 20: floe.config.v1.RejectConfigChangeResponse
+	(*ConfigVersion)(nil),               // 21: floe.config.v1.ConfigVersion
+	(*ConfigProposal)(nil),              // 22: floe.config.v1.ConfigProposal
+	(*ConfigChange)(nil),                // 23: floe.config.v1.ConfigChange
+	(*ConfigSchema)(nil),                // 24: floe.config.v1.ConfigSchema
 }
 var file_floe_config_v1_config_service_proto_depIdxs = []int32{
-	17, // 0: floe.config.v1.SetConfigResponse.config:type_name -> floe.config.v1.ConfigVersion
-	17, // 1: floe.config.v1.PatchConfigResponse.config:type_name -> floe.config.v1.ConfigVersion
-	17, // 2: floe.config.v1.GetConfigResponse.config:type_name -> floe.config.v1.ConfigVersion
-	17, // 3: floe.config.v1.ListConfigVersionsResponse.versions:type_name -> floe.config.v1.ConfigVersion
-	8,  // 4: floe.config.v1.DiffConfigRequest.from:type_name -> floe.config.v1.ConfigRef
-	8,  // 5: floe.config.v1.DiffConfigRequest.to:type_name -> floe.config.v1.ConfigRef
-	17, // 6: floe.config.v1.DiffConfigResponse.from:type_name -> floe.config.v1.ConfigVersion
-	17, // 7: floe.config.v1.DiffConfigResponse.to:type_name -> floe.config.v1.ConfigVersion
-	18, // 8: floe.config.v1.DiffConfigResponse.changes:type_name -> floe.config.v1.ConfigChange
-	8,  // 9: floe.config.v1.PromoteConfigRequest.from:type_name -> floe.config.v1.ConfigRef
-	17, // 10: floe.config.v1.PromoteConfigResponse.config:type_name -> floe.config.v1.ConfigVersion
-	19, // 11: floe.config.v1.SetConfigSchemaResponse.schema:type_name -> floe.config.v1.ConfigSchema
-	19, // 12: floe.config.v1.GetConfigSchemaResponse.schema:type_name -> floe.config.v1.ConfigSchema
-	0,  // 13: floe.config.v1.ConfigService.SetConfig:input_type -> floe.config.v1.SetConfigRequest
-	2,  // 14: floe.config.v1.ConfigService.PatchConfig:input_type -> floe.config.v1.PatchConfigRequest
-	4,  // 15: floe.config.v1.ConfigService.GetConfig:input_type -> floe.config.v1.GetConfigRequest
-	6,  // 16: floe.config.v1.ConfigService.ListConfigVersions:input_type -> floe.config.v1.ListConfigVersionsRequest
-	9,  // 17: floe.config.v1.ConfigService.DiffConfig:input_type -> floe.config.v1.DiffConfigRequest
-	11, // 18: floe.config.v1.ConfigService.PromoteConfig:input_type -> floe.config.v1.PromoteConfigRequest
-	13, // 19: floe.config.v1.ConfigService.SetConfigSchema:input_type -> floe.config.v1.SetConfigSchemaRequest
-	15, // 20: floe.config.v1.ConfigService.GetConfigSchema:input_type -> floe.config.v1.GetConfigSchemaRequest
-	1,  // 21: floe.config.v1.ConfigService.SetConfig:output_type -> floe.config.v1.SetConfigResponse
-	3,  // 22: floe.config.v1.ConfigService.PatchConfig:output_type -> floe.config.v1.PatchConfigResponse
-	5,  // 23: floe.config.v1.ConfigService.GetConfig:output_type -> floe.config.v1.GetConfigResponse
-	7,  // 24: floe.config.v1.ConfigService.ListConfigVersions:output_type -> floe.config.v1.ListConfigVersionsResponse
-	10, // 25: floe.config.v1.ConfigService.DiffConfig:output_type -> floe.config.v1.DiffConfigResponse
-	12, // 26: floe.config.v1.ConfigService.PromoteConfig:output_type -> floe.config.v1.PromoteConfigResponse
-	14, // 27: floe.config.v1.ConfigService.SetConfigSchema:output_type -> floe.config.v1.SetConfigSchemaResponse
-	16, // 28: floe.config.v1.ConfigService.GetConfigSchema:output_type -> floe.config.v1.GetConfigSchemaResponse
-	21, // [21:29] is the sub-list for method output_type
-	13, // [13:21] is the sub-list for method input_type
-	13, // [13:13] is the sub-list for extension type_name
-	13, // [13:13] is the sub-list for extension extendee
-	0,  // [0:13] is the sub-list for field type_name
+	21, // 0: floe.config.v1.SetConfigResponse.config:type_name -> floe.config.v1.ConfigVersion
+	22, // 1: floe.config.v1.SetConfigResponse.proposal:type_name -> floe.config.v1.ConfigProposal
+	21, // 2: floe.config.v1.PatchConfigResponse.config:type_name -> floe.config.v1.ConfigVersion
+	22, // 3: floe.config.v1.PatchConfigResponse.proposal:type_name -> floe.config.v1.ConfigProposal
+	21, // 4: floe.config.v1.GetConfigResponse.config:type_name -> floe.config.v1.ConfigVersion
+	22, // 5: floe.config.v1.GetConfigResponse.pending:type_name -> floe.config.v1.ConfigProposal
+	21, // 6: floe.config.v1.ListConfigVersionsResponse.versions:type_name -> floe.config.v1.ConfigVersion
+	8,  // 7: floe.config.v1.DiffConfigRequest.from:type_name -> floe.config.v1.ConfigRef
+	8,  // 8: floe.config.v1.DiffConfigRequest.to:type_name -> floe.config.v1.ConfigRef
+	21, // 9: floe.config.v1.DiffConfigResponse.from:type_name -> floe.config.v1.ConfigVersion
+	21, // 10: floe.config.v1.DiffConfigResponse.to:type_name -> floe.config.v1.ConfigVersion
+	23, // 11: floe.config.v1.DiffConfigResponse.changes:type_name -> floe.config.v1.ConfigChange
+	8,  // 12: floe.config.v1.PromoteConfigRequest.from:type_name -> floe.config.v1.ConfigRef
+	21, // 13: floe.config.v1.PromoteConfigResponse.config:type_name -> floe.config.v1.ConfigVersion
+	22, // 14: floe.config.v1.PromoteConfigResponse.proposal:type_name -> floe.config.v1.ConfigProposal
+	24, // 15: floe.config.v1.SetConfigSchemaResponse.schema:type_name -> floe.config.v1.ConfigSchema
+	24, // 16: floe.config.v1.GetConfigSchemaResponse.schema:type_name -> floe.config.v1.ConfigSchema
+	22, // 17: floe.config.v1.ApproveConfigChangeResponse.proposal:type_name -> floe.config.v1.ConfigProposal
+	21, // 18: floe.config.v1.ApproveConfigChangeResponse.config:type_name -> floe.config.v1.ConfigVersion
+	22, // 19: floe.config.v1.RejectConfigChangeResponse.proposal:type_name -> floe.config.v1.ConfigProposal
+	0,  // 20: floe.config.v1.ConfigService.SetConfig:input_type -> floe.config.v1.SetConfigRequest
+	2,  // 21: floe.config.v1.ConfigService.PatchConfig:input_type -> floe.config.v1.PatchConfigRequest
+	4,  // 22: floe.config.v1.ConfigService.GetConfig:input_type -> floe.config.v1.GetConfigRequest
+	6,  // 23: floe.config.v1.ConfigService.ListConfigVersions:input_type -> floe.config.v1.ListConfigVersionsRequest
+	9,  // 24: floe.config.v1.ConfigService.DiffConfig:input_type -> floe.config.v1.DiffConfigRequest
+	11, // 25: floe.config.v1.ConfigService.PromoteConfig:input_type -> floe.config.v1.PromoteConfigRequest
+	13, // 26: floe.config.v1.ConfigService.SetConfigSchema:input_type -> floe.config.v1.SetConfigSchemaRequest
+	15, // 27: floe.config.v1.ConfigService.GetConfigSchema:input_type -> floe.config.v1.GetConfigSchemaRequest
+	17, // 28: floe.config.v1.ConfigService.ApproveConfigChange:input_type -> floe.config.v1.ApproveConfigChangeRequest
+	19, // 29: floe.config.v1.ConfigService.RejectConfigChange:input_type -> floe.config.v1.RejectConfigChangeRequest
+	1,  // 30: floe.config.v1.ConfigService.SetConfig:output_type -> floe.config.v1.SetConfigResponse
+	3,  // 31: floe.config.v1.ConfigService.PatchConfig:output_type -> floe.config.v1.PatchConfigResponse
+	5,  // 32: floe.config.v1.ConfigService.GetConfig:output_type -> floe.config.v1.GetConfigResponse
+	7,  // 33: floe.config.v1.ConfigService.ListConfigVersions:output_type -> floe.config.v1.ListConfigVersionsResponse
+	10, // 34: floe.config.v1.ConfigService.DiffConfig:output_type -> floe.config.v1.DiffConfigResponse
+	12, // 35: floe.config.v1.ConfigService.PromoteConfig:output_type -> floe.config.v1.PromoteConfigResponse
+	14, // 36: floe.config.v1.ConfigService.SetConfigSchema:output_type -> floe.config.v1.SetConfigSchemaResponse
+	16, // 37: floe.config.v1.ConfigService.GetConfigSchema:output_type -> floe.config.v1.GetConfigSchemaResponse
+	18, // 38: floe.config.v1.ConfigService.ApproveConfigChange:output_type -> floe.config.v1.ApproveConfigChangeResponse
+	20, // 39: floe.config.v1.ConfigService.RejectConfigChange:output_type -> floe.config.v1.RejectConfigChangeResponse
+	30, // [30:40] is the sub-list for method output_type
+	20, // [20:30] is the sub-list for method input_type
+	20, // [20:20] is the sub-list for extension type_name
+	20, // [20:20] is the sub-list for extension extendee
+	0,  // [0:20] is the sub-list for field type_name
 }
 
 func init() { file_floe_config_v1_config_service_proto_init() }
@@ -1119,7 +1408,7 @@ func file_floe_config_v1_config_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_floe_config_v1_config_service_proto_rawDesc), len(file_floe_config_v1_config_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   17,
+			NumMessages:   21,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -19,14 +19,16 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	ConfigService_SetConfig_FullMethodName          = "/floe.config.v1.ConfigService/SetConfig"
-	ConfigService_PatchConfig_FullMethodName        = "/floe.config.v1.ConfigService/PatchConfig"
-	ConfigService_GetConfig_FullMethodName          = "/floe.config.v1.ConfigService/GetConfig"
-	ConfigService_ListConfigVersions_FullMethodName = "/floe.config.v1.ConfigService/ListConfigVersions"
-	ConfigService_DiffConfig_FullMethodName         = "/floe.config.v1.ConfigService/DiffConfig"
-	ConfigService_PromoteConfig_FullMethodName      = "/floe.config.v1.ConfigService/PromoteConfig"
-	ConfigService_SetConfigSchema_FullMethodName    = "/floe.config.v1.ConfigService/SetConfigSchema"
-	ConfigService_GetConfigSchema_FullMethodName    = "/floe.config.v1.ConfigService/GetConfigSchema"
+	ConfigService_SetConfig_FullMethodName           = "/floe.config.v1.ConfigService/SetConfig"
+	ConfigService_PatchConfig_FullMethodName         = "/floe.config.v1.ConfigService/PatchConfig"
+	ConfigService_GetConfig_FullMethodName           = "/floe.config.v1.ConfigService/GetConfig"
+	ConfigService_ListConfigVersions_FullMethodName  = "/floe.config.v1.ConfigService/ListConfigVersions"
+	ConfigService_DiffConfig_FullMethodName          = "/floe.config.v1.ConfigService/DiffConfig"
+	ConfigService_PromoteConfig_FullMethodName       = "/floe.config.v1.ConfigService/PromoteConfig"
+	ConfigService_SetConfigSchema_FullMethodName     = "/floe.config.v1.ConfigService/SetConfigSchema"
+	ConfigService_GetConfigSchema_FullMethodName     = "/floe.config.v1.ConfigService/GetConfigSchema"
+	ConfigService_ApproveConfigChange_FullMethodName = "/floe.config.v1.ConfigService/ApproveConfigChange"
+	ConfigService_RejectConfigChange_FullMethodName  = "/floe.config.v1.ConfigService/RejectConfigChange"
 )
 
 // ConfigServiceClient is the client API for ConfigService service.
@@ -37,6 +39,13 @@ const (
 // documents. Permissions: config.read to read, config.write to change, in the
 // environment (for PromoteConfig: config.read in the source, config.write in
 // the target).
+//
+// In an environment whose policy requires approvals (the environments file's
+// required_approvals and approver_roles, as for releases), SetConfig,
+// PatchConfig and PromoteConfig make a pending proposal instead of a version:
+// it becomes the next version when enough holders of an approver role there,
+// other than its proposer, approve it (ApproveConfigChange), and is dropped
+// by a rejection (RejectConfigChange; the proposer's own is a withdrawal).
 type ConfigServiceClient interface {
 	// SetConfig replaces the environment's document (a new version).
 	SetConfig(ctx context.Context, in *SetConfigRequest, opts ...grpc.CallOption) (*SetConfigResponse, error)
@@ -54,6 +63,12 @@ type ConfigServiceClient interface {
 	SetConfigSchema(ctx context.Context, in *SetConfigSchemaRequest, opts ...grpc.CallOption) (*SetConfigSchemaResponse, error)
 	// GetConfigSchema returns it.
 	GetConfigSchema(ctx context.Context, in *GetConfigSchemaRequest, opts ...grpc.CallOption) (*GetConfigSchemaResponse, error)
+	// ApproveConfigChange approves the pending proposal (needs an approver role
+	// of the environment's policy there; not by its proposer).
+	ApproveConfigChange(ctx context.Context, in *ApproveConfigChangeRequest, opts ...grpc.CallOption) (*ApproveConfigChangeResponse, error)
+	// RejectConfigChange drops the pending proposal, with a reason (an approver
+	// role there, or its proposer withdrawing it).
+	RejectConfigChange(ctx context.Context, in *RejectConfigChangeRequest, opts ...grpc.CallOption) (*RejectConfigChangeResponse, error)
 }
 
 type configServiceClient struct {
@@ -144,6 +159,26 @@ func (c *configServiceClient) GetConfigSchema(ctx context.Context, in *GetConfig
 	return out, nil
 }
 
+func (c *configServiceClient) ApproveConfigChange(ctx context.Context, in *ApproveConfigChangeRequest, opts ...grpc.CallOption) (*ApproveConfigChangeResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ApproveConfigChangeResponse)
+	err := c.cc.Invoke(ctx, ConfigService_ApproveConfigChange_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *configServiceClient) RejectConfigChange(ctx context.Context, in *RejectConfigChangeRequest, opts ...grpc.CallOption) (*RejectConfigChangeResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RejectConfigChangeResponse)
+	err := c.cc.Invoke(ctx, ConfigService_RejectConfigChange_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ConfigServiceServer is the server API for ConfigService service.
 // All implementations must embed UnimplementedConfigServiceServer
 // for forward compatibility.
@@ -152,6 +187,13 @@ func (c *configServiceClient) GetConfigSchema(ctx context.Context, in *GetConfig
 // documents. Permissions: config.read to read, config.write to change, in the
 // environment (for PromoteConfig: config.read in the source, config.write in
 // the target).
+//
+// In an environment whose policy requires approvals (the environments file's
+// required_approvals and approver_roles, as for releases), SetConfig,
+// PatchConfig and PromoteConfig make a pending proposal instead of a version:
+// it becomes the next version when enough holders of an approver role there,
+// other than its proposer, approve it (ApproveConfigChange), and is dropped
+// by a rejection (RejectConfigChange; the proposer's own is a withdrawal).
 type ConfigServiceServer interface {
 	// SetConfig replaces the environment's document (a new version).
 	SetConfig(context.Context, *SetConfigRequest) (*SetConfigResponse, error)
@@ -169,6 +211,12 @@ type ConfigServiceServer interface {
 	SetConfigSchema(context.Context, *SetConfigSchemaRequest) (*SetConfigSchemaResponse, error)
 	// GetConfigSchema returns it.
 	GetConfigSchema(context.Context, *GetConfigSchemaRequest) (*GetConfigSchemaResponse, error)
+	// ApproveConfigChange approves the pending proposal (needs an approver role
+	// of the environment's policy there; not by its proposer).
+	ApproveConfigChange(context.Context, *ApproveConfigChangeRequest) (*ApproveConfigChangeResponse, error)
+	// RejectConfigChange drops the pending proposal, with a reason (an approver
+	// role there, or its proposer withdrawing it).
+	RejectConfigChange(context.Context, *RejectConfigChangeRequest) (*RejectConfigChangeResponse, error)
 	mustEmbedUnimplementedConfigServiceServer()
 }
 
@@ -202,6 +250,12 @@ func (UnimplementedConfigServiceServer) SetConfigSchema(context.Context, *SetCon
 }
 func (UnimplementedConfigServiceServer) GetConfigSchema(context.Context, *GetConfigSchemaRequest) (*GetConfigSchemaResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetConfigSchema not implemented")
+}
+func (UnimplementedConfigServiceServer) ApproveConfigChange(context.Context, *ApproveConfigChangeRequest) (*ApproveConfigChangeResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ApproveConfigChange not implemented")
+}
+func (UnimplementedConfigServiceServer) RejectConfigChange(context.Context, *RejectConfigChangeRequest) (*RejectConfigChangeResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RejectConfigChange not implemented")
 }
 func (UnimplementedConfigServiceServer) mustEmbedUnimplementedConfigServiceServer() {}
 func (UnimplementedConfigServiceServer) testEmbeddedByValue()                       {}
@@ -368,6 +422,42 @@ func _ConfigService_GetConfigSchema_Handler(srv interface{}, ctx context.Context
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ConfigService_ApproveConfigChange_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ApproveConfigChangeRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ConfigServiceServer).ApproveConfigChange(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ConfigService_ApproveConfigChange_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ConfigServiceServer).ApproveConfigChange(ctx, req.(*ApproveConfigChangeRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ConfigService_RejectConfigChange_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RejectConfigChangeRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ConfigServiceServer).RejectConfigChange(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ConfigService_RejectConfigChange_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ConfigServiceServer).RejectConfigChange(ctx, req.(*RejectConfigChangeRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // ConfigService_ServiceDesc is the grpc.ServiceDesc for ConfigService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -406,6 +496,14 @@ var ConfigService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetConfigSchema",
 			Handler:    _ConfigService_GetConfigSchema_Handler,
+		},
+		{
+			MethodName: "ApproveConfigChange",
+			Handler:    _ConfigService_ApproveConfigChange_Handler,
+		},
+		{
+			MethodName: "RejectConfigChange",
+			Handler:    _ConfigService_RejectConfigChange_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -36,8 +36,11 @@ type ConfigVersionSet struct {
 	FromEnvironment string `protobuf:"bytes,6,opt,name=from_environment,json=fromEnvironment,proto3" json:"from_environment,omitempty"`
 	FromVersion     uint64 `protobuf:"varint,7,opt,name=from_version,json=fromVersion,proto3" json:"from_version,omitempty"`
 	SchemaDigest    string `protobuf:"bytes,8,opt,name=schema_digest,json=schemaDigest,proto3" json:"schema_digest,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// The proposal it was approved as (0: none) and its approvers.
+	Proposal      uint64   `protobuf:"varint,9,opt,name=proposal,proto3" json:"proposal,omitempty"`
+	Approvers     []string `protobuf:"bytes,10,rep,name=approvers,proto3" json:"approvers,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ConfigVersionSet) Reset() {
@@ -126,6 +129,256 @@ func (x *ConfigVersionSet) GetSchemaDigest() string {
 	return ""
 }
 
+func (x *ConfigVersionSet) GetProposal() uint64 {
+	if x != nil {
+		return x.Proposal
+	}
+	return 0
+}
+
+func (x *ConfigVersionSet) GetApprovers() []string {
+	if x != nil {
+		return x.Approvers
+	}
+	return nil
+}
+
+// ConfigChangeProposed records a change awaiting approvals (an environment
+// whose policy requires them): the version it would become.
+type ConfigChangeProposed struct {
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	Proposal    uint64                 `protobuf:"varint,1,opt,name=proposal,proto3" json:"proposal,omitempty"`
+	BaseVersion uint64                 `protobuf:"varint,2,opt,name=base_version,json=baseVersion,proto3" json:"base_version,omitempty"`
+	// Canonical JSON.
+	Document string `protobuf:"bytes,3,opt,name=document,proto3" json:"document,omitempty"`
+	Digest   string `protobuf:"bytes,4,opt,name=digest,proto3" json:"digest,omitempty"`
+	Reason   string `protobuf:"bytes,5,opt,name=reason,proto3" json:"reason,omitempty"`
+	// As ConfigVersionSet.source.
+	Source            int32  `protobuf:"varint,6,opt,name=source,proto3" json:"source,omitempty"`
+	FromEnvironment   string `protobuf:"bytes,7,opt,name=from_environment,json=fromEnvironment,proto3" json:"from_environment,omitempty"`
+	FromVersion       uint64 `protobuf:"varint,8,opt,name=from_version,json=fromVersion,proto3" json:"from_version,omitempty"`
+	RequiredApprovals uint32 `protobuf:"varint,9,opt,name=required_approvals,json=requiredApprovals,proto3" json:"required_approvals,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *ConfigChangeProposed) Reset() {
+	*x = ConfigChangeProposed{}
+	mi := &file_floe_config_v1_events_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ConfigChangeProposed) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ConfigChangeProposed) ProtoMessage() {}
+
+func (x *ConfigChangeProposed) ProtoReflect() protoreflect.Message {
+	mi := &file_floe_config_v1_events_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ConfigChangeProposed.ProtoReflect.Descriptor instead.
+func (*ConfigChangeProposed) Descriptor() ([]byte, []int) {
+	return file_floe_config_v1_events_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *ConfigChangeProposed) GetProposal() uint64 {
+	if x != nil {
+		return x.Proposal
+	}
+	return 0
+}
+
+func (x *ConfigChangeProposed) GetBaseVersion() uint64 {
+	if x != nil {
+		return x.BaseVersion
+	}
+	return 0
+}
+
+func (x *ConfigChangeProposed) GetDocument() string {
+	if x != nil {
+		return x.Document
+	}
+	return ""
+}
+
+func (x *ConfigChangeProposed) GetDigest() string {
+	if x != nil {
+		return x.Digest
+	}
+	return ""
+}
+
+func (x *ConfigChangeProposed) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *ConfigChangeProposed) GetSource() int32 {
+	if x != nil {
+		return x.Source
+	}
+	return 0
+}
+
+func (x *ConfigChangeProposed) GetFromEnvironment() string {
+	if x != nil {
+		return x.FromEnvironment
+	}
+	return ""
+}
+
+func (x *ConfigChangeProposed) GetFromVersion() uint64 {
+	if x != nil {
+		return x.FromVersion
+	}
+	return 0
+}
+
+func (x *ConfigChangeProposed) GetRequiredApprovals() uint32 {
+	if x != nil {
+		return x.RequiredApprovals
+	}
+	return 0
+}
+
+// ConfigChangeApproved records one approval of the pending proposal (the
+// last one needed is followed by the ConfigVersionSet it becomes).
+type ConfigChangeApproved struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Proposal      uint64                 `protobuf:"varint,1,opt,name=proposal,proto3" json:"proposal,omitempty"`
+	Comment       string                 `protobuf:"bytes,2,opt,name=comment,proto3" json:"comment,omitempty"`
+	Roles         []string               `protobuf:"bytes,3,rep,name=roles,proto3" json:"roles,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ConfigChangeApproved) Reset() {
+	*x = ConfigChangeApproved{}
+	mi := &file_floe_config_v1_events_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ConfigChangeApproved) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ConfigChangeApproved) ProtoMessage() {}
+
+func (x *ConfigChangeApproved) ProtoReflect() protoreflect.Message {
+	mi := &file_floe_config_v1_events_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ConfigChangeApproved.ProtoReflect.Descriptor instead.
+func (*ConfigChangeApproved) Descriptor() ([]byte, []int) {
+	return file_floe_config_v1_events_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *ConfigChangeApproved) GetProposal() uint64 {
+	if x != nil {
+		return x.Proposal
+	}
+	return 0
+}
+
+func (x *ConfigChangeApproved) GetComment() string {
+	if x != nil {
+		return x.Comment
+	}
+	return ""
+}
+
+func (x *ConfigChangeApproved) GetRoles() []string {
+	if x != nil {
+		return x.Roles
+	}
+	return nil
+}
+
+// ConfigChangeRejected drops the pending proposal: rejected by an approver,
+// or withdrawn by its proposer.
+type ConfigChangeRejected struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Proposal      uint64                 `protobuf:"varint,1,opt,name=proposal,proto3" json:"proposal,omitempty"`
+	Reason        string                 `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	Withdrawn     bool                   `protobuf:"varint,3,opt,name=withdrawn,proto3" json:"withdrawn,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ConfigChangeRejected) Reset() {
+	*x = ConfigChangeRejected{}
+	mi := &file_floe_config_v1_events_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ConfigChangeRejected) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ConfigChangeRejected) ProtoMessage() {}
+
+func (x *ConfigChangeRejected) ProtoReflect() protoreflect.Message {
+	mi := &file_floe_config_v1_events_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ConfigChangeRejected.ProtoReflect.Descriptor instead.
+func (*ConfigChangeRejected) Descriptor() ([]byte, []int) {
+	return file_floe_config_v1_events_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *ConfigChangeRejected) GetProposal() uint64 {
+	if x != nil {
+		return x.Proposal
+	}
+	return 0
+}
+
+func (x *ConfigChangeRejected) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *ConfigChangeRejected) GetWithdrawn() bool {
+	if x != nil {
+		return x.Withdrawn
+	}
+	return false
+}
+
 // ConfigSchemaSet sets (or, with an empty schema, clears) the JSON Schema the
 // environment's documents must satisfy besides the built-in one.
 type ConfigSchemaSet struct {
@@ -139,7 +392,7 @@ type ConfigSchemaSet struct {
 
 func (x *ConfigSchemaSet) Reset() {
 	*x = ConfigSchemaSet{}
-	mi := &file_floe_config_v1_events_proto_msgTypes[1]
+	mi := &file_floe_config_v1_events_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -151,7 +404,7 @@ func (x *ConfigSchemaSet) String() string {
 func (*ConfigSchemaSet) ProtoMessage() {}
 
 func (x *ConfigSchemaSet) ProtoReflect() protoreflect.Message {
-	mi := &file_floe_config_v1_events_proto_msgTypes[1]
+	mi := &file_floe_config_v1_events_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -164,7 +417,7 @@ func (x *ConfigSchemaSet) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfigSchemaSet.ProtoReflect.Descriptor instead.
 func (*ConfigSchemaSet) Descriptor() ([]byte, []int) {
-	return file_floe_config_v1_events_proto_rawDescGZIP(), []int{1}
+	return file_floe_config_v1_events_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *ConfigSchemaSet) GetSchema() string {
@@ -205,7 +458,7 @@ type SecretVersionAdded struct {
 
 func (x *SecretVersionAdded) Reset() {
 	*x = SecretVersionAdded{}
-	mi := &file_floe_config_v1_events_proto_msgTypes[2]
+	mi := &file_floe_config_v1_events_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -217,7 +470,7 @@ func (x *SecretVersionAdded) String() string {
 func (*SecretVersionAdded) ProtoMessage() {}
 
 func (x *SecretVersionAdded) ProtoReflect() protoreflect.Message {
-	mi := &file_floe_config_v1_events_proto_msgTypes[2]
+	mi := &file_floe_config_v1_events_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -230,7 +483,7 @@ func (x *SecretVersionAdded) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SecretVersionAdded.ProtoReflect.Descriptor instead.
 func (*SecretVersionAdded) Descriptor() ([]byte, []int) {
-	return file_floe_config_v1_events_proto_rawDescGZIP(), []int{2}
+	return file_floe_config_v1_events_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *SecretVersionAdded) GetName() string {
@@ -294,7 +547,7 @@ type SecretVersionRevoked struct {
 
 func (x *SecretVersionRevoked) Reset() {
 	*x = SecretVersionRevoked{}
-	mi := &file_floe_config_v1_events_proto_msgTypes[3]
+	mi := &file_floe_config_v1_events_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -306,7 +559,7 @@ func (x *SecretVersionRevoked) String() string {
 func (*SecretVersionRevoked) ProtoMessage() {}
 
 func (x *SecretVersionRevoked) ProtoReflect() protoreflect.Message {
-	mi := &file_floe_config_v1_events_proto_msgTypes[3]
+	mi := &file_floe_config_v1_events_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -319,7 +572,7 @@ func (x *SecretVersionRevoked) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SecretVersionRevoked.ProtoReflect.Descriptor instead.
 func (*SecretVersionRevoked) Descriptor() ([]byte, []int) {
-	return file_floe_config_v1_events_proto_rawDescGZIP(), []int{3}
+	return file_floe_config_v1_events_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *SecretVersionRevoked) GetName() string {
@@ -357,7 +610,7 @@ type SecretRotationSet struct {
 
 func (x *SecretRotationSet) Reset() {
 	*x = SecretRotationSet{}
-	mi := &file_floe_config_v1_events_proto_msgTypes[4]
+	mi := &file_floe_config_v1_events_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -369,7 +622,7 @@ func (x *SecretRotationSet) String() string {
 func (*SecretRotationSet) ProtoMessage() {}
 
 func (x *SecretRotationSet) ProtoReflect() protoreflect.Message {
-	mi := &file_floe_config_v1_events_proto_msgTypes[4]
+	mi := &file_floe_config_v1_events_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -382,7 +635,7 @@ func (x *SecretRotationSet) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SecretRotationSet.ProtoReflect.Descriptor instead.
 func (*SecretRotationSet) Descriptor() ([]byte, []int) {
-	return file_floe_config_v1_events_proto_rawDescGZIP(), []int{4}
+	return file_floe_config_v1_events_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *SecretRotationSet) GetName() string {
@@ -429,7 +682,7 @@ type SecretRotated struct {
 
 func (x *SecretRotated) Reset() {
 	*x = SecretRotated{}
-	mi := &file_floe_config_v1_events_proto_msgTypes[5]
+	mi := &file_floe_config_v1_events_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -441,7 +694,7 @@ func (x *SecretRotated) String() string {
 func (*SecretRotated) ProtoMessage() {}
 
 func (x *SecretRotated) ProtoReflect() protoreflect.Message {
-	mi := &file_floe_config_v1_events_proto_msgTypes[5]
+	mi := &file_floe_config_v1_events_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -454,7 +707,7 @@ func (x *SecretRotated) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SecretRotated.ProtoReflect.Descriptor instead.
 func (*SecretRotated) Descriptor() ([]byte, []int) {
-	return file_floe_config_v1_events_proto_rawDescGZIP(), []int{5}
+	return file_floe_config_v1_events_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *SecretRotated) GetName() string {
@@ -506,7 +759,7 @@ type SecretRotationFailed struct {
 
 func (x *SecretRotationFailed) Reset() {
 	*x = SecretRotationFailed{}
-	mi := &file_floe_config_v1_events_proto_msgTypes[6]
+	mi := &file_floe_config_v1_events_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -518,7 +771,7 @@ func (x *SecretRotationFailed) String() string {
 func (*SecretRotationFailed) ProtoMessage() {}
 
 func (x *SecretRotationFailed) ProtoReflect() protoreflect.Message {
-	mi := &file_floe_config_v1_events_proto_msgTypes[6]
+	mi := &file_floe_config_v1_events_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -531,7 +784,7 @@ func (x *SecretRotationFailed) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SecretRotationFailed.ProtoReflect.Descriptor instead.
 func (*SecretRotationFailed) Descriptor() ([]byte, []int) {
-	return file_floe_config_v1_events_proto_rawDescGZIP(), []int{6}
+	return file_floe_config_v1_events_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *SecretRotationFailed) GetName() string {
@@ -574,7 +827,7 @@ type SecretRotationOverdue struct {
 
 func (x *SecretRotationOverdue) Reset() {
 	*x = SecretRotationOverdue{}
-	mi := &file_floe_config_v1_events_proto_msgTypes[7]
+	mi := &file_floe_config_v1_events_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -586,7 +839,7 @@ func (x *SecretRotationOverdue) String() string {
 func (*SecretRotationOverdue) ProtoMessage() {}
 
 func (x *SecretRotationOverdue) ProtoReflect() protoreflect.Message {
-	mi := &file_floe_config_v1_events_proto_msgTypes[7]
+	mi := &file_floe_config_v1_events_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -599,7 +852,7 @@ func (x *SecretRotationOverdue) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SecretRotationOverdue.ProtoReflect.Descriptor instead.
 func (*SecretRotationOverdue) Descriptor() ([]byte, []int) {
-	return file_floe_config_v1_events_proto_rawDescGZIP(), []int{7}
+	return file_floe_config_v1_events_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *SecretRotationOverdue) GetName() string {
@@ -616,11 +869,102 @@ func (x *SecretRotationOverdue) GetDue() *timestamppb.Timestamp {
 	return nil
 }
 
+// SecretVersionRewrapped records that a version's data key is wrapped by
+// another key-encryption key than the log said (a KEK rotation:
+// SecretService.RewrapSecrets). The value, its ciphertext and the digest are
+// unchanged; only the key that opens the data key changed.
+type SecretVersionRewrapped struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Name    string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Version uint64                 `protobuf:"varint,2,opt,name=version,proto3" json:"version,omitempty"`
+	// The KEK that wraps the version's data key now.
+	KeyId string `protobuf:"bytes,3,opt,name=key_id,json=keyId,proto3" json:"key_id,omitempty"`
+	// The KEK the log recorded before.
+	PreviousKeyId string `protobuf:"bytes,4,opt,name=previous_key_id,json=previousKeyId,proto3" json:"previous_key_id,omitempty"`
+	// The ciphertext's digest (a rewrap does not change it).
+	Digest        string `protobuf:"bytes,5,opt,name=digest,proto3" json:"digest,omitempty"`
+	Reason        string `protobuf:"bytes,6,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SecretVersionRewrapped) Reset() {
+	*x = SecretVersionRewrapped{}
+	mi := &file_floe_config_v1_events_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SecretVersionRewrapped) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SecretVersionRewrapped) ProtoMessage() {}
+
+func (x *SecretVersionRewrapped) ProtoReflect() protoreflect.Message {
+	mi := &file_floe_config_v1_events_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SecretVersionRewrapped.ProtoReflect.Descriptor instead.
+func (*SecretVersionRewrapped) Descriptor() ([]byte, []int) {
+	return file_floe_config_v1_events_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *SecretVersionRewrapped) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *SecretVersionRewrapped) GetVersion() uint64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+func (x *SecretVersionRewrapped) GetKeyId() string {
+	if x != nil {
+		return x.KeyId
+	}
+	return ""
+}
+
+func (x *SecretVersionRewrapped) GetPreviousKeyId() string {
+	if x != nil {
+		return x.PreviousKeyId
+	}
+	return ""
+}
+
+func (x *SecretVersionRewrapped) GetDigest() string {
+	if x != nil {
+		return x.Digest
+	}
+	return ""
+}
+
+func (x *SecretVersionRewrapped) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
 var File_floe_config_v1_events_proto protoreflect.FileDescriptor
 
 const file_floe_config_v1_events_proto_rawDesc = "" +
 	"\n" +
-	"\x1bfloe/config/v1/events.proto\x12\x0efloe.config.v1\x1a\x1afloe/config/v1/types.proto\x1a\x1dfloe/options/v1/options.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x92\x02\n" +
+	"\x1bfloe/config/v1/events.proto\x12\x0efloe.config.v1\x1a\x1afloe/config/v1/types.proto\x1a\x1dfloe/options/v1/options.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xcc\x02\n" +
 	"\x10ConfigVersionSet\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\x04R\aversion\x12\x1a\n" +
 	"\bdocument\x18\x02 \x01(\tR\bdocument\x12\x16\n" +
@@ -629,7 +973,28 @@ const file_floe_config_v1_events_proto_rawDesc = "" +
 	"\x06source\x18\x05 \x01(\x05R\x06source\x12)\n" +
 	"\x10from_environment\x18\x06 \x01(\tR\x0ffromEnvironment\x12!\n" +
 	"\ffrom_version\x18\a \x01(\x04R\vfromVersion\x12#\n" +
-	"\rschema_digest\x18\b \x01(\tR\fschemaDigest:\r\xca\xf3\x18\tenvconfig\"h\n" +
+	"\rschema_digest\x18\b \x01(\tR\fschemaDigest\x12\x1a\n" +
+	"\bproposal\x18\t \x01(\x04R\bproposal\x12\x1c\n" +
+	"\tapprovers\x18\n" +
+	" \x03(\tR\tapprovers:\r\xca\xf3\x18\tenvconfig\"\xc5\x02\n" +
+	"\x14ConfigChangeProposed\x12\x1a\n" +
+	"\bproposal\x18\x01 \x01(\x04R\bproposal\x12!\n" +
+	"\fbase_version\x18\x02 \x01(\x04R\vbaseVersion\x12\x1a\n" +
+	"\bdocument\x18\x03 \x01(\tR\bdocument\x12\x16\n" +
+	"\x06digest\x18\x04 \x01(\tR\x06digest\x12\x16\n" +
+	"\x06reason\x18\x05 \x01(\tR\x06reason\x12\x16\n" +
+	"\x06source\x18\x06 \x01(\x05R\x06source\x12)\n" +
+	"\x10from_environment\x18\a \x01(\tR\x0ffromEnvironment\x12!\n" +
+	"\ffrom_version\x18\b \x01(\x04R\vfromVersion\x12-\n" +
+	"\x12required_approvals\x18\t \x01(\rR\x11requiredApprovals:\r\xca\xf3\x18\tenvconfig\"q\n" +
+	"\x14ConfigChangeApproved\x12\x1a\n" +
+	"\bproposal\x18\x01 \x01(\x04R\bproposal\x12\x18\n" +
+	"\acomment\x18\x02 \x01(\tR\acomment\x12\x14\n" +
+	"\x05roles\x18\x03 \x03(\tR\x05roles:\r\xca\xf3\x18\tenvconfig\"w\n" +
+	"\x14ConfigChangeRejected\x12\x1a\n" +
+	"\bproposal\x18\x01 \x01(\x04R\bproposal\x12\x16\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason\x12\x1c\n" +
+	"\twithdrawn\x18\x03 \x01(\bR\twithdrawn:\r\xca\xf3\x18\tenvconfig\"h\n" +
 	"\x0fConfigSchemaSet\x12\x16\n" +
 	"\x06schema\x18\x01 \x01(\tR\x06schema\x12\x16\n" +
 	"\x06digest\x18\x02 \x01(\tR\x06digest\x12\x16\n" +
@@ -665,7 +1030,14 @@ const file_floe_config_v1_events_proto_rawDesc = "" +
 	"\bretry_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\aretryAt:\r\xca\xf3\x18\tsecretset\"h\n" +
 	"\x15SecretRotationOverdue\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12,\n" +
-	"\x03due\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x03due:\r\xca\xf3\x18\tsecretsetB\xbb\x01\n" +
+	"\x03due\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x03due:\r\xca\xf3\x18\tsecretset\"\xc4\x01\n" +
+	"\x16SecretVersionRewrapped\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
+	"\aversion\x18\x02 \x01(\x04R\aversion\x12\x15\n" +
+	"\x06key_id\x18\x03 \x01(\tR\x05keyId\x12&\n" +
+	"\x0fprevious_key_id\x18\x04 \x01(\tR\rpreviousKeyId\x12\x16\n" +
+	"\x06digest\x18\x05 \x01(\tR\x06digest\x12\x16\n" +
+	"\x06reason\x18\x06 \x01(\tR\x06reason:\r\xca\xf3\x18\tsecretsetB\xbb\x01\n" +
 	"\x12com.floe.config.v1B\vEventsProtoP\x01Z>github.com/penguinmails/floe/proto/gen/floe/config/v1;configv1\xa2\x02\x03FCX\xaa\x02\x0eFloe.Config.V1\xca\x02\x0eFloe\\Config\\V1\xe2\x02\x1aFloe\\Config\\V1\\GPBMetadata\xea\x02\x10Floe::Config::V1b\x06proto3"
 
 var (
@@ -680,31 +1052,35 @@ func file_floe_config_v1_events_proto_rawDescGZIP() []byte {
 	return file_floe_config_v1_events_proto_rawDescData
 }
 
-var file_floe_config_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
+var file_floe_config_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
 var file_floe_config_v1_events_proto_goTypes = []any{
-	(*ConfigVersionSet)(nil),      // 0: floe.config.v1.ConfigVersionSet
-	(*ConfigSchemaSet)(nil),       // 1: floe.config.v1.ConfigSchemaSet
-	(*SecretVersionAdded)(nil),    // 2: floe.config.v1.SecretVersionAdded
-	(*SecretVersionRevoked)(nil),  // 3: floe.config.v1.SecretVersionRevoked
-	(*SecretRotationSet)(nil),     // 4: floe.config.v1.SecretRotationSet
-	(*SecretRotated)(nil),         // 5: floe.config.v1.SecretRotated
-	(*SecretRotationFailed)(nil),  // 6: floe.config.v1.SecretRotationFailed
-	(*SecretRotationOverdue)(nil), // 7: floe.config.v1.SecretRotationOverdue
-	(*RotationPolicy)(nil),        // 8: floe.config.v1.RotationPolicy
-	(*timestamppb.Timestamp)(nil), // 9: google.protobuf.Timestamp
+	(*ConfigVersionSet)(nil),       // 0: floe.config.v1.ConfigVersionSet
+	(*ConfigChangeProposed)(nil),   // 1: floe.config.v1.ConfigChangeProposed
+	(*ConfigChangeApproved)(nil),   // 2: floe.config.v1.ConfigChangeApproved
+	(*ConfigChangeRejected)(nil),   // 3: floe.config.v1.ConfigChangeRejected
+	(*ConfigSchemaSet)(nil),        // 4: floe.config.v1.ConfigSchemaSet
+	(*SecretVersionAdded)(nil),     // 5: floe.config.v1.SecretVersionAdded
+	(*SecretVersionRevoked)(nil),   // 6: floe.config.v1.SecretVersionRevoked
+	(*SecretRotationSet)(nil),      // 7: floe.config.v1.SecretRotationSet
+	(*SecretRotated)(nil),          // 8: floe.config.v1.SecretRotated
+	(*SecretRotationFailed)(nil),   // 9: floe.config.v1.SecretRotationFailed
+	(*SecretRotationOverdue)(nil),  // 10: floe.config.v1.SecretRotationOverdue
+	(*SecretVersionRewrapped)(nil), // 11: floe.config.v1.SecretVersionRewrapped
+	(*RotationPolicy)(nil),         // 12: floe.config.v1.RotationPolicy
+	(*timestamppb.Timestamp)(nil),  // 13: google.protobuf.Timestamp
 }
 var file_floe_config_v1_events_proto_depIdxs = []int32{
-	8, // 0: floe.config.v1.SecretRotationSet.policy:type_name -> floe.config.v1.RotationPolicy
-	9, // 1: floe.config.v1.SecretRotationSet.next_rotation:type_name -> google.protobuf.Timestamp
-	9, // 2: floe.config.v1.SecretRotated.grace_until:type_name -> google.protobuf.Timestamp
-	9, // 3: floe.config.v1.SecretRotated.next_rotation:type_name -> google.protobuf.Timestamp
-	9, // 4: floe.config.v1.SecretRotationFailed.retry_at:type_name -> google.protobuf.Timestamp
-	9, // 5: floe.config.v1.SecretRotationOverdue.due:type_name -> google.protobuf.Timestamp
-	6, // [6:6] is the sub-list for method output_type
-	6, // [6:6] is the sub-list for method input_type
-	6, // [6:6] is the sub-list for extension type_name
-	6, // [6:6] is the sub-list for extension extendee
-	0, // [0:6] is the sub-list for field type_name
+	12, // 0: floe.config.v1.SecretRotationSet.policy:type_name -> floe.config.v1.RotationPolicy
+	13, // 1: floe.config.v1.SecretRotationSet.next_rotation:type_name -> google.protobuf.Timestamp
+	13, // 2: floe.config.v1.SecretRotated.grace_until:type_name -> google.protobuf.Timestamp
+	13, // 3: floe.config.v1.SecretRotated.next_rotation:type_name -> google.protobuf.Timestamp
+	13, // 4: floe.config.v1.SecretRotationFailed.retry_at:type_name -> google.protobuf.Timestamp
+	13, // 5: floe.config.v1.SecretRotationOverdue.due:type_name -> google.protobuf.Timestamp
+	6,  // [6:6] is the sub-list for method output_type
+	6,  // [6:6] is the sub-list for method input_type
+	6,  // [6:6] is the sub-list for extension type_name
+	6,  // [6:6] is the sub-list for extension extendee
+	0,  // [0:6] is the sub-list for field type_name
 }
 
 func init() { file_floe_config_v1_events_proto_init() }
@@ -719,7 +1095,7 @@ func file_floe_config_v1_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_floe_config_v1_events_proto_rawDesc), len(file_floe_config_v1_events_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   8,
+			NumMessages:   12,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

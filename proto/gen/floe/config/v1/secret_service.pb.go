@@ -682,6 +682,207 @@ func (x *RotateSecretResponse) GetVersion() *SecretVersion {
 	return nil
 }
 
+// RewrapSecretsRequest starts a rewrap, or, dry_run, asks what it would do.
+type RewrapSecretsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Why (required; recorded with each SecretVersionRewrapped).
+	Reason string `protobuf:"bytes,1,opt,name=reason,proto3" json:"reason,omitempty"`
+	// Report what would change and which keys are in use; change nothing.
+	DryRun        bool `protobuf:"varint,2,opt,name=dry_run,json=dryRun,proto3" json:"dry_run,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RewrapSecretsRequest) Reset() {
+	*x = RewrapSecretsRequest{}
+	mi := &file_floe_config_v1_secret_service_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RewrapSecretsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RewrapSecretsRequest) ProtoMessage() {}
+
+func (x *RewrapSecretsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_floe_config_v1_secret_service_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RewrapSecretsRequest.ProtoReflect.Descriptor instead.
+func (*RewrapSecretsRequest) Descriptor() ([]byte, []int) {
+	return file_floe_config_v1_secret_service_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *RewrapSecretsRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *RewrapSecretsRequest) GetDryRun() bool {
+	if x != nil {
+		return x.DryRun
+	}
+	return false
+}
+
+// RewrapSecretsResponse says what changed and which keys are still needed.
+type RewrapSecretsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The keyring's primary KEK: every live version is wrapped by it after a rewrap.
+	PrimaryKeyId string `protobuf:"bytes,1,opt,name=primary_key_id,json=primaryKeyId,proto3" json:"primary_key_id,omitempty"`
+	// Live versions per KEK id, across every environment: after the rewrap
+	// (now, for a dry run). Every KEK of the keyring is listed, 0 when no live
+	// version needs it any more: then it can be removed from every keyring.
+	KeyUsage map[string]uint64 `protobuf:"bytes,2,rep,name=key_usage,json=keyUsage,proto3" json:"key_usage,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
+	// The versions whose recorded KEK changed (would change, for a dry run),
+	// by environment, name and version.
+	Rewrapped     []*RewrappedSecretVersion `protobuf:"bytes,3,rep,name=rewrapped,proto3" json:"rewrapped,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RewrapSecretsResponse) Reset() {
+	*x = RewrapSecretsResponse{}
+	mi := &file_floe_config_v1_secret_service_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RewrapSecretsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RewrapSecretsResponse) ProtoMessage() {}
+
+func (x *RewrapSecretsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_floe_config_v1_secret_service_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RewrapSecretsResponse.ProtoReflect.Descriptor instead.
+func (*RewrapSecretsResponse) Descriptor() ([]byte, []int) {
+	return file_floe_config_v1_secret_service_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *RewrapSecretsResponse) GetPrimaryKeyId() string {
+	if x != nil {
+		return x.PrimaryKeyId
+	}
+	return ""
+}
+
+func (x *RewrapSecretsResponse) GetKeyUsage() map[string]uint64 {
+	if x != nil {
+		return x.KeyUsage
+	}
+	return nil
+}
+
+func (x *RewrapSecretsResponse) GetRewrapped() []*RewrappedSecretVersion {
+	if x != nil {
+		return x.Rewrapped
+	}
+	return nil
+}
+
+// RewrappedSecretVersion is one version whose data key moved to another KEK.
+type RewrappedSecretVersion struct {
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	Environment string                 `protobuf:"bytes,1,opt,name=environment,proto3" json:"environment,omitempty"`
+	Name        string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	Version     uint64                 `protobuf:"varint,3,opt,name=version,proto3" json:"version,omitempty"`
+	// The KEK that wraps it now (for a dry run: would).
+	KeyId string `protobuf:"bytes,4,opt,name=key_id,json=keyId,proto3" json:"key_id,omitempty"`
+	// The KEK the log recorded before.
+	PreviousKeyId string `protobuf:"bytes,5,opt,name=previous_key_id,json=previousKeyId,proto3" json:"previous_key_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RewrappedSecretVersion) Reset() {
+	*x = RewrappedSecretVersion{}
+	mi := &file_floe_config_v1_secret_service_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RewrappedSecretVersion) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RewrappedSecretVersion) ProtoMessage() {}
+
+func (x *RewrappedSecretVersion) ProtoReflect() protoreflect.Message {
+	mi := &file_floe_config_v1_secret_service_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RewrappedSecretVersion.ProtoReflect.Descriptor instead.
+func (*RewrappedSecretVersion) Descriptor() ([]byte, []int) {
+	return file_floe_config_v1_secret_service_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *RewrappedSecretVersion) GetEnvironment() string {
+	if x != nil {
+		return x.Environment
+	}
+	return ""
+}
+
+func (x *RewrappedSecretVersion) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *RewrappedSecretVersion) GetVersion() uint64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+func (x *RewrappedSecretVersion) GetKeyId() string {
+	if x != nil {
+		return x.KeyId
+	}
+	return ""
+}
+
+func (x *RewrappedSecretVersion) GetPreviousKeyId() string {
+	if x != nil {
+		return x.PreviousKeyId
+	}
+	return ""
+}
+
 var File_floe_config_v1_secret_service_proto protoreflect.FileDescriptor
 
 const file_floe_config_v1_secret_service_proto_rawDesc = "" +
@@ -725,14 +926,31 @@ const file_floe_config_v1_secret_service_proto_rawDesc = "" +
 	"\x06reason\x18\x03 \x01(\tR\x06reason\"\x7f\n" +
 	"\x14RotateSecretResponse\x12.\n" +
 	"\x06secret\x18\x01 \x01(\v2\x16.floe.config.v1.SecretR\x06secret\x127\n" +
-	"\aversion\x18\x02 \x01(\v2\x1d.floe.config.v1.SecretVersionR\aversion2\xc0\x04\n" +
+	"\aversion\x18\x02 \x01(\v2\x1d.floe.config.v1.SecretVersionR\aversion\"G\n" +
+	"\x14RewrapSecretsRequest\x12\x16\n" +
+	"\x06reason\x18\x01 \x01(\tR\x06reason\x12\x17\n" +
+	"\adry_run\x18\x02 \x01(\bR\x06dryRun\"\x92\x02\n" +
+	"\x15RewrapSecretsResponse\x12$\n" +
+	"\x0eprimary_key_id\x18\x01 \x01(\tR\fprimaryKeyId\x12P\n" +
+	"\tkey_usage\x18\x02 \x03(\v23.floe.config.v1.RewrapSecretsResponse.KeyUsageEntryR\bkeyUsage\x12D\n" +
+	"\trewrapped\x18\x03 \x03(\v2&.floe.config.v1.RewrappedSecretVersionR\trewrapped\x1a;\n" +
+	"\rKeyUsageEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\x04R\x05value:\x028\x01\"\xa7\x01\n" +
+	"\x16RewrappedSecretVersion\x12 \n" +
+	"\venvironment\x18\x01 \x01(\tR\venvironment\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12\x18\n" +
+	"\aversion\x18\x03 \x01(\x04R\aversion\x12\x15\n" +
+	"\x06key_id\x18\x04 \x01(\tR\x05keyId\x12&\n" +
+	"\x0fprevious_key_id\x18\x05 \x01(\tR\rpreviousKeyId2\x9e\x05\n" +
 	"\rSecretService\x12P\n" +
 	"\tPutSecret\x12 .floe.config.v1.PutSecretRequest\x1a!.floe.config.v1.PutSecretResponse\x12P\n" +
 	"\tGetSecret\x12 .floe.config.v1.GetSecretRequest\x1a!.floe.config.v1.GetSecretResponse\x12V\n" +
 	"\vListSecrets\x12\".floe.config.v1.ListSecretsRequest\x1a#.floe.config.v1.ListSecretsResponse\x12n\n" +
 	"\x13RevokeSecretVersion\x12*.floe.config.v1.RevokeSecretVersionRequest\x1a+.floe.config.v1.RevokeSecretVersionResponse\x12h\n" +
 	"\x11SetRotationPolicy\x12(.floe.config.v1.SetRotationPolicyRequest\x1a).floe.config.v1.SetRotationPolicyResponse\x12Y\n" +
-	"\fRotateSecret\x12#.floe.config.v1.RotateSecretRequest\x1a$.floe.config.v1.RotateSecretResponseB\xc2\x01\n" +
+	"\fRotateSecret\x12#.floe.config.v1.RotateSecretRequest\x1a$.floe.config.v1.RotateSecretResponse\x12\\\n" +
+	"\rRewrapSecrets\x12$.floe.config.v1.RewrapSecretsRequest\x1a%.floe.config.v1.RewrapSecretsResponseB\xc2\x01\n" +
 	"\x12com.floe.config.v1B\x12SecretServiceProtoP\x01Z>github.com/penguinmails/floe/proto/gen/floe/config/v1;configv1\xa2\x02\x03FCX\xaa\x02\x0eFloe.Config.V1\xca\x02\x0eFloe\\Config\\V1\xe2\x02\x1aFloe\\Config\\V1\\GPBMetadata\xea\x02\x10Floe::Config::V1b\x06proto3"
 
 var (
@@ -747,7 +965,7 @@ func file_floe_config_v1_secret_service_proto_rawDescGZIP() []byte {
 	return file_floe_config_v1_secret_service_proto_rawDescData
 }
 
-var file_floe_config_v1_secret_service_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
+var file_floe_config_v1_secret_service_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
 var file_floe_config_v1_secret_service_proto_goTypes = []any{
 	(*PutSecretRequest)(nil),            // 0: floe.config.v1.PutSecretRequest
 	(*PutSecretResponse)(nil),           // 1: floe.config.v1.PutSecretResponse
@@ -761,37 +979,45 @@ var file_floe_config_v1_secret_service_proto_goTypes = []any{
 	(*SetRotationPolicyResponse)(nil),   // 9: floe.config.v1.SetRotationPolicyResponse
 	(*RotateSecretRequest)(nil),         // 10: floe.config.v1.RotateSecretRequest
 	(*RotateSecretResponse)(nil),        // 11: floe.config.v1.RotateSecretResponse
-	(*Secret)(nil),                      // 12: floe.config.v1.Secret
-	(*SecretVersion)(nil),               // 13: floe.config.v1.SecretVersion
-	(*RotationPolicy)(nil),              // 14: floe.config.v1.RotationPolicy
+	(*RewrapSecretsRequest)(nil),        // 12: floe.config.v1.RewrapSecretsRequest
+	(*RewrapSecretsResponse)(nil),       // 13: floe.config.v1.RewrapSecretsResponse
+	(*RewrappedSecretVersion)(nil),      // 14: floe.config.v1.RewrappedSecretVersion
+	nil,                                 // 15: floe.config.v1.RewrapSecretsResponse.KeyUsageEntry
+	(*Secret)(nil),                      // 16: floe.config.v1.Secret
+	(*SecretVersion)(nil),               // 17: floe.config.v1.SecretVersion
+	(*RotationPolicy)(nil),              // 18: floe.config.v1.RotationPolicy
 }
 var file_floe_config_v1_secret_service_proto_depIdxs = []int32{
-	12, // 0: floe.config.v1.PutSecretResponse.secret:type_name -> floe.config.v1.Secret
-	13, // 1: floe.config.v1.PutSecretResponse.version:type_name -> floe.config.v1.SecretVersion
-	12, // 2: floe.config.v1.GetSecretResponse.secret:type_name -> floe.config.v1.Secret
-	12, // 3: floe.config.v1.ListSecretsResponse.secrets:type_name -> floe.config.v1.Secret
-	12, // 4: floe.config.v1.RevokeSecretVersionResponse.secret:type_name -> floe.config.v1.Secret
-	14, // 5: floe.config.v1.SetRotationPolicyRequest.policy:type_name -> floe.config.v1.RotationPolicy
-	12, // 6: floe.config.v1.SetRotationPolicyResponse.secret:type_name -> floe.config.v1.Secret
-	12, // 7: floe.config.v1.RotateSecretResponse.secret:type_name -> floe.config.v1.Secret
-	13, // 8: floe.config.v1.RotateSecretResponse.version:type_name -> floe.config.v1.SecretVersion
-	0,  // 9: floe.config.v1.SecretService.PutSecret:input_type -> floe.config.v1.PutSecretRequest
-	2,  // 10: floe.config.v1.SecretService.GetSecret:input_type -> floe.config.v1.GetSecretRequest
-	4,  // 11: floe.config.v1.SecretService.ListSecrets:input_type -> floe.config.v1.ListSecretsRequest
-	6,  // 12: floe.config.v1.SecretService.RevokeSecretVersion:input_type -> floe.config.v1.RevokeSecretVersionRequest
-	8,  // 13: floe.config.v1.SecretService.SetRotationPolicy:input_type -> floe.config.v1.SetRotationPolicyRequest
-	10, // 14: floe.config.v1.SecretService.RotateSecret:input_type -> floe.config.v1.RotateSecretRequest
-	1,  // 15: floe.config.v1.SecretService.PutSecret:output_type -> floe.config.v1.PutSecretResponse
-	3,  // 16: floe.config.v1.SecretService.GetSecret:output_type -> floe.config.v1.GetSecretResponse
-	5,  // 17: floe.config.v1.SecretService.ListSecrets:output_type -> floe.config.v1.ListSecretsResponse
-	7,  // 18: floe.config.v1.SecretService.RevokeSecretVersion:output_type -> floe.config.v1.RevokeSecretVersionResponse
-	9,  // 19: floe.config.v1.SecretService.SetRotationPolicy:output_type -> floe.config.v1.SetRotationPolicyResponse
-	11, // 20: floe.config.v1.SecretService.RotateSecret:output_type -> floe.config.v1.RotateSecretResponse
-	15, // [15:21] is the sub-list for method output_type
-	9,  // [9:15] is the sub-list for method input_type
-	9,  // [9:9] is the sub-list for extension type_name
-	9,  // [9:9] is the sub-list for extension extendee
-	0,  // [0:9] is the sub-list for field type_name
+	16, // 0: floe.config.v1.PutSecretResponse.secret:type_name -> floe.config.v1.Secret
+	17, // 1: floe.config.v1.PutSecretResponse.version:type_name -> floe.config.v1.SecretVersion
+	16, // 2: floe.config.v1.GetSecretResponse.secret:type_name -> floe.config.v1.Secret
+	16, // 3: floe.config.v1.ListSecretsResponse.secrets:type_name -> floe.config.v1.Secret
+	16, // 4: floe.config.v1.RevokeSecretVersionResponse.secret:type_name -> floe.config.v1.Secret
+	18, // 5: floe.config.v1.SetRotationPolicyRequest.policy:type_name -> floe.config.v1.RotationPolicy
+	16, // 6: floe.config.v1.SetRotationPolicyResponse.secret:type_name -> floe.config.v1.Secret
+	16, // 7: floe.config.v1.RotateSecretResponse.secret:type_name -> floe.config.v1.Secret
+	17, // 8: floe.config.v1.RotateSecretResponse.version:type_name -> floe.config.v1.SecretVersion
+	15, // 9: floe.config.v1.RewrapSecretsResponse.key_usage:type_name -> floe.config.v1.RewrapSecretsResponse.KeyUsageEntry
+	14, // 10: floe.config.v1.RewrapSecretsResponse.rewrapped:type_name -> floe.config.v1.RewrappedSecretVersion
+	0,  // 11: floe.config.v1.SecretService.PutSecret:input_type -> floe.config.v1.PutSecretRequest
+	2,  // 12: floe.config.v1.SecretService.GetSecret:input_type -> floe.config.v1.GetSecretRequest
+	4,  // 13: floe.config.v1.SecretService.ListSecrets:input_type -> floe.config.v1.ListSecretsRequest
+	6,  // 14: floe.config.v1.SecretService.RevokeSecretVersion:input_type -> floe.config.v1.RevokeSecretVersionRequest
+	8,  // 15: floe.config.v1.SecretService.SetRotationPolicy:input_type -> floe.config.v1.SetRotationPolicyRequest
+	10, // 16: floe.config.v1.SecretService.RotateSecret:input_type -> floe.config.v1.RotateSecretRequest
+	12, // 17: floe.config.v1.SecretService.RewrapSecrets:input_type -> floe.config.v1.RewrapSecretsRequest
+	1,  // 18: floe.config.v1.SecretService.PutSecret:output_type -> floe.config.v1.PutSecretResponse
+	3,  // 19: floe.config.v1.SecretService.GetSecret:output_type -> floe.config.v1.GetSecretResponse
+	5,  // 20: floe.config.v1.SecretService.ListSecrets:output_type -> floe.config.v1.ListSecretsResponse
+	7,  // 21: floe.config.v1.SecretService.RevokeSecretVersion:output_type -> floe.config.v1.RevokeSecretVersionResponse
+	9,  // 22: floe.config.v1.SecretService.SetRotationPolicy:output_type -> floe.config.v1.SetRotationPolicyResponse
+	11, // 23: floe.config.v1.SecretService.RotateSecret:output_type -> floe.config.v1.RotateSecretResponse
+	13, // 24: floe.config.v1.SecretService.RewrapSecrets:output_type -> floe.config.v1.RewrapSecretsResponse
+	18, // [18:25] is the sub-list for method output_type
+	11, // [11:18] is the sub-list for method input_type
+	11, // [11:11] is the sub-list for extension type_name
+	11, // [11:11] is the sub-list for extension extendee
+	0,  // [0:11] is the sub-list for field type_name
 }
 
 func init() { file_floe_config_v1_secret_service_proto_init() }
@@ -806,7 +1032,7 @@ func file_floe_config_v1_secret_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_floe_config_v1_secret_service_proto_rawDesc), len(file_floe_config_v1_secret_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   12,
+			NumMessages:   16,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

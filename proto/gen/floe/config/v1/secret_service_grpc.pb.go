@@ -25,6 +25,7 @@ const (
 	SecretService_RevokeSecretVersion_FullMethodName = "/floe.config.v1.SecretService/RevokeSecretVersion"
 	SecretService_SetRotationPolicy_FullMethodName   = "/floe.config.v1.SecretService/SetRotationPolicy"
 	SecretService_RotateSecret_FullMethodName        = "/floe.config.v1.SecretService/RotateSecret"
+	SecretService_RewrapSecrets_FullMethodName       = "/floe.config.v1.SecretService/RewrapSecrets"
 )
 
 // SecretServiceClient is the client API for SecretService service.
@@ -50,6 +51,15 @@ type SecretServiceClient interface {
 	// RotateSecret rotates a secret now with its rotator: the previous
 	// version stays live for the policy's grace period.
 	RotateSecret(ctx context.Context, in *RotateSecretRequest, opts ...grpc.CallOption) (*RotateSecretResponse, error)
+	// RewrapSecrets is a step of a key-encryption key (KEK) rotation of the
+	// built-in provider: it wraps every live version's data key, in every
+	// environment, with the keyring's primary KEK, then brings the log up to
+	// date (a SecretVersionRewrapped wherever the recorded key differs from the
+	// store's, so a run interrupted before its records is completed by the
+	// next). Values and ciphertexts do not change. Needs system.admin in every
+	// environment that has secrets: the KEK is global. Vault keeps its own
+	// keys: there it is FAILED_PRECONDITION.
+	RewrapSecrets(ctx context.Context, in *RewrapSecretsRequest, opts ...grpc.CallOption) (*RewrapSecretsResponse, error)
 }
 
 type secretServiceClient struct {
@@ -120,6 +130,16 @@ func (c *secretServiceClient) RotateSecret(ctx context.Context, in *RotateSecret
 	return out, nil
 }
 
+func (c *secretServiceClient) RewrapSecrets(ctx context.Context, in *RewrapSecretsRequest, opts ...grpc.CallOption) (*RewrapSecretsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RewrapSecretsResponse)
+	err := c.cc.Invoke(ctx, SecretService_RewrapSecrets_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // SecretServiceServer is the server API for SecretService service.
 // All implementations must embed UnimplementedSecretServiceServer
 // for forward compatibility.
@@ -143,6 +163,15 @@ type SecretServiceServer interface {
 	// RotateSecret rotates a secret now with its rotator: the previous
 	// version stays live for the policy's grace period.
 	RotateSecret(context.Context, *RotateSecretRequest) (*RotateSecretResponse, error)
+	// RewrapSecrets is a step of a key-encryption key (KEK) rotation of the
+	// built-in provider: it wraps every live version's data key, in every
+	// environment, with the keyring's primary KEK, then brings the log up to
+	// date (a SecretVersionRewrapped wherever the recorded key differs from the
+	// store's, so a run interrupted before its records is completed by the
+	// next). Values and ciphertexts do not change. Needs system.admin in every
+	// environment that has secrets: the KEK is global. Vault keeps its own
+	// keys: there it is FAILED_PRECONDITION.
+	RewrapSecrets(context.Context, *RewrapSecretsRequest) (*RewrapSecretsResponse, error)
 	mustEmbedUnimplementedSecretServiceServer()
 }
 
@@ -170,6 +199,9 @@ func (UnimplementedSecretServiceServer) SetRotationPolicy(context.Context, *SetR
 }
 func (UnimplementedSecretServiceServer) RotateSecret(context.Context, *RotateSecretRequest) (*RotateSecretResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method RotateSecret not implemented")
+}
+func (UnimplementedSecretServiceServer) RewrapSecrets(context.Context, *RewrapSecretsRequest) (*RewrapSecretsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RewrapSecrets not implemented")
 }
 func (UnimplementedSecretServiceServer) mustEmbedUnimplementedSecretServiceServer() {}
 func (UnimplementedSecretServiceServer) testEmbeddedByValue()                       {}
@@ -300,6 +332,24 @@ func _SecretService_RotateSecret_Handler(srv interface{}, ctx context.Context, d
 	return interceptor(ctx, in, info, handler)
 }
 
+func _SecretService_RewrapSecrets_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RewrapSecretsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SecretServiceServer).RewrapSecrets(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SecretService_RewrapSecrets_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SecretServiceServer).RewrapSecrets(ctx, req.(*RewrapSecretsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // SecretService_ServiceDesc is the grpc.ServiceDesc for SecretService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -330,6 +380,10 @@ var SecretService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "RotateSecret",
 			Handler:    _SecretService_RotateSecret_Handler,
+		},
+		{
+			MethodName: "RewrapSecrets",
+			Handler:    _SecretService_RewrapSecrets_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -24,6 +24,62 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// ConfigProposalStatus is where a proposal stands.
+type ConfigProposalStatus int32
+
+const (
+	ConfigProposalStatus_CONFIG_PROPOSAL_STATUS_UNSPECIFIED ConfigProposalStatus = 0
+	ConfigProposalStatus_CONFIG_PROPOSAL_STATUS_PENDING     ConfigProposalStatus = 1
+	ConfigProposalStatus_CONFIG_PROPOSAL_STATUS_APPLIED     ConfigProposalStatus = 2
+	ConfigProposalStatus_CONFIG_PROPOSAL_STATUS_REJECTED    ConfigProposalStatus = 3
+	ConfigProposalStatus_CONFIG_PROPOSAL_STATUS_WITHDRAWN   ConfigProposalStatus = 4
+)
+
+// Enum value maps for ConfigProposalStatus.
+var (
+	ConfigProposalStatus_name = map[int32]string{
+		0: "CONFIG_PROPOSAL_STATUS_UNSPECIFIED",
+		1: "CONFIG_PROPOSAL_STATUS_PENDING",
+		2: "CONFIG_PROPOSAL_STATUS_APPLIED",
+		3: "CONFIG_PROPOSAL_STATUS_REJECTED",
+		4: "CONFIG_PROPOSAL_STATUS_WITHDRAWN",
+	}
+	ConfigProposalStatus_value = map[string]int32{
+		"CONFIG_PROPOSAL_STATUS_UNSPECIFIED": 0,
+		"CONFIG_PROPOSAL_STATUS_PENDING":     1,
+		"CONFIG_PROPOSAL_STATUS_APPLIED":     2,
+		"CONFIG_PROPOSAL_STATUS_REJECTED":    3,
+		"CONFIG_PROPOSAL_STATUS_WITHDRAWN":   4,
+	}
+)
+
+func (x ConfigProposalStatus) Enum() *ConfigProposalStatus {
+	p := new(ConfigProposalStatus)
+	*p = x
+	return p
+}
+
+func (x ConfigProposalStatus) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ConfigProposalStatus) Descriptor() protoreflect.EnumDescriptor {
+	return file_floe_config_v1_types_proto_enumTypes[0].Descriptor()
+}
+
+func (ConfigProposalStatus) Type() protoreflect.EnumType {
+	return &file_floe_config_v1_types_proto_enumTypes[0]
+}
+
+func (x ConfigProposalStatus) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ConfigProposalStatus.Descriptor instead.
+func (ConfigProposalStatus) EnumDescriptor() ([]byte, []int) {
+	return file_floe_config_v1_types_proto_rawDescGZIP(), []int{0}
+}
+
 // ConfigSource says how a configuration version was made.
 type ConfigSource int32
 
@@ -61,11 +117,11 @@ func (x ConfigSource) String() string {
 }
 
 func (ConfigSource) Descriptor() protoreflect.EnumDescriptor {
-	return file_floe_config_v1_types_proto_enumTypes[0].Descriptor()
+	return file_floe_config_v1_types_proto_enumTypes[1].Descriptor()
 }
 
 func (ConfigSource) Type() protoreflect.EnumType {
-	return &file_floe_config_v1_types_proto_enumTypes[0]
+	return &file_floe_config_v1_types_proto_enumTypes[1]
 }
 
 func (x ConfigSource) Number() protoreflect.EnumNumber {
@@ -74,7 +130,7 @@ func (x ConfigSource) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use ConfigSource.Descriptor instead.
 func (ConfigSource) EnumDescriptor() ([]byte, []int) {
-	return file_floe_config_v1_types_proto_rawDescGZIP(), []int{0}
+	return file_floe_config_v1_types_proto_rawDescGZIP(), []int{1}
 }
 
 // ConfigChangeKind is the kind of a difference.
@@ -114,11 +170,11 @@ func (x ConfigChangeKind) String() string {
 }
 
 func (ConfigChangeKind) Descriptor() protoreflect.EnumDescriptor {
-	return file_floe_config_v1_types_proto_enumTypes[1].Descriptor()
+	return file_floe_config_v1_types_proto_enumTypes[2].Descriptor()
 }
 
 func (ConfigChangeKind) Type() protoreflect.EnumType {
-	return &file_floe_config_v1_types_proto_enumTypes[1]
+	return &file_floe_config_v1_types_proto_enumTypes[2]
 }
 
 func (x ConfigChangeKind) Number() protoreflect.EnumNumber {
@@ -127,7 +183,7 @@ func (x ConfigChangeKind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use ConfigChangeKind.Descriptor instead.
 func (ConfigChangeKind) EnumDescriptor() ([]byte, []int) {
-	return file_floe_config_v1_types_proto_rawDescGZIP(), []int{1}
+	return file_floe_config_v1_types_proto_rawDescGZIP(), []int{2}
 }
 
 // ConfigVersion is one version of an environment's configuration document:
@@ -156,7 +212,11 @@ type ConfigVersion struct {
 	FromEnvironment string `protobuf:"bytes,10,opt,name=from_environment,json=fromEnvironment,proto3" json:"from_environment,omitempty"`
 	FromVersion     uint64 `protobuf:"varint,11,opt,name=from_version,json=fromVersion,proto3" json:"from_version,omitempty"`
 	// The digest of the JSON Schema the document was validated against ("" when none but the built-in).
-	SchemaDigest  string `protobuf:"bytes,12,opt,name=schema_digest,json=schemaDigest,proto3" json:"schema_digest,omitempty"`
+	SchemaDigest string `protobuf:"bytes,12,opt,name=schema_digest,json=schemaDigest,proto3" json:"schema_digest,omitempty"`
+	// The proposal it was approved as (0: made directly, in an environment
+	// that requires no approvals), and who approved it.
+	Proposal      uint64   `protobuf:"varint,13,opt,name=proposal,proto3" json:"proposal,omitempty"`
+	Approvers     []string `protobuf:"bytes,14,rep,name=approvers,proto3" json:"approvers,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -275,6 +335,277 @@ func (x *ConfigVersion) GetSchemaDigest() string {
 	return ""
 }
 
+func (x *ConfigVersion) GetProposal() uint64 {
+	if x != nil {
+		return x.Proposal
+	}
+	return 0
+}
+
+func (x *ConfigVersion) GetApprovers() []string {
+	if x != nil {
+		return x.Approvers
+	}
+	return nil
+}
+
+// ConfigProposal is a configuration change awaiting approvals in an
+// environment whose policy requires them.
+type ConfigProposal struct {
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	Environment string                 `protobuf:"bytes,1,opt,name=environment,proto3" json:"environment,omitempty"`
+	// 1, 2, … per environment.
+	Proposal uint64               `protobuf:"varint,2,opt,name=proposal,proto3" json:"proposal,omitempty"`
+	Status   ConfigProposalStatus `protobuf:"varint,3,opt,name=status,proto3,enum=floe.config.v1.ConfigProposalStatus" json:"status,omitempty"`
+	// The version it applies to and the version it would become.
+	BaseVersion uint64 `protobuf:"varint,4,opt,name=base_version,json=baseVersion,proto3" json:"base_version,omitempty"`
+	Version     uint64 `protobuf:"varint,5,opt,name=version,proto3" json:"version,omitempty"`
+	// The proposed document (canonical JSON) and its digest.
+	Document          string                 `protobuf:"bytes,6,opt,name=document,proto3" json:"document,omitempty"`
+	Digest            string                 `protobuf:"bytes,7,opt,name=digest,proto3" json:"digest,omitempty"`
+	Reason            string                 `protobuf:"bytes,8,opt,name=reason,proto3" json:"reason,omitempty"`
+	Source            ConfigSource           `protobuf:"varint,9,opt,name=source,proto3,enum=floe.config.v1.ConfigSource" json:"source,omitempty"`
+	FromEnvironment   string                 `protobuf:"bytes,10,opt,name=from_environment,json=fromEnvironment,proto3" json:"from_environment,omitempty"`
+	FromVersion       uint64                 `protobuf:"varint,11,opt,name=from_version,json=fromVersion,proto3" json:"from_version,omitempty"`
+	ProposedBy        string                 `protobuf:"bytes,12,opt,name=proposed_by,json=proposedBy,proto3" json:"proposed_by,omitempty"`
+	ProposedAt        *timestamppb.Timestamp `protobuf:"bytes,13,opt,name=proposed_at,json=proposedAt,proto3" json:"proposed_at,omitempty"`
+	RequiredApprovals uint32                 `protobuf:"varint,14,opt,name=required_approvals,json=requiredApprovals,proto3" json:"required_approvals,omitempty"`
+	Approvals         []*ConfigApproval      `protobuf:"bytes,15,rep,name=approvals,proto3" json:"approvals,omitempty"`
+	// Who rejected (or withdrew) it and why.
+	RejectedBy      string `protobuf:"bytes,16,opt,name=rejected_by,json=rejectedBy,proto3" json:"rejected_by,omitempty"`
+	RejectionReason string `protobuf:"bytes,17,opt,name=rejection_reason,json=rejectionReason,proto3" json:"rejection_reason,omitempty"`
+	// The changes from the base version.
+	Changes       []*ConfigChange `protobuf:"bytes,18,rep,name=changes,proto3" json:"changes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ConfigProposal) Reset() {
+	*x = ConfigProposal{}
+	mi := &file_floe_config_v1_types_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ConfigProposal) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ConfigProposal) ProtoMessage() {}
+
+func (x *ConfigProposal) ProtoReflect() protoreflect.Message {
+	mi := &file_floe_config_v1_types_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ConfigProposal.ProtoReflect.Descriptor instead.
+func (*ConfigProposal) Descriptor() ([]byte, []int) {
+	return file_floe_config_v1_types_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *ConfigProposal) GetEnvironment() string {
+	if x != nil {
+		return x.Environment
+	}
+	return ""
+}
+
+func (x *ConfigProposal) GetProposal() uint64 {
+	if x != nil {
+		return x.Proposal
+	}
+	return 0
+}
+
+func (x *ConfigProposal) GetStatus() ConfigProposalStatus {
+	if x != nil {
+		return x.Status
+	}
+	return ConfigProposalStatus_CONFIG_PROPOSAL_STATUS_UNSPECIFIED
+}
+
+func (x *ConfigProposal) GetBaseVersion() uint64 {
+	if x != nil {
+		return x.BaseVersion
+	}
+	return 0
+}
+
+func (x *ConfigProposal) GetVersion() uint64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+func (x *ConfigProposal) GetDocument() string {
+	if x != nil {
+		return x.Document
+	}
+	return ""
+}
+
+func (x *ConfigProposal) GetDigest() string {
+	if x != nil {
+		return x.Digest
+	}
+	return ""
+}
+
+func (x *ConfigProposal) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *ConfigProposal) GetSource() ConfigSource {
+	if x != nil {
+		return x.Source
+	}
+	return ConfigSource_CONFIG_SOURCE_UNSPECIFIED
+}
+
+func (x *ConfigProposal) GetFromEnvironment() string {
+	if x != nil {
+		return x.FromEnvironment
+	}
+	return ""
+}
+
+func (x *ConfigProposal) GetFromVersion() uint64 {
+	if x != nil {
+		return x.FromVersion
+	}
+	return 0
+}
+
+func (x *ConfigProposal) GetProposedBy() string {
+	if x != nil {
+		return x.ProposedBy
+	}
+	return ""
+}
+
+func (x *ConfigProposal) GetProposedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ProposedAt
+	}
+	return nil
+}
+
+func (x *ConfigProposal) GetRequiredApprovals() uint32 {
+	if x != nil {
+		return x.RequiredApprovals
+	}
+	return 0
+}
+
+func (x *ConfigProposal) GetApprovals() []*ConfigApproval {
+	if x != nil {
+		return x.Approvals
+	}
+	return nil
+}
+
+func (x *ConfigProposal) GetRejectedBy() string {
+	if x != nil {
+		return x.RejectedBy
+	}
+	return ""
+}
+
+func (x *ConfigProposal) GetRejectionReason() string {
+	if x != nil {
+		return x.RejectionReason
+	}
+	return ""
+}
+
+func (x *ConfigProposal) GetChanges() []*ConfigChange {
+	if x != nil {
+		return x.Changes
+	}
+	return nil
+}
+
+// ConfigApproval is one approval of a proposal.
+type ConfigApproval struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Approver string                 `protobuf:"bytes,1,opt,name=approver,proto3" json:"approver,omitempty"`
+	Comment  string                 `protobuf:"bytes,2,opt,name=comment,proto3" json:"comment,omitempty"`
+	// The approver roles the approver holds in the environment.
+	Roles         []string               `protobuf:"bytes,3,rep,name=roles,proto3" json:"roles,omitempty"`
+	Time          *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=time,proto3" json:"time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ConfigApproval) Reset() {
+	*x = ConfigApproval{}
+	mi := &file_floe_config_v1_types_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ConfigApproval) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ConfigApproval) ProtoMessage() {}
+
+func (x *ConfigApproval) ProtoReflect() protoreflect.Message {
+	mi := &file_floe_config_v1_types_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ConfigApproval.ProtoReflect.Descriptor instead.
+func (*ConfigApproval) Descriptor() ([]byte, []int) {
+	return file_floe_config_v1_types_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *ConfigApproval) GetApprover() string {
+	if x != nil {
+		return x.Approver
+	}
+	return ""
+}
+
+func (x *ConfigApproval) GetComment() string {
+	if x != nil {
+		return x.Comment
+	}
+	return ""
+}
+
+func (x *ConfigApproval) GetRoles() []string {
+	if x != nil {
+		return x.Roles
+	}
+	return nil
+}
+
+func (x *ConfigApproval) GetTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Time
+	}
+	return nil
+}
+
 // ConfigChange is one difference between two documents.
 type ConfigChange struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -289,7 +620,7 @@ type ConfigChange struct {
 
 func (x *ConfigChange) Reset() {
 	*x = ConfigChange{}
-	mi := &file_floe_config_v1_types_proto_msgTypes[1]
+	mi := &file_floe_config_v1_types_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -301,7 +632,7 @@ func (x *ConfigChange) String() string {
 func (*ConfigChange) ProtoMessage() {}
 
 func (x *ConfigChange) ProtoReflect() protoreflect.Message {
-	mi := &file_floe_config_v1_types_proto_msgTypes[1]
+	mi := &file_floe_config_v1_types_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -314,7 +645,7 @@ func (x *ConfigChange) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfigChange.ProtoReflect.Descriptor instead.
 func (*ConfigChange) Descriptor() ([]byte, []int) {
-	return file_floe_config_v1_types_proto_rawDescGZIP(), []int{1}
+	return file_floe_config_v1_types_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *ConfigChange) GetPath() string {
@@ -361,7 +692,7 @@ type ConfigSchema struct {
 
 func (x *ConfigSchema) Reset() {
 	*x = ConfigSchema{}
-	mi := &file_floe_config_v1_types_proto_msgTypes[2]
+	mi := &file_floe_config_v1_types_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -373,7 +704,7 @@ func (x *ConfigSchema) String() string {
 func (*ConfigSchema) ProtoMessage() {}
 
 func (x *ConfigSchema) ProtoReflect() protoreflect.Message {
-	mi := &file_floe_config_v1_types_proto_msgTypes[2]
+	mi := &file_floe_config_v1_types_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -386,7 +717,7 @@ func (x *ConfigSchema) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfigSchema.ProtoReflect.Descriptor instead.
 func (*ConfigSchema) Descriptor() ([]byte, []int) {
-	return file_floe_config_v1_types_proto_rawDescGZIP(), []int{2}
+	return file_floe_config_v1_types_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *ConfigSchema) GetEnvironment() string {
@@ -455,7 +786,7 @@ type SecretVersion struct {
 
 func (x *SecretVersion) Reset() {
 	*x = SecretVersion{}
-	mi := &file_floe_config_v1_types_proto_msgTypes[3]
+	mi := &file_floe_config_v1_types_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -467,7 +798,7 @@ func (x *SecretVersion) String() string {
 func (*SecretVersion) ProtoMessage() {}
 
 func (x *SecretVersion) ProtoReflect() protoreflect.Message {
-	mi := &file_floe_config_v1_types_proto_msgTypes[3]
+	mi := &file_floe_config_v1_types_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -480,7 +811,7 @@ func (x *SecretVersion) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SecretVersion.ProtoReflect.Descriptor instead.
 func (*SecretVersion) Descriptor() ([]byte, []int) {
-	return file_floe_config_v1_types_proto_rawDescGZIP(), []int{3}
+	return file_floe_config_v1_types_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *SecretVersion) GetVersion() uint64 {
@@ -588,7 +919,7 @@ type Secret struct {
 
 func (x *Secret) Reset() {
 	*x = Secret{}
-	mi := &file_floe_config_v1_types_proto_msgTypes[4]
+	mi := &file_floe_config_v1_types_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -600,7 +931,7 @@ func (x *Secret) String() string {
 func (*Secret) ProtoMessage() {}
 
 func (x *Secret) ProtoReflect() protoreflect.Message {
-	mi := &file_floe_config_v1_types_proto_msgTypes[4]
+	mi := &file_floe_config_v1_types_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -613,7 +944,7 @@ func (x *Secret) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Secret.ProtoReflect.Descriptor instead.
 func (*Secret) Descriptor() ([]byte, []int) {
-	return file_floe_config_v1_types_proto_rawDescGZIP(), []int{4}
+	return file_floe_config_v1_types_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *Secret) GetEnvironment() string {
@@ -716,7 +1047,7 @@ type RotationPolicy struct {
 
 func (x *RotationPolicy) Reset() {
 	*x = RotationPolicy{}
-	mi := &file_floe_config_v1_types_proto_msgTypes[5]
+	mi := &file_floe_config_v1_types_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -728,7 +1059,7 @@ func (x *RotationPolicy) String() string {
 func (*RotationPolicy) ProtoMessage() {}
 
 func (x *RotationPolicy) ProtoReflect() protoreflect.Message {
-	mi := &file_floe_config_v1_types_proto_msgTypes[5]
+	mi := &file_floe_config_v1_types_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -741,7 +1072,7 @@ func (x *RotationPolicy) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RotationPolicy.ProtoReflect.Descriptor instead.
 func (*RotationPolicy) Descriptor() ([]byte, []int) {
-	return file_floe_config_v1_types_proto_rawDescGZIP(), []int{5}
+	return file_floe_config_v1_types_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *RotationPolicy) GetInterval() *durationpb.Duration {
@@ -831,7 +1162,7 @@ type GenerateRotator struct {
 
 func (x *GenerateRotator) Reset() {
 	*x = GenerateRotator{}
-	mi := &file_floe_config_v1_types_proto_msgTypes[6]
+	mi := &file_floe_config_v1_types_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -843,7 +1174,7 @@ func (x *GenerateRotator) String() string {
 func (*GenerateRotator) ProtoMessage() {}
 
 func (x *GenerateRotator) ProtoReflect() protoreflect.Message {
-	mi := &file_floe_config_v1_types_proto_msgTypes[6]
+	mi := &file_floe_config_v1_types_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -856,7 +1187,7 @@ func (x *GenerateRotator) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GenerateRotator.ProtoReflect.Descriptor instead.
 func (*GenerateRotator) Descriptor() ([]byte, []int) {
-	return file_floe_config_v1_types_proto_rawDescGZIP(), []int{6}
+	return file_floe_config_v1_types_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *GenerateRotator) GetLength() uint32 {
@@ -887,7 +1218,7 @@ type ExecRotator struct {
 
 func (x *ExecRotator) Reset() {
 	*x = ExecRotator{}
-	mi := &file_floe_config_v1_types_proto_msgTypes[7]
+	mi := &file_floe_config_v1_types_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -899,7 +1230,7 @@ func (x *ExecRotator) String() string {
 func (*ExecRotator) ProtoMessage() {}
 
 func (x *ExecRotator) ProtoReflect() protoreflect.Message {
-	mi := &file_floe_config_v1_types_proto_msgTypes[7]
+	mi := &file_floe_config_v1_types_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -912,7 +1243,7 @@ func (x *ExecRotator) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExecRotator.ProtoReflect.Descriptor instead.
 func (*ExecRotator) Descriptor() ([]byte, []int) {
-	return file_floe_config_v1_types_proto_rawDescGZIP(), []int{7}
+	return file_floe_config_v1_types_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ExecRotator) GetCommand() []string {
@@ -938,7 +1269,7 @@ type ManualRotator struct {
 
 func (x *ManualRotator) Reset() {
 	*x = ManualRotator{}
-	mi := &file_floe_config_v1_types_proto_msgTypes[8]
+	mi := &file_floe_config_v1_types_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -950,7 +1281,7 @@ func (x *ManualRotator) String() string {
 func (*ManualRotator) ProtoMessage() {}
 
 func (x *ManualRotator) ProtoReflect() protoreflect.Message {
-	mi := &file_floe_config_v1_types_proto_msgTypes[8]
+	mi := &file_floe_config_v1_types_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -963,14 +1294,14 @@ func (x *ManualRotator) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ManualRotator.ProtoReflect.Descriptor instead.
 func (*ManualRotator) Descriptor() ([]byte, []int) {
-	return file_floe_config_v1_types_proto_rawDescGZIP(), []int{8}
+	return file_floe_config_v1_types_proto_rawDescGZIP(), []int{10}
 }
 
 var File_floe_config_v1_types_proto protoreflect.FileDescriptor
 
 const file_floe_config_v1_types_proto_rawDesc = "" +
 	"\n" +
-	"\x1afloe/config/v1/types.proto\x12\x0efloe.config.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa2\x03\n" +
+	"\x1afloe/config/v1/types.proto\x12\x0efloe.config.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xdc\x03\n" +
 	"\rConfigVersion\x12 \n" +
 	"\venvironment\x18\x01 \x01(\tR\venvironment\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\x04R\aversion\x12\x1a\n" +
@@ -984,7 +1315,37 @@ const file_floe_config_v1_types_proto_rawDesc = "" +
 	"\x10from_environment\x18\n" +
 	" \x01(\tR\x0ffromEnvironment\x12!\n" +
 	"\ffrom_version\x18\v \x01(\x04R\vfromVersion\x12#\n" +
-	"\rschema_digest\x18\f \x01(\tR\fschemaDigest\"\xac\x01\n" +
+	"\rschema_digest\x18\f \x01(\tR\fschemaDigest\x12\x1a\n" +
+	"\bproposal\x18\r \x01(\x04R\bproposal\x12\x1c\n" +
+	"\tapprovers\x18\x0e \x03(\tR\tapprovers\"\xe8\x05\n" +
+	"\x0eConfigProposal\x12 \n" +
+	"\venvironment\x18\x01 \x01(\tR\venvironment\x12\x1a\n" +
+	"\bproposal\x18\x02 \x01(\x04R\bproposal\x12<\n" +
+	"\x06status\x18\x03 \x01(\x0e2$.floe.config.v1.ConfigProposalStatusR\x06status\x12!\n" +
+	"\fbase_version\x18\x04 \x01(\x04R\vbaseVersion\x12\x18\n" +
+	"\aversion\x18\x05 \x01(\x04R\aversion\x12\x1a\n" +
+	"\bdocument\x18\x06 \x01(\tR\bdocument\x12\x16\n" +
+	"\x06digest\x18\a \x01(\tR\x06digest\x12\x16\n" +
+	"\x06reason\x18\b \x01(\tR\x06reason\x124\n" +
+	"\x06source\x18\t \x01(\x0e2\x1c.floe.config.v1.ConfigSourceR\x06source\x12)\n" +
+	"\x10from_environment\x18\n" +
+	" \x01(\tR\x0ffromEnvironment\x12!\n" +
+	"\ffrom_version\x18\v \x01(\x04R\vfromVersion\x12\x1f\n" +
+	"\vproposed_by\x18\f \x01(\tR\n" +
+	"proposedBy\x12;\n" +
+	"\vproposed_at\x18\r \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"proposedAt\x12-\n" +
+	"\x12required_approvals\x18\x0e \x01(\rR\x11requiredApprovals\x12<\n" +
+	"\tapprovals\x18\x0f \x03(\v2\x1e.floe.config.v1.ConfigApprovalR\tapprovals\x12\x1f\n" +
+	"\vrejected_by\x18\x10 \x01(\tR\n" +
+	"rejectedBy\x12)\n" +
+	"\x10rejection_reason\x18\x11 \x01(\tR\x0frejectionReason\x126\n" +
+	"\achanges\x18\x12 \x03(\v2\x1c.floe.config.v1.ConfigChangeR\achanges\"\x8c\x01\n" +
+	"\x0eConfigApproval\x12\x1a\n" +
+	"\bapprover\x18\x01 \x01(\tR\bapprover\x12\x18\n" +
+	"\acomment\x18\x02 \x01(\tR\acomment\x12\x14\n" +
+	"\x05roles\x18\x03 \x03(\tR\x05roles\x12.\n" +
+	"\x04time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\"\xac\x01\n" +
 	"\fConfigChange\x12\x12\n" +
 	"\x04path\x18\x01 \x01(\tR\x04path\x124\n" +
 	"\x04kind\x18\x02 \x01(\x0e2 .floe.config.v1.ConfigChangeKindR\x04kind\x12(\n" +
@@ -1038,7 +1399,13 @@ const file_floe_config_v1_types_proto_rawDesc = "" +
 	"\vExecRotator\x12\x18\n" +
 	"\acommand\x18\x01 \x03(\tR\acommand\x123\n" +
 	"\atimeout\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\atimeout\"\x0f\n" +
-	"\rManualRotator*z\n" +
+	"\rManualRotator*\xd1\x01\n" +
+	"\x14ConfigProposalStatus\x12&\n" +
+	"\"CONFIG_PROPOSAL_STATUS_UNSPECIFIED\x10\x00\x12\"\n" +
+	"\x1eCONFIG_PROPOSAL_STATUS_PENDING\x10\x01\x12\"\n" +
+	"\x1eCONFIG_PROPOSAL_STATUS_APPLIED\x10\x02\x12#\n" +
+	"\x1fCONFIG_PROPOSAL_STATUS_REJECTED\x10\x03\x12$\n" +
+	" CONFIG_PROPOSAL_STATUS_WITHDRAWN\x10\x04*z\n" +
 	"\fConfigSource\x12\x1d\n" +
 	"\x19CONFIG_SOURCE_UNSPECIFIED\x10\x00\x12\x15\n" +
 	"\x11CONFIG_SOURCE_SET\x10\x01\x12\x17\n" +
@@ -1064,49 +1431,58 @@ func file_floe_config_v1_types_proto_rawDescGZIP() []byte {
 	return file_floe_config_v1_types_proto_rawDescData
 }
 
-var file_floe_config_v1_types_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_floe_config_v1_types_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
+var file_floe_config_v1_types_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
+var file_floe_config_v1_types_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
 var file_floe_config_v1_types_proto_goTypes = []any{
-	(ConfigSource)(0),             // 0: floe.config.v1.ConfigSource
-	(ConfigChangeKind)(0),         // 1: floe.config.v1.ConfigChangeKind
-	(*ConfigVersion)(nil),         // 2: floe.config.v1.ConfigVersion
-	(*ConfigChange)(nil),          // 3: floe.config.v1.ConfigChange
-	(*ConfigSchema)(nil),          // 4: floe.config.v1.ConfigSchema
-	(*SecretVersion)(nil),         // 5: floe.config.v1.SecretVersion
-	(*Secret)(nil),                // 6: floe.config.v1.Secret
-	(*RotationPolicy)(nil),        // 7: floe.config.v1.RotationPolicy
-	(*GenerateRotator)(nil),       // 8: floe.config.v1.GenerateRotator
-	(*ExecRotator)(nil),           // 9: floe.config.v1.ExecRotator
-	(*ManualRotator)(nil),         // 10: floe.config.v1.ManualRotator
-	(*timestamppb.Timestamp)(nil), // 11: google.protobuf.Timestamp
-	(*structpb.Value)(nil),        // 12: google.protobuf.Value
-	(*durationpb.Duration)(nil),   // 13: google.protobuf.Duration
+	(ConfigProposalStatus)(0),     // 0: floe.config.v1.ConfigProposalStatus
+	(ConfigSource)(0),             // 1: floe.config.v1.ConfigSource
+	(ConfigChangeKind)(0),         // 2: floe.config.v1.ConfigChangeKind
+	(*ConfigVersion)(nil),         // 3: floe.config.v1.ConfigVersion
+	(*ConfigProposal)(nil),        // 4: floe.config.v1.ConfigProposal
+	(*ConfigApproval)(nil),        // 5: floe.config.v1.ConfigApproval
+	(*ConfigChange)(nil),          // 6: floe.config.v1.ConfigChange
+	(*ConfigSchema)(nil),          // 7: floe.config.v1.ConfigSchema
+	(*SecretVersion)(nil),         // 8: floe.config.v1.SecretVersion
+	(*Secret)(nil),                // 9: floe.config.v1.Secret
+	(*RotationPolicy)(nil),        // 10: floe.config.v1.RotationPolicy
+	(*GenerateRotator)(nil),       // 11: floe.config.v1.GenerateRotator
+	(*ExecRotator)(nil),           // 12: floe.config.v1.ExecRotator
+	(*ManualRotator)(nil),         // 13: floe.config.v1.ManualRotator
+	(*timestamppb.Timestamp)(nil), // 14: google.protobuf.Timestamp
+	(*structpb.Value)(nil),        // 15: google.protobuf.Value
+	(*durationpb.Duration)(nil),   // 16: google.protobuf.Duration
 }
 var file_floe_config_v1_types_proto_depIdxs = []int32{
-	11, // 0: floe.config.v1.ConfigVersion.time:type_name -> google.protobuf.Timestamp
-	0,  // 1: floe.config.v1.ConfigVersion.source:type_name -> floe.config.v1.ConfigSource
-	1,  // 2: floe.config.v1.ConfigChange.kind:type_name -> floe.config.v1.ConfigChangeKind
-	12, // 3: floe.config.v1.ConfigChange.old:type_name -> google.protobuf.Value
-	12, // 4: floe.config.v1.ConfigChange.new:type_name -> google.protobuf.Value
-	11, // 5: floe.config.v1.ConfigSchema.time:type_name -> google.protobuf.Timestamp
-	11, // 6: floe.config.v1.SecretVersion.created:type_name -> google.protobuf.Timestamp
-	11, // 7: floe.config.v1.SecretVersion.revoked_at:type_name -> google.protobuf.Timestamp
-	11, // 8: floe.config.v1.SecretVersion.expires:type_name -> google.protobuf.Timestamp
-	5,  // 9: floe.config.v1.Secret.versions:type_name -> floe.config.v1.SecretVersion
-	7,  // 10: floe.config.v1.Secret.rotation:type_name -> floe.config.v1.RotationPolicy
-	11, // 11: floe.config.v1.Secret.next_rotation:type_name -> google.protobuf.Timestamp
-	11, // 12: floe.config.v1.Secret.overdue_since:type_name -> google.protobuf.Timestamp
-	13, // 13: floe.config.v1.RotationPolicy.interval:type_name -> google.protobuf.Duration
-	13, // 14: floe.config.v1.RotationPolicy.grace:type_name -> google.protobuf.Duration
-	8,  // 15: floe.config.v1.RotationPolicy.generate:type_name -> floe.config.v1.GenerateRotator
-	9,  // 16: floe.config.v1.RotationPolicy.exec:type_name -> floe.config.v1.ExecRotator
-	10, // 17: floe.config.v1.RotationPolicy.manual:type_name -> floe.config.v1.ManualRotator
-	13, // 18: floe.config.v1.ExecRotator.timeout:type_name -> google.protobuf.Duration
-	19, // [19:19] is the sub-list for method output_type
-	19, // [19:19] is the sub-list for method input_type
-	19, // [19:19] is the sub-list for extension type_name
-	19, // [19:19] is the sub-list for extension extendee
-	0,  // [0:19] is the sub-list for field type_name
+	14, // 0: floe.config.v1.ConfigVersion.time:type_name -> google.protobuf.Timestamp
+	1,  // 1: floe.config.v1.ConfigVersion.source:type_name -> floe.config.v1.ConfigSource
+	0,  // 2: floe.config.v1.ConfigProposal.status:type_name -> floe.config.v1.ConfigProposalStatus
+	1,  // 3: floe.config.v1.ConfigProposal.source:type_name -> floe.config.v1.ConfigSource
+	14, // 4: floe.config.v1.ConfigProposal.proposed_at:type_name -> google.protobuf.Timestamp
+	5,  // 5: floe.config.v1.ConfigProposal.approvals:type_name -> floe.config.v1.ConfigApproval
+	6,  // 6: floe.config.v1.ConfigProposal.changes:type_name -> floe.config.v1.ConfigChange
+	14, // 7: floe.config.v1.ConfigApproval.time:type_name -> google.protobuf.Timestamp
+	2,  // 8: floe.config.v1.ConfigChange.kind:type_name -> floe.config.v1.ConfigChangeKind
+	15, // 9: floe.config.v1.ConfigChange.old:type_name -> google.protobuf.Value
+	15, // 10: floe.config.v1.ConfigChange.new:type_name -> google.protobuf.Value
+	14, // 11: floe.config.v1.ConfigSchema.time:type_name -> google.protobuf.Timestamp
+	14, // 12: floe.config.v1.SecretVersion.created:type_name -> google.protobuf.Timestamp
+	14, // 13: floe.config.v1.SecretVersion.revoked_at:type_name -> google.protobuf.Timestamp
+	14, // 14: floe.config.v1.SecretVersion.expires:type_name -> google.protobuf.Timestamp
+	8,  // 15: floe.config.v1.Secret.versions:type_name -> floe.config.v1.SecretVersion
+	10, // 16: floe.config.v1.Secret.rotation:type_name -> floe.config.v1.RotationPolicy
+	14, // 17: floe.config.v1.Secret.next_rotation:type_name -> google.protobuf.Timestamp
+	14, // 18: floe.config.v1.Secret.overdue_since:type_name -> google.protobuf.Timestamp
+	16, // 19: floe.config.v1.RotationPolicy.interval:type_name -> google.protobuf.Duration
+	16, // 20: floe.config.v1.RotationPolicy.grace:type_name -> google.protobuf.Duration
+	11, // 21: floe.config.v1.RotationPolicy.generate:type_name -> floe.config.v1.GenerateRotator
+	12, // 22: floe.config.v1.RotationPolicy.exec:type_name -> floe.config.v1.ExecRotator
+	13, // 23: floe.config.v1.RotationPolicy.manual:type_name -> floe.config.v1.ManualRotator
+	16, // 24: floe.config.v1.ExecRotator.timeout:type_name -> google.protobuf.Duration
+	25, // [25:25] is the sub-list for method output_type
+	25, // [25:25] is the sub-list for method input_type
+	25, // [25:25] is the sub-list for extension type_name
+	25, // [25:25] is the sub-list for extension extendee
+	0,  // [0:25] is the sub-list for field type_name
 }
 
 func init() { file_floe_config_v1_types_proto_init() }
@@ -1114,7 +1490,7 @@ func file_floe_config_v1_types_proto_init() {
 	if File_floe_config_v1_types_proto != nil {
 		return
 	}
-	file_floe_config_v1_types_proto_msgTypes[5].OneofWrappers = []any{
+	file_floe_config_v1_types_proto_msgTypes[7].OneofWrappers = []any{
 		(*RotationPolicy_Generate)(nil),
 		(*RotationPolicy_Exec)(nil),
 		(*RotationPolicy_Manual)(nil),
@@ -1124,8 +1500,8 @@ func file_floe_config_v1_types_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_floe_config_v1_types_proto_rawDesc), len(file_floe_config_v1_types_proto_rawDesc)),
-			NumEnums:      2,
-			NumMessages:   9,
+			NumEnums:      3,
+			NumMessages:   11,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
