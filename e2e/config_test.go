@@ -108,6 +108,28 @@ func TestConfigurationReachesTheProcess(t *testing.T) {
 		t.Errorf("DATABASE_CONNECTION_POOL_MAX in the process: set %v, digest %s; want 7's", set, sum)
 	}
 
+	// A configuration change rolled out alone: the same release, the new pool size.
+	patch := write("patch.json", `{"database": {"connectionPool": {"max": 9}}}`)
+	must("--as", "alice", "config", "patch", "development", "--file", patch, "--reason", "more connections")
+	out := must("--as", "dave", "deploy", "config", "development", "--strategy", "big-bang", "--reason", "pool size 9")
+	if !strings.Contains(out, "config-development-v2-1") || !strings.Contains(out, "1.0.0+config.2") {
+		t.Fatalf("floe deploy config:\n%s", out)
+	}
+	testkit.EventuallyWithin(t, time.Minute, func() error {
+		if out := must("deploy", "get", "config-development-v2-1"); !strings.Contains(out, "status SUCCEEDED") {
+			return fmt.Errorf("the configuration rollout has not succeeded:\n%s", out)
+		}
+		return nil
+	})
+	nine := sha256.Sum256([]byte("9"))
+	if set, sum := digest("DATABASE_CONNECTION_POOL_MAX"); !set || sum != hex.EncodeToString(nine[:]) {
+		t.Errorf("DATABASE_CONNECTION_POOL_MAX after the configuration rollout: set %v, digest %s; want 9's", set, sum)
+	}
+	if set, sum := digest("DATABASE_PASSWORD"); !set || sum != hex.EncodeToString(want[:]) {
+		t.Errorf("DATABASE_PASSWORD after the configuration rollout: set %v, digest %s; want the secret's", set, sum)
+	}
+	waitEnvStatus(t, cli, id, "development", "RELEASE_STATUS_DEPLOYED") // the release did not move
+
 	// The value is nowhere else.
 	where := map[string]string{"CLI output": outputs.String(), "server stdout": d.stdout.String(), "server stderr": d.stderr.String()}
 	// As a service identity: it may read every stream, key-value buckets included.

@@ -20,6 +20,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/nats-io/nats.go/jetstream"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/testing/protocmp"
@@ -139,11 +141,13 @@ func startConfigWorld(t *testing.T, file deployersvc.File) *configWorld {
 	file.App, file.CheckAttempts = "demo", 2
 	sec := secretsetup.Config{Keyring: keys}
 	w.Process = testkit.Start(t, testkit.Options{
-		Log:   w.log,
-		Users: map[string][]auth.RoleBinding{"ops": testkit.Roles(auth.RoleOperations)},
+		Log: w.log,
+		Users: map[string][]auth.RoleBinding{"ops": testkit.Roles(auth.RoleOperations),
+			// production's approvers in the built-in environments' policy
+			"rm": testkit.Roles(auth.RoleReleaseManager), "sec": testkit.Roles(auth.RoleSecurity), "viewer": testkit.Roles(auth.RoleSupport)},
 		Entries: func() []service.Entry {
 			return []service.Entry{
-				service.Of(flagsvc.Service, flagsvc.Config{TickInterval: time.Second, Secrets: sec}),
+				service.Of(flagsvc.Service, flagsvc.Config{Options: flagsvc.Options{TickInterval: time.Second, Secrets: sec}}),
 				service.Of(deployersvc.Service, deployersvc.Config{Options: deployersvc.Options{Defaults: &file}, Secrets: sec}),
 			}
 		},
@@ -178,9 +182,16 @@ func (w *configWorld) putSecret(name, value string) uint64 {
 
 func (w *configWorld) setConfig(doc string) uint64 {
 	w.t.Helper()
-	r, err := configv1.NewConfigServiceClient(w.Conn("ops")).SetConfig(testkit.Context(w.t), &configv1.SetConfigRequest{
+	ctx := testkit.Context(w.t)
+	r, err := configv1.NewConfigServiceClient(w.Conn("ops")).SetConfig(ctx, &configv1.SetConfigRequest{
 		Environment: "production", Document: doc, Reason: "configure"})
-	return keep(w, r, err).GetConfig().GetVersion()
+	p := keep(w, r, err).GetProposal() // production requires two approvals
+	var a *configv1.ApproveConfigChangeResponse
+	for _, approver := range []string{"rm", "sec"} {
+		a, err = configv1.NewConfigServiceClient(w.Conn(approver)).ApproveConfigChange(ctx, &configv1.ApproveConfigChangeRequest{Environment: "production", Proposal: p.GetProposal()})
+		keep(w, a, err)
+	}
+	return a.GetConfig().GetVersion()
 }
 
 func (w *configWorld) getDeployment(id string) *deployv1.Deployment {
@@ -453,4 +464,99 @@ func (w *configWorld) checkNoLeak(values ...string) {
 	for _, v := range values {
 		leakcheck.Check(w.t, []byte(v), hay)
 	}
+}
+
+// TestConfigurationOnlyRollout: a configuration version is rolled out to what
+// production runs, without a release: the live release's artifact runs again
+// as "<version>+config.<N>" with that configuration, through the strategy's
+// steps; one that fails its checks rolls back to the previous version with
+// the configuration it had; an older version is rolled out like a new one
+// (a configuration rollback). The deployments name no release.
+func TestConfigurationOnlyRollout(t *testing.T) {
+	t.Parallel()
+	w := startConfigWorld(t, deployersvc.File{Driver: "local"})
+	ctx := testkit.Context(t)
+	ops := deployv1.NewDeployServiceClient(w.Conn("ops"))
+	rollout := func(cv uint64, reason string) (*deployv1.Deployment, error) {
+		r, err := ops.RolloutConfig(ctx, &deployv1.RolloutConfigRequest{Environment: "production", ConfigVersion: cv, Reason: reason,
+			Strategy: deployv1.DeploymentStrategy_DEPLOYMENT_STRATEGY_BIG_BANG})
+		if err != nil {
+			return nil, err
+		}
+		return keep(w, r, err).GetDeployment(), nil
+	}
+	value := leakcheck.Canary()
+	w.putSecret("db/password", value)
+	w.setConfig(fmt.Sprintf(configDoc, "one"))
+	if _, err := rollout(0, "before any release"); status.Code(err) != codes.FailedPrecondition || !strings.Contains(err.Error(), "deploy a release first") {
+		t.Fatalf("a rollout with nothing running: %v", err)
+	}
+	if evs := w.ended(w.promote("r1", "1.0.0")); last(evs) != "DeploymentSucceeded" {
+		t.Fatalf("release: %v", names(evs))
+	}
+	w.wantLive("1.0.0", map[string]string{"APP_MODE": "one", "DATABASE_PASSWORD": value})
+
+	// Version 2 of the configuration, rolled out alone.
+	if cv := w.setConfig(fmt.Sprintf(configDoc, "two")); cv != 2 {
+		t.Fatalf("config version %d", cv)
+	}
+	d, err := rollout(0, "mode two")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.GetVersion() != "1.0.0+config.2" || d.GetReleaseId() != "" || d.GetId() != "config-production-v2-1" ||
+		d.GetConfigRollout().GetArtifact() != "1.0.0" || d.GetConfigRollout().GetArtifactReleaseId() != "r1" || d.GetConfigRollout().GetConfigVersion() != 2 {
+		t.Fatalf("the rollout's deployment: %v", d)
+	}
+	evs := w.ended(d.GetId())
+	if last(evs) != "DeploymentSucceeded" {
+		t.Fatalf("rollout of version 2: %v", names(evs))
+	}
+	if got := deliveries(t, evs); len(got) != 1 || got[0].GetConfigVersion() != 2 || got[0].GetVersion() != "1.0.0+config.2" {
+		t.Errorf("the rollout's delivery: %v", got)
+	}
+	w.wantLive("1.0.0+config.2", map[string]string{"APP_MODE": "two", "DATABASE_PASSWORD": value, "FLOE_ARTIFACT": "1.0.0", "FLOE_RELEASE_ID": "r1"})
+	if _, err := rollout(2, "again"); status.Code(err) != codes.FailedPrecondition || !strings.Contains(err.Error(), "already runs") {
+		t.Fatalf("rolling out what runs: %v", err)
+	}
+
+	// Version 3 makes the application fail its checks: rolled back to version 2.
+	w.setConfig(`{"database": {"password": "secret://db/password"}, "app": {"mode": "three", "healthyChecks": 1}}`)
+	d, err = rollout(0, "mode three")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if evs := w.ended(d.GetId()); last(evs) != "RolledBack" {
+		t.Fatalf("rollout of version 3: %v", names(evs))
+	}
+	w.wantLive("1.0.0+config.2", map[string]string{"APP_MODE": "two"})
+
+	// Back to version 1: a rollout like any other.
+	d, err = rollout(1, "back to mode one")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if evs := w.ended(d.GetId()); last(evs) != "DeploymentSucceeded" {
+		t.Fatalf("rollout of version 1: %v", names(evs))
+	}
+	w.wantLive("1.0.0+config.1", map[string]string{"APP_MODE": "one", "DATABASE_PASSWORD": value})
+
+	// Refusals.
+	if _, err := rollout(9, "x"); status.Code(err) != codes.NotFound {
+		t.Errorf("an unknown configuration version: %v", err)
+	}
+	if _, err := rollout(2, ""); status.Code(err) != codes.InvalidArgument {
+		t.Errorf("no reason: %v", err)
+	}
+	if _, err := deployv1.NewDeployServiceClient(w.Conn("viewer")).RolloutConfig(ctx, &deployv1.RolloutConfigRequest{Environment: "production", Reason: "x"}); status.Code(err) != codes.PermissionDenied {
+		t.Errorf("by a viewer: %v", err)
+	}
+	// The release service's deployments are untouched: none of these names a release.
+	for _, id := range []string{"config-production-v2-1", "config-production-v3-1", "config-production-v1-1"} {
+		var ds deployv1.DeploymentStarted
+		if evs := w.logs.events(id); len(evs) == 0 || evs[0].DecodeInto(&ds) != nil || ds.GetReleaseId() != "" || ds.GetConfigRollout() == nil {
+			t.Errorf("%s: its start names release %q (%v)", id, ds.GetReleaseId(), ds.GetConfigRollout())
+		}
+	}
+	w.checkNoLeak(value)
 }

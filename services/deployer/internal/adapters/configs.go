@@ -76,7 +76,7 @@ func (c *Configs) Version(ctx context.Context, env string, n uint64) (app.Config
 }
 
 // LastDelivery implements app.Configs.
-func (c *Configs) LastDelivery(ctx context.Context, env, version string) (*deployv1.ConfigDelivered, error) {
+func (c *Configs) LastDelivery(ctx context.Context, env, version string) (string, *deployv1.ConfigDelivered, error) {
 	delivered := map[string]*deployv1.ConfigDelivered{} // deployment → its START delivery
 	last := ""                                          // the last deployment of version that succeeded in env
 	filters := eventstore.EventFilters(&deployv1.ConfigDelivered{}, &deployv1.DeploymentSucceeded{})
@@ -98,7 +98,7 @@ func (c *Configs) LastDelivery(ctx context.Context, env, version string) (*deplo
 		return nil
 	})
 	if err != nil {
-		return nil, err
+		return "", nil, err
 	}
-	return delivered[last], nil
+	return last, delivered[last], nil
 }

@@ -80,6 +80,10 @@ func (e *Engine) Retry(ctx context.Context, id, requestedBy string) (*domain.Dep
 	case d.Status() == deployv1.DeploymentStatus_DEPLOYMENT_STATUS_SUCCEEDED:
 		return nil, errs.Refuse(errorsv1.ErrorReason_ERROR_REASON_ALREADY_DEPLOYED, "deployment %s succeeded: only a failed, aborted or rolled-back deployment is retried", id)
 	}
+	if cr := d.ConfigRollout(); cr != nil {
+		// A configuration rollout is retried as a new one of the same version, onto what runs now.
+		return e.RolloutConfig(ctx, d.Environment(), cr.GetConfigVersion(), d.Strategy(), cr.GetReason(), requestedBy)
+	}
 	next := d.Attempt() + 1
 	p := &releasev1.PromotionRequested{ReleaseId: d.ReleaseID(), Product: d.Product(), Version: d.Version(), Environment: d.Environment(),
 		StrategyType: d.Strategy(), Strategy: enumtext.Name(d.Strategy()), RequestedBy: requestedBy, Attempt: next}

@@ -57,10 +57,10 @@ type Configs interface {
 	Latest(ctx context.Context, env string) (cv ConfigVersion, ok bool, err error)
 	// Version is version n of the environment's configuration (ok=false when it does not exist).
 	Version(ctx context.Context, env string, n uint64) (cv ConfigVersion, ok bool, err error)
-	// LastDelivery is the START delivery of the last deployment of version
-	// that succeeded in env (nil when there is none, or it delivered no
-	// configuration).
-	LastDelivery(ctx context.Context, env, version string) (*deployv1.ConfigDelivered, error)
+	// LastDelivery is the last deployment of version that succeeded in env
+	// ("" when none did) and its START delivery (nil when there is none, or
+	// it delivered no configuration).
+	LastDelivery(ctx context.Context, env, version string) (deploymentID string, del *deployv1.ConfigDelivered, err error)
 }
 
 // TriggerConfig is the rollback trigger of a START step whose configuration
@@ -231,7 +231,18 @@ func (e *Engine) planDelivery(ctx context.Context, d *domain.Deployment) (ev *de
 		return nil, "", nil
 	}
 	env := d.Environment()
-	cv, ok, err := e.cfg.Configs.Latest(ctx, env)
+	var (
+		cv ConfigVersion
+		ok bool
+	)
+	if cr := d.ConfigRollout(); cr != nil {
+		// A configuration-only rollout delivers the version it was asked for.
+		if cv, ok, err = e.cfg.Configs.Version(ctx, env, cr.GetConfigVersion()); err == nil && !ok {
+			return nil, fmt.Sprintf("configuration version %d of %s is not in the log", cr.GetConfigVersion(), env), nil
+		}
+	} else {
+		cv, ok, err = e.cfg.Configs.Latest(ctx, env)
+	}
 	if err != nil || !ok {
 		return nil, "", err
 	}
@@ -260,7 +271,7 @@ func (e *Engine) planDelivery(ctx context.Context, d *domain.Deployment) (ev *de
 func (e *Engine) versionInput(ctx context.Context, env, version string, del *deployv1.ConfigDelivered) (cfg map[string]string, sec map[string]secrets.Value, failed string, err error) {
 	var own map[string]string
 	if e.cfg.VersionConfig != nil {
-		own = e.cfg.VersionConfig(version)
+		own = e.cfg.VersionConfig(driver.Artifact(version))
 	}
 	if del == nil || e.cfg.Configs == nil {
 		return own, nil, "", nil
@@ -317,11 +328,17 @@ func (e *Engine) restartVersion(ctx context.Context, t driver.Target, owner *dom
 	)
 	switch {
 	case owner != nil && version == owner.Version():
-		del, releaseID = owner.Delivery(), owner.ReleaseID()
+		del, releaseID = owner.Delivery(), owner.ArtifactReleaseID()
 	case e.cfg.Configs != nil:
-		var err error
-		if del, err = e.cfg.Configs.LastDelivery(ctx, t.Environment, version); err != nil {
+		last, d, err := e.cfg.Configs.LastDelivery(ctx, t.Environment, version)
+		if err != nil {
 			return fmt.Errorf("the configuration %s was deployed with: %w", version, err)
+		}
+		del = d
+		if last != "" {
+			if ld, err := e.Load(ctx, last); err == nil {
+				releaseID = ld.ArtifactReleaseID()
+			}
 		}
 	}
 	cfg, sec, failed, err := e.versionInput(ctx, t.Environment, version, del)

@@ -256,64 +256,82 @@ func (e *Engine) start(ctx context.Context, p *releasev1.PromotionRequested) err
 		}
 		return nil
 	}
-	holder, err := e.reg.Lock(ctx, e.cfg.App, p.GetEnvironment(), id)
-	if err != nil {
-		return err
-	}
 	strategy, _ := enumtext.Resolve(p.GetStrategyType(), p.GetStrategy())
-	base := deployv1.DeploymentStarted{DeploymentId: id, ReleaseId: p.GetReleaseId(), Version: p.GetVersion(), Environment: p.GetEnvironment(),
+	base := &deployv1.DeploymentStarted{DeploymentId: id, ReleaseId: p.GetReleaseId(), Version: p.GetVersion(), Environment: p.GetEnvironment(),
 		StrategyType: strategy, Strategy: enumtext.Name(strategy), Attempt: p.GetAttempt(), App: e.cfg.App, RequestedBy: p.GetRequestedBy(),
 		Product: p.GetProduct()}
-	create := func(msgs ...proto.Message) error {
-		_, err := e.deployments.Execute(ctx, kernel.Command[*domain.Deployment]{
-			ID: id, Expect: kernel.ExpectNew, Decide: func(*domain.Deployment) ([]proto.Message, error) { return msgs, nil },
-		})
-		return err
+	busy, err := e.launch(ctx, base)
+	if busy != "" {
+		// Only one deployment per environment: refuse this one, on the record.
+		return e.create(ctx, id, base, &deployv1.DeploymentFailed{DeploymentId: id, ReleaseId: p.GetReleaseId(), Version: p.GetVersion(), Environment: p.GetEnvironment(),
+			Reason: busy})
+	}
+	return err
+}
+
+// create records a new deployment's first events.
+func (e *Engine) create(ctx context.Context, id string, msgs ...proto.Message) error {
+	_, err := e.deployments.Execute(ctx, kernel.Command[*domain.Deployment]{
+		ID: id, Expect: kernel.ExpectNew, Decide: func(*domain.Deployment) ([]proto.Message, error) { return msgs, nil },
+	})
+	return err
+}
+
+// launch takes the environment for base's deployment, plans it from the
+// live version and the environment's strategy settings, records its start
+// (or, when it cannot be planned, its failure) and runs it. busy says why
+// another deployment holding the environment keeps this one from starting
+// (nothing is recorded then).
+func (e *Engine) launch(ctx context.Context, base *deployv1.DeploymentStarted) (busy string, err error) {
+	id, env := base.GetDeploymentId(), base.GetEnvironment()
+	holder, err := e.reg.Lock(ctx, e.cfg.App, env, id)
+	if err != nil {
+		return "", err
 	}
 	if holder != "" && holder != id {
 		// A holder that is no longer active (its unlock was lost in a crash) gives way.
 		if hd, err := e.Load(ctx, holder); err == nil && !hd.Active() {
-			if err := e.reg.Unlock(ctx, e.cfg.App, p.GetEnvironment(), holder); err != nil {
-				return err
+			if err := e.reg.Unlock(ctx, e.cfg.App, env, holder); err != nil {
+				return "", err
 			}
-			if holder, err = e.reg.Lock(ctx, e.cfg.App, p.GetEnvironment(), id); err != nil {
-				return err
+			if holder, err = e.reg.Lock(ctx, e.cfg.App, env, id); err != nil {
+				return "", err
 			}
 		}
 	}
 	if holder != "" && holder != id {
-		// Only one deployment per environment: refuse this one, on the record.
-		return create(&base, &deployv1.DeploymentFailed{DeploymentId: id, ReleaseId: p.GetReleaseId(), Version: p.GetVersion(), Environment: p.GetEnvironment(),
-			Reason: fmt.Sprintf("deployment %s is still active in %s; promote again when it has finished", holder, p.GetEnvironment())})
+		return fmt.Sprintf("deployment %s is still active in %s; start again when it has finished", holder, env), nil
 	}
-	state, err := e.drv.State(ctx, driver.Target{Environment: p.GetEnvironment(), App: e.cfg.App})
+	state, err := e.drv.State(ctx, driver.Target{Environment: env, App: e.cfg.App})
 	if err != nil {
-		return &errs.UnavailableError{What: "driver " + e.drv.Name(), Err: err}
+		_ = e.reg.Unlock(ctx, e.cfg.App, env, id)
+		return "", &errs.UnavailableError{What: "driver " + e.drv.Name(), Err: err}
 	}
-	base.PreviousVersion = liveVersion(state, p.GetVersion())
-	cfg, ok := e.cfg.Strategies[p.GetEnvironment()]
+	base.PreviousVersion = liveVersion(state, base.GetVersion())
+	cfg, ok := e.cfg.Strategies[env]
 	if !ok {
 		cfg = domain.DefaultStrategyConfig()
 	}
 	if cfg.FeatureFlag.Flag == "" {
 		// A feature-flag promotion that names no flag drives the product's own.
-		cfg.FeatureFlag.Flag = p.GetProduct()
+		cfg.FeatureFlag.Flag = base.GetProduct()
 		if cfg.FeatureFlag.Flag == "" {
 			cfg.FeatureFlag.Flag = e.cfg.App
 		}
 	}
+	strategy := base.GetStrategyType()
 	plan, err := domain.Plan(strategy, cfg, base.PreviousVersion != "")
 	if err != nil {
-		_ = e.reg.Unlock(ctx, e.cfg.App, p.GetEnvironment(), id)
-		return create(&base, &deployv1.DeploymentFailed{DeploymentId: id, ReleaseId: p.GetReleaseId(), Version: p.GetVersion(), Environment: p.GetEnvironment(),
+		_ = e.reg.Unlock(ctx, e.cfg.App, env, id)
+		return "", e.create(ctx, id, base, &deployv1.DeploymentFailed{DeploymentId: id, ReleaseId: base.GetReleaseId(), Version: base.GetVersion(), Environment: env,
 			Reason: "cannot plan the " + enumtext.Name(strategy) + " strategy: " + err.Error()})
 	}
 	base.Plan = plan
-	if err := create(&base); err != nil && !errors.Is(err, errs.ErrConcurrency) {
-		return err
+	if err := e.create(ctx, id, base); err != nil && !errors.Is(err, errs.ErrConcurrency) {
+		return "", err
 	}
 	e.ensureRunner(id)
-	return nil
+	return "", nil
 }
 
 // liveVersion is the version carrying most traffic, other than v.
@@ -574,7 +592,7 @@ func (e *Engine) perform(ctx context.Context, d *domain.Deployment, t driver.Tar
 			return "", failed, err
 		}
 		defer wipe(sec)
-		if err := e.drv.Start(ctx, t, driver.Version{Version: d.Version(), ReleaseID: d.ReleaseID(), Config: cfg, Secrets: sec}); err != nil {
+		if err := e.drv.Start(ctx, t, driver.Version{Version: d.Version(), ReleaseID: d.ArtifactReleaseID(), Config: cfg, Secrets: sec}); err != nil {
 			return "", "could not start " + d.Version() + ": " + err.Error(), nil
 		}
 		if cv := d.ConfigVersion(); cv != 0 {

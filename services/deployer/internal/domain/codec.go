@@ -43,6 +43,7 @@ type deploymentJSON struct {
 	Origin           Origin            `json:"origin"`
 	LastEvent        string            `json:"last_event,omitempty"`
 	Delivery         json.RawMessage   `json:"delivery,omitempty"`
+	ConfigRollout    json.RawMessage   `json:"config_rollout,omitempty"`
 }
 
 // MarshalDeployment encodes a deployment for snapshots and view checkpoints.
@@ -67,6 +68,13 @@ func MarshalDeployment(d *Deployment) ([]byte, error) {
 			return nil, err
 		}
 		j.Delivery = b
+	}
+	if d.configRollout != nil {
+		b, err := protojson.Marshal(d.configRollout)
+		if err != nil {
+			return nil, err
+		}
+		j.ConfigRollout = b
 	}
 	return json.Marshal(j)
 }
@@ -94,6 +102,12 @@ func UnmarshalDeployment(b []byte) (*Deployment, error) {
 			return nil, fmt.Errorf("deployment snapshot: %w", err)
 		}
 		d.plan = append(d.plan, s)
+	}
+	if len(j.ConfigRollout) > 0 {
+		d.configRollout = &deployv1.ConfigRollout{}
+		if err := protojson.Unmarshal(j.ConfigRollout, d.configRollout); err != nil {
+			return nil, fmt.Errorf("deployment snapshot: %w", err)
+		}
 	}
 	if len(j.Delivery) > 0 {
 		d.delivery = &deployv1.ConfigDelivered{}

@@ -42,6 +42,8 @@ type Deployment struct {
 	// origin is where the deployment came from: the correlation id and trace
 	// of the request that started it, which every step carries on.
 	origin Origin
+	// configRollout is set for a configuration-only rollout.
+	configRollout *deployv1.ConfigRollout
 	// lastEvent is the id of the deployment's latest event: the cause of the runner's next step.
 	lastEvent string
 	// delivery is the configuration its START step delivered (nil: none recorded).
@@ -134,6 +136,18 @@ type Meta struct {
 // NewDeployment returns the state of a deployment with no events.
 func NewDeployment() *Deployment { return &Deployment{} }
 
+// ConfigRollout describes a configuration-only rollout (nil for a release's deployment).
+func (d *Deployment) ConfigRollout() *deployv1.ConfigRollout { return d.configRollout }
+
+// ArtifactReleaseID is the release whose artifact the deployment runs: its
+// release, or for a configuration-only rollout the live release's.
+func (d *Deployment) ArtifactReleaseID() string {
+	if d.configRollout != nil {
+		return d.configRollout.GetArtifactReleaseId()
+	}
+	return d.releaseID
+}
+
 // Exists reports whether the deployment was started.
 func (d *Deployment) Exists() bool { return d.id != "" }
 
@@ -162,7 +176,7 @@ func Apply(d *Deployment, ev proto.Message, m Meta) {
 		d.app, d.attempt, d.previousVersion, d.requestedBy, d.product = e.GetApp(), e.GetAttempt(), e.GetPreviousVersion(), e.GetRequestedBy(), e.GetProduct()
 		d.strategy, _ = enumtext.Resolve(e.GetStrategyType(), e.GetStrategy())
 		d.origin = Origin{CorrelationID: m.CorrelationID, TraceParent: m.TraceParent}
-		d.plan = e.GetPlan()
+		d.plan, d.configRollout = e.GetPlan(), e.GetConfigRollout()
 		d.started, d.completed, d.results = make([]time.Time, len(d.plan)), make([]time.Time, len(d.plan)), make([]string, len(d.plan))
 		d.status, d.startedAt = deployv1.DeploymentStatus_DEPLOYMENT_STATUS_RUNNING, at
 	case *deployv1.DeploymentStepStarted:
@@ -411,7 +425,7 @@ func ToProto(d *Deployment) *deployv1.Deployment {
 		Attempt: d.attempt, PreviousVersion: d.previousVersion, Status: d.status, CurrentStep: uint32(d.current),
 		Reason: d.reason, StartedAt: timestamppb.New(d.startedAt), UpdatedAt: timestamppb.New(d.updatedAt),
 		RequestedBy: d.requestedBy, AggregateVersion: d.aggregateVersion,
-		ConfigVersion: d.delivery.GetConfigVersion(), ConfigDigest: d.delivery.GetConfigDigest(),
+		ConfigVersion: d.delivery.GetConfigVersion(), ConfigDigest: d.delivery.GetConfigDigest(), ConfigRollout: d.configRollout,
 	}
 	for i, s := range d.plan {
 		st := &deployv1.StepState{Step: s, Index: uint32(i), Result: d.results[i]}

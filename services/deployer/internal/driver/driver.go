@@ -18,6 +18,7 @@ import (
 	"maps"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/penguinmails/floe/libs/secrets"
@@ -51,6 +52,51 @@ type Version struct {
 	// the started process's environment — never into templates, records,
 	// logs or errors — and keeps no copy.
 	Secrets map[string]secrets.Value
+}
+
+// A configuration-only rollout runs a release's artifact again with another
+// configuration version, under a version of its own: the artifact's version
+// with the build metadata "config.<N>" added ("1.2.0+config.3",
+// "1.2.0+build.7.config.3"). Drivers name instances by Version and run
+// Artifact(Version): the release's artifact (image tag, binary).
+
+// WithConfig is the version of artifact run with configuration version n.
+func WithConfig(artifact string, n uint64) string {
+	base := Artifact(artifact)
+	sep := "+"
+	if strings.Contains(base, "+") {
+		sep = "."
+	}
+	return base + sep + "config." + strconv.FormatUint(n, 10)
+}
+
+// Artifact is the release version a version runs: version without the
+// build metadata identifiers "config.<N>" WithConfig added.
+func Artifact(version string) string {
+	plus := strings.IndexByte(version, '+')
+	if plus < 0 {
+		return version
+	}
+	ids := strings.Split(version[plus+1:], ".")
+	if n := len(ids); n >= 2 && ids[n-2] == "config" && isDigits(ids[n-1]) {
+		if n == 2 {
+			return version[:plus]
+		}
+		return version[:plus+1] + strings.Join(ids[:n-2], ".")
+	}
+	return version
+}
+
+func isDigits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // State is what runs in a target now.

@@ -41,6 +41,7 @@ func Rules() auth.Rules {
 		deployv1.DeployService_Abort_FullMethodName:           {Permission: PermOperate},
 		deployv1.DeployService_Retry_FullMethodName:           {Permission: PermOperate},
 		deployv1.DeployService_Rollback_FullMethodName:        {Permission: PermRollback},
+		deployv1.DeployService_RolloutConfig_FullMethodName:   {Permission: PermOperate},
 	}
 }
 
@@ -214,4 +215,21 @@ func (s *Server) Rollback(ctx context.Context, req *deployv1.RollbackRequest) (*
 		return nil, err
 	}
 	return &deployv1.RollbackResponse{Deployment: domain.ToProto(d)}, nil
+}
+
+// RolloutConfig implements the RPC.
+func (s *Server) RolloutConfig(ctx context.Context, req *deployv1.RolloutConfigRequest) (*deployv1.RolloutConfigResponse, error) {
+	var v errs.Violations
+	ident.Check(&v, "environment", req.GetEnvironment())
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	if err := s.authz.Require(ctx, PermOperate, req.GetEnvironment()); err != nil {
+		return nil, err
+	}
+	d, err := s.engine.RolloutConfig(ctx, req.GetEnvironment(), req.GetConfigVersion(), req.GetStrategy(), req.GetReason(), principalID(ctx))
+	if err != nil {
+		return nil, err
+	}
+	return &deployv1.RolloutConfigResponse{Deployment: domain.ToProto(d)}, nil
 }

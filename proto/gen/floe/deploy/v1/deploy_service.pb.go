@@ -21,6 +21,123 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// RolloutConfigRequest names the environment and the configuration version.
+type RolloutConfigRequest struct {
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	Environment string                 `protobuf:"bytes,1,opt,name=environment,proto3" json:"environment,omitempty"`
+	// The configuration version (0: the environment's current one).
+	ConfigVersion uint64 `protobuf:"varint,2,opt,name=config_version,json=configVersion,proto3" json:"config_version,omitempty"`
+	// The strategy (unspecified: rolling-update).
+	Strategy DeploymentStrategy `protobuf:"varint,3,opt,name=strategy,proto3,enum=floe.deploy.v1.DeploymentStrategy" json:"strategy,omitempty"`
+	// Why (required).
+	Reason        string `protobuf:"bytes,4,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RolloutConfigRequest) Reset() {
+	*x = RolloutConfigRequest{}
+	mi := &file_floe_deploy_v1_deploy_service_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RolloutConfigRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RolloutConfigRequest) ProtoMessage() {}
+
+func (x *RolloutConfigRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_floe_deploy_v1_deploy_service_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RolloutConfigRequest.ProtoReflect.Descriptor instead.
+func (*RolloutConfigRequest) Descriptor() ([]byte, []int) {
+	return file_floe_deploy_v1_deploy_service_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *RolloutConfigRequest) GetEnvironment() string {
+	if x != nil {
+		return x.Environment
+	}
+	return ""
+}
+
+func (x *RolloutConfigRequest) GetConfigVersion() uint64 {
+	if x != nil {
+		return x.ConfigVersion
+	}
+	return 0
+}
+
+func (x *RolloutConfigRequest) GetStrategy() DeploymentStrategy {
+	if x != nil {
+		return x.Strategy
+	}
+	return DeploymentStrategy_DEPLOYMENT_STRATEGY_UNSPECIFIED
+}
+
+func (x *RolloutConfigRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+// RolloutConfigResponse is the deployment started.
+type RolloutConfigResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Deployment    *Deployment            `protobuf:"bytes,1,opt,name=deployment,proto3" json:"deployment,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RolloutConfigResponse) Reset() {
+	*x = RolloutConfigResponse{}
+	mi := &file_floe_deploy_v1_deploy_service_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RolloutConfigResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RolloutConfigResponse) ProtoMessage() {}
+
+func (x *RolloutConfigResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_floe_deploy_v1_deploy_service_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RolloutConfigResponse.ProtoReflect.Descriptor instead.
+func (*RolloutConfigResponse) Descriptor() ([]byte, []int) {
+	return file_floe_deploy_v1_deploy_service_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *RolloutConfigResponse) GetDeployment() *Deployment {
+	if x != nil {
+		return x.Deployment
+	}
+	return nil
+}
+
 // GetDeploymentRequest names a deployment.
 type GetDeploymentRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -31,7 +148,7 @@ type GetDeploymentRequest struct {
 
 func (x *GetDeploymentRequest) Reset() {
 	*x = GetDeploymentRequest{}
-	mi := &file_floe_deploy_v1_deploy_service_proto_msgTypes[0]
+	mi := &file_floe_deploy_v1_deploy_service_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -43,7 +160,7 @@ func (x *GetDeploymentRequest) String() string {
 func (*GetDeploymentRequest) ProtoMessage() {}
 
 func (x *GetDeploymentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_floe_deploy_v1_deploy_service_proto_msgTypes[0]
+	mi := &file_floe_deploy_v1_deploy_service_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -56,7 +173,7 @@ func (x *GetDeploymentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetDeploymentRequest.ProtoReflect.Descriptor instead.
 func (*GetDeploymentRequest) Descriptor() ([]byte, []int) {
-	return file_floe_deploy_v1_deploy_service_proto_rawDescGZIP(), []int{0}
+	return file_floe_deploy_v1_deploy_service_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *GetDeploymentRequest) GetDeploymentId() string {
@@ -76,7 +193,7 @@ type GetDeploymentResponse struct {
 
 func (x *GetDeploymentResponse) Reset() {
 	*x = GetDeploymentResponse{}
-	mi := &file_floe_deploy_v1_deploy_service_proto_msgTypes[1]
+	mi := &file_floe_deploy_v1_deploy_service_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -88,7 +205,7 @@ func (x *GetDeploymentResponse) String() string {
 func (*GetDeploymentResponse) ProtoMessage() {}
 
 func (x *GetDeploymentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_floe_deploy_v1_deploy_service_proto_msgTypes[1]
+	mi := &file_floe_deploy_v1_deploy_service_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -101,7 +218,7 @@ func (x *GetDeploymentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetDeploymentResponse.ProtoReflect.Descriptor instead.
 func (*GetDeploymentResponse) Descriptor() ([]byte, []int) {
-	return file_floe_deploy_v1_deploy_service_proto_rawDescGZIP(), []int{1}
+	return file_floe_deploy_v1_deploy_service_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *GetDeploymentResponse) GetDeployment() *Deployment {
@@ -128,7 +245,7 @@ type ListDeploymentsRequest struct {
 
 func (x *ListDeploymentsRequest) Reset() {
 	*x = ListDeploymentsRequest{}
-	mi := &file_floe_deploy_v1_deploy_service_proto_msgTypes[2]
+	mi := &file_floe_deploy_v1_deploy_service_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -140,7 +257,7 @@ func (x *ListDeploymentsRequest) String() string {
 func (*ListDeploymentsRequest) ProtoMessage() {}
 
 func (x *ListDeploymentsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_floe_deploy_v1_deploy_service_proto_msgTypes[2]
+	mi := &file_floe_deploy_v1_deploy_service_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -153,7 +270,7 @@ func (x *ListDeploymentsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDeploymentsRequest.ProtoReflect.Descriptor instead.
 func (*ListDeploymentsRequest) Descriptor() ([]byte, []int) {
-	return file_floe_deploy_v1_deploy_service_proto_rawDescGZIP(), []int{2}
+	return file_floe_deploy_v1_deploy_service_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *ListDeploymentsRequest) GetEnvironment() string {
@@ -205,7 +322,7 @@ type ListDeploymentsResponse struct {
 
 func (x *ListDeploymentsResponse) Reset() {
 	*x = ListDeploymentsResponse{}
-	mi := &file_floe_deploy_v1_deploy_service_proto_msgTypes[3]
+	mi := &file_floe_deploy_v1_deploy_service_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -217,7 +334,7 @@ func (x *ListDeploymentsResponse) String() string {
 func (*ListDeploymentsResponse) ProtoMessage() {}
 
 func (x *ListDeploymentsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_floe_deploy_v1_deploy_service_proto_msgTypes[3]
+	mi := &file_floe_deploy_v1_deploy_service_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -230,7 +347,7 @@ func (x *ListDeploymentsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDeploymentsResponse.ProtoReflect.Descriptor instead.
 func (*ListDeploymentsResponse) Descriptor() ([]byte, []int) {
-	return file_floe_deploy_v1_deploy_service_proto_rawDescGZIP(), []int{3}
+	return file_floe_deploy_v1_deploy_service_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *ListDeploymentsResponse) GetDeployments() []*Deployment {
@@ -264,7 +381,7 @@ type WatchDeploymentRequest struct {
 
 func (x *WatchDeploymentRequest) Reset() {
 	*x = WatchDeploymentRequest{}
-	mi := &file_floe_deploy_v1_deploy_service_proto_msgTypes[4]
+	mi := &file_floe_deploy_v1_deploy_service_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -276,7 +393,7 @@ func (x *WatchDeploymentRequest) String() string {
 func (*WatchDeploymentRequest) ProtoMessage() {}
 
 func (x *WatchDeploymentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_floe_deploy_v1_deploy_service_proto_msgTypes[4]
+	mi := &file_floe_deploy_v1_deploy_service_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -289,7 +406,7 @@ func (x *WatchDeploymentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchDeploymentRequest.ProtoReflect.Descriptor instead.
 func (*WatchDeploymentRequest) Descriptor() ([]byte, []int) {
-	return file_floe_deploy_v1_deploy_service_proto_rawDescGZIP(), []int{4}
+	return file_floe_deploy_v1_deploy_service_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *WatchDeploymentRequest) GetDeploymentId() string {
@@ -311,7 +428,7 @@ type WatchDeploymentResponse struct {
 
 func (x *WatchDeploymentResponse) Reset() {
 	*x = WatchDeploymentResponse{}
-	mi := &file_floe_deploy_v1_deploy_service_proto_msgTypes[5]
+	mi := &file_floe_deploy_v1_deploy_service_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -323,7 +440,7 @@ func (x *WatchDeploymentResponse) String() string {
 func (*WatchDeploymentResponse) ProtoMessage() {}
 
 func (x *WatchDeploymentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_floe_deploy_v1_deploy_service_proto_msgTypes[5]
+	mi := &file_floe_deploy_v1_deploy_service_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -336,7 +453,7 @@ func (x *WatchDeploymentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchDeploymentResponse.ProtoReflect.Descriptor instead.
 func (*WatchDeploymentResponse) Descriptor() ([]byte, []int) {
-	return file_floe_deploy_v1_deploy_service_proto_rawDescGZIP(), []int{5}
+	return file_floe_deploy_v1_deploy_service_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *WatchDeploymentResponse) GetDeployment() *Deployment {
@@ -364,7 +481,7 @@ type PauseRequest struct {
 
 func (x *PauseRequest) Reset() {
 	*x = PauseRequest{}
-	mi := &file_floe_deploy_v1_deploy_service_proto_msgTypes[6]
+	mi := &file_floe_deploy_v1_deploy_service_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -376,7 +493,7 @@ func (x *PauseRequest) String() string {
 func (*PauseRequest) ProtoMessage() {}
 
 func (x *PauseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_floe_deploy_v1_deploy_service_proto_msgTypes[6]
+	mi := &file_floe_deploy_v1_deploy_service_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -389,7 +506,7 @@ func (x *PauseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PauseRequest.ProtoReflect.Descriptor instead.
 func (*PauseRequest) Descriptor() ([]byte, []int) {
-	return file_floe_deploy_v1_deploy_service_proto_rawDescGZIP(), []int{6}
+	return file_floe_deploy_v1_deploy_service_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *PauseRequest) GetDeploymentId() string {
@@ -416,7 +533,7 @@ type PauseResponse struct {
 
 func (x *PauseResponse) Reset() {
 	*x = PauseResponse{}
-	mi := &file_floe_deploy_v1_deploy_service_proto_msgTypes[7]
+	mi := &file_floe_deploy_v1_deploy_service_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -428,7 +545,7 @@ func (x *PauseResponse) String() string {
 func (*PauseResponse) ProtoMessage() {}
 
 func (x *PauseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_floe_deploy_v1_deploy_service_proto_msgTypes[7]
+	mi := &file_floe_deploy_v1_deploy_service_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -441,7 +558,7 @@ func (x *PauseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PauseResponse.ProtoReflect.Descriptor instead.
 func (*PauseResponse) Descriptor() ([]byte, []int) {
-	return file_floe_deploy_v1_deploy_service_proto_rawDescGZIP(), []int{7}
+	return file_floe_deploy_v1_deploy_service_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *PauseResponse) GetDeployment() *Deployment {
@@ -461,7 +578,7 @@ type ResumeRequest struct {
 
 func (x *ResumeRequest) Reset() {
 	*x = ResumeRequest{}
-	mi := &file_floe_deploy_v1_deploy_service_proto_msgTypes[8]
+	mi := &file_floe_deploy_v1_deploy_service_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -473,7 +590,7 @@ func (x *ResumeRequest) String() string {
 func (*ResumeRequest) ProtoMessage() {}
 
 func (x *ResumeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_floe_deploy_v1_deploy_service_proto_msgTypes[8]
+	mi := &file_floe_deploy_v1_deploy_service_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -486,7 +603,7 @@ func (x *ResumeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResumeRequest.ProtoReflect.Descriptor instead.
 func (*ResumeRequest) Descriptor() ([]byte, []int) {
-	return file_floe_deploy_v1_deploy_service_proto_rawDescGZIP(), []int{8}
+	return file_floe_deploy_v1_deploy_service_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *ResumeRequest) GetDeploymentId() string {
@@ -506,7 +623,7 @@ type ResumeResponse struct {
 
 func (x *ResumeResponse) Reset() {
 	*x = ResumeResponse{}
-	mi := &file_floe_deploy_v1_deploy_service_proto_msgTypes[9]
+	mi := &file_floe_deploy_v1_deploy_service_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -518,7 +635,7 @@ func (x *ResumeResponse) String() string {
 func (*ResumeResponse) ProtoMessage() {}
 
 func (x *ResumeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_floe_deploy_v1_deploy_service_proto_msgTypes[9]
+	mi := &file_floe_deploy_v1_deploy_service_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -531,7 +648,7 @@ func (x *ResumeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResumeResponse.ProtoReflect.Descriptor instead.
 func (*ResumeResponse) Descriptor() ([]byte, []int) {
-	return file_floe_deploy_v1_deploy_service_proto_rawDescGZIP(), []int{9}
+	return file_floe_deploy_v1_deploy_service_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ResumeResponse) GetDeployment() *Deployment {
@@ -552,7 +669,7 @@ type AbortRequest struct {
 
 func (x *AbortRequest) Reset() {
 	*x = AbortRequest{}
-	mi := &file_floe_deploy_v1_deploy_service_proto_msgTypes[10]
+	mi := &file_floe_deploy_v1_deploy_service_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -564,7 +681,7 @@ func (x *AbortRequest) String() string {
 func (*AbortRequest) ProtoMessage() {}
 
 func (x *AbortRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_floe_deploy_v1_deploy_service_proto_msgTypes[10]
+	mi := &file_floe_deploy_v1_deploy_service_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -577,7 +694,7 @@ func (x *AbortRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AbortRequest.ProtoReflect.Descriptor instead.
 func (*AbortRequest) Descriptor() ([]byte, []int) {
-	return file_floe_deploy_v1_deploy_service_proto_rawDescGZIP(), []int{10}
+	return file_floe_deploy_v1_deploy_service_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *AbortRequest) GetDeploymentId() string {
@@ -604,7 +721,7 @@ type AbortResponse struct {
 
 func (x *AbortResponse) Reset() {
 	*x = AbortResponse{}
-	mi := &file_floe_deploy_v1_deploy_service_proto_msgTypes[11]
+	mi := &file_floe_deploy_v1_deploy_service_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -616,7 +733,7 @@ func (x *AbortResponse) String() string {
 func (*AbortResponse) ProtoMessage() {}
 
 func (x *AbortResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_floe_deploy_v1_deploy_service_proto_msgTypes[11]
+	mi := &file_floe_deploy_v1_deploy_service_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -629,7 +746,7 @@ func (x *AbortResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AbortResponse.ProtoReflect.Descriptor instead.
 func (*AbortResponse) Descriptor() ([]byte, []int) {
-	return file_floe_deploy_v1_deploy_service_proto_rawDescGZIP(), []int{11}
+	return file_floe_deploy_v1_deploy_service_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *AbortResponse) GetDeployment() *Deployment {
@@ -649,7 +766,7 @@ type RetryRequest struct {
 
 func (x *RetryRequest) Reset() {
 	*x = RetryRequest{}
-	mi := &file_floe_deploy_v1_deploy_service_proto_msgTypes[12]
+	mi := &file_floe_deploy_v1_deploy_service_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -661,7 +778,7 @@ func (x *RetryRequest) String() string {
 func (*RetryRequest) ProtoMessage() {}
 
 func (x *RetryRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_floe_deploy_v1_deploy_service_proto_msgTypes[12]
+	mi := &file_floe_deploy_v1_deploy_service_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -674,7 +791,7 @@ func (x *RetryRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RetryRequest.ProtoReflect.Descriptor instead.
 func (*RetryRequest) Descriptor() ([]byte, []int) {
-	return file_floe_deploy_v1_deploy_service_proto_rawDescGZIP(), []int{12}
+	return file_floe_deploy_v1_deploy_service_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *RetryRequest) GetDeploymentId() string {
@@ -694,7 +811,7 @@ type RetryResponse struct {
 
 func (x *RetryResponse) Reset() {
 	*x = RetryResponse{}
-	mi := &file_floe_deploy_v1_deploy_service_proto_msgTypes[13]
+	mi := &file_floe_deploy_v1_deploy_service_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -706,7 +823,7 @@ func (x *RetryResponse) String() string {
 func (*RetryResponse) ProtoMessage() {}
 
 func (x *RetryResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_floe_deploy_v1_deploy_service_proto_msgTypes[13]
+	mi := &file_floe_deploy_v1_deploy_service_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -719,7 +836,7 @@ func (x *RetryResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RetryResponse.ProtoReflect.Descriptor instead.
 func (*RetryResponse) Descriptor() ([]byte, []int) {
-	return file_floe_deploy_v1_deploy_service_proto_rawDescGZIP(), []int{13}
+	return file_floe_deploy_v1_deploy_service_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *RetryResponse) GetDeployment() *Deployment {
@@ -740,7 +857,7 @@ type RollbackRequest struct {
 
 func (x *RollbackRequest) Reset() {
 	*x = RollbackRequest{}
-	mi := &file_floe_deploy_v1_deploy_service_proto_msgTypes[14]
+	mi := &file_floe_deploy_v1_deploy_service_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -752,7 +869,7 @@ func (x *RollbackRequest) String() string {
 func (*RollbackRequest) ProtoMessage() {}
 
 func (x *RollbackRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_floe_deploy_v1_deploy_service_proto_msgTypes[14]
+	mi := &file_floe_deploy_v1_deploy_service_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -765,7 +882,7 @@ func (x *RollbackRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RollbackRequest.ProtoReflect.Descriptor instead.
 func (*RollbackRequest) Descriptor() ([]byte, []int) {
-	return file_floe_deploy_v1_deploy_service_proto_rawDescGZIP(), []int{14}
+	return file_floe_deploy_v1_deploy_service_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *RollbackRequest) GetDeploymentId() string {
@@ -792,7 +909,7 @@ type RollbackResponse struct {
 
 func (x *RollbackResponse) Reset() {
 	*x = RollbackResponse{}
-	mi := &file_floe_deploy_v1_deploy_service_proto_msgTypes[15]
+	mi := &file_floe_deploy_v1_deploy_service_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -804,7 +921,7 @@ func (x *RollbackResponse) String() string {
 func (*RollbackResponse) ProtoMessage() {}
 
 func (x *RollbackResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_floe_deploy_v1_deploy_service_proto_msgTypes[15]
+	mi := &file_floe_deploy_v1_deploy_service_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -817,7 +934,7 @@ func (x *RollbackResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RollbackResponse.ProtoReflect.Descriptor instead.
 func (*RollbackResponse) Descriptor() ([]byte, []int) {
-	return file_floe_deploy_v1_deploy_service_proto_rawDescGZIP(), []int{15}
+	return file_floe_deploy_v1_deploy_service_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *RollbackResponse) GetDeployment() *Deployment {
@@ -831,7 +948,16 @@ var File_floe_deploy_v1_deploy_service_proto protoreflect.FileDescriptor
 
 const file_floe_deploy_v1_deploy_service_proto_rawDesc = "" +
 	"\n" +
-	"#floe/deploy/v1/deploy_service.proto\x12\x0efloe.deploy.v1\x1a\x1afloe/deploy/v1/types.proto\";\n" +
+	"#floe/deploy/v1/deploy_service.proto\x12\x0efloe.deploy.v1\x1a\x1afloe/deploy/v1/types.proto\"\xb7\x01\n" +
+	"\x14RolloutConfigRequest\x12 \n" +
+	"\venvironment\x18\x01 \x01(\tR\venvironment\x12%\n" +
+	"\x0econfig_version\x18\x02 \x01(\x04R\rconfigVersion\x12>\n" +
+	"\bstrategy\x18\x03 \x01(\x0e2\".floe.deploy.v1.DeploymentStrategyR\bstrategy\x12\x16\n" +
+	"\x06reason\x18\x04 \x01(\tR\x06reason\"S\n" +
+	"\x15RolloutConfigResponse\x12:\n" +
+	"\n" +
+	"deployment\x18\x01 \x01(\v2\x1a.floe.deploy.v1.DeploymentR\n" +
+	"deployment\";\n" +
 	"\x14GetDeploymentRequest\x12#\n" +
 	"\rdeployment_id\x18\x01 \x01(\tR\fdeploymentId\"S\n" +
 	"\x15GetDeploymentResponse\x12:\n" +
@@ -889,7 +1015,7 @@ const file_floe_deploy_v1_deploy_service_proto_rawDesc = "" +
 	"\x10RollbackResponse\x12:\n" +
 	"\n" +
 	"deployment\x18\x01 \x01(\v2\x1a.floe.deploy.v1.DeploymentR\n" +
-	"deployment2\xa1\x05\n" +
+	"deployment2\xff\x05\n" +
 	"\rDeployService\x12\\\n" +
 	"\rGetDeployment\x12$.floe.deploy.v1.GetDeploymentRequest\x1a%.floe.deploy.v1.GetDeploymentResponse\x12b\n" +
 	"\x0fListDeployments\x12&.floe.deploy.v1.ListDeploymentsRequest\x1a'.floe.deploy.v1.ListDeploymentsResponse\x12d\n" +
@@ -898,7 +1024,8 @@ const file_floe_deploy_v1_deploy_service_proto_rawDesc = "" +
 	"\x06Resume\x12\x1d.floe.deploy.v1.ResumeRequest\x1a\x1e.floe.deploy.v1.ResumeResponse\x12D\n" +
 	"\x05Abort\x12\x1c.floe.deploy.v1.AbortRequest\x1a\x1d.floe.deploy.v1.AbortResponse\x12D\n" +
 	"\x05Retry\x12\x1c.floe.deploy.v1.RetryRequest\x1a\x1d.floe.deploy.v1.RetryResponse\x12M\n" +
-	"\bRollback\x12\x1f.floe.deploy.v1.RollbackRequest\x1a .floe.deploy.v1.RollbackResponseB\xc2\x01\n" +
+	"\bRollback\x12\x1f.floe.deploy.v1.RollbackRequest\x1a .floe.deploy.v1.RollbackResponse\x12\\\n" +
+	"\rRolloutConfig\x12$.floe.deploy.v1.RolloutConfigRequest\x1a%.floe.deploy.v1.RolloutConfigResponseB\xc2\x01\n" +
 	"\x12com.floe.deploy.v1B\x12DeployServiceProtoP\x01Z>github.com/penguinmails/floe/proto/gen/floe/deploy/v1;deployv1\xa2\x02\x03FDX\xaa\x02\x0eFloe.Deploy.V1\xca\x02\x0eFloe\\Deploy\\V1\xe2\x02\x1aFloe\\Deploy\\V1\\GPBMetadata\xea\x02\x10Floe::Deploy::V1b\x06proto3"
 
 var (
@@ -913,56 +1040,63 @@ func file_floe_deploy_v1_deploy_service_proto_rawDescGZIP() []byte {
 	return file_floe_deploy_v1_deploy_service_proto_rawDescData
 }
 
-var file_floe_deploy_v1_deploy_service_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
+var file_floe_deploy_v1_deploy_service_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
 var file_floe_deploy_v1_deploy_service_proto_goTypes = []any{
-	(*GetDeploymentRequest)(nil),    // 0: floe.deploy.v1.GetDeploymentRequest
-	(*GetDeploymentResponse)(nil),   // 1: floe.deploy.v1.GetDeploymentResponse
-	(*ListDeploymentsRequest)(nil),  // 2: floe.deploy.v1.ListDeploymentsRequest
-	(*ListDeploymentsResponse)(nil), // 3: floe.deploy.v1.ListDeploymentsResponse
-	(*WatchDeploymentRequest)(nil),  // 4: floe.deploy.v1.WatchDeploymentRequest
-	(*WatchDeploymentResponse)(nil), // 5: floe.deploy.v1.WatchDeploymentResponse
-	(*PauseRequest)(nil),            // 6: floe.deploy.v1.PauseRequest
-	(*PauseResponse)(nil),           // 7: floe.deploy.v1.PauseResponse
-	(*ResumeRequest)(nil),           // 8: floe.deploy.v1.ResumeRequest
-	(*ResumeResponse)(nil),          // 9: floe.deploy.v1.ResumeResponse
-	(*AbortRequest)(nil),            // 10: floe.deploy.v1.AbortRequest
-	(*AbortResponse)(nil),           // 11: floe.deploy.v1.AbortResponse
-	(*RetryRequest)(nil),            // 12: floe.deploy.v1.RetryRequest
-	(*RetryResponse)(nil),           // 13: floe.deploy.v1.RetryResponse
-	(*RollbackRequest)(nil),         // 14: floe.deploy.v1.RollbackRequest
-	(*RollbackResponse)(nil),        // 15: floe.deploy.v1.RollbackResponse
-	(*Deployment)(nil),              // 16: floe.deploy.v1.Deployment
+	(*RolloutConfigRequest)(nil),    // 0: floe.deploy.v1.RolloutConfigRequest
+	(*RolloutConfigResponse)(nil),   // 1: floe.deploy.v1.RolloutConfigResponse
+	(*GetDeploymentRequest)(nil),    // 2: floe.deploy.v1.GetDeploymentRequest
+	(*GetDeploymentResponse)(nil),   // 3: floe.deploy.v1.GetDeploymentResponse
+	(*ListDeploymentsRequest)(nil),  // 4: floe.deploy.v1.ListDeploymentsRequest
+	(*ListDeploymentsResponse)(nil), // 5: floe.deploy.v1.ListDeploymentsResponse
+	(*WatchDeploymentRequest)(nil),  // 6: floe.deploy.v1.WatchDeploymentRequest
+	(*WatchDeploymentResponse)(nil), // 7: floe.deploy.v1.WatchDeploymentResponse
+	(*PauseRequest)(nil),            // 8: floe.deploy.v1.PauseRequest
+	(*PauseResponse)(nil),           // 9: floe.deploy.v1.PauseResponse
+	(*ResumeRequest)(nil),           // 10: floe.deploy.v1.ResumeRequest
+	(*ResumeResponse)(nil),          // 11: floe.deploy.v1.ResumeResponse
+	(*AbortRequest)(nil),            // 12: floe.deploy.v1.AbortRequest
+	(*AbortResponse)(nil),           // 13: floe.deploy.v1.AbortResponse
+	(*RetryRequest)(nil),            // 14: floe.deploy.v1.RetryRequest
+	(*RetryResponse)(nil),           // 15: floe.deploy.v1.RetryResponse
+	(*RollbackRequest)(nil),         // 16: floe.deploy.v1.RollbackRequest
+	(*RollbackResponse)(nil),        // 17: floe.deploy.v1.RollbackResponse
+	(DeploymentStrategy)(0),         // 18: floe.deploy.v1.DeploymentStrategy
+	(*Deployment)(nil),              // 19: floe.deploy.v1.Deployment
 }
 var file_floe_deploy_v1_deploy_service_proto_depIdxs = []int32{
-	16, // 0: floe.deploy.v1.GetDeploymentResponse.deployment:type_name -> floe.deploy.v1.Deployment
-	16, // 1: floe.deploy.v1.ListDeploymentsResponse.deployments:type_name -> floe.deploy.v1.Deployment
-	16, // 2: floe.deploy.v1.WatchDeploymentResponse.deployment:type_name -> floe.deploy.v1.Deployment
-	16, // 3: floe.deploy.v1.PauseResponse.deployment:type_name -> floe.deploy.v1.Deployment
-	16, // 4: floe.deploy.v1.ResumeResponse.deployment:type_name -> floe.deploy.v1.Deployment
-	16, // 5: floe.deploy.v1.AbortResponse.deployment:type_name -> floe.deploy.v1.Deployment
-	16, // 6: floe.deploy.v1.RetryResponse.deployment:type_name -> floe.deploy.v1.Deployment
-	16, // 7: floe.deploy.v1.RollbackResponse.deployment:type_name -> floe.deploy.v1.Deployment
-	0,  // 8: floe.deploy.v1.DeployService.GetDeployment:input_type -> floe.deploy.v1.GetDeploymentRequest
-	2,  // 9: floe.deploy.v1.DeployService.ListDeployments:input_type -> floe.deploy.v1.ListDeploymentsRequest
-	4,  // 10: floe.deploy.v1.DeployService.WatchDeployment:input_type -> floe.deploy.v1.WatchDeploymentRequest
-	6,  // 11: floe.deploy.v1.DeployService.Pause:input_type -> floe.deploy.v1.PauseRequest
-	8,  // 12: floe.deploy.v1.DeployService.Resume:input_type -> floe.deploy.v1.ResumeRequest
-	10, // 13: floe.deploy.v1.DeployService.Abort:input_type -> floe.deploy.v1.AbortRequest
-	12, // 14: floe.deploy.v1.DeployService.Retry:input_type -> floe.deploy.v1.RetryRequest
-	14, // 15: floe.deploy.v1.DeployService.Rollback:input_type -> floe.deploy.v1.RollbackRequest
-	1,  // 16: floe.deploy.v1.DeployService.GetDeployment:output_type -> floe.deploy.v1.GetDeploymentResponse
-	3,  // 17: floe.deploy.v1.DeployService.ListDeployments:output_type -> floe.deploy.v1.ListDeploymentsResponse
-	5,  // 18: floe.deploy.v1.DeployService.WatchDeployment:output_type -> floe.deploy.v1.WatchDeploymentResponse
-	7,  // 19: floe.deploy.v1.DeployService.Pause:output_type -> floe.deploy.v1.PauseResponse
-	9,  // 20: floe.deploy.v1.DeployService.Resume:output_type -> floe.deploy.v1.ResumeResponse
-	11, // 21: floe.deploy.v1.DeployService.Abort:output_type -> floe.deploy.v1.AbortResponse
-	13, // 22: floe.deploy.v1.DeployService.Retry:output_type -> floe.deploy.v1.RetryResponse
-	15, // 23: floe.deploy.v1.DeployService.Rollback:output_type -> floe.deploy.v1.RollbackResponse
-	16, // [16:24] is the sub-list for method output_type
-	8,  // [8:16] is the sub-list for method input_type
-	8,  // [8:8] is the sub-list for extension type_name
-	8,  // [8:8] is the sub-list for extension extendee
-	0,  // [0:8] is the sub-list for field type_name
+	18, // 0: floe.deploy.v1.RolloutConfigRequest.strategy:type_name -> floe.deploy.v1.DeploymentStrategy
+	19, // 1: floe.deploy.v1.RolloutConfigResponse.deployment:type_name -> floe.deploy.v1.Deployment
+	19, // 2: floe.deploy.v1.GetDeploymentResponse.deployment:type_name -> floe.deploy.v1.Deployment
+	19, // 3: floe.deploy.v1.ListDeploymentsResponse.deployments:type_name -> floe.deploy.v1.Deployment
+	19, // 4: floe.deploy.v1.WatchDeploymentResponse.deployment:type_name -> floe.deploy.v1.Deployment
+	19, // 5: floe.deploy.v1.PauseResponse.deployment:type_name -> floe.deploy.v1.Deployment
+	19, // 6: floe.deploy.v1.ResumeResponse.deployment:type_name -> floe.deploy.v1.Deployment
+	19, // 7: floe.deploy.v1.AbortResponse.deployment:type_name -> floe.deploy.v1.Deployment
+	19, // 8: floe.deploy.v1.RetryResponse.deployment:type_name -> floe.deploy.v1.Deployment
+	19, // 9: floe.deploy.v1.RollbackResponse.deployment:type_name -> floe.deploy.v1.Deployment
+	2,  // 10: floe.deploy.v1.DeployService.GetDeployment:input_type -> floe.deploy.v1.GetDeploymentRequest
+	4,  // 11: floe.deploy.v1.DeployService.ListDeployments:input_type -> floe.deploy.v1.ListDeploymentsRequest
+	6,  // 12: floe.deploy.v1.DeployService.WatchDeployment:input_type -> floe.deploy.v1.WatchDeploymentRequest
+	8,  // 13: floe.deploy.v1.DeployService.Pause:input_type -> floe.deploy.v1.PauseRequest
+	10, // 14: floe.deploy.v1.DeployService.Resume:input_type -> floe.deploy.v1.ResumeRequest
+	12, // 15: floe.deploy.v1.DeployService.Abort:input_type -> floe.deploy.v1.AbortRequest
+	14, // 16: floe.deploy.v1.DeployService.Retry:input_type -> floe.deploy.v1.RetryRequest
+	16, // 17: floe.deploy.v1.DeployService.Rollback:input_type -> floe.deploy.v1.RollbackRequest
+	0,  // 18: floe.deploy.v1.DeployService.RolloutConfig:input_type -> floe.deploy.v1.RolloutConfigRequest
+	3,  // 19: floe.deploy.v1.DeployService.GetDeployment:output_type -> floe.deploy.v1.GetDeploymentResponse
+	5,  // 20: floe.deploy.v1.DeployService.ListDeployments:output_type -> floe.deploy.v1.ListDeploymentsResponse
+	7,  // 21: floe.deploy.v1.DeployService.WatchDeployment:output_type -> floe.deploy.v1.WatchDeploymentResponse
+	9,  // 22: floe.deploy.v1.DeployService.Pause:output_type -> floe.deploy.v1.PauseResponse
+	11, // 23: floe.deploy.v1.DeployService.Resume:output_type -> floe.deploy.v1.ResumeResponse
+	13, // 24: floe.deploy.v1.DeployService.Abort:output_type -> floe.deploy.v1.AbortResponse
+	15, // 25: floe.deploy.v1.DeployService.Retry:output_type -> floe.deploy.v1.RetryResponse
+	17, // 26: floe.deploy.v1.DeployService.Rollback:output_type -> floe.deploy.v1.RollbackResponse
+	1,  // 27: floe.deploy.v1.DeployService.RolloutConfig:output_type -> floe.deploy.v1.RolloutConfigResponse
+	19, // [19:28] is the sub-list for method output_type
+	10, // [10:19] is the sub-list for method input_type
+	10, // [10:10] is the sub-list for extension type_name
+	10, // [10:10] is the sub-list for extension extendee
+	0,  // [0:10] is the sub-list for field type_name
 }
 
 func init() { file_floe_deploy_v1_deploy_service_proto_init() }
@@ -977,7 +1111,7 @@ func file_floe_deploy_v1_deploy_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_floe_deploy_v1_deploy_service_proto_rawDesc), len(file_floe_deploy_v1_deploy_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   16,
+			NumMessages:   18,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -27,6 +27,7 @@ const (
 	DeployService_Abort_FullMethodName           = "/floe.deploy.v1.DeployService/Abort"
 	DeployService_Retry_FullMethodName           = "/floe.deploy.v1.DeployService/Retry"
 	DeployService_Rollback_FullMethodName        = "/floe.deploy.v1.DeployService/Rollback"
+	DeployService_RolloutConfig_FullMethodName   = "/floe.deploy.v1.DeployService/RolloutConfig"
 )
 
 // DeployServiceClient is the client API for DeployService service.
@@ -37,7 +38,8 @@ const (
 // every PromotionRequested; these RPCs pause, resume, abort, retry and roll
 // back, each recorded as an event. Reads need `deploy.read`; Pause, Resume,
 // Abort and Retry need `deploy.operate`; Rollback needs `deploy.rollback` —
-// all in the deployment's environment.
+// all in the deployment's environment. RolloutConfig needs `deploy.operate`
+// in the environment.
 type DeployServiceClient interface {
 	// GetDeployment returns a deployment as of now.
 	GetDeployment(ctx context.Context, in *GetDeploymentRequest, opts ...grpc.CallOption) (*GetDeploymentResponse, error)
@@ -55,6 +57,12 @@ type DeployServiceClient interface {
 	Retry(ctx context.Context, in *RetryRequest, opts ...grpc.CallOption) (*RetryResponse, error)
 	// Rollback restores the previous version of a running or succeeded deployment.
 	Rollback(ctx context.Context, in *RollbackRequest, opts ...grpc.CallOption) (*RollbackResponse, error)
+	// RolloutConfig deploys a configuration version to what an environment runs:
+	// the live release's artifact started again as "<version>+config.<N>" with
+	// that configuration, through a strategy's steps like a release (health
+	// checks, analysis, automatic rollback to the previous version and its
+	// configuration).
+	RolloutConfig(ctx context.Context, in *RolloutConfigRequest, opts ...grpc.CallOption) (*RolloutConfigResponse, error)
 }
 
 type deployServiceClient struct {
@@ -154,6 +162,16 @@ func (c *deployServiceClient) Rollback(ctx context.Context, in *RollbackRequest,
 	return out, nil
 }
 
+func (c *deployServiceClient) RolloutConfig(ctx context.Context, in *RolloutConfigRequest, opts ...grpc.CallOption) (*RolloutConfigResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RolloutConfigResponse)
+	err := c.cc.Invoke(ctx, DeployService_RolloutConfig_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // DeployServiceServer is the server API for DeployService service.
 // All implementations must embed UnimplementedDeployServiceServer
 // for forward compatibility.
@@ -162,7 +180,8 @@ func (c *deployServiceClient) Rollback(ctx context.Context, in *RollbackRequest,
 // every PromotionRequested; these RPCs pause, resume, abort, retry and roll
 // back, each recorded as an event. Reads need `deploy.read`; Pause, Resume,
 // Abort and Retry need `deploy.operate`; Rollback needs `deploy.rollback` —
-// all in the deployment's environment.
+// all in the deployment's environment. RolloutConfig needs `deploy.operate`
+// in the environment.
 type DeployServiceServer interface {
 	// GetDeployment returns a deployment as of now.
 	GetDeployment(context.Context, *GetDeploymentRequest) (*GetDeploymentResponse, error)
@@ -180,6 +199,12 @@ type DeployServiceServer interface {
 	Retry(context.Context, *RetryRequest) (*RetryResponse, error)
 	// Rollback restores the previous version of a running or succeeded deployment.
 	Rollback(context.Context, *RollbackRequest) (*RollbackResponse, error)
+	// RolloutConfig deploys a configuration version to what an environment runs:
+	// the live release's artifact started again as "<version>+config.<N>" with
+	// that configuration, through a strategy's steps like a release (health
+	// checks, analysis, automatic rollback to the previous version and its
+	// configuration).
+	RolloutConfig(context.Context, *RolloutConfigRequest) (*RolloutConfigResponse, error)
 	mustEmbedUnimplementedDeployServiceServer()
 }
 
@@ -213,6 +238,9 @@ func (UnimplementedDeployServiceServer) Retry(context.Context, *RetryRequest) (*
 }
 func (UnimplementedDeployServiceServer) Rollback(context.Context, *RollbackRequest) (*RollbackResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Rollback not implemented")
+}
+func (UnimplementedDeployServiceServer) RolloutConfig(context.Context, *RolloutConfigRequest) (*RolloutConfigResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RolloutConfig not implemented")
 }
 func (UnimplementedDeployServiceServer) mustEmbedUnimplementedDeployServiceServer() {}
 func (UnimplementedDeployServiceServer) testEmbeddedByValue()                       {}
@@ -372,6 +400,24 @@ func _DeployService_Rollback_Handler(srv interface{}, ctx context.Context, dec f
 	return interceptor(ctx, in, info, handler)
 }
 
+func _DeployService_RolloutConfig_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RolloutConfigRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DeployServiceServer).RolloutConfig(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DeployService_RolloutConfig_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DeployServiceServer).RolloutConfig(ctx, req.(*RolloutConfigRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // DeployService_ServiceDesc is the grpc.ServiceDesc for DeployService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -406,6 +452,10 @@ var DeployService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Rollback",
 			Handler:    _DeployService_Rollback_Handler,
+		},
+		{
+			MethodName: "RolloutConfig",
+			Handler:    _DeployService_RolloutConfig_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

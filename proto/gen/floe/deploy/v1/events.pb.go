@@ -56,7 +56,9 @@ type DeploymentStarted struct {
 	RequestedBy string `protobuf:"bytes,10,opt,name=requested_by,json=requestedBy,proto3" json:"requested_by,omitempty"`
 	// The release's product (from PromotionRequested): a feature-flag plan's flag key when the
 	// configuration names none, and what a retry carries on.
-	Product       string `protobuf:"bytes,12,opt,name=product,proto3" json:"product,omitempty"`
+	Product string `protobuf:"bytes,12,opt,name=product,proto3" json:"product,omitempty"`
+	// Set for a configuration-only rollout (DeployService.RolloutConfig): release_id is then empty.
+	ConfigRollout *ConfigRollout `protobuf:"bytes,13,opt,name=config_rollout,json=configRollout,proto3" json:"config_rollout,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -174,6 +176,13 @@ func (x *DeploymentStarted) GetProduct() string {
 		return x.Product
 	}
 	return ""
+}
+
+func (x *DeploymentStarted) GetConfigRollout() *ConfigRollout {
+	if x != nil {
+		return x.ConfigRollout
+	}
+	return nil
 }
 
 // DeploymentStepStarted: the deployer began step `index` (its effect may be repeated after a crash: operations are idempotent).
@@ -860,7 +869,7 @@ var File_floe_deploy_v1_events_proto protoreflect.FileDescriptor
 
 const file_floe_deploy_v1_events_proto_rawDesc = "" +
 	"\n" +
-	"\x1bfloe/deploy/v1/events.proto\x12\x0efloe.deploy.v1\x1a\x1afloe/deploy/v1/types.proto\x1a\x1dfloe/options/v1/options.proto\"\xca\x03\n" +
+	"\x1bfloe/deploy/v1/events.proto\x12\x0efloe.deploy.v1\x1a\x1afloe/deploy/v1/types.proto\x1a\x1dfloe/options/v1/options.proto\"\x90\x04\n" +
 	"\x11DeploymentStarted\x12#\n" +
 	"\rdeployment_id\x18\x01 \x01(\tR\fdeploymentId\x12\x1d\n" +
 	"\n" +
@@ -875,7 +884,8 @@ const file_floe_deploy_v1_events_proto_rawDesc = "" +
 	"\x04plan\x18\t \x03(\v2\x14.floe.deploy.v1.StepR\x04plan\x12!\n" +
 	"\frequested_by\x18\n" +
 	" \x01(\tR\vrequestedBy\x12\x18\n" +
-	"\aproduct\x18\f \x01(\tR\aproduct:\x0e\xca\xf3\x18\n" +
+	"\aproduct\x18\f \x01(\tR\aproduct\x12D\n" +
+	"\x0econfig_rollout\x18\r \x01(\v2\x1d.floe.deploy.v1.ConfigRolloutR\rconfigRollout:\x0e\xca\xf3\x18\n" +
 	"deployment\"\xcd\x01\n" +
 	"\x15DeploymentStepStarted\x12\x14\n" +
 	"\x05index\x18\x01 \x01(\rR\x05index\x12(\n" +
@@ -967,20 +977,22 @@ var file_floe_deploy_v1_events_proto_goTypes = []any{
 	(*ConfigDelivered)(nil),         // 10: floe.deploy.v1.ConfigDelivered
 	(DeploymentStrategy)(0),         // 11: floe.deploy.v1.DeploymentStrategy
 	(*Step)(nil),                    // 12: floe.deploy.v1.Step
-	(*DeliveredSecret)(nil),         // 13: floe.deploy.v1.DeliveredSecret
-	(ConfigDeliveryKind)(0),         // 14: floe.deploy.v1.ConfigDeliveryKind
+	(*ConfigRollout)(nil),           // 13: floe.deploy.v1.ConfigRollout
+	(*DeliveredSecret)(nil),         // 14: floe.deploy.v1.DeliveredSecret
+	(ConfigDeliveryKind)(0),         // 15: floe.deploy.v1.ConfigDeliveryKind
 }
 var file_floe_deploy_v1_events_proto_depIdxs = []int32{
 	11, // 0: floe.deploy.v1.DeploymentStarted.strategy_type:type_name -> floe.deploy.v1.DeploymentStrategy
 	12, // 1: floe.deploy.v1.DeploymentStarted.plan:type_name -> floe.deploy.v1.Step
-	12, // 2: floe.deploy.v1.DeploymentStepStarted.step:type_name -> floe.deploy.v1.Step
-	13, // 3: floe.deploy.v1.ConfigDelivered.secrets:type_name -> floe.deploy.v1.DeliveredSecret
-	14, // 4: floe.deploy.v1.ConfigDelivered.kind:type_name -> floe.deploy.v1.ConfigDeliveryKind
-	5,  // [5:5] is the sub-list for method output_type
-	5,  // [5:5] is the sub-list for method input_type
-	5,  // [5:5] is the sub-list for extension type_name
-	5,  // [5:5] is the sub-list for extension extendee
-	0,  // [0:5] is the sub-list for field type_name
+	13, // 2: floe.deploy.v1.DeploymentStarted.config_rollout:type_name -> floe.deploy.v1.ConfigRollout
+	12, // 3: floe.deploy.v1.DeploymentStepStarted.step:type_name -> floe.deploy.v1.Step
+	14, // 4: floe.deploy.v1.ConfigDelivered.secrets:type_name -> floe.deploy.v1.DeliveredSecret
+	15, // 5: floe.deploy.v1.ConfigDelivered.kind:type_name -> floe.deploy.v1.ConfigDeliveryKind
+	6,  // [6:6] is the sub-list for method output_type
+	6,  // [6:6] is the sub-list for method input_type
+	6,  // [6:6] is the sub-list for extension type_name
+	6,  // [6:6] is the sub-list for extension extendee
+	0,  // [0:6] is the sub-list for field type_name
 }
 
 func init() { file_floe_deploy_v1_events_proto_init() }

@@ -484,7 +484,9 @@ type Deployment struct {
 	// environment had no configuration, or the deployment has not started it yet).
 	ConfigVersion uint64 `protobuf:"varint,18,opt,name=config_version,json=configVersion,proto3" json:"config_version,omitempty"`
 	// The delivered configuration's digest (floe.config.v1.ConfigVersionSet.digest).
-	ConfigDigest  string `protobuf:"bytes,19,opt,name=config_digest,json=configDigest,proto3" json:"config_digest,omitempty"`
+	ConfigDigest string `protobuf:"bytes,19,opt,name=config_digest,json=configDigest,proto3" json:"config_digest,omitempty"`
+	// Set for a configuration-only rollout (RolloutConfig).
+	ConfigRollout *ConfigRollout `protobuf:"bytes,20,opt,name=config_rollout,json=configRollout,proto3" json:"config_rollout,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -653,6 +655,89 @@ func (x *Deployment) GetConfigDigest() string {
 	return ""
 }
 
+func (x *Deployment) GetConfigRollout() *ConfigRollout {
+	if x != nil {
+		return x.ConfigRollout
+	}
+	return nil
+}
+
+// ConfigRollout describes a configuration-only deployment: the live release's
+// artifact started again with another configuration version. Its deployment
+// names no release (release_id is empty: the release's status does not move);
+// its version is "<artifact>+config.<config_version>".
+type ConfigRollout struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The configuration version delivered.
+	ConfigVersion uint64 `protobuf:"varint,1,opt,name=config_version,json=configVersion,proto3" json:"config_version,omitempty"`
+	// The release version whose artifact runs (the driver's Artifact).
+	Artifact string `protobuf:"bytes,2,opt,name=artifact,proto3" json:"artifact,omitempty"`
+	// That release's id (the driver's ReleaseID), "" when unknown.
+	ArtifactReleaseId string `protobuf:"bytes,3,opt,name=artifact_release_id,json=artifactReleaseId,proto3" json:"artifact_release_id,omitempty"`
+	// Why.
+	Reason        string `protobuf:"bytes,4,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ConfigRollout) Reset() {
+	*x = ConfigRollout{}
+	mi := &file_floe_deploy_v1_types_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ConfigRollout) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ConfigRollout) ProtoMessage() {}
+
+func (x *ConfigRollout) ProtoReflect() protoreflect.Message {
+	mi := &file_floe_deploy_v1_types_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ConfigRollout.ProtoReflect.Descriptor instead.
+func (*ConfigRollout) Descriptor() ([]byte, []int) {
+	return file_floe_deploy_v1_types_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *ConfigRollout) GetConfigVersion() uint64 {
+	if x != nil {
+		return x.ConfigVersion
+	}
+	return 0
+}
+
+func (x *ConfigRollout) GetArtifact() string {
+	if x != nil {
+		return x.Artifact
+	}
+	return ""
+}
+
+func (x *ConfigRollout) GetArtifactReleaseId() string {
+	if x != nil {
+		return x.ArtifactReleaseId
+	}
+	return ""
+}
+
+func (x *ConfigRollout) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
 // DeliveredSecret is one secret reference of a delivered configuration, resolved: which reference, where,
 // and which version of the secret. Never the value.
 type DeliveredSecret struct {
@@ -672,7 +757,7 @@ type DeliveredSecret struct {
 
 func (x *DeliveredSecret) Reset() {
 	*x = DeliveredSecret{}
-	mi := &file_floe_deploy_v1_types_proto_msgTypes[3]
+	mi := &file_floe_deploy_v1_types_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -684,7 +769,7 @@ func (x *DeliveredSecret) String() string {
 func (*DeliveredSecret) ProtoMessage() {}
 
 func (x *DeliveredSecret) ProtoReflect() protoreflect.Message {
-	mi := &file_floe_deploy_v1_types_proto_msgTypes[3]
+	mi := &file_floe_deploy_v1_types_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -697,7 +782,7 @@ func (x *DeliveredSecret) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeliveredSecret.ProtoReflect.Descriptor instead.
 func (*DeliveredSecret) Descriptor() ([]byte, []int) {
-	return file_floe_deploy_v1_types_proto_rawDescGZIP(), []int{3}
+	return file_floe_deploy_v1_types_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *DeliveredSecret) GetPath() string {
@@ -746,7 +831,7 @@ const file_floe_deploy_v1_types_proto_rawDesc = "" +
 	"started_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\tstartedAt\x12=\n" +
 	"\fcompleted_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\vcompletedAt\x127\n" +
 	"\tresume_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\bresumeAt\x12\x16\n" +
-	"\x06result\x18\x06 \x01(\tR\x06result\"\xef\x05\n" +
+	"\x06result\x18\x06 \x01(\tR\x06result\"\xb5\x06\n" +
 	"\n" +
 	"Deployment\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n" +
@@ -771,7 +856,13 @@ const file_floe_deploy_v1_types_proto_rawDesc = "" +
 	"\frequested_by\x18\x0f \x01(\tR\vrequestedBy\x12+\n" +
 	"\x11aggregate_version\x18\x10 \x01(\x04R\x10aggregateVersion\x12%\n" +
 	"\x0econfig_version\x18\x12 \x01(\x04R\rconfigVersion\x12#\n" +
-	"\rconfig_digest\x18\x13 \x01(\tR\fconfigDigest\"y\n" +
+	"\rconfig_digest\x18\x13 \x01(\tR\fconfigDigest\x12D\n" +
+	"\x0econfig_rollout\x18\x14 \x01(\v2\x1d.floe.deploy.v1.ConfigRolloutR\rconfigRollout\"\x9a\x01\n" +
+	"\rConfigRollout\x12%\n" +
+	"\x0econfig_version\x18\x01 \x01(\x04R\rconfigVersion\x12\x1a\n" +
+	"\bartifact\x18\x02 \x01(\tR\bartifact\x12.\n" +
+	"\x13artifact_release_id\x18\x03 \x01(\tR\x11artifactReleaseId\x12\x16\n" +
+	"\x06reason\x18\x04 \x01(\tR\x06reason\"y\n" +
 	"\x0fDeliveredSecret\x12\x12\n" +
 	"\x04path\x18\x01 \x01(\tR\x04path\x12\x1a\n" +
 	"\bvariable\x18\x02 \x01(\tR\bvariable\x12\x1c\n" +
@@ -822,7 +913,7 @@ func file_floe_deploy_v1_types_proto_rawDescGZIP() []byte {
 }
 
 var file_floe_deploy_v1_types_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_floe_deploy_v1_types_proto_msgTypes = make([]protoimpl.MessageInfo, 4)
+var file_floe_deploy_v1_types_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
 var file_floe_deploy_v1_types_proto_goTypes = []any{
 	(StepKind)(0),                 // 0: floe.deploy.v1.StepKind
 	(DeploymentStatus)(0),         // 1: floe.deploy.v1.DeploymentStatus
@@ -831,27 +922,29 @@ var file_floe_deploy_v1_types_proto_goTypes = []any{
 	(*Step)(nil),                  // 4: floe.deploy.v1.Step
 	(*StepState)(nil),             // 5: floe.deploy.v1.StepState
 	(*Deployment)(nil),            // 6: floe.deploy.v1.Deployment
-	(*DeliveredSecret)(nil),       // 7: floe.deploy.v1.DeliveredSecret
-	(*durationpb.Duration)(nil),   // 8: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil), // 9: google.protobuf.Timestamp
+	(*ConfigRollout)(nil),         // 7: floe.deploy.v1.ConfigRollout
+	(*DeliveredSecret)(nil),       // 8: floe.deploy.v1.DeliveredSecret
+	(*durationpb.Duration)(nil),   // 9: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil), // 10: google.protobuf.Timestamp
 }
 var file_floe_deploy_v1_types_proto_depIdxs = []int32{
 	0,  // 0: floe.deploy.v1.Step.kind:type_name -> floe.deploy.v1.StepKind
-	8,  // 1: floe.deploy.v1.Step.duration:type_name -> google.protobuf.Duration
+	9,  // 1: floe.deploy.v1.Step.duration:type_name -> google.protobuf.Duration
 	4,  // 2: floe.deploy.v1.StepState.step:type_name -> floe.deploy.v1.Step
-	9,  // 3: floe.deploy.v1.StepState.started_at:type_name -> google.protobuf.Timestamp
-	9,  // 4: floe.deploy.v1.StepState.completed_at:type_name -> google.protobuf.Timestamp
-	9,  // 5: floe.deploy.v1.StepState.resume_at:type_name -> google.protobuf.Timestamp
+	10, // 3: floe.deploy.v1.StepState.started_at:type_name -> google.protobuf.Timestamp
+	10, // 4: floe.deploy.v1.StepState.completed_at:type_name -> google.protobuf.Timestamp
+	10, // 5: floe.deploy.v1.StepState.resume_at:type_name -> google.protobuf.Timestamp
 	2,  // 6: floe.deploy.v1.Deployment.strategy_type:type_name -> floe.deploy.v1.DeploymentStrategy
 	1,  // 7: floe.deploy.v1.Deployment.status:type_name -> floe.deploy.v1.DeploymentStatus
 	5,  // 8: floe.deploy.v1.Deployment.steps:type_name -> floe.deploy.v1.StepState
-	9,  // 9: floe.deploy.v1.Deployment.started_at:type_name -> google.protobuf.Timestamp
-	9,  // 10: floe.deploy.v1.Deployment.updated_at:type_name -> google.protobuf.Timestamp
-	11, // [11:11] is the sub-list for method output_type
-	11, // [11:11] is the sub-list for method input_type
-	11, // [11:11] is the sub-list for extension type_name
-	11, // [11:11] is the sub-list for extension extendee
-	0,  // [0:11] is the sub-list for field type_name
+	10, // 9: floe.deploy.v1.Deployment.started_at:type_name -> google.protobuf.Timestamp
+	10, // 10: floe.deploy.v1.Deployment.updated_at:type_name -> google.protobuf.Timestamp
+	7,  // 11: floe.deploy.v1.Deployment.config_rollout:type_name -> floe.deploy.v1.ConfigRollout
+	12, // [12:12] is the sub-list for method output_type
+	12, // [12:12] is the sub-list for method input_type
+	12, // [12:12] is the sub-list for extension type_name
+	12, // [12:12] is the sub-list for extension extendee
+	0,  // [0:12] is the sub-list for field type_name
 }
 
 func init() { file_floe_deploy_v1_types_proto_init() }
@@ -865,7 +958,7 @@ func file_floe_deploy_v1_types_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_floe_deploy_v1_types_proto_rawDesc), len(file_floe_deploy_v1_types_proto_rawDesc)),
 			NumEnums:      4,
-			NumMessages:   4,
+			NumMessages:   5,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -14,6 +14,9 @@
 //	{{.App}}          the target's application, e.g. "penguinmails"
 //	{{.Environment}}  the target's environment, e.g. "staging"
 //	{{.Version}}      the version operated on, e.g. "1.2.0"
+//	{{.Artifact}}     the release version it runs: {{.Version}} without the
+//	                  "+config.<N>" of a configuration-only rollout (use it
+//	                  for image tags; {{.Version}} to name instances)
 //	{{.ReleaseID}}    its release id
 //	{{.Config.KEY}}   a value of its Version.Config
 //	{{.Weight}}       SetWeights: this version's percent of the traffic
@@ -33,7 +36,7 @@
 // Version.Secrets (the values of Config's secret references, each replacing
 // its reference: never a template variable, never in the logged command line,
 // an error or the record; later commands do not get them), then Config.Env
-// (which wins over Version.Config), then FLOE_APP, FLOE_ENVIRONMENT, FLOE_VERSION,
+// (which wins over Version.Config), then FLOE_APP, FLOE_ENVIRONMENT, FLOE_VERSION, FLOE_ARTIFACT,
 // FLOE_RELEASE_ID, FLOE_WEIGHT and FLOE_WEIGHTS (which win over both; they are
 // set to "" where the variable does not apply).
 //

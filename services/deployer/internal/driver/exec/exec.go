@@ -247,6 +247,7 @@ func (d *Driver) environ(vars Vars, sets ...map[string]secrets.Value) []string {
 		"FLOE_APP="+vars.App,
 		"FLOE_ENVIRONMENT="+vars.Environment,
 		"FLOE_VERSION="+vars.Version,
+		"FLOE_ARTIFACT="+vars.Artifact,
 		"FLOE_RELEASE_ID="+vars.ReleaseID,
 		"FLOE_WEIGHT="+weight,
 		"FLOE_WEIGHTS="+vars.Weights,
@@ -259,7 +260,7 @@ func versionVars(t driver.Target, version string, info versionInfo) Vars {
 	if cfg == nil {
 		cfg = map[string]string{}
 	}
-	return Vars{App: t.App, Environment: t.Environment, Version: version, ReleaseID: info.ReleaseID, Config: cfg}
+	return Vars{App: t.App, Environment: t.Environment, Version: version, Artifact: driver.Artifact(version), ReleaseID: info.ReleaseID, Config: cfg}
 }
 
 // Start runs the Start command for v, unless v already runs in t (per

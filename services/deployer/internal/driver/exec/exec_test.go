@@ -629,7 +629,7 @@ func TestNewReportsEveryProblem(t *testing.T) {
 		"SetWeights[0], the program, is empty",
 		`SetWeights[1] "{{.Nope}}": {{.Nope}} is not a variable of SetWeights`,
 		`{{.Bad}} is not a variable of SetWeights`,
-		`Check[1] "{{.Weight}}": {{.Weight}} is not a variable of Check; it has .App, .Environment, .Version, .ReleaseID, .Config`,
+		`Check[1] "{{.Weight}}": {{.Weight}} is not a variable of Check; it has .App, .Environment, .Version, .Artifact, .ReleaseID, .Config`,
 		"Stop is empty",
 		`State[1] "{{.Version}}": {{.Version}} is not a variable of State`,
 		"Timeout -1s is negative",

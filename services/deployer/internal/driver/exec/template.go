@@ -18,6 +18,11 @@ type Vars struct {
 	Environment string
 	// Version is the version operated on (not in State).
 	Version string
+	// Artifact is the release version it runs, driver.Artifact(Version):
+	// Version without the "config.<N>" build metadata of a configuration-only
+	// rollout (not in State). Use it for what to run (an image tag), Version
+	// for naming instances.
+	Artifact string
 	// ReleaseID is the version's release id: Start's Version.ReleaseID, or
 	// the one it was started with, if this driver started it (not in State).
 	ReleaseID string
@@ -52,10 +57,10 @@ const (
 
 // opVars lists the variables each operation's templates may use.
 var opVars = map[string][]string{
-	opStart:      {"App", "Environment", "Version", "ReleaseID", "Config"},
-	opSetWeights: {"App", "Environment", "Version", "ReleaseID", "Config", "Weight", "Weights", "Split"},
-	opCheck:      {"App", "Environment", "Version", "ReleaseID", "Config"},
-	opStop:       {"App", "Environment", "Version", "ReleaseID", "Config"},
+	opStart:      {"App", "Environment", "Version", "Artifact", "ReleaseID", "Config"},
+	opSetWeights: {"App", "Environment", "Version", "Artifact", "ReleaseID", "Config", "Weight", "Weights", "Split"},
+	opCheck:      {"App", "Environment", "Version", "Artifact", "ReleaseID", "Config"},
+	opStop:       {"App", "Environment", "Version", "Artifact", "ReleaseID", "Config"},
 	opState:      {"App", "Environment"},
 }
 

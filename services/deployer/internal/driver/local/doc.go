@@ -36,8 +36,9 @@
 // with the deployer's environment plus Version.Config as environment variables,
 // then Version.Secrets (the values of Config's secret references, each
 // replacing its reference; revealed there and nowhere else: never logged, never
-// in an error), plus FLOE_VERSION, FLOE_ENVIRONMENT, FLOE_APP, FLOE_RELEASE_ID and PORT (these
-// five win over Version.Config). It then polls the health path until it answers
+// in an error), plus FLOE_VERSION, FLOE_ARTIFACT (driver.Artifact of the
+// version), FLOE_ENVIRONMENT, FLOE_APP, FLOE_RELEASE_ID and PORT (these six
+// win over Version.Config). It then polls the health path until it answers
 // 200; if the process exits first, or StartTimeout passes, Start stops the
 // process and fails with its last lines of output. Starting a version that runs
 // does nothing, even with a different Version.Config; starting a version whose

@@ -35,7 +35,8 @@ var ErrClosed = errors.New("local driver is closed")
 // select the defaults described in the package documentation.
 type Config struct {
 	// Command is the program and its arguments, each a text/template with
-	// {{.Port}}, {{.Version}}, {{.Environment}}, {{.App}} and {{.ReleaseID}}.
+	// {{.Port}}, {{.Version}}, {{.Artifact}}, {{.Environment}}, {{.App}} and
+	// {{.ReleaseID}}.
 	Command []string
 	// Proxies maps an environment to its proxy's listen address
 	// ("127.0.0.1:7500"; port 0 picks a free port). Environments not listed
@@ -63,6 +64,7 @@ type Config struct {
 type templateData struct {
 	Port        int
 	Version     string
+	Artifact    string // driver.Artifact(Version): the release version to run
 	Environment string
 	App         string
 	ReleaseID   string

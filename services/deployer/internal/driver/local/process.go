@@ -58,7 +58,7 @@ func (d *Driver) launch(ctx context.Context, t driver.Target, v driver.Version) 
 	if err != nil {
 		return nil, fmt.Errorf("pick a port: %w", err)
 	}
-	data := templateData{Port: port, Version: v.Version, Environment: t.Environment, App: t.App, ReleaseID: v.ReleaseID}
+	data := templateData{Port: port, Version: v.Version, Artifact: driver.Artifact(v.Version), Environment: t.Environment, App: t.App, ReleaseID: v.ReleaseID}
 	args := make([]string, len(d.command))
 	for i, tm := range d.command {
 		var b strings.Builder
@@ -175,6 +175,7 @@ func processEnv(t driver.Target, v driver.Version, port int) []string {
 	env = driver.SecretEnv(env, v.Secrets)
 	return append(env,
 		"FLOE_VERSION="+v.Version,
+		"FLOE_ARTIFACT="+driver.Artifact(v.Version),
 		"FLOE_ENVIRONMENT="+t.Environment,
 		"FLOE_APP="+t.App,
 		"FLOE_RELEASE_ID="+v.ReleaseID,
