@@ -15,6 +15,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/penguinmails/floe/libs/enumtext"
 	deployv1 "github.com/penguinmails/floe/proto/gen/floe/deploy/v1"
 	monitorv1 "github.com/penguinmails/floe/proto/gen/floe/monitor/v1"
 	"github.com/penguinmails/floe/services/deployer/deployersvc"
@@ -26,14 +27,70 @@ func newDeployCmd(g *globals) *cobra.Command {
 		Short: "Watch and steer deployments (pause, resume, abort, retry, roll back)",
 		Long: `A deployment is one attempt to bring a release to an environment; the deployer
 starts one for every promotion and records every step as an event. Deployment ids
-are "<release id>-<environment>-<attempt>" (see 'floe deploy list').`,
+are "<release id>-<environment>-<attempt>" (see 'floe deploy list'); 'floe deploy
+config' rolls out a configuration version alone ("config-<environment>-v<N>-<attempt>").`,
 	}
 	cmd.AddCommand(newDeployGetCmd(g), newDeployListCmd(g), newDeployWatchCmd(g),
 		newDeployActionCmd(g, "pause", "Pause before the next step", false),
 		newDeployActionCmd(g, "resume", "Resume a paused deployment (or end a manual pause step)", false),
 		newDeployActionCmd(g, "abort", "Abort and restore the previous version", true),
 		newDeployActionCmd(g, "retry", "Start the next attempt of a failed, aborted or rolled-back deployment", false),
-		newDeployActionCmd(g, "rollback", "Roll back to the previous version", true))
+		newDeployActionCmd(g, "rollback", "Roll back to the previous version", true),
+		newDeployConfigCmd(g))
+	return cmd
+}
+
+func newDeployConfigCmd(g *globals) *cobra.Command {
+	var (
+		version          uint64
+		strategy, reason string
+	)
+	cmd := &cobra.Command{
+		Use:   "config ENV --reason TEXT [--version N] [--strategy STRATEGY]",
+		Short: "Roll out a configuration version to what an environment runs, without a release",
+		Long: `config deploys configuration version N of ENV (default: its current version) to
+the release ENV runs now: the deployer starts that release's artifact again as
+"<version>+config.<N>" with the configuration, through the strategy's steps
+like a release (health checks, the monitor's analysis, the traffic shift) and
+rolls back to the previous version and its configuration if they fail. Rolling
+out an older version is how a configuration change is taken back. The
+deployment names no release: the release's status does not change.
+--strategy is one of rolling-update (default), blue-green, canary,
+feature-flag or big-bang. Needs deploy.operate in ENV.
+
+  floe config history production
+  floe deploy config production --reason "pool size 20"
+  floe deploy config production --version 7 --reason "back to the known-good pool size"`,
+		Args: positional("ENV"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := required("reason", reason, "say why the configuration is rolled out (kept in the log)"); err != nil {
+				return err
+			}
+			req := &deployv1.RolloutConfigRequest{Environment: args[0], ConfigVersion: version, Reason: reason}
+			if strategy != "" {
+				v, ok := enumtext.Parse[deployv1.DeploymentStrategy](normStrategy(strategy))
+				if !ok {
+					return fmt.Errorf("--strategy %q: want one of %s", strategy, strings.Join(enumtext.Names[deployv1.DeploymentStrategy](), ", "))
+				}
+				req.Strategy = v
+			}
+			return g.call(cmd.Context(), func(ctx context.Context, conn *grpc.ClientConn) error {
+				resp, err := deployClient(conn).RolloutConfig(ctx, req)
+				if err != nil {
+					return err
+				}
+				if g.output == "json" {
+					return printJSON(g.out, resp.GetDeployment())
+				}
+				printDeployment(g.out, resp.GetDeployment())
+				fmt.Fprintf(g.errOut, "follow it with: floe deploy watch %s\n", resp.GetDeployment().GetId())
+				return nil
+			})
+		},
+	}
+	cmd.Flags().Uint64Var(&version, "version", 0, "the configuration version (default: the current one)")
+	cmd.Flags().StringVar(&strategy, "strategy", "", "the deployment strategy (default: rolling-update)")
+	cmd.Flags().StringVar(&reason, "reason", "", "why (required)")
 	return cmd
 }
 
@@ -59,6 +116,10 @@ func printDeployment(w io.Writer, d *deployv1.Deployment) {
 		fmt.Fprintf(w, " — %s", d.GetReason())
 	}
 	fmt.Fprintln(w)
+	if cr := d.GetConfigRollout(); cr != nil {
+		fmt.Fprintf(w, "configuration-only rollout: release %s (%s) with configuration version %d — %s\n", cr.GetArtifact(),
+			orDash(cr.GetArtifactReleaseId()), cr.GetConfigVersion(), oneLine(cr.GetReason(), 0))
+	}
 	if cv := d.GetConfigVersion(); cv != 0 {
 		fmt.Fprintf(w, "configuration version %d of %s (%s)\n", cv, d.GetEnvironment(), d.GetConfigDigest())
 	}
