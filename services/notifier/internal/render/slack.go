@@ -1,0 +1,238 @@
+package render
+
+import (
+	"bytes"
+	"encoding/json"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Slack's Block Kit limits, counted in bytes: never fewer than Slack's
+// characters, so a message within them in bytes is within them for Slack,
+// which refuses a message over any of them (invalid_blocks) and would lose it.
+const (
+	slackMaxBlocks  = 50
+	slackMaxHeader  = 150
+	slackMaxSection = 3000
+	slackMaxField   = 2000
+	slackMaxFields  = 10
+	slackMaxButton  = 75
+)
+
+// slackText is a Block Kit text object. mrkdwn objects are verbatim, so
+// Slack does not turn a value's bare URL, #channel or @mention into a
+// link or a notification; only markup written here (escaped values
+// cannot hold any) is parsed.
+type slackText struct {
+	Type     string `json:"type"`
+	Text     string `json:"text"`
+	Emoji    *bool  `json:"emoji,omitempty"`
+	Verbatim bool   `json:"verbatim,omitempty"`
+}
+
+// slackButton is a link button.
+type slackButton struct {
+	Type     string    `json:"type"`
+	Text     slackText `json:"text"`
+	URL      string    `json:"url"`
+	ActionID string    `json:"action_id"`
+}
+
+type slackBlock struct {
+	Type      string       `json:"type"`
+	Text      *slackText   `json:"text,omitempty"`
+	Fields    []slackText  `json:"fields,omitempty"`
+	Accessory *slackButton `json:"accessory,omitempty"`
+	Elements  any          `json:"elements,omitempty"`
+}
+
+var noEmoji = false
+
+func plainText(s string, limit int) slackText {
+	return slackText{Type: "plain_text", Text: truncateBytes(s, limit), Emoji: &noEmoji}
+}
+
+func mrkdwn(escaped string, limit int) slackText {
+	return slackText{Type: "mrkdwn", Text: truncateEscaped(escaped, limit), Verbatim: true}
+}
+
+func button(label, url, actionID string) *slackButton {
+	return &slackButton{Type: "button", Text: plainText(label, slackMaxButton), URL: url, ActionID: actionID}
+}
+
+// slackEscaper escapes the characters Slack treats as control characters in
+// mrkdwn (&, <, >), so that a value cannot mention (<!channel>, <@U123>) or
+// link (<https://evil|click>).
+var slackEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
+
+func esc(s string) string { return slackEscaper.Replace(s) }
+
+// slackBlocks builds the Block Kit blocks with encoding/json: a header with
+// the subject; then, with the user's own text, that text (escaped) in
+// sections; otherwise a section of fields (severity, status, environment,
+// product, reason), a section per episode (at most defaultEpisodes, each
+// with its Details button), the number left out and an Open Floe button;
+// and a context line. Every text is cut to Slack's limits.
+func slackBlocks(d *Data, subject, text string, userText bool, loc *time.Location) []byte {
+	var bs []slackBlock
+	if s := strings.TrimSpace(subject); s != "" {
+		bs = append(bs, slackBlock{Type: "header", Text: ptr(plainText(s, slackMaxHeader))})
+	}
+	footer := slackBlock{Type: "context", Elements: []slackText{
+		mrkdwn(esc("Floe · "+d.Reason+" · "+formatTime(d.Time, loc)), slackMaxSection),
+	}}
+	if userText {
+		for _, chunk := range chunks(esc(text), slackMaxSection, slackMaxBlocks-len(bs)-1) {
+			bs = append(bs, slackBlock{Type: "section", Text: ptr(mrkdwn(chunk, slackMaxSection))})
+		}
+		return marshalBlocks(append(bs, footer))
+	}
+
+	fields := []slackText{
+		mrkdwn("*Severity*\n"+esc(strings.ToUpper(d.Severity)), slackMaxField),
+		mrkdwn("*Status*\n"+statusLine(d), slackMaxField),
+	}
+	if v := d.CommonLabels["environment"]; v != "" {
+		fields = append(fields, mrkdwn("*Environment*\n"+esc(v), slackMaxField))
+	}
+	if v := d.CommonLabels["product"]; v != "" {
+		fields = append(fields, mrkdwn("*Product*\n"+esc(v), slackMaxField))
+	}
+	fields = append(fields, mrkdwn("*Notification*\n"+esc(d.Reason), slackMaxField))
+	bs = append(bs, slackBlock{Type: "section", Fields: fields[:min(len(fields), slackMaxFields)]})
+
+	for i, e := range d.Episodes.First(defaultEpisodes) {
+		b := slackBlock{Type: "section", Text: ptr(mrkdwn(episodeMrkdwn(e, d.Time, loc), slackMaxSection))}
+		if e.URL != "" {
+			b.Accessory = button("Details", e.URL, "floe_episode_"+strconv.Itoa(i))
+		}
+		bs = append(bs, b)
+	}
+	if more := d.Episodes.More(defaultEpisodes); more > 0 {
+		bs = append(bs, slackBlock{Type: "context", Elements: []slackText{
+			mrkdwn("… and "+strconv.Itoa(more)+" more", slackMaxSection),
+		}})
+	}
+	if d.ExternalURL != "" {
+		bs = append(bs, slackBlock{Type: "actions", Elements: []*slackButton{button("Open Floe", d.ExternalURL, "floe_open")}})
+	}
+	return marshalBlocks(append(bs, footer))
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// statusLine counts the firing and resolved episodes: "Firing: 2 · Resolved: 1".
+func statusLine(d *Data) string {
+	var parts []string
+	if n := len(d.Episodes.Firing()); n > 0 {
+		parts = append(parts, "Firing: "+strconv.Itoa(n))
+	}
+	if n := len(d.Episodes.Resolved()); n > 0 {
+		parts = append(parts, "Resolved: "+strconv.Itoa(n))
+	}
+	if len(parts) == 0 {
+		return "Resolved"
+	}
+	return strings.Join(parts, " · ")
+}
+
+// episodeMrkdwn is an episode's section: status and title in bold, where
+// and since when, the description, the reason and the other labels.
+func episodeMrkdwn(e Episode, now time.Time, loc *time.Location) string {
+	var b strings.Builder
+	b.WriteString("*[" + esc(strings.ToUpper(e.Status)) + "] " + esc(e.Title) + "*\n")
+	meta := []string{e.Severity}
+	for _, v := range []string{e.Environment, e.Product} {
+		if v != "" {
+			meta = append(meta, v)
+		}
+	}
+	if e.Status == "resolved" {
+		meta = append(meta, "lasted "+since(e.Time, e.Since), "resolved "+formatTime(e.Time, loc))
+	} else {
+		meta = append(meta, "since "+since(now, e.Since))
+	}
+	b.WriteString(esc(strings.Join(meta, " · ")))
+	if v := e.Annotations["description"]; v != "" {
+		b.WriteString("\n" + esc(truncateRunes(v, 1000)))
+	}
+	if v := e.Annotations["reason"]; v != "" {
+		b.WriteString("\n*Reason:* " + esc(truncateRunes(v, 500)))
+	}
+	if pairs := e.Labels.Extra().SortedPairs(); len(pairs) > 0 {
+		parts := make([]string, len(pairs))
+		for i, p := range pairs {
+			parts[i] = p.Name + "=" + truncateRunes(p.Value, 200)
+		}
+		b.WriteString("\n" + esc(strings.Join(parts, " · ")))
+	}
+	return b.String()
+}
+
+func formatTime(t time.Time, loc *time.Location) string {
+	if loc == nil {
+		loc = time.UTC
+	}
+	return t.In(loc).Format("2006-01-02 15:04 MST")
+}
+
+func marshalBlocks(bs []slackBlock) []byte {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false) // Slack reads JSON, not HTML; keeps the escaped mrkdwn readable
+	if err := enc.Encode(bs); err != nil {
+		// Unreachable: the blocks are strings, bools and nested structs.
+		panic("render: marshal Slack blocks: " + err.Error())
+	}
+	return bytes.TrimRight(buf.Bytes(), "\n")
+}
+
+// truncateEscaped cuts escaped mrkdwn to at most limit bytes on a rune
+// boundary, not inside an entity (&amp; &lt; &gt;), ending with "…" when it cut.
+func truncateEscaped(s string, limit int) string {
+	if len(s) <= limit {
+		return s
+	}
+	return s[:cutPoint(s, limit-len(ellipsis))] + ellipsis
+}
+
+// cutPoint is the largest index ≤ limit that is a rune boundary and not
+// inside an entity.
+func cutPoint(s string, limit int) int {
+	i := max(limit, 0)
+	for i > 0 && !utf8.RuneStart(s[i]) {
+		i--
+	}
+	if amp := strings.LastIndexByte(s[:i], '&'); amp >= 0 && i-amp < len("&amp;") && !strings.Contains(s[amp:i], ";") {
+		i = amp
+	}
+	return i
+}
+
+// chunks splits escaped mrkdwn into at most n pieces of at most limit
+// (which must exceed len("&amp;…")) bytes, preferring to break after a newline; the last piece ends with "…"
+// when the text does not fit. Blank pieces are left out.
+func chunks(s string, limit, n int) []string {
+	var out []string
+	for s != "" && len(out) < n {
+		if len(out) == n-1 || len(s) <= limit {
+			out = append(out, truncateEscaped(s, limit))
+			break
+		}
+		cut := cutPoint(s, limit)
+		if nl := strings.LastIndexByte(s[:cut], '\n'); nl > limit/2 {
+			cut = nl + 1
+		}
+		out = append(out, s[:cut])
+		s = s[cut:]
+	}
+	var kept []string
+	for _, c := range out {
+		if strings.TrimSpace(c) != "" {
+			kept = append(kept, c)
+		}
+	}
+	return kept
+}
