@@ -55,6 +55,8 @@ type Options struct {
 	Policy auth.Policy
 	// Logger overrides the logger built from Config (tests).
 	Logger *zerolog.Logger
+	// SpanExporter also receives every ended span, synchronously (tests).
+	SpanExporter sdktrace.SpanExporter
 }
 
 // Runtime hosts one or more Floe services in a process.
@@ -170,7 +172,7 @@ func New(ctx context.Context, opts Options) (_ *Runtime, err error) {
 	}
 	r.Log.Debug().Strs("config", Masked(&cfg)).Msg("configuration")
 
-	tp, err := NewTracerProvider(ctx, opts.Service, opts.Version, cfg.Environment, cfg.OTLPEndpoint, cfg.OTLPInsecure)
+	tp, err := NewTracerProvider(ctx, opts.Service, opts.Version, cfg.Environment, cfg.OTLPEndpoint, cfg.OTLPInsecure, opts.SpanExporter)
 	if err != nil {
 		return nil, fmt.Errorf("tracing: %w", err)
 	}

@@ -41,11 +41,15 @@ func Propagator() propagation.TextMapPropagator { return natsx.Propagator }
 
 // NewTracerProvider returns a tracer provider that always records spans (so
 // trace ids exist for logs and propagation) and exports them over OTLP/gRPC
-// only when endpoint is set.
-func NewTracerProvider(ctx context.Context, service, version, environment, endpoint string, insecure bool) (*sdktrace.TracerProvider, error) {
+// only when endpoint is set; extra, when set, also receives every ended span,
+// synchronously (tests search them).
+func NewTracerProvider(ctx context.Context, service, version, environment, endpoint string, insecure bool, extra sdktrace.SpanExporter) (*sdktrace.TracerProvider, error) {
 	res := resource.NewWithAttributes(semconv.SchemaURL,
 		semconv.ServiceName(service), semconv.ServiceVersion(version), semconv.DeploymentEnvironment(environment))
 	opts := []sdktrace.TracerProviderOption{sdktrace.WithResource(res), sdktrace.WithSampler(sdktrace.ParentBased(sdktrace.AlwaysSample()))}
+	if extra != nil {
+		opts = append(opts, sdktrace.WithSyncer(extra))
+	}
 	if endpoint != "" {
 		eo := []otlptracegrpc.Option{otlptracegrpc.WithEndpoint(endpoint)}
 		if insecure {

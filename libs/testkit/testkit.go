@@ -150,6 +150,8 @@ type Process struct {
 	Runtime *runtime.Runtime
 	// Keys are the services' signing keys and trust store (in DataDir/keys).
 	Keys *service.Keys
+	// Spans are the traces' spans, kept across restarts.
+	Spans *Spans
 
 	mu        sync.Mutex
 	conns     map[string]*grpc.ClientConn
@@ -167,7 +169,7 @@ func Start(t testing.TB, opts Options) *Process {
 	if opts.DataDir == "" {
 		opts.DataDir = t.TempDir()
 	}
-	p := &Process{t: t, opts: opts, NATS: opts.Server, conns: map[string]*grpc.ClientConn{}}
+	p := &Process{t: t, opts: opts, NATS: opts.Server, conns: map[string]*grpc.ClientConn{}, Spans: &Spans{}}
 	_, p.js = natstest.Connect(t, opts.Server)
 	var tokensPath string
 	tokensPath, p.tokens = WriteTokens(t, t.TempDir(), opts.Users)
@@ -193,7 +195,7 @@ func (p *Process) start(tokensPath string) {
 		ShutdownTimeout: 5 * time.Second, NATS: runtime.NATSConfig{URL: p.NATS.ClientURL()},
 		Auth: runtime.AuthConfig{TokensFile: tokensPath},
 	}
-	rt, err := runtime.New(ctx, runtime.Options{Service: "test", Config: cfg, Logger: &logger})
+	rt, err := runtime.New(ctx, runtime.Options{Service: "test", Config: cfg, Logger: &logger, SpanExporter: p.Spans})
 	if err != nil {
 		cancel()
 		t.Fatal(err)

@@ -458,8 +458,10 @@ func (w *configWorld) checkNoLeak(values ...string) {
 			return nil
 		})
 	}
-	if len(hay["process log"]) == 0 || len(hay["stream FLOE_EVENTS"]) == 0 {
-		w.t.Fatalf("nothing to search: %d bytes of log, %d of events", len(hay["process log"]), len(hay["stream FLOE_EVENTS"]))
+	spans, n := w.Spans.Text()
+	hay["traces"] = []byte(spans)
+	if len(hay["process log"]) == 0 || len(hay["stream FLOE_EVENTS"]) == 0 || n == 0 {
+		w.t.Fatalf("nothing to search: %d bytes of log, %d of events, %d spans", len(hay["process log"]), len(hay["stream FLOE_EVENTS"]), n)
 	}
 	for _, v := range values {
 		leakcheck.Check(w.t, []byte(v), hay)

@@ -31,6 +31,27 @@ const stagingDoc = `{
   "billing": {"currency": "EUR"}
 }`
 
+// haystack is everywhere a secret's value must never be: the service's
+// debug log, the answers, every stream of the NATS server (the event log,
+// the key-value buckets) and the traces' spans.
+func (w *world) haystack(t *testing.T, answers []proto.Message) map[string][]byte {
+	t.Helper()
+	where := map[string][]byte{"service log (debug)": []byte(w.log.String())}
+	for i, a := range answers {
+		b, _ := protojson.Marshal(a)
+		where[fmt.Sprintf("answer %d (%s)", i, a.ProtoReflect().Descriptor().Name())] = b
+	}
+	for name, b := range testkit.Streams(t, w.NATS.ClientURL()) {
+		where["stream "+name] = b
+	}
+	spans, n := w.Spans.Text()
+	if n == 0 || !strings.Contains(spans, "floe.config.v1.SecretService/PutSecret") {
+		t.Fatalf("the traces hold %d spans, none of PutSecret: they cannot be searched", n)
+	}
+	where["traces"] = []byte(spans)
+	return where
+}
+
 // fieldOf is the field violations of an InvalidArgument error, by field.
 func fieldsOf(t *testing.T, err error) map[string]string {
 	t.Helper()
@@ -249,14 +270,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 	}
 
 	// Search everything for the value.
-	where := map[string][]byte{"service log (debug)": []byte(w.log.String())}
-	for i, a := range answers {
-		b, _ := protojson.Marshal(a)
-		where[fmt.Sprintf("answer %d (%s)", i, a.ProtoReflect().Descriptor().Name())] = b
-	}
-	for name, b := range testkit.Streams(t, w.NATS.ClientURL()) {
-		where["stream "+name] = b
-	}
+	where := w.haystack(t, answers)
 	leakcheck.Check(t, []byte(canary), where)
 	if !strings.Contains(string(where["stream FLOE_EVENTS"]), "SecretVersionAdded") {
 		t.Fatal("the event log scan read no secret event: it cannot have looked in the right place")

@@ -13,7 +13,6 @@ import (
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
-	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/penguinmails/floe/libs/auth"
@@ -336,14 +335,7 @@ func TestKEKRotation(t *testing.T) {
 	readable(w.storeWith(keyring), "after the catch-up")
 
 	// No value anywhere.
-	where := map[string][]byte{"service log (debug)": []byte(w.log.String())}
-	for i, a := range answers {
-		b, _ := protojson.Marshal(a)
-		where[fmt.Sprintf("answer %d (%s)", i, a.ProtoReflect().Descriptor().Name())] = b
-	}
-	for name, b := range testkit.Streams(t, w.NATS.ClientURL()) {
-		where["stream "+name] = b
-	}
+	where := w.haystack(t, answers)
 	if !strings.Contains(string(where["stream FLOE_EVENTS"]), "SecretVersionRewrapped") {
 		t.Fatal("the event log scan read no rewrap event: it cannot have looked in the right place")
 	}
