@@ -13,6 +13,7 @@ require (
 	github.com/penguinmails/floe/services/flag v0.0.0
 	github.com/penguinmails/floe/services/gate v0.0.0
 	github.com/penguinmails/floe/services/monitor v0.0.0-00010101000000-000000000000
+	github.com/penguinmails/floe/services/notifier v0.0.0-00010101000000-000000000000
 	github.com/penguinmails/floe/services/release v0.0.0
 	github.com/prometheus/client_golang v1.25.0
 	github.com/rs/zerolog v1.35.1
@@ -149,5 +150,6 @@ replace (
 	github.com/penguinmails/floe/services/flag => ../services/flag
 	github.com/penguinmails/floe/services/gate => ../services/gate
 	github.com/penguinmails/floe/services/monitor => ../services/monitor
+	github.com/penguinmails/floe/services/notifier => ../services/notifier
 	github.com/penguinmails/floe/services/release => ../services/release
 )

@@ -111,6 +111,7 @@ under the user's cache directory (~/.cache/floe on Linux).`,
 	root.AddCommand(newFlagsCmd(g))
 	root.AddCommand(newConfigCmd(g), newSecretsCmd(g))
 	root.AddCommand(newTrustCmd(g))
+	root.AddCommand(newNotifyCmd(g))
 	return root
 }
 

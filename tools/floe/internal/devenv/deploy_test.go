@@ -18,7 +18,7 @@ import (
 // permissions floe dev gives that service's identity, and the reader's
 // are the reader's.
 func TestDeployNATSPermissions(t *testing.T) {
-	for _, v := range []string{"FLOE_RELEASE_NATS_PASSWORD", "FLOE_DEPLOYER_NATS_PASSWORD", "FLOE_MONITOR_NATS_PASSWORD", "FLOE_AUDIT_NATS_PASSWORD", "FLOE_GATE_NATS_PASSWORD", "FLOE_FLAG_NATS_PASSWORD",
+	for _, v := range []string{"FLOE_RELEASE_NATS_PASSWORD", "FLOE_DEPLOYER_NATS_PASSWORD", "FLOE_MONITOR_NATS_PASSWORD", "FLOE_AUDIT_NATS_PASSWORD", "FLOE_GATE_NATS_PASSWORD", "FLOE_FLAG_NATS_PASSWORD", "FLOE_NOTIFIER_NATS_PASSWORD",
 		"FLOE_READER_NATS_PASSWORD", "FLOE_ADMIN_NATS_PASSWORD", "NATS_SYS_PASSWORD"} {
 		t.Setenv(v, "test-"+v)
 	}

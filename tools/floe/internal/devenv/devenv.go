@@ -23,6 +23,7 @@ import (
 	"github.com/penguinmails/floe/services/flag/flagsvc"
 	"github.com/penguinmails/floe/services/gate/gatesvc"
 	"github.com/penguinmails/floe/services/monitor/monitorsvc"
+	"github.com/penguinmails/floe/services/notifier/notifiersvc"
 	"github.com/penguinmails/floe/services/release/releasesvc"
 	"github.com/penguinmails/floe/tools/floe/internal/clientconf"
 )
@@ -73,6 +74,9 @@ type Config struct {
 	// Flag configures the flag service (the scheduler's tick, the OFREP
 	// address, secrets); its environments file is the release service's.
 	Flag flagsvc.Options
+	// Notifier configures the notifier (its routing file); its secrets
+	// provider is the flag service's.
+	Notifier notifiersvc.Options
 }
 
 // Options configure the development server.
@@ -195,6 +199,7 @@ func Services(c Config) []service.Entry {
 		service.Of(deployersvc.Service, deployersvc.Config{Options: c.Deployer, Secrets: c.Flag.Secrets}),
 		service.Of(monitorsvc.Service, c.Monitor),
 		service.Of(auditsvc.Service, c.Audit),
+		service.Of(notifiersvc.Service, notifiersvc.Config{Options: c.Notifier, Secrets: c.Flag.Secrets}),
 	}
 }
 

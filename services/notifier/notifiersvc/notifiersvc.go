@@ -1,0 +1,202 @@
+// Package notifiersvc wires the notifier into a process: the routing
+// configuration and the receivers' channels, the views of groups and
+// notifications, the subscriptions that turn events into episodes and
+// decisions into deliveries, the delivery loop and the gRPC API. The
+// notifier binary and `floe dev` both start it through Service.
+package notifiersvc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/oklog/ulid/v2"
+
+	"github.com/penguinmails/floe/libs/eventstore"
+	"github.com/penguinmails/floe/libs/natsx"
+	"github.com/penguinmails/floe/libs/projection"
+	"github.com/penguinmails/floe/libs/secrets"
+	"github.com/penguinmails/floe/libs/secrets/secretsetup"
+	"github.com/penguinmails/floe/libs/service"
+	notifyv1 "github.com/penguinmails/floe/proto/gen/floe/notify/v1"
+	"github.com/penguinmails/floe/services/notifier/internal/adapters"
+	"github.com/penguinmails/floe/services/notifier/internal/app"
+	"github.com/penguinmails/floe/services/notifier/internal/channel"
+	"github.com/penguinmails/floe/services/notifier/internal/channels"
+	"github.com/penguinmails/floe/services/notifier/internal/domain"
+	"github.com/penguinmails/floe/services/notifier/internal/episode"
+	"github.com/penguinmails/floe/services/notifier/internal/ports"
+	"github.com/penguinmails/floe/services/notifier/internal/render"
+	"github.com/penguinmails/floe/services/notifier/internal/routing"
+)
+
+// Options are the notifier's own settings.
+type Options struct {
+	File                   string        `env:"FLOE_NOTIFIER_CONFIG" flag:"notifier-config" usage:"the notifier's YAML routing configuration: receivers, routes, silences, maintenance windows, templates (services/notifier/README.md); none: nobody is told anything"`
+	SecretsEnvironment     string        `env:"FLOE_NOTIFIER_SECRETS_ENV" flag:"notifier-secrets-environment" default:"notifier" usage:"the environment whose secrets the receivers' secret://<name> references name (floe secrets put notifier <name>)"`
+	ProductionEnvironments string        `env:"FLOE_NOTIFIER_PRODUCTION_ENVS" flag:"notifier-production-environments" default:"production,prod,dr" usage:"comma-separated environments where a failure is critical (elsewhere a warning)"`
+	ExternalURL            string        `env:"FLOE_NOTIFIER_EXTERNAL_URL" flag:"notifier-external-url" usage:"the console's base URL, linked from messages"`
+	Tick                   time.Duration `env:"FLOE_NOTIFIER_TICK" flag:"notifier-tick" default:"1s" usage:"how often the notifier looks for groups and deliveries that are due"`
+	MaxAttempts            int           `env:"FLOE_NOTIFIER_MAX_ATTEMPTS" flag:"notifier-max-attempts" default:"8" usage:"delivery attempts before a notification is dead-lettered"`
+	// RetryBase and RetryCap bound the backoff between attempts (tests shorten them).
+	RetryBase, RetryCap time.Duration
+}
+
+// Config is the notifier's configuration: its options and the secrets
+// provider its receivers' credentials are read from (in floe dev, the flag
+// service's).
+type Config struct {
+	Options
+	Secrets secretsetup.Config
+}
+
+// Notifier is the running notifier's handle.
+type Notifier struct {
+	// Receivers are the configured receivers' names.
+	Receivers []string
+}
+
+// Service is the notifier: it owns the notification groups and notifications.
+var Service = service.Def[Config, *Notifier]{
+	Name:       "notifier",
+	Aggregates: []string{domain.AggGroup, domain.AggNotification},
+	// It reads its receivers' credentials from the secrets store.
+	Publishes: []string{natsx.SecretsAccess},
+	Register:  register,
+}
+
+// Load reads and checks the routing configuration; nil for path "" (no
+// configuration: the notifier tells no one).
+func Load(path string) (*routing.Config, error) {
+	if path == "" {
+		return nil, nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("notifier configuration: %w", err)
+	}
+	cfg, err := routing.Parse(b)
+	if err != nil {
+		return nil, fmt.Errorf("notifier configuration %s: %w", path, err)
+	}
+	return cfg, nil
+}
+
+func register(ctx context.Context, d service.Deps[Config]) (*Notifier, error) {
+	cfg, err := Load(d.Config.File)
+	if err != nil {
+		return nil, err
+	}
+	idle := cfg == nil
+	if idle {
+		// Its API answers (nothing was told); nothing is routed.
+		d.Log.Info().Msg("notifier: no --notifier-config, so nobody is told anything")
+		cfg = &routing.Config{}
+	}
+	provider, _, err := secretsetup.Open(ctx, d.Config.Secrets, secretsetup.Host{
+		JS: d.NATS.JS, Replicas: d.Replicas, Clock: d.Clock, DataDir: d.DataDir, Embedded: d.Embedded})
+	if err != nil {
+		return nil, fmt.Errorf("secrets: %w", err)
+	}
+	resolve := resolver(provider, d.Config.SecretsEnvironment)
+	chans, templates := map[string]channel.Channel{}, map[string]*render.Set{}
+	var problems []error
+	for _, r := range cfg.Receivers {
+		ch, err := channels.Build(ctx, r, resolve)
+		if err != nil {
+			problems = append(problems, err)
+			continue
+		}
+		chans[r.Name] = ch
+		set, err := render.FromSettings("receivers."+r.Name+".settings.templates", r.Settings)
+		if err != nil {
+			problems = append(problems, err)
+			continue
+		}
+		templates[r.Name] = set
+	}
+	if err := errors.Join(problems...); err != nil {
+		return nil, fmt.Errorf("notifier receivers: %w", err)
+	}
+	logErr := func(err error) { d.Log.Error().Err(err).Msg("notifier background work failed; retrying") }
+	opts := projection.Options{Stream: d.Store.StreamName(), Replicas: d.Replicas, OnError: logErr, Verifier: d.Verifier, Signer: d.Signer}
+	policy := domain.Policy{MaxAttempts: uint32(max(d.Config.MaxAttempts, 1)), Base: d.Config.RetryBase, Cap: d.Config.RetryCap}
+	groups, err := adapters.NewGroups(ctx, d.NATS.JS, cfg, opts)
+	if err != nil {
+		return nil, err
+	}
+	notes, err := adapters.NewNotifications(ctx, d.NATS.JS, policy, opts)
+	if err != nil {
+		return nil, err
+	}
+	// Other services' aggregates are read (verified) for scopes, never written.
+	stores := map[string]eventstore.Store{}
+	for _, agg := range []string{episode.AggregateRelease, episode.AggregateDeployment, episode.AggregateGateRun} {
+		st, err := eventstore.Open(ctx, d.NATS.JS, eventstore.Options{Stream: d.Store.StreamName(), Source: "floe/notifier", Aggregates: []string{agg}, Verifier: d.Verifier, Replicas: d.Replicas})
+		if err != nil {
+			return nil, err
+		}
+		stores[agg] = st
+	}
+	scopes := &adapters.Scopes{Table: episode.NewScopeTable(), Stores: stores}
+	var prod []string
+	for _, e := range strings.Split(d.Config.ProductionEnvironments, ",") {
+		if e = strings.TrimSpace(e); e != "" {
+			prod = append(prod, e)
+		}
+	}
+	ropts := render.Options{ExternalURL: d.Config.ExternalURL}
+	host, _ := os.Hostname()
+	a, err := app.New(app.Options{
+		Store: d.Store, Snapshots: d.Snapshots, Routing: cfg, Channels: chans, Templates: templates, Render: ropts,
+		Mapper: episode.Mapper{ProductionEnvironments: prod, Scopes: scopes}, Policy: policy,
+		Instance: fmt.Sprintf("%s-%d-%s", host, os.Getpid(), strings.ToLower(ulid.Make().String()[20:])), Now: d.Clock, Threads: notes,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := d.Runtime.Register(&notifyv1.NotifyService_ServiceDesc, ports.NewServer(a, notes, templates, ropts), ports.Rules()); err != nil {
+		return nil, err
+	}
+	d.Runtime.AddView(groups.Projection())
+	d.Runtime.AddView(notes.Projection())
+	out := &Notifier{}
+	for _, r := range cfg.Receivers {
+		out.Receivers = append(out.Receivers, r.Name)
+	}
+	if idle {
+		return out, nil
+	}
+	stream := d.Store.StreamName()
+	d.Runtime.Go("notifier-events", func(ctx context.Context) error {
+		return adapters.Events(ctx, d.NATS.JS, stream, d.Verifier, a, scopes, logErr)
+	})
+	d.Runtime.Go("notifier-plans", func(ctx context.Context) error {
+		return adapters.Plans(ctx, d.NATS.JS, stream, d.Verifier, a, logErr)
+	})
+	loop := &adapters.Loop{App: a, Groups: groups, Notifications: notes, Now: d.Clock, Interval: d.Config.Tick, OnError: logErr}
+	d.Runtime.Go("notifier-loop", loop.Run)
+	return out, nil
+}
+
+// resolver reads receivers' credentials: secret://<name> from the secrets
+// of environment env, vault://<path>#<key> from Vault.
+func resolver(p secrets.Provider, env string) channels.Resolver {
+	return func(ctx context.Context, ref string) (secrets.Value, error) {
+		r, err := secrets.ParseRef(ref)
+		if err != nil {
+			return secrets.Value{}, err
+		}
+		if r.Scheme == secrets.SchemeVault {
+			fr, ok := p.(secrets.FieldReader)
+			if !ok {
+				return secrets.Value{}, errors.New("vault:// references need the vault secrets provider (--secrets-provider vault)")
+			}
+			return fr.ReadField(ctx, r.Path, r.Key)
+		}
+		return p.Get(ctx, env+"/"+r.Name, r.Version)
+	}
+}
