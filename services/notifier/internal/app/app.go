@@ -91,9 +91,9 @@ type Options struct {
 
 // App is the notifier's application.
 type App struct {
-	opts   Options
-	groups *kernel.Handler[*domain.Group]
-	notes  *kernel.Handler[*domain.Delivery]
+	opts     Options
+	groups   *kernel.Handler[*domain.Group]
+	notes    *kernel.Handler[*domain.Delivery]
 	mu       sync.Mutex
 	rnd      *rand.Rand
 	disabled map[string]string // receiver → why
@@ -218,8 +218,10 @@ func (a *App) Deliver(ctx context.Context, id string) error {
 	now := a.opts.Now()
 	var n *notifyv1.Notification
 	res, err := a.notes.Execute(ctx, kernel.Command[*domain.Delivery]{
-		ID:     id,
-		Decide: func(d *domain.Delivery) ([]proto.Message, error) { return domain.Claim(d, now, a.opts.Instance, a.opts.Policy), nil },
+		ID: id,
+		Decide: func(d *domain.Delivery) ([]proto.Message, error) {
+			return domain.Claim(d, now, a.opts.Instance, a.opts.Policy), nil
+		},
 		Observe: func(d *domain.Delivery) {
 			if d.N != nil {
 				n = proto.CloneOf(d.N)
