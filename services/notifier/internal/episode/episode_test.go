@@ -17,6 +17,7 @@ import (
 	gatev1 "github.com/penguinmails/floe/proto/gen/floe/gate/v1"
 	integrityv1 "github.com/penguinmails/floe/proto/gen/floe/integrity/v1"
 	monitorv1 "github.com/penguinmails/floe/proto/gen/floe/monitor/v1"
+	notifyv1 "github.com/penguinmails/floe/proto/gen/floe/notify/v1"
 	releasev1 "github.com/penguinmails/floe/proto/gen/floe/release/v1"
 	"github.com/penguinmails/floe/services/notifier/internal/episode"
 	"github.com/penguinmails/floe/services/notifier/internal/routing"
@@ -502,6 +503,31 @@ func TestMap(t *testing.T) {
 				Environment: "production", Severity: "info", EpisodeKey: "configchange/production/5", Resolved: true,
 				Labels:      map[string]string{"actor": "alice", "proposal": "5", "outcome": "withdrawn"},
 				Annotations: map[string]string{"summary": "Configuration change 5 for production withdrawn by alice: wrong value"},
+			},
+		},
+		{
+			name: "alert from Alertmanager firing",
+			ev: by("floe/notifier", record(t, "am-3f2a", &notifyv1.ExternalAlertReceived{
+				Source: "alertmanager", Status: "firing", Name: "DiskFull", Severity: "critical", Fingerprint: "3f2a",
+				Labels:      map[string]string{"alertname": "DiskFull", "environment": "production", "instance": "db-1"},
+				Annotations: map[string]string{"summary": "disk 97% full"},
+			})),
+			want: routing.Event{
+				Environment: "production", Severity: "critical", EpisodeKey: "external/3f2a",
+				Labels:      map[string]string{"actor": "floe/notifier", "alertname": "DiskFull", "environment": "production", "instance": "db-1", "source": "alertmanager", "rule": "DiskFull"},
+				Annotations: map[string]string{"summary": "DiskFull firing in production: disk 97% full"},
+			},
+		},
+		{
+			name: "alert from Alertmanager resolved",
+			ev: by("floe/notifier", record(t, "am-3f2a", &notifyv1.ExternalAlertReceived{
+				Source: "alertmanager", Status: "resolved", Name: "DiskFull", Severity: "critical", Fingerprint: "3f2a",
+				Labels: map[string]string{"alertname": "DiskFull", "environment": "production", "instance": "db-1"},
+			})),
+			want: routing.Event{
+				Environment: "production", Severity: "critical", EpisodeKey: "external/3f2a", Resolved: true,
+				Labels:      map[string]string{"actor": "floe/notifier", "alertname": "DiskFull", "environment": "production", "instance": "db-1", "source": "alertmanager", "rule": "DiskFull"},
+				Annotations: map[string]string{"summary": "DiskFull resolved in production: no summary"},
 			},
 		},
 		{

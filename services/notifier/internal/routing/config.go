@@ -31,6 +31,18 @@ const (
 	DefaultRepeatInterval = 4 * time.Hour
 )
 
+// The names of the top-level templates (and of a receiver's
+// settings.templates), as the render package knows them.
+const (
+	TemplateSubject = "subject"
+	TemplateText    = "text"
+	TemplateHTML    = "html"
+	TemplateSMS     = "sms"
+)
+
+// TemplateKeys are the template names the templates mapping may hold.
+var TemplateKeys = []string{TemplateSubject, TemplateText, TemplateHTML, TemplateSMS}
+
 // DefaultGroupBy groups by episode, so that each episode is its own group
 // and gets its own thread (Alertmanager's default is one group per route).
 var DefaultGroupBy = []string{LabelEpisode}
@@ -52,6 +64,12 @@ type Config struct {
 	Route              *Route
 	Silences           []Silence
 	MaintenanceWindows []MaintenanceWindow
+	// Templates are the top-level message templates by name (TemplateKeys),
+	// Go template sources that every receiver uses unless its settings'
+	// templates mapping overrides them; nil when there are none. Parse only
+	// checks their shape: the render package compiles them (render.Parse
+	// with the name "templates").
+	Templates map[string]string
 
 	receivers map[string]*Receiver
 	routes    map[string]*Route
@@ -432,7 +450,7 @@ func (p *parser) value(n *yaml.Node, path string, depth int) any {
 }
 
 var (
-	rootFields   = []string{"receivers", "route", "silences", "maintenance_windows"}
+	rootFields   = []string{"receivers", "route", "silences", "maintenance_windows", "templates"}
 	recvFields   = []string{"name", "kind", "settings"}
 	routeFields  = []string{"name", "matchers", "receivers", "continue", "group_by", "group_wait", "group_interval", "repeat_interval", "cooldown", "escalation", "routes"}
 	escFields    = []string{"after", "receivers"}
@@ -503,7 +521,42 @@ func (p *parser) config(doc *yaml.Node) *Config {
 		names[w.Name] = true
 		cfg.MaintenanceWindows = append(cfg.MaintenanceWindows, w)
 	}
+	cfg.Templates = p.templates(f["templates"], "templates")
 	return cfg
+}
+
+// templates reads a mapping of template names to template sources, which
+// the render package compiles; nil when absent or empty.
+func (p *parser) templates(n *yaml.Node, path string) map[string]string {
+	f := p.fields(n, path, TemplateKeys...)
+	var out map[string]string
+	for _, key := range TemplateKeys {
+		tn := p.node(f[key], join(path, key))
+		if tn == nil {
+			if f[key] != nil {
+				p.add(join(path, key), "is empty: leave it out to use the default")
+			}
+			continue
+		}
+		if tn.Kind != yaml.ScalarNode {
+			p.add(join(path, key), "must be a string: a Go template")
+			continue
+		}
+		src := tn.Value
+		switch fs := leakscan.Scan(src); {
+		case strings.TrimSpace(src) == "":
+			p.add(join(path, key), "is empty: leave it out to use the default")
+			continue
+		case len(fs) > 0:
+			p.add(join(path, key), "holds what looks like a credential (%s): %s", fs[0].Description, leakscan.Hint)
+			continue
+		}
+		if out == nil {
+			out = map[string]string{}
+		}
+		out[key] = src
+	}
+	return out
 }
 
 // secretSetting reports whether a settings key holds a credential: any key

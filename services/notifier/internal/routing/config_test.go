@@ -74,6 +74,49 @@ func TestParseExample(t *testing.T) {
 	if loc := cfg.MaintenanceWindows[0].TimeIntervals[0].Location.String(); loc != "Europe/Berlin" {
 		t.Errorf("location = %s", loc)
 	}
+	if diff := cmp.Diff(map[string]string{"subject": "[{{ .Marker }}] {{ .Title }}"}, cfg.Templates); diff != "" {
+		t.Errorf("templates (-want +got):\n%s", diff)
+	}
+	email, _ := cfg.Receiver("release-email")
+	if diff := cmp.Diff(map[string]any{"subject": "Release {{ .Title }}"}, email.Settings["templates"]); diff != "" {
+		t.Errorf("release-email's settings.templates (-want +got):\n%s", diff)
+	}
+}
+
+func TestParseTemplates(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		yaml string
+		want map[string]string
+	}{
+		{"absent", ``, nil},
+		{"null", `templates:`, nil},
+		{"empty mapping", `templates: {}`, nil},
+		{"every name", `
+templates:
+  subject: "[{{ .Marker }}] {{ .Title }}"
+  text: |
+    {{ range .Episodes }}{{ .Title }}
+    {{ end }}
+  html: "<p>{{ .Title }}</p>"
+  sms: '{{ .Title }}'
+`, map[string]string{
+			"subject": "[{{ .Marker }}] {{ .Title }}",
+			"text":    "{{ range .Episodes }}{{ .Title }}\n{{ end }}\n",
+			"html":    "<p>{{ .Title }}</p>",
+			"sms":     "{{ .Title }}",
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			cfg := mustParse(t, "receivers: [{name: a, kind: webhook}]\nroute: {receivers: [a]}\n"+tt.yaml)
+			if diff := cmp.Diff(tt.want, cfg.Templates); diff != "" {
+				t.Errorf("templates (-want +got):\n%s", diff)
+			}
+		})
+	}
 }
 
 // TestDocShowsExample keeps the package doc's example and the tested file the same.
@@ -207,6 +250,37 @@ route:
 			"route.routes[2].continue":             "true or false",
 			"route.routes[2].routes":               "list",
 		}},
+		{"template problems", `
+receivers:
+  - name: a
+    kind: webhook
+    settings:
+      templates: {subject: "{{ .Title }}", text: "ghp_abcdefghijklmnopqrstuvwxyz0123456789"}
+route: {receivers: [a]}
+templates:
+  footer: "{{ .Title }}"
+  subject: ""
+  text: {a: b}
+  html: "  "
+  sms: "call ghp_abcdefghijklmnopqrstuvwxyz0123456789"
+`, map[string]string{
+			"templates.footer":                     "not a known field",
+			"templates.subject":                    "empty",
+			"templates.text":                       "must be a string",
+			"templates.html":                       "empty",
+			"templates.sms":                        "looks like a credential",
+			"receivers[0].settings.templates.text": "looks like a credential",
+		}},
+		{"templates not a mapping", `
+receivers: [{name: a, kind: webhook}]
+route: {receivers: [a]}
+templates: "{{ .Title }}"
+`, map[string]string{"templates": "mapping with the fields subject, text, html, sms"}},
+		{"template given twice, and null", `
+receivers: [{name: a, kind: webhook}]
+route: {receivers: [a]}
+templates: {subject: a, subject: b, sms: ~}
+`, map[string]string{"templates.subject": "twice", "templates.sms": "empty"}},
 		{"silence and window problems", `
 receivers: [{name: a, kind: webhook}]
 route: {receivers: [a]}

@@ -2,7 +2,8 @@
 // Prometheus Alertmanager: a tree of routes sends events to receivers,
 // groups them, waits before the first notification of a group
 // (group_wait), batches changes (group_interval), repeats unresolved groups
-// (repeat_interval), tells of resolutions, holds back flapping episodes
+// (repeat_interval), tells of resolutions, tells one-off notices and
+// episodes that end with a problem once, holds back flapping episodes
 // (cooldown), mutes what silences and maintenance windows cover and
 // escalates critical episodes nobody acknowledged.
 //
@@ -33,9 +34,14 @@
 // An Event is a Floe event reduced to its type, environment, product,
 // severity (info, warning, critical), labels, episode key (what makes an
 // episode: a deployment id for a rollout and its rollback, an alert's
-// fingerprint) and whether it resolves the episode. Matchers and group_by
-// see the labels plus the names type, environment, product, severity and
-// episode, which take precedence over labels of the same name.
+// fingerprint) and what it does to the episode: it fires (the default),
+// resolves it (Resolved), ends it with a problem (Final: a deployment failed
+// or rolled back, which nothing resolves since a retry is a new deployment)
+// or is a one-off notice that nothing resolves (Notice: a flag or
+// configuration changed, a secret version revoked, a release created); at
+// most one of the three is set. Matchers and group_by see the labels plus
+// the names type, environment, product, severity and episode, which take
+// precedence over labels of the same name.
 //
 // # Configuration
 //
@@ -58,6 +64,8 @@
 //	    kind: email
 //	    settings:
 //	      to: [releases@example.com]
+//	      templates:                      # this receiver's own, over the top-level ones
+//	        subject: "Release {{ .Title }}"
 //	  - name: pager
 //	    kind: webhook
 //	    settings:
@@ -111,6 +119,9 @@
 //	        times: [{start_time: "12:00", end_time: "12:30"}]
 //	        location: America/New_York
 //
+//	templates:                            # subject, text, html, sms: Go templates
+//	  subject: "[{{ .Marker }}] {{ .Title }}"
+//
 // Receivers: name, kind (slack, email, sms, webhook) and settings, free-form
 // for the channel layer. A settings key naming a credential (token,
 // password, secret, api_key … as leakscan.IsSecretKey decides, and a Slack
@@ -136,7 +147,15 @@
 // crossing midnight into the next day) and a location (an IANA time zone,
 // UTC by default). A muted notification is still decided and returned, with
 // Muted set and what muted it, so that the log records it; a change held
-// back by a mute is told when the mute ends.
+// back by a mute is told when the mute ends, except a resolution, a final
+// event and a notice, which are recorded as muted once and never told.
+//
+// Templates: subject, text, html and sms, Go templates that every receiver
+// uses unless the templates mapping of its settings overrides them. Routing
+// only checks that each is a non-empty string holding no credential; the
+// render package compiles them (render.Parse("templates", cfg.Templates)
+// and render.FromSettings for a receiver's) and reports problems at the
+// same paths (templates.subject, receivers.<name>.settings.templates.text).
 //
 // # Timing
 //
@@ -150,4 +169,34 @@
 // cooldown ends (and dropped if it resolves meanwhile). A critical episode
 // still firing and not acknowledged escalation.after after its first
 // notification is told to the escalation receivers once.
+//
+// # Notices and final events
+//
+// A notice is told once, with status "notice", at the group's next flush
+// tick (group_wait after the group's first event, then no sooner than
+// group_interval after the previous notification, like a change), and then
+// dropped: it is never repeated or escalated and leaves any episode of its
+// key as it was. Every notice is told, so two notices of one key are both
+// told, together when they arrive within one tick. A final event is told
+// the same way, with status "firing" and Event.Final set, as the last word
+// of its episode, whether or not the episode was told as firing before and
+// however many firing events came before it within group_wait; the episode
+// is then dropped, with no resolution, no repeat and no escalation (an
+// escalation that falls due before the final event is told still goes
+// out). The latest event of an episode wins, so a later firing event that
+// arrives before a final one was told reopens the episode. A notice or
+// final event that a mute covers when it is due is recorded as muted once
+// and dropped. For the rest of the group's lifetime, a redelivered
+// notice or final event, and any older event of its key, is ignored; a
+// later one is new. When nothing is left, the group is Done and its
+// lifetime over: like any event, one redelivered after that starts a new
+// lifetime and is told again, under the same IDs (which the caller's
+// deduplication drops) only when it was the old lifetime's first event.
+//
+// A notification's reason is firing when it tells an episode as firing
+// (a final one included) and nothing was told as firing before; update
+// when an episode is, or stays, told as firing; resolved when its changes
+// are resolutions and nothing fires; and notice when it tells only of
+// notices and nothing fires. Notices do not weigh in otherwise: a notice
+// next to a new firing episode is told in a firing notification.
 package routing

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/penguinmails/floe/libs/errs"
@@ -15,16 +17,21 @@ type Reason string
 
 // The reasons of a notification.
 const (
-	// ReasonFiring is a group's first notification, or the first after
-	// everything it told of had resolved.
+	// ReasonFiring is a group's first notification telling of a firing
+	// episode, or the first after everything it told as firing had
+	// resolved or ended (final).
 	ReasonFiring Reason = "firing"
-	// ReasonUpdate tells of new or changed episodes, or of some resolved
-	// while others still fire.
+	// ReasonUpdate tells of new or changed episodes (a final event among
+	// them), of some resolved while others still fire, or of notices while
+	// episodes told as firing still fire.
 	ReasonUpdate Reason = "update"
 	// ReasonRepeat repeats an unchanged, still firing group after repeat_interval.
 	ReasonRepeat Reason = "repeat"
 	// ReasonResolved tells that every episode told of has resolved.
 	ReasonResolved Reason = "resolved"
+	// ReasonNotice tells only of notices (Event.Notice), in a group where
+	// no episode fires as far as its receivers were told.
+	ReasonNotice Reason = "notice"
 	// ReasonEscalation tells the escalation receivers of critical episodes
 	// nobody acknowledged in time.
 	ReasonEscalation Reason = "escalation"
@@ -32,8 +39,13 @@ const (
 
 // Status of an episode in a notification.
 const (
-	StatusFiring   = "firing"
+	// StatusFiring is an episode that fires, or that ended with a problem
+	// (its Event.Final is set: it is told this once and then dropped).
+	StatusFiring = "firing"
+	// StatusResolved is an episode's resolution.
 	StatusResolved = "resolved"
+	// StatusNotice is a one-off event (Event.Notice), told this once.
+	StatusNotice = "notice"
 )
 
 // Notification is one decided message to one receiver. The caller records it
@@ -54,7 +66,9 @@ type Notification struct {
 	Reason Reason    `json:"reason"`
 	At     time.Time `json:"at"`
 	// Episodes are what the message is about: for a group notification,
-	// every firing episode and the resolutions not yet told.
+	// every firing episode and the resolutions, final events and notices
+	// not yet told, in the order of their keys (a key's notices after its
+	// episode, in the order they arrived).
 	Episodes []EpisodeStatus `json:"episodes"`
 	// Muted notifications are not sent; MutedBy says why (the caller emits
 	// an event for them).
@@ -64,13 +78,16 @@ type Notification struct {
 
 // EpisodeStatus is an episode as a notification tells of it.
 type EpisodeStatus struct {
-	Key    string `json:"key"`
+	Key string `json:"key"`
+	// Status is StatusFiring, StatusResolved or StatusNotice.
 	Status string `json:"status"`
-	// Changed is set for an episode new, changed or resolved since the last notification.
+	// Changed is set for an episode new, changed or resolved since the
+	// last notification, and always for a notice.
 	Changed bool `json:"changed,omitempty"`
-	// Since is when the episode was first seen.
+	// Since is when the episode was first seen (a notice: when it arrived).
 	Since time.Time `json:"since"`
-	// Event is the episode's latest event.
+	// Event is the episode's latest event (a notice: the notice); its
+	// Final or Notice says that nothing more will be told of it.
 	Event Event `json:"event"`
 }
 
@@ -124,6 +141,26 @@ type groupState struct {
 	Dirty    bool                `json:"dirty,omitempty"`
 	Seq      map[string]uint64   `json:"seq,omitempty"`
 	Episodes map[string]*episode `json:"episodes"`
+	// Notices are the notices not told yet, in the order they arrived.
+	Notices []*notice `json:"notices,omitempty"`
+	// Marks are, by episode key, the latest notice or final event of the
+	// lifetime. They outlive the notice or episode (dropped once told), so
+	// that a redelivery of it, or an older event of the key, is ignored.
+	Marks map[string]mark `json:"marks,omitempty"`
+}
+
+// notice is a one-off event waiting for the group's next notification.
+type notice struct {
+	Event Event `json:"event"`
+	// Seen is when it arrived.
+	Seen time.Time `json:"seen"`
+}
+
+// mark is what Observe remembers of a notice or final event.
+type mark struct {
+	Time time.Time `json:"time"`
+	// Content is contentDigest of the event.
+	Content string `json:"content"`
 }
 
 type episode struct {
@@ -147,15 +184,26 @@ type episode struct {
 	Escalated     bool      `json:"escalated,omitempty"`
 }
 
+// firing reports whether the episode's latest event fires (a final one included).
 func (ep *episode) firing() bool { return !ep.Event.Resolved }
 
+// final reports whether the episode's latest event ends it with a problem.
+func (ep *episode) final() bool { return ep.Event.Final }
+
 // pending reports whether the episode has something to tell: a firing
-// version not told yet, or the resolution of an episode told as firing.
+// (or final) version not told yet, or the resolution of an episode told as
+// firing.
 func (ep *episode) pending() bool {
 	if ep.Version == ep.SentVersion {
 		return false
 	}
 	return ep.firing() || ep.Told
+}
+
+// over reports whether the episode has nothing left to tell or hold back
+// at now: resolved or final, told (or dropped), and out of its cooldown.
+func (ep *episode) over(now time.Time) bool {
+	return (!ep.firing() || ep.final()) && !ep.Told && !ep.pending() && !now.Before(ep.CooldownUntil)
 }
 
 // NewGroup starts the group of route r that event e belongs to (see
@@ -215,7 +263,9 @@ func (g *Group) Route() *Route { return g.route }
 
 // Observe adds an event of the group at now. A redelivered event (nothing
 // people should hear of changed) and an event older than the episode's
-// latest are ignored.
+// latest are ignored; so are, for the rest of the group's lifetime, a
+// redelivered notice or final event and events of its key older than it,
+// even after it was told and dropped.
 func (g *Group) Observe(now time.Time, e Event) error {
 	if err := e.Validate(); err != nil {
 		return err
@@ -231,9 +281,19 @@ func (g *Group) Observe(now time.Time, e Event) error {
 	if len(e.Annotations) == 0 {
 		e.Annotations = nil
 	}
-	if len(g.s.Episodes) == 0 { // a new lifetime
+	if g.empty() { // a new lifetime
 		g.s.Generation = digest("generation", e.Type, e.EpisodeKey, e.Time.Format(time.RFC3339Nano))
-		g.s.Created, g.s.Flushed, g.s.LastSent, g.s.Seq = now, false, time.Time{}, nil
+		g.s.Created, g.s.Flushed, g.s.LastSent, g.s.Seq, g.s.Marks = now, false, time.Time{}, nil, nil
+	}
+	if m, ok := g.s.Marks[e.EpisodeKey]; ok &&
+		(e.Time.Before(m.Time) || e.Time.Equal(m.Time) && m.Content == contentDigest(e)) {
+		return nil
+	}
+	if e.Notice {
+		g.s.Notices = append(g.s.Notices, &notice{Event: e, Seen: now})
+		g.mark(e)
+		g.s.Dirty = true
+		return nil
 	}
 	ep := g.s.Episodes[e.EpisodeKey]
 	switch {
@@ -251,15 +311,48 @@ func (g *Group) Observe(now time.Time, e Event) error {
 			ep.AckedBy, ep.AckedAt, ep.Escalated = "", time.Time{}, false
 		}
 	}
+	if e.Final {
+		g.mark(e)
+	}
 	g.s.Dirty = true
 	return nil
 }
 
+// mark remembers a notice or final event for the rest of the lifetime.
+func (g *Group) mark(e Event) {
+	if g.s.Marks == nil {
+		g.s.Marks = map[string]mark{}
+	}
+	g.s.Marks[e.EpisodeKey] = mark{Time: e.Time, Content: contentDigest(e)}
+}
+
+// sameContent reports whether b tells people nothing a did not (its time aside).
 func sameContent(a, b Event) bool {
 	return a.Type == b.Type && a.Environment == b.Environment && a.Product == b.Product &&
-		a.severity() == b.severity() && a.Resolved == b.Resolved && maps.Equal(a.Labels, b.Labels) &&
-		maps.Equal(a.Annotations, b.Annotations)
+		a.severity() == b.severity() && a.Resolved == b.Resolved && a.Notice == b.Notice && a.Final == b.Final &&
+		maps.Equal(a.Labels, b.Labels) && maps.Equal(a.Annotations, b.Annotations)
 }
+
+// contentDigest hashes what sameContent compares: equal digests, same content.
+func contentDigest(e Event) string {
+	flag := func(b bool) string { return strconv.FormatBool(b) }
+	parts := []string{
+		"content", e.Type, e.Environment, e.Product, e.severity(), flag(e.Resolved), flag(e.Notice), flag(e.Final),
+		strconv.Itoa(len(e.Labels)),
+	}
+	for _, k := range slices.Sorted(maps.Keys(e.Labels)) {
+		parts = append(parts, k, e.Labels[k])
+	}
+	parts = append(parts, strconv.Itoa(len(e.Annotations)))
+	for _, k := range slices.Sorted(maps.Keys(e.Annotations)) {
+		parts = append(parts, k, e.Annotations[k])
+	}
+	return digest(parts...)
+}
+
+// empty reports whether the group holds neither an episode nor a notice:
+// its lifetime is over, the next event starts a new one.
+func (g *Group) empty() bool { return len(g.s.Episodes) == 0 && len(g.s.Notices) == 0 }
 
 // Acknowledge records that someone took on an episode, which stops its escalation.
 func (g *Group) Acknowledge(now time.Time, episodeKey, by string) error {
@@ -278,8 +371,11 @@ func (g *Group) Acknowledge(now time.Time, episodeKey, by string) error {
 }
 
 // mutes says what mutes an episode at t.
-func (g *Group) mutes(ep *episode, t time.Time) []Mute {
-	ls := ep.Event.LabelSet()
+func (g *Group) mutes(ep *episode, t time.Time) []Mute { return g.mutesOf(ep.Event, t) }
+
+// mutesOf says what mutes an event at t.
+func (g *Group) mutesOf(e Event, t time.Time) []Mute {
+	ls := e.LabelSet()
 	var out []Mute
 	for _, s := range g.cfg.Silences {
 		if s.Active(t) && s.Matchers.Matches(ls) {
@@ -321,8 +417,9 @@ func (g *Group) keys() []string { return slices.Sorted(maps.Keys(g.s.Episodes)) 
 
 // Due returns what is due at now: at most one group notification per route
 // receiver (first firing after group_wait, an update after group_interval,
-// a repeat after repeat_interval, the resolution), the muted records of
-// changes that a silence or maintenance window held back, and escalations.
+// a repeat after repeat_interval, the resolution, notices and final
+// events), the muted records of changes that a silence or maintenance
+// window held back, and escalations.
 // Call it at Next (or later: what fell due meanwhile is decided at now).
 func (g *Group) Due(now time.Time) []Notification {
 	now = now.UTC()
@@ -330,13 +427,14 @@ func (g *Group) Due(now time.Time) []Notification {
 		now = g.s.LastEval
 	}
 	g.s.LastEval, g.s.Dirty = now, false
-	if len(g.s.Episodes) == 0 || !g.s.Flushed && now.Before(g.s.Created.Add(g.route.GroupWait)) {
+	if g.empty() || !g.s.Flushed && now.Before(g.s.Created.Add(g.route.GroupWait)) {
 		return nil
 	}
 	g.s.Flushed = true
 	var out []Notification
 
 	var send, muted []*episode
+	var sendNotices, mutedNotices []*notice
 	var mutedBy []Mute
 	anyTold := false
 	for _, k := range g.keys() {
@@ -355,32 +453,52 @@ func (g *Group) Due(now time.Time) []Notification {
 		}
 		send = append(send, ep)
 	}
+	// A notice is told (or recorded as muted) at its first tick, and dropped.
+	var waiting []*notice
+	for _, n := range g.s.Notices {
+		if now.Before(g.noticeReadyAt(n)) {
+			waiting = append(waiting, n)
+			continue
+		}
+		if m := g.mutesOf(n.Event, now); len(m) > 0 {
+			mutedNotices = append(mutedNotices, n)
+			mutedBy = appendMutes(mutedBy, m)
+			continue
+		}
+		sendNotices = append(sendNotices, n)
+	}
+	g.s.Notices = waiting
 	switch {
-	case len(send) > 0:
-		out = append(out, g.notify(now, g.route.Receivers, g.reason(send, anyTold), g.content(now, send))...)
+	case len(send) > 0 || len(sendNotices) > 0:
+		content := g.content(now, send, sendNotices)
+		out = append(out, g.notify(now, g.route.Receivers, g.reason(send, anyTold), content)...)
 		g.markSent(now, send)
 	case anyTold && !now.Before(g.align(g.s.LastSent.Add(g.route.RepeatInterval))):
-		if content := g.content(now, nil); len(content) > 0 {
+		if content := g.content(now, nil, nil); len(content) > 0 {
 			out = append(out, g.notify(now, g.route.Receivers, ReasonRepeat, content)...)
 			g.s.LastSent = now
 		}
 	}
-	if len(muted) > 0 {
+	if len(muted) > 0 || len(mutedNotices) > 0 {
 		var content []EpisodeStatus
 		for _, ep := range muted {
 			content = append(content, status(ep, true))
-			if !ep.firing() { // a muted resolution is never told
-				ep.Told, ep.SentVersion = false, ep.Version
+		}
+		content = appendNotices(content, mutedNotices)
+		reason := g.reason(muted, anyTold)
+		for _, ep := range muted {
+			if !ep.firing() || ep.final() { // a muted resolution or final event is never told
+				ep.Told, ep.SentVersion, ep.FirstToldAt = false, ep.Version, time.Time{}
 			}
 		}
-		for _, n := range g.notify(now, g.route.Receivers, g.reason(muted, anyTold), content) {
+		for _, n := range g.notify(now, g.route.Receivers, reason, content) {
 			n.Muted, n.MutedBy = true, mutedBy
 			out = append(out, n)
 		}
 	}
 	out = append(out, g.escalate(now)...)
 	for _, k := range g.keys() {
-		if ep := g.s.Episodes[k]; !ep.firing() && !ep.Told && !ep.pending() && !now.Before(ep.CooldownUntil) {
+		if g.s.Episodes[k].over(now) {
 			delete(g.s.Episodes, k)
 		}
 	}
@@ -417,6 +535,16 @@ func (g *Group) readyAt(ep *episode) time.Time {
 	return g.align(t)
 }
 
+// noticeReadyAt is the flush tick at which a notice may be told: after it
+// arrived and group_interval after the previous notification.
+func (g *Group) noticeReadyAt(n *notice) time.Time {
+	t := n.Seen
+	if !g.s.LastSent.IsZero() {
+		t = later(t, g.s.LastSent.Add(g.route.GroupInterval))
+	}
+	return g.align(t)
+}
+
 func later(a, b time.Time) time.Time {
 	if b.After(a) {
 		return b
@@ -433,22 +561,36 @@ func appendMutes(list, add []Mute) []Mute {
 	return list
 }
 
-// reason names a group notification telling of changed.
+// reason names a group notification telling of the episodes changed and
+// perhaps of notices; anyTold says whether some episode was told as firing
+// before. Firing: an episode is now told as firing (a final one included)
+// and none was before. Update: one is, or stays, told as firing. Resolved:
+// the changes are resolutions and nothing fires. Notice: only notices, and
+// nothing fires.
 func (g *Group) reason(changed []*episode, anyTold bool) Reason {
-	if !anyTold {
-		return ReasonFiring
-	}
+	firing := false
 	for _, ep := range g.s.Episodes {
 		if ep.firing() && (ep.Told || slices.Contains(changed, ep)) {
-			return ReasonUpdate
+			firing = true
+			break
 		}
 	}
-	return ReasonResolved
+	switch {
+	case firing && !anyTold:
+		return ReasonFiring
+	case firing:
+		return ReasonUpdate
+	case len(changed) > 0:
+		return ReasonResolved
+	default:
+		return ReasonNotice
+	}
 }
 
 // content is what a group notification tells: every firing episode already
-// told or now told that is not muted, and the resolutions in changed.
-func (g *Group) content(now time.Time, changed []*episode) []EpisodeStatus {
+// told or now told that is not muted, the resolutions and final events in
+// changed, and the notices.
+func (g *Group) content(now time.Time, changed []*episode, notices []*notice) []EpisodeStatus {
 	var out []EpisodeStatus
 	for _, k := range g.keys() {
 		ep := g.s.Episodes[k]
@@ -461,7 +603,23 @@ func (g *Group) content(now time.Time, changed []*episode) []EpisodeStatus {
 		}
 		out = append(out, status(ep, isChanged))
 	}
-	return out
+	return appendNotices(out, notices)
+}
+
+// appendNotices adds the notices to episode statuses in key order, keeping
+// the statuses' order and putting a key's notices after its episode, in
+// the order they arrived.
+func appendNotices(list []EpisodeStatus, notices []*notice) []EpisodeStatus {
+	if len(notices) == 0 {
+		return list
+	}
+	for _, n := range notices {
+		list = append(list, EpisodeStatus{
+			Key: n.Event.EpisodeKey, Status: StatusNotice, Changed: true, Since: n.Seen, Event: n.Event,
+		})
+	}
+	slices.SortStableFunc(list, func(a, b EpisodeStatus) int { return strings.Compare(a.Key, b.Key) })
+	return list
 }
 
 func status(ep *episode, changed bool) EpisodeStatus {
@@ -472,18 +630,24 @@ func status(ep *episode, changed bool) EpisodeStatus {
 	return EpisodeStatus{Key: ep.Event.EpisodeKey, Status: st, Changed: changed, Since: ep.FirstSeen, Event: ep.Event}
 }
 
+// markSent records that sent were told: a firing episode is told as firing
+// (and repeated), a resolution starts the cooldown, and a final event ends
+// the episode, dropped by Due.
 func (g *Group) markSent(now time.Time, sent []*episode) {
 	for _, ep := range sent {
 		ep.SentVersion = ep.Version
-		if ep.firing() {
+		switch {
+		case ep.final():
+			ep.Told, ep.FirstToldAt = false, time.Time{}
+		case ep.firing():
 			ep.Told = true
 			if ep.FirstToldAt.IsZero() {
 				ep.FirstToldAt = now
 			}
-			continue
+		default:
+			ep.Told, ep.FirstToldAt = false, time.Time{}
+			ep.CooldownUntil = now.Add(g.route.Cooldown)
 		}
-		ep.Told, ep.FirstToldAt = false, time.Time{}
-		ep.CooldownUntil = now.Add(g.route.Cooldown)
 	}
 	g.s.LastSent = now
 }
@@ -507,7 +671,10 @@ func (g *Group) notify(now time.Time, receivers []string, reason Reason, content
 	return out
 }
 
-// escalatable reports whether ep waits for an acknowledgement that would stop its escalation.
+// escalatable reports whether ep waits for an acknowledgement that would
+// stop its escalation: a critical episode told as firing and not
+// acknowledged; a final event not told yet does not stop it (it is not
+// escalated once told: markSent clears FirstToldAt).
 func (g *Group) escalatable(ep *episode) bool {
 	return g.route.Escalation != nil && ep.firing() && ep.Event.severity() == SeverityCritical &&
 		!ep.FirstToldAt.IsZero() && ep.AckedBy == "" && !ep.Escalated
@@ -546,7 +713,7 @@ func (g *Group) escalate(now time.Time) []Notification {
 // nothing is scheduled. It is not after the latest Due's time only when
 // input arrived since (then call Due now).
 func (g *Group) Next() time.Time {
-	if len(g.s.Episodes) == 0 {
+	if g.empty() {
 		return time.Time{}
 	}
 	if !g.s.Flushed {
@@ -584,6 +751,9 @@ func (g *Group) Next() time.Time {
 			consider(ep.CooldownUntil)
 		}
 	}
+	for _, n := range g.s.Notices {
+		consider(g.noticeReadyAt(n)) // told, or recorded as muted, then
+	}
 	if anyTold {
 		consider(g.align(g.s.LastSent.Add(g.route.RepeatInterval)))
 	}
@@ -594,9 +764,9 @@ func (g *Group) Next() time.Time {
 // now, so the caller may drop it.
 func (g *Group) Done(now time.Time) bool {
 	for _, ep := range g.s.Episodes {
-		if ep.firing() || ep.Told || ep.pending() || now.Before(ep.CooldownUntil) {
+		if !ep.over(now) {
 			return false
 		}
 	}
-	return true
+	return len(g.s.Notices) == 0
 }

@@ -572,6 +572,39 @@ route: {receivers: [ops], group_wait: 0s, group_interval: 1m}
 	}
 }
 
+func TestGenerationsOfOneOffs(t *testing.T) {
+	t.Parallel()
+	// A group that only told a notice (or a final event) is done and
+	// dropped; rebuilt by a redelivery of that event, it decides the same
+	// IDs, which the caller's dedup drops. A later notice gets new IDs.
+	cfg := mustParse(t, timingConfig)
+	for _, e := range []Event{
+		flagChanged(0, "v2"),
+		asFinal(ev("dep", "floe.deploy.v1.DeploymentFailed", "prod", "critical", 0), 0),
+	} {
+		first := newSim(t, cfg)
+		first.observe(0, e)
+		first.run(time.Hour)
+		replay := newSim(t, cfg)
+		replay.observe(2*time.Hour, e)
+		replay.run(3 * time.Hour)
+		if len(first.sent) != 1 || len(replay.sent) != 1 || first.sent[0].ID != replay.sent[0].ID {
+			t.Errorf("%s: a redelivered one-off got a new ID: %v / %v", e.Type, first.log(), replay.log())
+		}
+		if len(first.groups) != 0 {
+			t.Errorf("%s: group not done", e.Type)
+		}
+	}
+	one, two := newSim(t, cfg), newSim(t, cfg)
+	one.observe(0, flagChanged(0, "v2"))
+	one.run(time.Hour)
+	two.observe(0, flagChanged(time.Minute, "v2"))
+	two.run(time.Hour)
+	if one.sent[0].ID == two.sent[0].ID {
+		t.Error("a later notice of the same key reuses the notification ID")
+	}
+}
+
 func TestStateJSON(t *testing.T) {
 	t.Parallel()
 	cfg := mustParse(t, timingConfig)
@@ -599,5 +632,463 @@ route: {receivers: [x], routes: [{name: other, matchers: [a="b"]}]}
 	}
 	if _, err := RestoreGroup(cfg, []byte("{")); err == nil {
 		t.Error("restored from broken JSON")
+	}
+}
+
+func asNotice(e Event) Event {
+	e.Notice = true
+	return e
+}
+
+func asFinal(e Event, d time.Duration) Event {
+	e.Final, e.Time = true, t0.Add(d)
+	return e
+}
+
+// flagChanged is a notice of episode key "flag" at offset d.
+func flagChanged(d time.Duration, summary string) Event {
+	e := asNotice(ev("flag", "floe.flag.v1.FlagUpdated", "prod", "info", d))
+	e.Annotations = map[string]string{"summary": summary}
+	return e
+}
+
+const oneOffConfig = `
+receivers: [{name: ops, kind: slack}, {name: pager, kind: webhook}]
+route:
+  receivers: [ops]
+  group_wait: 10s
+  group_interval: 1m
+  repeat_interval: 1h
+  routes:
+    - name: pages
+      matchers: [environment="paged"]
+      escalation: {after: 4m30s, receivers: [pager]}
+silences:
+  - {id: s, matchers: [environment="quiet"], starts_at: 2026-05-04T10:00:00Z, ends_at: 2026-05-04T12:00:00Z, created_by: bob, comment: drill}
+`
+
+func TestGroupNotices(t *testing.T) {
+	t.Parallel()
+	alert := func(key string, d time.Duration) Event {
+		return ev(key, "floe.monitor.v1.AlertFiring", "prod", "warning", d)
+	}
+	tests := []struct {
+		name string
+		cfg  string
+		do   func(s *sim)
+		want []string
+		// open is whether a group is left at the end.
+		open bool
+	}{
+		{"told once, then the group is done", timingConfig, func(s *sim) {
+			s.observe(0, flagChanged(0, "v2"))
+			s.run(24 * time.Hour)
+		}, []string{"30s ops notice#1 [flag:notice*]"}, false},
+		{"with firing episodes: an update, never repeated", timingConfig, func(s *sim) {
+			s.observe(0, alert("a", 0))
+			s.observe(time.Minute, flagChanged(time.Minute, "v2"))
+			s.observe(7*time.Minute, flagChanged(time.Minute, "v2"))   // redelivered after it was told
+			s.observe(8*time.Minute, flagChanged(30*time.Second, "x")) // older than the latest notice of the key
+			s.observe(9*time.Minute, flagChanged(9*time.Minute, "v2")) // the same change again, later: new
+			s.run(5 * time.Hour)
+		}, []string{
+			"30s ops firing#1 [a:firing*]",
+			"5m30s ops update#2 [a:firing flag:notice*]",
+			"10m30s ops update#3 [a:firing flag:notice*]",
+			"4h10m30s ops repeat#4 [a:firing]",
+		}, true},
+		{"two notices of a key in one tick are both told", timingConfig, func(s *sim) {
+			s.observe(0, flagChanged(0, "v2"))
+			s.observe(10*time.Second, flagChanged(10*time.Second, "v3"))
+			s.observe(20*time.Second, flagChanged(0, "v2")) // redelivered before it was told
+			s.run(time.Hour)
+		}, []string{"30s ops notice#1 [flag:notice* flag:notice*]"}, false},
+		{"next to a new firing episode: a firing notification", timingConfig, func(s *sim) {
+			s.observe(0, alert("a", 0))
+			s.observe(10*time.Second, flagChanged(10*time.Second, "v2"))
+			s.observe(time.Hour, resolved(alert("a", 0), time.Hour))
+			s.observe(2*time.Hour, flagChanged(2*time.Hour, "v3")) // a new lifetime of the group
+			s.run(8 * time.Hour)
+		}, []string{
+			"30s ops firing#1 [a:firing* flag:notice*]",
+			"1h0m30s ops resolved#2 [a:resolved*]",
+			"2h0m30s ops notice#1 [flag:notice*]",
+		}, false},
+		{"with a resolution: a resolved notification", timingConfig, func(s *sim) {
+			s.observe(0, alert("a", 0))
+			s.observe(6*time.Minute, resolved(alert("a", 0), 6*time.Minute))
+			s.observe(7*time.Minute, flagChanged(7*time.Minute, "v2"))
+			s.run(time.Hour)
+		}, []string{
+			"30s ops firing#1 [a:firing*]",
+			"10m30s ops resolved#2 [a:resolved* flag:notice*]",
+		}, false},
+		{"a notice leaves the episode of its key as it was", oneOffConfig, func(s *sim) {
+			s.observe(0, alert("flag", 0)) // e.g. the flag killed
+			s.observe(2*time.Minute, flagChanged(2*time.Minute, "v2"))
+			s.observe(3*time.Minute, resolved(alert("flag", 0), 3*time.Minute))
+			s.run(3 * time.Hour)
+		}, []string{
+			"10s ops firing#1 [flag:firing*]",
+			"2m10s ops update#2 [flag:firing flag:notice*]",
+			"3m10s ops resolved#3 [flag:resolved*]",
+		}, false},
+		{"never escalated", oneOffConfig, func(s *sim) {
+			n := asNotice(ev("n", "floe.integrity.v1.Checked", "paged", "critical", 0))
+			s.observe(0, n)
+			s.run(3 * time.Hour)
+		}, []string{"10s ops notice#1 [n:notice*]"}, false},
+		{"muted: recorded once and dropped", oneOffConfig, func(s *sim) {
+			s.observe(0, asNotice(ev("n", "floe.flag.v1.FlagUpdated", "quiet", "info", 0)))
+			s.run(5 * time.Hour) // past the silence's end
+		}, []string{"10s ops notice#1 [n:notice*] muted(silence:s)"}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			for _, roundTrip := range []bool{false, true} {
+				s := newSim(t, mustParse(t, tt.cfg))
+				s.roundTrip = roundTrip
+				tt.do(s)
+				s.expect(tt.want...)
+				if open := len(s.groups) > 0; open != tt.open {
+					t.Errorf("roundTrip=%v: a group left = %v, want %v", roundTrip, open, tt.open)
+				}
+			}
+		})
+	}
+}
+
+func TestGroupNoticeOrderAndContent(t *testing.T) {
+	t.Parallel()
+	s := newSim(t, mustParse(t, timingConfig))
+	s.observe(0, flagChanged(0, "v2"))
+	s.observe(5*time.Second, ev("zz", "floe.monitor.v1.AlertFiring", "prod", "warning", 5*time.Second))
+	s.observe(10*time.Second, flagChanged(10*time.Second, "v3"))
+	s.observe(15*time.Second, asNotice(ev("b", "floe.release.v1.ReleaseCreated", "prod", "info", 15*time.Second)))
+	s.run(time.Minute)
+	s.expect("30s ops firing#1 [b:notice* flag:notice* flag:notice* zz:firing*]")
+	var got []string
+	for _, e := range s.sent[0].Episodes {
+		got = append(got, e.Key+" "+e.Event.Annotations["summary"]+" "+e.Since.Sub(t0).String())
+		if e.Status == StatusNotice && !e.Event.Notice {
+			t.Errorf("%s: a notice status without Event.Notice", e.Key)
+		}
+	}
+	want := []string{"b  15s", "flag v2 0s", "flag v3 10s", "zz  5s"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("episodes (-want +got):\n%s", diff)
+	}
+}
+
+func TestGroupFinals(t *testing.T) {
+	t.Parallel()
+	started := func(key string, d time.Duration) Event {
+		return ev(key, "floe.deploy.v1.DeploymentStarted", "prod", "info", d)
+	}
+	failed := func(key, env string, d time.Duration) Event {
+		return asFinal(ev(key, "floe.deploy.v1.DeploymentFailed", env, "critical", 0), d)
+	}
+	crit := func(key string, d time.Duration) Event {
+		return ev(key, "floe.monitor.v1.TriggerFired", "paged", "critical", d)
+	}
+	tests := []struct {
+		name  string
+		cfg   string
+		do    func(s *sim)
+		want  []string
+		open  bool
+		final []bool // per notification: does it tell of a final event
+	}{
+		{"from scratch: told once, as firing", oneOffConfig, func(s *sim) {
+			s.observe(0, failed("dep", "prod", 0))
+			s.run(5 * time.Hour)
+		}, []string{"10s ops firing#1 [dep:firing*]"}, false, []bool{true}},
+		{"after firing was told: one update, no resolution, no repeat", oneOffConfig, func(s *sim) {
+			s.observe(0, started("dep", 0))
+			s.observe(2*time.Minute, failed("dep", "prod", 2*time.Minute))
+			s.run(5 * time.Hour)
+		}, []string{"10s ops firing#1 [dep:firing*]", "2m10s ops update#2 [dep:firing*]"}, false, []bool{false, true}},
+		{"within group_wait after firing: told once, as final", oneOffConfig, func(s *sim) {
+			s.observe(0, started("dep", 0))
+			s.observe(5*time.Second, failed("dep", "prod", 5*time.Second))
+			s.run(5 * time.Hour)
+		}, []string{"10s ops firing#1 [dep:firing*]"}, false, []bool{true}},
+		{"among firing episodes", timingConfig, func(s *sim) {
+			s.observe(0, ev("a", "floe.monitor.v1.AlertFiring", "prod", "warning", 0))
+			s.observe(0, started("dep", 0))
+			s.observe(2*time.Minute, failed("dep", "prod", 2*time.Minute))
+			s.run(5 * time.Hour)
+		}, []string{
+			"30s ops firing#1 [a:firing* dep:firing*]",
+			"5m30s ops update#2 [a:firing dep:firing*]",
+			"4h5m30s ops repeat#3 [a:firing]",
+		}, true, []bool{false, true, false}},
+		{"next to a notice in a new group", timingConfig, func(s *sim) {
+			s.observe(0, failed("dep", "prod", 0))
+			s.observe(0, flagChanged(0, "v2"))
+			s.run(5 * time.Hour)
+		}, []string{"30s ops firing#1 [dep:firing* flag:notice*]"}, false, []bool{true}},
+		{"critical from scratch: never escalated", oneOffConfig, func(s *sim) {
+			s.observe(0, asFinal(crit("dep", 0), 0))
+			s.run(5 * time.Hour)
+		}, []string{"10s ops firing#1 [dep:firing*]"}, false, []bool{true}},
+		{"not escalated once told", oneOffConfig, func(s *sim) {
+			s.observe(0, crit("dep", 0))
+			s.observe(time.Minute, asFinal(crit("dep", 0), time.Minute))
+			s.run(5 * time.Hour)
+		}, []string{"10s ops firing#1 [dep:firing*]", "1m10s ops update#2 [dep:firing*]"}, false, []bool{false, true}},
+		{"an escalation due before it is told still goes out", oneOffConfig, func(s *sim) {
+			s.observe(0, crit("dep", 0))
+			s.observe(4*time.Minute+35*time.Second, asFinal(crit("dep", 0), 4*time.Minute+35*time.Second))
+			s.run(5 * time.Hour)
+		}, []string{
+			"10s ops firing#1 [dep:firing*]",
+			"4m40s pager escalation#1 [dep:firing]", // escalation.after 4m30s; the final waits for the 5m10s tick
+			"5m10s ops update#2 [dep:firing*]",
+		}, false, []bool{false, true, true}},
+		{"muted: recorded once and dropped", oneOffConfig, func(s *sim) {
+			s.observe(0, ev("dep", "floe.deploy.v1.DeploymentStarted", "quiet", "info", 0))
+			s.observe(time.Minute, failed("dep", "quiet", time.Minute))
+			s.run(5 * time.Hour) // past the silence's end: nothing is told
+		}, []string{
+			"10s ops firing#1 [dep:firing*] muted(silence:s)",
+			"1m10s ops firing#2 [dep:firing*] muted(silence:s)", // nothing was told as firing
+		}, false, []bool{false, true}},
+		{"then a redelivery and older events of the key are ignored, a resolution is not told", timingConfig, func(s *sim) {
+			s.observe(0, ev("a", "floe.monitor.v1.AlertFiring", "prod", "warning", 0))
+			s.observe(0, started("dep", 0))
+			s.observe(time.Minute, failed("dep", "prod", time.Minute))
+			s.observe(10*time.Minute, failed("dep", "prod", time.Minute))          // redelivered after it was told
+			s.observe(11*time.Minute, started("dep", 30*time.Second))              // older
+			s.observe(12*time.Minute, resolved(started("dep", 0), 12*time.Minute)) // nothing told fires: not told
+			s.run(5 * time.Hour)
+		}, []string{
+			"30s ops firing#1 [a:firing* dep:firing*]",
+			"5m30s ops update#2 [a:firing dep:firing*]",
+			"4h5m30s ops repeat#3 [a:firing]",
+		}, true, []bool{false, true, false}},
+		{"a later firing event before it was told reopens the episode", oneOffConfig, func(s *sim) {
+			s.observe(0, started("dep", 0))
+			s.observe(2*time.Second, failed("dep", "prod", 2*time.Second))
+			s.observe(5*time.Second, ev("dep", "floe.deploy.v1.DeploymentResumed", "prod", "info", 5*time.Second))
+			s.run(90 * time.Minute)
+		}, []string{"10s ops firing#1 [dep:firing*]", "1h0m10s ops repeat#2 [dep:firing]"}, true, []bool{false, false}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			for _, roundTrip := range []bool{false, true} {
+				s := newSim(t, mustParse(t, tt.cfg))
+				s.roundTrip = roundTrip
+				tt.do(s)
+				s.expect(tt.want...)
+				if open := len(s.groups) > 0; open != tt.open {
+					t.Errorf("roundTrip=%v: a group left = %v, want %v", roundTrip, open, tt.open)
+				}
+				for i, n := range s.sent {
+					got := slices.ContainsFunc(n.Episodes, func(e EpisodeStatus) bool { return e.Event.Final })
+					if i < len(tt.final) && got != tt.final[i] {
+						t.Errorf("notification %d: final = %v, want %v", i, got, tt.final[i])
+					}
+				}
+			}
+		})
+	}
+}
+
+// oneOffScenario mixes notices, final events and firing episodes over two
+// routes and receivers, with redeliveries.
+func oneOffScenario(s *sim) {
+	a := ev("a", "floe.monitor.v1.AlertFiring", "both", "critical", 0)
+	s.observe(0, a)
+	s.observe(5*time.Second, asNotice(ev("rel", "floe.release.v1.ReleaseCreated", "both", "info", 5*time.Second)))
+	s.observe(10*time.Second, ev("dep", "floe.deploy.v1.DeploymentStarted", "prod", "info", 10*time.Second))
+	c := ev("c", "floe.monitor.v1.AlertFiring", "prod", "warning", 20*time.Second)
+	s.observe(20*time.Second, c)
+	s.observe(time.Minute, flagChanged(time.Minute, "v2"))
+	s.observe(3*time.Minute, asFinal(ev("dep", "floe.deploy.v1.RolledBack", "prod", "critical", 0), 3*time.Minute))
+	s.observe(4*time.Minute, flagChanged(time.Minute, "v2")) // redelivered
+	s.observe(7*time.Minute, flagChanged(7*time.Minute, "v3"))
+	s.observe(8*time.Minute, asFinal(ev("dep", "floe.deploy.v1.RolledBack", "prod", "critical", 0), 3*time.Minute)) // redelivered
+	s.observe(2*time.Hour, resolved(a, 2*time.Hour))
+	s.observe(2*time.Hour, resolved(c, 2*time.Hour))
+	s.observe(3*time.Hour, asNotice(ev("rel", "floe.release.v1.ReleaseCreated", "both", "info", 3*time.Hour)))
+	s.run(9 * time.Hour)
+}
+
+func TestDeterminismWithOneOffs(t *testing.T) {
+	t.Parallel()
+	one := newSim(t, mustParse(t, timingConfig))
+	oneOffScenario(one)
+	two := newSim(t, mustParse(t, timingConfig))
+	two.roundTrip = true
+	oneOffScenario(two)
+	one.expect(
+		"30s ops firing#1 [a:firing* rel:notice*]",
+		"30s mail firing#1 [a:firing* rel:notice*]",
+		"40s ops firing#1 [c:firing* dep:firing*]",
+		"5m40s ops update#2 [c:firing dep:firing* flag:notice*]", // dep's final event: then dropped
+		"10m40s ops update#3 [c:firing flag:notice*]",
+		"2h0m30s ops resolved#2 [a:resolved*]",
+		"2h0m30s mail resolved#2 [a:resolved*]",
+		"2h0m40s ops resolved#4 [c:resolved*]",
+		"3h0m30s ops notice#1 [rel:notice*]", // a new lifetime of the group
+		"3h0m30s mail notice#1 [rel:notice*]",
+	)
+	if diff := cmp.Diff(one.sent, two.sent); diff != "" {
+		t.Errorf("replicas differ (-one +two):\n%s", diff)
+	}
+	if len(one.groups) != 0 {
+		t.Errorf("%d groups left", len(one.groups))
+	}
+	ids := map[string]bool{}
+	for _, n := range one.sent {
+		if ids[n.ID] {
+			t.Errorf("ID %s used twice", n.ID)
+		}
+		ids[n.ID] = true
+	}
+}
+
+func TestOneOffsRestoredMidway(t *testing.T) {
+	t.Parallel()
+	// A replica that takes over from a snapshot, under its own parse of the
+	// configuration, with notices and a final event waiting in the state,
+	// decides what the first would have.
+	first := func(s *sim) {
+		s.observe(0, ev("a", "floe.monitor.v1.AlertFiring", "prod", "warning", 0))
+		s.observe(10*time.Second, ev("dep", "floe.deploy.v1.DeploymentStarted", "prod", "info", 10*time.Second))
+		s.run(time.Minute)
+		s.observe(2*time.Minute, flagChanged(2*time.Minute, "v2"))
+		s.observe(3*time.Minute, asFinal(ev("dep", "floe.deploy.v1.DeploymentFailed", "prod", "critical", 0), 3*time.Minute))
+	}
+	second := func(s *sim) {
+		s.observe(4*time.Minute, flagChanged(2*time.Minute, "v2")) // redelivered
+		s.observe(5*time.Minute, flagChanged(5*time.Minute, "v3"))
+		s.run(6 * time.Hour)
+	}
+	straight := newSim(t, mustParse(t, timingConfig))
+	first(straight)
+	states := map[string][]byte{}
+	for k, g := range straight.groups {
+		data, err := json.Marshal(g)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, field := range []string{`"notices":[`, `"marks":{"dep":`, `"final":true`, `"notice":true`} {
+			if !strings.Contains(string(data), field) {
+				t.Errorf("state %s lacks %s", data, field)
+			}
+		}
+		states[k] = data
+	}
+	second(straight)
+
+	cfg := mustParse(t, timingConfig)
+	taken := newSim(t, cfg)
+	taken.now = t0.Add(3 * time.Minute)
+	for k, data := range states {
+		g, err := RestoreGroup(cfg, data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		taken.groups[k] = g
+	}
+	second(taken)
+	straight.expect(
+		"30s ops firing#1 [a:firing* dep:firing*]",
+		"5m30s ops update#2 [a:firing dep:firing* flag:notice* flag:notice*]",
+		"4h5m30s ops repeat#3 [a:firing]",
+	)
+	if diff := cmp.Diff(straight.sent[1:], taken.sent); diff != "" {
+		t.Errorf("the restored replica differs (-straight +restored):\n%s", diff)
+	}
+}
+
+// oldState is a group's state as routing serialised it before notices and
+// final events: "a" (critical) told as firing at 10:00:30, "b" resolved,
+// told at 10:05:30 and in its cooldown until 10:15:30.
+const oldState = `{"route":"route","key":"bba37a37f0e9f8dbe5583d19b088001a","labels":{"product":"shop"},` +
+	`"generation":"c49676e5eafd264f6adb526e31f2caae","created":"2026-05-04T10:00:00Z","flushed":true,` +
+	`"last_sent":"2026-05-04T10:05:30Z","last_eval":"2026-05-04T10:05:30Z","seq":{"ops":2},"episodes":{` +
+	`"a":{"event":{"type":"floe.monitor.v1.AlertFiring","environment":"prod","product":"shop","severity":"critical",` +
+	`"labels":{"rule":"latency"},"episode":"a","time":"2026-05-04T10:00:00Z"},"first_seen":"2026-05-04T10:00:00Z",` +
+	`"version":1,"changed_at":"2026-05-04T10:00:00Z","sent_version":1,"told":true,"first_told_at":"2026-05-04T10:00:30Z"},` +
+	`"b":{"event":{"type":"floe.monitor.v1.AlertFiring","environment":"prod","product":"shop","severity":"warning",` +
+	`"episode":"b","resolved":true,"time":"2026-05-04T10:01:00Z"},"first_seen":"2026-05-04T10:00:00Z","version":2,` +
+	`"changed_at":"2026-05-04T10:01:00Z","sent_version":2,"cooldown_until":"2026-05-04T10:15:30Z"}}}`
+
+func TestOldStateRestores(t *testing.T) {
+	t.Parallel()
+	cfg := mustParse(t, `
+receivers: [{name: ops, kind: slack}]
+route: {receivers: [ops], group_by: [product], group_wait: 30s, group_interval: 5m, repeat_interval: 4h, cooldown: 10m}
+`)
+	g, err := RestoreGroup(cfg, []byte(oldState))
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := json.Marshal(g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(data) != oldState {
+		t.Errorf("an old state does not round-trip:\n%s\n%s", oldState, data)
+	}
+	s := newSim(t, cfg)
+	s.now = t0.Add(5*time.Minute + 30*time.Second)
+	s.groups[g.Key()] = g
+	s.observe(6*time.Minute, flagChanged(6*time.Minute, "v2"))
+	a := ev("a", "floe.monitor.v1.AlertFiring", "prod", "critical", 0, "rule", "latency")
+	s.observe(7*time.Minute, asFinal(a, 7*time.Minute))
+	s.run(10 * time.Hour)
+	s.expect("10m30s ops update#3 [a:firing* flag:notice*]")
+	if len(s.groups) != 0 {
+		t.Error("the group is not done after the final event and the cooldown")
+	}
+}
+
+func TestEventOneOffs(t *testing.T) {
+	t.Parallel()
+	base := Event{Type: "t", EpisodeKey: "k"}
+	tests := []struct {
+		name                    string
+		notice, final, resolved bool
+		field                   string // of the violation; "" for none
+	}{
+		{"a notice", true, false, false, ""},
+		{"a final event", false, true, false, ""},
+		{"a resolution", false, false, true, ""},
+		{"a notice that resolves", true, false, true, "notice"},
+		{"a final resolution", false, true, true, "final"},
+		{"a final notice", true, true, false, "final"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			e := base
+			e.Notice, e.Final, e.Resolved = tt.notice, tt.final, tt.resolved
+			err := e.Validate()
+			if tt.field == "" {
+				if err != nil {
+					t.Fatalf("Validate: %v", err)
+				}
+				return
+			}
+			if _, ok := violations(t, err)[tt.field]; !ok {
+				t.Errorf("Validate = %v, want a violation of %s", err, tt.field)
+			}
+		})
+	}
+	data, err := json.Marshal(Event{Type: "t", EpisodeKey: "k", Notice: true, Final: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(data), `"notice":true`) || !strings.Contains(string(data), `"final":true`) {
+		t.Errorf("event JSON %s lacks notice or final", data)
+	}
+	if data, _ := json.Marshal(base); strings.Contains(string(data), "notice") || strings.Contains(string(data), "final") {
+		t.Errorf("event JSON %s shows unset notice or final", data)
 	}
 }

@@ -49,6 +49,19 @@ type Event struct {
 	EpisodeKey string `json:"episode"`
 	// Resolved ends the episode (an alert resolved, a deployment finished).
 	Resolved bool `json:"resolved,omitempty"`
+	// Notice marks a one-off event that nothing resolves (a flag or
+	// configuration changed, a secret version revoked, a release created):
+	// it is told once, with status StatusNotice, in the group's next
+	// notification, then dropped; it is never repeated or escalated, and it
+	// leaves the state of its episode key untouched. A later notice of the
+	// same episode key is told again.
+	Notice bool `json:"notice,omitempty"`
+	// Final marks the event that ends its episode with a problem (a
+	// deployment failed or rolled back: a retry is a new episode): the
+	// episode is told once more, as firing, in the group's next
+	// notification, then dropped without a resolution; it is not repeated,
+	// and not escalated once told.
+	Final bool `json:"final,omitempty"`
 	// Time is when the event happened (shown to people; decisions use the
 	// clock passed to Group).
 	Time time.Time `json:"time"`
@@ -67,6 +80,14 @@ func (e Event) Validate() error {
 	case "", SeverityInfo, SeverityWarning, SeverityCritical:
 	default:
 		v.Add("severity", "must be info, warning or critical")
+	}
+	switch {
+	case e.Notice && e.Final:
+		v.Add("final", "cannot be set on a notice: a notice is no episode's end")
+	case e.Notice && e.Resolved:
+		v.Add("notice", "cannot resolve an episode: a notice is told once and needs no resolution")
+	case e.Final && e.Resolved:
+		v.Add("final", "cannot be set on a resolution: a final event ends its episode with a problem")
 	}
 	return v.Err()
 }

@@ -522,6 +522,146 @@ func (x *NotificationDeadLettered) GetDisabled() bool {
 	return false
 }
 
+// ExternalAlertReceived records an alert another monitoring stack sent
+// (an Alertmanager webhook: floe.evt.extalert.<id>.<Event>, one aggregate per
+// alert fingerprint), so it is routed, grouped and told like Floe's own.
+type ExternalAlertReceived struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Where it came from: "alertmanager".
+	Source string `protobuf:"bytes,1,opt,name=source,proto3" json:"source,omitempty"`
+	// The sender's receiver name and its external URL.
+	Receiver    string `protobuf:"bytes,2,opt,name=receiver,proto3" json:"receiver,omitempty"`
+	ExternalUrl string `protobuf:"bytes,3,opt,name=external_url,json=externalUrl,proto3" json:"external_url,omitempty"`
+	// firing or resolved.
+	Status string `protobuf:"bytes,4,opt,name=status,proto3" json:"status,omitempty"`
+	// The alertname label.
+	Name string `protobuf:"bytes,5,opt,name=name,proto3" json:"name,omitempty"`
+	// info, warning or critical ("" when its severity label is unknown).
+	Severity      string                 `protobuf:"bytes,6,opt,name=severity,proto3" json:"severity,omitempty"`
+	Labels        map[string]string      `protobuf:"bytes,7,rep,name=labels,proto3" json:"labels,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	Annotations   map[string]string      `protobuf:"bytes,8,rep,name=annotations,proto3" json:"annotations,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	StartsAt      *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=starts_at,json=startsAt,proto3" json:"starts_at,omitempty"`
+	EndsAt        *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=ends_at,json=endsAt,proto3" json:"ends_at,omitempty"`
+	GeneratorUrl  string                 `protobuf:"bytes,11,opt,name=generator_url,json=generatorUrl,proto3" json:"generator_url,omitempty"`
+	Fingerprint   string                 `protobuf:"bytes,12,opt,name=fingerprint,proto3" json:"fingerprint,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExternalAlertReceived) Reset() {
+	*x = ExternalAlertReceived{}
+	mi := &file_floe_notify_v1_events_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExternalAlertReceived) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExternalAlertReceived) ProtoMessage() {}
+
+func (x *ExternalAlertReceived) ProtoReflect() protoreflect.Message {
+	mi := &file_floe_notify_v1_events_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExternalAlertReceived.ProtoReflect.Descriptor instead.
+func (*ExternalAlertReceived) Descriptor() ([]byte, []int) {
+	return file_floe_notify_v1_events_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *ExternalAlertReceived) GetSource() string {
+	if x != nil {
+		return x.Source
+	}
+	return ""
+}
+
+func (x *ExternalAlertReceived) GetReceiver() string {
+	if x != nil {
+		return x.Receiver
+	}
+	return ""
+}
+
+func (x *ExternalAlertReceived) GetExternalUrl() string {
+	if x != nil {
+		return x.ExternalUrl
+	}
+	return ""
+}
+
+func (x *ExternalAlertReceived) GetStatus() string {
+	if x != nil {
+		return x.Status
+	}
+	return ""
+}
+
+func (x *ExternalAlertReceived) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *ExternalAlertReceived) GetSeverity() string {
+	if x != nil {
+		return x.Severity
+	}
+	return ""
+}
+
+func (x *ExternalAlertReceived) GetLabels() map[string]string {
+	if x != nil {
+		return x.Labels
+	}
+	return nil
+}
+
+func (x *ExternalAlertReceived) GetAnnotations() map[string]string {
+	if x != nil {
+		return x.Annotations
+	}
+	return nil
+}
+
+func (x *ExternalAlertReceived) GetStartsAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.StartsAt
+	}
+	return nil
+}
+
+func (x *ExternalAlertReceived) GetEndsAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.EndsAt
+	}
+	return nil
+}
+
+func (x *ExternalAlertReceived) GetGeneratorUrl() string {
+	if x != nil {
+		return x.GeneratorUrl
+	}
+	return ""
+}
+
+func (x *ExternalAlertReceived) GetFingerprint() string {
+	if x != nil {
+		return x.Fingerprint
+	}
+	return ""
+}
+
 var File_floe_notify_v1_events_proto protoreflect.FileDescriptor
 
 const file_floe_notify_v1_events_proto_rawDesc = "" +
@@ -559,7 +699,27 @@ const file_floe_notify_v1_events_proto_rawDesc = "" +
 	"\aattempt\x18\x01 \x01(\rR\aattempt\x12\x14\n" +
 	"\x05error\x18\x02 \x01(\tR\x05error\x12\x16\n" +
 	"\x06status\x18\x03 \x01(\x05R\x06status\x12\x1a\n" +
-	"\bdisabled\x18\x04 \x01(\bR\bdisabled:\x10\xca\xf3\x18\fnotificationB\xbb\x01\n" +
+	"\bdisabled\x18\x04 \x01(\bR\bdisabled:\x10\xca\xf3\x18\fnotification\"\x99\x05\n" +
+	"\x15ExternalAlertReceived\x12\x16\n" +
+	"\x06source\x18\x01 \x01(\tR\x06source\x12\x1a\n" +
+	"\breceiver\x18\x02 \x01(\tR\breceiver\x12!\n" +
+	"\fexternal_url\x18\x03 \x01(\tR\vexternalUrl\x12\x16\n" +
+	"\x06status\x18\x04 \x01(\tR\x06status\x12\x12\n" +
+	"\x04name\x18\x05 \x01(\tR\x04name\x12\x1a\n" +
+	"\bseverity\x18\x06 \x01(\tR\bseverity\x12I\n" +
+	"\x06labels\x18\a \x03(\v21.floe.notify.v1.ExternalAlertReceived.LabelsEntryR\x06labels\x12X\n" +
+	"\vannotations\x18\b \x03(\v26.floe.notify.v1.ExternalAlertReceived.AnnotationsEntryR\vannotations\x127\n" +
+	"\tstarts_at\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\bstartsAt\x123\n" +
+	"\aends_at\x18\n" +
+	" \x01(\v2\x1a.google.protobuf.TimestampR\x06endsAt\x12#\n" +
+	"\rgenerator_url\x18\v \x01(\tR\fgeneratorUrl\x12 \n" +
+	"\vfingerprint\x18\f \x01(\tR\vfingerprint\x1a9\n" +
+	"\vLabelsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a>\n" +
+	"\x10AnnotationsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01:\f\xca\xf3\x18\bextalertB\xbb\x01\n" +
 	"\x12com.floe.notify.v1B\vEventsProtoP\x01Z>github.com/penguinmails/floe/proto/gen/floe/notify/v1;notifyv1\xa2\x02\x03FNX\xaa\x02\x0eFloe.Notify.V1\xca\x02\x0eFloe\\Notify\\V1\xe2\x02\x1aFloe\\Notify\\V1\\GPBMetadata\xea\x02\x10Floe::Notify::V1b\x06proto3"
 
 var (
@@ -574,7 +734,7 @@ func file_floe_notify_v1_events_proto_rawDescGZIP() []byte {
 	return file_floe_notify_v1_events_proto_rawDescData
 }
 
-var file_floe_notify_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
+var file_floe_notify_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
 var file_floe_notify_v1_events_proto_goTypes = []any{
 	(*EpisodeObserved)(nil),          // 0: floe.notify.v1.EpisodeObserved
 	(*GroupEvaluated)(nil),           // 1: floe.notify.v1.GroupEvaluated
@@ -584,19 +744,26 @@ var file_floe_notify_v1_events_proto_goTypes = []any{
 	(*NotificationDelivered)(nil),    // 5: floe.notify.v1.NotificationDelivered
 	(*DeliveryFailed)(nil),           // 6: floe.notify.v1.DeliveryFailed
 	(*NotificationDeadLettered)(nil), // 7: floe.notify.v1.NotificationDeadLettered
-	(*timestamppb.Timestamp)(nil),    // 8: google.protobuf.Timestamp
-	(*Notification)(nil),             // 9: floe.notify.v1.Notification
+	(*ExternalAlertReceived)(nil),    // 8: floe.notify.v1.ExternalAlertReceived
+	nil,                              // 9: floe.notify.v1.ExternalAlertReceived.LabelsEntry
+	nil,                              // 10: floe.notify.v1.ExternalAlertReceived.AnnotationsEntry
+	(*timestamppb.Timestamp)(nil),    // 11: google.protobuf.Timestamp
+	(*Notification)(nil),             // 12: floe.notify.v1.Notification
 }
 var file_floe_notify_v1_events_proto_depIdxs = []int32{
-	8, // 0: floe.notify.v1.GroupEvaluated.at:type_name -> google.protobuf.Timestamp
-	9, // 1: floe.notify.v1.GroupEvaluated.notifications:type_name -> floe.notify.v1.Notification
-	9, // 2: floe.notify.v1.NotificationPlanned.notification:type_name -> floe.notify.v1.Notification
-	8, // 3: floe.notify.v1.DeliveryFailed.retry_at:type_name -> google.protobuf.Timestamp
-	4, // [4:4] is the sub-list for method output_type
-	4, // [4:4] is the sub-list for method input_type
-	4, // [4:4] is the sub-list for extension type_name
-	4, // [4:4] is the sub-list for extension extendee
-	0, // [0:4] is the sub-list for field type_name
+	11, // 0: floe.notify.v1.GroupEvaluated.at:type_name -> google.protobuf.Timestamp
+	12, // 1: floe.notify.v1.GroupEvaluated.notifications:type_name -> floe.notify.v1.Notification
+	12, // 2: floe.notify.v1.NotificationPlanned.notification:type_name -> floe.notify.v1.Notification
+	11, // 3: floe.notify.v1.DeliveryFailed.retry_at:type_name -> google.protobuf.Timestamp
+	9,  // 4: floe.notify.v1.ExternalAlertReceived.labels:type_name -> floe.notify.v1.ExternalAlertReceived.LabelsEntry
+	10, // 5: floe.notify.v1.ExternalAlertReceived.annotations:type_name -> floe.notify.v1.ExternalAlertReceived.AnnotationsEntry
+	11, // 6: floe.notify.v1.ExternalAlertReceived.starts_at:type_name -> google.protobuf.Timestamp
+	11, // 7: floe.notify.v1.ExternalAlertReceived.ends_at:type_name -> google.protobuf.Timestamp
+	8,  // [8:8] is the sub-list for method output_type
+	8,  // [8:8] is the sub-list for method input_type
+	8,  // [8:8] is the sub-list for extension type_name
+	8,  // [8:8] is the sub-list for extension extendee
+	0,  // [0:8] is the sub-list for field type_name
 }
 
 func init() { file_floe_notify_v1_events_proto_init() }
@@ -611,7 +778,7 @@ func file_floe_notify_v1_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_floe_notify_v1_events_proto_rawDesc), len(file_floe_notify_v1_events_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   8,
+			NumMessages:   11,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -33,12 +33,22 @@ type TextObject struct {
 	Type  string `json:"type"` // "plain_text" or "mrkdwn"
 	Text  string `json:"text"`
 	Emoji bool   `json:"emoji,omitempty"` // plain_text only
+	// Verbatim (mrkdwn only) turns off Slack's preprocessing of the text:
+	// bare URLs, #channel names and @here/@channel/@everyone are left as
+	// written instead of being made links and mentions. Control sequences
+	// written in <…> (our <!date> token) still work.
+	Verbatim bool `json:"verbatim,omitempty"`
 }
+
+// mrkdwn is a verbatim mrkdwn text object of text, already escaped.
+func mrkdwn(text string) TextObject { return TextObject{Type: "mrkdwn", Text: text, Verbatim: true} }
 
 // Blocks returns the Block Kit "blocks" array of m: m.Blocks as given when
 // set (it must be a non-empty JSON array), otherwise a header with the
 // subject, sections with the text as escaped mrkdwn and a context line with
-// the severity and the time, each left out when its field is empty.
+// the severity and the time, each left out when its field is empty. Every
+// mrkdwn object it builds is escaped (Escape) and verbatim, so that nothing
+// in a value becomes a mention, a channel link or a link.
 func Blocks(m channel.Message) (json.RawMessage, error) {
 	if len(m.Blocks) > 0 {
 		t := bytes.TrimSpace(m.Blocks)
@@ -53,18 +63,18 @@ func Blocks(m channel.Message) (json.RawMessage, error) {
 		bs = append(bs, Block{Type: "header", Text: &TextObject{Type: "plain_text", Text: truncate(oneLine(s), maxHeaderText), Emoji: true}})
 	}
 	for _, chunk := range chunks(Escape(m.Text), maxSectionText, maxSections) {
-		bs = append(bs, Block{Type: "section", Text: &TextObject{Type: "mrkdwn", Text: chunk}})
+		bs = append(bs, Block{Type: "section", Text: new(mrkdwn(chunk))})
 	}
 	var ctx []TextObject
 	if s := strings.TrimSpace(m.Severity); s != "" {
-		ctx = append(ctx, TextObject{Type: "mrkdwn", Text: severityIcon(s) + " *" + Escape(s) + "*"})
+		ctx = append(ctx, mrkdwn(severityIcon(s)+" *"+Escape(s)+"*"))
 	}
 	if !m.Time.IsZero() {
 		utc := m.Time.UTC()
 		// Shown in the reader's time zone; the part after | is what clients
 		// that cannot format dates show.
-		ctx = append(ctx, TextObject{Type: "mrkdwn", Text: "<!date^" + strconv.FormatInt(utc.Unix(), 10) +
-			"^{date_short_pretty} {time_secs}|" + utc.Format("2006-01-02 15:04:05 UTC") + ">"})
+		ctx = append(ctx, mrkdwn("<!date^"+strconv.FormatInt(utc.Unix(), 10)+
+			"^{date_short_pretty} {time_secs}|"+utc.Format("2006-01-02 15:04:05 UTC")+">"))
 	}
 	if len(ctx) > 0 {
 		bs = append(bs, Block{Type: "context", Elements: ctx})

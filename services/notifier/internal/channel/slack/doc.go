@@ -13,7 +13,9 @@
 //     reader's time zone). The top-level text, what notifications and
 //     screen readers show, is always set (FallbackText). Text is escaped the
 //     way Slack asks (&, <, > as entities) so that a message cannot ping
-//     @channel or forge a link.
+//     @channel or forge a link, and every mrkdwn object built is verbatim,
+//     so that Slack does not turn a bare @here, #channel or URL in a value
+//     into a mention or a link either.
 //   - Bot mode (NewBot): POST {BaseURL}/chat.postMessage with
 //     "Authorization: Bearer xoxb-…" and a JSON body {channel, text, blocks,
 //     thread_ts, metadata}. thread_ts is set when the message belongs to an

@@ -319,10 +319,10 @@ func rollback() channel.Message {
 // wantBlocks is the Block Kit JSON built from rollback(), as Slack reads it.
 const wantBlocks = `[
   {"type": "header", "text": {"type": "plain_text", "text": "Rollback of 1.4.0 in production", "emoji": true}},
-  {"type": "section", "text": {"type": "mrkdwn", "text": "canary 1.4.0 failed: error rate 12% &gt; 5% for &lt;@U123&gt; &amp; &lt;!channel&gt;"}},
+  {"type": "section", "text": {"type": "mrkdwn", "verbatim": true, "text": "canary 1.4.0 failed: error rate 12% &gt; 5% for &lt;@U123&gt; &amp; &lt;!channel&gt;"}},
   {"type": "context", "elements": [
-    {"type": "mrkdwn", "text": ":red_circle: *critical*"},
-    {"type": "mrkdwn", "text": "<!date^1773500960^{date_short_pretty} {time_secs}|2026-03-14 15:09:20 UTC>"}
+    {"type": "mrkdwn", "verbatim": true, "text": ":red_circle: *critical*"},
+    {"type": "mrkdwn", "verbatim": true, "text": "<!date^1773500960^{date_short_pretty} {time_secs}|2026-03-14 15:09:20 UTC>"}
   ]}
 ]`
 
@@ -392,10 +392,10 @@ func TestBotPayloadFieldByField(t *testing.T) {
 		"text":      "rolled back to 1.3.2",
 		"thread_ts": "1773500966.000001",
 		"blocks": decode(t, `[
-			{"type": "section", "text": {"type": "mrkdwn", "text": "rolled back to 1.3.2"}},
+			{"type": "section", "text": {"type": "mrkdwn", "verbatim": true, "text": "rolled back to 1.3.2"}},
 			{"type": "context", "elements": [
-				{"type": "mrkdwn", "text": ":information_source: *info*"},
-				{"type": "mrkdwn", "text": "<!date^1773500960^{date_short_pretty} {time_secs}|2026-03-14 15:09:20 UTC>"}
+				{"type": "mrkdwn", "verbatim": true, "text": ":information_source: *info*"},
+				{"type": "mrkdwn", "verbatim": true, "text": "<!date^1773500960^{date_short_pretty} {time_secs}|2026-03-14 15:09:20 UTC>"}
 			]}
 		]`),
 		"metadata": map[string]any{
@@ -466,6 +466,74 @@ func TestGivenBlocksAreSentAsGiven(t *testing.T) {
 func isPermanent(err error) bool {
 	var ce *channel.Error
 	return errors.As(err, &ce) && ce.Permanent
+}
+
+func TestBuiltMrkdwnIsVerbatimAndEscaped(t *testing.T) {
+	t.Parallel()
+	// Values from events that Slack would otherwise turn into mentions,
+	// channel links or links: bare (verbatim stops Slack's preprocessing)
+	// and in Slack's <…> syntax (escaping stops it).
+	m := channel.Message{
+		Subject:  "@here <!channel> deploy",
+		Text:     "@here @channel @everyone #general https://evil.example/x www.evil.example\n<!here> <!subteam^S1> <@U1> <#C1> <https://evil.example|click> & done",
+		Severity: "warning <!channel>",
+		Time:     msgTime,
+	}
+	raw, err := slack.Blocks(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var bs []struct {
+		Type     string           `json:"type"`
+		Text     map[string]any   `json:"text"`
+		Elements []map[string]any `json:"elements"`
+	}
+	if err := json.Unmarshal(raw, &bs); err != nil {
+		t.Fatal(err)
+	}
+	var objects []map[string]any
+	for _, b := range bs {
+		if b.Text != nil {
+			objects = append(objects, b.Text)
+		}
+		objects = append(objects, b.Elements...)
+	}
+	if len(objects) != 4 {
+		t.Fatalf("blocks %s: want a header, a section and two context elements", raw)
+	}
+	for _, o := range objects {
+		text, _ := o["text"].(string)
+		switch o["type"] {
+		case "mrkdwn":
+			if o["verbatim"] != true {
+				t.Errorf("mrkdwn %q is not verbatim", text)
+			}
+			// The only <…> a built mrkdwn object may hold is our date token.
+			if rest, ok := strings.CutPrefix(text, "<!date^"); ok {
+				text = strings.TrimSuffix(rest, ">")
+			}
+			if strings.ContainsAny(text, "<>") {
+				t.Errorf("mrkdwn %q holds an unescaped < or >", text)
+			}
+		case "plain_text":
+			if _, ok := o["verbatim"]; ok {
+				t.Errorf("plain_text %q carries verbatim, which Slack refuses there", text)
+			}
+		default:
+			t.Errorf("text object of type %v", o["type"])
+		}
+	}
+	wantSection := "@here @channel @everyone #general https://evil.example/x www.evil.example\n" +
+		"&lt;!here&gt; &lt;!subteam^S1&gt; &lt;@U1&gt; &lt;#C1&gt; &lt;https://evil.example|click&gt; &amp; done"
+	if got := objects[1]["text"]; got != wantSection {
+		t.Errorf("section text\n%q, want\n%q", got, wantSection)
+	}
+	if got := objects[2]["text"]; got != ":information_source: *warning &lt;!channel&gt;*" {
+		t.Errorf("severity %q is not escaped", got)
+	}
+	if fb := slack.FallbackText(m); strings.ContainsAny(fb, "<>") {
+		t.Errorf("fallback %q holds an unescaped < or >", fb)
+	}
 }
 
 func TestLongTextIsSplitAndCut(t *testing.T) {
