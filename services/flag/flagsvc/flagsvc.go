@@ -6,9 +6,6 @@ package flagsvc
 
 import (
 	"context"
-	"fmt"
-	"net"
-	"net/http"
 	"time"
 
 	"github.com/penguinmails/floe/libs/natsx"
@@ -94,37 +91,9 @@ func register(ctx context.Context, d service.Deps[Config]) (*Flag, error) {
 		if err != nil {
 			return nil, err
 		}
-		if h.OFREPAddr, err = serveHTTP(d, "ofrep", d.Config.OFREPAddr, ofrep.Handler()); err != nil {
+		if h.OFREPAddr, err = service.ServeHTTP(d.Runtime, "ofrep", d.Config.OFREPAddr, ofrep.Handler()); err != nil {
 			return nil, err
 		}
 	}
 	return h, nil
-}
-
-// serveHTTP listens on addr now (so that a taken port fails the start) and
-// serves h from a worker until the process shuts down, letting in-flight
-// requests finish within the shutdown timeout.
-func serveHTTP(d service.Deps[Config], name, addr string, h http.Handler) (string, error) {
-	lis, err := net.Listen("tcp", addr)
-	if err != nil {
-		return "", fmt.Errorf("listen %s %s: %w", name, addr, err)
-	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
-	d.Runtime.Go(name, func(ctx context.Context) error {
-		errc := make(chan error, 1)
-		go func() { errc <- srv.Serve(lis) }()
-		select {
-		case err := <-errc:
-			return fmt.Errorf("%s server: %w", name, err)
-		case <-ctx.Done():
-		}
-		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d.Runtime.Config().ShutdownTimeout)
-		defer cancel()
-		return srv.Shutdown(sctx)
-	})
-	d.Runtime.OnShutdown(name+"-listener", func(context.Context) error {
-		_ = lis.Close() // when the worker never ran (a start that failed later)
-		return nil
-	})
-	return lis.Addr().String(), nil
 }

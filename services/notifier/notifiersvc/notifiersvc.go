@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"strings"
 	"time"
@@ -16,6 +17,7 @@ import (
 	"github.com/oklog/ulid/v2"
 
 	"github.com/penguinmails/floe/libs/eventstore"
+	"github.com/penguinmails/floe/libs/kernel"
 	"github.com/penguinmails/floe/libs/natsx"
 	"github.com/penguinmails/floe/libs/projection"
 	"github.com/penguinmails/floe/libs/secrets"
@@ -28,6 +30,7 @@ import (
 	"github.com/penguinmails/floe/services/notifier/internal/channels"
 	"github.com/penguinmails/floe/services/notifier/internal/domain"
 	"github.com/penguinmails/floe/services/notifier/internal/episode"
+	"github.com/penguinmails/floe/services/notifier/internal/inbound"
 	"github.com/penguinmails/floe/services/notifier/internal/ports"
 	"github.com/penguinmails/floe/services/notifier/internal/render"
 	"github.com/penguinmails/floe/services/notifier/internal/routing"
@@ -39,6 +42,7 @@ type Options struct {
 	SecretsEnvironment     string        `env:"FLOE_NOTIFIER_SECRETS_ENV" flag:"notifier-secrets-environment" default:"notifier" usage:"the environment whose secrets the receivers' secret://<name> references name (floe secrets put notifier <name>)"`
 	ProductionEnvironments string        `env:"FLOE_NOTIFIER_PRODUCTION_ENVS" flag:"notifier-production-environments" default:"production,prod,dr" usage:"comma-separated environments where a failure is critical (elsewhere a warning)"`
 	ExternalURL            string        `env:"FLOE_NOTIFIER_EXTERNAL_URL" flag:"notifier-external-url" usage:"the console's base URL, linked from messages"`
+	HTTPAddr               string        `env:"FLOE_NOTIFIER_HTTP_ADDR" flag:"notifier-http-addr" default:"127.0.0.1:7403" usage:"HTTP listen address of the notifier's inbound endpoints (/alertmanager: an Alertmanager webhook receiver); empty serves none (port 0 picks a free port)"`
 	Tick                   time.Duration `env:"FLOE_NOTIFIER_TICK" flag:"notifier-tick" default:"1s" usage:"how often the notifier looks for groups and deliveries that are due"`
 	MaxAttempts            int           `env:"FLOE_NOTIFIER_MAX_ATTEMPTS" flag:"notifier-max-attempts" default:"8" usage:"delivery attempts before a notification is dead-lettered"`
 	// RetryBase and RetryCap bound the backoff between attempts (tests shorten them).
@@ -57,12 +61,14 @@ type Config struct {
 type Notifier struct {
 	// Receivers are the configured receivers' names.
 	Receivers []string
+	// HTTPAddr is the bound address of the inbound endpoints ("" when disabled).
+	HTTPAddr string
 }
 
 // Service is the notifier: it owns the notification groups and notifications.
 var Service = service.Def[Config, *Notifier]{
 	Name:       "notifier",
-	Aggregates: []string{domain.AggGroup, domain.AggNotification},
+	Aggregates: []string{domain.AggGroup, domain.AggNotification, inbound.AggExternalAlert},
 	// It reads its receivers' credentials from the secrets store.
 	Publishes: []string{natsx.SecretsAccess},
 	Register:  register,
@@ -166,6 +172,17 @@ func register(ctx context.Context, d service.Deps[Config]) (*Notifier, error) {
 	out := &Notifier{}
 	for _, r := range cfg.Receivers {
 		out.Receivers = append(out.Receivers, r.Name)
+	}
+	if d.Config.HTTPAddr != "" {
+		alerts, err := kernel.New(d.Store, inbound.ExternalAlertKind, kernel.Options{Clock: d.Clock})
+		if err != nil {
+			return nil, err
+		}
+		mux := http.NewServeMux()
+		mux.Handle("/alertmanager", &inbound.Alertmanager{Alerts: alerts, Authn: d.Runtime.Authenticator(), Authz: d.Runtime.Authz, OnError: logErr})
+		if out.HTTPAddr, err = service.ServeHTTP(d.Runtime, "notifier-http", d.Config.HTTPAddr, mux); err != nil {
+			return nil, err
+		}
 	}
 	if idle {
 		return out, nil

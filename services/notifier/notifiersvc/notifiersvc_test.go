@@ -318,3 +318,81 @@ func TestDeploymentRollbackIsToldOnce(t *testing.T) {
 		t.Errorf("%d messages accepted in all, want at least 4 (two per deployment)", len(accepted))
 	}
 }
+
+// amPayload is an Alertmanager webhook (version 4) with one critical
+// production alert.
+const amPayload = `{"version":"4","groupKey":"{}:{alertname=\"DiskFull\"}","truncatedAlerts":0,"status":"%[1]s","receiver":"floe",
+"groupLabels":{"alertname":"DiskFull"},"commonLabels":{"alertname":"DiskFull"},"commonAnnotations":{},"externalURL":"http://alertmanager:9093",
+"alerts":[{"status":"%[1]s","labels":{"alertname":"DiskFull","severity":"critical","environment":"production","instance":"db-1"},
+"annotations":{"summary":"disk 97%% full"},"startsAt":"2026-12-03T10:00:00Z","endsAt":"%[2]s",
+"generatorURL":"http://prometheus:9090/graph","fingerprint":"b4f1c0ffee"}]}`
+
+// An Alertmanager feeds the notifier through its webhook: the alert is told
+// (and its resend is not told again), its resolution too; bad tokens and
+// payloads are refused.
+func TestAlertmanagerReceiver(t *testing.T) {
+	w := start(t)
+	w.procs[0].Stop()
+	w.cfg.HTTPAddr = "127.0.0.1:0"
+	p := w.process(w.procs[0])
+	addr := p.Handles["notifier"].(*notifiersvc.Notifier).HTTPAddr
+	post := func(token, body string) int {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodPost, "http://"+addr+"/alertmanager", strings.NewReader(body))
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	firing := fmt.Sprintf(amPayload, "firing", "0001-01-01T00:00:00Z")
+	for _, tc := range []struct {
+		name, token, body string
+		want              int
+	}{
+		{"no token", "", firing, http.StatusUnauthorized},
+		{"a bad token", "floe_nope", firing, http.StatusUnauthorized},
+		{"a token without notify.write", p.Token("viewer"), firing, http.StatusForbidden},
+		{"not a payload", p.Token("ops"), `{"version":"4"`, http.StatusBadRequest},
+		{"the alert", p.Token("ops"), firing, http.StatusOK},
+		{"its resend", p.Token("ops"), firing, http.StatusOK},
+	} {
+		if got := post(tc.token, tc.body); got != tc.want {
+			t.Errorf("%s: %d, want %d", tc.name, got, tc.want)
+		}
+	}
+	told := func(want string) {
+		t.Helper()
+		testkit.EventuallyWithin(t, 30*time.Second, func() error {
+			w.hooks.mu.Lock()
+			defer w.hooks.mu.Unlock()
+			for _, b := range w.hooks.bodies {
+				if strings.Contains(string(b), want) {
+					return nil
+				}
+			}
+			return fmt.Errorf("no message says %q yet", want)
+		})
+	}
+	told("DiskFull firing in production: disk 97% full")
+	if got := post(p.Token("ops"), fmt.Sprintf(amPayload, "resolved", "2026-12-03T10:30:00Z")); got != http.StatusOK {
+		t.Fatalf("the resolution: %d", got)
+	}
+	told("DiskFull resolved in production")
+	time.Sleep(300 * time.Millisecond) // six ticks: a second message about the resend would be out
+	w.hooks.mu.Lock()
+	defer w.hooks.mu.Unlock()
+	firings := 0
+	for _, b := range w.hooks.bodies {
+		if strings.Contains(string(b), "DiskFull firing") {
+			firings++
+		}
+	}
+	if firings != 1 {
+		t.Errorf("the firing alert was told %d times to ops", firings)
+	}
+}

@@ -25,6 +25,8 @@ type Credentials struct {
 	Admin string `yaml:"admin"`
 	// OFREP is the flag service's OFREP HTTP address ("" when disabled).
 	OFREP string `yaml:"ofrep,omitempty"`
+	// Notifier is the notifier's inbound HTTP address ("" when disabled).
+	Notifier string `yaml:"notifier,omitempty"`
 	// NATS is the embedded NATS client URL, for event subscribers.
 	NATS string `yaml:"nats"`
 	// NATSReaderNKey is the seed file of the read-only NATS identity event

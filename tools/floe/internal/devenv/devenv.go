@@ -171,6 +171,9 @@ func Run(ctx context.Context, opts Options) error {
 	if fl != nil {
 		creds.OFREP = fl.OFREPAddr
 	}
+	if nt, _ := handles[notifiersvc.Service.Name].(*notifiersvc.Notifier); nt != nil {
+		creds.Notifier = nt.HTTPAddr
+	}
 	if nauth != nil {
 		creds.NATSReaderNKey = nauth.ReaderFile
 	}
@@ -297,6 +300,9 @@ func printBanner(out io.Writer, c *clientconf.Credentials, credsPath string, cfg
 	fmt.Fprintf(out, "floe dev is running (data in %s)\n", cfg.NATS.DataDir)
 	fmt.Fprintf(out, "  gRPC       %s   (grpcurl -plaintext %s list)\n", c.Server, c.Server)
 	fmt.Fprintf(out, "  admin HTTP http://%s   (/metrics /healthz /readyz)\n", c.Admin)
+	if c.Notifier != "" {
+		fmt.Fprintf(out, "  notifier   http://%s/alertmanager   (Alertmanager webhook receiver; routes and receivers: --notifier-config)\n", c.Notifier)
+	}
 	if c.OFREP != "" {
 		fmt.Fprintf(out, "  OFREP      http://%s/environments/<env>   (OpenFeature remote evaluation; flagd in-process sync on the gRPC port, selector \"<env>;token=<token>\")\n", c.OFREP)
 	}
