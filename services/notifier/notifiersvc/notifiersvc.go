@@ -180,6 +180,9 @@ func register(ctx context.Context, d service.Deps[Config]) (*Notifier, error) {
 		}
 		mux := http.NewServeMux()
 		mux.Handle("/alertmanager", &inbound.Alertmanager{Alerts: alerts, Authn: d.Runtime.Authenticator(), Authz: d.Runtime.Authz, OnError: logErr})
+		if err := registerStatus(ctx, d, mux); err != nil {
+			return nil, err
+		}
 		if out.HTTPAddr, err = service.ServeHTTP(d.Runtime, "notifier-http", d.Config.HTTPAddr, mux); err != nil {
 			return nil, err
 		}
