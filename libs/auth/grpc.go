@@ -22,10 +22,16 @@ import (
 // whose clients cannot send an authorization header (flagd's sync protocol
 // carries its credential in the request's selector) read the token where it
 // travels and call Authenticator and Authorizer themselves.
+//
+// Delegable methods accept delegated calls (OnBehalfOf): their handlers
+// record DelegationFrom beside the principal in what they write, so the log
+// shows who decided and through whom. Other methods refuse them, whatever
+// acts_for grants say.
 type Rule struct {
 	Public     bool
 	InHandler  bool
 	Permission Permission
+	Delegable  bool
 }
 
 // Rules maps full method names ("/pkg.Service/Method") to their rule.
@@ -73,26 +79,48 @@ func isPublic(method string) bool {
 }
 
 // Interceptor authenticates and authorises gRPC calls.
+//
+// A call carrying OnBehalfOfHeader and ViaHeader is delegated: the caller
+// authenticates as usual, its acts_for grant must cover the method and the
+// principal named, the method's rule must be Delegable, and the Directory
+// must know the principal. The call then runs as that principal (its roles,
+// not the caller's, meet the rule) with DelegationFrom saying by whom and
+// via what. Malformed headers are InvalidArgument; every refusal is
+// PermissionDenied naming PermActsFor and what is missing. Public and
+// InHandler methods refuse the headers.
 type Interceptor struct {
 	authn Authenticator
 	authz *Authorizer
 	rules Rules
+	dir   Directory
 	// OnPrincipal, if set, is told of each authenticated principal (the
-	// runtime uses it to put user_id on the request's log line).
+	// runtime uses it to put user_id on the request's log line). For a
+	// delegated call it is told twice: of the caller, then — with a context
+	// carrying DelegationFrom — of the principal the call is made for.
 	OnPrincipal func(ctx context.Context, p *Principal)
 }
 
-// NewInterceptor returns an interceptor; authn, authz and rules must not be nil.
+// NewInterceptor returns an interceptor; authn, authz and rules must not be
+// nil. When authn is also a Directory (TokenFileAuthenticator, Chain), it
+// is the directory of delegation targets; otherwise delegated calls are
+// refused.
 func NewInterceptor(authn Authenticator, authz *Authorizer, rules Rules) (*Interceptor, error) {
 	if authn == nil || authz == nil || rules == nil {
 		return nil, fmt.Errorf("auth interceptor: authenticator, authorizer and rules are required")
 	}
-	return &Interceptor{authn: authn, authz: authz, rules: rules}, nil
+	dir, _ := authn.(Directory)
+	return &Interceptor{authn: authn, authz: authz, rules: rules, dir: dir}, nil
 }
 
 func (i *Interceptor) check(ctx context.Context, method string) (context.Context, error) {
 	rule, ok := i.rules[method]
+	delegated := delegationRequested(ctx)
 	if isPublic(method) || (ok && (rule.Public || rule.InHandler)) {
+		if delegated {
+			// Nothing here would check the grant: refuse rather than ignore.
+			return ctx, &errs.PermissionDeniedError{Principal: "the caller", Permission: PermActsFor,
+				Detail: fmt.Sprintf("%s and %s are not accepted on %s, which is public or authenticates in its handler", OnBehalfOfHeader, ViaHeader, method)}
+		}
 		return ctx, nil
 	}
 	token, err := bearer(ctx)
@@ -109,6 +137,18 @@ func (i *Interceptor) check(ctx context.Context, method string) (context.Context
 	}
 	if !ok {
 		return ctx, &errs.PermissionDeniedError{Principal: p.ID, Permission: "(none declared)", Detail: "method " + method + " has no authorization rule"}
+	}
+	if delegated {
+		target, d, err := i.delegate(ctx, p, method, rule)
+		if err != nil {
+			return ctx, err
+		}
+		// From here on the call is the target's: its roles meet the rule,
+		// and it is the actor of what the call writes.
+		ctx = WithDelegation(WithPrincipal(ctx, target), d)
+		if i.OnPrincipal != nil {
+			i.OnPrincipal(ctx, target)
+		}
 	}
 	return ctx, i.authz.Require(ctx, rule.Permission, "")
 }

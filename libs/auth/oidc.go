@@ -146,3 +146,12 @@ func (c Chain) Authenticate(ctx context.Context, token string) (*Principal, erro
 	}
 	return nil, &errs.UnauthenticatedError{Message: "token is not a JWT and no tokens file is configured"}
 }
+
+// Lookup implements Directory with the tokens file's principals: OIDC users
+// are known only from their tokens, so they are never delegation targets.
+func (c Chain) Lookup(ctx context.Context, id string) (*Principal, error) {
+	if d, ok := c.Tokens.(Directory); ok {
+		return d.Lookup(ctx, id)
+	}
+	return nil, fmt.Errorf("%w %q: no tokens file is configured", ErrUnknownPrincipal, id)
+}

@@ -7,6 +7,11 @@
 // roles to permissions. The gRPC interceptor authenticates every call, refuses
 // methods without a declared Rule, and checks the rule's permission; handlers
 // check environment-scoped permissions with Require.
+//
+// A principal granted acts_for in the tokens file may call the methods it
+// names on behalf of the principals it names (OnBehalfOf on the client,
+// DelegationFrom in handlers); the call then runs as, and is recorded for,
+// that principal, with the delegation beside it.
 package auth
 
 import (
@@ -55,6 +60,8 @@ type Principal struct {
 	Name          string        // display name, may be empty
 	Authenticator string        // "token" or "oidc"
 	Roles         []RoleBinding // sorted by role
+	// ActsFor is the principal's delegation grant (tokens file only), or nil.
+	ActsFor *ActsFor
 }
 
 // HasRole reports whether p holds role in env ("" = in any environment).

@@ -38,6 +38,11 @@ type Authenticator interface {
 //	    roles:
 //	      - role: developer
 //	        environments: [development, staging]
+//	  - id: notifier
+//	    token_sha256: 2c26b46...
+//	    acts_for:   # may call these methods on behalf of these principals
+//	      methods: [/floe.release.v1.ReleaseService/Approve, /floe.release.v1.ReleaseService/Reject]
+//	      principals: [alice]
 type TokensFile struct {
 	Principals []TokenEntry `yaml:"principals"`
 }
@@ -48,6 +53,9 @@ type TokenEntry struct {
 	Name        string        `yaml:"name,omitempty"`
 	TokenSHA256 string        `yaml:"token_sha256"`
 	Roles       []RoleBinding `yaml:"roles"`
+	// ActsFor lets the principal call some methods on behalf of some other
+	// principals of the file (see ActsFor); nil for most principals.
+	ActsFor *ActsFor `yaml:"acts_for,omitempty"`
 }
 
 // GenerateToken returns a new random token (256 bits, URL-safe) with TokenPrefix.
@@ -95,10 +103,55 @@ func ParseTokensFile(data []byte) (*TokensFile, error) {
 			}
 		}
 	}
+	// Grants name other principals of the file, so they are checked once every id is known.
+	for i, p := range tf.Principals {
+		if p.ActsFor != nil {
+			problems = append(problems, checkActsFor(fmt.Sprintf("principals[%d].acts_for", i), p.ID, p.ActsFor, ids)...)
+		}
+	}
 	if len(problems) > 0 {
 		return nil, fmt.Errorf("invalid tokens file: %s", strings.Join(problems, "; "))
 	}
 	return &tf, nil
+}
+
+// checkActsFor reports the problems of the grant at where, held by the
+// principal self; ids are the principals of the file.
+func checkActsFor(where, self string, g *ActsFor, ids map[string]bool) []string {
+	var problems []string
+	entry := ""
+	if self != "" {
+		entry = fmt.Sprintf(" (entry %q)", self)
+	}
+	if len(g.Methods) == 0 {
+		problems = append(problems, where+".methods is empty: list the full method names (\"/pkg.Service/Method\") it may call for others"+entry)
+	}
+	seen := map[string]bool{}
+	for j, m := range g.Methods {
+		switch {
+		case !methodShape.MatchString(m):
+			problems = append(problems, fmt.Sprintf("%s.methods[%d] %q is not a full method name (\"/pkg.Service/Method\", no wildcards)%s", where, j, m, entry))
+		case seen[m]:
+			problems = append(problems, fmt.Sprintf("%s.methods[%d] %q is listed twice%s", where, j, m, entry))
+		}
+		seen[m] = true
+	}
+	if len(g.Principals) == 0 {
+		problems = append(problems, where+".principals is empty: list the ids of the principals it may act for"+entry)
+	}
+	seen = map[string]bool{}
+	for j, id := range g.Principals {
+		switch {
+		case id == self:
+			problems = append(problems, fmt.Sprintf("%s.principals[%d] %q is the entry itself%s", where, j, id, entry))
+		case !ids[id] || id == "":
+			problems = append(problems, fmt.Sprintf("%s.principals[%d] %q is not the id of a principal in this file (no wildcards)%s", where, j, id, entry))
+		case seen[id]:
+			problems = append(problems, fmt.Sprintf("%s.principals[%d] %q is listed twice%s", where, j, id, entry))
+		}
+		seen[id] = true
+	}
+	return problems
 }
 
 // Marshal renders the file as YAML with an explanatory header.
@@ -121,6 +174,7 @@ type TokenFileAuthenticator struct {
 
 	mu        sync.Mutex
 	byHash    map[string]*Principal
+	byID      map[string]*Principal
 	modTime   time.Time
 	checkedAt time.Time
 	lastErr   error
@@ -155,13 +209,24 @@ func (a *TokenFileAuthenticator) reload() error {
 		return fmt.Errorf("%s: %w", a.path, err)
 	}
 	byHash := make(map[string]*Principal, len(tf.Principals))
+	byID := make(map[string]*Principal, len(tf.Principals))
 	for _, e := range tf.Principals {
 		roles := append([]RoleBinding(nil), e.Roles...)
 		sort.SliceStable(roles, func(i, j int) bool { return roles[i].Role < roles[j].Role })
-		byHash[strings.ToLower(e.TokenSHA256)] = &Principal{ID: e.ID, Name: e.Name, Authenticator: "token", Roles: roles}
+		p := &Principal{ID: e.ID, Name: e.Name, Authenticator: "token", Roles: roles, ActsFor: e.ActsFor}
+		byHash[strings.ToLower(e.TokenSHA256)] = p
+		byID[e.ID] = p
 	}
-	a.byHash, a.modTime = byHash, fi.ModTime()
+	a.byHash, a.byID, a.modTime = byHash, byID, fi.ModTime()
 	return nil
+}
+
+// refresh re-reads the file when recheckEvery has passed; a.mu is held.
+func (a *TokenFileAuthenticator) refresh() {
+	if now := a.now(); now.Sub(a.checkedAt) >= recheckEvery {
+		a.checkedAt = now
+		a.lastErr = a.reload()
+	}
 }
 
 // LastError returns the error of the last failed reload, if the file is currently unreadable.
@@ -176,14 +241,23 @@ func (a *TokenFileAuthenticator) Authenticate(_ context.Context, token string) (
 	h := HashToken(token)
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if now := a.now(); now.Sub(a.checkedAt) >= recheckEvery {
-		a.checkedAt = now
-		a.lastErr = a.reload()
-	}
+	a.refresh()
 	// Looked up by the SHA-256 of the presented token: a caller cannot steer
 	// the hash, so the lookup's timing tells nothing about stored tokens.
 	if p, ok := a.byHash[h]; ok {
 		return p, nil
 	}
 	return nil, &errs.UnauthenticatedError{Message: "unknown token"}
+}
+
+// Lookup implements Directory: the file's principal with id, as Authenticate
+// would return it for that principal's token.
+func (a *TokenFileAuthenticator) Lookup(_ context.Context, id string) (*Principal, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.refresh()
+	if p, ok := a.byID[id]; ok {
+		return p, nil
+	}
+	return nil, fmt.Errorf("%w %q in the tokens file", ErrUnknownPrincipal, id)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -121,6 +122,57 @@ principals:
 			},
 		},
 		{
+			name: "acts_for grant",
+			yaml: `
+principals:
+  - id: notifier
+    token_sha256: ` + h1 + `
+    roles: []
+    acts_for:
+      methods: [/floe.release.v1.ReleaseService/Approve, /floe.release.v1.ReleaseService/Reject]
+      principals: [alice]
+  - id: alice
+    token_sha256: ` + h2 + `
+    roles: [{role: qa}]
+`,
+			want: &TokensFile{Principals: []TokenEntry{
+				{ID: "notifier", TokenSHA256: h1, Roles: []RoleBinding{}, ActsFor: &ActsFor{
+					Methods:    []string{"/floe.release.v1.ReleaseService/Approve", "/floe.release.v1.ReleaseService/Reject"},
+					Principals: []string{"alice"},
+				}},
+				{ID: "alice", TokenSHA256: h2, Roles: []RoleBinding{{Role: RoleQA}}},
+			}},
+		},
+		{
+			name: "acts_for problems name the entry and the field",
+			yaml: `
+principals:
+  - id: notifier
+    token_sha256: ` + h1 + `
+    acts_for:
+      methods: [Approve, "/floe.release.v1.ReleaseService/*", /floe.release.v1.ReleaseService/Approve, /floe.release.v1.ReleaseService/Approve, /NoPackage/Approve]
+      principals: ["*", mallory, notifier, alice, alice, ""]
+  - id: alice
+    token_sha256: ` + h2 + `
+  - id: relay
+    token_sha256: ` + HashToken("three") + `
+    acts_for: {}
+`,
+			wantProblems: []string{
+				`principals[0].acts_for.methods[0] "Approve" is not a full method name ("/pkg.Service/Method", no wildcards) (entry "notifier")`,
+				`principals[0].acts_for.methods[1] "/floe.release.v1.ReleaseService/*" is not a full method name`,
+				`principals[0].acts_for.methods[3] "/floe.release.v1.ReleaseService/Approve" is listed twice (entry "notifier")`,
+				`principals[0].acts_for.methods[4] "/NoPackage/Approve" is not a full method name`,
+				`principals[0].acts_for.principals[0] "*" is not the id of a principal in this file (no wildcards) (entry "notifier")`,
+				`principals[0].acts_for.principals[1] "mallory" is not the id of a principal in this file`,
+				`principals[0].acts_for.principals[2] "notifier" is the entry itself`,
+				`principals[0].acts_for.principals[4] "alice" is listed twice`,
+				`principals[0].acts_for.principals[5] "" is not the id of a principal in this file`,
+				`principals[2].acts_for.methods is empty: list the full method names ("/pkg.Service/Method") it may call for others (entry "relay")`,
+				`principals[2].acts_for.principals is empty: list the ids of the principals it may act for (entry "relay")`,
+			},
+		},
+		{
 			name:         "hash of the wrong length",
 			yaml:         "principals: [{id: a, token_sha256: abcd}]",
 			wantProblems: []string{"principals[0].token_sha256 must be 64 hex characters"},
@@ -166,6 +218,7 @@ func TestTokensFileMarshalRoundTrip(t *testing.T) {
 	tf := &TokensFile{Principals: []TokenEntry{
 		{ID: "alice", Name: "Alice", TokenSHA256: HashToken("a"), Roles: []RoleBinding{{Role: RoleOperations, Environments: []string{"production"}}}},
 		{ID: "bob", TokenSHA256: HashToken("b"), Roles: []RoleBinding{{Role: RoleSupport}}},
+		{ID: "notifier", TokenSHA256: HashToken("n"), Roles: []RoleBinding{}, ActsFor: &ActsFor{Methods: []string{"/a.v1.S/M"}, Principals: []string{"alice"}}},
 	}}
 	data, err := tf.Marshal()
 	if err != nil {
@@ -374,5 +427,68 @@ func TestTokenFileAuthenticatorReload(t *testing.T) {
 	step("fixed file", map[string]string{"bob-token": "unauthenticated", "carol-token": "carol"})
 	if err := a.LastError(); err != nil {
 		t.Errorf("LastError() after the file was fixed = %v, want nil", err)
+	}
+}
+
+// TestTokenFileAuthenticatorLookup: the tokens file is the Directory of
+// delegation targets, re-read like the authenticator's own view of it.
+func TestTokenFileAuthenticatorLookup(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "tokens.yaml")
+	mtime := time.Now().Add(-time.Hour)
+	grant := &ActsFor{Methods: []string{"/a.v1.S/M"}, Principals: []string{"alice"}}
+	writeTokens(t, path, mtime,
+		TokenEntry{ID: "alice", Name: "Alice", TokenSHA256: HashToken("alice-token"), Roles: []RoleBinding{{Role: RoleQA}, {Role: RoleDeveloper}}},
+		TokenEntry{ID: "notifier", TokenSHA256: HashToken("notifier-token"), ActsFor: grant},
+	)
+	a, err := NewTokenFileAuthenticator(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	a.now = func() time.Time { return now }
+	ctx := context.Background()
+
+	got, err := a.Lookup(ctx, "alice")
+	if err != nil {
+		t.Fatalf("Lookup(alice): %v", err)
+	}
+	byToken, err := a.Authenticate(ctx, "alice-token")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := &Principal{ID: "alice", Name: "Alice", Authenticator: "token", Roles: []RoleBinding{{Role: RoleDeveloper}, {Role: RoleQA}}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("Lookup(alice) (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(byToken, got); diff != "" {
+		t.Errorf("Lookup and Authenticate disagree (-authenticate +lookup):\n%s", diff)
+	}
+	if p, err := a.Authenticate(ctx, "notifier-token"); err != nil || !cmp.Equal(grant, p.ActsFor) {
+		t.Errorf("the notifier's principal carries grant %+v (%v), want %+v", p.ActsFor, err, grant)
+	}
+	for _, id := range []string{"mallory", "", "ALICE"} {
+		if p, err := a.Lookup(ctx, id); !errors.Is(err, ErrUnknownPrincipal) || !strings.Contains(err.Error(), fmt.Sprintf("%q", id)) {
+			t.Errorf("Lookup(%q) = %v, %v; want ErrUnknownPrincipal naming it", id, p, err)
+		}
+	}
+
+	// A rewrite that removes alice is seen by Lookup once recheckEvery has passed.
+	mtime = mtime.Add(time.Minute)
+	writeTokens(t, path, mtime, TokenEntry{ID: "bob", TokenSHA256: HashToken("bob-token")})
+	now = now.Add(recheckEvery)
+	if _, err := a.Lookup(ctx, "alice"); !errors.Is(err, ErrUnknownPrincipal) {
+		t.Errorf("Lookup(alice) after her removal = %v, want ErrUnknownPrincipal", err)
+	}
+	if p, err := a.Lookup(ctx, "bob"); err != nil || p.ID != "bob" {
+		t.Errorf("Lookup(bob) after the rewrite = %v, %v", p, err)
+	}
+
+	// Chain looks up in its tokens file; without one, nobody is known.
+	if p, err := (Chain{Tokens: a}).Lookup(ctx, "bob"); err != nil || p.ID != "bob" {
+		t.Errorf("Chain.Lookup(bob) = %v, %v", p, err)
+	}
+	if _, err := (Chain{}).Lookup(ctx, "bob"); !errors.Is(err, ErrUnknownPrincipal) || !strings.Contains(err.Error(), "no tokens file") {
+		t.Errorf("Chain{}.Lookup = %v, want ErrUnknownPrincipal saying there is no tokens file", err)
 	}
 }

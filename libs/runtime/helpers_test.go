@@ -25,6 +25,7 @@ const (
 	samToken   = "floe_sam"    // support
 	rootToken  = "floe_root"   // admin
 	nobodyTok  = "floe_nobody" // no roles
+	relayTok   = "floe_relay"  // no roles; acts for alice and sam on /test.v1.Origin/Show
 )
 
 var testPrincipals = []auth.TokenEntry{
@@ -35,6 +36,7 @@ var testPrincipals = []auth.TokenEntry{
 	{ID: "sam", Name: "Sam Support", TokenSHA256: auth.HashToken(samToken), Roles: []auth.RoleBinding{{Role: auth.RoleSupport}}},
 	{ID: "root", TokenSHA256: auth.HashToken(rootToken), Roles: []auth.RoleBinding{{Role: auth.RoleAdmin}}},
 	{ID: "nobody", TokenSHA256: auth.HashToken(nobodyTok)},
+	{ID: "relay", TokenSHA256: auth.HashToken(relayTok), ActsFor: &auth.ActsFor{Methods: []string{"/test.v1.Origin/Show"}, Principals: []string{"alice", "sam"}}},
 }
 
 func writeTokensFile(t *testing.T) string {

@@ -41,6 +41,8 @@ const maxRequestID = 128
 type requestInfo struct {
 	id     string
 	userID string
+	// delegation is set when the call was made on behalf of userID.
+	delegation *auth.Delegation
 	// supplied is true when the client chose the id (the request's
 	// request_id field or the x-request-id header): a retry with the same id
 	// is the same request, so commands with it are idempotent.
@@ -59,9 +61,17 @@ func RequestID(ctx context.Context) string {
 	return ""
 }
 
-func setUserID(ctx context.Context, id string) {
-	if ri, ok := ctx.Value(requestInfoKey{}).(*requestInfo); ok {
-		ri.userID = id
+// onPrincipal records the request's principal (and, for a delegated call,
+// the delegation) for its log line. The auth interceptor calls it again after
+// a delegation replaced the caller with the principal the call is made for.
+func onPrincipal(ctx context.Context, p *auth.Principal) {
+	ri, ok := ctx.Value(requestInfoKey{}).(*requestInfo)
+	if !ok {
+		return
+	}
+	ri.userID = p.ID
+	if d, ok := auth.DelegationFrom(ctx); ok {
+		ri.delegation = &d
 	}
 }
 
@@ -109,7 +119,9 @@ func minPosition(ctx context.Context) (uint64, error) {
 }
 
 // withOrigin runs h with the causal origin of an authenticated request:
-// the principal acts, the request id correlates and causes, and a
+// the principal acts (for a delegated call, the principal it was made for:
+// the auth interceptor has already put that one in ctx), the request id
+// correlates and causes, and a
 // client-chosen id makes commands idempotent. It also carries the request's
 // consistency positions and reports the position written in floe-position.
 func withOrigin(ctx context.Context, call func(context.Context) error) error {
@@ -181,6 +193,10 @@ func (r *Runtime) observe(ctx context.Context, fullMethod, kind string, req any,
 	}
 	ev.Str("grpc_method", fullMethod).Str("grpc_code", code.String()).Str("user_id", ri.userID).
 		Float64("duration_ms", float64(elapsed.Microseconds())/1000)
+	if d := ri.delegation; d != nil {
+		// user_id is the principal the call was made for; delegate made it.
+		ev = ev.Str("delegate", d.By).Str("via", d.Via)
+	}
 	if err != nil {
 		ev = ev.Str("error", status.Convert(err).Message())
 	}

@@ -198,7 +198,7 @@ func New(ctx context.Context, opts Options) (_ *Runtime, err error) {
 	if r.authn, err = auth.NewInterceptor(authn, r.Authz, r.rules); err != nil {
 		return nil, err
 	}
-	r.authn.OnPrincipal = func(ctx context.Context, p *auth.Principal) { setUserID(ctx, p.ID) }
+	r.authn.OnPrincipal = onPrincipal
 
 	sopts := []grpc.ServerOption{
 		grpc.StatsHandler(otelgrpc.NewServerHandler(otelgrpc.WithTracerProvider(tp), otelgrpc.WithPropagators(Propagator()))),

@@ -32,6 +32,7 @@ var testUsers = map[string][]auth.RoleBinding{
 	"ops7":      testkit.Roles(auth.RoleOperations),
 	"ops8":      testkit.Roles(auth.RoleOperations),
 	"stagingqa": {{Role: auth.RoleQA, Environments: []string{"staging"}}},
+	"notifier":  nil, // a service principal: no roles; grantDelegation gives it acts_for
 }
 
 // env is the release service running on a real embedded JetStream.

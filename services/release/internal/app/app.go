@@ -227,18 +227,29 @@ func (s *Service) AddChange(ctx context.Context, id string, c *releasev1.Change)
 	})
 }
 
-// Approve approves for an environment.
+// Approve approves for an environment, as the request's principal (for a
+// delegated request, the principal it was made for, the delegation recorded).
 func (s *Service) Approve(ctx context.Context, id, env, comment string) (*releasev1.Release, error) {
+	ch := channel(ctx)
 	return s.command(ctx, id, 0, func(p *auth.Principal, r *domain.Release) ([]proto.Message, error) {
-		return domain.Approve(r, id, p, env, comment, s.envs)
+		return domain.Approve(r, id, p, ch, env, comment, s.envs)
 	})
 }
 
-// Reject rejects for an environment.
+// Reject rejects for an environment, as Approve approves.
 func (s *Service) Reject(ctx context.Context, id, env, reason string) (*releasev1.Release, error) {
+	ch := channel(ctx)
 	return s.command(ctx, id, 0, func(p *auth.Principal, r *domain.Release) ([]proto.Message, error) {
-		return domain.Reject(r, id, p, env, reason, s.envs)
+		return domain.Reject(r, id, p, ch, env, reason, s.envs)
 	})
+}
+
+// channel is the request's delegation as the domain records it (zero for a direct call).
+func channel(ctx context.Context) domain.Channel {
+	if d, ok := auth.DelegationFrom(ctx); ok {
+		return domain.Channel{Via: d.Via, Delegate: d.By}
+	}
+	return domain.Channel{}
 }
 
 // Promote requests a deployment.

@@ -9,6 +9,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/testing/protocmp"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/penguinmails/floe/libs/auth"
 	"github.com/penguinmails/floe/libs/errs"
@@ -110,7 +112,7 @@ func TestApprove(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			r := releaseFrom(t, tt.given...)
-			got, err := domain.Approve(r, relID, tt.who, tt.env, "", envs)
+			got, err := domain.Approve(r, relID, tt.who, domain.Channel{}, tt.env, "", envs)
 			mustOK(t, err)
 			diffEvents(t, tt.want, got)
 		})
@@ -119,11 +121,56 @@ func TestApprove(t *testing.T) {
 
 func TestApproveKeepsTheComment(t *testing.T) {
 	t.Parallel()
-	got, err := domain.Approve(releaseFrom(t, planned220()), relID, rita, "production", "LGTM after the soak", envs)
+	got, err := domain.Approve(releaseFrom(t, planned220()), relID, rita, domain.Channel{}, "production", "LGTM after the soak", envs)
 	mustOK(t, err)
 	want := granted("production", "rita", 1, "release-manager")
 	want.Comment = "LGTM after the soak"
 	diffEvents(t, msgs(want), got)
+}
+
+// A decision a delegate relayed (the notifier, for a click in Slack) records
+// the channel and the delegate beside the principal, and is judged as the
+// principal's alone: the delegate's identity plays no part.
+func TestApproveAndRejectThroughADelegate(t *testing.T) {
+	t.Parallel()
+	slack := domain.Channel{Via: "slack", Delegate: "notifier"}
+
+	r := releaseFrom(t, planned220())
+	got, err := domain.Approve(r, relID, rita, slack, "production", "ok", envs)
+	mustOK(t, err)
+	want := granted("production", "rita", 1, "release-manager")
+	want.Comment, want.Via, want.Delegate = "ok", "slack", "notifier"
+	diffEvents(t, msgs(want), got)
+	apply(t, r, now, "rita", got...)
+	wantApproval := &releasev1.Approval{Environment: "production", Approver: "rita", Comment: "ok", Time: timestamppb.New(now), Via: "slack", Delegate: "notifier"}
+	if diff := cmp.Diff([]*releasev1.Approval{wantApproval}, envOf(r, "production").GetApprovals(), protocmp.Transform()); diff != "" {
+		t.Errorf("rendered approvals (-want +got):\n%s", diff)
+	}
+
+	got, err = domain.Reject(r, relID, sam, slack, "production", "pen test", envs)
+	mustOK(t, err)
+	diffEvents(t, msgs(&releasev1.ReleaseRejected{Environment: "production", RejectedBy: "sam", Reason: "pen test", ContentRevision: 1, Via: "slack", Delegate: "notifier"}), got)
+	apply(t, r, now, "sam", got...)
+	wantRejection := &releasev1.Rejection{Environment: "production", RejectedBy: "sam", Reason: "pen test", Time: timestamppb.New(now), Via: "slack", Delegate: "notifier"}
+	if diff := cmp.Diff([]*releasev1.Rejection{wantRejection}, envOf(r, "production").GetRejections(), protocmp.Transform()); diff != "" {
+		t.Errorf("rendered rejections (-want +got):\n%s", diff)
+	}
+
+	// Separation of duties and approver roles apply to the principal.
+	_, err = domain.Approve(releaseFrom(t, createdBy("rita", "2.2.0", minor)), relID, rita, slack, "production", "", envs)
+	if diff := cmp.Diff([]string{"separation of duties: rita created the release and may not approve it"}, reasons(t, err)); diff != "" {
+		t.Errorf("the author through a delegate: reasons mismatch (-want +got):\n%s", diff)
+	}
+	_, err = domain.Approve(releaseFrom(t, planned220()), relID, dave, domain.Channel{Via: "slack", Delegate: "rita"}, "staging", "", envs)
+	wantDenied(t, err, "dave", "staging", "qa, release-manager")
+	_, err = domain.Reject(releaseFrom(t, planned220()), relID, dave, slack, "staging", "x", envs)
+	wantDenied(t, err, "dave", "staging", "qa, release-manager")
+	// The delegate being the author does not matter either: it decides nothing.
+	got, err = domain.Approve(releaseFrom(t, planned220()), relID, rita, domain.Channel{Via: "slack", Delegate: "alice"}, "production", "", envs)
+	mustOK(t, err)
+	if len(got) != 1 || got[0].(*releasev1.ApprovalGranted).GetApprover() != "rita" {
+		t.Errorf("decided %v, want rita's approval", got)
+	}
 }
 
 func TestApproveRefuses(t *testing.T) {
@@ -236,7 +283,7 @@ func TestApproveRefuses(t *testing.T) {
 			if tt.name == "comment too long" {
 				comment = strings.Repeat("c", domain.MaxReason+1)
 			}
-			got, err := domain.Approve(r, relID, tt.who, tt.env, comment, envs)
+			got, err := domain.Approve(r, relID, tt.who, domain.Channel{}, tt.env, comment, envs)
 			if err == nil {
 				t.Fatalf("Approve decided %v, want a refusal", got)
 			}
@@ -311,7 +358,7 @@ func TestReject(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			r := releaseFrom(t, tt.given...)
-			got, err := domain.Reject(r, relID, sam, tt.env, tt.reason, envs)
+			got, err := domain.Reject(r, relID, sam, domain.Channel{}, tt.env, tt.reason, envs)
 			if tt.check != nil {
 				if err == nil {
 					t.Fatalf("Reject decided %v, want a refusal", got)
@@ -399,7 +446,7 @@ func TestApprovalsVoidedByAChangeDoNotCount(t *testing.T) {
 		at = at.Add(time.Minute)
 		apply(t, r, at, actor, msgs...)
 	}
-	got, err := domain.Approve(r, relID, quinn, "staging", "", envs)
+	got, err := domain.Approve(r, relID, quinn, domain.Channel{}, "staging", "", envs)
 	decide("quinn", got, err)
 	if r.Status() != approved {
 		t.Fatalf("Status() = %v after quinn's approval, want approved", r.Status())
@@ -419,7 +466,7 @@ func TestApprovalsVoidedByAChangeDoNotCount(t *testing.T) {
 		t.Errorf("reasons mismatch (-want +got):\n%s", diff)
 	}
 	// quinn approves the new content: counted again.
-	got, err = domain.Approve(r, relID, quinn, "staging", "", envs)
+	got, err = domain.Approve(r, relID, quinn, domain.Channel{}, "staging", "", envs)
 	diffEvents(t, msgs(granted("staging", "quinn", 2, "qa"), &releasev1.ReleaseApproved{Environment: "staging", Approvals: 1, Required: 1}), got)
 	decide("quinn", got, err)
 	got, err = domain.Promote(r, relID, dave, "staging", anyStrategy, envs, nil, at)

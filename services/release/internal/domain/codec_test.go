@@ -31,6 +31,9 @@ func TestReleaseSnapshotRoundTrip(t *testing.T) {
 			by("erin", &releasev1.ReleaseRejected{Environment: "staging", RejectedBy: "erin", Reason: "no", ContentRevision: 2}),
 		),
 		"cancelled": releaseFrom(t, planned220(), by("alice", &releasev1.ReleaseCancelled{Reason: "superseded"})),
+		"relayed by a delegate": releaseFrom(t, planned220(),
+			by("rita", &releasev1.ApprovalGranted{Environment: "production", Approver: "rita", ContentRevision: 1, Via: "slack", Delegate: "notifier"}),
+			by("sam", &releasev1.ReleaseRejected{Environment: "production", RejectedBy: "sam", Reason: "no", ContentRevision: 1, Via: "slack", Delegate: "notifier"})),
 	}
 	for name, r := range scenarios {
 		t.Run(name, func(t *testing.T) {
@@ -75,11 +78,11 @@ func TestRefusalKinds(t *testing.T) {
 	}
 	t.Run("approval by the author and the promoter, twice", func(t *testing.T) {
 		byRita := releaseFrom(t, createdBy("rita", "2.2.0", minor))
-		_, err := domain.Approve(byRita, relID, rita, "staging", "", envs)
+		_, err := domain.Approve(byRita, relID, rita, domain.Channel{}, "staging", "", envs)
 		wantKinds(t, err, reason("APPROVAL_BY_AUTHOR"))
 		r := releaseFrom(t, planned220(), deployedTo("development"), approval("staging", "quinn", 1), promoted("staging", "quinn", 1),
 			system(&releasev1.ReleaseDeploymentFailed{Environment: "staging"}))
-		_, err = domain.Approve(r, relID, quinn, "staging", "", envs)
+		_, err = domain.Approve(r, relID, quinn, domain.Channel{}, "staging", "", envs)
 		wantKinds(t, err, reason("APPROVAL_BY_PROMOTER"), reason("ALREADY_APPROVED"))
 	})
 	t.Run("promotion refused for several reasons", func(t *testing.T) {
@@ -104,10 +107,10 @@ func TestRefusalKinds(t *testing.T) {
 		_, err = domain.Promote(deployed, relID, dave, "development", anyStrategy, envs, nil, now)
 		wantKinds(t, err, reason("ALREADY_DEPLOYED"))
 		cancelled := releaseFrom(t, planned220(), by("alice", &releasev1.ReleaseCancelled{Reason: "x"}))
-		_, err = domain.Reject(cancelled, relID, rita, "staging", "late", envs)
+		_, err = domain.Reject(cancelled, relID, rita, domain.Channel{}, "staging", "late", envs)
 		wantKinds(t, err, reason("RELEASE_CANCELLED"))
 		onlyDev := releaseFrom(t, created("2.2.0", minor, "development"))
-		_, err = domain.Approve(onlyDev, relID, rita, "staging", "", envs)
+		_, err = domain.Approve(onlyDev, relID, rita, domain.Channel{}, "staging", "", envs)
 		wantKinds(t, err, reason("NOT_A_TARGET"))
 	})
 }

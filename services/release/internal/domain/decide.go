@@ -336,11 +336,21 @@ func AddChange(r *Release, id string, c *releasev1.Change) ([]proto.Message, err
 	return append([]proto.Message{&releasev1.ChangeAdded{Change: change}}, r.voidApprovals("a change was added")...), nil
 }
 
-// Approve decides an approval by p for env. Separation of duties: the
-// author may not approve, nor whoever requested the environment's promotion;
-// one approval per principal; the approver must hold an approver role of the
-// environment, in that environment.
-func Approve(r *Release, id string, p *auth.Principal, envName, comment string, envs *Environments) ([]proto.Message, error) {
+// Channel says how a decision reached Floe when a delegate relayed it on
+// its principal's behalf (auth.DelegationFrom): Via is the channel
+// ("slack"), Delegate the relaying principal's id. It is zero for a direct
+// call. It is recorded, never consulted: every rule applies to the principal.
+type Channel struct {
+	Via      string
+	Delegate string
+}
+
+// Approve decides an approval by p for env, arriving through ch. Separation
+// of duties: the author may not approve, nor whoever requested the
+// environment's promotion; one approval per principal; the approver must hold
+// an approver role of the environment, in that environment. A delegate's own
+// identity and roles play no part.
+func Approve(r *Release, id string, p *auth.Principal, ch Channel, envName, comment string, envs *Environments) ([]proto.Message, error) {
 	if err := notFound(r, id); err != nil {
 		return nil, err
 	}
@@ -381,7 +391,8 @@ func Approve(r *Release, id string, p *auth.Principal, envName, comment string, 
 	if err := refuse.Err(); err != nil {
 		return nil, err
 	}
-	out := []proto.Message{&releasev1.ApprovalGranted{Environment: envName, Approver: p.ID, Comment: comment, ContentRevision: r.contentRevision, Roles: roles}}
+	out := []proto.Message{&releasev1.ApprovalGranted{Environment: envName, Approver: p.ID, Comment: comment, ContentRevision: r.contentRevision, Roles: roles,
+		Via: ch.Via, Delegate: ch.Delegate}}
 	need := r.RequiredApprovals(env)
 	have := uint32(len(r.countedApprovers(envName, ""))) + 1
 	if need > 0 && have >= need && st.Status == releasev1.ReleaseStatus_RELEASE_STATUS_PLANNED {
@@ -390,8 +401,9 @@ func Approve(r *Release, id string, p *auth.Principal, envName, comment string, 
 	return out, nil
 }
 
-// Reject decides a rejection by a holder of an approver role; the reason is required.
-func Reject(r *Release, id string, p *auth.Principal, envName, reason string, envs *Environments) ([]proto.Message, error) {
+// Reject decides a rejection by a holder of an approver role, arriving
+// through ch; the reason is required.
+func Reject(r *Release, id string, p *auth.Principal, ch Channel, envName, reason string, envs *Environments) ([]proto.Message, error) {
 	if err := notFound(r, id); err != nil {
 		return nil, err
 	}
@@ -410,7 +422,8 @@ func Reject(r *Release, id string, p *auth.Principal, envName, reason string, en
 	if r.cancelled {
 		return nil, errs.Refuse(reasonCancelled, "the release is cancelled")
 	}
-	return []proto.Message{&releasev1.ReleaseRejected{Environment: envName, RejectedBy: p.ID, Reason: strings.TrimSpace(reason), ContentRevision: r.contentRevision}}, nil
+	return []proto.Message{&releasev1.ReleaseRejected{Environment: envName, RejectedBy: p.ID, Reason: strings.TrimSpace(reason), ContentRevision: r.contentRevision,
+		Via: ch.Via, Delegate: ch.Delegate}}, nil
 }
 
 func targetEnv(r *Release, name string, envs *Environments) (Environment, error) {

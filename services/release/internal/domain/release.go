@@ -140,6 +140,7 @@ func Apply(r *Release, ev proto.Message, m Meta) {
 		st := r.env(e.GetEnvironment())
 		st.Approvals = append(st.Approvals, &releasev1.Approval{
 			Environment: e.GetEnvironment(), Approver: e.GetApprover(), Comment: e.GetComment(), Time: timestamppb.New(m.Time),
+			Via: e.GetVia(), Delegate: e.GetDelegate(),
 		})
 		st.approvedRevision = e.GetContentRevision()
 	case *releasev1.ReleaseApproved:
@@ -152,6 +153,7 @@ func Apply(r *Release, ev proto.Message, m Meta) {
 		st := r.env(e.GetEnvironment())
 		st.Rejections = append(st.Rejections, &releasev1.Rejection{
 			Environment: e.GetEnvironment(), RejectedBy: e.GetRejectedBy(), Reason: e.GetReason(), Time: timestamppb.New(m.Time),
+			Via: e.GetVia(), Delegate: e.GetDelegate(),
 		})
 	case *releasev1.PrerequisiteAdded:
 		r.prereqs = append(r.prereqs, e.GetPrerequisite())

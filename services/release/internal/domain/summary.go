@@ -26,11 +26,11 @@ func Summarize(ev proto.Message, actor string) string {
 	case *releasev1.ApprovalsVoided:
 		return fmt.Sprintf("approvals for %s voided: %s", strings.Join(e.GetEnvironments(), ", "), e.GetReason())
 	case *releasev1.ApprovalGranted:
-		return fmt.Sprintf("%s approved for %s as %s", e.GetApprover(), e.GetEnvironment(), strings.Join(e.GetRoles(), ", "))
+		return fmt.Sprintf("%s approved for %s as %s", e.GetApprover(), e.GetEnvironment(), strings.Join(e.GetRoles(), ", ")) + relayed(e.GetVia(), e.GetDelegate())
 	case *releasev1.ReleaseApproved:
 		return fmt.Sprintf("approved for %s (%d of %d approvals)", e.GetEnvironment(), e.GetApprovals(), e.GetRequired())
 	case *releasev1.ReleaseRejected:
-		return fmt.Sprintf("%s rejected for %s: %s", e.GetRejectedBy(), e.GetEnvironment(), e.GetReason())
+		return fmt.Sprintf("%s rejected for %s: %s", e.GetRejectedBy(), e.GetEnvironment(), e.GetReason()) + relayed(e.GetVia(), e.GetDelegate())
 	case *releasev1.PrerequisiteAdded:
 		return fmt.Sprintf("%s added prerequisite %s: %s", actor, e.GetPrerequisite().GetId(), e.GetPrerequisite().GetDescription())
 	case *releasev1.PrerequisiteUpdated:
@@ -69,6 +69,15 @@ func Summarize(ev proto.Message, actor string) string {
 		return fmt.Sprintf("%s cancelled the release: %s", actor, e.GetReason())
 	}
 	return string(ev.ProtoReflect().Descriptor().Name())
+}
+
+// relayed is " (via slack, relayed by notifier)" for a decision a delegate
+// relayed, or nothing for a direct one.
+func relayed(via, delegate string) string {
+	if via == "" && delegate == "" {
+		return ""
+	}
+	return fmt.Sprintf(" (via %s, relayed by %s)", via, delegate)
 }
 
 // because is ": reason", or nothing without one.

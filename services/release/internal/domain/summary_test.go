@@ -43,6 +43,14 @@ func TestSummarize(t *testing.T) {
 		{name: "approved", ev: &releasev1.ReleaseApproved{Environment: "production", Approvals: 2, Required: 2}, want: "approved for production (2 of 2 approvals)"},
 		{name: "rejected", ev: &releasev1.ReleaseRejected{Environment: "production", RejectedBy: "sam", Reason: "pen test"}, want: "sam rejected for production: pen test"},
 		{
+			name: "approval relayed by a delegate", ev: &releasev1.ApprovalGranted{Environment: "production", Approver: "olga", Roles: []string{"operations"}, Via: "slack", Delegate: "notifier"},
+			want: "olga approved for production as operations (via slack, relayed by notifier)",
+		},
+		{
+			name: "rejection relayed by a delegate", ev: &releasev1.ReleaseRejected{Environment: "production", RejectedBy: "sam", Reason: "pen test", Via: "slack", Delegate: "notifier"},
+			want: "sam rejected for production: pen test (via slack, relayed by notifier)",
+		},
+		{
 			name: "prerequisite added", ev: &releasev1.PrerequisiteAdded{Prerequisite: &releasev1.Prerequisite{Id: "p1", Description: "Migrate the sends table"}},
 			want: "alice added prerequisite p1: Migrate the sends table",
 		},

@@ -40,7 +40,9 @@ const (
 
 // Rules are the authorization rules of every RPC (the interceptor checks the
 // permission in some environment; Approve, Reject and Promote then check it
-// in the environment the request names).
+// in the environment the request names). Approve and Reject are delegable:
+// their events record a delegation (via, delegate), so a principal with an
+// acts_for grant may relay them for another (docs/auth.md).
 func Rules() auth.Rules {
 	r := auth.Rules{}
 	for m, p := range map[string]auth.Permission{
@@ -62,6 +64,11 @@ func Rules() auth.Rules {
 		releasev1.ReleaseService_ListEnvironments_FullMethodName:   PermRead,
 	} {
 		r[m] = auth.Rule{Permission: p}
+	}
+	for _, m := range []string{releasev1.ReleaseService_Approve_FullMethodName, releasev1.ReleaseService_Reject_FullMethodName} {
+		rule := r[m]
+		rule.Delegable = true
+		r[m] = rule
 	}
 	return r
 }

@@ -11,13 +11,16 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/penguinmails/floe/libs/auth"
+	"github.com/penguinmails/floe/libs/envpolicy"
 	"github.com/penguinmails/floe/libs/eventstore/audit"
 	"github.com/penguinmails/floe/libs/natsx"
 	"github.com/penguinmails/floe/libs/runtime"
 	"github.com/penguinmails/floe/libs/service"
+	releasev1 "github.com/penguinmails/floe/proto/gen/floe/release/v1"
 	"github.com/penguinmails/floe/services/audit/auditsvc"
 	"github.com/penguinmails/floe/services/deployer/deployersvc"
 	"github.com/penguinmails/floe/services/flag/flagsvc"
@@ -263,14 +266,27 @@ func MonitorDefaults() monitorsvc.File {
 	return f
 }
 
+// NotifierUser is floe dev's service principal for the notifier. It holds
+// no role: it approves and rejects on behalf of the dev users who hold an
+// approver role of the built-in environments (an acts_for grant on
+// ReleaseService Approve and Reject), for Slack's buttons. Its token is in
+// the dev credentials as the user "notifier".
+const NotifierUser = "notifier"
+
 // ensureTokens returns the dev credentials, creating tokens and the server's
-// hashed tokens file on first start and reusing them afterwards.
+// hashed tokens file on first start and reusing them afterwards. A data
+// directory from before the notifier's principal gets it added (and a
+// notifier whose token the credentials lost gets a new one); its other
+// principals and tokens are kept.
 func ensureTokens(dataDir string) (*clientconf.Credentials, bool, error) {
 	credsPath := filepath.Join(dataDir, clientconf.FileName)
 	tokensPath := filepath.Join(dataDir, TokensFileName)
 	creds, err := clientconf.Read(credsPath)
 	if err == nil {
 		if _, err := os.Stat(tokensPath); err == nil {
+			if err := ensureNotifier(tokensPath, credsPath, creds); err != nil {
+				return nil, false, err
+			}
 			return creds, false, nil
 		}
 	} else if !errors.Is(err, fs.ErrNotExist) {
@@ -286,6 +302,9 @@ func ensureTokens(dataDir string) (*clientconf.Credentials, bool, error) {
 		creds.Users = append(creds.Users, clientconf.User{ID: u.ID, Name: u.Name, Roles: []string{string(u.Role)}, Token: tok})
 		tf.Principals = append(tf.Principals, auth.TokenEntry{ID: u.ID, Name: u.Name, TokenSHA256: auth.HashToken(tok), Roles: []auth.RoleBinding{{Role: u.Role}}})
 	}
+	if err := addNotifier(tf, creds); err != nil {
+		return nil, false, err
+	}
 	body, err := tf.Marshal()
 	if err != nil {
 		return nil, false, err
@@ -294,6 +313,75 @@ func ensureTokens(dataDir string) (*clientconf.Credentials, bool, error) {
 		return nil, false, err
 	}
 	return creds, true, nil
+}
+
+// ensureNotifier adds the notifier to an existing data directory when its
+// tokens file or its credentials lack it, writing both at once so that the
+// token and its hash never part.
+func ensureNotifier(tokensPath, credsPath string, creds *clientconf.Credentials) error {
+	data, err := os.ReadFile(tokensPath)
+	if err != nil {
+		return err
+	}
+	tf, err := auth.ParseTokensFile(data)
+	if err != nil {
+		return fmt.Errorf("%s: %w", tokensPath, err)
+	}
+	_, credsErr := creds.Lookup(NotifierUser)
+	if slices.ContainsFunc(tf.Principals, func(e auth.TokenEntry) bool { return e.ID == NotifierUser }) && credsErr == nil {
+		return nil // there already, grant as it is (it may have been edited)
+	}
+	if err := addNotifier(tf, creds); err != nil {
+		return err
+	}
+	body, err := tf.Marshal()
+	if err != nil {
+		return err
+	}
+	tmp := tokensPath + ".tmp"
+	if err := os.WriteFile(tmp, body, 0o600); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, tokensPath); err != nil {
+		return err
+	}
+	return clientconf.Write(credsPath, creds)
+}
+
+// addNotifier puts the notifier, with a new token, into tf and creds
+// (replacing an earlier one): no roles, and an acts_for grant on Approve and
+// Reject for every principal of tf that holds an approver role of the
+// built-in environments.
+func addNotifier(tf *auth.TokensFile, creds *clientconf.Credentials) error {
+	approver := map[auth.Role]bool{}
+	for _, env := range envpolicy.DefaultEnvironments().All() {
+		for _, r := range env.ApproverRoles {
+			approver[auth.Role(r)] = true
+		}
+	}
+	var targets []string
+	for _, p := range tf.Principals {
+		if p.ID != NotifierUser && slices.ContainsFunc(p.Roles, func(b auth.RoleBinding) bool { return approver[b.Role] }) {
+			targets = append(targets, p.ID)
+		}
+	}
+	tok, err := auth.GenerateToken()
+	if err != nil {
+		return err
+	}
+	const name = "Notifier (Slack approvals)"
+	entry := auth.TokenEntry{ID: NotifierUser, Name: name, TokenSHA256: auth.HashToken(tok), Roles: []auth.RoleBinding{}}
+	if len(targets) > 0 { // a grant names at least one principal
+		entry.ActsFor = &auth.ActsFor{
+			Methods:    []string{releasev1.ReleaseService_Approve_FullMethodName, releasev1.ReleaseService_Reject_FullMethodName},
+			Principals: targets,
+		}
+	}
+	tf.Principals = slices.DeleteFunc(tf.Principals, func(e auth.TokenEntry) bool { return e.ID == NotifierUser })
+	tf.Principals = append(tf.Principals, entry)
+	creds.Users = slices.DeleteFunc(creds.Users, func(u clientconf.User) bool { return u.ID == NotifierUser })
+	creds.Users = append(creds.Users, clientconf.User{ID: NotifierUser, Name: name, Token: tok})
+	return nil
 }
 
 func printBanner(out io.Writer, c *clientconf.Credentials, credsPath string, cfg runtime.Base, created bool, auditLine string) {
@@ -318,7 +406,11 @@ func printBanner(out io.Writer, c *clientconf.Credentials, credsPath string, cfg
 	if created {
 		fmt.Fprintln(out, "First start: generated development users and tokens:")
 		for _, u := range c.Users {
-			fmt.Fprintf(out, "  %-6s %-16s %s\n", u.ID, u.Roles[0], u.Token)
+			role := "(acts for others)" // the notifier holds no role
+			if len(u.Roles) > 0 {
+				role = u.Roles[0]
+			}
+			fmt.Fprintf(out, "  %-6s %-16s %s\n", u.ID, role, u.Token)
 		}
 	}
 	for _, env := range []string{"development", "staging", "production"} {

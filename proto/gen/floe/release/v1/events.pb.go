@@ -376,7 +376,14 @@ type ApprovalGranted struct {
 	// Content revision approved.
 	ContentRevision uint64 `protobuf:"varint,4,opt,name=content_revision,json=contentRevision,proto3" json:"content_revision,omitempty"`
 	// Roles the approver held in the environment when approving.
-	Roles         []string `protobuf:"bytes,5,rep,name=roles,proto3" json:"roles,omitempty"`
+	Roles []string `protobuf:"bytes,5,rep,name=roles,proto3" json:"roles,omitempty"`
+	// Channel the approval came through when another principal relayed it
+	// on the approver's behalf ("slack"); empty for a direct call.
+	Via string `protobuf:"bytes,6,opt,name=via,proto3" json:"via,omitempty"`
+	// Principal id of that delegate (its acts_for grant allowed it); empty for
+	// a direct call. The approver (and the event's actor) is the principal it
+	// acted for.
+	Delegate      string `protobuf:"bytes,7,opt,name=delegate,proto3" json:"delegate,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -444,6 +451,20 @@ func (x *ApprovalGranted) GetRoles() []string {
 		return x.Roles
 	}
 	return nil
+}
+
+func (x *ApprovalGranted) GetVia() string {
+	if x != nil {
+		return x.Via
+	}
+	return ""
+}
+
+func (x *ApprovalGranted) GetDelegate() string {
+	if x != nil {
+		return x.Delegate
+	}
+	return ""
 }
 
 // ReleaseApproved: the environment's required approvals are now present.
@@ -514,8 +535,14 @@ type ReleaseRejected struct {
 	RejectedBy      string                 `protobuf:"bytes,2,opt,name=rejected_by,json=rejectedBy,proto3" json:"rejected_by,omitempty"`
 	Reason          string                 `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
 	ContentRevision uint64                 `protobuf:"varint,4,opt,name=content_revision,json=contentRevision,proto3" json:"content_revision,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// Channel the rejection came through when another principal relayed it
+	// on rejected_by's behalf ("slack"); empty for a direct call.
+	Via string `protobuf:"bytes,5,opt,name=via,proto3" json:"via,omitempty"`
+	// Principal id of that delegate; empty for a direct call. rejected_by (and
+	// the event's actor) is the principal it acted for.
+	Delegate      string `protobuf:"bytes,6,opt,name=delegate,proto3" json:"delegate,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ReleaseRejected) Reset() {
@@ -574,6 +601,20 @@ func (x *ReleaseRejected) GetContentRevision() uint64 {
 		return x.ContentRevision
 	}
 	return 0
+}
+
+func (x *ReleaseRejected) GetVia() string {
+	if x != nil {
+		return x.Via
+	}
+	return ""
+}
+
+func (x *ReleaseRejected) GetDelegate() string {
+	if x != nil {
+		return x.Delegate
+	}
+	return ""
 }
 
 // PrerequisiteAdded adds a prerequisite (pending).
@@ -1317,23 +1358,27 @@ const file_floe_release_v1_events_proto_rawDesc = "" +
 	"\x0fApprovalsVoided\x12\"\n" +
 	"\fenvironments\x18\x01 \x03(\tR\fenvironments\x12)\n" +
 	"\x10content_revision\x18\x02 \x01(\x04R\x0fcontentRevision\x12\x16\n" +
-	"\x06reason\x18\x03 \x01(\tR\x06reason:\v\xca\xf3\x18\arelease\"\xb7\x01\n" +
+	"\x06reason\x18\x03 \x01(\tR\x06reason:\v\xca\xf3\x18\arelease\"\xe5\x01\n" +
 	"\x0fApprovalGranted\x12 \n" +
 	"\venvironment\x18\x01 \x01(\tR\venvironment\x12\x1a\n" +
 	"\bapprover\x18\x02 \x01(\tR\bapprover\x12\x18\n" +
 	"\acomment\x18\x03 \x01(\tR\acomment\x12)\n" +
 	"\x10content_revision\x18\x04 \x01(\x04R\x0fcontentRevision\x12\x14\n" +
-	"\x05roles\x18\x05 \x03(\tR\x05roles:\v\xca\xf3\x18\arelease\"z\n" +
+	"\x05roles\x18\x05 \x03(\tR\x05roles\x12\x10\n" +
+	"\x03via\x18\x06 \x01(\tR\x03via\x12\x1a\n" +
+	"\bdelegate\x18\a \x01(\tR\bdelegate:\v\xca\xf3\x18\arelease\"z\n" +
 	"\x0fReleaseApproved\x12 \n" +
 	"\venvironment\x18\x01 \x01(\tR\venvironment\x12\x1c\n" +
 	"\tapprovals\x18\x02 \x01(\rR\tapprovals\x12\x1a\n" +
-	"\brequired\x18\x03 \x01(\rR\brequired:\v\xca\xf3\x18\arelease\"\xa4\x01\n" +
+	"\brequired\x18\x03 \x01(\rR\brequired:\v\xca\xf3\x18\arelease\"\xd2\x01\n" +
 	"\x0fReleaseRejected\x12 \n" +
 	"\venvironment\x18\x01 \x01(\tR\venvironment\x12\x1f\n" +
 	"\vrejected_by\x18\x02 \x01(\tR\n" +
 	"rejectedBy\x12\x16\n" +
 	"\x06reason\x18\x03 \x01(\tR\x06reason\x12)\n" +
-	"\x10content_revision\x18\x04 \x01(\x04R\x0fcontentRevision:\v\xca\xf3\x18\arelease\"c\n" +
+	"\x10content_revision\x18\x04 \x01(\x04R\x0fcontentRevision\x12\x10\n" +
+	"\x03via\x18\x05 \x01(\tR\x03via\x12\x1a\n" +
+	"\bdelegate\x18\x06 \x01(\tR\bdelegate:\v\xca\xf3\x18\arelease\"c\n" +
 	"\x11PrerequisiteAdded\x12A\n" +
 	"\fprerequisite\x18\x01 \x01(\v2\x1d.floe.release.v1.PrerequisiteR\fprerequisite:\v\xca\xf3\x18\arelease\"\xea\x01\n" +
 	"\x13PrerequisiteUpdated\x12'\n" +

@@ -754,9 +754,14 @@ type Approval struct {
 	state       protoimpl.MessageState `protogen:"open.v1"`
 	Environment string                 `protobuf:"bytes,1,opt,name=environment,proto3" json:"environment,omitempty"`
 	// Principal id.
-	Approver      string                 `protobuf:"bytes,2,opt,name=approver,proto3" json:"approver,omitempty"`
-	Comment       string                 `protobuf:"bytes,3,opt,name=comment,proto3" json:"comment,omitempty"`
-	Time          *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=time,proto3" json:"time,omitempty"`
+	Approver string                 `protobuf:"bytes,2,opt,name=approver,proto3" json:"approver,omitempty"`
+	Comment  string                 `protobuf:"bytes,3,opt,name=comment,proto3" json:"comment,omitempty"`
+	Time     *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=time,proto3" json:"time,omitempty"`
+	// Channel the approval came through when a delegate relayed it ("slack");
+	// empty for a direct call.
+	Via string `protobuf:"bytes,5,opt,name=via,proto3" json:"via,omitempty"`
+	// Principal id of the delegate that relayed it; empty for a direct call.
+	Delegate      string `protobuf:"bytes,6,opt,name=delegate,proto3" json:"delegate,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -819,13 +824,32 @@ func (x *Approval) GetTime() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *Approval) GetVia() string {
+	if x != nil {
+		return x.Via
+	}
+	return ""
+}
+
+func (x *Approval) GetDelegate() string {
+	if x != nil {
+		return x.Delegate
+	}
+	return ""
+}
+
 // Rejection is a principal's refusal, with the reason.
 type Rejection struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Environment   string                 `protobuf:"bytes,1,opt,name=environment,proto3" json:"environment,omitempty"`
-	RejectedBy    string                 `protobuf:"bytes,2,opt,name=rejected_by,json=rejectedBy,proto3" json:"rejected_by,omitempty"`
-	Reason        string                 `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
-	Time          *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=time,proto3" json:"time,omitempty"`
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	Environment string                 `protobuf:"bytes,1,opt,name=environment,proto3" json:"environment,omitempty"`
+	RejectedBy  string                 `protobuf:"bytes,2,opt,name=rejected_by,json=rejectedBy,proto3" json:"rejected_by,omitempty"`
+	Reason      string                 `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	Time        *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=time,proto3" json:"time,omitempty"`
+	// Channel the rejection came through when a delegate relayed it ("slack");
+	// empty for a direct call.
+	Via string `protobuf:"bytes,5,opt,name=via,proto3" json:"via,omitempty"`
+	// Principal id of the delegate that relayed it; empty for a direct call.
+	Delegate      string `protobuf:"bytes,6,opt,name=delegate,proto3" json:"delegate,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -886,6 +910,20 @@ func (x *Rejection) GetTime() *timestamppb.Timestamp {
 		return x.Time
 	}
 	return nil
+}
+
+func (x *Rejection) GetVia() string {
+	if x != nil {
+		return x.Via
+	}
+	return ""
+}
+
+func (x *Rejection) GetDelegate() string {
+	if x != nil {
+		return x.Delegate
+	}
+	return ""
 }
 
 // EnvironmentState is the release's progress in one environment.
@@ -1433,18 +1471,22 @@ const file_floe_release_v1_types_proto_rawDesc = "" +
 	"mitigation\x18\x03 \x03(\tR\n" +
 	"mitigation\x12 \n" +
 	"\vcontingency\x18\x04 \x03(\tR\vcontingency\x12'\n" +
-	"\x0fextra_approvals\x18\x05 \x01(\rR\x0eextraApprovals\"\x92\x01\n" +
+	"\x0fextra_approvals\x18\x05 \x01(\rR\x0eextraApprovals\"\xc0\x01\n" +
 	"\bApproval\x12 \n" +
 	"\venvironment\x18\x01 \x01(\tR\venvironment\x12\x1a\n" +
 	"\bapprover\x18\x02 \x01(\tR\bapprover\x12\x18\n" +
 	"\acomment\x18\x03 \x01(\tR\acomment\x12.\n" +
-	"\x04time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\"\x96\x01\n" +
+	"\x04time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12\x10\n" +
+	"\x03via\x18\x05 \x01(\tR\x03via\x12\x1a\n" +
+	"\bdelegate\x18\x06 \x01(\tR\bdelegate\"\xc4\x01\n" +
 	"\tRejection\x12 \n" +
 	"\venvironment\x18\x01 \x01(\tR\venvironment\x12\x1f\n" +
 	"\vrejected_by\x18\x02 \x01(\tR\n" +
 	"rejectedBy\x12\x16\n" +
 	"\x06reason\x18\x03 \x01(\tR\x06reason\x12.\n" +
-	"\x04time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\"\xcf\x04\n" +
+	"\x04time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12\x10\n" +
+	"\x03via\x18\x05 \x01(\tR\x03via\x12\x1a\n" +
+	"\bdelegate\x18\x06 \x01(\tR\bdelegate\"\xcf\x04\n" +
 	"\x10EnvironmentState\x12 \n" +
 	"\venvironment\x18\x01 \x01(\tR\venvironment\x126\n" +
 	"\x06status\x18\x02 \x01(\x0e2\x1e.floe.release.v1.ReleaseStatusR\x06status\x127\n" +
