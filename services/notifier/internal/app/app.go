@@ -23,6 +23,7 @@ import (
 	"github.com/penguinmails/floe/services/notifier/internal/channel"
 	"github.com/penguinmails/floe/services/notifier/internal/domain"
 	"github.com/penguinmails/floe/services/notifier/internal/episode"
+	"github.com/penguinmails/floe/services/notifier/internal/interact"
 	"github.com/penguinmails/floe/services/notifier/internal/render"
 	"github.com/penguinmails/floe/services/notifier/internal/routing"
 )
@@ -87,6 +88,9 @@ type Options struct {
 	Threads  Threads
 	// SendTimeout bounds one attempt (default 30s).
 	SendTimeout time.Duration
+	// Interactive are the Slack receivers with interactivity: their messages
+	// about releases awaiting approval carry Approve / Reject buttons.
+	Interactive map[string]bool
 }
 
 // App is the notifier's application.
@@ -277,6 +281,11 @@ func (a *App) send(ctx context.Context, n *notifyv1.Notification) domain.Outcome
 	m, _, err := render.Render(ch.Kind(), dec, a.opts.Templates[n.GetReceiver()], a.opts.Render)
 	if err != nil {
 		return domain.Outcome{Err: "render: " + err.Error(), Permanent: true}
+	}
+	if ch.Kind() == routing.KindSlack && a.opts.Interactive[n.GetReceiver()] {
+		if m.Blocks, err = interact.WithBlocks(m.Blocks, interact.Blocks(dec)); err != nil {
+			return domain.Outcome{Err: "blocks: " + err.Error(), Permanent: true}
+		}
 	}
 	if ch.Kind() == routing.KindWebhook {
 		if m.Event, err = cloudEvent(n, dec, m); err != nil {

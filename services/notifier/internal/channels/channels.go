@@ -6,7 +6,8 @@
 // vault://<path>#<key>):
 //
 //	slack    token (a bot token: chat.postMessage) and channel, or url (an
-//	         incoming webhook); base_url (the Web API, for tests)
+//	         incoming webhook); base_url (the Web API, for tests);
+//	         signing_secret and users (interactivity: package interact)
 //	email    addr (host:port), from, to [..], username, password, auth
 //	         (auto|plain|login), allow_plaintext (loopback only), helo,
 //	         message_id_domain
@@ -20,9 +21,12 @@ package channels
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sort"
+	"strings"
+	"sync"
 
 	"github.com/penguinmails/floe/libs/errs"
 	"github.com/penguinmails/floe/libs/secrets"
@@ -39,18 +43,19 @@ type Resolver func(ctx context.Context, ref string) (secrets.Value, error)
 
 // known are the settings each kind reads (templates: render's).
 var known = map[string][]string{
-	routing.KindSlack:   {"token", "channel", "url", "webhook_url", "base_url", "templates"},
+	routing.KindSlack:   {"token", "channel", "url", "webhook_url", "base_url", "templates", "signing_secret", "users"},
 	routing.KindEmail:   {"addr", "from", "to", "username", "password", "auth", "allow_plaintext", "helo", "message_id_domain", "templates"},
 	routing.KindSMS:     {"account_sid", "auth_token", "from", "messaging_service_sid", "to", "max_chars", "base_url", "templates"},
 	routing.KindWebhook: {"url", "signing_secret", "signing_secrets", "templates"},
 }
 
 type reader struct {
-	ctx     context.Context
-	resolve Resolver
-	path    string
-	s       map[string]any
-	v       errs.Violations
+	ctx        context.Context
+	resolve    Resolver
+	path       string
+	s          map[string]any
+	v          errs.Violations
+	unresolved []string // references that did not resolve (not a problem of the settings)
 }
 
 func (r *reader) at(k string) string { return r.path + ".settings." + k }
@@ -141,7 +146,7 @@ func (r *reader) secret(k string, required bool) secrets.Value {
 	}
 	val, err := r.resolve(r.ctx, ref)
 	if err != nil {
-		r.v.Add(r.at(k), "%s does not resolve: %v", ref, err)
+		r.unresolved = append(r.unresolved, fmt.Sprintf("%s (%s) does not resolve: %v", r.at(k), ref, err))
 	}
 	return val
 }
@@ -182,13 +187,13 @@ func Build(ctx context.Context, rc routing.Receiver, resolve Resolver) (channel.
 				key = "webhook_url"
 			}
 			u := r.secret(key, true)
-			if r.v.Len() == 0 {
+			if r.v.Len() == 0 && len(r.unresolved) == 0 {
 				ch, err = slack.NewWebhook(slack.WebhookConfig{URL: u})
 			}
 			break
 		}
 		tok, channelName, base := r.secret("token", true), r.str("channel", true), r.str("base_url", false)
-		if r.v.Len() == 0 {
+		if r.v.Len() == 0 && len(r.unresolved) == 0 {
 			ch, err = slack.NewBot(slack.BotConfig{Token: tok, Channel: channelName, BaseURL: base})
 		}
 	case routing.KindEmail:
@@ -198,13 +203,13 @@ func Build(ctx context.Context, rc routing.Receiver, resolve Resolver) (channel.
 		if _, ok := r.s["password"]; ok {
 			cfg.Password = r.secret("password", true)
 		}
-		if r.v.Len() == 0 {
+		if r.v.Len() == 0 && len(r.unresolved) == 0 {
 			ch, err = email.New(cfg)
 		}
 	case routing.KindSMS:
 		cfg := sms.Config{BaseURL: r.str("base_url", false), AccountSID: r.str("account_sid", true), AuthToken: r.secret("auth_token", true),
 			From: r.str("from", false), MessagingServiceSID: r.str("messaging_service_sid", false), To: r.strs("to", true), MaxChars: r.integer("max_chars")}
-		if r.v.Len() == 0 {
+		if r.v.Len() == 0 && len(r.unresolved) == 0 {
 			ch, err = sms.New(cfg)
 		}
 	case routing.KindWebhook:
@@ -219,12 +224,12 @@ func Build(ctx context.Context, rc routing.Receiver, resolve Resolver) (channel.
 		for i, ref := range refs {
 			val, err := resolve(ctx, ref)
 			if err != nil {
-				r.v.Add(fmt.Sprintf("%s[%d]", r.at("signing_secrets"), i), "%s does not resolve: %v", ref, err)
+				r.unresolved = append(r.unresolved, fmt.Sprintf("%s[%d] (%s) does not resolve: %v", r.at("signing_secrets"), i, ref, err))
 				continue
 			}
 			cfg.Secrets = append(cfg.Secrets, val)
 		}
-		if r.v.Len() == 0 {
+		if r.v.Len() == 0 && len(r.unresolved) == 0 {
 			ch, err = webhook.New(cfg)
 		}
 	default:
@@ -233,8 +238,57 @@ func Build(ctx context.Context, rc routing.Receiver, resolve Resolver) (channel.
 	if verr := r.v.Err(); verr != nil {
 		return nil, verr
 	}
+	if len(r.unresolved) > 0 {
+		return nil, &UnresolvedError{Receiver: rc.Name, Problems: r.unresolved}
+	}
 	if err != nil {
 		return nil, errs.Invalid(r.path+".settings", "%v", err)
 	}
 	return ch, nil
+}
+
+// UnresolvedError says that a receiver's settings are right but some of its
+// secret references do not resolve (yet): the secret was not put, or the
+// provider is down. Lazy builds the channel later.
+type UnresolvedError struct {
+	Receiver string
+	Problems []string
+}
+
+func (e *UnresolvedError) Error() string {
+	return "receiver " + e.Receiver + ": " + strings.Join(e.Problems, "; ")
+}
+
+// Lazy is a receiver's channel built at its first send (and again after a
+// failure to build): its credentials need only resolve when a message goes
+// out, so the notifier starts before they are put. A failure to resolve is
+// a transient send error (retried with the delivery's backoff).
+type Lazy struct {
+	rc      routing.Receiver
+	resolve Resolver
+	mu      sync.Mutex
+	ch      channel.Channel
+}
+
+// NewLazy returns the receiver's lazily built channel.
+func NewLazy(rc routing.Receiver, resolve Resolver) *Lazy { return &Lazy{rc: rc, resolve: resolve} }
+
+// Kind implements channel.Channel.
+func (l *Lazy) Kind() string { return l.rc.Kind }
+
+// Send implements channel.Channel.
+func (l *Lazy) Send(ctx context.Context, m channel.Message, t channel.Thread) (channel.Receipt, error) {
+	l.mu.Lock()
+	ch := l.ch
+	if ch == nil {
+		var err error
+		if ch, err = Build(ctx, l.rc, l.resolve); err != nil {
+			l.mu.Unlock()
+			var ue *UnresolvedError
+			return channel.Receipt{}, &channel.Error{Permanent: !errors.As(err, &ue), Err: err}
+		}
+		l.ch = ch
+	}
+	l.mu.Unlock()
+	return ch.Send(ctx, m, t)
 }

@@ -47,7 +47,8 @@ func configSpecs() []spec {
 		notify(TypeInfo{
 			Description: "a new configuration version: a promotion anywhere, any change in a production-class environment, " +
 				"or the approved proposal it becomes (which resolves the proposal)",
-			Episode: episodeConfig + ", or " + episodeConfigChange + " for an approved proposal", Severity: routing.SeverityInfo, Resolves: true,
+			Episode: episodeConfig + ", or " + episodeConfigChange + " for an approved proposal", Severity: routing.SeverityInfo,
+			Kind: KindNotice + "; " + KindEpisode + " (resolves) for an approved proposal", Resolves: true,
 		}, func(b *builder, m *configv1.ConfigVersionSet) bool {
 			source := sourceText(m.GetSource())
 			b.label("source", source)
@@ -69,6 +70,7 @@ func configSpecs() []spec {
 			if !promotion && !b.production() {
 				return false
 			}
+			b.notice()
 			if promotion {
 				b.summary("Configuration of %s promoted to %s (version %d, from %s version %d)", m.GetFromEnvironment(), b.e.Environment,
 					m.GetVersion(), m.GetFromEnvironment(), m.GetFromVersion())
@@ -136,11 +138,12 @@ func configSpecs() []spec {
 		}),
 		notify(TypeInfo{
 			Description: "a version of a secret was revoked (destroyed in its provider), by hand or at the end of a rotation's grace period",
-			Episode:     episodeSecretRevoke, Severity: routing.SeverityInfo,
+			Episode:     episodeSecretRevoke, Severity: routing.SeverityInfo, Kind: KindNotice,
 		}, func(b *builder, m *configv1.SecretVersionRevoked) bool {
 			b.env(b.id)
 			b.label("secret", m.GetName())
 			b.episode("secret", b.id, m.GetName(), "v"+strconv.FormatUint(m.GetVersion(), 10))
+			b.notice()
 			b.note("secret_version", u64(m.GetVersion()))
 			b.note("reason", m.GetReason())
 			b.summary("Version %d of secret %s in %s revoked: %s", m.GetVersion(), m.GetName(), b.e.Environment, m.GetReason())

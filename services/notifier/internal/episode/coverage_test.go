@@ -3,6 +3,7 @@ package episode_test
 import (
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/penguinmails/floe/libs/eventstore"
 	"github.com/penguinmails/floe/services/notifier/internal/episode"
+	"github.com/penguinmails/floe/services/notifier/internal/routing"
 )
 
 // protoRoot is the repository's proto/floe, from this package's directory.
@@ -105,7 +107,7 @@ func TestEveryEventTypeIsDecided(t *testing.T) {
 }
 
 // TestResolvedBy: what TypeInfo says resolves an episode is a notifiable
-// type that resolves.
+// type that resolves, and what it says ends one is a final type.
 func TestResolvedBy(t *testing.T) {
 	t.Parallel()
 	byType := map[string]episode.TypeInfo{}
@@ -117,6 +119,57 @@ func TestResolvedBy(t *testing.T) {
 			if res, ok := byType[r]; !ok || !res.Resolves {
 				t.Errorf("%s is resolved by %s, which is not a notifiable type that resolves", ti.Type, r)
 			}
+		}
+		for _, r := range ti.EndedBy {
+			if end, ok := byType[r]; !ok || end.Kind != episode.KindFinal {
+				t.Errorf("%s is ended by %s, which is not a notifiable final type", ti.Type, r)
+			}
+		}
+	}
+}
+
+// kindWord finds the kinds a TypeInfo.Kind or a README cell names.
+var kindWord = regexp.MustCompile(`\b(episode|notice|final)\b`)
+
+// kindsIn returns the kinds s names, in order.
+func kindsIn(s string) []string {
+	var out []string
+	for _, m := range kindWord.FindAllString(s, -1) {
+		if !slices.Contains(out, m) {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// kindOf is the kind of a mapped event.
+func kindOf(e routing.Event) string {
+	switch {
+	case e.Notice:
+		return episode.KindNotice
+	case e.Final:
+		return episode.KindFinal
+	}
+	return episode.KindEpisode
+}
+
+// TestKinds: every notifiable type says what its events do to their
+// episode; a notice or a final type resolves nothing and is resolved by
+// nothing; and an episode's event that fires has a type that resolves or
+// ends its episode, so that routing does not repeat it for ever.
+func TestKinds(t *testing.T) {
+	t.Parallel()
+	for _, ti := range episode.Types() {
+		kinds := kindsIn(ti.Kind)
+		if len(kinds) == 0 || !strings.HasPrefix(ti.Kind, kinds[0]) {
+			t.Errorf("%s: kind %q does not begin with episode, notice or final", ti.Type, ti.Kind)
+			continue
+		}
+		if !slices.Contains(kinds, episode.KindEpisode) && (ti.Resolves || len(ti.ResolvedBy) > 0 || len(ti.EndedBy) > 0) {
+			t.Errorf("%s is a %s: it resolves nothing and nothing resolves or ends it: %+v", ti.Type, ti.Kind, ti)
+		}
+		if ti.Kind == episode.KindEpisode && !ti.Resolves && len(ti.ResolvedBy)+len(ti.EndedBy) == 0 {
+			t.Errorf("%s fires and nothing resolves or ends its episode: make it a notice or a final event, or name what ends it", ti.Type)
 		}
 	}
 }
@@ -145,7 +198,8 @@ func TestMapHandlesEveryType(t *testing.T) {
 	}
 }
 
-// TestREADMETable: every notifiable type is in the README's table.
+// TestREADMETable: every notifiable type is in the README's table, and the
+// kind column of its rows says what its TypeInfo.Kind does.
 func TestREADMETable(t *testing.T) {
 	t.Parallel()
 	data, err := os.ReadFile("../../README.md")
@@ -157,10 +211,51 @@ func TestREADMETable(t *testing.T) {
 		t.Fatal(`README.md has no section "Events the notifier tells of"`)
 	}
 	section, _, _ = strings.Cut(section, "\n## ")
+	var header []string
+	var rows [][]string
+	for line := range strings.Lines(section) {
+		line = strings.TrimSpace(line)
+		if !strings.HasPrefix(line, "|") || strings.HasPrefix(line, "|---") {
+			continue
+		}
+		cells := strings.Split(strings.Trim(line, "|"), "|")
+		for i := range cells {
+			cells[i] = strings.TrimSpace(cells[i])
+		}
+		if header == nil {
+			header = cells
+			continue
+		}
+		rows = append(rows, cells)
+	}
+	kindCol := slices.Index(header, "kind")
+	if kindCol < 0 {
+		t.Fatalf("README.md: the table has no kind column: %q", header)
+	}
 	for _, ti := range episode.Types() {
 		name := ti.Type[strings.LastIndex(ti.Type, ".")+1:]
-		if !strings.Contains(section, name) {
+		var kinds []string
+		for _, r := range rows {
+			if len(r) != len(header) {
+				t.Fatalf("README.md: row %q does not have the header's %d cells", r, len(header))
+			}
+			if strings.Contains(r[0], "`"+name+"`") || strings.Contains(r[0], "."+name+"`") {
+				for _, k := range kindsIn(r[kindCol]) {
+					if !slices.Contains(kinds, k) {
+						kinds = append(kinds, k)
+					}
+				}
+			}
+		}
+		if kinds == nil {
 			t.Errorf("README.md: %s is notifiable but not in the table", ti.Type)
+			continue
+		}
+		slices.Sort(kinds)
+		want := kindsIn(ti.Kind)
+		slices.Sort(want)
+		if !slices.Equal(kinds, want) {
+			t.Errorf("README.md: the rows of %s say kind %v, TypeInfo says %q", ti.Type, kinds, ti.Kind)
 		}
 	}
 }

@@ -29,11 +29,13 @@ func strategyText(v deployv1.DeploymentStrategy, text string) string {
 
 func deploySpecs() []spec {
 	succeeded := typeName[*deployv1.DeploymentSucceeded]()
-	open := []string{succeeded}
+	failed, rolledBack := typeName[*deployv1.DeploymentFailed](), typeName[*deployv1.RolledBack]()
+	open, ends := []string{succeeded}, []string{failed, rolledBack}
+	rollback := []string{rolledBack}
 	return []spec{
 		notify(TypeInfo{
 			Description: "a deployment began: release, version, environment, strategy, attempt, who asked",
-			Episode:     episodeDeployment, Severity: routing.SeverityInfo, ResolvedBy: open,
+			Episode:     episodeDeployment, Severity: routing.SeverityInfo, ResolvedBy: open, EndedBy: ends,
 		}, func(b *builder, m *deployv1.DeploymentStarted) bool {
 			b.env(m.GetEnvironment())
 			b.product(m.GetProduct())
@@ -63,7 +65,7 @@ func deploySpecs() []spec {
 		ignore[*deployv1.DeploymentStepCompleted]("progress within a deployment; its start, pauses and outcome are told"),
 		notify(TypeInfo{
 			Description: "a deployment paused and waits for someone to resume it",
-			Episode:     episodeDeployment, Severity: routing.SeverityWarning, ResolvedBy: open,
+			Episode:     episodeDeployment, Severity: routing.SeverityWarning, ResolvedBy: open, EndedBy: ends,
 		}, func(b *builder, m *deployv1.DeploymentPaused) bool {
 			b.deployment(b.id)
 			b.severity(routing.SeverityWarning)
@@ -76,7 +78,7 @@ func deploySpecs() []spec {
 		}),
 		notify(TypeInfo{
 			Description: "a paused deployment goes on",
-			Episode:     episodeDeployment, Severity: routing.SeverityInfo, ResolvedBy: open,
+			Episode:     episodeDeployment, Severity: routing.SeverityInfo, ResolvedBy: open, EndedBy: ends,
 		}, func(b *builder, m *deployv1.DeploymentResumed) bool {
 			b.deployment(b.id)
 			b.summary("Deployment of %s%s resumed at step %d", b.what(), b.to(), m.GetIndex())
@@ -84,8 +86,8 @@ func deploySpecs() []spec {
 			return true
 		}),
 		notify(TypeInfo{
-			Description: "someone stopped a deployment; traffic goes back to the previous version",
-			Episode:     episodeDeployment, Severity: routing.SeverityWarning,
+			Description: "someone stopped a deployment; traffic goes back to the previous version (a rollback follows, which RolledBack ends)",
+			Episode:     episodeDeployment, Severity: routing.SeverityWarning, EndedBy: rollback,
 		}, func(b *builder, m *deployv1.DeploymentAborted) bool {
 			b.deployment(b.id)
 			b.severity(routing.SeverityWarning)
@@ -96,8 +98,8 @@ func deploySpecs() []spec {
 			return true
 		}),
 		notify(TypeInfo{
-			Description: "the deployer is rolling a deployment back (check, analysis, flag, config, monitor, manual or abort)",
-			Episode:     episodeDeployment, Severity: ruleProblem,
+			Description: "the deployer is rolling a deployment back (check, analysis, flag, config, monitor, manual or abort); RolledBack ends it",
+			Episode:     episodeDeployment, Severity: ruleProblem, EndedBy: rollback,
 		}, func(b *builder, m *deployv1.RollbackStarted) bool {
 			b.deployment(b.id)
 			b.problem()
@@ -122,14 +124,15 @@ func deploySpecs() []spec {
 			return true
 		}),
 		notify(TypeInfo{
-			Description: "a deployment stopped without completing and was not rolled back",
-			Episode:     episodeDeployment, Severity: ruleProblem,
+			Description: "a deployment stopped without completing and was not rolled back: it ends the deployment (a retry is a new one)",
+			Episode:     episodeDeployment, Severity: ruleProblem, Kind: KindFinal,
 		}, func(b *builder, m *deployv1.DeploymentFailed) bool {
 			b.env(m.GetEnvironment())
 			b.label("release_id", m.GetReleaseId())
 			b.label("version", m.GetVersion())
 			b.deployment(either(b.id, m.GetDeploymentId()))
 			b.problem()
+			b.final()
 			b.note("reason", m.GetReason())
 			b.summary("Deployment of %s%s failed: %s", b.what(), b.to(), m.GetReason())
 			b.describe(fmt.Sprintf("The deployment of %s%s stopped without completing and was not rolled back.", b.what(), b.to()),
@@ -137,14 +140,15 @@ func deploySpecs() []spec {
 			return true
 		}),
 		notify(TypeInfo{
-			Description: "a deployment was rolled back: the environment runs the previous version again",
-			Episode:     episodeDeployment, Severity: ruleProblem,
+			Description: "a deployment was rolled back: the environment runs the previous version again; it ends the deployment (a retry is a new one)",
+			Episode:     episodeDeployment, Severity: ruleProblem, Kind: KindFinal,
 		}, func(b *builder, m *deployv1.RolledBack) bool {
 			b.env(m.GetEnvironment())
 			b.label("release_id", m.GetReleaseId())
 			b.label("version", m.GetVersion())
 			b.deployment(either(b.id, m.GetDeploymentId()))
 			b.problem()
+			b.final()
 			b.note("restored_version", m.GetRestoredVersion())
 			b.note("reason", m.GetReason())
 			b.summary("%s rolled back%s to %s: %s", b.what(), b.in(), either(m.GetRestoredVersion(), "the previous version"), m.GetReason())

@@ -1,9 +1,9 @@
 // Package episode decides which of Floe's recorded events people are told
 // of, and how they tie together: it maps an *eventstore.RecordedEvent to
 // zero or one routing.Event (type, environment, product, severity, labels,
-// annotations, episode key, resolved, time). It is pure: no NATS, no clock,
-// no I/O; the same event maps to the same routing event, so two replicas,
-// or a replay of the log, decide the same notifications.
+// annotations, episode key, resolved, notice or final, time). It is pure:
+// no NATS, no clock, no I/O; the same event maps to the same routing event,
+// so two replicas, or a replay of the log, decide the same notifications.
 //
 // # Use
 //
@@ -15,10 +15,11 @@
 //		// err: a malformed event (record it, go on); !ok: nobody is told
 //		// ok: routing.Match(cfg, e), then Group.Observe(now, e)
 //
-// Types lists the notifiable event types (with each one's episode, severity
-// rule and what resolves it), Ignored the others with the reason; together
-// they cover every event of proto/floe/*/v1/events.proto, and a test fails
-// when a new event type is in neither, so each new event is a decision.
+// Types lists the notifiable event types (with each one's episode, kind,
+// severity rule and what resolves or ends it), Ignored the others with the
+// reason; together they cover every event of proto/floe/*/v1/events.proto,
+// and a test fails when a new event type is in neither, so each new event
+// is a decision.
 //
 // # Episodes
 //
@@ -27,12 +28,14 @@
 //
 //   - deployment/<deployment id>: a rollout from DeploymentStarted, through
 //     pauses, triggers, failed analyses, a refused flag rollout and a
-//     rollback, to DeploymentSucceeded (which resolves it). A retry is a new
+//     rollback, to DeploymentSucceeded (which resolves it), or to
+//     DeploymentFailed or RolledBack (which end it: final). A retry is a new
 //     deployment, hence a new episode.
 //   - approval/<release id>/<environment>: the approvals of a release for an
-//     environment, until ReleaseApproved resolves it.
-//   - release/<release id>: a release's planning (created, approvals voided)
-//     until it is cancelled.
+//     environment, each a notice, up to ReleaseApproved (a notice) or
+//     ReleaseRejected (final).
+//   - release/<release id>: a release's notices (created, approvals voided,
+//     cancelled).
 //   - alert/<rule>/<fingerprint>: one series of an alert rule, firing to
 //     resolved, the fingerprint a hash of the rule and the series' labels
 //     (see Fingerprint).
@@ -53,9 +56,9 @@
 // environment is one named in Mapper.ProductionEnvironments
 // (DefaultProductionEnvironments: production, prod, dr); an event whose
 // environment is not known is not production-class. An alert has its rule's
-// severity; a tampered event is always critical. Flag changes, and
-// configuration changes other than promotions, are told only in
-// production-class environments.
+// severity; a tampered event is always critical. Flag changes other than
+// a kill (enabling a flag again included), and configuration changes other
+// than promotions, are told only in production-class environments.
 //
 // # Scopes
 //
@@ -78,14 +81,37 @@
 // carry only references and version metadata, and even those documents,
 // digests and key ids are left out.
 //
-// # What routing does with events that never resolve
+// # Episodes, notices and final events
 //
-// Routing tells a resolution only of an episode it told as firing, and
-// repeats a firing episode every repeat_interval. So an episode's ending
-// problem (DeploymentFailed, RolledBack, ReleaseRejected) is mapped as
-// firing, not resolved, or it would never be told when it ends the episode
-// within group_wait; and one-off changes (a flag changed, a configuration
-// promoted) are firing episodes nothing resolves. Until routing learns of
-// such notices, they are repeated every repeat_interval of their route
-// (TypeInfo.ResolvedBy is empty for them).
+// Routing repeats a firing episode every repeat_interval, escalates it when
+// it is critical and unacknowledged, and tells a resolution only of an
+// episode it told as firing. So each notifiable type is of one kind
+// (TypeInfo.Kind):
+//
+//   - KindEpisode: the event opens or updates an ongoing episode, which
+//     fires until an event of TypeInfo.ResolvedBy resolves it (an alert
+//     resolved, a deployment succeeded, a gate passed, a tampered event
+//     acknowledged) or one of TypeInfo.EndedBy ends it. A resolution stays
+//     a resolution: it is told when its episode was told as firing, and not
+//     otherwise (a secret rotated with no failed rotation before it).
+//   - KindNotice (routing.Event.Notice): one-off information that nothing
+//     resolves: a release created, cancelled or its approvals voided, an
+//     approval granted, a release approved, a flag changed, killed,
+//     disabled or enabled, flags imported, a configuration changed or
+//     promoted, a secret version revoked, a SARIF baseline accepted. It is
+//     told once and dropped: never repeated, and its group finishes.
+//   - KindFinal (routing.Event.Final): the bad end of an episode, which
+//     nothing resolves: a deployment failed or rolled back (a retry is a
+//     new deployment), a release rejected for an environment (its content
+//     must change, which voids the approvals). It is told once, as firing,
+//     whether or not the episode was told before, and the episode is
+//     dropped: no resolution, no repeat, no escalation once told. The events
+//     on the way to it still fire: RollbackStarted, RollbackTriggered,
+//     DeploymentAborted and FlagRolloutRefused are followed by RolledBack.
+//
+// ConfigVersionSet is both: a notice for a promotion or a change, the
+// resolution of its proposal for an approved one. Approvals of a release
+// are notices rather than an episode that ReleaseApproved would resolve:
+// nothing tells when they are first awaited, and a release cancelled or
+// changed halfway would leave such an episode firing for ever.
 package episode

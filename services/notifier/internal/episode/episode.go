@@ -96,13 +96,38 @@ type TypeInfo struct {
 	Episode string `json:"episode"`
 	// Severity is the rule that sets the severity.
 	Severity string `json:"severity"`
-	// Resolves is set when the event ends its episode.
+	// Kind is what the event does to its episode: KindEpisode, KindNotice
+	// or KindFinal, or, for a type whose events differ, the kinds with
+	// when each applies ("notice; episode (resolves) for an approved
+	// proposal").
+	Kind string `json:"kind"`
+	// Resolves is set when the event resolves its episode.
 	Resolves bool `json:"resolves,omitempty"`
-	// ResolvedBy are the types that end the episode this event opens or
-	// updates; empty when nothing does (a failure that ends its deployment,
-	// a one-off change: routing keeps it firing, see the package doc).
+	// ResolvedBy are the types that resolve the episode this event opens or
+	// updates.
 	ResolvedBy []string `json:"resolved_by,omitempty"`
+	// EndedBy are the final types that end the episode this event opens or
+	// updates with a problem (a rollout's DeploymentFailed, RolledBack).
+	// An event of KindEpisode that fires has a type in ResolvedBy or
+	// EndedBy, so that its episode does not fire for ever; notices and
+	// final events have neither.
+	EndedBy []string `json:"ended_by,omitempty"`
 }
+
+// The kinds of a notifiable type (TypeInfo.Kind): what its events do to
+// their episode, as routing sees them (see the package doc).
+const (
+	// KindEpisode: the event fires (opens or updates an ongoing episode,
+	// told and repeated until it ends) or resolves it.
+	KindEpisode = "episode"
+	// KindNotice: one-off information that nothing resolves
+	// (routing.Event.Notice): told once, then dropped.
+	KindNotice = "notice"
+	// KindFinal: the bad end of an episode, which nothing resolves
+	// (routing.Event.Final): told once, as the episode's last word, then
+	// the episode is dropped.
+	KindFinal = "final"
+)
 
 // IgnoredType is an event type people are deliberately not told of.
 type IgnoredType struct {
@@ -116,7 +141,7 @@ func Types() []TypeInfo {
 	for _, s := range specs() {
 		if s.fill != nil {
 			info := s.info
-			info.ResolvedBy = slices.Clone(info.ResolvedBy)
+			info.ResolvedBy, info.EndedBy = slices.Clone(info.ResolvedBy), slices.Clone(info.EndedBy)
 			out = append(out, info)
 		}
 	}
@@ -154,10 +179,16 @@ func typeName[T proto.Message]() string {
 	return string(zero.ProtoReflect().Descriptor().FullName())
 }
 
-// notify is the spec of a notifiable type; info.Type is set from T.
+// notify is the spec of a notifiable type; info.Type is set from T, and
+// info.Kind is KindEpisode unless set. The fill function marks the event a
+// notice or final (b.notice, b.final) as info.Kind says; TestMap checks
+// that they agree.
 func notify[T proto.Message](info TypeInfo, fill func(b *builder, m T) bool) spec {
 	var zero T
 	info.Type = typeName[T]()
+	if info.Kind == "" {
+		info.Kind = KindEpisode
+	}
 	return spec{
 		info:   info,
 		newMsg: func() proto.Message { return zero.ProtoReflect().Type().New().Interface() },
@@ -344,6 +375,13 @@ func (b *builder) attention() {
 func (b *builder) severity(s string) { b.e.Severity = s }
 
 func (b *builder) resolve() { b.e.Resolved = true }
+
+// notice marks a one-off event: routing tells it once and drops it.
+func (b *builder) notice() { b.e.Notice = true }
+
+// final marks the bad end of the episode: routing tells it once, as the
+// episode's last word, and drops the episode.
+func (b *builder) final() { b.e.Final = true }
 
 // what names the release the event is about, as well as it is known:
 // "payments 1.2.0", "version 1.2.0", "release 01J…".

@@ -3,6 +3,7 @@ package episode_test
 import (
 	"errors"
 	"maps"
+	"slices"
 	"strings"
 	"testing"
 
@@ -86,7 +87,7 @@ func TestMap(t *testing.T) {
 				Changes: []*releasev1.Change{{Id: "c1", Summary: "one-step card form"}},
 			}),
 			want: routing.Event{
-				Product: "payments", Severity: "info", EpisodeKey: "release/" + rel,
+				Product: "payments", Severity: "info", EpisodeKey: "release/" + rel, Notice: true,
 				Labels: map[string]string{"actor": "alice", "release_id": rel, "version": "1.2.0", "release_type": "minor", "approvers": "bob, carol"},
 				Annotations: map[string]string{
 					"summary":     "Release payments 1.2.0 created: Faster checkout",
@@ -99,7 +100,7 @@ func TestMap(t *testing.T) {
 			name: "approvals voided",
 			ev:   by("bob", record(t, rel, &releasev1.ApprovalsVoided{Environments: []string{"staging", "production"}, ContentRevision: 2, Reason: "a change was added"})),
 			want: routing.Event{
-				Product: "payments", Severity: "warning", EpisodeKey: "release/" + rel,
+				Product: "payments", Severity: "warning", EpisodeKey: "release/" + rel, Notice: true,
 				Labels:      map[string]string{"actor": "bob", "release_id": rel, "version": "1.2.0"},
 				Annotations: map[string]string{"summary": "Approvals of payments 1.2.0 voided for production, staging: a change was added", "reason": "a change was added"},
 			},
@@ -108,7 +109,7 @@ func TestMap(t *testing.T) {
 			name: "approval granted",
 			ev:   by("carol", record(t, rel, &releasev1.ApprovalGranted{Environment: "production", Approver: "carol", Comment: "ok", Roles: []string{"operations"}})),
 			want: routing.Event{
-				Environment: "production", Product: "payments", Severity: "info", EpisodeKey: "approval/" + rel + "/production",
+				Environment: "production", Product: "payments", Severity: "info", EpisodeKey: "approval/" + rel + "/production", Notice: true,
 				Labels: map[string]string{"actor": "carol", "release_id": rel, "version": "1.2.0", "approver": "carol"},
 				Annotations: map[string]string{
 					"summary":     "carol approved payments 1.2.0 for production",
@@ -120,25 +121,25 @@ func TestMap(t *testing.T) {
 			name: "approval granted without scopes names the release",
 			ev:   by("carol", record(t, rel, &releasev1.ApprovalGranted{Environment: "production", Approver: "carol"})), noScopes: true,
 			want: routing.Event{
-				Environment: "production", Severity: "info", EpisodeKey: "approval/" + rel + "/production",
+				Environment: "production", Severity: "info", EpisodeKey: "approval/" + rel + "/production", Notice: true,
 				Labels:      map[string]string{"actor": "carol", "release_id": rel, "approver": "carol"},
 				Annotations: map[string]string{"summary": "carol approved release " + rel + " for production"},
 			},
 		},
 		{
-			name: "release approved resolves the approval",
+			name: "release approved is a notice: the approvals were notices, nothing fires",
 			ev:   by("dave", record(t, rel, &releasev1.ReleaseApproved{Environment: "production", Approvals: 2, Required: 2})),
 			want: routing.Event{
-				Environment: "production", Product: "payments", Severity: "info", EpisodeKey: "approval/" + rel + "/production", Resolved: true,
+				Environment: "production", Product: "payments", Severity: "info", EpisodeKey: "approval/" + rel + "/production", Notice: true,
 				Labels:      map[string]string{"actor": "dave", "release_id": rel, "version": "1.2.0"},
 				Annotations: map[string]string{"summary": "payments 1.2.0 approved for production (2 of 2 approvals)"},
 			},
 		},
 		{
-			name: "release rejected",
+			name: "release rejected ends the approval: final",
 			ev:   by("erin", record(t, rel, &releasev1.ReleaseRejected{Environment: "production", RejectedBy: "erin", Reason: "no rollback plan"})),
 			want: routing.Event{
-				Environment: "production", Product: "payments", Severity: "warning", EpisodeKey: "approval/" + rel + "/production",
+				Environment: "production", Product: "payments", Severity: "warning", EpisodeKey: "approval/" + rel + "/production", Final: true,
 				Labels:      map[string]string{"actor": "erin", "release_id": rel, "version": "1.2.0", "rejected_by": "erin"},
 				Annotations: map[string]string{"summary": "erin rejected payments 1.2.0 for production: no rollback plan", "reason": "no rollback plan"},
 			},
@@ -165,10 +166,10 @@ func TestMap(t *testing.T) {
 		},
 		{name: "prerequisite owner changed: not told", ev: record(t, rel, &releasev1.PrerequisiteUpdated{PrerequisiteId: "p1", Owner: "ops"}), notTold: true},
 		{
-			name: "release cancelled resolves the release",
+			name: "release cancelled is a notice",
 			ev:   record(t, rel, &releasev1.ReleaseCancelled{Reason: "superseded by 1.2.1"}),
 			want: routing.Event{
-				Product: "payments", Severity: "info", EpisodeKey: "release/" + rel, Resolved: true,
+				Product: "payments", Severity: "info", EpisodeKey: "release/" + rel, Notice: true,
 				Labels:      map[string]string{"actor": "alice", "release_id": rel, "version": "1.2.0"},
 				Annotations: map[string]string{"summary": "Release payments 1.2.0 cancelled: superseded by 1.2.1"},
 			},
@@ -275,10 +276,10 @@ func TestMap(t *testing.T) {
 			},
 		},
 		{
-			name: "deployment failed in production",
+			name: "deployment failed in production: final",
 			ev:   record(t, dep, &deployv1.DeploymentFailed{DeploymentId: dep, ReleaseId: rel, Version: "1.2.0", Environment: "production", Reason: "image not found"}),
 			want: routing.Event{
-				Environment: "production", Product: "payments", Severity: "critical", EpisodeKey: "deployment/" + dep,
+				Environment: "production", Product: "payments", Severity: "critical", EpisodeKey: "deployment/" + dep, Final: true,
 				Labels: map[string]string{"actor": "alice", "deployment_id": dep, "release_id": rel, "version": "1.2.0"},
 				Annotations: map[string]string{
 					"summary":     "Deployment of payments 1.2.0 to production failed: image not found",
@@ -287,10 +288,10 @@ func TestMap(t *testing.T) {
 			},
 		},
 		{
-			name: "rolled back in dr, a production-class environment",
+			name: "rolled back in dr, a production-class environment: final",
 			ev:   record(t, rel+"-dr-1", &deployv1.RolledBack{DeploymentId: rel + "-dr-1", ReleaseId: rel, Version: "1.2.0", Environment: "dr", RestoredVersion: "1.1.0", Reason: "trigger error_rate"}),
 			want: routing.Event{
-				Environment: "dr", Product: "payments", Severity: "critical", EpisodeKey: "deployment/" + rel + "-dr-1",
+				Environment: "dr", Product: "payments", Severity: "critical", EpisodeKey: "deployment/" + rel + "-dr-1", Final: true,
 				Labels:      map[string]string{"actor": "alice", "deployment_id": rel + "-dr-1", "release_id": rel, "version": "1.2.0"},
 				Annotations: map[string]string{"summary": "payments 1.2.0 rolled back in dr to 1.1.0: trigger error_rate", "restored_version": "1.1.0"},
 			},
@@ -343,12 +344,12 @@ func TestMap(t *testing.T) {
 			},
 		},
 		{
-			name: "SARIF baseline accepted in production",
+			name: "SARIF baseline accepted in production: a notice",
 			ev: by("grace", record(t, "production", &gatev1.SarifBaselineAccepted{Baseline: &gatev1.AcceptedBaseline{
 				Product: "payments", Gate: "Security", Suite: "gosec", Errors: 4, Reason: "known, tracked in SEC-12", AcceptedBy: "grace",
 			}})),
 			want: routing.Event{
-				Environment: "production", Product: "payments", Severity: "warning", EpisodeKey: "baseline/production/payments/Security/gosec",
+				Environment: "production", Product: "payments", Severity: "warning", EpisodeKey: "baseline/production/payments/Security/gosec", Notice: true,
 				Labels:      map[string]string{"actor": "grace", "gate": "Security", "suite": "gosec"},
 				Annotations: map[string]string{"summary": "grace accepted 4 known findings of gosec (Security gate) for payments in production"},
 			},
@@ -357,10 +358,10 @@ func TestMap(t *testing.T) {
 
 		// flag
 		{
-			name: "flag killed in production",
+			name: "flag killed in production: a notice",
 			ev:   by("oncall", record(t, "production", &flagv1.FlagKilled{Key: "one-step-checkout", Reason: "card errors"})),
 			want: routing.Event{
-				Environment: "production", Severity: "warning", EpisodeKey: "flag/production/one-step-checkout",
+				Environment: "production", Severity: "warning", EpisodeKey: "flag/production/one-step-checkout", Notice: true,
 				Labels:      map[string]string{"actor": "oncall", "flag": "one-step-checkout"},
 				Annotations: map[string]string{"summary": "Flag one-step-checkout killed in production by oncall: card errors"},
 			},
@@ -369,28 +370,29 @@ func TestMap(t *testing.T) {
 			name: "flag killed in development is info",
 			ev:   record(t, "development", &flagv1.FlagKilled{Key: "x", Reason: "testing"}),
 			want: routing.Event{
-				Environment: "development", Severity: "info", EpisodeKey: "flag/development/x",
+				Environment: "development", Severity: "info", EpisodeKey: "flag/development/x", Notice: true,
 				Labels:      map[string]string{"actor": "alice", "flag": "x"},
 				Annotations: map[string]string{"summary": "Flag x killed in development by alice: testing"},
 			},
 		},
 		{
-			name: "flag enabled resolves the kill",
+			name: "flag enabled again in production: a notice (the kill was one)",
 			ev:   record(t, "production", &flagv1.FlagStateSet{Key: "one-step-checkout", State: flagv1.FlagState_FLAG_STATE_ENABLED, Reason: "fixed in 1.2.1"}),
 			want: routing.Event{
-				Environment: "production", Severity: "info", EpisodeKey: "flag/production/one-step-checkout", Resolved: true,
+				Environment: "production", Severity: "info", EpisodeKey: "flag/production/one-step-checkout", Notice: true,
 				Labels:      map[string]string{"actor": "alice", "flag": "one-step-checkout"},
 				Annotations: map[string]string{"summary": "Flag one-step-checkout enabled in production"},
 			},
 		},
 		{name: "flag disabled in staging: not told", ev: record(t, "staging", &flagv1.FlagStateSet{Key: "x", State: flagv1.FlagState_FLAG_STATE_DISABLED}), notTold: true},
+		{name: "flag enabled in staging: not told", ev: record(t, "staging", &flagv1.FlagStateSet{Key: "x", State: flagv1.FlagState_FLAG_STATE_ENABLED}), notTold: true},
 		{
 			name: "flag of a release updated in production takes the release's product",
 			ev: record(t, "production", &flagv1.FlagUpdated{
 				Flag: &flagv1.Flag{Environment: "production", Key: "one-step-checkout", State: flagv1.FlagState_FLAG_STATE_ENABLED, ReleaseId: rel, Owner: "payments-team"}, Reason: "new variant",
 			}),
 			want: routing.Event{
-				Environment: "production", Product: "payments", Severity: "info", EpisodeKey: "flag/production/one-step-checkout",
+				Environment: "production", Product: "payments", Severity: "info", EpisodeKey: "flag/production/one-step-checkout", Notice: true,
 				Labels:      map[string]string{"actor": "alice", "flag": "one-step-checkout", "release_id": rel, "version": "1.2.0", "owner": "payments-team"},
 				Annotations: map[string]string{"summary": "Flag one-step-checkout changed in production: new variant"},
 			},
@@ -399,7 +401,7 @@ func TestMap(t *testing.T) {
 			name: "flag created in production",
 			ev:   record(t, "production", &flagv1.FlagCreated{Flag: &flagv1.Flag{Key: "dark-mode", State: flagv1.FlagState_FLAG_STATE_DISABLED, Description: "Dark theme"}, Reason: "new"}),
 			want: routing.Event{
-				Environment: "production", Severity: "info", EpisodeKey: "flag/production/dark-mode",
+				Environment: "production", Severity: "info", EpisodeKey: "flag/production/dark-mode", Notice: true,
 				Labels: map[string]string{"actor": "alice", "flag": "dark-mode"},
 				Annotations: map[string]string{
 					"summary":     "Flag dark-mode created in production: new",
@@ -414,7 +416,7 @@ func TestMap(t *testing.T) {
 				Variant: "on", Strategy: &flagv1.Rollout_Percentage{Percentage: &flagv1.PercentageRollout{Percent: 25}},
 			}}),
 			want: routing.Event{
-				Environment: "production", Severity: "info", EpisodeKey: "flag/production/one-step-checkout",
+				Environment: "production", Severity: "info", EpisodeKey: "flag/production/one-step-checkout", Notice: true,
 				Labels:      map[string]string{"actor": "alice", "flag": "one-step-checkout"},
 				Annotations: map[string]string{"summary": "Flag one-step-checkout in production rolls out on to 25 %"},
 			},
@@ -433,7 +435,7 @@ func TestMap(t *testing.T) {
 			name: "flags imported in prod",
 			ev:   record(t, "prod", &flagv1.FlagsImported{Flags: []*flagv1.Flag{{Key: "b"}, {Key: "a"}}, Reason: "migration from flagd", Digest: "sha256:00"}),
 			want: routing.Event{
-				Environment: "prod", Severity: "info", EpisodeKey: "flagset/prod",
+				Environment: "prod", Severity: "info", EpisodeKey: "flagset/prod", Notice: true,
 				Labels:      map[string]string{"actor": "alice"},
 				Annotations: map[string]string{"summary": "2 flags imported in prod: migration from flagd", "flags": "a, b"},
 			},
@@ -442,7 +444,7 @@ func TestMap(t *testing.T) {
 			name: "flag reverted in production",
 			ev:   by("floe/flag", record(t, "production", &flagv1.FlagReverted{Key: "one-step-checkout", ReleaseId: rel, DeploymentId: dep, Cause: "rolled back", Restored: &flagv1.Flag{State: flagv1.FlagState_FLAG_STATE_DISABLED}})),
 			want: routing.Event{
-				Environment: "production", Product: "payments", Severity: "info", EpisodeKey: "flag/production/one-step-checkout",
+				Environment: "production", Product: "payments", Severity: "info", EpisodeKey: "flag/production/one-step-checkout", Notice: true,
 				Labels:      map[string]string{"actor": "floe/flag", "flag": "one-step-checkout", "release_id": rel, "version": "1.2.0", "deployment_id": dep},
 				Annotations: map[string]string{"summary": "Flag one-step-checkout reverted in production after the rollback of payments 1.2.0"},
 			},
@@ -454,7 +456,7 @@ func TestMap(t *testing.T) {
 			name: "configuration promoted to staging",
 			ev:   record(t, "staging", &configv1.ConfigVersionSet{Version: 7, Source: 3, FromEnvironment: "development", FromVersion: 12, Reason: "new pool size", Document: `{"database":{"password":"secret://db/password"}}`}),
 			want: routing.Event{
-				Environment: "staging", Severity: "info", EpisodeKey: "config/staging",
+				Environment: "staging", Severity: "info", EpisodeKey: "config/staging", Notice: true,
 				Labels:      map[string]string{"actor": "alice", "source": "promotion", "from_environment": "development"},
 				Annotations: map[string]string{"summary": "Configuration of development promoted to staging (version 7, from development version 12)", "config_version": "7"},
 			},
@@ -463,7 +465,7 @@ func TestMap(t *testing.T) {
 			name: "configuration patched in production",
 			ev:   record(t, "production", &configv1.ConfigVersionSet{Version: 8, Source: 2, Reason: "raise timeout"}),
 			want: routing.Event{
-				Environment: "production", Severity: "info", EpisodeKey: "config/production",
+				Environment: "production", Severity: "info", EpisodeKey: "config/production", Notice: true,
 				Labels:      map[string]string{"actor": "alice", "source": "patch"},
 				Annotations: map[string]string{"summary": "Configuration of production changed: version 8: raise timeout"},
 			},
@@ -575,7 +577,7 @@ func TestMap(t *testing.T) {
 			name: "secret version revoked",
 			ev:   record(t, "production", &configv1.SecretVersionRevoked{Name: "db/password", Version: 4, Reason: "leaked in a log"}),
 			want: routing.Event{
-				Environment: "production", Severity: "info", EpisodeKey: "secret/production/db/password/v4",
+				Environment: "production", Severity: "info", EpisodeKey: "secret/production/db/password/v4", Notice: true,
 				Labels:      map[string]string{"actor": "alice", "secret": "db/password"},
 				Annotations: map[string]string{"summary": "Version 4 of secret db/password in production revoked: leaked in a log"},
 			},
@@ -721,6 +723,10 @@ func TestMap(t *testing.T) {
 			t.Errorf("%s is notifiable but no case of TestMap tells of it", ti.Type)
 		}
 	}
+	byType := map[string]episode.TypeInfo{}
+	for _, ti := range episode.Types() {
+		byType[ti.Type] = ti
+	}
 	st := scopes(t)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -741,6 +747,11 @@ func TestMap(t *testing.T) {
 			}
 			if err := got.Validate(); err != nil {
 				t.Errorf("routing rejects the event: %v", err)
+			}
+			// TypeInfo says what the event does to its episode.
+			ti := byType[tt.ev.Type]
+			if !slices.Contains(kindsIn(ti.Kind), kindOf(got)) || got.Resolved && !ti.Resolves {
+				t.Errorf("a %s event (resolved %v) of a type whose kind is %q (resolves %v)", kindOf(got), got.Resolved, ti.Kind, ti.Resolves)
 			}
 			want := tt.want
 			want.Type, want.Time = tt.ev.Type, t0

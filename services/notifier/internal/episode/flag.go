@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"time"
 
+	deployv1 "github.com/penguinmails/floe/proto/gen/floe/deploy/v1"
 	flagv1 "github.com/penguinmails/floe/proto/gen/floe/flag/v1"
 	"github.com/penguinmails/floe/services/notifier/internal/routing"
 )
@@ -45,10 +46,9 @@ func rolloutWords(r *flagv1.Rollout) string {
 }
 
 func flagSpecs() []spec {
-	stateSet := typeName[*flagv1.FlagStateSet]()
-	enabled := []string{stateSet}
+	rolledBack := typeName[*deployv1.RolledBack]()
 	change := func(what string) TypeInfo {
-		return TypeInfo{Description: what + prodOnly, Episode: episodeFlag, Severity: routing.SeverityInfo, ResolvedBy: enabled}
+		return TypeInfo{Description: what + prodOnly, Episode: episodeFlag, Severity: routing.SeverityInfo, Kind: KindNotice}
 	}
 	return []spec{
 		notify(change("a flag was created"), func(b *builder, m *flagv1.FlagCreated) bool {
@@ -57,6 +57,7 @@ func flagSpecs() []spec {
 			if !b.production() {
 				return false
 			}
+			b.notice()
 			b.label("owner", f.GetOwner())
 			b.note("reason", m.GetReason())
 			b.summary("Flag %s created in %s: %s", f.GetKey(), b.e.Environment, m.GetReason())
@@ -70,6 +71,7 @@ func flagSpecs() []spec {
 			if !b.production() {
 				return false
 			}
+			b.notice()
 			b.label("owner", f.GetOwner())
 			b.note("reason", m.GetReason())
 			b.summary("Flag %s changed in %s: %s", f.GetKey(), b.e.Environment, m.GetReason())
@@ -85,6 +87,7 @@ func flagSpecs() []spec {
 			if !b.production() {
 				return false
 			}
+			b.notice()
 			b.note("reason", m.GetReason())
 			b.summary("Flag %s in %s rolls out %s", m.GetKey(), b.e.Environment, rolloutWords(m.GetRollout()))
 			b.describe(fmt.Sprintf("%s set the rollout of flag %s in %s: %s.", either(b.ev.Actor, "Someone"), m.GetKey(), b.e.Environment,
@@ -93,7 +96,7 @@ func flagSpecs() []spec {
 		}),
 		notify(TypeInfo{
 			Description: "the flag service refused a deployment's FLAG_ROLLOUT step (the deployment rolls back)",
-			Episode:     episodeDeployment, Severity: ruleProblem,
+			Episode:     episodeDeployment, Severity: ruleProblem, EndedBy: []string{rolledBack},
 		}, func(b *builder, m *flagv1.FlagRolloutRefused) bool {
 			b.env(b.id)
 			b.label("flag", m.GetKey())
@@ -108,19 +111,19 @@ func flagSpecs() []spec {
 			return true
 		}),
 		notify(TypeInfo{
-			Description: "a flag was disabled" + prodOnly + ", or enabled again (which resolves a kill or a disable, anywhere)",
-			Episode:     episodeFlag, Severity: routing.SeverityInfo, Resolves: true, ResolvedBy: enabled,
+			Description: "a flag was disabled, or enabled again (after a kill too)" + prodOnly,
+			Episode:     episodeFlag, Severity: routing.SeverityInfo, Kind: KindNotice,
 		}, func(b *builder, m *flagv1.FlagStateSet) bool {
 			b.flag(m.GetKey(), m.GetReleaseId())
+			if !b.production() {
+				return false
+			}
+			b.notice()
 			b.note("reason", m.GetReason())
 			switch m.GetState() {
 			case flagv1.FlagState_FLAG_STATE_ENABLED:
-				b.resolve()
 				b.summary("Flag %s enabled in %s", m.GetKey(), b.e.Environment)
 			case flagv1.FlagState_FLAG_STATE_DISABLED:
-				if !b.production() {
-					return false
-				}
 				b.summary("Flag %s disabled in %s: %s", m.GetKey(), b.e.Environment, m.GetReason())
 			default:
 				return false
@@ -130,10 +133,11 @@ func flagSpecs() []spec {
 			return true
 		}),
 		notify(TypeInfo{
-			Description: "a flag's kill switch was pulled: it is off until enabled again",
-			Episode:     episodeFlag, Severity: ruleAttention, ResolvedBy: enabled,
+			Description: "a flag's kill switch was pulled: it is off until enabled again (in any environment; enabling it is told in production-class ones)",
+			Episode:     episodeFlag, Severity: ruleAttention, Kind: KindNotice,
 		}, func(b *builder, m *flagv1.FlagKilled) bool {
 			b.flag(m.GetKey(), "")
+			b.notice()
 			b.attention()
 			b.note("reason", m.GetReason())
 			b.summary("Flag %s killed in %s by %s: %s", m.GetKey(), b.e.Environment, either(b.ev.Actor, "someone"), m.GetReason())
@@ -146,13 +150,14 @@ func flagSpecs() []spec {
 		ignore[*flagv1.ScheduledChangeCancelled]("a change that will not happen was never told"),
 		notify(TypeInfo{
 			Description: "flags were imported from a flagd file" + prodOnly,
-			Episode:     episodeFlagSet, Severity: routing.SeverityInfo,
+			Episode:     episodeFlagSet, Severity: routing.SeverityInfo, Kind: KindNotice,
 		}, func(b *builder, m *flagv1.FlagsImported) bool {
 			b.env(b.id)
 			b.episode("flagset", b.id)
 			if !b.production() {
 				return false
 			}
+			b.notice()
 			keys := make([]string, 0, len(m.GetFlags()))
 			for _, f := range m.GetFlags() {
 				keys = append(keys, f.GetKey())
@@ -170,6 +175,7 @@ func flagSpecs() []spec {
 			if !b.production() {
 				return false
 			}
+			b.notice()
 			b.label("deployment_id", m.GetDeploymentId())
 			b.note("reason", m.GetCause())
 			b.summary("Flag %s reverted in %s after the rollback of %s", m.GetKey(), b.e.Environment, b.what())

@@ -80,7 +80,7 @@ func gateSpecs() []spec {
 		}),
 		notify(TypeInfo{
 			Description: "someone accepted a suite's SARIF findings as known: later reports fail only on new ones",
-			Episode:     episodeBaseline, Severity: ruleAttention,
+			Episode:     episodeBaseline, Severity: ruleAttention, Kind: KindNotice,
 		}, func(b *builder, m *gatev1.SarifBaselineAccepted) bool {
 			bl := m.GetBaseline()
 			b.env(b.id)
@@ -88,6 +88,7 @@ func gateSpecs() []spec {
 			b.label("gate", bl.GetGate())
 			b.label("suite", bl.GetSuite())
 			b.episode("baseline", b.id, bl.GetProduct(), bl.GetGate(), bl.GetSuite())
+			b.notice()
 			b.attention()
 			who := either(bl.GetAcceptedBy(), either(b.ev.Actor, "Someone"))
 			b.note("reason", bl.GetReason())

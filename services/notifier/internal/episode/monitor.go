@@ -77,6 +77,7 @@ func seriesWords(ch *monitorv1.AlertChange) string {
 func monitorSpecs() []spec {
 	resolved, cancelled := typeName[*monitorv1.AlertResolved](), typeName[*monitorv1.AlertCancelled]()
 	succeeded := typeName[*deployv1.DeploymentSucceeded]()
+	failed, rolledBack := typeName[*deployv1.DeploymentFailed](), typeName[*deployv1.RolledBack]()
 	definition := "a definition change; what it watches is told when it fires"
 	return []spec{
 		ignore[*monitorv1.AlertRuleSaved](definition),
@@ -131,7 +132,8 @@ func monitorSpecs() []spec {
 		ignore[*monitorv1.TriggerEvaluated]("one evaluation of one trigger, every interval; what fires is told (RollbackTriggered, TriggerFired)"),
 		notify(TypeInfo{
 			Description: "a trigger whose action is alert or scale_up fired during a deployment",
-			Episode:     episodeDeployment, Severity: "alert: " + ruleProblem + "; scale_up: " + ruleAttention, ResolvedBy: []string{succeeded},
+			Episode:     episodeDeployment, Severity: "alert: " + ruleProblem + "; scale_up: " + ruleAttention,
+			ResolvedBy: []string{succeeded}, EndedBy: []string{failed, rolledBack},
 		}, func(b *builder, m *monitorv1.TriggerFired) bool {
 			b.env(m.GetEnvironment())
 			b.label("version", m.GetVersion())
@@ -161,7 +163,7 @@ func monitorSpecs() []spec {
 		}),
 		notify(TypeInfo{
 			Description: "a rollback trigger fired during a deployment: the deployer rolls it back",
-			Episode:     episodeDeployment, Severity: ruleProblem,
+			Episode:     episodeDeployment, Severity: ruleProblem, EndedBy: []string{rolledBack},
 		}, func(b *builder, m *monitorv1.RollbackTriggered) bool {
 			b.env(m.GetEnvironment())
 			b.label("release_id", m.GetReleaseId())
@@ -180,7 +182,8 @@ func monitorSpecs() []spec {
 		ignore[*monitorv1.AnalysisStarted]("an analysis step began; its verdict is told when it fails (AnalysisCompleted)"),
 		notify(TypeInfo{
 			Description: "a deployment's analysis step failed or was inconclusive (a pass is not told)",
-			Episode:     episodeDeployment, Severity: "fail: " + ruleProblem + "; inconclusive: warning", ResolvedBy: []string{succeeded},
+			Episode:     episodeDeployment, Severity: "fail: " + ruleProblem + "; inconclusive: warning",
+			ResolvedBy: []string{succeeded}, EndedBy: []string{failed, rolledBack},
 		}, func(b *builder, m *monitorv1.AnalysisCompleted) bool {
 			v := m.GetVerdict()
 			result, _ := enumtext.Resolve(v.GetResultType(), v.GetResult()) //nolint:staticcheck // the text form, for events written before result_type

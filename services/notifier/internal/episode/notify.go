@@ -22,9 +22,11 @@ func notifySpecs() []spec {
 		ignore[*notifyv1.NotificationDelivered](own),
 		ignore[*notifyv1.DeliveryFailed](own),
 		ignore[*notifyv1.NotificationDeadLettered](own),
+		ignore[*notifyv1.InteractionRefused]("a refused Slack request (bad signature, unmapped user, refused decision): in the log for security to read; telling of it would let anyone who can reach the endpoint send messages"),
 		notify(TypeInfo{
-			Description: "an alert another monitoring stack sent (an Alertmanager webhook) fires",
-			Episode:     "external/<fingerprint>", Severity: "its severity label's (warning when unknown); status resolved resolves it",
+			Description: "an alert another monitoring stack sent (an Alertmanager webhook) fires, or resolves (status resolved)",
+			Episode:     "external/<fingerprint>", Severity: "its severity label's (warning when unknown)",
+			Resolves: true, ResolvedBy: []string{typeName[*notifyv1.ExternalAlertReceived]()},
 		}, func(b *builder, m *notifyv1.ExternalAlertReceived) bool {
 			for k, v := range m.GetLabels() {
 				if _, taken := b.e.Labels[k]; !taken && k != "" {

@@ -24,8 +24,6 @@ func (b *builder) release(id string) string {
 }
 
 func releaseSpecs() []spec {
-	cancelled := typeName[*releasev1.ReleaseCancelled]()
-	approved := typeName[*releasev1.ReleaseApproved]()
 	prereqUpdated := typeName[*releasev1.PrerequisiteUpdated]()
 	mirror := func(of string) string {
 		return "the release's copy of the deployer's " + of + ", which is told (episode deployment/<deployment id>)"
@@ -33,12 +31,13 @@ func releaseSpecs() []spec {
 	return []spec{
 		notify(TypeInfo{
 			Description: "a release was created: who, what, for which environments, whose approval it asks",
-			Episode:     episodeRelease, Severity: routing.SeverityInfo, ResolvedBy: []string{cancelled},
+			Episode:     episodeRelease, Severity: routing.SeverityInfo, Kind: KindNotice,
 		}, func(b *builder, m *releasev1.ReleaseCreated) bool {
 			b.product(m.GetProduct())
 			b.label("version", m.GetVersion())
 			id := b.release(m.GetReleaseId())
 			b.episode("release", id)
+			b.notice()
 			b.label("release_type", enumtext.Name(m.GetType()))
 			b.label("approvers", list(m.GetApprovers()))
 			b.note("title", m.GetTitle())
@@ -57,10 +56,11 @@ func releaseSpecs() []spec {
 		ignore[*releasev1.ChangeAdded]("an edit before the first promotion; it voids approvals, which ApprovalsVoided tells"),
 		notify(TypeInfo{
 			Description: "approvals were voided because the content changed: approvers must approve again",
-			Episode:     episodeRelease, Severity: routing.SeverityWarning, ResolvedBy: []string{cancelled},
+			Episode:     episodeRelease, Severity: routing.SeverityWarning, Kind: KindNotice,
 		}, func(b *builder, m *releasev1.ApprovalsVoided) bool {
 			id := b.release("")
 			b.episode("release", id)
+			b.notice()
 			b.severity(routing.SeverityWarning)
 			b.note("environments", list(m.GetEnvironments()))
 			b.note("reason", m.GetReason())
@@ -71,11 +71,12 @@ func releaseSpecs() []spec {
 		}),
 		notify(TypeInfo{
 			Description: "one approval of a release for an environment",
-			Episode:     episodeApproval, Severity: routing.SeverityInfo, ResolvedBy: []string{approved},
+			Episode:     episodeApproval, Severity: routing.SeverityInfo, Kind: KindNotice,
 		}, func(b *builder, m *releasev1.ApprovalGranted) bool {
 			b.env(m.GetEnvironment())
 			id := b.release("")
 			b.episode("approval", id, m.GetEnvironment())
+			b.notice()
 			b.label("approver", m.GetApprover())
 			b.note("comment", m.GetComment())
 			b.summary("%s approved %s for %s", either(m.GetApprover(), "Someone"), b.what(), m.GetEnvironment())
@@ -84,24 +85,25 @@ func releaseSpecs() []spec {
 			return true
 		}),
 		notify(TypeInfo{
-			Description: "a release has the approvals an environment requires",
-			Episode:     episodeApproval, Severity: routing.SeverityInfo, Resolves: true,
+			Description: "a release has the approvals an environment requires: it may be promoted there",
+			Episode:     episodeApproval, Severity: routing.SeverityInfo, Kind: KindNotice,
 		}, func(b *builder, m *releasev1.ReleaseApproved) bool {
 			b.env(m.GetEnvironment())
 			id := b.release("")
 			b.episode("approval", id, m.GetEnvironment())
-			b.resolve()
+			b.notice()
 			b.summary("%s approved for %s (%d of %d approvals)", b.what(), m.GetEnvironment(), m.GetApprovals(), m.GetRequired())
 			b.describe(fmt.Sprintf("%s has the %d approvals %s requires; it may be promoted there.", b.what(), m.GetRequired(), m.GetEnvironment()))
 			return true
 		}),
 		notify(TypeInfo{
-			Description: "a release was rejected for an environment (it blocks the promotion)",
-			Episode:     episodeApproval, Severity: routing.SeverityWarning, ResolvedBy: []string{approved},
+			Description: "a release was rejected for an environment: it cannot be promoted there until its content changes",
+			Episode:     episodeApproval, Severity: routing.SeverityWarning, Kind: KindFinal,
 		}, func(b *builder, m *releasev1.ReleaseRejected) bool {
 			b.env(m.GetEnvironment())
 			id := b.release("")
 			b.episode("approval", id, m.GetEnvironment())
+			b.final()
 			b.severity(routing.SeverityWarning)
 			b.label("rejected_by", m.GetRejectedBy())
 			b.note("reason", m.GetReason())
@@ -143,11 +145,11 @@ func releaseSpecs() []spec {
 		ignore[*releasev1.ReleaseRolledBack](mirror("RolledBack")),
 		notify(TypeInfo{
 			Description: "a release was cancelled: it will go no further",
-			Episode:     episodeRelease, Severity: routing.SeverityInfo, Resolves: true,
+			Episode:     episodeRelease, Severity: routing.SeverityInfo, Kind: KindNotice,
 		}, func(b *builder, m *releasev1.ReleaseCancelled) bool {
 			id := b.release("")
 			b.episode("release", id)
-			b.resolve()
+			b.notice()
 			b.note("reason", m.GetReason())
 			b.summary("Release %s cancelled: %s", b.what(), m.GetReason())
 			b.describe(fmt.Sprintf("%s cancelled %s; it will not be promoted further.", either(b.ev.Actor, "Someone"), b.what()), because(m.GetReason()))

@@ -109,8 +109,9 @@ func TestScopeTableConcurrent(t *testing.T) {
 // TestScopesKeepAnEpisodeOnItsRoute runs a production rollout and its
 // rollback through routing: with scopes, every event of the deployment
 // reaches the production route and its one group, and the notification
-// tells the episode's latest state; without them, the events that do not
-// name their environment fall to the root route.
+// tells the episode's latest state (its end: RolledBack is final);
+// without them, the events that do not name their environment fall to the
+// root route.
 func TestScopesKeepAnEpisodeOnItsRoute(t *testing.T) {
 	t.Parallel()
 	cfg, err := routing.Parse([]byte(`
@@ -182,9 +183,9 @@ route:
 			t.Fatalf("Due = %+v; want one notification to oncall of one episode", ns)
 		}
 		ep := ns[0].Episodes[0]
-		if ep.Key != "deployment/"+dep || ep.Status != routing.StatusFiring || ep.Event.Severity != routing.SeverityCritical ||
+		if ep.Key != "deployment/"+dep || ep.Status != routing.StatusFiring || !ep.Event.Final || ep.Event.Severity != routing.SeverityCritical ||
 			ep.Event.Annotations["summary"] != "payments 1.2.0 rolled back in production to 1.1.0: error_rate above 0.1" {
-			t.Errorf("episode told = %+v; want the firing, critical rollback", ep)
+			t.Errorf("episode told = %+v; want the critical rollback, final", ep)
 		}
 	}
 

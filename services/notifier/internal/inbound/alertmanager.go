@@ -41,6 +41,19 @@ var ExternalAlertKind = kernel.Kind[*ExternalAlert]{
 	},
 }
 
+// AggSlackInbox is the aggregate of refused Slack interactions (id: the receiver).
+const AggSlackInbox = "slackinbox"
+
+// SlackInboxKind describes it to the kernel (its state counts refusals).
+var SlackInboxKind = kernel.Kind[*ExternalAlert]{
+	Name: AggSlackInbox,
+	New:  func(string) *ExternalAlert { return &ExternalAlert{} },
+	Apply: func(s *ExternalAlert, _ *eventstore.RecordedEvent) (*ExternalAlert, error) {
+		s.Received++
+		return s, nil
+	},
+}
+
 // PermReceive is what a sender's token needs (in any environment).
 const PermReceive auth.Permission = "notify.write"
 

@@ -19,14 +19,18 @@ import (
 // added, never renamed or removed.
 type Data struct {
 	// Reason is why the notification is sent: firing, update, repeat,
-	// resolved or escalation.
+	// resolved, notice or escalation.
 	Reason string
 	// Receiver is the receiver's name.
 	Receiver string
-	// Status is firing when at least one episode fires, resolved otherwise.
+	// Status is firing when at least one episode fires (a final one
+	// included), notice when the notification tells only of notices,
+	// resolved otherwise.
 	Status string
-	// Marker is the subject's tag: "FIRING:2" (firing episodes),
-	// "ESCALATED:1" (an escalation) or "RESOLVED".
+	// Marker is the subject's tag: "FIRING:2" (the firing episodes that go
+	// on), "ESCALATED:1" (an escalation), "FAILED" (what fires are final
+	// episodes only: each ended with a problem), "RESOLVED" or "NOTICE"
+	// (only notices).
 	Marker string
 	// Title names what happened: the episodes' common summary annotation,
 	// or the first episode's title followed by "and N more"; one line of
@@ -47,8 +51,8 @@ type Data struct {
 	CommonLabels KV
 	// CommonAnnotations are the annotations every episode has with the same value.
 	CommonAnnotations KV
-	// Episodes are what the notification tells of, firing before resolved,
-	// then most severe first, then oldest first.
+	// Episodes are what the notification tells of, firing before resolved
+	// before notices, then most severe first, then oldest first.
 	Episodes Episodes
 	// ExternalURL is the Floe console's base URL (http or https), empty when not configured.
 	ExternalURL string
@@ -60,10 +64,17 @@ type Data struct {
 type Episode struct {
 	// Key identifies the episode (a deployment id, an alert fingerprint).
 	Key string
-	// Status is firing or resolved.
+	// Status is firing, resolved or notice (a one-off event, told once).
 	Status string
+	// Final is set for a firing episode that ended with a problem (a
+	// deployment failed or rolled back, a release rejected): this is its
+	// last word, nothing will resolve it.
+	Final bool
+	// Marker is the episode's tag: FIRING, RESOLVED, NOTICE, or FAILED for
+	// a final episode.
+	Marker string
 	// Changed is set when the episode is new, changed or resolved since the
-	// receiver's previous notification of the group.
+	// receiver's previous notification of the group, and for a notice.
 	Changed bool
 	// Type is the latest event's type, e.g. floe.deploy.v1.DeploymentFailed.
 	Type string
@@ -91,11 +102,25 @@ type Episode struct {
 // Episodes is a list of episodes.
 type Episodes []Episode
 
-// Firing returns the firing episodes.
+// Firing returns the firing episodes, final ones included.
 func (es Episodes) Firing() Episodes { return es.filter(routing.StatusFiring) }
+
+// Failed returns the final episodes: firing, and ended with a problem.
+func (es Episodes) Failed() Episodes {
+	var out Episodes
+	for _, e := range es {
+		if e.Final {
+			out = append(out, e)
+		}
+	}
+	return out
+}
 
 // Resolved returns the resolved episodes.
 func (es Episodes) Resolved() Episodes { return es.filter(routing.StatusResolved) }
+
+// Notices returns the notices.
+func (es Episodes) Notices() Episodes { return es.filter(routing.StatusNotice) }
 
 // Changed returns the episodes new, changed or resolved since the previous notification.
 func (es Episodes) Changed() Episodes {
@@ -233,16 +258,25 @@ func NewData(n routing.Notification, opts Options) *Data {
 	d.CommonLabels = common(d.Episodes, func(e Episode) KV { return e.Labels })
 	d.CommonAnnotations = common(d.Episodes, func(e Episode) KV { return e.Annotations })
 
-	firing := len(d.Episodes.Firing())
-	d.Status = routing.StatusResolved
-	if firing > 0 {
+	firing, failed := len(d.Episodes.Firing()), len(d.Episodes.Failed())
+	notices := len(d.Episodes.Notices())
+	switch {
+	case firing > 0:
 		d.Status = routing.StatusFiring
+	case notices > 0 && notices == len(d.Episodes):
+		d.Status = routing.StatusNotice
+	default:
+		d.Status = routing.StatusResolved
 	}
 	switch {
 	case n.Reason == routing.ReasonEscalation && firing > 0:
 		d.Marker = "ESCALATED:" + strconv.Itoa(firing)
-	case firing > 0:
-		d.Marker = "FIRING:" + strconv.Itoa(firing)
+	case firing > failed:
+		d.Marker = "FIRING:" + strconv.Itoa(firing-failed)
+	case failed > 0:
+		d.Marker = "FAILED"
+	case d.Status == routing.StatusNotice:
+		d.Marker = "NOTICE"
 	default:
 		d.Marker = "RESOLVED"
 	}
@@ -281,8 +315,17 @@ func newEpisode(es routing.EpisodeStatus) Episode {
 		Since:       es.Since,
 		Time:        ev.Time,
 	}
-	if es.Status == routing.StatusResolved || ev.Resolved {
+	switch {
+	case es.Status == routing.StatusResolved || ev.Resolved:
 		e.Status = routing.StatusResolved
+	case es.Status == routing.StatusNotice || ev.Notice:
+		e.Status = routing.StatusNotice
+	default:
+		e.Final = ev.Final
+	}
+	e.Marker = strings.ToUpper(e.Status)
+	if e.Final {
+		e.Marker = "FAILED"
 	}
 	e.Title = shortLine(e.Annotations["summary"])
 	if e.Title == "" {
@@ -344,10 +387,14 @@ func common(es []Episode, kv func(Episode) KV) KV {
 }
 
 func statusRank(s string) int {
-	if s == routing.StatusFiring {
+	switch s {
+	case routing.StatusFiring:
 		return 0
+	case routing.StatusResolved:
+		return 1
+	default:
+		return 2
 	}
-	return 1
 }
 
 func severityRank(s string) int {

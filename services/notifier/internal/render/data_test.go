@@ -1,6 +1,7 @@
 package render
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -18,10 +19,14 @@ func TestNewData(t *testing.T) {
 			Key: key, Status: status, Since: at.Add(-since),
 			Event: routing.Event{
 				Type: "floe.monitor.v1.AlertFiring", Environment: "production", Product: "penguinmails", Severity: severity,
-				EpisodeKey: key, Resolved: status == routing.StatusResolved, Time: at, Labels: labels,
+				EpisodeKey: key, Resolved: status == routing.StatusResolved, Notice: status == routing.StatusNotice, Time: at, Labels: labels,
 				Annotations: map[string]string{"summary": summary, "runbook": "rb"},
 			},
 		}
+	}
+	final := func(es routing.EpisodeStatus) routing.EpisodeStatus {
+		es.Event.Final = true
+		return es
 	}
 	tests := []struct {
 		name string
@@ -60,6 +65,51 @@ func TestNewData(t *testing.T) {
 			}},
 			want: Data{
 				Reason: "escalation", Status: "firing", Marker: "ESCALATED:1", Severity: "critical", Title: "Down",
+				Scope: "production penguinmails",
+			},
+		},
+		{
+			name: "only final episodes: an outcome, FAILED",
+			n: routing.Notification{Reason: routing.ReasonFiring, At: at, Episodes: []routing.EpisodeStatus{
+				final(ep("a", routing.StatusFiring, routing.SeverityCritical, time.Hour, "Rolled back", nil)),
+				final(ep("b", routing.StatusFiring, routing.SeverityWarning, time.Hour, "Rolled back", nil)),
+			}},
+			want: Data{
+				Reason: "firing", Status: "firing", Marker: "FAILED", Severity: "critical", Title: "Rolled back",
+				Scope: "production penguinmails",
+			},
+		},
+		{
+			name: "episodes that go on are counted, not the final one nor the notice",
+			n: routing.Notification{Reason: routing.ReasonUpdate, At: at, Episodes: []routing.EpisodeStatus{
+				final(ep("a", routing.StatusFiring, routing.SeverityCritical, time.Hour, "A", nil)),
+				ep("b", routing.StatusFiring, routing.SeverityWarning, time.Minute, "B", nil),
+				ep("c", routing.StatusNotice, routing.SeverityWarning, time.Minute, "C", nil),
+			}},
+			want: Data{
+				Reason: "update", Status: "firing", Marker: "FIRING:1", Severity: "critical", Title: "A and 2 more",
+				Scope: "production penguinmails",
+			},
+		},
+		{
+			name: "only notices: NOTICE, no count",
+			n: routing.Notification{Reason: routing.ReasonNotice, At: at, Episodes: []routing.EpisodeStatus{
+				ep("a", routing.StatusNotice, routing.SeverityWarning, 0, "Flag killed", nil),
+				ep("b", routing.StatusNotice, routing.SeverityInfo, 0, "Flag enabled", nil),
+			}},
+			want: Data{
+				Reason: "notice", Status: "notice", Marker: "NOTICE", Severity: "warning", Title: "Flag killed and 1 more",
+				Scope: "production penguinmails",
+			},
+		},
+		{
+			name: "a resolution and a notice: RESOLVED",
+			n: routing.Notification{Reason: routing.ReasonResolved, At: at, Episodes: []routing.EpisodeStatus{
+				ep("a", routing.StatusNotice, routing.SeverityInfo, 0, "Same", nil),
+				ep("b", routing.StatusResolved, routing.SeverityWarning, time.Hour, "Same", nil),
+			}},
+			want: Data{
+				Reason: "resolved", Status: "resolved", Marker: "RESOLVED", Severity: "warning", Title: "Same",
 				Scope: "production penguinmails",
 			},
 		},
@@ -111,8 +161,35 @@ func TestNewData(t *testing.T) {
 	}
 	es := d.Episodes
 	if len(es.Firing()) != 3 || len(es.Resolved()) != 1 || len(es.First(2)) != 2 || es.More(2) != 2 ||
-		len(es.First(-1)) != 0 || len(es.First(99)) != 4 || es.More(99) != 0 || len(es.Changed()) != 0 {
+		len(es.First(-1)) != 0 || len(es.First(99)) != 4 || es.More(99) != 0 || len(es.Changed()) != 0 ||
+		len(es.Failed()) != 0 || len(es.Notices()) != 0 {
 		t.Error("Episodes methods")
+	}
+
+	// Firing (final first: more severe), resolved, then notices; each with its marker.
+	d = NewData(routing.Notification{Reason: routing.ReasonUpdate, At: at, Episodes: []routing.EpisodeStatus{
+		ep("n", routing.StatusNotice, routing.SeverityCritical, 0, "N", nil),
+		ep("r", routing.StatusResolved, routing.SeverityCritical, time.Hour, "R", nil),
+		ep("f", routing.StatusFiring, routing.SeverityWarning, time.Minute, "F", nil),
+		final(ep("x", routing.StatusFiring, routing.SeverityCritical, time.Minute, "X", nil)),
+	}}, Options{})
+	keys = nil
+	for _, e := range d.Episodes {
+		keys = append(keys, e.Key+":"+e.Status+":"+e.Marker)
+	}
+	if diff := cmp.Diff([]string{"x:firing:FAILED", "f:firing:FIRING", "r:resolved:RESOLVED", "n:notice:NOTICE"}, keys); diff != "" {
+		t.Errorf("order and markers (-want +got):\n%s", diff)
+	}
+	es = d.Episodes
+	if len(es.Firing()) != 2 || len(es.Failed()) != 1 || !es.Failed()[0].Final || len(es.Notices()) != 1 || len(es.Resolved()) != 1 {
+		t.Error("Episodes methods with a final episode and a notice")
+	}
+	// A final flag on a resolution or a notice (routing refuses both) does not make it FAILED.
+	d = NewData(routing.Notification{At: at, Episodes: []routing.EpisodeStatus{
+		final(ep("r", routing.StatusResolved, "", 0, "R", nil)), final(ep("n", routing.StatusNotice, "", 0, "N", nil)),
+	}}, Options{})
+	if len(d.Episodes.Failed()) != 0 || d.Marker != "RESOLVED" {
+		t.Errorf("marker %q, failed %d: a final flag outside a firing episode counts", d.Marker, len(d.Episodes.Failed()))
 	}
 }
 
@@ -224,5 +301,90 @@ func TestFuncs(t *testing.T) {
 		if _, err := pf(format, 1, "x"); (err == nil) != ok {
 			t.Errorf("printf(%q): error %v", format, err)
 		}
+	}
+}
+
+// TestMarkersInEveryKind: a notice reads as a notice, a final episode as an
+// outcome, in every kind: subject, text, HTML, SMS and Slack blocks.
+func TestMarkersInEveryKind(t *testing.T) {
+	t.Parallel()
+	at := time.Date(2026, 5, 4, 9, 35, 0, 0, time.UTC)
+	ep := func(key, typ, status string, final bool, summary string) routing.EpisodeStatus {
+		return routing.EpisodeStatus{
+			Key: key, Status: status, Changed: true, Since: at.Add(-10 * time.Minute),
+			Event: routing.Event{
+				Type: typ, Environment: "production", Severity: routing.SeverityWarning, EpisodeKey: key, Time: at.Add(-time.Minute),
+				Resolved: status == routing.StatusResolved, Notice: status == routing.StatusNotice, Final: final,
+				Annotations: map[string]string{"summary": summary},
+			},
+		}
+	}
+	notice := ep("flag/production/dark-mode", "floe.flag.v1.FlagKilled", routing.StatusNotice, false, "Flag dark-mode killed")
+	rolledBack := ep("deployment/d1", "floe.deploy.v1.RolledBack", routing.StatusFiring, true, "payments rolled back")
+	paused := ep("deployment/d2", "floe.deploy.v1.DeploymentPaused", routing.StatusFiring, false, "Deployment paused")
+	resolved := ep("alert/a", "floe.monitor.v1.AlertResolved", routing.StatusResolved, false, "Alert resolved")
+	tests := []struct {
+		name    string
+		reason  routing.Reason
+		eps     []routing.EpisodeStatus
+		subject string
+		lines   []string // in the text, the HTML and the Slack blocks
+		status  string   // the Slack Status field
+	}{
+		{
+			name: "a notice", reason: routing.ReasonNotice, eps: []routing.EpisodeStatus{notice},
+			subject: "[NOTICE] production: Flag dark-mode killed", lines: []string{"[NOTICE] Flag dark-mode killed", "at 2026-05-04 09:34 UTC"},
+			status: "Notice: 1",
+		},
+		{
+			name: "a final episode", reason: routing.ReasonUpdate, eps: []routing.EpisodeStatus{rolledBack},
+			subject: "[FAILED] production: payments rolled back", lines: []string{"[FAILED] payments rolled back", "lasted 9m · ended 2026-05-04 09:34 UTC"},
+			status: "Failed: 1",
+		},
+		{
+			name: "everything at once", reason: routing.ReasonUpdate, eps: []routing.EpisodeStatus{notice, rolledBack, paused, resolved},
+			subject: "[FIRING:1] production: payments rolled back and 3 more",
+			lines:   []string{"[FAILED] payments rolled back", "[FIRING] Deployment paused", "[RESOLVED] Alert resolved", "[NOTICE] Flag dark-mode killed"},
+			status:  "Firing: 1 · Failed: 1 · Resolved: 1 · Notice: 1",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			n := routing.Notification{ID: "n1", GroupKey: "g", Receiver: "ops", Reason: tt.reason, At: at, Episodes: tt.eps}
+			for _, kind := range kinds {
+				m, warnings, err := Render(kind, n, nil, Options{})
+				if err != nil || len(warnings) > 0 {
+					t.Fatalf("%s: %v %q", kind, err, warnings)
+				}
+				if !strings.HasPrefix(m.Subject, tt.subject) {
+					t.Errorf("%s subject = %q, want it to begin with %q", kind, m.Subject, tt.subject)
+				}
+				if kind == routing.KindSMS {
+					continue
+				}
+				bodies := map[string]string{"text": m.Text}
+				if kind == routing.KindEmail {
+					bodies["html"] = m.HTML
+				}
+				if kind == routing.KindSlack {
+					bodies["blocks"] = strings.Join(textsOf(decodeBlocks(t, m.Blocks), "section"), "\n")
+					var fields []string
+					for _, o := range textObjects(toAny(decodeBlocks(t, m.Blocks)), "") {
+						fields = append(fields, o.text)
+					}
+					if !slices.Contains(fields, "*Status*\n"+tt.status) {
+						t.Errorf("slack: no Status field %q among %q", tt.status, fields)
+					}
+				}
+				for name, body := range bodies {
+					for _, l := range tt.lines {
+						if !strings.Contains(body, l) {
+							t.Errorf("%s %s does not say %q:\n%s", kind, name, l, body)
+						}
+					}
+				}
+			}
+		})
 	}
 }

@@ -10,9 +10,11 @@ const (
 	defaultText = `{{ upper .Severity }} · {{ .Reason }} · {{ timeFormat "2006-01-02 15:04 MST" .Time }}
 {{- range .Episodes.First 20 }}
 
-[{{ upper .Status }}] {{ .Title }}
+[{{ .Marker }}] {{ .Title }}
 {{ .Severity }}{{ with .Environment }} · {{ . }}{{ end }}{{ with .Product }} · {{ . }}{{ end }} ·
 {{- if eq .Status "resolved" }} lasted {{ duration .Since .Time }} · resolved {{ timeFormat "2006-01-02 15:04 MST" .Time }}
+{{- else if .Final }} lasted {{ duration .Since .Time }} · ended {{ timeFormat "2006-01-02 15:04 MST" .Time }}
+{{- else if eq .Status "notice" }} at {{ timeFormat "2006-01-02 15:04 MST" .Time }}
 {{- else }} since {{ since .Since }}{{ end }}
 {{- with .Annotations.description }}
 {{ truncate 1000 . }}{{ end }}
@@ -50,9 +52,11 @@ Floe: {{ . }}{{ end }}
 </td></tr>
 {{- range .Episodes.First 20 }}
 <tr><td style="padding:12px 16px;border-top:1px solid #d1d9e0">
-<div><strong>[{{ upper .Status }}] {{ .Title }}</strong></div>
+<div><strong>[{{ .Marker }}] {{ .Title }}</strong></div>
 <div style="color:#59636e;font-size:12px">{{ .Severity }}{{ with .Environment }} · {{ . }}{{ end }}{{ with .Product }} · {{ . }}{{ end }} ·
 {{- if eq .Status "resolved" }} lasted {{ duration .Since .Time }} · resolved {{ timeFormat "2006-01-02 15:04 MST" .Time }}
+{{- else if .Final }} lasted {{ duration .Since .Time }} · ended {{ timeFormat "2006-01-02 15:04 MST" .Time }}
+{{- else if eq .Status "notice" }} at {{ timeFormat "2006-01-02 15:04 MST" .Time }}
 {{- else }} since {{ since .Since }}{{ end }}</div>
 {{- with .Annotations.description }}
 <p style="margin:8px 0;white-space:pre-wrap">{{ truncate 1000 . }}</p>{{ end }}

@@ -4,7 +4,11 @@
 //
 // Templates are executed with Data, a documented public contract in the
 // manner of Alertmanager's notification data (TEMPLATES.md in the service
-// describes every field, function and default). Subject, text and SMS
+// describes every field, function and default). Beyond Alertmanager's
+// firing and resolved, routing tells notices (told once, status notice)
+// and final episodes (firing, Event.Final: ended with a problem, told
+// once); the markers say which: a notice is [NOTICE], a final episode
+// [FAILED] (the subject too when nothing else fires), never a FIRING count. Subject, text and SMS
 // templates are text/template; the email HTML is html/template, which
 // escapes every value for its context. Slack Block Kit JSON is built with
 // encoding/json from escaped mrkdwn, never by pasting values into JSON, and

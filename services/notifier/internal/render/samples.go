@@ -24,17 +24,18 @@ type Sample struct {
 const sampleURL = "https://floe.example.com"
 
 // Samples returns a notification for each common case: deployments failed
-// in production, an alert firing and resolved, a release awaiting approval,
-// an escalation. The event types, labels and annotations are the kind the
-// event mapping produces; the values are invented.
+// in production (final episodes), an alert firing and resolved, a release
+// awaiting approval (a notice), an escalation of a rollback. The event
+// types, labels and annotations are the kind the event mapping produces;
+// the values are invented.
 func Samples() []Sample {
 	at := time.Date(2026, 5, 4, 9, 35, 0, 0, time.UTC)
 	deploy := func(region, id string) routing.EpisodeStatus {
 		return routing.EpisodeStatus{
-			Key: id, Status: routing.StatusFiring, Changed: true, Since: at.Add(-30 * time.Second),
+			Key: id, Status: routing.StatusFiring, Changed: true, Since: at.Add(-12 * time.Minute),
 			Event: routing.Event{
 				Type: "floe.deploy.v1.DeploymentFailed", Environment: "production", Product: "penguinmails",
-				Severity: routing.SeverityCritical, EpisodeKey: id, Time: at.Add(-30 * time.Second),
+				Severity: routing.SeverityCritical, EpisodeKey: id, Time: at.Add(-30 * time.Second), Final: true,
 				Labels: map[string]string{
 					"release_id": "rel-01JTX2Q8", "version": "2.4.0", "deployment_id": id,
 					"strategy": "canary", "region": region,
@@ -68,6 +69,23 @@ func Samples() []Sample {
 			},
 		}
 	}
+	rollback := routing.EpisodeStatus{
+		Key: "dep-01JTX3A1", Status: routing.StatusFiring, Since: at.Add(-time.Minute),
+		Event: routing.Event{
+			Type: "floe.deploy.v1.RollbackStarted", Environment: "production", Product: "penguinmails",
+			Severity: routing.SeverityCritical, EpisodeKey: "dep-01JTX3A1", Time: at.Add(-time.Minute),
+			Labels: map[string]string{
+				"release_id": "rel-01JTX2Q8", "version": "2.4.0", "deployment_id": "dep-01JTX3A1",
+				"trigger": "monitor", "region": "eu-west-1",
+			},
+			Annotations: map[string]string{
+				"summary":     "Rolling back penguinmails 2.4.0 in production (monitor)",
+				"description": "The deployer is restoring the previous version in production; penguinmails 2.4.0 failed to roll out.",
+				"reason":      "error rate 7.2% above 5% for 5m",
+				"url":         sampleURL + "/deployments/dep-01JTX3A1",
+			},
+		},
+	}
 	notification := func(route, receiver string, seq uint64, reason routing.Reason, at time.Time,
 		labels map[string]string, eps ...routing.EpisodeStatus,
 	) routing.Notification {
@@ -100,14 +118,14 @@ func Samples() []Sample {
 		},
 		{
 			Name:        "approval-requested",
-			Description: "a release waits for approval to go to production",
-			Notification: notification("releases", "release-email", 1, routing.ReasonFiring, at,
+			Description: "a release was created and waits for approval to go to production: a notice",
+			Notification: notification("releases", "release-email", 1, routing.ReasonNotice, at,
 				map[string]string{"product": "penguinmails"},
 				routing.EpisodeStatus{
-					Key: "approval-rel-01JTX2Q8-production", Status: routing.StatusFiring, Changed: true, Since: at.Add(-10 * time.Minute),
+					Key: "approval-rel-01JTX2Q8-production", Status: routing.StatusNotice, Changed: true, Since: at.Add(-10 * time.Minute),
 					Event: routing.Event{
 						Type: "floe.release.v1.ReleaseCreated", Environment: "production", Product: "penguinmails",
-						Severity: routing.SeverityInfo, EpisodeKey: "approval-rel-01JTX2Q8-production", Time: at.Add(-10 * time.Minute),
+						Severity: routing.SeverityInfo, EpisodeKey: "approval-rel-01JTX2Q8-production", Time: at.Add(-10 * time.Minute), Notice: true,
 						Labels: map[string]string{"release_id": "rel-01JTX2Q8", "version": "2.4.0", "release_type": "minor"},
 						Annotations: map[string]string{
 							"summary":     "Approval requested: penguinmails 2.4.0 to production",
@@ -120,16 +138,11 @@ func Samples() []Sample {
 		},
 		{
 			Name:        "escalation",
-			Description: "a critical deployment failure nobody acknowledged within 15 minutes, told to the escalation receivers",
-			Notification: notification("prod-critical", "pager", 1, routing.ReasonEscalation, at.Add(15*time.Minute), byProduct,
-				withChanged(deploy("eu-west-1", "dep-01JTX3A1"), false)),
+			Description: "a critical rollback in production nobody acknowledged within 15 minutes, told to the escalation receivers",
+			Notification: notification("prod-critical", "pager", 1, routing.ReasonEscalation, at.Add(15*time.Minute),
+				map[string]string{"episode": "dep-01JTX3A1"}, rollback),
 		},
 	}
-}
-
-func withChanged(e routing.EpisodeStatus, changed bool) routing.EpisodeStatus {
-	e.Changed = changed
-	return e
 }
 
 // Rendered is one sample rendered for one receiver kind.

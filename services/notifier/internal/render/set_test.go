@@ -271,7 +271,7 @@ func TestRenderFallsBack(t *testing.T) {
 	if want := []string{"receivers.ops.settings.templates.sms: wrote nothing; the default template was used"}; !cmp.Equal(want, warnings) {
 		t.Errorf("sms warnings = %q, want %q", warnings, want)
 	}
-	if !strings.HasPrefix(sms.Subject, "[FIRING:2] production penguinmails: Deployment failed") {
+	if !strings.HasPrefix(sms.Subject, "[FAILED] production penguinmails: Deployment failed") {
 		t.Errorf("sms = %q, want the default", sms.Subject)
 	}
 }

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/penguinmails/floe/services/notifier/internal/routing"
 )
 
 // Slack's Block Kit limits, counted in bytes: never fewer than Slack's
@@ -123,14 +125,23 @@ func slackBlocks(d *Data, subject, text string, userText bool, loc *time.Locatio
 
 func ptr[T any](v T) *T { return &v }
 
-// statusLine counts the firing and resolved episodes: "Firing: 2 · Resolved: 1".
+// statusLine counts the episodes by marker: "Firing: 2 · Failed: 1 ·
+// Resolved: 1 · Notice: 1" (Firing: those that go on, Failed: the final ones).
 func statusLine(d *Data) string {
 	var parts []string
-	if n := len(d.Episodes.Firing()); n > 0 {
-		parts = append(parts, "Firing: "+strconv.Itoa(n))
-	}
-	if n := len(d.Episodes.Resolved()); n > 0 {
-		parts = append(parts, "Resolved: "+strconv.Itoa(n))
+	failed := len(d.Episodes.Failed())
+	for _, c := range []struct {
+		name string
+		n    int
+	}{
+		{"Firing", len(d.Episodes.Firing()) - failed},
+		{"Failed", failed},
+		{"Resolved", len(d.Episodes.Resolved())},
+		{"Notice", len(d.Episodes.Notices())},
+	} {
+		if c.n > 0 {
+			parts = append(parts, c.name+": "+strconv.Itoa(c.n))
+		}
 	}
 	if len(parts) == 0 {
 		return "Resolved"
@@ -138,20 +149,26 @@ func statusLine(d *Data) string {
 	return strings.Join(parts, " · ")
 }
 
-// episodeMrkdwn is an episode's section: status and title in bold, where
-// and since when, the description, the reason and the other labels.
+// episodeMrkdwn is an episode's section: marker and title in bold, where
+// and since when (or how long it lasted, or when it happened), the
+// description, the reason and the other labels.
 func episodeMrkdwn(e Episode, now time.Time, loc *time.Location) string {
 	var b strings.Builder
-	b.WriteString("*[" + esc(strings.ToUpper(e.Status)) + "] " + esc(e.Title) + "*\n")
+	b.WriteString("*[" + esc(e.Marker) + "] " + esc(e.Title) + "*\n")
 	meta := []string{e.Severity}
 	for _, v := range []string{e.Environment, e.Product} {
 		if v != "" {
 			meta = append(meta, v)
 		}
 	}
-	if e.Status == "resolved" {
+	switch {
+	case e.Status == routing.StatusResolved:
 		meta = append(meta, "lasted "+since(e.Time, e.Since), "resolved "+formatTime(e.Time, loc))
-	} else {
+	case e.Final:
+		meta = append(meta, "lasted "+since(e.Time, e.Since), "ended "+formatTime(e.Time, loc))
+	case e.Status == routing.StatusNotice:
+		meta = append(meta, "at "+formatTime(e.Time, loc))
+	default:
 		meta = append(meta, "since "+since(now, e.Since))
 	}
 	b.WriteString(esc(strings.Join(meta, " · ")))

@@ -662,6 +662,123 @@ func (x *ExternalAlertReceived) GetFingerprint() string {
 	return ""
 }
 
+// InteractionRefused records a request from Slack's interactivity (a button
+// click) that was not acted on: a bad, stale or replayed signature, an
+// unknown receiver, a Slack user not mapped to a Floe principal, or a
+// decision the release service refused (floe.evt.slackinbox.<receiver>.<Event>).
+type InteractionRefused struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Receiver string                 `protobuf:"bytes,1,opt,name=receiver,proto3" json:"receiver,omitempty"`
+	// bad_signature, stale, replayed, malformed, unmapped_user, refused.
+	Reason string `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	// What was said back (never a secret).
+	Detail string `protobuf:"bytes,3,opt,name=detail,proto3" json:"detail,omitempty"`
+	// The Slack user and the principal they map to, when known.
+	SlackUser string `protobuf:"bytes,4,opt,name=slack_user,json=slackUser,proto3" json:"slack_user,omitempty"`
+	Principal string `protobuf:"bytes,5,opt,name=principal,proto3" json:"principal,omitempty"`
+	// approve or reject, the release and environment, when known.
+	Action      string `protobuf:"bytes,6,opt,name=action,proto3" json:"action,omitempty"`
+	ReleaseId   string `protobuf:"bytes,7,opt,name=release_id,json=releaseId,proto3" json:"release_id,omitempty"`
+	Environment string `protobuf:"bytes,8,opt,name=environment,proto3" json:"environment,omitempty"`
+	// Where the request came from.
+	RemoteAddr    string `protobuf:"bytes,9,opt,name=remote_addr,json=remoteAddr,proto3" json:"remote_addr,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *InteractionRefused) Reset() {
+	*x = InteractionRefused{}
+	mi := &file_floe_notify_v1_events_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *InteractionRefused) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*InteractionRefused) ProtoMessage() {}
+
+func (x *InteractionRefused) ProtoReflect() protoreflect.Message {
+	mi := &file_floe_notify_v1_events_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use InteractionRefused.ProtoReflect.Descriptor instead.
+func (*InteractionRefused) Descriptor() ([]byte, []int) {
+	return file_floe_notify_v1_events_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *InteractionRefused) GetReceiver() string {
+	if x != nil {
+		return x.Receiver
+	}
+	return ""
+}
+
+func (x *InteractionRefused) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *InteractionRefused) GetDetail() string {
+	if x != nil {
+		return x.Detail
+	}
+	return ""
+}
+
+func (x *InteractionRefused) GetSlackUser() string {
+	if x != nil {
+		return x.SlackUser
+	}
+	return ""
+}
+
+func (x *InteractionRefused) GetPrincipal() string {
+	if x != nil {
+		return x.Principal
+	}
+	return ""
+}
+
+func (x *InteractionRefused) GetAction() string {
+	if x != nil {
+		return x.Action
+	}
+	return ""
+}
+
+func (x *InteractionRefused) GetReleaseId() string {
+	if x != nil {
+		return x.ReleaseId
+	}
+	return ""
+}
+
+func (x *InteractionRefused) GetEnvironment() string {
+	if x != nil {
+		return x.Environment
+	}
+	return ""
+}
+
+func (x *InteractionRefused) GetRemoteAddr() string {
+	if x != nil {
+		return x.RemoteAddr
+	}
+	return ""
+}
+
 var File_floe_notify_v1_events_proto protoreflect.FileDescriptor
 
 const file_floe_notify_v1_events_proto_rawDesc = "" +
@@ -719,7 +836,21 @@ const file_floe_notify_v1_events_proto_rawDesc = "" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a>\n" +
 	"\x10AnnotationsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01:\f\xca\xf3\x18\bextalertB\xbb\x01\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01:\f\xca\xf3\x18\bextalert\"\xa7\x02\n" +
+	"\x12InteractionRefused\x12\x1a\n" +
+	"\breceiver\x18\x01 \x01(\tR\breceiver\x12\x16\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason\x12\x16\n" +
+	"\x06detail\x18\x03 \x01(\tR\x06detail\x12\x1d\n" +
+	"\n" +
+	"slack_user\x18\x04 \x01(\tR\tslackUser\x12\x1c\n" +
+	"\tprincipal\x18\x05 \x01(\tR\tprincipal\x12\x16\n" +
+	"\x06action\x18\x06 \x01(\tR\x06action\x12\x1d\n" +
+	"\n" +
+	"release_id\x18\a \x01(\tR\treleaseId\x12 \n" +
+	"\venvironment\x18\b \x01(\tR\venvironment\x12\x1f\n" +
+	"\vremote_addr\x18\t \x01(\tR\n" +
+	"remoteAddr:\x0e\xca\xf3\x18\n" +
+	"slackinboxB\xbb\x01\n" +
 	"\x12com.floe.notify.v1B\vEventsProtoP\x01Z>github.com/penguinmails/floe/proto/gen/floe/notify/v1;notifyv1\xa2\x02\x03FNX\xaa\x02\x0eFloe.Notify.V1\xca\x02\x0eFloe\\Notify\\V1\xe2\x02\x1aFloe\\Notify\\V1\\GPBMetadata\xea\x02\x10Floe::Notify::V1b\x06proto3"
 
 var (
@@ -734,7 +865,7 @@ func file_floe_notify_v1_events_proto_rawDescGZIP() []byte {
 	return file_floe_notify_v1_events_proto_rawDescData
 }
 
-var file_floe_notify_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
+var file_floe_notify_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
 var file_floe_notify_v1_events_proto_goTypes = []any{
 	(*EpisodeObserved)(nil),          // 0: floe.notify.v1.EpisodeObserved
 	(*GroupEvaluated)(nil),           // 1: floe.notify.v1.GroupEvaluated
@@ -745,20 +876,21 @@ var file_floe_notify_v1_events_proto_goTypes = []any{
 	(*DeliveryFailed)(nil),           // 6: floe.notify.v1.DeliveryFailed
 	(*NotificationDeadLettered)(nil), // 7: floe.notify.v1.NotificationDeadLettered
 	(*ExternalAlertReceived)(nil),    // 8: floe.notify.v1.ExternalAlertReceived
-	nil,                              // 9: floe.notify.v1.ExternalAlertReceived.LabelsEntry
-	nil,                              // 10: floe.notify.v1.ExternalAlertReceived.AnnotationsEntry
-	(*timestamppb.Timestamp)(nil),    // 11: google.protobuf.Timestamp
-	(*Notification)(nil),             // 12: floe.notify.v1.Notification
+	(*InteractionRefused)(nil),       // 9: floe.notify.v1.InteractionRefused
+	nil,                              // 10: floe.notify.v1.ExternalAlertReceived.LabelsEntry
+	nil,                              // 11: floe.notify.v1.ExternalAlertReceived.AnnotationsEntry
+	(*timestamppb.Timestamp)(nil),    // 12: google.protobuf.Timestamp
+	(*Notification)(nil),             // 13: floe.notify.v1.Notification
 }
 var file_floe_notify_v1_events_proto_depIdxs = []int32{
-	11, // 0: floe.notify.v1.GroupEvaluated.at:type_name -> google.protobuf.Timestamp
-	12, // 1: floe.notify.v1.GroupEvaluated.notifications:type_name -> floe.notify.v1.Notification
-	12, // 2: floe.notify.v1.NotificationPlanned.notification:type_name -> floe.notify.v1.Notification
-	11, // 3: floe.notify.v1.DeliveryFailed.retry_at:type_name -> google.protobuf.Timestamp
-	9,  // 4: floe.notify.v1.ExternalAlertReceived.labels:type_name -> floe.notify.v1.ExternalAlertReceived.LabelsEntry
-	10, // 5: floe.notify.v1.ExternalAlertReceived.annotations:type_name -> floe.notify.v1.ExternalAlertReceived.AnnotationsEntry
-	11, // 6: floe.notify.v1.ExternalAlertReceived.starts_at:type_name -> google.protobuf.Timestamp
-	11, // 7: floe.notify.v1.ExternalAlertReceived.ends_at:type_name -> google.protobuf.Timestamp
+	12, // 0: floe.notify.v1.GroupEvaluated.at:type_name -> google.protobuf.Timestamp
+	13, // 1: floe.notify.v1.GroupEvaluated.notifications:type_name -> floe.notify.v1.Notification
+	13, // 2: floe.notify.v1.NotificationPlanned.notification:type_name -> floe.notify.v1.Notification
+	12, // 3: floe.notify.v1.DeliveryFailed.retry_at:type_name -> google.protobuf.Timestamp
+	10, // 4: floe.notify.v1.ExternalAlertReceived.labels:type_name -> floe.notify.v1.ExternalAlertReceived.LabelsEntry
+	11, // 5: floe.notify.v1.ExternalAlertReceived.annotations:type_name -> floe.notify.v1.ExternalAlertReceived.AnnotationsEntry
+	12, // 6: floe.notify.v1.ExternalAlertReceived.starts_at:type_name -> google.protobuf.Timestamp
+	12, // 7: floe.notify.v1.ExternalAlertReceived.ends_at:type_name -> google.protobuf.Timestamp
 	8,  // [8:8] is the sub-list for method output_type
 	8,  // [8:8] is the sub-list for method input_type
 	8,  // [8:8] is the sub-list for extension type_name
@@ -778,7 +910,7 @@ func file_floe_notify_v1_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_floe_notify_v1_events_proto_rawDesc), len(file_floe_notify_v1_events_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   11,
+			NumMessages:   12,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
