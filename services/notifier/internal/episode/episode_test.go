@@ -127,6 +127,16 @@ func TestMap(t *testing.T) {
 			},
 		},
 		{
+			name: "approval requested is a notice (with buttons in Slack)",
+			ev: by("bob", record(t, rel, &releasev1.ApprovalRequested{Environment: "production", Required: 2, Approvals: 1,
+				ApproverRoles: []string{"operations", "security"}, Note: "soak passed"})),
+			want: routing.Event{
+				Environment: "production", Product: "payments", Severity: "warning", EpisodeKey: "approval/" + rel + "/production", Notice: true,
+				Labels:      map[string]string{"actor": "bob", "release_id": rel, "version": "1.2.0", "approver_roles": "operations, security"},
+				Annotations: map[string]string{"summary": "payments 1.2.0 awaits approval for production (1 of 2): soak passed", "note": "soak passed"},
+			},
+		},
+		{
 			name: "release approved is a notice: the approvals were notices, nothing fires",
 			ev:   by("dave", record(t, rel, &releasev1.ReleaseApproved{Environment: "production", Approvals: 2, Required: 2})),
 			want: routing.Event{

@@ -85,6 +85,23 @@ func releaseSpecs() []spec {
 			return true
 		}),
 		notify(TypeInfo{
+			Description: "someone asked the approvers of an environment to decide on a release (floe release request-approval): Slack receivers with interactivity get Approve / Reject buttons",
+			Episode:     episodeApproval, Severity: routing.SeverityWarning, Kind: KindNotice,
+		}, func(b *builder, m *releasev1.ApprovalRequested) bool {
+			b.env(m.GetEnvironment())
+			id := b.release("")
+			b.episode("approval", id, m.GetEnvironment())
+			b.notice()
+			b.severity(routing.SeverityWarning)
+			b.label("approver_roles", list(m.GetApproverRoles()))
+			b.note("note", m.GetNote())
+			b.summary("%s awaits approval for %s (%d of %d): %s", b.what(), m.GetEnvironment(), m.GetApprovals(), m.GetRequired(), either(m.GetNote(), "no note"))
+			b.describe(fmt.Sprintf("%s asks the approvers of %s (%s) to decide on %s: it has %d of the %d approvals %s requires.",
+				either(b.ev.Actor, "Someone"), m.GetEnvironment(), either(list(m.GetApproverRoles()), "no roles"), b.what(), m.GetApprovals(), m.GetRequired(), m.GetEnvironment()),
+				quoted("Note", m.GetNote()))
+			return true
+		}),
+		notify(TypeInfo{
 			Description: "a release has the approvals an environment requires: it may be promoted there",
 			Episode:     episodeApproval, Severity: routing.SeverityInfo, Kind: KindNotice,
 		}, func(b *builder, m *releasev1.ReleaseApproved) bool {

@@ -35,11 +35,14 @@ type Target struct {
 	Environment string `json:"environment"`
 }
 
-// target is the release and environment an approval episode is about
-// (episode key "approval/<release id>/<environment>"), when it still fires.
+// ApprovalRequested is the event type whose messages carry the buttons.
+const ApprovalRequested = "floe.release.v1.ApprovalRequested"
+
+// target is the release and environment a request for approval is about
+// (episode key "approval/<release id>/<environment>").
 func target(ep routing.EpisodeStatus) (Target, bool) {
 	rest, ok := strings.CutPrefix(ep.Key, "approval/")
-	if !ok || ep.Status != routing.StatusFiring {
+	if !ok || ep.Event.Type != ApprovalRequested {
 		return Target{}, false
 	}
 	id, env, ok := strings.Cut(rest, "/")

@@ -48,9 +48,9 @@ const secret = "8f742231b10e8888abcd99yyyzzz85a5"
 
 func TestBlocks(t *testing.T) {
 	n := routing.Notification{Episodes: []routing.EpisodeStatus{
-		{Key: "approval/r1/production", Status: routing.StatusFiring},
-		{Key: "approval/r2/staging", Status: routing.StatusResolved}, // decided: no buttons
-		{Key: "deployment/d1", Status: routing.StatusFiring},
+		{Key: "approval/r1/production", Status: routing.StatusNotice, Event: routing.Event{Type: interact.ApprovalRequested}},
+		{Key: "approval/r2/staging", Status: routing.StatusNotice, Event: routing.Event{Type: "floe.release.v1.ApprovalGranted"}}, // no buttons
+		{Key: "deployment/d1", Status: routing.StatusFiring, Event: routing.Event{Type: "floe.deploy.v1.DeploymentStarted"}},
 	}}
 	b := interact.Blocks(n)
 	if len(b) != 2 {

@@ -244,6 +244,13 @@ func (s *Service) Reject(ctx context.Context, id, env, reason string) (*releasev
 	})
 }
 
+// RequestApproval asks env's approvers to decide on the release.
+func (s *Service) RequestApproval(ctx context.Context, id, env, note string) (*releasev1.Release, error) {
+	return s.command(ctx, id, 0, func(_ *auth.Principal, r *domain.Release) ([]proto.Message, error) {
+		return domain.RequestApproval(r, id, env, note, s.envs)
+	})
+}
+
 // channel is the request's delegation as the domain records it (zero for a direct call).
 func channel(ctx context.Context) domain.Channel {
 	if d, ok := auth.DelegationFrom(ctx); ok {

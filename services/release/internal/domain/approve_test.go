@@ -473,3 +473,29 @@ func TestApprovalsVoidedByAChangeDoNotCount(t *testing.T) {
 	mustOK(t, err)
 	diffEvents(t, msgs(requested("staging", "blue-green", "dave", 1, "quinn")), got)
 }
+
+// Asking for approvals: only where the policy requires them and the release
+// still needs them; what is asked names the requirement and what it has.
+func TestRequestApproval(t *testing.T) {
+	t.Parallel()
+	got, err := domain.RequestApproval(releaseFrom(t, planned220(), approval("production", "rita", 1)), relID, "production", "soak passed", envs)
+	mustOK(t, err)
+	diffEvents(t, msgs(&releasev1.ApprovalRequested{Environment: "production", Required: 2, Approvals: 1,
+		ApproverRoles: []string{"release-manager", "operations", "product", "security"}, Note: "soak passed", ContentRevision: 1}), got)
+
+	for _, tc := range []struct {
+		name  string
+		given [][]ev
+		env   string
+	}{
+		{"an environment that requires none", [][]ev{planned220()}, "development"},
+		{"already approved", [][]ev{planned220(), approval("staging", "quinn", 1), by("quinn", &releasev1.ReleaseApproved{Environment: "staging", Approvals: 1, Required: 1})}, "staging"},
+	} {
+		if _, err := domain.RequestApproval(releaseFrom(t, tc.given...), relID, tc.env, "", envs); !errors.As(err, new(*errs.PreconditionError)) {
+			t.Errorf("%s: %v, want a refusal", tc.name, err)
+		}
+	}
+	if _, err := domain.RequestApproval(releaseFrom(t, planned220()), relID, "production", "token ghp_"+strings.Repeat("a1B2", 9), envs); !errors.As(err, new(*errs.InvalidArgumentError)) {
+		t.Errorf("a note with a credential: %v", err)
+	}
+}

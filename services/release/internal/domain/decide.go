@@ -401,6 +401,45 @@ func Approve(r *Release, id string, p *auth.Principal, ch Channel, envName, comm
 	return out, nil
 }
 
+// RequestApproval decides a request to the approvers of envName to decide
+// on the release: only where the policy requires approvals, while the
+// release still needs them there (not approved at its current content, not
+// deploying or deployed, not cancelled).
+func RequestApproval(r *Release, id string, envName, note string, envs *Environments) ([]proto.Message, error) {
+	if err := notFound(r, id); err != nil {
+		return nil, err
+	}
+	env, err := targetEnv(r, envName, envs)
+	if err != nil {
+		return nil, err
+	}
+	var v errs.Violations
+	checkText(&v, "note", note, MaxReason, false)
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	need := r.RequiredApprovals(env)
+	var refuse errs.Refusals
+	if r.cancelled {
+		refuse.Add(reasonCancelled, "the release is cancelled")
+	}
+	if need == 0 {
+		refuse.Add(reasonNotATarget, "%s requires no approvals: promote it there directly", envName)
+	}
+	st := r.env(envName)
+	switch st.Status {
+	case releasev1.ReleaseStatus_RELEASE_STATUS_APPROVED:
+		refuse.Add(reasonApproved, "%s is already approved for %s", r.version, envName)
+	case releasev1.ReleaseStatus_RELEASE_STATUS_DEPLOYING, releasev1.ReleaseStatus_RELEASE_STATUS_DEPLOYED:
+		refuse.Add(reasonDeployed, "the release is already %s in %s", statusName(st.Status), envName)
+	}
+	if err := refuse.Err(); err != nil {
+		return nil, err
+	}
+	return []proto.Message{&releasev1.ApprovalRequested{Environment: envName, Required: need, Approvals: uint32(len(r.countedApprovers(envName, ""))),
+		ApproverRoles: env.ApproverRoles, Note: note, ContentRevision: r.contentRevision}}, nil
+}
+
 // Reject decides a rejection by a holder of an approver role, arriving
 // through ch; the reason is required.
 func Reject(r *Release, id string, p *auth.Principal, ch Channel, envName, reason string, envs *Environments) ([]proto.Message, error) {

@@ -29,6 +29,12 @@ func Summarize(ev proto.Message, actor string) string {
 		return fmt.Sprintf("%s approved for %s as %s", e.GetApprover(), e.GetEnvironment(), strings.Join(e.GetRoles(), ", ")) + relayed(e.GetVia(), e.GetDelegate())
 	case *releasev1.ReleaseApproved:
 		return fmt.Sprintf("approved for %s (%d of %d approvals)", e.GetEnvironment(), e.GetApprovals(), e.GetRequired())
+	case *releasev1.ApprovalRequested:
+		s := fmt.Sprintf("approval for %s requested (%d of %d; approvers: %s)", e.GetEnvironment(), e.GetApprovals(), e.GetRequired(), strings.Join(e.GetApproverRoles(), ", "))
+		if e.GetNote() != "" {
+			s += ": " + e.GetNote()
+		}
+		return s
 	case *releasev1.ReleaseRejected:
 		return fmt.Sprintf("%s rejected for %s: %s", e.GetRejectedBy(), e.GetEnvironment(), e.GetReason()) + relayed(e.GetVia(), e.GetDelegate())
 	case *releasev1.PrerequisiteAdded:

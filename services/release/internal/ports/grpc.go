@@ -53,6 +53,7 @@ func Rules() auth.Rules {
 		releasev1.ReleaseService_AddChange_FullMethodName:          PermWrite,
 		releasev1.ReleaseService_Approve_FullMethodName:            PermApprove,
 		releasev1.ReleaseService_Reject_FullMethodName:             PermApprove,
+		releasev1.ReleaseService_RequestApproval_FullMethodName:    PermPromote,
 		releasev1.ReleaseService_Promote_FullMethodName:            PermPromote,
 		releasev1.ReleaseService_CancelRelease_FullMethodName:      PermWrite,
 		releasev1.ReleaseService_AddPrerequisite_FullMethodName:    PermWrite,
@@ -220,6 +221,19 @@ func (s *Server) Approve(ctx context.Context, req *releasev1.ApproveRequest) (*r
 		return nil, err
 	}
 	return &releasev1.ApproveResponse{Release: r}, nil
+}
+
+// RequestApproval implements the RPC (release.promote in the environment:
+// who may ask for the promotion may ask for its approvals).
+func (s *Server) RequestApproval(ctx context.Context, req *releasev1.RequestApprovalRequest) (*releasev1.RequestApprovalResponse, error) {
+	if err := s.requireIn(ctx, PermPromote, req.GetReleaseId(), req.GetEnvironment(), errs.Violations{}); err != nil {
+		return nil, err
+	}
+	r, err := s.svc.RequestApproval(ctx, req.GetReleaseId(), req.GetEnvironment(), req.GetNote())
+	if err != nil {
+		return nil, err
+	}
+	return &releasev1.RequestApprovalResponse{Release: r}, nil
 }
 
 // Reject implements the RPC.

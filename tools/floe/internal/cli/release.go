@@ -46,6 +46,7 @@ Times are RFC 3339 (2025-03-01T14:00:00Z, 2025-03-01T15:00:00+01:00) or a date
 		newReleaseUpdateCmd(g),
 		newReleaseAddChangeCmd(g),
 		newReleaseApproveCmd(g),
+		newReleaseRequestApprovalCmd(g),
 		newReleaseRejectCmd(g),
 		newReleasePromoteCmd(g),
 		newReleaseCancelCmd(g),

@@ -348,6 +348,40 @@ current content revision: a later edit of the content voids them.`,
 	return cmd
 }
 
+func newReleaseRequestApprovalCmd(g *globals) *cobra.Command {
+	var rid requestID
+	var env, note string
+	cmd := &cobra.Command{
+		Use:   "request-approval ID --env ENV [--note TEXT]",
+		Short: "Ask an environment's approvers to decide on a release",
+		Long: `request-approval records that the release awaits the approvals ENV's policy
+requires (ApprovalRequested, with what it needs and has). The notifier tells the
+approvers; in Slack, with Approve / Reject buttons acting as the clicking user.
+It needs release.promote in ENV, and is refused where ENV requires no approvals
+or the release is already approved there.
+
+  floe release request-approval 01JX… --env production --note "soak passed in staging"`,
+		Args: positional("ID"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := required("env", env, "the environment whose approvers you ask"); err != nil {
+				return err
+			}
+			return g.mutate(cmd.Context(), &rid, func(ctx context.Context, c releasev1.ReleaseServiceClient, id string) error {
+				resp, err := c.RequestApproval(ctx, &releasev1.RequestApprovalRequest{RequestId: id, ReleaseId: args[0], Environment: strings.TrimSpace(env), Note: note})
+				if err != nil {
+					return err
+				}
+				r := resp.GetRelease()
+				return releaseOut(g, resp, r, fmt.Sprintf("asked the approvers of %s to decide on release %s: %s", env, label(r), envLine(r, env)))
+			})
+		},
+	}
+	rid.bind(cmd)
+	cmd.Flags().StringVar(&env, "env", "", "environment (required)")
+	cmd.Flags().StringVar(&note, "note", "", "a note for the approvers")
+	return cmd
+}
+
 func newReleaseRejectCmd(g *globals) *cobra.Command {
 	var rid requestID
 	var env, reason string

@@ -1324,6 +1324,93 @@ func (x *ProductDeployed) GetReleaseId() string {
 	return ""
 }
 
+// ApprovalRequested asks the approvers of an environment to decide on the
+// release: what it needs there (its approver roles, the approvals required
+// and granted so far at the current content revision) and a note.
+type ApprovalRequested struct {
+	state           protoimpl.MessageState `protogen:"open.v1"`
+	Environment     string                 `protobuf:"bytes,1,opt,name=environment,proto3" json:"environment,omitempty"`
+	Required        uint32                 `protobuf:"varint,2,opt,name=required,proto3" json:"required,omitempty"`
+	Approvals       uint32                 `protobuf:"varint,3,opt,name=approvals,proto3" json:"approvals,omitempty"`
+	ApproverRoles   []string               `protobuf:"bytes,4,rep,name=approver_roles,json=approverRoles,proto3" json:"approver_roles,omitempty"`
+	Note            string                 `protobuf:"bytes,5,opt,name=note,proto3" json:"note,omitempty"`
+	ContentRevision uint64                 `protobuf:"varint,6,opt,name=content_revision,json=contentRevision,proto3" json:"content_revision,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *ApprovalRequested) Reset() {
+	*x = ApprovalRequested{}
+	mi := &file_floe_release_v1_events_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ApprovalRequested) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ApprovalRequested) ProtoMessage() {}
+
+func (x *ApprovalRequested) ProtoReflect() protoreflect.Message {
+	mi := &file_floe_release_v1_events_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ApprovalRequested.ProtoReflect.Descriptor instead.
+func (*ApprovalRequested) Descriptor() ([]byte, []int) {
+	return file_floe_release_v1_events_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *ApprovalRequested) GetEnvironment() string {
+	if x != nil {
+		return x.Environment
+	}
+	return ""
+}
+
+func (x *ApprovalRequested) GetRequired() uint32 {
+	if x != nil {
+		return x.Required
+	}
+	return 0
+}
+
+func (x *ApprovalRequested) GetApprovals() uint32 {
+	if x != nil {
+		return x.Approvals
+	}
+	return 0
+}
+
+func (x *ApprovalRequested) GetApproverRoles() []string {
+	if x != nil {
+		return x.ApproverRoles
+	}
+	return nil
+}
+
+func (x *ApprovalRequested) GetNote() string {
+	if x != nil {
+		return x.Note
+	}
+	return ""
+}
+
+func (x *ApprovalRequested) GetContentRevision() uint64 {
+	if x != nil {
+		return x.ContentRevision
+	}
+	return 0
+}
+
 var File_floe_release_v1_events_proto protoreflect.FileDescriptor
 
 const file_floe_release_v1_events_proto_rawDesc = "" +
@@ -1431,7 +1518,14 @@ const file_floe_release_v1_events_proto_rawDesc = "" +
 	"\venvironment\x18\x01 \x01(\tR\venvironment\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\tR\aversion\x12\x1d\n" +
 	"\n" +
-	"release_id\x18\x03 \x01(\tR\treleaseId:\v\xca\xf3\x18\aproductB\xc2\x01\n" +
+	"release_id\x18\x03 \x01(\tR\treleaseId:\v\xca\xf3\x18\aproduct\"\xe2\x01\n" +
+	"\x11ApprovalRequested\x12 \n" +
+	"\venvironment\x18\x01 \x01(\tR\venvironment\x12\x1a\n" +
+	"\brequired\x18\x02 \x01(\rR\brequired\x12\x1c\n" +
+	"\tapprovals\x18\x03 \x01(\rR\tapprovals\x12%\n" +
+	"\x0eapprover_roles\x18\x04 \x03(\tR\rapproverRoles\x12\x12\n" +
+	"\x04note\x18\x05 \x01(\tR\x04note\x12)\n" +
+	"\x10content_revision\x18\x06 \x01(\x04R\x0fcontentRevision:\v\xca\xf3\x18\areleaseB\xc2\x01\n" +
 	"\x13com.floe.release.v1B\vEventsProtoP\x01Z@github.com/penguinmails/floe/proto/gen/floe/release/v1;releasev1\xa2\x02\x03FRX\xaa\x02\x0fFloe.Release.V1\xca\x02\x0fFloe\\Release\\V1\xe2\x02\x1bFloe\\Release\\V1\\GPBMetadata\xea\x02\x11Floe::Release::V1b\x06proto3"
 
 var (
@@ -1446,7 +1540,7 @@ func file_floe_release_v1_events_proto_rawDescGZIP() []byte {
 	return file_floe_release_v1_events_proto_rawDescData
 }
 
-var file_floe_release_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
+var file_floe_release_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
 var file_floe_release_v1_events_proto_goTypes = []any{
 	(*ReleaseCreated)(nil),          // 0: floe.release.v1.ReleaseCreated
 	(*ReleaseUpdated)(nil),          // 1: floe.release.v1.ReleaseUpdated
@@ -1466,27 +1560,28 @@ var file_floe_release_v1_events_proto_goTypes = []any{
 	(*ReleaseCancelled)(nil),        // 15: floe.release.v1.ReleaseCancelled
 	(*VersionReserved)(nil),         // 16: floe.release.v1.VersionReserved
 	(*ProductDeployed)(nil),         // 17: floe.release.v1.ProductDeployed
-	(ReleaseType)(0),                // 18: floe.release.v1.ReleaseType
-	(*Change)(nil),                  // 19: floe.release.v1.Change
-	(*Schedule)(nil),                // 20: floe.release.v1.Schedule
-	(*Prerequisite)(nil),            // 21: floe.release.v1.Prerequisite
-	(PrerequisiteStatus)(0),         // 22: floe.release.v1.PrerequisiteStatus
-	(*timestamppb.Timestamp)(nil),   // 23: google.protobuf.Timestamp
-	(*RiskAssessment)(nil),          // 24: floe.release.v1.RiskAssessment
-	(v1.DeploymentStrategy)(0),      // 25: floe.deploy.v1.DeploymentStrategy
+	(*ApprovalRequested)(nil),       // 18: floe.release.v1.ApprovalRequested
+	(ReleaseType)(0),                // 19: floe.release.v1.ReleaseType
+	(*Change)(nil),                  // 20: floe.release.v1.Change
+	(*Schedule)(nil),                // 21: floe.release.v1.Schedule
+	(*Prerequisite)(nil),            // 22: floe.release.v1.Prerequisite
+	(PrerequisiteStatus)(0),         // 23: floe.release.v1.PrerequisiteStatus
+	(*timestamppb.Timestamp)(nil),   // 24: google.protobuf.Timestamp
+	(*RiskAssessment)(nil),          // 25: floe.release.v1.RiskAssessment
+	(v1.DeploymentStrategy)(0),      // 26: floe.deploy.v1.DeploymentStrategy
 }
 var file_floe_release_v1_events_proto_depIdxs = []int32{
-	18, // 0: floe.release.v1.ReleaseCreated.type:type_name -> floe.release.v1.ReleaseType
-	19, // 1: floe.release.v1.ReleaseCreated.changes:type_name -> floe.release.v1.Change
-	20, // 2: floe.release.v1.ReleaseCreated.schedule:type_name -> floe.release.v1.Schedule
-	20, // 3: floe.release.v1.ReleaseUpdated.schedule:type_name -> floe.release.v1.Schedule
-	19, // 4: floe.release.v1.ChangeAdded.change:type_name -> floe.release.v1.Change
-	21, // 5: floe.release.v1.PrerequisiteAdded.prerequisite:type_name -> floe.release.v1.Prerequisite
-	22, // 6: floe.release.v1.PrerequisiteUpdated.status:type_name -> floe.release.v1.PrerequisiteStatus
-	23, // 7: floe.release.v1.PrerequisiteUpdated.deadline:type_name -> google.protobuf.Timestamp
-	24, // 8: floe.release.v1.RiskAssessed.risk:type_name -> floe.release.v1.RiskAssessment
-	25, // 9: floe.release.v1.PromotionRequested.strategy_type:type_name -> floe.deploy.v1.DeploymentStrategy
-	18, // 10: floe.release.v1.VersionReserved.type:type_name -> floe.release.v1.ReleaseType
+	19, // 0: floe.release.v1.ReleaseCreated.type:type_name -> floe.release.v1.ReleaseType
+	20, // 1: floe.release.v1.ReleaseCreated.changes:type_name -> floe.release.v1.Change
+	21, // 2: floe.release.v1.ReleaseCreated.schedule:type_name -> floe.release.v1.Schedule
+	21, // 3: floe.release.v1.ReleaseUpdated.schedule:type_name -> floe.release.v1.Schedule
+	20, // 4: floe.release.v1.ChangeAdded.change:type_name -> floe.release.v1.Change
+	22, // 5: floe.release.v1.PrerequisiteAdded.prerequisite:type_name -> floe.release.v1.Prerequisite
+	23, // 6: floe.release.v1.PrerequisiteUpdated.status:type_name -> floe.release.v1.PrerequisiteStatus
+	24, // 7: floe.release.v1.PrerequisiteUpdated.deadline:type_name -> google.protobuf.Timestamp
+	25, // 8: floe.release.v1.RiskAssessed.risk:type_name -> floe.release.v1.RiskAssessment
+	26, // 9: floe.release.v1.PromotionRequested.strategy_type:type_name -> floe.deploy.v1.DeploymentStrategy
+	19, // 10: floe.release.v1.VersionReserved.type:type_name -> floe.release.v1.ReleaseType
 	11, // [11:11] is the sub-list for method output_type
 	11, // [11:11] is the sub-list for method input_type
 	11, // [11:11] is the sub-list for extension type_name
@@ -1506,7 +1601,7 @@ func file_floe_release_v1_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_floe_release_v1_events_proto_rawDesc), len(file_floe_release_v1_events_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   18,
+			NumMessages:   19,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -2085,6 +2085,121 @@ func (x *ListEnvironmentsResponse) GetEnvironments() []*EnvironmentSpec {
 	return nil
 }
 
+// RequestApprovalRequest names the release and the environment.
+type RequestApprovalRequest struct {
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	RequestId   string                 `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	ReleaseId   string                 `protobuf:"bytes,2,opt,name=release_id,json=releaseId,proto3" json:"release_id,omitempty"`
+	Environment string                 `protobuf:"bytes,3,opt,name=environment,proto3" json:"environment,omitempty"`
+	// A note for the approvers (optional).
+	Note          string `protobuf:"bytes,4,opt,name=note,proto3" json:"note,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RequestApprovalRequest) Reset() {
+	*x = RequestApprovalRequest{}
+	mi := &file_floe_release_v1_release_service_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RequestApprovalRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RequestApprovalRequest) ProtoMessage() {}
+
+func (x *RequestApprovalRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_floe_release_v1_release_service_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RequestApprovalRequest.ProtoReflect.Descriptor instead.
+func (*RequestApprovalRequest) Descriptor() ([]byte, []int) {
+	return file_floe_release_v1_release_service_proto_rawDescGZIP(), []int{33}
+}
+
+func (x *RequestApprovalRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *RequestApprovalRequest) GetReleaseId() string {
+	if x != nil {
+		return x.ReleaseId
+	}
+	return ""
+}
+
+func (x *RequestApprovalRequest) GetEnvironment() string {
+	if x != nil {
+		return x.Environment
+	}
+	return ""
+}
+
+func (x *RequestApprovalRequest) GetNote() string {
+	if x != nil {
+		return x.Note
+	}
+	return ""
+}
+
+// RequestApprovalResponse returns the release.
+type RequestApprovalResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Release       *Release               `protobuf:"bytes,1,opt,name=release,proto3" json:"release,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RequestApprovalResponse) Reset() {
+	*x = RequestApprovalResponse{}
+	mi := &file_floe_release_v1_release_service_proto_msgTypes[34]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RequestApprovalResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RequestApprovalResponse) ProtoMessage() {}
+
+func (x *RequestApprovalResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_floe_release_v1_release_service_proto_msgTypes[34]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RequestApprovalResponse.ProtoReflect.Descriptor instead.
+func (*RequestApprovalResponse) Descriptor() ([]byte, []int) {
+	return file_floe_release_v1_release_service_proto_rawDescGZIP(), []int{34}
+}
+
+func (x *RequestApprovalResponse) GetRelease() *Release {
+	if x != nil {
+		return x.Release
+	}
+	return nil
+}
+
 var File_floe_release_v1_release_service_proto protoreflect.FileDescriptor
 
 const file_floe_release_v1_release_service_proto_rawDesc = "" +
@@ -2253,7 +2368,16 @@ const file_floe_release_v1_release_service_proto_rawDesc = "" +
 	"\x05event\x18\x02 \x01(\tR\x05event\"\x19\n" +
 	"\x17ListEnvironmentsRequest\"`\n" +
 	"\x18ListEnvironmentsResponse\x12D\n" +
-	"\fenvironments\x18\x01 \x03(\v2 .floe.release.v1.EnvironmentSpecR\fenvironments2\xe5\v\n" +
+	"\fenvironments\x18\x01 \x03(\v2 .floe.release.v1.EnvironmentSpecR\fenvironments\"\x8c\x01\n" +
+	"\x16RequestApprovalRequest\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x01 \x01(\tR\trequestId\x12\x1d\n" +
+	"\n" +
+	"release_id\x18\x02 \x01(\tR\treleaseId\x12 \n" +
+	"\venvironment\x18\x03 \x01(\tR\venvironment\x12\x12\n" +
+	"\x04note\x18\x04 \x01(\tR\x04note\"M\n" +
+	"\x17RequestApprovalResponse\x122\n" +
+	"\arelease\x18\x01 \x01(\v2\x18.floe.release.v1.ReleaseR\arelease2\xcb\f\n" +
 	"\x0eReleaseService\x12^\n" +
 	"\rCreateRelease\x12%.floe.release.v1.CreateReleaseRequest\x1a&.floe.release.v1.CreateReleaseResponse\x12U\n" +
 	"\n" +
@@ -2262,7 +2386,8 @@ const file_floe_release_v1_release_service_proto_rawDesc = "" +
 	"\rUpdateRelease\x12%.floe.release.v1.UpdateReleaseRequest\x1a&.floe.release.v1.UpdateReleaseResponse\x12R\n" +
 	"\tAddChange\x12!.floe.release.v1.AddChangeRequest\x1a\".floe.release.v1.AddChangeResponse\x12L\n" +
 	"\aApprove\x12\x1f.floe.release.v1.ApproveRequest\x1a .floe.release.v1.ApproveResponse\x12I\n" +
-	"\x06Reject\x12\x1e.floe.release.v1.RejectRequest\x1a\x1f.floe.release.v1.RejectResponse\x12L\n" +
+	"\x06Reject\x12\x1e.floe.release.v1.RejectRequest\x1a\x1f.floe.release.v1.RejectResponse\x12d\n" +
+	"\x0fRequestApproval\x12'.floe.release.v1.RequestApprovalRequest\x1a(.floe.release.v1.RequestApprovalResponse\x12L\n" +
 	"\aPromote\x12\x1f.floe.release.v1.PromoteRequest\x1a .floe.release.v1.PromoteResponse\x12^\n" +
 	"\rCancelRelease\x12%.floe.release.v1.CancelReleaseRequest\x1a&.floe.release.v1.CancelReleaseResponse\x12d\n" +
 	"\x0fAddPrerequisite\x12'.floe.release.v1.AddPrerequisiteRequest\x1a(.floe.release.v1.AddPrerequisiteResponse\x12m\n" +
@@ -2287,7 +2412,7 @@ func file_floe_release_v1_release_service_proto_rawDescGZIP() []byte {
 	return file_floe_release_v1_release_service_proto_rawDescData
 }
 
-var file_floe_release_v1_release_service_proto_msgTypes = make([]protoimpl.MessageInfo, 33)
+var file_floe_release_v1_release_service_proto_msgTypes = make([]protoimpl.MessageInfo, 35)
 var file_floe_release_v1_release_service_proto_goTypes = []any{
 	(*CreateReleaseRequest)(nil),       // 0: floe.release.v1.CreateReleaseRequest
 	(*CreateReleaseResponse)(nil),      // 1: floe.release.v1.CreateReleaseResponse
@@ -2322,87 +2447,92 @@ var file_floe_release_v1_release_service_proto_goTypes = []any{
 	(*WatchReleaseResponse)(nil),       // 30: floe.release.v1.WatchReleaseResponse
 	(*ListEnvironmentsRequest)(nil),    // 31: floe.release.v1.ListEnvironmentsRequest
 	(*ListEnvironmentsResponse)(nil),   // 32: floe.release.v1.ListEnvironmentsResponse
-	(ReleaseType)(0),                   // 33: floe.release.v1.ReleaseType
-	(*Change)(nil),                     // 34: floe.release.v1.Change
-	(*Schedule)(nil),                   // 35: floe.release.v1.Schedule
-	(*Release)(nil),                    // 36: floe.release.v1.Release
-	(ReleaseStatus)(0),                 // 37: floe.release.v1.ReleaseStatus
-	(v1.DeploymentStrategy)(0),         // 38: floe.deploy.v1.DeploymentStrategy
-	(PrerequisiteType)(0),              // 39: floe.release.v1.PrerequisiteType
-	(*timestamppb.Timestamp)(nil),      // 40: google.protobuf.Timestamp
-	(PrerequisiteStatus)(0),            // 41: floe.release.v1.PrerequisiteStatus
-	(RiskImpact)(0),                    // 42: floe.release.v1.RiskImpact
-	(RiskLikelihood)(0),                // 43: floe.release.v1.RiskLikelihood
-	(*EnvironmentSpec)(nil),            // 44: floe.release.v1.EnvironmentSpec
+	(*RequestApprovalRequest)(nil),     // 33: floe.release.v1.RequestApprovalRequest
+	(*RequestApprovalResponse)(nil),    // 34: floe.release.v1.RequestApprovalResponse
+	(ReleaseType)(0),                   // 35: floe.release.v1.ReleaseType
+	(*Change)(nil),                     // 36: floe.release.v1.Change
+	(*Schedule)(nil),                   // 37: floe.release.v1.Schedule
+	(*Release)(nil),                    // 38: floe.release.v1.Release
+	(ReleaseStatus)(0),                 // 39: floe.release.v1.ReleaseStatus
+	(v1.DeploymentStrategy)(0),         // 40: floe.deploy.v1.DeploymentStrategy
+	(PrerequisiteType)(0),              // 41: floe.release.v1.PrerequisiteType
+	(*timestamppb.Timestamp)(nil),      // 42: google.protobuf.Timestamp
+	(PrerequisiteStatus)(0),            // 43: floe.release.v1.PrerequisiteStatus
+	(RiskImpact)(0),                    // 44: floe.release.v1.RiskImpact
+	(RiskLikelihood)(0),                // 45: floe.release.v1.RiskLikelihood
+	(*EnvironmentSpec)(nil),            // 46: floe.release.v1.EnvironmentSpec
 }
 var file_floe_release_v1_release_service_proto_depIdxs = []int32{
-	33, // 0: floe.release.v1.CreateReleaseRequest.type:type_name -> floe.release.v1.ReleaseType
-	34, // 1: floe.release.v1.CreateReleaseRequest.changes:type_name -> floe.release.v1.Change
-	35, // 2: floe.release.v1.CreateReleaseRequest.schedule:type_name -> floe.release.v1.Schedule
-	36, // 3: floe.release.v1.CreateReleaseResponse.release:type_name -> floe.release.v1.Release
-	36, // 4: floe.release.v1.GetReleaseResponse.release:type_name -> floe.release.v1.Release
-	37, // 5: floe.release.v1.ListReleasesRequest.status:type_name -> floe.release.v1.ReleaseStatus
-	33, // 6: floe.release.v1.ListReleasesRequest.type:type_name -> floe.release.v1.ReleaseType
-	36, // 7: floe.release.v1.ListReleasesResponse.releases:type_name -> floe.release.v1.Release
-	35, // 8: floe.release.v1.UpdateReleaseRequest.schedule:type_name -> floe.release.v1.Schedule
-	36, // 9: floe.release.v1.UpdateReleaseResponse.release:type_name -> floe.release.v1.Release
-	34, // 10: floe.release.v1.AddChangeRequest.change:type_name -> floe.release.v1.Change
-	36, // 11: floe.release.v1.AddChangeResponse.release:type_name -> floe.release.v1.Release
-	36, // 12: floe.release.v1.ApproveResponse.release:type_name -> floe.release.v1.Release
-	36, // 13: floe.release.v1.RejectResponse.release:type_name -> floe.release.v1.Release
-	38, // 14: floe.release.v1.PromoteRequest.strategy_type:type_name -> floe.deploy.v1.DeploymentStrategy
-	36, // 15: floe.release.v1.PromoteResponse.release:type_name -> floe.release.v1.Release
-	36, // 16: floe.release.v1.CancelReleaseResponse.release:type_name -> floe.release.v1.Release
-	39, // 17: floe.release.v1.AddPrerequisiteRequest.type:type_name -> floe.release.v1.PrerequisiteType
-	40, // 18: floe.release.v1.AddPrerequisiteRequest.deadline:type_name -> google.protobuf.Timestamp
-	36, // 19: floe.release.v1.AddPrerequisiteResponse.release:type_name -> floe.release.v1.Release
-	41, // 20: floe.release.v1.UpdatePrerequisiteRequest.status:type_name -> floe.release.v1.PrerequisiteStatus
-	40, // 21: floe.release.v1.UpdatePrerequisiteRequest.deadline:type_name -> google.protobuf.Timestamp
-	36, // 22: floe.release.v1.UpdatePrerequisiteResponse.release:type_name -> floe.release.v1.Release
-	42, // 23: floe.release.v1.SetRiskAssessmentRequest.impact:type_name -> floe.release.v1.RiskImpact
-	43, // 24: floe.release.v1.SetRiskAssessmentRequest.likelihood:type_name -> floe.release.v1.RiskLikelihood
-	36, // 25: floe.release.v1.SetRiskAssessmentResponse.release:type_name -> floe.release.v1.Release
+	35, // 0: floe.release.v1.CreateReleaseRequest.type:type_name -> floe.release.v1.ReleaseType
+	36, // 1: floe.release.v1.CreateReleaseRequest.changes:type_name -> floe.release.v1.Change
+	37, // 2: floe.release.v1.CreateReleaseRequest.schedule:type_name -> floe.release.v1.Schedule
+	38, // 3: floe.release.v1.CreateReleaseResponse.release:type_name -> floe.release.v1.Release
+	38, // 4: floe.release.v1.GetReleaseResponse.release:type_name -> floe.release.v1.Release
+	39, // 5: floe.release.v1.ListReleasesRequest.status:type_name -> floe.release.v1.ReleaseStatus
+	35, // 6: floe.release.v1.ListReleasesRequest.type:type_name -> floe.release.v1.ReleaseType
+	38, // 7: floe.release.v1.ListReleasesResponse.releases:type_name -> floe.release.v1.Release
+	37, // 8: floe.release.v1.UpdateReleaseRequest.schedule:type_name -> floe.release.v1.Schedule
+	38, // 9: floe.release.v1.UpdateReleaseResponse.release:type_name -> floe.release.v1.Release
+	36, // 10: floe.release.v1.AddChangeRequest.change:type_name -> floe.release.v1.Change
+	38, // 11: floe.release.v1.AddChangeResponse.release:type_name -> floe.release.v1.Release
+	38, // 12: floe.release.v1.ApproveResponse.release:type_name -> floe.release.v1.Release
+	38, // 13: floe.release.v1.RejectResponse.release:type_name -> floe.release.v1.Release
+	40, // 14: floe.release.v1.PromoteRequest.strategy_type:type_name -> floe.deploy.v1.DeploymentStrategy
+	38, // 15: floe.release.v1.PromoteResponse.release:type_name -> floe.release.v1.Release
+	38, // 16: floe.release.v1.CancelReleaseResponse.release:type_name -> floe.release.v1.Release
+	41, // 17: floe.release.v1.AddPrerequisiteRequest.type:type_name -> floe.release.v1.PrerequisiteType
+	42, // 18: floe.release.v1.AddPrerequisiteRequest.deadline:type_name -> google.protobuf.Timestamp
+	38, // 19: floe.release.v1.AddPrerequisiteResponse.release:type_name -> floe.release.v1.Release
+	43, // 20: floe.release.v1.UpdatePrerequisiteRequest.status:type_name -> floe.release.v1.PrerequisiteStatus
+	42, // 21: floe.release.v1.UpdatePrerequisiteRequest.deadline:type_name -> google.protobuf.Timestamp
+	38, // 22: floe.release.v1.UpdatePrerequisiteResponse.release:type_name -> floe.release.v1.Release
+	44, // 23: floe.release.v1.SetRiskAssessmentRequest.impact:type_name -> floe.release.v1.RiskImpact
+	45, // 24: floe.release.v1.SetRiskAssessmentRequest.likelihood:type_name -> floe.release.v1.RiskLikelihood
+	38, // 25: floe.release.v1.SetRiskAssessmentResponse.release:type_name -> floe.release.v1.Release
 	28, // 26: floe.release.v1.GetHistoryResponse.entries:type_name -> floe.release.v1.HistoryEntry
-	40, // 27: floe.release.v1.HistoryEntry.time:type_name -> google.protobuf.Timestamp
-	36, // 28: floe.release.v1.WatchReleaseResponse.release:type_name -> floe.release.v1.Release
-	44, // 29: floe.release.v1.ListEnvironmentsResponse.environments:type_name -> floe.release.v1.EnvironmentSpec
-	0,  // 30: floe.release.v1.ReleaseService.CreateRelease:input_type -> floe.release.v1.CreateReleaseRequest
-	2,  // 31: floe.release.v1.ReleaseService.GetRelease:input_type -> floe.release.v1.GetReleaseRequest
-	4,  // 32: floe.release.v1.ReleaseService.ListReleases:input_type -> floe.release.v1.ListReleasesRequest
-	6,  // 33: floe.release.v1.ReleaseService.UpdateRelease:input_type -> floe.release.v1.UpdateReleaseRequest
-	8,  // 34: floe.release.v1.ReleaseService.AddChange:input_type -> floe.release.v1.AddChangeRequest
-	10, // 35: floe.release.v1.ReleaseService.Approve:input_type -> floe.release.v1.ApproveRequest
-	12, // 36: floe.release.v1.ReleaseService.Reject:input_type -> floe.release.v1.RejectRequest
-	14, // 37: floe.release.v1.ReleaseService.Promote:input_type -> floe.release.v1.PromoteRequest
-	16, // 38: floe.release.v1.ReleaseService.CancelRelease:input_type -> floe.release.v1.CancelReleaseRequest
-	18, // 39: floe.release.v1.ReleaseService.AddPrerequisite:input_type -> floe.release.v1.AddPrerequisiteRequest
-	20, // 40: floe.release.v1.ReleaseService.UpdatePrerequisite:input_type -> floe.release.v1.UpdatePrerequisiteRequest
-	22, // 41: floe.release.v1.ReleaseService.SetRiskAssessment:input_type -> floe.release.v1.SetRiskAssessmentRequest
-	24, // 42: floe.release.v1.ReleaseService.GetReleaseNotes:input_type -> floe.release.v1.GetReleaseNotesRequest
-	26, // 43: floe.release.v1.ReleaseService.GetHistory:input_type -> floe.release.v1.GetHistoryRequest
-	29, // 44: floe.release.v1.ReleaseService.WatchRelease:input_type -> floe.release.v1.WatchReleaseRequest
-	31, // 45: floe.release.v1.ReleaseService.ListEnvironments:input_type -> floe.release.v1.ListEnvironmentsRequest
-	1,  // 46: floe.release.v1.ReleaseService.CreateRelease:output_type -> floe.release.v1.CreateReleaseResponse
-	3,  // 47: floe.release.v1.ReleaseService.GetRelease:output_type -> floe.release.v1.GetReleaseResponse
-	5,  // 48: floe.release.v1.ReleaseService.ListReleases:output_type -> floe.release.v1.ListReleasesResponse
-	7,  // 49: floe.release.v1.ReleaseService.UpdateRelease:output_type -> floe.release.v1.UpdateReleaseResponse
-	9,  // 50: floe.release.v1.ReleaseService.AddChange:output_type -> floe.release.v1.AddChangeResponse
-	11, // 51: floe.release.v1.ReleaseService.Approve:output_type -> floe.release.v1.ApproveResponse
-	13, // 52: floe.release.v1.ReleaseService.Reject:output_type -> floe.release.v1.RejectResponse
-	15, // 53: floe.release.v1.ReleaseService.Promote:output_type -> floe.release.v1.PromoteResponse
-	17, // 54: floe.release.v1.ReleaseService.CancelRelease:output_type -> floe.release.v1.CancelReleaseResponse
-	19, // 55: floe.release.v1.ReleaseService.AddPrerequisite:output_type -> floe.release.v1.AddPrerequisiteResponse
-	21, // 56: floe.release.v1.ReleaseService.UpdatePrerequisite:output_type -> floe.release.v1.UpdatePrerequisiteResponse
-	23, // 57: floe.release.v1.ReleaseService.SetRiskAssessment:output_type -> floe.release.v1.SetRiskAssessmentResponse
-	25, // 58: floe.release.v1.ReleaseService.GetReleaseNotes:output_type -> floe.release.v1.GetReleaseNotesResponse
-	27, // 59: floe.release.v1.ReleaseService.GetHistory:output_type -> floe.release.v1.GetHistoryResponse
-	30, // 60: floe.release.v1.ReleaseService.WatchRelease:output_type -> floe.release.v1.WatchReleaseResponse
-	32, // 61: floe.release.v1.ReleaseService.ListEnvironments:output_type -> floe.release.v1.ListEnvironmentsResponse
-	46, // [46:62] is the sub-list for method output_type
-	30, // [30:46] is the sub-list for method input_type
-	30, // [30:30] is the sub-list for extension type_name
-	30, // [30:30] is the sub-list for extension extendee
-	0,  // [0:30] is the sub-list for field type_name
+	42, // 27: floe.release.v1.HistoryEntry.time:type_name -> google.protobuf.Timestamp
+	38, // 28: floe.release.v1.WatchReleaseResponse.release:type_name -> floe.release.v1.Release
+	46, // 29: floe.release.v1.ListEnvironmentsResponse.environments:type_name -> floe.release.v1.EnvironmentSpec
+	38, // 30: floe.release.v1.RequestApprovalResponse.release:type_name -> floe.release.v1.Release
+	0,  // 31: floe.release.v1.ReleaseService.CreateRelease:input_type -> floe.release.v1.CreateReleaseRequest
+	2,  // 32: floe.release.v1.ReleaseService.GetRelease:input_type -> floe.release.v1.GetReleaseRequest
+	4,  // 33: floe.release.v1.ReleaseService.ListReleases:input_type -> floe.release.v1.ListReleasesRequest
+	6,  // 34: floe.release.v1.ReleaseService.UpdateRelease:input_type -> floe.release.v1.UpdateReleaseRequest
+	8,  // 35: floe.release.v1.ReleaseService.AddChange:input_type -> floe.release.v1.AddChangeRequest
+	10, // 36: floe.release.v1.ReleaseService.Approve:input_type -> floe.release.v1.ApproveRequest
+	12, // 37: floe.release.v1.ReleaseService.Reject:input_type -> floe.release.v1.RejectRequest
+	33, // 38: floe.release.v1.ReleaseService.RequestApproval:input_type -> floe.release.v1.RequestApprovalRequest
+	14, // 39: floe.release.v1.ReleaseService.Promote:input_type -> floe.release.v1.PromoteRequest
+	16, // 40: floe.release.v1.ReleaseService.CancelRelease:input_type -> floe.release.v1.CancelReleaseRequest
+	18, // 41: floe.release.v1.ReleaseService.AddPrerequisite:input_type -> floe.release.v1.AddPrerequisiteRequest
+	20, // 42: floe.release.v1.ReleaseService.UpdatePrerequisite:input_type -> floe.release.v1.UpdatePrerequisiteRequest
+	22, // 43: floe.release.v1.ReleaseService.SetRiskAssessment:input_type -> floe.release.v1.SetRiskAssessmentRequest
+	24, // 44: floe.release.v1.ReleaseService.GetReleaseNotes:input_type -> floe.release.v1.GetReleaseNotesRequest
+	26, // 45: floe.release.v1.ReleaseService.GetHistory:input_type -> floe.release.v1.GetHistoryRequest
+	29, // 46: floe.release.v1.ReleaseService.WatchRelease:input_type -> floe.release.v1.WatchReleaseRequest
+	31, // 47: floe.release.v1.ReleaseService.ListEnvironments:input_type -> floe.release.v1.ListEnvironmentsRequest
+	1,  // 48: floe.release.v1.ReleaseService.CreateRelease:output_type -> floe.release.v1.CreateReleaseResponse
+	3,  // 49: floe.release.v1.ReleaseService.GetRelease:output_type -> floe.release.v1.GetReleaseResponse
+	5,  // 50: floe.release.v1.ReleaseService.ListReleases:output_type -> floe.release.v1.ListReleasesResponse
+	7,  // 51: floe.release.v1.ReleaseService.UpdateRelease:output_type -> floe.release.v1.UpdateReleaseResponse
+	9,  // 52: floe.release.v1.ReleaseService.AddChange:output_type -> floe.release.v1.AddChangeResponse
+	11, // 53: floe.release.v1.ReleaseService.Approve:output_type -> floe.release.v1.ApproveResponse
+	13, // 54: floe.release.v1.ReleaseService.Reject:output_type -> floe.release.v1.RejectResponse
+	34, // 55: floe.release.v1.ReleaseService.RequestApproval:output_type -> floe.release.v1.RequestApprovalResponse
+	15, // 56: floe.release.v1.ReleaseService.Promote:output_type -> floe.release.v1.PromoteResponse
+	17, // 57: floe.release.v1.ReleaseService.CancelRelease:output_type -> floe.release.v1.CancelReleaseResponse
+	19, // 58: floe.release.v1.ReleaseService.AddPrerequisite:output_type -> floe.release.v1.AddPrerequisiteResponse
+	21, // 59: floe.release.v1.ReleaseService.UpdatePrerequisite:output_type -> floe.release.v1.UpdatePrerequisiteResponse
+	23, // 60: floe.release.v1.ReleaseService.SetRiskAssessment:output_type -> floe.release.v1.SetRiskAssessmentResponse
+	25, // 61: floe.release.v1.ReleaseService.GetReleaseNotes:output_type -> floe.release.v1.GetReleaseNotesResponse
+	27, // 62: floe.release.v1.ReleaseService.GetHistory:output_type -> floe.release.v1.GetHistoryResponse
+	30, // 63: floe.release.v1.ReleaseService.WatchRelease:output_type -> floe.release.v1.WatchReleaseResponse
+	32, // 64: floe.release.v1.ReleaseService.ListEnvironments:output_type -> floe.release.v1.ListEnvironmentsResponse
+	48, // [48:65] is the sub-list for method output_type
+	31, // [31:48] is the sub-list for method input_type
+	31, // [31:31] is the sub-list for extension type_name
+	31, // [31:31] is the sub-list for extension extendee
+	0,  // [0:31] is the sub-list for field type_name
 }
 
 func init() { file_floe_release_v1_release_service_proto_init() }
@@ -2417,7 +2547,7 @@ func file_floe_release_v1_release_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_floe_release_v1_release_service_proto_rawDesc), len(file_floe_release_v1_release_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   33,
+			NumMessages:   35,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -26,6 +26,7 @@ const (
 	ReleaseService_AddChange_FullMethodName          = "/floe.release.v1.ReleaseService/AddChange"
 	ReleaseService_Approve_FullMethodName            = "/floe.release.v1.ReleaseService/Approve"
 	ReleaseService_Reject_FullMethodName             = "/floe.release.v1.ReleaseService/Reject"
+	ReleaseService_RequestApproval_FullMethodName    = "/floe.release.v1.ReleaseService/RequestApproval"
 	ReleaseService_Promote_FullMethodName            = "/floe.release.v1.ReleaseService/Promote"
 	ReleaseService_CancelRelease_FullMethodName      = "/floe.release.v1.ReleaseService/CancelRelease"
 	ReleaseService_AddPrerequisite_FullMethodName    = "/floe.release.v1.ReleaseService/AddPrerequisite"
@@ -67,6 +68,10 @@ type ReleaseServiceClient interface {
 	Approve(ctx context.Context, in *ApproveRequest, opts ...grpc.CallOption) (*ApproveResponse, error)
 	// Reject refuses the release for an environment, with a reason.
 	Reject(ctx context.Context, in *RejectRequest, opts ...grpc.CallOption) (*RejectResponse, error)
+	// RequestApproval asks the approvers of an environment whose policy
+	// requires approvals to decide (recorded as ApprovalRequested: the
+	// notifier tells them, in Slack with Approve / Reject buttons).
+	RequestApproval(ctx context.Context, in *RequestApprovalRequest, opts ...grpc.CallOption) (*RequestApprovalResponse, error)
 	// Promote asks for the release to be deployed to an environment. A refusal lists every reason.
 	Promote(ctx context.Context, in *PromoteRequest, opts ...grpc.CallOption) (*PromoteResponse, error)
 	// CancelRelease stops a release that is not deploying.
@@ -159,6 +164,16 @@ func (c *releaseServiceClient) Reject(ctx context.Context, in *RejectRequest, op
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(RejectResponse)
 	err := c.cc.Invoke(ctx, ReleaseService_Reject_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *releaseServiceClient) RequestApproval(ctx context.Context, in *RequestApprovalRequest, opts ...grpc.CallOption) (*RequestApprovalResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RequestApprovalResponse)
+	err := c.cc.Invoke(ctx, ReleaseService_RequestApproval_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -294,6 +309,10 @@ type ReleaseServiceServer interface {
 	Approve(context.Context, *ApproveRequest) (*ApproveResponse, error)
 	// Reject refuses the release for an environment, with a reason.
 	Reject(context.Context, *RejectRequest) (*RejectResponse, error)
+	// RequestApproval asks the approvers of an environment whose policy
+	// requires approvals to decide (recorded as ApprovalRequested: the
+	// notifier tells them, in Slack with Approve / Reject buttons).
+	RequestApproval(context.Context, *RequestApprovalRequest) (*RequestApprovalResponse, error)
 	// Promote asks for the release to be deployed to an environment. A refusal lists every reason.
 	Promote(context.Context, *PromoteRequest) (*PromoteResponse, error)
 	// CancelRelease stops a release that is not deploying.
@@ -342,6 +361,9 @@ func (UnimplementedReleaseServiceServer) Approve(context.Context, *ApproveReques
 }
 func (UnimplementedReleaseServiceServer) Reject(context.Context, *RejectRequest) (*RejectResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Reject not implemented")
+}
+func (UnimplementedReleaseServiceServer) RequestApproval(context.Context, *RequestApprovalRequest) (*RequestApprovalResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RequestApproval not implemented")
 }
 func (UnimplementedReleaseServiceServer) Promote(context.Context, *PromoteRequest) (*PromoteResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Promote not implemented")
@@ -513,6 +535,24 @@ func _ReleaseService_Reject_Handler(srv interface{}, ctx context.Context, dec fu
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
 		return srv.(ReleaseServiceServer).Reject(ctx, req.(*RejectRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ReleaseService_RequestApproval_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RequestApprovalRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ReleaseServiceServer).RequestApproval(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ReleaseService_RequestApproval_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ReleaseServiceServer).RequestApproval(ctx, req.(*RequestApprovalRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -706,6 +746,10 @@ var ReleaseService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Reject",
 			Handler:    _ReleaseService_Reject_Handler,
+		},
+		{
+			MethodName: "RequestApproval",
+			Handler:    _ReleaseService_RequestApproval_Handler,
 		},
 		{
 			MethodName: "Promote",
