@@ -118,6 +118,12 @@ func Run(ctx context.Context, opts Options) error {
 	deployerDefaults, monitorDefaults := DeployerDefaults(), MonitorDefaults()
 	cfgs := opts.Config
 	cfgs.Deployer.Defaults, cfgs.Monitor.Defaults = &deployerDefaults, &monitorDefaults
+	if cfgs.Notifier.TokenFile == "" {
+		// The notifier decides for Slack users with its own token (acts_for in tokens.yaml).
+		if cfgs.Notifier.TokenFile, err = writeNotifierToken(cfg.NATS.DataDir, creds); err != nil {
+			return err
+		}
+	}
 	entries := Services(cfgs)
 
 	ncfg := natsx.Config{
@@ -272,6 +278,24 @@ func MonitorDefaults() monitorsvc.File {
 // ReleaseService Approve and Reject), for Slack's buttons. Its token is in
 // the dev credentials as the user "notifier".
 const NotifierUser = "notifier"
+
+// NotifierTokenFileName holds the notifier's token in the data directory.
+const NotifierTokenFileName = "notifier.token"
+
+// writeNotifierToken writes the notifier's token (from the dev credentials)
+// to its file, 0600, and returns the path ("" when there is none).
+func writeNotifierToken(dataDir string, creds *clientconf.Credentials) (string, error) {
+	for _, u := range creds.Users {
+		if u.ID == NotifierUser && u.Token != "" {
+			p := filepath.Join(dataDir, NotifierTokenFileName)
+			if err := os.WriteFile(p, []byte(u.Token+"\n"), 0o600); err != nil {
+				return "", fmt.Errorf("write the notifier's token: %w", err)
+			}
+			return p, nil
+		}
+	}
+	return "", nil
+}
 
 // ensureTokens returns the dev credentials, creating tokens and the server's
 // hashed tokens file on first start and reusing them afterwards. A data
