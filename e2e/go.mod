@@ -3,6 +3,7 @@ module github.com/penguinmails/floe/e2e
 go 1.26.0
 
 require (
+	github.com/emersion/go-smtp v0.26.0
 	github.com/nats-io/nats.go v1.55.0
 	github.com/penguinmails/floe/libs v0.0.0-00010101000000-000000000000
 	github.com/penguinmails/floe/proto v0.0.0
@@ -17,6 +18,7 @@ require (
 	github.com/cenkalti/backoff/v5 v5.0.3 // indirect
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
 	github.com/coreos/go-oidc/v3 v3.21.0 // indirect
+	github.com/emersion/go-sasl v0.0.0-20241020182733-b788ff22d5a6 // indirect
 	github.com/go-jose/go-jose/v4 v4.1.4 // indirect
 	github.com/go-logr/logr v1.4.4 // indirect
 	github.com/go-logr/stdr v1.2.2 // indirect

@@ -82,6 +82,7 @@ type devCredentials struct {
 	Server      string `yaml:"server"`
 	Admin       string `yaml:"admin"`
 	OFREP       string `yaml:"ofrep"`
+	Notifier    string `yaml:"notifier"`
 	NATS        string `yaml:"nats"`
 	ReaderNKey  string `yaml:"nats_reader_nkey"`
 	DefaultUser string `yaml:"default_user"`
@@ -170,7 +171,7 @@ strategies:
 		t.Fatal(err)
 	}
 	d.cmd = exec.Command(floeBinary(t), "dev", "--data-dir", dataDir, "--deployer-config", deployerCfg,
-		"--grpc-addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0", "--ofrep-addr", "127.0.0.1:0",
+		"--grpc-addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0", "--ofrep-addr", "127.0.0.1:0", "--notifier-http-addr", "127.0.0.1:0",
 		"--nats-listen", "127.0.0.1:0", "--log-format", "json")
 	d.cmd.Args = append(d.cmd.Args, extraArgs...)
 	d.cmd.Stdout, d.cmd.Stderr = d.stdout, d.stderr

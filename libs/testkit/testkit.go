@@ -90,6 +90,11 @@ func Roles(roles ...auth.Role) []auth.RoleBinding {
 // and returns its path and each user's token.
 func WriteTokens(t testing.TB, dir string, users map[string][]auth.RoleBinding) (string, map[string]string) {
 	t.Helper()
+	return writeTokens(t, dir, users, nil)
+}
+
+func writeTokens(t testing.TB, dir string, users map[string][]auth.RoleBinding, actsFor map[string]*auth.ActsFor) (string, map[string]string) {
+	t.Helper()
 	tf := &auth.TokensFile{}
 	tokens := map[string]string{}
 	for id, roles := range users {
@@ -98,7 +103,7 @@ func WriteTokens(t testing.TB, dir string, users map[string][]auth.RoleBinding) 
 			t.Fatal(err)
 		}
 		tokens[id] = tok
-		tf.Principals = append(tf.Principals, auth.TokenEntry{ID: id, Name: id, TokenSHA256: auth.HashToken(tok), Roles: roles})
+		tf.Principals = append(tf.Principals, auth.TokenEntry{ID: id, Name: id, TokenSHA256: auth.HashToken(tok), Roles: roles, ActsFor: actsFor[id]})
 	}
 	body, err := tf.Marshal()
 	if err != nil {
@@ -129,6 +134,9 @@ type Options struct {
 	Clock func() time.Time
 	// Log receives the process's log (discarded when nil).
 	Log *SyncBuffer
+	// ActsFor gives users an acts_for grant (by user id; the principals it
+	// names must be users too).
+	ActsFor map[string]*auth.ActsFor
 	// Writers are other writers the process trusts (name → the aggregates it
 	// writes), for tests that append as another service would (Store).
 	Writers map[string][]string
@@ -172,7 +180,7 @@ func Start(t testing.TB, opts Options) *Process {
 	p := &Process{t: t, opts: opts, NATS: opts.Server, conns: map[string]*grpc.ClientConn{}, Spans: &Spans{}}
 	_, p.js = natstest.Connect(t, opts.Server)
 	var tokensPath string
-	tokensPath, p.tokens = WriteTokens(t, t.TempDir(), opts.Users)
+	tokensPath, p.tokens = writeTokens(t, t.TempDir(), opts.Users, opts.ActsFor)
 	p.opts.DataDir = opts.DataDir
 	p.start(tokensPath)
 	return p

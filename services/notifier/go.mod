@@ -6,6 +6,7 @@ replace (
 	github.com/penguinmails/floe/libs => ../../libs
 	github.com/penguinmails/floe/proto => ../../proto
 	github.com/penguinmails/floe/services/flag => ../flag
+	github.com/penguinmails/floe/services/release => ../release
 )
 
 require (
@@ -17,11 +18,14 @@ require (
 	github.com/penguinmails/floe/libs v0.0.0
 	github.com/penguinmails/floe/proto v0.0.0
 	github.com/penguinmails/floe/services/flag v0.0.0-00010101000000-000000000000
+	github.com/penguinmails/floe/services/release v0.0.0-00010101000000-000000000000
 	go.yaml.in/yaml/v3 v3.0.6
+	google.golang.org/grpc v1.85.0
 	google.golang.org/protobuf v1.36.12
 )
 
 require (
+	github.com/Masterminds/semver/v3 v3.5.0 // indirect
 	github.com/antithesishq/antithesis-sdk-go v0.8.0-default-no-op // indirect
 	github.com/beorn7/perks v1.0.1 // indirect
 	github.com/cenkalti/backoff/v4 v4.3.0 // indirect
@@ -84,5 +88,4 @@ require (
 	golang.org/x/time v0.16.0 // indirect
 	google.golang.org/genproto/googleapis/api v0.0.0-20260928230214-8a89bd6388cc // indirect
 	google.golang.org/genproto/googleapis/rpc v0.0.0-20260928230214-8a89bd6388cc // indirect
-	google.golang.org/grpc v1.85.0 // indirect
 )

@@ -62,7 +62,7 @@ local:
 YAML
 echo "== starting floe dev (data in $data)"
 "$floe" dev --data-dir "$data" --deployer-config "$data/deployer.yaml" \
-	--grpc-addr 127.0.0.1:0 --admin-addr 127.0.0.1:0 --ofrep-addr 127.0.0.1:0 --nats-listen 127.0.0.1:0 \
+	--grpc-addr 127.0.0.1:0 --admin-addr 127.0.0.1:0 --ofrep-addr 127.0.0.1:0 --notifier-http-addr 127.0.0.1:0 --nats-listen 127.0.0.1:0 \
 	--log-format json >"$tmp/floe.log" 2>&1 &
 pid=$!
 creds="$data/dev-credentials.yaml"

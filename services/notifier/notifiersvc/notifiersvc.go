@@ -15,7 +15,10 @@ import (
 	"time"
 
 	"github.com/oklog/ulid/v2"
+	"google.golang.org/protobuf/proto"
 
+	"github.com/penguinmails/floe/libs/causal"
+	"github.com/penguinmails/floe/libs/errs"
 	"github.com/penguinmails/floe/libs/eventstore"
 	"github.com/penguinmails/floe/libs/kernel"
 	"github.com/penguinmails/floe/libs/natsx"
@@ -31,6 +34,7 @@ import (
 	"github.com/penguinmails/floe/services/notifier/internal/domain"
 	"github.com/penguinmails/floe/services/notifier/internal/episode"
 	"github.com/penguinmails/floe/services/notifier/internal/inbound"
+	"github.com/penguinmails/floe/services/notifier/internal/interact"
 	"github.com/penguinmails/floe/services/notifier/internal/ports"
 	"github.com/penguinmails/floe/services/notifier/internal/render"
 	"github.com/penguinmails/floe/services/notifier/internal/routing"
@@ -43,10 +47,14 @@ type Options struct {
 	ProductionEnvironments string        `env:"FLOE_NOTIFIER_PRODUCTION_ENVS" flag:"notifier-production-environments" default:"production,prod,dr" usage:"comma-separated environments where a failure is critical (elsewhere a warning)"`
 	ExternalURL            string        `env:"FLOE_NOTIFIER_EXTERNAL_URL" flag:"notifier-external-url" usage:"the console's base URL, linked from messages"`
 	HTTPAddr               string        `env:"FLOE_NOTIFIER_HTTP_ADDR" flag:"notifier-http-addr" default:"127.0.0.1:7403" usage:"HTTP listen address of the notifier's inbound endpoints (/alertmanager: an Alertmanager webhook receiver); empty serves none (port 0 picks a free port)"`
+	TokenFile              string        `env:"FLOE_NOTIFIER_TOKEN_FILE" flag:"notifier-token-file" usage:"file holding the notifier's own token: it approves and rejects releases from Slack on behalf of mapped users with it (the tokens file must give it an acts_for grant); floe dev creates one"`
+	ReleaseAddr            string        `env:"FLOE_NOTIFIER_RELEASE_ADDR" flag:"notifier-release-addr" usage:"gRPC address of the release service for decisions from Slack (default: this process's)"`
 	Tick                   time.Duration `env:"FLOE_NOTIFIER_TICK" flag:"notifier-tick" default:"1s" usage:"how often the notifier looks for groups and deliveries that are due"`
 	MaxAttempts            int           `env:"FLOE_NOTIFIER_MAX_ATTEMPTS" flag:"notifier-max-attempts" default:"8" usage:"delivery attempts before a notification is dead-lettered"`
 	// RetryBase and RetryCap bound the backoff between attempts (tests shorten them).
 	RetryBase, RetryCap time.Duration
+	// Status configures the public status page (status.go).
+	Status StatusOptions
 }
 
 // Config is the notifier's configuration: its options and the secrets
@@ -68,7 +76,7 @@ type Notifier struct {
 // Service is the notifier: it owns the notification groups and notifications.
 var Service = service.Def[Config, *Notifier]{
 	Name:       "notifier",
-	Aggregates: []string{domain.AggGroup, domain.AggNotification, inbound.AggExternalAlert},
+	Aggregates: []string{domain.AggGroup, domain.AggNotification, inbound.AggExternalAlert, inbound.AggSlackInbox, aggStatusPage},
 	// It reads its receivers' credentials from the secrets store.
 	Publishes: []string{natsx.SecretsAccess},
 	Register:  register,
@@ -108,21 +116,32 @@ func register(ctx context.Context, d service.Deps[Config]) (*Notifier, error) {
 		return nil, fmt.Errorf("secrets: %w", err)
 	}
 	resolve := resolver(provider, d.Config.SecretsEnvironment)
-	chans, templates := map[string]channel.Channel{}, map[string]*render.Set{}
+	chans, templates, interactive := map[string]channel.Channel{}, map[string]*render.Set{}, map[string]*interact.Receiver{}
 	var problems []error
 	for _, r := range cfg.Receivers {
-		ch, err := channels.Build(ctx, r, resolve)
-		if err != nil {
-			problems = append(problems, err)
-			continue
+		if _, err := channels.Build(ctx, r, resolve); err != nil {
+			var ue *channels.UnresolvedError
+			if !errors.As(err, &ue) {
+				problems = append(problems, err)
+				continue
+			}
+			d.Log.Warn().Err(err).Msg("a receiver's credentials do not resolve yet: its messages are retried until they do")
 		}
-		chans[r.Name] = ch
+		chans[r.Name] = channels.NewLazy(r, resolve)
 		set, err := render.FromSettings("receivers."+r.Name+".settings.templates", r.Settings)
 		if err != nil {
 			problems = append(problems, err)
 			continue
 		}
 		templates[r.Name] = set
+		if r.Kind == routing.KindSlack && r.Settings["signing_secret"] != nil {
+			rc, err := slackInteractivity(r, resolve, d.Clock)
+			if err != nil {
+				problems = append(problems, err)
+				continue
+			}
+			interactive[r.Name] = rc
+		}
 	}
 	if err := errors.Join(problems...); err != nil {
 		return nil, fmt.Errorf("notifier receivers: %w", err)
@@ -159,6 +178,13 @@ func register(ctx context.Context, d service.Deps[Config]) (*Notifier, error) {
 	a, err := app.New(app.Options{
 		Store: d.Store, Snapshots: d.Snapshots, Routing: cfg, Channels: chans, Templates: templates, Render: ropts,
 		Mapper: episode.Mapper{ProductionEnvironments: prod, Scopes: scopes}, Policy: policy,
+		Interactive: func() map[string]bool {
+			out := map[string]bool{}
+			for name := range interactive {
+				out[name] = true
+			}
+			return out
+		}(),
 		Instance: fmt.Sprintf("%s-%d-%s", host, os.Getpid(), strings.ToLower(ulid.Make().String()[20:])), Now: d.Clock, Threads: notes,
 	})
 	if err != nil {
@@ -180,6 +206,30 @@ func register(ctx context.Context, d service.Deps[Config]) (*Notifier, error) {
 		}
 		mux := http.NewServeMux()
 		mux.Handle("/alertmanager", &inbound.Alertmanager{Alerts: alerts, Authn: d.Runtime.Authenticator(), Authz: d.Runtime.Authz, OnError: logErr})
+		if len(interactive) > 0 {
+			inbox, err := kernel.New(d.Store, inbound.SlackInboxKind, kernel.Options{Clock: d.Clock})
+			if err != nil {
+				return nil, err
+			}
+			releaseAddr := func() string {
+				if d.Config.ReleaseAddr != "" {
+					return d.Config.ReleaseAddr
+				}
+				return d.Runtime.GRPCAddr()
+			}
+			mux.Handle("/slack/interactions/", &interact.Handler{
+				Receivers: interactive,
+				Decider:   &interact.ReleaseDecider{Addr: releaseAddr, TokenFile: d.Config.TokenFile},
+				Refused: func(ctx context.Context, ev *notifyv1.InteractionRefused) error {
+					_, err := inbox.Execute(causal.System(ctx, "notifier", "", ""), kernel.Command[*inbound.ExternalAlert]{
+						ID:     ev.GetReceiver(),
+						Decide: func(*inbound.ExternalAlert) ([]proto.Message, error) { return []proto.Message{ev}, nil },
+					})
+					return err
+				},
+				OnError: logErr,
+			})
+		}
 		if err := registerStatus(ctx, d, mux); err != nil {
 			return nil, err
 		}
@@ -219,4 +269,28 @@ func resolver(p secrets.Provider, env string) channels.Resolver {
 		}
 		return p.Get(ctx, env+"/"+r.Name, r.Version)
 	}
+}
+
+// slackInteractivity is a Slack receiver's interactivity: its app's signing
+// secret (read at the first request) and the users it maps (Slack user id →
+// Floe principal id).
+func slackInteractivity(r routing.Receiver, resolve channels.Resolver, now func() time.Time) (*interact.Receiver, error) {
+	at := "receivers." + r.Name + ".settings."
+	ref, ok := r.Settings["signing_secret"].(string)
+	if !ok {
+		return nil, errs.Invalid(at+"signing_secret", "must be a secret reference")
+	}
+	users := map[string]string{}
+	if raw, ok := r.Settings["users"].(map[string]any); ok {
+		for slackID, v := range raw {
+			p, ok := v.(string)
+			if !ok || p == "" {
+				return nil, errs.Invalid(at+"users."+slackID, "must be a Floe principal id")
+			}
+			users[slackID] = p
+		}
+	} else if r.Settings["users"] != nil {
+		return nil, errs.Invalid(at+"users", "must map Slack user ids to Floe principal ids")
+	}
+	return interact.NewReceiver(r.Name, func(ctx context.Context) (secrets.Value, error) { return resolve(ctx, ref) }, users, now), nil
 }

@@ -100,7 +100,7 @@ const pageHTML = `<!DOCTYPE html>
 {{end}}
 {{end}}
 </section>
-<p class="meta">Last updated <time datetime="{{iso .UpdatedAt}}">{{human .UpdatedAt}}</time>. Also available as <a href="/api/v2/summary.json">JSON</a>.</p>
+<p class="meta">Last updated <time datetime="{{iso .UpdatedAt}}">{{human .UpdatedAt}}</time>. Also available as <a href="api/v2/summary.json">JSON</a>.</p>
 </main>
 </body>
 </html>

@@ -13,8 +13,10 @@ type ViewSource func(ctx context.Context) (View, error)
 
 // NewHandler serves the public page: the HTML at "/" and the Statuspage
 // compatible JSON under /api/v2/. It only reads; the HTTP layer around it
-// adds TLS, caching and rate limits. The HTML carries
-// [ContentSecurityPolicy]; every response is nosniff and refuses framing.
+// adds TLS, caching and rate limits. The page's links are relative, so the
+// handler may be mounted under a prefix (the page at "<prefix>/"). The HTML
+// carries [ContentSecurityPolicy]; every response is nosniff and refuses
+// framing.
 func NewHandler(src ViewSource) (http.Handler, error) {
 	if src == nil {
 		return nil, errors.New("status handler: nil view source")

@@ -112,6 +112,7 @@ under the user's cache directory (~/.cache/floe on Linux).`,
 	root.AddCommand(newConfigCmd(g), newSecretsCmd(g))
 	root.AddCommand(newTrustCmd(g))
 	root.AddCommand(newNotifyCmd(g))
+	root.AddCommand(newStatusCmd(g))
 	return root
 }
 
