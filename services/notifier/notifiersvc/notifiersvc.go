@@ -76,7 +76,7 @@ type Notifier struct {
 // Service is the notifier: it owns the notification groups and notifications.
 var Service = service.Def[Config, *Notifier]{
 	Name:       "notifier",
-	Aggregates: []string{domain.AggGroup, domain.AggNotification, inbound.AggExternalAlert, inbound.AggSlackInbox, aggStatusPage},
+	Aggregates: []string{domain.AggGroup, domain.AggNotification, inbound.AggExternalAlert, inbound.AggSlackInbox, aggStatusPage, domain.AggSilence},
 	// It reads its receivers' credentials from the secrets store.
 	Publishes: []string{natsx.SecretsAccess},
 	Register:  register,
@@ -157,6 +157,10 @@ func register(ctx context.Context, d service.Deps[Config]) (*Notifier, error) {
 	if err != nil {
 		return nil, err
 	}
+	silences, err := adapters.NewSilences(ctx, d.NATS.JS, opts)
+	if err != nil {
+		return nil, err
+	}
 	// Other services' aggregates are read (verified) for scopes, never written.
 	stores := map[string]eventstore.Store{}
 	for _, agg := range []string{episode.AggregateRelease, episode.AggregateDeployment, episode.AggregateGateRun} {
@@ -174,6 +178,10 @@ func register(ctx context.Context, d service.Deps[Config]) (*Notifier, error) {
 		}
 	}
 	ropts := render.Options{ExternalURL: d.Config.ExternalURL}
+	clock := d.Clock
+	if clock == nil {
+		clock = time.Now
+	}
 	host, _ := os.Hostname()
 	a, err := app.New(app.Options{
 		Store: d.Store, Snapshots: d.Snapshots, Routing: cfg, Channels: chans, Templates: templates, Render: ropts,
@@ -186,15 +194,17 @@ func register(ctx context.Context, d service.Deps[Config]) (*Notifier, error) {
 			return out
 		}(),
 		Instance: fmt.Sprintf("%s-%d-%s", host, os.Getpid(), strings.ToLower(ulid.Make().String()[20:])), Now: d.Clock, Threads: notes,
+		Silences: func() []routing.Silence { return silences.Routing(clock()) },
 	})
 	if err != nil {
 		return nil, err
 	}
-	if err := d.Runtime.Register(&notifyv1.NotifyService_ServiceDesc, ports.NewServer(a, notes, templates, ropts), ports.Rules()); err != nil {
+	if err := d.Runtime.Register(&notifyv1.NotifyService_ServiceDesc, ports.NewServer(a, notes, silences, templates, ropts), ports.Rules()); err != nil {
 		return nil, err
 	}
 	d.Runtime.AddView(groups.Projection())
 	d.Runtime.AddView(notes.Projection())
+	d.Runtime.AddView(silences.Projection())
 	out := &Notifier{}
 	for _, r := range cfg.Receivers {
 		out.Receivers = append(out.Receivers, r.Name)

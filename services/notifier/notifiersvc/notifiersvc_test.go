@@ -18,6 +18,10 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/durationpb"
+
 	"github.com/penguinmails/floe/libs/auth"
 	"github.com/penguinmails/floe/libs/eventstore"
 	"github.com/penguinmails/floe/libs/secrets"
@@ -394,5 +398,98 @@ func TestAlertmanagerReceiver(t *testing.T) {
 	}
 	if firings != 1 {
 		t.Errorf("the firing alert was told %d times to ops", firings)
+	}
+}
+
+// Silences through the API mute what they match (recorded as muted, not
+// sent) until they end or are expired; a test send reaches a receiver at
+// once; refusals name the field.
+func TestSilencesAndTestSend(t *testing.T) {
+	w := start(t)
+	p := w.procs[0]
+	ctx := testkit.Context(t)
+	ops := notifyv1.NewNotifyServiceClient(p.Conn("ops"))
+	viewer := notifyv1.NewNotifyServiceClient(p.Conn("viewer"))
+
+	// Refusals.
+	if _, err := ops.CreateSilence(ctx, &notifyv1.CreateSilenceRequest{Matchers: []string{`environment=~"(unclosed"`}, Duration: durationpb.New(time.Hour), Comment: "x"}); status.Code(err) != codes.InvalidArgument {
+		t.Errorf("a matcher whose regexp does not compile: %v", err)
+	}
+	if _, err := ops.CreateSilence(ctx, &notifyv1.CreateSilenceRequest{Matchers: []string{`environment="production"`}, Duration: durationpb.New(time.Hour)}); status.Code(err) != codes.InvalidArgument {
+		t.Errorf("no comment: %v", err)
+	}
+	if _, err := viewer.CreateSilence(ctx, &notifyv1.CreateSilenceRequest{Matchers: []string{`environment="production"`}, Duration: durationpb.New(time.Hour), Comment: "x"}); status.Code(err) != codes.PermissionDenied {
+		t.Errorf("a reader: %v", err)
+	}
+
+	sil, err := ops.CreateSilence(ctx, &notifyv1.CreateSilenceRequest{RequestId: "maint-1", Matchers: []string{`environment="production"`},
+		Duration: durationpb.New(time.Hour), Comment: "database maintenance"})
+	if err != nil || sil.GetSilence().GetState() != "active" || sil.GetSilence().GetCreatedBy() != "ops" {
+		t.Fatalf("create: %v %v", sil, err)
+	}
+	again, err := ops.CreateSilence(ctx, &notifyv1.CreateSilenceRequest{RequestId: "maint-1", Matchers: []string{`environment="production"`},
+		Duration: durationpb.New(time.Hour), Comment: "database maintenance"})
+	if err != nil || again.GetSilence().GetId() != sil.GetSilence().GetId() {
+		t.Fatalf("a retried create made another silence: %v %v", again, err)
+	}
+	// Give the view a moment to learn of it, then a production deployment: muted.
+	testkit.EventuallyWithin(t, 10*time.Second, func() error {
+		l, err := viewer.ListSilences(ctx, &notifyv1.ListSilencesRequest{})
+		if err != nil || len(l.GetSilences()) != 1 {
+			return fmt.Errorf("silences %v %v", l, err)
+		}
+		return nil
+	})
+	before, _, _ := w.hooks.snapshot()
+	w.deployment("r7-production-1")
+	testkit.EventuallyWithin(t, 30*time.Second, func() error {
+		var muted int
+		for _, n := range w.notifications(p) {
+			for _, e := range n.GetEpisodes() {
+				if e.GetKey() == "deployment/r7-production-1" && n.GetStatus() == notifyv1.DeliveryStatus_DELIVERY_STATUS_MUTED {
+					muted++
+					if len(n.GetMutedBy()) == 0 || !strings.Contains(n.GetMutedBy()[0], sil.GetSilence().GetId()) {
+						return fmt.Errorf("muted by %v", n.GetMutedBy())
+					}
+				}
+			}
+		}
+		if muted == 0 {
+			return fmt.Errorf("no muted notification of r7 yet")
+		}
+		return nil
+	})
+	if after, _, _ := w.hooks.snapshot(); len(after) != len(before) {
+		t.Errorf("the silenced deployment was sent: %d messages before, %d after", len(before), len(after))
+	}
+
+	// Expired: the next one is told.
+	exp, err := ops.ExpireSilence(ctx, &notifyv1.ExpireSilenceRequest{Id: sil.GetSilence().GetId(), Reason: "done early"})
+	if err != nil || exp.GetSilence().GetState() != "expired" || exp.GetSilence().GetExpiredBy() != "ops" {
+		t.Fatalf("expire: %v %v", exp, err)
+	}
+	if _, err := ops.ExpireSilence(ctx, &notifyv1.ExpireSilenceRequest{Id: sil.GetSilence().GetId()}); status.Code(err) != codes.FailedPrecondition {
+		t.Errorf("expired twice: %v", err)
+	}
+	testkit.EventuallyWithin(t, 10*time.Second, func() error {
+		l, err := viewer.ListSilences(ctx, &notifyv1.ListSilencesRequest{})
+		if err != nil || len(l.GetSilences()) != 0 {
+			return fmt.Errorf("active silences after the expiry: %v %v", l, err)
+		}
+		return nil
+	})
+	w.deployment("r8-production-1")
+	w.settled(p, "deployment/r8-production-1")
+
+	// A test send.
+	tr, err := ops.TestReceiver(ctx, &notifyv1.TestReceiverRequest{Receiver: "ops"})
+	if err != nil || !tr.GetDelivered() || !strings.HasPrefix(tr.GetSubject(), "[TEST]") {
+		t.Fatalf("test send: %v %v", tr, err)
+	}
+	if _, err := ops.TestReceiver(ctx, &notifyv1.TestReceiverRequest{Receiver: "nobody"}); status.Code(err) != codes.NotFound {
+		t.Errorf("test send to nobody: %v", err)
+	}
+	if tr, err := ops.TestReceiver(ctx, &notifyv1.TestReceiverRequest{Receiver: "gone"}); err != nil || tr.GetDelivered() || !strings.Contains(tr.GetError(), "410") {
+		t.Errorf("test send to a receiver that answers 410: %v %v", tr, err)
 	}
 }

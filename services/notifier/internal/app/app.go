@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"time"
 
@@ -88,6 +89,9 @@ type Options struct {
 	Threads  Threads
 	// SendTimeout bounds one attempt (default 30s).
 	SendTimeout time.Duration
+	// Silences are the silences created through the API (the view of
+	// them); nil: none.
+	Silences func() []routing.Silence
 	// Interactive are the Slack receivers with interactivity: their messages
 	// about releases awaiting approval carry Approve / Reject buttons.
 	Interactive map[string]bool
@@ -98,6 +102,7 @@ type App struct {
 	opts     Options
 	groups   *kernel.Handler[*domain.Group]
 	notes    *kernel.Handler[*domain.Delivery]
+	silences *kernel.Handler[*domain.Silence]
 	mu       sync.Mutex
 	rnd      *rand.Rand
 	disabled map[string]string // receiver → why
@@ -123,7 +128,11 @@ func New(o Options) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &App{opts: o, groups: groups, notes: notes, rnd: rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0x5eed)), disabled: map[string]string{}}, nil
+	silences, err := kernel.New(o.Store, SilenceKind, kernel.Options{Clock: o.Now})
+	if err != nil {
+		return nil, err
+	}
+	return &App{opts: o, groups: groups, notes: notes, silences: silences, rnd: rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0x5eed)), disabled: map[string]string{}}, nil
 }
 
 // Routing is the routing configuration.
@@ -178,9 +187,24 @@ func (a *App) Evaluate(ctx context.Context, id string) error {
 	now := a.opts.Now()
 	_, err := a.groups.Execute(unkeyed(ctx), kernel.Command[*domain.Group]{
 		ID:     id,
-		Decide: func(s *domain.Group) ([]proto.Message, error) { return domain.Evaluate(s, now, a.kind) },
+		Decide: func(s *domain.Group) ([]proto.Message, error) { return domain.Evaluate(s, now, a.kind, a.live()) },
 	})
 	return err
+}
+
+// live is the routing configuration with the API's silences added (nil
+// when there are none: the groups' own configuration applies).
+func (a *App) live() *routing.Config {
+	if a.opts.Silences == nil {
+		return nil
+	}
+	extra := a.opts.Silences()
+	if len(extra) == 0 {
+		return nil
+	}
+	cfg := *a.opts.Routing
+	cfg.Silences = append(slices.Clip(cfg.Silences), extra...)
+	return &cfg
 }
 
 // unkeyed is ctx without an idempotency key: evaluations and delivery

@@ -159,14 +159,14 @@ func TestGroupEvaluation(t *testing.T) {
 	}
 	g.Apply(obs[0], t0, "system:deployer")
 	kinds := func(string) string { return routing.KindWebhook }
-	if msgs, err := domain.Evaluate(g, t0.Add(29*time.Second), kinds); err != nil || msgs != nil {
+	if msgs, err := domain.Evaluate(g, t0.Add(29*time.Second), kinds, nil); err != nil || msgs != nil {
 		t.Fatalf("before group_wait: %v %v", msgs, err)
 	}
-	a, err := domain.Evaluate(g, t0.Add(30*time.Second), kinds)
+	a, err := domain.Evaluate(g, t0.Add(30*time.Second), kinds, nil)
 	if err != nil || len(a) != 1 {
 		t.Fatalf("at group_wait: %v %v", a, err)
 	}
-	b, _ := domain.Evaluate(g, t0.Add(30*time.Second), kinds)
+	b, _ := domain.Evaluate(g, t0.Add(30*time.Second), kinds, nil)
 	if !proto.Equal(a[0], b[0]) {
 		t.Fatal("the same state and time decided differently")
 	}
@@ -175,7 +175,7 @@ func TestGroupEvaluation(t *testing.T) {
 		t.Fatalf("the decision: %v", ge.GetNotifications())
 	}
 	g.Apply(ge, t0.Add(30*time.Second), "system:notifier")
-	if again, _ := domain.Evaluate(g, t0.Add(31*time.Second), kinds); again != nil {
+	if again, _ := domain.Evaluate(g, t0.Add(31*time.Second), kinds, nil); again != nil {
 		t.Fatalf("told again right after: %v", again)
 	}
 	// The snapshot round trip keeps the state.

@@ -103,10 +103,11 @@ func Observe(route *routing.Route, e routing.Event, sourceID, sourceType string)
 		SourceEventId: sourceID, SourceType: sourceType}}, nil
 }
 
-// Evaluate decides what is due at now: a GroupEvaluated with the
-// notifications (nil when nothing is due). It works on a copy: the state
-// changes only when the event is applied.
-func Evaluate(s *Group, now time.Time, kinds func(receiver string) string) ([]proto.Message, error) {
+// Evaluate decides what is due at now under cfg (the configuration with
+// the silences in force now; nil: the group's own): a GroupEvaluated with
+// the notifications (nil when nothing is due). It works on a copy: the
+// state changes only when the event is applied.
+func Evaluate(s *Group, now time.Time, kinds func(receiver string) string, cfg *routing.Config) ([]proto.Message, error) {
 	if s.g == nil || s.Orphan != "" {
 		return nil, nil
 	}
@@ -114,7 +115,10 @@ func Evaluate(s *Group, now time.Time, kinds func(receiver string) string) ([]pr
 	if err != nil {
 		return nil, err
 	}
-	g, err := routing.RestoreGroup(s.cfg, state)
+	if cfg == nil {
+		cfg = s.cfg
+	}
+	g, err := routing.RestoreGroup(cfg, state)
 	if err != nil {
 		return nil, err
 	}

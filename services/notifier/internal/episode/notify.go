@@ -22,6 +22,8 @@ func notifySpecs() []spec {
 		ignore[*notifyv1.NotificationDelivered](own),
 		ignore[*notifyv1.DeliveryFailed](own),
 		ignore[*notifyv1.NotificationDeadLettered](own),
+		ignore[*notifyv1.SilenceCreated]("a silence mutes notifications; what it held back is recorded as muted"),
+		ignore[*notifyv1.SilenceExpired]("a silence ended early; what it held back is told from then on"),
 		ignore[*notifyv1.InteractionRefused]("a refused Slack request (bad signature, unmapped user, refused decision): in the log for security to read; telling of it would let anyone who can reach the endpoint send messages"),
 		notify(TypeInfo{
 			Description: "an alert another monitoring stack sent (an Alertmanager webhook) fires, or resolves (status resolved)",

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"strconv"
+	"time"
 
 	"github.com/penguinmails/floe/libs/auth"
 	"github.com/penguinmails/floe/libs/errs"
@@ -30,6 +31,10 @@ func Rules() auth.Rules {
 		notifyv1.NotifyService_AcknowledgeEpisode_FullMethodName:  PermWrite,
 		notifyv1.NotifyService_ListReceivers_FullMethodName:       PermRead,
 		notifyv1.NotifyService_PreviewNotification_FullMethodName: PermRead,
+		notifyv1.NotifyService_CreateSilence_FullMethodName:       PermWrite,
+		notifyv1.NotifyService_ExpireSilence_FullMethodName:       PermWrite,
+		notifyv1.NotifyService_ListSilences_FullMethodName:        PermRead,
+		notifyv1.NotifyService_TestReceiver_FullMethodName:        PermWrite,
 	} {
 		r[m] = auth.Rule{Permission: p}
 	}
@@ -39,15 +44,16 @@ func Rules() auth.Rules {
 // Server implements notifyv1.NotifyServiceServer.
 type Server struct {
 	notifyv1.UnimplementedNotifyServiceServer
-	app   *app.App
-	notes *adapters.Notifications
-	tmpl  map[string]*render.Set
-	ropts render.Options
+	app      *app.App
+	notes    *adapters.Notifications
+	silences *adapters.Silences
+	tmpl     map[string]*render.Set
+	ropts    render.Options
 }
 
 // NewServer wires the server.
-func NewServer(a *app.App, notes *adapters.Notifications, templates map[string]*render.Set, ropts render.Options) *Server {
-	return &Server{app: a, notes: notes, tmpl: templates, ropts: ropts}
+func NewServer(a *app.App, notes *adapters.Notifications, silences *adapters.Silences, templates map[string]*render.Set, ropts render.Options) *Server {
+	return &Server{app: a, notes: notes, silences: silences, tmpl: templates, ropts: ropts}
 }
 
 // ListNotifications implements the RPC: newest first; the page token is an offset.
@@ -151,4 +157,57 @@ func (s *Server) PreviewNotification(ctx context.Context, req *notifyv1.PreviewN
 func previewProto(p render.Rendered) *notifyv1.Preview {
 	return &notifyv1.Preview{Sample: p.Sample, Subject: p.Message.Subject, Text: p.Message.Text, Html: p.Message.HTML,
 		Blocks: string(p.Message.Blocks), Warnings: p.Warnings}
+}
+
+// CreateSilence implements the RPC.
+func (s *Server) CreateSilence(ctx context.Context, req *notifyv1.CreateSilenceRequest) (*notifyv1.CreateSilenceResponse, error) {
+	var starts, ends time.Time
+	if req.GetStartsAt() != nil {
+		starts = req.GetStartsAt().AsTime()
+	}
+	if req.GetEndsAt() != nil {
+		ends = req.GetEndsAt().AsTime()
+	}
+	if req.GetEndsAt() != nil && req.GetDuration() != nil {
+		return nil, errs.Invalid("duration", "give ends_at or duration, not both")
+	}
+	sil, err := s.app.CreateSilence(ctx, req.GetRequestId(), req.GetMatchers(), starts, ends, req.GetDuration().AsDuration(), req.GetComment())
+	if err != nil {
+		return nil, err
+	}
+	return &notifyv1.CreateSilenceResponse{Silence: sil}, nil
+}
+
+// ExpireSilence implements the RPC.
+func (s *Server) ExpireSilence(ctx context.Context, req *notifyv1.ExpireSilenceRequest) (*notifyv1.ExpireSilenceResponse, error) {
+	var v errs.Violations
+	ident.Check(&v, "id", req.GetId())
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	sil, err := s.app.ExpireSilence(ctx, req.GetId(), req.GetReason())
+	if err != nil {
+		return nil, err
+	}
+	return &notifyv1.ExpireSilenceResponse{Silence: sil}, nil
+}
+
+// ListSilences implements the RPC: the configuration's, then the API's.
+func (s *Server) ListSilences(ctx context.Context, req *notifyv1.ListSilencesRequest) (*notifyv1.ListSilencesResponse, error) {
+	now := time.Now()
+	out := &notifyv1.ListSilencesResponse{}
+	for _, c := range s.app.ConfigSilences(now) {
+		if c.GetState() != "expired" || req.GetAll() {
+			out.Silences = append(out.Silences, c)
+		}
+	}
+	if s.silences != nil {
+		out.Silences = append(out.Silences, s.silences.List(now, req.GetAll())...)
+	}
+	return out, nil
+}
+
+// TestReceiver implements the RPC.
+func (s *Server) TestReceiver(ctx context.Context, req *notifyv1.TestReceiverRequest) (*notifyv1.TestReceiverResponse, error) {
+	return s.app.TestReceiver(ctx, req.GetReceiver())
 }

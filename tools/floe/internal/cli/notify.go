@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"google.golang.org/grpc"
+	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/penguinmails/floe/libs/enumtext"
 	notifyv1 "github.com/penguinmails/floe/proto/gen/floe/notify/v1"
@@ -23,7 +25,8 @@ attempt: delivered, retrying, dead-lettered after the last attempt, or muted
 by a silence or maintenance window. Reading needs notify.read; acknowledging
 an episode (which stops its escalation) notify.write.`,
 	}
-	cmd.AddCommand(newNotifyListCmd(g), newNotifyGetCmd(g), newNotifyAckCmd(g), newNotifyReceiversCmd(g), newNotifyPreviewCmd(g))
+	cmd.AddCommand(newNotifyListCmd(g), newNotifyGetCmd(g), newNotifyAckCmd(g), newNotifyReceiversCmd(g), newNotifyPreviewCmd(g),
+		newNotifySilenceCmd(g), newNotifyTestCmd(g))
 	return cmd
 }
 
@@ -217,6 +220,149 @@ default used, as when sending.
 					}
 				}
 				return nil
+			})
+		},
+	}
+}
+
+func newNotifySilenceCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "silence",
+		Short: "Mute notifications for a while: add, expire and list silences",
+		Long: `A silence mutes the notifications whose episodes its matchers all match, from
+its start to its end: they are recorded as muted, never sent. Matchers are
+Alertmanager's: name="value", name!="value", name=~"regexp", name!~"regexp",
+on an episode's labels (environment, product, severity, type, episode and the
+event's own). The configuration file's silences are listed too.`,
+	}
+	cmd.AddCommand(newNotifySilenceAddCmd(g), newNotifySilenceExpireCmd(g), newNotifySilenceListCmd(g))
+	return cmd
+}
+
+func printSilences(g *globals, ss []*notifyv1.Silence) error {
+	tw := newTable(g.out)
+	fmt.Fprintln(tw, "ID\tSTATE\tENDS\tBY\tMATCHERS\tCOMMENT")
+	for _, s := range ss {
+		by := s.GetCreatedBy()
+		if s.GetFromConfig() {
+			by = orDash(by) + " (config)"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", s.GetId(), s.GetState(), fmtTime(s.GetEndsAt()), orDash(by), strings.Join(s.GetMatchers(), ", "), oneLine(s.GetComment(), 60))
+	}
+	return tw.Flush()
+}
+
+func newNotifySilenceAddCmd(g *globals) *cobra.Command {
+	var (
+		matchers []string
+		dur      time.Duration
+		comment  string
+		rid      string
+	)
+	cmd := &cobra.Command{
+		Use:   "add --matcher M [--matcher M …] --for DURATION --comment TEXT",
+		Short: "Add a silence (needs notify.write)",
+		Long: `add mutes what every --matcher matches for --for (at most 90 days), from now.
+
+  floe notify silence add --matcher 'environment="staging"' --matcher 'type=~"floe\.monitor\.v1\..*"' --for 2h --comment "load test"`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if len(matchers) == 0 {
+				return fmt.Errorf("--matcher is required: a silence of everything would mute every notification")
+			}
+			if dur <= 0 {
+				return fmt.Errorf("--for is required: how long the silence lasts (e.g. 2h)")
+			}
+			if err := required("comment", comment, "say why these notifications are muted"); err != nil {
+				return err
+			}
+			return g.call(cmd.Context(), func(ctx context.Context, conn *grpc.ClientConn) error {
+				resp, err := notifyClient(conn).CreateSilence(ctx, &notifyv1.CreateSilenceRequest{RequestId: rid, Matchers: matchers,
+					Duration: durationpb.New(dur), Comment: comment})
+				if err != nil {
+					return err
+				}
+				if g.output == "json" {
+					return printJSON(g.out, resp.GetSilence())
+				}
+				_, err = fmt.Fprintf(g.out, "silence %s until %s\n", resp.GetSilence().GetId(), fmtTime(resp.GetSilence().GetEndsAt()))
+				return err
+			})
+		},
+	}
+	cmd.Flags().StringArrayVar(&matchers, "matcher", nil, `a matcher, e.g. 'environment="staging"' (repeatable; all must match)`)
+	cmd.Flags().DurationVar(&dur, "for", 0, "how long (required)")
+	cmd.Flags().StringVar(&comment, "comment", "", "why (required)")
+	cmd.Flags().StringVar(&rid, "request-id", "", "idempotency key: a retry with the same one makes one silence")
+	return cmd
+}
+
+func newNotifySilenceExpireCmd(g *globals) *cobra.Command {
+	var reason string
+	cmd := &cobra.Command{
+		Use:   "expire ID [--reason TEXT]",
+		Short: "End a silence now (needs notify.write)",
+		Args:  positional("ID"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return g.call(cmd.Context(), func(ctx context.Context, conn *grpc.ClientConn) error {
+				resp, err := notifyClient(conn).ExpireSilence(ctx, &notifyv1.ExpireSilenceRequest{Id: args[0], Reason: reason})
+				if err != nil {
+					return err
+				}
+				if g.output == "json" {
+					return printJSON(g.out, resp.GetSilence())
+				}
+				_, err = fmt.Fprintf(g.out, "silence %s expired\n", args[0])
+				return err
+			})
+		},
+	}
+	cmd.Flags().StringVar(&reason, "reason", "", "why it ends early")
+	return cmd
+}
+
+func newNotifySilenceListCmd(g *globals) *cobra.Command {
+	var all bool
+	cmd := &cobra.Command{
+		Use:   "list [--all]",
+		Short: "List the silences in force or to come (--all: the ended ones too)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return g.call(cmd.Context(), func(ctx context.Context, conn *grpc.ClientConn) error {
+				resp, err := notifyClient(conn).ListSilences(ctx, &notifyv1.ListSilencesRequest{All: all})
+				if err != nil {
+					return err
+				}
+				if g.output == "json" {
+					return printJSON(g.out, resp)
+				}
+				return printSilences(g, resp.GetSilences())
+			})
+		},
+	}
+	cmd.Flags().BoolVar(&all, "all", false, "the ended silences too")
+	return cmd
+}
+
+func newNotifyTestCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "test RECEIVER",
+		Short: "Send a sample notification to a receiver now: a check of its settings and credentials (needs notify.write)",
+		Args:  positional("RECEIVER"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return g.call(cmd.Context(), func(ctx context.Context, conn *grpc.ClientConn) error {
+				resp, err := notifyClient(conn).TestReceiver(ctx, &notifyv1.TestReceiverRequest{Receiver: args[0]})
+				if err != nil {
+					return err
+				}
+				if g.output == "json" {
+					return printJSON(g.out, resp)
+				}
+				if !resp.GetDelivered() {
+					return fmt.Errorf("%s did not take the test message: %s", args[0], resp.GetError())
+				}
+				_, err = fmt.Fprintf(g.out, "%s took the test message %q (ref %s)\n", args[0], resp.GetSubject(), orDash(resp.GetRef()))
+				return err
 			})
 		},
 	}

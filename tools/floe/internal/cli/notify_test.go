@@ -114,4 +114,13 @@ func TestNotifyOfARealServer(t *testing.T) {
 	if _, _, err := run("grace", "notify", "preview", "nobody"); err == nil || !strings.Contains(err.Error(), "NotFound") {
 		t.Errorf("preview of an unknown receiver: %v", err)
 	}
+	// Silences and a test send.
+	if _, _, err := run("ops", "notify", "silence", "add", "--for", "1h", "--comment", "x"); err == nil || !strings.Contains(err.Error(), "--matcher is required") {
+		t.Errorf("a silence without matchers: %v", err)
+	}
+	added := must("ops", "notify", "silence", "add", "--matcher", `environment="staging"`, "--for", "2h", "--comment", "load test")
+	sid := strings.Fields(added)[1]
+	wantLines(t, "silence list", must("grace", "notify", "silence", "list"), "ID STATE ENDS BY MATCHERS COMMENT", sid+" active")
+	wantLines(t, "silence expire", must("ops", "notify", "silence", "expire", sid, "--reason", "done"), "silence "+sid+" expired")
+	wantLines(t, "test", must("ops", "notify", "test", "ops"), "ops took the test message \"[TEST]")
 }

@@ -779,6 +779,123 @@ func (x *InteractionRefused) GetRemoteAddr() string {
 	return ""
 }
 
+// SilenceCreated mutes what its matchers match from starts_at to ends_at
+// (floe.evt.silence.<id>.<Event>): notifications are recorded as muted, not
+// sent. Actor: who created it.
+type SilenceCreated struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Alertmanager-style matchers: name="value", name!="value", name=~"re", name!~"re".
+	Matchers      []string               `protobuf:"bytes,1,rep,name=matchers,proto3" json:"matchers,omitempty"`
+	StartsAt      *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=starts_at,json=startsAt,proto3" json:"starts_at,omitempty"`
+	EndsAt        *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=ends_at,json=endsAt,proto3" json:"ends_at,omitempty"`
+	Comment       string                 `protobuf:"bytes,4,opt,name=comment,proto3" json:"comment,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SilenceCreated) Reset() {
+	*x = SilenceCreated{}
+	mi := &file_floe_notify_v1_events_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SilenceCreated) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SilenceCreated) ProtoMessage() {}
+
+func (x *SilenceCreated) ProtoReflect() protoreflect.Message {
+	mi := &file_floe_notify_v1_events_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SilenceCreated.ProtoReflect.Descriptor instead.
+func (*SilenceCreated) Descriptor() ([]byte, []int) {
+	return file_floe_notify_v1_events_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *SilenceCreated) GetMatchers() []string {
+	if x != nil {
+		return x.Matchers
+	}
+	return nil
+}
+
+func (x *SilenceCreated) GetStartsAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.StartsAt
+	}
+	return nil
+}
+
+func (x *SilenceCreated) GetEndsAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.EndsAt
+	}
+	return nil
+}
+
+func (x *SilenceCreated) GetComment() string {
+	if x != nil {
+		return x.Comment
+	}
+	return ""
+}
+
+// SilenceExpired ends a silence early.
+type SilenceExpired struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Reason        string                 `protobuf:"bytes,1,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SilenceExpired) Reset() {
+	*x = SilenceExpired{}
+	mi := &file_floe_notify_v1_events_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SilenceExpired) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SilenceExpired) ProtoMessage() {}
+
+func (x *SilenceExpired) ProtoReflect() protoreflect.Message {
+	mi := &file_floe_notify_v1_events_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SilenceExpired.ProtoReflect.Descriptor instead.
+func (*SilenceExpired) Descriptor() ([]byte, []int) {
+	return file_floe_notify_v1_events_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *SilenceExpired) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
 var File_floe_notify_v1_events_proto protoreflect.FileDescriptor
 
 const file_floe_notify_v1_events_proto_rawDesc = "" +
@@ -850,7 +967,14 @@ const file_floe_notify_v1_events_proto_rawDesc = "" +
 	"\venvironment\x18\b \x01(\tR\venvironment\x12\x1f\n" +
 	"\vremote_addr\x18\t \x01(\tR\n" +
 	"remoteAddr:\x0e\xca\xf3\x18\n" +
-	"slackinboxB\xbb\x01\n" +
+	"slackinbox\"\xc1\x01\n" +
+	"\x0eSilenceCreated\x12\x1a\n" +
+	"\bmatchers\x18\x01 \x03(\tR\bmatchers\x127\n" +
+	"\tstarts_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\bstartsAt\x123\n" +
+	"\aends_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x06endsAt\x12\x18\n" +
+	"\acomment\x18\x04 \x01(\tR\acomment:\v\xca\xf3\x18\asilence\"5\n" +
+	"\x0eSilenceExpired\x12\x16\n" +
+	"\x06reason\x18\x01 \x01(\tR\x06reason:\v\xca\xf3\x18\asilenceB\xbb\x01\n" +
 	"\x12com.floe.notify.v1B\vEventsProtoP\x01Z>github.com/penguinmails/floe/proto/gen/floe/notify/v1;notifyv1\xa2\x02\x03FNX\xaa\x02\x0eFloe.Notify.V1\xca\x02\x0eFloe\\Notify\\V1\xe2\x02\x1aFloe\\Notify\\V1\\GPBMetadata\xea\x02\x10Floe::Notify::V1b\x06proto3"
 
 var (
@@ -865,7 +989,7 @@ func file_floe_notify_v1_events_proto_rawDescGZIP() []byte {
 	return file_floe_notify_v1_events_proto_rawDescData
 }
 
-var file_floe_notify_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
+var file_floe_notify_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
 var file_floe_notify_v1_events_proto_goTypes = []any{
 	(*EpisodeObserved)(nil),          // 0: floe.notify.v1.EpisodeObserved
 	(*GroupEvaluated)(nil),           // 1: floe.notify.v1.GroupEvaluated
@@ -877,25 +1001,29 @@ var file_floe_notify_v1_events_proto_goTypes = []any{
 	(*NotificationDeadLettered)(nil), // 7: floe.notify.v1.NotificationDeadLettered
 	(*ExternalAlertReceived)(nil),    // 8: floe.notify.v1.ExternalAlertReceived
 	(*InteractionRefused)(nil),       // 9: floe.notify.v1.InteractionRefused
-	nil,                              // 10: floe.notify.v1.ExternalAlertReceived.LabelsEntry
-	nil,                              // 11: floe.notify.v1.ExternalAlertReceived.AnnotationsEntry
-	(*timestamppb.Timestamp)(nil),    // 12: google.protobuf.Timestamp
-	(*Notification)(nil),             // 13: floe.notify.v1.Notification
+	(*SilenceCreated)(nil),           // 10: floe.notify.v1.SilenceCreated
+	(*SilenceExpired)(nil),           // 11: floe.notify.v1.SilenceExpired
+	nil,                              // 12: floe.notify.v1.ExternalAlertReceived.LabelsEntry
+	nil,                              // 13: floe.notify.v1.ExternalAlertReceived.AnnotationsEntry
+	(*timestamppb.Timestamp)(nil),    // 14: google.protobuf.Timestamp
+	(*Notification)(nil),             // 15: floe.notify.v1.Notification
 }
 var file_floe_notify_v1_events_proto_depIdxs = []int32{
-	12, // 0: floe.notify.v1.GroupEvaluated.at:type_name -> google.protobuf.Timestamp
-	13, // 1: floe.notify.v1.GroupEvaluated.notifications:type_name -> floe.notify.v1.Notification
-	13, // 2: floe.notify.v1.NotificationPlanned.notification:type_name -> floe.notify.v1.Notification
-	12, // 3: floe.notify.v1.DeliveryFailed.retry_at:type_name -> google.protobuf.Timestamp
-	10, // 4: floe.notify.v1.ExternalAlertReceived.labels:type_name -> floe.notify.v1.ExternalAlertReceived.LabelsEntry
-	11, // 5: floe.notify.v1.ExternalAlertReceived.annotations:type_name -> floe.notify.v1.ExternalAlertReceived.AnnotationsEntry
-	12, // 6: floe.notify.v1.ExternalAlertReceived.starts_at:type_name -> google.protobuf.Timestamp
-	12, // 7: floe.notify.v1.ExternalAlertReceived.ends_at:type_name -> google.protobuf.Timestamp
-	8,  // [8:8] is the sub-list for method output_type
-	8,  // [8:8] is the sub-list for method input_type
-	8,  // [8:8] is the sub-list for extension type_name
-	8,  // [8:8] is the sub-list for extension extendee
-	0,  // [0:8] is the sub-list for field type_name
+	14, // 0: floe.notify.v1.GroupEvaluated.at:type_name -> google.protobuf.Timestamp
+	15, // 1: floe.notify.v1.GroupEvaluated.notifications:type_name -> floe.notify.v1.Notification
+	15, // 2: floe.notify.v1.NotificationPlanned.notification:type_name -> floe.notify.v1.Notification
+	14, // 3: floe.notify.v1.DeliveryFailed.retry_at:type_name -> google.protobuf.Timestamp
+	12, // 4: floe.notify.v1.ExternalAlertReceived.labels:type_name -> floe.notify.v1.ExternalAlertReceived.LabelsEntry
+	13, // 5: floe.notify.v1.ExternalAlertReceived.annotations:type_name -> floe.notify.v1.ExternalAlertReceived.AnnotationsEntry
+	14, // 6: floe.notify.v1.ExternalAlertReceived.starts_at:type_name -> google.protobuf.Timestamp
+	14, // 7: floe.notify.v1.ExternalAlertReceived.ends_at:type_name -> google.protobuf.Timestamp
+	14, // 8: floe.notify.v1.SilenceCreated.starts_at:type_name -> google.protobuf.Timestamp
+	14, // 9: floe.notify.v1.SilenceCreated.ends_at:type_name -> google.protobuf.Timestamp
+	10, // [10:10] is the sub-list for method output_type
+	10, // [10:10] is the sub-list for method input_type
+	10, // [10:10] is the sub-list for extension type_name
+	10, // [10:10] is the sub-list for extension extendee
+	0,  // [0:10] is the sub-list for field type_name
 }
 
 func init() { file_floe_notify_v1_events_proto_init() }
@@ -910,7 +1038,7 @@ func file_floe_notify_v1_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_floe_notify_v1_events_proto_rawDesc), len(file_floe_notify_v1_events_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   12,
+			NumMessages:   14,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

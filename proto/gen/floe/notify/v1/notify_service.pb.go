@@ -9,6 +9,8 @@ package notifyv1
 import (
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	durationpb "google.golang.org/protobuf/types/known/durationpb"
+	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
 	sync "sync"
 	unsafe "unsafe"
@@ -609,11 +611,448 @@ func (x *Preview) GetWarnings() []string {
 	return nil
 }
 
+// CreateSilenceRequest describes the silence.
+type CreateSilenceRequest struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	RequestId string                 `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	Matchers  []string               `protobuf:"bytes,2,rep,name=matchers,proto3" json:"matchers,omitempty"`
+	// Default: now.
+	StartsAt *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=starts_at,json=startsAt,proto3" json:"starts_at,omitempty"`
+	// Either ends_at or duration.
+	EndsAt   *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=ends_at,json=endsAt,proto3" json:"ends_at,omitempty"`
+	Duration *durationpb.Duration   `protobuf:"bytes,5,opt,name=duration,proto3" json:"duration,omitempty"`
+	// Why (required).
+	Comment       string `protobuf:"bytes,6,opt,name=comment,proto3" json:"comment,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateSilenceRequest) Reset() {
+	*x = CreateSilenceRequest{}
+	mi := &file_floe_notify_v1_notify_service_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateSilenceRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateSilenceRequest) ProtoMessage() {}
+
+func (x *CreateSilenceRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_floe_notify_v1_notify_service_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateSilenceRequest.ProtoReflect.Descriptor instead.
+func (*CreateSilenceRequest) Descriptor() ([]byte, []int) {
+	return file_floe_notify_v1_notify_service_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *CreateSilenceRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *CreateSilenceRequest) GetMatchers() []string {
+	if x != nil {
+		return x.Matchers
+	}
+	return nil
+}
+
+func (x *CreateSilenceRequest) GetStartsAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.StartsAt
+	}
+	return nil
+}
+
+func (x *CreateSilenceRequest) GetEndsAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.EndsAt
+	}
+	return nil
+}
+
+func (x *CreateSilenceRequest) GetDuration() *durationpb.Duration {
+	if x != nil {
+		return x.Duration
+	}
+	return nil
+}
+
+func (x *CreateSilenceRequest) GetComment() string {
+	if x != nil {
+		return x.Comment
+	}
+	return ""
+}
+
+// CreateSilenceResponse is the silence.
+type CreateSilenceResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Silence       *Silence               `protobuf:"bytes,1,opt,name=silence,proto3" json:"silence,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateSilenceResponse) Reset() {
+	*x = CreateSilenceResponse{}
+	mi := &file_floe_notify_v1_notify_service_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateSilenceResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateSilenceResponse) ProtoMessage() {}
+
+func (x *CreateSilenceResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_floe_notify_v1_notify_service_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateSilenceResponse.ProtoReflect.Descriptor instead.
+func (*CreateSilenceResponse) Descriptor() ([]byte, []int) {
+	return file_floe_notify_v1_notify_service_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *CreateSilenceResponse) GetSilence() *Silence {
+	if x != nil {
+		return x.Silence
+	}
+	return nil
+}
+
+// ExpireSilenceRequest names the silence.
+type ExpireSilenceRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Reason        string                 `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExpireSilenceRequest) Reset() {
+	*x = ExpireSilenceRequest{}
+	mi := &file_floe_notify_v1_notify_service_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExpireSilenceRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExpireSilenceRequest) ProtoMessage() {}
+
+func (x *ExpireSilenceRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_floe_notify_v1_notify_service_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExpireSilenceRequest.ProtoReflect.Descriptor instead.
+func (*ExpireSilenceRequest) Descriptor() ([]byte, []int) {
+	return file_floe_notify_v1_notify_service_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *ExpireSilenceRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *ExpireSilenceRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+// ExpireSilenceResponse is the silence.
+type ExpireSilenceResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Silence       *Silence               `protobuf:"bytes,1,opt,name=silence,proto3" json:"silence,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExpireSilenceResponse) Reset() {
+	*x = ExpireSilenceResponse{}
+	mi := &file_floe_notify_v1_notify_service_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExpireSilenceResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExpireSilenceResponse) ProtoMessage() {}
+
+func (x *ExpireSilenceResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_floe_notify_v1_notify_service_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExpireSilenceResponse.ProtoReflect.Descriptor instead.
+func (*ExpireSilenceResponse) Descriptor() ([]byte, []int) {
+	return file_floe_notify_v1_notify_service_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *ExpireSilenceResponse) GetSilence() *Silence {
+	if x != nil {
+		return x.Silence
+	}
+	return nil
+}
+
+// ListSilencesRequest filters: expired ones only when all is set.
+type ListSilencesRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	All           bool                   `protobuf:"varint,1,opt,name=all,proto3" json:"all,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListSilencesRequest) Reset() {
+	*x = ListSilencesRequest{}
+	mi := &file_floe_notify_v1_notify_service_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListSilencesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListSilencesRequest) ProtoMessage() {}
+
+func (x *ListSilencesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_floe_notify_v1_notify_service_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListSilencesRequest.ProtoReflect.Descriptor instead.
+func (*ListSilencesRequest) Descriptor() ([]byte, []int) {
+	return file_floe_notify_v1_notify_service_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *ListSilencesRequest) GetAll() bool {
+	if x != nil {
+		return x.All
+	}
+	return false
+}
+
+// ListSilencesResponse lists them, ending soonest first.
+type ListSilencesResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Silences      []*Silence             `protobuf:"bytes,1,rep,name=silences,proto3" json:"silences,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListSilencesResponse) Reset() {
+	*x = ListSilencesResponse{}
+	mi := &file_floe_notify_v1_notify_service_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListSilencesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListSilencesResponse) ProtoMessage() {}
+
+func (x *ListSilencesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_floe_notify_v1_notify_service_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListSilencesResponse.ProtoReflect.Descriptor instead.
+func (*ListSilencesResponse) Descriptor() ([]byte, []int) {
+	return file_floe_notify_v1_notify_service_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *ListSilencesResponse) GetSilences() []*Silence {
+	if x != nil {
+		return x.Silences
+	}
+	return nil
+}
+
+// TestReceiverRequest names the receiver.
+type TestReceiverRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Receiver      string                 `protobuf:"bytes,1,opt,name=receiver,proto3" json:"receiver,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TestReceiverRequest) Reset() {
+	*x = TestReceiverRequest{}
+	mi := &file_floe_notify_v1_notify_service_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TestReceiverRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TestReceiverRequest) ProtoMessage() {}
+
+func (x *TestReceiverRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_floe_notify_v1_notify_service_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TestReceiverRequest.ProtoReflect.Descriptor instead.
+func (*TestReceiverRequest) Descriptor() ([]byte, []int) {
+	return file_floe_notify_v1_notify_service_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *TestReceiverRequest) GetReceiver() string {
+	if x != nil {
+		return x.Receiver
+	}
+	return ""
+}
+
+// TestReceiverResponse says how the sending went.
+type TestReceiverResponse struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Delivered bool                   `protobuf:"varint,1,opt,name=delivered,proto3" json:"delivered,omitempty"`
+	// The receiver's reference of the message, when delivered.
+	Ref string `protobuf:"bytes,2,opt,name=ref,proto3" json:"ref,omitempty"`
+	// What went wrong (never a credential).
+	Error         string `protobuf:"bytes,3,opt,name=error,proto3" json:"error,omitempty"`
+	Subject       string `protobuf:"bytes,4,opt,name=subject,proto3" json:"subject,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TestReceiverResponse) Reset() {
+	*x = TestReceiverResponse{}
+	mi := &file_floe_notify_v1_notify_service_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TestReceiverResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TestReceiverResponse) ProtoMessage() {}
+
+func (x *TestReceiverResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_floe_notify_v1_notify_service_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TestReceiverResponse.ProtoReflect.Descriptor instead.
+func (*TestReceiverResponse) Descriptor() ([]byte, []int) {
+	return file_floe_notify_v1_notify_service_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *TestReceiverResponse) GetDelivered() bool {
+	if x != nil {
+		return x.Delivered
+	}
+	return false
+}
+
+func (x *TestReceiverResponse) GetRef() string {
+	if x != nil {
+		return x.Ref
+	}
+	return ""
+}
+
+func (x *TestReceiverResponse) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
+func (x *TestReceiverResponse) GetSubject() string {
+	if x != nil {
+		return x.Subject
+	}
+	return ""
+}
+
 var File_floe_notify_v1_notify_service_proto protoreflect.FileDescriptor
 
 const file_floe_notify_v1_notify_service_proto_rawDesc = "" +
 	"\n" +
-	"#floe/notify/v1/notify_service.proto\x12\x0efloe.notify.v1\x1a\x1afloe/notify/v1/types.proto\"\xc4\x01\n" +
+	"#floe/notify/v1/notify_service.proto\x12\x0efloe.notify.v1\x1a\x1afloe/notify/v1/types.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xc4\x01\n" +
 	"\x18ListNotificationsRequest\x12\x1a\n" +
 	"\breceiver\x18\x01 \x01(\tR\breceiver\x126\n" +
 	"\x06status\x18\x02 \x01(\x0e2\x1e.floe.notify.v1.DeliveryStatusR\x06status\x12\x18\n" +
@@ -647,13 +1086,43 @@ const file_floe_notify_v1_notify_service_proto_rawDesc = "" +
 	"\x04text\x18\x03 \x01(\tR\x04text\x12\x12\n" +
 	"\x04html\x18\x04 \x01(\tR\x04html\x12\x16\n" +
 	"\x06blocks\x18\x05 \x01(\tR\x06blocks\x12\x1a\n" +
-	"\bwarnings\x18\x06 \x03(\tR\bwarnings2\x98\x04\n" +
+	"\bwarnings\x18\x06 \x03(\tR\bwarnings\"\x90\x02\n" +
+	"\x14CreateSilenceRequest\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x01 \x01(\tR\trequestId\x12\x1a\n" +
+	"\bmatchers\x18\x02 \x03(\tR\bmatchers\x127\n" +
+	"\tstarts_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\bstartsAt\x123\n" +
+	"\aends_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x06endsAt\x125\n" +
+	"\bduration\x18\x05 \x01(\v2\x19.google.protobuf.DurationR\bduration\x12\x18\n" +
+	"\acomment\x18\x06 \x01(\tR\acomment\"J\n" +
+	"\x15CreateSilenceResponse\x121\n" +
+	"\asilence\x18\x01 \x01(\v2\x17.floe.notify.v1.SilenceR\asilence\">\n" +
+	"\x14ExpireSilenceRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason\"J\n" +
+	"\x15ExpireSilenceResponse\x121\n" +
+	"\asilence\x18\x01 \x01(\v2\x17.floe.notify.v1.SilenceR\asilence\"'\n" +
+	"\x13ListSilencesRequest\x12\x10\n" +
+	"\x03all\x18\x01 \x01(\bR\x03all\"K\n" +
+	"\x14ListSilencesResponse\x123\n" +
+	"\bsilences\x18\x01 \x03(\v2\x17.floe.notify.v1.SilenceR\bsilences\"1\n" +
+	"\x13TestReceiverRequest\x12\x1a\n" +
+	"\breceiver\x18\x01 \x01(\tR\breceiver\"v\n" +
+	"\x14TestReceiverResponse\x12\x1c\n" +
+	"\tdelivered\x18\x01 \x01(\bR\tdelivered\x12\x10\n" +
+	"\x03ref\x18\x02 \x01(\tR\x03ref\x12\x14\n" +
+	"\x05error\x18\x03 \x01(\tR\x05error\x12\x18\n" +
+	"\asubject\x18\x04 \x01(\tR\asubject2\x8a\a\n" +
 	"\rNotifyService\x12h\n" +
 	"\x11ListNotifications\x12(.floe.notify.v1.ListNotificationsRequest\x1a).floe.notify.v1.ListNotificationsResponse\x12b\n" +
 	"\x0fGetNotification\x12&.floe.notify.v1.GetNotificationRequest\x1a'.floe.notify.v1.GetNotificationResponse\x12k\n" +
 	"\x12AcknowledgeEpisode\x12).floe.notify.v1.AcknowledgeEpisodeRequest\x1a*.floe.notify.v1.AcknowledgeEpisodeResponse\x12\\\n" +
 	"\rListReceivers\x12$.floe.notify.v1.ListReceiversRequest\x1a%.floe.notify.v1.ListReceiversResponse\x12n\n" +
-	"\x13PreviewNotification\x12*.floe.notify.v1.PreviewNotificationRequest\x1a+.floe.notify.v1.PreviewNotificationResponseB\xc2\x01\n" +
+	"\x13PreviewNotification\x12*.floe.notify.v1.PreviewNotificationRequest\x1a+.floe.notify.v1.PreviewNotificationResponse\x12\\\n" +
+	"\rCreateSilence\x12$.floe.notify.v1.CreateSilenceRequest\x1a%.floe.notify.v1.CreateSilenceResponse\x12\\\n" +
+	"\rExpireSilence\x12$.floe.notify.v1.ExpireSilenceRequest\x1a%.floe.notify.v1.ExpireSilenceResponse\x12Y\n" +
+	"\fListSilences\x12#.floe.notify.v1.ListSilencesRequest\x1a$.floe.notify.v1.ListSilencesResponse\x12Y\n" +
+	"\fTestReceiver\x12#.floe.notify.v1.TestReceiverRequest\x1a$.floe.notify.v1.TestReceiverResponseB\xc2\x01\n" +
 	"\x12com.floe.notify.v1B\x12NotifyServiceProtoP\x01Z>github.com/penguinmails/floe/proto/gen/floe/notify/v1;notifyv1\xa2\x02\x03FNX\xaa\x02\x0eFloe.Notify.V1\xca\x02\x0eFloe\\Notify\\V1\xe2\x02\x1aFloe\\Notify\\V1\\GPBMetadata\xea\x02\x10Floe::Notify::V1b\x06proto3"
 
 var (
@@ -668,7 +1137,7 @@ func file_floe_notify_v1_notify_service_proto_rawDescGZIP() []byte {
 	return file_floe_notify_v1_notify_service_proto_rawDescData
 }
 
-var file_floe_notify_v1_notify_service_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
+var file_floe_notify_v1_notify_service_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
 var file_floe_notify_v1_notify_service_proto_goTypes = []any{
 	(*ListNotificationsRequest)(nil),    // 0: floe.notify.v1.ListNotificationsRequest
 	(*ListNotificationsResponse)(nil),   // 1: floe.notify.v1.ListNotificationsResponse
@@ -681,31 +1150,56 @@ var file_floe_notify_v1_notify_service_proto_goTypes = []any{
 	(*PreviewNotificationRequest)(nil),  // 8: floe.notify.v1.PreviewNotificationRequest
 	(*PreviewNotificationResponse)(nil), // 9: floe.notify.v1.PreviewNotificationResponse
 	(*Preview)(nil),                     // 10: floe.notify.v1.Preview
-	(DeliveryStatus)(0),                 // 11: floe.notify.v1.DeliveryStatus
-	(*Notification)(nil),                // 12: floe.notify.v1.Notification
-	(*Receiver)(nil),                    // 13: floe.notify.v1.Receiver
+	(*CreateSilenceRequest)(nil),        // 11: floe.notify.v1.CreateSilenceRequest
+	(*CreateSilenceResponse)(nil),       // 12: floe.notify.v1.CreateSilenceResponse
+	(*ExpireSilenceRequest)(nil),        // 13: floe.notify.v1.ExpireSilenceRequest
+	(*ExpireSilenceResponse)(nil),       // 14: floe.notify.v1.ExpireSilenceResponse
+	(*ListSilencesRequest)(nil),         // 15: floe.notify.v1.ListSilencesRequest
+	(*ListSilencesResponse)(nil),        // 16: floe.notify.v1.ListSilencesResponse
+	(*TestReceiverRequest)(nil),         // 17: floe.notify.v1.TestReceiverRequest
+	(*TestReceiverResponse)(nil),        // 18: floe.notify.v1.TestReceiverResponse
+	(DeliveryStatus)(0),                 // 19: floe.notify.v1.DeliveryStatus
+	(*Notification)(nil),                // 20: floe.notify.v1.Notification
+	(*Receiver)(nil),                    // 21: floe.notify.v1.Receiver
+	(*timestamppb.Timestamp)(nil),       // 22: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),         // 23: google.protobuf.Duration
+	(*Silence)(nil),                     // 24: floe.notify.v1.Silence
 }
 var file_floe_notify_v1_notify_service_proto_depIdxs = []int32{
-	11, // 0: floe.notify.v1.ListNotificationsRequest.status:type_name -> floe.notify.v1.DeliveryStatus
-	12, // 1: floe.notify.v1.ListNotificationsResponse.notifications:type_name -> floe.notify.v1.Notification
-	12, // 2: floe.notify.v1.GetNotificationResponse.notification:type_name -> floe.notify.v1.Notification
-	13, // 3: floe.notify.v1.ListReceiversResponse.receivers:type_name -> floe.notify.v1.Receiver
+	19, // 0: floe.notify.v1.ListNotificationsRequest.status:type_name -> floe.notify.v1.DeliveryStatus
+	20, // 1: floe.notify.v1.ListNotificationsResponse.notifications:type_name -> floe.notify.v1.Notification
+	20, // 2: floe.notify.v1.GetNotificationResponse.notification:type_name -> floe.notify.v1.Notification
+	21, // 3: floe.notify.v1.ListReceiversResponse.receivers:type_name -> floe.notify.v1.Receiver
 	10, // 4: floe.notify.v1.PreviewNotificationResponse.previews:type_name -> floe.notify.v1.Preview
-	0,  // 5: floe.notify.v1.NotifyService.ListNotifications:input_type -> floe.notify.v1.ListNotificationsRequest
-	2,  // 6: floe.notify.v1.NotifyService.GetNotification:input_type -> floe.notify.v1.GetNotificationRequest
-	4,  // 7: floe.notify.v1.NotifyService.AcknowledgeEpisode:input_type -> floe.notify.v1.AcknowledgeEpisodeRequest
-	6,  // 8: floe.notify.v1.NotifyService.ListReceivers:input_type -> floe.notify.v1.ListReceiversRequest
-	8,  // 9: floe.notify.v1.NotifyService.PreviewNotification:input_type -> floe.notify.v1.PreviewNotificationRequest
-	1,  // 10: floe.notify.v1.NotifyService.ListNotifications:output_type -> floe.notify.v1.ListNotificationsResponse
-	3,  // 11: floe.notify.v1.NotifyService.GetNotification:output_type -> floe.notify.v1.GetNotificationResponse
-	5,  // 12: floe.notify.v1.NotifyService.AcknowledgeEpisode:output_type -> floe.notify.v1.AcknowledgeEpisodeResponse
-	7,  // 13: floe.notify.v1.NotifyService.ListReceivers:output_type -> floe.notify.v1.ListReceiversResponse
-	9,  // 14: floe.notify.v1.NotifyService.PreviewNotification:output_type -> floe.notify.v1.PreviewNotificationResponse
-	10, // [10:15] is the sub-list for method output_type
-	5,  // [5:10] is the sub-list for method input_type
-	5,  // [5:5] is the sub-list for extension type_name
-	5,  // [5:5] is the sub-list for extension extendee
-	0,  // [0:5] is the sub-list for field type_name
+	22, // 5: floe.notify.v1.CreateSilenceRequest.starts_at:type_name -> google.protobuf.Timestamp
+	22, // 6: floe.notify.v1.CreateSilenceRequest.ends_at:type_name -> google.protobuf.Timestamp
+	23, // 7: floe.notify.v1.CreateSilenceRequest.duration:type_name -> google.protobuf.Duration
+	24, // 8: floe.notify.v1.CreateSilenceResponse.silence:type_name -> floe.notify.v1.Silence
+	24, // 9: floe.notify.v1.ExpireSilenceResponse.silence:type_name -> floe.notify.v1.Silence
+	24, // 10: floe.notify.v1.ListSilencesResponse.silences:type_name -> floe.notify.v1.Silence
+	0,  // 11: floe.notify.v1.NotifyService.ListNotifications:input_type -> floe.notify.v1.ListNotificationsRequest
+	2,  // 12: floe.notify.v1.NotifyService.GetNotification:input_type -> floe.notify.v1.GetNotificationRequest
+	4,  // 13: floe.notify.v1.NotifyService.AcknowledgeEpisode:input_type -> floe.notify.v1.AcknowledgeEpisodeRequest
+	6,  // 14: floe.notify.v1.NotifyService.ListReceivers:input_type -> floe.notify.v1.ListReceiversRequest
+	8,  // 15: floe.notify.v1.NotifyService.PreviewNotification:input_type -> floe.notify.v1.PreviewNotificationRequest
+	11, // 16: floe.notify.v1.NotifyService.CreateSilence:input_type -> floe.notify.v1.CreateSilenceRequest
+	13, // 17: floe.notify.v1.NotifyService.ExpireSilence:input_type -> floe.notify.v1.ExpireSilenceRequest
+	15, // 18: floe.notify.v1.NotifyService.ListSilences:input_type -> floe.notify.v1.ListSilencesRequest
+	17, // 19: floe.notify.v1.NotifyService.TestReceiver:input_type -> floe.notify.v1.TestReceiverRequest
+	1,  // 20: floe.notify.v1.NotifyService.ListNotifications:output_type -> floe.notify.v1.ListNotificationsResponse
+	3,  // 21: floe.notify.v1.NotifyService.GetNotification:output_type -> floe.notify.v1.GetNotificationResponse
+	5,  // 22: floe.notify.v1.NotifyService.AcknowledgeEpisode:output_type -> floe.notify.v1.AcknowledgeEpisodeResponse
+	7,  // 23: floe.notify.v1.NotifyService.ListReceivers:output_type -> floe.notify.v1.ListReceiversResponse
+	9,  // 24: floe.notify.v1.NotifyService.PreviewNotification:output_type -> floe.notify.v1.PreviewNotificationResponse
+	12, // 25: floe.notify.v1.NotifyService.CreateSilence:output_type -> floe.notify.v1.CreateSilenceResponse
+	14, // 26: floe.notify.v1.NotifyService.ExpireSilence:output_type -> floe.notify.v1.ExpireSilenceResponse
+	16, // 27: floe.notify.v1.NotifyService.ListSilences:output_type -> floe.notify.v1.ListSilencesResponse
+	18, // 28: floe.notify.v1.NotifyService.TestReceiver:output_type -> floe.notify.v1.TestReceiverResponse
+	20, // [20:29] is the sub-list for method output_type
+	11, // [11:20] is the sub-list for method input_type
+	11, // [11:11] is the sub-list for extension type_name
+	11, // [11:11] is the sub-list for extension extendee
+	0,  // [0:11] is the sub-list for field type_name
 }
 
 func init() { file_floe_notify_v1_notify_service_proto_init() }
@@ -720,7 +1214,7 @@ func file_floe_notify_v1_notify_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_floe_notify_v1_notify_service_proto_rawDesc), len(file_floe_notify_v1_notify_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   11,
+			NumMessages:   19,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

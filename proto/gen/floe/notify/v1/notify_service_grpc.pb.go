@@ -24,6 +24,10 @@ const (
 	NotifyService_AcknowledgeEpisode_FullMethodName  = "/floe.notify.v1.NotifyService/AcknowledgeEpisode"
 	NotifyService_ListReceivers_FullMethodName       = "/floe.notify.v1.NotifyService/ListReceivers"
 	NotifyService_PreviewNotification_FullMethodName = "/floe.notify.v1.NotifyService/PreviewNotification"
+	NotifyService_CreateSilence_FullMethodName       = "/floe.notify.v1.NotifyService/CreateSilence"
+	NotifyService_ExpireSilence_FullMethodName       = "/floe.notify.v1.NotifyService/ExpireSilence"
+	NotifyService_ListSilences_FullMethodName        = "/floe.notify.v1.NotifyService/ListSilences"
+	NotifyService_TestReceiver_FullMethodName        = "/floe.notify.v1.NotifyService/TestReceiver"
 )
 
 // NotifyServiceClient is the client API for NotifyService service.
@@ -43,6 +47,15 @@ type NotifyServiceClient interface {
 	ListReceivers(ctx context.Context, in *ListReceiversRequest, opts ...grpc.CallOption) (*ListReceiversResponse, error)
 	// PreviewNotification renders sample notifications for a receiver as it would be sent.
 	PreviewNotification(ctx context.Context, in *PreviewNotificationRequest, opts ...grpc.CallOption) (*PreviewNotificationResponse, error)
+	// CreateSilence mutes what its matchers match for a time (notify.write).
+	CreateSilence(ctx context.Context, in *CreateSilenceRequest, opts ...grpc.CallOption) (*CreateSilenceResponse, error)
+	// ExpireSilence ends a silence now (notify.write).
+	ExpireSilence(ctx context.Context, in *ExpireSilenceRequest, opts ...grpc.CallOption) (*ExpireSilenceResponse, error)
+	// ListSilences lists the silences, the configuration's included.
+	ListSilences(ctx context.Context, in *ListSilencesRequest, opts ...grpc.CallOption) (*ListSilencesResponse, error)
+	// TestReceiver sends a sample notification to a receiver now, outside any
+	// group (notify.write): a check of its settings and credentials.
+	TestReceiver(ctx context.Context, in *TestReceiverRequest, opts ...grpc.CallOption) (*TestReceiverResponse, error)
 }
 
 type notifyServiceClient struct {
@@ -103,6 +116,46 @@ func (c *notifyServiceClient) PreviewNotification(ctx context.Context, in *Previ
 	return out, nil
 }
 
+func (c *notifyServiceClient) CreateSilence(ctx context.Context, in *CreateSilenceRequest, opts ...grpc.CallOption) (*CreateSilenceResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CreateSilenceResponse)
+	err := c.cc.Invoke(ctx, NotifyService_CreateSilence_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *notifyServiceClient) ExpireSilence(ctx context.Context, in *ExpireSilenceRequest, opts ...grpc.CallOption) (*ExpireSilenceResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ExpireSilenceResponse)
+	err := c.cc.Invoke(ctx, NotifyService_ExpireSilence_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *notifyServiceClient) ListSilences(ctx context.Context, in *ListSilencesRequest, opts ...grpc.CallOption) (*ListSilencesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListSilencesResponse)
+	err := c.cc.Invoke(ctx, NotifyService_ListSilences_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *notifyServiceClient) TestReceiver(ctx context.Context, in *TestReceiverRequest, opts ...grpc.CallOption) (*TestReceiverResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(TestReceiverResponse)
+	err := c.cc.Invoke(ctx, NotifyService_TestReceiver_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // NotifyServiceServer is the server API for NotifyService service.
 // All implementations must embed UnimplementedNotifyServiceServer
 // for forward compatibility.
@@ -120,6 +173,15 @@ type NotifyServiceServer interface {
 	ListReceivers(context.Context, *ListReceiversRequest) (*ListReceiversResponse, error)
 	// PreviewNotification renders sample notifications for a receiver as it would be sent.
 	PreviewNotification(context.Context, *PreviewNotificationRequest) (*PreviewNotificationResponse, error)
+	// CreateSilence mutes what its matchers match for a time (notify.write).
+	CreateSilence(context.Context, *CreateSilenceRequest) (*CreateSilenceResponse, error)
+	// ExpireSilence ends a silence now (notify.write).
+	ExpireSilence(context.Context, *ExpireSilenceRequest) (*ExpireSilenceResponse, error)
+	// ListSilences lists the silences, the configuration's included.
+	ListSilences(context.Context, *ListSilencesRequest) (*ListSilencesResponse, error)
+	// TestReceiver sends a sample notification to a receiver now, outside any
+	// group (notify.write): a check of its settings and credentials.
+	TestReceiver(context.Context, *TestReceiverRequest) (*TestReceiverResponse, error)
 	mustEmbedUnimplementedNotifyServiceServer()
 }
 
@@ -144,6 +206,18 @@ func (UnimplementedNotifyServiceServer) ListReceivers(context.Context, *ListRece
 }
 func (UnimplementedNotifyServiceServer) PreviewNotification(context.Context, *PreviewNotificationRequest) (*PreviewNotificationResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method PreviewNotification not implemented")
+}
+func (UnimplementedNotifyServiceServer) CreateSilence(context.Context, *CreateSilenceRequest) (*CreateSilenceResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CreateSilence not implemented")
+}
+func (UnimplementedNotifyServiceServer) ExpireSilence(context.Context, *ExpireSilenceRequest) (*ExpireSilenceResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ExpireSilence not implemented")
+}
+func (UnimplementedNotifyServiceServer) ListSilences(context.Context, *ListSilencesRequest) (*ListSilencesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListSilences not implemented")
+}
+func (UnimplementedNotifyServiceServer) TestReceiver(context.Context, *TestReceiverRequest) (*TestReceiverResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method TestReceiver not implemented")
 }
 func (UnimplementedNotifyServiceServer) mustEmbedUnimplementedNotifyServiceServer() {}
 func (UnimplementedNotifyServiceServer) testEmbeddedByValue()                       {}
@@ -256,6 +330,78 @@ func _NotifyService_PreviewNotification_Handler(srv interface{}, ctx context.Con
 	return interceptor(ctx, in, info, handler)
 }
 
+func _NotifyService_CreateSilence_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateSilenceRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(NotifyServiceServer).CreateSilence(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: NotifyService_CreateSilence_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(NotifyServiceServer).CreateSilence(ctx, req.(*CreateSilenceRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _NotifyService_ExpireSilence_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ExpireSilenceRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(NotifyServiceServer).ExpireSilence(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: NotifyService_ExpireSilence_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(NotifyServiceServer).ExpireSilence(ctx, req.(*ExpireSilenceRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _NotifyService_ListSilences_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListSilencesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(NotifyServiceServer).ListSilences(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: NotifyService_ListSilences_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(NotifyServiceServer).ListSilences(ctx, req.(*ListSilencesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _NotifyService_TestReceiver_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(TestReceiverRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(NotifyServiceServer).TestReceiver(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: NotifyService_TestReceiver_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(NotifyServiceServer).TestReceiver(ctx, req.(*TestReceiverRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // NotifyService_ServiceDesc is the grpc.ServiceDesc for NotifyService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -282,6 +428,22 @@ var NotifyService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "PreviewNotification",
 			Handler:    _NotifyService_PreviewNotification_Handler,
+		},
+		{
+			MethodName: "CreateSilence",
+			Handler:    _NotifyService_CreateSilence_Handler,
+		},
+		{
+			MethodName: "ExpireSilence",
+			Handler:    _NotifyService_ExpireSilence_Handler,
+		},
+		{
+			MethodName: "ListSilences",
+			Handler:    _NotifyService_ListSilences_Handler,
+		},
+		{
+			MethodName: "TestReceiver",
+			Handler:    _NotifyService_TestReceiver_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

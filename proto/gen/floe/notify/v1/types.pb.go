@@ -486,6 +486,126 @@ func (x *Receiver) GetSettings() string {
 	return ""
 }
 
+// Silence mutes the notifications whose episodes its matchers match, for a
+// time: created through the API (those of the configuration file are listed
+// too, with from_config set).
+type Silence struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Id        string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Matchers  []string               `protobuf:"bytes,2,rep,name=matchers,proto3" json:"matchers,omitempty"`
+	StartsAt  *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=starts_at,json=startsAt,proto3" json:"starts_at,omitempty"`
+	EndsAt    *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=ends_at,json=endsAt,proto3" json:"ends_at,omitempty"`
+	CreatedBy string                 `protobuf:"bytes,5,opt,name=created_by,json=createdBy,proto3" json:"created_by,omitempty"`
+	Comment   string                 `protobuf:"bytes,6,opt,name=comment,proto3" json:"comment,omitempty"`
+	// active, pending (not started) or expired.
+	State         string `protobuf:"bytes,7,opt,name=state,proto3" json:"state,omitempty"`
+	ExpiredBy     string `protobuf:"bytes,8,opt,name=expired_by,json=expiredBy,proto3" json:"expired_by,omitempty"`
+	ExpiredReason string `protobuf:"bytes,9,opt,name=expired_reason,json=expiredReason,proto3" json:"expired_reason,omitempty"`
+	FromConfig    bool   `protobuf:"varint,10,opt,name=from_config,json=fromConfig,proto3" json:"from_config,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Silence) Reset() {
+	*x = Silence{}
+	mi := &file_floe_notify_v1_types_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Silence) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Silence) ProtoMessage() {}
+
+func (x *Silence) ProtoReflect() protoreflect.Message {
+	mi := &file_floe_notify_v1_types_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Silence.ProtoReflect.Descriptor instead.
+func (*Silence) Descriptor() ([]byte, []int) {
+	return file_floe_notify_v1_types_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *Silence) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *Silence) GetMatchers() []string {
+	if x != nil {
+		return x.Matchers
+	}
+	return nil
+}
+
+func (x *Silence) GetStartsAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.StartsAt
+	}
+	return nil
+}
+
+func (x *Silence) GetEndsAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.EndsAt
+	}
+	return nil
+}
+
+func (x *Silence) GetCreatedBy() string {
+	if x != nil {
+		return x.CreatedBy
+	}
+	return ""
+}
+
+func (x *Silence) GetComment() string {
+	if x != nil {
+		return x.Comment
+	}
+	return ""
+}
+
+func (x *Silence) GetState() string {
+	if x != nil {
+		return x.State
+	}
+	return ""
+}
+
+func (x *Silence) GetExpiredBy() string {
+	if x != nil {
+		return x.ExpiredBy
+	}
+	return ""
+}
+
+func (x *Silence) GetExpiredReason() string {
+	if x != nil {
+		return x.ExpiredReason
+	}
+	return ""
+}
+
+func (x *Silence) GetFromConfig() bool {
+	if x != nil {
+		return x.FromConfig
+	}
+	return false
+}
+
 var File_floe_notify_v1_types_proto protoreflect.FileDescriptor
 
 const file_floe_notify_v1_types_proto_rawDesc = "" +
@@ -531,7 +651,22 @@ const file_floe_notify_v1_types_proto_rawDesc = "" +
 	"\bReceiver\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
 	"\x04kind\x18\x02 \x01(\tR\x04kind\x12\x1a\n" +
-	"\bsettings\x18\x03 \x01(\tR\bsettings*\xe6\x01\n" +
+	"\bsettings\x18\x03 \x01(\tR\bsettings\"\xd9\x02\n" +
+	"\aSilence\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1a\n" +
+	"\bmatchers\x18\x02 \x03(\tR\bmatchers\x127\n" +
+	"\tstarts_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\bstartsAt\x123\n" +
+	"\aends_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x06endsAt\x12\x1d\n" +
+	"\n" +
+	"created_by\x18\x05 \x01(\tR\tcreatedBy\x12\x18\n" +
+	"\acomment\x18\x06 \x01(\tR\acomment\x12\x14\n" +
+	"\x05state\x18\a \x01(\tR\x05state\x12\x1d\n" +
+	"\n" +
+	"expired_by\x18\b \x01(\tR\texpiredBy\x12%\n" +
+	"\x0eexpired_reason\x18\t \x01(\tR\rexpiredReason\x12\x1f\n" +
+	"\vfrom_config\x18\n" +
+	" \x01(\bR\n" +
+	"fromConfig*\xe6\x01\n" +
 	"\x0eDeliveryStatus\x12\x1f\n" +
 	"\x1bDELIVERY_STATUS_UNSPECIFIED\x10\x00\x12\x1b\n" +
 	"\x17DELIVERY_STATUS_PENDING\x10\x01\x12\x1b\n" +
@@ -556,25 +691,28 @@ func file_floe_notify_v1_types_proto_rawDescGZIP() []byte {
 }
 
 var file_floe_notify_v1_types_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_floe_notify_v1_types_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
+var file_floe_notify_v1_types_proto_msgTypes = make([]protoimpl.MessageInfo, 4)
 var file_floe_notify_v1_types_proto_goTypes = []any{
 	(DeliveryStatus)(0),           // 0: floe.notify.v1.DeliveryStatus
 	(*Notification)(nil),          // 1: floe.notify.v1.Notification
 	(*EpisodeStatus)(nil),         // 2: floe.notify.v1.EpisodeStatus
 	(*Receiver)(nil),              // 3: floe.notify.v1.Receiver
-	(*timestamppb.Timestamp)(nil), // 4: google.protobuf.Timestamp
+	(*Silence)(nil),               // 4: floe.notify.v1.Silence
+	(*timestamppb.Timestamp)(nil), // 5: google.protobuf.Timestamp
 }
 var file_floe_notify_v1_types_proto_depIdxs = []int32{
-	4, // 0: floe.notify.v1.Notification.decided_at:type_name -> google.protobuf.Timestamp
+	5, // 0: floe.notify.v1.Notification.decided_at:type_name -> google.protobuf.Timestamp
 	2, // 1: floe.notify.v1.Notification.episodes:type_name -> floe.notify.v1.EpisodeStatus
 	0, // 2: floe.notify.v1.Notification.status:type_name -> floe.notify.v1.DeliveryStatus
-	4, // 3: floe.notify.v1.Notification.next_attempt_at:type_name -> google.protobuf.Timestamp
-	4, // 4: floe.notify.v1.Notification.delivered_at:type_name -> google.protobuf.Timestamp
-	5, // [5:5] is the sub-list for method output_type
-	5, // [5:5] is the sub-list for method input_type
-	5, // [5:5] is the sub-list for extension type_name
-	5, // [5:5] is the sub-list for extension extendee
-	0, // [0:5] is the sub-list for field type_name
+	5, // 3: floe.notify.v1.Notification.next_attempt_at:type_name -> google.protobuf.Timestamp
+	5, // 4: floe.notify.v1.Notification.delivered_at:type_name -> google.protobuf.Timestamp
+	5, // 5: floe.notify.v1.Silence.starts_at:type_name -> google.protobuf.Timestamp
+	5, // 6: floe.notify.v1.Silence.ends_at:type_name -> google.protobuf.Timestamp
+	7, // [7:7] is the sub-list for method output_type
+	7, // [7:7] is the sub-list for method input_type
+	7, // [7:7] is the sub-list for extension type_name
+	7, // [7:7] is the sub-list for extension extendee
+	0, // [0:7] is the sub-list for field type_name
 }
 
 func init() { file_floe_notify_v1_types_proto_init() }
@@ -588,7 +726,7 @@ func file_floe_notify_v1_types_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_floe_notify_v1_types_proto_rawDesc), len(file_floe_notify_v1_types_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   3,
+			NumMessages:   4,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
