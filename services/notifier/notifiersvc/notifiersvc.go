@@ -7,6 +7,7 @@ package notifiersvc
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/http"
@@ -14,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/oklog/ulid/v2"
 	"google.golang.org/protobuf/proto"
 
@@ -38,6 +40,7 @@ import (
 	"github.com/penguinmails/floe/services/notifier/internal/ports"
 	"github.com/penguinmails/floe/services/notifier/internal/render"
 	"github.com/penguinmails/floe/services/notifier/internal/routing"
+	"github.com/penguinmails/floe/services/notifier/internal/slackverify"
 )
 
 // Options are the notifier's own settings.
@@ -117,6 +120,10 @@ func register(ctx context.Context, d service.Deps[Config]) (*Notifier, error) {
 	}
 	resolve := resolver(provider, d.Config.SecretsEnvironment)
 	chans, templates, interactive := map[string]channel.Channel{}, map[string]*render.Set{}, map[string]*interact.Receiver{}
+	seen, err := slackSeen(ctx, d)
+	if err != nil {
+		return nil, err
+	}
 	var problems []error
 	for _, r := range cfg.Receivers {
 		if _, err := channels.Build(ctx, r, resolve); err != nil {
@@ -135,7 +142,7 @@ func register(ctx context.Context, d service.Deps[Config]) (*Notifier, error) {
 		}
 		templates[r.Name] = set
 		if r.Kind == routing.KindSlack && r.Settings["signing_secret"] != nil {
-			rc, err := slackInteractivity(r, resolve, d.Clock)
+			rc, err := slackInteractivity(r, resolve, d.Clock, seen)
 			if err != nil {
 				problems = append(problems, err)
 				continue
@@ -284,7 +291,7 @@ func resolver(p secrets.Provider, env string) channels.Resolver {
 // slackInteractivity is a Slack receiver's interactivity: its app's signing
 // secret (read at the first request) and the users it maps (Slack user id →
 // Floe principal id).
-func slackInteractivity(r routing.Receiver, resolve channels.Resolver, now func() time.Time) (*interact.Receiver, error) {
+func slackInteractivity(r routing.Receiver, resolve channels.Resolver, now func() time.Time, shared func([32]byte, time.Time) error) (*interact.Receiver, error) {
 	at := "receivers." + r.Name + ".settings."
 	ref, ok := r.Settings["signing_secret"].(string)
 	if !ok {
@@ -302,5 +309,27 @@ func slackInteractivity(r routing.Receiver, resolve channels.Resolver, now func(
 	} else if r.Settings["users"] != nil {
 		return nil, errs.Invalid(at+"users", "must map Slack user ids to Floe principal ids")
 	}
-	return interact.NewReceiver(r.Name, func(ctx context.Context) (secrets.Value, error) { return resolve(ctx, ref) }, users, now), nil
+	return interact.NewReceiver(r.Name, func(ctx context.Context) (secrets.Value, error) { return resolve(ctx, ref) }, users, now, shared), nil
+}
+
+// slackSeen records accepted Slack request signatures in a key-value bucket
+// whose entries expire after Slack's tolerance (and a margin): a request
+// replayed to another replica is refused there too.
+func slackSeen(ctx context.Context, d service.Deps[Config]) (func([32]byte, time.Time) error, error) {
+	kv, err := d.NATS.JS.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+		Bucket: "notifier_slack_seen", Description: "Slack request signatures accepted (replays are refused)",
+		TTL: 2 * slackverify.DefaultTolerance, Replicas: d.Replicas, Storage: jetstream.FileStorage,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("notifier: the Slack replay bucket: %w", err)
+	}
+	return func(sig [32]byte, _ time.Time) error {
+		cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_, err := kv.Create(cctx, hex.EncodeToString(sig[:]), []byte{1})
+		if errors.Is(err, jetstream.ErrKeyExists) {
+			return slackverify.ErrReplay
+		}
+		return err
+	}, nil
 }

@@ -29,14 +29,18 @@ type Receiver struct {
 	Users  map[string]string
 	secret func(context.Context) (secrets.Value, error)
 	now    func() time.Time
+	shared func(sig [32]byte, expires time.Time) error
 
 	mu       sync.Mutex
 	verifier *slackverify.Verifier
 }
 
-// NewReceiver builds a receiver's interactivity; secret reads its signing secret.
-func NewReceiver(name string, secret func(context.Context) (secrets.Value, error), users map[string]string, now func() time.Time) *Receiver {
-	return &Receiver{Name: name, Users: users, secret: secret, now: now}
+// NewReceiver builds a receiver's interactivity; secret reads its signing
+// secret; shared (optional) records accepted signatures where every replica
+// sees them (slackverify.Config.Shared).
+func NewReceiver(name string, secret func(context.Context) (secrets.Value, error), users map[string]string, now func() time.Time,
+	shared func(sig [32]byte, expires time.Time) error) *Receiver {
+	return &Receiver{Name: name, Users: users, secret: secret, now: now, shared: shared}
 }
 
 func (rc *Receiver) verify(ctx context.Context) (*slackverify.Verifier, error) {
@@ -49,7 +53,7 @@ func (rc *Receiver) verify(ctx context.Context) (*slackverify.Verifier, error) {
 	if err != nil {
 		return nil, fmt.Errorf("the signing secret of %s: %w", rc.Name, err)
 	}
-	v, err := slackverify.New(slackverify.Config{SigningSecret: s, Now: rc.now})
+	v, err := slackverify.New(slackverify.Config{SigningSecret: s, Now: rc.now, Shared: rc.shared})
 	if err != nil {
 		return nil, err
 	}
@@ -134,6 +138,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err := verifier.Verify(r.Header, body); err != nil {
 		reason := "bad_signature"
 		switch {
+		case !errors.Is(err, slackverify.ErrBadSignature) && !errors.Is(err, slackverify.ErrStale) && !errors.Is(err, slackverify.ErrReplay) &&
+			!errors.Is(err, slackverify.ErrMalformed) && !errors.Is(err, slackverify.ErrTooLarge):
+			// The replay record is unavailable (or full): the request may be genuine; Slack retries.
+			if h.OnError != nil {
+				h.OnError(fmt.Errorf("verify a Slack request: %w", err))
+			}
+			http.Error(w, "cannot check the request for a replay now; try again", http.StatusServiceUnavailable)
+			return
 		case errors.Is(err, slackverify.ErrStale):
 			reason = "stale"
 		case errors.Is(err, slackverify.ErrReplay):

@@ -76,7 +76,7 @@ func TestBlocks(t *testing.T) {
 func TestHandler(t *testing.T) {
 	now := time.Now()
 	rc := interact.NewReceiver("ops-slack", func(context.Context) (secrets.Value, error) { return secrets.NewValueString(secret), nil },
-		map[string]string{"U1": "carol"}, func() time.Time { return now })
+		map[string]string{"U1": "carol"}, func() time.Time { return now }, nil)
 	var (
 		mu      sync.Mutex
 		refused []*notifyv1.InteractionRefused

@@ -66,6 +66,12 @@ type Config struct {
 	MaxBody int64
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
+	// Shared, when set, also records each accepted signature where every
+	// replica sees it (e.g. a key-value bucket whose entries expire), so a
+	// request replayed to another replica is refused too: it returns
+	// ErrReplay for a signature already recorded. It is asked after the
+	// local cache accepted the request.
+	Shared func(sig [sha256.Size]byte, expires time.Time) error
 }
 
 // Verifier verifies Slack request signatures and rejects replays. It is safe
@@ -80,6 +86,8 @@ type Verifier struct {
 	mu   sync.Mutex
 	seen map[[sha256.Size]byte]struct{} // accepted MACs, until they expire
 	exp  expiries
+
+	shared func(sig [sha256.Size]byte, expires time.Time) error
 }
 
 // New returns a Verifier; it fails on an empty signing secret or a negative setting.
@@ -97,6 +105,7 @@ func New(cfg Config) (*Verifier, error) {
 		maxBody:   cfg.MaxBody,
 		now:       cfg.Now,
 		seen:      make(map[[sha256.Size]byte]struct{}),
+		shared:    cfg.Shared,
 	}
 	if v.tolerance == 0 {
 		v.tolerance = DefaultTolerance
@@ -153,7 +162,14 @@ func (v *Verifier) Verify(h http.Header, body []byte) error {
 	if !hmac.Equal(got, mac(v.key.Reveal(), tsText, body)) {
 		return ErrBadSignature
 	}
-	return v.remember([sha256.Size]byte(got), sent.Add(v.tolerance), now)
+	sig := [sha256.Size]byte(got)
+	if err := v.remember(sig, sent.Add(v.tolerance), now); err != nil {
+		return err
+	}
+	if v.shared != nil {
+		return v.shared(sig, sent.Add(v.tolerance))
+	}
+	return nil
 }
 
 // parseTimestamp accepts decimal unix seconds only: no sign, no spaces, no

@@ -373,3 +373,35 @@ func FuzzVerify(f *testing.F) {
 		}
 	})
 }
+
+// A shared record (another replica's) refuses a request this replica never saw.
+func TestSharedReplayRecord(t *testing.T) {
+	now := time.Unix(1531420618, 0)
+	seen := map[[32]byte]bool{}
+	shared := func(sig [32]byte, _ time.Time) error {
+		if seen[sig] {
+			return slackverify.ErrReplay
+		}
+		seen[sig] = true
+		return nil
+	}
+	mk := func() *slackverify.Verifier {
+		v, err := slackverify.New(slackverify.Config{SigningSecret: secrets.NewValueString("8f742231b10e8888abcd99yyyzzz85a5"), Now: func() time.Time { return now }, Shared: shared})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	a, b := mk(), mk()
+	body := []byte("token=x&payload=y")
+	ts := "1531420618"
+	h := http.Header{}
+	h.Set(slackverify.HeaderTimestamp, ts)
+	h.Set(slackverify.HeaderSignature, slackverify.Sign(secrets.NewValueString("8f742231b10e8888abcd99yyyzzz85a5"), ts, body))
+	if err := a.Verify(h, body); err != nil {
+		t.Fatalf("first: %v", err)
+	}
+	if err := b.Verify(h, body); !errors.Is(err, slackverify.ErrReplay) {
+		t.Fatalf("the same request at another replica: %v", err)
+	}
+}
