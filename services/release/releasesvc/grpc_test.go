@@ -10,6 +10,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -258,6 +259,28 @@ func TestPromotionFlowWithDeployerEvents(t *testing.T) {
 	}
 	deploy(id, "staging", true)
 	waitEnv(t, e, id, "staging", releasev1.ReleaseStatus_RELEASE_STATUS_DEPLOYED)
+	// The recorded ReleaseDeployed tells what went live: the notes GetReleaseNotes renders.
+	deployedNotes := func() string {
+		stream, err := e.Store("release").Load(ctxT(t), "release", id, nil) // reads only
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, ev := range stream.Events {
+			if m, err := ev.Decode(); err == nil {
+				if d, ok := m.(*releasev1.ReleaseDeployed); ok && d.GetEnvironment() == "staging" {
+					if d.GetProduct() != "penguinmails" || d.GetVersion() != "1.0.0" || d.GetTitle() != r.GetTitle() {
+						t.Errorf("ReleaseDeployed names %q %q %q, want penguinmails 1.0.0 %q", d.GetProduct(), d.GetVersion(), d.GetTitle(), r.GetTitle())
+					}
+					return d.GetNotes()
+				}
+			}
+		}
+		t.Fatal("no ReleaseDeployed for staging in the release's events")
+		return ""
+	}()
+	if notes, err := e.client("grace").GetReleaseNotes(ctxT(t), &releasev1.GetReleaseNotesRequest{ReleaseId: id}); err != nil || notes.GetMarkdown() != deployedNotes {
+		t.Errorf("ReleaseDeployed's notes differ from GetReleaseNotes (%v) (-want +got):\n%s", err, cmp.Diff(notes.GetMarkdown(), deployedNotes))
+	}
 	for _, who := range []string{"dave", "erin"} {
 		if _, err := e.client(who).Approve(ctxT(t), &releasev1.ApproveRequest{ReleaseId: id, Environment: "production"}); err != nil {
 			t.Fatal(err)

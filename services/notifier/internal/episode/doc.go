@@ -36,6 +36,12 @@
 //     ReleaseRejected (final).
 //   - release/<release id>: a release's notices (created, approvals voided,
 //     cancelled).
+//   - releasenotes/<release id>/<environment>: a release live in a
+//     production-class environment (ReleaseDeployed), a notice carrying its
+//     release notes; its own episode, so that the announcement starts its
+//     own thread rather than going into the planning notices' and each
+//     production-class environment (production, dr) is told once. Elsewhere
+//     ReleaseDeployed is not told: the deployment's episode tells it.
 //   - alert/<rule>/<fingerprint>: one series of an alert rule, firing to
 //     resolved, the fingerprint a hash of the rule and the series' labels
 //     (see Fingerprint).
@@ -77,9 +83,11 @@
 // series' own labels … Annotations are for people: summary (one line,
 // always set), description (a few sentences, with the command that acts
 // on it where there is one), reason, and ids (event_id, position). Free
-// text is clipped. No secret value is ever copied: config and secret events
-// carry only references and version metadata, and even those documents,
-// digests and key ids are left out.
+// text is clipped; a release's notes (ReleaseDeployed's description and
+// notes) are Markdown, kept whole with their line breaks up to 16 KiB. No
+// secret value is ever copied: config and secret events carry only
+// references and version metadata, and even those documents, digests and
+// key ids are left out.
 //
 // # Episodes, notices and final events
 //
@@ -96,7 +104,8 @@
 //     otherwise (a secret rotated with no failed rotation before it).
 //   - KindNotice (routing.Event.Notice): one-off information that nothing
 //     resolves: a release created, cancelled or its approvals voided, an
-//     approval granted, a release approved, a flag changed, killed,
+//     approval granted, a release approved, a release live in a
+//     production-class environment (with its notes), a flag changed, killed,
 //     disabled or enabled, flags imported, a configuration changed or
 //     promoted, a secret version revoked, a SARIF baseline accepted. It is
 //     told once and dropped: never repeated, and its group finishes.

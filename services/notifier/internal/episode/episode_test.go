@@ -59,6 +59,20 @@ func alertChange(to monitorv1.AlertState, notify bool) *monitorv1.AlertChange {
 	}
 }
 
+// releaseNotes are release notes as the release service renders them.
+const releaseNotes = `# Release 1.2.0 - payments (May 4, 2026)
+
+**Faster checkout**
+
+Card payments in one step.
+
+## ✨ New Features
+- One-step card form ([link](https://git.example.com/pr/7)) — carol
+
+## 🐛 Bug Fixes
+- Retry declined 3-D Secure challenges <once> & only once
+`
+
 // TestMap checks the mapping of each notifiable type, and of some events
 // that are not told. want.Labels is compared whole; want.Annotations only
 // for the keys it has (summary always).
@@ -185,7 +199,42 @@ func TestMap(t *testing.T) {
 			},
 		},
 		{name: "promotion requested: not told", ev: record(t, rel, &releasev1.PromotionRequested{ReleaseId: rel, Environment: "production"}), notTold: true},
-		{name: "release deployed mirrors the deployer: not told", ev: record(t, rel, &releasev1.ReleaseDeployed{Environment: "production", DeploymentId: dep}), notTold: true},
+		{
+			name: "release live in production: a notice with its notes",
+			ev: by("system:floe", record(t, rel, &releasev1.ReleaseDeployed{
+				Environment: "production", DeploymentId: dep, Product: "payments", Version: "1.2.0", Title: "Faster checkout", Notes: releaseNotes,
+			})),
+			noScopes: true, // the event carries what people are told
+			want: routing.Event{
+				Environment: "production", Product: "payments", Severity: "info", EpisodeKey: "releasenotes/" + rel + "/production", Notice: true,
+				Labels: map[string]string{"actor": "system:floe", "release_id": rel, "version": "1.2.0", "deployment_id": dep},
+				Annotations: map[string]string{
+					"summary":     "payments 1.2.0 is live in production: Faster checkout",
+					"description": strings.TrimSpace(releaseNotes), "notes": strings.TrimSpace(releaseNotes), "title": "Faster checkout",
+				},
+			},
+		},
+		{
+			name: "release live in production, recorded before it carried the notes: from the scopes",
+			ev:   by("system:floe", record(t, rel, &releasev1.ReleaseDeployed{Environment: "production", DeploymentId: dep})),
+			want: routing.Event{
+				Environment: "production", Product: "payments", Severity: "info", EpisodeKey: "releasenotes/" + rel + "/production", Notice: true,
+				Labels: map[string]string{"actor": "system:floe", "release_id": rel, "version": "1.2.0", "deployment_id": dep},
+				Annotations: map[string]string{
+					"summary":     "payments 1.2.0 is live in production",
+					"description": "payments 1.2.0 is live in production. floe release notes " + rel + " prints its release notes.",
+				},
+			},
+		},
+		{
+			name:    "release live in staging: not told (DeploymentSucceeded tells it)",
+			ev:      record(t, rel, &releasev1.ReleaseDeployed{Environment: "staging", DeploymentId: depStg, Product: "payments", Version: "1.2.0", Notes: releaseNotes}),
+			notTold: true,
+		},
+		{
+			name: "release deployed without an environment: not told",
+			ev:   record(t, rel, &releasev1.ReleaseDeployed{DeploymentId: dep, Notes: releaseNotes}), notTold: true,
+		},
 
 		// deploy
 		{
@@ -938,5 +987,38 @@ func TestLongTextIsClipped(t *testing.T) {
 	}
 	if n := len([]rune(e.Annotations["summary"])); n > 200 || !strings.HasSuffix(e.Annotations["summary"], "…") {
 		t.Errorf("summary has %d runes (want at most 200, ending in …)", n)
+	}
+}
+
+// TestReleaseNotesAreKept: a release's notes keep their line breaks and are
+// cut at 16 KiB, on a character, with "…"; so is the description.
+func TestReleaseNotesAreKept(t *testing.T) {
+	t.Parallel()
+	const limit = 16<<10 - len("…")
+	long := strings.Repeat("- Löng change\n", 2000) // 30,000 bytes
+	umlauts := strings.Repeat("ö", 10_000)          // 20,000 bytes, the limit odd: inside an ö
+	tests := []struct {
+		name, notes, want string
+	}{
+		{name: "short", notes: "\n" + releaseNotes + "\n\n", want: strings.TrimSpace(releaseNotes)},
+		{name: "long", notes: long, want: long[:limit] + "…"},
+		{name: "cut on a character", notes: umlauts, want: umlauts[:limit-1] + "…"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			e, ok, err := episode.Map(record(t, rel, &releasev1.ReleaseDeployed{Environment: "dr", DeploymentId: dep, Product: "payments", Version: "1.2.0", Notes: tt.notes}))
+			if err != nil || !ok {
+				t.Fatalf("Map: %v, %v", ok, err)
+			}
+			for _, k := range []string{"notes", "description"} {
+				if got := e.Annotations[k]; got != tt.want {
+					t.Errorf("%s: %d bytes ending %q, want %d bytes ending %q", k, len(got), got[max(len(got)-20, 0):], len(tt.want), tt.want[max(len(tt.want)-20, 0):])
+				}
+			}
+			if e.EpisodeKey != "releasenotes/"+rel+"/dr" || !e.Notice {
+				t.Errorf("episode %q, notice %v: want releasenotes/%s/dr, a notice", e.EpisodeKey, e.Notice, rel)
+			}
+		})
 	}
 }

@@ -3,6 +3,7 @@ package episode
 import (
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/penguinmails/floe/libs/enumtext"
 	releasev1 "github.com/penguinmails/floe/proto/gen/floe/release/v1"
@@ -13,7 +14,12 @@ const (
 	episodeRelease      = "release/<release id>"
 	episodeApproval     = "approval/<release id>/<environment>"
 	episodePrerequisite = "prerequisite/<release id>/<prerequisite id>"
+	episodeReleaseNotes = "releasenotes/<release id>/<environment>"
 )
+
+// maxNotes bounds the release notes copied into annotations, in bytes: as
+// much as the release service sends and render keeps of a value.
+const maxNotes = 16 << 10
 
 // release starts a builder on the release aggregate: its id, its scope.
 func (b *builder) release(id string) string {
@@ -157,7 +163,31 @@ func releaseSpecs() []spec {
 		ignore[*releasev1.RiskAssessed]("planning; the approvals it adds are told as they are granted"),
 		ignore[*releasev1.PromotionRequested]("the deployer's DeploymentStarted follows at once and tells of it, with the requester"),
 		ignore[*releasev1.ReleaseDeploying](mirror("DeploymentStarted")),
-		ignore[*releasev1.ReleaseDeployed](mirror("DeploymentSucceeded")),
+		notify(TypeInfo{
+			Description: "a release went live in a production-class environment: its release notes (Markdown), for the receivers a route chooses; " +
+				"elsewhere not told (the deployment's own episode tells it)",
+			Episode: episodeReleaseNotes, Severity: routing.SeverityInfo, Kind: KindNotice,
+		}, func(b *builder, m *releasev1.ReleaseDeployed) bool {
+			b.env(m.GetEnvironment())
+			if !b.production() {
+				return false // the deployment's DeploymentSucceeded tells it
+			}
+			b.product(m.GetProduct())
+			b.label("version", m.GetVersion())
+			id := b.release("")
+			b.episode("releasenotes", id, m.GetEnvironment())
+			b.notice()
+			b.label("deployment_id", m.GetDeploymentId())
+			b.note("title", m.GetTitle())
+			b.summary("%s is live in %s: %s", b.what(), m.GetEnvironment(), m.GetTitle())
+			if !b.markdown("notes", m.GetNotes()) {
+				// Recorded before ReleaseDeployed carried the notes.
+				b.describe(fmt.Sprintf("%s is live in %s.", b.what(), m.GetEnvironment()), "floe release notes "+id+" prints its release notes.")
+				return true
+			}
+			b.markdown("description", m.GetNotes())
+			return true
+		}),
 		ignore[*releasev1.ReleaseDeploymentFailed](mirror("DeploymentFailed")),
 		ignore[*releasev1.ReleaseRolledBack](mirror("RolledBack")),
 		notify(TypeInfo{
@@ -182,6 +212,24 @@ func approversSentence(approvers []string) string {
 		return "Approvers asked: " + l + "."
 	}
 	return ""
+}
+
+// markdown sets annotation k to Markdown text v, its line breaks kept and
+// cut at maxNotes bytes with "…"; false when v is blank.
+func (b *builder) markdown(k, v string) bool {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return false
+	}
+	if len(v) > maxNotes {
+		cut := maxNotes - len("…")
+		for cut > 0 && !utf8.RuneStart(v[cut]) {
+			cut--
+		}
+		v = v[:cut] + "…"
+	}
+	b.e.Annotations[k] = v
+	return true
 }
 
 // quoted is "What: text." on one line, or "" for empty text.

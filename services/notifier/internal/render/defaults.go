@@ -3,7 +3,12 @@ package render
 // The default templates, used for every name a receiver's set does not
 // hold and whenever a user template fails. TEMPLATES.md quotes them (a test
 // keeps the copies equal). They show at most defaultEpisodes episodes and
-// cut long values, so that a large group still fits MaxOutputBytes.
+// cut long values, so that a large group still fits MaxOutputBytes; the
+// exception is a release's notes (the notes annotation, at most
+// MaxValueBytes), shown whole after the episode's details in place of its
+// description, line breaks kept (the HTML in a <pre>, escaped): they are
+// what the message is for, and a group holds one release's notes, or a
+// few, unless a route groups many.
 const (
 	defaultSubject = `[{{ .Marker }}] {{ with .Scope }}{{ . }}: {{ end }}{{ .Title }}`
 
@@ -16,14 +21,17 @@ const (
 {{- else if .Final }} lasted {{ duration .Since .Time }} · ended {{ timeFormat "2006-01-02 15:04 MST" .Time }}
 {{- else if eq .Status "notice" }} at {{ timeFormat "2006-01-02 15:04 MST" .Time }}
 {{- else }} since {{ since .Since }}{{ end }}
-{{- with .Annotations.description }}
-{{ truncate 1000 . }}{{ end }}
+{{- if not .Annotations.notes }}{{ with .Annotations.description }}
+{{ truncate 1000 . }}{{ end }}{{ end }}
 {{- with .Annotations.reason }}
 Reason: {{ truncate 500 . }}{{ end }}
 {{- with .Labels.Extra.SortedPairs }}
 {{ range $i, $p := . }}{{ if $i }} · {{ end }}{{ $p.Name }}={{ truncate 200 $p.Value }}{{ end }}{{ end }}
 {{- with .URL }}
 Details: {{ . }}{{ end }}
+{{- with .Annotations.notes }}
+
+{{ . }}{{ end }}
 {{- end }}
 {{- with .Episodes.More 20 }}
 
@@ -58,8 +66,8 @@ Floe: {{ . }}{{ end }}
 {{- else if .Final }} lasted {{ duration .Since .Time }} · ended {{ timeFormat "2006-01-02 15:04 MST" .Time }}
 {{- else if eq .Status "notice" }} at {{ timeFormat "2006-01-02 15:04 MST" .Time }}
 {{- else }} since {{ since .Since }}{{ end }}</div>
-{{- with .Annotations.description }}
-<p style="margin:8px 0;white-space:pre-wrap">{{ truncate 1000 . }}</p>{{ end }}
+{{- if not .Annotations.notes }}{{ with .Annotations.description }}
+<p style="margin:8px 0;white-space:pre-wrap">{{ truncate 1000 . }}</p>{{ end }}{{ end }}
 {{- with .Annotations.reason }}
 <p style="margin:8px 0"><strong>Reason:</strong> {{ truncate 500 . }}</p>{{ end }}
 {{- with .Labels.Extra.SortedPairs }}
@@ -70,6 +78,8 @@ Floe: {{ . }}{{ end }}
 </table>{{ end }}
 {{- with .URL }}
 <p style="margin:8px 0"><a href="{{ . }}">Details</a></p>{{ end }}
+{{- with .Annotations.notes }}
+<pre style="margin:12px 0 0;padding:12px;border:1px solid #d1d9e0;white-space:pre-wrap;word-wrap:break-word;font-family:Helvetica,Arial,sans-serif;font-size:14px;line-height:1.5">{{ . }}</pre>{{ end }}
 </td></tr>
 {{- end }}
 {{- with .Episodes.More 20 }}

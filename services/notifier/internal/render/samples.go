@@ -25,7 +25,8 @@ const sampleURL = "https://floe.example.com"
 
 // Samples returns a notification for each common case: deployments failed
 // in production (final episodes), an alert firing and resolved, a release
-// awaiting approval (a notice), an escalation of a rollback. The event
+// awaiting approval (a notice), a release's notes when it went live (a
+// notice), an escalation of a rollback. The event
 // types, labels and annotations are the kind the event mapping produces;
 // the values are invented.
 func Samples() []Sample {
@@ -137,6 +138,26 @@ func Samples() []Sample {
 				}),
 		},
 		{
+			Name:        "release-notes",
+			Description: "a release went live in production: its release notes (Markdown) to a stakeholders' list, a notice",
+			Notification: notification("release-notes", "stakeholders-email", 1, routing.ReasonNotice, at,
+				map[string]string{"episode": "releasenotes/rel-01JTX2Q8/production"},
+				routing.EpisodeStatus{
+					Key: "releasenotes/rel-01JTX2Q8/production", Status: routing.StatusNotice, Changed: true, Since: at.Add(-time.Minute),
+					Event: routing.Event{
+						Type: "floe.release.v1.ReleaseDeployed", Environment: "production", Product: "penguinmails",
+						Severity: routing.SeverityInfo, EpisodeKey: "releasenotes/rel-01JTX2Q8/production", Time: at.Add(-time.Minute), Notice: true,
+						Labels: map[string]string{"release_id": "rel-01JTX2Q8", "version": "2.4.0", "deployment_id": "dep-01JTX3A1"},
+						Annotations: map[string]string{
+							"summary":     "penguinmails 2.4.0 is live in production: Bounce handling",
+							"title":       "Bounce handling",
+							"description": sampleNotes,
+							"notes":       sampleNotes,
+						},
+					},
+				}),
+		},
+		{
 			Name:        "escalation",
 			Description: "a critical rollback in production nobody acknowledged within 15 minutes, told to the escalation receivers",
 			Notification: notification("prod-critical", "pager", 1, routing.ReasonEscalation, at.Add(15*time.Minute),
@@ -144,6 +165,20 @@ func Samples() []Sample {
 		},
 	}
 }
+
+// sampleNotes are release notes as the release service writes them.
+const sampleNotes = `# Release 2.4.0 - penguinmails (May 4, 2026)
+
+**Bounce handling**
+
+Campaign mail gets <List-Unsubscribe> headers & bounces are parsed.
+
+## ✨ New Features
+- Parse DSN bounces ([link](https://git.example.com/pm/pull/812)) — alice
+- One-click unsubscribe (RFC 8058) — bob
+
+## 🐛 Bug Fixes
+- Retry on 421 (PM-1234)`
 
 // Rendered is one sample rendered for one receiver kind.
 type Rendered struct {

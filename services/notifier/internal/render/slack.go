@@ -75,8 +75,10 @@ func esc(s string) string { return slackEscaper.Replace(s) }
 // the subject; then, with the user's own text, that text (escaped) in
 // sections; otherwise a section of fields (severity, status, environment,
 // product, reason), a section per episode (at most defaultEpisodes, each
-// with its Details button), the number left out and an Open Floe button;
-// and a context line. Every text is cut to Slack's limits.
+// with its Details button, followed by its release notes in up to
+// slackMaxNotes sections), the number left out and an Open Floe button;
+// and a context line. Every text is cut to Slack's limits, and the blocks
+// never number more than slackMaxBlocks.
 func slackBlocks(d *Data, subject, text string, userText bool, loc *time.Location) []byte {
 	var bs []slackBlock
 	if s := strings.TrimSpace(subject); s != "" {
@@ -105,14 +107,32 @@ func slackBlocks(d *Data, subject, text string, userText bool, loc *time.Locatio
 	fields = append(fields, mrkdwn("*Notification*\n"+esc(d.Reason), slackMaxField))
 	bs = append(bs, slackBlock{Type: "section", Fields: fields[:min(len(fields), slackMaxFields)]})
 
-	for i, e := range d.Episodes.First(defaultEpisodes) {
-		b := slackBlock{Type: "section", Text: ptr(mrkdwn(episodeMrkdwn(e, d.Time, loc), slackMaxSection))}
+	shown, more := d.Episodes.First(defaultEpisodes), d.Episodes.More(defaultEpisodes)
+	after := 1 // the blocks after the episodes: the footer, the number left out, Open Floe
+	if more > 0 {
+		after++
+	}
+	if d.ExternalURL != "" {
+		after++
+	}
+	for i, e := range shown {
+		// Release notes follow their episode in sections of their own, as
+		// many as the blocks left after every episode's section allow.
+		var notes []string
+		if v := e.Annotations["notes"]; v != "" {
+			room := slackMaxBlocks - len(bs) - (len(shown) - i) - after
+			notes = chunks(slackNotes(v), slackMaxSection, min(slackMaxNotes, room))
+		}
+		b := slackBlock{Type: "section", Text: ptr(mrkdwn(episodeMrkdwn(e, d.Time, loc, len(notes) == 0), slackMaxSection))}
 		if e.URL != "" {
 			b.Accessory = button("Details", e.URL, "floe_episode_"+strconv.Itoa(i))
 		}
 		bs = append(bs, b)
+		for _, c := range notes {
+			bs = append(bs, slackBlock{Type: "section", Text: ptr(mrkdwn(c, slackMaxSection))})
+		}
 	}
-	if more := d.Episodes.More(defaultEpisodes); more > 0 {
+	if more > 0 {
 		bs = append(bs, slackBlock{Type: "context", Elements: []slackText{
 			mrkdwn("… and "+strconv.Itoa(more)+" more", slackMaxSection),
 		}})
@@ -151,8 +171,9 @@ func statusLine(d *Data) string {
 
 // episodeMrkdwn is an episode's section: marker and title in bold, where
 // and since when (or how long it lasted, or when it happened), the
-// description, the reason and the other labels.
-func episodeMrkdwn(e Episode, now time.Time, loc *time.Location) string {
+// description (unless description is false: release notes follow in
+// sections of their own), the reason and the other labels.
+func episodeMrkdwn(e Episode, now time.Time, loc *time.Location, description bool) string {
 	var b strings.Builder
 	b.WriteString("*[" + esc(e.Marker) + "] " + esc(e.Title) + "*\n")
 	meta := []string{e.Severity}
@@ -172,7 +193,7 @@ func episodeMrkdwn(e Episode, now time.Time, loc *time.Location) string {
 		meta = append(meta, "since "+since(now, e.Since))
 	}
 	b.WriteString(esc(strings.Join(meta, " · ")))
-	if v := e.Annotations["description"]; v != "" {
+	if v := e.Annotations["description"]; v != "" && description {
 		b.WriteString("\n" + esc(truncateRunes(v, 1000)))
 	}
 	if v := e.Annotations["reason"]; v != "" {
@@ -186,6 +207,39 @@ func episodeMrkdwn(e Episode, now time.Time, loc *time.Location) string {
 		b.WriteString("\n" + esc(strings.Join(parts, " · ")))
 	}
 	return b.String()
+}
+
+// slackMaxNotes is the most sections an episode's release notes take:
+// 12,000 bytes, the length of a long release's notes, leaving room for 20
+// episodes within slackMaxBlocks.
+const slackMaxNotes = 4
+
+// slackNotes is Markdown release notes as escaped mrkdwn, line by line: a
+// heading ("## Bug fixes") or a line in bold ("**Title**") becomes a line
+// in mrkdwn's bold, a "- " item a "• " one; everything else is shown as
+// written. Links stay text: nothing here makes one.
+func slackNotes(md string) string {
+	lines := strings.Split(md, "\n")
+	for i, line := range lines {
+		t := strings.TrimSpace(line)
+		switch {
+		case strings.HasPrefix(t, "#"):
+			if h := strings.TrimSpace(strings.TrimLeft(t, "#")); h != "" && strings.HasPrefix(strings.TrimLeft(t, "#"), " ") {
+				lines[i] = "*" + esc(h) + "*"
+				continue
+			}
+		case len(t) > 4 && strings.HasPrefix(t, "**") && strings.HasSuffix(t, "**"):
+			if b := strings.TrimSpace(t[2 : len(t)-2]); b != "" {
+				lines[i] = "*" + esc(b) + "*"
+				continue
+			}
+		case strings.HasPrefix(line, "- "):
+			lines[i] = "• " + esc(line[2:])
+			continue
+		}
+		lines[i] = esc(line)
+	}
+	return strings.Join(lines, "\n")
 }
 
 func formatTime(t time.Time, loc *time.Location) string {

@@ -354,7 +354,7 @@ func (s *Service) OnDeploymentEvent(ctx context.Context, cause *eventstore.Recor
 	if _, err := s.releases.Execute(ctx, kernel.Command[*domain.Release]{
 		ID: id,
 		Decide: func(r *domain.Release) ([]proto.Message, error) {
-			rel, _ := domain.OnDeploymentEvent(r, m)
+			rel, _ := domain.OnDeploymentEvent(r, m, cause.Time)
 			return rel, nil
 		},
 		// Recomputed on every delivery, so a crash before the product's append is made good.

@@ -48,6 +48,9 @@ var noteOrder = []struct {
 	{releasev1.ChangeKind_CHANGE_KIND_SECURITY, "security", "🔒 Security Updates"},
 }
 
+// notesDateLayout is how the notes write their date ("March 5, 2026").
+const notesDateLayout = "January 2, 2006"
+
 // ReleaseNotes builds the notes. They depend only on the release's events, so
 // the same release always gives the same notes: the date is when the release
 // reached production, else the start of its planned window, else its creation.
@@ -59,7 +62,7 @@ func ReleaseNotes(r *Release) Notes {
 	if st, ok := r.envs["production"]; ok && st.Status == releasev1.ReleaseStatus_RELEASE_STATUS_DEPLOYED {
 		date = st.UpdatedAt
 	}
-	n := Notes{Product: r.product, Version: r.version, Date: date.UTC().Format("January 2, 2006"), Title: r.title, Description: r.description}
+	n := Notes{Product: r.product, Version: r.version, Date: date.UTC().Format(notesDateLayout), Title: r.title, Description: r.description}
 	for _, sec := range noteOrder {
 		var items []NoteItem
 		for _, c := range r.changes {

@@ -410,7 +410,7 @@ func TestPromoteRollBackPromoteAgain(t *testing.T) {
 	}
 	react := func(ev proto.Message) {
 		t.Helper()
-		rel, prod := domain.OnDeploymentEvent(r, ev)
+		rel, prod := domain.OnDeploymentEvent(r, ev, clock)
 		step("system:floe", rel, nil)
 		for _, m := range prod {
 			domain.ApplyProduct(p, m)

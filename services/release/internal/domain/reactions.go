@@ -1,6 +1,11 @@
 package domain
 
 import (
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
 	"google.golang.org/protobuf/proto"
 
 	deployv1 "github.com/penguinmails/floe/proto/gen/floe/deploy/v1"
@@ -10,7 +15,10 @@ import (
 // OnDeploymentEvent maps a deployer event to the release's events and the
 // product's (which version an environment runs). Events for an unknown
 // release, or that would not change anything (a redelivery), yield nothing.
-func OnDeploymentEvent(r *Release, ev proto.Message) (releaseEvents []proto.Message, productEvents []proto.Message) {
+// at is when the deployer recorded ev: a ReleaseDeployed carries the
+// release's notes as they read once it is live there, and notes are dated
+// the day the release reached production.
+func OnDeploymentEvent(r *Release, ev proto.Message, at time.Time) (releaseEvents []proto.Message, productEvents []proto.Message) {
 	if !r.Exists() {
 		return nil, nil
 	}
@@ -30,7 +38,10 @@ func OnDeploymentEvent(r *Release, ev proto.Message) (releaseEvents []proto.Mess
 		if status(e.GetEnvironment()) == releasev1.ReleaseStatus_RELEASE_STATUS_DEPLOYED {
 			return nil, nil
 		}
-		return []proto.Message{&releasev1.ReleaseDeployed{Environment: e.GetEnvironment(), DeploymentId: e.GetDeploymentId()}}, ProductEventsFor(r, ev)
+		return []proto.Message{&releasev1.ReleaseDeployed{
+			Environment: e.GetEnvironment(), DeploymentId: e.GetDeploymentId(),
+			Product: r.product, Version: r.version, Title: r.title, Notes: DeployedNotes(r, e.GetEnvironment(), at),
+		}}, ProductEventsFor(r, ev)
 	case *deployv1.DeploymentFailed:
 		if status(e.GetEnvironment()) == releasev1.ReleaseStatus_RELEASE_STATUS_FAILED {
 			return nil, nil
@@ -74,4 +85,40 @@ func DeploymentReleaseID(ev proto.Message) string {
 		return e.GetReleaseId()
 	}
 	return ""
+}
+
+// MaxDeployedNotes bounds the notes a ReleaseDeployed carries, in bytes:
+// enough for any release people read to the end, and small next to the
+// log's limit on an event (the notifier copies them into its own events).
+const MaxDeployedNotes = 16 << 10
+
+// DeployedNotes are the Markdown notes of r as `floe release notes` prints
+// them once r is live in env (deployed there at at; production dates them),
+// cut at a line to at most MaxDeployedNotes bytes, with a last line saying so.
+func DeployedNotes(r *Release, env string, at time.Time) string {
+	n := ReleaseNotes(r)
+	if env == "production" && !at.IsZero() {
+		n.Date = at.UTC().Format(notesDateLayout)
+	}
+	return clipNotes(n.Markdown(), MaxDeployedNotes, r.id)
+}
+
+// clipNotes cuts md to at most limit bytes: at the last line break that
+// fits, or, when that would drop more than half of what fits (one long
+// paragraph), after the last whole character; then a line tells where the
+// whole notes are. limit is far above the tail's length.
+func clipNotes(md string, limit int, id string) string {
+	if len(md) <= limit {
+		return md
+	}
+	tail := "\n_… cut at " + strconv.Itoa(limit>>10) + " KiB: `floe release notes " + id + "` prints them whole._\n"
+	keep := max(limit-len(tail)-1, 0) // room for the line break ending the kept text
+	for keep > 0 && !utf8.RuneStart(md[keep]) {
+		keep--
+	}
+	cut := md[:keep]
+	if i := strings.LastIndexByte(cut, '\n'); i >= keep/2 {
+		cut = cut[:i]
+	}
+	return cut + "\n" + tail
 }

@@ -1,9 +1,12 @@
 package domain_test
 
 import (
+	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
 	"google.golang.org/protobuf/proto"
@@ -34,13 +37,13 @@ func TestOnDeploymentEvent(t *testing.T) {
 		{
 			name: "succeeded", given: startedStaging,
 			event:       &deployv1.DeploymentSucceeded{DeploymentId: "d7", ReleaseId: relID, Version: "2.2.0", Environment: "staging"},
-			wantRelease: msgs(&releasev1.ReleaseDeployed{Environment: "staging", DeploymentId: "d7"}),
+			wantRelease: msgs(deployedIn("staging", "d7", notes220("March 2, 2026"))),
 			wantProduct: msgs(&releasev1.ProductDeployed{Environment: "staging", Version: "2.2.0", ReleaseId: relID}),
 		},
 		{
 			name: "succeeded without a started seen", given: promotedToStaging,
 			event:       &deployv1.DeploymentSucceeded{DeploymentId: "d7", ReleaseId: relID, Version: "2.2.0", Environment: "staging"},
-			wantRelease: msgs(&releasev1.ReleaseDeployed{Environment: "staging", DeploymentId: "d7"}),
+			wantRelease: msgs(deployedIn("staging", "d7", notes220("March 2, 2026"))),
 			wantProduct: msgs(&releasev1.ProductDeployed{Environment: "staging", Version: "2.2.0", ReleaseId: relID}),
 		},
 		{
@@ -72,6 +75,13 @@ func TestOnDeploymentEvent(t *testing.T) {
 			event:       &deployv1.DeploymentStarted{DeploymentId: "d8", ReleaseId: relID, Environment: "staging", Attempt: 2},
 			wantRelease: msgs(&releasev1.ReleaseDeploying{Environment: "staging", DeploymentId: "d8"}),
 		},
+		{
+			// Notes of a release live in production are dated that day: as floe release notes prints them then.
+			name: "succeeded in production", given: slices.Concat(readyForProduction(), promoted("production", "dave", 1)),
+			event:       &deployv1.DeploymentSucceeded{DeploymentId: "d9", ReleaseId: relID, Version: "2.2.0", Environment: "production"},
+			wantRelease: msgs(deployedIn("production", "d9", notes220("March 5, 2026"))),
+			wantProduct: msgs(&releasev1.ProductDeployed{Environment: "production", Version: "2.2.0", ReleaseId: relID}),
+		},
 		{name: "unknown release", event: &deployv1.DeploymentSucceeded{DeploymentId: "d7", ReleaseId: relID, Environment: "staging"}},
 		{name: "not a deployer event", given: startedStaging, event: &releasev1.ReleaseCancelled{Reason: "x"}},
 	}
@@ -79,7 +89,7 @@ func TestOnDeploymentEvent(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			r := releaseFrom(t, tt.given)
-			gotRelease, gotProduct := domain.OnDeploymentEvent(r, tt.event)
+			gotRelease, gotProduct := domain.OnDeploymentEvent(r, tt.event, now)
 			diffEvents(t, tt.wantRelease, gotRelease)
 			if diff := cmp.Diff(tt.wantProduct, gotProduct, protocmp.Transform()); diff != "" {
 				t.Errorf("product events mismatch (-want +got):\n%s", diff)
@@ -89,11 +99,114 @@ func TestOnDeploymentEvent(t *testing.T) {
 			}
 			// Redelivered after its result is applied: nothing more.
 			apply(t, r, now, "system:floe", gotRelease...)
-			again, againProduct := domain.OnDeploymentEvent(r, tt.event)
+			again, againProduct := domain.OnDeploymentEvent(r, tt.event, now)
 			if len(again) != 0 || len(againProduct) != 0 {
 				t.Errorf("redelivery decided %v and %v, want nothing", again, againProduct)
 			}
 		})
+	}
+}
+
+// deployedIn is the ReleaseDeployed OnDeploymentEvent decides for 2.2.0 (planned220).
+func deployedIn(env, deploymentID, notes string) *releasev1.ReleaseDeployed {
+	return &releasev1.ReleaseDeployed{
+		Environment: env, DeploymentId: deploymentID, Product: product, Version: "2.2.0", Title: "Faster sends", Notes: notes,
+	}
+}
+
+// notes220 are the Markdown notes of planned220 dated date.
+func notes220(date string) string {
+	return "# Release 2.2.0 - floe (" + date + ")\n\n**Faster sends**\n\nBatch the SMTP handshake.\n\n## ✨ New Features\n- Batch sends\n"
+}
+
+// TestDeployedNotesAreTheNotes: the notes a ReleaseDeployed carries are
+// what floe release notes prints once the event is applied.
+func TestDeployedNotesAreTheNotes(t *testing.T) {
+	t.Parallel()
+	for _, env := range []string{"development", "staging", "production"} {
+		t.Run(env, func(t *testing.T) {
+			t.Parallel()
+			var given []ev
+			switch env {
+			case "development":
+				given = slices.Concat(planned220(), promoted("development", "dave", 1))
+			case "staging":
+				given = slices.Concat(planned220(), deployedTo("development"), promoted("staging", "dave", 1))
+			default:
+				given = slices.Concat(readyForProduction(), promoted("production", "dave", 1))
+			}
+			r := releaseFrom(t, given)
+			at := time.Date(2026, time.April, 3, 23, 59, 0, 0, time.FixedZone("CEST", 2*60*60)) // April 3 here, April 3 in UTC
+			rel, _ := domain.OnDeploymentEvent(r, &deployv1.DeploymentSucceeded{DeploymentId: "d", ReleaseId: relID, Environment: env}, at)
+			if len(rel) != 1 {
+				t.Fatalf("decided %v, want one ReleaseDeployed", rel)
+			}
+			got := rel[0].(*releasev1.ReleaseDeployed).GetNotes()
+			apply(t, r, at, "system:floe", rel...)
+			if want := domain.ReleaseNotes(r).Markdown(); got != want {
+				t.Errorf("notes differ from ReleaseNotes after the event (-want +got):\n%s", cmp.Diff(want, got))
+			}
+		})
+	}
+}
+
+// TestDeployedNotesAreBounded: long notes are cut at a line to
+// MaxDeployedNotes bytes, with a last line saying where the rest is.
+func TestDeployedNotesAreBounded(t *testing.T) {
+	t.Parallel()
+	var changes []*releasev1.Change
+	for i := range 400 {
+		changes = append(changes, &releasev1.Change{
+			Id: fmt.Sprintf("c%d", i), Kind: releasev1.ChangeKind_CHANGE_KIND_FEATURE, Summary: fmt.Sprintf("Change %d: %s", i, strings.Repeat("é", 30)),
+		})
+	}
+	longLine := strings.Repeat("ü", domain.MaxDeployedNotes) // one line longer than the bound
+	tests := []struct {
+		name string
+		msg  *releasev1.ReleaseCreated
+	}{
+		{name: "many changes", msg: &releasev1.ReleaseCreated{ReleaseId: relID, Product: product, Version: "2.2.0", Type: minor, Title: "Big", Changes: changes}},
+		{name: "one long line", msg: &releasev1.ReleaseCreated{ReleaseId: relID, Product: product, Version: "2.2.0", Type: minor, Title: "Long", Description: longLine}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			tt.msg.TargetEnvironments = []string{"development"}
+			r := releaseFrom(t, byAt("alice", t0, tt.msg), promoted("development", "dave", 1))
+			full := domain.ReleaseNotes(r).Markdown()
+			got := domain.DeployedNotes(r, "development", now)
+			if len(full) <= domain.MaxDeployedNotes {
+				t.Fatalf("the notes have %d bytes: the case does not exceed the bound", len(full))
+			}
+			if len(got) > domain.MaxDeployedNotes || len(got) < domain.MaxDeployedNotes/2 {
+				t.Errorf("cut notes have %d bytes, want at most %d and not much less", len(got), domain.MaxDeployedNotes)
+			}
+			if !utf8.ValidString(got) {
+				t.Error("cut notes are not valid UTF-8")
+			}
+			const tail = "\n\n_… cut at 16 KiB: `floe release notes " + relID + "` prints them whole._\n"
+			kept, ok := strings.CutSuffix(got, tail)
+			if !ok {
+				t.Fatalf("cut notes do not end with the note %q: …%q", tail, got[max(len(got)-120, 0):])
+			}
+			if !strings.HasPrefix(full, kept) {
+				t.Error("what is kept is not the beginning of the notes")
+			}
+			if tt.name == "many changes" && !strings.HasPrefix(full[len(kept):], "\n") {
+				t.Errorf("not cut at a line: the next text is %q", full[len(kept):min(len(kept)+20, len(full))])
+			}
+		})
+	}
+}
+
+// TestReleaseDeployedWithoutNotes: events recorded before ReleaseDeployed
+// carried what went live still apply.
+func TestReleaseDeployedWithoutNotes(t *testing.T) {
+	t.Parallel()
+	r := releaseFrom(t, slices.Concat(planned220(), promoted("development", "dave", 1)),
+		system(&releasev1.ReleaseDeployed{Environment: "development", DeploymentId: "d1"}))
+	if st := envOf(r, "development"); st.GetStatus() != deployed || st.GetDeploymentId() != "d1" {
+		t.Errorf("development: %+v, want deployed by d1", st)
 	}
 }
 

@@ -964,10 +964,24 @@ func (x *ReleaseDeploying) GetDeploymentId() string {
 }
 
 // ReleaseDeployed: the release is live in the environment (from DeploymentSucceeded).
+// Fields 3-6 tell people what went live (the notifier sends the notes of a
+// release that reached a production-class environment); events recorded
+// before them leave them empty.
 type ReleaseDeployed struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Environment   string                 `protobuf:"bytes,1,opt,name=environment,proto3" json:"environment,omitempty"`
-	DeploymentId  string                 `protobuf:"bytes,2,opt,name=deployment_id,json=deploymentId,proto3" json:"deployment_id,omitempty"`
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	Environment  string                 `protobuf:"bytes,1,opt,name=environment,proto3" json:"environment,omitempty"`
+	DeploymentId string                 `protobuf:"bytes,2,opt,name=deployment_id,json=deploymentId,proto3" json:"deployment_id,omitempty"`
+	// The release's product, e.g. "penguinmails".
+	Product string `protobuf:"bytes,3,opt,name=product,proto3" json:"product,omitempty"`
+	// The release's version, e.g. "1.4.0".
+	Version string `protobuf:"bytes,4,opt,name=version,proto3" json:"version,omitempty"`
+	// The release's title when it was deployed.
+	Title string `protobuf:"bytes,5,opt,name=title,proto3" json:"title,omitempty"`
+	// The release notes as Markdown, as `floe release notes` prints them once
+	// the release is live there (dated the day it reached production),
+	// at most 16 KiB: longer notes are cut at a line and end with a note
+	// saying so.
+	Notes         string `protobuf:"bytes,6,opt,name=notes,proto3" json:"notes,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1012,6 +1026,34 @@ func (x *ReleaseDeployed) GetEnvironment() string {
 func (x *ReleaseDeployed) GetDeploymentId() string {
 	if x != nil {
 		return x.DeploymentId
+	}
+	return ""
+}
+
+func (x *ReleaseDeployed) GetProduct() string {
+	if x != nil {
+		return x.Product
+	}
+	return ""
+}
+
+func (x *ReleaseDeployed) GetVersion() string {
+	if x != nil {
+		return x.Version
+	}
+	return ""
+}
+
+func (x *ReleaseDeployed) GetTitle() string {
+	if x != nil {
+		return x.Title
+	}
+	return ""
+}
+
+func (x *ReleaseDeployed) GetNotes() string {
+	if x != nil {
+		return x.Notes
 	}
 	return ""
 }
@@ -1492,10 +1534,14 @@ const file_floe_release_v1_events_proto_rawDesc = "" +
 	"\x14skipped_environments\x18\t \x03(\tR\x13skippedEnvironments:\v\xca\xf3\x18\arelease\"f\n" +
 	"\x10ReleaseDeploying\x12 \n" +
 	"\venvironment\x18\x01 \x01(\tR\venvironment\x12#\n" +
-	"\rdeployment_id\x18\x02 \x01(\tR\fdeploymentId:\v\xca\xf3\x18\arelease\"e\n" +
+	"\rdeployment_id\x18\x02 \x01(\tR\fdeploymentId:\v\xca\xf3\x18\arelease\"\xc5\x01\n" +
 	"\x0fReleaseDeployed\x12 \n" +
 	"\venvironment\x18\x01 \x01(\tR\venvironment\x12#\n" +
-	"\rdeployment_id\x18\x02 \x01(\tR\fdeploymentId:\v\xca\xf3\x18\arelease\"\x85\x01\n" +
+	"\rdeployment_id\x18\x02 \x01(\tR\fdeploymentId\x12\x18\n" +
+	"\aproduct\x18\x03 \x01(\tR\aproduct\x12\x18\n" +
+	"\aversion\x18\x04 \x01(\tR\aversion\x12\x14\n" +
+	"\x05title\x18\x05 \x01(\tR\x05title\x12\x14\n" +
+	"\x05notes\x18\x06 \x01(\tR\x05notes:\v\xca\xf3\x18\arelease\"\x85\x01\n" +
 	"\x17ReleaseDeploymentFailed\x12 \n" +
 	"\venvironment\x18\x01 \x01(\tR\venvironment\x12#\n" +
 	"\rdeployment_id\x18\x02 \x01(\tR\fdeploymentId\x12\x16\n" +
