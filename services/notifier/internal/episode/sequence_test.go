@@ -51,7 +51,13 @@ type at struct {
 // "(final)") and whether every group is Done at the end.
 func tell(t *testing.T, until time.Duration, events ...at) (told []string, done bool) {
 	t.Helper()
-	cfg, err := routing.Parse([]byte(sequenceRouting))
+	return tellWith(t, sequenceRouting, until, events...)
+}
+
+// tellWith is tell under another routing configuration.
+func tellWith(t *testing.T, routingYAML string, until time.Duration, events ...at) (told []string, done bool) {
+	t.Helper()
+	cfg, err := routing.Parse([]byte(routingYAML))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -251,5 +257,47 @@ func TestSequences(t *testing.T) {
 				t.Errorf("a group is not Done a day later; told %q", told)
 			}
 		})
+	}
+}
+
+// A stakeholders' digest is a route: the release notes of what reached
+// production, grouped by environment, told in one message 24 hours after
+// the first release it holds (group_wait 24h); a release after that starts
+// the next digest (its own 24 hours), so nothing is told twice or lost.
+func TestDigestOfReleases(t *testing.T) {
+	const digest = `
+receivers:
+  - name: ops
+    kind: webhook
+    settings: {url: "https://ops.example.com/hook", signing_secret: "secret://notifier/ops"}
+  - name: stakeholders
+    kind: webhook
+    settings: {url: "https://stakeholders.example.com/hook", signing_secret: "secret://notifier/stakeholders"}
+route:
+  receivers: [ops]
+  routes:
+    - name: digest
+      matchers: ['type="floe.release.v1.ReleaseDeployed"']
+      receivers: [stakeholders]
+      group_by: [environment]
+      group_wait: 24h
+      group_interval: 24h
+`
+	deployed := func(id, version string) *eventstore.RecordedEvent {
+		return record(t, id, &releasev1.ReleaseDeployed{Environment: "production", DeploymentId: id + "-production-1",
+			Product: "penguinmails", Version: version, Title: "release " + version, Notes: "## " + version + "\n- a change"})
+	}
+	told, done := tellWith(t, digest, 72*time.Hour,
+		at{0, deployed("r1", "1.1.0")}, at{2 * time.Hour, deployed("r2", "1.2.0")}, at{5 * time.Hour, deployed("r3", "1.2.1")},
+		at{30 * time.Hour, deployed("r4", "1.3.0")})
+	want := []string{
+		"24h0m0s stakeholders notice ReleaseDeployed=notice ReleaseDeployed=notice ReleaseDeployed=notice",
+		"54h0m0s stakeholders notice ReleaseDeployed=notice",
+	}
+	if diff := cmp.Diff(want, told); diff != "" {
+		t.Errorf("digests (-want +got):\n%s", diff)
+	}
+	if !done {
+		t.Error("the digest group is not done after the last digest")
 	}
 }
