@@ -11,8 +11,8 @@ import (
 
 	"github.com/penguinmails/floe/libs/errs"
 	"github.com/penguinmails/floe/libs/leakscan"
-	notifyv1 "github.com/penguinmails/floe/proto/gen/floe/notify/v1"
 	errorsv1 "github.com/penguinmails/floe/proto/gen/floe/errors/v1"
+	notifyv1 "github.com/penguinmails/floe/proto/gen/floe/notify/v1"
 	"github.com/penguinmails/floe/services/notifier/internal/routing"
 )
 
