@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"time"
 
+	"google.golang.org/protobuf/types/known/durationpb"
+
 	"github.com/penguinmails/floe/libs/auth"
 	"github.com/penguinmails/floe/libs/errs"
 	"github.com/penguinmails/floe/libs/ident"
@@ -14,6 +16,7 @@ import (
 	"github.com/penguinmails/floe/services/notifier/internal/adapters"
 	"github.com/penguinmails/floe/services/notifier/internal/app"
 	"github.com/penguinmails/floe/services/notifier/internal/render"
+	"github.com/penguinmails/floe/services/notifier/internal/routing"
 )
 
 // Permissions of the notifier.
@@ -35,6 +38,7 @@ func Rules() auth.Rules {
 		notifyv1.NotifyService_ExpireSilence_FullMethodName:       PermWrite,
 		notifyv1.NotifyService_ListSilences_FullMethodName:        PermRead,
 		notifyv1.NotifyService_TestReceiver_FullMethodName:        PermWrite,
+		notifyv1.NotifyService_ListRoutes_FullMethodName:          PermRead,
 	} {
 		r[m] = auth.Rule{Permission: p}
 	}
@@ -210,4 +214,30 @@ func (s *Server) ListSilences(ctx context.Context, req *notifyv1.ListSilencesReq
 // TestReceiver implements the RPC.
 func (s *Server) TestReceiver(ctx context.Context, req *notifyv1.TestReceiverRequest) (*notifyv1.TestReceiverResponse, error) {
 	return s.app.TestReceiver(ctx, req.GetReceiver())
+}
+
+// ListRoutes implements the RPC.
+func (s *Server) ListRoutes(ctx context.Context, _ *notifyv1.ListRoutesRequest) (*notifyv1.ListRoutesResponse, error) {
+	out := &notifyv1.ListRoutesResponse{}
+	var walk func(r *routing.Route, depth uint32)
+	walk = func(r *routing.Route, depth uint32) {
+		if r == nil {
+			return
+		}
+		pr := &notifyv1.Route{Id: r.ID(), Name: r.Name, Path: r.Path, Depth: depth, Receivers: r.Receivers, Continue: r.Continue, GroupBy: r.GroupBy,
+			GroupWait: durationpb.New(r.GroupWait), GroupInterval: durationpb.New(r.GroupInterval), RepeatInterval: durationpb.New(r.RepeatInterval),
+			Cooldown: durationpb.New(r.Cooldown)}
+		for _, m := range r.Matchers {
+			pr.Matchers = append(pr.Matchers, m.String())
+		}
+		if e := r.Escalation; e != nil {
+			pr.EscalationReceivers, pr.EscalationAfter = e.Receivers, durationpb.New(e.After)
+		}
+		out.Routes = append(out.Routes, pr)
+		for _, c := range r.Routes {
+			walk(c, depth+1)
+		}
+	}
+	walk(s.app.Routing().Route, 0)
+	return out, nil
 }

@@ -26,7 +26,7 @@ by a silence or maintenance window. Reading needs notify.read; acknowledging
 an episode (which stops its escalation) notify.write.`,
 	}
 	cmd.AddCommand(newNotifyListCmd(g), newNotifyGetCmd(g), newNotifyAckCmd(g), newNotifyReceiversCmd(g), newNotifyPreviewCmd(g),
-		newNotifySilenceCmd(g), newNotifyTestCmd(g))
+		newNotifySilenceCmd(g), newNotifyTestCmd(g), newNotifyRoutesCmd(g))
 	return cmd
 }
 
@@ -363,6 +363,49 @@ func newNotifyTestCmd(g *globals) *cobra.Command {
 				}
 				_, err = fmt.Fprintf(g.out, "%s took the test message %q (ref %s)\n", args[0], resp.GetSubject(), orDash(resp.GetRef()))
 				return err
+			})
+		},
+	}
+}
+
+func newNotifyRoutesCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "routes",
+		Short: "Show the routing tree as it applies: matchers, receivers, grouping and timing of each route",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return g.call(cmd.Context(), func(ctx context.Context, conn *grpc.ClientConn) error {
+				resp, err := notifyClient(conn).ListRoutes(ctx, &notifyv1.ListRoutesRequest{})
+				if err != nil {
+					return err
+				}
+				if g.output == "json" {
+					return printJSON(g.out, resp)
+				}
+				for _, r := range resp.GetRoutes() {
+					name := r.GetName()
+					if name == "" {
+						name = r.GetPath()
+					}
+					line := fmt.Sprintf("%s%s → %s", strings.Repeat("  ", int(r.GetDepth())), name, strings.Join(r.GetReceivers(), ", "))
+					if m := r.GetMatchers(); len(m) > 0 {
+						line += "  when " + strings.Join(m, ", ")
+					}
+					line += fmt.Sprintf("  (group by %s; wait %s, interval %s, repeat %s", orDash(strings.Join(r.GetGroupBy(), ", ")),
+						r.GetGroupWait().AsDuration(), r.GetGroupInterval().AsDuration(), r.GetRepeatInterval().AsDuration())
+					if c := r.GetCooldown().AsDuration(); c > 0 {
+						line += fmt.Sprintf(", cooldown %s", c)
+					}
+					if e := r.GetEscalationReceivers(); len(e) > 0 {
+						line += fmt.Sprintf(", escalate to %s after %s", strings.Join(e, ", "), r.GetEscalationAfter().AsDuration())
+					}
+					line += ")"
+					if r.GetContinue() {
+						line += " continue"
+					}
+					fmt.Fprintln(g.out, line)
+				}
+				return nil
 			})
 		},
 	}

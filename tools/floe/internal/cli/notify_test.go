@@ -103,6 +103,7 @@ func TestNotifyOfARealServer(t *testing.T) {
 		}
 	}
 	wantLines(t, "receivers", must("grace", "notify", "receivers"), "ops webhook", "secret://hook")
+	wantLines(t, "routes", must("grace", "notify", "routes"), "route → ops (group by episode; wait 0s, interval 5m0s, repeat 4h0m0s)")
 	wantLines(t, "preview", must("grace", "notify", "preview", "ops"), "== ", "subject: ")
 	if _, _, err := run("grace", "notify", "list", "--status", "lost"); err == nil || !strings.Contains(err.Error(), "dead_lettered") {
 		t.Errorf("a bad --status: %v", err)

@@ -1048,6 +1048,242 @@ func (x *TestReceiverResponse) GetSubject() string {
 	return ""
 }
 
+// ListRoutesRequest is empty.
+type ListRoutesRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListRoutesRequest) Reset() {
+	*x = ListRoutesRequest{}
+	mi := &file_floe_notify_v1_notify_service_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListRoutesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListRoutesRequest) ProtoMessage() {}
+
+func (x *ListRoutesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_floe_notify_v1_notify_service_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListRoutesRequest.ProtoReflect.Descriptor instead.
+func (*ListRoutesRequest) Descriptor() ([]byte, []int) {
+	return file_floe_notify_v1_notify_service_proto_rawDescGZIP(), []int{19}
+}
+
+// ListRoutesResponse is the tree, depth first (the root first).
+type ListRoutesResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Routes        []*Route               `protobuf:"bytes,1,rep,name=routes,proto3" json:"routes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListRoutesResponse) Reset() {
+	*x = ListRoutesResponse{}
+	mi := &file_floe_notify_v1_notify_service_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListRoutesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListRoutesResponse) ProtoMessage() {}
+
+func (x *ListRoutesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_floe_notify_v1_notify_service_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListRoutesResponse.ProtoReflect.Descriptor instead.
+func (*ListRoutesResponse) Descriptor() ([]byte, []int) {
+	return file_floe_notify_v1_notify_service_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *ListRoutesResponse) GetRoutes() []*Route {
+	if x != nil {
+		return x.Routes
+	}
+	return nil
+}
+
+// Route is a node of the routing tree with its settings as they apply
+// (inherited ones filled in).
+type Route struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The id its groups and notifications are keyed by.
+	Id   string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Name string `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	// Where it is in the configuration ("route.routes[1]").
+	Path string `protobuf:"bytes,3,opt,name=path,proto3" json:"path,omitempty"`
+	// 0 for the root.
+	Depth          uint32               `protobuf:"varint,4,opt,name=depth,proto3" json:"depth,omitempty"`
+	Matchers       []string             `protobuf:"bytes,5,rep,name=matchers,proto3" json:"matchers,omitempty"`
+	Receivers      []string             `protobuf:"bytes,6,rep,name=receivers,proto3" json:"receivers,omitempty"`
+	Continue       bool                 `protobuf:"varint,7,opt,name=continue,proto3" json:"continue,omitempty"`
+	GroupBy        []string             `protobuf:"bytes,8,rep,name=group_by,json=groupBy,proto3" json:"group_by,omitempty"`
+	GroupWait      *durationpb.Duration `protobuf:"bytes,9,opt,name=group_wait,json=groupWait,proto3" json:"group_wait,omitempty"`
+	GroupInterval  *durationpb.Duration `protobuf:"bytes,10,opt,name=group_interval,json=groupInterval,proto3" json:"group_interval,omitempty"`
+	RepeatInterval *durationpb.Duration `protobuf:"bytes,11,opt,name=repeat_interval,json=repeatInterval,proto3" json:"repeat_interval,omitempty"`
+	Cooldown       *durationpb.Duration `protobuf:"bytes,12,opt,name=cooldown,proto3" json:"cooldown,omitempty"`
+	// Who is told of critical episodes nobody acknowledged, and after how long.
+	EscalationReceivers []string             `protobuf:"bytes,13,rep,name=escalation_receivers,json=escalationReceivers,proto3" json:"escalation_receivers,omitempty"`
+	EscalationAfter     *durationpb.Duration `protobuf:"bytes,14,opt,name=escalation_after,json=escalationAfter,proto3" json:"escalation_after,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
+}
+
+func (x *Route) Reset() {
+	*x = Route{}
+	mi := &file_floe_notify_v1_notify_service_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Route) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Route) ProtoMessage() {}
+
+func (x *Route) ProtoReflect() protoreflect.Message {
+	mi := &file_floe_notify_v1_notify_service_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Route.ProtoReflect.Descriptor instead.
+func (*Route) Descriptor() ([]byte, []int) {
+	return file_floe_notify_v1_notify_service_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *Route) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *Route) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Route) GetPath() string {
+	if x != nil {
+		return x.Path
+	}
+	return ""
+}
+
+func (x *Route) GetDepth() uint32 {
+	if x != nil {
+		return x.Depth
+	}
+	return 0
+}
+
+func (x *Route) GetMatchers() []string {
+	if x != nil {
+		return x.Matchers
+	}
+	return nil
+}
+
+func (x *Route) GetReceivers() []string {
+	if x != nil {
+		return x.Receivers
+	}
+	return nil
+}
+
+func (x *Route) GetContinue() bool {
+	if x != nil {
+		return x.Continue
+	}
+	return false
+}
+
+func (x *Route) GetGroupBy() []string {
+	if x != nil {
+		return x.GroupBy
+	}
+	return nil
+}
+
+func (x *Route) GetGroupWait() *durationpb.Duration {
+	if x != nil {
+		return x.GroupWait
+	}
+	return nil
+}
+
+func (x *Route) GetGroupInterval() *durationpb.Duration {
+	if x != nil {
+		return x.GroupInterval
+	}
+	return nil
+}
+
+func (x *Route) GetRepeatInterval() *durationpb.Duration {
+	if x != nil {
+		return x.RepeatInterval
+	}
+	return nil
+}
+
+func (x *Route) GetCooldown() *durationpb.Duration {
+	if x != nil {
+		return x.Cooldown
+	}
+	return nil
+}
+
+func (x *Route) GetEscalationReceivers() []string {
+	if x != nil {
+		return x.EscalationReceivers
+	}
+	return nil
+}
+
+func (x *Route) GetEscalationAfter() *durationpb.Duration {
+	if x != nil {
+		return x.EscalationAfter
+	}
+	return nil
+}
+
 var File_floe_notify_v1_notify_service_proto protoreflect.FileDescriptor
 
 const file_floe_notify_v1_notify_service_proto_rawDesc = "" +
@@ -1112,7 +1348,27 @@ const file_floe_notify_v1_notify_service_proto_rawDesc = "" +
 	"\tdelivered\x18\x01 \x01(\bR\tdelivered\x12\x10\n" +
 	"\x03ref\x18\x02 \x01(\tR\x03ref\x12\x14\n" +
 	"\x05error\x18\x03 \x01(\tR\x05error\x12\x18\n" +
-	"\asubject\x18\x04 \x01(\tR\asubject2\x8a\a\n" +
+	"\asubject\x18\x04 \x01(\tR\asubject\"\x13\n" +
+	"\x11ListRoutesRequest\"C\n" +
+	"\x12ListRoutesResponse\x12-\n" +
+	"\x06routes\x18\x01 \x03(\v2\x15.floe.notify.v1.RouteR\x06routes\"\xb6\x04\n" +
+	"\x05Route\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12\x12\n" +
+	"\x04path\x18\x03 \x01(\tR\x04path\x12\x14\n" +
+	"\x05depth\x18\x04 \x01(\rR\x05depth\x12\x1a\n" +
+	"\bmatchers\x18\x05 \x03(\tR\bmatchers\x12\x1c\n" +
+	"\treceivers\x18\x06 \x03(\tR\treceivers\x12\x1a\n" +
+	"\bcontinue\x18\a \x01(\bR\bcontinue\x12\x19\n" +
+	"\bgroup_by\x18\b \x03(\tR\agroupBy\x128\n" +
+	"\n" +
+	"group_wait\x18\t \x01(\v2\x19.google.protobuf.DurationR\tgroupWait\x12@\n" +
+	"\x0egroup_interval\x18\n" +
+	" \x01(\v2\x19.google.protobuf.DurationR\rgroupInterval\x12B\n" +
+	"\x0frepeat_interval\x18\v \x01(\v2\x19.google.protobuf.DurationR\x0erepeatInterval\x125\n" +
+	"\bcooldown\x18\f \x01(\v2\x19.google.protobuf.DurationR\bcooldown\x121\n" +
+	"\x14escalation_receivers\x18\r \x03(\tR\x13escalationReceivers\x12D\n" +
+	"\x10escalation_after\x18\x0e \x01(\v2\x19.google.protobuf.DurationR\x0fescalationAfter2\xdf\a\n" +
 	"\rNotifyService\x12h\n" +
 	"\x11ListNotifications\x12(.floe.notify.v1.ListNotificationsRequest\x1a).floe.notify.v1.ListNotificationsResponse\x12b\n" +
 	"\x0fGetNotification\x12&.floe.notify.v1.GetNotificationRequest\x1a'.floe.notify.v1.GetNotificationResponse\x12k\n" +
@@ -1122,7 +1378,9 @@ const file_floe_notify_v1_notify_service_proto_rawDesc = "" +
 	"\rCreateSilence\x12$.floe.notify.v1.CreateSilenceRequest\x1a%.floe.notify.v1.CreateSilenceResponse\x12\\\n" +
 	"\rExpireSilence\x12$.floe.notify.v1.ExpireSilenceRequest\x1a%.floe.notify.v1.ExpireSilenceResponse\x12Y\n" +
 	"\fListSilences\x12#.floe.notify.v1.ListSilencesRequest\x1a$.floe.notify.v1.ListSilencesResponse\x12Y\n" +
-	"\fTestReceiver\x12#.floe.notify.v1.TestReceiverRequest\x1a$.floe.notify.v1.TestReceiverResponseB\xc2\x01\n" +
+	"\fTestReceiver\x12#.floe.notify.v1.TestReceiverRequest\x1a$.floe.notify.v1.TestReceiverResponse\x12S\n" +
+	"\n" +
+	"ListRoutes\x12!.floe.notify.v1.ListRoutesRequest\x1a\".floe.notify.v1.ListRoutesResponseB\xc2\x01\n" +
 	"\x12com.floe.notify.v1B\x12NotifyServiceProtoP\x01Z>github.com/penguinmails/floe/proto/gen/floe/notify/v1;notifyv1\xa2\x02\x03FNX\xaa\x02\x0eFloe.Notify.V1\xca\x02\x0eFloe\\Notify\\V1\xe2\x02\x1aFloe\\Notify\\V1\\GPBMetadata\xea\x02\x10Floe::Notify::V1b\x06proto3"
 
 var (
@@ -1137,7 +1395,7 @@ func file_floe_notify_v1_notify_service_proto_rawDescGZIP() []byte {
 	return file_floe_notify_v1_notify_service_proto_rawDescData
 }
 
-var file_floe_notify_v1_notify_service_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
+var file_floe_notify_v1_notify_service_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
 var file_floe_notify_v1_notify_service_proto_goTypes = []any{
 	(*ListNotificationsRequest)(nil),    // 0: floe.notify.v1.ListNotificationsRequest
 	(*ListNotificationsResponse)(nil),   // 1: floe.notify.v1.ListNotificationsResponse
@@ -1158,48 +1416,59 @@ var file_floe_notify_v1_notify_service_proto_goTypes = []any{
 	(*ListSilencesResponse)(nil),        // 16: floe.notify.v1.ListSilencesResponse
 	(*TestReceiverRequest)(nil),         // 17: floe.notify.v1.TestReceiverRequest
 	(*TestReceiverResponse)(nil),        // 18: floe.notify.v1.TestReceiverResponse
-	(DeliveryStatus)(0),                 // 19: floe.notify.v1.DeliveryStatus
-	(*Notification)(nil),                // 20: floe.notify.v1.Notification
-	(*Receiver)(nil),                    // 21: floe.notify.v1.Receiver
-	(*timestamppb.Timestamp)(nil),       // 22: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),         // 23: google.protobuf.Duration
-	(*Silence)(nil),                     // 24: floe.notify.v1.Silence
+	(*ListRoutesRequest)(nil),           // 19: floe.notify.v1.ListRoutesRequest
+	(*ListRoutesResponse)(nil),          // 20: floe.notify.v1.ListRoutesResponse
+	(*Route)(nil),                       // 21: floe.notify.v1.Route
+	(DeliveryStatus)(0),                 // 22: floe.notify.v1.DeliveryStatus
+	(*Notification)(nil),                // 23: floe.notify.v1.Notification
+	(*Receiver)(nil),                    // 24: floe.notify.v1.Receiver
+	(*timestamppb.Timestamp)(nil),       // 25: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),         // 26: google.protobuf.Duration
+	(*Silence)(nil),                     // 27: floe.notify.v1.Silence
 }
 var file_floe_notify_v1_notify_service_proto_depIdxs = []int32{
-	19, // 0: floe.notify.v1.ListNotificationsRequest.status:type_name -> floe.notify.v1.DeliveryStatus
-	20, // 1: floe.notify.v1.ListNotificationsResponse.notifications:type_name -> floe.notify.v1.Notification
-	20, // 2: floe.notify.v1.GetNotificationResponse.notification:type_name -> floe.notify.v1.Notification
-	21, // 3: floe.notify.v1.ListReceiversResponse.receivers:type_name -> floe.notify.v1.Receiver
+	22, // 0: floe.notify.v1.ListNotificationsRequest.status:type_name -> floe.notify.v1.DeliveryStatus
+	23, // 1: floe.notify.v1.ListNotificationsResponse.notifications:type_name -> floe.notify.v1.Notification
+	23, // 2: floe.notify.v1.GetNotificationResponse.notification:type_name -> floe.notify.v1.Notification
+	24, // 3: floe.notify.v1.ListReceiversResponse.receivers:type_name -> floe.notify.v1.Receiver
 	10, // 4: floe.notify.v1.PreviewNotificationResponse.previews:type_name -> floe.notify.v1.Preview
-	22, // 5: floe.notify.v1.CreateSilenceRequest.starts_at:type_name -> google.protobuf.Timestamp
-	22, // 6: floe.notify.v1.CreateSilenceRequest.ends_at:type_name -> google.protobuf.Timestamp
-	23, // 7: floe.notify.v1.CreateSilenceRequest.duration:type_name -> google.protobuf.Duration
-	24, // 8: floe.notify.v1.CreateSilenceResponse.silence:type_name -> floe.notify.v1.Silence
-	24, // 9: floe.notify.v1.ExpireSilenceResponse.silence:type_name -> floe.notify.v1.Silence
-	24, // 10: floe.notify.v1.ListSilencesResponse.silences:type_name -> floe.notify.v1.Silence
-	0,  // 11: floe.notify.v1.NotifyService.ListNotifications:input_type -> floe.notify.v1.ListNotificationsRequest
-	2,  // 12: floe.notify.v1.NotifyService.GetNotification:input_type -> floe.notify.v1.GetNotificationRequest
-	4,  // 13: floe.notify.v1.NotifyService.AcknowledgeEpisode:input_type -> floe.notify.v1.AcknowledgeEpisodeRequest
-	6,  // 14: floe.notify.v1.NotifyService.ListReceivers:input_type -> floe.notify.v1.ListReceiversRequest
-	8,  // 15: floe.notify.v1.NotifyService.PreviewNotification:input_type -> floe.notify.v1.PreviewNotificationRequest
-	11, // 16: floe.notify.v1.NotifyService.CreateSilence:input_type -> floe.notify.v1.CreateSilenceRequest
-	13, // 17: floe.notify.v1.NotifyService.ExpireSilence:input_type -> floe.notify.v1.ExpireSilenceRequest
-	15, // 18: floe.notify.v1.NotifyService.ListSilences:input_type -> floe.notify.v1.ListSilencesRequest
-	17, // 19: floe.notify.v1.NotifyService.TestReceiver:input_type -> floe.notify.v1.TestReceiverRequest
-	1,  // 20: floe.notify.v1.NotifyService.ListNotifications:output_type -> floe.notify.v1.ListNotificationsResponse
-	3,  // 21: floe.notify.v1.NotifyService.GetNotification:output_type -> floe.notify.v1.GetNotificationResponse
-	5,  // 22: floe.notify.v1.NotifyService.AcknowledgeEpisode:output_type -> floe.notify.v1.AcknowledgeEpisodeResponse
-	7,  // 23: floe.notify.v1.NotifyService.ListReceivers:output_type -> floe.notify.v1.ListReceiversResponse
-	9,  // 24: floe.notify.v1.NotifyService.PreviewNotification:output_type -> floe.notify.v1.PreviewNotificationResponse
-	12, // 25: floe.notify.v1.NotifyService.CreateSilence:output_type -> floe.notify.v1.CreateSilenceResponse
-	14, // 26: floe.notify.v1.NotifyService.ExpireSilence:output_type -> floe.notify.v1.ExpireSilenceResponse
-	16, // 27: floe.notify.v1.NotifyService.ListSilences:output_type -> floe.notify.v1.ListSilencesResponse
-	18, // 28: floe.notify.v1.NotifyService.TestReceiver:output_type -> floe.notify.v1.TestReceiverResponse
-	20, // [20:29] is the sub-list for method output_type
-	11, // [11:20] is the sub-list for method input_type
-	11, // [11:11] is the sub-list for extension type_name
-	11, // [11:11] is the sub-list for extension extendee
-	0,  // [0:11] is the sub-list for field type_name
+	25, // 5: floe.notify.v1.CreateSilenceRequest.starts_at:type_name -> google.protobuf.Timestamp
+	25, // 6: floe.notify.v1.CreateSilenceRequest.ends_at:type_name -> google.protobuf.Timestamp
+	26, // 7: floe.notify.v1.CreateSilenceRequest.duration:type_name -> google.protobuf.Duration
+	27, // 8: floe.notify.v1.CreateSilenceResponse.silence:type_name -> floe.notify.v1.Silence
+	27, // 9: floe.notify.v1.ExpireSilenceResponse.silence:type_name -> floe.notify.v1.Silence
+	27, // 10: floe.notify.v1.ListSilencesResponse.silences:type_name -> floe.notify.v1.Silence
+	21, // 11: floe.notify.v1.ListRoutesResponse.routes:type_name -> floe.notify.v1.Route
+	26, // 12: floe.notify.v1.Route.group_wait:type_name -> google.protobuf.Duration
+	26, // 13: floe.notify.v1.Route.group_interval:type_name -> google.protobuf.Duration
+	26, // 14: floe.notify.v1.Route.repeat_interval:type_name -> google.protobuf.Duration
+	26, // 15: floe.notify.v1.Route.cooldown:type_name -> google.protobuf.Duration
+	26, // 16: floe.notify.v1.Route.escalation_after:type_name -> google.protobuf.Duration
+	0,  // 17: floe.notify.v1.NotifyService.ListNotifications:input_type -> floe.notify.v1.ListNotificationsRequest
+	2,  // 18: floe.notify.v1.NotifyService.GetNotification:input_type -> floe.notify.v1.GetNotificationRequest
+	4,  // 19: floe.notify.v1.NotifyService.AcknowledgeEpisode:input_type -> floe.notify.v1.AcknowledgeEpisodeRequest
+	6,  // 20: floe.notify.v1.NotifyService.ListReceivers:input_type -> floe.notify.v1.ListReceiversRequest
+	8,  // 21: floe.notify.v1.NotifyService.PreviewNotification:input_type -> floe.notify.v1.PreviewNotificationRequest
+	11, // 22: floe.notify.v1.NotifyService.CreateSilence:input_type -> floe.notify.v1.CreateSilenceRequest
+	13, // 23: floe.notify.v1.NotifyService.ExpireSilence:input_type -> floe.notify.v1.ExpireSilenceRequest
+	15, // 24: floe.notify.v1.NotifyService.ListSilences:input_type -> floe.notify.v1.ListSilencesRequest
+	17, // 25: floe.notify.v1.NotifyService.TestReceiver:input_type -> floe.notify.v1.TestReceiverRequest
+	19, // 26: floe.notify.v1.NotifyService.ListRoutes:input_type -> floe.notify.v1.ListRoutesRequest
+	1,  // 27: floe.notify.v1.NotifyService.ListNotifications:output_type -> floe.notify.v1.ListNotificationsResponse
+	3,  // 28: floe.notify.v1.NotifyService.GetNotification:output_type -> floe.notify.v1.GetNotificationResponse
+	5,  // 29: floe.notify.v1.NotifyService.AcknowledgeEpisode:output_type -> floe.notify.v1.AcknowledgeEpisodeResponse
+	7,  // 30: floe.notify.v1.NotifyService.ListReceivers:output_type -> floe.notify.v1.ListReceiversResponse
+	9,  // 31: floe.notify.v1.NotifyService.PreviewNotification:output_type -> floe.notify.v1.PreviewNotificationResponse
+	12, // 32: floe.notify.v1.NotifyService.CreateSilence:output_type -> floe.notify.v1.CreateSilenceResponse
+	14, // 33: floe.notify.v1.NotifyService.ExpireSilence:output_type -> floe.notify.v1.ExpireSilenceResponse
+	16, // 34: floe.notify.v1.NotifyService.ListSilences:output_type -> floe.notify.v1.ListSilencesResponse
+	18, // 35: floe.notify.v1.NotifyService.TestReceiver:output_type -> floe.notify.v1.TestReceiverResponse
+	20, // 36: floe.notify.v1.NotifyService.ListRoutes:output_type -> floe.notify.v1.ListRoutesResponse
+	27, // [27:37] is the sub-list for method output_type
+	17, // [17:27] is the sub-list for method input_type
+	17, // [17:17] is the sub-list for extension type_name
+	17, // [17:17] is the sub-list for extension extendee
+	0,  // [0:17] is the sub-list for field type_name
 }
 
 func init() { file_floe_notify_v1_notify_service_proto_init() }
@@ -1214,7 +1483,7 @@ func file_floe_notify_v1_notify_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_floe_notify_v1_notify_service_proto_rawDesc), len(file_floe_notify_v1_notify_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   19,
+			NumMessages:   22,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

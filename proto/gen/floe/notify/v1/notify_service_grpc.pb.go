@@ -28,6 +28,7 @@ const (
 	NotifyService_ExpireSilence_FullMethodName       = "/floe.notify.v1.NotifyService/ExpireSilence"
 	NotifyService_ListSilences_FullMethodName        = "/floe.notify.v1.NotifyService/ListSilences"
 	NotifyService_TestReceiver_FullMethodName        = "/floe.notify.v1.NotifyService/TestReceiver"
+	NotifyService_ListRoutes_FullMethodName          = "/floe.notify.v1.NotifyService/ListRoutes"
 )
 
 // NotifyServiceClient is the client API for NotifyService service.
@@ -56,6 +57,8 @@ type NotifyServiceClient interface {
 	// TestReceiver sends a sample notification to a receiver now, outside any
 	// group (notify.write): a check of its settings and credentials.
 	TestReceiver(ctx context.Context, in *TestReceiverRequest, opts ...grpc.CallOption) (*TestReceiverResponse, error)
+	// ListRoutes shows the routing tree, depth first, as it applies.
+	ListRoutes(ctx context.Context, in *ListRoutesRequest, opts ...grpc.CallOption) (*ListRoutesResponse, error)
 }
 
 type notifyServiceClient struct {
@@ -156,6 +159,16 @@ func (c *notifyServiceClient) TestReceiver(ctx context.Context, in *TestReceiver
 	return out, nil
 }
 
+func (c *notifyServiceClient) ListRoutes(ctx context.Context, in *ListRoutesRequest, opts ...grpc.CallOption) (*ListRoutesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListRoutesResponse)
+	err := c.cc.Invoke(ctx, NotifyService_ListRoutes_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // NotifyServiceServer is the server API for NotifyService service.
 // All implementations must embed UnimplementedNotifyServiceServer
 // for forward compatibility.
@@ -182,6 +195,8 @@ type NotifyServiceServer interface {
 	// TestReceiver sends a sample notification to a receiver now, outside any
 	// group (notify.write): a check of its settings and credentials.
 	TestReceiver(context.Context, *TestReceiverRequest) (*TestReceiverResponse, error)
+	// ListRoutes shows the routing tree, depth first, as it applies.
+	ListRoutes(context.Context, *ListRoutesRequest) (*ListRoutesResponse, error)
 	mustEmbedUnimplementedNotifyServiceServer()
 }
 
@@ -218,6 +233,9 @@ func (UnimplementedNotifyServiceServer) ListSilences(context.Context, *ListSilen
 }
 func (UnimplementedNotifyServiceServer) TestReceiver(context.Context, *TestReceiverRequest) (*TestReceiverResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method TestReceiver not implemented")
+}
+func (UnimplementedNotifyServiceServer) ListRoutes(context.Context, *ListRoutesRequest) (*ListRoutesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListRoutes not implemented")
 }
 func (UnimplementedNotifyServiceServer) mustEmbedUnimplementedNotifyServiceServer() {}
 func (UnimplementedNotifyServiceServer) testEmbeddedByValue()                       {}
@@ -402,6 +420,24 @@ func _NotifyService_TestReceiver_Handler(srv interface{}, ctx context.Context, d
 	return interceptor(ctx, in, info, handler)
 }
 
+func _NotifyService_ListRoutes_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListRoutesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(NotifyServiceServer).ListRoutes(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: NotifyService_ListRoutes_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(NotifyServiceServer).ListRoutes(ctx, req.(*ListRoutesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // NotifyService_ServiceDesc is the grpc.ServiceDesc for NotifyService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -444,6 +480,10 @@ var NotifyService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "TestReceiver",
 			Handler:    _NotifyService_TestReceiver_Handler,
+		},
+		{
+			MethodName: "ListRoutes",
+			Handler:    _NotifyService_ListRoutes_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
