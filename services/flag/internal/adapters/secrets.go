@@ -3,8 +3,6 @@ package adapters
 import (
 	"context"
 	"fmt"
-	"slices"
-	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -20,28 +18,21 @@ import (
 // from the log, so work due while no instance ran is done when one starts.
 type SecretSchedule struct {
 	proj *projection.Projection[*envcfg.SecretSet]
-	mu   sync.Mutex
-	next map[string]time.Time
+	due  *projection.DueIndex
 }
 
 // NewSecretSchedule builds the view; Projection runs it.
 func NewSecretSchedule(ctx context.Context, js jetstream.JetStream, opts projection.Options) (*SecretSchedule, error) {
-	v := &SecretSchedule{next: map[string]time.Time{}}
+	v := &SecretSchedule{due: projection.NewDueIndex()}
 	spec := projection.Aggregates("secret_schedule", app.SecretSetKind)
 	spec.OnChange = func(env string, s *envcfg.SecretSet, deleted bool) {
-		v.mu.Lock()
-		defer v.mu.Unlock()
-		if n := envcfg.Next(s); deleted || n.IsZero() {
-			delete(v.next, env)
-		} else {
-			v.next[env] = n
+		if deleted {
+			v.due.Set(env, time.Time{})
+			return
 		}
+		v.due.Set(env, envcfg.Next(s))
 	}
-	spec.OnReset = func() {
-		v.mu.Lock()
-		defer v.mu.Unlock()
-		clear(v.next)
-	}
+	spec.OnReset = v.due.Reset
 	p, err := projection.New(ctx, js, spec, opts)
 	if err != nil {
 		return nil, err
@@ -53,19 +44,8 @@ func NewSecretSchedule(ctx context.Context, js jetstream.JetStream, opts project
 // Projection is the view's projection.
 func (v *SecretSchedule) Projection() *projection.Projection[*envcfg.SecretSet] { return v.proj }
 
-// Due lists the environments with work due at now.
-func (v *SecretSchedule) Due(now time.Time) []string {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	var out []string
-	for env, t := range v.next {
-		if !t.After(now) {
-			out = append(out, env)
-		}
-	}
-	slices.Sort(out)
-	return out
-}
+// Due lists the environments with work due at now, soonest first.
+func (v *SecretSchedule) Due(now time.Time) []string { return v.due.Due(now) }
 
 // SecretScheduler does the secrets' due work every Interval.
 type SecretScheduler struct {

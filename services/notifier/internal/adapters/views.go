@@ -23,28 +23,21 @@ import (
 // Groups is the view of the notification groups: when each is next due.
 type Groups struct {
 	proj *projection.Projection[*domain.Group]
-	mu   sync.Mutex
-	next map[string]time.Time
+	due  *projection.DueIndex
 }
 
 // NewGroups builds the view under cfg; Projection runs it.
 func NewGroups(ctx context.Context, js jetstream.JetStream, cfg *routing.Config, opts projection.Options) (*Groups, error) {
-	v := &Groups{next: map[string]time.Time{}}
+	v := &Groups{due: projection.NewDueIndex()}
 	spec := projection.Aggregates("notify_groups", app.GroupKind(cfg))
 	spec.OnChange = func(id string, g *domain.Group, deleted bool) {
-		v.mu.Lock()
-		defer v.mu.Unlock()
-		if n := g.Next(); deleted || n.IsZero() {
-			delete(v.next, id)
-		} else {
-			v.next[id] = n
+		if deleted {
+			v.due.Set(id, time.Time{})
+			return
 		}
+		v.due.Set(id, g.Next())
 	}
-	spec.OnReset = func() {
-		v.mu.Lock()
-		defer v.mu.Unlock()
-		clear(v.next)
-	}
+	spec.OnReset = v.due.Reset
 	p, err := projection.New(ctx, js, spec, opts)
 	if err != nil {
 		return nil, err
@@ -57,18 +50,7 @@ func NewGroups(ctx context.Context, js jetstream.JetStream, cfg *routing.Config,
 func (v *Groups) Projection() *projection.Projection[*domain.Group] { return v.proj }
 
 // Due lists the groups due at now, soonest first.
-func (v *Groups) Due(now time.Time) []string {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	var out []string
-	for id, t := range v.next {
-		if !t.After(now) {
-			out = append(out, id)
-		}
-	}
-	slices.SortFunc(out, func(a, b string) int { return v.next[a].Compare(v.next[b]) })
-	return out
-}
+func (v *Groups) Due(now time.Time) []string { return v.due.Due(now) }
 
 // Notifications is the view of the notifications: for the API, the
 // delivery loop (what is due) and threads (an episode's first message to
@@ -76,8 +58,8 @@ func (v *Groups) Due(now time.Time) []string {
 type Notifications struct {
 	proj   *projection.Projection[*domain.Delivery]
 	policy domain.Policy
+	due    *projection.DueIndex
 	mu     sync.Mutex
-	next   map[string]time.Time
 	ids    map[string]struct{}
 	thread map[string]threadRef // receiver + "\x00" + episode → its first delivered message
 }
@@ -89,16 +71,16 @@ type threadRef struct {
 
 // NewNotifications builds the view; Projection runs it.
 func NewNotifications(ctx context.Context, js jetstream.JetStream, policy domain.Policy, opts projection.Options) (*Notifications, error) {
-	v := &Notifications{policy: policy, next: map[string]time.Time{}, ids: map[string]struct{}{}, thread: map[string]threadRef{}}
+	v := &Notifications{policy: policy, due: projection.NewDueIndex(), ids: map[string]struct{}{}, thread: map[string]threadRef{}}
 	spec := projection.Aggregates("notifications", app.DeliveryKind)
 	spec.OnChange = func(id string, d *domain.Delivery, deleted bool) {
+		if deleted {
+			v.due.Set(id, time.Time{})
+		} else {
+			v.due.Set(id, d.NextDue(policy))
+		}
 		v.mu.Lock()
 		defer v.mu.Unlock()
-		if n := d.NextDue(policy); deleted || n.IsZero() {
-			delete(v.next, id)
-		} else {
-			v.next[id] = n
-		}
 		if deleted {
 			delete(v.ids, id)
 		} else {
@@ -113,9 +95,9 @@ func NewNotifications(ctx context.Context, js jetstream.JetStream, policy domain
 		}
 	}
 	spec.OnReset = func() {
+		v.due.Reset()
 		v.mu.Lock()
 		defer v.mu.Unlock()
-		clear(v.next)
 		clear(v.ids)
 		clear(v.thread)
 	}
@@ -131,18 +113,7 @@ func NewNotifications(ctx context.Context, js jetstream.JetStream, policy domain
 func (v *Notifications) Projection() *projection.Projection[*domain.Delivery] { return v.proj }
 
 // Due lists the notifications due at now, soonest first.
-func (v *Notifications) Due(now time.Time) []string {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	var out []string
-	for id, t := range v.next {
-		if !t.After(now) {
-			out = append(out, id)
-		}
-	}
-	slices.SortFunc(out, func(a, b string) int { return v.next[a].Compare(v.next[b]) })
-	return out
-}
+func (v *Notifications) Due(now time.Time) []string { return v.due.Due(now) }
 
 // Thread implements app.Threads: the episode's first delivered message to
 // the receiver (episode is render's Message.Episode: group key/generation).
