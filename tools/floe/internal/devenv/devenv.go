@@ -413,7 +413,7 @@ func printBanner(out io.Writer, c *clientconf.Credentials, credsPath string, cfg
 	fmt.Fprintf(out, "  gRPC       %s   (grpcurl -plaintext %s list)\n", c.Server, c.Server)
 	fmt.Fprintf(out, "  admin HTTP http://%s   (/metrics /healthz /readyz)\n", c.Admin)
 	if c.Notifier != "" {
-		fmt.Fprintf(out, "  notifier   http://%s/alertmanager   (Alertmanager webhook receiver; routes and receivers: --notifier-config)\n", c.Notifier)
+		fmt.Fprintf(out, "  notifier   http://%s/status   (the public status page; /alertmanager takes Alertmanager's webhook; routes and receivers: --notifier-config)\n", c.Notifier)
 	}
 	if c.OFREP != "" {
 		fmt.Fprintf(out, "  OFREP      http://%s/environments/<env>   (OpenFeature remote evaluation; flagd in-process sync on the gRPC port, selector \"<env>;token=<token>\")\n", c.OFREP)
