@@ -553,7 +553,10 @@ func TestStartFailsWhenProcessExits(t *testing.T) {
 var pidLine = regexp.MustCompile(`app \S+ pid (\d+) listening`)
 
 func TestStartTimeout(t *testing.T) {
-	d, _ := newTestDriver(t, func(c *Config) { c.StartTimeout = time.Second })
+	// Long enough for the test binary to start and answer under a loaded
+	// -race run (it never becomes healthy, so the test takes this long).
+	const timeout = 5 * time.Second
+	d, _ := newTestDriver(t, func(c *Config) { c.StartTimeout = timeout })
 	v := testVersion("1.0.0", true)
 	v.Config["APP_UNHEALTHY"] = "1"
 	began := time.Now()
@@ -563,13 +566,13 @@ func TestStartTimeout(t *testing.T) {
 		t.Fatal("Start of a never healthy version succeeded")
 	}
 	t.Logf("Start: %v (after %v)", err, took)
-	for _, want := range []string{"not healthy 1s after start", "503 Service Unavailable", "unhealthy on purpose", "listening on"} {
+	for _, want := range []string{"not healthy 5s after start", "503 Service Unavailable", "unhealthy on purpose", "listening on"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("Start's error does not mention %q", want)
 		}
 	}
-	if took < time.Second {
-		t.Errorf("Start gave up after %v; StartTimeout is 1s", took)
+	if took < timeout {
+		t.Errorf("Start gave up after %v; StartTimeout is %v", took, timeout)
 	}
 	m := pidLine.FindStringSubmatch(err.Error())
 	if m == nil {
