@@ -41,12 +41,13 @@ const (
 
 // The catalogued kinds of the refusals.
 const (
-	kindState      = errorsv1.ErrorReason_ERROR_REASON_FAILED_PRECONDITION
+	kindState      = errorsv1.ErrorReason_ERROR_REASON_CHANGE_WRONG_STATE
+	kindWindow     = errorsv1.ErrorReason_ERROR_REASON_WINDOW_UNSUITABLE
 	kindSubmitter  = errorsv1.ErrorReason_ERROR_REASON_APPROVAL_BY_AUTHOR
 	kindOnce       = errorsv1.ErrorReason_ERROR_REASON_ALREADY_APPROVED
 	kindRole       = errorsv1.ErrorReason_ERROR_REASON_PERMISSION_DENIED
 	kindNotCovered = errorsv1.ErrorReason_ERROR_REASON_NOT_A_TARGET
-	kindPIR        = errorsv1.ErrorReason_ERROR_REASON_PREREQUISITE_NOT_MET
+	kindPIR        = errorsv1.ErrorReason_ERROR_REASON_POST_IMPLEMENTATION_REVIEW_REQUIRED
 	kindDeployment = errorsv1.ErrorReason_ERROR_REASON_ENVIRONMENT_BUSY
 )
 

@@ -55,7 +55,7 @@ func TestSchedule(t *testing.T) {
 		{
 			name: "outside: the slot runs past the window's end", given: approved,
 			when:    scheduleAt(change.ScheduleCommand{WindowID: window, Start: winStart, End: winEnd, At: winEnd.Add(-89 * time.Minute)}, now),
-			kinds:   []errs.Reason{kindState},
+			kinds:   []errs.Reason{kindWindow},
 			refused: [][]string{{"change CR-1 needs 90 minutes from 2026-03-05T22:31:00Z, outside window w1 [2026-03-05T22:00:00Z, 2026-03-06T00:00:00Z)"}},
 		},
 		{
@@ -111,7 +111,7 @@ func TestSchedule(t *testing.T) {
 		{
 			name: "every reason at once", given: [][]ev{by("alice", maintenance()), reviewed()},
 			when:  scheduleAt(change.ScheduleCommand{WindowID: window, Start: winStart, End: winEnd, Environments: []string{"staging"}}, now),
-			kinds: []errs.Reason{kindState, kindState, kindState},
+			kinds: []errs.Reason{kindState, kindWindow, kindWindow},
 		},
 		{
 			name: "fields", given: approved,

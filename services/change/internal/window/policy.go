@@ -8,6 +8,7 @@ import (
 
 	"github.com/penguinmails/floe/libs/errs"
 	"github.com/penguinmails/floe/libs/ident"
+	errorsv1 "github.com/penguinmails/floe/proto/gen/floe/errors/v1"
 )
 
 // Policy is what CheckPromotion decides with: the windows and freezes of
@@ -219,6 +220,7 @@ func (v Verdict) Err() error {
 			continue
 		}
 		pe.Reasons = append(pe.Reasons, r.Text)
+		pe.Kinds = append(pe.Kinds, kindOf(r.Code))
 		if !slices.Contains(codes, string(r.Code)) {
 			codes = append(codes, string(r.Code))
 		}
@@ -409,4 +411,15 @@ func verdict(env string, reasons []Reason) Verdict {
 		v.Message = fmt.Sprintf("promotion to %s refused: %s", env, strings.Join(refusing, "; "))
 	}
 	return v
+}
+
+// kindOf is the catalogued reason of a refusing code.
+func kindOf(c Code) errs.Reason {
+	switch c {
+	case CodeFrozen:
+		return errorsv1.ErrorReason_ERROR_REASON_ENVIRONMENT_FROZEN
+	case CodeOutsideWindow:
+		return errorsv1.ErrorReason_ERROR_REASON_OUTSIDE_DEPLOYMENT_WINDOW
+	}
+	return errorsv1.ErrorReason_ERROR_REASON_FAILED_PRECONDITION
 }

@@ -108,6 +108,16 @@ const (
 	ErrorReason_ERROR_REASON_OVERRIDE_BY_AUTHOR_OR_PROMOTER ErrorReason = 34
 	// ReportResults: the release has no gate run in the environment and cannot get one (e.g. it is not a target).
 	ErrorReason_ERROR_REASON_NO_GATE_RUN ErrorReason = 35
+	// A promotion during a freeze of the environment (no valid override): rollbacks are never refused.
+	ErrorReason_ERROR_REASON_ENVIRONMENT_FROZEN ErrorReason = 36
+	// A promotion outside every deployment window of an environment that has windows.
+	ErrorReason_ERROR_REASON_OUTSIDE_DEPLOYMENT_WINDOW ErrorReason = 37
+	// A change request command its state does not allow (e.g. scheduling a change not yet approved).
+	ErrorReason_ERROR_REASON_CHANGE_WRONG_STATE ErrorReason = 38
+	// Closing an emergency change before its post-implementation review is recorded.
+	ErrorReason_ERROR_REASON_POST_IMPLEMENTATION_REVIEW_REQUIRED ErrorReason = 39
+	// A window that does not fit a change (too short, over, not a maintenance window, not covering its environments).
+	ErrorReason_ERROR_REASON_WINDOW_UNSUITABLE ErrorReason = 40
 )
 
 // Enum value maps for ErrorReason.
@@ -149,44 +159,54 @@ var (
 		33: "ERROR_REASON_OVERRIDE_NOT_ALLOWED",
 		34: "ERROR_REASON_OVERRIDE_BY_AUTHOR_OR_PROMOTER",
 		35: "ERROR_REASON_NO_GATE_RUN",
+		36: "ERROR_REASON_ENVIRONMENT_FROZEN",
+		37: "ERROR_REASON_OUTSIDE_DEPLOYMENT_WINDOW",
+		38: "ERROR_REASON_CHANGE_WRONG_STATE",
+		39: "ERROR_REASON_POST_IMPLEMENTATION_REVIEW_REQUIRED",
+		40: "ERROR_REASON_WINDOW_UNSUITABLE",
 	}
 	ErrorReason_value = map[string]int32{
-		"ERROR_REASON_UNSPECIFIED":                    0,
-		"ERROR_REASON_INVALID_ARGUMENT":               1,
-		"ERROR_REASON_NOT_FOUND":                      2,
-		"ERROR_REASON_ALREADY_EXISTS":                 3,
-		"ERROR_REASON_CONCURRENCY_CONFLICT":           4,
-		"ERROR_REASON_FAILED_PRECONDITION":            5,
-		"ERROR_REASON_UNAUTHENTICATED":                6,
-		"ERROR_REASON_PERMISSION_DENIED":              7,
-		"ERROR_REASON_INTERNAL":                       8,
-		"ERROR_REASON_UNAVAILABLE":                    9,
-		"ERROR_REASON_TOO_LARGE":                      10,
-		"ERROR_REASON_VERSION_NOT_GREATER":            11,
-		"ERROR_REASON_VERSION_DOES_NOT_MATCH_TYPE":    12,
-		"ERROR_REASON_RELEASE_CANCELLED":              13,
-		"ERROR_REASON_RELEASE_NOT_EDITABLE":           14,
-		"ERROR_REASON_NOT_A_TARGET":                   15,
-		"ERROR_REASON_APPROVAL_BY_AUTHOR":             16,
-		"ERROR_REASON_APPROVAL_BY_PROMOTER":           17,
-		"ERROR_REASON_ALREADY_APPROVED":               18,
-		"ERROR_REASON_ALREADY_DEPLOYED":               19,
-		"ERROR_REASON_ENVIRONMENT_BUSY":               20,
-		"ERROR_REASON_PROMOTION_ORDER":                21,
-		"ERROR_REASON_APPROVALS_MISSING":              22,
-		"ERROR_REASON_RELEASE_REJECTED":               23,
-		"ERROR_REASON_PREREQUISITE_NOT_MET":           24,
-		"ERROR_REASON_GATE_NOT_PASSED":                25,
-		"ERROR_REASON_DEPLOYMENT_NOT_ACTIVE":          26,
-		"ERROR_REASON_DEPLOYMENT_NOT_PAUSED":          27,
-		"ERROR_REASON_ALREADY_ROLLING_BACK":           28,
-		"ERROR_REASON_NO_PREVIOUS_VERSION":            29,
-		"ERROR_REASON_AGGREGATE_TAMPERED":             30,
-		"ERROR_REASON_NOT_TAMPERED":                   31,
-		"ERROR_REASON_GATE_CLOSED":                    32,
-		"ERROR_REASON_OVERRIDE_NOT_ALLOWED":           33,
-		"ERROR_REASON_OVERRIDE_BY_AUTHOR_OR_PROMOTER": 34,
-		"ERROR_REASON_NO_GATE_RUN":                    35,
+		"ERROR_REASON_UNSPECIFIED":                         0,
+		"ERROR_REASON_INVALID_ARGUMENT":                    1,
+		"ERROR_REASON_NOT_FOUND":                           2,
+		"ERROR_REASON_ALREADY_EXISTS":                      3,
+		"ERROR_REASON_CONCURRENCY_CONFLICT":                4,
+		"ERROR_REASON_FAILED_PRECONDITION":                 5,
+		"ERROR_REASON_UNAUTHENTICATED":                     6,
+		"ERROR_REASON_PERMISSION_DENIED":                   7,
+		"ERROR_REASON_INTERNAL":                            8,
+		"ERROR_REASON_UNAVAILABLE":                         9,
+		"ERROR_REASON_TOO_LARGE":                           10,
+		"ERROR_REASON_VERSION_NOT_GREATER":                 11,
+		"ERROR_REASON_VERSION_DOES_NOT_MATCH_TYPE":         12,
+		"ERROR_REASON_RELEASE_CANCELLED":                   13,
+		"ERROR_REASON_RELEASE_NOT_EDITABLE":                14,
+		"ERROR_REASON_NOT_A_TARGET":                        15,
+		"ERROR_REASON_APPROVAL_BY_AUTHOR":                  16,
+		"ERROR_REASON_APPROVAL_BY_PROMOTER":                17,
+		"ERROR_REASON_ALREADY_APPROVED":                    18,
+		"ERROR_REASON_ALREADY_DEPLOYED":                    19,
+		"ERROR_REASON_ENVIRONMENT_BUSY":                    20,
+		"ERROR_REASON_PROMOTION_ORDER":                     21,
+		"ERROR_REASON_APPROVALS_MISSING":                   22,
+		"ERROR_REASON_RELEASE_REJECTED":                    23,
+		"ERROR_REASON_PREREQUISITE_NOT_MET":                24,
+		"ERROR_REASON_GATE_NOT_PASSED":                     25,
+		"ERROR_REASON_DEPLOYMENT_NOT_ACTIVE":               26,
+		"ERROR_REASON_DEPLOYMENT_NOT_PAUSED":               27,
+		"ERROR_REASON_ALREADY_ROLLING_BACK":                28,
+		"ERROR_REASON_NO_PREVIOUS_VERSION":                 29,
+		"ERROR_REASON_AGGREGATE_TAMPERED":                  30,
+		"ERROR_REASON_NOT_TAMPERED":                        31,
+		"ERROR_REASON_GATE_CLOSED":                         32,
+		"ERROR_REASON_OVERRIDE_NOT_ALLOWED":                33,
+		"ERROR_REASON_OVERRIDE_BY_AUTHOR_OR_PROMOTER":      34,
+		"ERROR_REASON_NO_GATE_RUN":                         35,
+		"ERROR_REASON_ENVIRONMENT_FROZEN":                  36,
+		"ERROR_REASON_OUTSIDE_DEPLOYMENT_WINDOW":           37,
+		"ERROR_REASON_CHANGE_WRONG_STATE":                  38,
+		"ERROR_REASON_POST_IMPLEMENTATION_REVIEW_REQUIRED": 39,
+		"ERROR_REASON_WINDOW_UNSUITABLE":                   40,
 	}
 )
 
@@ -221,8 +241,7 @@ var File_floe_errors_v1_errors_proto protoreflect.FileDescriptor
 
 const file_floe_errors_v1_errors_proto_rawDesc = "" +
 	"\n" +
-	"\x1bfloe/errors/v1/errors.proto\x12\x0efloe.errors.v1*\x8d\n" +
-	"\n" +
+	"\x1bfloe/errors/v1/errors.proto\x12\x0efloe.errors.v1*\xdd\v\n" +
 	"\vErrorReason\x12\x1c\n" +
 	"\x18ERROR_REASON_UNSPECIFIED\x10\x00\x12!\n" +
 	"\x1dERROR_REASON_INVALID_ARGUMENT\x10\x01\x12\x1a\n" +
@@ -260,7 +279,12 @@ const file_floe_errors_v1_errors_proto_rawDesc = "" +
 	"\x18ERROR_REASON_GATE_CLOSED\x10 \x12%\n" +
 	"!ERROR_REASON_OVERRIDE_NOT_ALLOWED\x10!\x12/\n" +
 	"+ERROR_REASON_OVERRIDE_BY_AUTHOR_OR_PROMOTER\x10\"\x12\x1c\n" +
-	"\x18ERROR_REASON_NO_GATE_RUN\x10#B\xbb\x01\n" +
+	"\x18ERROR_REASON_NO_GATE_RUN\x10#\x12#\n" +
+	"\x1fERROR_REASON_ENVIRONMENT_FROZEN\x10$\x12*\n" +
+	"&ERROR_REASON_OUTSIDE_DEPLOYMENT_WINDOW\x10%\x12#\n" +
+	"\x1fERROR_REASON_CHANGE_WRONG_STATE\x10&\x124\n" +
+	"0ERROR_REASON_POST_IMPLEMENTATION_REVIEW_REQUIRED\x10'\x12\"\n" +
+	"\x1eERROR_REASON_WINDOW_UNSUITABLE\x10(B\xbb\x01\n" +
 	"\x12com.floe.errors.v1B\vErrorsProtoP\x01Z>github.com/penguinmails/floe/proto/gen/floe/errors/v1;errorsv1\xa2\x02\x03FEX\xaa\x02\x0eFloe.Errors.V1\xca\x02\x0eFloe\\Errors\\V1\xe2\x02\x1aFloe\\Errors\\V1\\GPBMetadata\xea\x02\x10Floe::Errors::V1b\x06proto3"
 
 var (
