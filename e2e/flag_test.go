@@ -35,19 +35,8 @@ func TestFeatureFlagPromotionRollsBack(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	dataDir := t.TempDir()
-	write := func(name, content string) string {
-		p := filepath.Join(dataDir, name)
-		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
-	write("rules.yaml", `metrics:
-  error_rate: sum(rate(floe_proxy_requests_total{code=~"5.."}[10s])) / sum(rate(floe_proxy_requests_total[10s]))
-rollback_triggers:
-  - {name: error_rate, metric: error_rate, operator: ">", threshold: 0.1, duration: 3, action: rollback, cooldown: 60}
-`)
-	monitorCfg := write("monitor.yaml", "interval: 1s\nembedded: {targets: [{url: self}]}\nrules: rules.yaml\n")
+	write := func(name, content string) string { return writeFile(t, dataDir, name, content) }
+	monitorCfg := errorRateMonitor(t, dataDir)
 	// Development ramps the flag (named after the product: no flag: setting)
 	// a second apart, then bakes long enough for the trigger to act first.
 	deployerCfg := write("deployer-flag.yaml", `local:

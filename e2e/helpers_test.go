@@ -265,3 +265,26 @@ func reportFile(name string) string {
 	}
 	return filepath.Join("testdata", "reports", name)
 }
+
+// writeFile writes content to dir/name (0600) and returns the path.
+func writeFile(t *testing.T, dir, name, content string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// errorRateMonitor writes a monitor configuration that evaluates every
+// second an error_rate rollback trigger (over 10% for 3 s) on the embedded
+// scrape of the demo app's proxies, and returns its path (for --monitor-config).
+func errorRateMonitor(t *testing.T, dataDir string) string {
+	t.Helper()
+	writeFile(t, dataDir, "rules.yaml", `metrics:
+  error_rate: sum(rate(floe_proxy_requests_total{code=~"5.."}[10s])) / sum(rate(floe_proxy_requests_total[10s]))
+rollback_triggers:
+  - {name: error_rate, metric: error_rate, operator: ">", threshold: 0.1, duration: 3, action: rollback, cooldown: 60}
+`)
+	return writeFile(t, dataDir, "monitor.yaml", "interval: 1s\nembedded: {targets: [{url: self}]}\nrules: rules.yaml\n")
+}

@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -24,19 +23,8 @@ func TestDemoRollback(t *testing.T) {
 	defer cancel()
 	dataDir := t.TempDir()
 	const interval, sustain = time.Second, 3 * time.Second
-	write := func(name, content string) string {
-		p := filepath.Join(dataDir, name)
-		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
-	write("rules.yaml", `metrics:
-  error_rate: sum(rate(floe_proxy_requests_total{code=~"5.."}[10s])) / sum(rate(floe_proxy_requests_total[10s]))
-rollback_triggers:
-  - {name: error_rate, metric: error_rate, operator: ">", threshold: 0.1, duration: 3, action: rollback, cooldown: 60}
-`)
-	monitorCfg := write("monitor.yaml", "interval: 1s\nembedded: {targets: [{url: self}]}\nrules: rules.yaml\n")
+	write := func(name, content string) string { return writeFile(t, dataDir, name, content) }
+	monitorCfg := errorRateMonitor(t, dataDir)
 	// The canary pauses long enough for the trigger to act first.
 	deployerCfg := write("deployer-e2e.yaml", `local:
   proxies: {development: "127.0.0.1:0", staging: "127.0.0.1:0", production: "127.0.0.1:0"}

@@ -10,7 +10,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -127,13 +126,7 @@ func TestFailingCanaryIsTold(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	dataDir := t.TempDir()
-	write := func(name, content string) string {
-		p := filepath.Join(dataDir, name)
-		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
+	write := func(name, content string) string { return writeFile(t, dataDir, name, content) }
 	api := &slackAPI{}
 	slackSrv := httptest.NewServer(api)
 	t.Cleanup(slackSrv.Close)
@@ -149,12 +142,7 @@ func TestFailingCanaryIsTold(t *testing.T) {
 	}))
 	t.Cleanup(hookSrv.Close)
 
-	write("rules.yaml", `metrics:
-  error_rate: sum(rate(floe_proxy_requests_total{code=~"5.."}[10s])) / sum(rate(floe_proxy_requests_total[10s]))
-rollback_triggers:
-  - {name: error_rate, metric: error_rate, operator: ">", threshold: 0.1, duration: 3, action: rollback, cooldown: 60}
-`)
-	monitorCfg := write("monitor.yaml", "interval: 1s\nembedded: {targets: [{url: self}]}\nrules: rules.yaml\n")
+	monitorCfg := errorRateMonitor(t, dataDir)
 	deployerCfg := write("deployer-e2e.yaml", `local:
   proxies: {development: "127.0.0.1:0", staging: "127.0.0.1:0", production: "127.0.0.1:0"}
 strategies:
