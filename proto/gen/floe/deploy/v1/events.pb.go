@@ -59,6 +59,8 @@ type DeploymentStarted struct {
 	Product string `protobuf:"bytes,12,opt,name=product,proto3" json:"product,omitempty"`
 	// Set for a configuration-only rollout (DeployService.RolloutConfig): release_id is then empty.
 	ConfigRollout *ConfigRollout `protobuf:"bytes,13,opt,name=config_rollout,json=configRollout,proto3" json:"config_rollout,omitempty"`
+	// The change request the promotion was authorized by (from PromotionRequested; "" when none).
+	ChangeId      string `protobuf:"bytes,14,opt,name=change_id,json=changeId,proto3" json:"change_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -183,6 +185,13 @@ func (x *DeploymentStarted) GetConfigRollout() *ConfigRollout {
 		return x.ConfigRollout
 	}
 	return nil
+}
+
+func (x *DeploymentStarted) GetChangeId() string {
+	if x != nil {
+		return x.ChangeId
+	}
+	return ""
 }
 
 // DeploymentStepStarted: the deployer began step `index` (its effect may be repeated after a crash: operations are idempotent).
@@ -869,7 +878,7 @@ var File_floe_deploy_v1_events_proto protoreflect.FileDescriptor
 
 const file_floe_deploy_v1_events_proto_rawDesc = "" +
 	"\n" +
-	"\x1bfloe/deploy/v1/events.proto\x12\x0efloe.deploy.v1\x1a\x1afloe/deploy/v1/types.proto\x1a\x1dfloe/options/v1/options.proto\"\x90\x04\n" +
+	"\x1bfloe/deploy/v1/events.proto\x12\x0efloe.deploy.v1\x1a\x1afloe/deploy/v1/types.proto\x1a\x1dfloe/options/v1/options.proto\"\xad\x04\n" +
 	"\x11DeploymentStarted\x12#\n" +
 	"\rdeployment_id\x18\x01 \x01(\tR\fdeploymentId\x12\x1d\n" +
 	"\n" +
@@ -885,7 +894,8 @@ const file_floe_deploy_v1_events_proto_rawDesc = "" +
 	"\frequested_by\x18\n" +
 	" \x01(\tR\vrequestedBy\x12\x18\n" +
 	"\aproduct\x18\f \x01(\tR\aproduct\x12D\n" +
-	"\x0econfig_rollout\x18\r \x01(\v2\x1d.floe.deploy.v1.ConfigRolloutR\rconfigRollout:\x0e\xca\xf3\x18\n" +
+	"\x0econfig_rollout\x18\r \x01(\v2\x1d.floe.deploy.v1.ConfigRolloutR\rconfigRollout\x12\x1b\n" +
+	"\tchange_id\x18\x0e \x01(\tR\bchangeId:\x0e\xca\xf3\x18\n" +
 	"deployment\"\xcd\x01\n" +
 	"\x15DeploymentStepStarted\x12\x14\n" +
 	"\x05index\x18\x01 \x01(\rR\x05index\x12(\n" +

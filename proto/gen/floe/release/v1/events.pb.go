@@ -805,8 +805,14 @@ type PromotionRequested struct {
 	Attempt uint32 `protobuf:"varint,8,opt,name=attempt,proto3" json:"attempt,omitempty"`
 	// True when a hotfix skipped environments its policy allows.
 	SkippedEnvironments []string `protobuf:"bytes,9,rep,name=skipped_environments,json=skippedEnvironments,proto3" json:"skipped_environments,omitempty"`
-	unknownFields       protoimpl.UnknownFields
-	sizeCache           protoimpl.SizeCache
+	// The change request that authorized a promotion to an environment that requires one.
+	ChangeId string `protobuf:"bytes,11,opt,name=change_id,json=changeId,proto3" json:"change_id,omitempty"`
+	// The deployment window the promotion was made in ("" when the environment has none).
+	WindowId string `protobuf:"bytes,12,opt,name=window_id,json=windowId,proto3" json:"window_id,omitempty"`
+	// The freeze override the promotion went through ("" when none).
+	FreezeOverride string `protobuf:"bytes,13,opt,name=freeze_override,json=freezeOverride,proto3" json:"freeze_override,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *PromotionRequested) Reset() {
@@ -908,6 +914,27 @@ func (x *PromotionRequested) GetSkippedEnvironments() []string {
 		return x.SkippedEnvironments
 	}
 	return nil
+}
+
+func (x *PromotionRequested) GetChangeId() string {
+	if x != nil {
+		return x.ChangeId
+	}
+	return ""
+}
+
+func (x *PromotionRequested) GetWindowId() string {
+	if x != nil {
+		return x.WindowId
+	}
+	return ""
+}
+
+func (x *PromotionRequested) GetFreezeOverride() string {
+	if x != nil {
+		return x.FreezeOverride
+	}
+	return ""
 }
 
 // ReleaseDeploying: the deployer started (from DeploymentStarted).
@@ -1517,7 +1544,7 @@ const file_floe_release_v1_events_proto_rawDesc = "" +
 	"\bdeadline\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\bdeadline\x12\x12\n" +
 	"\x04note\x18\x05 \x01(\tR\x04note:\v\xca\xf3\x18\arelease\"P\n" +
 	"\fRiskAssessed\x123\n" +
-	"\x04risk\x18\x01 \x01(\v2\x1f.floe.release.v1.RiskAssessmentR\x04risk:\v\xca\xf3\x18\arelease\"\x90\x03\n" +
+	"\x04risk\x18\x01 \x01(\v2\x1f.floe.release.v1.RiskAssessmentR\x04risk:\v\xca\xf3\x18\arelease\"\xf3\x03\n" +
 	"\x12PromotionRequested\x12\x1d\n" +
 	"\n" +
 	"release_id\x18\x01 \x01(\tR\treleaseId\x12\x18\n" +
@@ -1531,7 +1558,10 @@ const file_floe_release_v1_events_proto_rawDesc = "" +
 	"\vapproved_by\x18\a \x03(\tR\n" +
 	"approvedBy\x12\x18\n" +
 	"\aattempt\x18\b \x01(\rR\aattempt\x121\n" +
-	"\x14skipped_environments\x18\t \x03(\tR\x13skippedEnvironments:\v\xca\xf3\x18\arelease\"f\n" +
+	"\x14skipped_environments\x18\t \x03(\tR\x13skippedEnvironments\x12\x1b\n" +
+	"\tchange_id\x18\v \x01(\tR\bchangeId\x12\x1b\n" +
+	"\twindow_id\x18\f \x01(\tR\bwindowId\x12'\n" +
+	"\x0ffreeze_override\x18\r \x01(\tR\x0efreezeOverride:\v\xca\xf3\x18\arelease\"f\n" +
 	"\x10ReleaseDeploying\x12 \n" +
 	"\venvironment\x18\x01 \x01(\tR\venvironment\x12#\n" +
 	"\rdeployment_id\x18\x02 \x01(\tR\fdeploymentId:\v\xca\xf3\x18\arelease\"\xc5\x01\n" +
