@@ -66,4 +66,5 @@ require (
 replace (
 	github.com/penguinmails/floe/libs => ../libs
 	github.com/penguinmails/floe/proto => ../proto
+	github.com/penguinmails/floe/services/change => ../services/change
 )

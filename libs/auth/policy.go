@@ -30,15 +30,15 @@ type Policy map[Role][]Permission
 // Where a role applies (which environments) comes from its binding, not from
 // here.
 func DefaultPolicy() Policy {
-	read := []Permission{"system.read", "release.read", "gate.read", "deploy.read", "flag.read", "config.read", "monitor.read", "notify.read", "integrity.read"}
+	read := []Permission{"system.read", "release.read", "gate.read", "deploy.read", "flag.read", "config.read", "monitor.read", "notify.read", "integrity.read", "change.read"}
 	return Policy{
-		RoleDeveloper:      append(read, "release.write", "release.promote", "gate.record", "flag.write", "config.write", "deploy.operate"),
+		RoleDeveloper:      append(read, "release.write", "release.promote", "gate.record", "flag.write", "config.write", "deploy.operate", "change.submit"),
 		RoleQA:             append(read, "release.approve", "gate.record", "gate.override"),
-		RoleProduct:        append(read, "release.approve", "flag.write"),
-		RoleSecurity:       append(read, "release.approve", "gate.record", "audit.read", "audit.admin", "integrity.acknowledge", "secret.read"),
-		RoleOperations:     append(read, "release.approve", "release.promote", "deploy.operate", "deploy.rollback", "flag.write", "flag.kill", "config.write", "secret.read", "secret.write", "monitor.write", "notify.write"),
+		RoleProduct:        append(read, "release.approve", "flag.write", "change.submit", "change.approve"),
+		RoleSecurity:       append(read, "release.approve", "gate.record", "audit.read", "audit.admin", "integrity.acknowledge", "secret.read", "change.review", "change.approve"),
+		RoleOperations:     append(read, "release.approve", "release.promote", "deploy.operate", "deploy.rollback", "flag.write", "flag.kill", "config.write", "secret.read", "secret.write", "monitor.write", "notify.write", "change.submit", "change.review", "change.approve", "change.schedule", "change.calendar", "change.override"),
 		RoleSupport:        append(read[:0:0], read...),
-		RoleReleaseManager: append(read, "release.*", "gate.*", "deploy.*", "flag.*", "config.*", "secret.*", "monitor.*", "notify.*", "audit.read"),
+		RoleReleaseManager: append(read, "release.*", "gate.*", "deploy.*", "flag.*", "config.*", "secret.*", "monitor.*", "notify.*", "change.*", "audit.read"),
 		RoleAdmin:          {"*"},
 	}
 }

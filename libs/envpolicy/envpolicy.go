@@ -37,6 +37,10 @@ type Environment struct {
 	HotfixMaySkip []string `yaml:"hotfix_may_skip"`
 	// Strategy is the default deployment strategy, as text (e.g. "canary").
 	Strategy string `yaml:"strategy"`
+	// ChangeRequired makes the environment production-class for change
+	// management: a promotion there needs an approved change request linked
+	// to the release whose window contains the moment of promotion.
+	ChangeRequired bool `yaml:"change_required"`
 }
 
 // DefaultStrategy is the environment's strategy (rolling-update when it names none).
@@ -132,6 +136,7 @@ environments:
     approver_roles: [release-manager, operations, product, security]
     hotfix_may_skip: [staging]
     strategy: canary
+    change_required: true
   - name: dr
     purpose: Disaster recovery
     after: [production]
@@ -143,6 +148,7 @@ environments:
     required_approvals: 1
     approver_roles: [operations, release-manager]
     strategy: big-bang
+    change_required: true
 `
 
 // Load reads the environments file at path, or (path "") the default set.
@@ -270,6 +276,17 @@ func (e *Environments) Names() []string {
 	out := make([]string, len(e.list))
 	for i, env := range e.list {
 		out[i] = env.Name
+	}
+	return out
+}
+
+// ChangeRequired lists the environments that require a change request, in order.
+func (e *Environments) ChangeRequired() []string {
+	var out []string
+	for _, env := range e.list {
+		if env.ChangeRequired {
+			out = append(out, env.Name)
+		}
 	}
 	return out
 }

@@ -5,6 +5,7 @@ go 1.26.0
 replace (
 	github.com/penguinmails/floe/libs => ../../libs
 	github.com/penguinmails/floe/proto => ../../proto
+	github.com/penguinmails/floe/services/change => ../change
 	github.com/penguinmails/floe/services/release => ../release
 )
 
@@ -42,6 +43,7 @@ require (
 	github.com/nats-io/nkeys v0.4.16 // indirect
 	github.com/nats-io/nuid v1.0.1 // indirect
 	github.com/oklog/ulid/v2 v2.1.2 // indirect
+	github.com/penguinmails/floe/services/change v0.0.0-00010101000000-000000000000 // indirect
 	github.com/prometheus/client_golang v1.25.0 // indirect
 	github.com/prometheus/client_model v0.6.3 // indirect
 	github.com/prometheus/common v0.72.0 // indirect

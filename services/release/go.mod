@@ -10,6 +10,7 @@ require (
 	github.com/oklog/ulid/v2 v2.1.2
 	github.com/penguinmails/floe/libs v0.0.0
 	github.com/penguinmails/floe/proto v0.0.0
+	github.com/penguinmails/floe/services/change v0.0.0-00010101000000-000000000000
 	google.golang.org/genproto/googleapis/rpc v0.0.0-20260928230214-8a89bd6388cc
 	google.golang.org/grpc v1.85.0
 	google.golang.org/protobuf v1.36.12
@@ -67,4 +68,5 @@ require (
 replace (
 	github.com/penguinmails/floe/libs => ../../libs
 	github.com/penguinmails/floe/proto => ../../proto
+	github.com/penguinmails/floe/services/change => ../change
 )

@@ -9,16 +9,19 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/penguinmails/floe/libs/eventstore"
 	"github.com/penguinmails/floe/libs/ident"
 	"github.com/penguinmails/floe/libs/ident/identtest"
 	"github.com/penguinmails/floe/libs/testkit"
+	changev1 "github.com/penguinmails/floe/proto/gen/floe/change/v1"
 	deployv1 "github.com/penguinmails/floe/proto/gen/floe/deploy/v1"
 	releasev1 "github.com/penguinmails/floe/proto/gen/floe/release/v1"
 	"github.com/penguinmails/floe/services/release/internal/domain"
@@ -291,11 +294,31 @@ func TestPromotionFlowWithDeployerEvents(t *testing.T) {
 	if status.Code(err) != codes.FailedPrecondition || !strings.Contains(err.Error(), "does not count") {
 		t.Errorf("approver promoting = %v, want FailedPrecondition explaining separation of duties", err)
 	}
+	// Production requires a change request: none links the release yet.
+	_, err = bob.Promote(ctxT(t), &releasev1.PromoteRequest{ReleaseId: id, Environment: "production", Strategy: "canary"})
+	if status.Code(err) != codes.FailedPrecondition || !strings.Contains(err.Error(), "requires an approved change request") {
+		t.Fatalf("production promotion without a change = %v, want CHANGE_REQUEST_REQUIRED", err)
+	}
+	changeID := approvedChange(t, e, id)
 	if _, err := bob.Promote(ctxT(t), &releasev1.PromoteRequest{ReleaseId: id, Environment: "production", Strategy: "canary"}); err != nil {
 		t.Fatalf("promote production: %v", err)
 	}
-	deploy(id, "production", false) // rolled back
+	if got := lastPromotion(t, e, id, "production").GetChangeId(); got != changeID {
+		t.Errorf("PromotionRequested names change %q, want %q", got, changeID)
+	}
+	deploy(id, "production", false, changeID) // rolled back
 	waitEnv(t, e, id, "production", releasev1.ReleaseStatus_RELEASE_STATUS_ROLLED_BACK)
+	// The change service followed the deployment: implemented, then failed by the rollback.
+	testkit.Eventually(t, func() error {
+		c, err := changev1.NewChangeServiceClient(e.Conn("grace")).Get(ctxT(t), &changev1.GetRequest{ChangeId: changeID})
+		if err != nil {
+			return err
+		}
+		if c.GetChange().GetState() != changev1.ChangeState_CHANGE_STATE_FAILED || !strings.Contains(c.GetChange().GetReason(), "rolled back") {
+			return fmt.Errorf("change is %v (%s), want failed by the rollback", c.GetChange().GetState(), c.GetChange().GetReason())
+		}
+		return nil
+	})
 	got, _ := e.client("alice").GetRelease(ctxT(t), &releasev1.GetReleaseRequest{ReleaseId: id})
 	if got.GetRelease().GetStatus() != releasev1.ReleaseStatus_RELEASE_STATUS_ROLLED_BACK {
 		t.Errorf("overall status = %v, want rolled_back", got.GetRelease().GetStatus())
@@ -314,13 +337,14 @@ func TestPromotionFlowWithDeployerEvents(t *testing.T) {
 
 // deployer returns a function that writes deployer events as the deployer
 // service would (aggregate "deployment"): started, then succeeded or rolled back.
-func deployer(t *testing.T, e *env) func(releaseID, env string, ok bool) {
+// A change id, when given, is the change the promotion named (the deployer copies it).
+func deployer(t *testing.T, e *env) func(releaseID, env string, ok bool, changeID ...string) {
 	store := e.Store("deployer")
 	n := 0
-	return func(releaseID, env string, ok bool) {
+	return func(releaseID, env string, ok bool, changeID ...string) {
 		n++
 		depID := fmt.Sprintf("dep%d", n)
-		events := []eventstore.Event{{Message: &deployv1.DeploymentStarted{DeploymentId: depID, ReleaseId: releaseID, Version: "1.0.0", Environment: env, Attempt: 1}}}
+		events := []eventstore.Event{{Message: &deployv1.DeploymentStarted{DeploymentId: depID, ReleaseId: releaseID, Version: "1.0.0", Environment: env, Attempt: 1, ChangeId: strings.Join(changeID, "")}}}
 		if ok {
 			events = append(events, eventstore.Event{Message: &deployv1.DeploymentSucceeded{DeploymentId: depID, ReleaseId: releaseID, Version: "1.0.0", Environment: env}})
 		} else {
@@ -330,6 +354,77 @@ func deployer(t *testing.T, e *env) func(releaseID, env string, ok bool) {
 			t.Fatal(err)
 		}
 	}
+}
+
+// approvedChange submits a normal change for release id in production (by
+// alice), has it reviewed (erin), approved by product (frank) and operations
+// (dave) and scheduled (dave) in a window open now; it returns its id.
+func approvedChange(t *testing.T, e *env, id string) string {
+	t.Helper()
+	changes := func(who string) changev1.ChangeServiceClient { return changev1.NewChangeServiceClient(e.Conn(who)) }
+	c, err := changes("alice").Submit(ctxT(t), &changev1.SubmitRequest{
+		Class: changev1.ChangeClass_CHANGE_CLASS_NORMAL, Title: "Release 1.0.0 to production", Description: "Campaign scheduling",
+		Type: changev1.ChangeType_CHANGE_TYPE_ENHANCEMENT, Priority: changev1.ChangePriority_CHANGE_PRIORITY_MEDIUM,
+		Impact: changev1.ChangeImpact_CHANGE_IMPACT_MEDIUM, Risk: changev1.ChangeRisk_CHANGE_RISK_LOW,
+		Environments: []string{"production"}, Releases: []string{id},
+		Schedule:       &changev1.Timing{PlannedStart: timestamppb.Now(), DurationMinutes: 30},
+		Implementation: &changev1.Plan{Steps: []*changev1.Step{{Description: "Promote with a canary", Owner: "bob"}}},
+		Rollback:       &changev1.Plan{Steps: []*changev1.Step{{Description: "The monitor rolls back on errors"}}},
+		Testing:        &changev1.Plan{Steps: []*changev1.Step{{Description: "Staging gates"}}},
+	})
+	if err != nil {
+		t.Fatalf("submit a change: %v", err)
+	}
+	cid := c.GetChange().GetId()
+	steps := []struct {
+		who string
+		do  func(changev1.ChangeServiceClient) error
+	}{
+		{"erin", func(c changev1.ChangeServiceClient) error {
+			_, err := c.Review(ctxT(t), &changev1.ReviewRequest{ChangeId: cid, Outcome: "passed"})
+			return err
+		}},
+		{"frank", func(c changev1.ChangeServiceClient) error {
+			_, err := c.Approve(ctxT(t), &changev1.ApproveRequest{ChangeId: cid})
+			return err
+		}},
+		{"dave", func(c changev1.ChangeServiceClient) error {
+			_, err := c.Approve(ctxT(t), &changev1.ApproveRequest{ChangeId: cid})
+			return err
+		}},
+		{"dave", func(c changev1.ChangeServiceClient) error {
+			now := time.Now()
+			_, err := c.Schedule(ctxT(t), &changev1.ScheduleRequest{ChangeId: cid, Start: timestamppb.New(now.Add(-time.Minute)), End: timestamppb.New(now.Add(time.Hour))})
+			return err
+		}},
+	}
+	for i, st := range steps {
+		if err := st.do(changes(st.who)); err != nil {
+			t.Fatalf("change step %d by %s: %v", i, st.who, err)
+		}
+	}
+	return cid
+}
+
+// lastPromotion is the release's last PromotionRequested for env, from the log.
+func lastPromotion(t *testing.T, e *env, id, env string) *releasev1.PromotionRequested {
+	t.Helper()
+	stream, err := e.Store("release").Load(ctxT(t), "release", id, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out *releasev1.PromotionRequested
+	for _, ev := range stream.Events {
+		if m, err := ev.Decode(); err == nil {
+			if p, ok := m.(*releasev1.PromotionRequested); ok && p.GetEnvironment() == env {
+				out = p
+			}
+		}
+	}
+	if out == nil {
+		t.Fatalf("no PromotionRequested for %s", env)
+	}
+	return out
 }
 
 func waitEnv(t *testing.T, e *env, id, name string, want releasev1.ReleaseStatus) {

@@ -11,6 +11,7 @@ import (
 	"github.com/penguinmails/floe/libs/service"
 	"github.com/penguinmails/floe/libs/testkit"
 	releasev1 "github.com/penguinmails/floe/proto/gen/floe/release/v1"
+	"github.com/penguinmails/floe/services/change/changesvc"
 	"github.com/penguinmails/floe/services/release/releasesvc"
 )
 
@@ -47,8 +48,10 @@ func startEnv(t *testing.T) *env { return startEnvB(t) }
 func startEnvB(t testing.TB) *env {
 	t.Helper()
 	p := testkit.Start(t, testkit.Options{
-		Users:   testUsers,
-		Entries: func() []service.Entry { return []service.Entry{service.Of(releasesvc.Service, releasesvc.Config{})} },
+		Users: testUsers,
+		Entries: func() []service.Entry {
+			return []service.Entry{service.Of(releasesvc.Service, releasesvc.Config{}), service.Of(changesvc.Service, changesvc.Config{Validations: "deployment", ReviewDeadline: 48 * time.Hour})}
+		},
 		Writers: map[string][]string{"deployer": {"deployment"}}, // the tests play the deployer
 	})
 	return &env{Process: p, srv: p.NATS}

@@ -10,6 +10,7 @@ import (
 	"github.com/penguinmails/floe/libs/projection"
 	"github.com/penguinmails/floe/libs/service"
 	releasev1 "github.com/penguinmails/floe/proto/gen/floe/release/v1"
+	"github.com/penguinmails/floe/services/change/changeview"
 	"github.com/penguinmails/floe/services/release/internal/adapters"
 	"github.com/penguinmails/floe/services/release/internal/app"
 	"github.com/penguinmails/floe/services/release/internal/domain"
@@ -48,7 +49,16 @@ func register(ctx context.Context, d service.Deps[Config]) (struct{}, error) {
 	if err != nil {
 		return struct{}{}, err
 	}
-	svc, err := app.New(d.Store, d.Snapshots, envs, d.Clock, gates)
+	// Change requests and the calendar, from the change service's events:
+	// promotions are checked against them (freezes, windows, the change
+	// that authorizes a promotion to an environment requiring one).
+	changes, err := changeview.New(ctx, d.NATS.JS, "release_changes", d.Store, projection.Options{
+		Stream: d.Store.StreamName(), Replicas: d.Replicas, OnError: logErr, Verifier: d.Verifier, Signer: d.Signer,
+	})
+	if err != nil {
+		return struct{}{}, err
+	}
+	svc, err := app.New(d.Store, d.Snapshots, envs, d.Clock, gates, changes)
 	if err != nil {
 		return struct{}{}, err
 	}
@@ -70,6 +80,7 @@ func register(ctx context.Context, d service.Deps[Config]) (struct{}, error) {
 	}
 	d.Runtime.AddView(views.Projection())
 	d.Runtime.AddView(gates.Projection())
+	d.Runtime.AddView(changes.Projection())
 	d.Runtime.Go("release-deployments", func(ctx context.Context) error {
 		return adapters.DeploymentReactor(ctx, d.NATS.JS, d.Store.StreamName(), d.Verifier, svc, logErr)
 	})

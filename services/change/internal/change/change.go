@@ -226,3 +226,57 @@ func (c *ChangeRequest) ClosureOutcome() string { return c.closureOutcome }
 
 // pirRequired reports whether the change needs a post-implementation review.
 func (c *ChangeRequest) pirRequired() bool { return c.pirDeadline > 0 }
+
+// SubmittedAt is when the change was submitted.
+func (c *ChangeRequest) SubmittedAt() time.Time { return c.submittedAt }
+
+// UpdatedAt is when the last event was applied.
+func (c *ChangeRequest) UpdatedAt() time.Time { return c.updatedAt }
+
+// Description is the change's description.
+func (c *ChangeRequest) Description() string { return c.description }
+
+// Type is what the change is for.
+func (c *ChangeRequest) Type() Type { return c.typ }
+
+// Priority is how urgent the change is.
+func (c *ChangeRequest) Priority() Priority { return c.priority }
+
+// Impact is how much of the system the change touches.
+func (c *ChangeRequest) Impact() Impact { return c.impact }
+
+// Risk is the submitter's assessment of the change's risk.
+func (c *ChangeRequest) Risk() Risk { return c.risk }
+
+// RegulatoryImpact is the change's regulatory impact assessment ("" when none).
+func (c *ChangeRequest) RegulatoryImpact() string { return c.regulatoryImpact }
+
+// Approvers are the people asked to approve.
+func (c *ChangeRequest) Approvers() []string { return slices.Clone(c.approvers) }
+
+// Implementation is how the change is made.
+func (c *ChangeRequest) Implementation() Plan { return c.implementation.clone() }
+
+// Rollback is how the change is undone.
+func (c *ChangeRequest) Rollback() Plan { return c.rollback.clone() }
+
+// Testing is how the change is tested.
+func (c *ChangeRequest) Testing() Plan { return c.testing.clone() }
+
+// Template is a standard change's pre-approved template ("" otherwise).
+func (c *ChangeRequest) Template() string { return c.template }
+
+// Justification is why an emergency change cannot wait ("" otherwise).
+func (c *ChangeRequest) Justification() string { return c.justification }
+
+// ApprovalCounts reports, for each approval in order, whether it met a
+// requirement the approvals before it did not (ApprovalGranted.Counts, as
+// Approve decided it).
+func (c *ChangeRequest) ApprovalCounts() []bool {
+	roles := c.approvalRoles()
+	out := make([]bool, len(roles))
+	for i := range roles {
+		out[i] = met(match(c.requirements, roles[:i+1])) > met(match(c.requirements, roles[:i]))
+	}
+	return out
+}

@@ -259,7 +259,7 @@ func (e *Engine) start(ctx context.Context, p *releasev1.PromotionRequested) err
 	strategy, _ := enumtext.Resolve(p.GetStrategyType(), p.GetStrategy())
 	base := &deployv1.DeploymentStarted{DeploymentId: id, ReleaseId: p.GetReleaseId(), Version: p.GetVersion(), Environment: p.GetEnvironment(),
 		StrategyType: strategy, Strategy: enumtext.Name(strategy), Attempt: p.GetAttempt(), App: e.cfg.App, RequestedBy: p.GetRequestedBy(),
-		Product: p.GetProduct()}
+		Product: p.GetProduct(), ChangeId: p.GetChangeId()}
 	busy, err := e.launch(ctx, base)
 	if busy != "" {
 		// Only one deployment per environment: refuse this one, on the record.

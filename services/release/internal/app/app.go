@@ -19,6 +19,7 @@ import (
 	"github.com/penguinmails/floe/libs/kernel"
 	deployv1 "github.com/penguinmails/floe/proto/gen/floe/deploy/v1"
 	releasev1 "github.com/penguinmails/floe/proto/gen/floe/release/v1"
+	"github.com/penguinmails/floe/services/change/changeview"
 	"github.com/penguinmails/floe/services/release/internal/domain"
 )
 
@@ -68,6 +69,15 @@ type Service struct {
 	envs     *domain.Environments
 	now      func() time.Time
 	gates    Gates
+	changes  Changes
+}
+
+// Changes is what promotions ask about change management (changeview.View):
+// the calendar of windows and freezes, and the change that authorizes a
+// promotion where one is required.
+type Changes interface {
+	Sync(ctx context.Context) error
+	Check(releaseID, env, requester string, now time.Time, requireChange bool, kind changeview.PromotionKind) (changeview.Authorization, error)
 }
 
 // Gates is what promotions ask about testing gates (adapters.Gates).
@@ -80,7 +90,7 @@ type Gates interface {
 
 // New returns a Service; store and envs are required. snaps (optional)
 // holds snapshots; gates (optional) says why testing gates forbid a promotion.
-func New(store eventstore.Store, snaps *eventstore.Snapshots, envs *domain.Environments, now func() time.Time, gates Gates) (*Service, error) {
+func New(store eventstore.Store, snaps *eventstore.Snapshots, envs *domain.Environments, now func() time.Time, gates Gates, changes Changes) (*Service, error) {
 	if store == nil || envs == nil {
 		return nil, errors.New("release app: store and environments are required")
 	}
@@ -95,7 +105,7 @@ func New(store eventstore.Store, snaps *eventstore.Snapshots, envs *domain.Envir
 	if err != nil {
 		return nil, err
 	}
-	return &Service{releases: releases, products: products, envs: envs, now: now, gates: gates}, nil
+	return &Service{releases: releases, products: products, envs: envs, now: now, gates: gates, changes: changes}, nil
 }
 
 // Environments returns the environment definitions.
@@ -268,8 +278,19 @@ func (s *Service) Promote(ctx context.Context, id, env string, strategy deployv1
 		}
 		gates = s.gates.Checker(s.now())
 	}
+	var changes domain.ChangeChecker
+	if s.changes != nil {
+		if err := s.changes.Sync(ctx); err != nil {
+			return nil, err
+		}
+		now := s.now()
+		changes = func(releaseID, env, requester string, requireChange bool) (domain.ChangeAuthorization, error) {
+			a, err := s.changes.Check(releaseID, env, requester, now, requireChange, changeview.PromotionNormal)
+			return domain.ChangeAuthorization{ChangeID: a.ChangeID, WindowID: a.WindowID, FreezeOverride: a.FreezeOverride}, err
+		}
+	}
 	return s.command(ctx, id, 0, func(p *auth.Principal, r *domain.Release) ([]proto.Message, error) {
-		return domain.Promote(r, id, p, env, strategy, s.envs, gates, s.now())
+		return domain.Promote(r, id, p, env, strategy, s.envs, gates, changes, s.now())
 	})
 }
 

@@ -458,10 +458,10 @@ func TestApprovalsVoidedByAChangeDoNotCount(t *testing.T) {
 		&releasev1.ApprovalsVoided{Environments: []string{"staging"}, ContentRevision: 1, Reason: "a change was added"},
 	), got)
 	// Development goes live (no approvals needed), then staging is refused.
-	got, err = domain.Promote(r, relID, dave, "development", anyStrategy, envs, nil, at)
+	got, err = domain.Promote(r, relID, dave, "development", anyStrategy, envs, nil, nil, at)
 	decide("dave", got, err)
 	decide("system:floe", msgs(&releasev1.ReleaseDeployed{Environment: "development", DeploymentId: "d1"}), nil)
-	_, err = domain.Promote(r, relID, dave, "staging", anyStrategy, envs, nil, at)
+	_, err = domain.Promote(r, relID, dave, "staging", anyStrategy, envs, nil, nil, at)
 	if diff := cmp.Diff([]string{"approvals: staging needs 1 approval(s) from distinct people other than the author and the requester, has 0"}, reasons(t, err)); diff != "" {
 		t.Errorf("reasons mismatch (-want +got):\n%s", diff)
 	}
@@ -469,7 +469,7 @@ func TestApprovalsVoidedByAChangeDoNotCount(t *testing.T) {
 	got, err = domain.Approve(r, relID, quinn, domain.Channel{}, "staging", "", envs)
 	diffEvents(t, msgs(granted("staging", "quinn", 2, "qa"), &releasev1.ReleaseApproved{Environment: "staging", Approvals: 1, Required: 1}), got)
 	decide("quinn", got, err)
-	got, err = domain.Promote(r, relID, dave, "staging", anyStrategy, envs, nil, at)
+	got, err = domain.Promote(r, relID, dave, "staging", anyStrategy, envs, nil, nil, at)
 	mustOK(t, err)
 	diffEvents(t, msgs(requested("staging", "blue-green", "dave", 1, "quinn")), got)
 }

@@ -55,8 +55,8 @@ func TestReleaseSnapshotRoundTrip(t *testing.T) {
 			for _, x := range []*domain.Release{r, back} {
 				domain.Apply(x, next[0].msg, domain.Meta{Actor: "otto", Time: now})
 			}
-			a, errA := domain.Promote(r, relID, dave, "staging", anyStrategy, envs, nil, now)
-			b2, errB := domain.Promote(back, relID, dave, "staging", anyStrategy, envs, nil, now)
+			a, errA := domain.Promote(r, relID, dave, "staging", anyStrategy, envs, nil, nil, now)
+			b2, errB := domain.Promote(back, relID, dave, "staging", anyStrategy, envs, nil, nil, now)
 			if diff := cmp.Diff(a, b2, protocmp.Transform()); diff != "" || (errA == nil) != (errB == nil) || (errA != nil && errA.Error() != errB.Error()) {
 				t.Errorf("decisions differ: %v / %v (-orig +restored):\n%s", errA, errB, diff)
 			}
@@ -88,23 +88,23 @@ func TestRefusalKinds(t *testing.T) {
 	t.Run("promotion refused for several reasons", func(t *testing.T) {
 		r := releaseFrom(t, planned220(), by("erin", &releasev1.ReleaseRejected{Environment: "production", RejectedBy: "erin", Reason: "no", ContentRevision: 1}),
 			prereq("p1", "production", pending, nil))
-		_, err := domain.Promote(r, relID, dave, "production", anyStrategy, envs, func(string, string, bool) []string { return []string{"gate: e2e failed"} }, now)
+		_, err := domain.Promote(r, relID, dave, "production", anyStrategy, envs, func(string, string, bool) []string { return []string{"gate: e2e failed"} }, nil, now)
 		wantKinds(t, err, reason("PROMOTION_ORDER"), reason("APPROVALS_MISSING"), reason("RELEASE_REJECTED"), reason("PREREQUISITE_NOT_MET"))
 		// Gates are asked about the environments the release has reached.
 		r = releaseFrom(t, planned220(), deployedTo("development"), deployedTo("staging"), prereq("p1", "production", pending, nil))
-		_, err = domain.Promote(r, relID, dave, "production", anyStrategy, envs, func(string, string, bool) []string { return []string{"gate: e2e failed"} }, now)
+		_, err = domain.Promote(r, relID, dave, "production", anyStrategy, envs, func(string, string, bool) []string { return []string{"gate: e2e failed"} }, nil, now)
 		wantKinds(t, err, reason("APPROVALS_MISSING"), reason("PREREQUISITE_NOT_MET"), reason("GATE_NOT_PASSED"))
 	})
 	t.Run("busy, deployed, cancelled, not a target, not editable", func(t *testing.T) {
 		deploying := releaseFrom(t, planned220(), promoted("development", "dave", 1))
-		_, err := domain.Promote(deploying, relID, dave, "development", anyStrategy, envs, nil, now)
+		_, err := domain.Promote(deploying, relID, dave, "development", anyStrategy, envs, nil, nil, now)
 		wantKinds(t, err, reason("ENVIRONMENT_BUSY"))
 		_, err = domain.Cancel(deploying, relID, "stop")
 		wantKinds(t, err, reason("ENVIRONMENT_BUSY"))
 		_, err = domain.AddChange(deploying, relID, &releasev1.Change{Kind: releasev1.ChangeKind_CHANGE_KIND_FEATURE, Summary: "late"})
 		wantKinds(t, err, reason("RELEASE_NOT_EDITABLE"))
 		deployed := releaseFrom(t, planned220(), deployedTo("development"))
-		_, err = domain.Promote(deployed, relID, dave, "development", anyStrategy, envs, nil, now)
+		_, err = domain.Promote(deployed, relID, dave, "development", anyStrategy, envs, nil, nil, now)
 		wantKinds(t, err, reason("ALREADY_DEPLOYED"))
 		cancelled := releaseFrom(t, planned220(), by("alice", &releasev1.ReleaseCancelled{Reason: "x"}))
 		_, err = domain.Reject(cancelled, relID, rita, domain.Channel{}, "staging", "late", envs)

@@ -34,19 +34,20 @@ const (
 
 // The catalogued reasons of the release's refusals (proto/floe/errors/v1).
 const (
-	reasonCancelled    = errorsv1.ErrorReason_ERROR_REASON_RELEASE_CANCELLED
-	reasonNotEditable  = errorsv1.ErrorReason_ERROR_REASON_RELEASE_NOT_EDITABLE
-	reasonNotATarget   = errorsv1.ErrorReason_ERROR_REASON_NOT_A_TARGET
-	reasonByAuthor     = errorsv1.ErrorReason_ERROR_REASON_APPROVAL_BY_AUTHOR
-	reasonByPromoter   = errorsv1.ErrorReason_ERROR_REASON_APPROVAL_BY_PROMOTER
-	reasonApproved     = errorsv1.ErrorReason_ERROR_REASON_ALREADY_APPROVED
-	reasonDeployed     = errorsv1.ErrorReason_ERROR_REASON_ALREADY_DEPLOYED
-	reasonBusy         = errorsv1.ErrorReason_ERROR_REASON_ENVIRONMENT_BUSY
-	reasonOrder        = errorsv1.ErrorReason_ERROR_REASON_PROMOTION_ORDER
-	reasonApprovals    = errorsv1.ErrorReason_ERROR_REASON_APPROVALS_MISSING
-	reasonRejected     = errorsv1.ErrorReason_ERROR_REASON_RELEASE_REJECTED
-	reasonPrerequisite = errorsv1.ErrorReason_ERROR_REASON_PREREQUISITE_NOT_MET
-	reasonGate         = errorsv1.ErrorReason_ERROR_REASON_GATE_NOT_PASSED
+	reasonCancelled     = errorsv1.ErrorReason_ERROR_REASON_RELEASE_CANCELLED
+	reasonNotEditable   = errorsv1.ErrorReason_ERROR_REASON_RELEASE_NOT_EDITABLE
+	reasonNotATarget    = errorsv1.ErrorReason_ERROR_REASON_NOT_A_TARGET
+	reasonByAuthor      = errorsv1.ErrorReason_ERROR_REASON_APPROVAL_BY_AUTHOR
+	reasonByPromoter    = errorsv1.ErrorReason_ERROR_REASON_APPROVAL_BY_PROMOTER
+	reasonApproved      = errorsv1.ErrorReason_ERROR_REASON_ALREADY_APPROVED
+	reasonDeployed      = errorsv1.ErrorReason_ERROR_REASON_ALREADY_DEPLOYED
+	reasonBusy          = errorsv1.ErrorReason_ERROR_REASON_ENVIRONMENT_BUSY
+	reasonOrder         = errorsv1.ErrorReason_ERROR_REASON_PROMOTION_ORDER
+	reasonApprovals     = errorsv1.ErrorReason_ERROR_REASON_APPROVALS_MISSING
+	reasonRejected      = errorsv1.ErrorReason_ERROR_REASON_RELEASE_REJECTED
+	reasonPrerequisite  = errorsv1.ErrorReason_ERROR_REASON_PREREQUISITE_NOT_MET
+	reasonGate          = errorsv1.ErrorReason_ERROR_REASON_GATE_NOT_PASSED
+	reasonOutsideWindow = errorsv1.ErrorReason_ERROR_REASON_OUTSIDE_DEPLOYMENT_WINDOW
 )
 
 // CreateCommand plans a release.
@@ -483,9 +484,24 @@ func targetEnv(r *Release, name string, envs *Environments) (Environment, error)
 // service answers it from the gate service's events (adapters.Gates).
 type GateChecker func(releaseID, env string, skipped bool) []string
 
+// ChangeChecker decides change management's part of a promotion of
+// releaseID to env requested by requester: the calendar (freezes and
+// windows) and, when requireChange, the approved change request that
+// authorizes it. A refusal is an *errs.PreconditionError whose reasons
+// (and their kinds) join the promotion's other refusals. The release
+// service answers it from the change service's events (changeview).
+type ChangeChecker func(releaseID, env, requester string, requireChange bool) (ChangeAuthorization, error)
+
+// ChangeAuthorization is what let a promotion through change management.
+type ChangeAuthorization struct {
+	ChangeID, WindowID, FreezeOverride string
+}
+
 // Promote decides a promotion request by p with a strategy (unspecified: the
 // environment's default, else rolling-update). A refusal lists every reason.
-func Promote(r *Release, id string, p *auth.Principal, envName string, strategy deployv1.DeploymentStrategy, envs *Environments, gates GateChecker, now time.Time) ([]proto.Message, error) {
+// In an environment that requires a change request, the release's own
+// planned window (its schedule), when it has one, must contain now too.
+func Promote(r *Release, id string, p *auth.Principal, envName string, strategy deployv1.DeploymentStrategy, envs *Environments, gates GateChecker, changes ChangeChecker, now time.Time) ([]proto.Message, error) {
 	if err := notFound(r, id); err != nil {
 		return nil, err
 	}
@@ -568,6 +584,30 @@ func Promote(r *Release, id string, p *auth.Principal, envName string, strategy 
 			}
 		}
 	}
+	if s := r.schedule; env.ChangeRequired && s.GetWindowStart() != nil && s.GetWindowEnd() != nil {
+		start, end := s.GetWindowStart().AsTime(), s.GetWindowEnd().AsTime()
+		if now.Before(start) || !now.Before(end) {
+			refuse.Add(reasonOutsideWindow, "%s is outside release %s's planned window %s – %s", now.UTC().Format(time.RFC3339), r.version, start.UTC().Format(time.RFC3339), end.UTC().Format(time.RFC3339))
+		}
+	}
+	var ca ChangeAuthorization
+	if changes != nil {
+		var err error
+		ca, err = changes(r.id, envName, p.ID, env.ChangeRequired)
+		var pe *errs.PreconditionError
+		switch {
+		case errors.As(err, &pe):
+			for i, text := range pe.Reasons {
+				kind := pe.Reason
+				if i < len(pe.Kinds) {
+					kind = pe.Kinds[i]
+				}
+				refuse.Add(kind, "%s", text)
+			}
+		case err != nil:
+			return nil, err
+		}
+	}
 	if err := refuse.Err(); err != nil {
 		return nil, err
 	}
@@ -575,6 +615,7 @@ func Promote(r *Release, id string, p *auth.Principal, envName string, strategy 
 		ReleaseId: r.id, Product: r.product, Version: r.version, Environment: envName,
 		StrategyType: strategy, Strategy: enumtext.Name(strategy),
 		RequestedBy: p.ID, ApprovedBy: counted, Attempt: st.Attempts + 1, SkippedEnvironments: skipped,
+		ChangeId: ca.ChangeID, WindowId: ca.WindowID, FreezeOverride: ca.FreezeOverride,
 	}}, nil
 }
 

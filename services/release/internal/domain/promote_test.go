@@ -136,7 +136,7 @@ func TestPromote(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			r := releaseFrom(t, tt.given)
-			got, err := domain.Promote(r, relID, tt.who, tt.env, strategyOf(tt.strategy), envs, noGates, now)
+			got, err := domain.Promote(r, relID, tt.who, tt.env, strategyOf(tt.strategy), envs, noGates, nil, now)
 			mustOK(t, err)
 			diffEvents(t, msgs(tt.want), got)
 		})
@@ -153,14 +153,14 @@ func TestPromoteAsksTheGatesAboutThisPromotion(t *testing.T) {
 		}
 		return nil
 	}
-	_, err := domain.Promote(releaseFrom(t, readyForProduction()), relID, dave, "production", anyStrategy, envs, gates, now)
+	_, err := domain.Promote(releaseFrom(t, readyForProduction()), relID, dave, "production", anyStrategy, envs, gates, nil, now)
 	mustOK(t, err)
 	// The gates of the environment before production, not production's own.
 	if diff := cmp.Diff([][2]string{{relID, "staging"}}, asked); diff != "" {
 		t.Errorf("gate checks mismatch (-want +got):\n%s", diff)
 	}
 	// No gate checker: nothing to ask.
-	_, err = domain.Promote(releaseFrom(t, readyForProduction()), relID, dave, "production", anyStrategy, envs, nil, now)
+	_, err = domain.Promote(releaseFrom(t, readyForProduction()), relID, dave, "production", anyStrategy, envs, nil, nil, now)
 	mustOK(t, err)
 }
 
@@ -182,7 +182,7 @@ func TestPromoteDefaultStrategy(t *testing.T) {
 			if tt.env == "development" {
 				r = releaseFrom(t, planned220())
 			}
-			got, err := domain.Promote(r, relID, dave, tt.env, strategyOf(tt.strategy), custom, nil, now)
+			got, err := domain.Promote(r, relID, dave, tt.env, strategyOf(tt.strategy), custom, nil, nil, now)
 			mustOK(t, err)
 			diffEvents(t, msgs(requested(tt.env, tt.want, "dave", 1)), got)
 		})
@@ -319,7 +319,7 @@ func TestPromoteRefuses(t *testing.T) {
 			t.Parallel()
 			r := releaseFrom(t, tt.given)
 			gates := func(string, string, bool) []string { return tt.gates }
-			got, err := domain.Promote(r, relID, tt.who, tt.env, strategyOf(tt.strategy), envs, gates, now)
+			got, err := domain.Promote(r, relID, tt.who, tt.env, strategyOf(tt.strategy), envs, gates, nil, now)
 			if err == nil {
 				t.Fatalf("Promote decided %v, want a refusal", got)
 			}
@@ -345,7 +345,7 @@ func TestPromoteListsEveryReasonAtOnce(t *testing.T) {
 		by("alice", &releasev1.ReleaseCancelled{Reason: "x"}),
 	))
 	gates := func(string, string, bool) []string { return []string{"gate load-test: p95 420ms over 300ms"} }
-	_, err := domain.Promote(r, relID, dave, "production", anyStrategy, envs, gates, now)
+	_, err := domain.Promote(r, relID, dave, "production", anyStrategy, envs, gates, nil, now)
 	want := []string{
 		"the release is cancelled",
 		"approvals: production needs 2 approval(s) from distinct people other than the author and the requester, has 1; dave's own approval does not count for a promotion dave requests",
@@ -370,7 +370,7 @@ func TestPromoteListsOrderWithEveryOtherReason(t *testing.T) {
 	r := releaseFrom(t, slices.Concat(planned220(), deployedTo("development"))) // staging never promoted
 	asked := 0
 	gates := func(string, string, bool) []string { asked++; return []string{"never"} }
-	_, err := domain.Promote(r, relID, dave, "production", anyStrategy, envs, gates, now)
+	_, err := domain.Promote(r, relID, dave, "production", anyStrategy, envs, gates, nil, now)
 	got := reasons(t, err)
 	if len(got) == 0 || got[0] != "promotion order: 2.2.0 must be deployed to staging first (it is planned there)" || asked != 0 {
 		t.Fatalf("reasons %q, gates asked %d times", got, asked)
@@ -380,15 +380,15 @@ func TestPromoteListsOrderWithEveryOtherReason(t *testing.T) {
 func TestPromoteInvalid(t *testing.T) {
 	t.Parallel()
 	r := releaseFrom(t, planned220())
-	_, err := domain.Promote(r, relID, dave, "development", deployv1.DeploymentStrategy(99), envs, nil, now)
+	_, err := domain.Promote(r, relID, dave, "development", deployv1.DeploymentStrategy(99), envs, nil, nil, now)
 	wantViolation(t, err, "strategy_type", `99 is not one of rolling-update, blue-green, canary, feature-flag, big-bang`)
-	_, err = domain.Promote(r, relID, dave, "moon", anyStrategy, envs, nil, now)
+	_, err = domain.Promote(r, relID, dave, "moon", anyStrategy, envs, nil, nil, now)
 	wantViolation(t, err, "environment", `unknown environment "moon"`)
-	_, err = domain.Promote(r, relID, dave, "qa", anyStrategy, envs, nil, now)
+	_, err = domain.Promote(r, relID, dave, "qa", anyStrategy, envs, nil, nil, now)
 	if diff := cmp.Diff([]string{"qa is not a target of release 2.2.0 (targets: development, staging, production)"}, reasons(t, err)); diff != "" {
 		t.Errorf("reasons mismatch (-want +got):\n%s", diff)
 	}
-	_, err = domain.Promote(domain.NewRelease(), relID, dave, "development", anyStrategy, envs, nil, now)
+	_, err = domain.Promote(domain.NewRelease(), relID, dave, "development", anyStrategy, envs, nil, nil, now)
 	wantNotFound(t, err, "release", relID)
 }
 
@@ -417,7 +417,7 @@ func TestPromoteRollBackPromoteAgain(t *testing.T) {
 		}
 	}
 
-	first, err := domain.Promote(r, relID, dave, "production", anyStrategy, envs, nil, clock)
+	first, err := domain.Promote(r, relID, dave, "production", anyStrategy, envs, nil, nil, clock)
 	step("dave", first, err)
 	react(&deployv1.DeploymentStarted{DeploymentId: "d1", ReleaseId: relID, Version: "2.2.0", Environment: "production", Strategy: "canary", Attempt: 1})
 	react(&deployv1.DeploymentSucceeded{DeploymentId: "d1", ReleaseId: relID, Version: "2.2.0", Environment: "production"})
@@ -428,7 +428,7 @@ func TestPromoteRollBackPromoteAgain(t *testing.T) {
 	if p.Runs("production") != "2.1.4" || r.Status() != rolledBack || envOf(r, "production").GetReason() != "error rate 4%" {
 		t.Fatalf("after rollback: production runs %q, status %v, reason %q", p.Runs("production"), r.Status(), envOf(r, "production").GetReason())
 	}
-	got, err := domain.Promote(r, relID, dave, "production", blueGreen, envs, nil, clock)
+	got, err := domain.Promote(r, relID, dave, "production", blueGreen, envs, nil, nil, clock)
 	mustOK(t, err)
 	diffEvents(t, msgs(requested("production", "blue-green", "dave", 2, "rita", "otto")), got)
 }
@@ -443,7 +443,7 @@ func TestHotfixSkippingStagingStillAsksItsGates(t *testing.T) {
 		asked = append(asked, fmt.Sprintf("%s skipped=%v", env, skipped))
 		return []string{"staging gate Security Tests is pending"}
 	}
-	_, err := domain.Promote(r, relID, dave, "production", anyStrategy, envs, gates, now)
+	_, err := domain.Promote(r, relID, dave, "production", anyStrategy, envs, gates, nil, now)
 	if got := reasons(t, err); len(got) != 1 || got[0] != "staging gate Security Tests is pending" {
 		t.Fatalf("reasons: %q", got)
 	}

@@ -697,7 +697,7 @@ func (x *Approval) GetCounts() bool {
 // AssignedWindow is the window a change is scheduled in: [start, end), with the change's own start in it.
 type AssignedWindow struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The deployment window's id ("" for a range given with the command).
+	// The deployment window's id ("slot-<start>" for a range given with the command).
 	WindowId    string                 `protobuf:"bytes,1,opt,name=window_id,json=windowId,proto3" json:"window_id,omitempty"`
 	Start       *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=start,proto3" json:"start,omitempty"`
 	End         *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=end,proto3" json:"end,omitempty"`

@@ -118,6 +118,9 @@ const (
 	ErrorReason_ERROR_REASON_POST_IMPLEMENTATION_REVIEW_REQUIRED ErrorReason = 39
 	// A window that does not fit a change (too short, over, not a maintenance window, not covering its environments).
 	ErrorReason_ERROR_REASON_WINDOW_UNSUITABLE ErrorReason = 40
+	// A promotion to an environment that requires a change request, with no approved change linked to the release
+	// whose window contains now.
+	ErrorReason_ERROR_REASON_CHANGE_REQUEST_REQUIRED ErrorReason = 41
 )
 
 // Enum value maps for ErrorReason.
@@ -164,6 +167,7 @@ var (
 		38: "ERROR_REASON_CHANGE_WRONG_STATE",
 		39: "ERROR_REASON_POST_IMPLEMENTATION_REVIEW_REQUIRED",
 		40: "ERROR_REASON_WINDOW_UNSUITABLE",
+		41: "ERROR_REASON_CHANGE_REQUEST_REQUIRED",
 	}
 	ErrorReason_value = map[string]int32{
 		"ERROR_REASON_UNSPECIFIED":                         0,
@@ -207,6 +211,7 @@ var (
 		"ERROR_REASON_CHANGE_WRONG_STATE":                  38,
 		"ERROR_REASON_POST_IMPLEMENTATION_REVIEW_REQUIRED": 39,
 		"ERROR_REASON_WINDOW_UNSUITABLE":                   40,
+		"ERROR_REASON_CHANGE_REQUEST_REQUIRED":             41,
 	}
 )
 
@@ -241,7 +246,7 @@ var File_floe_errors_v1_errors_proto protoreflect.FileDescriptor
 
 const file_floe_errors_v1_errors_proto_rawDesc = "" +
 	"\n" +
-	"\x1bfloe/errors/v1/errors.proto\x12\x0efloe.errors.v1*\xdd\v\n" +
+	"\x1bfloe/errors/v1/errors.proto\x12\x0efloe.errors.v1*\x87\f\n" +
 	"\vErrorReason\x12\x1c\n" +
 	"\x18ERROR_REASON_UNSPECIFIED\x10\x00\x12!\n" +
 	"\x1dERROR_REASON_INVALID_ARGUMENT\x10\x01\x12\x1a\n" +
@@ -284,7 +289,8 @@ const file_floe_errors_v1_errors_proto_rawDesc = "" +
 	"&ERROR_REASON_OUTSIDE_DEPLOYMENT_WINDOW\x10%\x12#\n" +
 	"\x1fERROR_REASON_CHANGE_WRONG_STATE\x10&\x124\n" +
 	"0ERROR_REASON_POST_IMPLEMENTATION_REVIEW_REQUIRED\x10'\x12\"\n" +
-	"\x1eERROR_REASON_WINDOW_UNSUITABLE\x10(B\xbb\x01\n" +
+	"\x1eERROR_REASON_WINDOW_UNSUITABLE\x10(\x12(\n" +
+	"$ERROR_REASON_CHANGE_REQUEST_REQUIRED\x10)B\xbb\x01\n" +
 	"\x12com.floe.errors.v1B\vErrorsProtoP\x01Z>github.com/penguinmails/floe/proto/gen/floe/errors/v1;errorsv1\xa2\x02\x03FEX\xaa\x02\x0eFloe.Errors.V1\xca\x02\x0eFloe\\Errors\\V1\xe2\x02\x1aFloe\\Errors\\V1\\GPBMetadata\xea\x02\x10Floe::Errors::V1b\x06proto3"
 
 var (
