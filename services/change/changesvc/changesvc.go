@@ -27,13 +27,19 @@ import (
 	"github.com/penguinmails/floe/services/change/internal/ports"
 )
 
-// Config is the change service's configuration.
+// Config is the change service's configuration: its own options and the
+// environments file it shares with the release service.
 type Config struct {
-	EnvironmentsFile string        `env:"FLOE_ENVIRONMENTS_FILE" flag:"environments-file" usage:"YAML file defining environments and their policy, the release service's (default: the built-in set); the environments with change_required are the compliance report's default"`
-	AuditPublicKey   string        `env:"FLOE_AUDIT_PUBLIC_KEY" flag:"audit-public-key" usage:"the audit checkpoints' public key (PEM), with which the compliance report verifies the log range it covers (floe dev gives the audit service's; without one the report says its verification was not run)"`
-	Validations      string        `env:"FLOE_CHANGE_VALIDATIONS" flag:"change-validations" default:"deployment" usage:"comma-separated checks every deployment of a change must pass before the change is validated (deployment)"`
-	ReviewDeadline   time.Duration `env:"FLOE_CHANGE_REVIEW_DEADLINE" flag:"change-review-deadline" default:"48h" usage:"how long after an emergency change's implementation starts its post-implementation review is due"`
-	OverrideRoles    string        `env:"FLOE_CHANGE_OVERRIDE_ROLES" flag:"change-override-roles" default:"operations,release-manager" usage:"comma-separated roles whose holders may grant freeze overrides (in the environment)"`
+	Options
+	EnvironmentsFile string `env:"FLOE_ENVIRONMENTS_FILE" flag:"environments-file" usage:"YAML file defining environments and their policy, the release service's (default: the built-in set); the environments with change_required are the compliance report's default"`
+}
+
+// Options are the change service's own settings.
+type Options struct {
+	AuditPublicKey string        `env:"FLOE_AUDIT_PUBLIC_KEY" flag:"audit-public-key" usage:"the audit checkpoints' public key (PEM), with which the compliance report verifies the log range it covers (floe dev gives the audit service's; without one a report says its verification was not run)"`
+	Validations    string        `env:"FLOE_CHANGE_VALIDATIONS" flag:"change-validations" default:"deployment" usage:"comma-separated checks every deployment of a change must pass before the change is validated (deployment)"`
+	ReviewDeadline time.Duration `env:"FLOE_CHANGE_REVIEW_DEADLINE" flag:"change-review-deadline" default:"48h" usage:"how long after an emergency change's implementation starts its post-implementation review is due"`
+	OverrideRoles  string        `env:"FLOE_CHANGE_OVERRIDE_ROLES" flag:"change-override-roles" default:"operations,release-manager" usage:"comma-separated roles whose holders may grant freeze overrides (in the environment)"`
 }
 
 // Service is the change service: it owns the change requests and the calendar.
@@ -59,8 +65,19 @@ func register(ctx context.Context, d service.Deps[Config]) (struct{}, error) {
 		return struct{}{}, err
 	}
 	pol := change.DefaultPolicy()
-	pol.Validations = split(d.Config.Validations)
-	pol.PIRDeadline = d.Config.ReviewDeadline
+	pol.Validations = []string{change.CheckDeployment}
+	if v := split(d.Config.Validations); len(v) > 0 {
+		pol.Validations = v
+	}
+	for _, v := range pol.Validations {
+		if v != change.CheckDeployment {
+			// A check nobody records would leave every change implementing for ever.
+			return struct{}{}, fmt.Errorf("--change-validations: %q is not a check the change service records (it records: %s)", v, change.CheckDeployment)
+		}
+	}
+	if d.Config.ReviewDeadline > 0 {
+		pol.PIRDeadline = d.Config.ReviewDeadline
+	}
 	svc, err := app.New(d.Store, d.Snapshots, d.Runtime.Authz, app.Options{
 		Policy: pol, OverrideRoles: split(d.Config.OverrideRoles), Environments: envs.Names(), Clock: d.Clock,
 	})

@@ -50,7 +50,7 @@ func startEnvB(t testing.TB) *env {
 	p := testkit.Start(t, testkit.Options{
 		Users: testUsers,
 		Entries: func() []service.Entry {
-			return []service.Entry{service.Of(releasesvc.Service, releasesvc.Config{}), service.Of(changesvc.Service, changesvc.Config{Validations: "deployment", ReviewDeadline: 48 * time.Hour})}
+			return []service.Entry{service.Of(releasesvc.Service, releasesvc.Config{}), service.Of(changesvc.Service, changesvc.Config{Options: changesvc.Options{Validations: "deployment", ReviewDeadline: 48 * time.Hour}})}
 		},
 		Writers: map[string][]string{"deployer": {"deployment"}}, // the tests play the deployer
 	})

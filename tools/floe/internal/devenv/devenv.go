@@ -22,6 +22,7 @@ import (
 	"github.com/penguinmails/floe/libs/service"
 	releasev1 "github.com/penguinmails/floe/proto/gen/floe/release/v1"
 	"github.com/penguinmails/floe/services/audit/auditsvc"
+	"github.com/penguinmails/floe/services/change/changesvc"
 	"github.com/penguinmails/floe/services/deployer/deployersvc"
 	"github.com/penguinmails/floe/services/flag/flagsvc"
 	"github.com/penguinmails/floe/services/gate/gatesvc"
@@ -80,6 +81,9 @@ type Config struct {
 	// Notifier configures the notifier (its routing file); its secrets
 	// provider is the flag service's.
 	Notifier notifiersvc.Options
+	// Change configures the change service; its environments file is the
+	// release service's, its audit public key the audit service's.
+	Change changesvc.Options
 }
 
 // Options configure the development server.
@@ -123,6 +127,13 @@ func Run(ctx context.Context, opts Options) error {
 		if cfgs.Notifier.TokenFile, err = writeNotifierToken(cfg.NATS.DataDir, creds); err != nil {
 			return err
 		}
+	}
+	auditPub := ""
+	if cfgs.Change.AuditPublicKey == "" {
+		// The compliance report verifies with the audit service's key, written
+		// here once the audit service has it (the report reads it when asked).
+		auditPub = filepath.Join(cfg.NATS.DataDir, AuditPublicKeyFileName)
+		cfgs.Change.AuditPublicKey = auditPub
 	}
 	entries := Services(cfgs)
 
@@ -170,6 +181,12 @@ func Run(ctx context.Context, opts Options) error {
 	deployer, _ := handles[deployersvc.Service.Name].(*deployersvc.Deployer)
 
 	au, _ := handles[auditsvc.Service.Name].(*auditsvc.Audit)
+	if auditPub != "" {
+		if err := audit.WritePublicKey(auditPub, au.PublicKey()); err != nil {
+			_ = conn.Close()
+			return fmt.Errorf("write the audit public key for the compliance report: %w", err)
+		}
+	}
 	fl, _ := handles[flagsvc.Service.Name].(*flagsvc.Flag)
 
 	if err := rt.Listen(); err != nil {
@@ -212,6 +229,7 @@ func Services(c Config) []service.Entry {
 		service.Of(monitorsvc.Service, c.Monitor),
 		service.Of(auditsvc.Service, c.Audit),
 		service.Of(notifiersvc.Service, notifiersvc.Config{Options: c.Notifier, Secrets: c.Flag.Secrets}),
+		service.Of(changesvc.Service, changesvc.Config{Options: c.Change, EnvironmentsFile: c.Release.EnvironmentsFile}),
 	}
 }
 
@@ -271,6 +289,11 @@ func MonitorDefaults() monitorsvc.File {
 	f.RuleSet = &set
 	return f
 }
+
+// AuditPublicKeyFileName is the audit checkpoints' public key in the data
+// directory, written at every start for the change service's compliance
+// report (whatever --audit-key names).
+const AuditPublicKeyFileName = "audit-checkpoint-key.pub"
 
 // NotifierUser is floe dev's service principal for the notifier. It holds
 // no role: it approves and rejects on behalf of the dev users who hold an
