@@ -113,6 +113,9 @@ under the user's cache directory (~/.cache/floe on Linux).`,
 	root.AddCommand(newTrustCmd(g))
 	root.AddCommand(newNotifyCmd(g))
 	root.AddCommand(newStatusCmd(g))
+	root.AddCommand(newChangeCmd(g))
+	root.AddCommand(newWindowCmd(g), newFreezeCmd(g))
+	root.AddCommand(newComplianceCmd(g))
 	return root
 }
 
