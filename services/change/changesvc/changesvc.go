@@ -40,6 +40,7 @@ type Options struct {
 	Validations    string        `env:"FLOE_CHANGE_VALIDATIONS" flag:"change-validations" default:"deployment" usage:"comma-separated checks every deployment of a change must pass before the change is validated (deployment)"`
 	ReviewDeadline time.Duration `env:"FLOE_CHANGE_REVIEW_DEADLINE" flag:"change-review-deadline" default:"48h" usage:"how long after an emergency change's implementation starts its post-implementation review is due"`
 	OverrideRoles  string        `env:"FLOE_CHANGE_OVERRIDE_ROLES" flag:"change-override-roles" default:"operations,release-manager" usage:"comma-separated roles whose holders may grant freeze overrides (in the environment)"`
+	TickInterval   time.Duration `env:"FLOE_CHANGE_TICK" flag:"change-tick" default:"1s" usage:"how often the change service looks for post-implementation reviews that became overdue"`
 }
 
 // Service is the change service: it owns the change requests and the calendar.
@@ -112,5 +113,11 @@ func register(ctx context.Context, d service.Deps[Config]) (struct{}, error) {
 		return adapters.DeploymentReactor(ctx, d.NATS.JS, d.Store.StreamName(), d.Verifier, svc, view,
 			func(err error) { d.Log.Warn().Err(err).Msg("a deployment's reaction was refused by its change") }, logErr)
 	})
+	tick := d.Config.TickInterval
+	if tick <= 0 {
+		tick = time.Second
+	}
+	timer := &adapters.ReviewTimer{View: view, Service: svc, Interval: tick, OnError: logErr}
+	d.Runtime.Go("change-reviews", timer.Run)
 	return struct{}{}, nil
 }

@@ -276,6 +276,23 @@ func TestEmergencyChange(t *testing.T) {
 	if got := overdue(); len(got) != 1 || got[0].GetId() != "e1" || !got[0].GetReviewOverdue() {
 		t.Errorf("overdue after the deadline: %v", got)
 	}
+	// The change service records it once, so that people are told.
+	testkit.Eventually(t, func() error {
+		g, err := w.changes("grace").Get(ctx(t), &changev1.GetRequest{ChangeId: "e1"})
+		if err != nil {
+			return err
+		}
+		n := 0
+		for _, h := range g.GetHistory() {
+			if h.GetEvent() == "ChangeReviewOverdue" {
+				n++
+			}
+		}
+		if n != 1 {
+			return status.Errorf(codes.Unknown, "%d ChangeReviewOverdue events, want 1", n)
+		}
+		return nil
+	})
 	_, err = w.changes("erin").Close(ctx(t), &changev1.CloseRequest{ChangeId: "e1"})
 	refused(t, "closing without the review", err, codes.FailedPrecondition, "POST_IMPLEMENTATION_REVIEW_REQUIRED", "review")
 

@@ -89,13 +89,15 @@ type View struct {
 	byRelease map[string][]string // release id → change ids
 	byDeploy  map[string]string   // deployment id → change id
 	cal       *calendar.Calendar
+	reviews   *projection.DueIndex // change id → when its review becomes overdue (not yet recorded as such)
 }
 
 // New builds the view named name (unique per deployment: its checkpoint
 // bucket is view_<name>); store gives the log's head for Sync. Run it with
 // its Projection.
 func New(ctx context.Context, js jetstream.JetStream, name string, store eventstore.Store, opts projection.Options) (*View, error) {
-	v := &View{last: store.LastSeq, changes: map[string]*app.Change{}, byRelease: map[string][]string{}, byDeploy: map[string]string{}, cal: calendar.New()}
+	v := &View{last: store.LastSeq, changes: map[string]*app.Change{}, byRelease: map[string][]string{}, byDeploy: map[string]string{}, cal: calendar.New(),
+		reviews: projection.NewDueIndex()}
 	spec := projection.Spec[*row]{
 		Name:    name,
 		Filters: []string{eventstore.KindFilter(app.AggChange), eventstore.KindFilter(calendar.Aggregate)},
@@ -134,6 +136,7 @@ func New(ctx context.Context, js jetstream.JetStream, name string, store eventst
 			clear(v.byRelease)
 			clear(v.byDeploy)
 			v.cal = calendar.New()
+			v.reviews.Reset()
 		},
 	}
 	p, err := projection.New(ctx, js, spec, opts)
@@ -168,7 +171,16 @@ func (v *View) onChange(key string, r *row, deleted bool) {
 	for _, d := range c.CR.Deployments() {
 		v.byDeploy[d.ID] = id
 	}
+	var overdueAt time.Time
+	if due, ok := c.CR.PIRDue(); ok && c.CR.PIR() == nil && !c.CR.OverdueNoticed() {
+		overdueAt = due.Add(time.Nanosecond) // overdue is after the due time
+	}
+	v.reviews.Set(id, overdueAt)
 }
+
+// OverdueReviews lists the changes whose post-implementation review is
+// overdue at now and not yet recorded as such, soonest first.
+func (v *View) OverdueReviews(now time.Time) []string { return v.reviews.Due(now) }
 
 // Projection is the view's projection (the runtime runs it).
 func (v *View) Projection() *projection.Projection[*row] { return v.proj }

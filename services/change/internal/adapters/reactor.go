@@ -44,3 +44,30 @@ func DeploymentReactor(ctx context.Context, js jetstream.JetStream, stream strin
 		},
 	})
 }
+
+// ReviewTimer records post-implementation reviews as overdue when their
+// due time passes (once each: the view forgets a change once recorded).
+type ReviewTimer struct {
+	View     *changeview.View
+	Service  *app.Service
+	Interval time.Duration
+	OnError  func(error)
+}
+
+// Run checks every Interval until ctx ends.
+func (r *ReviewTimer) Run(ctx context.Context) error {
+	t := time.NewTicker(r.Interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+		for _, id := range r.View.OverdueReviews(r.Service.Now()) {
+			if err := r.Service.NoticeOverdue(ctx, id); err != nil && ctx.Err() == nil && r.OnError != nil {
+				r.OnError(fmt.Errorf("record change %s's overdue review: %w", id, err))
+			}
+		}
+	}
+}

@@ -100,3 +100,16 @@ func orNone(s string) string {
 	}
 	return s
 }
+
+// NoticeOverdue records, once, that change id's post-implementation review
+// is overdue (nothing when it is not, or is recorded already).
+func (s *Service) NoticeOverdue(ctx context.Context, id string) error {
+	ctx = causal.System(ctx, "change", "", "")
+	_, err := s.changes.Execute(ctx, kernel.Command[*Change]{
+		ID: id, Key: causal.Key("review-overdue", id),
+		Decide: func(c *Change) ([]proto.Message, error) {
+			return events(change.NoticeOverdue(c.CR, s.now()))
+		},
+	})
+	return err
+}

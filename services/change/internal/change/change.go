@@ -49,6 +49,8 @@ type ChangeRequest struct {
 	deployments []Deployment
 	pirDue      time.Time
 	pir         *PostImplementationReview
+	// overdueNoticed is set once ReviewOverdue is recorded.
+	overdueNoticed bool
 
 	// reason is why the change was rejected, cancelled or failed; by who
 	// rejected it.
@@ -119,6 +121,8 @@ func (c *ChangeRequest) Apply(e Event, m Meta) {
 		c.state, c.reason = StateFailed, e.Reason
 	case PostImplementationReviewed:
 		c.pir = &PostImplementationReview{RootCause: e.RootCause, Prevention: slices.Clone(e.Prevention), Notes: e.Notes, Reviewer: e.Reviewer, At: m.Time}
+	case ReviewOverdue:
+		c.overdueNoticed = true
 	case Closed:
 		c.state, c.closureOutcome, c.closureNotes = StateClosed, e.Outcome, e.Notes
 	}

@@ -152,6 +152,12 @@ type PostImplementationReviewed struct {
 	Late bool
 }
 
+// ReviewOverdue records that the post-implementation review passed its due
+// time without being recorded; it is recorded once per change.
+type ReviewOverdue struct {
+	Due time.Time
+}
+
 // Closed records the change's closure, with its documented outcome
 // ("successful" or "failed").
 type Closed struct {
@@ -173,6 +179,7 @@ func (ValidationRecorded) Name() string         { return "ChangeValidationRecord
 func (Validated) Name() string                  { return "ChangeValidated" }
 func (Failed) Name() string                     { return "ChangeFailed" }
 func (PostImplementationReviewed) Name() string { return "ChangePostImplementationReviewed" }
+func (ReviewOverdue) Name() string              { return "ChangeReviewOverdue" }
 func (Closed) Name() string                     { return "ChangeClosed" }
 
 func (Submitted) event()                  {}
@@ -188,6 +195,7 @@ func (ValidationRecorded) event()         {}
 func (Validated) event()                  {}
 func (Failed) event()                     {}
 func (PostImplementationReviewed) event() {}
+func (ReviewOverdue) event()              {}
 func (Closed) event()                     {}
 
 // Closure outcomes.

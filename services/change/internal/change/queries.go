@@ -172,6 +172,8 @@ func Describe(e Event, actor string) string {
 			s += ", late"
 		}
 		return s
+	case ReviewOverdue:
+		return "the post-implementation review is OVERDUE (it was due by " + stamp(e.Due) + ")"
 	case Closed:
 		return fmt.Sprintf("%s closed the change (%s)", actor, e.Outcome)
 	}

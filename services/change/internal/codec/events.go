@@ -65,6 +65,8 @@ func Event(e change.Event) (proto.Message, error) {
 		m = &changev1.ChangePostImplementationReviewed{
 			Reviewer: e.Reviewer, RootCause: e.RootCause, Prevention: ActionsProto(e.Prevention), Notes: e.Notes, Late: e.Late,
 		}
+	case change.ReviewOverdue:
+		m = &changev1.ChangeReviewOverdue{ReviewDue: timestamp(e.Due)}
 	case change.Closed:
 		m = &changev1.ChangeClosed{Outcome: e.Outcome, Notes: e.Notes}
 	default:
@@ -136,6 +138,8 @@ func FromProto(m proto.Message) (e change.Event, ok bool, err error) {
 		e = change.PostImplementationReviewed{
 			Reviewer: m.GetReviewer(), RootCause: m.GetRootCause(), Prevention: Actions(m.GetPrevention()), Notes: m.GetNotes(), Late: m.GetLate(),
 		}
+	case *changev1.ChangeReviewOverdue:
+		e = change.ReviewOverdue{Due: timeOf(m.GetReviewDue())}
 	case *changev1.ChangeClosed:
 		e = change.Closed{Outcome: m.GetOutcome(), Notes: m.GetNotes()}
 	default:

@@ -64,6 +64,7 @@ var everyEvent = []change.Event{
 		Reviewer: "sam", RootCause: "a leak", Notes: "n", Late: true,
 		Prevention: []change.Action{{Description: "alert on leaks", Owner: "ops", Due: t3}, {Description: "test", Owner: "dev", Due: t4}},
 	},
+	change.ReviewOverdue{Due: t3},
 	change.Closed{Outcome: change.ClosedFailed, Notes: "rolled back"},
 }
 

@@ -11,7 +11,9 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/penguinmails/floe/libs/auth"
+	"github.com/penguinmails/floe/libs/errs"
 	deployv1 "github.com/penguinmails/floe/proto/gen/floe/deploy/v1"
+	errorsv1 "github.com/penguinmails/floe/proto/gen/floe/errors/v1"
 	releasev1 "github.com/penguinmails/floe/proto/gen/floe/release/v1"
 	"github.com/penguinmails/floe/services/release/internal/domain"
 )
@@ -450,4 +452,53 @@ func TestHotfixSkippingStagingStillAsksItsGates(t *testing.T) {
 	if diff := cmp.Diff([]string{"staging skipped=true"}, asked); diff != "" {
 		t.Fatalf("gates asked (-want +got):\n%s", diff)
 	}
+}
+
+// Change management's part of a promotion: the checker is asked with the
+// environment's change_required, its refusals join the others with their
+// kinds, its authorization is recorded; the release's own planned window
+// holds where a change is required.
+func TestPromoteChangeManagement(t *testing.T) {
+	t.Parallel()
+	type ask struct {
+		Release, Env, Requester string
+		Required                bool
+	}
+	var asked []ask
+	allow := func(releaseID, env, requester string, required bool) (domain.ChangeAuthorization, error) {
+		asked = append(asked, ask{releaseID, env, requester, required})
+		return domain.ChangeAuthorization{ChangeID: "chg-1", WindowID: "weekdays", FreezeOverride: "year-end (granted by otto: hotfix)"}, nil
+	}
+	got, err := domain.Promote(releaseFrom(t, readyForProduction()), relID, dave, "production", anyStrategy, envs, nil, allow, now)
+	mustOK(t, err)
+	want := requested("production", "canary", "dave", 1, "rita", "otto")
+	want.ChangeId, want.WindowId, want.FreezeOverride = "chg-1", "weekdays", "year-end (granted by otto: hotfix)"
+	diffEvents(t, msgs(want), got)
+	if diff := cmp.Diff([]ask{{relID, "production", "dave", true}}, asked); diff != "" {
+		t.Errorf("checker asked (-want +got):\n%s", diff)
+	}
+	asked = nil
+	_, err = domain.Promote(releaseFrom(t, planned220()), relID, dave, "development", anyStrategy, envs, nil, allow, now)
+	mustOK(t, err)
+	if len(asked) != 1 || asked[0].Required {
+		t.Errorf("development asked %+v, want asked without a required change", asked)
+	}
+
+	refuse := func(string, string, string, bool) (domain.ChangeAuthorization, error) {
+		return domain.ChangeAuthorization{}, &errs.PreconditionError{Reasons: []string{"frozen", "no change"},
+			Kinds: []errs.Reason{errorsv1.ErrorReason_ERROR_REASON_ENVIRONMENT_FROZEN, errorsv1.ErrorReason_ERROR_REASON_CHANGE_REQUEST_REQUIRED}}
+	}
+	_, err = domain.Promote(releaseFrom(t, planned220()), relID, dave, "production", anyStrategy, envs, nil, refuse, now)
+	wantKinds(t, err, errorsv1.ErrorReason_ERROR_REASON_PROMOTION_ORDER, errorsv1.ErrorReason_ERROR_REASON_APPROVALS_MISSING,
+		errorsv1.ErrorReason_ERROR_REASON_ENVIRONMENT_FROZEN, errorsv1.ErrorReason_ERROR_REASON_CHANGE_REQUEST_REQUIRED)
+
+	// The release planned [now+1h, now+3h): production is refused before it, development is not held.
+	scheduled := by("alice", &releasev1.ReleaseUpdated{TargetEnvironments: []string{"development", "staging", "production"},
+		Schedule: &releasev1.Schedule{WindowStart: timestamppb.New(now.Add(time.Hour)), WindowEnd: timestamppb.New(now.Add(3 * time.Hour))}})
+	_, err = domain.Promote(releaseFrom(t, readyForProduction(), scheduled), relID, dave, "production", anyStrategy, envs, nil, allow, now)
+	wantKinds(t, err, errorsv1.ErrorReason_ERROR_REASON_OUTSIDE_DEPLOYMENT_WINDOW)
+	_, err = domain.Promote(releaseFrom(t, readyForProduction(), scheduled), relID, dave, "production", anyStrategy, envs, nil, allow, now.Add(2*time.Hour))
+	mustOK(t, err)
+	_, err = domain.Promote(releaseFrom(t, planned220(), scheduled), relID, dave, "development", anyStrategy, envs, nil, allow, now)
+	mustOK(t, err)
 }

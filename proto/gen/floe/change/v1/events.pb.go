@@ -970,6 +970,52 @@ func (x *ChangePostImplementationReviewed) GetLate() bool {
 	return false
 }
 
+// ChangeReviewOverdue records that an emergency change's post-implementation review passed its due time
+// without being recorded (once per change): people are told, the report lists it.
+type ChangeReviewOverdue struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ReviewDue     *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=review_due,json=reviewDue,proto3" json:"review_due,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ChangeReviewOverdue) Reset() {
+	*x = ChangeReviewOverdue{}
+	mi := &file_floe_change_v1_events_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ChangeReviewOverdue) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ChangeReviewOverdue) ProtoMessage() {}
+
+func (x *ChangeReviewOverdue) ProtoReflect() protoreflect.Message {
+	mi := &file_floe_change_v1_events_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ChangeReviewOverdue.ProtoReflect.Descriptor instead.
+func (*ChangeReviewOverdue) Descriptor() ([]byte, []int) {
+	return file_floe_change_v1_events_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *ChangeReviewOverdue) GetReviewDue() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ReviewDue
+	}
+	return nil
+}
+
 // ChangeClosed records the change's closure ("successful" or "failed").
 type ChangeClosed struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -981,7 +1027,7 @@ type ChangeClosed struct {
 
 func (x *ChangeClosed) Reset() {
 	*x = ChangeClosed{}
-	mi := &file_floe_change_v1_events_proto_msgTypes[13]
+	mi := &file_floe_change_v1_events_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -993,7 +1039,7 @@ func (x *ChangeClosed) String() string {
 func (*ChangeClosed) ProtoMessage() {}
 
 func (x *ChangeClosed) ProtoReflect() protoreflect.Message {
-	mi := &file_floe_change_v1_events_proto_msgTypes[13]
+	mi := &file_floe_change_v1_events_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1006,7 +1052,7 @@ func (x *ChangeClosed) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChangeClosed.ProtoReflect.Descriptor instead.
 func (*ChangeClosed) Descriptor() ([]byte, []int) {
-	return file_floe_change_v1_events_proto_rawDescGZIP(), []int{13}
+	return file_floe_change_v1_events_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ChangeClosed) GetOutcome() string {
@@ -1033,7 +1079,7 @@ type WindowCreated struct {
 
 func (x *WindowCreated) Reset() {
 	*x = WindowCreated{}
-	mi := &file_floe_change_v1_events_proto_msgTypes[14]
+	mi := &file_floe_change_v1_events_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1045,7 +1091,7 @@ func (x *WindowCreated) String() string {
 func (*WindowCreated) ProtoMessage() {}
 
 func (x *WindowCreated) ProtoReflect() protoreflect.Message {
-	mi := &file_floe_change_v1_events_proto_msgTypes[14]
+	mi := &file_floe_change_v1_events_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1058,7 +1104,7 @@ func (x *WindowCreated) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WindowCreated.ProtoReflect.Descriptor instead.
 func (*WindowCreated) Descriptor() ([]byte, []int) {
-	return file_floe_change_v1_events_proto_rawDescGZIP(), []int{14}
+	return file_floe_change_v1_events_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *WindowCreated) GetWindow() *DeploymentWindow {
@@ -1079,7 +1125,7 @@ type WindowDeleted struct {
 
 func (x *WindowDeleted) Reset() {
 	*x = WindowDeleted{}
-	mi := &file_floe_change_v1_events_proto_msgTypes[15]
+	mi := &file_floe_change_v1_events_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1091,7 +1137,7 @@ func (x *WindowDeleted) String() string {
 func (*WindowDeleted) ProtoMessage() {}
 
 func (x *WindowDeleted) ProtoReflect() protoreflect.Message {
-	mi := &file_floe_change_v1_events_proto_msgTypes[15]
+	mi := &file_floe_change_v1_events_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1104,7 +1150,7 @@ func (x *WindowDeleted) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WindowDeleted.ProtoReflect.Descriptor instead.
 func (*WindowDeleted) Descriptor() ([]byte, []int) {
-	return file_floe_change_v1_events_proto_rawDescGZIP(), []int{15}
+	return file_floe_change_v1_events_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *WindowDeleted) GetId() string {
@@ -1131,7 +1177,7 @@ type FreezeCreated struct {
 
 func (x *FreezeCreated) Reset() {
 	*x = FreezeCreated{}
-	mi := &file_floe_change_v1_events_proto_msgTypes[16]
+	mi := &file_floe_change_v1_events_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1143,7 +1189,7 @@ func (x *FreezeCreated) String() string {
 func (*FreezeCreated) ProtoMessage() {}
 
 func (x *FreezeCreated) ProtoReflect() protoreflect.Message {
-	mi := &file_floe_change_v1_events_proto_msgTypes[16]
+	mi := &file_floe_change_v1_events_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1156,7 +1202,7 @@ func (x *FreezeCreated) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FreezeCreated.ProtoReflect.Descriptor instead.
 func (*FreezeCreated) Descriptor() ([]byte, []int) {
-	return file_floe_change_v1_events_proto_rawDescGZIP(), []int{16}
+	return file_floe_change_v1_events_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *FreezeCreated) GetFreeze() *Freeze {
@@ -1177,7 +1223,7 @@ type FreezeDeleted struct {
 
 func (x *FreezeDeleted) Reset() {
 	*x = FreezeDeleted{}
-	mi := &file_floe_change_v1_events_proto_msgTypes[17]
+	mi := &file_floe_change_v1_events_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1189,7 +1235,7 @@ func (x *FreezeDeleted) String() string {
 func (*FreezeDeleted) ProtoMessage() {}
 
 func (x *FreezeDeleted) ProtoReflect() protoreflect.Message {
-	mi := &file_floe_change_v1_events_proto_msgTypes[17]
+	mi := &file_floe_change_v1_events_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1202,7 +1248,7 @@ func (x *FreezeDeleted) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FreezeDeleted.ProtoReflect.Descriptor instead.
 func (*FreezeDeleted) Descriptor() ([]byte, []int) {
-	return file_floe_change_v1_events_proto_rawDescGZIP(), []int{17}
+	return file_floe_change_v1_events_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *FreezeDeleted) GetId() string {
@@ -1229,7 +1275,7 @@ type FreezeOverridden struct {
 
 func (x *FreezeOverridden) Reset() {
 	*x = FreezeOverridden{}
-	mi := &file_floe_change_v1_events_proto_msgTypes[18]
+	mi := &file_floe_change_v1_events_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1241,7 +1287,7 @@ func (x *FreezeOverridden) String() string {
 func (*FreezeOverridden) ProtoMessage() {}
 
 func (x *FreezeOverridden) ProtoReflect() protoreflect.Message {
-	mi := &file_floe_change_v1_events_proto_msgTypes[18]
+	mi := &file_floe_change_v1_events_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1254,7 +1300,7 @@ func (x *FreezeOverridden) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FreezeOverridden.ProtoReflect.Descriptor instead.
 func (*FreezeOverridden) Descriptor() ([]byte, []int) {
-	return file_floe_change_v1_events_proto_rawDescGZIP(), []int{18}
+	return file_floe_change_v1_events_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *FreezeOverridden) GetOverride() *FreezeOverride {
@@ -1357,6 +1403,10 @@ const file_floe_change_v1_events_proto_rawDesc = "" +
 	"prevention\x12\x14\n" +
 	"\x05notes\x18\x04 \x01(\tR\x05notes\x12\x12\n" +
 	"\x04late\x18\x05 \x01(\bR\x04late:\n" +
+	"\xca\xf3\x18\x06change\"\\\n" +
+	"\x13ChangeReviewOverdue\x129\n" +
+	"\n" +
+	"review_due\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\treviewDue:\n" +
 	"\xca\xf3\x18\x06change\"J\n" +
 	"\fChangeClosed\x12\x18\n" +
 	"\aoutcome\x18\x01 \x01(\tR\aoutcome\x12\x14\n" +
@@ -1388,7 +1438,7 @@ func file_floe_change_v1_events_proto_rawDescGZIP() []byte {
 	return file_floe_change_v1_events_proto_rawDescData
 }
 
-var file_floe_change_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
+var file_floe_change_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
 var file_floe_change_v1_events_proto_goTypes = []any{
 	(*ChangeSubmitted)(nil),                  // 0: floe.change.v1.ChangeSubmitted
 	(*ChangeReviewStarted)(nil),              // 1: floe.change.v1.ChangeReviewStarted
@@ -1403,51 +1453,53 @@ var file_floe_change_v1_events_proto_goTypes = []any{
 	(*ChangeValidated)(nil),                  // 10: floe.change.v1.ChangeValidated
 	(*ChangeFailed)(nil),                     // 11: floe.change.v1.ChangeFailed
 	(*ChangePostImplementationReviewed)(nil), // 12: floe.change.v1.ChangePostImplementationReviewed
-	(*ChangeClosed)(nil),                     // 13: floe.change.v1.ChangeClosed
-	(*WindowCreated)(nil),                    // 14: floe.change.v1.WindowCreated
-	(*WindowDeleted)(nil),                    // 15: floe.change.v1.WindowDeleted
-	(*FreezeCreated)(nil),                    // 16: floe.change.v1.FreezeCreated
-	(*FreezeDeleted)(nil),                    // 17: floe.change.v1.FreezeDeleted
-	(*FreezeOverridden)(nil),                 // 18: floe.change.v1.FreezeOverridden
-	(ChangeClass)(0),                         // 19: floe.change.v1.ChangeClass
-	(ChangeType)(0),                          // 20: floe.change.v1.ChangeType
-	(ChangePriority)(0),                      // 21: floe.change.v1.ChangePriority
-	(ChangeImpact)(0),                        // 22: floe.change.v1.ChangeImpact
-	(ChangeRisk)(0),                          // 23: floe.change.v1.ChangeRisk
-	(*Timing)(nil),                           // 24: floe.change.v1.Timing
-	(*Plan)(nil),                             // 25: floe.change.v1.Plan
-	(*Requirement)(nil),                      // 26: floe.change.v1.Requirement
-	(*durationpb.Duration)(nil),              // 27: google.protobuf.Duration
-	(*AssignedWindow)(nil),                   // 28: floe.change.v1.AssignedWindow
-	(*timestamppb.Timestamp)(nil),            // 29: google.protobuf.Timestamp
-	(*Action)(nil),                           // 30: floe.change.v1.Action
-	(*DeploymentWindow)(nil),                 // 31: floe.change.v1.DeploymentWindow
-	(*Freeze)(nil),                           // 32: floe.change.v1.Freeze
-	(*FreezeOverride)(nil),                   // 33: floe.change.v1.FreezeOverride
+	(*ChangeReviewOverdue)(nil),              // 13: floe.change.v1.ChangeReviewOverdue
+	(*ChangeClosed)(nil),                     // 14: floe.change.v1.ChangeClosed
+	(*WindowCreated)(nil),                    // 15: floe.change.v1.WindowCreated
+	(*WindowDeleted)(nil),                    // 16: floe.change.v1.WindowDeleted
+	(*FreezeCreated)(nil),                    // 17: floe.change.v1.FreezeCreated
+	(*FreezeDeleted)(nil),                    // 18: floe.change.v1.FreezeDeleted
+	(*FreezeOverridden)(nil),                 // 19: floe.change.v1.FreezeOverridden
+	(ChangeClass)(0),                         // 20: floe.change.v1.ChangeClass
+	(ChangeType)(0),                          // 21: floe.change.v1.ChangeType
+	(ChangePriority)(0),                      // 22: floe.change.v1.ChangePriority
+	(ChangeImpact)(0),                        // 23: floe.change.v1.ChangeImpact
+	(ChangeRisk)(0),                          // 24: floe.change.v1.ChangeRisk
+	(*Timing)(nil),                           // 25: floe.change.v1.Timing
+	(*Plan)(nil),                             // 26: floe.change.v1.Plan
+	(*Requirement)(nil),                      // 27: floe.change.v1.Requirement
+	(*durationpb.Duration)(nil),              // 28: google.protobuf.Duration
+	(*AssignedWindow)(nil),                   // 29: floe.change.v1.AssignedWindow
+	(*timestamppb.Timestamp)(nil),            // 30: google.protobuf.Timestamp
+	(*Action)(nil),                           // 31: floe.change.v1.Action
+	(*DeploymentWindow)(nil),                 // 32: floe.change.v1.DeploymentWindow
+	(*Freeze)(nil),                           // 33: floe.change.v1.Freeze
+	(*FreezeOverride)(nil),                   // 34: floe.change.v1.FreezeOverride
 }
 var file_floe_change_v1_events_proto_depIdxs = []int32{
-	19, // 0: floe.change.v1.ChangeSubmitted.class:type_name -> floe.change.v1.ChangeClass
-	20, // 1: floe.change.v1.ChangeSubmitted.type:type_name -> floe.change.v1.ChangeType
-	21, // 2: floe.change.v1.ChangeSubmitted.priority:type_name -> floe.change.v1.ChangePriority
-	22, // 3: floe.change.v1.ChangeSubmitted.impact:type_name -> floe.change.v1.ChangeImpact
-	23, // 4: floe.change.v1.ChangeSubmitted.risk:type_name -> floe.change.v1.ChangeRisk
-	24, // 5: floe.change.v1.ChangeSubmitted.schedule:type_name -> floe.change.v1.Timing
-	25, // 6: floe.change.v1.ChangeSubmitted.implementation:type_name -> floe.change.v1.Plan
-	25, // 7: floe.change.v1.ChangeSubmitted.rollback:type_name -> floe.change.v1.Plan
-	25, // 8: floe.change.v1.ChangeSubmitted.testing:type_name -> floe.change.v1.Plan
-	26, // 9: floe.change.v1.ChangeSubmitted.requirements:type_name -> floe.change.v1.Requirement
-	27, // 10: floe.change.v1.ChangeSubmitted.review_deadline:type_name -> google.protobuf.Duration
-	28, // 11: floe.change.v1.ChangeScheduled.window:type_name -> floe.change.v1.AssignedWindow
-	29, // 12: floe.change.v1.ChangeImplementationStarted.review_due:type_name -> google.protobuf.Timestamp
-	30, // 13: floe.change.v1.ChangePostImplementationReviewed.prevention:type_name -> floe.change.v1.Action
-	31, // 14: floe.change.v1.WindowCreated.window:type_name -> floe.change.v1.DeploymentWindow
-	32, // 15: floe.change.v1.FreezeCreated.freeze:type_name -> floe.change.v1.Freeze
-	33, // 16: floe.change.v1.FreezeOverridden.override:type_name -> floe.change.v1.FreezeOverride
-	17, // [17:17] is the sub-list for method output_type
-	17, // [17:17] is the sub-list for method input_type
-	17, // [17:17] is the sub-list for extension type_name
-	17, // [17:17] is the sub-list for extension extendee
-	0,  // [0:17] is the sub-list for field type_name
+	20, // 0: floe.change.v1.ChangeSubmitted.class:type_name -> floe.change.v1.ChangeClass
+	21, // 1: floe.change.v1.ChangeSubmitted.type:type_name -> floe.change.v1.ChangeType
+	22, // 2: floe.change.v1.ChangeSubmitted.priority:type_name -> floe.change.v1.ChangePriority
+	23, // 3: floe.change.v1.ChangeSubmitted.impact:type_name -> floe.change.v1.ChangeImpact
+	24, // 4: floe.change.v1.ChangeSubmitted.risk:type_name -> floe.change.v1.ChangeRisk
+	25, // 5: floe.change.v1.ChangeSubmitted.schedule:type_name -> floe.change.v1.Timing
+	26, // 6: floe.change.v1.ChangeSubmitted.implementation:type_name -> floe.change.v1.Plan
+	26, // 7: floe.change.v1.ChangeSubmitted.rollback:type_name -> floe.change.v1.Plan
+	26, // 8: floe.change.v1.ChangeSubmitted.testing:type_name -> floe.change.v1.Plan
+	27, // 9: floe.change.v1.ChangeSubmitted.requirements:type_name -> floe.change.v1.Requirement
+	28, // 10: floe.change.v1.ChangeSubmitted.review_deadline:type_name -> google.protobuf.Duration
+	29, // 11: floe.change.v1.ChangeScheduled.window:type_name -> floe.change.v1.AssignedWindow
+	30, // 12: floe.change.v1.ChangeImplementationStarted.review_due:type_name -> google.protobuf.Timestamp
+	31, // 13: floe.change.v1.ChangePostImplementationReviewed.prevention:type_name -> floe.change.v1.Action
+	30, // 14: floe.change.v1.ChangeReviewOverdue.review_due:type_name -> google.protobuf.Timestamp
+	32, // 15: floe.change.v1.WindowCreated.window:type_name -> floe.change.v1.DeploymentWindow
+	33, // 16: floe.change.v1.FreezeCreated.freeze:type_name -> floe.change.v1.Freeze
+	34, // 17: floe.change.v1.FreezeOverridden.override:type_name -> floe.change.v1.FreezeOverride
+	18, // [18:18] is the sub-list for method output_type
+	18, // [18:18] is the sub-list for method input_type
+	18, // [18:18] is the sub-list for extension type_name
+	18, // [18:18] is the sub-list for extension extendee
+	0,  // [0:18] is the sub-list for field type_name
 }
 
 func init() { file_floe_change_v1_events_proto_init() }
@@ -1462,7 +1514,7 @@ func file_floe_change_v1_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_floe_change_v1_events_proto_rawDesc), len(file_floe_change_v1_events_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   19,
+			NumMessages:   20,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
