@@ -170,7 +170,6 @@ func TestCalendarRefusals(t *testing.T) {
 	}
 }
 
-
 // OverrideFor finds the latest override granted to the requester for the
 // freeze in effect, and CheckPromotion accepts it; nobody else's passes.
 func TestOverrideFor(t *testing.T) {
