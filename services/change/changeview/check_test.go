@@ -21,7 +21,7 @@ import (
 var t0 = time.Date(2026, time.December, 21, 9, 30, 0, 0, time.UTC) // a Monday
 
 // recorded is m as the log would hand it to a fold.
-func recorded(t *testing.T, m proto.Message, actor string) *eventstore.RecordedEvent {
+func recorded(t testing.TB, m proto.Message, actor string) *eventstore.RecordedEvent {
 	t.Helper()
 	data, err := protojson.Marshal(m)
 	if err != nil {
@@ -32,7 +32,7 @@ func recorded(t *testing.T, m proto.Message, actor string) *eventstore.RecordedE
 
 // view is a View holding changes and a calendar folded from events, as
 // the projection would fold them (no NATS: Check is pure over them).
-func view(t *testing.T, changes map[string][]proto.Message, cal ...proto.Message) *View {
+func view(t testing.TB, changes map[string][]proto.Message, cal ...proto.Message) *View {
 	t.Helper()
 	v := &View{changes: map[string]*app.Change{}, byRelease: map[string][]string{}, byDeploy: map[string]string{}, cal: calendar.New()}
 	for id, evs := range changes {
