@@ -9,6 +9,7 @@ require (
 	github.com/penguinmails/floe/libs v0.0.0
 	github.com/penguinmails/floe/proto v0.0.0
 	github.com/penguinmails/floe/services/audit v0.0.0-00010101000000-000000000000
+	github.com/penguinmails/floe/services/change v0.0.0-00010101000000-000000000000
 	github.com/penguinmails/floe/services/deployer v0.0.0-00010101000000-000000000000
 	github.com/penguinmails/floe/services/flag v0.0.0
 	github.com/penguinmails/floe/services/gate v0.0.0
@@ -96,7 +97,6 @@ require (
 	github.com/nats-io/nkeys v0.4.16 // indirect
 	github.com/nats-io/nuid v1.0.1 // indirect
 	github.com/oklog/ulid/v2 v2.1.2 // indirect
-	github.com/penguinmails/floe/services/change v0.0.0-00010101000000-000000000000 // indirect
 	github.com/pkg/browser v0.0.0-20240102092130-5ac0b6a4141c // indirect
 	github.com/prometheus/client_golang/exp v0.0.0-20261019101427-217707f26b14 // indirect
 	github.com/prometheus/client_model v0.6.3 // indirect

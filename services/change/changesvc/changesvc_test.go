@@ -59,6 +59,7 @@ func start(t *testing.T) *world {
 			"alice": testkit.Roles(auth.RoleDeveloper), "bob": testkit.Roles(auth.RoleReleaseManager),
 			"dave": testkit.Roles(auth.RoleOperations), "ops2": testkit.Roles(auth.RoleOperations),
 			"erin": testkit.Roles(auth.RoleSecurity), "frank": testkit.Roles(auth.RoleProduct), "grace": testkit.Roles(auth.RoleSupport),
+			"stageops": {{Role: auth.RoleOperations, Environments: []string{"staging"}}},
 		},
 		Clock: clk.now,
 		Entries: func() []service.Entry {
@@ -334,6 +335,16 @@ func TestFreezeOverride(t *testing.T) {
 	if err != nil || f.GetFreeze().GetCreatedBy() != "dave" {
 		t.Fatalf("freeze: %v %v", f, err)
 	}
+	// Operations in staging only may freeze staging, not every environment, nor production.
+	everywhere := &changev1.Freeze{Id: "all", Reason: "outage", Start: timestamppb.New(now), End: timestamppb.New(now.Add(time.Hour))}
+	_, err = w.windows("stageops").CreateFreeze(ctx(t), &changev1.CreateFreezeRequest{Freeze: everywhere})
+	refused(t, "freezing every environment with a role in one", err, codes.PermissionDenied, "", "change.calendar")
+	_, err = w.windows("stageops").DeleteFreeze(ctx(t), &changev1.DeleteFreezeRequest{Id: "year-end", Reason: "mine now"})
+	refused(t, "lifting production's freeze with a role in staging", err, codes.PermissionDenied, "", "production")
+	everywhere.Environments = []string{"staging"}
+	if _, err := w.windows("stageops").CreateFreeze(ctx(t), &changev1.CreateFreezeRequest{Freeze: everywhere}); err != nil {
+		t.Errorf("freezing staging with a role there: %v", err)
+	}
 	l, err := w.windows("grace").ListWindows(ctx(t), &changev1.ListWindowsRequest{Environment: "production"})
 	if err != nil || len(l.GetEnvironments()) != 1 || l.GetEnvironments()[0].GetOpen() || l.GetEnvironments()[0].GetFrozenBy() != "year-end" {
 		t.Fatalf("production's calendar: %v %v", l, err)
@@ -358,7 +369,7 @@ func TestFreezeOverride(t *testing.T) {
 		t.Fatal(err)
 	}
 	l, err = w.windows("grace").ListWindows(ctx(t), &changev1.ListWindowsRequest{})
-	if err != nil || len(l.GetFreezes()) != 0 || len(l.GetOverrides()) != 1 {
+	if err != nil || len(l.GetFreezes()) != 1 || l.GetFreezes()[0].GetId() != "all" || len(l.GetOverrides()) != 1 {
 		t.Errorf("calendar after the freeze was lifted: %v %v", l, err)
 	}
 }

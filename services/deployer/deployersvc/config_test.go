@@ -25,6 +25,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/testing/protocmp"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/penguinmails/floe/libs/auth"
 	"github.com/penguinmails/floe/libs/eventstore"
@@ -34,8 +35,10 @@ import (
 	"github.com/penguinmails/floe/libs/secrets/secretsetup"
 	"github.com/penguinmails/floe/libs/service"
 	"github.com/penguinmails/floe/libs/testkit"
+	changev1 "github.com/penguinmails/floe/proto/gen/floe/change/v1"
 	configv1 "github.com/penguinmails/floe/proto/gen/floe/config/v1"
 	deployv1 "github.com/penguinmails/floe/proto/gen/floe/deploy/v1"
+	"github.com/penguinmails/floe/services/change/changesvc"
 	"github.com/penguinmails/floe/services/deployer/deployersvc"
 	"github.com/penguinmails/floe/services/flag/flagsvc"
 )
@@ -149,6 +152,7 @@ func startConfigWorld(t *testing.T, file deployersvc.File) *configWorld {
 			return []service.Entry{
 				service.Of(flagsvc.Service, flagsvc.Config{Options: flagsvc.Options{TickInterval: time.Second, Secrets: sec}}),
 				service.Of(deployersvc.Service, deployersvc.Config{Options: deployersvc.Options{Defaults: &file}, Secrets: sec}),
+				service.Of(changesvc.Service, changesvc.Config{}),
 			}
 		},
 		Writers: map[string][]string{"release": {"release"}},
@@ -434,6 +438,52 @@ printf %s "$DATABASE_PASSWORD" | sha256sum | cut -d' ' -f1 > "$0.digest"; printf
 	}
 	w.getDeployment(retry.GetDeployment().GetId())
 	w.checkNoLeak(value)
+}
+
+// TestRetryAndConfigRolloutHeldByFreeze: a retry and a configuration-only
+// rollout start deployments without a promotion, so a freeze holds them as
+// it holds promotions; once it is lifted the retry goes ahead.
+func TestRetryAndConfigRolloutHeldByFreeze(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	file := deployersvc.File{Driver: "exec"}
+	script := `if [ ! -e "$0.tried" ]; then touch "$0.tried"; echo "not ready"; exit 3; fi`
+	file.Exec.Start = []string{"/bin/sh", "-c", script, filepath.Join(dir, "start")}
+	file.Exec.SetWeights, file.Exec.Check, file.Exec.Stop = []string{"true"}, []string{"true"}, []string{"true"}
+	file.Exec.StateDir = filepath.Join(dir, "state")
+	w := startConfigWorld(t, file)
+	w.putSecret("db/password", leakcheck.Canary())
+	w.setConfig(fmt.Sprintf(configDoc, "exec"))
+	id := w.promote("r1", "1.0.0")
+	if evs := w.ended(id); last(evs) != "RolledBack" {
+		t.Fatalf("first attempt: %v", names(evs))
+	}
+	ctx := testkit.Context(t)
+	now := time.Now()
+	cal := changev1.NewWindowServiceClient(w.Conn("ops"))
+	if _, err := cal.CreateFreeze(ctx, &changev1.CreateFreezeRequest{Freeze: &changev1.Freeze{Id: "year-end", Environments: []string{"production"}, Reason: "year-end",
+		Start: timestamppb.New(now.Add(-time.Minute)), End: timestamppb.New(now.Add(time.Hour))}}); err != nil {
+		t.Fatal(err)
+	}
+	deploy := deployv1.NewDeployServiceClient(w.Conn("ops"))
+	_, err := deploy.Retry(ctx, &deployv1.RetryRequest{DeploymentId: id})
+	if status.Code(err) != codes.FailedPrecondition || !strings.Contains(err.Error(), "year-end") {
+		t.Errorf("retry during the freeze: %v, want refused naming the freeze", err)
+	}
+	_, err = deploy.RolloutConfig(ctx, &deployv1.RolloutConfigRequest{Environment: "production", Reason: "pool size"})
+	if status.Code(err) != codes.FailedPrecondition || !strings.Contains(err.Error(), "year-end") {
+		t.Errorf("configuration rollout during the freeze: %v, want refused naming the freeze", err)
+	}
+	if _, err := cal.DeleteFreeze(ctx, &changev1.DeleteFreezeRequest{Id: "year-end", Reason: "over"}); err != nil {
+		t.Fatal(err)
+	}
+	retry, err := deploy.Retry(ctx, &deployv1.RetryRequest{DeploymentId: id})
+	if err != nil {
+		t.Fatalf("retry after the freeze: %v", err)
+	}
+	if evs := w.ended(retry.GetDeployment().GetId()); last(evs) != "DeploymentSucceeded" {
+		t.Fatalf("retry: %v", names(evs))
+	}
 }
 
 // checkNoLeak searches every message of every stream (the event log, the

@@ -18,6 +18,7 @@ import (
 	deployv1 "github.com/penguinmails/floe/proto/gen/floe/deploy/v1"
 	monitorv1 "github.com/penguinmails/floe/proto/gen/floe/monitor/v1"
 	releasev1 "github.com/penguinmails/floe/proto/gen/floe/release/v1"
+	"github.com/penguinmails/floe/services/change/changeview"
 	"github.com/penguinmails/floe/services/deployer/internal/adapters"
 	"github.com/penguinmails/floe/services/deployer/internal/app"
 	"github.com/penguinmails/floe/services/deployer/internal/domain"
@@ -226,9 +227,19 @@ func register(ctx context.Context, d service.Deps[Config]) (*Deployer, error) {
 		return nil, fmt.Errorf("deployer: secrets: %w", err)
 	}
 	d.Log.Debug().Str("secrets_provider", providerName).Msg("secret references of delivered configuration resolve through this provider")
+	// Change management's calendar and changes, from the change service's
+	// events: retries and configuration rollouts are checked against them.
+	changes, err := changeview.New(ctx, conn.JS, "deployer_changes", store, projection.Options{
+		Stream: store.StreamName(), Replicas: d.Replicas, Verifier: d.Verifier, Signer: d.Signer,
+		OnError: func(err error) { d.Log.Error().Err(err).Msg("change management view; retrying") },
+	})
+	if err != nil {
+		return nil, err
+	}
+	rt.AddView(changes.Projection())
 	engine, err := app.NewEngine(store, d.Snapshots, drv, reg, analyzer, flags, app.Config{
 		App: f.App, Strategies: f.Strategies, CheckAttempts: f.CheckAttempts, VersionConfig: f.VersionConfig, FlagTimeout: f.FlagTimeout,
-		Configs: &adapters.Configs{Verifier: d.Verifier}, Secrets: provider,
+		Configs: &adapters.Configs{Verifier: d.Verifier}, Secrets: provider, Changes: changes,
 	}, rt.Log.With().Str("component", "deployer").Logger())
 	if err != nil {
 		return nil, err

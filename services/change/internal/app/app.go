@@ -440,6 +440,16 @@ func (s *Service) DeleteWindow(ctx context.Context, id, reason string) error {
 	return err
 }
 
+// frozen are the environments a freeze of envs holds: every known one
+// when it names none (or "*"), so declaring or lifting it needs the
+// permission in each.
+func (s *Service) frozen(envs []string) []string {
+	if len(envs) == 0 || slices.Contains(envs, window.AllEnvironments) {
+		return s.opts.Environments
+	}
+	return envs
+}
+
 // CreateFreeze declares a freeze (its id generated when empty).
 func (s *Service) CreateFreeze(ctx context.Context, f *changev1.Freeze) (*changev1.Freeze, error) {
 	p, err := principal(ctx)
@@ -449,7 +459,7 @@ func (s *Service) CreateFreeze(ctx context.Context, f *changev1.Freeze) (*change
 	if f == nil {
 		return nil, errs.Invalid("freeze", "is required")
 	}
-	if err := s.requireIn(ctx, PermCalendar, f.GetEnvironments()); err != nil {
+	if err := s.requireIn(ctx, PermCalendar, s.frozen(f.GetEnvironments())); err != nil {
 		return nil, err
 	}
 	f = proto.CloneOf(f)
@@ -475,7 +485,7 @@ func (s *Service) DeleteFreeze(ctx context.Context, id, reason string) error {
 		return err
 	}
 	if f, ok := cal.Freezes[id]; ok {
-		if err := s.requireIn(ctx, PermCalendar, f.GetEnvironments()); err != nil {
+		if err := s.requireIn(ctx, PermCalendar, s.frozen(f.GetEnvironments())); err != nil {
 			return err
 		}
 	}

@@ -84,9 +84,16 @@ func (e *Engine) Retry(ctx context.Context, id, requestedBy string) (*domain.Dep
 		// A configuration rollout is retried as a new one of the same version, onto what runs now.
 		return e.RolloutConfig(ctx, d.Environment(), cr.GetConfigVersion(), d.Strategy(), cr.GetReason(), requestedBy)
 	}
+	// A retry starts a deployment without a promotion: freezes and windows
+	// hold it as they hold promotions, and a deployment a change authorized
+	// is retried only while a change still authorizes it.
+	changeID, err := e.checkChanges(ctx, d.ReleaseID(), d.Environment(), requestedBy, d.ChangeID() != "")
+	if err != nil {
+		return nil, err
+	}
 	next := d.Attempt() + 1
 	p := &releasev1.PromotionRequested{ReleaseId: d.ReleaseID(), Product: d.Product(), Version: d.Version(), Environment: d.Environment(),
-		StrategyType: d.Strategy(), Strategy: enumtext.Name(d.Strategy()), RequestedBy: requestedBy, Attempt: next}
+		StrategyType: d.Strategy(), Strategy: enumtext.Name(d.Strategy()), RequestedBy: requestedBy, Attempt: next, ChangeId: changeID}
 	if err := e.start(ctx, p); err != nil {
 		return nil, err
 	}

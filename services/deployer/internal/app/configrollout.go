@@ -63,6 +63,10 @@ func (e *Engine) RolloutConfig(ctx context.Context, env string, cv uint64, strat
 	if e.cfg.Configs == nil {
 		return nil, errs.Refuse(errorsv1.ErrorReason_ERROR_REASON_FAILED_PRECONDITION, "this deployer reads no environment configuration")
 	}
+	// A configuration rollout starts instances like a promotion does: freezes and windows hold it.
+	if _, err := e.checkChanges(ctx, "", env, requestedBy, false); err != nil {
+		return nil, err
+	}
 	var (
 		ver ConfigVersion
 		ok  bool

@@ -23,6 +23,7 @@ import (
 	"github.com/penguinmails/floe/libs/secrets"
 	deployv1 "github.com/penguinmails/floe/proto/gen/floe/deploy/v1"
 	releasev1 "github.com/penguinmails/floe/proto/gen/floe/release/v1"
+	"github.com/penguinmails/floe/services/change/changeview"
 	"github.com/penguinmails/floe/services/deployer/internal/domain"
 	"github.com/penguinmails/floe/services/deployer/internal/driver"
 )
@@ -116,6 +117,32 @@ type Config struct {
 	// vault:// ones when it is also a secrets.FieldReader); nil fails the
 	// delivery of a configuration that has any.
 	Secrets secrets.Provider
+	// Changes is change management (changeview.View): a retry and a
+	// configuration-only rollout start a deployment without a promotion, so
+	// the engine asks it about freezes and windows (and, for a retry of a
+	// deployment a change authorized, for a change that still does). nil:
+	// nothing is checked (tests of the engine alone).
+	Changes Changes
+}
+
+// Changes is what the engine asks change management before it starts a
+// deployment of its own (see Config.Changes).
+type Changes interface {
+	Sync(ctx context.Context) error
+	Check(releaseID, env, requester string, now time.Time, requireChange bool, kind changeview.PromotionKind) (changeview.Authorization, error)
+}
+
+// checkChanges asks change management whether requester may start a
+// deployment of releaseID in env now; the authorizing change, if any.
+func (e *Engine) checkChanges(ctx context.Context, releaseID, env, requester string, requireChange bool) (string, error) {
+	if e.cfg.Changes == nil {
+		return "", nil
+	}
+	if err := e.cfg.Changes.Sync(ctx); err != nil {
+		return "", err
+	}
+	a, err := e.cfg.Changes.Check(releaseID, env, requester, e.now(), requireChange, changeview.PromotionNormal)
+	return a.ChangeID, err
 }
 
 // Engine drives deployments.

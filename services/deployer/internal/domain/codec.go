@@ -11,7 +11,7 @@ import (
 )
 
 // DeploymentSchema names MarshalDeployment's encoding; bump it with any change.
-const DeploymentSchema = "deployment/4"
+const DeploymentSchema = "deployment/5"
 
 type deploymentJSON struct {
 	ID               string            `json:"id"`
@@ -44,6 +44,7 @@ type deploymentJSON struct {
 	LastEvent        string            `json:"last_event,omitempty"`
 	Delivery         json.RawMessage   `json:"delivery,omitempty"`
 	ConfigRollout    json.RawMessage   `json:"config_rollout,omitempty"`
+	ChangeID         string            `json:"change_id,omitempty"`
 }
 
 // MarshalDeployment encodes a deployment for snapshots and view checkpoints.
@@ -54,6 +55,7 @@ func MarshalDeployment(d *Deployment) ([]byte, error) {
 		Status: int32(d.status), Current: d.current, Paused: d.paused, PauseReason: d.pauseReason, RollingBack: d.rollingBack,
 		RollbackReason: d.rollbackReason, RollbackTrigger: d.rollbackTrigger, Aborted: d.aborted, Reason: d.reason,
 		StartedAt: d.startedAt, UpdatedAt: d.updatedAt, AggregateVersion: d.aggregateVersion, Origin: d.origin, LastEvent: d.lastEvent,
+		ChangeID: d.changeID,
 	}
 	for _, s := range d.plan {
 		b, err := protojson.Marshal(s)
@@ -94,7 +96,7 @@ func UnmarshalDeployment(b []byte) (*Deployment, error) {
 		completed: j.Completed, results: j.Results, status: deployv1.DeploymentStatus(j.Status), current: j.Current, paused: j.Paused,
 		pauseReason: j.PauseReason, rollingBack: j.RollingBack, rollbackReason: j.RollbackReason, rollbackTrigger: j.RollbackTrigger,
 		aborted: j.Aborted, reason: j.Reason, startedAt: j.StartedAt, updatedAt: j.UpdatedAt, aggregateVersion: j.AggregateVersion,
-		origin: j.Origin, lastEvent: j.LastEvent,
+		origin: j.Origin, lastEvent: j.LastEvent, changeID: j.ChangeID,
 	}
 	for _, raw := range j.Plan {
 		s := &deployv1.Step{}

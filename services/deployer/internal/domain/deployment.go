@@ -44,6 +44,8 @@ type Deployment struct {
 	origin Origin
 	// configRollout is set for a configuration-only rollout.
 	configRollout *deployv1.ConfigRollout
+	// changeID is the change request that authorized the promotion ("" when none).
+	changeID string
 	// lastEvent is the id of the deployment's latest event: the cause of the runner's next step.
 	lastEvent string
 	// delivery is the configuration its START step delivered (nil: none recorded).
@@ -139,6 +141,9 @@ func NewDeployment() *Deployment { return &Deployment{} }
 // ConfigRollout describes a configuration-only rollout (nil for a release's deployment).
 func (d *Deployment) ConfigRollout() *deployv1.ConfigRollout { return d.configRollout }
 
+// ChangeID is the change request that authorized the deployment's promotion ("" when none).
+func (d *Deployment) ChangeID() string { return d.changeID }
+
 // ArtifactReleaseID is the release whose artifact the deployment runs: its
 // release, or for a configuration-only rollout the live release's.
 func (d *Deployment) ArtifactReleaseID() string {
@@ -176,7 +181,7 @@ func Apply(d *Deployment, ev proto.Message, m Meta) {
 		d.app, d.attempt, d.previousVersion, d.requestedBy, d.product = e.GetApp(), e.GetAttempt(), e.GetPreviousVersion(), e.GetRequestedBy(), e.GetProduct()
 		d.strategy, _ = enumtext.Resolve(e.GetStrategyType(), e.GetStrategy())
 		d.origin = Origin{CorrelationID: m.CorrelationID, TraceParent: m.TraceParent}
-		d.plan, d.configRollout = e.GetPlan(), e.GetConfigRollout()
+		d.plan, d.configRollout, d.changeID = e.GetPlan(), e.GetConfigRollout(), e.GetChangeId()
 		d.started, d.completed, d.results = make([]time.Time, len(d.plan)), make([]time.Time, len(d.plan)), make([]string, len(d.plan))
 		d.status, d.startedAt = deployv1.DeploymentStatus_DEPLOYMENT_STATUS_RUNNING, at
 	case *deployv1.DeploymentStepStarted:
