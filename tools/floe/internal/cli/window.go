@@ -192,16 +192,7 @@ func (f *windowFlags) request() (*changev1.CreateWindowRequest, error) {
 	}
 	w := &changev1.DeploymentWindow{Id: strings.TrimSpace(f.id), Environment: strings.TrimSpace(f.env), Name: strings.TrimSpace(f.name),
 		Recurrence: rec, TimeZone: strings.TrimSpace(f.tz), Maintenance: f.maintenance}
-	if err := required("duration", f.duration, "how long each occurrence lasts, e.g. 4h"); err != nil {
-		return nil, err
-	}
-	if w.DurationMinutes, err = minutesFlag("duration", f.duration); err != nil {
-		return nil, err
-	}
-	if w.ValidFrom, err = timeFlag("from", f.from); err != nil {
-		return nil, err
-	}
-	if w.ValidUntil, err = timeFlag("until", f.until); err != nil {
+	if w.DurationMinutes, w.ValidFrom, w.ValidUntil, err = occurrences(f.duration, f.from, f.until, "how long each occurrence lasts, e.g. 4h"); err != nil {
 		return nil, err
 	}
 	return &changev1.CreateWindowRequest{Window: w}, nil
@@ -518,19 +509,26 @@ func (f *freezeFlags) request() (*changev1.CreateFreezeRequest, error) {
 		return &changev1.CreateFreezeRequest{Freeze: fr}, nil
 	}
 	fr.Recurrence, fr.TimeZone = rec, strings.TrimSpace(f.tz)
-	if err := required("duration", f.duration, "how long each occurrence of a recurring freeze lasts, e.g. 60h"); err != nil {
-		return nil, err
-	}
-	if fr.DurationMinutes, err = minutesFlag("duration", f.duration); err != nil {
-		return nil, err
-	}
-	if fr.ValidFrom, err = timeFlag("from", f.from); err != nil {
-		return nil, err
-	}
-	if fr.ValidUntil, err = timeFlag("until", f.until); err != nil {
+	if fr.DurationMinutes, fr.ValidFrom, fr.ValidUntil, err = occurrences(f.duration, f.from, f.until, "how long each occurrence of a recurring freeze lasts, e.g. 60h"); err != nil {
 		return nil, err
 	}
 	return &changev1.CreateFreezeRequest{Freeze: fr}, nil
+}
+
+// occurrences reads a recurrence's --duration (required; hint says what it
+// is) and its optional --from and --until validity.
+func occurrences(duration, from, until, hint string) (minutes uint32, validFrom, validUntil *timestamppb.Timestamp, err error) {
+	if err = required("duration", duration, hint); err != nil {
+		return 0, nil, nil, err
+	}
+	if minutes, err = minutesFlag("duration", duration); err != nil {
+		return 0, nil, nil, err
+	}
+	if validFrom, err = timeFlag("from", from); err != nil {
+		return 0, nil, nil, err
+	}
+	validUntil, err = timeFlag("until", until)
+	return minutes, validFrom, validUntil, err
 }
 
 func newFreezeCreateCmd(g *globals) *cobra.Command {
