@@ -43,7 +43,8 @@ func TestDevServer(t *testing.T) {
 
 	// Reflection lists the services, without a token (what `grpcurl -plaintext addr list` does).
 	services := listServices(ctx, t, conn)
-	for _, want := range []string{"grpc.health.v1.Health", "grpc.reflection.v1.ServerReflection", "floe.system.v1.SystemService"} {
+	for _, want := range []string{"grpc.health.v1.Health", "grpc.reflection.v1.ServerReflection", "floe.system.v1.SystemService",
+		"floe.change.v1.ChangeService", "floe.change.v1.WindowService", "floe.change.v1.ComplianceService"} {
 		if !slices.Contains(services, want) {
 			t.Errorf("reflection does not list %s; got %v", want, services)
 		}

@@ -204,7 +204,7 @@ func ignore[T proto.Message](reason string) spec {
 // specs is the table of every known event type, built once.
 var specs = sync.OnceValue(func() map[string]spec {
 	out := map[string]spec{}
-	for _, group := range [][]spec{releaseSpecs(), deploySpecs(), gateSpecs(), flagSpecs(), configSpecs(), monitorSpecs(), integritySpecs(), notifySpecs()} {
+	for _, group := range [][]spec{releaseSpecs(), deploySpecs(), gateSpecs(), flagSpecs(), configSpecs(), monitorSpecs(), integritySpecs(), notifySpecs(), changeSpecs()} {
 		for _, s := range group {
 			if _, dup := out[s.info.Type]; dup {
 				panic("episode: " + s.info.Type + " is listed twice") // a programming error the tests catch

@@ -6,12 +6,14 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/penguinmails/floe/libs/eventstore"
+	changev1 "github.com/penguinmails/floe/proto/gen/floe/change/v1"
 	configv1 "github.com/penguinmails/floe/proto/gen/floe/config/v1"
 	deployv1 "github.com/penguinmails/floe/proto/gen/floe/deploy/v1"
 	flagv1 "github.com/penguinmails/floe/proto/gen/floe/flag/v1"
@@ -29,6 +31,9 @@ const (
 	dep    = rel + "-production-1"
 	depStg = rel + "-staging-1"
 	run    = "gr-0123456789abcdef01234567"
+	chg    = "chg-01jx5r0000000000000000000c"
+	chgEm  = "chg-01jx5r0000000000000000000e"
+	frz    = "frz-01jx5r0000000000000000000f"
 )
 
 // scopes is a table that has seen the release, its deployments and its
@@ -767,6 +772,169 @@ func TestMap(t *testing.T) {
 				Severity: "info", EpisodeKey: "integrity/1234", Resolved: true,
 				Labels:      map[string]string{"actor": "admin"},
 				Annotations: map[string]string{"summary": "Bad event at position 1234 acknowledged by admin: restored from backup"},
+			},
+		},
+
+		// change
+		{
+			name: "change submitted: a notice to its approvers",
+			ev: record(t, chg, &changev1.ChangeSubmitted{
+				Id: chg, Submitter: "alice", Class: changev1.ChangeClass_CHANGE_CLASS_NORMAL, Title: "Raise the payments pool to 40",
+				Environments: []string{"production", "staging"}, Approvers: []string{"carol", "bob"}, Releases: []string{rel},
+			}),
+			want: routing.Event{
+				Environment: "production", Severity: "info", EpisodeKey: "change/" + chg, Notice: true,
+				Labels: map[string]string{"actor": "alice", "change_id": chg, "change_class": "normal", "approvers": "bob, carol"},
+				Annotations: map[string]string{
+					"summary":     "Change " + chg + " submitted by alice: Raise the payments pool to 40",
+					"description": "alice submitted normal change " + chg + ` "Raise the payments pool to 40" for production, staging. Approvers asked: bob, carol.`,
+					"title":       "Raise the payments pool to 40", "environments": "production, staging", "releases": rel,
+				},
+			},
+		},
+		{
+			name: "emergency change submitted is a warning with its justification",
+			ev: by("oncall", record(t, chgEm, &changev1.ChangeSubmitted{
+				Id: chgEm, Submitter: "oncall", Class: changev1.ChangeClass_CHANGE_CLASS_EMERGENCY, Title: "Hotfix card declines",
+				Justification: "card payments failing since 10:05", Environments: []string{"production"}, Approvers: []string{"dave"},
+			})),
+			want: routing.Event{
+				Environment: "production", Severity: "warning", EpisodeKey: "change/" + chgEm, Notice: true,
+				Labels: map[string]string{"actor": "oncall", "change_id": chgEm, "change_class": "emergency", "approvers": "dave"},
+				Annotations: map[string]string{
+					"summary":       "EMERGENCY change " + chgEm + " submitted by oncall: Hotfix card declines",
+					"description":   "oncall submitted emergency change " + chgEm + ` "Hotfix card declines" for production. Approvers asked: dave. Justification: card payments failing since 10:05.`,
+					"justification": "card payments failing since 10:05",
+				},
+			},
+		},
+		{name: "change approval granted: not told (ChangeApproved is)", ev: by("carol", record(t, chg, &changev1.ChangeApprovalGranted{Approver: "carol", As: "operations", Counts: true})), notTold: true},
+		{
+			name: "change approved",
+			ev:   by("carol", record(t, chg, &changev1.ChangeApproved{Approvals: 2, Required: 2})),
+			want: routing.Event{
+				Severity: "info", EpisodeKey: "change/" + chg, Notice: true,
+				Labels: map[string]string{"actor": "carol", "change_id": chg},
+				Annotations: map[string]string{
+					"summary":     "Change " + chg + " approved",
+					"description": "Change " + chg + " is approved (2 approvals, 2 required); it goes ahead once scheduled in a window.",
+				},
+			},
+		},
+		{
+			name: "standard change approved by its template",
+			ev:   by("floe/change", record(t, chg, &changev1.ChangeApproved{PreApproved: true, Template: "db-pool-resize"})),
+			want: routing.Event{
+				Severity: "info", EpisodeKey: "change/" + chg, Notice: true,
+				Labels: map[string]string{"actor": "floe/change", "change_id": chg},
+				Annotations: map[string]string{
+					"summary":     "Change " + chg + " approved",
+					"description": "Change " + chg + " is a standard change, pre-approved by template db-pool-resize; it goes ahead once scheduled in a window.",
+					"template":    "db-pool-resize",
+				},
+			},
+		},
+		{
+			name: "change rejected",
+			ev:   by("erin", record(t, chg, &changev1.ChangeRejected{By: "erin", Reason: "no rollback plan", Stage: "approval"})),
+			want: routing.Event{
+				Severity: "info", EpisodeKey: "change/" + chg, Notice: true,
+				Labels: map[string]string{"actor": "erin", "change_id": chg},
+				Annotations: map[string]string{
+					"summary":     "Change " + chg + " rejected by erin: no rollback plan",
+					"description": "erin rejected change " + chg + " in approval. Reason: no rollback plan.",
+					"reason":      "no rollback plan",
+				},
+			},
+		},
+		{
+			name: "change scheduled in a window",
+			ev: record(t, chg, &changev1.ChangeScheduled{Window: &changev1.AssignedWindow{
+				WindowId: "slot-20260505T020000Z", Start: timestamppb.New(time.Date(2026, 5, 5, 2, 0, 0, 0, time.UTC)),
+				End: timestamppb.New(time.Date(2026, 5, 5, 6, 0, 0, 0, time.UTC)), At: timestamppb.New(time.Date(2026, 5, 5, 2, 30, 0, 0, time.UTC)),
+			}}),
+			want: routing.Event{
+				Severity: "info", EpisodeKey: "change/" + chg, Notice: true,
+				Labels: map[string]string{"actor": "alice", "change_id": chg, "window_id": "slot-20260505T020000Z"},
+				Annotations: map[string]string{
+					"summary":     "Change " + chg + " scheduled in window slot-20260505T020000Z from 2026-05-05T02:30:00Z",
+					"description": "Change " + chg + " may be deployed from 2026-05-05T02:00:00Z until 2026-05-05T06:00:00Z (window slot-20260505T020000Z).",
+				},
+			},
+		},
+		{
+			name: "change failed is a warning",
+			ev:   by("floe/change", record(t, chg, &changev1.ChangeFailed{Reason: "deployment " + dep + " rolled back", DeploymentId: dep})),
+			want: routing.Event{
+				Severity: "warning", EpisodeKey: "change/" + chg, Notice: true,
+				Labels: map[string]string{"actor": "floe/change", "change_id": chg, "deployment_id": dep},
+				Annotations: map[string]string{
+					"summary":     "Change " + chg + " failed: deployment " + dep + " rolled back",
+					"description": "Change " + chg + " failed. Reason: deployment " + dep + " rolled back.",
+					"reason":      "deployment " + dep + " rolled back",
+				},
+			},
+		},
+		{
+			name: "post-implementation review overdue fires until recorded",
+			ev:   by("floe/change", record(t, chgEm, &changev1.ChangeReviewOverdue{ReviewDue: timestamppb.New(t0)})),
+			want: routing.Event{
+				Severity: "warning", EpisodeKey: "changereview/" + chgEm,
+				Labels: map[string]string{"actor": "floe/change", "change_id": chgEm},
+				Annotations: map[string]string{
+					"summary":     "Post-implementation review of change " + chgEm + " is overdue (due 2026-05-04T10:30:00Z)",
+					"description": "The post-implementation review of emergency change " + chgEm + " was due by 2026-05-04T10:30:00Z and is not recorded; the change cannot be closed without it (floe change pir " + chgEm + ").",
+					"review_due":  "2026-05-04T10:30:00Z",
+				},
+			},
+		},
+		{
+			name: "post-implementation review recorded resolves it",
+			ev: by("oncall", record(t, chgEm, &changev1.ChangePostImplementationReviewed{
+				Reviewer: "oncall", RootCause: "card network timeout set too low", Late: true,
+				Prevention: []*changev1.Action{{Description: "alert on the decline rate", Owner: "payments-team"}},
+			})),
+			want: routing.Event{
+				Severity: "info", EpisodeKey: "changereview/" + chgEm, Resolved: true,
+				Labels: map[string]string{"actor": "oncall", "change_id": chgEm},
+				Annotations: map[string]string{
+					"summary":     "Post-implementation review of change " + chgEm + " recorded by oncall",
+					"description": "oncall recorded the post-implementation review of change " + chgEm + " (1 prevention actions). Root cause: card network timeout set too low.",
+					"root_cause":  "card network timeout set too low",
+				},
+			},
+		},
+		{
+			name: "freeze declared",
+			ev: by("carol", record(t, "calendar", &changev1.FreezeCreated{Freeze: &changev1.Freeze{
+				Id: frz, Environments: []string{"production", "dr"}, Reason: "end-of-quarter close", CreatedBy: "carol",
+				Start: timestamppb.New(t0), End: timestamppb.New(t0.Add(72 * time.Hour)),
+			}})),
+			want: routing.Event{
+				Environment: "production", Severity: "info", EpisodeKey: "freeze/" + frz, Notice: true,
+				Labels: map[string]string{"actor": "carol", "freeze_id": frz},
+				Annotations: map[string]string{
+					"summary":      "Freeze " + frz + " declared by carol: end-of-quarter close",
+					"description":  "carol declared freeze " + frz + " of dr, production. Reason: end-of-quarter close.",
+					"environments": "dr, production", "reason": "end-of-quarter close",
+				},
+			},
+		},
+		{name: "window created: not told", ev: record(t, "calendar", &changev1.WindowCreated{Window: &changev1.DeploymentWindow{Id: "win-nightly", Environment: "production", Name: "Nightly", DurationMinutes: 240}}), notTold: true},
+		{
+			name: "freeze overridden is a warning",
+			ev: by("dave", record(t, "calendar", &changev1.FreezeOverridden{Override: &changev1.FreezeOverride{
+				FreezeId: frz, Environment: "production", Reason: "card decline hotfix", RequestedBy: "oncall", OverriddenBy: "dave",
+				Roles: []string{"operations"}, GrantedAt: timestamppb.New(t0),
+			}})),
+			want: routing.Event{
+				Environment: "production", Severity: "warning", EpisodeKey: "freeze/" + frz, Notice: true,
+				Labels: map[string]string{"actor": "dave", "freeze_id": frz, "requested_by": "oncall"},
+				Annotations: map[string]string{
+					"summary":     "Freeze " + frz + " overridden in production for oncall by dave: card decline hotfix",
+					"description": "dave lets oncall's promotions to production through freeze " + frz + ". Reason: card decline hotfix.",
+					"reason":      "card decline hotfix",
+				},
 			},
 		},
 	}
