@@ -40,6 +40,7 @@ type Options struct {
 	Validations    string        `env:"FLOE_CHANGE_VALIDATIONS" flag:"change-validations" default:"deployment" usage:"comma-separated checks every deployment of a change must pass before the change is validated (deployment)"`
 	ReviewDeadline time.Duration `env:"FLOE_CHANGE_REVIEW_DEADLINE" flag:"change-review-deadline" default:"48h" usage:"how long after an emergency change's implementation starts its post-implementation review is due"`
 	OverrideRoles  string        `env:"FLOE_CHANGE_OVERRIDE_ROLES" flag:"change-override-roles" default:"operations,release-manager" usage:"comma-separated roles whose holders may grant freeze overrides (in the environment)"`
+	Templates      string        `env:"FLOE_CHANGE_STANDARD_TEMPLATES" flag:"change-standard-templates" usage:"comma-separated pre-approved templates a standard change may be made from (approved on submission); none: every change is reviewed and approved"`
 	TickInterval   time.Duration `env:"FLOE_CHANGE_TICK" flag:"change-tick" default:"1s" usage:"how often the change service looks for post-implementation reviews that became overdue"`
 }
 
@@ -79,6 +80,7 @@ func register(ctx context.Context, d service.Deps[Config]) (struct{}, error) {
 	if d.Config.ReviewDeadline > 0 {
 		pol.PIRDeadline = d.Config.ReviewDeadline
 	}
+	pol.StandardTemplates = split(d.Config.Templates)
 	svc, err := app.New(d.Store, d.Snapshots, d.Runtime.Authz, app.Options{
 		Policy: pol, OverrideRoles: split(d.Config.OverrideRoles), Environments: envs.Names(), Clock: d.Clock,
 	})

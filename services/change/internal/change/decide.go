@@ -58,10 +58,14 @@ func Submit(c *ChangeRequest, cmd SubmitCommand, p Policy) ([]Event, error) {
 	checkEnum(&v, "class", cmd.Class, cmd.Class.Valid(), Classes)
 	switch {
 	case cmd.Class == ClassStandard:
-		if cmd.Template == "" {
+		switch {
+		case cmd.Template == "":
 			v.Add("template", "is required: a standard change is made from a pre-approved template")
-		} else {
-			ident.Check(&v, "template", cmd.Template)
+		case !ident.Check(&v, "template", cmd.Template):
+		case len(p.StandardTemplates) == 0:
+			v.Add("template", "%s is not a pre-approved template: none is configured, so every change is reviewed and approved (class normal)", ident.Quote(cmd.Template))
+		case !slices.Contains(p.StandardTemplates, cmd.Template):
+			v.Add("template", "%s is not a pre-approved template (pre-approved: %s)", ident.Quote(cmd.Template), strings.Join(p.StandardTemplates, ", "))
 		}
 	case cmd.Template != "":
 		v.Add("template", "only a standard change is made from a template; this one is %s", cmd.Class)

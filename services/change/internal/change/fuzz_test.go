@@ -80,7 +80,7 @@ func runSequence(t *testing.T, data []byte) *change.ChangeRequest {
 	r := &reader{data: data}
 	classes := []change.Class{change.ClassStandard, change.ClassNormal, change.ClassEmergency}
 	policies := []change.Policy{policy, func() change.Policy {
-		p := change.DefaultPolicy()
+		p := policy
 		p.EmergencyReview, p.EmergencyApprovals = true, 2
 		return p
 	}()}

@@ -66,7 +66,11 @@ var (
 	aliceOps = change.Principal{ID: "alice", Roles: []string{"developer", "operations", "security", "product"}}
 )
 
-var policy = change.DefaultPolicy()
+var policy = func() change.Policy {
+	p := change.DefaultPolicy()
+	p.StandardTemplates = []string{"smtp-pool-switch"}
+	return p
+}()
 
 // ev is one given event as the log records it.
 type ev struct {

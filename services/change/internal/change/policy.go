@@ -32,6 +32,10 @@ type Policy struct {
 	// Validations are the checks every deployment of a change must pass
 	// before the change is validated.
 	Validations []string
+	// StandardTemplates are the pre-approved templates a standard change
+	// may be made from (approved on submission). None: no change is
+	// standard, every one is reviewed and approved.
+	StandardTemplates []string
 }
 
 // DefaultPolicy is the guide's process: product and operations approve a
@@ -80,6 +84,9 @@ func (p Policy) Validate() error {
 		if ident.Check(&v, fmt.Sprintf("validations[%d]", i), c) && slices.Index(p.Validations, c) < i {
 			v.Add(fmt.Sprintf("validations[%d]", i), "%q is listed twice", c)
 		}
+	}
+	for i, t := range p.StandardTemplates {
+		ident.Check(&v, fmt.Sprintf("standard_templates[%d]", i), t)
 	}
 	return v.Err()
 }

@@ -247,3 +247,15 @@ func TestSubmitLeakScan(t *testing.T) {
 		})
 	}
 }
+
+// A standard change is approved on submission only from a pre-approved
+// template: an unknown one, or any when none is configured, is refused.
+func TestStandardNeedsAPreApprovedTemplate(t *testing.T) {
+	t.Parallel()
+	cmd := cmdFor(change.ClassStandard)
+	cmd.Template = "anything-goes"
+	_, err := change.Submit(change.New(crID), cmd, policy)
+	wantViolation(t, err, "template", "not a pre-approved template", "smtp-pool-switch")
+	_, err = change.Submit(change.New(crID), cmdFor(change.ClassStandard), change.DefaultPolicy())
+	wantViolation(t, err, "template", "none is configured")
+}
