@@ -156,6 +156,10 @@ func TestNormalChange(t *testing.T) {
 	bad.Title = ""
 	_, err = w.changes("alice").Submit(ctx(t), bad)
 	refused(t, "no title", err, codes.InvalidArgument, "", "title")
+	typo := normalChange("c1")
+	typo.Environments = []string{"prodution"}
+	_, err = w.changes("alice").Submit(ctx(t), typo)
+	refused(t, "an unknown environment", err, codes.InvalidArgument, "", "unknown environment \"prodution\"")
 
 	c, err := w.changes("alice").Submit(ctx(t), normalChange("c1"))
 	if err != nil {

@@ -7,6 +7,7 @@ package app
 
 import (
 	"context"
+	"fmt"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -206,10 +207,28 @@ func newID(ctx context.Context, prefix string) string {
 	return prefix + "-" + strings.ToLower(ulid.Make().String())
 }
 
+// knownEnvironments refuses environments this deployment does not define
+// (when it knows its environments).
+func (s *Service) knownEnvironments(field string, envs []string) error {
+	if len(s.opts.Environments) == 0 {
+		return nil
+	}
+	var v errs.Violations
+	for i, env := range envs {
+		if env != window.AllEnvironments && !slices.Contains(s.opts.Environments, env) {
+			v.Add(fmt.Sprintf("%s[%d]", field, i), "unknown environment %q (known: %s)", env, strings.Join(s.opts.Environments, ", "))
+		}
+	}
+	return v.Err()
+}
+
 // Submit submits a change request.
 func (s *Service) Submit(ctx context.Context, id string, cmd change.SubmitCommand) (*changev1.ChangeRequest, error) {
 	p, err := principal(ctx)
 	if err != nil {
+		return nil, err
+	}
+	if err := s.knownEnvironments("environments", cmd.Environments); err != nil {
 		return nil, err
 	}
 	if err := s.requireIn(ctx, PermSubmit, cmd.Environments); err != nil {
@@ -404,6 +423,9 @@ func (s *Service) CreateWindow(ctx context.Context, w *changev1.DeploymentWindow
 	if w == nil {
 		return nil, errs.Invalid("window", "is required")
 	}
+	if err := s.knownEnvironments("window.environment", []string{w.GetEnvironment()}); err != nil {
+		return nil, err
+	}
 	if err := s.authz.Require(ctx, PermCalendar, w.GetEnvironment()); err != nil {
 		return nil, err
 	}
@@ -458,6 +480,9 @@ func (s *Service) CreateFreeze(ctx context.Context, f *changev1.Freeze) (*change
 	}
 	if f == nil {
 		return nil, errs.Invalid("freeze", "is required")
+	}
+	if err := s.knownEnvironments("freeze.environments", f.GetEnvironments()); err != nil {
+		return nil, err
 	}
 	if err := s.requireIn(ctx, PermCalendar, s.frozen(f.GetEnvironments())); err != nil {
 		return nil, err
