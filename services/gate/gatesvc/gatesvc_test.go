@@ -17,6 +17,7 @@ import (
 
 	"github.com/penguinmails/floe/libs/auth"
 	"github.com/penguinmails/floe/libs/errs"
+	"github.com/penguinmails/floe/libs/envpolicy"
 	"github.com/penguinmails/floe/libs/eventstore"
 	"github.com/penguinmails/floe/libs/service"
 	"github.com/penguinmails/floe/libs/testkit"
@@ -57,12 +58,18 @@ func start(t *testing.T) *world {
 func startWith(t testing.TB, cfg gatesvc.Config) *world {
 	t.Helper()
 	w := &world{t: t}
+	// The built-in environments, but production needs no change request:
+	// these tests are about gates (change management's tests cover it).
+	envs := filepath.Join(t.TempDir(), "environments.yaml")
+	if err := os.WriteFile(envs, []byte(strings.ReplaceAll(envpolicy.DefaultEnvironmentsYAML, "    change_required: true\n", "")), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	w.Process = testkit.Start(t, testkit.Options{
 		Users: users,
 		Clock: func() time.Time { return time.Now().Add(time.Duration(w.offset.Load())) },
 		Entries: func() []service.Entry {
 			return []service.Entry{
-				service.Of(releasesvc.Service, releasesvc.Config{}),
+				service.Of(releasesvc.Service, releasesvc.Config{EnvironmentsFile: envs}),
 				service.Of(gatesvc.Service, cfg),
 			}
 		},
