@@ -281,6 +281,16 @@ func register(ctx context.Context, d service.Deps[Config]) (*Deployer, error) {
 			},
 		})
 	})
+	// A bake's rollback deployment that succeeded marks the deployment it rolled back as RolledBack.
+	rt.Go("deployer-bake-rollbacks", func(ctx context.Context) error {
+		return eventstore.Subscribe(ctx, conn.JS, store.StreamName(), eventstore.Subscription{
+			Name: "deployer-bake-rollbacks", Filters: eventstore.EventFilters(&deployv1.DeploymentSucceeded{}),
+			Handler: engine.OnBakeRollbackDone, Verifier: d.Verifier,
+			OnError: func(e *eventstore.RecordedEvent, attempt int, err error) {
+				rt.Log.Error().Err(err).Uint64("seq", e.Seq).Int("attempt", attempt).Msg("recording a bake's rollback failed; retrying")
+			},
+		})
+	})
 	return out, nil
 }
 

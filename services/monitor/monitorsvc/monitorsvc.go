@@ -73,6 +73,21 @@ type File struct {
 	RuleSet *rules.Set `yaml:"-"`
 	// Analysis judges canary analysis steps.
 	Analysis *domain.AnalysisPolicy `yaml:"analysis"`
+	// Bake is each environment's bake period after a deployment succeeds
+	// (e.g. {staging: 2m}); 0 turns it off. Environments in BakeAuto that
+	// it does not name bake for the longest rollback trigger plus one
+	// interval.
+	Bake map[string]time.Duration `yaml:"bake"`
+	// BakeAuto defaults to [production].
+	BakeAuto []string `yaml:"bake_auto"`
+}
+
+// bakeAuto is the file's bake_auto, or production.
+func bakeAuto(envs []string) []string {
+	if envs == nil {
+		return []string{"production"}
+	}
+	return envs
 }
 
 // Target is a scrape target of the embedded source.
@@ -236,7 +251,7 @@ func register(ctx context.Context, d service.Deps[Config], f File) (err error) {
 		return err
 	}
 	rt.AddView(catalog.Projection())
-	svc, err := app.New(store, d.Snapshots, src, scrape, catalog, app.Config{Interval: interval, Metrics: set.Metrics, Analysis: policy},
+	svc, err := app.New(store, d.Snapshots, src, scrape, catalog, app.Config{Interval: interval, Metrics: set.Metrics, Analysis: policy, Bake: f.Bake, BakeAuto: bakeAuto(f.BakeAuto)},
 		d.Log.With().Str("component", "monitor").Logger(), app.NewObserver(rt.Metrics))
 	if err != nil {
 		return err

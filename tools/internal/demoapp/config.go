@@ -27,6 +27,9 @@ type Config struct {
 	// LatencyJitter is the upper bound of a uniformly random extra delay
 	// added on top of Latency.
 	LatencyJitter time.Duration
+	// FailAfter delays ErrorRate: requests fail only once the process has
+	// run this long (a version healthy at first that breaks later).
+	FailAfter time.Duration
 	// FailHealth makes /healthz answer 503.
 	FailHealth bool
 	// Seed seeds the failure and jitter random source; 0 means random.
@@ -95,6 +98,15 @@ var settings = []setting{
 		set: func(c *Config, raw string) error {
 			d, err := parseDuration(raw)
 			c.LatencyJitter = d
+			return err
+		},
+	},
+	{
+		flag: "fail-after", env: "DEMOAPP_FAIL_AFTER", def: "0s",
+		usage: "`duration` after start before --error-rate applies (0: from the start)",
+		set: func(c *Config, raw string) error {
+			d, err := parseDuration(raw)
+			c.FailAfter = d
 			return err
 		},
 	},
@@ -198,6 +210,7 @@ func (c Config) validate() error {
 		{"error-rate", checkErrorRate(c.ErrorRate)},
 		{"latency", checkDuration(c.Latency)},
 		{"latency-jitter", checkDuration(c.LatencyJitter)},
+		{"fail-after", checkDuration(c.FailAfter)},
 	}
 	for _, ch := range checks {
 		if ch.err != nil {

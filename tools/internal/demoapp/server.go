@@ -77,6 +77,7 @@ type app struct {
 	hostname string
 	pid      int
 	rnd      *lockedRand
+	started  time.Time
 
 	registry *prometheus.Registry
 	requests *prometheus.CounterVec
@@ -93,6 +94,7 @@ func newApp(cfg Config) *app {
 		hostname: host,
 		pid:      os.Getpid(),
 		rnd:      newLockedRand(cfg.Seed),
+		started:  time.Now(),
 		registry: prometheus.NewRegistry(),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "demoapp_requests_total",
@@ -149,7 +151,7 @@ func (a *app) serveRoot(w http.ResponseWriter, r *http.Request) {
 		Hostname string `json:"hostname"`
 		PID      int    `json:"pid"`
 	}{a.cfg.Version, a.hostname, a.pid})
-	if failDraw < a.cfg.ErrorRate {
+	if failDraw < a.cfg.ErrorRate && time.Since(a.started) >= a.cfg.FailAfter {
 		code, body = http.StatusInternalServerError, struct {
 			Error   string `json:"error"`
 			Version string `json:"version"`

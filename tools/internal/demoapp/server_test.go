@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/http/httptrace"
 	"strings"
 	"sync"
@@ -438,5 +439,24 @@ func TestEnvDigest(t *testing.T) {
 	}
 	if r := get(t, c, base+"/env-digest/DEMOAPP_NOT_SET"); !strings.Contains(r.body, `"set":false`) {
 		t.Fatalf("an unset variable: %s", r.body)
+	}
+}
+
+// --fail-after: the error rate applies only once the process has run that long.
+func TestFailAfter(t *testing.T) {
+	cfg := testConfig()
+	cfg.ErrorRate, cfg.FailAfter = 1, time.Hour
+	a := newApp(cfg)
+	code := func() int {
+		rec := httptest.NewRecorder()
+		a.handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
+		return rec.Code
+	}
+	if got := code(); got != http.StatusOK {
+		t.Errorf("before --fail-after: GET / = %d, want 200", got)
+	}
+	a.started = time.Now().Add(-2 * time.Hour)
+	if got := code(); got != http.StatusInternalServerError {
+		t.Errorf("after --fail-after: GET / = %d, want 500", got)
 	}
 }

@@ -117,6 +117,9 @@ func (e *Engine) OnRollbackTriggered(ctx context.Context, cause *eventstore.Reco
 		return nil
 	}
 	reason := fmt.Sprintf("%s: %s %s %g, observed %.4g for %.0fs", rt.GetTrigger(), rt.GetMetric(), rt.GetOperator(), rt.GetThreshold(), rt.GetObserved(), rt.GetSustainedSeconds())
+	if rt.GetDuringBake() {
+		return e.rollbackBake(ctx, id, reason)
+	}
 	_, err := e.command(ctx, id, func(d *domain.Deployment) ([]proto.Message, error) {
 		if !d.Active() || d.RollingBack() {
 			return nil, nil // finished or rolling back meanwhile
@@ -127,5 +130,71 @@ func (e *Engine) OnRollbackTriggered(ctx context.Context, cause *eventstore.Reco
 	if errors.As(err, &pe) {
 		return nil
 	}
+	return err
+}
+
+// BakeRollbackID is the id of the deployment that rolls back the bake of deployment id.
+func BakeRollbackID(id string) string { return id + "-rollback" }
+
+// rollbackBake rolls the environment back from deployment id, which
+// succeeded and was baking when a rollback trigger fired: a new deployment
+// (big-bang) puts the previous version back, naming id as what it rolls
+// back; when it succeeds, id is recorded as RolledBack (OnBakeRollbackDone).
+// Nothing happens when id is no longer what the environment runs (a newer
+// deployment replaced it) or there was nothing before it; redelivery starts
+// nothing twice (the new deployment's id is fixed).
+func (e *Engine) rollbackBake(ctx context.Context, id, reason string) error {
+	d, err := e.Load(ctx, id)
+	if err != nil || !d.Exists() || d.Status() != deployv1.DeploymentStatus_DEPLOYMENT_STATUS_SUCCEEDED {
+		return err
+	}
+	if of, _ := d.RollbackOf(); of != "" {
+		// Rolling back a rollback would put back the version that failed its bake.
+		e.log.Warn().Str("deployment", id).Str("rollback_of", of).Msg("a rollback trigger fired during the bake of a rollback: left to people")
+		return nil
+	}
+	prev := d.PreviousVersion()
+	live, err := e.reg.Live(ctx, d.App())
+	if err != nil {
+		return err
+	}
+	if prev == "" || live[d.Environment()] != d.Version() {
+		e.log.Warn().Str("deployment", id).Str("previous", prev).Str("live", live[d.Environment()]).
+			Msg("a rollback trigger fired during the bake, but there is no previous version to go back to, or a newer deployment runs now")
+		return nil
+	}
+	rid := BakeRollbackID(id)
+	if rd, err := e.Load(ctx, rid); err != nil || rd.Exists() {
+		return err
+	}
+	strategy := deployv1.DeploymentStrategy_DEPLOYMENT_STRATEGY_BIG_BANG
+	base := &deployv1.DeploymentStarted{DeploymentId: rid, Version: prev, Environment: d.Environment(), StrategyType: strategy, Strategy: enumtext.Name(strategy),
+		Attempt: 1, App: e.cfg.App, RequestedBy: "system:monitor", Product: d.Product(), RollbackOf: id, RollbackReason: reason}
+	busy, err := e.launch(ctx, base)
+	if busy != "" {
+		return fmt.Errorf("roll back the bake of %s: %s", id, busy) // retried until the environment is free
+	}
+	return err
+}
+
+// OnBakeRollbackDone records, when a bake's rollback deployment succeeded,
+// that the deployment it rolled back is RolledBack (the release, change and
+// notifier services read it like any rollback). Idempotent.
+func (e *Engine) OnBakeRollbackDone(ctx context.Context, cause *eventstore.RecordedEvent) error {
+	rd, err := e.Load(ctx, cause.AggregateID)
+	if err != nil {
+		return err
+	}
+	of, reason := rd.RollbackOf()
+	if of == "" || rd.Status() != deployv1.DeploymentStatus_DEPLOYMENT_STATUS_SUCCEEDED {
+		return nil
+	}
+	_, err = e.command(ctx, of, func(d *domain.Deployment) ([]proto.Message, error) {
+		if d.Status() != deployv1.DeploymentStatus_DEPLOYMENT_STATUS_SUCCEEDED {
+			return nil, nil // recorded already
+		}
+		return []proto.Message{&deployv1.RolledBack{DeploymentId: d.ID(), ReleaseId: d.ReleaseID(), Version: d.Version(), Environment: d.Environment(),
+			RestoredVersion: rd.Version(), Reason: fmt.Sprintf("rolled back during its bake by deployment %s: %s", rd.ID(), reason)}}, nil
+	})
 	return err
 }

@@ -11,7 +11,7 @@ import (
 )
 
 // DeploymentSchema names MarshalDeployment's encoding; bump it with any change.
-const DeploymentSchema = "deployment/5"
+const DeploymentSchema = "deployment/6"
 
 type deploymentJSON struct {
 	ID               string            `json:"id"`
@@ -45,6 +45,8 @@ type deploymentJSON struct {
 	Delivery         json.RawMessage   `json:"delivery,omitempty"`
 	ConfigRollout    json.RawMessage   `json:"config_rollout,omitempty"`
 	ChangeID         string            `json:"change_id,omitempty"`
+	RollbackOf       string            `json:"rollback_of,omitempty"`
+	RollbackOfReason string            `json:"rollback_of_reason,omitempty"`
 }
 
 // MarshalDeployment encodes a deployment for snapshots and view checkpoints.
@@ -55,7 +57,7 @@ func MarshalDeployment(d *Deployment) ([]byte, error) {
 		Status: int32(d.status), Current: d.current, Paused: d.paused, PauseReason: d.pauseReason, RollingBack: d.rollingBack,
 		RollbackReason: d.rollbackReason, RollbackTrigger: d.rollbackTrigger, Aborted: d.aborted, Reason: d.reason,
 		StartedAt: d.startedAt, UpdatedAt: d.updatedAt, AggregateVersion: d.aggregateVersion, Origin: d.origin, LastEvent: d.lastEvent,
-		ChangeID: d.changeID,
+		ChangeID: d.changeID, RollbackOf: d.rollbackOf, RollbackOfReason: d.rollbackOfReason,
 	}
 	for _, s := range d.plan {
 		b, err := protojson.Marshal(s)
@@ -97,6 +99,7 @@ func UnmarshalDeployment(b []byte) (*Deployment, error) {
 		pauseReason: j.PauseReason, rollingBack: j.RollingBack, rollbackReason: j.RollbackReason, rollbackTrigger: j.RollbackTrigger,
 		aborted: j.Aborted, reason: j.Reason, startedAt: j.StartedAt, updatedAt: j.UpdatedAt, aggregateVersion: j.AggregateVersion,
 		origin: j.Origin, lastEvent: j.LastEvent, changeID: j.ChangeID,
+		rollbackOf: j.RollbackOf, rollbackOfReason: j.RollbackOfReason,
 	}
 	for _, raw := range j.Plan {
 		s := &deployv1.Step{}

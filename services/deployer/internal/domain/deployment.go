@@ -46,6 +46,9 @@ type Deployment struct {
 	configRollout *deployv1.ConfigRollout
 	// changeID is the change request that authorized the promotion ("" when none).
 	changeID string
+	// rollbackOf is the deployment whose bake this one rolls back (it puts
+	// the previous version back), with why; "" for any other deployment.
+	rollbackOf, rollbackOfReason string
 	// lastEvent is the id of the deployment's latest event: the cause of the runner's next step.
 	lastEvent string
 	// delivery is the configuration its START step delivered (nil: none recorded).
@@ -144,6 +147,9 @@ func (d *Deployment) ConfigRollout() *deployv1.ConfigRollout { return d.configRo
 // ChangeID is the change request that authorized the deployment's promotion ("" when none).
 func (d *Deployment) ChangeID() string { return d.changeID }
 
+// RollbackOf is the deployment whose bake this one rolls back, and why ("" for any other deployment).
+func (d *Deployment) RollbackOf() (id, reason string) { return d.rollbackOf, d.rollbackOfReason }
+
 // ArtifactReleaseID is the release whose artifact the deployment runs: its
 // release, or for a configuration-only rollout the live release's.
 func (d *Deployment) ArtifactReleaseID() string {
@@ -182,6 +188,7 @@ func Apply(d *Deployment, ev proto.Message, m Meta) {
 		d.strategy, _ = enumtext.Resolve(e.GetStrategyType(), e.GetStrategy())
 		d.origin = Origin{CorrelationID: m.CorrelationID, TraceParent: m.TraceParent}
 		d.plan, d.configRollout, d.changeID = e.GetPlan(), e.GetConfigRollout(), e.GetChangeId()
+		d.rollbackOf, d.rollbackOfReason = e.GetRollbackOf(), e.GetRollbackReason()
 		d.started, d.completed, d.results = make([]time.Time, len(d.plan)), make([]time.Time, len(d.plan)), make([]string, len(d.plan))
 		d.status, d.startedAt = deployv1.DeploymentStatus_DEPLOYMENT_STATUS_RUNNING, at
 	case *deployv1.DeploymentStepStarted:

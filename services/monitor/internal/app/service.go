@@ -38,6 +38,35 @@ type Config struct {
 	Metrics map[string]string
 	// Analysis judges analysis steps.
 	Analysis domain.AnalysisPolicy
+	// Bake is each environment's bake period: how long monitoring goes on
+	// after a deployment succeeds, a rollback trigger that fires then
+	// rolling the environment back. Absent or 0: none, unless the
+	// environment is in BakeAuto.
+	Bake map[string]time.Duration
+	// BakeAuto are the environments whose bake, when Bake does not set it,
+	// is the longest rollback trigger in force plus one interval, so that
+	// every trigger can fire during it.
+	BakeAuto []string
+}
+
+// BakeFor is env's bake period for a deployment watched with triggers.
+func (c Config) BakeFor(env string, triggers []domain.Trigger) time.Duration {
+	if d, ok := c.Bake[env]; ok {
+		return d
+	}
+	if !slices.Contains(c.BakeAuto, env) {
+		return 0
+	}
+	var longest time.Duration
+	for _, t := range triggers {
+		if t.Enabled && t.Action == domain.ActionRollback {
+			longest = max(longest, t.Duration)
+		}
+	}
+	if longest == 0 {
+		return 0
+	}
+	return longest + c.Interval
 }
 
 // Scraper collects samples into the metric source before an evaluation at at
@@ -372,6 +401,16 @@ func (s *Service) OnDeploymentEvent(ctx context.Context, cause *eventstore.Recor
 			if outcome == "" || !m.Active() {
 				return nil, nil
 			}
+			if _, ok := msg.(*deployv1.DeploymentSucceeded); ok {
+				if m.Baking() {
+					return nil, nil
+				}
+				// Succeeded: watched for the environment's bake before monitoring ends.
+				if bake := s.cfg.BakeFor(m.Deployment().Environment, m.InForce()); bake > 0 {
+					return []proto.Message{&monitorv1.BakeStarted{DeploymentId: cause.AggregateID, StartedAt: timestamppb.New(cause.Time),
+						Until: timestamppb.New(cause.Time.Add(bake)), Duration: durationpb.New(bake)}}, nil
+				}
+			}
 			return []proto.Message{&monitorv1.MonitoringEnded{
 				Outcome: outcome, OutcomeType: domain.Typed[monitorv1.MonitoringOutcome](outcome), At: timestamppb.New(cause.Time),
 			}}, nil
@@ -508,6 +547,15 @@ func (s *Service) evaluateDeployment(ctx context.Context, id string, at time.Tim
 		return err
 	}
 	if !m.Active() || !m.Deployment().Covers(at) {
+		return nil
+	}
+	if end := m.EndBake(at); end != nil {
+		// The bake is over and nothing fired: monitoring ends, at the bake's end.
+		o := m.Origin()
+		ectx := causal.System(causal.WithTraceParent(ctx, o.TraceParent), "monitor", o.CorrelationID, o.Started)
+		if err := appendAll(ectx, s.monitorings, id, version, end); err != nil && !errors.Is(err, errs.ErrConcurrency) {
+			return err
+		}
 		return nil
 	}
 	// Another instance (or this one before a restart) evaluated moments ago:

@@ -48,6 +48,9 @@ type Monitoring struct {
 	analyses map[uint32]*Analysis
 	// fired lists the firings (RollbackTriggered, TriggerFired) in order.
 	fired []proto.Message
+	// bakeUntil is set once the deployment succeeded and its bake began:
+	// monitoring goes on until then.
+	bakeUntil time.Time
 	// origin is where monitoring came from: the correlation id and trace of
 	// the request behind the deployment, and the MonitoringStarted event,
 	// which every evaluation names as its cause.
@@ -75,6 +78,35 @@ func (m *Monitoring) Exists() bool { return m.deployment.ID != "" }
 
 // Active reports whether the deployment is still being watched.
 func (m *Monitoring) Active() bool { return m.Exists() && m.deployment.EndedAt.IsZero() }
+
+// Baking reports whether the deployment succeeded and is being watched
+// for its bake period; BakeUntil is when the bake ends.
+func (m *Monitoring) Baking() bool { return m.Active() && !m.bakeUntil.IsZero() }
+
+// BakeUntil is when the bake ends (zero: no bake began).
+func (m *Monitoring) BakeUntil() time.Time { return m.bakeUntil }
+
+// EndBake returns the MonitoringEnded that ends a bake due at at (none
+// when the deployment is not baking or the bake is not over): nothing
+// fired during it, the deployment is kept.
+func (m *Monitoring) EndBake(at time.Time) []proto.Message {
+	if !m.Baking() || at.Before(m.bakeUntil) {
+		return nil
+	}
+	return []proto.Message{&monitorv1.MonitoringEnded{Outcome: OutcomeBaked, OutcomeType: monitorv1.MonitoringOutcome_MONITORING_OUTCOME_BAKED, At: Timestamp(m.bakeUntil)}}
+}
+
+// InForce are the triggers the deployment is watched with, by name.
+func (m *Monitoring) InForce() []Trigger {
+	out := make([]Trigger, 0, len(m.triggers))
+	for _, name := range SortedKeys(m.triggers) {
+		out = append(out, m.triggers[name])
+	}
+	return out
+}
+
+// OutcomeBaked is the outcome of monitoring that ended with its bake.
+const OutcomeBaked = "baked"
 
 // Apply folds one event in; for a TriggerEvaluated it returns what the
 // sample meant (the same Decision the evaluation that recorded it got).
@@ -126,6 +158,8 @@ func (m *Monitoring) Apply(msg proto.Message) Decision {
 		} else {
 			m.analyses[e.GetStep()] = &Analysis{Step: e.GetStep(), Verdict: e.GetVerdict()}
 		}
+	case *monitorv1.BakeStarted:
+		m.bakeUntil = TimeOf(e.GetUntil())
 	case *monitorv1.RollbackTriggered, *monitorv1.TriggerFired:
 		m.fired = append(m.fired, msg)
 	case *monitorv1.MonitoringEnded:
@@ -187,6 +221,7 @@ func (m *Monitoring) Record(evals []Evaluation, deleted []string) []proto.Messag
 				Version: m.deployment.Version, Trigger: t.Name, RuleVersion: t.Version, Metric: t.Metric,
 				Operator: string(t.Operator), Threshold: t.Threshold, Observed: ev.GetObserved(),
 				SustainedSeconds: d.SustainedFor.Seconds(), BreachStartedAt: Timestamp(d.Since), Cause: d.Cause, Reason: d.Reason,
+				DuringBake: !m.bakeUntil.IsZero(),
 			}
 			m.Apply(rt)
 			out = append(out, rt)
@@ -245,7 +280,7 @@ func (m *Monitoring) Status() *monitorv1.DeploymentMonitoring {
 	out := &monitorv1.DeploymentMonitoring{
 		DeploymentId: m.deployment.ID, ReleaseId: m.deployment.ReleaseID, Environment: m.deployment.Environment,
 		Version: m.deployment.Version, StartedAt: Timestamp(m.deployment.StartedAt), EndedAt: Timestamp(m.deployment.EndedAt),
-		Outcome: m.outcome, OutcomeType: Typed[monitorv1.MonitoringOutcome](m.outcome),
+		Outcome: m.outcome, OutcomeType: Typed[monitorv1.MonitoringOutcome](m.outcome), BakeUntil: Timestamp(m.bakeUntil),
 	}
 	for _, name := range SortedKeys(m.triggers) {
 		t := m.triggers[name]
@@ -320,7 +355,7 @@ func (m *Monitoring) Clone() *Monitoring {
 }
 
 // MonitoringSchema names MarshalMonitoring's encoding; bump it with any change.
-const MonitoringSchema = "monitoring/1"
+const MonitoringSchema = "monitoring/2"
 
 type monitoringJSON struct {
 	Version    uint64                     `json:"version"`
@@ -334,6 +369,7 @@ type monitoringJSON struct {
 	Analyses   map[uint32]analysisJSON    `json:"analyses"`
 	Fired      []firedJSON                `json:"fired,omitempty"`
 	Origin     Origin                     `json:"origin"`
+	BakeUntil  time.Time                  `json:"bake_until,omitzero"`
 }
 
 type analysisJSON struct {
@@ -351,7 +387,7 @@ type firedJSON struct {
 func MarshalMonitoring(m *Monitoring) ([]byte, error) {
 	j := monitoringJSON{
 		Version: m.version, Deployment: m.deployment, App: m.app, Outcome: m.outcome, Triggers: m.triggers, States: m.states,
-		Last: map[string]json.RawMessage{}, Samples: m.samples, Analyses: map[uint32]analysisJSON{}, Origin: m.origin,
+		Last: map[string]json.RawMessage{}, Samples: m.samples, Analyses: map[uint32]analysisJSON{}, Origin: m.origin, BakeUntil: m.bakeUntil,
 	}
 	for k, e := range m.last {
 		b, err := protojson.Marshal(e)
@@ -388,7 +424,7 @@ func UnmarshalMonitoring(b []byte) (*Monitoring, error) {
 		return nil, fmt.Errorf("monitoring snapshot: %w", err)
 	}
 	m := NewMonitoring()
-	m.version, m.deployment, m.app, m.outcome, m.origin = j.Version, j.Deployment, j.App, j.Outcome, j.Origin
+	m.version, m.deployment, m.app, m.outcome, m.origin, m.bakeUntil = j.Version, j.Deployment, j.App, j.Outcome, j.Origin, j.BakeUntil
 	maps.Copy(m.triggers, j.Triggers)
 	maps.Copy(m.samples, j.Samples)
 	for k, st := range j.States {

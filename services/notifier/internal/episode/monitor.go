@@ -213,6 +213,7 @@ func monitorSpecs() []spec {
 			return true
 		}),
 		ignore[*monitorv1.MonitoringEnded]("the deployment ended; its own events tell how"),
+		ignore[*monitorv1.BakeStarted]("the deployment succeeded and is watched for its bake; DeploymentSucceeded tells of it, a rollback trigger firing during the bake is told (RollbackTriggered)"),
 	}
 }
 

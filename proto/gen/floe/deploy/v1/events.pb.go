@@ -60,9 +60,15 @@ type DeploymentStarted struct {
 	// Set for a configuration-only rollout (DeployService.RolloutConfig): release_id is then empty.
 	ConfigRollout *ConfigRollout `protobuf:"bytes,13,opt,name=config_rollout,json=configRollout,proto3" json:"config_rollout,omitempty"`
 	// The change request the promotion was authorized by (from PromotionRequested; "" when none).
-	ChangeId      string `protobuf:"bytes,14,opt,name=change_id,json=changeId,proto3" json:"change_id,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	ChangeId string `protobuf:"bytes,14,opt,name=change_id,json=changeId,proto3" json:"change_id,omitempty"`
+	// Set for a rollback after success (a rollback trigger fired during the bake of that deployment): this
+	// deployment puts the previous version back (version), and when it succeeds that deployment is recorded as
+	// RolledBack. release_id is then empty.
+	RollbackOf string `protobuf:"bytes,15,opt,name=rollback_of,json=rollbackOf,proto3" json:"rollback_of,omitempty"`
+	// Why (the trigger's firing), for a rollback_of deployment.
+	RollbackReason string `protobuf:"bytes,16,opt,name=rollback_reason,json=rollbackReason,proto3" json:"rollback_reason,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *DeploymentStarted) Reset() {
@@ -190,6 +196,20 @@ func (x *DeploymentStarted) GetConfigRollout() *ConfigRollout {
 func (x *DeploymentStarted) GetChangeId() string {
 	if x != nil {
 		return x.ChangeId
+	}
+	return ""
+}
+
+func (x *DeploymentStarted) GetRollbackOf() string {
+	if x != nil {
+		return x.RollbackOf
+	}
+	return ""
+}
+
+func (x *DeploymentStarted) GetRollbackReason() string {
+	if x != nil {
+		return x.RollbackReason
 	}
 	return ""
 }
@@ -878,7 +898,7 @@ var File_floe_deploy_v1_events_proto protoreflect.FileDescriptor
 
 const file_floe_deploy_v1_events_proto_rawDesc = "" +
 	"\n" +
-	"\x1bfloe/deploy/v1/events.proto\x12\x0efloe.deploy.v1\x1a\x1afloe/deploy/v1/types.proto\x1a\x1dfloe/options/v1/options.proto\"\xad\x04\n" +
+	"\x1bfloe/deploy/v1/events.proto\x12\x0efloe.deploy.v1\x1a\x1afloe/deploy/v1/types.proto\x1a\x1dfloe/options/v1/options.proto\"\xf7\x04\n" +
 	"\x11DeploymentStarted\x12#\n" +
 	"\rdeployment_id\x18\x01 \x01(\tR\fdeploymentId\x12\x1d\n" +
 	"\n" +
@@ -895,7 +915,10 @@ const file_floe_deploy_v1_events_proto_rawDesc = "" +
 	" \x01(\tR\vrequestedBy\x12\x18\n" +
 	"\aproduct\x18\f \x01(\tR\aproduct\x12D\n" +
 	"\x0econfig_rollout\x18\r \x01(\v2\x1d.floe.deploy.v1.ConfigRolloutR\rconfigRollout\x12\x1b\n" +
-	"\tchange_id\x18\x0e \x01(\tR\bchangeId:\x0e\xca\xf3\x18\n" +
+	"\tchange_id\x18\x0e \x01(\tR\bchangeId\x12\x1f\n" +
+	"\vrollback_of\x18\x0f \x01(\tR\n" +
+	"rollbackOf\x12'\n" +
+	"\x0frollback_reason\x18\x10 \x01(\tR\x0erollbackReason:\x0e\xca\xf3\x18\n" +
 	"deployment\"\xcd\x01\n" +
 	"\x15DeploymentStepStarted\x12\x14\n" +
 	"\x05index\x18\x01 \x01(\rR\x05index\x12(\n" +

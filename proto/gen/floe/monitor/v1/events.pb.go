@@ -1090,8 +1090,11 @@ type RollbackTriggered struct {
 	// When the condition first held.
 	BreachStartedAt *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=breach_started_at,json=breachStartedAt,proto3" json:"breach_started_at,omitempty"`
 	// breach or no_data.
-	Cause         string `protobuf:"bytes,13,opt,name=cause,proto3" json:"cause,omitempty"`
-	Reason        string `protobuf:"bytes,14,opt,name=reason,proto3" json:"reason,omitempty"`
+	Cause  string `protobuf:"bytes,13,opt,name=cause,proto3" json:"cause,omitempty"`
+	Reason string `protobuf:"bytes,14,opt,name=reason,proto3" json:"reason,omitempty"`
+	// Set when the deployment had succeeded and was baking: the deployer rolls the environment back to the
+	// previous version with a new deployment.
+	DuringBake    bool `protobuf:"varint,15,opt,name=during_bake,json=duringBake,proto3" json:"during_bake,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1224,6 +1227,84 @@ func (x *RollbackTriggered) GetReason() string {
 	return ""
 }
 
+func (x *RollbackTriggered) GetDuringBake() bool {
+	if x != nil {
+		return x.DuringBake
+	}
+	return false
+}
+
+// BakeStarted: the deployment succeeded and its monitoring goes on until `until` (the environment's bake
+// period): a rollback trigger that fires before then rolls the environment back. Aggregate:
+// monitoring.<deployment id>. MonitoringEnded (outcome baked) follows at `until` when nothing fired.
+type BakeStarted struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	DeploymentId  string                 `protobuf:"bytes,1,opt,name=deployment_id,json=deploymentId,proto3" json:"deployment_id,omitempty"`
+	StartedAt     *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=started_at,json=startedAt,proto3" json:"started_at,omitempty"`
+	Until         *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=until,proto3" json:"until,omitempty"`
+	Duration      *durationpb.Duration   `protobuf:"bytes,4,opt,name=duration,proto3" json:"duration,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BakeStarted) Reset() {
+	*x = BakeStarted{}
+	mi := &file_floe_monitor_v1_events_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BakeStarted) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BakeStarted) ProtoMessage() {}
+
+func (x *BakeStarted) ProtoReflect() protoreflect.Message {
+	mi := &file_floe_monitor_v1_events_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BakeStarted.ProtoReflect.Descriptor instead.
+func (*BakeStarted) Descriptor() ([]byte, []int) {
+	return file_floe_monitor_v1_events_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *BakeStarted) GetDeploymentId() string {
+	if x != nil {
+		return x.DeploymentId
+	}
+	return ""
+}
+
+func (x *BakeStarted) GetStartedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.StartedAt
+	}
+	return nil
+}
+
+func (x *BakeStarted) GetUntil() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Until
+	}
+	return nil
+}
+
+func (x *BakeStarted) GetDuration() *durationpb.Duration {
+	if x != nil {
+		return x.Duration
+	}
+	return nil
+}
+
 // AnalysisStarted: the deployment began an analysis step; its verdict is
 // due when the window has passed.
 type AnalysisStarted struct {
@@ -1237,7 +1318,7 @@ type AnalysisStarted struct {
 
 func (x *AnalysisStarted) Reset() {
 	*x = AnalysisStarted{}
-	mi := &file_floe_monitor_v1_events_proto_msgTypes[14]
+	mi := &file_floe_monitor_v1_events_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1249,7 +1330,7 @@ func (x *AnalysisStarted) String() string {
 func (*AnalysisStarted) ProtoMessage() {}
 
 func (x *AnalysisStarted) ProtoReflect() protoreflect.Message {
-	mi := &file_floe_monitor_v1_events_proto_msgTypes[14]
+	mi := &file_floe_monitor_v1_events_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1262,7 +1343,7 @@ func (x *AnalysisStarted) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AnalysisStarted.ProtoReflect.Descriptor instead.
 func (*AnalysisStarted) Descriptor() ([]byte, []int) {
-	return file_floe_monitor_v1_events_proto_rawDescGZIP(), []int{14}
+	return file_floe_monitor_v1_events_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *AnalysisStarted) GetStep() uint32 {
@@ -1298,7 +1379,7 @@ type AnalysisCompleted struct {
 
 func (x *AnalysisCompleted) Reset() {
 	*x = AnalysisCompleted{}
-	mi := &file_floe_monitor_v1_events_proto_msgTypes[15]
+	mi := &file_floe_monitor_v1_events_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1310,7 +1391,7 @@ func (x *AnalysisCompleted) String() string {
 func (*AnalysisCompleted) ProtoMessage() {}
 
 func (x *AnalysisCompleted) ProtoReflect() protoreflect.Message {
-	mi := &file_floe_monitor_v1_events_proto_msgTypes[15]
+	mi := &file_floe_monitor_v1_events_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1323,7 +1404,7 @@ func (x *AnalysisCompleted) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AnalysisCompleted.ProtoReflect.Descriptor instead.
 func (*AnalysisCompleted) Descriptor() ([]byte, []int) {
-	return file_floe_monitor_v1_events_proto_rawDescGZIP(), []int{15}
+	return file_floe_monitor_v1_events_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *AnalysisCompleted) GetDeploymentId() string {
@@ -1364,7 +1445,7 @@ type MonitoringEnded struct {
 
 func (x *MonitoringEnded) Reset() {
 	*x = MonitoringEnded{}
-	mi := &file_floe_monitor_v1_events_proto_msgTypes[16]
+	mi := &file_floe_monitor_v1_events_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1376,7 +1457,7 @@ func (x *MonitoringEnded) String() string {
 func (*MonitoringEnded) ProtoMessage() {}
 
 func (x *MonitoringEnded) ProtoReflect() protoreflect.Message {
-	mi := &file_floe_monitor_v1_events_proto_msgTypes[16]
+	mi := &file_floe_monitor_v1_events_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1389,7 +1470,7 @@ func (x *MonitoringEnded) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MonitoringEnded.ProtoReflect.Descriptor instead.
 func (*MonitoringEnded) Descriptor() ([]byte, []int) {
-	return file_floe_monitor_v1_events_proto_rawDescGZIP(), []int{16}
+	return file_floe_monitor_v1_events_proto_rawDescGZIP(), []int{17}
 }
 
 // Deprecated: Marked as deprecated in floe/monitor/v1/events.proto.
@@ -1508,7 +1589,7 @@ const file_floe_monitor_v1_events_proto_rawDesc = "" +
 	"\x11sustained_seconds\x18\f \x01(\x01R\x10sustainedSeconds\x12F\n" +
 	"\x11breach_started_at\x18\r \x01(\v2\x1a.google.protobuf.TimestampR\x0fbreachStartedAt\x12\x16\n" +
 	"\x06reason\x18\x0e \x01(\tR\x06reason:\x0e\xca\xf3\x18\n" +
-	"monitoring\"\xf1\x03\n" +
+	"monitoring\"\x92\x04\n" +
 	"\x11RollbackTriggered\x12#\n" +
 	"\rdeployment_id\x18\x01 \x01(\tR\fdeploymentId\x12\x1d\n" +
 	"\n" +
@@ -1525,7 +1606,16 @@ const file_floe_monitor_v1_events_proto_rawDesc = "" +
 	"\x11sustained_seconds\x18\v \x01(\x01R\x10sustainedSeconds\x12F\n" +
 	"\x11breach_started_at\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\x0fbreachStartedAt\x12\x14\n" +
 	"\x05cause\x18\r \x01(\tR\x05cause\x12\x16\n" +
-	"\x06reason\x18\x0e \x01(\tR\x06reason:\x0e\xca\xf3\x18\n" +
+	"\x06reason\x18\x0e \x01(\tR\x06reason\x12\x1f\n" +
+	"\vduring_bake\x18\x0f \x01(\bR\n" +
+	"duringBake:\x0e\xca\xf3\x18\n" +
+	"monitoring\"\xe6\x01\n" +
+	"\vBakeStarted\x12#\n" +
+	"\rdeployment_id\x18\x01 \x01(\tR\fdeploymentId\x129\n" +
+	"\n" +
+	"started_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\tstartedAt\x120\n" +
+	"\x05until\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x05until\x125\n" +
+	"\bduration\x18\x04 \x01(\v2\x19.google.protobuf.DurationR\bduration:\x0e\xca\xf3\x18\n" +
 	"monitoring\"\xa3\x01\n" +
 	"\x0fAnalysisStarted\x12\x12\n" +
 	"\x04step\x18\x01 \x01(\rR\x04step\x129\n" +
@@ -1557,7 +1647,7 @@ func file_floe_monitor_v1_events_proto_rawDescGZIP() []byte {
 	return file_floe_monitor_v1_events_proto_rawDescData
 }
 
-var file_floe_monitor_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
+var file_floe_monitor_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
 var file_floe_monitor_v1_events_proto_goTypes = []any{
 	(*AlertRuleSaved)(nil),         // 0: floe.monitor.v1.AlertRuleSaved
 	(*AlertRuleDeleted)(nil),       // 1: floe.monitor.v1.AlertRuleDeleted
@@ -1573,54 +1663,58 @@ var file_floe_monitor_v1_events_proto_goTypes = []any{
 	(*TriggerEvaluated)(nil),       // 11: floe.monitor.v1.TriggerEvaluated
 	(*TriggerFired)(nil),           // 12: floe.monitor.v1.TriggerFired
 	(*RollbackTriggered)(nil),      // 13: floe.monitor.v1.RollbackTriggered
-	(*AnalysisStarted)(nil),        // 14: floe.monitor.v1.AnalysisStarted
-	(*AnalysisCompleted)(nil),      // 15: floe.monitor.v1.AnalysisCompleted
-	(*MonitoringEnded)(nil),        // 16: floe.monitor.v1.MonitoringEnded
-	nil,                            // 17: floe.monitor.v1.AlertChange.LabelsEntry
-	(*AlertRule)(nil),              // 18: floe.monitor.v1.AlertRule
-	(*RollbackTrigger)(nil),        // 19: floe.monitor.v1.RollbackTrigger
-	(Severity)(0),                  // 20: floe.monitor.v1.Severity
-	(AlertState)(0),                // 21: floe.monitor.v1.AlertState
-	(*timestamppb.Timestamp)(nil),  // 22: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),    // 23: google.protobuf.Duration
-	(TriggerAction)(0),             // 24: floe.monitor.v1.TriggerAction
-	(*Verdict)(nil),                // 25: floe.monitor.v1.Verdict
-	(MonitoringOutcome)(0),         // 26: floe.monitor.v1.MonitoringOutcome
+	(*BakeStarted)(nil),            // 14: floe.monitor.v1.BakeStarted
+	(*AnalysisStarted)(nil),        // 15: floe.monitor.v1.AnalysisStarted
+	(*AnalysisCompleted)(nil),      // 16: floe.monitor.v1.AnalysisCompleted
+	(*MonitoringEnded)(nil),        // 17: floe.monitor.v1.MonitoringEnded
+	nil,                            // 18: floe.monitor.v1.AlertChange.LabelsEntry
+	(*AlertRule)(nil),              // 19: floe.monitor.v1.AlertRule
+	(*RollbackTrigger)(nil),        // 20: floe.monitor.v1.RollbackTrigger
+	(Severity)(0),                  // 21: floe.monitor.v1.Severity
+	(AlertState)(0),                // 22: floe.monitor.v1.AlertState
+	(*timestamppb.Timestamp)(nil),  // 23: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),    // 24: google.protobuf.Duration
+	(TriggerAction)(0),             // 25: floe.monitor.v1.TriggerAction
+	(*Verdict)(nil),                // 26: floe.monitor.v1.Verdict
+	(MonitoringOutcome)(0),         // 27: floe.monitor.v1.MonitoringOutcome
 }
 var file_floe_monitor_v1_events_proto_depIdxs = []int32{
-	18, // 0: floe.monitor.v1.AlertRuleSaved.rule:type_name -> floe.monitor.v1.AlertRule
-	19, // 1: floe.monitor.v1.RollbackTriggerSaved.trigger:type_name -> floe.monitor.v1.RollbackTrigger
-	20, // 2: floe.monitor.v1.AlertChange.severity_type:type_name -> floe.monitor.v1.Severity
-	17, // 3: floe.monitor.v1.AlertChange.labels:type_name -> floe.monitor.v1.AlertChange.LabelsEntry
-	21, // 4: floe.monitor.v1.AlertChange.from_state:type_name -> floe.monitor.v1.AlertState
-	21, // 5: floe.monitor.v1.AlertChange.to_state:type_name -> floe.monitor.v1.AlertState
-	22, // 6: floe.monitor.v1.AlertChange.at:type_name -> google.protobuf.Timestamp
-	22, // 7: floe.monitor.v1.AlertChange.active_since:type_name -> google.protobuf.Timestamp
-	23, // 8: floe.monitor.v1.AlertChange.cooldown:type_name -> google.protobuf.Duration
+	19, // 0: floe.monitor.v1.AlertRuleSaved.rule:type_name -> floe.monitor.v1.AlertRule
+	20, // 1: floe.monitor.v1.RollbackTriggerSaved.trigger:type_name -> floe.monitor.v1.RollbackTrigger
+	21, // 2: floe.monitor.v1.AlertChange.severity_type:type_name -> floe.monitor.v1.Severity
+	18, // 3: floe.monitor.v1.AlertChange.labels:type_name -> floe.monitor.v1.AlertChange.LabelsEntry
+	22, // 4: floe.monitor.v1.AlertChange.from_state:type_name -> floe.monitor.v1.AlertState
+	22, // 5: floe.monitor.v1.AlertChange.to_state:type_name -> floe.monitor.v1.AlertState
+	23, // 6: floe.monitor.v1.AlertChange.at:type_name -> google.protobuf.Timestamp
+	23, // 7: floe.monitor.v1.AlertChange.active_since:type_name -> google.protobuf.Timestamp
+	24, // 8: floe.monitor.v1.AlertChange.cooldown:type_name -> google.protobuf.Duration
 	4,  // 9: floe.monitor.v1.AlertPending.change:type_name -> floe.monitor.v1.AlertChange
 	4,  // 10: floe.monitor.v1.AlertFiring.change:type_name -> floe.monitor.v1.AlertChange
 	4,  // 11: floe.monitor.v1.AlertResolved.change:type_name -> floe.monitor.v1.AlertChange
 	4,  // 12: floe.monitor.v1.AlertCancelled.change:type_name -> floe.monitor.v1.AlertChange
-	22, // 13: floe.monitor.v1.MonitoringStarted.started_at:type_name -> google.protobuf.Timestamp
-	19, // 14: floe.monitor.v1.MonitoringStarted.triggers:type_name -> floe.monitor.v1.RollbackTrigger
+	23, // 13: floe.monitor.v1.MonitoringStarted.started_at:type_name -> google.protobuf.Timestamp
+	20, // 14: floe.monitor.v1.MonitoringStarted.triggers:type_name -> floe.monitor.v1.RollbackTrigger
 	10, // 15: floe.monitor.v1.MonitoringStarted.analysis_steps:type_name -> floe.monitor.v1.AnalysisStep
-	23, // 16: floe.monitor.v1.AnalysisStep.window:type_name -> google.protobuf.Duration
-	22, // 17: floe.monitor.v1.TriggerEvaluated.at:type_name -> google.protobuf.Timestamp
-	19, // 18: floe.monitor.v1.TriggerEvaluated.changed:type_name -> floe.monitor.v1.RollbackTrigger
-	23, // 19: floe.monitor.v1.TriggerEvaluated.sustained:type_name -> google.protobuf.Duration
-	24, // 20: floe.monitor.v1.TriggerFired.action_type:type_name -> floe.monitor.v1.TriggerAction
-	22, // 21: floe.monitor.v1.TriggerFired.breach_started_at:type_name -> google.protobuf.Timestamp
-	22, // 22: floe.monitor.v1.RollbackTriggered.breach_started_at:type_name -> google.protobuf.Timestamp
-	22, // 23: floe.monitor.v1.AnalysisStarted.started_at:type_name -> google.protobuf.Timestamp
-	23, // 24: floe.monitor.v1.AnalysisStarted.window:type_name -> google.protobuf.Duration
-	25, // 25: floe.monitor.v1.AnalysisCompleted.verdict:type_name -> floe.monitor.v1.Verdict
-	26, // 26: floe.monitor.v1.MonitoringEnded.outcome_type:type_name -> floe.monitor.v1.MonitoringOutcome
-	22, // 27: floe.monitor.v1.MonitoringEnded.at:type_name -> google.protobuf.Timestamp
-	28, // [28:28] is the sub-list for method output_type
-	28, // [28:28] is the sub-list for method input_type
-	28, // [28:28] is the sub-list for extension type_name
-	28, // [28:28] is the sub-list for extension extendee
-	0,  // [0:28] is the sub-list for field type_name
+	24, // 16: floe.monitor.v1.AnalysisStep.window:type_name -> google.protobuf.Duration
+	23, // 17: floe.monitor.v1.TriggerEvaluated.at:type_name -> google.protobuf.Timestamp
+	20, // 18: floe.monitor.v1.TriggerEvaluated.changed:type_name -> floe.monitor.v1.RollbackTrigger
+	24, // 19: floe.monitor.v1.TriggerEvaluated.sustained:type_name -> google.protobuf.Duration
+	25, // 20: floe.monitor.v1.TriggerFired.action_type:type_name -> floe.monitor.v1.TriggerAction
+	23, // 21: floe.monitor.v1.TriggerFired.breach_started_at:type_name -> google.protobuf.Timestamp
+	23, // 22: floe.monitor.v1.RollbackTriggered.breach_started_at:type_name -> google.protobuf.Timestamp
+	23, // 23: floe.monitor.v1.BakeStarted.started_at:type_name -> google.protobuf.Timestamp
+	23, // 24: floe.monitor.v1.BakeStarted.until:type_name -> google.protobuf.Timestamp
+	24, // 25: floe.monitor.v1.BakeStarted.duration:type_name -> google.protobuf.Duration
+	23, // 26: floe.monitor.v1.AnalysisStarted.started_at:type_name -> google.protobuf.Timestamp
+	24, // 27: floe.monitor.v1.AnalysisStarted.window:type_name -> google.protobuf.Duration
+	26, // 28: floe.monitor.v1.AnalysisCompleted.verdict:type_name -> floe.monitor.v1.Verdict
+	27, // 29: floe.monitor.v1.MonitoringEnded.outcome_type:type_name -> floe.monitor.v1.MonitoringOutcome
+	23, // 30: floe.monitor.v1.MonitoringEnded.at:type_name -> google.protobuf.Timestamp
+	31, // [31:31] is the sub-list for method output_type
+	31, // [31:31] is the sub-list for method input_type
+	31, // [31:31] is the sub-list for extension type_name
+	31, // [31:31] is the sub-list for extension extendee
+	0,  // [0:31] is the sub-list for field type_name
 }
 
 func init() { file_floe_monitor_v1_events_proto_init() }
@@ -1635,7 +1729,7 @@ func file_floe_monitor_v1_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_floe_monitor_v1_events_proto_rawDesc), len(file_floe_monitor_v1_events_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   18,
+			NumMessages:   19,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -254,6 +254,8 @@ const (
 	MonitoringOutcome_MONITORING_OUTCOME_ROLLING_BACK MonitoringOutcome = 3
 	MonitoringOutcome_MONITORING_OUTCOME_ROLLED_BACK  MonitoringOutcome = 4
 	MonitoringOutcome_MONITORING_OUTCOME_ABORTED      MonitoringOutcome = 5
+	// The deployment succeeded and its bake ended without a rollback.
+	MonitoringOutcome_MONITORING_OUTCOME_BAKED MonitoringOutcome = 6
 )
 
 // Enum value maps for MonitoringOutcome.
@@ -265,6 +267,7 @@ var (
 		3: "MONITORING_OUTCOME_ROLLING_BACK",
 		4: "MONITORING_OUTCOME_ROLLED_BACK",
 		5: "MONITORING_OUTCOME_ABORTED",
+		6: "MONITORING_OUTCOME_BAKED",
 	}
 	MonitoringOutcome_value = map[string]int32{
 		"MONITORING_OUTCOME_UNSPECIFIED":  0,
@@ -273,6 +276,7 @@ var (
 		"MONITORING_OUTCOME_ROLLING_BACK": 3,
 		"MONITORING_OUTCOME_ROLLED_BACK":  4,
 		"MONITORING_OUTCOME_ABORTED":      5,
+		"MONITORING_OUTCOME_BAKED":        6,
 	}
 )
 
@@ -1141,7 +1145,9 @@ type DeploymentMonitoring struct {
 	OutcomeType MonitoringOutcome `protobuf:"varint,10,opt,name=outcome_type,json=outcomeType,proto3,enum=floe.monitor.v1.MonitoringOutcome" json:"outcome_type,omitempty"`
 	Triggers    []*TriggerStatus  `protobuf:"bytes,8,rep,name=triggers,proto3" json:"triggers,omitempty"`
 	// Verdicts of the deployment's analysis steps, by step.
-	Analyses      []*StepVerdict `protobuf:"bytes,9,rep,name=analyses,proto3" json:"analyses,omitempty"`
+	Analyses []*StepVerdict `protobuf:"bytes,9,rep,name=analyses,proto3" json:"analyses,omitempty"`
+	// Set once the deployment succeeded and its bake began: when the bake ends (monitoring goes on until then).
+	BakeUntil     *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=bake_until,json=bakeUntil,proto3" json:"bake_until,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1243,6 +1249,13 @@ func (x *DeploymentMonitoring) GetTriggers() []*TriggerStatus {
 func (x *DeploymentMonitoring) GetAnalyses() []*StepVerdict {
 	if x != nil {
 		return x.Analyses
+	}
+	return nil
+}
+
+func (x *DeploymentMonitoring) GetBakeUntil() *timestamppb.Timestamp {
+	if x != nil {
+		return x.BakeUntil
 	}
 	return nil
 }
@@ -1389,7 +1402,7 @@ const file_floe_monitor_v1_types_proto_rawDesc = "" +
 	"\fbreach_since\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\vbreachSince\x127\n" +
 	"\tsustained\x18\t \x01(\v2\x19.google.protobuf.DurationR\tsustained\x12\x18\n" +
 	"\asamples\x18\n" +
-	" \x01(\x04R\asamples\"\xe3\x03\n" +
+	" \x01(\x04R\asamples\"\x9e\x04\n" +
 	"\x14DeploymentMonitoring\x12#\n" +
 	"\rdeployment_id\x18\x01 \x01(\tR\fdeploymentId\x12\x1d\n" +
 	"\n" +
@@ -1403,7 +1416,9 @@ const file_floe_monitor_v1_types_proto_rawDesc = "" +
 	"\foutcome_type\x18\n" +
 	" \x01(\x0e2\".floe.monitor.v1.MonitoringOutcomeR\voutcomeType\x12:\n" +
 	"\btriggers\x18\b \x03(\v2\x1e.floe.monitor.v1.TriggerStatusR\btriggers\x128\n" +
-	"\banalyses\x18\t \x03(\v2\x1c.floe.monitor.v1.StepVerdictR\banalyses\"U\n" +
+	"\banalyses\x18\t \x03(\v2\x1c.floe.monitor.v1.StepVerdictR\banalyses\x129\n" +
+	"\n" +
+	"bake_until\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\tbakeUntil\"U\n" +
 	"\vStepVerdict\x12\x12\n" +
 	"\x04step\x18\x01 \x01(\rR\x04step\x122\n" +
 	"\averdict\x18\x02 \x01(\v2\x18.floe.monitor.v1.VerdictR\averdict*d\n" +
@@ -1428,14 +1443,15 @@ const file_floe_monitor_v1_types_proto_rawDesc = "" +
 	"\x1aVERDICT_RESULT_UNSPECIFIED\x10\x00\x12\x17\n" +
 	"\x13VERDICT_RESULT_PASS\x10\x01\x12\x17\n" +
 	"\x13VERDICT_RESULT_FAIL\x10\x02\x12\x1f\n" +
-	"\x1bVERDICT_RESULT_INCONCLUSIVE\x10\x03*\xe1\x01\n" +
+	"\x1bVERDICT_RESULT_INCONCLUSIVE\x10\x03*\xff\x01\n" +
 	"\x11MonitoringOutcome\x12\"\n" +
 	"\x1eMONITORING_OUTCOME_UNSPECIFIED\x10\x00\x12 \n" +
 	"\x1cMONITORING_OUTCOME_SUCCEEDED\x10\x01\x12\x1d\n" +
 	"\x19MONITORING_OUTCOME_FAILED\x10\x02\x12#\n" +
 	"\x1fMONITORING_OUTCOME_ROLLING_BACK\x10\x03\x12\"\n" +
 	"\x1eMONITORING_OUTCOME_ROLLED_BACK\x10\x04\x12\x1e\n" +
-	"\x1aMONITORING_OUTCOME_ABORTED\x10\x05B\xc1\x01\n" +
+	"\x1aMONITORING_OUTCOME_ABORTED\x10\x05\x12\x1c\n" +
+	"\x18MONITORING_OUTCOME_BAKED\x10\x06B\xc1\x01\n" +
 	"\x13com.floe.monitor.v1B\n" +
 	"TypesProtoP\x01Z@github.com/penguinmails/floe/proto/gen/floe/monitor/v1;monitorv1\xa2\x02\x03FMX\xaa\x02\x0fFloe.Monitor.V1\xca\x02\x0fFloe\\Monitor\\V1\xe2\x02\x1bFloe\\Monitor\\V1\\GPBMetadata\xea\x02\x11Floe::Monitor::V1b\x06proto3"
 
@@ -1500,12 +1516,13 @@ var file_floe_monitor_v1_types_proto_depIdxs = []int32{
 	4,  // 24: floe.monitor.v1.DeploymentMonitoring.outcome_type:type_name -> floe.monitor.v1.MonitoringOutcome
 	11, // 25: floe.monitor.v1.DeploymentMonitoring.triggers:type_name -> floe.monitor.v1.TriggerStatus
 	13, // 26: floe.monitor.v1.DeploymentMonitoring.analyses:type_name -> floe.monitor.v1.StepVerdict
-	10, // 27: floe.monitor.v1.StepVerdict.verdict:type_name -> floe.monitor.v1.Verdict
-	28, // [28:28] is the sub-list for method output_type
-	28, // [28:28] is the sub-list for method input_type
-	28, // [28:28] is the sub-list for extension type_name
-	28, // [28:28] is the sub-list for extension extendee
-	0,  // [0:28] is the sub-list for field type_name
+	16, // 27: floe.monitor.v1.DeploymentMonitoring.bake_until:type_name -> google.protobuf.Timestamp
+	10, // 28: floe.monitor.v1.StepVerdict.verdict:type_name -> floe.monitor.v1.Verdict
+	29, // [29:29] is the sub-list for method output_type
+	29, // [29:29] is the sub-list for method input_type
+	29, // [29:29] is the sub-list for extension type_name
+	29, // [29:29] is the sub-list for extension extendee
+	0,  // [0:29] is the sub-list for field type_name
 }
 
 func init() { file_floe_monitor_v1_types_proto_init() }
