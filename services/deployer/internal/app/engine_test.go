@@ -223,13 +223,17 @@ func TestCanaryWeightsAndRollback(t *testing.T) {
 
 // trigger appends a RollbackTriggered as the monitor would and hands it to
 // the engine as its subscription would.
-func (r *rig) trigger(t testing.TB, deploymentID string, n int) {
+func (r *rig) trigger(t testing.TB, deploymentID string, n int) { r.fire(t, deploymentID, n, false) }
+
+// fire is trigger, during the deployment's bake when duringBake.
+func (r *rig) fire(t testing.TB, deploymentID string, n int, duringBake bool) {
 	t.Helper()
 	ctx := causal.With(context.Background(), causal.Origin{Actor: "system:monitor"})
 	aggID := fmt.Sprintf("error-rate-%d", n)
 	_, err := r.store.Append(ctx, "monitoring", aggID, eventstore.NoStream, testMeta, eventstore.Event{Message: &monitorv1.RollbackTriggered{
 		DeploymentId: deploymentID, Environment: "production", Trigger: "error_rate", RuleVersion: 1,
 		Metric: `rate(http_requests_total{status=~"5.."}[5m]) / rate(http_requests_total[5m])`, Operator: ">", Threshold: 0.1, Observed: 0.2, SustainedSeconds: 300,
+		DuringBake: duringBake,
 	}})
 	if err != nil {
 		t.Fatal(err)
@@ -269,6 +273,69 @@ func TestRollbackTriggeredByMonitor(t *testing.T) {
 	r.trigger(t, id, 2) // fired again, late: nothing happens
 	if d2, _ := r.engine.Load(context.Background(), id); d2.AggregateVersion() != before {
 		t.Errorf("a late trigger changed the finished deployment (version %d → %d)", before, d2.AggregateVersion())
+	}
+}
+
+// TestBakeRollback: a trigger that fires during the bake of a deployment
+// that succeeded puts the previous version back with a new deployment; once
+// it succeeds the deployment is recorded as rolled back, with the cause.
+// Redelivery starts nothing twice; nothing is rolled back when there is no
+// previous version, nor a rollback itself.
+func TestBakeRollback(t *testing.T) {
+	r := newRig(t, []string{"setWeight 50"})
+	stable := r.promote(t, "r1", "1.0.0", domain.BigBang)
+	succeeded := func(d *domain.Deployment) bool { return d.Status() == deployv1.DeploymentStatus_DEPLOYMENT_STATUS_SUCCEEDED }
+	r.waitFor(t, stable, succeeded, "1.0.0 live")
+	r.fire(t, stable, 1, true) // nothing before it to go back to
+	if d, _ := r.engine.Load(context.Background(), app.BakeRollbackID(stable)); d.Exists() {
+		t.Fatalf("a rollback of the first deployment started: %+v", domain.ToProto(d))
+	}
+
+	id := r.promote(t, "r2", "1.1.0", domain.Canary)
+	r.waitFor(t, id, succeeded, "1.1.0 live")
+	r.fire(t, id, 2, true)
+	rid := app.BakeRollbackID(id)
+	rd := r.waitFor(t, rid, succeeded, "the bake's rollback deployment")
+	if of, reason := rd.RollbackOf(); of != id || rd.Version() != "1.0.0" || !strings.Contains(reason, "error_rate") {
+		t.Errorf("rollback deployment: of %q version %q reason %q", of, rd.Version(), reason)
+	}
+	if got := r.share(t, 100); got["1.0.0"] != 1 {
+		t.Errorf("traffic after the bake's rollback: %v", got)
+	}
+	r.fire(t, id, 3, true) // redelivered, or fired again: nothing new
+	if again, _ := r.engine.Load(context.Background(), rid); again.AggregateVersion() != rd.AggregateVersion() {
+		t.Errorf("a second firing changed the rollback deployment")
+	}
+
+	// The subscription hands the engine the rollback deployment's success.
+	ctx := causal.With(context.Background(), causal.Origin{Actor: "system:deployer"})
+	st, err := r.store.Load(ctx, app.Aggregate, rid, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := st.Events[len(st.Events)-1]
+	for range 2 { // redelivery records it once
+		if err := r.engine.OnBakeRollbackDone(causal.With(ctx, eventstore.ReactionOrigin("deployer-bake-rollbacks", last)), last); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d := r.waitFor(t, id, func(d *domain.Deployment) bool {
+		return d.Status() == deployv1.DeploymentStatus_DEPLOYMENT_STATUS_ROLLED_BACK
+	}, "1.1.0 recorded as rolled back")
+	if !strings.Contains(d.Reason(), "during its bake by deployment "+rid) || !strings.Contains(d.Reason(), "error_rate") {
+		t.Errorf("reason %q", d.Reason())
+	}
+	orig, err := r.store.Load(ctx, app.Aggregate, id, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(orig.Events); orig.Events[n-1].Name != "RolledBack" || orig.Events[n-2].Name != "DeploymentSucceeded" {
+		t.Errorf("deployment %s ends with %s, %s", id, orig.Events[n-2].Name, orig.Events[n-1].Name)
+	}
+
+	r.fire(t, rid, 4, true) // a rollback is not rolled back
+	if d, _ := r.engine.Load(context.Background(), app.BakeRollbackID(rid)); d.Exists() {
+		t.Errorf("a rollback was rolled back")
 	}
 }
 

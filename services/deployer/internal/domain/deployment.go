@@ -219,6 +219,10 @@ func Apply(d *Deployment, ev proto.Message, m Meta) {
 		d.rollingBack, d.rollbackReason, d.rollbackTrigger = true, e.GetReason(), e.GetTrigger()
 		d.status, d.reason = deployv1.DeploymentStatus_DEPLOYMENT_STATUS_ROLLING_BACK, e.GetReason()
 	case *deployv1.RolledBack:
+		if !d.rollingBack {
+			// Rolled back after it succeeded (during its bake): the event says why.
+			d.reason = e.GetReason()
+		}
 		d.status = deployv1.DeploymentStatus_DEPLOYMENT_STATUS_ROLLED_BACK
 		if d.aborted {
 			d.status = deployv1.DeploymentStatus_DEPLOYMENT_STATUS_ABORTED
