@@ -284,7 +284,9 @@ func TestRollbackTriggeredByMonitor(t *testing.T) {
 func TestBakeRollback(t *testing.T) {
 	r := newRig(t, []string{"setWeight 50"})
 	stable := r.promote(t, "r1", "1.0.0", domain.BigBang)
-	succeeded := func(d *domain.Deployment) bool { return d.Status() == deployv1.DeploymentStatus_DEPLOYMENT_STATUS_SUCCEEDED }
+	succeeded := func(d *domain.Deployment) bool {
+		return d.Status() == deployv1.DeploymentStatus_DEPLOYMENT_STATUS_SUCCEEDED
+	}
 	r.waitFor(t, stable, succeeded, "1.0.0 live")
 	r.fire(t, stable, 1, true) // nothing before it to go back to
 	if d, _ := r.engine.Load(context.Background(), app.BakeRollbackID(stable)); d.Exists() {
