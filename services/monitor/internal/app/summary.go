@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	"google.golang.org/protobuf/proto"
 
@@ -37,7 +38,14 @@ func Summarize(m proto.Message) string {
 			return "" // the RollbackTriggered / TriggerFired that follows says it
 		}
 		return ""
+	case *monitorv1.BakeStarted:
+		return fmt.Sprintf("%s succeeded: baking for %s, until %s; a rollback trigger that fires before then rolls it back",
+			e.GetDeploymentId(), e.GetDuration().AsDuration(), e.GetUntil().AsTime().UTC().Format(time.RFC3339))
 	case *monitorv1.RollbackTriggered:
+		if e.GetDuringBake() {
+			return fmt.Sprintf("ROLLBACK triggered during the bake by %s (v%d) for %s %s in %s: %s %s %s, observed %s for %.0fs; the previous version is put back",
+				e.GetTrigger(), e.GetRuleVersion(), e.GetDeploymentId(), e.GetVersion(), e.GetEnvironment(), e.GetMetric(), e.GetOperator(), num(e.GetThreshold()), num(e.GetObserved()), e.GetSustainedSeconds())
+		}
 		return fmt.Sprintf("ROLLBACK triggered by %s (v%d) for %s %s in %s: %s %s %s, observed %s for %.0fs",
 			e.GetTrigger(), e.GetRuleVersion(), e.GetDeploymentId(), e.GetVersion(), e.GetEnvironment(), e.GetMetric(), e.GetOperator(), num(e.GetThreshold()), num(e.GetObserved()), e.GetSustainedSeconds())
 	case *monitorv1.TriggerFired:

@@ -7,6 +7,7 @@ import (
 	"io"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"text/tabwriter"
 	"time"
 
@@ -154,9 +155,38 @@ func newDeployGetCmd(g *globals) *cobra.Command {
 					return printJSON(g.out, resp)
 				}
 				printDeployment(g.out, resp.GetDeployment())
+				printBake(g.out, monitoringOf(ctx, conn, args[0]))
 				return nil
 			})
 		},
+	}
+}
+
+// monitoringOf is the monitor's view of a deployment (nil when there is
+// none, or the caller may not read it).
+func monitoringOf(ctx context.Context, conn *grpc.ClientConn, id string) *monitorv1.DeploymentMonitoring {
+	r, err := monitorv1.NewMonitorServiceClient(conn).GetMonitoring(ctx, &monitorv1.GetMonitoringRequest{DeploymentId: id})
+	if err != nil {
+		return nil
+	}
+	return r.GetMonitoring()
+}
+
+// baking reports whether m is in its bake (the deployment succeeded and is still watched).
+func baking(m *monitorv1.DeploymentMonitoring) bool { return m.GetBakeUntil() != nil && m.GetEndedAt() == nil }
+
+// printBake says where a succeeded deployment's bake stands.
+func printBake(w io.Writer, m *monitorv1.DeploymentMonitoring) {
+	until := m.GetBakeUntil()
+	switch {
+	case until == nil:
+	case baking(m):
+		fmt.Fprintf(w, "bake: until %s (in %s): monitoring goes on; a rollback trigger that fires before then rolls it back\n",
+			fmtTime(until), time.Until(until.AsTime()).Round(time.Second))
+	case m.GetOutcomeType() == monitorv1.MonitoringOutcome_MONITORING_OUTCOME_BAKED:
+		fmt.Fprintf(w, "bake: ended %s without a rollback; monitoring ended\n", fmtTime(until))
+	default:
+		fmt.Fprintf(w, "bake: stopped at %s (%s)\n", fmtTime(m.GetEndedAt()), enumtext.Name(m.GetOutcomeType()))
 	}
 }
 
@@ -222,6 +252,7 @@ func watchDeployment(ctx context.Context, g *globals, conn *grpc.ClientConn, id 
 		return nil, err
 	}
 	var mu sync.Mutex // one writer at a time
+	var bakingNow atomic.Bool
 	if g.output != "json" {
 		go func() {
 			// The monitor's view of the deployment; a server without one (or a
@@ -238,12 +269,19 @@ func watchDeployment(ctx context.Context, g *globals, conn *grpc.ClientConn, id 
 				mu.Lock()
 				fmt.Fprintf(g.out, "── %s  monitor: %s\n", time.Now().Format("15:04:05"), ev.GetSummary())
 				mu.Unlock()
+				if strings.HasPrefix(ev.GetSummary(), "monitoring ended") && bakingNow.Load() {
+					cancel() // the bake is over: so is the watch
+				}
 			}
 		}()
 	}
+	var last *deployv1.Deployment
 	for {
 		msg, err := stream.Recv()
 		if errors.Is(err, io.EOF) || status.Code(err) == codes.Canceled || ctx.Err() != nil {
+			if bakingNow.Load() {
+				return last, nil // the bake ended
+			}
 			return nil, nil
 		}
 		if err != nil {
@@ -264,8 +302,20 @@ func watchDeployment(ctx context.Context, g *globals, conn *grpc.ClientConn, id 
 		if err != nil {
 			return nil, err
 		}
+		last = msg.GetDeployment()
 		switch d := msg.GetDeployment(); d.GetStatus() {
-		case deployv1.DeploymentStatus_DEPLOYMENT_STATUS_SUCCEEDED, deployv1.DeploymentStatus_DEPLOYMENT_STATUS_FAILED,
+		case deployv1.DeploymentStatus_DEPLOYMENT_STATUS_SUCCEEDED:
+			// A succeeded deployment may bake: watch on until the bake ends or rolls it back.
+			if m := monitoringOf(ctx, conn, id); g.output != "json" && baking(m) {
+				if !bakingNow.Swap(true) {
+					mu.Lock()
+					printBake(g.out, m)
+					mu.Unlock()
+				}
+				continue
+			}
+			return d, nil
+		case deployv1.DeploymentStatus_DEPLOYMENT_STATUS_FAILED,
 			deployv1.DeploymentStatus_DEPLOYMENT_STATUS_ROLLED_BACK, deployv1.DeploymentStatus_DEPLOYMENT_STATUS_ABORTED:
 			return d, nil
 		}
