@@ -173,7 +173,9 @@ func monitoringOf(ctx context.Context, conn *grpc.ClientConn, id string) *monito
 }
 
 // baking reports whether m is in its bake (the deployment succeeded and is still watched).
-func baking(m *monitorv1.DeploymentMonitoring) bool { return m.GetBakeUntil() != nil && m.GetEndedAt() == nil }
+func baking(m *monitorv1.DeploymentMonitoring) bool {
+	return m.GetBakeUntil() != nil && m.GetEndedAt() == nil
+}
 
 // printBake says where a succeeded deployment's bake stands.
 func printBake(w io.Writer, m *monitorv1.DeploymentMonitoring) {
