@@ -253,11 +253,13 @@ func DeployerDefaults() deployersvc.File {
 	canary.FeatureFlag.Interval, canary.FeatureFlag.Bake = 20*time.Second, 20*time.Second
 	f.Strategies = map[string]deployersvc.StrategyConfig{"development": canary, "staging": canary, "production": canary}
 	// Analysis steps take the monitor's verdict. Versions tagged -faulty fail a
-	// fifth of their requests, -slow answer in about 6 s (for the demo, and to
-	// try the rollback triggers by hand).
+	// fifth of their requests, -late do so once they have run a minute
+	// (through a canary, into the bake), -slow answer in about 6 s (for the
+	// demo, and to try the rollback triggers by hand).
 	f.Analysis = "monitor"
 	f.VersionPatterns = []deployersvc.VersionPattern{
 		{Match: "*-faulty*", Config: map[string]string{"DEMOAPP_ERROR_RATE": "0.2"}},
+		{Match: "*-late*", Config: map[string]string{"DEMOAPP_ERROR_RATE": "0.2", "DEMOAPP_FAIL_AFTER": "60s"}},
 		{Match: "*-slow*", Config: map[string]string{"DEMOAPP_LATENCY": "6s"}},
 	}
 	return f
