@@ -16,8 +16,8 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/penguinmails/floe/libs/auth"
-	"github.com/penguinmails/floe/libs/errs"
 	"github.com/penguinmails/floe/libs/envpolicy"
+	"github.com/penguinmails/floe/libs/errs"
 	"github.com/penguinmails/floe/libs/eventstore"
 	"github.com/penguinmails/floe/libs/service"
 	"github.com/penguinmails/floe/libs/testkit"
