@@ -426,8 +426,9 @@ func (s *Service) started(e *deployv1.DeploymentStarted, at time.Time) *monitorv
 	}
 	triggers := s.catalog.Triggers()
 	for _, name := range domain.SortedKeys(triggers) {
-		if t := triggers[name]; t.Enabled {
-			out.Triggers = append(out.Triggers, domain.TriggerToProto(t))
+		// In force: enabled, judging this environment and app, at the environment's threshold.
+		if t := triggers[name]; t.Enabled && t.Covers(e.GetEnvironment(), e.GetApp()) {
+			out.Triggers = append(out.Triggers, domain.TriggerToProto(t.In(e.GetEnvironment())))
 		}
 	}
 	for i, st := range e.GetPlan() {

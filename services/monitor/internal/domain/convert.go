@@ -1,7 +1,9 @@
 package domain
 
 import (
+	"maps"
 	"math"
+	"slices"
 	"time"
 
 	"google.golang.org/protobuf/types/known/durationpb"
@@ -33,6 +35,7 @@ func TriggerFromProto(p *monitorv1.RollbackTrigger) Trigger {
 		Name: p.GetName(), Metric: p.GetMetric(), Operator: Operator(p.GetOperator()), Threshold: p.GetThreshold(),
 		Duration: p.GetDuration().AsDuration(), Action: Text(p.GetActionType(), p.GetAction()), Cooldown: p.GetCooldown().AsDuration(),
 		NoData: p.GetNoData(), Enabled: p.GetEnabled(), Version: p.GetVersion(),
+		Environments: slices.Clone(p.GetEnvironments()), Apps: slices.Clone(p.GetApps()), Thresholds: maps.Clone(p.GetThresholds()),
 	}
 }
 
@@ -42,6 +45,7 @@ func TriggerToProto(t Trigger) *monitorv1.RollbackTrigger {
 		Name: t.Name, Metric: t.Metric, Operator: string(t.Operator), Threshold: t.Threshold,
 		Duration: durationpb.New(t.Duration), Action: t.Action, ActionType: Typed[monitorv1.TriggerAction](t.Action),
 		Cooldown: durationpb.New(t.Cooldown), NoData: t.NoData, Enabled: t.Enabled, Version: t.Version,
+		Environments: slices.Clone(t.Environments), Apps: slices.Clone(t.Apps), Thresholds: maps.Clone(t.Thresholds),
 	}
 }
 

@@ -204,7 +204,7 @@ func (m *Monitoring) Record(evals []Evaluation, deleted []string) []proto.Messag
 		t := e.Trigger
 		ev := &monitorv1.TriggerEvaluated{
 			Trigger: t.Name, RuleVersion: t.Version, At: Timestamp(e.Sample.At), Observed: NoNaN(e.Sample.Value),
-			NoData: e.Sample.Missing(), Query: e.Query,
+			NoData: e.Sample.Missing(), Query: e.Query, Threshold: t.Threshold,
 		}
 		if prev, ok := m.triggers[t.Name]; !ok || !sameTrigger(prev, t) {
 			ev.Changed = TriggerToProto(t)
@@ -243,7 +243,7 @@ func (m *Monitoring) Record(evals []Evaluation, deleted []string) []proto.Messag
 func sameTrigger(a, b Trigger) bool {
 	return a.Version == b.Version && a.Enabled == b.Enabled && a.Metric == b.Metric && a.Operator == b.Operator &&
 		a.Threshold == b.Threshold && a.Duration == b.Duration && a.Action == b.Action && a.Cooldown == b.Cooldown &&
-		a.NoData == b.NoData
+		a.NoData == b.NoData && slices.Equal(a.Environments, b.Environments) && slices.Equal(a.Apps, b.Apps) && maps.Equal(a.Thresholds, b.Thresholds)
 }
 
 // Plan decides which triggers a tick evaluates for this deployment, given
@@ -251,6 +251,7 @@ func sameTrigger(a, b Trigger) bool {
 // trigger in force that was disabled since (evaluated once, to record the
 // change). It also names the triggers in force that were deleted.
 func (m *Monitoring) Plan(current map[string]Trigger) (evaluate []Trigger, deleted []string) {
+	current = m.Scoped(current)
 	for _, name := range SortedKeys(current) {
 		t := current[name]
 		prev, inForce := m.triggers[name]
@@ -264,6 +265,18 @@ func (m *Monitoring) Plan(current map[string]Trigger) (evaluate []Trigger, delet
 		}
 	}
 	return evaluate, deleted
+}
+
+// Scoped are the triggers of defs that judge this deployment (its
+// environment and app), each with its environment's threshold.
+func (m *Monitoring) Scoped(defs map[string]Trigger) map[string]Trigger {
+	out := make(map[string]Trigger, len(defs))
+	for name, t := range defs {
+		if t.Covers(m.deployment.Environment, m.app) {
+			out[name] = t.In(m.deployment.Environment)
+		}
+	}
+	return out
 }
 
 // Analyze gives the verdict of an analysis step from the samples recorded in its window.

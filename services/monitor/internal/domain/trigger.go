@@ -3,6 +3,7 @@ package domain
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -53,6 +54,40 @@ type Trigger struct {
 	Enabled bool   `json:"enabled"`
 	// Version of the rule, bumped on every edit; reported with each firing.
 	Version uint64 `json:"version"`
+	// Environments and Apps limit the deployments the trigger judges
+	// (none: every one).
+	Environments []string `json:"environments,omitempty"`
+	Apps         []string `json:"apps,omitempty"`
+	// Thresholds replace Threshold in the environments they name.
+	Thresholds map[string]float64 `json:"thresholds,omitempty"`
+}
+
+// Covers reports whether the trigger judges deployments of app in env.
+func (t Trigger) Covers(env, app string) bool {
+	return (len(t.Environments) == 0 || slices.Contains(t.Environments, env)) && (len(t.Apps) == 0 || slices.Contains(t.Apps, app))
+}
+
+// In is the trigger as it judges a deployment in env: its threshold there.
+func (t Trigger) In(env string) Trigger {
+	if th, ok := t.Thresholds[env]; ok {
+		t.Threshold = th
+	}
+	return t
+}
+
+// Scope describes where the trigger applies, for people ("" when everywhere).
+func (t Trigger) Scope() string {
+	var parts []string
+	if len(t.Environments) > 0 {
+		parts = append(parts, "environments "+strings.Join(t.Environments, ", "))
+	}
+	if len(t.Apps) > 0 {
+		parts = append(parts, "apps "+strings.Join(t.Apps, ", "))
+	}
+	for _, env := range SortedKeys(t.Thresholds) {
+		parts = append(parts, fmt.Sprintf("threshold %s in %s", formatValue(t.Thresholds[env]), env))
+	}
+	return strings.Join(parts, "; ")
 }
 
 // NoDataPolicy is the effective no-data policy: NoData, or NoDataHold when empty.
@@ -97,6 +132,27 @@ func (t Trigger) Validate() error {
 	case "", NoDataHold, NoDataAlert, NoDataRollback:
 	default:
 		v.Add("no_data", "%q is not one of hold, alert, rollback (empty means hold)", t.NoData)
+	}
+	for i, env := range t.Environments {
+		if ident.Check(&v, fmt.Sprintf("environments[%d]", i), env) && slices.Index(t.Environments, env) < i {
+			v.Add(fmt.Sprintf("environments[%d]", i), "%q is listed twice", env)
+		}
+	}
+	for i, app := range t.Apps {
+		if ident.Check(&v, fmt.Sprintf("apps[%d]", i), app) && slices.Index(t.Apps, app) < i {
+			v.Add(fmt.Sprintf("apps[%d]", i), "%q is listed twice", app)
+		}
+	}
+	for _, env := range SortedKeys(t.Thresholds) {
+		f := "thresholds." + env
+		switch th := t.Thresholds[env]; {
+		case !ident.Valid(env):
+			v.Add(f, "%q is not an environment name (%s)", env, ident.Description)
+		case math.IsNaN(th) || math.IsInf(th, 0):
+			v.Add(f, "must be a finite number, got %v", th)
+		case len(t.Environments) > 0 && !slices.Contains(t.Environments, env):
+			v.Add(f, "%s is not one of the trigger's environments (%s): the threshold would never apply", env, strings.Join(t.Environments, ", "))
+		}
 	}
 	return v.Err()
 }

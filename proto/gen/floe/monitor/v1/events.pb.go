@@ -789,8 +789,11 @@ type TriggerEvaluated struct {
 	Sustained *durationpb.Duration `protobuf:"bytes,9,opt,name=sustained,proto3" json:"sustained,omitempty"`
 	// The PromQL that was evaluated (with the deployment's matchers).
 	Query string `protobuf:"bytes,10,opt,name=query,proto3" json:"query,omitempty"`
-	// The trigger was deleted (no observation; its state is dropped).
-	Deleted       bool `protobuf:"varint,11,opt,name=deleted,proto3" json:"deleted,omitempty"`
+	// The trigger was deleted, or no longer judges this deployment (its scope changed): no observation; its
+	// state is dropped.
+	Deleted bool `protobuf:"varint,11,opt,name=deleted,proto3" json:"deleted,omitempty"`
+	// The threshold applied: the trigger's, or its environment's override.
+	Threshold     float64 `protobuf:"fixed64,12,opt,name=threshold,proto3" json:"threshold,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -900,6 +903,13 @@ func (x *TriggerEvaluated) GetDeleted() bool {
 		return x.Deleted
 	}
 	return false
+}
+
+func (x *TriggerEvaluated) GetThreshold() float64 {
+	if x != nil {
+		return x.Threshold
+	}
+	return 0
 }
 
 // TriggerFired: a trigger whose action is alert or scale_up fired (rollback
@@ -1556,7 +1566,7 @@ const file_floe_monitor_v1_events_proto_rawDesc = "" +
 	"monitoring\"U\n" +
 	"\fAnalysisStep\x12\x12\n" +
 	"\x04step\x18\x01 \x01(\rR\x04step\x121\n" +
-	"\x06window\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\x06window\"\x91\x03\n" +
+	"\x06window\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\x06window\"\xaf\x03\n" +
 	"\x10TriggerEvaluated\x12\x18\n" +
 	"\atrigger\x18\x01 \x01(\tR\atrigger\x12!\n" +
 	"\frule_version\x18\x02 \x01(\x04R\vruleVersion\x12*\n" +
@@ -1569,7 +1579,8 @@ const file_floe_monitor_v1_events_proto_rawDesc = "" +
 	"\tsustained\x18\t \x01(\v2\x19.google.protobuf.DurationR\tsustained\x12\x14\n" +
 	"\x05query\x18\n" +
 	" \x01(\tR\x05query\x12\x18\n" +
-	"\adeleted\x18\v \x01(\bR\adeleted:\x0e\xca\xf3\x18\n" +
+	"\adeleted\x18\v \x01(\bR\adeleted\x12\x1c\n" +
+	"\tthreshold\x18\f \x01(\x01R\tthreshold:\x0e\xca\xf3\x18\n" +
 	"monitoring\"\xaa\x04\n" +
 	"\fTriggerFired\x12#\n" +
 	"\rdeployment_id\x18\x01 \x01(\tR\fdeploymentId\x12 \n" +

@@ -464,7 +464,13 @@ type RollbackTrigger struct {
 	NoData  string `protobuf:"bytes,8,opt,name=no_data,json=noData,proto3" json:"no_data,omitempty"`
 	Enabled bool   `protobuf:"varint,9,opt,name=enabled,proto3" json:"enabled,omitempty"`
 	// Version, bumped by every change; set by the server.
-	Version       uint64 `protobuf:"varint,10,opt,name=version,proto3" json:"version,omitempty"`
+	Version uint64 `protobuf:"varint,10,opt,name=version,proto3" json:"version,omitempty"`
+	// The environments whose deployments it judges (none: every environment).
+	Environments []string `protobuf:"bytes,12,rep,name=environments,proto3" json:"environments,omitempty"`
+	// The apps whose deployments it judges (none: every app).
+	Apps []string `protobuf:"bytes,13,rep,name=apps,proto3" json:"apps,omitempty"`
+	// Per-environment thresholds: environment → the threshold that replaces `threshold` there.
+	Thresholds    map[string]float64 `protobuf:"bytes,14,rep,name=thresholds,proto3" json:"thresholds,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"fixed64,2,opt,name=value"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -575,6 +581,27 @@ func (x *RollbackTrigger) GetVersion() uint64 {
 		return x.Version
 	}
 	return 0
+}
+
+func (x *RollbackTrigger) GetEnvironments() []string {
+	if x != nil {
+		return x.Environments
+	}
+	return nil
+}
+
+func (x *RollbackTrigger) GetApps() []string {
+	if x != nil {
+		return x.Apps
+	}
+	return nil
+}
+
+func (x *RollbackTrigger) GetThresholds() map[string]float64 {
+	if x != nil {
+		return x.Thresholds
+	}
+	return nil
 }
 
 // Alert is one series of an alert rule that is pending, firing or recently resolved.
@@ -1329,7 +1356,7 @@ const file_floe_monitor_v1_types_proto_rawDesc = "" +
 	"\x03for\x18\x06 \x01(\v2\x19.google.protobuf.DurationR\x03for\x125\n" +
 	"\bcooldown\x18\a \x01(\v2\x19.google.protobuf.DurationR\bcooldown\x12\x18\n" +
 	"\aenabled\x18\b \x01(\bR\aenabled\x12\x18\n" +
-	"\aversion\x18\t \x01(\x04R\aversion\"\x8f\x03\n" +
+	"\aversion\x18\t \x01(\x04R\aversion\"\xd8\x04\n" +
 	"\x0fRollbackTrigger\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x16\n" +
 	"\x06metric\x18\x02 \x01(\tR\x06metric\x12\x1a\n" +
@@ -1343,7 +1370,15 @@ const file_floe_monitor_v1_types_proto_rawDesc = "" +
 	"\ano_data\x18\b \x01(\tR\x06noData\x12\x18\n" +
 	"\aenabled\x18\t \x01(\bR\aenabled\x12\x18\n" +
 	"\aversion\x18\n" +
-	" \x01(\x04R\aversion\"\xe8\x04\n" +
+	" \x01(\x04R\aversion\x12\"\n" +
+	"\fenvironments\x18\f \x03(\tR\fenvironments\x12\x12\n" +
+	"\x04apps\x18\r \x03(\tR\x04apps\x12P\n" +
+	"\n" +
+	"thresholds\x18\x0e \x03(\v20.floe.monitor.v1.RollbackTrigger.ThresholdsEntryR\n" +
+	"thresholds\x1a=\n" +
+	"\x0fThresholdsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\x01R\x05value:\x028\x01\"\xe8\x04\n" +
 	"\x05Alert\x12\x12\n" +
 	"\x04rule\x18\x01 \x01(\tR\x04rule\x12!\n" +
 	"\frule_version\x18\x02 \x01(\x04R\vruleVersion\x12\x18\n" +
@@ -1468,7 +1503,7 @@ func file_floe_monitor_v1_types_proto_rawDescGZIP() []byte {
 }
 
 var file_floe_monitor_v1_types_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
-var file_floe_monitor_v1_types_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
+var file_floe_monitor_v1_types_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
 var file_floe_monitor_v1_types_proto_goTypes = []any{
 	(Severity)(0),                 // 0: floe.monitor.v1.Severity
 	(AlertState)(0),               // 1: floe.monitor.v1.AlertState
@@ -1484,45 +1519,47 @@ var file_floe_monitor_v1_types_proto_goTypes = []any{
 	(*TriggerStatus)(nil),         // 11: floe.monitor.v1.TriggerStatus
 	(*DeploymentMonitoring)(nil),  // 12: floe.monitor.v1.DeploymentMonitoring
 	(*StepVerdict)(nil),           // 13: floe.monitor.v1.StepVerdict
-	nil,                           // 14: floe.monitor.v1.Alert.LabelsEntry
-	(*durationpb.Duration)(nil),   // 15: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil), // 16: google.protobuf.Timestamp
+	nil,                           // 14: floe.monitor.v1.RollbackTrigger.ThresholdsEntry
+	nil,                           // 15: floe.monitor.v1.Alert.LabelsEntry
+	(*durationpb.Duration)(nil),   // 16: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil), // 17: google.protobuf.Timestamp
 }
 var file_floe_monitor_v1_types_proto_depIdxs = []int32{
 	0,  // 0: floe.monitor.v1.AlertRule.severity_type:type_name -> floe.monitor.v1.Severity
-	15, // 1: floe.monitor.v1.AlertRule.for:type_name -> google.protobuf.Duration
-	15, // 2: floe.monitor.v1.AlertRule.cooldown:type_name -> google.protobuf.Duration
-	15, // 3: floe.monitor.v1.RollbackTrigger.duration:type_name -> google.protobuf.Duration
+	16, // 1: floe.monitor.v1.AlertRule.for:type_name -> google.protobuf.Duration
+	16, // 2: floe.monitor.v1.AlertRule.cooldown:type_name -> google.protobuf.Duration
+	16, // 3: floe.monitor.v1.RollbackTrigger.duration:type_name -> google.protobuf.Duration
 	2,  // 4: floe.monitor.v1.RollbackTrigger.action_type:type_name -> floe.monitor.v1.TriggerAction
-	15, // 5: floe.monitor.v1.RollbackTrigger.cooldown:type_name -> google.protobuf.Duration
-	1,  // 6: floe.monitor.v1.Alert.state_type:type_name -> floe.monitor.v1.AlertState
-	0,  // 7: floe.monitor.v1.Alert.severity_type:type_name -> floe.monitor.v1.Severity
-	14, // 8: floe.monitor.v1.Alert.labels:type_name -> floe.monitor.v1.Alert.LabelsEntry
-	16, // 9: floe.monitor.v1.Alert.active_since:type_name -> google.protobuf.Timestamp
-	16, // 10: floe.monitor.v1.Alert.fired_at:type_name -> google.protobuf.Timestamp
-	16, // 11: floe.monitor.v1.Alert.resolved_at:type_name -> google.protobuf.Timestamp
-	16, // 12: floe.monitor.v1.Measurement.at:type_name -> google.protobuf.Timestamp
-	3,  // 13: floe.monitor.v1.AnalysisCheck.result_type:type_name -> floe.monitor.v1.VerdictResult
-	8,  // 14: floe.monitor.v1.AnalysisCheck.measurements:type_name -> floe.monitor.v1.Measurement
-	3,  // 15: floe.monitor.v1.Verdict.result_type:type_name -> floe.monitor.v1.VerdictResult
-	16, // 16: floe.monitor.v1.Verdict.window_start:type_name -> google.protobuf.Timestamp
-	16, // 17: floe.monitor.v1.Verdict.window_end:type_name -> google.protobuf.Timestamp
-	9,  // 18: floe.monitor.v1.Verdict.checks:type_name -> floe.monitor.v1.AnalysisCheck
-	16, // 19: floe.monitor.v1.TriggerStatus.last_at:type_name -> google.protobuf.Timestamp
-	16, // 20: floe.monitor.v1.TriggerStatus.breach_since:type_name -> google.protobuf.Timestamp
-	15, // 21: floe.monitor.v1.TriggerStatus.sustained:type_name -> google.protobuf.Duration
-	16, // 22: floe.monitor.v1.DeploymentMonitoring.started_at:type_name -> google.protobuf.Timestamp
-	16, // 23: floe.monitor.v1.DeploymentMonitoring.ended_at:type_name -> google.protobuf.Timestamp
-	4,  // 24: floe.monitor.v1.DeploymentMonitoring.outcome_type:type_name -> floe.monitor.v1.MonitoringOutcome
-	11, // 25: floe.monitor.v1.DeploymentMonitoring.triggers:type_name -> floe.monitor.v1.TriggerStatus
-	13, // 26: floe.monitor.v1.DeploymentMonitoring.analyses:type_name -> floe.monitor.v1.StepVerdict
-	16, // 27: floe.monitor.v1.DeploymentMonitoring.bake_until:type_name -> google.protobuf.Timestamp
-	10, // 28: floe.monitor.v1.StepVerdict.verdict:type_name -> floe.monitor.v1.Verdict
-	29, // [29:29] is the sub-list for method output_type
-	29, // [29:29] is the sub-list for method input_type
-	29, // [29:29] is the sub-list for extension type_name
-	29, // [29:29] is the sub-list for extension extendee
-	0,  // [0:29] is the sub-list for field type_name
+	16, // 5: floe.monitor.v1.RollbackTrigger.cooldown:type_name -> google.protobuf.Duration
+	14, // 6: floe.monitor.v1.RollbackTrigger.thresholds:type_name -> floe.monitor.v1.RollbackTrigger.ThresholdsEntry
+	1,  // 7: floe.monitor.v1.Alert.state_type:type_name -> floe.monitor.v1.AlertState
+	0,  // 8: floe.monitor.v1.Alert.severity_type:type_name -> floe.monitor.v1.Severity
+	15, // 9: floe.monitor.v1.Alert.labels:type_name -> floe.monitor.v1.Alert.LabelsEntry
+	17, // 10: floe.monitor.v1.Alert.active_since:type_name -> google.protobuf.Timestamp
+	17, // 11: floe.monitor.v1.Alert.fired_at:type_name -> google.protobuf.Timestamp
+	17, // 12: floe.monitor.v1.Alert.resolved_at:type_name -> google.protobuf.Timestamp
+	17, // 13: floe.monitor.v1.Measurement.at:type_name -> google.protobuf.Timestamp
+	3,  // 14: floe.monitor.v1.AnalysisCheck.result_type:type_name -> floe.monitor.v1.VerdictResult
+	8,  // 15: floe.monitor.v1.AnalysisCheck.measurements:type_name -> floe.monitor.v1.Measurement
+	3,  // 16: floe.monitor.v1.Verdict.result_type:type_name -> floe.monitor.v1.VerdictResult
+	17, // 17: floe.monitor.v1.Verdict.window_start:type_name -> google.protobuf.Timestamp
+	17, // 18: floe.monitor.v1.Verdict.window_end:type_name -> google.protobuf.Timestamp
+	9,  // 19: floe.monitor.v1.Verdict.checks:type_name -> floe.monitor.v1.AnalysisCheck
+	17, // 20: floe.monitor.v1.TriggerStatus.last_at:type_name -> google.protobuf.Timestamp
+	17, // 21: floe.monitor.v1.TriggerStatus.breach_since:type_name -> google.protobuf.Timestamp
+	16, // 22: floe.monitor.v1.TriggerStatus.sustained:type_name -> google.protobuf.Duration
+	17, // 23: floe.monitor.v1.DeploymentMonitoring.started_at:type_name -> google.protobuf.Timestamp
+	17, // 24: floe.monitor.v1.DeploymentMonitoring.ended_at:type_name -> google.protobuf.Timestamp
+	4,  // 25: floe.monitor.v1.DeploymentMonitoring.outcome_type:type_name -> floe.monitor.v1.MonitoringOutcome
+	11, // 26: floe.monitor.v1.DeploymentMonitoring.triggers:type_name -> floe.monitor.v1.TriggerStatus
+	13, // 27: floe.monitor.v1.DeploymentMonitoring.analyses:type_name -> floe.monitor.v1.StepVerdict
+	17, // 28: floe.monitor.v1.DeploymentMonitoring.bake_until:type_name -> google.protobuf.Timestamp
+	10, // 29: floe.monitor.v1.StepVerdict.verdict:type_name -> floe.monitor.v1.Verdict
+	30, // [30:30] is the sub-list for method output_type
+	30, // [30:30] is the sub-list for method input_type
+	30, // [30:30] is the sub-list for extension type_name
+	30, // [30:30] is the sub-list for extension extendee
+	0,  // [0:30] is the sub-list for field type_name
 }
 
 func init() { file_floe_monitor_v1_types_proto_init() }
@@ -1536,7 +1573,7 @@ func file_floe_monitor_v1_types_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_floe_monitor_v1_types_proto_rawDesc), len(file_floe_monitor_v1_types_proto_rawDesc)),
 			NumEnums:      5,
-			NumMessages:   10,
+			NumMessages:   11,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
