@@ -2,10 +2,12 @@ package domain
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/penguinmails/floe/libs/errs"
+	"github.com/penguinmails/floe/libs/ident"
 )
 
 // Alert severities.
@@ -42,6 +44,10 @@ type AlertRule struct {
 	Cooldown time.Duration `json:"cooldown"`
 	Enabled  bool          `json:"enabled"`
 	Version  uint64        `json:"version"`
+	// Environments and Apps limit the series the condition watches (the
+	// environment and app labels); none: every series it selects.
+	Environments []string `json:"environments,omitempty"`
+	Apps         []string `json:"apps,omitempty"`
 }
 
 // Validate reports every problem at once as an *errs.InvalidArgumentError
@@ -77,6 +83,8 @@ func (r AlertRule) Validate() error {
 	if r.Cooldown < 0 {
 		v.Add("cooldown", "must not be negative, got %s", r.Cooldown)
 	}
+	checkScope(&v, "environments", r.Environments)
+	checkScope(&v, "apps", r.Apps)
 	return v.Err()
 }
 
@@ -253,4 +261,13 @@ func RestoreAlertState(trs []AlertTransition, ruleVersions []uint64, cooldowns [
 		}
 	}
 	return s
+}
+
+// checkScope checks a scope list: identifiers, each once.
+func checkScope(v *errs.Violations, field string, names []string) {
+	for i, n := range names {
+		if ident.Check(v, fmt.Sprintf("%s[%d]", field, i), n) && slices.Index(names, n) < i {
+			v.Add(fmt.Sprintf("%s[%d]", field, i), "%q is listed twice", n)
+		}
+	}
 }

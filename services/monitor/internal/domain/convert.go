@@ -54,7 +54,7 @@ func AlertRuleFromProto(p *monitorv1.AlertRule) AlertRule {
 	return AlertRule{
 		Name: p.GetName(), Description: p.GetDescription(), Condition: p.GetCondition(), Severity: Text(p.GetSeverityType(), p.GetSeverity()),
 		Channels: append([]string(nil), p.GetChannels()...), For: p.GetFor().AsDuration(), Cooldown: p.GetCooldown().AsDuration(),
-		Enabled: p.GetEnabled(), Version: p.GetVersion(),
+		Enabled: p.GetEnabled(), Version: p.GetVersion(), Environments: slices.Clone(p.GetEnvironments()), Apps: slices.Clone(p.GetApps()),
 	}
 }
 
@@ -63,7 +63,7 @@ func AlertRuleToProto(r AlertRule) *monitorv1.AlertRule {
 	return &monitorv1.AlertRule{
 		Name: r.Name, Description: r.Description, Condition: r.Condition, Severity: r.Severity, SeverityType: Typed[monitorv1.Severity](r.Severity),
 		Channels: append([]string(nil), r.Channels...), For: durationpb.New(r.For), Cooldown: durationpb.New(r.Cooldown),
-		Enabled: r.Enabled, Version: r.Version,
+		Enabled: r.Enabled, Version: r.Version, Environments: slices.Clone(r.Environments), Apps: slices.Clone(r.Apps),
 	}
 }
 

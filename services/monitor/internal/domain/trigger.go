@@ -133,16 +133,8 @@ func (t Trigger) Validate() error {
 	default:
 		v.Add("no_data", "%q is not one of hold, alert, rollback (empty means hold)", t.NoData)
 	}
-	for i, env := range t.Environments {
-		if ident.Check(&v, fmt.Sprintf("environments[%d]", i), env) && slices.Index(t.Environments, env) < i {
-			v.Add(fmt.Sprintf("environments[%d]", i), "%q is listed twice", env)
-		}
-	}
-	for i, app := range t.Apps {
-		if ident.Check(&v, fmt.Sprintf("apps[%d]", i), app) && slices.Index(t.Apps, app) < i {
-			v.Add(fmt.Sprintf("apps[%d]", i), "%q is listed twice", app)
-		}
-	}
+	checkScope(&v, "environments", t.Environments)
+	checkScope(&v, "apps", t.Apps)
 	for _, env := range SortedKeys(t.Thresholds) {
 		f := "thresholds." + env
 		switch th := t.Thresholds[env]; {

@@ -81,6 +81,16 @@ type Transition struct {
 	domain.AlertTransition
 }
 
+// AlertQuery is an alert rule's condition limited to its scope: the
+// environment and app matchers of its environments and apps on every selector.
+func AlertQuery(r domain.AlertRule) (string, error) {
+	q, err := metrics.Restrict(r.Condition, "environment", r.Environments)
+	if err != nil {
+		return "", err
+	}
+	return metrics.Restrict(q, "app", r.Apps)
+}
+
 // Alerts evaluates rule r at time at and folds the result into states (series
 // key → state; new series are added): every series the condition returns
 // holds with its value, every known series it no longer returns does not.
@@ -89,8 +99,11 @@ type Transition struct {
 func Alerts(ctx context.Context, src metrics.Source, r domain.AlertRule, states map[string]*Series, at time.Time) ([]Transition, error) {
 	var res []metrics.Sample
 	if r.Enabled {
-		var err error
-		if res, err = src.Query(ctx, r.Condition, at); err != nil {
+		q, err := AlertQuery(r)
+		if err != nil {
+			return nil, err
+		}
+		if res, err = src.Query(ctx, q, at); err != nil {
 			return nil, err
 		}
 	}

@@ -2,7 +2,9 @@ package metrics
 
 import (
 	"fmt"
+	"regexp"
 	"sort"
+	"strings"
 
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql/parser"
@@ -39,6 +41,34 @@ func Scope(expr string, lbls map[string]string) (string, error) {
 	parser.Inspect(node, func(n parser.Node, _ []parser.Node) error {
 		if vs, ok := n.(*parser.VectorSelector); ok {
 			vs.LabelMatchers = append(vs.LabelMatchers, extra...)
+		}
+		return nil
+	})
+	return node.String(), nil
+}
+
+// Restrict returns expr with a matcher label=~"v1|v2|…" (the values quoted
+// literally) added to each of its series selectors: an alert rule limited
+// to environments or apps watches only their series. No values: expr as is.
+func Restrict(expr, label string, values []string) (string, error) {
+	if len(values) == 0 {
+		return expr, nil
+	}
+	node, err := parser.NewParser(parser.Options{}).ParseExpr(expr)
+	if err != nil {
+		return "", fmt.Errorf("invalid PromQL %q: %w", expr, err)
+	}
+	quoted := make([]string, len(values))
+	for i, v := range values {
+		quoted[i] = regexp.QuoteMeta(v)
+	}
+	m, err := labels.NewMatcher(labels.MatchRegexp, label, strings.Join(quoted, "|"))
+	if err != nil {
+		return "", fmt.Errorf("label %s: %w", label, err)
+	}
+	parser.Inspect(node, func(n parser.Node, _ []parser.Node) error {
+		if vs, ok := n.(*parser.VectorSelector); ok {
+			vs.LabelMatchers = append(vs.LabelMatchers, m)
 		}
 		return nil
 	})

@@ -100,3 +100,21 @@ func FuzzScope(f *testing.F) {
 		}
 	})
 }
+
+// Restrict limits every selector to the listed label values, quoted literally.
+func TestRestrict(t *testing.T) {
+	got, err := Restrict(`sum by (environment) (rate(x{code=~"5.."}[5m])) / sum by (environment) (rate(x[5m])) > 0.05`, "environment", []string{"production", "dr.eu"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `sum by (environment) (rate(x{code=~"5..",environment=~"production|dr\\.eu"}[5m])) / sum by (environment) (rate(x{environment=~"production|dr\\.eu"}[5m])) > 0.05`
+	if got != want {
+		t.Errorf("Restrict:\n got %s\nwant %s", got, want)
+	}
+	if got, _ := Restrict("up == 0", "app", nil); got != "up == 0" {
+		t.Errorf("no values: %q, want the expression unchanged", got)
+	}
+	if _, err := Restrict("rate(", "app", []string{"a"}); err == nil {
+		t.Error("invalid PromQL: no error")
+	}
+}

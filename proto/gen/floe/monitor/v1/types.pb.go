@@ -332,7 +332,11 @@ type AlertRule struct {
 	Cooldown *durationpb.Duration `protobuf:"bytes,7,opt,name=cooldown,proto3" json:"cooldown,omitempty"`
 	Enabled  bool                 `protobuf:"varint,8,opt,name=enabled,proto3" json:"enabled,omitempty"`
 	// Version, bumped by every change; set by the server.
-	Version       uint64 `protobuf:"varint,9,opt,name=version,proto3" json:"version,omitempty"`
+	Version uint64 `protobuf:"varint,9,opt,name=version,proto3" json:"version,omitempty"`
+	// The environments (environment label) and apps (app label) whose series it watches: the monitor adds the
+	// matchers to every selector of the condition (none: every series the condition selects).
+	Environments  []string `protobuf:"bytes,12,rep,name=environments,proto3" json:"environments,omitempty"`
+	Apps          []string `protobuf:"bytes,13,rep,name=apps,proto3" json:"apps,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -436,6 +440,20 @@ func (x *AlertRule) GetVersion() uint64 {
 		return x.Version
 	}
 	return 0
+}
+
+func (x *AlertRule) GetEnvironments() []string {
+	if x != nil {
+		return x.Environments
+	}
+	return nil
+}
+
+func (x *AlertRule) GetApps() []string {
+	if x != nil {
+		return x.Apps
+	}
+	return nil
 }
 
 // RollbackTrigger acts when a metric of a deployment breaches a threshold for
@@ -1344,7 +1362,7 @@ var File_floe_monitor_v1_types_proto protoreflect.FileDescriptor
 
 const file_floe_monitor_v1_types_proto_rawDesc = "" +
 	"\n" +
-	"\x1bfloe/monitor/v1/types.proto\x12\x0ffloe.monitor.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xf3\x02\n" +
+	"\x1bfloe/monitor/v1/types.proto\x12\x0ffloe.monitor.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xab\x03\n" +
 	"\tAlertRule\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12 \n" +
 	"\vdescription\x18\x02 \x01(\tR\vdescription\x12\x1c\n" +
@@ -1356,7 +1374,9 @@ const file_floe_monitor_v1_types_proto_rawDesc = "" +
 	"\x03for\x18\x06 \x01(\v2\x19.google.protobuf.DurationR\x03for\x125\n" +
 	"\bcooldown\x18\a \x01(\v2\x19.google.protobuf.DurationR\bcooldown\x12\x18\n" +
 	"\aenabled\x18\b \x01(\bR\aenabled\x12\x18\n" +
-	"\aversion\x18\t \x01(\x04R\aversion\"\xd8\x04\n" +
+	"\aversion\x18\t \x01(\x04R\aversion\x12\"\n" +
+	"\fenvironments\x18\f \x03(\tR\fenvironments\x12\x12\n" +
+	"\x04apps\x18\r \x03(\tR\x04apps\"\xd8\x04\n" +
 	"\x0fRollbackTrigger\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x16\n" +
 	"\x06metric\x18\x02 \x01(\tR\x06metric\x12\x1a\n" +
