@@ -9,7 +9,7 @@
 //	alert_rules:
 //	  - name: high_error_rate
 //	    description: API error rate above 5%
-//	    condition: rate(http_requests_total{status=~"5.."}[5m]) / rate(http_requests_total[5m]) > 0.05
+//	    condition: sum(rate(http_requests_total{status=~"5.."}[5m])) / sum(rate(http_requests_total[5m])) > 0.05
 //	    severity: critical
 //	    channels: [slack, email, sms]
 //	    for: 2m

@@ -61,11 +61,14 @@ func exitStatus(err error) int {
 
 func TestRulesCheckValidFile(t *testing.T) {
 	t.Parallel()
-	out, _, err := runFloe(context.Background(), "rules", "check", rulesFile("rules.yaml"), rulesFile("nodata_rules.yaml"))
+	// rules.yaml keeps the guide's literal condition, which the linter reports
+	// (rules_check_test.go); the guide's rules as the rules package documents them are clean.
+	guide := filepath.Join("..", "..", "..", "..", "services", "monitor", "rules", "testdata", "guide.yaml")
+	out, _, err := runFloe(context.Background(), "rules", "check", guide, rulesFile("nodata_rules.yaml"))
 	if err != nil {
 		t.Fatalf("rules check of valid files = %v\n%s", err, out)
 	}
-	want := rulesFile("rules.yaml") + ": 1 alert rule, 2 rollback triggers, 2 named metrics: OK\n" +
+	want := guide + ": 1 alert rule, 1 rollback trigger, 2 named metrics: OK\n" +
 		rulesFile("nodata_rules.yaml") + ": 0 alert rules, 1 rollback trigger, 2 named metrics: OK\n"
 	if out != want {
 		t.Errorf("rules check =\n%s\nwant\n%s", out, want)

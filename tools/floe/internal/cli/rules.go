@@ -23,6 +23,7 @@ import (
 	"github.com/penguinmails/floe/libs/errs"
 	monitorv1 "github.com/penguinmails/floe/proto/gen/floe/monitor/v1"
 	"github.com/penguinmails/floe/services/monitor/rules"
+	"github.com/penguinmails/floe/services/monitor/rules/lint"
 	"github.com/penguinmails/floe/services/monitor/rules/rulestest"
 )
 
@@ -165,6 +166,8 @@ type jsonCheck struct {
 	RollbackTriggers int             `json:"rollbackTriggers"`
 	NamedMetrics     int             `json:"namedMetrics"`
 	Violations       []jsonViolation `json:"violations"`
+	// Findings are the linter's, for a valid file (lint.Finding's JSON).
+	Findings []lint.Finding `json:"findings"`
 }
 
 // loadRules reads a rules file; problems are the violations (field, description)
@@ -198,9 +201,10 @@ func printViolations(w io.Writer, file string, vs []jsonViolation) {
 }
 
 func newRulesCheckCmd(g *globals) *cobra.Command {
-	return &cobra.Command{
+	var strict bool
+	cmd := &cobra.Command{
 		Use:   "check FILE...",
-		Short: "Validate rules files offline: every problem, with its field path",
+		Short: "Validate and lint rules files offline: every problem, with its field path",
 		Long: `check parses and validates rules files the way the monitor reads them (unknown
 fields, PromQL syntax, names, operators, actions, severities, durations) without
 contacting a server. For a valid file it prints what the file defines (the
@@ -208,21 +212,35 @@ named metrics include the monitor's defaults, error_rate and
 response_time_p95); for an invalid one, every problem with its field path. It
 exits non-zero when any file is invalid.
 
+A valid file is then linted: rules that parse but cannot work as meant, the
+classes of mistakes Cloudflare's pint catches without a server (alerts/comparison,
+alerts/for, promql/aggregate, promql/fragile, promql/rate, promql/regexp,
+promql/vector_matching). Each finding names the rule, the check, its severity
+(warning or bug), the problem and a suggested rewrite; docs/rules-lint.md in
+the Floe repository describes every check. Findings do not change the exit
+status unless --strict is given.
+
   floe rules check monitor-rules.yaml
-  floe rules check -o json rules/*.yaml`,
+  floe rules check -o json rules/*.yaml
+  floe rules check --strict -o json rules/*.yaml     # in CI: any finding fails`,
 		Args: fileArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := g.checkOutputFlag(); err != nil {
 				return err
 			}
 			var results []jsonCheck
-			bad := 0
+			bad, findings, linted := 0, 0, 0
 			for _, path := range args {
 				set, problems := loadRules(path)
-				r := jsonCheck{File: path, OK: len(problems) == 0, Violations: problems}
+				r := jsonCheck{File: path, OK: len(problems) == 0, Violations: problems, Findings: []lint.Finding{}}
 				if r.OK {
 					r.AlertRules, r.RollbackTriggers, r.NamedMetrics = len(set.AlertRules), len(set.Triggers), len(set.Metrics)
 					r.Violations = []jsonViolation{}
+					if fs := lint.Lint(set); len(fs) > 0 {
+						r.Findings = fs
+						findings += len(fs)
+						linted++
+					}
 				} else {
 					bad++
 				}
@@ -230,12 +248,18 @@ exits non-zero when any file is invalid.
 				if g.output == "json" {
 					continue
 				}
-				if r.OK {
-					fmt.Fprintf(g.out, "%s: %s, %s, %s: OK\n", path, count(r.AlertRules, "alert rule", "alert rules"),
-						count(r.RollbackTriggers, "rollback trigger", "rollback triggers"), count(r.NamedMetrics, "named metric", "named metrics"))
-				} else {
+				if !r.OK {
 					printViolations(g.out, path, problems)
+					continue
 				}
+				summary := fmt.Sprintf("%s: %s, %s, %s: OK", path, count(r.AlertRules, "alert rule", "alert rules"),
+					count(r.RollbackTriggers, "rollback trigger", "rollback triggers"), count(r.NamedMetrics, "named metric", "named metrics"))
+				if len(r.Findings) == 0 {
+					fmt.Fprintln(g.out, summary)
+					continue
+				}
+				fmt.Fprintf(g.out, "%s, %s:\n", summary, count(len(r.Findings), "lint finding", "lint findings"))
+				printFindings(g.out, r.Findings)
 			}
 			if g.output == "json" {
 				if err := printJSONDoc(g.out, map[string]any{"files": results}); err != nil {
@@ -245,8 +269,21 @@ exits non-zero when any file is invalid.
 			if bad > 0 {
 				return fmt.Errorf("rules check: %d of %s invalid", bad, count(len(args), "file", "files"))
 			}
+			if strict && findings > 0 {
+				return fmt.Errorf("rules check --strict: %s in %s", count(findings, "lint finding", "lint findings"), count(linted, "file", "files"))
+			}
 			return nil
 		},
+	}
+	cmd.Flags().BoolVar(&strict, "strict", false, "exit non-zero when the linter finds anything (warnings included)")
+	return cmd
+}
+
+// printFindings writes lint findings, each with its suggestion.
+func printFindings(w io.Writer, fs []lint.Finding) {
+	for _, f := range fs {
+		fmt.Fprintf(w, "  %s %s: %s (%s): %s\n", strings.ReplaceAll(f.Kind, "_", " "), f.Rule, f.Check, f.Severity, indentLines(f.Problem, "    "))
+		fmt.Fprintf(w, "    suggestion: %s\n", indentLines(f.Suggestion, "    "))
 	}
 }
 
