@@ -155,8 +155,11 @@ func TestSeedFromRuleSetAndDefaults(t *testing.T) {
 		if got := sortedNames(listTriggers(t, e)); !slicesEqual(got, []string{"error_rate", "response_time_p95"}) {
 			t.Errorf("default triggers %v", got)
 		}
-		if n := len(listRules(t, e)); n != 0 {
-			t.Errorf("%d default alert rules, want none", n)
-		}
+		testkit.Eventually(t, func() error {
+			if got := sortedNames(listRules(t, e)); !slicesEqual(got, []string{"high_error_rate", "slow_response_time"}) {
+				return fmt.Errorf("default alert rules %v, want the guide's two", got)
+			}
+			return nil
+		})
 	})
 }

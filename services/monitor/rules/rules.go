@@ -63,9 +63,34 @@ func DefaultMetrics() map[string]string {
 	}
 }
 
-// Default is the guide's two rollback triggers over DefaultMetrics, and no alert rules.
+// Default is the guide's two rollback triggers over DefaultMetrics and its
+// two alert rules (DefaultAlertRules).
 func Default() Set {
-	return Set{Metrics: DefaultMetrics(), Triggers: domain.DefaultTriggers()}
+	return Set{Metrics: DefaultMetrics(), AlertRules: DefaultAlertRules(), Triggers: domain.DefaultTriggers()}
+}
+
+// DefaultAlertRules are the guide's two alert rules with its thresholds,
+// severities, channels and cooldowns, written as the ratios and quantiles
+// they mean per environment and version over the conventional HTTP metrics
+// (the guide's literal conditions divide each series by itself, and take a
+// quantile per bucket series; see docs/rules-lint.md):
+//
+//   - High Error Rate: more than 5 % of requests fail; critical; slack,
+//     email, sms; cooldown 5 min;
+//   - Slow Response Time: p95 above 2 s; warning; slack; cooldown 15 min.
+func DefaultAlertRules() []domain.AlertRule {
+	return []domain.AlertRule{
+		{
+			Name: "high_error_rate", Description: "API error rate above 5%",
+			Condition: `sum by (environment, version) (rate(http_requests_total{code=~"5.."}[5m])) / sum by (environment, version) (rate(http_requests_total[5m])) > 0.05`,
+			Severity:  domain.SeverityCritical, Channels: []string{"slack", "email", "sms"}, For: time.Minute, Cooldown: 5 * time.Minute, Enabled: true, Version: 1,
+		},
+		{
+			Name: "slow_response_time", Description: "95th percentile response time above 2 seconds",
+			Condition: `histogram_quantile(0.95, sum by (environment, version, le) (rate(http_request_duration_seconds_bucket[5m]))) > 2`,
+			Severity:  domain.SeverityWarning, Channels: []string{"slack"}, For: time.Minute, Cooldown: 15 * time.Minute, Enabled: true, Version: 1,
+		},
+	}
 }
 
 // Resolve is the PromQL of a trigger's metric: the named metric's
@@ -93,6 +118,9 @@ type alertRule struct {
 	For         Duration `yaml:"for"`
 	Cooldown    Minutes  `yaml:"cooldown"`
 	Enabled     *bool    `yaml:"enabled"`
+	// Environments and Apps limit the series it watches (none: all).
+	Environments []string `yaml:"environments"`
+	Apps         []string `yaml:"apps"`
 }
 
 type trigger struct {
@@ -105,6 +133,11 @@ type trigger struct {
 	Cooldown  Minutes  `yaml:"cooldown"`
 	NoData    string   `yaml:"no_data"`
 	Enabled   *bool    `yaml:"enabled"`
+	// Environments and Apps limit the deployments it judges (none: all);
+	// Thresholds replace Threshold per environment.
+	Environments []string           `yaml:"environments"`
+	Apps         []string           `yaml:"apps"`
+	Thresholds   map[string]float64 `yaml:"thresholds"`
 }
 
 // Load reads a rules file. Named metrics it defines are added to (and
@@ -144,7 +177,7 @@ func Parse(data []byte) (Set, error) {
 		ar := domain.AlertRule{
 			Name: r.Name, Description: r.Description, Condition: r.Condition, Severity: r.Severity,
 			Channels: r.Channels, For: time.Duration(r.For), Cooldown: time.Duration(r.Cooldown),
-			Enabled: r.Enabled == nil || *r.Enabled, Version: 1,
+			Enabled: r.Enabled == nil || *r.Enabled, Version: 1, Environments: r.Environments, Apps: r.Apps,
 		}
 		prefix := fmt.Sprintf("alert_rules[%d]", i)
 		v.Merge(prefix, ValidateAlertRule(ar))
@@ -165,6 +198,7 @@ func Parse(data []byte) (Set, error) {
 			Name: t.Name, Metric: t.Metric, Operator: domain.Operator(t.Operator), Threshold: threshold,
 			Duration: time.Duration(t.Duration), Action: t.Action, Cooldown: time.Duration(t.Cooldown),
 			NoData: t.NoData, Enabled: t.Enabled == nil || *t.Enabled, Version: 1,
+			Environments: t.Environments, Apps: t.Apps, Thresholds: t.Thresholds,
 		}
 		if t.Threshold == nil {
 			v.Add(prefix+".threshold", "is required")

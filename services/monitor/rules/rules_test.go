@@ -282,15 +282,31 @@ func TestResolve(t *testing.T) {
 }
 
 // TestDefault: the default set is the guide's two triggers over the default
-// metrics, and it validates.
+// metrics and its two alert rules, and it validates.
 func TestDefault(t *testing.T) {
 	t.Parallel()
 	d := rules.Default()
 	if diff := cmp.Diff(domain.DefaultTriggers(), d.Triggers); diff != "" {
 		t.Errorf("triggers (-want +got):\n%s", diff)
 	}
-	if len(d.AlertRules) != 0 {
-		t.Errorf("alert rules = %+v, want none", d.AlertRules)
+	if diff := cmp.Diff(rules.DefaultAlertRules(), d.AlertRules); diff != "" || len(d.AlertRules) != 2 {
+		t.Errorf("alert rules (-want +got):\n%s", diff)
+	}
+	for _, r := range d.AlertRules {
+		if err := rules.ValidateAlertRule(r); err != nil {
+			t.Errorf("default alert rule %s: %v", r.Name, err)
+		}
+	}
+	// The guide's thresholds, severities, channels and cooldowns.
+	byName := map[string]domain.AlertRule{}
+	for _, r := range d.AlertRules {
+		byName[r.Name] = r
+	}
+	if r := byName["high_error_rate"]; !strings.HasSuffix(r.Condition, "> 0.05") || r.Severity != "critical" || strings.Join(r.Channels, ",") != "slack,email,sms" || r.Cooldown != 5*time.Minute {
+		t.Errorf("high_error_rate: %+v", r)
+	}
+	if r := byName["slow_response_time"]; !strings.HasSuffix(r.Condition, "> 2") || r.Severity != "warning" || strings.Join(r.Channels, ",") != "slack" || r.Cooldown != 15*time.Minute {
+		t.Errorf("slow_response_time: %+v", r)
 	}
 	for _, tr := range d.Triggers {
 		if err := d.ValidateTrigger(tr); err != nil {

@@ -118,11 +118,12 @@ minutes; "5m"-style durations are accepted too):
     error_rate: sum(rate(http_requests_total{code=~"5.."}[1m])) / sum(rate(http_requests_total[1m]))
   alert_rules:
     - name: high_error_rate
-      condition: rate(http_requests_total{status=~"5.."}[5m]) / rate(http_requests_total[5m]) > 0.05
+      condition: sum by (environment) (rate(http_requests_total{code=~"5.."}[5m])) / sum by (environment) (rate(http_requests_total[5m])) > 0.05
       severity: critical        # critical, warning or info
       channels: [slack, email]
       for: 2m
       cooldown: 5               # minutes
+      environments: [production] # optional: only these environments' (and apps:) series
   rollback_triggers:
     - name: error_rate
       metric: error_rate        # a named metric, or PromQL
@@ -132,6 +133,8 @@ minutes; "5m"-style durations are accepted too):
       action: rollback          # rollback, alert or scale_up
       cooldown: 60              # minutes
       no_data: hold             # hold, alert or rollback
+      environments: [staging, production]   # optional: judges only these (and apps:) deployments
+      thresholds: {production: 0.05}        # optional: the threshold in an environment
 
 'check' and 'test' work offline; the other commands talk to the server
 (reads need monitor.read, changes monitor.write).`,
@@ -427,6 +430,7 @@ func fileDefinitions(set rules.Set) (ars []*monitorv1.AlertRule, trs []*monitorv
 		ars = append(ars, &monitorv1.AlertRule{
 			Name: r.Name, Description: r.Description, Condition: r.Condition, Severity: r.Severity, SeverityType: typed[monitorv1.Severity](r.Severity),
 			Channels: slices.Clone(r.Channels), For: durationpb.New(r.For), Cooldown: durationpb.New(r.Cooldown), Enabled: r.Enabled,
+			Environments: slices.Clone(r.Environments), Apps: slices.Clone(r.Apps),
 		})
 	}
 	for _, t := range set.Triggers {
@@ -443,6 +447,7 @@ func fileDefinitions(set rules.Set) (ars []*monitorv1.AlertRule, trs []*monitorv
 			Name: t.Name, Metric: metric, Operator: string(t.Operator), Threshold: t.Threshold,
 			Duration: durationpb.New(t.Duration), Action: t.Action, ActionType: typed[monitorv1.TriggerAction](t.Action),
 			Cooldown: durationpb.New(t.Cooldown), NoData: t.NoData, Enabled: t.Enabled,
+			Environments: slices.Clone(t.Environments), Apps: slices.Clone(t.Apps), Thresholds: maps.Clone(t.Thresholds),
 		})
 	}
 	return ars, trs, inlined

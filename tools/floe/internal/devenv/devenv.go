@@ -282,12 +282,19 @@ func MonitorDefaults() monitorsvc.File {
 	for i := range set.Triggers {
 		set.Triggers[i].Duration = 20 * time.Second
 	}
-	set.AlertRules = append(set.AlertRules, monitorsvc.AlertRule{
-		Name:        "high_error_rate",
-		Description: "More than 5% of a version's requests fail (the guide's High Error Rate, per environment and version)",
-		Condition:   `sum by (environment, version) (rate(floe_proxy_requests_total{code=~"5.."}[1m])) / sum by (environment, version) (rate(floe_proxy_requests_total[1m])) > 0.05`,
-		Severity:    "critical", Channels: []string{"slack", "email", "sms"}, For: 30 * time.Second, Cooldown: 5 * time.Minute, Enabled: true, Version: 1,
-	})
+	// The guide's two alert rules, over the proxies' metrics, held 30 s.
+	for i := range set.AlertRules {
+		r := &set.AlertRules[i]
+		r.For = 30 * time.Second
+		switch r.Name {
+		case "high_error_rate":
+			r.Description = "More than 5% of a version's requests fail (the guide's High Error Rate, per environment and version)"
+			r.Condition = `sum by (environment, version) (rate(floe_proxy_requests_total{code=~"5.."}[1m])) / sum by (environment, version) (rate(floe_proxy_requests_total[1m])) > 0.05`
+		case "slow_response_time":
+			r.Description = "A version's 95th percentile response time is above 2 s (the guide's Slow Response Time, per environment and version)"
+			r.Condition = `histogram_quantile(0.95, sum by (environment, version, le) (rate(floe_proxy_request_duration_seconds_bucket[1m]))) > 2`
+		}
+	}
 	f.RuleSet = &set
 	return f
 }
