@@ -7,6 +7,7 @@ import (
 	"io"
 	"maps"
 	"math"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -734,4 +735,39 @@ func FuzzMonitoringDeploymentID(f *testing.F) {
 		}
 	}
 	f.Fuzz(func(t *testing.T, s string) { identtest.Check(t, fields, s, e.LogPosition) })
+}
+
+// Saving a definition answers with the rule linter's findings, as warnings
+// that do not block: the guide's literal condition divides each series by
+// itself; the ratio it means has none.
+func TestSaveAnswersLintWarnings(t *testing.T) {
+	e := startEnv(t, emptyRules())
+	ops := e.client("ops")
+	flawed := &monitorv1.AlertRule{Name: "guide_error_rate", Condition: `rate(http_requests_total{status=~"5.."}[5m]) / rate(http_requests_total[5m]) > 0.05`,
+		SeverityType: monitorv1.Severity_SEVERITY_CRITICAL, Channels: []string{"slack"}, Enabled: true}
+	r, err := ops.CreateAlertRule(ctxT(t), &monitorv1.CreateAlertRuleRequest{Rule: flawed})
+	if err != nil {
+		t.Fatalf("a flawed condition is saved all the same: %v", err)
+	}
+	var checks []string
+	for _, w := range r.GetWarnings() {
+		checks = append(checks, w.GetCheck())
+		if w.GetProblem() == "" || w.GetSuggestion() == "" {
+			t.Errorf("warning without its problem or suggestion: %v", w)
+		}
+	}
+	if !slices.Contains(checks, "promql/vector_matching") {
+		t.Errorf("warnings %v, want promql/vector_matching", checks)
+	}
+	fixed := proto.CloneOf(flawed)
+	fixed.Condition, fixed.For = `sum(rate(http_requests_total{status=~"5.."}[5m])) / sum(rate(http_requests_total[5m])) > 0.05`, durationpb.New(2*time.Minute)
+	u, err := ops.UpdateAlertRule(ctxT(t), &monitorv1.UpdateAlertRuleRequest{Rule: fixed, ExpectedVersion: r.GetRule().GetVersion()})
+	if err != nil || len(u.GetWarnings()) != 0 {
+		t.Errorf("the corrected condition: %v warnings %v", err, u.GetWarnings())
+	}
+	tr, err := ops.CreateRollbackTrigger(ctxT(t), &monitorv1.CreateRollbackTriggerRequest{Trigger: &monitorv1.RollbackTrigger{
+		Name: "instant", Metric: "error_rate", Operator: ">", Threshold: 0.1, ActionType: monitorv1.TriggerAction_TRIGGER_ACTION_ROLLBACK, Enabled: true}})
+	if err != nil || len(tr.GetWarnings()) == 0 || tr.GetWarnings()[0].GetCheck() != "alerts/for" {
+		t.Errorf("a rollback trigger of duration 0: %v warnings %v, want alerts/for", err, tr.GetWarnings())
+	}
 }

@@ -141,6 +141,9 @@ func (s *Service) Catalog() Catalog { return s.catalog }
 // rules is the rule set triggers are validated against (the named metrics).
 func (s *Service) rules() rules.Set { return rules.Set{Metrics: s.cfg.Metrics} }
 
+// Metrics is the named-metric catalogue the service resolves triggers with.
+func (s *Service) Metrics() map[string]string { return s.cfg.Metrics }
+
 // ---- rules and triggers ----
 
 // definitions are versioned, named definitions kept as aggregates (alert

@@ -25,6 +25,8 @@ import (
 	monitorv1 "github.com/penguinmails/floe/proto/gen/floe/monitor/v1"
 	"github.com/penguinmails/floe/services/monitor/internal/app"
 	"github.com/penguinmails/floe/services/monitor/internal/domain"
+	"github.com/penguinmails/floe/services/monitor/rules"
+	"github.com/penguinmails/floe/services/monitor/rules/lint"
 )
 
 // Permissions of the monitor.
@@ -105,7 +107,7 @@ func (s *Server) CreateAlertRule(ctx context.Context, req *monitorv1.CreateAlert
 	if err != nil {
 		return nil, prefixed("rule", err)
 	}
-	return &monitorv1.CreateAlertRuleResponse{Rule: domain.AlertRuleToProto(r)}, nil
+	return &monitorv1.CreateAlertRuleResponse{Rule: domain.AlertRuleToProto(r), Warnings: s.lint(rules.Set{AlertRules: []domain.AlertRule{r}})}, nil
 }
 
 // GetAlertRule implements the RPC.
@@ -142,7 +144,7 @@ func (s *Server) UpdateAlertRule(ctx context.Context, req *monitorv1.UpdateAlert
 	if err != nil {
 		return nil, prefixed("rule", err)
 	}
-	return &monitorv1.UpdateAlertRuleResponse{Rule: domain.AlertRuleToProto(r)}, nil
+	return &monitorv1.UpdateAlertRuleResponse{Rule: domain.AlertRuleToProto(r), Warnings: s.lint(rules.Set{AlertRules: []domain.AlertRule{r}})}, nil
 }
 
 // DeleteAlertRule implements the RPC.
@@ -165,7 +167,7 @@ func (s *Server) CreateRollbackTrigger(ctx context.Context, req *monitorv1.Creat
 	if err != nil {
 		return nil, prefixed("trigger", err)
 	}
-	return &monitorv1.CreateRollbackTriggerResponse{Trigger: domain.TriggerToProto(t)}, nil
+	return &monitorv1.CreateRollbackTriggerResponse{Trigger: domain.TriggerToProto(t), Warnings: s.lint(rules.Set{Triggers: []domain.Trigger{t}})}, nil
 }
 
 // GetRollbackTrigger implements the RPC.
@@ -202,7 +204,7 @@ func (s *Server) UpdateRollbackTrigger(ctx context.Context, req *monitorv1.Updat
 	if err != nil {
 		return nil, prefixed("trigger", err)
 	}
-	return &monitorv1.UpdateRollbackTriggerResponse{Trigger: domain.TriggerToProto(t)}, nil
+	return &monitorv1.UpdateRollbackTriggerResponse{Trigger: domain.TriggerToProto(t), Warnings: s.lint(rules.Set{Triggers: []domain.Trigger{t}})}, nil
 }
 
 // DeleteRollbackTrigger implements the RPC.
@@ -338,4 +340,15 @@ func prefixed(field string, err error) error {
 	var v errs.Violations
 	v.Merge(field, err)
 	return v.Err()
+}
+
+// lint is what the rule linter finds in set (its metrics: the service's
+// catalogue), as the API's warnings.
+func (s *Server) lint(set rules.Set) []*monitorv1.LintFinding {
+	set.Metrics = s.svc.Metrics()
+	var out []*monitorv1.LintFinding
+	for _, f := range lint.Lint(set) {
+		out = append(out, &monitorv1.LintFinding{Check: f.Check, Severity: f.Severity, Problem: f.Problem, Suggestion: f.Suggestion, Rewrite: f.Rewrite})
+	}
+	return out
 }

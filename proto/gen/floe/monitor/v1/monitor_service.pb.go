@@ -66,8 +66,10 @@ func (x *CreateAlertRuleRequest) GetRule() *AlertRule {
 }
 
 type CreateAlertRuleResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Rule          *AlertRule             `protobuf:"bytes,1,opt,name=rule,proto3" json:"rule,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Rule  *AlertRule             `protobuf:"bytes,1,opt,name=rule,proto3" json:"rule,omitempty"`
+	// What the rule linter found in the definition as saved (warnings: they do not block; see docs/rules-lint.md).
+	Warnings      []*LintFinding `protobuf:"bytes,2,rep,name=warnings,proto3" json:"warnings,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -105,6 +107,13 @@ func (*CreateAlertRuleResponse) Descriptor() ([]byte, []int) {
 func (x *CreateAlertRuleResponse) GetRule() *AlertRule {
 	if x != nil {
 		return x.Rule
+	}
+	return nil
+}
+
+func (x *CreateAlertRuleResponse) GetWarnings() []*LintFinding {
+	if x != nil {
+		return x.Warnings
 	}
 	return nil
 }
@@ -331,8 +340,10 @@ func (x *UpdateAlertRuleRequest) GetExpectedVersion() uint64 {
 }
 
 type UpdateAlertRuleResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Rule          *AlertRule             `protobuf:"bytes,1,opt,name=rule,proto3" json:"rule,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Rule  *AlertRule             `protobuf:"bytes,1,opt,name=rule,proto3" json:"rule,omitempty"`
+	// What the rule linter found in the definition as saved (warnings: they do not block; see docs/rules-lint.md).
+	Warnings      []*LintFinding `protobuf:"bytes,2,rep,name=warnings,proto3" json:"warnings,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -370,6 +381,13 @@ func (*UpdateAlertRuleResponse) Descriptor() ([]byte, []int) {
 func (x *UpdateAlertRuleResponse) GetRule() *AlertRule {
 	if x != nil {
 		return x.Rule
+	}
+	return nil
+}
+
+func (x *UpdateAlertRuleResponse) GetWarnings() []*LintFinding {
+	if x != nil {
+		return x.Warnings
 	}
 	return nil
 }
@@ -507,8 +525,10 @@ func (x *CreateRollbackTriggerRequest) GetTrigger() *RollbackTrigger {
 }
 
 type CreateRollbackTriggerResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Trigger       *RollbackTrigger       `protobuf:"bytes,1,opt,name=trigger,proto3" json:"trigger,omitempty"`
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Trigger *RollbackTrigger       `protobuf:"bytes,1,opt,name=trigger,proto3" json:"trigger,omitempty"`
+	// What the rule linter found in the definition as saved (warnings: they do not block; see docs/rules-lint.md).
+	Warnings      []*LintFinding `protobuf:"bytes,2,rep,name=warnings,proto3" json:"warnings,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -546,6 +566,13 @@ func (*CreateRollbackTriggerResponse) Descriptor() ([]byte, []int) {
 func (x *CreateRollbackTriggerResponse) GetTrigger() *RollbackTrigger {
 	if x != nil {
 		return x.Trigger
+	}
+	return nil
+}
+
+func (x *CreateRollbackTriggerResponse) GetWarnings() []*LintFinding {
+	if x != nil {
+		return x.Warnings
 	}
 	return nil
 }
@@ -771,8 +798,10 @@ func (x *UpdateRollbackTriggerRequest) GetExpectedVersion() uint64 {
 }
 
 type UpdateRollbackTriggerResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Trigger       *RollbackTrigger       `protobuf:"bytes,1,opt,name=trigger,proto3" json:"trigger,omitempty"`
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Trigger *RollbackTrigger       `protobuf:"bytes,1,opt,name=trigger,proto3" json:"trigger,omitempty"`
+	// What the rule linter found in the definition as saved (warnings: they do not block; see docs/rules-lint.md).
+	Warnings      []*LintFinding `protobuf:"bytes,2,rep,name=warnings,proto3" json:"warnings,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -810,6 +839,13 @@ func (*UpdateRollbackTriggerResponse) Descriptor() ([]byte, []int) {
 func (x *UpdateRollbackTriggerResponse) GetTrigger() *RollbackTrigger {
 	if x != nil {
 		return x.Trigger
+	}
+	return nil
+}
+
+func (x *UpdateRollbackTriggerResponse) GetWarnings() []*LintFinding {
+	if x != nil {
+		return x.Warnings
 	}
 	return nil
 }
@@ -1321,9 +1357,10 @@ const file_floe_monitor_v1_monitor_service_proto_rawDesc = "" +
 	"\n" +
 	"%floe/monitor/v1/monitor_service.proto\x12\x0ffloe.monitor.v1\x1a\x1bfloe/monitor/v1/types.proto\"H\n" +
 	"\x16CreateAlertRuleRequest\x12.\n" +
-	"\x04rule\x18\x01 \x01(\v2\x1a.floe.monitor.v1.AlertRuleR\x04rule\"I\n" +
+	"\x04rule\x18\x01 \x01(\v2\x1a.floe.monitor.v1.AlertRuleR\x04rule\"\x83\x01\n" +
 	"\x17CreateAlertRuleResponse\x12.\n" +
-	"\x04rule\x18\x01 \x01(\v2\x1a.floe.monitor.v1.AlertRuleR\x04rule\")\n" +
+	"\x04rule\x18\x01 \x01(\v2\x1a.floe.monitor.v1.AlertRuleR\x04rule\x128\n" +
+	"\bwarnings\x18\x02 \x03(\v2\x1c.floe.monitor.v1.LintFindingR\bwarnings\")\n" +
 	"\x13GetAlertRuleRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\"F\n" +
 	"\x14GetAlertRuleResponse\x12.\n" +
@@ -1333,17 +1370,19 @@ const file_floe_monitor_v1_monitor_service_proto_rawDesc = "" +
 	"\x05rules\x18\x01 \x03(\v2\x1a.floe.monitor.v1.AlertRuleR\x05rules\"s\n" +
 	"\x16UpdateAlertRuleRequest\x12.\n" +
 	"\x04rule\x18\x01 \x01(\v2\x1a.floe.monitor.v1.AlertRuleR\x04rule\x12)\n" +
-	"\x10expected_version\x18\x02 \x01(\x04R\x0fexpectedVersion\"I\n" +
+	"\x10expected_version\x18\x02 \x01(\x04R\x0fexpectedVersion\"\x83\x01\n" +
 	"\x17UpdateAlertRuleResponse\x12.\n" +
-	"\x04rule\x18\x01 \x01(\v2\x1a.floe.monitor.v1.AlertRuleR\x04rule\"W\n" +
+	"\x04rule\x18\x01 \x01(\v2\x1a.floe.monitor.v1.AlertRuleR\x04rule\x128\n" +
+	"\bwarnings\x18\x02 \x03(\v2\x1c.floe.monitor.v1.LintFindingR\bwarnings\"W\n" +
 	"\x16DeleteAlertRuleRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12)\n" +
 	"\x10expected_version\x18\x02 \x01(\x04R\x0fexpectedVersion\"\x19\n" +
 	"\x17DeleteAlertRuleResponse\"Z\n" +
 	"\x1cCreateRollbackTriggerRequest\x12:\n" +
-	"\atrigger\x18\x01 \x01(\v2 .floe.monitor.v1.RollbackTriggerR\atrigger\"[\n" +
+	"\atrigger\x18\x01 \x01(\v2 .floe.monitor.v1.RollbackTriggerR\atrigger\"\x95\x01\n" +
 	"\x1dCreateRollbackTriggerResponse\x12:\n" +
-	"\atrigger\x18\x01 \x01(\v2 .floe.monitor.v1.RollbackTriggerR\atrigger\"/\n" +
+	"\atrigger\x18\x01 \x01(\v2 .floe.monitor.v1.RollbackTriggerR\atrigger\x128\n" +
+	"\bwarnings\x18\x02 \x03(\v2\x1c.floe.monitor.v1.LintFindingR\bwarnings\"/\n" +
 	"\x19GetRollbackTriggerRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\"X\n" +
 	"\x1aGetRollbackTriggerResponse\x12:\n" +
@@ -1353,9 +1392,10 @@ const file_floe_monitor_v1_monitor_service_proto_rawDesc = "" +
 	"\btriggers\x18\x01 \x03(\v2 .floe.monitor.v1.RollbackTriggerR\btriggers\"\x85\x01\n" +
 	"\x1cUpdateRollbackTriggerRequest\x12:\n" +
 	"\atrigger\x18\x01 \x01(\v2 .floe.monitor.v1.RollbackTriggerR\atrigger\x12)\n" +
-	"\x10expected_version\x18\x02 \x01(\x04R\x0fexpectedVersion\"[\n" +
+	"\x10expected_version\x18\x02 \x01(\x04R\x0fexpectedVersion\"\x95\x01\n" +
 	"\x1dUpdateRollbackTriggerResponse\x12:\n" +
-	"\atrigger\x18\x01 \x01(\v2 .floe.monitor.v1.RollbackTriggerR\atrigger\"]\n" +
+	"\atrigger\x18\x01 \x01(\v2 .floe.monitor.v1.RollbackTriggerR\atrigger\x128\n" +
+	"\bwarnings\x18\x02 \x03(\v2\x1c.floe.monitor.v1.LintFindingR\bwarnings\"]\n" +
 	"\x1cDeleteRollbackTriggerRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12)\n" +
 	"\x10expected_version\x18\x02 \x01(\x04R\x0fexpectedVersion\"\x1f\n" +
@@ -1445,62 +1485,67 @@ var file_floe_monitor_v1_monitor_service_proto_goTypes = []any{
 	(*WatchAlertsRequest)(nil),            // 26: floe.monitor.v1.WatchAlertsRequest
 	(*WatchAlertsResponse)(nil),           // 27: floe.monitor.v1.WatchAlertsResponse
 	(*AlertRule)(nil),                     // 28: floe.monitor.v1.AlertRule
-	(*RollbackTrigger)(nil),               // 29: floe.monitor.v1.RollbackTrigger
-	(Severity)(0),                         // 30: floe.monitor.v1.Severity
-	(*Alert)(nil),                         // 31: floe.monitor.v1.Alert
-	(*DeploymentMonitoring)(nil),          // 32: floe.monitor.v1.DeploymentMonitoring
-	(*Verdict)(nil),                       // 33: floe.monitor.v1.Verdict
+	(*LintFinding)(nil),                   // 29: floe.monitor.v1.LintFinding
+	(*RollbackTrigger)(nil),               // 30: floe.monitor.v1.RollbackTrigger
+	(Severity)(0),                         // 31: floe.monitor.v1.Severity
+	(*Alert)(nil),                         // 32: floe.monitor.v1.Alert
+	(*DeploymentMonitoring)(nil),          // 33: floe.monitor.v1.DeploymentMonitoring
+	(*Verdict)(nil),                       // 34: floe.monitor.v1.Verdict
 }
 var file_floe_monitor_v1_monitor_service_proto_depIdxs = []int32{
 	28, // 0: floe.monitor.v1.CreateAlertRuleRequest.rule:type_name -> floe.monitor.v1.AlertRule
 	28, // 1: floe.monitor.v1.CreateAlertRuleResponse.rule:type_name -> floe.monitor.v1.AlertRule
-	28, // 2: floe.monitor.v1.GetAlertRuleResponse.rule:type_name -> floe.monitor.v1.AlertRule
-	28, // 3: floe.monitor.v1.ListAlertRulesResponse.rules:type_name -> floe.monitor.v1.AlertRule
-	28, // 4: floe.monitor.v1.UpdateAlertRuleRequest.rule:type_name -> floe.monitor.v1.AlertRule
-	28, // 5: floe.monitor.v1.UpdateAlertRuleResponse.rule:type_name -> floe.monitor.v1.AlertRule
-	29, // 6: floe.monitor.v1.CreateRollbackTriggerRequest.trigger:type_name -> floe.monitor.v1.RollbackTrigger
-	29, // 7: floe.monitor.v1.CreateRollbackTriggerResponse.trigger:type_name -> floe.monitor.v1.RollbackTrigger
-	29, // 8: floe.monitor.v1.GetRollbackTriggerResponse.trigger:type_name -> floe.monitor.v1.RollbackTrigger
-	29, // 9: floe.monitor.v1.ListRollbackTriggersResponse.triggers:type_name -> floe.monitor.v1.RollbackTrigger
-	29, // 10: floe.monitor.v1.UpdateRollbackTriggerRequest.trigger:type_name -> floe.monitor.v1.RollbackTrigger
-	29, // 11: floe.monitor.v1.UpdateRollbackTriggerResponse.trigger:type_name -> floe.monitor.v1.RollbackTrigger
-	30, // 12: floe.monitor.v1.ListAlertsRequest.severity_type:type_name -> floe.monitor.v1.Severity
-	31, // 13: floe.monitor.v1.ListAlertsResponse.alerts:type_name -> floe.monitor.v1.Alert
-	32, // 14: floe.monitor.v1.GetMonitoringResponse.monitoring:type_name -> floe.monitor.v1.DeploymentMonitoring
-	33, // 15: floe.monitor.v1.GetAnalysisResponse.verdict:type_name -> floe.monitor.v1.Verdict
-	0,  // 16: floe.monitor.v1.MonitorService.CreateAlertRule:input_type -> floe.monitor.v1.CreateAlertRuleRequest
-	2,  // 17: floe.monitor.v1.MonitorService.GetAlertRule:input_type -> floe.monitor.v1.GetAlertRuleRequest
-	4,  // 18: floe.monitor.v1.MonitorService.ListAlertRules:input_type -> floe.monitor.v1.ListAlertRulesRequest
-	6,  // 19: floe.monitor.v1.MonitorService.UpdateAlertRule:input_type -> floe.monitor.v1.UpdateAlertRuleRequest
-	8,  // 20: floe.monitor.v1.MonitorService.DeleteAlertRule:input_type -> floe.monitor.v1.DeleteAlertRuleRequest
-	10, // 21: floe.monitor.v1.MonitorService.CreateRollbackTrigger:input_type -> floe.monitor.v1.CreateRollbackTriggerRequest
-	12, // 22: floe.monitor.v1.MonitorService.GetRollbackTrigger:input_type -> floe.monitor.v1.GetRollbackTriggerRequest
-	14, // 23: floe.monitor.v1.MonitorService.ListRollbackTriggers:input_type -> floe.monitor.v1.ListRollbackTriggersRequest
-	16, // 24: floe.monitor.v1.MonitorService.UpdateRollbackTrigger:input_type -> floe.monitor.v1.UpdateRollbackTriggerRequest
-	18, // 25: floe.monitor.v1.MonitorService.DeleteRollbackTrigger:input_type -> floe.monitor.v1.DeleteRollbackTriggerRequest
-	20, // 26: floe.monitor.v1.MonitorService.ListAlerts:input_type -> floe.monitor.v1.ListAlertsRequest
-	22, // 27: floe.monitor.v1.MonitorService.GetMonitoring:input_type -> floe.monitor.v1.GetMonitoringRequest
-	24, // 28: floe.monitor.v1.MonitorService.GetAnalysis:input_type -> floe.monitor.v1.GetAnalysisRequest
-	26, // 29: floe.monitor.v1.MonitorService.WatchAlerts:input_type -> floe.monitor.v1.WatchAlertsRequest
-	1,  // 30: floe.monitor.v1.MonitorService.CreateAlertRule:output_type -> floe.monitor.v1.CreateAlertRuleResponse
-	3,  // 31: floe.monitor.v1.MonitorService.GetAlertRule:output_type -> floe.monitor.v1.GetAlertRuleResponse
-	5,  // 32: floe.monitor.v1.MonitorService.ListAlertRules:output_type -> floe.monitor.v1.ListAlertRulesResponse
-	7,  // 33: floe.monitor.v1.MonitorService.UpdateAlertRule:output_type -> floe.monitor.v1.UpdateAlertRuleResponse
-	9,  // 34: floe.monitor.v1.MonitorService.DeleteAlertRule:output_type -> floe.monitor.v1.DeleteAlertRuleResponse
-	11, // 35: floe.monitor.v1.MonitorService.CreateRollbackTrigger:output_type -> floe.monitor.v1.CreateRollbackTriggerResponse
-	13, // 36: floe.monitor.v1.MonitorService.GetRollbackTrigger:output_type -> floe.monitor.v1.GetRollbackTriggerResponse
-	15, // 37: floe.monitor.v1.MonitorService.ListRollbackTriggers:output_type -> floe.monitor.v1.ListRollbackTriggersResponse
-	17, // 38: floe.monitor.v1.MonitorService.UpdateRollbackTrigger:output_type -> floe.monitor.v1.UpdateRollbackTriggerResponse
-	19, // 39: floe.monitor.v1.MonitorService.DeleteRollbackTrigger:output_type -> floe.monitor.v1.DeleteRollbackTriggerResponse
-	21, // 40: floe.monitor.v1.MonitorService.ListAlerts:output_type -> floe.monitor.v1.ListAlertsResponse
-	23, // 41: floe.monitor.v1.MonitorService.GetMonitoring:output_type -> floe.monitor.v1.GetMonitoringResponse
-	25, // 42: floe.monitor.v1.MonitorService.GetAnalysis:output_type -> floe.monitor.v1.GetAnalysisResponse
-	27, // 43: floe.monitor.v1.MonitorService.WatchAlerts:output_type -> floe.monitor.v1.WatchAlertsResponse
-	30, // [30:44] is the sub-list for method output_type
-	16, // [16:30] is the sub-list for method input_type
-	16, // [16:16] is the sub-list for extension type_name
-	16, // [16:16] is the sub-list for extension extendee
-	0,  // [0:16] is the sub-list for field type_name
+	29, // 2: floe.monitor.v1.CreateAlertRuleResponse.warnings:type_name -> floe.monitor.v1.LintFinding
+	28, // 3: floe.monitor.v1.GetAlertRuleResponse.rule:type_name -> floe.monitor.v1.AlertRule
+	28, // 4: floe.monitor.v1.ListAlertRulesResponse.rules:type_name -> floe.monitor.v1.AlertRule
+	28, // 5: floe.monitor.v1.UpdateAlertRuleRequest.rule:type_name -> floe.monitor.v1.AlertRule
+	28, // 6: floe.monitor.v1.UpdateAlertRuleResponse.rule:type_name -> floe.monitor.v1.AlertRule
+	29, // 7: floe.monitor.v1.UpdateAlertRuleResponse.warnings:type_name -> floe.monitor.v1.LintFinding
+	30, // 8: floe.monitor.v1.CreateRollbackTriggerRequest.trigger:type_name -> floe.monitor.v1.RollbackTrigger
+	30, // 9: floe.monitor.v1.CreateRollbackTriggerResponse.trigger:type_name -> floe.monitor.v1.RollbackTrigger
+	29, // 10: floe.monitor.v1.CreateRollbackTriggerResponse.warnings:type_name -> floe.monitor.v1.LintFinding
+	30, // 11: floe.monitor.v1.GetRollbackTriggerResponse.trigger:type_name -> floe.monitor.v1.RollbackTrigger
+	30, // 12: floe.monitor.v1.ListRollbackTriggersResponse.triggers:type_name -> floe.monitor.v1.RollbackTrigger
+	30, // 13: floe.monitor.v1.UpdateRollbackTriggerRequest.trigger:type_name -> floe.monitor.v1.RollbackTrigger
+	30, // 14: floe.monitor.v1.UpdateRollbackTriggerResponse.trigger:type_name -> floe.monitor.v1.RollbackTrigger
+	29, // 15: floe.monitor.v1.UpdateRollbackTriggerResponse.warnings:type_name -> floe.monitor.v1.LintFinding
+	31, // 16: floe.monitor.v1.ListAlertsRequest.severity_type:type_name -> floe.monitor.v1.Severity
+	32, // 17: floe.monitor.v1.ListAlertsResponse.alerts:type_name -> floe.monitor.v1.Alert
+	33, // 18: floe.monitor.v1.GetMonitoringResponse.monitoring:type_name -> floe.monitor.v1.DeploymentMonitoring
+	34, // 19: floe.monitor.v1.GetAnalysisResponse.verdict:type_name -> floe.monitor.v1.Verdict
+	0,  // 20: floe.monitor.v1.MonitorService.CreateAlertRule:input_type -> floe.monitor.v1.CreateAlertRuleRequest
+	2,  // 21: floe.monitor.v1.MonitorService.GetAlertRule:input_type -> floe.monitor.v1.GetAlertRuleRequest
+	4,  // 22: floe.monitor.v1.MonitorService.ListAlertRules:input_type -> floe.monitor.v1.ListAlertRulesRequest
+	6,  // 23: floe.monitor.v1.MonitorService.UpdateAlertRule:input_type -> floe.monitor.v1.UpdateAlertRuleRequest
+	8,  // 24: floe.monitor.v1.MonitorService.DeleteAlertRule:input_type -> floe.monitor.v1.DeleteAlertRuleRequest
+	10, // 25: floe.monitor.v1.MonitorService.CreateRollbackTrigger:input_type -> floe.monitor.v1.CreateRollbackTriggerRequest
+	12, // 26: floe.monitor.v1.MonitorService.GetRollbackTrigger:input_type -> floe.monitor.v1.GetRollbackTriggerRequest
+	14, // 27: floe.monitor.v1.MonitorService.ListRollbackTriggers:input_type -> floe.monitor.v1.ListRollbackTriggersRequest
+	16, // 28: floe.monitor.v1.MonitorService.UpdateRollbackTrigger:input_type -> floe.monitor.v1.UpdateRollbackTriggerRequest
+	18, // 29: floe.monitor.v1.MonitorService.DeleteRollbackTrigger:input_type -> floe.monitor.v1.DeleteRollbackTriggerRequest
+	20, // 30: floe.monitor.v1.MonitorService.ListAlerts:input_type -> floe.monitor.v1.ListAlertsRequest
+	22, // 31: floe.monitor.v1.MonitorService.GetMonitoring:input_type -> floe.monitor.v1.GetMonitoringRequest
+	24, // 32: floe.monitor.v1.MonitorService.GetAnalysis:input_type -> floe.monitor.v1.GetAnalysisRequest
+	26, // 33: floe.monitor.v1.MonitorService.WatchAlerts:input_type -> floe.monitor.v1.WatchAlertsRequest
+	1,  // 34: floe.monitor.v1.MonitorService.CreateAlertRule:output_type -> floe.monitor.v1.CreateAlertRuleResponse
+	3,  // 35: floe.monitor.v1.MonitorService.GetAlertRule:output_type -> floe.monitor.v1.GetAlertRuleResponse
+	5,  // 36: floe.monitor.v1.MonitorService.ListAlertRules:output_type -> floe.monitor.v1.ListAlertRulesResponse
+	7,  // 37: floe.monitor.v1.MonitorService.UpdateAlertRule:output_type -> floe.monitor.v1.UpdateAlertRuleResponse
+	9,  // 38: floe.monitor.v1.MonitorService.DeleteAlertRule:output_type -> floe.monitor.v1.DeleteAlertRuleResponse
+	11, // 39: floe.monitor.v1.MonitorService.CreateRollbackTrigger:output_type -> floe.monitor.v1.CreateRollbackTriggerResponse
+	13, // 40: floe.monitor.v1.MonitorService.GetRollbackTrigger:output_type -> floe.monitor.v1.GetRollbackTriggerResponse
+	15, // 41: floe.monitor.v1.MonitorService.ListRollbackTriggers:output_type -> floe.monitor.v1.ListRollbackTriggersResponse
+	17, // 42: floe.monitor.v1.MonitorService.UpdateRollbackTrigger:output_type -> floe.monitor.v1.UpdateRollbackTriggerResponse
+	19, // 43: floe.monitor.v1.MonitorService.DeleteRollbackTrigger:output_type -> floe.monitor.v1.DeleteRollbackTriggerResponse
+	21, // 44: floe.monitor.v1.MonitorService.ListAlerts:output_type -> floe.monitor.v1.ListAlertsResponse
+	23, // 45: floe.monitor.v1.MonitorService.GetMonitoring:output_type -> floe.monitor.v1.GetMonitoringResponse
+	25, // 46: floe.monitor.v1.MonitorService.GetAnalysis:output_type -> floe.monitor.v1.GetAnalysisResponse
+	27, // 47: floe.monitor.v1.MonitorService.WatchAlerts:output_type -> floe.monitor.v1.WatchAlertsResponse
+	34, // [34:48] is the sub-list for method output_type
+	20, // [20:34] is the sub-list for method input_type
+	20, // [20:20] is the sub-list for extension type_name
+	20, // [20:20] is the sub-list for extension extendee
+	0,  // [0:20] is the sub-list for field type_name
 }
 
 func init() { file_floe_monitor_v1_monitor_service_proto_init() }

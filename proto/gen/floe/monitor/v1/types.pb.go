@@ -1358,6 +1358,87 @@ func (x *StepVerdict) GetVerdict() *Verdict {
 	return nil
 }
 
+// LintFinding is one finding of the rule linter (docs/rules-lint.md): the check, how bad, the problem and a
+// suggested rewrite.
+type LintFinding struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The check, e.g. promql/rate.
+	Check string `protobuf:"bytes,1,opt,name=check,proto3" json:"check,omitempty"`
+	// warning (probably a mistake) or bug (cannot work as written).
+	Severity   string `protobuf:"bytes,2,opt,name=severity,proto3" json:"severity,omitempty"`
+	Problem    string `protobuf:"bytes,3,opt,name=problem,proto3" json:"problem,omitempty"`
+	Suggestion string `protobuf:"bytes,4,opt,name=suggestion,proto3" json:"suggestion,omitempty"`
+	// The rewritten PromQL, when the check has one.
+	Rewrite       string `protobuf:"bytes,5,opt,name=rewrite,proto3" json:"rewrite,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LintFinding) Reset() {
+	*x = LintFinding{}
+	mi := &file_floe_monitor_v1_types_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LintFinding) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LintFinding) ProtoMessage() {}
+
+func (x *LintFinding) ProtoReflect() protoreflect.Message {
+	mi := &file_floe_monitor_v1_types_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LintFinding.ProtoReflect.Descriptor instead.
+func (*LintFinding) Descriptor() ([]byte, []int) {
+	return file_floe_monitor_v1_types_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *LintFinding) GetCheck() string {
+	if x != nil {
+		return x.Check
+	}
+	return ""
+}
+
+func (x *LintFinding) GetSeverity() string {
+	if x != nil {
+		return x.Severity
+	}
+	return ""
+}
+
+func (x *LintFinding) GetProblem() string {
+	if x != nil {
+		return x.Problem
+	}
+	return ""
+}
+
+func (x *LintFinding) GetSuggestion() string {
+	if x != nil {
+		return x.Suggestion
+	}
+	return ""
+}
+
+func (x *LintFinding) GetRewrite() string {
+	if x != nil {
+		return x.Rewrite
+	}
+	return ""
+}
+
 var File_floe_monitor_v1_types_proto protoreflect.FileDescriptor
 
 const file_floe_monitor_v1_types_proto_rawDesc = "" +
@@ -1476,7 +1557,15 @@ const file_floe_monitor_v1_types_proto_rawDesc = "" +
 	"bake_until\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\tbakeUntil\"U\n" +
 	"\vStepVerdict\x12\x12\n" +
 	"\x04step\x18\x01 \x01(\rR\x04step\x122\n" +
-	"\averdict\x18\x02 \x01(\v2\x18.floe.monitor.v1.VerdictR\averdict*d\n" +
+	"\averdict\x18\x02 \x01(\v2\x18.floe.monitor.v1.VerdictR\averdict\"\x93\x01\n" +
+	"\vLintFinding\x12\x14\n" +
+	"\x05check\x18\x01 \x01(\tR\x05check\x12\x1a\n" +
+	"\bseverity\x18\x02 \x01(\tR\bseverity\x12\x18\n" +
+	"\aproblem\x18\x03 \x01(\tR\aproblem\x12\x1e\n" +
+	"\n" +
+	"suggestion\x18\x04 \x01(\tR\n" +
+	"suggestion\x12\x18\n" +
+	"\arewrite\x18\x05 \x01(\tR\arewrite*d\n" +
 	"\bSeverity\x12\x18\n" +
 	"\x14SEVERITY_UNSPECIFIED\x10\x00\x12\x15\n" +
 	"\x11SEVERITY_CRITICAL\x10\x01\x12\x14\n" +
@@ -1523,7 +1612,7 @@ func file_floe_monitor_v1_types_proto_rawDescGZIP() []byte {
 }
 
 var file_floe_monitor_v1_types_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
-var file_floe_monitor_v1_types_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
+var file_floe_monitor_v1_types_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
 var file_floe_monitor_v1_types_proto_goTypes = []any{
 	(Severity)(0),                 // 0: floe.monitor.v1.Severity
 	(AlertState)(0),               // 1: floe.monitor.v1.AlertState
@@ -1539,41 +1628,42 @@ var file_floe_monitor_v1_types_proto_goTypes = []any{
 	(*TriggerStatus)(nil),         // 11: floe.monitor.v1.TriggerStatus
 	(*DeploymentMonitoring)(nil),  // 12: floe.monitor.v1.DeploymentMonitoring
 	(*StepVerdict)(nil),           // 13: floe.monitor.v1.StepVerdict
-	nil,                           // 14: floe.monitor.v1.RollbackTrigger.ThresholdsEntry
-	nil,                           // 15: floe.monitor.v1.Alert.LabelsEntry
-	(*durationpb.Duration)(nil),   // 16: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil), // 17: google.protobuf.Timestamp
+	(*LintFinding)(nil),           // 14: floe.monitor.v1.LintFinding
+	nil,                           // 15: floe.monitor.v1.RollbackTrigger.ThresholdsEntry
+	nil,                           // 16: floe.monitor.v1.Alert.LabelsEntry
+	(*durationpb.Duration)(nil),   // 17: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil), // 18: google.protobuf.Timestamp
 }
 var file_floe_monitor_v1_types_proto_depIdxs = []int32{
 	0,  // 0: floe.monitor.v1.AlertRule.severity_type:type_name -> floe.monitor.v1.Severity
-	16, // 1: floe.monitor.v1.AlertRule.for:type_name -> google.protobuf.Duration
-	16, // 2: floe.monitor.v1.AlertRule.cooldown:type_name -> google.protobuf.Duration
-	16, // 3: floe.monitor.v1.RollbackTrigger.duration:type_name -> google.protobuf.Duration
+	17, // 1: floe.monitor.v1.AlertRule.for:type_name -> google.protobuf.Duration
+	17, // 2: floe.monitor.v1.AlertRule.cooldown:type_name -> google.protobuf.Duration
+	17, // 3: floe.monitor.v1.RollbackTrigger.duration:type_name -> google.protobuf.Duration
 	2,  // 4: floe.monitor.v1.RollbackTrigger.action_type:type_name -> floe.monitor.v1.TriggerAction
-	16, // 5: floe.monitor.v1.RollbackTrigger.cooldown:type_name -> google.protobuf.Duration
-	14, // 6: floe.monitor.v1.RollbackTrigger.thresholds:type_name -> floe.monitor.v1.RollbackTrigger.ThresholdsEntry
+	17, // 5: floe.monitor.v1.RollbackTrigger.cooldown:type_name -> google.protobuf.Duration
+	15, // 6: floe.monitor.v1.RollbackTrigger.thresholds:type_name -> floe.monitor.v1.RollbackTrigger.ThresholdsEntry
 	1,  // 7: floe.monitor.v1.Alert.state_type:type_name -> floe.monitor.v1.AlertState
 	0,  // 8: floe.monitor.v1.Alert.severity_type:type_name -> floe.monitor.v1.Severity
-	15, // 9: floe.monitor.v1.Alert.labels:type_name -> floe.monitor.v1.Alert.LabelsEntry
-	17, // 10: floe.monitor.v1.Alert.active_since:type_name -> google.protobuf.Timestamp
-	17, // 11: floe.monitor.v1.Alert.fired_at:type_name -> google.protobuf.Timestamp
-	17, // 12: floe.monitor.v1.Alert.resolved_at:type_name -> google.protobuf.Timestamp
-	17, // 13: floe.monitor.v1.Measurement.at:type_name -> google.protobuf.Timestamp
+	16, // 9: floe.monitor.v1.Alert.labels:type_name -> floe.monitor.v1.Alert.LabelsEntry
+	18, // 10: floe.monitor.v1.Alert.active_since:type_name -> google.protobuf.Timestamp
+	18, // 11: floe.monitor.v1.Alert.fired_at:type_name -> google.protobuf.Timestamp
+	18, // 12: floe.monitor.v1.Alert.resolved_at:type_name -> google.protobuf.Timestamp
+	18, // 13: floe.monitor.v1.Measurement.at:type_name -> google.protobuf.Timestamp
 	3,  // 14: floe.monitor.v1.AnalysisCheck.result_type:type_name -> floe.monitor.v1.VerdictResult
 	8,  // 15: floe.monitor.v1.AnalysisCheck.measurements:type_name -> floe.monitor.v1.Measurement
 	3,  // 16: floe.monitor.v1.Verdict.result_type:type_name -> floe.monitor.v1.VerdictResult
-	17, // 17: floe.monitor.v1.Verdict.window_start:type_name -> google.protobuf.Timestamp
-	17, // 18: floe.monitor.v1.Verdict.window_end:type_name -> google.protobuf.Timestamp
+	18, // 17: floe.monitor.v1.Verdict.window_start:type_name -> google.protobuf.Timestamp
+	18, // 18: floe.monitor.v1.Verdict.window_end:type_name -> google.protobuf.Timestamp
 	9,  // 19: floe.monitor.v1.Verdict.checks:type_name -> floe.monitor.v1.AnalysisCheck
-	17, // 20: floe.monitor.v1.TriggerStatus.last_at:type_name -> google.protobuf.Timestamp
-	17, // 21: floe.monitor.v1.TriggerStatus.breach_since:type_name -> google.protobuf.Timestamp
-	16, // 22: floe.monitor.v1.TriggerStatus.sustained:type_name -> google.protobuf.Duration
-	17, // 23: floe.monitor.v1.DeploymentMonitoring.started_at:type_name -> google.protobuf.Timestamp
-	17, // 24: floe.monitor.v1.DeploymentMonitoring.ended_at:type_name -> google.protobuf.Timestamp
+	18, // 20: floe.monitor.v1.TriggerStatus.last_at:type_name -> google.protobuf.Timestamp
+	18, // 21: floe.monitor.v1.TriggerStatus.breach_since:type_name -> google.protobuf.Timestamp
+	17, // 22: floe.monitor.v1.TriggerStatus.sustained:type_name -> google.protobuf.Duration
+	18, // 23: floe.monitor.v1.DeploymentMonitoring.started_at:type_name -> google.protobuf.Timestamp
+	18, // 24: floe.monitor.v1.DeploymentMonitoring.ended_at:type_name -> google.protobuf.Timestamp
 	4,  // 25: floe.monitor.v1.DeploymentMonitoring.outcome_type:type_name -> floe.monitor.v1.MonitoringOutcome
 	11, // 26: floe.monitor.v1.DeploymentMonitoring.triggers:type_name -> floe.monitor.v1.TriggerStatus
 	13, // 27: floe.monitor.v1.DeploymentMonitoring.analyses:type_name -> floe.monitor.v1.StepVerdict
-	17, // 28: floe.monitor.v1.DeploymentMonitoring.bake_until:type_name -> google.protobuf.Timestamp
+	18, // 28: floe.monitor.v1.DeploymentMonitoring.bake_until:type_name -> google.protobuf.Timestamp
 	10, // 29: floe.monitor.v1.StepVerdict.verdict:type_name -> floe.monitor.v1.Verdict
 	30, // [30:30] is the sub-list for method output_type
 	30, // [30:30] is the sub-list for method input_type
@@ -1593,7 +1683,7 @@ func file_floe_monitor_v1_types_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_floe_monitor_v1_types_proto_rawDesc), len(file_floe_monitor_v1_types_proto_rawDesc)),
 			NumEnums:      5,
-			NumMessages:   11,
+			NumMessages:   12,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
