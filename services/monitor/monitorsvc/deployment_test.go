@@ -113,3 +113,44 @@ func TestDeploymentMonitoring(t *testing.T) {
 		t.Errorf("monitoring after the success: %v, %v", resp, err)
 	}
 }
+
+// A trigger limited to production does not judge a staging deployment; in
+// production it is in force at production's threshold.
+func TestTriggerScopeOverTheService(t *testing.T) {
+	e := startEnv(t, emptyRules())
+	ops, sup := e.client("ops"), e.client("sup")
+	prod := queueTrigger("prod_queue", 100)
+	prod.Environments, prod.Thresholds = []string{"production"}, map[string]float64{"production": 50}
+	for _, tr := range []*monitorv1.RollbackTrigger{prod, queueTrigger("everywhere", 100)} {
+		if _, err := ops.CreateRollbackTrigger(ctxT(t), &monitorv1.CreateRollbackTriggerRequest{Trigger: tr}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d := newDeployer(t, e)
+	d.append("dep-s", started("dep-s", "1.2.3"))
+	inProd := started("dep-p", "1.2.3")
+	inProd.Environment = "production"
+	d.append("dep-p", inProd)
+	triggersOf := func(id string) map[string]*monitorv1.TriggerStatus {
+		t.Helper()
+		out := map[string]*monitorv1.TriggerStatus{}
+		testkit.Eventually(t, func() error {
+			resp, err := sup.GetMonitoring(ctxT(t), &monitorv1.GetMonitoringRequest{DeploymentId: id})
+			if err != nil {
+				return err
+			}
+			for _, ts := range resp.GetMonitoring().GetTriggers() {
+				out[ts.GetTrigger()] = ts
+			}
+			return nil
+		})
+		return out
+	}
+	if got := triggersOf("dep-s"); len(got) != 1 || got["everywhere"] == nil {
+		t.Errorf("staging is judged by %v, want only the unscoped trigger", got)
+	}
+	got := triggersOf("dep-p")
+	if len(got) != 2 || got["prod_queue"] == nil || !strings.Contains(got["prod_queue"].GetCondition(), "> 50") {
+		t.Errorf("production is judged by %v, want both, prod_queue at its threshold 50", got)
+	}
+}
