@@ -232,6 +232,7 @@ func (m *Monitoring) Record(evals []Evaluation, deleted []string) []proto.Messag
 			Trigger: t.Name, RuleVersion: t.Version, Action: d.Action, ActionType: Typed[monitorv1.TriggerAction](d.Action), Cause: d.Cause, Metric: t.Metric,
 			Operator: string(t.Operator), Threshold: t.Threshold, Observed: ev.GetObserved(),
 			SustainedSeconds: d.SustainedFor.Seconds(), BreachStartedAt: Timestamp(d.Since), Reason: d.Reason,
+			ReleaseId: m.deployment.ReleaseID, App: m.app, DuringBake: !m.bakeUntil.IsZero(),
 		}
 		m.Apply(tf)
 		out = append(out, tf)

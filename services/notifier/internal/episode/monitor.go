@@ -137,6 +137,10 @@ func monitorSpecs() []spec {
 		}, func(b *builder, m *monitorv1.TriggerFired) bool {
 			b.env(m.GetEnvironment())
 			b.label("version", m.GetVersion())
+			b.label("release_id", m.GetReleaseId())
+			if m.GetDuringBake() {
+				b.note("during_bake", "the deployment had succeeded and was baking")
+			}
 			b.deployment(either(m.GetDeploymentId(), b.id))
 			action := ""
 			if a, ok := enumtext.Resolve(m.GetActionType(), m.GetAction()); ok { //nolint:staticcheck // the text form, for events written before action_type

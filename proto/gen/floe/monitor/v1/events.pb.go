@@ -936,8 +936,13 @@ type TriggerFired struct {
 	SustainedSeconds float64                `protobuf:"fixed64,12,opt,name=sustained_seconds,json=sustainedSeconds,proto3" json:"sustained_seconds,omitempty"`
 	BreachStartedAt  *timestamppb.Timestamp `protobuf:"bytes,13,opt,name=breach_started_at,json=breachStartedAt,proto3" json:"breach_started_at,omitempty"`
 	Reason           string                 `protobuf:"bytes,14,opt,name=reason,proto3" json:"reason,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// The release deployed, and the app.
+	ReleaseId string `protobuf:"bytes,16,opt,name=release_id,json=releaseId,proto3" json:"release_id,omitempty"`
+	App       string `protobuf:"bytes,17,opt,name=app,proto3" json:"app,omitempty"`
+	// Set when it fired during the deployment's bake (after it succeeded).
+	DuringBake    bool `protobuf:"varint,18,opt,name=during_bake,json=duringBake,proto3" json:"during_bake,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *TriggerFired) Reset() {
@@ -1074,6 +1079,27 @@ func (x *TriggerFired) GetReason() string {
 		return x.Reason
 	}
 	return ""
+}
+
+func (x *TriggerFired) GetReleaseId() string {
+	if x != nil {
+		return x.ReleaseId
+	}
+	return ""
+}
+
+func (x *TriggerFired) GetApp() string {
+	if x != nil {
+		return x.App
+	}
+	return ""
+}
+
+func (x *TriggerFired) GetDuringBake() bool {
+	if x != nil {
+		return x.DuringBake
+	}
+	return false
 }
 
 // RollbackTriggered: a rollback trigger's condition held for its duration
@@ -1581,7 +1607,7 @@ const file_floe_monitor_v1_events_proto_rawDesc = "" +
 	" \x01(\tR\x05query\x12\x18\n" +
 	"\adeleted\x18\v \x01(\bR\adeleted\x12\x1c\n" +
 	"\tthreshold\x18\f \x01(\x01R\tthreshold:\x0e\xca\xf3\x18\n" +
-	"monitoring\"\xaa\x04\n" +
+	"monitoring\"\xfc\x04\n" +
 	"\fTriggerFired\x12#\n" +
 	"\rdeployment_id\x18\x01 \x01(\tR\fdeploymentId\x12 \n" +
 	"\venvironment\x18\x02 \x01(\tR\venvironment\x12\x18\n" +
@@ -1599,7 +1625,12 @@ const file_floe_monitor_v1_events_proto_rawDesc = "" +
 	"\bobserved\x18\v \x01(\x01R\bobserved\x12+\n" +
 	"\x11sustained_seconds\x18\f \x01(\x01R\x10sustainedSeconds\x12F\n" +
 	"\x11breach_started_at\x18\r \x01(\v2\x1a.google.protobuf.TimestampR\x0fbreachStartedAt\x12\x16\n" +
-	"\x06reason\x18\x0e \x01(\tR\x06reason:\x0e\xca\xf3\x18\n" +
+	"\x06reason\x18\x0e \x01(\tR\x06reason\x12\x1d\n" +
+	"\n" +
+	"release_id\x18\x10 \x01(\tR\treleaseId\x12\x10\n" +
+	"\x03app\x18\x11 \x01(\tR\x03app\x12\x1f\n" +
+	"\vduring_bake\x18\x12 \x01(\bR\n" +
+	"duringBake:\x0e\xca\xf3\x18\n" +
 	"monitoring\"\x92\x04\n" +
 	"\x11RollbackTriggered\x12#\n" +
 	"\rdeployment_id\x18\x01 \x01(\tR\fdeploymentId\x12\x1d\n" +
