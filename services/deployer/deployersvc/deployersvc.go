@@ -317,3 +317,11 @@ func DefaultStrategyConfig() StrategyConfig { return domain.DefaultStrategyConfi
 
 // DescribeStep is a one-line description of a plan step (for clients).
 func DescribeStep(s *deployv1.Step) string { return domain.Describe(s) }
+
+// Plan is the steps a deployment with strategy and c runs (hasPrevious: a
+// version runs there already), exactly as the deployer plans it, for
+// clients that reason about plans offline (floe rules check's coherence
+// checks: how long a deployment is watched, its analysis windows).
+func Plan(strategy deployv1.DeploymentStrategy, c StrategyConfig, hasPrevious bool) ([]*deployv1.Step, error) {
+	return domain.Plan(strategy, c, hasPrevious)
+}

@@ -115,6 +115,10 @@ func TestDocExamples(t *testing.T) {
 		blocks = append(blocks, docBlock{file: path, line: 1, text: string(data)})
 	}
 	illustrated := map[string]bool{lint.CheckSyntax: true}
+	// TestCoherenceDocExamples checks the examples of Coherence's checks.
+	for _, c := range coherenceChecks() {
+		illustrated[c] = true
+	}
 	perFile := map[string]int{}
 	for _, b := range blocks {
 		perFile[b.file]++

@@ -43,6 +43,19 @@
 //     matches no series (bug when the metric has no series at all, warning
 //     when its matchers filter every series out).
 //
+// Coherence checks the triggers against how the deployer's plans and the
+// monitor's bake watch deployments (Watch; `floe rules check
+// --deployer-config`):
+//
+//   - coherence/duration (warning): a rollback trigger whose duration is
+//     longer than a deployment runs plus its bake: it never rolls back there.
+//   - coherence/analysis (warning): a plan with analysis steps that no
+//     enabled trigger judges (every verdict inconclusive); the only trigger
+//     judging them with a duration longer than a window.
+//   - coherence/scope: a trigger's PromQL with an environment or version
+//     matcher of its own, which the deployment's scope matchers contradict
+//     (bug) or make redundant (warning).
+//
 // Lint is deterministic and never panics on any expression; findings come in
 // rule order (alert rules, then triggers), then by check.
 package lint
@@ -60,10 +73,12 @@ import (
 	"github.com/penguinmails/floe/services/monitor/rules"
 )
 
-// Kinds of rule a finding is about.
+// Kinds of rule a finding is about; KindPlan is a deployment plan (a Watch)
+// that no rule serves (coherence/analysis).
 const (
 	KindAlertRule = "alert_rule"
 	KindTrigger   = "trigger"
+	KindPlan      = "plan"
 )
 
 // Severities: a warning is probably a mistake; a bug certainly is (the rule
@@ -84,12 +99,18 @@ const (
 	CheckRegexp         = "promql/regexp"
 	CheckVectorMatching = "promql/vector_matching"
 	CheckSeries         = "promql/series"
+
+	// Coherence's checks: the triggers against the deployer's plans and the
+	// monitor's bake (Floe's own).
+	CheckCoherenceDuration = "coherence/duration"
+	CheckCoherenceAnalysis = "coherence/analysis"
+	CheckCoherenceScope    = "coherence/scope"
 )
 
-// Checks are the names of every check, Lint's then LintSeries's.
+// Checks are the names of every check, Lint's, then LintSeries's, then Coherence's.
 func Checks() []string {
 	return []string{CheckSyntax, CheckComparison, CheckFor, CheckAggregate, CheckFragile, CheckRate, CheckRegexp,
-		CheckVectorMatching, CheckSeries}
+		CheckVectorMatching, CheckSeries, CheckCoherenceDuration, CheckCoherenceAnalysis, CheckCoherenceScope}
 }
 
 // MinRateRange is the shortest range promql/rate accepts: two evaluation (and
@@ -101,7 +122,9 @@ const MinRateRange = 30 * time.Second
 type Finding struct {
 	// Rule is the alert rule's or trigger's name.
 	Rule string `json:"rule"`
-	// Kind is KindAlertRule or KindTrigger.
+	// Kind is KindAlertRule or KindTrigger (KindPlan for a coherence/analysis
+	// finding about a plan; Rule is then "environment/strategy", prefixed
+	// with "app@" for one app's plan).
 	Kind string `json:"kind"`
 	// Check is the check's name, e.g. "promql/rate".
 	Check string `json:"check"`

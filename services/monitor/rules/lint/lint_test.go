@@ -325,6 +325,10 @@ func checkCases() []checkCase {
 func TestChecks(t *testing.T) {
 	t.Parallel()
 	covered := map[string]bool{lint.CheckSeries: true} // series_test.go covers it
+	// coherence_test.go covers Coherence's checks.
+	for _, c := range coherenceChecks() {
+		covered[c] = true
+	}
 	for _, tc := range checkCases() {
 		covered[tc.check] = true
 		t.Run(tc.name, func(t *testing.T) {

@@ -10,6 +10,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"google.golang.org/grpc"
@@ -21,7 +22,10 @@ import (
 
 	"github.com/penguinmails/floe/libs/enumtext"
 	"github.com/penguinmails/floe/libs/errs"
+	deployv1 "github.com/penguinmails/floe/proto/gen/floe/deploy/v1"
 	monitorv1 "github.com/penguinmails/floe/proto/gen/floe/monitor/v1"
+	"github.com/penguinmails/floe/services/deployer/deployersvc"
+	"github.com/penguinmails/floe/services/monitor/monitorsvc"
 	"github.com/penguinmails/floe/services/monitor/rules"
 	"github.com/penguinmails/floe/services/monitor/rules/lint"
 	"github.com/penguinmails/floe/services/monitor/rules/rulestest"
@@ -204,7 +208,10 @@ func printViolations(w io.Writer, file string, vs []jsonViolation) {
 }
 
 func newRulesCheckCmd(g *globals) *cobra.Command {
-	var strict bool
+	var (
+		strict                        bool
+		deployerConfig, monitorConfig string
+	)
 	cmd := &cobra.Command{
 		Use:   "check FILE...",
 		Short: "Validate and lint rules files offline: every problem, with its field path",
@@ -223,12 +230,30 @@ promql/vector_matching). Each finding names the rule, the check, its severity
 the Floe repository describes every check. Findings do not change the exit
 status unless --strict is given.
 
+With --deployer-config, the triggers are also checked against how the
+monitor watches deployments (coherence/duration, coherence/analysis,
+coherence/scope): the deployer's plans for every environment of its
+strategies (every strategy whose plan pauses or analyses, with a previous
+version running) say how long a deployment runs and its analysis windows
+(judged by the monitor when the deployer's analysis is monitor);
+--monitor-config gives the bake after success (bake, bake_auto and interval;
+without it the monitor's defaults: bake_auto [production], interval 15s).
+They report a rollback trigger whose duration outlasts a deployment and its
+bake (it can never roll back there), analysis steps no trigger judges, and
+environment or version matchers that the deployment's own scope contradicts.
+Their findings follow the linter's, in the same form, and count for --strict.
+
   floe rules check monitor-rules.yaml
   floe rules check -o json rules/*.yaml
-  floe rules check --strict -o json rules/*.yaml     # in CI: any finding fails`,
+  floe rules check --strict -o json rules/*.yaml     # in CI: any finding fails
+  floe rules check --deployer-config deployer.yaml --monitor-config monitor.yaml monitor-rules.yaml`,
 		Args: fileArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := g.checkOutputFlag(); err != nil {
+				return err
+			}
+			watch, err := loadWatching(deployerConfig, monitorConfig)
+			if err != nil {
 				return err
 			}
 			var results []jsonCheck
@@ -239,7 +264,11 @@ status unless --strict is given.
 				if r.OK {
 					r.AlertRules, r.RollbackTriggers, r.NamedMetrics = len(set.AlertRules), len(set.Triggers), len(set.Metrics)
 					r.Violations = []jsonViolation{}
-					if fs := lint.Lint(set); len(fs) > 0 {
+					fs := lint.Lint(set)
+					if watch != nil {
+						fs = append(fs, lint.Coherence(set, watch.watches(set))...)
+					}
+					if len(fs) > 0 {
 						r.Findings = fs
 						findings += len(fs)
 						linted++
@@ -279,7 +308,113 @@ status unless --strict is given.
 		},
 	}
 	cmd.Flags().BoolVar(&strict, "strict", false, "exit non-zero when the linter finds anything (warnings included)")
+	cmd.Flags().StringVar(&deployerConfig, "deployer-config", "", "deployer YAML whose plans the triggers are checked against (coherence checks)")
+	cmd.Flags().StringVar(&monitorConfig, "monitor-config", "", "monitor YAML giving the bake and interval for the coherence checks (needs --deployer-config)")
 	return cmd
+}
+
+// watching is how the monitor watches deployments, for the coherence
+// checks: the deployer's plans and the monitor's bake settings.
+type watching struct {
+	app   string
+	plans []watchedPlan
+	// bake, bakeAuto and interval are the monitor config's.
+	bake     map[string]time.Duration
+	bakeAuto []string
+	interval time.Duration
+}
+
+// watchedPlan is one environment's plan of one strategy.
+type watchedPlan struct {
+	env, strategy string
+	analyses      []time.Duration
+	runs          time.Duration
+}
+
+// loadWatching reads the deployer's and the monitor's configs (nil without
+// a deployer config).
+func loadWatching(deployerPath, monitorPath string) (*watching, error) {
+	if deployerPath == "" {
+		if monitorPath != "" {
+			return nil, errors.New("--monitor-config needs --deployer-config: the coherence checks are about the deployer's plans")
+		}
+		return nil, nil
+	}
+	df, err := deployersvc.Load(deployerPath, deployersvc.File{})
+	if err != nil {
+		return nil, err
+	}
+	mf, err := monitorsvc.Load(monitorPath, monitorsvc.File{})
+	if err != nil {
+		return nil, err
+	}
+	if mf.Interval < 0 {
+		return nil, fmt.Errorf("monitor config %s: interval must not be negative", monitorPath)
+	}
+	w := &watching{app: df.App, bake: mf.Bake, bakeAuto: mf.BakeAuto, interval: mf.Interval}
+	if w.app == "" {
+		w.app = "app" // the deployer's default
+	}
+	if w.bakeAuto == nil {
+		w.bakeAuto = []string{"production"}
+	}
+	if w.interval == 0 {
+		w.interval = 15 * time.Second
+	}
+	// The monitor judges analysis steps only for a deployer that asks it to.
+	judged := df.Analysis == "monitor"
+	strategies := []deployv1.DeploymentStrategy{
+		deployv1.DeploymentStrategy_DEPLOYMENT_STRATEGY_CANARY, deployv1.DeploymentStrategy_DEPLOYMENT_STRATEGY_BLUE_GREEN,
+		deployv1.DeploymentStrategy_DEPLOYMENT_STRATEGY_FEATURE_FLAG, deployv1.DeploymentStrategy_DEPLOYMENT_STRATEGY_ROLLING_UPDATE,
+		deployv1.DeploymentStrategy_DEPLOYMENT_STRATEGY_BIG_BANG,
+	}
+	for _, env := range slices.Sorted(maps.Keys(df.Strategies)) {
+		cfg := df.Strategies[env]
+		if cfg.FeatureFlag.Flag == "" {
+			cfg.FeatureFlag.Flag = w.app // as the deployer does without a product
+		}
+		for _, strategy := range strategies {
+			steps, err := deployersvc.Plan(strategy, cfg, true)
+			if err != nil {
+				continue // a strategy this environment cannot run (the deployer refuses it too)
+			}
+			p := watchedPlan{env: env, strategy: enumtext.Name(strategy)}
+			watched := false
+			for _, st := range steps {
+				d := st.GetDuration().AsDuration()
+				switch st.GetKind() {
+				case deployv1.StepKind_STEP_KIND_ANALYSIS:
+					if judged {
+						p.analyses = append(p.analyses, d)
+					}
+					p.runs += d
+					watched = true
+				case deployv1.StepKind_STEP_KIND_PAUSE:
+					p.runs += d
+					watched = true
+				}
+			}
+			if watched {
+				w.plans = append(w.plans, p)
+			}
+		}
+	}
+	return w, nil
+}
+
+// watches are the plans as the monitor watches them with the rules of set:
+// an environment's bake is the monitor config's, or its bake_auto rule over
+// set's triggers.
+func (w *watching) watches(set rules.Set) []lint.Watch {
+	out := make([]lint.Watch, 0, len(w.plans))
+	for _, p := range w.plans {
+		bake, ok := w.bake[p.env]
+		if !ok && slices.Contains(w.bakeAuto, p.env) {
+			bake = lint.AutoBake(set, p.env, w.app, w.interval)
+		}
+		out = append(out, lint.Watch{Environment: p.env, App: w.app, Strategy: p.strategy, Analyses: p.analyses, Runs: p.runs, Bake: bake})
+	}
+	return out
 }
 
 // printFindings writes lint findings, each with its suggestion.

@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -126,6 +127,125 @@ func TestRulesCheckHelpDescribesTheLinter(t *testing.T) {
 	for _, want := range []string{"--strict", "docs/rules-lint.md", "promql/vector_matching", "floe rules check --strict -o json"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("rules check --help lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+// TestRulesCheckCoherence: with --deployer-config (and --monitor-config),
+// check reports a rollback trigger that outlasts the deployer's canary and
+// the monitor's bake (coherence/duration) after the lint findings, in text
+// and JSON, and --strict fails on it; with the monitor's default bake
+// (bake_auto: [production]) the same rules are coherent.
+func TestRulesCheckCoherence(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	write := func(name, text string) string {
+		t.Helper()
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	deployer := write("deployer.yaml", `app: web
+strategies:
+  production:
+    canary:
+      steps: [setWeight 10, pause 30s, analysis 1m, setWeight 50, pause 30s, analysis 1m]
+`)
+	noBake := write("monitor.yaml", "bake: {production: 0s}\n")
+	rulesPath := write("rules.yaml", `rollback_triggers:
+  - name: error_rate
+    metric: error_rate
+    operator: ">"
+    threshold: 0.1
+    duration: 300
+    action: rollback
+  - name: response_time_p95
+    metric: response_time_p95
+    operator: ">"
+    threshold: 5
+    duration: 180
+    action: alert
+`)
+	wantLines := []string{
+		rulesPath + ": 0 alert rules, 2 rollback triggers, 2 named metrics: OK, 1 lint finding:",
+		"  trigger error_rate: coherence/duration (warning): duration 5m is longer than the monitor watches the production canary deployments (app web): " +
+			"they run 3m (pauses and analysis windows) and bake 0s, so the breach never lasts long enough to roll one back there",
+		"    suggestion: bake production for at least 2m (monitor config: bake: {production: 2m}, or production in bake_auto, " +
+			"which bakes for the longest rollback trigger plus one interval), or shorten the breach it needs: duration: 180",
+	}
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name    string
+		args    []string
+		wantErr string
+	}{
+		{"findings do not fail the check", nil, ""},
+		{"--strict fails on them", []string{"--strict"}, "rules check --strict: 1 lint finding in 1 file"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			args := append([]string{"rules", "check", "--deployer-config", deployer, "--monitor-config", noBake}, tc.args...)
+			out, _, err := runFloe(ctx, append(args, rulesPath)...)
+			switch {
+			case tc.wantErr == "" && err != nil:
+				t.Fatalf("rules check = %v, want success\n%s", err, out)
+			case tc.wantErr != "" && (exitStatus(err) != 1 || err.Error() != tc.wantErr):
+				t.Fatalf("rules check = %v (exit %d), want exit 1 with %q", err, exitStatus(err), tc.wantErr)
+			}
+			for _, want := range wantLines {
+				if !strings.Contains(out, want) {
+					t.Errorf("rules check output lacks %q:\n%s", want, out)
+				}
+			}
+		})
+	}
+
+	// After the lint findings, in JSON too.
+	out, _, err := runFloe(ctx, "-o", "json", "rules", "check", "--deployer-config", deployer, "--monitor-config", noBake, lintFindingsFile, rulesPath)
+	if err != nil {
+		t.Fatalf("rules check -o json = %v\n%s", err, out)
+	}
+	var doc struct {
+		Files []jsonCheck `json:"files"`
+	}
+	if err := json.Unmarshal([]byte(out), &doc); err != nil {
+		t.Fatalf("rules check -o json is not JSON: %v\n%s", err, out)
+	}
+	var got []string
+	for _, f := range doc.Files {
+		for _, fd := range f.Findings {
+			got = append(got, filepath.Base(f.File)+" "+fd.Rule+" "+fd.Check+" "+fd.Severity)
+		}
+	}
+	want := []string{
+		"findings.yaml high_error_rate promql/vector_matching bug",
+		"findings.yaml slow alerts/for warning",
+		"rules.yaml error_rate coherence/duration warning",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("findings (-want +got):\n%s", diff)
+	}
+
+	// The monitor's default bake (production: the longest rollback trigger + 15s) lets it fire.
+	if out, _, err := runFloe(ctx, "rules", "check", "--strict", "--deployer-config", deployer, rulesPath); err != nil || strings.Contains(out, "coherence/") {
+		t.Errorf("rules check --strict with the default bake = %v\n%s", err, out)
+	}
+	// --monitor-config alone is refused; an unreadable deployer config fails.
+	if _, _, err := runFloe(ctx, "rules", "check", "--monitor-config", noBake, rulesPath); err == nil || !strings.Contains(err.Error(), "needs --deployer-config") {
+		t.Errorf("rules check --monitor-config without --deployer-config = %v", err)
+	}
+	if _, _, err := runFloe(ctx, "rules", "check", "--deployer-config", filepath.Join(dir, "missing.yaml"), rulesPath); err == nil {
+		t.Error("rules check with a missing deployer config succeeded")
+	}
+	help, _, err := runFloe(ctx, "rules", "check", "--help")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"--deployer-config", "--monitor-config", "coherence/duration", "floe rules check --deployer-config deployer.yaml --monitor-config monitor.yaml"} {
+		if !strings.Contains(help, want) {
+			t.Errorf("rules check --help lacks %q", want)
 		}
 	}
 }
