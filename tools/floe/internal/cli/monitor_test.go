@@ -590,7 +590,12 @@ func TestRulesApplyIsIdempotentAndUpdatesWithVersions(t *testing.T) {
 	wantLines(t, "alerts list --all", s.must(t, "olivia", "alerts", "list", "--all", "--severity", "critical"), "no alerts")
 	wantLines(t, "rules list (empty)", s.must(t, "olivia", "rules", "list"), "ALERT RULES", "(none)", "ROLLBACK TRIGGERS")
 
-	wantLines(t, "first apply", s.must(t, "olivia", "rules", "apply", file),
+	first := s.must(t, "olivia", "rules", "apply", file)
+	// rules.yaml keeps the guide's literal condition: applied, with the linter's warning.
+	if !strings.Contains(first, "lint finding(s); applied all the same") || !strings.Contains(first, "promql/vector_matching") {
+		t.Errorf("apply does not warn of the guide's condition:\n%s", first)
+	}
+	wantLines(t, "first apply", first,
 		"alert rule high_error_rate created v1",
 		"rollback trigger error_rate created v1",
 		"rollback trigger response_time_p95 created v1",

@@ -673,7 +673,8 @@ func newRulesApplyCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "apply FILE",
 		Short: "Create or update the file's alert rules and rollback triggers on the server",
-		Long: `apply validates a rules file (as 'floe rules check' does), then makes the
+		Long: `apply validates a rules file (as 'floe rules check' does; the linter's
+findings are printed as warnings and do not stop it), then makes the
 server's alert rules and rollback triggers match each definition of the file:
 a name the server does not have is created; one whose definition differs is
 updated, naming the version read, so a concurrent change makes it fail rather
@@ -708,6 +709,11 @@ with that metric's PromQL instead of the name.
 			if len(problems) > 0 {
 				printViolations(g.errOut, path, problems)
 				return fmt.Errorf("rules apply: %s is invalid; nothing was applied", path)
+			}
+			if fs := lint.Lint(set); len(fs) > 0 && g.output != "json" {
+				// Warnings, as the server's answers carry them: they do not stop the apply.
+				fmt.Fprintf(g.errOut, "%s: %d lint finding(s); applied all the same (floe rules check --strict fails on them):\n", path, len(fs))
+				printFindings(g.errOut, fs)
 			}
 			alertRules, triggers, inlined := fileDefinitions(set)
 			if len(inlined) > 0 && g.output != "json" {
