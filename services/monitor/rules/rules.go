@@ -138,6 +138,9 @@ type trigger struct {
 	Environments []string           `yaml:"environments"`
 	Apps         []string           `yaml:"apps"`
 	Thresholds   map[string]float64 `yaml:"thresholds"`
+	// Severity and Channels tell an alert action's firing (default warning).
+	Severity string   `yaml:"severity"`
+	Channels []string `yaml:"channels"`
 }
 
 // Load reads a rules file. Named metrics it defines are added to (and
@@ -198,7 +201,7 @@ func Parse(data []byte) (Set, error) {
 			Name: t.Name, Metric: t.Metric, Operator: domain.Operator(t.Operator), Threshold: threshold,
 			Duration: time.Duration(t.Duration), Action: t.Action, Cooldown: time.Duration(t.Cooldown),
 			NoData: t.NoData, Enabled: t.Enabled == nil || *t.Enabled, Version: 1,
-			Environments: t.Environments, Apps: t.Apps, Thresholds: t.Thresholds,
+			Environments: t.Environments, Apps: t.Apps, Thresholds: t.Thresholds, Severity: t.Severity, Channels: t.Channels,
 		}
 		if t.Threshold == nil {
 			v.Add(prefix+".threshold", "is required")

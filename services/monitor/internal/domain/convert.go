@@ -36,6 +36,7 @@ func TriggerFromProto(p *monitorv1.RollbackTrigger) Trigger {
 		Duration: p.GetDuration().AsDuration(), Action: Text(p.GetActionType(), p.GetAction()), Cooldown: p.GetCooldown().AsDuration(),
 		NoData: p.GetNoData(), Enabled: p.GetEnabled(), Version: p.GetVersion(),
 		Environments: slices.Clone(p.GetEnvironments()), Apps: slices.Clone(p.GetApps()), Thresholds: maps.Clone(p.GetThresholds()),
+		Severity: enumtext.Name(p.GetSeverity()), Channels: slices.Clone(p.GetChannels()),
 	}
 }
 
@@ -46,6 +47,7 @@ func TriggerToProto(t Trigger) *monitorv1.RollbackTrigger {
 		Duration: durationpb.New(t.Duration), Action: t.Action, ActionType: Typed[monitorv1.TriggerAction](t.Action),
 		Cooldown: durationpb.New(t.Cooldown), NoData: t.NoData, Enabled: t.Enabled, Version: t.Version,
 		Environments: slices.Clone(t.Environments), Apps: slices.Clone(t.Apps), Thresholds: maps.Clone(t.Thresholds),
+		Severity: Typed[monitorv1.Severity](t.Severity), Channels: slices.Clone(t.Channels),
 	}
 }
 

@@ -233,6 +233,7 @@ func (m *Monitoring) Record(evals []Evaluation, deleted []string) []proto.Messag
 			Operator: string(t.Operator), Threshold: t.Threshold, Observed: ev.GetObserved(),
 			SustainedSeconds: d.SustainedFor.Seconds(), BreachStartedAt: Timestamp(d.Since), Reason: d.Reason,
 			ReleaseId: m.deployment.ReleaseID, App: m.app, DuringBake: !m.bakeUntil.IsZero(),
+			Severity: Typed[monitorv1.Severity](t.AlertSeverity()), Channels: slices.Clone(t.Channels),
 		}
 		m.Apply(tf)
 		out = append(out, tf)
@@ -244,7 +245,8 @@ func (m *Monitoring) Record(evals []Evaluation, deleted []string) []proto.Messag
 func sameTrigger(a, b Trigger) bool {
 	return a.Version == b.Version && a.Enabled == b.Enabled && a.Metric == b.Metric && a.Operator == b.Operator &&
 		a.Threshold == b.Threshold && a.Duration == b.Duration && a.Action == b.Action && a.Cooldown == b.Cooldown &&
-		a.NoData == b.NoData && slices.Equal(a.Environments, b.Environments) && slices.Equal(a.Apps, b.Apps) && maps.Equal(a.Thresholds, b.Thresholds)
+		a.NoData == b.NoData && slices.Equal(a.Environments, b.Environments) && slices.Equal(a.Apps, b.Apps) && maps.Equal(a.Thresholds, b.Thresholds) &&
+		a.Severity == b.Severity && slices.Equal(a.Channels, b.Channels)
 }
 
 // Plan decides which triggers a tick evaluates for this deployment, given

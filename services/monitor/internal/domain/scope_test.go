@@ -88,3 +88,39 @@ func TestTriggerScopeValidation(t *testing.T) {
 		t.Errorf("Scope() = %q", s)
 	}
 }
+
+// An alert trigger's firing carries its severity (warning when it sets
+// none), its channels, the release and app: what the notifier needs.
+func TestAlertTriggerFiringCarriesWhatPeopleNeed(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		severity string
+		want     monitorv1.Severity
+	}{{"", monitorv1.Severity_SEVERITY_WARNING}, {"critical", monitorv1.Severity_SEVERITY_CRITICAL}} {
+		tr := errorRate()
+		tr.Name, tr.Action, tr.Duration, tr.Severity, tr.Channels = "latency", domain.ActionAlert, 0, tc.severity, []string{"slack", "sms"}
+		if err := tr.Validate(); err != nil {
+			t.Fatal(err)
+		}
+		m := domain.NewMonitoring()
+		m.Apply(&monitorv1.MonitoringStarted{DeploymentId: "d1", ReleaseId: "r1", Environment: "production", Version: "1.1.0", App: "demo", StartedAt: domain.Timestamp(sec(0))})
+		var fired *monitorv1.TriggerFired
+		for _, msg := range m.Record([]domain.Evaluation{{Trigger: tr, Sample: val(1, 0.5)}}, nil) {
+			if f, ok := msg.(*monitorv1.TriggerFired); ok {
+				fired = f
+			}
+		}
+		if fired == nil || fired.GetSeverity() != tc.want || strings.Join(fired.GetChannels(), ",") != "slack,sms" || fired.GetReleaseId() != "r1" || fired.GetApp() != "demo" {
+			t.Errorf("severity %q: fired %v", tc.severity, fired)
+		}
+	}
+	bad := errorRate()
+	bad.Severity, bad.Channels = "urgent", []string{"slack", "slack"}
+	var fields []string
+	for _, v := range violations(t, bad.Validate()) {
+		fields = append(fields, v.Field)
+	}
+	if got := strings.Join(fields, ","); got != "severity,channels[1]" {
+		t.Errorf("violations %s, want severity,channels[1]", got)
+	}
+}

@@ -60,6 +60,18 @@ type Trigger struct {
 	Apps         []string `json:"apps,omitempty"`
 	// Thresholds replace Threshold in the environments they name.
 	Thresholds map[string]float64 `json:"thresholds,omitempty"`
+	// Severity (SeverityCritical, SeverityWarning, SeverityInfo; empty:
+	// warning) and Channels say how an alert action's firing is told.
+	Severity string   `json:"severity,omitempty"`
+	Channels []string `json:"channels,omitempty"`
+}
+
+// AlertSeverity is the severity its firing is told with: Severity, or warning.
+func (t Trigger) AlertSeverity() string {
+	if t.Severity == "" {
+		return SeverityWarning
+	}
+	return t.Severity
 }
 
 // Covers reports whether the trigger judges deployments of app in env.
@@ -135,6 +147,18 @@ func (t Trigger) Validate() error {
 	}
 	checkScope(&v, "environments", t.Environments)
 	checkScope(&v, "apps", t.Apps)
+	switch t.Severity {
+	case "", SeverityCritical, SeverityWarning, SeverityInfo:
+	default:
+		v.Add("severity", "%q is not one of critical, warning, info (empty means warning)", t.Severity)
+	}
+	for i, c := range t.Channels {
+		if strings.TrimSpace(c) == "" {
+			v.Add(fmt.Sprintf("channels[%d]", i), "must not be empty")
+		} else if slices.Index(t.Channels, c) < i {
+			v.Add(fmt.Sprintf("channels[%d]", i), "%q is listed twice", c)
+		}
+	}
 	for _, env := range SortedKeys(t.Thresholds) {
 		f := "thresholds." + env
 		switch th := t.Thresholds[env]; {

@@ -729,6 +729,25 @@ func TestMap(t *testing.T) {
 			},
 		},
 		{
+			name: "alert trigger with its own severity and channels, during the bake",
+			ev: record(t, depStg, &monitorv1.TriggerFired{
+				DeploymentId: depStg, Environment: "staging", Version: "1.2.0", Trigger: "latency", ActionType: monitorv1.TriggerAction_TRIGGER_ACTION_ALERT,
+				Cause: "breach", Metric: "response_time_p95", Operator: ">", Threshold: 2, Observed: 3, SustainedSeconds: 60,
+				ReleaseId: rel, DuringBake: true, Severity: monitorv1.Severity_SEVERITY_CRITICAL, Channels: []string{"slack", "sms"},
+			}),
+			want: routing.Event{
+				Environment: "staging", Product: "payments", Severity: "critical", EpisodeKey: "deployment/" + depStg,
+				Labels: map[string]string{
+					"actor": "alice", "deployment_id": depStg, "release_id": rel, "version": "1.2.0", "trigger": "latency", "action": "alert", "cause": "breach",
+					"channels": "slack, sms",
+				},
+				Annotations: map[string]string{
+					"summary":     "Trigger latency fired (alert) for payments 1.2.0 in staging: response_time_p95 > 2, observed 3",
+					"during_bake": "the deployment had succeeded and was baking",
+				},
+			},
+		},
+		{
 			name: "analysis failed",
 			ev: record(t, dep, &monitorv1.AnalysisCompleted{DeploymentId: dep, Step: 3, Verdict: &monitorv1.Verdict{
 				ResultType: monitorv1.VerdictResult_VERDICT_RESULT_FAIL, Reason: "error-rate breached for 40% of samples",

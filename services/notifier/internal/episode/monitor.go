@@ -132,7 +132,7 @@ func monitorSpecs() []spec {
 		ignore[*monitorv1.TriggerEvaluated]("one evaluation of one trigger, every interval; what fires is told (RollbackTriggered, TriggerFired)"),
 		notify(TypeInfo{
 			Description: "a trigger whose action is alert or scale_up fired during a deployment",
-			Episode:     episodeDeployment, Severity: "alert: " + ruleProblem + "; scale_up: " + ruleAttention,
+			Episode:     episodeDeployment, Severity: "the trigger's severity when it has one; else alert: " + ruleProblem + "; scale_up: " + ruleAttention,
 			ResolvedBy: []string{succeeded}, EndedBy: []string{failed, rolledBack},
 		}, func(b *builder, m *monitorv1.TriggerFired) bool {
 			b.env(m.GetEnvironment())
@@ -149,11 +149,15 @@ func monitorSpecs() []spec {
 			b.label("trigger", m.GetTrigger())
 			b.label("action", action)
 			b.label("cause", m.GetCause())
-			if action == enumtext.Name(monitorv1.TriggerAction_TRIGGER_ACTION_SCALE_UP) {
+			switch {
+			case m.GetSeverity() != monitorv1.Severity_SEVERITY_UNSPECIFIED:
+				b.severity(enumtext.Name(m.GetSeverity())) // the trigger's own
+			case action == enumtext.Name(monitorv1.TriggerAction_TRIGGER_ACTION_SCALE_UP):
 				b.attention()
-			} else {
+			default:
 				b.problem()
 			}
+			b.label("channels", list(m.GetChannels()))
 			breach(b, m.GetMetric(), m.GetOperator(), m.GetThreshold(), m.GetObserved(), m.GetSustainedSeconds(), m.GetReason())
 			b.summary("Trigger %s fired (%s) for %s%s: %s %s %s, observed %s", m.GetTrigger(), either(action, "alert"), b.what(), b.in(),
 				m.GetMetric(), m.GetOperator(), f64(m.GetThreshold()), f64(m.GetObserved()))

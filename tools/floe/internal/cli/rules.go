@@ -583,6 +583,7 @@ func fileDefinitions(set rules.Set) (ars []*monitorv1.AlertRule, trs []*monitorv
 			Duration: durationpb.New(t.Duration), Action: t.Action, ActionType: typed[monitorv1.TriggerAction](t.Action),
 			Cooldown: durationpb.New(t.Cooldown), NoData: t.NoData, Enabled: t.Enabled,
 			Environments: slices.Clone(t.Environments), Apps: slices.Clone(t.Apps), Thresholds: maps.Clone(t.Thresholds),
+			Severity: typed[monitorv1.Severity](t.Severity), Channels: slices.Clone(t.Channels),
 		})
 	}
 	return ars, trs, inlined

@@ -940,7 +940,10 @@ type TriggerFired struct {
 	ReleaseId string `protobuf:"bytes,16,opt,name=release_id,json=releaseId,proto3" json:"release_id,omitempty"`
 	App       string `protobuf:"bytes,17,opt,name=app,proto3" json:"app,omitempty"`
 	// Set when it fired during the deployment's bake (after it succeeded).
-	DuringBake    bool `protobuf:"varint,18,opt,name=during_bake,json=duringBake,proto3" json:"during_bake,omitempty"`
+	DuringBake bool `protobuf:"varint,18,opt,name=during_bake,json=duringBake,proto3" json:"during_bake,omitempty"`
+	// The trigger's severity (warning when it sets none) and channels, for the people it is for.
+	Severity      Severity `protobuf:"varint,19,opt,name=severity,proto3,enum=floe.monitor.v1.Severity" json:"severity,omitempty"`
+	Channels      []string `protobuf:"bytes,20,rep,name=channels,proto3" json:"channels,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1100,6 +1103,20 @@ func (x *TriggerFired) GetDuringBake() bool {
 		return x.DuringBake
 	}
 	return false
+}
+
+func (x *TriggerFired) GetSeverity() Severity {
+	if x != nil {
+		return x.Severity
+	}
+	return Severity_SEVERITY_UNSPECIFIED
+}
+
+func (x *TriggerFired) GetChannels() []string {
+	if x != nil {
+		return x.Channels
+	}
+	return nil
 }
 
 // RollbackTriggered: a rollback trigger's condition held for its duration
@@ -1607,7 +1624,7 @@ const file_floe_monitor_v1_events_proto_rawDesc = "" +
 	" \x01(\tR\x05query\x12\x18\n" +
 	"\adeleted\x18\v \x01(\bR\adeleted\x12\x1c\n" +
 	"\tthreshold\x18\f \x01(\x01R\tthreshold:\x0e\xca\xf3\x18\n" +
-	"monitoring\"\xfc\x04\n" +
+	"monitoring\"\xcf\x05\n" +
 	"\fTriggerFired\x12#\n" +
 	"\rdeployment_id\x18\x01 \x01(\tR\fdeploymentId\x12 \n" +
 	"\venvironment\x18\x02 \x01(\tR\venvironment\x12\x18\n" +
@@ -1630,7 +1647,9 @@ const file_floe_monitor_v1_events_proto_rawDesc = "" +
 	"release_id\x18\x10 \x01(\tR\treleaseId\x12\x10\n" +
 	"\x03app\x18\x11 \x01(\tR\x03app\x12\x1f\n" +
 	"\vduring_bake\x18\x12 \x01(\bR\n" +
-	"duringBake:\x0e\xca\xf3\x18\n" +
+	"duringBake\x125\n" +
+	"\bseverity\x18\x13 \x01(\x0e2\x19.floe.monitor.v1.SeverityR\bseverity\x12\x1a\n" +
+	"\bchannels\x18\x14 \x03(\tR\bchannels:\x0e\xca\xf3\x18\n" +
 	"monitoring\"\x92\x04\n" +
 	"\x11RollbackTriggered\x12#\n" +
 	"\rdeployment_id\x18\x01 \x01(\tR\fdeploymentId\x12\x1d\n" +
@@ -1743,20 +1762,21 @@ var file_floe_monitor_v1_events_proto_depIdxs = []int32{
 	24, // 19: floe.monitor.v1.TriggerEvaluated.sustained:type_name -> google.protobuf.Duration
 	25, // 20: floe.monitor.v1.TriggerFired.action_type:type_name -> floe.monitor.v1.TriggerAction
 	23, // 21: floe.monitor.v1.TriggerFired.breach_started_at:type_name -> google.protobuf.Timestamp
-	23, // 22: floe.monitor.v1.RollbackTriggered.breach_started_at:type_name -> google.protobuf.Timestamp
-	23, // 23: floe.monitor.v1.BakeStarted.started_at:type_name -> google.protobuf.Timestamp
-	23, // 24: floe.monitor.v1.BakeStarted.until:type_name -> google.protobuf.Timestamp
-	24, // 25: floe.monitor.v1.BakeStarted.duration:type_name -> google.protobuf.Duration
-	23, // 26: floe.monitor.v1.AnalysisStarted.started_at:type_name -> google.protobuf.Timestamp
-	24, // 27: floe.monitor.v1.AnalysisStarted.window:type_name -> google.protobuf.Duration
-	26, // 28: floe.monitor.v1.AnalysisCompleted.verdict:type_name -> floe.monitor.v1.Verdict
-	27, // 29: floe.monitor.v1.MonitoringEnded.outcome_type:type_name -> floe.monitor.v1.MonitoringOutcome
-	23, // 30: floe.monitor.v1.MonitoringEnded.at:type_name -> google.protobuf.Timestamp
-	31, // [31:31] is the sub-list for method output_type
-	31, // [31:31] is the sub-list for method input_type
-	31, // [31:31] is the sub-list for extension type_name
-	31, // [31:31] is the sub-list for extension extendee
-	0,  // [0:31] is the sub-list for field type_name
+	21, // 22: floe.monitor.v1.TriggerFired.severity:type_name -> floe.monitor.v1.Severity
+	23, // 23: floe.monitor.v1.RollbackTriggered.breach_started_at:type_name -> google.protobuf.Timestamp
+	23, // 24: floe.monitor.v1.BakeStarted.started_at:type_name -> google.protobuf.Timestamp
+	23, // 25: floe.monitor.v1.BakeStarted.until:type_name -> google.protobuf.Timestamp
+	24, // 26: floe.monitor.v1.BakeStarted.duration:type_name -> google.protobuf.Duration
+	23, // 27: floe.monitor.v1.AnalysisStarted.started_at:type_name -> google.protobuf.Timestamp
+	24, // 28: floe.monitor.v1.AnalysisStarted.window:type_name -> google.protobuf.Duration
+	26, // 29: floe.monitor.v1.AnalysisCompleted.verdict:type_name -> floe.monitor.v1.Verdict
+	27, // 30: floe.monitor.v1.MonitoringEnded.outcome_type:type_name -> floe.monitor.v1.MonitoringOutcome
+	23, // 31: floe.monitor.v1.MonitoringEnded.at:type_name -> google.protobuf.Timestamp
+	32, // [32:32] is the sub-list for method output_type
+	32, // [32:32] is the sub-list for method input_type
+	32, // [32:32] is the sub-list for extension type_name
+	32, // [32:32] is the sub-list for extension extendee
+	0,  // [0:32] is the sub-list for field type_name
 }
 
 func init() { file_floe_monitor_v1_events_proto_init() }

@@ -488,7 +488,10 @@ type RollbackTrigger struct {
 	// The apps whose deployments it judges (none: every app).
 	Apps []string `protobuf:"bytes,13,rep,name=apps,proto3" json:"apps,omitempty"`
 	// Per-environment thresholds: environment → the threshold that replaces `threshold` there.
-	Thresholds    map[string]float64 `protobuf:"bytes,14,rep,name=thresholds,proto3" json:"thresholds,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"fixed64,2,opt,name=value"`
+	Thresholds map[string]float64 `protobuf:"bytes,14,rep,name=thresholds,proto3" json:"thresholds,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"fixed64,2,opt,name=value"`
+	// For the alert action: how severe its firing is (default warning) and whom it is for (the notifier's channels).
+	Severity      Severity `protobuf:"varint,15,opt,name=severity,proto3,enum=floe.monitor.v1.Severity" json:"severity,omitempty"`
+	Channels      []string `protobuf:"bytes,16,rep,name=channels,proto3" json:"channels,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -618,6 +621,20 @@ func (x *RollbackTrigger) GetApps() []string {
 func (x *RollbackTrigger) GetThresholds() map[string]float64 {
 	if x != nil {
 		return x.Thresholds
+	}
+	return nil
+}
+
+func (x *RollbackTrigger) GetSeverity() Severity {
+	if x != nil {
+		return x.Severity
+	}
+	return Severity_SEVERITY_UNSPECIFIED
+}
+
+func (x *RollbackTrigger) GetChannels() []string {
+	if x != nil {
+		return x.Channels
 	}
 	return nil
 }
@@ -1457,7 +1474,7 @@ const file_floe_monitor_v1_types_proto_rawDesc = "" +
 	"\aenabled\x18\b \x01(\bR\aenabled\x12\x18\n" +
 	"\aversion\x18\t \x01(\x04R\aversion\x12\"\n" +
 	"\fenvironments\x18\f \x03(\tR\fenvironments\x12\x12\n" +
-	"\x04apps\x18\r \x03(\tR\x04apps\"\xd8\x04\n" +
+	"\x04apps\x18\r \x03(\tR\x04apps\"\xab\x05\n" +
 	"\x0fRollbackTrigger\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x16\n" +
 	"\x06metric\x18\x02 \x01(\tR\x06metric\x12\x1a\n" +
@@ -1476,7 +1493,9 @@ const file_floe_monitor_v1_types_proto_rawDesc = "" +
 	"\x04apps\x18\r \x03(\tR\x04apps\x12P\n" +
 	"\n" +
 	"thresholds\x18\x0e \x03(\v20.floe.monitor.v1.RollbackTrigger.ThresholdsEntryR\n" +
-	"thresholds\x1a=\n" +
+	"thresholds\x125\n" +
+	"\bseverity\x18\x0f \x01(\x0e2\x19.floe.monitor.v1.SeverityR\bseverity\x12\x1a\n" +
+	"\bchannels\x18\x10 \x03(\tR\bchannels\x1a=\n" +
 	"\x0fThresholdsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\x01R\x05value:\x028\x01\"\xe8\x04\n" +
@@ -1642,34 +1661,35 @@ var file_floe_monitor_v1_types_proto_depIdxs = []int32{
 	2,  // 4: floe.monitor.v1.RollbackTrigger.action_type:type_name -> floe.monitor.v1.TriggerAction
 	17, // 5: floe.monitor.v1.RollbackTrigger.cooldown:type_name -> google.protobuf.Duration
 	15, // 6: floe.monitor.v1.RollbackTrigger.thresholds:type_name -> floe.monitor.v1.RollbackTrigger.ThresholdsEntry
-	1,  // 7: floe.monitor.v1.Alert.state_type:type_name -> floe.monitor.v1.AlertState
-	0,  // 8: floe.monitor.v1.Alert.severity_type:type_name -> floe.monitor.v1.Severity
-	16, // 9: floe.monitor.v1.Alert.labels:type_name -> floe.monitor.v1.Alert.LabelsEntry
-	18, // 10: floe.monitor.v1.Alert.active_since:type_name -> google.protobuf.Timestamp
-	18, // 11: floe.monitor.v1.Alert.fired_at:type_name -> google.protobuf.Timestamp
-	18, // 12: floe.monitor.v1.Alert.resolved_at:type_name -> google.protobuf.Timestamp
-	18, // 13: floe.monitor.v1.Measurement.at:type_name -> google.protobuf.Timestamp
-	3,  // 14: floe.monitor.v1.AnalysisCheck.result_type:type_name -> floe.monitor.v1.VerdictResult
-	8,  // 15: floe.monitor.v1.AnalysisCheck.measurements:type_name -> floe.monitor.v1.Measurement
-	3,  // 16: floe.monitor.v1.Verdict.result_type:type_name -> floe.monitor.v1.VerdictResult
-	18, // 17: floe.monitor.v1.Verdict.window_start:type_name -> google.protobuf.Timestamp
-	18, // 18: floe.monitor.v1.Verdict.window_end:type_name -> google.protobuf.Timestamp
-	9,  // 19: floe.monitor.v1.Verdict.checks:type_name -> floe.monitor.v1.AnalysisCheck
-	18, // 20: floe.monitor.v1.TriggerStatus.last_at:type_name -> google.protobuf.Timestamp
-	18, // 21: floe.monitor.v1.TriggerStatus.breach_since:type_name -> google.protobuf.Timestamp
-	17, // 22: floe.monitor.v1.TriggerStatus.sustained:type_name -> google.protobuf.Duration
-	18, // 23: floe.monitor.v1.DeploymentMonitoring.started_at:type_name -> google.protobuf.Timestamp
-	18, // 24: floe.monitor.v1.DeploymentMonitoring.ended_at:type_name -> google.protobuf.Timestamp
-	4,  // 25: floe.monitor.v1.DeploymentMonitoring.outcome_type:type_name -> floe.monitor.v1.MonitoringOutcome
-	11, // 26: floe.monitor.v1.DeploymentMonitoring.triggers:type_name -> floe.monitor.v1.TriggerStatus
-	13, // 27: floe.monitor.v1.DeploymentMonitoring.analyses:type_name -> floe.monitor.v1.StepVerdict
-	18, // 28: floe.monitor.v1.DeploymentMonitoring.bake_until:type_name -> google.protobuf.Timestamp
-	10, // 29: floe.monitor.v1.StepVerdict.verdict:type_name -> floe.monitor.v1.Verdict
-	30, // [30:30] is the sub-list for method output_type
-	30, // [30:30] is the sub-list for method input_type
-	30, // [30:30] is the sub-list for extension type_name
-	30, // [30:30] is the sub-list for extension extendee
-	0,  // [0:30] is the sub-list for field type_name
+	0,  // 7: floe.monitor.v1.RollbackTrigger.severity:type_name -> floe.monitor.v1.Severity
+	1,  // 8: floe.monitor.v1.Alert.state_type:type_name -> floe.monitor.v1.AlertState
+	0,  // 9: floe.monitor.v1.Alert.severity_type:type_name -> floe.monitor.v1.Severity
+	16, // 10: floe.monitor.v1.Alert.labels:type_name -> floe.monitor.v1.Alert.LabelsEntry
+	18, // 11: floe.monitor.v1.Alert.active_since:type_name -> google.protobuf.Timestamp
+	18, // 12: floe.monitor.v1.Alert.fired_at:type_name -> google.protobuf.Timestamp
+	18, // 13: floe.monitor.v1.Alert.resolved_at:type_name -> google.protobuf.Timestamp
+	18, // 14: floe.monitor.v1.Measurement.at:type_name -> google.protobuf.Timestamp
+	3,  // 15: floe.monitor.v1.AnalysisCheck.result_type:type_name -> floe.monitor.v1.VerdictResult
+	8,  // 16: floe.monitor.v1.AnalysisCheck.measurements:type_name -> floe.monitor.v1.Measurement
+	3,  // 17: floe.monitor.v1.Verdict.result_type:type_name -> floe.monitor.v1.VerdictResult
+	18, // 18: floe.monitor.v1.Verdict.window_start:type_name -> google.protobuf.Timestamp
+	18, // 19: floe.monitor.v1.Verdict.window_end:type_name -> google.protobuf.Timestamp
+	9,  // 20: floe.monitor.v1.Verdict.checks:type_name -> floe.monitor.v1.AnalysisCheck
+	18, // 21: floe.monitor.v1.TriggerStatus.last_at:type_name -> google.protobuf.Timestamp
+	18, // 22: floe.monitor.v1.TriggerStatus.breach_since:type_name -> google.protobuf.Timestamp
+	17, // 23: floe.monitor.v1.TriggerStatus.sustained:type_name -> google.protobuf.Duration
+	18, // 24: floe.monitor.v1.DeploymentMonitoring.started_at:type_name -> google.protobuf.Timestamp
+	18, // 25: floe.monitor.v1.DeploymentMonitoring.ended_at:type_name -> google.protobuf.Timestamp
+	4,  // 26: floe.monitor.v1.DeploymentMonitoring.outcome_type:type_name -> floe.monitor.v1.MonitoringOutcome
+	11, // 27: floe.monitor.v1.DeploymentMonitoring.triggers:type_name -> floe.monitor.v1.TriggerStatus
+	13, // 28: floe.monitor.v1.DeploymentMonitoring.analyses:type_name -> floe.monitor.v1.StepVerdict
+	18, // 29: floe.monitor.v1.DeploymentMonitoring.bake_until:type_name -> google.protobuf.Timestamp
+	10, // 30: floe.monitor.v1.StepVerdict.verdict:type_name -> floe.monitor.v1.Verdict
+	31, // [31:31] is the sub-list for method output_type
+	31, // [31:31] is the sub-list for method input_type
+	31, // [31:31] is the sub-list for extension type_name
+	31, // [31:31] is the sub-list for extension extendee
+	0,  // [0:31] is the sub-list for field type_name
 }
 
 func init() { file_floe_monitor_v1_types_proto_init() }
