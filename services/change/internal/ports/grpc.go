@@ -9,6 +9,8 @@ import (
 	"slices"
 	"time"
 
+	"google.golang.org/protobuf/types/known/timestamppb"
+
 	"github.com/penguinmails/floe/libs/auth"
 	"github.com/penguinmails/floe/libs/enumtext"
 	"github.com/penguinmails/floe/libs/errs"
@@ -126,8 +128,9 @@ func (s *Server) Reject(ctx context.Context, req *changev1.RejectRequest) (*chan
 	return &changev1.RejectResponse{Change: c}, nil
 }
 
-func asTime(ts interface{ AsTime() time.Time }, set bool) time.Time {
-	if !set {
+// asTime is ts as a time; the zero time when it is unset.
+func asTime(ts *timestamppb.Timestamp) time.Time {
+	if ts == nil {
 		return time.Time{}
 	}
 	return ts.AsTime()
@@ -137,7 +140,7 @@ func asTime(ts interface{ AsTime() time.Time }, set bool) time.Time {
 func (s *Server) Schedule(ctx context.Context, req *changev1.ScheduleRequest) (*changev1.ScheduleResponse, error) {
 	c, err := s.svc.Schedule(ctx, req.GetChangeId(), app.ScheduleRequest{
 		WindowID: req.GetWindowId(), Maintenance: req.GetMaintenance(),
-		Start: asTime(req.GetStart(), req.GetStart() != nil), End: asTime(req.GetEnd(), req.GetEnd() != nil), At: asTime(req.GetAt(), req.GetAt() != nil),
+		Start: asTime(req.GetStart()), End: asTime(req.GetEnd()), At: asTime(req.GetAt()),
 	})
 	if err != nil {
 		return nil, err

@@ -101,7 +101,7 @@ func (s *Server) ListWindows(ctx context.Context, req *changev1.ListWindowsReque
 
 // OverrideFreeze implements WindowService.
 func (s *Server) OverrideFreeze(ctx context.Context, req *changev1.OverrideFreezeRequest) (*changev1.OverrideFreezeResponse, error) {
-	o, err := s.svc.OverrideFreeze(ctx, req.GetFreezeId(), req.GetEnvironment(), req.GetRequestedBy(), req.GetReason(), asTime(req.GetExpiresAt(), req.GetExpiresAt() != nil))
+	o, err := s.svc.OverrideFreeze(ctx, req.GetFreezeId(), req.GetEnvironment(), req.GetRequestedBy(), req.GetReason(), asTime(req.GetExpiresAt()))
 	if err != nil {
 		return nil, err
 	}
