@@ -91,6 +91,11 @@ type File struct {
 	// service to apply each flag rollout step (default 30s): without an
 	// answer by then the step fails and the deployment rolls back.
 	FlagTimeout time.Duration `yaml:"flag_timeout"`
+	// MaxReplicas bounds the instances of a version that the monitor's
+	// scale_up triggers bring it to, one per firing (default 3); the local
+	// driver scales, the exec driver does not (its scale_up answers are
+	// ScaleUpRefused).
+	MaxReplicas int `yaml:"max_replicas"`
 }
 
 // VersionPattern is configuration for the versions matching a glob.
@@ -217,6 +222,9 @@ func register(ctx context.Context, d service.Deps[Config]) (*Deployer, error) {
 		analyzer = &adapters.MonitorAnalyzer{Verifier: d.Verifier, Grace: f.AnalysisGrace,
 			Health: &app.DefaultAnalyzer{Driver: drv, Interval: time.Second}}
 	}
+	if f.MaxReplicas < 0 {
+		return nil, fmt.Errorf("deployer: max_replicas %d must not be negative", f.MaxReplicas)
+	}
 	if f.FlagTimeout < 0 {
 		return nil, fmt.Errorf("deployer: flag_timeout %s must not be negative", f.FlagTimeout)
 	}
@@ -238,7 +246,7 @@ func register(ctx context.Context, d service.Deps[Config]) (*Deployer, error) {
 	}
 	rt.AddView(changes.Projection())
 	engine, err := app.NewEngine(store, d.Snapshots, drv, reg, analyzer, flags, app.Config{
-		App: f.App, Strategies: f.Strategies, CheckAttempts: f.CheckAttempts, VersionConfig: f.VersionConfig, FlagTimeout: f.FlagTimeout,
+		App: f.App, Strategies: f.Strategies, CheckAttempts: f.CheckAttempts, VersionConfig: f.VersionConfig, FlagTimeout: f.FlagTimeout, MaxReplicas: f.MaxReplicas,
 		Configs: &adapters.Configs{Verifier: d.Verifier}, Secrets: provider, Changes: changes,
 	}, rt.Log.With().Str("component", "deployer").Logger())
 	if err != nil {
@@ -278,6 +286,15 @@ func register(ctx context.Context, d service.Deps[Config]) (*Deployer, error) {
 			Handler: engine.OnRollbackTriggered, Verifier: d.Verifier,
 			OnError: func(e *eventstore.RecordedEvent, attempt int, err error) {
 				rt.Log.Error().Err(err).Uint64("seq", e.Seq).Int("attempt", attempt).Msg("rolling back on a trigger failed; retrying")
+			},
+		})
+	})
+	rt.Go("deployer-scale-ups", func(ctx context.Context) error {
+		return eventstore.Subscribe(ctx, conn.JS, store.StreamName(), eventstore.Subscription{
+			Name: "deployer-scale-ups", Filters: eventstore.EventFilters(&monitorv1.TriggerFired{}),
+			Handler: engine.OnTriggerFired, Verifier: d.Verifier,
+			OnError: func(e *eventstore.RecordedEvent, attempt int, err error) {
+				rt.Log.Error().Err(err).Uint64("seq", e.Seq).Int("attempt", attempt).Msg("answering a scale_up trigger failed; retrying")
 			},
 		})
 	})

@@ -18,6 +18,7 @@ import (
 	monitorv1 "github.com/penguinmails/floe/proto/gen/floe/monitor/v1"
 	releasev1 "github.com/penguinmails/floe/proto/gen/floe/release/v1"
 	"github.com/penguinmails/floe/services/deployer/internal/domain"
+	"github.com/penguinmails/floe/services/deployer/internal/driver"
 )
 
 // checkID refuses a deployment id that is not an identifier (the API
@@ -197,4 +198,79 @@ func (e *Engine) OnBakeRollbackDone(ctx context.Context, cause *eventstore.Recor
 			RestoredVersion: rd.Version(), Reason: fmt.Sprintf("rolled back during its bake by deployment %s: %s", rd.ID(), reason)}}, nil
 	})
 	return err
+}
+
+// DefaultMaxReplicas is how many instances of a version scale_up triggers
+// may bring it to when the config does not say.
+const DefaultMaxReplicas = 3
+
+// OnTriggerFired answers a monitor trigger whose action is scale_up (the
+// others, alerts, are for people): one more instance of the deployment's
+// version, up to MaxReplicas, while the deployment runs or bakes —
+// DeploymentScaled — or ScaleUpRefused saying why not (the driver cannot
+// scale, the maximum, the version no longer runs, the driver failed). Each
+// firing is answered once: a redelivered one finds its answer recorded.
+func (e *Engine) OnTriggerFired(ctx context.Context, cause *eventstore.RecordedEvent) error {
+	var tf monitorv1.TriggerFired
+	if err := cause.DecodeInto(&tf); err != nil || tf.GetActionType() != monitorv1.TriggerAction_TRIGGER_ACTION_SCALE_UP {
+		return nil
+	}
+	id := tf.GetDeploymentId()
+	if !eventstore.ValidID(id) {
+		return nil
+	}
+	d, err := e.Load(ctx, id)
+	if err != nil || !d.Exists() || d.ScaleAnswered(cause.ID) {
+		return err
+	}
+	reason := fmt.Sprintf("%s %s %g, observed %.4g", tf.GetMetric(), tf.GetOperator(), tf.GetThreshold(), tf.GetObserved())
+	if tf.GetCause() == "no_data" {
+		reason = fmt.Sprintf("no data for %s", tf.GetMetric())
+	}
+	live := ""
+	if !d.Active() {
+		all, err := e.reg.Live(ctx, d.App())
+		if err != nil {
+			return err
+		}
+		live = all[d.Environment()]
+	}
+	scaler, scalable := e.drv.(driver.Scaler)
+	replicas, refused := domain.ScaleUp(d, e.drv.Name(), scalable, live, uint32(e.cfg.MaxReplicas))
+	if refused == "" {
+		if err := e.scale(ctx, scaler, d, replicas); err != nil {
+			if ctx.Err() != nil {
+				return err
+			}
+			refused = "the driver failed to start another instance: " + err.Error()
+		}
+	}
+	var answer proto.Message = &deployv1.DeploymentScaled{DeploymentId: id, ReleaseId: d.ReleaseID(), Version: d.Version(), Environment: d.Environment(),
+		Replicas: replicas, PreviousReplicas: d.Replicas(), Trigger: tf.GetTrigger(), Reason: reason, CauseEventId: cause.ID}
+	if refused != "" {
+		answer = &deployv1.ScaleUpRefused{DeploymentId: id, ReleaseId: d.ReleaseID(), Version: d.Version(), Environment: d.Environment(),
+			Replicas: d.Replicas(), Trigger: tf.GetTrigger(), Reason: refused, CauseEventId: cause.ID}
+		e.log.Warn().Str("deployment", id).Str("trigger", tf.GetTrigger()).Str("reason", refused).Msg("scale_up refused")
+	}
+	_, err = e.command(ctx, id, func(d *domain.Deployment) ([]proto.Message, error) {
+		if d.ScaleAnswered(cause.ID) {
+			return nil, nil
+		}
+		return []proto.Message{answer}, nil
+	})
+	return err
+}
+
+// scale runs replicas instances of d's version, each with the configuration
+// (and secrets) its START step delivered.
+func (e *Engine) scale(ctx context.Context, s driver.Scaler, d *domain.Deployment, replicas uint32) error {
+	cfg, sec, failed, err := e.versionInput(ctx, d.Environment(), d.Version(), d.Delivery())
+	if err != nil {
+		return err
+	}
+	if failed != "" {
+		return errors.New(failed)
+	}
+	defer wipe(sec)
+	return s.Scale(ctx, e.target(d), driver.Version{Version: d.Version(), ReleaseID: d.ArtifactReleaseID(), Config: cfg, Secrets: sec}, int(replicas))
 }

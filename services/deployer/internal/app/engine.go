@@ -117,6 +117,9 @@ type Config struct {
 	// vault:// ones when it is also a secrets.FieldReader); nil fails the
 	// delivery of a configuration that has any.
 	Secrets secrets.Provider
+	// MaxReplicas bounds the instances of a version that scale_up triggers
+	// bring it to (drivers that are driver.Scalers); default DefaultMaxReplicas.
+	MaxReplicas int
 	// Changes is change management (changeview.View): a retry and a
 	// configuration-only rollout start a deployment without a promotion, so
 	// the engine asks it about freezes and windows (and, for a retry of a
@@ -182,6 +185,9 @@ func NewEngine(store eventstore.Store, snaps *eventstore.Snapshots, drv driver.D
 	}
 	if cfg.FlagTimeout <= 0 {
 		cfg.FlagTimeout = DefaultFlagTimeout
+	}
+	if cfg.MaxReplicas <= 0 {
+		cfg.MaxReplicas = DefaultMaxReplicas
 	}
 	e := &Engine{deployments: deployments, drv: drv, reg: reg, flags: flags, cfg: cfg, now: time.Now, log: log, running: map[string]chan struct{}{}}
 	if analyzer == nil {
@@ -434,8 +440,35 @@ func (e *Engine) restoreLive(ctx context.Context, active []string) error {
 		if err := e.ensureRunning(ctx, t, nil, []string{version}, map[string]int{version: 100}); err != nil {
 			return fmt.Errorf("%s: %w", t, err)
 		}
+		if e.cfg.Configs == nil {
+			continue
+		}
+		// The instances scale_up triggers added to the deployment that made it live.
+		last, _, err := e.cfg.Configs.LastDelivery(ctx, env, version)
+		if err != nil || last == "" {
+			continue
+		}
+		if d, err := e.Load(ctx, last); err == nil {
+			if err := e.restoreReplicas(ctx, d); err != nil {
+				return fmt.Errorf("%s: %w", t, err)
+			}
+		}
 	}
 	return nil
+}
+
+// restoreReplicas runs as many instances of d's version as scale_up
+// triggers had brought it to (a restarted local driver runs one).
+func (e *Engine) restoreReplicas(ctx context.Context, d *domain.Deployment) error {
+	s, ok := e.drv.(driver.Scaler)
+	if !ok || d.Replicas() <= 1 {
+		return nil
+	}
+	state, err := e.drv.State(ctx, e.target(d))
+	if err != nil || !contains(state.Running, d.Version()) || state.Replicas[d.Version()] >= int(d.Replicas()) {
+		return err
+	}
+	return e.scale(ctx, s, d, d.Replicas())
 }
 
 // ensureRunning starts the needed versions that do not run — each with the
@@ -485,7 +518,10 @@ func (e *Engine) reconcile(ctx context.Context, d *domain.Deployment) error {
 	if len(needed) == 0 {
 		return nil // nothing started yet
 	}
-	return e.ensureRunning(ctx, e.target(d), d, needed, weights)
+	if err := e.ensureRunning(ctx, e.target(d), d, needed, weights); err != nil {
+		return err
+	}
+	return e.restoreReplicas(ctx, d)
 }
 
 // runDeployment drives one deployment until it is no longer active or ctx ends.

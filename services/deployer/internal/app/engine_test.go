@@ -63,7 +63,12 @@ type rig struct {
 	store  *eventstore.JetStreamStore
 	js     jetstream.JetStream
 	proxy  string
-	cancel context.CancelFunc
+	drv    *local.Driver
+	cancel func()
+
+	verifier *eventstore.Verifier
+	canary   []string
+	analyzer func(v *eventstore.Verifier, drv *local.Driver) app.Analyzer
 }
 
 // newRig runs an engine with the real local driver (demoapp processes behind
@@ -74,42 +79,53 @@ func newRig(t testing.TB, canary []string) *rig { return newRigWith(t, canary, n
 func newRigWith(t testing.TB, canary []string, analyzer func(v *eventstore.Verifier, drv *local.Driver) app.Analyzer) *rig {
 	t.Helper()
 	_, _, js := natstest.JetStream(t)
-	ctx, cancel := context.WithCancel(context.Background())
 	store, verifier := signtest.Store(t, js, "floe/test", app.Aggregate, "release", "trigger", "monitoring")
-	var err error
 	l, _ := net.Listen("tcp", "127.0.0.1:0")
 	proxy := l.Addr().String()
 	l.Close()
+	r := &rig{store: store, js: js, proxy: proxy, verifier: verifier, canary: canary, analyzer: analyzer}
+	r.start(t)
+	t.Cleanup(func() { r.stop() })
+	return r
+}
+
+// start runs an engine and a local driver (both new) over the rig's log.
+func (r *rig) start(t testing.TB) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
 	drv, err := local.New(local.Config{
 		Command:    []string{demoapp(t), "--listen", "127.0.0.1:{{.Port}}", "--version", "{{.Version}}"},
-		Proxies:    map[string]string{"production": proxy},
+		Proxies:    map[string]string{"production": r.proxy},
 		Registerer: prometheus.NewRegistry(),
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	reg, err := adapters.OpenRegistry(ctx, js)
+	reg, err := adapters.OpenRegistry(ctx, r.js)
 	if err != nil {
 		t.Fatal(err)
 	}
 	cfg := domain.DefaultStrategyConfig()
-	cfg.Canary.Steps = canary
+	cfg.Canary.Steps = r.canary
 	var an app.Analyzer
-	if analyzer != nil {
-		an = analyzer(verifier, drv)
+	if r.analyzer != nil {
+		an = r.analyzer(r.verifier, drv)
 	}
-	eng, err := app.NewEngine(store, nil, drv, reg, an, nil, app.Config{App: "demo", Strategies: map[string]domain.StrategyConfig{"production": cfg}, CheckAttempts: 2}, zerolog.Nop())
+	eng, err := app.NewEngine(r.store, nil, drv, reg, an, nil, app.Config{App: "demo", Strategies: map[string]domain.StrategyConfig{"production": cfg}, CheckAttempts: 2,
+		Configs: &adapters.Configs{Verifier: r.verifier}}, zerolog.Nop())
 	if err != nil {
 		t.Fatal(err)
 	}
 	done := make(chan struct{})
 	go func() { _ = eng.Run(ctx); close(done) }()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-		_ = drv.Close(context.Background())
-	})
-	return &rig{engine: eng, store: store, js: js, proxy: proxy, cancel: cancel}
+	r.engine, r.drv = eng, drv
+	r.cancel = func() { cancel(); <-done }
+}
+
+// stop stops the engine and the driver (its processes end).
+func (r *rig) stop() {
+	r.cancel()
+	_ = r.drv.Close(context.Background())
 }
 
 // testMeta is the metadata of the tests' own appends.

@@ -11,7 +11,7 @@ import (
 )
 
 // DeploymentSchema names MarshalDeployment's encoding; bump it with any change.
-const DeploymentSchema = "deployment/6"
+const DeploymentSchema = "deployment/7"
 
 type deploymentJSON struct {
 	ID               string            `json:"id"`
@@ -47,6 +47,8 @@ type deploymentJSON struct {
 	ChangeID         string            `json:"change_id,omitempty"`
 	RollbackOf       string            `json:"rollback_of,omitempty"`
 	RollbackOfReason string            `json:"rollback_of_reason,omitempty"`
+	Replicas         uint32            `json:"replicas,omitempty"`
+	ScaleCauses      []string          `json:"scale_causes,omitempty"`
 }
 
 // MarshalDeployment encodes a deployment for snapshots and view checkpoints.
@@ -58,6 +60,7 @@ func MarshalDeployment(d *Deployment) ([]byte, error) {
 		RollbackReason: d.rollbackReason, RollbackTrigger: d.rollbackTrigger, Aborted: d.aborted, Reason: d.reason,
 		StartedAt: d.startedAt, UpdatedAt: d.updatedAt, AggregateVersion: d.aggregateVersion, Origin: d.origin, LastEvent: d.lastEvent,
 		ChangeID: d.changeID, RollbackOf: d.rollbackOf, RollbackOfReason: d.rollbackOfReason,
+		Replicas: d.replicas, ScaleCauses: d.scaleCauses,
 	}
 	for _, s := range d.plan {
 		b, err := protojson.Marshal(s)
@@ -99,7 +102,7 @@ func UnmarshalDeployment(b []byte) (*Deployment, error) {
 		pauseReason: j.PauseReason, rollingBack: j.RollingBack, rollbackReason: j.RollbackReason, rollbackTrigger: j.RollbackTrigger,
 		aborted: j.Aborted, reason: j.Reason, startedAt: j.StartedAt, updatedAt: j.UpdatedAt, aggregateVersion: j.AggregateVersion,
 		origin: j.Origin, lastEvent: j.LastEvent, changeID: j.ChangeID,
-		rollbackOf: j.RollbackOf, rollbackOfReason: j.RollbackOfReason,
+		rollbackOf: j.RollbackOf, rollbackOfReason: j.RollbackOfReason, replicas: j.Replicas, scaleCauses: j.ScaleCauses,
 	}
 	for _, raw := range j.Plan {
 		s := &deployv1.Step{}

@@ -1,6 +1,7 @@
 package domain
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strings"
@@ -53,7 +54,16 @@ type Deployment struct {
 	lastEvent string
 	// delivery is the configuration its START step delivered (nil: none recorded).
 	delivery *deployv1.ConfigDelivered
+	// replicas is how many instances of the version scale_up triggers asked
+	// for (0: never scaled, one instance); scaleCauses are the TriggerFired
+	// events answered (DeploymentScaled, ScaleUpRefused), the latest last.
+	replicas    uint32
+	scaleCauses []string
 }
+
+// maxScaleCauses bounds the answered scale_up causes a deployment remembers:
+// a redelivery comes long before that many later firings.
+const maxScaleCauses = 32
 
 // Origin is the causal origin of a deployment (from its DeploymentStarted).
 type Origin struct {
@@ -159,6 +169,26 @@ func (d *Deployment) ArtifactReleaseID() string {
 	return d.releaseID
 }
 
+// Replicas is how many instances of the version run by the deployment's
+// scale_up answers: 1 until a DeploymentScaled.
+func (d *Deployment) Replicas() uint32 { return max(d.replicas, 1) }
+
+// ScaleAnswered reports whether the TriggerFired event causeID was answered
+// (scaled or refused).
+func (d *Deployment) ScaleAnswered(causeID string) bool {
+	return slices.Contains(d.scaleCauses, causeID)
+}
+
+func (d *Deployment) answered(causeID string) {
+	if causeID == "" {
+		return
+	}
+	d.scaleCauses = append(d.scaleCauses, causeID)
+	if n := len(d.scaleCauses); n > maxScaleCauses {
+		d.scaleCauses = slices.Clone(d.scaleCauses[n-maxScaleCauses:])
+	}
+}
+
 // Exists reports whether the deployment was started.
 func (d *Deployment) Exists() bool { return d.id != "" }
 
@@ -231,6 +261,11 @@ func Apply(d *Deployment, ev proto.Message, m Meta) {
 		d.status = deployv1.DeploymentStatus_DEPLOYMENT_STATUS_SUCCEEDED
 	case *deployv1.DeploymentFailed:
 		d.status, d.reason = deployv1.DeploymentStatus_DEPLOYMENT_STATUS_FAILED, e.GetReason()
+	case *deployv1.DeploymentScaled:
+		d.replicas = e.GetReplicas()
+		d.answered(e.GetCauseEventId())
+	case *deployv1.ScaleUpRefused:
+		d.answered(e.GetCauseEventId())
 	case *deployv1.ConfigDelivered:
 		// Only the START step's delivery to the new version is the
 		// deployment's; a RESTART repeats an earlier one.
@@ -442,6 +477,7 @@ func ToProto(d *Deployment) *deployv1.Deployment {
 		Reason: d.reason, StartedAt: timestamppb.New(d.startedAt), UpdatedAt: timestamppb.New(d.updatedAt),
 		RequestedBy: d.requestedBy, AggregateVersion: d.aggregateVersion,
 		ConfigVersion: d.delivery.GetConfigVersion(), ConfigDigest: d.delivery.GetConfigDigest(), ConfigRollout: d.configRollout,
+		Replicas: d.Replicas(),
 	}
 	for i, s := range d.plan {
 		st := &deployv1.StepState{Step: s, Index: uint32(i), Result: d.results[i]}
@@ -491,5 +527,25 @@ func (d *Deployment) Clone() *Deployment {
 	c := *d
 	c.plan = slices.Clone(d.plan)
 	c.started, c.completed, c.results = slices.Clone(d.started), slices.Clone(d.completed), slices.Clone(d.results)
+	c.scaleCauses = slices.Clone(d.scaleCauses)
 	return &c
+}
+
+// ScaleUp decides the answer to a scale_up trigger that fired for d: the
+// instances its version should run (one more than now), or why none is
+// added. driverName is the driver's, scalable whether it can run more than
+// one instance of a version, live the version the environment runs when
+// the deployment no longer is active, max the deployer's max_replicas.
+func ScaleUp(d *Deployment, driverName string, scalable bool, live string, maxReplicas uint32) (replicas uint32, refused string) {
+	switch {
+	case !scalable:
+		return 0, fmt.Sprintf("the %s driver cannot run more than one instance of a version", driverName)
+	case d.rollingBack || (!d.Active() && d.status != deployv1.DeploymentStatus_DEPLOYMENT_STATUS_SUCCEEDED):
+		return 0, fmt.Sprintf("deployment %s is %s", d.id, statusName(d.status))
+	case !d.Active() && live != d.version:
+		return 0, fmt.Sprintf("%s no longer runs in %s (%s does)", d.version, d.environment, cmp.Or(live, "nothing"))
+	case d.Replicas() >= maxReplicas:
+		return 0, fmt.Sprintf("%s already runs %d instances, the deployer's max_replicas", d.version, d.Replicas())
+	}
+	return d.Replicas() + 1, ""
 }

@@ -1,6 +1,7 @@
 package domain_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -270,5 +271,63 @@ func TestConfigDelivered(t *testing.T) {
 				t.Errorf("config version %d (proto %d), want %d", d.ConfigVersion(), domain.ToProto(d).GetConfigVersion(), tc.want)
 			}
 		})
+	}
+}
+
+// A scale_up trigger adds one instance per firing up to max_replicas, and
+// only while the deployment runs its version; each firing is answered once,
+// and a snapshot keeps the count and the answers.
+func TestScaleUp(t *testing.T) {
+	t.Parallel()
+	d := build(canaryStarted())
+	if d.Replicas() != 1 || domain.ToProto(d).GetReplicas() != 1 {
+		t.Fatalf("replicas of a new deployment %d, want 1", d.Replicas())
+	}
+	if n, why := domain.ScaleUp(d, "exec", false, "", 3); n != 0 || !strings.Contains(why, "exec driver cannot") {
+		t.Errorf("a driver that cannot scale: %d, %q", n, why)
+	}
+	if n, why := domain.ScaleUp(d, "local", true, "", 3); n != 2 || why != "" {
+		t.Fatalf("first scale-up: %d, %q; want 2", n, why)
+	}
+	d = build(canaryStarted(), at{&deployv1.DeploymentScaled{Replicas: 3, PreviousReplicas: 2, CauseEventId: "tf-1"}, t0.Add(time.Minute)})
+	if n, why := domain.ScaleUp(d, "local", true, "", 3); n != 0 || !strings.Contains(why, "already runs 3 instances") {
+		t.Errorf("at max_replicas: %d, %q", n, why)
+	}
+	if !d.ScaleAnswered("tf-1") || d.ScaleAnswered("tf-2") {
+		t.Error("answered causes wrong")
+	}
+	domain.Apply(d, &deployv1.ScaleUpRefused{CauseEventId: "tf-2"}, domain.Meta{Time: t0.Add(2 * time.Minute)})
+	if !d.ScaleAnswered("tf-2") || d.Replicas() != 3 {
+		t.Errorf("a refusal: answered %v, replicas %d", d.ScaleAnswered("tf-2"), d.Replicas())
+	}
+	b, err := domain.MarshalDeployment(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := domain.UnmarshalDeployment(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if back.Replicas() != 3 || !back.ScaleAnswered("tf-1") || !back.ScaleAnswered("tf-2") {
+		t.Errorf("after a snapshot: replicas %d, answered %v %v", back.Replicas(), back.ScaleAnswered("tf-1"), back.ScaleAnswered("tf-2"))
+	}
+	for i := range 40 {
+		domain.Apply(d, &deployv1.ScaleUpRefused{CauseEventId: fmt.Sprint("later-", i)}, domain.Meta{})
+	}
+	if d.ScaleAnswered("tf-1") || !d.ScaleAnswered("later-39") {
+		t.Error("the answered causes are not bounded to the latest")
+	}
+
+	// Succeeded: scaled while it is what the environment runs.
+	done := build(canaryStarted(), at{&deployv1.DeploymentSucceeded{}, t0.Add(time.Hour)})
+	if n, why := domain.ScaleUp(done, "local", true, "1.1.0", 3); n != 2 || why != "" {
+		t.Errorf("a baking deployment: %d, %q", n, why)
+	}
+	if n, why := domain.ScaleUp(done, "local", true, "1.2.0", 3); n != 0 || !strings.Contains(why, "no longer runs in production (1.2.0 does)") {
+		t.Errorf("a replaced deployment: %d, %q", n, why)
+	}
+	rolling := build(canaryStarted(), at{&deployv1.RollbackStarted{Reason: "bad"}, t0.Add(time.Minute)})
+	if n, why := domain.ScaleUp(rolling, "local", true, "", 3); n != 0 || !strings.Contains(why, "rolling_back") {
+		t.Errorf("a deployment rolling back: %d, %q", n, why)
 	}
 }

@@ -106,6 +106,9 @@ type State struct {
 	// Weights is the traffic split, version → percent, summing to 100 when
 	// any traffic is routed.
 	Weights map[string]int
+	// Replicas is each running version's number of instances, from drivers
+	// that are Scalers (nil from the others).
+	Replicas map[string]int
 }
 
 // Driver runs versions of an application. Every method is idempotent — the
@@ -128,6 +131,20 @@ type Driver interface {
 	Stop(ctx context.Context, t Target, version string) error
 	// State reports what runs and how traffic is split.
 	State(ctx context.Context, t Target) (State, error)
+}
+
+// Scaler is a Driver that can run more than one instance of a version
+// (the monitor's scale_up trigger action). It is optional: where the driver
+// is not one, the deployer answers scale_up with ScaleUpRefused.
+type Scaler interface {
+	Driver
+	// Scale makes replicas (≥ 1) instances of the running version
+	// v.Version share that version's traffic: it starts the missing ones,
+	// with v's configuration and secrets, and waits until they are healthy,
+	// or stops the extra ones. Scaling to the current number does nothing;
+	// a version that does not run is ErrNotRunning. Stop stops every
+	// instance, and Check checks every one.
+	Scale(ctx context.Context, t Target, v Version, replicas int) error
 }
 
 // ErrNotRunning is returned (wrapped) when an operation names a version that does not run.

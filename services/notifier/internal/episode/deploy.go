@@ -156,6 +156,41 @@ func deploySpecs() []spec {
 				because(m.GetReason()), retry(b.e.Labels["deployment_id"]))
 			return true
 		}),
+		notify(TypeInfo{
+			Description: "a scale_up trigger added an instance of a deployment's version (while it ran or baked)",
+			Episode:     episodeDeployment, Severity: routing.SeverityInfo, Kind: KindNotice,
+		}, func(b *builder, m *deployv1.DeploymentScaled) bool {
+			b.notice()
+			b.env(m.GetEnvironment())
+			b.label("release_id", m.GetReleaseId())
+			b.label("version", m.GetVersion())
+			b.deployment(either(b.id, m.GetDeploymentId()))
+			b.label("trigger", m.GetTrigger())
+			b.note("replicas", u64(uint64(m.GetReplicas())))
+			b.note("reason", m.GetReason())
+			b.summary("%s scaled to %d instances%s (trigger %s)", b.what(), m.GetReplicas(), b.in(), m.GetTrigger())
+			b.describe(fmt.Sprintf("The trigger %s fired, so %s now runs %d instances%s instead of %d.", m.GetTrigger(), b.what(), m.GetReplicas(), b.in(), m.GetPreviousReplicas()),
+				because(m.GetReason()))
+			return true
+		}),
+		notify(TypeInfo{
+			Description: "a scale_up trigger fired but no instance was added (the driver cannot scale, max_replicas, the version no longer runs, the driver failed)",
+			Episode:     episodeDeployment, Severity: routing.SeverityWarning, Kind: KindNotice,
+		}, func(b *builder, m *deployv1.ScaleUpRefused) bool {
+			b.notice()
+			b.env(m.GetEnvironment())
+			b.label("release_id", m.GetReleaseId())
+			b.label("version", m.GetVersion())
+			b.deployment(either(b.id, m.GetDeploymentId()))
+			b.severity(routing.SeverityWarning)
+			b.label("trigger", m.GetTrigger())
+			b.note("replicas", u64(uint64(m.GetReplicas())))
+			b.note("reason", m.GetReason())
+			b.summary("%s not scaled up%s (trigger %s): %s", b.what(), b.in(), m.GetTrigger(), m.GetReason())
+			b.describe(fmt.Sprintf("The trigger %s asked for another instance of %s%s; none was added, it runs %d.", m.GetTrigger(), b.what(), b.in(), m.GetReplicas()),
+				because(m.GetReason()))
+			return true
+		}),
 		ignore[*deployv1.ConfigDelivered]("bookkeeping of which configuration and secret versions (references, never values) a version's instances got; " +
 			"the deployment's own events tell people of it, and a delivery that fails rolls the deployment back (RollbackStarted, trigger config)"),
 	}

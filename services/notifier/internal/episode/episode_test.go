@@ -272,6 +272,34 @@ func TestMap(t *testing.T) {
 				Annotations: map[string]string{"summary": "Deploying version 1.2.0 to staging (canary)"},
 			},
 		},
+		{
+			name: "deployment scaled: a notice",
+			ev: record(t, dep, &deployv1.DeploymentScaled{DeploymentId: dep, ReleaseId: rel, Version: "1.2.0", Environment: "production",
+				Replicas: 2, PreviousReplicas: 1, Trigger: "latency", Reason: "p95 > 2, observed 2.5", CauseEventId: "ev-9"}),
+			want: routing.Event{
+				Environment: "production", Product: "payments", Severity: "info", EpisodeKey: "deployment/" + dep, Notice: true,
+				Labels: map[string]string{"actor": "alice", "deployment_id": dep, "release_id": rel, "version": "1.2.0", "trigger": "latency"},
+				Annotations: map[string]string{
+					"summary":     "payments 1.2.0 scaled to 2 instances in production (trigger latency)",
+					"description": "The trigger latency fired, so payments 1.2.0 now runs 2 instances in production instead of 1. Reason: p95 > 2, observed 2.5.",
+					"replicas":    "2", "reason": "p95 > 2, observed 2.5",
+				},
+			},
+		},
+		{
+			name: "scale-up refused: a warning notice",
+			ev: record(t, dep, &deployv1.ScaleUpRefused{DeploymentId: dep, ReleaseId: rel, Version: "1.2.0", Environment: "production",
+				Replicas: 1, Trigger: "latency", Reason: "the exec driver cannot run more than one instance of a version"}),
+			want: routing.Event{
+				Environment: "production", Product: "payments", Severity: "warning", EpisodeKey: "deployment/" + dep, Notice: true,
+				Labels: map[string]string{"actor": "alice", "deployment_id": dep, "release_id": rel, "version": "1.2.0", "trigger": "latency"},
+				Annotations: map[string]string{
+					"summary":     "payments 1.2.0 not scaled up in production (trigger latency): the exec driver cannot run more than one instance of a version",
+					"description": "The trigger latency asked for another instance of payments 1.2.0 in production; none was added, it runs 1. Reason: the exec driver cannot run more than one instance of a version.",
+					"replicas":    "1", "reason": "the exec driver cannot run more than one instance of a version",
+				},
+			},
+		},
 		{name: "step completed: not told", ev: record(t, dep, &deployv1.DeploymentStepCompleted{Index: 1, Result: "weight 25%"}), notTold: true},
 		{
 			name: "deployment paused takes its scope",

@@ -124,6 +124,9 @@ func printDeployment(w io.Writer, d *deployv1.Deployment) {
 	if cv := d.GetConfigVersion(); cv != 0 {
 		fmt.Fprintf(w, "configuration version %d of %s (%s)\n", cv, d.GetEnvironment(), d.GetConfigDigest())
 	}
+	if n := d.GetReplicas(); n > 1 {
+		fmt.Fprintf(w, "%d instances of %s (scaled up by triggers)\n", n, d.GetVersion())
+	}
 	for _, s := range d.GetSteps() {
 		mark := "  "
 		switch {

@@ -783,6 +783,225 @@ func (x *RolledBack) GetReason() string {
 	return ""
 }
 
+// DeploymentScaled: a monitor trigger whose action is scale_up fired for the deployment (while it ran or
+// baked), and the driver now runs `replicas` instances of its version, sharing that version's traffic. Each
+// firing adds one instance, up to the deployer's max_replicas. The instances of a later version start at one.
+type DeploymentScaled struct {
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	DeploymentId string                 `protobuf:"bytes,1,opt,name=deployment_id,json=deploymentId,proto3" json:"deployment_id,omitempty"`
+	ReleaseId    string                 `protobuf:"bytes,2,opt,name=release_id,json=releaseId,proto3" json:"release_id,omitempty"`
+	Version      string                 `protobuf:"bytes,3,opt,name=version,proto3" json:"version,omitempty"`
+	Environment  string                 `protobuf:"bytes,4,opt,name=environment,proto3" json:"environment,omitempty"`
+	// Instances of the version now, and before.
+	Replicas         uint32 `protobuf:"varint,5,opt,name=replicas,proto3" json:"replicas,omitempty"`
+	PreviousReplicas uint32 `protobuf:"varint,6,opt,name=previous_replicas,json=previousReplicas,proto3" json:"previous_replicas,omitempty"`
+	// The monitor trigger that fired, and what it observed.
+	Trigger string `protobuf:"bytes,7,opt,name=trigger,proto3" json:"trigger,omitempty"`
+	Reason  string `protobuf:"bytes,8,opt,name=reason,proto3" json:"reason,omitempty"`
+	// The TriggerFired event this answers (each is answered once).
+	CauseEventId  string `protobuf:"bytes,9,opt,name=cause_event_id,json=causeEventId,proto3" json:"cause_event_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeploymentScaled) Reset() {
+	*x = DeploymentScaled{}
+	mi := &file_floe_deploy_v1_events_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeploymentScaled) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeploymentScaled) ProtoMessage() {}
+
+func (x *DeploymentScaled) ProtoReflect() protoreflect.Message {
+	mi := &file_floe_deploy_v1_events_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeploymentScaled.ProtoReflect.Descriptor instead.
+func (*DeploymentScaled) Descriptor() ([]byte, []int) {
+	return file_floe_deploy_v1_events_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *DeploymentScaled) GetDeploymentId() string {
+	if x != nil {
+		return x.DeploymentId
+	}
+	return ""
+}
+
+func (x *DeploymentScaled) GetReleaseId() string {
+	if x != nil {
+		return x.ReleaseId
+	}
+	return ""
+}
+
+func (x *DeploymentScaled) GetVersion() string {
+	if x != nil {
+		return x.Version
+	}
+	return ""
+}
+
+func (x *DeploymentScaled) GetEnvironment() string {
+	if x != nil {
+		return x.Environment
+	}
+	return ""
+}
+
+func (x *DeploymentScaled) GetReplicas() uint32 {
+	if x != nil {
+		return x.Replicas
+	}
+	return 0
+}
+
+func (x *DeploymentScaled) GetPreviousReplicas() uint32 {
+	if x != nil {
+		return x.PreviousReplicas
+	}
+	return 0
+}
+
+func (x *DeploymentScaled) GetTrigger() string {
+	if x != nil {
+		return x.Trigger
+	}
+	return ""
+}
+
+func (x *DeploymentScaled) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *DeploymentScaled) GetCauseEventId() string {
+	if x != nil {
+		return x.CauseEventId
+	}
+	return ""
+}
+
+// ScaleUpRefused: a scale_up trigger fired for the deployment but no instance was added: the driver cannot
+// run more than one instance of a version, the version already runs max_replicas instances, the deployment's
+// version no longer runs, or the driver failed to start the instance (the reason says which).
+type ScaleUpRefused struct {
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	DeploymentId string                 `protobuf:"bytes,1,opt,name=deployment_id,json=deploymentId,proto3" json:"deployment_id,omitempty"`
+	ReleaseId    string                 `protobuf:"bytes,2,opt,name=release_id,json=releaseId,proto3" json:"release_id,omitempty"`
+	Version      string                 `protobuf:"bytes,3,opt,name=version,proto3" json:"version,omitempty"`
+	Environment  string                 `protobuf:"bytes,4,opt,name=environment,proto3" json:"environment,omitempty"`
+	// Instances of the version (unchanged).
+	Replicas uint32 `protobuf:"varint,5,opt,name=replicas,proto3" json:"replicas,omitempty"`
+	Trigger  string `protobuf:"bytes,6,opt,name=trigger,proto3" json:"trigger,omitempty"`
+	Reason   string `protobuf:"bytes,7,opt,name=reason,proto3" json:"reason,omitempty"`
+	// The TriggerFired event this answers.
+	CauseEventId  string `protobuf:"bytes,8,opt,name=cause_event_id,json=causeEventId,proto3" json:"cause_event_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ScaleUpRefused) Reset() {
+	*x = ScaleUpRefused{}
+	mi := &file_floe_deploy_v1_events_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ScaleUpRefused) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ScaleUpRefused) ProtoMessage() {}
+
+func (x *ScaleUpRefused) ProtoReflect() protoreflect.Message {
+	mi := &file_floe_deploy_v1_events_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ScaleUpRefused.ProtoReflect.Descriptor instead.
+func (*ScaleUpRefused) Descriptor() ([]byte, []int) {
+	return file_floe_deploy_v1_events_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *ScaleUpRefused) GetDeploymentId() string {
+	if x != nil {
+		return x.DeploymentId
+	}
+	return ""
+}
+
+func (x *ScaleUpRefused) GetReleaseId() string {
+	if x != nil {
+		return x.ReleaseId
+	}
+	return ""
+}
+
+func (x *ScaleUpRefused) GetVersion() string {
+	if x != nil {
+		return x.Version
+	}
+	return ""
+}
+
+func (x *ScaleUpRefused) GetEnvironment() string {
+	if x != nil {
+		return x.Environment
+	}
+	return ""
+}
+
+func (x *ScaleUpRefused) GetReplicas() uint32 {
+	if x != nil {
+		return x.Replicas
+	}
+	return 0
+}
+
+func (x *ScaleUpRefused) GetTrigger() string {
+	if x != nil {
+		return x.Trigger
+	}
+	return ""
+}
+
+func (x *ScaleUpRefused) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *ScaleUpRefused) GetCauseEventId() string {
+	if x != nil {
+		return x.CauseEventId
+	}
+	return ""
+}
+
 // ConfigDelivered: the deployer resolved an environment's configuration for a version's instances and is about
 // to start them with it (recorded before the start). It names the configuration version and, for every secret
 // reference, the secret version resolved — never a value: the values go only into the started process's
@@ -810,7 +1029,7 @@ type ConfigDelivered struct {
 
 func (x *ConfigDelivered) Reset() {
 	*x = ConfigDelivered{}
-	mi := &file_floe_deploy_v1_events_proto_msgTypes[10]
+	mi := &file_floe_deploy_v1_events_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -822,7 +1041,7 @@ func (x *ConfigDelivered) String() string {
 func (*ConfigDelivered) ProtoMessage() {}
 
 func (x *ConfigDelivered) ProtoReflect() protoreflect.Message {
-	mi := &file_floe_deploy_v1_events_proto_msgTypes[10]
+	mi := &file_floe_deploy_v1_events_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -835,7 +1054,7 @@ func (x *ConfigDelivered) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfigDelivered.ProtoReflect.Descriptor instead.
 func (*ConfigDelivered) Descriptor() ([]byte, []int) {
-	return file_floe_deploy_v1_events_proto_rawDescGZIP(), []int{10}
+	return file_floe_deploy_v1_events_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *ConfigDelivered) GetDeploymentId() string {
@@ -970,6 +1189,29 @@ const file_floe_deploy_v1_events_proto_rawDesc = "" +
 	"\venvironment\x18\x04 \x01(\tR\venvironment\x12)\n" +
 	"\x10restored_version\x18\x05 \x01(\tR\x0frestoredVersion\x12\x16\n" +
 	"\x06reason\x18\x06 \x01(\tR\x06reason:\x0e\xca\xf3\x18\n" +
+	"deployment\"\xc3\x02\n" +
+	"\x10DeploymentScaled\x12#\n" +
+	"\rdeployment_id\x18\x01 \x01(\tR\fdeploymentId\x12\x1d\n" +
+	"\n" +
+	"release_id\x18\x02 \x01(\tR\treleaseId\x12\x18\n" +
+	"\aversion\x18\x03 \x01(\tR\aversion\x12 \n" +
+	"\venvironment\x18\x04 \x01(\tR\venvironment\x12\x1a\n" +
+	"\breplicas\x18\x05 \x01(\rR\breplicas\x12+\n" +
+	"\x11previous_replicas\x18\x06 \x01(\rR\x10previousReplicas\x12\x18\n" +
+	"\atrigger\x18\a \x01(\tR\atrigger\x12\x16\n" +
+	"\x06reason\x18\b \x01(\tR\x06reason\x12$\n" +
+	"\x0ecause_event_id\x18\t \x01(\tR\fcauseEventId:\x0e\xca\xf3\x18\n" +
+	"deployment\"\x94\x02\n" +
+	"\x0eScaleUpRefused\x12#\n" +
+	"\rdeployment_id\x18\x01 \x01(\tR\fdeploymentId\x12\x1d\n" +
+	"\n" +
+	"release_id\x18\x02 \x01(\tR\treleaseId\x12\x18\n" +
+	"\aversion\x18\x03 \x01(\tR\aversion\x12 \n" +
+	"\venvironment\x18\x04 \x01(\tR\venvironment\x12\x1a\n" +
+	"\breplicas\x18\x05 \x01(\rR\breplicas\x12\x18\n" +
+	"\atrigger\x18\x06 \x01(\tR\atrigger\x12\x16\n" +
+	"\x06reason\x18\a \x01(\tR\x06reason\x12$\n" +
+	"\x0ecause_event_id\x18\b \x01(\tR\fcauseEventId:\x0e\xca\xf3\x18\n" +
 	"deployment\"\xe4\x02\n" +
 	"\x0fConfigDelivered\x12#\n" +
 	"\rdeployment_id\x18\x01 \x01(\tR\fdeploymentId\x12 \n" +
@@ -995,7 +1237,7 @@ func file_floe_deploy_v1_events_proto_rawDescGZIP() []byte {
 	return file_floe_deploy_v1_events_proto_rawDescData
 }
 
-var file_floe_deploy_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
+var file_floe_deploy_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
 var file_floe_deploy_v1_events_proto_goTypes = []any{
 	(*DeploymentStarted)(nil),       // 0: floe.deploy.v1.DeploymentStarted
 	(*DeploymentStepStarted)(nil),   // 1: floe.deploy.v1.DeploymentStepStarted
@@ -1007,20 +1249,22 @@ var file_floe_deploy_v1_events_proto_goTypes = []any{
 	(*DeploymentSucceeded)(nil),     // 7: floe.deploy.v1.DeploymentSucceeded
 	(*DeploymentFailed)(nil),        // 8: floe.deploy.v1.DeploymentFailed
 	(*RolledBack)(nil),              // 9: floe.deploy.v1.RolledBack
-	(*ConfigDelivered)(nil),         // 10: floe.deploy.v1.ConfigDelivered
-	(DeploymentStrategy)(0),         // 11: floe.deploy.v1.DeploymentStrategy
-	(*Step)(nil),                    // 12: floe.deploy.v1.Step
-	(*ConfigRollout)(nil),           // 13: floe.deploy.v1.ConfigRollout
-	(*DeliveredSecret)(nil),         // 14: floe.deploy.v1.DeliveredSecret
-	(ConfigDeliveryKind)(0),         // 15: floe.deploy.v1.ConfigDeliveryKind
+	(*DeploymentScaled)(nil),        // 10: floe.deploy.v1.DeploymentScaled
+	(*ScaleUpRefused)(nil),          // 11: floe.deploy.v1.ScaleUpRefused
+	(*ConfigDelivered)(nil),         // 12: floe.deploy.v1.ConfigDelivered
+	(DeploymentStrategy)(0),         // 13: floe.deploy.v1.DeploymentStrategy
+	(*Step)(nil),                    // 14: floe.deploy.v1.Step
+	(*ConfigRollout)(nil),           // 15: floe.deploy.v1.ConfigRollout
+	(*DeliveredSecret)(nil),         // 16: floe.deploy.v1.DeliveredSecret
+	(ConfigDeliveryKind)(0),         // 17: floe.deploy.v1.ConfigDeliveryKind
 }
 var file_floe_deploy_v1_events_proto_depIdxs = []int32{
-	11, // 0: floe.deploy.v1.DeploymentStarted.strategy_type:type_name -> floe.deploy.v1.DeploymentStrategy
-	12, // 1: floe.deploy.v1.DeploymentStarted.plan:type_name -> floe.deploy.v1.Step
-	13, // 2: floe.deploy.v1.DeploymentStarted.config_rollout:type_name -> floe.deploy.v1.ConfigRollout
-	12, // 3: floe.deploy.v1.DeploymentStepStarted.step:type_name -> floe.deploy.v1.Step
-	14, // 4: floe.deploy.v1.ConfigDelivered.secrets:type_name -> floe.deploy.v1.DeliveredSecret
-	15, // 5: floe.deploy.v1.ConfigDelivered.kind:type_name -> floe.deploy.v1.ConfigDeliveryKind
+	13, // 0: floe.deploy.v1.DeploymentStarted.strategy_type:type_name -> floe.deploy.v1.DeploymentStrategy
+	14, // 1: floe.deploy.v1.DeploymentStarted.plan:type_name -> floe.deploy.v1.Step
+	15, // 2: floe.deploy.v1.DeploymentStarted.config_rollout:type_name -> floe.deploy.v1.ConfigRollout
+	14, // 3: floe.deploy.v1.DeploymentStepStarted.step:type_name -> floe.deploy.v1.Step
+	16, // 4: floe.deploy.v1.ConfigDelivered.secrets:type_name -> floe.deploy.v1.DeliveredSecret
+	17, // 5: floe.deploy.v1.ConfigDelivered.kind:type_name -> floe.deploy.v1.ConfigDeliveryKind
 	6,  // [6:6] is the sub-list for method output_type
 	6,  // [6:6] is the sub-list for method input_type
 	6,  // [6:6] is the sub-list for extension type_name
@@ -1040,7 +1284,7 @@ func file_floe_deploy_v1_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_floe_deploy_v1_events_proto_rawDesc), len(file_floe_deploy_v1_events_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   11,
+			NumMessages:   13,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -487,6 +487,8 @@ type Deployment struct {
 	ConfigDigest string `protobuf:"bytes,19,opt,name=config_digest,json=configDigest,proto3" json:"config_digest,omitempty"`
 	// Set for a configuration-only rollout (RolloutConfig).
 	ConfigRollout *ConfigRollout `protobuf:"bytes,20,opt,name=config_rollout,json=configRollout,proto3" json:"config_rollout,omitempty"`
+	// Instances of the version the deployment runs: 1, or more after scale_up triggers (DeploymentScaled).
+	Replicas      uint32 `protobuf:"varint,21,opt,name=replicas,proto3" json:"replicas,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -662,6 +664,13 @@ func (x *Deployment) GetConfigRollout() *ConfigRollout {
 	return nil
 }
 
+func (x *Deployment) GetReplicas() uint32 {
+	if x != nil {
+		return x.Replicas
+	}
+	return 0
+}
+
 // ConfigRollout describes a configuration-only deployment: the live release's
 // artifact started again with another configuration version. Its deployment
 // names no release (release_id is empty: the release's status does not move);
@@ -831,7 +840,7 @@ const file_floe_deploy_v1_types_proto_rawDesc = "" +
 	"started_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\tstartedAt\x12=\n" +
 	"\fcompleted_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\vcompletedAt\x127\n" +
 	"\tresume_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\bresumeAt\x12\x16\n" +
-	"\x06result\x18\x06 \x01(\tR\x06result\"\xb5\x06\n" +
+	"\x06result\x18\x06 \x01(\tR\x06result\"\xd1\x06\n" +
 	"\n" +
 	"Deployment\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1d\n" +
@@ -857,7 +866,8 @@ const file_floe_deploy_v1_types_proto_rawDesc = "" +
 	"\x11aggregate_version\x18\x10 \x01(\x04R\x10aggregateVersion\x12%\n" +
 	"\x0econfig_version\x18\x12 \x01(\x04R\rconfigVersion\x12#\n" +
 	"\rconfig_digest\x18\x13 \x01(\tR\fconfigDigest\x12D\n" +
-	"\x0econfig_rollout\x18\x14 \x01(\v2\x1d.floe.deploy.v1.ConfigRolloutR\rconfigRollout\"\x9a\x01\n" +
+	"\x0econfig_rollout\x18\x14 \x01(\v2\x1d.floe.deploy.v1.ConfigRolloutR\rconfigRollout\x12\x1a\n" +
+	"\breplicas\x18\x15 \x01(\rR\breplicas\"\x9a\x01\n" +
 	"\rConfigRollout\x12%\n" +
 	"\x0econfig_version\x18\x01 \x01(\x04R\rconfigVersion\x12\x1a\n" +
 	"\bartifact\x18\x02 \x01(\tR\bartifact\x12.\n" +

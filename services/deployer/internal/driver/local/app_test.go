@@ -42,6 +42,7 @@ func TestMain(m *testing.M) {
 //	/args    its arguments, one a line
 //	/env     NAME=value lines of the variables named in the query (?n=PORT&n=...)
 //	/child   the pid of the child it started with APP_SPAWN_CHILD=1
+//	/pid     its own pid
 //
 // It prints "app <version> pid <pid> listening on <addr>" when ready and
 // exits on SIGTERM (unless APP_IGNORE_SIGTERM=1). With
@@ -108,6 +109,9 @@ func testApp() int {
 	})
 	mux.HandleFunc("/child", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, childPid)
+	})
+	mux.HandleFunc("/pid", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, os.Getpid())
 	})
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("X-App-Version", version)

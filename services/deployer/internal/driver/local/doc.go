@@ -63,7 +63,7 @@
 //
 // # Proxy
 //
-// Each Target's proxy chooses the backend of each request at random by weight
+// Each Target's proxy chooses the version of each request at random by weight
 // (math/rand/v2), from a routing table that SetWeights replaces atomically, so
 // changing weights never blocks or fails requests in flight. Each version has
 // one httputil.ReverseProxy, reused for all its requests. Responses carry
@@ -90,6 +90,15 @@
 // version that still has weight, otherwise stops its process and forgets it;
 // a zero weight is dropped from the split. State lists the running versions,
 // sorted, and the current split.
+//
+// # Replicas
+//
+// The driver is a driver.Scaler: Scale runs more instances of a running
+// version, each a process of its own on its own port started as Start starts
+// the first (the same Version), or stops the extra ones (the latest first).
+// The version's share of the traffic goes to its instances in turn. Check
+// checks every instance and names the one that fails ("instance 2 of 3");
+// Stop and Close stop them all; State reports each version's Replicas.
 //
 // All methods are safe for concurrent use. Start and Stop of one target are
 // serialized; SetWeights, Check and State do not wait for them. Close shuts the

@@ -89,7 +89,7 @@ type Driver struct {
 	envProxies map[string]*proxy // the configured ones, by environment
 }
 
-var _ driver.Driver = (*Driver)(nil)
+var _ driver.Scaler = (*Driver)(nil)
 
 // target is one application in one environment: its processes and its proxy.
 type target struct {
@@ -100,7 +100,10 @@ type target struct {
 
 	mu        sync.Mutex // guards the fields below
 	instances map[string]*instance
-	weights   map[string]int
+	// extra are a version's instances beyond the first (Scale), which share
+	// its traffic with it.
+	extra   map[string][]*instance
+	weights map[string]int
 }
 
 // New validates cfg, reporting every problem at once, opens the configured
@@ -275,7 +278,7 @@ func (d *Driver) ensureTarget(t driver.Target) (*target, error) {
 	}
 	p.app = t.App
 	p.routes.Store(&routeTable{target: t.String()})
-	tg := &target{t: t, proxy: p, instances: map[string]*instance{}, weights: map[string]int{}}
+	tg := &target{t: t, proxy: p, instances: map[string]*instance{}, extra: map[string][]*instance{}, weights: map[string]int{}}
 	d.targets[t] = tg
 	return tg, nil
 }
@@ -341,6 +344,7 @@ func (d *Driver) Start(ctx context.Context, t driver.Target, v driver.Version) (
 		return ErrClosed
 	}
 	tg.instances[v.Version] = inst
+	tg.route(v.Version)
 	tg.publish()
 	d.metrics.weight.WithLabelValues(t.Environment, t.App, v.Version).Set(float64(tg.weights[v.Version]))
 	tg.mu.Unlock()
@@ -402,22 +406,28 @@ func (d *Driver) SetWeights(ctx context.Context, t driver.Target, weights map[st
 // the proxy): nil on 200, else an error naming the status, the connection
 // error or the process's exit.
 func (d *Driver) Check(ctx context.Context, t driver.Target, version string) error {
-	var inst *instance
+	var insts []*instance
 	if tg := d.lookup(t); tg != nil {
 		tg.mu.Lock()
-		inst = tg.instances[version]
+		insts = tg.all(version)
 		tg.mu.Unlock()
 	}
-	if inst == nil {
+	if len(insts) == 0 {
 		return fmt.Errorf("check %s in %s: %w", version, t, driver.ErrNotRunning)
-	}
-	if exited, werr := inst.exited(); exited {
-		return fmt.Errorf("check %s in %s: process %d exited (%v)%s", version, t, inst.pid, exitText(werr), inst.out.text())
 	}
 	ctx, cancel := context.WithTimeout(ctx, d.cfg.CheckTimeout)
 	defer cancel()
-	if err := d.probe(ctx, inst); err != nil {
-		return fmt.Errorf("check %s in %s: %w", version, t, err)
+	for i, inst := range insts {
+		which := ""
+		if len(insts) > 1 {
+			which = fmt.Sprintf(" (instance %d of %d)", i+1, len(insts))
+		}
+		if exited, werr := inst.exited(); exited {
+			return fmt.Errorf("check %s in %s%s: process %d exited (%v)%s", version, t, which, inst.pid, exitText(werr), inst.out.text())
+		}
+		if err := d.probe(ctx, inst); err != nil {
+			return fmt.Errorf("check %s in %s%s: %w", version, t, which, err)
+		}
 	}
 	return nil
 }
@@ -475,20 +485,128 @@ func (d *Driver) Stop(ctx context.Context, t driver.Target, version string) erro
 		tg.mu.Unlock()
 		return fmt.Errorf("stop %s in %s: it still carries %d%% of the traffic; move its weight to other versions first", version, t, w)
 	}
+	insts := tg.all(version)
 	delete(tg.instances, version)
+	delete(tg.extra, version)
 	delete(tg.weights, version)
 	tg.publish()
 	d.metrics.weight.DeleteLabelValues(t.Environment, t.App, version)
 	tg.mu.Unlock()
 
-	d.terminate(ctx, inst)
-	d.logf(t, version, "floe: stopped pid %d", inst.pid)
+	d.terminateAll(ctx, insts)
+	for _, inst := range insts {
+		d.logf(t, version, "floe: stopped pid %d", inst.pid)
+	}
 	return nil
+}
+
+// terminateAll stops the instances at once and returns when all are gone.
+func (d *Driver) terminateAll(ctx context.Context, insts []*instance) {
+	var wg sync.WaitGroup
+	for _, inst := range insts {
+		wg.Go(func() { d.terminate(ctx, inst) })
+	}
+	wg.Wait()
+}
+
+// Scale makes replicas instances of the running version v.Version share its
+// traffic: it starts the missing ones (each on a port of its own, with v's
+// configuration and secrets, waiting until it is healthy) or stops the
+// extra ones, the latest started first. An instance that fails to start
+// fails Scale; those started before it stay.
+func (d *Driver) Scale(ctx context.Context, t driver.Target, v driver.Version, replicas int) (err error) {
+	defer func() {
+		if err != nil {
+			err = fmt.Errorf("scale %s in %s to %d instances: %w", v.Version, t, replicas, err)
+		}
+	}()
+	if replicas < 1 {
+		return errors.New("a running version has at least one instance")
+	}
+	if err := errors.Join(validTarget(t), validVersion(v)); err != nil {
+		return err
+	}
+	done, err := d.begin()
+	if err != nil {
+		return err
+	}
+	defer done()
+	tg := d.lookup(t)
+	if tg == nil {
+		return driver.ErrNotRunning
+	}
+	tg.ops.Lock()
+	defer tg.ops.Unlock()
+
+	tg.mu.Lock()
+	primary, have := tg.instances[v.Version], len(tg.extra[v.Version])
+	tg.mu.Unlock()
+	if primary == nil {
+		return driver.ErrNotRunning
+	}
+	for ; have < replicas-1; have++ {
+		inst, err := d.launch(ctx, t, v)
+		if err != nil {
+			return err
+		}
+		tg.mu.Lock()
+		if tg.instances[v.Version] != primary || d.isClosed() {
+			tg.mu.Unlock()
+			d.terminate(context.Background(), inst)
+			return errors.New("the version was stopped meanwhile")
+		}
+		tg.extra[v.Version] = append(tg.extra[v.Version], inst)
+		tg.route(v.Version)
+		tg.mu.Unlock()
+		d.logf(t, v.Version, "floe: started instance %d, pid %d on %s", have+2, inst.pid, inst.addr)
+	}
+	tg.mu.Lock()
+	extra := tg.extra[v.Version]
+	var surplus []*instance
+	if keep := replicas - 1; len(extra) > keep {
+		surplus = slices.Clone(extra[keep:])
+		tg.extra[v.Version] = extra[:keep:keep]
+		tg.route(v.Version)
+	}
+	tg.mu.Unlock()
+	d.terminateAll(ctx, surplus)
+	for _, inst := range surplus {
+		d.logf(t, v.Version, "floe: stopped extra instance pid %d", inst.pid)
+	}
+	return nil
+}
+
+func (d *Driver) isClosed() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.closed
+}
+
+// all are the version's instances, the first first. Call with tg.mu held.
+func (tg *target) all(version string) []*instance {
+	inst := tg.instances[version]
+	if inst == nil {
+		return nil
+	}
+	return append([]*instance{inst}, tg.extra[version]...)
+}
+
+// route points the version's backend at all its instances. Call with tg.mu held.
+func (tg *target) route(version string) {
+	insts := tg.all(version)
+	if len(insts) == 0 {
+		return
+	}
+	addrs := make([]string, len(insts))
+	for i, inst := range insts {
+		addrs[i] = inst.addr
+	}
+	insts[0].backend.setAddrs(addrs)
 }
 
 // State reports the running versions, sorted, and the current split.
 func (d *Driver) State(ctx context.Context, t driver.Target) (driver.State, error) {
-	st := driver.State{Running: []string{}, Weights: map[string]int{}}
+	st := driver.State{Running: []string{}, Weights: map[string]int{}, Replicas: map[string]int{}}
 	if err := ctx.Err(); err != nil {
 		return st, err
 	}
@@ -501,6 +619,9 @@ func (d *Driver) State(ctx context.Context, t driver.Target) (driver.State, erro
 	st.Running = tg.running()
 	for v, w := range tg.weights {
 		st.Weights[v] = w
+	}
+	for _, v := range st.Running {
+		st.Replicas[v] = 1 + len(tg.extra[v])
 	}
 	return st, nil
 }
@@ -584,14 +705,18 @@ func (d *Driver) Close(ctx context.Context) error {
 
 	for _, tg := range targets {
 		tg.mu.Lock()
-		insts := tg.instances
+		insts := map[string][]*instance{}
+		for v := range tg.instances {
+			insts[v] = tg.all(v)
+		}
 		tg.instances = map[string]*instance{}
+		tg.extra = map[string][]*instance{}
 		tg.weights = map[string]int{}
 		tg.publish()
 		tg.mu.Unlock()
-		for v, inst := range insts {
+		for v, all := range insts {
 			wg.Go(func() {
-				d.terminate(ctx, inst)
+				d.terminateAll(ctx, all)
 				d.metrics.weight.DeleteLabelValues(tg.t.Environment, tg.t.App, v)
 			})
 		}

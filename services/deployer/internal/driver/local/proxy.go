@@ -98,9 +98,12 @@ type route struct {
 	backend *backend
 }
 
-// backend is one running version behind the proxy.
+// backend is one running version behind the proxy: its instances'
+// addresses, taken in turn.
 type backend struct {
 	version  string
+	addrs    atomic.Pointer[[]string]
+	next     atomic.Uint64
 	rp       *httputil.ReverseProxy
 	requests *prometheus.CounterVec // curried: only the code label is left
 	duration prometheus.Observer
@@ -160,9 +163,9 @@ func (p *proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	b.rp.ServeHTTP(sw, r)
 }
 
-// newBackend makes the reverse proxy and metrics of a version listening on addr.
+// newBackend makes the reverse proxy and metrics of a version listening on
+// addr (setAddrs adds the addresses of its other instances).
 func (d *Driver) newBackend(t driver.Target, version, addr string) *backend {
-	u := &url.URL{Scheme: "http", Host: addr}
 	b := &backend{
 		version:  version,
 		requests: d.metrics.requests.MustCurryWith(prometheus.Labels{"environment": t.Environment, "app": t.App, "version": version}),
@@ -170,7 +173,7 @@ func (d *Driver) newBackend(t driver.Target, version, addr string) *backend {
 	}
 	b.rp = &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
-			pr.SetURL(u)
+			pr.SetURL(&url.URL{Scheme: "http", Host: b.pick()})
 			pr.Out.Host = pr.In.Host // the app sees the host its clients used
 			pr.SetXForwarded()
 		},
@@ -189,7 +192,17 @@ func (d *Driver) newBackend(t driver.Target, version, addr string) *backend {
 			http.Error(w, fmt.Sprintf("floe: version %s of %s did not answer: %v", version, t, err), http.StatusBadGateway)
 		},
 	}
+	b.setAddrs([]string{addr})
 	return b
+}
+
+// setAddrs replaces the addresses requests are sent to.
+func (b *backend) setAddrs(addrs []string) { b.addrs.Store(&addrs) }
+
+// pick is the address of the next request: the instances in turn.
+func (b *backend) pick() string {
+	addrs := *b.addrs.Load()
+	return addrs[(b.next.Add(1)-1)%uint64(len(addrs))]
 }
 
 // statusWriter remembers the status code of the response.
