@@ -96,6 +96,9 @@ type File struct {
 	// driver scales, the exec driver does not (its scale_up answers are
 	// ScaleUpRefused).
 	MaxReplicas int `yaml:"max_replicas"`
+	// Coherence configures the checks of the plans against the monitor's
+	// rollback triggers when the deployer starts.
+	Coherence Coherence `yaml:"coherence"`
 }
 
 // VersionPattern is configuration for the versions matching a glob.
@@ -222,6 +225,9 @@ func register(ctx context.Context, d service.Deps[Config]) (*Deployer, error) {
 		analyzer = &adapters.MonitorAnalyzer{Verifier: d.Verifier, Grace: f.AnalysisGrace,
 			Health: &app.DefaultAnalyzer{Driver: drv, Interval: time.Second}}
 	}
+	if err := f.Coherence.validate(); err != nil {
+		return nil, err
+	}
 	if f.MaxReplicas < 0 {
 		return nil, fmt.Errorf("deployer: max_replicas %d must not be negative", f.MaxReplicas)
 	}
@@ -245,9 +251,19 @@ func register(ctx context.Context, d service.Deps[Config]) (*Deployer, error) {
 		return nil, err
 	}
 	rt.AddView(changes.Projection())
+	configs := &adapters.Configs{Verifier: d.Verifier}
+	if f.Coherence.Mode != "off" {
+		triggers, err := configs.Triggers(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("deployer: read the monitor's rollback triggers for the coherence checks: %w", err)
+		}
+		if err := coherenceAtLoad(f, triggers, rt.Log.With().Str("component", "coherence").Logger()); err != nil {
+			return nil, err
+		}
+	}
 	engine, err := app.NewEngine(store, d.Snapshots, drv, reg, analyzer, flags, app.Config{
 		App: f.App, Strategies: f.Strategies, CheckAttempts: f.CheckAttempts, VersionConfig: f.VersionConfig, FlagTimeout: f.FlagTimeout, MaxReplicas: f.MaxReplicas,
-		Configs: &adapters.Configs{Verifier: d.Verifier}, Secrets: provider, Changes: changes,
+		Configs: configs, Secrets: provider, Changes: changes,
 	}, rt.Log.With().Str("component", "deployer").Logger())
 	if err != nil {
 		return nil, err

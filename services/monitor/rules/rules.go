@@ -41,6 +41,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/penguinmails/floe/libs/errs"
+	monitorv1 "github.com/penguinmails/floe/proto/gen/floe/monitor/v1"
 	"github.com/penguinmails/floe/services/monitor/internal/domain"
 	"github.com/penguinmails/floe/services/monitor/internal/metrics"
 )
@@ -304,4 +305,29 @@ func parseInto(d *time.Duration, n *yaml.Node, unit time.Duration) error {
 
 func typeErr(format string, args ...any) error {
 	return &yaml.TypeError{Errors: []string{fmt.Sprintf(format, args...)}}
+}
+
+// FromTriggers is the set of the monitor's default named metrics and the
+// given triggers (as the log records them), validated.
+func FromTriggers(ts []*monitorv1.RollbackTrigger) (Set, error) {
+	s := Set{Metrics: DefaultMetrics()}
+	var problems []error
+	for _, p := range ts {
+		t := domain.TriggerFromProto(p)
+		if err := s.ValidateTrigger(t); err != nil {
+			problems = append(problems, fmt.Errorf("trigger %s: %w", t.Name, err))
+			continue
+		}
+		s.Triggers = append(s.Triggers, t)
+	}
+	return s, errors.Join(problems...)
+}
+
+// ProtoTriggers are s's triggers as the log records them (FromTriggers' input).
+func (s Set) ProtoTriggers() []*monitorv1.RollbackTrigger {
+	out := make([]*monitorv1.RollbackTrigger, len(s.Triggers))
+	for i, t := range s.Triggers {
+		out[i] = domain.TriggerToProto(t)
+	}
+	return out
 }

@@ -3,10 +3,13 @@ package adapters
 import (
 	"context"
 	"errors"
+	"maps"
+	"slices"
 
 	"github.com/penguinmails/floe/libs/eventstore"
 	configv1 "github.com/penguinmails/floe/proto/gen/floe/config/v1"
 	deployv1 "github.com/penguinmails/floe/proto/gen/floe/deploy/v1"
+	monitorv1 "github.com/penguinmails/floe/proto/gen/floe/monitor/v1"
 	"github.com/penguinmails/floe/services/deployer/internal/app"
 )
 
@@ -101,4 +104,32 @@ func (c *Configs) LastDelivery(ctx context.Context, env, version string) (string
 		return "", nil, err
 	}
 	return last, delivered[last], nil
+}
+
+// Triggers are the monitor's rollback triggers as the log has them now
+// (saved and not deleted), by name.
+func (c *Configs) Triggers(ctx context.Context) ([]*monitorv1.RollbackTrigger, error) {
+	current := map[string]*monitorv1.RollbackTrigger{}
+	filters := eventstore.EventFilters(&monitorv1.RollbackTriggerSaved{}, &monitorv1.RollbackTriggerDeleted{})
+	err := c.readAll(ctx, filters, func(e *eventstore.RecordedEvent) error {
+		m, err := e.Decode()
+		if err != nil {
+			return nil
+		}
+		switch ev := m.(type) {
+		case *monitorv1.RollbackTriggerSaved:
+			current[e.AggregateID] = ev.GetTrigger()
+		case *monitorv1.RollbackTriggerDeleted:
+			delete(current, e.AggregateID)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*monitorv1.RollbackTrigger, 0, len(current))
+	for _, k := range slices.Sorted(maps.Keys(current)) {
+		out = append(out, current[k])
+	}
+	return out, nil
 }

@@ -10,7 +10,6 @@ import (
 	"maps"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 	"google.golang.org/grpc"
@@ -22,10 +21,8 @@ import (
 
 	"github.com/penguinmails/floe/libs/enumtext"
 	"github.com/penguinmails/floe/libs/errs"
-	deployv1 "github.com/penguinmails/floe/proto/gen/floe/deploy/v1"
 	monitorv1 "github.com/penguinmails/floe/proto/gen/floe/monitor/v1"
 	"github.com/penguinmails/floe/services/deployer/deployersvc"
-	"github.com/penguinmails/floe/services/monitor/monitorsvc"
 	"github.com/penguinmails/floe/services/monitor/rules"
 	"github.com/penguinmails/floe/services/monitor/rules/lint"
 	"github.com/penguinmails/floe/services/monitor/rules/rulestest"
@@ -316,19 +313,9 @@ Their findings follow the linter's, in the same form, and count for --strict.
 // watching is how the monitor watches deployments, for the coherence
 // checks: the deployer's plans and the monitor's bake settings.
 type watching struct {
-	app   string
-	plans []watchedPlan
-	// bake, bakeAuto and interval are the monitor config's.
-	bake     map[string]time.Duration
-	bakeAuto []string
-	interval time.Duration
-}
-
-// watchedPlan is one environment's plan of one strategy.
-type watchedPlan struct {
-	env, strategy string
-	analyses      []time.Duration
-	runs          time.Duration
+	app      string
+	plans    []lint.Plan
+	settings lint.MonitorSettings
 }
 
 // loadWatching reads the deployer's and the monitor's configs (nil without
@@ -344,77 +331,16 @@ func loadWatching(deployerPath, monitorPath string) (*watching, error) {
 	if err != nil {
 		return nil, err
 	}
-	mf, err := monitorsvc.Load(monitorPath, monitorsvc.File{})
+	settings, err := lint.LoadMonitorSettings(monitorPath)
 	if err != nil {
 		return nil, err
 	}
-	if mf.Interval < 0 {
-		return nil, fmt.Errorf("monitor config %s: interval must not be negative", monitorPath)
-	}
-	w := &watching{app: df.App, bake: mf.Bake, bakeAuto: mf.BakeAuto, interval: mf.Interval}
-	if w.app == "" {
-		w.app = "app" // the deployer's default
-	}
-	if w.bakeAuto == nil {
-		w.bakeAuto = []string{"production"}
-	}
-	if w.interval == 0 {
-		w.interval = 15 * time.Second
-	}
-	// The monitor judges analysis steps only for a deployer that asks it to.
-	judged := df.Analysis == "monitor"
-	strategies := []deployv1.DeploymentStrategy{
-		deployv1.DeploymentStrategy_DEPLOYMENT_STRATEGY_CANARY, deployv1.DeploymentStrategy_DEPLOYMENT_STRATEGY_BLUE_GREEN,
-		deployv1.DeploymentStrategy_DEPLOYMENT_STRATEGY_FEATURE_FLAG, deployv1.DeploymentStrategy_DEPLOYMENT_STRATEGY_ROLLING_UPDATE,
-		deployv1.DeploymentStrategy_DEPLOYMENT_STRATEGY_BIG_BANG,
-	}
-	for _, env := range slices.Sorted(maps.Keys(df.Strategies)) {
-		cfg := df.Strategies[env]
-		if cfg.FeatureFlag.Flag == "" {
-			cfg.FeatureFlag.Flag = w.app // as the deployer does without a product
-		}
-		for _, strategy := range strategies {
-			steps, err := deployersvc.Plan(strategy, cfg, true)
-			if err != nil {
-				continue // a strategy this environment cannot run (the deployer refuses it too)
-			}
-			p := watchedPlan{env: env, strategy: enumtext.Name(strategy)}
-			watched := false
-			for _, st := range steps {
-				d := st.GetDuration().AsDuration()
-				switch st.GetKind() {
-				case deployv1.StepKind_STEP_KIND_ANALYSIS:
-					if judged {
-						p.analyses = append(p.analyses, d)
-					}
-					p.runs += d
-					watched = true
-				case deployv1.StepKind_STEP_KIND_PAUSE:
-					p.runs += d
-					watched = true
-				}
-			}
-			if watched {
-				w.plans = append(w.plans, p)
-			}
-		}
-	}
-	return w, nil
+	return &watching{app: df.AppName(), plans: df.WatchedPlans(), settings: settings}, nil
 }
 
-// watches are the plans as the monitor watches them with the rules of set:
-// an environment's bake is the monitor config's, or its bake_auto rule over
-// set's triggers.
+// watches are the plans as the monitor watches them with the rules of set.
 func (w *watching) watches(set rules.Set) []lint.Watch {
-	out := make([]lint.Watch, 0, len(w.plans))
-	for _, p := range w.plans {
-		bake, ok := w.bake[p.env]
-		if !ok && slices.Contains(w.bakeAuto, p.env) {
-			bake = lint.AutoBake(set, p.env, w.app, w.interval)
-		}
-		out = append(out, lint.Watch{Environment: p.env, App: w.app, Strategy: p.strategy, Analyses: p.analyses, Runs: p.runs, Bake: bake})
-	}
-	return out
+	return w.settings.Watches(w.app, w.plans, set)
 }
 
 // printFindings writes lint findings, each with its suggestion.

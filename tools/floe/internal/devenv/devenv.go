@@ -27,6 +27,7 @@ import (
 	"github.com/penguinmails/floe/services/flag/flagsvc"
 	"github.com/penguinmails/floe/services/gate/gatesvc"
 	"github.com/penguinmails/floe/services/monitor/monitorsvc"
+	"github.com/penguinmails/floe/services/monitor/rules/lint"
 	"github.com/penguinmails/floe/services/notifier/notifiersvc"
 	"github.com/penguinmails/floe/services/release/releasesvc"
 	"github.com/penguinmails/floe/tools/floe/internal/clientconf"
@@ -249,7 +250,7 @@ func DeployerDefaults() deployersvc.File {
 	f.Local.Proxies = map[string]string{"development": "127.0.0.1:7500", "staging": "127.0.0.1:7501", "production": "127.0.0.1:7502"}
 	canary := deployersvc.DefaultStrategyConfig()
 	canary.Canary.Steps = []string{"setWeight 20", "pause 20s", "analysis 20s", "setWeight 50", "pause 20s", "analysis 20s"}
-	canary.BlueGreen.ScaleDownDelay = 10 * time.Second
+	canary.BlueGreen.ScaleDownDelay = 20 * time.Second // as long as a rollback trigger needs (TestDefaultsAreCoherent)
 	canary.FeatureFlag.Interval, canary.FeatureFlag.Bake = 20*time.Second, 20*time.Second
 	f.Strategies = map[string]deployersvc.StrategyConfig{"development": canary, "staging": canary, "production": canary}
 	// Analysis steps take the monitor's verdict. Versions tagged -faulty fail a
@@ -262,6 +263,9 @@ func DeployerDefaults() deployersvc.File {
 		{Match: "*-late*", Config: map[string]string{"DEMOAPP_ERROR_RATE": "0.2", "DEMOAPP_FAIL_AFTER": "60s"}},
 		{Match: "*-slow*", Config: map[string]string{"DEMOAPP_LATENCY": "6s"}},
 	}
+	// The coherence checks at start assume floe dev's monitor.
+	m := MonitorDefaults()
+	f.Coherence.Monitor = &lint.MonitorSettings{Bake: m.Bake, BakeAuto: []string{"production"}, Interval: m.Interval}
 	return f
 }
 
