@@ -26,7 +26,8 @@ var mailLabels = map[string]string{"queue": "mail", "job": "mailer"}
 // scrapedEnv is a monitor evaluating every 200 ms and scraping target.
 func scrapedEnv(t *testing.T, target *gaugeTarget) *env {
 	t.Helper()
-	f := monitorsvc.File{Interval: 200 * time.Millisecond, RuleSet: &rules.Set{}}
+	f := monitorsvc.File{Interval: 200 * time.Millisecond, RuleSet: &rules.Set{},
+		Links: map[string]string{"runbook": `https://wiki.example.com/runbooks/{{.Rule}}?queue={{index .Labels "queue"}}`}}
 	f.Embedded.Targets = []monitorsvc.Target{{URL: target.URL, Labels: map[string]string{"job": "mailer"}}}
 	return startEnv(t, f)
 }
@@ -117,6 +118,9 @@ func fireAndResolve(t *testing.T, e *env, target *gaugeTarget) *monitorv1.Alert 
 	if fc.GetFrom() != "pending" || fc.GetTo() != "firing" || !fc.GetNotify() || fc.GetValue() != 10 || fc.GetSeverity() != "warning" ||
 		!slicesEqual(fc.GetChannels(), []string{"slack"}) || fc.GetRuleVersion() != created.GetRule().GetVersion() || !maps.Equal(fc.GetLabels(), mailLabels) {
 		t.Errorf("firing change %v", fc)
+	}
+	if got := fc.GetLinks()["runbook"]; got != "https://wiki.example.com/runbooks/queue_backlog?queue=mail" {
+		t.Errorf("firing change's runbook link %q", got)
 	}
 	if held := fc.GetAt().AsTime().Sub(pc.GetAt().AsTime()); held < time.Second {
 		t.Errorf("fired %s after pending, before `for` (1s)", held)

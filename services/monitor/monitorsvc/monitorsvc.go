@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -23,6 +24,7 @@ import (
 	"github.com/penguinmails/floe/services/monitor/internal/adapters"
 	"github.com/penguinmails/floe/services/monitor/internal/app"
 	"github.com/penguinmails/floe/services/monitor/internal/domain"
+	"github.com/penguinmails/floe/services/monitor/internal/links"
 	"github.com/penguinmails/floe/services/monitor/internal/metrics"
 	"github.com/penguinmails/floe/services/monitor/internal/ports"
 	"github.com/penguinmails/floe/services/monitor/rules"
@@ -80,6 +82,21 @@ type File struct {
 	Bake map[string]time.Duration `yaml:"bake"`
 	// BakeAuto defaults to [production].
 	BakeAuto []string `yaml:"bake_auto"`
+	// Links are URL templates (name → text/template over links.Data) rendered
+	// onto the events people are told of: TriggerFired, RollbackTriggered and
+	// the alert events. With source prometheus, "graph" defaults to the
+	// query in its graph page.
+	Links map[string]string `yaml:"links"`
+}
+
+// linkTemplates are the file's links over the source's default.
+func (f File) linkTemplates() (links.Templates, error) {
+	all := map[string]string{}
+	if f.Source == "prometheus" && f.Prometheus.URL != "" {
+		maps.Copy(all, links.Prometheus(f.Prometheus.URL))
+	}
+	maps.Copy(all, f.Links)
+	return links.Parse(all)
 }
 
 // bakeAuto is the file's bake_auto, or production.
@@ -135,6 +152,9 @@ func (f File) Validate() error {
 	}
 	if f.Analysis != nil {
 		v.Merge("analysis", f.Analysis.Validate())
+	}
+	if _, err := f.linkTemplates(); err != nil {
+		v.Add("links", "%v", err)
 	}
 	return v.Err()
 }
@@ -251,7 +271,12 @@ func register(ctx context.Context, d service.Deps[Config], f File) (err error) {
 		return err
 	}
 	rt.AddView(catalog.Projection())
-	svc, err := app.New(store, d.Snapshots, src, scrape, catalog, app.Config{Interval: interval, Metrics: set.Metrics, Analysis: policy, Bake: f.Bake, BakeAuto: bakeAuto(f.BakeAuto)},
+	lt, err := f.linkTemplates()
+	if err != nil {
+		return fmt.Errorf("monitor: %w", err)
+	}
+	svc, err := app.New(store, d.Snapshots, src, scrape, catalog, app.Config{Interval: interval, Metrics: set.Metrics, Analysis: policy, Bake: f.Bake, BakeAuto: bakeAuto(f.BakeAuto),
+		Links: lt},
 		d.Log.With().Str("component", "monitor").Logger(), app.NewObserver(rt.Metrics))
 	if err != nil {
 		return err

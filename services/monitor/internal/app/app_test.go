@@ -2,6 +2,8 @@ package app_test
 
 import (
 	"context"
+	"net/url"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -20,6 +22,7 @@ import (
 	"github.com/penguinmails/floe/services/monitor/internal/adapters"
 	"github.com/penguinmails/floe/services/monitor/internal/app"
 	"github.com/penguinmails/floe/services/monitor/internal/domain"
+	"github.com/penguinmails/floe/services/monitor/internal/links"
 	"github.com/penguinmails/floe/services/monitor/internal/metrics"
 )
 
@@ -74,9 +77,14 @@ func (h *harness) newService() *app.Service {
 	h.cancel = cancel
 	h.t.Cleanup(cancel)
 	catalog := startCatalog(h.t, ctx, h.js)
+	lt, err := links.Parse(map[string]string{"graph": links.Prometheus("http://prometheus:9090")["graph"],
+		"deployment": "https://console.example.com/deployments/{{.DeploymentID}}"})
+	if err != nil {
+		h.t.Fatal(err)
+	}
 	svc, err := app.New(h.store, nil, h.tsdb, nil, catalog, app.Config{Interval: 5 * time.Second, Metrics: map[string]string{
 		"error_rate": `sum(rate(reqs{code="500"}[20s])) / sum(rate(reqs[20s]))`,
-	}}, zerolog.Nop(), nil)
+	}, Links: lt}, zerolog.Nop(), nil)
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -230,6 +238,12 @@ func TestCanaryBreachTriggersOneRollback(t *testing.T) {
 			if r.GetTrigger() != "error_rate" || r.GetRuleVersion() != 1 || r.GetObserved() < 0.19 || r.GetObserved() > 0.21 ||
 				r.GetSustainedSeconds() != 30 || r.GetVersion() != "1.1.0" || r.GetEnvironment() != "staging" || r.GetCause() != domain.CauseBreach {
 				t.Errorf("RollbackTriggered = %v", r)
+			}
+			// Its links: the deployment, and the query it was evaluated with in the graph page.
+			graph, err := url.Parse(r.GetLinks()["graph"])
+			if err != nil || graph.Host != "prometheus:9090" || !strings.Contains(graph.Query().Get("g0.expr"), `version="1.1.0"`) ||
+				r.GetLinks()["deployment"] != "https://console.example.com/deployments/r1-staging-1" {
+				t.Errorf("links %v (%v)", r.GetLinks(), err)
 			}
 			break
 		}

@@ -26,6 +26,7 @@ import (
 	monitorv1 "github.com/penguinmails/floe/proto/gen/floe/monitor/v1"
 	"github.com/penguinmails/floe/services/monitor/internal/domain"
 	"github.com/penguinmails/floe/services/monitor/internal/eval"
+	"github.com/penguinmails/floe/services/monitor/internal/links"
 	"github.com/penguinmails/floe/services/monitor/internal/metrics"
 	"github.com/penguinmails/floe/services/monitor/rules"
 )
@@ -47,6 +48,9 @@ type Config struct {
 	// is the longest rollback trigger in force plus one interval, so that
 	// every trigger can fire during it.
 	BakeAuto []string
+	// Links are rendered onto the events recorded for people (TriggerFired,
+	// RollbackTriggered, the alert events).
+	Links links.Templates
 }
 
 // BakeFor is env's bake period for a deployment watched with triggers.
@@ -589,7 +593,7 @@ func (s *Service) evaluateDeployment(ctx context.Context, id string, at time.Tim
 	}
 	// Record folds into m, a private copy: the kernel folds the same events
 	// into its own state once they are appended.
-	msgs := append(m.Record(evals, deleted), m.CompleteDueAnalyses(at, s.cfg.Analysis)...)
+	msgs := append(s.withLinks(m, m.Record(evals, deleted)), m.CompleteDueAnalyses(at, s.cfg.Analysis)...)
 	for _, msg := range msgs {
 		s.obs.count(msg)
 	}
@@ -666,7 +670,7 @@ func (s *Service) evaluateAlertRule(ctx context.Context, r domain.AlertRule, at 
 	}
 	msgs := make([]proto.Message, 0, len(trs))
 	for _, tr := range trs {
-		msgs = append(msgs, alertEvent(r, tr, book.series[tr.Key]))
+		msgs = append(msgs, alertEvent(r, tr, book.series[tr.Key], s.cfg.Links))
 	}
 	for _, msg := range msgs {
 		s.obs.count(msg)
@@ -682,10 +686,34 @@ func (s *Service) evaluateAlertRule(ctx context.Context, r domain.AlertRule, at 
 	return nil
 }
 
+// withLinks puts the configured links on the TriggerFired and
+// RollbackTriggered events of a tick (recorded by m), each with the query
+// its trigger was evaluated with (the TriggerEvaluated before it).
+func (s *Service) withLinks(m *domain.Monitoring, msgs []proto.Message) []proto.Message {
+	queries := map[string]string{}
+	d := m.Deployment()
+	data := func(trigger string) links.Data {
+		return links.Data{Rule: trigger, Query: queries[trigger], DeploymentID: d.ID, ReleaseID: d.ReleaseID, Environment: d.Environment,
+			Version: d.Version, App: m.App()}
+	}
+	for _, msg := range msgs {
+		switch ev := msg.(type) {
+		case *monitorv1.TriggerEvaluated:
+			queries[ev.GetTrigger()] = ev.GetQuery()
+		case *monitorv1.TriggerFired:
+			ev.Links = s.cfg.Links.Render(data(ev.GetTrigger()))
+		case *monitorv1.RollbackTriggered:
+			ev.Links = s.cfg.Links.Render(data(ev.GetTrigger()))
+		}
+	}
+	return msgs
+}
+
 // alertEvent is the event of one transition.
-func alertEvent(r domain.AlertRule, tr eval.Transition, st *eval.Series) proto.Message {
+func alertEvent(r domain.AlertRule, tr eval.Transition, st *eval.Series, lt links.Templates) proto.Message {
 	ch := &monitorv1.AlertChange{
-		Rule: r.Name, RuleVersion: r.Version, Severity: r.Severity, SeverityType: domain.Typed[monitorv1.Severity](r.Severity),
+		Links: lt.Render(links.Data{Rule: r.Name, Query: r.Condition, Series: tr.Key, Labels: tr.Labels}),
+		Rule:  r.Name, RuleVersion: r.Version, Severity: r.Severity, SeverityType: domain.Typed[monitorv1.Severity](r.Severity),
 		Channels: r.Channels, Labels: tr.Labels, Series: tr.Key,
 		From: tr.From, To: tr.To, FromState: domain.Typed[monitorv1.AlertState](tr.From), ToState: domain.Typed[monitorv1.AlertState](tr.To),
 		At: domain.Timestamp(tr.At), Value: domain.NoNaN(tr.Value), Notify: tr.Notify, Reason: tr.Reason,

@@ -505,6 +505,9 @@ func (m *Monitoring) Version() uint64 { return m.version }
 // Deployment is the deployment monitored.
 func (m *Monitoring) Deployment() Deployment { return m.deployment }
 
+// App is the app deployed ("" when the deployment did not say).
+func (m *Monitoring) App() string { return m.app }
+
 // Origin is the causal origin of the monitoring.
 func (m *Monitoring) Origin() Origin { return m.origin }
 

@@ -762,6 +762,7 @@ func TestMap(t *testing.T) {
 				DeploymentId: depStg, Environment: "staging", Version: "1.2.0", Trigger: "latency", ActionType: monitorv1.TriggerAction_TRIGGER_ACTION_ALERT,
 				Cause: "breach", Metric: "response_time_p95", Operator: ">", Threshold: 2, Observed: 3, SustainedSeconds: 60,
 				ReleaseId: rel, DuringBake: true, Severity: monitorv1.Severity_SEVERITY_CRITICAL, Channels: []string{"slack", "sms"},
+				Links: map[string]string{"graph": "http://prom:9090/graph?g0.expr=x", "deployment": "https://console.example.com/deployments/" + depStg},
 			}),
 			want: routing.Event{
 				Environment: "staging", Product: "payments", Severity: "critical", EpisodeKey: "deployment/" + depStg,
@@ -772,6 +773,8 @@ func TestMap(t *testing.T) {
 				Annotations: map[string]string{
 					"summary":     "Trigger latency fired (alert) for payments 1.2.0 in staging: response_time_p95 > 2, observed 3",
 					"during_bake": "the deployment had succeeded and was baking",
+					"url":         "https://console.example.com/deployments/" + depStg, // the console before the graph
+					"link_graph":  "http://prom:9090/graph?g0.expr=x", "link_deployment": "https://console.example.com/deployments/" + depStg,
 				},
 			},
 		},

@@ -52,6 +52,7 @@ func (b *builder) alert(ch *monitorv1.AlertChange) {
 	b.note("value", f64(ch.GetValue()))
 	b.note("condition", ch.GetCondition())
 	b.note("reason", ch.GetReason())
+	b.links(ch.GetLinks())
 	if ch.GetActiveSince() != nil {
 		b.note("active_since", ch.GetActiveSince().AsTime().UTC().Format(time.RFC3339))
 	}
@@ -63,6 +64,29 @@ func (b *builder) alert(ch *monitorv1.AlertChange) {
 		b.severity(routing.SeverityInfo)
 	default:
 		b.severity(routing.SeverityWarning)
+	}
+}
+
+// linkPreference orders the monitor's links for the one a message leads
+// with (its url): a console page first, the graph last.
+var linkPreference = []string{"deployment", "alert", "console", "runbook", "graph"}
+
+// links keeps the links the monitor rendered (its config's links): each as
+// the annotation link_<name>, and the first by linkPreference (else by
+// name) as url, which channels show as the message's link.
+func (b *builder) links(ls map[string]string) {
+	if len(ls) == 0 {
+		return
+	}
+	names := slices.Sorted(maps.Keys(ls))
+	for _, n := range names {
+		b.note("link_"+n, ls[n])
+	}
+	for _, n := range append(slices.Clone(linkPreference), names...) {
+		if u := ls[n]; u != "" {
+			b.note("url", u)
+			return
+		}
 	}
 }
 
@@ -158,6 +182,7 @@ func monitorSpecs() []spec {
 				b.problem()
 			}
 			b.label("channels", list(m.GetChannels()))
+			b.links(m.GetLinks())
 			breach(b, m.GetMetric(), m.GetOperator(), m.GetThreshold(), m.GetObserved(), m.GetSustainedSeconds(), m.GetReason())
 			b.summary("Trigger %s fired (%s) for %s%s: %s %s %s, observed %s", m.GetTrigger(), either(action, "alert"), b.what(), b.in(),
 				m.GetMetric(), m.GetOperator(), f64(m.GetThreshold()), f64(m.GetObserved()))
@@ -180,6 +205,7 @@ func monitorSpecs() []spec {
 			b.problem()
 			b.label("trigger", m.GetTrigger())
 			b.label("cause", m.GetCause())
+			b.links(m.GetLinks())
 			breach(b, m.GetMetric(), m.GetOperator(), m.GetThreshold(), m.GetObserved(), m.GetSustainedSeconds(), m.GetReason())
 			b.summary("Trigger %s rolls back %s%s: %s %s %s, observed %s", m.GetTrigger(), b.what(), b.in(), m.GetMetric(), m.GetOperator(),
 				f64(m.GetThreshold()), f64(m.GetObserved()))

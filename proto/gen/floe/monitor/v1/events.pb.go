@@ -267,8 +267,11 @@ type AlertChange struct {
 	// When the condition began to hold.
 	ActiveSince *timestamppb.Timestamp `protobuf:"bytes,13,opt,name=active_since,json=activeSince,proto3" json:"active_since,omitempty"`
 	// The rule's cooldown and condition, so the event stands on its own.
-	Cooldown      *durationpb.Duration `protobuf:"bytes,14,opt,name=cooldown,proto3" json:"cooldown,omitempty"`
-	Condition     string               `protobuf:"bytes,15,opt,name=condition,proto3" json:"condition,omitempty"`
+	Cooldown  *durationpb.Duration `protobuf:"bytes,14,opt,name=cooldown,proto3" json:"cooldown,omitempty"`
+	Condition string               `protobuf:"bytes,15,opt,name=condition,proto3" json:"condition,omitempty"`
+	// Links for people, by name, from the monitor config's link templates (e.g. graph: the
+	// condition in the metric source's graph page; console: the alert in the console).
+	Links         map[string]string `protobuf:"bytes,19,rep,name=links,proto3" json:"links,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -430,6 +433,13 @@ func (x *AlertChange) GetCondition() string {
 		return x.Condition
 	}
 	return ""
+}
+
+func (x *AlertChange) GetLinks() map[string]string {
+	if x != nil {
+		return x.Links
+	}
+	return nil
 }
 
 // AlertPending: the condition holds; the alert fires if it still holds after `for`.
@@ -942,8 +952,11 @@ type TriggerFired struct {
 	// Set when it fired during the deployment's bake (after it succeeded).
 	DuringBake bool `protobuf:"varint,18,opt,name=during_bake,json=duringBake,proto3" json:"during_bake,omitempty"`
 	// The trigger's severity (warning when it sets none) and channels, for the people it is for.
-	Severity      Severity `protobuf:"varint,19,opt,name=severity,proto3,enum=floe.monitor.v1.Severity" json:"severity,omitempty"`
-	Channels      []string `protobuf:"bytes,20,rep,name=channels,proto3" json:"channels,omitempty"`
+	Severity Severity `protobuf:"varint,19,opt,name=severity,proto3,enum=floe.monitor.v1.Severity" json:"severity,omitempty"`
+	Channels []string `protobuf:"bytes,20,rep,name=channels,proto3" json:"channels,omitempty"`
+	// Links for people, by name, from the monitor config's link templates (e.g. graph: the
+	// trigger's scoped query in the metric source's graph page; deployment: the deployment in the console).
+	Links         map[string]string `protobuf:"bytes,21,rep,name=links,proto3" json:"links,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1119,6 +1132,13 @@ func (x *TriggerFired) GetChannels() []string {
 	return nil
 }
 
+func (x *TriggerFired) GetLinks() map[string]string {
+	if x != nil {
+		return x.Links
+	}
+	return nil
+}
+
 // RollbackTriggered: a rollback trigger's condition held for its duration
 // during an active deployment (or its metric had no data that long under the
 // rollback no-data policy). Aggregate: monitoring.<deployment id>. The
@@ -1147,7 +1167,9 @@ type RollbackTriggered struct {
 	Reason string `protobuf:"bytes,14,opt,name=reason,proto3" json:"reason,omitempty"`
 	// Set when the deployment had succeeded and was baking: the deployer rolls the environment back to the
 	// previous version with a new deployment.
-	DuringBake    bool `protobuf:"varint,15,opt,name=during_bake,json=duringBake,proto3" json:"during_bake,omitempty"`
+	DuringBake bool `protobuf:"varint,15,opt,name=during_bake,json=duringBake,proto3" json:"during_bake,omitempty"`
+	// Links for people, by name, as on TriggerFired.
+	Links         map[string]string `protobuf:"bytes,16,rep,name=links,proto3" json:"links,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1285,6 +1307,13 @@ func (x *RollbackTriggered) GetDuringBake() bool {
 		return x.DuringBake
 	}
 	return false
+}
+
+func (x *RollbackTriggered) GetLinks() map[string]string {
+	if x != nil {
+		return x.Links
+	}
+	return nil
 }
 
 // BakeStarted: the deployment succeeded and its monitoring goes on until `until` (the environment's bake
@@ -1562,7 +1591,7 @@ const file_floe_monitor_v1_events_proto_rawDesc = "" +
 	"\atrigger\x18\x01 \x01(\v2 .floe.monitor.v1.RollbackTriggerR\atrigger:\v\xca\xf3\x18\atrigger\"S\n" +
 	"\x16RollbackTriggerDeleted\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
-	"\aversion\x18\x02 \x01(\x04R\aversion:\v\xca\xf3\x18\atrigger\"\xfb\x05\n" +
+	"\aversion\x18\x02 \x01(\x04R\aversion:\v\xca\xf3\x18\atrigger\"\xf4\x06\n" +
 	"\vAlertChange\x12\x12\n" +
 	"\x04rule\x18\x01 \x01(\tR\x04rule\x12!\n" +
 	"\frule_version\x18\x02 \x01(\x04R\vruleVersion\x12\x1e\n" +
@@ -1583,8 +1612,13 @@ const file_floe_monitor_v1_events_proto_rawDesc = "" +
 	"\x06reason\x18\f \x01(\tR\x06reason\x12=\n" +
 	"\factive_since\x18\r \x01(\v2\x1a.google.protobuf.TimestampR\vactiveSince\x125\n" +
 	"\bcooldown\x18\x0e \x01(\v2\x19.google.protobuf.DurationR\bcooldown\x12\x1c\n" +
-	"\tcondition\x18\x0f \x01(\tR\tcondition\x1a9\n" +
+	"\tcondition\x18\x0f \x01(\tR\tcondition\x12=\n" +
+	"\x05links\x18\x13 \x03(\v2'.floe.monitor.v1.AlertChange.LinksEntryR\x05links\x1a9\n" +
 	"\vLabelsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a8\n" +
+	"\n" +
+	"LinksEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"O\n" +
 	"\fAlertPending\x124\n" +
@@ -1624,7 +1658,7 @@ const file_floe_monitor_v1_events_proto_rawDesc = "" +
 	" \x01(\tR\x05query\x12\x18\n" +
 	"\adeleted\x18\v \x01(\bR\adeleted\x12\x1c\n" +
 	"\tthreshold\x18\f \x01(\x01R\tthreshold:\x0e\xca\xf3\x18\n" +
-	"monitoring\"\xcf\x05\n" +
+	"monitoring\"\xc9\x06\n" +
 	"\fTriggerFired\x12#\n" +
 	"\rdeployment_id\x18\x01 \x01(\tR\fdeploymentId\x12 \n" +
 	"\venvironment\x18\x02 \x01(\tR\venvironment\x12\x18\n" +
@@ -1649,8 +1683,13 @@ const file_floe_monitor_v1_events_proto_rawDesc = "" +
 	"\vduring_bake\x18\x12 \x01(\bR\n" +
 	"duringBake\x125\n" +
 	"\bseverity\x18\x13 \x01(\x0e2\x19.floe.monitor.v1.SeverityR\bseverity\x12\x1a\n" +
-	"\bchannels\x18\x14 \x03(\tR\bchannels:\x0e\xca\xf3\x18\n" +
-	"monitoring\"\x92\x04\n" +
+	"\bchannels\x18\x14 \x03(\tR\bchannels\x12>\n" +
+	"\x05links\x18\x15 \x03(\v2(.floe.monitor.v1.TriggerFired.LinksEntryR\x05links\x1a8\n" +
+	"\n" +
+	"LinksEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01:\x0e\xca\xf3\x18\n" +
+	"monitoring\"\x91\x05\n" +
 	"\x11RollbackTriggered\x12#\n" +
 	"\rdeployment_id\x18\x01 \x01(\tR\fdeploymentId\x12\x1d\n" +
 	"\n" +
@@ -1669,7 +1708,12 @@ const file_floe_monitor_v1_events_proto_rawDesc = "" +
 	"\x05cause\x18\r \x01(\tR\x05cause\x12\x16\n" +
 	"\x06reason\x18\x0e \x01(\tR\x06reason\x12\x1f\n" +
 	"\vduring_bake\x18\x0f \x01(\bR\n" +
-	"duringBake:\x0e\xca\xf3\x18\n" +
+	"duringBake\x12C\n" +
+	"\x05links\x18\x10 \x03(\v2-.floe.monitor.v1.RollbackTriggered.LinksEntryR\x05links\x1a8\n" +
+	"\n" +
+	"LinksEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01:\x0e\xca\xf3\x18\n" +
 	"monitoring\"\xe6\x01\n" +
 	"\vBakeStarted\x12#\n" +
 	"\rdeployment_id\x18\x01 \x01(\tR\fdeploymentId\x129\n" +
@@ -1708,7 +1752,7 @@ func file_floe_monitor_v1_events_proto_rawDescGZIP() []byte {
 	return file_floe_monitor_v1_events_proto_rawDescData
 }
 
-var file_floe_monitor_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
+var file_floe_monitor_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
 var file_floe_monitor_v1_events_proto_goTypes = []any{
 	(*AlertRuleSaved)(nil),         // 0: floe.monitor.v1.AlertRuleSaved
 	(*AlertRuleDeleted)(nil),       // 1: floe.monitor.v1.AlertRuleDeleted
@@ -1729,54 +1773,60 @@ var file_floe_monitor_v1_events_proto_goTypes = []any{
 	(*AnalysisCompleted)(nil),      // 16: floe.monitor.v1.AnalysisCompleted
 	(*MonitoringEnded)(nil),        // 17: floe.monitor.v1.MonitoringEnded
 	nil,                            // 18: floe.monitor.v1.AlertChange.LabelsEntry
-	(*AlertRule)(nil),              // 19: floe.monitor.v1.AlertRule
-	(*RollbackTrigger)(nil),        // 20: floe.monitor.v1.RollbackTrigger
-	(Severity)(0),                  // 21: floe.monitor.v1.Severity
-	(AlertState)(0),                // 22: floe.monitor.v1.AlertState
-	(*timestamppb.Timestamp)(nil),  // 23: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),    // 24: google.protobuf.Duration
-	(TriggerAction)(0),             // 25: floe.monitor.v1.TriggerAction
-	(*Verdict)(nil),                // 26: floe.monitor.v1.Verdict
-	(MonitoringOutcome)(0),         // 27: floe.monitor.v1.MonitoringOutcome
+	nil,                            // 19: floe.monitor.v1.AlertChange.LinksEntry
+	nil,                            // 20: floe.monitor.v1.TriggerFired.LinksEntry
+	nil,                            // 21: floe.monitor.v1.RollbackTriggered.LinksEntry
+	(*AlertRule)(nil),              // 22: floe.monitor.v1.AlertRule
+	(*RollbackTrigger)(nil),        // 23: floe.monitor.v1.RollbackTrigger
+	(Severity)(0),                  // 24: floe.monitor.v1.Severity
+	(AlertState)(0),                // 25: floe.monitor.v1.AlertState
+	(*timestamppb.Timestamp)(nil),  // 26: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),    // 27: google.protobuf.Duration
+	(TriggerAction)(0),             // 28: floe.monitor.v1.TriggerAction
+	(*Verdict)(nil),                // 29: floe.monitor.v1.Verdict
+	(MonitoringOutcome)(0),         // 30: floe.monitor.v1.MonitoringOutcome
 }
 var file_floe_monitor_v1_events_proto_depIdxs = []int32{
-	19, // 0: floe.monitor.v1.AlertRuleSaved.rule:type_name -> floe.monitor.v1.AlertRule
-	20, // 1: floe.monitor.v1.RollbackTriggerSaved.trigger:type_name -> floe.monitor.v1.RollbackTrigger
-	21, // 2: floe.monitor.v1.AlertChange.severity_type:type_name -> floe.monitor.v1.Severity
+	22, // 0: floe.monitor.v1.AlertRuleSaved.rule:type_name -> floe.monitor.v1.AlertRule
+	23, // 1: floe.monitor.v1.RollbackTriggerSaved.trigger:type_name -> floe.monitor.v1.RollbackTrigger
+	24, // 2: floe.monitor.v1.AlertChange.severity_type:type_name -> floe.monitor.v1.Severity
 	18, // 3: floe.monitor.v1.AlertChange.labels:type_name -> floe.monitor.v1.AlertChange.LabelsEntry
-	22, // 4: floe.monitor.v1.AlertChange.from_state:type_name -> floe.monitor.v1.AlertState
-	22, // 5: floe.monitor.v1.AlertChange.to_state:type_name -> floe.monitor.v1.AlertState
-	23, // 6: floe.monitor.v1.AlertChange.at:type_name -> google.protobuf.Timestamp
-	23, // 7: floe.monitor.v1.AlertChange.active_since:type_name -> google.protobuf.Timestamp
-	24, // 8: floe.monitor.v1.AlertChange.cooldown:type_name -> google.protobuf.Duration
-	4,  // 9: floe.monitor.v1.AlertPending.change:type_name -> floe.monitor.v1.AlertChange
-	4,  // 10: floe.monitor.v1.AlertFiring.change:type_name -> floe.monitor.v1.AlertChange
-	4,  // 11: floe.monitor.v1.AlertResolved.change:type_name -> floe.monitor.v1.AlertChange
-	4,  // 12: floe.monitor.v1.AlertCancelled.change:type_name -> floe.monitor.v1.AlertChange
-	23, // 13: floe.monitor.v1.MonitoringStarted.started_at:type_name -> google.protobuf.Timestamp
-	20, // 14: floe.monitor.v1.MonitoringStarted.triggers:type_name -> floe.monitor.v1.RollbackTrigger
-	10, // 15: floe.monitor.v1.MonitoringStarted.analysis_steps:type_name -> floe.monitor.v1.AnalysisStep
-	24, // 16: floe.monitor.v1.AnalysisStep.window:type_name -> google.protobuf.Duration
-	23, // 17: floe.monitor.v1.TriggerEvaluated.at:type_name -> google.protobuf.Timestamp
-	20, // 18: floe.monitor.v1.TriggerEvaluated.changed:type_name -> floe.monitor.v1.RollbackTrigger
-	24, // 19: floe.monitor.v1.TriggerEvaluated.sustained:type_name -> google.protobuf.Duration
-	25, // 20: floe.monitor.v1.TriggerFired.action_type:type_name -> floe.monitor.v1.TriggerAction
-	23, // 21: floe.monitor.v1.TriggerFired.breach_started_at:type_name -> google.protobuf.Timestamp
-	21, // 22: floe.monitor.v1.TriggerFired.severity:type_name -> floe.monitor.v1.Severity
-	23, // 23: floe.monitor.v1.RollbackTriggered.breach_started_at:type_name -> google.protobuf.Timestamp
-	23, // 24: floe.monitor.v1.BakeStarted.started_at:type_name -> google.protobuf.Timestamp
-	23, // 25: floe.monitor.v1.BakeStarted.until:type_name -> google.protobuf.Timestamp
-	24, // 26: floe.monitor.v1.BakeStarted.duration:type_name -> google.protobuf.Duration
-	23, // 27: floe.monitor.v1.AnalysisStarted.started_at:type_name -> google.protobuf.Timestamp
-	24, // 28: floe.monitor.v1.AnalysisStarted.window:type_name -> google.protobuf.Duration
-	26, // 29: floe.monitor.v1.AnalysisCompleted.verdict:type_name -> floe.monitor.v1.Verdict
-	27, // 30: floe.monitor.v1.MonitoringEnded.outcome_type:type_name -> floe.monitor.v1.MonitoringOutcome
-	23, // 31: floe.monitor.v1.MonitoringEnded.at:type_name -> google.protobuf.Timestamp
-	32, // [32:32] is the sub-list for method output_type
-	32, // [32:32] is the sub-list for method input_type
-	32, // [32:32] is the sub-list for extension type_name
-	32, // [32:32] is the sub-list for extension extendee
-	0,  // [0:32] is the sub-list for field type_name
+	25, // 4: floe.monitor.v1.AlertChange.from_state:type_name -> floe.monitor.v1.AlertState
+	25, // 5: floe.monitor.v1.AlertChange.to_state:type_name -> floe.monitor.v1.AlertState
+	26, // 6: floe.monitor.v1.AlertChange.at:type_name -> google.protobuf.Timestamp
+	26, // 7: floe.monitor.v1.AlertChange.active_since:type_name -> google.protobuf.Timestamp
+	27, // 8: floe.monitor.v1.AlertChange.cooldown:type_name -> google.protobuf.Duration
+	19, // 9: floe.monitor.v1.AlertChange.links:type_name -> floe.monitor.v1.AlertChange.LinksEntry
+	4,  // 10: floe.monitor.v1.AlertPending.change:type_name -> floe.monitor.v1.AlertChange
+	4,  // 11: floe.monitor.v1.AlertFiring.change:type_name -> floe.monitor.v1.AlertChange
+	4,  // 12: floe.monitor.v1.AlertResolved.change:type_name -> floe.monitor.v1.AlertChange
+	4,  // 13: floe.monitor.v1.AlertCancelled.change:type_name -> floe.monitor.v1.AlertChange
+	26, // 14: floe.monitor.v1.MonitoringStarted.started_at:type_name -> google.protobuf.Timestamp
+	23, // 15: floe.monitor.v1.MonitoringStarted.triggers:type_name -> floe.monitor.v1.RollbackTrigger
+	10, // 16: floe.monitor.v1.MonitoringStarted.analysis_steps:type_name -> floe.monitor.v1.AnalysisStep
+	27, // 17: floe.monitor.v1.AnalysisStep.window:type_name -> google.protobuf.Duration
+	26, // 18: floe.monitor.v1.TriggerEvaluated.at:type_name -> google.protobuf.Timestamp
+	23, // 19: floe.monitor.v1.TriggerEvaluated.changed:type_name -> floe.monitor.v1.RollbackTrigger
+	27, // 20: floe.monitor.v1.TriggerEvaluated.sustained:type_name -> google.protobuf.Duration
+	28, // 21: floe.monitor.v1.TriggerFired.action_type:type_name -> floe.monitor.v1.TriggerAction
+	26, // 22: floe.monitor.v1.TriggerFired.breach_started_at:type_name -> google.protobuf.Timestamp
+	24, // 23: floe.monitor.v1.TriggerFired.severity:type_name -> floe.monitor.v1.Severity
+	20, // 24: floe.monitor.v1.TriggerFired.links:type_name -> floe.monitor.v1.TriggerFired.LinksEntry
+	26, // 25: floe.monitor.v1.RollbackTriggered.breach_started_at:type_name -> google.protobuf.Timestamp
+	21, // 26: floe.monitor.v1.RollbackTriggered.links:type_name -> floe.monitor.v1.RollbackTriggered.LinksEntry
+	26, // 27: floe.monitor.v1.BakeStarted.started_at:type_name -> google.protobuf.Timestamp
+	26, // 28: floe.monitor.v1.BakeStarted.until:type_name -> google.protobuf.Timestamp
+	27, // 29: floe.monitor.v1.BakeStarted.duration:type_name -> google.protobuf.Duration
+	26, // 30: floe.monitor.v1.AnalysisStarted.started_at:type_name -> google.protobuf.Timestamp
+	27, // 31: floe.monitor.v1.AnalysisStarted.window:type_name -> google.protobuf.Duration
+	29, // 32: floe.monitor.v1.AnalysisCompleted.verdict:type_name -> floe.monitor.v1.Verdict
+	30, // 33: floe.monitor.v1.MonitoringEnded.outcome_type:type_name -> floe.monitor.v1.MonitoringOutcome
+	26, // 34: floe.monitor.v1.MonitoringEnded.at:type_name -> google.protobuf.Timestamp
+	35, // [35:35] is the sub-list for method output_type
+	35, // [35:35] is the sub-list for method input_type
+	35, // [35:35] is the sub-list for extension type_name
+	35, // [35:35] is the sub-list for extension extendee
+	0,  // [0:35] is the sub-list for field type_name
 }
 
 func init() { file_floe_monitor_v1_events_proto_init() }
@@ -1791,7 +1841,7 @@ func file_floe_monitor_v1_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_floe_monitor_v1_events_proto_rawDesc), len(file_floe_monitor_v1_events_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   19,
+			NumMessages:   22,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
