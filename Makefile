@@ -1,5 +1,6 @@
 # Floe — build, test and run. Every target loops over the Go modules.
 #   make run       everything in one process on an embedded NATS (floe dev)
+#   make cluster   a 3-node NATS cluster and every service as its own process (floe cluster up)
 #   make test      gofmt, vet, race tests in every module, GOWORK=off builds, buf lint, generated-code check
 #   make interop   across languages: audit bundles (Python verifier, python3/jq rewrites), OpenFeature JS SDK on flagd sync and OFREP (needs python3, jq, node, npm)
 #   make lint      gofmt, go vet, buf lint, buf breaking, generated-code check
@@ -18,15 +19,26 @@ BENCH ?= .
 BENCHTIME ?= 1s
 BENCHCOUNT ?= 1
 
-.PHONY: all run build test interop vet test-race build-nowork lint fmt-check buf-lint buf-breaking proto-baseline check-generated generate tidy bench clean
+.PHONY: all run floe build cluster test interop vet test-race build-nowork lint fmt-check buf-lint buf-breaking proto-baseline check-generated generate tidy bench clean
 
 all: build
 
-run: build
+run: floe
 	./bin/floe dev
 
-build:
+SERVICES := audit release gate flag change deployer monitor notifier
+
+floe:
 	$(GO) build -o bin/floe ./tools/floe
+
+# bin/floe and one binary per service (bin/floe-<service>).
+build: floe
+	@for s in $(SERVICES); do echo "go build bin/floe-$$s"; $(GO) build -o bin/floe-$$s ./services/$$s/cmd/$$s; done
+
+# The production shape on this machine: a 3-node NATS cluster (deploy/nats)
+# and every service binary as its own process (floe cluster up --help).
+cluster: build
+	./bin/floe cluster up
 
 test: fmt-check vet test-race build-nowork buf-lint buf-breaking check-generated
 

@@ -38,6 +38,19 @@ type NATSConfig struct {
 	DataDir    string `env:"FLOE_DATA_DIR" flag:"data-dir" default:".floe" usage:"directory for embedded NATS data and local state"`
 	Listen     string `env:"FLOE_NATS_LISTEN" flag:"nats-listen" default:"127.0.0.1:7422" usage:"client address of the embedded NATS server (empty: in-process only)"`
 	SyncAlways bool   `env:"FLOE_NATS_SYNC_ALWAYS" flag:"nats-sync-always" usage:"embedded NATS fsyncs every write before acknowledging (production durability)"`
+	Replicas   int    `env:"FLOE_NATS_REPLICAS" flag:"nats-replicas" usage:"replicas of the streams and buckets this process creates (default 1 on an embedded NATS, 3 with --nats-url)"`
+}
+
+// StreamReplicas is the replication of what the process creates: Replicas,
+// else 3 on an external NATS (a cluster) and 1 on an embedded one.
+func (n NATSConfig) StreamReplicas() int {
+	switch {
+	case n.Replicas > 0:
+		return n.Replicas
+	case n.URL != "":
+		return 3
+	}
+	return 1
 }
 
 // SigningConfig names the process's writer key and the keys it trusts.
@@ -63,6 +76,9 @@ func (b *Base) Validate() error {
 	}
 	checkAddr(&v, "grpc-addr", b.GRPCAddr, false)
 	checkAddr(&v, "admin-addr", b.AdminAddr, false)
+	if b.NATS.Replicas < 0 || b.NATS.Replicas > 5 {
+		v.Add("nats-replicas", "%d is not 1 to 5 (JetStream replicates a stream at most 5 times)", b.NATS.Replicas)
+	}
 	if b.NATS.URL == "" {
 		if b.NATS.DataDir == "" {
 			v.Add("data-dir", "is required when --nats-url is empty (an embedded NATS server stores its data there)")

@@ -253,7 +253,7 @@ func Run[C, H any](ctx context.Context, def Def[C, H], version string, args []st
 			if err != nil {
 				return err
 			}
-			h := Host{Runtime: rt, NATS: conn, DataDir: c.NATS.DataDir, Keys: keys, Embedded: nauth != nil}
+			h := Host{Runtime: rt, NATS: conn, DataDir: c.NATS.DataDir, Keys: keys, Embedded: nauth != nil, Replicas: c.NATS.StreamReplicas()}
 			if nauth != nil {
 				h.Dial = func(ctx context.Context, name string) (*natsx.Conn, error) {
 					return conn.Dial(ctx, nauth.Services[name], "floe-"+name)

@@ -331,3 +331,34 @@ func (s Set) ProtoTriggers() []*monitorv1.RollbackTrigger {
 	}
 	return out
 }
+
+// MarshalYAML implements yaml.Marshaler: a Go duration string.
+func (d Duration) MarshalYAML() (any, error) { return time.Duration(d).String(), nil }
+
+// MarshalYAML implements yaml.Marshaler: a Go duration string (Parse reads it back).
+func (d Seconds) MarshalYAML() (any, error) { return time.Duration(d).String(), nil }
+
+// MarshalYAML implements yaml.Marshaler: a Go duration string (Parse reads it back).
+func (d Minutes) MarshalYAML() (any, error) { return time.Duration(d).String(), nil }
+
+// Marshal writes s as a rules file that Parse reads back to s (named
+// metrics that are DefaultMetrics' own are left out).
+func Marshal(s Set) ([]byte, error) {
+	f := file{Metrics: map[string]string{}}
+	defaults := DefaultMetrics()
+	for name, q := range s.Metrics {
+		if d, ok := defaults[name]; !ok || d != q {
+			f.Metrics[name] = q
+		}
+	}
+	for _, r := range s.AlertRules {
+		f.AlertRules = append(f.AlertRules, alertRule{Name: r.Name, Description: r.Description, Condition: r.Condition, Severity: r.Severity,
+			Channels: r.Channels, For: Duration(r.For), Cooldown: Minutes(r.Cooldown), Enabled: &r.Enabled, Environments: r.Environments, Apps: r.Apps})
+	}
+	for _, t := range s.Triggers {
+		f.RollbackTriggers = append(f.RollbackTriggers, trigger{Name: t.Name, Metric: t.Metric, Operator: string(t.Operator), Threshold: &t.Threshold,
+			Duration: Seconds(t.Duration), Action: t.Action, Cooldown: Minutes(t.Cooldown), NoData: t.NoData, Enabled: &t.Enabled,
+			Environments: t.Environments, Apps: t.Apps, Thresholds: t.Thresholds, Severity: t.Severity, Channels: t.Channels})
+	}
+	return yaml.Marshal(f)
+}

@@ -116,6 +116,7 @@ under the user's cache directory (~/.cache/floe on Linux).`,
 	root.AddCommand(newChangeCmd(g))
 	root.AddCommand(newWindowCmd(g), newFreezeCmd(g))
 	root.AddCommand(newComplianceCmd(g))
+	root.AddCommand(newClusterCmd(out))
 	return root
 }
 

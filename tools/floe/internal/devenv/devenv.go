@@ -168,7 +168,7 @@ func Run(ctx context.Context, opts Options) error {
 		_ = conn.Close()
 		return fmt.Errorf("signing keys: %w", err)
 	}
-	host := service.Host{Runtime: rt, NATS: conn, DataDir: cfg.NATS.DataDir, Keys: keys, Embedded: nauth != nil}
+	host := service.Host{Runtime: rt, NATS: conn, DataDir: cfg.NATS.DataDir, Keys: keys, Embedded: nauth != nil, Replicas: cfg.NATS.StreamReplicas()}
 	if nauth != nil {
 		host.Dial = func(ctx context.Context, name string) (*natsx.Conn, error) {
 			return conn.Dial(ctx, nauth.Services[name], "floe-"+name)
@@ -479,4 +479,12 @@ func printBanner(out io.Writer, c *clientconf.Credentials, credsPath string, cfg
 		}
 	}
 	fmt.Fprintln(out, "Try: floe whoami,  floe demo rollback (a failing canary rolled back by the monitor),  floe audit verify.  Stop with Ctrl-C.")
+}
+
+// EnsureTokens creates, in dataDir, the development users' tokens file
+// (hashes) and credentials file (plain tokens, for the CLI) unless both
+// exist; it returns the credentials. `floe cluster` uses it as `floe dev` does.
+func EnsureTokens(dataDir string) (*clientconf.Credentials, error) {
+	creds, _, err := ensureTokens(dataDir)
+	return creds, err
 }
