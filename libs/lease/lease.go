@@ -136,10 +136,10 @@ func isConflict(err error) bool {
 
 // Lease is a held lease.
 type Lease struct {
-	m    *Manager
-	key  string
-	mu   sync.Mutex
-	rev  uint64
+	m   *Manager
+	key string
+	mu  sync.Mutex
+	rev uint64
 	// until is when this holder must stop acting (monotonic).
 	until    time.Time
 	lost     chan struct{}

@@ -15,7 +15,7 @@ import (
 // skewClock is time.Now plus an offset a test moves, as a pause would.
 type skewClock struct{ offset atomic.Int64 }
 
-func (c *skewClock) now() time.Time        { return time.Now().Add(time.Duration(c.offset.Load())) }
+func (c *skewClock) now() time.Time       { return time.Now().Add(time.Duration(c.offset.Load())) }
 func (c *skewClock) jump(d time.Duration) { c.offset.Add(int64(d)) }
 
 // One holder at a time: the first instance holds the lease while it
