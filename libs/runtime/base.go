@@ -38,17 +38,18 @@ type NATSConfig struct {
 	DataDir    string `env:"FLOE_DATA_DIR" flag:"data-dir" default:".floe" usage:"directory for embedded NATS data and local state"`
 	Listen     string `env:"FLOE_NATS_LISTEN" flag:"nats-listen" default:"127.0.0.1:7422" usage:"client address of the embedded NATS server (empty: in-process only)"`
 	SyncAlways bool   `env:"FLOE_NATS_SYNC_ALWAYS" flag:"nats-sync-always" usage:"embedded NATS fsyncs every write before acknowledging (production durability)"`
-	Replicas   int    `env:"FLOE_NATS_REPLICAS" flag:"nats-replicas" usage:"replicas of the streams and buckets this process creates (default 1 on an embedded NATS, 3 with --nats-url)"`
+	Replicas   int    `env:"FLOE_NATS_REPLICAS" flag:"nats-replicas" usage:"replicas of the streams and buckets this process creates (default: as many as the event log stream has; 1 on an embedded NATS)"`
 }
 
-// StreamReplicas is the replication of what the process creates: Replicas,
-// else 3 on an external NATS (a cluster) and 1 on an embedded one.
+// StreamReplicas is the replication of what the process creates: Replicas;
+// 0 (unset) on an external NATS, where the service takes the event log
+// stream's; 1 on an embedded one.
 func (n NATSConfig) StreamReplicas() int {
 	switch {
 	case n.Replicas > 0:
 		return n.Replicas
 	case n.URL != "":
-		return 3
+		return 0
 	}
 	return 1
 }

@@ -167,11 +167,14 @@ func Start(ctx context.Context, h Host, entries ...Entry) (map[string]any, error
 	if h.Clock == nil {
 		h.Clock = time.Now
 	}
-	if h.Replicas <= 0 {
-		h.Replicas = 1
-	}
-	if _, err := eventstore.EnsureStream(ctx, h.NATS.JS, eventstore.DefaultStream, h.Replicas); err != nil {
+	// Without a replica count, what the service creates is replicated as
+	// the event log is (R3 when the admin created it from deploy/nats).
+	stream, err := eventstore.EnsureStream(ctx, h.NATS.JS, eventstore.DefaultStream, max(h.Replicas, 1))
+	if err != nil {
 		return nil, fmt.Errorf("event log: %w", err)
+	}
+	if h.Replicas <= 0 {
+		h.Replicas = max(stream.CachedInfo().Config.Replicas, 1)
 	}
 	snaps, err := eventstore.OpenSnapshots(ctx, h.NATS.JS, h.Replicas)
 	if err != nil {

@@ -6,10 +6,16 @@ package deployersvc
 import (
 	"context"
 	"fmt"
+	"os"
 	"path"
+	"strconv"
+	"strings"
 	"time"
 
+	"github.com/nats-io/nats.go"
+
 	"github.com/penguinmails/floe/libs/eventstore"
+	"github.com/penguinmails/floe/libs/lease"
 	"github.com/penguinmails/floe/libs/natsx"
 	"github.com/penguinmails/floe/libs/projection"
 	"github.com/penguinmails/floe/libs/runtime"
@@ -96,6 +102,18 @@ type File struct {
 	// driver scales, the exec driver does not (its scale_up answers are
 	// ScaleUpRefused).
 	MaxReplicas int `yaml:"max_replicas"`
+	// Leases configure how deployer instances share the targets on an
+	// external NATS (on an embedded one there is one instance and none).
+	Leases struct {
+		// TTL: how long a target's lease outlives its owner's last renewal
+		// (default 10s): a dead owner's targets are taken over within about
+		// 1.5 × TTL.
+		TTL time.Duration `yaml:"ttl"`
+		// Owner names this instance (default: host name and gRPC address,
+		// the same across its restarts, so a restarted instance takes its
+		// own leases back at once).
+		Owner string `yaml:"owner"`
+	} `yaml:"leases"`
 	// Coherence configures the checks of the plans against the monitor's
 	// rollback triggers when the deployer starts.
 	Coherence Coherence `yaml:"coherence"`
@@ -191,12 +209,29 @@ func register(ctx context.Context, d service.Deps[Config]) (*Deployer, error) {
 	if out.app == "" {
 		out.app = "app" // the engine's default
 	}
+	// On an external NATS other instances may run: the targets are shared
+	// through leases, and the local driver opens a proxy only for a target
+	// this instance owns.
+	var leases *lease.Manager
+	if !d.Embedded {
+		if f.Leases.TTL < 0 {
+			return nil, fmt.Errorf("deployer: leases.ttl %s must not be negative", f.Leases.TTL)
+		}
+		owner := f.Leases.Owner
+		if owner == "" {
+			owner = defaultOwner(rt.Config().GRPCAddr)
+		}
+		var err error
+		if leases, err = lease.Open(ctx, conn.JS, lease.Options{Bucket: LeaseBucket, Owner: owner, TTL: f.Leases.TTL, Replicas: d.Replicas}); err != nil {
+			return nil, err
+		}
+	}
 	var drv driver.Driver
 	switch f.Driver {
 	case "", "local":
 		ld, err := local.New(local.Config{
 			Command: f.Local.Command, Proxies: f.Local.Proxies, StartTimeout: f.Local.StartTimeout,
-			Registerer: rt.Metrics, Logger: logWriter{rt},
+			Registerer: rt.Metrics, Logger: logWriter{rt}, LazyProxies: leases != nil,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("local driver: %w", err)
@@ -217,7 +252,7 @@ func register(ctx context.Context, d service.Deps[Config]) (*Deployer, error) {
 		return nil, fmt.Errorf("deployer: driver %q is not one of local, exec", f.Driver)
 	}
 	store := d.Store
-	reg, err := adapters.OpenRegistry(ctx, conn.JS)
+	reg, err := adapters.OpenRegistry(ctx, conn.JS, d.Replicas)
 	if err != nil {
 		return nil, err
 	}
@@ -263,7 +298,7 @@ func register(ctx context.Context, d service.Deps[Config]) (*Deployer, error) {
 	}
 	engine, err := app.NewEngine(store, d.Snapshots, drv, reg, analyzer, flags, app.Config{
 		App: f.App, Strategies: f.Strategies, CheckAttempts: f.CheckAttempts, VersionConfig: f.VersionConfig, FlagTimeout: f.FlagTimeout, MaxReplicas: f.MaxReplicas,
-		Configs: configs, Secrets: provider, Changes: changes,
+		Configs: configs, Secrets: provider, Changes: changes, Leases: leases,
 	}, rt.Log.With().Str("component", "deployer").Logger())
 	if err != nil {
 		return nil, err
@@ -314,6 +349,20 @@ func register(ctx context.Context, d service.Deps[Config]) (*Deployer, error) {
 			},
 		})
 	})
+	// Any instance may handle a command; the deployment's runner is where
+	// its environment's lease is: every event of a deployment wakes it there.
+	if leases != nil {
+		sub, err := conn.NC.Subscribe("floe.evt."+app.Aggregate+".*.*", func(m *nats.Msg) {
+			parts := strings.Split(m.Subject, ".")
+			if len(parts) == 5 {
+				engine.OnDeploymentEvent(parts[3], parts[4])
+			}
+		})
+		if err != nil {
+			return nil, err
+		}
+		rt.OnShutdown("deployer-wakes", func(context.Context) error { return sub.Unsubscribe() })
+	}
 	// A bake's rollback deployment that succeeded marks the deployment it rolled back as RolledBack.
 	rt.Go("deployer-bake-rollbacks", func(ctx context.Context) error {
 		return eventstore.Subscribe(ctx, conn.JS, store.StreamName(), eventstore.Subscription{
@@ -325,6 +374,20 @@ func register(ctx context.Context, d service.Deps[Config]) (*Deployer, error) {
 		})
 	})
 	return out, nil
+}
+
+// LeaseBucket holds the deployer instances' leases on targets.
+const LeaseBucket = "floe_deployer_leases"
+
+// defaultOwner names this instance: host and gRPC address (the same across
+// restarts); with a port picked at random, the process id too.
+func defaultOwner(grpcAddr string) string {
+	host, _ := os.Hostname()
+	owner := host + " " + grpcAddr
+	if strings.HasSuffix(grpcAddr, ":0") {
+		owner += " pid " + strconv.Itoa(os.Getpid())
+	}
+	return owner
 }
 
 // logWriter sends driver output lines to the runtime's log.

@@ -20,9 +20,10 @@ const RegistryBucket = "deployer_registry"
 type KVRegistry struct{ kv jetstream.KeyValue }
 
 // OpenRegistry creates or opens the bucket.
-func OpenRegistry(ctx context.Context, js jetstream.JetStream) (*KVRegistry, error) {
+func OpenRegistry(ctx context.Context, js jetstream.JetStream, replicas int) (*KVRegistry, error) {
 	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
 		Bucket: RegistryBucket, Description: "Floe deployer: active deployment per environment", History: 1, Storage: jetstream.FileStorage,
+		Replicas: max(replicas, 1),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("registry bucket: %w", err)

@@ -178,6 +178,22 @@ func (e *Engine) rollbackBake(ctx context.Context, id, reason string) error {
 	return err
 }
 
+// OnDeploymentEvent wakes the runner of the deployment an event is about
+// when it runs here, and starts one for a deployment that just started (it
+// runs where its environment's lease is): with several deployer instances,
+// a command handled by one reaches the runner in another this way.
+func (e *Engine) OnDeploymentEvent(id, event string) {
+	if !eventstore.ValidID(id) {
+		return
+	}
+	e.mu.Lock()
+	_, here := e.running[id]
+	e.mu.Unlock()
+	if here || event == "DeploymentStarted" {
+		e.Wake(id)
+	}
+}
+
 // OnBakeRollbackDone records, when a bake's rollback deployment succeeded,
 // that the deployment it rolled back is RolledBack (the release, change and
 // notifier services read it like any rollback). Idempotent.
@@ -234,6 +250,12 @@ func (e *Engine) OnTriggerFired(ctx context.Context, cause *eventstore.RecordedE
 			return err
 		}
 		live = all[d.Environment()]
+	}
+	if _, mine, err := e.own(d.Environment()); err != nil || !mine {
+		if err == nil {
+			err = fmt.Errorf("another deployer instance owns %s@%s: it answers the scale-up (redelivered until it lands there)", d.App(), d.Environment())
+		}
+		return err
 	}
 	scaler, scalable := e.drv.(driver.Scaler)
 	replicas, refused := domain.ScaleUp(d, e.drv.Name(), scalable, live, uint32(e.cfg.MaxReplicas))

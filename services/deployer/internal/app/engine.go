@@ -20,6 +20,7 @@ import (
 	"github.com/penguinmails/floe/libs/errs"
 	"github.com/penguinmails/floe/libs/eventstore"
 	"github.com/penguinmails/floe/libs/kernel"
+	"github.com/penguinmails/floe/libs/lease"
 	"github.com/penguinmails/floe/libs/secrets"
 	deployv1 "github.com/penguinmails/floe/proto/gen/floe/deploy/v1"
 	releasev1 "github.com/penguinmails/floe/proto/gen/floe/release/v1"
@@ -120,6 +121,11 @@ type Config struct {
 	// MaxReplicas bounds the instances of a version that scale_up triggers
 	// bring it to (drivers that are driver.Scalers); default DefaultMaxReplicas.
 	MaxReplicas int
+	// Leases, when set, share the targets among deployer instances: an
+	// instance drives a target's deployments and runs its live version only
+	// while it holds the target's lease (see owner.go). nil: this is the
+	// only instance.
+	Leases *lease.Manager
 	// Changes is change management (changeview.View): a retry and a
 	// configuration-only rollout start a deployment without a promotion, so
 	// the engine asks it about freezes and windows (and, for a retry of a
@@ -160,10 +166,19 @@ type Engine struct {
 	log         zerolog.Logger
 
 	mu      sync.Mutex
-	running map[string]chan struct{} // deployment id → wake-up signal
-	pending []string                 // runners asked for before Run
+	running map[string]*runner // deployment id → its runner here
+	pending []string           // runners asked for before Run
 	wg      sync.WaitGroup
 	ctx     context.Context
+
+	owners ownership
+}
+
+// runner is a deployment's runner in this instance.
+type runner struct {
+	wake   chan struct{}
+	cancel context.CancelFunc
+	env    string // set once it owns the environment's target
 }
 
 // NewEngine wires an engine; store, driver and registry are required;
@@ -189,7 +204,8 @@ func NewEngine(store eventstore.Store, snaps *eventstore.Snapshots, drv driver.D
 	if cfg.MaxReplicas <= 0 {
 		cfg.MaxReplicas = DefaultMaxReplicas
 	}
-	e := &Engine{deployments: deployments, drv: drv, reg: reg, flags: flags, cfg: cfg, now: time.Now, log: log, running: map[string]chan struct{}{}}
+	e := &Engine{deployments: deployments, drv: drv, reg: reg, flags: flags, cfg: cfg, now: time.Now, log: log, running: map[string]*runner{},
+		owners: ownership{held: map[string]*lease.Lease{}}}
 	if analyzer == nil {
 		analyzer = &DefaultAnalyzer{Driver: drv, Interval: time.Second}
 	}
@@ -207,6 +223,11 @@ func (e *Engine) Run(ctx context.Context) error {
 	e.mu.Unlock()
 	for _, id := range pending {
 		e.ensureRunner(id)
+	}
+	if e.cfg.Leases != nil {
+		e.claimLoop(ctx)
+		e.wg.Wait()
+		return nil
 	}
 	ids, err := e.reg.Active(ctx)
 	if err != nil {
@@ -252,6 +273,9 @@ func (e *Engine) History(ctx context.Context, id string) (*domain.Deployment, []
 // append writes events at the version d was loaded at: a conflict means a
 // command got there first, and the caller reloads and decides again.
 func (e *Engine) append(ctx context.Context, d *domain.Deployment, msgs ...proto.Message) error {
+	if !fenceValid(ctx) {
+		return errLeaseLost
+	}
 	_, err := e.deployments.Execute(ctx, kernel.Command[*domain.Deployment]{
 		ID: d.ID(), Expect: kernel.ExpectVersion(eventstore.Version(d.AggregateVersion())),
 		Decide: func(*domain.Deployment) ([]proto.Message, error) { return msgs, nil },
@@ -335,12 +359,12 @@ func (e *Engine) launch(ctx context.Context, base *deployv1.DeploymentStarted) (
 	if holder != "" && holder != id {
 		return fmt.Sprintf("deployment %s is still active in %s; start again when it has finished", holder, env), nil
 	}
-	state, err := e.drv.State(ctx, driver.Target{Environment: env, App: e.cfg.App})
+	prev, err := e.previousVersion(ctx, env, base.GetVersion())
 	if err != nil {
 		_ = e.reg.Unlock(ctx, e.cfg.App, env, id)
-		return "", &errs.UnavailableError{What: "driver " + e.drv.Name(), Err: err}
+		return "", err
 	}
-	base.PreviousVersion = liveVersion(state, base.GetVersion())
+	base.PreviousVersion = prev
 	cfg, ok := e.cfg.Strategies[env]
 	if !ok {
 		cfg = domain.DefaultStrategyConfig()
@@ -367,6 +391,28 @@ func (e *Engine) launch(ctx context.Context, base *deployv1.DeploymentStarted) (
 	return "", nil
 }
 
+// previousVersion is what a deployment of version to env replaces: the
+// version carrying most of the traffic, as the driver says — or, when
+// another deployer instance owns env's target (this one's driver runs
+// nothing there), as the registry says its owner left it.
+func (e *Engine) previousVersion(ctx context.Context, env, version string) (string, error) {
+	if _, mine, err := e.own(env); err == nil && !mine {
+		live, err := e.reg.Live(ctx, e.cfg.App)
+		if err != nil {
+			return "", err
+		}
+		if v := live[env]; v != version {
+			return v, nil
+		}
+		return "", nil
+	}
+	state, err := e.drv.State(ctx, driver.Target{Environment: env, App: e.cfg.App})
+	if err != nil {
+		return "", &errs.UnavailableError{What: "driver " + e.drv.Name(), Err: err}
+	}
+	return liveVersion(state, version), nil
+}
+
 // liveVersion is the version carrying most traffic, other than v.
 func liveVersion(s driver.State, v string) string {
 	best, bw := "", -1
@@ -381,11 +427,11 @@ func liveVersion(s driver.State, v string) string {
 // Wake tells a deployment's runner that a command changed it.
 func (e *Engine) Wake(id string) {
 	e.mu.Lock()
-	ch, ok := e.running[id]
+	r, ok := e.running[id]
 	e.mu.Unlock()
 	if ok {
 		select {
-		case ch <- struct{}{}:
+		case r.wake <- struct{}{}:
 		default:
 		}
 	} else {
@@ -403,17 +449,19 @@ func (e *Engine) ensureRunner(id string) {
 	if _, ok := e.running[id]; ok || e.ctx.Err() != nil {
 		return
 	}
-	wake := make(chan struct{}, 1)
-	e.running[id] = wake
+	ctx, cancel := context.WithCancel(e.ctx)
+	r := &runner{wake: make(chan struct{}, 1), cancel: cancel}
+	e.running[id] = r
 	e.wg.Add(1)
 	go func() {
 		defer e.wg.Done()
 		defer func() {
+			cancel()
 			e.mu.Lock()
 			delete(e.running, id)
 			e.mu.Unlock()
 		}()
-		e.runDeployment(e.ctx, id, wake)
+		e.runDeployment(ctx, id, r)
 	}()
 }
 
@@ -436,25 +484,32 @@ func (e *Engine) restoreLive(ctx context.Context, active []string) error {
 		if busy[env] {
 			continue
 		}
-		t := driver.Target{Environment: env, App: e.cfg.App}
-		if err := e.ensureRunning(ctx, t, nil, []string{version}, map[string]int{version: 100}); err != nil {
-			return fmt.Errorf("%s: %w", t, err)
-		}
-		if e.cfg.Configs == nil {
-			continue
-		}
-		// The instances scale_up triggers added to the deployment that made it live.
-		last, _, err := e.cfg.Configs.LastDelivery(ctx, env, version)
-		if err != nil || last == "" {
-			continue
-		}
-		if d, err := e.Load(ctx, last); err == nil {
-			if err := e.restoreReplicas(ctx, d); err != nil {
-				return fmt.Errorf("%s: %w", t, err)
-			}
+		if err := e.restoreEnv(ctx, env, version); err != nil {
+			return fmt.Errorf("%s@%s: %w", e.cfg.App, env, err)
 		}
 	}
 	return nil
+}
+
+// restoreEnv runs version in env with all the traffic, with the
+// instances scale_up triggers added to the deployment that made it live.
+func (e *Engine) restoreEnv(ctx context.Context, env, version string) error {
+	t := driver.Target{Environment: env, App: e.cfg.App}
+	if err := e.ensureRunning(ctx, t, nil, []string{version}, map[string]int{version: 100}); err != nil {
+		return err
+	}
+	if e.cfg.Configs == nil {
+		return nil
+	}
+	last, _, err := e.cfg.Configs.LastDelivery(ctx, env, version)
+	if err != nil || last == "" {
+		return err
+	}
+	d, err := e.Load(ctx, last)
+	if err != nil {
+		return err
+	}
+	return e.restoreReplicas(ctx, d)
 }
 
 // restoreReplicas runs as many instances of d's version as scale_up
@@ -525,17 +580,43 @@ func (e *Engine) reconcile(ctx context.Context, d *domain.Deployment) error {
 }
 
 // runDeployment drives one deployment until it is no longer active or ctx ends.
-func (e *Engine) runDeployment(ctx context.Context, id string, wake chan struct{}) {
+func (e *Engine) runDeployment(ctx context.Context, id string, r *runner) {
+	wake := r.wake
 	log := e.log.With().Str("deployment_id", id).Logger()
 	failures := 0
-	reconciled := false
+	reconciled, owned := false, false
 	for ctx.Err() == nil {
+		if !fenceValid(ctx) {
+			log.Warn().Msg("this instance no longer owns the deployment's environment: it stops driving it")
+			return
+		}
 		d, err := e.Load(ctx, id)
 		if err != nil {
 			log.Error().Err(err).Msg("load deployment")
 			if !sleep(ctx, backoff(&failures), wake) {
 				return
 			}
+			continue
+		}
+		if !owned {
+			if !d.Exists() {
+				return
+			}
+			l, mine, err := e.own(d.Environment())
+			if err != nil {
+				log.Warn().Err(err).Msg("taking the environment's lease; retrying")
+				if !sleep(ctx, backoff(&failures), wake) {
+					return
+				}
+				continue
+			}
+			if !mine {
+				return // another instance drives it
+			}
+			e.mu.Lock()
+			r.env = d.Environment()
+			e.mu.Unlock()
+			ctx, owned = withFence(ctx, l), true
 			continue
 		}
 		if !reconciled {
@@ -648,6 +729,9 @@ func triggerOf(s *deployv1.Step) string {
 // perform runs one step's operation. failed is a reason to roll back; err is
 // a transient problem (retried).
 func (e *Engine) perform(ctx context.Context, d *domain.Deployment, t driver.Target, s *deployv1.Step, wake chan struct{}) (result, failed string, err error) {
+	if !fenceValid(ctx) {
+		return "", "", errLeaseLost
+	}
 	switch s.GetKind() {
 	case deployv1.StepKind_STEP_KIND_START:
 		cfg, sec, failed, err := e.versionInput(ctx, d.Environment(), d.Version(), d.Delivery())
@@ -656,6 +740,9 @@ func (e *Engine) perform(ctx context.Context, d *domain.Deployment, t driver.Tar
 		}
 		defer wipe(sec)
 		if err := e.drv.Start(ctx, t, driver.Version{Version: d.Version(), ReleaseID: d.ArtifactReleaseID(), Config: cfg, Secrets: sec}); err != nil {
+			if errors.Is(err, driver.ErrTransient) {
+				return "", "", err // retried
+			}
 			return "", "could not start " + d.Version() + ": " + err.Error(), nil
 		}
 		if cv := d.ConfigVersion(); cv != 0 {

@@ -101,7 +101,7 @@ func (r *rig) start(t testing.TB) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	reg, err := adapters.OpenRegistry(ctx, r.js)
+	reg, err := adapters.OpenRegistry(ctx, r.js, 1)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -147,6 +147,19 @@ type Scaler interface {
 	Scale(ctx context.Context, t Target, v Version, replicas int) error
 }
 
+// Releaser is a Driver that holds resources for a target in this process
+// (the local driver: its processes and its proxy). When another deployer
+// instance takes the target over, this one releases it: its instances stop
+// and what it held is freed, so that the new owner can start them again.
+type Releaser interface {
+	Release(ctx context.Context, t Target) error
+}
+
+// ErrTransient is returned (wrapped) when an operation could not be done
+// now but may succeed when repeated (a proxy's address still held by the
+// target's previous owner): the deployer retries instead of rolling back.
+var ErrTransient = errors.New("temporarily unavailable")
+
 // ErrNotRunning is returned (wrapped) when an operation names a version that does not run.
 var ErrNotRunning = errors.New("version is not running")
 

@@ -44,7 +44,11 @@ each service at its own address:
   floe --server <deployer address from cluster.json> deploy list
 
 Run it from the repository's root (or pass --nats-conf and --streams). Stop with
-Ctrl-C: the services stop gracefully, then the nodes.`,
+Ctrl-C: the services stop gracefully, then the nodes.
+
+--instances deployer=2 runs two deployer processes (deployer, deployer-2): each
+target (app and environment) is driven by the one holding its lease; kill it and
+the other takes over (docs/operations.md).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			opts.Log = out
@@ -71,6 +75,7 @@ Ctrl-C: the services stop gracefully, then the nodes.`,
 	f.StringVar(&opts.EnvironmentsFile, "environments-file", "", "environments file for the release and change services (default: built in)")
 	f.StringVar(&opts.GatesFile, "gates-file", "", "gates file for the gate service (default: built in)")
 	f.StringVar(&opts.DeployerConfig, "deployer-config", "", "deployer config read over floe dev's (the demo app on the local driver)")
+	f.StringToIntVar(&opts.Instances, "instances", nil, "processes per service, e.g. deployer=2 (default 1 each; deployer instances share the targets through leases)")
 	return cmd
 }
 

@@ -74,6 +74,9 @@ type Options struct {
 	// EnvironmentsFile and GatesFile, when set, are passed to the release
 	// and gate services (their built-in defaults otherwise).
 	EnvironmentsFile, GatesFile string
+	// Instances is how many processes of a service run (default 1 each):
+	// they share its work (deployer instances own targets through leases).
+	Instances map[string]int
 	// DeployerConfig, when set, is read over floe dev's deployer defaults
 	// (the demo app on the local driver; its proxies are the cluster's).
 	DeployerConfig string
@@ -107,6 +110,8 @@ type Node struct {
 
 // Process is one service process.
 type Process struct {
+	// Name is the service, with "-<n>" for its second instance on.
+	Name    string `json:"name"`
 	Service string `json:"service"`
 	GRPC    string `json:"grpc"`
 	Admin   string `json:"admin"`
@@ -221,8 +226,10 @@ func Up(ctx context.Context, opts Options) (_ *Cluster, err error) {
 		return nil, err
 	}
 	for _, s := range Services {
-		if err := c.startService(ctx, s); err != nil {
-			return nil, err
+		for i := range c.instances(s) {
+			if err := c.startService(ctx, s, i+1); err != nil {
+				return nil, err
+			}
 		}
 	}
 	data, err := json.MarshalIndent(c.State, "", "  ")
@@ -261,10 +268,7 @@ func loadLayout(dir string) (*layout, error) {
 		lay.NATSClient = append(lay.NATSClient, pick())
 		lay.NATSRoute = append(lay.NATSRoute, pick())
 	}
-	for _, s := range Services {
-		lay.Ports[s+".grpc"], lay.Ports[s+".admin"] = pick(), pick()
-	}
-	for _, extra := range []string{"flag.ofrep", "notifier.http", "proxy.development", "proxy.staging", "proxy.production"} {
+	for _, extra := range []string{"proxy.development", "proxy.staging", "proxy.production"} {
 		lay.Ports[extra] = pick()
 	}
 	if err != nil {
@@ -277,11 +281,40 @@ func loadLayout(dir string) (*layout, error) {
 		}
 		lay.Passwords[user] = hex.EncodeToString(b)
 	}
+	return &lay, lay.save(dir)
+}
+
+// save writes the layout (new ports are added as processes need them).
+func (lay *layout) save(dir string) error {
 	data, _ := json.MarshalIndent(lay, "", "  ")
-	if err := os.WriteFile(path, data, 0o600); err != nil {
-		return nil, err
+	return os.WriteFile(filepath.Join(dir, "layout.json"), data, 0o600)
+}
+
+// port is the port named key ("deployer-2.grpc"), picked and kept on first use.
+func (c *Cluster) port(key string) int {
+	if p, ok := c.lay.Ports[key]; ok {
+		return p
 	}
-	return &lay, nil
+	p, err := freePort()
+	if err != nil {
+		panic(err) // no free port on loopback: nothing else would work either
+	}
+	c.lay.Ports[key] = p
+	if err := c.lay.save(c.Dir); err != nil {
+		panic(err)
+	}
+	return p
+}
+
+// instances is how many processes of s run.
+func (c *Cluster) instances(s string) int { return max(c.opts.Instances[s], 1) }
+
+// name is the process name of s's instance i (from 1).
+func name(s string, i int) string {
+	if i == 1 {
+		return s
+	}
+	return s + "-" + strconv.Itoa(i)
 }
 
 func freePort() (int, error) {
@@ -410,8 +443,8 @@ func (c *Cluster) prepare() error {
 	for _, env := range []string{"development", "staging", "production"} {
 		c.Proxies[env] = addr(c.lay.Ports["proxy."+env])
 	}
-	creds.Server = addr(c.lay.Ports["release.grpc"])
-	creds.Admin = addr(c.lay.Ports["release.admin"])
+	creds.Server = addr(c.port("release.grpc"))
+	creds.Admin = addr(c.port("release.admin"))
 	creds.NATS = c.clientURLs("floe-reader", c.lay.Passwords["floe-reader"])
 	creds.Proxies = c.Proxies
 	c.Credentials = filepath.Join(c.Dir, clientconf.FileName)
@@ -440,9 +473,14 @@ func (c *Cluster) prepare() error {
 	if err := os.WriteFile(filepath.Join(c.Dir, "config", "rules.yaml"), data, 0o600); err != nil {
 		return err
 	}
+	// Every deployer instance's metrics: the proxies are the owner's.
+	var targets []map[string]any
+	for i := range c.instances("deployer") {
+		targets = append(targets, map[string]any{"url": "http://" + addr(c.port(name("deployer", i+1)+".admin")) + "/metrics"})
+	}
 	monitor := map[string]any{
 		"source": "embedded", "interval": mon.Interval.String(), "rules": "rules.yaml",
-		"embedded": map[string]any{"targets": []map[string]any{{"url": "http://" + addr(c.lay.Ports["deployer.admin"]) + "/metrics"}}},
+		"embedded": map[string]any{"targets": targets},
 	}
 	return writeYAML(filepath.Join(c.Dir, "config", "monitor.yaml"), monitor)
 }
@@ -455,16 +493,16 @@ func writeYAML(path string, v any) error {
 	return os.WriteFile(path, data, 0o600)
 }
 
-// serviceArgs are the flags of service's binary.
-func (c *Cluster) serviceArgs(s string) []string {
+// serviceArgs are the flags of the binary of s's instance named n.
+func (c *Cluster) serviceArgs(s, n string) []string {
 	keys := filepath.Join(c.Dir, "keys")
 	args := []string{
 		"--environment", "cluster",
-		"--grpc-addr", addr(c.lay.Ports[s+".grpc"]), "--admin-addr", addr(c.lay.Ports[s+".admin"]),
+		"--grpc-addr", addr(c.port(n + ".grpc")), "--admin-addr", addr(c.port(n + ".admin")),
 		"--nats-url", c.clientURLs("floe-"+s, c.lay.Passwords["floe-"+s]), "--nats-replicas", strconv.Itoa(Nodes),
 		"--signing-key", filepath.Join(keys, s+".key"), "--trust-store", filepath.Join(keys, service.TrustFileName),
 		"--tokens-file", filepath.Join(c.Dir, devenv.TokensFileName),
-		"--data-dir", filepath.Join(c.Dir, "data", s), "--log-format", "json",
+		"--data-dir", filepath.Join(c.Dir, "data", n), "--log-format", "json",
 	}
 	switch s {
 	case "audit":
@@ -478,7 +516,7 @@ func (c *Cluster) serviceArgs(s string) []string {
 			args = append(args, "--gates-file", c.opts.GatesFile)
 		}
 	case "flag":
-		args = append(args, "--ofrep-addr", addr(c.lay.Ports["flag.ofrep"]))
+		args = append(args, "--ofrep-addr", addr(c.port(n+".ofrep")))
 	case "change":
 		args = append(args, "--audit-public-key", filepath.Join(keys, "audit-signing.key.pub"))
 		if c.opts.EnvironmentsFile != "" {
@@ -489,28 +527,29 @@ func (c *Cluster) serviceArgs(s string) []string {
 	case "monitor":
 		args = append(args, "--monitor-config", filepath.Join(c.Dir, "config", "monitor.yaml"))
 	case "notifier":
-		args = append(args, "--notifier-http-addr", addr(c.lay.Ports["notifier.http"]))
+		args = append(args, "--notifier-http-addr", addr(c.port(n+".http")))
 	}
 	return args
 }
 
-// startService starts service's binary and waits until it is ready.
-func (c *Cluster) startService(ctx context.Context, s string) error {
-	p := Process{Service: s, GRPC: addr(c.lay.Ports[s+".grpc"]), Admin: addr(c.lay.Ports[s+".admin"]),
-		Log: filepath.Join(c.Dir, "logs", s+".log")}
-	if err := os.MkdirAll(filepath.Join(c.Dir, "data", s), 0o700); err != nil {
+// startService starts instance i of service s and waits until it is ready.
+func (c *Cluster) startService(ctx context.Context, s string, i int) error {
+	n := name(s, i)
+	p := Process{Name: n, Service: s, GRPC: addr(c.port(n + ".grpc")), Admin: addr(c.port(n + ".admin")),
+		Log: filepath.Join(c.Dir, "logs", n+".log")}
+	if err := os.MkdirAll(filepath.Join(c.Dir, "data", n), 0o700); err != nil {
 		return err
 	}
-	pid, err := c.spawn(p.Log, os.Environ(), filepath.Join(c.opts.Bin, "floe-"+s), c.serviceArgs(s)...)
+	pid, err := c.spawn(p.Log, os.Environ(), filepath.Join(c.opts.Bin, "floe-"+s), c.serviceArgs(s, n)...)
 	if err != nil {
-		return fmt.Errorf("%s: %w", s, err)
+		return fmt.Errorf("%s: %w", n, err)
 	}
 	p.PID = pid
 	c.Services = append(c.Services, p)
 	if err := c.waitReady(ctx, p); err != nil {
 		return err
 	}
-	fmt.Fprintf(c.opts.Log, "%s on %s (admin %s), pid %d\n", s, p.GRPC, p.Admin, pid)
+	fmt.Fprintf(c.opts.Log, "%s on %s (admin %s), pid %d\n", n, p.GRPC, p.Admin, pid)
 	return nil
 }
 
@@ -533,7 +572,7 @@ func (c *Cluster) waitReady(ctx context.Context, p Process) error {
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
-	return fmt.Errorf("%s was not ready within 90s (log %s)", p.Service, p.Log)
+	return fmt.Errorf("%s was not ready within 90s (log %s)", p.Name, p.Log)
 }
 
 // spawn starts a process with its output in logPath; its exit is reported

@@ -58,6 +58,10 @@ type Config struct {
 	Logger io.Writer
 	// Dir is the processes' working directory; default the deployer's.
 	Dir string
+	// LazyProxies opens a configured proxy at its environment's first
+	// Start instead of in New, and Release closes it: for deployer
+	// instances that take targets over from each other.
+	LazyProxies bool
 }
 
 // templateData is what Command templates see.
@@ -89,7 +93,10 @@ type Driver struct {
 	envProxies map[string]*proxy // the configured ones, by environment
 }
 
-var _ driver.Scaler = (*Driver)(nil)
+var (
+	_ driver.Scaler   = (*Driver)(nil)
+	_ driver.Releaser = (*Driver)(nil)
+)
 
 // target is one application in one environment: its processes and its proxy.
 type target struct {
@@ -202,6 +209,9 @@ func New(cfg Config) (*Driver, error) {
 		envProxies: map[string]*proxy{},
 	}
 	for _, env := range slices.Sorted(maps.Keys(cfg.Proxies)) {
+		if cfg.LazyProxies {
+			continue
+		}
 		p, err := d.listen(env, cfg.Proxies[env])
 		if err != nil {
 			problems = append(problems, err)
@@ -265,12 +275,20 @@ func (d *Driver) ensureTarget(t driver.Target) (*target, error) {
 		return nil, ErrClosed
 	}
 	p, configured := d.envProxies[t.Environment]
-	if configured {
+	switch {
+	case configured:
 		if p.app != "" && p.app != t.App {
 			return nil, fmt.Errorf("the proxy of environment %s (%s) already fronts app %s; the local driver fronts one app per configured environment",
 				t.Environment, p.addr, p.app)
 		}
-	} else {
+	case d.cfg.LazyProxies && d.cfg.Proxies[t.Environment] != "":
+		var err error
+		if p, err = d.listen(t.Environment, d.cfg.Proxies[t.Environment]); err != nil {
+			// Most likely the target's previous owner still holds the address.
+			return nil, fmt.Errorf("%w: %w", driver.ErrTransient, err)
+		}
+		d.envProxies[t.Environment] = p
+	default:
 		var err error
 		if p, err = d.listen(t.Environment, "127.0.0.1:0"); err != nil {
 			return nil, err
@@ -498,6 +516,55 @@ func (d *Driver) Stop(ctx context.Context, t driver.Target, version string) erro
 		d.logf(t, version, "floe: stopped pid %d", inst.pid)
 	}
 	return nil
+}
+
+// Release stops every instance of every version in t, whatever its
+// weight, and frees its proxy (closed when it was opened for t or lazily;
+// a proxy New opened stays, routing nothing). Releasing a target that has
+// nothing does nothing.
+func (d *Driver) Release(ctx context.Context, t driver.Target) error {
+	done, err := d.begin()
+	if err != nil {
+		if errors.Is(err, ErrClosed) {
+			return nil
+		}
+		return err
+	}
+	defer done()
+	d.mu.Lock()
+	tg := d.targets[t]
+	if tg == nil {
+		d.mu.Unlock()
+		return nil
+	}
+	delete(d.targets, t)
+	p := tg.proxy
+	keep := !d.cfg.LazyProxies && d.envProxies[t.Environment] == p
+	if !keep {
+		delete(d.envProxies, t.Environment)
+	} else {
+		p.app = ""
+	}
+	d.mu.Unlock()
+
+	tg.ops.Lock()
+	defer tg.ops.Unlock()
+	tg.mu.Lock()
+	var insts []*instance
+	for v := range tg.instances {
+		insts = append(insts, tg.all(v)...)
+		d.metrics.weight.DeleteLabelValues(t.Environment, t.App, v)
+	}
+	tg.instances, tg.extra, tg.weights = map[string]*instance{}, map[string][]*instance{}, map[string]int{}
+	tg.mu.Unlock()
+	p.routes.Store(nil)
+	var closeErr error
+	if !keep {
+		closeErr = p.srv.Close()
+	}
+	d.terminateAll(ctx, insts)
+	d.logf(t, "-", "floe: released (%d processes stopped)", len(insts))
+	return closeErr
 }
 
 // terminateAll stops the instances at once and returns when all are gone.

@@ -1,0 +1,196 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/penguinmails/floe/libs/lease"
+	"github.com/penguinmails/floe/services/deployer/internal/driver"
+)
+
+// Several deployer instances share the targets (one app in one
+// environment) through leases (Config.Leases): the instance that holds a
+// target's lease runs its live version and drives its deployments; the
+// others leave it alone and try to take it every half TTL, so that when
+// the owner dies another one takes over within about TTL plus half a TTL,
+// reconciling the driver with the log (the steps done are not repeated)
+// and going on. A runner acts only while its lease is valid (fenceValid
+// before every append and driver operation), so an owner paused past its
+// lease stops when it runs again instead of acting; its appends are fenced
+// a second time by the expected version. Commands (pause, resume, abort,
+// rollback) reach any instance: they append, and the owner's runner, woken
+// by the event (OnDeploymentEvent), acts.
+
+// ownership is what this instance holds.
+type ownership struct {
+	mu   sync.Mutex // held while acquiring, so that one lease exists per target here
+	held map[string]*lease.Lease
+}
+
+// errLeaseLost stops a runner whose instance no longer owns its target.
+var errLeaseLost = errors.New("this deployer instance lost the environment's lease")
+
+// targetKey is the lease key of env's target.
+func (e *Engine) targetKey(env string) string { return "target." + e.cfg.App + "." + env }
+
+// own returns the lease of env's target, taking it when it is free. mine
+// is false when another instance holds it; without leases every target is
+// this instance's (a nil lease).
+func (e *Engine) own(env string) (l *lease.Lease, mine bool, err error) {
+	if e.cfg.Leases == nil {
+		return nil, true, nil
+	}
+	l, _, err = e.acquire(env)
+	return l, l != nil, err
+}
+
+// acquire is own with leases on; fresh says the lease was taken just now.
+func (e *Engine) acquire(env string) (l *lease.Lease, fresh bool, err error) {
+	e.owners.mu.Lock()
+	defer e.owners.mu.Unlock()
+	if l := e.owners.held[env]; l != nil && l.Valid() {
+		return l, false, nil
+	}
+	l, err = e.cfg.Leases.TryAcquire(e.ctx, e.targetKey(env))
+	if err != nil || l == nil {
+		return nil, false, err
+	}
+	e.owners.held[env] = l
+	e.log.Info().Str("environment", env).Str("owner", e.cfg.Leases.Owner()).Msg("this instance owns the environment's target now")
+	go func() {
+		<-l.Lost()
+		e.drop(env, l)
+	}()
+	return l, true, nil
+}
+
+// drop forgets a lost lease: the target's runners here stop, and the
+// driver releases what it holds for it (the local driver's processes and
+// proxy), for the new owner.
+func (e *Engine) drop(env string, l *lease.Lease) {
+	e.owners.mu.Lock()
+	if e.owners.held[env] == l {
+		delete(e.owners.held, env)
+	}
+	e.owners.mu.Unlock()
+	e.mu.Lock()
+	for _, r := range e.running {
+		if r.env == env {
+			r.cancel()
+		}
+	}
+	e.mu.Unlock()
+	if e.ctx == nil || e.ctx.Err() != nil {
+		return // shutting down: the driver closes
+	}
+	e.log.Warn().Str("environment", env).Msg("this instance lost the environment's lease: another instance takes it over")
+	if rel, ok := e.drv.(driver.Releaser); ok {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(e.ctx), 30*time.Second)
+		defer cancel()
+		if err := rel.Release(ctx, driver.Target{Environment: env, App: e.cfg.App}); err != nil {
+			e.log.Error().Err(err).Str("environment", env).Msg("releasing the target")
+		}
+	}
+}
+
+// claimLoop takes the targets nobody holds, every half TTL until ctx ends.
+func (e *Engine) claimLoop(ctx context.Context) {
+	t := time.NewTicker(e.cfg.Leases.TTL() / 2)
+	defer t.Stop()
+	for {
+		if err := e.claim(ctx); err != nil && ctx.Err() == nil {
+			e.log.Warn().Err(err).Msg("claiming targets; retrying")
+		}
+		select {
+		case <-ctx.Done():
+			e.releaseAll()
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// releaseAll gives up every lease at a clean stop, so that another
+// instance need not wait for them to expire.
+func (e *Engine) releaseAll() {
+	e.owners.mu.Lock()
+	held := e.owners.held
+	e.owners.held = map[string]*lease.Lease{}
+	e.owners.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for _, l := range held {
+		l.Release(ctx)
+	}
+}
+
+// claim takes every target with an active deployment or a live version
+// that nobody holds: it brings the live version back (when no deployment
+// is active there) or starts the deployment's runner, which reconciles.
+func (e *Engine) claim(ctx context.Context) error {
+	live, err := e.reg.Live(ctx, e.cfg.App)
+	if err != nil {
+		return err
+	}
+	ids, err := e.reg.Active(ctx)
+	if err != nil {
+		return err
+	}
+	active := map[string]string{} // env → deployment
+	for _, id := range ids {
+		if d, err := e.Load(ctx, id); err == nil && d.Active() {
+			active[d.Environment()] = id
+		}
+	}
+	envs := make([]string, 0, len(live)+len(active))
+	for env := range live {
+		envs = append(envs, env)
+	}
+	for env := range active {
+		envs = append(envs, env)
+	}
+	slices.Sort(envs)
+	var problems []error
+	for _, env := range slices.Compact(envs) {
+		l, fresh, err := e.acquire(env)
+		if err != nil {
+			problems = append(problems, err)
+			continue
+		}
+		if l == nil {
+			continue
+		}
+		if id, ok := active[env]; ok {
+			e.ensureRunner(id)
+			continue
+		}
+		if fresh && live[env] != "" {
+			if err := e.restoreEnv(ctx, env, live[env]); err != nil {
+				// Give it back: this or another instance tries again.
+				l.Release(ctx)
+				problems = append(problems, fmt.Errorf("%s: %w", env, err))
+			}
+		}
+	}
+	return errors.Join(problems...)
+}
+
+// fence is the lease a runner's context acts under.
+type fenceKey struct{}
+
+func withFence(ctx context.Context, l *lease.Lease) context.Context {
+	if l == nil {
+		return ctx
+	}
+	return context.WithValue(ctx, fenceKey{}, l)
+}
+
+// fenceValid reports whether ctx may act: it carries no lease, or a valid one.
+func fenceValid(ctx context.Context) bool {
+	l, _ := ctx.Value(fenceKey{}).(*lease.Lease)
+	return l == nil || l.Valid()
+}
