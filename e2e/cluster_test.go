@@ -60,6 +60,7 @@ type clusterState struct {
 		PID    int    `json:"pid"`
 	} `json:"nats"`
 	Services []struct {
+		Name    string `json:"name"`
 		Service string `json:"service"`
 		GRPC    string `json:"grpc"`
 		PID     int    `json:"pid"`
@@ -108,7 +109,12 @@ func startCluster(t *testing.T, ctx context.Context, dir string, args ...string)
 		t.Fatal(err)
 	}
 	go func() { c.done <- c.cmd.Wait() }()
-	t.Cleanup(func() { c.stop() })
+	t.Cleanup(func() {
+		c.stop()
+		if t.Failed() {
+			t.Logf("floe cluster up:\n%s\nlogs:%s", c.out, c.logs())
+		}
+	})
 	stateFile := filepath.Join(dir, "cluster.json")
 	deadline := time.Now().Add(3 * time.Minute)
 	for {
@@ -193,41 +199,70 @@ func (c *localCluster) waitDeployed(id, env string) {
 // user) and returns how often each step index completed.
 func (c *localCluster) stepsOf(deploymentID string) map[uint32]int {
 	c.t.Helper()
-	// The read-only user may not delete consumers: the ordered consumer's
-	// clean-up is refused, which is the permissions working, not news.
+	var counts map[uint32]int
+	// Right after a node died or a leader moved, the JetStream API may not
+	// answer for a few seconds: read again until it does.
+	testkit.EventuallyWithin(c.t, 30*time.Second, func() error {
+		var err error
+		counts, err = c.readSteps(deploymentID)
+		return err
+	})
+	return counts
+}
+
+func (c *localCluster) readSteps(deploymentID string) (map[uint32]int, error) {
+	// The read-only user may not delete consumers: the clean-up of the
+	// ephemeral one is refused, which is the permissions working, not news.
 	nc, err := nats.Connect(c.state.ReaderURL, nats.ErrorHandler(func(*nats.Conn, *nats.Subscription, error) {}))
 	if err != nil {
-		c.t.Fatal(err)
+		return nil, err
 	}
 	defer nc.Close()
 	js, err := jetstream.New(nc)
 	if err != nil {
-		c.t.Fatal(err)
+		return nil, err
 	}
-	cons, err := js.OrderedConsumer(c.ctx, "FLOE_EVENTS", jetstream.OrderedConsumerConfig{
-		FilterSubjects: []string{"floe.evt.deployment." + deploymentID + ".DeploymentStepCompleted"}})
+	ctx, cancel := context.WithTimeout(c.ctx, 10*time.Second)
+	defer cancel()
+	stream, err := js.Stream(ctx, "FLOE_EVENTS")
 	if err != nil {
-		c.t.Fatal(err)
+		return nil, err
 	}
-	info, err := cons.Info(c.ctx)
+	cons, err := stream.CreateConsumer(ctx, jetstream.ConsumerConfig{AckPolicy: jetstream.AckNonePolicy, InactiveThreshold: time.Minute,
+		FilterSubject: "floe.evt.deployment." + deploymentID + ".DeploymentStepCompleted"})
 	if err != nil {
-		c.t.Fatal(err)
+		return nil, err
+	}
+	info, err := cons.Info(ctx)
+	if err != nil {
+		return nil, err
 	}
 	counts := map[uint32]int{}
-	for range info.NumPending {
-		msg, err := cons.Next(jetstream.FetchMaxWait(5 * time.Second))
+	for left := int(info.NumPending); left > 0; {
+		batch, err := cons.Fetch(left, jetstream.FetchMaxWait(5*time.Second))
 		if err != nil {
-			c.t.Fatal(err)
+			return nil, err
 		}
-		var body struct {
-			Index uint32 `json:"index"`
+		n := 0
+		for msg := range batch.Messages() {
+			var body struct {
+				Index uint32 `json:"index"`
+			}
+			if err := json.Unmarshal(msg.Data(), &body); err != nil {
+				return nil, fmt.Errorf("step event %s: %w", msg.Data(), err)
+			}
+			counts[body.Index]++
+			n++
 		}
-		if err := json.Unmarshal(msg.Data(), &body); err != nil {
-			c.t.Fatalf("step event %s: %v", msg.Data(), err)
+		if err := batch.Error(); err != nil {
+			return nil, err
 		}
-		counts[body.Index]++
+		if n == 0 {
+			return nil, fmt.Errorf("%d step events pending, none fetched", left)
+		}
+		left -= n
 	}
-	return counts
+	return counts, nil
 }
 
 // TestClusterJourney runs the release journey against separate service
@@ -341,4 +376,188 @@ func TestClusterJourney(t *testing.T) {
 func firstLine(s string) string {
 	line, _, _ := strings.Cut(strings.TrimSpace(s), "\n")
 	return line
+}
+
+// admin connects to the cluster's NATS as floe-admin (its password is in
+// the cluster's layout).
+func (c *localCluster) admin() jetstream.JetStream {
+	c.t.Helper()
+	data, err := os.ReadFile(filepath.Join(c.dir, "layout.json"))
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	var lay struct {
+		Passwords map[string]string `json:"passwords"`
+	}
+	if err := json.Unmarshal(data, &lay); err != nil {
+		c.t.Fatal(err)
+	}
+	urls := make([]string, len(c.state.NATS))
+	for i, n := range c.state.NATS {
+		urls[i] = "nats://floe-admin:" + lay.Passwords["floe-admin"] + "@" + n.Client
+	}
+	nc, err := nats.Connect(strings.Join(urls, ","))
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	c.t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	return js
+}
+
+// owner is the deployer process holding env's target lease now ("" when none).
+func (c *localCluster) owner(js jetstream.JetStream, env string) (name string, pid int) {
+	c.t.Helper()
+	kv, err := js.KeyValue(c.ctx, "floe_deployer_leases")
+	if err != nil {
+		return "", 0
+	}
+	e, err := kv.Get(c.ctx, "target.demoapp."+env)
+	if err != nil {
+		return "", 0
+	}
+	for _, p := range c.state.Services {
+		if p.Service == "deployer" && strings.HasSuffix(string(e.Value()), " "+p.GRPC) {
+			return p.Name, p.PID
+		}
+	}
+	c.t.Fatalf("the lease of %s names %q, no deployer of the cluster", env, e.Value())
+	return "", 0
+}
+
+// TestClusterDeployerFailover runs two deployer instances on the cluster.
+// The one that owns production's target is paused (SIGSTOP) past its lease
+// during a canary: the other takes the target over and, once the paused
+// one resumes and gives the target up without acting, finishes the
+// deployment. Then the new owner is killed (SIGKILL) during the next
+// canary: the first takes over within the documented time and finishes
+// it. Each step of each deployment completed exactly once; the log
+// verifies. The takeover times are logged.
+func TestClusterDeployerFailover(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
+	defer cancel()
+	dir := t.TempDir()
+	envs := writeFile(t, dir, "environments.yaml", `environments:
+  - {name: development, after: [], required_approvals: 0, strategy: big-bang}
+  - {name: production, after: [development], required_approvals: 1, approver_roles: [operations, release-manager], strategy: canary}
+`)
+	gates := writeFile(t, dir, "gates.yaml", "environments: {}\n")
+	const ttl = 3 * time.Second
+	deployer := writeFile(t, dir, "deployer.yaml", `leases: {ttl: 3s}
+strategies:
+  production:
+    canary: {steps: ["setWeight 25", "pause 25s", "setWeight 50", "pause 1s"]}
+`)
+	state := filepath.Join(dir, "cluster")
+	c := startCluster(t, ctx, state, "--environments-file", envs, "--gates-file", gates, "--deployer-config", deployer, "--instances", "deployer=2")
+	js := c.admin()
+
+	release := func(version string) string {
+		t.Helper()
+		out := c.must("release", "--as", "alice", "release", "create", "--product", "penguinmails", "--version", version, "--type", "minor",
+			"--title", "Failover "+version, "--env", "development,production", "-o", "json")
+		var created struct {
+			Release struct {
+				ID string `json:"id"`
+			} `json:"release"`
+		}
+		if err := json.Unmarshal([]byte(out), &created); err != nil || created.Release.ID == "" {
+			t.Fatalf("create: %v\n%s", err, out)
+		}
+		id := created.Release.ID
+		c.must("release", "--as", "bob", "release", "promote", id, "--env", "development")
+		c.waitDeployed(id, "development")
+		c.must("release", "--as", "dave", "release", "approve", id, "--env", "production")
+		c.must("release", "--as", "bob", "release", "promote", id, "--env", "production")
+		depID := id + "-production-1"
+		testkit.EventuallyWithin(t, time.Minute, func() error {
+			out, err := c.cli("deployer", "deploy", "get", depID)
+			if err != nil || !strings.Contains(out, "▶") || !strings.Contains(out, "pause 25s") {
+				return fmt.Errorf("the production canary has not reached its pause: %v\n%s", err, out)
+			}
+			return nil
+		})
+		return id
+	}
+	// takeover waits until another deployer than from owns production's
+	// target and returns it, with the time it took from since.
+	takeover := func(from string, since time.Time) (string, int, time.Duration) {
+		t.Helper()
+		var name string
+		var pid int
+		testkit.EventuallyWithin(t, 30*time.Second, func() error {
+			if name, pid = c.owner(js, "production"); name == "" || name == from {
+				return fmt.Errorf("production's target is still %q's", name)
+			}
+			return nil
+		})
+		return name, pid, time.Since(since)
+	}
+	checkSteps := func(depID string) {
+		t.Helper()
+		steps := c.stepsOf(depID)
+		for i, n := range steps {
+			if n != 1 {
+				t.Errorf("step %d of %s completed %d times", i, depID, n)
+			}
+		}
+		if len(steps) < 6 {
+			t.Errorf("%s completed %d steps: %v", depID, len(steps), steps)
+		}
+	}
+
+	// 1. The owner is paused past its lease, then resumed.
+	first := release("1.0.0")
+	paused, pausedPID := c.owner(js, "production")
+	if paused == "" {
+		t.Fatal("nobody owns production's target during its canary")
+	}
+	if err := syscall.Kill(pausedPID, syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	stoppedAt := time.Now()
+	other, _, took := takeover(paused, stoppedAt)
+	t.Logf("SIGSTOP %s: %s took production over after %s (lease TTL %s)", paused, other, took.Round(100*time.Millisecond), ttl)
+	time.Sleep(ttl) // well past the paused one's lease
+	if err := syscall.Kill(pausedPID, syscall.SIGCONT); err != nil {
+		t.Fatal(err)
+	}
+	c.waitDeployed(first, "production")
+	checkSteps(first + "-production-1")
+	if name, _ := c.owner(js, "production"); name != other {
+		t.Errorf("after the resumed instance ran again, production's target is %q's, want %q's", name, other)
+	}
+	if log, _ := os.ReadFile(filepath.Join(state, "logs", paused+".log")); !strings.Contains(string(log), "lost the environment's lease") {
+		t.Errorf("the resumed instance did not notice it lost the lease:\n%s", lastLines(string(log), 20))
+	}
+
+	// 2. The new owner is killed during the next canary.
+	second := release("1.1.0")
+	victim, victimPID := c.owner(js, "production")
+	kill(t, victimPID)
+	killedAt := time.Now()
+	heir, _, took := takeover(victim, killedAt)
+	t.Logf("SIGKILL %s: %s took production over after %s (lease TTL %s; documented bound 1.5 × TTL plus a claim)", victim, heir, took.Round(100*time.Millisecond), ttl)
+	// Not a speed check (the figures are logged): far past 1.5 × TTL means the takeover is broken.
+	if took > 5*ttl {
+		t.Errorf("the takeover took %s, more than 5 × the lease TTL", took)
+	}
+	c.waitDeployed(second, "production")
+	checkSteps(second + "-production-1")
+	out, err := runCLI(t, ctx, c.env, "audit", "verify", "--nats-url", c.state.ReaderURL,
+		"--public-key", filepath.Join(state, "keys", "audit-signing.key.pub"), "--trust-store", filepath.Join(state, "keys", "trust.json"))
+	if err != nil || !strings.Contains(out, "OK") {
+		t.Fatalf("audit verify: %v\n%s%s", err, out, c.logs())
+	}
+}
+
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
 }

@@ -251,15 +251,16 @@ func (e *Engine) OnTriggerFired(ctx context.Context, cause *eventstore.RecordedE
 		}
 		live = all[d.Environment()]
 	}
-	if _, mine, err := e.own(d.Environment()); err != nil || !mine {
-		if err == nil {
-			err = fmt.Errorf("another deployer instance owns %s@%s: it answers the scale-up (redelivered until it lands there)", d.App(), d.Environment())
-		}
+	// With several instances the firing may reach one that does not own
+	// the target: it records the decision, and the owner brings its driver
+	// to the recorded count (claim, every half lease TTL).
+	_, mine, err := e.own(d.Environment())
+	if err != nil {
 		return err
 	}
 	scaler, scalable := e.drv.(driver.Scaler)
 	replicas, refused := domain.ScaleUp(d, e.drv.Name(), scalable, live, uint32(e.cfg.MaxReplicas))
-	if refused == "" {
+	if refused == "" && mine {
 		if err := e.scale(ctx, scaler, d, replicas); err != nil {
 			if ctx.Err() != nil {
 				return err

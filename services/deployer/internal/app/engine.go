@@ -498,18 +498,7 @@ func (e *Engine) restoreEnv(ctx context.Context, env, version string) error {
 	if err := e.ensureRunning(ctx, t, nil, []string{version}, map[string]int{version: 100}); err != nil {
 		return err
 	}
-	if e.cfg.Configs == nil {
-		return nil
-	}
-	last, _, err := e.cfg.Configs.LastDelivery(ctx, env, version)
-	if err != nil || last == "" {
-		return err
-	}
-	d, err := e.Load(ctx, last)
-	if err != nil {
-		return err
-	}
-	return e.restoreReplicas(ctx, d)
+	return e.liveReplicas(ctx, env, version)
 }
 
 // restoreReplicas runs as many instances of d's version as scale_up

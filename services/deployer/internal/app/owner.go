@@ -166,17 +166,42 @@ func (e *Engine) claim(ctx context.Context) error {
 		}
 		if id, ok := active[env]; ok {
 			e.ensureRunner(id)
+			if d, err := e.Load(ctx, id); err == nil {
+				problems = append(problems, e.restoreReplicas(ctx, d))
+			}
 			continue
 		}
-		if fresh && live[env] != "" {
+		if live[env] == "" {
+			continue
+		}
+		if fresh {
 			if err := e.restoreEnv(ctx, env, live[env]); err != nil {
 				// Give it back: this or another instance tries again.
 				l.Release(ctx)
 				problems = append(problems, fmt.Errorf("%s: %w", env, err))
 			}
+			continue
 		}
+		problems = append(problems, e.liveReplicas(ctx, env, live[env]))
 	}
 	return errors.Join(problems...)
+}
+
+// liveReplicas runs the live version of env with the instances recorded on
+// the deployment that made it live (scale-ups another instance recorded).
+func (e *Engine) liveReplicas(ctx context.Context, env, version string) error {
+	if e.cfg.Configs == nil {
+		return nil
+	}
+	last, _, err := e.cfg.Configs.LastDelivery(ctx, env, version)
+	if err != nil || last == "" {
+		return err
+	}
+	d, err := e.Load(ctx, last)
+	if err != nil {
+		return err
+	}
+	return e.restoreReplicas(ctx, d)
 }
 
 // fence is the lease a runner's context acts under.
