@@ -44,8 +44,8 @@ func TestTwoInstancesShareATarget(t *testing.T) {
 	start := func(owner string) *instance {
 		ctx, cancel := context.WithCancel(context.Background())
 		drv, err := local.New(local.Config{
-			Command:    []string{demoapp(t), "--listen", "127.0.0.1:{{.Port}}", "--version", "{{.Version}}"},
-			Proxies:    map[string]string{"production": proxy}, LazyProxies: true,
+			Command: []string{demoapp(t), "--listen", "127.0.0.1:{{.Port}}", "--version", "{{.Version}}"},
+			Proxies: map[string]string{"production": proxy}, LazyProxies: true,
 			Registerer: prometheus.NewRegistry(),
 		})
 		if err != nil {
