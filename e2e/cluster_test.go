@@ -71,14 +71,16 @@ type clusterState struct {
 	Proxies     map[string]string `json:"proxies"`
 }
 
-func (s clusterState) addr(t *testing.T, service string) string {
+// addr is the gRPC address of a process: a service's first instance
+// ("deployer") or a named one ("deployer-2").
+func (s clusterState) addr(t *testing.T, name string) string {
 	t.Helper()
 	for _, p := range s.Services {
-		if p.Service == service {
+		if p.Name == name {
 			return p.GRPC
 		}
 	}
-	t.Fatalf("no %s in the cluster", service)
+	t.Fatalf("no %s in the cluster", name)
 	return ""
 }
 
@@ -167,7 +169,7 @@ func (c *localCluster) logs() string {
 	return b.String()
 }
 
-// cli runs the floe CLI against service's process.
+// cli runs the floe CLI against a process ("release", "release-2").
 func (c *localCluster) cli(service string, args ...string) (string, error) {
 	return runCLI(c.t, c.ctx, c.env, append([]string{"--server", c.state.addr(c.t, service)}, args...)...)
 }
@@ -266,8 +268,9 @@ func (c *localCluster) readSteps(deploymentID string) (map[uint32]int, error) {
 }
 
 // TestClusterJourney runs the release journey against separate service
-// processes on a 3-node NATS cluster: create, approve, promote through
-// development, staging and production (canaries), with a NATS node killed
+// processes on a 3-node NATS cluster — two instances of every service but
+// the notifier, the commands spread over them — create, approve, promote
+// through development, staging and production (canaries), with a NATS node killed
 // (SIGKILL) during the production canary: the deployment finishes, each of
 // its steps completed exactly once, and `floe audit verify` passes over the
 // whole log. Then the whole cluster is stopped and started again on the
@@ -292,7 +295,8 @@ func TestClusterJourney(t *testing.T) {
     canary: {steps: ["setWeight 25", "pause 8s", "setWeight 50", "pause 2s"]}
 `)
 	state := filepath.Join(dir, "cluster")
-	c := startCluster(t, ctx, state, "--environments-file", envs, "--gates-file", gates, "--deployer-config", deployer)
+	instances := "release=2,gate=2,flag=2,change=2,deployer=2,monitor=2,audit=2"
+	c := startCluster(t, ctx, state, "--environments-file", envs, "--gates-file", gates, "--deployer-config", deployer, "--instances", instances)
 
 	out := c.must("release", "--as", "alice", "release", "create", "--product", "penguinmails", "--version", "2.1.0", "--type", "minor",
 		"--title", "Cluster journey", "--change", "feature:Campaign scheduling", "-o", "json")
@@ -306,16 +310,16 @@ func TestClusterJourney(t *testing.T) {
 	}
 	id := created.Release.ID
 
-	c.must("release", "--as", "bob", "release", "promote", id, "--env", "development")
+	c.must("release-2", "--as", "bob", "release", "promote", id, "--env", "development")
 	c.waitDeployed(id, "development")
 	// The gate service (its own process) judges CI's report; the release service sees it pass.
-	if out, err := c.cli("gate", "--as", "carol", "gate", "report", "--release", id, "--env", "development",
+	if out, err := c.cli("gate-2", "--as", "carol", "gate", "report", "--release", id, "--env", "development",
 		"--gate", "Unit Tests", "--suite", "unit-tests", "--junit", reportFile("gotestsum-1.13.0-pass.xml")); err != nil {
 		t.Fatalf("gate report: %v\n%s", err, out)
 	}
 	c.must("release", "--as", "carol", "release", "approve", id, "--env", "staging", "--comment", "QA passed")
 	testkit.EventuallyWithin(t, time.Minute, func() error {
-		out, err := c.cli("release", "--as", "bob", "release", "promote", id, "--env", "staging")
+		out, err := c.cli("release-2", "--as", "bob", "release", "promote", id, "--env", "staging")
 		if err != nil {
 			return fmt.Errorf("promote staging: %v\n%s", err, out)
 		}
@@ -328,7 +332,7 @@ func TestClusterJourney(t *testing.T) {
 	// Kill a NATS node while the production canary pauses at 25 %.
 	depID := id + "-production-1"
 	testkit.EventuallyWithin(t, time.Minute, func() error {
-		out, err := c.cli("deployer", "deploy", "get", depID)
+		out, err := c.cli("deployer-2", "deploy", "get", depID)
 		if err != nil || !strings.Contains(out, "▶") || !strings.Contains(out, "pause") {
 			return fmt.Errorf("the production canary has not reached its pause: %v\n%s", err, out)
 		}
@@ -360,7 +364,7 @@ func TestClusterJourney(t *testing.T) {
 	// The whole cluster stops and starts again on its directory: the log,
 	// the release and the deployments are all there.
 	c.stop()
-	c = startCluster(t, ctx, state, "--environments-file", envs, "--gates-file", gates, "--deployer-config", deployer)
+	c = startCluster(t, ctx, state, "--environments-file", envs, "--gates-file", gates, "--deployer-config", deployer, "--instances", instances)
 	out = c.must("release", "release", "get", id)
 	for _, env := range []string{"development", "staging", "production"} {
 		if !strings.Contains(out, env) {

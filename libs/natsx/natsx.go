@@ -218,3 +218,12 @@ func (c *Conn) Close() error {
 	}
 	return err
 }
+
+// Transient reports whether err is NATS not answering for now — a timeout,
+// no responders, a JetStream API without a leader yet — rather than a
+// refusal: worth waiting out when a cluster recovers.
+func Transient(err error) bool {
+	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout) || errors.Is(err, nats.ErrNoResponders) ||
+		errors.Is(err, jetstream.ErrNoStreamResponse) || errors.Is(err, jetstream.ErrJetStreamNotEnabled) ||
+		errors.Is(err, nats.ErrConnectionReconnecting) || errors.Is(err, nats.ErrDisconnected)
+}

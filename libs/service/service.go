@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/rs/zerolog"
 
 	"github.com/penguinmails/floe/libs/eventstore"
@@ -159,6 +160,30 @@ func Of[C, H any](def Def[C, H], cfg C) Entry {
 	}}
 }
 
+// StartupWait bounds how long a starting service waits for the event log
+// when NATS does not answer yet (a cluster electing its leaders after a
+// restart) before it gives up.
+const StartupWait = 2 * time.Minute
+
+// awaitLog opens the event log stream (creating it when missing), waiting
+// out NATS answering nothing or timing out — a cluster that is still
+// electing leaders — for at most wait, and saying so in the log.
+func awaitLog(ctx context.Context, h Host, wait time.Duration) (jetstream.Stream, error) {
+	deadline := time.Now().Add(wait)
+	for attempt := 1; ; attempt++ {
+		stream, err := eventstore.EnsureStream(ctx, h.NATS.JS, eventstore.DefaultStream, max(h.Replicas, 1))
+		if err == nil || ctx.Err() != nil || !natsx.Transient(err) || time.Now().After(deadline) {
+			return stream, err
+		}
+		h.Runtime.Log.Warn().Err(err).Int("attempt", attempt).Msg("the event log does not answer yet (NATS recovering?); waiting")
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(time.Second):
+		}
+	}
+}
+
 // Start starts entries in order on host and returns each one's handle by name.
 func Start(ctx context.Context, h Host, entries ...Entry) (map[string]any, error) {
 	if h.Runtime == nil || h.NATS == nil || h.Keys == nil {
@@ -169,7 +194,7 @@ func Start(ctx context.Context, h Host, entries ...Entry) (map[string]any, error
 	}
 	// Without a replica count, what the service creates is replicated as
 	// the event log is (R3 when the admin created it from deploy/nats).
-	stream, err := eventstore.EnsureStream(ctx, h.NATS.JS, eventstore.DefaultStream, max(h.Replicas, 1))
+	stream, err := awaitLog(ctx, h, StartupWait)
 	if err != nil {
 		return nil, fmt.Errorf("event log: %w", err)
 	}

@@ -289,11 +289,16 @@ func register(ctx context.Context, d service.Deps[Config]) (*Deployer, error) {
 	configs := &adapters.Configs{Verifier: d.Verifier}
 	if f.Coherence.Mode != "off" {
 		triggers, err := configs.Triggers(ctx)
-		if err != nil {
+		switch {
+		case err != nil && f.Coherence.Mode == "refuse":
 			return nil, fmt.Errorf("deployer: read the monitor's rollback triggers for the coherence checks: %w", err)
-		}
-		if err := coherenceAtLoad(f, triggers, rt.Log.With().Str("component", "coherence").Logger()); err != nil {
-			return nil, err
+		case err != nil:
+			// The checks advise (mode warn): not reading the triggers now does not stop the deployer.
+			rt.Log.Warn().Err(err).Msg("coherence checks skipped: the monitor's rollback triggers could not be read")
+		default:
+			if err := coherenceAtLoad(f, triggers, rt.Log.With().Str("component", "coherence").Logger()); err != nil {
+				return nil, err
+			}
 		}
 	}
 	engine, err := app.NewEngine(store, d.Snapshots, drv, reg, analyzer, flags, app.Config{

@@ -153,8 +153,10 @@ type Cluster struct {
 	lay   *layout
 	mu    sync.Mutex
 	procs map[int]*exec.Cmd // pid → process
-	done  chan struct{}
-	errs  chan error
+	// starting are the processes startService waits for (their exit is its business).
+	starting map[int]bool
+	done     chan struct{}
+	errs     chan error
 }
 
 // passwordVars are the node configuration's password variables, by NATS user.
@@ -209,7 +211,7 @@ func Up(ctx context.Context, opts Options) (_ *Cluster, err error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Cluster{opts: opts, lay: lay, procs: map[int]*exec.Cmd{}, done: make(chan struct{}), errs: make(chan error, 64)}
+	c := &Cluster{opts: opts, lay: lay, procs: map[int]*exec.Cmd{}, starting: map[int]bool{}, done: make(chan struct{}), errs: make(chan error, 64)}
 	c.Dir = dir
 	defer func() {
 		if err != nil {
@@ -422,8 +424,37 @@ func (c *Cluster) createStreams(ctx context.Context) error {
 		if err != nil && !errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
 			return fmt.Errorf("create stream %s: %w", cfg.Name, err)
 		}
+		// After a restart the stream answers once its replicas elected a leader.
+		if err := waitLeader(ctx, js, cfg.Name); err != nil {
+			return err
+		}
 	}
 	return nil
+}
+
+// waitLeader waits until the stream has a leader (60s at most).
+func waitLeader(ctx context.Context, js jetstream.JetStream, name string) error {
+	deadline := time.Now().Add(60 * time.Second)
+	var last error
+	for time.Now().Before(deadline) {
+		ictx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		st, err := js.Stream(ictx, name)
+		if err == nil {
+			var info *jetstream.StreamInfo
+			if info, err = st.Info(ictx); err == nil && info.Cluster != nil && info.Cluster.Leader != "" {
+				cancel()
+				return nil
+			}
+		}
+		cancel()
+		last = err
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+	return fmt.Errorf("stream %s has no leader after 60s: %v", name, last)
 }
 
 // prepare writes the keys, the tokens and the services' configuration.
@@ -540,25 +571,47 @@ func (c *Cluster) startService(ctx context.Context, s string, i int) error {
 	if err := os.MkdirAll(filepath.Join(c.Dir, "data", n), 0o700); err != nil {
 		return err
 	}
-	pid, err := c.spawn(p.Log, os.Environ(), filepath.Join(c.opts.Bin, "floe-"+s), c.serviceArgs(s, n)...)
-	if err != nil {
-		return fmt.Errorf("%s: %w", n, err)
+	// As a supervisor would (systemd's Restart=on-failure, a pod's restart
+	// policy), a process that exits while starting — NATS still electing
+	// leaders, say — is started again, twice at most.
+	for attempt := 1; ; attempt++ {
+		pid, exited, err := c.spawnWatched(p.Log, os.Environ(), filepath.Join(c.opts.Bin, "floe-"+s), c.serviceArgs(s, n)...)
+		if err != nil {
+			return fmt.Errorf("%s: %w", n, err)
+		}
+		p.PID = pid
+		c.mu.Lock()
+		c.starting[pid] = true
+		c.mu.Unlock()
+		err = c.waitReady(ctx, p, exited)
+		c.mu.Lock()
+		delete(c.starting, pid)
+		c.mu.Unlock()
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, errExited) || attempt == 3 {
+			return err
+		}
+		fmt.Fprintf(c.opts.Log, "%s exited while starting (log %s); starting it again\n", n, p.Log)
+		time.Sleep(time.Second)
 	}
-	p.PID = pid
 	c.Services = append(c.Services, p)
-	if err := c.waitReady(ctx, p); err != nil {
-		return err
-	}
-	fmt.Fprintf(c.opts.Log, "%s on %s (admin %s), pid %d\n", n, p.GRPC, p.Admin, pid)
+	fmt.Fprintf(c.opts.Log, "%s on %s (admin %s), pid %d\n", n, p.GRPC, p.Admin, p.PID)
 	return nil
 }
 
-func (c *Cluster) waitReady(ctx context.Context, p Process) error {
+// errExited is a process's exit while it starts.
+var errExited = errors.New("exited while starting")
+
+func (c *Cluster) waitReady(ctx context.Context, p Process, exited <-chan struct{}) error {
 	client := &http.Client{Timeout: 2 * time.Second}
 	deadline := time.Now().Add(90 * time.Second)
 	for time.Now().Before(deadline) {
-		if err := c.exited(); err != nil {
-			return err
+		select {
+		case <-exited:
+			return fmt.Errorf("%s %w (log %s)", p.Name, errExited, p.Log)
+		default:
 		}
 		if resp, err := client.Get("http://" + p.Admin + "/readyz"); err == nil {
 			resp.Body.Close()
@@ -578,9 +631,17 @@ func (c *Cluster) waitReady(ctx context.Context, p Process) error {
 // spawn starts a process with its output in logPath; its exit is reported
 // on c.errs unless the cluster is stopping.
 func (c *Cluster) spawn(logPath string, env []string, name string, args ...string) (int, error) {
+	pid, _, err := c.spawnWatched(logPath, env, name, args...)
+	return pid, err
+}
+
+// spawnWatched is spawn that also returns a channel closed when the
+// process exits (its exit is then not reported on c.errs until it was
+// ready: startService decides).
+func (c *Cluster) spawnWatched(logPath string, env []string, name string, args ...string) (int, <-chan struct{}, error) {
 	logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	cmd := exec.Command(name, args...)
 	cmd.Env = env
@@ -588,22 +649,31 @@ func (c *Cluster) spawn(logPath string, env []string, name string, args ...strin
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		logf.Close()
-		return 0, err
+		return 0, nil, err
 	}
 	pid := cmd.Process.Pid
 	c.mu.Lock()
 	c.procs[pid] = cmd
 	c.mu.Unlock()
+	exited := make(chan struct{})
 	go func() {
 		err := cmd.Wait()
 		logf.Close()
+		c.mu.Lock()
+		delete(c.procs, pid)
+		starting := c.starting[pid]
+		c.mu.Unlock()
+		close(exited)
 		select {
 		case <-c.done:
 		default:
+			if starting {
+				return // startService decides
+			}
 			c.errs <- fmt.Errorf("%s (pid %d) exited: %v; its log: %s", filepath.Base(name), pid, err, logPath)
 		}
 	}()
-	return pid, nil
+	return pid, exited, nil
 }
 
 // exited returns the first unexpected exit, if any.
