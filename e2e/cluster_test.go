@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -183,6 +185,22 @@ func (c *localCluster) must(service string, args ...string) string {
 	return out
 }
 
+// chaosRand is the chaos tests' randomness: seeded from FLOE_CHAOS_SEED
+// when set (to replay a run), else from the clock; the seed is logged.
+func chaosRand(t *testing.T) *rand.Rand {
+	t.Helper()
+	seed := uint64(time.Now().UnixNano())
+	if s := os.Getenv("FLOE_CHAOS_SEED"); s != "" {
+		v, err := strconv.ParseUint(s, 10, 64)
+		if err != nil {
+			t.Fatalf("FLOE_CHAOS_SEED %q: %v", s, err)
+		}
+		seed = v
+	}
+	t.Logf("chaos seed %d (FLOE_CHAOS_SEED=%d replays it)", seed, seed)
+	return rand.New(rand.NewPCG(seed, seed))
+}
+
 // kill sends SIGKILL to a process of the cluster.
 func kill(t *testing.T, pid int) {
 	t.Helper()
@@ -338,7 +356,7 @@ func TestClusterJourney(t *testing.T) {
 		}
 		return nil
 	})
-	victim := c.state.NATS[1]
+	victim := c.state.NATS[chaosRand(t).IntN(len(c.state.NATS))]
 	kill(t, victim.PID)
 	t.Logf("killed NATS node %s (pid %d) during the production canary", victim.Name, victim.PID)
 	c.waitDeployed(id, "production")
@@ -458,6 +476,9 @@ strategies:
 	state := filepath.Join(dir, "cluster")
 	c := startCluster(t, ctx, state, "--environments-file", envs, "--gates-file", gates, "--deployer-config", deployer, "--instances", "deployer=2")
 	js := c.admin()
+	rnd := chaosRand(t)
+	// Strike at a random moment of the canary's pause (up to 3 s into it).
+	jitter := func() { time.Sleep(time.Duration(rnd.IntN(3000)) * time.Millisecond) }
 
 	release := func(version string) string {
 		t.Helper()
@@ -519,6 +540,7 @@ strategies:
 	if paused == "" {
 		t.Fatal("nobody owns production's target during its canary")
 	}
+	jitter()
 	if err := syscall.Kill(pausedPID, syscall.SIGSTOP); err != nil {
 		t.Fatal(err)
 	}
@@ -541,6 +563,7 @@ strategies:
 	// 2. The new owner is killed during the next canary.
 	second := release("1.1.0")
 	victim, victimPID := c.owner(js, "production")
+	jitter()
 	kill(t, victimPID)
 	killedAt := time.Now()
 	heir, _, took := takeover(victim, killedAt)
