@@ -16,6 +16,8 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/penguinmails/floe/libs/natsurl"
 )
 
 // Config chooses and configures the NATS connection.
@@ -114,11 +116,11 @@ func connectWithRetry(ctx context.Context, url string, opts []nats.Option) (*nat
 		}
 		lastErr = err
 		if attempt >= 20 {
-			return nil, fmt.Errorf("connect to nats %s: %w", url, lastErr)
+			return nil, fmt.Errorf("connect to nats %s: %w", natsurl.Redact(url), lastErr)
 		}
 		select {
 		case <-ctx.Done():
-			return nil, fmt.Errorf("connect to nats %s: %w (last error: %v)", url, ctx.Err(), lastErr)
+			return nil, fmt.Errorf("connect to nats %s: %w (last error: %v)", natsurl.Redact(url), ctx.Err(), lastErr)
 		case <-time.After(250 * time.Millisecond):
 		}
 	}

@@ -33,7 +33,7 @@ type Base struct {
 
 // NATSConfig selects the NATS server.
 type NATSConfig struct {
-	URL        string `env:"FLOE_NATS_URL" flag:"nats-url" usage:"external NATS URL(s); empty starts an embedded JetStream server on --data-dir"`
+	URL        string `env:"FLOE_NATS_URL" flag:"nats-url" usage:"external NATS URL(s), comma-separated, e.g. nats://floe-release:PASSWORD@nats-1:4222 (the password is never printed); empty starts an embedded JetStream server on --data-dir" secret:"userinfo"`
 	Creds      string `env:"FLOE_NATS_CREDS" flag:"nats-creds" usage:"NATS credentials file for --nats-url"`
 	DataDir    string `env:"FLOE_DATA_DIR" flag:"data-dir" default:".floe" usage:"directory for embedded NATS data and local state"`
 	Listen     string `env:"FLOE_NATS_LISTEN" flag:"nats-listen" default:"127.0.0.1:7422" usage:"client address of the embedded NATS server (empty: in-process only)"`

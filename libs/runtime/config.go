@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
+
+	"github.com/penguinmails/floe/libs/natsurl"
 )
 
 // Config loading: a struct whose fields carry tags
@@ -138,7 +140,8 @@ func bindField(fs *pflag.FlagSet, fv reflect.Value, name, raw, usage string) err
 
 // Masked returns "flag=value" lines for every tagged field of cfg, with the
 // values of fields tagged secret:"true" replaced by "****" (or "" when
-// empty), for printing configuration at start-up.
+// empty) and the passwords in the URLs of fields tagged secret:"userinfo"
+// by "****", for printing configuration at start-up.
 func Masked(cfg any) []string {
 	var out []string
 	v := reflect.ValueOf(cfg)
@@ -166,8 +169,13 @@ func maskedStruct(v reflect.Value, out *[]string) {
 			continue
 		}
 		val := fmt.Sprint(fv.Interface())
-		if f.Tag.Get("secret") == "true" && !fv.IsZero() {
-			val = "****"
+		switch f.Tag.Get("secret") {
+		case "true":
+			if !fv.IsZero() {
+				val = "****"
+			}
+		case "userinfo":
+			val = natsurl.Redact(val)
 		}
 		*out = append(*out, name+"="+val)
 	}

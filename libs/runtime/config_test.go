@@ -311,3 +311,17 @@ func TestBaseValidate(t *testing.T) {
 		})
 	}
 }
+
+// The NATS URL is printed with its passwords masked, not whole.
+func TestMaskedNATSURL(t *testing.T) {
+	var b runtime.Base
+	b.NATS.URL = "nats://floe-release:hunter2@n1:4222,nats://floe-release:hunter2@n2:4222"
+	for _, line := range runtime.Masked(&b) {
+		if strings.Contains(line, "hunter2") {
+			t.Errorf("Masked leaked the NATS password: %q", line)
+		}
+		if strings.HasPrefix(line, "nats-url=") && line != "nats-url=nats://floe-release:****@n1:4222,nats://floe-release:****@n2:4222" {
+			t.Errorf("masked NATS URL %q", line)
+		}
+	}
+}
