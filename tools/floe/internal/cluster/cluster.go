@@ -530,7 +530,7 @@ func (c *Cluster) serviceArgs(s, n string) []string {
 	args := []string{
 		"--environment", "cluster",
 		"--grpc-addr", addr(c.port(n + ".grpc")), "--admin-addr", addr(c.port(n + ".admin")),
-		"--nats-url", c.clientURLs("floe-"+s, c.lay.Passwords["floe-"+s]), "--nats-replicas", strconv.Itoa(Nodes),
+		"--nats-replicas", strconv.Itoa(Nodes),
 		"--signing-key", filepath.Join(keys, s+".key"), "--trust-store", filepath.Join(keys, service.TrustFileName),
 		"--tokens-file", filepath.Join(c.Dir, devenv.TokensFileName),
 		"--data-dir", filepath.Join(c.Dir, "data", n), "--log-format", "json",
@@ -575,7 +575,9 @@ func (c *Cluster) startService(ctx context.Context, s string, i int) error {
 	// policy), a process that exits while starting — NATS still electing
 	// leaders, say — is started again, twice at most.
 	for attempt := 1; ; attempt++ {
-		pid, exited, err := c.spawnWatched(p.Log, os.Environ(), filepath.Join(c.opts.Bin, "floe-"+s), c.serviceArgs(s, n)...)
+		// The NATS URL carries the password: in the environment, not on the command line (ps shows that).
+		env := append(os.Environ(), "FLOE_NATS_URL="+c.clientURLs("floe-"+s, c.lay.Passwords["floe-"+s]))
+		pid, exited, err := c.spawnWatched(p.Log, env, filepath.Join(c.opts.Bin, "floe-"+s), c.serviceArgs(s, n)...)
 		if err != nil {
 			return fmt.Errorf("%s: %w", n, err)
 		}
