@@ -209,6 +209,35 @@ func kill(t *testing.T, pid int) {
 	}
 }
 
+// createRelease creates a minor release of penguinmails as alice and returns its id.
+func (c *localCluster) createRelease(version, title string, args ...string) string {
+	c.t.Helper()
+	out := c.must("release", append([]string{"--as", "alice", "release", "create", "--product", "penguinmails", "--version", version,
+		"--type", "minor", "--title", title, "-o", "json"}, args...)...)
+	var created struct {
+		Release struct {
+			ID string `json:"id"`
+		} `json:"release"`
+	}
+	if err := json.Unmarshal([]byte(out), &created); err != nil || created.Release.ID == "" {
+		c.t.Fatalf("create: %v\n%s", err, out)
+	}
+	return created.Release.ID
+}
+
+// waitPause waits, asking process, until the deployment runs its step pause
+// (e.g. "pause 8s").
+func (c *localCluster) waitPause(process, depID, pause string) {
+	c.t.Helper()
+	testkit.EventuallyWithin(c.t, time.Minute, func() error {
+		out, err := c.cli(process, "deploy", "get", depID)
+		if err != nil || !strings.Contains(out, "▶") || !strings.Contains(out, pause) {
+			return fmt.Errorf("%s has not reached its %s: %v\n%s", depID, pause, err, out)
+		}
+		return nil
+	})
+}
+
 // waitDeployed waits until the release is deployed in env.
 func (c *localCluster) waitDeployed(id, env string) {
 	c.t.Helper()
@@ -316,17 +345,7 @@ func TestClusterJourney(t *testing.T) {
 	instances := "release=2,gate=2,flag=2,change=2,deployer=2,monitor=2,audit=2"
 	c := startCluster(t, ctx, state, "--environments-file", envs, "--gates-file", gates, "--deployer-config", deployer, "--instances", instances)
 
-	out := c.must("release", "--as", "alice", "release", "create", "--product", "penguinmails", "--version", "2.1.0", "--type", "minor",
-		"--title", "Cluster journey", "--change", "feature:Campaign scheduling", "-o", "json")
-	var created struct {
-		Release struct {
-			ID string `json:"id"`
-		} `json:"release"`
-	}
-	if err := json.Unmarshal([]byte(out), &created); err != nil || created.Release.ID == "" {
-		t.Fatalf("create: %v\n%s", err, out)
-	}
-	id := created.Release.ID
+	id := c.createRelease("2.1.0", "Cluster journey", "--change", "feature:Campaign scheduling")
 
 	c.must("release-2", "--as", "bob", "release", "promote", id, "--env", "development")
 	c.waitDeployed(id, "development")
@@ -349,13 +368,7 @@ func TestClusterJourney(t *testing.T) {
 
 	// Kill a NATS node while the production canary pauses at 25 %.
 	depID := id + "-production-1"
-	testkit.EventuallyWithin(t, time.Minute, func() error {
-		out, err := c.cli("deployer-2", "deploy", "get", depID)
-		if err != nil || !strings.Contains(out, "▶") || !strings.Contains(out, "pause") {
-			return fmt.Errorf("the production canary has not reached its pause: %v\n%s", err, out)
-		}
-		return nil
-	})
+	c.waitPause("deployer-2", depID, "pause 8s")
 	victim := c.state.NATS[chaosRand(t).IntN(len(c.state.NATS))]
 	kill(t, victim.PID)
 	t.Logf("killed NATS node %s (pid %d) during the production canary", victim.Name, victim.PID)
@@ -383,7 +396,7 @@ func TestClusterJourney(t *testing.T) {
 	// the release and the deployments are all there.
 	c.stop()
 	c = startCluster(t, ctx, state, "--environments-file", envs, "--gates-file", gates, "--deployer-config", deployer, "--instances", instances)
-	out = c.must("release", "release", "get", id)
+	out := c.must("release", "release", "get", id)
 	for _, env := range []string{"development", "staging", "production"} {
 		if !strings.Contains(out, env) {
 			t.Errorf("after the restart, release %s lacks %s:\n%s", id, env, out)
@@ -482,29 +495,12 @@ strategies:
 
 	release := func(version string) string {
 		t.Helper()
-		out := c.must("release", "--as", "alice", "release", "create", "--product", "penguinmails", "--version", version, "--type", "minor",
-			"--title", "Failover "+version, "--env", "development,production", "-o", "json")
-		var created struct {
-			Release struct {
-				ID string `json:"id"`
-			} `json:"release"`
-		}
-		if err := json.Unmarshal([]byte(out), &created); err != nil || created.Release.ID == "" {
-			t.Fatalf("create: %v\n%s", err, out)
-		}
-		id := created.Release.ID
+		id := c.createRelease(version, "Failover "+version, "--env", "development,production")
 		c.must("release", "--as", "bob", "release", "promote", id, "--env", "development")
 		c.waitDeployed(id, "development")
 		c.must("release", "--as", "dave", "release", "approve", id, "--env", "production")
 		c.must("release", "--as", "bob", "release", "promote", id, "--env", "production")
-		depID := id + "-production-1"
-		testkit.EventuallyWithin(t, time.Minute, func() error {
-			out, err := c.cli("deployer", "deploy", "get", depID)
-			if err != nil || !strings.Contains(out, "▶") || !strings.Contains(out, "pause 25s") {
-				return fmt.Errorf("the production canary has not reached its pause: %v\n%s", err, out)
-			}
-			return nil
-		})
+		c.waitPause("deployer", id+"-production-1", "pause 25s")
 		return id
 	}
 	// takeover waits until another deployer than from owns production's
