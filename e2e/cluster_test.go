@@ -315,8 +315,8 @@ func (c *localCluster) readSteps(deploymentID string) (map[uint32]int, error) {
 }
 
 // TestClusterJourney runs the release journey against separate service
-// processes on a 3-node NATS cluster — two instances of every service but
-// the notifier, the commands spread over them — create, approve, promote
+// processes on a 3-node NATS cluster — two instances of every service,
+// the commands spread over them — create, approve, promote
 // through development, staging and production (canaries), with a NATS node killed
 // (SIGKILL) during the production canary: the deployment finishes, each of
 // its steps completed exactly once, and `floe audit verify` passes over the
@@ -342,7 +342,7 @@ func TestClusterJourney(t *testing.T) {
     canary: {steps: ["setWeight 25", "pause 8s", "setWeight 50", "pause 2s"]}
 `)
 	state := filepath.Join(dir, "cluster")
-	instances := "release=2,gate=2,flag=2,change=2,deployer=2,monitor=2,audit=2"
+	instances := "release=2,gate=2,flag=2,change=2,deployer=2,monitor=2,audit=2,notifier=2"
 	c := startCluster(t, ctx, state, "--environments-file", envs, "--gates-file", gates, "--deployer-config", deployer, "--instances", instances)
 
 	id := c.createRelease("2.1.0", "Cluster journey", "--change", "feature:Campaign scheduling")

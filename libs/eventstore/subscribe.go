@@ -117,6 +117,17 @@ func Subscribe(ctx context.Context, js jetstream.JetStream, stream string, sub S
 			if ctx.Err() != nil || errors.Is(err, jetstream.ErrMsgIteratorClosed) {
 				return ctx.Err()
 			}
+			if transientPull(err) {
+				// Missed heartbeats (this process was paused, or its NATS
+				// node died and the client moved): the iterator pulls
+				// again; the subscription goes on.
+				select {
+				case <-ctx.Done():
+					return ctx.Err()
+				case <-time.After(100 * time.Millisecond):
+				}
+				continue
+			}
 			return fmt.Errorf("subscription %s: %w", sub.Name, err)
 		}
 		if ctx.Err() != nil {
@@ -127,6 +138,12 @@ func Subscribe(ctx context.Context, js jetstream.JetStream, stream string, sub S
 			return err
 		}
 	}
+}
+
+// transientPull reports whether a pull iterator's error passes on its own:
+// missed heartbeats, a leadership change, a reconnection.
+func transientPull(err error) bool {
+	return errors.Is(err, jetstream.ErrNoHeartbeat) || errors.Is(err, jetstream.ErrConsumerLeadershipChanged) || natsx.Transient(err)
 }
 
 func deliver(ctx context.Context, msg jetstream.Msg, sub Subscription) error {
