@@ -507,7 +507,9 @@ func (c *Cluster) prepare() error {
 	// Every deployer instance's metrics: the proxies are the owner's.
 	var targets []map[string]any
 	for i := range c.instances("deployer") {
-		targets = append(targets, map[string]any{"url": "http://" + addr(c.port(name("deployer", i+1)+".admin")) + "/metrics"})
+		// Each with its instance label: their own metrics (go_*, process_*) have the same names.
+		n := name("deployer", i+1)
+		targets = append(targets, map[string]any{"url": "http://" + addr(c.port(n+".admin")) + "/metrics", "labels": map[string]string{"instance": n}})
 	}
 	monitor := map[string]any{
 		"source": "embedded", "interval": mon.Interval.String(), "rules": "rules.yaml",
