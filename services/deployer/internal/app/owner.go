@@ -55,7 +55,14 @@ func (e *Engine) acquire(env string) (l *lease.Lease, fresh bool, err error) {
 	if l := e.owners.held[env]; l != nil && l.Valid() {
 		return l, false, nil
 	}
-	l, err = e.cfg.Leases.TryAcquire(e.ctx, e.targetKey(env))
+	e.mu.Lock()
+	runCtx := e.ctx
+	e.mu.Unlock()
+	if runCtx == nil {
+		return nil, false, errors.New("the deployer engine is not running yet")
+	}
+	// The lease lives as long as the engine runs, not as the request asking.
+	l, err = e.cfg.Leases.TryAcquire(runCtx, e.targetKey(env))
 	if err != nil || l == nil {
 		return nil, false, err
 	}
@@ -83,13 +90,14 @@ func (e *Engine) drop(env string, l *lease.Lease) {
 			r.cancel()
 		}
 	}
+	runCtx := e.ctx
 	e.mu.Unlock()
-	if e.ctx == nil || e.ctx.Err() != nil {
+	if runCtx == nil || runCtx.Err() != nil {
 		return // shutting down: the driver closes
 	}
 	e.log.Warn().Str("environment", env).Msg("this instance lost the environment's lease: another instance takes it over")
 	if rel, ok := e.drv.(driver.Releaser); ok {
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(e.ctx), 30*time.Second)
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(runCtx), 30*time.Second)
 		defer cancel()
 		if err := rel.Release(ctx, driver.Target{Environment: env, App: e.cfg.App}); err != nil {
 			e.log.Error().Err(err).Str("environment", env).Msg("releasing the target")
