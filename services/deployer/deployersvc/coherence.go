@@ -109,7 +109,24 @@ func (f File) CheckCoherence(triggers []*monitorv1.RollbackTrigger) (findings []
 	if len(set.Triggers) == 0 {
 		return nil, skipped, nil
 	}
-	return lint.Coherence(set, settings.Watches(f.AppName(), f.WatchedPlans(), set)), skipped, nil
+	plans := f.WatchedPlans()
+	var watches []lint.Watch
+	for _, app := range f.AppNames() {
+		watches = append(watches, settings.Watches(app, plans, set)...)
+	}
+	return lint.Coherence(set, watches), skipped, nil
+}
+
+// AppNames are the apps the config deploys (each entry of apps, a
+// product's group under the product's name, the top-level app), sorted;
+// the top-level app alone when apps do not resolve (the deployer refuses
+// such a config when it starts, saying why).
+func (f File) AppNames() []string {
+	t, err := f.Targets()
+	if err != nil {
+		return []string{f.AppName()}
+	}
+	return t.Names()
 }
 
 // coherenceAtLoad runs CheckCoherence as the Mode says: findings are

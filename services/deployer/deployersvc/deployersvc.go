@@ -29,7 +29,6 @@ import (
 	"github.com/penguinmails/floe/services/deployer/internal/app"
 	"github.com/penguinmails/floe/services/deployer/internal/domain"
 	"github.com/penguinmails/floe/services/deployer/internal/driver"
-	execdriver "github.com/penguinmails/floe/services/deployer/internal/driver/exec"
 	"github.com/penguinmails/floe/services/deployer/internal/driver/local"
 	"github.com/penguinmails/floe/services/deployer/internal/ports"
 )
@@ -53,29 +52,19 @@ type Options struct {
 
 // File is the deployer's configuration file.
 type File struct {
-	// App is the application deployed.
+	// App is the application deployed, with Driver, Exec and Local: the
+	// releases of every product that no entry of Apps names deploy to it.
+	// With Apps set and App empty, those are refused.
 	App string `yaml:"app"`
 	// Driver is "local" or "exec" (a kubernetes driver comes later).
 	Driver string `yaml:"driver"`
 	// Exec configures the exec driver: a command per operation (templates).
-	Exec struct {
-		Start      []string          `yaml:"start"`
-		SetWeights []string          `yaml:"set_weights"`
-		Check      []string          `yaml:"check"`
-		Stop       []string          `yaml:"stop"`
-		State      []string          `yaml:"state"`
-		Timeout    time.Duration     `yaml:"timeout"`
-		Dir        string            `yaml:"dir"`
-		Env        map[string]string `yaml:"env"`
-		StateDir   string            `yaml:"state_dir"`
-	} `yaml:"exec"`
-	Local struct {
-		// Command templates: {{.Port}}, {{.Version}}, {{.Environment}}, {{.App}}, {{.ReleaseID}}.
-		Command []string `yaml:"command"`
-		// Proxies: environment → listen address of its weighted proxy.
-		Proxies      map[string]string `yaml:"proxies"`
-		StartTimeout time.Duration     `yaml:"start_timeout"`
-	} `yaml:"local"`
+	Exec ExecFile `yaml:"exec"`
+	// Local configures the local driver.
+	Local LocalFile `yaml:"local"`
+	// Apps are more applications, each with its own driver and the
+	// products whose releases deploy to it (see apps.go).
+	Apps []AppFile `yaml:"apps"`
 	// Versions: version → configuration passed to its instances (e.g. DEMOAPP_ERROR_RATE).
 	Versions map[string]map[string]string `yaml:"versions"`
 	// VersionPatterns give configuration to every version matching a glob
@@ -119,6 +108,28 @@ type File struct {
 	Coherence Coherence `yaml:"coherence"`
 }
 
+// ExecFile configures an exec driver.
+type ExecFile struct {
+	Start      []string          `yaml:"start"`
+	SetWeights []string          `yaml:"set_weights"`
+	Check      []string          `yaml:"check"`
+	Stop       []string          `yaml:"stop"`
+	State      []string          `yaml:"state"`
+	Timeout    time.Duration     `yaml:"timeout"`
+	Dir        string            `yaml:"dir"`
+	Env        map[string]string `yaml:"env"`
+	StateDir   string            `yaml:"state_dir"`
+}
+
+// LocalFile configures a local driver.
+type LocalFile struct {
+	// Command templates: {{.Port}}, {{.Version}}, {{.Environment}}, {{.App}}, {{.ReleaseID}}.
+	Command []string `yaml:"command"`
+	// Proxies: environment → listen address of its weighted proxy.
+	Proxies      map[string]string `yaml:"proxies"`
+	StartTimeout time.Duration     `yaml:"start_timeout"`
+}
+
 // VersionPattern is configuration for the versions matching a glob.
 type VersionPattern struct {
 	Match  string            `yaml:"match"`
@@ -160,17 +171,27 @@ func Load(path string, defaults File) (File, error) {
 
 // Deployer is a registered deployer.
 type Deployer struct {
-	app   string
-	local *local.Driver
+	app    string                   // the top-level app
+	locals map[string]*local.Driver // application → its local driver
 }
 
-// ProxyAddr is the bound address of an environment's proxy with the local
-// driver ("" otherwise, or before the proxy listens).
+// ProxyAddr is the bound address of an environment's proxy for the
+// top-level app with the local driver ("" otherwise, or before the proxy
+// listens).
 func (d *Deployer) ProxyAddr(env string) string {
-	if d == nil || d.local == nil {
+	if d == nil {
 		return ""
 	}
-	return d.local.ProxyAddr(driver.Target{Environment: env, App: d.app})
+	return d.ProxyAddrOf(d.app, env)
+}
+
+// ProxyAddrOf is ProxyAddr for an application (an entry of apps, or a
+// member of a product's group).
+func (d *Deployer) ProxyAddrOf(app, env string) string {
+	if d == nil || d.locals[app] == nil {
+		return ""
+	}
+	return d.locals[app].ProxyAddr(driver.Target{Environment: env, App: app})
 }
 
 // Service is the deployer: it owns the deployment aggregate. Its handle
@@ -205,10 +226,7 @@ func register(ctx context.Context, d service.Deps[Config]) (*Deployer, error) {
 	default:
 		return nil, fmt.Errorf("deployer: analysis %q is not one of health, monitor", f.Analysis)
 	}
-	out := &Deployer{app: f.App}
-	if out.app == "" {
-		out.app = "app" // the engine's default
-	}
+	out := &Deployer{app: f.AppName()}
 	// On an external NATS other instances may run: the targets are shared
 	// through leases, and the local driver opens a proxy only for a target
 	// this instance owns.
@@ -226,30 +244,23 @@ func register(ctx context.Context, d service.Deps[Config]) (*Deployer, error) {
 			return nil, err
 		}
 	}
+	targets, err := f.Targets()
+	if err != nil {
+		return nil, err
+	}
+	if err := targets.proxyConflicts(); err != nil {
+		return nil, err
+	}
+	byApp, locals, err := targets.drivers(rt, leases != nil)
+	if err != nil {
+		return nil, err
+	}
+	out.locals = locals
 	var drv driver.Driver
-	switch f.Driver {
-	case "", "local":
-		ld, err := local.New(local.Config{
-			Command: f.Local.Command, Proxies: f.Local.Proxies, StartTimeout: f.Local.StartTimeout,
-			Registerer: rt.Metrics, Logger: logWriter{rt}, LazyProxies: leases != nil,
-		})
-		if err != nil {
-			return nil, fmt.Errorf("local driver: %w", err)
-		}
-		rt.OnShutdown("local-driver", ld.Close)
-		drv, out.local = ld, ld
-	case "exec":
-		x := f.Exec
-		ed, err := execdriver.New(execdriver.Config{
-			Start: x.Start, SetWeights: x.SetWeights, Check: x.Check, Stop: x.Stop, State: x.State,
-			Timeout: x.Timeout, Dir: x.Dir, Env: x.Env, StateDir: x.StateDir, Logger: logWriter{rt},
-		})
-		if err != nil {
-			return nil, fmt.Errorf("exec driver: %w", err)
-		}
-		drv = ed
-	default:
-		return nil, fmt.Errorf("deployer: driver %q is not one of local, exec", f.Driver)
+	if len(byApp) == 1 {
+		drv = byApp[targets.Names()[0]]
+	} else if drv, err = driver.NewRouter(byApp); err != nil {
+		return nil, err
 	}
 	store := d.Store
 	reg, err := adapters.OpenRegistry(ctx, conn.JS, d.Replicas)
@@ -302,7 +313,7 @@ func register(ctx context.Context, d service.Deps[Config]) (*Deployer, error) {
 		}
 	}
 	engine, err := app.NewEngine(store, d.Snapshots, drv, reg, analyzer, flags, app.Config{
-		App: f.App, Strategies: f.Strategies, CheckAttempts: f.CheckAttempts, VersionConfig: f.VersionConfig, FlagTimeout: f.FlagTimeout, MaxReplicas: f.MaxReplicas,
+		App: targets.Default, Products: targets.Products, Strategies: f.Strategies, CheckAttempts: f.CheckAttempts, VersionConfig: f.VersionConfig, FlagTimeout: f.FlagTimeout, MaxReplicas: f.MaxReplicas,
 		Configs: configs, Secrets: provider, Changes: changes, Leases: leases,
 	}, rt.Log.With().Str("component", "deployer").Logger())
 	if err != nil {

@@ -79,22 +79,27 @@ func (c *Configs) Version(ctx context.Context, env string, n uint64) (app.Config
 }
 
 // LastDelivery implements app.Configs.
-func (c *Configs) LastDelivery(ctx context.Context, env, version string) (string, *deployv1.ConfigDelivered, error) {
+func (c *Configs) LastDelivery(ctx context.Context, appName, env, version string) (string, *deployv1.ConfigDelivered, error) {
 	delivered := map[string]*deployv1.ConfigDelivered{} // deployment → its START delivery
+	ofApp := map[string]bool{}                          // deployments of appName in env
 	last := ""                                          // the last deployment of version that succeeded in env
-	filters := eventstore.EventFilters(&deployv1.ConfigDelivered{}, &deployv1.DeploymentSucceeded{})
+	filters := eventstore.EventFilters(&deployv1.DeploymentStarted{}, &deployv1.ConfigDelivered{}, &deployv1.DeploymentSucceeded{})
 	err := c.readAll(ctx, filters, func(e *eventstore.RecordedEvent) error {
 		m, err := e.Decode()
 		if err != nil {
 			return nil
 		}
 		switch ev := m.(type) {
+		case *deployv1.DeploymentStarted:
+			if ev.GetApp() == appName && ev.GetEnvironment() == env {
+				ofApp[e.AggregateID] = true
+			}
 		case *deployv1.ConfigDelivered:
-			if ev.GetKind() == deployv1.ConfigDeliveryKind_CONFIG_DELIVERY_KIND_START && ev.GetEnvironment() == env && ev.GetVersion() == version {
+			if ev.GetKind() == deployv1.ConfigDeliveryKind_CONFIG_DELIVERY_KIND_START && ofApp[e.AggregateID] && ev.GetVersion() == version {
 				delivered[e.AggregateID] = ev
 			}
 		case *deployv1.DeploymentSucceeded:
-			if ev.GetEnvironment() == env && ev.GetVersion() == version {
+			if ofApp[e.AggregateID] && ev.GetVersion() == version {
 				last = e.AggregateID
 			}
 		}

@@ -83,7 +83,7 @@ func (e *Engine) Retry(ctx context.Context, id, requestedBy string) (*domain.Dep
 	}
 	if cr := d.ConfigRollout(); cr != nil {
 		// A configuration rollout is retried as a new one of the same version, onto what runs now.
-		return e.RolloutConfig(ctx, d.Environment(), cr.GetConfigVersion(), d.Strategy(), cr.GetReason(), requestedBy)
+		return e.RolloutConfig(ctx, d.App(), d.Environment(), cr.GetConfigVersion(), d.Strategy(), cr.GetReason(), requestedBy)
 	}
 	// A retry starts a deployment without a promotion: freezes and windows
 	// hold it as they hold promotions, and a deployment a change authorized
@@ -170,7 +170,7 @@ func (e *Engine) rollbackBake(ctx context.Context, id, reason string) error {
 	}
 	strategy := deployv1.DeploymentStrategy_DEPLOYMENT_STRATEGY_BIG_BANG
 	base := &deployv1.DeploymentStarted{DeploymentId: rid, Version: prev, Environment: d.Environment(), StrategyType: strategy, Strategy: enumtext.Name(strategy),
-		Attempt: 1, App: e.cfg.App, RequestedBy: "system:monitor", Product: d.Product(), RollbackOf: id, RollbackReason: reason}
+		Attempt: 1, App: d.App(), RequestedBy: "system:monitor", Product: d.Product(), RollbackOf: id, RollbackReason: reason}
 	busy, err := e.launch(ctx, base)
 	if busy != "" {
 		return fmt.Errorf("roll back the bake of %s: %s", id, busy) // retried until the environment is free
@@ -254,12 +254,13 @@ func (e *Engine) OnTriggerFired(ctx context.Context, cause *eventstore.RecordedE
 	// With several instances the firing may reach one that does not own
 	// the target: it records the decision, and the owner brings its driver
 	// to the recorded count (claim, every half lease TTL).
-	_, mine, err := e.own(d.Environment())
+	_, mine, err := e.own(d.App(), d.Environment())
 	if err != nil {
 		return err
 	}
-	scaler, scalable := e.drv.(driver.Scaler)
-	replicas, refused := domain.ScaleUp(d, e.drv.Name(), scalable, live, uint32(e.cfg.MaxReplicas))
+	drv := e.driverOf(d.App())
+	scaler, scalable := drv.(driver.Scaler)
+	replicas, refused := domain.ScaleUp(d, drv.Name(), scalable, live, uint32(e.cfg.MaxReplicas))
 	if refused == "" && mine {
 		if err := e.scale(ctx, scaler, d, replicas); err != nil {
 			if ctx.Err() != nil {

@@ -57,10 +57,10 @@ type Configs interface {
 	Latest(ctx context.Context, env string) (cv ConfigVersion, ok bool, err error)
 	// Version is version n of the environment's configuration (ok=false when it does not exist).
 	Version(ctx context.Context, env string, n uint64) (cv ConfigVersion, ok bool, err error)
-	// LastDelivery is the last deployment of version that succeeded in env
-	// ("" when none did) and its START delivery (nil when there is none, or
-	// it delivered no configuration).
-	LastDelivery(ctx context.Context, env, version string) (deploymentID string, del *deployv1.ConfigDelivered, err error)
+	// LastDelivery is the last deployment of version of app that succeeded
+	// in env ("" when none did) and its START delivery (nil when there is
+	// none, or it delivered no configuration).
+	LastDelivery(ctx context.Context, app, env, version string) (deploymentID string, del *deployv1.ConfigDelivered, err error)
 }
 
 // TriggerConfig is the rollback trigger of a START step whose configuration
@@ -330,7 +330,7 @@ func (e *Engine) restartVersion(ctx context.Context, t driver.Target, owner *dom
 	case owner != nil && version == owner.Version():
 		del, releaseID = owner.Delivery(), owner.ArtifactReleaseID()
 	case e.cfg.Configs != nil:
-		last, d, err := e.cfg.Configs.LastDelivery(ctx, t.Environment, version)
+		last, d, err := e.cfg.Configs.LastDelivery(ctx, t.App, t.Environment, version)
 		if err != nil {
 			return fmt.Errorf("the configuration %s was deployed with: %w", version, err)
 		}

@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -30,16 +31,31 @@ import (
 const MaxRolloutReason = 1000
 
 // ConfigRolloutID is the id of attempt n of rolling out configuration
-// version cv to env.
-func ConfigRolloutID(env string, cv uint64, n uint32) string {
-	return fmt.Sprintf("config-%s-v%d-%d", env, cv, n)
+// version cv to env: "config-<env>-v<cv>-<n>" for the deployer's default
+// app (what a deployer of one app has always written), with the app named
+// after "config-" for the others.
+func (e *Engine) ConfigRolloutID(app, env string, cv uint64, n uint32) string {
+	if app == e.cfg.App {
+		return fmt.Sprintf("config-%s-v%d-%d", env, cv, n)
+	}
+	return fmt.Sprintf("config-%s-%s-v%d-%d", app, env, cv, n)
 }
 
 // RolloutConfig starts a configuration-only rollout of configuration
-// version cv (0: the current one) to env, by requestedBy.
-func (e *Engine) RolloutConfig(ctx context.Context, env string, cv uint64, strategy deployv1.DeploymentStrategy, reason, requestedBy string) (*domain.Deployment, error) {
+// version cv (0: the current one) to what app runs in env, by requestedBy;
+// app may be "" when the deployer deploys one app.
+func (e *Engine) RolloutConfig(ctx context.Context, app, env string, cv uint64, strategy deployv1.DeploymentStrategy, reason, requestedBy string) (*domain.Deployment, error) {
 	var v errs.Violations
 	ident.Check(&v, "environment", env)
+	apps := e.apps()
+	switch {
+	case app == "" && len(apps) == 1:
+		app = apps[0]
+	case app == "":
+		v.Add("app", "is required: this deployer deploys %s", strings.Join(apps, ", "))
+	case !slices.Contains(apps, app):
+		v.Add("app", "%q is not one this deployer deploys (%s)", app, strings.Join(apps, ", "))
+	}
 	switch {
 	case strings.TrimSpace(reason) == "":
 		v.Add("reason", "is required: say why the configuration is rolled out")
@@ -85,9 +101,9 @@ func (e *Engine) RolloutConfig(ctx context.Context, env string, cv uint64, strat
 	case !ok:
 		return nil, &errs.NotFoundError{Kind: "configuration version", ID: fmt.Sprintf("%s@%d", env, cv)}
 	}
-	state, err := e.drv.State(ctx, driver.Target{Environment: env, App: e.cfg.App})
+	state, err := e.drv.State(ctx, driver.Target{Environment: env, App: app})
 	if err != nil {
-		return nil, &errs.UnavailableError{What: "driver " + e.drv.Name(), Err: err}
+		return nil, &errs.UnavailableError{What: "driver " + e.driverOf(app).Name(), Err: err}
 	}
 	live := liveVersion(state, "")
 	if live == "" {
@@ -99,7 +115,7 @@ func (e *Engine) RolloutConfig(ctx context.Context, env string, cv uint64, strat
 		return nil, errs.Refuse(errorsv1.ErrorReason_ERROR_REASON_FAILED_PRECONDITION, "%s already runs %s, with configuration version %d", env, live, ver.Version)
 	}
 	artifactRelease := ""
-	if last, _, err := e.cfg.Configs.LastDelivery(ctx, env, live); err != nil {
+	if last, _, err := e.cfg.Configs.LastDelivery(ctx, app, env, live); err != nil {
 		return nil, err
 	} else if last != "" {
 		if ld, err := e.Load(ctx, last); err == nil {
@@ -107,7 +123,7 @@ func (e *Engine) RolloutConfig(ctx context.Context, env string, cv uint64, strat
 		}
 	}
 	for n := uint32(1); ; n++ {
-		id := ConfigRolloutID(env, ver.Version, n)
+		id := e.ConfigRolloutID(app, env, ver.Version, n)
 		d, err := e.Load(ctx, id)
 		if err != nil {
 			return nil, err
@@ -119,7 +135,7 @@ func (e *Engine) RolloutConfig(ctx context.Context, env string, cv uint64, strat
 			continue
 		}
 		base := &deployv1.DeploymentStarted{DeploymentId: id, Version: version, Environment: env, StrategyType: strategy, Strategy: enumtext.Name(strategy),
-			Attempt: n, App: e.cfg.App, RequestedBy: requestedBy,
+			Attempt: n, App: app, RequestedBy: requestedBy,
 			ConfigRollout: &deployv1.ConfigRollout{ConfigVersion: ver.Version, Artifact: driver.Artifact(live), ArtifactReleaseId: artifactRelease, Reason: reason}}
 		busy, err := e.launch(ctx, base)
 		if busy != "" {

@@ -8,6 +8,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -99,8 +102,14 @@ const DefaultFlagTimeout = 30 * time.Second
 
 // Config configures the engine.
 type Config struct {
-	// App is the application the deployer deploys (one per deployer for now).
+	// App is the application (a target per environment) that the releases
+	// of products Products does not name deploy to; "" when every product
+	// must be named there. Default "app" when Products is empty too.
 	App string
+	// Products maps a product to the app its releases deploy to (an app's
+	// driver may be a driver.Group: several applications moved in step).
+	// With more than one app the engine's driver is a driver.Router.
+	Products map[string]string
 	// Strategies per environment; DefaultStrategyConfig where missing.
 	Strategies map[string]domain.StrategyConfig
 	// VersionConfig gives a version's configuration for the driver (optional).
@@ -178,7 +187,7 @@ type Engine struct {
 type runner struct {
 	wake   chan struct{}
 	cancel context.CancelFunc
-	env    string // set once it owns the environment's target
+	target driver.Target // set once it owns the deployment's target
 }
 
 // NewEngine wires an engine; store, driver and registry are required;
@@ -192,7 +201,7 @@ func NewEngine(store eventstore.Store, snaps *eventstore.Snapshots, drv driver.D
 	if err != nil {
 		return nil, err
 	}
-	if cfg.App == "" {
+	if cfg.App == "" && len(cfg.Products) == 0 {
 		cfg.App = "app"
 	}
 	if cfg.CheckAttempts <= 0 {
@@ -205,7 +214,7 @@ func NewEngine(store eventstore.Store, snaps *eventstore.Snapshots, drv driver.D
 		cfg.MaxReplicas = DefaultMaxReplicas
 	}
 	e := &Engine{deployments: deployments, drv: drv, reg: reg, flags: flags, cfg: cfg, now: time.Now, log: log, running: map[string]*runner{},
-		owners: ownership{held: map[string]*lease.Lease{}}}
+		owners: ownership{held: map[driver.Target]*lease.Lease{}}}
 	if analyzer == nil {
 		analyzer = &DefaultAnalyzer{Driver: drv, Interval: time.Second}
 	}
@@ -246,6 +255,33 @@ func (e *Engine) Run(ctx context.Context) error {
 
 func (e *Engine) target(d *domain.Deployment) driver.Target {
 	return driver.Target{Environment: d.Environment(), App: d.App()}
+}
+
+// appFor is the app a release of product deploys to; known is false when
+// this deployer deploys none of the product's.
+func (e *Engine) appFor(product string) (app string, known bool) {
+	if app, ok := e.cfg.Products[product]; ok {
+		return app, true
+	}
+	return e.cfg.App, e.cfg.App != ""
+}
+
+// apps are the apps this deployer deploys, sorted.
+func (e *Engine) apps() []string {
+	out := slices.Collect(maps.Values(e.cfg.Products))
+	if e.cfg.App != "" {
+		out = append(out, e.cfg.App)
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// driverOf is the driver of app's targets.
+func (e *Engine) driverOf(app string) driver.Driver {
+	if d := driver.For(e.drv, app); d != nil {
+		return d
+	}
+	return e.drv // the router names the unknown app in its errors
 }
 
 // Load returns a private copy of a deployment as the log has it now (one
@@ -314,9 +350,15 @@ func (e *Engine) start(ctx context.Context, p *releasev1.PromotionRequested) err
 		return nil
 	}
 	strategy, _ := enumtext.Resolve(p.GetStrategyType(), p.GetStrategy())
+	app, known := e.appFor(p.GetProduct())
 	base := &deployv1.DeploymentStarted{DeploymentId: id, ReleaseId: p.GetReleaseId(), Version: p.GetVersion(), Environment: p.GetEnvironment(),
-		StrategyType: strategy, Strategy: enumtext.Name(strategy), Attempt: p.GetAttempt(), App: e.cfg.App, RequestedBy: p.GetRequestedBy(),
+		StrategyType: strategy, Strategy: enumtext.Name(strategy), Attempt: p.GetAttempt(), App: app, RequestedBy: p.GetRequestedBy(),
 		Product: p.GetProduct(), ChangeId: p.GetChangeId()}
+	if !known {
+		return e.create(ctx, id, base, &deployv1.DeploymentFailed{DeploymentId: id, ReleaseId: p.GetReleaseId(), Version: p.GetVersion(), Environment: p.GetEnvironment(),
+			Reason: fmt.Sprintf("this deployer deploys no app of product %q: its configuration maps products to the apps %s (deployer config apps[].products)",
+				p.GetProduct(), strings.Join(e.apps(), ", "))})
+	}
 	busy, err := e.launch(ctx, base)
 	if busy != "" {
 		// Only one deployment per environment: refuse this one, on the record.
@@ -340,28 +382,28 @@ func (e *Engine) create(ctx context.Context, id string, msgs ...proto.Message) e
 // another deployment holding the environment keeps this one from starting
 // (nothing is recorded then).
 func (e *Engine) launch(ctx context.Context, base *deployv1.DeploymentStarted) (busy string, err error) {
-	id, env := base.GetDeploymentId(), base.GetEnvironment()
-	holder, err := e.reg.Lock(ctx, e.cfg.App, env, id)
+	id, env, app := base.GetDeploymentId(), base.GetEnvironment(), base.GetApp()
+	holder, err := e.reg.Lock(ctx, app, env, id)
 	if err != nil {
 		return "", err
 	}
 	if holder != "" && holder != id {
 		// A holder that is no longer active (its unlock was lost in a crash) gives way.
 		if hd, err := e.Load(ctx, holder); err == nil && !hd.Active() {
-			if err := e.reg.Unlock(ctx, e.cfg.App, env, holder); err != nil {
+			if err := e.reg.Unlock(ctx, app, env, holder); err != nil {
 				return "", err
 			}
-			if holder, err = e.reg.Lock(ctx, e.cfg.App, env, id); err != nil {
+			if holder, err = e.reg.Lock(ctx, app, env, id); err != nil {
 				return "", err
 			}
 		}
 	}
 	if holder != "" && holder != id {
-		return fmt.Sprintf("deployment %s is still active in %s; start again when it has finished", holder, env), nil
+		return fmt.Sprintf("deployment %s of %s is still active in %s; start again when it has finished", holder, app, env), nil
 	}
-	prev, err := e.previousVersion(ctx, env, base.GetVersion())
+	prev, err := e.previousVersion(ctx, app, env, base.GetVersion())
 	if err != nil {
-		_ = e.reg.Unlock(ctx, e.cfg.App, env, id)
+		_ = e.reg.Unlock(ctx, app, env, id)
 		return "", err
 	}
 	base.PreviousVersion = prev
@@ -373,13 +415,13 @@ func (e *Engine) launch(ctx context.Context, base *deployv1.DeploymentStarted) (
 		// A feature-flag promotion that names no flag drives the product's own.
 		cfg.FeatureFlag.Flag = base.GetProduct()
 		if cfg.FeatureFlag.Flag == "" {
-			cfg.FeatureFlag.Flag = e.cfg.App
+			cfg.FeatureFlag.Flag = app
 		}
 	}
 	strategy := base.GetStrategyType()
 	plan, err := domain.Plan(strategy, cfg, base.PreviousVersion != "")
 	if err != nil {
-		_ = e.reg.Unlock(ctx, e.cfg.App, env, id)
+		_ = e.reg.Unlock(ctx, app, env, id)
 		return "", e.create(ctx, id, base, &deployv1.DeploymentFailed{DeploymentId: id, ReleaseId: base.GetReleaseId(), Version: base.GetVersion(), Environment: env,
 			Reason: "cannot plan the " + enumtext.Name(strategy) + " strategy: " + err.Error()})
 	}
@@ -391,13 +433,13 @@ func (e *Engine) launch(ctx context.Context, base *deployv1.DeploymentStarted) (
 	return "", nil
 }
 
-// previousVersion is what a deployment of version to env replaces: the
+// previousVersion is what a deployment of version to app@env replaces: the
 // version carrying most of the traffic, as the driver says — or, when
-// another deployer instance owns env's target (this one's driver runs
+// another deployer instance owns the target (this one's driver runs
 // nothing there), as the registry says its owner left it.
-func (e *Engine) previousVersion(ctx context.Context, env, version string) (string, error) {
-	if _, mine, err := e.own(env); err == nil && !mine {
-		live, err := e.reg.Live(ctx, e.cfg.App)
+func (e *Engine) previousVersion(ctx context.Context, app, env, version string) (string, error) {
+	if _, mine, err := e.own(app, env); err == nil && !mine {
+		live, err := e.reg.Live(ctx, app)
 		if err != nil {
 			return "", err
 		}
@@ -406,9 +448,9 @@ func (e *Engine) previousVersion(ctx context.Context, env, version string) (stri
 		}
 		return "", nil
 	}
-	state, err := e.drv.State(ctx, driver.Target{Environment: env, App: e.cfg.App})
+	state, err := e.drv.State(ctx, driver.Target{Environment: env, App: app})
 	if err != nil {
-		return "", &errs.UnavailableError{What: "driver " + e.drv.Name(), Err: err}
+		return "", &errs.UnavailableError{What: "driver " + e.driverOf(app).Name(), Err: err}
 	}
 	return liveVersion(state, version), nil
 }
@@ -470,41 +512,44 @@ func (e *Engine) ensureRunner(id string) {
 // deployment are reconciled by that deployment's runner instead). The local
 // driver's processes die with the deployer; other drivers find them running.
 func (e *Engine) restoreLive(ctx context.Context, active []string) error {
-	live, err := e.reg.Live(ctx, e.cfg.App)
-	if err != nil {
-		return err
-	}
-	busy := map[string]bool{}
+	busy := map[driver.Target]bool{}
 	for _, id := range active {
 		if d, err := e.Load(ctx, id); err == nil && d.Active() {
-			busy[d.Environment()] = true
+			busy[e.target(d)] = true
 		}
 	}
-	for env, version := range live {
-		if busy[env] {
-			continue
+	var problems []error
+	for _, app := range e.apps() {
+		live, err := e.reg.Live(ctx, app)
+		if err != nil {
+			return err
 		}
-		if err := e.restoreEnv(ctx, env, version); err != nil {
-			return fmt.Errorf("%s@%s: %w", e.cfg.App, env, err)
+		for env, version := range live {
+			t := driver.Target{Environment: env, App: app}
+			if busy[t] {
+				continue
+			}
+			if err := e.restoreEnv(ctx, t, version); err != nil {
+				problems = append(problems, fmt.Errorf("%s: %w", t, err))
+			}
 		}
 	}
-	return nil
+	return errors.Join(problems...)
 }
 
-// restoreEnv runs version in env with all the traffic, with the
+// restoreEnv runs version in t with all the traffic, with the
 // instances scale_up triggers added to the deployment that made it live.
-func (e *Engine) restoreEnv(ctx context.Context, env, version string) error {
-	t := driver.Target{Environment: env, App: e.cfg.App}
+func (e *Engine) restoreEnv(ctx context.Context, t driver.Target, version string) error {
 	if err := e.ensureRunning(ctx, t, nil, []string{version}, map[string]int{version: 100}); err != nil {
 		return err
 	}
-	return e.liveReplicas(ctx, env, version)
+	return e.liveReplicas(ctx, t, version)
 }
 
 // restoreReplicas runs as many instances of d's version as scale_up
 // triggers had brought it to (a restarted local driver runs one).
 func (e *Engine) restoreReplicas(ctx context.Context, d *domain.Deployment) error {
-	s, ok := e.drv.(driver.Scaler)
+	s, ok := e.driverOf(d.App()).(driver.Scaler)
 	if !ok || d.Replicas() <= 1 {
 		return nil
 	}
@@ -591,7 +636,7 @@ func (e *Engine) runDeployment(ctx context.Context, id string, r *runner) {
 			if !d.Exists() {
 				return
 			}
-			l, mine, err := e.own(d.Environment())
+			l, mine, err := e.own(d.App(), d.Environment())
 			if err != nil {
 				log.Warn().Err(err).Msg("taking the environment's lease; retrying")
 				if !sleep(ctx, backoff(&failures), wake) {
@@ -603,7 +648,7 @@ func (e *Engine) runDeployment(ctx context.Context, id string, r *runner) {
 				return // another instance drives it
 			}
 			e.mu.Lock()
-			r.env = d.Environment()
+			r.target = e.target(d)
 			e.mu.Unlock()
 			ctx, owned = withFence(ctx, l), true
 			continue

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -28,31 +30,31 @@ import (
 // ownership is what this instance holds.
 type ownership struct {
 	mu   sync.Mutex // held while acquiring, so that one lease exists per target here
-	held map[string]*lease.Lease
+	held map[driver.Target]*lease.Lease
 }
 
 // errLeaseLost stops a runner whose instance no longer owns its target.
 var errLeaseLost = errors.New("this deployer instance lost the environment's lease")
 
-// targetKey is the lease key of env's target.
-func (e *Engine) targetKey(env string) string { return "target." + e.cfg.App + "." + env }
+// targetKey is the lease key of a target.
+func targetKey(t driver.Target) string { return "target." + t.App + "." + t.Environment }
 
-// own returns the lease of env's target, taking it when it is free. mine
-// is false when another instance holds it; without leases every target is
+// own returns the lease of app@env, taking it when it is free. mine is
+// false when another instance holds it; without leases every target is
 // this instance's (a nil lease).
-func (e *Engine) own(env string) (l *lease.Lease, mine bool, err error) {
+func (e *Engine) own(app, env string) (l *lease.Lease, mine bool, err error) {
 	if e.cfg.Leases == nil {
 		return nil, true, nil
 	}
-	l, _, err = e.acquire(env)
+	l, _, err = e.acquire(driver.Target{Environment: env, App: app})
 	return l, l != nil, err
 }
 
 // acquire is own with leases on; fresh says the lease was taken just now.
-func (e *Engine) acquire(env string) (l *lease.Lease, fresh bool, err error) {
+func (e *Engine) acquire(t driver.Target) (l *lease.Lease, fresh bool, err error) {
 	e.owners.mu.Lock()
 	defer e.owners.mu.Unlock()
-	if l := e.owners.held[env]; l != nil && l.Valid() {
+	if l := e.owners.held[t]; l != nil && l.Valid() {
 		return l, false, nil
 	}
 	e.mu.Lock()
@@ -62,15 +64,15 @@ func (e *Engine) acquire(env string) (l *lease.Lease, fresh bool, err error) {
 		return nil, false, errors.New("the deployer engine is not running yet")
 	}
 	// The lease lives as long as the engine runs, not as the request asking.
-	l, err = e.cfg.Leases.TryAcquire(runCtx, e.targetKey(env))
+	l, err = e.cfg.Leases.TryAcquire(runCtx, targetKey(t))
 	if err != nil || l == nil {
 		return nil, false, err
 	}
-	e.owners.held[env] = l
-	e.log.Info().Str("environment", env).Str("owner", e.cfg.Leases.Owner()).Msg("this instance owns the environment's target now")
+	e.owners.held[t] = l
+	e.log.Info().Stringer("target", t).Str("owner", e.cfg.Leases.Owner()).Msg("this instance owns the target now")
 	go func() {
 		<-l.Lost()
-		e.drop(env, l)
+		e.drop(t, l)
 	}()
 	return l, true, nil
 }
@@ -78,15 +80,15 @@ func (e *Engine) acquire(env string) (l *lease.Lease, fresh bool, err error) {
 // drop forgets a lost lease: the target's runners here stop, and the
 // driver releases what it holds for it (the local driver's processes and
 // proxy), for the new owner.
-func (e *Engine) drop(env string, l *lease.Lease) {
+func (e *Engine) drop(t driver.Target, l *lease.Lease) {
 	e.owners.mu.Lock()
-	if e.owners.held[env] == l {
-		delete(e.owners.held, env)
+	if e.owners.held[t] == l {
+		delete(e.owners.held, t)
 	}
 	e.owners.mu.Unlock()
 	e.mu.Lock()
 	for _, r := range e.running {
-		if r.env == env {
+		if r.target == t {
 			r.cancel()
 		}
 	}
@@ -95,12 +97,12 @@ func (e *Engine) drop(env string, l *lease.Lease) {
 	if runCtx == nil || runCtx.Err() != nil {
 		return // shutting down: the driver closes
 	}
-	e.log.Warn().Str("environment", env).Msg("this instance lost the environment's lease: another instance takes it over")
-	if rel, ok := e.drv.(driver.Releaser); ok {
+	e.log.Warn().Stringer("target", t).Msg("this instance lost the target's lease: another instance takes it over")
+	if rel, ok := e.driverOf(t.App).(driver.Releaser); ok {
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(runCtx), 30*time.Second)
 		defer cancel()
-		if err := rel.Release(ctx, driver.Target{Environment: env, App: e.cfg.App}); err != nil {
-			e.log.Error().Err(err).Str("environment", env).Msg("releasing the target")
+		if err := rel.Release(ctx, t); err != nil {
+			e.log.Error().Err(err).Stringer("target", t).Msg("releasing the target")
 		}
 	}
 }
@@ -127,7 +129,7 @@ func (e *Engine) claimLoop(ctx context.Context) {
 func (e *Engine) releaseAll() {
 	e.owners.mu.Lock()
 	held := e.owners.held
-	e.owners.held = map[string]*lease.Lease{}
+	e.owners.held = map[driver.Target]*lease.Lease{}
 	e.owners.mu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -140,31 +142,36 @@ func (e *Engine) releaseAll() {
 // that nobody holds: it brings the live version back (when no deployment
 // is active there) or starts the deployment's runner, which reconciles.
 func (e *Engine) claim(ctx context.Context) error {
-	live, err := e.reg.Live(ctx, e.cfg.App)
-	if err != nil {
-		return err
+	live := map[driver.Target]string{}
+	for _, app := range e.apps() {
+		versions, err := e.reg.Live(ctx, app)
+		if err != nil {
+			return err
+		}
+		for env, v := range versions {
+			live[driver.Target{Environment: env, App: app}] = v
+		}
 	}
 	ids, err := e.reg.Active(ctx)
 	if err != nil {
 		return err
 	}
-	active := map[string]string{} // env → deployment
+	active := map[driver.Target]string{} // target → deployment
 	for _, id := range ids {
 		if d, err := e.Load(ctx, id); err == nil && d.Active() {
-			active[d.Environment()] = id
+			active[e.target(d)] = id
 		}
 	}
-	envs := make([]string, 0, len(live)+len(active))
-	for env := range live {
-		envs = append(envs, env)
+	targets := slices.Collect(maps.Keys(live))
+	for t := range active {
+		if _, ok := live[t]; !ok {
+			targets = append(targets, t)
+		}
 	}
-	for env := range active {
-		envs = append(envs, env)
-	}
-	slices.Sort(envs)
+	slices.SortFunc(targets, func(a, b driver.Target) int { return strings.Compare(a.String(), b.String()) })
 	var problems []error
-	for _, env := range slices.Compact(envs) {
-		l, fresh, err := e.acquire(env)
+	for _, t := range targets {
+		l, fresh, err := e.acquire(t)
 		if err != nil {
 			problems = append(problems, err)
 			continue
@@ -172,36 +179,36 @@ func (e *Engine) claim(ctx context.Context) error {
 		if l == nil {
 			continue
 		}
-		if id, ok := active[env]; ok {
+		if id, ok := active[t]; ok {
 			e.ensureRunner(id)
 			if d, err := e.Load(ctx, id); err == nil {
 				problems = append(problems, e.restoreReplicas(ctx, d))
 			}
 			continue
 		}
-		if live[env] == "" {
+		if live[t] == "" {
 			continue
 		}
 		if fresh {
-			if err := e.restoreEnv(ctx, env, live[env]); err != nil {
+			if err := e.restoreEnv(ctx, t, live[t]); err != nil {
 				// Give it back: this or another instance tries again.
 				l.Release(ctx)
-				problems = append(problems, fmt.Errorf("%s: %w", env, err))
+				problems = append(problems, fmt.Errorf("%s: %w", t, err))
 			}
 			continue
 		}
-		problems = append(problems, e.liveReplicas(ctx, env, live[env]))
+		problems = append(problems, e.liveReplicas(ctx, t, live[t]))
 	}
 	return errors.Join(problems...)
 }
 
-// liveReplicas runs the live version of env with the instances recorded on
+// liveReplicas runs the live version of t with the instances recorded on
 // the deployment that made it live (scale-ups another instance recorded).
-func (e *Engine) liveReplicas(ctx context.Context, env, version string) error {
+func (e *Engine) liveReplicas(ctx context.Context, t driver.Target, version string) error {
 	if e.cfg.Configs == nil {
 		return nil
 	}
-	last, _, err := e.cfg.Configs.LastDelivery(ctx, env, version)
+	last, _, err := e.cfg.Configs.LastDelivery(ctx, t.App, t.Environment, version)
 	if err != nil || last == "" {
 		return err
 	}

@@ -227,7 +227,7 @@ func (s *Server) RolloutConfig(ctx context.Context, req *deployv1.RolloutConfigR
 	if err := s.authz.Require(ctx, PermOperate, req.GetEnvironment()); err != nil {
 		return nil, err
 	}
-	d, err := s.engine.RolloutConfig(ctx, req.GetEnvironment(), req.GetConfigVersion(), req.GetStrategy(), req.GetReason(), principalID(ctx))
+	d, err := s.engine.RolloutConfig(ctx, req.GetApp(), req.GetEnvironment(), req.GetConfigVersion(), req.GetStrategy(), req.GetReason(), principalID(ctx))
 	if err != nil {
 		return nil, err
 	}

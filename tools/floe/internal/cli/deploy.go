@@ -43,11 +43,11 @@ config' rolls out a configuration version alone ("config-<environment>-v<N>-<att
 
 func newDeployConfigCmd(g *globals) *cobra.Command {
 	var (
-		version          uint64
-		strategy, reason string
+		version               uint64
+		strategy, reason, app string
 	)
 	cmd := &cobra.Command{
-		Use:   "config ENV --reason TEXT [--version N] [--strategy STRATEGY]",
+		Use:   "config ENV --reason TEXT [--version N] [--strategy STRATEGY] [--app APP]",
 		Short: "Roll out a configuration version to what an environment runs, without a release",
 		Long: `config deploys configuration version N of ENV (default: its current version) to
 the release ENV runs now: the deployer starts that release's artifact again as
@@ -57,7 +57,9 @@ rolls back to the previous version and its configuration if they fail. Rolling
 out an older version is how a configuration change is taken back. The
 deployment names no release: the release's status does not change.
 --strategy is one of rolling-update (default), blue-green, canary,
-feature-flag or big-bang. Needs deploy.operate in ENV.
+feature-flag or big-bang. A deployer of several apps needs --app (the app,
+or a product's group, whose live release runs the configuration). Needs
+deploy.operate in ENV.
 
   floe config history production
   floe deploy config production --reason "pool size 20"
@@ -67,7 +69,7 @@ feature-flag or big-bang. Needs deploy.operate in ENV.
 			if err := required("reason", reason, "say why the configuration is rolled out (kept in the log)"); err != nil {
 				return err
 			}
-			req := &deployv1.RolloutConfigRequest{Environment: args[0], ConfigVersion: version, Reason: reason}
+			req := &deployv1.RolloutConfigRequest{Environment: args[0], ConfigVersion: version, Reason: reason, App: app}
 			if strategy != "" {
 				v, ok := enumtext.Parse[deployv1.DeploymentStrategy](normStrategy(strategy))
 				if !ok {
@@ -92,6 +94,7 @@ feature-flag or big-bang. Needs deploy.operate in ENV.
 	cmd.Flags().Uint64Var(&version, "version", 0, "the configuration version (default: the current one)")
 	cmd.Flags().StringVar(&strategy, "strategy", "", "the deployment strategy (default: rolling-update)")
 	cmd.Flags().StringVar(&reason, "reason", "", "why (required)")
+	cmd.Flags().StringVar(&app, "app", "", "the app whose live release runs the configuration (required when the deployer deploys several)")
 	return cmd
 }
 

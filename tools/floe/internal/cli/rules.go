@@ -313,7 +313,7 @@ Their findings follow the linter's, in the same form, and count for --strict.
 // watching is how the monitor watches deployments, for the coherence
 // checks: the deployer's plans and the monitor's bake settings.
 type watching struct {
-	app      string
+	apps     []string
 	plans    []lint.Plan
 	settings lint.MonitorSettings
 }
@@ -335,12 +335,19 @@ func loadWatching(deployerPath, monitorPath string) (*watching, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &watching{app: df.AppName(), plans: df.WatchedPlans(), settings: settings}, nil
+	if _, err := df.Targets(); err != nil {
+		return nil, err
+	}
+	return &watching{apps: df.AppNames(), plans: df.WatchedPlans(), settings: settings}, nil
 }
 
-// watches are the plans as the monitor watches them with the rules of set.
+// watches are the plans as the monitor watches them with the rules of set, for each app.
 func (w *watching) watches(set rules.Set) []lint.Watch {
-	return w.settings.Watches(w.app, w.plans, set)
+	var out []lint.Watch
+	for _, app := range w.apps {
+		out = append(out, w.settings.Watches(app, w.plans, set)...)
+	}
+	return out
 }
 
 // printFindings writes lint findings, each with its suggestion.

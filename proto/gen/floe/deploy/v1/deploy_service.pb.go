@@ -30,7 +30,10 @@ type RolloutConfigRequest struct {
 	// The strategy (unspecified: rolling-update).
 	Strategy DeploymentStrategy `protobuf:"varint,3,opt,name=strategy,proto3,enum=floe.deploy.v1.DeploymentStrategy" json:"strategy,omitempty"`
 	// Why (required).
-	Reason        string `protobuf:"bytes,4,opt,name=reason,proto3" json:"reason,omitempty"`
+	Reason string `protobuf:"bytes,4,opt,name=reason,proto3" json:"reason,omitempty"`
+	// The app (target) whose live version runs the configuration: required when
+	// the deployer deploys more than one (its configuration's apps), else its only one.
+	App           string `protobuf:"bytes,5,opt,name=app,proto3" json:"app,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -89,6 +92,13 @@ func (x *RolloutConfigRequest) GetStrategy() DeploymentStrategy {
 func (x *RolloutConfigRequest) GetReason() string {
 	if x != nil {
 		return x.Reason
+	}
+	return ""
+}
+
+func (x *RolloutConfigRequest) GetApp() string {
+	if x != nil {
+		return x.App
 	}
 	return ""
 }
@@ -948,12 +958,13 @@ var File_floe_deploy_v1_deploy_service_proto protoreflect.FileDescriptor
 
 const file_floe_deploy_v1_deploy_service_proto_rawDesc = "" +
 	"\n" +
-	"#floe/deploy/v1/deploy_service.proto\x12\x0efloe.deploy.v1\x1a\x1afloe/deploy/v1/types.proto\"\xb7\x01\n" +
+	"#floe/deploy/v1/deploy_service.proto\x12\x0efloe.deploy.v1\x1a\x1afloe/deploy/v1/types.proto\"\xc9\x01\n" +
 	"\x14RolloutConfigRequest\x12 \n" +
 	"\venvironment\x18\x01 \x01(\tR\venvironment\x12%\n" +
 	"\x0econfig_version\x18\x02 \x01(\x04R\rconfigVersion\x12>\n" +
 	"\bstrategy\x18\x03 \x01(\x0e2\".floe.deploy.v1.DeploymentStrategyR\bstrategy\x12\x16\n" +
-	"\x06reason\x18\x04 \x01(\tR\x06reason\"S\n" +
+	"\x06reason\x18\x04 \x01(\tR\x06reason\x12\x10\n" +
+	"\x03app\x18\x05 \x01(\tR\x03app\"S\n" +
 	"\x15RolloutConfigResponse\x12:\n" +
 	"\n" +
 	"deployment\x18\x01 \x01(\v2\x1a.floe.deploy.v1.DeploymentR\n" +
