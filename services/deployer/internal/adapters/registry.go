@@ -91,27 +91,46 @@ func (r *KVRegistry) SetLive(ctx context.Context, app, env, version string) erro
 
 // Live implements app.Registry.
 func (r *KVRegistry) Live(ctx context.Context, app string) (map[string]string, error) {
-	out := map[string]string{}
-	lister, err := r.kv.ListKeys(ctx)
+	all, err := r.live(ctx, "live."+app+".*")
+	return all[app], err
+}
+
+// LiveAll implements app.Registry.
+func (r *KVRegistry) LiveAll(ctx context.Context) (map[string]map[string]string, error) {
+	return r.live(ctx, "live.>")
+}
+
+// live reads the live versions under filter, app → environment → version,
+// through one watcher (its initial values, up to the nil that ends them):
+// no lookup per key, whatever the number of targets.
+func (r *KVRegistry) live(ctx context.Context, filter string) (map[string]map[string]string, error) {
+	w, err := r.kv.WatchFiltered(ctx, []string{filter}, jetstream.IgnoreDeletes())
 	if err != nil {
 		return nil, err
 	}
-	prefix := "live." + app + "."
-	for key := range lister.Keys() {
-		env, ok := strings.CutPrefix(key, prefix)
-		if !ok {
-			continue
+	defer func() { _ = w.Stop() }()
+	out := map[string]map[string]string{}
+	for {
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case entry, ok := <-w.Updates():
+			if !ok {
+				return nil, errors.New("deployer registry: the watcher of live versions stopped")
+			}
+			if entry == nil {
+				return out, nil
+			}
+			parts := strings.Split(entry.Key(), ".")
+			if len(parts) != 3 {
+				continue
+			}
+			if out[parts[1]] == nil {
+				out[parts[1]] = map[string]string{}
+			}
+			out[parts[1]][parts[2]] = string(entry.Value())
 		}
-		entry, err := r.kv.Get(ctx, key)
-		if errors.Is(err, jetstream.ErrKeyNotFound) {
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		out[env] = string(entry.Value())
 	}
-	return out, nil
 }
 
 // Active implements app.Registry.

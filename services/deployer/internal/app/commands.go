@@ -188,6 +188,9 @@ func (e *Engine) OnDeploymentEvent(id, event string) {
 	}
 	e.mu.Lock()
 	_, here := e.running[id]
+	if event == "DeploymentSucceeded" {
+		clear(e.lastLive) // a target's live version may come from this deployment now
+	}
 	e.mu.Unlock()
 	if here || event == "DeploymentStarted" {
 		e.Wake(id)

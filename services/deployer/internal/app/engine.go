@@ -66,6 +66,8 @@ type Registry interface {
 	// ended ("" = none); Live reads them back, environment → version.
 	SetLive(ctx context.Context, app, env, version string) error
 	Live(ctx context.Context, app string) (map[string]string, error)
+	// LiveAll is Live of every app: app → environment → version.
+	LiveAll(ctx context.Context) (map[string]map[string]string, error)
 }
 
 // Analyzer gives the verdict of an analysis step over a window. The monitor
@@ -176,9 +178,11 @@ type Engine struct {
 
 	mu      sync.Mutex
 	running map[string]*runner // deployment id → its runner here
-	pending []string           // runners asked for before Run
-	wg      sync.WaitGroup
-	ctx     context.Context
+	// lastLive remembers which deployment made each target's live version live (owner.go).
+	lastLive map[driver.Target]liveRef
+	pending  []string // runners asked for before Run
+	wg       sync.WaitGroup
+	ctx      context.Context
 
 	owners ownership
 }
@@ -214,7 +218,7 @@ func NewEngine(store eventstore.Store, snaps *eventstore.Snapshots, drv driver.D
 		cfg.MaxReplicas = DefaultMaxReplicas
 	}
 	e := &Engine{deployments: deployments, drv: drv, reg: reg, flags: flags, cfg: cfg, now: time.Now, log: log, running: map[string]*runner{},
-		owners: ownership{held: map[driver.Target]*lease.Lease{}}}
+		lastLive: map[driver.Target]liveRef{}, owners: ownership{held: map[driver.Target]*lease.Lease{}}}
 	if analyzer == nil {
 		analyzer = &DefaultAnalyzer{Driver: drv, Interval: time.Second}
 	}
@@ -518,13 +522,13 @@ func (e *Engine) restoreLive(ctx context.Context, active []string) error {
 			busy[e.target(d)] = true
 		}
 	}
+	all, err := e.reg.LiveAll(ctx)
+	if err != nil {
+		return err
+	}
 	var problems []error
 	for _, app := range e.apps() {
-		live, err := e.reg.Live(ctx, app)
-		if err != nil {
-			return err
-		}
-		for env, version := range live {
+		for env, version := range all[app] {
 			t := driver.Target{Environment: env, App: app}
 			if busy[t] {
 				continue

@@ -142,13 +142,13 @@ func (e *Engine) releaseAll() {
 // that nobody holds: it brings the live version back (when no deployment
 // is active there) or starts the deployment's runner, which reconciles.
 func (e *Engine) claim(ctx context.Context) error {
+	all, err := e.reg.LiveAll(ctx)
+	if err != nil {
+		return err
+	}
 	live := map[driver.Target]string{}
 	for _, app := range e.apps() {
-		versions, err := e.reg.Live(ctx, app)
-		if err != nil {
-			return err
-		}
-		for env, v := range versions {
+		for env, v := range all[app] {
 			live[driver.Target{Environment: env, App: app}] = v
 		}
 	}
@@ -208,7 +208,7 @@ func (e *Engine) liveReplicas(ctx context.Context, t driver.Target, version stri
 	if e.cfg.Configs == nil {
 		return nil
 	}
-	last, _, err := e.cfg.Configs.LastDelivery(ctx, t.App, t.Environment, version)
+	last, err := e.lastLiveDeployment(ctx, t, version)
 	if err != nil || last == "" {
 		return err
 	}
@@ -217,6 +217,38 @@ func (e *Engine) liveReplicas(ctx context.Context, t driver.Target, version stri
 		return err
 	}
 	return e.restoreReplicas(ctx, d)
+}
+
+// liveRef is the deployment that made a version live in a target, as
+// found at a moment.
+type liveRef struct {
+	version, deployment string
+	found               time.Time
+}
+
+// liveRefTTL bounds how long a liveRef is trusted: a DeploymentSucceeded
+// clears them all (OnDeploymentEvent), but that notice is best effort.
+const liveRefTTL = time.Minute
+
+// lastLiveDeployment is the last deployment of version that succeeded in
+// t: found in the log once, then remembered, since the claim round asks
+// for every target it owns every half TTL.
+func (e *Engine) lastLiveDeployment(ctx context.Context, t driver.Target, version string) (string, error) {
+	e.mu.Lock()
+	ref, ok := e.lastLive[t]
+	e.mu.Unlock()
+	if ok && ref.version == version && e.now().Sub(ref.found) < liveRefTTL {
+		return ref.deployment, nil
+	}
+	found := e.now()
+	last, _, err := e.cfg.Configs.LastDelivery(ctx, t.App, t.Environment, version)
+	if err != nil {
+		return "", err
+	}
+	e.mu.Lock()
+	e.lastLive[t] = liveRef{version: version, deployment: last, found: found}
+	e.mu.Unlock()
+	return last, nil
 }
 
 // fence is the lease a runner's context acts under.
