@@ -2,6 +2,7 @@
 #   make run       everything in one process on an embedded NATS (floe dev)
 #   make cluster   a 3-node NATS cluster and every service as its own process (floe cluster up)
 #   make chaos     the cluster chaos tests, CHAOS_COUNT times with new seeds
+#   make load      LOAD_RELEASES (50) journeys at once on the cluster, with the same faults
 #   make test      gofmt, vet, race tests in every module (deploy without -race), GOWORK=off builds, buf lint, generated-code check
 #   make interop   across languages: audit bundles (Python verifier, python3/jq rewrites), OpenFeature JS SDK on flagd sync and OFREP (needs python3, jq, node, npm)
 #   make lint      gofmt, go vet, buf lint, buf breaking, generated-code check
@@ -20,7 +21,7 @@ BENCH ?= .
 BENCHTIME ?= 1s
 BENCHCOUNT ?= 1
 
-.PHONY: all run floe build cluster chaos test interop capacity vet test-race build-nowork lint fmt-check buf-lint buf-breaking proto-baseline check-generated generate tidy bench clean
+.PHONY: all run floe build cluster chaos load test interop capacity vet test-race build-nowork lint fmt-check buf-lint buf-breaking proto-baseline check-generated generate tidy bench clean
 
 all: build
 
@@ -47,6 +48,13 @@ cluster: build
 CHAOS_COUNT ?= 3
 chaos:
 	cd e2e && $(GO) test -count=$(CHAOS_COUNT) -timeout 60m -run '^TestCluster' -v ./
+
+# LOAD_RELEASES release journeys at once on the cluster (each its own product
+# and app), with a NATS node and a deployer instance killed while they run and
+# the whole cluster restarted after (docs/performance.md#load-on-the-cluster).
+LOAD_RELEASES ?= 50
+load:
+	cd e2e && LOAD_RELEASES=$(LOAD_RELEASES) $(GO) test -tags load -count=1 -timeout 60m -run '^TestClusterLoad$$' -v ./
 
 test: fmt-check vet test-race build-nowork buf-lint buf-breaking check-generated
 

@@ -552,7 +552,7 @@ strategies:
 	if name, _ := c.owner(js, "production"); name != other {
 		t.Errorf("after the resumed instance ran again, production's target is %q's, want %q's", name, other)
 	}
-	if log, _ := os.ReadFile(filepath.Join(state, "logs", paused+".log")); !strings.Contains(string(log), "lost the environment's lease") {
+	if log, _ := os.ReadFile(filepath.Join(state, "logs", paused+".log")); !strings.Contains(string(log), "lost the target's lease") {
 		t.Errorf("the resumed instance did not notice it lost the lease:\n%s", lastLines(string(log), 20))
 	}
 

@@ -366,7 +366,7 @@ func register(ctx context.Context, d service.Deps[Config]) (*Deployer, error) {
 		})
 	})
 	// Any instance may handle a command; the deployment's runner is where
-	// its environment's lease is: every event of a deployment wakes it there.
+	// its target's lease is: every event of a deployment wakes it there.
 	if leases != nil {
 		sub, err := conn.NC.Subscribe("floe.evt."+app.Aggregate+".*.*", func(m *nats.Msg) {
 			parts := strings.Split(m.Subject, ".")

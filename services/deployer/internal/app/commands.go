@@ -180,7 +180,7 @@ func (e *Engine) rollbackBake(ctx context.Context, id, reason string) error {
 
 // OnDeploymentEvent wakes the runner of the deployment an event is about
 // when it runs here, and starts one for a deployment that just started (it
-// runs where its environment's lease is): with several deployer instances,
+// runs where its target's lease is): with several deployer instances,
 // a command handled by one reaches the runner in another this way.
 func (e *Engine) OnDeploymentEvent(id, event string) {
 	if !eventstore.ValidID(id) {

@@ -625,7 +625,7 @@ func (e *Engine) runDeployment(ctx context.Context, id string, r *runner) {
 	reconciled, owned := false, false
 	for ctx.Err() == nil {
 		if !fenceValid(ctx) {
-			log.Warn().Msg("this instance no longer owns the deployment's environment: it stops driving it")
+			log.Warn().Msg("this instance no longer owns the deployment's target: it stops driving it")
 			return
 		}
 		d, err := e.Load(ctx, id)
@@ -642,7 +642,7 @@ func (e *Engine) runDeployment(ctx context.Context, id string, r *runner) {
 			}
 			l, mine, err := e.own(d.App(), d.Environment())
 			if err != nil {
-				log.Warn().Err(err).Msg("taking the environment's lease; retrying")
+				log.Warn().Err(err).Msg("taking the target's lease; retrying")
 				if !sleep(ctx, backoff(&failures), wake) {
 					return
 				}

@@ -34,7 +34,7 @@ type ownership struct {
 }
 
 // errLeaseLost stops a runner whose instance no longer owns its target.
-var errLeaseLost = errors.New("this deployer instance lost the environment's lease")
+var errLeaseLost = errors.New("this deployer instance lost the target's lease")
 
 // targetKey is the lease key of a target.
 func targetKey(t driver.Target) string { return "target." + t.App + "." + t.Environment }
