@@ -165,24 +165,26 @@ apps:
 					natsVictim = v.Name
 					t.Logf("%s: killed NATS node %s with %d of %d production canaries started", time.Since(start).Round(time.Second), v.Name, faultAt["nats"], n)
 				case faultAt["deployer"]:
-					var deployers []int
-					for i, p := range c.state.Services {
+					// The instance holding the most targets (a promotion's
+					// deployment is run, and its target taken, by the instance
+					// its subscription delivered it to).
+					var deployers []deployerProc
+					for _, p := range c.state.Services {
 						if p.Service == "deployer" {
-							deployers = append(deployers, i)
+							deployers = append(deployers, deployerProc{name: p.Name, pid: p.PID, grpc: p.GRPC})
 						}
 					}
-					v := c.state.Services[deployers[rnd.IntN(len(deployers))]]
-					times, err := killAndWatchTakeover(ctx, js, v.PID, v.GRPC)
+					v, times, err := killBusiestDeployer(ctx, js, deployers)
 					if err != nil {
-						return fmt.Errorf("takeover of %s's targets: %w", v.Name, err)
+						return fmt.Errorf("takeover of %s's targets: %w", v.name, err)
 					}
 					slices.Sort(times)
-					takeover = takeoverFigure{victim: v.Name, targets: len(times)}
+					takeover = takeoverFigure{victim: v.name, targets: len(times)}
 					if len(times) > 0 {
 						takeover.first, takeover.p50, takeover.max = times[0], times[len(times)/2], times[len(times)-1]
 					}
 					t.Logf("%s: killed deployer %s with %d of %d production canaries started: its %d targets taken over after %s (first) / %s (median) / %s (last)",
-						time.Since(start).Round(time.Second), v.Name, faultAt["deployer"], n, len(times), takeover.first.Round(100*time.Millisecond),
+						time.Since(start).Round(time.Second), v.name, faultAt["deployer"], n, len(times), takeover.first.Round(100*time.Millisecond),
 						takeover.p50.Round(100*time.Millisecond), takeover.max.Round(100*time.Millisecond))
 				}
 			}
@@ -405,50 +407,74 @@ func (l *loadClients) waitDeployed(ctx context.Context, process, id, env string)
 	return fmt.Errorf("%s was not deployed in %s within 5 minutes: %s", id, env, last)
 }
 
-// killAndWatchTakeover SIGKILLs a deployer instance and returns, for each
-// target lease it held, how long until another instance held it (the
-// bucket's updates, watched from before the kill).
-func killAndWatchTakeover(ctx context.Context, js jetstream.JetStream, pid int, grpcAddr string) ([]time.Duration, error) {
+// deployerProc is a deployer instance of the cluster.
+type deployerProc struct {
+	name, grpc string
+	pid        int
+}
+
+// killBusiestDeployer SIGKILLs the deployer instance holding the most
+// target leases and returns it with, for each lease it held, how long
+// until another instance held it (the bucket's updates, watched from
+// before the kill).
+func killBusiestDeployer(ctx context.Context, js jetstream.JetStream, deployers []deployerProc) (deployerProc, []time.Duration, error) {
 	kv, err := js.KeyValue(ctx, "floe_deployer_leases")
 	if err != nil {
-		return nil, err
+		return deployerProc{}, nil, err
 	}
 	w, err := kv.WatchAll(ctx)
 	if err != nil {
-		return nil, err
+		return deployerProc{}, nil, err
 	}
 	defer func() { _ = w.Stop() }()
-	mine := func(e jetstream.KeyValueEntry) bool { return strings.HasSuffix(string(e.Value()), " "+grpcAddr) }
-	held := map[string]bool{}
+	owner := func(e jetstream.KeyValueEntry) string {
+		for _, d := range deployers {
+			if strings.HasSuffix(string(e.Value()), " "+d.grpc) {
+				return d.name
+			}
+		}
+		return ""
+	}
+	held := map[string]map[string]bool{} // instance → its leases
 	for e := range w.Updates() {
 		if e == nil {
 			break
 		}
-		if e.Operation() == jetstream.KeyValuePut && mine(e) {
-			held[e.Key()] = true
+		if o := owner(e); e.Operation() == jetstream.KeyValuePut && o != "" {
+			if held[o] == nil {
+				held[o] = map[string]bool{}
+			}
+			held[o][e.Key()] = true
 		}
 	}
-	if len(held) == 0 {
-		return nil, errors.New("the instance held no target")
+	var victim deployerProc
+	for _, d := range deployers {
+		if len(held[d.name]) > len(held[victim.name]) {
+			victim = d
+		}
 	}
-	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
-		return nil, err
+	if victim.name == "" {
+		return victim, nil, errors.New("no instance holds a target")
+	}
+	if err := syscall.Kill(victim.pid, syscall.SIGKILL); err != nil {
+		return victim, nil, err
 	}
 	killed := time.Now()
+	left := held[victim.name]
 	var out []time.Duration
 	timeout := time.After(2 * time.Minute)
-	for len(held) > 0 {
+	for len(left) > 0 {
 		select {
 		case e := <-w.Updates():
-			if e != nil && e.Operation() == jetstream.KeyValuePut && held[e.Key()] && !mine(e) {
-				delete(held, e.Key())
+			if e != nil && e.Operation() == jetstream.KeyValuePut && left[e.Key()] && owner(e) != victim.name {
+				delete(left, e.Key())
 				out = append(out, time.Since(killed))
 			}
 		case <-timeout:
-			return out, fmt.Errorf("%d targets not taken over within 2 minutes", len(held))
+			return victim, out, fmt.Errorf("%d targets not taken over within 2 minutes", len(left))
 		}
 	}
-	return out, nil
+	return victim, out, nil
 }
 
 // streamMessages is the number of events in the log.

@@ -2,6 +2,7 @@ package eventstore
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -743,6 +744,68 @@ func ReadDirect(ctx context.Context, js jetstream.JetStream, stream, filter stri
 		}
 		return fn(e)
 	})
+}
+
+// ReadLeader is ReadDirect through the stream's leader: one request per
+// message (the JetStream API's STREAM.MSG.GET, next_by_subj), slower than
+// the batched direct gets any replica may answer, but never behind the
+// log — for a reader that must tell a replica's lag from a gap.
+func ReadLeader(ctx context.Context, js jetstream.JetStream, stream, filter string, seq, upTo uint64, fn func(*RecordedEvent) (bool, error)) error {
+	prefix := js.Options().APIPrefix
+	switch {
+	case js.Options().Domain != "":
+		prefix = "$JS." + js.Options().Domain + ".API."
+	case prefix == "":
+		prefix = jetstream.DefaultAPIPrefix
+	}
+	subject := prefix + "STREAM.MSG.GET." + stream
+	for upTo == 0 || seq <= upTo {
+		req, _ := json.Marshal(struct {
+			Seq  uint64 `json:"seq"`
+			Next string `json:"next_by_subj"`
+		}{seq, filter})
+		msg, err := js.Conn().RequestWithContext(ctx, subject, req)
+		if err != nil {
+			return &errs.UnavailableError{What: "event log", Err: err}
+		}
+		var resp struct {
+			Error   *jetstream.APIError `json:"error"`
+			Message *struct {
+				Subject  string `json:"subject"`
+				Sequence uint64 `json:"seq"`
+				Header   []byte `json:"hdrs"`
+				Data     []byte `json:"data"`
+			} `json:"message"`
+		}
+		if err := json.Unmarshal(msg.Data, &resp); err != nil {
+			return &errs.UnavailableError{What: "event log", Err: err}
+		}
+		if resp.Error != nil {
+			if resp.Error.ErrorCode == jetstream.JSErrCodeMessageNotFound {
+				return nil
+			}
+			return &errs.UnavailableError{What: "event log", Err: resp.Error}
+		}
+		m := resp.Message
+		if m == nil || (upTo > 0 && m.Sequence > upTo) {
+			return nil
+		}
+		var hdr nats.Header
+		if len(m.Header) > 0 {
+			if hdr, err = nats.DecodeHeadersMsg(m.Header); err != nil {
+				return &errs.UnavailableError{What: "event log", Err: err}
+			}
+		}
+		e, err := Decode(m.Sequence, m.Subject, hdr, m.Data)
+		if err != nil {
+			return err
+		}
+		if more, err := fn(e); err != nil || !more {
+			return err
+		}
+		seq = m.Sequence + 1
+	}
+	return nil
 }
 
 // ReadRaw reads the raw stream messages matching filter from seq through

@@ -73,6 +73,9 @@ type Verifier struct {
 	own     map[string]*ownEvent // hash → events this process signed (two generations)
 	ownOld  map[string]*ownEvent
 	alarm   func(*TamperError)
+	// direct reads the events a chain misses (ReadDirect; a test puts a
+	// replica that is behind in its place).
+	direct reader
 }
 
 // verifiedGeneration bounds the memory of verified positions: two
@@ -84,7 +87,7 @@ func NewVerifier(js jetstream.JetStream, stream string, trust *TrustStore) *Veri
 	if stream == "" {
 		stream = DefaultStream
 	}
-	return &Verifier{trust: trust, js: js, stream: stream, good: map[uint64]string{}, own: map[string]*ownEvent{}, acked: map[uint64]bool{}, alarmed: map[uint64]bool{}, chains: map[string]Link{}}
+	return &Verifier{trust: trust, js: js, stream: stream, good: map[uint64]string{}, own: map[string]*ownEvent{}, acked: map[uint64]bool{}, alarmed: map[uint64]bool{}, chains: map[string]Link{}, direct: ReadDirect}
 }
 
 // Trust is the verifier's trust store.
@@ -380,20 +383,35 @@ func (v *Verifier) Malformed(ctx context.Context, seq uint64, subject string, de
 	return te
 }
 
-// Before is the link of the last good event of aggregate id before position
-// seq, read from the log and verified. Bad events are passed over (and
-// reported, unless acknowledged): the link is the last good one.
-func (v *Verifier) Before(ctx context.Context, aggregate, id string, seq uint64) (Link, error) {
-	return v.advance(ctx, aggregate, id, Link{}, seq)
+// Before is the link of the last good event before e of its aggregate, read
+// from the log and verified. Bad events are passed over (and reported,
+// unless acknowledged): the link is the last good one.
+func (v *Verifier) Before(ctx context.Context, e *RecordedEvent) (Link, error) {
+	return v.advance(ctx, e.Aggregate, e.AggregateID, Link{}, e)
 }
 
-// advance verifies aggregate id's events after l and before position seq,
-// and returns the link of the last good one (l when there are none).
-func (v *Verifier) advance(ctx context.Context, aggregate, id string, l Link, seq uint64) (Link, error) {
+// advance verifies the events of e's aggregate after l and before e, and
+// returns the link of the last good one (l when there are none). They are
+// read with direct gets, which any replica of the stream may answer — and
+// a replica may be behind the leader, holding only a prefix of the log:
+// when what it returned does not reach e, the events are read again from
+// the stream's leader before anyone calls the gap tampering.
+func (v *Verifier) advance(ctx context.Context, aggregate, id string, l Link, e *RecordedEvent) (Link, error) {
+	got, err := v.advanceWith(ctx, v.direct, aggregate, id, l, e.Seq)
+	if err != nil || got.Version+1 == e.Version {
+		return got, err
+	}
+	return v.advanceWith(ctx, ReadLeader, aggregate, id, l, e.Seq)
+}
+
+// reader reads a stream's events matching filter between two positions.
+type reader func(ctx context.Context, js jetstream.JetStream, stream, filter string, seq, upTo uint64, fn func(*RecordedEvent) (bool, error)) error
+
+func (v *Verifier) advanceWith(ctx context.Context, read reader, aggregate, id string, l Link, seq uint64) (Link, error) {
 	if seq <= l.Seq+1 {
 		return l, nil
 	}
-	err := ReadDirect(ctx, v.js, v.stream, AggregateSubject(aggregate, id), l.Seq+1, seq-1, func(e *RecordedEvent) (bool, error) {
+	err := read(ctx, v.js, v.stream, AggregateSubject(aggregate, id), l.Seq+1, seq-1, func(e *RecordedEvent) (bool, error) {
 		skip, err := v.Verify(ctx, l, e)
 		var te *TamperError
 		switch {
@@ -453,7 +471,7 @@ func (c *Chains) Check(ctx context.Context, e *RecordedEvent) (use bool, err err
 		// Events in between that this reader does not receive (its filter
 		// names some event types only), or an aggregate it has not seen:
 		// verify the ones it missed, from the log.
-		if l, err = c.v.advance(ctx, e.Aggregate, e.AggregateID, l, e.Seq); err != nil {
+		if l, err = c.v.advance(ctx, e.Aggregate, e.AggregateID, l, e); err != nil {
 			return false, err
 		}
 	}

@@ -298,7 +298,7 @@ func (s *Server) check(ctx context.Context, seq uint64) (*eventstore.TamperError
 	}
 	te := s.verifier.Content(e)
 	if te == nil {
-		prev, err := s.verifier.Before(ctx, e.Aggregate, e.AggregateID, e.Seq)
+		prev, err := s.verifier.Before(ctx, e)
 		if err != nil {
 			return nil, err
 		}

@@ -75,6 +75,7 @@ the other takes over (docs/operations.md).`,
 	f.StringVar(&opts.EnvironmentsFile, "environments-file", "", "environments file for the release and change services (default: built in)")
 	f.StringVar(&opts.GatesFile, "gates-file", "", "gates file for the gate service (default: built in)")
 	f.StringVar(&opts.DeployerConfig, "deployer-config", "", "deployer config read over floe dev's (the demo app on the local driver)")
+	f.StringVar(&opts.NotifierConfig, "notifier-config", "", "the notifiers' routing configuration: receivers and routes (default: none, nobody is told anything)")
 	f.StringToIntVar(&opts.Instances, "instances", nil, "processes per service, e.g. deployer=2 (default 1 each; deployer instances share the targets through leases)")
 	return cmd
 }

@@ -39,6 +39,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/penguinmails/floe/libs/eventstore/audit"
+	"github.com/penguinmails/floe/libs/secrets"
 	"github.com/penguinmails/floe/libs/service"
 	"github.com/penguinmails/floe/services/deployer/deployersvc"
 	"github.com/penguinmails/floe/services/monitor/rules"
@@ -80,9 +81,15 @@ type Options struct {
 	// DeployerConfig, when set, is read over floe dev's deployer defaults
 	// (the demo app on the local driver; its proxies are the cluster's).
 	DeployerConfig string
+	// NotifierConfig, when set, is every notifier instance's routing
+	// configuration (receivers, routes); none: nobody is told anything.
+	NotifierConfig string
 	// Log receives progress lines (nil: none).
 	Log io.Writer
 }
+
+// secretsKeyring is the secrets keyring's file name in keys/.
+const secretsKeyring = "secrets.keyring"
 
 // State says where everything is; Up writes it to cluster.json once all is ready.
 type State struct {
@@ -466,6 +473,11 @@ func (c *Cluster) prepare() error {
 	if _, err := audit.LoadOrCreateKey(filepath.Join(keys, "audit-signing.key")); err != nil {
 		return err
 	}
+	// The secrets' key-encryption keys, shared by the services that keep
+	// (flag), deliver (deployer) and use (notifier) secrets.
+	if _, err := secrets.EnsureKeyringFile(filepath.Join(keys, secretsKeyring)); err != nil {
+		return err
+	}
 	creds, err := devenv.EnsureTokens(c.Dir)
 	if err != nil {
 		return err
@@ -549,18 +561,21 @@ func (c *Cluster) serviceArgs(s, n string) []string {
 			args = append(args, "--gates-file", c.opts.GatesFile)
 		}
 	case "flag":
-		args = append(args, "--ofrep-addr", addr(c.port(n+".ofrep")))
+		args = append(args, "--ofrep-addr", addr(c.port(n+".ofrep")), "--secrets-keyring", filepath.Join(keys, secretsKeyring))
 	case "change":
 		args = append(args, "--audit-public-key", filepath.Join(keys, "audit-signing.key.pub"))
 		if c.opts.EnvironmentsFile != "" {
 			args = append(args, "--environments-file", c.opts.EnvironmentsFile)
 		}
 	case "deployer":
-		args = append(args, "--deployer-config", filepath.Join(c.Dir, "config", "deployer.yaml"))
+		args = append(args, "--deployer-config", filepath.Join(c.Dir, "config", "deployer.yaml"), "--secrets-keyring", filepath.Join(keys, secretsKeyring))
 	case "monitor":
 		args = append(args, "--monitor-config", filepath.Join(c.Dir, "config", "monitor.yaml"))
 	case "notifier":
-		args = append(args, "--notifier-http-addr", addr(c.port(n+".http")))
+		args = append(args, "--notifier-http-addr", addr(c.port(n+".http")), "--secrets-keyring", filepath.Join(keys, secretsKeyring))
+		if c.opts.NotifierConfig != "" {
+			args = append(args, "--notifier-config", c.opts.NotifierConfig)
+		}
 	}
 	return args
 }
