@@ -2,9 +2,14 @@ package e2e
 
 import (
 	"context"
+	crand "crypto/rand"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -341,9 +346,35 @@ func TestClusterJourney(t *testing.T) {
   production:
     canary: {steps: ["setWeight 25", "pause 8s", "setWeight 50", "pause 2s"]}
 `)
+	// A signed webhook receiver on loopback, told of production's deployments by two notifier instances.
+	var hookMu sync.Mutex
+	hooks := map[string][]string{} // webhook-id → bodies received with it
+	hookSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		hookMu.Lock()
+		hooks[r.Header.Get("webhook-id")] = append(hooks[r.Header.Get("webhook-id")], string(b))
+		hookMu.Unlock()
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	t.Cleanup(hookSrv.Close)
+	notifier := writeFile(t, dir, "notifier.yaml", fmt.Sprintf(`receivers:
+  - name: hook
+    kind: webhook
+    settings: {url: "%s/hook", signing_secret: secret://hook/signing}
+route:
+  receivers: [hook]
+  group_by: [episode]
+  group_wait: 0s
+  group_interval: 2s
+`, hookSrv.URL))
 	state := filepath.Join(dir, "cluster")
 	instances := "release=2,gate=2,flag=2,change=2,deployer=2,monitor=2,audit=2,notifier=2"
-	c := startCluster(t, ctx, state, "--environments-file", envs, "--gates-file", gates, "--deployer-config", deployer, "--instances", instances)
+	upArgs := []string{"--environments-file", envs, "--gates-file", gates, "--deployer-config", deployer, "--notifier-config", notifier, "--instances", instances}
+	c := startCluster(t, ctx, state, upArgs...)
+	raw := make([]byte, 32)
+	_, _ = crand.Read(raw)
+	secret := writeFile(t, dir, "hook-signing", "whsec_"+base64.StdEncoding.EncodeToString(raw))
+	c.must("flag-2", "--as", "dave", "secrets", "put", "notifier", "hook/signing", "--from-file", secret, "--reason", "the webhook's signing secret")
 
 	id := c.createRelease("2.1.0", "Cluster journey", "--change", "feature:Campaign scheduling")
 
@@ -391,11 +422,31 @@ func TestClusterJourney(t *testing.T) {
 		t.Logf("audit verify: %s", firstLine(out))
 	}
 	verify()
+	// The webhook heard of production's deployment, and each message once
+	// though two notifiers run (a delivery claimed in the log by one).
+	testkit.EventuallyWithin(t, time.Minute, func() error {
+		hookMu.Lock()
+		defer hookMu.Unlock()
+		for _, bodies := range hooks {
+			if strings.Contains(bodies[0], depID) && strings.Contains(strings.ToLower(bodies[0]), "succeeded") {
+				return nil
+			}
+		}
+		return fmt.Errorf("no webhook told of %s's success among %d messages", depID, len(hooks))
+	})
+	hookMu.Lock()
+	for hid, bodies := range hooks {
+		if len(bodies) != 1 {
+			t.Errorf("webhook message %s was delivered %d times", hid, len(bodies))
+		}
+	}
+	t.Logf("the webhook received %d messages, each once", len(hooks))
+	hookMu.Unlock()
 
 	// The whole cluster stops and starts again on its directory: the log,
 	// the release and the deployments are all there.
 	c.stop()
-	c = startCluster(t, ctx, state, "--environments-file", envs, "--gates-file", gates, "--deployer-config", deployer, "--instances", instances)
+	c = startCluster(t, ctx, state, upArgs...)
 	out := c.must("release", "release", "get", id)
 	for _, env := range []string{"development", "staging", "production"} {
 		if !strings.Contains(out, env) {

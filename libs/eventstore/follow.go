@@ -68,11 +68,22 @@ func tail(ctx context.Context, js jetstream.JetStream, stream string, chains *Ch
 	}, chains, fn, nil)
 }
 
+// followResetAttempts bounds the attempts at creating a follower's
+// consumer again (each up to 10 s, 1-10 s apart).
+const followResetAttempts = 5
+
 func follow(ctx context.Context, js jetstream.JetStream, stream string, cfg jetstream.OrderedConsumerConfig, chains *Chains, fn func(*RecordedEvent) error, caughtUp func()) error {
 	if len(cfg.FilterSubjects) == 0 {
 		cfg.FilterSubjects = []string{SubjectPrefix + ">"}
 	}
 	filters := cfg.FilterSubjects
+	if cfg.MaxResetAttempts == 0 {
+		// nats.go retries a reset for ever by default, ignoring ctx (a
+		// fetch takes no context): a consumer that cannot be created again
+		// — seen after a NATS node died under load — hung its reader
+		// silently. Bounded, the error reaches the caller, which retries.
+		cfg.MaxResetAttempts = followResetAttempts
+	}
 	cons, err := js.OrderedConsumer(ctx, stream, cfg)
 	if ended(ctx) {
 		return nil

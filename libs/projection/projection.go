@@ -414,6 +414,8 @@ func (p *Projection[R]) follow(ctx context.Context) error {
 	defer cancel()
 	cons, err := p.js.OrderedConsumer(cctx, p.opts.Stream, jetstream.OrderedConsumerConfig{
 		FilterSubjects: p.spec.Filters, DeliverPolicy: jetstream.DeliverByStartSequencePolicy, OptStartSeq: start,
+		// Bounded (nats.go retries for ever by default): the error ends this read, and the view reads again.
+		MaxResetAttempts: 5,
 	})
 	if err != nil {
 		return err

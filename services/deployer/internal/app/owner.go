@@ -169,7 +169,19 @@ func (e *Engine) claim(ctx context.Context) error {
 		}
 	}
 	slices.SortFunc(targets, func(a, b driver.Target) int { return strings.Compare(a.String(), b.String()) })
+	// First what cannot wait: the leases, and the runners of the active
+	// deployments; then the live versions taken just now; then the
+	// bookkeeping of the others (their instances after scale-ups). Each
+	// step that reads the log or starts processes is bounded, so that one
+	// read that hangs (a NATS node gone) does not hold up the rest.
 	var problems []error
+	type taken struct {
+		t driver.Target
+		l *lease.Lease
+	}
+	var restore []taken
+	var maintain []driver.Target
+	var activeHere []string
 	for _, t := range targets {
 		l, fresh, err := e.acquire(t)
 		if err != nil {
@@ -179,28 +191,51 @@ func (e *Engine) claim(ctx context.Context) error {
 		if l == nil {
 			continue
 		}
-		if id, ok := active[t]; ok {
+		switch id, ok := active[t]; {
+		case ok:
 			e.ensureRunner(id)
-			if d, err := e.Load(ctx, id); err == nil {
-				problems = append(problems, e.restoreReplicas(ctx, d))
+			activeHere = append(activeHere, id)
+		case live[t] == "":
+		case fresh:
+			restore = append(restore, taken{t, l})
+		default:
+			maintain = append(maintain, t)
+		}
+	}
+	bounded := func(limit time.Duration, f func(ctx context.Context) error) error {
+		ctx, cancel := context.WithTimeout(ctx, limit)
+		defer cancel()
+		return f(ctx)
+	}
+	for _, r := range restore {
+		err := bounded(claimRestoreTimeout, func(ctx context.Context) error { return e.restoreEnv(ctx, r.t, live[r.t]) })
+		if err != nil {
+			// Give it back: this or another instance tries again.
+			r.l.Release(ctx)
+			problems = append(problems, fmt.Errorf("%s: %w", r.t, err))
+		}
+	}
+	for _, id := range activeHere {
+		problems = append(problems, bounded(claimReadTimeout, func(ctx context.Context) error {
+			d, err := e.Load(ctx, id)
+			if err != nil {
+				return err
 			}
-			continue
-		}
-		if live[t] == "" {
-			continue
-		}
-		if fresh {
-			if err := e.restoreEnv(ctx, t, live[t]); err != nil {
-				// Give it back: this or another instance tries again.
-				l.Release(ctx)
-				problems = append(problems, fmt.Errorf("%s: %w", t, err))
-			}
-			continue
-		}
-		problems = append(problems, e.liveReplicas(ctx, t, live[t]))
+			return e.restoreReplicas(ctx, d)
+		}))
+	}
+	for _, t := range maintain {
+		problems = append(problems, bounded(claimReadTimeout, func(ctx context.Context) error { return e.liveReplicas(ctx, t, live[t]) }))
 	}
 	return errors.Join(problems...)
 }
+
+// A claim round bounds bringing a live version back (processes started,
+// as the driver's start timeout allows) and its bookkeeping reads.
+const (
+	claimRestoreTimeout = 3 * time.Minute
+	claimReadTimeout    = 20 * time.Second
+)
 
 // liveReplicas runs the live version of t with the instances recorded on
 // the deployment that made it live (scale-ups another instance recorded).
