@@ -180,9 +180,13 @@ type Engine struct {
 	running map[string]*runner // deployment id → its runner here
 	// lastLive remembers which deployment made each target's live version live (owner.go).
 	lastLive map[driver.Target]liveRef
-	pending  []string // runners asked for before Run
-	wg       sync.WaitGroup
-	ctx      context.Context
+	// restored is the live version this instance brought back in each
+	// target it owns; claimWork is set while a claim round's restores run.
+	restored  map[driver.Target]string
+	claimWork atomic.Bool
+	pending   []string // runners asked for before Run
+	wg        sync.WaitGroup
+	ctx       context.Context
 
 	owners ownership
 }
@@ -218,7 +222,7 @@ func NewEngine(store eventstore.Store, snaps *eventstore.Snapshots, drv driver.D
 		cfg.MaxReplicas = DefaultMaxReplicas
 	}
 	e := &Engine{deployments: deployments, drv: drv, reg: reg, flags: flags, cfg: cfg, now: time.Now, log: log, running: map[string]*runner{},
-		lastLive: map[driver.Target]liveRef{}, owners: ownership{held: map[driver.Target]*lease.Lease{}}}
+		lastLive: map[driver.Target]liveRef{}, restored: map[driver.Target]string{}, owners: ownership{held: map[driver.Target]*lease.Lease{}}}
 	if analyzer == nil {
 		analyzer = &DefaultAnalyzer{Driver: drv, Interval: time.Second}
 	}
@@ -690,13 +694,18 @@ var errDone = errors.New("deployment finished")
 
 // finish records what the environment runs now and frees it.
 func (e *Engine) finish(ctx context.Context, d *domain.Deployment) {
+	live := ""
 	switch d.Status() {
 	case deployv1.DeploymentStatus_DEPLOYMENT_STATUS_SUCCEEDED:
-		_ = e.reg.SetLive(ctx, d.App(), d.Environment(), d.Version())
+		live = d.Version()
 	case deployv1.DeploymentStatus_DEPLOYMENT_STATUS_ROLLED_BACK, deployv1.DeploymentStatus_DEPLOYMENT_STATUS_ABORTED:
-		if d.PreviousVersion() != "" {
-			_ = e.reg.SetLive(ctx, d.App(), d.Environment(), d.PreviousVersion())
-		}
+		live = d.PreviousVersion()
+	}
+	if live != "" {
+		_ = e.reg.SetLive(ctx, d.App(), d.Environment(), live)
+		e.mu.Lock()
+		e.restored[e.target(d)] = live // it runs here: nothing to bring back
+		e.mu.Unlock()
 	}
 	_ = e.reg.Unlock(ctx, d.App(), d.Environment(), d.ID())
 }

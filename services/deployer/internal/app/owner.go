@@ -87,6 +87,7 @@ func (e *Engine) drop(t driver.Target, l *lease.Lease) {
 	}
 	e.owners.mu.Unlock()
 	e.mu.Lock()
+	delete(e.restored, t)
 	for _, r := range e.running {
 		if r.target == t {
 			r.cancel()
@@ -169,21 +170,17 @@ func (e *Engine) claim(ctx context.Context) error {
 		}
 	}
 	slices.SortFunc(targets, func(a, b driver.Target) int { return strings.Compare(a.String(), b.String()) })
-	// First what cannot wait: the leases, and the runners of the active
-	// deployments; then the live versions taken just now; then the
-	// bookkeeping of the others (their instances after scale-ups). Each
-	// step that reads the log or starts processes is bounded, so that one
-	// read that hangs (a NATS node gone) does not hold up the rest.
+	// What cannot wait is done here: the leases, and the runners of the
+	// active deployments. Bringing live versions back and the bookkeeping
+	// of the others (their instances after scale-ups) read the log and
+	// start processes: one pass at a time runs in the background, each
+	// step bounded, so that neither a hung read (a NATS node gone) nor
+	// many targets taken at once hold up the next round's takeovers.
 	var problems []error
-	type taken struct {
-		t driver.Target
-		l *lease.Lease
-	}
-	var restore []taken
-	var maintain []driver.Target
+	var restore, maintain []driver.Target
 	var activeHere []string
 	for _, t := range targets {
-		l, fresh, err := e.acquire(t)
+		l, _, err := e.acquire(t)
 		if err != nil {
 			problems = append(problems, err)
 			continue
@@ -196,26 +193,45 @@ func (e *Engine) claim(ctx context.Context) error {
 			e.ensureRunner(id)
 			activeHere = append(activeHere, id)
 		case live[t] == "":
-		case fresh:
-			restore = append(restore, taken{t, l})
+		case !e.isRestored(t, live[t]):
+			restore = append(restore, t)
 		default:
 			maintain = append(maintain, t)
 		}
 	}
+	if e.claimWork.CompareAndSwap(false, true) {
+		e.wg.Add(1)
+		go func() {
+			defer e.wg.Done()
+			defer e.claimWork.Store(false)
+			if err := e.restoreTargets(ctx, restore, activeHere, maintain, live); err != nil && ctx.Err() == nil {
+				e.log.Warn().Err(err).Msg("restoring the live versions of owned targets; retrying")
+			}
+		}()
+	}
+	return errors.Join(problems...)
+}
+
+// restoreTargets brings back the live version of the targets in restore,
+// and the recorded instances of the others' versions.
+func (e *Engine) restoreTargets(ctx context.Context, restore []driver.Target, active []string, maintain []driver.Target, live map[driver.Target]string) error {
 	bounded := func(limit time.Duration, f func(ctx context.Context) error) error {
 		ctx, cancel := context.WithTimeout(ctx, limit)
 		defer cancel()
 		return f(ctx)
 	}
-	for _, r := range restore {
-		err := bounded(claimRestoreTimeout, func(ctx context.Context) error { return e.restoreEnv(ctx, r.t, live[r.t]) })
+	var problems []error
+	for _, t := range restore {
+		err := bounded(claimRestoreTimeout, func(ctx context.Context) error { return e.restoreEnv(ctx, t, live[t]) })
 		if err != nil {
-			// Give it back: this or another instance tries again.
-			r.l.Release(ctx)
-			problems = append(problems, fmt.Errorf("%s: %w", r.t, err))
+			problems = append(problems, fmt.Errorf("%s: %w", t, err))
+			continue
 		}
+		e.mu.Lock()
+		e.restored[t] = live[t]
+		e.mu.Unlock()
 	}
-	for _, id := range activeHere {
+	for _, id := range active {
 		problems = append(problems, bounded(claimReadTimeout, func(ctx context.Context) error {
 			d, err := e.Load(ctx, id)
 			if err != nil {
@@ -228,6 +244,14 @@ func (e *Engine) claim(ctx context.Context) error {
 		problems = append(problems, bounded(claimReadTimeout, func(ctx context.Context) error { return e.liveReplicas(ctx, t, live[t]) }))
 	}
 	return errors.Join(problems...)
+}
+
+// isRestored reports whether this instance brought version back in t
+// since it last took t (or ran it since its deployment ended here).
+func (e *Engine) isRestored(t driver.Target, version string) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.restored[t] == version
 }
 
 // A claim round bounds bringing a live version back (processes started,
