@@ -331,15 +331,7 @@ func TestClusterJourney(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
 	dir := t.TempDir()
-	envs := writeFile(t, dir, "environments.yaml", `environments:
-  - {name: development, after: [], required_approvals: 0, strategy: big-bang}
-  - {name: staging, after: [development], required_approvals: 1, approver_roles: [qa, release-manager], strategy: canary}
-  - {name: production, after: [staging], required_approvals: 1, approver_roles: [operations, release-manager], strategy: canary}
-`)
-	gates := writeFile(t, dir, "gates.yaml", `environments:
-  development:
-    - {name: Unit Tests, suites: [unit-tests], required: true, timeout: 10m, on_failure: block}
-`)
+	envs, gates := journeyFiles(t, dir)
 	deployer := writeFile(t, dir, "deployer.yaml", `strategies:
   staging:
     canary: {steps: ["setWeight 50", "pause 2s"]}
@@ -457,6 +449,23 @@ route:
 		t.Errorf("after the restart, %s:\n%s", depID, out)
 	}
 	verify()
+}
+
+// journeyFiles writes the cluster journeys' environments (development,
+// then staging and production with one approval and canaries) and gates
+// (a JUnit suite required in development), and returns their paths.
+func journeyFiles(t *testing.T, dir string) (envs, gates string) {
+	t.Helper()
+	envs = writeFile(t, dir, "environments.yaml", `environments:
+  - {name: development, after: [], required_approvals: 0, strategy: big-bang}
+  - {name: staging, after: [development], required_approvals: 1, approver_roles: [qa, release-manager], strategy: canary}
+  - {name: production, after: [staging], required_approvals: 1, approver_roles: [operations, release-manager], strategy: canary}
+`)
+	gates = writeFile(t, dir, "gates.yaml", `environments:
+  development:
+    - {name: Unit Tests, suites: [unit-tests], required: true, timeout: 10m, on_failure: block}
+`)
+	return envs, gates
 }
 
 func firstLine(s string) string {

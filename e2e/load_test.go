@@ -51,15 +51,7 @@ func TestClusterLoad(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Minute)
 	defer cancel()
 	dir := t.TempDir()
-	envs := writeFile(t, dir, "environments.yaml", `environments:
-  - {name: development, after: [], required_approvals: 0, strategy: big-bang}
-  - {name: staging, after: [development], required_approvals: 1, approver_roles: [qa, release-manager], strategy: canary}
-  - {name: production, after: [staging], required_approvals: 1, approver_roles: [operations, release-manager], strategy: canary}
-`)
-	gates := writeFile(t, dir, "gates.yaml", `environments:
-  development:
-    - {name: Unit Tests, suites: [unit-tests], required: true, timeout: 10m, on_failure: block}
-`)
+	envs, gates := journeyFiles(t, dir)
 	var deployer strings.Builder
 	deployer.WriteString(`leases: {ttl: 5s}
 strategies:
