@@ -28,7 +28,7 @@ all: build
 run: floe
 	./bin/floe dev
 
-SERVICES := audit release gate flag change deployer monitor notifier
+SERVICES := audit release gate flag change deployer monitor notifier console
 
 floe:
 	$(GO) build -o bin/floe ./tools/floe

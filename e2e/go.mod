@@ -67,4 +67,5 @@ replace (
 	github.com/penguinmails/floe/libs => ../libs
 	github.com/penguinmails/floe/proto => ../proto
 	github.com/penguinmails/floe/services/change => ../services/change
+	github.com/penguinmails/floe/services/console => ../services/console
 )

@@ -51,7 +51,17 @@ func TestReleaseLifecycle(t *testing.T) {
 		t.Fatalf("promote development: %v\n%s", err, out)
 	}
 	waitEnvStatus(t, cli, id, "development", "RELEASE_STATUS_DEPLOYED")
-	if out, err := cli("--as", "carol", "release", "approve", id, "--env", "staging", "--comment", "QA passed"); err != nil {
+	// A release is also PRODUCT@VERSION, in an environment PRODUCT@VERSION/ENV (its deployment there too).
+	if out, err := cli("release", "get", "penguinmails@1.0.0"); err != nil || !strings.Contains(out, id) {
+		t.Errorf("release get penguinmails@1.0.0: %v\n%s", err, out)
+	}
+	if out, err := cli("deploy", "get", "penguinmails@1.0.0/development"); err != nil || !strings.Contains(out, id+"-development-1") {
+		t.Errorf("deploy get penguinmails@1.0.0/development: %v\n%s", err, out)
+	}
+	if out, err := cli("release", "get", "penguinmails@9.9.9"); err == nil || !strings.Contains(out, "no release penguinmails@9.9.9") {
+		t.Errorf("release get of a version that does not exist: %v\n%s", err, out)
+	}
+	if out, err := cli("--as", "carol", "release", "approve", "penguinmails@1.0.0/staging", "--comment", "QA passed"); err != nil {
 		t.Fatalf("approve staging: %v\n%s", err, out)
 	}
 	// Development's Unit Tests gate opened with the deployment: staging waits for it.

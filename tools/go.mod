@@ -11,6 +11,7 @@ require (
 	github.com/penguinmails/floe/proto v0.0.0
 	github.com/penguinmails/floe/services/audit v0.0.0-00010101000000-000000000000
 	github.com/penguinmails/floe/services/change v0.0.0-00010101000000-000000000000
+	github.com/penguinmails/floe/services/console v0.0.0-00010101000000-000000000000
 	github.com/penguinmails/floe/services/deployer v0.0.0-00010101000000-000000000000
 	github.com/penguinmails/floe/services/flag v0.0.0
 	github.com/penguinmails/floe/services/gate v0.0.0
@@ -148,6 +149,7 @@ replace (
 	github.com/penguinmails/floe/proto => ../proto
 	github.com/penguinmails/floe/services/audit => ../services/audit
 	github.com/penguinmails/floe/services/change => ../services/change
+	github.com/penguinmails/floe/services/console => ../services/console
 	github.com/penguinmails/floe/services/deployer => ../services/deployer
 	github.com/penguinmails/floe/services/flag => ../services/flag
 	github.com/penguinmails/floe/services/gate => ../services/gate

@@ -160,6 +160,11 @@ func StartEmbedded(cfg Config) (*server.Server, error) {
 		}
 		if port == 0 {
 			port = server.RANDOM_PORT
+		} else if l, err := net.Listen("tcp", cfg.Listen); err != nil {
+			// Said now: the server would only fail to become ready.
+			return nil, fmt.Errorf("embedded nats: cannot listen on %s (--nats-listen): %w", cfg.Listen, err)
+		} else {
+			_ = l.Close()
 		}
 		opts.Host, opts.Port = host, port
 	}

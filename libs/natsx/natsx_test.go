@@ -240,3 +240,20 @@ func TestRestartServerKeepsDataAndPort(t *testing.T) {
 		t.Errorf("sequence after restart = %d, want 2", ack.Sequence)
 	}
 }
+
+// TestEmbeddedPortInUse: an embedded server whose client address another
+// process holds fails at once, naming the address (it used to wait 30 s
+// and say only that it was not ready).
+func TestEmbeddedPortInUse(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	start := time.Now()
+	_, err = natsx.StartEmbedded(natsx.Config{DataDir: t.TempDir(), Listen: l.Addr().String()})
+	if err == nil || !strings.Contains(err.Error(), "cannot listen on "+l.Addr().String()) {
+		t.Fatalf("StartEmbedded on a held port: %v", err)
+	}
+	t.Logf("refused after %s: %v", time.Since(start).Round(time.Millisecond), err)
+}

@@ -18,7 +18,6 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	gatev1 "github.com/penguinmails/floe/proto/gen/floe/gate/v1"
-	releasev1 "github.com/penguinmails/floe/proto/gen/floe/release/v1"
 )
 
 func newGateCmd(g *globals) *cobra.Command {
@@ -39,28 +38,17 @@ A release is named by its id or as product@version.`,
 	return cmd
 }
 
-// resolveRelease turns an id or product@version into a release id.
+// resolveRelease turns an id or product@version into a release id (refs.go).
 func resolveRelease(ctx context.Context, conn *grpc.ClientConn, name string) (string, error) {
-	product, version, ok := strings.Cut(name, "@")
+	r, ok := parseRef(name)
 	if !ok {
 		return name, nil
 	}
-	c := releasev1.NewReleaseServiceClient(conn)
-	token := ""
-	for {
-		resp, err := c.ListReleases(ctx, &releasev1.ListReleasesRequest{Product: product, PageSize: 100, PageToken: token})
-		if err != nil {
-			return "", err
-		}
-		for _, r := range resp.GetReleases() {
-			if r.GetVersion() == version {
-				return r.GetId(), nil
-			}
-		}
-		if token = resp.GetNextPageToken(); token == "" {
-			return "", fmt.Errorf("no release %s of %s", version, product)
-		}
+	rel, err := findRelease(ctx, conn, r)
+	if err != nil {
+		return "", err
 	}
+	return rel.GetId(), nil
 }
 
 func newGateDefsCmd(g *globals) *cobra.Command {

@@ -33,6 +33,23 @@ func releaseOut(g *globals, resp proto.Message, r *releasev1.Release, line strin
 	return err
 }
 
+// envFromRef is env, or when it is empty the environment a reference
+// PRODUCT@VERSION/ENV names (refs.go).
+func envFromRef(arg, env string) string {
+	if r, ok := parseRef(arg); ok && env == "" {
+		return r.env
+	}
+	return env
+}
+
+// firstEnv is the first environment a release targets (development when it names none).
+func firstEnv(r *releasev1.Release) string {
+	if envs := r.GetTargetEnvironments(); len(envs) > 0 {
+		return envs[0]
+	}
+	return "development"
+}
+
 // planFlags are the editable plan fields shared by create and update.
 type planFlags struct {
 	title, description, rollbackPlan, testingPlan string
@@ -110,7 +127,14 @@ anything else.`,
 				if err != nil {
 					return err
 				}
-				return releaseOut(g, resp, resp.GetRelease(), "")
+				if err := releaseOut(g, resp, resp.GetRelease(), ""); err != nil || g.output == "json" {
+					return err
+				}
+				r := resp.GetRelease()
+				ref := r.GetProduct() + "@" + r.GetVersion()
+				_, err = fmt.Fprintf(g.errOut, "created release %s: later commands take its ID or %s, e.g. floe release promote %s --env %s\n",
+					r.GetId(), ref, ref, firstEnv(r))
+				return err
 			})
 		},
 	}
@@ -329,6 +353,7 @@ release's author may not be allowed to approve it). Approvals count only at the
 current content revision: a later edit of the content voids them.`,
 		Args: positional("ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			env = envFromRef(args[0], env)
 			if err := required("env", env, "the environment you approve the release for"); err != nil {
 				return err
 			}
@@ -363,6 +388,7 @@ or the release is already approved there.
   floe release request-approval 01JX… --env production --note "soak passed in staging"`,
 		Args: positional("ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			env = envFromRef(args[0], env)
 			if err := required("env", env, "the environment whose approvers you ask"); err != nil {
 				return err
 			}
@@ -390,6 +416,7 @@ func newReleaseRejectCmd(g *globals) *cobra.Command {
 		Short: "Refuse a release for an environment, with a reason",
 		Args:  positional("ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			env = envFromRef(args[0], env)
 			if err := errors.Join(
 				required("env", env, "the environment you refuse the release for"),
 				required("reason", reason, "say why the release is refused; it is recorded and shown to everyone"),
@@ -424,6 +451,7 @@ order, approvals, rejections and prerequisites, and a refusal lists every reason
 (default: the environment's configured strategy).`,
 		Args: positional("ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			env = envFromRef(args[0], env)
 			if err := required("env", env, "the environment to deploy to"); err != nil {
 				return err
 			}

@@ -85,7 +85,13 @@ Read-your-writes: floe remembers, per server, the event-log position of your
 last write and asks every later read to include it, so 'floe release list'
 after 'floe release approve' never shows the state before the approval. The
 positions are kept in the directory named by env FLOE_STATE_DIR, else in floe/
-under the user's cache directory (~/.cache/floe on Linux).`,
+under the user's cache directory (~/.cache/floe on Linux).
+
+References: wherever a command takes a release ID it also takes
+PRODUCT@VERSION (penguinmails@2.1.0), and PRODUCT@VERSION/ENV names the
+release in an environment (its --env) or, where a deployment ID is asked
+for, its deployment there: floe release promote penguinmails@2.1.0/staging,
+floe deploy get penguinmails@2.1.0/production.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
@@ -173,8 +179,8 @@ func (g *globals) dial() (*grpc.ClientConn, error) {
 	return grpc.NewClient(server,
 		grpc.WithTransportCredentials(tc),
 		grpc.WithPerRPCCredentials(auth.BearerCredentials{Token: token, AllowInsecure: !useTLS}),
-		grpc.WithChainUnaryInterceptor(session.unaryInterceptor),
-		grpc.WithChainStreamInterceptor(session.streamInterceptor),
+		grpc.WithChainUnaryInterceptor(session.unaryInterceptor, refUnaryInterceptor),
+		grpc.WithChainStreamInterceptor(session.streamInterceptor, refStreamInterceptor),
 	)
 }
 

@@ -27,6 +27,8 @@ type Credentials struct {
 	OFREP string `yaml:"ofrep,omitempty"`
 	// Notifier is the notifier's inbound HTTP address ("" when disabled).
 	Notifier string `yaml:"notifier,omitempty"`
+	// Console is the admin console's HTTP address ("" when disabled).
+	Console string `yaml:"console,omitempty"`
 	// NATS is the embedded NATS client URL, for event subscribers.
 	NATS string `yaml:"nats"`
 	// NATSReaderNKey is the seed file of the read-only NATS identity event

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/penguinmails/floe/libs/auth"
@@ -23,6 +24,7 @@ import (
 	releasev1 "github.com/penguinmails/floe/proto/gen/floe/release/v1"
 	"github.com/penguinmails/floe/services/audit/auditsvc"
 	"github.com/penguinmails/floe/services/change/changesvc"
+	"github.com/penguinmails/floe/services/console/consolesvc"
 	"github.com/penguinmails/floe/services/deployer/deployersvc"
 	"github.com/penguinmails/floe/services/flag/flagsvc"
 	"github.com/penguinmails/floe/services/gate/gatesvc"
@@ -85,6 +87,8 @@ type Config struct {
 	// Change configures the change service; its environments file is the
 	// release service's, its audit public key the audit service's.
 	Change changesvc.Options
+	// Console configures the admin console (it offers the dev users at sign-in).
+	Console consolesvc.Config
 }
 
 // Options configure the development server.
@@ -103,6 +107,9 @@ func Run(ctx context.Context, opts Options) error {
 	}
 	if cfg.NATS.DataDir == "" {
 		return errors.New("floe dev: --data-dir is required")
+	}
+	if err := checkAddrs(opts.Config.addrs()); err != nil {
+		return err
 	}
 	if err := os.MkdirAll(cfg.NATS.DataDir, 0o700); err != nil {
 		return fmt.Errorf("create data dir: %w", err)
@@ -136,7 +143,14 @@ func Run(ctx context.Context, opts Options) error {
 		auditPub = filepath.Join(cfg.NATS.DataDir, AuditPublicKeyFileName)
 		cfgs.Change.AuditPublicKey = auditPub
 	}
-	entries := Services(cfgs)
+	for _, u := range creds.Users {
+		if len(u.Roles) > 0 { // the notifier's own token holds no role: not a person to sign in as
+			cfgs.Console.DevUsers = append(cfgs.Console.DevUsers, consolesvc.DevUser{ID: u.ID, Name: u.Name + " — " + strings.Join(u.Roles, ", "), Token: u.Token})
+		}
+	}
+	// The console is a client of the others' APIs (not yet in the
+	// production topology, deploy/): floe dev runs it beside them.
+	entries := append(Services(cfgs), service.Of(consolesvc.Service, cfgs.Console))
 
 	ncfg := natsx.Config{
 		URL: cfg.NATS.URL, CredsFile: cfg.NATS.Creds, DataDir: filepath.Join(cfg.NATS.DataDir, "nats"),
@@ -201,6 +215,9 @@ func Run(ctx context.Context, opts Options) error {
 	if nt, _ := handles[notifiersvc.Service.Name].(*notifiersvc.Notifier); nt != nil {
 		creds.Notifier = nt.HTTPAddr
 	}
+	if co, _ := handles[consolesvc.Service.Name].(*consolesvc.Console); co != nil {
+		creds.Console = co.Addr
+	}
 	if nauth != nil {
 		creds.NATSReaderNKey = nauth.ReaderFile
 	}
@@ -220,7 +237,8 @@ func Run(ctx context.Context, opts Options) error {
 	return rt.Run(ctx)
 }
 
-// Services are floe dev's services, in start order, each with its configuration.
+// Services are floe dev's event-sourced services — the production topology's (deploy/) — in start
+// order, each with its configuration; Run adds the admin console beside them.
 func Services(c Config) []service.Entry {
 	return []service.Entry{
 		service.Of(releasesvc.Service, c.Release),
@@ -450,6 +468,9 @@ func printBanner(out io.Writer, c *clientconf.Credentials, credsPath string, cfg
 	fmt.Fprintf(out, "  admin HTTP http://%s   (/metrics /healthz /readyz)\n", c.Admin)
 	if c.Notifier != "" {
 		fmt.Fprintf(out, "  notifier   http://%s/status   (the public status page; /alertmanager takes Alertmanager's webhook; routes and receivers: --notifier-config)\n", c.Notifier)
+	}
+	if c.Console != "" {
+		fmt.Fprintf(out, "  console    http://%s   (the admin console: sign in as a dev user)\n", c.Console)
 	}
 	if c.OFREP != "" {
 		fmt.Fprintf(out, "  OFREP      http://%s/environments/<env>   (OpenFeature remote evaluation; flagd in-process sync on the gRPC port, selector \"<env>;token=<token>\")\n", c.OFREP)

@@ -1,0 +1,277 @@
+package consolesvc_test
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/penguinmails/floe/libs/auth"
+	"github.com/penguinmails/floe/libs/service"
+	"github.com/penguinmails/floe/libs/testkit"
+	releasev1 "github.com/penguinmails/floe/proto/gen/floe/release/v1"
+	"github.com/penguinmails/floe/services/console/consolesvc"
+	"github.com/penguinmails/floe/services/console/internal/web"
+	"github.com/penguinmails/floe/services/release/releasesvc"
+)
+
+// world is the release service and the console in one process on a real
+// embedded JetStream; the console calls the release service's gRPC API.
+type world struct {
+	*testkit.Process
+	t    *testing.T
+	base string
+}
+
+func startWorld(t *testing.T) *world {
+	t.Helper()
+	p := testkit.Start(t, testkit.Options{
+		Users: map[string][]auth.RoleBinding{
+			"alice": testkit.Roles(auth.RoleDeveloper), "carol": testkit.Roles(auth.RoleQA), "grace": testkit.Roles(auth.RoleSupport),
+		},
+		Entries: func() []service.Entry {
+			return []service.Entry{service.Of(releasesvc.Service, releasesvc.Config{}),
+				service.Of(consolesvc.Service, consolesvc.Config{Addr: "127.0.0.1:0"})}
+		},
+	})
+	c, ok := p.Handles["console"].(*consolesvc.Console)
+	if !ok || c.Addr == "" {
+		t.Fatalf("console handle %#v", p.Handles["console"])
+	}
+	return &world{Process: p, t: t, base: "http://" + c.Addr}
+}
+
+// browser is a cookie-keeping client that does not follow redirects.
+func (w *world) browser() *http.Client {
+	jar, _ := cookiejar.New(nil)
+	return &http.Client{Jar: jar, Timeout: 20 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+}
+
+func (w *world) do(c *http.Client, method, path string, form url.Values, header map[string]string) (*http.Response, string) {
+	w.t.Helper()
+	var body io.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	}
+	req, err := http.NewRequest(method, w.base+path, body)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, string(b)
+}
+
+func (w *world) signIn(user string) *http.Client {
+	w.t.Helper()
+	c := w.browser()
+	resp, body := w.do(c, "POST", "/signin", url.Values{"token": {w.Token(user)}, "next": {"/releases"}}, nil)
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/releases" {
+		w.t.Fatalf("sign in as %s: %d %s\n%s", user, resp.StatusCode, resp.Header.Get("Location"), body)
+	}
+	return c
+}
+
+var csrfRE = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
+
+func (w *world) release(id string) *releasev1.Release {
+	w.t.Helper()
+	resp, err := releasev1.NewReleaseServiceClient(w.Conn("alice")).GetRelease(testkit.Context(w.t), &releasev1.GetReleaseRequest{ReleaseId: id})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return resp.GetRelease()
+}
+
+func approvals(r *releasev1.Release, env string) int {
+	for _, e := range r.GetEnvironments() {
+		if e.GetEnvironment() == env {
+			return len(e.GetApprovals())
+		}
+	}
+	return -1
+}
+
+// TestConsole: signing in, the security of every page and form (session
+// cookie, CSP, CSRF, cross-site posts, escaping of user input), and an
+// approval made through the console with the signed-in user's rights —
+// refused for a user without them, with the service's reason — seen live
+// by another browser over server-sent events.
+func TestConsole(t *testing.T) {
+	w := startWorld(t)
+	const hostile = `<script>alert(1)</script>`
+	created, err := releasev1.NewReleaseServiceClient(w.Conn("alice")).CreateRelease(testkit.Context(t), &releasev1.CreateReleaseRequest{
+		Product: "penguinmails", Version: "2.1.0", Type: releasev1.ReleaseType_RELEASE_TYPE_MINOR, Title: hostile,
+		Changes: []*releasev1.Change{{Kind: releasev1.ChangeKind_CHANGE_KIND_FEATURE, Summary: `"><img src=x onerror=alert(2)>`}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := created.GetRelease().GetId()
+
+	// Signed out: every page sends the browser to sign in, and a form post is refused.
+	anon := w.browser()
+	if resp, _ := w.do(anon, "GET", "/releases/"+id, nil, nil); resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(resp.Header.Get("Location"), "/signin?next=") {
+		t.Errorf("signed out: %d %s", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	if resp, _ := w.do(anon, "POST", "/releases/"+id+"/approve", url.Values{"env": {"staging"}}, nil); resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("signed-out post: %d", resp.StatusCode)
+	}
+	// A bad token is refused with the reason, and no cookie is set.
+	if resp, body := w.do(anon, "POST", "/signin", url.Values{"token": {"not-a-token"}}, nil); resp.StatusCode != http.StatusUnauthorized ||
+		!strings.Contains(body, "Sign-in refused") || len(resp.Cookies()) != 0 {
+		t.Errorf("bad token: %d cookies %v\n%s", resp.StatusCode, resp.Cookies(), body)
+	}
+	// An off-site next is not followed.
+	c := w.browser()
+	if resp, _ := w.do(c, "POST", "/signin", url.Values{"token": {w.Token("carol")}, "next": {"//evil.example/x"}}, nil); resp.Header.Get("Location") != "/releases" {
+		t.Errorf("sign-in with an off-site next redirects to %q", resp.Header.Get("Location"))
+	}
+
+	carol := w.signIn("carol")
+	u, _ := url.Parse(w.base)
+	var session *http.Cookie
+	for _, ck := range carol.Jar.Cookies(u) {
+		if ck.Name == web.SessionCookie {
+			session = ck
+		}
+	}
+	if session == nil {
+		t.Fatal("no session cookie")
+	}
+	// The cookie's attributes as the server set them.
+	resp, _ := w.do(w.browser(), "POST", "/signin", url.Values{"token": {w.Token("carol")}}, nil)
+	setCookie := resp.Header.Get("Set-Cookie")
+	for _, want := range []string{"HttpOnly", "SameSite=Strict", "Path=/"} {
+		if !strings.Contains(setCookie, want) {
+			t.Errorf("session cookie %q lacks %s", setCookie, want)
+		}
+	}
+
+	// The list and the page show user input as text, under a strict CSP.
+	resp, list := w.do(carol, "GET", "/releases", nil, nil)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(list, "penguinmails@2.1.0") {
+		t.Fatalf("list: %d\n%s", resp.StatusCode, list)
+	}
+	if csp := resp.Header.Get("Content-Security-Policy"); csp != web.CSP || !strings.Contains(csp, "script-src 'self'") || strings.Contains(csp, "unsafe-inline") {
+		t.Errorf("CSP %q", csp)
+	}
+	resp, page := w.do(carol, "GET", "/releases/"+id, nil, nil)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("release page: %d\n%s", resp.StatusCode, page)
+	}
+	for _, body := range []string{list, page} {
+		if strings.Contains(body, hostile) || strings.Contains(body, "<img src=x") {
+			t.Errorf("user input rendered as HTML:\n%s", body)
+		}
+	}
+	if !strings.Contains(page, "&lt;script&gt;alert(1)&lt;/script&gt;") || !strings.Contains(page, "&lt;img src=x onerror=alert(2)&gt;") {
+		t.Errorf("the title and the change are not shown as text:\n%s", page)
+	}
+	m := csrfRE.FindStringSubmatch(page)
+	if m == nil {
+		t.Fatalf("no CSRF token in the page:\n%s", page)
+	}
+	csrf := m[1]
+
+	// Another browser watches the release live.
+	live := w.watch(w.signIn("carol"), "/releases/"+id+"/live")
+
+	// Without the session's CSRF token, or from another site: refused, nothing done.
+	if resp, _ := w.do(carol, "POST", "/releases/"+id+"/approve", url.Values{"env": {"staging"}, "csrf": {"forged"}}, nil); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("approve with a forged CSRF token: %d", resp.StatusCode)
+	}
+	if resp, _ := w.do(carol, "POST", "/releases/"+id+"/approve", url.Values{"env": {"staging"}, "csrf": {csrf}},
+		map[string]string{"Origin": "http://evil.example", "Sec-Fetch-Site": "cross-site"}); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("cross-site approve: %d", resp.StatusCode)
+	}
+	if n := approvals(w.release(id), "staging"); n != 0 {
+		t.Fatalf("refused posts approved: %d approvals", n)
+	}
+
+	// A user without the right: the service's refusal, shown.
+	grace := w.signIn("grace")
+	_, gpage := w.do(grace, "GET", "/releases/"+id, nil, nil)
+	gcsrf := csrfRE.FindStringSubmatch(gpage)[1]
+	resp, body := w.do(grace, "POST", "/releases/"+id+"/approve", url.Values{"env": {"staging"}, "csrf": {gcsrf}, "comment": {"lgtm"}}, nil)
+	if resp.StatusCode != http.StatusForbidden || !strings.Contains(body, "PermissionDenied") {
+		t.Errorf("approve as support: %d\n%s", resp.StatusCode, body)
+	}
+
+	// Carol approves staging through the console, as herself.
+	resp, _ = w.do(carol, "POST", "/releases/"+id+"/approve", url.Values{"env": {"staging"}, "csrf": {csrf}, "comment": {"QA passed"}, "request_id": {"r1"}},
+		map[string]string{"Origin": w.base})
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("approve: %d", resp.StatusCode)
+	}
+	r := w.release(id)
+	if n := approvals(r, "staging"); n != 1 {
+		t.Fatalf("staging has %d approvals after the console's", n)
+	}
+	for _, e := range r.GetEnvironments() {
+		for _, a := range e.GetApprovals() {
+			if a.GetApprover() != "carol" || a.GetComment() != "QA passed" {
+				t.Errorf("approval %+v; want carol's with her comment", a)
+			}
+		}
+	}
+	select {
+	case ev := <-live:
+		if ev != "changed" {
+			t.Errorf("live event %q", ev)
+		}
+	case <-time.After(20 * time.Second):
+		t.Error("the watching browser was not told of the approval")
+	}
+	// Signing out ends the session.
+	if resp, _ := w.do(carol, "POST", "/signout", url.Values{"csrf": {csrf}}, nil); resp.StatusCode != http.StatusSeeOther {
+		t.Errorf("sign out: %d", resp.StatusCode)
+	}
+	if resp, _ := w.do(carol, "GET", "/releases", nil, nil); resp.StatusCode != http.StatusSeeOther {
+		t.Errorf("after signing out, the list answers %d", resp.StatusCode)
+	}
+}
+
+// watch reads a server-sent event stream and passes each event's name on.
+func (w *world) watch(c *http.Client, path string) <-chan string {
+	w.t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	w.t.Cleanup(cancel)
+	req, _ := http.NewRequestWithContext(ctx, "GET", w.base+path, nil)
+	sc := *c
+	sc.Timeout = 0
+	resp, err := sc.Do(req)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "text/event-stream" {
+		w.t.Fatalf("live stream: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	out := make(chan string, 8)
+	go func() {
+		defer resp.Body.Close()
+		sc := bufio.NewScanner(resp.Body)
+		for sc.Scan() {
+			if name, ok := strings.CutPrefix(sc.Text(), "event: "); ok {
+				out <- name
+			}
+		}
+	}()
+	return out
+}

@@ -1,0 +1,132 @@
+package web
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	releasev1 "github.com/penguinmails/floe/proto/gen/floe/release/v1"
+)
+
+func (h *Handler) releaseClient() releasev1.ReleaseServiceClient {
+	return releasev1.NewReleaseServiceClient(h.opts.Conn)
+}
+
+// releases lists releases, newest first, filtered by product, status and
+// text, a page at a time (the release service's own pagination).
+func (h *Handler) releases(w http.ResponseWriter, r *http.Request, s *session) {
+	q := r.URL.Query()
+	req := &releasev1.ListReleasesRequest{Product: strings.TrimSpace(q.Get("product")), Text: strings.TrimSpace(q.Get("q")),
+		Environment: strings.TrimSpace(q.Get("env")), PageSize: 25, PageToken: q.Get("page")}
+	if st := q.Get("status"); st != "" {
+		v, ok := releasev1.ReleaseStatus_value["RELEASE_STATUS_"+strings.ToUpper(strings.ReplaceAll(st, " ", "_"))]
+		if !ok {
+			h.fail(w, r, s, http.StatusBadRequest, fmt.Sprintf("status %q is not a release status", st))
+			return
+		}
+		req.Status = releasev1.ReleaseStatus(v)
+	}
+	ctx, cancel := s.ctx(r)
+	defer cancel()
+	resp, err := h.releaseClient().ListReleases(ctx, req)
+	if err != nil {
+		h.failRPC(w, r, s, err)
+		return
+	}
+	next := ""
+	if t := resp.GetNextPageToken(); t != "" {
+		nq := r.URL.Query()
+		nq.Set("page", t)
+		next = "/releases?" + nq.Encode()
+	}
+	h.render(w, r, s, http.StatusOK, "releases", map[string]any{
+		"Releases": resp.GetReleases(), "Total": resp.GetTotal(), "Next": next,
+		"Product": req.Product, "Q": req.Text, "Status": q.Get("status"), "Env": req.Environment,
+		"Statuses": []string{"planned", "approved", "deploying", "deployed", "failed", "rolled back", "cancelled"},
+	})
+}
+
+// release shows one release: its plan, each environment's status and
+// approvals, its changes, and the timeline of its events with their actors.
+func (h *Handler) release(w http.ResponseWriter, r *http.Request, s *session) {
+	id := r.PathValue("id")
+	ctx, cancel := s.ctx(r)
+	defer cancel()
+	c := h.releaseClient()
+	rel, err := c.GetRelease(ctx, &releasev1.GetReleaseRequest{ReleaseId: id})
+	if err != nil {
+		h.failRPC(w, r, s, err)
+		return
+	}
+	hist, err := c.GetHistory(ctx, &releasev1.GetHistoryRequest{ReleaseId: id})
+	if err != nil {
+		h.failRPC(w, r, s, err)
+		return
+	}
+	h.render(w, r, s, http.StatusOK, "release", map[string]any{"Release": rel.GetRelease(), "History": hist.GetEntries(), "Notice": r.URL.Query().Get("done")})
+}
+
+// releaseLive streams a server-sent event each time the release changes
+// (WatchRelease): the page's script then loads it again.
+func (h *Handler) releaseLive(w http.ResponseWriter, r *http.Request, s *session) {
+	fl, ok := w.(http.Flusher)
+	if !ok {
+		h.fail(w, r, s, http.StatusInternalServerError, "streaming is not supported here")
+		return
+	}
+	ctx := r.Context()
+	stream, err := h.releaseClient().WatchRelease(withToken(ctx, s), &releasev1.WatchReleaseRequest{ReleaseId: r.PathValue("id")})
+	if err != nil {
+		h.failRPC(w, r, s, err)
+		return
+	}
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.WriteHeader(http.StatusOK)
+	fl.Flush()
+	first := true
+	for {
+		resp, err := stream.Recv()
+		if err != nil {
+			if status.Code(err) != codes.Canceled && ctx.Err() == nil {
+				fmt.Fprintf(w, "event: failed\ndata: %s\n\n", oneLine(status.Convert(err).Message()))
+				fl.Flush()
+			}
+			return
+		}
+		if first { // the current state: the page shows it already
+			first = false
+			continue
+		}
+		fmt.Fprintf(w, "event: changed\ndata: %d\n\n", resp.GetRelease().GetAggregateVersion())
+		fl.Flush()
+	}
+}
+
+func oneLine(s string) string { return strings.NewReplacer("\r", " ", "\n", " ").Replace(s) }
+
+// approve approves the release for an environment, as the session's principal.
+func (h *Handler) approve(w http.ResponseWriter, r *http.Request, s *session) {
+	id, env := r.PathValue("id"), r.PostForm.Get("env")
+	ctx, cancel := s.ctx(r)
+	defer cancel()
+	if _, err := h.releaseClient().Approve(ctx, &releasev1.ApproveRequest{ReleaseId: id, Environment: env, Comment: r.PostForm.Get("comment"), RequestId: r.PostForm.Get("request_id")}); err != nil {
+		h.failRPC(w, r, s, err)
+		return
+	}
+	http.Redirect(w, r, "/releases/"+id+"?done="+urlQuery("approved for "+env), http.StatusSeeOther)
+}
+
+// promote asks for the release to be deployed to an environment.
+func (h *Handler) promote(w http.ResponseWriter, r *http.Request, s *session) {
+	id, env := r.PathValue("id"), r.PostForm.Get("env")
+	ctx, cancel := s.ctx(r)
+	defer cancel()
+	if _, err := h.releaseClient().Promote(ctx, &releasev1.PromoteRequest{ReleaseId: id, Environment: env, RequestId: r.PostForm.Get("request_id")}); err != nil {
+		h.failRPC(w, r, s, err)
+		return
+	}
+	http.Redirect(w, r, "/releases/"+id+"?done="+urlQuery("promotion to "+env+" requested"), http.StatusSeeOther)
+}

@@ -1,0 +1,351 @@
+// Package web is the admin console: server-rendered HTML (html/template,
+// which escapes everything it shows — release titles, change text and
+// notes are user input) over the services' gRPC APIs, each call made with
+// the signed-in principal's bearer token, so the console can do nothing
+// its user could not do with the CLI.
+//
+// Security: a session is a random id in an HttpOnly, SameSite=Strict
+// cookie (Secure behind HTTPS), mapped in memory to the principal's token;
+// every state-changing request is a POST carrying the session's CSRF token
+// (and, when the browser sends one, an Origin of this host); every answer
+// has a strict Content-Security-Policy (no inline script or style: the
+// console's one script and one stylesheet are its own files, embedded in
+// the binary), and is never framed.
+package web
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"embed"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+
+	systemv1 "github.com/penguinmails/floe/proto/gen/floe/system/v1"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed static
+var staticFS embed.FS
+
+// DevUser is a user floe dev offers on the sign-in page.
+type DevUser struct {
+	ID, Name, Token string
+}
+
+// Options configure the console.
+type Options struct {
+	// Conn reaches the Floe API; calls carry the session's token.
+	Conn *grpc.ClientConn
+	// SecureCookies marks the session cookie Secure (HTTPS).
+	SecureCookies bool
+	// SessionTTL bounds a session (default 12h).
+	SessionTTL time.Duration
+	// DevUsers, when set, are offered on the sign-in page (floe dev).
+	DevUsers []DevUser
+	Log      zerolog.Logger
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+}
+
+// Handler serves the console.
+type Handler struct {
+	opts  Options
+	pages map[string]*template.Template
+	mux   *http.ServeMux
+
+	mu       sync.Mutex
+	sessions map[string]*session
+}
+
+// session is a signed-in principal.
+type session struct {
+	token, principal, name, csrf string
+	roles                        []string
+	expires                      time.Time
+}
+
+// SessionCookie is the session cookie's name.
+const SessionCookie = "floe_console_session"
+
+// CSP is the Content-Security-Policy of every answer.
+const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+
+// New builds the console.
+func New(opts Options) (*Handler, error) {
+	if opts.Conn == nil {
+		return nil, errors.New("console: a connection to the Floe API is required")
+	}
+	if opts.SessionTTL <= 0 {
+		opts.SessionTTL = 12 * time.Hour
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	h := &Handler{opts: opts, pages: map[string]*template.Template{}, sessions: map[string]*session{}}
+	for _, page := range []string{"signin", "releases", "release", "error"} {
+		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+page+".html")
+		if err != nil {
+			return nil, fmt.Errorf("console template %s: %w", page, err)
+		}
+		h.pages[page] = t
+	}
+	static, err := fs.Sub(staticFS, "static")
+	if err != nil {
+		return nil, err
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static)))
+	mux.HandleFunc("GET /signin", h.signinPage)
+	mux.HandleFunc("POST /signin", h.signin)
+	mux.HandleFunc("POST /signout", h.authed(h.signout))
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/releases", http.StatusSeeOther) })
+	mux.HandleFunc("GET /releases", h.authed(h.releases))
+	mux.HandleFunc("GET /releases/{id}", h.authed(h.release))
+	mux.HandleFunc("GET /releases/{id}/live", h.authed(h.releaseLive))
+	mux.HandleFunc("POST /releases/{id}/approve", h.authed(h.approve))
+	mux.HandleFunc("POST /releases/{id}/promote", h.authed(h.promote))
+	h.mux = mux
+	return h, nil
+}
+
+// ServeHTTP sets the security headers and serves the console.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	hd := w.Header()
+	hd.Set("Content-Security-Policy", CSP)
+	hd.Set("X-Content-Type-Options", "nosniff")
+	hd.Set("Referrer-Policy", "same-origin")
+	hd.Set("X-Frame-Options", "DENY")
+	hd.Set("Cache-Control", "no-store")
+	if r.Method == http.MethodPost && !sameOrigin(r) {
+		h.fail(w, r, nil, http.StatusForbidden, "This request came from another site: refused.")
+		return
+	}
+	h.mux.ServeHTTP(w, r)
+}
+
+// sameOrigin is false when the browser says the request comes from another origin.
+func sameOrigin(r *http.Request) bool {
+	origin := r.Header.Get("Origin")
+	if origin == "" || origin == "null" && r.Header.Get("Sec-Fetch-Site") == "" {
+		return r.Header.Get("Sec-Fetch-Site") != "cross-site"
+	}
+	u, err := url.Parse(origin)
+	return err == nil && u.Host == r.Host
+}
+
+// authed runs fn with the request's session, or sends the browser to sign in.
+func (h *Handler) authed(fn func(http.ResponseWriter, *http.Request, *session)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		s := h.sessionOf(r)
+		if s == nil {
+			if r.Method != http.MethodGet && r.Method != http.MethodHead {
+				h.fail(w, r, nil, http.StatusUnauthorized, "Your session has ended: sign in again.")
+				return
+			}
+			http.Redirect(w, r, "/signin?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+			return
+		}
+		if r.Method == http.MethodPost {
+			if err := r.ParseForm(); err != nil {
+				h.fail(w, r, s, http.StatusBadRequest, "The form could not be read.")
+				return
+			}
+			if subtle.ConstantTimeCompare([]byte(r.PostForm.Get("csrf")), []byte(s.csrf)) != 1 {
+				h.fail(w, r, s, http.StatusForbidden, "This form is not from this session (its CSRF token does not match): refused.")
+				return
+			}
+		}
+		fn(w, r, s)
+	}
+}
+
+func (h *Handler) sessionOf(r *http.Request) *session {
+	c, err := r.Cookie(SessionCookie)
+	if err != nil {
+		return nil
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	s := h.sessions[c.Value]
+	if s != nil && h.opts.Now().After(s.expires) {
+		delete(h.sessions, c.Value)
+		return nil
+	}
+	return s
+}
+
+// ctx is a call context carrying the session's token.
+func (s *session) ctx(r *http.Request) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithTimeout(r.Context(), 15*time.Second)
+	return withToken(ctx, s), cancel
+}
+
+// withToken makes ctx's calls as the session's principal.
+func withToken(ctx context.Context, s *session) context.Context {
+	return metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+s.token)
+}
+
+func urlQuery(s string) string { return url.QueryEscape(s) }
+
+func randomToken() string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// ---- sign-in ----
+
+func (h *Handler) signinPage(w http.ResponseWriter, r *http.Request) {
+	h.render(w, r, nil, http.StatusOK, "signin", map[string]any{"Next": safeNext(r.URL.Query().Get("next")), "DevUsers": h.opts.DevUsers})
+}
+
+// safeNext keeps a redirect after sign-in on this site.
+func safeNext(next string) string {
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.Contains(next, "\\") {
+		return "/releases"
+	}
+	return next
+}
+
+func (h *Handler) signin(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil {
+		h.fail(w, r, nil, http.StatusBadRequest, "The form could not be read.")
+		return
+	}
+	token := strings.TrimSpace(r.PostForm.Get("token"))
+	if user := r.PostForm.Get("dev_user"); user != "" {
+		for _, u := range h.opts.DevUsers {
+			if u.ID == user {
+				token = u.Token
+			}
+		}
+	}
+	next := safeNext(r.PostForm.Get("next"))
+	if token == "" {
+		h.render(w, r, nil, http.StatusBadRequest, "signin", map[string]any{"Next": next, "DevUsers": h.opts.DevUsers, "Error": "Give a token."})
+		return
+	}
+	s := &session{token: token, csrf: randomToken(), expires: h.opts.Now().Add(h.opts.SessionTTL)}
+	ctx, cancel := s.ctx(r)
+	defer cancel()
+	who, err := systemv1.NewSystemServiceClient(h.opts.Conn).WhoAmI(ctx, &systemv1.WhoAmIRequest{})
+	if err != nil {
+		h.render(w, r, nil, http.StatusUnauthorized, "signin", map[string]any{"Next": next, "DevUsers": h.opts.DevUsers,
+			"Error": "Sign-in refused: " + status.Convert(err).Message()})
+		return
+	}
+	p := who.GetPrincipal()
+	s.principal, s.name = p.GetId(), p.GetName()
+	for _, b := range p.GetRoles() {
+		s.roles = append(s.roles, b.GetRole())
+	}
+	id := randomToken()
+	h.mu.Lock()
+	h.sessions[id] = s
+	h.mu.Unlock()
+	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: id, Path: "/", HttpOnly: true, Secure: h.opts.SecureCookies,
+		SameSite: http.SameSiteStrictMode, Expires: s.expires})
+	h.opts.Log.Info().Str("principal", s.principal).Msg("console sign-in")
+	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+func (h *Handler) signout(w http.ResponseWriter, r *http.Request, s *session) {
+	if c, err := r.Cookie(SessionCookie); err == nil {
+		h.mu.Lock()
+		delete(h.sessions, c.Value)
+		h.mu.Unlock()
+	}
+	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", HttpOnly: true, Secure: h.opts.SecureCookies,
+		SameSite: http.SameSiteStrictMode, MaxAge: -1})
+	http.Redirect(w, r, "/signin", http.StatusSeeOther)
+}
+
+// ---- rendering ----
+
+// render executes a page with the layout's data: the session (for the
+// header and the CSRF token of every form) and the page's own.
+func (h *Handler) render(w http.ResponseWriter, r *http.Request, s *session, code int, page string, data map[string]any) {
+	if data == nil {
+		data = map[string]any{}
+	}
+	if s != nil {
+		data["Principal"], data["PrincipalName"], data["CSRF"], data["Roles"] = s.principal, s.name, s.csrf, strings.Join(s.roles, ", ")
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(code)
+	if err := h.pages[page].Execute(w, data); err != nil {
+		h.opts.Log.Error().Err(err).Str("page", page).Msg("console page")
+	}
+}
+
+// fail shows an error page: for a gRPC error, its status and message (the
+// services' messages say what was refused and why).
+func (h *Handler) fail(w http.ResponseWriter, r *http.Request, s *session, code int, msg string) {
+	h.render(w, r, s, code, "error", map[string]any{"Message": msg, "Code": code})
+}
+
+// failRPC shows a refused or failed call.
+func (h *Handler) failRPC(w http.ResponseWriter, r *http.Request, s *session, err error) {
+	st := status.Convert(err)
+	h.render(w, r, s, httpCode(st.Code().String()), "error", map[string]any{"Message": st.Message(), "Code": httpCode(st.Code().String()), "GRPC": st.Code().String()})
+}
+
+func httpCode(grpcCode string) int {
+	switch grpcCode {
+	case "InvalidArgument":
+		return http.StatusBadRequest
+	case "NotFound":
+		return http.StatusNotFound
+	case "PermissionDenied":
+		return http.StatusForbidden
+	case "Unauthenticated":
+		return http.StatusUnauthorized
+	case "FailedPrecondition", "Aborted", "AlreadyExists":
+		return http.StatusConflict
+	case "Unavailable", "DeadlineExceeded":
+		return http.StatusServiceUnavailable
+	}
+	return http.StatusInternalServerError
+}
+
+var funcs = template.FuncMap{
+	// requestID makes each rendered form's submission idempotent: sent twice, it is done once.
+	"requestID": randomToken,
+	"when": func(t interface{ AsTime() time.Time }) string {
+		if t == nil {
+			return ""
+		}
+		at := t.AsTime()
+		if at.IsZero() || at.Unix() == 0 {
+			return ""
+		}
+		return at.UTC().Format("2006-01-02 15:04:05Z")
+	},
+	"word": func(s fmt.Stringer) string {
+		v := s.String()
+		if i := strings.LastIndex(v, "_STATUS_"); i >= 0 {
+			v = v[i+len("_STATUS_"):]
+		} else if i := strings.Index(v, "_TYPE_"); i >= 0 {
+			v = v[i+len("_TYPE_"):]
+		} else if i := strings.Index(v, "_KIND_"); i >= 0 {
+			v = v[i+len("_KIND_"):]
+		}
+		return strings.ToLower(strings.ReplaceAll(v, "_", " "))
+	},
+}
