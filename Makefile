@@ -4,6 +4,7 @@
 #   make chaos     the cluster chaos tests, CHAOS_COUNT times with new seeds
 #   make load      LOAD_RELEASES (50) journeys at once on the cluster, with the same faults
 #   make test      gofmt, vet, race tests in every module (deploy without -race), GOWORK=off builds, buf lint, generated-code check
+#   make browser   the admin console in headless Chromium (installs Debian's chromium when root)
 #   make interop   across languages: audit bundles (Python verifier, python3/jq rewrites), OpenFeature JS SDK on flagd sync and OFREP (needs python3, jq, node, npm)
 #   make lint      gofmt, go vet, buf lint, buf breaking, generated-code check
 #   make generate  regenerate Go code from proto/ (local plugins pinned in tools/codegen)
@@ -21,7 +22,7 @@ BENCH ?= .
 BENCHTIME ?= 1s
 BENCHCOUNT ?= 1
 
-.PHONY: all run floe build cluster chaos load test interop capacity vet test-race build-nowork lint fmt-check buf-lint buf-breaking proto-baseline check-generated generate tidy bench clean
+.PHONY: all run floe build cluster chaos load browser test interop capacity vet test-race build-nowork lint fmt-check buf-lint buf-breaking proto-baseline check-generated generate tidy bench clean
 
 all: build
 
@@ -72,6 +73,15 @@ interop:
 	cd e2e/interop/openfeature && npm ci --no-audit --no-fund
 	cd e2e && $(GO) vet -tags interop ./...
 	cd e2e && $(GO) test -race -count=1 -tags interop -run '^TestOpenFeature' ./...
+
+# The admin console in real headless Chromium (e2e/browser_test.go): Debian's
+# chromium package, installed here when it is missing and this is a root shell
+# with apt-get (CI); screenshots in e2e/artifacts/browser. Not part of make test:
+# it needs a browser, and fails (never skips) without one.
+browser:
+	@command -v chromium >/dev/null || { if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; else echo "make browser needs Debian's chromium: sudo apt-get install chromium"; exit 1; fi; }
+	cd e2e && $(GO) vet -tags browser ./
+	cd e2e && $(GO) test -tags browser -count=1 -run '^TestConsole' -v ./
 
 # Events and bytes a release journey writes to the log (the sizing model in docs/operations.md#capacity; a few minutes).
 capacity:

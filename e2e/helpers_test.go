@@ -83,6 +83,7 @@ type devCredentials struct {
 	Admin       string `yaml:"admin"`
 	OFREP       string `yaml:"ofrep"`
 	Notifier    string `yaml:"notifier"`
+	Console     string `yaml:"console"`
 	NATS        string `yaml:"nats"`
 	ReaderNKey  string `yaml:"nats_reader_nkey"`
 	DefaultUser string `yaml:"default_user"`

@@ -1,0 +1,211 @@
+//go:build browser
+
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/chromedp"
+)
+
+// TestConsoleInChromium drives the admin console of a real `floe dev` in
+// headless Chromium (Debian's chromium; `make browser` installs it): sign
+// in as a dev user, read a release whose title is an attempted script
+// injection (shown as text, no dialog ever opens), promote it and watch
+// the page update itself over server-sent events until development runs
+// it, approve staging as another user, and see a cross-site form posted by
+// another origin refused with nothing done. Screenshots of each step are
+// kept in $FLOE_ARTIFACTS (default e2e/artifacts/browser).
+func TestConsoleInChromium(t *testing.T) {
+	chromium, err := exec.LookPath("chromium")
+	if err != nil {
+		t.Fatalf("Debian's chromium is not installed (make browser installs it): %v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	dataDir := t.TempDir()
+	d := startDev(t, dataDir)
+	if d.creds.Console == "" {
+		t.Fatal("floe dev wrote no console address")
+	}
+	base := "http://" + d.creds.Console
+	env := []string{"FLOE_CREDENTIALS=" + filepath.Join(dataDir, "dev-credentials.yaml"), "FLOE_TOKEN=", "FLOE_SERVER=", "FLOE_NATS_URL="}
+	const hostile = `<script>alert(1)</script>`
+	out, err := runCLI(t, ctx, env, "--as", "alice", "release", "create", "--product", "penguinmails", "--version", "2.1.0", "--type", "minor",
+		"--title", hostile, "-o", "json")
+	if err != nil {
+		t.Fatalf("create: %v\n%s", err, out)
+	}
+	var created struct {
+		Release struct {
+			ID string `json:"id"`
+		} `json:"release"`
+	}
+	if err := json.Unmarshal([]byte(out), &created); err != nil || created.Release.ID == "" {
+		t.Fatalf("create: %v\n%s", err, out)
+	}
+	id := created.Release.ID
+
+	artifacts := os.Getenv("FLOE_ARTIFACTS")
+	if artifacts == "" {
+		artifacts = filepath.Join("artifacts", "browser")
+	}
+	if err := os.MkdirAll(artifacts, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	alloc, cancelAlloc := chromedp.NewExecAllocator(ctx, append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chromium), chromedp.NoSandbox, chromedp.DisableGPU, chromedp.WindowSize(1366, 900))...)
+	defer cancelAlloc()
+	bctx, cancelBrowser := chromedp.NewContext(alloc, chromedp.WithLogf(t.Logf))
+	defer cancelBrowser()
+	if err := chromedp.Do(bctx, chromedp.Navigate("about:blank")); err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+	// Any dialog (alert, confirm) is a script that ran: recorded, closed, and the test fails.
+	var dialogs sync.Map
+	go func() {
+		for ev, err := range chromedp.Events(bctx, page.JavascriptDialogOpening) {
+			if err != nil {
+				return
+			}
+			dialogs.Store(ev.Message, true)
+			_, _ = chromedp.Call(bctx, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: false})
+		}
+	}()
+	shot := func(name string) chromedp.Action[chromedp.Void] {
+		return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+			buf, err := chromedp.FullScreenshot(100)(ctx, tg) // 100: PNG
+			if err != nil {
+				return err
+			}
+			return os.WriteFile(filepath.Join(artifacts, name+".png"), buf, 0o644)
+		})
+	}
+	fail := func(what string, err error) {
+		t.Helper()
+		html, _ := chromedp.Run(bctx, chromedp.OuterHTML(chromedp.CSS("html")))
+		_ = chromedp.Do(bctx, shot("failed-"+strings.ReplaceAll(what, " ", "-")))
+		t.Fatalf("%s: %v\npage:\n%s", what, err, html)
+	}
+	do := func(what string, steps ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		if err := chromedp.Do(bctx, steps...); err != nil {
+			fail(what, err)
+		}
+	}
+	text := func(what, css string) string {
+		t.Helper()
+		v, err := chromedp.Run(bctx, chromedp.Text(chromedp.CSS(css)))
+		if err != nil {
+			fail(what, err)
+		}
+		return strings.TrimSpace(v)
+	}
+	// poll reads css until ok says so: the page may be reloading itself
+	// (a live update) between two reads, which is not a failure.
+	poll := func(what, css string, within time.Duration, ok func(string) bool) {
+		t.Helper()
+		last := ""
+		for deadline := time.Now().Add(within); time.Now().Before(deadline); time.Sleep(300 * time.Millisecond) {
+			rctx, cancel := context.WithTimeout(bctx, 5*time.Second)
+			v, err := chromedp.Run(rctx, chromedp.Text(chromedp.CSS(css)))
+			cancel()
+			if err == nil {
+				if last = strings.TrimSpace(v); ok(last) {
+					return
+				}
+			}
+		}
+		fail(what, fmt.Errorf("after %s it reads %q", within, last))
+	}
+	signIn := func(user string) {
+		t.Helper()
+		do("sign in as "+user,
+			chromedp.Navigate(base+"/releases/"+id),
+			chromedp.WaitVisible(chromedp.CSS(`form.devusers`)),
+			chromedp.Click(chromedp.CSS(`button[name="dev_user"][value="`+user+`"]`)),
+			chromedp.WaitVisible(chromedp.CSS(`#release`)),
+		)
+	}
+
+	// Signed out, the release page asks to sign in; bob signs in with a click.
+	signIn("bob")
+	if title := text("read the title", `p.title`); title != hostile {
+		t.Errorf("the title shows %q, want the text %q", title, hostile)
+	}
+	do("screenshot", shot("1-release"))
+	scripts, err := chromedp.Run(bctx, chromedp.Evaluate[int](`document.querySelectorAll("script").length`))
+	if err != nil {
+		fail("count scripts", err)
+	}
+	if scripts != 1 { // the console's own
+		t.Errorf("%d script elements on the page; the injected title made one", scripts)
+	}
+
+	// Promote to development: the page updates itself (SSE) until development runs the release.
+	// (Its notice may be gone at once: the page reloads itself when the release changes.)
+	do("promote to development", chromedp.Click(chromedp.CSS(`form[action$="/promote"] button`))) // the first row: development
+	poll("development deployed, seen live", `#release tbody tr:first-child td:nth-child(2) .status`, 90*time.Second,
+		func(st string) bool { return st == "deployed" })
+	do("screenshot", shot("2-deployed-in-development"))
+
+	// Another origin's page posts a form to the console: refused, nothing done.
+	attacker := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, `<!doctype html><form id="f" method="post" action="%s/releases/%s/promote"><input name="env" value="staging"></form>
+<script>document.getElementById("f").submit()</script>`, base, id)
+	}))
+	defer attacker.Close()
+	do("cross-site post", chromedp.Navigate(attacker.URL), chromedp.WaitVisible(chromedp.CSS(`main`)), shot("3-cross-site-refused"))
+	if refused := text("read the answer", `main`); !strings.Contains(refused, "refused") && !strings.Contains(refused, "session has ended") {
+		t.Errorf("the cross-site post answered:\n%s", refused)
+	}
+
+	// Carol approves staging with a comment, as herself.
+	do("sign out", chromedp.Navigate(base+"/releases/"+id), chromedp.Click(chromedp.CSS(`form.who button`)), chromedp.WaitVisible(chromedp.CSS(`form.token`)))
+	signIn("carol")
+	do("approve staging",
+		chromedp.SendKeys(chromedp.CSS(`#c-staging`), "QA passed"),
+		chromedp.Click(chromedp.CSS(`form[action$="/approve"]:has(#c-staging) button`)),
+	)
+	poll("staging approved by carol", `#release tbody tr:nth-child(2) td:nth-child(3)`, 30*time.Second, func(a string) bool {
+		return strings.Contains(a, "1 of 1") && strings.Contains(a, "carol") && strings.Contains(a, "QA passed")
+	})
+	do("screenshot", shot("4-approved-staging"))
+	// The release service agrees; staging was never promoted by the attacker's form.
+	out, err = runCLI(t, ctx, env, "release", "get", id, "-o", "json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got struct {
+		Release struct {
+			Environments []struct {
+				Environment, Status, PromotedBy string
+			} `json:"environments"`
+		} `json:"release"`
+	}
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range got.Release.Environments {
+		if e.Environment == "staging" && (e.PromotedBy != "" || strings.Contains(e.Status, "DEPLOY")) {
+			t.Errorf("staging was promoted (by %q, %s): the cross-site form acted", e.PromotedBy, e.Status)
+		}
+	}
+	dialogs.Range(func(k, _ any) bool {
+		t.Errorf("a script ran in the console and opened a dialog: %v", k)
+		return true
+	})
+	t.Logf("screenshots in %s", artifacts)
+}
