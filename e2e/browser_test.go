@@ -160,6 +160,37 @@ func TestConsoleInChromium(t *testing.T) {
 	poll("development deployed, seen live", `#release tbody tr:first-child td:nth-child(2) .status`, 90*time.Second,
 		func(st string) bool { return st == "deployed" })
 	do("screenshot", shot("2-deployed-in-development"))
+	// Its deployment, from the release's page: the plan, each step done, all the traffic on the new version.
+	do("open the deployment", chromedp.Click(chromedp.CSS(`#release tbody tr:first-child td:nth-child(4) a`)), chromedp.WaitVisible(chromedp.CSS(`#deployment`)))
+	poll("the deployment succeeded", `#deployment h1 .status`, 30*time.Second, func(st string) bool { return st == "succeeded" })
+	if w := text("read the split", `#weight`); w != "100" {
+		t.Errorf("the deployment page shows %s %% on the new version", w)
+	}
+	if steps := text("read the plan", `table.steps tbody`); !strings.Contains(steps, "start") || strings.Contains(steps, "to do") {
+		t.Errorf("the plan reads:\n%s", steps)
+	}
+	do("screenshot", shot("2b-deployment"))
+
+	// A kill switch: a flag on in development is killed from the flags page, with a reason.
+	flagFile := writeFile(t, dataDir, "search.json", `{"key": "search", "description": "the new <b>search</b>", "owner": "growth",
+  "variants": {"on": true, "off": false}, "defaultVariant": "on"}`)
+	if out, err := runCLI(t, ctx, env, "--as", "alice", "flags", "create", "--env", "development", "--file", flagFile, "--reason", "search ships"); err != nil {
+		t.Fatalf("flags create: %v\n%s", err, out)
+	}
+	do("kill the flag",
+		chromedp.Navigate(base+"/flags?env=development"),
+		chromedp.WaitVisible(chromedp.CSS(`form.kill`)),
+		chromedp.SendKeys(chromedp.CSS(`#k-search`), "errors in checkout"),
+		chromedp.Click(chromedp.CSS(`form.kill button`)),
+		chromedp.WaitVisible(chromedp.CSS(`p.notice`)),
+		shot("2c-flag-killed"),
+	)
+	if st := text("read the flag's state", `table.list tbody tr:first-child .status`); st != "disabled" {
+		t.Errorf("after the kill switch the flag is %q", st)
+	}
+	if out, err := runCLI(t, ctx, env, "flags", "get", "search", "--env", "development"); err != nil || !strings.Contains(strings.ToLower(out), "disabled") {
+		t.Errorf("the flag service does not say the flag is disabled: %v\n%s", err, out)
+	}
 
 	// Another origin's page posts a form to the console: refused, nothing done.
 	attacker := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -98,7 +98,7 @@ func New(opts Options) (*Handler, error) {
 		opts.Now = time.Now
 	}
 	h := &Handler{opts: opts, pages: map[string]*template.Template{}, sessions: map[string]*session{}}
-	for _, page := range []string{"signin", "releases", "release", "error"} {
+	for _, page := range []string{"signin", "releases", "release", "deployment", "flags", "error"} {
 		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+page+".html")
 		if err != nil {
 			return nil, fmt.Errorf("console template %s: %w", page, err)
@@ -120,6 +120,11 @@ func New(opts Options) (*Handler, error) {
 	mux.HandleFunc("GET /releases/{id}/live", h.authed(h.releaseLive))
 	mux.HandleFunc("POST /releases/{id}/approve", h.authed(h.approve))
 	mux.HandleFunc("POST /releases/{id}/promote", h.authed(h.promote))
+	mux.HandleFunc("GET /deployments/{id}", h.authed(h.deployment))
+	mux.HandleFunc("GET /deployments/{id}/live", h.authed(h.deploymentLive))
+	mux.HandleFunc("POST /deployments/{id}/{action}", h.authed(h.deploymentAction))
+	mux.HandleFunc("GET /flags", h.authed(h.flags))
+	mux.HandleFunc("POST /flags/{env}/{key}/kill", h.authed(h.killFlag))
 	h.mux = mux
 	return h, nil
 }
@@ -324,23 +329,31 @@ func httpCode(grpcCode string) int {
 	return http.StatusInternalServerError
 }
 
+// stamp is a time as pages show it ("" for none).
+func stamp(t interface{ AsTime() time.Time }) string {
+	if t == nil {
+		return ""
+	}
+	at := t.AsTime()
+	if at.IsZero() || at.Unix() == 0 {
+		return ""
+	}
+	return at.UTC().Format("2006-01-02 15:04:05Z")
+}
+
 var funcs = template.FuncMap{
+	"list": func(v ...string) []string { return v },
 	// requestID makes each rendered form's submission idempotent: sent twice, it is done once.
 	"requestID": randomToken,
-	"when": func(t interface{ AsTime() time.Time }) string {
-		if t == nil {
-			return ""
-		}
-		at := t.AsTime()
-		if at.IsZero() || at.Unix() == 0 {
-			return ""
-		}
-		return at.UTC().Format("2006-01-02 15:04:05Z")
-	},
+	"when": stamp,
 	"word": func(s fmt.Stringer) string {
 		v := s.String()
 		if i := strings.LastIndex(v, "_STATUS_"); i >= 0 {
 			v = v[i+len("_STATUS_"):]
+		} else if i := strings.Index(v, "_STATE_"); i >= 0 {
+			v = v[i+len("_STATE_"):]
+		} else if i := strings.Index(v, "_STRATEGY_"); i >= 0 {
+			v = v[i+len("_STRATEGY_"):]
 		} else if i := strings.Index(v, "_TYPE_"); i >= 0 {
 			v = v[i+len("_TYPE_"):]
 		} else if i := strings.Index(v, "_KIND_"); i >= 0 {

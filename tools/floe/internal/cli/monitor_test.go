@@ -276,7 +276,7 @@ func TestMonitorValidatesBeforeCalling(t *testing.T) {
 		{[]string{"rules", "apply"}, "missing FILE"},
 		{[]string{"rules", "apply", rulesFile("bad_rules.yaml")}, "is invalid; nothing was applied"},
 		{[]string{"rules", "apply", rulesFile("rules.yaml"), "extra"}, "too many arguments"},
-		{[]string{"-o", "yaml", "rules", "check", rulesFile("rules.yaml")}, "--output"},
+		{[]string{"-o", "xml", "rules", "check", rulesFile("rules.yaml")}, "--output"},
 		{[]string{"rules", "delete", "alarm", "x"}, `unknown kind "alarm": use alert`},
 		{[]string{"rules", "delete", "trigger"}, "missing NAME"},
 		{[]string{"rules", "disable", "rule-ish", "x"}, "unknown kind"},

@@ -105,7 +105,17 @@ floe deploy get penguinmails@2.1.0/production.`,
 	pf.StringVar(&g.dataDir, "client-data-dir", envOr("FLOE_DATA_DIR", ".floe"), "data directory searched for the dev credentials file")
 	pf.BoolVar(&g.plaintext, "plaintext", false, "connect without TLS (default for loopback addresses)")
 	pf.BoolVar(&g.tlsOn, "tls", false, "connect with TLS (default for non-loopback addresses)")
-	pf.StringVarP(&g.output, "output", "o", "table", "output format: table or json")
+	pf.StringVarP(&g.output, "output", "o", "table", "output format: table, json or yaml")
+	root.PersistentPreRunE = func(*cobra.Command, []string) error {
+		switch g.output {
+		case "table", "json":
+		case "yaml": // the commands write JSON; the writer turns it into YAML
+			g.output, g.out = "json", newYAMLWriter(g.out)
+		default:
+			return fmt.Errorf("--output %q: use table, json or yaml", g.output)
+		}
+		return nil
+	}
 	pf.DurationVar(&g.timeout, "timeout", 30*time.Second, "time limit for each call")
 
 	root.AddCommand(newDevCmd(out), newWhoAmICmd(g), newInfoCmd(g), newReleaseCmd(g), newDeployCmd(g), newAuditCmd(g), newDemoappCmd(), newVersionCmd(out))
@@ -137,7 +147,7 @@ func envOr(name, def string) string {
 // session position of the server (see sessionPositions).
 func (g *globals) dial() (*grpc.ClientConn, error) {
 	if g.output != "table" && g.output != "json" {
-		return nil, fmt.Errorf("--output %q: use table or json", g.output)
+		return nil, fmt.Errorf("--output %q: use table, json or yaml", g.output)
 	}
 	server, token := g.server, g.token
 	if token == "" {

@@ -19,12 +19,30 @@ func TestIsLoopback(t *testing.T) {
 	}
 }
 
+// TestYAMLWriter: JSON documents written in pieces become YAML documents,
+// in order, separated; strings that would read as numbers or booleans stay
+// strings; text that is not JSON passes through.
+func TestYAMLWriter(t *testing.T) {
+	t.Parallel()
+	var b bytes.Buffer
+	y := newYAMLWriter(&b)
+	for _, p := range []string{`{"id": "r1", "version": "1.0", "ok": true,`, ` "n": 3, "flag": "true", "envs": ["dev", "prod"]}` + "\n", `{"id": "r2"}` + "\n", "plain text\n"} {
+		if _, err := y.Write([]byte(p)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := "id: r1\nversion: \"1.0\"\nok: true\nn: 3\nflag: \"true\"\nenvs:\n  - dev\n  - prod\n---\nid: r2\nplain text\n"
+	if b.String() != want {
+		t.Errorf("got:\n%s\nwant:\n%s", b.String(), want)
+	}
+}
+
 func TestBadOutputFormat(t *testing.T) {
 	t.Parallel()
 	var out, errOut bytes.Buffer
-	err := Execute(context.Background(), []string{"--token", "floe_x", "-o", "yaml", "whoami"}, &out, &errOut)
-	if err == nil || !strings.Contains(err.Error(), "--output") {
-		t.Errorf("-o yaml = %v, want an error naming --output", err)
+	err := Execute(context.Background(), []string{"--token", "floe_x", "-o", "xml", "whoami"}, &out, &errOut)
+	if err == nil || !strings.Contains(err.Error(), "--output") || !strings.Contains(err.Error(), "yaml") {
+		t.Errorf("-o xml = %v, want an error naming --output and the formats", err)
 	}
 }
 

@@ -41,7 +41,7 @@ func (e *exitError) Unwrap() error { return e.err }
 // checkOutputFlag validates -o for commands that do not dial (dial checks it otherwise).
 func (g *globals) checkOutputFlag() error {
 	if g.output != "table" && g.output != "json" {
-		return fmt.Errorf("--output %q: use table or json", g.output)
+		return fmt.Errorf("--output %q: use table, json or yaml", g.output)
 	}
 	return nil
 }

@@ -1,0 +1,143 @@
+package web
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	deployv1 "github.com/penguinmails/floe/proto/gen/floe/deploy/v1"
+)
+
+func (h *Handler) deployClient() deployv1.DeployServiceClient {
+	return deployv1.NewDeployServiceClient(h.opts.Conn)
+}
+
+// stepRow is a plan step as the deployment page shows it.
+type stepRow struct {
+	Index                      uint32
+	What, Result, State        string
+	Started, Completed, Resume string
+}
+
+// deployment shows a deployment: its status, the traffic split its
+// completed steps made, and each step of its plan.
+func (h *Handler) deployment(w http.ResponseWriter, r *http.Request, s *session) {
+	ctx, cancel := s.ctx(r)
+	defer cancel()
+	resp, err := h.deployClient().GetDeployment(ctx, &deployv1.GetDeploymentRequest{DeploymentId: r.PathValue("id")})
+	if err != nil {
+		h.failRPC(w, r, s, err)
+		return
+	}
+	d := resp.GetDeployment()
+	weight := uint32(0) // the new version's share of the traffic, from the steps done
+	rows := make([]stepRow, 0, len(d.GetSteps()))
+	for i, st := range d.GetSteps() {
+		row := stepRow{Index: st.GetIndex(), What: describeStep(st.GetStep()), Result: st.GetResult(),
+			Started: stamp(st.GetStartedAt()), Completed: stamp(st.GetCompletedAt()), Resume: stamp(st.GetResumeAt())}
+		switch {
+		case st.GetCompletedAt() != nil:
+			row.State = "done"
+			if st.GetStep().GetKind() == deployv1.StepKind_STEP_KIND_SET_WEIGHT {
+				weight = st.GetStep().GetWeight()
+			}
+		case uint32(i) == d.GetCurrentStep():
+			row.State = "current"
+		default:
+			row.State = "to do"
+		}
+		rows = append(rows, row)
+	}
+	h.render(w, r, s, http.StatusOK, "deployment", map[string]any{"D": d, "Steps": rows, "Weight": weight, "Old": 100 - weight,
+		"Active": active(d.GetStatus()), "Notice": r.URL.Query().Get("done")})
+}
+
+func active(st deployv1.DeploymentStatus) bool {
+	switch st {
+	case deployv1.DeploymentStatus_DEPLOYMENT_STATUS_RUNNING, deployv1.DeploymentStatus_DEPLOYMENT_STATUS_PAUSED, deployv1.DeploymentStatus_DEPLOYMENT_STATUS_ROLLING_BACK:
+		return true
+	}
+	return false
+}
+
+// describeStep is a plan step in words ("set weight 25 %", "pause 8s").
+func describeStep(s *deployv1.Step) string {
+	kind := strings.ToLower(strings.ReplaceAll(strings.TrimPrefix(s.GetKind().String(), "STEP_KIND_"), "_", " "))
+	switch s.GetKind() {
+	case deployv1.StepKind_STEP_KIND_SET_WEIGHT:
+		return fmt.Sprintf("set weight %d %%", s.GetWeight())
+	case deployv1.StepKind_STEP_KIND_PAUSE:
+		if s.GetDuration().AsDuration() == 0 {
+			return "pause until resumed"
+		}
+		return "pause " + s.GetDuration().AsDuration().String()
+	case deployv1.StepKind_STEP_KIND_ANALYSIS:
+		return "analysis " + s.GetDuration().AsDuration().String()
+	case deployv1.StepKind_STEP_KIND_FLAG_ROLLOUT:
+		return fmt.Sprintf("flag %s to %d %%", s.GetFlag(), s.GetWeight())
+	}
+	return kind
+}
+
+// deploymentLive streams `changed` each time the deployment changes (WatchDeployment).
+func (h *Handler) deploymentLive(w http.ResponseWriter, r *http.Request, s *session) {
+	fl, ok := w.(http.Flusher)
+	if !ok {
+		h.fail(w, r, s, http.StatusInternalServerError, "streaming is not supported here")
+		return
+	}
+	ctx := r.Context()
+	stream, err := h.deployClient().WatchDeployment(withToken(ctx, s), &deployv1.WatchDeploymentRequest{DeploymentId: r.PathValue("id")})
+	if err != nil {
+		h.failRPC(w, r, s, err)
+		return
+	}
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.WriteHeader(http.StatusOK)
+	fl.Flush()
+	for {
+		resp, err := stream.Recv()
+		if err != nil {
+			if status.Code(err) != codes.Canceled && ctx.Err() == nil {
+				fmt.Fprintf(w, "event: failed\ndata: %s\n\n", oneLine(status.Convert(err).Message()))
+				fl.Flush()
+			}
+			return
+		}
+		if resp.GetEvent() == "" { // the current state: the page shows it already
+			continue
+		}
+		fmt.Fprintf(w, "event: changed\ndata: %s\n\n", oneLine(resp.GetEvent()))
+		fl.Flush()
+	}
+}
+
+// deploymentAction pauses, resumes, aborts or rolls back a deployment.
+func (h *Handler) deploymentAction(w http.ResponseWriter, r *http.Request, s *session) {
+	id, action, reason := r.PathValue("id"), r.PathValue("action"), r.PostForm.Get("reason")
+	ctx, cancel := s.ctx(r)
+	defer cancel()
+	c := h.deployClient()
+	var err error
+	switch action {
+	case "pause":
+		_, err = c.Pause(ctx, &deployv1.PauseRequest{DeploymentId: id, Reason: reason})
+	case "resume":
+		_, err = c.Resume(ctx, &deployv1.ResumeRequest{DeploymentId: id})
+	case "abort":
+		_, err = c.Abort(ctx, &deployv1.AbortRequest{DeploymentId: id, Reason: reason})
+	case "rollback":
+		_, err = c.Rollback(ctx, &deployv1.RollbackRequest{DeploymentId: id, Reason: reason})
+	default:
+		h.fail(w, r, s, http.StatusNotFound, fmt.Sprintf("%q is not an action on a deployment (pause, resume, abort, rollback)", action))
+		return
+	}
+	if err != nil {
+		h.failRPC(w, r, s, err)
+		return
+	}
+	http.Redirect(w, r, "/deployments/"+id+"?done="+urlQuery(action+" requested"), http.StatusSeeOther)
+}
