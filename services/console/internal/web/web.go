@@ -345,7 +345,7 @@ var funcs = template.FuncMap{
 	"list": func(v ...string) []string { return v },
 	// requestID makes each rendered form's submission idempotent: sent twice, it is done once.
 	"requestID": randomToken,
-	"when": stamp,
+	"when":      stamp,
 	"word": func(s fmt.Stringer) string {
 		v := s.String()
 		if i := strings.LastIndex(v, "_STATUS_"); i >= 0 {
