@@ -58,6 +58,13 @@ func TestReleaseLifecycle(t *testing.T) {
 	if out, err := cli("deploy", "get", "penguinmails@1.0.0/development"); err != nil || !strings.Contains(out, id+"-development-1") {
 		t.Errorf("deploy get penguinmails@1.0.0/development: %v\n%s", err, out)
 	}
+	// Shell completion asks the server: releases (IDs and references), environments.
+	if out, err := cli("__complete", "release", "get", "pengu"); err != nil || !strings.Contains(out, "penguinmails@1.0.0\t") {
+		t.Errorf("completion of a release: %v\n%s", err, out)
+	}
+	if out, err := cli("__complete", "release", "promote", id, "--env", "st"); err != nil || !strings.Contains(out, "staging") || strings.Contains(out, "production") {
+		t.Errorf("completion of --env: %v\n%s", err, out)
+	}
 	if out, err := cli("release", "get", "penguinmails@9.9.9"); err == nil || !strings.Contains(out, "no release penguinmails@9.9.9") {
 		t.Errorf("release get of a version that does not exist: %v\n%s", err, out)
 	}

@@ -75,8 +75,10 @@ func newRoot(out, errOut io.Writer) *cobra.Command {
 		Short: "Floe: release management with an auditable event log",
 		Long: `floe is the command-line client of Floe and its development server.
 
-Connection: --server (env FLOE_SERVER) and --token (env FLOE_TOKEN). When no
-token is given, floe reads the dev credentials file that 'floe dev' writes
+Connection: --server (env FLOE_SERVER) and --token (env FLOE_TOKEN), else the
+config file ($FLOE_CONFIG, or floe/config.yaml in the user's config directory:
+server, and token or token_file, mode 0600). When no token is given by any of
+them, floe reads the dev credentials file that 'floe dev' writes
 (<data-dir>/dev-credentials.yaml, searched in the current directory and its
 parents; --credentials or env FLOE_CREDENTIALS to name it) and uses its default
 user, or the one named by --as (env FLOE_AS).
@@ -133,6 +135,7 @@ floe deploy get penguinmails@2.1.0/production.`,
 	root.AddCommand(newWindowCmd(g), newFreezeCmd(g))
 	root.AddCommand(newComplianceCmd(g))
 	root.AddCommand(newClusterCmd(out))
+	g.addCompletions(root)
 	return root
 }
 
@@ -152,6 +155,18 @@ func (g *globals) dial() (*grpc.ClientConn, error) {
 	server, token := g.server, g.token
 	if token == "" {
 		token = os.Getenv("FLOE_TOKEN")
+	}
+	if token == "" || server == "" {
+		cf, err := readConfig()
+		if err != nil {
+			return nil, err
+		}
+		if server == "" {
+			server = cf.Server
+		}
+		if token == "" && g.as == "" { // --as names a dev user: the dev credentials
+			token = cf.Token
+		}
 	}
 	if token == "" || server == "" {
 		creds, err := g.readCredentials()
