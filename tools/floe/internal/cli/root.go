@@ -45,11 +45,18 @@ func Execute(ctx context.Context, args []string, out, errOut io.Writer) error {
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
 	if err != nil {
+		describe := func(err error) error {
+			msg := errs.Describe(err)
+			if h := hint(err); h != "" {
+				msg += "\n  hint: " + h
+			}
+			return errors.New(msg)
+		}
 		var ee *exitError
 		if errors.As(err, &ee) {
-			return &exitError{code: ee.code, err: errors.New(errs.Describe(ee.err))}
+			return &exitError{code: ee.code, err: describe(ee.err)}
 		}
-		return errors.New(errs.Describe(err))
+		return describe(err)
 	}
 	return nil
 }
