@@ -58,6 +58,22 @@ func TestReleaseLifecycle(t *testing.T) {
 	if out, err := cli("deploy", "get", "penguinmails@1.0.0/development"); err != nil || !strings.Contains(out, id+"-development-1") {
 		t.Errorf("deploy get penguinmails@1.0.0/development: %v\n%s", err, out)
 	}
+	// floe events tail, filtered, from the start, stopping at the end.
+	if out, err := cli("events", "tail", "--aggregate", "release", "--id", id, "--from", "1", "--no-follow"); err != nil ||
+		!strings.Contains(out, "floe.evt.release."+id+".ReleaseCreated") || strings.Contains(out, "floe.evt.deployment.") {
+		t.Errorf("events tail of the release: %v\n%s", err, out)
+	}
+	if out, err := cli("events", "tail", "--type", "ReleaseCreated", "--last", "1", "--no-follow", "-o", "json"); err != nil {
+		t.Errorf("events tail --last 1: %v\n%s", err, out)
+	} else {
+		var ev struct{ Event, Actor string }
+		if lines := strings.Split(strings.TrimSpace(out), "\n"); len(lines) != 1 || json.Unmarshal([]byte(lines[0]), &ev) != nil || ev.Event != "ReleaseCreated" || ev.Actor != "alice" {
+			t.Errorf("events tail --last 1 -o json:\n%s", out)
+		}
+	}
+	if out, err := cli("events", "tail", "--type", "Release.Created"); err == nil || !strings.Contains(out, "not an identifier") {
+		t.Errorf("events tail with a bad filter: %v\n%s", err, out)
+	}
 	// Shell completion asks the server: releases (IDs and references), environments.
 	if out, err := cli("__complete", "release", "get", "pengu"); err != nil || !strings.Contains(out, "penguinmails@1.0.0\t") {
 		t.Errorf("completion of a release: %v\n%s", err, out)

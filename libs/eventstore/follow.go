@@ -32,6 +32,16 @@ func (v *Verifier) Follow(ctx context.Context, filters []string, fn func(*Record
 	return follow(ctx, v.js, v.stream, jetstream.OrderedConsumerConfig{FilterSubjects: filters}, v.Chains(0), fn, caughtUp)
 }
 
+// FollowFrom is Follow from log position seq (≥ 1).
+func FollowFrom(ctx context.Context, js jetstream.JetStream, stream string, filters []string, seq uint64, fn func(*RecordedEvent) error, caughtUp func()) error {
+	return follow(ctx, js, stream, jetstream.OrderedConsumerConfig{FilterSubjects: filters, DeliverPolicy: jetstream.DeliverByStartSequencePolicy, OptStartSeq: seq}, nil, fn, caughtUp)
+}
+
+// FollowFrom is Verifier.Follow from log position seq (≥ 1).
+func (v *Verifier) FollowFrom(ctx context.Context, filters []string, seq uint64, fn func(*RecordedEvent) error, caughtUp func()) error {
+	return follow(ctx, v.js, v.stream, jetstream.OrderedConsumerConfig{FilterSubjects: filters, DeliverPolicy: jetstream.DeliverByStartSequencePolicy, OptStartSeq: seq}, v.Chains(0), fn, caughtUp)
+}
+
 // Tail is eventstore.Tail on the verifier's stream, verified as Follow is.
 func (v *Verifier) Tail(ctx context.Context, filters []string, fn func(*RecordedEvent) error, started func(lastSeq uint64)) error {
 	return tail(ctx, v.js, v.stream, v.Chains(0), filters, fn, started)

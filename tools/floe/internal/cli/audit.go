@@ -32,13 +32,19 @@ type auditFlags struct {
 }
 
 func (f *auditFlags) bind(cmd *cobra.Command) {
+	f.bindLog(cmd)
+	fl := cmd.Flags()
+	fl.StringVar(&f.auditStream, "audit-stream", audit.DefaultAuditStream, "checkpoint stream")
+	fl.StringVar(&f.publicKey, "public-key", "", "trusted checkpoint public key, PEM (default: the dev server's <data-dir>/audit-signing.key.pub)")
+}
+
+// bindLog binds the flags that reach the event log and its writers' keys.
+func (f *auditFlags) bindLog(cmd *cobra.Command) {
 	fl := cmd.Flags()
 	fl.StringVar(&f.natsURL, "nats-url", os.Getenv("FLOE_NATS_URL"), "NATS URL of the log (env FLOE_NATS_URL; default: the dev server's, from the dev credentials file)")
 	fl.StringVar(&f.natsCreds, "nats-creds", os.Getenv("FLOE_NATS_CREDS"), "NATS credentials file (read-only access is enough)")
 	fl.StringVar(&f.natsNKey, "nats-nkey", os.Getenv("FLOE_NATS_NKEY"), "NATS nkey seed file (default with the dev server: its read-only identity, from the dev credentials file)")
 	fl.StringVar(&f.stream, "stream", eventstore.DefaultStream, "event log stream")
-	fl.StringVar(&f.auditStream, "audit-stream", audit.DefaultAuditStream, "checkpoint stream")
-	fl.StringVar(&f.publicKey, "public-key", "", "trusted checkpoint public key, PEM (default: the dev server's <data-dir>/audit-signing.key.pub)")
 	fl.StringVar(&f.trustStore, "trust-store", os.Getenv("FLOE_TRUST_STORE"), "writer keys (trust store, JSON): every event's writer signature is checked against it (default: the dev server's <data-dir>/keys/trust.json, if any)")
 }
 

@@ -142,6 +142,7 @@ floe deploy get penguinmails@2.1.0/production.`,
 	root.AddCommand(newWindowCmd(g), newFreezeCmd(g))
 	root.AddCommand(newComplianceCmd(g))
 	root.AddCommand(newClusterCmd(out))
+	root.AddCommand(newEventsCmd(g))
 	g.addCompletions(root)
 	return root
 }
