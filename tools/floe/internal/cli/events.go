@@ -23,12 +23,12 @@ func newEventsCmd(g *globals) *cobra.Command {
 
 func newEventsTailCmd(g *globals) *cobra.Command {
 	var (
-		f                     auditFlags
-		aggregates, types     []string
-		id                    string
-		from                  uint64
-		last                  int
-		noFollowing           bool
+		f                 auditFlags
+		aggregates, types []string
+		id                string
+		from              uint64
+		last              int
+		noFollowing       bool
 	)
 	cmd := &cobra.Command{
 		Use:   "tail [--aggregate KIND]… [--type EVENT]… [--id ID] [--from POSITION | --last N] [--no-follow]",
