@@ -214,6 +214,31 @@ func TestConsoleInChromium(t *testing.T) {
 		return strings.Contains(a, "1 of 1") && strings.Contains(a, "carol") && strings.Contains(a, "QA passed")
 	})
 	do("screenshot", shot("4-approved-staging"))
+	// The audit page, as security: a checkpoint signed now, and the compliance report for the period.
+	do("sign out", chromedp.Click(chromedp.CSS(`form.who button`)), chromedp.WaitVisible(chromedp.CSS(`form.token`)))
+	signIn("erin")
+	do("the audit page",
+		chromedp.Navigate(base+"/audit"),
+		chromedp.WaitVisible(chromedp.CSS(`#log-size`)),
+		chromedp.Click(chromedp.CSS(`form[action="/audit/checkpoint"] button`)),
+		chromedp.WaitVisible(chromedp.CSS(`p.notice`)),
+	)
+	// (Events may follow the checkpoint before the page is read: a monitor's evaluations.)
+	if logSize, signed := text("read the log size", `#log-size`), text("read the signed size", `#signed-size`); signed == "0" || signed == "" {
+		t.Errorf("after signing a checkpoint: %s of %s events signed", signed, logSize)
+	}
+	do("the compliance report",
+		chromedp.SendKeys(chromedp.CSS(`#r-envs`), "development"),
+		chromedp.Click(chromedp.CSS(`button[name="report"][value="show"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#report`)),
+		shot("5-audit"))
+	rep, err := chromedp.Run(bctx, chromedp.TextContent(chromedp.CSS(`#report`)))
+	if err != nil {
+		fail("read the report", err)
+	}
+	if !strings.Contains(rep, "development") || !strings.Contains(rep, id+"-development-1") {
+		t.Errorf("the compliance report of development does not list the deployment:\n%s", rep)
+	}
 	// The release service agrees; staging was never promoted by the attacker's form.
 	out, err = runCLI(t, ctx, env, "release", "get", id, "-o", "json")
 	if err != nil {

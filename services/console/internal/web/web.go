@@ -98,7 +98,7 @@ func New(opts Options) (*Handler, error) {
 		opts.Now = time.Now
 	}
 	h := &Handler{opts: opts, pages: map[string]*template.Template{}, sessions: map[string]*session{}}
-	for _, page := range []string{"signin", "releases", "release", "deployment", "flags", "error"} {
+	for _, page := range []string{"signin", "releases", "release", "deployment", "flags", "audit", "error"} {
 		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+page+".html")
 		if err != nil {
 			return nil, fmt.Errorf("console template %s: %w", page, err)
@@ -125,6 +125,8 @@ func New(opts Options) (*Handler, error) {
 	mux.HandleFunc("POST /deployments/{id}/{action}", h.authed(h.deploymentAction))
 	mux.HandleFunc("GET /flags", h.authed(h.flags))
 	mux.HandleFunc("POST /flags/{env}/{key}/kill", h.authed(h.killFlag))
+	mux.HandleFunc("GET /audit", h.authed(h.audit))
+	mux.HandleFunc("POST /audit/checkpoint", h.authed(h.checkpoint))
 	h.mux = mux
 	return h, nil
 }
