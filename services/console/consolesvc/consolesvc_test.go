@@ -3,6 +3,7 @@ package consolesvc_test
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -238,6 +239,16 @@ func TestConsole(t *testing.T) {
 		}
 	case <-time.After(20 * time.Second):
 		t.Error("the watching browser was not told of the approval")
+	}
+	// A page made before a change opens its stream after it: it is told at once (it used to wait for the next change).
+	stale := w.watch(carol, fmt.Sprintf("/releases/%s/live?v=%d", id, r.GetAggregateVersion()-1))
+	select {
+	case ev := <-stale:
+		if ev != "changed" {
+			t.Errorf("a stale page's stream said %q", ev)
+		}
+	case <-time.After(10 * time.Second):
+		t.Error("a page older than the release was not told to reload")
 	}
 	// Signing out ends the session.
 	if resp, _ := w.do(carol, "POST", "/signout", url.Values{"csrf": {csrf}}, nil); resp.StatusCode != http.StatusSeeOther {

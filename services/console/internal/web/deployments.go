@@ -3,6 +3,7 @@ package web
 import (
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"google.golang.org/grpc/codes"
@@ -90,6 +91,7 @@ func (h *Handler) deploymentLive(w http.ResponseWriter, r *http.Request, s *sess
 		return
 	}
 	ctx := r.Context()
+	shown, _ := strconv.ParseUint(r.URL.Query().Get("v"), 10, 64) // the version the page shows
 	stream, err := h.deployClient().WatchDeployment(withToken(ctx, s), &deployv1.WatchDeploymentRequest{DeploymentId: r.PathValue("id")})
 	if err != nil {
 		h.failRPC(w, r, s, err)
@@ -107,8 +109,8 @@ func (h *Handler) deploymentLive(w http.ResponseWriter, r *http.Request, s *sess
 			}
 			return
 		}
-		if resp.GetEvent() == "" { // the current state: the page shows it already
-			continue
+		if resp.GetEvent() == "" && resp.GetDeployment().GetAggregateVersion() <= shown {
+			continue // the current state, as the page shows it
 		}
 		fmt.Fprintf(w, "event: changed\ndata: %s\n\n", oneLine(resp.GetEvent()))
 		fl.Flush()

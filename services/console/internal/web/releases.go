@@ -3,6 +3,7 @@ package web
 import (
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"google.golang.org/grpc/codes"
@@ -78,6 +79,7 @@ func (h *Handler) releaseLive(w http.ResponseWriter, r *http.Request, s *session
 		return
 	}
 	ctx := r.Context()
+	shown, _ := strconv.ParseUint(r.URL.Query().Get("v"), 10, 64) // the version the page shows
 	stream, err := h.releaseClient().WatchRelease(withToken(ctx, s), &releasev1.WatchReleaseRequest{ReleaseId: r.PathValue("id")})
 	if err != nil {
 		h.failRPC(w, r, s, err)
@@ -96,9 +98,11 @@ func (h *Handler) releaseLive(w http.ResponseWriter, r *http.Request, s *session
 			}
 			return
 		}
-		if first { // the current state: the page shows it already
+		if first { // the current state: the page shows it, unless it changed since the page was made
 			first = false
-			continue
+			if resp.GetRelease().GetAggregateVersion() <= shown {
+				continue
+			}
 		}
 		fmt.Fprintf(w, "event: changed\ndata: %d\n\n", resp.GetRelease().GetAggregateVersion())
 		fl.Flush()
