@@ -210,6 +210,13 @@ func TestConsole(t *testing.T) {
 	grace := w.signIn("grace")
 	_, gpage := w.do(grace, "GET", "/releases/"+id, nil, nil)
 	gcsrf := csrfRE.FindStringSubmatch(gpage)[1]
+	// The page disables what the user may not do, saying why (the service still decides).
+	if !strings.Contains(gpage, "needs release.approve in staging; your roles: support") || !strings.Contains(gpage, `disabled title="needs release.approve in staging`) {
+		t.Errorf("support's page does not disable approving, with the reason:\n%s", gpage)
+	}
+	if strings.Contains(page, "needs release.approve in staging") || !strings.Contains(page, "needs release.promote in staging; your roles: qa") {
+		t.Errorf("carol (qa) may approve staging but not promote it; her page:\n%s", page)
+	}
 	resp, body := w.do(grace, "POST", "/releases/"+id+"/approve", url.Values{"env": {"staging"}, "csrf": {gcsrf}, "comment": {"lgtm"}}, nil)
 	if resp.StatusCode != http.StatusForbidden || !strings.Contains(body, "PermissionDenied") {
 		t.Errorf("approve as support: %d\n%s", resp.StatusCode, body)

@@ -34,6 +34,7 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
+	"github.com/penguinmails/floe/libs/auth"
 	systemv1 "github.com/penguinmails/floe/proto/gen/floe/system/v1"
 )
 
@@ -77,7 +78,31 @@ type Handler struct {
 type session struct {
 	token, principal, name, csrf string
 	roles                        []string
+	who                          *auth.Principal // its role bindings, for may
 	expires                      time.Time
+}
+
+// may says why the session's principal may not do perm in env ("" when it
+// may), by the services' own policy (auth.DefaultPolicy, which every
+// service enforces): the page disables what would be refused, and says
+// why. The service still decides: this only spares a click.
+func (s *session) may(perm, env string) string {
+	if s.who == nil || auth.DefaultPolicy().Allows(s.who, auth.Permission(perm), env) {
+		return ""
+	}
+	where := ""
+	if env != "" {
+		where = " in " + env
+	}
+	roles := make([]string, 0, len(s.who.Roles))
+	for _, b := range s.who.Roles {
+		r := string(b.Role)
+		if len(b.Environments) > 0 {
+			r += " (" + strings.Join(b.Environments, ", ") + ")"
+		}
+		roles = append(roles, r)
+	}
+	return fmt.Sprintf("needs %s%s; your roles: %s", perm, where, strings.Join(roles, ", "))
 }
 
 // SessionCookie is the session cookie's name.
@@ -259,8 +284,10 @@ func (h *Handler) signin(w http.ResponseWriter, r *http.Request) {
 	}
 	p := who.GetPrincipal()
 	s.principal, s.name = p.GetId(), p.GetName()
+	s.who = &auth.Principal{ID: p.GetId(), Name: p.GetName()}
 	for _, b := range p.GetRoles() {
 		s.roles = append(s.roles, b.GetRole())
+		s.who.Roles = append(s.who.Roles, auth.RoleBinding{Role: auth.Role(b.GetRole()), Environments: b.GetEnvironments()})
 	}
 	id := randomToken()
 	h.mu.Lock()
@@ -293,6 +320,7 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, s *session, cod
 	}
 	if s != nil {
 		data["Principal"], data["PrincipalName"], data["CSRF"], data["Roles"] = s.principal, s.name, s.csrf, strings.Join(s.roles, ", ")
+		data["May"] = s.may
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(code)
