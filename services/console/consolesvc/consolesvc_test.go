@@ -13,10 +13,14 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/protobuf/types/known/timestamppb"
+
 	"github.com/penguinmails/floe/libs/auth"
 	"github.com/penguinmails/floe/libs/service"
 	"github.com/penguinmails/floe/libs/testkit"
+	changev1 "github.com/penguinmails/floe/proto/gen/floe/change/v1"
 	releasev1 "github.com/penguinmails/floe/proto/gen/floe/release/v1"
+	"github.com/penguinmails/floe/services/change/changesvc"
 	"github.com/penguinmails/floe/services/console/consolesvc"
 	"github.com/penguinmails/floe/services/console/internal/web"
 	"github.com/penguinmails/floe/services/release/releasesvc"
@@ -35,9 +39,10 @@ func startWorld(t *testing.T) *world {
 	p := testkit.Start(t, testkit.Options{
 		Users: map[string][]auth.RoleBinding{
 			"alice": testkit.Roles(auth.RoleDeveloper), "carol": testkit.Roles(auth.RoleQA), "grace": testkit.Roles(auth.RoleSupport),
+			"dave": testkit.Roles(auth.RoleOperations),
 		},
 		Entries: func() []service.Entry {
-			return []service.Entry{service.Of(releasesvc.Service, releasesvc.Config{}),
+			return []service.Entry{service.Of(releasesvc.Service, releasesvc.Config{}), service.Of(changesvc.Service, changesvc.Config{}),
 				service.Of(consolesvc.Service, consolesvc.Config{Addr: "127.0.0.1:0"})}
 		},
 	})
@@ -292,4 +297,52 @@ func (w *world) watch(c *http.Client, path string) <-chan string {
 		}
 	}()
 	return out
+}
+
+// TestConsoleChanges: change requests are listed with their text escaped;
+// approving is disabled, with the reason, for a user who may not approve,
+// and a user who may reaches the change service, whose answer is shown.
+func TestConsoleChanges(t *testing.T) {
+	w := startWorld(t)
+	_, err := changev1.NewChangeServiceClient(w.Conn("alice")).Submit(testkit.Context(t), &changev1.SubmitRequest{
+		Id: "chg-1", Class: changev1.ChangeClass_CHANGE_CLASS_NORMAL, Title: `Release 2.1.0 <img src=x onerror=alert(1)>`, Description: "Campaign scheduling",
+		Type: changev1.ChangeType_CHANGE_TYPE_ENHANCEMENT, Priority: changev1.ChangePriority_CHANGE_PRIORITY_MEDIUM,
+		Impact: changev1.ChangeImpact_CHANGE_IMPACT_MEDIUM, Risk: changev1.ChangeRisk_CHANGE_RISK_LOW, Environments: []string{"production"}, Releases: []string{"rel1"},
+		Schedule:       &changev1.Timing{PlannedStart: timestamppb.Now(), DurationMinutes: 30},
+		Implementation: &changev1.Plan{Steps: []*changev1.Step{{Description: "Canary to production", Owner: "bob", ExpectedMinutes: 20}}},
+		Rollback:       &changev1.Plan{Steps: []*changev1.Step{{Description: "Roll back with the deployer"}}},
+		Testing:        &changev1.Plan{Steps: []*changev1.Step{{Description: "Smoke tests"}}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var page string
+	testkit.EventuallyWithin(t, 20*time.Second, func() error { // the change service's view catches up
+		_, page = w.do(w.signIn("carol"), "GET", "/changes", nil, nil)
+		if !strings.Contains(page, "chg-1") {
+			return fmt.Errorf("chg-1 not listed yet")
+		}
+		return nil
+	})
+	if strings.Contains(page, "<img src=x") || !strings.Contains(page, "&lt;img src=x onerror=alert(1)&gt;") {
+		t.Errorf("the change's title is not shown as text:\n%s", page)
+	}
+	if !strings.Contains(page, "needs change.approve; your roles: qa") {
+		t.Errorf("carol (qa) may not approve changes; her page does not say so:\n%s", page)
+	}
+	dave := w.signIn("dave")
+	_, dpage := w.do(dave, "GET", "/changes", nil, nil)
+	if strings.Contains(dpage, "needs change.approve") {
+		t.Errorf("dave (operations) may approve changes; his page disables it:\n%s", dpage)
+	}
+	csrf := csrfRE.FindStringSubmatch(dpage)[1]
+	resp, body := w.do(dave, "POST", "/changes/chg-1/approve", url.Values{"csrf": {csrf}, "as": {"operations"}, "comment": {"ok"}}, nil)
+	got, gerr := changev1.NewChangeServiceClient(w.Conn("dave")).Get(testkit.Context(t), &changev1.GetRequest{ChangeId: "chg-1"})
+	if gerr != nil {
+		t.Fatal(gerr)
+	}
+	// A normal change is reviewed before it is approved: the change service refuses, and the console shows why.
+	if resp.StatusCode != http.StatusConflict || !strings.Contains(body, "FailedPrecondition") || len(got.GetChange().GetApprovals()) != 0 {
+		t.Errorf("approving an unreviewed change: %d, %d approvals\n%s", resp.StatusCode, len(got.GetChange().GetApprovals()), body)
+	}
 }

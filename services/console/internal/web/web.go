@@ -123,7 +123,7 @@ func New(opts Options) (*Handler, error) {
 		opts.Now = time.Now
 	}
 	h := &Handler{opts: opts, pages: map[string]*template.Template{}, sessions: map[string]*session{}}
-	for _, page := range []string{"signin", "releases", "release", "deployment", "flags", "audit", "error"} {
+	for _, page := range []string{"signin", "releases", "release", "deployment", "flags", "audit", "changes", "error"} {
 		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+page+".html")
 		if err != nil {
 			return nil, fmt.Errorf("console template %s: %w", page, err)
@@ -150,6 +150,8 @@ func New(opts Options) (*Handler, error) {
 	mux.HandleFunc("POST /deployments/{id}/{action}", h.authed(h.deploymentAction))
 	mux.HandleFunc("GET /flags", h.authed(h.flags))
 	mux.HandleFunc("POST /flags/{env}/{key}/kill", h.authed(h.killFlag))
+	mux.HandleFunc("GET /changes", h.authed(h.changes))
+	mux.HandleFunc("POST /changes/{id}/approve", h.authed(h.approveChange))
 	mux.HandleFunc("GET /audit", h.authed(h.audit))
 	mux.HandleFunc("POST /audit/checkpoint", h.authed(h.checkpoint))
 	h.mux = mux
@@ -384,6 +386,8 @@ var funcs = template.FuncMap{
 			v = v[i+len("_STATE_"):]
 		} else if i := strings.Index(v, "_STRATEGY_"); i >= 0 {
 			v = v[i+len("_STRATEGY_"):]
+		} else if i := strings.Index(v, "_CLASS_"); i >= 0 {
+			v = v[i+len("_CLASS_"):]
 		} else if i := strings.Index(v, "_TYPE_"); i >= 0 {
 			v = v[i+len("_TYPE_"):]
 		} else if i := strings.Index(v, "_KIND_"); i >= 0 {
