@@ -252,6 +252,21 @@ func TestConsole(t *testing.T) {
 	case <-time.After(20 * time.Second):
 		t.Error("the watching browser was not told of the approval")
 	}
+	// Time travel: the page as of the release's creation, before the approval, rebuilt from the log.
+	hist, err := releasev1.NewReleaseServiceClient(w.Conn("alice")).GetHistory(testkit.Context(t), &releasev1.GetHistoryRequest{ReleaseId: id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	createdAt := hist.GetEntries()[0].GetPosition()
+	_, then := w.do(carol, "GET", fmt.Sprintf("/releases/%s?at=%d", id, createdAt), nil, nil)
+	if !strings.Contains(then, fmt.Sprintf("As of log position %d", createdAt)) || strings.Contains(then, "carol: “QA passed”") ||
+		strings.Contains(then, "data-live") || strings.Contains(then, `action="/releases/`+id+`/approve"`) {
+		t.Errorf("the page as of the creation:\n%s", then)
+	}
+	_, nowPage := w.do(carol, "GET", "/releases/"+id, nil, nil)
+	if !strings.Contains(nowPage, "carol: “QA passed”") {
+		t.Errorf("the page now lacks the approval:\n%s", nowPage)
+	}
 	// A page made before a change opens its stream after it: it is told at once (it used to wait for the next change).
 	stale := w.watch(carol, fmt.Sprintf("/releases/%s/live?v=%d", id, r.GetAggregateVersion()-1))
 	select {

@@ -54,10 +54,18 @@ func (h *Handler) releases(w http.ResponseWriter, r *http.Request, s *session) {
 // approvals, its changes, and the timeline of its events with their actors.
 func (h *Handler) release(w http.ResponseWriter, r *http.Request, s *session) {
 	id := r.PathValue("id")
+	var at uint64 // time travel: the release as of this log position (?at=)
+	if v := r.URL.Query().Get("at"); v != "" {
+		var err error
+		if at, err = strconv.ParseUint(v, 10, 64); err != nil || at == 0 {
+			h.fail(w, r, s, http.StatusBadRequest, fmt.Sprintf("at %q is not a log position", v))
+			return
+		}
+	}
 	ctx, cancel := s.ctx(r)
 	defer cancel()
 	c := h.releaseClient()
-	rel, err := c.GetRelease(ctx, &releasev1.GetReleaseRequest{ReleaseId: id})
+	rel, err := c.GetRelease(ctx, &releasev1.GetReleaseRequest{ReleaseId: id, AsOfPosition: at})
 	if err != nil {
 		h.failRPC(w, r, s, err)
 		return
@@ -67,7 +75,20 @@ func (h *Handler) release(w http.ResponseWriter, r *http.Request, s *session) {
 		h.failRPC(w, r, s, err)
 		return
 	}
-	h.render(w, r, s, http.StatusOK, "release", map[string]any{"Release": rel.GetRelease(), "History": hist.GetEntries(), "Notice": r.URL.Query().Get("done")})
+	entries := hist.GetEntries()
+	asOf := ""
+	if at > 0 {
+		kept := entries[:0:0]
+		for _, e := range entries {
+			if e.GetPosition() <= at {
+				kept = append(kept, e)
+				asOf = stamp(e.GetTime())
+			}
+		}
+		entries = kept
+	}
+	h.render(w, r, s, http.StatusOK, "release", map[string]any{"Release": rel.GetRelease(), "History": entries, "Notice": r.URL.Query().Get("done"),
+		"At": at, "AsOf": asOf})
 }
 
 // releaseLive streams a server-sent event each time the release changes

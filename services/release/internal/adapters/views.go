@@ -29,10 +29,12 @@ const ViewName = "releases"
 // the aggregate's own Apply, rendered for the API on each change, and
 // indexed by status, type, product and target environment for listing.
 type Releases struct {
-	proj *projection.Projection[*domain.Release]
-	idx  *projection.Index[*releasev1.Release]
-	head func(ctx context.Context, id string) (uint64, error)
-	now  func() time.Time
+	proj  *projection.Projection[*domain.Release]
+	idx   *projection.Index[*releasev1.Release]
+	head  func(ctx context.Context, id string) (uint64, error)
+	now   func() time.Time
+	store eventstore.Store
+	envs  *domain.Environments
 }
 
 // index fields.
@@ -50,7 +52,7 @@ func ReleasesSpec() projection.Spec[*domain.Release] {
 
 // NewReleases builds the view; Projection runs it.
 func NewReleases(ctx context.Context, js jetstream.JetStream, store eventstore.Store, envs *domain.Environments, now func() time.Time, opts projection.Options) (*Releases, error) {
-	v := &Releases{now: now}
+	v := &Releases{now: now, store: store, envs: envs}
 	v.idx = projection.NewIndex(
 		func(r *releasev1.Release) string { return r.GetId() },
 		newestFirst,
@@ -140,6 +142,31 @@ func (v *Releases) Get(ctx context.Context, id string) (*releasev1.Release, erro
 		return nil, &errs.UnavailableError{What: "release view", Err: fmt.Errorf("release %s is not in the view", id)}
 	}
 	return withOverdue(out, v.now()), nil
+}
+
+// AsOf is the release as it was at log position pos: its events up to pos,
+// read through the (verifying) store and folded by the aggregate's own
+// Apply — what the view does with every event — and rendered as the view
+// renders a row. A release created after pos is NotFound.
+func (v *Releases) AsOf(ctx context.Context, id string, pos uint64) (*releasev1.Release, error) {
+	st, err := v.store.Load(ctx, app.AggRelease, id, nil)
+	if err != nil {
+		return nil, err
+	}
+	r, n := app.ReleaseKind.New(id), 0
+	for _, e := range st.Events {
+		if e.Seq > pos {
+			break
+		}
+		if r, err = app.ReleaseKind.Apply(r, e); err != nil {
+			return nil, err
+		}
+		n++
+	}
+	if n == 0 {
+		return nil, &errs.NotFoundError{Kind: "release", ID: fmt.Sprintf("%s at log position %d", id, pos)}
+	}
+	return domain.ToProto(r, v.envs, time.Time{}), nil
 }
 
 // ListQuery filters and pages a listing.

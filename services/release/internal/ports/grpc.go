@@ -133,6 +133,13 @@ func (s *Server) GetRelease(ctx context.Context, req *releasev1.GetReleaseReques
 	if err := releaseID(req.GetReleaseId()); err != nil {
 		return nil, err
 	}
+	if pos := req.GetAsOfPosition(); pos > 0 {
+		r, err := s.views.AsOf(ctx, req.GetReleaseId(), pos)
+		if err != nil {
+			return nil, err
+		}
+		return &releasev1.GetReleaseResponse{Release: r}, nil
+	}
 	r, err := s.views.Get(ctx, req.GetReleaseId())
 	if err != nil {
 		return nil, err

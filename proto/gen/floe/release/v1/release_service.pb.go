@@ -207,8 +207,11 @@ func (x *CreateReleaseResponse) GetRelease() *Release {
 
 // GetReleaseRequest names a release.
 type GetReleaseRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	ReleaseId     string                 `protobuf:"bytes,1,opt,name=release_id,json=releaseId,proto3" json:"release_id,omitempty"`
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	ReleaseId string                 `protobuf:"bytes,1,opt,name=release_id,json=releaseId,proto3" json:"release_id,omitempty"`
+	// When set, the release as it was at this log position (time travel): its
+	// events up to the position, verified and folded as the live view folds them.
+	AsOfPosition  uint64 `protobuf:"varint,2,opt,name=as_of_position,json=asOfPosition,proto3" json:"as_of_position,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -248,6 +251,13 @@ func (x *GetReleaseRequest) GetReleaseId() string {
 		return x.ReleaseId
 	}
 	return ""
+}
+
+func (x *GetReleaseRequest) GetAsOfPosition() uint64 {
+	if x != nil {
+		return x.AsOfPosition
+	}
+	return 0
 }
 
 // GetReleaseResponse returns it.
@@ -2221,10 +2231,11 @@ const file_floe_release_v1_release_service_proto_rawDesc = "" +
 	"\rrollback_plan\x18\v \x01(\tR\frollbackPlan\x12!\n" +
 	"\ftesting_plan\x18\f \x01(\tR\vtestingPlan\"K\n" +
 	"\x15CreateReleaseResponse\x122\n" +
-	"\arelease\x18\x01 \x01(\v2\x18.floe.release.v1.ReleaseR\arelease\"2\n" +
+	"\arelease\x18\x01 \x01(\v2\x18.floe.release.v1.ReleaseR\arelease\"X\n" +
 	"\x11GetReleaseRequest\x12\x1d\n" +
 	"\n" +
-	"release_id\x18\x01 \x01(\tR\treleaseId\"H\n" +
+	"release_id\x18\x01 \x01(\tR\treleaseId\x12$\n" +
+	"\x0eas_of_position\x18\x02 \x01(\x04R\fasOfPosition\"H\n" +
 	"\x12GetReleaseResponse\x122\n" +
 	"\arelease\x18\x01 \x01(\v2\x18.floe.release.v1.ReleaseR\arelease\"\x8b\x02\n" +
 	"\x13ListReleasesRequest\x126\n" +
