@@ -66,9 +66,16 @@ func TestReleaseLifecycle(t *testing.T) {
 	if out, err := cli("events", "tail", "--type", "ReleaseCreated", "--last", "1", "--no-follow", "-o", "json"); err != nil {
 		t.Errorf("events tail --last 1: %v\n%s", err, out)
 	} else {
-		var ev struct{ Event, Actor string }
+		var ev struct {
+			Event, Actor string
+			Position     uint64
+		}
 		if lines := strings.Split(strings.TrimSpace(out), "\n"); len(lines) != 1 || json.Unmarshal([]byte(lines[0]), &ev) != nil || ev.Event != "ReleaseCreated" || ev.Actor != "alice" {
 			t.Errorf("events tail --last 1 -o json:\n%s", out)
+		}
+		// The release as it was then: planned, not yet deployed anywhere.
+		if out, err := cli("release", "get", id, "--at", fmt.Sprint(ev.Position), "-o", "json"); err != nil || strings.Contains(out, "RELEASE_STATUS_DEPLOYED") {
+			t.Errorf("release get --at %d (its creation): %v\n%s", ev.Position, err, out)
 		}
 	}
 	if out, err := cli("events", "tail", "--type", "Release.Created"); err == nil || !strings.Contains(out, "not an identifier") {

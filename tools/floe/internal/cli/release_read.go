@@ -17,24 +17,33 @@ import (
 )
 
 func newReleaseGetCmd(g *globals) *cobra.Command {
-	return &cobra.Command{
-		Use:     "get ID",
+	var at uint64
+	cmd := &cobra.Command{
+		Use:     "get ID [--at POSITION]",
 		Aliases: []string{"show"},
 		Short:   "Show a release: environments, approvals, changes, prerequisites and risk",
-		Args:    positional("ID"),
+		Long: `get shows a release as it is now, or with --at as it was at a log position
+(floe release history lists its events' positions): rebuilt from its events up
+to there, as the live view is built.`,
+		Args: positional("ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return g.call(cmd.Context(), func(ctx context.Context, conn *grpc.ClientConn) error {
-				resp, err := releaseClient(conn).GetRelease(ctx, &releasev1.GetReleaseRequest{ReleaseId: args[0]})
+				resp, err := releaseClient(conn).GetRelease(ctx, &releasev1.GetReleaseRequest{ReleaseId: args[0], AsOfPosition: at})
 				if err != nil {
 					return err
 				}
 				if g.output == "json" {
 					return printJSON(g.out, resp)
 				}
+				if at > 0 {
+					fmt.Fprintf(g.out, "As of log position %d\n", at)
+				}
 				return printRelease(g.out, resp.GetRelease())
 			})
 		},
 	}
+	cmd.Flags().Uint64Var(&at, "at", 0, "show the release as it was at this log position")
+	return cmd
 }
 
 func newReleaseListCmd(g *globals) *cobra.Command {
