@@ -19,12 +19,7 @@ func (h *Handler) changes(w http.ResponseWriter, r *http.Request, s *session) {
 		h.failRPC(w, r, s, err)
 		return
 	}
-	next := ""
-	if t := resp.GetNextPageToken(); t != "" {
-		nq := r.URL.Query()
-		nq.Set("page", t)
-		next = "/changes?" + nq.Encode()
-	}
+	next := nextPage(r, "/changes", resp.GetNextPageToken())
 	h.render(w, r, s, http.StatusOK, "changes", map[string]any{"Changes": resp.GetChanges(), "Env": q.Get("env"), "Next": next,
 		"Overdue": q.Get("overdue") != "", "Notice": q.Get("done")})
 }

@@ -1,13 +1,10 @@
 package web
 
 import (
+	"context"
 	"fmt"
 	"net/http"
-	"strconv"
 	"strings"
-
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 
 	deployv1 "github.com/penguinmails/floe/proto/gen/floe/deploy/v1"
 )
@@ -85,36 +82,11 @@ func describeStep(s *deployv1.Step) string {
 
 // deploymentLive streams `changed` each time the deployment changes (WatchDeployment).
 func (h *Handler) deploymentLive(w http.ResponseWriter, r *http.Request, s *session) {
-	fl, ok := w.(http.Flusher)
-	if !ok {
-		h.fail(w, r, s, http.StatusInternalServerError, "streaming is not supported here")
-		return
-	}
-	ctx := r.Context()
-	shown, _ := strconv.ParseUint(r.URL.Query().Get("v"), 10, 64) // the version the page shows
-	stream, err := h.deployClient().WatchDeployment(withToken(ctx, s), &deployv1.WatchDeploymentRequest{DeploymentId: r.PathValue("id")})
-	if err != nil {
-		h.failRPC(w, r, s, err)
-		return
-	}
-	w.Header().Set("Content-Type", "text/event-stream")
-	w.WriteHeader(http.StatusOK)
-	fl.Flush()
-	for {
-		resp, err := stream.Recv()
-		if err != nil {
-			if status.Code(err) != codes.Canceled && ctx.Err() == nil {
-				fmt.Fprintf(w, "event: failed\ndata: %s\n\n", oneLine(status.Convert(err).Message()))
-				fl.Flush()
-			}
-			return
-		}
-		if resp.GetEvent() == "" && resp.GetDeployment().GetAggregateVersion() <= shown {
-			continue // the current state, as the page shows it
-		}
-		fmt.Fprintf(w, "event: changed\ndata: %s\n\n", oneLine(resp.GetEvent()))
-		fl.Flush()
-	}
+	live(h, w, r, s, func(ctx context.Context) (interface {
+		Recv() (*deployv1.WatchDeploymentResponse, error)
+	}, error) {
+		return h.deployClient().WatchDeployment(ctx, &deployv1.WatchDeploymentRequest{DeploymentId: r.PathValue("id")})
+	}, func(m *deployv1.WatchDeploymentResponse) uint64 { return m.GetDeployment().GetAggregateVersion() })
 }
 
 // deploymentAction pauses, resumes, aborts or rolls back a deployment.

@@ -1,13 +1,11 @@
 package web
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
-
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 
 	releasev1 "github.com/penguinmails/floe/proto/gen/floe/release/v1"
 )
@@ -37,12 +35,7 @@ func (h *Handler) releases(w http.ResponseWriter, r *http.Request, s *session) {
 		h.failRPC(w, r, s, err)
 		return
 	}
-	next := ""
-	if t := resp.GetNextPageToken(); t != "" {
-		nq := r.URL.Query()
-		nq.Set("page", t)
-		next = "/releases?" + nq.Encode()
-	}
+	next := nextPage(r, "/releases", resp.GetNextPageToken())
 	h.render(w, r, s, http.StatusOK, "releases", map[string]any{
 		"Releases": resp.GetReleases(), "Total": resp.GetTotal(), "Next": next,
 		"Product": req.Product, "Q": req.Text, "Status": q.Get("status"), "Env": req.Environment,
@@ -91,46 +84,15 @@ func (h *Handler) release(w http.ResponseWriter, r *http.Request, s *session) {
 		"At": at, "AsOf": asOf})
 }
 
-// releaseLive streams a server-sent event each time the release changes
-// (WatchRelease): the page's script then loads it again.
+// releaseLive streams `changed` each time the release changes (WatchRelease):
+// the page's script then loads it again.
 func (h *Handler) releaseLive(w http.ResponseWriter, r *http.Request, s *session) {
-	fl, ok := w.(http.Flusher)
-	if !ok {
-		h.fail(w, r, s, http.StatusInternalServerError, "streaming is not supported here")
-		return
-	}
-	ctx := r.Context()
-	shown, _ := strconv.ParseUint(r.URL.Query().Get("v"), 10, 64) // the version the page shows
-	stream, err := h.releaseClient().WatchRelease(withToken(ctx, s), &releasev1.WatchReleaseRequest{ReleaseId: r.PathValue("id")})
-	if err != nil {
-		h.failRPC(w, r, s, err)
-		return
-	}
-	w.Header().Set("Content-Type", "text/event-stream")
-	w.WriteHeader(http.StatusOK)
-	fl.Flush()
-	first := true
-	for {
-		resp, err := stream.Recv()
-		if err != nil {
-			if status.Code(err) != codes.Canceled && ctx.Err() == nil {
-				fmt.Fprintf(w, "event: failed\ndata: %s\n\n", oneLine(status.Convert(err).Message()))
-				fl.Flush()
-			}
-			return
-		}
-		if first { // the current state: the page shows it, unless it changed since the page was made
-			first = false
-			if resp.GetRelease().GetAggregateVersion() <= shown {
-				continue
-			}
-		}
-		fmt.Fprintf(w, "event: changed\ndata: %d\n\n", resp.GetRelease().GetAggregateVersion())
-		fl.Flush()
-	}
+	live(h, w, r, s, func(ctx context.Context) (interface {
+		Recv() (*releasev1.WatchReleaseResponse, error)
+	}, error) {
+		return h.releaseClient().WatchRelease(ctx, &releasev1.WatchReleaseRequest{ReleaseId: r.PathValue("id")})
+	}, func(m *releasev1.WatchReleaseResponse) uint64 { return m.GetRelease().GetAggregateVersion() })
 }
-
-func oneLine(s string) string { return strings.NewReplacer("\r", " ", "\n", " ").Replace(s) }
 
 // approve approves the release for an environment, as the session's principal.
 func (h *Handler) approve(w http.ResponseWriter, r *http.Request, s *session) {

@@ -41,7 +41,8 @@ func completionContext(ctx context.Context) (context.Context, context.CancelFunc
 	return context.WithTimeout(ctx, 3*time.Second)
 }
 
-func (g *globals) completeReleases(ctx context.Context, prefix string) []cobra.Completion {
+// completeWith runs f with a connection and a short deadline (nothing when the server cannot be reached).
+func (g *globals) completeWith(ctx context.Context, f func(context.Context, releasev1.ReleaseServiceClient) []cobra.Completion) []cobra.Completion {
 	conn, err := g.dial()
 	if err != nil {
 		return nil
@@ -49,7 +50,17 @@ func (g *globals) completeReleases(ctx context.Context, prefix string) []cobra.C
 	defer conn.Close()
 	ctx, cancel := completionContext(ctx)
 	defer cancel()
-	resp, err := releasev1.NewReleaseServiceClient(conn).ListReleases(ctx, &releasev1.ListReleasesRequest{PageSize: 200})
+	return f(ctx, releasev1.NewReleaseServiceClient(conn))
+}
+
+func (g *globals) completeReleases(ctx context.Context, prefix string) []cobra.Completion {
+	return g.completeWith(ctx, func(ctx context.Context, c releasev1.ReleaseServiceClient) []cobra.Completion {
+		return releaseCompletions(ctx, c, prefix)
+	})
+}
+
+func releaseCompletions(ctx context.Context, c releasev1.ReleaseServiceClient, prefix string) []cobra.Completion {
+	resp, err := c.ListReleases(ctx, &releasev1.ListReleasesRequest{PageSize: 200})
 	if err != nil {
 		return nil
 	}
@@ -66,14 +77,13 @@ func (g *globals) completeReleases(ctx context.Context, prefix string) []cobra.C
 }
 
 func (g *globals) completeEnvironments(ctx context.Context, prefix string) []cobra.Completion {
-	conn, err := g.dial()
-	if err != nil {
-		return nil
-	}
-	defer conn.Close()
-	ctx, cancel := completionContext(ctx)
-	defer cancel()
-	resp, err := releasev1.NewReleaseServiceClient(conn).ListEnvironments(ctx, &releasev1.ListEnvironmentsRequest{})
+	return g.completeWith(ctx, func(ctx context.Context, c releasev1.ReleaseServiceClient) []cobra.Completion {
+		return environmentCompletions(ctx, c, prefix)
+	})
+}
+
+func environmentCompletions(ctx context.Context, c releasev1.ReleaseServiceClient, prefix string) []cobra.Completion {
+	resp, err := c.ListEnvironments(ctx, &releasev1.ListEnvironmentsRequest{})
 	if err != nil {
 		return nil
 	}
