@@ -264,6 +264,21 @@ func (c *localCluster) stepsOf(deploymentID string) map[uint32]int {
 	return counts
 }
 
+// stepsOnce checks that every step of the deployment completed exactly
+// once in the log, and that at least atLeast of them did.
+func (c *localCluster) stepsOnce(deploymentID string, atLeast int) {
+	c.t.Helper()
+	steps := c.stepsOf(deploymentID)
+	for i, n := range steps {
+		if n != 1 {
+			c.t.Errorf("step %d of %s completed %d times", i, deploymentID, n)
+		}
+	}
+	if len(steps) < atLeast {
+		c.t.Errorf("%s completed %d steps, fewer than its plan's %d: %v", deploymentID, len(steps), atLeast, steps)
+	}
+}
+
 func (c *localCluster) readSteps(deploymentID string) (map[uint32]int, error) {
 	// The read-only user may not delete consumers: the clean-up of the
 	// ephemeral one is refused, which is the permissions working, not news.
@@ -396,14 +411,7 @@ route:
 	kill(t, victim.PID)
 	t.Logf("killed NATS node %s (pid %d) during the production canary", victim.Name, victim.PID)
 	c.waitDeployed(id, "production")
-	for i, n := range c.stepsOf(depID) {
-		if n != 1 {
-			t.Errorf("step %d of %s completed %d times", i, depID, n)
-		}
-	}
-	if steps := c.stepsOf(depID); len(steps) < 4 {
-		t.Errorf("%s completed %d steps; its plan has more", depID, len(steps))
-	}
+	c.stepsOnce(depID, 4)
 	verify := func() {
 		t.Helper()
 		out, err := runCLI(t, ctx, c.env, "audit", "verify", "--nats-url", c.state.ReaderURL,
@@ -577,18 +585,6 @@ strategies:
 		})
 		return name, pid, time.Since(since)
 	}
-	checkSteps := func(depID string) {
-		t.Helper()
-		steps := c.stepsOf(depID)
-		for i, n := range steps {
-			if n != 1 {
-				t.Errorf("step %d of %s completed %d times", i, depID, n)
-			}
-		}
-		if len(steps) < 6 {
-			t.Errorf("%s completed %d steps: %v", depID, len(steps), steps)
-		}
-	}
 
 	// 1. The owner is paused past its lease, then resumed.
 	first := release("1.0.0")
@@ -608,7 +604,7 @@ strategies:
 		t.Fatal(err)
 	}
 	c.waitDeployed(first, "production")
-	checkSteps(first + "-production-1")
+	c.stepsOnce(first+"-production-1", 6)
 	if name, _ := c.owner(js, "production"); name != other {
 		t.Errorf("after the resumed instance ran again, production's target is %q's, want %q's", name, other)
 	}
@@ -629,7 +625,7 @@ strategies:
 		t.Errorf("the takeover took %s, more than 5 × the lease TTL", took)
 	}
 	c.waitDeployed(second, "production")
-	checkSteps(second + "-production-1")
+	c.stepsOnce(second+"-production-1", 6)
 	out, err := runCLI(t, ctx, c.env, "audit", "verify", "--nats-url", c.state.ReaderURL,
 		"--public-key", filepath.Join(state, "keys", "audit-signing.key.pub"), "--trust-store", filepath.Join(state, "keys", "trust.json"))
 	if err != nil || !strings.Contains(out, "OK") {

@@ -208,16 +208,7 @@ apps:
 	// Every step of every canary completed exactly once.
 	for _, j := range journeys {
 		for _, env := range []string{"staging", "production"} {
-			dep := j.id + "-" + env + "-1"
-			steps := c.stepsOf(dep)
-			for i, k := range steps {
-				if k != 1 {
-					t.Errorf("step %d of %s completed %d times", i, dep, k)
-				}
-			}
-			if len(steps) < 4 {
-				t.Errorf("%s completed %d steps: %v", dep, len(steps), steps)
-			}
+			c.stepsOnce(j.id+"-"+env+"-1", 4)
 		}
 	}
 	events := streamMessages(t, ctx, js)
