@@ -24,7 +24,7 @@ func newDemoCmd(g *globals) *cobra.Command {
 		Use:   "demo",
 		Short: "Guided demonstrations against 'floe dev'",
 	}
-	cmd.AddCommand(newDemoRollbackCmd(g))
+	cmd.AddCommand(newDemoRollbackCmd(g), newDemoJourneyCmd(g))
 	return cmd
 }
 

@@ -229,13 +229,15 @@ func newDeployListCmd(g *globals) *cobra.Command {
 }
 
 func newDeployWatchCmd(g *globals) *cobra.Command {
-	return &cobra.Command{
-		Use:   "watch DEPLOYMENT_ID",
+	var brief bool
+	cmd := &cobra.Command{
+		Use:   "watch DEPLOYMENT_ID [--brief]",
 		Short: "Follow a deployment live: every step, pause, breach and rollback as it happens",
 		Long: `watch prints the deployment, then reprints it on every change until it finishes
-or you press Ctrl-C. Interleaved are the monitor's findings about it ("monitor:"
-lines): trigger breaches starting and clearing, rollback triggers firing and
-analysis verdicts (with -o json, only the deployment messages are printed).`,
+or you press Ctrl-C (--brief: one line per change, with the step it is at).
+Interleaved are the monitor's findings about it ("monitor:" lines): trigger
+breaches starting and clearing, rollback triggers firing and analysis verdicts
+(with -o json, only the deployment messages are printed).`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			conn, err := g.dial()
@@ -243,16 +245,53 @@ analysis verdicts (with -o json, only the deployment messages are printed).`,
 				return err
 			}
 			defer conn.Close()
-			_, err = watchDeployment(cmd.Context(), g, conn, args[0])
+			print := printDeployment
+			if brief {
+				print = printDeploymentBrief
+			}
+			_, err = followDeployment(cmd.Context(), g, conn, args[0], print)
 			return err
 		},
 	}
+	cmd.Flags().BoolVar(&brief, "brief", false, "one line per change instead of the whole deployment")
+	return cmd
+}
+
+// printDeploymentBrief is a deployment in one line: its status and the step
+// it is at (the one running, else the last completed).
+func printDeploymentBrief(w io.Writer, d *deployv1.Deployment) {
+	line := fmt.Sprintf("   %s %s → %s  %s", d.GetEnvironment(), orDash(d.GetPreviousVersion()), d.GetVersion(), strings.ToUpper(statusWord(d.GetStatus())))
+	var at *deployv1.StepState
+	for _, s := range d.GetSteps() {
+		if s.GetStartedAt() != nil {
+			at = s
+		}
+	}
+	if at != nil {
+		mark := "▶"
+		if at.GetCompletedAt() != nil {
+			mark = "✓"
+		}
+		line += fmt.Sprintf("  %s %d/%d %s", mark, at.GetIndex(), len(d.GetSteps()), stepWord(at.GetStep()))
+		if at.GetResult() != "" {
+			line += ": " + oneLine(at.GetResult(), 100)
+		}
+	}
+	if d.GetReason() != "" && d.GetStatus() != deployv1.DeploymentStatus_DEPLOYMENT_STATUS_RUNNING {
+		line += " — " + oneLine(d.GetReason(), 160)
+	}
+	fmt.Fprintln(w, line)
 }
 
 // watchDeployment prints a deployment and every change to it, with the
 // monitor's events about it, until it finishes (returning its final state)
 // or ctx ends (returning nil, nil).
 func watchDeployment(ctx context.Context, g *globals, conn *grpc.ClientConn, id string) (*deployv1.Deployment, error) {
+	return followDeployment(ctx, g, conn, id, printDeployment)
+}
+
+// followDeployment is watchDeployment printing each state with print.
+func followDeployment(ctx context.Context, g *globals, conn *grpc.ClientConn, id string, print func(io.Writer, *deployv1.Deployment)) (*deployv1.Deployment, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	stream, err := deployClient(conn).WatchDeployment(ctx, &deployv1.WatchDeploymentRequest{DeploymentId: id})
@@ -304,7 +343,7 @@ func watchDeployment(ctx context.Context, g *globals, conn *grpc.ClientConn, id 
 				event = "current state"
 			}
 			fmt.Fprintf(g.out, "── %s  %s\n", time.Now().Format("15:04:05"), event)
-			printDeployment(g.out, msg.GetDeployment())
+			print(g.out, msg.GetDeployment())
 		}
 		mu.Unlock()
 		if err != nil {

@@ -15,7 +15,7 @@ import (
 )
 
 // Readable references. Wherever a request names a release (its release_id
-// field) the CLI takes PRODUCT@VERSION for it, and PRODUCT@VERSION/ENV
+// field, or an element of releases) the CLI takes PRODUCT@VERSION for it, and PRODUCT@VERSION/ENV
 // names the release in an environment: the environment fills the request's
 // environment field when it is empty. A deployment (deployment_id) may be
 // named PRODUCT@VERSION/ENV: the release's deployment there (its latest
@@ -75,7 +75,8 @@ func (s *refStream) SendMsg(m any) error {
 	return s.ClientStream.SendMsg(m)
 }
 
-// resolveRefs replaces the references in m's release_id and deployment_id fields.
+// resolveRefs replaces the references in m's release_id, releases and
+// deployment_id fields.
 func resolveRefs(ctx context.Context, cc *grpc.ClientConn, m proto.Message) error {
 	msg := m.ProtoReflect()
 	fields := msg.Descriptor().Fields()
@@ -99,6 +100,22 @@ func resolveRefs(ctx context.Context, cc *grpc.ClientConn, m proto.Message) erro
 			}
 			msg.Set(fd, protoreflect.ValueOfString(rel.GetId()))
 			setEnv(r.env)
+		}
+	}
+	// A change request's releases: each may be a reference.
+	if fd := fields.ByName("releases"); fd != nil && fd.Kind() == protoreflect.StringKind && fd.IsList() {
+		list := msg.Mutable(fd).List()
+		for i := range list.Len() {
+			if r, ok := parseRef(list.Get(i).String()); ok {
+				if r.env != "" {
+					return status.Errorf(codes.InvalidArgument, "releases[%d]: %s names an environment; a change names the release, PRODUCT@VERSION", i, r)
+				}
+				rel, err := findRelease(ctx, cc, r)
+				if err != nil {
+					return err
+				}
+				list.Set(i, protoreflect.ValueOfString(rel.GetId()))
+			}
 		}
 	}
 	if fd, v := get("deployment_id"); fd != nil {

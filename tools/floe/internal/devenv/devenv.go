@@ -96,6 +96,11 @@ type Options struct {
 	Config  Config
 	Version string
 	Out     io.Writer // where addresses and first-start tokens are printed
+	// Log, when set, receives the services' logs (default: stderr).
+	Log io.Writer
+	// Ready, when set, is called once everything listens, with the
+	// credentials just written (addresses and tokens).
+	Ready func(*clientconf.Credentials)
 }
 
 // Run starts everything and blocks until ctx is cancelled, then shuts down.
@@ -122,7 +127,12 @@ func Run(ctx context.Context, opts Options) error {
 		cfg.Auth.TokensFile = filepath.Join(cfg.NATS.DataDir, TokensFileName)
 	}
 
-	rt, err := runtime.New(ctx, runtime.Options{Service: "floe-dev", Version: opts.Version, Config: cfg})
+	ropts := runtime.Options{Service: "floe-dev", Version: opts.Version, Config: cfg}
+	if opts.Log != nil {
+		l := runtime.NewLogger(opts.Log, "floe-dev", cfg.Environment, opts.Version, cfg.LogLevel, cfg.LogFormat)
+		ropts.Logger = &l
+	}
+	rt, err := runtime.New(ctx, ropts)
 	if err != nil {
 		return err
 	}
@@ -234,6 +244,9 @@ func Run(ctx context.Context, opts Options) error {
 	}
 	auditLine := fmt.Sprintf("%s.pub (checkpoint public key, id %s)", au.KeyPath, audit.KeyID(au.PublicKey()))
 	printBanner(out, creds, credsPath, cfg, created, auditLine)
+	if opts.Ready != nil {
+		opts.Ready(creds)
+	}
 	return rt.Run(ctx)
 }
 
