@@ -1,5 +1,6 @@
 # Floe — build, test and run. Every target loops over the Go modules.
 #   make run       everything in one process on an embedded NATS (floe dev)
+#   make journey   floe dev with the guide's whole release journey driven through it (floe demo journey), for the console
 #   make cluster   a 3-node NATS cluster and every service as its own process (floe cluster up)
 #   make chaos     the cluster chaos tests, CHAOS_COUNT times with new seeds
 #   make load      LOAD_RELEASES (50) journeys at once on the cluster, with the same faults
@@ -22,12 +23,17 @@ BENCH ?= .
 BENCHTIME ?= 1s
 BENCHCOUNT ?= 1
 
-.PHONY: all run floe build cluster chaos load browser test interop capacity vet test-race build-nowork lint fmt-check buf-lint buf-breaking proto-baseline check-generated generate tidy bench clean
+.PHONY: all run journey floe build cluster chaos load browser test interop capacity vet test-race build-nowork lint fmt-check buf-lint buf-breaking proto-baseline check-generated generate tidy bench clean
 
 all: build
 
 run: floe
 	./bin/floe dev
+
+# floe dev on .floe/ with PenguinMails' release journey driven through it,
+# printing each floe command; then floe dev keeps running for the console.
+journey: floe
+	./bin/floe demo journey
 
 SERVICES := audit release gate flag change deployer monitor notifier console
 
