@@ -4,9 +4,12 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
+	"time"
 
 	deployv1 "github.com/penguinmails/floe/proto/gen/floe/deploy/v1"
+	monitorv1 "github.com/penguinmails/floe/proto/gen/floe/monitor/v1"
 )
 
 func (h *Handler) deployClient() deployv1.DeployServiceClient {
@@ -49,8 +52,19 @@ func (h *Handler) deployment(w http.ResponseWriter, r *http.Request, s *session)
 		}
 		rows = append(rows, row)
 	}
+	// The monitor's view of it: a chart per trigger (none when the monitor
+	// has not seen it, or the principal may not read the monitor).
+	var drawn []chart
+	var samples uint64
+	if m, err := h.monitorClient().GetMonitoring(ctx, &monitorv1.GetMonitoringRequest{DeploymentId: d.GetId()}); err == nil {
+		drawn, samples = charts(m.GetMonitoring()), sampleCount(m.GetMonitoring())
+	}
 	h.render(w, r, s, http.StatusOK, "deployment", map[string]any{"D": d, "Steps": rows, "Weight": weight, "Old": 100 - weight,
-		"Active": active(d.GetStatus()), "Notice": r.URL.Query().Get("done")})
+		"Active": active(d.GetStatus()), "Notice": r.URL.Query().Get("done"), "Charts": drawn, "Samples": samples})
+}
+
+func (h *Handler) monitorClient() monitorv1.MonitorServiceClient {
+	return monitorv1.NewMonitorServiceClient(h.opts.Conn)
 }
 
 func active(st deployv1.DeploymentStatus) bool {
@@ -80,13 +94,29 @@ func describeStep(s *deployv1.Step) string {
 	return kind
 }
 
-// deploymentLive streams `changed` each time the deployment changes (WatchDeployment).
+// deploymentLive streams `changed` each time the deployment changes
+// (WatchDeployment) and, for a page showing the monitor's samples (?m=, how
+// many), each time the monitor has taken more.
 func (h *Handler) deploymentLive(w http.ResponseWriter, r *http.Request, s *session) {
+	id := r.PathValue("id")
+	var poll func(ctx context.Context) bool
+	if shown, err := strconv.ParseUint(r.URL.Query().Get("m"), 10, 64); err == nil {
+		poll = func(ctx context.Context) bool {
+			ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			defer cancel()
+			m, err := h.monitorClient().GetMonitoring(ctx, &monitorv1.GetMonitoringRequest{DeploymentId: id})
+			if n := sampleCount(m.GetMonitoring()); err == nil && n > shown {
+				shown = n
+				return true
+			}
+			return false
+		}
+	}
 	live(h, w, r, s, func(ctx context.Context) (interface {
 		Recv() (*deployv1.WatchDeploymentResponse, error)
 	}, error) {
-		return h.deployClient().WatchDeployment(ctx, &deployv1.WatchDeploymentRequest{DeploymentId: r.PathValue("id")})
-	}, func(m *deployv1.WatchDeploymentResponse) uint64 { return m.GetDeployment().GetAggregateVersion() })
+		return h.deployClient().WatchDeployment(ctx, &deployv1.WatchDeploymentRequest{DeploymentId: id})
+	}, func(m *deployv1.WatchDeploymentResponse) uint64 { return m.GetDeployment().GetAggregateVersion() }, poll)
 }
 
 // deploymentAction pauses, resumes, aborts or rolls back a deployment.

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -16,8 +17,10 @@ import (
 // version past the one the page shows (?v=, so a change made between the
 // page and its stream is told at once), a `failed` event when the stream
 // ends on an error. open starts the watch as the session's principal;
-// version reads a message's aggregate version.
-func live[M any](h *Handler, w http.ResponseWriter, r *http.Request, s *session, open func(ctx context.Context) (interface{ Recv() (M, error) }, error), version func(M) uint64) {
+// version reads a message's aggregate version. poll, when set, is also
+// asked every pollEvery whether something else the page shows changed
+// (the monitor's samples on a deployment's page).
+func live[M any](h *Handler, w http.ResponseWriter, r *http.Request, s *session, open func(ctx context.Context) (interface{ Recv() (M, error) }, error), version func(M) uint64, poll func(ctx context.Context) bool) {
 	fl, ok := w.(http.Flusher)
 	if !ok {
 		h.fail(w, r, s, http.StatusInternalServerError, "streaming is not supported here")
@@ -33,22 +36,60 @@ func live[M any](h *Handler, w http.ResponseWriter, r *http.Request, s *session,
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.WriteHeader(http.StatusOK)
 	fl.Flush()
-	for {
-		m, err := stream.Recv()
-		if err != nil {
-			if status.Code(err) != codes.Canceled && ctx.Err() == nil {
-				fmt.Fprintf(w, "event: failed\ndata: %s\n\n", oneLine(status.Convert(err).Message()))
-				fl.Flush()
+	type recv struct {
+		m   M
+		err error
+	}
+	msgs := make(chan recv)
+	go func() {
+		for {
+			m, err := stream.Recv()
+			select {
+			case msgs <- recv{m, err}:
+			case <-ctx.Done():
+				return
 			}
-			return
+			if err != nil {
+				return
+			}
 		}
-		if v := version(m); v > shown {
-			shown = v
-			fmt.Fprintf(w, "event: changed\ndata: %d\n\n", v)
-			fl.Flush()
+	}()
+	var tick <-chan time.Time
+	if poll != nil {
+		t := time.NewTicker(pollEvery)
+		defer t.Stop()
+		tick = t.C
+	}
+	changed := func(v uint64) {
+		fmt.Fprintf(w, "event: changed\ndata: %d\n\n", v)
+		fl.Flush()
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick:
+			if poll(withToken(ctx, s)) {
+				changed(shown)
+			}
+		case in := <-msgs:
+			if in.err != nil {
+				if status.Code(in.err) != codes.Canceled && ctx.Err() == nil {
+					fmt.Fprintf(w, "event: failed\ndata: %s\n\n", oneLine(status.Convert(in.err).Message()))
+					fl.Flush()
+				}
+				return
+			}
+			if v := version(in.m); v > shown {
+				shown = v
+				changed(v)
+			}
 		}
 	}
 }
+
+// pollEvery is how often live asks its poll function (floe dev's monitor evaluates every 5 s).
+var pollEvery = 5 * time.Second
 
 func oneLine(s string) string { return strings.NewReplacer("\r", " ", "\n", " ").Replace(s) }
 

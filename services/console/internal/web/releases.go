@@ -91,7 +91,7 @@ func (h *Handler) releaseLive(w http.ResponseWriter, r *http.Request, s *session
 		Recv() (*releasev1.WatchReleaseResponse, error)
 	}, error) {
 		return h.releaseClient().WatchRelease(ctx, &releasev1.WatchReleaseRequest{ReleaseId: r.PathValue("id")})
-	}, func(m *releasev1.WatchReleaseResponse) uint64 { return m.GetRelease().GetAggregateVersion() })
+	}, func(m *releasev1.WatchReleaseResponse) uint64 { return m.GetRelease().GetAggregateVersion() }, nil)
 }
 
 // approve approves the release for an environment, as the session's principal.

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"math"
 	"slices"
 	"sort"
 	"time"
@@ -300,7 +301,8 @@ func (m *Monitoring) Status() *monitorv1.DeploymentMonitoring {
 	}
 	for _, name := range SortedKeys(m.triggers) {
 		t := m.triggers[name]
-		status := &monitorv1.TriggerStatus{Trigger: name, RuleVersion: t.Version, Condition: t.String(), State: "ok"}
+		status := &monitorv1.TriggerStatus{Trigger: name, RuleVersion: t.Version, Condition: t.String(), State: "ok",
+			Operator: string(t.Operator), Threshold: t.Threshold, Series: series(m.samples[name], SeriesLimit)}
 		if st := m.states[name]; st != nil {
 			status.Samples = st.Samples
 			status.LastAt = timestamppb.New(st.LastAt)
@@ -331,6 +333,27 @@ func (m *Monitoring) Status() *monitorv1.DeploymentMonitoring {
 		if v := m.analyses[s].Verdict; v != nil {
 			out.Analyses = append(out.Analyses, &monitorv1.StepVerdict{Step: s, Verdict: v})
 		}
+	}
+	return out
+}
+
+// SeriesLimit is how many of a trigger's latest samples Status returns.
+const SeriesLimit = 360
+
+// series is the last limit samples, oldest first; no-data and non-finite
+// values are marked no_data with value 0 (protobuf JSON could not carry them
+// to every client).
+func series(samples []Sample, limit int) []*monitorv1.TriggerSample {
+	if len(samples) > limit {
+		samples = samples[len(samples)-limit:]
+	}
+	out := make([]*monitorv1.TriggerSample, 0, len(samples))
+	for _, s := range samples {
+		p := &monitorv1.TriggerSample{At: timestamppb.New(s.At), Value: s.Value}
+		if s.Missing() || math.IsInf(s.Value, 0) {
+			p.Value, p.NoData = 0, true
+		}
+		out = append(out, p)
 	}
 	return out
 }

@@ -1082,9 +1082,14 @@ type TriggerStatus struct {
 	LastNoData bool                   `protobuf:"varint,6,opt,name=last_no_data,json=lastNoData,proto3" json:"last_no_data,omitempty"`
 	LastAt     *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=last_at,json=lastAt,proto3" json:"last_at,omitempty"`
 	// The current breach: since when, and how long it has been sustained.
-	BreachSince   *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=breach_since,json=breachSince,proto3" json:"breach_since,omitempty"`
-	Sustained     *durationpb.Duration   `protobuf:"bytes,9,opt,name=sustained,proto3" json:"sustained,omitempty"`
-	Samples       uint64                 `protobuf:"varint,10,opt,name=samples,proto3" json:"samples,omitempty"`
+	BreachSince *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=breach_since,json=breachSince,proto3" json:"breach_since,omitempty"`
+	Sustained   *durationpb.Duration   `protobuf:"bytes,9,opt,name=sustained,proto3" json:"sustained,omitempty"`
+	Samples     uint64                 `protobuf:"varint,10,opt,name=samples,proto3" json:"samples,omitempty"`
+	// The condition's parts as the trigger applies them to this deployment (its environment's threshold).
+	Operator  string  `protobuf:"bytes,11,opt,name=operator,proto3" json:"operator,omitempty"`
+	Threshold float64 `protobuf:"fixed64,12,opt,name=threshold,proto3" json:"threshold,omitempty"`
+	// The latest evaluations, oldest first (at most 360: half an hour at 5 s), for a chart.
+	Series        []*TriggerSample `protobuf:"bytes,13,rep,name=series,proto3" json:"series,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1189,6 +1194,89 @@ func (x *TriggerStatus) GetSamples() uint64 {
 	return 0
 }
 
+func (x *TriggerStatus) GetOperator() string {
+	if x != nil {
+		return x.Operator
+	}
+	return ""
+}
+
+func (x *TriggerStatus) GetThreshold() float64 {
+	if x != nil {
+		return x.Threshold
+	}
+	return 0
+}
+
+func (x *TriggerStatus) GetSeries() []*TriggerSample {
+	if x != nil {
+		return x.Series
+	}
+	return nil
+}
+
+// TriggerSample is one evaluation of a trigger's query for a deployment.
+type TriggerSample struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	At    *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=at,proto3" json:"at,omitempty"`
+	Value float64                `protobuf:"fixed64,2,opt,name=value,proto3" json:"value,omitempty"`
+	// The query returned nothing (value is then 0).
+	NoData        bool `protobuf:"varint,3,opt,name=no_data,json=noData,proto3" json:"no_data,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TriggerSample) Reset() {
+	*x = TriggerSample{}
+	mi := &file_floe_monitor_v1_types_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TriggerSample) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TriggerSample) ProtoMessage() {}
+
+func (x *TriggerSample) ProtoReflect() protoreflect.Message {
+	mi := &file_floe_monitor_v1_types_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TriggerSample.ProtoReflect.Descriptor instead.
+func (*TriggerSample) Descriptor() ([]byte, []int) {
+	return file_floe_monitor_v1_types_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *TriggerSample) GetAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.At
+	}
+	return nil
+}
+
+func (x *TriggerSample) GetValue() float64 {
+	if x != nil {
+		return x.Value
+	}
+	return 0
+}
+
+func (x *TriggerSample) GetNoData() bool {
+	if x != nil {
+		return x.NoData
+	}
+	return false
+}
+
 // DeploymentMonitoring is the monitor's view of one deployment.
 type DeploymentMonitoring struct {
 	state        protoimpl.MessageState `protogen:"open.v1"`
@@ -1216,7 +1304,7 @@ type DeploymentMonitoring struct {
 
 func (x *DeploymentMonitoring) Reset() {
 	*x = DeploymentMonitoring{}
-	mi := &file_floe_monitor_v1_types_proto_msgTypes[7]
+	mi := &file_floe_monitor_v1_types_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1228,7 +1316,7 @@ func (x *DeploymentMonitoring) String() string {
 func (*DeploymentMonitoring) ProtoMessage() {}
 
 func (x *DeploymentMonitoring) ProtoReflect() protoreflect.Message {
-	mi := &file_floe_monitor_v1_types_proto_msgTypes[7]
+	mi := &file_floe_monitor_v1_types_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1241,7 +1329,7 @@ func (x *DeploymentMonitoring) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeploymentMonitoring.ProtoReflect.Descriptor instead.
 func (*DeploymentMonitoring) Descriptor() ([]byte, []int) {
-	return file_floe_monitor_v1_types_proto_rawDescGZIP(), []int{7}
+	return file_floe_monitor_v1_types_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *DeploymentMonitoring) GetDeploymentId() string {
@@ -1333,7 +1421,7 @@ type StepVerdict struct {
 
 func (x *StepVerdict) Reset() {
 	*x = StepVerdict{}
-	mi := &file_floe_monitor_v1_types_proto_msgTypes[8]
+	mi := &file_floe_monitor_v1_types_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1345,7 +1433,7 @@ func (x *StepVerdict) String() string {
 func (*StepVerdict) ProtoMessage() {}
 
 func (x *StepVerdict) ProtoReflect() protoreflect.Message {
-	mi := &file_floe_monitor_v1_types_proto_msgTypes[8]
+	mi := &file_floe_monitor_v1_types_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1358,7 +1446,7 @@ func (x *StepVerdict) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StepVerdict.ProtoReflect.Descriptor instead.
 func (*StepVerdict) Descriptor() ([]byte, []int) {
-	return file_floe_monitor_v1_types_proto_rawDescGZIP(), []int{8}
+	return file_floe_monitor_v1_types_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *StepVerdict) GetStep() uint32 {
@@ -1393,7 +1481,7 @@ type LintFinding struct {
 
 func (x *LintFinding) Reset() {
 	*x = LintFinding{}
-	mi := &file_floe_monitor_v1_types_proto_msgTypes[9]
+	mi := &file_floe_monitor_v1_types_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1405,7 +1493,7 @@ func (x *LintFinding) String() string {
 func (*LintFinding) ProtoMessage() {}
 
 func (x *LintFinding) ProtoReflect() protoreflect.Message {
-	mi := &file_floe_monitor_v1_types_proto_msgTypes[9]
+	mi := &file_floe_monitor_v1_types_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1418,7 +1506,7 @@ func (x *LintFinding) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LintFinding.ProtoReflect.Descriptor instead.
 func (*LintFinding) Descriptor() ([]byte, []int) {
-	return file_floe_monitor_v1_types_proto_rawDescGZIP(), []int{9}
+	return file_floe_monitor_v1_types_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *LintFinding) GetCheck() string {
@@ -1543,7 +1631,7 @@ const file_floe_monitor_v1_types_proto_rawDesc = "" +
 	"\fwindow_start\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\vwindowStart\x129\n" +
 	"\n" +
 	"window_end\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\twindowEnd\x126\n" +
-	"\x06checks\x18\x05 \x03(\v2\x1e.floe.monitor.v1.AnalysisCheckR\x06checks\"\x88\x03\n" +
+	"\x06checks\x18\x05 \x03(\v2\x1e.floe.monitor.v1.AnalysisCheckR\x06checks\"\xfa\x03\n" +
 	"\rTriggerStatus\x12\x18\n" +
 	"\atrigger\x18\x01 \x01(\tR\atrigger\x12!\n" +
 	"\frule_version\x18\x02 \x01(\x04R\vruleVersion\x12\x1c\n" +
@@ -1557,7 +1645,14 @@ const file_floe_monitor_v1_types_proto_rawDesc = "" +
 	"\fbreach_since\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\vbreachSince\x127\n" +
 	"\tsustained\x18\t \x01(\v2\x19.google.protobuf.DurationR\tsustained\x12\x18\n" +
 	"\asamples\x18\n" +
-	" \x01(\x04R\asamples\"\x9e\x04\n" +
+	" \x01(\x04R\asamples\x12\x1a\n" +
+	"\boperator\x18\v \x01(\tR\boperator\x12\x1c\n" +
+	"\tthreshold\x18\f \x01(\x01R\tthreshold\x126\n" +
+	"\x06series\x18\r \x03(\v2\x1e.floe.monitor.v1.TriggerSampleR\x06series\"j\n" +
+	"\rTriggerSample\x12*\n" +
+	"\x02at\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\x01R\x05value\x12\x17\n" +
+	"\ano_data\x18\x03 \x01(\bR\x06noData\"\x9e\x04\n" +
 	"\x14DeploymentMonitoring\x12#\n" +
 	"\rdeployment_id\x18\x01 \x01(\tR\fdeploymentId\x12\x1d\n" +
 	"\n" +
@@ -1631,7 +1726,7 @@ func file_floe_monitor_v1_types_proto_rawDescGZIP() []byte {
 }
 
 var file_floe_monitor_v1_types_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
-var file_floe_monitor_v1_types_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
+var file_floe_monitor_v1_types_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
 var file_floe_monitor_v1_types_proto_goTypes = []any{
 	(Severity)(0),                 // 0: floe.monitor.v1.Severity
 	(AlertState)(0),               // 1: floe.monitor.v1.AlertState
@@ -1645,51 +1740,54 @@ var file_floe_monitor_v1_types_proto_goTypes = []any{
 	(*AnalysisCheck)(nil),         // 9: floe.monitor.v1.AnalysisCheck
 	(*Verdict)(nil),               // 10: floe.monitor.v1.Verdict
 	(*TriggerStatus)(nil),         // 11: floe.monitor.v1.TriggerStatus
-	(*DeploymentMonitoring)(nil),  // 12: floe.monitor.v1.DeploymentMonitoring
-	(*StepVerdict)(nil),           // 13: floe.monitor.v1.StepVerdict
-	(*LintFinding)(nil),           // 14: floe.monitor.v1.LintFinding
-	nil,                           // 15: floe.monitor.v1.RollbackTrigger.ThresholdsEntry
-	nil,                           // 16: floe.monitor.v1.Alert.LabelsEntry
-	(*durationpb.Duration)(nil),   // 17: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil), // 18: google.protobuf.Timestamp
+	(*TriggerSample)(nil),         // 12: floe.monitor.v1.TriggerSample
+	(*DeploymentMonitoring)(nil),  // 13: floe.monitor.v1.DeploymentMonitoring
+	(*StepVerdict)(nil),           // 14: floe.monitor.v1.StepVerdict
+	(*LintFinding)(nil),           // 15: floe.monitor.v1.LintFinding
+	nil,                           // 16: floe.monitor.v1.RollbackTrigger.ThresholdsEntry
+	nil,                           // 17: floe.monitor.v1.Alert.LabelsEntry
+	(*durationpb.Duration)(nil),   // 18: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil), // 19: google.protobuf.Timestamp
 }
 var file_floe_monitor_v1_types_proto_depIdxs = []int32{
 	0,  // 0: floe.monitor.v1.AlertRule.severity_type:type_name -> floe.monitor.v1.Severity
-	17, // 1: floe.monitor.v1.AlertRule.for:type_name -> google.protobuf.Duration
-	17, // 2: floe.monitor.v1.AlertRule.cooldown:type_name -> google.protobuf.Duration
-	17, // 3: floe.monitor.v1.RollbackTrigger.duration:type_name -> google.protobuf.Duration
+	18, // 1: floe.monitor.v1.AlertRule.for:type_name -> google.protobuf.Duration
+	18, // 2: floe.monitor.v1.AlertRule.cooldown:type_name -> google.protobuf.Duration
+	18, // 3: floe.monitor.v1.RollbackTrigger.duration:type_name -> google.protobuf.Duration
 	2,  // 4: floe.monitor.v1.RollbackTrigger.action_type:type_name -> floe.monitor.v1.TriggerAction
-	17, // 5: floe.monitor.v1.RollbackTrigger.cooldown:type_name -> google.protobuf.Duration
-	15, // 6: floe.monitor.v1.RollbackTrigger.thresholds:type_name -> floe.monitor.v1.RollbackTrigger.ThresholdsEntry
+	18, // 5: floe.monitor.v1.RollbackTrigger.cooldown:type_name -> google.protobuf.Duration
+	16, // 6: floe.monitor.v1.RollbackTrigger.thresholds:type_name -> floe.monitor.v1.RollbackTrigger.ThresholdsEntry
 	0,  // 7: floe.monitor.v1.RollbackTrigger.severity:type_name -> floe.monitor.v1.Severity
 	1,  // 8: floe.monitor.v1.Alert.state_type:type_name -> floe.monitor.v1.AlertState
 	0,  // 9: floe.monitor.v1.Alert.severity_type:type_name -> floe.monitor.v1.Severity
-	16, // 10: floe.monitor.v1.Alert.labels:type_name -> floe.monitor.v1.Alert.LabelsEntry
-	18, // 11: floe.monitor.v1.Alert.active_since:type_name -> google.protobuf.Timestamp
-	18, // 12: floe.monitor.v1.Alert.fired_at:type_name -> google.protobuf.Timestamp
-	18, // 13: floe.monitor.v1.Alert.resolved_at:type_name -> google.protobuf.Timestamp
-	18, // 14: floe.monitor.v1.Measurement.at:type_name -> google.protobuf.Timestamp
+	17, // 10: floe.monitor.v1.Alert.labels:type_name -> floe.monitor.v1.Alert.LabelsEntry
+	19, // 11: floe.monitor.v1.Alert.active_since:type_name -> google.protobuf.Timestamp
+	19, // 12: floe.monitor.v1.Alert.fired_at:type_name -> google.protobuf.Timestamp
+	19, // 13: floe.monitor.v1.Alert.resolved_at:type_name -> google.protobuf.Timestamp
+	19, // 14: floe.monitor.v1.Measurement.at:type_name -> google.protobuf.Timestamp
 	3,  // 15: floe.monitor.v1.AnalysisCheck.result_type:type_name -> floe.monitor.v1.VerdictResult
 	8,  // 16: floe.monitor.v1.AnalysisCheck.measurements:type_name -> floe.monitor.v1.Measurement
 	3,  // 17: floe.monitor.v1.Verdict.result_type:type_name -> floe.monitor.v1.VerdictResult
-	18, // 18: floe.monitor.v1.Verdict.window_start:type_name -> google.protobuf.Timestamp
-	18, // 19: floe.monitor.v1.Verdict.window_end:type_name -> google.protobuf.Timestamp
+	19, // 18: floe.monitor.v1.Verdict.window_start:type_name -> google.protobuf.Timestamp
+	19, // 19: floe.monitor.v1.Verdict.window_end:type_name -> google.protobuf.Timestamp
 	9,  // 20: floe.monitor.v1.Verdict.checks:type_name -> floe.monitor.v1.AnalysisCheck
-	18, // 21: floe.monitor.v1.TriggerStatus.last_at:type_name -> google.protobuf.Timestamp
-	18, // 22: floe.monitor.v1.TriggerStatus.breach_since:type_name -> google.protobuf.Timestamp
-	17, // 23: floe.monitor.v1.TriggerStatus.sustained:type_name -> google.protobuf.Duration
-	18, // 24: floe.monitor.v1.DeploymentMonitoring.started_at:type_name -> google.protobuf.Timestamp
-	18, // 25: floe.monitor.v1.DeploymentMonitoring.ended_at:type_name -> google.protobuf.Timestamp
-	4,  // 26: floe.monitor.v1.DeploymentMonitoring.outcome_type:type_name -> floe.monitor.v1.MonitoringOutcome
-	11, // 27: floe.monitor.v1.DeploymentMonitoring.triggers:type_name -> floe.monitor.v1.TriggerStatus
-	13, // 28: floe.monitor.v1.DeploymentMonitoring.analyses:type_name -> floe.monitor.v1.StepVerdict
-	18, // 29: floe.monitor.v1.DeploymentMonitoring.bake_until:type_name -> google.protobuf.Timestamp
-	10, // 30: floe.monitor.v1.StepVerdict.verdict:type_name -> floe.monitor.v1.Verdict
-	31, // [31:31] is the sub-list for method output_type
-	31, // [31:31] is the sub-list for method input_type
-	31, // [31:31] is the sub-list for extension type_name
-	31, // [31:31] is the sub-list for extension extendee
-	0,  // [0:31] is the sub-list for field type_name
+	19, // 21: floe.monitor.v1.TriggerStatus.last_at:type_name -> google.protobuf.Timestamp
+	19, // 22: floe.monitor.v1.TriggerStatus.breach_since:type_name -> google.protobuf.Timestamp
+	18, // 23: floe.monitor.v1.TriggerStatus.sustained:type_name -> google.protobuf.Duration
+	12, // 24: floe.monitor.v1.TriggerStatus.series:type_name -> floe.monitor.v1.TriggerSample
+	19, // 25: floe.monitor.v1.TriggerSample.at:type_name -> google.protobuf.Timestamp
+	19, // 26: floe.monitor.v1.DeploymentMonitoring.started_at:type_name -> google.protobuf.Timestamp
+	19, // 27: floe.monitor.v1.DeploymentMonitoring.ended_at:type_name -> google.protobuf.Timestamp
+	4,  // 28: floe.monitor.v1.DeploymentMonitoring.outcome_type:type_name -> floe.monitor.v1.MonitoringOutcome
+	11, // 29: floe.monitor.v1.DeploymentMonitoring.triggers:type_name -> floe.monitor.v1.TriggerStatus
+	14, // 30: floe.monitor.v1.DeploymentMonitoring.analyses:type_name -> floe.monitor.v1.StepVerdict
+	19, // 31: floe.monitor.v1.DeploymentMonitoring.bake_until:type_name -> google.protobuf.Timestamp
+	10, // 32: floe.monitor.v1.StepVerdict.verdict:type_name -> floe.monitor.v1.Verdict
+	33, // [33:33] is the sub-list for method output_type
+	33, // [33:33] is the sub-list for method input_type
+	33, // [33:33] is the sub-list for extension type_name
+	33, // [33:33] is the sub-list for extension extendee
+	0,  // [0:33] is the sub-list for field type_name
 }
 
 func init() { file_floe_monitor_v1_types_proto_init() }
@@ -1703,7 +1801,7 @@ func file_floe_monitor_v1_types_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_floe_monitor_v1_types_proto_rawDesc), len(file_floe_monitor_v1_types_proto_rawDesc)),
 			NumEnums:      5,
-			NumMessages:   12,
+			NumMessages:   13,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
