@@ -41,7 +41,7 @@ func TestStatusSeries(t *testing.T) {
 	if len(series) != domain.SeriesLimit {
 		t.Fatalf("%d samples in the series, want the last %d", len(series), domain.SeriesLimit)
 	}
-	if first := series[0]; !first.GetAt().AsTime().Equal(sec(total-domain.SeriesLimit+1)) {
+	if first := series[0]; !first.GetAt().AsTime().Equal(sec(total - domain.SeriesLimit + 1)) {
 		t.Errorf("the series starts at %v, want the sample of second %d", first.GetAt().AsTime(), total-domain.SeriesLimit+1)
 	}
 	last := series[len(series)-1]
