@@ -13,11 +13,16 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
+	"go.yaml.in/yaml/v3"
+
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
+
+	"github.com/penguinmails/floe/libs/testkit"
 )
 
 // TestConsoleInChromium drives the admin console of a real `floe dev` in
@@ -29,10 +34,6 @@ import (
 // another origin refused with nothing done. Screenshots of each step are
 // kept in $FLOE_ARTIFACTS (default e2e/artifacts/browser).
 func TestConsoleInChromium(t *testing.T) {
-	chromium, err := exec.LookPath("chromium")
-	if err != nil {
-		t.Fatalf("Debian's chromium is not installed (make browser installs it): %v", err)
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	dataDir := t.TempDir()
@@ -58,78 +59,8 @@ func TestConsoleInChromium(t *testing.T) {
 	}
 	id := created.Release.ID
 
-	artifacts := os.Getenv("FLOE_ARTIFACTS")
-	if artifacts == "" {
-		artifacts = filepath.Join("artifacts", "browser")
-	}
-	if err := os.MkdirAll(artifacts, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	alloc, cancelAlloc := chromedp.NewExecAllocator(ctx, append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chromium), chromedp.NoSandbox, chromedp.DisableGPU, chromedp.WindowSize(1366, 900))...)
-	defer cancelAlloc()
-	bctx, cancelBrowser := chromedp.NewContext(alloc, chromedp.WithLogf(t.Logf))
-	defer cancelBrowser()
-	if err := chromedp.Do(bctx, chromedp.Navigate("about:blank")); err != nil {
-		t.Fatalf("start chromium: %v", err)
-	}
-	// Any dialog (alert, confirm) is a script that ran: recorded, closed, and the test fails.
-	var dialogs sync.Map
-	go func() {
-		for ev, err := range chromedp.Events(bctx, page.JavascriptDialogOpening) {
-			if err != nil {
-				return
-			}
-			dialogs.Store(ev.Message, true)
-			_, _ = chromedp.Call(bctx, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: false})
-		}
-	}()
-	shot := func(name string) chromedp.Action[chromedp.Void] {
-		return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-			buf, err := chromedp.FullScreenshot(100)(ctx, tg) // 100: PNG
-			if err != nil {
-				return err
-			}
-			return os.WriteFile(filepath.Join(artifacts, name+".png"), buf, 0o644)
-		})
-	}
-	fail := func(what string, err error) {
-		t.Helper()
-		html, _ := chromedp.Run(bctx, chromedp.OuterHTML(chromedp.CSS("html")))
-		_ = chromedp.Do(bctx, shot("failed-"+strings.ReplaceAll(what, " ", "-")))
-		t.Fatalf("%s: %v\npage:\n%s", what, err, html)
-	}
-	do := func(what string, steps ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(bctx, steps...); err != nil {
-			fail(what, err)
-		}
-	}
-	text := func(what, css string) string {
-		t.Helper()
-		v, err := chromedp.Run(bctx, chromedp.Text(chromedp.CSS(css)))
-		if err != nil {
-			fail(what, err)
-		}
-		return strings.TrimSpace(v)
-	}
-	// poll reads css until ok says so: the page may be reloading itself
-	// (a live update) between two reads, which is not a failure.
-	poll := func(what, css string, within time.Duration, ok func(string) bool) {
-		t.Helper()
-		last := ""
-		for deadline := time.Now().Add(within); time.Now().Before(deadline); time.Sleep(300 * time.Millisecond) {
-			rctx, cancel := context.WithTimeout(bctx, 5*time.Second)
-			v, err := chromedp.Run(rctx, chromedp.Text(chromedp.CSS(css)))
-			cancel()
-			if err == nil {
-				if last = strings.TrimSpace(v); ok(last) {
-					return
-				}
-			}
-		}
-		fail(what, fmt.Errorf("after %s it reads %q", within, last))
-	}
+	b := newBrowser(t, ctx)
+	bctx, shot, fail, do, text, poll := b.ctx, b.shot, b.fail, b.do, b.text, b.poll
 	signIn := func(user string) {
 		t.Helper()
 		do("sign in as "+user,
@@ -259,9 +190,231 @@ func TestConsoleInChromium(t *testing.T) {
 			t.Errorf("staging was promoted (by %q, %s): the cross-site form acted", e.PromotedBy, e.Status)
 		}
 	}
-	dialogs.Range(func(k, _ any) bool {
-		t.Errorf("a script ran in the console and opened a dialog: %v", k)
+	b.checkNoDialogs()
+}
+
+// TestConsoleWatchesTheJourney runs `floe demo journey` and watches its
+// production canary in the console as operations would: the deployment page
+// updates itself as the canary takes traffic, the monitor's error-rate chart
+// shows the samples past the threshold, and the page turns to rolled back
+// when the monitor rolls the canary back — then the release's page tells the
+// whole story. The screenshots go to $FLOE_ARTIFACTS.
+func TestConsoleWatchesTheJourney(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
+	defer cancel()
+	dataDir := t.TempDir()
+	deployerCfg := writeFile(t, dataDir, "deployer-ports.yaml", `local:
+  proxies: {development: "127.0.0.1:0", staging: "127.0.0.1:0", production: "127.0.0.1:0"}
+`)
+	journey := exec.CommandContext(ctx, floeBinary(t), "demo", "journey", "--pace", "0", "--data-dir", dataDir, "--deployer-config", deployerCfg,
+		"--grpc-addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0", "--ofrep-addr", "127.0.0.1:0", "--notifier-http-addr", "127.0.0.1:0",
+		"--console-addr", "127.0.0.1:0", "--nats-listen", "127.0.0.1:0")
+	out := &testkit.SyncBuffer{}
+	journey.Stdout, journey.Stderr = out, out
+	if err := journey.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- journey.Wait() }()
+	t.Cleanup(func() {
+		if journey.ProcessState == nil {
+			_ = journey.Process.Signal(syscall.SIGINT)
+			select {
+			case <-done:
+			case <-time.After(30 * time.Second):
+				_ = journey.Process.Kill()
+			}
+		}
+	})
+	// waitFor waits until the journey has printed want.
+	waitFor := func(want string, within time.Duration) {
+		t.Helper()
+		deadline := time.Now().Add(within)
+		for !strings.Contains(out.String(), want) {
+			select {
+			case err := <-done:
+				t.Fatalf("the journey ended (%v) before %q:\n%s", err, want, out)
+			case <-time.After(200 * time.Millisecond):
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the journey did not print %q within %s:\n%s", want, within, out)
+			}
+		}
+	}
+	waitFor("Open the console to watch", time.Minute)
+	data, err := os.ReadFile(filepath.Join(dataDir, "dev-credentials.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var creds devCredentials
+	if err := yaml.Unmarshal(data, &creds); err != nil || creds.Console == "" {
+		t.Fatalf("dev credentials: %v (console %q)", err, creds.Console)
+	}
+	base := "http://" + creds.Console
+	env := []string{"FLOE_CREDENTIALS=" + filepath.Join(dataDir, "dev-credentials.yaml"), "FLOE_TOKEN=", "FLOE_SERVER=", "FLOE_NATS_URL="}
+
+	b := newBrowser(t, ctx)
+	b.do("sign in as dave",
+		chromedp.Navigate(base+"/releases"),
+		chromedp.WaitVisible(chromedp.CSS(`form.devusers`)),
+		chromedp.Click(chromedp.CSS(`button[name="dev_user"][value="dave"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`main`)),
+	)
+	// The production canary: its deployment exists once the journey promoted it.
+	waitFor("$ floe --as bob deploy watch penguinmails@2.1.0/production", 3*time.Minute)
+	rel, err := runCLI(t, ctx, env, "release", "get", "penguinmails@2.1.0", "-o", "json")
+	if err != nil {
+		t.Fatalf("release get: %v\n%s", err, rel)
+	}
+	var got struct {
+		Release struct {
+			ID string `json:"id"`
+		} `json:"release"`
+	}
+	if err := json.Unmarshal([]byte(rel), &got); err != nil || got.Release.ID == "" {
+		t.Fatalf("release get: %v\n%s", err, rel)
+	}
+	dep := got.Release.ID + "-production-1"
+	b.do("open the canary", chromedp.Navigate(base+"/deployments/"+dep), chromedp.WaitVisible(chromedp.CSS(`#deployment`)))
+	if st := b.text("read the status", `#deployment h1 .status`); st != "running" {
+		t.Fatalf("the canary's page opened %q, want running (the journey's canary lasts about 30 s)", st)
+	}
+	// Without a reload by the test, the page follows the canary: 20 % of the
+	// traffic, then the monitor's samples past the threshold on the chart.
+	b.poll("the canary takes 20 %", `#weight`, time.Minute, func(w string) bool { return w == "20" })
+	b.poll("the error-rate chart shows a breach", `#chart-error_rate figcaption .state`, time.Minute, func(st string) bool {
+		return st == "breaching" || st == "fired"
+	})
+	breaches, err := chromedp.Run(b.ctx, chromedp.Evaluate[int](`document.querySelectorAll("#chart-error_rate circle.breach").length`))
+	if err != nil {
+		b.fail("count the breaching samples", err)
+	}
+	if breaches == 0 {
+		t.Errorf("the chart is breaching but marks no sample past the threshold")
+	}
+	b.do("screenshot", b.shot("journey-1-canary-breaching"))
+	b.poll("the monitor rolls the canary back", `#deployment h1 .status`, 2*time.Minute, func(st string) bool { return st == "rolled back" })
+	if reason := b.text("read the reason", `p.reason`); !strings.Contains(reason, "error_rate") {
+		t.Errorf("the rolled back deployment's reason: %q", reason)
+	}
+	if w := b.text("read the split", `#weight`); w != "0" {
+		t.Errorf("after the rollback the page shows %s %% of the traffic on 2.1.0", w)
+	}
+	b.do("screenshot", b.shot("journey-2-rolled-back"))
+	// The release's page: production rolled back, with the story in its timeline.
+	waitFor("The journey is complete", 3*time.Minute)
+	b.do("the release", chromedp.Navigate(base+"/releases/"+got.Release.ID), chromedp.WaitVisible(chromedp.CSS(`#release`)), b.shot("journey-3-release"))
+	page := b.text("read the release", `main`)
+	for _, want := range []string{"rolled back", "production", "dave", "frank"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the release page does not say %q", want)
+		}
+	}
+	b.checkNoDialogs()
+}
+
+// browser is headless Chromium for one test, with screenshots kept in
+// $FLOE_ARTIFACTS (default e2e/artifacts/browser) and every JavaScript
+// dialog recorded (a script that should not have run).
+type browser struct {
+	t         *testing.T
+	ctx       context.Context
+	artifacts string
+	dialogs   *sync.Map
+}
+
+func newBrowser(t *testing.T, ctx context.Context) *browser {
+	t.Helper()
+	chromium, err := exec.LookPath("chromium")
+	if err != nil {
+		t.Fatalf("Debian's chromium is not installed (make browser installs it): %v", err)
+	}
+	artifacts := os.Getenv("FLOE_ARTIFACTS")
+	if artifacts == "" {
+		artifacts = filepath.Join("artifacts", "browser")
+	}
+	if err := os.MkdirAll(artifacts, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	alloc, cancelAlloc := chromedp.NewExecAllocator(ctx, append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chromium), chromedp.NoSandbox, chromedp.DisableGPU, chromedp.WindowSize(1366, 900))...)
+	t.Cleanup(cancelAlloc)
+	bctx, cancelBrowser := chromedp.NewContext(alloc, chromedp.WithLogf(t.Logf))
+	t.Cleanup(cancelBrowser)
+	if err := chromedp.Do(bctx, chromedp.Navigate("about:blank")); err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+	b := &browser{t: t, ctx: bctx, artifacts: artifacts, dialogs: &sync.Map{}}
+	// Any dialog (alert, confirm) is a script that ran: recorded, closed, and the test fails.
+	go func() {
+		for ev, err := range chromedp.Events(bctx, page.JavascriptDialogOpening) {
+			if err != nil {
+				return
+			}
+			b.dialogs.Store(ev.Message, true)
+			_, _ = chromedp.Call(bctx, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: false})
+		}
+	}()
+	t.Cleanup(func() { t.Logf("screenshots in %s", artifacts) })
+	return b
+}
+
+// shot saves a screenshot of the whole page as <name>.png.
+func (b *browser) shot(name string) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		buf, err := chromedp.FullScreenshot(100)(ctx, tg) // 100: PNG
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(b.artifacts, name+".png"), buf, 0o644)
+	})
+}
+
+// fail stops the test with the page's HTML and a screenshot.
+func (b *browser) fail(what string, err error) {
+	b.t.Helper()
+	html, _ := chromedp.Run(b.ctx, chromedp.OuterHTML(chromedp.CSS("html")))
+	_ = chromedp.Do(b.ctx, b.shot("failed-"+strings.ReplaceAll(what, " ", "-")))
+	b.t.Fatalf("%s: %v\npage:\n%s", what, err, html)
+}
+
+func (b *browser) do(what string, steps ...chromedp.Action[chromedp.Void]) {
+	b.t.Helper()
+	if err := chromedp.Do(b.ctx, steps...); err != nil {
+		b.fail(what, err)
+	}
+}
+
+func (b *browser) text(what, css string) string {
+	b.t.Helper()
+	v, err := chromedp.Run(b.ctx, chromedp.Text(chromedp.CSS(css)))
+	if err != nil {
+		b.fail(what, err)
+	}
+	return strings.TrimSpace(v)
+}
+
+// poll reads css until ok says so: the page may be reloading itself (a
+// live update) between two reads, which is not a failure.
+func (b *browser) poll(what, css string, within time.Duration, ok func(string) bool) {
+	b.t.Helper()
+	last := ""
+	for deadline := time.Now().Add(within); time.Now().Before(deadline); time.Sleep(300 * time.Millisecond) {
+		rctx, cancel := context.WithTimeout(b.ctx, 5*time.Second)
+		v, err := chromedp.Run(rctx, chromedp.Text(chromedp.CSS(css)))
+		cancel()
+		if err == nil {
+			if last = strings.TrimSpace(v); ok(last) {
+				return
+			}
+		}
+	}
+	b.fail(what, fmt.Errorf("after %s it reads %q", within, last))
+}
+
+func (b *browser) checkNoDialogs() {
+	b.dialogs.Range(func(k, _ any) bool {
+		b.t.Errorf("a script ran in the console and opened a dialog: %v", k)
 		return true
 	})
-	t.Logf("screenshots in %s", artifacts)
 }

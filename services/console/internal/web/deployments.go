@@ -45,12 +45,17 @@ func (h *Handler) deployment(w http.ResponseWriter, r *http.Request, s *session)
 			if st.GetStep().GetKind() == deployv1.StepKind_STEP_KIND_SET_WEIGHT {
 				weight = st.GetStep().GetWeight()
 			}
-		case uint32(i) == d.GetCurrentStep():
+		case uint32(i) == d.GetCurrentStep() && active(d.GetStatus()):
 			row.State = "current"
+		case uint32(i) == d.GetCurrentStep() && st.GetStartedAt() != nil:
+			row.State = "interrupted"
 		default:
 			row.State = "to do"
 		}
 		rows = append(rows, row)
+	}
+	if d.GetStatus() == deployv1.DeploymentStatus_DEPLOYMENT_STATUS_ROLLED_BACK {
+		weight = 0 // the rollback sent all the traffic back to the previous version
 	}
 	// The monitor's view of it: a chart per trigger (none when the monitor
 	// has not seen it, or the principal may not read the monitor).
