@@ -301,6 +301,20 @@ func TestConsoleWatchesTheJourney(t *testing.T) {
 		t.Errorf("after the rollback the page shows %s %% of the traffic on 2.1.0", w)
 	}
 	b.do("screenshot", b.shot("journey-2-rolled-back"))
+	// Time travel: the same page as it was just before the rollback, rebuilt from the log.
+	evs, err := runCLI(t, ctx, env, "events", "tail", "--aggregate", "deployment", "--id", dep, "--type", "RollbackStarted", "--from", "1", "--no-follow", "-o", "json")
+	var rb struct{ Position uint64 }
+	if err != nil || json.Unmarshal([]byte(strings.SplitN(evs, "\n", 2)[0]), &rb) != nil || rb.Position == 0 {
+		t.Fatalf("the RollbackStarted event: %v\n%s", err, evs)
+	}
+	b.do("the canary before its rollback", chromedp.Navigate(fmt.Sprintf("%s/deployments/%s?at=%d", base, dep, rb.Position-1)), chromedp.WaitVisible(chromedp.CSS(`p.asof`)))
+	if st := b.text("read the past status", `#deployment h1 .status`); st != "running" {
+		t.Errorf("as of position %d the canary is %q, want running", rb.Position-1, st)
+	}
+	if w := b.text("read the past split", `#weight`); w != "20" {
+		t.Errorf("as of position %d the canary had %s %% of the traffic, want 20", rb.Position-1, w)
+	}
+	b.do("screenshot", b.shot("journey-2b-before-the-rollback"))
 	// The release's page: production rolled back, with the story in its timeline.
 	waitFor("The journey is complete", 3*time.Minute)
 	b.do("the release", chromedp.Navigate(base+"/releases/"+got.Release.ID), chromedp.WaitVisible(chromedp.CSS(`#release`)), b.shot("journey-3-release"))

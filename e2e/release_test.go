@@ -58,6 +58,21 @@ func TestReleaseLifecycle(t *testing.T) {
 	if out, err := cli("deploy", "get", "penguinmails@1.0.0/development"); err != nil || !strings.Contains(out, id+"-development-1") {
 		t.Errorf("deploy get penguinmails@1.0.0/development: %v\n%s", err, out)
 	}
+	// The deployment as it was at its first event: running, no step done yet.
+	if out, err := cli("events", "tail", "--aggregate", "deployment", "--id", id+"-development-1", "--from", "1", "--no-follow", "-o", "json"); err != nil {
+		t.Errorf("events tail of the deployment: %v\n%s", err, out)
+	} else {
+		var ev struct {
+			Event    string
+			Position uint64
+		}
+		if err := json.Unmarshal([]byte(strings.SplitN(out, "\n", 2)[0]), &ev); err != nil || ev.Event != "DeploymentStarted" {
+			t.Errorf("the deployment's first event: %v\n%s", err, out)
+		} else if then, err := cli("deploy", "get", "penguinmails@1.0.0/development", "--at", fmt.Sprint(ev.Position)); err != nil ||
+			!strings.Contains(then, "status RUNNING") || !strings.Contains(then, fmt.Sprintf("as of log position %d", ev.Position)) || strings.Contains(then, "✓") {
+			t.Errorf("deploy get --at %d (its start): %v\n%s", ev.Position, err, then)
+		}
+	}
 	// floe events tail, filtered, from the start, stopping at the end.
 	if out, err := cli("events", "tail", "--aggregate", "release", "--id", id, "--from", "1", "--no-follow"); err != nil ||
 		!strings.Contains(out, "floe.evt.release."+id+".ReleaseCreated") || strings.Contains(out, "floe.evt.deployment.") {

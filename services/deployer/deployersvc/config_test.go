@@ -327,6 +327,34 @@ func TestDeliveryAndRollback(t *testing.T) {
 	}
 	// The previous version kept running with what it was deployed with.
 	w.wantLive("1.0.0", map[string]string{"DATABASE_PASSWORD": first, "APP_MODE": "one"})
+	// Time travel: the rolled back deployment as it was at its start and just
+	// before its rollback, rebuilt from its events; before its first, NotFound.
+	client := deployv1.NewDeployServiceClient(w.Conn("ops"))
+	asOf := func(pos uint64) (*deployv1.Deployment, error) {
+		r, err := client.GetDeployment(testkit.Context(t), &deployv1.GetDeploymentRequest{DeploymentId: id2, AsOfPosition: pos})
+		return r.GetDeployment(), err
+	}
+	for _, e := range evs {
+		if e.Name != "DeploymentStarted" && e.Name != "RollbackStarted" {
+			continue
+		}
+		at := e.Seq
+		if e.Name == "RollbackStarted" {
+			at-- // the moment before
+		}
+		d, err := asOf(at)
+		if err != nil || d.GetStatus() != deployv1.DeploymentStatus_DEPLOYMENT_STATUS_RUNNING || d.GetAggregateVersion() == 0 {
+			t.Errorf("as of position %d (%s): %v, status %v version %d, want running", at, e.Name, err, d.GetStatus(), d.GetAggregateVersion())
+		}
+	}
+	if _, err := asOf(evs[0].Seq - 1); status.Code(err) != codes.NotFound {
+		t.Errorf("as of the position before its first event: %v, want NotFound", err)
+	}
+	if now := w.getDeployment(id2); now.GetStatus() != deployv1.DeploymentStatus_DEPLOYMENT_STATUS_ROLLED_BACK {
+		t.Errorf("now: %v", now.GetStatus())
+	} else if then, err := asOf(evs[len(evs)-1].Seq); err != nil || then.GetStatus() != now.GetStatus() || then.GetAggregateVersion() != now.GetAggregateVersion() {
+		t.Errorf("as of its last event: %v %v, want the live view's %v", err, then.GetStatus(), now.GetStatus())
+	}
 
 	// After a restart the live version is started again as it was deployed.
 	w.Restart()

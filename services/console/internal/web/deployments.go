@@ -26,9 +26,13 @@ type stepRow struct {
 // deployment shows a deployment: its status, the traffic split its
 // completed steps made, and each step of its plan.
 func (h *Handler) deployment(w http.ResponseWriter, r *http.Request, s *session) {
+	at, ok := h.atParam(w, r, s) // time travel: the deployment as of this log position
+	if !ok {
+		return
+	}
 	ctx, cancel := s.ctx(r)
 	defer cancel()
-	resp, err := h.deployClient().GetDeployment(ctx, &deployv1.GetDeploymentRequest{DeploymentId: r.PathValue("id")})
+	resp, err := h.deployClient().GetDeployment(ctx, &deployv1.GetDeploymentRequest{DeploymentId: r.PathValue("id"), AsOfPosition: at})
 	if err != nil {
 		h.failRPC(w, r, s, err)
 		return
@@ -59,13 +63,16 @@ func (h *Handler) deployment(w http.ResponseWriter, r *http.Request, s *session)
 	}
 	// The monitor's view of it: a chart per trigger (none when the monitor
 	// has not seen it, or the principal may not read the monitor).
+	// (As of a past position the page shows no chart: the monitor's samples are today's.)
 	var drawn []chart
 	var samples uint64
-	if m, err := h.monitorClient().GetMonitoring(ctx, &monitorv1.GetMonitoringRequest{DeploymentId: d.GetId()}); err == nil {
-		drawn, samples = charts(m.GetMonitoring()), sampleCount(m.GetMonitoring())
+	if at == 0 {
+		if m, err := h.monitorClient().GetMonitoring(ctx, &monitorv1.GetMonitoringRequest{DeploymentId: d.GetId()}); err == nil {
+			drawn, samples = charts(m.GetMonitoring()), sampleCount(m.GetMonitoring())
+		}
 	}
 	h.render(w, r, s, http.StatusOK, "deployment", map[string]any{"D": d, "Steps": rows, "Weight": weight, "Old": 100 - weight,
-		"Active": active(d.GetStatus()), "Notice": r.URL.Query().Get("done"), "Charts": drawn, "Samples": samples})
+		"Active": at == 0 && active(d.GetStatus()), "Notice": r.URL.Query().Get("done"), "Charts": drawn, "Samples": samples, "At": at})
 }
 
 func (h *Handler) monitorClient() monitorv1.MonitorServiceClient {

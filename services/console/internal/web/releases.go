@@ -47,13 +47,9 @@ func (h *Handler) releases(w http.ResponseWriter, r *http.Request, s *session) {
 // approvals, its changes, and the timeline of its events with their actors.
 func (h *Handler) release(w http.ResponseWriter, r *http.Request, s *session) {
 	id := r.PathValue("id")
-	var at uint64 // time travel: the release as of this log position (?at=)
-	if v := r.URL.Query().Get("at"); v != "" {
-		var err error
-		if at, err = strconv.ParseUint(v, 10, 64); err != nil || at == 0 {
-			h.fail(w, r, s, http.StatusBadRequest, fmt.Sprintf("at %q is not a log position", v))
-			return
-		}
+	at, ok := h.atParam(w, r, s) // time travel: the release as of this log position
+	if !ok {
+		return
 	}
 	ctx, cancel := s.ctx(r)
 	defer cancel()
@@ -82,6 +78,21 @@ func (h *Handler) release(w http.ResponseWriter, r *http.Request, s *session) {
 	}
 	h.render(w, r, s, http.StatusOK, "release", map[string]any{"Release": rel.GetRelease(), "History": entries, "Notice": r.URL.Query().Get("done"),
 		"At": at, "AsOf": asOf})
+}
+
+// atParam is the page's ?at= (0 when absent): a log position to show the
+// page as of. A malformed one is answered with 400 (ok false).
+func (h *Handler) atParam(w http.ResponseWriter, r *http.Request, s *session) (at uint64, ok bool) {
+	v := r.URL.Query().Get("at")
+	if v == "" {
+		return 0, true
+	}
+	at, err := strconv.ParseUint(v, 10, 64)
+	if err != nil || at == 0 {
+		h.fail(w, r, s, http.StatusBadRequest, fmt.Sprintf("at %q is not a log position", v))
+		return 0, false
+	}
+	return at, true
 }
 
 // releaseLive streams `changed` each time the release changes (WatchRelease):

@@ -24,9 +24,10 @@ const ViewName = "deployments"
 // aggregate's own Apply, rendered on each change, indexed by environment,
 // release and whether it is active.
 type Deployments struct {
-	proj *projection.Projection[*domain.Deployment]
-	idx  *projection.Index[*deployv1.Deployment]
-	head func(ctx context.Context, id string) (uint64, error)
+	proj  *projection.Projection[*domain.Deployment]
+	idx   *projection.Index[*deployv1.Deployment]
+	head  func(ctx context.Context, id string) (uint64, error)
+	store eventstore.Store
 }
 
 const (
@@ -42,7 +43,7 @@ func DeploymentsSpec() projection.Spec[*domain.Deployment] {
 
 // NewDeployments builds the view; Projection runs it.
 func NewDeployments(ctx context.Context, js jetstream.JetStream, store eventstore.Store, opts projection.Options) (*Deployments, error) {
-	v := &Deployments{}
+	v := &Deployments{store: store}
 	v.idx = projection.NewIndex(
 		func(d *deployv1.Deployment) string { return d.GetId() },
 		func(a, b *deployv1.Deployment) bool {
@@ -114,6 +115,17 @@ func (v *Deployments) Get(ctx context.Context, id string) (*deployv1.Deployment,
 		return nil, &errs.UnavailableError{What: "deployment view", Err: fmt.Errorf("deployment %s is not in the view", id)}
 	}
 	return out, nil
+}
+
+// AsOf is the deployment as it was at log position pos (kernel.Kind.AsOf:
+// its events up to pos, verified, folded by the aggregate's own Apply),
+// rendered as the view renders it. A deployment started after pos is NotFound.
+func (v *Deployments) AsOf(ctx context.Context, id string, pos uint64) (*deployv1.Deployment, error) {
+	d, err := app.DeploymentKind.AsOf(ctx, v.store, id, pos)
+	if err != nil {
+		return nil, err
+	}
+	return domain.ToProto(d), nil
 }
 
 // ListQuery filters and pages a listing.

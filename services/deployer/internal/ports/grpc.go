@@ -95,6 +95,16 @@ func principalID(ctx context.Context) string {
 
 // GetDeployment implements the RPC.
 func (s *Server) GetDeployment(ctx context.Context, req *deployv1.GetDeploymentRequest) (*deployv1.GetDeploymentResponse, error) {
+	if pos := req.GetAsOfPosition(); pos > 0 {
+		if err := deploymentID(req.GetDeploymentId()); err != nil {
+			return nil, err
+		}
+		d, err := s.views.AsOf(ctx, req.GetDeploymentId(), pos)
+		if err != nil {
+			return nil, err
+		}
+		return &deployv1.GetDeploymentResponse{Deployment: d}, nil
+	}
 	d, err := s.get(ctx, req.GetDeploymentId())
 	if err != nil {
 		return nil, err

@@ -144,27 +144,13 @@ func (v *Releases) Get(ctx context.Context, id string) (*releasev1.Release, erro
 	return withOverdue(out, v.now()), nil
 }
 
-// AsOf is the release as it was at log position pos: its events up to pos,
-// read through the (verifying) store and folded by the aggregate's own
-// Apply — what the view does with every event — and rendered as the view
-// renders a row. A release created after pos is NotFound.
+// AsOf is the release as it was at log position pos (kernel.Kind.AsOf: its
+// events up to pos, verified, folded by the aggregate's own Apply), rendered
+// as the view renders a row. A release created after pos is NotFound.
 func (v *Releases) AsOf(ctx context.Context, id string, pos uint64) (*releasev1.Release, error) {
-	st, err := v.store.Load(ctx, app.AggRelease, id, nil)
+	r, err := app.ReleaseKind.AsOf(ctx, v.store, id, pos)
 	if err != nil {
 		return nil, err
-	}
-	r, n := app.ReleaseKind.New(id), 0
-	for _, e := range st.Events {
-		if e.Seq > pos {
-			break
-		}
-		if r, err = app.ReleaseKind.Apply(r, e); err != nil {
-			return nil, err
-		}
-		n++
-	}
-	if n == 0 {
-		return nil, &errs.NotFoundError{Kind: "release", ID: fmt.Sprintf("%s at log position %d", id, pos)}
 	}
 	return domain.ToProto(r, v.envs, time.Time{}), nil
 }

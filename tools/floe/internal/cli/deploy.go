@@ -149,11 +149,15 @@ func printDeployment(w io.Writer, d *deployv1.Deployment) {
 }
 
 func newDeployGetCmd(g *globals) *cobra.Command {
-	return &cobra.Command{
-		Use: "get DEPLOYMENT_ID", Aliases: []string{"show"}, Short: "Show a deployment and its steps", Args: cobra.ExactArgs(1),
+	var at uint64
+	cmd := &cobra.Command{
+		Use: "get DEPLOYMENT_ID [--at POSITION]", Aliases: []string{"show"}, Short: "Show a deployment and its steps", Args: cobra.ExactArgs(1),
+		Long: `get shows a deployment: its status, plan and each step's result, and its bake.
+--at shows it as it was at a log position, rebuilt from its events up to there
+(positions: floe events tail --aggregate deployment --id ID --from 1 --no-follow).`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return g.call(cmd.Context(), func(ctx context.Context, conn *grpc.ClientConn) error {
-				resp, err := deployClient(conn).GetDeployment(ctx, &deployv1.GetDeploymentRequest{DeploymentId: args[0]})
+				resp, err := deployClient(conn).GetDeployment(ctx, &deployv1.GetDeploymentRequest{DeploymentId: args[0], AsOfPosition: at})
 				if err != nil {
 					return err
 				}
@@ -161,11 +165,17 @@ func newDeployGetCmd(g *globals) *cobra.Command {
 					return printJSON(g.out, resp)
 				}
 				printDeployment(g.out, resp.GetDeployment())
+				if at > 0 {
+					fmt.Fprintf(g.out, "as of log position %d (its event %d)\n", at, resp.GetDeployment().GetAggregateVersion())
+					return nil
+				}
 				printBake(g.out, monitoringOf(ctx, conn, args[0]))
 				return nil
 			})
 		},
 	}
+	cmd.Flags().Uint64Var(&at, "at", 0, "show the deployment as it was at this log position")
+	return cmd
 }
 
 // monitoringOf is the monitor's view of a deployment (nil when there is

@@ -150,8 +150,11 @@ func (x *RolloutConfigResponse) GetDeployment() *Deployment {
 
 // GetDeploymentRequest names a deployment.
 type GetDeploymentRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	DeploymentId  string                 `protobuf:"bytes,1,opt,name=deployment_id,json=deploymentId,proto3" json:"deployment_id,omitempty"`
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	DeploymentId string                 `protobuf:"bytes,1,opt,name=deployment_id,json=deploymentId,proto3" json:"deployment_id,omitempty"`
+	// When set, the deployment as it was at this log position (time travel): its
+	// events up to the position, verified and folded as the live view folds them.
+	AsOfPosition  uint64 `protobuf:"varint,2,opt,name=as_of_position,json=asOfPosition,proto3" json:"as_of_position,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -191,6 +194,13 @@ func (x *GetDeploymentRequest) GetDeploymentId() string {
 		return x.DeploymentId
 	}
 	return ""
+}
+
+func (x *GetDeploymentRequest) GetAsOfPosition() uint64 {
+	if x != nil {
+		return x.AsOfPosition
+	}
+	return 0
 }
 
 // GetDeploymentResponse returns it.
@@ -968,9 +978,10 @@ const file_floe_deploy_v1_deploy_service_proto_rawDesc = "" +
 	"\x15RolloutConfigResponse\x12:\n" +
 	"\n" +
 	"deployment\x18\x01 \x01(\v2\x1a.floe.deploy.v1.DeploymentR\n" +
-	"deployment\";\n" +
+	"deployment\"a\n" +
 	"\x14GetDeploymentRequest\x12#\n" +
-	"\rdeployment_id\x18\x01 \x01(\tR\fdeploymentId\"S\n" +
+	"\rdeployment_id\x18\x01 \x01(\tR\fdeploymentId\x12$\n" +
+	"\x0eas_of_position\x18\x02 \x01(\x04R\fasOfPosition\"S\n" +
 	"\x15GetDeploymentResponse\x12:\n" +
 	"\n" +
 	"deployment\x18\x01 \x01(\v2\x1a.floe.deploy.v1.DeploymentR\n" +
