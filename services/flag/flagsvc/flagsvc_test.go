@@ -166,6 +166,25 @@ func TestFlagLifecycle(t *testing.T) {
 		lines = append(lines, e.GetActor()+": "+e.GetSummary()+" ("+e.GetReason()+")")
 	}
 	got := strings.Join(lines, "\n")
+	// Time travel: at the kill, the flag was disabled by dave; just before it, enabled at 50 %.
+	for _, e := range h.GetEntries() {
+		if !strings.Contains(e.GetSummary(), "KILLED") {
+			continue
+		}
+		at, err := w.flags("grace").GetFlag(ctx, &flagv1.GetFlagRequest{Environment: "production", Key: "new-welcome", AsOfPosition: e.GetPosition()})
+		if err != nil || at.GetFlag().GetState() != flagv1.FlagState_FLAG_STATE_DISABLED || at.GetFlag().GetKill().GetBy() != "dave" {
+			t.Errorf("as of the kill (position %d): %v %v", e.GetPosition(), err, at.GetFlag())
+		}
+		before, err := w.flags("grace").ListFlags(ctx, &flagv1.ListFlagsRequest{Environment: "production", AsOfPosition: e.GetPosition() - 1})
+		if err != nil || len(before.GetFlags()) != 1 || before.GetFlags()[0].GetState() != flagv1.FlagState_FLAG_STATE_ENABLED ||
+			!strings.Contains(before.GetFlags()[0].GetTargeting(), `["on",50]`) {
+			t.Errorf("as of just before the kill (position %d): %v %v", e.GetPosition()-1, err, before.GetFlags())
+		}
+	}
+	// An environment whose flag set had no event by then: NotFound.
+	if _, err := w.flags("grace").ListFlags(ctx, &flagv1.ListFlagsRequest{Environment: "staging", AsOfPosition: 2}); status.Code(err) != codes.NotFound {
+		t.Errorf("staging's flags as of position 2: %v, want NotFound", err)
+	}
 	for _, want := range []string{"alice: created (enabled, default off) (launch)", "alice: rollout: on for 10% (canary)", "dave: KILLED (INC-7",
 		"alice: change " + sc.GetChange().GetId() + " scheduled", "scheduled change " + sc.GetChange().GetId() + " applied", "enabled (scheduled by alice: fix deployed by then)",
 		"reverted: release r2 was rolled back (enabled) (error rate 12% > 10% for 300s)"} {

@@ -59,8 +59,9 @@ func (s *Snapshot) Flag(key string) *flagv1.Flag {
 // snapshot per environment, replaced on each change, each change notified
 // (WatchFlags), and the next scheduled change per environment.
 type FlagSets struct {
-	proj *projection.Projection[*domain.FlagSet]
-	head func(ctx context.Context, env string) (uint64, error)
+	proj  *projection.Projection[*domain.FlagSet]
+	head  func(ctx context.Context, env string) (uint64, error)
+	store eventstore.Store
 
 	mu      sync.Mutex
 	sets    map[string]*Snapshot
@@ -70,7 +71,7 @@ type FlagSets struct {
 
 // NewFlagSets builds the view; Projection runs it.
 func NewFlagSets(ctx context.Context, js jetstream.JetStream, store eventstore.Store, opts projection.Options) (*FlagSets, error) {
-	v := &FlagSets{sets: map[string]*Snapshot{}, next: map[string]time.Time{}, changed: make(chan struct{})}
+	v := &FlagSets{sets: map[string]*Snapshot{}, next: map[string]time.Time{}, changed: make(chan struct{}), store: store}
 	spec := projection.Aggregates("flag_sets", app.FlagSetKind)
 	spec.OnChange = func(env string, fs *domain.FlagSet, deleted bool) {
 		v.mu.Lock()
@@ -79,14 +80,7 @@ func NewFlagSets(ctx context.Context, js jetstream.JetStream, store eventstore.S
 			delete(v.sets, env)
 			delete(v.next, env)
 		} else {
-			snap := &Snapshot{Environment: env, Version: fs.Version}
-			for _, k := range fs.Keys() {
-				f := proto.Clone(fs.Flags[k]).(*flagv1.Flag)
-				snap.Flags = append(snap.Flags, f)
-				snap.Position = max(snap.Position, f.GetPosition())
-			}
-			snap.compile()
-			v.sets[env] = snap
+			v.sets[env] = snapshotOf(env, fs)
 			if n := fs.Next(); n.IsZero() {
 				delete(v.next, env)
 			} else {
@@ -131,6 +125,29 @@ func (v *FlagSets) Get(ctx context.Context, env string) (*Snapshot, error) {
 		return nil, err
 	}
 	return v.Current(env), nil
+}
+
+// snapshotOf renders a flag set as the view holds it.
+func snapshotOf(env string, fs *domain.FlagSet) *Snapshot {
+	snap := &Snapshot{Environment: env, Version: fs.Version}
+	for _, k := range fs.Keys() {
+		f := proto.Clone(fs.Flags[k]).(*flagv1.Flag)
+		snap.Flags = append(snap.Flags, f)
+		snap.Position = max(snap.Position, f.GetPosition())
+	}
+	snap.compile()
+	return snap
+}
+
+// AsOf is env's flag set as it was at log position pos (kernel.Kind.AsOf:
+// its events up to pos, verified, folded by the aggregate's own Apply),
+// rendered as the view renders it. NotFound before its first event.
+func (v *FlagSets) AsOf(ctx context.Context, env string, pos uint64) (*Snapshot, error) {
+	fs, err := app.FlagSetKind.AsOf(ctx, v.store, env, pos)
+	if err != nil {
+		return nil, err
+	}
+	return snapshotOf(env, fs), nil
 }
 
 // Current is env's flag set as the view holds it now (an empty one when it

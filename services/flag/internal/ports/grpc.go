@@ -159,7 +159,7 @@ func (s *Server) GetFlag(ctx context.Context, req *flagv1.GetFlagRequest) (*flag
 	if err := s.target(ctx, PermRead, "environment", req.GetEnvironment(), "key", req.GetKey()); err != nil {
 		return nil, err
 	}
-	set, err := s.sets.Get(ctx, req.GetEnvironment())
+	set, err := s.set(ctx, req.GetEnvironment(), req.GetAsOfPosition())
 	if err != nil {
 		return nil, err
 	}
@@ -168,6 +168,14 @@ func (s *Server) GetFlag(ctx context.Context, req *flagv1.GetFlagRequest) (*flag
 		return nil, &errs.NotFoundError{Kind: "flag", ID: req.GetEnvironment() + "/" + req.GetKey()}
 	}
 	return &flagv1.GetFlagResponse{Flag: f}, nil
+}
+
+// set is env's flag set now, or as of log position pos (when not 0).
+func (s *Server) set(ctx context.Context, env string, pos uint64) (*adapters.Snapshot, error) {
+	if pos > 0 {
+		return s.sets.AsOf(ctx, env, pos)
+	}
+	return s.sets.Get(ctx, env)
 }
 
 // ListFlags implements the RPC.
@@ -185,7 +193,7 @@ func (s *Server) ListFlags(ctx context.Context, req *flagv1.ListFlagsRequest) (*
 	if err := s.target(ctx, PermRead, "environment", req.GetEnvironment(), "", ""); err != nil {
 		return nil, err
 	}
-	set, err := s.sets.Get(ctx, req.GetEnvironment())
+	set, err := s.set(ctx, req.GetEnvironment(), req.GetAsOfPosition())
 	if err != nil {
 		return nil, err
 	}

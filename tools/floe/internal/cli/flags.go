@@ -40,13 +40,14 @@ func flagClient(conn *grpc.ClientConn) flagv1.FlagServiceClient {
 
 func newFlagsListCmd(g *globals) *cobra.Command {
 	var env, tag string
+	var at uint64
 	cmd := &cobra.Command{
-		Use:   "list --env ENV",
-		Short: "List an environment's flags",
+		Use:   "list --env ENV [--at POSITION]",
+		Short: "List an environment's flags (--at: as they were at a log position)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return g.call(cmd.Context(), func(ctx context.Context, conn *grpc.ClientConn) error {
-				resp, err := flagClient(conn).ListFlags(ctx, &flagv1.ListFlagsRequest{Environment: env, Tag: tag})
+				resp, err := flagClient(conn).ListFlags(ctx, &flagv1.ListFlagsRequest{Environment: env, Tag: tag, AsOfPosition: at})
 				if err != nil {
 					return err
 				}
@@ -64,6 +65,7 @@ func newFlagsListCmd(g *globals) *cobra.Command {
 	}
 	cmd.Flags().StringVar(&env, "env", "", "the environment")
 	cmd.Flags().StringVar(&tag, "tag", "", "only flags with this tag")
+	cmd.Flags().Uint64Var(&at, "at", 0, "show the flags as they were at this log position (floe flags history shows positions)")
 	return cmd
 }
 
@@ -94,13 +96,14 @@ func rolloutWords(f *flagv1.Flag) string {
 
 func newFlagsGetCmd(g *globals) *cobra.Command {
 	var env string
+	var at uint64
 	cmd := &cobra.Command{
-		Use:   "get KEY --env ENV",
-		Short: "Show a flag",
+		Use:   "get KEY --env ENV [--at POSITION]",
+		Short: "Show a flag (--at: as it was at a log position)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return g.call(cmd.Context(), func(ctx context.Context, conn *grpc.ClientConn) error {
-				resp, err := flagClient(conn).GetFlag(ctx, &flagv1.GetFlagRequest{Environment: env, Key: args[0]})
+				resp, err := flagClient(conn).GetFlag(ctx, &flagv1.GetFlagRequest{Environment: env, Key: args[0], AsOfPosition: at})
 				if err != nil {
 					return err
 				}
@@ -109,6 +112,7 @@ func newFlagsGetCmd(g *globals) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&env, "env", "", "the environment")
+	cmd.Flags().Uint64Var(&at, "at", 0, "show the flag as it was at this log position (floe flags history shows positions)")
 	return cmd
 }
 

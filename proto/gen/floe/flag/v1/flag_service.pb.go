@@ -695,9 +695,12 @@ func (x *CancelScheduledChangeResponse) GetFlag() *Flag {
 
 // GetFlagRequest names the flag.
 type GetFlagRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Environment   string                 `protobuf:"bytes,1,opt,name=environment,proto3" json:"environment,omitempty"`
-	Key           string                 `protobuf:"bytes,2,opt,name=key,proto3" json:"key,omitempty"`
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	Environment string                 `protobuf:"bytes,1,opt,name=environment,proto3" json:"environment,omitempty"`
+	Key         string                 `protobuf:"bytes,2,opt,name=key,proto3" json:"key,omitempty"`
+	// When set, the flag as it was at this log position (time travel): the
+	// environment's flag set folded from its events up to the position.
+	AsOfPosition  uint64 `protobuf:"varint,3,opt,name=as_of_position,json=asOfPosition,proto3" json:"as_of_position,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -744,6 +747,13 @@ func (x *GetFlagRequest) GetKey() string {
 		return x.Key
 	}
 	return ""
+}
+
+func (x *GetFlagRequest) GetAsOfPosition() uint64 {
+	if x != nil {
+		return x.AsOfPosition
+	}
+	return 0
 }
 
 // GetFlagResponse is the flag.
@@ -793,10 +803,12 @@ func (x *GetFlagResponse) GetFlag() *Flag {
 
 // ListFlagsRequest names the environment and optional filters.
 type ListFlagsRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Environment   string                 `protobuf:"bytes,1,opt,name=environment,proto3" json:"environment,omitempty"`
-	Tag           string                 `protobuf:"bytes,2,opt,name=tag,proto3" json:"tag,omitempty"`
-	ReleaseId     string                 `protobuf:"bytes,3,opt,name=release_id,json=releaseId,proto3" json:"release_id,omitempty"`
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	Environment string                 `protobuf:"bytes,1,opt,name=environment,proto3" json:"environment,omitempty"`
+	Tag         string                 `protobuf:"bytes,2,opt,name=tag,proto3" json:"tag,omitempty"`
+	ReleaseId   string                 `protobuf:"bytes,3,opt,name=release_id,json=releaseId,proto3" json:"release_id,omitempty"`
+	// When set, the flags as they were at this log position (time travel).
+	AsOfPosition  uint64 `protobuf:"varint,4,opt,name=as_of_position,json=asOfPosition,proto3" json:"as_of_position,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -850,6 +862,13 @@ func (x *ListFlagsRequest) GetReleaseId() string {
 		return x.ReleaseId
 	}
 	return ""
+}
+
+func (x *ListFlagsRequest) GetAsOfPosition() uint64 {
+	if x != nil {
+		return x.AsOfPosition
+	}
+	return 0
 }
 
 // ListFlagsResponse lists flags by key.
@@ -1790,17 +1809,19 @@ const file_floe_flag_v1_flag_service_proto_rawDesc = "" +
 	"\x02id\x18\x03 \x01(\tR\x02id\x12\x16\n" +
 	"\x06reason\x18\x04 \x01(\tR\x06reason\"G\n" +
 	"\x1dCancelScheduledChangeResponse\x12&\n" +
-	"\x04flag\x18\x01 \x01(\v2\x12.floe.flag.v1.FlagR\x04flag\"D\n" +
+	"\x04flag\x18\x01 \x01(\v2\x12.floe.flag.v1.FlagR\x04flag\"j\n" +
 	"\x0eGetFlagRequest\x12 \n" +
 	"\venvironment\x18\x01 \x01(\tR\venvironment\x12\x10\n" +
-	"\x03key\x18\x02 \x01(\tR\x03key\"9\n" +
+	"\x03key\x18\x02 \x01(\tR\x03key\x12$\n" +
+	"\x0eas_of_position\x18\x03 \x01(\x04R\fasOfPosition\"9\n" +
 	"\x0fGetFlagResponse\x12&\n" +
-	"\x04flag\x18\x01 \x01(\v2\x12.floe.flag.v1.FlagR\x04flag\"e\n" +
+	"\x04flag\x18\x01 \x01(\v2\x12.floe.flag.v1.FlagR\x04flag\"\x8b\x01\n" +
 	"\x10ListFlagsRequest\x12 \n" +
 	"\venvironment\x18\x01 \x01(\tR\venvironment\x12\x10\n" +
 	"\x03tag\x18\x02 \x01(\tR\x03tag\x12\x1d\n" +
 	"\n" +
-	"release_id\x18\x03 \x01(\tR\treleaseId\"W\n" +
+	"release_id\x18\x03 \x01(\tR\treleaseId\x12$\n" +
+	"\x0eas_of_position\x18\x04 \x01(\x04R\fasOfPosition\"W\n" +
 	"\x11ListFlagsResponse\x12(\n" +
 	"\x05flags\x18\x01 \x03(\v2\x12.floe.flag.v1.FlagR\x05flags\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\x04R\aversion\"K\n" +
