@@ -122,6 +122,34 @@ func TestConsoleInChromium(t *testing.T) {
 	if out, err := runCLI(t, ctx, env, "flags", "get", "search", "--env", "development"); err != nil || !strings.Contains(strings.ToLower(out), "disabled") {
 		t.Errorf("the flag service does not say the flag is disabled: %v\n%s", err, out)
 	}
+	// The flag's page: roll it out to 30 %, read its history, and see it as it was when created.
+	do("roll the flag out",
+		chromedp.Click(chromedp.CSS(`table.list tbody tr:first-child td:first-child a`)),
+		chromedp.WaitVisible(chromedp.CSS(`form.rollout`)),
+		chromedp.SetValue(chromedp.CSS(`#r-variant`), "on"),
+		chromedp.SendKeys(chromedp.CSS(`#r-percent`), "30"),
+		chromedp.SendKeys(chromedp.CSS(`#r-reason`), "a third of the users first"),
+		chromedp.Click(chromedp.CSS(`form.rollout button`)),
+		chromedp.WaitVisible(chromedp.CSS(`p.notice`)),
+		shot("2d-flag-rolled-out"),
+	)
+	if ro := text("read the rollout", `#rollout`); ro != "on for 30 %" {
+		t.Errorf("after the rollout the flag's page says %q", ro)
+	}
+	if hist := text("read the history", `ol.timeline`); !strings.Contains(hist, "KILLED") || !strings.Contains(hist, "a third of the users first") {
+		t.Errorf("the flag's history:\n%s", hist)
+	}
+	do("the flag as it was created",
+		chromedp.Click(chromedp.CSS(`ol.timeline li:first-child a`)),
+		chromedp.WaitVisible(chromedp.CSS(`p.asof`)),
+		shot("2e-flag-as-created"),
+	)
+	if st := text("read the past state", `h1 .status`); st != "enabled" {
+		t.Errorf("as of its creation the flag is %q, want enabled", st)
+	}
+	if n, err := chromedp.Run(bctx, chromedp.Evaluate[int](`document.querySelectorAll("form.rollout").length`)); err != nil || n != 0 {
+		t.Errorf("the page as of a past position offers the rollout form (%d, %v)", n, err)
+	}
 
 	// Another origin's page posts a form to the console: refused, nothing done.
 	attacker := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -319,7 +347,8 @@ func TestConsoleWatchesTheJourney(t *testing.T) {
 	waitFor("The journey is complete", 3*time.Minute)
 	b.do("the release", chromedp.Navigate(base+"/releases/"+got.Release.ID), chromedp.WaitVisible(chromedp.CSS(`#release`)), b.shot("journey-3-release"))
 	page := b.text("read the release", `main`)
-	for _, want := range []string{"rolled back", "production", "dave", "frank"} {
+	for _, want := range []string{"rolled back", "production", "dave", "frank", "overridden by carol", "critical-path-tests: failed", "gosec", "sha256:",
+		"chg-penguinmails-2-1-0", "Release notes", "Faster bounce processing"} {
 		if !strings.Contains(page, want) {
 			t.Errorf("the release page does not say %q", want)
 		}

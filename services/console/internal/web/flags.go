@@ -1,7 +1,11 @@
 package web
 
 import (
+	"fmt"
 	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
 	"strings"
 
 	flagv1 "github.com/penguinmails/floe/proto/gen/floe/flag/v1"
@@ -13,15 +17,87 @@ func (h *Handler) flags(w http.ResponseWriter, r *http.Request, s *session) {
 	if env == "" {
 		env = "production"
 	}
+	at, ok := h.atParam(w, r, s) // time travel: the flags as of this log position
+	if !ok {
+		return
+	}
 	ctx, cancel := s.ctx(r)
 	defer cancel()
-	resp, err := flagv1.NewFlagServiceClient(h.opts.Conn).ListFlags(ctx, &flagv1.ListFlagsRequest{Environment: env})
+	resp, err := flagv1.NewFlagServiceClient(h.opts.Conn).ListFlags(ctx, &flagv1.ListFlagsRequest{Environment: env, AsOfPosition: at})
 	if err != nil {
 		h.failRPC(w, r, s, err)
 		return
 	}
 	h.render(w, r, s, http.StatusOK, "flags", map[string]any{"Env": env, "Flags": resp.GetFlags(), "Version": resp.GetVersion(),
-		"Notice": r.URL.Query().Get("done")})
+		"Notice": r.URL.Query().Get("done"), "At": at})
+}
+
+// flag shows one flag (now, or as of ?at=): its definition, rollout, kill
+// and schedule, its history (each entry linking to the flag as of it), and
+// the rollout form.
+func (h *Handler) flag(w http.ResponseWriter, r *http.Request, s *session) {
+	env, key := r.PathValue("env"), r.PathValue("key")
+	at, ok := h.atParam(w, r, s)
+	if !ok {
+		return
+	}
+	ctx, cancel := s.ctx(r)
+	defer cancel()
+	c := flagv1.NewFlagServiceClient(h.opts.Conn)
+	f, err := c.GetFlag(ctx, &flagv1.GetFlagRequest{Environment: env, Key: key, AsOfPosition: at})
+	if err != nil {
+		h.failRPC(w, r, s, err)
+		return
+	}
+	hist, err := c.GetFlagHistory(ctx, &flagv1.GetFlagHistoryRequest{Environment: env, Key: key})
+	if err != nil {
+		h.failRPC(w, r, s, err)
+		return
+	}
+	variants := make([]string, 0, len(f.GetFlag().GetVariants()))
+	for v := range f.GetFlag().GetVariants() {
+		variants = append(variants, v)
+	}
+	slices.Sort(variants)
+	h.render(w, r, s, http.StatusOK, "flag", map[string]any{"Env": env, "F": f.GetFlag(), "Variants": variants, "History": hist.GetEntries(),
+		"Rollout": rolloutText(f.GetFlag()), "At": at, "Notice": r.URL.Query().Get("done")})
+}
+
+// rolloutText is a flag's rollout in words.
+func rolloutText(f *flagv1.Flag) string {
+	r := f.GetRollout()
+	switch st := r.GetStrategy().(type) {
+	case *flagv1.Rollout_Immediate:
+		return r.GetVariant() + " for everyone"
+	case *flagv1.Rollout_Percentage:
+		return fmt.Sprintf("%s for %d %%", r.GetVariant(), st.Percentage.GetPercent())
+	case *flagv1.Rollout_UserSegment:
+		return r.GetVariant() + " for a segment"
+	case *flagv1.Rollout_Gradual:
+		return r.GetVariant() + " ramped over time"
+	}
+	if f.GetTargeting() != "" {
+		return "targeting rules"
+	}
+	return "none: everyone gets " + f.GetDefaultVariant()
+}
+
+// rollout sets a flag's percentage rollout (SetRollout), with a reason.
+func (h *Handler) rollout(w http.ResponseWriter, r *http.Request, s *session) {
+	env, key := r.PathValue("env"), r.PathValue("key")
+	pct, err := strconv.ParseUint(strings.TrimSpace(r.PostForm.Get("percent")), 10, 32)
+	if err != nil || pct > 100 {
+		h.fail(w, r, s, http.StatusBadRequest, fmt.Sprintf("percent %q: a whole number from 0 to 100", r.PostForm.Get("percent")))
+		return
+	}
+	ctx, cancel := s.ctx(r)
+	defer cancel()
+	ro := &flagv1.Rollout{Variant: r.PostForm.Get("variant"), Strategy: &flagv1.Rollout_Percentage{Percentage: &flagv1.PercentageRollout{Percent: uint32(pct)}}}
+	if _, err := flagv1.NewFlagServiceClient(h.opts.Conn).SetRollout(ctx, &flagv1.SetRolloutRequest{Environment: env, Key: key, Rollout: ro, Reason: r.PostForm.Get("reason")}); err != nil {
+		h.failRPC(w, r, s, err)
+		return
+	}
+	http.Redirect(w, r, "/flags/"+url.PathEscape(env)+"/"+url.PathEscape(key)+"?done="+urlQuery(fmt.Sprintf("%s rolled out to %d %%", ro.GetVariant(), pct)), http.StatusSeeOther)
 }
 
 // killFlag turns a flag off in its environment at once (KillFlag), with a reason.

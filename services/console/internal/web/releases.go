@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 
+	changev1 "github.com/penguinmails/floe/proto/gen/floe/change/v1"
+	gatev1 "github.com/penguinmails/floe/proto/gen/floe/gate/v1"
 	releasev1 "github.com/penguinmails/floe/proto/gen/floe/release/v1"
 )
 
@@ -76,8 +78,24 @@ func (h *Handler) release(w http.ResponseWriter, r *http.Request, s *session) {
 		}
 		entries = kept
 	}
+	// The gates with their evidence, the change requests and the notes, from
+	// their services; one the principal may not read is left out.
+	var runs []*gatev1.GateRun
+	if g, err := gatev1.NewGateServiceClient(h.opts.Conn).GetGateStatus(ctx, &gatev1.GetGateStatusRequest{ReleaseId: id}); err == nil {
+		runs = g.GetRuns()
+	}
+	var changes []*changev1.ChangeRequest
+	if c, err := changev1.NewChangeServiceClient(h.opts.Conn).List(ctx, &changev1.ListRequest{ReleaseId: id, PageSize: 20}); err == nil {
+		changes = c.GetChanges()
+	}
+	notes := ""
+	if at == 0 {
+		if n, err := c.GetReleaseNotes(ctx, &releasev1.GetReleaseNotesRequest{ReleaseId: id}); err == nil {
+			notes = n.GetMarkdown()
+		}
+	}
 	h.render(w, r, s, http.StatusOK, "release", map[string]any{"Release": rel.GetRelease(), "History": entries, "Notice": r.URL.Query().Get("done"),
-		"At": at, "AsOf": asOf})
+		"At": at, "AsOf": asOf, "Gates": runs, "ChangeRequests": changes, "Notes": notes})
 }
 
 // atParam is the page's ?at= (0 when absent): a log position to show the

@@ -123,7 +123,7 @@ func New(opts Options) (*Handler, error) {
 		opts.Now = time.Now
 	}
 	h := &Handler{opts: opts, pages: map[string]*template.Template{}, sessions: map[string]*session{}}
-	for _, page := range []string{"signin", "releases", "release", "deployment", "flags", "audit", "changes", "error"} {
+	for _, page := range []string{"signin", "releases", "release", "deployment", "flags", "flag", "audit", "changes", "notifications", "alerts", "config", "windows", "error"} {
 		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+page+".html")
 		if err != nil {
 			return nil, fmt.Errorf("console template %s: %w", page, err)
@@ -150,10 +150,13 @@ func New(opts Options) (*Handler, error) {
 	mux.HandleFunc("POST /deployments/{id}/{action}", h.authed(h.deploymentAction))
 	mux.HandleFunc("GET /flags", h.authed(h.flags))
 	mux.HandleFunc("POST /flags/{env}/{key}/kill", h.authed(h.killFlag))
+	mux.HandleFunc("GET /flags/{env}/{key}", h.authed(h.flag))
+	mux.HandleFunc("POST /flags/{env}/{key}/rollout", h.authed(h.rollout))
 	mux.HandleFunc("GET /changes", h.authed(h.changes))
 	mux.HandleFunc("POST /changes/{id}/approve", h.authed(h.approveChange))
 	mux.HandleFunc("GET /audit", h.authed(h.audit))
 	mux.HandleFunc("POST /audit/checkpoint", h.authed(h.checkpoint))
+	h.registerOps(mux)
 	h.mux = mux
 	return h, nil
 }
@@ -378,21 +381,31 @@ var funcs = template.FuncMap{
 	// requestID makes each rendered form's submission idempotent: sent twice, it is done once.
 	"requestID": randomToken,
 	"when":      stamp,
-	"word": func(s fmt.Stringer) string {
-		v := s.String()
-		if i := strings.LastIndex(v, "_STATUS_"); i >= 0 {
-			v = v[i+len("_STATUS_"):]
-		} else if i := strings.Index(v, "_STATE_"); i >= 0 {
-			v = v[i+len("_STATE_"):]
-		} else if i := strings.Index(v, "_STRATEGY_"); i >= 0 {
-			v = v[i+len("_STRATEGY_"):]
-		} else if i := strings.Index(v, "_CLASS_"); i >= 0 {
-			v = v[i+len("_CLASS_"):]
-		} else if i := strings.Index(v, "_TYPE_"); i >= 0 {
-			v = v[i+len("_TYPE_"):]
-		} else if i := strings.Index(v, "_KIND_"); i >= 0 {
-			v = v[i+len("_KIND_"):]
-		}
-		return strings.ToLower(strings.ReplaceAll(v, "_", " "))
-	},
+	"word":      wordOf,
+	// slug is word as a CSS class suffix (s-rolled-back).
+	"slug": func(s fmt.Stringer) string { return strings.ReplaceAll(wordOf(s), " ", "-") },
+}
+
+// wordOf is an enum value in words: its name without the type's prefix,
+// lower case, spaces for underscores (DEPLOYMENT_STATUS_ROLLED_BACK → "rolled back").
+func wordOf(s fmt.Stringer) string {
+	v := s.String()
+	if i := strings.LastIndex(v, "_STATUS_"); i >= 0 {
+		v = v[i+len("_STATUS_"):]
+	} else if i := strings.Index(v, "_STATE_"); i >= 0 {
+		v = v[i+len("_STATE_"):]
+	} else if i := strings.Index(v, "_STRATEGY_"); i >= 0 {
+		v = v[i+len("_STRATEGY_"):]
+	} else if i := strings.Index(v, "_CLASS_"); i >= 0 {
+		v = v[i+len("_CLASS_"):]
+	} else if i := strings.Index(v, "_TYPE_"); i >= 0 {
+		v = v[i+len("_TYPE_"):]
+	} else if i := strings.Index(v, "_KIND_"); i >= 0 {
+		v = v[i+len("_KIND_"):]
+	} else if i := strings.Index(v, "_OUTCOME_"); i >= 0 {
+		v = v[i+len("_OUTCOME_"):]
+	} else if i := strings.Index(v, "_FORMAT_"); i >= 0 {
+		v = v[i+len("_FORMAT_"):]
+	}
+	return strings.ToLower(strings.ReplaceAll(v, "_", " "))
 }
