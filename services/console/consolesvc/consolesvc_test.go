@@ -39,7 +39,7 @@ func startWorld(t *testing.T) *world {
 	p := testkit.Start(t, testkit.Options{
 		Users: map[string][]auth.RoleBinding{
 			"alice": testkit.Roles(auth.RoleDeveloper), "carol": testkit.Roles(auth.RoleQA), "grace": testkit.Roles(auth.RoleSupport),
-			"dave": testkit.Roles(auth.RoleOperations),
+			"dave": testkit.Roles(auth.RoleOperations), "frank": testkit.Roles(auth.RoleProduct),
 		},
 		Entries: func() []service.Entry {
 			return []service.Entry{service.Of(releasesvc.Service, releasesvc.Config{}), service.Of(changesvc.Service, changesvc.Config{}),
@@ -359,5 +359,46 @@ func TestConsoleChanges(t *testing.T) {
 	// A normal change is reviewed before it is approved: the change service refuses, and the console shows why.
 	if resp.StatusCode != http.StatusConflict || !strings.Contains(body, "FailedPrecondition") || len(got.GetChange().GetApprovals()) != 0 {
 		t.Errorf("approving an unreviewed change: %d, %d approvals\n%s", resp.StatusCode, len(got.GetChange().GetApprovals()), body)
+	}
+	// Carol (qa) may not review: the page says so. Dave (operations) passes the review, then approves as
+	// operations and Frank as product; Dave schedules it into a window, all from the console.
+	if !strings.Contains(page, "review: needs change.review; your roles: qa") {
+		t.Errorf("carol's page does not say she may not review:\n%s", page)
+	}
+	state := func() string {
+		t.Helper()
+		got, err := changev1.NewChangeServiceClient(w.Conn("dave")).Get(testkit.Context(t), &changev1.GetRequest{ChangeId: "chg-1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got.GetChange().GetState().String()
+	}
+	post := func(c *http.Client, path string, form url.Values) {
+		t.Helper()
+		_, pg := w.do(c, "GET", "/changes", nil, nil)
+		form.Set("csrf", csrfRE.FindStringSubmatch(pg)[1])
+		if resp, body := w.do(c, "POST", path, form, nil); resp.StatusCode != http.StatusSeeOther {
+			t.Fatalf("POST %s: %d\n%s", path, resp.StatusCode, body)
+		}
+	}
+	post(dave, "/changes/chg-1/review", url.Values{"outcome": {"passed"}, "notes": {"plans complete"}})
+	if st := state(); st != "CHANGE_STATE_PENDING_APPROVAL" {
+		t.Fatalf("after the review: %s", st)
+	}
+	post(dave, "/changes/chg-1/approve", url.Values{"as": {"operations"}})
+	post(w.signIn("frank"), "/changes/chg-1/approve", url.Values{"as": {"product"}, "comment": {"scope agreed"}})
+	if st := state(); st != "CHANGE_STATE_APPROVED" {
+		t.Fatalf("after two approvals: %s", st)
+	}
+	testkit.EventuallyWithin(t, 20*time.Second, func() error { // the list shows it approved: the schedule form
+		if _, pg := w.do(dave, "GET", "/changes", nil, nil); !strings.Contains(pg, `action="/changes/chg-1/schedule"`) {
+			return fmt.Errorf("no schedule form for the approved change yet")
+		}
+		return nil
+	})
+	now := time.Now().UTC()
+	post(dave, "/changes/chg-1/schedule", url.Values{"start": {now.Add(-time.Minute).Format("2006-01-02T15:04")}, "end": {now.Add(2 * time.Hour).Format("2006-01-02T15:04")}})
+	if st := state(); st != "CHANGE_STATE_SCHEDULED" {
+		t.Errorf("after scheduling: %s", st)
 	}
 }

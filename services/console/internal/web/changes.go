@@ -1,8 +1,12 @@
 package web
 
 import (
+	"errors"
 	"net/http"
 	"strings"
+	"time"
+
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	changev1 "github.com/penguinmails/floe/proto/gen/floe/change/v1"
 )
@@ -34,4 +38,37 @@ func (h *Handler) approveChange(w http.ResponseWriter, r *http.Request, s *sessi
 		return
 	}
 	http.Redirect(w, r, "/changes?done="+urlQuery(id+" approved"), http.StatusSeeOther)
+}
+
+// reviewChange passes or rejects a change request's review (a normal
+// change's, before its approvals), with notes, as the signed-in user.
+func (h *Handler) reviewChange(w http.ResponseWriter, r *http.Request, s *session) {
+	id, outcome := r.PathValue("id"), r.PostForm.Get("outcome")
+	ctx, cancel := s.ctx(r)
+	defer cancel()
+	if _, err := changev1.NewChangeServiceClient(h.opts.Conn).Review(ctx, &changev1.ReviewRequest{ChangeId: id, Outcome: outcome, Notes: r.PostForm.Get("notes")}); err != nil {
+		h.failRPC(w, r, s, err)
+		return
+	}
+	http.Redirect(w, r, "/changes?done="+urlQuery(id+" review "+outcome), http.StatusSeeOther)
+}
+
+// scheduleChange books an approved change into a window given as a start
+// and an end (UTC, from the form's datetime-local fields).
+func (h *Handler) scheduleChange(w http.ResponseWriter, r *http.Request, s *session) {
+	id := r.PathValue("id")
+	start, err1 := time.ParseInLocation("2006-01-02T15:04", r.PostForm.Get("start"), time.UTC)
+	end, err2 := time.ParseInLocation("2006-01-02T15:04", r.PostForm.Get("end"), time.UTC)
+	if err := errors.Join(err1, err2); err != nil {
+		h.fail(w, r, s, http.StatusBadRequest, "the window's start and end are dates and times (UTC): "+err.Error())
+		return
+	}
+	ctx, cancel := s.ctx(r)
+	defer cancel()
+	req := &changev1.ScheduleRequest{ChangeId: id, Start: timestamppb.New(start), End: timestamppb.New(end), Maintenance: r.PostForm.Get("maintenance") != ""}
+	if _, err := changev1.NewChangeServiceClient(h.opts.Conn).Schedule(ctx, req); err != nil {
+		h.failRPC(w, r, s, err)
+		return
+	}
+	http.Redirect(w, r, "/changes?done="+urlQuery(id+" scheduled"), http.StatusSeeOther)
 }

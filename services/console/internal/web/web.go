@@ -154,6 +154,8 @@ func New(opts Options) (*Handler, error) {
 	mux.HandleFunc("POST /flags/{env}/{key}/rollout", h.authed(h.rollout))
 	mux.HandleFunc("GET /changes", h.authed(h.changes))
 	mux.HandleFunc("POST /changes/{id}/approve", h.authed(h.approveChange))
+	mux.HandleFunc("POST /changes/{id}/review", h.authed(h.reviewChange))
+	mux.HandleFunc("POST /changes/{id}/schedule", h.authed(h.scheduleChange))
 	mux.HandleFunc("GET /audit", h.authed(h.audit))
 	mux.HandleFunc("POST /audit/checkpoint", h.authed(h.checkpoint))
 	h.registerOps(mux)
