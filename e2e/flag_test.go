@@ -7,6 +7,7 @@ import (
 	"maps"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
 	"slices"
@@ -181,6 +182,64 @@ strategies:
 	checkCausalChain(t, ctx, store, dep.Events[0])
 	if out, err := cli("audit", "verify"); err != nil || !strings.Contains(out, "OK") {
 		t.Errorf("audit verify: %v\n%s", err, out)
+	}
+	if out, err := cli("audit", "info"); err != nil || !strings.Contains(out, "events,") || !strings.Contains(out, "checkpoint key") {
+		t.Errorf("audit info: %v\n%s", err, out)
+	}
+
+	// The rest of the flag API from the CLI: watch the set while its definition is updated (a stale
+	// position refused), evaluate every flag at once, schedule a change and cancel it.
+	watchCtx, stopWatch := context.WithCancel(ctx)
+	watch := exec.CommandContext(watchCtx, floeBinary(t), "flags", "watch", "--env", "development")
+	watch.Env = append(os.Environ(), env...)
+	watched := &testkit.SyncBuffer{}
+	watch.Stdout, watch.Stderr = watched, watched
+	if err := watch.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { stopWatch(); _ = watch.Wait() }()
+	testkit.EventuallyWithin(t, 20*time.Second, func() error {
+		if !strings.Contains(watched.String(), "search=") {
+			return fmt.Errorf("flags watch shows no set yet: %q", watched.String())
+		}
+		return nil
+	})
+	var current struct {
+		Position string `json:"position"`
+	}
+	cur := must("flags", "get", "search", "--env", "development")
+	if err := json.Unmarshal([]byte(cur), &current); err != nil || current.Position == "" {
+		t.Fatalf("flags get: %v\n%s", err, cur)
+	}
+	edited := write("search-edited.json", strings.Replace(cur, `"the new search"`, `"the new search, v2"`, 1))
+	if out, err := cli("--as", "alice", "flags", "update", "--env", "development", "--file", edited, "--reason", "copy", "--expected-position", "1"); err == nil {
+		t.Errorf("flags update at a stale position succeeded:\n%s", out)
+	}
+	must("--as", "alice", "flags", "update", "--env", "development", "--file", edited, "--reason", "copy", "--expected-position", current.Position)
+	if out := must("flags", "get", "search", "--env", "development"); !strings.Contains(out, "the new search, v2") {
+		t.Errorf("after flags update:\n%s", out)
+	}
+	testkit.EventuallyWithin(t, 20*time.Second, func() error {
+		if n := strings.Count(watched.String(), "── "); n < 2 {
+			return fmt.Errorf("flags watch printed %d states, want the update too:\n%s", n, watched.String())
+		}
+		return nil
+	})
+	if out := must("flags", "eval-all", "--env", "development", "--context", "targetingKey=user-1"); !strings.Contains(out, "search") || !strings.Contains(out, "flag set version") {
+		t.Errorf("flags eval-all:\n%s", out)
+	}
+	must("--as", "alice", "flags", "schedule", "search", "--env", "development", "--at", "2h", "--state", "disabled", "--reason", "end of the trial")
+	var sched struct {
+		Scheduled []struct {
+			ID string `json:"id"`
+		} `json:"scheduled"`
+	}
+	if out := must("flags", "get", "search", "--env", "development"); json.Unmarshal([]byte(out), &sched) != nil || len(sched.Scheduled) != 1 {
+		t.Fatalf("the scheduled change:\n%s", out)
+	}
+	must("--as", "alice", "flags", "cancel-scheduled", "search", "--env", "development", "--id", sched.Scheduled[0].ID, "--reason", "trial extended")
+	if out := must("flags", "get", "search", "--env", "development"); strings.Contains(out, sched.Scheduled[0].ID) {
+		t.Errorf("the scheduled change is still there after cancel-scheduled:\n%s", out)
 	}
 }
 

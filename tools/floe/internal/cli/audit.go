@@ -79,7 +79,7 @@ exported bundle), trusting only the checkpoint public key, and names the first b
 event; 'floe audit export' writes a self-verifying bundle; 'floe audit checkpoint'
 asks the server to sign what has been appended so far.`,
 	}
-	cmd.AddCommand(newAuditVerifyCmd(g), newAuditExportCmd(g), newAuditCheckpointCmd(g))
+	cmd.AddCommand(newAuditVerifyCmd(g), newAuditExportCmd(g), newAuditCheckpointCmd(g), newAuditInfoCmd(g))
 	return cmd
 }
 
@@ -331,6 +331,30 @@ func newAuditCheckpointCmd(g *globals) *cobra.Command {
 				for _, c := range resp.GetCheckpoints() {
 					fmt.Fprintf(g.out, "signed size %d root %s at %s with key %s\n", c.GetSize(), c.GetRootHex(), c.GetTime().AsTime().Format(time.RFC3339), c.GetKeyId())
 				}
+				return nil
+			})
+		},
+	}
+}
+
+// newAuditInfoCmd prints the audit trail's state: the log's size, what the
+// latest checkpoint signs, and the checkpoint key.
+func newAuditInfoCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "info",
+		Short: "The log's size, how much of it the latest signed checkpoint covers, and the checkpoint key",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return g.call(cmd.Context(), func(ctx context.Context, conn *grpc.ClientConn) error {
+				resp, err := auditv1.NewAuditServiceClient(conn).GetAuditInfo(ctx, &auditv1.GetAuditInfoRequest{})
+				if err != nil {
+					return err
+				}
+				if g.output == "json" {
+					return printJSON(g.out, resp)
+				}
+				fmt.Fprintf(g.out, "log %s: %d events, %d covered by the latest signed checkpoint\ncheckpoint key %s\n%s",
+					resp.GetOrigin(), resp.GetLogSize(), resp.GetSignedSize(), resp.GetKeyId(), resp.GetPublicKeyPem())
 				return nil
 			})
 		},

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -13,7 +12,6 @@ import (
 	"github.com/spf13/cobra"
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/encoding/protojson"
-	"google.golang.org/protobuf/types/known/structpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	flagv1 "github.com/penguinmails/floe/proto/gen/floe/flag/v1"
@@ -30,7 +28,8 @@ Changes made under a release (--release) are reverted when that release is
 rolled back in the environment.`,
 	}
 	cmd.AddCommand(newFlagsListCmd(g), newFlagsGetCmd(g), newFlagsCreateCmd(g), newFlagsRolloutCmd(g), newFlagsKillCmd(g),
-		newFlagsScheduleCmd(g), newFlagsHistoryCmd(g), newFlagsEvalCmd(g), newFlagsImportCmd(g), newFlagsExportCmd(g))
+		newFlagsScheduleCmd(g), newFlagsHistoryCmd(g), newFlagsEvalCmd(g), newFlagsImportCmd(g), newFlagsExportCmd(g),
+		newFlagsUpdateCmd(g), newFlagsCancelCmd(g), newFlagsEvalAllCmd(g), newFlagsWatchCmd(g))
 	return cmd
 }
 
@@ -373,20 +372,7 @@ sets the targeting key; values that parse as JSON (numbers, true, false,
 quoted strings, arrays) are taken as such, others as strings.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			attrs := map[string]any{}
-			for _, p := range pairs {
-				k, v, ok := strings.Cut(p, "=")
-				if !ok || k == "" {
-					return fmt.Errorf("--context %q: key=value", p)
-				}
-				var parsed any
-				if err := json.Unmarshal([]byte(v), &parsed); err == nil {
-					attrs[k] = parsed
-				} else {
-					attrs[k] = v
-				}
-			}
-			c, err := structpb.NewStruct(attrs)
+			c, err := evalContext(pairs)
 			if err != nil {
 				return err
 			}
