@@ -186,6 +186,24 @@ func TestConsoleInChromium(t *testing.T) {
 	if logSize, signed := text("read the log size", `#log-size`), text("read the signed size", `#signed-size`); signed == "0" || signed == "" {
 		t.Errorf("after signing a checkpoint: %s of %s events signed", signed, logSize)
 	}
+	// Positions verified by the audit service, and a bundle of them downloaded.
+	do("verify a range",
+		chromedp.SendKeys(chromedp.CSS(`#v-from`), "1"),
+		chromedp.SendKeys(chromedp.CSS(`#v-to`), "10"),
+		chromedp.Click(chromedp.CSS(`form.verify button:not([formaction])`)),
+		chromedp.WaitVisible(chromedp.CSS(`#verification`)),
+		shot("5a-verified"),
+	)
+	if v := text("read the verification", `#verification`); !strings.HasPrefix(v, "OK: 10 events (positions 1..10)") {
+		t.Errorf("the verification of positions 1..10 reads:\n%s", v)
+	}
+	bundle, err := chromedp.Run(bctx, chromedp.Evaluate[string](`fetch("/audit/bundle?vfrom=1&vto=10").then(r => r.text())`, chromedp.EvalAwaitPromise))
+	if err != nil {
+		fail("download a bundle", err)
+	}
+	if first := strings.SplitN(bundle, "\n", 2)[0]; !strings.Contains(first, `"floe-audit-bundle/v2"`) || !strings.Contains(first, `"to":10`) {
+		t.Errorf("the bundle's first line: %s", first)
+	}
 	do("the compliance report",
 		chromedp.SendKeys(chromedp.CSS(`#r-envs`), "development"),
 		chromedp.Click(chromedp.CSS(`button[name="report"][value="show"]`)),

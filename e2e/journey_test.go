@@ -67,6 +67,16 @@ func TestJourney(t *testing.T) {
 	if out, err := cli("audit", "verify"); err != nil || !strings.Contains(out, "OK") {
 		t.Errorf("audit verify after the journey: %v\n%s", err, out)
 	}
+	// The audit service's own check, and a bundle it exports that verifies offline.
+	if out, err := cli("audit", "check"); err != nil || !strings.Contains(out, "result      OK") {
+		t.Errorf("audit check: %v\n%s", err, out)
+	}
+	bundle := filepath.Join(dataDir, "journey-bundle.jsonl")
+	if out, err := cli("audit", "export", "--api", "--from", "1", "--to", "100", "--out", bundle); err != nil {
+		t.Errorf("audit export --api: %v\n%s", err, out)
+	} else if out, err := cli("audit", "verify", "--bundle", bundle); err != nil || !strings.Contains(out, "OK") || !strings.Contains(out, "positions 1..100") {
+		t.Errorf("audit verify --bundle of the exported positions 1..100: %v\n%s", err, out)
+	}
 	waitEnvStatus(t, cli, "penguinmails@2.1.0", "production", "RELEASE_STATUS_ROLLED_BACK")
 	waitEnvStatus(t, cli, "penguinmails@2.0.0", "production", "RELEASE_STATUS_DEPLOYED")
 	waitChange(t, cli, "chg-penguinmails-2-1-0", "CHANGE_STATE_FAILED")

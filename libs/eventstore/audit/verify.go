@@ -78,6 +78,18 @@ func (s *JetStreamSource) Checkpoints(ctx context.Context) ([]*Checkpoint, error
 // Range implements Source.
 func (s *JetStreamSource) Range() (uint64, uint64) { return 0, 0 }
 
+// Within is src limited to positions from..to (to 0: the end): a
+// verification of it checks exactly those events, each against the leaf a
+// checkpoint signed, and the checkpoints.
+func Within(src Source, from, to uint64) Source { return within{Source: src, from: from, to: to} }
+
+type within struct {
+	Source
+	from, to uint64
+}
+
+func (w within) Range() (uint64, uint64) { return w.from, w.to }
+
 // LastSeq is the position of the newest event.
 func (s *JetStreamSource) LastSeq(ctx context.Context) (uint64, error) {
 	st, _ := s.names()

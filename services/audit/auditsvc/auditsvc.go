@@ -70,7 +70,7 @@ func register(ctx context.Context, d service.Deps[Config]) (*Audit, error) {
 	if err != nil {
 		return nil, fmt.Errorf("audit checkpointer: %w", err)
 	}
-	srv, err := ports.New(cp)
+	srv, err := ports.New(cp, &audit.JetStreamSource{JS: d.NATS.JS}, d.Verifier.Trust())
 	if err != nil {
 		return nil, err
 	}

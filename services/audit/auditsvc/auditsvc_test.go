@@ -1,7 +1,9 @@
 package auditsvc_test
 
 import (
+	"bytes"
 	"crypto/ed25519"
+	"io"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -74,6 +76,50 @@ func TestCheckpointerRefusesTamperedRange(t *testing.T) {
 	if err != nil || info.GetSignedSize() != signed {
 		t.Fatalf("signed size after the refusal: %v, %v; want still %d", info, err, signed)
 	}
+	// The service verifies a range for clients that do not read NATS: the signed
+	// prefix is OK, the whole log names the forged event; support may not ask.
+	v, err := client.VerifyLog(t.Context(), &auditv1.VerifyLogRequest{FromPosition: 1, ToPosition: signed})
+	if err != nil || !v.GetOk() || v.GetEvents() != signed || v.GetCheckpoints() == 0 || v.GetWriterKeys() == 0 {
+		t.Fatalf("VerifyLog 1..%d: %v %v", signed, err, v)
+	}
+	v, err = client.VerifyLog(t.Context(), &auditv1.VerifyLogRequest{})
+	if err != nil || v.GetOk() || len(v.GetProblems()) == 0 || !strings.Contains(v.GetProblems()[0], strconv.FormatUint(bad, 10)) {
+		t.Fatalf("VerifyLog of the whole log with a forged event at %d: %v %v", bad, err, v)
+	}
+	if _, err := client.VerifyLog(t.Context(), &auditv1.VerifyLogRequest{FromPosition: 5, ToPosition: 2}); status.Code(err) != codes.InvalidArgument || !strings.Contains(err.Error(), "to_position") {
+		t.Fatalf("VerifyLog 5..2: %v", err)
+	}
+	if _, err := auditv1.NewAuditServiceClient(p.Conn("grace")).VerifyLog(t.Context(), &auditv1.VerifyLogRequest{}); status.Code(err) != codes.PermissionDenied {
+		t.Fatalf("VerifyLog by support: %v", err)
+	}
+	// A bundle of the signed prefix, streamed in chunks, verifies offline on its own.
+	exp, err := client.ExportBundle(t.Context(), &auditv1.ExportBundleRequest{FromPosition: 1, ToPosition: signed})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var bundle []byte
+	var final *auditv1.ExportBundleResponse
+	for {
+		m, err := exp.Recv()
+		if err != nil {
+			if err != io.EOF {
+				t.Fatalf("ExportBundle: %v", err)
+			}
+			break
+		}
+		bundle, final = append(bundle, m.GetData()...), m
+	}
+	if !final.GetDone() || final.GetEvents() != signed || final.GetLastPosition() != signed {
+		t.Fatalf("the export's last message: %v", final)
+	}
+	b, err := audit.ReadBundle(bytes.NewReader(bundle))
+	if err != nil {
+		t.Fatalf("read the exported bundle: %v", err)
+	}
+	if rep, err := audit.VerifyWith(t.Context(), b, audit.Options{Key: b.PublicKey, Trust: p.Keys.Trust}); err != nil || !rep.OK() || rep.Events != signed {
+		t.Fatalf("the exported bundle verifies: %v %+v", err, rep)
+	}
+
 	integrity := integrityv1.NewIntegrityServiceClient(p.Conn("erin"))
 	testkit.Eventually(t, func() error {
 		l, err := integrity.ListTamperings(t.Context(), &integrityv1.ListTamperingsRequest{})

@@ -75,13 +75,6 @@ func (c *Compliance) Report(ctx context.Context, from, to time.Time, envs []stri
 
 func reportAggregate(agg string) bool { return slices.Contains(reportAggregates, agg) }
 
-// rangeSource is the live log limited to [from, to].
-type rangeSource struct {
-	*audit.JetStreamSource
-	from, to uint64
-}
-
-func (s rangeSource) Range() (uint64, uint64) { return s.from, s.to }
 
 func (c *Compliance) verify(ctx context.Context, stream string, first, last uint64) *changev1.AuditVerification {
 	out := &changev1.AuditVerification{FirstPosition: first, LastPosition: last}
@@ -105,7 +98,7 @@ func (c *Compliance) verify(ctx context.Context, stream string, first, last uint
 		out.Skipped = "the period holds no event: nothing to verify"
 		return out
 	}
-	src := rangeSource{JetStreamSource: &audit.JetStreamSource{JS: c.JS, Stream: stream, AuditStream: c.AuditStream}, from: first, to: last}
+	src := audit.Within(&audit.JetStreamSource{JS: c.JS, Stream: stream, AuditStream: c.AuditStream}, first, last)
 	rep, err := audit.VerifyWith(ctx, src, audit.Options{Key: key, Trust: c.Trust})
 	if err != nil {
 		out.Problems = []string{"the verification could not read the log: " + err.Error()}

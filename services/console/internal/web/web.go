@@ -158,6 +158,7 @@ func New(opts Options) (*Handler, error) {
 	mux.HandleFunc("POST /changes/{id}/schedule", h.authed(h.scheduleChange))
 	mux.HandleFunc("GET /audit", h.authed(h.audit))
 	mux.HandleFunc("POST /audit/checkpoint", h.authed(h.checkpoint))
+	mux.HandleFunc("GET /audit/bundle", h.authed(h.bundle))
 	h.registerOps(mux)
 	h.mux = mux
 	return h, nil

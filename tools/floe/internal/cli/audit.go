@@ -79,7 +79,7 @@ exported bundle), trusting only the checkpoint public key, and names the first b
 event; 'floe audit export' writes a self-verifying bundle; 'floe audit checkpoint'
 asks the server to sign what has been appended so far.`,
 	}
-	cmd.AddCommand(newAuditVerifyCmd(g), newAuditExportCmd(g), newAuditCheckpointCmd(g), newAuditInfoCmd(g))
+	cmd.AddCommand(newAuditVerifyCmd(g), newAuditExportCmd(g), newAuditCheckpointCmd(g), newAuditInfoCmd(g), newAuditCheckCmd(g))
 	return cmd
 }
 
@@ -260,6 +260,7 @@ func newAuditExportCmd(g *globals) *cobra.Command {
 	var f auditFlags
 	var from, to uint64
 	var outPath string
+	var viaAPI bool
 	cmd := &cobra.Command{
 		Use:   "export",
 		Short: "Write a self-verifying bundle (JSON lines: header, checkpoints, events)",
@@ -276,6 +277,9 @@ the format for independent verifiers (one in Python: tools/auditverify).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
+			if viaAPI {
+				return exportViaAPI(ctx, g, from, to, outPath)
+			}
 			pub, _, err := f.trustedKey(g)
 			if err != nil {
 				return err
@@ -307,6 +311,91 @@ the format for independent verifiers (one in Python: tools/auditverify).`,
 	cmd.Flags().Uint64Var(&from, "from", 1, "first log position")
 	cmd.Flags().Uint64Var(&to, "to", 0, "last log position (0: the end of the log now)")
 	cmd.Flags().StringVar(&outPath, "out", "-", "output file ('-' for stdout)")
+	cmd.Flags().BoolVar(&viaAPI, "api", false, "ask the audit service for the bundle (AuditService.ExportBundle, over gRPC with the token) instead of reading NATS")
+	return cmd
+}
+
+// exportViaAPI writes the bundle the audit service streams (ExportBundle).
+func exportViaAPI(ctx context.Context, g *globals, from, to uint64, outPath string) error {
+	return g.call(ctx, func(ctx context.Context, conn *grpc.ClientConn) error {
+		stream, err := auditv1.NewAuditServiceClient(conn).ExportBundle(ctx, &auditv1.ExportBundleRequest{FromPosition: from, ToPosition: to})
+		if err != nil {
+			return err
+		}
+		w := g.out
+		if outPath != "" && outPath != "-" {
+			file, err := os.Create(outPath)
+			if err != nil {
+				return err
+			}
+			defer file.Close()
+			w = file
+		}
+		for {
+			m, err := stream.Recv()
+			if err != nil {
+				return err // the stream ends with the done message, never with EOF first
+			}
+			if _, err := w.Write(m.GetData()); err != nil {
+				return err
+			}
+			if m.GetDone() {
+				fmt.Fprintf(g.errOut, "exported %d events (positions %d..%d) and %d checkpoints\n", m.GetEvents(), m.GetFirstPosition(), m.GetLastPosition(), m.GetCheckpoints())
+				return nil
+			}
+		}
+	})
+}
+
+// newAuditCheckCmd asks the audit service to verify a range (VerifyLog).
+func newAuditCheckCmd(g *globals) *cobra.Command {
+	var from, to uint64
+	cmd := &cobra.Command{
+		Use:   "check [--from N] [--to M]",
+		Short: "Ask the audit service to verify log positions (what the console's audit page does)",
+		Long: `check asks the audit service to verify positions --from..--to (default: all)
+as 'floe audit verify' does — hashes, hash links, writer signatures, checkpoint
+signatures and continuity, every event against its signed leaf — with the
+service's own key. It needs only a token. For a verification that trusts no
+Floe service, use 'floe audit verify' (NATS) or 'floe audit verify --bundle'.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return g.call(cmd.Context(), func(ctx context.Context, conn *grpc.ClientConn) error {
+				r, err := auditv1.NewAuditServiceClient(conn).VerifyLog(ctx, &auditv1.VerifyLogRequest{FromPosition: from, ToPosition: to})
+				if err != nil {
+					return err
+				}
+				if g.output == "json" {
+					if err := printJSON(g.out, r); err != nil {
+						return err
+					}
+				} else {
+					fmt.Fprintf(g.out, "events      %d (positions %d..%d) in %d aggregates\n", r.GetEvents(), r.GetFirstPosition(), r.GetLastPosition(), r.GetAggregates())
+					fmt.Fprintf(g.out, "checkpoints %d valid, signing %d events, key %s; %d trusted writer keys\n", r.GetCheckpoints(), r.GetSignedSize(), r.GetKeyId(), r.GetWriterKeys())
+					if r.GetUnsignedEvents() > 0 {
+						fmt.Fprintf(g.out, "unsigned    %d events after the last checkpoint, checked by hash chain only\n", r.GetUnsignedEvents())
+					}
+					for _, a := range r.GetAcknowledged() {
+						fmt.Fprintf(g.out, "acknowledged %s\n", a)
+					}
+					if r.GetOk() {
+						fmt.Fprintln(g.out, "result      OK (verified by the audit service)")
+					} else {
+						fmt.Fprintln(g.out, "result      FAILED")
+						for _, p := range r.GetProblems() {
+							fmt.Fprintf(g.out, "  - %s\n", p)
+						}
+					}
+				}
+				if !r.GetOk() {
+					return fmt.Errorf("audit check FAILED: %d problem(s)", len(r.GetProblems()))
+				}
+				return nil
+			})
+		},
+	}
+	cmd.Flags().Uint64Var(&from, "from", 0, "first log position (default 1)")
+	cmd.Flags().Uint64Var(&to, "to", 0, "last log position (default: the end of the log now)")
 	return cmd
 }
 

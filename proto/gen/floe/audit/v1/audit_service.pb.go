@@ -5,9 +5,10 @@
 // source: floe/audit/v1/audit_service.proto
 
 // Package floe.audit.v1 exposes the audit trail's signing side: on-demand
-// checkpoints and the public key that verifies them. Verification itself needs
-// no Floe service: `floe audit verify` reads the log from NATS (or an exported
-// bundle) and trusts only the public key.
+// checkpoints and the public key that verifies them, and, for clients that do
+// not read NATS (the console), verification and bundle export of a range.
+// Verification itself needs no Floe service: `floe audit verify` reads the log
+// from NATS (or an exported bundle) and trusts only the public key.
 
 package auditv1
 
@@ -27,6 +28,340 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// VerifyLogRequest names the positions (both 0: the whole log).
+type VerifyLogRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// First position (0: 1).
+	FromPosition uint64 `protobuf:"varint,1,opt,name=from_position,json=fromPosition,proto3" json:"from_position,omitempty"`
+	// Last position (0: the end of the log now).
+	ToPosition    uint64 `protobuf:"varint,2,opt,name=to_position,json=toPosition,proto3" json:"to_position,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *VerifyLogRequest) Reset() {
+	*x = VerifyLogRequest{}
+	mi := &file_floe_audit_v1_audit_service_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *VerifyLogRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*VerifyLogRequest) ProtoMessage() {}
+
+func (x *VerifyLogRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_floe_audit_v1_audit_service_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use VerifyLogRequest.ProtoReflect.Descriptor instead.
+func (*VerifyLogRequest) Descriptor() ([]byte, []int) {
+	return file_floe_audit_v1_audit_service_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *VerifyLogRequest) GetFromPosition() uint64 {
+	if x != nil {
+		return x.FromPosition
+	}
+	return 0
+}
+
+func (x *VerifyLogRequest) GetToPosition() uint64 {
+	if x != nil {
+		return x.ToPosition
+	}
+	return 0
+}
+
+// VerifyLogResponse is the verification's report.
+type VerifyLogResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Nothing is wrong.
+	Ok            bool   `protobuf:"varint,1,opt,name=ok,proto3" json:"ok,omitempty"`
+	FirstPosition uint64 `protobuf:"varint,2,opt,name=first_position,json=firstPosition,proto3" json:"first_position,omitempty"`
+	LastPosition  uint64 `protobuf:"varint,3,opt,name=last_position,json=lastPosition,proto3" json:"last_position,omitempty"`
+	Events        uint64 `protobuf:"varint,4,opt,name=events,proto3" json:"events,omitempty"`
+	Aggregates    uint32 `protobuf:"varint,5,opt,name=aggregates,proto3" json:"aggregates,omitempty"`
+	// Checkpoints whose signature verified, and the events the last good one signs.
+	Checkpoints uint32 `protobuf:"varint,6,opt,name=checkpoints,proto3" json:"checkpoints,omitempty"`
+	SignedSize  uint64 `protobuf:"varint,7,opt,name=signed_size,json=signedSize,proto3" json:"signed_size,omitempty"`
+	KeyId       string `protobuf:"bytes,8,opt,name=key_id,json=keyId,proto3" json:"key_id,omitempty"`
+	// Trusted writer keys the events' signatures were checked against.
+	WriterKeys uint32 `protobuf:"varint,9,opt,name=writer_keys,json=writerKeys,proto3" json:"writer_keys,omitempty"`
+	// Events after the last checkpoint: checked by hash chain only until the next one.
+	UnsignedEvents uint64 `protobuf:"varint,10,opt,name=unsigned_events,json=unsignedEvents,proto3" json:"unsigned_events,omitempty"`
+	// What is wrong, first bad position first (at most 100, then "and N more").
+	Problems []string `protobuf:"bytes,11,rep,name=problems,proto3" json:"problems,omitempty"`
+	// Bad events an administrator acknowledged: shown, not failures.
+	Acknowledged  []string `protobuf:"bytes,12,rep,name=acknowledged,proto3" json:"acknowledged,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *VerifyLogResponse) Reset() {
+	*x = VerifyLogResponse{}
+	mi := &file_floe_audit_v1_audit_service_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *VerifyLogResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*VerifyLogResponse) ProtoMessage() {}
+
+func (x *VerifyLogResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_floe_audit_v1_audit_service_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use VerifyLogResponse.ProtoReflect.Descriptor instead.
+func (*VerifyLogResponse) Descriptor() ([]byte, []int) {
+	return file_floe_audit_v1_audit_service_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *VerifyLogResponse) GetOk() bool {
+	if x != nil {
+		return x.Ok
+	}
+	return false
+}
+
+func (x *VerifyLogResponse) GetFirstPosition() uint64 {
+	if x != nil {
+		return x.FirstPosition
+	}
+	return 0
+}
+
+func (x *VerifyLogResponse) GetLastPosition() uint64 {
+	if x != nil {
+		return x.LastPosition
+	}
+	return 0
+}
+
+func (x *VerifyLogResponse) GetEvents() uint64 {
+	if x != nil {
+		return x.Events
+	}
+	return 0
+}
+
+func (x *VerifyLogResponse) GetAggregates() uint32 {
+	if x != nil {
+		return x.Aggregates
+	}
+	return 0
+}
+
+func (x *VerifyLogResponse) GetCheckpoints() uint32 {
+	if x != nil {
+		return x.Checkpoints
+	}
+	return 0
+}
+
+func (x *VerifyLogResponse) GetSignedSize() uint64 {
+	if x != nil {
+		return x.SignedSize
+	}
+	return 0
+}
+
+func (x *VerifyLogResponse) GetKeyId() string {
+	if x != nil {
+		return x.KeyId
+	}
+	return ""
+}
+
+func (x *VerifyLogResponse) GetWriterKeys() uint32 {
+	if x != nil {
+		return x.WriterKeys
+	}
+	return 0
+}
+
+func (x *VerifyLogResponse) GetUnsignedEvents() uint64 {
+	if x != nil {
+		return x.UnsignedEvents
+	}
+	return 0
+}
+
+func (x *VerifyLogResponse) GetProblems() []string {
+	if x != nil {
+		return x.Problems
+	}
+	return nil
+}
+
+func (x *VerifyLogResponse) GetAcknowledged() []string {
+	if x != nil {
+		return x.Acknowledged
+	}
+	return nil
+}
+
+// ExportBundleRequest names the positions (both 0: the whole log).
+type ExportBundleRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	FromPosition  uint64                 `protobuf:"varint,1,opt,name=from_position,json=fromPosition,proto3" json:"from_position,omitempty"`
+	ToPosition    uint64                 `protobuf:"varint,2,opt,name=to_position,json=toPosition,proto3" json:"to_position,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExportBundleRequest) Reset() {
+	*x = ExportBundleRequest{}
+	mi := &file_floe_audit_v1_audit_service_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExportBundleRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExportBundleRequest) ProtoMessage() {}
+
+func (x *ExportBundleRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_floe_audit_v1_audit_service_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExportBundleRequest.ProtoReflect.Descriptor instead.
+func (*ExportBundleRequest) Descriptor() ([]byte, []int) {
+	return file_floe_audit_v1_audit_service_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *ExportBundleRequest) GetFromPosition() uint64 {
+	if x != nil {
+		return x.FromPosition
+	}
+	return 0
+}
+
+func (x *ExportBundleRequest) GetToPosition() uint64 {
+	if x != nil {
+		return x.ToPosition
+	}
+	return 0
+}
+
+// ExportBundleResponse is the next chunk of the bundle (at most 256 KiB);
+// the last message also says what was exported.
+type ExportBundleResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Data  []byte                 `protobuf:"bytes,1,opt,name=data,proto3" json:"data,omitempty"`
+	// Set on the last message only.
+	Done          bool   `protobuf:"varint,2,opt,name=done,proto3" json:"done,omitempty"`
+	Events        uint64 `protobuf:"varint,3,opt,name=events,proto3" json:"events,omitempty"`
+	Checkpoints   uint32 `protobuf:"varint,4,opt,name=checkpoints,proto3" json:"checkpoints,omitempty"`
+	FirstPosition uint64 `protobuf:"varint,5,opt,name=first_position,json=firstPosition,proto3" json:"first_position,omitempty"`
+	LastPosition  uint64 `protobuf:"varint,6,opt,name=last_position,json=lastPosition,proto3" json:"last_position,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExportBundleResponse) Reset() {
+	*x = ExportBundleResponse{}
+	mi := &file_floe_audit_v1_audit_service_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExportBundleResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExportBundleResponse) ProtoMessage() {}
+
+func (x *ExportBundleResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_floe_audit_v1_audit_service_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExportBundleResponse.ProtoReflect.Descriptor instead.
+func (*ExportBundleResponse) Descriptor() ([]byte, []int) {
+	return file_floe_audit_v1_audit_service_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *ExportBundleResponse) GetData() []byte {
+	if x != nil {
+		return x.Data
+	}
+	return nil
+}
+
+func (x *ExportBundleResponse) GetDone() bool {
+	if x != nil {
+		return x.Done
+	}
+	return false
+}
+
+func (x *ExportBundleResponse) GetEvents() uint64 {
+	if x != nil {
+		return x.Events
+	}
+	return 0
+}
+
+func (x *ExportBundleResponse) GetCheckpoints() uint32 {
+	if x != nil {
+		return x.Checkpoints
+	}
+	return 0
+}
+
+func (x *ExportBundleResponse) GetFirstPosition() uint64 {
+	if x != nil {
+		return x.FirstPosition
+	}
+	return 0
+}
+
+func (x *ExportBundleResponse) GetLastPosition() uint64 {
+	if x != nil {
+		return x.LastPosition
+	}
+	return 0
+}
+
 // CreateCheckpointRequest has no fields.
 type CreateCheckpointRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -36,7 +371,7 @@ type CreateCheckpointRequest struct {
 
 func (x *CreateCheckpointRequest) Reset() {
 	*x = CreateCheckpointRequest{}
-	mi := &file_floe_audit_v1_audit_service_proto_msgTypes[0]
+	mi := &file_floe_audit_v1_audit_service_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -48,7 +383,7 @@ func (x *CreateCheckpointRequest) String() string {
 func (*CreateCheckpointRequest) ProtoMessage() {}
 
 func (x *CreateCheckpointRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_floe_audit_v1_audit_service_proto_msgTypes[0]
+	mi := &file_floe_audit_v1_audit_service_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -61,7 +396,7 @@ func (x *CreateCheckpointRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateCheckpointRequest.ProtoReflect.Descriptor instead.
 func (*CreateCheckpointRequest) Descriptor() ([]byte, []int) {
-	return file_floe_audit_v1_audit_service_proto_rawDescGZIP(), []int{0}
+	return file_floe_audit_v1_audit_service_proto_rawDescGZIP(), []int{4}
 }
 
 // CreateCheckpointResponse lists the checkpoints written (none when the log
@@ -78,7 +413,7 @@ type CreateCheckpointResponse struct {
 
 func (x *CreateCheckpointResponse) Reset() {
 	*x = CreateCheckpointResponse{}
-	mi := &file_floe_audit_v1_audit_service_proto_msgTypes[1]
+	mi := &file_floe_audit_v1_audit_service_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -90,7 +425,7 @@ func (x *CreateCheckpointResponse) String() string {
 func (*CreateCheckpointResponse) ProtoMessage() {}
 
 func (x *CreateCheckpointResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_floe_audit_v1_audit_service_proto_msgTypes[1]
+	mi := &file_floe_audit_v1_audit_service_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -103,7 +438,7 @@ func (x *CreateCheckpointResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateCheckpointResponse.ProtoReflect.Descriptor instead.
 func (*CreateCheckpointResponse) Descriptor() ([]byte, []int) {
-	return file_floe_audit_v1_audit_service_proto_rawDescGZIP(), []int{1}
+	return file_floe_audit_v1_audit_service_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *CreateCheckpointResponse) GetCheckpoints() []*Checkpoint {
@@ -129,7 +464,7 @@ type GetAuditInfoRequest struct {
 
 func (x *GetAuditInfoRequest) Reset() {
 	*x = GetAuditInfoRequest{}
-	mi := &file_floe_audit_v1_audit_service_proto_msgTypes[2]
+	mi := &file_floe_audit_v1_audit_service_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -141,7 +476,7 @@ func (x *GetAuditInfoRequest) String() string {
 func (*GetAuditInfoRequest) ProtoMessage() {}
 
 func (x *GetAuditInfoRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_floe_audit_v1_audit_service_proto_msgTypes[2]
+	mi := &file_floe_audit_v1_audit_service_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -154,7 +489,7 @@ func (x *GetAuditInfoRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetAuditInfoRequest.ProtoReflect.Descriptor instead.
 func (*GetAuditInfoRequest) Descriptor() ([]byte, []int) {
-	return file_floe_audit_v1_audit_service_proto_rawDescGZIP(), []int{2}
+	return file_floe_audit_v1_audit_service_proto_rawDescGZIP(), []int{6}
 }
 
 // GetAuditInfoResponse describes the audit trail.
@@ -176,7 +511,7 @@ type GetAuditInfoResponse struct {
 
 func (x *GetAuditInfoResponse) Reset() {
 	*x = GetAuditInfoResponse{}
-	mi := &file_floe_audit_v1_audit_service_proto_msgTypes[3]
+	mi := &file_floe_audit_v1_audit_service_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -188,7 +523,7 @@ func (x *GetAuditInfoResponse) String() string {
 func (*GetAuditInfoResponse) ProtoMessage() {}
 
 func (x *GetAuditInfoResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_floe_audit_v1_audit_service_proto_msgTypes[3]
+	mi := &file_floe_audit_v1_audit_service_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -201,7 +536,7 @@ func (x *GetAuditInfoResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetAuditInfoResponse.ProtoReflect.Descriptor instead.
 func (*GetAuditInfoResponse) Descriptor() ([]byte, []int) {
-	return file_floe_audit_v1_audit_service_proto_rawDescGZIP(), []int{3}
+	return file_floe_audit_v1_audit_service_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *GetAuditInfoResponse) GetPublicKeyPem() string {
@@ -256,7 +591,7 @@ type Checkpoint struct {
 
 func (x *Checkpoint) Reset() {
 	*x = Checkpoint{}
-	mi := &file_floe_audit_v1_audit_service_proto_msgTypes[4]
+	mi := &file_floe_audit_v1_audit_service_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -268,7 +603,7 @@ func (x *Checkpoint) String() string {
 func (*Checkpoint) ProtoMessage() {}
 
 func (x *Checkpoint) ProtoReflect() protoreflect.Message {
-	mi := &file_floe_audit_v1_audit_service_proto_msgTypes[4]
+	mi := &file_floe_audit_v1_audit_service_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -281,7 +616,7 @@ func (x *Checkpoint) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Checkpoint.ProtoReflect.Descriptor instead.
 func (*Checkpoint) Descriptor() ([]byte, []int) {
-	return file_floe_audit_v1_audit_service_proto_rawDescGZIP(), []int{4}
+	return file_floe_audit_v1_audit_service_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *Checkpoint) GetSize() uint64 {
@@ -316,7 +651,40 @@ var File_floe_audit_v1_audit_service_proto protoreflect.FileDescriptor
 
 const file_floe_audit_v1_audit_service_proto_rawDesc = "" +
 	"\n" +
-	"!floe/audit/v1/audit_service.proto\x12\rfloe.audit.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x19\n" +
+	"!floe/audit/v1/audit_service.proto\x12\rfloe.audit.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"X\n" +
+	"\x10VerifyLogRequest\x12#\n" +
+	"\rfrom_position\x18\x01 \x01(\x04R\ffromPosition\x12\x1f\n" +
+	"\vto_position\x18\x02 \x01(\x04R\n" +
+	"toPosition\"\x8b\x03\n" +
+	"\x11VerifyLogResponse\x12\x0e\n" +
+	"\x02ok\x18\x01 \x01(\bR\x02ok\x12%\n" +
+	"\x0efirst_position\x18\x02 \x01(\x04R\rfirstPosition\x12#\n" +
+	"\rlast_position\x18\x03 \x01(\x04R\flastPosition\x12\x16\n" +
+	"\x06events\x18\x04 \x01(\x04R\x06events\x12\x1e\n" +
+	"\n" +
+	"aggregates\x18\x05 \x01(\rR\n" +
+	"aggregates\x12 \n" +
+	"\vcheckpoints\x18\x06 \x01(\rR\vcheckpoints\x12\x1f\n" +
+	"\vsigned_size\x18\a \x01(\x04R\n" +
+	"signedSize\x12\x15\n" +
+	"\x06key_id\x18\b \x01(\tR\x05keyId\x12\x1f\n" +
+	"\vwriter_keys\x18\t \x01(\rR\n" +
+	"writerKeys\x12'\n" +
+	"\x0funsigned_events\x18\n" +
+	" \x01(\x04R\x0eunsignedEvents\x12\x1a\n" +
+	"\bproblems\x18\v \x03(\tR\bproblems\x12\"\n" +
+	"\facknowledged\x18\f \x03(\tR\facknowledged\"[\n" +
+	"\x13ExportBundleRequest\x12#\n" +
+	"\rfrom_position\x18\x01 \x01(\x04R\ffromPosition\x12\x1f\n" +
+	"\vto_position\x18\x02 \x01(\x04R\n" +
+	"toPosition\"\xc4\x01\n" +
+	"\x14ExportBundleResponse\x12\x12\n" +
+	"\x04data\x18\x01 \x01(\fR\x04data\x12\x12\n" +
+	"\x04done\x18\x02 \x01(\bR\x04done\x12\x16\n" +
+	"\x06events\x18\x03 \x01(\x04R\x06events\x12 \n" +
+	"\vcheckpoints\x18\x04 \x01(\rR\vcheckpoints\x12%\n" +
+	"\x0efirst_position\x18\x05 \x01(\x04R\rfirstPosition\x12#\n" +
+	"\rlast_position\x18\x06 \x01(\x04R\flastPosition\"\x19\n" +
 	"\x17CreateCheckpointRequest\"x\n" +
 	"\x18CreateCheckpointResponse\x12;\n" +
 	"\vcheckpoints\x18\x01 \x03(\v2\x19.floe.audit.v1.CheckpointR\vcheckpoints\x12\x1f\n" +
@@ -335,10 +703,12 @@ const file_floe_audit_v1_audit_service_proto_rawDesc = "" +
 	"\x04size\x18\x01 \x01(\x04R\x04size\x12\x19\n" +
 	"\broot_hex\x18\x02 \x01(\tR\arootHex\x12.\n" +
 	"\x04time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12\x15\n" +
-	"\x06key_id\x18\x04 \x01(\tR\x05keyId2\xcc\x01\n" +
+	"\x06key_id\x18\x04 \x01(\tR\x05keyId2\xf7\x02\n" +
 	"\fAuditService\x12c\n" +
 	"\x10CreateCheckpoint\x12&.floe.audit.v1.CreateCheckpointRequest\x1a'.floe.audit.v1.CreateCheckpointResponse\x12W\n" +
-	"\fGetAuditInfo\x12\".floe.audit.v1.GetAuditInfoRequest\x1a#.floe.audit.v1.GetAuditInfoResponseB\xba\x01\n" +
+	"\fGetAuditInfo\x12\".floe.audit.v1.GetAuditInfoRequest\x1a#.floe.audit.v1.GetAuditInfoResponse\x12N\n" +
+	"\tVerifyLog\x12\x1f.floe.audit.v1.VerifyLogRequest\x1a .floe.audit.v1.VerifyLogResponse\x12Y\n" +
+	"\fExportBundle\x12\".floe.audit.v1.ExportBundleRequest\x1a#.floe.audit.v1.ExportBundleResponse0\x01B\xba\x01\n" +
 	"\x11com.floe.audit.v1B\x11AuditServiceProtoP\x01Z<github.com/penguinmails/floe/proto/gen/floe/audit/v1;auditv1\xa2\x02\x03FAX\xaa\x02\rFloe.Audit.V1\xca\x02\rFloe\\Audit\\V1\xe2\x02\x19Floe\\Audit\\V1\\GPBMetadata\xea\x02\x0fFloe::Audit::V1b\x06proto3"
 
 var (
@@ -353,24 +723,32 @@ func file_floe_audit_v1_audit_service_proto_rawDescGZIP() []byte {
 	return file_floe_audit_v1_audit_service_proto_rawDescData
 }
 
-var file_floe_audit_v1_audit_service_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
+var file_floe_audit_v1_audit_service_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
 var file_floe_audit_v1_audit_service_proto_goTypes = []any{
-	(*CreateCheckpointRequest)(nil),  // 0: floe.audit.v1.CreateCheckpointRequest
-	(*CreateCheckpointResponse)(nil), // 1: floe.audit.v1.CreateCheckpointResponse
-	(*GetAuditInfoRequest)(nil),      // 2: floe.audit.v1.GetAuditInfoRequest
-	(*GetAuditInfoResponse)(nil),     // 3: floe.audit.v1.GetAuditInfoResponse
-	(*Checkpoint)(nil),               // 4: floe.audit.v1.Checkpoint
-	(*timestamppb.Timestamp)(nil),    // 5: google.protobuf.Timestamp
+	(*VerifyLogRequest)(nil),         // 0: floe.audit.v1.VerifyLogRequest
+	(*VerifyLogResponse)(nil),        // 1: floe.audit.v1.VerifyLogResponse
+	(*ExportBundleRequest)(nil),      // 2: floe.audit.v1.ExportBundleRequest
+	(*ExportBundleResponse)(nil),     // 3: floe.audit.v1.ExportBundleResponse
+	(*CreateCheckpointRequest)(nil),  // 4: floe.audit.v1.CreateCheckpointRequest
+	(*CreateCheckpointResponse)(nil), // 5: floe.audit.v1.CreateCheckpointResponse
+	(*GetAuditInfoRequest)(nil),      // 6: floe.audit.v1.GetAuditInfoRequest
+	(*GetAuditInfoResponse)(nil),     // 7: floe.audit.v1.GetAuditInfoResponse
+	(*Checkpoint)(nil),               // 8: floe.audit.v1.Checkpoint
+	(*timestamppb.Timestamp)(nil),    // 9: google.protobuf.Timestamp
 }
 var file_floe_audit_v1_audit_service_proto_depIdxs = []int32{
-	4, // 0: floe.audit.v1.CreateCheckpointResponse.checkpoints:type_name -> floe.audit.v1.Checkpoint
-	5, // 1: floe.audit.v1.Checkpoint.time:type_name -> google.protobuf.Timestamp
-	0, // 2: floe.audit.v1.AuditService.CreateCheckpoint:input_type -> floe.audit.v1.CreateCheckpointRequest
-	2, // 3: floe.audit.v1.AuditService.GetAuditInfo:input_type -> floe.audit.v1.GetAuditInfoRequest
-	1, // 4: floe.audit.v1.AuditService.CreateCheckpoint:output_type -> floe.audit.v1.CreateCheckpointResponse
-	3, // 5: floe.audit.v1.AuditService.GetAuditInfo:output_type -> floe.audit.v1.GetAuditInfoResponse
-	4, // [4:6] is the sub-list for method output_type
-	2, // [2:4] is the sub-list for method input_type
+	8, // 0: floe.audit.v1.CreateCheckpointResponse.checkpoints:type_name -> floe.audit.v1.Checkpoint
+	9, // 1: floe.audit.v1.Checkpoint.time:type_name -> google.protobuf.Timestamp
+	4, // 2: floe.audit.v1.AuditService.CreateCheckpoint:input_type -> floe.audit.v1.CreateCheckpointRequest
+	6, // 3: floe.audit.v1.AuditService.GetAuditInfo:input_type -> floe.audit.v1.GetAuditInfoRequest
+	0, // 4: floe.audit.v1.AuditService.VerifyLog:input_type -> floe.audit.v1.VerifyLogRequest
+	2, // 5: floe.audit.v1.AuditService.ExportBundle:input_type -> floe.audit.v1.ExportBundleRequest
+	5, // 6: floe.audit.v1.AuditService.CreateCheckpoint:output_type -> floe.audit.v1.CreateCheckpointResponse
+	7, // 7: floe.audit.v1.AuditService.GetAuditInfo:output_type -> floe.audit.v1.GetAuditInfoResponse
+	1, // 8: floe.audit.v1.AuditService.VerifyLog:output_type -> floe.audit.v1.VerifyLogResponse
+	3, // 9: floe.audit.v1.AuditService.ExportBundle:output_type -> floe.audit.v1.ExportBundleResponse
+	6, // [6:10] is the sub-list for method output_type
+	2, // [2:6] is the sub-list for method input_type
 	2, // [2:2] is the sub-list for extension type_name
 	2, // [2:2] is the sub-list for extension extendee
 	0, // [0:2] is the sub-list for field type_name
@@ -387,7 +765,7 @@ func file_floe_audit_v1_audit_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_floe_audit_v1_audit_service_proto_rawDesc), len(file_floe_audit_v1_audit_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   5,
+			NumMessages:   9,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -5,9 +5,10 @@
 // source: floe/audit/v1/audit_service.proto
 
 // Package floe.audit.v1 exposes the audit trail's signing side: on-demand
-// checkpoints and the public key that verifies them. Verification itself needs
-// no Floe service: `floe audit verify` reads the log from NATS (or an exported
-// bundle) and trusts only the public key.
+// checkpoints and the public key that verifies them, and, for clients that do
+// not read NATS (the console), verification and bundle export of a range.
+// Verification itself needs no Floe service: `floe audit verify` reads the log
+// from NATS (or an exported bundle) and trusts only the public key.
 
 package auditv1
 
@@ -26,6 +27,8 @@ const _ = grpc.SupportPackageIsVersion9
 const (
 	AuditService_CreateCheckpoint_FullMethodName = "/floe.audit.v1.AuditService/CreateCheckpoint"
 	AuditService_GetAuditInfo_FullMethodName     = "/floe.audit.v1.AuditService/GetAuditInfo"
+	AuditService_VerifyLog_FullMethodName        = "/floe.audit.v1.AuditService/VerifyLog"
+	AuditService_ExportBundle_FullMethodName     = "/floe.audit.v1.AuditService/ExportBundle"
 )
 
 // AuditServiceClient is the client API for AuditService service.
@@ -39,6 +42,15 @@ type AuditServiceClient interface {
 	CreateCheckpoint(ctx context.Context, in *CreateCheckpointRequest, opts ...grpc.CallOption) (*CreateCheckpointResponse, error)
 	// GetAuditInfo returns the public key and the state of the checkpoints. Needs `audit.read`.
 	GetAuditInfo(ctx context.Context, in *GetAuditInfoRequest, opts ...grpc.CallOption) (*GetAuditInfoResponse, error)
+	// VerifyLog verifies log positions as `floe audit verify` does (hashes, hash
+	// links, writer signatures against the trust store, checkpoint signatures and
+	// continuity, every event against its signed leaf), here, with the service's
+	// public key: a convenience for the console. An independent check needs no
+	// Floe service (floe audit verify, or an exported bundle). Needs `audit.read`.
+	VerifyLog(ctx context.Context, in *VerifyLogRequest, opts ...grpc.CallOption) (*VerifyLogResponse, error)
+	// ExportBundle streams a self-verifying bundle (floe-audit-bundle/v2, JSON
+	// lines) of log positions, as `floe audit export` writes it. Needs `audit.read`.
+	ExportBundle(ctx context.Context, in *ExportBundleRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[ExportBundleResponse], error)
 }
 
 type auditServiceClient struct {
@@ -69,6 +81,35 @@ func (c *auditServiceClient) GetAuditInfo(ctx context.Context, in *GetAuditInfoR
 	return out, nil
 }
 
+func (c *auditServiceClient) VerifyLog(ctx context.Context, in *VerifyLogRequest, opts ...grpc.CallOption) (*VerifyLogResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(VerifyLogResponse)
+	err := c.cc.Invoke(ctx, AuditService_VerifyLog_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *auditServiceClient) ExportBundle(ctx context.Context, in *ExportBundleRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[ExportBundleResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &AuditService_ServiceDesc.Streams[0], AuditService_ExportBundle_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[ExportBundleRequest, ExportBundleResponse]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type AuditService_ExportBundleClient = grpc.ServerStreamingClient[ExportBundleResponse]
+
 // AuditServiceServer is the server API for AuditService service.
 // All implementations must embed UnimplementedAuditServiceServer
 // for forward compatibility.
@@ -80,6 +121,15 @@ type AuditServiceServer interface {
 	CreateCheckpoint(context.Context, *CreateCheckpointRequest) (*CreateCheckpointResponse, error)
 	// GetAuditInfo returns the public key and the state of the checkpoints. Needs `audit.read`.
 	GetAuditInfo(context.Context, *GetAuditInfoRequest) (*GetAuditInfoResponse, error)
+	// VerifyLog verifies log positions as `floe audit verify` does (hashes, hash
+	// links, writer signatures against the trust store, checkpoint signatures and
+	// continuity, every event against its signed leaf), here, with the service's
+	// public key: a convenience for the console. An independent check needs no
+	// Floe service (floe audit verify, or an exported bundle). Needs `audit.read`.
+	VerifyLog(context.Context, *VerifyLogRequest) (*VerifyLogResponse, error)
+	// ExportBundle streams a self-verifying bundle (floe-audit-bundle/v2, JSON
+	// lines) of log positions, as `floe audit export` writes it. Needs `audit.read`.
+	ExportBundle(*ExportBundleRequest, grpc.ServerStreamingServer[ExportBundleResponse]) error
 	mustEmbedUnimplementedAuditServiceServer()
 }
 
@@ -95,6 +145,12 @@ func (UnimplementedAuditServiceServer) CreateCheckpoint(context.Context, *Create
 }
 func (UnimplementedAuditServiceServer) GetAuditInfo(context.Context, *GetAuditInfoRequest) (*GetAuditInfoResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetAuditInfo not implemented")
+}
+func (UnimplementedAuditServiceServer) VerifyLog(context.Context, *VerifyLogRequest) (*VerifyLogResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method VerifyLog not implemented")
+}
+func (UnimplementedAuditServiceServer) ExportBundle(*ExportBundleRequest, grpc.ServerStreamingServer[ExportBundleResponse]) error {
+	return status.Error(codes.Unimplemented, "method ExportBundle not implemented")
 }
 func (UnimplementedAuditServiceServer) mustEmbedUnimplementedAuditServiceServer() {}
 func (UnimplementedAuditServiceServer) testEmbeddedByValue()                      {}
@@ -153,6 +209,35 @@ func _AuditService_GetAuditInfo_Handler(srv interface{}, ctx context.Context, de
 	return interceptor(ctx, in, info, handler)
 }
 
+func _AuditService_VerifyLog_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(VerifyLogRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AuditServiceServer).VerifyLog(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AuditService_VerifyLog_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AuditServiceServer).VerifyLog(ctx, req.(*VerifyLogRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AuditService_ExportBundle_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(ExportBundleRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(AuditServiceServer).ExportBundle(m, &grpc.GenericServerStream[ExportBundleRequest, ExportBundleResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type AuditService_ExportBundleServer = grpc.ServerStreamingServer[ExportBundleResponse]
+
 // AuditService_ServiceDesc is the grpc.ServiceDesc for AuditService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -168,7 +253,17 @@ var AuditService_ServiceDesc = grpc.ServiceDesc{
 			MethodName: "GetAuditInfo",
 			Handler:    _AuditService_GetAuditInfo_Handler,
 		},
+		{
+			MethodName: "VerifyLog",
+			Handler:    _AuditService_VerifyLog_Handler,
+		},
 	},
-	Streams:  []grpc.StreamDesc{},
+	Streams: []grpc.StreamDesc{
+		{
+			StreamName:    "ExportBundle",
+			Handler:       _AuditService_ExportBundle_Handler,
+			ServerStreams: true,
+		},
+	},
 	Metadata: "floe/audit/v1/audit_service.proto",
 }
