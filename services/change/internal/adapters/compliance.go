@@ -75,7 +75,6 @@ func (c *Compliance) Report(ctx context.Context, from, to time.Time, envs []stri
 
 func reportAggregate(agg string) bool { return slices.Contains(reportAggregates, agg) }
 
-
 func (c *Compliance) verify(ctx context.Context, stream string, first, last uint64) *changev1.AuditVerification {
 	out := &changev1.AuditVerification{FirstPosition: first, LastPosition: last}
 	var key ed25519.PublicKey
