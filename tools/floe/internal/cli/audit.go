@@ -289,15 +289,11 @@ the format for independent verifiers (one in Python: tools/auditverify).`,
 				return err
 			}
 			defer conn.Close()
-			w := g.out
-			if outPath != "" && outPath != "-" {
-				file, err := os.Create(outPath)
-				if err != nil {
-					return err
-				}
-				defer file.Close()
-				w = file
+			w, closeOut, err := openOut(g, outPath)
+			if err != nil {
+				return err
 			}
+			defer closeOut()
 			src := &audit.JetStreamSource{JS: conn.JS, Stream: f.stream, AuditStream: f.auditStream}
 			st, err := audit.Export(ctx, src, pub, from, to, w, func(n uint64) { fmt.Fprintf(g.errOut, "\rexported %d events", n) })
 			if err != nil {
@@ -315,6 +311,18 @@ the format for independent verifiers (one in Python: tools/auditverify).`,
 	return cmd
 }
 
+// openOut is the output file path names ("-" or "": standard output).
+func openOut(g *globals, path string) (io.Writer, func(), error) {
+	if path == "" || path == "-" {
+		return g.out, func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	return f, func() { _ = f.Close() }, nil
+}
+
 // exportViaAPI writes the bundle the audit service streams (ExportBundle).
 func exportViaAPI(ctx context.Context, g *globals, from, to uint64, outPath string) error {
 	return g.call(ctx, func(ctx context.Context, conn *grpc.ClientConn) error {
@@ -322,15 +330,11 @@ func exportViaAPI(ctx context.Context, g *globals, from, to uint64, outPath stri
 		if err != nil {
 			return err
 		}
-		w := g.out
-		if outPath != "" && outPath != "-" {
-			file, err := os.Create(outPath)
-			if err != nil {
-				return err
-			}
-			defer file.Close()
-			w = file
+		w, closeOut, err := openOut(g, outPath)
+		if err != nil {
+			return err
 		}
+		defer closeOut()
 		for {
 			m, err := stream.Recv()
 			if err != nil {
