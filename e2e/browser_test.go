@@ -349,8 +349,11 @@ func TestConsoleWatchesTheJourney(t *testing.T) {
 	b.do("screenshot", b.shot("journey-2-rolled-back"))
 	// Time travel: the same page as it was just before the rollback, rebuilt from the log.
 	evs, err := runCLI(t, ctx, env, "events", "tail", "--aggregate", "deployment", "--id", dep, "--type", "RollbackStarted", "--from", "1", "--no-follow", "-o", "json")
-	var rb struct{ Position uint64 }
-	if err != nil || json.Unmarshal([]byte(strings.SplitN(evs, "\n", 2)[0]), &rb) != nil || rb.Position == 0 {
+	var rb struct {
+		Position uint64
+		Time     time.Time
+	}
+	if err != nil || json.Unmarshal([]byte(strings.SplitN(evs, "\n", 2)[0]), &rb) != nil || rb.Position == 0 || rb.Time.IsZero() {
 		t.Fatalf("the RollbackStarted event: %v\n%s", err, evs)
 	}
 	b.do("the canary before its rollback", chromedp.Navigate(fmt.Sprintf("%s/deployments/%s?at=%d", base, dep, rb.Position-1)), chromedp.WaitVisible(chromedp.CSS(`p.asof`)))
@@ -361,6 +364,12 @@ func TestConsoleWatchesTheJourney(t *testing.T) {
 		t.Errorf("as of position %d the canary had %s %% of the traffic, want 20", rb.Position-1, w)
 	}
 	b.do("screenshot", b.shot("journey-2b-before-the-rollback"))
+	// The same, named by a moment: a millisecond before the rollback started.
+	moment := rb.Time.Add(-time.Millisecond).UTC().Format(time.RFC3339Nano)
+	b.do("the canary a moment before its rollback", chromedp.Navigate(fmt.Sprintf("%s/deployments/%s?at=%s", base, dep, moment)), chromedp.WaitVisible(chromedp.CSS(`p.asof`)))
+	if st := b.text("read the status then", `#deployment h1 .status`); st != "running" {
+		t.Errorf("as of %s the canary is %q, want running", moment, st)
+	}
 	// The release's page: production rolled back, with the story in its timeline.
 	waitFor("The journey is complete", 3*time.Minute)
 	b.do("the release", chromedp.Navigate(base+"/releases/"+got.Release.ID), chromedp.WaitVisible(chromedp.CSS(`#release`)), b.shot("journey-3-release"))

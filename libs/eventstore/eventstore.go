@@ -187,4 +187,6 @@ type Store interface {
 	// read from the log now (0, 0 when it has none): one cheap read that
 	// tells a cache whether it is current.
 	Head(ctx context.Context, aggregate, id string) (Version, uint64, error)
+	// PositionAt is the position of the last event stored at or before t (0: none).
+	PositionAt(ctx context.Context, t time.Time) (uint64, error)
 }

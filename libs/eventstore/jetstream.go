@@ -874,6 +874,37 @@ func (s *JetStreamStore) Head(ctx context.Context, aggregate, id string) (Versio
 	return e.Version, e.Seq, nil
 }
 
+// PositionAt is the position of the last event the log had stored at time
+// t (0 when it held none then): the position a page shown "as of" t reads
+// up to. The stream's own storage times decide, through an ephemeral
+// ordered consumer starting at t.
+func (s *JetStreamStore) PositionAt(ctx context.Context, t time.Time) (uint64, error) {
+	info, err := s.stream.Info(ctx)
+	if err != nil {
+		return 0, &errs.UnavailableError{What: "event log", Err: err}
+	}
+	st := info.State
+	switch {
+	case st.LastSeq == 0 || st.FirstTime.After(t):
+		return st.FirstSeq - min(st.FirstSeq, 1), nil
+	case !st.LastTime.After(t):
+		return st.LastSeq, nil
+	}
+	c, err := s.stream.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverByStartTimePolicy, OptStartTime: &t})
+	if err != nil {
+		return 0, &errs.UnavailableError{What: "event log", Err: err}
+	}
+	msg, err := c.Next(jetstream.FetchMaxWait(10 * time.Second))
+	if err != nil {
+		return 0, &errs.UnavailableError{What: "event log", Err: fmt.Errorf("the first event after %s: %w", t.UTC().Format(time.RFC3339Nano), err)}
+	}
+	md, err := msg.Metadata()
+	if err != nil {
+		return 0, err
+	}
+	return md.Sequence.Stream - 1, nil
+}
+
 // LastSeq implements Store.
 func (s *JetStreamStore) LastSeq(ctx context.Context) (uint64, error) {
 	info, err := s.stream.Info(ctx)

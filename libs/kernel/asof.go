@@ -3,6 +3,9 @@ package kernel
 import (
 	"context"
 	"fmt"
+	"time"
+
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/penguinmails/floe/libs/errs"
 	"github.com/penguinmails/floe/libs/eventstore"
@@ -33,4 +36,31 @@ func (k Kind[S]) AsOf(ctx context.Context, store eventstore.Store, id string, po
 		return s, &errs.NotFoundError{Kind: k.Name, ID: fmt.Sprintf("%s at log position %d", id, pos)}
 	}
 	return s, nil
+}
+
+// AsOfPosition is the log position a time-travel request names: pos, or
+// (pos 0) the last position the log had stored at moment at; 0 when the
+// request names neither. Both at once, or a moment before the log held
+// anything, are refused.
+func AsOfPosition(ctx context.Context, store eventstore.Store, pos uint64, at *timestamppb.Timestamp) (uint64, error) {
+	switch {
+	case at == nil:
+		return pos, nil
+	case pos > 0:
+		var v errs.Violations
+		v.Add("as_of_time", "give as_of_position or as_of_time, not both")
+		return 0, v.Err()
+	case !at.IsValid():
+		var v errs.Violations
+		v.Add("as_of_time", "is not a valid time")
+		return 0, v.Err()
+	}
+	p, err := store.PositionAt(ctx, at.AsTime())
+	if err != nil {
+		return 0, err
+	}
+	if p == 0 {
+		return 0, &errs.NotFoundError{Kind: "log position", ID: "at " + at.AsTime().UTC().Format(time.RFC3339Nano) + " (the log held nothing yet)"}
+	}
+	return p, nil
 }

@@ -32,7 +32,7 @@ func (h *Handler) deployment(w http.ResponseWriter, r *http.Request, s *session)
 	}
 	ctx, cancel := s.ctx(r)
 	defer cancel()
-	resp, err := h.deployClient().GetDeployment(ctx, &deployv1.GetDeploymentRequest{DeploymentId: r.PathValue("id"), AsOfPosition: at})
+	resp, err := h.deployClient().GetDeployment(ctx, &deployv1.GetDeploymentRequest{DeploymentId: r.PathValue("id"), AsOfPosition: at.Position, AsOfTime: at.Time})
 	if err != nil {
 		h.failRPC(w, r, s, err)
 		return
@@ -66,13 +66,13 @@ func (h *Handler) deployment(w http.ResponseWriter, r *http.Request, s *session)
 	// (As of a past position the page shows no chart: the monitor's samples are today's.)
 	var drawn []chart
 	var samples uint64
-	if at == 0 {
+	if !at.set() {
 		if m, err := h.monitorClient().GetMonitoring(ctx, &monitorv1.GetMonitoringRequest{DeploymentId: d.GetId()}); err == nil {
 			drawn, samples = charts(m.GetMonitoring()), sampleCount(m.GetMonitoring())
 		}
 	}
 	h.render(w, r, s, http.StatusOK, "deployment", map[string]any{"D": d, "Steps": rows, "Weight": weight, "Old": 100 - weight,
-		"Active": at == 0 && active(d.GetStatus()), "Notice": r.URL.Query().Get("done"), "Charts": drawn, "Samples": samples, "At": at})
+		"Active": !at.set() && active(d.GetStatus()), "Notice": r.URL.Query().Get("done"), "Charts": drawn, "Samples": samples, "At": at})
 }
 
 func (h *Handler) monitorClient() monitorv1.MonitorServiceClient {

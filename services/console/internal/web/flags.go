@@ -23,7 +23,7 @@ func (h *Handler) flags(w http.ResponseWriter, r *http.Request, s *session) {
 	}
 	ctx, cancel := s.ctx(r)
 	defer cancel()
-	resp, err := flagv1.NewFlagServiceClient(h.opts.Conn).ListFlags(ctx, &flagv1.ListFlagsRequest{Environment: env, AsOfPosition: at})
+	resp, err := flagv1.NewFlagServiceClient(h.opts.Conn).ListFlags(ctx, &flagv1.ListFlagsRequest{Environment: env, AsOfPosition: at.Position, AsOfTime: at.Time})
 	if err != nil {
 		h.failRPC(w, r, s, err)
 		return
@@ -44,7 +44,7 @@ func (h *Handler) flag(w http.ResponseWriter, r *http.Request, s *session) {
 	ctx, cancel := s.ctx(r)
 	defer cancel()
 	c := flagv1.NewFlagServiceClient(h.opts.Conn)
-	f, err := c.GetFlag(ctx, &flagv1.GetFlagRequest{Environment: env, Key: key, AsOfPosition: at})
+	f, err := c.GetFlag(ctx, &flagv1.GetFlagRequest{Environment: env, Key: key, AsOfPosition: at.Position, AsOfTime: at.Time})
 	if err != nil {
 		h.failRPC(w, r, s, err)
 		return

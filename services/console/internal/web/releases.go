@@ -6,6 +6,9 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
+
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	changev1 "github.com/penguinmails/floe/proto/gen/floe/change/v1"
 	gatev1 "github.com/penguinmails/floe/proto/gen/floe/gate/v1"
@@ -56,7 +59,7 @@ func (h *Handler) release(w http.ResponseWriter, r *http.Request, s *session) {
 	ctx, cancel := s.ctx(r)
 	defer cancel()
 	c := h.releaseClient()
-	rel, err := c.GetRelease(ctx, &releasev1.GetReleaseRequest{ReleaseId: id, AsOfPosition: at})
+	rel, err := c.GetRelease(ctx, &releasev1.GetReleaseRequest{ReleaseId: id, AsOfPosition: at.Position, AsOfTime: at.Time})
 	if err != nil {
 		h.failRPC(w, r, s, err)
 		return
@@ -68,10 +71,10 @@ func (h *Handler) release(w http.ResponseWriter, r *http.Request, s *session) {
 	}
 	entries := hist.GetEntries()
 	asOf := ""
-	if at > 0 {
+	if at.set() {
 		kept := entries[:0:0]
 		for _, e := range entries {
-			if e.GetPosition() <= at {
+			if at.Position > 0 && e.GetPosition() <= at.Position || at.Time != nil && !e.GetTime().AsTime().After(at.Time.AsTime()) {
 				kept = append(kept, e)
 				asOf = stamp(e.GetTime())
 			}
@@ -89,7 +92,7 @@ func (h *Handler) release(w http.ResponseWriter, r *http.Request, s *session) {
 		changes = c.GetChanges()
 	}
 	notes := ""
-	if at == 0 {
+	if !at.set() {
 		if n, err := c.GetReleaseNotes(ctx, &releasev1.GetReleaseNotesRequest{ReleaseId: id}); err == nil {
 			notes = n.GetMarkdown()
 		}
@@ -98,19 +101,41 @@ func (h *Handler) release(w http.ResponseWriter, r *http.Request, s *session) {
 		"At": at, "AsOf": asOf, "Gates": runs, "ChangeRequests": changes, "Notes": notes})
 }
 
-// atParam is the page's ?at= (0 when absent): a log position to show the
-// page as of. A malformed one is answered with 400 (ok false).
-func (h *Handler) atParam(w http.ResponseWriter, r *http.Request, s *session) (at uint64, ok bool) {
-	v := r.URL.Query().Get("at")
+// asOf is a page's ?at=: a log position (digits) or a moment (RFC 3339, or
+// a datetime-local "2006-01-02T15:04" read as UTC); the zero value is now.
+type asOf struct {
+	Raw      string // as given, for links
+	Position uint64
+	Time     *timestamppb.Timestamp
+}
+
+// Label is how the page says which past it shows.
+func (a asOf) Label() string {
+	if a.Time != nil {
+		return a.Time.AsTime().UTC().Format("2006-01-02 15:04:05Z")
+	}
+	return fmt.Sprintf("log position %d", a.Position)
+}
+
+// set reports whether the page shows a past state.
+func (a asOf) set() bool { return a.Raw != "" }
+
+// atParam reads the page's ?at=; a malformed one is answered with 400 (ok false).
+func (h *Handler) atParam(w http.ResponseWriter, r *http.Request, s *session) (asOf, bool) {
+	v := strings.TrimSpace(r.URL.Query().Get("at"))
 	if v == "" {
-		return 0, true
+		return asOf{}, true
 	}
-	at, err := strconv.ParseUint(v, 10, 64)
-	if err != nil || at == 0 {
-		h.fail(w, r, s, http.StatusBadRequest, fmt.Sprintf("at %q is not a log position", v))
-		return 0, false
+	if n, err := strconv.ParseUint(v, 10, 64); err == nil && n > 0 {
+		return asOf{Raw: v, Position: n}, true
 	}
-	return at, true
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02T15:04"} {
+		if t, err := time.ParseInLocation(layout, v, time.UTC); err == nil {
+			return asOf{Raw: v, Time: timestamppb.New(t)}, true
+		}
+	}
+	h.fail(w, r, s, http.StatusBadRequest, fmt.Sprintf("at %q is neither a log position nor a moment (RFC 3339, or 2006-01-02T15:04 in UTC)", v))
+	return asOf{}, false
 }
 
 // releaseLive streams `changed` each time the release changes (WatchRelease):

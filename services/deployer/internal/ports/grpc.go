@@ -95,11 +95,11 @@ func principalID(ctx context.Context) string {
 
 // GetDeployment implements the RPC.
 func (s *Server) GetDeployment(ctx context.Context, req *deployv1.GetDeploymentRequest) (*deployv1.GetDeploymentResponse, error) {
-	if pos := req.GetAsOfPosition(); pos > 0 {
+	if req.GetAsOfPosition() > 0 || req.GetAsOfTime() != nil {
 		if err := deploymentID(req.GetDeploymentId()); err != nil {
 			return nil, err
 		}
-		d, err := s.views.AsOf(ctx, req.GetDeploymentId(), pos)
+		d, err := s.views.AsOf(ctx, req.GetDeploymentId(), req.GetAsOfPosition(), req.GetAsOfTime())
 		if err != nil {
 			return nil, err
 		}

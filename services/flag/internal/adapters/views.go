@@ -13,10 +13,12 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/penguinmails/floe/libs/causal"
 	"github.com/penguinmails/floe/libs/eventstore"
 	"github.com/penguinmails/floe/libs/flageval"
+	"github.com/penguinmails/floe/libs/kernel"
 	"github.com/penguinmails/floe/libs/projection"
 	flagv1 "github.com/penguinmails/floe/proto/gen/floe/flag/v1"
 	"github.com/penguinmails/floe/services/flag/internal/app"
@@ -139,10 +141,14 @@ func snapshotOf(env string, fs *domain.FlagSet) *Snapshot {
 	return snap
 }
 
-// AsOf is env's flag set as it was at log position pos (kernel.Kind.AsOf:
+// AsOf is env's flag set as it was at log position pos (or, pos 0, at moment at) (kernel.Kind.AsOf:
 // its events up to pos, verified, folded by the aggregate's own Apply),
 // rendered as the view renders it. NotFound before its first event.
-func (v *FlagSets) AsOf(ctx context.Context, env string, pos uint64) (*Snapshot, error) {
+func (v *FlagSets) AsOf(ctx context.Context, env string, pos uint64, at *timestamppb.Timestamp) (*Snapshot, error) {
+	pos, err := kernel.AsOfPosition(ctx, v.store, pos, at)
+	if err != nil {
+		return nil, err
+	}
 	fs, err := app.FlagSetKind.AsOf(ctx, v.store, env, pos)
 	if err != nil {
 		return nil, err

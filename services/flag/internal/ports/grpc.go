@@ -9,6 +9,7 @@ import (
 	"slices"
 
 	"google.golang.org/grpc"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/penguinmails/floe/libs/auth"
 	"github.com/penguinmails/floe/libs/errs"
@@ -159,7 +160,7 @@ func (s *Server) GetFlag(ctx context.Context, req *flagv1.GetFlagRequest) (*flag
 	if err := s.target(ctx, PermRead, "environment", req.GetEnvironment(), "key", req.GetKey()); err != nil {
 		return nil, err
 	}
-	set, err := s.set(ctx, req.GetEnvironment(), req.GetAsOfPosition())
+	set, err := s.set(ctx, req.GetEnvironment(), req.GetAsOfPosition(), req.GetAsOfTime())
 	if err != nil {
 		return nil, err
 	}
@@ -170,10 +171,10 @@ func (s *Server) GetFlag(ctx context.Context, req *flagv1.GetFlagRequest) (*flag
 	return &flagv1.GetFlagResponse{Flag: f}, nil
 }
 
-// set is env's flag set now, or as of log position pos (when not 0).
-func (s *Server) set(ctx context.Context, env string, pos uint64) (*adapters.Snapshot, error) {
-	if pos > 0 {
-		return s.sets.AsOf(ctx, env, pos)
+// set is env's flag set now, or as of log position pos or moment at.
+func (s *Server) set(ctx context.Context, env string, pos uint64, at *timestamppb.Timestamp) (*adapters.Snapshot, error) {
+	if pos > 0 || at != nil {
+		return s.sets.AsOf(ctx, env, pos, at)
 	}
 	return s.sets.Get(ctx, env)
 }
@@ -193,7 +194,7 @@ func (s *Server) ListFlags(ctx context.Context, req *flagv1.ListFlagsRequest) (*
 	if err := s.target(ctx, PermRead, "environment", req.GetEnvironment(), "", ""); err != nil {
 		return nil, err
 	}
-	set, err := s.set(ctx, req.GetEnvironment(), req.GetAsOfPosition())
+	set, err := s.set(ctx, req.GetEnvironment(), req.GetAsOfPosition(), req.GetAsOfTime())
 	if err != nil {
 		return nil, err
 	}

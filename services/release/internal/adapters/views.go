@@ -16,6 +16,7 @@ import (
 	"github.com/penguinmails/floe/libs/causal"
 	"github.com/penguinmails/floe/libs/errs"
 	"github.com/penguinmails/floe/libs/eventstore"
+	"github.com/penguinmails/floe/libs/kernel"
 	"github.com/penguinmails/floe/libs/projection"
 	releasev1 "github.com/penguinmails/floe/proto/gen/floe/release/v1"
 	"github.com/penguinmails/floe/services/release/internal/app"
@@ -144,10 +145,14 @@ func (v *Releases) Get(ctx context.Context, id string) (*releasev1.Release, erro
 	return withOverdue(out, v.now()), nil
 }
 
-// AsOf is the release as it was at log position pos (kernel.Kind.AsOf: its
+// AsOf is the release as it was at log position pos (or, pos 0, at moment at) (kernel.Kind.AsOf: its
 // events up to pos, verified, folded by the aggregate's own Apply), rendered
 // as the view renders a row. A release created after pos is NotFound.
-func (v *Releases) AsOf(ctx context.Context, id string, pos uint64) (*releasev1.Release, error) {
+func (v *Releases) AsOf(ctx context.Context, id string, pos uint64, at *timestamppb.Timestamp) (*releasev1.Release, error) {
+	pos, err := kernel.AsOfPosition(ctx, v.store, pos, at)
+	if err != nil {
+		return nil, err
+	}
 	r, err := app.ReleaseKind.AsOf(ctx, v.store, id, pos)
 	if err != nil {
 		return nil, err

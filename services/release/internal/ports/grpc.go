@@ -133,8 +133,8 @@ func (s *Server) GetRelease(ctx context.Context, req *releasev1.GetReleaseReques
 	if err := releaseID(req.GetReleaseId()); err != nil {
 		return nil, err
 	}
-	if pos := req.GetAsOfPosition(); pos > 0 {
-		r, err := s.views.AsOf(ctx, req.GetReleaseId(), pos)
+	if req.GetAsOfPosition() > 0 || req.GetAsOfTime() != nil {
+		r, err := s.views.AsOf(ctx, req.GetReleaseId(), req.GetAsOfPosition(), req.GetAsOfTime())
 		if err != nil {
 			return nil, err
 		}

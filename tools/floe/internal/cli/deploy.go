@@ -149,15 +149,20 @@ func printDeployment(w io.Writer, d *deployv1.Deployment) {
 }
 
 func newDeployGetCmd(g *globals) *cobra.Command {
-	var at uint64
+	var atFlag string
 	cmd := &cobra.Command{
-		Use: "get DEPLOYMENT_ID [--at POSITION]", Aliases: []string{"show"}, Short: "Show a deployment and its steps", Args: cobra.ExactArgs(1),
+		Use: "get DEPLOYMENT_ID [--at POSITION|TIME]", Aliases: []string{"show"}, Short: "Show a deployment and its steps", Args: cobra.ExactArgs(1),
 		Long: `get shows a deployment: its status, plan and each step's result, and its bake.
---at shows it as it was at a log position, rebuilt from its events up to there
-(positions: floe events tail --aggregate deployment --id ID --from 1 --no-follow).`,
+--at shows it as it was at a log position or a moment (RFC 3339 or a date),
+rebuilt from its events up to there (positions: floe events tail --aggregate
+deployment --id ID --from 1 --no-follow).`,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			at, err := parseAsOf(atFlag)
+			if err != nil {
+				return err
+			}
 			return g.call(cmd.Context(), func(ctx context.Context, conn *grpc.ClientConn) error {
-				resp, err := deployClient(conn).GetDeployment(ctx, &deployv1.GetDeploymentRequest{DeploymentId: args[0], AsOfPosition: at})
+				resp, err := deployClient(conn).GetDeployment(ctx, &deployv1.GetDeploymentRequest{DeploymentId: args[0], AsOfPosition: at.Position, AsOfTime: at.Time})
 				if err != nil {
 					return err
 				}
@@ -165,8 +170,8 @@ func newDeployGetCmd(g *globals) *cobra.Command {
 					return printJSON(g.out, resp)
 				}
 				printDeployment(g.out, resp.GetDeployment())
-				if at > 0 {
-					fmt.Fprintf(g.out, "as of log position %d (its event %d)\n", at, resp.GetDeployment().GetAggregateVersion())
+				if at.set() {
+					fmt.Fprintf(g.out, "as of %s (its event %d)\n", strings.TrimPrefix(at.String(), "at "), resp.GetDeployment().GetAggregateVersion())
 					return nil
 				}
 				printBake(g.out, monitoringOf(ctx, conn, args[0]))
@@ -174,7 +179,7 @@ func newDeployGetCmd(g *globals) *cobra.Command {
 			})
 		},
 	}
-	cmd.Flags().Uint64Var(&at, "at", 0, "show the deployment as it was at this log position")
+	cmd.Flags().StringVar(&atFlag, "at", "", asOfUsage)
 	return cmd
 }
 

@@ -38,15 +38,18 @@ func flagClient(conn *grpc.ClientConn) flagv1.FlagServiceClient {
 }
 
 func newFlagsListCmd(g *globals) *cobra.Command {
-	var env, tag string
-	var at uint64
+	var env, tag, atFlag string
 	cmd := &cobra.Command{
-		Use:   "list --env ENV [--at POSITION]",
-		Short: "List an environment's flags (--at: as they were at a log position)",
+		Use:   "list --env ENV [--at POSITION|TIME]",
+		Short: "List an environment's flags (--at: as they were at a log position or a moment)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			at, err := parseAsOf(atFlag)
+			if err != nil {
+				return err
+			}
 			return g.call(cmd.Context(), func(ctx context.Context, conn *grpc.ClientConn) error {
-				resp, err := flagClient(conn).ListFlags(ctx, &flagv1.ListFlagsRequest{Environment: env, Tag: tag, AsOfPosition: at})
+				resp, err := flagClient(conn).ListFlags(ctx, &flagv1.ListFlagsRequest{Environment: env, Tag: tag, AsOfPosition: at.Position, AsOfTime: at.Time})
 				if err != nil {
 					return err
 				}
@@ -64,7 +67,7 @@ func newFlagsListCmd(g *globals) *cobra.Command {
 	}
 	cmd.Flags().StringVar(&env, "env", "", "the environment")
 	cmd.Flags().StringVar(&tag, "tag", "", "only flags with this tag")
-	cmd.Flags().Uint64Var(&at, "at", 0, "show the flags as they were at this log position (floe flags history shows positions)")
+	cmd.Flags().StringVar(&atFlag, "at", "", asOfUsage+" (floe flags history shows positions)")
 	return cmd
 }
 
@@ -94,15 +97,18 @@ func rolloutWords(f *flagv1.Flag) string {
 }
 
 func newFlagsGetCmd(g *globals) *cobra.Command {
-	var env string
-	var at uint64
+	var env, atFlag string
 	cmd := &cobra.Command{
-		Use:   "get KEY --env ENV [--at POSITION]",
-		Short: "Show a flag (--at: as it was at a log position)",
+		Use:   "get KEY --env ENV [--at POSITION|TIME]",
+		Short: "Show a flag (--at: as it was at a log position or a moment)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			at, err := parseAsOf(atFlag)
+			if err != nil {
+				return err
+			}
 			return g.call(cmd.Context(), func(ctx context.Context, conn *grpc.ClientConn) error {
-				resp, err := flagClient(conn).GetFlag(ctx, &flagv1.GetFlagRequest{Environment: env, Key: args[0], AsOfPosition: at})
+				resp, err := flagClient(conn).GetFlag(ctx, &flagv1.GetFlagRequest{Environment: env, Key: args[0], AsOfPosition: at.Position, AsOfTime: at.Time})
 				if err != nil {
 					return err
 				}
@@ -111,7 +117,7 @@ func newFlagsGetCmd(g *globals) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&env, "env", "", "the environment")
-	cmd.Flags().Uint64Var(&at, "at", 0, "show the flag as it was at this log position (floe flags history shows positions)")
+	cmd.Flags().StringVar(&atFlag, "at", "", asOfUsage+" (floe flags history shows positions)")
 	return cmd
 }
 

@@ -4,8 +4,10 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -299,6 +301,46 @@ func timeFlag(flag, s string) (*timestamppb.Timestamp, error) {
 	}
 	return t, nil
 }
+
+// asOf is a time-travel --at: a log position (digits) or a moment (RFC 3339
+// or a date), as the Get requests' as_of_position and as_of_time take it.
+type asOf struct {
+	Position uint64
+	Time     *timestamppb.Timestamp
+}
+
+// parseAsOf reads --at ("" is now).
+func parseAsOf(s string) (asOf, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return asOf{}, nil
+	}
+	if n, err := strconv.ParseUint(s, 10, 64); err == nil {
+		if n == 0 {
+			return asOf{}, errors.New("--at 0: log positions start at 1")
+		}
+		return asOf{Position: n}, nil
+	}
+	t, err := parseTime(s)
+	if err != nil {
+		return asOf{}, fmt.Errorf("--at %q: a log position (a number) or a moment (RFC 3339 or a date): %w", s, err)
+	}
+	return asOf{Time: t}, nil
+}
+
+// set reports whether --at named a past state.
+func (a asOf) set() bool { return a.Position > 0 || a.Time != nil }
+
+// String is the --at as the output says it.
+func (a asOf) String() string {
+	if a.Time != nil {
+		return "at " + a.Time.AsTime().UTC().Format(time.RFC3339)
+	}
+	return fmt.Sprintf("at log position %d", a.Position)
+}
+
+// asOfUsage is the --at flag's help.
+const asOfUsage = "show it as it was then: a log position (a number) or a moment (RFC 3339 or a date)"
 
 // ---- changes ----
 

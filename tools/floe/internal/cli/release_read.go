@@ -17,32 +17,37 @@ import (
 )
 
 func newReleaseGetCmd(g *globals) *cobra.Command {
-	var at uint64
+	var atFlag string
 	cmd := &cobra.Command{
-		Use:     "get ID [--at POSITION]",
+		Use:     "get ID [--at POSITION|TIME]",
 		Aliases: []string{"show"},
 		Short:   "Show a release: environments, approvals, changes, prerequisites and risk",
 		Long: `get shows a release as it is now, or with --at as it was at a log position
-(floe release history lists its events' positions): rebuilt from its events up
+(floe release history lists its events' positions) or at a moment (RFC 3339 or
+a date: the last position the log had stored then): rebuilt from its events up
 to there, as the live view is built.`,
 		Args: positional("ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			at, err := parseAsOf(atFlag)
+			if err != nil {
+				return err
+			}
 			return g.call(cmd.Context(), func(ctx context.Context, conn *grpc.ClientConn) error {
-				resp, err := releaseClient(conn).GetRelease(ctx, &releasev1.GetReleaseRequest{ReleaseId: args[0], AsOfPosition: at})
+				resp, err := releaseClient(conn).GetRelease(ctx, &releasev1.GetReleaseRequest{ReleaseId: args[0], AsOfPosition: at.Position, AsOfTime: at.Time})
 				if err != nil {
 					return err
 				}
 				if g.output == "json" {
 					return printJSON(g.out, resp)
 				}
-				if at > 0 {
-					fmt.Fprintf(g.out, "As of log position %d\n", at)
+				if at.set() {
+					fmt.Fprintf(g.out, "As of %s\n", strings.TrimPrefix(at.String(), "at "))
 				}
 				return printRelease(g.out, resp.GetRelease())
 			})
 		},
 	}
-	cmd.Flags().Uint64Var(&at, "at", 0, "show the release as it was at this log position")
+	cmd.Flags().StringVar(&atFlag, "at", "", asOfUsage)
 	return cmd
 }
 

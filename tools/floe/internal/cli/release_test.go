@@ -353,3 +353,18 @@ func TestLooksLikeVersion(t *testing.T) {
 		}
 	}
 }
+
+func TestParseAsOf(t *testing.T) {
+	for _, c := range []struct {
+		in      string
+		pos     uint64
+		isTime  bool
+		wantErr bool
+	}{{"", 0, false, false}, {"42", 42, false, false}, {"2026-12-04T10:30:00Z", 0, true, false}, {"2026-12-04", 0, true, false},
+		{"0", 0, false, true}, {"yesterday", 0, false, true}, {"-3", 0, false, true}} {
+		a, err := parseAsOf(c.in)
+		if (err != nil) != c.wantErr || a.Position != c.pos || (a.Time != nil) != c.isTime {
+			t.Errorf("parseAsOf(%q) = %+v, %v", c.in, a, err)
+		}
+	}
+}

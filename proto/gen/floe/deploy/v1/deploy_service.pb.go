@@ -9,6 +9,7 @@ package deployv1
 import (
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
 	sync "sync"
 	unsafe "unsafe"
@@ -154,7 +155,10 @@ type GetDeploymentRequest struct {
 	DeploymentId string                 `protobuf:"bytes,1,opt,name=deployment_id,json=deploymentId,proto3" json:"deployment_id,omitempty"`
 	// When set, the deployment as it was at this log position (time travel): its
 	// events up to the position, verified and folded as the live view folds them.
-	AsOfPosition  uint64 `protobuf:"varint,2,opt,name=as_of_position,json=asOfPosition,proto3" json:"as_of_position,omitempty"`
+	AsOfPosition uint64 `protobuf:"varint,2,opt,name=as_of_position,json=asOfPosition,proto3" json:"as_of_position,omitempty"`
+	// When set (and as_of_position is not), the deployment as it was at this
+	// moment: as of the last position the log had stored by then.
+	AsOfTime      *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=as_of_time,json=asOfTime,proto3" json:"as_of_time,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -201,6 +205,13 @@ func (x *GetDeploymentRequest) GetAsOfPosition() uint64 {
 		return x.AsOfPosition
 	}
 	return 0
+}
+
+func (x *GetDeploymentRequest) GetAsOfTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.AsOfTime
+	}
+	return nil
 }
 
 // GetDeploymentResponse returns it.
@@ -968,7 +979,7 @@ var File_floe_deploy_v1_deploy_service_proto protoreflect.FileDescriptor
 
 const file_floe_deploy_v1_deploy_service_proto_rawDesc = "" +
 	"\n" +
-	"#floe/deploy/v1/deploy_service.proto\x12\x0efloe.deploy.v1\x1a\x1afloe/deploy/v1/types.proto\"\xc9\x01\n" +
+	"#floe/deploy/v1/deploy_service.proto\x12\x0efloe.deploy.v1\x1a\x1afloe/deploy/v1/types.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xc9\x01\n" +
 	"\x14RolloutConfigRequest\x12 \n" +
 	"\venvironment\x18\x01 \x01(\tR\venvironment\x12%\n" +
 	"\x0econfig_version\x18\x02 \x01(\x04R\rconfigVersion\x12>\n" +
@@ -978,10 +989,12 @@ const file_floe_deploy_v1_deploy_service_proto_rawDesc = "" +
 	"\x15RolloutConfigResponse\x12:\n" +
 	"\n" +
 	"deployment\x18\x01 \x01(\v2\x1a.floe.deploy.v1.DeploymentR\n" +
-	"deployment\"a\n" +
+	"deployment\"\x9b\x01\n" +
 	"\x14GetDeploymentRequest\x12#\n" +
 	"\rdeployment_id\x18\x01 \x01(\tR\fdeploymentId\x12$\n" +
-	"\x0eas_of_position\x18\x02 \x01(\x04R\fasOfPosition\"S\n" +
+	"\x0eas_of_position\x18\x02 \x01(\x04R\fasOfPosition\x128\n" +
+	"\n" +
+	"as_of_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\basOfTime\"S\n" +
 	"\x15GetDeploymentResponse\x12:\n" +
 	"\n" +
 	"deployment\x18\x01 \x01(\v2\x1a.floe.deploy.v1.DeploymentR\n" +
@@ -1084,41 +1097,43 @@ var file_floe_deploy_v1_deploy_service_proto_goTypes = []any{
 	(*RollbackResponse)(nil),        // 17: floe.deploy.v1.RollbackResponse
 	(DeploymentStrategy)(0),         // 18: floe.deploy.v1.DeploymentStrategy
 	(*Deployment)(nil),              // 19: floe.deploy.v1.Deployment
+	(*timestamppb.Timestamp)(nil),   // 20: google.protobuf.Timestamp
 }
 var file_floe_deploy_v1_deploy_service_proto_depIdxs = []int32{
 	18, // 0: floe.deploy.v1.RolloutConfigRequest.strategy:type_name -> floe.deploy.v1.DeploymentStrategy
 	19, // 1: floe.deploy.v1.RolloutConfigResponse.deployment:type_name -> floe.deploy.v1.Deployment
-	19, // 2: floe.deploy.v1.GetDeploymentResponse.deployment:type_name -> floe.deploy.v1.Deployment
-	19, // 3: floe.deploy.v1.ListDeploymentsResponse.deployments:type_name -> floe.deploy.v1.Deployment
-	19, // 4: floe.deploy.v1.WatchDeploymentResponse.deployment:type_name -> floe.deploy.v1.Deployment
-	19, // 5: floe.deploy.v1.PauseResponse.deployment:type_name -> floe.deploy.v1.Deployment
-	19, // 6: floe.deploy.v1.ResumeResponse.deployment:type_name -> floe.deploy.v1.Deployment
-	19, // 7: floe.deploy.v1.AbortResponse.deployment:type_name -> floe.deploy.v1.Deployment
-	19, // 8: floe.deploy.v1.RetryResponse.deployment:type_name -> floe.deploy.v1.Deployment
-	19, // 9: floe.deploy.v1.RollbackResponse.deployment:type_name -> floe.deploy.v1.Deployment
-	2,  // 10: floe.deploy.v1.DeployService.GetDeployment:input_type -> floe.deploy.v1.GetDeploymentRequest
-	4,  // 11: floe.deploy.v1.DeployService.ListDeployments:input_type -> floe.deploy.v1.ListDeploymentsRequest
-	6,  // 12: floe.deploy.v1.DeployService.WatchDeployment:input_type -> floe.deploy.v1.WatchDeploymentRequest
-	8,  // 13: floe.deploy.v1.DeployService.Pause:input_type -> floe.deploy.v1.PauseRequest
-	10, // 14: floe.deploy.v1.DeployService.Resume:input_type -> floe.deploy.v1.ResumeRequest
-	12, // 15: floe.deploy.v1.DeployService.Abort:input_type -> floe.deploy.v1.AbortRequest
-	14, // 16: floe.deploy.v1.DeployService.Retry:input_type -> floe.deploy.v1.RetryRequest
-	16, // 17: floe.deploy.v1.DeployService.Rollback:input_type -> floe.deploy.v1.RollbackRequest
-	0,  // 18: floe.deploy.v1.DeployService.RolloutConfig:input_type -> floe.deploy.v1.RolloutConfigRequest
-	3,  // 19: floe.deploy.v1.DeployService.GetDeployment:output_type -> floe.deploy.v1.GetDeploymentResponse
-	5,  // 20: floe.deploy.v1.DeployService.ListDeployments:output_type -> floe.deploy.v1.ListDeploymentsResponse
-	7,  // 21: floe.deploy.v1.DeployService.WatchDeployment:output_type -> floe.deploy.v1.WatchDeploymentResponse
-	9,  // 22: floe.deploy.v1.DeployService.Pause:output_type -> floe.deploy.v1.PauseResponse
-	11, // 23: floe.deploy.v1.DeployService.Resume:output_type -> floe.deploy.v1.ResumeResponse
-	13, // 24: floe.deploy.v1.DeployService.Abort:output_type -> floe.deploy.v1.AbortResponse
-	15, // 25: floe.deploy.v1.DeployService.Retry:output_type -> floe.deploy.v1.RetryResponse
-	17, // 26: floe.deploy.v1.DeployService.Rollback:output_type -> floe.deploy.v1.RollbackResponse
-	1,  // 27: floe.deploy.v1.DeployService.RolloutConfig:output_type -> floe.deploy.v1.RolloutConfigResponse
-	19, // [19:28] is the sub-list for method output_type
-	10, // [10:19] is the sub-list for method input_type
-	10, // [10:10] is the sub-list for extension type_name
-	10, // [10:10] is the sub-list for extension extendee
-	0,  // [0:10] is the sub-list for field type_name
+	20, // 2: floe.deploy.v1.GetDeploymentRequest.as_of_time:type_name -> google.protobuf.Timestamp
+	19, // 3: floe.deploy.v1.GetDeploymentResponse.deployment:type_name -> floe.deploy.v1.Deployment
+	19, // 4: floe.deploy.v1.ListDeploymentsResponse.deployments:type_name -> floe.deploy.v1.Deployment
+	19, // 5: floe.deploy.v1.WatchDeploymentResponse.deployment:type_name -> floe.deploy.v1.Deployment
+	19, // 6: floe.deploy.v1.PauseResponse.deployment:type_name -> floe.deploy.v1.Deployment
+	19, // 7: floe.deploy.v1.ResumeResponse.deployment:type_name -> floe.deploy.v1.Deployment
+	19, // 8: floe.deploy.v1.AbortResponse.deployment:type_name -> floe.deploy.v1.Deployment
+	19, // 9: floe.deploy.v1.RetryResponse.deployment:type_name -> floe.deploy.v1.Deployment
+	19, // 10: floe.deploy.v1.RollbackResponse.deployment:type_name -> floe.deploy.v1.Deployment
+	2,  // 11: floe.deploy.v1.DeployService.GetDeployment:input_type -> floe.deploy.v1.GetDeploymentRequest
+	4,  // 12: floe.deploy.v1.DeployService.ListDeployments:input_type -> floe.deploy.v1.ListDeploymentsRequest
+	6,  // 13: floe.deploy.v1.DeployService.WatchDeployment:input_type -> floe.deploy.v1.WatchDeploymentRequest
+	8,  // 14: floe.deploy.v1.DeployService.Pause:input_type -> floe.deploy.v1.PauseRequest
+	10, // 15: floe.deploy.v1.DeployService.Resume:input_type -> floe.deploy.v1.ResumeRequest
+	12, // 16: floe.deploy.v1.DeployService.Abort:input_type -> floe.deploy.v1.AbortRequest
+	14, // 17: floe.deploy.v1.DeployService.Retry:input_type -> floe.deploy.v1.RetryRequest
+	16, // 18: floe.deploy.v1.DeployService.Rollback:input_type -> floe.deploy.v1.RollbackRequest
+	0,  // 19: floe.deploy.v1.DeployService.RolloutConfig:input_type -> floe.deploy.v1.RolloutConfigRequest
+	3,  // 20: floe.deploy.v1.DeployService.GetDeployment:output_type -> floe.deploy.v1.GetDeploymentResponse
+	5,  // 21: floe.deploy.v1.DeployService.ListDeployments:output_type -> floe.deploy.v1.ListDeploymentsResponse
+	7,  // 22: floe.deploy.v1.DeployService.WatchDeployment:output_type -> floe.deploy.v1.WatchDeploymentResponse
+	9,  // 23: floe.deploy.v1.DeployService.Pause:output_type -> floe.deploy.v1.PauseResponse
+	11, // 24: floe.deploy.v1.DeployService.Resume:output_type -> floe.deploy.v1.ResumeResponse
+	13, // 25: floe.deploy.v1.DeployService.Abort:output_type -> floe.deploy.v1.AbortResponse
+	15, // 26: floe.deploy.v1.DeployService.Retry:output_type -> floe.deploy.v1.RetryResponse
+	17, // 27: floe.deploy.v1.DeployService.Rollback:output_type -> floe.deploy.v1.RollbackResponse
+	1,  // 28: floe.deploy.v1.DeployService.RolloutConfig:output_type -> floe.deploy.v1.RolloutConfigResponse
+	20, // [20:29] is the sub-list for method output_type
+	11, // [11:20] is the sub-list for method input_type
+	11, // [11:11] is the sub-list for extension type_name
+	11, // [11:11] is the sub-list for extension extendee
+	0,  // [0:11] is the sub-list for field type_name
 }
 
 func init() { file_floe_deploy_v1_deploy_service_proto_init() }

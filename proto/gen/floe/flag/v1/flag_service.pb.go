@@ -700,7 +700,9 @@ type GetFlagRequest struct {
 	Key         string                 `protobuf:"bytes,2,opt,name=key,proto3" json:"key,omitempty"`
 	// When set, the flag as it was at this log position (time travel): the
 	// environment's flag set folded from its events up to the position.
-	AsOfPosition  uint64 `protobuf:"varint,3,opt,name=as_of_position,json=asOfPosition,proto3" json:"as_of_position,omitempty"`
+	AsOfPosition uint64 `protobuf:"varint,3,opt,name=as_of_position,json=asOfPosition,proto3" json:"as_of_position,omitempty"`
+	// When set (and as_of_position is not), the flag as it was at this moment.
+	AsOfTime      *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=as_of_time,json=asOfTime,proto3" json:"as_of_time,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -756,6 +758,13 @@ func (x *GetFlagRequest) GetAsOfPosition() uint64 {
 	return 0
 }
 
+func (x *GetFlagRequest) GetAsOfTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.AsOfTime
+	}
+	return nil
+}
+
 // GetFlagResponse is the flag.
 type GetFlagResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -808,7 +817,9 @@ type ListFlagsRequest struct {
 	Tag         string                 `protobuf:"bytes,2,opt,name=tag,proto3" json:"tag,omitempty"`
 	ReleaseId   string                 `protobuf:"bytes,3,opt,name=release_id,json=releaseId,proto3" json:"release_id,omitempty"`
 	// When set, the flags as they were at this log position (time travel).
-	AsOfPosition  uint64 `protobuf:"varint,4,opt,name=as_of_position,json=asOfPosition,proto3" json:"as_of_position,omitempty"`
+	AsOfPosition uint64 `protobuf:"varint,4,opt,name=as_of_position,json=asOfPosition,proto3" json:"as_of_position,omitempty"`
+	// When set (and as_of_position is not), the flags as they were at this moment.
+	AsOfTime      *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=as_of_time,json=asOfTime,proto3" json:"as_of_time,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -869,6 +880,13 @@ func (x *ListFlagsRequest) GetAsOfPosition() uint64 {
 		return x.AsOfPosition
 	}
 	return 0
+}
+
+func (x *ListFlagsRequest) GetAsOfTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.AsOfTime
+	}
+	return nil
 }
 
 // ListFlagsResponse lists flags by key.
@@ -1809,19 +1827,23 @@ const file_floe_flag_v1_flag_service_proto_rawDesc = "" +
 	"\x02id\x18\x03 \x01(\tR\x02id\x12\x16\n" +
 	"\x06reason\x18\x04 \x01(\tR\x06reason\"G\n" +
 	"\x1dCancelScheduledChangeResponse\x12&\n" +
-	"\x04flag\x18\x01 \x01(\v2\x12.floe.flag.v1.FlagR\x04flag\"j\n" +
+	"\x04flag\x18\x01 \x01(\v2\x12.floe.flag.v1.FlagR\x04flag\"\xa4\x01\n" +
 	"\x0eGetFlagRequest\x12 \n" +
 	"\venvironment\x18\x01 \x01(\tR\venvironment\x12\x10\n" +
 	"\x03key\x18\x02 \x01(\tR\x03key\x12$\n" +
-	"\x0eas_of_position\x18\x03 \x01(\x04R\fasOfPosition\"9\n" +
+	"\x0eas_of_position\x18\x03 \x01(\x04R\fasOfPosition\x128\n" +
+	"\n" +
+	"as_of_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\basOfTime\"9\n" +
 	"\x0fGetFlagResponse\x12&\n" +
-	"\x04flag\x18\x01 \x01(\v2\x12.floe.flag.v1.FlagR\x04flag\"\x8b\x01\n" +
+	"\x04flag\x18\x01 \x01(\v2\x12.floe.flag.v1.FlagR\x04flag\"\xc5\x01\n" +
 	"\x10ListFlagsRequest\x12 \n" +
 	"\venvironment\x18\x01 \x01(\tR\venvironment\x12\x10\n" +
 	"\x03tag\x18\x02 \x01(\tR\x03tag\x12\x1d\n" +
 	"\n" +
 	"release_id\x18\x03 \x01(\tR\treleaseId\x12$\n" +
-	"\x0eas_of_position\x18\x04 \x01(\x04R\fasOfPosition\"W\n" +
+	"\x0eas_of_position\x18\x04 \x01(\x04R\fasOfPosition\x128\n" +
+	"\n" +
+	"as_of_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\basOfTime\"W\n" +
 	"\x11ListFlagsResponse\x12(\n" +
 	"\x05flags\x18\x01 \x03(\v2\x12.floe.flag.v1.FlagR\x05flags\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\x04R\aversion\"K\n" +
@@ -1972,51 +1994,53 @@ var file_floe_flag_v1_flag_service_proto_depIdxs = []int32{
 	33, // 8: floe.flag.v1.ScheduleChangeRequest.change:type_name -> floe.flag.v1.FlagChange
 	34, // 9: floe.flag.v1.ScheduleChangeResponse.change:type_name -> floe.flag.v1.ScheduledChange
 	30, // 10: floe.flag.v1.CancelScheduledChangeResponse.flag:type_name -> floe.flag.v1.Flag
-	30, // 11: floe.flag.v1.GetFlagResponse.flag:type_name -> floe.flag.v1.Flag
-	30, // 12: floe.flag.v1.ListFlagsResponse.flags:type_name -> floe.flag.v1.Flag
-	32, // 13: floe.flag.v1.FlagHistoryEntry.at:type_name -> google.protobuf.Timestamp
-	17, // 14: floe.flag.v1.GetFlagHistoryResponse.entries:type_name -> floe.flag.v1.FlagHistoryEntry
-	30, // 15: floe.flag.v1.ImportFlagdResponse.flags:type_name -> floe.flag.v1.Flag
-	35, // 16: floe.flag.v1.EvaluateRequest.context:type_name -> google.protobuf.Struct
-	36, // 17: floe.flag.v1.Evaluation.value:type_name -> google.protobuf.Value
-	35, // 18: floe.flag.v1.Evaluation.metadata:type_name -> google.protobuf.Struct
-	24, // 19: floe.flag.v1.EvaluateResponse.evaluation:type_name -> floe.flag.v1.Evaluation
-	35, // 20: floe.flag.v1.EvaluateAllRequest.context:type_name -> google.protobuf.Struct
-	24, // 21: floe.flag.v1.EvaluateAllResponse.evaluations:type_name -> floe.flag.v1.Evaluation
-	30, // 22: floe.flag.v1.WatchFlagsResponse.flags:type_name -> floe.flag.v1.Flag
-	0,  // 23: floe.flag.v1.FlagService.CreateFlag:input_type -> floe.flag.v1.CreateFlagRequest
-	2,  // 24: floe.flag.v1.FlagService.UpdateFlag:input_type -> floe.flag.v1.UpdateFlagRequest
-	4,  // 25: floe.flag.v1.FlagService.SetRollout:input_type -> floe.flag.v1.SetRolloutRequest
-	6,  // 26: floe.flag.v1.FlagService.KillFlag:input_type -> floe.flag.v1.KillFlagRequest
-	8,  // 27: floe.flag.v1.FlagService.ScheduleChange:input_type -> floe.flag.v1.ScheduleChangeRequest
-	10, // 28: floe.flag.v1.FlagService.CancelScheduledChange:input_type -> floe.flag.v1.CancelScheduledChangeRequest
-	12, // 29: floe.flag.v1.FlagService.GetFlag:input_type -> floe.flag.v1.GetFlagRequest
-	14, // 30: floe.flag.v1.FlagService.ListFlags:input_type -> floe.flag.v1.ListFlagsRequest
-	16, // 31: floe.flag.v1.FlagService.GetFlagHistory:input_type -> floe.flag.v1.GetFlagHistoryRequest
-	19, // 32: floe.flag.v1.FlagService.ImportFlagd:input_type -> floe.flag.v1.ImportFlagdRequest
-	21, // 33: floe.flag.v1.FlagService.ExportFlagd:input_type -> floe.flag.v1.ExportFlagdRequest
-	23, // 34: floe.flag.v1.FlagService.Evaluate:input_type -> floe.flag.v1.EvaluateRequest
-	26, // 35: floe.flag.v1.FlagService.EvaluateAll:input_type -> floe.flag.v1.EvaluateAllRequest
-	28, // 36: floe.flag.v1.FlagService.WatchFlags:input_type -> floe.flag.v1.WatchFlagsRequest
-	1,  // 37: floe.flag.v1.FlagService.CreateFlag:output_type -> floe.flag.v1.CreateFlagResponse
-	3,  // 38: floe.flag.v1.FlagService.UpdateFlag:output_type -> floe.flag.v1.UpdateFlagResponse
-	5,  // 39: floe.flag.v1.FlagService.SetRollout:output_type -> floe.flag.v1.SetRolloutResponse
-	7,  // 40: floe.flag.v1.FlagService.KillFlag:output_type -> floe.flag.v1.KillFlagResponse
-	9,  // 41: floe.flag.v1.FlagService.ScheduleChange:output_type -> floe.flag.v1.ScheduleChangeResponse
-	11, // 42: floe.flag.v1.FlagService.CancelScheduledChange:output_type -> floe.flag.v1.CancelScheduledChangeResponse
-	13, // 43: floe.flag.v1.FlagService.GetFlag:output_type -> floe.flag.v1.GetFlagResponse
-	15, // 44: floe.flag.v1.FlagService.ListFlags:output_type -> floe.flag.v1.ListFlagsResponse
-	18, // 45: floe.flag.v1.FlagService.GetFlagHistory:output_type -> floe.flag.v1.GetFlagHistoryResponse
-	20, // 46: floe.flag.v1.FlagService.ImportFlagd:output_type -> floe.flag.v1.ImportFlagdResponse
-	22, // 47: floe.flag.v1.FlagService.ExportFlagd:output_type -> floe.flag.v1.ExportFlagdResponse
-	25, // 48: floe.flag.v1.FlagService.Evaluate:output_type -> floe.flag.v1.EvaluateResponse
-	27, // 49: floe.flag.v1.FlagService.EvaluateAll:output_type -> floe.flag.v1.EvaluateAllResponse
-	29, // 50: floe.flag.v1.FlagService.WatchFlags:output_type -> floe.flag.v1.WatchFlagsResponse
-	37, // [37:51] is the sub-list for method output_type
-	23, // [23:37] is the sub-list for method input_type
-	23, // [23:23] is the sub-list for extension type_name
-	23, // [23:23] is the sub-list for extension extendee
-	0,  // [0:23] is the sub-list for field type_name
+	32, // 11: floe.flag.v1.GetFlagRequest.as_of_time:type_name -> google.protobuf.Timestamp
+	30, // 12: floe.flag.v1.GetFlagResponse.flag:type_name -> floe.flag.v1.Flag
+	32, // 13: floe.flag.v1.ListFlagsRequest.as_of_time:type_name -> google.protobuf.Timestamp
+	30, // 14: floe.flag.v1.ListFlagsResponse.flags:type_name -> floe.flag.v1.Flag
+	32, // 15: floe.flag.v1.FlagHistoryEntry.at:type_name -> google.protobuf.Timestamp
+	17, // 16: floe.flag.v1.GetFlagHistoryResponse.entries:type_name -> floe.flag.v1.FlagHistoryEntry
+	30, // 17: floe.flag.v1.ImportFlagdResponse.flags:type_name -> floe.flag.v1.Flag
+	35, // 18: floe.flag.v1.EvaluateRequest.context:type_name -> google.protobuf.Struct
+	36, // 19: floe.flag.v1.Evaluation.value:type_name -> google.protobuf.Value
+	35, // 20: floe.flag.v1.Evaluation.metadata:type_name -> google.protobuf.Struct
+	24, // 21: floe.flag.v1.EvaluateResponse.evaluation:type_name -> floe.flag.v1.Evaluation
+	35, // 22: floe.flag.v1.EvaluateAllRequest.context:type_name -> google.protobuf.Struct
+	24, // 23: floe.flag.v1.EvaluateAllResponse.evaluations:type_name -> floe.flag.v1.Evaluation
+	30, // 24: floe.flag.v1.WatchFlagsResponse.flags:type_name -> floe.flag.v1.Flag
+	0,  // 25: floe.flag.v1.FlagService.CreateFlag:input_type -> floe.flag.v1.CreateFlagRequest
+	2,  // 26: floe.flag.v1.FlagService.UpdateFlag:input_type -> floe.flag.v1.UpdateFlagRequest
+	4,  // 27: floe.flag.v1.FlagService.SetRollout:input_type -> floe.flag.v1.SetRolloutRequest
+	6,  // 28: floe.flag.v1.FlagService.KillFlag:input_type -> floe.flag.v1.KillFlagRequest
+	8,  // 29: floe.flag.v1.FlagService.ScheduleChange:input_type -> floe.flag.v1.ScheduleChangeRequest
+	10, // 30: floe.flag.v1.FlagService.CancelScheduledChange:input_type -> floe.flag.v1.CancelScheduledChangeRequest
+	12, // 31: floe.flag.v1.FlagService.GetFlag:input_type -> floe.flag.v1.GetFlagRequest
+	14, // 32: floe.flag.v1.FlagService.ListFlags:input_type -> floe.flag.v1.ListFlagsRequest
+	16, // 33: floe.flag.v1.FlagService.GetFlagHistory:input_type -> floe.flag.v1.GetFlagHistoryRequest
+	19, // 34: floe.flag.v1.FlagService.ImportFlagd:input_type -> floe.flag.v1.ImportFlagdRequest
+	21, // 35: floe.flag.v1.FlagService.ExportFlagd:input_type -> floe.flag.v1.ExportFlagdRequest
+	23, // 36: floe.flag.v1.FlagService.Evaluate:input_type -> floe.flag.v1.EvaluateRequest
+	26, // 37: floe.flag.v1.FlagService.EvaluateAll:input_type -> floe.flag.v1.EvaluateAllRequest
+	28, // 38: floe.flag.v1.FlagService.WatchFlags:input_type -> floe.flag.v1.WatchFlagsRequest
+	1,  // 39: floe.flag.v1.FlagService.CreateFlag:output_type -> floe.flag.v1.CreateFlagResponse
+	3,  // 40: floe.flag.v1.FlagService.UpdateFlag:output_type -> floe.flag.v1.UpdateFlagResponse
+	5,  // 41: floe.flag.v1.FlagService.SetRollout:output_type -> floe.flag.v1.SetRolloutResponse
+	7,  // 42: floe.flag.v1.FlagService.KillFlag:output_type -> floe.flag.v1.KillFlagResponse
+	9,  // 43: floe.flag.v1.FlagService.ScheduleChange:output_type -> floe.flag.v1.ScheduleChangeResponse
+	11, // 44: floe.flag.v1.FlagService.CancelScheduledChange:output_type -> floe.flag.v1.CancelScheduledChangeResponse
+	13, // 45: floe.flag.v1.FlagService.GetFlag:output_type -> floe.flag.v1.GetFlagResponse
+	15, // 46: floe.flag.v1.FlagService.ListFlags:output_type -> floe.flag.v1.ListFlagsResponse
+	18, // 47: floe.flag.v1.FlagService.GetFlagHistory:output_type -> floe.flag.v1.GetFlagHistoryResponse
+	20, // 48: floe.flag.v1.FlagService.ImportFlagd:output_type -> floe.flag.v1.ImportFlagdResponse
+	22, // 49: floe.flag.v1.FlagService.ExportFlagd:output_type -> floe.flag.v1.ExportFlagdResponse
+	25, // 50: floe.flag.v1.FlagService.Evaluate:output_type -> floe.flag.v1.EvaluateResponse
+	27, // 51: floe.flag.v1.FlagService.EvaluateAll:output_type -> floe.flag.v1.EvaluateAllResponse
+	29, // 52: floe.flag.v1.FlagService.WatchFlags:output_type -> floe.flag.v1.WatchFlagsResponse
+	39, // [39:53] is the sub-list for method output_type
+	25, // [25:39] is the sub-list for method input_type
+	25, // [25:25] is the sub-list for extension type_name
+	25, // [25:25] is the sub-list for extension extendee
+	0,  // [0:25] is the sub-list for field type_name
 }
 
 func init() { file_floe_flag_v1_flag_service_proto_init() }

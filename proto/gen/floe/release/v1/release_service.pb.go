@@ -211,7 +211,10 @@ type GetReleaseRequest struct {
 	ReleaseId string                 `protobuf:"bytes,1,opt,name=release_id,json=releaseId,proto3" json:"release_id,omitempty"`
 	// When set, the release as it was at this log position (time travel): its
 	// events up to the position, verified and folded as the live view folds them.
-	AsOfPosition  uint64 `protobuf:"varint,2,opt,name=as_of_position,json=asOfPosition,proto3" json:"as_of_position,omitempty"`
+	AsOfPosition uint64 `protobuf:"varint,2,opt,name=as_of_position,json=asOfPosition,proto3" json:"as_of_position,omitempty"`
+	// When set (and as_of_position is not), the release as it was at this moment:
+	// as of the last position the log had stored by then.
+	AsOfTime      *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=as_of_time,json=asOfTime,proto3" json:"as_of_time,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -258,6 +261,13 @@ func (x *GetReleaseRequest) GetAsOfPosition() uint64 {
 		return x.AsOfPosition
 	}
 	return 0
+}
+
+func (x *GetReleaseRequest) GetAsOfTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.AsOfTime
+	}
+	return nil
 }
 
 // GetReleaseResponse returns it.
@@ -2231,11 +2241,13 @@ const file_floe_release_v1_release_service_proto_rawDesc = "" +
 	"\rrollback_plan\x18\v \x01(\tR\frollbackPlan\x12!\n" +
 	"\ftesting_plan\x18\f \x01(\tR\vtestingPlan\"K\n" +
 	"\x15CreateReleaseResponse\x122\n" +
-	"\arelease\x18\x01 \x01(\v2\x18.floe.release.v1.ReleaseR\arelease\"X\n" +
+	"\arelease\x18\x01 \x01(\v2\x18.floe.release.v1.ReleaseR\arelease\"\x92\x01\n" +
 	"\x11GetReleaseRequest\x12\x1d\n" +
 	"\n" +
 	"release_id\x18\x01 \x01(\tR\treleaseId\x12$\n" +
-	"\x0eas_of_position\x18\x02 \x01(\x04R\fasOfPosition\"H\n" +
+	"\x0eas_of_position\x18\x02 \x01(\x04R\fasOfPosition\x128\n" +
+	"\n" +
+	"as_of_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\basOfTime\"H\n" +
 	"\x12GetReleaseResponse\x122\n" +
 	"\arelease\x18\x01 \x01(\v2\x18.floe.release.v1.ReleaseR\arelease\"\x8b\x02\n" +
 	"\x13ListReleasesRequest\x126\n" +
@@ -2464,10 +2476,10 @@ var file_floe_release_v1_release_service_proto_goTypes = []any{
 	(*Change)(nil),                     // 36: floe.release.v1.Change
 	(*Schedule)(nil),                   // 37: floe.release.v1.Schedule
 	(*Release)(nil),                    // 38: floe.release.v1.Release
-	(ReleaseStatus)(0),                 // 39: floe.release.v1.ReleaseStatus
-	(v1.DeploymentStrategy)(0),         // 40: floe.deploy.v1.DeploymentStrategy
-	(PrerequisiteType)(0),              // 41: floe.release.v1.PrerequisiteType
-	(*timestamppb.Timestamp)(nil),      // 42: google.protobuf.Timestamp
+	(*timestamppb.Timestamp)(nil),      // 39: google.protobuf.Timestamp
+	(ReleaseStatus)(0),                 // 40: floe.release.v1.ReleaseStatus
+	(v1.DeploymentStrategy)(0),         // 41: floe.deploy.v1.DeploymentStrategy
+	(PrerequisiteType)(0),              // 42: floe.release.v1.PrerequisiteType
 	(PrerequisiteStatus)(0),            // 43: floe.release.v1.PrerequisiteStatus
 	(RiskImpact)(0),                    // 44: floe.release.v1.RiskImpact
 	(RiskLikelihood)(0),                // 45: floe.release.v1.RiskLikelihood
@@ -2478,72 +2490,73 @@ var file_floe_release_v1_release_service_proto_depIdxs = []int32{
 	36, // 1: floe.release.v1.CreateReleaseRequest.changes:type_name -> floe.release.v1.Change
 	37, // 2: floe.release.v1.CreateReleaseRequest.schedule:type_name -> floe.release.v1.Schedule
 	38, // 3: floe.release.v1.CreateReleaseResponse.release:type_name -> floe.release.v1.Release
-	38, // 4: floe.release.v1.GetReleaseResponse.release:type_name -> floe.release.v1.Release
-	39, // 5: floe.release.v1.ListReleasesRequest.status:type_name -> floe.release.v1.ReleaseStatus
-	35, // 6: floe.release.v1.ListReleasesRequest.type:type_name -> floe.release.v1.ReleaseType
-	38, // 7: floe.release.v1.ListReleasesResponse.releases:type_name -> floe.release.v1.Release
-	37, // 8: floe.release.v1.UpdateReleaseRequest.schedule:type_name -> floe.release.v1.Schedule
-	38, // 9: floe.release.v1.UpdateReleaseResponse.release:type_name -> floe.release.v1.Release
-	36, // 10: floe.release.v1.AddChangeRequest.change:type_name -> floe.release.v1.Change
-	38, // 11: floe.release.v1.AddChangeResponse.release:type_name -> floe.release.v1.Release
-	38, // 12: floe.release.v1.ApproveResponse.release:type_name -> floe.release.v1.Release
-	38, // 13: floe.release.v1.RejectResponse.release:type_name -> floe.release.v1.Release
-	40, // 14: floe.release.v1.PromoteRequest.strategy_type:type_name -> floe.deploy.v1.DeploymentStrategy
-	38, // 15: floe.release.v1.PromoteResponse.release:type_name -> floe.release.v1.Release
-	38, // 16: floe.release.v1.CancelReleaseResponse.release:type_name -> floe.release.v1.Release
-	41, // 17: floe.release.v1.AddPrerequisiteRequest.type:type_name -> floe.release.v1.PrerequisiteType
-	42, // 18: floe.release.v1.AddPrerequisiteRequest.deadline:type_name -> google.protobuf.Timestamp
-	38, // 19: floe.release.v1.AddPrerequisiteResponse.release:type_name -> floe.release.v1.Release
-	43, // 20: floe.release.v1.UpdatePrerequisiteRequest.status:type_name -> floe.release.v1.PrerequisiteStatus
-	42, // 21: floe.release.v1.UpdatePrerequisiteRequest.deadline:type_name -> google.protobuf.Timestamp
-	38, // 22: floe.release.v1.UpdatePrerequisiteResponse.release:type_name -> floe.release.v1.Release
-	44, // 23: floe.release.v1.SetRiskAssessmentRequest.impact:type_name -> floe.release.v1.RiskImpact
-	45, // 24: floe.release.v1.SetRiskAssessmentRequest.likelihood:type_name -> floe.release.v1.RiskLikelihood
-	38, // 25: floe.release.v1.SetRiskAssessmentResponse.release:type_name -> floe.release.v1.Release
-	28, // 26: floe.release.v1.GetHistoryResponse.entries:type_name -> floe.release.v1.HistoryEntry
-	42, // 27: floe.release.v1.HistoryEntry.time:type_name -> google.protobuf.Timestamp
-	38, // 28: floe.release.v1.WatchReleaseResponse.release:type_name -> floe.release.v1.Release
-	46, // 29: floe.release.v1.ListEnvironmentsResponse.environments:type_name -> floe.release.v1.EnvironmentSpec
-	38, // 30: floe.release.v1.RequestApprovalResponse.release:type_name -> floe.release.v1.Release
-	0,  // 31: floe.release.v1.ReleaseService.CreateRelease:input_type -> floe.release.v1.CreateReleaseRequest
-	2,  // 32: floe.release.v1.ReleaseService.GetRelease:input_type -> floe.release.v1.GetReleaseRequest
-	4,  // 33: floe.release.v1.ReleaseService.ListReleases:input_type -> floe.release.v1.ListReleasesRequest
-	6,  // 34: floe.release.v1.ReleaseService.UpdateRelease:input_type -> floe.release.v1.UpdateReleaseRequest
-	8,  // 35: floe.release.v1.ReleaseService.AddChange:input_type -> floe.release.v1.AddChangeRequest
-	10, // 36: floe.release.v1.ReleaseService.Approve:input_type -> floe.release.v1.ApproveRequest
-	12, // 37: floe.release.v1.ReleaseService.Reject:input_type -> floe.release.v1.RejectRequest
-	33, // 38: floe.release.v1.ReleaseService.RequestApproval:input_type -> floe.release.v1.RequestApprovalRequest
-	14, // 39: floe.release.v1.ReleaseService.Promote:input_type -> floe.release.v1.PromoteRequest
-	16, // 40: floe.release.v1.ReleaseService.CancelRelease:input_type -> floe.release.v1.CancelReleaseRequest
-	18, // 41: floe.release.v1.ReleaseService.AddPrerequisite:input_type -> floe.release.v1.AddPrerequisiteRequest
-	20, // 42: floe.release.v1.ReleaseService.UpdatePrerequisite:input_type -> floe.release.v1.UpdatePrerequisiteRequest
-	22, // 43: floe.release.v1.ReleaseService.SetRiskAssessment:input_type -> floe.release.v1.SetRiskAssessmentRequest
-	24, // 44: floe.release.v1.ReleaseService.GetReleaseNotes:input_type -> floe.release.v1.GetReleaseNotesRequest
-	26, // 45: floe.release.v1.ReleaseService.GetHistory:input_type -> floe.release.v1.GetHistoryRequest
-	29, // 46: floe.release.v1.ReleaseService.WatchRelease:input_type -> floe.release.v1.WatchReleaseRequest
-	31, // 47: floe.release.v1.ReleaseService.ListEnvironments:input_type -> floe.release.v1.ListEnvironmentsRequest
-	1,  // 48: floe.release.v1.ReleaseService.CreateRelease:output_type -> floe.release.v1.CreateReleaseResponse
-	3,  // 49: floe.release.v1.ReleaseService.GetRelease:output_type -> floe.release.v1.GetReleaseResponse
-	5,  // 50: floe.release.v1.ReleaseService.ListReleases:output_type -> floe.release.v1.ListReleasesResponse
-	7,  // 51: floe.release.v1.ReleaseService.UpdateRelease:output_type -> floe.release.v1.UpdateReleaseResponse
-	9,  // 52: floe.release.v1.ReleaseService.AddChange:output_type -> floe.release.v1.AddChangeResponse
-	11, // 53: floe.release.v1.ReleaseService.Approve:output_type -> floe.release.v1.ApproveResponse
-	13, // 54: floe.release.v1.ReleaseService.Reject:output_type -> floe.release.v1.RejectResponse
-	34, // 55: floe.release.v1.ReleaseService.RequestApproval:output_type -> floe.release.v1.RequestApprovalResponse
-	15, // 56: floe.release.v1.ReleaseService.Promote:output_type -> floe.release.v1.PromoteResponse
-	17, // 57: floe.release.v1.ReleaseService.CancelRelease:output_type -> floe.release.v1.CancelReleaseResponse
-	19, // 58: floe.release.v1.ReleaseService.AddPrerequisite:output_type -> floe.release.v1.AddPrerequisiteResponse
-	21, // 59: floe.release.v1.ReleaseService.UpdatePrerequisite:output_type -> floe.release.v1.UpdatePrerequisiteResponse
-	23, // 60: floe.release.v1.ReleaseService.SetRiskAssessment:output_type -> floe.release.v1.SetRiskAssessmentResponse
-	25, // 61: floe.release.v1.ReleaseService.GetReleaseNotes:output_type -> floe.release.v1.GetReleaseNotesResponse
-	27, // 62: floe.release.v1.ReleaseService.GetHistory:output_type -> floe.release.v1.GetHistoryResponse
-	30, // 63: floe.release.v1.ReleaseService.WatchRelease:output_type -> floe.release.v1.WatchReleaseResponse
-	32, // 64: floe.release.v1.ReleaseService.ListEnvironments:output_type -> floe.release.v1.ListEnvironmentsResponse
-	48, // [48:65] is the sub-list for method output_type
-	31, // [31:48] is the sub-list for method input_type
-	31, // [31:31] is the sub-list for extension type_name
-	31, // [31:31] is the sub-list for extension extendee
-	0,  // [0:31] is the sub-list for field type_name
+	39, // 4: floe.release.v1.GetReleaseRequest.as_of_time:type_name -> google.protobuf.Timestamp
+	38, // 5: floe.release.v1.GetReleaseResponse.release:type_name -> floe.release.v1.Release
+	40, // 6: floe.release.v1.ListReleasesRequest.status:type_name -> floe.release.v1.ReleaseStatus
+	35, // 7: floe.release.v1.ListReleasesRequest.type:type_name -> floe.release.v1.ReleaseType
+	38, // 8: floe.release.v1.ListReleasesResponse.releases:type_name -> floe.release.v1.Release
+	37, // 9: floe.release.v1.UpdateReleaseRequest.schedule:type_name -> floe.release.v1.Schedule
+	38, // 10: floe.release.v1.UpdateReleaseResponse.release:type_name -> floe.release.v1.Release
+	36, // 11: floe.release.v1.AddChangeRequest.change:type_name -> floe.release.v1.Change
+	38, // 12: floe.release.v1.AddChangeResponse.release:type_name -> floe.release.v1.Release
+	38, // 13: floe.release.v1.ApproveResponse.release:type_name -> floe.release.v1.Release
+	38, // 14: floe.release.v1.RejectResponse.release:type_name -> floe.release.v1.Release
+	41, // 15: floe.release.v1.PromoteRequest.strategy_type:type_name -> floe.deploy.v1.DeploymentStrategy
+	38, // 16: floe.release.v1.PromoteResponse.release:type_name -> floe.release.v1.Release
+	38, // 17: floe.release.v1.CancelReleaseResponse.release:type_name -> floe.release.v1.Release
+	42, // 18: floe.release.v1.AddPrerequisiteRequest.type:type_name -> floe.release.v1.PrerequisiteType
+	39, // 19: floe.release.v1.AddPrerequisiteRequest.deadline:type_name -> google.protobuf.Timestamp
+	38, // 20: floe.release.v1.AddPrerequisiteResponse.release:type_name -> floe.release.v1.Release
+	43, // 21: floe.release.v1.UpdatePrerequisiteRequest.status:type_name -> floe.release.v1.PrerequisiteStatus
+	39, // 22: floe.release.v1.UpdatePrerequisiteRequest.deadline:type_name -> google.protobuf.Timestamp
+	38, // 23: floe.release.v1.UpdatePrerequisiteResponse.release:type_name -> floe.release.v1.Release
+	44, // 24: floe.release.v1.SetRiskAssessmentRequest.impact:type_name -> floe.release.v1.RiskImpact
+	45, // 25: floe.release.v1.SetRiskAssessmentRequest.likelihood:type_name -> floe.release.v1.RiskLikelihood
+	38, // 26: floe.release.v1.SetRiskAssessmentResponse.release:type_name -> floe.release.v1.Release
+	28, // 27: floe.release.v1.GetHistoryResponse.entries:type_name -> floe.release.v1.HistoryEntry
+	39, // 28: floe.release.v1.HistoryEntry.time:type_name -> google.protobuf.Timestamp
+	38, // 29: floe.release.v1.WatchReleaseResponse.release:type_name -> floe.release.v1.Release
+	46, // 30: floe.release.v1.ListEnvironmentsResponse.environments:type_name -> floe.release.v1.EnvironmentSpec
+	38, // 31: floe.release.v1.RequestApprovalResponse.release:type_name -> floe.release.v1.Release
+	0,  // 32: floe.release.v1.ReleaseService.CreateRelease:input_type -> floe.release.v1.CreateReleaseRequest
+	2,  // 33: floe.release.v1.ReleaseService.GetRelease:input_type -> floe.release.v1.GetReleaseRequest
+	4,  // 34: floe.release.v1.ReleaseService.ListReleases:input_type -> floe.release.v1.ListReleasesRequest
+	6,  // 35: floe.release.v1.ReleaseService.UpdateRelease:input_type -> floe.release.v1.UpdateReleaseRequest
+	8,  // 36: floe.release.v1.ReleaseService.AddChange:input_type -> floe.release.v1.AddChangeRequest
+	10, // 37: floe.release.v1.ReleaseService.Approve:input_type -> floe.release.v1.ApproveRequest
+	12, // 38: floe.release.v1.ReleaseService.Reject:input_type -> floe.release.v1.RejectRequest
+	33, // 39: floe.release.v1.ReleaseService.RequestApproval:input_type -> floe.release.v1.RequestApprovalRequest
+	14, // 40: floe.release.v1.ReleaseService.Promote:input_type -> floe.release.v1.PromoteRequest
+	16, // 41: floe.release.v1.ReleaseService.CancelRelease:input_type -> floe.release.v1.CancelReleaseRequest
+	18, // 42: floe.release.v1.ReleaseService.AddPrerequisite:input_type -> floe.release.v1.AddPrerequisiteRequest
+	20, // 43: floe.release.v1.ReleaseService.UpdatePrerequisite:input_type -> floe.release.v1.UpdatePrerequisiteRequest
+	22, // 44: floe.release.v1.ReleaseService.SetRiskAssessment:input_type -> floe.release.v1.SetRiskAssessmentRequest
+	24, // 45: floe.release.v1.ReleaseService.GetReleaseNotes:input_type -> floe.release.v1.GetReleaseNotesRequest
+	26, // 46: floe.release.v1.ReleaseService.GetHistory:input_type -> floe.release.v1.GetHistoryRequest
+	29, // 47: floe.release.v1.ReleaseService.WatchRelease:input_type -> floe.release.v1.WatchReleaseRequest
+	31, // 48: floe.release.v1.ReleaseService.ListEnvironments:input_type -> floe.release.v1.ListEnvironmentsRequest
+	1,  // 49: floe.release.v1.ReleaseService.CreateRelease:output_type -> floe.release.v1.CreateReleaseResponse
+	3,  // 50: floe.release.v1.ReleaseService.GetRelease:output_type -> floe.release.v1.GetReleaseResponse
+	5,  // 51: floe.release.v1.ReleaseService.ListReleases:output_type -> floe.release.v1.ListReleasesResponse
+	7,  // 52: floe.release.v1.ReleaseService.UpdateRelease:output_type -> floe.release.v1.UpdateReleaseResponse
+	9,  // 53: floe.release.v1.ReleaseService.AddChange:output_type -> floe.release.v1.AddChangeResponse
+	11, // 54: floe.release.v1.ReleaseService.Approve:output_type -> floe.release.v1.ApproveResponse
+	13, // 55: floe.release.v1.ReleaseService.Reject:output_type -> floe.release.v1.RejectResponse
+	34, // 56: floe.release.v1.ReleaseService.RequestApproval:output_type -> floe.release.v1.RequestApprovalResponse
+	15, // 57: floe.release.v1.ReleaseService.Promote:output_type -> floe.release.v1.PromoteResponse
+	17, // 58: floe.release.v1.ReleaseService.CancelRelease:output_type -> floe.release.v1.CancelReleaseResponse
+	19, // 59: floe.release.v1.ReleaseService.AddPrerequisite:output_type -> floe.release.v1.AddPrerequisiteResponse
+	21, // 60: floe.release.v1.ReleaseService.UpdatePrerequisite:output_type -> floe.release.v1.UpdatePrerequisiteResponse
+	23, // 61: floe.release.v1.ReleaseService.SetRiskAssessment:output_type -> floe.release.v1.SetRiskAssessmentResponse
+	25, // 62: floe.release.v1.ReleaseService.GetReleaseNotes:output_type -> floe.release.v1.GetReleaseNotesResponse
+	27, // 63: floe.release.v1.ReleaseService.GetHistory:output_type -> floe.release.v1.GetHistoryResponse
+	30, // 64: floe.release.v1.ReleaseService.WatchRelease:output_type -> floe.release.v1.WatchReleaseResponse
+	32, // 65: floe.release.v1.ReleaseService.ListEnvironments:output_type -> floe.release.v1.ListEnvironmentsResponse
+	49, // [49:66] is the sub-list for method output_type
+	32, // [32:49] is the sub-list for method input_type
+	32, // [32:32] is the sub-list for extension type_name
+	32, // [32:32] is the sub-list for extension extendee
+	0,  // [0:32] is the sub-list for field type_name
 }
 
 func init() { file_floe_release_v1_release_service_proto_init() }
