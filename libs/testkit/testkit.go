@@ -140,6 +140,10 @@ type Options struct {
 	// Writers are other writers the process trusts (name → the aggregates it
 	// writes), for tests that append as another service would (Store).
 	Writers map[string][]string
+	// OIDCIssuer and OIDCAudience, when set, make the process accept that
+	// provider's JWTs too (--oidc-issuer, --oidc-audience; roles from
+	// floe_roles), beside the users' tokens. The provider must be up.
+	OIDCIssuer, OIDCAudience string
 }
 
 // Process is services running in one runtime on an embedded NATS, as a
@@ -201,7 +205,7 @@ func (p *Process) start(tokensPath string) {
 	cfg := runtime.Base{
 		Environment: "test", GRPCAddr: "127.0.0.1:0", AdminAddr: "127.0.0.1:0", LogLevel: level, LogFormat: "json",
 		ShutdownTimeout: 5 * time.Second, NATS: runtime.NATSConfig{URL: p.NATS.ClientURL()},
-		Auth: runtime.AuthConfig{TokensFile: tokensPath},
+		Auth: runtime.AuthConfig{TokensFile: tokensPath, OIDCIssuer: p.opts.OIDCIssuer, OIDCAudience: p.opts.OIDCAudience},
 	}
 	rt, err := runtime.New(ctx, runtime.Options{Service: "test", Config: cfg, Logger: &logger, SpanExporter: p.Spans})
 	if err != nil {

@@ -60,6 +60,8 @@ type Options struct {
 	// DevUsers, when set, are offered on the sign-in page (floe dev).
 	DevUsers []DevUser
 	Log      zerolog.Logger
+	// OIDC, when set, offers sign-in with that provider (NewOIDC).
+	OIDC *OIDC
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 }
@@ -160,6 +162,9 @@ func New(opts Options) (*Handler, error) {
 	mux.HandleFunc("POST /audit/checkpoint", h.authed(h.checkpoint))
 	mux.HandleFunc("GET /audit/bundle", h.authed(h.bundle))
 	h.registerOps(mux)
+	if opts.OIDC != nil {
+		h.registerOIDC(mux)
+	}
 	h.mux = mux
 	return h, nil
 }
@@ -255,9 +260,12 @@ func (h *Handler) signinPage(w http.ResponseWriter, r *http.Request) {
 	h.render(w, r, nil, http.StatusOK, "signin", map[string]any{"Next": safeNext(r.URL.Query().Get("next")), "DevUsers": h.opts.DevUsers})
 }
 
-// safeNext keeps a redirect after sign-in on this site.
+// safeNext keeps a redirect after sign-in on this site. Control
+// characters are refused too: a browser drops tabs and newlines from a URL,
+// so "/\t/evil.example" would lead off-site.
 func safeNext(next string) string {
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.Contains(next, "\\") {
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.Contains(next, "\\") ||
+		strings.ContainsFunc(next, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
 		return "/releases"
 	}
 	return next
@@ -281,14 +289,28 @@ func (h *Handler) signin(w http.ResponseWriter, r *http.Request) {
 		h.render(w, r, nil, http.StatusBadRequest, "signin", map[string]any{"Next": next, "DevUsers": h.opts.DevUsers, "Error": "Give a token."})
 		return
 	}
+	if _, err := h.signIn(w, r, token, time.Time{}, "token"); err != nil {
+		h.render(w, r, nil, http.StatusUnauthorized, "signin", map[string]any{"Next": next, "DevUsers": h.opts.DevUsers,
+			"Error": "Sign-in refused: " + status.Convert(err).Message()})
+		return
+	}
+	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+// signIn starts a session with token once WhoAmI accepts it (its error
+// otherwise), ending after the session TTL or at notAfter (when set),
+// whichever comes first, and sets its cookie. Any session the browser had
+// ends: a sign-in always gets a new id.
+func (h *Handler) signIn(w http.ResponseWriter, r *http.Request, token string, notAfter time.Time, method string) (*session, error) {
 	s := &session{token: token, csrf: randomToken(), expires: h.opts.Now().Add(h.opts.SessionTTL)}
+	if !notAfter.IsZero() && notAfter.Before(s.expires) {
+		s.expires = notAfter
+	}
 	ctx, cancel := s.ctx(r)
 	defer cancel()
 	who, err := systemv1.NewSystemServiceClient(h.opts.Conn).WhoAmI(ctx, &systemv1.WhoAmIRequest{})
 	if err != nil {
-		h.render(w, r, nil, http.StatusUnauthorized, "signin", map[string]any{"Next": next, "DevUsers": h.opts.DevUsers,
-			"Error": "Sign-in refused: " + status.Convert(err).Message()})
-		return
+		return nil, err
 	}
 	p := who.GetPrincipal()
 	s.principal, s.name = p.GetId(), p.GetName()
@@ -299,12 +321,15 @@ func (h *Handler) signin(w http.ResponseWriter, r *http.Request) {
 	}
 	id := randomToken()
 	h.mu.Lock()
+	if old, err := r.Cookie(SessionCookie); err == nil {
+		delete(h.sessions, old.Value)
+	}
 	h.sessions[id] = s
 	h.mu.Unlock()
 	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: id, Path: "/", HttpOnly: true, Secure: h.opts.SecureCookies,
 		SameSite: http.SameSiteStrictMode, Expires: s.expires})
-	h.opts.Log.Info().Str("principal", s.principal).Msg("console sign-in")
-	http.Redirect(w, r, next, http.StatusSeeOther)
+	h.opts.Log.Info().Str("principal", s.principal).Str("method", method).Time("expires", s.expires).Msg("console sign-in")
+	return s, nil
 }
 
 func (h *Handler) signout(w http.ResponseWriter, r *http.Request, s *session) {
@@ -329,6 +354,9 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, s *session, cod
 	if s != nil {
 		data["Principal"], data["PrincipalName"], data["CSRF"], data["Roles"] = s.principal, s.name, s.csrf, strings.Join(s.roles, ", ")
 		data["May"] = s.may
+	}
+	if page == "signin" && h.opts.OIDC != nil {
+		data["OIDC"] = h.opts.OIDC.Name()
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(code)

@@ -1,0 +1,310 @@
+package web
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"html/template"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/coreos/go-oidc/v3/oidc"
+	"golang.org/x/oauth2"
+	"google.golang.org/grpc/status"
+)
+
+// OIDC sign-in: the authorization code flow with PKCE (S256), state and
+// nonce. /oidc/login keeps a random state, nonce and PKCE verifier in
+// memory (keyed by the state, for loginTTL) and binds the attempt to the
+// browser with a short-lived cookie holding the state; /oidc/callback takes
+// the attempt once (a replayed or forged callback finds nothing), exchanges
+// the code with the verifier, verifies the ID token (signature, issuer,
+// audience = the client id, expiry, nonce) and signs the user in as the
+// token form does: the ID token is the session's bearer token for the API,
+// WhoAmI checks it, and the session ends no later than the token.
+
+// OIDCCookie binds a sign-in under way to the browser that started it.
+const OIDCCookie = "floe_console_oidc"
+
+const (
+	// loginTTL bounds the time between /oidc/login and its callback.
+	loginTTL = 10 * time.Minute
+	// maxPendingLogins bounds the memory sign-ins under way may hold.
+	maxPendingLogins = 10000
+)
+
+// OIDCConfig configures sign-in with an OpenID Connect provider.
+type OIDCConfig struct {
+	// Issuer is the provider's issuer URL; its discovery document is read at start.
+	Issuer string
+	// ClientID is the console's client id at the provider: the ID tokens' audience.
+	ClientID string
+	// ClientSecret makes the console a confidential client; empty, it is a
+	// public client and PKCE alone protects the code.
+	ClientSecret string
+	// RedirectURL is the absolute URL of the console's /oidc/callback, as registered at the provider.
+	RedirectURL string
+	// Scopes are requested; "openid" is required.
+	Scopes []string
+	// HTTPClient reaches the provider (default: one with a 15 s timeout).
+	HTTPClient *http.Client
+}
+
+// OIDC is a discovered provider the console signs people in with.
+type OIDC struct {
+	oauth    oauth2.Config
+	issuer   string
+	verifier *oidc.IDTokenVerifier
+	client   *http.Client
+	// name is the issuer's host, for "Sign in with …".
+	name string
+
+	mu      sync.Mutex
+	pending map[string]*pendingLogin // by state
+}
+
+// pendingLogin is a sign-in under way: what its callback must match.
+type pendingLogin struct {
+	nonce, verifier, next string
+	expires               time.Time
+}
+
+// NewOIDC reads the provider's discovery document (so an unreachable or
+// misnamed issuer fails the start) and prepares sign-in.
+func NewOIDC(ctx context.Context, cfg OIDCConfig) (*OIDC, error) {
+	if cfg.Issuer == "" || cfg.ClientID == "" {
+		return nil, errors.New("oidc sign-in: the issuer and the client id are required")
+	}
+	iu, err := url.Parse(cfg.Issuer)
+	if err != nil || iu.Host == "" {
+		return nil, fmt.Errorf("oidc sign-in: issuer %q is not an absolute URL", cfg.Issuer)
+	}
+	ru, err := url.Parse(cfg.RedirectURL)
+	if err != nil || !ru.IsAbs() || ru.Host == "" || (ru.Scheme != "http" && ru.Scheme != "https") || ru.Fragment != "" {
+		return nil, fmt.Errorf("oidc sign-in: redirect URL %q is not an absolute http(s) URL without a fragment", cfg.RedirectURL)
+	}
+	if !strings.HasSuffix(ru.Path, "/oidc/callback") {
+		return nil, fmt.Errorf("oidc sign-in: redirect URL %q must end in /oidc/callback, where the console takes the provider's answer", cfg.RedirectURL)
+	}
+	hasOpenID := false
+	for _, s := range cfg.Scopes {
+		hasOpenID = hasOpenID || s == oidc.ScopeOpenID
+	}
+	if !hasOpenID {
+		return nil, fmt.Errorf("oidc sign-in: the scopes %q lack %q", strings.Join(cfg.Scopes, " "), oidc.ScopeOpenID)
+	}
+	client := cfg.HTTPClient
+	if client == nil {
+		client = &http.Client{Timeout: 15 * time.Second}
+	}
+	p, err := oidc.NewProvider(oidc.ClientContext(ctx, client), cfg.Issuer)
+	if err != nil {
+		return nil, fmt.Errorf("oidc sign-in: discovery for %s: %w", cfg.Issuer, err)
+	}
+	return &OIDC{
+		oauth: oauth2.Config{ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret, Endpoint: p.Endpoint(),
+			RedirectURL: cfg.RedirectURL, Scopes: cfg.Scopes},
+		issuer:   cfg.Issuer,
+		verifier: p.Verifier(&oidc.Config{ClientID: cfg.ClientID}),
+		client:   client,
+		name:     iu.Host,
+		pending:  map[string]*pendingLogin{},
+	}, nil
+}
+
+// Name is the provider as the sign-in page names it: the issuer's host.
+func (o *OIDC) Name() string { return o.name }
+
+// put keeps a sign-in under way; false when too many are (expired ones are swept first).
+func (o *OIDC) put(state string, p *pendingLogin, now time.Time) bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if len(o.pending) >= maxPendingLogins {
+		for k, v := range o.pending {
+			if now.After(v.expires) {
+				delete(o.pending, k)
+			}
+		}
+		if len(o.pending) >= maxPendingLogins {
+			return false
+		}
+	}
+	o.pending[state] = p
+	return true
+}
+
+// take removes and returns the sign-in under way for state: once only,
+// and nil when there is none or it has expired.
+func (o *OIDC) take(state string, now time.Time) *pendingLogin {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	p := o.pending[state]
+	delete(o.pending, state)
+	if p == nil || now.After(p.expires) {
+		return nil
+	}
+	return p
+}
+
+func (h *Handler) registerOIDC(mux *http.ServeMux) {
+	mux.HandleFunc("GET /oidc/login", h.oidcLogin)
+	mux.HandleFunc("GET /oidc/callback", h.oidcCallback)
+}
+
+// oidcLogin starts a sign-in: a new state, nonce and PKCE verifier, kept
+// here and bound to the browser, then off to the provider.
+func (h *Handler) oidcLogin(w http.ResponseWriter, r *http.Request) {
+	o := h.opts.OIDC
+	now := h.opts.Now()
+	state, verifier := randomToken(), oauth2.GenerateVerifier()
+	p := &pendingLogin{nonce: randomToken(), verifier: verifier, next: safeNext(r.URL.Query().Get("next")), expires: now.Add(loginTTL)}
+	if !o.put(state, p, now) {
+		h.fail(w, r, nil, http.StatusServiceUnavailable, "Too many sign-ins are under way: try again in a few minutes.")
+		return
+	}
+	// SameSite=Lax: the callback is a top-level GET from the provider's site,
+	// which a Strict cookie would not accompany.
+	http.SetCookie(w, &http.Cookie{Name: OIDCCookie, Value: state, Path: "/oidc/", HttpOnly: true, Secure: h.opts.SecureCookies,
+		SameSite: http.SameSiteLaxMode, MaxAge: int(loginTTL / time.Second)})
+	http.Redirect(w, r, o.oauth.AuthCodeURL(state, oidc.Nonce(p.nonce), oauth2.S256ChallengeOption(verifier)), http.StatusFound)
+}
+
+// oidcCallback finishes a sign-in: the state must be this browser's and
+// under way; then the code is exchanged with the verifier and the ID token
+// verified and used as the session's token.
+func (h *Handler) oidcCallback(w http.ResponseWriter, r *http.Request) {
+	o := h.opts.OIDC
+	q := r.URL.Query()
+	state := q.Get("state")
+	refuse := func(code int, msg string) {
+		h.render(w, r, nil, code, "signin", map[string]any{"Next": "/releases", "Error": msg})
+	}
+	c, err := r.Cookie(OIDCCookie)
+	if err != nil || state == "" || subtle.ConstantTimeCompare([]byte(c.Value), []byte(state)) != 1 {
+		// A forged callback (login CSRF) leaves this browser's own sign-in, if any, alone.
+		h.opts.Log.Warn().Msg("console oidc callback refused: its state is not the one this browser was given")
+		refuse(http.StatusBadRequest, "This sign-in was not started by this browser: start again.")
+		return
+	}
+	// Whatever happens next, this attempt is over.
+	http.SetCookie(w, &http.Cookie{Name: OIDCCookie, Value: "", Path: "/oidc/", HttpOnly: true, Secure: h.opts.SecureCookies,
+		SameSite: http.SameSiteLaxMode, MaxAge: -1})
+	p := o.take(state, h.opts.Now())
+	if p == nil {
+		h.opts.Log.Warn().Msg("console oidc callback refused: no sign-in under way with its state (used, expired or unknown)")
+		refuse(http.StatusBadRequest, "This sign-in has already been used or has expired: start again.")
+		return
+	}
+	if q.Has("iss") && q.Get("iss") != o.issuer {
+		// RFC 9207: the answer names its issuer; another provider's is a mix-up attack.
+		h.opts.Log.Warn().Str("iss", clip(q.Get("iss"))).Msg("console oidc callback refused: another issuer")
+		refuse(http.StatusBadRequest, "This answer comes from another identity provider than "+o.name+": start again.")
+		return
+	}
+	if e := q.Get("error"); e != "" {
+		msg := fmt.Sprintf("%s refused the sign-in: %s", o.name, clip(e))
+		if d := q.Get("error_description"); d != "" {
+			msg += " (" + clip(d) + ")"
+		}
+		h.opts.Log.Info().Str("error", clip(e)).Msg("console oidc sign-in refused by the provider")
+		refuse(http.StatusUnauthorized, msg+".")
+		return
+	}
+	code := q.Get("code")
+	if code == "" {
+		refuse(http.StatusBadRequest, "The identity provider's answer has no authorization code: start again.")
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 15*time.Second)
+	defer cancel()
+	ctx = context.WithValue(ctx, oauth2.HTTPClient, o.client)
+	tok, err := o.oauth.Exchange(ctx, code, oauth2.VerifierOption(p.verifier))
+	if err != nil {
+		var re *oauth2.RetrieveError
+		if errors.As(err, &re) {
+			msg := fmt.Sprintf("%s refused to exchange the code: %s", o.name, clip(re.ErrorCode))
+			if re.ErrorDescription != "" {
+				msg += " (" + clip(re.ErrorDescription) + ")"
+			}
+			h.opts.Log.Warn().Str("error", clip(re.ErrorCode)).Str("description", clip(re.ErrorDescription)).Msg("console oidc code exchange refused")
+			refuse(http.StatusUnauthorized, msg+".")
+			return
+		}
+		h.opts.Log.Warn().Err(err).Msg("console oidc code exchange failed")
+		refuse(http.StatusBadGateway, "The identity provider could not be reached to finish the sign-in: try again.")
+		return
+	}
+	raw, _ := tok.Extra("id_token").(string)
+	if raw == "" {
+		refuse(http.StatusUnauthorized, "The identity provider sent no ID token: is the openid scope granted?")
+		return
+	}
+	idt, err := o.verifier.Verify(ctx, raw)
+	if err != nil {
+		// go-oidc's messages name the failed check, never the token.
+		h.opts.Log.Warn().Err(err).Msg("console oidc id token refused")
+		refuse(http.StatusUnauthorized, "The identity provider's ID token was refused: "+err.Error())
+		return
+	}
+	var azp struct {
+		AZP string `json:"azp"`
+	}
+	if err := idt.Claims(&azp); err != nil || azp.AZP != "" && azp.AZP != o.oauth.ClientID {
+		// A token for several audiences must have been issued to this client.
+		h.opts.Log.Warn().Str("azp", clip(azp.AZP)).Msg("console oidc id token refused: another authorized party")
+		refuse(http.StatusUnauthorized, "The identity provider's ID token was issued to another client: start again.")
+		return
+	}
+	if subtle.ConstantTimeCompare([]byte(idt.Nonce), []byte(p.nonce)) != 1 {
+		h.opts.Log.Warn().Msg("console oidc id token refused: nonce mismatch")
+		refuse(http.StatusUnauthorized, "The identity provider's ID token was not issued for this sign-in (its nonce does not match): start again.")
+		return
+	}
+	s, err := h.signIn(w, r, raw, idt.Expiry, "oidc")
+	if err != nil {
+		// The API refused the token: its --oidc-issuer or --oidc-audience is not this provider and client.
+		refuse(http.StatusUnauthorized, "Sign-in refused: "+status.Convert(err).Message())
+		return
+	}
+	// The session cookie is SameSite=Strict, and a browser does not send it
+	// on a redirect from here: this navigation began on the provider's
+	// site. A page of ours that moves on is a same-site navigation.
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	name := s.name
+	if name == "" {
+		name = s.principal
+	}
+	if err := signedInPage.Execute(w, map[string]string{"Next": safeNext(p.next), "Name": name}); err != nil {
+		h.opts.Log.Error().Err(err).Msg("console page signed-in")
+	}
+}
+
+// clip bounds text from the provider shown on a page or logged.
+func clip(s string) string {
+	if len(s) > 300 {
+		return strings.ToValidUTF8(s[:300], "") + "…"
+	}
+	return s
+}
+
+// signedInPage moves on to the page asked for after an OIDC sign-in (no
+// script: the CSP allows none inline).
+var signedInPage = template.Must(template.New("signedin").Parse(`<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta http-equiv="refresh" content="0; url={{.Next}}">
+<title>Signed in · Floe console</title>
+<link rel="stylesheet" href="/static/console.css">
+</head>
+<body>
+<main id="main">
+<p>Signed in as {{.Name}}. <a href="{{.Next}}">Continue</a></p>
+</main>
+</body>
+</html>
+`))
