@@ -139,6 +139,32 @@ func TestConsoleInChromium(t *testing.T) {
 	if hist := text("read the history", `ol.timeline`); !strings.Contains(hist, "KILLED") || !strings.Contains(hist, "a third of the users first") {
 		t.Errorf("the flag's history:\n%s", hist)
 	}
+	// Its definition edited from the page; an edit made from a page the flag has changed since is refused.
+	do("edit the flag",
+		chromedp.SetValue(chromedp.CSS(`#e-description`), "the new search, v2"),
+		chromedp.SendKeys(chromedp.CSS(`#e-reason`), "copy"),
+		chromedp.Click(chromedp.CSS(`form.edit button`)),
+		chromedp.WaitVisible(chromedp.CSS(`p.notice`)),
+	)
+	if d := text("read the description", `dl.facts dd.text`); d != "the new search, v2" {
+		t.Errorf("after the edit the description reads %q", d)
+	}
+	if out, err := runCLI(t, ctx, env, "--as", "bob", "flags", "rollout", "search", "--env", "development", "--percent", "40", "--reason", "meanwhile, elsewhere"); err != nil {
+		t.Fatalf("flags rollout: %v\n%s", err, out)
+	}
+	do("edit from a stale page",
+		chromedp.SetValue(chromedp.CSS(`#e-description`), "overwrites the rollout"),
+		chromedp.SendKeys(chromedp.CSS(`#e-reason`), "stale"),
+		chromedp.Click(chromedp.CSS(`form.edit button`)),
+		chromedp.WaitVisible(chromedp.CSS(`main`)),
+	)
+	if refused := text("read the refusal", `main`); !strings.Contains(refused, "Aborted") && !strings.Contains(strings.ToLower(refused), "conflict") {
+		t.Errorf("an edit from a stale page answered:\n%s", refused)
+	}
+	if out, err := runCLI(t, ctx, env, "flags", "get", "search", "--env", "development"); err != nil || strings.Contains(out, "overwrites the rollout") {
+		t.Errorf("the stale edit changed the flag: %v\n%s", err, out)
+	}
+	do("back to the flag", chromedp.Navigate(base+"/flags/development/search"), chromedp.WaitVisible(chromedp.CSS(`ol.timeline`)))
 	do("the flag as it was created",
 		chromedp.Click(chromedp.CSS(`ol.timeline li:first-child a`)),
 		chromedp.WaitVisible(chromedp.CSS(`p.asof`)),

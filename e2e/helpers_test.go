@@ -173,7 +173,7 @@ strategies:
 	}
 	d.cmd = exec.Command(floeBinary(t), "dev", "--data-dir", dataDir, "--deployer-config", deployerCfg,
 		"--grpc-addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0", "--ofrep-addr", "127.0.0.1:0", "--notifier-http-addr", "127.0.0.1:0",
-		"--nats-listen", "127.0.0.1:0", "--log-format", "json")
+		"--console-addr", "127.0.0.1:0", "--nats-listen", "127.0.0.1:0", "--log-format", "json")
 	d.cmd.Args = append(d.cmd.Args, extraArgs...)
 	d.cmd.Stdout, d.cmd.Stderr = d.stdout, d.stderr
 	if err := d.cmd.Start(); err != nil {

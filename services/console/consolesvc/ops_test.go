@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"net/http"
+	"net/url"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -300,12 +301,55 @@ func TestConsoleOpsPages(t *testing.T) {
 			}
 		}
 		asText(t, "windows page", body)
-		if n := strings.Count(body, `method="post"`); n != 1 { // the sign-out form only
-			t.Errorf("the windows page has %d forms that post, want only the sign-out one:\n%s", n, body)
+		if !strings.Contains(body, "needs change.calendar") || !strings.Contains(body, "needs change.override") {
+			t.Errorf("support may neither declare a freeze nor override one; the page does not say so:\n%s", body)
 		}
 		staging := w.page(grace, "/windows?env=staging", http.StatusOK)
 		if strings.Contains(staging, freeze.GetFreeze().GetId()) || !strings.Contains(staging, "tuesdays") {
 			t.Errorf("the staging calendar:\n%s", staging)
 		}
+	})
+
+	// The actions, as operations: an incident updated and resolved; a freeze declared, and alice's
+	// promotions let through it (never one's own); support's forged post refused by the service.
+	dave := w.signIn("dave")
+	post := func(c *http.Client, page, path string, form url.Values) (int, string) {
+		t.Helper()
+		form.Set("csrf", csrfRE.FindStringSubmatch(w.page(c, page, http.StatusOK))[1])
+		resp, body := w.do(c, "POST", path, form, nil)
+		return resp.StatusCode, body
+	}
+	t.Run("incident actions", func(t *testing.T) {
+		id := inc.GetIncident().GetId()
+		if code, body := post(dave, "/alerts", "/incidents/"+id+"/update", url.Values{"status": {"monitoring"}, "body": {"A fix is deployed; watching payments."}}); code != http.StatusSeeOther {
+			t.Fatalf("update: %d\n%s", code, body)
+		}
+		w.eventually(dave, "/alerts", "A fix is deployed; watching payments.")
+		if code, body := post(grace, "/alerts", "/incidents/"+id+"/resolve", url.Values{"body": {"x"}}); code != http.StatusForbidden || !strings.Contains(body, "notify.write") {
+			t.Errorf("resolve by support: %d\n%s", code, body)
+		}
+		if code, body := post(dave, "/alerts", "/incidents/"+id+"/resolve", url.Values{"body": {"Payments are back."}}); code != http.StatusSeeOther {
+			t.Fatalf("resolve: %d\n%s", code, body)
+		}
+		page, err := status.GetStatusPage(ctx, &notifyv1.GetStatusPageRequest{})
+		if err != nil || len(page.GetIncidents()) != 0 {
+			t.Errorf("open incidents after the resolution: %v %v", err, page.GetIncidents())
+		}
+	})
+	t.Run("freeze actions", func(t *testing.T) {
+		now := time.Now().UTC()
+		code, body := post(dave, "/windows", "/freezes", url.Values{"id": {"launch-week"}, "environments": {"production"}, "reason": {"launch week"},
+			"start": {now.Add(-time.Minute).Format("2006-01-02T15:04")}, "end": {now.Add(3 * time.Hour).Format("2006-01-02T15:04")}})
+		if code != http.StatusSeeOther {
+			t.Fatalf("declare: %d\n%s", code, body)
+		}
+		w.eventually(dave, "/windows", "<code>launch-week</code>")
+		if code, body := post(dave, "/windows", "/freezes/launch-week/override", url.Values{"environment": {"production"}, "for": {"dave"}, "reason": {"mine"}}); code == http.StatusSeeOther || !strings.Contains(body, "second person") {
+			t.Errorf("an override for oneself: %d\n%s", code, body)
+		}
+		if code, body := post(dave, "/windows", "/freezes/launch-week/override", url.Values{"environment": {"production"}, "for": {"alice"}, "reason": {"the launch fix"}}); code != http.StatusSeeOther {
+			t.Fatalf("override for alice: %d\n%s", code, body)
+		}
+		w.eventually(dave, "/windows", "the launch fix")
 	})
 }

@@ -1,12 +1,17 @@
 package web
 
 import (
+	"cmp"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
 	"strconv"
 	"strings"
+
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
 
 	flagv1 "github.com/penguinmails/floe/proto/gen/floe/flag/v1"
 )
@@ -60,7 +65,7 @@ func (h *Handler) flag(w http.ResponseWriter, r *http.Request, s *session) {
 	}
 	slices.Sort(variants)
 	h.render(w, r, s, http.StatusOK, "flag", map[string]any{"Env": env, "F": f.GetFlag(), "Variants": variants, "History": hist.GetEntries(),
-		"Rollout": rolloutText(f.GetFlag()), "At": at, "Notice": r.URL.Query().Get("done")})
+		"Rollout": rolloutText(f.GetFlag()), "At": at, "Notice": r.URL.Query().Get("done"), "VariantsJSON": variantsJSON(f.GetFlag())})
 }
 
 // rolloutText is a flag's rollout in words.
@@ -110,4 +115,60 @@ func (h *Handler) killFlag(w http.ResponseWriter, r *http.Request, s *session) {
 		return
 	}
 	http.Redirect(w, r, "/flags?env="+urlQuery(env)+"&done="+urlQuery(key+" killed in "+env), http.StatusSeeOther)
+}
+
+// editFlag changes a flag's definition — description, owner, variants,
+// default variant, targeting — with a reason (UpdateFlag), against the
+// position the form was made from: a flag changed since is a conflict, and
+// the page says so rather than overwrite someone else's change.
+func (h *Handler) editFlag(w http.ResponseWriter, r *http.Request, s *session) {
+	env, key := r.PathValue("env"), r.PathValue("key")
+	expected, err := strconv.ParseUint(r.PostForm.Get("expected_position"), 10, 64)
+	if err != nil {
+		h.fail(w, r, s, http.StatusBadRequest, "the form lacks the flag's position: load the flag's page again")
+		return
+	}
+	ctx, cancel := s.ctx(r)
+	defer cancel()
+	c := flagv1.NewFlagServiceClient(h.opts.Conn)
+	cur, err := c.GetFlag(ctx, &flagv1.GetFlagRequest{Environment: env, Key: key})
+	if err != nil {
+		h.failRPC(w, r, s, err)
+		return
+	}
+	f := proto.Clone(cur.GetFlag()).(*flagv1.Flag)
+	f.Description, f.Owner, f.DefaultVariant = r.PostForm.Get("description"), r.PostForm.Get("owner"), r.PostForm.Get("default_variant")
+	// A rollout is compiled into the targeting the form shows: the same
+	// targeting keeps the rollout, another one replaces it.
+	targeting := strings.TrimSpace(r.PostForm.Get("targeting"))
+	switch {
+	case f.GetRollout() != nil && targeting == strings.TrimSpace(cur.GetFlag().GetTargeting()):
+		f.Targeting = ""
+	default:
+		f.Rollout, f.Targeting = nil, targeting
+	}
+	var parsed flagv1.Flag
+	if err := protojson.Unmarshal([]byte(`{"variants":`+cmp.Or(strings.TrimSpace(r.PostForm.Get("variants")), "{}")+`}`), &parsed); err != nil {
+		h.fail(w, r, s, http.StatusBadRequest, "variants: a JSON object of variant names to values ("+err.Error()+")")
+		return
+	}
+	f.Variants = parsed.GetVariants()
+	if _, err := c.UpdateFlag(ctx, &flagv1.UpdateFlagRequest{Flag: f, Reason: r.PostForm.Get("reason"), ExpectedPosition: expected}); err != nil {
+		h.failRPC(w, r, s, err)
+		return
+	}
+	http.Redirect(w, r, "/flags/"+url.PathEscape(env)+"/"+url.PathEscape(key)+"?done="+urlQuery(key+" updated"), http.StatusSeeOther)
+}
+
+// variantsJSON is a flag's variants as the edit form shows them.
+func variantsJSON(f *flagv1.Flag) string {
+	b, err := protojson.MarshalOptions{Multiline: true, Indent: "  "}.Marshal(&flagv1.Flag{Variants: f.GetVariants()})
+	if err != nil {
+		return "{}"
+	}
+	var m map[string]json.RawMessage
+	if json.Unmarshal(b, &m) != nil || m["variants"] == nil {
+		return "{}"
+	}
+	return string(m["variants"])
 }

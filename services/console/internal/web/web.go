@@ -154,6 +154,7 @@ func New(opts Options) (*Handler, error) {
 	mux.HandleFunc("POST /flags/{env}/{key}/kill", h.authed(h.killFlag))
 	mux.HandleFunc("GET /flags/{env}/{key}", h.authed(h.flag))
 	mux.HandleFunc("POST /flags/{env}/{key}/rollout", h.authed(h.rollout))
+	mux.HandleFunc("POST /flags/{env}/{key}/edit", h.authed(h.editFlag))
 	mux.HandleFunc("GET /changes", h.authed(h.changes))
 	mux.HandleFunc("POST /changes/{id}/approve", h.authed(h.approveChange))
 	mux.HandleFunc("POST /changes/{id}/review", h.authed(h.reviewChange))
@@ -162,6 +163,7 @@ func New(opts Options) (*Handler, error) {
 	mux.HandleFunc("POST /audit/checkpoint", h.authed(h.checkpoint))
 	mux.HandleFunc("GET /audit/bundle", h.authed(h.bundle))
 	h.registerOps(mux)
+	h.registerOpsActions(mux)
 	if opts.OIDC != nil {
 		h.registerOIDC(mux)
 	}
