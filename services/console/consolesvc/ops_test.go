@@ -336,6 +336,35 @@ func TestConsoleOpsPages(t *testing.T) {
 			t.Errorf("open incidents after the resolution: %v %v", err, page.GetIncidents())
 		}
 	})
+	t.Run("silences and acknowledgements", func(t *testing.T) {
+		code, body := post(dave, "/notifications", "/silences", url.Values{"matchers": {`receiver="pager"`}, "duration": {"1h"}, "comment": {"pager is being replaced"}})
+		if code != http.StatusSeeOther {
+			t.Fatalf("create a silence: %d\n%s", code, body)
+		}
+		nc := notifyv1.NewNotifyServiceClient(w.Conn("dave"))
+		sil, err := nc.ListSilences(ctx, &notifyv1.ListSilencesRequest{})
+		if err != nil || len(sil.GetSilences()) != 1 || sil.GetSilences()[0].GetCreatedBy() != "dave" {
+			t.Fatalf("silences after the console created one: %v %v", err, sil.GetSilences())
+		}
+		id := sil.GetSilences()[0].GetId()
+		w.eventually(dave, "/notifications", "<code>"+id+"</code>", "pager is being replaced")
+		if code, body := post(dave, "/notifications", "/silences/"+id+"/expire", url.Values{"reason": {"replaced"}}); code != http.StatusSeeOther {
+			t.Fatalf("expire: %d\n%s", code, body)
+		}
+		all, err := nc.ListSilences(ctx, &notifyv1.ListSilencesRequest{All: true})
+		if err != nil || len(all.GetSilences()) != 1 || all.GetSilences()[0].GetExpiredBy() != "dave" {
+			t.Errorf("the silence after its expiry: %v %v", err, all.GetSilences())
+		}
+		ns, err := nc.ListNotifications(ctx, &notifyv1.ListNotificationsRequest{})
+		if err != nil || len(ns.GetNotifications()) == 0 || len(ns.GetNotifications()[0].GetEpisodes()) == 0 {
+			t.Fatalf("notifications: %v %v", err, ns.GetNotifications())
+		}
+		n := ns.GetNotifications()[0]
+		code, body = post(dave, "/notifications", "/episodes/ack", url.Values{"group_id": {n.GetGroupId()}, "episode": {n.GetEpisodes()[0].GetKey()}, "comment": {"on it"}})
+		if code != http.StatusSeeOther {
+			t.Errorf("acknowledge %s: %d\n%s", n.GetEpisodes()[0].GetKey(), code, body)
+		}
+	})
 	t.Run("freeze actions", func(t *testing.T) {
 		now := time.Now().UTC()
 		code, body := post(dave, "/windows", "/freezes", url.Values{"id": {"launch-week"}, "environments": {"production"}, "reason": {"launch week"},

@@ -62,7 +62,7 @@ func enumWord[E enumtext.Enum](v E) (word, class string) {
 
 // notificationRow is a notification as the list shows it.
 type notificationRow struct {
-	ID, Receiver, ReceiverKind, Reason, Subject string
+	ID, GroupID, Receiver, ReceiverKind, Reason, Subject string
 	Status, StatusClass                         string
 	Attempts                                    uint32
 	LastError, Decided, Delivered, NextAttempt  string
@@ -99,9 +99,14 @@ func (h *Handler) notifications(w http.ResponseWriter, r *http.Request, s *sessi
 		h.failRPC(w, r, s, err)
 		return
 	}
+	silences, err := c.ListSilences(ctx, &notifyv1.ListSilencesRequest{})
+	if err != nil {
+		h.failRPC(w, r, s, err)
+		return
+	}
 	rows := make([]notificationRow, 0, len(resp.GetNotifications()))
 	for _, n := range resp.GetNotifications() {
-		row := notificationRow{ID: n.GetId(), Receiver: n.GetReceiver(), ReceiverKind: n.GetReceiverKind(), Reason: n.GetReason(),
+		row := notificationRow{ID: n.GetId(), GroupID: n.GetGroupId(), Receiver: n.GetReceiver(), ReceiverKind: n.GetReceiverKind(), Reason: n.GetReason(),
 			Subject: n.GetSubject(), Attempts: n.GetAttempts(), LastError: n.GetLastError(), Decided: stamp(n.GetDecidedAt()),
 			Delivered: stamp(n.GetDeliveredAt()), Episodes: n.GetEpisodes(), MutedBy: n.GetMutedBy()}
 		row.Status, row.StatusClass = enumWord(n.GetStatus())
@@ -113,7 +118,7 @@ func (h *Handler) notifications(w http.ResponseWriter, r *http.Request, s *sessi
 	h.render(w, r, s, http.StatusOK, "notifications", map[string]any{
 		"Notifications": rows, "Total": resp.GetTotal(), "Next": nextPage(r, "/notifications", resp.GetNextPageToken()),
 		"Receiver": req.Receiver, "Episode": req.Episode, "Status": enumtext.Name(req.Status), "Statuses": choices[notifyv1.DeliveryStatus](),
-		"Receivers": recv.GetReceivers(),
+		"Receivers": recv.GetReceivers(), "Silences": silences.GetSilences(), "Notice": q.Get("done"),
 	})
 }
 

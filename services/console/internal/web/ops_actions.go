@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/penguinmails/floe/libs/enumtext"
@@ -23,6 +24,58 @@ func (h *Handler) registerOpsActions(mux *http.ServeMux) {
 	mux.HandleFunc("POST /incidents/{id}/resolve", h.authed(h.incidentResolve))
 	mux.HandleFunc("POST /freezes", h.authed(h.declareFreeze))
 	mux.HandleFunc("POST /freezes/{id}/override", h.authed(h.overrideFreeze))
+	mux.HandleFunc("POST /silences", h.authed(h.createSilence))
+	mux.HandleFunc("POST /silences/{id}/expire", h.authed(h.expireSilence))
+	mux.HandleFunc("POST /episodes/ack", h.authed(h.ackEpisode))
+}
+
+// createSilence mutes what its matchers (one per line, Alertmanager's
+// syntax) match for a duration, with a comment.
+func (h *Handler) createSilence(w http.ResponseWriter, r *http.Request, s *session) {
+	d, err := time.ParseDuration(strings.TrimSpace(r.PostForm.Get("duration")))
+	if err != nil || d <= 0 {
+		h.fail(w, r, s, http.StatusBadRequest, fmt.Sprintf("duration %q: a positive duration such as 2h or 30m", r.PostForm.Get("duration")))
+		return
+	}
+	var matchers []string
+	for _, m := range strings.Split(r.PostForm.Get("matchers"), "\n") {
+		if m = strings.TrimSpace(m); m != "" {
+			matchers = append(matchers, m)
+		}
+	}
+	ctx, cancel := s.ctx(r)
+	defer cancel()
+	resp, err := notifyv1.NewNotifyServiceClient(h.opts.Conn).CreateSilence(ctx, &notifyv1.CreateSilenceRequest{
+		RequestId: r.PostForm.Get("request_id"), Matchers: matchers, Duration: durationpb.New(d), Comment: r.PostForm.Get("comment")})
+	if err != nil {
+		h.failRPC(w, r, s, err)
+		return
+	}
+	http.Redirect(w, r, "/notifications?done="+urlQuery("silence "+resp.GetSilence().GetId()+" created"), http.StatusSeeOther)
+}
+
+// expireSilence ends a silence now, with a reason.
+func (h *Handler) expireSilence(w http.ResponseWriter, r *http.Request, s *session) {
+	id := r.PathValue("id")
+	ctx, cancel := s.ctx(r)
+	defer cancel()
+	if _, err := notifyv1.NewNotifyServiceClient(h.opts.Conn).ExpireSilence(ctx, &notifyv1.ExpireSilenceRequest{Id: id, Reason: r.PostForm.Get("reason")}); err != nil {
+		h.failRPC(w, r, s, err)
+		return
+	}
+	http.Redirect(w, r, "/notifications?done="+urlQuery("silence "+id+" expired"), http.StatusSeeOther)
+}
+
+// ackEpisode acknowledges an episode of a notification's group: its escalation stops.
+func (h *Handler) ackEpisode(w http.ResponseWriter, r *http.Request, s *session) {
+	group, episode := r.PostForm.Get("group_id"), r.PostForm.Get("episode")
+	ctx, cancel := s.ctx(r)
+	defer cancel()
+	if _, err := notifyv1.NewNotifyServiceClient(h.opts.Conn).AcknowledgeEpisode(ctx, &notifyv1.AcknowledgeEpisodeRequest{GroupId: group, Episode: episode, Comment: r.PostForm.Get("comment")}); err != nil {
+		h.failRPC(w, r, s, err)
+		return
+	}
+	http.Redirect(w, r, "/notifications?done="+urlQuery(episode+" acknowledged"), http.StatusSeeOther)
 }
 
 // incidentUpdate posts an update (investigating, identified, monitoring) on an open incident.
