@@ -63,11 +63,11 @@ func enumWord[E enumtext.Enum](v E) (word, class string) {
 // notificationRow is a notification as the list shows it.
 type notificationRow struct {
 	ID, GroupID, Receiver, ReceiverKind, Reason, Subject string
-	Status, StatusClass                         string
-	Attempts                                    uint32
-	LastError, Decided, Delivered, NextAttempt  string
-	MutedBy                                     []string
-	Episodes                                    []*notifyv1.EpisodeStatus
+	Status, StatusClass                                  string
+	Attempts                                             uint32
+	LastError, Decided, Delivered, NextAttempt           string
+	MutedBy                                              []string
+	Episodes                                             []*notifyv1.EpisodeStatus
 }
 
 // notifications lists the notifier's notifications, newest first, a page at
