@@ -47,6 +47,18 @@ func Name[E Enum](v E) string {
 	return strings.ReplaceAll(strings.ToLower(strings.TrimPrefix(string(ev.Name()), prefix(d))), "_", sep(d))
 }
 
+// Words is e in words, as a page shows it: its name without the enum's
+// prefix, lower case, words separated by spaces ("ROLLED_BACK" → "rolled
+// back"; the zero value and undefined numbers: "unspecified").
+func Words(e protoreflect.Enum) string {
+	d := e.Descriptor()
+	ev := d.Values().ByNumber(e.Number())
+	if e.Number() == 0 || ev == nil {
+		return "unspecified"
+	}
+	return strings.ReplaceAll(strings.ToLower(strings.TrimPrefix(string(ev.Name()), prefix(d))), "_", " ")
+}
+
 // Parse is the value whose text is s (false when none is; "" is never a value).
 func Parse[E Enum](s string) (E, bool) {
 	var zero E

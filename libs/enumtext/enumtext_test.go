@@ -4,6 +4,8 @@ import (
 	"slices"
 	"testing"
 
+	"google.golang.org/protobuf/reflect/protoreflect"
+
 	"github.com/penguinmails/floe/libs/enumtext"
 	deployv1 "github.com/penguinmails/floe/proto/gen/floe/deploy/v1"
 	monitorv1 "github.com/penguinmails/floe/proto/gen/floe/monitor/v1"
@@ -56,6 +58,22 @@ func TestResolve(t *testing.T) {
 		got, ok := enumtext.Resolve(tt.v, tt.text)
 		if got != tt.want || ok != tt.ok {
 			t.Errorf("%s: Resolve = %v %v, want %v %v", tt.name, got, ok, tt.want, tt.ok)
+		}
+	}
+}
+
+func TestWords(t *testing.T) {
+	for _, c := range []struct {
+		e    protoreflect.Enum
+		want string
+	}{
+		{deployv1.DeploymentStatus_DEPLOYMENT_STATUS_ROLLED_BACK, "rolled back"},
+		{deployv1.DeploymentStrategy_DEPLOYMENT_STRATEGY_BLUE_GREEN, "blue green"},
+		{deployv1.DeploymentStatus(0), "unspecified"},
+		{deployv1.DeploymentStatus(99), "unspecified"},
+	} {
+		if got := enumtext.Words(c.e); got != c.want {
+			t.Errorf("Words(%v) = %q, want %q", c.e, got, c.want)
 		}
 	}
 }

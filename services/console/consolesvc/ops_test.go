@@ -331,10 +331,13 @@ func TestConsoleOpsPages(t *testing.T) {
 		if code, body := post(dave, "/alerts", "/incidents/"+id+"/resolve", url.Values{"body": {"Payments are back."}}); code != http.StatusSeeOther {
 			t.Fatalf("resolve: %d\n%s", code, body)
 		}
-		page, err := status.GetStatusPage(ctx, &notifyv1.GetStatusPageRequest{})
-		if err != nil || len(page.GetIncidents()) != 0 {
-			t.Errorf("open incidents after the resolution: %v %v", err, page.GetIncidents())
-		}
+		testkit.EventuallyWithin(t, 20*time.Second, func() error {
+			page, err := status.GetStatusPage(ctx, &notifyv1.GetStatusPageRequest{})
+			if err != nil || len(page.GetIncidents()) != 0 {
+				return fmt.Errorf("open incidents after the resolution: %v %v", err, page.GetIncidents())
+			}
+			return nil
+		})
 	})
 	t.Run("silences and acknowledgements", func(t *testing.T) {
 		code, body := post(dave, "/notifications", "/silences", url.Values{"matchers": {`receiver="pager"`}, "duration": {"1h"}, "comment": {"pager is being replaced"}})
@@ -342,19 +345,26 @@ func TestConsoleOpsPages(t *testing.T) {
 			t.Fatalf("create a silence: %d\n%s", code, body)
 		}
 		nc := notifyv1.NewNotifyServiceClient(w.Conn("dave"))
-		sil, err := nc.ListSilences(ctx, &notifyv1.ListSilencesRequest{})
-		if err != nil || len(sil.GetSilences()) != 1 || sil.GetSilences()[0].GetCreatedBy() != "dave" {
-			t.Fatalf("silences after the console created one: %v %v", err, sil.GetSilences())
-		}
-		id := sil.GetSilences()[0].GetId()
+		var id string
+		testkit.EventuallyWithin(t, 20*time.Second, func() error { // the notifier's view catches up
+			sil, err := nc.ListSilences(ctx, &notifyv1.ListSilencesRequest{})
+			if err != nil || len(sil.GetSilences()) != 1 || sil.GetSilences()[0].GetCreatedBy() != "dave" {
+				return fmt.Errorf("silences after the console created one: %v %v", err, sil.GetSilences())
+			}
+			id = sil.GetSilences()[0].GetId()
+			return nil
+		})
 		w.eventually(dave, "/notifications", "<code>"+id+"</code>", "pager is being replaced")
 		if code, body := post(dave, "/notifications", "/silences/"+id+"/expire", url.Values{"reason": {"replaced"}}); code != http.StatusSeeOther {
 			t.Fatalf("expire: %d\n%s", code, body)
 		}
-		all, err := nc.ListSilences(ctx, &notifyv1.ListSilencesRequest{All: true})
-		if err != nil || len(all.GetSilences()) != 1 || all.GetSilences()[0].GetExpiredBy() != "dave" {
-			t.Errorf("the silence after its expiry: %v %v", err, all.GetSilences())
-		}
+		testkit.EventuallyWithin(t, 20*time.Second, func() error {
+			all, err := nc.ListSilences(ctx, &notifyv1.ListSilencesRequest{All: true})
+			if err != nil || len(all.GetSilences()) != 1 || all.GetSilences()[0].GetExpiredBy() != "dave" {
+				return fmt.Errorf("the silence after its expiry: %v %v", err, all.GetSilences())
+			}
+			return nil
+		})
 		ns, err := nc.ListNotifications(ctx, &notifyv1.ListNotificationsRequest{})
 		if err != nil || len(ns.GetNotifications()) == 0 || len(ns.GetNotifications()[0].GetEpisodes()) == 0 {
 			t.Fatalf("notifications: %v %v", err, ns.GetNotifications())

@@ -66,13 +66,20 @@ func (h *Handler) deployment(w http.ResponseWriter, r *http.Request, s *session)
 	// (As of a past position the page shows no chart: the monitor's samples are today's.)
 	var drawn []chart
 	var samples uint64
+	bake := "" // the bake after success: until when the monitor watches on
 	if !at.set() {
 		if m, err := h.monitorClient().GetMonitoring(ctx, &monitorv1.GetMonitoringRequest{DeploymentId: d.GetId()}); err == nil {
 			drawn, samples = charts(m.GetMonitoring()), sampleCount(m.GetMonitoring())
+			if b := m.GetMonitoring().GetBakeUntil(); b != nil {
+				bake = "until " + stamp(b)
+				if m.GetMonitoring().GetEndedAt() != nil {
+					bake += " (over: " + wordOf(m.GetMonitoring().GetOutcomeType()) + ")"
+				}
+			}
 		}
 	}
 	h.render(w, r, s, http.StatusOK, "deployment", map[string]any{"D": d, "Steps": rows, "Weight": weight, "Old": 100 - weight,
-		"Active": !at.set() && active(d.GetStatus()), "Notice": r.URL.Query().Get("done"), "Charts": drawn, "Samples": samples, "At": at})
+		"Active": !at.set() && active(d.GetStatus()), "Notice": r.URL.Query().Get("done"), "Charts": drawn, "Samples": samples, "Bake": bake, "At": at})
 }
 
 func (h *Handler) monitorClient() monitorv1.MonitorServiceClient {

@@ -33,8 +33,10 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"github.com/penguinmails/floe/libs/auth"
+	"github.com/penguinmails/floe/libs/enumtext"
 	systemv1 "github.com/penguinmails/floe/proto/gen/floe/system/v1"
 )
 
@@ -422,6 +424,9 @@ var funcs = template.FuncMap{
 // wordOf is an enum value in words: its name without the type's prefix,
 // lower case, spaces for underscores (DEPLOYMENT_STATUS_ROLLED_BACK → "rolled back").
 func wordOf(s fmt.Stringer) string {
+	if e, ok := s.(protoreflect.Enum); ok {
+		return enumtext.Words(e)
+	}
 	v := s.String()
 	if i := strings.LastIndex(v, "_STATUS_"); i >= 0 {
 		v = v[i+len("_STATUS_"):]
