@@ -9,7 +9,9 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"net/http/cookiejar"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -22,6 +24,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/penguinmails/floe/libs/testkit"
 )
@@ -36,7 +39,7 @@ var (
 )
 
 // clusterServices are the service binaries floe cluster up starts.
-var clusterServices = []string{"audit", "release", "gate", "flag", "change", "deployer", "monitor", "notifier"}
+var clusterServices = []string{"audit", "release", "gate", "flag", "change", "deployer", "monitor", "notifier", "console"}
 
 // serviceBinaries builds floe-<service> for every service next to floe
 // (floeBinary's directory) and returns that directory.
@@ -76,6 +79,7 @@ type clusterState struct {
 	Credentials string            `json:"credentials"`
 	ReaderURL   string            `json:"reader_url"`
 	Proxies     map[string]string `json:"proxies"`
+	Console     string            `json:"console"`
 }
 
 // addr is the gRPC address of a process: a service's first instance
@@ -422,6 +426,7 @@ route:
 		t.Logf("audit verify: %s", firstLine(out))
 	}
 	verify()
+	c.checkConsole(id, depID)
 	// The webhook heard of production's deployment, and each message once
 	// though two notifiers run (a delivery claimed in the log by one).
 	testkit.EventuallyWithin(t, time.Minute, func() error {
@@ -639,4 +644,49 @@ func lastLines(s string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, "\n")
+}
+
+// checkConsole signs in to the cluster's console (its own process, no NATS)
+// as a dev user (security: it reads the audit trail) and reads pages whose calls its routes send to different
+// services: the release, its deployment, flags, change requests, the audit trail.
+func (c *localCluster) checkConsole(id, depID string) {
+	c.t.Helper()
+	if c.state.Console == "" {
+		c.t.Fatal("cluster.json names no console")
+	}
+	data, err := os.ReadFile(c.state.Credentials)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	var creds devCredentials
+	if err := yaml.Unmarshal(data, &creds); err != nil {
+		c.t.Fatal(err)
+	}
+	jar, _ := cookiejar.New(nil)
+	client := &http.Client{Jar: jar, Timeout: 30 * time.Second}
+	resp, err := client.PostForm(c.state.Console+"/signin", url.Values{"token": {creds.token(c.t, "erin")}, "next": {"/releases/" + id}})
+	if err != nil {
+		c.t.Fatalf("console sign-in: %v", err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "production") {
+		c.t.Fatalf("the console's release page after sign-in: %d\n%s", resp.StatusCode, body)
+	}
+	for path, want := range map[string]string{
+		"/deployments/" + depID: "succeeded",       // floe.deploy.v1 → a deployer
+		"/flags?env=production": "Flags in",        // floe.flag.v1 → a flag service
+		"/changes":              "Change requests", // floe.change.v1 → a change service
+		"/audit":                "Audit trail",     // floe.audit.v1 → an audit service
+	} {
+		resp, err := client.Get(c.state.Console + path)
+		if err != nil {
+			c.t.Fatalf("console %s: %v", path, err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || !strings.Contains(string(b), want) {
+			c.t.Errorf("console %s: %d, want %q\n%s", path, resp.StatusCode, want, b)
+		}
+	}
 }

@@ -49,3 +49,24 @@ func RunService[C any](ctx context.Context, name, version string, args []string,
 	}
 	return rt.Run(ctx)
 }
+
+// RunClient is RunService for a service that is only a client of the
+// others' APIs (the console): the same flags and runtime, no NATS.
+func RunClient[C any](ctx context.Context, name, version string, args []string, cfg *C, base func(*C) Base,
+	register func(ctx context.Context, rt *Runtime, cfg *C) error) error {
+	fs := pflag.NewFlagSet(name, pflag.ContinueOnError)
+	if err := BindFlags(fs, cfg); err != nil {
+		return fmt.Errorf("flags: %w", err)
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	rt, err := New(ctx, Options{Service: name, Version: version, Config: base(cfg)})
+	if err != nil {
+		return fmt.Errorf("runtime: %w", err)
+	}
+	if err := register(ctx, rt, cfg); err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	return rt.Run(ctx)
+}

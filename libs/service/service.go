@@ -70,6 +70,11 @@ type Def[C, H any] struct {
 	Publishes []string
 	// Register adds the service to d.Runtime and returns a handle for its host (or the zero H).
 	Register func(ctx context.Context, d Deps[C]) (H, error)
+	// APIClient marks a service that is only a client of the others' gRPC
+	// APIs (the console): it reads and writes no events, so its Deps carry
+	// no NATS, store, keys or snapshots, and its own binary connects to no
+	// NATS and needs no signing key.
+	APIClient bool
 }
 
 // Host is what a process gives every service it starts.
@@ -129,6 +134,9 @@ func Grants(entries ...Entry) map[string]*server.Permissions {
 // Of pairs def with its configuration.
 func Of[C, H any](def Def[C, H], cfg C) Entry {
 	return Entry{Name: def.Name, Aggregates: def.Aggregates, Publishes: def.Publishes, start: func(ctx context.Context, h Host, env *env) (any, error) {
+		if def.APIClient {
+			return def.Register(ctx, clientDeps(h.Runtime, def.Name, h.DataDir, h.Clock, cfg))
+		}
 		aggs := withIntegrity(def.Aggregates)
 		signer, err := h.Keys.signerFor(def.Name, aggs)
 		if err != nil {
@@ -254,10 +262,22 @@ type config[C any] struct {
 	Service C
 }
 
+// clientDeps are an API client's dependencies: the runtime, its logger, its configuration.
+func clientDeps[C any](rt *runtime.Runtime, name, dataDir string, clock func() time.Time, cfg C) Deps[C] {
+	return Deps[C]{Runtime: rt, Clock: clock, Log: rt.Log.With().Str("service", name).Logger(), DataDir: dataDir, Config: cfg}
+}
+
 // Run is a single-service binary: flags and environment → runtime → NATS →
-// the service → serve until ctx ends.
+// the service → serve until ctx ends (an API client: no NATS).
 func Run[C, H any](ctx context.Context, def Def[C, H], version string, args []string) error {
 	var cfg config[C]
+	if def.APIClient {
+		return runtime.RunClient(ctx, def.Name, version, args, &cfg, func(c *config[C]) runtime.Base { return c.Base },
+			func(ctx context.Context, rt *runtime.Runtime, c *config[C]) error {
+				_, err := def.Register(ctx, clientDeps(rt, def.Name, c.NATS.DataDir, nil, c.Service))
+				return err
+			})
+	}
 	entry := Of(def, cfg.Service)
 	var nauth *natsx.DevAuth
 	// On its own embedded NATS the binary is a development server: it

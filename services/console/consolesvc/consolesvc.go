@@ -27,6 +27,9 @@ import (
 type Config struct {
 	Addr   string `env:"FLOE_CONSOLE_ADDR" flag:"console-addr" default:"127.0.0.1:7404" usage:"HTTP listen address of the admin console; empty serves none (port 0 picks a free port)"`
 	Server string `env:"FLOE_CONSOLE_SERVER" flag:"console-server" usage:"gRPC address of the Floe API the console calls (default: this process's --grpc-addr)"`
+	// Routes send each service's calls to its own address, where the
+	// services run as separate processes (the production topology).
+	Routes string `env:"FLOE_CONSOLE_ROUTES" flag:"console-routes" usage:"comma-separated PACKAGE=HOST:PORT: the calls of a proto package (floe.gate.v1) go to that address, the rest to --console-server"`
 	// SecureCookies marks the session cookie Secure: set it whenever the
 	// console is reached over HTTPS (behind a TLS-terminating proxy).
 	SecureCookies bool          `env:"FLOE_CONSOLE_SECURE_COOKIES" flag:"console-secure-cookies" usage:"mark the session cookie Secure (set it when the console is served over HTTPS)"`
@@ -59,8 +62,9 @@ type Console struct {
 // Service is the console. It owns no aggregate: everything it shows and
 // does goes through the other services' APIs.
 var Service = service.Def[Config, *Console]{
-	Name:     "console",
-	Register: register,
+	Name:      "console",
+	Register:  register,
+	APIClient: true,
 }
 
 // Validate reports every problem with the OIDC settings at once (the
@@ -171,8 +175,18 @@ func register(ctx context.Context, d service.Deps[Config]) (*Console, error) {
 	}
 	// The connection carries no credentials of its own: each call carries
 	// the signed-in principal's token (web.Handler).
-	conn, err := grpc.NewClient("passthrough:///floe-api", grpc.WithContextDialer(dial), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	def, err := grpc.NewClient("passthrough:///floe-api", grpc.WithContextDialer(dial), grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
+		return nil, fmt.Errorf("console: %w", err)
+	}
+	routes, err := parseRoutes(d.Config.Routes)
+	if err != nil {
+		_ = def.Close()
+		return nil, fmt.Errorf("console: %w", err)
+	}
+	conn, err := newRouter(def, routes)
+	if err != nil {
+		_ = def.Close()
 		return nil, fmt.Errorf("console: %w", err)
 	}
 	d.Runtime.OnShutdown("console-grpc", func(context.Context) error { return conn.Close() })

@@ -54,7 +54,7 @@ type DevUser struct {
 // Options configure the console.
 type Options struct {
 	// Conn reaches the Floe API; calls carry the session's token.
-	Conn *grpc.ClientConn
+	Conn grpc.ClientConnInterface
 	// SecureCookies marks the session cookie Secure (HTTPS).
 	SecureCookies bool
 	// SessionTTL bounds a session (default 12h).

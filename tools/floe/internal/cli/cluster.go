@@ -56,6 +56,7 @@ the other takes over (docs/operations.md).`,
 			if err != nil {
 				return err
 			}
+			fmt.Fprintf(out, "the admin console: %s (sign in with a token from %s)\n", c.State.Console, c.State.Credentials)
 			fmt.Fprintf(out, "floe cluster is running: %s\n", c.Dir+"/"+cluster.StateFile)
 			select {
 			case <-cmd.Context().Done():

@@ -51,6 +51,18 @@ import (
 // first: it checkpoints what the others write).
 var Services = []string{"audit", "release", "gate", "flag", "change", "deployer", "monitor", "notifier"}
 
+// Console is the admin console's process: started after the services, with
+// no NATS identity (it only calls their gRPC APIs).
+const Console = "console"
+
+// consolePackages are the proto packages each service serves, for the
+// console's routes (the release service is its default server: it also
+// answers WhoAmI, as every process does).
+var consolePackages = map[string][]string{
+	"audit": {"floe.audit.v1"}, "gate": {"floe.gate.v1"}, "flag": {"floe.flag.v1", "floe.config.v1"}, "change": {"floe.change.v1"},
+	"deployer": {"floe.deploy.v1"}, "monitor": {"floe.monitor.v1"}, "notifier": {"floe.notify.v1"},
+}
+
 // Nodes is the size of the NATS cluster.
 const Nodes = 3
 
@@ -103,6 +115,8 @@ type State struct {
 	ReaderURL string `json:"reader_url"`
 	// Proxies are the demo app's proxies by environment.
 	Proxies map[string]string `json:"proxies"`
+	// Console is the admin console's URL.
+	Console string `json:"console,omitempty"`
 }
 
 // Node is one NATS node.
@@ -241,6 +255,12 @@ func Up(ctx context.Context, opts Options) (_ *Cluster, err error) {
 			}
 		}
 	}
+	// The admin console, a client of the services' APIs (no NATS), each
+	// service's calls routed to its first instance.
+	if err := c.startService(ctx, Console, 1); err != nil {
+		return nil, err
+	}
+	c.State.Console = "http://" + addr(c.port(Console+".http"))
 	data, err := json.MarshalIndent(c.State, "", "  ")
 	if err != nil {
 		return nil, err
@@ -540,6 +560,20 @@ func writeYAML(path string, v any) error {
 
 // serviceArgs are the flags of the binary of s's instance named n.
 func (c *Cluster) serviceArgs(s, n string) []string {
+	if s == Console {
+		var routes []string
+		for svc, pkgs := range consolePackages {
+			for _, pkg := range pkgs {
+				routes = append(routes, pkg+"="+c.State.Addr(svc))
+			}
+		}
+		slices.Sort(routes)
+		return []string{
+			"--environment", "cluster", "--grpc-addr", addr(c.port(n + ".grpc")), "--admin-addr", addr(c.port(n + ".admin")),
+			"--tokens-file", filepath.Join(c.Dir, devenv.TokensFileName), "--data-dir", filepath.Join(c.Dir, "data", n), "--log-format", "json",
+			"--console-addr", addr(c.port(n + ".http")), "--console-server", c.State.Addr("release"), "--console-routes", strings.Join(routes, ","),
+		}
+	}
 	keys := filepath.Join(c.Dir, "keys")
 	args := []string{
 		"--environment", "cluster",
@@ -593,7 +627,10 @@ func (c *Cluster) startService(ctx context.Context, s string, i int) error {
 	// leaders, say — is started again, twice at most.
 	for attempt := 1; ; attempt++ {
 		// The NATS URL carries the password: in the environment, not on the command line (ps shows that).
-		env := append(os.Environ(), "FLOE_NATS_URL="+c.clientURLs("floe-"+s, c.lay.Passwords["floe-"+s]))
+		env := os.Environ()
+		if s != Console { // the console calls the services' APIs only
+			env = append(env, "FLOE_NATS_URL="+c.clientURLs("floe-"+s, c.lay.Passwords["floe-"+s]))
+		}
 		pid, exited, err := c.spawnWatched(p.Log, env, filepath.Join(c.opts.Bin, "floe-"+s), c.serviceArgs(s, n)...)
 		if err != nil {
 			return fmt.Errorf("%s: %w", n, err)
