@@ -673,20 +673,26 @@ func (c *localCluster) checkConsole(id, depID string) {
 	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "production") {
 		c.t.Fatalf("the console's release page after sign-in: %d\n%s", resp.StatusCode, body)
 	}
+	// Each route goes to the service's first instance, which may still be
+	// reconnecting after the NATS node killed under it (its view waits for
+	// the log: DeadlineExceeded meanwhile), so each page gets a minute.
 	for path, want := range map[string]string{
 		"/deployments/" + depID: "succeeded",       // floe.deploy.v1 → a deployer
 		"/flags?env=production": "Flags in",        // floe.flag.v1 → a flag service
 		"/changes":              "Change requests", // floe.change.v1 → a change service
 		"/audit":                "Audit trail",     // floe.audit.v1 → an audit service
 	} {
-		resp, err := client.Get(c.state.Console + path)
-		if err != nil {
-			c.t.Fatalf("console %s: %v", path, err)
-		}
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK || !strings.Contains(string(b), want) {
-			c.t.Errorf("console %s: %d, want %q\n%s", path, resp.StatusCode, want, b)
-		}
+		testkit.EventuallyWithin(c.t, time.Minute, func() error {
+			resp, err := client.Get(c.state.Console + path)
+			if err != nil {
+				return err
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK || !strings.Contains(string(b), want) {
+				return fmt.Errorf("console %s: %d, want %q\n%s", path, resp.StatusCode, want, b)
+			}
+			return nil
+		})
 	}
 }
