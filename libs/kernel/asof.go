@@ -11,13 +11,18 @@ import (
 	"github.com/penguinmails/floe/libs/eventstore"
 )
 
-// AsOf is aggregate id as it was at log position pos (time travel): its
-// events up to pos, read through store (which verifies them) and folded by
-// the kind's own Apply — what commands, snapshots and views do with every
-// event, so a past state is computed exactly as the live one was. An
-// aggregate with no event at or before pos is NotFound.
-func (k Kind[S]) AsOf(ctx context.Context, store eventstore.Store, id string, pos uint64) (S, error) {
+// AsOf is aggregate id as it was at log position pos, or (pos 0) at moment
+// at (time travel; see asOfPosition): its events up to there, read through
+// store (which verifies them) and folded by the kind's own Apply — what
+// commands, snapshots and views do with every event, so a past state is
+// computed exactly as the live one was. An aggregate with no event by then
+// is NotFound.
+func (k Kind[S]) AsOf(ctx context.Context, store eventstore.Store, id string, pos uint64, at *timestamppb.Timestamp) (S, error) {
 	s := k.New(id)
+	pos, err := asOfPosition(ctx, store, pos, at)
+	if err != nil {
+		return s, err
+	}
 	st, err := store.Load(ctx, k.Name, id, nil)
 	if err != nil {
 		return s, err
@@ -38,11 +43,10 @@ func (k Kind[S]) AsOf(ctx context.Context, store eventstore.Store, id string, po
 	return s, nil
 }
 
-// AsOfPosition is the log position a time-travel request names: pos, or
-// (pos 0) the last position the log had stored at moment at; 0 when the
-// request names neither. Both at once, or a moment before the log held
-// anything, are refused.
-func AsOfPosition(ctx context.Context, store eventstore.Store, pos uint64, at *timestamppb.Timestamp) (uint64, error) {
+// asOfPosition is the log position a time-travel request names: pos, or
+// (pos 0) the last position the log had stored at moment at. Both at once,
+// or a moment before the log held anything, are refused.
+func asOfPosition(ctx context.Context, store eventstore.Store, pos uint64, at *timestamppb.Timestamp) (uint64, error) {
 	switch {
 	case at == nil:
 		return pos, nil

@@ -152,6 +152,18 @@ type Report struct {
 	Acknowledged []Problem `json:"acknowledged,omitempty"`
 }
 
+// ProblemLines are the report's problems as text, with "and N more" past the cap.
+func (r *Report) ProblemLines() []string {
+	var out []string
+	for _, p := range r.Problems {
+		out = append(out, p.String())
+	}
+	if r.MoreProblems > 0 {
+		out = append(out, fmt.Sprintf("and %d more", r.MoreProblems))
+	}
+	return out
+}
+
 // MaxProblems caps the problems a report lists.
 const MaxProblems = 100
 

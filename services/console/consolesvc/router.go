@@ -51,6 +51,9 @@ func newRouter(def *grpc.ClientConn, routes map[string]string) (*router, error) 
 		if c == nil {
 			var err error
 			if c, err = grpc.NewClient("passthrough:///"+addr, grpc.WithTransportCredentials(insecure.NewCredentials())); err != nil {
+				for _, opened := range byAddr {
+					_ = opened.Close()
+				}
 				return nil, fmt.Errorf("console route %s=%s: %w", pkg, addr, err)
 			}
 			byAddr[addr] = c

@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"encoding/pem"
 	"errors"
-	"fmt"
 	"io"
 
 	"google.golang.org/grpc"
@@ -60,13 +59,7 @@ func (s *Server) VerifyLog(ctx context.Context, req *auditv1.VerifyLogRequest) (
 	out := &auditv1.VerifyLogResponse{
 		Ok: rep.OK(), FirstPosition: rep.FirstSeq, LastPosition: rep.LastSeq, Events: rep.Events, Aggregates: uint32(rep.Aggregates),
 		Checkpoints: uint32(rep.Checkpoints), SignedSize: rep.SignedSize, KeyId: rep.KeyID, WriterKeys: uint32(rep.WriterKeys),
-		UnsignedEvents: rep.UnsignedEvents,
-	}
-	for _, p := range rep.Problems {
-		out.Problems = append(out.Problems, p.String())
-	}
-	if rep.MoreProblems > 0 {
-		out.Problems = append(out.Problems, fmt.Sprintf("and %d more", rep.MoreProblems))
+		UnsignedEvents: rep.UnsignedEvents, Problems: rep.ProblemLines(),
 	}
 	for _, p := range rep.Acknowledged {
 		out.Acknowledged = append(out.Acknowledged, p.String())

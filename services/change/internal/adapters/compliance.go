@@ -108,11 +108,6 @@ func (c *Compliance) verify(ctx context.Context, stream string, first, last uint
 	out.Checkpoints = uint32(rep.Checkpoints)
 	out.KeyId = rep.KeyID
 	out.UnsignedEvents = rep.UnsignedEvents
-	for _, p := range rep.Problems {
-		out.Problems = append(out.Problems, p.String())
-	}
-	if rep.MoreProblems > 0 {
-		out.Problems = append(out.Problems, fmt.Sprintf("and %d more", rep.MoreProblems))
-	}
+	out.Problems = rep.ProblemLines()
 	return out
 }

@@ -4,9 +4,6 @@ import (
 	"errors"
 	"net/http"
 	"strings"
-	"time"
-
-	"google.golang.org/protobuf/types/known/timestamppb"
 
 	changev1 "github.com/penguinmails/floe/proto/gen/floe/change/v1"
 )
@@ -57,15 +54,15 @@ func (h *Handler) reviewChange(w http.ResponseWriter, r *http.Request, s *sessio
 // and an end (UTC, from the form's datetime-local fields).
 func (h *Handler) scheduleChange(w http.ResponseWriter, r *http.Request, s *session) {
 	id := r.PathValue("id")
-	start, err1 := time.ParseInLocation("2006-01-02T15:04", r.PostForm.Get("start"), time.UTC)
-	end, err2 := time.ParseInLocation("2006-01-02T15:04", r.PostForm.Get("end"), time.UTC)
+	start, err1 := formTime("start", r.PostForm.Get("start"))
+	end, err2 := formTime("end", r.PostForm.Get("end"))
 	if err := errors.Join(err1, err2); err != nil {
-		h.fail(w, r, s, http.StatusBadRequest, "the window's start and end are dates and times (UTC): "+err.Error())
+		h.fail(w, r, s, http.StatusBadRequest, "the window's "+err.Error())
 		return
 	}
 	ctx, cancel := s.ctx(r)
 	defer cancel()
-	req := &changev1.ScheduleRequest{ChangeId: id, Start: timestamppb.New(start), End: timestamppb.New(end), Maintenance: r.PostForm.Get("maintenance") != ""}
+	req := &changev1.ScheduleRequest{ChangeId: id, Start: start, End: end, Maintenance: r.PostForm.Get("maintenance") != ""}
 	if _, err := changev1.NewChangeServiceClient(h.opts.Conn).Schedule(ctx, req); err != nil {
 		h.failRPC(w, r, s, err)
 		return

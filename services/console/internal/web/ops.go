@@ -12,6 +12,7 @@ import (
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/known/structpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -51,11 +52,8 @@ func choices[E enumtext.Enum]() []choice {
 // enumWord is an enum value as a page shows it ("dead lettered"), and as a
 // CSS class ("dead-lettered").
 func enumWord[E enumtext.Enum](v E) (word, class string) {
-	n := enumtext.Name(v)
-	if n == "" {
-		return "unknown", "unknown"
-	}
-	return strings.ReplaceAll(n, "_", " "), strings.ReplaceAll(n, "_", "-")
+	w := enumtext.Words(any(v).(protoreflect.Enum)) // generated enums are protoreflect.Enums
+	return w, strings.ReplaceAll(w, " ", "-")
 }
 
 // ---- notifications ----

@@ -11,7 +11,6 @@ import (
 	"github.com/penguinmails/floe/libs/causal"
 	"github.com/penguinmails/floe/libs/errs"
 	"github.com/penguinmails/floe/libs/eventstore"
-	"github.com/penguinmails/floe/libs/kernel"
 	"github.com/penguinmails/floe/libs/projection"
 	deployv1 "github.com/penguinmails/floe/proto/gen/floe/deploy/v1"
 	"github.com/penguinmails/floe/services/deployer/internal/app"
@@ -122,11 +121,7 @@ func (v *Deployments) Get(ctx context.Context, id string) (*deployv1.Deployment,
 // its events up to pos, verified, folded by the aggregate's own Apply),
 // rendered as the view renders it. A deployment started after pos is NotFound.
 func (v *Deployments) AsOf(ctx context.Context, id string, pos uint64, at *timestamppb.Timestamp) (*deployv1.Deployment, error) {
-	pos, err := kernel.AsOfPosition(ctx, v.store, pos, at)
-	if err != nil {
-		return nil, err
-	}
-	d, err := app.DeploymentKind.AsOf(ctx, v.store, id, pos)
+	d, err := app.DeploymentKind.AsOf(ctx, v.store, id, pos, at)
 	if err != nil {
 		return nil, err
 	}

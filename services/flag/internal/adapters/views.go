@@ -18,7 +18,6 @@ import (
 	"github.com/penguinmails/floe/libs/causal"
 	"github.com/penguinmails/floe/libs/eventstore"
 	"github.com/penguinmails/floe/libs/flageval"
-	"github.com/penguinmails/floe/libs/kernel"
 	"github.com/penguinmails/floe/libs/projection"
 	flagv1 "github.com/penguinmails/floe/proto/gen/floe/flag/v1"
 	"github.com/penguinmails/floe/services/flag/internal/app"
@@ -145,11 +144,7 @@ func snapshotOf(env string, fs *domain.FlagSet) *Snapshot {
 // its events up to pos, verified, folded by the aggregate's own Apply),
 // rendered as the view renders it. NotFound before its first event.
 func (v *FlagSets) AsOf(ctx context.Context, env string, pos uint64, at *timestamppb.Timestamp) (*Snapshot, error) {
-	pos, err := kernel.AsOfPosition(ctx, v.store, pos, at)
-	if err != nil {
-		return nil, err
-	}
-	fs, err := app.FlagSetKind.AsOf(ctx, v.store, env, pos)
+	fs, err := app.FlagSetKind.AsOf(ctx, v.store, env, pos, at)
 	if err != nil {
 		return nil, err
 	}

@@ -16,7 +16,6 @@ import (
 	"github.com/penguinmails/floe/libs/causal"
 	"github.com/penguinmails/floe/libs/errs"
 	"github.com/penguinmails/floe/libs/eventstore"
-	"github.com/penguinmails/floe/libs/kernel"
 	"github.com/penguinmails/floe/libs/projection"
 	releasev1 "github.com/penguinmails/floe/proto/gen/floe/release/v1"
 	"github.com/penguinmails/floe/services/release/internal/app"
@@ -149,11 +148,7 @@ func (v *Releases) Get(ctx context.Context, id string) (*releasev1.Release, erro
 // events up to pos, verified, folded by the aggregate's own Apply), rendered
 // as the view renders a row. A release created after pos is NotFound.
 func (v *Releases) AsOf(ctx context.Context, id string, pos uint64, at *timestamppb.Timestamp) (*releasev1.Release, error) {
-	pos, err := kernel.AsOfPosition(ctx, v.store, pos, at)
-	if err != nil {
-		return nil, err
-	}
-	r, err := app.ReleaseKind.AsOf(ctx, v.store, id, pos)
+	r, err := app.ReleaseKind.AsOf(ctx, v.store, id, pos, at)
 	if err != nil {
 		return nil, err
 	}
