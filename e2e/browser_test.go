@@ -87,7 +87,7 @@ func TestConsoleInChromium(t *testing.T) {
 
 	// Promote to development: the page updates itself (SSE) until development runs the release.
 	// (Its notice may be gone at once: the page reloads itself when the release changes.)
-	do("promote to development", chromedp.Click(chromedp.CSS(`form[action$="/promote"] button`))) // the first row: development
+	do("promote to development", submit(`form[action$="/promote"] button`)) // the first row: development
 	poll("development deployed, seen live", `#release tbody tr:first-child td:nth-child(2) .status`, 90*time.Second,
 		func(st string) bool { return st == "deployed" })
 	do("screenshot", shot("2-deployed-in-development"))
@@ -112,7 +112,7 @@ func TestConsoleInChromium(t *testing.T) {
 		chromedp.Navigate(base+"/flags?env=development"),
 		chromedp.WaitVisible(chromedp.CSS(`form.kill`)),
 		chromedp.SendKeys(chromedp.CSS(`#k-search`), "errors in checkout"),
-		chromedp.Click(chromedp.CSS(`form.kill button`)),
+		submit(`form.kill button`),
 		chromedp.WaitVisible(chromedp.CSS(`p.notice`)),
 		shot("2c-flag-killed"),
 	)
@@ -129,7 +129,7 @@ func TestConsoleInChromium(t *testing.T) {
 		chromedp.SetValue(chromedp.CSS(`#r-variant`), "on"),
 		chromedp.SendKeys(chromedp.CSS(`#r-percent`), "30"),
 		chromedp.SendKeys(chromedp.CSS(`#r-reason`), "a third of the users first"),
-		chromedp.Click(chromedp.CSS(`form.rollout button`)),
+		submit(`form.rollout button`),
 		chromedp.WaitVisible(chromedp.CSS(`p.notice`)),
 		shot("2d-flag-rolled-out"),
 	)
@@ -143,7 +143,7 @@ func TestConsoleInChromium(t *testing.T) {
 	do("edit the flag",
 		chromedp.SetValue(chromedp.CSS(`#e-description`), "the new search, v2"),
 		chromedp.SendKeys(chromedp.CSS(`#e-reason`), "copy"),
-		chromedp.Click(chromedp.CSS(`form.edit button`)),
+		submit(`form.edit button`),
 		chromedp.WaitVisible(chromedp.CSS(`p.notice`)),
 	)
 	if d := text("read the description", `dl.facts dd.text`); d != "the new search, v2" {
@@ -155,7 +155,7 @@ func TestConsoleInChromium(t *testing.T) {
 	do("edit from a stale page",
 		chromedp.SetValue(chromedp.CSS(`#e-description`), "overwrites the rollout"),
 		chromedp.SendKeys(chromedp.CSS(`#e-reason`), "stale"),
-		chromedp.Click(chromedp.CSS(`form.edit button`)),
+		submit(`form.edit button`),
 		chromedp.WaitVisible(chromedp.CSS(`main`)),
 	)
 	if refused := text("read the refusal", `main`); !strings.Contains(refused, "Aborted") && !strings.Contains(strings.ToLower(refused), "conflict") {
@@ -193,7 +193,7 @@ func TestConsoleInChromium(t *testing.T) {
 	signIn("carol")
 	do("approve staging",
 		chromedp.SendKeys(chromedp.CSS(`#c-staging`), "QA passed"),
-		chromedp.Click(chromedp.CSS(`form[action$="/approve"]:has(#c-staging) button`)),
+		submit(`form[action$="/approve"]:has(#c-staging) button`),
 	)
 	poll("staging approved by carol", `#release tbody tr:nth-child(2) td:nth-child(3)`, 30*time.Second, func(a string) bool {
 		return strings.Contains(a, "1 of 1") && strings.Contains(a, "carol") && strings.Contains(a, "QA passed")
@@ -205,7 +205,7 @@ func TestConsoleInChromium(t *testing.T) {
 	do("the audit page",
 		chromedp.Navigate(base+"/audit"),
 		chromedp.WaitVisible(chromedp.CSS(`#log-size`)),
-		chromedp.Click(chromedp.CSS(`form[action="/audit/checkpoint"] button`)),
+		submit(`form[action="/audit/checkpoint"] button`),
 		chromedp.WaitVisible(chromedp.CSS(`p.notice`)),
 	)
 	// (Events may follow the checkpoint before the page is read: a monitor's evaluations.)
@@ -216,7 +216,7 @@ func TestConsoleInChromium(t *testing.T) {
 	do("verify a range",
 		chromedp.SendKeys(chromedp.CSS(`#v-from`), "1"),
 		chromedp.SendKeys(chromedp.CSS(`#v-to`), "10"),
-		chromedp.Click(chromedp.CSS(`form.verify button:not([formaction])`)),
+		submit(`form.verify button:not([formaction])`),
 		chromedp.WaitVisible(chromedp.CSS(`#verification`)),
 		shot("5a-verified"),
 	)
@@ -232,7 +232,7 @@ func TestConsoleInChromium(t *testing.T) {
 	}
 	do("the compliance report",
 		chromedp.SendKeys(chromedp.CSS(`#r-envs`), "development"),
-		chromedp.Click(chromedp.CSS(`button[name="report"][value="show"]`)),
+		submit(`button[name="report"][value="show"]`),
 		chromedp.WaitVisible(chromedp.CSS(`#report`)),
 		shot("5-audit"))
 	rep, err := chromedp.Run(bctx, chromedp.TextContent(chromedp.CSS(`#report`)))
@@ -453,6 +453,22 @@ func newBrowser(t *testing.T, ctx context.Context) *browser {
 	}()
 	t.Cleanup(func() { t.Logf("screenshots in %s", artifacts) })
 	return b
+}
+
+// submit clicks a form's button and waits until the page it leads to has
+// replaced this one. Waiting for an element alone is not enough: the page
+// being left may have one too (a notice from the last action), and the test
+// would go on to read the old page.
+func submit(css string) chromedp.Action[chromedp.Void] {
+	return chromedp.Steps(
+		chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+			_, err := chromedp.Evaluate[bool](`document.documentElement.dataset.leaving = "yes"; true`)(ctx, tg)
+			return err
+		}),
+		chromedp.Click(chromedp.CSS(css)),
+		chromedp.WaitNotPresent(chromedp.CSS(`html[data-leaving]`)),
+		chromedp.WaitReady(chromedp.CSS(`body`)),
+	)
 }
 
 // shot saves a screenshot of the whole page as <name>.png.

@@ -145,10 +145,19 @@ func (l logReader) waitFor(id, name string, timeout time.Duration) []*eventstore
 	}
 }
 
+// names is a deployment's history for a failure message: each event's
+// name, and the reason of those that carry one (a rollback, a failure), so
+// that a test that stops on an unexpected rollback says why it happened.
 func names(evs []*eventstore.RecordedEvent) []string {
 	var out []string
 	for _, e := range evs {
-		out = append(out, e.Name)
+		name := e.Name
+		if m, err := e.Decode(); err == nil {
+			if r, ok := m.(interface{ GetReason() string }); ok && r.GetReason() != "" {
+				name += fmt.Sprintf("(%q)", r.GetReason())
+			}
+		}
+		out = append(out, name)
 	}
 	return out
 }
