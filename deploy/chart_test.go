@@ -61,8 +61,11 @@ var (
 		values: map[string]any{
 			"tls": map[string]any{
 				"nats": map[string]any{"enabled": true},
-				"grpc": map[string]any{"enabled": true},
+				"grpc": map[string]any{"enabled": true, "ca": "ca.crt"},
 			},
+			"console": map[string]any{"replicas": 2, "oidc": map[string]any{"clientId": "floe", "redirectURL": "https://floe.example.com/oidc/callback",
+				"clientSecret": "floe-console-oidc"}, "httpFrom": []any{map[string]any{"namespaceSelector": map[string]any{
+				"matchLabels": map[string]any{"kubernetes.io/metadata.name": "ingress"}}}}},
 			"environmentsFile": "environments:\n  - name: staging\n  - name: production\n    change_required: true\n",
 			"secrets":          map[string]any{"secretsKeyring": "floe-secrets-keyring"},
 			"oidc":             map[string]any{"issuer": "https://login.example.com", "audience": "floe", "rolesClaim": "groups"},
@@ -277,6 +280,7 @@ func checkManifests(t *testing.T, stream []byte, v variant) {
 		t.Errorf("the chart renders Secrets %v: credentials never pass through values; the operator creates them", sortedKeys(m.secrets))
 	}
 	t.Run("services", func(t *testing.T) { checkServices(t, m, v) })
+	t.Run("console", func(t *testing.T) { checkConsole(t, m, v) })
 	t.Run("pods", func(t *testing.T) { checkPods(t, m) })
 	t.Run("credentials", func(t *testing.T) { checkCredentials(t, m) })
 	t.Run("nats", func(t *testing.T) { checkNATS(t, m, v) })
@@ -521,6 +525,13 @@ func checkServiceContainer(t *testing.T, m manifests, svc string, d *appsv1.Depl
 		if got, _ := setting("notifier-release-addr"); got != name("release")+":7400" {
 			t.Errorf("--notifier-release-addr %q, want the release service %s:7400", got, name("release"))
 		}
+		// Slack decisions go to the release service over TLS when it serves TLS.
+		if _, peerTLS := args["peer-tls"]; peerTLS != v.grpcTLS {
+			t.Errorf("--peer-tls %v while gRPC TLS is %v", peerTLS, v.grpcTLS)
+		}
+		if v.grpcTLS {
+			secretFiles = append(secretFiles, "peer-tls-ca")
+		}
 	case "gate", "deployer", "monitor":
 		if v.allFiles {
 			configFiles = append(configFiles, map[string]string{"gate": "gates-file", "deployer": "deployer-config", "monitor": "monitor-config"}[svc])
@@ -652,8 +663,8 @@ func mountedFile(spec corev1.PodSpec, c corev1.Container, p string) (corev1.Volu
 
 // checkPods: every pod and container is hardened and bounded.
 func checkPods(t *testing.T, m manifests) {
-	if len(m.pods) != len(services)+2 {
-		t.Errorf("%d pod templates, want %d (the services, NATS, the stream job)", len(m.pods), len(services)+2)
+	if len(m.pods) != len(services)+3 {
+		t.Errorf("%d pod templates, want %d (the services, the console, NATS, the stream job)", len(m.pods), len(services)+3)
 	}
 	for _, p := range m.pods {
 		t.Run(p.owner, func(t *testing.T) {

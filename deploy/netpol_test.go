@@ -185,6 +185,22 @@ func checkNetworkPolicies(t *testing.T, m manifests, v variant) {
 			add(e, pod["release"], 7400, svc == "notifier", svc+" → release gRPC")
 		}
 	}
+	console, ok := pod["console"]
+	if !ok {
+		t.Fatalf("no console pod")
+	}
+	for _, svc := range services {
+		add(console, pod[svc], 7400, true, "console → "+svc+" gRPC")
+	}
+	add(console, nats, 4222, false, "console → NATS client port")
+	add(console, theInternet, 443, false, "console → the internet")
+	add(prometheus, console, 7401, true, "Prometheus → console admin")
+	add(inNamespace, console, 7401, false, "any pod → console admin")
+	add(fromIngress, console, 7404, true, "the ingress → console HTTP")
+	add(v.outsider, console, 7400, false, "a pod → the console's own gRPC")
+	if v.allFiles { // httpFrom names the ingress namespace
+		add(inNamespace, console, 7404, false, "a pod outside httpFrom → console HTTP")
+	}
 	add(pod["notifier"], endpoint{external: true}, 443, true, "notifier → Slack")
 	add(theInternet, pod["notifier"], 7403, true, "Alertmanager or a browser → notifier HTTP")
 	add(pod["monitor"], endpoint{namespace: "monitoring", labels: map[string]string{"app": "prometheus"}}, 9090, true, "monitor → Prometheus")

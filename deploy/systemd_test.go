@@ -376,3 +376,78 @@ func checkUnitCommon(t *testing.T, u unitFile) {
 		t.Errorf("WantedBy=%s, want multi-user.target", u.get("Install", "WantedBy"))
 	}
 }
+
+// TestSystemdConsoleUnit: floe-console.service and console.env.example: the
+// common hardening, every variable of the binary documented, no NATS
+// identity or signing key, routes to the eight services' example addresses,
+// and ports no service uses.
+func TestSystemdConsoleUnit(t *testing.T) {
+	dir := filepath.Join(deployRoot(t), "systemd")
+	cfg := serviceConfig(t, "console")
+	u := parseUnit(t, filepath.Join(dir, "floe-console.service"))
+	checkUnitCommon(t, u)
+	if got := u.get("Service", "ExecStart"); got != "/usr/local/bin/floe-console" {
+		t.Errorf("ExecStart=%s, want /usr/local/bin/floe-console", got)
+	}
+	if u.get("Service", "User") != "floe" || u.get("Service", "MemoryDenyWriteExecute") != "yes" {
+		t.Errorf("User=%s MemoryDenyWriteExecute=%s, want floe and yes", u.get("Service", "User"), u.get("Service", "MemoryDenyWriteExecute"))
+	}
+	ex := parseEnvExample(t, filepath.Join(dir, "console.env.example"))
+	for _, name := range ex.named {
+		if !cfg.env[name] {
+			t.Errorf("console.env.example: %s is not a variable floe-console reads", name)
+		}
+	}
+	for _, name := range sortedKeys(cfg.env) {
+		if !slices.Contains(ex.named, name) {
+			t.Errorf("console.env.example does not mention %s, which floe-console reads", name)
+		}
+	}
+	for _, unused := range []string{"FLOE_NATS_URL", "FLOE_NATS_CREDS", "FLOE_SIGNING_KEY", "FLOE_TRUST_STORE"} {
+		if ex.set[unused] != "" {
+			t.Errorf("console.env.example sets %s: the console has no NATS identity and signs nothing", unused)
+		}
+	}
+	if ex.set["FLOE_TOKENS_FILE"] == "" || ex.set["FLOE_CONSOLE_SECURE_COOKIES"] != "true" {
+		t.Errorf("console.env.example: FLOE_TOKENS_FILE %q, FLOE_CONSOLE_SECURE_COOKIES %q; want a tokens file and Secure cookies",
+			ex.set["FLOE_TOKENS_FILE"], ex.set["FLOE_CONSOLE_SECURE_COOKIES"])
+	}
+	if !within(u.get("Service", "WorkingDirectory"), "/var/lib/"+u.get("Service", "StateDirectory")) {
+		t.Errorf("WorkingDirectory %s is outside the StateDirectory", u.get("Service", "WorkingDirectory"))
+	}
+
+	// The addresses it calls are the services' own, and its ports are its own.
+	grpcOf, taken := map[string]string{}, map[string]string{}
+	for _, svc := range services {
+		sx := parseEnvExample(t, filepath.Join(dir, svc+".env.example"))
+		grpcOf[svc] = sx.set["FLOE_GRPC_ADDR"]
+		for _, env := range []string{"FLOE_GRPC_ADDR", "FLOE_ADMIN_ADDR", "FLOE_OFREP_ADDR", "FLOE_NOTIFIER_HTTP_ADDR"} {
+			if a := sx.set[env]; a != "" {
+				taken[a] = svc
+			}
+		}
+	}
+	for _, env := range []string{"FLOE_GRPC_ADDR", "FLOE_ADMIN_ADDR", "FLOE_CONSOLE_ADDR"} {
+		if svc, dup := taken[ex.set[env]]; dup || ex.set[env] == "" {
+			t.Errorf("console.env.example: %s=%q is unset or also %s's", env, ex.set[env], svc)
+		}
+	}
+	if ex.set["FLOE_CONSOLE_SERVER"] != grpcOf["release"] {
+		t.Errorf("FLOE_CONSOLE_SERVER %q is not release's FLOE_GRPC_ADDR %q", ex.set["FLOE_CONSOLE_SERVER"], grpcOf["release"])
+	}
+	routes := map[string]string{}
+	for _, pair := range strings.Split(ex.set["FLOE_CONSOLE_ROUTES"], ",") {
+		pkg, addr, _ := strings.Cut(pair, "=")
+		routes[pkg] = addr
+	}
+	want := consoleRoutes(t)
+	for pkg, svcAddr := range want {
+		svc := strings.TrimPrefix(strings.TrimSuffix(svcAddr, ":7400"), name(""))
+		if routes[pkg] != grpcOf[svc] {
+			t.Errorf("FLOE_CONSOLE_ROUTES sends %s to %q; %s listens on %q", pkg, routes[pkg], svc, grpcOf[svc])
+		}
+	}
+	if len(routes) != len(want) {
+		t.Errorf("FLOE_CONSOLE_ROUTES routes %d packages, want %d: %v", len(routes), len(want), sortedKeys(routes))
+	}
+}

@@ -673,9 +673,10 @@ func (c *localCluster) checkConsole(id, depID string) {
 	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "production") {
 		c.t.Fatalf("the console's release page after sign-in: %d\n%s", resp.StatusCode, body)
 	}
-	// Each route goes to the service's first instance, which may still be
-	// reconnecting after the NATS node killed under it (its view waits for
-	// the log: DeadlineExceeded meanwhile), so each page gets a minute.
+	// Each route spreads over the service's instances and skips one that
+	// says NOT_SERVING; one still reconnecting after the NATS node killed
+	// under it may answer DeadlineExceeded before its readiness (checked
+	// each second) says so, so each page gets a minute.
 	for path, want := range map[string]string{
 		"/deployments/" + depID: "succeeded",       // floe.deploy.v1 → a deployer
 		"/flags?env=production": "Flags in",        // floe.flag.v1 → a flag service

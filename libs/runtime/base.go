@@ -23,6 +23,11 @@ type Base struct {
 
 	TLSCert string `env:"FLOE_TLS_CERT" flag:"tls-cert" usage:"PEM certificate for the gRPC listener; empty serves plaintext (loopback development only)"`
 	TLSKey  string `env:"FLOE_TLS_KEY" flag:"tls-key" usage:"PEM private key for --tls-cert"`
+	// Peer TLS: how this process calls other Floe services' gRPC APIs (the
+	// console's routes, the notifier's release service) when they serve
+	// TLS (--tls-cert).
+	PeerTLS   bool   `env:"FLOE_PEER_TLS" flag:"peer-tls" usage:"call other Floe services' gRPC APIs over TLS, verifying their certificates with the system's roots or --peer-tls-ca"`
+	PeerTLSCA string `env:"FLOE_PEER_TLS_CA" flag:"peer-tls-ca" usage:"PEM CA certificates that verify other Floe services' gRPC certificates (implies --peer-tls)"`
 
 	NATS    NATSConfig
 	Auth    AuthConfig

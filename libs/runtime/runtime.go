@@ -76,8 +76,10 @@ type Runtime struct {
 	authn  *auth.Interceptor
 	authc  auth.Authenticator
 	rules  auth.Rules
-	rpc    *rpcMetrics
-	admin  *http.Server
+	// peerCreds secure calls to other Floe services (PeerCredentials).
+	peerCreds credentials.TransportCredentials
+	rpc       *rpcMetrics
+	admin     *http.Server
 
 	grpcLis, adminLis net.Listener
 
@@ -171,6 +173,9 @@ func New(ctx context.Context, opts Options) (_ *Runtime, err error) {
 		r.Log = NewLogger(nil, opts.Service, cfg.Environment, opts.Version, cfg.LogLevel, cfg.LogFormat)
 	}
 	r.Log.Debug().Strs("config", Masked(&cfg)).Msg("configuration")
+	if r.peerCreds, err = peerCredentials(cfg); err != nil {
+		return nil, err
+	}
 
 	tp, err := NewTracerProvider(ctx, opts.Service, opts.Version, cfg.Environment, cfg.OTLPEndpoint, cfg.OTLPInsecure, opts.SpanExporter)
 	if err != nil {

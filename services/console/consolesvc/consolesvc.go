@@ -29,7 +29,7 @@ type Config struct {
 	Server string `env:"FLOE_CONSOLE_SERVER" flag:"console-server" usage:"gRPC address of the Floe API the console calls (default: this process's --grpc-addr)"`
 	// Routes send each service's calls to its own address, where the
 	// services run as separate processes (the production topology).
-	Routes string `env:"FLOE_CONSOLE_ROUTES" flag:"console-routes" usage:"comma-separated PACKAGE=HOST:PORT: the calls of a proto package (floe.gate.v1) go to that address, the rest to --console-server"`
+	Routes string `env:"FLOE_CONSOLE_ROUTES" flag:"console-routes" usage:"comma-separated PACKAGE=HOST:PORT: the calls of a proto package (floe.gate.v1) go to that address, the rest to --console-server; HOST:PORT|HOST:PORT names several instances (spread over, skipping one not SERVING)"`
 	// SecureCookies marks the session cookie Secure: set it whenever the
 	// console is reached over HTTPS (behind a TLS-terminating proxy).
 	SecureCookies bool          `env:"FLOE_CONSOLE_SECURE_COOKIES" flag:"console-secure-cookies" usage:"mark the session cookie Secure (set it when the console is served over HTTPS)"`
@@ -161,21 +161,29 @@ func register(ctx context.Context, d service.Deps[Config]) (*Console, error) {
 	if err := d.Config.Validate(); err != nil {
 		return nil, err
 	}
-	// The API's address: --console-server, or this process's gRPC
-	// address, known only once the runtime listens (after registration):
-	// resolved at each dial.
-	server := func() string {
-		if d.Config.Server != "" {
-			return d.Config.Server
+	if d.Runtime.PeerTLS() && d.Config.Server == "" {
+		// This process's own API is on a loopback address no certificate names.
+		var v errs.Violations
+		v.Add("console-server", "is required with --peer-tls: the API's address, as its certificate names it")
+		return nil, wrapConfig(v.Err())
+	}
+	// The connections carry no credentials of their own: each call carries
+	// the signed-in principal's token (web.Handler). Over TLS (--peer-tls)
+	// they verify the services' certificates against the names in
+	// --console-server and --console-routes.
+	creds := d.Runtime.PeerCredentials()
+	var def *grpc.ClientConn
+	var err error
+	if d.Config.Server != "" {
+		def, err = grpc.NewClient("passthrough:///"+d.Config.Server, grpc.WithTransportCredentials(creds))
+	} else {
+		// This process's own gRPC address, known only once the runtime
+		// listens (after registration): resolved at each dial.
+		dial := func(ctx context.Context, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, "tcp", d.Runtime.GRPCAddr())
 		}
-		return d.Runtime.GRPCAddr()
+		def, err = grpc.NewClient("passthrough:///floe-api", grpc.WithContextDialer(dial), grpc.WithTransportCredentials(insecure.NewCredentials()))
 	}
-	dial := func(ctx context.Context, _ string) (net.Conn, error) {
-		return (&net.Dialer{}).DialContext(ctx, "tcp", server())
-	}
-	// The connection carries no credentials of its own: each call carries
-	// the signed-in principal's token (web.Handler).
-	def, err := grpc.NewClient("passthrough:///floe-api", grpc.WithContextDialer(dial), grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		return nil, fmt.Errorf("console: %w", err)
 	}
@@ -184,7 +192,7 @@ func register(ctx context.Context, d service.Deps[Config]) (*Console, error) {
 		_ = def.Close()
 		return nil, fmt.Errorf("console: %w", err)
 	}
-	conn, err := newRouter(def, routes)
+	conn, err := newRouter(def, routes, creds)
 	if err != nil {
 		_ = def.Close()
 		return nil, fmt.Errorf("console: %w", err)

@@ -17,6 +17,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/oklog/ulid/v2"
+	"google.golang.org/grpc"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/penguinmails/floe/libs/causal"
@@ -236,7 +237,8 @@ func register(ctx context.Context, d service.Deps[Config]) (*Notifier, error) {
 			}
 			mux.Handle("/slack/interactions/", &interact.Handler{
 				Receivers: interactive,
-				Decider:   &interact.ReleaseDecider{Addr: releaseAddr, TokenFile: d.Config.TokenFile},
+				Decider: &interact.ReleaseDecider{Addr: releaseAddr, TokenFile: d.Config.TokenFile,
+					DialOptions: []grpc.DialOption{grpc.WithTransportCredentials(d.Runtime.PeerCredentials())}},
 				Refused: func(ctx context.Context, ev *notifyv1.InteractionRefused) error {
 					_, err := inbox.Execute(causal.System(ctx, "notifier", "", ""), kernel.Command[*inbound.ExternalAlert]{
 						ID:     ev.GetReceiver(),

@@ -85,3 +85,34 @@ matchExpressions:
     operator: In
     values: [{{ include "floe.serviceNames" . | splitList " " | join ", " }}]
 {{- end }}
+
+{{/*
+The console's --console-routes: each proto package to the Service of the
+Floe service that serves it (the release service, --console-server, takes
+the rest). A test in deploy/ checks it against the services' source.
+*/}}
+{{- define "floe.consoleRoutes" -}}
+{{- $pkgs := dict "audit" (list "floe.audit.v1") "change" (list "floe.change.v1") "deployer" (list "floe.deploy.v1") "flag" (list "floe.config.v1" "floe.flag.v1") "gate" (list "floe.gate.v1") "monitor" (list "floe.monitor.v1") "notifier" (list "floe.notify.v1") }}
+{{- $routes := list }}
+{{- range $svc := keys $pkgs | sortAlpha }}
+{{- range $pkg := index $pkgs $svc }}
+{{- $routes = append $routes (printf "%s=%s:7400" $pkg (include "floe.componentName" (dict "root" $ "name" $svc))) }}
+{{- end }}
+{{- end }}
+{{- join "," $routes }}
+{{- end }}
+
+{{/*
+Flags of a process that calls other Floe services' gRPC (the console, the
+notifier): TLS when tls.grpc.enabled, verified with the CA certificate of
+the gRPC TLS Secret (tls.grpc.ca, mounted as /etc/floe/grpc-tls/ca.crt) when
+set, else the system's roots.
+*/}}
+{{- define "floe.peerTLSArgs" -}}
+{{- if .Values.tls.grpc.enabled }}
+- --peer-tls
+{{- if .Values.tls.grpc.ca }}
+- --peer-tls-ca=/etc/floe/grpc-tls/ca.crt
+{{- end }}
+{{- end }}
+{{- end }}

@@ -150,6 +150,17 @@ func (s *State) Addr(service string) string {
 	return ""
 }
 
+// Addrs are the gRPC addresses of every instance of service.
+func (s *State) Addrs(service string) []string {
+	var out []string
+	for _, p := range s.Services {
+		if p.Service == service {
+			out = append(out, p.GRPC)
+		}
+	}
+	return out
+}
+
 // ClientURLs are the nodes' client URLs, comma-separated, with user's password.
 func (s *State) clientURLs(user, password string) string {
 	urls := make([]string, len(s.NATS))
@@ -564,7 +575,8 @@ func (c *Cluster) serviceArgs(s, n string) []string {
 		var routes []string
 		for svc, pkgs := range consolePackages {
 			for _, pkg := range pkgs {
-				routes = append(routes, pkg+"="+c.State.Addr(svc))
+				// Every instance: the console skips one that is not ready.
+				routes = append(routes, pkg+"="+strings.Join(c.State.Addrs(svc), "|"))
 			}
 		}
 		slices.Sort(routes)
