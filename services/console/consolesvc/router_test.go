@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -17,6 +18,7 @@ import (
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
+	"github.com/penguinmails/floe/libs/service"
 	"github.com/penguinmails/floe/libs/testkit"
 	systemv1 "github.com/penguinmails/floe/proto/gen/floe/system/v1"
 )
@@ -157,4 +159,23 @@ func TestRouterInstances(t *testing.T) {
 	a.health.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
 	b.srv.Stop()
 	testkit.EventuallyWithin(t, 20*time.Second, only("a"))
+}
+
+// TestConsolePeerTLSNeedsServer: with --peer-tls the console must be told
+// the API's address as its certificate names it; the binary refuses to
+// start without --console-server and says so.
+func TestConsolePeerTLSNeedsServer(t *testing.T) {
+	tokens := filepath.Join(t.TempDir(), "tokens.yaml")
+	if err := os.WriteFile(tokens, []byte("principals: []\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"--grpc-addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0", "--console-addr", "127.0.0.1:0",
+		"--data-dir", t.TempDir(), "--tokens-file", tokens, "--peer-tls"}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	err := service.Run(ctx, Service, "test", args)
+	if err == nil || !strings.Contains(err.Error(), "console-server") || !strings.Contains(err.Error(), "--peer-tls") {
+		t.Fatalf("the console with --peer-tls and no --console-server: %v; want a refusal naming both", err)
+	}
+	t.Logf("refused: %v", err)
 }
