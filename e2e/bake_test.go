@@ -154,4 +154,8 @@ version_patterns:
 		}
 		return nil
 	})
+	// As of log position 1 the monitoring did not exist yet.
+	if out, err := cli("monitor", "status", stableDep, "--at", "1"); err == nil || !strings.Contains(out+err.Error(), "not found") {
+		t.Errorf("monitor status --at 1: %v\n%s", err, out)
+	}
 }

@@ -389,6 +389,10 @@ func TestConsoleWatchesTheJourney(t *testing.T) {
 	if w := b.text("read the past split", `#weight`); w != "20" {
 		t.Errorf("as of position %d the canary had %s %% of the traffic, want 20", rb.Position-1, w)
 	}
+	// The monitor's chart as of then: the samples taken by then, past the threshold.
+	if past, err := chromedp.Run(b.ctx, chromedp.Evaluate[int](`document.querySelectorAll("#chart-error_rate circle.breach").length`)); err != nil || past == 0 {
+		t.Errorf("as of position %d the page charts no breaching error_rate sample (%v)", rb.Position-1, err)
+	}
 	b.do("screenshot", b.shot("journey-2b-before-the-rollback"))
 	// The same, named by a moment: a millisecond before the rollback started.
 	moment := rb.Time.Add(-time.Millisecond).UTC().Format(time.RFC3339Nano)
@@ -405,6 +409,21 @@ func TestConsoleWatchesTheJourney(t *testing.T) {
 		if !strings.Contains(page, want) {
 			t.Errorf("the release page does not say %q", want)
 		}
+	}
+	// As of its creation (the timeline's first entry) the release had no gate run; now it has one per environment.
+	gates := func() int {
+		n, err := chromedp.Run(b.ctx, chromedp.Evaluate[int](`document.querySelectorAll("table.gates").length`))
+		if err != nil {
+			b.fail("count the gate tables", err)
+		}
+		return n
+	}
+	if now := gates(); now < 3 {
+		t.Errorf("the release page shows %d gate runs, want development's, staging's and production's", now)
+	}
+	b.do("the release as created", submit(`ol.timeline li:first-child a`), chromedp.WaitVisible(chromedp.CSS(`p.asof`)))
+	if then := gates(); then != 0 {
+		t.Errorf("as of its creation the release page shows %d gate runs, want none", then)
 	}
 	b.checkNoDialogs()
 }
@@ -455,8 +474,8 @@ func newBrowser(t *testing.T, ctx context.Context) *browser {
 	return b
 }
 
-// submit clicks a form's button and waits until the page it leads to has
-// replaced this one. Waiting for an element alone is not enough: the page
+// submit clicks a form's button (or a link) and waits until the page it
+// leads to has replaced this one. Waiting for an element alone is not enough: the page
 // being left may have one too (a notice from the last action), and the test
 // would go on to read the old page.
 func submit(css string) chromedp.Action[chromedp.Void] {

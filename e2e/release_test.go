@@ -133,11 +133,16 @@ func TestReleaseLifecycle(t *testing.T) {
 	if err == nil || !strings.Contains(out, "development gate Unit Tests is failed") {
 		t.Errorf("promote staging past a failed gate: err=%v\n%s", err, out)
 	}
+	failedThen := time.Now().UTC().Format(time.RFC3339Nano)
 	if out, code := gate("component-tests", "gotestsum-1.13.0-pass.xml"); code != 0 {
 		t.Errorf("report the component tests again, passing: exit %d\n%s", code, out)
 	}
 	if out, err := cli("gate", "status", "--release", id, "--env", "development"); err != nil || !strings.Contains(out, "gates MET") {
 		t.Errorf("gate status: %v\n%s", err, out)
+	}
+	// Time travel: the gates as they were before the passing report, rebuilt from the log.
+	if out, err := cli("gate", "status", "--release", id, "--env", "development", "--at", failedThen); err != nil || !strings.Contains(out, "gates NOT MET") {
+		t.Errorf("gate status --at %s (before the passing report): %v\n%s", failedThen, err, out)
 	}
 	if out, err := cli("--as", "bob", "release", "promote", id, "--env", "staging"); err != nil {
 		t.Fatalf("promote staging: %v\n%s", err, out)

@@ -14,6 +14,7 @@ import (
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/penguinmails/floe/libs/auth"
 	"github.com/penguinmails/floe/libs/envpolicy"
@@ -250,6 +251,7 @@ func TestBlockingGateFailureRefusesPromotion(t *testing.T) {
 		t.Fatalf("failing evidence: %v", ev)
 	}
 	w.run(id, "development", gateOutcome("Unit Tests", gatev1.GateOutcome_GATE_OUTCOME_FAILED))
+	failedAt := w.LogPosition(t)
 	w.approve("carol", id, "staging")
 	err := w.promote("alice", id, "staging")
 	if status.Code(err) != codes.FailedPrecondition || reasonOf(err) != "GATE_NOT_PASSED" || !strings.Contains(err.Error(), "development gate Unit Tests is failed") {
@@ -265,6 +267,37 @@ func TestBlockingGateFailureRefusesPromotion(t *testing.T) {
 	w.run(id, "development", gateOutcome("Unit Tests", gatev1.GateOutcome_GATE_OUTCOME_PASSED))
 	if err := w.promote("alice", id, "staging"); err != nil {
 		t.Fatalf("promotion once the gate passed: %v", err)
+	}
+
+	// Time travel: the runs as they were when the gate had failed, rebuilt
+	// from the log, while the live view says passed.
+	asOf := func(req *gatev1.GetGateStatusRequest) ([]*gatev1.GateRun, error) {
+		req.ReleaseId = id
+		resp, err := w.gates("grace").GetGateStatus(ctxT(t), req)
+		return resp.GetRuns(), err
+	}
+	runs, err := asOf(&gatev1.GetGateStatusRequest{Environment: "development", AsOfPosition: failedAt})
+	if err != nil || len(runs) != 1 || gateOutcome("Unit Tests", gatev1.GateOutcome_GATE_OUTCOME_FAILED)(runs[0]) != nil {
+		t.Fatalf("the development run as of position %d: %v, %v; want the failed gate", failedAt, runs, err)
+	}
+	for _, su := range runs[0].GetGates()[0].GetSuites() {
+		if su.GetSuite() == "component-tests" && (su.GetPassed() || su.GetEvidence().GetFailed() != 4) {
+			t.Errorf("as of position %d component-tests passed=%v with %d failures; want the failing report of then", failedAt, su.GetPassed(), su.GetEvidence().GetFailed())
+		}
+	}
+	live, err := asOf(&gatev1.GetGateStatusRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if runs, err := asOf(&gatev1.GetGateStatusRequest{AsOfTime: timestamppb.Now()}); err != nil || len(runs) != len(live) ||
+		gateOutcome("Unit Tests", gatev1.GateOutcome_GATE_OUTCOME_PASSED)(runs[0]) != nil {
+		t.Errorf("the runs as of now: %v, %v; want the live view's %d runs, development's passed", runs, err, len(live))
+	}
+	if runs, err := asOf(&gatev1.GetGateStatusRequest{AsOfPosition: 1}); err != nil || len(runs) != 0 {
+		t.Errorf("the runs as of position 1, before any was opened: %v, %v; want none", runs, err)
+	}
+	if _, err := asOf(&gatev1.GetGateStatusRequest{AsOfPosition: failedAt, AsOfTime: timestamppb.Now()}); status.Code(err) != codes.InvalidArgument {
+		t.Errorf("both a position and a time: %v, want InvalidArgument", err)
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/durationpb"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/penguinmails/floe/libs/eventstore"
 	"github.com/penguinmails/floe/libs/testkit"
@@ -103,6 +104,10 @@ func TestDeploymentMonitoring(t *testing.T) {
 		}
 		return nil
 	})
+	before, err := d.store.LastSeq(d.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
 	d.append("dep-1", &deployv1.DeploymentSucceeded{DeploymentId: "dep-1", ReleaseId: "rel-dep-1", Version: "1.2.3", Environment: "staging"})
 	if m := w.next("MonitoringEnded", func(*monitorv1.WatchAlertsResponse) bool { return true }); m.GetEvent() != "floe.monitor.v1.MonitoringEnded" ||
 		m.GetSubject() != "dep-1" || m.GetSummary() != "monitoring ended: succeeded" {
@@ -112,6 +117,22 @@ func TestDeploymentMonitoring(t *testing.T) {
 	if err != nil || resp.GetMonitoring().GetOutcome() != "succeeded" || resp.GetMonitoring().GetEndedAt() == nil {
 		t.Errorf("monitoring after the success: %v, %v", resp, err)
 	}
+
+	// Time travel: the monitoring as it was before the success, rebuilt from
+	// the log, is still running; as of now it has ended; before it started,
+	// there is none.
+	resp, err = sup.GetMonitoring(ctxT(t), &monitorv1.GetMonitoringRequest{DeploymentId: "dep-1", AsOfPosition: before})
+	if err != nil || resp.GetMonitoring().GetEndedAt() != nil || resp.GetMonitoring().GetOutcome() != "" || len(resp.GetMonitoring().GetTriggers()) != 1 {
+		t.Errorf("monitoring as of position %d, before the success: %v, %v; want it running with its trigger", before, resp, err)
+	}
+	resp, err = sup.GetMonitoring(ctxT(t), &monitorv1.GetMonitoringRequest{DeploymentId: "dep-1", AsOfTime: timestamppb.Now()})
+	if err != nil || resp.GetMonitoring().GetOutcome() != "succeeded" {
+		t.Errorf("monitoring as of now: %v, %v; want succeeded", resp, err)
+	}
+	_, err = sup.GetMonitoring(ctxT(t), &monitorv1.GetMonitoringRequest{DeploymentId: "dep-1", AsOfPosition: 1})
+	wantCode(t, "monitoring as of position 1", err, codes.NotFound, "NOT_FOUND")
+	_, err = sup.GetMonitoring(ctxT(t), &monitorv1.GetMonitoringRequest{DeploymentId: "dep-1", AsOfPosition: before, AsOfTime: timestamppb.Now()})
+	wantCode(t, "monitoring as of a position and a time", err, codes.InvalidArgument, "INVALID_ARGUMENT")
 }
 
 // A trigger limited to production does not judge a staging deployment; in

@@ -63,18 +63,16 @@ func (h *Handler) deployment(w http.ResponseWriter, r *http.Request, s *session)
 	}
 	// The monitor's view of it: a chart per trigger (none when the monitor
 	// has not seen it, or the principal may not read the monitor).
-	// (As of a past position the page shows no chart: the monitor's samples are today's.)
+	// As of a past position, the monitoring as it was then (the samples taken by then).
 	var drawn []chart
 	var samples uint64
 	bake := "" // the bake after success: until when the monitor watches on
-	if !at.set() {
-		if m, err := h.monitorClient().GetMonitoring(ctx, &monitorv1.GetMonitoringRequest{DeploymentId: d.GetId()}); err == nil {
-			drawn, samples = charts(m.GetMonitoring()), sampleCount(m.GetMonitoring())
-			if b := m.GetMonitoring().GetBakeUntil(); b != nil {
-				bake = "until " + stamp(b)
-				if m.GetMonitoring().GetEndedAt() != nil {
-					bake += " (over: " + wordOf(m.GetMonitoring().GetOutcomeType()) + ")"
-				}
+	if m, err := h.monitorClient().GetMonitoring(ctx, &monitorv1.GetMonitoringRequest{DeploymentId: d.GetId(), AsOfPosition: at.Position, AsOfTime: at.Time}); err == nil {
+		drawn, samples = charts(m.GetMonitoring()), sampleCount(m.GetMonitoring())
+		if b := m.GetMonitoring().GetBakeUntil(); b != nil {
+			bake = "until " + stamp(b)
+			if m.GetMonitoring().GetEndedAt() != nil {
+				bake += " (over: " + wordOf(m.GetMonitoring().GetOutcomeType()) + ")"
 			}
 		}
 	}

@@ -84,7 +84,7 @@ func (h *Handler) release(w http.ResponseWriter, r *http.Request, s *session) {
 	// The gates with their evidence, the change requests and the notes, from
 	// their services; one the principal may not read is left out.
 	var runs []*gatev1.GateRun
-	if g, err := gatev1.NewGateServiceClient(h.opts.Conn).GetGateStatus(ctx, &gatev1.GetGateStatusRequest{ReleaseId: id}); err == nil {
+	if g, err := gatev1.NewGateServiceClient(h.opts.Conn).GetGateStatus(ctx, &gatev1.GetGateStatusRequest{ReleaseId: id, AsOfPosition: at.Position, AsOfTime: at.Time}); err == nil {
 		runs = g.GetRuns()
 	}
 	var changes []*changev1.ChangeRequest

@@ -5,6 +5,7 @@ package adapters
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"sort"
 	"sync"
@@ -12,8 +13,10 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/penguinmails/floe/libs/causal"
+	"github.com/penguinmails/floe/libs/errs"
 	"github.com/penguinmails/floe/libs/eventstore"
 	"github.com/penguinmails/floe/libs/projection"
 	gatev1 "github.com/penguinmails/floe/proto/gen/floe/gate/v1"
@@ -25,9 +28,10 @@ import (
 // each open run's next moment (for the scheduler), and change notifications
 // (for WatchGates).
 type Runs struct {
-	proj *projection.Projection[*domain.Run]
-	head func(ctx context.Context, id string) (uint64, error)
-	last func(context.Context) (uint64, error)
+	proj  *projection.Projection[*domain.Run]
+	store eventstore.Store
+	head  func(ctx context.Context, id string) (uint64, error)
+	last  func(context.Context) (uint64, error)
 
 	mu        sync.Mutex
 	rendered  map[string]*gatev1.GateRun
@@ -72,7 +76,7 @@ func NewRuns(ctx context.Context, js jetstream.JetStream, store eventstore.Store
 	if err != nil {
 		return nil, err
 	}
-	v.proj = p
+	v.proj, v.store = p, store
 	v.head = func(ctx context.Context, id string) (uint64, error) {
 		_, seq, err := store.Head(ctx, domain.AggRun, id)
 		return seq, err
@@ -110,6 +114,36 @@ func (v *Runs) ForRelease(ctx context.Context, releaseID string, envs []string) 
 		}
 		if r != nil && (len(envs) == 0 || slices.Contains(envs, r.GetEnvironment())) {
 			out = append(out, r)
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].GetOpenedAt().AsTime().Before(out[j].GetOpenedAt().AsTime()) })
+	return out, nil
+}
+
+// AsOf returns the release's runs as they were at log position pos (or,
+// pos 0, at moment at; time travel): each run the view knows for the
+// release, folded from its events up to there by the kind's own Apply
+// (kernel.Kind.AsOf, which verifies them). A run with no event by then, or
+// not yet opened, is left out.
+func (v *Runs) AsOf(ctx context.Context, releaseID string, envs []string, pos uint64, at *timestamppb.Timestamp) ([]*gatev1.GateRun, error) {
+	if err := v.proj.Wait(ctx, causal.MinPosition(ctx)); err != nil {
+		return nil, err
+	}
+	v.mu.Lock()
+	ids := slices.Clone(v.byRelease[releaseID])
+	v.mu.Unlock()
+	var out []*gatev1.GateRun
+	for _, id := range ids {
+		r, err := app.RunKind.AsOf(ctx, v.store, id, pos, at)
+		var nf *errs.NotFoundError
+		switch {
+		case errors.As(err, &nf):
+			continue
+		case err != nil:
+			return nil, err
+		}
+		if run := r.View(); r.Opened && (len(envs) == 0 || slices.Contains(envs, run.GetEnvironment())) {
+			out = append(out, run)
 		}
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].GetOpenedAt().AsTime().Before(out[j].GetOpenedAt().AsTime()) })

@@ -111,7 +111,13 @@ func (s *Server) GetGateStatus(ctx context.Context, req *gatev1.GetGateStatusReq
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	runs, err := s.runs.ForRelease(ctx, req.GetReleaseId(), envs)
+	var runs []*gatev1.GateRun
+	var err error
+	if req.GetAsOfPosition() > 0 || req.GetAsOfTime() != nil {
+		runs, err = s.runs.AsOf(ctx, req.GetReleaseId(), envs, req.GetAsOfPosition(), req.GetAsOfTime())
+	} else {
+		runs, err = s.runs.ForRelease(ctx, req.GetReleaseId(), envs)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -79,6 +79,7 @@ type Scraper func(ctx context.Context, at time.Time) error
 
 // Service is the monitor.
 type Service struct {
+	store       eventstore.Store
 	monitorings *kernel.Handler[*domain.Monitoring]
 	triggers    *kernel.Handler[*definition[domain.Trigger]]
 	alertRules  *kernel.Handler[*definition[domain.AlertRule]]
@@ -118,7 +119,7 @@ func New(store eventstore.Store, snaps *eventstore.Snapshots, src metrics.Source
 	if obs == nil {
 		obs = NewObserver(nil)
 	}
-	s := &Service{src: src, scrape: scrape, catalog: catalog, cfg: cfg, now: time.Now, log: log, obs: obs, alerts: map[string]*alertBook{}}
+	s := &Service{store: store, src: src, scrape: scrape, catalog: catalog, cfg: cfg, now: time.Now, log: log, obs: obs, alerts: map[string]*alertBook{}}
 	opts := kernel.Options{Snapshots: snaps}
 	var err error
 	if s.monitorings, err = kernel.New(store, MonitoringKind, opts); err != nil {
@@ -373,6 +374,13 @@ func (s *Service) LoadMonitoring(ctx context.Context, id string) (*domain.Monito
 		return nil
 	})
 	return out, err
+}
+
+// MonitoringAsOf is a deployment's monitoring as it was at log position pos
+// (or, pos 0, at moment at): its events up to there, folded as the live
+// handler folds them (kernel.Kind.AsOf).
+func (s *Service) MonitoringAsOf(ctx context.Context, id string, pos uint64, at *timestamppb.Timestamp) (*domain.Monitoring, error) {
+	return MonitoringKind.AsOf(ctx, s.store, id, pos, at)
 }
 
 // OnDeploymentEvent reacts to the deployer's events: DeploymentStarted

@@ -258,6 +258,16 @@ func (s *Server) monitoring(ctx context.Context, id string) (*domain.Monitoring,
 
 // GetMonitoring implements the RPC.
 func (s *Server) GetMonitoring(ctx context.Context, req *monitorv1.GetMonitoringRequest) (*monitorv1.GetMonitoringResponse, error) {
+	if req.GetAsOfPosition() > 0 || req.GetAsOfTime() != nil {
+		if err := deploymentID(req.GetDeploymentId()); err != nil {
+			return nil, err
+		}
+		m, err := s.svc.MonitoringAsOf(ctx, req.GetDeploymentId(), req.GetAsOfPosition(), req.GetAsOfTime())
+		if err != nil {
+			return nil, err
+		}
+		return &monitorv1.GetMonitoringResponse{Monitoring: m.Status()}, nil
+	}
 	m, err := s.monitoring(ctx, req.GetDeploymentId())
 	if err != nil {
 		return nil, err

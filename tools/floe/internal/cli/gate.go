@@ -141,18 +141,27 @@ func newGateDefineCmd(g *globals) *cobra.Command {
 }
 
 func newGateStatusCmd(g *globals) *cobra.Command {
-	var release, env string
+	var release, env, atFlag string
 	cmd := &cobra.Command{
-		Use:   "status --release ID|product@version [--env ENV]",
+		Use:   "status --release ID|product@version [--env ENV] [--at POSITION|TIME]",
 		Short: "Show a release's gates in every environment (or one)",
-		Args:  cobra.NoArgs,
+		Long: `status shows a release's gate runs: each gate's outcome, its suites and their
+evidence. --at shows them as they were at a log position or a moment (RFC 3339
+or a date), rebuilt from their events up to there (floe release history shows
+positions).`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			at, err := parseAsOf(atFlag)
+			if err != nil {
+				return err
+			}
 			return g.call(cmd.Context(), func(ctx context.Context, conn *grpc.ClientConn) error {
 				id, err := resolveRelease(ctx, conn, release)
 				if err != nil {
 					return err
 				}
-				resp, err := gatev1.NewGateServiceClient(conn).GetGateStatus(ctx, &gatev1.GetGateStatusRequest{ReleaseId: id, Environment: env})
+				resp, err := gatev1.NewGateServiceClient(conn).GetGateStatus(ctx, &gatev1.GetGateStatusRequest{ReleaseId: id, Environment: env,
+					AsOfPosition: at.Position, AsOfTime: at.Time})
 				if err != nil {
 					return err
 				}
@@ -172,6 +181,7 @@ func newGateStatusCmd(g *globals) *cobra.Command {
 	}
 	cmd.Flags().StringVar(&release, "release", "", "the release: id or product@version")
 	cmd.Flags().StringVar(&env, "env", "", "one environment")
+	cmd.Flags().StringVar(&atFlag, "at", "", asOfUsage)
 	return cmd
 }
 

@@ -33,29 +33,42 @@ its canary analysis steps. Deployment ids are "<release id>-<environment>-<attem
 }
 
 func newMonitorStatusCmd(g *globals) *cobra.Command {
-	return &cobra.Command{
-		Use:   "status DEPLOYMENT_ID",
+	var atFlag string
+	cmd := &cobra.Command{
+		Use:   "status DEPLOYMENT_ID [--at POSITION|TIME]",
 		Short: "Show a deployment's triggers (state, last value, sustained breach) and analyses",
 		Long: `status shows the monitor's view of a deployment: each trigger in force with its
 state (ok, breaching, fired or no_data), the last value observed, how long the
 current breach has been sustained and the samples taken; then the verdict of
-each analysis step.
+each analysis step. --at shows it as it was at a log position or a moment
+(RFC 3339 or a date), rebuilt from its events up to there.
 
-  floe monitor status 01J9Z7Q4-production-1`,
+  floe monitor status 01J9Z7Q4-production-1
+  floe monitor status 01J9Z7Q4-production-1 --at 2026-12-04T10:15:00Z`,
 		Args: positional("DEPLOYMENT_ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			at, err := parseAsOf(atFlag)
+			if err != nil {
+				return err
+			}
 			return g.call(cmd.Context(), func(ctx context.Context, conn *grpc.ClientConn) error {
-				resp, err := monitorClient(conn).GetMonitoring(ctx, &monitorv1.GetMonitoringRequest{DeploymentId: args[0]})
+				resp, err := monitorClient(conn).GetMonitoring(ctx, &monitorv1.GetMonitoringRequest{DeploymentId: args[0], AsOfPosition: at.Position, AsOfTime: at.Time})
 				if err != nil {
 					return err
 				}
 				if g.output == "json" {
 					return printJSON(g.out, resp)
 				}
-				return printMonitoring(g.out, resp.GetMonitoring())
+				if err := printMonitoring(g.out, resp.GetMonitoring()); err != nil || !at.set() {
+					return err
+				}
+				_, err = fmt.Fprintf(g.out, "as of %s\n", strings.TrimPrefix(at.String(), "at "))
+				return err
 			})
 		},
 	}
+	cmd.Flags().StringVar(&atFlag, "at", "", asOfUsage)
+	return cmd
 }
 
 func printMonitoring(w io.Writer, m *monitorv1.DeploymentMonitoring) error {

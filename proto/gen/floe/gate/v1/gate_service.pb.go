@@ -366,7 +366,14 @@ type GetGateStatusRequest struct {
 	state     protoimpl.MessageState `protogen:"open.v1"`
 	ReleaseId string                 `protobuf:"bytes,1,opt,name=release_id,json=releaseId,proto3" json:"release_id,omitempty"`
 	// Optional: one environment.
-	Environment   string `protobuf:"bytes,2,opt,name=environment,proto3" json:"environment,omitempty"`
+	Environment string `protobuf:"bytes,2,opt,name=environment,proto3" json:"environment,omitempty"`
+	// When set, the runs as they were at this log position (time travel): each
+	// run's events up to the position, verified and folded as the live view
+	// folds them; a run opened later is left out.
+	AsOfPosition uint64 `protobuf:"varint,3,opt,name=as_of_position,json=asOfPosition,proto3" json:"as_of_position,omitempty"`
+	// When set (and as_of_position is not), the runs as they were at this
+	// moment: as of the last position the log had stored by then.
+	AsOfTime      *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=as_of_time,json=asOfTime,proto3" json:"as_of_time,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -413,6 +420,20 @@ func (x *GetGateStatusRequest) GetEnvironment() string {
 		return x.Environment
 	}
 	return ""
+}
+
+func (x *GetGateStatusRequest) GetAsOfPosition() uint64 {
+	if x != nil {
+		return x.AsOfPosition
+	}
+	return 0
+}
+
+func (x *GetGateStatusRequest) GetAsOfTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.AsOfTime
+	}
+	return nil
 }
 
 // GetGateStatusResponse lists the release's runs in promotion order.
@@ -950,11 +971,14 @@ const file_floe_gate_v1_gate_service_proto_rawDesc = "" +
 	"\x06reason\x18\x04 \x01(\tR\x06reason\x12)\n" +
 	"\x10expected_version\x18\x05 \x01(\x04R\x0fexpectedVersion\"]\n" +
 	"\x19SetGateDefinitionResponse\x12@\n" +
-	"\venvironment\x18\x01 \x01(\v2\x1e.floe.gate.v1.EnvironmentGatesR\venvironment\"W\n" +
+	"\venvironment\x18\x01 \x01(\v2\x1e.floe.gate.v1.EnvironmentGatesR\venvironment\"\xb7\x01\n" +
 	"\x14GetGateStatusRequest\x12\x1d\n" +
 	"\n" +
 	"release_id\x18\x01 \x01(\tR\treleaseId\x12 \n" +
-	"\venvironment\x18\x02 \x01(\tR\venvironment\"B\n" +
+	"\venvironment\x18\x02 \x01(\tR\venvironment\x12$\n" +
+	"\x0eas_of_position\x18\x03 \x01(\x04R\fasOfPosition\x128\n" +
+	"\n" +
+	"as_of_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\basOfTime\"B\n" +
 	"\x15GetGateStatusResponse\x12)\n" +
 	"\x04runs\x18\x01 \x03(\v2\x15.floe.gate.v1.GateRunR\x04runs\"\xcb\x01\n" +
 	"\fReportHeader\x12\x1d\n" +
@@ -1033,43 +1057,44 @@ var file_floe_gate_v1_gate_service_proto_goTypes = []any{
 	(*AcceptedBaseline)(nil),            // 15: floe.gate.v1.AcceptedBaseline
 	(*EnvironmentGates)(nil),            // 16: floe.gate.v1.EnvironmentGates
 	(*GateDefinition)(nil),              // 17: floe.gate.v1.GateDefinition
-	(*GateRun)(nil),                     // 18: floe.gate.v1.GateRun
-	(EvidenceFormat)(0),                 // 19: floe.gate.v1.EvidenceFormat
-	(*Evidence)(nil),                    // 20: floe.gate.v1.Evidence
-	(*timestamppb.Timestamp)(nil),       // 21: google.protobuf.Timestamp
+	(*timestamppb.Timestamp)(nil),       // 18: google.protobuf.Timestamp
+	(*GateRun)(nil),                     // 19: floe.gate.v1.GateRun
+	(EvidenceFormat)(0),                 // 20: floe.gate.v1.EvidenceFormat
+	(*Evidence)(nil),                    // 21: floe.gate.v1.Evidence
 }
 var file_floe_gate_v1_gate_service_proto_depIdxs = []int32{
 	15, // 0: floe.gate.v1.AcceptSarifBaselineResponse.baseline:type_name -> floe.gate.v1.AcceptedBaseline
 	16, // 1: floe.gate.v1.ListGateDefinitionsResponse.environments:type_name -> floe.gate.v1.EnvironmentGates
 	17, // 2: floe.gate.v1.SetGateDefinitionRequest.gate:type_name -> floe.gate.v1.GateDefinition
 	16, // 3: floe.gate.v1.SetGateDefinitionResponse.environment:type_name -> floe.gate.v1.EnvironmentGates
-	18, // 4: floe.gate.v1.GetGateStatusResponse.runs:type_name -> floe.gate.v1.GateRun
-	19, // 5: floe.gate.v1.ReportHeader.format:type_name -> floe.gate.v1.EvidenceFormat
-	8,  // 6: floe.gate.v1.ReportResultsRequest.header:type_name -> floe.gate.v1.ReportHeader
-	20, // 7: floe.gate.v1.ReportResultsResponse.evidence:type_name -> floe.gate.v1.Evidence
-	18, // 8: floe.gate.v1.ReportResultsResponse.run:type_name -> floe.gate.v1.GateRun
-	21, // 9: floe.gate.v1.OverrideGateRequest.expires_at:type_name -> google.protobuf.Timestamp
-	18, // 10: floe.gate.v1.OverrideGateResponse.run:type_name -> floe.gate.v1.GateRun
-	18, // 11: floe.gate.v1.WatchGatesResponse.run:type_name -> floe.gate.v1.GateRun
-	2,  // 12: floe.gate.v1.GateService.ListGateDefinitions:input_type -> floe.gate.v1.ListGateDefinitionsRequest
-	4,  // 13: floe.gate.v1.GateService.SetGateDefinition:input_type -> floe.gate.v1.SetGateDefinitionRequest
-	6,  // 14: floe.gate.v1.GateService.GetGateStatus:input_type -> floe.gate.v1.GetGateStatusRequest
-	9,  // 15: floe.gate.v1.GateService.ReportResults:input_type -> floe.gate.v1.ReportResultsRequest
-	11, // 16: floe.gate.v1.GateService.OverrideGate:input_type -> floe.gate.v1.OverrideGateRequest
-	13, // 17: floe.gate.v1.GateService.WatchGates:input_type -> floe.gate.v1.WatchGatesRequest
-	0,  // 18: floe.gate.v1.GateService.AcceptSarifBaseline:input_type -> floe.gate.v1.AcceptSarifBaselineRequest
-	3,  // 19: floe.gate.v1.GateService.ListGateDefinitions:output_type -> floe.gate.v1.ListGateDefinitionsResponse
-	5,  // 20: floe.gate.v1.GateService.SetGateDefinition:output_type -> floe.gate.v1.SetGateDefinitionResponse
-	7,  // 21: floe.gate.v1.GateService.GetGateStatus:output_type -> floe.gate.v1.GetGateStatusResponse
-	10, // 22: floe.gate.v1.GateService.ReportResults:output_type -> floe.gate.v1.ReportResultsResponse
-	12, // 23: floe.gate.v1.GateService.OverrideGate:output_type -> floe.gate.v1.OverrideGateResponse
-	14, // 24: floe.gate.v1.GateService.WatchGates:output_type -> floe.gate.v1.WatchGatesResponse
-	1,  // 25: floe.gate.v1.GateService.AcceptSarifBaseline:output_type -> floe.gate.v1.AcceptSarifBaselineResponse
-	19, // [19:26] is the sub-list for method output_type
-	12, // [12:19] is the sub-list for method input_type
-	12, // [12:12] is the sub-list for extension type_name
-	12, // [12:12] is the sub-list for extension extendee
-	0,  // [0:12] is the sub-list for field type_name
+	18, // 4: floe.gate.v1.GetGateStatusRequest.as_of_time:type_name -> google.protobuf.Timestamp
+	19, // 5: floe.gate.v1.GetGateStatusResponse.runs:type_name -> floe.gate.v1.GateRun
+	20, // 6: floe.gate.v1.ReportHeader.format:type_name -> floe.gate.v1.EvidenceFormat
+	8,  // 7: floe.gate.v1.ReportResultsRequest.header:type_name -> floe.gate.v1.ReportHeader
+	21, // 8: floe.gate.v1.ReportResultsResponse.evidence:type_name -> floe.gate.v1.Evidence
+	19, // 9: floe.gate.v1.ReportResultsResponse.run:type_name -> floe.gate.v1.GateRun
+	18, // 10: floe.gate.v1.OverrideGateRequest.expires_at:type_name -> google.protobuf.Timestamp
+	19, // 11: floe.gate.v1.OverrideGateResponse.run:type_name -> floe.gate.v1.GateRun
+	19, // 12: floe.gate.v1.WatchGatesResponse.run:type_name -> floe.gate.v1.GateRun
+	2,  // 13: floe.gate.v1.GateService.ListGateDefinitions:input_type -> floe.gate.v1.ListGateDefinitionsRequest
+	4,  // 14: floe.gate.v1.GateService.SetGateDefinition:input_type -> floe.gate.v1.SetGateDefinitionRequest
+	6,  // 15: floe.gate.v1.GateService.GetGateStatus:input_type -> floe.gate.v1.GetGateStatusRequest
+	9,  // 16: floe.gate.v1.GateService.ReportResults:input_type -> floe.gate.v1.ReportResultsRequest
+	11, // 17: floe.gate.v1.GateService.OverrideGate:input_type -> floe.gate.v1.OverrideGateRequest
+	13, // 18: floe.gate.v1.GateService.WatchGates:input_type -> floe.gate.v1.WatchGatesRequest
+	0,  // 19: floe.gate.v1.GateService.AcceptSarifBaseline:input_type -> floe.gate.v1.AcceptSarifBaselineRequest
+	3,  // 20: floe.gate.v1.GateService.ListGateDefinitions:output_type -> floe.gate.v1.ListGateDefinitionsResponse
+	5,  // 21: floe.gate.v1.GateService.SetGateDefinition:output_type -> floe.gate.v1.SetGateDefinitionResponse
+	7,  // 22: floe.gate.v1.GateService.GetGateStatus:output_type -> floe.gate.v1.GetGateStatusResponse
+	10, // 23: floe.gate.v1.GateService.ReportResults:output_type -> floe.gate.v1.ReportResultsResponse
+	12, // 24: floe.gate.v1.GateService.OverrideGate:output_type -> floe.gate.v1.OverrideGateResponse
+	14, // 25: floe.gate.v1.GateService.WatchGates:output_type -> floe.gate.v1.WatchGatesResponse
+	1,  // 26: floe.gate.v1.GateService.AcceptSarifBaseline:output_type -> floe.gate.v1.AcceptSarifBaselineResponse
+	20, // [20:27] is the sub-list for method output_type
+	13, // [13:20] is the sub-list for method input_type
+	13, // [13:13] is the sub-list for extension type_name
+	13, // [13:13] is the sub-list for extension extendee
+	0,  // [0:13] is the sub-list for field type_name
 }
 
 func init() { file_floe_gate_v1_gate_service_proto_init() }

@@ -9,6 +9,7 @@ package monitorv1
 import (
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
 	sync "sync"
 	unsafe "unsafe"
@@ -1050,8 +1051,15 @@ func (x *ListAlertsResponse) GetAlerts() []*Alert {
 }
 
 type GetMonitoringRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	DeploymentId  string                 `protobuf:"bytes,1,opt,name=deployment_id,json=deploymentId,proto3" json:"deployment_id,omitempty"`
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	DeploymentId string                 `protobuf:"bytes,1,opt,name=deployment_id,json=deploymentId,proto3" json:"deployment_id,omitempty"`
+	// When set, the monitoring as it was at this log position (time travel):
+	// its events up to the position (the samples taken by then), verified and
+	// folded as the live view folds them.
+	AsOfPosition uint64 `protobuf:"varint,2,opt,name=as_of_position,json=asOfPosition,proto3" json:"as_of_position,omitempty"`
+	// When set (and as_of_position is not), the monitoring as it was at this
+	// moment: as of the last position the log had stored by then.
+	AsOfTime      *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=as_of_time,json=asOfTime,proto3" json:"as_of_time,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1091,6 +1099,20 @@ func (x *GetMonitoringRequest) GetDeploymentId() string {
 		return x.DeploymentId
 	}
 	return ""
+}
+
+func (x *GetMonitoringRequest) GetAsOfPosition() uint64 {
+	if x != nil {
+		return x.AsOfPosition
+	}
+	return 0
+}
+
+func (x *GetMonitoringRequest) GetAsOfTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.AsOfTime
+	}
+	return nil
 }
 
 type GetMonitoringResponse struct {
@@ -1355,7 +1377,7 @@ var File_floe_monitor_v1_monitor_service_proto protoreflect.FileDescriptor
 
 const file_floe_monitor_v1_monitor_service_proto_rawDesc = "" +
 	"\n" +
-	"%floe/monitor/v1/monitor_service.proto\x12\x0ffloe.monitor.v1\x1a\x1bfloe/monitor/v1/types.proto\"H\n" +
+	"%floe/monitor/v1/monitor_service.proto\x12\x0ffloe.monitor.v1\x1a\x1bfloe/monitor/v1/types.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"H\n" +
 	"\x16CreateAlertRuleRequest\x12.\n" +
 	"\x04rule\x18\x01 \x01(\v2\x1a.floe.monitor.v1.AlertRuleR\x04rule\"\x83\x01\n" +
 	"\x17CreateAlertRuleResponse\x12.\n" +
@@ -1405,9 +1427,12 @@ const file_floe_monitor_v1_monitor_service_proto_rawDesc = "" +
 	"\rseverity_type\x18\x03 \x01(\x0e2\x19.floe.monitor.v1.SeverityR\fseverityType\x12\x1e\n" +
 	"\bseverity\x18\x02 \x01(\tB\x02\x18\x01R\bseverity\"D\n" +
 	"\x12ListAlertsResponse\x12.\n" +
-	"\x06alerts\x18\x01 \x03(\v2\x16.floe.monitor.v1.AlertR\x06alerts\";\n" +
+	"\x06alerts\x18\x01 \x03(\v2\x16.floe.monitor.v1.AlertR\x06alerts\"\x9b\x01\n" +
 	"\x14GetMonitoringRequest\x12#\n" +
-	"\rdeployment_id\x18\x01 \x01(\tR\fdeploymentId\"^\n" +
+	"\rdeployment_id\x18\x01 \x01(\tR\fdeploymentId\x12$\n" +
+	"\x0eas_of_position\x18\x02 \x01(\x04R\fasOfPosition\x128\n" +
+	"\n" +
+	"as_of_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\basOfTime\"^\n" +
 	"\x15GetMonitoringResponse\x12E\n" +
 	"\n" +
 	"monitoring\x18\x01 \x01(\v2%.floe.monitor.v1.DeploymentMonitoringR\n" +
@@ -1489,8 +1514,9 @@ var file_floe_monitor_v1_monitor_service_proto_goTypes = []any{
 	(*RollbackTrigger)(nil),               // 30: floe.monitor.v1.RollbackTrigger
 	(Severity)(0),                         // 31: floe.monitor.v1.Severity
 	(*Alert)(nil),                         // 32: floe.monitor.v1.Alert
-	(*DeploymentMonitoring)(nil),          // 33: floe.monitor.v1.DeploymentMonitoring
-	(*Verdict)(nil),                       // 34: floe.monitor.v1.Verdict
+	(*timestamppb.Timestamp)(nil),         // 33: google.protobuf.Timestamp
+	(*DeploymentMonitoring)(nil),          // 34: floe.monitor.v1.DeploymentMonitoring
+	(*Verdict)(nil),                       // 35: floe.monitor.v1.Verdict
 }
 var file_floe_monitor_v1_monitor_service_proto_depIdxs = []int32{
 	28, // 0: floe.monitor.v1.CreateAlertRuleRequest.rule:type_name -> floe.monitor.v1.AlertRule
@@ -1511,41 +1537,42 @@ var file_floe_monitor_v1_monitor_service_proto_depIdxs = []int32{
 	29, // 15: floe.monitor.v1.UpdateRollbackTriggerResponse.warnings:type_name -> floe.monitor.v1.LintFinding
 	31, // 16: floe.monitor.v1.ListAlertsRequest.severity_type:type_name -> floe.monitor.v1.Severity
 	32, // 17: floe.monitor.v1.ListAlertsResponse.alerts:type_name -> floe.monitor.v1.Alert
-	33, // 18: floe.monitor.v1.GetMonitoringResponse.monitoring:type_name -> floe.monitor.v1.DeploymentMonitoring
-	34, // 19: floe.monitor.v1.GetAnalysisResponse.verdict:type_name -> floe.monitor.v1.Verdict
-	0,  // 20: floe.monitor.v1.MonitorService.CreateAlertRule:input_type -> floe.monitor.v1.CreateAlertRuleRequest
-	2,  // 21: floe.monitor.v1.MonitorService.GetAlertRule:input_type -> floe.monitor.v1.GetAlertRuleRequest
-	4,  // 22: floe.monitor.v1.MonitorService.ListAlertRules:input_type -> floe.monitor.v1.ListAlertRulesRequest
-	6,  // 23: floe.monitor.v1.MonitorService.UpdateAlertRule:input_type -> floe.monitor.v1.UpdateAlertRuleRequest
-	8,  // 24: floe.monitor.v1.MonitorService.DeleteAlertRule:input_type -> floe.monitor.v1.DeleteAlertRuleRequest
-	10, // 25: floe.monitor.v1.MonitorService.CreateRollbackTrigger:input_type -> floe.monitor.v1.CreateRollbackTriggerRequest
-	12, // 26: floe.monitor.v1.MonitorService.GetRollbackTrigger:input_type -> floe.monitor.v1.GetRollbackTriggerRequest
-	14, // 27: floe.monitor.v1.MonitorService.ListRollbackTriggers:input_type -> floe.monitor.v1.ListRollbackTriggersRequest
-	16, // 28: floe.monitor.v1.MonitorService.UpdateRollbackTrigger:input_type -> floe.monitor.v1.UpdateRollbackTriggerRequest
-	18, // 29: floe.monitor.v1.MonitorService.DeleteRollbackTrigger:input_type -> floe.monitor.v1.DeleteRollbackTriggerRequest
-	20, // 30: floe.monitor.v1.MonitorService.ListAlerts:input_type -> floe.monitor.v1.ListAlertsRequest
-	22, // 31: floe.monitor.v1.MonitorService.GetMonitoring:input_type -> floe.monitor.v1.GetMonitoringRequest
-	24, // 32: floe.monitor.v1.MonitorService.GetAnalysis:input_type -> floe.monitor.v1.GetAnalysisRequest
-	26, // 33: floe.monitor.v1.MonitorService.WatchAlerts:input_type -> floe.monitor.v1.WatchAlertsRequest
-	1,  // 34: floe.monitor.v1.MonitorService.CreateAlertRule:output_type -> floe.monitor.v1.CreateAlertRuleResponse
-	3,  // 35: floe.monitor.v1.MonitorService.GetAlertRule:output_type -> floe.monitor.v1.GetAlertRuleResponse
-	5,  // 36: floe.monitor.v1.MonitorService.ListAlertRules:output_type -> floe.monitor.v1.ListAlertRulesResponse
-	7,  // 37: floe.monitor.v1.MonitorService.UpdateAlertRule:output_type -> floe.monitor.v1.UpdateAlertRuleResponse
-	9,  // 38: floe.monitor.v1.MonitorService.DeleteAlertRule:output_type -> floe.monitor.v1.DeleteAlertRuleResponse
-	11, // 39: floe.monitor.v1.MonitorService.CreateRollbackTrigger:output_type -> floe.monitor.v1.CreateRollbackTriggerResponse
-	13, // 40: floe.monitor.v1.MonitorService.GetRollbackTrigger:output_type -> floe.monitor.v1.GetRollbackTriggerResponse
-	15, // 41: floe.monitor.v1.MonitorService.ListRollbackTriggers:output_type -> floe.monitor.v1.ListRollbackTriggersResponse
-	17, // 42: floe.monitor.v1.MonitorService.UpdateRollbackTrigger:output_type -> floe.monitor.v1.UpdateRollbackTriggerResponse
-	19, // 43: floe.monitor.v1.MonitorService.DeleteRollbackTrigger:output_type -> floe.monitor.v1.DeleteRollbackTriggerResponse
-	21, // 44: floe.monitor.v1.MonitorService.ListAlerts:output_type -> floe.monitor.v1.ListAlertsResponse
-	23, // 45: floe.monitor.v1.MonitorService.GetMonitoring:output_type -> floe.monitor.v1.GetMonitoringResponse
-	25, // 46: floe.monitor.v1.MonitorService.GetAnalysis:output_type -> floe.monitor.v1.GetAnalysisResponse
-	27, // 47: floe.monitor.v1.MonitorService.WatchAlerts:output_type -> floe.monitor.v1.WatchAlertsResponse
-	34, // [34:48] is the sub-list for method output_type
-	20, // [20:34] is the sub-list for method input_type
-	20, // [20:20] is the sub-list for extension type_name
-	20, // [20:20] is the sub-list for extension extendee
-	0,  // [0:20] is the sub-list for field type_name
+	33, // 18: floe.monitor.v1.GetMonitoringRequest.as_of_time:type_name -> google.protobuf.Timestamp
+	34, // 19: floe.monitor.v1.GetMonitoringResponse.monitoring:type_name -> floe.monitor.v1.DeploymentMonitoring
+	35, // 20: floe.monitor.v1.GetAnalysisResponse.verdict:type_name -> floe.monitor.v1.Verdict
+	0,  // 21: floe.monitor.v1.MonitorService.CreateAlertRule:input_type -> floe.monitor.v1.CreateAlertRuleRequest
+	2,  // 22: floe.monitor.v1.MonitorService.GetAlertRule:input_type -> floe.monitor.v1.GetAlertRuleRequest
+	4,  // 23: floe.monitor.v1.MonitorService.ListAlertRules:input_type -> floe.monitor.v1.ListAlertRulesRequest
+	6,  // 24: floe.monitor.v1.MonitorService.UpdateAlertRule:input_type -> floe.monitor.v1.UpdateAlertRuleRequest
+	8,  // 25: floe.monitor.v1.MonitorService.DeleteAlertRule:input_type -> floe.monitor.v1.DeleteAlertRuleRequest
+	10, // 26: floe.monitor.v1.MonitorService.CreateRollbackTrigger:input_type -> floe.monitor.v1.CreateRollbackTriggerRequest
+	12, // 27: floe.monitor.v1.MonitorService.GetRollbackTrigger:input_type -> floe.monitor.v1.GetRollbackTriggerRequest
+	14, // 28: floe.monitor.v1.MonitorService.ListRollbackTriggers:input_type -> floe.monitor.v1.ListRollbackTriggersRequest
+	16, // 29: floe.monitor.v1.MonitorService.UpdateRollbackTrigger:input_type -> floe.monitor.v1.UpdateRollbackTriggerRequest
+	18, // 30: floe.monitor.v1.MonitorService.DeleteRollbackTrigger:input_type -> floe.monitor.v1.DeleteRollbackTriggerRequest
+	20, // 31: floe.monitor.v1.MonitorService.ListAlerts:input_type -> floe.monitor.v1.ListAlertsRequest
+	22, // 32: floe.monitor.v1.MonitorService.GetMonitoring:input_type -> floe.monitor.v1.GetMonitoringRequest
+	24, // 33: floe.monitor.v1.MonitorService.GetAnalysis:input_type -> floe.monitor.v1.GetAnalysisRequest
+	26, // 34: floe.monitor.v1.MonitorService.WatchAlerts:input_type -> floe.monitor.v1.WatchAlertsRequest
+	1,  // 35: floe.monitor.v1.MonitorService.CreateAlertRule:output_type -> floe.monitor.v1.CreateAlertRuleResponse
+	3,  // 36: floe.monitor.v1.MonitorService.GetAlertRule:output_type -> floe.monitor.v1.GetAlertRuleResponse
+	5,  // 37: floe.monitor.v1.MonitorService.ListAlertRules:output_type -> floe.monitor.v1.ListAlertRulesResponse
+	7,  // 38: floe.monitor.v1.MonitorService.UpdateAlertRule:output_type -> floe.monitor.v1.UpdateAlertRuleResponse
+	9,  // 39: floe.monitor.v1.MonitorService.DeleteAlertRule:output_type -> floe.monitor.v1.DeleteAlertRuleResponse
+	11, // 40: floe.monitor.v1.MonitorService.CreateRollbackTrigger:output_type -> floe.monitor.v1.CreateRollbackTriggerResponse
+	13, // 41: floe.monitor.v1.MonitorService.GetRollbackTrigger:output_type -> floe.monitor.v1.GetRollbackTriggerResponse
+	15, // 42: floe.monitor.v1.MonitorService.ListRollbackTriggers:output_type -> floe.monitor.v1.ListRollbackTriggersResponse
+	17, // 43: floe.monitor.v1.MonitorService.UpdateRollbackTrigger:output_type -> floe.monitor.v1.UpdateRollbackTriggerResponse
+	19, // 44: floe.monitor.v1.MonitorService.DeleteRollbackTrigger:output_type -> floe.monitor.v1.DeleteRollbackTriggerResponse
+	21, // 45: floe.monitor.v1.MonitorService.ListAlerts:output_type -> floe.monitor.v1.ListAlertsResponse
+	23, // 46: floe.monitor.v1.MonitorService.GetMonitoring:output_type -> floe.monitor.v1.GetMonitoringResponse
+	25, // 47: floe.monitor.v1.MonitorService.GetAnalysis:output_type -> floe.monitor.v1.GetAnalysisResponse
+	27, // 48: floe.monitor.v1.MonitorService.WatchAlerts:output_type -> floe.monitor.v1.WatchAlertsResponse
+	35, // [35:49] is the sub-list for method output_type
+	21, // [21:35] is the sub-list for method input_type
+	21, // [21:21] is the sub-list for extension type_name
+	21, // [21:21] is the sub-list for extension extendee
+	0,  // [0:21] is the sub-list for field type_name
 }
 
 func init() { file_floe_monitor_v1_monitor_service_proto_init() }
