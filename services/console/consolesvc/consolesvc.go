@@ -44,7 +44,7 @@ type Config struct {
 	// it, a public client whose codes PKCE alone protects.
 	OIDCClientSecretFile string `env:"FLOE_CONSOLE_OIDC_CLIENT_SECRET_FILE" flag:"console-oidc-client-secret-file" usage:"file holding the console's client secret (a confidential client); none: a public client relying on PKCE"`
 	OIDCRedirectURL      string `env:"FLOE_CONSOLE_OIDC_REDIRECT_URL" flag:"console-oidc-redirect-url" usage:"the console's callback URL as registered at the provider, absolute, ending in /oidc/callback (default: http://<console addr>/oidc/callback)"`
-	OIDCScopes           string `env:"FLOE_CONSOLE_OIDC_SCOPES" flag:"console-oidc-scopes" default:"openid profile email" usage:"scopes to request, separated by spaces or commas; openid is required"`
+	OIDCScopes           string `env:"FLOE_CONSOLE_OIDC_SCOPES" flag:"console-oidc-scopes" default:"openid profile email" usage:"scopes to request, separated by spaces or commas; openid is required; with offline_access (most providers) a refresh token renews the ID token up to --console-session-ttl"`
 	// DevUsers (floe dev) offers its users on the sign-in page, so a
 	// newcomer signs in with a click; nil in production.
 	DevUsers []DevUser
@@ -210,7 +210,7 @@ func register(ctx context.Context, d service.Deps[Config]) (*Console, error) {
 	if err != nil {
 		return nil, err
 	}
-	if h, err = web.New(web.Options{Conn: conn, SecureCookies: d.Config.SecureCookies, SessionTTL: d.Config.SessionTTL,
+	if h, err = web.New(web.Options{Conn: conn, SecureCookies: d.Config.SecureCookies, SessionTTL: d.Config.SessionTTL, Now: d.Clock,
 		DevUsers: d.Config.DevUsers, OIDC: oidcSignIn, Log: d.Log}); err != nil {
 		return nil, err
 	}

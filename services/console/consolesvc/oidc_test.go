@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"html"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -14,6 +15,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -42,6 +44,7 @@ type provider struct {
 	mu      sync.Mutex
 	clients map[string]*storage.Client
 	secrets map[string]string
+	logout  map[string][]string // post-logout redirect URIs, by client
 	roles   map[string][]string // by subject
 }
 
@@ -55,7 +58,7 @@ const (
 func startProvider(t *testing.T) *provider {
 	t.Helper()
 	srv := httptest.NewUnstartedServer(nil)
-	p := &provider{issuer: "http://" + srv.Listener.Addr().String(), clients: map[string]*storage.Client{}, secrets: map[string]string{},
+	p := &provider{issuer: "http://" + srv.Listener.Addr().String(), clients: map[string]*storage.Client{}, secrets: map[string]string{}, logout: map[string][]string{},
 		roles: map[string][]string{oidcUser: {"qa:staging"}}}
 	p.Storage = storage.NewStorageWithClients(storage.NewUserStore(p.issuer), map[string]*storage.Client{})
 	srv.Config.Handler = exampleop.SetupServer(p.issuer, p, nil, false)
@@ -82,10 +85,22 @@ func (p *provider) GetClientByClientID(_ context.Context, id string) (op.Client,
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if c, ok := p.clients[id]; ok {
+		if uris := p.logout[id]; uris != nil {
+			return logoutClient{c, uris}, nil
+		}
 		return c, nil
 	}
 	return nil, fmt.Errorf("client %q not found", id)
 }
+
+// logoutClient is a client with post-logout redirect URIs (the example
+// storage's clients have none).
+type logoutClient struct {
+	*storage.Client
+	uris []string
+}
+
+func (c logoutClient) PostLogoutRedirectURIs() []string { return c.uris }
 
 // AuthorizeClientIDSecret implements op.Storage for confidential clients.
 func (p *provider) AuthorizeClientIDSecret(_ context.Context, id, secret string) error {
@@ -141,9 +156,16 @@ func startOIDCWorld(t *testing.T, p *provider, client, secret string) *world {
 			t.Fatal(err)
 		}
 	}
+	return startOIDCWorldWith(t, cfg, nil)
+}
+
+// startOIDCWorldWith is startOIDCWorld with the console's configuration
+// and the services' clock (nil: time.Now).
+func startOIDCWorldWith(t *testing.T, cfg consolesvc.Config, clock func() time.Time) *world {
+	t.Helper()
 	proc := testkit.Start(t, testkit.Options{
 		Users:      map[string][]auth.RoleBinding{"alice": testkit.Roles(auth.RoleDeveloper)},
-		OIDCIssuer: p.issuer, OIDCAudience: client,
+		OIDCIssuer: cfg.OIDCIssuer, OIDCAudience: cfg.OIDCClientID, Clock: clock,
 		Entries: func() []service.Entry {
 			return []service.Entry{service.Of(releasesvc.Service, releasesvc.Config{}), service.Of(consolesvc.Service, cfg)}
 		},
@@ -507,5 +529,87 @@ func TestConsoleOIDCConfig(t *testing.T) {
 	_, err := web.NewOIDC(context.Background(), web.OIDCConfig{Issuer: down.URL, ClientID: "c", RedirectURL: "http://127.0.0.1:7404/oidc/callback", Scopes: []string{"openid"}})
 	if err == nil || !strings.Contains(err.Error(), "discovery for "+down.URL) {
 		t.Errorf("NewOIDC with an unreachable provider: %v", err)
+	}
+}
+
+// TestConsoleOIDCRenewAndSignOut: with offline_access the provider gives a
+// refresh token, and the console renews the ID token before it expires, so
+// the session lasts its TTL (12 h) rather than the token's hour, each
+// renewal verified and the principal read again; past the TTL it ends.
+// Signing out ends the console's session and sends the browser to the
+// provider's end_session_endpoint (id_token_hint, client_id,
+// post_logout_redirect_uri), which sends it back to the sign-in page.
+func TestConsoleOIDCRenewAndSignOut(t *testing.T) {
+	p := startProvider(t)
+	const client = "floe-console-renew"
+	p.register(storage.NativeClient(client, "http://127.0.0.1/oidc/callback"), "")
+	p.mu.Lock()
+	p.logout[client] = []string{"http://127.0.0.1/signin"}
+	p.mu.Unlock()
+	var offset atomic.Int64
+	clock := func() time.Time { return time.Now().Add(time.Duration(offset.Load())) }
+	w := startOIDCWorldWith(t, consolesvc.Config{Addr: "127.0.0.1:0", OIDCIssuer: p.issuer, OIDCClientID: client,
+		OIDCScopes: "openid profile email offline_access"}, clock)
+
+	b := w.browser()
+	authURL := w.oidcLogin(b, "/releases")
+	if got := authURL.Query().Get("scope"); got != "openid profile email offline_access" {
+		t.Fatalf("scopes asked for: %q", got)
+	}
+	resp, body := fetch(t, b, "GET", w.authorize(p, b, authURL), nil)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(body, "Signed in as "+oidcName) {
+		t.Fatalf("callback: %d\n%s", resp.StatusCode, body)
+	}
+	// Renewable: the cookie lasts the session TTL, not the ID token's hour.
+	for _, c := range resp.Cookies() {
+		if c.Name == web.SessionCookie && (c.Expires.Before(time.Now().Add(11*time.Hour)) || c.Expires.After(time.Now().Add(12*time.Hour+time.Minute))) {
+			t.Errorf("a renewable session's cookie expires %s, want in 12 h", c.Expires)
+		}
+	}
+	// Hour after hour the pages answer: each ID token is renewed before it expires.
+	for h := 1; h <= 11; h += 2 {
+		offset.Store(int64(time.Duration(h)*time.Hour - 30*time.Second))
+		if resp, page := w.do(b, "GET", "/releases", nil, nil); resp.StatusCode != http.StatusOK || !strings.Contains(page, oidcName) {
+			t.Fatalf("%d h after sign-in the releases page answers %d (want the page: the session renewed)\n%s", h, resp.StatusCode, page)
+		}
+	}
+	_, page := w.do(b, "GET", "/releases", nil, nil)
+	csrf := csrfRE.FindStringSubmatch(page)
+	if csrf == nil {
+		t.Fatalf("no CSRF token:\n%s", page)
+	}
+
+	// Signing out: the session ends here, then at the provider.
+	resp, body = w.do(b, "POST", "/signout", url.Values{"csrf": {csrf[1]}}, map[string]string{"Origin": w.base})
+	m := refreshRE.FindStringSubmatch(body)
+	if resp.StatusCode != http.StatusOK || m == nil {
+		t.Fatalf("sign out: %d\n%s", resp.StatusCode, body)
+	}
+	if resp, _ := w.do(b, "GET", "/releases", nil, nil); resp.StatusCode != http.StatusSeeOther {
+		t.Errorf("after signing out /releases answers %d", resp.StatusCode)
+	}
+	logout, err := url.Parse(html.UnescapeString(m[1]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := logout.Query()
+	if !strings.HasPrefix(logout.String(), p.issuer+"/") || q.Get("client_id") != client || q.Get("post_logout_redirect_uri") != w.base+"/signin" ||
+		strings.Count(q.Get("id_token_hint"), ".") != 2 {
+		t.Fatalf("the provider's end-session URL: %s", logout)
+	}
+	resp, body = fetch(t, b, "GET", logout.String(), nil)
+	if back := location(t, resp); back != w.base+"/signin" {
+		t.Errorf("the provider's end session sends the browser to %s, want the console's sign-in page\n%s", back, body)
+	}
+
+	// Past the session TTL a renewable session ends all the same.
+	b2 := w.browser()
+	offset.Store(0)
+	if resp, body := fetch(t, b2, "GET", w.authorize(p, b2, w.oidcLogin(b2, "/releases")), nil); resp.StatusCode != http.StatusOK {
+		t.Fatalf("second sign-in: %d\n%s", resp.StatusCode, body)
+	}
+	offset.Store(int64(12*time.Hour + time.Minute))
+	if resp, _ := w.do(b2, "GET", "/releases", nil, nil); resp.StatusCode != http.StatusSeeOther {
+		t.Errorf("past the 12 h session TTL /releases answers %d, want the sign-in page", resp.StatusCode)
 	}
 }

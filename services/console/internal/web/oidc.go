@@ -25,7 +25,11 @@ import (
 // the code with the verifier, verifies the ID token (signature, issuer,
 // audience = the client id, expiry, nonce) and signs the user in as the
 // token form does: the ID token is the session's bearer token for the API,
-// WhoAmI checks it, and the session ends no later than the token.
+// WhoAmI checks it, and the session ends with the token — unless the
+// provider also gave a refresh token (the offline_access scope, for most),
+// with which the console renews the ID token before it expires, up to the
+// session TTL (Handler.keep). Signing out of such a session signs out at
+// the provider too (RP-initiated logout) when it has an end_session_endpoint.
 
 // OIDCCookie binds a sign-in under way to the browser that started it.
 const OIDCCookie = "floe_console_oidc"
@@ -62,6 +66,9 @@ type OIDC struct {
 	client   *http.Client
 	// name is the issuer's host, for "Sign in with …".
 	name string
+	// endSession is the provider's end_session_endpoint ("": none), and
+	// postLogout where it sends the browser back: the console's /signin.
+	endSession, postLogout string
 
 	mu      sync.Mutex
 	pending map[string]*pendingLogin // by state
@@ -105,15 +112,88 @@ func NewOIDC(ctx context.Context, cfg OIDCConfig) (*OIDC, error) {
 	if err != nil {
 		return nil, fmt.Errorf("oidc sign-in: discovery for %s: %w", cfg.Issuer, err)
 	}
+	var claims struct {
+		EndSession string `json:"end_session_endpoint"`
+	}
+	if err := p.Claims(&claims); err != nil {
+		return nil, fmt.Errorf("oidc sign-in: discovery for %s: %w", cfg.Issuer, err)
+	}
+	if u, err := url.Parse(claims.EndSession); claims.EndSession != "" && (err != nil || !u.IsAbs() || (u.Scheme != "https" && u.Scheme != "http")) {
+		return nil, fmt.Errorf("oidc sign-in: %s's end_session_endpoint %q is not an absolute http(s) URL", cfg.Issuer, claims.EndSession)
+	}
+	postLogout := *ru
+	postLogout.Path, postLogout.RawQuery = strings.TrimSuffix(ru.Path, "/oidc/callback")+"/signin", ""
 	return &OIDC{
 		oauth: oauth2.Config{ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret, Endpoint: p.Endpoint(),
 			RedirectURL: cfg.RedirectURL, Scopes: cfg.Scopes},
-		issuer:   cfg.Issuer,
-		verifier: p.Verifier(&oidc.Config{ClientID: cfg.ClientID}),
-		client:   client,
-		name:     iu.Host,
-		pending:  map[string]*pendingLogin{},
+		issuer:     cfg.Issuer,
+		verifier:   p.Verifier(&oidc.Config{ClientID: cfg.ClientID}),
+		client:     client,
+		name:       iu.Host,
+		endSession: claims.EndSession,
+		postLogout: postLogout.String(),
+		pending:    map[string]*pendingLogin{},
 	}, nil
+}
+
+// renew exchanges a refresh token for a new ID token, verified as at
+// sign-in (signature, issuer, audience, expiry, authorized party) and for
+// the same subject: the raw token, its expiry, and the refresh token to use
+// next (the provider's new one, or the same).
+func (o *OIDC) renew(ctx context.Context, refresh, subject string) (string, time.Time, string, error) {
+	ctx = context.WithValue(ctx, oauth2.HTTPClient, o.client)
+	tok, err := o.oauth.TokenSource(ctx, &oauth2.Token{RefreshToken: refresh}).Token()
+	if err != nil {
+		return "", time.Time{}, "", err
+	}
+	raw, _ := tok.Extra("id_token").(string)
+	if raw == "" {
+		return "", time.Time{}, "", errors.New("the provider's refresh answer has no ID token")
+	}
+	idt, err := o.verify(ctx, raw)
+	if err != nil {
+		return "", time.Time{}, "", err
+	}
+	if idt.Subject != subject {
+		return "", time.Time{}, "", fmt.Errorf("the renewed ID token is for another subject")
+	}
+	next := tok.RefreshToken
+	if next == "" {
+		next = refresh
+	}
+	return raw, idt.Expiry, next, nil
+}
+
+// verify checks an ID token: go-oidc's checks (signature, issuer, audience
+// = the client id, expiry) and, for a token with several audiences, that
+// it was issued to this client (azp).
+func (o *OIDC) verify(ctx context.Context, raw string) (*oidc.IDToken, error) {
+	idt, err := o.verifier.Verify(ctx, raw)
+	if err != nil {
+		return nil, err
+	}
+	var azp struct {
+		AZP string `json:"azp"`
+	}
+	if err := idt.Claims(&azp); err != nil || azp.AZP != "" && azp.AZP != o.oauth.ClientID {
+		return nil, errAnotherParty
+	}
+	return idt, nil
+}
+
+// errAnotherParty: an ID token issued to another client.
+var errAnotherParty = errors.New("the ID token was issued to another client")
+
+// logoutURL is the provider's end-session URL for a session signed in with
+// idToken, sending the browser back to the console's sign-in page (a URL
+// to register at the provider as a post-logout redirect URI).
+func (o *OIDC) logoutURL(idToken string) string {
+	q := url.Values{"id_token_hint": {idToken}, "client_id": {o.oauth.ClientID}, "post_logout_redirect_uri": {o.postLogout}}
+	sep := "?"
+	if strings.Contains(o.endSession, "?") {
+		sep = "&"
+	}
+	return o.endSession + sep + q.Encode()
 }
 
 // Name is the provider as the sign-in page names it: the issuer's host.
@@ -243,20 +323,17 @@ func (h *Handler) oidcCallback(w http.ResponseWriter, r *http.Request) {
 		refuse(http.StatusUnauthorized, "The identity provider sent no ID token: is the openid scope granted?")
 		return
 	}
-	idt, err := o.verifier.Verify(ctx, raw)
+	idt, err := o.verify(ctx, raw)
+	if errors.Is(err, errAnotherParty) {
+		// A token for several audiences must have been issued to this client.
+		h.opts.Log.Warn().Msg("console oidc id token refused: another authorized party")
+		refuse(http.StatusUnauthorized, "The identity provider's ID token was issued to another client: start again.")
+		return
+	}
 	if err != nil {
 		// go-oidc's messages name the failed check, never the token.
 		h.opts.Log.Warn().Err(err).Msg("console oidc id token refused")
 		refuse(http.StatusUnauthorized, "The identity provider's ID token was refused: "+err.Error())
-		return
-	}
-	var azp struct {
-		AZP string `json:"azp"`
-	}
-	if err := idt.Claims(&azp); err != nil || azp.AZP != "" && azp.AZP != o.oauth.ClientID {
-		// A token for several audiences must have been issued to this client.
-		h.opts.Log.Warn().Str("azp", clip(azp.AZP)).Msg("console oidc id token refused: another authorized party")
-		refuse(http.StatusUnauthorized, "The identity provider's ID token was issued to another client: start again.")
 		return
 	}
 	if subtle.ConstantTimeCompare([]byte(idt.Nonce), []byte(p.nonce)) != 1 {
@@ -264,7 +341,7 @@ func (h *Handler) oidcCallback(w http.ResponseWriter, r *http.Request) {
 		refuse(http.StatusUnauthorized, "The identity provider's ID token was not issued for this sign-in (its nonce does not match): start again.")
 		return
 	}
-	s, err := h.signIn(w, r, raw, idt.Expiry, "oidc")
+	s, err := h.signIn(w, r, raw, idt.Expiry, "oidc", &oidcGrant{subject: idt.Subject, refresh: tok.RefreshToken})
 	if err != nil {
 		// The API refused the token: its --oidc-issuer or --oidc-audience is not this provider and client.
 		refuse(http.StatusUnauthorized, "Sign-in refused: "+status.Convert(err).Message())
@@ -304,6 +381,26 @@ var signedInPage = template.Must(template.New("signedin").Parse(`<!doctype html>
 <body>
 <main id="main">
 <p>Signed in as {{.Name}}. <a href="{{.Next}}">Continue</a></p>
+</main>
+</body>
+</html>
+`))
+
+// leavePage sends the browser to the provider's end-session URL after the
+// console's own session has ended. A page, not a redirect: the sign-out is
+// a form, and the Content-Security-Policy's form-action keeps a form's
+// redirects on this site.
+var leavePage = template.Must(template.New("leave").Parse(`<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta http-equiv="refresh" content="0; url={{.URL}}">
+<title>Signed out · Floe console</title>
+<link rel="stylesheet" href="/static/console.css">
+</head>
+<body>
+<main id="main">
+<p>Signed out of the console. <a href="{{.URL}}">Sign out at {{.Provider}} too</a></p>
 </main>
 </body>
 </html>

@@ -30,7 +30,9 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+	"golang.org/x/oauth2"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/reflect/protoreflect"
@@ -80,10 +82,28 @@ type Handler struct {
 
 // session is a signed-in principal.
 type session struct {
-	token, principal, name, csrf string
-	roles                        []string
-	who                          *auth.Principal // its role bindings, for may
-	expires                      time.Time
+	principal, name, csrf string
+	roles                 []string
+	who                   *auth.Principal // its role bindings, for may
+	// ends is when the session ends for good: the session TTL after sign-in.
+	ends time.Time
+
+	mu sync.Mutex
+	// token is the bearer token every call carries, accepted until expires
+	// (ends, or sooner an ID token's expiry).
+	token   string
+	expires time.Time
+	// An OIDC session's ID token subject and, when the provider gave one,
+	// the refresh token that renews the ID token before it expires (keep).
+	subject, refresh string
+	oidc             bool
+}
+
+// bearer is the session's current token.
+func (s *session) bearer() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.token
 }
 
 // may says why the session's principal may not do perm in env ("" when it
@@ -230,13 +250,63 @@ func (h *Handler) sessionOf(r *http.Request) *session {
 		return nil
 	}
 	h.mu.Lock()
-	defer h.mu.Unlock()
 	s := h.sessions[c.Value]
-	if s != nil && h.opts.Now().After(s.expires) {
+	h.mu.Unlock()
+	if s == nil {
+		return nil
+	}
+	if !h.keep(r.Context(), s) {
+		h.mu.Lock()
 		delete(h.sessions, c.Value)
+		h.mu.Unlock()
 		return nil
 	}
 	return s
+}
+
+// renewBefore: an OIDC session renews its ID token this long before the
+// token expires, so that no call carries one about to be refused.
+const renewBefore = time.Minute
+
+// keep says whether the session is still on. An OIDC session whose ID
+// token is about to expire renews it first with its refresh token (the
+// provider's answer verified as at sign-in, for the same subject, and the
+// principal read again: roles may have changed), never past the session's
+// end. A refresh token the provider refuses is not tried again: the session
+// then ends with its ID token.
+func (h *Handler) keep(ctx context.Context, s *session) bool {
+	now := h.opts.Now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if now.After(s.ends) {
+		return false
+	}
+	if s.refresh == "" || h.opts.OIDC == nil || now.Add(renewBefore).Before(s.expires) {
+		return !now.After(s.expires)
+	}
+	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	raw, exp, refresh, err := h.opts.OIDC.renew(ctx, s.refresh, s.subject)
+	if err == nil {
+		var p *systemv1.Principal
+		if p, err = h.whoAmI(ctx, raw); err == nil {
+			s.setPrincipal(p)
+		}
+	}
+	if err != nil {
+		var re *oauth2.RetrieveError
+		if errors.As(err, &re) || status.Code(err) == codes.Unauthenticated || status.Code(err) == codes.PermissionDenied {
+			s.refresh = "" // refused, not unreachable: not tried again
+		}
+		h.opts.Log.Warn().Err(err).Str("principal", s.principal).Msg("console oidc session not renewed")
+		return !now.After(s.expires)
+	}
+	s.token, s.refresh, s.expires = raw, refresh, exp
+	if s.ends.Before(exp) {
+		s.expires = s.ends
+	}
+	h.opts.Log.Info().Str("principal", s.principal).Time("expires", s.expires).Msg("console oidc session renewed")
+	return true
 }
 
 // ctx is a call context carrying the session's token.
@@ -247,7 +317,7 @@ func (s *session) ctx(r *http.Request) (context.Context, context.CancelFunc) {
 
 // withToken makes ctx's calls as the session's principal.
 func withToken(ctx context.Context, s *session) context.Context {
-	return metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+s.token)
+	return metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+s.bearer())
 }
 
 func urlQuery(s string) string { return url.QueryEscape(s) }
@@ -293,7 +363,7 @@ func (h *Handler) signin(w http.ResponseWriter, r *http.Request) {
 		h.render(w, r, nil, http.StatusBadRequest, "signin", map[string]any{"Next": next, "DevUsers": h.opts.DevUsers, "Error": "Give a token."})
 		return
 	}
-	if _, err := h.signIn(w, r, token, time.Time{}, "token"); err != nil {
+	if _, err := h.signIn(w, r, token, time.Time{}, "token", nil); err != nil {
 		h.render(w, r, nil, http.StatusUnauthorized, "signin", map[string]any{"Next": next, "DevUsers": h.opts.DevUsers,
 			"Error": "Sign-in refused: " + status.Convert(err).Message()})
 		return
@@ -301,27 +371,53 @@ func (h *Handler) signin(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, next, http.StatusSeeOther)
 }
 
+// oidcGrant is what an OIDC sign-in adds to a session: the ID token's
+// subject and the refresh token (empty when the provider gave none).
+type oidcGrant struct{ subject, refresh string }
+
+// whoAmI is the principal the API takes token for.
+func (h *Handler) whoAmI(ctx context.Context, token string) (*systemv1.Principal, error) {
+	ctx = metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+token)
+	who, err := systemv1.NewSystemServiceClient(h.opts.Conn).WhoAmI(ctx, &systemv1.WhoAmIRequest{})
+	return who.GetPrincipal(), err
+}
+
+// setPrincipal records who the session is (its roles, for may).
+func (s *session) setPrincipal(p *systemv1.Principal) {
+	s.principal, s.name, s.roles = p.GetId(), p.GetName(), nil
+	who := &auth.Principal{ID: p.GetId(), Name: p.GetName()}
+	for _, b := range p.GetRoles() {
+		s.roles = append(s.roles, b.GetRole())
+		who.Roles = append(who.Roles, auth.RoleBinding{Role: auth.Role(b.GetRole()), Environments: b.GetEnvironments()})
+	}
+	s.who = who
+}
+
 // signIn starts a session with token once WhoAmI accepts it (its error
 // otherwise), ending after the session TTL or at notAfter (when set),
-// whichever comes first, and sets its cookie. Any session the browser had
-// ends: a sign-in always gets a new id.
-func (h *Handler) signIn(w http.ResponseWriter, r *http.Request, token string, notAfter time.Time, method string) (*session, error) {
-	s := &session{token: token, csrf: randomToken(), expires: h.opts.Now().Add(h.opts.SessionTTL)}
+// whichever comes first, and sets its cookie. An OIDC session (grant) with
+// a refresh token renews its ID token up to the session TTL. Any session
+// the browser had ends: a sign-in always gets a new id.
+func (h *Handler) signIn(w http.ResponseWriter, r *http.Request, token string, notAfter time.Time, method string, grant *oidcGrant) (*session, error) {
+	now := h.opts.Now()
+	s := &session{token: token, csrf: randomToken(), ends: now.Add(h.opts.SessionTTL)}
+	s.expires = s.ends
 	if !notAfter.IsZero() && notAfter.Before(s.expires) {
 		s.expires = notAfter
 	}
-	ctx, cancel := s.ctx(r)
+	if grant != nil {
+		s.oidc, s.subject, s.refresh = true, grant.subject, grant.refresh
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 15*time.Second)
 	defer cancel()
-	who, err := systemv1.NewSystemServiceClient(h.opts.Conn).WhoAmI(ctx, &systemv1.WhoAmIRequest{})
+	p, err := h.whoAmI(ctx, token)
 	if err != nil {
 		return nil, err
 	}
-	p := who.GetPrincipal()
-	s.principal, s.name = p.GetId(), p.GetName()
-	s.who = &auth.Principal{ID: p.GetId(), Name: p.GetName()}
-	for _, b := range p.GetRoles() {
-		s.roles = append(s.roles, b.GetRole())
-		s.who.Roles = append(s.who.Roles, auth.RoleBinding{Role: auth.Role(b.GetRole()), Environments: b.GetEnvironments()})
+	s.setPrincipal(p)
+	cookieExpires := s.expires
+	if s.refresh != "" {
+		cookieExpires = s.ends // the ID token is renewed until then
 	}
 	id := randomToken()
 	h.mu.Lock()
@@ -331,8 +427,9 @@ func (h *Handler) signIn(w http.ResponseWriter, r *http.Request, token string, n
 	h.sessions[id] = s
 	h.mu.Unlock()
 	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: id, Path: "/", HttpOnly: true, Secure: h.opts.SecureCookies,
-		SameSite: http.SameSiteStrictMode, Expires: s.expires})
-	h.opts.Log.Info().Str("principal", s.principal).Str("method", method).Time("expires", s.expires).Msg("console sign-in")
+		SameSite: http.SameSiteStrictMode, Expires: cookieExpires})
+	h.opts.Log.Info().Str("principal", s.principal).Str("method", method).Time("expires", s.expires).
+		Bool("renewable", s.refresh != "").Msg("console sign-in")
 	return s, nil
 }
 
@@ -344,6 +441,16 @@ func (h *Handler) signout(w http.ResponseWriter, r *http.Request, s *session) {
 	}
 	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", HttpOnly: true, Secure: h.opts.SecureCookies,
 		SameSite: http.SameSiteStrictMode, MaxAge: -1})
+	if o := h.opts.OIDC; o != nil && s.oidc && o.endSession != "" {
+		// Signed in at the provider too: sign out there (RP-initiated
+		// logout), which sends the browser back to the sign-in page.
+		h.opts.Log.Info().Str("principal", s.principal).Msg("console sign-out, at the identity provider too")
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		if err := leavePage.Execute(w, map[string]string{"URL": o.logoutURL(s.bearer()), "Provider": o.name}); err != nil {
+			h.opts.Log.Error().Err(err).Msg("console page sign-out")
+		}
+		return
+	}
 	http.Redirect(w, r, "/signin", http.StatusSeeOther)
 }
 
