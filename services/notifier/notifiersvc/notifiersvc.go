@@ -249,10 +249,12 @@ func register(ctx context.Context, d service.Deps[Config]) (*Notifier, error) {
 				OnError: logErr,
 			})
 		}
-		if err := registerStatus(ctx, d, mux); err != nil {
+		// Listen first: the status page's default URL names the bound
+		// address (a port picked for port 0). Serving starts when the runtime runs.
+		if out.HTTPAddr, err = service.ServeHTTP(d.Runtime, "notifier-http", d.Config.HTTPAddr, mux); err != nil {
 			return nil, err
 		}
-		if out.HTTPAddr, err = service.ServeHTTP(d.Runtime, "notifier-http", d.Config.HTTPAddr, mux); err != nil {
+		if err := registerStatus(ctx, d, mux, out.HTTPAddr); err != nil {
 			return nil, err
 		}
 	}

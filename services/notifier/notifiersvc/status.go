@@ -23,7 +23,7 @@ import (
 type StatusOptions struct {
 	Incidents bool   `env:"FLOE_NOTIFIER_STATUS_INCIDENTS" flag:"notifier-status-incidents" default:"true" usage:"open, update and resolve status page incidents from critical alerts and rollbacks in production-class environments"`
 	Name      string `env:"FLOE_NOTIFIER_STATUS_NAME" flag:"notifier-status-name" default:"Floe" usage:"the status page's title"`
-	URL       string `env:"FLOE_NOTIFIER_STATUS_URL" flag:"notifier-status-url" usage:"the status page's public address, linked from its JSON (default http://<notifier-http-addr>/status)"`
+	URL       string `env:"FLOE_NOTIFIER_STATUS_URL" flag:"notifier-status-url" usage:"the status page's public address, linked from its JSON (default http://<the bound notifier-http-addr>/status)"`
 	TimeZone  string `env:"FLOE_NOTIFIER_STATUS_TIME_ZONE" flag:"notifier-status-time-zone" default:"UTC" usage:"the status page's time zone (IANA name): its uptime days start at its midnight, its JSON shows times in it"`
 }
 
@@ -34,16 +34,16 @@ const aggStatusPage = statuspage.Aggregate
 const statusPrefix = "/status"
 
 // registerStatus serves the status page: its API (StatusService), on mux
-// its public pages (/status/: HTML, /status/api/v2/*.json: Atlassian
+// (served on the bound address addr) its public pages (/status/: HTML, /status/api/v2/*.json: Atlassian
 // Statuspage's public API), and, unless disabled, the subscription that
 // opens, updates and resolves incidents from the log's events.
-func registerStatus(_ context.Context, d service.Deps[Config], mux *http.ServeMux) error {
+func registerStatus(_ context.Context, d service.Deps[Config], mux *http.ServeMux, addr string) error {
 	o := d.Config.Status
 	loc, err := time.LoadLocation(cmp.Or(o.TimeZone, "UTC"))
 	if err != nil {
 		return fmt.Errorf("--notifier-status-time-zone %q: %w", o.TimeZone, err)
 	}
-	cfg := statuspage.Config{Name: cmp.Or(o.Name, "Floe"), URL: cmp.Or(o.URL, defaultStatusURL(d.Config.HTTPAddr)), Location: loc}
+	cfg := statuspage.Config{Name: cmp.Or(o.Name, "Floe"), URL: cmp.Or(o.URL, defaultStatusURL(addr)), Location: loc}
 	a, err := statuspage.New(d.Store, cfg, d.Clock)
 	if err != nil {
 		return fmt.Errorf("%w (--notifier-status-name, --notifier-status-url)", err)

@@ -263,9 +263,9 @@ func TestStatusPageIncidentFromARollback(t *testing.T) {
 		in.IncidentUpdates[0].AffectedComponents[0] != (spAffected{Code: "penguinmails", Name: "penguinmails", OldStatus: "operational", NewStatus: "major_outage"}) {
 		t.Errorf("its first update: %+v", in.IncidentUpdates)
 	}
-	// The page's URL defaults to --notifier-http-addr's, here 127.0.0.1:0.
-	if in.Shortlink != "http://127.0.0.1:0/status/incidents/"+in.ID {
-		t.Errorf("shortlink %q", in.Shortlink)
+	// The page's URL defaults to the bound --notifier-http-addr (a port picked for :0): a link that works.
+	if in.Shortlink != s.base+"/incidents/"+in.ID || strings.Contains(in.Shortlink, ":0/") {
+		t.Errorf("shortlink %q, want %s/incidents/%s", in.Shortlink, s.base, in.ID)
 	}
 	sum := s.summary()
 	if sum.Status.Indicator != "critical" || sum.Page.Name != "Penguin Mails" || sum.Page.ID != "public" || len(sum.Incidents) != 1 {
@@ -429,6 +429,53 @@ func TestStatusServiceCommands(t *testing.T) {
 	wantCode("an update of no incident", err, codes.NotFound)
 	_, err = viewer.CreateIncident(ctx, &notifyv1.CreateIncidentRequest{Name: "x", Body: "x"})
 	wantCode("a reader's incident", err, codes.PermissionDenied, "notify.write")
+
+	// Listing: the resolved incident too, newest first, a page at a time.
+	var opened []string
+	for _, name := range []string{"Slow web", "Login failures"} {
+		c, err := ops.CreateIncident(ctx, &notifyv1.CreateIncidentRequest{Name: name, Body: "Investigating."})
+		if err != nil {
+			t.Fatal(err)
+		}
+		opened = append(opened, c.GetIncident().GetId())
+	}
+	list := func(req *notifyv1.ListIncidentsRequest) []string {
+		t.Helper()
+		resp, err := viewer.ListIncidents(ctx, req)
+		if err != nil {
+			t.Fatalf("ListIncidents %v: %v", req, err)
+		}
+		var names []string
+		for _, in := range resp.GetIncidents() {
+			names = append(names, in.GetName())
+		}
+		if resp.GetNextPageToken() != "" {
+			names = append(names, "next:"+resp.GetNextPageToken())
+		}
+		return names
+	}
+	if got := list(&notifyv1.ListIncidentsRequest{}); strings.Join(got, ",") != "Login failures,Slow web,API errors" {
+		t.Errorf("every incident: %q, want the three newest first, the resolved one included", got)
+	}
+	if got := list(&notifyv1.ListIncidentsRequest{UnresolvedOnly: true}); strings.Join(got, ",") != "Login failures,Slow web" {
+		t.Errorf("unresolved incidents: %q", got)
+	}
+	first := list(&notifyv1.ListIncidentsRequest{PageSize: 2})
+	if len(first) != 3 || !strings.HasPrefix(first[2], "next:") {
+		t.Fatalf("a page of 2: %q, want two and a next page token", first)
+	}
+	if got := list(&notifyv1.ListIncidentsRequest{PageSize: 2, PageToken: strings.TrimPrefix(first[2], "next:")}); strings.Join(got, ",") != "API errors" {
+		t.Errorf("the second page: %q, want the last incident and no token", got)
+	}
+	_, err = viewer.ListIncidents(ctx, &notifyv1.ListIncidentsRequest{PageToken: "nope"})
+	wantCode("a page token naming no incident", err, codes.InvalidArgument, "page_token")
+	_, err = viewer.ListIncidents(ctx, &notifyv1.ListIncidentsRequest{PageSize: 201})
+	wantCode("a page of 201", err, codes.InvalidArgument, "page_size")
+	for _, id := range opened {
+		if _, err := ops.ResolveIncident(ctx, &notifyv1.ResolveIncidentRequest{IncidentId: id, Body: "Fine again."}); err != nil {
+			t.Fatal(err)
+		}
+	}
 
 	now := time.Now()
 	sched, err := ops.ScheduleMaintenance(ctx, &notifyv1.ScheduleMaintenanceRequest{Name: "Database upgrade", Body: "The database moves to a new version.",

@@ -27,6 +27,7 @@ func Rules() auth.Rules {
 	r := auth.Rules{}
 	for m, p := range map[string]auth.Permission{
 		notifyv1.StatusService_GetStatusPage_FullMethodName:       PermRead,
+		notifyv1.StatusService_ListIncidents_FullMethodName:       PermRead,
 		notifyv1.StatusService_AddComponent_FullMethodName:        PermWrite,
 		notifyv1.StatusService_SetComponentStatus_FullMethodName:  PermWrite,
 		notifyv1.StatusService_CreateIncident_FullMethodName:      PermWrite,
@@ -81,6 +82,53 @@ func (s *Server) GetStatusPage(ctx context.Context, _ *notifyv1.GetStatusPageReq
 	}
 	for _, m := range append(v.Active(), v.Upcoming()...) {
 		out.Maintenances = append(out.Maintenances, maintenanceProto(m))
+	}
+	return out, nil
+}
+
+// Page sizes of ListIncidents.
+const (
+	defaultIncidentPage = 50
+	maxIncidentPage     = 200
+)
+
+// ListIncidents implements the RPC: the incidents newest first, a page at
+// a time; the page token is the last incident's id.
+func (s *Server) ListIncidents(ctx context.Context, req *notifyv1.ListIncidentsRequest) (*notifyv1.ListIncidentsResponse, error) {
+	size := int(req.GetPageSize())
+	if size > maxIncidentPage {
+		var v errs.Violations
+		v.Add("page_size", "%d is more than %d", size, maxIncidentPage)
+		return nil, v.Err()
+	}
+	if size == 0 {
+		size = defaultIncidentPage
+	}
+	st, err := s.app.State(ctx)
+	if err != nil {
+		return nil, err
+	}
+	all := st.View.Incidents
+	if req.GetUnresolvedOnly() {
+		all = st.View.Unresolved()
+	}
+	start := 0
+	if tok := req.GetPageToken(); tok != "" {
+		i := slices.IndexFunc(all, func(in status.Incident) bool { return in.ID == tok })
+		if i < 0 {
+			var v errs.Violations
+			v.Add("page_token", "%q names no incident of this list", tok)
+			return nil, v.Err()
+		}
+		start = i + 1
+	}
+	end := min(start+size, len(all))
+	out := &notifyv1.ListIncidentsResponse{}
+	for _, in := range all[start:end] {
+		out.Incidents = append(out.Incidents, incidentProto(in))
+	}
+	if end < len(all) {
+		out.NextPageToken = all[end-1].ID
 	}
 	return out, nil
 }

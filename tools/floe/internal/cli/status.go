@@ -310,7 +310,73 @@ order), then resolved; a postmortem may follow. Each step posts an update (its
 text is public) and may set components' statuses; resolving returns the
 incident's components to operational unless another open incident holds them.`,
 	}
-	cmd.AddCommand(newStatusIncidentOpenCmd(g), newStatusIncidentUpdateCmd(g), newStatusIncidentResolveCmd(g))
+	cmd.AddCommand(newStatusIncidentListCmd(g), newStatusIncidentOpenCmd(g), newStatusIncidentUpdateCmd(g), newStatusIncidentResolveCmd(g))
+	return cmd
+}
+
+func newStatusIncidentListCmd(g *globals) *cobra.Command {
+	var unresolved bool
+	var limit uint32
+	cmd := &cobra.Command{
+		Use:   "list [--unresolved] [--limit N]",
+		Short: "List the page's incidents, newest first, resolved ones too",
+		Long: `list shows the status page's incidents, newest first: the resolved ones too
+(floe status shows only the open ones), or with --unresolved only those still
+open. --limit bounds how many (default 50); the list says when there are more.
+
+  floe status incident list
+  floe status incident list --unresolved`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if limit == 0 {
+				return fmt.Errorf("--limit 0: give at least 1")
+			}
+			return g.call(cmd.Context(), func(ctx context.Context, conn *grpc.ClientConn) error {
+				c := notifyv1.NewStatusServiceClient(conn)
+				all := &notifyv1.ListIncidentsResponse{}
+				req := &notifyv1.ListIncidentsRequest{UnresolvedOnly: unresolved}
+				for uint32(len(all.Incidents)) < limit {
+					req.PageSize = min(limit-uint32(len(all.Incidents)), 200)
+					resp, err := c.ListIncidents(ctx, req)
+					if err != nil {
+						return err
+					}
+					all.Incidents, all.NextPageToken = append(all.Incidents, resp.GetIncidents()...), resp.GetNextPageToken()
+					if resp.GetNextPageToken() == "" {
+						break
+					}
+					req.PageToken = resp.GetNextPageToken()
+				}
+				if g.output == "json" {
+					return printJSON(g.out, all)
+				}
+				if len(all.Incidents) == 0 {
+					_, err := fmt.Fprintln(g.out, "no incidents")
+					return err
+				}
+				tw := newTable(g.out)
+				fmt.Fprintln(tw, "INCIDENT\tSTATUS\tIMPACT\tSTARTED\tRESOLVED\tNAME")
+				for _, in := range all.Incidents {
+					resolved := "-"
+					if in.GetResolvedAt() != nil {
+						resolved = fmtTime(in.GetResolvedAt())
+					}
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", in.GetId(), enumtext.Name(in.GetStatus()), enumtext.Name(in.GetImpact()),
+						fmtTime(in.GetStartedAt()), resolved, oneLine(in.GetName(), 60))
+				}
+				if err := tw.Flush(); err != nil {
+					return err
+				}
+				if all.NextPageToken != "" {
+					_, err := fmt.Fprintf(g.out, "more incidents: --limit %d shows more\n", limit*2)
+					return err
+				}
+				return nil
+			})
+		},
+	}
+	cmd.Flags().BoolVar(&unresolved, "unresolved", false, "only the incidents still open")
+	cmd.Flags().Uint32Var(&limit, "limit", 50, "at most this many incidents")
 	return cmd
 }
 

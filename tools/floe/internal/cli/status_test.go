@@ -87,6 +87,11 @@ func TestStatusOfARealServer(t *testing.T) {
 		t.Errorf("no resolution time:\n%s", out)
 	}
 	refused("resolving it again", "FailedPrecondition", "ops", "status", "incident", "resolve", id)
+	// The list keeps the resolved incident (floe status shows only open ones).
+	wantLines(t, "incident list", must("grace", "status", "incident", "list"), "INCIDENT STATUS IMPACT STARTED RESOLVED NAME",
+		id+" resolved major")
+	wantLines(t, "unresolved incidents", must("grace", "status", "incident", "list", "--unresolved"), "no incidents")
+	refused("a limit of 0", "--limit 0", "grace", "status", "incident", "list", "--limit", "0")
 	refused("an incident without a body", "--body is required", "ops", "status", "incident", "open", "x")
 	refused("a bad component flag", "COMPONENT=STATUS", "ops", "status", "incident", "open", "x", "--body", "y", "--component", "payments")
 	refused("a bad component status", "want one of operational", "ops", "status", "component", "set", "payments", "broken")

@@ -993,6 +993,124 @@ func (x *StatusMaintenance) GetCompletedAt() *timestamppb.Timestamp {
 }
 
 // GetStatusPageRequest is empty: there is one page.
+type ListIncidentsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Only the incidents not yet resolved.
+	UnresolvedOnly bool `protobuf:"varint,1,opt,name=unresolved_only,json=unresolvedOnly,proto3" json:"unresolved_only,omitempty"`
+	// Incidents per page (0: 50; at most 200).
+	PageSize uint32 `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// The previous page's next_page_token; empty for the first page. A page
+	// token names the last incident shown, so new incidents do not shift
+	// the pages after it.
+	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListIncidentsRequest) Reset() {
+	*x = ListIncidentsRequest{}
+	mi := &file_floe_notify_v1_status_service_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListIncidentsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListIncidentsRequest) ProtoMessage() {}
+
+func (x *ListIncidentsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_floe_notify_v1_status_service_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListIncidentsRequest.ProtoReflect.Descriptor instead.
+func (*ListIncidentsRequest) Descriptor() ([]byte, []int) {
+	return file_floe_notify_v1_status_service_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *ListIncidentsRequest) GetUnresolvedOnly() bool {
+	if x != nil {
+		return x.UnresolvedOnly
+	}
+	return false
+}
+
+func (x *ListIncidentsRequest) GetPageSize() uint32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListIncidentsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+type ListIncidentsResponse struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Incidents []*StatusIncident      `protobuf:"bytes,1,rep,name=incidents,proto3" json:"incidents,omitempty"`
+	// Empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListIncidentsResponse) Reset() {
+	*x = ListIncidentsResponse{}
+	mi := &file_floe_notify_v1_status_service_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListIncidentsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListIncidentsResponse) ProtoMessage() {}
+
+func (x *ListIncidentsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_floe_notify_v1_status_service_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListIncidentsResponse.ProtoReflect.Descriptor instead.
+func (*ListIncidentsResponse) Descriptor() ([]byte, []int) {
+	return file_floe_notify_v1_status_service_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *ListIncidentsResponse) GetIncidents() []*StatusIncident {
+	if x != nil {
+		return x.Incidents
+	}
+	return nil
+}
+
+func (x *ListIncidentsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
 type GetStatusPageRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	unknownFields protoimpl.UnknownFields
@@ -1001,7 +1119,7 @@ type GetStatusPageRequest struct {
 
 func (x *GetStatusPageRequest) Reset() {
 	*x = GetStatusPageRequest{}
-	mi := &file_floe_notify_v1_status_service_proto_msgTypes[7]
+	mi := &file_floe_notify_v1_status_service_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1013,7 +1131,7 @@ func (x *GetStatusPageRequest) String() string {
 func (*GetStatusPageRequest) ProtoMessage() {}
 
 func (x *GetStatusPageRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_floe_notify_v1_status_service_proto_msgTypes[7]
+	mi := &file_floe_notify_v1_status_service_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1026,7 +1144,7 @@ func (x *GetStatusPageRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetStatusPageRequest.ProtoReflect.Descriptor instead.
 func (*GetStatusPageRequest) Descriptor() ([]byte, []int) {
-	return file_floe_notify_v1_status_service_proto_rawDescGZIP(), []int{7}
+	return file_floe_notify_v1_status_service_proto_rawDescGZIP(), []int{9}
 }
 
 // GetStatusPageResponse is the page now (summary.json's content).
@@ -1055,7 +1173,7 @@ type GetStatusPageResponse struct {
 
 func (x *GetStatusPageResponse) Reset() {
 	*x = GetStatusPageResponse{}
-	mi := &file_floe_notify_v1_status_service_proto_msgTypes[8]
+	mi := &file_floe_notify_v1_status_service_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1067,7 +1185,7 @@ func (x *GetStatusPageResponse) String() string {
 func (*GetStatusPageResponse) ProtoMessage() {}
 
 func (x *GetStatusPageResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_floe_notify_v1_status_service_proto_msgTypes[8]
+	mi := &file_floe_notify_v1_status_service_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1080,7 +1198,7 @@ func (x *GetStatusPageResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetStatusPageResponse.ProtoReflect.Descriptor instead.
 func (*GetStatusPageResponse) Descriptor() ([]byte, []int) {
-	return file_floe_notify_v1_status_service_proto_rawDescGZIP(), []int{8}
+	return file_floe_notify_v1_status_service_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *GetStatusPageResponse) GetId() string {
@@ -1177,7 +1295,7 @@ type AddComponentRequest struct {
 
 func (x *AddComponentRequest) Reset() {
 	*x = AddComponentRequest{}
-	mi := &file_floe_notify_v1_status_service_proto_msgTypes[9]
+	mi := &file_floe_notify_v1_status_service_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1189,7 +1307,7 @@ func (x *AddComponentRequest) String() string {
 func (*AddComponentRequest) ProtoMessage() {}
 
 func (x *AddComponentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_floe_notify_v1_status_service_proto_msgTypes[9]
+	mi := &file_floe_notify_v1_status_service_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1202,7 +1320,7 @@ func (x *AddComponentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddComponentRequest.ProtoReflect.Descriptor instead.
 func (*AddComponentRequest) Descriptor() ([]byte, []int) {
-	return file_floe_notify_v1_status_service_proto_rawDescGZIP(), []int{9}
+	return file_floe_notify_v1_status_service_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *AddComponentRequest) GetRequestId() string {
@@ -1271,7 +1389,7 @@ type AddComponentResponse struct {
 
 func (x *AddComponentResponse) Reset() {
 	*x = AddComponentResponse{}
-	mi := &file_floe_notify_v1_status_service_proto_msgTypes[10]
+	mi := &file_floe_notify_v1_status_service_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1283,7 +1401,7 @@ func (x *AddComponentResponse) String() string {
 func (*AddComponentResponse) ProtoMessage() {}
 
 func (x *AddComponentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_floe_notify_v1_status_service_proto_msgTypes[10]
+	mi := &file_floe_notify_v1_status_service_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1296,7 +1414,7 @@ func (x *AddComponentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddComponentResponse.ProtoReflect.Descriptor instead.
 func (*AddComponentResponse) Descriptor() ([]byte, []int) {
-	return file_floe_notify_v1_status_service_proto_rawDescGZIP(), []int{10}
+	return file_floe_notify_v1_status_service_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *AddComponentResponse) GetComponent() *StatusComponent {
@@ -1319,7 +1437,7 @@ type SetComponentStatusRequest struct {
 
 func (x *SetComponentStatusRequest) Reset() {
 	*x = SetComponentStatusRequest{}
-	mi := &file_floe_notify_v1_status_service_proto_msgTypes[11]
+	mi := &file_floe_notify_v1_status_service_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1331,7 +1449,7 @@ func (x *SetComponentStatusRequest) String() string {
 func (*SetComponentStatusRequest) ProtoMessage() {}
 
 func (x *SetComponentStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_floe_notify_v1_status_service_proto_msgTypes[11]
+	mi := &file_floe_notify_v1_status_service_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1344,7 +1462,7 @@ func (x *SetComponentStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetComponentStatusRequest.ProtoReflect.Descriptor instead.
 func (*SetComponentStatusRequest) Descriptor() ([]byte, []int) {
-	return file_floe_notify_v1_status_service_proto_rawDescGZIP(), []int{11}
+	return file_floe_notify_v1_status_service_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *SetComponentStatusRequest) GetRequestId() string {
@@ -1378,7 +1496,7 @@ type SetComponentStatusResponse struct {
 
 func (x *SetComponentStatusResponse) Reset() {
 	*x = SetComponentStatusResponse{}
-	mi := &file_floe_notify_v1_status_service_proto_msgTypes[12]
+	mi := &file_floe_notify_v1_status_service_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1390,7 +1508,7 @@ func (x *SetComponentStatusResponse) String() string {
 func (*SetComponentStatusResponse) ProtoMessage() {}
 
 func (x *SetComponentStatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_floe_notify_v1_status_service_proto_msgTypes[12]
+	mi := &file_floe_notify_v1_status_service_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1403,7 +1521,7 @@ func (x *SetComponentStatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetComponentStatusResponse.ProtoReflect.Descriptor instead.
 func (*SetComponentStatusResponse) Descriptor() ([]byte, []int) {
-	return file_floe_notify_v1_status_service_proto_rawDescGZIP(), []int{12}
+	return file_floe_notify_v1_status_service_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *SetComponentStatusResponse) GetComponent() *StatusComponent {
@@ -1440,7 +1558,7 @@ type CreateIncidentRequest struct {
 
 func (x *CreateIncidentRequest) Reset() {
 	*x = CreateIncidentRequest{}
-	mi := &file_floe_notify_v1_status_service_proto_msgTypes[13]
+	mi := &file_floe_notify_v1_status_service_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1452,7 +1570,7 @@ func (x *CreateIncidentRequest) String() string {
 func (*CreateIncidentRequest) ProtoMessage() {}
 
 func (x *CreateIncidentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_floe_notify_v1_status_service_proto_msgTypes[13]
+	mi := &file_floe_notify_v1_status_service_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1465,7 +1583,7 @@ func (x *CreateIncidentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateIncidentRequest.ProtoReflect.Descriptor instead.
 func (*CreateIncidentRequest) Descriptor() ([]byte, []int) {
-	return file_floe_notify_v1_status_service_proto_rawDescGZIP(), []int{13}
+	return file_floe_notify_v1_status_service_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *CreateIncidentRequest) GetRequestId() string {
@@ -1541,7 +1659,7 @@ type CreateIncidentResponse struct {
 
 func (x *CreateIncidentResponse) Reset() {
 	*x = CreateIncidentResponse{}
-	mi := &file_floe_notify_v1_status_service_proto_msgTypes[14]
+	mi := &file_floe_notify_v1_status_service_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1553,7 +1671,7 @@ func (x *CreateIncidentResponse) String() string {
 func (*CreateIncidentResponse) ProtoMessage() {}
 
 func (x *CreateIncidentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_floe_notify_v1_status_service_proto_msgTypes[14]
+	mi := &file_floe_notify_v1_status_service_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1566,7 +1684,7 @@ func (x *CreateIncidentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateIncidentResponse.ProtoReflect.Descriptor instead.
 func (*CreateIncidentResponse) Descriptor() ([]byte, []int) {
-	return file_floe_notify_v1_status_service_proto_rawDescGZIP(), []int{14}
+	return file_floe_notify_v1_status_service_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *CreateIncidentResponse) GetIncident() *StatusIncident {
@@ -1594,7 +1712,7 @@ type AddIncidentUpdateRequest struct {
 
 func (x *AddIncidentUpdateRequest) Reset() {
 	*x = AddIncidentUpdateRequest{}
-	mi := &file_floe_notify_v1_status_service_proto_msgTypes[15]
+	mi := &file_floe_notify_v1_status_service_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1606,7 +1724,7 @@ func (x *AddIncidentUpdateRequest) String() string {
 func (*AddIncidentUpdateRequest) ProtoMessage() {}
 
 func (x *AddIncidentUpdateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_floe_notify_v1_status_service_proto_msgTypes[15]
+	mi := &file_floe_notify_v1_status_service_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1619,7 +1737,7 @@ func (x *AddIncidentUpdateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddIncidentUpdateRequest.ProtoReflect.Descriptor instead.
 func (*AddIncidentUpdateRequest) Descriptor() ([]byte, []int) {
-	return file_floe_notify_v1_status_service_proto_rawDescGZIP(), []int{15}
+	return file_floe_notify_v1_status_service_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *AddIncidentUpdateRequest) GetRequestId() string {
@@ -1667,7 +1785,7 @@ type AddIncidentUpdateResponse struct {
 
 func (x *AddIncidentUpdateResponse) Reset() {
 	*x = AddIncidentUpdateResponse{}
-	mi := &file_floe_notify_v1_status_service_proto_msgTypes[16]
+	mi := &file_floe_notify_v1_status_service_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1679,7 +1797,7 @@ func (x *AddIncidentUpdateResponse) String() string {
 func (*AddIncidentUpdateResponse) ProtoMessage() {}
 
 func (x *AddIncidentUpdateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_floe_notify_v1_status_service_proto_msgTypes[16]
+	mi := &file_floe_notify_v1_status_service_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1692,7 +1810,7 @@ func (x *AddIncidentUpdateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddIncidentUpdateResponse.ProtoReflect.Descriptor instead.
 func (*AddIncidentUpdateResponse) Descriptor() ([]byte, []int) {
-	return file_floe_notify_v1_status_service_proto_rawDescGZIP(), []int{16}
+	return file_floe_notify_v1_status_service_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *AddIncidentUpdateResponse) GetIncident() *StatusIncident {
@@ -1718,7 +1836,7 @@ type ResolveIncidentRequest struct {
 
 func (x *ResolveIncidentRequest) Reset() {
 	*x = ResolveIncidentRequest{}
-	mi := &file_floe_notify_v1_status_service_proto_msgTypes[17]
+	mi := &file_floe_notify_v1_status_service_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1730,7 +1848,7 @@ func (x *ResolveIncidentRequest) String() string {
 func (*ResolveIncidentRequest) ProtoMessage() {}
 
 func (x *ResolveIncidentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_floe_notify_v1_status_service_proto_msgTypes[17]
+	mi := &file_floe_notify_v1_status_service_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1743,7 +1861,7 @@ func (x *ResolveIncidentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResolveIncidentRequest.ProtoReflect.Descriptor instead.
 func (*ResolveIncidentRequest) Descriptor() ([]byte, []int) {
-	return file_floe_notify_v1_status_service_proto_rawDescGZIP(), []int{17}
+	return file_floe_notify_v1_status_service_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *ResolveIncidentRequest) GetRequestId() string {
@@ -1784,7 +1902,7 @@ type ResolveIncidentResponse struct {
 
 func (x *ResolveIncidentResponse) Reset() {
 	*x = ResolveIncidentResponse{}
-	mi := &file_floe_notify_v1_status_service_proto_msgTypes[18]
+	mi := &file_floe_notify_v1_status_service_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1796,7 +1914,7 @@ func (x *ResolveIncidentResponse) String() string {
 func (*ResolveIncidentResponse) ProtoMessage() {}
 
 func (x *ResolveIncidentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_floe_notify_v1_status_service_proto_msgTypes[18]
+	mi := &file_floe_notify_v1_status_service_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1809,7 +1927,7 @@ func (x *ResolveIncidentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResolveIncidentResponse.ProtoReflect.Descriptor instead.
 func (*ResolveIncidentResponse) Descriptor() ([]byte, []int) {
-	return file_floe_notify_v1_status_service_proto_rawDescGZIP(), []int{18}
+	return file_floe_notify_v1_status_service_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *ResolveIncidentResponse) GetIncident() *StatusIncident {
@@ -1843,7 +1961,7 @@ type ScheduleMaintenanceRequest struct {
 
 func (x *ScheduleMaintenanceRequest) Reset() {
 	*x = ScheduleMaintenanceRequest{}
-	mi := &file_floe_notify_v1_status_service_proto_msgTypes[19]
+	mi := &file_floe_notify_v1_status_service_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1855,7 +1973,7 @@ func (x *ScheduleMaintenanceRequest) String() string {
 func (*ScheduleMaintenanceRequest) ProtoMessage() {}
 
 func (x *ScheduleMaintenanceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_floe_notify_v1_status_service_proto_msgTypes[19]
+	mi := &file_floe_notify_v1_status_service_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1868,7 +1986,7 @@ func (x *ScheduleMaintenanceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScheduleMaintenanceRequest.ProtoReflect.Descriptor instead.
 func (*ScheduleMaintenanceRequest) Descriptor() ([]byte, []int) {
-	return file_floe_notify_v1_status_service_proto_rawDescGZIP(), []int{19}
+	return file_floe_notify_v1_status_service_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ScheduleMaintenanceRequest) GetRequestId() string {
@@ -1937,7 +2055,7 @@ type ScheduleMaintenanceResponse struct {
 
 func (x *ScheduleMaintenanceResponse) Reset() {
 	*x = ScheduleMaintenanceResponse{}
-	mi := &file_floe_notify_v1_status_service_proto_msgTypes[20]
+	mi := &file_floe_notify_v1_status_service_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1949,7 +2067,7 @@ func (x *ScheduleMaintenanceResponse) String() string {
 func (*ScheduleMaintenanceResponse) ProtoMessage() {}
 
 func (x *ScheduleMaintenanceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_floe_notify_v1_status_service_proto_msgTypes[20]
+	mi := &file_floe_notify_v1_status_service_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1962,7 +2080,7 @@ func (x *ScheduleMaintenanceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScheduleMaintenanceResponse.ProtoReflect.Descriptor instead.
 func (*ScheduleMaintenanceResponse) Descriptor() ([]byte, []int) {
-	return file_floe_notify_v1_status_service_proto_rawDescGZIP(), []int{20}
+	return file_floe_notify_v1_status_service_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ScheduleMaintenanceResponse) GetMaintenance() *StatusMaintenance {
@@ -1986,7 +2104,7 @@ type StartMaintenanceRequest struct {
 
 func (x *StartMaintenanceRequest) Reset() {
 	*x = StartMaintenanceRequest{}
-	mi := &file_floe_notify_v1_status_service_proto_msgTypes[21]
+	mi := &file_floe_notify_v1_status_service_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1998,7 +2116,7 @@ func (x *StartMaintenanceRequest) String() string {
 func (*StartMaintenanceRequest) ProtoMessage() {}
 
 func (x *StartMaintenanceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_floe_notify_v1_status_service_proto_msgTypes[21]
+	mi := &file_floe_notify_v1_status_service_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2011,7 +2129,7 @@ func (x *StartMaintenanceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StartMaintenanceRequest.ProtoReflect.Descriptor instead.
 func (*StartMaintenanceRequest) Descriptor() ([]byte, []int) {
-	return file_floe_notify_v1_status_service_proto_rawDescGZIP(), []int{21}
+	return file_floe_notify_v1_status_service_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *StartMaintenanceRequest) GetRequestId() string {
@@ -2045,7 +2163,7 @@ type StartMaintenanceResponse struct {
 
 func (x *StartMaintenanceResponse) Reset() {
 	*x = StartMaintenanceResponse{}
-	mi := &file_floe_notify_v1_status_service_proto_msgTypes[22]
+	mi := &file_floe_notify_v1_status_service_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2057,7 +2175,7 @@ func (x *StartMaintenanceResponse) String() string {
 func (*StartMaintenanceResponse) ProtoMessage() {}
 
 func (x *StartMaintenanceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_floe_notify_v1_status_service_proto_msgTypes[22]
+	mi := &file_floe_notify_v1_status_service_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2070,7 +2188,7 @@ func (x *StartMaintenanceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StartMaintenanceResponse.ProtoReflect.Descriptor instead.
 func (*StartMaintenanceResponse) Descriptor() ([]byte, []int) {
-	return file_floe_notify_v1_status_service_proto_rawDescGZIP(), []int{22}
+	return file_floe_notify_v1_status_service_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *StartMaintenanceResponse) GetMaintenance() *StatusMaintenance {
@@ -2094,7 +2212,7 @@ type CompleteMaintenanceRequest struct {
 
 func (x *CompleteMaintenanceRequest) Reset() {
 	*x = CompleteMaintenanceRequest{}
-	mi := &file_floe_notify_v1_status_service_proto_msgTypes[23]
+	mi := &file_floe_notify_v1_status_service_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2106,7 +2224,7 @@ func (x *CompleteMaintenanceRequest) String() string {
 func (*CompleteMaintenanceRequest) ProtoMessage() {}
 
 func (x *CompleteMaintenanceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_floe_notify_v1_status_service_proto_msgTypes[23]
+	mi := &file_floe_notify_v1_status_service_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2119,7 +2237,7 @@ func (x *CompleteMaintenanceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CompleteMaintenanceRequest.ProtoReflect.Descriptor instead.
 func (*CompleteMaintenanceRequest) Descriptor() ([]byte, []int) {
-	return file_floe_notify_v1_status_service_proto_rawDescGZIP(), []int{23}
+	return file_floe_notify_v1_status_service_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *CompleteMaintenanceRequest) GetRequestId() string {
@@ -2153,7 +2271,7 @@ type CompleteMaintenanceResponse struct {
 
 func (x *CompleteMaintenanceResponse) Reset() {
 	*x = CompleteMaintenanceResponse{}
-	mi := &file_floe_notify_v1_status_service_proto_msgTypes[24]
+	mi := &file_floe_notify_v1_status_service_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2165,7 +2283,7 @@ func (x *CompleteMaintenanceResponse) String() string {
 func (*CompleteMaintenanceResponse) ProtoMessage() {}
 
 func (x *CompleteMaintenanceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_floe_notify_v1_status_service_proto_msgTypes[24]
+	mi := &file_floe_notify_v1_status_service_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2178,7 +2296,7 @@ func (x *CompleteMaintenanceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CompleteMaintenanceResponse.ProtoReflect.Descriptor instead.
 func (*CompleteMaintenanceResponse) Descriptor() ([]byte, []int) {
-	return file_floe_notify_v1_status_service_proto_rawDescGZIP(), []int{24}
+	return file_floe_notify_v1_status_service_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *CompleteMaintenanceResponse) GetMaintenance() *StatusMaintenance {
@@ -2266,7 +2384,15 @@ const file_floe_notify_v1_status_service_proto_rawDesc = "" +
 	" \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\x129\n" +
 	"\n" +
 	"started_at\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\tstartedAt\x12=\n" +
-	"\fcompleted_at\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\vcompletedAt\"\x16\n" +
+	"\fcompleted_at\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\vcompletedAt\"{\n" +
+	"\x14ListIncidentsRequest\x12'\n" +
+	"\x0funresolved_only\x18\x01 \x01(\bR\x0eunresolvedOnly\x12\x1b\n" +
+	"\tpage_size\x18\x02 \x01(\rR\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x03 \x01(\tR\tpageToken\"}\n" +
+	"\x15ListIncidentsResponse\x12<\n" +
+	"\tincidents\x18\x01 \x03(\v2\x1e.floe.notify.v1.StatusIncidentR\tincidents\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x16\n" +
 	"\x14GetStatusPageRequest\"\xcc\x03\n" +
 	"\x15GetStatusPageResponse\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
@@ -2411,9 +2537,10 @@ const file_floe_notify_v1_status_service_proto_rawDesc = "" +
 	"\x16STATUS_INDICATOR_MINOR\x10\x02\x12\x1a\n" +
 	"\x16STATUS_INDICATOR_MAJOR\x10\x03\x12\x1d\n" +
 	"\x19STATUS_INDICATOR_CRITICAL\x10\x04\x12 \n" +
-	"\x1cSTATUS_INDICATOR_MAINTENANCE\x10\x052\xab\a\n" +
+	"\x1cSTATUS_INDICATOR_MAINTENANCE\x10\x052\x89\b\n" +
 	"\rStatusService\x12\\\n" +
-	"\rGetStatusPage\x12$.floe.notify.v1.GetStatusPageRequest\x1a%.floe.notify.v1.GetStatusPageResponse\x12Y\n" +
+	"\rGetStatusPage\x12$.floe.notify.v1.GetStatusPageRequest\x1a%.floe.notify.v1.GetStatusPageResponse\x12\\\n" +
+	"\rListIncidents\x12$.floe.notify.v1.ListIncidentsRequest\x1a%.floe.notify.v1.ListIncidentsResponse\x12Y\n" +
 	"\fAddComponent\x12#.floe.notify.v1.AddComponentRequest\x1a$.floe.notify.v1.AddComponentResponse\x12k\n" +
 	"\x12SetComponentStatus\x12).floe.notify.v1.SetComponentStatusRequest\x1a*.floe.notify.v1.SetComponentStatusResponse\x12_\n" +
 	"\x0eCreateIncident\x12%.floe.notify.v1.CreateIncidentRequest\x1a&.floe.notify.v1.CreateIncidentResponse\x12h\n" +
@@ -2437,7 +2564,7 @@ func file_floe_notify_v1_status_service_proto_rawDescGZIP() []byte {
 }
 
 var file_floe_notify_v1_status_service_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
-var file_floe_notify_v1_status_service_proto_msgTypes = make([]protoimpl.MessageInfo, 28)
+var file_floe_notify_v1_status_service_proto_msgTypes = make([]protoimpl.MessageInfo, 30)
 var file_floe_notify_v1_status_service_proto_goTypes = []any{
 	(ComponentStatus)(0),                // 0: floe.notify.v1.ComponentStatus
 	(IncidentStatus)(0),                 // 1: floe.notify.v1.IncidentStatus
@@ -2451,106 +2578,111 @@ var file_floe_notify_v1_status_service_proto_goTypes = []any{
 	(*StatusUpdate)(nil),                // 9: floe.notify.v1.StatusUpdate
 	(*StatusIncident)(nil),              // 10: floe.notify.v1.StatusIncident
 	(*StatusMaintenance)(nil),           // 11: floe.notify.v1.StatusMaintenance
-	(*GetStatusPageRequest)(nil),        // 12: floe.notify.v1.GetStatusPageRequest
-	(*GetStatusPageResponse)(nil),       // 13: floe.notify.v1.GetStatusPageResponse
-	(*AddComponentRequest)(nil),         // 14: floe.notify.v1.AddComponentRequest
-	(*AddComponentResponse)(nil),        // 15: floe.notify.v1.AddComponentResponse
-	(*SetComponentStatusRequest)(nil),   // 16: floe.notify.v1.SetComponentStatusRequest
-	(*SetComponentStatusResponse)(nil),  // 17: floe.notify.v1.SetComponentStatusResponse
-	(*CreateIncidentRequest)(nil),       // 18: floe.notify.v1.CreateIncidentRequest
-	(*CreateIncidentResponse)(nil),      // 19: floe.notify.v1.CreateIncidentResponse
-	(*AddIncidentUpdateRequest)(nil),    // 20: floe.notify.v1.AddIncidentUpdateRequest
-	(*AddIncidentUpdateResponse)(nil),   // 21: floe.notify.v1.AddIncidentUpdateResponse
-	(*ResolveIncidentRequest)(nil),      // 22: floe.notify.v1.ResolveIncidentRequest
-	(*ResolveIncidentResponse)(nil),     // 23: floe.notify.v1.ResolveIncidentResponse
-	(*ScheduleMaintenanceRequest)(nil),  // 24: floe.notify.v1.ScheduleMaintenanceRequest
-	(*ScheduleMaintenanceResponse)(nil), // 25: floe.notify.v1.ScheduleMaintenanceResponse
-	(*StartMaintenanceRequest)(nil),     // 26: floe.notify.v1.StartMaintenanceRequest
-	(*StartMaintenanceResponse)(nil),    // 27: floe.notify.v1.StartMaintenanceResponse
-	(*CompleteMaintenanceRequest)(nil),  // 28: floe.notify.v1.CompleteMaintenanceRequest
-	(*CompleteMaintenanceResponse)(nil), // 29: floe.notify.v1.CompleteMaintenanceResponse
-	nil,                                 // 30: floe.notify.v1.CreateIncidentRequest.ComponentsEntry
-	nil,                                 // 31: floe.notify.v1.AddIncidentUpdateRequest.ComponentsEntry
-	nil,                                 // 32: floe.notify.v1.ResolveIncidentRequest.ComponentsEntry
-	(*timestamppb.Timestamp)(nil),       // 33: google.protobuf.Timestamp
+	(*ListIncidentsRequest)(nil),        // 12: floe.notify.v1.ListIncidentsRequest
+	(*ListIncidentsResponse)(nil),       // 13: floe.notify.v1.ListIncidentsResponse
+	(*GetStatusPageRequest)(nil),        // 14: floe.notify.v1.GetStatusPageRequest
+	(*GetStatusPageResponse)(nil),       // 15: floe.notify.v1.GetStatusPageResponse
+	(*AddComponentRequest)(nil),         // 16: floe.notify.v1.AddComponentRequest
+	(*AddComponentResponse)(nil),        // 17: floe.notify.v1.AddComponentResponse
+	(*SetComponentStatusRequest)(nil),   // 18: floe.notify.v1.SetComponentStatusRequest
+	(*SetComponentStatusResponse)(nil),  // 19: floe.notify.v1.SetComponentStatusResponse
+	(*CreateIncidentRequest)(nil),       // 20: floe.notify.v1.CreateIncidentRequest
+	(*CreateIncidentResponse)(nil),      // 21: floe.notify.v1.CreateIncidentResponse
+	(*AddIncidentUpdateRequest)(nil),    // 22: floe.notify.v1.AddIncidentUpdateRequest
+	(*AddIncidentUpdateResponse)(nil),   // 23: floe.notify.v1.AddIncidentUpdateResponse
+	(*ResolveIncidentRequest)(nil),      // 24: floe.notify.v1.ResolveIncidentRequest
+	(*ResolveIncidentResponse)(nil),     // 25: floe.notify.v1.ResolveIncidentResponse
+	(*ScheduleMaintenanceRequest)(nil),  // 26: floe.notify.v1.ScheduleMaintenanceRequest
+	(*ScheduleMaintenanceResponse)(nil), // 27: floe.notify.v1.ScheduleMaintenanceResponse
+	(*StartMaintenanceRequest)(nil),     // 28: floe.notify.v1.StartMaintenanceRequest
+	(*StartMaintenanceResponse)(nil),    // 29: floe.notify.v1.StartMaintenanceResponse
+	(*CompleteMaintenanceRequest)(nil),  // 30: floe.notify.v1.CompleteMaintenanceRequest
+	(*CompleteMaintenanceResponse)(nil), // 31: floe.notify.v1.CompleteMaintenanceResponse
+	nil,                                 // 32: floe.notify.v1.CreateIncidentRequest.ComponentsEntry
+	nil,                                 // 33: floe.notify.v1.AddIncidentUpdateRequest.ComponentsEntry
+	nil,                                 // 34: floe.notify.v1.ResolveIncidentRequest.ComponentsEntry
+	(*timestamppb.Timestamp)(nil),       // 35: google.protobuf.Timestamp
 }
 var file_floe_notify_v1_status_service_proto_depIdxs = []int32{
 	0,  // 0: floe.notify.v1.StatusComponent.status:type_name -> floe.notify.v1.ComponentStatus
-	33, // 1: floe.notify.v1.StatusComponent.created_at:type_name -> google.protobuf.Timestamp
-	33, // 2: floe.notify.v1.StatusComponent.updated_at:type_name -> google.protobuf.Timestamp
+	35, // 1: floe.notify.v1.StatusComponent.created_at:type_name -> google.protobuf.Timestamp
+	35, // 2: floe.notify.v1.StatusComponent.updated_at:type_name -> google.protobuf.Timestamp
 	6,  // 3: floe.notify.v1.StatusComponent.uptime:type_name -> floe.notify.v1.StatusUptime
 	7,  // 4: floe.notify.v1.StatusUptime.days:type_name -> floe.notify.v1.StatusUptimeDay
 	0,  // 5: floe.notify.v1.StatusUptimeDay.worst:type_name -> floe.notify.v1.ComponentStatus
 	0,  // 6: floe.notify.v1.StatusAffectedComponent.old_status:type_name -> floe.notify.v1.ComponentStatus
 	0,  // 7: floe.notify.v1.StatusAffectedComponent.new_status:type_name -> floe.notify.v1.ComponentStatus
-	33, // 8: floe.notify.v1.StatusUpdate.at:type_name -> google.protobuf.Timestamp
+	35, // 8: floe.notify.v1.StatusUpdate.at:type_name -> google.protobuf.Timestamp
 	8,  // 9: floe.notify.v1.StatusUpdate.affected:type_name -> floe.notify.v1.StatusAffectedComponent
 	1,  // 10: floe.notify.v1.StatusIncident.status:type_name -> floe.notify.v1.IncidentStatus
 	2,  // 11: floe.notify.v1.StatusIncident.impact:type_name -> floe.notify.v1.IncidentImpact
 	9,  // 12: floe.notify.v1.StatusIncident.updates:type_name -> floe.notify.v1.StatusUpdate
-	33, // 13: floe.notify.v1.StatusIncident.created_at:type_name -> google.protobuf.Timestamp
-	33, // 14: floe.notify.v1.StatusIncident.updated_at:type_name -> google.protobuf.Timestamp
-	33, // 15: floe.notify.v1.StatusIncident.started_at:type_name -> google.protobuf.Timestamp
-	33, // 16: floe.notify.v1.StatusIncident.monitoring_at:type_name -> google.protobuf.Timestamp
-	33, // 17: floe.notify.v1.StatusIncident.resolved_at:type_name -> google.protobuf.Timestamp
+	35, // 13: floe.notify.v1.StatusIncident.created_at:type_name -> google.protobuf.Timestamp
+	35, // 14: floe.notify.v1.StatusIncident.updated_at:type_name -> google.protobuf.Timestamp
+	35, // 15: floe.notify.v1.StatusIncident.started_at:type_name -> google.protobuf.Timestamp
+	35, // 16: floe.notify.v1.StatusIncident.monitoring_at:type_name -> google.protobuf.Timestamp
+	35, // 17: floe.notify.v1.StatusIncident.resolved_at:type_name -> google.protobuf.Timestamp
 	3,  // 18: floe.notify.v1.StatusMaintenance.status:type_name -> floe.notify.v1.MaintenanceStatus
 	9,  // 19: floe.notify.v1.StatusMaintenance.updates:type_name -> floe.notify.v1.StatusUpdate
-	33, // 20: floe.notify.v1.StatusMaintenance.scheduled_for:type_name -> google.protobuf.Timestamp
-	33, // 21: floe.notify.v1.StatusMaintenance.scheduled_until:type_name -> google.protobuf.Timestamp
-	33, // 22: floe.notify.v1.StatusMaintenance.created_at:type_name -> google.protobuf.Timestamp
-	33, // 23: floe.notify.v1.StatusMaintenance.updated_at:type_name -> google.protobuf.Timestamp
-	33, // 24: floe.notify.v1.StatusMaintenance.started_at:type_name -> google.protobuf.Timestamp
-	33, // 25: floe.notify.v1.StatusMaintenance.completed_at:type_name -> google.protobuf.Timestamp
-	33, // 26: floe.notify.v1.GetStatusPageResponse.updated_at:type_name -> google.protobuf.Timestamp
-	4,  // 27: floe.notify.v1.GetStatusPageResponse.indicator:type_name -> floe.notify.v1.StatusIndicator
-	5,  // 28: floe.notify.v1.GetStatusPageResponse.components:type_name -> floe.notify.v1.StatusComponent
-	10, // 29: floe.notify.v1.GetStatusPageResponse.incidents:type_name -> floe.notify.v1.StatusIncident
-	11, // 30: floe.notify.v1.GetStatusPageResponse.maintenances:type_name -> floe.notify.v1.StatusMaintenance
-	0,  // 31: floe.notify.v1.AddComponentRequest.status:type_name -> floe.notify.v1.ComponentStatus
-	5,  // 32: floe.notify.v1.AddComponentResponse.component:type_name -> floe.notify.v1.StatusComponent
-	0,  // 33: floe.notify.v1.SetComponentStatusRequest.status:type_name -> floe.notify.v1.ComponentStatus
-	5,  // 34: floe.notify.v1.SetComponentStatusResponse.component:type_name -> floe.notify.v1.StatusComponent
-	1,  // 35: floe.notify.v1.CreateIncidentRequest.status:type_name -> floe.notify.v1.IncidentStatus
-	2,  // 36: floe.notify.v1.CreateIncidentRequest.impact:type_name -> floe.notify.v1.IncidentImpact
-	30, // 37: floe.notify.v1.CreateIncidentRequest.components:type_name -> floe.notify.v1.CreateIncidentRequest.ComponentsEntry
-	33, // 38: floe.notify.v1.CreateIncidentRequest.started_at:type_name -> google.protobuf.Timestamp
-	10, // 39: floe.notify.v1.CreateIncidentResponse.incident:type_name -> floe.notify.v1.StatusIncident
-	1,  // 40: floe.notify.v1.AddIncidentUpdateRequest.status:type_name -> floe.notify.v1.IncidentStatus
-	31, // 41: floe.notify.v1.AddIncidentUpdateRequest.components:type_name -> floe.notify.v1.AddIncidentUpdateRequest.ComponentsEntry
-	10, // 42: floe.notify.v1.AddIncidentUpdateResponse.incident:type_name -> floe.notify.v1.StatusIncident
-	32, // 43: floe.notify.v1.ResolveIncidentRequest.components:type_name -> floe.notify.v1.ResolveIncidentRequest.ComponentsEntry
-	10, // 44: floe.notify.v1.ResolveIncidentResponse.incident:type_name -> floe.notify.v1.StatusIncident
-	33, // 45: floe.notify.v1.ScheduleMaintenanceRequest.scheduled_for:type_name -> google.protobuf.Timestamp
-	33, // 46: floe.notify.v1.ScheduleMaintenanceRequest.scheduled_until:type_name -> google.protobuf.Timestamp
-	11, // 47: floe.notify.v1.ScheduleMaintenanceResponse.maintenance:type_name -> floe.notify.v1.StatusMaintenance
-	11, // 48: floe.notify.v1.StartMaintenanceResponse.maintenance:type_name -> floe.notify.v1.StatusMaintenance
-	11, // 49: floe.notify.v1.CompleteMaintenanceResponse.maintenance:type_name -> floe.notify.v1.StatusMaintenance
-	0,  // 50: floe.notify.v1.CreateIncidentRequest.ComponentsEntry.value:type_name -> floe.notify.v1.ComponentStatus
-	0,  // 51: floe.notify.v1.AddIncidentUpdateRequest.ComponentsEntry.value:type_name -> floe.notify.v1.ComponentStatus
-	0,  // 52: floe.notify.v1.ResolveIncidentRequest.ComponentsEntry.value:type_name -> floe.notify.v1.ComponentStatus
-	12, // 53: floe.notify.v1.StatusService.GetStatusPage:input_type -> floe.notify.v1.GetStatusPageRequest
-	14, // 54: floe.notify.v1.StatusService.AddComponent:input_type -> floe.notify.v1.AddComponentRequest
-	16, // 55: floe.notify.v1.StatusService.SetComponentStatus:input_type -> floe.notify.v1.SetComponentStatusRequest
-	18, // 56: floe.notify.v1.StatusService.CreateIncident:input_type -> floe.notify.v1.CreateIncidentRequest
-	20, // 57: floe.notify.v1.StatusService.AddIncidentUpdate:input_type -> floe.notify.v1.AddIncidentUpdateRequest
-	22, // 58: floe.notify.v1.StatusService.ResolveIncident:input_type -> floe.notify.v1.ResolveIncidentRequest
-	24, // 59: floe.notify.v1.StatusService.ScheduleMaintenance:input_type -> floe.notify.v1.ScheduleMaintenanceRequest
-	26, // 60: floe.notify.v1.StatusService.StartMaintenance:input_type -> floe.notify.v1.StartMaintenanceRequest
-	28, // 61: floe.notify.v1.StatusService.CompleteMaintenance:input_type -> floe.notify.v1.CompleteMaintenanceRequest
-	13, // 62: floe.notify.v1.StatusService.GetStatusPage:output_type -> floe.notify.v1.GetStatusPageResponse
-	15, // 63: floe.notify.v1.StatusService.AddComponent:output_type -> floe.notify.v1.AddComponentResponse
-	17, // 64: floe.notify.v1.StatusService.SetComponentStatus:output_type -> floe.notify.v1.SetComponentStatusResponse
-	19, // 65: floe.notify.v1.StatusService.CreateIncident:output_type -> floe.notify.v1.CreateIncidentResponse
-	21, // 66: floe.notify.v1.StatusService.AddIncidentUpdate:output_type -> floe.notify.v1.AddIncidentUpdateResponse
-	23, // 67: floe.notify.v1.StatusService.ResolveIncident:output_type -> floe.notify.v1.ResolveIncidentResponse
-	25, // 68: floe.notify.v1.StatusService.ScheduleMaintenance:output_type -> floe.notify.v1.ScheduleMaintenanceResponse
-	27, // 69: floe.notify.v1.StatusService.StartMaintenance:output_type -> floe.notify.v1.StartMaintenanceResponse
-	29, // 70: floe.notify.v1.StatusService.CompleteMaintenance:output_type -> floe.notify.v1.CompleteMaintenanceResponse
-	62, // [62:71] is the sub-list for method output_type
-	53, // [53:62] is the sub-list for method input_type
-	53, // [53:53] is the sub-list for extension type_name
-	53, // [53:53] is the sub-list for extension extendee
-	0,  // [0:53] is the sub-list for field type_name
+	35, // 20: floe.notify.v1.StatusMaintenance.scheduled_for:type_name -> google.protobuf.Timestamp
+	35, // 21: floe.notify.v1.StatusMaintenance.scheduled_until:type_name -> google.protobuf.Timestamp
+	35, // 22: floe.notify.v1.StatusMaintenance.created_at:type_name -> google.protobuf.Timestamp
+	35, // 23: floe.notify.v1.StatusMaintenance.updated_at:type_name -> google.protobuf.Timestamp
+	35, // 24: floe.notify.v1.StatusMaintenance.started_at:type_name -> google.protobuf.Timestamp
+	35, // 25: floe.notify.v1.StatusMaintenance.completed_at:type_name -> google.protobuf.Timestamp
+	10, // 26: floe.notify.v1.ListIncidentsResponse.incidents:type_name -> floe.notify.v1.StatusIncident
+	35, // 27: floe.notify.v1.GetStatusPageResponse.updated_at:type_name -> google.protobuf.Timestamp
+	4,  // 28: floe.notify.v1.GetStatusPageResponse.indicator:type_name -> floe.notify.v1.StatusIndicator
+	5,  // 29: floe.notify.v1.GetStatusPageResponse.components:type_name -> floe.notify.v1.StatusComponent
+	10, // 30: floe.notify.v1.GetStatusPageResponse.incidents:type_name -> floe.notify.v1.StatusIncident
+	11, // 31: floe.notify.v1.GetStatusPageResponse.maintenances:type_name -> floe.notify.v1.StatusMaintenance
+	0,  // 32: floe.notify.v1.AddComponentRequest.status:type_name -> floe.notify.v1.ComponentStatus
+	5,  // 33: floe.notify.v1.AddComponentResponse.component:type_name -> floe.notify.v1.StatusComponent
+	0,  // 34: floe.notify.v1.SetComponentStatusRequest.status:type_name -> floe.notify.v1.ComponentStatus
+	5,  // 35: floe.notify.v1.SetComponentStatusResponse.component:type_name -> floe.notify.v1.StatusComponent
+	1,  // 36: floe.notify.v1.CreateIncidentRequest.status:type_name -> floe.notify.v1.IncidentStatus
+	2,  // 37: floe.notify.v1.CreateIncidentRequest.impact:type_name -> floe.notify.v1.IncidentImpact
+	32, // 38: floe.notify.v1.CreateIncidentRequest.components:type_name -> floe.notify.v1.CreateIncidentRequest.ComponentsEntry
+	35, // 39: floe.notify.v1.CreateIncidentRequest.started_at:type_name -> google.protobuf.Timestamp
+	10, // 40: floe.notify.v1.CreateIncidentResponse.incident:type_name -> floe.notify.v1.StatusIncident
+	1,  // 41: floe.notify.v1.AddIncidentUpdateRequest.status:type_name -> floe.notify.v1.IncidentStatus
+	33, // 42: floe.notify.v1.AddIncidentUpdateRequest.components:type_name -> floe.notify.v1.AddIncidentUpdateRequest.ComponentsEntry
+	10, // 43: floe.notify.v1.AddIncidentUpdateResponse.incident:type_name -> floe.notify.v1.StatusIncident
+	34, // 44: floe.notify.v1.ResolveIncidentRequest.components:type_name -> floe.notify.v1.ResolveIncidentRequest.ComponentsEntry
+	10, // 45: floe.notify.v1.ResolveIncidentResponse.incident:type_name -> floe.notify.v1.StatusIncident
+	35, // 46: floe.notify.v1.ScheduleMaintenanceRequest.scheduled_for:type_name -> google.protobuf.Timestamp
+	35, // 47: floe.notify.v1.ScheduleMaintenanceRequest.scheduled_until:type_name -> google.protobuf.Timestamp
+	11, // 48: floe.notify.v1.ScheduleMaintenanceResponse.maintenance:type_name -> floe.notify.v1.StatusMaintenance
+	11, // 49: floe.notify.v1.StartMaintenanceResponse.maintenance:type_name -> floe.notify.v1.StatusMaintenance
+	11, // 50: floe.notify.v1.CompleteMaintenanceResponse.maintenance:type_name -> floe.notify.v1.StatusMaintenance
+	0,  // 51: floe.notify.v1.CreateIncidentRequest.ComponentsEntry.value:type_name -> floe.notify.v1.ComponentStatus
+	0,  // 52: floe.notify.v1.AddIncidentUpdateRequest.ComponentsEntry.value:type_name -> floe.notify.v1.ComponentStatus
+	0,  // 53: floe.notify.v1.ResolveIncidentRequest.ComponentsEntry.value:type_name -> floe.notify.v1.ComponentStatus
+	14, // 54: floe.notify.v1.StatusService.GetStatusPage:input_type -> floe.notify.v1.GetStatusPageRequest
+	12, // 55: floe.notify.v1.StatusService.ListIncidents:input_type -> floe.notify.v1.ListIncidentsRequest
+	16, // 56: floe.notify.v1.StatusService.AddComponent:input_type -> floe.notify.v1.AddComponentRequest
+	18, // 57: floe.notify.v1.StatusService.SetComponentStatus:input_type -> floe.notify.v1.SetComponentStatusRequest
+	20, // 58: floe.notify.v1.StatusService.CreateIncident:input_type -> floe.notify.v1.CreateIncidentRequest
+	22, // 59: floe.notify.v1.StatusService.AddIncidentUpdate:input_type -> floe.notify.v1.AddIncidentUpdateRequest
+	24, // 60: floe.notify.v1.StatusService.ResolveIncident:input_type -> floe.notify.v1.ResolveIncidentRequest
+	26, // 61: floe.notify.v1.StatusService.ScheduleMaintenance:input_type -> floe.notify.v1.ScheduleMaintenanceRequest
+	28, // 62: floe.notify.v1.StatusService.StartMaintenance:input_type -> floe.notify.v1.StartMaintenanceRequest
+	30, // 63: floe.notify.v1.StatusService.CompleteMaintenance:input_type -> floe.notify.v1.CompleteMaintenanceRequest
+	15, // 64: floe.notify.v1.StatusService.GetStatusPage:output_type -> floe.notify.v1.GetStatusPageResponse
+	13, // 65: floe.notify.v1.StatusService.ListIncidents:output_type -> floe.notify.v1.ListIncidentsResponse
+	17, // 66: floe.notify.v1.StatusService.AddComponent:output_type -> floe.notify.v1.AddComponentResponse
+	19, // 67: floe.notify.v1.StatusService.SetComponentStatus:output_type -> floe.notify.v1.SetComponentStatusResponse
+	21, // 68: floe.notify.v1.StatusService.CreateIncident:output_type -> floe.notify.v1.CreateIncidentResponse
+	23, // 69: floe.notify.v1.StatusService.AddIncidentUpdate:output_type -> floe.notify.v1.AddIncidentUpdateResponse
+	25, // 70: floe.notify.v1.StatusService.ResolveIncident:output_type -> floe.notify.v1.ResolveIncidentResponse
+	27, // 71: floe.notify.v1.StatusService.ScheduleMaintenance:output_type -> floe.notify.v1.ScheduleMaintenanceResponse
+	29, // 72: floe.notify.v1.StatusService.StartMaintenance:output_type -> floe.notify.v1.StartMaintenanceResponse
+	31, // 73: floe.notify.v1.StatusService.CompleteMaintenance:output_type -> floe.notify.v1.CompleteMaintenanceResponse
+	64, // [64:74] is the sub-list for method output_type
+	54, // [54:64] is the sub-list for method input_type
+	54, // [54:54] is the sub-list for extension type_name
+	54, // [54:54] is the sub-list for extension extendee
+	0,  // [0:54] is the sub-list for field type_name
 }
 
 func init() { file_floe_notify_v1_status_service_proto_init() }
@@ -2564,7 +2696,7 @@ func file_floe_notify_v1_status_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_floe_notify_v1_status_service_proto_rawDesc), len(file_floe_notify_v1_status_service_proto_rawDesc)),
 			NumEnums:      5,
-			NumMessages:   28,
+			NumMessages:   30,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

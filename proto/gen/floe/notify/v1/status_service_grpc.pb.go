@@ -20,6 +20,7 @@ const _ = grpc.SupportPackageIsVersion9
 
 const (
 	StatusService_GetStatusPage_FullMethodName       = "/floe.notify.v1.StatusService/GetStatusPage"
+	StatusService_ListIncidents_FullMethodName       = "/floe.notify.v1.StatusService/ListIncidents"
 	StatusService_AddComponent_FullMethodName        = "/floe.notify.v1.StatusService/AddComponent"
 	StatusService_SetComponentStatus_FullMethodName  = "/floe.notify.v1.StatusService/SetComponentStatus"
 	StatusService_CreateIncident_FullMethodName      = "/floe.notify.v1.StatusService/CreateIncident"
@@ -48,12 +49,15 @@ const (
 // resolved incident, starting a maintenance twice) is FAILED_PRECONDITION
 // with the reason; bad fields are INVALID_ARGUMENT with every field named.
 //
-// Permissions: GetStatusPage needs `notify.read`; the others `notify.write`.
+// Permissions: GetStatusPage and ListIncidents need `notify.read`; the others `notify.write`.
 type StatusServiceClient interface {
 	// GetStatusPage returns the page as the public sees it now: the overall
 	// status, every component with its 90-day uptime, the unresolved incidents
 	// and the active and upcoming maintenances.
 	GetStatusPage(ctx context.Context, in *GetStatusPageRequest, opts ...grpc.CallOption) (*GetStatusPageResponse, error)
+	// ListIncidents lists the page's incidents, newest first, resolved ones
+	// too unless unresolved_only: page_size at a time (default 50, at most 200).
+	ListIncidents(ctx context.Context, in *ListIncidentsRequest, opts ...grpc.CallOption) (*ListIncidentsResponse, error)
 	// AddComponent adds a component (operational unless a status is given).
 	AddComponent(ctx context.Context, in *AddComponentRequest, opts ...grpc.CallOption) (*AddComponentResponse, error)
 	// SetComponentStatus sets a component's status by hand (the same status again changes nothing).
@@ -87,6 +91,16 @@ func (c *statusServiceClient) GetStatusPage(ctx context.Context, in *GetStatusPa
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(GetStatusPageResponse)
 	err := c.cc.Invoke(ctx, StatusService_GetStatusPage_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *statusServiceClient) ListIncidents(ctx context.Context, in *ListIncidentsRequest, opts ...grpc.CallOption) (*ListIncidentsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListIncidentsResponse)
+	err := c.cc.Invoke(ctx, StatusService_ListIncidents_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -191,12 +205,15 @@ func (c *statusServiceClient) CompleteMaintenance(ctx context.Context, in *Compl
 // resolved incident, starting a maintenance twice) is FAILED_PRECONDITION
 // with the reason; bad fields are INVALID_ARGUMENT with every field named.
 //
-// Permissions: GetStatusPage needs `notify.read`; the others `notify.write`.
+// Permissions: GetStatusPage and ListIncidents need `notify.read`; the others `notify.write`.
 type StatusServiceServer interface {
 	// GetStatusPage returns the page as the public sees it now: the overall
 	// status, every component with its 90-day uptime, the unresolved incidents
 	// and the active and upcoming maintenances.
 	GetStatusPage(context.Context, *GetStatusPageRequest) (*GetStatusPageResponse, error)
+	// ListIncidents lists the page's incidents, newest first, resolved ones
+	// too unless unresolved_only: page_size at a time (default 50, at most 200).
+	ListIncidents(context.Context, *ListIncidentsRequest) (*ListIncidentsResponse, error)
 	// AddComponent adds a component (operational unless a status is given).
 	AddComponent(context.Context, *AddComponentRequest) (*AddComponentResponse, error)
 	// SetComponentStatus sets a component's status by hand (the same status again changes nothing).
@@ -228,6 +245,9 @@ type UnimplementedStatusServiceServer struct{}
 
 func (UnimplementedStatusServiceServer) GetStatusPage(context.Context, *GetStatusPageRequest) (*GetStatusPageResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetStatusPage not implemented")
+}
+func (UnimplementedStatusServiceServer) ListIncidents(context.Context, *ListIncidentsRequest) (*ListIncidentsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListIncidents not implemented")
 }
 func (UnimplementedStatusServiceServer) AddComponent(context.Context, *AddComponentRequest) (*AddComponentResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method AddComponent not implemented")
@@ -288,6 +308,24 @@ func _StatusService_GetStatusPage_Handler(srv interface{}, ctx context.Context, 
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
 		return srv.(StatusServiceServer).GetStatusPage(ctx, req.(*GetStatusPageRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _StatusService_ListIncidents_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListIncidentsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(StatusServiceServer).ListIncidents(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: StatusService_ListIncidents_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(StatusServiceServer).ListIncidents(ctx, req.(*ListIncidentsRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -446,6 +484,10 @@ var StatusService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetStatusPage",
 			Handler:    _StatusService_GetStatusPage_Handler,
+		},
+		{
+			MethodName: "ListIncidents",
+			Handler:    _StatusService_ListIncidents_Handler,
 		},
 		{
 			MethodName: "AddComponent",
