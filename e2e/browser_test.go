@@ -418,8 +418,8 @@ func TestConsoleWatchesTheJourney(t *testing.T) {
 		}
 		return n
 	}
-	if now := gates(); now < 3 {
-		t.Errorf("the release page shows %d gate runs, want development's, staging's and production's", now)
+	if now := gates(); now < 2 {
+		t.Errorf("the release page shows %d gate runs, want development's and staging's at least", now)
 	}
 	b.do("the release as created", submit(`ol.timeline li:first-child a`), chromedp.WaitVisible(chromedp.CSS(`p.asof`)))
 	if then := gates(); then != 0 {
