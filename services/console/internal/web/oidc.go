@@ -355,7 +355,7 @@ func (h *Handler) oidcCallback(w http.ResponseWriter, r *http.Request) {
 	if name == "" {
 		name = s.principal
 	}
-	if err := signedInPage.Execute(w, map[string]string{"Next": safeNext(p.next), "Name": name}); err != nil {
+	if err := movePage.Execute(w, map[string]string{"URL": safeNext(p.next), "Title": "Signed in", "Text": "Signed in as " + name + ".", "Link": "Continue"}); err != nil {
 		h.opts.Log.Error().Err(err).Msg("console page signed-in")
 	}
 }
@@ -368,39 +368,24 @@ func clip(s string) string {
 	return s
 }
 
-// signedInPage moves on to the page asked for after an OIDC sign-in (no
-// script: the CSP allows none inline).
-var signedInPage = template.Must(template.New("signedin").Parse(`<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta http-equiv="refresh" content="0; url={{.Next}}">
-<title>Signed in · Floe console</title>
-<link rel="stylesheet" href="/static/console.css">
-</head>
-<body>
-<main id="main">
-<p>Signed in as {{.Name}}. <a href="{{.Next}}">Continue</a></p>
-</main>
-</body>
-</html>
-`))
-
-// leavePage sends the browser to the provider's end-session URL after the
-// console's own session has ended. A page, not a redirect: the sign-out is
-// a form, and the Content-Security-Policy's form-action keeps a form's
-// redirects on this site.
-var leavePage = template.Must(template.New("leave").Parse(`<!doctype html>
+// movePage moves the browser on to URL at once, with a link for when it
+// does not (a <meta http-equiv="refresh">, no script: the CSP allows none
+// inline). After an OIDC sign-in it goes to the page asked for (the session
+// cookie is SameSite=Strict, and a browser does not send it on a redirect
+// of a navigation that began on the provider's site); after a sign-out, to
+// the provider's end-session URL (a form's redirect to another site would
+// break the CSP's form-action 'self').
+var movePage = template.Must(template.New("move").Parse(`<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta http-equiv="refresh" content="0; url={{.URL}}">
-<title>Signed out · Floe console</title>
+<title>{{.Title}} · Floe console</title>
 <link rel="stylesheet" href="/static/console.css">
 </head>
 <body>
 <main id="main">
-<p>Signed out of the console. <a href="{{.URL}}">Sign out at {{.Provider}} too</a></p>
+<p>{{.Text}} <a href="{{.URL}}">{{.Link}}</a></p>
 </main>
 </body>
 </html>

@@ -446,7 +446,8 @@ func (h *Handler) signout(w http.ResponseWriter, r *http.Request, s *session) {
 		// logout), which sends the browser back to the sign-in page.
 		h.opts.Log.Info().Str("principal", s.principal).Msg("console sign-out, at the identity provider too")
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		if err := leavePage.Execute(w, map[string]string{"URL": o.logoutURL(s.bearer()), "Provider": o.name}); err != nil {
+		if err := movePage.Execute(w, map[string]string{"URL": o.logoutURL(s.bearer()), "Title": "Signed out",
+			"Text": "Signed out of the console.", "Link": "Sign out at " + o.name + " too"}); err != nil {
 			h.opts.Log.Error().Err(err).Msg("console page sign-out")
 		}
 		return

@@ -100,24 +100,7 @@ func (v *Runs) Projection() *projection.Projection[*domain.Run] { return v.proj 
 // ForRelease returns the release's runs (in environments' order of opening),
 // as of the runs' latest events in the log.
 func (v *Runs) ForRelease(ctx context.Context, releaseID string, envs []string) ([]*gatev1.GateRun, error) {
-	if err := v.proj.Wait(ctx, causal.MinPosition(ctx)); err != nil {
-		return nil, err
-	}
-	v.mu.Lock()
-	ids := slices.Clone(v.byRelease[releaseID])
-	v.mu.Unlock()
-	var out []*gatev1.GateRun
-	for _, id := range ids {
-		r, err := v.Get(ctx, id)
-		if err != nil {
-			return nil, err
-		}
-		if r != nil && (len(envs) == 0 || slices.Contains(envs, r.GetEnvironment())) {
-			out = append(out, r)
-		}
-	}
-	sort.SliceStable(out, func(i, j int) bool { return out[i].GetOpenedAt().AsTime().Before(out[j].GetOpenedAt().AsTime()) })
-	return out, nil
+	return v.collect(ctx, releaseID, envs, v.Get)
 }
 
 // AsOf returns the release's runs as they were at log position pos (or,
@@ -126,6 +109,24 @@ func (v *Runs) ForRelease(ctx context.Context, releaseID string, envs []string) 
 // (kernel.Kind.AsOf, which verifies them). A run with no event by then, or
 // not yet opened, is left out.
 func (v *Runs) AsOf(ctx context.Context, releaseID string, envs []string, pos uint64, at *timestamppb.Timestamp) ([]*gatev1.GateRun, error) {
+	return v.collect(ctx, releaseID, envs, func(ctx context.Context, id string) (*gatev1.GateRun, error) {
+		r, err := app.RunKind.AsOf(ctx, v.store, id, pos, at)
+		var nf *errs.NotFoundError
+		switch {
+		case errors.As(err, &nf):
+			return nil, nil
+		case err != nil:
+			return nil, err
+		case !r.Opened:
+			return nil, nil
+		}
+		return r.View(), nil
+	})
+}
+
+// collect is the release's runs in envs (all when empty) as get renders
+// each (nil: left out), in environments' order of opening.
+func (v *Runs) collect(ctx context.Context, releaseID string, envs []string, get func(context.Context, string) (*gatev1.GateRun, error)) ([]*gatev1.GateRun, error) {
 	if err := v.proj.Wait(ctx, causal.MinPosition(ctx)); err != nil {
 		return nil, err
 	}
@@ -134,16 +135,12 @@ func (v *Runs) AsOf(ctx context.Context, releaseID string, envs []string, pos ui
 	v.mu.Unlock()
 	var out []*gatev1.GateRun
 	for _, id := range ids {
-		r, err := app.RunKind.AsOf(ctx, v.store, id, pos, at)
-		var nf *errs.NotFoundError
-		switch {
-		case errors.As(err, &nf):
-			continue
-		case err != nil:
+		r, err := get(ctx, id)
+		if err != nil {
 			return nil, err
 		}
-		if run := r.View(); r.Opened && (len(envs) == 0 || slices.Contains(envs, run.GetEnvironment())) {
-			out = append(out, run)
+		if r != nil && (len(envs) == 0 || slices.Contains(envs, r.GetEnvironment())) {
+			out = append(out, r)
 		}
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].GetOpenedAt().AsTime().Before(out[j].GetOpenedAt().AsTime()) })
