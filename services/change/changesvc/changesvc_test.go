@@ -232,6 +232,31 @@ func TestNormalChange(t *testing.T) {
 	if err != nil || len(l.GetChanges()) != 1 || l.GetChanges()[0].GetId() != "c1" {
 		t.Errorf("list closed changes of rel1: %v %v", l, err)
 	}
+	// Time travel: the list as it was when the change was approved, rebuilt from the log.
+	var approvedAt uint64
+	for _, h := range g.GetHistory() {
+		if h.GetEvent() == "ChangeApproved" {
+			approvedAt = h.GetPosition()
+		}
+	}
+	// A second change, submitted after all that, was not there then.
+	if _, err := w.changes("alice").Submit(ctx(t), normalChange("c2")); err != nil {
+		t.Fatal(err)
+	}
+	l, err = w.changes("grace").List(ctx(t), &changev1.ListRequest{ReleaseId: "rel1", AsOfPosition: approvedAt})
+	if err != nil || len(l.GetChanges()) != 1 || l.GetChanges()[0].GetId() != "c1" || l.GetChanges()[0].GetState() != changev1.ChangeState_CHANGE_STATE_APPROVED {
+		t.Errorf("rel1's changes as of position %d (the approval): %v %v; want c1 approved, alone", approvedAt, l, err)
+	}
+	l, err = w.changes("grace").List(ctx(t), &changev1.ListRequest{ReleaseId: "rel1", AsOfTime: timestamppb.Now()})
+	states := map[string]changev1.ChangeState{}
+	for _, c := range l.GetChanges() {
+		states[c.GetId()] = c.GetState()
+	}
+	if err != nil || len(states) != 2 || states["c1"] != changev1.ChangeState_CHANGE_STATE_CLOSED || states["c2"] != changev1.ChangeState_CHANGE_STATE_SUBMITTED {
+		t.Errorf("rel1's changes as of now: %v %v; want c1 closed and c2 submitted", states, err)
+	}
+	_, err = w.changes("grace").List(ctx(t), &changev1.ListRequest{AsOfPosition: approvedAt, AsOfTime: timestamppb.Now()})
+	refused(t, "a position and a time", err, codes.InvalidArgument, "", "as_of_time")
 	// After a restart the reactor resumes where it was: nothing is applied twice.
 	before := len(g.GetHistory())
 	w.p.Restart()

@@ -12,11 +12,13 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/oklog/ulid/v2"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/penguinmails/floe/libs/auth"
 	"github.com/penguinmails/floe/libs/causal"
@@ -58,6 +60,7 @@ type Options struct {
 
 // Service handles change and calendar commands.
 type Service struct {
+	store   eventstore.Store
 	changes *kernel.Handler[*Change]
 	cal     *kernel.Handler[*calendar.Calendar]
 	authz   *auth.Authorizer
@@ -92,7 +95,33 @@ func New(store eventstore.Store, snaps *eventstore.Snapshots, authz *auth.Author
 	if err != nil {
 		return nil, err
 	}
-	return &Service{changes: changes, cal: cal, authz: authz, opts: opts, now: now}, nil
+	return &Service{store: store, changes: changes, cal: cal, authz: authz, opts: opts, now: now}, nil
+}
+
+// ChangeAsOf is a change as it was at log position pos (or, pos 0, at
+// moment at): its events up to there, folded as the live handler and the
+// view fold them (kernel.Kind.AsOf).
+func (s *Service) ChangeAsOf(ctx context.Context, id string, pos uint64, at *timestamppb.Timestamp) (*Change, error) {
+	return ChangeKind.AsOf(ctx, s.store, id, pos, at)
+}
+
+// errFound stops a read at the first event.
+var errFound = errors.New("found")
+
+// TimeAt is when the log stored position pos (NotFound past its end).
+func (s *Service) TimeAt(ctx context.Context, pos uint64) (time.Time, error) {
+	var t time.Time
+	err := s.store.ReadAll(ctx, pos, func(e *eventstore.RecordedEvent) error {
+		t = e.Time
+		return errFound
+	})
+	switch {
+	case errors.Is(err, errFound):
+		return t, nil
+	case err != nil:
+		return time.Time{}, err
+	}
+	return time.Time{}, &errs.NotFoundError{Kind: "log position", ID: strconv.FormatUint(pos, 10)}
 }
 
 // Now is the service's clock.

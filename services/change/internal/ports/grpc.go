@@ -69,6 +69,39 @@ type Server struct {
 	reportEnvs []string
 }
 
+// changesAsOf folds every change the view knows up to log position pos
+// (or moment at) and gives keep each that existed then, with the time of
+// then (its overdue review is judged at that time).
+func (s *Server) changesAsOf(ctx context.Context, pos uint64, at *timestamppb.Timestamp, keep func(*change.ChangeRequest, time.Time)) error {
+	var then time.Time
+	if at != nil && pos > 0 {
+		return errs.Invalid("as_of_time", "give as_of_position or as_of_time, not both")
+	}
+	if at != nil {
+		then = at.AsTime()
+	} else {
+		t, err := s.svc.TimeAt(ctx, pos)
+		if err != nil {
+			return err
+		}
+		then = t
+	}
+	var ids []string
+	s.view.Changes(func(c *app.Change) { ids = append(ids, c.CR.ID()) })
+	for _, id := range ids {
+		c, err := s.svc.ChangeAsOf(ctx, id, pos, at)
+		var nf *errs.NotFoundError
+		switch {
+		case errors.As(err, &nf):
+			continue // submitted later
+		case err != nil:
+			return err
+		}
+		keep(c.CR, then)
+	}
+	return nil
+}
+
 // NewServer wires the server; every dependency is required.
 func NewServer(svc *app.Service, view *changeview.View, compliance *adapters.Compliance, authz *auth.Authorizer, reportEnvs []string) (*Server, error) {
 	if svc == nil || view == nil || compliance == nil || authz == nil {
@@ -253,8 +286,7 @@ func (s *Server) List(ctx context.Context, req *changev1.ListRequest) (*changev1
 	}
 	now := s.svc.Now()
 	var all []*changev1.ChangeRequest
-	s.view.Changes(func(c *app.Change) {
-		cr := c.CR
+	keep := func(cr *change.ChangeRequest, now time.Time) {
 		switch {
 		case len(req.GetStates()) > 0 && !slices.ContainsFunc(req.GetStates(), func(st changev1.ChangeState) bool { return text(st) == string(cr.State()) }):
 		case req.GetEnvironment() != "" && !slices.Contains(cr.Environments(), req.GetEnvironment()):
@@ -264,7 +296,15 @@ func (s *Server) List(ctx context.Context, req *changev1.ListRequest) (*changev1
 		default:
 			all = append(all, codec.ChangeRequest(cr, now))
 		}
-	})
+	}
+	if req.GetAsOfPosition() > 0 || req.GetAsOfTime() != nil {
+		// Time travel: each change the view knows, as of then, judged at then.
+		if err := s.changesAsOf(ctx, req.GetAsOfPosition(), req.GetAsOfTime(), keep); err != nil {
+			return nil, err
+		}
+	} else {
+		s.view.Changes(func(c *app.Change) { keep(c.CR, now) })
+	}
 	all = slices.DeleteFunc(all, func(c *changev1.ChangeRequest) bool { return s.requireRead(ctx, c.GetEnvironments()) != nil })
 	slices.SortStableFunc(all, func(a, b *changev1.ChangeRequest) int {
 		if c := b.GetSubmittedAt().AsTime().Compare(a.GetSubmittedAt().AsTime()); c != 0 {

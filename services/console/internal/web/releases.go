@@ -88,7 +88,7 @@ func (h *Handler) release(w http.ResponseWriter, r *http.Request, s *session) {
 		runs = g.GetRuns()
 	}
 	var changes []*changev1.ChangeRequest
-	if c, err := changev1.NewChangeServiceClient(h.opts.Conn).List(ctx, &changev1.ListRequest{ReleaseId: id, PageSize: 20}); err == nil {
+	if c, err := changev1.NewChangeServiceClient(h.opts.Conn).List(ctx, &changev1.ListRequest{ReleaseId: id, PageSize: 20, AsOfPosition: at.Position, AsOfTime: at.Time}); err == nil {
 		changes = c.GetChanges()
 	}
 	notes := ""

@@ -977,11 +977,17 @@ type changeListFlags struct {
 	class        string
 	overdue      bool
 	limit        int
+	at           string
 }
 
 // request builds the first page's ListRequest.
 func (f *changeListFlags) request() (*changev1.ListRequest, error) {
 	req := &changev1.ListRequest{Environment: strings.TrimSpace(f.env), ReleaseId: strings.TrimSpace(f.release), ReviewOverdue: f.overdue}
+	at, err := parseAsOf(f.at)
+	if err != nil {
+		return nil, err
+	}
+	req.AsOfPosition, req.AsOfTime = at.Position, at.Time
 	for _, s := range nonEmpty(f.states) {
 		v, err := enumValue[changev1.ChangeState]("state", s)
 		if err != nil {
@@ -1038,12 +1044,14 @@ func listChanges(ctx context.Context, c changev1.ChangeServiceClient, req *chang
 func newChangeListCmd(g *globals) *cobra.Command {
 	var f changeListFlags
 	cmd := &cobra.Command{
-		Use:   "list [--state S]… [--env ENV] [--release ID] [--class C] [--overdue] [--limit N]",
+		Use:   "list [--state S]… [--env ENV] [--release ID] [--class C] [--overdue] [--limit N] [--at POSITION|TIME]",
 		Short: "List change requests, newest first",
 		Long: `list prints one line per change request, newest first: its id, class, state,
 title, environments, releases, its post-implementation review (due, overdue,
 done) and when it last changed. Filters combine; --state repeats (any of them).
-It reads page after page up to --limit (0: every change). Needs change.read.`,
+It reads page after page up to --limit (0: every change). --at lists them as
+they were at a log position or a moment, rebuilt from their events (the
+filters then apply to that past state). Needs change.read.`,
 		Example: `  floe change list --state pending_approval --state in_review
   floe change list --env production --class emergency --overdue
   floe change list --release 01J9Z… -o json`,
@@ -1078,6 +1086,7 @@ It reads page after page up to --limit (0: every change). Needs change.read.`,
 	fl.StringVar(&f.class, "class", "", "only changes of this class: "+enumHelp[changev1.ChangeClass]())
 	fl.BoolVar(&f.overdue, "overdue", false, "only changes whose post-implementation review is overdue")
 	fl.IntVar(&f.limit, "limit", 50, "at most this many (0: all)")
+	fl.StringVar(&f.at, "at", "", asOfUsage)
 	completeWords(cmd, "state", enumtext.Names[changev1.ChangeState]())
 	completeWords(cmd, "class", enumtext.Names[changev1.ChangeClass]())
 	return cmd

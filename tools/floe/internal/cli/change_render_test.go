@@ -746,6 +746,8 @@ func TestChangeCommandTree(t *testing.T) {
 	// Bad values are refused before dialling, naming the flag.
 	_, _, err := runFloeIn(context.Background(), "", "--token", "floe_x", "change", "list", "--class", "huge")
 	wantErr(t, "change list --class huge", err, `--class "huge": want one of standard, normal, emergency`)
+	_, _, err = runFloeIn(context.Background(), "", "--token", "floe_x", "change", "list", "--at", "yesterday-ish")
+	wantErr(t, "change list --at yesterday-ish", err, `--at "yesterday-ish": a log position (a number) or a moment`)
 	_, _, err = runFloeIn(context.Background(), "", "--token", "floe_x", "compliance", "report", "--from", "2026-10-01", "--to", "2026-09-01")
 	wantErr(t, "compliance report backwards", err, "is not after --from")
 }

@@ -988,6 +988,14 @@ type ListRequest struct {
 	ReviewOverdue bool   `protobuf:"varint,5,opt,name=review_overdue,json=reviewOverdue,proto3" json:"review_overdue,omitempty"`
 	PageSize      uint32 `protobuf:"varint,6,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
 	PageToken     string `protobuf:"bytes,7,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// When set, the changes as they were at this log position (time travel):
+	// each change's events up to the position, verified and folded as the
+	// live view folds them (its state, approvals and overdue review as of
+	// then); a change submitted later is left out.
+	AsOfPosition uint64 `protobuf:"varint,8,opt,name=as_of_position,json=asOfPosition,proto3" json:"as_of_position,omitempty"`
+	// When set (and as_of_position is not), the changes as they were at this
+	// moment: as of the last position the log had stored by then.
+	AsOfTime      *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=as_of_time,json=asOfTime,proto3" json:"as_of_time,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1069,6 +1077,20 @@ func (x *ListRequest) GetPageToken() string {
 		return x.PageToken
 	}
 	return ""
+}
+
+func (x *ListRequest) GetAsOfPosition() uint64 {
+	if x != nil {
+		return x.AsOfPosition
+	}
+	return 0
+}
+
+func (x *ListRequest) GetAsOfTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.AsOfTime
+	}
+	return nil
 }
 
 // ListResponse is one page.
@@ -3069,7 +3091,7 @@ const file_floe_change_v1_change_service_proto_rawDesc = "" +
 	"\bposition\x18\x06 \x01(\x04R\bposition\"|\n" +
 	"\vGetResponse\x125\n" +
 	"\x06change\x18\x01 \x01(\v2\x1d.floe.change.v1.ChangeRequestR\x06change\x126\n" +
-	"\ahistory\x18\x02 \x03(\v2\x1c.floe.change.v1.HistoryEntryR\ahistory\"\x99\x02\n" +
+	"\ahistory\x18\x02 \x03(\v2\x1c.floe.change.v1.HistoryEntryR\ahistory\"\xf9\x02\n" +
 	"\vListRequest\x123\n" +
 	"\x06states\x18\x01 \x03(\x0e2\x1b.floe.change.v1.ChangeStateR\x06states\x12 \n" +
 	"\venvironment\x18\x02 \x01(\tR\venvironment\x12\x1d\n" +
@@ -3079,7 +3101,10 @@ const file_floe_change_v1_change_service_proto_rawDesc = "" +
 	"\x0ereview_overdue\x18\x05 \x01(\bR\rreviewOverdue\x12\x1b\n" +
 	"\tpage_size\x18\x06 \x01(\rR\bpageSize\x12\x1d\n" +
 	"\n" +
-	"page_token\x18\a \x01(\tR\tpageToken\"o\n" +
+	"page_token\x18\a \x01(\tR\tpageToken\x12$\n" +
+	"\x0eas_of_position\x18\b \x01(\x04R\fasOfPosition\x128\n" +
+	"\n" +
+	"as_of_time\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\basOfTime\"o\n" +
 	"\fListResponse\x127\n" +
 	"\achanges\x18\x01 \x03(\v2\x1d.floe.change.v1.ChangeRequestR\achanges\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xb3\x01\n" +
@@ -3355,86 +3380,87 @@ var file_floe_change_v1_change_service_proto_depIdxs = []int32{
 	13, // 20: floe.change.v1.GetResponse.history:type_name -> floe.change.v1.HistoryEntry
 	51, // 21: floe.change.v1.ListRequest.states:type_name -> floe.change.v1.ChangeState
 	42, // 22: floe.change.v1.ListRequest.class:type_name -> floe.change.v1.ChangeClass
-	49, // 23: floe.change.v1.ListResponse.changes:type_name -> floe.change.v1.ChangeRequest
-	52, // 24: floe.change.v1.CompletePostImplementationReviewRequest.prevention:type_name -> floe.change.v1.Action
-	49, // 25: floe.change.v1.CompletePostImplementationReviewResponse.change:type_name -> floe.change.v1.ChangeRequest
-	49, // 26: floe.change.v1.CloseResponse.change:type_name -> floe.change.v1.ChangeRequest
-	53, // 27: floe.change.v1.CreateWindowRequest.window:type_name -> floe.change.v1.DeploymentWindow
-	53, // 28: floe.change.v1.CreateWindowResponse.window:type_name -> floe.change.v1.DeploymentWindow
-	50, // 29: floe.change.v1.CreateWindowResponse.next_start:type_name -> google.protobuf.Timestamp
-	50, // 30: floe.change.v1.CreateWindowResponse.next_end:type_name -> google.protobuf.Timestamp
-	54, // 31: floe.change.v1.CreateFreezeRequest.freeze:type_name -> floe.change.v1.Freeze
-	54, // 32: floe.change.v1.CreateFreezeResponse.freeze:type_name -> floe.change.v1.Freeze
-	50, // 33: floe.change.v1.ListWindowsRequest.at:type_name -> google.protobuf.Timestamp
-	50, // 34: floe.change.v1.EnvironmentCalendar.frozen_until:type_name -> google.protobuf.Timestamp
-	50, // 35: floe.change.v1.EnvironmentCalendar.window_end:type_name -> google.protobuf.Timestamp
-	50, // 36: floe.change.v1.EnvironmentCalendar.next_open:type_name -> google.protobuf.Timestamp
-	53, // 37: floe.change.v1.ListWindowsResponse.windows:type_name -> floe.change.v1.DeploymentWindow
-	54, // 38: floe.change.v1.ListWindowsResponse.freezes:type_name -> floe.change.v1.Freeze
-	55, // 39: floe.change.v1.ListWindowsResponse.overrides:type_name -> floe.change.v1.FreezeOverride
-	30, // 40: floe.change.v1.ListWindowsResponse.environments:type_name -> floe.change.v1.EnvironmentCalendar
-	50, // 41: floe.change.v1.OverrideFreezeRequest.expires_at:type_name -> google.protobuf.Timestamp
-	55, // 42: floe.change.v1.OverrideFreezeResponse.override:type_name -> floe.change.v1.FreezeOverride
-	50, // 43: floe.change.v1.GetComplianceReportRequest.from:type_name -> google.protobuf.Timestamp
-	50, // 44: floe.change.v1.GetComplianceReportRequest.to:type_name -> google.protobuf.Timestamp
-	36, // 45: floe.change.v1.GetComplianceReportResponse.report:type_name -> floe.change.v1.ComplianceReport
-	50, // 46: floe.change.v1.ComplianceReport.from:type_name -> google.protobuf.Timestamp
-	50, // 47: floe.change.v1.ComplianceReport.to:type_name -> google.protobuf.Timestamp
-	50, // 48: floe.change.v1.ComplianceReport.generated_at:type_name -> google.protobuf.Timestamp
-	37, // 49: floe.change.v1.ComplianceReport.summary:type_name -> floe.change.v1.ReportSummary
-	38, // 50: floe.change.v1.ComplianceReport.changes:type_name -> floe.change.v1.ReportedChange
-	40, // 51: floe.change.v1.ComplianceReport.emergencies:type_name -> floe.change.v1.ReportedEmergency
-	55, // 52: floe.change.v1.ComplianceReport.freeze_overrides:type_name -> floe.change.v1.FreezeOverride
-	41, // 53: floe.change.v1.ComplianceReport.verification:type_name -> floe.change.v1.AuditVerification
-	50, // 54: floe.change.v1.ReportedChange.requested_at:type_name -> google.protobuf.Timestamp
-	50, // 55: floe.change.v1.ReportedChange.finished_at:type_name -> google.protobuf.Timestamp
-	42, // 56: floe.change.v1.ReportedChange.change_class:type_name -> floe.change.v1.ChangeClass
-	56, // 57: floe.change.v1.ReportedChange.change_approvals:type_name -> floe.change.v1.Approval
-	39, // 58: floe.change.v1.ReportedChange.gate_evidence:type_name -> floe.change.v1.GateEvidence
-	56, // 59: floe.change.v1.ReportedEmergency.approvals:type_name -> floe.change.v1.Approval
-	50, // 60: floe.change.v1.ReportedEmergency.implemented_at:type_name -> google.protobuf.Timestamp
-	50, // 61: floe.change.v1.ReportedEmergency.review_due:type_name -> google.protobuf.Timestamp
-	57, // 62: floe.change.v1.ReportedEmergency.review:type_name -> floe.change.v1.PostImplementationReview
-	51, // 63: floe.change.v1.ReportedEmergency.state:type_name -> floe.change.v1.ChangeState
-	0,  // 64: floe.change.v1.ChangeService.Submit:input_type -> floe.change.v1.SubmitRequest
-	2,  // 65: floe.change.v1.ChangeService.Review:input_type -> floe.change.v1.ReviewRequest
-	4,  // 66: floe.change.v1.ChangeService.Approve:input_type -> floe.change.v1.ApproveRequest
-	6,  // 67: floe.change.v1.ChangeService.Reject:input_type -> floe.change.v1.RejectRequest
-	8,  // 68: floe.change.v1.ChangeService.Schedule:input_type -> floe.change.v1.ScheduleRequest
-	10, // 69: floe.change.v1.ChangeService.Cancel:input_type -> floe.change.v1.CancelRequest
-	12, // 70: floe.change.v1.ChangeService.Get:input_type -> floe.change.v1.GetRequest
-	15, // 71: floe.change.v1.ChangeService.List:input_type -> floe.change.v1.ListRequest
-	17, // 72: floe.change.v1.ChangeService.CompletePostImplementationReview:input_type -> floe.change.v1.CompletePostImplementationReviewRequest
-	19, // 73: floe.change.v1.ChangeService.Close:input_type -> floe.change.v1.CloseRequest
-	21, // 74: floe.change.v1.WindowService.CreateWindow:input_type -> floe.change.v1.CreateWindowRequest
-	23, // 75: floe.change.v1.WindowService.DeleteWindow:input_type -> floe.change.v1.DeleteWindowRequest
-	25, // 76: floe.change.v1.WindowService.CreateFreeze:input_type -> floe.change.v1.CreateFreezeRequest
-	27, // 77: floe.change.v1.WindowService.DeleteFreeze:input_type -> floe.change.v1.DeleteFreezeRequest
-	29, // 78: floe.change.v1.WindowService.ListWindows:input_type -> floe.change.v1.ListWindowsRequest
-	32, // 79: floe.change.v1.WindowService.OverrideFreeze:input_type -> floe.change.v1.OverrideFreezeRequest
-	34, // 80: floe.change.v1.ComplianceService.GetComplianceReport:input_type -> floe.change.v1.GetComplianceReportRequest
-	1,  // 81: floe.change.v1.ChangeService.Submit:output_type -> floe.change.v1.SubmitResponse
-	3,  // 82: floe.change.v1.ChangeService.Review:output_type -> floe.change.v1.ReviewResponse
-	5,  // 83: floe.change.v1.ChangeService.Approve:output_type -> floe.change.v1.ApproveResponse
-	7,  // 84: floe.change.v1.ChangeService.Reject:output_type -> floe.change.v1.RejectResponse
-	9,  // 85: floe.change.v1.ChangeService.Schedule:output_type -> floe.change.v1.ScheduleResponse
-	11, // 86: floe.change.v1.ChangeService.Cancel:output_type -> floe.change.v1.CancelResponse
-	14, // 87: floe.change.v1.ChangeService.Get:output_type -> floe.change.v1.GetResponse
-	16, // 88: floe.change.v1.ChangeService.List:output_type -> floe.change.v1.ListResponse
-	18, // 89: floe.change.v1.ChangeService.CompletePostImplementationReview:output_type -> floe.change.v1.CompletePostImplementationReviewResponse
-	20, // 90: floe.change.v1.ChangeService.Close:output_type -> floe.change.v1.CloseResponse
-	22, // 91: floe.change.v1.WindowService.CreateWindow:output_type -> floe.change.v1.CreateWindowResponse
-	24, // 92: floe.change.v1.WindowService.DeleteWindow:output_type -> floe.change.v1.DeleteWindowResponse
-	26, // 93: floe.change.v1.WindowService.CreateFreeze:output_type -> floe.change.v1.CreateFreezeResponse
-	28, // 94: floe.change.v1.WindowService.DeleteFreeze:output_type -> floe.change.v1.DeleteFreezeResponse
-	31, // 95: floe.change.v1.WindowService.ListWindows:output_type -> floe.change.v1.ListWindowsResponse
-	33, // 96: floe.change.v1.WindowService.OverrideFreeze:output_type -> floe.change.v1.OverrideFreezeResponse
-	35, // 97: floe.change.v1.ComplianceService.GetComplianceReport:output_type -> floe.change.v1.GetComplianceReportResponse
-	81, // [81:98] is the sub-list for method output_type
-	64, // [64:81] is the sub-list for method input_type
-	64, // [64:64] is the sub-list for extension type_name
-	64, // [64:64] is the sub-list for extension extendee
-	0,  // [0:64] is the sub-list for field type_name
+	50, // 23: floe.change.v1.ListRequest.as_of_time:type_name -> google.protobuf.Timestamp
+	49, // 24: floe.change.v1.ListResponse.changes:type_name -> floe.change.v1.ChangeRequest
+	52, // 25: floe.change.v1.CompletePostImplementationReviewRequest.prevention:type_name -> floe.change.v1.Action
+	49, // 26: floe.change.v1.CompletePostImplementationReviewResponse.change:type_name -> floe.change.v1.ChangeRequest
+	49, // 27: floe.change.v1.CloseResponse.change:type_name -> floe.change.v1.ChangeRequest
+	53, // 28: floe.change.v1.CreateWindowRequest.window:type_name -> floe.change.v1.DeploymentWindow
+	53, // 29: floe.change.v1.CreateWindowResponse.window:type_name -> floe.change.v1.DeploymentWindow
+	50, // 30: floe.change.v1.CreateWindowResponse.next_start:type_name -> google.protobuf.Timestamp
+	50, // 31: floe.change.v1.CreateWindowResponse.next_end:type_name -> google.protobuf.Timestamp
+	54, // 32: floe.change.v1.CreateFreezeRequest.freeze:type_name -> floe.change.v1.Freeze
+	54, // 33: floe.change.v1.CreateFreezeResponse.freeze:type_name -> floe.change.v1.Freeze
+	50, // 34: floe.change.v1.ListWindowsRequest.at:type_name -> google.protobuf.Timestamp
+	50, // 35: floe.change.v1.EnvironmentCalendar.frozen_until:type_name -> google.protobuf.Timestamp
+	50, // 36: floe.change.v1.EnvironmentCalendar.window_end:type_name -> google.protobuf.Timestamp
+	50, // 37: floe.change.v1.EnvironmentCalendar.next_open:type_name -> google.protobuf.Timestamp
+	53, // 38: floe.change.v1.ListWindowsResponse.windows:type_name -> floe.change.v1.DeploymentWindow
+	54, // 39: floe.change.v1.ListWindowsResponse.freezes:type_name -> floe.change.v1.Freeze
+	55, // 40: floe.change.v1.ListWindowsResponse.overrides:type_name -> floe.change.v1.FreezeOverride
+	30, // 41: floe.change.v1.ListWindowsResponse.environments:type_name -> floe.change.v1.EnvironmentCalendar
+	50, // 42: floe.change.v1.OverrideFreezeRequest.expires_at:type_name -> google.protobuf.Timestamp
+	55, // 43: floe.change.v1.OverrideFreezeResponse.override:type_name -> floe.change.v1.FreezeOverride
+	50, // 44: floe.change.v1.GetComplianceReportRequest.from:type_name -> google.protobuf.Timestamp
+	50, // 45: floe.change.v1.GetComplianceReportRequest.to:type_name -> google.protobuf.Timestamp
+	36, // 46: floe.change.v1.GetComplianceReportResponse.report:type_name -> floe.change.v1.ComplianceReport
+	50, // 47: floe.change.v1.ComplianceReport.from:type_name -> google.protobuf.Timestamp
+	50, // 48: floe.change.v1.ComplianceReport.to:type_name -> google.protobuf.Timestamp
+	50, // 49: floe.change.v1.ComplianceReport.generated_at:type_name -> google.protobuf.Timestamp
+	37, // 50: floe.change.v1.ComplianceReport.summary:type_name -> floe.change.v1.ReportSummary
+	38, // 51: floe.change.v1.ComplianceReport.changes:type_name -> floe.change.v1.ReportedChange
+	40, // 52: floe.change.v1.ComplianceReport.emergencies:type_name -> floe.change.v1.ReportedEmergency
+	55, // 53: floe.change.v1.ComplianceReport.freeze_overrides:type_name -> floe.change.v1.FreezeOverride
+	41, // 54: floe.change.v1.ComplianceReport.verification:type_name -> floe.change.v1.AuditVerification
+	50, // 55: floe.change.v1.ReportedChange.requested_at:type_name -> google.protobuf.Timestamp
+	50, // 56: floe.change.v1.ReportedChange.finished_at:type_name -> google.protobuf.Timestamp
+	42, // 57: floe.change.v1.ReportedChange.change_class:type_name -> floe.change.v1.ChangeClass
+	56, // 58: floe.change.v1.ReportedChange.change_approvals:type_name -> floe.change.v1.Approval
+	39, // 59: floe.change.v1.ReportedChange.gate_evidence:type_name -> floe.change.v1.GateEvidence
+	56, // 60: floe.change.v1.ReportedEmergency.approvals:type_name -> floe.change.v1.Approval
+	50, // 61: floe.change.v1.ReportedEmergency.implemented_at:type_name -> google.protobuf.Timestamp
+	50, // 62: floe.change.v1.ReportedEmergency.review_due:type_name -> google.protobuf.Timestamp
+	57, // 63: floe.change.v1.ReportedEmergency.review:type_name -> floe.change.v1.PostImplementationReview
+	51, // 64: floe.change.v1.ReportedEmergency.state:type_name -> floe.change.v1.ChangeState
+	0,  // 65: floe.change.v1.ChangeService.Submit:input_type -> floe.change.v1.SubmitRequest
+	2,  // 66: floe.change.v1.ChangeService.Review:input_type -> floe.change.v1.ReviewRequest
+	4,  // 67: floe.change.v1.ChangeService.Approve:input_type -> floe.change.v1.ApproveRequest
+	6,  // 68: floe.change.v1.ChangeService.Reject:input_type -> floe.change.v1.RejectRequest
+	8,  // 69: floe.change.v1.ChangeService.Schedule:input_type -> floe.change.v1.ScheduleRequest
+	10, // 70: floe.change.v1.ChangeService.Cancel:input_type -> floe.change.v1.CancelRequest
+	12, // 71: floe.change.v1.ChangeService.Get:input_type -> floe.change.v1.GetRequest
+	15, // 72: floe.change.v1.ChangeService.List:input_type -> floe.change.v1.ListRequest
+	17, // 73: floe.change.v1.ChangeService.CompletePostImplementationReview:input_type -> floe.change.v1.CompletePostImplementationReviewRequest
+	19, // 74: floe.change.v1.ChangeService.Close:input_type -> floe.change.v1.CloseRequest
+	21, // 75: floe.change.v1.WindowService.CreateWindow:input_type -> floe.change.v1.CreateWindowRequest
+	23, // 76: floe.change.v1.WindowService.DeleteWindow:input_type -> floe.change.v1.DeleteWindowRequest
+	25, // 77: floe.change.v1.WindowService.CreateFreeze:input_type -> floe.change.v1.CreateFreezeRequest
+	27, // 78: floe.change.v1.WindowService.DeleteFreeze:input_type -> floe.change.v1.DeleteFreezeRequest
+	29, // 79: floe.change.v1.WindowService.ListWindows:input_type -> floe.change.v1.ListWindowsRequest
+	32, // 80: floe.change.v1.WindowService.OverrideFreeze:input_type -> floe.change.v1.OverrideFreezeRequest
+	34, // 81: floe.change.v1.ComplianceService.GetComplianceReport:input_type -> floe.change.v1.GetComplianceReportRequest
+	1,  // 82: floe.change.v1.ChangeService.Submit:output_type -> floe.change.v1.SubmitResponse
+	3,  // 83: floe.change.v1.ChangeService.Review:output_type -> floe.change.v1.ReviewResponse
+	5,  // 84: floe.change.v1.ChangeService.Approve:output_type -> floe.change.v1.ApproveResponse
+	7,  // 85: floe.change.v1.ChangeService.Reject:output_type -> floe.change.v1.RejectResponse
+	9,  // 86: floe.change.v1.ChangeService.Schedule:output_type -> floe.change.v1.ScheduleResponse
+	11, // 87: floe.change.v1.ChangeService.Cancel:output_type -> floe.change.v1.CancelResponse
+	14, // 88: floe.change.v1.ChangeService.Get:output_type -> floe.change.v1.GetResponse
+	16, // 89: floe.change.v1.ChangeService.List:output_type -> floe.change.v1.ListResponse
+	18, // 90: floe.change.v1.ChangeService.CompletePostImplementationReview:output_type -> floe.change.v1.CompletePostImplementationReviewResponse
+	20, // 91: floe.change.v1.ChangeService.Close:output_type -> floe.change.v1.CloseResponse
+	22, // 92: floe.change.v1.WindowService.CreateWindow:output_type -> floe.change.v1.CreateWindowResponse
+	24, // 93: floe.change.v1.WindowService.DeleteWindow:output_type -> floe.change.v1.DeleteWindowResponse
+	26, // 94: floe.change.v1.WindowService.CreateFreeze:output_type -> floe.change.v1.CreateFreezeResponse
+	28, // 95: floe.change.v1.WindowService.DeleteFreeze:output_type -> floe.change.v1.DeleteFreezeResponse
+	31, // 96: floe.change.v1.WindowService.ListWindows:output_type -> floe.change.v1.ListWindowsResponse
+	33, // 97: floe.change.v1.WindowService.OverrideFreeze:output_type -> floe.change.v1.OverrideFreezeResponse
+	35, // 98: floe.change.v1.ComplianceService.GetComplianceReport:output_type -> floe.change.v1.GetComplianceReportResponse
+	82, // [82:99] is the sub-list for method output_type
+	65, // [65:82] is the sub-list for method input_type
+	65, // [65:65] is the sub-list for extension type_name
+	65, // [65:65] is the sub-list for extension extendee
+	0,  // [0:65] is the sub-list for field type_name
 }
 
 func init() { file_floe_change_v1_change_service_proto_init() }
