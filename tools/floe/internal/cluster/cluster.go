@@ -298,7 +298,7 @@ func loadLayout(dir string) (*layout, error) {
 	lay = layout{Ports: map[string]int{}, Passwords: map[string]string{}}
 	var err error
 	pick := func() int {
-		p, e := freePort()
+		p, e := lay.freePort()
 		if e != nil {
 			err = e
 		}
@@ -335,7 +335,7 @@ func (c *Cluster) port(key string) int {
 	if p, ok := c.lay.Ports[key]; ok {
 		return p
 	}
-	p, err := freePort()
+	p, err := c.lay.freePort()
 	if err != nil {
 		panic(err) // no free port on loopback: nothing else would work either
 	}
@@ -357,7 +357,31 @@ func name(s string, i int) string {
 	return s + "-" + strconv.Itoa(i)
 }
 
-func freePort() (int, error) {
+// freePort is a loopback port free now and not already in the layout: the
+// kernel may hand a port it just gave (and that was closed again) out
+// once more, and two processes of the cluster must never be given one.
+func (lay *layout) freePort() (int, error) {
+	taken := map[int]bool{}
+	for _, p := range append(slices.Clone(lay.NATSClient), lay.NATSRoute...) {
+		taken[p] = true
+	}
+	for _, p := range lay.Ports {
+		taken[p] = true
+	}
+	for range 100 {
+		p, err := loopbackPort()
+		if err != nil {
+			return 0, err
+		}
+		if !taken[p] {
+			return p, nil
+		}
+	}
+	return 0, errors.New("no loopback port free that the cluster does not already use")
+}
+
+// loopbackPort is a port the kernel gives a loopback listener now (closed again).
+var loopbackPort = func() (int, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return 0, err
