@@ -64,7 +64,8 @@ var (
 				"grpc": map[string]any{"enabled": true, "ca": "ca.crt"},
 			},
 			"console": map[string]any{"replicas": 2, "oidc": map[string]any{"clientId": "floe", "redirectURL": "https://floe.example.com/oidc/callback",
-				"clientSecret": "floe-console-oidc"}, "httpFrom": []any{map[string]any{"namespaceSelector": map[string]any{
+				"clientSecret": "floe-console-oidc"}, "ingress": map[string]any{"enabled": true, "host": "floe.example.com", "className": "nginx",
+				"tlsSecretName": "floe-console-tls"}, "httpFrom": []any{map[string]any{"namespaceSelector": map[string]any{
 				"matchLabels": map[string]any{"kubernetes.io/metadata.name": "ingress"}}}}},
 			"environmentsFile": "environments:\n  - name: staging\n  - name: production\n    change_required: true\n",
 			"secrets":          map[string]any{"secretsKeyring": "floe-secrets-keyring"},
@@ -281,6 +282,7 @@ func checkManifests(t *testing.T, stream []byte, v variant) {
 	}
 	t.Run("services", func(t *testing.T) { checkServices(t, m, v) })
 	t.Run("console", func(t *testing.T) { checkConsole(t, m, v) })
+	t.Run("console ingress", func(t *testing.T) { checkConsoleIngress(t, m, v) })
 	t.Run("pods", func(t *testing.T) { checkPods(t, m) })
 	t.Run("credentials", func(t *testing.T) { checkCredentials(t, m) })
 	t.Run("nats", func(t *testing.T) { checkNATS(t, m, v) })

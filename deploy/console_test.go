@@ -11,6 +11,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
@@ -206,6 +207,39 @@ func checkConsole(t *testing.T, m manifests, v variant) {
 	}
 }
 
+// checkConsoleIngress: an Ingress only when asked for, to the console's
+// Service and HTTP port, with its host and TLS Secret.
+func checkConsoleIngress(t *testing.T, m manifests, v variant) {
+	var ings []*networkingv1.Ingress
+	for _, o := range m.all {
+		if ing, ok := o.obj.(*networkingv1.Ingress); ok {
+			ings = append(ings, ing)
+		}
+	}
+	if !v.allFiles {
+		if len(ings) != 0 {
+			t.Errorf("%d Ingresses with the default values, which ask for none", len(ings))
+		}
+		return
+	}
+	if len(ings) != 1 {
+		t.Fatalf("%d Ingresses, want the console's", len(ings))
+	}
+	ing := ings[0]
+	if ing.Spec.IngressClassName == nil || *ing.Spec.IngressClassName != "nginx" || len(ing.Spec.TLS) != 1 ||
+		ing.Spec.TLS[0].SecretName != "floe-console-tls" || !slices.Equal(ing.Spec.TLS[0].Hosts, []string{"floe.example.com"}) {
+		t.Errorf("Ingress %s: class %v, TLS %+v", ing.Name, ing.Spec.IngressClassName, ing.Spec.TLS)
+	}
+	if len(ing.Spec.Rules) != 1 || ing.Spec.Rules[0].Host != "floe.example.com" || ing.Spec.Rules[0].HTTP == nil || len(ing.Spec.Rules[0].HTTP.Paths) != 1 {
+		t.Fatalf("Ingress %s rules: %+v", ing.Name, ing.Spec.Rules)
+	}
+	b := ing.Spec.Rules[0].HTTP.Paths[0].Backend.Service
+	s, ok := m.services[name("console")]
+	if b == nil || b.Name != name("console") || !ok || !slices.ContainsFunc(s.Spec.Ports, func(p corev1.ServicePort) bool { return p.Name == b.Port.Name }) {
+		t.Errorf("Ingress %s sends to %+v, not a port of the console's Service", ing.Name, b)
+	}
+}
+
 // TestChartConsoleRefusals: console settings that cannot work stop the
 // render with a message that says what to set.
 func TestChartConsoleRefusals(t *testing.T) {
@@ -216,6 +250,7 @@ func TestChartConsoleRefusals(t *testing.T) {
 		"a client id without an issuer": {map[string]any{"console": map[string]any{"oidc": map[string]any{"clientId": "floe", "redirectURL": "https://x/oidc/callback"}}}, "needs oidc.issuer"},
 		"a client id without a redirect URL": {map[string]any{"oidc": map[string]any{"issuer": "https://login.example.com", "audience": "floe"},
 			"console": map[string]any{"oidc": map[string]any{"clientId": "floe"}}}, "console.oidc.redirectURL is required"},
+		"an ingress without a host": {map[string]any{"console": map[string]any{"ingress": map[string]any{"enabled": true}}}, "console.ingress.host is required"},
 	} {
 		_, err := chartrender.Render(filepath.Join(deployRoot(t), chartrender.ChartDir), chartrender.Options{
 			ReleaseName: chartrender.ReleaseName, Namespace: chartrender.Namespace, Values: tc.values})

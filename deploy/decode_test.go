@@ -32,6 +32,7 @@ var allowedKinds = map[schema.GroupVersionKind]bool{
 	corev1.SchemeGroupVersion.WithKind("ServiceAccount"):        true,
 	policyv1.SchemeGroupVersion.WithKind("PodDisruptionBudget"): true,
 	networkingv1.SchemeGroupVersion.WithKind("NetworkPolicy"):   true,
+	networkingv1.SchemeGroupVersion.WithKind("Ingress"):         true,
 	batchv1.SchemeGroupVersion.WithKind("Job"):                  true,
 }
 
@@ -136,7 +137,7 @@ func TestDecoderIsStrict(t *testing.T) {
 		"field of wrong case":        strings.Replace(good, "- port: 80", "- Port: 80", 1),
 		"duplicate field":            good + "  type: ClusterIP\n  type: NodePort\n",
 		"unknown kind":               strings.Replace(good, "kind: Service", "kind: Servise", 1),
-		"kind of another group":      "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata:\n  name: x\n",
+		"kind of another group":      "apiVersion: networking.k8s.io/v1\nkind: IngressClass\nmetadata:\n  name: x\n",
 		"wrong version":              strings.Replace(good, "apiVersion: v1", "apiVersion: v2", 1),
 		"wrong type":                 strings.Replace(good, "port: 80", "port: eighty", 1),
 		"registered kind not listed": "apiVersion: v1\nkind: Pod\nmetadata:\n  name: x\n",
