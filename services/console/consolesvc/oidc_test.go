@@ -566,13 +566,34 @@ func TestConsoleOIDCRenewAndSignOut(t *testing.T) {
 			t.Errorf("a renewable session's cookie expires %s, want in 12 h", c.Expires)
 		}
 	}
-	// Hour after hour the pages answer: each ID token is renewed before it expires.
+	// Hour after hour the pages answer: each ID token is renewed before it
+	// expires. Another tab reads pages meanwhile (a renewal replaces who the
+	// session is while pages are rendered: the race detector watches).
+	stop := make(chan struct{})
+	tabDone := make(chan struct{})
+	go func() {
+		defer close(tabDone)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			req, _ := http.NewRequest("GET", w.base+"/releases", nil)
+			if resp, err := b.Do(req); err == nil {
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+			}
+		}
+	}()
 	for h := 1; h <= 11; h += 2 {
 		offset.Store(int64(time.Duration(h)*time.Hour - 30*time.Second))
 		if resp, page := w.do(b, "GET", "/releases", nil, nil); resp.StatusCode != http.StatusOK || !strings.Contains(page, oidcName) {
 			t.Fatalf("%d h after sign-in the releases page answers %d (want the page: the session renewed)\n%s", h, resp.StatusCode, page)
 		}
 	}
+	close(stop)
+	<-tabDone
 	_, page := w.do(b, "GET", "/releases", nil, nil)
 	csrf := csrfRE.FindStringSubmatch(page)
 	if csrf == nil {

@@ -351,9 +351,10 @@ func (h *Handler) oidcCallback(w http.ResponseWriter, r *http.Request) {
 	// on a redirect from here: this navigation began on the provider's
 	// site. A page of ours that moves on is a same-site navigation.
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	name := s.name
+	me := s.me()
+	name := me.name
 	if name == "" {
-		name = s.principal
+		name = me.principal
 	}
 	if err := movePage.Execute(w, map[string]string{"URL": safeNext(p.next), "Title": "Signed in", "Text": "Signed in as " + name + ".", "Link": "Continue"}); err != nil {
 		h.opts.Log.Error().Err(err).Msg("console page signed-in")

@@ -27,6 +27,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -82,9 +83,10 @@ type Handler struct {
 
 // session is a signed-in principal.
 type session struct {
-	principal, name, csrf string
-	roles                 []string
-	who                   *auth.Principal // its role bindings, for may
+	csrf string
+	// id is who the session is; a renewal replaces it (a page being
+	// rendered keeps the one it read).
+	id atomic.Pointer[identity]
 	// ends is when the session ends for good: the session TTL after sign-in.
 	ends time.Time
 
@@ -99,6 +101,17 @@ type session struct {
 	oidc             bool
 }
 
+// identity is who a session is: the principal WhoAmI named, with its
+// role bindings (for may). Never changed once made.
+type identity struct {
+	principal, name string
+	roles           []string
+	who             *auth.Principal
+}
+
+// me is who the session is now.
+func (s *session) me() *identity { return s.id.Load() }
+
 // bearer is the session's current token.
 func (s *session) bearer() string {
 	s.mu.Lock()
@@ -111,15 +124,16 @@ func (s *session) bearer() string {
 // service enforces): the page disables what would be refused, and says
 // why. The service still decides: this only spares a click.
 func (s *session) may(perm, env string) string {
-	if s.who == nil || auth.DefaultPolicy().Allows(s.who, auth.Permission(perm), env) {
+	who := s.me().who
+	if who == nil || auth.DefaultPolicy().Allows(who, auth.Permission(perm), env) {
 		return ""
 	}
 	where := ""
 	if env != "" {
 		where = " in " + env
 	}
-	roles := make([]string, 0, len(s.who.Roles))
-	for _, b := range s.who.Roles {
+	roles := make([]string, 0, len(who.Roles))
+	for _, b := range who.Roles {
 		r := string(b.Role)
 		if len(b.Environments) > 0 {
 			r += " (" + strings.Join(b.Environments, ", ") + ")"
@@ -298,14 +312,14 @@ func (h *Handler) keep(ctx context.Context, s *session) bool {
 		if errors.As(err, &re) || status.Code(err) == codes.Unauthenticated || status.Code(err) == codes.PermissionDenied {
 			s.refresh = "" // refused, not unreachable: not tried again
 		}
-		h.opts.Log.Warn().Err(err).Str("principal", s.principal).Msg("console oidc session not renewed")
+		h.opts.Log.Warn().Err(err).Str("principal", s.me().principal).Msg("console oidc session not renewed")
 		return !now.After(s.expires)
 	}
 	s.token, s.refresh, s.expires = raw, refresh, exp
 	if s.ends.Before(exp) {
 		s.expires = s.ends
 	}
-	h.opts.Log.Info().Str("principal", s.principal).Time("expires", s.expires).Msg("console oidc session renewed")
+	h.opts.Log.Info().Str("principal", s.me().principal).Time("expires", s.expires).Msg("console oidc session renewed")
 	return true
 }
 
@@ -384,13 +398,12 @@ func (h *Handler) whoAmI(ctx context.Context, token string) (*systemv1.Principal
 
 // setPrincipal records who the session is (its roles, for may).
 func (s *session) setPrincipal(p *systemv1.Principal) {
-	s.principal, s.name, s.roles = p.GetId(), p.GetName(), nil
-	who := &auth.Principal{ID: p.GetId(), Name: p.GetName()}
+	id := &identity{principal: p.GetId(), name: p.GetName(), who: &auth.Principal{ID: p.GetId(), Name: p.GetName()}}
 	for _, b := range p.GetRoles() {
-		s.roles = append(s.roles, b.GetRole())
-		who.Roles = append(who.Roles, auth.RoleBinding{Role: auth.Role(b.GetRole()), Environments: b.GetEnvironments()})
+		id.roles = append(id.roles, b.GetRole())
+		id.who.Roles = append(id.who.Roles, auth.RoleBinding{Role: auth.Role(b.GetRole()), Environments: b.GetEnvironments()})
 	}
-	s.who = who
+	s.id.Store(id)
 }
 
 // signIn starts a session with token once WhoAmI accepts it (its error
@@ -428,7 +441,7 @@ func (h *Handler) signIn(w http.ResponseWriter, r *http.Request, token string, n
 	h.mu.Unlock()
 	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: id, Path: "/", HttpOnly: true, Secure: h.opts.SecureCookies,
 		SameSite: http.SameSiteStrictMode, Expires: cookieExpires})
-	h.opts.Log.Info().Str("principal", s.principal).Str("method", method).Time("expires", s.expires).
+	h.opts.Log.Info().Str("principal", s.me().principal).Str("method", method).Time("expires", s.expires).
 		Bool("renewable", s.refresh != "").Msg("console sign-in")
 	return s, nil
 }
@@ -444,7 +457,7 @@ func (h *Handler) signout(w http.ResponseWriter, r *http.Request, s *session) {
 	if o := h.opts.OIDC; o != nil && s.oidc && o.endSession != "" {
 		// Signed in at the provider too: sign out there (RP-initiated
 		// logout), which sends the browser back to the sign-in page.
-		h.opts.Log.Info().Str("principal", s.principal).Msg("console sign-out, at the identity provider too")
+		h.opts.Log.Info().Str("principal", s.me().principal).Msg("console sign-out, at the identity provider too")
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		if err := movePage.Execute(w, map[string]string{"URL": o.logoutURL(s.bearer()), "Title": "Signed out",
 			"Text": "Signed out of the console.", "Link": "Sign out at " + o.name + " too"}); err != nil {
@@ -464,7 +477,8 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, s *session, cod
 		data = map[string]any{}
 	}
 	if s != nil {
-		data["Principal"], data["PrincipalName"], data["CSRF"], data["Roles"] = s.principal, s.name, s.csrf, strings.Join(s.roles, ", ")
+		me := s.me()
+		data["Principal"], data["PrincipalName"], data["CSRF"], data["Roles"] = me.principal, me.name, s.csrf, strings.Join(me.roles, ", ")
 		data["May"] = s.may
 	}
 	if page == "signin" && h.opts.OIDC != nil {
