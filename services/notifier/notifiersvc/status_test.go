@@ -471,9 +471,19 @@ func TestStatusServiceCommands(t *testing.T) {
 	wantCode("a page token naming no incident", err, codes.InvalidArgument, "page_token")
 	_, err = viewer.ListIncidents(ctx, &notifyv1.ListIncidentsRequest{PageSize: 201})
 	wantCode("a page of 201", err, codes.InvalidArgument, "page_size")
-	for _, id := range opened {
+	// A page of unresolved incidents goes on after one resolved since its token was given.
+	page1 := list(&notifyv1.ListIncidentsRequest{UnresolvedOnly: true, PageSize: 1})
+	if len(page1) != 2 || page1[0] != "Login failures" || !strings.HasPrefix(page1[1], "next:") {
+		t.Fatalf("the first page of one unresolved incident: %q", page1)
+	}
+	for _, id := range []string{opened[1], opened[0]} { // Login failures, then Slow web
 		if _, err := ops.ResolveIncident(ctx, &notifyv1.ResolveIncidentRequest{IncidentId: id, Body: "Fine again."}); err != nil {
 			t.Fatal(err)
+		}
+		if id == opened[1] {
+			if got := list(&notifyv1.ListIncidentsRequest{UnresolvedOnly: true, PageSize: 1, PageToken: strings.TrimPrefix(page1[1], "next:")}); strings.Join(got, ",") != "Slow web" {
+				t.Errorf("the page after a token whose incident is resolved since: %q, want Slow web", got)
+			}
 		}
 	}
 

@@ -108,27 +108,29 @@ func (s *Server) ListIncidents(ctx context.Context, req *notifyv1.ListIncidentsR
 	if err != nil {
 		return nil, err
 	}
+	// The token is found among every incident (newest first), so that a
+	// page of unresolved ones goes on after an incident resolved since.
 	all := st.View.Incidents
-	if req.GetUnresolvedOnly() {
-		all = st.View.Unresolved()
-	}
 	start := 0
 	if tok := req.GetPageToken(); tok != "" {
 		i := slices.IndexFunc(all, func(in status.Incident) bool { return in.ID == tok })
 		if i < 0 {
 			var v errs.Violations
-			v.Add("page_token", "%q names no incident of this list", tok)
+			v.Add("page_token", "%q names no incident", tok)
 			return nil, v.Err()
 		}
 		start = i + 1
 	}
-	end := min(start+size, len(all))
 	out := &notifyv1.ListIncidentsResponse{}
-	for _, in := range all[start:end] {
-		out.Incidents = append(out.Incidents, incidentProto(in))
-	}
-	if end < len(all) {
-		out.NextPageToken = all[end-1].ID
+	for i := start; i < len(all); i++ {
+		if req.GetUnresolvedOnly() && !all[i].Status.Open() {
+			continue
+		}
+		if len(out.Incidents) == size {
+			out.NextPageToken = out.Incidents[size-1].GetId()
+			break
+		}
+		out.Incidents = append(out.Incidents, incidentProto(all[i]))
 	}
 	return out, nil
 }
