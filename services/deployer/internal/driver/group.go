@@ -7,6 +7,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"sync"
 )
 
 // Member is one application of a Group, run by its own driver.
@@ -47,7 +48,14 @@ func NewGroup(members ...Member) (Driver, error) {
 	return &scalableGroup{g}, nil
 }
 
-type group struct{ members []Member }
+type group struct {
+	members []Member
+	// splits orders SetWeights and State: a State read while SetWeights
+	// goes member by member would see them disagree and report no split.
+	// Members that disagree for another reason (an operation that failed
+	// half way) are still reported so.
+	splits sync.RWMutex
+}
 
 type scalableGroup struct{ *group }
 
@@ -75,6 +83,8 @@ func (g *group) Start(ctx context.Context, t Target, v Version) error {
 }
 
 func (g *group) SetWeights(ctx context.Context, t Target, weights map[string]int) error {
+	g.splits.Lock()
+	defer g.splits.Unlock()
 	return g.each(t, func(m Member, mt Target) error { return m.Driver.SetWeights(ctx, mt, weights) })
 }
 
@@ -99,6 +109,8 @@ func (g *group) Stop(ctx context.Context, t Target, version string) error {
 // none otherwise (so that the deployer sets it again); a version's
 // replicas are the fewest any member runs.
 func (g *group) State(ctx context.Context, t Target) (State, error) {
+	g.splits.RLock()
+	defer g.splits.RUnlock()
 	var out State
 	for i, m := range g.members {
 		s, err := m.Driver.State(ctx, Target{Environment: t.Environment, App: m.App})
