@@ -378,6 +378,35 @@ func (j *journey) waitEnv(version, env, want string) error {
 	}
 }
 
+// waitChange waits until change id is in state want, printing it.
+func (j *journey) waitChange(id, want string) error {
+	start := time.Now()
+	deadline := start.Add(time.Minute)
+	state := ""
+	for {
+		out, err := j.query("admin", "change", "get", id, "-o", "json")
+		if err != nil {
+			return err
+		}
+		var c struct {
+			Change struct{ State string } `json:"change"`
+		}
+		if err := json.Unmarshal([]byte(out), &c); err != nil {
+			return fmt.Errorf("change get: %w", err)
+		}
+		if state = strings.TrimPrefix(c.Change.State, "CHANGE_STATE_"); state == want {
+			fmt.Fprintf(j.out, "   … change %s is %s (%s)\n", id, state, time.Since(start).Round(time.Second))
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("change %s is %q after a minute, want %s", id, state, want)
+		}
+		if err := sleepCtx(j.ctx, 250*time.Millisecond); err != nil {
+			return err
+		}
+	}
+}
+
 // baseline takes 2.0.0 to production, every gate passing, big-bang, and
 // then changes production's configuration.
 func (j *journey) baseline() error {
@@ -446,6 +475,11 @@ func (j *journey) baseline() error {
 		return err
 	}
 	if err := j.waitEnv("2.0.0", "production", "DEPLOYED"); err != nil {
+		return err
+	}
+	// The change service validates the change from the deployment's events,
+	// a moment after the release says deployed.
+	if err := j.waitChange("chg-penguinmails-2-0-0", "VALIDATED"); err != nil {
 		return err
 	}
 	if _, err := j.floe("erin", "change", "close", "chg-penguinmails-2-0-0", "--notes", "2.0.0 is live"); err != nil {
