@@ -80,7 +80,7 @@ func Subscribe(ctx context.Context, js jetstream.JetStream, stream string, sub S
 	if sub.Verifier != nil {
 		sub.chains = sub.Verifier.Chains(0)
 	}
-	cons, err := js.CreateOrUpdateConsumer(ctx, stream, jetstream.ConsumerConfig{
+	cfg := jetstream.ConsumerConfig{
 		Durable:        sub.Name,
 		Description:    "Floe subscription " + sub.Name,
 		FilterSubjects: sub.Filters,
@@ -92,9 +92,27 @@ func Subscribe(ctx context.Context, js jetstream.JetStream, stream string, sub S
 		PriorityPolicy: jetstream.PriorityPolicyPinned,
 		PriorityGroups: []string{priorityGroup},
 		PinnedTTL:      15 * time.Second, // failover time after a crash
-	})
-	if err != nil {
-		return fmt.Errorf("subscription %s: %w", sub.Name, err)
+	}
+	// A cluster that has just started (or lost a node) may not answer yet:
+	// a transient failure is tried again, with backoff, until ctx ends,
+	// rather than ending the subscription (and the process with it).
+	var cons jetstream.Consumer
+	var err error
+	for backoff := 200 * time.Millisecond; ; backoff = min(2*backoff, sub.MaxBackoff) {
+		if cons, err = js.CreateOrUpdateConsumer(ctx, stream, cfg); err == nil {
+			break
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if !natsx.Transient(err) {
+			return fmt.Errorf("subscription %s: %w", sub.Name, err)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(backoff):
+		}
 	}
 	it, err := cons.Messages(jetstream.PullPriorityGroup(priorityGroup), jetstream.PullMaxMessages(16))
 	if err != nil {

@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"go.opentelemetry.io/otel/trace"
@@ -481,4 +483,44 @@ func traceParentOf(ctx context.Context) string {
 	h := nats.Header{}
 	natsx.InjectTrace(ctx, h)
 	return h.Get(eventstore.HdrTraceParent)
+}
+
+// TestSubscribeWaitsForJetStream: a subscription set up while JetStream
+// does not answer (a cluster just started, or electing leaders) tries
+// again until its context ends, instead of failing at once and stopping
+// the process; a stream that does not exist is still an error at once.
+func TestSubscribeWaitsForJetStream(t *testing.T) {
+	t.Parallel()
+	srv, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, NoLog: true, NoSigs: true}) // no JetStream
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Start()
+	t.Cleanup(srv.Shutdown)
+	if !srv.ReadyForConnections(10 * time.Second) {
+		t.Fatal("nats server not ready")
+	}
+	nc, err := nats.Connect(srv.ClientURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	plain, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	noop := func(context.Context, *eventstore.RecordedEvent) error { return nil }
+	ctx, cancel := context.WithTimeout(t.Context(), 1500*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	err = eventstore.Subscribe(ctx, plain, eventstore.DefaultStream, eventstore.Subscription{Name: "waits", Handler: noop})
+	if !errors.Is(err, context.DeadlineExceeded) || time.Since(start) < time.Second {
+		t.Errorf("Subscribe without JetStream returned %v after %s; want it to keep trying until its context ended", err, time.Since(start))
+	}
+
+	_, _, js := natstest.JetStream(t)
+	err = eventstore.Subscribe(t.Context(), js, "NO_SUCH_STREAM", eventstore.Subscription{Name: "missing", Handler: noop})
+	if err == nil || errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "subscription missing") {
+		t.Errorf("Subscribe to a stream that does not exist: %v; want an error at once", err)
+	}
 }
